@@ -1,0 +1,314 @@
+/*
+ * synack: a deterministic, sans-I/O TCP/IPv4 engine.
+ *
+ * Packets and the current time go in; packets, events and the next deadline come out.
+ * The core makes no system call, reads no clock, draws no hidden random number and keeps
+ * no mutable global: the same configuration and the same sequence of (packet, now) calls
+ * give byte-identical output.
+ *
+ * Conventions
+ *   - Functions return 0 or a negative SYNACK_ERR_* code; lengths are synack_ssize, a
+ *     length or a negative SYNACK_ERR_*. synack_strerror() turns a code into text.
+ *   - Addresses and ports are in host byte order.
+ *   - `now` is monotonic nanoseconds from any origin; it never goes backwards.
+ *   - Input is never retained: the stack copies what it keeps before it returns.
+ */
+#ifndef SYNACK_H
+#define SYNACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- time, lengths, errors ------------------------------------------------------------ */
+
+typedef uint64_t synack_time_t; /* monotonic nanoseconds */
+#define SYNACK_NEVER UINT64_MAX
+#define SYNACK_US(x) ((synack_time_t)(x) * 1000ull)
+#define SYNACK_MS(x) ((synack_time_t)(x) * 1000000ull)
+#define SYNACK_S(x) ((synack_time_t)(x) * 1000000000ull)
+
+typedef ptrdiff_t synack_ssize; /* a length, or a negative SYNACK_ERR_* */
+
+enum synack_err {
+    SYNACK_OK = 0,
+    SYNACK_ERR_INVAL = -1,       /* an argument is out of range or NULL */
+    SYNACK_ERR_NOMEM = -2,       /* allocation failed, or a configured limit is reached */
+    SYNACK_ERR_AGAIN = -3,       /* nothing to do now: no data, no space, no packet */
+    SYNACK_ERR_ADDRINUSE = -4,   /* the local port (or 4-tuple) is taken */
+    SYNACK_ERR_NOTCONN = -5,     /* the connection is not (yet) synchronized */
+    SYNACK_ERR_CONNREFUSED = -6, /* the peer answered our SYN with a RST */
+    SYNACK_ERR_CONNRESET = -7,   /* the peer reset an established connection */
+    SYNACK_ERR_TIMEDOUT = -8,    /* retransmissions ran out */
+    SYNACK_ERR_SHUTDOWN = -9,    /* send after shutdown(write) or close */
+    SYNACK_ERR_STATE = -10,      /* the call is not valid in the connection's state */
+    SYNACK_ERR_BUFSZ = -11,      /* the caller's buffer is too small for one packet */
+    SYNACK_ERR_NOPORTS = -12,    /* no ephemeral port is free for that destination */
+    SYNACK_ERR_ABORTED = -13,    /* the local application aborted the connection */
+    SYNACK_ERR_MALFORMED = -14,  /* an input packet was malformed and dropped (counted) */
+};
+
+/* A sentence a person can act on, for any SYNACK_ERR_* code. Never NULL. */
+const char *synack_strerror(int err);
+
+/* ---- states ----------------------------------------------------------------------------- */
+
+/* RFC 9293 §3.3.2, the 11 states. */
+enum synack_state {
+    SYNACK_CLOSED = 0,
+    SYNACK_LISTEN,
+    SYNACK_SYN_SENT,
+    SYNACK_SYN_RECEIVED,
+    SYNACK_ESTABLISHED,
+    SYNACK_FIN_WAIT_1,
+    SYNACK_FIN_WAIT_2,
+    SYNACK_CLOSE_WAIT,
+    SYNACK_CLOSING,
+    SYNACK_LAST_ACK,
+    SYNACK_TIME_WAIT,
+    SYNACK_STATE_COUNT
+};
+
+/* "ESTABLISHED", "SYN_SENT", ... */
+const char *synack_state_name(enum synack_state s);
+
+/* ---- drop reasons and counters -------------------------------------------------------- */
+
+/* Why an incoming packet or segment was dropped. Every drop is counted by reason. */
+enum synack_drop {
+    SYNACK_DROP_NONE = 0,
+    /* IPv4 */
+    SYNACK_DROP_IP_TRUNCATED,   /* shorter than 20 bytes or than IHL*4 */
+    SYNACK_DROP_IP_VERSION,     /* version field is not 4 */
+    SYNACK_DROP_IP_IHL,         /* IHL < 5 */
+    SYNACK_DROP_IP_TOTAL_LEN,   /* total length < IHL*4 or > bytes received */
+    SYNACK_DROP_IP_CHECKSUM,    /* header checksum wrong */
+    SYNACK_DROP_IP_FRAGMENT,    /* MF set or fragment offset != 0: reassembly not supported */
+    SYNACK_DROP_IP_PROTOCOL,    /* not TCP (ICMP is its own issue) */
+    SYNACK_DROP_IP_NOT_LOCAL,   /* destination is not this stack's address */
+    SYNACK_DROP_IP_BAD_SOURCE,  /* source is broadcast, multicast or 0.0.0.0 */
+    /* TCP header */
+    SYNACK_DROP_TCP_TRUNCATED,  /* shorter than 20 bytes */
+    SYNACK_DROP_TCP_DATA_OFFSET, /* data offset < 5 or past the end of the segment */
+    SYNACK_DROP_TCP_OPTION,     /* option length 0 or 1, or running past the header */
+    SYNACK_DROP_TCP_CHECKSUM,   /* checksum over pseudo-header + segment wrong */
+    SYNACK_DROP_TCP_FLAGS,      /* impossible flags: SYN+FIN, SYN+RST */
+    SYNACK_DROP_TCP_PORT_ZERO,  /* source or destination port 0 */
+    /* TCP processing */
+    SYNACK_DROP_NO_SOCKET,      /* no connection or listener: answered with RST if allowed */
+    SYNACK_DROP_SYN_QUEUE_FULL, /* listener's half-open queue is full */
+    SYNACK_DROP_ACCEPT_QUEUE_FULL, /* listener's accept queue is full */
+    SYNACK_DROP_LISTEN_BAD,     /* ACK/RST/no-SYN segment to a listener */
+    SYNACK_DROP_UNACCEPTABLE,   /* sequence number outside the receive window (acked) */
+    SYNACK_DROP_BAD_ACK,        /* ACK of data never sent, or too old (RFC 5961 §5) */
+    SYNACK_DROP_RST_INVALID,    /* RST outside the window, or in window but not exact */
+    SYNACK_DROP_SYN_IN_WINDOW,  /* SYN in a synchronized state (challenge ACK sent) */
+    SYNACK_DROP_NO_ACK,         /* segment without ACK in a synchronized state */
+    SYNACK_DROP_SYN_SENT_BAD,   /* segment not acceptable in SYN_SENT */
+    SYNACK_DROP_NO_MEMORY,      /* a connection could not be allocated */
+    SYNACK_DROP_RCV_BUFFER,     /* data beyond the receive buffer */
+    SYNACK_DROP_COUNT
+};
+
+/* "ip-checksum", "tcp-data-offset", ... */
+const char *synack_drop_name(enum synack_drop d);
+
+/* Counters kept per connection and summed per stack. All monotonically increasing. */
+struct synack_counters {
+    uint64_t segs_in;        /* TCP segments accepted for processing */
+    uint64_t segs_out;       /* TCP segments emitted */
+    uint64_t bytes_in;       /* payload bytes received in sequence */
+    uint64_t bytes_out;      /* payload bytes sent, retransmissions included */
+    uint64_t retransmits;    /* segments sent again: RTO or otherwise */
+    uint64_t rto_expiries;   /* retransmission timer expiries */
+    uint64_t dup_acks;       /* duplicate ACKs received */
+    uint64_t out_of_order;   /* in-window segments that were not at rcv_nxt */
+    uint64_t challenge_acks; /* RFC 5961 challenge ACKs sent */
+    uint64_t challenge_acks_suppressed; /* ... and not sent because of the rate limit */
+    uint64_t rsts_in;        /* acceptable RSTs received */
+    uint64_t rsts_out;       /* RSTs sent */
+    uint64_t drops[SYNACK_DROP_COUNT]; /* drops by reason */
+};
+
+/* ---- configuration -------------------------------------------------------------------- */
+
+struct synack_config {
+    uint32_t addr;           /* this stack's IPv4 address */
+    uint16_t mtu;            /* interface MTU; the MSS offered is mtu - 40 */
+    uint8_t ttl;             /* IPv4 TTL of emitted packets (default 64) */
+    uint64_t seed;           /* seeds every random choice the stack makes (ports) */
+    uint8_t isn_secret[16];  /* RFC 6528 key for the ISN hash */
+    size_t max_conns;        /* connections (not listeners) the stack can hold */
+    size_t sndbuf;           /* send buffer per connection, bytes */
+    size_t rcvbuf;           /* receive buffer per connection, bytes (max 65535 for now) */
+    synack_time_t msl;       /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
+    synack_time_t rto_initial; /* RFC 6298 (2.1): 1 s */
+    synack_time_t rto_min;   /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
+    synack_time_t rto_max;   /* upper bound of the backed-off RTO (60 s) */
+    unsigned syn_retries;    /* SYN / SYN-ACK retransmissions before giving up (6) */
+    unsigned data_retries;   /* data / FIN retransmissions before giving up (15) */
+    unsigned challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per stack (100) */
+    uint16_t ephemeral_lo;   /* ephemeral port range (RFC 6335: 49152-65535) */
+    uint16_t ephemeral_hi;
+    /* Allocator hooks; NULL means malloc/free. */
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr);
+    void *alloc_ctx;
+};
+
+/* Fills `cfg` with the defaults listed above; addr is 0 and must be set. */
+void synack_config_default(struct synack_config *cfg);
+
+/* ---- the stack -------------------------------------------------------------------------- */
+
+struct synack_stack;
+struct synack_tcp;      /* one connection */
+struct synack_listener; /* one listening port with its backlog */
+
+/* Creates a stack. Errors: INVAL (addr 0, mtu < 68, bad buffer sizes), NOMEM. */
+int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg);
+/* Frees the stack and every connection and listener it holds. NULL is allowed. */
+void synack_stack_free(struct synack_stack *stack);
+
+uint32_t synack_stack_addr(const struct synack_stack *stack);
+
+/* Hands one IPv4 packet to the stack. Malformed packets are counted by reason and dropped.
+ * Returns 0, or SYNACK_ERR_MALFORMED when the packet was dropped as malformed (counted). */
+int synack_stack_input(struct synack_stack *stack, const uint8_t *pkt, size_t len,
+                       synack_time_t now);
+
+/* Writes the next packet the stack wants to send into `buf` and returns its length;
+ * SYNACK_ERR_AGAIN when there is nothing to send; SYNACK_ERR_BUFSZ when `cap` is smaller
+ * than the MTU. Call until AGAIN after every input, timer run or application call. */
+synack_ssize synack_stack_output(struct synack_stack *stack, uint8_t *buf, size_t cap,
+                                 synack_time_t now);
+
+/* The earliest time at which synack_stack_handle_timers() has work; SYNACK_NEVER if none.
+ * O(1) whatever the number of connections. */
+synack_time_t synack_stack_next_deadline(const struct synack_stack *stack);
+
+/* Runs every timer due at or before `now` (retransmission, TIME_WAIT, ...). */
+void synack_stack_handle_timers(struct synack_stack *stack, synack_time_t now);
+
+/* Stack-wide counters: drops of packets that reached no connection, plus the sum of the
+ * counters of every connection ever held. */
+void synack_stack_counters(const struct synack_stack *stack, struct synack_counters *out);
+
+/* Calls `fn` for every TCP segment that enters (dir 'i') or leaves (dir 'o') the stack,
+ * with the packet bytes. Malformed input is reported with dir 'i' and `drop` set. */
+typedef void (*synack_trace_fn)(void *ctx, char dir, const uint8_t *pkt, size_t len,
+                                enum synack_drop drop, synack_time_t now);
+void synack_stack_set_trace(struct synack_stack *stack, synack_trace_fn fn, void *ctx);
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+enum synack_event_type {
+    SYNACK_EV_STATE,     /* a connection changed state: old_state -> new_state */
+    SYNACK_EV_CONNECTED, /* connect() completed (ESTABLISHED) */
+    SYNACK_EV_ACCEPTABLE, /* a listener has a connection waiting in its accept queue */
+    SYNACK_EV_READABLE,  /* new in-order data can be read */
+    SYNACK_EV_WRITABLE,  /* send buffer space was freed */
+    SYNACK_EV_PEER_CLOSED, /* the peer's FIN arrived: recv() returns 0 once data is read */
+    SYNACK_EV_ERROR,     /* the connection failed: err is REFUSED, RESET or TIMEDOUT */
+    SYNACK_EV_CLOSED,    /* the connection reached CLOSED; after this it may be freed */
+};
+
+struct synack_event {
+    enum synack_event_type type;
+    uint64_t conn_id;        /* unique per stack, never reused */
+    void *user;              /* the connection's (or listener's) user pointer */
+    struct synack_listener *listener; /* for ACCEPTABLE */
+    enum synack_state old_state, new_state; /* for STATE */
+    int err;                 /* for ERROR */
+    synack_time_t time;
+};
+
+/* Pops the oldest queued event into `ev`: 0, or SYNACK_ERR_AGAIN when none is queued.
+ * Events are queued while packets and timers are processed and never delivered by calling
+ * back into the application. A connection pointer must not be used after the application
+ * has called synack_tcp_close()/abort() on it; `conn_id` and `user` stay valid to read. */
+int synack_stack_next_event(struct synack_stack *stack, struct synack_event *ev);
+
+/* ---- TCP: listeners ------------------------------------------------------------------- */
+
+/* Opens a listener on `port` (CLOSED -> LISTEN). `backlog` bounds both the queue of
+ * half-open connections (SYN_RECEIVED) and the accept queue; a SYN that finds either full
+ * is dropped and counted. Errors: INVAL (port 0, backlog 0), ADDRINUSE, NOMEM. */
+int synack_tcp_listen(struct synack_stack *stack, uint16_t port, unsigned backlog, void *user,
+                      struct synack_listener **out);
+
+/* Takes the oldest established connection from the accept queue. AGAIN if it is empty. */
+int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out);
+
+/* Closes the listener (LISTEN -> CLOSED); connections not yet accepted are reset. */
+void synack_listener_close(struct synack_listener *l, synack_time_t now);
+
+/* ---- TCP: connections ----------------------------------------------------------------- */
+
+/* Active open (CLOSED -> SYN_SENT). `local_port` 0 picks an ephemeral port (RFC 6056).
+ * Completion is reported by SYNACK_EV_CONNECTED, or SYNACK_EV_ERROR with CONNREFUSED or
+ * TIMEDOUT. Errors: INVAL, ADDRINUSE, NOPORTS, NOMEM. */
+int synack_tcp_connect(struct synack_stack *stack, uint32_t remote_addr, uint16_t remote_port,
+                       uint16_t local_port, void *user, struct synack_tcp **out,
+                       synack_time_t now);
+
+/* Queues up to `len` bytes; returns how many were taken (maybe fewer: buffer full), or
+ * AGAIN (buffer full), SHUTDOWN (after shutdown/close), NOTCONN (still opening),
+ * CONNRESET/TIMEDOUT/... (the connection failed). */
+synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t len,
+                             synack_time_t now);
+
+/* Reads up to `len` in-order bytes; 0 at end of stream (peer's FIN, all data read);
+ * AGAIN when no data yet; the connection's error once it has failed. */
+synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len,
+                             synack_time_t now);
+
+/* Half-close: stop sending, send FIN after queued data (ESTABLISHED -> FIN_WAIT_1,
+ * CLOSE_WAIT -> LAST_ACK); receiving goes on. Errors: NOTCONN, STATE. */
+int synack_tcp_shutdown(struct synack_tcp *c, synack_time_t now);
+
+/* Closes the connection and releases it to the stack: queued data is sent, then a FIN
+ * (RFC 9293 §3.10.4); if received data was left unread a RST is sent instead
+ * (RFC 9293 §3.10.4, RFC 2525 §2.17). The pointer must not be used afterwards. */
+void synack_tcp_close(struct synack_tcp *c, synack_time_t now);
+
+/* Sends a RST (where the state calls for one), drops the connection and releases it. */
+void synack_tcp_abort(struct synack_tcp *c, synack_time_t now);
+
+/* A snapshot of one connection, like Linux's TCP_INFO. */
+struct synack_tcp_info {
+    enum synack_state state;
+    uint32_t local_addr, remote_addr;
+    uint16_t local_port, remote_port;
+    uint32_t iss, irs, snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
+    uint16_t snd_mss;        /* the MSS we send with (peer's MSS, or 536) */
+    uint16_t rcv_mss;        /* the MSS we offered */
+    synack_time_t rto;       /* current retransmission timeout */
+    unsigned backoff;        /* consecutive retransmissions of the oldest segment */
+    size_t bytes_in_flight;  /* snd_nxt - snd_una */
+    size_t send_queued;      /* bytes in the send buffer, acked or not */
+    size_t recv_queued;      /* bytes ready to read */
+    int err;                 /* the error the connection failed with, or 0 */
+    struct synack_counters counters;
+};
+int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);
+
+enum synack_state synack_tcp_state(const struct synack_tcp *c);
+uint64_t synack_tcp_id(const struct synack_tcp *c);
+void synack_tcp_set_user(struct synack_tcp *c, void *user);
+
+/* ---- formatting ------------------------------------------------------------------------- */
+
+/* Formats one IPv4 packet as a tcpdump-style line into `out` (always NUL-terminated):
+ *   198.18.0.1.40000 > 198.18.0.2.80: Flags [S], seq 1, win 65535, options [mss 1460], length 0
+ * A malformed packet is described by its drop reason. Returns the length written. */
+size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,34 @@
+/* A byte ring over storage the caller gives (STYLE rule 9: memory is explicit). */
+#ifndef SYNACK_RING_H
+#define SYNACK_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ring {
+    uint8_t *buf;
+    size_t cap;  /* bytes of storage */
+    size_t head; /* index of the oldest byte; invariant head < cap (or 0 when cap is 0) */
+    size_t len;  /* bytes held; invariant len <= cap */
+};
+
+void ring_init(struct ring *r, uint8_t *storage, size_t cap);
+static inline size_t ring_len(const struct ring *r)
+{
+    return r->len;
+}
+static inline size_t ring_space(const struct ring *r)
+{
+    return r->cap - r->len;
+}
+/* Appends up to n bytes; returns how many fit. */
+size_t ring_write(struct ring *r, const uint8_t *src, size_t n);
+/* Copies up to n bytes starting `offset` bytes after the oldest, without consuming.
+ * Returns how many were copied (0 when offset >= len). */
+size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n);
+/* Drops the n oldest bytes (n is clamped to len). */
+void ring_consume(struct ring *r, size_t n);
+/* ring_peek + ring_consume. */
+size_t ring_read(struct ring *r, uint8_t *dst, size_t n);
+
+#endif

@@ -1,0 +1,318 @@
+/* The stack: configuration, ingress, egress, deadlines, events. */
+#include "stack/stack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *synack_strerror(int err)
+{
+    switch (err) {
+    case SYNACK_OK: return "success";
+    case SYNACK_ERR_INVAL: return "invalid argument: check the values passed to the call";
+    case SYNACK_ERR_NOMEM:
+        return "out of memory or out of connections: raise max_conns or free connections";
+    case SYNACK_ERR_AGAIN: return "nothing to do now: wait for an event and try again";
+    case SYNACK_ERR_ADDRINUSE: return "address in use: the port or 4-tuple is already taken";
+    case SYNACK_ERR_NOTCONN: return "not connected: wait for the connection to be established";
+    case SYNACK_ERR_CONNREFUSED:
+        return "connection refused: nothing listens on that port at the peer (it sent RST)";
+    case SYNACK_ERR_CONNRESET: return "connection reset by peer (it sent RST)";
+    case SYNACK_ERR_TIMEDOUT:
+        return "connection timed out: the peer stopped answering; check the path and the peer";
+    case SYNACK_ERR_SHUTDOWN: return "cannot send after shutdown or close";
+    case SYNACK_ERR_STATE: return "the call is not valid in the connection's current state";
+    case SYNACK_ERR_BUFSZ: return "buffer too small: pass at least the MTU in bytes";
+    case SYNACK_ERR_NOPORTS:
+        return "no free ephemeral port for that destination: close connections or widen the range";
+    case SYNACK_ERR_ABORTED: return "connection aborted by the local application";
+    case SYNACK_ERR_MALFORMED: return "malformed packet: dropped and counted";
+    default: return "unknown error code";
+    }
+}
+
+const char *synack_state_name(enum synack_state st)
+{
+    static const char *const names[SYNACK_STATE_COUNT] = {
+        "CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+        "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK",     "TIME_WAIT",
+    };
+    return (unsigned)st < SYNACK_STATE_COUNT ? names[st] : "UNKNOWN";
+}
+
+void synack_config_default(struct synack_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mtu = 1500;
+    cfg->ttl = 64;
+    cfg->max_conns = 1024;
+    cfg->sndbuf = 64 * 1024;
+    cfg->rcvbuf = TCP_MAX_WINDOW;
+    cfg->msl = SYNACK_S(30);
+    cfg->rto_initial = SYNACK_S(1); /* RFC 6298 (2.1) */
+    /* RFC 6298 (2.4) asks for 1 s; like Linux we default to 200 ms, which suits paths
+     * whose RTT is far below a second. Configurable. */
+    cfg->rto_min = SYNACK_MS(200);
+    cfg->rto_max = SYNACK_S(60); /* RFC 6298 (2.5) */
+    cfg->syn_retries = 6;
+    cfg->data_retries = 15;
+    cfg->challenge_ack_limit = 100;
+    cfg->ephemeral_lo = 49152; /* RFC 6335 §6 */
+    cfg->ephemeral_hi = 65535;
+}
+
+void *stack_alloc(struct synack_stack *s, size_t size)
+{
+    return s->cfg.alloc ? s->cfg.alloc(s->cfg.alloc_ctx, size) : malloc(size);
+}
+
+void stack_free(struct synack_stack *s, void *p)
+{
+    if (!p)
+        return;
+    if (s->cfg.free)
+        s->cfg.free(s->cfg.alloc_ctx, p);
+    else
+        free(p);
+}
+
+static bool config_is_valid(const struct synack_config *cfg)
+{
+    return cfg->addr != 0 && cfg->mtu >= 68 && cfg->ttl != 0 && cfg->max_conns > 0 &&
+           cfg->sndbuf > 0 && cfg->rcvbuf > 0 && cfg->rcvbuf <= TCP_MAX_WINDOW &&
+           cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max && cfg->rto_initial > 0 &&
+           cfg->ephemeral_lo != 0 && cfg->ephemeral_lo <= cfg->ephemeral_hi &&
+           (cfg->alloc == NULL) == (cfg->free == NULL);
+}
+
+int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
+{
+    if (!out || !cfg || !config_is_valid(cfg))
+        return SYNACK_ERR_INVAL;
+    void *(*alloc)(void *, size_t) = cfg->alloc;
+    struct synack_stack *s =
+        alloc ? alloc(cfg->alloc_ctx, sizeof *s) : malloc(sizeof *s);
+    if (!s)
+        return SYNACK_ERR_NOMEM;
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->next_id = 1;
+    /* The demux key derives from the secret, so it differs per stack but stays
+     * deterministic for a given configuration. */
+    for (int i = 0; i < 16; i++)
+        s->hash_key[i] = (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^
+                                   0x5a);
+    s->port_counter = (uint32_t)cfg->seed;
+    s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns;
+    s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
+    s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);
+    s->scratch = stack_alloc(s, cfg->mtu);
+    if (!s->evq || !s->scratch || !s->timer_storage || stack_demux_init(s) != 0) {
+        synack_stack_free(s);
+        return SYNACK_ERR_NOMEM;
+    }
+    timers_init(&s->timers, s->timer_storage, cfg->max_conns);
+    *out = s;
+    return 0;
+}
+
+void synack_stack_free(struct synack_stack *s)
+{
+    if (!s)
+        return;
+    if (s->buckets) {
+        for (size_t b = 0; b < s->nbuckets; b++) {
+            while (s->buckets[b])
+                tcp_conn_destroy(s->buckets[b]);
+        }
+    }
+    while (s->listeners) {
+        struct synack_listener *l = s->listeners;
+        s->listeners = l->next;
+        stack_free(s, l);
+    }
+    stack_free(s, s->buckets);
+    stack_free(s, s->evq);
+    stack_free(s, s->timer_storage);
+    stack_free(s, s->scratch);
+    stack_free(s, s);
+}
+
+uint32_t synack_stack_addr(const struct synack_stack *s)
+{
+    return s->cfg.addr;
+}
+
+void stack_count_drop(struct synack_stack *s, enum synack_drop reason)
+{
+    s->counters.drops[reason]++;
+}
+
+void stack_event_push(struct synack_stack *s, const struct synack_event *ev)
+{
+    if (s->ev_len == s->ev_cap) {
+        s->events_dropped++;
+        return;
+    }
+    s->evq[(s->ev_head + s->ev_len) % s->ev_cap] = *ev;
+    s->ev_len++;
+}
+
+int synack_stack_next_event(struct synack_stack *s, struct synack_event *ev)
+{
+    if (s->ev_len == 0)
+        return SYNACK_ERR_AGAIN;
+    *ev = s->evq[s->ev_head];
+    s->ev_head = (s->ev_head + 1) % s->ev_cap;
+    s->ev_len--;
+    return 0;
+}
+
+void synack_stack_set_trace(struct synack_stack *s, synack_trace_fn fn, void *ctx)
+{
+    s->trace = fn;
+    s->trace_ctx = ctx;
+}
+
+void synack_stack_counters(const struct synack_stack *s, struct synack_counters *out)
+{
+    *out = s->counters;
+}
+
+/* Only the local address is ours; the source must be a unicast host (RFC 1122 §3.2.1.3). */
+static enum synack_drop input_check_addrs(const struct synack_stack *s,
+                                          const struct wire_ipv4_repr *ip)
+{
+    if (ip->dst != s->cfg.addr)
+        return SYNACK_DROP_IP_NOT_LOCAL;
+    uint32_t first = ip->src >> 24;
+    if (ip->src == 0 || ip->src == 0xffffffffu || (first >= 224 && first < 240) ||
+        ip->src == s->cfg.addr)
+        return SYNACK_DROP_IP_BAD_SOURCE;
+    return SYNACK_DROP_NONE;
+}
+
+int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    struct wire_ipv4_repr ip;
+    struct wire_tcp_repr seg;
+    if (!s || !pkt)
+        return SYNACK_ERR_INVAL;
+    enum synack_drop why = wire_packet_parse(pkt, len, &ip, &seg);
+    if (why == SYNACK_DROP_NONE)
+        why = input_check_addrs(s, &ip);
+    if (s->trace)
+        s->trace(s->trace_ctx, 'i', pkt, len, why, now);
+    if (why != SYNACK_DROP_NONE) {
+        stack_count_drop(s, why);
+        return SYNACK_ERR_MALFORMED;
+    }
+    tcp_input(s, &ip, &seg, now);
+    return 0;
+}
+
+void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c)
+{
+    if (c->in_out_list)
+        return;
+    c->in_out_list = true;
+    c->out_next = NULL;
+    if (s->out_tail)
+        s->out_tail->out_next = c;
+    else
+        s->out_head = c;
+    s->out_tail = c;
+}
+
+void stack_out_remove(struct synack_stack *s, struct synack_tcp *c)
+{
+    if (!c->in_out_list)
+        return;
+    struct synack_tcp *prev = NULL;
+    for (struct synack_tcp *it = s->out_head; it; prev = it, it = it->out_next) {
+        if (it != c)
+            continue;
+        if (prev)
+            prev->out_next = c->out_next;
+        else
+            s->out_head = c->out_next;
+        if (s->out_tail == c)
+            s->out_tail = prev;
+        break;
+    }
+    c->in_out_list = false;
+    c->out_next = NULL;
+}
+
+void stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg)
+{
+    if (s->ctl_len == STACK_CTLQ_CAP)
+        return; /* the peer retransmits and we answer again; nothing is lost for good */
+    s->ctlq[(s->ctl_head + s->ctl_len) % STACK_CTLQ_CAP] = *seg;
+    s->ctl_len++;
+}
+
+static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
+{
+    const struct stack_ctl_seg *c = &s->ctlq[s->ctl_head];
+    struct wire_ipv4_repr ip = {
+        .src = c->laddr, .dst = c->raddr, .ttl = s->cfg.ttl, .id = s->ip_id++, .df = true};
+    struct wire_tcp_repr seg = {.src_port = c->lport, .dst_port = c->rport, .seq = c->seq,
+                                .ack = c->ack, .flags = c->flags};
+    size_t n = wire_packet_emit(&ip, &seg, buf, cap);
+    if (n == 0)
+        return SYNACK_ERR_BUFSZ;
+    s->ctl_head = (s->ctl_head + 1) % STACK_CTLQ_CAP;
+    s->ctl_len--;
+    s->counters.segs_out++;
+    s->counters.rsts_out++;
+    if (s->trace)
+        s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
+    return (synack_ssize)n;
+}
+
+synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t cap,
+                                 synack_time_t now)
+{
+    if (!s || !buf)
+        return SYNACK_ERR_INVAL;
+    if (cap < s->cfg.mtu)
+        return SYNACK_ERR_BUFSZ;
+    if (s->ctl_len)
+        return output_ctl(s, buf, cap, now);
+    while (s->out_head) {
+        struct synack_tcp *c = s->out_head;
+        synack_ssize n = tcp_output(c, buf, cap, now);
+        if (n > 0) {
+            /* Round robin: the connection goes to the back of the line. */
+            if (c->out_next) {
+                s->out_head = c->out_next;
+                s->out_tail->out_next = c;
+                s->out_tail = c;
+                c->out_next = NULL;
+            }
+            if (s->trace)
+                s->trace(s->trace_ctx, 'o', buf, (size_t)n, SYNACK_DROP_NONE, now);
+            return n;
+        }
+        if (n < 0)
+            return n;
+        stack_out_remove(s, c);
+    }
+    return SYNACK_ERR_AGAIN;
+}
+
+synack_time_t synack_stack_next_deadline(const struct synack_stack *s)
+{
+    return timers_next(&s->timers);
+}
+
+void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
+{
+    struct timer_node *n;
+    /* Bounded: each expiry moves the node's deadline past `now` or removes it. */
+    for (size_t guard = 0; guard < 4 * s->cfg.max_conns + 16 && (n = timers_due(&s->timers, now));
+         guard++) {
+        struct synack_tcp *c = (struct synack_tcp *)((char *)n - offsetof(struct synack_tcp, timer));
+        tcp_timer_expired(c, now);
+    }
+}

@@ -1,0 +1,81 @@
+/* The stack: ingress demux, egress, deadlines and the event queue. Internal. */
+#ifndef SYNACK_STACK_H
+#define SYNACK_STACK_H
+
+#include <synack/synack.h>
+
+#include "base/timers.h"
+#include "tcp/conn.h"
+
+/* A segment sent without a TCB: a RST to a closed port, or the RST of an abort. */
+struct stack_ctl_seg {
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+    uint32_t seq, ack;
+    uint8_t flags;
+};
+
+#define STACK_CTLQ_CAP 64
+#define STACK_EVQ_MIN 256
+
+struct synack_stack {
+    struct synack_config cfg;
+    uint64_t next_id; /* ids of connections and listeners; never reused */
+
+    /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
+    struct synack_tcp **buckets;
+    size_t nbuckets;
+    size_t nconns;
+    struct synack_listener *listeners;
+    uint8_t hash_key[16];
+
+    /* Deadlines: one heap node per connection. */
+    struct timers timers;
+    struct timer_node **timer_storage;
+
+    /* Output: connections that may have something to send, in FIFO order. */
+    struct synack_tcp *out_head, *out_tail;
+    struct stack_ctl_seg ctlq[STACK_CTLQ_CAP];
+    size_t ctl_head, ctl_len;
+    uint16_t ip_id;
+    uint8_t *scratch; /* one MTU: a segment's payload copied out of a send ring */
+
+    /* Events handed out by synack_stack_next_event. */
+    struct synack_event *evq;
+    size_t ev_head, ev_len, ev_cap;
+    uint64_t events_dropped;
+
+    /* RFC 5961 §7: challenge ACKs sent in the current one-second window. */
+    synack_time_t challenge_window_start;
+    unsigned challenge_count;
+
+    /* RFC 6056 §3.3.3 (Algorithm 3): per-stack counter added to a keyed hash offset. */
+    uint32_t port_counter;
+
+    struct synack_counters counters;
+    synack_trace_fn trace;
+    void *trace_ctx;
+};
+
+void *stack_alloc(struct synack_stack *s, size_t size);
+void stack_free(struct synack_stack *s, void *p);
+void stack_event_push(struct synack_stack *s, const struct synack_event *ev);
+void stack_count_drop(struct synack_stack *s, enum synack_drop reason);
+
+/* ---- stack/demux.c ---- */
+int stack_demux_init(struct synack_stack *s);
+struct synack_tcp *stack_demux_find(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
+                                    uint32_t raddr, uint16_t rport);
+void stack_demux_insert(struct synack_stack *s, struct synack_tcp *c);
+void stack_demux_remove(struct synack_stack *s, struct synack_tcp *c);
+struct synack_listener *stack_listener_find(const struct synack_stack *s, uint16_t port);
+/* RFC 6056 §3.3.3: an ephemeral port free for (raddr, rport), or 0 if none is. */
+uint16_t stack_ephemeral_port(struct synack_stack *s, uint32_t raddr, uint16_t rport);
+
+/* ---- output list ---- */
+void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c);
+void stack_out_remove(struct synack_stack *s, struct synack_tcp *c);
+/* Queues a TCB-less segment; drops (counted as a RST not sent) when the queue is full. */
+void stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg);
+
+#endif

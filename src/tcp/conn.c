@@ -1,0 +1,150 @@
+/* Connection lifecycle: creation, the one state-change function, teardown, ISNs, RSTs. */
+#include <string.h>
+
+#include "base/siphash.h"
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+void tcp_count(struct synack_tcp *c, size_t offset)
+{
+    (*(uint64_t *)((char *)&c->counters + offset))++;
+    (*(uint64_t *)((char *)&c->stack->counters + offset))++;
+}
+
+void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
+{
+    c->counters.drops[reason]++;
+    c->stack->counters.drops[reason]++;
+}
+
+static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
+{
+    struct synack_event ev = {.type = type, .conn_id = c->id, .user = c->user, .time = now,
+                              .new_state = c->state, .old_state = c->state, .err = c->err};
+    stack_event_push(c->stack, &ev);
+}
+
+void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t now)
+{
+    if (c->state == next)
+        return;
+    struct synack_event ev = {.type = SYNACK_EV_STATE, .conn_id = c->id, .user = c->user,
+                              .old_state = c->state, .new_state = next, .time = now};
+    c->state = next;
+    stack_event_push(c->stack, &ev);
+    if (next == SYNACK_ESTABLISHED && !(c->flags & TCP_F_PASSIVE) && ev.old_state != SYNACK_LISTEN)
+        conn_event(c, SYNACK_EV_CONNECTED, now);
+}
+
+struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uint16_t local_port,
+                                uint32_t remote_addr, uint16_t remote_port)
+{
+    if (s->nconns >= s->cfg.max_conns)
+        return NULL;
+    /* One allocation: the TCB followed by both buffers (STYLE rule 9). */
+    size_t size = sizeof(struct synack_tcp) + s->cfg.sndbuf + s->cfg.rcvbuf;
+    struct synack_tcp *c = stack_alloc(s, size);
+    if (!c)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    uint8_t *storage = (uint8_t *)(c + 1);
+    ring_init(&c->sndq, storage, s->cfg.sndbuf);
+    ring_init(&c->rcvq, storage + s->cfg.sndbuf, s->cfg.rcvbuf);
+    timer_node_init(&c->timer);
+    c->stack = s;
+    c->id = s->next_id++;
+    c->state = SYNACK_CLOSED;
+    c->local_addr = local_addr;
+    c->local_port = local_port;
+    c->remote_addr = remote_addr;
+    c->remote_port = remote_port;
+    c->rcv_mss = (uint16_t)(s->cfg.mtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
+    c->snd_mss = TCP_DEFAULT_MSS < c->rcv_mss ? TCP_DEFAULT_MSS : c->rcv_mss;
+    c->rto = s->cfg.rto_initial;
+    c->rto_at = SYNACK_NEVER;
+    c->timewait_at = SYNACK_NEVER;
+    stack_demux_insert(s, c);
+    return c;
+}
+
+void tcp_conn_destroy(struct synack_tcp *c)
+{
+    struct synack_stack *s = c->stack;
+    timers_set(&s->timers, &c->timer, TIMERS_NEVER);
+    stack_out_remove(s, c);
+    stack_demux_remove(s, c);
+    if (c->listener)
+        tcp_listen_unlink(c);
+    stack_free(s, c);
+}
+
+void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
+{
+    c->rto_at = SYNACK_NEVER;
+    c->timewait_at = SYNACK_NEVER;
+    tcp_timer_update(c);
+    stack_out_remove(c->stack, c);
+    if (err && !c->err) {
+        c->err = err;
+        conn_event(c, SYNACK_EV_ERROR, now);
+    }
+    tcp_set_state(c, SYNACK_CLOSED, now);
+    conn_event(c, SYNACK_EV_CLOSED, now);
+    /* A connection that was never accepted belongs to nobody: free it too. */
+    if ((c->flags & TCP_F_RELEASED) || ((c->flags & TCP_F_PASSIVE) && !(c->flags & TCP_F_ACCEPTED)))
+        tcp_conn_destroy(c);
+    else
+        stack_demux_remove(c->stack, c); /* the 4-tuple is free again; the app holds c */
+}
+
+void tcp_schedule_output(struct synack_tcp *c)
+{
+    stack_out_schedule(c->stack, c);
+}
+
+uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                 uint16_t rport, synack_time_t now)
+{
+    /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), with M
+     * a timer ticking every 4 microseconds and F a keyed hash (here SipHash-2-4). */
+    uint8_t tuple[12];
+    memcpy(tuple, &laddr, 4);
+    memcpy(tuple + 4, &lport, 2);
+    memcpy(tuple + 6, &raddr, 4);
+    memcpy(tuple + 10, &rport, 2);
+    uint32_t f = (uint32_t)siphash24(s->cfg.isn_secret, tuple, sizeof tuple);
+    uint32_t m = (uint32_t)(now / 4000u);
+    return m + f;
+}
+
+void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
+{
+    struct stack_ctl_seg seg = {.laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport,
+                                .seq = seq, .ack = with_ack ? ack : 0,
+                                .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))};
+    stack_ctl_push(s, &seg);
+}
+
+uint16_t tcp_peer_mss(const struct synack_tcp *c, const struct wire_tcp_repr *syn)
+{
+    uint16_t peer = syn->has_mss && syn->mss != 0 ? syn->mss : TCP_DEFAULT_MSS;
+    return peer < c->rcv_mss ? peer : c->rcv_mss;
+}
+
+bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
+{
+    struct synack_stack *s = c->stack;
+    /* RFC 5961 §7: limit challenge ACKs to a configurable number per second (per stack). */
+    if (now - s->challenge_window_start >= SYNACK_S(1) || now < s->challenge_window_start) {
+        s->challenge_window_start = now;
+        s->challenge_count = 0;
+    }
+    if (s->challenge_count >= s->cfg.challenge_ack_limit) {
+        TCP_COUNT(c, challenge_acks_suppressed);
+        return false;
+    }
+    s->challenge_count++;
+    TCP_COUNT(c, challenge_acks);
+    return true;
+}

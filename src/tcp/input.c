@@ -1,0 +1,508 @@
+/*
+ * Segment arrival, split by RFC 9293 §3.10.7: one function per state group and per step
+ * (check sequence, RST, SYN, ACK, text, FIN).
+ */
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+/* What the later steps need to know about the segment after trimming to the window. */
+struct in_seg {
+    const struct wire_tcp_repr *hdr;
+    uint32_t seq;         /* first sequence number of the (trimmed) text */
+    const uint8_t *data;  /* the text still to be delivered */
+    uint32_t len;
+    bool fin;             /* FIN present and lying right after the text */
+};
+
+static void ack_now(struct synack_tcp *c)
+{
+    c->flags |= TCP_F_ACK_NOW;
+    tcp_schedule_output(c);
+}
+
+static void challenge_ack(struct synack_tcp *c, synack_time_t now)
+{
+    if (tcp_challenge_ack_allowed(c, now))
+        ack_now(c);
+}
+
+static void conn_push_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
+{
+    struct synack_event ev = {.type = type, .conn_id = c->id, .user = c->user, .time = now,
+                              .old_state = c->state, .new_state = c->state};
+    stack_event_push(c->stack, &ev);
+}
+
+/* ---- RFC 9293 §3.10.7.1: CLOSED (no TCB) ------------------------------------------- */
+
+static void input_closed(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+                         const struct wire_tcp_repr *seg)
+{
+    stack_count_drop(s, SYNACK_DROP_NO_SOCKET);
+    /* "An incoming segment containing a RST is discarded." Never answer RST with RST. */
+    if (seg->flags & WIRE_TCP_RST)
+        return;
+    if (seg->flags & WIRE_TCP_ACK) /* <SEQ=SEG.ACK><CTL=RST> */
+        tcp_send_rst(s, ip->dst, seg->dst_port, ip->src, seg->src_port, seg->ack, 0, false);
+    else /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+        tcp_send_rst(s, ip->dst, seg->dst_port, ip->src, seg->src_port, 0,
+                     seg->seq + tcp_seg_len(seg), true);
+}
+
+/* ---- RFC 9293 §3.10.7.2: LISTEN --------------------------------------------------------- */
+
+static void input_listen(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                         const struct wire_tcp_repr *seg, synack_time_t now,
+                         const uint32_t *iss_floor)
+{
+    struct synack_stack *s = l->stack;
+    if (seg->flags & WIRE_TCP_RST) { /* first: an incoming RST is ignored */
+        stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
+        return;
+    }
+    if (seg->flags & WIRE_TCP_ACK) { /* second: any ACK is bad, <SEQ=SEG.ACK><CTL=RST> */
+        stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
+        tcp_send_rst(s, ip->dst, seg->dst_port, ip->src, seg->src_port, seg->ack, 0, false);
+        return;
+    }
+    if (!(seg->flags & WIRE_TCP_SYN)) { /* fourth: other text or control, drop */
+        stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
+        return;
+    }
+    tcp_listen_input(l, ip, seg, now, iss_floor); /* third: SYN */
+}
+
+/* ---- RFC 9293 §3.10.7.3: SYN-SENT ------------------------------------------------------- */
+
+static void input_text_and_fin(struct synack_tcp *c, struct in_seg *in, synack_time_t now);
+
+static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                           synack_time_t now)
+{
+    bool has_ack = seg->flags & WIRE_TCP_ACK;
+    /* First, the ACK: it must acknowledge our SYN and nothing more. */
+    if (has_ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
+        tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
+        if (!(seg->flags & WIRE_TCP_RST))
+            tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr,
+                         c->remote_port, seg->ack, 0, false);
+        return;
+    }
+    /* Second, RST: valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT). */
+    if (seg->flags & WIRE_TCP_RST) {
+        if (!has_ack) {
+            tcp_count_drop(c, SYNACK_DROP_RST_INVALID);
+            return;
+        }
+        TCP_COUNT(c, rsts_in);
+        tcp_conn_finish(c, SYNACK_ERR_CONNREFUSED, now);
+        return;
+    }
+    /* Fifth: neither SYN nor RST, drop. */
+    if (!(seg->flags & WIRE_TCP_SYN)) {
+        tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
+        return;
+    }
+    /* Fourth: the SYN. */
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->snd_mss = tcp_peer_mss(c, seg);
+    c->snd_wnd = seg->window;
+    c->max_snd_wnd = seg->window;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    c->flags |= TCP_F_SND_WND_SET;
+    c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
+    if (!has_ack) {
+        /* Simultaneous open: SYN-SENT -> SYN-RECEIVED, answer <SEQ=ISS><ACK=RCV.NXT>
+         * <CTL=SYN,ACK>. Text in the SYN is not queued; the peer sends it again. */
+        c->snd_rtx = c->iss;
+        tcp_set_state(c, SYNACK_SYN_RECEIVED, now);
+        tcp_schedule_output(c);
+        return;
+    }
+    c->snd_una = seg->ack;
+    c->snd_rtx = c->snd_nxt;
+    if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(seg->ack, c->rtt_seq))
+        tcp_rtt_sample(c, now - c->rtt_start);
+    c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+    c->backoff = 0;
+    c->retries = 0;
+    tcp_rto_stop(c);
+    tcp_set_state(c, SYNACK_ESTABLISHED, now);
+    ack_now(c);
+    /* Text or FIN riding on the SYN-ACK continue at the sixth step. */
+    struct in_seg in = {.hdr = seg, .seq = seg->seq + 1, .data = seg->payload,
+                        .len = (uint32_t)seg->payload_len, .fin = seg->flags & WIRE_TCP_FIN};
+    input_text_and_fin(c, &in, now);
+}
+
+/* ---- RFC 9293 §3.10.7.4: the other states ----------------------------------------------- */
+
+/* First step: the acceptability table. Returns true if the segment may go on; trims it to
+ * the window. A zero window still lets an exact-position segment's ACK and RST through
+ * ("special allowance ... to accept valid ACKs, URGs, and RSTs"); its text is dropped. */
+static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, struct in_seg *in)
+{
+    uint32_t wnd = tcp_rcv_window(c);
+    uint32_t len = tcp_seg_len(seg);
+    uint32_t nxt = c->rcv_nxt;
+    bool ok;
+    if (len == 0)
+        ok = wnd == 0 ? seg->seq == nxt : seq_in(seg->seq, nxt, nxt + wnd);
+    else if (wnd == 0)
+        ok = false;
+    else
+        ok = seq_in(seg->seq, nxt, nxt + wnd) || seq_in(seg->seq + len - 1, nxt, nxt + wnd);
+    in->hdr = seg;
+    in->seq = seg->seq;
+    in->data = seg->payload;
+    in->len = (uint32_t)seg->payload_len;
+    in->fin = (seg->flags & WIRE_TCP_FIN) != 0;
+    if (!ok && wnd == 0 && seg->seq == nxt && !(seg->flags & WIRE_TCP_SYN)) {
+        in->len = 0;
+        in->fin = false;
+        return true;
+    }
+    if (!ok)
+        return false;
+    /* Trim text that was already received (a retransmission overlapping rcv_nxt). */
+    if (seq_lt(in->seq, nxt)) {
+        uint32_t old = nxt - in->seq;
+        if (old > in->len) { /* only the FIN (or nothing) is new */
+            in->data += in->len;
+            in->len = 0;
+        } else {
+            in->data += old;
+            in->len -= old;
+        }
+        in->seq = nxt;
+    }
+    /* Trim text beyond the window; a FIN beyond it is not yet ours. */
+    if (seq_gt(in->seq + in->len, nxt + wnd)) {
+        in->len = nxt + wnd - in->seq;
+        in->fin = false;
+    }
+    return true;
+}
+
+/* Second step: RST (RFC 9293 §3.10.7.4 with RFC 5961 §3.2). */
+static void input_rst(struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    if (seg->seq != c->rcv_nxt) {
+        /* In the window but not exact: maybe blind, so ask with a challenge ACK. */
+        tcp_count_drop(c, SYNACK_DROP_RST_INVALID);
+        challenge_ack(c, now);
+        return;
+    }
+    TCP_COUNT(c, rsts_in);
+    switch (c->state) {
+    case SYNACK_SYN_RECEIVED:
+        if (c->flags & TCP_F_PASSIVE) {
+            /* A passive open goes back to LISTEN: the listener stays, this TCB goes. */
+            tcp_set_state(c, SYNACK_LISTEN, now);
+            tcp_conn_destroy(c);
+        } else {
+            tcp_conn_finish(c, SYNACK_ERR_CONNREFUSED, now);
+        }
+        return;
+    case SYNACK_ESTABLISHED:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_FIN_WAIT_2:
+    case SYNACK_CLOSE_WAIT:
+        tcp_conn_finish(c, SYNACK_ERR_CONNRESET, now);
+        return;
+    default: /* CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB */
+        tcp_conn_finish(c, 0, now);
+        return;
+    }
+}
+
+/* Fourth step: SYN in a synchronized state (RFC 5961 §4) or in SYN-RECEIVED. */
+static void input_syn(struct synack_tcp *c, synack_time_t now)
+{
+    if (c->state == SYNACK_SYN_RECEIVED && (c->flags & TCP_F_PASSIVE)) {
+        tcp_count_drop(c, SYNACK_DROP_SYN_IN_WINDOW);
+        tcp_set_state(c, SYNACK_LISTEN, now);
+        tcp_conn_destroy(c);
+        return;
+    }
+    tcp_count_drop(c, SYNACK_DROP_SYN_IN_WINDOW);
+    challenge_ack(c, now);
+}
+
+/* Our FIN has been sent and acknowledged. */
+static bool fin_acked(const struct synack_tcp *c)
+{
+    return (c->flags & TCP_F_FIN_QUEUED) && seq_gt(c->snd_nxt, c->fin_seq) &&
+           seq_gt(c->snd_una, c->fin_seq);
+}
+
+/* SYN-RECEIVED: an ACK of our SYN completes the handshake. Returns false to stop. */
+static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                             synack_time_t now)
+{
+    if (!seq_lt(c->snd_una, seg->ack)) {
+        /* <SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK. */
+        tcp_count_drop(c, SYNACK_DROP_BAD_ACK);
+        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+                     seg->ack, 0, false);
+        return false;
+    }
+    if ((c->flags & TCP_F_PASSIVE) && !tcp_listen_established(c, now)) {
+        tcp_count_drop(c, SYNACK_DROP_ACCEPT_QUEUE_FULL);
+        return false;
+    }
+    c->snd_wnd = seg->window;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (c->snd_wnd > c->max_snd_wnd)
+        c->max_snd_wnd = c->snd_wnd;
+    /* RFC 6298 (5.7): after a retransmitted SYN, start data with an RTO of 3 s at least. */
+    if (c->backoff && !c->have_rtt && c->rto < SYNACK_S(3))
+        c->rto = SYNACK_S(3);
+    tcp_set_state(c, c->flags & TCP_F_FIN_QUEUED ? SYNACK_FIN_WAIT_1 : SYNACK_ESTABLISHED, now);
+    return true;
+}
+
+/* An ACK that moves SND.UNA: free the acknowledged data, take the RTT sample, manage the
+ * retransmission timer (RFC 6298 (5.2), (5.3)). */
+static void ack_advance(struct synack_tcp *c, uint32_t ack, synack_time_t now)
+{
+    uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
+    uint32_t upto = seq_lt(ack, data_end) ? ack : data_end;
+    if (seq_gt(upto, c->sndq_seq)) {
+        ring_consume(&c->sndq, upto - c->sndq_seq);
+        c->sndq_seq = upto;
+        if (c->flags & TCP_F_WANT_WRITABLE) {
+            c->flags &= ~(uint32_t)TCP_F_WANT_WRITABLE;
+            conn_push_event(c, SYNACK_EV_WRITABLE, now);
+        }
+    }
+    c->snd_una = ack;
+    if (seq_lt(c->snd_rtx, ack))
+        c->snd_rtx = ack;
+    if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq)) {
+        tcp_rtt_sample(c, now - c->rtt_start);
+        c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+    }
+    c->backoff = 0;
+    c->retries = 0;
+    if (c->snd_una == c->snd_nxt)
+        tcp_rto_stop(c);
+    else
+        tcp_rto_arm(c, now);
+    tcp_schedule_output(c);
+}
+
+/* RFC 9293 §3.10.7.4 fifth step, ESTABLISHED rules: SND.WL1/SND.WL2 guard the window
+ * update against old segments. */
+static void ack_update_window(struct synack_tcp *c, const struct wire_tcp_repr *seg)
+{
+    if (!(seq_lt(c->snd_wl1, seg->seq) ||
+          (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))))
+        return;
+    bool opened = seg->window > c->snd_wnd;
+    c->snd_wnd = seg->window;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (c->snd_wnd > c->max_snd_wnd)
+        c->max_snd_wnd = c->snd_wnd;
+    if (opened) {
+        if (c->persist)
+            tcp_rto_stop(c);
+        tcp_schedule_output(c);
+    }
+}
+
+/* Fifth step: ACK. Returns false when processing must stop (dropped, or the TCB is gone). */
+static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time_t now)
+{
+    const struct wire_tcp_repr *seg = in->hdr;
+    /* RFC 5961 §5.2: acceptable only if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT. */
+    if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+        if (c->state == SYNACK_SYN_RECEIVED)
+            return ack_syn_received(c, seg, now);
+        tcp_count_drop(c, SYNACK_DROP_BAD_ACK);
+        challenge_ack(c, now);
+        return false;
+    }
+    if (c->state == SYNACK_SYN_RECEIVED && !ack_syn_received(c, seg, now))
+        return false;
+    if (seq_lt(c->snd_una, seg->ack)) {
+        ack_advance(c, seg->ack, now);
+    } else if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->payload_len == 0 &&
+               seg->window == c->snd_wnd && !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN))) {
+        TCP_COUNT(c, dup_acks);
+    }
+    if (c->snd_wnd == 0 || seg->window == 0)
+        c->retries = 0; /* the peer answers our probes: never give up (§3.8.6.1) */
+    ack_update_window(c, seg);
+
+    switch (c->state) {
+    case SYNACK_FIN_WAIT_1:
+        /* Our FIN acknowledged: FIN-WAIT-2, unless this very segment carries the peer's
+         * FIN, in which case the eighth step goes straight to TIME-WAIT. */
+        if (fin_acked(c) && !in->fin)
+            tcp_set_state(c, SYNACK_FIN_WAIT_2, now);
+        return true;
+    case SYNACK_CLOSING:
+        if (fin_acked(c))
+            tcp_enter_time_wait(c, now);
+        return true;
+    case SYNACK_LAST_ACK:
+        if (fin_acked(c)) {
+            tcp_conn_finish(c, 0, now);
+            return false;
+        }
+        return true;
+    default:
+        return true;
+    }
+}
+
+/* Seventh step: segment text. Returns false if the TCB is gone. */
+static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t now)
+{
+    if (in->len == 0)
+        return true;
+    if (c->state != SYNACK_ESTABLISHED && c->state != SYNACK_FIN_WAIT_1 &&
+        c->state != SYNACK_FIN_WAIT_2) {
+        /* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: a FIN came before; ignore the text. */
+        in->fin = false;
+        return true;
+    }
+    if (c->flags & TCP_F_RELEASED) {
+        /* RFC 1122 §4.2.2.13: data after CLOSE cannot be delivered; say so with a RST. */
+        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+                     c->snd_nxt, c->rcv_nxt, true);
+        TCP_COUNT(c, rsts_out);
+        tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
+        return false;
+    }
+    ack_now(c);
+    if (in->seq != c->rcv_nxt) {
+        /* Out of order: not kept yet (reassembly is its own issue); the immediate
+         * duplicate ACK tells the sender where the hole is (RFC 5681 §4.2). */
+        TCP_COUNT(c, out_of_order);
+        in->fin = false;
+        return true;
+    }
+    bool was_empty = ring_len(&c->rcvq) == 0;
+    uint32_t took = (uint32_t)ring_write(&c->rcvq, in->data, in->len);
+    if (took < in->len) {
+        tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
+        in->fin = false;
+    }
+    c->rcv_nxt += took;
+    c->counters.bytes_in += took;
+    c->stack->counters.bytes_in += took;
+    if (took && was_empty)
+        conn_push_event(c, SYNACK_EV_READABLE, now);
+    return true;
+}
+
+/* Eighth step: FIN. */
+static void input_fin(struct synack_tcp *c, const struct in_seg *in, synack_time_t now)
+{
+    if (!in->fin || in->seq + in->len != c->rcv_nxt || (c->flags & TCP_F_RCV_FIN))
+        return;
+    c->rcv_nxt += 1;
+    c->flags |= TCP_F_RCV_FIN;
+    ack_now(c);
+    conn_push_event(c, SYNACK_EV_PEER_CLOSED, now);
+    switch (c->state) {
+    case SYNACK_SYN_RECEIVED:
+    case SYNACK_ESTABLISHED:
+        tcp_set_state(c, SYNACK_CLOSE_WAIT, now);
+        break;
+    case SYNACK_FIN_WAIT_1:
+        if (fin_acked(c))
+            tcp_enter_time_wait(c, now); /* FIN-WAIT-1 -> TIME-WAIT: FIN,ACK of our FIN */
+        else
+            tcp_set_state(c, SYNACK_CLOSING, now); /* simultaneous close */
+        break;
+    case SYNACK_FIN_WAIT_2:
+        tcp_enter_time_wait(c, now);
+        break;
+    default: /* CLOSE-WAIT, CLOSING, LAST-ACK remain */
+        break;
+    }
+}
+
+static void input_text_and_fin(struct synack_tcp *c, struct in_seg *in, synack_time_t now)
+{
+    if (input_text(c, in, now))
+        input_fin(c, in, now);
+}
+
+static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                               synack_time_t now)
+{
+    struct in_seg in;
+    if (!check_seq(c, seg, &in)) {
+        tcp_count_drop(c, SYNACK_DROP_UNACCEPTABLE);
+        if (seg->flags & WIRE_TCP_RST)
+            return;
+        /* A repeated FIN in TIME-WAIT: acknowledge it and restart the 2 MSL timeout. */
+        if (c->state == SYNACK_TIME_WAIT && (seg->flags & WIRE_TCP_FIN))
+            tcp_enter_time_wait(c, now);
+        ack_now(c);
+        return;
+    }
+    if (seg->flags & WIRE_TCP_RST) {
+        input_rst(c, seg, now);
+        return;
+    }
+    if (seg->flags & WIRE_TCP_SYN) {
+        input_syn(c, now);
+        return;
+    }
+    if (!(seg->flags & WIRE_TCP_ACK)) {
+        tcp_count_drop(c, SYNACK_DROP_NO_ACK);
+        return;
+    }
+    if (!input_ack(c, &in, now))
+        return;
+    /* Sixth (URG) is not implemented: RFC 6093 §4 advises new applications not to use it. */
+    input_text_and_fin(c, &in, now);
+}
+
+/* RFC 1122 §4.2.2.13: a SYN may reopen a connection from TIME-WAIT if its sequence number
+ * is above the old incarnation's, and a listener wants it. Returns true if it did. */
+static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ipv4_repr *ip,
+                             const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    if (c->state != SYNACK_TIME_WAIT ||
+        (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_ACK | WIRE_TCP_RST)) != WIRE_TCP_SYN ||
+        !seq_gt(seg->seq, c->rcv_nxt))
+        return false;
+    struct synack_listener *l = stack_listener_find(c->stack, c->local_port);
+    if (!l)
+        return false;
+    uint32_t floor = c->snd_nxt;
+    tcp_conn_finish(c, 0, now);
+    input_listen(l, ip, seg, now, &floor);
+    return true;
+}
+
+void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+               const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    struct synack_tcp *c = stack_demux_find(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
+    if (!c) {
+        struct synack_listener *l = stack_listener_find(s, seg->dst_port);
+        if (l)
+            input_listen(l, ip, seg, now, NULL);
+        else
+            input_closed(s, ip, seg);
+        return;
+    }
+    if (time_wait_reopen(c, ip, seg, now))
+        return;
+    TCP_COUNT(c, segs_in);
+    if (c->state == SYNACK_SYN_SENT)
+        input_syn_sent(c, seg, now);
+    else
+        input_synchronized(c, seg, now);
+}

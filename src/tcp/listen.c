@@ -1,0 +1,177 @@
+/* Listeners: passive open, the SYN queue and the accept queue (the backlog). */
+#include <string.h>
+
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+static void listener_event(struct synack_listener *l, enum synack_event_type type,
+                           enum synack_state from, enum synack_state to, synack_time_t now)
+{
+    struct synack_event ev = {.type = type, .conn_id = l->id, .user = l->user, .listener = l,
+                              .old_state = from, .new_state = to, .time = now};
+    stack_event_push(l->stack, &ev);
+}
+
+int synack_tcp_listen(struct synack_stack *s, uint16_t port, unsigned backlog, void *user,
+                      struct synack_listener **out)
+{
+    if (!s || !out || port == 0 || backlog == 0)
+        return SYNACK_ERR_INVAL;
+    if (stack_listener_find(s, port))
+        return SYNACK_ERR_ADDRINUSE;
+    struct synack_listener *l = stack_alloc(s, sizeof *l);
+    if (!l)
+        return SYNACK_ERR_NOMEM;
+    memset(l, 0, sizeof *l);
+    l->stack = s;
+    l->id = s->next_id++;
+    l->user = user;
+    l->port = port;
+    l->backlog = backlog;
+    l->next = s->listeners;
+    s->listeners = l;
+    /* RFC 9293 §3.10.1 OPEN, passive: CLOSED -> LISTEN. The listener is not a TCB, so it
+     * reports the transition itself; tcp_set_state is for connections. */
+    listener_event(l, SYNACK_EV_STATE, SYNACK_CLOSED, SYNACK_LISTEN, 0);
+    *out = l;
+    return 0;
+}
+
+int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out)
+{
+    if (!l || !out)
+        return SYNACK_ERR_INVAL;
+    struct synack_tcp *c = l->acceptq;
+    if (!c)
+        return SYNACK_ERR_AGAIN;
+    l->acceptq = c->lq_next;
+    l->accept_count--;
+    c->lq_next = NULL;
+    c->listener = NULL;
+    c->flags = (c->flags & ~(uint32_t)TCP_F_IN_ACCEPTQ) | TCP_F_ACCEPTED;
+    *out = c;
+    return 0;
+}
+
+void synack_listener_close(struct synack_listener *l, synack_time_t now)
+{
+    if (!l)
+        return;
+    struct synack_stack *s = l->stack;
+    /* Connections nobody accepted are reset: the peer believes they exist. */
+    while (l->acceptq || l->synq) {
+        struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
+        tcp_send_rst(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+                     c->snd_nxt, c->rcv_nxt, true);
+        TCP_COUNT(c, rsts_out);
+        tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
+    }
+    for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    }
+    listener_event(l, SYNACK_EV_STATE, SYNACK_LISTEN, SYNACK_CLOSED, now);
+    stack_free(s, l);
+}
+
+static void queue_remove(struct synack_tcp **head, struct synack_tcp *c)
+{
+    for (struct synack_tcp **pp = head; *pp; pp = &(*pp)->lq_next) {
+        if (*pp == c) {
+            *pp = c->lq_next;
+            c->lq_next = NULL;
+            return;
+        }
+    }
+}
+
+void tcp_listen_unlink(struct synack_tcp *c)
+{
+    struct synack_listener *l = c->listener;
+    if (!l)
+        return;
+    if (c->flags & TCP_F_IN_ACCEPTQ) {
+        queue_remove(&l->acceptq, c);
+        l->accept_count--;
+    } else {
+        queue_remove(&l->synq, c);
+        l->syn_count--;
+    }
+    c->flags &= ~(uint32_t)TCP_F_IN_ACCEPTQ;
+    c->listener = NULL;
+}
+
+void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                      const struct wire_tcp_repr *seg, synack_time_t now, const uint32_t *iss_floor)
+{
+    struct synack_stack *s = l->stack;
+    /* The backlog bounds both queues; a SYN that finds either full is dropped, and the
+     * peer's retransmission tries again later. */
+    if (l->syn_count >= l->backlog) {
+        stack_count_drop(s, SYNACK_DROP_SYN_QUEUE_FULL);
+        return;
+    }
+    if (l->accept_count >= l->backlog) {
+        stack_count_drop(s, SYNACK_DROP_ACCEPT_QUEUE_FULL);
+        return;
+    }
+    struct synack_tcp *c = tcp_conn_new(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
+    if (!c) {
+        stack_count_drop(s, SYNACK_DROP_NO_MEMORY);
+        return;
+    }
+    c->flags |= TCP_F_PASSIVE;
+    c->user = l->user;
+    c->listener = l;
+    c->lq_next = l->synq;
+    l->synq = c;
+    l->syn_count++;
+    /* The new TCB starts as a copy of the listening one. */
+    c->state = SYNACK_LISTEN;
+    /* RFC 9293 §3.10.7.2 third check: RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, select ISS,
+     * send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SND.NXT = ISS+1, SND.UNA = ISS. */
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->iss = tcp_isn(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, now);
+    /* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start above the
+     * sequence numbers of the old incarnation. */
+    if (iss_floor && seq_leq(c->iss, *iss_floor))
+        c->iss = *iss_floor + 1;
+    c->snd_una = c->iss;
+    c->snd_nxt = c->iss;
+    c->snd_rtx = c->iss;
+    c->sndq_seq = c->iss + 1;
+    c->snd_wnd = seg->window;
+    c->max_snd_wnd = seg->window;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    c->flags |= TCP_F_SND_WND_SET;
+    c->snd_mss = tcp_peer_mss(c, seg);
+    c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
+    TCP_COUNT(c, segs_in);
+    tcp_set_state(c, SYNACK_SYN_RECEIVED, now);
+    tcp_schedule_output(c);
+}
+
+bool tcp_listen_established(struct synack_tcp *c, synack_time_t now)
+{
+    struct synack_listener *l = c->listener;
+    if (!l)
+        return true;
+    if (l->accept_count >= l->backlog)
+        return false;
+    queue_remove(&l->synq, c);
+    l->syn_count--;
+    /* Append: the accept queue hands out the oldest first. */
+    struct synack_tcp **pp = &l->acceptq;
+    while (*pp)
+        pp = &(*pp)->lq_next;
+    *pp = c;
+    c->lq_next = NULL;
+    c->flags |= TCP_F_IN_ACCEPTQ;
+    l->accept_count++;
+    listener_event(l, SYNACK_EV_ACCEPTABLE, SYNACK_LISTEN, SYNACK_LISTEN, now);
+    return true;
+}

@@ -1,0 +1,243 @@
+/* The user calls of RFC 9293 §3.10.1-§3.10.6: OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS. */
+#include <string.h>
+
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+int synack_tcp_connect(struct synack_stack *s, uint32_t remote_addr, uint16_t remote_port,
+                       uint16_t local_port, void *user, struct synack_tcp **out,
+                       synack_time_t now)
+{
+    if (!s || !out || remote_addr == 0 || remote_port == 0)
+        return SYNACK_ERR_INVAL;
+    if (local_port == 0) {
+        local_port = stack_ephemeral_port(s, remote_addr, remote_port);
+        if (local_port == 0)
+            return SYNACK_ERR_NOPORTS;
+    } else if (stack_demux_find(s, s->cfg.addr, local_port, remote_addr, remote_port)) {
+        return SYNACK_ERR_ADDRINUSE;
+    }
+    struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, local_port, remote_addr, remote_port);
+    if (!c)
+        return SYNACK_ERR_NOMEM;
+    c->user = user;
+    /* RFC 9293 §3.10.1 OPEN in CLOSED, active: select an ISS, send a SYN, enter SYN-SENT. */
+    c->iss = tcp_isn(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, now);
+    c->snd_una = c->iss;
+    c->snd_nxt = c->iss;
+    c->snd_rtx = c->iss;
+    c->sndq_seq = c->iss + 1;
+    tcp_set_state(c, SYNACK_SYN_SENT, now);
+    tcp_schedule_output(c);
+    *out = c;
+    return 0;
+}
+
+/* The error a failed or closing connection reports to SEND and RECEIVE. */
+static int conn_error(const struct synack_tcp *c)
+{
+    return c->err ? c->err : SYNACK_ERR_NOTCONN;
+}
+
+synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t len,
+                             synack_time_t now)
+{
+    (void)now;
+    if (!c || (!data && len))
+        return SYNACK_ERR_INVAL;
+    if (c->flags & (TCP_F_FIN_QUEUED | TCP_F_RELEASED))
+        return c->err ? c->err : SYNACK_ERR_SHUTDOWN;
+    switch (c->state) {
+    case SYNACK_ESTABLISHED:
+    case SYNACK_CLOSE_WAIT:
+        break;
+    case SYNACK_SYN_SENT:
+    case SYNACK_SYN_RECEIVED:
+        /* RFC 9293 §3.10.2 allows queueing before ESTABLISHED; we ask the caller to wait
+         * for SYNACK_EV_CONNECTED so that a refused connect loses nothing silently. */
+        return SYNACK_ERR_NOTCONN;
+    default:
+        return conn_error(c);
+    }
+    if (len == 0)
+        return 0;
+    size_t n = ring_write(&c->sndq, data, len);
+    if (n == 0)
+        return SYNACK_ERR_AGAIN;
+    tcp_schedule_output(c);
+    return (synack_ssize)n;
+}
+
+synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, synack_time_t now)
+{
+    (void)now;
+    if (!c || (!data && len))
+        return SYNACK_ERR_INVAL;
+    if (ring_len(&c->rcvq) == 0) {
+        if (c->flags & TCP_F_RCV_FIN)
+            return 0; /* RFC 9293 §3.10.3: the peer closed and every byte was read */
+        if (c->err)
+            return c->err;
+        if (c->state == SYNACK_SYN_SENT || c->state == SYNACK_SYN_RECEIVED)
+            return SYNACK_ERR_NOTCONN;
+        if (c->state == SYNACK_CLOSED)
+            return conn_error(c);
+        return SYNACK_ERR_AGAIN;
+    }
+    uint32_t before = tcp_rcv_window(c);
+    size_t n = ring_read(&c->rcvq, data, len);
+    /* RFC 9293 §3.8.6.2.2 (receiver SWS avoidance, RFC 1122 §4.2.3.3): announce the larger
+     * window once it has grown by min(rcvbuf/2, MSS), not for every byte read. */
+    uint32_t after = tcp_rcv_window(c);
+    uint32_t step = c->rcv_mss < c->rcvq.cap / 2 ? c->rcv_mss : (uint32_t)(c->rcvq.cap / 2);
+    if (tcp_is_synchronized(c->state) && !(c->flags & TCP_F_RCV_FIN) &&
+        (before < step ? after >= step : after - before >= step)) {
+        c->flags |= TCP_F_ACK_NOW;
+        tcp_schedule_output(c);
+    }
+    return (synack_ssize)n;
+}
+
+/* Queues our FIN after the data already queued (RFC 9293 §3.10.4). */
+static void conn_queue_fin(struct synack_tcp *c)
+{
+    c->flags |= TCP_F_FIN_QUEUED;
+    c->fin_seq = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
+    tcp_schedule_output(c);
+}
+
+int synack_tcp_shutdown(struct synack_tcp *c, synack_time_t now)
+{
+    if (!c)
+        return SYNACK_ERR_INVAL;
+    if (c->flags & TCP_F_FIN_QUEUED)
+        return 0;
+    switch (c->state) {
+    case SYNACK_SYN_RECEIVED: /* RFC 9293 §3.10.4: "form a FIN segment ... FIN-WAIT-1" */
+    case SYNACK_ESTABLISHED:
+        conn_queue_fin(c);
+        tcp_set_state(c, SYNACK_FIN_WAIT_1, now);
+        return 0;
+    case SYNACK_CLOSE_WAIT:
+        conn_queue_fin(c);
+        tcp_set_state(c, SYNACK_LAST_ACK, now);
+        return 0;
+    case SYNACK_SYN_SENT:
+        return SYNACK_ERR_NOTCONN;
+    default:
+        return c->err ? c->err : SYNACK_ERR_STATE;
+    }
+}
+
+/* RFC 9293 §3.10.5 ABORT: a RST for the states that have told the peer about us. */
+static void conn_send_abort_rst(struct synack_tcp *c)
+{
+    switch (c->state) {
+    case SYNACK_SYN_RECEIVED:
+    case SYNACK_ESTABLISHED:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_FIN_WAIT_2:
+    case SYNACK_CLOSE_WAIT:
+        /* <SEQ=SND.NXT><CTL=RST>; we add the ACK as every deployed stack does, which
+         * makes it acceptable to RFC 5961 peers in any synchronized state. */
+        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+                     c->snd_nxt, c->rcv_nxt, true);
+        TCP_COUNT(c, rsts_out);
+        break;
+    default:
+        break;
+    }
+}
+
+static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
+{
+    conn_send_abort_rst(c);
+    tcp_conn_finish(c, err, now);
+}
+
+void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
+{
+    if (!c)
+        return;
+    c->flags |= TCP_F_RELEASED;
+    if (c->listener)
+        tcp_listen_unlink(c);
+    /* RFC 9293 §3.10.4 and RFC 2525 §2.17: closing with unread data loses it; say so to
+     * the peer with a RST rather than a FIN. */
+    if (ring_len(&c->rcvq) > 0 && tcp_is_synchronized(c->state)) {
+        conn_abort(c, SYNACK_ERR_ABORTED, now);
+        return;
+    }
+    switch (c->state) {
+    case SYNACK_CLOSED:
+        tcp_conn_destroy(c);
+        return;
+    case SYNACK_SYN_SENT: /* RFC 9293 §3.10.4: delete the TCB */
+    case SYNACK_LISTEN:
+        tcp_conn_finish(c, 0, now);
+        return;
+    case SYNACK_SYN_RECEIVED:
+    case SYNACK_ESTABLISHED:
+    case SYNACK_CLOSE_WAIT:
+        synack_tcp_shutdown(c, now);
+        return;
+    default: /* FIN already sent or received and acknowledged: just let it finish */
+        return;
+    }
+}
+
+void synack_tcp_abort(struct synack_tcp *c, synack_time_t now)
+{
+    if (!c)
+        return;
+    c->flags |= TCP_F_RELEASED;
+    if (c->state == SYNACK_CLOSED) {
+        tcp_conn_destroy(c);
+        return;
+    }
+    conn_abort(c, SYNACK_ERR_ABORTED, now);
+}
+
+int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
+{
+    if (!c || !out)
+        return SYNACK_ERR_INVAL;
+    memset(out, 0, sizeof *out);
+    out->state = c->state;
+    out->local_addr = c->local_addr;
+    out->remote_addr = c->remote_addr;
+    out->local_port = c->local_port;
+    out->remote_port = c->remote_port;
+    out->iss = c->iss;
+    out->irs = c->irs;
+    out->snd_una = c->snd_una;
+    out->snd_nxt = c->snd_nxt;
+    out->snd_wnd = c->snd_wnd;
+    out->rcv_nxt = c->rcv_nxt;
+    out->rcv_wnd = tcp_rcv_window(c);
+    out->snd_mss = c->snd_mss;
+    out->rcv_mss = c->rcv_mss;
+    out->rto = c->rto;
+    out->backoff = c->backoff;
+    out->bytes_in_flight = c->snd_nxt - c->snd_una;
+    out->send_queued = ring_len(&c->sndq);
+    out->recv_queued = ring_len(&c->rcvq);
+    out->err = c->err;
+    out->counters = c->counters;
+    return 0;
+}
+
+enum synack_state synack_tcp_state(const struct synack_tcp *c)
+{
+    return c->state;
+}
+
+uint64_t synack_tcp_id(const struct synack_tcp *c)
+{
+    return c->id;
+}
+
+void synack_tcp_set_user(struct synack_tcp *c, void *user)
+{
+    c->user = user;
+}

@@ -1,0 +1,43 @@
+/* The Internet checksum (RFC 1071) and the TCP/UDP pseudo-header (RFC 9293 §3.1). */
+#include "wire/wire.h"
+
+/* RFC 1071 §2(B): the one's-complement sum is associative, so a partial sum may be folded
+ * (end-around carry) at any point. Running sums returned here are always folded to 16 bits,
+ * so callers can chain any number of calls without overflow. */
+static uint32_t csum_fold(uint64_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffffu) + (sum >> 16);
+    return (uint32_t)sum;
+}
+
+uint32_t wire_csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+    /* RFC 1071 §1: sum adjacent octet pairs as 16-bit big-endian integers... */
+    uint64_t acc = sum;
+    size_t i = 0;
+    for (; i + 1 < len; i += 2)
+        acc += (uint32_t)p[i] << 8 | p[i + 1];
+    /* ...and pad an odd final octet with a zero octet on the right. */
+    if (i < len) acc += (uint32_t)p[i] << 8;
+    return csum_fold(acc);
+}
+
+uint16_t wire_csum_finish(uint32_t sum)
+{
+    /* RFC 1071 §1: the checksum is the one's complement of the one's-complement sum. */
+    return (uint16_t)~csum_fold(sum);
+}
+
+uint32_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+{
+    /* RFC 9293 §3.1: source address, destination address, zero, PTCL, TCP length. */
+    uint64_t acc = 0;
+    acc += src >> 16;
+    acc += src & 0xffffu;
+    acc += dst >> 16;
+    acc += dst & 0xffffu;
+    acc += proto;
+    acc += len;
+    return csum_fold(acc);
+}

@@ -1,0 +1,264 @@
+/* One-line, tcpdump-style text for addresses, flags and TCP segments, and the public
+ * synack_format_packet() / synack_drop_name(). */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <synack/synack.h>
+
+#include "base/cursor.h"
+#include "wire/wire.h"
+
+/* Option kinds and lengths as printed (RFC 9293 §3.2, RFC 7323, RFC 2018). */
+#define FMT_OPT_EOL 0
+#define FMT_OPT_NOP 1
+#define FMT_OPT_MSS 2
+#define FMT_OPT_WS 3
+#define FMT_OPT_SACK_PERM 4
+#define FMT_OPT_SACK 5
+#define FMT_OPT_TS 8
+
+/* ---- a bounded string builder -------------------------------------------------------- */
+
+/* Appends to `out` without ever overrunning `cap`; output past the end is cut off.
+ * Invariant: len < cap, out[len] == '\0' (when cap > 0). */
+struct fmt_buf {
+    char *out;
+    size_t cap;
+    size_t len;
+};
+
+static struct fmt_buf fmt_buf_make(char *out, size_t cap)
+{
+    struct fmt_buf b = {out, cap, 0};
+    if (cap > 0) out[0] = '\0';
+    return b;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void
+fmt_append(struct fmt_buf *b, const char *format, ...)
+{
+    if (b->len + 1 >= b->cap) return; /* full (or no room at all) */
+    va_list ap;
+    va_start(ap, format);
+    int n = vsnprintf(b->out + b->len, b->cap - b->len, format, ap);
+    va_end(ap);
+    if (n < 0) return;
+    size_t room = b->cap - b->len - 1;
+    b->len += (size_t)n < room ? (size_t)n : room;
+}
+
+/* ---- pieces --------------------------------------------------------------------------- */
+
+char *wire_fmt_addr(char *out, size_t cap, uint32_t addr)
+{
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_append(&b, "%u.%u.%u.%u", (unsigned)(addr >> 24), (unsigned)(addr >> 16 & 0xffu),
+               (unsigned)(addr >> 8 & 0xffu), (unsigned)(addr & 0xffu));
+    return out;
+}
+
+size_t wire_fmt_flags(char *out, size_t cap, uint8_t flags)
+{
+    /* tcpdump's order and letters; "." is ACK. */
+    static const struct {
+        uint8_t bit;
+        char letter;
+    } names[] = {
+        {WIRE_TCP_FIN, 'F'}, {WIRE_TCP_SYN, 'S'}, {WIRE_TCP_RST, 'R'}, {WIRE_TCP_PSH, 'P'},
+        {WIRE_TCP_ACK, '.'}, {WIRE_TCP_URG, 'U'}, {WIRE_TCP_ECE, 'E'}, {WIRE_TCP_CWR, 'W'},
+    };
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_append(&b, "[");
+    if (flags == 0) fmt_append(&b, "none");
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (flags & names[i].bit) fmt_append(&b, "%c", names[i].letter);
+    }
+    fmt_append(&b, "]");
+    return b.len;
+}
+
+/* One option with a length field; `body` holds its value. Wrong lengths (only possible for
+ * bytes that were not parsed first) print as an unknown option rather than being trusted. */
+static void fmt_option(struct fmt_buf *b, uint8_t kind, struct cursor *body)
+{
+    size_t n = cursor_remaining(body);
+    uint16_t mss;
+    uint8_t shift;
+    uint32_t val, ecr;
+    if (kind == FMT_OPT_MSS && n == 2 && cursor_read_u16be(body, &mss)) {
+        fmt_append(b, "mss %u", (unsigned)mss);
+    } else if (kind == FMT_OPT_WS && n == 1 && cursor_read_u8(body, &shift)) {
+        fmt_append(b, "wscale %u", (unsigned)shift);
+    } else if (kind == FMT_OPT_SACK_PERM && n == 0) {
+        fmt_append(b, "sackOK");
+    } else if (kind == FMT_OPT_TS && n == 8 && cursor_read_u32be(body, &val) &&
+               cursor_read_u32be(body, &ecr)) {
+        fmt_append(b, "TS val %u ecr %u", (unsigned)val, (unsigned)ecr);
+    } else if (kind == FMT_OPT_SACK && n > 0 && n % 8 == 0) {
+        fmt_append(b, "sack %zu ", n / 8);
+        while (cursor_read_u32be(body, &val) && cursor_read_u32be(body, &ecr))
+            fmt_append(b, "{%u:%u}", (unsigned)val, (unsigned)ecr);
+    } else {
+        fmt_append(b, "unknown-%u len %zu", (unsigned)kind, n + 2);
+    }
+}
+
+/* ", options [...]" for the raw option bytes, in the order they sit on the wire, as
+ * tcpdump prints them. Nothing when there are no option bytes. */
+static void fmt_options(struct fmt_buf *b, const uint8_t *opts, size_t len)
+{
+    if (len == 0) return;
+    fmt_append(b, ", options [");
+    struct cursor c = cursor_make(opts, len);
+    uint8_t kind, olen;
+    for (bool first = true; cursor_read_u8(&c, &kind); first = false) {
+        if (!first) fmt_append(b, ",");
+        if (kind == FMT_OPT_EOL) {
+            fmt_append(b, "eol");
+            break;
+        }
+        if (kind == FMT_OPT_NOP) {
+            fmt_append(b, "nop");
+            continue;
+        }
+        struct cursor body;
+        if (!cursor_read_u8(&c, &olen) || olen < 2 || !cursor_split(&c, olen - 2u, &body)) {
+            fmt_append(b, "bad-opt-%u", (unsigned)kind);
+            break;
+        }
+        fmt_option(b, kind, &body);
+    }
+    fmt_append(b, "]");
+}
+
+/* The whole line, with the option bytes given separately (wire bytes, or re-emitted). */
+static size_t fmt_tcp_line(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+                           const struct wire_tcp_repr *tcp, const uint8_t *opts, size_t opts_len)
+{
+    char src[16], dst[16], flags[16];
+    wire_fmt_addr(src, sizeof(src), ip->src);
+    wire_fmt_addr(dst, sizeof(dst), ip->dst);
+    wire_fmt_flags(flags, sizeof(flags), tcp->flags);
+
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_append(&b, "%s.%u > %s.%u: Flags %s, seq %u", src, (unsigned)tcp->src_port, dst,
+               (unsigned)tcp->dst_port, flags, (unsigned)tcp->seq);
+    if (tcp->payload_len > 0)
+        fmt_append(&b, ":%u", (unsigned)(uint32_t)(tcp->seq + tcp->payload_len));
+    if (tcp->flags & WIRE_TCP_ACK) fmt_append(&b, ", ack %u", (unsigned)tcp->ack);
+    fmt_append(&b, ", win %u", (unsigned)tcp->window);
+    if (tcp->flags & WIRE_TCP_URG) fmt_append(&b, ", urg %u", (unsigned)tcp->urgent);
+    fmt_options(&b, opts, opts_len);
+    fmt_append(&b, ", length %zu", tcp->payload_len);
+    return b.len;
+}
+
+size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+                    const struct wire_tcp_repr *tcp)
+{
+    /* The repr keeps no padding, so lay the options out as wire_tcp_emit() would and print
+     * those bytes: what is printed is what would be sent. */
+    struct wire_tcp_repr header_only = *tcp;
+    header_only.payload = NULL;
+    header_only.payload_len = 0;
+    uint8_t hdr[WIRE_TCP_MAX_HDR_LEN];
+    size_t hdr_len = wire_tcp_emit(&header_only, ip->src, ip->dst, hdr, sizeof(hdr));
+    size_t opts_len = hdr_len > WIRE_TCP_HDR_LEN ? hdr_len - WIRE_TCP_HDR_LEN : 0;
+    return fmt_tcp_line(out, cap, ip, tcp, hdr + WIRE_TCP_HDR_LEN, opts_len);
+}
+
+/* ---- public ------------------------------------------------------------------------------ */
+
+size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t len)
+{
+    struct wire_ipv4_repr ip;
+    struct wire_tcp_repr tcp;
+    enum synack_drop drop = wire_packet_parse(pkt, len, &ip, &tcp);
+    if (drop == SYNACK_DROP_IP_PROTOCOL) {
+        char src[16], dst[16];
+        wire_fmt_addr(src, sizeof(src), ip.src);
+        wire_fmt_addr(dst, sizeof(dst), ip.dst);
+        struct fmt_buf b = fmt_buf_make(out, cap);
+        fmt_append(&b, "%s > %s: ip-proto %u, length %u", src, dst, (unsigned)ip.proto,
+                   (unsigned)ip.payload_len);
+        return b.len;
+    }
+    if (drop != SYNACK_DROP_NONE) {
+        struct fmt_buf b = fmt_buf_make(out, cap);
+        fmt_append(&b, "malformed packet (%s), %zu bytes", synack_drop_name(drop), len);
+        return b.len;
+    }
+    /* Print the options exactly as they came, padding included. */
+    const uint8_t *seg = pkt + ip.header_len;
+    size_t header_len = (size_t)(tcp.payload - seg);
+    return fmt_tcp_line(out, cap, &ip, &tcp, seg + WIRE_TCP_HDR_LEN, header_len - WIRE_TCP_HDR_LEN);
+}
+
+const char *synack_drop_name(enum synack_drop d)
+{
+    /* No default: the compiler (-Wswitch) names any reason added without a name here. */
+    switch (d) {
+    case SYNACK_DROP_NONE:
+        return "none";
+    case SYNACK_DROP_IP_TRUNCATED:
+        return "ip-truncated";
+    case SYNACK_DROP_IP_VERSION:
+        return "ip-version";
+    case SYNACK_DROP_IP_IHL:
+        return "ip-ihl";
+    case SYNACK_DROP_IP_TOTAL_LEN:
+        return "ip-total-len";
+    case SYNACK_DROP_IP_CHECKSUM:
+        return "ip-checksum";
+    case SYNACK_DROP_IP_FRAGMENT:
+        return "ip-fragment";
+    case SYNACK_DROP_IP_PROTOCOL:
+        return "ip-protocol";
+    case SYNACK_DROP_IP_NOT_LOCAL:
+        return "ip-not-local";
+    case SYNACK_DROP_IP_BAD_SOURCE:
+        return "ip-bad-source";
+    case SYNACK_DROP_TCP_TRUNCATED:
+        return "tcp-truncated";
+    case SYNACK_DROP_TCP_DATA_OFFSET:
+        return "tcp-data-offset";
+    case SYNACK_DROP_TCP_OPTION:
+        return "tcp-option";
+    case SYNACK_DROP_TCP_CHECKSUM:
+        return "tcp-checksum";
+    case SYNACK_DROP_TCP_FLAGS:
+        return "tcp-flags";
+    case SYNACK_DROP_TCP_PORT_ZERO:
+        return "tcp-port-zero";
+    case SYNACK_DROP_NO_SOCKET:
+        return "no-socket";
+    case SYNACK_DROP_SYN_QUEUE_FULL:
+        return "syn-queue-full";
+    case SYNACK_DROP_ACCEPT_QUEUE_FULL:
+        return "accept-queue-full";
+    case SYNACK_DROP_LISTEN_BAD:
+        return "listen-bad";
+    case SYNACK_DROP_UNACCEPTABLE:
+        return "unacceptable";
+    case SYNACK_DROP_BAD_ACK:
+        return "bad-ack";
+    case SYNACK_DROP_RST_INVALID:
+        return "rst-invalid";
+    case SYNACK_DROP_SYN_IN_WINDOW:
+        return "syn-in-window";
+    case SYNACK_DROP_NO_ACK:
+        return "no-ack";
+    case SYNACK_DROP_SYN_SENT_BAD:
+        return "syn-sent-bad";
+    case SYNACK_DROP_NO_MEMORY:
+        return "no-memory";
+    case SYNACK_DROP_RCV_BUFFER:
+        return "rcv-buffer";
+    case SYNACK_DROP_COUNT:
+        break;
+    }
+    return "unknown";
+}

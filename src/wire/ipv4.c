@@ -1,0 +1,85 @@
+/* IPv4 header parse and emit (RFC 791 §3.1). No options are emitted; options received are
+ * skipped. Fragments are rejected: reassembly is not supported. */
+#include "base/cursor.h"
+#include "wire/wire.h"
+
+/* RFC 791 §3.1, the 16-bit word holding Flags and Fragment Offset. */
+#define IPV4_FLAG_DF 0x4000u
+#define IPV4_FLAG_MF 0x2000u
+#define IPV4_FRAG_OFFSET_MASK 0x1fffu
+/* Byte offset of the Header Checksum field. */
+#define IPV4_OFF_CHECKSUM 10
+
+/* The fixed 20-byte header, as read off the wire. */
+struct ipv4_fixed {
+    uint8_t ver_ihl, tos;
+    uint16_t total_len, id, flags_frag;
+    uint8_t ttl, proto;
+    uint16_t checksum;
+    uint32_t src, dst;
+};
+
+static bool ipv4_read_fixed(struct cursor *c, struct ipv4_fixed *h)
+{
+    return cursor_read_u8(c, &h->ver_ihl) && cursor_read_u8(c, &h->tos) &&
+           cursor_read_u16be(c, &h->total_len) && cursor_read_u16be(c, &h->id) &&
+           cursor_read_u16be(c, &h->flags_frag) && cursor_read_u8(c, &h->ttl) &&
+           cursor_read_u8(c, &h->proto) && cursor_read_u16be(c, &h->checksum) &&
+           cursor_read_u32be(c, &h->src) && cursor_read_u32be(c, &h->dst);
+}
+
+enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ipv4_repr *out)
+{
+    struct cursor c = cursor_make(pkt, len);
+    struct ipv4_fixed h;
+    if (!ipv4_read_fixed(&c, &h)) return SYNACK_DROP_IP_TRUNCATED;
+
+    /* RFC 791 §3.1: Version is 4; IHL counts 32-bit words and is at least 5. */
+    if ((h.ver_ihl >> 4) != 4) return SYNACK_DROP_IP_VERSION;
+    size_t ihl = h.ver_ihl & 0x0fu;
+    if (ihl < 5) return SYNACK_DROP_IP_IHL;
+    size_t header_len = ihl * 4;
+    if (header_len > len) return SYNACK_DROP_IP_TRUNCATED;
+
+    /* RFC 791 §3.1: Total Length covers header and data. Bytes past it are link padding. */
+    if (h.total_len < header_len || h.total_len > len) return SYNACK_DROP_IP_TOTAL_LEN;
+
+    /* RFC 791 §3.1: the header checksum covers the header only, options included; summed
+     * with the checksum field in place, a correct header folds to zero (RFC 1071 §1). */
+    if (wire_csum_finish(wire_csum_add(0, pkt, header_len)) != 0) return SYNACK_DROP_IP_CHECKSUM;
+
+    /* RFC 791 §3.2: a fragment has MF set or a non-zero offset. */
+    if ((h.flags_frag & IPV4_FLAG_MF) || (h.flags_frag & IPV4_FRAG_OFFSET_MASK))
+        return SYNACK_DROP_IP_FRAGMENT;
+
+    out->src = h.src;
+    out->dst = h.dst;
+    out->proto = h.proto;
+    out->ttl = h.ttl;
+    out->tos = h.tos;
+    out->id = h.id;
+    out->df = (h.flags_frag & IPV4_FLAG_DF) != 0;
+    out->header_len = (uint16_t)header_len;
+    out->payload_len = (uint16_t)(h.total_len - header_len);
+    return SYNACK_DROP_NONE;
+}
+
+void wire_ipv4_emit(const struct wire_ipv4_repr *ip, uint8_t *buf)
+{
+    struct wcursor w = wcursor_make(buf, WIRE_IPV4_HDR_LEN);
+    /* RFC 791 §3.1 field order. The 20 writes fill the buffer exactly. */
+    wcursor_write_u8(&w, 4u << 4 | WIRE_IPV4_HDR_LEN / 4);
+    wcursor_write_u8(&w, ip->tos);
+    wcursor_write_u16be(&w, (uint16_t)(WIRE_IPV4_HDR_LEN + ip->payload_len));
+    wcursor_write_u16be(&w, ip->id);
+    wcursor_write_u16be(&w, ip->df ? IPV4_FLAG_DF : 0);
+    wcursor_write_u8(&w, ip->ttl);
+    wcursor_write_u8(&w, ip->proto);
+    wcursor_write_u16be(&w, 0); /* checksum, filled in below */
+    wcursor_write_u32be(&w, ip->src);
+    wcursor_write_u32be(&w, ip->dst);
+
+    uint16_t sum = wire_csum_finish(wire_csum_add(0, buf, WIRE_IPV4_HDR_LEN));
+    buf[IPV4_OFF_CHECKSUM] = (uint8_t)(sum >> 8);
+    buf[IPV4_OFF_CHECKSUM + 1] = (uint8_t)sum;
+}

@@ -1,0 +1,248 @@
+#include "tcpfix.h"
+
+#include <string.h>
+
+void fix_init(struct fix *f, void (*tweak)(struct synack_config *))
+{
+    memset(f, 0, sizeof *f);
+    synack_config_default(&f->cfg);
+    f->cfg.addr = FIX_LOCAL;
+    f->cfg.seed = 1;
+    for (int i = 0; i < 16; i++)
+        f->cfg.isn_secret[i] = (uint8_t)(i * 7 + 3);
+    if (tweak)
+        tweak(&f->cfg);
+    assert_int_equal(synack_stack_new(&f->s, &f->cfg), 0);
+    f->now = SYNACK_S(1000);
+    f->lport = FIX_LPORT;
+    f->rport = FIX_RPORT;
+    f->peer_nxt = FIX_PEER_ISS;
+}
+
+void fix_free(struct fix *f)
+{
+    synack_stack_free(f->s);
+    f->s = NULL;
+}
+
+int fix_send_raw(struct fix *f, const uint8_t *pkt, size_t len)
+{
+    return synack_stack_input(f->s, pkt, len, f->now);
+}
+
+void fix_send_repr(struct fix *f, struct wire_tcp_repr *seg)
+{
+    uint8_t pkt[2048];
+    struct wire_ipv4_repr ip = {.src = FIX_REMOTE, .dst = FIX_LOCAL, .ttl = 64, .df = true};
+    size_t n = wire_packet_emit(&ip, seg, pkt, sizeof pkt);
+    assert_true(n > 0);
+    assert_int_equal(fix_send_raw(f, pkt, n), 0);
+}
+
+void fix_send(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, const void *data,
+              size_t len)
+{
+    struct wire_tcp_repr seg = {.src_port = f->rport, .dst_port = f->lport, .seq = seq,
+                                .ack = ack, .flags = flags, .window = 65535,
+                                .payload = data, .payload_len = len};
+    fix_send_repr(f, &seg);
+}
+
+bool fix_recv(struct fix *f, struct wire_tcp_repr *out)
+{
+    uint8_t pkt[2048];
+    struct wire_ipv4_repr ip;
+    synack_ssize n = synack_stack_output(f->s, pkt, sizeof pkt, f->now);
+    if (n == SYNACK_ERR_AGAIN)
+        return false;
+    assert_true(n > 0);
+    assert_int_equal(wire_packet_parse(pkt, (size_t)n, &ip, out), SYNACK_DROP_NONE);
+    assert_int_equal(ip.src, FIX_LOCAL);
+    assert_int_equal(ip.dst, FIX_REMOTE);
+    assert_true(out->payload_len <= sizeof f->last_payload);
+    memcpy(f->last_payload, out->payload, out->payload_len);
+    out->payload = f->last_payload;
+    return true;
+}
+
+void fix_expect(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+    struct wire_tcp_repr seg;
+    if (!fix_recv(f, &seg))
+        fail_msg("expected a segment with flags 0x%02x, got nothing", flags);
+    assert_int_equal(seg.flags, flags);
+    assert_int_equal(seg.seq, seq);
+    if (flags & WIRE_TCP_ACK)
+        assert_int_equal(seg.ack, ack);
+}
+
+void fix_expect_none(struct fix *f)
+{
+    struct wire_tcp_repr seg;
+    if (fix_recv(f, &seg))
+        fail_msg("expected nothing, got flags 0x%02x seq %u ack %u len %zu", seg.flags,
+                 seg.seq, seg.ack, seg.payload_len);
+}
+
+void fix_advance(struct fix *f, synack_time_t dt)
+{
+    f->now += dt;
+    synack_stack_handle_timers(f->s, f->now);
+}
+
+void fix_run_next_timer(struct fix *f)
+{
+    synack_time_t at = synack_stack_next_deadline(f->s);
+    assert_true(at != SYNACK_NEVER);
+    if (at > f->now)
+        f->now = at;
+    synack_stack_handle_timers(f->s, f->now);
+}
+
+size_t fix_events(struct fix *f)
+{
+    size_t added = 0;
+    struct synack_event ev;
+    while (synack_stack_next_event(f->s, &ev) == 0) {
+        if (f->nevents < FIX_MAX_EVENTS) {
+            f->events[f->nevents++] = ev;
+            added++;
+        }
+    }
+    return added;
+}
+
+bool fix_saw_transition(struct fix *f, enum synack_state from, enum synack_state to)
+{
+    fix_events(f);
+    for (size_t i = 0; i < f->nevents; i++) {
+        if (f->events[i].type == SYNACK_EV_STATE && f->events[i].old_state == from &&
+            f->events[i].new_state == to)
+            return true;
+    }
+    return false;
+}
+
+bool fix_saw_event(struct fix *f, enum synack_event_type type, int err)
+{
+    fix_events(f);
+    for (size_t i = 0; i < f->nevents; i++) {
+        if (f->events[i].type == type && (err == 0 || f->events[i].err == err))
+            return true;
+    }
+    return false;
+}
+
+uint64_t fix_drops(struct fix *f, enum synack_drop reason)
+{
+    struct synack_counters c;
+    synack_stack_counters(f->s, &c);
+    return c.drops[reason];
+}
+
+/* ---- state fixtures ---- */
+
+void fix_syn_sent(struct fix *f)
+{
+    assert_int_equal(synack_tcp_connect(f->s, FIX_REMOTE, f->rport, f->lport, NULL, &f->c, f->now),
+                     0);
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN);
+    assert_true(seg.has_mss);
+    f->iss = seg.seq;
+    f->peer_ack = f->iss + 1;
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_SYN_SENT);
+}
+
+void fix_established_active(struct fix *f)
+{
+    fix_syn_sent(f);
+    struct wire_tcp_repr synack = {.src_port = f->rport, .dst_port = f->lport,
+                                   .seq = f->peer_nxt, .ack = f->iss + 1,
+                                   .flags = WIRE_TCP_SYN | WIRE_TCP_ACK, .window = 65535,
+                                   .has_mss = true, .mss = 1460};
+    fix_send_repr(f, &synack);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->iss + 1, f->peer_nxt);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_ESTABLISHED);
+}
+
+void fix_syn_received_passive(struct fix *f)
+{
+    assert_int_equal(synack_tcp_listen(f->s, f->lport, 8, NULL, &f->l), 0);
+    struct wire_tcp_repr syn = {.src_port = f->rport, .dst_port = f->lport, .seq = f->peer_nxt,
+                                .flags = WIRE_TCP_SYN, .window = 65535, .has_mss = true,
+                                .mss = 1460};
+    fix_send_repr(f, &syn);
+    f->peer_nxt++;
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    assert_int_equal(seg.ack, f->peer_nxt);
+    f->iss = seg.seq;
+    f->peer_ack = f->iss + 1;
+}
+
+void fix_established_passive(struct fix *f)
+{
+    fix_syn_received_passive(f);
+    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    assert_int_equal(synack_tcp_accept(f->l, &f->c), 0);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_ESTABLISHED);
+    fix_expect_none(f);
+}
+
+void fix_fin_wait_1(struct fix *f)
+{
+    fix_established_active(f);
+    synack_tcp_close(f->c, f->now);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_FIN_WAIT_1);
+    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    f->peer_ack++;
+}
+
+void fix_fin_wait_2(struct fix *f)
+{
+    fix_fin_wait_1(f);
+    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_FIN_WAIT_2);
+    fix_expect_none(f);
+}
+
+void fix_close_wait(struct fix *f)
+{
+    fix_established_active(f);
+    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_CLOSE_WAIT);
+}
+
+void fix_last_ack(struct fix *f)
+{
+    fix_close_wait(f);
+    synack_tcp_close(f->c, f->now);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_LAST_ACK);
+    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    f->peer_ack++;
+}
+
+void fix_closing(struct fix *f)
+{
+    fix_fin_wait_1(f);
+    /* The peer's FIN crosses ours: it does not acknowledge our FIN yet. */
+    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack - 1, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_CLOSING);
+}
+
+void fix_time_wait(struct fix *f)
+{
+    fix_fin_wait_2(f);
+    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_TIME_WAIT);
+}

@@ -1,0 +1,80 @@
+/*
+ * Segment-level TCP fixture: one synack stack at 198.18.0.1 and a scripted peer at
+ * 198.18.0.2. The test plays the peer: it sends hand-built segments at time T and expects
+ * exactly these segments back, or nothing (smoltcp's send!/recv! style, ARCHITECTURE.md).
+ */
+#ifndef SYNACK_TCPFIX_H
+#define SYNACK_TCPFIX_H
+
+#include <synack/synack.h>
+
+#include "harness.h"
+#include "wire/wire.h"
+
+#define FIX_LOCAL 0xc6120001u  /* 198.18.0.1: the stack under test */
+#define FIX_REMOTE 0xc6120002u /* 198.18.0.2: the scripted peer */
+#define FIX_LPORT 80
+#define FIX_RPORT 40000
+#define FIX_PEER_ISS 1000u
+#define FIX_MAX_EVENTS 256
+
+struct fix {
+    struct synack_stack *s;
+    struct synack_config cfg;
+    synack_time_t now;
+    struct synack_tcp *c;       /* the connection under test */
+    struct synack_listener *l;  /* the listener, for passive opens */
+    uint16_t lport, rport;      /* the connection's ports (lport is the stack's) */
+    uint32_t iss;               /* the stack's ISS, learned from its SYN */
+    uint32_t peer_nxt;          /* the peer's next sequence number */
+    uint32_t peer_ack;          /* what the peer acknowledges (the stack's next seq) */
+    uint8_t last_payload[2048]; /* payload of the last segment fix_recv returned */
+    struct synack_event events[FIX_MAX_EVENTS];
+    size_t nevents;
+};
+
+/* A stack with the default configuration except what `tweak` changes (may be NULL). */
+void fix_init(struct fix *f, void (*tweak)(struct synack_config *));
+void fix_free(struct fix *f);
+
+/* The peer sends one segment: ports, flags, seq, ack, window, payload. */
+void fix_send(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, const void *data,
+              size_t len);
+/* Like fix_send with full control over the repr (options). */
+void fix_send_repr(struct fix *f, struct wire_tcp_repr *seg);
+/* Sends raw packet bytes; returns synack_stack_input's result. */
+int fix_send_raw(struct fix *f, const uint8_t *pkt, size_t len);
+
+/* Pulls the stack's next packet; returns false if it has none. */
+bool fix_recv(struct fix *f, struct wire_tcp_repr *out);
+/* Asserts the next packet's flags, seq and ack (ack checked only with ACK set). */
+void fix_expect(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack);
+/* Asserts the stack has nothing to send. */
+void fix_expect_none(struct fix *f);
+/* Moves time forward by dt and runs due timers. */
+void fix_advance(struct fix *f, synack_time_t dt);
+/* Moves time to the stack's next deadline and runs it. */
+void fix_run_next_timer(struct fix *f);
+
+/* Collects queued events into f->events; returns how many were added. */
+size_t fix_events(struct fix *f);
+/* True if the events seen so far contain a STATE event from -> to. */
+bool fix_saw_transition(struct fix *f, enum synack_state from, enum synack_state to);
+/* True if the events seen so far contain an event of `type` (and err, if err != 0). */
+bool fix_saw_event(struct fix *f, enum synack_event_type type, int err);
+/* The counter of drops for `reason`, stack-wide. */
+uint64_t fix_drops(struct fix *f, enum synack_drop reason);
+
+/* Fixtures that reach a state through real segments. The connection is f->c. */
+void fix_syn_sent(struct fix *f);              /* connect(): SYN out */
+void fix_established_active(struct fix *f);    /* connect + SYN-ACK + our ACK */
+void fix_syn_received_passive(struct fix *f);  /* listen + peer SYN + our SYN-ACK */
+void fix_established_passive(struct fix *f);   /* ... + peer ACK, accepted */
+void fix_fin_wait_1(struct fix *f);            /* established, close(): FIN out */
+void fix_fin_wait_2(struct fix *f);            /* ... + peer ACKs our FIN */
+void fix_close_wait(struct fix *f);            /* established, peer FIN, our ACK */
+void fix_last_ack(struct fix *f);              /* ... + close(): FIN out */
+void fix_closing(struct fix *f);               /* FIN out, peer FIN crosses it */
+void fix_time_wait(struct fix *f);             /* FIN_WAIT_2 + peer FIN */
+
+#endif

@@ -1,0 +1,231 @@
+/* base/: sequence arithmetic, the seeded generator and the bounds-checked cursors. */
+#include "harness.h"
+
+#include <string.h>
+
+#include "base/cursor.h"
+#include "base/rand.h"
+#include "base/seq.h"
+
+/* ---- seq.h ------------------------------------------------------------------------------- */
+
+static void seq_compare_without_wrap(void **state)
+{
+    (void)state;
+    assert_true(seq_lt(1, 2));
+    assert_false(seq_lt(2, 2));
+    assert_true(seq_leq(2, 2));
+    assert_true(seq_gt(3, 2));
+    assert_false(seq_gt(2, 2));
+    assert_true(seq_geq(2, 2));
+    assert_false(seq_geq(1, 2));
+}
+
+static void seq_compare_across_wrap(void **state)
+{
+    (void)state;
+    /* RFC 9293 §3.4: comparisons are modulo 2^32, so 0xfffffff0 comes before 0x10. */
+    assert_true(seq_lt(0xfffffff0u, 0x10u));
+    assert_true(seq_leq(0xfffffff0u, 0x10u));
+    assert_true(seq_gt(0x10u, 0xfffffff0u));
+    assert_true(seq_geq(0x10u, 0xfffffff0u));
+    assert_false(seq_lt(0x10u, 0xfffffff0u));
+    assert_true(seq_lt(0xffffffffu, 0));
+    assert_true(seq_gt(0, 0xffffffffu));
+    /* Up to 2^31 - 1 apart the order holds in either direction. */
+    assert_true(seq_lt(5, 5 + 0x7fffffffu));
+    assert_true(seq_gt(5 + 0x7fffffffu, 5));
+}
+
+static void seq_in_window_across_wrap(void **state)
+{
+    (void)state;
+    assert_true(seq_in(0xfffffffeu, 0xfffffff0u, 0x10u));
+    assert_true(seq_in(0, 0xfffffff0u, 0x10u));
+    assert_true(seq_in(0xfffffff0u, 0xfffffff0u, 0x10u)); /* lo is inside */
+    assert_false(seq_in(0x10u, 0xfffffff0u, 0x10u));      /* hi is not */
+    assert_false(seq_in(0xffffffefu, 0xfffffff0u, 0x10u));
+    assert_false(seq_in(7, 7, 7)); /* empty window */
+}
+
+static void seq_min_max_across_wrap(void **state)
+{
+    (void)state;
+    assert_int_equal(seq_max(0xfffffff0u, 0x10u), 0x10u);
+    assert_int_equal(seq_min(0xfffffff0u, 0x10u), 0xfffffff0u);
+    assert_int_equal(seq_max(3, 9), 9);
+    assert_int_equal(seq_min(3, 9), 3);
+}
+
+/* ---- rand.h ------------------------------------------------------------------------------ */
+
+static void rand_same_seed_same_sequence(void **state)
+{
+    (void)state;
+    struct rand_pcg a, b;
+    rand_seed(&a, 12345, 7);
+    rand_seed(&b, 12345, 7);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(rand_u32(&a), rand_u32(&b));
+    assert_true(rand_u64(&a) == rand_u64(&b));
+}
+
+static void rand_different_seeds_differ(void **state)
+{
+    (void)state;
+    struct rand_pcg a, b, c;
+    rand_seed(&a, 1, 7);
+    rand_seed(&b, 2, 7);
+    rand_seed(&c, 1, 8); /* same seed, other stream */
+    int same_ab = 0, same_ac = 0;
+    for (int i = 0; i < 64; i++) {
+        uint32_t x = rand_u32(&a);
+        same_ab += x == rand_u32(&b);
+        same_ac += x == rand_u32(&c);
+    }
+    assert_true(same_ab < 4);
+    assert_true(same_ac < 4);
+}
+
+static void rand_below_in_range(void **state)
+{
+    (void)state;
+    struct rand_pcg r;
+    rand_seed(&r, 99, 1);
+    const uint32_t bounds[] = {1, 2, 3, 7, 10, 1000, 0x80000001u, 0xffffffffu};
+    for (size_t b = 0; b < sizeof(bounds) / sizeof(bounds[0]); b++) {
+        for (int i = 0; i < 2000; i++)
+            assert_true(rand_below(&r, bounds[b]) < bounds[b]);
+    }
+    assert_int_equal(rand_below(&r, 0), 0);
+    assert_int_equal(rand_below(&r, 1), 0);
+    /* Every value of a small range shows up. */
+    int seen[6] = {0};
+    for (int i = 0; i < 600; i++)
+        seen[rand_below(&r, 6)]++;
+    for (int v = 0; v < 6; v++)
+        assert_true(seen[v] > 0);
+}
+
+static void rand_unit_in_range(void **state)
+{
+    (void)state;
+    struct rand_pcg r;
+    rand_seed(&r, 5, 5);
+    for (int i = 0; i < 10000; i++) {
+        double u = rand_unit(&r);
+        assert_true(u >= 0.0 && u < 1.0);
+    }
+}
+
+/* ---- cursor.h ---------------------------------------------------------------------------- */
+
+static void cursor_reads_big_endian(void **state)
+{
+    (void)state;
+    const uint8_t bytes[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09};
+    struct cursor c = cursor_make(bytes, sizeof(bytes));
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint8_t two[2];
+    assert_true(cursor_read_u8(&c, &u8));
+    assert_int_equal(u8, 0x01);
+    assert_true(cursor_read_u16be(&c, &u16));
+    assert_int_equal(u16, 0x0203);
+    assert_true(cursor_read_u32be(&c, &u32));
+    assert_int_equal(u32, 0x04050607u);
+    assert_int_equal(cursor_remaining(&c), 2);
+    assert_ptr_equal(cursor_ptr(&c), bytes + 7);
+    assert_true(cursor_read_bytes(&c, two, 2));
+    assert_int_equal(two[0], 0x08);
+    assert_int_equal(two[1], 0x09);
+    assert_int_equal(cursor_remaining(&c), 0);
+}
+
+static void cursor_out_of_bounds_fails_without_moving(void **state)
+{
+    (void)state;
+    const uint8_t bytes[] = {0xaa, 0xbb, 0xcc};
+    struct cursor c = cursor_make(bytes, sizeof(bytes));
+    uint32_t u32 = 0x11111111u;
+    assert_false(cursor_read_u32be(&c, &u32));
+    assert_int_equal(u32, 0x11111111u); /* untouched */
+    assert_int_equal(cursor_remaining(&c), 3);
+    assert_false(cursor_skip(&c, 4));
+    assert_true(cursor_skip(&c, 2));
+    uint16_t u16 = 0;
+    assert_false(cursor_read_u16be(&c, &u16));
+    uint8_t buf[2];
+    assert_false(cursor_read_bytes(&c, buf, 2));
+    uint8_t u8;
+    assert_true(cursor_read_u8(&c, &u8));
+    assert_int_equal(u8, 0xcc);
+    assert_false(cursor_read_u8(&c, &u8));
+    assert_true(cursor_skip(&c, 0));
+
+    /* An empty cursor over no memory at all reads nothing. */
+    struct cursor empty = cursor_make(NULL, 0);
+    assert_false(cursor_read_u8(&empty, &u8));
+    assert_true(cursor_read_bytes(&empty, buf, 0));
+}
+
+static void cursor_split_bounds_sub_cursor(void **state)
+{
+    (void)state;
+    const uint8_t bytes[] = {1, 2, 3, 4, 5};
+    struct cursor c = cursor_make(bytes, sizeof(bytes));
+    struct cursor sub;
+    assert_false(cursor_split(&c, 6, &sub));
+    assert_true(cursor_split(&c, 2, &sub));
+    assert_int_equal(cursor_remaining(&sub), 2);
+    assert_int_equal(cursor_remaining(&c), 3);
+    uint32_t u32;
+    assert_false(cursor_read_u32be(&sub, &u32)); /* the sub-cursor ends at 2 bytes */
+    uint16_t u16;
+    assert_true(cursor_read_u16be(&sub, &u16));
+    assert_int_equal(u16, 0x0102);
+}
+
+static void wcursor_writes_and_flags_overflow(void **state)
+{
+    (void)state;
+    uint8_t buf[8];
+    memset(buf, 0xee, sizeof(buf));
+    struct wcursor w = wcursor_make(buf, 7);
+    assert_true(wcursor_write_u8(&w, 0x01));
+    assert_true(wcursor_write_u16be(&w, 0x0203));
+    assert_true(wcursor_write_u32be(&w, 0x04050607u));
+    assert_false(w.overflow);
+    assert_int_equal(wcursor_remaining(&w), 0);
+    const uint8_t expect[] = {1, 2, 3, 4, 5, 6, 7};
+    assert_memory_equal(buf, expect, sizeof(expect));
+
+    assert_false(wcursor_write_u8(&w, 0xff));
+    assert_true(w.overflow);
+    assert_int_equal(buf[7], 0xee); /* nothing past the cap */
+    assert_int_equal(w.pos, 7);
+
+    struct wcursor w2 = wcursor_make(buf, 3);
+    assert_false(wcursor_write_u32be(&w2, 0));
+    assert_false(wcursor_write_bytes(&w2, expect, 4));
+    assert_true(wcursor_write_bytes(&w2, expect, 3));
+    assert_true(w2.overflow); /* stays set */
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(seq_compare_without_wrap),
+    cmocka_unit_test(seq_compare_across_wrap),
+    cmocka_unit_test(seq_in_window_across_wrap),
+    cmocka_unit_test(seq_min_max_across_wrap),
+    cmocka_unit_test(rand_same_seed_same_sequence),
+    cmocka_unit_test(rand_different_seeds_differ),
+    cmocka_unit_test(rand_below_in_range),
+    cmocka_unit_test(rand_unit_in_range),
+    cmocka_unit_test(cursor_reads_big_endian),
+    cmocka_unit_test(cursor_out_of_bounds_fails_without_moving),
+    cmocka_unit_test(cursor_split_bounds_sub_cursor),
+    cmocka_unit_test(wcursor_writes_and_flags_overflow),
+};
+
+SYNACK_TEST_MAIN("base", tests)
