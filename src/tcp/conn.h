@@ -112,6 +112,10 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
 /* The receive window to advertise now (RFC 9293 §3.8.6.2.2: never shrinks the edge). */
 uint32_t tcp_rcv_window(const struct synack_tcp *c);
 
+/* After the application read: whether the larger window is worth a window update; if so
+ * marks the connection to send one. */
+bool tcp_should_update_window(struct synack_tcp *c);
+
 /* ---- tcp/timer.c ---- */
 /* Recomputes the connection's earliest deadline in the stack's heap. */
 void tcp_timer_update(struct synack_tcp *c);

@@ -11,6 +11,8 @@ struct in_seg {
     uint32_t seq;         /* first sequence number of the (trimmed) text */
     const uint8_t *data;  /* the text still to be delivered */
     uint32_t len;
+    bool syn;             /* a new SYN (one we have not seen before) */
+    bool old_syn;         /* a repeat of the peer's SYN, trimmed off */
     bool fin;             /* FIN present and lying right after the text */
 };
 
@@ -147,19 +149,31 @@ static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, str
     uint32_t wnd = tcp_rcv_window(c);
     uint32_t len = tcp_seg_len(seg);
     uint32_t nxt = c->rcv_nxt;
+    uint32_t seq = seg->seq;
+    in->hdr = seg;
+    in->syn = (seg->flags & WIRE_TCP_SYN) != 0;
+    in->old_syn = false;
+    /* "Trim off any portions that lie outside the window (including SYN and FIN)": a
+     * repeat of the peer's SYN at IRS lies before RCV.NXT. This is what lets the SYN-ACKs
+     * of a simultaneous open (RFC 9293 Figure 8) cross: the SYN goes, the ACK counts. */
+    if (in->syn && seq == c->irs) {
+        in->syn = false;
+        in->old_syn = true;
+        seq++;
+        len--;
+    }
     bool ok;
     if (len == 0)
-        ok = wnd == 0 ? seg->seq == nxt : seq_in(seg->seq, nxt, nxt + wnd);
+        ok = wnd == 0 ? seq == nxt : seq_in(seq, nxt, nxt + wnd);
     else if (wnd == 0)
         ok = false;
     else
-        ok = seq_in(seg->seq, nxt, nxt + wnd) || seq_in(seg->seq + len - 1, nxt, nxt + wnd);
-    in->hdr = seg;
-    in->seq = seg->seq;
+        ok = seq_in(seq, nxt, nxt + wnd) || seq_in(seq + len - 1, nxt, nxt + wnd);
+    in->seq = seq;
     in->data = seg->payload;
     in->len = (uint32_t)seg->payload_len;
     in->fin = (seg->flags & WIRE_TCP_FIN) != 0;
-    if (!ok && wnd == 0 && seg->seq == nxt && !(seg->flags & WIRE_TCP_SYN)) {
+    if (!ok && wnd == 0 && seq == nxt && !in->syn) {
         in->len = 0;
         in->fin = false;
         return true;
@@ -454,12 +468,15 @@ static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr 
         input_rst(c, seg, now);
         return;
     }
-    if (seg->flags & WIRE_TCP_SYN) {
+    if (in.syn) {
         input_syn(c, now);
         return;
     }
     if (!(seg->flags & WIRE_TCP_ACK)) {
         tcp_count_drop(c, SYNACK_DROP_NO_ACK);
+        /* A repeated SYN in SYN-RECEIVED: our SYN-ACK was lost, send it again now. */
+        if (in.old_syn && c->state == SYNACK_SYN_RECEIVED)
+            ack_now(c);
         return;
     }
     if (!input_ack(c, &in, now))

@@ -14,6 +14,22 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c)
     return wnd;
 }
 
+bool tcp_should_update_window(struct synack_tcp *c)
+{
+    /* RFC 1122 §4.2.3.3 / RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): announce a larger
+     * window only when it has grown by min(rcvbuf/2, MSS) beyond what the peer knows, and
+     * only while what the peer knows is small (under half the buffer): a window update for
+     * every read would double the ACKs of a bulk transfer for nothing. */
+    uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t now_wnd = tcp_rcv_window(c);
+    uint32_t half = (uint32_t)(c->rcvq.cap / 2);
+    uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
+    if (known >= half || now_wnd < known + step)
+        return false;
+    c->flags |= TCP_F_ACK_NOW;
+    return true;
+}
+
 /* What the next segment carries: [seq, seq + len) of data, and which control bits. */
 struct out_plan {
     uint32_t seq;

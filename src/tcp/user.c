@@ -84,17 +84,9 @@ synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, sy
             return conn_error(c);
         return SYNACK_ERR_AGAIN;
     }
-    uint32_t before = tcp_rcv_window(c);
     size_t n = ring_read(&c->rcvq, data, len);
-    /* RFC 9293 §3.8.6.2.2 (receiver SWS avoidance, RFC 1122 §4.2.3.3): announce the larger
-     * window once it has grown by min(rcvbuf/2, MSS), not for every byte read. */
-    uint32_t after = tcp_rcv_window(c);
-    uint32_t step = c->rcv_mss < c->rcvq.cap / 2 ? c->rcv_mss : (uint32_t)(c->rcvq.cap / 2);
-    if (tcp_is_synchronized(c->state) && !(c->flags & TCP_F_RCV_FIN) &&
-        (before < step ? after >= step : after - before >= step)) {
-        c->flags |= TCP_F_ACK_NOW;
+    if (tcp_is_synchronized(c->state) && !(c->flags & TCP_F_RCV_FIN) && tcp_should_update_window(c))
         tcp_schedule_output(c);
-    }
     return (synack_ssize)n;
 }
 

@@ -17,6 +17,8 @@ void fix_init(struct fix *f, void (*tweak)(struct synack_config *))
     f->lport = FIX_LPORT;
     f->rport = FIX_RPORT;
     f->peer_nxt = FIX_PEER_ISS;
+    f->peer_wnd = 65535;
+    f->peer_mss = 1460;
 }
 
 void fix_free(struct fix *f)
@@ -43,7 +45,7 @@ void fix_send(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, const vo
               size_t len)
 {
     struct wire_tcp_repr seg = {.src_port = f->rport, .dst_port = f->lport, .seq = seq,
-                                .ack = ack, .flags = flags, .window = 65535,
+                                .ack = ack, .flags = flags, .window = f->peer_wnd,
                                 .payload = data, .payload_len = len};
     fix_send_repr(f, &seg);
 }
@@ -65,7 +67,7 @@ bool fix_recv(struct fix *f, struct wire_tcp_repr *out)
     return true;
 }
 
-void fix_expect(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack)
+void fix_expect_data(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, size_t len)
 {
     struct wire_tcp_repr seg;
     if (!fix_recv(f, &seg))
@@ -74,6 +76,12 @@ void fix_expect(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack)
     assert_int_equal(seg.seq, seq);
     if (flags & WIRE_TCP_ACK)
         assert_int_equal(seg.ack, ack);
+    assert_int_equal(seg.payload_len, len);
+}
+
+void fix_expect(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+    fix_expect_data(f, flags, seq, ack, 0);
 }
 
 void fix_expect_none(struct fix *f)
@@ -160,8 +168,8 @@ void fix_established_active(struct fix *f)
     fix_syn_sent(f);
     struct wire_tcp_repr synack = {.src_port = f->rport, .dst_port = f->lport,
                                    .seq = f->peer_nxt, .ack = f->iss + 1,
-                                   .flags = WIRE_TCP_SYN | WIRE_TCP_ACK, .window = 65535,
-                                   .has_mss = true, .mss = 1460};
+                                   .flags = WIRE_TCP_SYN | WIRE_TCP_ACK, .window = f->peer_wnd,
+                                   .has_mss = f->peer_mss != 0, .mss = f->peer_mss};
     fix_send_repr(f, &synack);
     f->peer_nxt++;
     fix_expect(f, WIRE_TCP_ACK, f->iss + 1, f->peer_nxt);
@@ -172,8 +180,8 @@ void fix_syn_received_passive(struct fix *f)
 {
     assert_int_equal(synack_tcp_listen(f->s, f->lport, 8, NULL, &f->l), 0);
     struct wire_tcp_repr syn = {.src_port = f->rport, .dst_port = f->lport, .seq = f->peer_nxt,
-                                .flags = WIRE_TCP_SYN, .window = 65535, .has_mss = true,
-                                .mss = 1460};
+                                .flags = WIRE_TCP_SYN, .window = f->peer_wnd,
+                                .has_mss = f->peer_mss != 0, .mss = f->peer_mss};
     fix_send_repr(f, &syn);
     f->peer_nxt++;
     struct wire_tcp_repr seg;
@@ -191,6 +199,19 @@ void fix_established_passive(struct fix *f)
     assert_int_equal(synack_tcp_accept(f->l, &f->c), 0);
     assert_int_equal(synack_tcp_state(f->c), SYNACK_ESTABLISHED);
     fix_expect_none(f);
+}
+
+void fix_syn_received_simultaneous(struct fix *f)
+{
+    fix_syn_sent(f);
+    /* RFC 9293 Figure 8: the peer's SYN crosses ours and carries no ACK. */
+    struct wire_tcp_repr syn = {.src_port = f->rport, .dst_port = f->lport, .seq = f->peer_nxt,
+                                .flags = WIRE_TCP_SYN, .window = f->peer_wnd,
+                                .has_mss = f->peer_mss != 0, .mss = f->peer_mss};
+    fix_send_repr(f, &syn);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_SYN | WIRE_TCP_ACK, f->iss, f->peer_nxt);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_SYN_RECEIVED);
 }
 
 void fix_fin_wait_1(struct fix *f)

@@ -28,6 +28,8 @@ struct fix {
     uint32_t iss;               /* the stack's ISS, learned from its SYN */
     uint32_t peer_nxt;          /* the peer's next sequence number */
     uint32_t peer_ack;          /* what the peer acknowledges (the stack's next seq) */
+    uint16_t peer_wnd;          /* the window fix_send advertises (65535) */
+    uint16_t peer_mss;          /* the MSS option of the peer's SYN or SYN-ACK; 0: none */
     uint8_t last_payload[2048]; /* payload of the last segment fix_recv returned */
     struct synack_event events[FIX_MAX_EVENTS];
     size_t nevents;
@@ -47,8 +49,11 @@ int fix_send_raw(struct fix *f, const uint8_t *pkt, size_t len);
 
 /* Pulls the stack's next packet; returns false if it has none. */
 bool fix_recv(struct fix *f, struct wire_tcp_repr *out);
-/* Asserts the next packet's flags, seq and ack (ack checked only with ACK set). */
+/* Asserts the next packet's flags, seq and ack (ack checked only with ACK set), and that it
+ * carries no payload. */
 void fix_expect(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack);
+/* Like fix_expect for a segment with `len` payload bytes (f->last_payload holds them). */
+void fix_expect_data(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, size_t len);
 /* Asserts the stack has nothing to send. */
 void fix_expect_none(struct fix *f);
 /* Moves time forward by dt and runs due timers. */
@@ -70,6 +75,7 @@ void fix_syn_sent(struct fix *f);              /* connect(): SYN out */
 void fix_established_active(struct fix *f);    /* connect + SYN-ACK + our ACK */
 void fix_syn_received_passive(struct fix *f);  /* listen + peer SYN + our SYN-ACK */
 void fix_established_passive(struct fix *f);   /* ... + peer ACK, accepted */
+void fix_syn_received_simultaneous(struct fix *f); /* SYN out, peer SYN, our SYN-ACK */
 void fix_fin_wait_1(struct fix *f);            /* established, close(): FIN out */
 void fix_fin_wait_2(struct fix *f);            /* ... + peer ACKs our FIN */
 void fix_close_wait(struct fix *f);            /* established, peer FIN, our ACK */

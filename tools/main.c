@@ -1,0 +1,31 @@
+/* The `synack` command: one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: synack COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  demo    the handshake, data, close and every TCP state on a simulated network\n"
+    "\n"
+    "`synack COMMAND --help` describes each command. (cat, http, trace and bench are\n"
+    "planned; see the README.)\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "demo") == 0)
+        return cmd_demo(argc - 1, argv + 1);
+    fprintf(stderr, "synack: unknown command '%s' (see synack --help)\n", cmd);
+    return 2;
+}
