@@ -1,6 +1,7 @@
 # Thin wrapper over CMake. `make demo` and `make test` do all set-up first.
 BUILD      ?= build
 TEST_BUILD ?= build-test
+CLANG_BUILD ?= build-clang
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all deps build demo test clean format
@@ -17,8 +18,11 @@ build: deps
 demo: build
 	@$(BUILD)/synack demo
 
-# The test build: Debug, AddressSanitizer + UndefinedBehaviorSanitizer, every test.
+# The test build: Debug, AddressSanitizer + UndefinedBehaviorSanitizer, every test; and
+# the whole tree once more with clang, so both compilers stay warning-free (-Werror).
 test: deps
+	@cmake -S . -B $(CLANG_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(CLANG_BUILD) -j $(JOBS)
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNACK_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -27,4 +31,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) $(CLANG_BUILD)
