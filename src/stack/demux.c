@@ -46,7 +46,6 @@ void stack_demux_insert(struct synack_stack *s, struct synack_tcp *c)
     size_t b = demux_bucket(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port);
     c->hash_next = s->buckets[b];
     s->buckets[b] = c;
-    s->nconns++;
 }
 
 void stack_demux_remove(struct synack_stack *s, struct synack_tcp *c)
@@ -56,7 +55,6 @@ void stack_demux_remove(struct synack_stack *s, struct synack_tcp *c)
         if (*pp == c) {
             *pp = c->hash_next;
             c->hash_next = NULL;
-            s->nconns--;
             return;
         }
     }

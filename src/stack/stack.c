@@ -119,12 +119,8 @@ void synack_stack_free(struct synack_stack *s)
 {
     if (!s)
         return;
-    if (s->buckets) {
-        for (size_t b = 0; b < s->nbuckets; b++) {
-            while (s->buckets[b])
-                tcp_conn_destroy(s->buckets[b]);
-        }
-    }
+    while (s->all)
+        tcp_conn_destroy(s->all);
     while (s->listeners) {
         struct synack_listener *l = s->listeners;
         s->listeners = l->next;

@@ -63,6 +63,11 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->rto = s->cfg.rto_initial;
     c->rto_at = SYNACK_NEVER;
     c->timewait_at = SYNACK_NEVER;
+    c->all_next = s->all;
+    if (s->all)
+        s->all->all_prev = c;
+    s->all = c;
+    s->nconns++;
     stack_demux_insert(s, c);
     return c;
 }
@@ -75,6 +80,13 @@ void tcp_conn_destroy(struct synack_tcp *c)
     stack_demux_remove(s, c);
     if (c->listener)
         tcp_listen_unlink(c);
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        s->all = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    s->nconns--;
     stack_free(s, c);
 }
 

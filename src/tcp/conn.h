@@ -39,6 +39,7 @@ enum {
 struct synack_tcp {
     struct timer_node timer;    /* in the stack's deadline heap; at = earliest of below */
     struct synack_tcp *hash_next; /* 4-tuple demux chain */
+    struct synack_tcp *all_prev, *all_next; /* every connection the stack allocated */
     struct synack_tcp *out_next;  /* output-pending list */
     bool in_out_list;
     struct synack_tcp *lq_next; /* listener's SYN queue or accept queue */
