@@ -1,5 +1,7 @@
 #include "base/siphash.h"
 
+#include <string.h>
+
 static uint64_t sip_load64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -64,4 +66,15 @@ uint64_t siphash24(const uint8_t key[16], const uint8_t *msg, size_t len)
     for (int i = 0; i < 4; i++)
         sip_round(&s);
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+uint64_t siphash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t raddr,
+                       uint16_t rport)
+{
+    uint8_t tuple[12];
+    memcpy(tuple, &laddr, 4);
+    memcpy(tuple + 4, &lport, 2);
+    memcpy(tuple + 6, &raddr, 4);
+    memcpy(tuple + 10, &rport, 2);
+    return siphash24(key, tuple, sizeof tuple);
 }

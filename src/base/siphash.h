@@ -8,4 +8,8 @@
 
 uint64_t siphash24(const uint8_t key[16], const uint8_t *msg, size_t len);
 
+/* The keyed hash of a TCP 4-tuple (addresses and ports in host order). */
+uint64_t siphash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t raddr,
+                       uint16_t rport);
+
 #endif

@@ -8,12 +8,7 @@ static size_t demux_bucket(const struct synack_stack *s, uint32_t laddr, uint16_
                            uint32_t raddr, uint16_t rport)
 {
     /* Keyed, so a peer cannot aim many connections at one chain. */
-    uint8_t key[12];
-    memcpy(key, &laddr, 4);
-    memcpy(key + 4, &raddr, 4);
-    memcpy(key + 8, &lport, 2);
-    memcpy(key + 10, &rport, 2);
-    return (size_t)siphash24(s->hash_key, key, sizeof key) & (s->nbuckets - 1);
+    return (size_t)siphash_tuple(s->hash_key, laddr, lport, raddr, rport) & (s->nbuckets - 1);
 }
 
 int stack_demux_init(struct synack_stack *s)
@@ -75,11 +70,7 @@ uint16_t stack_ephemeral_port(struct synack_stack *s, uint32_t raddr, uint16_t r
     /* RFC 6056 §3.3.3: offset = F(local, remote, secret), then probe from a counter that
      * advances with every allocation, so consecutive connections to one destination get
      * consecutive, distinct ports while different destinations start far apart. */
-    uint8_t key[10];
-    memcpy(key, &s->cfg.addr, 4);
-    memcpy(key + 4, &raddr, 4);
-    memcpy(key + 8, &rport, 2);
-    uint32_t offset = (uint32_t)siphash24(s->cfg.isn_secret, key, sizeof key);
+    uint32_t offset = (uint32_t)siphash_tuple(s->cfg.isn_secret, s->cfg.addr, 0, raddr, rport);
     for (uint32_t tries = 0; tries < n; tries++) {
         uint16_t port = (uint16_t)(lo + (offset + s->port_counter++) % n);
         if (!stack_demux_find(s, s->cfg.addr, port, raddr, rport) && !stack_listener_find(s, port))

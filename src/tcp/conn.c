@@ -119,12 +119,7 @@ uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, u
 {
     /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), with M
      * a timer ticking every 4 microseconds and F a keyed hash (here SipHash-2-4). */
-    uint8_t tuple[12];
-    memcpy(tuple, &laddr, 4);
-    memcpy(tuple + 4, &lport, 2);
-    memcpy(tuple + 6, &raddr, 4);
-    memcpy(tuple + 10, &rport, 2);
-    uint32_t f = (uint32_t)siphash24(s->cfg.isn_secret, tuple, sizeof tuple);
+    uint32_t f = (uint32_t)siphash_tuple(s->cfg.isn_secret, laddr, lport, raddr, rport);
     uint32_t m = (uint32_t)(now / 4000u);
     return m + f;
 }

@@ -5,7 +5,10 @@
 
 #include "base/cursor.h"
 #include "base/rand.h"
+#include "base/ring.h"
 #include "base/seq.h"
+#include "base/siphash.h"
+#include "base/timers.h"
 
 /* ---- seq.h ------------------------------------------------------------------------------- */
 
@@ -213,7 +216,103 @@ static void wcursor_writes_and_flags_overflow(void **state)
     assert_true(w2.overflow); /* stays set */
 }
 
+/* The reference vectors of the SipHash paper (Appendix A): key 00..0f, messages
+ * 00..(n-1); the 64-bit outputs for n = 0 and n = 15. */
+static void siphash_reference_vectors(void **state)
+{
+    (void)state;
+    uint8_t key[16], msg[15];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    for (int i = 0; i < 15; i++)
+        msg[i] = (uint8_t)i;
+    assert_int_equal(siphash24(key, msg, 0), 0x726fdb47dd0e0e31ull);
+    assert_int_equal(siphash24(key, msg, 15), 0xa129ca6149be45e5ull);
+}
+
+static void ring_wraps_and_keeps_order(void **state)
+{
+    (void)state;
+    uint8_t storage[8], out[8];
+    struct ring r;
+    ring_init(&r, storage, sizeof storage);
+    assert_int_equal(ring_write(&r, (const uint8_t *)"abcdef", 6), 6);
+    assert_int_equal(ring_read(&r, out, 4), 4);
+    assert_memory_equal(out, "abcd", 4);
+    /* 2 held, 6 free: the write wraps past the end of the storage. */
+    assert_int_equal(ring_write(&r, (const uint8_t *)"ghijklmn", 8), 6);
+    assert_int_equal(ring_len(&r), 8);
+    assert_int_equal(ring_space(&r), 0);
+    assert_int_equal(ring_peek(&r, 3, out, 8), 5);
+    assert_memory_equal(out, "hijkl", 5);
+    assert_int_equal(ring_read(&r, out, 8), 8);
+    assert_memory_equal(out, "efghijkl", 8);
+    assert_int_equal(ring_read(&r, out, 8), 0);
+    assert_int_equal(ring_peek(&r, 0, out, 1), 0);
+}
+
+static void ring_consume_clamps(void **state)
+{
+    (void)state;
+    uint8_t storage[4];
+    struct ring r;
+    ring_init(&r, storage, sizeof storage);
+    ring_write(&r, (const uint8_t *)"xyz", 3);
+    ring_consume(&r, 10);
+    assert_int_equal(ring_len(&r), 0);
+    assert_int_equal(ring_space(&r), 4);
+}
+
+static void timers_give_the_earliest_deadline(void **state)
+{
+    (void)state;
+    struct timer_node nodes[64], *storage[64];
+    struct timers t;
+    timers_init(&t, storage, 64);
+    struct rand_pcg r;
+    rand_seed(&r, 5, 5);
+    for (int i = 0; i < 64; i++) {
+        timer_node_init(&nodes[i]);
+        timers_set(&t, &nodes[i], 1000 + rand_below(&r, 100000));
+    }
+    /* Move some, remove some: the heap still yields deadlines in order. */
+    for (int i = 0; i < 64; i += 3)
+        timers_set(&t, &nodes[i], rand_below(&r, 200000));
+    for (int i = 1; i < 64; i += 5)
+        timers_set(&t, &nodes[i], TIMERS_NEVER);
+    uint64_t last = 0;
+    size_t popped = 0;
+    struct timer_node *n;
+    while ((n = timers_due(&t, UINT64_MAX - 1))) {
+        assert_true(n->at >= last);
+        last = n->at;
+        timers_set(&t, n, TIMERS_NEVER);
+        assert_int_equal(n->idx, TIMERS_NONE);
+        popped++;
+    }
+    assert_int_equal(popped, 64 - 13);
+    assert_int_equal(timers_next(&t), TIMERS_NEVER);
+}
+
+static void timers_due_only_when_reached(void **state)
+{
+    (void)state;
+    struct timer_node a, *storage[1];
+    struct timers t;
+    timers_init(&t, storage, 1);
+    timer_node_init(&a);
+    timers_set(&t, &a, 500);
+    assert_null(timers_due(&t, 499));
+    assert_ptr_equal(timers_due(&t, 500), &a);
+    assert_int_equal(timers_next(&t), 500);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(siphash_reference_vectors),
+    cmocka_unit_test(ring_wraps_and_keeps_order),
+    cmocka_unit_test(ring_consume_clamps),
+    cmocka_unit_test(timers_give_the_earliest_deadline),
+    cmocka_unit_test(timers_due_only_when_reached),
     cmocka_unit_test(seq_compare_without_wrap),
     cmocka_unit_test(seq_compare_across_wrap),
     cmocka_unit_test(seq_in_window_across_wrap),
