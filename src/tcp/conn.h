@@ -130,6 +130,8 @@ void tcp_rto_stop(struct synack_tcp *c);
 void tcp_persist_check(struct synack_tcp *c, synack_time_t now);
 /* Enters TIME_WAIT and starts the 2*MSL timer (RFC 9293 §3.10.7.4, eighth step). */
 void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now);
+/* RFC 6298 (5.7): raises the RTO to 3 s if the SYN had to be retransmitted. */
+void tcp_rto_after_handshake(struct synack_tcp *c);
 /* RFC 6298 (2.2)/(2.3): feeds one RTT measurement. */
 void tcp_rtt_sample(struct synack_tcp *c, synack_time_t rtt);
 

@@ -128,6 +128,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(seg->ack, c->rtt_seq))
         tcp_rtt_sample(c, now - c->rtt_start);
     c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+    tcp_rto_after_handshake(c);
     c->backoff = 0;
     c->retries = 0;
     tcp_rto_stop(c);
@@ -272,9 +273,7 @@ static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *s
     c->snd_wl2 = seg->ack;
     if (c->snd_wnd > c->max_snd_wnd)
         c->max_snd_wnd = c->snd_wnd;
-    /* RFC 6298 (5.7): after a retransmitted SYN, start data with an RTO of 3 s at least. */
-    if (c->backoff && !c->have_rtt && c->rto < SYNACK_S(3))
-        c->rto = SYNACK_S(3);
+    tcp_rto_after_handshake(c);
     tcp_set_state(c, c->flags & TCP_F_FIN_QUEUED ? SYNACK_FIN_WAIT_1 : SYNACK_ESTABLISHED, now);
     return true;
 }

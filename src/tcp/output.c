@@ -35,6 +35,7 @@ struct out_plan {
     uint32_t seq;
     uint32_t len;
     uint8_t flags;
+    bool probe; /* a zero-window probe: one byte past the offered window */
 };
 
 /* Our SYN is outstanding and must be (re)sent: SYN_SENT, or SYN_RECEIVED after a passive
@@ -73,8 +74,10 @@ static bool plan_data(const struct synack_tcp *c, struct out_plan *p)
         /* RFC 9293 §3.8.6.1: stay inside the offered window, except for the one-byte
          * probe the persist timer asked for. */
         uint32_t room = seq_lt(from, wnd_end) ? wnd_end - from : 0;
-        if (c->flags & TCP_F_PROBE && room == 0)
+        if (c->flags & TCP_F_PROBE && room == 0) {
             room = 1;
+            p->probe = true;
+        }
         if (n > room)
             n = room;
         if (n > 0) {
@@ -139,14 +142,18 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, synack_ti
     }
     if (seq_gt(end, c->snd_nxt))
         c->snd_nxt = end;
-    c->snd_rtx = end;
+    /* RFC 9293 §3.8.6.1: the receiver most likely dropped a probe byte sent past its zero
+     * window, so sending resumes at that byte, not after it, when the window opens (as BSD
+     * does by not advancing snd_nxt for the persist probe); otherwise the first data after
+     * the window opens would leave a hole that only an RTO repairs. */
+    c->snd_rtx = p->probe ? p->seq : end;
     if (c->rto_at == SYNACK_NEVER || c->persist)
         tcp_rto_arm(c, now);
 }
 
 synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_time_t now)
 {
-    struct out_plan p;
+    struct out_plan p = {0};
     if (!plan_next(c, &p)) {
         tcp_persist_check(c, now);
         return 0;

@@ -56,6 +56,14 @@ void tcp_rtt_sample(struct synack_tcp *c, synack_time_t r)
     c->rto = rto;
 }
 
+void tcp_rto_after_handshake(struct synack_tcp *c)
+{
+    /* RFC 6298 (5.7): if the timer expired while waiting for the ACK of a SYN and no RTT
+     * sample exists, data transmission starts with an RTO of at least 3 seconds. */
+    if (c->backoff && !c->have_rtt && c->rto < SYNACK_S(3))
+        c->rto = SYNACK_S(3);
+}
+
 void tcp_persist_check(struct synack_tcp *c, synack_time_t now)
 {
     if (!tcp_is_synchronized(c->state) || c->rto_at != SYNACK_NEVER || c->snd_una != c->snd_nxt)
@@ -107,6 +115,11 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
         c->backoff++;
     c->snd_rtx = c->snd_una;
     c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+    /* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: a retransmission into a zero window (a probe
+     * in flight, or a window that closed under our data) is itself a one-byte probe;
+     * sending nothing would let the connection time out while the peer answers. */
+    if (c->snd_wnd == 0)
+        c->flags |= TCP_F_PROBE;
     tcp_rto_arm(c, now);
     tcp_schedule_output(c);
 }
