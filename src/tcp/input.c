@@ -156,8 +156,11 @@ static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, str
     in->old_syn = false;
     /* "Trim off any portions that lie outside the window (including SYN and FIN)": a
      * repeat of the peer's SYN at IRS lies before RCV.NXT. This is what lets the SYN-ACKs
-     * of a simultaneous open (RFC 9293 Figure 8) cross: the SYN goes, the ACK counts. */
-    if (in->syn && seq == c->irs) {
+     * of a simultaneous open (RFC 9293 Figure 8) cross: the SYN goes, the ACK counts.
+     * Only while our SYN is unacknowledged: after that a SYN at IRS is an old duplicate
+     * and must still be answered with an ACK (RFC 5961 §4.2: any SYN, "irrespective of
+     * the sequence number"), which the acceptability test below does. */
+    if (in->syn && seq == c->irs && c->snd_una == c->iss) {
         in->syn = false;
         in->old_syn = true;
         seq++;

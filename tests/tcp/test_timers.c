@@ -1,0 +1,481 @@
+/* Timers: SYN and SYN-ACK retransmission with backoff, connect timeout, FIN and data
+ * retransmission, the RTO from RTT samples (RFC 6298) and Karn's rule, TIME-WAIT (RFC 9293
+ * §3.10.7.4, RFC 1122 §4.2.2.13) and the persist timer (RFC 9293 §3.8.6.1). Times are
+ * checked exactly with synack_stack_next_deadline(). */
+#include "tcpfix.h"
+
+#include <string.h>
+
+#include "base/seq.h"
+
+static const uint8_t data100[100] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+static void four_syn_retries(struct synack_config *cfg)
+{
+    cfg->syn_retries = 4;
+}
+
+static void syn_retries_capped_rto(struct synack_config *cfg)
+{
+    cfg->syn_retries = 4;
+    cfg->rto_max = SYNACK_S(5);
+}
+
+static void two_syn_retries(struct synack_config *cfg)
+{
+    cfg->syn_retries = 2;
+}
+
+static void small_msl(struct synack_config *cfg)
+{
+    cfg->msl = SYNACK_S(5);
+}
+
+static void three_data_retries(struct synack_config *cfg)
+{
+    cfg->data_retries = 3;
+}
+
+static struct synack_tcp_info conn_info(struct fix *f)
+{
+    struct synack_tcp_info info;
+    assert_int_equal(synack_tcp_info(f->c, &info), 0);
+    return info;
+}
+
+static void expect_deadline(struct fix *f, synack_time_t at)
+{
+    synack_time_t got = synack_stack_next_deadline(f->s);
+    if (got != at)
+        fail_msg("deadline %llu ns after now, expected %llu", (unsigned long long)(got - f->now),
+                 (unsigned long long)(at - f->now));
+}
+
+/* connect(), then the SYN-ACK arrives `rtt` later: one RTT sample of `rtt`. */
+static void established_after_rtt(struct fix *f, synack_time_t rtt)
+{
+    fix_syn_sent(f);
+    f->now += rtt; /* below the 1 s initial RTO: no timer runs */
+    fix_send(f, WIRE_TCP_SYN | WIRE_TCP_ACK, f->peer_nxt, f->iss + 1, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    assert_int_equal(synack_tcp_state(f->c), SYNACK_ESTABLISHED);
+}
+
+/* ---- handshake ----------------------------------------------------------------------- */
+
+static void syn_retransmitted_with_backoff_then_timedout(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, four_syn_retries);
+    fix_syn_sent(&f);
+    /* RFC 6298 (2.1), (5.5): 1 s, then doubling: 1, 2, 4, 8. */
+    for (unsigned i = 0; i < 4; i++) {
+        expect_deadline(&f, f.now + SYNACK_S(1u << i));
+        fix_run_next_timer(&f);
+        fix_expect(&f, WIRE_TCP_SYN, f.iss, 0);
+        fix_expect_none(&f);
+        assert_int_equal(synack_tcp_state(f.c), SYNACK_SYN_SENT);
+    }
+    assert_int_equal(conn_info(&f).counters.retransmits, 4);
+    assert_false(fix_saw_event(&f, SYNACK_EV_ERROR, 0));
+    /* The fifth expiry, 16 s later, exceeds syn_retries: the connect fails. */
+    expect_deadline(&f, f.now + SYNACK_S(16));
+    fix_run_next_timer(&f);
+    fix_expect_none(&f);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_CLOSED);
+    assert_true(fix_saw_event(&f, SYNACK_EV_ERROR, SYNACK_ERR_TIMEDOUT));
+    assert_true(fix_saw_transition(&f, SYNACK_SYN_SENT, SYNACK_CLOSED));
+    assert_int_equal(conn_info(&f).err, SYNACK_ERR_TIMEDOUT);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    synack_tcp_close(f.c, f.now);
+    fix_free(&f);
+}
+
+static void syn_backoff_capped_at_rto_max(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, syn_retries_capped_rto);
+    fix_syn_sent(&f);
+    static const unsigned secs[] = {1, 2, 4, 5};
+    for (unsigned i = 0; i < 4; i++) {
+        expect_deadline(&f, f.now + SYNACK_S(secs[i]));
+        fix_run_next_timer(&f);
+        fix_expect(&f, WIRE_TCP_SYN, f.iss, 0);
+    }
+    expect_deadline(&f, f.now + SYNACK_S(5));
+    fix_run_next_timer(&f);
+    assert_true(fix_saw_event(&f, SYNACK_EV_ERROR, SYNACK_ERR_TIMEDOUT));
+    synack_tcp_close(f.c, f.now);
+    fix_free(&f);
+}
+
+static void syn_ack_retransmitted_in_syn_received(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, two_syn_retries);
+    fix_syn_received_passive(&f);
+    for (unsigned i = 0; i < 2; i++) {
+        expect_deadline(&f, f.now + SYNACK_S(1u << i));
+        fix_run_next_timer(&f);
+        fix_expect(&f, WIRE_TCP_SYN | WIRE_TCP_ACK, f.iss, f.peer_nxt);
+        fix_expect_none(&f);
+    }
+    /* Out of retries: the half-open connection goes, the listener stays. */
+    expect_deadline(&f, f.now + SYNACK_S(4));
+    fix_run_next_timer(&f);
+    fix_expect_none(&f);
+    assert_true(fix_saw_transition(&f, SYNACK_SYN_RECEIVED, SYNACK_CLOSED));
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_RST, f.peer_ack, 0);
+    struct synack_tcp *c;
+    assert_int_equal(synack_tcp_accept(f.l, &c), SYNACK_ERR_AGAIN);
+    fix_free(&f);
+}
+
+/* ---- FIN and data -------------------------------------------------------------------- */
+
+static void fin_retransmitted_with_backoff(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_fin_wait_1(&f);
+    /* The handshake sample (R = 0) left RTO = rto_min. */
+    assert_true(conn_info(&f).rto == f.cfg.rto_min);
+    expect_deadline(&f, f.now + f.cfg.rto_min);
+    fix_run_next_timer(&f);
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack - 1, f.peer_nxt);
+    fix_expect_none(&f);
+    expect_deadline(&f, f.now + 2 * f.cfg.rto_min);
+    fix_run_next_timer(&f);
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack - 1, f.peer_nxt);
+    assert_int_equal(conn_info(&f).counters.retransmits, 2);
+    /* Acknowledged at last: FIN_WAIT_2, no timer. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_FIN_WAIT_2);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    fix_free(&f);
+}
+
+static void data_retransmitted_on_rto_with_same_seq(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f);
+    assert_int_equal(synack_tcp_send(f.c, data100, 100, f.now), 100);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 100);
+    assert_int_equal(conn_info(&f).counters.retransmits, 0);
+    expect_deadline(&f, f.now + f.cfg.rto_min);
+    fix_advance(&f, f.cfg.rto_min - 1);
+    fix_expect_none(&f);
+    fix_advance(&f, 1);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 100);
+    assert_memory_equal(f.last_payload, data100, 100);
+    fix_expect_none(&f);
+    struct synack_tcp_info info = conn_info(&f);
+    assert_int_equal(info.counters.retransmits, 1);
+    assert_int_equal(info.counters.rto_expiries, 1);
+    assert_int_equal(info.backoff, 1);
+    expect_deadline(&f, f.now + 2 * f.cfg.rto_min);
+    /* The ACK ends it. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 100, NULL, 0);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    assert_int_equal(conn_info(&f).snd_una, f.peer_ack + 100);
+    fix_free(&f);
+}
+
+/* ---- RFC 6298 ------------------------------------------------------------------------ */
+
+static void rto_after_first_sample_is_r_plus_4_rttvar(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    /* (2.2): SRTT = R, RTTVAR = R/2, RTO = SRTT + 4*RTTVAR = 300 ms for R = 100 ms. */
+    established_after_rtt(&f, SYNACK_MS(100));
+    assert_true(conn_info(&f).rto == SYNACK_MS(300));
+    /* It is the timeout data gets. */
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    expect_deadline(&f, f.now + SYNACK_MS(300));
+    fix_free(&f);
+}
+
+static void rto_after_first_sample_bounded_by_rto_min(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    /* 3 * 50 ms = 150 ms < rto_min (200 ms). */
+    established_after_rtt(&f, SYNACK_MS(50));
+    assert_true(conn_info(&f).rto == f.cfg.rto_min);
+    fix_free(&f);
+}
+
+static void rto_after_second_sample_per_rfc6298_2_3(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    established_after_rtt(&f, SYNACK_MS(100)); /* SRTT 100, RTTVAR 50 */
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    f.now += SYNACK_MS(200);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 10, NULL, 0);
+    /* RTTVAR = 3/4*50 + 1/4*|100-200| = 62.5; SRTT = 7/8*100 + 1/8*200 = 112.5;
+     * RTO = 112.5 + 4*62.5 = 362.5 ms. */
+    assert_true(conn_info(&f).rto == SYNACK_US(362500));
+    fix_free(&f);
+}
+
+static void karn_ack_of_retransmission_gives_no_sample(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    established_after_rtt(&f, SYNACK_MS(100)); /* RTO 300 ms */
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    fix_run_next_timer(&f); /* +300 ms */
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    /* This ACK may be for either transmission: no sample (RFC 6298 §3). A sample from the
+     * first (350 ms) or the second (50 ms) would move the RTO off 300 ms. */
+    f.now += SYNACK_MS(50);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 10, NULL, 0);
+    assert_true(conn_info(&f).rto == SYNACK_MS(300));
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    /* New data is timed again, with the unchanged RTO. */
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack + 10, f.peer_nxt, 10);
+    expect_deadline(&f, f.now + SYNACK_MS(300));
+    fix_free(&f);
+}
+
+static void rto_3s_after_retransmitted_syn(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_syn_sent(&f);
+    fix_run_next_timer(&f);
+    fix_expect(&f, WIRE_TCP_SYN, f.iss, 0);
+    f.now += SYNACK_MS(10);
+    fix_send(&f, WIRE_TCP_SYN | WIRE_TCP_ACK, f.peer_nxt, f.iss + 1, NULL, 0);
+    f.peer_nxt++;
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    /* Karn: no sample from the retransmitted SYN; RFC 6298 (5.7): data starts with 3 s. */
+    assert_true(conn_info(&f).rto == SYNACK_S(3));
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    expect_deadline(&f, f.now + SYNACK_S(3));
+    fix_free(&f);
+}
+
+static void rto_3s_after_retransmitted_syn_ack(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_syn_received_passive(&f);
+    fix_run_next_timer(&f);
+    fix_expect(&f, WIRE_TCP_SYN | WIRE_TCP_ACK, f.iss, f.peer_nxt);
+    f.now += SYNACK_MS(10);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    assert_int_equal(synack_tcp_accept(f.l, &f.c), 0);
+    assert_true(conn_info(&f).rto == SYNACK_S(3));
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    expect_deadline(&f, f.now + SYNACK_S(3));
+    fix_free(&f);
+}
+
+/* ---- TIME-WAIT ----------------------------------------------------------------------- */
+
+static void time_wait_repeated_fin_acked_and_2msl_restarted(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, small_msl);
+    fix_time_wait(&f);
+    expect_deadline(&f, f.now + SYNACK_S(10));
+    fix_advance(&f, SYNACK_S(6));
+    /* Our ACK of the FIN was lost; the peer sends its FIN again. */
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    fix_expect_none(&f);
+    expect_deadline(&f, f.now + SYNACK_S(10));
+    fix_advance(&f, SYNACK_S(10) - 1);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_TIME_WAIT);
+    fix_advance(&f, 1);
+    assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    fix_free(&f);
+}
+
+/* A passive connection that sent `n` bytes, then closed first and reached TIME_WAIT.
+ * Returns the old connection's SND.NXT. The listener stays in f->l. */
+static uint32_t passive_time_wait(struct fix *f, size_t n)
+{
+    uint8_t data[1000];
+    assert_true(n <= sizeof data);
+    memset(data, 'd', n);
+    fix_established_passive(f);
+    assert_int_equal(synack_tcp_send(f->c, data, n, f->now), (synack_ssize)n);
+    fix_expect_data(f, WIRE_TCP_ACK | WIRE_TCP_PSH, f->peer_ack, f->peer_nxt, n);
+    f->peer_ack += (uint32_t)n;
+    synack_tcp_close(f->c, f->now);
+    f->c = NULL;
+    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    f->peer_ack++;
+    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    assert_true(fix_saw_transition(f, SYNACK_FIN_WAIT_1, SYNACK_TIME_WAIT));
+    return f->peer_ack;
+}
+
+static void time_wait_syn_above_rcv_nxt_reopens(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    uint32_t old_snd_nxt = passive_time_wait(&f, 1000);
+    f.now += SYNACK_MS(1); /* the ISN clock moved 250, far less than 1000 bytes */
+    uint32_t new_irs = f.peer_nxt + 100000;
+    fix_send(&f, WIRE_TCP_SYN, new_irs, 0, NULL, 0);
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(&f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    assert_int_equal(seg.ack, new_irs + 1);
+    /* RFC 1122 §4.2.2.13: the new incarnation starts above the old one's sequence space. */
+    if (!seq_gt(seg.seq, old_snd_nxt))
+        fail_msg("new ISS %u is not above the old SND.NXT %u", seg.seq, old_snd_nxt);
+    fix_expect_none(&f);
+    assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    assert_true(fix_saw_transition(&f, SYNACK_LISTEN, SYNACK_SYN_RECEIVED));
+    /* The new connection completes and is accepted. */
+    fix_send(&f, WIRE_TCP_ACK, new_irs + 1, seg.seq + 1, NULL, 0);
+    fix_expect_none(&f);
+    assert_int_equal(synack_tcp_accept(f.l, &f.c), 0);
+    struct synack_tcp_info info = conn_info(&f);
+    assert_int_equal(info.state, SYNACK_ESTABLISHED);
+    assert_int_equal(info.iss, seg.seq);
+    assert_int_equal(info.irs, new_irs);
+    fix_free(&f);
+}
+
+static void time_wait_syn_below_rcv_nxt_does_not_reopen(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    uint32_t old_snd_nxt = passive_time_wait(&f, 10);
+    synack_time_t closes_at = synack_stack_next_deadline(f.s);
+    f.now += SYNACK_MS(1);
+    fix_send(&f, WIRE_TCP_SYN, f.peer_nxt - 100, 0, NULL, 0);
+    /* An old duplicate: acknowledged from TIME_WAIT, no SYN-ACK, no new connection. */
+    fix_expect(&f, WIRE_TCP_ACK, old_snd_nxt, f.peer_nxt);
+    fix_expect_none(&f);
+    assert_false(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    fix_events(&f);
+    size_t listen_to_syn_rcvd = 0;
+    for (size_t i = 0; i < f.nevents; i++) {
+        if (f.events[i].type == SYNACK_EV_STATE && f.events[i].new_state == SYNACK_SYN_RECEIVED)
+            listen_to_syn_rcvd++;
+    }
+    assert_int_equal(listen_to_syn_rcvd, 1); /* the first connection only */
+    assert_true(synack_stack_next_deadline(f.s) == closes_at);
+    fix_free(&f);
+}
+
+/* ---- persist ------------------------------------------------------------------------- */
+
+/* Established; the peer then closes its window. */
+static void established_zero_window(struct fix *f)
+{
+    fix_established_active(f);
+    f->peer_wnd = 0;
+    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    fix_expect_none(f);
+    assert_int_equal(conn_info(f).snd_wnd, 0);
+}
+
+static void zero_window_probe_then_data_flows(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    established_zero_window(&f);
+    assert_int_equal(synack_tcp_send(f.c, data100, 100, f.now), 100);
+    fix_expect_none(&f); /* the window is closed */
+    /* The persist timer fires after one RTO and sends a one-byte probe. */
+    expect_deadline(&f, f.now + f.cfg.rto_min);
+    fix_run_next_timer(&f);
+    fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt, 1);
+    assert_int_equal(f.last_payload[0], data100[0]);
+    fix_expect_none(&f);
+    /* The peer opens its window without taking the probe byte: all 100 bytes follow, from
+     * the byte the probe carried. */
+    f.peer_wnd = 65535;
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 100);
+    assert_memory_equal(f.last_payload, data100, 100);
+    fix_expect_none(&f);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 100, NULL, 0);
+    assert_int_equal(conn_info(&f).snd_una, f.peer_ack + 100);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    fix_free(&f);
+}
+
+static void zero_window_probes_back_off_and_never_give_up(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, three_data_retries);
+    established_zero_window(&f);
+    assert_int_equal(synack_tcp_send(f.c, data100, 100, f.now), 100);
+    fix_expect_none(&f);
+    /* More probes than data_retries, each answered with a zero window: the intervals double
+     * (RFC 1122 §4.2.2.17) and the connection stays up while the peer answers. */
+    for (unsigned i = 0; i < 6; i++) {
+        expect_deadline(&f, f.now + (f.cfg.rto_min << i));
+        fix_run_next_timer(&f);
+        fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt, 1);
+        fix_expect_none(&f);
+        fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+        fix_expect_none(&f);
+        assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+    }
+    assert_false(fix_saw_event(&f, SYNACK_EV_ERROR, 0));
+    /* The window opens: the data goes. */
+    f.peer_wnd = 65535;
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 100);
+    fix_free(&f);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(syn_retransmitted_with_backoff_then_timedout),
+    cmocka_unit_test(syn_backoff_capped_at_rto_max),
+    cmocka_unit_test(syn_ack_retransmitted_in_syn_received),
+    cmocka_unit_test(fin_retransmitted_with_backoff),
+    cmocka_unit_test(data_retransmitted_on_rto_with_same_seq),
+    cmocka_unit_test(rto_after_first_sample_is_r_plus_4_rttvar),
+    cmocka_unit_test(rto_after_first_sample_bounded_by_rto_min),
+    cmocka_unit_test(rto_after_second_sample_per_rfc6298_2_3),
+    cmocka_unit_test(karn_ack_of_retransmission_gives_no_sample),
+    cmocka_unit_test(rto_3s_after_retransmitted_syn),
+    cmocka_unit_test(rto_3s_after_retransmitted_syn_ack),
+    cmocka_unit_test(time_wait_repeated_fin_acked_and_2msl_restarted),
+    cmocka_unit_test(time_wait_syn_above_rcv_nxt_reopens),
+    cmocka_unit_test(time_wait_syn_below_rcv_nxt_does_not_reopen),
+    cmocka_unit_test(zero_window_probe_then_data_flows),
+    cmocka_unit_test(zero_window_probes_back_off_and_never_give_up),
+};
+
+SYNACK_TEST_MAIN("timers", tests)
