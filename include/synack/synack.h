@@ -247,6 +247,14 @@ int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out);
 /* Closes the listener (LISTEN -> CLOSED); connections not yet accepted are reset. */
 void synack_listener_close(struct synack_listener *l, synack_time_t now);
 
+/* RFC 9293 §3.10.2 SEND in LISTEN with a foreign socket: the listener becomes an active
+ * connection to (remote_addr, remote_port) from its own port (LISTEN -> SYN_SENT), keeping
+ * its id and user pointer; `l` is gone afterwards. BSD sockets have no such call; it is
+ * here because the RFC's state diagram has the arc. Errors: INVAL; STATE when connections
+ * are half-open or waiting to be accepted; ADDRINUSE; NOMEM (the listener is kept). */
+int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uint16_t remote_port,
+                            struct synack_tcp **out, synack_time_t now);
+
 /* ---- TCP: connections ----------------------------------------------------------------- */
 
 /* Active open (CLOSED -> SYN_SENT). `local_port` 0 picks an ephemeral port (RFC 6056).

@@ -163,6 +163,10 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
 void tcp_count(struct synack_tcp *c, size_t offset);
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
 
+/* ---- tcp/user.c ---- */
+/* Active open of a fresh TCB: ISS, SYN queued, SYN-SENT. */
+void tcp_active_open(struct synack_tcp *c, synack_time_t now);
+
 /* ---- tcp/listen.c ---- */
 /* A SYN reached a listener: creates the half-open connection (LISTEN -> SYN_RECEIVED). */
 /* `iss_floor`, if not NULL, is a sequence number the new ISS must exceed (a connection

@@ -76,6 +76,37 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
     stack_free(s, l);
 }
 
+int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uint16_t remote_port,
+                            struct synack_tcp **out, synack_time_t now)
+{
+    if (!l || !out || remote_addr == 0 || remote_port == 0)
+        return SYNACK_ERR_INVAL;
+    if (l->synq || l->acceptq)
+        return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
+    struct synack_stack *s = l->stack;
+    if (stack_demux_find(s, s->cfg.addr, l->port, remote_addr, remote_port))
+        return SYNACK_ERR_ADDRINUSE;
+    struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, l->port, remote_addr, remote_port);
+    if (!c)
+        return SYNACK_ERR_NOMEM;
+    /* RFC 9293 §3.10.2 SEND in LISTEN: "If the foreign socket is specified, then change
+     * the connection from passive to active, select an ISS. Send a SYN segment". The
+     * listening TCB becomes this connection: same id, same user pointer. */
+    c->id = l->id;
+    c->user = l->user;
+    c->state = SYNACK_LISTEN;
+    for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    }
+    stack_free(s, l);
+    tcp_active_open(c, now);
+    *out = c;
+    return 0;
+}
+
 static void queue_remove(struct synack_tcp **head, struct synack_tcp *c)
 {
     for (struct synack_tcp **pp = head; *pp; pp = &(*pp)->lq_next) {

@@ -21,16 +21,22 @@ int synack_tcp_connect(struct synack_stack *s, uint32_t remote_addr, uint16_t re
     if (!c)
         return SYNACK_ERR_NOMEM;
     c->user = user;
-    /* RFC 9293 §3.10.1 OPEN in CLOSED, active: select an ISS, send a SYN, enter SYN-SENT. */
-    c->iss = tcp_isn(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, now);
+    tcp_active_open(c, now);
+    *out = c;
+    return 0;
+}
+
+void tcp_active_open(struct synack_tcp *c, synack_time_t now)
+{
+    /* RFC 9293 §3.10.1 OPEN (and §3.10.2 SEND in LISTEN): select an ISS, send a SYN,
+     * enter SYN-SENT. */
+    c->iss = tcp_isn(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port, now);
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
     c->sndq_seq = c->iss + 1;
     tcp_set_state(c, SYNACK_SYN_SENT, now);
     tcp_schedule_output(c);
-    *out = c;
-    return 0;
 }
 
 /* The error a failed or closing connection reports to SEND and RECEIVE. */

@@ -459,7 +459,49 @@ static void halfclose_close_wait_can_still_send(void **state)
     fix_free(&f);
 }
 
+/* RFC 9293 Figure 5: LISTEN --SEND, snd SYN--> SYN-SENT. */
+static void arc_listen_to_syn_sent_send(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_listener_connect(f.l, FIX_REMOTE, f.rport, &f.c, f.now), 0);
+    assert_true(fix_saw_transition(&f, SYNACK_LISTEN, SYNACK_SYN_SENT));
+    struct wire_tcp_repr syn;
+    assert_true(fix_recv(&f, &syn));
+    assert_int_equal(syn.flags, WIRE_TCP_SYN);
+    assert_int_equal(syn.src_port, f.lport); /* from the listening port */
+    f.iss = syn.seq;
+    f.peer_ack = f.iss + 1;
+    struct wire_tcp_repr synack = {.src_port = f.rport, .dst_port = f.lport, .seq = f.peer_nxt,
+                                   .ack = f.peer_ack, .flags = WIRE_TCP_SYN | WIRE_TCP_ACK,
+                                   .window = 65535};
+    fix_send_repr(&f, &synack);
+    f.peer_nxt++;
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+    /* The port no longer listens: a SYN from elsewhere is refused with a RST. */
+    f.rport++;
+    fix_send(&f, WIRE_TCP_SYN, 5000, 0, NULL, 0);
+    fix_expect(&f, WIRE_TCP_RST | WIRE_TCP_ACK, 0, 5001);
+    fix_free(&f);
+}
+
+static void listener_connect_refused_while_connections_wait(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_syn_received_passive(&f); /* one half-open connection on the listener */
+    struct synack_tcp *c;
+    assert_int_equal(synack_listener_connect(f.l, FIX_REMOTE, 9, &c, f.now), SYNACK_ERR_STATE);
+    fix_free(&f);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(arc_listen_to_syn_sent_send),
+    cmocka_unit_test(listener_connect_refused_while_connections_wait),
     cmocka_unit_test(arc_closed_to_listen_passive_open),
     cmocka_unit_test(arc_closed_to_syn_sent_active_open),
     cmocka_unit_test(arc_listen_to_syn_received_rcv_syn),
