@@ -391,7 +391,29 @@ static void syn_sent_bad_ack_gets_rst_with_seq_of_seg_ack(void **state)
     fix_free(&f);
 }
 
+/* RFC 5961 §5.2: an ACK below SND.UNA - MAX.SND.WND is refused with an ACK, and the
+ * segment's text is not taken. */
+static void ack_too_old_gets_challenge_ack_and_drop(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f); /* the peer offered 65535: MAX.SND.WND */
+    uint64_t before = fix_drops(&f, SYNACK_DROP_BAD_ACK);
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack - 70000, "0123456789", 10);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt); /* rcv_nxt did not move */
+    fix_expect_none(&f);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_BAD_ACK), before + 1);
+    uint8_t buf[16];
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), SYNACK_ERR_AGAIN);
+    /* Just inside the bound, the ACK is old but acceptable and the text is taken. */
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack - 65535, "0123456789", 10);
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 10);
+    fix_free(&f);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(ack_too_old_gets_challenge_ack_and_drop),
     cmocka_unit_test(closed_port_syn_gets_rst_ack_of_seq_plus_len),
     cmocka_unit_test(closed_port_ack_gets_rst_with_seq_of_seg_ack),
     cmocka_unit_test(closed_port_rst_gets_nothing),
