@@ -12,8 +12,8 @@
 #include "base/seq.h"
 #include "wire/wire.h"
 
-#define LADDER_HEAD 60   /* lines shown before eliding a long transfer */
-#define LADDER_TAIL 24   /* lines kept at the end */
+#define LADDER_HEAD 60 /* lines shown before eliding a long transfer */
+#define LADDER_TAIL 24 /* lines kept at the end */
 #define ARROW_WIDTH 60
 
 struct ladder_line {
@@ -24,16 +24,16 @@ struct ladder_line {
 /* What the ladder needs to label the handshake and the close. */
 struct ladder {
     bool quiet;
-    uint32_t iss[2];       /* client, server: for relative sequence numbers */
+    uint32_t iss[2]; /* client, server: for relative sequence numbers */
     bool have_iss[2];
-    uint32_t max_end[2];   /* highest sequence sent + 1, per side: spots retransmissions */
+    uint32_t max_end[2]; /* highest sequence sent + 1, per side: spots retransmissions */
     bool sent_any[2];
-    int handshake_step;    /* last handshake step labelled (0..3) */
-    unsigned syn_sides;    /* bit per side that sent a bare SYN */
-    int close_step;        /* last close step labelled (0..4) */
-    int fin_side[2];       /* which side sent the first and the second FIN (-1: none) */
+    int handshake_step; /* last handshake step labelled (0..3) */
+    unsigned syn_sides; /* bit per side that sent a bare SYN */
+    int close_step;     /* last close step labelled (0..4) */
+    int fin_side[2];    /* which side sent the first and the second FIN (-1: none) */
     uint32_t fin_seq[2];
-    uint64_t total;        /* segments seen */
+    uint64_t total; /* segments seen */
     uint64_t elided;
     /* The tail ring: the last LADDER_TAIL lines of a long transfer. */
     struct ladder_line tail[LADDER_TAIL];
@@ -59,13 +59,11 @@ static const char *ladder_label(struct ladder *L, int side, const struct wire_tc
             snprintf(buf, cap, "simultaneous open: SYNs cross");
         else
             snprintf(buf, cap, "handshake 1/3");
-        if (L->handshake_step == 0)
-            L->handshake_step = 1;
+        if (L->handshake_step == 0) L->handshake_step = 1;
         return buf;
     }
     if ((f & WIRE_TCP_SYN) && (f & WIRE_TCP_ACK)) {
-        if (L->handshake_step < 2)
-            L->handshake_step = 2;
+        if (L->handshake_step < 2) L->handshake_step = 2;
         snprintf(buf, cap, simultaneous ? "simultaneous open: SYN-ACKs cross" : "handshake 2/3");
         return buf;
     }
@@ -73,8 +71,7 @@ static const char *ladder_label(struct ladder *L, int side, const struct wire_tc
         snprintf(buf, cap, "reset");
         return buf;
     }
-    if (L->handshake_step == 2 && !simultaneous && !(f & WIRE_TCP_FIN) &&
-        seg->payload_len == 0) {
+    if (L->handshake_step == 2 && !simultaneous && !(f & WIRE_TCP_FIN) && seg->payload_len == 0) {
         L->handshake_step = 3;
         snprintf(buf, cap, "handshake 3/3");
         return buf;
@@ -92,9 +89,10 @@ static const char *ladder_label(struct ladder *L, int side, const struct wire_tc
         } else if (side != L->fin_side[0] && L->close_step < 3) {
             L->fin_side[1] = side;
             L->fin_seq[1] = seg->seq + (uint32_t)seg->payload_len;
-            snprintf(buf, cap, acks_first && L->close_step == 1 ? "close 2/4 + 3/4"
-                               : acks_first                     ? "close 3/4"
-                                                                : "close 3/4 (simultaneous)");
+            snprintf(buf, cap,
+                     acks_first && L->close_step == 1 ? "close 2/4 + 3/4"
+                     : acks_first                     ? "close 3/4"
+                                                      : "close 3/4 (simultaneous)");
             L->close_step = 3;
         }
         return buf;
@@ -116,8 +114,7 @@ static const char *ladder_label(struct ladder *L, int side, const struct wire_tc
 static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
 {
     L->total++;
-    if (L->quiet)
-        return;
+    if (L->quiet) return;
     if (L->total <= LADDER_HEAD) {
         printf("%10.3f  %s\n", ms(t), line);
         return;
@@ -136,8 +133,7 @@ static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
 
 static void ladder_flush(struct ladder *L)
 {
-    if (L->quiet)
-        return;
+    if (L->quiet) return;
     if (L->elided)
         printf("%10s  %*s... %llu more segments ...\n", "", ARROW_WIDTH / 2 - 10, "",
                (unsigned long long)L->elided);
@@ -156,10 +152,8 @@ static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
     struct wire_tcp_repr seg;
     bool lost = ev->kind == SYNACK_SIM_LOST || ev->kind == SYNACK_SIM_DROPPED ||
                 ev->kind == SYNACK_SIM_QUEUE_FULL;
-    if (ev->kind != SYNACK_SIM_SENT && !lost)
-        return;
-    if (wire_packet_parse(ev->pkt, ev->len, &ip, &seg) != SYNACK_DROP_NONE)
-        return;
+    if (ev->kind != SYNACK_SIM_SENT && !lost) return;
+    if (wire_packet_parse(ev->pkt, ev->len, &ip, &seg) != SYNACK_DROP_NONE) return;
     int side = ip.src == SCENARIO_CLIENT_ADDR ? 0 : 1;
     char line[200];
     if (lost) {
@@ -180,8 +174,7 @@ static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
     bool rtx = used && L->sent_any[side] && seq_lt(seg.seq, L->max_end[side]);
     if (used && (!L->sent_any[side] || seq_gt(seg.seq + used, L->max_end[side])))
         L->max_end[side] = seg.seq + used;
-    if (used)
-        L->sent_any[side] = true;
+    if (used) L->sent_any[side] = true;
 
     char flags[16], body[96], label[48];
     wire_fmt_flags(flags, sizeof flags, seg.flags);
@@ -193,8 +186,7 @@ static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
 
     char arrow[ARROW_WIDTH + 1];
     size_t blen = strlen(body);
-    if (blen > ARROW_WIDTH - 4)
-        blen = ARROW_WIDTH - 4;
+    if (blen > ARROW_WIDTH - 4) blen = ARROW_WIDTH - 4;
     size_t dashes = ARROW_WIDTH - 2 - blen; /* two for the arrowhead and its tail */
     size_t left = side == 0 ? 2 : dashes - 2;
     size_t pos = 0;
@@ -228,8 +220,7 @@ static void print_json_states(const struct scenario_side *s)
     printf("]");
 }
 
-static void print_json(const struct scenario_opts *o, const struct scenario_result *r,
-                       double wall)
+static void print_json(const struct scenario_opts *o, const struct scenario_result *r, double wall)
 {
     printf("{\"bytes_sent\":%llu,\"bytes_received\":%llu,\"intact\":%s,"
            "\"digest_sent\":\"%016llx\",\"digest_received\":\"%016llx\","
@@ -277,8 +268,7 @@ static void print_summary(const struct scenario_opts *o, const struct scenario_r
         printf("errors           client: %s; server: %s\n",
                r->client.err ? synack_strerror(r->client.err) : "none",
                r->server.err ? synack_strerror(r->server.err) : "none");
-    if (!r->completed)
-        printf("the transfer did NOT complete cleanly\n");
+    if (!r->completed) printf("the transfer did NOT complete cleanly\n");
 }
 
 static const char demo_usage[] =
@@ -309,8 +299,19 @@ static const char demo_usage[] =
 
 int cmd_demo(int argc, char **argv)
 {
-    enum { O_BYTES = 256, O_LOSS, O_DELAY, O_RATE, O_SEED, O_PCAP, O_SCLOSE, O_SOPEN, O_SIMCLOSE,
-           O_QUIET, O_JSON };
+    enum {
+        O_BYTES = 256,
+        O_LOSS,
+        O_DELAY,
+        O_RATE,
+        O_SEED,
+        O_PCAP,
+        O_SCLOSE,
+        O_SOPEN,
+        O_SIMCLOSE,
+        O_QUIET,
+        O_JSON
+    };
     static const struct option longopts[] = {
         {"bytes", required_argument, 0, O_BYTES},
         {"loss", required_argument, 0, O_LOSS},
@@ -358,16 +359,32 @@ int cmd_demo(int argc, char **argv)
             if (cli_parse_u64(optarg, &o.seed) < 0)
                 return cli_fail("demo", "--seed wants a whole number, not '%s'", optarg);
             break;
-        case O_PCAP: o.pcap = optarg; break;
-        case O_SCLOSE: o.server_closes = true; break;
-        case O_SOPEN: o.simultaneous_open = true; break;
-        case O_SIMCLOSE: o.simultaneous_close = true; break;
-        case O_QUIET: quiet = true; break;
-        case O_JSON: json = true; break;
-        case 'h': fputs(demo_usage, stdout); return 0;
-        case ':': return cli_fail("demo", "%s needs a value", argv[optind - 1]);
-        default: return cli_fail("demo", "unknown option '%s' (see synack demo --help)",
-                                 argv[optind - 1]);
+        case O_PCAP:
+            o.pcap = optarg;
+            break;
+        case O_SCLOSE:
+            o.server_closes = true;
+            break;
+        case O_SOPEN:
+            o.simultaneous_open = true;
+            break;
+        case O_SIMCLOSE:
+            o.simultaneous_close = true;
+            break;
+        case O_QUIET:
+            quiet = true;
+            break;
+        case O_JSON:
+            json = true;
+            break;
+        case 'h':
+            fputs(demo_usage, stdout);
+            return 0;
+        case ':':
+            return cli_fail("demo", "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_fail("demo", "unknown option '%s' (see synack demo --help)",
+                            argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -24,8 +24,7 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    if (strcmp(cmd, "demo") == 0)
-        return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 1, argv + 1);
     fprintf(stderr, "synack: unknown command '%s' (see synack --help)\n", cmd);
     return 2;
 }

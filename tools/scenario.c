@@ -24,8 +24,7 @@ static void stream_init(struct stream *s, uint64_t seed)
 
 static void stream_fill(struct stream *s, uint64_t remaining)
 {
-    if (s->off < s->len)
-        return;
+    if (s->off < s->len) return;
     s->len = remaining < CHUNK ? (size_t)remaining : CHUNK;
     for (size_t i = 0; i < s->len; i++)
         s->buf[i] = (uint8_t)rand_u32(&s->rng);
@@ -70,13 +69,11 @@ static void record_state(struct side *sd, enum synack_state from, enum synack_st
                          synack_time_t t)
 {
     struct scenario_side *o = sd->out;
-    if (o->nstates == 0)
-        o->states[o->nstates++] = from;
+    if (o->nstates == 0) o->states[o->nstates++] = from;
     if (o->nstates < SCENARIO_MAX_STATES && o->states[o->nstates - 1] != to)
         o->states[o->nstates++] = to;
     const struct scenario_opts *opts = sd->run->o;
-    if (opts->on_state)
-        opts->on_state(opts->state_ctx, sd->tag, from, to, t);
+    if (opts->on_state) opts->on_state(opts->state_ctx, sd->tag, from, to, t);
 }
 
 static void side_adopt(struct side *sd, struct synack_tcp *c)
@@ -91,8 +88,7 @@ static void side_adopt(struct side *sd, struct synack_tcp *c)
 
 static void side_close(struct side *sd, synack_time_t now)
 {
-    if (!sd->conn || sd->released)
-        return;
+    if (!sd->conn || sd->released) return;
     sd->released = true;
     synack_tcp_close(sd->conn, now);
 }
@@ -104,8 +100,7 @@ static void side_event(struct side *sd, const struct synack_event *ev, synack_ti
         record_state(sd, ev->old_state, ev->new_state, ev->time);
         break;
     case SYNACK_EV_CONNECTED:
-        if (ev->conn_id == sd->conn_id)
-            sd->connected = true;
+        if (ev->conn_id == sd->conn_id) sd->connected = true;
         break;
     case SYNACK_EV_ACCEPTABLE: {
         struct synack_tcp *c;
@@ -116,12 +111,10 @@ static void side_event(struct side *sd, const struct synack_event *ev, synack_ti
         break;
     }
     case SYNACK_EV_ERROR:
-        if (ev->conn_id == sd->conn_id && !sd->out->err)
-            sd->out->err = ev->err;
+        if (ev->conn_id == sd->conn_id && !sd->out->err) sd->out->err = ev->err;
         break;
     case SYNACK_EV_CLOSED:
-        if (ev->conn_id != sd->conn_id)
-            break;
+        if (ev->conn_id != sd->conn_id) break;
         sd->out->closed = true;
         if (!sd->released) {
             sd->released = true;
@@ -148,10 +141,9 @@ static void client_write(struct run *run, synack_time_t now)
     uint64_t total = run->o->bytes;
     while (sd->connected && !sd->released && run->written < total) {
         stream_fill(&run->tx, total - run->written);
-        synack_ssize n = synack_tcp_send(sd->conn, run->tx.buf + run->tx.off,
-                                         run->tx.len - run->tx.off, now);
-        if (n <= 0)
-            break;
+        synack_ssize n =
+            synack_tcp_send(sd->conn, run->tx.buf + run->tx.off, run->tx.len - run->tx.off, now);
+        if (n <= 0) break;
         run->tx.off += (size_t)n;
         run->written += (uint64_t)n;
         run->r->digest_sent = fnv1a(run->r->digest_sent, run->tx.buf + run->tx.off - n, (size_t)n);
@@ -164,12 +156,9 @@ static void side_read(struct run *run, struct side *sd, synack_time_t now)
 {
     while (sd->conn && !sd->released && !sd->peer_done) {
         synack_ssize n = synack_tcp_recv(sd->conn, run->rxbuf, sizeof run->rxbuf, now);
-        if (n == 0)
-            sd->peer_done = true;
-        if (n <= 0)
-            break;
-        if (sd->tag != 's')
-            continue; /* the server sends no data: nothing to check on the client */
+        if (n == 0) sd->peer_done = true;
+        if (n <= 0) break;
+        if (sd->tag != 's') continue; /* the server sends no data: nothing to check on the client */
         struct scenario_result *r = run->r;
         for (size_t i = 0; i < (size_t)n; i++) {
             stream_fill(&run->expect, UINT64_MAX);
@@ -201,15 +190,11 @@ static void app_step(struct run *run)
             side_close(&run->server, now);
         }
     } else if (o->server_closes) {
-        if (all_received)
-            side_close(&run->server, now);
-        if (run->client.peer_done)
-            side_close(&run->client, now);
+        if (all_received) side_close(&run->server, now);
+        if (run->client.peer_done) side_close(&run->client, now);
     } else {
-        if (all_written)
-            side_close(&run->client, now);
-        if (run->server.peer_done)
-            side_close(&run->server, now);
+        if (all_written) side_close(&run->client, now);
+        if (run->server.peer_done) side_close(&run->server, now);
     }
 }
 
@@ -259,8 +244,7 @@ static int add_links(struct run *run, int cnode, int snode, char *err, size_t er
         p.drop_count = o->drop_s2c_count;
         rc = synack_sim_add_link(run->sim, snode, cnode, &p);
     }
-    if (rc < 0)
-        snprintf(err, errcap, "cannot add a link: %s", synack_strerror(rc));
+    if (rc < 0) snprintf(err, errcap, "cannot add a link: %s", synack_strerror(rc));
     return rc < 0 ? rc : 0;
 }
 
@@ -273,8 +257,7 @@ static void run_observer(void *ctx, const struct synack_sim_packet *ev)
     else if (ev->kind == SYNACK_SIM_LOST || ev->kind == SYNACK_SIM_DROPPED ||
              ev->kind == SYNACK_SIM_QUEUE_FULL)
         run->r->lost++;
-    if (run->o->observer)
-        run->o->observer(run->o->observer_ctx, ev);
+    if (run->o->observer) run->o->observer(run->o->observer_ctx, ev);
 }
 
 static int open_connections(struct run *run, char *err, size_t errcap)
@@ -288,24 +271,20 @@ static int open_connections(struct run *run, char *err, size_t errcap)
                                 SCENARIO_CLIENT_PORT, &run->client, &c, 0);
         if (rc == 0) {
             side_adopt(&run->client, c);
-            rc = synack_tcp_connect(run->server.stack, SCENARIO_CLIENT_ADDR,
-                                    SCENARIO_CLIENT_PORT, SCENARIO_SERVER_PORT, &run->server,
-                                    &c, 0);
-            if (rc == 0)
-                side_adopt(&run->server, c);
+            rc = synack_tcp_connect(run->server.stack, SCENARIO_CLIENT_ADDR, SCENARIO_CLIENT_PORT,
+                                    SCENARIO_SERVER_PORT, &run->server, &c, 0);
+            if (rc == 0) side_adopt(&run->server, c);
         }
     } else {
         rc = synack_tcp_listen(run->server.stack, SCENARIO_SERVER_PORT, 16, &run->server,
                                &run->server.listener);
         if (rc == 0) {
-            rc = synack_tcp_connect(run->client.stack, SCENARIO_SERVER_ADDR,
-                                    SCENARIO_SERVER_PORT, 0, &run->client, &c, 0);
-            if (rc == 0)
-                side_adopt(&run->client, c);
+            rc = synack_tcp_connect(run->client.stack, SCENARIO_SERVER_ADDR, SCENARIO_SERVER_PORT,
+                                    0, &run->client, &c, 0);
+            if (rc == 0) side_adopt(&run->client, c);
         }
     }
-    if (rc < 0)
-        snprintf(err, errcap, "cannot open the connection: %s", synack_strerror(rc));
+    if (rc < 0) snprintf(err, errcap, "cannot open the connection: %s", synack_strerror(rc));
     return rc;
 }
 
@@ -319,20 +298,16 @@ static void run_loop(struct run *run)
         app_step(run);
         drain_events(run, &run->client);
         drain_events(run, &run->server);
-        if (run->client.out->closed && run->server.out->closed)
-            break;
+        if (run->client.out->closed && run->server.out->closed) break;
         synack_time_t next = synack_sim_next_time(run->sim);
         synack_sim_flush(run->sim);
         next = synack_sim_next_time(run->sim);
-        if (next == SYNACK_NEVER || next > limit)
-            break;
-        if (synack_sim_step(run->sim) != 0)
-            break;
+        if (next == SYNACK_NEVER || next > limit) break;
+        if (synack_sim_step(run->sim) != 0) break;
     }
 }
 
-int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char *err,
-                 size_t errcap)
+int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char *err, size_t errcap)
 {
     static struct run zero; /* const template: a run is large, so it is not on the stack */
     struct run *run = malloc(sizeof *run);
@@ -357,8 +332,7 @@ int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char 
     }
     int cnode = -1, snode = -1;
     rc = make_stack(run, &run->client, SCENARIO_CLIENT_ADDR, err, errcap);
-    if (rc == 0)
-        rc = make_stack(run, &run->server, SCENARIO_SERVER_ADDR, err, errcap);
+    if (rc == 0) rc = make_stack(run, &run->server, SCENARIO_SERVER_ADDR, err, errcap);
     if (rc == 0 && (cnode = synack_sim_add_stack(run->sim, run->client.stack)) >= 0 &&
         (snode = synack_sim_add_stack(run->sim, run->server.stack)) >= 0)
         rc = add_links(run, cnode, snode, err, errcap);

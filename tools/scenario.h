@@ -18,16 +18,16 @@
 #define SCENARIO_MAX_STATES 32
 
 struct scenario_opts {
-    uint64_t bytes;          /* client -> server payload */
-    double loss;             /* per-packet loss probability, both directions */
-    synack_time_t delay;     /* one-way latency */
-    uint64_t rate_bps;       /* 0: unlimited */
-    size_t queue_bytes;      /* 0: unlimited */
-    uint64_t seed;           /* simulator, stacks and payload */
-    const char *pcap;        /* capture file or NULL */
-    bool server_closes;      /* the server closes first once it has every byte */
-    bool simultaneous_open;  /* both ends connect at once; no listener */
-    bool simultaneous_close; /* both ends close at the same instant */
+    uint64_t bytes;                        /* client -> server payload */
+    double loss;                           /* per-packet loss probability, both directions */
+    synack_time_t delay;                   /* one-way latency */
+    uint64_t rate_bps;                     /* 0: unlimited */
+    size_t queue_bytes;                    /* 0: unlimited */
+    uint64_t seed;                         /* simulator, stacks and payload */
+    const char *pcap;                      /* capture file or NULL */
+    bool server_closes;                    /* the server closes first once it has every byte */
+    bool simultaneous_open;                /* both ends connect at once; no listener */
+    bool simultaneous_close;               /* both ends close at the same instant */
     const uint64_t *drop_client_to_server; /* exact packet numbers to drop, or NULL */
     size_t drop_c2s_count;
     const uint64_t *drop_server_to_client;
@@ -45,8 +45,8 @@ struct scenario_opts {
 struct scenario_side {
     enum synack_state states[SCENARIO_MAX_STATES]; /* every state passed through, in order */
     size_t nstates;
-    int err;                  /* the error the connection ended with, 0 if clean */
-    bool closed;              /* reached CLOSED */
+    int err;     /* the error the connection ended with, 0 if clean */
+    bool closed; /* reached CLOSED */
     uint32_t addr;
     uint16_t port;
     uint32_t iss;
@@ -56,13 +56,13 @@ struct scenario_side {
 struct scenario_result {
     uint64_t bytes_sent, bytes_received;
     uint64_t digest_sent, digest_received; /* FNV-1a 64 of the byte streams */
-    bool intact;               /* received == sent, byte for byte */
-    uint64_t first_mismatch;   /* offset of the first wrong byte, when !intact */
-    uint64_t segments;         /* TCP segments put on the wire, both directions */
-    uint64_t retransmissions;  /* both stacks */
-    uint64_t lost;             /* packets the links lost or dropped */
-    synack_time_t sim_time;    /* virtual time when both ends were CLOSED */
-    bool completed;            /* both ends CLOSED without error, every byte delivered */
+    bool intact;                           /* received == sent, byte for byte */
+    uint64_t first_mismatch;               /* offset of the first wrong byte, when !intact */
+    uint64_t segments;                     /* TCP segments put on the wire, both directions */
+    uint64_t retransmissions;              /* both stacks */
+    uint64_t lost;                         /* packets the links lost or dropped */
+    synack_time_t sim_time;                /* virtual time when both ends were CLOSED */
+    bool completed; /* both ends CLOSED without error, every byte delivered */
     struct scenario_side client, server;
 };
 

@@ -28,9 +28,9 @@ extern "C" {
 
 typedef uint64_t synack_time_t; /* monotonic nanoseconds */
 #define SYNACK_NEVER UINT64_MAX
-#define SYNACK_US(x) ((synack_time_t)(x) * 1000ull)
-#define SYNACK_MS(x) ((synack_time_t)(x) * 1000000ull)
-#define SYNACK_S(x) ((synack_time_t)(x) * 1000000000ull)
+#define SYNACK_US(x) ((synack_time_t)(x)*1000ull)
+#define SYNACK_MS(x) ((synack_time_t)(x)*1000000ull)
+#define SYNACK_S(x) ((synack_time_t)(x)*1000000000ull)
 
 typedef ptrdiff_t synack_ssize; /* a length, or a negative SYNACK_ERR_* */
 
@@ -82,35 +82,35 @@ const char *synack_state_name(enum synack_state s);
 enum synack_drop {
     SYNACK_DROP_NONE = 0,
     /* IPv4 */
-    SYNACK_DROP_IP_TRUNCATED,   /* shorter than 20 bytes or than IHL*4 */
-    SYNACK_DROP_IP_VERSION,     /* version field is not 4 */
-    SYNACK_DROP_IP_IHL,         /* IHL < 5 */
-    SYNACK_DROP_IP_TOTAL_LEN,   /* total length < IHL*4 or > bytes received */
-    SYNACK_DROP_IP_CHECKSUM,    /* header checksum wrong */
-    SYNACK_DROP_IP_FRAGMENT,    /* MF set or fragment offset != 0: reassembly not supported */
-    SYNACK_DROP_IP_PROTOCOL,    /* not TCP (ICMP is its own issue) */
-    SYNACK_DROP_IP_NOT_LOCAL,   /* destination is not this stack's address */
-    SYNACK_DROP_IP_BAD_SOURCE,  /* source is broadcast, multicast or 0.0.0.0 */
+    SYNACK_DROP_IP_TRUNCATED,  /* shorter than 20 bytes or than IHL*4 */
+    SYNACK_DROP_IP_VERSION,    /* version field is not 4 */
+    SYNACK_DROP_IP_IHL,        /* IHL < 5 */
+    SYNACK_DROP_IP_TOTAL_LEN,  /* total length < IHL*4 or > bytes received */
+    SYNACK_DROP_IP_CHECKSUM,   /* header checksum wrong */
+    SYNACK_DROP_IP_FRAGMENT,   /* MF set or fragment offset != 0: reassembly not supported */
+    SYNACK_DROP_IP_PROTOCOL,   /* not TCP (ICMP is its own issue) */
+    SYNACK_DROP_IP_NOT_LOCAL,  /* destination is not this stack's address */
+    SYNACK_DROP_IP_BAD_SOURCE, /* source is broadcast, multicast or 0.0.0.0 */
     /* TCP header */
-    SYNACK_DROP_TCP_TRUNCATED,  /* shorter than 20 bytes */
+    SYNACK_DROP_TCP_TRUNCATED,   /* shorter than 20 bytes */
     SYNACK_DROP_TCP_DATA_OFFSET, /* data offset < 5 or past the end of the segment */
-    SYNACK_DROP_TCP_OPTION,     /* option length 0 or 1, or running past the header */
-    SYNACK_DROP_TCP_CHECKSUM,   /* checksum over pseudo-header + segment wrong */
-    SYNACK_DROP_TCP_FLAGS,      /* impossible flags: SYN+FIN, SYN+RST */
-    SYNACK_DROP_TCP_PORT_ZERO,  /* source or destination port 0 */
+    SYNACK_DROP_TCP_OPTION,      /* option length 0 or 1, or running past the header */
+    SYNACK_DROP_TCP_CHECKSUM,    /* checksum over pseudo-header + segment wrong */
+    SYNACK_DROP_TCP_FLAGS,       /* impossible flags: SYN+FIN, SYN+RST */
+    SYNACK_DROP_TCP_PORT_ZERO,   /* source or destination port 0 */
     /* TCP processing */
-    SYNACK_DROP_NO_SOCKET,      /* no connection or listener: answered with RST if allowed */
-    SYNACK_DROP_SYN_QUEUE_FULL, /* listener's half-open queue is full */
+    SYNACK_DROP_NO_SOCKET,         /* no connection or listener: answered with RST if allowed */
+    SYNACK_DROP_SYN_QUEUE_FULL,    /* listener's half-open queue is full */
     SYNACK_DROP_ACCEPT_QUEUE_FULL, /* listener's accept queue is full */
-    SYNACK_DROP_LISTEN_BAD,     /* ACK/RST/no-SYN segment to a listener */
-    SYNACK_DROP_UNACCEPTABLE,   /* sequence number outside the receive window (acked) */
-    SYNACK_DROP_BAD_ACK,        /* ACK of data never sent, or too old (RFC 5961 §5) */
-    SYNACK_DROP_RST_INVALID,    /* RST outside the window, or in window but not exact */
-    SYNACK_DROP_SYN_IN_WINDOW,  /* SYN in a synchronized state (challenge ACK sent) */
-    SYNACK_DROP_NO_ACK,         /* segment without ACK in a synchronized state */
-    SYNACK_DROP_SYN_SENT_BAD,   /* segment not acceptable in SYN_SENT */
-    SYNACK_DROP_NO_MEMORY,      /* a connection could not be allocated */
-    SYNACK_DROP_RCV_BUFFER,     /* data beyond the receive buffer */
+    SYNACK_DROP_LISTEN_BAD,        /* ACK/RST/no-SYN segment to a listener */
+    SYNACK_DROP_UNACCEPTABLE,      /* sequence number outside the receive window (acked) */
+    SYNACK_DROP_BAD_ACK,           /* ACK of data never sent, or too old (RFC 5961 §5) */
+    SYNACK_DROP_RST_INVALID,       /* RST outside the window, or in window but not exact */
+    SYNACK_DROP_SYN_IN_WINDOW,     /* SYN in a synchronized state (challenge ACK sent) */
+    SYNACK_DROP_NO_ACK,            /* segment without ACK in a synchronized state */
+    SYNACK_DROP_SYN_SENT_BAD,      /* segment not acceptable in SYN_SENT */
+    SYNACK_DROP_NO_MEMORY,         /* a connection could not be allocated */
+    SYNACK_DROP_RCV_BUFFER,        /* data beyond the receive buffer */
     SYNACK_DROP_COUNT
 };
 
@@ -119,40 +119,40 @@ const char *synack_drop_name(enum synack_drop d);
 
 /* Counters kept per connection and summed per stack. All monotonically increasing. */
 struct synack_counters {
-    uint64_t segs_in;        /* TCP segments accepted for processing */
-    uint64_t segs_out;       /* TCP segments emitted */
-    uint64_t bytes_in;       /* payload bytes received in sequence */
-    uint64_t bytes_out;      /* payload bytes sent, retransmissions included */
-    uint64_t retransmits;    /* segments sent again: RTO or otherwise */
-    uint64_t rto_expiries;   /* retransmission timer expiries */
-    uint64_t dup_acks;       /* duplicate ACKs received */
-    uint64_t out_of_order;   /* in-window segments that were not at rcv_nxt */
-    uint64_t challenge_acks; /* RFC 5961 challenge ACKs sent */
+    uint64_t segs_in;                   /* TCP segments accepted for processing */
+    uint64_t segs_out;                  /* TCP segments emitted */
+    uint64_t bytes_in;                  /* payload bytes received in sequence */
+    uint64_t bytes_out;                 /* payload bytes sent, retransmissions included */
+    uint64_t retransmits;               /* segments sent again: RTO or otherwise */
+    uint64_t rto_expiries;              /* retransmission timer expiries */
+    uint64_t dup_acks;                  /* duplicate ACKs received */
+    uint64_t out_of_order;              /* in-window segments that were not at rcv_nxt */
+    uint64_t challenge_acks;            /* RFC 5961 challenge ACKs sent */
     uint64_t challenge_acks_suppressed; /* ... and not sent because of the rate limit */
-    uint64_t rsts_in;        /* acceptable RSTs received */
-    uint64_t rsts_out;       /* RSTs sent */
-    uint64_t drops[SYNACK_DROP_COUNT]; /* drops by reason */
+    uint64_t rsts_in;                   /* acceptable RSTs received */
+    uint64_t rsts_out;                  /* RSTs sent */
+    uint64_t drops[SYNACK_DROP_COUNT];  /* drops by reason */
 };
 
 /* ---- configuration -------------------------------------------------------------------- */
 
 struct synack_config {
-    uint32_t addr;           /* this stack's IPv4 address */
-    uint16_t mtu;            /* interface MTU; the MSS offered is mtu - 40 */
-    uint8_t ttl;             /* IPv4 TTL of emitted packets (default 64) */
-    uint64_t seed;           /* seeds every random choice the stack makes (ports) */
-    uint8_t isn_secret[16];  /* RFC 6528 key for the ISN hash */
-    size_t max_conns;        /* connections (not listeners) the stack can hold */
-    size_t sndbuf;           /* send buffer per connection, bytes */
-    size_t rcvbuf;           /* receive buffer per connection, bytes (max 65535 for now) */
-    synack_time_t msl;       /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
-    synack_time_t rto_initial; /* RFC 6298 (2.1): 1 s */
-    synack_time_t rto_min;   /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
-    synack_time_t rto_max;   /* upper bound of the backed-off RTO (60 s) */
-    unsigned syn_retries;    /* SYN / SYN-ACK retransmissions before giving up (6) */
-    unsigned data_retries;   /* data / FIN retransmissions before giving up (15) */
+    uint32_t addr;                /* this stack's IPv4 address */
+    uint16_t mtu;                 /* interface MTU; the MSS offered is mtu - 40 */
+    uint8_t ttl;                  /* IPv4 TTL of emitted packets (default 64) */
+    uint64_t seed;                /* seeds every random choice the stack makes (ports) */
+    uint8_t isn_secret[16];       /* RFC 6528 key for the ISN hash */
+    size_t max_conns;             /* connections (not listeners) the stack can hold */
+    size_t sndbuf;                /* send buffer per connection, bytes */
+    size_t rcvbuf;                /* receive buffer per connection, bytes (max 65535 for now) */
+    synack_time_t msl;            /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
+    synack_time_t rto_initial;    /* RFC 6298 (2.1): 1 s */
+    synack_time_t rto_min;        /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
+    synack_time_t rto_max;        /* upper bound of the backed-off RTO (60 s) */
+    unsigned syn_retries;         /* SYN / SYN-ACK retransmissions before giving up (6) */
+    unsigned data_retries;        /* data / FIN retransmissions before giving up (15) */
     unsigned challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per stack (100) */
-    uint16_t ephemeral_lo;   /* ephemeral port range (RFC 6335: 49152-65535) */
+    uint16_t ephemeral_lo;        /* ephemeral port range (RFC 6335: 49152-65535) */
     uint16_t ephemeral_hi;
     /* Allocator hooks; NULL means malloc/free. */
     void *(*alloc)(void *ctx, size_t size);
@@ -207,23 +207,23 @@ void synack_stack_set_trace(struct synack_stack *stack, synack_trace_fn fn, void
 /* ---- events ------------------------------------------------------------------------------ */
 
 enum synack_event_type {
-    SYNACK_EV_STATE,     /* a connection changed state: old_state -> new_state */
-    SYNACK_EV_CONNECTED, /* connect() completed (ESTABLISHED) */
-    SYNACK_EV_ACCEPTABLE, /* a listener has a connection waiting in its accept queue */
-    SYNACK_EV_READABLE,  /* new in-order data can be read */
-    SYNACK_EV_WRITABLE,  /* send buffer space was freed */
+    SYNACK_EV_STATE,       /* a connection changed state: old_state -> new_state */
+    SYNACK_EV_CONNECTED,   /* connect() completed (ESTABLISHED) */
+    SYNACK_EV_ACCEPTABLE,  /* a listener has a connection waiting in its accept queue */
+    SYNACK_EV_READABLE,    /* new in-order data can be read */
+    SYNACK_EV_WRITABLE,    /* send buffer space was freed */
     SYNACK_EV_PEER_CLOSED, /* the peer's FIN arrived: recv() returns 0 once data is read */
-    SYNACK_EV_ERROR,     /* the connection failed: err is REFUSED, RESET or TIMEDOUT */
-    SYNACK_EV_CLOSED,    /* the connection reached CLOSED; after this it may be freed */
+    SYNACK_EV_ERROR,       /* the connection failed: err is REFUSED, RESET or TIMEDOUT */
+    SYNACK_EV_CLOSED,      /* the connection reached CLOSED; after this it may be freed */
 };
 
 struct synack_event {
     enum synack_event_type type;
-    uint64_t conn_id;        /* unique per stack, never reused */
-    void *user;              /* the connection's (or listener's) user pointer */
-    struct synack_listener *listener; /* for ACCEPTABLE */
+    uint64_t conn_id;                       /* unique per stack, never reused */
+    void *user;                             /* the connection's (or listener's) user pointer */
+    struct synack_listener *listener;       /* for ACCEPTABLE */
     enum synack_state old_state, new_state; /* for STATE */
-    int err;                 /* for ERROR */
+    int err;                                /* for ERROR */
     synack_time_t time;
 };
 
@@ -261,8 +261,7 @@ int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uin
  * Completion is reported by SYNACK_EV_CONNECTED, or SYNACK_EV_ERROR with CONNREFUSED or
  * TIMEDOUT. Errors: INVAL, ADDRINUSE, NOPORTS, NOMEM. */
 int synack_tcp_connect(struct synack_stack *stack, uint32_t remote_addr, uint16_t remote_port,
-                       uint16_t local_port, void *user, struct synack_tcp **out,
-                       synack_time_t now);
+                       uint16_t local_port, void *user, struct synack_tcp **out, synack_time_t now);
 
 /* Queues up to `len` bytes; returns how many were taken (maybe fewer: buffer full), or
  * AGAIN (buffer full), SHUTDOWN (after shutdown/close), NOTCONN (still opening),
@@ -272,8 +271,7 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
 
 /* Reads up to `len` in-order bytes; 0 at end of stream (peer's FIN, all data read);
  * AGAIN when no data yet; the connection's error once it has failed. */
-synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len,
-                             synack_time_t now);
+synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, synack_time_t now);
 
 /* Half-close: stop sending, send FIN after queued data (ESTABLISHED -> FIN_WAIT_1,
  * CLOSE_WAIT -> LAST_ACK); receiving goes on. Errors: NOTCONN, STATE. */
@@ -293,14 +291,14 @@ struct synack_tcp_info {
     uint32_t local_addr, remote_addr;
     uint16_t local_port, remote_port;
     uint32_t iss, irs, snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
-    uint16_t snd_mss;        /* the MSS we send with (peer's MSS, or 536) */
-    uint16_t rcv_mss;        /* the MSS we offered */
-    synack_time_t rto;       /* current retransmission timeout */
-    unsigned backoff;        /* consecutive retransmissions of the oldest segment */
-    size_t bytes_in_flight;  /* snd_nxt - snd_una */
-    size_t send_queued;      /* bytes in the send buffer, acked or not */
-    size_t recv_queued;      /* bytes ready to read */
-    int err;                 /* the error the connection failed with, or 0 */
+    uint16_t snd_mss;       /* the MSS we send with (peer's MSS, or 536) */
+    uint16_t rcv_mss;       /* the MSS we offered */
+    synack_time_t rto;      /* current retransmission timeout */
+    unsigned backoff;       /* consecutive retransmissions of the oldest segment */
+    size_t bytes_in_flight; /* snd_nxt - snd_una */
+    size_t send_queued;     /* bytes in the send buffer, acked or not */
+    size_t recv_queued;     /* bytes ready to read */
+    int err;                /* the error the connection failed with, or 0 */
     struct synack_counters counters;
 };
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);

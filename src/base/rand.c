@@ -28,14 +28,12 @@ uint64_t rand_u64(struct rand_pcg *r)
 
 uint32_t rand_below(struct rand_pcg *r, uint32_t bound)
 {
-    if (bound == 0)
-        return 0;
+    if (bound == 0) return 0;
     /* Reject the low values that would make some results more likely than others. */
     uint32_t threshold = (uint32_t)(-bound) % bound;
     for (;;) {
         uint32_t x = rand_u32(r);
-        if (x >= threshold)
-            return x % bound;
+        if (x >= threshold) return x % bound;
     }
 }
 

@@ -13,14 +13,11 @@ void ring_init(struct ring *r, uint8_t *storage, size_t cap)
 size_t ring_write(struct ring *r, const uint8_t *src, size_t n)
 {
     size_t space = ring_space(r);
-    if (n > space)
-        n = space;
-    if (n == 0)
-        return 0;
+    if (n > space) n = space;
+    if (n == 0) return 0;
     size_t tail = (r->head + r->len) % r->cap;
     size_t first = r->cap - tail;
-    if (first > n)
-        first = n;
+    if (first > n) first = n;
     memcpy(r->buf + tail, src, first);
     memcpy(r->buf, src + first, n - first);
     r->len += n;
@@ -29,14 +26,11 @@ size_t ring_write(struct ring *r, const uint8_t *src, size_t n)
 
 size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n)
 {
-    if (offset >= r->len)
-        return 0;
-    if (n > r->len - offset)
-        n = r->len - offset;
+    if (offset >= r->len) return 0;
+    if (n > r->len - offset) n = r->len - offset;
     size_t start = (r->head + offset) % r->cap;
     size_t first = r->cap - start;
-    if (first > n)
-        first = n;
+    if (first > n) first = n;
     memcpy(dst, r->buf + start, first);
     memcpy(dst + first, r->buf, n - first);
     return n;
@@ -44,8 +38,7 @@ size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n)
 
 void ring_consume(struct ring *r, size_t n)
 {
-    if (n > r->len)
-        n = r->len;
+    if (n > r->len) n = r->len;
     r->len -= n;
     r->head = r->len == 0 ? 0 : (r->head + n) % r->cap;
 }

@@ -18,8 +18,7 @@ static void timers_sift_up(struct timers *t, size_t i)
     struct timer_node *n = t->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (t->heap[parent]->at <= n->at)
-            break;
+        if (t->heap[parent]->at <= n->at) break;
         timers_place(t, i, t->heap[parent]);
         i = parent;
     }
@@ -31,12 +30,9 @@ static void timers_sift_down(struct timers *t, size_t i)
     struct timer_node *n = t->heap[i];
     for (;;) {
         size_t child = 2 * i + 1;
-        if (child >= t->len)
-            break;
-        if (child + 1 < t->len && t->heap[child + 1]->at < t->heap[child]->at)
-            child++;
-        if (n->at <= t->heap[child]->at)
-            break;
+        if (child >= t->len) break;
+        if (child + 1 < t->len && t->heap[child + 1]->at < t->heap[child]->at) child++;
+        if (n->at <= t->heap[child]->at) break;
         timers_place(t, i, t->heap[child]);
         i = child;
     }
@@ -48,8 +44,7 @@ static void timers_remove(struct timers *t, struct timer_node *n)
     size_t i = n->idx;
     struct timer_node *last = t->heap[--t->len];
     n->idx = TIMERS_NONE;
-    if (last == n)
-        return;
+    if (last == n) return;
     timers_place(t, i, last);
     timers_sift_up(t, i);
     timers_sift_down(t, last->idx);
@@ -58,14 +53,12 @@ static void timers_remove(struct timers *t, struct timer_node *n)
 void timers_set(struct timers *t, struct timer_node *n, uint64_t at)
 {
     if (at == TIMERS_NEVER) {
-        if (n->idx != TIMERS_NONE)
-            timers_remove(t, n);
+        if (n->idx != TIMERS_NONE) timers_remove(t, n);
         n->at = at;
         return;
     }
     if (n->idx == TIMERS_NONE) {
-        if (t->len == t->cap)
-            return; /* cannot happen: capacity is sized to every owner */
+        if (t->len == t->cap) return; /* cannot happen: capacity is sized to every owner */
         n->at = at;
         timers_place(t, t->len++, n);
         timers_sift_up(t, n->idx);

@@ -17,8 +17,7 @@ int stack_demux_init(struct synack_stack *s)
     while (n < s->cfg.max_conns)
         n <<= 1;
     s->buckets = stack_alloc(s, n * sizeof *s->buckets);
-    if (!s->buckets)
-        return SYNACK_ERR_NOMEM;
+    if (!s->buckets) return SYNACK_ERR_NOMEM;
     memset(s->buckets, 0, n * sizeof *s->buckets);
     s->nbuckets = n;
     return 0;
@@ -58,8 +57,7 @@ void stack_demux_remove(struct synack_stack *s, struct synack_tcp *c)
 struct synack_listener *stack_listener_find(const struct synack_stack *s, uint16_t port)
 {
     for (struct synack_listener *l = s->listeners; l; l = l->next) {
-        if (l->port == port)
-            return l;
+        if (l->port == port) return l;
     }
     return NULL;
 }

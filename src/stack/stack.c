@@ -7,34 +7,46 @@
 const char *synack_strerror(int err)
 {
     switch (err) {
-    case SYNACK_OK: return "success";
-    case SYNACK_ERR_INVAL: return "invalid argument: check the values passed to the call";
+    case SYNACK_OK:
+        return "success";
+    case SYNACK_ERR_INVAL:
+        return "invalid argument: check the values passed to the call";
     case SYNACK_ERR_NOMEM:
         return "out of memory or out of connections: raise max_conns or free connections";
-    case SYNACK_ERR_AGAIN: return "nothing to do now: wait for an event and try again";
-    case SYNACK_ERR_ADDRINUSE: return "address in use: the port or 4-tuple is already taken";
-    case SYNACK_ERR_NOTCONN: return "not connected: wait for the connection to be established";
+    case SYNACK_ERR_AGAIN:
+        return "nothing to do now: wait for an event and try again";
+    case SYNACK_ERR_ADDRINUSE:
+        return "address in use: the port or 4-tuple is already taken";
+    case SYNACK_ERR_NOTCONN:
+        return "not connected: wait for the connection to be established";
     case SYNACK_ERR_CONNREFUSED:
         return "connection refused: nothing listens on that port at the peer (it sent RST)";
-    case SYNACK_ERR_CONNRESET: return "connection reset by peer (it sent RST)";
+    case SYNACK_ERR_CONNRESET:
+        return "connection reset by peer (it sent RST)";
     case SYNACK_ERR_TIMEDOUT:
         return "connection timed out: the peer stopped answering; check the path and the peer";
-    case SYNACK_ERR_SHUTDOWN: return "cannot send after shutdown or close";
-    case SYNACK_ERR_STATE: return "the call is not valid in the connection's current state";
-    case SYNACK_ERR_BUFSZ: return "buffer too small: pass at least the MTU in bytes";
+    case SYNACK_ERR_SHUTDOWN:
+        return "cannot send after shutdown or close";
+    case SYNACK_ERR_STATE:
+        return "the call is not valid in the connection's current state";
+    case SYNACK_ERR_BUFSZ:
+        return "buffer too small: pass at least the MTU in bytes";
     case SYNACK_ERR_NOPORTS:
         return "no free ephemeral port for that destination: close connections or widen the range";
-    case SYNACK_ERR_ABORTED: return "connection aborted by the local application";
-    case SYNACK_ERR_MALFORMED: return "malformed packet: dropped and counted";
-    default: return "unknown error code";
+    case SYNACK_ERR_ABORTED:
+        return "connection aborted by the local application";
+    case SYNACK_ERR_MALFORMED:
+        return "malformed packet: dropped and counted";
+    default:
+        return "unknown error code";
     }
 }
 
 const char *synack_state_name(enum synack_state st)
 {
     static const char *const names[SYNACK_STATE_COUNT] = {
-        "CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
-        "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK",     "TIME_WAIT",
+        "CLOSED",     "LISTEN",     "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+        "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",  "LAST_ACK",     "TIME_WAIT",
     };
     return (unsigned)st < SYNACK_STATE_COUNT ? names[st] : "UNKNOWN";
 }
@@ -67,8 +79,7 @@ void *stack_alloc(struct synack_stack *s, size_t size)
 
 void stack_free(struct synack_stack *s, void *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     if (s->cfg.free)
         s->cfg.free(s->cfg.alloc_ctx, p);
     else
@@ -86,21 +97,18 @@ static bool config_is_valid(const struct synack_config *cfg)
 
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
 {
-    if (!out || !cfg || !config_is_valid(cfg))
-        return SYNACK_ERR_INVAL;
+    if (!out || !cfg || !config_is_valid(cfg)) return SYNACK_ERR_INVAL;
     void *(*alloc)(void *, size_t) = cfg->alloc;
-    struct synack_stack *s =
-        alloc ? alloc(cfg->alloc_ctx, sizeof *s) : malloc(sizeof *s);
-    if (!s)
-        return SYNACK_ERR_NOMEM;
+    struct synack_stack *s = alloc ? alloc(cfg->alloc_ctx, sizeof *s) : malloc(sizeof *s);
+    if (!s) return SYNACK_ERR_NOMEM;
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     s->next_id = 1;
     /* The demux key derives from the secret, so it differs per stack but stays
      * deterministic for a given configuration. */
     for (int i = 0; i < 16; i++)
-        s->hash_key[i] = (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^
-                                   0x5a);
+        s->hash_key[i] =
+            (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^ 0x5a);
     s->port_counter = (uint32_t)cfg->seed;
     s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns;
     s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
@@ -117,8 +125,7 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
 
 void synack_stack_free(struct synack_stack *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     while (s->all)
         tcp_conn_destroy(s->all);
     while (s->listeners) {
@@ -155,8 +162,7 @@ void stack_event_push(struct synack_stack *s, const struct synack_event *ev)
 
 int synack_stack_next_event(struct synack_stack *s, struct synack_event *ev)
 {
-    if (s->ev_len == 0)
-        return SYNACK_ERR_AGAIN;
+    if (s->ev_len == 0) return SYNACK_ERR_AGAIN;
     *ev = s->evq[s->ev_head];
     s->ev_head = (s->ev_head + 1) % s->ev_cap;
     s->ev_len--;
@@ -178,8 +184,7 @@ void synack_stack_counters(const struct synack_stack *s, struct synack_counters 
 static enum synack_drop input_check_addrs(const struct synack_stack *s,
                                           const struct wire_ipv4_repr *ip)
 {
-    if (ip->dst != s->cfg.addr)
-        return SYNACK_DROP_IP_NOT_LOCAL;
+    if (ip->dst != s->cfg.addr) return SYNACK_DROP_IP_NOT_LOCAL;
     uint32_t first = ip->src >> 24;
     if (ip->src == 0 || ip->src == 0xffffffffu || (first >= 224 && first < 240) ||
         ip->src == s->cfg.addr)
@@ -191,13 +196,10 @@ int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, s
 {
     struct wire_ipv4_repr ip;
     struct wire_tcp_repr seg;
-    if (!s || !pkt)
-        return SYNACK_ERR_INVAL;
+    if (!s || !pkt) return SYNACK_ERR_INVAL;
     enum synack_drop why = wire_packet_parse(pkt, len, &ip, &seg);
-    if (why == SYNACK_DROP_NONE)
-        why = input_check_addrs(s, &ip);
-    if (s->trace)
-        s->trace(s->trace_ctx, 'i', pkt, len, why, now);
+    if (why == SYNACK_DROP_NONE) why = input_check_addrs(s, &ip);
+    if (s->trace) s->trace(s->trace_ctx, 'i', pkt, len, why, now);
     if (why != SYNACK_DROP_NONE) {
         stack_count_drop(s, why);
         return SYNACK_ERR_MALFORMED;
@@ -208,8 +210,7 @@ int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, s
 
 void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c)
 {
-    if (c->in_out_list)
-        return;
+    if (c->in_out_list) return;
     c->in_out_list = true;
     c->out_next = NULL;
     if (s->out_tail)
@@ -221,18 +222,15 @@ void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c)
 
 void stack_out_remove(struct synack_stack *s, struct synack_tcp *c)
 {
-    if (!c->in_out_list)
-        return;
+    if (!c->in_out_list) return;
     struct synack_tcp *prev = NULL;
     for (struct synack_tcp *it = s->out_head; it; prev = it, it = it->out_next) {
-        if (it != c)
-            continue;
+        if (it != c) continue;
         if (prev)
             prev->out_next = c->out_next;
         else
             s->out_head = c->out_next;
-        if (s->out_tail == c)
-            s->out_tail = prev;
+        if (s->out_tail == c) s->out_tail = prev;
         break;
     }
     c->in_out_list = false;
@@ -252,29 +250,27 @@ static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap,
     const struct stack_ctl_seg *c = &s->ctlq[s->ctl_head];
     struct wire_ipv4_repr ip = {
         .src = c->laddr, .dst = c->raddr, .ttl = s->cfg.ttl, .id = s->ip_id++, .df = true};
-    struct wire_tcp_repr seg = {.src_port = c->lport, .dst_port = c->rport, .seq = c->seq,
-                                .ack = c->ack, .flags = c->flags};
+    struct wire_tcp_repr seg = {.src_port = c->lport,
+                                .dst_port = c->rport,
+                                .seq = c->seq,
+                                .ack = c->ack,
+                                .flags = c->flags};
     size_t n = wire_packet_emit(&ip, &seg, buf, cap);
-    if (n == 0)
-        return SYNACK_ERR_BUFSZ;
+    if (n == 0) return SYNACK_ERR_BUFSZ;
     s->ctl_head = (s->ctl_head + 1) % STACK_CTLQ_CAP;
     s->ctl_len--;
     s->counters.segs_out++;
     s->counters.rsts_out++;
-    if (s->trace)
-        s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
+    if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
     return (synack_ssize)n;
 }
 
 synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t cap,
                                  synack_time_t now)
 {
-    if (!s || !buf)
-        return SYNACK_ERR_INVAL;
-    if (cap < s->cfg.mtu)
-        return SYNACK_ERR_BUFSZ;
-    if (s->ctl_len)
-        return output_ctl(s, buf, cap, now);
+    if (!s || !buf) return SYNACK_ERR_INVAL;
+    if (cap < s->cfg.mtu) return SYNACK_ERR_BUFSZ;
+    if (s->ctl_len) return output_ctl(s, buf, cap, now);
     while (s->out_head) {
         struct synack_tcp *c = s->out_head;
         synack_ssize n = tcp_output(c, buf, cap, now);
@@ -286,12 +282,10 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
                 s->out_tail = c;
                 c->out_next = NULL;
             }
-            if (s->trace)
-                s->trace(s->trace_ctx, 'o', buf, (size_t)n, SYNACK_DROP_NONE, now);
+            if (s->trace) s->trace(s->trace_ctx, 'o', buf, (size_t)n, SYNACK_DROP_NONE, now);
             return n;
         }
-        if (n < 0)
-            return n;
+        if (n < 0) return n;
         stack_out_remove(s, c);
     }
     return SYNACK_ERR_AGAIN;
@@ -308,7 +302,8 @@ void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
     /* Bounded: each expiry moves the node's deadline past `now` or removes it. */
     for (size_t guard = 0; guard < 4 * s->cfg.max_conns + 16 && (n = timers_due(&s->timers, now));
          guard++) {
-        struct synack_tcp *c = (struct synack_tcp *)((char *)n - offsetof(struct synack_tcp, timer));
+        struct synack_tcp *c =
+            (struct synack_tcp *)((char *)n - offsetof(struct synack_tcp, timer));
         tcp_timer_expired(c, now);
     }
 }

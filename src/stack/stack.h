@@ -25,7 +25,7 @@ struct synack_stack {
     /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
     struct synack_tcp **buckets;
     size_t nbuckets;
-    size_t nconns; /* connections allocated (in the demux or held by the app) */
+    size_t nconns;          /* connections allocated (in the demux or held by the app) */
     struct synack_tcp *all; /* every allocated connection: freed with the stack */
     struct synack_listener *listeners;
     uint8_t hash_key[16];

@@ -19,17 +19,25 @@ void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
 
 static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
 {
-    struct synack_event ev = {.type = type, .conn_id = c->id, .user = c->user, .time = now,
-                              .new_state = c->state, .old_state = c->state, .err = c->err};
+    struct synack_event ev = {.type = type,
+                              .conn_id = c->id,
+                              .user = c->user,
+                              .time = now,
+                              .new_state = c->state,
+                              .old_state = c->state,
+                              .err = c->err};
     stack_event_push(c->stack, &ev);
 }
 
 void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t now)
 {
-    if (c->state == next)
-        return;
-    struct synack_event ev = {.type = SYNACK_EV_STATE, .conn_id = c->id, .user = c->user,
-                              .old_state = c->state, .new_state = next, .time = now};
+    if (c->state == next) return;
+    struct synack_event ev = {.type = SYNACK_EV_STATE,
+                              .conn_id = c->id,
+                              .user = c->user,
+                              .old_state = c->state,
+                              .new_state = next,
+                              .time = now};
     c->state = next;
     stack_event_push(c->stack, &ev);
     if (next == SYNACK_ESTABLISHED && !(c->flags & TCP_F_PASSIVE) && ev.old_state != SYNACK_LISTEN)
@@ -39,13 +47,11 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
 struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uint16_t local_port,
                                 uint32_t remote_addr, uint16_t remote_port)
 {
-    if (s->nconns >= s->cfg.max_conns)
-        return NULL;
+    if (s->nconns >= s->cfg.max_conns) return NULL;
     /* One allocation: the TCB followed by both buffers (STYLE rule 9). */
     size_t size = sizeof(struct synack_tcp) + s->cfg.sndbuf + s->cfg.rcvbuf;
     struct synack_tcp *c = stack_alloc(s, size);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     memset(c, 0, sizeof *c);
     uint8_t *storage = (uint8_t *)(c + 1);
     ring_init(&c->sndq, storage, s->cfg.sndbuf);
@@ -64,8 +70,7 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->rto_at = SYNACK_NEVER;
     c->timewait_at = SYNACK_NEVER;
     c->all_next = s->all;
-    if (s->all)
-        s->all->all_prev = c;
+    if (s->all) s->all->all_prev = c;
     s->all = c;
     s->nconns++;
     stack_demux_insert(s, c);
@@ -78,14 +83,12 @@ void tcp_conn_destroy(struct synack_tcp *c)
     timers_set(&s->timers, &c->timer, TIMERS_NEVER);
     stack_out_remove(s, c);
     stack_demux_remove(s, c);
-    if (c->listener)
-        tcp_listen_unlink(c);
+    if (c->listener) tcp_listen_unlink(c);
     if (c->all_prev)
         c->all_prev->all_next = c->all_next;
     else
         s->all = c->all_next;
-    if (c->all_next)
-        c->all_next->all_prev = c->all_prev;
+    if (c->all_next) c->all_next->all_prev = c->all_prev;
     s->nconns--;
     stack_free(s, c);
 }
@@ -127,8 +130,12 @@ uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, u
 void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                   uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
 {
-    struct stack_ctl_seg seg = {.laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport,
-                                .seq = seq, .ack = with_ack ? ack : 0,
+    struct stack_ctl_seg seg = {.laddr = laddr,
+                                .raddr = raddr,
+                                .lport = lport,
+                                .rport = rport,
+                                .seq = seq,
+                                .ack = with_ack ? ack : 0,
                                 .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))};
     stack_ctl_push(s, &seg);
 }

@@ -23,24 +23,24 @@ struct synack_stack;
 
 /* Per-connection flags. */
 enum {
-    TCP_F_PASSIVE = 1u << 0,    /* created by a listener (passive open) */
-    TCP_F_RELEASED = 1u << 1,   /* the application closed or aborted it: free at CLOSED */
-    TCP_F_FIN_QUEUED = 1u << 2, /* shutdown/close: send FIN at fin_seq after the data */
-    TCP_F_ACK_NOW = 1u << 3,    /* an ACK must go out at the next output */
-    TCP_F_RCV_FIN = 1u << 4,    /* the peer's FIN was received (rcv_nxt counts it) */
-    TCP_F_ACCEPTED = 1u << 5,   /* taken from the accept queue by the application */
-    TCP_F_IN_ACCEPTQ = 1u << 6, /* waiting in its listener's accept queue */
-    TCP_F_RTT_TIMING = 1u << 7, /* rtt_seq/rtt_start time an unretransmitted segment */
-    TCP_F_SND_WND_SET = 1u << 8, /* snd_wnd has been taken from a segment */
-    TCP_F_PROBE = 1u << 9,       /* persist timer fired: send one byte past a zero window */
+    TCP_F_PASSIVE = 1u << 0,        /* created by a listener (passive open) */
+    TCP_F_RELEASED = 1u << 1,       /* the application closed or aborted it: free at CLOSED */
+    TCP_F_FIN_QUEUED = 1u << 2,     /* shutdown/close: send FIN at fin_seq after the data */
+    TCP_F_ACK_NOW = 1u << 3,        /* an ACK must go out at the next output */
+    TCP_F_RCV_FIN = 1u << 4,        /* the peer's FIN was received (rcv_nxt counts it) */
+    TCP_F_ACCEPTED = 1u << 5,       /* taken from the accept queue by the application */
+    TCP_F_IN_ACCEPTQ = 1u << 6,     /* waiting in its listener's accept queue */
+    TCP_F_RTT_TIMING = 1u << 7,     /* rtt_seq/rtt_start time an unretransmitted segment */
+    TCP_F_SND_WND_SET = 1u << 8,    /* snd_wnd has been taken from a segment */
+    TCP_F_PROBE = 1u << 9,          /* persist timer fired: send one byte past a zero window */
     TCP_F_WANT_WRITABLE = 1u << 10, /* send() found the buffer full: report space freed */
 };
 
 struct synack_tcp {
-    struct timer_node timer;    /* in the stack's deadline heap; at = earliest of below */
+    struct timer_node timer;      /* in the stack's deadline heap; at = earliest of below */
     struct synack_tcp *hash_next; /* 4-tuple demux chain */
     struct synack_tcp *all_prev, *all_next; /* every connection the stack allocated */
-    struct synack_tcp *out_next;  /* output-pending list */
+    struct synack_tcp *out_next;            /* output-pending list */
     bool in_out_list;
     struct synack_tcp *lq_next; /* listener's SYN queue or accept queue */
     struct synack_stack *stack;
@@ -80,10 +80,10 @@ struct synack_tcp {
     /* RFC 6298 state. */
     synack_time_t srtt, rttvar, rto;
     bool have_rtt;
-    unsigned backoff;     /* RFC 6298 (5.5): doublings of the RTO since the last progress */
-    unsigned retries;     /* expiries since the peer was last heard acknowledging */
-    bool persist;         /* rto_at is the persist timer (zero window, nothing in flight) */
-    uint32_t rtt_seq;     /* ACK of this sequence number completes the timed sample */
+    unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last progress */
+    unsigned retries; /* expiries since the peer was last heard acknowledging */
+    bool persist;     /* rto_at is the persist timer (zero window, nothing in flight) */
+    uint32_t rtt_seq; /* ACK of this sequence number completes the timed sample */
     synack_time_t rtt_start;
 
     struct synack_counters counters;

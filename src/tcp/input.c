@@ -8,12 +8,12 @@
 /* What the later steps need to know about the segment after trimming to the window. */
 struct in_seg {
     const struct wire_tcp_repr *hdr;
-    uint32_t seq;         /* first sequence number of the (trimmed) text */
-    const uint8_t *data;  /* the text still to be delivered */
+    uint32_t seq;        /* first sequence number of the (trimmed) text */
+    const uint8_t *data; /* the text still to be delivered */
     uint32_t len;
-    bool syn;             /* a new SYN (one we have not seen before) */
-    bool old_syn;         /* a repeat of the peer's SYN, trimmed off */
-    bool fin;             /* FIN present and lying right after the text */
+    bool syn;     /* a new SYN (one we have not seen before) */
+    bool old_syn; /* a repeat of the peer's SYN, trimmed off */
+    bool fin;     /* FIN present and lying right after the text */
 };
 
 static void ack_now(struct synack_tcp *c)
@@ -24,14 +24,17 @@ static void ack_now(struct synack_tcp *c)
 
 static void challenge_ack(struct synack_tcp *c, synack_time_t now)
 {
-    if (tcp_challenge_ack_allowed(c, now))
-        ack_now(c);
+    if (tcp_challenge_ack_allowed(c, now)) ack_now(c);
 }
 
 static void conn_push_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
 {
-    struct synack_event ev = {.type = type, .conn_id = c->id, .user = c->user, .time = now,
-                              .old_state = c->state, .new_state = c->state};
+    struct synack_event ev = {.type = type,
+                              .conn_id = c->id,
+                              .user = c->user,
+                              .time = now,
+                              .old_state = c->state,
+                              .new_state = c->state};
     stack_event_push(c->stack, &ev);
 }
 
@@ -42,8 +45,7 @@ static void input_closed(struct synack_stack *s, const struct wire_ipv4_repr *ip
 {
     stack_count_drop(s, SYNACK_DROP_NO_SOCKET);
     /* "An incoming segment containing a RST is discarded." Never answer RST with RST. */
-    if (seg->flags & WIRE_TCP_RST)
-        return;
+    if (seg->flags & WIRE_TCP_RST) return;
     if (seg->flags & WIRE_TCP_ACK) /* <SEQ=SEG.ACK><CTL=RST> */
         tcp_send_rst(s, ip->dst, seg->dst_port, ip->src, seg->src_port, seg->ack, 0, false);
     else /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
@@ -78,16 +80,15 @@ static void input_listen(struct synack_listener *l, const struct wire_ipv4_repr 
 
 static void input_text_and_fin(struct synack_tcp *c, struct in_seg *in, synack_time_t now);
 
-static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg,
-                           synack_time_t now)
+static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now)
 {
     bool has_ack = seg->flags & WIRE_TCP_ACK;
     /* First, the ACK: it must acknowledge our SYN and nothing more. */
     if (has_ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
         tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
         if (!(seg->flags & WIRE_TCP_RST))
-            tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr,
-                         c->remote_port, seg->ack, 0, false);
+            tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+                         seg->ack, 0, false);
         return;
     }
     /* Second, RST: valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT). */
@@ -135,8 +136,11 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     tcp_set_state(c, SYNACK_ESTABLISHED, now);
     ack_now(c);
     /* Text or FIN riding on the SYN-ACK continue at the sixth step. */
-    struct in_seg in = {.hdr = seg, .seq = seg->seq + 1, .data = seg->payload,
-                        .len = (uint32_t)seg->payload_len, .fin = seg->flags & WIRE_TCP_FIN};
+    struct in_seg in = {.hdr = seg,
+                        .seq = seg->seq + 1,
+                        .data = seg->payload,
+                        .len = (uint32_t)seg->payload_len,
+                        .fin = seg->flags & WIRE_TCP_FIN};
     input_text_and_fin(c, &in, now);
 }
 
@@ -182,8 +186,7 @@ static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, str
         in->fin = false;
         return true;
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     /* Trim text that was already received (a retransmission overlapping rcv_nxt). */
     if (seq_lt(in->seq, nxt)) {
         uint32_t old = nxt - in->seq;
@@ -274,8 +277,7 @@ static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *s
     c->snd_wnd = seg->window;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
-    if (c->snd_wnd > c->max_snd_wnd)
-        c->max_snd_wnd = c->snd_wnd;
+    if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
     tcp_rto_after_handshake(c);
     tcp_set_state(c, c->flags & TCP_F_FIN_QUEUED ? SYNACK_FIN_WAIT_1 : SYNACK_ESTABLISHED, now);
     return true;
@@ -296,8 +298,7 @@ static void ack_advance(struct synack_tcp *c, uint32_t ack, synack_time_t now)
         }
     }
     c->snd_una = ack;
-    if (seq_lt(c->snd_rtx, ack))
-        c->snd_rtx = ack;
+    if (seq_lt(c->snd_rtx, ack)) c->snd_rtx = ack;
     if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq)) {
         tcp_rtt_sample(c, now - c->rtt_start);
         c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
@@ -322,11 +323,9 @@ static void ack_update_window(struct synack_tcp *c, const struct wire_tcp_repr *
     c->snd_wnd = seg->window;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
-    if (c->snd_wnd > c->max_snd_wnd)
-        c->max_snd_wnd = c->snd_wnd;
+    if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
     if (opened) {
-        if (c->persist)
-            tcp_rto_stop(c);
+        if (c->persist) tcp_rto_stop(c);
         tcp_schedule_output(c);
     }
 }
@@ -337,14 +336,12 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
     const struct wire_tcp_repr *seg = in->hdr;
     /* RFC 5961 §5.2: acceptable only if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT. */
     if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
-        if (c->state == SYNACK_SYN_RECEIVED)
-            return ack_syn_received(c, seg, now);
+        if (c->state == SYNACK_SYN_RECEIVED) return ack_syn_received(c, seg, now);
         tcp_count_drop(c, SYNACK_DROP_BAD_ACK);
         challenge_ack(c, now);
         return false;
     }
-    if (c->state == SYNACK_SYN_RECEIVED && !ack_syn_received(c, seg, now))
-        return false;
+    if (c->state == SYNACK_SYN_RECEIVED && !ack_syn_received(c, seg, now)) return false;
     if (seq_lt(c->snd_una, seg->ack)) {
         ack_advance(c, seg->ack, now);
     } else if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->payload_len == 0 &&
@@ -359,12 +356,10 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
     case SYNACK_FIN_WAIT_1:
         /* Our FIN acknowledged: FIN-WAIT-2, unless this very segment carries the peer's
          * FIN, in which case the eighth step goes straight to TIME-WAIT. */
-        if (fin_acked(c) && !in->fin)
-            tcp_set_state(c, SYNACK_FIN_WAIT_2, now);
+        if (fin_acked(c) && !in->fin) tcp_set_state(c, SYNACK_FIN_WAIT_2, now);
         return true;
     case SYNACK_CLOSING:
-        if (fin_acked(c))
-            tcp_enter_time_wait(c, now);
+        if (fin_acked(c)) tcp_enter_time_wait(c, now);
         return true;
     case SYNACK_LAST_ACK:
         if (fin_acked(c)) {
@@ -380,8 +375,7 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
 /* Seventh step: segment text. Returns false if the TCB is gone. */
 static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t now)
 {
-    if (in->len == 0)
-        return true;
+    if (in->len == 0) return true;
     if (c->state != SYNACK_ESTABLISHED && c->state != SYNACK_FIN_WAIT_1 &&
         c->state != SYNACK_FIN_WAIT_2) {
         /* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: a FIN came before; ignore the text. */
@@ -413,16 +407,14 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
     c->rcv_nxt += took;
     c->counters.bytes_in += took;
     c->stack->counters.bytes_in += took;
-    if (took && was_empty)
-        conn_push_event(c, SYNACK_EV_READABLE, now);
+    if (took && was_empty) conn_push_event(c, SYNACK_EV_READABLE, now);
     return true;
 }
 
 /* Eighth step: FIN. */
 static void input_fin(struct synack_tcp *c, const struct in_seg *in, synack_time_t now)
 {
-    if (!in->fin || in->seq + in->len != c->rcv_nxt || (c->flags & TCP_F_RCV_FIN))
-        return;
+    if (!in->fin || in->seq + in->len != c->rcv_nxt || (c->flags & TCP_F_RCV_FIN)) return;
     c->rcv_nxt += 1;
     c->flags |= TCP_F_RCV_FIN;
     ack_now(c);
@@ -448,8 +440,7 @@ static void input_fin(struct synack_tcp *c, const struct in_seg *in, synack_time
 
 static void input_text_and_fin(struct synack_tcp *c, struct in_seg *in, synack_time_t now)
 {
-    if (input_text(c, in, now))
-        input_fin(c, in, now);
+    if (input_text(c, in, now)) input_fin(c, in, now);
 }
 
 static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr *seg,
@@ -458,8 +449,7 @@ static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr 
     struct in_seg in;
     if (!check_seq(c, seg, &in)) {
         tcp_count_drop(c, SYNACK_DROP_UNACCEPTABLE);
-        if (seg->flags & WIRE_TCP_RST)
-            return;
+        if (seg->flags & WIRE_TCP_RST) return;
         /* A repeated FIN in TIME-WAIT: acknowledge it and restart the 2 MSL timeout. */
         if (c->state == SYNACK_TIME_WAIT && (seg->flags & WIRE_TCP_FIN))
             tcp_enter_time_wait(c, now);
@@ -477,12 +467,10 @@ static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr 
     if (!(seg->flags & WIRE_TCP_ACK)) {
         tcp_count_drop(c, SYNACK_DROP_NO_ACK);
         /* A repeated SYN in SYN-RECEIVED: our SYN-ACK was lost, send it again now. */
-        if (in.old_syn && c->state == SYNACK_SYN_RECEIVED)
-            ack_now(c);
+        if (in.old_syn && c->state == SYNACK_SYN_RECEIVED) ack_now(c);
         return;
     }
-    if (!input_ack(c, &in, now))
-        return;
+    if (!input_ack(c, &in, now)) return;
     /* Sixth (URG) is not implemented: RFC 6093 §4 advises new applications not to use it. */
     input_text_and_fin(c, &in, now);
 }
@@ -497,8 +485,7 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ipv4_repr *
         !seq_gt(seg->seq, c->rcv_nxt))
         return false;
     struct synack_listener *l = stack_listener_find(c->stack, c->local_port);
-    if (!l)
-        return false;
+    if (!l) return false;
     uint32_t floor = c->snd_nxt;
     tcp_conn_finish(c, 0, now);
     input_listen(l, ip, seg, now, &floor);
@@ -517,8 +504,7 @@ void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
             input_closed(s, ip, seg);
         return;
     }
-    if (time_wait_reopen(c, ip, seg, now))
-        return;
+    if (time_wait_reopen(c, ip, seg, now)) return;
     TCP_COUNT(c, segs_in);
     if (c->state == SYNACK_SYN_SENT)
         input_syn_sent(c, seg, now);

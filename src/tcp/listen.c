@@ -7,21 +7,23 @@
 static void listener_event(struct synack_listener *l, enum synack_event_type type,
                            enum synack_state from, enum synack_state to, synack_time_t now)
 {
-    struct synack_event ev = {.type = type, .conn_id = l->id, .user = l->user, .listener = l,
-                              .old_state = from, .new_state = to, .time = now};
+    struct synack_event ev = {.type = type,
+                              .conn_id = l->id,
+                              .user = l->user,
+                              .listener = l,
+                              .old_state = from,
+                              .new_state = to,
+                              .time = now};
     stack_event_push(l->stack, &ev);
 }
 
 int synack_tcp_listen(struct synack_stack *s, uint16_t port, unsigned backlog, void *user,
                       struct synack_listener **out)
 {
-    if (!s || !out || port == 0 || backlog == 0)
-        return SYNACK_ERR_INVAL;
-    if (stack_listener_find(s, port))
-        return SYNACK_ERR_ADDRINUSE;
+    if (!s || !out || port == 0 || backlog == 0) return SYNACK_ERR_INVAL;
+    if (stack_listener_find(s, port)) return SYNACK_ERR_ADDRINUSE;
     struct synack_listener *l = stack_alloc(s, sizeof *l);
-    if (!l)
-        return SYNACK_ERR_NOMEM;
+    if (!l) return SYNACK_ERR_NOMEM;
     memset(l, 0, sizeof *l);
     l->stack = s;
     l->id = s->next_id++;
@@ -39,11 +41,9 @@ int synack_tcp_listen(struct synack_stack *s, uint16_t port, unsigned backlog, v
 
 int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out)
 {
-    if (!l || !out)
-        return SYNACK_ERR_INVAL;
+    if (!l || !out) return SYNACK_ERR_INVAL;
     struct synack_tcp *c = l->acceptq;
-    if (!c)
-        return SYNACK_ERR_AGAIN;
+    if (!c) return SYNACK_ERR_AGAIN;
     l->acceptq = c->lq_next;
     l->accept_count--;
     c->lq_next = NULL;
@@ -55,14 +55,13 @@ int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out)
 
 void synack_listener_close(struct synack_listener *l, synack_time_t now)
 {
-    if (!l)
-        return;
+    if (!l) return;
     struct synack_stack *s = l->stack;
     /* Connections nobody accepted are reset: the peer believes they exist. */
     while (l->acceptq || l->synq) {
         struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
-        tcp_send_rst(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
-                     c->snd_nxt, c->rcv_nxt, true);
+        tcp_send_rst(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, c->snd_nxt,
+                     c->rcv_nxt, true);
         TCP_COUNT(c, rsts_out);
         tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
     }
@@ -79,16 +78,14 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
 int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uint16_t remote_port,
                             struct synack_tcp **out, synack_time_t now)
 {
-    if (!l || !out || remote_addr == 0 || remote_port == 0)
-        return SYNACK_ERR_INVAL;
+    if (!l || !out || remote_addr == 0 || remote_port == 0) return SYNACK_ERR_INVAL;
     if (l->synq || l->acceptq)
         return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
     struct synack_stack *s = l->stack;
     if (stack_demux_find(s, s->cfg.addr, l->port, remote_addr, remote_port))
         return SYNACK_ERR_ADDRINUSE;
     struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, l->port, remote_addr, remote_port);
-    if (!c)
-        return SYNACK_ERR_NOMEM;
+    if (!c) return SYNACK_ERR_NOMEM;
     /* RFC 9293 §3.10.2 SEND in LISTEN: "If the foreign socket is specified, then change
      * the connection from passive to active, select an ISS. Send a SYN segment". The
      * listening TCB becomes this connection: same id, same user pointer. */
@@ -121,8 +118,7 @@ static void queue_remove(struct synack_tcp **head, struct synack_tcp *c)
 void tcp_listen_unlink(struct synack_tcp *c)
 {
     struct synack_listener *l = c->listener;
-    if (!l)
-        return;
+    if (!l) return;
     if (c->flags & TCP_F_IN_ACCEPTQ) {
         queue_remove(&l->acceptq, c);
         l->accept_count--;
@@ -168,8 +164,7 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip
     c->iss = tcp_isn(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, now);
     /* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start above the
      * sequence numbers of the old incarnation. */
-    if (iss_floor && seq_leq(c->iss, *iss_floor))
-        c->iss = *iss_floor + 1;
+    if (iss_floor && seq_leq(c->iss, *iss_floor)) c->iss = *iss_floor + 1;
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
@@ -189,10 +184,8 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip
 bool tcp_listen_established(struct synack_tcp *c, synack_time_t now)
 {
     struct synack_listener *l = c->listener;
-    if (!l)
-        return true;
-    if (l->accept_count >= l->backlog)
-        return false;
+    if (!l) return true;
+    if (l->accept_count >= l->backlog) return false;
     queue_remove(&l->synq, c);
     l->syn_count--;
     /* Append: the accept queue hands out the oldest first. */

@@ -24,8 +24,7 @@ bool tcp_should_update_window(struct synack_tcp *c)
     uint32_t now_wnd = tcp_rcv_window(c);
     uint32_t half = (uint32_t)(c->rcvq.cap / 2);
     uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
-    if (known >= half || now_wnd < known + step)
-        return false;
+    if (known >= half || now_wnd < known + step) return false;
     c->flags |= TCP_F_ACK_NOW;
     return true;
 }
@@ -45,15 +44,13 @@ static bool plan_syn(const struct synack_tcp *c, struct out_plan *p)
     if (c->snd_una != c->iss || c->snd_rtx != c->iss) {
         /* SYN sent and waiting. In SYN_RECEIVED every reply still carries our SYN, so an
          * ACK we owe (for an unacceptable segment or a repeated SYN) is a SYN-ACK. */
-        if (!(c->snd_una == c->iss && (c->flags & TCP_F_ACK_NOW) &&
-              c->state != SYNACK_SYN_SENT))
+        if (!(c->snd_una == c->iss && (c->flags & TCP_F_ACK_NOW) && c->state != SYNACK_SYN_SENT))
             return false;
     }
     p->seq = c->iss;
     p->len = 0;
     p->flags = WIRE_TCP_SYN;
-    if (c->state != SYNACK_SYN_SENT)
-        p->flags |= WIRE_TCP_ACK;
+    if (c->state != SYNACK_SYN_SENT) p->flags |= WIRE_TCP_ACK;
     return true;
 }
 
@@ -69,8 +66,7 @@ static bool plan_data(const struct synack_tcp *c, struct out_plan *p)
     p->flags = WIRE_TCP_ACK;
     if (seq_lt(from, data_end)) {
         uint32_t n = data_end - from;
-        if (n > c->snd_mss)
-            n = c->snd_mss;
+        if (n > c->snd_mss) n = c->snd_mss;
         /* RFC 9293 §3.8.6.1: stay inside the offered window, except for the one-byte
          * probe the persist timer asked for. */
         uint32_t room = seq_lt(from, wnd_end) ? wnd_end - from : 0;
@@ -78,14 +74,11 @@ static bool plan_data(const struct synack_tcp *c, struct out_plan *p)
             room = 1;
             p->probe = true;
         }
-        if (n > room)
-            n = room;
+        if (n > room) n = room;
         if (n > 0) {
             p->len = n;
-            if (from + n == data_end)
-                p->flags |= WIRE_TCP_PSH;
-            if (fin && from + n == c->fin_seq)
-                p->flags |= WIRE_TCP_FIN;
+            if (from + n == data_end) p->flags |= WIRE_TCP_PSH;
+            if (fin && from + n == c->fin_seq) p->flags |= WIRE_TCP_FIN;
             return true;
         }
     } else if (fin && from == c->fin_seq) {
@@ -109,8 +102,7 @@ static bool plan_next(const struct synack_tcp *c, struct out_plan *p)
     default:
         break;
     }
-    if (c->snd_una == c->iss)
-        return plan_syn(c, p);
+    if (c->snd_una == c->iss) return plan_syn(c, p);
     return plan_data(c, p);
 }
 
@@ -119,18 +111,16 @@ static bool plan_next(const struct synack_tcp *c, struct out_plan *p)
  * retransmission timer runs (RFC 6298 (5.1)). */
 static void after_send(struct synack_tcp *c, const struct out_plan *p, synack_time_t now)
 {
-    uint32_t used = p->len + ((p->flags & WIRE_TCP_SYN) ? 1u : 0u) +
-                    ((p->flags & WIRE_TCP_FIN) ? 1u : 0u);
+    uint32_t used =
+        p->len + ((p->flags & WIRE_TCP_SYN) ? 1u : 0u) + ((p->flags & WIRE_TCP_FIN) ? 1u : 0u);
     c->flags &= ~(uint32_t)(TCP_F_ACK_NOW | TCP_F_PROBE);
     TCP_COUNT(c, segs_out);
     if (p->len) {
         c->counters.bytes_out += p->len;
         c->stack->counters.bytes_out += p->len;
     }
-    if (p->flags & WIRE_TCP_ACK)
-        c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
-    if (used == 0)
-        return;
+    if (p->flags & WIRE_TCP_ACK) c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
+    if (used == 0) return;
     uint32_t end = p->seq + used;
     if (seq_lt(p->seq, c->snd_nxt)) {
         TCP_COUNT(c, retransmits);
@@ -140,15 +130,13 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, synack_ti
         c->rtt_seq = end;
         c->rtt_start = now;
     }
-    if (seq_gt(end, c->snd_nxt))
-        c->snd_nxt = end;
+    if (seq_gt(end, c->snd_nxt)) c->snd_nxt = end;
     /* RFC 9293 §3.8.6.1: the receiver most likely dropped a probe byte sent past its zero
      * window, so sending resumes at that byte, not after it, when the window opens (as BSD
      * does by not advancing snd_nxt for the persist probe); otherwise the first data after
      * the window opens would leave a hole that only an RTO repairs. */
     c->snd_rtx = p->probe ? p->seq : end;
-    if (c->rto_at == SYNACK_NEVER || c->persist)
-        tcp_rto_arm(c, now);
+    if (c->rto_at == SYNACK_NEVER || c->persist) tcp_rto_arm(c, now);
 }
 
 synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_time_t now)
@@ -178,11 +166,13 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
         seg.payload = s->scratch;
         seg.payload_len = p.len;
     }
-    struct wire_ipv4_repr ip = {.src = c->local_addr, .dst = c->remote_addr, .ttl = s->cfg.ttl,
-                                .id = s->ip_id++, .df = true};
+    struct wire_ipv4_repr ip = {.src = c->local_addr,
+                                .dst = c->remote_addr,
+                                .ttl = s->cfg.ttl,
+                                .id = s->ip_id++,
+                                .df = true};
     size_t n = wire_packet_emit(&ip, &seg, buf, cap);
-    if (n == 0)
-        return SYNACK_ERR_BUFSZ;
+    if (n == 0) return SYNACK_ERR_BUFSZ;
     after_send(c, &p, now);
     return (synack_ssize)n;
 }

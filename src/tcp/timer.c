@@ -49,10 +49,8 @@ void tcp_rtt_sample(struct synack_tcp *c, synack_time_t r)
     /* RTO <- SRTT + max(G, K*RTTVAR), K = 4, then (2.4)/(2.5) bounds */
     synack_time_t var = 4 * c->rttvar > g ? 4 * c->rttvar : g;
     synack_time_t rto = c->srtt + var;
-    if (rto < cfg->rto_min)
-        rto = cfg->rto_min;
-    if (rto > cfg->rto_max)
-        rto = cfg->rto_max;
+    if (rto < cfg->rto_min) rto = cfg->rto_min;
+    if (rto > cfg->rto_max) rto = cfg->rto_max;
     c->rto = rto;
 }
 
@@ -60,8 +58,7 @@ void tcp_rto_after_handshake(struct synack_tcp *c)
 {
     /* RFC 6298 (5.7): if the timer expired while waiting for the ACK of a SYN and no RTT
      * sample exists, data transmission starts with an RTO of at least 3 seconds. */
-    if (c->backoff && !c->have_rtt && c->rto < SYNACK_S(3))
-        c->rto = SYNACK_S(3);
+    if (c->backoff && !c->have_rtt && c->rto < SYNACK_S(3)) c->rto = SYNACK_S(3);
 }
 
 void tcp_persist_check(struct synack_tcp *c, synack_time_t now)
@@ -69,8 +66,7 @@ void tcp_persist_check(struct synack_tcp *c, synack_time_t now)
     if (!tcp_is_synchronized(c->state) || c->rto_at != SYNACK_NEVER || c->snd_una != c->snd_nxt)
         return;
     uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
-    if (c->snd_wnd != 0 || !seq_lt(c->snd_nxt, data_end))
-        return;
+    if (c->snd_wnd != 0 || !seq_lt(c->snd_nxt, data_end)) return;
     c->persist = true;
     c->rto_at = now + rto_backed_off(c);
     tcp_timer_update(c);
@@ -92,8 +88,7 @@ static void persist_expired(struct synack_tcp *c)
      * never give up while the peer keeps answering (retries reset on each ACK). */
     c->persist = false;
     c->rto_at = SYNACK_NEVER;
-    if (c->backoff < 16)
-        c->backoff++;
+    if (c->backoff < 16) c->backoff++;
     c->flags |= TCP_F_PROBE;
     tcp_timer_update(c);
     tcp_schedule_output(c);
@@ -111,15 +106,13 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
     /* RFC 6298 (5.4)-(5.6): retransmit the earliest unacknowledged segment, double the
      * RTO, restart the timer. Everything after it is sent again as the window allows
      * (go-back-N: this receiver keeps no out-of-order data yet). */
-    if (c->backoff < 16)
-        c->backoff++;
+    if (c->backoff < 16) c->backoff++;
     c->snd_rtx = c->snd_una;
     c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
     /* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: a retransmission into a zero window (a probe
      * in flight, or a window that closed under our data) is itself a one-byte probe;
      * sending nothing would let the connection time out while the peer answers. */
-    if (c->snd_wnd == 0)
-        c->flags |= TCP_F_PROBE;
+    if (c->snd_wnd == 0) c->flags |= TCP_F_PROBE;
     tcp_rto_arm(c, now);
     tcp_schedule_output(c);
 }

@@ -5,21 +5,17 @@
 #include "tcp/conn.h"
 
 int synack_tcp_connect(struct synack_stack *s, uint32_t remote_addr, uint16_t remote_port,
-                       uint16_t local_port, void *user, struct synack_tcp **out,
-                       synack_time_t now)
+                       uint16_t local_port, void *user, struct synack_tcp **out, synack_time_t now)
 {
-    if (!s || !out || remote_addr == 0 || remote_port == 0)
-        return SYNACK_ERR_INVAL;
+    if (!s || !out || remote_addr == 0 || remote_port == 0) return SYNACK_ERR_INVAL;
     if (local_port == 0) {
         local_port = stack_ephemeral_port(s, remote_addr, remote_port);
-        if (local_port == 0)
-            return SYNACK_ERR_NOPORTS;
+        if (local_port == 0) return SYNACK_ERR_NOPORTS;
     } else if (stack_demux_find(s, s->cfg.addr, local_port, remote_addr, remote_port)) {
         return SYNACK_ERR_ADDRINUSE;
     }
     struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, local_port, remote_addr, remote_port);
-    if (!c)
-        return SYNACK_ERR_NOMEM;
+    if (!c) return SYNACK_ERR_NOMEM;
     c->user = user;
     tcp_active_open(c, now);
     *out = c;
@@ -49,8 +45,7 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
                              synack_time_t now)
 {
     (void)now;
-    if (!c || (!data && len))
-        return SYNACK_ERR_INVAL;
+    if (!c || (!data && len)) return SYNACK_ERR_INVAL;
     if (c->flags & (TCP_F_FIN_QUEUED | TCP_F_RELEASED))
         return c->err ? c->err : SYNACK_ERR_SHUTDOWN;
     switch (c->state) {
@@ -65,11 +60,9 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
     default:
         return conn_error(c);
     }
-    if (len == 0)
-        return 0;
+    if (len == 0) return 0;
     size_t n = ring_write(&c->sndq, data, len);
-    if (n == 0)
-        return SYNACK_ERR_AGAIN;
+    if (n == 0) return SYNACK_ERR_AGAIN;
     tcp_schedule_output(c);
     return (synack_ssize)n;
 }
@@ -77,17 +70,14 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
 synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, synack_time_t now)
 {
     (void)now;
-    if (!c || (!data && len))
-        return SYNACK_ERR_INVAL;
+    if (!c || (!data && len)) return SYNACK_ERR_INVAL;
     if (ring_len(&c->rcvq) == 0) {
         if (c->flags & TCP_F_RCV_FIN)
             return 0; /* RFC 9293 §3.10.3: the peer closed and every byte was read */
-        if (c->err)
-            return c->err;
+        if (c->err) return c->err;
         if (c->state == SYNACK_SYN_SENT || c->state == SYNACK_SYN_RECEIVED)
             return SYNACK_ERR_NOTCONN;
-        if (c->state == SYNACK_CLOSED)
-            return conn_error(c);
+        if (c->state == SYNACK_CLOSED) return conn_error(c);
         return SYNACK_ERR_AGAIN;
     }
     size_t n = ring_read(&c->rcvq, data, len);
@@ -106,10 +96,8 @@ static void conn_queue_fin(struct synack_tcp *c)
 
 int synack_tcp_shutdown(struct synack_tcp *c, synack_time_t now)
 {
-    if (!c)
-        return SYNACK_ERR_INVAL;
-    if (c->flags & TCP_F_FIN_QUEUED)
-        return 0;
+    if (!c) return SYNACK_ERR_INVAL;
+    if (c->flags & TCP_F_FIN_QUEUED) return 0;
     switch (c->state) {
     case SYNACK_SYN_RECEIVED: /* RFC 9293 §3.10.4: "form a FIN segment ... FIN-WAIT-1" */
     case SYNACK_ESTABLISHED:
@@ -155,11 +143,9 @@ static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
 
 void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
 {
-    if (!c)
-        return;
+    if (!c) return;
     c->flags |= TCP_F_RELEASED;
-    if (c->listener)
-        tcp_listen_unlink(c);
+    if (c->listener) tcp_listen_unlink(c);
     /* RFC 9293 §3.10.4 and RFC 2525 §2.17: closing with unread data loses it; say so to
      * the peer with a RST rather than a FIN. */
     if (ring_len(&c->rcvq) > 0 && tcp_is_synchronized(c->state)) {
@@ -186,8 +172,7 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
 
 void synack_tcp_abort(struct synack_tcp *c, synack_time_t now)
 {
-    if (!c)
-        return;
+    if (!c) return;
     c->flags |= TCP_F_RELEASED;
     if (c->state == SYNACK_CLOSED) {
         tcp_conn_destroy(c);
@@ -198,8 +183,7 @@ void synack_tcp_abort(struct synack_tcp *c, synack_time_t now)
 
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
 {
-    if (!c || !out)
-        return SYNACK_ERR_INVAL;
+    if (!c || !out) return SYNACK_ERR_INVAL;
     memset(out, 0, sizeof *out);
     out->state = c->state;
     out->local_addr = c->local_addr;

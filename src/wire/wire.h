@@ -31,7 +31,7 @@ uint32_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t le
 #define WIRE_IP_PROTO_UDP 17
 
 struct wire_ipv4_repr {
-    uint32_t src, dst;    /* host byte order */
+    uint32_t src, dst; /* host byte order */
     uint8_t proto;
     uint8_t ttl;
     uint8_t tos;
@@ -131,9 +131,10 @@ size_t wire_fmt_flags(char *out, size_t cap, uint8_t flags);
 
 /* One tcpdump-style line (no newline), e.g.
  *   198.18.0.1.40000 > 198.18.0.2.80: Flags [S], seq 1, win 65535, options [mss 1460], length 0
- *   198.18.0.2.80 > 198.18.0.1.40000: Flags [S.], seq 7, ack 2, win 65535, options [mss 1460,sackOK,TS val 1 ecr 2,nop,wscale 7], length 0
- *   198.18.0.1.40000 > 198.18.0.2.80: Flags [P.], seq 2:102, ack 8, win 65535, length 100
- * Sequence numbers are absolute. Always NUL-terminates; returns the length written. */
+ *   198.18.0.2.80 > 198.18.0.1.40000: Flags [S.], seq 7, ack 2, win 65535, options [mss
+ * 1460,sackOK,TS val 1 ecr 2,nop,wscale 7], length 0 198.18.0.1.40000 > 198.18.0.2.80: Flags [P.],
+ * seq 2:102, ack 8, win 65535, length 100 Sequence numbers are absolute. Always NUL-terminates;
+ * returns the length written. */
 size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
                     const struct wire_tcp_repr *tcp);
 

@@ -10,8 +10,7 @@ void fix_init(struct fix *f, void (*tweak)(struct synack_config *))
     f->cfg.seed = 1;
     for (int i = 0; i < 16; i++)
         f->cfg.isn_secret[i] = (uint8_t)(i * 7 + 3);
-    if (tweak)
-        tweak(&f->cfg);
+    if (tweak) tweak(&f->cfg);
     assert_int_equal(synack_stack_new(&f->s, &f->cfg), 0);
     f->now = SYNACK_S(1000);
     f->lport = FIX_LPORT;
@@ -44,9 +43,14 @@ void fix_send_repr(struct fix *f, struct wire_tcp_repr *seg)
 void fix_send(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, const void *data,
               size_t len)
 {
-    struct wire_tcp_repr seg = {.src_port = f->rport, .dst_port = f->lport, .seq = seq,
-                                .ack = ack, .flags = flags, .window = f->peer_wnd,
-                                .payload = data, .payload_len = len};
+    struct wire_tcp_repr seg = {.src_port = f->rport,
+                                .dst_port = f->lport,
+                                .seq = seq,
+                                .ack = ack,
+                                .flags = flags,
+                                .window = f->peer_wnd,
+                                .payload = data,
+                                .payload_len = len};
     fix_send_repr(f, &seg);
 }
 
@@ -55,8 +59,7 @@ bool fix_recv(struct fix *f, struct wire_tcp_repr *out)
     uint8_t pkt[2048];
     struct wire_ipv4_repr ip;
     synack_ssize n = synack_stack_output(f->s, pkt, sizeof pkt, f->now);
-    if (n == SYNACK_ERR_AGAIN)
-        return false;
+    if (n == SYNACK_ERR_AGAIN) return false;
     assert_true(n > 0);
     assert_int_equal(wire_packet_parse(pkt, (size_t)n, &ip, out), SYNACK_DROP_NONE);
     assert_int_equal(ip.src, FIX_LOCAL);
@@ -70,12 +73,10 @@ bool fix_recv(struct fix *f, struct wire_tcp_repr *out)
 void fix_expect_data(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, size_t len)
 {
     struct wire_tcp_repr seg;
-    if (!fix_recv(f, &seg))
-        fail_msg("expected a segment with flags 0x%02x, got nothing", flags);
+    if (!fix_recv(f, &seg)) fail_msg("expected a segment with flags 0x%02x, got nothing", flags);
     assert_int_equal(seg.flags, flags);
     assert_int_equal(seg.seq, seq);
-    if (flags & WIRE_TCP_ACK)
-        assert_int_equal(seg.ack, ack);
+    if (flags & WIRE_TCP_ACK) assert_int_equal(seg.ack, ack);
     assert_int_equal(seg.payload_len, len);
 }
 
@@ -88,8 +89,8 @@ void fix_expect_none(struct fix *f)
 {
     struct wire_tcp_repr seg;
     if (fix_recv(f, &seg))
-        fail_msg("expected nothing, got flags 0x%02x seq %u ack %u len %zu", seg.flags,
-                 seg.seq, seg.ack, seg.payload_len);
+        fail_msg("expected nothing, got flags 0x%02x seq %u ack %u len %zu", seg.flags, seg.seq,
+                 seg.ack, seg.payload_len);
 }
 
 void fix_advance(struct fix *f, synack_time_t dt)
@@ -102,8 +103,7 @@ void fix_run_next_timer(struct fix *f)
 {
     synack_time_t at = synack_stack_next_deadline(f->s);
     assert_true(at != SYNACK_NEVER);
-    if (at > f->now)
-        f->now = at;
+    if (at > f->now) f->now = at;
     synack_stack_handle_timers(f->s, f->now);
 }
 
@@ -135,8 +135,7 @@ bool fix_saw_event(struct fix *f, enum synack_event_type type, int err)
 {
     fix_events(f);
     for (size_t i = 0; i < f->nevents; i++) {
-        if (f->events[i].type == type && (err == 0 || f->events[i].err == err))
-            return true;
+        if (f->events[i].type == type && (err == 0 || f->events[i].err == err)) return true;
     }
     return false;
 }
@@ -166,10 +165,14 @@ void fix_syn_sent(struct fix *f)
 void fix_established_active(struct fix *f)
 {
     fix_syn_sent(f);
-    struct wire_tcp_repr synack = {.src_port = f->rport, .dst_port = f->lport,
-                                   .seq = f->peer_nxt, .ack = f->iss + 1,
-                                   .flags = WIRE_TCP_SYN | WIRE_TCP_ACK, .window = f->peer_wnd,
-                                   .has_mss = f->peer_mss != 0, .mss = f->peer_mss};
+    struct wire_tcp_repr synack = {.src_port = f->rport,
+                                   .dst_port = f->lport,
+                                   .seq = f->peer_nxt,
+                                   .ack = f->iss + 1,
+                                   .flags = WIRE_TCP_SYN | WIRE_TCP_ACK,
+                                   .window = f->peer_wnd,
+                                   .has_mss = f->peer_mss != 0,
+                                   .mss = f->peer_mss};
     fix_send_repr(f, &synack);
     f->peer_nxt++;
     fix_expect(f, WIRE_TCP_ACK, f->iss + 1, f->peer_nxt);
@@ -179,9 +182,13 @@ void fix_established_active(struct fix *f)
 void fix_syn_received_passive(struct fix *f)
 {
     assert_int_equal(synack_tcp_listen(f->s, f->lport, 8, NULL, &f->l), 0);
-    struct wire_tcp_repr syn = {.src_port = f->rport, .dst_port = f->lport, .seq = f->peer_nxt,
-                                .flags = WIRE_TCP_SYN, .window = f->peer_wnd,
-                                .has_mss = f->peer_mss != 0, .mss = f->peer_mss};
+    struct wire_tcp_repr syn = {.src_port = f->rport,
+                                .dst_port = f->lport,
+                                .seq = f->peer_nxt,
+                                .flags = WIRE_TCP_SYN,
+                                .window = f->peer_wnd,
+                                .has_mss = f->peer_mss != 0,
+                                .mss = f->peer_mss};
     fix_send_repr(f, &syn);
     f->peer_nxt++;
     struct wire_tcp_repr seg;
@@ -205,9 +212,13 @@ void fix_syn_received_simultaneous(struct fix *f)
 {
     fix_syn_sent(f);
     /* RFC 9293 Figure 8: the peer's SYN crosses ours and carries no ACK. */
-    struct wire_tcp_repr syn = {.src_port = f->rport, .dst_port = f->lport, .seq = f->peer_nxt,
-                                .flags = WIRE_TCP_SYN, .window = f->peer_wnd,
-                                .has_mss = f->peer_mss != 0, .mss = f->peer_mss};
+    struct wire_tcp_repr syn = {.src_port = f->rport,
+                                .dst_port = f->lport,
+                                .seq = f->peer_nxt,
+                                .flags = WIRE_TCP_SYN,
+                                .window = f->peer_wnd,
+                                .has_mss = f->peer_mss != 0,
+                                .mss = f->peer_mss};
     fix_send_repr(f, &syn);
     f->peer_nxt++;
     fix_expect(f, WIRE_TCP_SYN | WIRE_TCP_ACK, f->iss, f->peer_nxt);

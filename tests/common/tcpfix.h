@@ -71,16 +71,16 @@ bool fix_saw_event(struct fix *f, enum synack_event_type type, int err);
 uint64_t fix_drops(struct fix *f, enum synack_drop reason);
 
 /* Fixtures that reach a state through real segments. The connection is f->c. */
-void fix_syn_sent(struct fix *f);              /* connect(): SYN out */
-void fix_established_active(struct fix *f);    /* connect + SYN-ACK + our ACK */
-void fix_syn_received_passive(struct fix *f);  /* listen + peer SYN + our SYN-ACK */
-void fix_established_passive(struct fix *f);   /* ... + peer ACK, accepted */
+void fix_syn_sent(struct fix *f);                  /* connect(): SYN out */
+void fix_established_active(struct fix *f);        /* connect + SYN-ACK + our ACK */
+void fix_syn_received_passive(struct fix *f);      /* listen + peer SYN + our SYN-ACK */
+void fix_established_passive(struct fix *f);       /* ... + peer ACK, accepted */
 void fix_syn_received_simultaneous(struct fix *f); /* SYN out, peer SYN, our SYN-ACK */
-void fix_fin_wait_1(struct fix *f);            /* established, close(): FIN out */
-void fix_fin_wait_2(struct fix *f);            /* ... + peer ACKs our FIN */
-void fix_close_wait(struct fix *f);            /* established, peer FIN, our ACK */
-void fix_last_ack(struct fix *f);              /* ... + close(): FIN out */
-void fix_closing(struct fix *f);               /* FIN out, peer FIN crosses it */
-void fix_time_wait(struct fix *f);             /* FIN_WAIT_2 + peer FIN */
+void fix_fin_wait_1(struct fix *f);                /* established, close(): FIN out */
+void fix_fin_wait_2(struct fix *f);                /* ... + peer ACKs our FIN */
+void fix_close_wait(struct fix *f);                /* established, peer FIN, our ACK */
+void fix_last_ack(struct fix *f);                  /* ... + close(): FIN out */
+void fix_closing(struct fix *f);                   /* FIN out, peer FIN crosses it */
+void fix_time_wait(struct fix *f);                 /* FIN_WAIT_2 + peer FIN */
 
 #endif

@@ -11,8 +11,7 @@ static void run_ok(const struct scenario_opts *o, struct scenario_result *r)
 {
     char err[256] = "";
     int rc = scenario_run(o, r, err, sizeof err);
-    if (rc != 0)
-        fail_msg("scenario_run: %s", err);
+    if (rc != 0) fail_msg("scenario_run: %s", err);
 }
 
 static void assert_states(const struct scenario_side *s, const enum synack_state *want, size_t n)
@@ -43,8 +42,8 @@ static void transfer_at_loss(double loss, uint64_t bytes, unsigned seeds)
             fail_msg("loss %.2f seed %llu: sent %llu received %llu intact %d errors %d/%d "
                      "closed %d/%d",
                      loss, (unsigned long long)seed, (unsigned long long)r.bytes_sent,
-                     (unsigned long long)r.bytes_received, r.intact, r.client.err,
-                     r.server.err, r.client.closed, r.server.closed);
+                     (unsigned long long)r.bytes_received, r.intact, r.client.err, r.server.err,
+                     r.client.closed, r.server.closed);
         assert_int_equal(r.bytes_received, bytes);
         assert_true(r.intact);
         lost += r.lost;
@@ -52,8 +51,7 @@ static void transfer_at_loss(double loss, uint64_t bytes, unsigned seeds)
     }
     /* The loss really happened and was repaired (a lost ACK alone needs no repair, so
      * this holds over the seeds, not for each). */
-    if (loss > 0)
-        assert_true(lost > 0 && rtx > 0);
+    if (loss > 0) assert_true(lost > 0 && rtx > 0);
 }
 
 static void transfer_no_loss_byte_exact(void **state)
@@ -94,14 +92,12 @@ static void demo_states_client_closes(void **state)
     struct scenario_result r;
     scenario_opts_default(&o);
     run_ok(&o, &r);
-    static const enum synack_state client[] = {SYNACK_CLOSED,     SYNACK_SYN_SENT,
-                                               SYNACK_ESTABLISHED, SYNACK_FIN_WAIT_1,
-                                               SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT,
-                                               SYNACK_CLOSED};
-    static const enum synack_state server[] = {SYNACK_CLOSED,      SYNACK_LISTEN,
-                                               SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED,
-                                               SYNACK_CLOSE_WAIT,  SYNACK_LAST_ACK,
-                                               SYNACK_CLOSED};
+    static const enum synack_state client[] = {
+        SYNACK_CLOSED,     SYNACK_SYN_SENT,  SYNACK_ESTABLISHED, SYNACK_FIN_WAIT_1,
+        SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT, SYNACK_CLOSED};
+    static const enum synack_state server[] = {
+        SYNACK_CLOSED,     SYNACK_LISTEN,   SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED,
+        SYNACK_CLOSE_WAIT, SYNACK_LAST_ACK, SYNACK_CLOSED};
     assert_states(&r.client, client, 7);
     assert_states(&r.server, server, 7);
     /* TIME_WAIT holds the client for 2*MSL (30 s default): the run ends after it. */
@@ -117,9 +113,9 @@ static void demo_states_server_closes(void **state)
     o.server_closes = true;
     run_ok(&o, &r);
     assert_true(r.completed);
-    static const enum synack_state client[] = {SYNACK_CLOSED,     SYNACK_SYN_SENT,
+    static const enum synack_state client[] = {SYNACK_CLOSED,      SYNACK_SYN_SENT,
                                                SYNACK_ESTABLISHED, SYNACK_CLOSE_WAIT,
-                                               SYNACK_LAST_ACK,   SYNACK_CLOSED};
+                                               SYNACK_LAST_ACK,    SYNACK_CLOSED};
     static const enum synack_state server[] = {
         SYNACK_CLOSED,     SYNACK_LISTEN,     SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED,
         SYNACK_FIN_WAIT_1, SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT,    SYNACK_CLOSED};
@@ -139,10 +135,9 @@ static void demo_states_simultaneous_open(void **state)
     static const enum synack_state client[] = {
         SYNACK_CLOSED,     SYNACK_SYN_SENT,   SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED,
         SYNACK_FIN_WAIT_1, SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT,    SYNACK_CLOSED};
-    static const enum synack_state server[] = {SYNACK_CLOSED,       SYNACK_SYN_SENT,
-                                               SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED,
-                                               SYNACK_CLOSE_WAIT,   SYNACK_LAST_ACK,
-                                               SYNACK_CLOSED};
+    static const enum synack_state server[] = {
+        SYNACK_CLOSED,     SYNACK_SYN_SENT, SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED,
+        SYNACK_CLOSE_WAIT, SYNACK_LAST_ACK, SYNACK_CLOSED};
     assert_states(&r.client, client, 8);
     assert_states(&r.server, server, 7);
 }
@@ -156,8 +151,8 @@ static void demo_states_simultaneous_close(void **state)
     o.simultaneous_close = true;
     run_ok(&o, &r);
     assert_true(r.completed);
-    static const enum synack_state tail[] = {SYNACK_ESTABLISHED, SYNACK_FIN_WAIT_1,
-                                             SYNACK_CLOSING, SYNACK_TIME_WAIT, SYNACK_CLOSED};
+    static const enum synack_state tail[] = {SYNACK_ESTABLISHED, SYNACK_FIN_WAIT_1, SYNACK_CLOSING,
+                                             SYNACK_TIME_WAIT, SYNACK_CLOSED};
     const struct scenario_side *sides[] = {&r.client, &r.server};
     for (int i = 0; i < 2; i++) {
         const struct scenario_side *s = sides[i];
@@ -176,13 +171,10 @@ struct ctl_log {
 static void log_ctl(void *ctx, const struct synack_sim_packet *ev)
 {
     struct ctl_log *log = ctx;
-    if (ev->kind != SYNACK_SIM_SENT || ev->from != 0 || ev->len < 40)
-        return;
+    if (ev->kind != SYNACK_SIM_SENT || ev->from != 0 || ev->len < 40) return;
     uint8_t flags = ev->pkt[20 + 13];
-    if ((flags & 0x02) && log->nsyn < 8)
-        log->syn_times[log->nsyn++] = ev->time;
-    if ((flags & 0x01) && log->nfin < 8)
-        log->fin_times[log->nfin++] = ev->time;
+    if ((flags & 0x02) && log->nsyn < 8) log->syn_times[log->nsyn++] = ev->time;
+    if ((flags & 0x01) && log->nfin < 8) log->fin_times[log->nfin++] = ev->time;
 }
 
 static void lost_syn_is_resent_after_initial_rto(void **state)

@@ -17,8 +17,7 @@ static void drain_and_check(struct fix *f)
     struct wire_tcp_repr seg;
     for (int i = 0; i < 1000; i++) {
         synack_ssize n = synack_stack_output(f->s, pkt, sizeof pkt, f->now);
-        if (n == SYNACK_ERR_AGAIN)
-            return;
+        if (n == SYNACK_ERR_AGAIN) return;
         assert_true(n > 0);
         assert_int_equal(wire_packet_parse(pkt, (size_t)n, &ip, &seg), SYNACK_DROP_NONE);
         assert_int_equal(ip.src, FIX_LOCAL);
@@ -30,8 +29,7 @@ static void drain_and_check(struct fix *f)
 static void check_invariants(struct fix *f)
 {
     struct synack_tcp_info info;
-    if (!f->c)
-        return;
+    if (!f->c) return;
     assert_int_equal(synack_tcp_info(f->c, &info), 0);
     assert_true(info.state < SYNACK_STATE_COUNT);
     assert_true(seq_leq(info.snd_una, info.snd_nxt));
@@ -44,10 +42,17 @@ static void check_invariants(struct fix *f)
 static uint32_t near(struct rand_pcg *r, uint32_t x)
 {
     switch (rand_below(r, 8)) {
-    case 0: case 1: case 2: case 3: return x;
-    case 4: return x + rand_below(r, 8) - 4;
-    case 5: return rand_u32(r);
-    default: return x + rand_below(r, 140000) - 70000;
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+        return x;
+    case 4:
+        return x + rand_below(r, 8) - 4;
+    case 5:
+        return rand_u32(r);
+    default:
+        return x + rand_below(r, 140000) - 70000;
     }
 }
 
@@ -69,9 +74,8 @@ static void send_random_segment(struct fix *f, struct rand_pcg *r)
     };
     /* Impossible flag pairs are the wire layer's to reject; most segments get past it. */
     if ((seg.flags & WIRE_TCP_SYN) && rand_below(r, 4))
-        seg.flags &= (uint8_t)~(WIRE_TCP_FIN | WIRE_TCP_RST);
-    if (rand_below(r, 2))
-        seg.flags |= WIRE_TCP_ACK;
+        seg.flags &= (uint8_t) ~(WIRE_TCP_FIN | WIRE_TCP_RST);
+    if (rand_below(r, 2)) seg.flags |= WIRE_TCP_ACK;
     if (rand_below(r, 5) == 0) {
         seg.has_mss = true;
         seg.mss = (uint16_t)rand_u32(r);
@@ -104,8 +108,7 @@ static void app_action(struct fix *f, struct rand_pcg *r)
         fix_advance(f, SYNACK_MS(rand_below(r, 3000)));
         break;
     case 3:
-        if (rand_below(r, 10) == 0)
-            synack_tcp_shutdown(f->c, f->now);
+        if (rand_below(r, 10) == 0) synack_tcp_shutdown(f->c, f->now);
         break;
     default:
         break;
@@ -114,8 +117,7 @@ static void app_action(struct fix *f, struct rand_pcg *r)
 
 static void fresh_connection(struct fix *f, unsigned round)
 {
-    if (f->s)
-        fix_free(f);
+    if (f->s) fix_free(f);
     fix_init(f, NULL);
     f->rport = (uint16_t)(20000 + round % 20000);
     if (round % 2)
@@ -143,8 +145,7 @@ static void random_segments_keep_invariants(void **state)
         check_invariants(&f);
         fix_events(&f);
         for (size_t k = 0; k < f.nevents; k++)
-            if (f.events[k].type == SYNACK_EV_STATE)
-                reached |= 1u << f.events[k].new_state;
+            if (f.events[k].type == SYNACK_EV_STATE) reached |= 1u << f.events[k].new_state;
         f.nevents = 0;
     }
     fix_free(&f);
@@ -175,8 +176,7 @@ static void random_bytes_are_counted_and_dropped(void **state)
             pkt[0] = 0x45;
             pkt[9] = 6;
         }
-        if (fix_send_raw(&f, pkt, len) == SYNACK_ERR_MALFORMED)
-            malformed++;
+        if (fix_send_raw(&f, pkt, len) == SYNACK_ERR_MALFORMED) malformed++;
         drain_and_check(&f);
     }
     /* Every rejected packet is counted under some reason. */

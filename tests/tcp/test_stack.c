@@ -17,8 +17,7 @@ static void trace_fn(void *ctx, char dir, const uint8_t *pkt, size_t len, enum s
         log->in++;
     else
         log->out++;
-    if (drop != SYNACK_DROP_NONE)
-        log->dropped++;
+    if (drop != SYNACK_DROP_NONE) log->dropped++;
     synack_format_packet(log->last, sizeof log->last, pkt, len);
 }
 

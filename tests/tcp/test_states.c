@@ -474,8 +474,11 @@ static void arc_listen_to_syn_sent_send(void **state)
     assert_int_equal(syn.src_port, f.lport); /* from the listening port */
     f.iss = syn.seq;
     f.peer_ack = f.iss + 1;
-    struct wire_tcp_repr synack = {.src_port = f.rport, .dst_port = f.lport, .seq = f.peer_nxt,
-                                   .ack = f.peer_ack, .flags = WIRE_TCP_SYN | WIRE_TCP_ACK,
+    struct wire_tcp_repr synack = {.src_port = f.rport,
+                                   .dst_port = f.lport,
+                                   .seq = f.peer_nxt,
+                                   .ack = f.peer_ack,
+                                   .flags = WIRE_TCP_SYN | WIRE_TCP_ACK,
                                    .window = 65535};
     fix_send_repr(&f, &synack);
     f.peer_nxt++;
