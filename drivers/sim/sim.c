@@ -72,6 +72,7 @@ struct sim_link {
     size_t waiting_head, waiting_count, waiting_cap;
     size_t waiting_bytes;
     struct synack_sim_link_stats stats;
+    struct synack_pcap *capture; /* this link's own capture file, or NULL */
 };
 
 struct synack_sim {
@@ -378,13 +379,21 @@ static void link_duplicate(struct synack_sim *sim, struct sim_link *l, struct si
     link_schedule(sim, copy, p->at);
 }
 
-static void sim_capture_write(struct synack_sim *sim, const struct sim_pkt *p)
+static void capture_write(struct synack_sim *sim, struct synack_pcap *pcap, const struct sim_pkt *p)
 {
-    if (sim->capture == NULL) return;
-    if (synack_pcap_write(sim->capture, p->data, p->len, sim->now) < 0) {
+    if (pcap == NULL) return;
+    if (synack_pcap_write(pcap, p->data, p->len, sim->now) < 0) {
         sim->stats.capture_errors++;
         sim_set_error(sim, "writing the capture file failed");
     }
+}
+
+/* Both the simulator-wide capture and the link's own see every offered packet. */
+static void sim_capture_write(struct synack_sim *sim, const struct sim_link *l,
+                              const struct sim_pkt *p)
+{
+    capture_write(sim, sim->capture, p);
+    capture_write(sim, l->capture, p);
 }
 
 /* Takes ownership of `p`, just output by node l->from at sim->now, and decides its fate. */
@@ -397,7 +406,7 @@ static void link_offer(struct synack_sim *sim, int index, struct sim_pkt *p)
     p->flags = 0;
     p->number = ++l->stats.offered;
     l->stats.bytes += p->len;
-    sim_capture_write(sim, p);
+    sim_capture_write(sim, l, p);
     link_notify(sim, SYNACK_SIM_SENT, p, sim->now);
 
     enum synack_sim_packet_kind fate = SYNACK_SIM_SENT;
@@ -612,6 +621,7 @@ void synack_sim_free(struct synack_sim *sim)
     if (sim == NULL) return;
     (void)synack_pcap_close(sim->capture);
     for (int i = 0; i < sim->link_count; i++) {
+        (void)synack_pcap_close(sim->links[i].capture);
         free(sim->links[i].drops);
         free(sim->links[i].waiting);
     }
@@ -740,15 +750,26 @@ void synack_sim_stats(const struct synack_sim *sim, struct synack_sim_stats *out
     *out = sim->stats;
 }
 
+/* Closes what `slot` holds, then opens `path` into it (NULL: just close). */
+static int capture_reopen(struct synack_sim *sim, struct synack_pcap **slot, const char *path)
+{
+    int rc = synack_pcap_close(*slot);
+    *slot = NULL;
+    if (rc < 0) sim_set_error(sim, "flushing the previous capture file failed");
+    if (path == NULL) return rc;
+    return synack_pcap_open(slot, path, sim->err, sizeof(sim->err));
+}
+
 int synack_sim_capture(struct synack_sim *sim, const char *path)
 {
     if (sim == NULL) return SYNACK_ERR_INVAL;
-    int rc = synack_pcap_close(sim->capture);
-    sim->capture = NULL;
-    if (rc < 0) sim_set_error(sim, "flushing the previous capture file failed");
-    if (path == NULL) return rc;
-    rc = synack_pcap_open(&sim->capture, path, sim->err, sizeof(sim->err));
-    return rc;
+    return capture_reopen(sim, &sim->capture, path);
+}
+
+int synack_sim_capture_link(struct synack_sim *sim, int link, const char *path)
+{
+    if (sim == NULL || link < 0 || link >= sim->link_count) return SYNACK_ERR_INVAL;
+    return capture_reopen(sim, &sim->links[link].capture, path);
 }
 
 const char *synack_sim_error(const struct synack_sim *sim)

@@ -257,6 +257,11 @@ void synack_sim_stats(const struct synack_sim *sim, struct synack_sim_stats *out
  * (the file cannot be created), NOMEM. */
 int synack_sim_capture(struct synack_sim *sim, const char *path);
 
+/* Like synack_sim_capture, for one link only: the packets offered to `link`, in a file of
+ * their own. Any number of links can be captured at once, alongside the whole-network
+ * capture. Errors: INVAL (bad index, or the file cannot be created), NOMEM. */
+int synack_sim_capture_link(struct synack_sim *sim, int link, const char *path);
+
 /* A sentence about the last error the simulator reported, or "" if none. Never NULL. */
 const char *synack_sim_error(const struct synack_sim *sim);
 

@@ -877,7 +877,56 @@ static void capture_bad_path_reports_error(void **state)
     synack_sim_free(sim);
 }
 
+static uint32_t pcap_count(const char *path)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline(path, err);
+    assert_non_null(pc);
+    struct pcap_pkthdr *hdr;
+    const u_char *data;
+    uint32_t count = 0;
+    while (pcap_next_ex(pc, &hdr, &data) == 1)
+        count++;
+    pcap_close(pc);
+    return count;
+}
+
+/* Each link can have its own capture file, beside the whole-network one. */
+static void capture_each_link_on_its_own(void **state)
+{
+    (void)state;
+    char all[64], ab[64], ba[64];
+    temp_path(all, sizeof(all));
+    temp_path(ab, sizeof(ab));
+    temp_path(ba, sizeof(ba));
+    struct synack_sim *sim;
+    struct fake a, b;
+    assert_int_equal(synack_sim_new(&sim, 3), 0);
+    fake_init(&a, ADDR_A, ADDR_B, 5, 60);
+    fake_init(&b, ADDR_B, ADDR_A, 2, 60);
+    assert_int_equal(synack_sim_add_node(sim, &fake_ops, &a), 0);
+    assert_int_equal(synack_sim_add_node(sim, &fake_ops, &b), 1);
+    struct synack_sim_link_params p = clean_link(SYNACK_MS(1));
+    int l_ab = synack_sim_add_link(sim, 0, 1, &p);
+    int l_ba = synack_sim_add_link(sim, 1, 0, &p);
+    assert_int_equal(synack_sim_capture(sim, all), 0);
+    assert_int_equal(synack_sim_capture_link(sim, l_ab, ab), 0);
+    assert_int_equal(synack_sim_capture_link(sim, l_ba, ba), 0);
+    assert_int_equal(synack_sim_capture_link(sim, 7, ab), SYNACK_ERR_INVAL);
+    run_all(sim);
+    synack_sim_free(sim);
+    assert_int_equal(pcap_count(ab), 5);
+    assert_int_equal(pcap_count(ba), 2);
+    assert_int_equal(pcap_count(all), 7);
+    unlink(all);
+    unlink(ab);
+    unlink(ba);
+    fake_fini(&a);
+    fake_fini(&b);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(capture_each_link_on_its_own),
     cmocka_unit_test(latency_delivers_at_exact_time),
     cmocka_unit_test(rate_serialization_delay),
     cmocka_unit_test(queue_drop_tail),
