@@ -10,8 +10,8 @@ static const char usage[] =
     "commands:\n"
     "  demo    the handshake, data, close and every TCP state on a simulated network\n"
     "\n"
-    "`synack COMMAND --help` describes each command. (cat, http, trace and bench are\n"
-    "planned; see the README.)\n";
+    "`synack COMMAND --help` describes each command. cat, http, trace and bench are\n"
+    "not built yet (see the README).\n";
 
 int main(int argc, char **argv)
 {
