@@ -115,6 +115,9 @@ static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
 {
     L->total++;
     if (L->quiet) return;
+    if (L->total == 1) /* the header comes with the first segment, not before an error */
+        printf("%10s  |%-*s|\n%10s  |%*s|\n", "time ms", ARROW_WIDTH, " client 198.18.0.1", "",
+               ARROW_WIDTH, "server 198.18.0.2 ");
     if (L->total <= LADDER_HEAD) {
         printf("%10.3f  %s\n", ms(t), line);
         return;
@@ -395,9 +398,6 @@ int cmd_demo(int argc, char **argv)
     struct ladder L = {.quiet = quiet || json, .fin_side = {-1, -1}};
     o.observer = ladder_observe;
     o.observer_ctx = &L;
-    if (!L.quiet)
-        printf("%10s  |%-*s|\n%10s  |%*s|\n", "time ms", ARROW_WIDTH, " client 198.18.0.1", "",
-               ARROW_WIDTH, "server 198.18.0.2 ");
     struct scenario_result r;
     char err[256];
     struct timespec t0, t1;

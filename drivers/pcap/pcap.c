@@ -37,10 +37,12 @@ int synack_pcap_open(struct synack_pcap **out, const char *path, char *err, size
     }
     p->dumper = pcap_dump_open(p->dead, path);
     if (p->dumper == NULL) {
-        pcap_set_error(err, errcap, "cannot create capture file", path, pcap_geterr(p->dead));
+        /* libpcap's message already names the file: "PATH: No such file or directory". */
+        if (err != NULL && errcap > 0)
+            snprintf(err, errcap, "cannot create capture file %s", pcap_geterr(p->dead));
         pcap_close(p->dead);
         free(p);
-        return SYNACK_ERR_INVAL;
+        return SYNACK_ERR_IO;
     }
     *out = p;
     return 0;
@@ -57,7 +59,7 @@ int synack_pcap_write(struct synack_pcap *p, const uint8_t *pkt, size_t len, syn
     hdr.len = (bpf_u_int32)len;
     pcap_dump((u_char *)p->dumper, &hdr, pkt);
     /* pcap_dump() cannot report failure; the stream remembers it. */
-    if (ferror(pcap_dump_file(p->dumper))) return SYNACK_ERR_INVAL;
+    if (ferror(pcap_dump_file(p->dumper))) return SYNACK_ERR_IO;
     return 0;
 }
 
@@ -65,7 +67,7 @@ int synack_pcap_close(struct synack_pcap *p)
 {
     if (p == NULL) return 0;
     int rc = 0;
-    if (pcap_dump_flush(p->dumper) != 0 || ferror(pcap_dump_file(p->dumper))) rc = SYNACK_ERR_INVAL;
+    if (pcap_dump_flush(p->dumper) != 0 || ferror(pcap_dump_file(p->dumper))) rc = SYNACK_ERR_IO;
     pcap_dump_close(p->dumper);
     pcap_close(p->dead);
     free(p);

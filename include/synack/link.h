@@ -34,16 +34,16 @@ struct synack_pcap;
 
 /* Creates (or truncates) the file at `path` and writes the pcap file header.
  * `err`/`errcap` (optional, NULL/0 allowed) receive a sentence saying why it failed.
- * Errors: INVAL (NULL out or path, the file cannot be created), NOMEM. */
+ * Errors: INVAL (NULL out or path), IO (the file cannot be created), NOMEM. */
 int synack_pcap_open(struct synack_pcap **out, const char *path, char *err, size_t errcap);
 
 /* Appends one packet (the IPv4 packet itself, no link header), stamped with `t`
  * nanoseconds since the epoch of the file (virtual time 0 is 1970-01-01 00:00:00).
- * Errors: INVAL (NULL, len 0 or > 65535, or the stream reports a write error). */
+ * Errors: INVAL (NULL, len 0 or > 65535), IO (the stream reports a write error). */
 int synack_pcap_write(struct synack_pcap *p, const uint8_t *pkt, size_t len, synack_time_t t);
 
 /* Flushes and closes the file and frees `p`. NULL is allowed.
- * Errors: INVAL when buffered data could not be written (disk full, ...). */
+ * Errors: IO when buffered data could not be written (disk full, ...). */
 int synack_pcap_close(struct synack_pcap *p);
 
 /* ---- network simulator --------------------------------------------------------------------- */
@@ -253,13 +253,13 @@ void synack_sim_stats(const struct synack_sim *sim, struct synack_sim_stats *out
 /* Writes every packet put on any link, at the moment it is offered (before queue drop or
  * loss; duplicates once; the bytes as output, before corruption), to one pcap file at
  * `path`, stamped with virtual time. A capture already open is closed first; a NULL path
- * just closes it (flushing the file). Errors: INVAL with synack_sim_error() saying why
+ * just closes it (flushing the file). Errors: IO with synack_sim_error() saying why
  * (the file cannot be created), NOMEM. */
 int synack_sim_capture(struct synack_sim *sim, const char *path);
 
 /* Like synack_sim_capture, for one link only: the packets offered to `link`, in a file of
  * their own. Any number of links can be captured at once, alongside the whole-network
- * capture. Errors: INVAL (bad index, or the file cannot be created), NOMEM. */
+ * capture. Errors: INVAL (bad index), IO (the file cannot be created), NOMEM. */
 int synack_sim_capture_link(struct synack_sim *sim, int link, const char *path);
 
 /* A sentence about the last error the simulator reported, or "" if none. Never NULL. */

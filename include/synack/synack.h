@@ -50,6 +50,7 @@ enum synack_err {
     SYNACK_ERR_NOPORTS = -12,    /* no ephemeral port is free for that destination */
     SYNACK_ERR_ABORTED = -13,    /* the local application aborted the connection */
     SYNACK_ERR_MALFORMED = -14,  /* an input packet was malformed and dropped (counted) */
+    SYNACK_ERR_IO = -15,         /* a driver's file or device operation failed (see its message) */
 };
 
 /* A sentence a person can act on, for any SYNACK_ERR_* code. Never NULL. */

@@ -37,6 +37,8 @@ const char *synack_strerror(int err)
         return "connection aborted by the local application";
     case SYNACK_ERR_MALFORMED:
         return "malformed packet: dropped and counted";
+    case SYNACK_ERR_IO:
+        return "input/output error: a file or device could not be opened, read or written";
     default:
         return "unknown error code";
     }

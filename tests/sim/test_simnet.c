@@ -872,7 +872,7 @@ static void capture_bad_path_reports_error(void **state)
     struct synack_sim *sim;
     assert_int_equal(synack_sim_new(&sim, 1), 0);
     assert_string_equal(synack_sim_error(sim), "");
-    assert_int_equal(synack_sim_capture(sim, "/nonexistent-dir/x.pcap"), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_sim_capture(sim, "/nonexistent-dir/x.pcap"), SYNACK_ERR_IO);
     assert_non_null(strstr(synack_sim_error(sim), "/nonexistent-dir/x.pcap"));
     synack_sim_free(sim);
 }
