@@ -222,7 +222,7 @@ struct synack_event {
     enum synack_event_type type;
     uint64_t conn_id;                       /* unique per stack, never reused */
     void *user;                             /* the connection's (or listener's) user pointer */
-    struct synack_listener *listener;       /* for ACCEPTABLE */
+    struct synack_listener *listener;       /* ACCEPTABLE: valid while the listener is open */
     enum synack_state old_state, new_state; /* for STATE */
     int err;                                /* for ERROR */
     synack_time_t time;

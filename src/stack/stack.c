@@ -242,7 +242,7 @@ void stack_out_remove(struct synack_stack *s, struct synack_tcp *c)
 void stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg)
 {
     if (s->ctl_len == STACK_CTLQ_CAP)
-        return; /* the peer retransmits and we answer again; nothing is lost for good */
+        return; /* not counted: the peer retransmits and we answer again */
     s->ctlq[(s->ctl_head + s->ctl_len) % STACK_CTLQ_CAP] = *seg;
     s->ctl_len++;
 }

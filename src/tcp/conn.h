@@ -174,6 +174,9 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now);
 void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
                       const struct wire_tcp_repr *seg, synack_time_t now,
                       const uint32_t *iss_floor);
+/* True if a SYN arriving now would get a connection (queues and connection limit);
+ * `frees_one` when a connection is about to be freed to make room. */
+bool tcp_listen_has_room(const struct synack_listener *l, bool frees_one);
 /* A passive connection became ESTABLISHED: moves it to the accept queue. Returns false if
  * the accept queue is full (the caller drops the segment and stays in SYN_RECEIVED). */
 bool tcp_listen_established(struct synack_tcp *c, synack_time_t now);

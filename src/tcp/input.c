@@ -182,6 +182,10 @@ static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, str
     in->len = (uint32_t)seg->payload_len;
     in->fin = (seg->flags & WIRE_TCP_FIN) != 0;
     if (!ok && wnd == 0 && seq == nxt && !in->syn) {
+        /* RFC 9293 §3.8.6.1: "When a receiving TCP has a zero window and a segment
+         * arrives, it must still send an acknowledgment showing its next expected
+         * sequence number and current window (zero)." */
+        if (in->len || in->fin) ack_now(c);
         in->len = 0;
         in->fin = false;
         return true;
@@ -263,8 +267,10 @@ static bool fin_acked(const struct synack_tcp *c)
 static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *seg,
                              synack_time_t now)
 {
-    if (!seq_lt(c->snd_una, seg->ack)) {
-        /* <SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK. */
+    if (!seq_lt(c->snd_una, seg->ack) || seq_gt(seg->ack, c->snd_nxt)) {
+        /* RFC 9293 §3.10.7.4: acceptable only if SND.UNA < SEG.ACK =< SND.NXT; otherwise
+         * <SEQ=SEG.ACK><CTL=RST>. Both bounds matter: without the upper one a blind ACK
+         * anywhere above our ISS would complete the handshake. */
         tcp_count_drop(c, SYNACK_DROP_BAD_ACK);
         tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
                      seg->ack, 0, false);
@@ -356,7 +362,8 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
     case SYNACK_FIN_WAIT_1:
         /* Our FIN acknowledged: FIN-WAIT-2, unless this very segment carries the peer's
          * FIN, in which case the eighth step goes straight to TIME-WAIT. */
-        if (fin_acked(c) && !in->fin) tcp_set_state(c, SYNACK_FIN_WAIT_2, now);
+        if (fin_acked(c) && !(in->fin && in->seq == c->rcv_nxt))
+            tcp_set_state(c, SYNACK_FIN_WAIT_2, now);
         return true;
     case SYNACK_CLOSING:
         if (fin_acked(c)) tcp_enter_time_wait(c, now);
@@ -386,7 +393,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
         /* RFC 1122 §4.2.2.13: data after CLOSE cannot be delivered; say so with a RST. */
         tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
                      c->snd_nxt, c->rcv_nxt, true);
-        TCP_COUNT(c, rsts_out);
+        c->counters.rsts_out++; /* the stack counts it when it leaves */
         tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
         return false;
     }
@@ -443,17 +450,37 @@ static void input_text_and_fin(struct synack_tcp *c, struct in_seg *in, synack_t
     if (input_text(c, in, now)) input_fin(c, in, now);
 }
 
+/* First step, failed: "an acknowledgment should be sent in reply (unless the RST bit is
+ * set ...)". A bare ACK from the past is the exception: answering every such ACK lets two
+ * stacks whose views of each other lag (crossing zero-window probes) trade ACKs forever.
+ * Its ACK field is still news, so it is processed (as 4.4BSD does), and the reply goes
+ * through the RFC 5961 §7 rate limit. */
+static void input_unacceptable(struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                               struct in_seg *in, synack_time_t now)
+{
+    tcp_count_drop(c, SYNACK_DROP_UNACCEPTABLE);
+    if (seg->flags & WIRE_TCP_RST) return;
+    /* A repeated FIN in TIME-WAIT: acknowledge it and restart the 2 MSL timeout. */
+    if (c->state == SYNACK_TIME_WAIT && (seg->flags & WIRE_TCP_FIN)) tcp_enter_time_wait(c, now);
+    bool bare_old_ack =
+        (seg->flags & (WIRE_TCP_ACK | WIRE_TCP_SYN | WIRE_TCP_FIN)) == WIRE_TCP_ACK &&
+        seg->payload_len == 0 && seq_lt(seg->seq, c->rcv_nxt) && c->state != SYNACK_SYN_RECEIVED &&
+        c->state != SYNACK_TIME_WAIT;
+    if (!bare_old_ack) {
+        ack_now(c);
+        return;
+    }
+    in->len = 0;
+    in->fin = false;
+    if (input_ack(c, in, now)) challenge_ack(c, now);
+}
+
 static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr *seg,
                                synack_time_t now)
 {
     struct in_seg in;
     if (!check_seq(c, seg, &in)) {
-        tcp_count_drop(c, SYNACK_DROP_UNACCEPTABLE);
-        if (seg->flags & WIRE_TCP_RST) return;
-        /* A repeated FIN in TIME-WAIT: acknowledge it and restart the 2 MSL timeout. */
-        if (c->state == SYNACK_TIME_WAIT && (seg->flags & WIRE_TCP_FIN))
-            tcp_enter_time_wait(c, now);
-        ack_now(c);
+        input_unacceptable(c, seg, &in, now);
         return;
     }
     if (seg->flags & WIRE_TCP_RST) {
@@ -485,7 +512,9 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ipv4_repr *
         !seq_gt(seg->seq, c->rcv_nxt))
         return false;
     struct synack_listener *l = stack_listener_find(c->stack, c->local_port);
-    if (!l) return false;
+    /* Only if the listener will take the SYN: otherwise TIME-WAIT goes on protecting the
+     * old incarnation, and the peer's retransmitted SYN tries again later. */
+    if (!l || !tcp_listen_has_room(l, (c->flags & TCP_F_RELEASED) != 0)) return false;
     uint32_t floor = c->snd_nxt;
     tcp_conn_finish(c, 0, now);
     input_listen(l, ip, seg, now, &floor);

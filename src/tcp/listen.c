@@ -62,7 +62,7 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
         struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
         tcp_send_rst(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, c->snd_nxt,
                      c->rcv_nxt, true);
-        TCP_COUNT(c, rsts_out);
+        c->counters.rsts_out++; /* the stack counts it when it leaves */
         tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
     }
     for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
@@ -130,18 +130,31 @@ void tcp_listen_unlink(struct synack_tcp *c)
     c->listener = NULL;
 }
 
+/* Why a SYN would be dropped now, or NONE. `frees_one`: a connection is about to be
+ * freed (a TIME-WAIT reopened), so the connection limit has one more place. */
+static enum synack_drop listen_full(const struct synack_listener *l, bool frees_one)
+{
+    if (l->syn_count >= l->backlog) return SYNACK_DROP_SYN_QUEUE_FULL;
+    if (l->accept_count >= l->backlog) return SYNACK_DROP_ACCEPT_QUEUE_FULL;
+    if (l->stack->nconns >= l->stack->cfg.max_conns + (frees_one ? 1u : 0u))
+        return SYNACK_DROP_NO_MEMORY;
+    return SYNACK_DROP_NONE;
+}
+
+bool tcp_listen_has_room(const struct synack_listener *l, bool frees_one)
+{
+    return listen_full(l, frees_one) == SYNACK_DROP_NONE;
+}
+
 void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
                       const struct wire_tcp_repr *seg, synack_time_t now, const uint32_t *iss_floor)
 {
     struct synack_stack *s = l->stack;
     /* The backlog bounds both queues; a SYN that finds either full is dropped, and the
      * peer's retransmission tries again later. */
-    if (l->syn_count >= l->backlog) {
-        stack_count_drop(s, SYNACK_DROP_SYN_QUEUE_FULL);
-        return;
-    }
-    if (l->accept_count >= l->backlog) {
-        stack_count_drop(s, SYNACK_DROP_ACCEPT_QUEUE_FULL);
+    enum synack_drop full = listen_full(l, false);
+    if (full != SYNACK_DROP_NONE) {
+        stack_count_drop(s, full);
         return;
     }
     struct synack_tcp *c = tcp_conn_new(s, ip->dst, seg->dst_port, ip->src, seg->src_port);

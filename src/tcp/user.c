@@ -128,7 +128,7 @@ static void conn_send_abort_rst(struct synack_tcp *c)
          * makes it acceptable to RFC 5961 peers in any synchronized state. */
         tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
                      c->snd_nxt, c->rcv_nxt, true);
-        TCP_COUNT(c, rsts_out);
+        c->counters.rsts_out++; /* the stack counts it when it leaves */
         break;
     default:
         break;
@@ -149,7 +149,16 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
     /* RFC 9293 §3.10.4 and RFC 2525 §2.17: closing with unread data loses it; say so to
      * the peer with a RST rather than a FIN. */
     if (ring_len(&c->rcvq) > 0 && tcp_is_synchronized(c->state)) {
-        conn_abort(c, SYNACK_ERR_ABORTED, now);
+        if (c->state == SYNACK_TIME_WAIT) {
+            /* Both FINs are acknowledged: nothing to tell the peer; let 2*MSL run. */
+            ring_consume(&c->rcvq, ring_len(&c->rcvq));
+            return;
+        }
+        /* Every other synchronized state, CLOSING and LAST-ACK included. */
+        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+                     c->snd_nxt, c->rcv_nxt, true);
+        c->counters.rsts_out++;
+        tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
         return;
     }
     switch (c->state) {

@@ -412,7 +412,49 @@ static void ack_too_old_gets_challenge_ack_and_drop(void **state)
     fix_free(&f);
 }
 
+/* RFC 9293 §3.10.7.4 SYN-RECEIVED: the ACK must satisfy SND.UNA < SEG.ACK =< SND.NXT; a
+ * blind ACK above SND.NXT gets <SEQ=SEG.ACK><CTL=RST> and its text goes nowhere. */
+static void syn_received_ack_beyond_snd_nxt_gets_rst(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_syn_received_passive(&f);
+    uint32_t blind = f.iss + 0x40000000u;
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, blind, "GET /", 5);
+    fix_expect(&f, WIRE_TCP_RST, blind, 0);
+    struct synack_tcp *c = NULL;
+    assert_int_equal(synack_tcp_accept(f.l, &c), SYNACK_ERR_AGAIN);
+    assert_false(fix_saw_transition(&f, SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED));
+    /* The real ACK still completes the handshake. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    assert_int_equal(synack_tcp_accept(f.l, &c), 0);
+    fix_free(&f);
+}
+
+/* RFC 2525 §2.17 in LAST-ACK (and CLOSING): unread data at close() means a RST, not a
+ * silently dropped TCB whose lost FIN nobody would resend. */
+static void close_with_unread_data_in_last_ack_sends_rst(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f);
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, "abc", 3);
+    f.peer_nxt += 4;
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_int_equal(synack_tcp_shutdown(f.c, f.now), 0); /* LAST_ACK */
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    synack_tcp_close(f.c, f.now); /* "abc" unread */
+    fix_expect(&f, WIRE_TCP_RST | WIRE_TCP_ACK, f.peer_ack + 1, f.peer_nxt);
+    assert_true(fix_saw_transition(&f, SYNACK_LAST_ACK, SYNACK_CLOSED));
+    fix_free(&f);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(syn_received_ack_beyond_snd_nxt_gets_rst),
+    cmocka_unit_test(close_with_unread_data_in_last_ack_sends_rst),
+
     cmocka_unit_test(ack_too_old_gets_challenge_ack_and_drop),
     cmocka_unit_test(closed_port_syn_gets_rst_ack_of_seq_plus_len),
     cmocka_unit_test(closed_port_ack_gets_rst_with_seq_of_seg_ack),

@@ -459,7 +459,105 @@ static void zero_window_probes_back_off_and_never_give_up(void **state)
     fix_free(&f);
 }
 
+/* Fills the stack's receive buffer so that it advertises a zero window. */
+static void fill_receive_window(struct fix *f)
+{
+    static uint8_t buf[1460];
+    struct wire_tcp_repr seg;
+    for (uint32_t total = 0; total < f->cfg.rcvbuf;) {
+        uint32_t n =
+            f->cfg.rcvbuf - total < sizeof buf ? (uint32_t)f->cfg.rcvbuf - total : sizeof buf;
+        fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, buf, n);
+        f->peer_nxt += n;
+        total += n;
+        while (fix_recv(f, &seg)) {
+        }
+    }
+    struct synack_tcp_info info;
+    synack_tcp_info(f->c, &info);
+    assert_int_equal(info.rcv_wnd, 0);
+}
+
+/* RFC 9293 §3.8.6.1: with a zero window, an arriving segment is still acknowledged, so
+ * the prober learns we are alive (and keeps probing instead of timing out). */
+static void zero_window_probe_is_acked(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f);
+    fill_receive_window(&f);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, "p", 1);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt); /* not taken: ack unchanged */
+    fix_expect_none(&f);
+    fix_free(&f);
+}
+
+static void zero_window_fin_is_acked(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f);
+    fill_receive_window(&f);
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    fix_free(&f);
+}
+
+/* RFC 1122 §4.2.2.13: TIME-WAIT gives way to a new SYN only if a connection can really be
+ * made; when the listener's queue is full, TIME-WAIT stays and still ACKs an old FIN. */
+static void time_wait_kept_when_reopening_syn_cannot_be_taken(void **state)
+{
+    (void)state;
+    struct fix f;
+    struct wire_tcp_repr seg;
+    fix_init(&f, NULL);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 1, NULL, &f.l), 0);
+    struct wire_tcp_repr syn = {.src_port = f.rport,
+                                .dst_port = f.lport,
+                                .seq = f.peer_nxt,
+                                .flags = WIRE_TCP_SYN,
+                                .window = 65535};
+    fix_send_repr(&f, &syn);
+    f.peer_nxt++;
+    assert_true(fix_recv(&f, &seg));
+    f.iss = seg.seq;
+    f.peer_ack = f.iss + 1;
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    assert_int_equal(synack_tcp_accept(f.l, &f.c), 0);
+    synack_tcp_close(f.c, f.now); /* we close first: we will hold TIME_WAIT */
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    f.peer_ack++;
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    f.peer_nxt++;
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    /* Another peer port fills the accept queue (backlog 1). */
+    f.rport = FIX_RPORT + 1;
+    syn.src_port = f.rport;
+    syn.seq = 5000;
+    fix_send_repr(&f, &syn);
+    assert_true(fix_recv(&f, &seg));
+    fix_send(&f, WIRE_TCP_ACK, 5001, seg.seq + 1, NULL, 0);
+    fix_expect_none(&f);
+    /* A new SYN on the TIME_WAIT 4-tuple cannot be taken ... */
+    f.rport = FIX_RPORT;
+    syn.src_port = f.rport;
+    syn.seq = f.peer_nxt + 100000;
+    fix_send_repr(&f, &syn);
+    while (fix_recv(&f, &seg)) {
+    }
+    /* ... so TIME_WAIT is still there: the old FIN gets an ACK, not a RST. */
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    fix_free(&f);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(zero_window_probe_is_acked),
+    cmocka_unit_test(zero_window_fin_is_acked),
+    cmocka_unit_test(time_wait_kept_when_reopening_syn_cannot_be_taken),
+
     cmocka_unit_test(syn_retransmitted_with_backoff_then_timedout),
     cmocka_unit_test(syn_backoff_capped_at_rto_max),
     cmocka_unit_test(syn_ack_retransmitted_in_syn_received),
