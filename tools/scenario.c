@@ -299,9 +299,8 @@ static void run_loop(struct run *run)
         drain_events(run, &run->client);
         drain_events(run, &run->server);
         if (run->client.out->closed && run->server.out->closed) break;
+        synack_sim_flush(run->sim); /* what the application just queued goes on the wire */
         synack_time_t next = synack_sim_next_time(run->sim);
-        synack_sim_flush(run->sim);
-        next = synack_sim_next_time(run->sim);
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
     }
@@ -309,13 +308,11 @@ static void run_loop(struct run *run)
 
 int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char *err, size_t errcap)
 {
-    static struct run zero; /* const template: a run is large, so it is not on the stack */
-    struct run *run = malloc(sizeof *run);
+    struct run *run = calloc(1, sizeof *run); /* large: not on the stack */
     if (!run) {
         snprintf(err, errcap, "out of memory");
         return SYNACK_ERR_NOMEM;
     }
-    *run = zero;
     memset(r, 0, sizeof *r);
     r->digest_sent = r->digest_received = FNV_OFFSET;
     run->o = o;
