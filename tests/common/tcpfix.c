@@ -147,6 +147,20 @@ uint64_t fix_drops(struct fix *f, enum synack_drop reason)
     return c.drops[reason];
 }
 
+void fix_peer_syn(struct fix *f, bool ack_ours)
+{
+    struct wire_tcp_repr syn = {.src_port = f->rport,
+                                .dst_port = f->lport,
+                                .seq = f->peer_nxt,
+                                .ack = ack_ours ? f->iss + 1 : 0,
+                                .flags = (uint8_t)(WIRE_TCP_SYN | (ack_ours ? WIRE_TCP_ACK : 0)),
+                                .window = f->peer_wnd,
+                                .has_mss = f->peer_mss != 0,
+                                .mss = f->peer_mss};
+    fix_send_repr(f, &syn);
+    f->peer_nxt++;
+}
+
 /* ---- state fixtures ---- */
 
 void fix_syn_sent(struct fix *f)
@@ -165,16 +179,7 @@ void fix_syn_sent(struct fix *f)
 void fix_established_active(struct fix *f)
 {
     fix_syn_sent(f);
-    struct wire_tcp_repr synack = {.src_port = f->rport,
-                                   .dst_port = f->lport,
-                                   .seq = f->peer_nxt,
-                                   .ack = f->iss + 1,
-                                   .flags = WIRE_TCP_SYN | WIRE_TCP_ACK,
-                                   .window = f->peer_wnd,
-                                   .has_mss = f->peer_mss != 0,
-                                   .mss = f->peer_mss};
-    fix_send_repr(f, &synack);
-    f->peer_nxt++;
+    fix_peer_syn(f, true);
     fix_expect(f, WIRE_TCP_ACK, f->iss + 1, f->peer_nxt);
     assert_int_equal(synack_tcp_state(f->c), SYNACK_ESTABLISHED);
 }
@@ -182,15 +187,7 @@ void fix_established_active(struct fix *f)
 void fix_syn_received_passive(struct fix *f)
 {
     assert_int_equal(synack_tcp_listen(f->s, f->lport, 8, NULL, &f->l), 0);
-    struct wire_tcp_repr syn = {.src_port = f->rport,
-                                .dst_port = f->lport,
-                                .seq = f->peer_nxt,
-                                .flags = WIRE_TCP_SYN,
-                                .window = f->peer_wnd,
-                                .has_mss = f->peer_mss != 0,
-                                .mss = f->peer_mss};
-    fix_send_repr(f, &syn);
-    f->peer_nxt++;
+    fix_peer_syn(f, false);
     struct wire_tcp_repr seg;
     assert_true(fix_recv(f, &seg));
     assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
@@ -212,15 +209,7 @@ void fix_syn_received_simultaneous(struct fix *f)
 {
     fix_syn_sent(f);
     /* RFC 9293 Figure 8: the peer's SYN crosses ours and carries no ACK. */
-    struct wire_tcp_repr syn = {.src_port = f->rport,
-                                .dst_port = f->lport,
-                                .seq = f->peer_nxt,
-                                .flags = WIRE_TCP_SYN,
-                                .window = f->peer_wnd,
-                                .has_mss = f->peer_mss != 0,
-                                .mss = f->peer_mss};
-    fix_send_repr(f, &syn);
-    f->peer_nxt++;
+    fix_peer_syn(f, false);
     fix_expect(f, WIRE_TCP_SYN | WIRE_TCP_ACK, f->iss, f->peer_nxt);
     assert_int_equal(synack_tcp_state(f->c), SYNACK_SYN_RECEIVED);
 }

@@ -47,6 +47,10 @@ void fix_send_repr(struct fix *f, struct wire_tcp_repr *seg);
 /* Sends raw packet bytes; returns synack_stack_input's result. */
 int fix_send_raw(struct fix *f, const uint8_t *pkt, size_t len);
 
+/* The peer's SYN (with its window and, unless peer_mss is 0, its MSS option); with
+ * `ack_ours`, a SYN-ACK of the stack's SYN. Advances peer_nxt past it. */
+void fix_peer_syn(struct fix *f, bool ack_ours);
+
 /* Pulls the stack's next packet; returns false if it has none. */
 bool fix_recv(struct fix *f, struct wire_tcp_repr *out);
 /* Asserts the next packet's flags, seq and ack (ack checked only with ACK set), and that it
