@@ -112,6 +112,7 @@ enum synack_drop {
     SYNACK_DROP_SYN_SENT_BAD,      /* segment not acceptable in SYN_SENT */
     SYNACK_DROP_NO_MEMORY,         /* a connection could not be allocated */
     SYNACK_DROP_RCV_BUFFER,        /* data beyond the receive buffer */
+    SYNACK_DROP_PAWS,              /* RFC 7323 §5: timestamp older than TS.Recent (acked) */
     SYNACK_DROP_COUNT
 };
 
@@ -132,8 +133,42 @@ struct synack_counters {
     uint64_t challenge_acks_suppressed; /* ... and not sent because of the rate limit */
     uint64_t rsts_in;                   /* acceptable RSTs received */
     uint64_t rsts_out;                  /* RSTs sent */
+    uint64_t fast_retransmits;          /* RFC 5681 §3.2 / RFC 6675: dupthresh or SACK loss */
+    uint64_t recoveries;                /* fast-recovery episodes entered */
+    uint64_t rack_losses;               /* segments RACK (RFC 8985 §6) marked lost */
+    uint64_t tlp_probes;                /* RFC 8985 §7 tail loss probes sent */
+    uint64_t sack_blocks_in;            /* SACK blocks received (RFC 2018) */
+    uint64_t dsacks_in;                 /* D-SACK blocks received (RFC 2883) */
+    uint64_t dsacks_out;                /* D-SACK blocks sent */
+    uint64_t delayed_acks;              /* ACKs sent by the delayed-ACK timer */
+    uint64_t keepalive_probes;          /* RFC 1122 §4.2.3.6 keepalive probes sent */
+    uint64_t window_probes;             /* RFC 9293 §3.8.6.1 zero-window probes sent */
     uint64_t drops[SYNACK_DROP_COUNT];  /* drops by reason */
 };
+
+/* ---- congestion control --------------------------------------------------------------- */
+
+/* The congestion controller of a connection (per stack default, per connection choice). */
+enum synack_cc {
+    SYNACK_CC_CUBIC = 0, /* RFC 9438 (the default) */
+    SYNACK_CC_NEWRENO,   /* RFC 5681 with appropriate byte counting (RFC 3465) */
+    SYNACK_CC_COUNT
+};
+/* "cubic", "newreno". */
+const char *synack_cc_name(enum synack_cc cc);
+/* Parses "cubic" / "newreno" into `out`: 0, or INVAL. */
+int synack_cc_parse(const char *name, enum synack_cc *out);
+
+/* Where the sender is in its congestion-control cycle. */
+enum synack_cc_phase {
+    SYNACK_PHASE_SLOW_START = 0, /* cwnd < ssthresh: cwnd grows by what is acked */
+    SYNACK_PHASE_CONG_AVOID,     /* cwnd >= ssthresh: about one MSS per RTT (or CUBIC) */
+    SYNACK_PHASE_RECOVERY,       /* fast recovery after fast retransmit (RFC 6675 / 6582) */
+    SYNACK_PHASE_LOSS,           /* recovering after a retransmission timeout */
+    SYNACK_PHASE_COUNT
+};
+/* "slow-start", "congestion-avoidance", "recovery", "loss". */
+const char *synack_cc_phase_name(enum synack_cc_phase p);
 
 /* ---- configuration -------------------------------------------------------------------- */
 
@@ -144,8 +179,9 @@ struct synack_config {
     uint64_t seed;                /* seeds every random choice the stack makes (ports) */
     uint8_t isn_secret[16];       /* RFC 6528 key for the ISN hash */
     size_t max_conns;             /* connections (not listeners) the stack can hold */
-    size_t sndbuf;                /* send buffer per connection, bytes */
-    size_t rcvbuf;                /* receive buffer per connection, bytes (max 65535 for now) */
+    size_t sndbuf;                /* send buffer per connection, bytes (64 KiB) */
+    size_t rcvbuf;                /* receive buffer per connection, bytes (64 KiB); above 65535
+                                     it needs window scaling (max 1 GiB, RFC 7323 §2.3) */
     synack_time_t msl;            /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
     synack_time_t rto_initial;    /* RFC 6298 (2.1): 1 s */
     synack_time_t rto_min;        /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
@@ -155,6 +191,17 @@ struct synack_config {
     unsigned challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per stack (100) */
     uint16_t ephemeral_lo;        /* ephemeral port range (RFC 6335: 49152-65535) */
     uint16_t ephemeral_hi;
+    /* Options offered in our SYN (each used only if the peer offers it too). */
+    bool window_scale; /* RFC 7323 §2 (on) */
+    bool timestamps;   /* RFC 7323 §3 timestamps and PAWS (on) */
+    bool sack;         /* RFC 2018 SACK, with D-SACK (RFC 2883) (on) */
+    /* Sending and acknowledging. */
+    enum synack_cc cc;            /* default controller for new connections (CUBIC) */
+    unsigned init_cwnd;           /* initial window in segments, RFC 6928 (10) */
+    bool nodelay;                 /* default for new connections: Nagle off (false) */
+    synack_time_t delack_timeout; /* RFC 5681 §4.2 / RFC 1122 §4.2.3.2 delayed ACK (40 ms);
+                                     0 acknowledges every segment at once */
+    bool rack;                    /* RFC 8985 RACK-TLP loss detection (on) */
     /* Allocator hooks; NULL means malloc/free. */
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr);
@@ -216,6 +263,7 @@ enum synack_event_type {
     SYNACK_EV_PEER_CLOSED, /* the peer's FIN arrived: recv() returns 0 once data is read */
     SYNACK_EV_ERROR,       /* the connection failed: err is REFUSED, RESET or TIMEDOUT */
     SYNACK_EV_CLOSED,      /* the connection reached CLOSED; after this it may be freed */
+    SYNACK_EV_CC,          /* congestion-control phase changed: old_phase -> new_phase */
 };
 
 struct synack_event {
@@ -225,6 +273,8 @@ struct synack_event {
     struct synack_listener *listener;       /* ACCEPTABLE: valid while the listener is open */
     enum synack_state old_state, new_state; /* for STATE */
     int err;                                /* for ERROR */
+    enum synack_cc_phase old_phase, new_phase; /* for CC */
+    uint32_t cwnd, ssthresh;                   /* for CC: after the change, bytes */
     synack_time_t time;
 };
 
@@ -286,6 +336,24 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now);
 /* Sends a RST (where the state calls for one), drops the connection and releases it. */
 void synack_tcp_abort(struct synack_tcp *c, synack_time_t now);
 
+/* RFC 1122 §4.2.3.4 Nagle: on unless `nodelay`. Any time. */
+int synack_tcp_set_nodelay(struct synack_tcp *c, bool nodelay);
+
+/* Chooses the congestion controller (any time; the new one starts from the current cwnd
+ * and ssthresh). Errors: INVAL. */
+int synack_tcp_set_cc(struct synack_tcp *c, enum synack_cc cc);
+
+/* RFC 1122 §4.2.3.6 keepalive, off by default: after `idle` without any segment from the
+ * peer, send a probe every `interval`; after `count` unanswered probes the connection
+ * fails with TIMEDOUT. `idle` 0 turns keepalive off. Errors: INVAL (interval 0 or count 0
+ * with idle set). */
+int synack_tcp_set_keepalive(struct synack_tcp *c, synack_time_t idle, synack_time_t interval,
+                             unsigned count);
+
+/* RFC 9293 §3.8.3 / RFC 5482 user timeout: if sent data stays unacknowledged this long, the
+ * connection fails with TIMEDOUT (whatever the retry count). 0 (the default) turns it off. */
+int synack_tcp_set_user_timeout(struct synack_tcp *c, synack_time_t timeout);
+
 /* A snapshot of one connection, like Linux's TCP_INFO. */
 struct synack_tcp_info {
     enum synack_state state;
@@ -300,6 +368,22 @@ struct synack_tcp_info {
     size_t send_queued;     /* bytes in the send buffer, acked or not */
     size_t recv_queued;     /* bytes ready to read */
     int err;                /* the error the connection failed with, or 0 */
+    /* Options negotiated in the handshake. */
+    bool sack, timestamps, window_scale;
+    uint8_t snd_wscale, rcv_wscale; /* shift applied to the peer's / our window field */
+    bool nodelay;
+    /* Congestion control and loss recovery. */
+    enum synack_cc cc;
+    enum synack_cc_phase phase;
+    uint32_t cwnd, ssthresh; /* bytes */
+    synack_time_t srtt, rttvar, min_rtt; /* 0 before the first sample */
+    size_t pipe;             /* RFC 6675 §4 estimate of bytes in the network */
+    unsigned sacked_segs;    /* segments the peer has SACKed above snd_una */
+    unsigned lost_segs;      /* segments marked lost and not yet retransmitted */
+    unsigned retrans_segs;   /* retransmitted segments still unacknowledged */
+    unsigned ooo_blocks;     /* out-of-order blocks held by the receiver */
+    uint64_t delivery_rate;  /* bytes per second, from the latest acknowledged segment */
+    uint64_t delivered;      /* bytes acknowledged (cumulatively or by SACK) so far */
     struct synack_counters counters;
 };
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);

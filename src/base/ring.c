@@ -40,7 +40,28 @@ void ring_consume(struct ring *r, size_t n)
 {
     if (n > r->len) n = r->len;
     r->len -= n;
-    r->head = r->len == 0 ? 0 : (r->head + n) % r->cap;
+    /* The head only moves forward: bytes written past the tail (ring_write_at) stay put. */
+    if (r->cap) r->head = (r->head + n) % r->cap;
+}
+
+size_t ring_write_at(struct ring *r, size_t offset, const uint8_t *src, size_t n)
+{
+    size_t space = ring_space(r);
+    if (offset >= space) return 0;
+    if (n > space - offset) n = space - offset;
+    if (n == 0) return 0;
+    size_t at = (r->head + r->len + offset) % r->cap;
+    size_t first = r->cap - at;
+    if (first > n) first = n;
+    memcpy(r->buf + at, src, first);
+    memcpy(r->buf, src + first, n - first);
+    return n;
+}
+
+void ring_commit(struct ring *r, size_t n)
+{
+    if (n > ring_space(r)) n = ring_space(r);
+    r->len += n;
 }
 
 size_t ring_read(struct ring *r, uint8_t *dst, size_t n)

@@ -28,6 +28,11 @@ size_t ring_write(struct ring *r, const uint8_t *src, size_t n);
 size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n);
 /* Drops the n oldest bytes (n is clamped to len). */
 void ring_consume(struct ring *r, size_t n);
+/* Copies up to n bytes into the free space `offset` bytes past the tail without making
+ * them readable (out-of-order data); returns how many fit. */
+size_t ring_write_at(struct ring *r, size_t offset, const uint8_t *src, size_t n);
+/* Makes the next n bytes past the tail readable (written before with ring_write_at). */
+void ring_commit(struct ring *r, size_t n);
 /* ring_peek + ring_consume. */
 size_t ring_read(struct ring *r, uint8_t *dst, size_t n);
 

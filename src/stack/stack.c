@@ -60,7 +60,7 @@ void synack_config_default(struct synack_config *cfg)
     cfg->ttl = 64;
     cfg->max_conns = 1024;
     cfg->sndbuf = 64 * 1024;
-    cfg->rcvbuf = TCP_MAX_WINDOW;
+    cfg->rcvbuf = 64 * 1024;
     cfg->msl = SYNACK_S(30);
     cfg->rto_initial = SYNACK_S(1); /* RFC 6298 (2.1) */
     /* RFC 6298 (2.4) asks for 1 s; like Linux we default to 200 ms, which suits paths
@@ -72,6 +72,14 @@ void synack_config_default(struct synack_config *cfg)
     cfg->challenge_ack_limit = 100;
     cfg->ephemeral_lo = 49152; /* RFC 6335 §6 */
     cfg->ephemeral_hi = 65535;
+    cfg->window_scale = true;
+    cfg->timestamps = true;
+    cfg->sack = true;
+    cfg->cc = SYNACK_CC_CUBIC;
+    cfg->init_cwnd = 10; /* RFC 6928 */
+    cfg->nodelay = false;
+    cfg->delack_timeout = SYNACK_MS(40);
+    cfg->rack = true;
 }
 
 void *stack_alloc(struct synack_stack *s, size_t size)
@@ -91,7 +99,9 @@ void stack_free(struct synack_stack *s, void *p)
 static bool config_is_valid(const struct synack_config *cfg)
 {
     return cfg->addr != 0 && cfg->mtu >= 68 && cfg->ttl != 0 && cfg->max_conns > 0 &&
-           cfg->sndbuf > 0 && cfg->rcvbuf > 0 && cfg->rcvbuf <= TCP_MAX_WINDOW &&
+           cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
+           cfg->rcvbuf <= (cfg->window_scale ? TCP_MAX_BUF : TCP_MAX_WINDOW) &&
+           (unsigned)cfg->cc < SYNACK_CC_COUNT && cfg->init_cwnd > 0 &&
            cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max && cfg->rto_initial > 0 &&
            cfg->ephemeral_lo != 0 && cfg->ephemeral_lo <= cfg->ephemeral_hi &&
            (cfg->alloc == NULL) == (cfg->free == NULL);

@@ -48,12 +48,18 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
                                 uint32_t remote_addr, uint16_t remote_port)
 {
     if (s->nconns >= s->cfg.max_conns) return NULL;
-    /* One allocation: the TCB followed by both buffers (STYLE rule 9). */
-    size_t size = sizeof(struct synack_tcp) + s->cfg.sndbuf + s->cfg.rcvbuf;
+    /* One allocation: the TCB, the scoreboard, then both buffers (STYLE rule 9). The
+     * scoreboard holds one record per segment in flight: a send buffer's worth of
+     * segments of 256 bytes or more; smaller segments just mean fewer in flight. */
+    unsigned seg_cap = (unsigned)(s->cfg.sndbuf / 256 + 16);
+    size_t segs_size = seg_cap * sizeof(struct tcp_seg);
+    size_t size = sizeof(struct synack_tcp) + segs_size + s->cfg.sndbuf + s->cfg.rcvbuf;
     struct synack_tcp *c = stack_alloc(s, size);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
-    uint8_t *storage = (uint8_t *)(c + 1);
+    c->segs = (struct tcp_seg *)(c + 1);
+    c->seg_cap = seg_cap;
+    uint8_t *storage = (uint8_t *)(c->segs + seg_cap);
     ring_init(&c->sndq, storage, s->cfg.sndbuf);
     ring_init(&c->rcvq, storage + s->cfg.sndbuf, s->cfg.rcvbuf);
     timer_node_init(&c->timer);
@@ -66,9 +72,27 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->remote_port = remote_port;
     c->rcv_mss = (uint16_t)(s->cfg.mtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
     c->snd_mss = TCP_DEFAULT_MSS < c->rcv_mss ? TCP_DEFAULT_MSS : c->rcv_mss;
+    c->eff_mss = c->snd_mss;
     c->rto = s->cfg.rto_initial;
     c->rto_at = SYNACK_NEVER;
     c->timewait_at = SYNACK_NEVER;
+    c->delack_at = SYNACK_NEVER;
+    c->tlp_at = SYNACK_NEVER;
+    c->reorder_at = SYNACK_NEVER;
+    c->keepalive_at = SYNACK_NEVER;
+    c->utimeout_at = SYNACK_NEVER;
+    if (s->cfg.nodelay) c->flags |= TCP_F_NODELAY;
+    /* RFC 7323 §2.3: the smallest shift that lets the window field cover the buffer. */
+    if (s->cfg.window_scale)
+        while (c->rcv_wscale < TCP_MAX_WSCALE && (s->cfg.rcvbuf >> c->rcv_wscale) > TCP_MAX_WINDOW)
+            c->rcv_wscale++;
+    /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
+     * successive incarnations unrelated. */
+    c->ts_offset = (uint32_t)siphash_tuple(s->hash_key, local_addr, local_port, remote_addr,
+                                           remote_port);
+    c->rack_reo_mult = 1;
+    c->cc.algo = s->cfg.cc;
+    tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, s->cfg.init_cwnd);
     c->all_next = s->all;
     if (s->all) s->all->all_prev = c;
     s->all = c;
@@ -95,8 +119,7 @@ void tcp_conn_destroy(struct synack_tcp *c)
 
 void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
 {
-    c->rto_at = SYNACK_NEVER;
-    c->timewait_at = SYNACK_NEVER;
+    tcp_timers_clear(c);
     tcp_timer_update(c);
     stack_out_remove(c->stack, c);
     if (err && !c->err) {
@@ -144,6 +167,36 @@ uint16_t tcp_peer_mss(const struct synack_tcp *c, const struct wire_tcp_repr *sy
 {
     uint16_t peer = syn->has_mss && syn->mss != 0 ? syn->mss : TCP_DEFAULT_MSS;
     return peer < c->rcv_mss ? peer : c->rcv_mss;
+}
+
+void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack_time_t now)
+{
+    const struct synack_config *cfg = &c->stack->cfg;
+    c->snd_mss = tcp_peer_mss(c, syn);
+    c->flags &= ~(uint32_t)(TCP_F_WSCALE | TCP_F_SACK | TCP_F_TS);
+    /* RFC 7323 §2.2: scaling is on only if both SYNs carry the option; a shift above 14
+     * is used as 14 (§2.3). */
+    if (cfg->window_scale && syn->has_wscale) {
+        c->flags |= TCP_F_WSCALE;
+        c->snd_wscale = syn->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : syn->wscale;
+    } else {
+        c->snd_wscale = 0;
+        c->rcv_wscale = 0;
+    }
+    /* RFC 2018 §2: SACK only if both sides sent SACK-permitted. */
+    if (cfg->sack && syn->sack_permitted) c->flags |= TCP_F_SACK;
+    /* RFC 7323 §3.2: timestamps only if both SYNs carry them; TS.Recent from the SYN. */
+    if (cfg->timestamps && syn->has_ts) {
+        c->flags |= TCP_F_TS;
+        c->ts_recent = syn->ts_val;
+        c->ts_recent_time = now;
+    }
+    /* RFC 9293 §3.7.1 / RFC 6691: the MSS counts data only; options on every segment
+     * (the 12 bytes of timestamps) come out of it. */
+    uint16_t opts = (c->flags & TCP_F_TS) ? 12 : 0;
+    c->eff_mss = c->snd_mss > opts + 64 ? (uint16_t)(c->snd_mss - opts) : c->snd_mss;
+    enum synack_cc algo = c->cc.algo;
+    tcp_cc_ops(algo)->init(&c->cc, c->eff_mss, cfg->init_cwnd);
 }
 
 bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)

@@ -12,14 +12,51 @@
 #include "base/ring.h"
 #include "base/seq.h"
 #include "base/timers.h"
+#include "tcp/cc.h"
 #include "wire/wire.h"
 
 struct synack_stack;
 
 /* RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option. */
 #define TCP_DEFAULT_MSS 536
-/* Without window scaling (its own issue) the window field caps the receive window. */
+/* The window field without scaling (RFC 9293 §3.1). */
 #define TCP_MAX_WINDOW 65535u
+/* RFC 7323 §2.3: the shift is at most 14, so a window up to 2^30 bytes. */
+#define TCP_MAX_WSCALE 14
+#define TCP_MAX_BUF (1u << 30)
+/* RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or SACKed segments above a hole) that signal
+ * a loss. */
+#define TCP_DUPTHRESH 3
+/* Out-of-order blocks the receiver keeps (each also a candidate SACK block). */
+#define TCP_OOO_MAX 16
+/* RFC 8985 §7.2: worst-case delayed-ACK time added to the PTO when one segment is out. */
+#define TCP_WC_DELACK SYNACK_MS(200)
+/* RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted by PAWS. */
+#define TCP_PAWS_IDLE SYNACK_S(24ull * 24 * 3600)
+
+/* One transmitted segment in the sender's scoreboard (RFC 6675 §3, RFC 8985 §5.2). */
+enum {
+    TCP_SEG_SACKED = 1u << 0,  /* the peer SACKed every byte of it */
+    TCP_SEG_LOST = 1u << 1,    /* deemed lost (dupthresh, RFC 6675 IsLost, RACK, RTO) */
+    TCP_SEG_RETRANS = 1u << 2, /* retransmitted since it was last marked lost */
+    TCP_SEG_FIN = 1u << 3,     /* carries our FIN (the last sequence number of len) */
+    TCP_SEG_EVER_RETRANS = 1u << 4, /* sent more than once (Karn, RFC 6298 §3) */
+    TCP_SEG_PROBE = 1u << 5,   /* a zero-window probe byte (RFC 9293 §3.8.6.1) */
+};
+struct tcp_seg {
+    uint32_t seq, len;       /* sequence space [seq, seq + len), FIN included */
+    synack_time_t xmit_time; /* latest transmission (RFC 8985 §5.2 Segment.xmit_ts) */
+    uint64_t delivered;      /* c->delivered when it was sent (delivery rate) */
+    synack_time_t delivered_time;
+    uint32_t flags;
+};
+
+/* Loss-recovery state of the sender. */
+enum tcp_recovery {
+    TCP_RS_OPEN = 0,  /* no loss being repaired */
+    TCP_RS_RECOVERY,  /* fast recovery: RFC 6675 (SACK) or RFC 6582 (NewReno) */
+    TCP_RS_LOSS,      /* after an RTO, until everything sent before it is acknowledged */
+};
 
 /* Per-connection flags. */
 enum {
@@ -34,6 +71,16 @@ enum {
     TCP_F_SND_WND_SET = 1u << 8,    /* snd_wnd has been taken from a segment */
     TCP_F_PROBE = 1u << 9,          /* persist timer fired: send one byte past a zero window */
     TCP_F_WANT_WRITABLE = 1u << 10, /* send() found the buffer full: report space freed */
+    TCP_F_NODELAY = 1u << 11,       /* Nagle off */
+    TCP_F_SACK = 1u << 12,          /* SACK permitted both ways (RFC 2018 §2) */
+    TCP_F_TS = 1u << 13,            /* timestamps negotiated (RFC 7323 §3.2) */
+    TCP_F_WSCALE = 1u << 14,        /* window scaling negotiated (RFC 7323 §2.2) */
+    TCP_F_TLP = 1u << 15,           /* the PTO timer fired: send one tail loss probe */
+    TCP_F_TLP_OUT = 1u << 16,       /* a TLP is unacknowledged (RFC 8985 §7.3) */
+    TCP_F_REORDER_SEEN = 1u << 17,  /* RACK saw reordering (RFC 8985 §6.2 step 3) */
+    TCP_F_KEEPALIVE = 1u << 18,     /* keepalive timer fired: send one probe */
+    TCP_F_DSACK = 1u << 19,         /* the next ACK reports dsack_left..right first */
+    TCP_F_OOO_FIN = 1u << 20,       /* the peer's FIN arrived past a hole, at ooo_fin_seq */
 };
 
 struct synack_tcp {
@@ -74,8 +121,73 @@ struct synack_tcp {
     struct ring rcvq; /* in-order data the application has not read */
 
     /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers). */
-    synack_time_t rto_at;      /* retransmission (also persist while the window is 0) */
-    synack_time_t timewait_at; /* 2*MSL in TIME_WAIT */
+    synack_time_t rto_at;       /* retransmission (also persist while the window is 0) */
+    synack_time_t timewait_at;  /* 2*MSL in TIME_WAIT */
+    synack_time_t delack_at;    /* delayed ACK (RFC 5681 §4.2) */
+    synack_time_t tlp_at;       /* probe timeout, PTO (RFC 8985 §7.2) */
+    synack_time_t reorder_at;   /* RACK reordering timer (RFC 8985 §6.3) */
+    synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
+    synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
+
+    /* Options (RFC 7323, RFC 2018). */
+    uint8_t snd_wscale;   /* shift for the peer's window field */
+    uint8_t rcv_wscale;   /* shift for ours */
+    uint8_t peer_wscale;  /* what the peer's SYN offered (passive open) */
+    uint16_t eff_mss;     /* payload per full segment: snd_mss less fixed options */
+    uint32_t ts_offset;   /* RFC 7323 §5.4: per-connection random TSval offset */
+    uint32_t ts_recent;   /* RFC 7323 §4.3 TS.Recent */
+    synack_time_t ts_recent_time;
+    uint32_t last_ack_sent; /* RFC 7323 §4.3 Last.ACK.sent */
+
+    /* Receiver: out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
+     * them for SACK; `stamp` orders them by recency). The bytes sit in rcvq's storage
+     * beyond its in-order tail. */
+    struct {
+        uint32_t left, right;
+        uint32_t stamp;
+    } ooo[TCP_OOO_MAX];
+    unsigned nooo;
+    uint32_t ooo_stamp;
+    uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
+    uint32_t ooo_fin_seq;
+    uint32_t rcv_unacked;             /* in-order bytes received since our last ACK */
+    uint16_t rcv_seg_max;             /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
+
+    /* Sender scoreboard: transmitted segments from snd_una, in sequence order. */
+    struct tcp_seg *segs;
+    unsigned seg_cap, seg_head, seg_count;
+    uint32_t sacked_bytes;  /* SACKed and not cumulatively acked */
+    uint32_t lost_bytes;    /* marked lost, not SACKed */
+    uint32_t retrans_bytes; /* retransmitted (since marked lost), not SACKed */
+    unsigned sacked_segs, lost_segs, retrans_segs;
+    uint32_t dup_bytes;     /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
+    unsigned dupacks;       /* consecutive duplicate ACKs (RFC 5681 §3.2) */
+    uint32_t high_sacked;   /* highest SACKed sequence + 1 (RFC 6675 HighSACK + 1) */
+
+    /* Congestion control and recovery. */
+    struct tcp_cc cc;
+    enum tcp_recovery recovery;
+    enum synack_cc_phase phase; /* last phase reported by SYNACK_EV_CC */
+    uint32_t recover;           /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
+    bool recover_set;
+    bool cwnd_limited;          /* the last send was stopped by cwnd, not the app */
+    uint32_t snd_sml;           /* end of the last short segment sent (Nagle, Minshall) */
+    /* RACK (RFC 8985 §6.1). */
+    synack_time_t rack_xmit_ts, rack_rtt, min_rtt;
+    uint32_t rack_end_seq, rack_fack;
+    unsigned rack_reo_mult;
+    uint32_t tlp_end_seq;
+    bool tlp_retrans; /* the outstanding TLP was a retransmission */
+    /* Delivery rate. */
+    uint64_t delivered;
+    synack_time_t delivered_time;
+    uint64_t delivery_rate;
+
+    /* Keepalive and user timeout. */
+    synack_time_t ka_idle, ka_interval, user_timeout;
+    unsigned ka_count, ka_sent;
+    synack_time_t last_rcv;    /* last segment from the peer */
+    synack_time_t una_since;   /* when snd_una last advanced (or data first went out) */
 
     /* RFC 6298 state. */
     synack_time_t srtt, rttvar, rto;
@@ -83,6 +195,7 @@ struct synack_tcp {
     unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last progress */
     unsigned retries; /* expiries since the peer was last heard acknowledging */
     bool persist;     /* rto_at is the persist timer (zero window, nothing in flight) */
+    bool rtt_from_ts; /* last RTT sample came from a timestamp echo */
     uint32_t rtt_seq; /* ACK of this sequence number completes the timed sample */
     synack_time_t rtt_start;
 
@@ -125,6 +238,12 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now);
 /* (Re)starts the retransmission timer at now + rto (RFC 6298 (5.1), (5.3)). */
 void tcp_rto_arm(struct synack_tcp *c, synack_time_t now);
 void tcp_rto_stop(struct synack_tcp *c);
+/* Stops every timer of the connection. */
+void tcp_timers_clear(struct synack_tcp *c);
+/* Received text not acknowledged yet: ACK now, or arm the delayed-ACK timer. */
+void tcp_delack_schedule(struct synack_tcp *c, bool immediate, synack_time_t now);
+/* Restarts the keepalive idle period after hearing from the peer (RFC 1122 §4.2.3.6). */
+void tcp_keepalive_reset(struct synack_tcp *c, synack_time_t now);
 /* RFC 9293 §3.8.6.1: arms the persist timer when data waits behind a zero window and
  * nothing is in flight to bring a window update back. */
 void tcp_persist_check(struct synack_tcp *c, synack_time_t now);
@@ -156,6 +275,9 @@ void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32
                   uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
 /* RFC 9293 §3.7.1: the MSS to send with, from the peer's SYN (536 without the option). */
 uint16_t tcp_peer_mss(const struct synack_tcp *c, const struct wire_tcp_repr *syn);
+/* Takes the options of the peer's SYN (RFC 7323, RFC 2018, RFC 9293 §3.7.1): MSS, window
+ * scale, SACK-permitted, timestamps; sets the effective MSS and the initial cwnd. */
+void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack_time_t now);
 /* RFC 5961 §7: true if a challenge ACK may be sent now (rate limit), counting either way. */
 bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
 /* Increment a counter on the connection and on its stack. */
@@ -182,6 +304,72 @@ bool tcp_listen_has_room(const struct synack_listener *l, bool frees_one);
 bool tcp_listen_established(struct synack_tcp *c, synack_time_t now);
 /* Unlinks a passive connection from its listener's queues. */
 void tcp_listen_unlink(struct synack_tcp *c);
+
+/* ---- tcp/scoreboard.c: the sender's record of transmitted segments ---- */
+static inline struct tcp_seg *tcp_seg_at(const struct synack_tcp *c, unsigned i)
+{
+    return &c->segs[(c->seg_head + i) % c->seg_cap];
+}
+/* Records a first transmission of [seq, seq + len). Returns false if the scoreboard is
+ * full (the caller must not send). */
+bool tcp_seg_push(struct synack_tcp *c, uint32_t seq, uint32_t len, uint32_t flags,
+                  synack_time_t now);
+void tcp_seg_mark_lost(struct synack_tcp *c, struct tcp_seg *g);
+/* Extends a record to `len` (the probe byte resent with the data after it). */
+void tcp_seg_grow(struct synack_tcp *c, struct tcp_seg *g, uint32_t len, uint32_t flags);
+void tcp_seg_mark_retrans(struct synack_tcp *c, struct tcp_seg *g, synack_time_t now);
+/* Frees every record wholly below `ack` (trimming a partly acked one). Returns the bytes
+ * newly delivered (not SACKed before); feeds RACK and the delivery rate, and gives the
+ * RTT of the newest never-retransmitted record in *rtt (0 if none). */
+uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, synack_time_t *rtt);
+/* Applies the SACK blocks of an ACK (RFC 2018 §3, RFC 2883). Returns newly SACKed bytes;
+ * *dsack is set if the first block reports a duplicate. */
+uint32_t tcp_segs_sack(struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now,
+                       bool *dsack);
+/* RFC 6675 §4 IsLost over the scoreboard: marks records lost. Returns how many. */
+unsigned tcp_segs_detect_sack_loss(struct synack_tcp *c);
+/* RFC 8985 §6.2 step 5: marks records lost by time; returns how many, and arms the
+ * reordering timer for the rest. */
+unsigned tcp_rack_detect_loss(struct synack_tcp *c, synack_time_t now);
+/* Marks every unSACKed record lost (after an RTO, RFC 6675 §5.1). */
+void tcp_segs_mark_all_lost(struct synack_tcp *c);
+/* The first record to retransmit (lost, not yet retransmitted), or NULL. */
+struct tcp_seg *tcp_segs_next_lost(const struct synack_tcp *c);
+/* Records lost and not yet retransmitted (for synack_tcp_info). */
+unsigned tcp_segs_lost_unsent(const struct synack_tcp *c);
+/* RFC 6675 §4 SetPipe: bytes in the network. */
+uint32_t tcp_pipe(const struct synack_tcp *c);
+
+/* ---- tcp/reasm.c: the receiver's out-of-order data and SACK blocks ---- */
+/* Takes in-window text at `seq` (>= rcv_nxt). Returns bytes newly appended in order
+ * (rcv_nxt advances by it); sets *ooo if the text went out of order or filled a hole,
+ * and records a duplicate for D-SACK. */
+uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data, uint32_t len,
+                         bool *immediate);
+/* RFC 2883: a duplicate [left, right) arrived; report it in the next ACK. */
+void tcp_reasm_note_duplicate(struct synack_tcp *c, uint32_t left, uint32_t right);
+/* Fills up to `max` SACK blocks for an outgoing ACK: a pending D-SACK first (RFC 2883
+ * §4), then the block holding the latest segment, then the others by recency (RFC 2018 §4). */
+unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block *out,
+                               unsigned max);
+
+/* ---- tcp/recovery.c: ACK processing for loss recovery and congestion control ---- */
+/* Everything an acceptable ACK means for the sender: SACK, RACK, dupacks, recovery,
+ * congestion control, RTT, timers. `seg` is the ACK. */
+void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now);
+/* Loss detected: enter fast recovery (RFC 6675 §5 step (4), RFC 6582 §3.2 step 2). */
+void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now);
+/* The retransmission timer expired with data outstanding (RFC 6298 (5.4)-(5.6)). */
+void tcp_recovery_on_rto(struct synack_tcp *c, synack_time_t now);
+/* Arms or stops the probe timeout after a send or an ACK (RFC 8985 §7.2). */
+void tcp_tlp_arm(struct synack_tcp *c, synack_time_t now);
+/* Reports a congestion-control phase change as SYNACK_EV_CC. */
+void tcp_phase_update(struct synack_tcp *c, synack_time_t now);
+/* Bytes sent but not cumulatively acknowledged. */
+static inline uint32_t tcp_flight(const struct synack_tcp *c)
+{
+    return c->snd_nxt - c->snd_una;
+}
 
 /* The sequence space a segment occupies: data plus one for SYN and one for FIN. */
 static inline uint32_t tcp_seg_len(const struct wire_tcp_repr *seg)

@@ -109,8 +109,8 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     /* Fourth: the SYN. */
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
-    c->snd_mss = tcp_peer_mss(c, seg);
-    c->snd_wnd = seg->window;
+    tcp_negotiate(c, seg, now);
+    c->snd_wnd = seg->window; /* RFC 7323 §2.2: never scaled in a SYN */
     c->max_snd_wnd = seg->window;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
@@ -191,9 +191,11 @@ static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, str
         return true;
     }
     if (!ok) return false;
-    /* Trim text that was already received (a retransmission overlapping rcv_nxt). */
+    /* Trim text that was already received (a retransmission overlapping rcv_nxt); RFC 2883
+     * §4.1: report the duplicate part with a D-SACK. */
     if (seq_lt(in->seq, nxt)) {
         uint32_t old = nxt - in->seq;
+        if (in->len) tcp_reasm_note_duplicate(c, in->seq, old > in->len ? in->seq + in->len : nxt);
         if (old > in->len) { /* only the FIN (or nothing) is new */
             in->data += in->len;
             in->len = 0;
@@ -280,42 +282,13 @@ static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *s
         tcp_count_drop(c, SYNACK_DROP_ACCEPT_QUEUE_FULL);
         return false;
     }
-    c->snd_wnd = seg->window;
+    c->snd_wnd = (uint32_t)seg->window << c->snd_wscale; /* RFC 7323 §2.2: scaled from now */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
     tcp_rto_after_handshake(c);
     tcp_set_state(c, c->flags & TCP_F_FIN_QUEUED ? SYNACK_FIN_WAIT_1 : SYNACK_ESTABLISHED, now);
     return true;
-}
-
-/* An ACK that moves SND.UNA: free the acknowledged data, take the RTT sample, manage the
- * retransmission timer (RFC 6298 (5.2), (5.3)). */
-static void ack_advance(struct synack_tcp *c, uint32_t ack, synack_time_t now)
-{
-    uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
-    uint32_t upto = seq_lt(ack, data_end) ? ack : data_end;
-    if (seq_gt(upto, c->sndq_seq)) {
-        ring_consume(&c->sndq, upto - c->sndq_seq);
-        c->sndq_seq = upto;
-        if (c->flags & TCP_F_WANT_WRITABLE) {
-            c->flags &= ~(uint32_t)TCP_F_WANT_WRITABLE;
-            conn_push_event(c, SYNACK_EV_WRITABLE, now);
-        }
-    }
-    c->snd_una = ack;
-    if (seq_lt(c->snd_rtx, ack)) c->snd_rtx = ack;
-    if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq)) {
-        tcp_rtt_sample(c, now - c->rtt_start);
-        c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
-    }
-    c->backoff = 0;
-    c->retries = 0;
-    if (c->snd_una == c->snd_nxt)
-        tcp_rto_stop(c);
-    else
-        tcp_rto_arm(c, now);
-    tcp_schedule_output(c);
 }
 
 /* RFC 9293 §3.10.7.4 fifth step, ESTABLISHED rules: SND.WL1/SND.WL2 guard the window
@@ -325,13 +298,19 @@ static void ack_update_window(struct synack_tcp *c, const struct wire_tcp_repr *
     if (!(seq_lt(c->snd_wl1, seg->seq) ||
           (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))))
         return;
-    bool opened = seg->window > c->snd_wnd;
-    c->snd_wnd = seg->window;
+    uint32_t wnd = (uint32_t)seg->window << c->snd_wscale; /* RFC 7323 §2.3 */
+    bool opened = wnd > c->snd_wnd;
+    bool was_zero = c->snd_wnd == 0;
+    c->snd_wnd = wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
     if (opened) {
         if (c->persist) tcp_rto_stop(c);
+        /* The probe byte sent into the zero window was most likely dropped: send it
+         * again first, or the data after it would leave a hole (RFC 9293 §3.8.6.1). */
+        if (was_zero && c->seg_count && (tcp_seg_at(c, 0)->flags & TCP_SEG_PROBE))
+            tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
         tcp_schedule_output(c);
     }
 }
@@ -348,12 +327,7 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
         return false;
     }
     if (c->state == SYNACK_SYN_RECEIVED && !ack_syn_received(c, seg, now)) return false;
-    if (seq_lt(c->snd_una, seg->ack)) {
-        ack_advance(c, seg->ack, now);
-    } else if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->payload_len == 0 &&
-               seg->window == c->snd_wnd && !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN))) {
-        TCP_COUNT(c, dup_acks);
-    }
+    tcp_recovery_on_ack(c, seg, now);
     if (c->snd_wnd == 0 || seg->window == 0)
         c->retries = 0; /* the peer answers our probes: never give up (§3.8.6.1) */
     ack_update_window(c, seg);
@@ -382,7 +356,17 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
 /* Seventh step: segment text. Returns false if the TCB is gone. */
 static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t now)
 {
-    if (in->len == 0) return true;
+    if (in->len == 0) {
+        if (in->fin && in->seq != c->rcv_nxt && !(c->flags & TCP_F_RCV_FIN) &&
+            seq_gt(in->seq, c->rcv_nxt)) {
+            /* A bare FIN past a hole: remember it, ACK at once (RFC 5681 §4.2). */
+            c->flags |= TCP_F_OOO_FIN;
+            c->ooo_fin_seq = in->seq;
+            in->fin = false;
+            ack_now(c);
+        }
+        return true;
+    }
     if (c->state != SYNACK_ESTABLISHED && c->state != SYNACK_FIN_WAIT_1 &&
         c->state != SYNACK_FIN_WAIT_2) {
         /* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: a FIN came before; ignore the text. */
@@ -397,23 +381,35 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
         tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
         return false;
     }
-    ack_now(c);
-    if (in->seq != c->rcv_nxt) {
-        /* Out of order: not kept yet (reassembly is its own issue); the immediate
-         * duplicate ACK tells the sender where the hole is (RFC 5681 §4.2). */
-        TCP_COUNT(c, out_of_order);
-        in->fin = false;
-        return true;
-    }
     bool was_empty = ring_len(&c->rcvq) == 0;
-    uint32_t took = (uint32_t)ring_write(&c->rcvq, in->data, in->len);
-    if (took < in->len) {
-        tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
+    bool immediate = false;
+    uint32_t seq = in->seq;
+    if (in->len > c->rcv_seg_max) c->rcv_seg_max = (uint16_t)(in->len > 65535 ? 65535 : in->len);
+    if (seq != c->rcv_nxt) {
+        /* Out of order: kept for reassembly; its FIN is remembered until the hole fills. */
+        if (in->fin) {
+            c->flags |= TCP_F_OOO_FIN;
+            c->ooo_fin_seq = seq + in->len;
+        }
         in->fin = false;
     }
+    uint32_t took = tcp_reasm_input(c, seq, in->data, in->len, &immediate);
+    if (seq == c->rcv_nxt && took < in->len) in->fin = false; /* the FIN lies past a drop */
     c->rcv_nxt += took;
     c->counters.bytes_in += took;
     c->stack->counters.bytes_in += took;
+    if ((c->flags & TCP_F_OOO_FIN) && c->rcv_nxt == c->ooo_fin_seq) {
+        /* The hole before a FIN that came early is filled: take the FIN now. */
+        c->flags &= ~(uint32_t)TCP_F_OOO_FIN;
+        in->fin = true;
+        in->seq = c->rcv_nxt;
+        in->len = 0;
+    } else if (took) {
+        in->seq = c->rcv_nxt - took;
+        in->len = took;
+    }
+    c->rcv_unacked += took;
+    tcp_delack_schedule(c, immediate, now);
     if (took && was_empty) conn_push_event(c, SYNACK_EV_READABLE, now);
     return true;
 }
@@ -460,6 +456,9 @@ static void input_unacceptable(struct synack_tcp *c, const struct wire_tcp_repr 
 {
     tcp_count_drop(c, SYNACK_DROP_UNACCEPTABLE);
     if (seg->flags & WIRE_TCP_RST) return;
+    /* RFC 2883 §4.1: text that was all received before is reported with a D-SACK. */
+    if (seg->payload_len && seq_leq(seg->seq + (uint32_t)seg->payload_len, c->rcv_nxt))
+        tcp_reasm_note_duplicate(c, seg->seq, seg->seq + (uint32_t)seg->payload_len);
     /* A repeated FIN in TIME-WAIT: acknowledge it and restart the 2 MSL timeout. */
     if (c->state == SYNACK_TIME_WAIT && (seg->flags & WIRE_TCP_FIN)) tcp_enter_time_wait(c, now);
     bool bare_old_ack =
@@ -475,14 +474,43 @@ static void input_unacceptable(struct synack_tcp *c, const struct wire_tcp_repr 
     if (input_ack(c, in, now)) challenge_ack(c, now);
 }
 
+/* RFC 7323 §5.3 R1 (PAWS): once timestamps are on, a segment whose TSval is older than
+ * TS.Recent is an old duplicate: ACK and drop. RFC 7323 §3.2: a non-RST segment without
+ * timestamps is dropped too. Returns false to drop. */
+static bool paws_ok(struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    if (!(c->flags & TCP_F_TS) || (seg->flags & WIRE_TCP_RST)) return true;
+    bool ok = seg->has_ts;
+    /* R1: TS.Recent is only trusted for 24 days of idleness (§5.5). */
+    if (ok && (int32_t)(seg->ts_val - c->ts_recent) < 0 && now - c->ts_recent_time < TCP_PAWS_IDLE)
+        ok = false;
+    if (ok) return true;
+    tcp_count_drop(c, SYNACK_DROP_PAWS);
+    if (seg->has_ts) ack_now(c);
+    return false;
+}
+
+/* RFC 7323 §4.3 (R3): remember the TSval to echo if the segment covers Last.ACK.sent. */
+static void ts_update_recent(struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                             synack_time_t now)
+{
+    if (!(c->flags & TCP_F_TS) || !seg->has_ts) return;
+    if ((int32_t)(seg->ts_val - c->ts_recent) >= 0 && seq_leq(seg->seq, c->last_ack_sent)) {
+        c->ts_recent = seg->ts_val;
+        c->ts_recent_time = now;
+    }
+}
+
 static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr *seg,
                                synack_time_t now)
 {
     struct in_seg in;
+    if (!paws_ok(c, seg, now)) return;
     if (!check_seq(c, seg, &in)) {
         input_unacceptable(c, seg, &in, now);
         return;
     }
+    ts_update_recent(c, seg, now);
     if (seg->flags & WIRE_TCP_RST) {
         input_rst(c, seg, now);
         return;
@@ -535,6 +563,8 @@ void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
     }
     if (time_wait_reopen(c, ip, seg, now)) return;
     TCP_COUNT(c, segs_in);
+    c->last_rcv = now;
+    if (c->ka_idle) tcp_keepalive_reset(c, now);
     if (c->state == SYNACK_SYN_SENT)
         input_syn_sent(c, seg, now);
     else

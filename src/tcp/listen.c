@@ -181,13 +181,14 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
+    c->snd_sml = c->iss;
     c->sndq_seq = c->iss + 1;
     c->snd_wnd = seg->window;
     c->max_snd_wnd = seg->window;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     c->flags |= TCP_F_SND_WND_SET;
-    c->snd_mss = tcp_peer_mss(c, seg);
+    tcp_negotiate(c, seg, now);
     c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
     TCP_COUNT(c, segs_in);
     tcp_set_state(c, SYNACK_SYN_RECEIVED, now);

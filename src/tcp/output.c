@@ -1,16 +1,32 @@
-/* Output: decide why to send (SYN, data, FIN, ACK, probe), build the segment, then arm
- * the timers and start the RTT sample. */
+/* Output: decide why to send (SYN, retransmission, new data, FIN, probe, ACK), build the
+ * segment with its options, then update the scoreboard and the timers. */
 #include "stack/stack.h"
 #include "tcp/conn.h"
 
-uint32_t tcp_rcv_window(const struct synack_tcp *c)
+/* The largest window our buffer supports now, before the never-shrink rule. */
+static uint32_t rcv_space(const struct synack_tcp *c)
 {
     size_t space = ring_space(&c->rcvq);
-    uint32_t wnd = space > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : (uint32_t)space;
-    /* RFC 9293 §3.8.6.2.2: a receiver must not shrink the window, i.e. move its right
-     * edge left; keep offering what was already offered. */
-    if (seq_lt(c->rcv_nxt + wnd, c->rcv_adv) && tcp_is_synchronized(c->state))
-        wnd = c->rcv_adv - c->rcv_nxt;
+    uint32_t max = (uint32_t)TCP_MAX_WINDOW << c->rcv_wscale;
+    return space > max ? max : (uint32_t)space;
+}
+
+uint32_t tcp_rcv_window(const struct synack_tcp *c)
+{
+    uint32_t space = rcv_space(c);
+    if (!tcp_is_synchronized(c->state)) return space;
+    uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    /* RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by at least
+     * min(buffer/2, MSS); a smaller opening is kept back. */
+    uint32_t half = (uint32_t)(c->rcvq.cap / 2);
+    uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
+    uint32_t wnd = space >= known + step ? space : known;
+    /* RFC 7323 §2.3: the field carries wnd >> shift, so offer a multiple of 2^shift. */
+    uint32_t unit = (uint32_t)1 << c->rcv_wscale;
+    wnd &= ~(unit - 1);
+    /* RFC 9293 §3.8.6.2.2: never shrink the window, i.e. never move its right edge left;
+     * keep offering what was already offered (rounded up to the scale unit). */
+    if (wnd < known) wnd = (known + unit - 1) & ~(unit - 1);
     return wnd;
 }
 
@@ -34,7 +50,9 @@ struct out_plan {
     uint32_t seq;
     uint32_t len;
     uint8_t flags;
-    bool probe; /* a zero-window probe: one byte past the offered window */
+    struct tcp_seg *rtx; /* a retransmission of this record, or NULL for new data */
+    bool probe;          /* a zero-window probe byte */
+    bool tlp;            /* a tail loss probe (RFC 8985 §7.3) */
 };
 
 /* Our SYN is outstanding and must be (re)sent: SYN_SENT, or SYN_RECEIVED after a passive
@@ -54,41 +72,142 @@ static bool plan_syn(const struct synack_tcp *c, struct out_plan *p)
     return true;
 }
 
-/* Data, FIN or a bare ACK in a synchronized state. */
-static bool plan_data(const struct synack_tcp *c, struct out_plan *p)
+static void plan_record(const struct synack_tcp *c, const struct tcp_seg *g, struct out_plan *p)
 {
-    uint32_t from = seq_lt(c->snd_rtx, c->snd_nxt) ? c->snd_rtx : c->snd_nxt;
     uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
-    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    p->seq = g->seq;
+    p->len = g->len - ((g->flags & TCP_SEG_FIN) ? 1u : 0u);
+    p->flags = WIRE_TCP_ACK | ((g->flags & TCP_SEG_FIN) ? WIRE_TCP_FIN : 0);
+    if (p->len && p->seq + p->len == data_end) p->flags |= WIRE_TCP_PSH;
+    p->rtx = (struct tcp_seg *)g;
+}
+
+/* RFC 6675 §5 NextSeg rule (1): the first segment deemed lost and not yet retransmitted,
+ * if cwnd - pipe leaves room for it (or nothing at all is in the network). */
+static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t pipe)
+{
+    struct tcp_seg *g = tcp_segs_next_lost(c);
+    if (!g) return false;
+    bool probe = (c->flags & TCP_F_PROBE) != 0;
+    if (c->snd_wnd == 0 && !probe) return false; /* the persist timer will probe */
+    if (pipe != 0 && pipe + g->len > c->cc.cwnd && !probe) {
+        c->cwnd_limited = true;
+        return false;
+    }
+    plan_record(c, g, p);
+    if ((g->flags & TCP_SEG_PROBE) && c->seg_count == 1 && c->snd_wnd > 0) {
+        /* The window opened over a zero-window probe byte the peer did not take: resend
+         * it together with the data after it, as one segment (the record grows). */
+        uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
+        uint32_t n = data_end - g->seq;
+        if (n > c->eff_mss) n = c->eff_mss;
+        if (n > c->snd_wnd) n = c->snd_wnd;
+        if (n > p->len && !(g->flags & TCP_SEG_FIN)) {
+            p->len = n;
+            p->flags = WIRE_TCP_ACK | (g->seq + n == data_end ? WIRE_TCP_PSH : 0);
+            if ((c->flags & TCP_F_FIN_QUEUED) && g->seq + n == c->fin_seq)
+                p->flags |= WIRE_TCP_FIN;
+        }
+    }
+    return true;
+}
+
+/* New data at SND.NXT (and our FIN after it), under the receive window (RFC 9293
+ * §3.8.6.1), cwnd (RFC 5681), Nagle (RFC 1122 §4.2.3.4) and sender SWS avoidance. */
+static bool plan_new(struct synack_tcp *c, struct out_plan *p, uint32_t pipe)
+{
+    uint32_t nxt = c->snd_nxt;
+    uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
     bool fin = (c->flags & TCP_F_FIN_QUEUED) != 0;
-    p->seq = from;
+    bool force = (c->flags & (TCP_F_PROBE | TCP_F_TLP)) != 0;
+    if (c->seg_count == c->seg_cap) return false; /* scoreboard full: wait for ACKs */
+    p->seq = nxt;
     p->len = 0;
     p->flags = WIRE_TCP_ACK;
-    if (seq_lt(from, data_end)) {
-        uint32_t n = data_end - from;
-        if (n > c->snd_mss) n = c->snd_mss;
-        /* RFC 9293 §3.8.6.1: stay inside the offered window, except for the one-byte
-         * probe the persist timer asked for. */
-        uint32_t room = seq_lt(from, wnd_end) ? wnd_end - from : 0;
-        if (c->flags & TCP_F_PROBE && room == 0) {
-            room = 1;
-            p->probe = true;
-        }
-        if (n > room) n = room;
-        if (n > 0) {
-            p->len = n;
-            if (from + n == data_end) p->flags |= WIRE_TCP_PSH;
-            if (fin && from + n == c->fin_seq) p->flags |= WIRE_TCP_FIN;
+    if (!seq_lt(nxt, data_end)) {
+        if (fin && nxt == c->fin_seq) {
+            p->flags |= WIRE_TCP_FIN;
             return true;
         }
-    } else if (fin && from == c->fin_seq) {
-        p->flags |= WIRE_TCP_FIN;
+        return false;
+    }
+    uint32_t avail = data_end - nxt;
+    uint32_t n = avail < c->eff_mss ? avail : c->eff_mss;
+    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    uint32_t room = seq_lt(nxt, wnd_end) ? wnd_end - nxt : 0;
+    if (room == 0) {
+        /* RFC 9293 §3.8.6.1: only the persist timer's one-byte probe goes past a zero
+         * window. */
+        if (!(c->flags & TCP_F_PROBE)) return false;
+        p->len = 1;
+        p->probe = true;
+        if (fin && nxt + 1 == c->fin_seq) p->flags |= WIRE_TCP_FIN;
         return true;
     }
+    uint32_t cwnd_room = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
+    if (c->flags & TCP_F_TLP && cwnd_room < n) cwnd_room = n; /* RFC 8985 §7.3 */
+    if (n > cwnd_room) {
+        /* cwnd allows less than a segment: wait for ACKs rather than send a runt, unless
+         * nothing at all is in the network. */
+        c->cwnd_limited = true;
+        if (pipe != 0 || cwnd_room == 0) return false;
+        n = cwnd_room;
+    }
+    if (n > room) {
+        /* RFC 1122 §4.2.3.4 sender SWS avoidance: a window-limited segment only if it is
+         * at least half the largest window the peer offered (or the persist timer says
+         * so); otherwise wait for the window to open. */
+        if (room < c->max_snd_wnd / 2 && !force) return false; /* persist timer overrides */
+        n = room;
+    }
+    if (n < c->eff_mss && n == avail && !force && !(fin && nxt + n == c->fin_seq)) {
+        /* RFC 1122 §4.2.3.4 Nagle, in Minshall's form (draft-minshall-nagle): a short
+         * segment waits while an earlier short segment is unacknowledged. The RFC's form
+         * (wait while anything is unacknowledged) would hold the tail of every write that
+         * is not a multiple of the MSS for a round trip, or a delayed-ACK timeout. */
+        if (!(c->flags & TCP_F_NODELAY) && seq_gt(c->snd_sml, c->snd_una)) return false;
+    }
+    p->len = n;
+    if (nxt + n == data_end) p->flags |= WIRE_TCP_PSH;
+    if (fin && nxt + n == c->fin_seq) p->flags |= WIRE_TCP_FIN;
+    return true;
+}
+
+/* Data, FIN, probes or a bare ACK in a synchronized state. */
+static bool plan_data(struct synack_tcp *c, struct out_plan *p)
+{
+    uint32_t pipe = tcp_pipe(c);
+    if (plan_retransmit(c, p, pipe)) return true;
+    if (plan_new(c, p, pipe)) {
+        p->tlp = (c->flags & TCP_F_TLP) != 0;
+        return true;
+    }
+    if ((c->flags & TCP_F_TLP) && c->seg_count) {
+        /* RFC 8985 §7.3: no new data can go, so the probe retransmits the last segment. */
+        plan_record(c, tcp_seg_at(c, c->seg_count - 1), p);
+        p->tlp = true;
+        return true;
+    }
+    if ((c->flags & TCP_F_KEEPALIVE) && c->snd_una == c->snd_nxt) {
+        /* RFC 1122 §4.2.3.6: a keepalive is <SEQ=SND.NXT-1> with no data; the peer's
+         * answer is an ACK for an old sequence number. */
+        p->seq = c->snd_nxt - 1;
+        p->len = 0;
+        p->flags = WIRE_TCP_ACK;
+        return true;
+    }
+    /* A bare ACK. Its sequence number leaves out an unacknowledged zero-window probe byte
+     * (which the peer most likely dropped): at SND.NXT it would lie past the peer's zero
+     * window, be unacceptable, and draw an ACK, and two stacks probing each other would
+     * trade such ACKs forever. BSD does the same by pulling snd_nxt back after a probe. */
+    p->seq = c->snd_nxt;
+    if (c->seg_count && (tcp_seg_at(c, c->seg_count - 1)->flags & TCP_SEG_PROBE)) p->seq--;
+    p->len = 0;
+    p->flags = WIRE_TCP_ACK;
     return (c->flags & TCP_F_ACK_NOW) != 0;
 }
 
-static bool plan_next(const struct synack_tcp *c, struct out_plan *p)
+static bool plan_next(struct synack_tcp *c, struct out_plan *p)
 {
     switch (c->state) {
     case SYNACK_CLOSED:
@@ -106,37 +225,124 @@ static bool plan_next(const struct synack_tcp *c, struct out_plan *p)
     return plan_data(c, p);
 }
 
-/* After sending: advance the send pointers, count retransmissions, time the segment
- * (Karn's algorithm, RFC 6298 §3: never time a retransmitted segment) and make sure the
- * retransmission timer runs (RFC 6298 (5.1)). */
-static void after_send(struct synack_tcp *c, const struct out_plan *p, synack_time_t now)
+/* After sending: scoreboard, counters, ACK state and timers. */
+static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsack_sent,
+                       synack_time_t now)
 {
     uint32_t used =
         p->len + ((p->flags & WIRE_TCP_SYN) ? 1u : 0u) + ((p->flags & WIRE_TCP_FIN) ? 1u : 0u);
-    c->flags &= ~(uint32_t)(TCP_F_ACK_NOW | TCP_F_PROBE);
+    c->flags &= ~(uint32_t)(TCP_F_ACK_NOW | TCP_F_PROBE | TCP_F_TLP | TCP_F_KEEPALIVE);
     TCP_COUNT(c, segs_out);
     if (p->len) {
         c->counters.bytes_out += p->len;
         c->stack->counters.bytes_out += p->len;
     }
-    if (p->flags & WIRE_TCP_ACK) c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
-    if (used == 0) return;
-    uint32_t end = p->seq + used;
-    if (seq_lt(p->seq, c->snd_nxt)) {
-        TCP_COUNT(c, retransmits);
-        c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
-    } else if (!(c->flags & TCP_F_RTT_TIMING)) {
-        c->flags |= TCP_F_RTT_TIMING;
-        c->rtt_seq = end;
-        c->rtt_start = now;
+    if (p->probe) TCP_COUNT(c, window_probes);
+    if (dsack_sent) {
+        c->flags &= ~(uint32_t)TCP_F_DSACK;
+        TCP_COUNT(c, dsacks_out);
     }
-    if (seq_gt(end, c->snd_nxt)) c->snd_nxt = end;
-    /* RFC 9293 §3.8.6.1: the receiver most likely dropped a probe byte sent past its zero
-     * window, so sending resumes at that byte, not after it, when the window opens (as BSD
-     * does by not advancing snd_nxt for the persist probe); otherwise the first data after
-     * the window opens would leave a hole that only an RTO repairs. */
-    c->snd_rtx = p->probe ? p->seq : end;
+    if (p->flags & WIRE_TCP_ACK) {
+        /* Every ACK we send answers what a delayed ACK was waiting for. */
+        c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
+        c->last_ack_sent = c->rcv_nxt;
+        c->rcv_unacked = 0;
+        c->delack_at = SYNACK_NEVER;
+    }
+    if (used == 0) {
+        tcp_timer_update(c);
+        return;
+    }
+    uint32_t end = p->seq + used;
+    bool was_idle = c->snd_una == c->snd_nxt;
+    if (p->flags & WIRE_TCP_SYN) {
+        /* The handshake is timed as before: Karn's algorithm, RFC 6298 §3. */
+        if (seq_lt(p->seq, c->snd_nxt) || c->snd_rtx != c->snd_nxt) {
+            TCP_COUNT(c, retransmits);
+            c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+        } else {
+            c->flags |= TCP_F_RTT_TIMING;
+            c->rtt_seq = end;
+            c->rtt_start = now;
+        }
+        if (seq_gt(end, c->snd_nxt)) c->snd_nxt = end;
+        c->snd_rtx = end;
+    } else if (p->rtx) {
+        if (seq_gt(end, p->rtx->seq + p->rtx->len)) {
+            /* A probe record grown with the data after it (plan_retransmit). */
+            tcp_seg_grow(c, p->rtx, end - p->rtx->seq,
+                         (p->flags & WIRE_TCP_FIN) ? TCP_SEG_FIN : 0u);
+            c->snd_nxt = end;
+            c->snd_rtx = end;
+        }
+        TCP_COUNT(c, retransmits);
+        if (c->recovery == TCP_RS_RECOVERY) TCP_COUNT(c, fast_retransmits);
+        tcp_seg_mark_retrans(c, p->rtx, now);
+    } else {
+        uint32_t f = ((p->flags & WIRE_TCP_FIN) ? TCP_SEG_FIN : 0u) | (p->probe ? TCP_SEG_PROBE : 0u);
+        tcp_seg_push(c, p->seq, used, f, now);
+        if (p->len && p->len < c->eff_mss) c->snd_sml = end; /* Nagle: last short segment */
+        c->snd_nxt = end;
+        c->snd_rtx = end;
+    }
+    if (p->tlp) {
+        /* RFC 8985 §7.3: one probe per episode; remember what acknowledges it. */
+        TCP_COUNT(c, tlp_probes);
+        c->flags |= TCP_F_TLP_OUT;
+        c->tlp_end_seq = c->snd_nxt;
+        c->tlp_retrans = p->rtx != NULL;
+        c->tlp_at = SYNACK_NEVER;
+        tcp_rto_arm(c, now);
+    }
+    if (was_idle) c->una_since = now;
+    /* RFC 6298 (5.1): the timer runs whenever data is outstanding. */
     if (c->rto_at == SYNACK_NEVER || c->persist) tcp_rto_arm(c, now);
+    if (!p->tlp) tcp_tlp_arm(c, now);
+    tcp_timer_update(c);
+}
+
+/* Options for the segment: MSS, window scale and SACK-permitted in SYNs; timestamps on
+ * every segment once negotiated; SACK blocks when out-of-order data is held. */
+static void add_options(struct synack_tcp *c, struct wire_tcp_repr *seg, bool *dsack,
+                        synack_time_t now)
+{
+    const struct synack_config *cfg = &c->stack->cfg;
+    bool syn = seg->flags & WIRE_TCP_SYN;
+    bool syn_ack = syn && (seg->flags & WIRE_TCP_ACK);
+    *dsack = false;
+    if (syn) {
+        seg->has_mss = true; /* RFC 9293 §3.7.1: MSS only in SYN segments */
+        seg->mss = c->rcv_mss;
+        /* RFC 7323 §2.2 / §3.2, RFC 2018 §2: offered in a SYN; in a SYN-ACK only if the
+         * peer's SYN offered it. */
+        if (syn_ack ? (c->flags & TCP_F_WSCALE) != 0 : cfg->window_scale) {
+            seg->has_wscale = true;
+            seg->wscale = c->rcv_wscale;
+        }
+        if (syn_ack ? (c->flags & TCP_F_SACK) != 0 : cfg->sack) seg->sack_permitted = true;
+        if (syn_ack ? (c->flags & TCP_F_TS) != 0 : cfg->timestamps) {
+            seg->has_ts = true;
+            seg->ts_val = (uint32_t)(now / SYNACK_MS(1)) + c->ts_offset;
+            seg->ts_ecr = syn_ack ? c->ts_recent : 0;
+        }
+        return;
+    }
+    if (c->flags & TCP_F_TS) {
+        /* RFC 7323 §3.2: once negotiated, on every segment but RSTs; TSecr = TS.Recent. */
+        seg->has_ts = true;
+        seg->ts_val = (uint32_t)(now / SYNACK_MS(1)) + c->ts_offset;
+        seg->ts_ecr = c->ts_recent;
+    }
+    if ((c->flags & TCP_F_SACK) && (seg->flags & WIRE_TCP_ACK)) {
+        seg->sack_count = (uint8_t)tcp_reasm_sack_blocks(c, seg->sack, WIRE_TCP_MAX_SACK);
+        *dsack = seg->sack_count && (c->flags & TCP_F_DSACK);
+        /* RFC 9293 §3.7.1: options plus data must not exceed the MSS; drop the oldest
+         * blocks if needed. */
+        while (seg->sack_count &&
+               wire_tcp_header_len(seg) - WIRE_TCP_HDR_LEN + seg->payload_len > c->snd_mss)
+            seg->sack_count--;
+        if (seg->sack_count == 0) *dsack = false;
+    }
 }
 
 synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_time_t now)
@@ -153,19 +359,21 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
         .seq = p.seq,
         .flags = p.flags,
     };
-    if (p.flags & WIRE_TCP_ACK) {
-        seg.ack = c->rcv_nxt;
-    }
-    seg.window = (uint16_t)tcp_rcv_window(c);
-    if (p.flags & WIRE_TCP_SYN) {
-        seg.has_mss = true; /* RFC 9293 §3.7.1: MSS only in SYN segments */
-        seg.mss = c->rcv_mss;
-    }
+    if (p.flags & WIRE_TCP_ACK) seg.ack = c->rcv_nxt;
+    uint32_t wnd = tcp_rcv_window(c);
+    if (p.flags & WIRE_TCP_SYN) /* RFC 7323 §2.2: a SYN's window is never scaled */
+        seg.window = (uint16_t)(wnd > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : wnd);
+    else
+        seg.window = (uint16_t)((wnd >> c->rcv_wscale) > TCP_MAX_WINDOW
+                                    ? TCP_MAX_WINDOW
+                                    : (wnd >> c->rcv_wscale));
     if (p.len) {
         ring_peek(&c->sndq, p.seq - c->sndq_seq, s->scratch, p.len);
         seg.payload = s->scratch;
         seg.payload_len = p.len;
     }
+    bool dsack;
+    add_options(c, &seg, &dsack, now);
     struct wire_ipv4_repr ip = {.src = c->local_addr,
                                 .dst = c->remote_addr,
                                 .ttl = s->cfg.ttl,
@@ -173,6 +381,6 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
                                 .df = true};
     size_t n = wire_packet_emit(&ip, &seg, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;
-    after_send(c, &p, now);
+    after_send(c, &p, dsack, now);
     return (synack_ssize)n;
 }

@@ -4,8 +4,62 @@
 
 void tcp_timer_update(struct synack_tcp *c)
 {
-    synack_time_t at = c->rto_at < c->timewait_at ? c->rto_at : c->timewait_at;
+    synack_time_t t[] = {c->rto_at,     c->timewait_at,  c->delack_at,
+                         c->tlp_at,     c->reorder_at,   c->keepalive_at};
+    synack_time_t at = SYNACK_NEVER;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i] < at) at = t[i];
+    /* RFC 5482: the user timeout runs while sent data is unacknowledged. */
+    c->utimeout_at = SYNACK_NEVER;
+    if (c->user_timeout && c->snd_una != c->snd_nxt && tcp_is_synchronized(c->state) &&
+        c->state != SYNACK_TIME_WAIT) {
+        c->utimeout_at = c->una_since + c->user_timeout;
+        if (c->utimeout_at < at) at = c->utimeout_at;
+    }
     timers_set(&c->stack->timers, &c->timer, at);
+}
+
+void tcp_timers_clear(struct synack_tcp *c)
+{
+    c->rto_at = SYNACK_NEVER;
+    c->timewait_at = SYNACK_NEVER;
+    c->delack_at = SYNACK_NEVER;
+    c->tlp_at = SYNACK_NEVER;
+    c->reorder_at = SYNACK_NEVER;
+    c->keepalive_at = SYNACK_NEVER;
+    c->utimeout_at = SYNACK_NEVER;
+    c->persist = false;
+    tcp_timer_update(c);
+}
+
+void tcp_delack_schedule(struct synack_tcp *c, bool immediate, synack_time_t now)
+{
+    /* RFC 5681 §4.2 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment and
+     * within the delayed-ACK timeout (well under 500 ms); at once for out-of-order data or
+     * a segment that fills a hole. */
+    synack_time_t delay = c->stack->cfg.delack_timeout;
+    if (immediate || delay == 0 || c->rcv_unacked >= 2u * c->rcv_seg_max) {
+        c->flags |= TCP_F_ACK_NOW;
+        tcp_schedule_output(c);
+        return;
+    }
+    if (c->delack_at == SYNACK_NEVER) {
+        c->delack_at = now + delay;
+        tcp_timer_update(c);
+    }
+    /* Data of our own going out would carry the ACK sooner. */
+    tcp_schedule_output(c);
+}
+
+void tcp_keepalive_reset(struct synack_tcp *c, synack_time_t now)
+{
+    c->last_rcv = now;
+    c->ka_sent = 0;
+    synack_time_t at = c->ka_idle ? now + c->ka_idle : SYNACK_NEVER;
+    if (at != c->keepalive_at) {
+        c->keepalive_at = at;
+        tcp_timer_update(c);
+    }
 }
 
 /* RFC 6298 (5.5): the backed-off RTO, bounded above by rto_max. */
@@ -63,10 +117,13 @@ void tcp_rto_after_handshake(struct synack_tcp *c)
 
 void tcp_persist_check(struct synack_tcp *c, synack_time_t now)
 {
+    /* RFC 9293 §3.8.6.1 and RFC 1122 §4.2.3.4: data waits, nothing is in flight to bring
+     * an ACK back, and the window (zero, or too small for sender SWS avoidance) holds it
+     * back: the persist timer probes, and on expiry sends what the window allows. */
     if (!tcp_is_synchronized(c->state) || c->rto_at != SYNACK_NEVER || c->snd_una != c->snd_nxt)
         return;
     uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
-    if (c->snd_wnd != 0 || !seq_lt(c->snd_nxt, data_end)) return;
+    if (!seq_lt(c->snd_nxt, data_end)) return;
     c->persist = true;
     c->rto_at = now + rto_backed_off(c);
     tcp_timer_update(c);
@@ -75,8 +132,7 @@ void tcp_persist_check(struct synack_tcp *c, synack_time_t now)
 void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 9293 §3.10.7.4: "start the time-wait timer, turn off the other timers". */
-    c->rto_at = SYNACK_NEVER;
-    c->persist = false;
+    tcp_timers_clear(c);
     c->timewait_at = now + 2 * c->stack->cfg.msl;
     tcp_timer_update(c);
     tcp_set_state(c, SYNACK_TIME_WAIT, now);
@@ -103,17 +159,64 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
         tcp_conn_finish(c, SYNACK_ERR_TIMEDOUT, now);
         return;
     }
-    /* RFC 6298 (5.4)-(5.6): retransmit the earliest unacknowledged segment, double the
-     * RTO, restart the timer. Everything after it is sent again as the window allows
-     * (go-back-N: this receiver keeps no out-of-order data yet). */
-    if (c->backoff < 16) c->backoff++;
-    c->snd_rtx = c->snd_una;
-    c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
-    /* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: a retransmission into a zero window (a probe
-     * in flight, or a window that closed under our data) is itself a one-byte probe;
-     * sending nothing would let the connection time out while the peer answers. */
-    if (c->snd_wnd == 0) c->flags |= TCP_F_PROBE;
-    tcp_rto_arm(c, now);
+    if (handshake) {
+        /* RFC 6298 (5.4)-(5.6) for our SYN: send it again, double the RTO. */
+        if (c->backoff < 16) c->backoff++;
+        c->snd_rtx = c->iss;
+        c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+        tcp_rto_arm(c, now);
+        tcp_schedule_output(c);
+        return;
+    }
+    if (c->snd_wnd == 0) {
+        /* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: data (or a probe) outstanding into a zero
+         * window. Retransmitting the first segment is the probe; this is flow control, not
+         * congestion, so cwnd is left alone. */
+        if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+        c->flags |= TCP_F_PROBE;
+    } else {
+        /* RFC 6298 (5.4): retransmit the earliest unacknowledged segment (RFC 6675 §5.1:
+         * all outstanding ones, as cwnd allows). */
+        tcp_recovery_on_rto(c, now);
+    }
+    if (c->backoff < 16) c->backoff++; /* (5.5) */
+    tcp_rto_arm(c, now);               /* (5.6) */
+    tcp_schedule_output(c);
+}
+
+static void tlp_expired(struct synack_tcp *c)
+{
+    /* RFC 8985 §7.3: send one probe (new data, or the last segment again). */
+    c->tlp_at = SYNACK_NEVER;
+    if (c->seg_count == 0 || c->recovery != TCP_RS_OPEN) return;
+    c->flags |= TCP_F_TLP;
+    tcp_schedule_output(c);
+}
+
+static void keepalive_expired(struct synack_tcp *c, synack_time_t now)
+{
+    /* RFC 1122 §4.2.3.6: after the idle time, probe every interval; `count` probes
+     * unanswered and the peer is dead. Only an idle connection is probed: data in flight
+     * has the retransmission timer. */
+    c->keepalive_at = SYNACK_NEVER;
+    if (c->ka_idle == 0 || !tcp_is_synchronized(c->state) || c->state == SYNACK_TIME_WAIT) {
+        tcp_timer_update(c);
+        return;
+    }
+    if (c->snd_una != c->snd_nxt) {
+        c->keepalive_at = now + c->ka_idle;
+        tcp_timer_update(c);
+        return;
+    }
+    if (c->ka_sent >= c->ka_count) {
+        tcp_conn_finish(c, SYNACK_ERR_TIMEDOUT, now);
+        return;
+    }
+    c->ka_sent++;
+    TCP_COUNT(c, keepalive_probes);
+    c->flags |= TCP_F_KEEPALIVE;
+    c->keepalive_at = now + c->ka_interval;
+    tcp_timer_update(c);
     tcp_schedule_output(c);
 }
 
@@ -124,6 +227,31 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
         c->timewait_at = SYNACK_NEVER;
         tcp_conn_finish(c, 0, now);
         return;
+    }
+    if (c->utimeout_at <= now) {
+        /* RFC 9293 §3.8.3 / RFC 5482: data unacknowledged past the user timeout. */
+        tcp_conn_finish(c, SYNACK_ERR_TIMEDOUT, now);
+        return;
+    }
+    if (c->delack_at <= now) {
+        c->delack_at = SYNACK_NEVER;
+        TCP_COUNT(c, delayed_acks);
+        c->flags |= TCP_F_ACK_NOW;
+        tcp_schedule_output(c);
+    }
+    if (c->reorder_at <= now) {
+        /* RFC 8985 §6.3: the reordering window of a segment ran out. */
+        c->reorder_at = SYNACK_NEVER;
+        if (tcp_rack_detect_loss(c, now) && c->recovery == TCP_RS_OPEN &&
+            c->state != SYNACK_TIME_WAIT) {
+            tcp_recovery_enter(c, now);
+        }
+        tcp_schedule_output(c);
+    }
+    if (c->tlp_at <= now) tlp_expired(c);
+    if (c->keepalive_at <= now) {
+        keepalive_expired(c, now);
+        if (c->state == SYNACK_CLOSED) return;
     }
     if (c->rto_at <= now) {
         if (c->persist)

@@ -30,6 +30,7 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now)
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
+    c->snd_sml = c->iss;
     c->sndq_seq = c->iss + 1;
     tcp_set_state(c, SYNACK_SYN_SENT, now);
     tcp_schedule_output(c);
@@ -214,7 +215,69 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->send_queued = ring_len(&c->sndq);
     out->recv_queued = ring_len(&c->rcvq);
     out->err = c->err;
+    out->sack = (c->flags & TCP_F_SACK) != 0;
+    out->timestamps = (c->flags & TCP_F_TS) != 0;
+    out->window_scale = (c->flags & TCP_F_WSCALE) != 0;
+    out->snd_wscale = c->snd_wscale;
+    out->rcv_wscale = c->rcv_wscale;
+    out->nodelay = (c->flags & TCP_F_NODELAY) != 0;
+    out->cc = c->cc.algo;
+    out->phase = c->phase;
+    out->cwnd = c->cc.cwnd;
+    out->ssthresh = c->cc.ssthresh;
+    out->srtt = c->have_rtt ? c->srtt : 0;
+    out->rttvar = c->have_rtt ? c->rttvar : 0;
+    out->min_rtt = c->min_rtt;
+    out->pipe = tcp_is_synchronized(c->state) ? tcp_pipe(c) : 0;
+    out->sacked_segs = c->sacked_segs;
+    out->lost_segs = tcp_segs_lost_unsent(c);
+    out->retrans_segs = c->retrans_segs;
+    out->ooo_blocks = c->nooo;
+    out->delivery_rate = c->delivery_rate;
+    out->delivered = c->delivered;
     out->counters = c->counters;
+    return 0;
+}
+
+int synack_tcp_set_nodelay(struct synack_tcp *c, bool nodelay)
+{
+    if (!c) return SYNACK_ERR_INVAL;
+    if (nodelay) {
+        c->flags |= TCP_F_NODELAY;
+        tcp_schedule_output(c); /* what Nagle held back may go now */
+    } else {
+        c->flags &= ~(uint32_t)TCP_F_NODELAY;
+    }
+    return 0;
+}
+
+int synack_tcp_set_cc(struct synack_tcp *c, enum synack_cc cc)
+{
+    if (!c || !tcp_cc_ops(cc)) return SYNACK_ERR_INVAL;
+    tcp_cc_switch(&c->cc, cc, 0);
+    return 0;
+}
+
+int synack_tcp_set_keepalive(struct synack_tcp *c, synack_time_t idle, synack_time_t interval,
+                             unsigned count)
+{
+    if (!c || (idle && (interval == 0 || count == 0))) return SYNACK_ERR_INVAL;
+    c->ka_idle = idle;
+    c->ka_interval = interval;
+    c->ka_count = count;
+    /* The idle period counts from the last segment heard (or from now if none yet). */
+    synack_time_t from = c->last_rcv;
+    c->ka_sent = 0;
+    c->keepalive_at = idle ? from + idle : SYNACK_NEVER;
+    tcp_timer_update(c);
+    return 0;
+}
+
+int synack_tcp_set_user_timeout(struct synack_tcp *c, synack_time_t timeout)
+{
+    if (!c) return SYNACK_ERR_INVAL;
+    c->user_timeout = timeout;
+    tcp_timer_update(c);
     return 0;
 }
 

@@ -257,6 +257,8 @@ const char *synack_drop_name(enum synack_drop d)
         return "no-memory";
     case SYNACK_DROP_RCV_BUFFER:
         return "rcv-buffer";
+    case SYNACK_DROP_PAWS:
+        return "paws";
     case SYNACK_DROP_COUNT:
         break;
     }

@@ -464,18 +464,17 @@ static void fill_receive_window(struct fix *f)
 {
     static uint8_t buf[1460];
     struct wire_tcp_repr seg;
-    for (uint32_t total = 0; total < f->cfg.rcvbuf;) {
-        uint32_t n =
-            f->cfg.rcvbuf - total < sizeof buf ? (uint32_t)f->cfg.rcvbuf - total : sizeof buf;
+    struct synack_tcp_info info;
+    /* Send exactly what the window offers until it is closed. */
+    for (synack_tcp_info(f->c, &info); info.rcv_wnd > 0; synack_tcp_info(f->c, &info)) {
+        uint32_t n = info.rcv_wnd < sizeof buf ? info.rcv_wnd : (uint32_t)sizeof buf;
         fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, buf, n);
         f->peer_nxt += n;
-        total += n;
         while (fix_recv(f, &seg)) {
         }
     }
-    struct synack_tcp_info info;
-    synack_tcp_info(f->c, &info);
     assert_int_equal(info.rcv_wnd, 0);
+    assert_true(info.recv_queued <= f->cfg.rcvbuf);
 }
 
 /* RFC 9293 §3.8.6.1: with a zero window, an arriving segment is still acknowledged, so

@@ -1,0 +1,139 @@
+/*
+ * The receiver's out-of-order queue. Text that arrives above RCV.NXT is copied straight
+ * into the receive ring's free space at its offset, and remembered as a block
+ * [left, right); when RCV.NXT reaches a block, its bytes become readable without another
+ * copy. The blocks are also what SACK reports (RFC 2018 §4), most recent first.
+ */
+#include <string.h>
+
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+/* RFC 2883 §4: remember [left, right) as a duplicate to report in the next ACK. */
+static void note_dsack(struct synack_tcp *c, uint32_t left, uint32_t right)
+{
+    if (!(c->flags & TCP_F_SACK) || !seq_lt(left, right)) return;
+    c->dsack_left = left;
+    c->dsack_right = right;
+    c->flags |= TCP_F_DSACK;
+}
+
+void tcp_reasm_note_duplicate(struct synack_tcp *c, uint32_t left, uint32_t right)
+{
+    note_dsack(c, left, right);
+}
+
+static void ooo_remove(struct synack_tcp *c, unsigned i)
+{
+    memmove(&c->ooo[i], &c->ooo[i + 1], (c->nooo - i - 1) * sizeof c->ooo[0]);
+    c->nooo--;
+}
+
+/* Merges [left, right) into the sorted block list. Returns false if it needs a new block
+ * and none is free. Sets *dup when every byte was already held. */
+static bool ooo_insert(struct synack_tcp *c, uint32_t left, uint32_t right, bool *dup)
+{
+    *dup = false;
+    unsigned i = 0;
+    while (i < c->nooo && seq_lt(c->ooo[i].right, left))
+        i++;
+    if (i < c->nooo && seq_leq(c->ooo[i].left, left) && seq_geq(c->ooo[i].right, right)) {
+        *dup = true;
+        c->ooo[i].stamp = ++c->ooo_stamp;
+        return true;
+    }
+    if (i == c->nooo || seq_lt(right, c->ooo[i].left)) {
+        /* Touches no block: a new one at i. */
+        if (c->nooo == TCP_OOO_MAX) return false;
+        memmove(&c->ooo[i + 1], &c->ooo[i], (c->nooo - i) * sizeof c->ooo[0]);
+        c->nooo++;
+        c->ooo[i].left = left;
+        c->ooo[i].right = right;
+        c->ooo[i].stamp = ++c->ooo_stamp;
+        return true;
+    }
+    /* Overlaps or abuts block i (and maybe the ones after it): widen i, absorb them. */
+    if (seq_lt(left, c->ooo[i].left)) c->ooo[i].left = left;
+    if (seq_gt(right, c->ooo[i].right)) c->ooo[i].right = right;
+    while (i + 1 < c->nooo && seq_leq(c->ooo[i + 1].left, c->ooo[i].right)) {
+        if (seq_gt(c->ooo[i + 1].right, c->ooo[i].right)) c->ooo[i].right = c->ooo[i + 1].right;
+        ooo_remove(c, i + 1);
+    }
+    c->ooo[i].stamp = ++c->ooo_stamp;
+    return true;
+}
+
+uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data, uint32_t len,
+                         bool *immediate)
+{
+    bool had_ooo = c->nooo > 0;
+    uint32_t off = seq - c->rcv_nxt;
+    size_t space = ring_space(&c->rcvq);
+    /* The window may have been rounded up by the scale factor (RFC 7323 §2.4): keep only
+     * what the buffer holds. */
+    if (off >= space) {
+        tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
+        *immediate = true;
+        return 0;
+    }
+    if (len > space - off) {
+        tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
+        len = (uint32_t)(space - off);
+    }
+    if (off > 0) {
+        /* Out of order: keep it (RFC 9293 §3.10.7.4 seventh step allows it; RFC 5681
+         * §4.2 wants an immediate duplicate ACK). */
+        bool dup;
+        TCP_COUNT(c, out_of_order);
+        *immediate = true;
+        if (!ooo_insert(c, seq, seq + len, &dup)) {
+            tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
+            return 0;
+        }
+        if (dup)
+            note_dsack(c, seq, seq + len);
+        else
+            ring_write_at(&c->rcvq, off, data, len);
+        return 0;
+    }
+    ring_write_at(&c->rcvq, 0, data, len);
+    uint32_t end = seq + len;
+    /* Absorb the blocks the new text reaches. */
+    while (c->nooo && seq_leq(c->ooo[0].left, end)) {
+        if (seq_gt(c->ooo[0].right, end)) end = c->ooo[0].right;
+        ooo_remove(c, 0);
+    }
+    uint32_t took = end - seq;
+    ring_commit(&c->rcvq, took);
+    /* RFC 5681 §4.2: ACK at once when the segment fills (part of) a hole. */
+    if (had_ooo) *immediate = true;
+    return took;
+}
+
+unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block *out,
+                               unsigned max)
+{
+    unsigned n = 0;
+    if (!(c->flags & TCP_F_SACK) || max == 0) return 0;
+    if (c->flags & TCP_F_DSACK) {
+        out[n].left = c->dsack_left;
+        out[n].right = c->dsack_right;
+        n++;
+    }
+    /* RFC 2018 §4: the first block holds the most recently received segment; the rest
+     * repeat the most recently reported blocks. Selection by stamp, newest first. */
+    uint32_t below = UINT32_MAX;
+    while (n < max) {
+        int best = -1;
+        for (unsigned i = 0; i < c->nooo; i++) {
+            if (c->ooo[i].stamp >= below) continue;
+            if (best < 0 || c->ooo[i].stamp > c->ooo[best].stamp) best = (int)i;
+        }
+        if (best < 0) break;
+        out[n].left = c->ooo[best].left;
+        out[n].right = c->ooo[best].right;
+        below = c->ooo[best].stamp;
+        n++;
+    }
+    return n;
+}

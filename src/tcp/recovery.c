@@ -1,0 +1,248 @@
+/*
+ * What an acceptable ACK means to the sender: SACK (RFC 2018), duplicate ACKs and fast
+ * retransmit (RFC 5681 §3.2, RFC 3042 limited transmit), loss recovery with a scoreboard
+ * (RFC 6675) or, for peers without SACK, NewReno (RFC 6582), RACK-TLP (RFC 8985), the
+ * congestion controller (tcp/cc.h), RTT samples and the retransmission timer (RFC 6298).
+ */
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+void tcp_phase_update(struct synack_tcp *c, synack_time_t now)
+{
+    enum synack_cc_phase p;
+    if (c->recovery == TCP_RS_RECOVERY)
+        p = SYNACK_PHASE_RECOVERY;
+    else if (c->recovery == TCP_RS_LOSS)
+        p = SYNACK_PHASE_LOSS;
+    else
+        p = tcp_cc_in_slow_start(&c->cc) ? SYNACK_PHASE_SLOW_START : SYNACK_PHASE_CONG_AVOID;
+    if (p == c->phase) return;
+    struct synack_event ev = {.type = SYNACK_EV_CC,
+                              .conn_id = c->id,
+                              .user = c->user,
+                              .old_state = c->state,
+                              .new_state = c->state,
+                              .old_phase = c->phase,
+                              .new_phase = p,
+                              .cwnd = c->cc.cwnd,
+                              .ssthresh = c->cc.ssthresh,
+                              .time = now};
+    c->phase = p;
+    stack_event_push(c->stack, &ev);
+}
+
+void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now)
+{
+    /* RFC 6675 §5 step (4) / RFC 6582 §3.2 step 2: RecoveryPoint = HighData, ssthresh
+     * and cwnd from the controller, and the first unacknowledged segment goes again. */
+    c->recovery = TCP_RS_RECOVERY;
+    c->recover = c->snd_nxt;
+    c->recover_set = true;
+    tcp_cc_ops(c->cc.algo)->on_congestion(&c->cc, tcp_flight(c), now);
+    TCP_COUNT(c, recoveries);
+    if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+    tcp_schedule_output(c);
+}
+
+static void exit_recovery(struct synack_tcp *c, synack_time_t now)
+{
+    if (c->recovery == TCP_RS_RECOVERY) tcp_cc_ops(c->cc.algo)->on_recovery_end(&c->cc, now);
+    c->recovery = TCP_RS_OPEN;
+    c->dup_bytes = 0;
+}
+
+/* Releases acknowledged bytes from the send buffer; WRITABLE if send() was refused. */
+static void release_sndq(struct synack_tcp *c, uint32_t ack, synack_time_t now)
+{
+    uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
+    uint32_t upto = seq_lt(ack, data_end) ? ack : data_end;
+    if (!seq_gt(upto, c->sndq_seq)) return;
+    ring_consume(&c->sndq, upto - c->sndq_seq);
+    c->sndq_seq = upto;
+    if (c->flags & TCP_F_WANT_WRITABLE) {
+        c->flags &= ~(uint32_t)TCP_F_WANT_WRITABLE;
+        struct synack_event ev = {.type = SYNACK_EV_WRITABLE,
+                                  .conn_id = c->id,
+                                  .user = c->user,
+                                  .old_state = c->state,
+                                  .new_state = c->state,
+                                  .time = now};
+        stack_event_push(c->stack, &ev);
+    }
+}
+
+/* RFC 7323 §4.1 / RFC 6298: an RTT from the timestamp echo when the scoreboard gave none
+ * (every acknowledged segment had been retransmitted). */
+static synack_time_t ts_rtt(const struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                            synack_time_t now)
+{
+    if (!(c->flags & TCP_F_TS) || !seg->has_ts || seg->ts_ecr == 0) return 0;
+    uint32_t ts_now = (uint32_t)(now / SYNACK_MS(1)) + c->ts_offset;
+    uint32_t ms = ts_now - seg->ts_ecr;
+    if (ms > 0x7fffffffu) return 0;
+    return ms ? SYNACK_MS(ms) : SYNACK_US(500);
+}
+
+/* RFC 5681 §2: a duplicate ACK acknowledges nothing new, carries no data, SYN or FIN, and
+ * leaves the window alone, while data is outstanding. With SACK (RFC 6675 §2) an ACK that
+ * SACKs new data counts although the window changed. */
+static bool is_dupack(const struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                      uint32_t newly_sacked)
+{
+    if (seg->ack != c->snd_una || tcp_flight(c) == 0 || seg->payload_len ||
+        (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN)))
+        return false;
+    uint32_t wnd = (uint32_t)seg->window << c->snd_wscale;
+    return wnd == c->snd_wnd || newly_sacked > 0;
+}
+
+void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    const struct tcp_cc_ops *cc = tcp_cc_ops(c->cc.algo);
+    uint32_t ack = seg->ack;
+    bool advanced = seq_gt(ack, c->snd_una);
+    bool cwnd_limited = c->cwnd_limited || tcp_pipe(c) + c->eff_mss >= c->cc.cwnd;
+    c->cwnd_limited = false;
+
+    bool dsack = false;
+    uint32_t sacked = 0;
+    if ((c->flags & TCP_F_SACK) && seg->sack_count) sacked = tcp_segs_sack(c, seg, now, &dsack);
+    /* RFC 8985 §6.2 step 4: a D-SACK means the reordering window was too small. */
+    if (dsack && c->rack_reo_mult < 16) c->rack_reo_mult++;
+    bool dup = !advanced && is_dupack(c, seg, sacked);
+
+    uint32_t acked = 0;
+    if (advanced) {
+        synack_time_t rtt = 0;
+        acked = tcp_segs_ack(c, ack, now, &rtt);
+        release_sndq(c, ack, now);
+        c->snd_una = ack;
+        if (seq_lt(c->snd_sml, ack)) c->snd_sml = ack; /* keep it from wrapping stale */
+        if (seq_lt(c->snd_rtx, ack)) c->snd_rtx = ack;
+        if (rtt == 0 && (c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq))
+            rtt = now - c->rtt_start; /* our SYN, timed unretransmitted (Karn) */
+        if (rtt == 0) rtt = ts_rtt(c, seg, now);
+        if (rtt) tcp_rtt_sample(c, rtt);
+        c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+        c->backoff = 0;
+        c->retries = 0;
+        c->dupacks = 0;
+        c->una_since = now;
+        /* RFC 6298 (5.2)/(5.3). */
+        if (c->snd_una == c->snd_nxt)
+            tcp_rto_stop(c);
+        else
+            tcp_rto_arm(c, now);
+        /* RFC 8985 §7.4: the TLP episode ends when its sequence is acknowledged. A
+         * retransmitted probe that is acknowledged without a D-SACK repaired a real loss:
+         * respond as fast recovery would (§7.4.2). */
+        if ((c->flags & TCP_F_TLP_OUT) && seq_geq(ack, c->tlp_end_seq)) {
+            c->flags &= ~(uint32_t)TCP_F_TLP_OUT;
+            if (c->tlp_retrans && !dsack && c->recovery == TCP_RS_OPEN)
+                cc->on_congestion(&c->cc, tcp_flight(c) + acked, now);
+        }
+        tcp_schedule_output(c);
+    } else if (dup) {
+        c->dupacks++;
+        TCP_COUNT(c, dup_acks);
+        /* RFC 3042 limited transmit and RFC 6582 inflation: without SACK, each duplicate
+         * ACK says one more segment has left the network. */
+        if (!(c->flags & TCP_F_SACK)) {
+            c->dup_bytes += c->eff_mss;
+            if (c->dup_bytes > tcp_flight(c)) c->dup_bytes = tcp_flight(c);
+        }
+        tcp_schedule_output(c);
+    }
+
+    /* Loss detection: RFC 6675 IsLost and RACK (RFC 8985 §6.2) over the scoreboard. */
+    unsigned lost = 0;
+    if (c->flags & TCP_F_SACK) {
+        lost += tcp_segs_detect_sack_loss(c);
+        if (c->stack->cfg.rack && (advanced || sacked)) lost += tcp_rack_detect_loss(c, now);
+    }
+    if (c->seg_count == 0) {
+        c->reorder_at = SYNACK_NEVER;
+        tcp_timer_update(c);
+    }
+
+    if (c->recovery != TCP_RS_OPEN && advanced && seq_geq(c->snd_una, c->recover)) {
+        /* RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: recovery is over. */
+        exit_recovery(c, now);
+    } else if (c->recovery == TCP_RS_RECOVERY && advanced && !(c->flags & TCP_F_SACK)) {
+        /* RFC 6582 §3.2 step 3, partial acknowledgment: retransmit the first
+         * unacknowledged segment; deflate by the amount acked, add back one MSS. */
+        if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+        c->dup_bytes = (c->dup_bytes > acked ? c->dup_bytes - acked : 0) + c->eff_mss;
+        if (c->dup_bytes > tcp_flight(c)) c->dup_bytes = tcp_flight(c);
+    }
+
+    if (c->recovery == TCP_RS_OPEN) {
+        /* RFC 5681 §3.2 step 2 / RFC 6675 §5 step (4): DupThresh duplicate ACKs, or a
+         * segment deemed lost, start fast recovery; RFC 6582 §3.2 step 1: not for
+         * duplicates of data sent before the last recovery point. */
+        bool trigger = lost > 0 || c->dupacks >= TCP_DUPTHRESH;
+        if (trigger && (!c->recover_set || seq_gt(c->snd_una, c->recover) ||
+                        (c->flags & TCP_F_SACK))) {
+            tcp_recovery_enter(c, now);
+        } else if (!trigger && (acked || sacked)) {
+            cc->on_ack(&c->cc, acked + sacked, cwnd_limited, c->srtt, now);
+        }
+    } else if (c->recovery == TCP_RS_LOSS && (acked || sacked)) {
+        /* After an RTO: slow start from the loss window (RFC 5681 §3.1). */
+        cc->on_ack(&c->cc, acked + sacked, true, c->srtt, now);
+    }
+    if (lost) tcp_schedule_output(c);
+    tcp_tlp_arm(c, now);
+    tcp_phase_update(c, now);
+}
+
+void tcp_recovery_on_rto(struct synack_tcp *c, synack_time_t now)
+{
+    const struct tcp_cc_ops *cc = tcp_cc_ops(c->cc.algo);
+    /* RFC 5681 §3.1 (4): ssthresh from FlightSize on the first timeout of a segment only;
+     * on later backoffs cwnd stays at the loss window. */
+    if (c->backoff == 0 && c->recovery != TCP_RS_LOSS)
+        cc->on_rto(&c->cc, tcp_flight(c), now);
+    else
+        c->cc.cwnd = c->cc.mss;
+    /* RFC 6675 §5.1 / RFC 6582 §3.2 step 4: everything outstanding is presumed lost and
+     * goes again in order as cwnd allows; recovery ends at HighData. */
+    c->recovery = TCP_RS_LOSS;
+    c->recover = c->snd_nxt;
+    c->recover_set = true;
+    c->dup_bytes = 0;
+    c->dupacks = 0;
+    c->flags &= ~(uint32_t)(TCP_F_TLP | TCP_F_TLP_OUT);
+    c->tlp_at = SYNACK_NEVER;
+    c->reorder_at = SYNACK_NEVER;
+    tcp_segs_mark_all_lost(c);
+    tcp_phase_update(c, now);
+}
+
+void tcp_tlp_arm(struct synack_tcp *c, synack_time_t now)
+{
+    /* RFC 8985 §7.2: a PTO while in the open state with data in flight, no probe out, and
+     * SACK to tell what the probe repaired. */
+    bool want = c->stack->cfg.rack && (c->flags & TCP_F_SACK) && c->recovery == TCP_RS_OPEN &&
+                !(c->flags & TCP_F_TLP_OUT) && c->seg_count > 0 && !c->persist &&
+                c->snd_wnd > 0;
+    if (!want) {
+        if (c->tlp_at != SYNACK_NEVER) {
+            c->tlp_at = SYNACK_NEVER;
+            tcp_timer_update(c);
+        }
+        return;
+    }
+    synack_time_t pto;
+    if (c->have_rtt) {
+        pto = 2 * c->srtt;
+        if (c->seg_count == 1) pto += TCP_WC_DELACK;
+        if (pto < SYNACK_MS(10)) pto = SYNACK_MS(10);
+    } else {
+        pto = SYNACK_S(1);
+    }
+    synack_time_t at = now + pto;
+    if (c->rto_at != SYNACK_NEVER && at > c->rto_at) at = c->rto_at; /* never after the RTO */
+    c->tlp_at = at;
+    tcp_timer_update(c);
+}
