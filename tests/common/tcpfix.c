@@ -21,6 +21,8 @@ void fix_init(struct fix *f, void (*tweak)(struct synack_config *))
     f->peer_nxt = FIX_PEER_ISS;
     f->peer_wnd = 65535;
     f->peer_mss = 1460;
+    f->peer_wscale = -1;
+    f->peer_tsval = 100;
 }
 
 void fix_free(struct fix *f)
@@ -54,6 +56,33 @@ void fix_send(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, const vo
                                 .window = f->peer_wnd,
                                 .payload = data,
                                 .payload_len = len};
+    if (f->peer_ts && !(flags & WIRE_TCP_RST)) {
+        seg.has_ts = true;
+        seg.ts_val = f->peer_tsval;
+        seg.ts_ecr = f->last_tsval;
+    }
+    fix_send_repr(f, &seg);
+}
+
+void fix_send_sack(struct fix *f, uint32_t ack, const uint32_t *blocks, unsigned nblocks)
+{
+    struct wire_tcp_repr seg = {.src_port = f->rport,
+                                .dst_port = f->lport,
+                                .seq = f->peer_nxt,
+                                .ack = ack,
+                                .flags = WIRE_TCP_ACK,
+                                .window = f->peer_wnd};
+    assert_true(nblocks <= WIRE_TCP_MAX_SACK);
+    for (unsigned i = 0; i < nblocks; i++) {
+        seg.sack[i].left = blocks[2 * i];
+        seg.sack[i].right = blocks[2 * i + 1];
+    }
+    seg.sack_count = (uint8_t)nblocks;
+    if (f->peer_ts) {
+        seg.has_ts = true;
+        seg.ts_val = f->peer_tsval;
+        seg.ts_ecr = f->last_tsval;
+    }
     fix_send_repr(f, &seg);
 }
 
@@ -69,6 +98,7 @@ bool fix_recv(struct fix *f, struct wire_tcp_repr *out)
     assert_int_equal(ip.dst, FIX_REMOTE);
     assert_true(out->payload_len <= sizeof f->last_payload);
     memcpy(f->last_payload, out->payload, out->payload_len);
+    if (out->has_ts) f->last_tsval = out->ts_val;
     out->payload = f->last_payload;
     return true;
 }
@@ -159,7 +189,13 @@ void fix_peer_syn(struct fix *f, bool ack_ours)
                                 .flags = (uint8_t)(WIRE_TCP_SYN | (ack_ours ? WIRE_TCP_ACK : 0)),
                                 .window = f->peer_wnd,
                                 .has_mss = f->peer_mss != 0,
-                                .mss = f->peer_mss};
+                                .mss = f->peer_mss,
+                                .has_wscale = f->peer_wscale >= 0,
+                                .wscale = (uint8_t)(f->peer_wscale >= 0 ? f->peer_wscale : 0),
+                                .sack_permitted = f->peer_sack,
+                                .has_ts = f->peer_ts,
+                                .ts_val = f->peer_tsval,
+                                .ts_ecr = ack_ours ? f->last_tsval : 0};
     fix_send_repr(f, &syn);
     f->peer_nxt++;
 }
