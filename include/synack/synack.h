@@ -362,6 +362,7 @@ struct synack_tcp_info {
     uint32_t iss, irs, snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
     uint16_t snd_mss;       /* the MSS we send with (peer's MSS, or 536) */
     uint16_t rcv_mss;       /* the MSS we offered */
+    uint16_t snd_eff_mss;   /* payload of a full segment: snd_mss less timestamps (12) */
     synack_time_t rto;      /* current retransmission timeout */
     unsigned backoff;       /* consecutive retransmissions of the oldest segment */
     size_t bytes_in_flight; /* snd_nxt - snd_una */

@@ -14,7 +14,8 @@ static uint32_t rcv_space(const struct synack_tcp *c)
 uint32_t tcp_rcv_window(const struct synack_tcp *c)
 {
     uint32_t space = rcv_space(c);
-    if (!tcp_is_synchronized(c->state)) return space;
+    uint32_t unit = (uint32_t)1 << c->rcv_wscale;
+    if (!tcp_is_synchronized(c->state)) return space & ~(unit - 1);
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     /* RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by at least
      * min(buffer/2, MSS); a smaller opening is kept back. */
@@ -22,7 +23,6 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c)
     uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
     uint32_t wnd = space >= known + step ? space : known;
     /* RFC 7323 §2.3: the field carries wnd >> shift, so offer a multiple of 2^shift. */
-    uint32_t unit = (uint32_t)1 << c->rcv_wscale;
     wnd &= ~(unit - 1);
     /* RFC 9293 §3.8.6.2.2: never shrink the window, i.e. never move its right edge left;
      * keep offering what was already offered (rounded up to the scale unit). */
@@ -244,7 +244,10 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
     }
     if (p->flags & WIRE_TCP_ACK) {
         /* Every ACK we send answers what a delayed ACK was waiting for. */
-        c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
+        uint32_t wnd = tcp_rcv_window(c);
+        /* A SYN's window field is unscaled (RFC 7323 §2.2): that is all the peer knows. */
+        if ((p->flags & WIRE_TCP_SYN) && wnd > TCP_MAX_WINDOW) wnd = TCP_MAX_WINDOW;
+        c->rcv_adv = c->rcv_nxt + wnd;
         c->last_ack_sent = c->rcv_nxt;
         c->rcv_unacked = 0;
         c->delack_at = SYNACK_NEVER;
@@ -349,6 +352,7 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
 {
     struct out_plan p = {0};
     if (!plan_next(c, &p)) {
+        c->flags &= ~(uint32_t)TCP_F_TLP; /* nothing to probe with */
         tcp_persist_check(c, now);
         return 0;
     }

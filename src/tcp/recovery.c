@@ -41,6 +41,11 @@ void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now)
     tcp_cc_ops(c->cc.algo)->on_congestion(&c->cc, tcp_flight(c), now);
     TCP_COUNT(c, recoveries);
     if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+    if (!(c->flags & TCP_F_SACK)) {
+        /* RFC 6582 §3.2 step 2: cwnd = ssthresh + 3*SMSS, as three segments left. */
+        uint32_t d = c->dupacks * (uint32_t)c->eff_mss;
+        c->dup_bytes = d < tcp_flight(c) ? d : tcp_flight(c);
+    }
     tcp_schedule_output(c);
 }
 
@@ -127,6 +132,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         c->backoff = 0;
         c->retries = 0;
         c->dupacks = 0;
+        if (c->recovery == TCP_RS_OPEN) c->dup_bytes = 0; /* the dupacks did not add up */
         c->una_since = now;
         /* RFC 6298 (5.2)/(5.3). */
         if (c->snd_una == c->snd_nxt)
@@ -147,8 +153,11 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         TCP_COUNT(c, dup_acks);
         /* RFC 3042 limited transmit and RFC 6582 inflation: without SACK, each duplicate
          * ACK says one more segment has left the network. */
-        if (!(c->flags & TCP_F_SACK)) {
+        if (!(c->flags & TCP_F_SACK) && c->recovery != TCP_RS_LOSS) {
+            /* RFC 3042 §2: limited transmit sends at most two segments past cwnd. */
+            uint32_t cap = c->recovery == TCP_RS_OPEN ? 2u * c->eff_mss : tcp_flight(c);
             c->dup_bytes += c->eff_mss;
+            if (c->dup_bytes > cap) c->dup_bytes = cap;
             if (c->dup_bytes > tcp_flight(c)) c->dup_bytes = tcp_flight(c);
         }
         tcp_schedule_output(c);

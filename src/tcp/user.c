@@ -209,6 +209,7 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->rcv_wnd = tcp_rcv_window(c);
     out->snd_mss = c->snd_mss;
     out->rcv_mss = c->rcv_mss;
+    out->snd_eff_mss = c->eff_mss;
     out->rto = c->rto;
     out->backoff = c->backoff;
     out->bytes_in_flight = c->snd_nxt - c->snd_una;
