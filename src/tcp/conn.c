@@ -52,14 +52,19 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
      * scoreboard holds one record per segment in flight: a send buffer's worth of
      * segments of 256 bytes or more; smaller segments just mean fewer in flight. */
     unsigned seg_cap = (unsigned)(s->cfg.sndbuf / 256 + 16);
+    unsigned ooo_cap = TCP_OOO_BLOCKS(s->cfg.rcvbuf);
     size_t segs_size = seg_cap * sizeof(struct tcp_seg);
-    size_t size = sizeof(struct synack_tcp) + segs_size + s->cfg.sndbuf + s->cfg.rcvbuf;
+    size_t ooo_size = ooo_cap * sizeof(struct tcp_ooo);
+    size_t size =
+        sizeof(struct synack_tcp) + segs_size + ooo_size + s->cfg.sndbuf + s->cfg.rcvbuf;
     struct synack_tcp *c = stack_alloc(s, size);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
     c->segs = (struct tcp_seg *)(c + 1);
     c->seg_cap = seg_cap;
-    uint8_t *storage = (uint8_t *)(c->segs + seg_cap);
+    c->ooo = (struct tcp_ooo *)(c->segs + seg_cap);
+    c->ooo_cap = ooo_cap;
+    uint8_t *storage = (uint8_t *)(c->ooo + ooo_cap);
     ring_init(&c->sndq, storage, s->cfg.sndbuf);
     ring_init(&c->rcvq, storage + s->cfg.sndbuf, s->cfg.rcvbuf);
     timer_node_init(&c->timer);

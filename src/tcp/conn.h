@@ -27,8 +27,10 @@ struct synack_stack;
 /* RFC 5681 §3.2 / RFC 6675: duplicate ACKs (or SACKed segments above a hole) that signal
  * a loss. */
 #define TCP_DUPTHRESH 3
-/* Out-of-order blocks the receiver keeps (each also a candidate SACK block). */
-#define TCP_OOO_MAX 16
+/* Out-of-order blocks the receiver keeps (each also a candidate SACK block): enough for
+ * a hole every other 512 bytes of the buffer, as a drop-tail queue overflowing in slow
+ * start loses every other segment. */
+#define TCP_OOO_BLOCKS(rcvbuf) ((unsigned)((rcvbuf) / 1024 + 16))
 /* RFC 8985 §7.2: worst-case delayed-ACK time added to the PTO when one segment is out. */
 #define TCP_WC_DELACK SYNACK_MS(200)
 /* RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted by PAWS. */
@@ -49,6 +51,12 @@ struct tcp_seg {
     uint64_t delivered;      /* c->delivered when it was sent (delivery rate) */
     synack_time_t delivered_time;
     uint32_t flags;
+};
+
+/* A block of out-of-order data held by the receiver. */
+struct tcp_ooo {
+    uint32_t left, right; /* [left, right) in sequence space */
+    uint32_t stamp;       /* when it last grew: SACK reports the newest first */
 };
 
 /* Loss-recovery state of the sender. */
@@ -142,11 +150,8 @@ struct synack_tcp {
     /* Receiver: out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
      * them for SACK; `stamp` orders them by recency). The bytes sit in rcvq's storage
      * beyond its in-order tail. */
-    struct {
-        uint32_t left, right;
-        uint32_t stamp;
-    } ooo[TCP_OOO_MAX];
-    unsigned nooo;
+    struct tcp_ooo *ooo;
+    unsigned nooo, ooo_cap;
     uint32_t ooo_stamp;
     uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
     uint32_t ooo_fin_seq;

@@ -34,9 +34,17 @@ static void ooo_remove(struct synack_tcp *c, unsigned i)
 static bool ooo_insert(struct synack_tcp *c, uint32_t left, uint32_t right, bool *dup)
 {
     *dup = false;
-    unsigned i = 0;
-    while (i < c->nooo && seq_lt(c->ooo[i].right, left))
-        i++;
+    /* The first block whose right edge reaches `left` (binary search: blocks are sorted
+     * and disjoint). */
+    unsigned lo = 0, hi = c->nooo;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (seq_lt(c->ooo[mid].right, left))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    unsigned i = lo;
     if (i < c->nooo && seq_leq(c->ooo[i].left, left) && seq_geq(c->ooo[i].right, right)) {
         *dup = true;
         c->ooo[i].stamp = ++c->ooo_stamp;
@@ -44,7 +52,7 @@ static bool ooo_insert(struct synack_tcp *c, uint32_t left, uint32_t right, bool
     }
     if (i == c->nooo || seq_lt(right, c->ooo[i].left)) {
         /* Touches no block: a new one at i. */
-        if (c->nooo == TCP_OOO_MAX) return false;
+        if (c->nooo == c->ooo_cap) return false;
         memmove(&c->ooo[i + 1], &c->ooo[i], (c->nooo - i) * sizeof c->ooo[0]);
         c->nooo++;
         c->ooo[i].left = left;
