@@ -15,6 +15,13 @@
 #define LADDER_HEAD 60 /* lines shown before eliding a long transfer */
 #define LADDER_TAIL 24 /* lines kept at the end */
 #define ARROW_WIDTH 60
+#define PLOT_WIDTH 60             /* columns of the cwnd view: fits 80 with its labels */
+#define PLOT_HEIGHT 15            /* rows of the cwnd view */
+#define PLOT_SAMPLES 240          /* samples recorded for it: four per column */
+#define SSTHRESH_NONE 0x40000000u /* at or above: no ssthresh yet (max window is 1 GiB) */
+
+/* The mark of each congestion-control phase, in the cwnd view and the JSON samples. */
+static const char phase_letter[SYNACK_PHASE_COUNT] = {'S', 'A', 'R', 'L'};
 
 struct ladder_line {
     synack_time_t t;
@@ -207,6 +214,121 @@ static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
     ladder_emit(L, ev->time, line);
 }
 
+/* ---- the cwnd view ---------------------------------------------------------------------- */
+
+/* One column of the view: the samples it covers, summed up. */
+struct plot_column {
+    uint32_t lo, hi;   /* cwnd range */
+    uint32_t ssthresh; /* at the column's end */
+    unsigned phases;   /* every phase seen */
+};
+
+/* The mark of a column that saw several phases: the rarer, more telling one wins. */
+static char plot_phase_mark(unsigned phases)
+{
+    static const enum synack_cc_phase order[] = {SYNACK_PHASE_LOSS, SYNACK_PHASE_RECOVERY,
+                                                 SYNACK_PHASE_SLOW_START, SYNACK_PHASE_CONG_AVOID};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (phases & (1u << order[i])) return phase_letter[order[i]];
+    return ' ';
+}
+
+/* The row (0 at the bottom) that value `v` falls in, on a scale whose top is `ymax`. */
+static int plot_row(double v, double ymax)
+{
+    int row = (int)ceil(v * PLOT_HEIGHT / ymax) - 1;
+    return row < 0 ? 0 : row >= PLOT_HEIGHT ? PLOT_HEIGHT - 1 : row;
+}
+
+/* "850 ms", "1.52 s" */
+static void fmt_time(char *buf, size_t cap, synack_time_t t, synack_time_t span)
+{
+    if (span >= SYNACK_S(2))
+        snprintf(buf, cap, "%.2f s", (double)t / 1e9);
+    else
+        snprintf(buf, cap, "%.1f ms", ms(t));
+}
+
+static double plot_columns(const struct scenario_sample *s, size_t n,
+                           struct plot_column col[PLOT_WIDTH])
+{
+    double ymax = 1;
+    for (size_t c = 0; c < PLOT_WIDTH; c++) {
+        size_t a = c * n / PLOT_WIDTH, b = (c + 1) * n / PLOT_WIDTH;
+        if (b <= a) b = a + 1;
+        col[c] = (struct plot_column){.lo = UINT32_MAX, .ssthresh = s[b - 1].ssthresh};
+        for (size_t k = a; k < b; k++) {
+            if (s[k].cwnd_min < col[c].lo) col[c].lo = s[k].cwnd_min;
+            if (s[k].cwnd_max > col[c].hi) col[c].hi = s[k].cwnd_max;
+            col[c].phases |= s[k].phases;
+        }
+        if (col[c].hi > ymax) ymax = col[c].hi;
+        if (col[c].ssthresh < SSTHRESH_NONE && col[c].ssthresh > ymax) ymax = col[c].ssthresh;
+    }
+    return ymax;
+}
+
+/* cwnd ('*') and ssthresh ('-') of the client over time, with a strip of phase marks. */
+static void print_cwnd_view(const struct scenario_opts *o, const struct scenario_result *r)
+{
+    const struct scenario_sample *s = o->samples;
+    size_t n = r->nsamples;
+    printf("\n");
+    if (n == 0) {
+        printf("cwnd view: no samples (the client's connection never got established)\n");
+        return;
+    }
+    struct plot_column col[PLOT_WIDTH];
+    double ymax = plot_columns(s, n, col);
+    char grid[PLOT_HEIGHT][PLOT_WIDTH + 1];
+    memset(grid, ' ', sizeof grid);
+    for (int c = 0; c < PLOT_WIDTH; c++) {
+        for (int y = plot_row(col[c].lo, ymax); y <= plot_row(col[c].hi, ymax); y++)
+            grid[y][c] = '*';
+        if (col[c].ssthresh < SSTHRESH_NONE) {
+            char *cell = &grid[plot_row(col[c].ssthresh, ymax)][c];
+            *cell = *cell == '*' ? '#' : '-';
+        }
+    }
+    bool mib = ymax >= 10 * 1048576.0;
+    double unit = mib ? 1048576.0 : 1024.0;
+    const struct synack_tcp_info *i = &r->client.info;
+    printf("the client's congestion window over time: %s, SACK %s, timestamps %s\n",
+           synack_cc_name(r->client.has_info ? i->cc : o->cc),
+           r->client.has_info && i->sack ? "on" : "off",
+           r->client.has_info && i->timestamps ? "on" : "off");
+    printf("%8s\n", mib ? "MiB" : "KiB");
+    for (int y = PLOT_HEIGHT - 1; y >= 0; y--) {
+        char label[16] = "";
+        if (y == PLOT_HEIGHT - 1 || y == PLOT_HEIGHT / 2)
+            snprintf(label, sizeof label, "%.1f", ymax * (y + 1) / PLOT_HEIGHT / unit);
+        grid[y][PLOT_WIDTH] = 0;
+        printf("%8s |%s\n", label, grid[y]);
+    }
+    char axis[PLOT_WIDTH + 1], marks[PLOT_WIDTH + 1], times[PLOT_WIDTH + 1];
+    memset(axis, '-', PLOT_WIDTH);
+    axis[PLOT_WIDTH] = 0;
+    for (int c = 0; c < PLOT_WIDTH; c++)
+        marks[c] = plot_phase_mark(col[c].phases);
+    marks[PLOT_WIDTH] = 0;
+    printf("%8s +%s\n%8s  %s\n", "0", axis, "phase", marks);
+    /* Time under the first, the middle and the last column. */
+    synack_time_t t0 = s[0].t, span = (synack_time_t)n * r->sample_interval;
+    char a[24], b[24], c[24];
+    fmt_time(a, sizeof a, t0, t0 + span);
+    fmt_time(b, sizeof b, t0 + span / 2, t0 + span);
+    fmt_time(c, sizeof c, t0 + span, t0 + span);
+    memset(times, ' ', PLOT_WIDTH);
+    times[PLOT_WIDTH] = 0;
+    memcpy(times, a, strlen(a));
+    memcpy(times + PLOT_WIDTH / 2 - strlen(b) / 2, b, strlen(b));
+    memcpy(times + PLOT_WIDTH - strlen(c), c, strlen(c));
+    printf("%8s  %s\n", "time", times);
+    printf("%8s  * cwnd   - ssthresh   # both          (one column: %.3f ms)\n", "",
+           ms(span) / PLOT_WIDTH);
+    printf("%8s  phase: S slow start, A congestion avoidance, R recovery, L loss (RTO)\n", "");
+}
+
 static void print_states(const char *who, const struct scenario_side *s, FILE *f)
 {
     fprintf(f, "%s:", who);
@@ -221,6 +343,67 @@ static void print_json_states(const struct scenario_side *s)
     for (size_t i = 0; i < s->nstates; i++)
         printf("%s\"%s\"", i ? "," : "", synack_state_name(s->states[i]));
     printf("]");
+}
+
+static const char *yes_no(bool b)
+{
+    return b ? "true" : "false";
+}
+
+/* ssthresh as a JSON number, or null before the first congestion signal. */
+static void print_json_ssthresh(uint32_t ssthresh)
+{
+    if (ssthresh >= SSTHRESH_NONE)
+        printf("null");
+    else
+        printf("%u", ssthresh);
+}
+
+/* The client's connection as it ended: what was negotiated and how loss was repaired. */
+static void print_json_client_tcp(const struct scenario_result *r)
+{
+    const struct synack_tcp_info *i = &r->client.info;
+    const struct synack_counters *c = &i->counters;
+    printf(",\"client_tcp\":{\"sack\":%s,\"timestamps\":%s,\"window_scale\":%s,"
+           "\"snd_wscale\":%u,\"rcv_wscale\":%u,\"snd_mss\":%u,\"cc\":\"%s\",\"cwnd\":%u,"
+           "\"ssthresh\":",
+           yes_no(i->sack), yes_no(i->timestamps), yes_no(i->window_scale), i->snd_wscale,
+           i->rcv_wscale, i->snd_mss, synack_cc_name(i->cc), i->cwnd);
+    print_json_ssthresh(i->ssthresh);
+    printf(",\"srtt_s\":%.6f,\"min_rtt_s\":%.6f,\"rto_s\":%.6f,\"delivered\":%llu,"
+           "\"retransmits\":%llu,\"fast_retransmits\":%llu,\"recoveries\":%llu,"
+           "\"rto_expiries\":%llu,\"tlp_probes\":%llu,\"rack_losses\":%llu,"
+           "\"sack_blocks_in\":%llu,\"dsacks_in\":%llu,"
+           "\"dup_acks\":%llu,\"segs_out\":%llu}",
+           (double)i->srtt / 1e9, (double)i->min_rtt / 1e9, (double)i->rto / 1e9,
+           (unsigned long long)i->delivered, (unsigned long long)c->retransmits,
+           (unsigned long long)c->fast_retransmits, (unsigned long long)c->recoveries,
+           (unsigned long long)c->rto_expiries, (unsigned long long)c->tlp_probes,
+           (unsigned long long)c->rack_losses, (unsigned long long)c->sack_blocks_in,
+           (unsigned long long)c->dsacks_in, (unsigned long long)c->dup_acks,
+           (unsigned long long)c->segs_out);
+}
+
+/* Every sample: [t_s, cwnd, ssthresh, cwnd_min, cwnd_max, phase, phases, srtt_s, pipe]. */
+static void print_json_samples(const struct scenario_result *r, const struct scenario_sample *s)
+{
+    printf(",\"cwnd_samples\":{\"interval_s\":%.6f,\"fields\":[\"t_s\",\"cwnd\",\"ssthresh\","
+           "\"cwnd_min\",\"cwnd_max\",\"phase\",\"phases\",\"srtt_s\",\"pipe\"],\"samples\":[",
+           (double)r->sample_interval / 1e9);
+    for (size_t k = 0; k < r->nsamples; k++) {
+        const struct scenario_sample *x = &s[k];
+        char seen[SYNACK_PHASE_COUNT + 1];
+        size_t n = 0;
+        for (int p = 0; p < SYNACK_PHASE_COUNT; p++)
+            if (x->phases & (1u << p)) seen[n++] = phase_letter[p];
+        seen[n] = 0;
+        printf("%s[%.6f,%u,", k ? "," : "", (double)x->t / 1e9, x->cwnd);
+        print_json_ssthresh(x->ssthresh);
+        printf(",%u,%u,\"%c\",\"%s\",%.6f,%llu]", x->cwnd_min, x->cwnd_max,
+               x->phase < SYNACK_PHASE_COUNT ? phase_letter[x->phase] : '?', seen,
+               (double)x->srtt / 1e9, (unsigned long long)x->pipe);
+    }
+    printf("]}");
 }
 
 static void print_json(const struct scenario_opts *o, const struct scenario_result *r, double wall)
@@ -240,7 +423,53 @@ static void print_json(const struct scenario_opts *o, const struct scenario_resu
     print_json_states(&r->client);
     printf(",\"server\":");
     print_json_states(&r->server);
-    printf("}}\n");
+    printf("},\"options\":{\"cc\":\"%s\",\"sack\":%s,\"timestamps\":%s,\"window_scale\":%s,"
+           "\"sndbuf\":%zu,\"rcvbuf\":%zu,\"queue_bytes\":%zu,\"rate_bps\":%llu,"
+           "\"delay_s\":%.6f,\"loss\":%.6g}",
+           synack_cc_name(o->cc), yes_no(o->sack), yes_no(o->timestamps), yes_no(o->window_scale),
+           o->sndbuf, o->rcvbuf, o->queue_bytes, (unsigned long long)o->rate_bps,
+           (double)o->delay / 1e9, o->loss);
+    printf(",\"goodput_bps\":%.0f,\"transfer_time_s\":%.6f", r->goodput_bps,
+           (double)r->transfer_time / 1e9);
+    if (r->client.has_info) print_json_client_tcp(r);
+    if (o->samples) print_json_samples(r, o->samples);
+    printf("}\n");
+}
+
+/* "87.0 KiB", "1.25 MiB" */
+static const char *fmt_bytes(char *buf, size_t cap, double b)
+{
+    if (b >= 10 * 1048576.0)
+        snprintf(buf, cap, "%.1f MiB", b / 1048576.0);
+    else if (b >= 1048576.0)
+        snprintf(buf, cap, "%.2f MiB", b / 1048576.0);
+    else
+        snprintf(buf, cap, "%.1f KiB", b / 1024.0);
+    return buf;
+}
+
+/* Goodput and what the client's congestion control made of the path. */
+static void print_tcp_summary(const struct scenario_result *r)
+{
+    char a[32], b[32];
+    if (r->goodput_bps > 0)
+        printf("goodput          %.2f Mbit/s over %.3f %s (first data sent to last byte read)\n",
+               r->goodput_bps / 1e6,
+               r->transfer_time >= SYNACK_S(1) ? (double)r->transfer_time / 1e9
+                                               : ms(r->transfer_time),
+               r->transfer_time >= SYNACK_S(1) ? "s" : "ms");
+    if (!r->client.has_info) return;
+    const struct synack_tcp_info *i = &r->client.info;
+    const struct synack_counters *c = &i->counters;
+    printf("client tcp       %s; SACK %s, timestamps %s, window scale %s\n", synack_cc_name(i->cc),
+           i->sack ? "on" : "off", i->timestamps ? "on" : "off", i->window_scale ? "on" : "off");
+    printf("client cwnd      %s, ssthresh %s, srtt %.1f ms\n", fmt_bytes(a, sizeof a, i->cwnd),
+           i->ssthresh >= SSTHRESH_NONE ? "none" : fmt_bytes(b, sizeof b, i->ssthresh),
+           ms(i->srtt));
+    printf("loss recovery    %llu fast retransmits, %llu recoveries, %llu RTOs, %llu tail loss "
+           "probes\n",
+           (unsigned long long)c->fast_retransmits, (unsigned long long)c->recoveries,
+           (unsigned long long)c->rto_expiries, (unsigned long long)c->tlp_probes);
 }
 
 static void print_summary(const struct scenario_opts *o, const struct scenario_result *r,
@@ -263,6 +492,7 @@ static void print_summary(const struct scenario_opts *o, const struct scenario_r
     printf("segments         %llu (lost on the links: %llu)\n", (unsigned long long)r->segments,
            (unsigned long long)r->lost);
     printf("retransmissions  %llu\n", (unsigned long long)r->retransmissions);
+    print_tcp_summary(r);
     printf("simulated time   %.3f s (TIME_WAIT holds the closing end for 2*MSL = 60 s)\n",
            (double)r->sim_time / 1e9);
     printf("real time        %.3f s\n", wall);
@@ -285,20 +515,52 @@ static const char demo_usage[] =
     "  --bytes N             bytes the client sends (suffixes K, M, G = 2^10, 2^20, 2^30;\n"
     "                        default 64K)\n"
     "  --loss P              packet loss in each direction: a fraction (0.02) or a\n"
-    "                        percentage (2%%); default 0\n"
+    "                        percentage (2%); default 0\n"
     "  --delay MS            one-way delay in milliseconds (default 10)\n"
     "  --rate MBIT           link rate in Mbit/s (default 100)\n"
+    "  --queue N             drop-tail queue of each link, bytes (K, M, G as for --bytes;\n"
+    "                        default unlimited)\n"
     "  --seed N              seed of the network, the stacks and the data (default 1)\n"
     "  --pcap FILE           write every packet to FILE (pcap, raw IPv4)\n"
     "  --server-closes       the server closes first once it has every byte\n"
     "  --simultaneous-open   both ends send SYN at once (no listener)\n"
     "  --simultaneous-close  both ends close at the same instant\n"
+    "\n"
+    "TCP (both ends):\n"
+    "  --cc NAME             congestion control: cubic (default) or newreno\n"
+    "  --no-sack             do not offer SACK (RFC 2018)\n"
+    "  --no-timestamps       do not offer timestamps (RFC 7323)\n"
+    "  --no-wscale           do not offer window scaling (RFC 7323)\n"
+    "  --sndbuf N            send buffer per connection, bytes (K, M, G; default 64K)\n"
+    "  --rcvbuf N            receive buffer per connection, bytes (K, M, G; default 64K,\n"
+    "                        65535 with --no-wscale, which allows no more)\n"
+    "\n"
+    "output:\n"
+    "  --cwnd                plot the client's congestion window and ssthresh over time,\n"
+    "                        marking slow start (S), congestion avoidance (A), recovery (R)\n"
+    "                        and loss after a timeout (L); with --json, add the samples\n"
     "  --quiet               no ladder diagram: states and summary only\n"
     "  --json                one JSON object instead of text\n"
     "  -h, --help            this help\n"
     "\n"
     "exit status: 0 when the bytes arrived intact and both ends closed cleanly, 1 when the\n"
     "transfer failed, 2 for a bad option.\n";
+
+#define BUF_MAX (1ull << 30) /* RFC 7323 §2.3: a window is at most 1 GiB */
+
+/* "cubic or newreno": every controller the core knows. */
+static const char *cc_choices(char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int cc = 0; cc < SYNACK_CC_COUNT && n < cap; cc++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s",
+                              cc == 0                     ? ""
+                              : cc == SYNACK_CC_COUNT - 1 ? " or "
+                                                          : ", ",
+                              synack_cc_name((enum synack_cc)cc));
+    return buf;
+}
 
 int cmd_demo(int argc, char **argv)
 {
@@ -313,7 +575,15 @@ int cmd_demo(int argc, char **argv)
         O_SOPEN,
         O_SIMCLOSE,
         O_QUIET,
-        O_JSON
+        O_JSON,
+        O_QUEUE,
+        O_CC,
+        O_NO_SACK,
+        O_NO_TS,
+        O_NO_WSCALE,
+        O_SNDBUF,
+        O_RCVBUF,
+        O_CWND
     };
     static const struct option longopts[] = {
         {"bytes", required_argument, 0, O_BYTES},
@@ -327,13 +597,22 @@ int cmd_demo(int argc, char **argv)
         {"simultaneous-close", no_argument, 0, O_SIMCLOSE},
         {"quiet", no_argument, 0, O_QUIET},
         {"json", no_argument, 0, O_JSON},
+        {"queue", required_argument, 0, O_QUEUE},
+        {"cc", required_argument, 0, O_CC},
+        {"no-sack", no_argument, 0, O_NO_SACK},
+        {"no-timestamps", no_argument, 0, O_NO_TS},
+        {"no-wscale", no_argument, 0, O_NO_WSCALE},
+        {"sndbuf", required_argument, 0, O_SNDBUF},
+        {"rcvbuf", required_argument, 0, O_RCVBUF},
+        {"cwnd", no_argument, 0, O_CWND},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     struct scenario_opts o;
     scenario_opts_default(&o);
-    bool quiet = false, json = false;
+    bool quiet = false, json = false, cwnd = false;
     double d;
+    uint64_t size;
     int opt;
     opterr = 0;
     optind = 1;
@@ -380,6 +659,38 @@ int cmd_demo(int argc, char **argv)
         case O_JSON:
             json = true;
             break;
+        case O_QUEUE:
+            if (cli_parse_size(optarg, &size) < 0 || size > SIZE_MAX)
+                return cli_fail("demo", "--queue wants a size like 65536, 256K or 2M, not '%s'",
+                                optarg);
+            o.queue_bytes = (size_t)size;
+            break;
+        case O_CC: {
+            char choices[64];
+            if (synack_cc_parse(optarg, &o.cc) < 0)
+                return cli_fail("demo", "--cc wants %s, not '%s'",
+                                cc_choices(choices, sizeof choices), optarg);
+            break;
+        }
+        case O_NO_SACK:
+            o.sack = false;
+            break;
+        case O_NO_TS:
+            o.timestamps = false;
+            break;
+        case O_NO_WSCALE:
+            o.window_scale = false;
+            break;
+        case O_SNDBUF:
+        case O_RCVBUF:
+            if (cli_parse_size(optarg, &size) < 0 || size == 0 || size > BUF_MAX)
+                return cli_fail("demo", "%s wants a size from 1 to 1G, like 64K or 4M, not '%s'",
+                                opt == O_SNDBUF ? "--sndbuf" : "--rcvbuf", optarg);
+            *(opt == O_SNDBUF ? &o.sndbuf : &o.rcvbuf) = (size_t)size;
+            break;
+        case O_CWND:
+            cwnd = true;
+            break;
         case 'h':
             fputs(demo_usage, stdout);
             return 0;
@@ -394,6 +705,13 @@ int cmd_demo(int argc, char **argv)
         return cli_fail("demo", "unexpected argument '%s' (see synack demo --help)", argv[optind]);
     if (o.server_closes && o.simultaneous_close)
         return cli_fail("demo", "--server-closes and --simultaneous-close exclude each other");
+    if (o.rcvbuf > 65535 && !o.window_scale)
+        return cli_fail("demo", "--rcvbuf above 65535 needs window scaling: drop --no-wscale");
+    struct scenario_sample samples[PLOT_SAMPLES];
+    if (cwnd) {
+        o.samples = samples;
+        o.samples_cap = PLOT_SAMPLES;
+    }
 
     struct ladder L = {.quiet = quiet || json, .fin_side = {-1, -1}};
     o.observer = ladder_observe;
@@ -410,6 +728,7 @@ int cmd_demo(int argc, char **argv)
     }
     ladder_flush(&L);
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (cwnd && !json) print_cwnd_view(&o, &r);
     if (json)
         print_json(&o, &r, wall);
     else

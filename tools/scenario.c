@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "base/rand.h"
+#include "wire/wire.h"
 
 #define SCENARIO_CLIENT_PORT 40000 /* only for simultaneous open: both ends need to know */
 #define CHUNK 16384
+#define SAMPLE_FIRST_INTERVAL SYNACK_US(100) /* doubles each time the buffer fills */
 
 /* A deterministic byte stream: what the client sends and what the server expects. */
 struct stream {
@@ -50,8 +52,20 @@ struct side {
     uint64_t conn_id; /* of `conn`, to recognise its CLOSED event */
     struct synack_listener *listener;
     bool connected;
+    /* The application's close is a shutdown (the same segments on the wire), so the
+     * connection stays ours to inspect until it reaches CLOSED; then we release it. */
+    bool shut;      /* we called shutdown: the FIN follows the queued data */
     bool released;  /* we called close: the pointer is the stack's now */
     bool peer_done; /* recv returned 0: the peer's FIN and every byte before it arrived */
+};
+
+/* The client's congestion state over time (see struct scenario_sample). samples[n - 1]
+ * is the open interval; interval k starts at t0 + k * interval. */
+struct sampler {
+    struct scenario_sample *samples;
+    size_t cap, n;
+    synack_time_t t0, interval;
+    bool on, done;
 };
 
 struct run {
@@ -59,11 +73,137 @@ struct run {
     struct scenario_result *r;
     struct synack_sim *sim;
     struct side client, server;
+    int client_node;
+    bool seen_data; /* the client's first data segment went out (r->first_data_sent) */
+    struct sampler sampler;
     struct stream tx, expect;
     uint64_t written;
     bool mismatch;
     uint8_t rxbuf[CHUNK];
 };
+
+/* ---- the congestion-state samples -------------------------------------------------------- */
+
+static bool sampler_is_enabled(const struct run *run)
+{
+    return run->o->samples && run->o->samples_cap >= 2;
+}
+
+/* Halves the number of samples: the interval doubles and neighbours merge. */
+static void sampler_compact(struct sampler *s)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < s->n; i += 2, m++) {
+        struct scenario_sample merged = s->samples[i];
+        if (i + 1 < s->n) {
+            const struct scenario_sample *b = &s->samples[i + 1];
+            merged.cwnd = b->cwnd;
+            merged.ssthresh = b->ssthresh;
+            merged.srtt = b->srtt;
+            merged.pipe = b->pipe;
+            merged.delivered = b->delivered;
+            merged.phase = b->phase;
+            merged.phases |= b->phases;
+            if (b->cwnd_min < merged.cwnd_min) merged.cwnd_min = b->cwnd_min;
+            if (b->cwnd_max > merged.cwnd_max) merged.cwnd_max = b->cwnd_max;
+        }
+        s->samples[m] = merged;
+    }
+    s->n = m;
+    s->interval *= 2;
+}
+
+/* Makes the sample whose interval holds `t` the open one, and returns it. */
+static struct scenario_sample *sampler_seek(struct sampler *s, synack_time_t t)
+{
+    uint64_t k = t > s->t0 ? (t - s->t0) / s->interval : 0;
+    while (k >= s->cap) {
+        sampler_compact(s);
+        k = t > s->t0 ? (t - s->t0) / s->interval : 0;
+    }
+    if (k < s->n - 1) k = s->n - 1; /* never reopen a closed interval */
+    while (s->n - 1 < k) {
+        /* Intervals without an observation carry the state on. */
+        struct scenario_sample next = s->samples[s->n - 1];
+        next.t = s->t0 + (synack_time_t)s->n * s->interval;
+        next.cwnd_min = next.cwnd_max = next.cwnd;
+        next.phases = 1u << next.phase;
+        s->samples[s->n++] = next;
+    }
+    return &s->samples[s->n - 1];
+}
+
+static void sample_set_cc(struct scenario_sample *x, uint32_t cwnd, uint32_t ssthresh,
+                          enum synack_cc_phase phase)
+{
+    x->cwnd = cwnd;
+    x->ssthresh = ssthresh;
+    x->phase = phase;
+    x->phases |= 1u << phase;
+    if (cwnd < x->cwnd_min) x->cwnd_min = cwnd;
+    if (cwnd > x->cwnd_max) x->cwnd_max = cwnd;
+}
+
+static void sample_set_info(struct scenario_sample *x, const struct synack_tcp_info *info)
+{
+    x->srtt = info->srtt;
+    x->pipe = info->pipe;
+    x->delivered = info->delivered;
+}
+
+/* An observation of the client's connection at `t`; `ev` is its CC event, or NULL. */
+static void sampler_observe(struct run *run, synack_time_t t, const struct synack_event *ev)
+{
+    struct sampler *s = &run->sampler;
+    struct side *sd = &run->client;
+    if (!s->on || s->done || !sd->conn || sd->released) return;
+    struct synack_tcp_info info;
+    if (synack_tcp_info(sd->conn, &info) < 0) return;
+    if (s->n == 0) {
+        s->t0 = t;
+        s->samples[0] = (struct scenario_sample){
+            .t = t, .cwnd_min = info.cwnd, .cwnd_max = info.cwnd, .phase = info.phase};
+        s->n = 1;
+    }
+    struct scenario_sample *x = sampler_seek(s, t);
+    if (ev)
+        sample_set_cc(x, ev->cwnd, ev->ssthresh, ev->new_phase);
+    else
+        sample_set_cc(x, info.cwnd, info.ssthresh, info.phase);
+    sample_set_info(x, &info);
+}
+
+/* After each simulator step: one look per interval is enough between CC events. */
+static void sampler_poll(struct run *run)
+{
+    struct sampler *s = &run->sampler;
+    if (!s->on || s->done) return;
+    synack_time_t now = synack_sim_now(run->sim);
+    if (now >= s->t0 + (synack_time_t)s->n * s->interval) sampler_observe(run, now, NULL);
+}
+
+static void sampler_start(struct run *run, synack_time_t t)
+{
+    if (!sampler_is_enabled(run) || run->sampler.on) return;
+    run->sampler = (struct sampler){.samples = run->o->samples,
+                                    .cap = run->o->samples_cap,
+                                    .interval = SAMPLE_FIRST_INTERVAL,
+                                    .on = true};
+    sampler_observe(run, t, NULL);
+}
+
+/* The client's FIN is acknowledged (or the connection ended): the data transfer is over. */
+static void sampler_stop(struct run *run, synack_time_t t)
+{
+    if (!run->sampler.on || run->sampler.done) return;
+    sampler_observe(run, t, NULL);
+    run->sampler.done = true;
+}
+
+static bool state_is_send_done(enum synack_state s)
+{
+    return s == SYNACK_FIN_WAIT_2 || s == SYNACK_TIME_WAIT || s == SYNACK_CLOSED;
+}
 
 static void record_state(struct side *sd, enum synack_state from, enum synack_state to,
                          synack_time_t t)
@@ -86,21 +226,37 @@ static void side_adopt(struct side *sd, struct synack_tcp *c)
     sd->out->port = info.local_port;
 }
 
+/* The application is done with its side: shutdown sends the FIN after the queued data,
+ * as close would; the pointer stays ours until CLOSED so tcp_info can still be read. */
 static void side_close(struct side *sd, synack_time_t now)
 {
+    if (!sd->conn || sd->released || sd->shut) return;
+    sd->shut = true;
+    synack_tcp_shutdown(sd->conn, now);
+}
+
+/* Keeps the connection's final tcp_info in the result. */
+static void side_snapshot(struct side *sd)
+{
     if (!sd->conn || sd->released) return;
-    sd->released = true;
-    synack_tcp_close(sd->conn, now);
+    if (synack_tcp_info(sd->conn, &sd->out->info) == 0) sd->out->has_info = true;
 }
 
 static void side_event(struct side *sd, const struct synack_event *ev, synack_time_t now)
 {
+    bool mine = ev->conn_id == sd->conn_id && sd->conn;
+    bool sender = mine && sd->tag == 'c';
     switch (ev->type) {
     case SYNACK_EV_STATE:
         record_state(sd, ev->old_state, ev->new_state, ev->time);
+        if (sender && state_is_send_done(ev->new_state)) sampler_stop(sd->run, ev->time);
         break;
     case SYNACK_EV_CONNECTED:
         if (ev->conn_id == sd->conn_id) sd->connected = true;
+        if (sender) sampler_start(sd->run, ev->time);
+        break;
+    case SYNACK_EV_CC:
+        if (sender) sampler_observe(sd->run, ev->time, ev);
         break;
     case SYNACK_EV_ACCEPTABLE: {
         struct synack_tcp *c;
@@ -116,7 +272,9 @@ static void side_event(struct side *sd, const struct synack_event *ev, synack_ti
     case SYNACK_EV_CLOSED:
         if (ev->conn_id != sd->conn_id) break;
         sd->out->closed = true;
+        if (sender) sampler_stop(sd->run, ev->time);
         if (!sd->released) {
+            side_snapshot(sd);
             sd->released = true;
             synack_tcp_close(sd->conn, now); /* frees the CLOSED connection */
         }
@@ -170,6 +328,7 @@ static void side_read(struct run *run, struct side *sd, synack_time_t now)
         }
         r->digest_received = fnv1a(r->digest_received, run->rxbuf, (size_t)n);
         r->bytes_received += (uint64_t)n;
+        r->last_data_read = now;
     }
 }
 
@@ -205,6 +364,10 @@ void scenario_opts_default(struct scenario_opts *o)
     o->delay = SYNACK_MS(10);
     o->rate_bps = 100000000; /* 100 Mbit/s: segments leave one after another */
     o->seed = 1;
+    o->cc = SYNACK_CC_CUBIC;
+    o->sack = true;
+    o->timestamps = true;
+    o->window_scale = true;
 }
 
 static int make_stack(struct run *run, struct side *sd, uint32_t addr, char *err, size_t errcap)
@@ -213,6 +376,15 @@ static int make_stack(struct run *run, struct side *sd, uint32_t addr, char *err
     synack_config_default(&cfg);
     cfg.addr = addr;
     cfg.seed = run->o->seed ^ addr;
+    cfg.cc = run->o->cc;
+    cfg.sack = run->o->sack;
+    cfg.timestamps = run->o->timestamps;
+    cfg.window_scale = run->o->window_scale;
+    if (run->o->sndbuf) cfg.sndbuf = run->o->sndbuf;
+    if (run->o->rcvbuf)
+        cfg.rcvbuf = run->o->rcvbuf;
+    else if (!cfg.window_scale && cfg.rcvbuf > 65535)
+        cfg.rcvbuf = 65535; /* the default is 64 KiB: one byte more than the field holds */
     /* Each stack its own ISN key, derived from the seed so runs repeat exactly. */
     struct rand_pcg k;
     rand_seed(&k, run->o->seed, addr);
@@ -248,10 +420,24 @@ static int add_links(struct run *run, int cnode, int snode, char *err, size_t er
     return rc < 0 ? rc : 0;
 }
 
+/* Is this the client's first segment that carries data? (goodput starts there) */
+static bool is_first_data(struct run *run, const struct synack_sim_packet *ev)
+{
+    if (run->seen_data || ev->from != run->client_node) return false;
+    struct wire_ipv4_repr ip;
+    struct wire_tcp_repr seg;
+    if (wire_packet_parse(ev->pkt, ev->len, &ip, &seg) != SYNACK_DROP_NONE) return false;
+    return seg.payload_len > 0;
+}
+
 /* Counts segments and losses, then hands the event to the caller's observer. */
 static void run_observer(void *ctx, const struct synack_sim_packet *ev)
 {
     struct run *run = ctx;
+    if (ev->kind == SYNACK_SIM_SENT && is_first_data(run, ev)) {
+        run->seen_data = true;
+        run->r->first_data_sent = ev->time;
+    }
     if (ev->kind == SYNACK_SIM_SENT)
         run->r->segments++;
     else if (ev->kind == SYNACK_SIM_LOST || ev->kind == SYNACK_SIM_DROPPED ||
@@ -303,6 +489,30 @@ static void run_loop(struct run *run)
         synack_time_t next = synack_sim_next_time(run->sim);
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
+        sampler_poll(run);
+    }
+}
+
+static void finish_result(struct run *run)
+{
+    const struct scenario_opts *o = run->o;
+    struct scenario_result *r = run->r;
+    r->sim_time = synack_sim_now(run->sim);
+    sampler_stop(run, r->sim_time); /* a run that stopped before the FIN was acked */
+    side_snapshot(&run->client);
+    side_snapshot(&run->server);
+    r->nsamples = run->sampler.n;
+    r->sample_interval = run->sampler.interval;
+    synack_stack_counters(run->client.stack, &r->client.counters);
+    synack_stack_counters(run->server.stack, &r->server.counters);
+    r->retransmissions = r->client.counters.retransmits + r->server.counters.retransmits;
+    r->intact = !run->mismatch && r->bytes_received == r->bytes_sent &&
+                r->digest_received == r->digest_sent;
+    r->completed = r->intact && r->bytes_sent == o->bytes && r->client.closed && r->server.closed &&
+                   !r->client.err && !r->server.err;
+    if (r->bytes_received > 0 && r->last_data_read > r->first_data_sent) {
+        r->transfer_time = r->last_data_read - r->first_data_sent;
+        r->goodput_bps = (double)r->bytes_received * 8e9 / (double)r->transfer_time;
     }
 }
 
@@ -333,6 +543,7 @@ int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char 
     if (rc == 0 && (cnode = synack_sim_add_stack(run->sim, run->client.stack)) >= 0 &&
         (snode = synack_sim_add_stack(run->sim, run->server.stack)) >= 0)
         rc = add_links(run, cnode, snode, err, errcap);
+    run->client_node = cnode;
     if (rc == 0 && o->pcap && (rc = synack_sim_capture(run->sim, o->pcap)) < 0)
         snprintf(err, errcap, "%s", synack_sim_error(run->sim));
     if (rc == 0) {
@@ -341,14 +552,7 @@ int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char 
     }
     if (rc == 0) {
         run_loop(run);
-        r->sim_time = synack_sim_now(run->sim);
-        synack_stack_counters(run->client.stack, &r->client.counters);
-        synack_stack_counters(run->server.stack, &r->server.counters);
-        r->retransmissions = r->client.counters.retransmits + r->server.counters.retransmits;
-        r->intact = !run->mismatch && r->bytes_received == r->bytes_sent &&
-                    r->digest_received == r->digest_sent;
-        r->completed = r->intact && r->bytes_sent == o->bytes && r->client.closed &&
-                       r->server.closed && !r->client.err && !r->server.err;
+        finish_result(run);
     }
     synack_sim_free(run->sim); /* closes the capture file */
     synack_stack_free(run->client.stack);

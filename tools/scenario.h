@@ -2,6 +2,10 @@
  * The demo's scenario: two synack stacks on a simulated path; the client connects, sends
  * `bytes` bytes, the server reads them, the connection closes. Shared by `synack demo`
  * and the simulation tests, so what the tests check is what a person sees.
+ *
+ * The applications end their side with synack_tcp_shutdown() (the same segments as
+ * synack_tcp_close()) and release a connection only when it reaches CLOSED, so each
+ * side's final tcp_info (cwnd, retransmissions, ...) is in the result.
  */
 #ifndef SYNACK_SCENARIO_H
 #define SYNACK_SCENARIO_H
@@ -17,12 +21,38 @@
 #define SCENARIO_SERVER_PORT 80
 #define SCENARIO_MAX_STATES 32
 
+/*
+ * One sample of the data sender's (the client's) congestion state. The samples of a run
+ * cover consecutive, equal intervals of virtual time (scenario_result.sample_interval),
+ * the first starting when the client's connection is established, the last ending when
+ * its FIN is acknowledged (or the run stops). A sample holds the state at the last
+ * observation inside its interval, plus what was seen during it:
+ *   - observations are the client's SYNACK_EV_CC events (cwnd and ssthresh as the
+ *     event gives them) and one synack_tcp_info() at the first simulator step that falls
+ *     in each interval; an interval with neither repeats the state before it;
+ *   - when the buffer is full, the interval doubles and neighbouring samples merge (the
+ *     later one's state, the union of phases, the min and max of cwnd), so a run of any
+ *     length fits in the caller's buffer, and no phase change is ever lost.
+ * Everything depends only on virtual time: the same options give the same samples.
+ */
+struct scenario_sample {
+    synack_time_t t;             /* start of the interval (virtual time) */
+    uint32_t cwnd, ssthresh;     /* bytes, at the last observation; ssthresh as tcp_info
+                                    reports it before the first loss (very large) */
+    uint32_t cwnd_min, cwnd_max; /* over the observations in the interval */
+    synack_time_t srtt;          /* smoothed RTT at the last tcp_info, 0 before a sample */
+    uint64_t pipe;               /* RFC 6675 pipe at the last tcp_info, bytes */
+    uint64_t delivered;          /* bytes acknowledged so far, at the last tcp_info */
+    enum synack_cc_phase phase;  /* at the last observation */
+    unsigned phases;             /* bit (1u << phase) for every phase seen in the interval */
+};
+
 struct scenario_opts {
     uint64_t bytes;                        /* client -> server payload */
     double loss;                           /* per-packet loss probability, both directions */
     synack_time_t delay;                   /* one-way latency */
     uint64_t rate_bps;                     /* 0: unlimited */
-    size_t queue_bytes;                    /* 0: unlimited */
+    size_t queue_bytes;                    /* drop-tail queue of each link; 0: unlimited */
     uint64_t seed;                         /* simulator, stacks and payload */
     const char *pcap;                      /* capture file or NULL */
     bool server_closes;                    /* the server closes first once it has every byte */
@@ -33,6 +63,17 @@ struct scenario_opts {
     const uint64_t *drop_server_to_client;
     size_t drop_s2c_count;
     synack_time_t max_sim_time; /* give up after this much virtual time (0: 1 hour) */
+    /* TCP, the same for both stacks (the client is the end that sends data). */
+    enum synack_cc cc; /* congestion controller (default CUBIC) */
+    bool sack;         /* offer SACK (default on) */
+    bool timestamps;   /* offer RFC 7323 timestamps (default on) */
+    bool window_scale; /* offer RFC 7323 window scaling (default on) */
+    size_t sndbuf;     /* per connection, bytes; 0: the stack's default */
+    size_t rcvbuf;     /* per connection, bytes; 0: the stack's default, at most 65535
+                          without window scaling */
+    /* When set, the client's congestion state is recorded here (see scenario_sample). */
+    struct scenario_sample *samples;
+    size_t samples_cap; /* at least 2 */
     /* Called for every packet event on the simulated links (the ladder diagram). */
     synack_sim_observer_fn observer;
     void *observer_ctx;
@@ -51,6 +92,10 @@ struct scenario_side {
     uint16_t port;
     uint32_t iss;
     struct synack_counters counters; /* the stack's */
+    /* The connection as it ended: taken when it reached CLOSED (before it was freed) or
+     * when the run stopped, whichever came first. Valid when has_info. */
+    struct synack_tcp_info info;
+    bool has_info;
 };
 
 struct scenario_result {
@@ -64,6 +109,16 @@ struct scenario_result {
     synack_time_t sim_time;                /* virtual time when both ends were CLOSED */
     bool completed; /* both ends CLOSED without error, every byte delivered */
     struct scenario_side client, server;
+    /* Goodput: bytes_received * 8 / transfer_time, in bits per second (0 when no data
+     * arrived). transfer_time runs from first_data_sent, the virtual time the client's
+     * first segment carrying data was put on the link, to last_data_read, the time the
+     * server application read its last byte. Handshake, close and TIME_WAIT are not in
+     * it; the last byte's one-way trip is. */
+    double goodput_bps;
+    synack_time_t transfer_time;
+    synack_time_t first_data_sent, last_data_read;
+    size_t nsamples;               /* samples written to opts.samples */
+    synack_time_t sample_interval; /* the virtual time each sample covers */
 };
 
 void scenario_opts_default(struct scenario_opts *o);

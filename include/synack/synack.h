@@ -180,8 +180,8 @@ struct synack_config {
     uint8_t isn_secret[16];       /* RFC 6528 key for the ISN hash */
     size_t max_conns;             /* connections (not listeners) the stack can hold */
     size_t sndbuf;                /* send buffer per connection, bytes (64 KiB) */
-    size_t rcvbuf;                /* receive buffer per connection, bytes (64 KiB); above 65535
-                                     it needs window scaling (max 1 GiB, RFC 7323 §2.3) */
+    size_t rcvbuf;                /* receive buffer per connection, bytes (64 KiB, max 1 GiB);
+                                     without window scaling at most 65535 of it is offered */
     synack_time_t msl;            /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
     synack_time_t rto_initial;    /* RFC 6298 (2.1): 1 s */
     synack_time_t rto_min;        /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */

@@ -11,8 +11,9 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 help=$("$synack" demo --help); rc=$?
 [ $rc -eq 0 ] && ok || bad "--help exits $rc"
-for o in --bytes --loss --delay --rate --seed --pcap --server-closes --simultaneous-open \
-         --simultaneous-close --quiet --json --help; do
+for o in --bytes --loss --delay --rate --queue --seed --pcap --server-closes --simultaneous-open \
+         --simultaneous-close --cc --no-sack --no-timestamps --no-wscale --sndbuf --rcvbuf \
+         --cwnd --quiet --json --help; do
   grep -q -- "$o" <<<"$help" && ok || bad "--help does not document $o"
 done
 
@@ -35,6 +36,19 @@ expect_usage_error --rate 0
 expect_usage_error --seed x
 expect_usage_error stray-argument
 expect_usage_error --server-closes --simultaneous-close
+expect_usage_error --cc
+expect_usage_error --cc vegas
+expect_usage_error --cc CUBIC
+expect_usage_error --sndbuf 0
+expect_usage_error --rcvbuf big
+expect_usage_error --rcvbuf 2G
+expect_usage_error --queue -1
+expect_usage_error --rcvbuf 1M --no-wscale
+
+# A bad controller name says which ones exist.
+err=$("$synack" demo --cc vegas 2>&1 >/dev/null)
+grep -q "newreno" <<<"$err" && grep -q "cubic" <<<"$err" && grep -q "'vegas'" <<<"$err" && ok \
+  || bad "--cc vegas does not list the controllers: $err"
 
 json=$("$synack" demo --json --bytes 10K --loss 2% --seed 3); rc=$?
 [ $rc -eq 0 ] && ok || bad "--json run exits $rc"
@@ -57,6 +71,58 @@ for want in "handshake 1/3" "handshake 2/3" "handshake 3/3" "close 1/4" "close 4
 done
 grep -q "RETRANSMISSION" <<<"$("$synack" demo --loss 10% --seed 2)" && ok \
   || bad "a lossy demo marks no retransmission"
+grep -q "^goodput  *[0-9.]* Mbit/s" <<<"$text" && ok || bad "demo output lacks the goodput"
+
+# Every TCP option combination completes a lossy transfer.
+for args in "--cc newreno" "--cc cubic" "--no-sack" "--no-timestamps" "--no-wscale" \
+            "--cc newreno --no-sack --no-timestamps" "--sndbuf 1M --rcvbuf 1M --queue 256K"; do
+  # shellcheck disable=SC2086
+  out=$("$synack" demo --quiet --bytes 256K --loss 1% --seed 4 $args); rc=$?
+  [ $rc -eq 0 ] && grep -q "MATCH" <<<"$out" && ok || bad "'demo $args' at 1% loss: exit $rc"
+done
+
+# --cwnd: the plot with its axes, its phase strip and the legend, within 80 columns.
+plot=$("$synack" demo --quiet --cwnd --bytes 1M --loss 1% --seed 1); rc=$?
+[ $rc -eq 0 ] && ok || bad "--cwnd run exits $rc"
+for want in "congestion window over time" "* cwnd" "- ssthresh" "S slow start" "A congestion avoidance" "R recovery" \
+    "L loss" "phase  " "time  "; do
+  grep -qF -- "$want" <<<"$plot" && ok || bad "--cwnd output lacks '$want'"
+done
+strip=$(sed -n 's/^   phase  //p' <<<"$plot")
+[[ $strip == *S*A* ]] && ok || bad "--cwnd phase strip lacks slow start then congestion avoidance: '$strip'"
+wide=$(sed -n '/congestion window over time/,/phase: S/p' <<<"$plot" | awk 'length > 80')
+[ -z "$wide" ] && ok || bad "--cwnd output is wider than 80 columns: $wide"
+grep -q "handshake 1/3" <<<"$plot" && bad "--quiet --cwnd printed the ladder" || ok
+
+# The new JSON keys, and the samples with --cwnd.
+json=$("$synack" demo --json --bytes 64K --cc newreno --no-sack); rc=$?
+[ $rc -eq 0 ] && ok || bad "--json --cc newreno exits $rc"
+for k in goodput_bps transfer_time_s options client_tcp cwnd ssthresh srtt_s fast_retransmits \
+         recoveries rto_expiries tlp_probes retransmits; do
+  grep -q "\"$k\":" <<<"$json" && ok || bad "--json lacks $k"
+done
+grep -q '"options":{"cc":"newreno","sack":false,"timestamps":true' <<<"$json" && ok \
+  || bad "--json options do not say newreno without SACK: $json"
+grep -q '"client_tcp":{"sack":false' <<<"$json" && ok || bad "--json: SACK was negotiated: $json"
+grep -q '"cwnd_samples"' <<<"$json" && bad "--json without --cwnd has samples" || ok
+json=$("$synack" demo --json --cwnd --bytes 256K --loss 1%)
+grep -q '"cwnd_samples":{"interval_s":[0-9.]*,"fields":\[.*\],"samples":\[\[' <<<"$json" && ok \
+  || bad "--json --cwnd lacks the samples"
+
+# The README's excerpt of `synack demo --bytes 4K` is what the command prints: each of its
+# lines, in order, trailing blanks aside (the excerpt leaves some lines out).
+readme="$(dirname "$0")/../../README.md"
+if [ -f "$readme" ]; then
+  excerpt=$(awk '/excerpt of `synack demo --bytes 4K`/ { want = 1; next }
+                 want && /^```/ { if (inside) exit; inside = 1; next }
+                 inside { sub(/[ \t]+$/, ""); print }' "$readme")
+  actual=$("$synack" demo --bytes 4K | sed 's/[ \t]*$//')
+  missing=$(awk 'NR == FNR { want[++n] = $0; next }
+                 i < n && $0 == want[i + 1] { i++ }
+                 END { if (i < n) print want[i + 1] }' <(printf '%s\n' "$excerpt") - <<<"$actual")
+  [ -n "$excerpt" ] && [ -z "$missing" ] && ok \
+    || bad "README excerpt differs from 'synack demo --bytes 4K' at: ${missing:-<no excerpt found>}"
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

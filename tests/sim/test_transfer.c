@@ -85,6 +85,269 @@ static void no_loss_means_no_retransmission(void **state)
     assert_int_equal(r.lost, 0);
 }
 
+/* ---- congestion control, SACK and timestamps -------------------------------------------- */
+
+/* `seeds` transfers with one TCP configuration: every byte arrives and both ends close. */
+static void transfer_with(enum synack_cc cc, bool sack, bool timestamps, double loss,
+                          uint64_t bytes, unsigned seeds)
+{
+    uint64_t rtx = 0;
+    for (uint64_t seed = 1; seed <= seeds; seed++) {
+        struct scenario_opts o;
+        struct scenario_result r;
+        scenario_opts_default(&o);
+        o.bytes = bytes;
+        o.loss = loss;
+        o.seed = seed;
+        o.cc = cc;
+        o.sack = sack;
+        o.timestamps = timestamps;
+        run_ok(&o, &r);
+        if (!r.completed)
+            fail_msg("%s sack %d ts %d loss %.3f seed %llu: received %llu of %llu, intact %d, "
+                     "errors %d/%d, closed %d/%d",
+                     synack_cc_name(cc), sack, timestamps, loss, (unsigned long long)seed,
+                     (unsigned long long)r.bytes_received, (unsigned long long)bytes, r.intact,
+                     r.client.err, r.server.err, r.client.closed, r.server.closed);
+        assert_true(r.client.has_info);
+        /* What was asked for is what was negotiated, and the controller is the one chosen. */
+        assert_int_equal(r.client.info.cc, cc);
+        assert_int_equal(r.client.info.sack, sack);
+        assert_int_equal(r.client.info.timestamps, timestamps);
+        rtx += r.client.info.counters.retransmits;
+    }
+    if (loss > 0) assert_true(rtx > 0);
+}
+
+static void cubic_1pct_loss_byte_exact(void **state)
+{
+    (void)state;
+    transfer_with(SYNACK_CC_CUBIC, true, true, 0.01, 512 * 1024, 5);
+}
+
+static void newreno_1pct_loss_byte_exact(void **state)
+{
+    (void)state;
+    transfer_with(SYNACK_CC_NEWRENO, true, true, 0.01, 512 * 1024, 5);
+}
+
+static void cubic_no_sack_no_timestamps_1pct_loss_byte_exact(void **state)
+{
+    (void)state;
+    transfer_with(SYNACK_CC_CUBIC, false, false, 0.01, 512 * 1024, 5);
+}
+
+static void newreno_no_sack_no_timestamps_1pct_loss_byte_exact(void **state)
+{
+    (void)state;
+    transfer_with(SYNACK_CC_NEWRENO, false, false, 0.01, 512 * 1024, 5);
+}
+
+static void newreno_no_sack_5pct_loss_byte_exact(void **state)
+{
+    (void)state;
+    transfer_with(SYNACK_CC_NEWRENO, false, true, 0.05, 256 * 1024, 3);
+}
+
+static void cubic_sack_5pct_loss_byte_exact(void **state)
+{
+    (void)state;
+    transfer_with(SYNACK_CC_CUBIC, true, false, 0.05, 256 * 1024, 3);
+}
+
+/* A receive buffer above 64 KiB is usable only with window scaling: with it the
+ * negotiated shift is non-zero; without it the transfer still completes. */
+static void window_scaling_follows_the_option(void **state)
+{
+    (void)state;
+    for (int wscale = 0; wscale <= 1; wscale++) {
+        struct scenario_opts o;
+        struct scenario_result r;
+        scenario_opts_default(&o);
+        o.bytes = 2 * 1024 * 1024;
+        o.window_scale = wscale;
+        o.rcvbuf = wscale ? 1024 * 1024 : 0;
+        o.sndbuf = wscale ? 1024 * 1024 : 0;
+        run_ok(&o, &r);
+        assert_true(r.completed);
+        assert_int_equal(r.client.info.window_scale, wscale);
+        if (wscale)
+            assert_true(r.client.info.snd_wscale > 0);
+        else
+            assert_int_equal(r.client.info.snd_wscale, 0);
+    }
+}
+
+#define SAMPLES 256
+
+/* A lossy transfer with the client's congestion state recorded into `samples`. */
+static void run_sampled(enum synack_cc cc, uint64_t seed, struct scenario_sample *samples,
+                        size_t cap, struct scenario_result *r)
+{
+    struct scenario_opts o;
+    scenario_opts_default(&o);
+    o.bytes = 2 * 1024 * 1024;
+    o.loss = 0.01;
+    o.seed = seed;
+    o.cc = cc;
+    o.sndbuf = o.rcvbuf = 512 * 1024;
+    o.samples = samples;
+    o.samples_cap = cap;
+    memset(samples, 0, cap * sizeof *samples);
+    run_ok(&o, r);
+    assert_true(r->completed);
+    assert_true(r->nsamples >= 1 && r->nsamples <= cap);
+    assert_true(r->sample_interval > 0);
+}
+
+/* The first sample that saw phase `p`, or `n` if none. */
+static size_t first_with_phase(const struct scenario_sample *s, size_t n, enum synack_cc_phase p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i].phases & (1u << p)) return i;
+    return n;
+}
+
+/* RFC 5681 §3.1: the sender starts in slow start, a loss sets ssthresh, and it carries on
+ * in congestion avoidance (after recovery). The recorded series shows that order. */
+static void lossy_run_goes_from_slow_start_to_congestion_avoidance(void **state)
+{
+    (void)state;
+    static struct scenario_sample s[SAMPLES];
+    for (int cc = 0; cc < SYNACK_CC_COUNT; cc++) {
+        struct scenario_result r;
+        run_sampled((enum synack_cc)cc, 1, s, SAMPLES, &r);
+        size_t n = r.nsamples;
+        size_t ss = first_with_phase(s, n, SYNACK_PHASE_SLOW_START);
+        size_t ca = first_with_phase(s, n, SYNACK_PHASE_CONG_AVOID);
+        size_t rec = first_with_phase(s, n, SYNACK_PHASE_RECOVERY);
+        size_t loss = first_with_phase(s, n, SYNACK_PHASE_LOSS);
+        if (ss != 0 || ca == n || ca < ss || (rec == n && loss == n))
+            fail_msg("%s: first slow start at %zu, congestion avoidance at %zu, recovery at "
+                     "%zu, loss at %zu, of %zu samples",
+                     synack_cc_name((enum synack_cc)cc), ss, ca, rec, loss, n);
+        /* A congestion signal came before congestion avoidance, and set ssthresh. */
+        assert_true(rec <= ca || loss <= ca);
+        assert_true(s[n - 1].ssthresh < 0x40000000u);
+        assert_true(r.client.info.counters.fast_retransmits + r.client.info.counters.rto_expiries >
+                    0);
+        /* The series is well formed: consecutive intervals, cwnd inside its range. */
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(s[i].t, s[0].t + i * r.sample_interval);
+            assert_true(s[i].cwnd_min <= s[i].cwnd && s[i].cwnd <= s[i].cwnd_max);
+            assert_true(s[i].phases & (1u << s[i].phase));
+        }
+    }
+}
+
+static void assert_samples_equal(const struct scenario_sample *a, const struct scenario_sample *b,
+                                 size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(a[i].t, b[i].t);
+        assert_int_equal(a[i].cwnd, b[i].cwnd);
+        assert_int_equal(a[i].ssthresh, b[i].ssthresh);
+        assert_int_equal(a[i].cwnd_min, b[i].cwnd_min);
+        assert_int_equal(a[i].cwnd_max, b[i].cwnd_max);
+        assert_int_equal(a[i].srtt, b[i].srtt);
+        assert_int_equal(a[i].pipe, b[i].pipe);
+        assert_int_equal(a[i].delivered, b[i].delivered);
+        assert_int_equal(a[i].phase, b[i].phase);
+        assert_int_equal(a[i].phases, b[i].phases);
+    }
+}
+
+/* The same seed gives the same series, sample for sample; another seed another one. */
+static void cc_samples_are_deterministic(void **state)
+{
+    (void)state;
+    static struct scenario_sample a[SAMPLES], b[SAMPLES], c[SAMPLES];
+    struct scenario_result ra, rb, rc;
+    run_sampled(SYNACK_CC_CUBIC, 7, a, SAMPLES, &ra);
+    run_sampled(SYNACK_CC_CUBIC, 7, b, SAMPLES, &rb);
+    run_sampled(SYNACK_CC_CUBIC, 8, c, SAMPLES, &rc);
+    assert_int_equal(ra.nsamples, rb.nsamples);
+    assert_int_equal(ra.sample_interval, rb.sample_interval);
+    assert_samples_equal(a, b, ra.nsamples);
+    bool differ = ra.nsamples != rc.nsamples || ra.sample_interval != rc.sample_interval;
+    for (size_t i = 0; !differ && i < ra.nsamples; i++)
+        differ = a[i].cwnd != c[i].cwnd || a[i].phases != c[i].phases;
+    assert_true(differ);
+}
+
+/* A small buffer holds the same run at a coarser grain: no phase is lost. */
+static void cc_samples_merge_when_the_buffer_is_small(void **state)
+{
+    (void)state;
+    static struct scenario_sample big[4096], small[8];
+    struct scenario_result rb, rs;
+    run_sampled(SYNACK_CC_NEWRENO, 3, big, 4096, &rb);
+    run_sampled(SYNACK_CC_NEWRENO, 3, small, 8, &rs);
+    assert_true(rs.nsamples <= 8);
+    assert_true(rs.sample_interval > rb.sample_interval);
+    assert_int_equal(rs.sample_interval % rb.sample_interval, 0);
+    unsigned phases_big = 0, phases_small = 0;
+    uint32_t min_big = UINT32_MAX, min_small = UINT32_MAX, max_big = 0, max_small = 0;
+    for (size_t i = 0; i < rb.nsamples; i++) {
+        phases_big |= big[i].phases;
+        if (big[i].cwnd_min < min_big) min_big = big[i].cwnd_min;
+        if (big[i].cwnd_max > max_big) max_big = big[i].cwnd_max;
+    }
+    for (size_t i = 0; i < rs.nsamples; i++) {
+        phases_small |= small[i].phases;
+        if (small[i].cwnd_min < min_small) min_small = small[i].cwnd_min;
+        if (small[i].cwnd_max > max_small) max_small = small[i].cwnd_max;
+    }
+    /* Every phase change is an event, kept whatever the grain; the coarse grid looks at
+     * the connection at a subset of the fine grid's instants. */
+    assert_int_equal(phases_small, phases_big);
+    assert_true(min_small >= min_big && max_small <= max_big);
+    assert_int_equal(small[rs.nsamples - 1].cwnd, big[rb.nsamples - 1].cwnd);
+    assert_int_equal(small[0].t, big[0].t);
+}
+
+/* Goodput: payload bits over the time from the first data segment to the last byte read,
+ * never above the link rate. */
+static void goodput_is_measured_from_first_data_to_last_read(void **state)
+{
+    (void)state;
+    struct scenario_opts o;
+    struct scenario_result r;
+    scenario_opts_default(&o);
+    o.bytes = 1024 * 1024;
+    run_ok(&o, &r);
+    assert_true(r.completed);
+    /* The first data segment follows the handshake: one round trip at least. */
+    assert_true(r.first_data_sent >= 2 * o.delay);
+    assert_true(r.last_data_read > r.first_data_sent + o.delay);
+    assert_int_equal(r.transfer_time, r.last_data_read - r.first_data_sent);
+    double want = (double)o.bytes * 8e9 / (double)r.transfer_time;
+    assert_true(r.goodput_bps > want * 0.999999 && r.goodput_bps < want * 1.000001);
+    assert_true(r.goodput_bps < (double)o.rate_bps);
+}
+
+/* Without loss, with buffers and queue of two bandwidth-delay products, one connection
+ * fills the link: at least 95% of it carries payload (headers take 3 to 4%). */
+static void goodput_near_link_rate_without_loss(void **state)
+{
+    (void)state;
+    for (int cc = 0; cc < SYNACK_CC_COUNT; cc++) {
+        struct scenario_opts o;
+        struct scenario_result r;
+        scenario_opts_default(&o);
+        o.cc = (enum synack_cc)cc;
+        o.delay = SYNACK_MS(1); /* RTT 2 ms: BDP 25 KB at 100 Mbit/s */
+        o.bytes = 16 * 1024 * 1024;
+        o.sndbuf = o.rcvbuf = o.queue_bytes = 128 * 1024;
+        run_ok(&o, &r);
+        assert_true(r.completed);
+        assert_int_equal(r.retransmissions, 0);
+        if (r.goodput_bps < 0.95 * (double)o.rate_bps)
+            fail_msg("%s: goodput %.2f Mbit/s, below 95%% of %.0f Mbit/s", synack_cc_name(o.cc),
+                     r.goodput_bps / 1e6, (double)o.rate_bps / 1e6);
+    }
+}
+
 static void demo_states_client_closes(void **state)
 {
     (void)state;
@@ -231,22 +494,30 @@ static void lost_fin_is_resent(void **state)
     assert_true(log.fin_times[1] > log.fin_times[0]);
 }
 
+/* Three segments lost from the initial window: the segments after them bring duplicate
+ * ACKs (or SACKs), and one fast recovery repairs all three without waiting for the
+ * retransmission timer (RFC 6675 with SACK, RFC 6582 NewReno without). */
 static void lost_data_segments_are_resent(void **state)
 {
     (void)state;
     /* SYN is 1, the handshake ACK 2: drop data segments 4, 5 and 9. */
     static const uint64_t drop[] = {4, 5, 9};
-    struct scenario_opts o;
-    struct scenario_result r;
-    scenario_opts_default(&o);
-    o.drop_client_to_server = drop;
-    o.drop_c2s_count = 3;
-    run_ok(&o, &r);
-    assert_true(r.completed);
-    assert_true(r.intact);
-    assert_int_equal(r.lost, 3);
-    assert_true(r.client.counters.retransmits >= 3);
-    assert_true(r.client.counters.rto_expiries >= 1);
+    for (int sack = 0; sack <= 1; sack++) {
+        struct scenario_opts o;
+        struct scenario_result r;
+        scenario_opts_default(&o);
+        o.sack = sack;
+        o.drop_client_to_server = drop;
+        o.drop_c2s_count = 3;
+        run_ok(&o, &r);
+        assert_true(r.completed);
+        assert_true(r.intact);
+        assert_int_equal(r.lost, 3);
+        assert_true(r.client.counters.retransmits >= 3);
+        assert_true(r.client.counters.fast_retransmits >= 1);
+        assert_true(r.client.counters.recoveries >= 1);
+        assert_int_equal(r.client.counters.rto_expiries, 0);
+    }
 }
 
 static void read_file(const char *path, uint8_t **buf, size_t *len)
@@ -317,6 +588,18 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lost_fin_is_resent),
     cmocka_unit_test(lost_data_segments_are_resent),
     cmocka_unit_test(same_seed_gives_identical_pcap),
+    cmocka_unit_test(cubic_1pct_loss_byte_exact),
+    cmocka_unit_test(newreno_1pct_loss_byte_exact),
+    cmocka_unit_test(cubic_no_sack_no_timestamps_1pct_loss_byte_exact),
+    cmocka_unit_test(newreno_no_sack_no_timestamps_1pct_loss_byte_exact),
+    cmocka_unit_test(newreno_no_sack_5pct_loss_byte_exact),
+    cmocka_unit_test(cubic_sack_5pct_loss_byte_exact),
+    cmocka_unit_test(window_scaling_follows_the_option),
+    cmocka_unit_test(lossy_run_goes_from_slow_start_to_congestion_avoidance),
+    cmocka_unit_test(cc_samples_are_deterministic),
+    cmocka_unit_test(cc_samples_merge_when_the_buffer_is_small),
+    cmocka_unit_test(goodput_is_measured_from_first_data_to_last_read),
+    cmocka_unit_test(goodput_near_link_rate_without_loss),
 };
 
 SYNACK_TEST_MAIN("transfer", tests)
