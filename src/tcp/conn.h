@@ -89,6 +89,7 @@ enum {
     TCP_F_KEEPALIVE = 1u << 18,     /* keepalive timer fired: send one probe */
     TCP_F_DSACK = 1u << 19,         /* the next ACK reports dsack_left..right first */
     TCP_F_OOO_FIN = 1u << 20,       /* the peer's FIN arrived past a hole, at ooo_fin_seq */
+    TCP_F_RTX_NOW = 1u << 21,       /* recovery began: retransmit the first lost segment now */
 };
 
 struct synack_tcp {
@@ -325,8 +326,10 @@ void tcp_seg_grow(struct synack_tcp *c, struct tcp_seg *g, uint32_t len, uint32_
 void tcp_seg_mark_retrans(struct synack_tcp *c, struct tcp_seg *g, synack_time_t now);
 /* Frees every record wholly below `ack` (trimming a partly acked one). Returns the bytes
  * newly delivered (not SACKed before); feeds RACK and the delivery rate, and gives the
- * RTT of the newest never-retransmitted record in *rtt (0 if none). */
-uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, synack_time_t *rtt);
+ * RTT of the newest never-retransmitted record in *rtt (0 if none), and the latest
+ * transmission time among the records it freed in *last_xmit. */
+uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, synack_time_t *rtt,
+                      synack_time_t *last_xmit);
 /* Applies the SACK blocks of an ACK (RFC 2018 §3, RFC 2883). Returns newly SACKed bytes;
  * *dsack is set if the first block reports a duplicate. */
 uint32_t tcp_segs_sack(struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now,

@@ -90,7 +90,8 @@ static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t p
     if (!g) return false;
     bool probe = (c->flags & TCP_F_PROBE) != 0;
     if (c->snd_wnd == 0 && !probe) return false; /* the persist timer will probe */
-    if (pipe != 0 && pipe + g->len > c->cc.cwnd && !probe) {
+    bool now = (c->flags & TCP_F_RTX_NOW) != 0; /* RFC 6675 §5 (4.3), RFC 6582 §3.2 (2) */
+    if (pipe != 0 && pipe + g->len > c->cc.cwnd && !probe && !now) {
         c->cwnd_limited = true;
         return false;
     }
@@ -280,7 +281,13 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
         }
         TCP_COUNT(c, retransmits);
         if (c->recovery == TCP_RS_RECOVERY) TCP_COUNT(c, fast_retransmits);
+        c->flags &= ~(uint32_t)TCP_F_RTX_NOW;
         tcp_seg_mark_retrans(c, p->rtx, now);
+        /* The retransmission timer times the oldest outstanding transmission: resending
+         * the segment at SND.UNA restarts it, so an RTO does not fire while the repair of
+         * the first hole is on its way (RFC 6298 §5 leaves restarts to the ACK; RFC 8985
+         * relies on the RTO as the last resort only). */
+        if (p->rtx->seq == c->snd_una && !c->persist) tcp_rto_arm(c, now);
     } else {
         uint32_t f = ((p->flags & WIRE_TCP_FIN) ? TCP_SEG_FIN : 0u) | (p->probe ? TCP_SEG_PROBE : 0u);
         tcp_seg_push(c, p->seq, used, f, now);

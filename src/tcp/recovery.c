@@ -40,7 +40,9 @@ void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now)
     c->recover_set = true;
     tcp_cc_ops(c->cc.algo)->on_congestion(&c->cc, tcp_flight(c), now);
     TCP_COUNT(c, recoveries);
+    /* (4.3): retransmit the first segment presumed dropped, whatever pipe says. */
     if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+    c->flags |= TCP_F_RTX_NOW;
     if (!(c->flags & TCP_F_SACK)) {
         /* RFC 6582 §3.2 step 2: cwnd = ssthresh + 3*SMSS, as three segments left. */
         uint32_t d = c->dupacks * (uint32_t)c->eff_mss;
@@ -118,15 +120,22 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
 
     uint32_t acked = 0;
     if (advanced) {
-        synack_time_t rtt = 0;
-        acked = tcp_segs_ack(c, ack, now, &rtt);
+        synack_time_t rtt = 0, last_xmit = 0;
+        acked = tcp_segs_ack(c, ack, now, &rtt, &last_xmit);
         release_sndq(c, ack, now);
         c->snd_una = ack;
         if (seq_lt(c->snd_sml, ack)) c->snd_sml = ack; /* keep it from wrapping stale */
         if (seq_lt(c->snd_rtx, ack)) c->snd_rtx = ack;
         if (rtt == 0 && (c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq))
             rtt = now - c->rtt_start; /* our SYN, timed unretransmitted (Karn) */
-        if (rtt == 0) rtt = ts_rtt(c, seg, now);
+        if (rtt == 0) {
+            /* RFC 7323 §4.3: after a retransmission the peer may echo the TSval of an
+             * earlier copy (a duplicate does not update TS.Recent), which would time the
+             * whole backoff. A sample longer than the time since the latest transmission of
+             * what this ACK covers is such an echo: not used. */
+            synack_time_t t = ts_rtt(c, seg, now);
+            if (t && (last_xmit == 0 || t <= now - last_xmit + SYNACK_MS(1))) rtt = t;
+        }
         if (rtt) tcp_rtt_sample(c, rtt);
         c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
         c->backoff = 0;

@@ -120,15 +120,18 @@ static void seg_delivered(struct synack_tcp *c, const struct tcp_seg *g, synack_
     }
 }
 
-uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, synack_time_t *rtt)
+uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, synack_time_t *rtt,
+                      synack_time_t *last_xmit)
 {
     uint32_t newly = 0;
+    *last_xmit = 0;
     synack_time_t best = 0;
     synack_time_t best_sent = 0;
     while (c->seg_count) {
         struct tcp_seg *g = tcp_seg_at(c, 0);
         if (!seq_gt(ack, g->seq)) break;
         bool whole = seq_geq(ack, seg_end(g));
+        if (g->xmit_time > *last_xmit) *last_xmit = g->xmit_time;
         if (!(g->flags & TCP_SEG_SACKED)) {
             uint32_t n = whole ? g->len : ack - g->seq;
             newly += n;

@@ -179,6 +179,7 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
          * all outstanding ones, as cwnd allows). */
         tcp_recovery_on_rto(c, now);
     }
+    c->flags &= ~(uint32_t)TCP_F_RTX_NOW;
     if (c->backoff < 16) c->backoff++; /* (5.5) */
     tcp_rto_arm(c, now);               /* (5.6) */
     tcp_schedule_output(c);
