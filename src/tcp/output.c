@@ -13,8 +13,10 @@ static uint32_t rcv_space(const struct synack_tcp *c)
 
 uint32_t tcp_rcv_window(const struct synack_tcp *c)
 {
-    uint32_t space = rcv_space(c);
     uint32_t unit = (uint32_t)1 << c->rcv_wscale;
+    uint32_t raw = rcv_space(c);
+    /* Keep 2^shift - 1 bytes of the buffer back for the rounding up below. */
+    uint32_t space = raw > unit - 1 ? raw - (unit - 1) : 0;
     if (!tcp_is_synchronized(c->state)) return space & ~(unit - 1);
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     /* RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by at least
@@ -24,9 +26,15 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c)
     uint32_t wnd = space >= known + step ? space : known;
     /* RFC 7323 §2.3: the field carries wnd >> shift, so offer a multiple of 2^shift. */
     wnd &= ~(unit - 1);
-    /* RFC 9293 §3.8.6.2.2: never shrink the window, i.e. never move its right edge left;
-     * keep offering what was already offered (rounded up to the scale unit). */
-    if (wnd < known) wnd = (known + unit - 1) & ~(unit - 1);
+    if (wnd < known) {
+        /* RFC 9293 §3.8.6.2.2: never move the right edge left, so round what was offered
+         * up to the scale unit. As RCV.NXT moves by amounts that are not multiples of it,
+         * repeated rounding would creep past the buffer; where the buffer cannot back the
+         * rounded edge, the edge comes back by less than 2^shift instead (RFC 7323 §2.4:
+         * the scaled field cannot say it more precisely). */
+        uint32_t up = (known + unit - 1) & ~(unit - 1);
+        wnd = up <= raw ? up : known & ~(unit - 1);
+    }
     return wnd;
 }
 
