@@ -168,6 +168,7 @@ struct synack_tcp {
     unsigned sacked_segs, lost_segs, retrans_segs;
     uint32_t dup_bytes;     /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
     unsigned dupacks;       /* consecutive duplicate ACKs (RFC 5681 §3.2) */
+    uint32_t lt_bytes;      /* sent by limited transmit since the last new ACK (RFC 3042) */
     uint32_t high_sacked;   /* highest SACKed sequence + 1 (RFC 6675 HighSACK + 1) */
 
     /* Congestion control and recovery. */

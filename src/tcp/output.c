@@ -15,8 +15,7 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c)
 {
     uint32_t unit = (uint32_t)1 << c->rcv_wscale;
     uint32_t raw = rcv_space(c);
-    /* Keep 2^shift - 1 bytes of the buffer back for the rounding up below. */
-    uint32_t space = raw > unit - 1 ? raw - (unit - 1) : 0;
+    uint32_t space = raw;
     if (!tcp_is_synchronized(c->state)) return space & ~(unit - 1);
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     /* RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by at least
@@ -240,13 +239,15 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
 {
     uint32_t used =
         p->len + ((p->flags & WIRE_TCP_SYN) ? 1u : 0u) + ((p->flags & WIRE_TCP_FIN) ? 1u : 0u);
+    /* A window probe: the persist byte, or a retransmission pushed into a zero window. */
+    bool probe = p->probe || ((c->flags & TCP_F_PROBE) && c->snd_wnd == 0 && p->len);
     c->flags &= ~(uint32_t)(TCP_F_ACK_NOW | TCP_F_PROBE | TCP_F_TLP | TCP_F_KEEPALIVE);
     TCP_COUNT(c, segs_out);
     if (p->len) {
         c->counters.bytes_out += p->len;
         c->stack->counters.bytes_out += p->len;
     }
-    if (p->probe) TCP_COUNT(c, window_probes);
+    if (probe) TCP_COUNT(c, window_probes);
     if (dsack_sent) {
         c->flags &= ~(uint32_t)TCP_F_DSACK;
         TCP_COUNT(c, dsacks_out);
@@ -299,6 +300,9 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
     } else {
         uint32_t f = ((p->flags & WIRE_TCP_FIN) ? TCP_SEG_FIN : 0u) | (p->probe ? TCP_SEG_PROBE : 0u);
         tcp_seg_push(c, p->seq, used, f, now);
+        /* RFC 3042 / RFC 5681 §3.2 step 2: what limited transmit sends stays out of the
+         * FlightSize that sets ssthresh. */
+        if (c->recovery == TCP_RS_OPEN && c->dupacks > 0) c->lt_bytes += used;
         if (p->len && p->len < c->eff_mss) c->snd_sml = end; /* Nagle: last short segment */
         c->snd_nxt = end;
         c->snd_rtx = end;

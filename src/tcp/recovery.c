@@ -38,7 +38,9 @@ void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now)
     c->recovery = TCP_RS_RECOVERY;
     c->recover = c->snd_nxt;
     c->recover_set = true;
-    tcp_cc_ops(c->cc.algo)->on_congestion(&c->cc, tcp_flight(c), now);
+    uint32_t flight = tcp_flight(c);
+    flight = flight > c->lt_bytes ? flight - c->lt_bytes : 0; /* RFC 5681 §3.2 step 2 */
+    tcp_cc_ops(c->cc.algo)->on_congestion(&c->cc, flight, now);
     TCP_COUNT(c, recoveries);
     /* (4.3): retransmit the first segment presumed dropped, whatever pipe says. */
     if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
@@ -100,6 +102,8 @@ static bool is_dupack(const struct synack_tcp *c, const struct wire_tcp_repr *se
         (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN)))
         return false;
     uint32_t wnd = (uint32_t)seg->window << c->snd_wscale;
+    /* Answers to zero-window probes say the window is closed, not that data was lost. */
+    if (wnd == 0 || c->snd_wnd == 0) return false;
     return wnd == c->snd_wnd || newly_sacked > 0;
 }
 
@@ -141,6 +145,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         c->backoff = 0;
         c->retries = 0;
         c->dupacks = 0;
+        c->lt_bytes = 0;
         if (c->recovery == TCP_RS_OPEN) c->dup_bytes = 0; /* the dupacks did not add up */
         c->una_since = now;
         /* RFC 6298 (5.2)/(5.3). */
@@ -183,8 +188,11 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         tcp_timer_update(c);
     }
 
+    bool exited = false;
     if (c->recovery != TCP_RS_OPEN && advanced && seq_geq(c->snd_una, c->recover)) {
-        /* RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: recovery is over. */
+        /* RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: recovery is over, and
+         * cwnd = ssthresh: this ACK does not also grow it. */
+        exited = c->recovery == TCP_RS_RECOVERY;
         exit_recovery(c, now);
     } else if (c->recovery == TCP_RS_RECOVERY && advanced && !(c->flags & TCP_F_SACK)) {
         /* RFC 6582 §3.2 step 3, partial acknowledgment: retransmit the first
@@ -202,7 +210,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         if (trigger && (!c->recover_set || seq_gt(c->snd_una, c->recover) ||
                         (c->flags & TCP_F_SACK))) {
             tcp_recovery_enter(c, now);
-        } else if (!trigger && (acked || sacked)) {
+        } else if (!trigger && !exited && (acked || sacked)) {
             cc->on_ack(&c->cc, acked + sacked, cwnd_limited, c->srtt, now);
         }
     } else if (c->recovery == TCP_RS_LOSS && (acked || sacked)) {

@@ -124,6 +124,7 @@ uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, syn
                       synack_time_t *last_xmit)
 {
     uint32_t newly = 0;
+    bool ambiguous = false;
     *last_xmit = 0;
     synack_time_t best = 0;
     synack_time_t best_sent = 0;
@@ -137,6 +138,7 @@ uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, syn
             newly += n;
             /* RFC 6298 §3 (Karn): only never-retransmitted segments give samples; the
              * newest such one acked gives the freshest RTT. */
+            if (g->flags & TCP_SEG_EVER_RETRANS) ambiguous = true;
             if (!(g->flags & TCP_SEG_EVER_RETRANS) && g->xmit_time >= best_sent) {
                 best_sent = g->xmit_time;
                 best = now - g->xmit_time;
@@ -157,7 +159,10 @@ uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, syn
         c->seg_count--;
     }
     if (c->seg_count == 0) c->seg_head = 0;
-    *rtt = best;
+    /* Karn (RFC 6298 §3), applied to the whole ACK: when it also covers a retransmission,
+     * the later segments may have waited behind that hole, and their RTT would include
+     * the repair time. */
+    *rtt = ambiguous ? 0 : best;
     return newly;
 }
 

@@ -249,7 +249,16 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
         }
         tcp_schedule_output(c);
     }
-    if (c->tlp_at <= now) tlp_expired(c);
+    if (c->tlp_at <= now) {
+        tlp_expired(c);
+        /* RFC 8985 §7.2: a PTO capped at the RTO time sends the probe at that time, and
+         * the probe re-arms the RTO: the TLP wins the tie. */
+        if ((c->flags & TCP_F_TLP) && c->rto_at <= now) {
+            tcp_rto_arm(c, now);
+            tcp_timer_update(c);
+            return;
+        }
+    }
     if (c->keepalive_at <= now) {
         keepalive_expired(c, now);
         if (c->state == SYNACK_CLOSED) return;

@@ -63,6 +63,7 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
     }
     if (len == 0) return 0;
     size_t n = ring_write(&c->sndq, data, len);
+    if (n < len) c->flags |= TCP_F_WANT_WRITABLE; /* SYNACK_EV_WRITABLE when space frees */
     if (n == 0) return SYNACK_ERR_AGAIN;
     tcp_schedule_output(c);
     return (synack_ssize)n;
