@@ -205,8 +205,10 @@ static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, str
         }
         in->seq = nxt;
     }
-    /* Trim text beyond the window; a FIN beyond it is not yet ours. */
+    /* Trim text beyond the window (it does not fit the buffer: counted); a FIN beyond it
+     * is not yet ours. */
     if (seq_gt(in->seq + in->len, nxt + wnd)) {
+        tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
         in->len = nxt + wnd - in->seq;
         in->fin = false;
     }
@@ -495,7 +497,10 @@ static void ts_update_recent(struct synack_tcp *c, const struct wire_tcp_repr *s
                              synack_time_t now)
 {
     if (!(c->flags & TCP_F_TS) || !seg->has_ts) return;
-    if ((int32_t)(seg->ts_val - c->ts_recent) >= 0 && seq_leq(seg->seq, c->last_ack_sent)) {
+    /* After 24 days idle TS.Recent is stale (§5.5): the next segment resets it. */
+    bool stale = now - c->ts_recent_time >= TCP_PAWS_IDLE;
+    if (((int32_t)(seg->ts_val - c->ts_recent) >= 0 || stale) &&
+        seq_leq(seg->seq, c->last_ack_sent)) {
         c->ts_recent = seg->ts_val;
         c->ts_recent_time = now;
     }
