@@ -29,3 +29,5 @@ row "default demo (64 KiB)"
 row "100 MiB, 100 Mbit/s, 10 ms"        --bytes 100M
 row "100 MiB, unlimited rate, 10 ms"    --bytes 100M --rate 1000000
 row "100 MiB, 1% loss"                  --bytes 100M --loss 1%
+row "100 MiB, 100 Mbit/s, 1 MiB buffers" --bytes 100M --sndbuf 1M --rcvbuf 1M
+row "100 MiB, 1% loss, 1 MiB buffers"   --bytes 100M --sndbuf 1M --rcvbuf 1M --loss 1%

@@ -35,7 +35,7 @@ done
 [ -x "$synack" ] || { echo "sim_table.sh: no synack at $synack (run make)" >&2; exit 2; }
 
 rate_mbit=100
-mss=1460
+mss=1448  # payload per segment: 1460 less the 12-byte timestamps option
 losses="0 0.001 0.01 0.05"
 rtts_ms="1 20 100"
 ccs="newreno cubic"
