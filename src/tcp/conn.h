@@ -374,6 +374,13 @@ void tcp_recovery_on_rto(struct synack_tcp *c, synack_time_t now);
 void tcp_tlp_arm(struct synack_tcp *c, synack_time_t now);
 /* Reports a congestion-control phase change as SYNACK_EV_CC. */
 void tcp_phase_update(struct synack_tcp *c, synack_time_t now);
+/* The right edge of the peer's window: SND.WND counts from the SEG.ACK it came with
+ * (SND.WL2). An ACK whose window is not taken (an old segment, RFC 9293 §3.10.7.4) still
+ * moves SND.UNA, and SND.UNA + SND.WND would then run past what the peer offered. */
+static inline uint32_t tcp_snd_wnd_end(const struct synack_tcp *c)
+{
+    return c->snd_wl2 + c->snd_wnd;
+}
 /* Bytes sent but not cumulatively acknowledged. */
 static inline uint32_t tcp_flight(const struct synack_tcp *c)
 {

@@ -108,8 +108,10 @@ static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t p
          * it together with the data after it, as one segment (the record grows). */
         uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
         uint32_t n = data_end - g->seq;
+        uint32_t wnd_end = tcp_snd_wnd_end(c);
+        uint32_t room = seq_lt(g->seq, wnd_end) ? wnd_end - g->seq : 0;
         if (n > c->eff_mss) n = c->eff_mss;
-        if (n > c->snd_wnd) n = c->snd_wnd;
+        if (n > room) n = room;
         if (n > p->len && !(g->flags & TCP_SEG_FIN)) {
             p->len = n;
             p->flags = WIRE_TCP_ACK | (g->seq + n == data_end ? WIRE_TCP_PSH : 0);
@@ -141,7 +143,7 @@ static bool plan_new(struct synack_tcp *c, struct out_plan *p, uint32_t pipe)
     }
     uint32_t avail = data_end - nxt;
     uint32_t n = avail < c->eff_mss ? avail : c->eff_mss;
-    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    uint32_t wnd_end = tcp_snd_wnd_end(c);
     uint32_t room = seq_lt(nxt, wnd_end) ? wnd_end - nxt : 0;
     if (room == 0) {
         /* RFC 9293 §3.8.6.1: only the persist timer's one-byte probe goes past a zero
