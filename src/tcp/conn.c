@@ -199,7 +199,11 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
     /* RFC 9293 §3.7.1 / RFC 6691: the MSS counts data only; options on every segment
      * (the 12 bytes of timestamps) come out of it. */
     uint16_t opts = (c->flags & TCP_F_TS) ? 12 : 0;
-    c->eff_mss = c->snd_mss > opts + 64 ? (uint16_t)(c->snd_mss - opts) : c->snd_mss;
+    c->eff_mss = c->snd_mss > opts ? (uint16_t)(c->snd_mss - opts) : 1;
+    /* RACK's highest delivered sequence starts at the first data byte (not 0, which
+     * would look like reordering for half of all ISNs). */
+    c->rack_fack = c->iss + 1;
+    c->rack_end_seq = c->iss + 1;
     enum synack_cc algo = c->cc.algo;
     tcp_cc_ops(algo)->init(&c->cc, c->eff_mss, cfg->init_cwnd);
 }

@@ -29,8 +29,9 @@ struct synack_stack;
 #define TCP_DUPTHRESH 3
 /* Out-of-order blocks the receiver keeps (each also a candidate SACK block): enough for
  * a hole every other 512 bytes of the buffer, as a drop-tail queue overflowing in slow
- * start loses every other segment. */
-#define TCP_OOO_BLOCKS(rcvbuf) ((unsigned)((rcvbuf) / 1024 + 16))
+ * start loses every other segment; at most 4096, so that a hostile peer's tiny segments
+ * cannot make each insertion cost more than that. */
+#define TCP_OOO_BLOCKS(rcvbuf) ((unsigned)((rcvbuf) / 1024 + 16 < 4096 ? (rcvbuf) / 1024 + 16 : 4096))
 /* RFC 8985 §7.2: worst-case delayed-ACK time added to the PTO when one segment is out. */
 #define TCP_WC_DELACK SYNACK_MS(200)
 /* RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted by PAWS. */
@@ -166,6 +167,7 @@ struct synack_tcp {
     uint32_t lost_bytes;    /* marked lost, not SACKed */
     uint32_t retrans_bytes; /* retransmitted (since marked lost), not SACKed */
     unsigned sacked_segs, lost_segs, retrans_segs;
+    unsigned lost_pending_segs; /* lost and not yet retransmitted */
     uint32_t dup_bytes;     /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
     unsigned dupacks;       /* consecutive duplicate ACKs (RFC 5681 §3.2) */
     uint32_t lt_bytes;      /* sent by limited transmit since the last new ACK (RFC 3042) */
@@ -185,6 +187,9 @@ struct synack_tcp {
     unsigned rack_reo_mult;
     uint32_t tlp_end_seq;
     bool tlp_retrans; /* the outstanding TLP was a retransmission */
+    bool tlp_dsack;   /* a D-SACK arrived while it was out */
+    synack_time_t rack_dsack_time;
+    unsigned rack_reo_recoveries;
     /* Delivery rate. */
     uint64_t delivered;
     synack_time_t delivered_time;
@@ -322,6 +327,8 @@ static inline struct tcp_seg *tcp_seg_at(const struct synack_tcp *c, unsigned i)
 bool tcp_seg_push(struct synack_tcp *c, uint32_t seq, uint32_t len, uint32_t flags,
                   synack_time_t now);
 void tcp_seg_mark_lost(struct synack_tcp *c, struct tcp_seg *g);
+/* Marks a record lost even if SACKed (the left edge after an RTO, RFC 2018 §8). */
+void tcp_seg_unsack_lost(struct synack_tcp *c, struct tcp_seg *g);
 /* Extends a record to `len` (the probe byte resent with the data after it). */
 void tcp_seg_grow(struct synack_tcp *c, struct tcp_seg *g, uint32_t len, uint32_t flags);
 void tcp_seg_mark_retrans(struct synack_tcp *c, struct tcp_seg *g, synack_time_t now);

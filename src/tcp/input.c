@@ -297,6 +297,9 @@ static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *s
  * update against old segments. */
 static void ack_update_window(struct synack_tcp *c, const struct wire_tcp_repr *seg)
 {
+    /* RFC 9293 §3.10.7.4: only if SND.UNA =< SEG.ACK (an older ACK's window is measured
+     * from an older left edge), and only from a newer segment. */
+    if (seq_lt(seg->ack, c->snd_una)) return;
     if (!(seq_lt(c->snd_wl1, seg->seq) ||
           (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))))
         return;

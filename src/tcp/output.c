@@ -20,7 +20,7 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c)
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     /* RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by at least
      * min(buffer/2, MSS); a smaller opening is kept back. */
-    uint32_t half = (uint32_t)(c->rcvq.cap / 2);
+    uint32_t half = c->rcvq.cap > 1 ? (uint32_t)(c->rcvq.cap / 2) : 1;
     uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
     uint32_t wnd = space >= known + step ? space : known;
     /* RFC 7323 §2.3: the field carries wnd >> shift, so offer a multiple of 2^shift. */
@@ -45,7 +45,7 @@ bool tcp_should_update_window(struct synack_tcp *c)
      * every read would double the ACKs of a bulk transfer for nothing. */
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t now_wnd = tcp_rcv_window(c);
-    uint32_t half = (uint32_t)(c->rcvq.cap / 2);
+    uint32_t half = c->rcvq.cap > 1 ? (uint32_t)(c->rcvq.cap / 2) : 1;
     uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
     if (known >= half || now_wnd < known + step) return false;
     c->flags |= TCP_F_ACK_NOW;
@@ -315,6 +315,7 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
         c->flags |= TCP_F_TLP_OUT;
         c->tlp_end_seq = c->snd_nxt;
         c->tlp_retrans = p->rtx != NULL;
+        c->tlp_dsack = false;
         c->tlp_at = SYNACK_NEVER;
         tcp_rto_arm(c, now);
     }

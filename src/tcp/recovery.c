@@ -42,6 +42,7 @@ void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now)
     flight = flight > c->lt_bytes ? flight - c->lt_bytes : 0; /* RFC 5681 §3.2 step 2 */
     tcp_cc_ops(c->cc.algo)->on_congestion(&c->cc, flight, now);
     TCP_COUNT(c, recoveries);
+    if (++c->rack_reo_recoveries >= 16) c->rack_reo_mult = 1; /* RFC 8985 §6.2 step 4 */
     /* (4.3): retransmit the first segment presumed dropped, whatever pipe says. */
     if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
     c->flags |= TCP_F_RTX_NOW;
@@ -118,8 +119,14 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
     bool dsack = false;
     uint32_t sacked = 0;
     if ((c->flags & TCP_F_SACK) && seg->sack_count) sacked = tcp_segs_sack(c, seg, now, &dsack);
-    /* RFC 8985 §6.2 step 4: a D-SACK means the reordering window was too small. */
-    if (dsack && c->rack_reo_mult < 16) c->rack_reo_mult++;
+    if (dsack && (c->flags & TCP_F_TLP_OUT)) c->tlp_dsack = true;
+    /* RFC 8985 §6.2 step 4: a D-SACK means the reordering window was too small: widen it,
+     * at most once per round trip; back to one after 16 recoveries without one. */
+    if (dsack && c->rack_reo_mult < 16 && now - c->rack_dsack_time >= c->srtt) {
+        c->rack_reo_mult++;
+        c->rack_dsack_time = now;
+        c->rack_reo_recoveries = 0;
+    }
     bool dup = !advanced && is_dupack(c, seg, sacked);
 
     uint32_t acked = 0;
@@ -129,6 +136,15 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         release_sndq(c, ack, now);
         c->snd_una = ack;
         if (seq_lt(c->snd_sml, ack)) c->snd_sml = ack; /* keep it from wrapping stale */
+        if (seq_lt(c->snd_wl2, ack)) {
+            /* Keep SND.WND relative to SND.UNA: the right edge the peer offered stays where
+             * it was even if this ACK's own window is not taken (RFC 9293 §3.10.7.4 takes
+             * windows only from newer segments); otherwise SND.UNA + SND.WND would run past
+             * the peer's offer. */
+            uint32_t edge = c->snd_wl2 + c->snd_wnd;
+            c->snd_wnd = seq_gt(edge, ack) ? edge - ack : 0;
+            c->snd_wl2 = ack;
+        }
         if (seq_lt(c->snd_rtx, ack)) c->snd_rtx = ack;
         if (rtt == 0 && (c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq))
             rtt = now - c->rtt_start; /* our SYN, timed unretransmitted (Karn) */
@@ -158,7 +174,11 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
          * respond as fast recovery would (§7.4.2). */
         if ((c->flags & TCP_F_TLP_OUT) && seq_geq(ack, c->tlp_end_seq)) {
             c->flags &= ~(uint32_t)TCP_F_TLP_OUT;
-            if (c->tlp_retrans && !dsack && c->recovery == TCP_RS_OPEN)
+            /* Only an ACK beyond the probe proves the probe (not the original) repaired a
+             * loss; an ACK of exactly its end is ambiguous, and a D-SACK says the probe
+             * was spurious. */
+            if (c->tlp_retrans && !c->tlp_dsack && seq_gt(ack, c->tlp_end_seq) &&
+                c->recovery == TCP_RS_OPEN)
                 cc->on_congestion(&c->cc, tcp_flight(c) + acked, now);
         }
         tcp_schedule_output(c);
@@ -207,7 +227,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
          * segment deemed lost, start fast recovery; RFC 6582 §3.2 step 1: not for
          * duplicates of data sent before the last recovery point. */
         bool trigger = lost > 0 || c->dupacks >= TCP_DUPTHRESH;
-        if (trigger && (!c->recover_set || seq_gt(c->snd_una, c->recover) ||
+        if (trigger && (!c->recover_set || seq_geq(c->snd_una, c->recover) ||
                         (c->flags & TCP_F_SACK))) {
             tcp_recovery_enter(c, now);
         } else if (!trigger && !exited && (acked || sacked)) {
@@ -242,6 +262,7 @@ void tcp_recovery_on_rto(struct synack_tcp *c, synack_time_t now)
     c->tlp_at = SYNACK_NEVER;
     c->reorder_at = SYNACK_NEVER;
     tcp_segs_mark_all_lost(c);
+    if (c->seg_count) tcp_seg_unsack_lost(c, tcp_seg_at(c, 0));
     tcp_phase_update(c, now);
 }
 

@@ -29,6 +29,7 @@ static void seg_account(struct synack_tcp *c, const struct tcp_seg *g, int sign)
     if (g->flags & TCP_SEG_LOST) {
         c->lost_bytes += n;
         c->lost_segs += one;
+        if (!(g->flags & TCP_SEG_RETRANS)) c->lost_pending_segs += one;
     }
     if (g->flags & TCP_SEG_RETRANS) {
         c->retrans_bytes += n;
@@ -106,8 +107,9 @@ static void seg_delivered(struct synack_tcp *c, const struct tcp_seg *g, synack_
     if ((g->flags & TCP_SEG_EVER_RETRANS) && c->min_rtt && rtt < c->min_rtt) return;
     if (!(g->flags & TCP_SEG_EVER_RETRANS) && (c->min_rtt == 0 || rtt < c->min_rtt))
         c->min_rtt = rtt ? rtt : 1;
-    c->rack_rtt = rtt;
     if (rack_sent_after(g->xmit_time, seg_end(g), c->rack_xmit_ts, c->rack_end_seq)) {
+        /* RACK.rtt is the RTT of the most recently sent segment delivered. */
+        c->rack_rtt = rtt;
         c->rack_xmit_ts = g->xmit_time;
         c->rack_end_seq = seg_end(g);
     }
@@ -187,7 +189,16 @@ uint32_t tcp_segs_sack(struct synack_tcp *c, const struct wire_tcp_repr *seg, sy
         /* RFC 2018 §3: blocks must lie within what was sent and is unacknowledged;
          * anything else is ignored rather than trusted. */
         if (seq_lt(left, c->snd_una) || seq_gt(right, c->snd_nxt)) continue;
-        for (unsigned i = 0; i < c->seg_count; i++) {
+        /* The first record ending after `left` (records are in sequence order). */
+        unsigned lo = 0, hi = c->seg_count;
+        while (lo < hi) {
+            unsigned mid = lo + (hi - lo) / 2;
+            if (seq_leq(seg_end(tcp_seg_at(c, mid)), left))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (unsigned i = lo; i < c->seg_count; i++) {
             struct tcp_seg *g = tcp_seg_at(c, i);
             if (seq_geq(g->seq, right)) break;
             if (seq_lt(g->seq, left) || seq_gt(seg_end(g), right)) continue;
@@ -208,6 +219,7 @@ unsigned tcp_segs_detect_sack_loss(struct synack_tcp *c)
     unsigned above_segs = 0, marked = 0;
     uint32_t above_bytes = 0;
     uint32_t limit = (TCP_DUPTHRESH - 1) * (uint32_t)c->eff_mss;
+    if (c->sacked_segs == 0) return 0;
     for (unsigned i = c->seg_count; i-- > 0;) {
         struct tcp_seg *g = tcp_seg_at(c, i);
         if (g->flags & TCP_SEG_SACKED) {
@@ -245,8 +257,13 @@ unsigned tcp_rack_detect_loss(struct synack_tcp *c, synack_time_t now)
         struct tcp_seg *g = tcp_seg_at(c, i);
         if (g->flags & TCP_SEG_SACKED) continue;
         if ((g->flags & TCP_SEG_LOST) && !(g->flags & TCP_SEG_RETRANS)) continue;
-        if (!rack_sent_after(c->rack_xmit_ts, c->rack_end_seq, g->xmit_time, seg_end(g)))
+        if (!rack_sent_after(c->rack_xmit_ts, c->rack_end_seq, g->xmit_time, seg_end(g))) {
+            /* Records are in sequence order, and a never-retransmitted one was sent after
+             * every record below it: the first such record sent after RACK.xmit_ts ends
+             * the candidates (retransmissions above it went out later still). */
+            if (!(g->flags & TCP_SEG_EVER_RETRANS)) break;
             continue;
+        }
         synack_time_t deadline = g->xmit_time + c->rack_rtt + reo;
         if (deadline <= now) {
             tcp_seg_mark_lost(c, g);
@@ -270,7 +287,7 @@ void tcp_segs_mark_all_lost(struct synack_tcp *c)
 
 struct tcp_seg *tcp_segs_next_lost(const struct synack_tcp *c)
 {
-    if (c->lost_segs == 0) return NULL;
+    if (c->lost_pending_segs == 0) return NULL;
     for (unsigned i = 0; i < c->seg_count; i++) {
         struct tcp_seg *g = tcp_seg_at(c, i);
         if ((g->flags & (TCP_SEG_LOST | TCP_SEG_RETRANS | TCP_SEG_SACKED)) == TCP_SEG_LOST)
@@ -291,10 +308,12 @@ uint32_t tcp_pipe(const struct synack_tcp *c)
 
 unsigned tcp_segs_lost_unsent(const struct synack_tcp *c)
 {
-    unsigned n = 0;
-    for (unsigned i = 0; i < c->seg_count; i++) {
-        const struct tcp_seg *g = tcp_seg_at(c, i);
-        if ((g->flags & (TCP_SEG_LOST | TCP_SEG_RETRANS | TCP_SEG_SACKED)) == TCP_SEG_LOST) n++;
-    }
-    return n;
+    return c->lost_pending_segs;
+}
+
+void tcp_seg_unsack_lost(struct synack_tcp *c, struct tcp_seg *g)
+{
+    /* RFC 2018 §8: after a timeout the left edge is sent again even if it was SACKed
+     * (the receiver may have reneged). */
+    seg_set_flags(c, g, (g->flags | TCP_SEG_LOST) & ~(uint32_t)(TCP_SEG_SACKED | TCP_SEG_RETRANS));
 }

@@ -172,7 +172,7 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
         /* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: data (or a probe) outstanding into a zero
          * window. Retransmitting the first segment is the probe; this is flow control, not
          * congestion, so cwnd is left alone. */
-        if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+        if (c->seg_count) tcp_seg_unsack_lost(c, tcp_seg_at(c, 0));
         c->flags |= TCP_F_PROBE;
     } else {
         /* RFC 6298 (5.4): retransmit the earliest unacknowledged segment (RFC 6675 §5.1:
