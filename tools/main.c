@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "torture.h"
 
 static const char usage[] =
     "usage: synack COMMAND [options]\n"
     "\n"
     "commands:\n"
     "  demo    the handshake, data, close and every TCP state on a simulated network\n"
+    "  torture thousands of seeded runs over a hostile simulated network, with invariants\n"
     "\n"
     "`synack COMMAND --help` describes each command. cat, http, trace and bench are\n"
     "not built yet (see the README).\n";
@@ -25,6 +27,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "torture") == 0) return cmd_torture(argc - 1, argv + 1);
     fprintf(stderr, "synack: unknown command '%s' (see synack --help)\n", cmd);
     return 2;
 }

@@ -60,6 +60,7 @@ struct out_plan {
     struct tcp_seg *rtx; /* a retransmission of this record, or NULL for new data */
     bool probe;          /* a zero-window probe byte */
     bool tlp;            /* a tail loss probe (RFC 8985 §7.3) */
+    bool keepalive;      /* a keepalive probe (RFC 1122 §4.2.3.6) */
 };
 
 /* Our SYN is outstanding and must be (re)sent: SYN_SENT, or SYN_RECEIVED after a passive
@@ -198,12 +199,14 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
         p->tlp = true;
         return true;
     }
-    if ((c->flags & TCP_F_KEEPALIVE) && c->snd_una == c->snd_nxt) {
+    if ((c->flags & TCP_F_KEEPALIVE) && c->snd_una == c->snd_nxt &&
+        !(c->flags & TCP_F_ACK_NOW) && c->delack_at == SYNACK_NEVER) {
         /* RFC 1122 §4.2.3.6: a keepalive is <SEQ=SND.NXT-1> with no data; the peer's
          * answer is an ACK for an old sequence number. */
         p->seq = c->snd_nxt - 1;
         p->len = 0;
         p->flags = WIRE_TCP_ACK;
+        p->keepalive = true;
         return true;
     }
     /* A bare ACK. Its sequence number leaves out an unacknowledged zero-window probe byte
@@ -214,7 +217,8 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
     if (c->seg_count && (tcp_seg_at(c, c->seg_count - 1)->flags & TCP_SEG_PROBE)) p->seq--;
     p->len = 0;
     p->flags = WIRE_TCP_ACK;
-    return (c->flags & TCP_F_ACK_NOW) != 0;
+    /* A keepalive due while an ACK is delayed: the ACK goes now, the probe after it. */
+    return (c->flags & TCP_F_ACK_NOW) || ((c->flags & TCP_F_KEEPALIVE) && c->delack_at != SYNACK_NEVER);
 }
 
 static bool plan_next(struct synack_tcp *c, struct out_plan *p)
@@ -243,7 +247,10 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
         p->len + ((p->flags & WIRE_TCP_SYN) ? 1u : 0u) + ((p->flags & WIRE_TCP_FIN) ? 1u : 0u);
     /* A window probe: the persist byte, or a retransmission pushed into a zero window. */
     bool probe = p->probe || ((c->flags & TCP_F_PROBE) && c->snd_wnd == 0 && p->len);
-    c->flags &= ~(uint32_t)(TCP_F_ACK_NOW | TCP_F_PROBE | TCP_F_TLP | TCP_F_KEEPALIVE);
+    c->flags &= ~(uint32_t)(TCP_F_ACK_NOW | TCP_F_PROBE | TCP_F_TLP);
+    /* An ACK we owed goes out first as a real ACK (its window is taken by the peer; a
+     * keepalive's old sequence number would make the peer ignore it); the probe follows. */
+    if (p->keepalive || used) c->flags &= ~(uint32_t)TCP_F_KEEPALIVE;
     TCP_COUNT(c, segs_out);
     if (p->len) {
         c->counters.bytes_out += p->len;
@@ -254,8 +261,9 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
         c->flags &= ~(uint32_t)TCP_F_DSACK;
         TCP_COUNT(c, dsacks_out);
     }
-    if (p->flags & WIRE_TCP_ACK) {
-        /* Every ACK we send answers what a delayed ACK was waiting for. */
+    if ((p->flags & WIRE_TCP_ACK) && !p->keepalive) {
+        /* Every ACK we send answers what a delayed ACK was waiting for (not a keepalive:
+         * its old sequence number makes the peer ignore its window). */
         uint32_t wnd = tcp_rcv_window(c);
         /* A SYN's window field is unscaled (RFC 7323 §2.2): that is all the peer knows. */
         if ((p->flags & WIRE_TCP_SYN) && wnd > TCP_MAX_WINDOW) wnd = TCP_MAX_WINDOW;
