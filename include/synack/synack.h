@@ -268,11 +268,11 @@ enum synack_event_type {
 
 struct synack_event {
     enum synack_event_type type;
-    uint64_t conn_id;                       /* unique per stack, never reused */
-    void *user;                             /* the connection's (or listener's) user pointer */
-    struct synack_listener *listener;       /* ACCEPTABLE: valid while the listener is open */
-    enum synack_state old_state, new_state; /* for STATE */
-    int err;                                /* for ERROR */
+    uint64_t conn_id;                          /* unique per stack, never reused */
+    void *user;                                /* the connection's (or listener's) user pointer */
+    struct synack_listener *listener;          /* ACCEPTABLE: valid while the listener is open */
+    enum synack_state old_state, new_state;    /* for STATE */
+    int err;                                   /* for ERROR */
     enum synack_cc_phase old_phase, new_phase; /* for CC */
     uint32_t cwnd, ssthresh;                   /* for CC: after the change, bytes */
     synack_time_t time;
@@ -376,15 +376,15 @@ struct synack_tcp_info {
     /* Congestion control and loss recovery. */
     enum synack_cc cc;
     enum synack_cc_phase phase;
-    uint32_t cwnd, ssthresh; /* bytes */
+    uint32_t cwnd, ssthresh;             /* bytes */
     synack_time_t srtt, rttvar, min_rtt; /* 0 before the first sample */
-    size_t pipe;             /* RFC 6675 §4 estimate of bytes in the network */
-    unsigned sacked_segs;    /* segments the peer has SACKed above snd_una */
-    unsigned lost_segs;      /* segments marked lost and not yet retransmitted */
-    unsigned retrans_segs;   /* retransmitted segments still unacknowledged */
-    unsigned ooo_blocks;     /* out-of-order blocks held by the receiver */
-    uint64_t delivery_rate;  /* bytes per second, from the latest acknowledged segment */
-    uint64_t delivered;      /* bytes acknowledged (cumulatively or by SACK) so far */
+    size_t pipe;                         /* RFC 6675 §4 estimate of bytes in the network */
+    unsigned sacked_segs;                /* segments the peer has SACKed above snd_una */
+    unsigned lost_segs;                  /* segments marked lost and not yet retransmitted */
+    unsigned retrans_segs;               /* retransmitted segments still unacknowledged */
+    unsigned ooo_blocks;                 /* out-of-order blocks held by the receiver */
+    uint64_t delivery_rate; /* bytes per second, from the latest acknowledged segment */
+    uint64_t delivered;     /* bytes acknowledged (cumulatively or by SACK) so far */
     struct synack_counters counters;
 };
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);

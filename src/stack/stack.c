@@ -100,11 +100,10 @@ static bool config_is_valid(const struct synack_config *cfg)
 {
     return cfg->addr != 0 && cfg->mtu >= 68 && cfg->ttl != 0 && cfg->max_conns > 0 &&
            cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
-           cfg->rcvbuf <= TCP_MAX_BUF &&
-           (unsigned)cfg->cc < SYNACK_CC_COUNT && cfg->init_cwnd > 0 &&
-           cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max && cfg->rto_initial > 0 &&
-           cfg->ephemeral_lo != 0 && cfg->ephemeral_lo <= cfg->ephemeral_hi &&
-           (cfg->alloc == NULL) == (cfg->free == NULL);
+           cfg->rcvbuf <= TCP_MAX_BUF && (unsigned)cfg->cc < SYNACK_CC_COUNT &&
+           cfg->init_cwnd > 0 && cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max &&
+           cfg->rto_initial > 0 && cfg->ephemeral_lo != 0 &&
+           cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL);
 }
 
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)

@@ -55,8 +55,7 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     unsigned ooo_cap = TCP_OOO_BLOCKS(s->cfg.rcvbuf);
     size_t segs_size = seg_cap * sizeof(struct tcp_seg);
     size_t ooo_size = ooo_cap * sizeof(struct tcp_ooo);
-    size_t size =
-        sizeof(struct synack_tcp) + segs_size + ooo_size + s->cfg.sndbuf + s->cfg.rcvbuf;
+    size_t size = sizeof(struct synack_tcp) + segs_size + ooo_size + s->cfg.sndbuf + s->cfg.rcvbuf;
     struct synack_tcp *c = stack_alloc(s, size);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
@@ -79,13 +78,7 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->snd_mss = TCP_DEFAULT_MSS < c->rcv_mss ? TCP_DEFAULT_MSS : c->rcv_mss;
     c->eff_mss = c->snd_mss;
     c->rto = s->cfg.rto_initial;
-    c->rto_at = SYNACK_NEVER;
-    c->timewait_at = SYNACK_NEVER;
-    c->delack_at = SYNACK_NEVER;
-    c->tlp_at = SYNACK_NEVER;
-    c->reorder_at = SYNACK_NEVER;
-    c->keepalive_at = SYNACK_NEVER;
-    c->utimeout_at = SYNACK_NEVER;
+    tcp_timers_clear(c); /* every deadline SYNACK_NEVER */
     if (s->cfg.nodelay) c->flags |= TCP_F_NODELAY;
     /* RFC 7323 §2.3: the smallest shift that lets the window field cover the buffer. */
     if (s->cfg.window_scale)
@@ -93,8 +86,8 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
             c->rcv_wscale++;
     /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
      * successive incarnations unrelated. */
-    c->ts_offset = (uint32_t)siphash_tuple(s->hash_key, local_addr, local_port, remote_addr,
-                                           remote_port);
+    c->ts_offset =
+        (uint32_t)siphash_tuple(s->hash_key, local_addr, local_port, remote_addr, remote_port);
     c->rack_reo_mult = 1;
     c->cc.algo = s->cfg.cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, s->cfg.init_cwnd);

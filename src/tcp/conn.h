@@ -31,7 +31,8 @@ struct synack_stack;
  * a hole every other 512 bytes of the buffer, as a drop-tail queue overflowing in slow
  * start loses every other segment; at most 4096, so that a hostile peer's tiny segments
  * cannot make each insertion cost more than that. */
-#define TCP_OOO_BLOCKS(rcvbuf) ((unsigned)((rcvbuf) / 1024 + 16 < 4096 ? (rcvbuf) / 1024 + 16 : 4096))
+#define TCP_OOO_BLOCKS(rcvbuf)                                                                     \
+    ((unsigned)((rcvbuf) / 1024 + 16 < 4096 ? (rcvbuf) / 1024 + 16 : 4096))
 /* RFC 8985 §7.2: worst-case delayed-ACK time added to the PTO when one segment is out. */
 #define TCP_WC_DELACK SYNACK_MS(200)
 /* RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted by PAWS. */
@@ -39,12 +40,12 @@ struct synack_stack;
 
 /* One transmitted segment in the sender's scoreboard (RFC 6675 §3, RFC 8985 §5.2). */
 enum {
-    TCP_SEG_SACKED = 1u << 0,  /* the peer SACKed every byte of it */
-    TCP_SEG_LOST = 1u << 1,    /* deemed lost (dupthresh, RFC 6675 IsLost, RACK, RTO) */
-    TCP_SEG_RETRANS = 1u << 2, /* retransmitted since it was last marked lost */
-    TCP_SEG_FIN = 1u << 3,     /* carries our FIN (the last sequence number of len) */
+    TCP_SEG_SACKED = 1u << 0,       /* the peer SACKed every byte of it */
+    TCP_SEG_LOST = 1u << 1,         /* deemed lost (dupthresh, RFC 6675 IsLost, RACK, RTO) */
+    TCP_SEG_RETRANS = 1u << 2,      /* retransmitted since it was last marked lost */
+    TCP_SEG_FIN = 1u << 3,          /* carries our FIN (the last sequence number of len) */
     TCP_SEG_EVER_RETRANS = 1u << 4, /* sent more than once (Karn, RFC 6298 §3) */
-    TCP_SEG_PROBE = 1u << 5,   /* a zero-window probe byte (RFC 9293 §3.8.6.1) */
+    TCP_SEG_PROBE = 1u << 5,        /* a zero-window probe byte (RFC 9293 §3.8.6.1) */
 };
 struct tcp_seg {
     uint32_t seq, len;       /* sequence space [seq, seq + len), FIN included */
@@ -62,9 +63,9 @@ struct tcp_ooo {
 
 /* Loss-recovery state of the sender. */
 enum tcp_recovery {
-    TCP_RS_OPEN = 0,  /* no loss being repaired */
-    TCP_RS_RECOVERY,  /* fast recovery: RFC 6675 (SACK) or RFC 6582 (NewReno) */
-    TCP_RS_LOSS,      /* after an RTO, until everything sent before it is acknowledged */
+    TCP_RS_OPEN = 0, /* no loss being repaired */
+    TCP_RS_RECOVERY, /* fast recovery: RFC 6675 (SACK) or RFC 6582 (NewReno) */
+    TCP_RS_LOSS,     /* after an RTO, until everything sent before it is acknowledged */
 };
 
 /* Per-connection flags. */
@@ -140,12 +141,12 @@ struct synack_tcp {
     synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
 
     /* Options (RFC 7323, RFC 2018). */
-    uint8_t snd_wscale;   /* shift for the peer's window field */
-    uint8_t rcv_wscale;   /* shift for ours */
-    uint8_t peer_wscale;  /* what the peer's SYN offered (passive open) */
-    uint16_t eff_mss;     /* payload per full segment: snd_mss less fixed options */
-    uint32_t ts_offset;   /* RFC 7323 §5.4: per-connection random TSval offset */
-    uint32_t ts_recent;   /* RFC 7323 §4.3 TS.Recent */
+    uint8_t snd_wscale;  /* shift for the peer's window field */
+    uint8_t rcv_wscale;  /* shift for ours */
+    uint8_t peer_wscale; /* what the peer's SYN offered (passive open) */
+    uint16_t eff_mss;    /* payload per full segment: snd_mss less fixed options */
+    uint32_t ts_offset;  /* RFC 7323 §5.4: per-connection random TSval offset */
+    uint32_t ts_recent;  /* RFC 7323 §4.3 TS.Recent */
     synack_time_t ts_recent_time;
     uint32_t last_ack_sent; /* RFC 7323 §4.3 Last.ACK.sent */
 
@@ -157,8 +158,8 @@ struct synack_tcp {
     uint32_t ooo_stamp;
     uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
     uint32_t ooo_fin_seq;
-    uint32_t rcv_unacked;             /* in-order bytes received since our last ACK */
-    uint16_t rcv_seg_max;             /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
+    uint32_t rcv_unacked; /* in-order bytes received since our last ACK */
+    uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
 
     /* Sender scoreboard: transmitted segments from snd_una, in sequence order. */
     struct tcp_seg *segs;
@@ -168,10 +169,10 @@ struct synack_tcp {
     uint32_t retrans_bytes; /* retransmitted (since marked lost), not SACKed */
     unsigned sacked_segs, lost_segs, retrans_segs;
     unsigned lost_pending_segs; /* lost and not yet retransmitted */
-    uint32_t dup_bytes;     /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
-    unsigned dupacks;       /* consecutive duplicate ACKs (RFC 5681 §3.2) */
-    uint32_t lt_bytes;      /* sent by limited transmit since the last new ACK (RFC 3042) */
-    uint32_t high_sacked;   /* highest SACKed sequence + 1 (RFC 6675 HighSACK + 1) */
+    uint32_t dup_bytes;         /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
+    unsigned dupacks;           /* consecutive duplicate ACKs (RFC 5681 §3.2) */
+    uint32_t lt_bytes;          /* sent by limited transmit since the last new ACK (RFC 3042) */
+    uint32_t high_sacked;       /* highest SACKed sequence + 1 (RFC 6675 HighSACK + 1) */
 
     /* Congestion control and recovery. */
     struct tcp_cc cc;
@@ -179,8 +180,8 @@ struct synack_tcp {
     enum synack_cc_phase phase; /* last phase reported by SYNACK_EV_CC */
     uint32_t recover;           /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
     bool recover_set;
-    bool cwnd_limited;          /* the last send was stopped by cwnd, not the app */
-    uint32_t snd_sml;           /* end of the last short segment sent (Nagle, Minshall) */
+    bool cwnd_limited; /* the last send was stopped by cwnd, not the app */
+    uint32_t snd_sml;  /* end of the last short segment sent (Nagle, Minshall) */
     /* RACK (RFC 8985 §6.1). */
     synack_time_t rack_xmit_ts, rack_rtt, min_rtt;
     uint32_t rack_end_seq, rack_fack;
@@ -198,8 +199,8 @@ struct synack_tcp {
     /* Keepalive and user timeout. */
     synack_time_t ka_idle, ka_interval, user_timeout;
     unsigned ka_count, ka_sent;
-    synack_time_t last_rcv;    /* last segment from the peer */
-    synack_time_t una_since;   /* when snd_una last advanced (or data first went out) */
+    synack_time_t last_rcv;  /* last segment from the peer */
+    synack_time_t una_since; /* when snd_una last advanced (or data first went out) */
 
     /* RFC 6298 state. */
     synack_time_t srtt, rttvar, rto;
@@ -366,8 +367,7 @@ uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data
 void tcp_reasm_note_duplicate(struct synack_tcp *c, uint32_t left, uint32_t right);
 /* Fills up to `max` SACK blocks for an outgoing ACK: a pending D-SACK first (RFC 2883
  * §4), then the block holding the latest segment, then the others by recency (RFC 2018 §4). */
-unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block *out,
-                               unsigned max);
+unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block *out, unsigned max);
 
 /* ---- tcp/recovery.c: ACK processing for loss recovery and congestion control ---- */
 /* Everything an acceptable ACK means for the sender: SACK, RACK, dupacks, recovery,

@@ -98,7 +98,7 @@ static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t p
     if (!g) return false;
     bool probe = (c->flags & TCP_F_PROBE) != 0;
     if (c->snd_wnd == 0 && !probe) return false; /* the persist timer will probe */
-    bool now = (c->flags & TCP_F_RTX_NOW) != 0; /* RFC 6675 §5 (4.3), RFC 6582 §3.2 (2) */
+    bool now = (c->flags & TCP_F_RTX_NOW) != 0;  /* RFC 6675 §5 (4.3), RFC 6582 §3.2 (2) */
     if (pipe != 0 && pipe + g->len > c->cc.cwnd && !probe && !now) {
         c->cwnd_limited = true;
         return false;
@@ -116,8 +116,7 @@ static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t p
         if (n > p->len && !(g->flags & TCP_SEG_FIN)) {
             p->len = n;
             p->flags = WIRE_TCP_ACK | (g->seq + n == data_end ? WIRE_TCP_PSH : 0);
-            if ((c->flags & TCP_F_FIN_QUEUED) && g->seq + n == c->fin_seq)
-                p->flags |= WIRE_TCP_FIN;
+            if ((c->flags & TCP_F_FIN_QUEUED) && g->seq + n == c->fin_seq) p->flags |= WIRE_TCP_FIN;
         }
     }
     return true;
@@ -199,8 +198,8 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
         p->tlp = true;
         return true;
     }
-    if ((c->flags & TCP_F_KEEPALIVE) && c->snd_una == c->snd_nxt &&
-        !(c->flags & TCP_F_ACK_NOW) && c->delack_at == SYNACK_NEVER) {
+    if ((c->flags & TCP_F_KEEPALIVE) && c->snd_una == c->snd_nxt && !(c->flags & TCP_F_ACK_NOW) &&
+        c->delack_at == SYNACK_NEVER) {
         /* RFC 1122 §4.2.3.6: a keepalive is <SEQ=SND.NXT-1> with no data; the peer's
          * answer is an ACK for an old sequence number. */
         p->seq = c->snd_nxt - 1;
@@ -218,7 +217,8 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
     p->len = 0;
     p->flags = WIRE_TCP_ACK;
     /* A keepalive due while an ACK is delayed: the ACK goes now, the probe after it. */
-    return (c->flags & TCP_F_ACK_NOW) || ((c->flags & TCP_F_KEEPALIVE) && c->delack_at != SYNACK_NEVER);
+    return (c->flags & TCP_F_ACK_NOW) ||
+           ((c->flags & TCP_F_KEEPALIVE) && c->delack_at != SYNACK_NEVER);
 }
 
 static bool plan_next(struct synack_tcp *c, struct out_plan *p)
@@ -308,7 +308,8 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
          * relies on the RTO as the last resort only). */
         if (p->rtx->seq == c->snd_una && !c->persist) tcp_rto_arm(c, now);
     } else {
-        uint32_t f = ((p->flags & WIRE_TCP_FIN) ? TCP_SEG_FIN : 0u) | (p->probe ? TCP_SEG_PROBE : 0u);
+        uint32_t f =
+            ((p->flags & WIRE_TCP_FIN) ? TCP_SEG_FIN : 0u) | (p->probe ? TCP_SEG_PROBE : 0u);
         tcp_seg_push(c, p->seq, used, f, now);
         /* RFC 3042 / RFC 5681 §3.2 step 2: what limited transmit sends stays out of the
          * FlightSize that sets ssthresh. */
@@ -398,9 +399,8 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
     if (p.flags & WIRE_TCP_SYN) /* RFC 7323 §2.2: a SYN's window is never scaled */
         seg.window = (uint16_t)(wnd > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : wnd);
     else
-        seg.window = (uint16_t)((wnd >> c->rcv_wscale) > TCP_MAX_WINDOW
-                                    ? TCP_MAX_WINDOW
-                                    : (wnd >> c->rcv_wscale));
+        seg.window = (uint16_t)((wnd >> c->rcv_wscale) > TCP_MAX_WINDOW ? TCP_MAX_WINDOW
+                                                                        : (wnd >> c->rcv_wscale));
     if (p.len) {
         ring_peek(&c->sndq, p.seq - c->sndq_seq, s->scratch, p.len);
         seg.payload = s->scratch;

@@ -118,8 +118,7 @@ uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data
     return took;
 }
 
-unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block *out,
-                               unsigned max)
+unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block *out, unsigned max)
 {
     unsigned n = 0;
     if (!(c->flags & TCP_F_SACK) || max == 0) return 0;

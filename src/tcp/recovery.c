@@ -227,8 +227,8 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
          * segment deemed lost, start fast recovery; RFC 6582 §3.2 step 1: not for
          * duplicates of data sent before the last recovery point. */
         bool trigger = lost > 0 || c->dupacks >= TCP_DUPTHRESH;
-        if (trigger && (!c->recover_set || seq_geq(c->snd_una, c->recover) ||
-                        (c->flags & TCP_F_SACK))) {
+        if (trigger &&
+            (!c->recover_set || seq_geq(c->snd_una, c->recover) || (c->flags & TCP_F_SACK))) {
             tcp_recovery_enter(c, now);
         } else if (!trigger && !exited && (acked || sacked)) {
             cc->on_ack(&c->cc, acked + sacked, cwnd_limited, c->srtt, now);
@@ -271,8 +271,7 @@ void tcp_tlp_arm(struct synack_tcp *c, synack_time_t now)
     /* RFC 8985 §7.2: a PTO while in the open state with data in flight, no probe out, and
      * SACK to tell what the probe repaired. */
     bool want = c->stack->cfg.rack && (c->flags & TCP_F_SACK) && c->recovery == TCP_RS_OPEN &&
-                !(c->flags & TCP_F_TLP_OUT) && c->seg_count > 0 && !c->persist &&
-                c->snd_wnd > 0;
+                !(c->flags & TCP_F_TLP_OUT) && c->seg_count > 0 && !c->persist && c->snd_wnd > 0;
     if (!want) {
         if (c->tlp_at != SYNACK_NEVER) {
             c->tlp_at = SYNACK_NEVER;

@@ -179,9 +179,9 @@ uint32_t tcp_segs_sack(struct synack_tcp *c, const struct wire_tcp_repr *seg, sy
         if (!seq_lt(left, right)) continue; /* malformed: ignore */
         /* RFC 2883 §4: a first block below the cumulative ACK, or inside the second
          * block, reports a duplicate (D-SACK), not new data. */
-        if (b == 0 && (seq_leq(right, seg->ack) ||
-                       (seg->sack_count > 1 && seq_geq(left, seg->sack[1].left) &&
-                        seq_leq(right, seg->sack[1].right)))) {
+        if (b == 0 &&
+            (seq_leq(right, seg->ack) || (seg->sack_count > 1 && seq_geq(left, seg->sack[1].left) &&
+                                          seq_leq(right, seg->sack[1].right)))) {
             *dsack = true;
             TCP_COUNT(c, dsacks_in);
             continue;

@@ -4,8 +4,8 @@
 
 void tcp_timer_update(struct synack_tcp *c)
 {
-    synack_time_t t[] = {c->rto_at,     c->timewait_at,  c->delack_at,
-                         c->tlp_at,     c->reorder_at,   c->keepalive_at};
+    synack_time_t t[] = {c->rto_at, c->timewait_at, c->delack_at,
+                         c->tlp_at, c->reorder_at,  c->keepalive_at};
     synack_time_t at = SYNACK_NEVER;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] < at) at = t[i];

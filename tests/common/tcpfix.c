@@ -306,3 +306,34 @@ void fix_time_wait(struct fix *f)
     fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
     assert_int_equal(synack_tcp_state(f->c), SYNACK_TIME_WAIT);
 }
+
+void fix_peer_ack(struct fix *f, uint32_t ack)
+{
+    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, ack, NULL, 0);
+}
+
+void fix_queue(struct fix *f, size_t n)
+{
+    uint8_t buf[4096];
+    memset(buf, 'r', sizeof buf);
+    while (n > 0) {
+        size_t k = n < sizeof buf ? n : sizeof buf;
+        assert_int_equal(synack_tcp_send(f->c, buf, k, f->now), (synack_ssize)k);
+        n -= k;
+    }
+}
+
+struct synack_tcp_info fix_info(struct fix *f)
+{
+    struct synack_tcp_info info;
+    assert_int_equal(synack_tcp_info(f->c, &info), 0);
+    return info;
+}
+
+void fix_expect_deadline(struct fix *f, synack_time_t at)
+{
+    synack_time_t got = synack_stack_next_deadline(f->s);
+    if (got != at)
+        fail_msg("deadline %lld ns after now, expected %lld", (long long)(got - f->now),
+                 (long long)(at - f->now));
+}

@@ -22,21 +22,21 @@ struct fix {
     struct synack_stack *s;
     struct synack_config cfg;
     synack_time_t now;
-    struct synack_tcp *c;       /* the connection under test */
-    struct synack_listener *l;  /* the listener, for passive opens */
-    uint16_t lport, rport;      /* the connection's ports (lport is the stack's) */
-    uint32_t iss;               /* the stack's ISS, learned from its SYN */
-    uint32_t peer_nxt;          /* the peer's next sequence number */
-    uint32_t peer_ack;          /* what the peer acknowledges (the stack's next seq) */
-    uint16_t peer_wnd;          /* the window fix_send advertises (65535) */
-    uint16_t peer_mss;          /* the MSS option of the peer's SYN or SYN-ACK; 0: none */
+    struct synack_tcp *c;      /* the connection under test */
+    struct synack_listener *l; /* the listener, for passive opens */
+    uint16_t lport, rport;     /* the connection's ports (lport is the stack's) */
+    uint32_t iss;              /* the stack's ISS, learned from its SYN */
+    uint32_t peer_nxt;         /* the peer's next sequence number */
+    uint32_t peer_ack;         /* what the peer acknowledges (the stack's next seq) */
+    uint16_t peer_wnd;         /* the window fix_send advertises (65535) */
+    uint16_t peer_mss;         /* the MSS option of the peer's SYN or SYN-ACK; 0: none */
     /* Options the scripted peer offers in its SYN (none by default, so the tests of other
      * rules see plain segments): */
-    int peer_wscale;      /* window-scale shift offered, or -1 for no option */
-    bool peer_sack;       /* SACK-permitted */
-    bool peer_ts;         /* timestamps: then fix_send adds TSval = peer_tsval, TSecr = */
-    uint32_t peer_tsval;  /* the last TSval the stack sent (last_tsval) */
-    uint32_t last_tsval;  /* TSval of the last segment fix_recv returned */
+    int peer_wscale;            /* window-scale shift offered, or -1 for no option */
+    bool peer_sack;             /* SACK-permitted */
+    bool peer_ts;               /* timestamps: then fix_send adds TSval = peer_tsval, TSecr = */
+    uint32_t peer_tsval;        /* the last TSval the stack sent (last_tsval) */
+    uint32_t last_tsval;        /* TSval of the last segment fix_recv returned */
     uint8_t last_payload[2048]; /* payload of the last segment fix_recv returned */
     struct synack_event events[FIX_MAX_EVENTS];
     size_t nevents;
@@ -49,6 +49,14 @@ void fix_free(struct fix *f);
 /* The peer sends one segment: ports, flags, seq, ack, window, payload. */
 void fix_send(struct fix *f, uint8_t flags, uint32_t seq, uint32_t ack, const void *data,
               size_t len);
+/* A bare ACK from the peer: <SEQ=peer_nxt><ACK=ack>. */
+void fix_peer_ack(struct fix *f, uint32_t ack);
+/* Queues n bytes of 'r' on the connection (all must fit the send buffer). */
+void fix_queue(struct fix *f, size_t n);
+/* The connection's synack_tcp_info. */
+struct synack_tcp_info fix_info(struct fix *f);
+/* Asserts the stack's next deadline is exactly `at`. */
+void fix_expect_deadline(struct fix *f, synack_time_t at);
 /* A bare ACK from the peer carrying SACK blocks: blocks[2i], blocks[2i+1] = left, right. */
 void fix_send_sack(struct fix *f, uint32_t ack, const uint32_t *blocks, unsigned nblocks);
 /* Like fix_send with full control over the repr (options). */

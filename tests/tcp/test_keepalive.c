@@ -8,26 +8,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static struct synack_tcp_info conn_info(struct fix *f)
-{
-    struct synack_tcp_info info;
-    assert_int_equal(synack_tcp_info(f->c, &info), 0);
-    return info;
-}
-
-static void expect_deadline(struct fix *f, synack_time_t at)
-{
-    synack_time_t got = synack_stack_next_deadline(f->s);
-    if (got != at)
-        fail_msg("deadline %lld ns after now, expected %lld", (long long)(got - f->now),
-                 (long long)(at - f->now));
-}
-
-static void peer_ack(struct fix *f, uint32_t ack)
-{
-    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, ack, NULL, 0);
-}
-
 /* Established, then 100 bytes sent and acknowledged, so SND.NXT - 1 is a data byte. */
 static void established_with_data_acked(struct fix *f)
 {
@@ -37,9 +17,9 @@ static void established_with_data_acked(struct fix *f)
     fix_expect_data(f, WIRE_TCP_ACK | WIRE_TCP_PSH, f->peer_ack, f->peer_nxt, sizeof data);
     f->peer_ack += sizeof data;
     f->now += SYNACK_MS(10);
-    peer_ack(f, f->peer_ack);
+    fix_peer_ack(f, f->peer_ack);
     fix_expect_none(f);
-    assert_int_equal(conn_info(f).snd_nxt, f->peer_ack);
+    assert_int_equal(fix_info(f).snd_nxt, f->peer_ack);
 }
 
 /* The keepalive probe: <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, no data. */
@@ -65,7 +45,7 @@ static void keepalive_off_by_default(void **state)
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
     fix_advance(&f, SYNACK_S(3 * 3600));
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.state, SYNACK_ESTABLISHED);
     assert_int_equal(info.counters.keepalive_probes, 0);
     fix_free(&f);
@@ -81,13 +61,13 @@ static void keepalive_first_probe_after_idle_is_snd_nxt_minus_1(void **state)
     established_with_data_acked(&f);
     synack_time_t heard = f.now;
     assert_int_equal(synack_tcp_set_keepalive(f.c, IDLE, INTERVAL, 3), 0);
-    expect_deadline(&f, heard + IDLE);
+    fix_expect_deadline(&f, heard + IDLE);
     fix_advance(&f, IDLE - 1);
     fix_expect_none(&f);
     fix_advance(&f, 1);
     expect_probe(&f);
-    assert_int_equal(conn_info(&f).counters.keepalive_probes, 1);
-    assert_int_equal(conn_info(&f).snd_nxt, f.peer_ack); /* the probe took no sequence space */
+    assert_int_equal(fix_info(&f).counters.keepalive_probes, 1);
+    assert_int_equal(fix_info(&f).snd_nxt, f.peer_ack); /* the probe took no sequence space */
     fix_free(&f);
 }
 
@@ -102,11 +82,11 @@ static void keepalive_unanswered_probe_repeats_every_interval(void **state)
     fix_run_next_timer(&f);
     expect_probe(&f);
     for (unsigned i = 0; i < 3; i++) {
-        expect_deadline(&f, f.now + INTERVAL);
+        fix_expect_deadline(&f, f.now + INTERVAL);
         fix_run_next_timer(&f);
         expect_probe(&f);
     }
-    assert_int_equal(conn_info(&f).counters.keepalive_probes, 4);
+    assert_int_equal(fix_info(&f).counters.keepalive_probes, 4);
     assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
     fix_free(&f);
 }
@@ -125,9 +105,9 @@ static void keepalive_answer_restarts_idle_period(void **state)
     fix_run_next_timer(&f); /* second probe, one interval later */
     expect_probe(&f);
     f.now += SYNACK_MS(20);
-    peer_ack(&f, f.peer_ack); /* the answer */
+    fix_peer_ack(&f, f.peer_ack); /* the answer */
     fix_expect_none(&f);
-    expect_deadline(&f, f.now + IDLE);
+    fix_expect_deadline(&f, f.now + IDLE);
     /* Two more unanswered probes do not end the connection: the count restarted. */
     fix_run_next_timer(&f);
     expect_probe(&f);
@@ -149,16 +129,16 @@ static void keepalive_count_unanswered_probes_time_out(void **state)
     synack_time_t heard = f.now;
     assert_int_equal(synack_tcp_set_keepalive(f.c, IDLE, INTERVAL, 3), 0);
     for (unsigned i = 0; i < 3; i++) {
-        expect_deadline(&f, heard + IDLE + i * INTERVAL);
+        fix_expect_deadline(&f, heard + IDLE + i * INTERVAL);
         fix_run_next_timer(&f);
         expect_probe(&f);
         assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
     }
-    expect_deadline(&f, heard + IDLE + 3 * INTERVAL);
+    fix_expect_deadline(&f, heard + IDLE + 3 * INTERVAL);
     fix_advance(&f, INTERVAL - 1);
     assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
     fix_advance(&f, 1);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.state, SYNACK_CLOSED);
     assert_int_equal(info.err, SYNACK_ERR_TIMEDOUT);
     assert_int_equal(info.counters.keepalive_probes, 3);
@@ -206,18 +186,18 @@ static void user_timeout_aborts_unacked_data(void **state)
     synack_time_t t0 = f.now;
     assert_int_equal(synack_tcp_send(f.c, data, sizeof data, f.now), (synack_ssize)sizeof data);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, sizeof data);
-    expect_deadline(&f, t0 + SYNACK_MS(200));
+    fix_expect_deadline(&f, t0 + SYNACK_MS(200));
     fix_run_next_timer(&f);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, sizeof data);
-    expect_deadline(&f, t0 + SYNACK_MS(600));
+    fix_expect_deadline(&f, t0 + SYNACK_MS(600));
     fix_run_next_timer(&f);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, sizeof data);
-    expect_deadline(&f, t0 + SYNACK_S(1));
+    fix_expect_deadline(&f, t0 + SYNACK_S(1));
     f.now = t0 + SYNACK_S(1) - 1;
     synack_stack_handle_timers(f.s, f.now);
     assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
     fix_advance(&f, 1);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.state, SYNACK_CLOSED);
     assert_int_equal(info.err, SYNACK_ERR_TIMEDOUT);
     assert_int_equal(info.counters.rto_expiries, 2);
@@ -252,11 +232,11 @@ static void user_timeout_not_fired_while_data_acked_regularly(void **state)
         assert_int_equal(synack_tcp_send(f.c, data, MSS, f.now), (synack_ssize)MSS);
         fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack + MSS, f.peer_nxt, MSS);
         f.peer_ack += MSS;
-        peer_ack(&f, f.peer_ack);
+        fix_peer_ack(&f, f.peer_ack);
         fix_expect_none(&f);
-        assert_int_equal(conn_info(&f).bytes_in_flight, MSS);
+        assert_int_equal(fix_info(&f).bytes_in_flight, MSS);
     }
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.state, SYNACK_ESTABLISHED);
     assert_int_equal(info.counters.rto_expiries, 0);
     assert_false(fix_saw_event(&f, SYNACK_EV_ERROR, 0));

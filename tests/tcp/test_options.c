@@ -66,13 +66,6 @@ static void delack_40ms(struct synack_config *cfg)
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static struct synack_tcp_info conn_info(struct fix *f)
-{
-    struct synack_tcp_info info;
-    assert_int_equal(synack_tcp_info(f->c, &info), 0);
-    return info;
-}
-
 /* connect(): returns our SYN in *syn and learns the ISS. */
 static void active_syn(struct fix *f, struct wire_tcp_repr *syn)
 {
@@ -184,7 +177,7 @@ static void wscale_off_when_peer_syn_ack_lacks_it_rfc7323_2_2(void **state)
     assert_true(syn.has_wscale);
     assert_int_equal(syn.wscale, 1);
     active_complete(&f, &ack);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_false(info.window_scale);
     assert_int_equal(info.snd_wscale, 0);
     assert_int_equal(info.rcv_wscale, 0);
@@ -194,7 +187,7 @@ static void wscale_off_when_peer_syn_ack_lacks_it_rfc7323_2_2(void **state)
     /* The peer's window field is taken as bytes. */
     f.peer_wnd = 1000;
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
-    assert_int_equal(conn_info(&f).snd_wnd, 1000);
+    assert_int_equal(fix_info(&f).snd_wnd, 1000);
     fix_free(&f);
 }
 
@@ -210,12 +203,12 @@ static void wscale_off_when_our_syn_lacks_it_rfc7323_2_2(void **state)
     active_syn(&f, &syn);
     assert_false(syn.has_wscale);
     active_complete(&f, &ack);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_false(info.window_scale);
     assert_int_equal(info.snd_wscale, 0);
     f.peer_wnd = 1000;
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
-    assert_int_equal(conn_info(&f).snd_wnd, 1000); /* not 8000 */
+    assert_int_equal(fix_info(&f).snd_wnd, 1000); /* not 8000 */
     fix_free(&f);
 }
 
@@ -231,8 +224,8 @@ static void wscale_in_syn_ack_only_if_peer_offered_rfc7323_2_2(void **state)
     passive_syn_ack(&f, &syn_ack);
     assert_false(syn_ack.has_wscale);
     passive_complete(&f);
-    assert_false(conn_info(&f).window_scale);
-    assert_int_equal(conn_info(&f).rcv_wscale, 0);
+    assert_false(fix_info(&f).window_scale);
+    assert_int_equal(fix_info(&f).rcv_wscale, 0);
     fix_free(&f);
 
     fix_init(&f, NULL);
@@ -242,7 +235,7 @@ static void wscale_in_syn_ack_only_if_peer_offered_rfc7323_2_2(void **state)
     assert_int_equal(syn_ack.wscale, 1); /* 64 KiB needs one shift */
     expect_unscaled_syn_window(&syn_ack, f.cfg.rcvbuf, 1);
     passive_complete(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_true(info.window_scale);
     assert_int_equal(info.snd_wscale, 2);
     assert_int_equal(info.rcv_wscale, 1);
@@ -287,7 +280,7 @@ static void peer_window_scaled_except_in_syn_rfc7323_2_2(void **state)
     f.peer_wnd = 1000;
     fix_established_active(&f);
     assert_int_equal(synack_tcp_set_nodelay(f.c, true), 0);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_true(info.window_scale);
     assert_int_equal(info.snd_wscale, 3);
     assert_int_equal(info.snd_wnd, 1000); /* the SYN-ACK's field, unscaled */
@@ -301,7 +294,7 @@ static void peer_window_scaled_except_in_syn_rfc7323_2_2(void **state)
 
     /* An ACK with the same field: now 1000 << 3 = 8000 bytes. */
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 1000, NULL, 0);
-    assert_int_equal(conn_info(&f).snd_wnd, 8000);
+    assert_int_equal(fix_info(&f).snd_wnd, 8000);
     uint32_t seq = f.peer_ack + 1000;
     for (int i = 0; i < 5; i++) {
         expect_data(&f, seq, 1460, &seg);
@@ -309,7 +302,7 @@ static void peer_window_scaled_except_in_syn_rfc7323_2_2(void **state)
     }
     expect_data(&f, seq, 700, &seg); /* 1000 + 8000 = 9000: the window is full */
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).snd_nxt, f.peer_ack + 9000);
+    assert_int_equal(fix_info(&f).snd_nxt, f.peer_ack + 9000);
     fix_free(&f);
 }
 
@@ -326,7 +319,7 @@ static void our_window_field_is_rcv_wnd_shifted_rfc7323_2_3(void **state)
     assert_int_equal(syn.wscale, 5);
     expect_unscaled_syn_window(&syn, f.cfg.rcvbuf, 5);
     active_complete(&f, &ack);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.rcv_wscale, 5);
     /* The window covers the buffer (to within the scale unit's rounding) ... */
     assert_true(info.rcv_wnd <= (1u << 20) && info.rcv_wnd >= (1u << 20) - 64);
@@ -338,7 +331,7 @@ static void our_window_field_is_rcv_wnd_shifted_rfc7323_2_3(void **state)
     f.peer_nxt += 1024;
     uint32_t before = info.rcv_wnd;
     expect_ack(&f, f.peer_nxt, &ack);
-    info = conn_info(&f);
+    info = fix_info(&f);
     assert_int_equal(info.rcv_wnd, before - 1024); /* the right edge stays put */
     assert_int_equal(ack.window, info.rcv_wnd >> info.rcv_wscale);
     assert_int_equal((uint32_t)ack.window << 5, info.rcv_wnd);
@@ -354,10 +347,10 @@ static void wscale_above_14_used_as_14_rfc7323_2_3(void **state)
     fix_init(&f, NULL);
     f.peer_wscale = 15;
     fix_established_active(&f);
-    assert_int_equal(conn_info(&f).snd_wscale, 14);
+    assert_int_equal(fix_info(&f).snd_wscale, 14);
     f.peer_wnd = 2;
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
-    assert_int_equal(conn_info(&f).snd_wnd, 2u << 14); /* not 2 << 15 */
+    assert_int_equal(fix_info(&f).snd_wnd, 2u << 14); /* not 2 << 15 */
     fix_free(&f);
 }
 
@@ -375,13 +368,13 @@ static void ts_off_when_peer_syn_ack_lacks_it_rfc7323_3_2(void **state)
     assert_true(syn.has_ts);
     assert_int_equal(syn.ts_ecr, 0); /* "TSecr ... MUST be zero" without ACK */
     active_complete(&f, &ack);
-    assert_false(conn_info(&f).timestamps);
+    assert_false(fix_info(&f).timestamps);
     assert_false(ack.has_ts);
     peer_data_at(&f, 0, 100);
     f.peer_nxt += 100;
     expect_ack(&f, f.peer_nxt, &seg);
     assert_false(seg.has_ts);
-    assert_int_equal(conn_info(&f).rcv_nxt, f.peer_nxt);
+    assert_int_equal(fix_info(&f).rcv_nxt, f.peer_nxt);
     assert_int_equal(app_send(&f, 10), 10);
     expect_data(&f, f.peer_ack, 10, &seg);
     assert_false(seg.has_ts);
@@ -400,7 +393,7 @@ static void ts_off_when_our_syn_lacks_it_rfc7323_3_2(void **state)
     active_syn(&f, &syn);
     assert_false(syn.has_ts);
     active_complete(&f, &ack);
-    assert_false(conn_info(&f).timestamps);
+    assert_false(fix_info(&f).timestamps);
     assert_false(ack.has_ts);
     fix_free(&f);
 }
@@ -417,7 +410,7 @@ static void ts_in_syn_ack_only_if_peer_offered_rfc7323_3_2(void **state)
     passive_syn_ack(&f, &syn_ack);
     assert_false(syn_ack.has_ts);
     passive_complete(&f);
-    assert_false(conn_info(&f).timestamps);
+    assert_false(fix_info(&f).timestamps);
     fix_free(&f);
 
     fix_init(&f, NULL);
@@ -427,7 +420,7 @@ static void ts_in_syn_ack_only_if_peer_offered_rfc7323_3_2(void **state)
     assert_true(syn_ack.has_ts);
     assert_int_equal(syn_ack.ts_ecr, 4242);
     passive_complete(&f);
-    assert_true(conn_info(&f).timestamps);
+    assert_true(fix_info(&f).timestamps);
     fix_free(&f);
 }
 
@@ -443,7 +436,7 @@ static void ts_on_every_segment_tsecr_is_ts_recent_rfc7323_3_2(void **state)
     struct wire_tcp_repr syn, seg;
     active_syn(&f, &syn);
     active_complete(&f, &seg);
-    assert_true(conn_info(&f).timestamps);
+    assert_true(fix_info(&f).timestamps);
     assert_true(seg.has_ts);
     assert_int_equal(seg.ts_ecr, 100);
     uint32_t tsval0 = seg.ts_val;
@@ -508,7 +501,7 @@ static void ts_recent_with_delayed_ack_echoes_earlier_segment_rfc7323_4_3(void *
     f.peer_ts = true;
     f.peer_tsval = 100;
     fix_established_active(&f);
-    uint32_t mss = conn_info(&f).snd_eff_mss; /* 1448: full-sized with timestamps */
+    uint32_t mss = fix_info(&f).snd_eff_mss; /* 1448: full-sized with timestamps */
     assert_int_equal(mss, 1448);
     struct wire_tcp_repr seg;
 
@@ -543,7 +536,7 @@ static void paws_drops_segment_with_old_tsval_rfc7323_5_3(void **state)
     fix_expect_none(&f);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_PAWS), 1);
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), SYNACK_ERR_AGAIN);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.rcv_nxt, f.peer_nxt);
     assert_int_equal(info.counters.bytes_in, 0);
     assert_false(fix_saw_event(&f, SYNACK_EV_READABLE, 0));
@@ -613,7 +606,7 @@ static void wscale_option_in_non_syn_ignored_rfc7323_2_2(void **state)
                                 .has_wscale = true,
                                 .wscale = 3};
     fix_send_repr(&f, &ack);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_false(info.window_scale);
     assert_int_equal(info.snd_wscale, 0);
     assert_int_equal(info.snd_wnd, 1000);
@@ -625,7 +618,7 @@ static void wscale_option_in_non_syn_ignored_rfc7323_2_2(void **state)
     ack.seq = f.peer_nxt;
     ack.ack = f.peer_ack;
     fix_send_repr(&f, &ack);
-    info = conn_info(&f);
+    info = fix_info(&f);
     assert_int_equal(info.snd_wscale, 1);
     assert_int_equal(info.snd_wnd, 2000);
     fix_free(&f);
@@ -646,8 +639,8 @@ static void segment_without_ts_dropped_after_negotiation_rfc7323_3_2(void **stat
     peer_data_at(&f, 0, 100);
     fix_expect_none(&f); /* silently */
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), SYNACK_ERR_AGAIN);
-    assert_int_equal(conn_info(&f).rcv_nxt, f.peer_nxt);
-    assert_int_equal(conn_info(&f).counters.bytes_in, 0);
+    assert_int_equal(fix_info(&f).rcv_nxt, f.peer_nxt);
+    assert_int_equal(fix_info(&f).counters.bytes_in, 0);
 
     f.peer_ts = true;
     peer_data_at(&f, 0, 100);
@@ -688,7 +681,7 @@ static void rtt_from_ts_echo_when_acked_data_was_retransmitted_rfc7323_4(void **
     active_syn(&f, &syn);
     f.now += SYNACK_MS(100);
     active_complete(&f, &seg);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_true(info.srtt == SYNACK_MS(100));
     assert_true(info.rttvar == SYNACK_MS(50));
     assert_true(info.rto == SYNACK_MS(300));
@@ -697,11 +690,11 @@ static void rtt_from_ts_echo_when_acked_data_was_retransmitted_rfc7323_4(void **
     expect_data(&f, f.peer_ack, 100, &seg);
     fix_run_next_timer(&f); /* the RTO, +300 ms */
     expect_data(&f, f.peer_ack, 100, &seg);
-    assert_int_equal(conn_info(&f).counters.retransmits, 1);
+    assert_int_equal(fix_info(&f).counters.retransmits, 1);
     f.now += SYNACK_MS(50);
     f.peer_tsval += 350;
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 100, NULL, 0); /* TSecr = last TSval */
-    info = conn_info(&f);
+    info = fix_info(&f);
     assert_int_equal(info.snd_una, f.peer_ack + 100);
     if (info.srtt != SYNACK_US(93750))
         fail_msg("srtt %llu ns, expected 93750000 (a 50 ms sample)", (unsigned long long)info.srtt);
@@ -721,7 +714,7 @@ static void sack_off_when_peer_syn_ack_lacks_it_rfc2018_2(void **state)
     active_syn(&f, &syn);
     assert_true(syn.sack_permitted);
     active_complete(&f, &seg);
-    assert_false(conn_info(&f).sack);
+    assert_false(fix_info(&f).sack);
     peer_data_at(&f, 1000, 100); /* out of order: a duplicate ACK, with no SACK option */
     expect_ack(&f, f.peer_nxt, &seg);
     assert_int_equal(seg.sack_count, 0);
@@ -740,7 +733,7 @@ static void sack_permitted_in_syn_ack_only_if_peer_offered_rfc2018_2(void **stat
     passive_syn_ack(&f, &syn_ack);
     assert_false(syn_ack.sack_permitted);
     passive_complete(&f);
-    assert_false(conn_info(&f).sack);
+    assert_false(fix_info(&f).sack);
     fix_free(&f);
 
     fix_init(&f, NULL);
@@ -748,7 +741,7 @@ static void sack_permitted_in_syn_ack_only_if_peer_offered_rfc2018_2(void **stat
     passive_syn_ack(&f, &syn_ack);
     assert_true(syn_ack.sack_permitted);
     passive_complete(&f);
-    assert_true(conn_info(&f).sack);
+    assert_true(fix_info(&f).sack);
     peer_data_at(&f, 1000, 100);
     expect_ack(&f, f.peer_nxt, &seg);
     assert_int_equal(seg.sack_count, 1);
@@ -783,7 +776,7 @@ static void no_options_sent_when_config_turns_them_off_active(void **state)
     expect_no_options_but_mss(&syn);
     active_complete(&f, &seg);
     expect_no_options_but_mss(&seg);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_false(info.window_scale);
     assert_false(info.sack);
     assert_false(info.timestamps);
@@ -808,7 +801,7 @@ static void no_options_sent_when_config_turns_them_off_passive(void **state)
     assert_true(syn_ack.has_mss);
     expect_no_options_but_mss(&syn_ack);
     passive_complete(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_false(info.window_scale);
     assert_false(info.sack);
     assert_false(info.timestamps);
@@ -825,7 +818,7 @@ static void effective_mss_excludes_timestamps_rfc7323_3_2(void **state)
     fix_init(&f, NULL);
     f.peer_ts = true;
     fix_established_active(&f);
-    assert_int_equal(conn_info(&f).snd_mss, 1460);
+    assert_int_equal(fix_info(&f).snd_mss, 1460);
     assert_int_equal(app_send(&f, 3000), 3000);
     expect_data(&f, f.peer_ack, 1448, &seg);
     assert_true(seg.has_ts);

@@ -14,32 +14,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static struct synack_tcp_info conn_info(struct fix *f)
-{
-    struct synack_tcp_info info;
-    assert_int_equal(synack_tcp_info(f->c, &info), 0);
-    return info;
-}
-
-static void expect_deadline(struct fix *f, synack_time_t at)
-{
-    synack_time_t got = synack_stack_next_deadline(f->s);
-    if (got != at)
-        fail_msg("deadline %lld ns after now, expected %lld", (long long)(got - f->now),
-                 (long long)(at - f->now));
-}
-
-static void queue(struct fix *f, size_t n)
-{
-    uint8_t buf[4096];
-    memset(buf, 'r', sizeof buf);
-    while (n > 0) {
-        size_t k = n < sizeof buf ? n : sizeof buf;
-        assert_int_equal(synack_tcp_send(f->c, buf, k, f->now), (synack_ssize)k);
-        n -= k;
-    }
-}
-
 /* Start of segment k (1-based). */
 static uint32_t seg_seq(const struct fix *f, unsigned k)
 {
@@ -71,22 +45,17 @@ static void expect_segs(struct fix *f, unsigned first, unsigned last)
         expect_segk(f, k);
 }
 
-static void peer_ack(struct fix *f, uint32_t ack)
-{
-    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, ack, NULL, 0);
-}
-
 /* A duplicate ACK (RFC 5681 §2) of SND.UNA, no SACK. */
 static void dupack(struct fix *f)
 {
-    peer_ack(f, conn_info(f).snd_una);
+    fix_peer_ack(f, fix_info(f).snd_una);
 }
 
 /* A SACK of segments [first, last] with the cumulative ACK at SND.UNA. */
 static void sack_segs(struct fix *f, unsigned first, unsigned last)
 {
     uint32_t blocks[2] = {seg_seq(f, first), seg_seq(f, last + 1)};
-    fix_send_sack(f, conn_info(f).snd_una, blocks, 1);
+    fix_send_sack(f, fix_info(f).snd_una, blocks, 1);
 }
 
 /* connect(); the SYN-ACK arrives `rtt` later: SRTT = rtt, RTTVAR = rtt/2. */
@@ -103,7 +72,7 @@ static void established_after_rtt(struct fix *f, synack_time_t rtt)
 static void flight_of(struct fix *f, synack_time_t rtt, unsigned nsegs)
 {
     established_after_rtt(f, rtt);
-    queue(f, nsegs * MSS);
+    fix_queue(f, nsegs * MSS);
     expect_segs(f, 1, nsegs < 10 ? nsegs : 10);
     fix_expect_none(f);
 }
@@ -147,11 +116,11 @@ static void fast_retransmit_on_third_dupack_not_before(void **state)
     fix_expect_none(&f);
     dupack(&f);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).counters.retransmits, 0);
+    assert_int_equal(fix_info(&f).counters.retransmits, 0);
     dupack(&f);
     expect_segk(&f, 1);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.fast_retransmits, 1);
     assert_int_equal(info.counters.recoveries, 1);
     assert_int_equal(info.counters.dup_acks, 3);
@@ -167,16 +136,16 @@ static void limited_transmit_one_new_segment_per_dupack(void **state)
     struct fix f;
     fix_init(&f, newreno);
     flight_of(&f, SYNACK_MS(100), 14);
-    uint32_t cwnd = conn_info(&f).cwnd;
+    uint32_t cwnd = fix_info(&f).cwnd;
     dupack(&f);
     expect_segk(&f, 11);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).cwnd, cwnd);
+    assert_int_equal(fix_info(&f).cwnd, cwnd);
     dupack(&f);
     expect_segk(&f, 12);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).cwnd, cwnd);
-    assert_int_equal(conn_info(&f).counters.retransmits, 0);
+    assert_int_equal(fix_info(&f).cwnd, cwnd);
+    assert_int_equal(fix_info(&f).counters.retransmits, 0);
     fix_free(&f);
 }
 
@@ -194,8 +163,8 @@ static void limited_transmit_not_counted_in_ssthresh(void **state)
     dupack(&f);
     expect_segk(&f, 12);
     dupack(&f);
-    assert_int_equal(conn_info(&f).counters.recoveries, 1);
-    assert_int_equal(conn_info(&f).ssthresh, 5 * MSS);
+    assert_int_equal(fix_info(&f).counters.recoveries, 1);
+    assert_int_equal(fix_info(&f).ssthresh, 5 * MSS);
     fix_free(&f);
 }
 
@@ -217,7 +186,7 @@ static void newreno_two_holes(struct fix *f)
         }
     }
     assert_int_equal(sent, 1);
-    assert_int_equal(conn_info(f).phase, SYNACK_PHASE_RECOVERY);
+    assert_int_equal(fix_info(f).phase, SYNACK_PHASE_RECOVERY);
 }
 
 /* RFC 6582 §3.2 step 3, partial acknowledgment: an ACK that covers the retransmitted
@@ -229,10 +198,10 @@ static void newreno_partial_ack_retransmits_next_hole(void **state)
     struct fix f;
     fix_init(&f, newreno);
     newreno_two_holes(&f);
-    peer_ack(&f, seg_seq(&f, 4)); /* segment 1 arrived; 4 is still missing */
+    fix_peer_ack(&f, seg_seq(&f, 4)); /* segment 1 arrived; 4 is still missing */
     expect_segk(&f, 4);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.phase, SYNACK_PHASE_RECOVERY);
     assert_int_equal(info.counters.recoveries, 1);
     assert_int_equal(info.counters.retransmits, 2);
@@ -251,16 +220,16 @@ static void newreno_full_ack_exits_with_cwnd_ssthresh(void **state)
     fix_init(&f, newreno);
     newreno_two_holes(&f);
     uint32_t recover = seg_seq(&f, 11); /* HighData when recovery started */
-    queue(&f, 20 * MSS);
+    fix_queue(&f, 20 * MSS);
     struct wire_tcp_repr seg;
     while (fix_recv(&f, &seg))
         assert_true(seq_geq(seg.seq, recover)); /* new data only, as cwnd allows */
-    peer_ack(&f, seg_seq(&f, 4));
+    fix_peer_ack(&f, seg_seq(&f, 4));
     expect_segk(&f, 4);
     while (fix_recv(&f, &seg))
         assert_true(seq_geq(seg.seq, recover));
-    peer_ack(&f, recover);
-    struct synack_tcp_info info = conn_info(&f);
+    fix_peer_ack(&f, recover);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.ssthresh, 5 * MSS); /* FlightSize 10 segments / 2 */
     assert_int_equal(info.cwnd, info.ssthresh);
     assert_int_equal(info.phase, SYNACK_PHASE_CONG_AVOID);
@@ -279,18 +248,18 @@ static void newreno_recover_guard_no_second_reduction(void **state)
     fix_run_next_timer(&f); /* the RTO: segment 1 again */
     expect_segk(&f, 1);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).ssthresh, 5 * MSS);
-    peer_ack(&f, seg_seq(&f, 2)); /* cwnd 2 segments: 2 and 3 go again */
+    assert_int_equal(fix_info(&f).ssthresh, 5 * MSS);
+    fix_peer_ack(&f, seg_seq(&f, 2)); /* cwnd 2 segments: 2 and 3 go again */
     expect_segs(&f, 2, 3);
     fix_expect_none(&f);
     /* Segment 2 was lost again; the peer had 3 already, and then 4, 5 as cwnd allows. */
     struct wire_tcp_repr seg;
     for (unsigned i = 0; i < 3; i++) {
-        peer_ack(&f, seg_seq(&f, 2));
+        fix_peer_ack(&f, seg_seq(&f, 2));
         while (fix_recv(&f, &seg))
             if (seg.seq == seg_seq(&f, 2)) fail_msg("segment 2 fast-retransmitted");
     }
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.recoveries, 0);
     assert_int_equal(info.counters.fast_retransmits, 0);
     assert_int_equal(info.ssthresh, 5 * MSS);
@@ -314,13 +283,13 @@ static void sack_pipe_per_rfc6675(void **state)
     /* One SACKed segment: pipe = 9 segments, nothing lost. */
     sack_segs(&f, 3, 3);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.pipe, 9 * MSS);
     assert_int_equal(info.sacked_segs, 1);
     assert_int_equal(info.lost_segs, 0);
     /* Three SACKed: 1 and 2 are lost. */
     sack_segs(&f, 3, 5);
-    info = conn_info(&f);
+    info = fix_info(&f);
     assert_int_equal(info.sacked_segs, 3);
     assert_int_equal(info.lost_segs, 2);
     assert_int_equal(info.pipe, 5 * MSS);
@@ -328,7 +297,7 @@ static void sack_pipe_per_rfc6675(void **state)
     expect_segk(&f, 1);
     expect_segk(&f, 2);
     fix_expect_none(&f);
-    info = conn_info(&f);
+    info = fix_info(&f);
     assert_int_equal(info.retrans_segs, 2);
     assert_int_equal(info.lost_segs, 0);
     assert_int_equal(info.pipe, 7 * MSS);
@@ -348,11 +317,11 @@ static void sack_hole_with_three_sacked_above_is_retransmitted(void **state)
     fix_expect_none(&f);
     sack_segs(&f, 2, 3);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).counters.retransmits, 0);
+    assert_int_equal(fix_info(&f).counters.retransmits, 0);
     sack_segs(&f, 2, 4);
     expect_segk(&f, 1);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).counters.fast_retransmits, 1);
+    assert_int_equal(fix_info(&f).counters.fast_retransmits, 1);
     fix_free(&f);
 }
 
@@ -371,11 +340,11 @@ static void sack_only_holes_retransmitted(void **state)
     expect_segk(&f, 4);
     fix_expect_none(&f);
     /* The rest of recovery sends nothing the peer holds either. */
-    peer_ack(&f, seg_seq(&f, 4));
+    fix_peer_ack(&f, seg_seq(&f, 4));
     fix_expect_none(&f);
-    peer_ack(&f, seg_seq(&f, 11));
+    fix_peer_ack(&f, seg_seq(&f, 11));
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.retransmits, 2);
     assert_int_equal(info.phase, SYNACK_PHASE_CONG_AVOID);
     fix_free(&f);
@@ -393,16 +362,16 @@ static void dsack_received_is_counted(void **state)
     flight_of(&f, SYNACK_MS(100), 3);
     uint32_t plain[2] = {seg_seq(&f, 3), seg_seq(&f, 4)};
     fix_send_sack(&f, seg_seq(&f, 1), plain, 1);
-    assert_int_equal(conn_info(&f).counters.dsacks_in, 0);
-    assert_int_equal(conn_info(&f).sacked_segs, 1);
+    assert_int_equal(fix_info(&f).counters.dsacks_in, 0);
+    assert_int_equal(fix_info(&f).sacked_segs, 1);
     /* Segment 1 arrives twice: ACK of 1, D-SACK of 1 below it, then the SACK of 3. */
     uint32_t below[4] = {seg_seq(&f, 1), seg_seq(&f, 2), seg_seq(&f, 3), seg_seq(&f, 4)};
     fix_send_sack(&f, seg_seq(&f, 2), below, 2);
-    assert_int_equal(conn_info(&f).counters.dsacks_in, 1);
+    assert_int_equal(fix_info(&f).counters.dsacks_in, 1);
     /* Part of 3 arrives twice: the D-SACK lies inside the second block. */
     uint32_t inside[4] = {seg_seq(&f, 3), seg_seq(&f, 3) + 500, seg_seq(&f, 3), seg_seq(&f, 4)};
     fix_send_sack(&f, seg_seq(&f, 2), inside, 2);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.dsacks_in, 2);
     assert_int_equal(info.counters.sack_blocks_in, 5);
     assert_int_equal(info.sacked_segs, 1);
@@ -419,10 +388,10 @@ static void ssthresh_newreno_is_half_the_flight(void **state)
     struct fix f;
     fix_init(&f, newreno);
     flight_of(&f, SYNACK_MS(100), 8);
-    assert_int_equal(conn_info(&f).cwnd, 10 * MSS);
+    assert_int_equal(fix_info(&f).cwnd, 10 * MSS);
     for (unsigned i = 0; i < 3; i++)
         dupack(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.recoveries, 1);
     assert_int_equal(info.ssthresh, 4 * MSS);
     fix_free(&f);
@@ -436,10 +405,10 @@ static void ssthresh_cubic_is_0_7_cwnd(void **state)
     struct fix f;
     fix_init(&f, NULL);
     flight_of(&f, SYNACK_MS(100), 10);
-    assert_int_equal(conn_info(&f).cc, SYNACK_CC_CUBIC);
+    assert_int_equal(fix_info(&f).cc, SYNACK_CC_CUBIC);
     for (unsigned i = 0; i < 3; i++)
         dupack(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.recoveries, 1);
     assert_int_equal(info.ssthresh, 7 * MSS);
     fix_free(&f);
@@ -456,7 +425,7 @@ static void cc_events_slow_start_recovery_congestion_avoidance(void **state)
     flight_of(&f, SYNACK_MS(100), 10);
     struct synack_event ev[8];
     assert_int_equal(cc_events(&f, ev, 8), 0);
-    assert_int_equal(conn_info(&f).phase, SYNACK_PHASE_SLOW_START);
+    assert_int_equal(fix_info(&f).phase, SYNACK_PHASE_SLOW_START);
     f.now += SYNACK_MS(100);
     sack_segs(&f, 2, 4);
     expect_segk(&f, 1);
@@ -465,12 +434,12 @@ static void cc_events_slow_start_recovery_congestion_avoidance(void **state)
     assert_int_equal(ev[0].new_phase, SYNACK_PHASE_RECOVERY);
     assert_int_equal(ev[0].ssthresh, 7 * MSS);
     assert_true(ev[0].conn_id == synack_tcp_id(f.c));
-    peer_ack(&f, seg_seq(&f, 11));
+    fix_peer_ack(&f, seg_seq(&f, 11));
     assert_int_equal(cc_events(&f, ev, 8), 2);
     assert_int_equal(ev[1].old_phase, SYNACK_PHASE_RECOVERY);
     assert_int_equal(ev[1].new_phase, SYNACK_PHASE_CONG_AVOID);
     assert_int_equal(ev[1].ssthresh, 7 * MSS);
-    assert_int_equal(conn_info(&f).phase, SYNACK_PHASE_CONG_AVOID);
+    assert_int_equal(fix_info(&f).phase, SYNACK_PHASE_CONG_AVOID);
     fix_free(&f);
 }
 
@@ -484,13 +453,13 @@ static void rto_loss_window_earliest_first_and_backoff(void **state)
     struct fix f;
     fix_init(&f, newreno);
     flight_of(&f, SYNACK_MS(100), 10);
-    synack_time_t rto = conn_info(&f).rto;
+    synack_time_t rto = fix_info(&f).rto;
     assert_true(rto == SYNACK_MS(300));
-    expect_deadline(&f, f.now + rto);
+    fix_expect_deadline(&f, f.now + rto);
     fix_run_next_timer(&f);
     expect_segk(&f, 1);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.cwnd, MSS);
     assert_int_equal(info.ssthresh, 5 * MSS);
     assert_int_equal(info.phase, SYNACK_PHASE_LOSS);
@@ -500,17 +469,17 @@ static void rto_loss_window_earliest_first_and_backoff(void **state)
     assert_int_equal(cc_events(&f, ev, 8), 1);
     assert_int_equal(ev[0].old_phase, SYNACK_PHASE_SLOW_START);
     assert_int_equal(ev[0].new_phase, SYNACK_PHASE_LOSS);
-    expect_deadline(&f, f.now + 2 * rto);
+    fix_expect_deadline(&f, f.now + 2 * rto);
     fix_run_next_timer(&f);
     expect_segk(&f, 1);
     fix_expect_none(&f);
-    info = conn_info(&f);
+    info = fix_info(&f);
     assert_int_equal(info.cwnd, MSS);
     assert_int_equal(info.ssthresh, 5 * MSS);
     assert_int_equal(info.backoff, 2);
-    expect_deadline(&f, f.now + 4 * rto);
+    fix_expect_deadline(&f, f.now + 4 * rto);
     /* Segment 1 arrives: cwnd 2 (RFC 3465 §2.3: L = 1 after an RTO); 2 and 3 go next. */
-    peer_ack(&f, seg_seq(&f, 2));
+    fix_peer_ack(&f, seg_seq(&f, 2));
     expect_segs(&f, 2, 3);
     fix_expect_none(&f);
     fix_free(&f);
@@ -525,16 +494,16 @@ static void karn_no_rtt_sample_from_retransmitted_segment(void **state)
     struct fix f;
     fix_init(&f, NULL);
     established_after_rtt(&f, SYNACK_MS(100));
-    struct synack_tcp_info before = conn_info(&f);
+    struct synack_tcp_info before = fix_info(&f);
     assert_false(before.timestamps);
     assert_true(before.srtt == SYNACK_MS(100));
-    queue(&f, MSS);
+    fix_queue(&f, MSS);
     expect_segk(&f, 1);
     fix_run_next_timer(&f); /* +300 ms */
     expect_segk(&f, 1);
     f.now += SYNACK_MS(10);
-    peer_ack(&f, seg_seq(&f, 2));
-    struct synack_tcp_info after = conn_info(&f);
+    fix_peer_ack(&f, seg_seq(&f, 2));
+    struct synack_tcp_info after = fix_info(&f);
     assert_int_equal(after.snd_una, seg_seq(&f, 2));
     assert_true(after.srtt == before.srtt);
     assert_true(after.rttvar == before.rttvar);
@@ -556,18 +525,18 @@ static void rack_marks_lost_after_rtt_plus_reo_wnd(void **state)
     f.peer_sack = true;
     established_after_rtt(&f, SYNACK_MS(100));
     synack_time_t t0 = f.now;
-    queue(&f, 2 * MSS);
+    fix_queue(&f, 2 * MSS);
     expect_segs(&f, 1, 2);
     f.now += SYNACK_MS(100);
     sack_segs(&f, 2, 2);
     fix_expect_none(&f);
-    expect_deadline(&f, t0 + SYNACK_MS(125));
+    fix_expect_deadline(&f, t0 + SYNACK_MS(125));
     fix_advance(&f, SYNACK_MS(25) - 1);
     fix_expect_none(&f);
     fix_advance(&f, 1);
     expect_segk(&f, 1);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.rack_losses, 1);
     assert_int_equal(info.counters.recoveries, 1);
     assert_int_equal(info.counters.rto_expiries, 0);
@@ -585,15 +554,15 @@ static void tlp_probe_at_two_srtt(void **state)
     f.peer_sack = true;
     established_after_rtt(&f, SYNACK_MS(100));
     synack_time_t t0 = f.now;
-    queue(&f, 2 * MSS);
+    fix_queue(&f, 2 * MSS);
     expect_segs(&f, 1, 2);
-    expect_deadline(&f, t0 + SYNACK_MS(200));
+    fix_expect_deadline(&f, t0 + SYNACK_MS(200));
     fix_advance(&f, SYNACK_MS(200) - 1);
     fix_expect_none(&f);
     fix_advance(&f, 1);
     expect_segk(&f, 2);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.tlp_probes, 1);
     assert_int_equal(info.counters.rto_expiries, 0);
     assert_int_equal(info.cwnd, 10 * MSS); /* a probe is not a congestion signal */
@@ -610,13 +579,13 @@ static void tlp_probe_one_segment_adds_worst_case_delack(void **state)
     f.peer_sack = true;
     established_after_rtt(&f, SYNACK_MS(100));
     synack_time_t t0 = f.now;
-    queue(&f, 100);
+    fix_queue(&f, 100);
     expect_seg(&f, seg_seq(&f, 1), 100);
-    expect_deadline(&f, t0 + SYNACK_MS(400));
+    fix_expect_deadline(&f, t0 + SYNACK_MS(400));
     fix_run_next_timer(&f);
     expect_seg(&f, seg_seq(&f, 1), 100);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.tlp_probes, 1);
     assert_int_equal(info.counters.rto_expiries, 0);
     fix_free(&f);
@@ -632,15 +601,15 @@ static void tlp_probe_capped_at_rto_time(void **state)
     fix_init(&f, NULL);
     f.peer_sack = true;
     established_after_rtt(&f, SYNACK_MS(100));
-    assert_true(conn_info(&f).rto == SYNACK_MS(300));
+    assert_true(fix_info(&f).rto == SYNACK_MS(300));
     synack_time_t t0 = f.now;
-    queue(&f, 100);
+    fix_queue(&f, 100);
     expect_seg(&f, seg_seq(&f, 1), 100);
-    expect_deadline(&f, t0 + SYNACK_MS(300));
+    fix_expect_deadline(&f, t0 + SYNACK_MS(300));
     fix_run_next_timer(&f);
     expect_seg(&f, seg_seq(&f, 1), 100);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.tlp_probes, 1);
     assert_int_equal(info.counters.rto_expiries, 0);
     assert_int_equal(info.cwnd, 10 * MSS);
@@ -659,15 +628,15 @@ static void set_cc_switches_the_connections_controller(void **state)
     struct fix f;
     fix_init(&f, NULL);
     flight_of(&f, SYNACK_MS(100), 8);
-    assert_int_equal(conn_info(&f).cc, SYNACK_CC_CUBIC);
+    assert_int_equal(fix_info(&f).cc, SYNACK_CC_CUBIC);
     assert_int_equal(synack_tcp_set_cc(f.c, SYNACK_CC_COUNT), SYNACK_ERR_INVAL);
     assert_int_equal(synack_tcp_set_cc(f.c, SYNACK_CC_NEWRENO), 0);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.cc, SYNACK_CC_NEWRENO);
     assert_int_equal(info.cwnd, 10 * MSS); /* the window carries over */
     for (unsigned i = 0; i < 3; i++)
         dupack(&f);
-    info = conn_info(&f);
+    info = fix_info(&f);
     assert_int_equal(info.counters.recoveries, 1);
     assert_int_equal(info.ssthresh, 4 * MSS);
     fix_free(&f);

@@ -47,13 +47,6 @@ static void rcvbuf_200000(struct synack_config *cfg)
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static struct synack_tcp_info conn_info(struct fix *f)
-{
-    struct synack_tcp_info info;
-    assert_int_equal(synack_tcp_info(f->c, &info), 0);
-    return info;
-}
-
 /* Established by an active open with the options set in f; returns the peer's first data
  * sequence number. */
 static uint32_t established(struct fix *f)
@@ -160,7 +153,7 @@ static void ooo_segment_kept_with_dupack_and_sack_block_rfc5681_4_2(void **state
     expect_ack_sack(&f, base, 0, (const uint32_t[]){1000, 2000}, 1);
     fix_expect_none(&f);
     expect_nothing_to_read(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.rcv_nxt, base);
     assert_int_equal(info.ooo_blocks, 1);
     assert_int_equal(info.counters.out_of_order, 1);
@@ -191,11 +184,11 @@ static void hole_fill_delivers_in_order_and_acks_at_once_rfc5681_4_2(void **stat
     send_at(&f, base, 1560, 100);
     expect_ack(&f, base, 1760);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).recv_queued, 1760);
+    assert_int_equal(fix_info(&f).recv_queued, 1760);
     read_expect(&f, 0, 1760);
     expect_nothing_to_read(&f);
-    assert_int_equal(conn_info(&f).ooo_blocks, 0);
-    assert_int_equal(conn_info(&f).counters.delayed_acks, 0);
+    assert_int_equal(fix_info(&f).ooo_blocks, 0);
+    assert_int_equal(fix_info(&f).counters.delayed_acks, 0);
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
     fix_free(&f);
 }
@@ -215,7 +208,7 @@ static void segment_bridging_blocks_merges_them_rfc2018_4(void **state)
     expect_ack_sack(&f, base, 0, (const uint32_t[]){3000, 4000, 1000, 2000}, 2);
     send_at(&f, base, 1900, 1200); /* overlaps both */
     expect_ack_sack(&f, base, 0, (const uint32_t[]){1000, 4000}, 1);
-    assert_int_equal(conn_info(&f).ooo_blocks, 1);
+    assert_int_equal(fix_info(&f).ooo_blocks, 1);
     send_at(&f, base, 0, 1000);
     expect_ack(&f, base, 4000);
     read_expect(&f, 0, 4000);
@@ -289,7 +282,7 @@ static void dsack_for_duplicate_below_rcv_nxt_rfc2883_4(void **state)
     expect_ack(&f, base, 1000);
     send_at(&f, base, 0, 1000); /* all of it again */
     expect_ack_sack(&f, base, 1000, (const uint32_t[]){0, 1000}, 1);
-    assert_int_equal(conn_info(&f).counters.dsacks_out, 1);
+    assert_int_equal(fix_info(&f).counters.dsacks_out, 1);
     /* Reported once: the next ACK has no D-SACK. */
     send_at(&f, base, 1000, 500);
     expect_ack(&f, base, 1500);
@@ -298,12 +291,12 @@ static void dsack_for_duplicate_below_rcv_nxt_rfc2883_4(void **state)
     expect_ack_sack(&f, base, 1500, (const uint32_t[]){3000, 3500}, 1);
     send_at(&f, base, 1000, 500);
     expect_ack_sack(&f, base, 1500, (const uint32_t[]){1000, 1500, 3000, 3500}, 2);
-    assert_int_equal(conn_info(&f).counters.dsacks_out, 2);
+    assert_int_equal(fix_info(&f).counters.dsacks_out, 2);
     /* RFC 2883 §4.1.1: a segment partly below RCV.NXT: its old part is the D-SACK, its new
      * part is taken. */
     send_at(&f, base, 1000, 1000);
     expect_ack_sack(&f, base, 2000, (const uint32_t[]){1000, 1500, 3000, 3500}, 2);
-    assert_int_equal(conn_info(&f).counters.dsacks_out, 3);
+    assert_int_equal(fix_info(&f).counters.dsacks_out, 3);
     read_expect(&f, 0, 2000);
     fix_free(&f);
 }
@@ -325,7 +318,7 @@ static void dsack_for_duplicate_inside_ooo_block_rfc2883_4(void **state)
     expect_ack_sack(&f, base, 0, (const uint32_t[]){6000, 6500, 2000, 4000}, 2);
     send_at(&f, base, 2000, 1000);
     expect_ack_sack(&f, base, 0, (const uint32_t[]){2000, 3000, 2000, 4000, 6000, 6500}, 3);
-    assert_int_equal(conn_info(&f).counters.dsacks_out, 1);
+    assert_int_equal(fix_info(&f).counters.dsacks_out, 1);
     send_at(&f, base, 0, 1000);
     expect_ack_sack(&f, base, 1000, (const uint32_t[]){2000, 4000, 6000, 6500}, 2);
     send_at(&f, base, 1000, 1000);
@@ -352,7 +345,7 @@ static void delack_single_segment_acked_by_timer_at_40ms_rfc1122_4_2_3_2(void **
     fix_advance(&f, 1);
     expect_ack(&f, base, SEG_MAX);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).counters.delayed_acks, 1);
+    assert_int_equal(fix_info(&f).counters.delayed_acks, 1);
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
     read_expect(&f, 0, SEG_MAX);
     fix_free(&f);
@@ -377,7 +370,7 @@ static void delack_second_full_segment_acked_at_once_rfc5681_4_2(void **state)
     fix_expect_none(&f);
     send_at(&f, base, 3 * SEG_MAX, SEG_MAX);
     expect_ack(&f, base, 4 * SEG_MAX);
-    assert_int_equal(conn_info(&f).counters.delayed_acks, 0);
+    assert_int_equal(fix_info(&f).counters.delayed_acks, 0);
     fix_free(&f);
 }
 
@@ -415,10 +408,10 @@ static void delack_piggybacked_on_data_cancels_timer_rfc1122_4_2_3_2(void **stat
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, base + SEG_MAX, 10);
     fix_expect_none(&f);
     /* Only the retransmission timer is left. */
-    expect_deadline(&f, f.now + conn_info(&f).rto);
+    expect_deadline(&f, f.now + fix_info(&f).rto);
     fix_advance(&f, SYNACK_MS(30));
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).counters.delayed_acks, 0);
+    assert_int_equal(fix_info(&f).counters.delayed_acks, 0);
     fix_free(&f);
 }
 
@@ -438,7 +431,7 @@ static void delack_zero_acks_every_segment_rfc5681_4_2(void **state)
     expect_ack(&f, base, 2 * SEG_MAX + 10);
     fix_expect_none(&f);
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
-    assert_int_equal(conn_info(&f).counters.delayed_acks, 0);
+    assert_int_equal(fix_info(&f).counters.delayed_acks, 0);
     fix_free(&f);
 }
 
@@ -491,7 +484,7 @@ static void edge_run(struct fix *f, struct edge_run *r, uint32_t total, uint64_t
             if (len > total - r->acked) len = total - r->acked;
             if (len) send_at(f, r->base, r->acked, len);
         } else {
-            size_t queued = conn_info(f).recv_queued;
+            size_t queued = fix_info(f).recv_queued;
             if (queued) {
                 uint32_t n = 1 + rand_below(&rng, (uint32_t)queued);
                 read_expect(f, r->read, n);
@@ -509,8 +502,8 @@ static void edge_start(struct fix *f, struct edge_run *r)
 {
     memset(r, 0, sizeof *r);
     r->base = established(f);
-    r->shift = conn_info(f).rcv_wscale;
-    r->edge = conn_info(f).rcv_wnd; /* what the handshake's ACK offered */
+    r->shift = fix_info(f).rcv_wscale;
+    r->edge = fix_info(f).rcv_wnd; /* what the handshake's ACK offered */
     r->max_edge = r->edge;
 }
 
@@ -693,7 +686,7 @@ static void data_beyond_rcv_buffer_dropped_and_counted_rfc9293_3_10_7_4(void **s
     assert_int_equal(seg.window, 0);
     fix_expect_none(&f);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_UNACCEPTABLE), 0);
-    assert_int_equal(conn_info(&f).recv_queued, 4096);
+    assert_int_equal(fix_info(&f).recv_queued, 4096);
     read_expect(&f, 0, 4096);
     assert_true(fix_recv(&f, &seg)); /* the window update */
     assert_int_equal(seg.window, 4096);
@@ -718,7 +711,7 @@ static void scaled_window_filled_to_its_edge_keeps_stream_intact_rfc7323_2_4(voi
     fix_init(&f, rcvbuf_100000);
     f.peer_wscale = 0;
     uint32_t base = established(&f);
-    assert_int_equal(conn_info(&f).rcv_wscale, 1);
+    assert_int_equal(fix_info(&f).rcv_wscale, 1);
     send_at(&f, base, 0, 1); /* an odd byte count: the window edge is rounded from here */
     struct wire_tcp_repr seg;
     assert_true(fix_recv(&f, &seg));
@@ -738,7 +731,7 @@ static void scaled_window_filled_to_its_edge_keeps_stream_intact_rfc7323_2_4(voi
     assert_int_equal(seg.ack, base + held);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_RCV_BUFFER), beyond ? 1 : 0);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_UNACCEPTABLE), 0);
-    assert_int_equal(conn_info(&f).recv_queued, held);
+    assert_int_equal(fix_info(&f).recv_queued, held);
     read_expect(&f, 0, held);
     while (fix_recv(&f, &seg))
         ;
@@ -767,7 +760,7 @@ static void many_disjoint_ooo_blocks_then_full_reassembly_rfc9293_3_10_7_4(void 
         assert_true(seg.sack_count >= 1 && seg.sack_count <= 4);
         fix_expect_none(&f);
     }
-    assert_true(conn_info(&f).ooo_blocks <= 100);
+    assert_true(fix_info(&f).ooo_blocks <= 100);
     expect_nothing_to_read(&f);
     /* A segment across many blocks and holes, not aligned to them. */
     send_at(&f, base, 130, 777);
@@ -787,7 +780,7 @@ static void many_disjoint_ooo_blocks_then_full_reassembly_rfc9293_3_10_7_4(void 
     /* Nothing is held: at most a D-SACK of bytes the last segment repeated. */
     assert_true(seg.sack_count <= 1);
     if (seg.sack_count) assert_true(seq_leq(seg.sack[0].right, seg.ack));
-    assert_int_equal(conn_info(&f).ooo_blocks, 0);
+    assert_int_equal(fix_info(&f).ooo_blocks, 0);
     read_expect(&f, 0, 4000);
     expect_nothing_to_read(&f);
     fix_free(&f);
@@ -821,7 +814,7 @@ static void random_reordering_reassembles_exactly_rfc9293_3_10_7_4(void **state)
             if (acked + off >= total || len == 0) continue;
             send_at(&f, base, acked + off, len);
         } else {
-            size_t queued = conn_info(&f).recv_queued;
+            size_t queued = fix_info(&f).recv_queued;
             if (queued) {
                 uint32_t n = 1 + rand_below(&rng, (uint32_t)queued);
                 read_expect(&f, read, n);
@@ -836,7 +829,7 @@ static void random_reordering_reassembles_exactly_rfc9293_3_10_7_4(void **state)
             acked = ack;
             edge = ack + seg.window;
         }
-        assert_int_equal(read + conn_info(&f).recv_queued, acked);
+        assert_int_equal(read + fix_info(&f).recv_queued, acked);
     }
     assert_int_equal(acked, total);
     assert_int_equal(read, total);

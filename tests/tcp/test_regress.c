@@ -10,22 +10,6 @@
 
 #define MSS 1460u
 
-static struct synack_tcp_info conn_info(struct fix *f)
-{
-    struct synack_tcp_info info;
-    assert_int_equal(synack_tcp_info(f->c, &info), 0);
-    return info;
-}
-static void queue(struct fix *f, size_t n)
-{
-    uint8_t buf[4096];
-    memset(buf, 'r', sizeof buf);
-    while (n > 0) {
-        size_t k = n < sizeof buf ? n : sizeof buf;
-        assert_int_equal(synack_tcp_send(f->c, buf, k, f->now), (synack_ssize)k);
-        n -= k;
-    }
-}
 static uint32_t seg_seq(const struct fix *f, unsigned k)
 {
     return f->iss + 1 + (k - 1) * MSS;
@@ -48,10 +32,6 @@ static void expect_segs(struct fix *f, unsigned a, unsigned b)
     for (unsigned k = a; k <= b; k++)
         expect_segk(f, k);
 }
-static void peer_ack(struct fix *f, uint32_t ack)
-{
-    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, ack, NULL, 0);
-}
 static void established_after_rtt(struct fix *f, synack_time_t rtt)
 {
     fix_syn_sent(f);
@@ -72,22 +52,22 @@ static void newreno_fast_retransmit_right_after_full_ack_rfc6582_3_2(void **stat
     struct fix f;
     fix_init(&f, newreno);
     established_after_rtt(&f, SYNACK_MS(100));
-    queue(&f, 10 * MSS);
+    fix_queue(&f, 10 * MSS);
     expect_segs(&f, 1, 10);
     for (int i = 0; i < 3; i++)
-        peer_ack(&f, seg_seq(&f, 1));
+        fix_peer_ack(&f, seg_seq(&f, 1));
     expect_segk(&f, 1);
     while (fix_recv(&f, &(struct wire_tcp_repr){0})) {
     }
-    peer_ack(&f, seg_seq(&f, 11)); /* full ACK: snd_una == recover */
-    queue(&f, 10 * MSS);
+    fix_peer_ack(&f, seg_seq(&f, 11)); /* full ACK: snd_una == recover */
+    fix_queue(&f, 10 * MSS);
     while (fix_recv(&f, &(struct wire_tcp_repr){0})) {
     }
     /* segment 11 lost; 3 dupacks of seg 11 */
     for (int i = 0; i < 3; i++)
-        peer_ack(&f, seg_seq(&f, 11));
+        fix_peer_ack(&f, seg_seq(&f, 11));
     expect_segk(&f, 11); /* fast retransmit of the first new segment */
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.recoveries, 2);
     fix_free(&f);
 }
@@ -100,7 +80,7 @@ static void left_edge_resent_after_rto_even_if_sacked_rfc2018_8(void **state)
     fix_init(&f, NULL);
     f.peer_sack = true;
     established_after_rtt(&f, SYNACK_MS(100));
-    queue(&f, 4 * MSS);
+    fix_queue(&f, 4 * MSS);
     expect_segs(&f, 1, 4);
     uint32_t blocks[2] = {seg_seq(&f, 1), seg_seq(&f, 5)};
     fix_send_sack(&f, seg_seq(&f, 1), blocks, 1); /* peer SACKs everything, then reneges */
@@ -128,17 +108,17 @@ static void tlp_acked_at_its_end_with_dsack_keeps_cwnd_rfc8985_7_4(void **state)
     fix_init(&f, NULL);
     f.peer_sack = true;
     established_after_rtt(&f, SYNACK_MS(100));
-    queue(&f, 2 * MSS);
+    fix_queue(&f, 2 * MSS);
     expect_segs(&f, 1, 2);
     fix_run_next_timer(&f); /* PTO */
     expect_segk(&f, 2);
     /* the original ACK (delayed) arrives: ack = seg 3 = tlp_end_seq, no DSACK */
     f.now += SYNACK_MS(10);
-    peer_ack(&f, seg_seq(&f, 3));
+    fix_peer_ack(&f, seg_seq(&f, 3));
     /* then the D-SACK for the probe */
     uint32_t ds[2] = {seg_seq(&f, 2), seg_seq(&f, 3)};
     fix_send_sack(&f, seg_seq(&f, 3), ds, 1);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.ssthresh, UINT32_MAX);
     fix_free(&f);
 }
@@ -152,16 +132,16 @@ static void never_send_past_the_offered_right_edge_rfc9293_3_10_7_4(void **state
     fix_init(&f, NULL);
     established_after_rtt(&f, SYNACK_MS(100));
     f.peer_wnd = 4 * MSS;
-    peer_ack(&f, seg_seq(&f, 1)); /* window 4 MSS from seg 1: edge = seg 5 */
+    fix_peer_ack(&f, seg_seq(&f, 1)); /* window 4 MSS from seg 1: edge = seg 5 */
     uint8_t d[100];
     memset(d, 'x', sizeof d);
     /* peer sends 100 bytes of data, then a pure ACK at its new snd_nxt: WL1 = peer_nxt+100 */
     uint32_t p0 = f.peer_nxt;
     f.peer_nxt += 100;
-    peer_ack(&f, seg_seq(&f, 1)); /* seq = p0 + 100 (the 100 bytes were "lost") */
+    fix_peer_ack(&f, seg_seq(&f, 1)); /* seq = p0 + 100 (the 100 bytes were "lost") */
     while (fix_recv(&f, &(struct wire_tcp_repr){0})) {
     }
-    queue(&f, 8 * MSS);
+    fix_queue(&f, 8 * MSS);
     expect_segs(&f, 1, 4);
     fix_expect_none(&f);
     /* retransmission of the peer's data at p0 (acceptable, in order) acks seg 1 and says
@@ -188,10 +168,10 @@ static void rack_no_reordering_from_isn_in_upper_half_rfc8985_6_2(void **state)
         f.peer_sack = true;
         f.now += (synack_time_t)k * SYNACK_S(2200);
         established_after_rtt(&f, SYNACK_MS(100));
-        queue(&f, 2 * MSS);
+        fix_queue(&f, 2 * MSS);
         expect_segs(&f, 1, 2);
         f.now += SYNACK_MS(100);
-        peer_ack(&f, seg_seq(&f, 3));
+        fix_peer_ack(&f, seg_seq(&f, 3));
         bool reo = (f.c->flags & TCP_F_REORDER_SEEN) != 0;
         if (reo) flagged++;
         fix_free(&f);

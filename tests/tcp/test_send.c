@@ -11,21 +11,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static struct synack_tcp_info conn_info(struct fix *f)
-{
-    struct synack_tcp_info info;
-    assert_int_equal(synack_tcp_info(f->c, &info), 0);
-    return info;
-}
-
-static void expect_deadline(struct fix *f, synack_time_t at)
-{
-    synack_time_t got = synack_stack_next_deadline(f->s);
-    if (got != at)
-        fail_msg("deadline %lld ns after now, expected %lld", (long long)(got - f->now),
-                 (long long)(at - f->now));
-}
-
 /* The byte at stream offset i: a pattern, so payloads can be checked by offset. */
 static uint8_t pattern_at(size_t i)
 {
@@ -72,11 +57,6 @@ static void expect_full_segs(struct fix *f, uint32_t seq, unsigned n, uint32_t m
 }
 
 /* The peer acknowledges up to `ack` with its current window. */
-static void peer_ack(struct fix *f, uint32_t ack)
-{
-    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, ack, NULL, 0);
-}
-
 static void small_mtu(struct synack_config *cfg)
 {
     cfg->mtu = 576; /* our MSS: 536 */
@@ -102,7 +82,7 @@ static void mss_is_the_peers_mss_option(void **state)
     fix_init(&f, NULL);
     f.peer_mss = 1000;
     fix_established_active(&f);
-    assert_int_equal(conn_info(&f).snd_mss, 1000);
+    assert_int_equal(fix_info(&f).snd_mss, 1000);
     queue(&f, 2500);
     fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt, 1000);
     fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack + 1000, f.peer_nxt, 1000);
@@ -120,7 +100,7 @@ static void mss_capped_by_our_mtu(void **state)
     fix_init(&f, small_mtu);
     f.peer_mss = 1460;
     fix_established_active(&f);
-    assert_int_equal(conn_info(&f).snd_mss, 536);
+    assert_int_equal(fix_info(&f).snd_mss, 536);
     queue(&f, 1200);
     fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt, 536);
     fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack + 536, f.peer_nxt, 536);
@@ -154,7 +134,7 @@ static void mss_less_timestamps_option(void **state)
     fix_init(&f, NULL);
     f.peer_ts = true;
     fix_established_active(&f);
-    assert_true(conn_info(&f).timestamps);
+    assert_true(fix_info(&f).timestamps);
     queue(&f, 3000);
     for (unsigned i = 0; i < 3; i++) {
         assert_true(fix_recv(&f, &seg));
@@ -181,7 +161,7 @@ static void iw10_ten_full_segments_then_nothing(void **state)
     queue(&f, 20 * MSS);
     expect_full_segs(&f, f.peer_ack, 10, MSS);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.bytes_in_flight, 10 * MSS);
     assert_int_equal(info.cwnd, 10 * MSS);
     /* Time alone (short of the RTO) releases nothing more. */
@@ -203,14 +183,14 @@ static void slow_start_abc_growth_per_ack(void **state)
     queue(&f, 40 * MSS);
     expect_full_segs(&f, s0, 10, MSS);
     fix_expect_none(&f);
-    peer_ack(&f, s0 + 2 * MSS);
+    fix_peer_ack(&f, s0 + 2 * MSS);
     expect_full_segs(&f, s0 + 10 * MSS, 4, MSS);
     fix_expect_none(&f);
-    assert_int_equal(conn_info(&f).cwnd, 12 * MSS);
-    peer_ack(&f, s0 + 6 * MSS);
+    assert_int_equal(fix_info(&f).cwnd, 12 * MSS);
+    fix_peer_ack(&f, s0 + 6 * MSS);
     expect_full_segs(&f, s0 + 14 * MSS, 6, MSS);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.cwnd, 14 * MSS);
     assert_int_equal(info.phase, SYNACK_PHASE_SLOW_START);
     fix_free(&f);
@@ -232,18 +212,18 @@ static void flight_never_exceeds_cwnd(void **state)
     bool was_cwnd_limited = false;
     for (unsigned round = 0; round < 100 && una != s0 + total; round++) {
         while (fix_recv(&f, &seg)) {
-            struct synack_tcp_info info = conn_info(&f);
+            struct synack_tcp_info info = fix_info(&f);
             if (info.bytes_in_flight > info.cwnd)
                 fail_msg("round %u: %zu bytes in flight > cwnd %u", round, info.bytes_in_flight,
                          info.cwnd);
             if (info.bytes_in_flight == info.cwnd) was_cwnd_limited = true;
         }
-        struct synack_tcp_info info = conn_info(&f);
+        struct synack_tcp_info info = fix_info(&f);
         una = info.snd_nxt - una >= 2 * MSS ? una + 2 * MSS : info.snd_nxt;
-        peer_ack(&f, una);
+        fix_peer_ack(&f, una);
     }
     assert_true(was_cwnd_limited); /* the burst really was limited by cwnd */
-    assert_int_equal(conn_info(&f).snd_una, s0 + total);
+    assert_int_equal(fix_info(&f).snd_una, s0 + total);
     fix_free(&f);
 }
 
@@ -262,14 +242,14 @@ static void send_buffer_limits_send_and_writable_after_ack(void **state)
     uint32_t s0 = f.peer_ack;
     assert_int_equal(synack_tcp_send(f.c, data, 10000, f.now), 8192);
     assert_int_equal(synack_tcp_send(f.c, data, 1, f.now), SYNACK_ERR_AGAIN);
-    assert_int_equal(conn_info(&f).send_queued, 8192);
+    assert_int_equal(fix_info(&f).send_queued, 8192);
     expect_full_segs(&f, s0, 5, MSS);
     expect_seg(&f, s0 + 5 * MSS, 8192 - 5 * MSS);
     fix_expect_none(&f);
     /* Sent but unacknowledged data still holds its space. */
     assert_int_equal(synack_tcp_send(f.c, data, 1, f.now), SYNACK_ERR_AGAIN);
     assert_false(fix_saw_event(&f, SYNACK_EV_WRITABLE, 0));
-    peer_ack(&f, s0 + MSS);
+    fix_peer_ack(&f, s0 + MSS);
     assert_true(fix_saw_event(&f, SYNACK_EV_WRITABLE, 0));
     assert_int_equal(synack_tcp_send(f.c, data, 2000, f.now), MSS);
     assert_int_equal(synack_tcp_send(f.c, data, 1, f.now), SYNACK_ERR_AGAIN);
@@ -293,7 +273,7 @@ static void nagle_second_small_write_waits_for_ack(void **state)
     fix_expect_none(&f);
     fix_advance(&f, SYNACK_MS(50)); /* not a matter of time */
     fix_expect_none(&f);
-    peer_ack(&f, s0 + 100);
+    fix_peer_ack(&f, s0 + 100);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, s0 + 100, f.peer_nxt, 100);
     assert_int_equal(f.last_payload[0], pattern_at(100));
     fix_expect_none(&f);
@@ -309,7 +289,7 @@ static void nodelay_small_writes_go_at_once(void **state)
     fix_init(&f, NULL);
     fix_established_active(&f);
     assert_int_equal(synack_tcp_set_nodelay(f.c, true), 0);
-    assert_true(conn_info(&f).nodelay);
+    assert_true(fix_info(&f).nodelay);
     uint32_t s0 = f.peer_ack;
     queue(&f, 100);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, s0, f.peer_nxt, 100);
@@ -353,9 +333,9 @@ static void minshall_full_segment_and_tail_go_at_once(void **state)
     queue_from(&f, MSS + MSS / 2, 100);
     fix_expect_none(&f);
     /* The full segment's ACK does not release it; the tail's does. */
-    peer_ack(&f, s0 + MSS);
+    fix_peer_ack(&f, s0 + MSS);
     fix_expect_none(&f);
-    peer_ack(&f, s0 + MSS + MSS / 2);
+    fix_peer_ack(&f, s0 + MSS + MSS / 2);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, s0 + MSS + MSS / 2, f.peer_nxt, 100);
     fix_free(&f);
 }
@@ -377,7 +357,7 @@ static void sender_sws_small_usable_window_unused_while_in_flight(void **state)
     queue(&f, 5000);
     fix_expect_data(&f, WIRE_TCP_ACK, s0, f.peer_nxt, MSS);
     fix_expect_none(&f); /* 540 usable: held */
-    peer_ack(&f, s0 + 700);
+    fix_peer_ack(&f, s0 + 700);
     fix_expect_data(&f, WIRE_TCP_ACK, s0 + MSS, f.peer_nxt, 1240);
     fix_expect_none(&f);
     fix_free(&f);
@@ -399,24 +379,24 @@ static void persist_probe_backs_off_and_never_gives_up(void **state)
     queue(&f, 100);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, s0, f.peer_nxt, 100);
     f.peer_wnd = 0;
-    peer_ack(&f, s0 + 100);
+    fix_peer_ack(&f, s0 + 100);
     queue_from(&f, 100, 300);
     fix_expect_none(&f);
-    synack_time_t rto = conn_info(&f).rto;
+    synack_time_t rto = fix_info(&f).rto;
     assert_true(rto == f.cfg.rto_min);
     for (unsigned i = 0; i < 6; i++) {
-        expect_deadline(&f, f.now + (rto << i));
+        fix_expect_deadline(&f, f.now + (rto << i));
         fix_run_next_timer(&f);
         fix_expect_data(&f, WIRE_TCP_ACK, s0 + 100, f.peer_nxt, 1);
         assert_int_equal(f.last_payload[0], pattern_at(100));
         fix_expect_none(&f);
-        peer_ack(&f, s0 + 100); /* still zero */
+        fix_peer_ack(&f, s0 + 100); /* still zero */
         fix_expect_none(&f);
         assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
     }
     assert_false(fix_saw_event(&f, SYNACK_EV_ERROR, 0));
     f.peer_wnd = 65535;
-    peer_ack(&f, s0 + 100);
+    fix_peer_ack(&f, s0 + 100);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, s0 + 100, f.peer_nxt, 300);
     assert_int_equal(f.last_payload[0], pattern_at(100));
     fix_free(&f);
@@ -432,16 +412,16 @@ static void window_probes_counts_every_probe(void **state)
     fix_established_active(&f);
     uint32_t s0 = f.peer_ack;
     f.peer_wnd = 0;
-    peer_ack(&f, s0);
+    fix_peer_ack(&f, s0);
     queue(&f, 100);
     fix_expect_none(&f);
     for (unsigned i = 0; i < 3; i++) {
         fix_run_next_timer(&f);
         fix_expect_data(&f, WIRE_TCP_ACK, s0, f.peer_nxt, 1);
-        peer_ack(&f, s0);
+        fix_peer_ack(&f, s0);
         fix_expect_none(&f);
     }
-    assert_int_equal(conn_info(&f).counters.window_probes, 3);
+    assert_int_equal(fix_info(&f).counters.window_probes, 3);
     fix_free(&f);
 }
 
@@ -459,17 +439,17 @@ static void zero_window_probe_answers_do_not_start_fast_recovery(void **state)
     queue(&f, 100);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, s0, f.peer_nxt, 100);
     f.peer_wnd = 0;
-    peer_ack(&f, s0 + 100);
+    fix_peer_ack(&f, s0 + 100);
     queue_from(&f, 100, 300);
     fix_expect_none(&f);
-    uint32_t cwnd = conn_info(&f).cwnd;
+    uint32_t cwnd = fix_info(&f).cwnd;
     for (unsigned i = 0; i < 5; i++) {
         fix_run_next_timer(&f);
         fix_expect_data(&f, WIRE_TCP_ACK, s0 + 100, f.peer_nxt, 1);
-        peer_ack(&f, s0 + 100);
+        fix_peer_ack(&f, s0 + 100);
         fix_expect_none(&f);
     }
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.recoveries, 0);
     assert_int_equal(info.counters.fast_retransmits, 0);
     assert_int_equal(info.cwnd, cwnd);

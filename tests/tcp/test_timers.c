@@ -36,21 +36,6 @@ static void three_data_retries(struct synack_config *cfg)
     cfg->data_retries = 3;
 }
 
-static struct synack_tcp_info conn_info(struct fix *f)
-{
-    struct synack_tcp_info info;
-    assert_int_equal(synack_tcp_info(f->c, &info), 0);
-    return info;
-}
-
-static void expect_deadline(struct fix *f, synack_time_t at)
-{
-    synack_time_t got = synack_stack_next_deadline(f->s);
-    if (got != at)
-        fail_msg("deadline %llu ns after now, expected %llu", (unsigned long long)(got - f->now),
-                 (unsigned long long)(at - f->now));
-}
-
 /* connect(), then the SYN-ACK arrives `rtt` later: one RTT sample of `rtt`. */
 static void established_after_rtt(struct fix *f, synack_time_t rtt)
 {
@@ -72,22 +57,22 @@ static void syn_retransmitted_with_backoff_then_timedout(void **state)
     fix_syn_sent(&f);
     /* RFC 6298 (2.1), (5.5): 1 s, then doubling: 1, 2, 4, 8. */
     for (unsigned i = 0; i < 4; i++) {
-        expect_deadline(&f, f.now + SYNACK_S(1u << i));
+        fix_expect_deadline(&f, f.now + SYNACK_S(1u << i));
         fix_run_next_timer(&f);
         fix_expect(&f, WIRE_TCP_SYN, f.iss, 0);
         fix_expect_none(&f);
         assert_int_equal(synack_tcp_state(f.c), SYNACK_SYN_SENT);
     }
-    assert_int_equal(conn_info(&f).counters.retransmits, 4);
+    assert_int_equal(fix_info(&f).counters.retransmits, 4);
     assert_false(fix_saw_event(&f, SYNACK_EV_ERROR, 0));
     /* The fifth expiry, 16 s later, exceeds syn_retries: the connect fails. */
-    expect_deadline(&f, f.now + SYNACK_S(16));
+    fix_expect_deadline(&f, f.now + SYNACK_S(16));
     fix_run_next_timer(&f);
     fix_expect_none(&f);
     assert_int_equal(synack_tcp_state(f.c), SYNACK_CLOSED);
     assert_true(fix_saw_event(&f, SYNACK_EV_ERROR, SYNACK_ERR_TIMEDOUT));
     assert_true(fix_saw_transition(&f, SYNACK_SYN_SENT, SYNACK_CLOSED));
-    assert_int_equal(conn_info(&f).err, SYNACK_ERR_TIMEDOUT);
+    assert_int_equal(fix_info(&f).err, SYNACK_ERR_TIMEDOUT);
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
     synack_tcp_close(f.c, f.now);
     fix_free(&f);
@@ -101,11 +86,11 @@ static void syn_backoff_capped_at_rto_max(void **state)
     fix_syn_sent(&f);
     static const unsigned secs[] = {1, 2, 4, 5};
     for (unsigned i = 0; i < 4; i++) {
-        expect_deadline(&f, f.now + SYNACK_S(secs[i]));
+        fix_expect_deadline(&f, f.now + SYNACK_S(secs[i]));
         fix_run_next_timer(&f);
         fix_expect(&f, WIRE_TCP_SYN, f.iss, 0);
     }
-    expect_deadline(&f, f.now + SYNACK_S(5));
+    fix_expect_deadline(&f, f.now + SYNACK_S(5));
     fix_run_next_timer(&f);
     assert_true(fix_saw_event(&f, SYNACK_EV_ERROR, SYNACK_ERR_TIMEDOUT));
     synack_tcp_close(f.c, f.now);
@@ -119,13 +104,13 @@ static void syn_ack_retransmitted_in_syn_received(void **state)
     fix_init(&f, two_syn_retries);
     fix_syn_received_passive(&f);
     for (unsigned i = 0; i < 2; i++) {
-        expect_deadline(&f, f.now + SYNACK_S(1u << i));
+        fix_expect_deadline(&f, f.now + SYNACK_S(1u << i));
         fix_run_next_timer(&f);
         fix_expect(&f, WIRE_TCP_SYN | WIRE_TCP_ACK, f.iss, f.peer_nxt);
         fix_expect_none(&f);
     }
     /* Out of retries: the half-open connection goes, the listener stays. */
-    expect_deadline(&f, f.now + SYNACK_S(4));
+    fix_expect_deadline(&f, f.now + SYNACK_S(4));
     fix_run_next_timer(&f);
     fix_expect_none(&f);
     assert_true(fix_saw_transition(&f, SYNACK_SYN_RECEIVED, SYNACK_CLOSED));
@@ -146,15 +131,15 @@ static void fin_retransmitted_with_backoff(void **state)
     fix_init(&f, NULL);
     fix_fin_wait_1(&f);
     /* The handshake sample (R = 0) left RTO = rto_min. */
-    assert_true(conn_info(&f).rto == f.cfg.rto_min);
-    expect_deadline(&f, f.now + f.cfg.rto_min);
+    assert_true(fix_info(&f).rto == f.cfg.rto_min);
+    fix_expect_deadline(&f, f.now + f.cfg.rto_min);
     fix_run_next_timer(&f);
     fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack - 1, f.peer_nxt);
     fix_expect_none(&f);
-    expect_deadline(&f, f.now + 2 * f.cfg.rto_min);
+    fix_expect_deadline(&f, f.now + 2 * f.cfg.rto_min);
     fix_run_next_timer(&f);
     fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack - 1, f.peer_nxt);
-    assert_int_equal(conn_info(&f).counters.retransmits, 2);
+    assert_int_equal(fix_info(&f).counters.retransmits, 2);
     /* Acknowledged at last: FIN_WAIT_2, no timer. */
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
     assert_int_equal(synack_tcp_state(f.c), SYNACK_FIN_WAIT_2);
@@ -170,23 +155,23 @@ static void data_retransmitted_on_rto_with_same_seq(void **state)
     fix_established_active(&f);
     assert_int_equal(synack_tcp_send(f.c, data100, 100, f.now), 100);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 100);
-    assert_int_equal(conn_info(&f).counters.retransmits, 0);
-    expect_deadline(&f, f.now + f.cfg.rto_min);
+    assert_int_equal(fix_info(&f).counters.retransmits, 0);
+    fix_expect_deadline(&f, f.now + f.cfg.rto_min);
     fix_advance(&f, f.cfg.rto_min - 1);
     fix_expect_none(&f);
     fix_advance(&f, 1);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 100);
     assert_memory_equal(f.last_payload, data100, 100);
     fix_expect_none(&f);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.counters.retransmits, 1);
     assert_int_equal(info.counters.rto_expiries, 1);
     assert_int_equal(info.backoff, 1);
-    expect_deadline(&f, f.now + 2 * f.cfg.rto_min);
+    fix_expect_deadline(&f, f.now + 2 * f.cfg.rto_min);
     /* The ACK ends it. */
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 100, NULL, 0);
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
-    assert_int_equal(conn_info(&f).snd_una, f.peer_ack + 100);
+    assert_int_equal(fix_info(&f).snd_una, f.peer_ack + 100);
     fix_free(&f);
 }
 
@@ -199,11 +184,11 @@ static void rto_after_first_sample_is_r_plus_4_rttvar(void **state)
     fix_init(&f, NULL);
     /* (2.2): SRTT = R, RTTVAR = R/2, RTO = SRTT + 4*RTTVAR = 300 ms for R = 100 ms. */
     established_after_rtt(&f, SYNACK_MS(100));
-    assert_true(conn_info(&f).rto == SYNACK_MS(300));
+    assert_true(fix_info(&f).rto == SYNACK_MS(300));
     /* It is the timeout data gets. */
     assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
-    expect_deadline(&f, f.now + SYNACK_MS(300));
+    fix_expect_deadline(&f, f.now + SYNACK_MS(300));
     fix_free(&f);
 }
 
@@ -214,7 +199,7 @@ static void rto_after_first_sample_bounded_by_rto_min(void **state)
     fix_init(&f, NULL);
     /* 3 * 50 ms = 150 ms < rto_min (200 ms). */
     established_after_rtt(&f, SYNACK_MS(50));
-    assert_true(conn_info(&f).rto == f.cfg.rto_min);
+    assert_true(fix_info(&f).rto == f.cfg.rto_min);
     fix_free(&f);
 }
 
@@ -230,7 +215,7 @@ static void rto_after_second_sample_per_rfc6298_2_3(void **state)
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 10, NULL, 0);
     /* RTTVAR = 3/4*50 + 1/4*|100-200| = 62.5; SRTT = 7/8*100 + 1/8*200 = 112.5;
      * RTO = 112.5 + 4*62.5 = 362.5 ms. */
-    assert_true(conn_info(&f).rto == SYNACK_US(362500));
+    assert_true(fix_info(&f).rto == SYNACK_US(362500));
     fix_free(&f);
 }
 
@@ -248,12 +233,12 @@ static void karn_ack_of_retransmission_gives_no_sample(void **state)
      * first (350 ms) or the second (50 ms) would move the RTO off 300 ms. */
     f.now += SYNACK_MS(50);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 10, NULL, 0);
-    assert_true(conn_info(&f).rto == SYNACK_MS(300));
+    assert_true(fix_info(&f).rto == SYNACK_MS(300));
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
     /* New data is timed again, with the unchanged RTO. */
     assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack + 10, f.peer_nxt, 10);
-    expect_deadline(&f, f.now + SYNACK_MS(300));
+    fix_expect_deadline(&f, f.now + SYNACK_MS(300));
     fix_free(&f);
 }
 
@@ -270,10 +255,10 @@ static void rto_3s_after_retransmitted_syn(void **state)
     f.peer_nxt++;
     fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
     /* Karn: no sample from the retransmitted SYN; RFC 6298 (5.7): data starts with 3 s. */
-    assert_true(conn_info(&f).rto == SYNACK_S(3));
+    assert_true(fix_info(&f).rto == SYNACK_S(3));
     assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
-    expect_deadline(&f, f.now + SYNACK_S(3));
+    fix_expect_deadline(&f, f.now + SYNACK_S(3));
     fix_free(&f);
 }
 
@@ -288,10 +273,10 @@ static void rto_3s_after_retransmitted_syn_ack(void **state)
     f.now += SYNACK_MS(10);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
     assert_int_equal(synack_tcp_accept(f.l, &f.c), 0);
-    assert_true(conn_info(&f).rto == SYNACK_S(3));
+    assert_true(fix_info(&f).rto == SYNACK_S(3));
     assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
-    expect_deadline(&f, f.now + SYNACK_S(3));
+    fix_expect_deadline(&f, f.now + SYNACK_S(3));
     fix_free(&f);
 }
 
@@ -303,13 +288,13 @@ static void time_wait_repeated_fin_acked_and_2msl_restarted(void **state)
     struct fix f;
     fix_init(&f, small_msl);
     fix_time_wait(&f);
-    expect_deadline(&f, f.now + SYNACK_S(10));
+    fix_expect_deadline(&f, f.now + SYNACK_S(10));
     fix_advance(&f, SYNACK_S(6));
     /* Our ACK of the FIN was lost; the peer sends its FIN again. */
     fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
     fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
     fix_expect_none(&f);
-    expect_deadline(&f, f.now + SYNACK_S(10));
+    fix_expect_deadline(&f, f.now + SYNACK_S(10));
     fix_advance(&f, SYNACK_S(10) - 1);
     assert_int_equal(synack_tcp_state(f.c), SYNACK_TIME_WAIT);
     fix_advance(&f, 1);
@@ -362,7 +347,7 @@ static void time_wait_syn_above_rcv_nxt_reopens(void **state)
     fix_send(&f, WIRE_TCP_ACK, new_irs + 1, seg.seq + 1, NULL, 0);
     fix_expect_none(&f);
     assert_int_equal(synack_tcp_accept(f.l, &f.c), 0);
-    struct synack_tcp_info info = conn_info(&f);
+    struct synack_tcp_info info = fix_info(&f);
     assert_int_equal(info.state, SYNACK_ESTABLISHED);
     assert_int_equal(info.iss, seg.seq);
     assert_int_equal(info.irs, new_irs);
@@ -402,7 +387,7 @@ static void established_zero_window(struct fix *f)
     f->peer_wnd = 0;
     fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
     fix_expect_none(f);
-    assert_int_equal(conn_info(f).snd_wnd, 0);
+    assert_int_equal(fix_info(f).snd_wnd, 0);
 }
 
 static void zero_window_probe_then_data_flows(void **state)
@@ -414,7 +399,7 @@ static void zero_window_probe_then_data_flows(void **state)
     assert_int_equal(synack_tcp_send(f.c, data100, 100, f.now), 100);
     fix_expect_none(&f); /* the window is closed */
     /* The persist timer fires after one RTO and sends a one-byte probe. */
-    expect_deadline(&f, f.now + f.cfg.rto_min);
+    fix_expect_deadline(&f, f.now + f.cfg.rto_min);
     fix_run_next_timer(&f);
     fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt, 1);
     assert_int_equal(f.last_payload[0], data100[0]);
@@ -427,7 +412,7 @@ static void zero_window_probe_then_data_flows(void **state)
     assert_memory_equal(f.last_payload, data100, 100);
     fix_expect_none(&f);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 100, NULL, 0);
-    assert_int_equal(conn_info(&f).snd_una, f.peer_ack + 100);
+    assert_int_equal(fix_info(&f).snd_una, f.peer_ack + 100);
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
     fix_free(&f);
 }
@@ -443,7 +428,7 @@ static void zero_window_probes_back_off_and_never_give_up(void **state)
     /* More probes than data_retries, each answered with a zero window: the intervals double
      * (RFC 1122 §4.2.2.17) and the connection stays up while the peer answers. */
     for (unsigned i = 0; i < 6; i++) {
-        expect_deadline(&f, f.now + (f.cfg.rto_min << i));
+        fix_expect_deadline(&f, f.now + (f.cfg.rto_min << i));
         fix_run_next_timer(&f);
         fix_expect_data(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt, 1);
         fix_expect_none(&f);
