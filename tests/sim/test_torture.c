@@ -37,28 +37,28 @@ static void run_seeds(enum torture_profile profile, uint64_t first, uint64_t las
              (unsigned long long)(last - first + 1), list);
 }
 
-static void torture_seeds_1_250(void **state)
+static void torture_seeds_1_500(void **state)
 {
     (void)state;
-    run_seeds(TORTURE_RANDOM, 1, 250, NULL);
+    run_seeds(TORTURE_RANDOM, 1, 500, NULL);
 }
 
-static void torture_seeds_251_500(void **state)
+static void torture_seeds_501_1000(void **state)
 {
     (void)state;
-    run_seeds(TORTURE_RANDOM, 251, 500, NULL);
+    run_seeds(TORTURE_RANDOM, 501, 1000, NULL);
 }
 
-static void torture_seeds_501_750(void **state)
+static void torture_seeds_1001_1500(void **state)
 {
     (void)state;
-    run_seeds(TORTURE_RANDOM, 501, 750, NULL);
+    run_seeds(TORTURE_RANDOM, 1001, 1500, NULL);
 }
 
-static void torture_seeds_751_1000(void **state)
+static void torture_seeds_1501_2000(void **state)
 {
     (void)state;
-    run_seeds(TORTURE_RANDOM, 751, 1000, NULL);
+    run_seeds(TORTURE_RANDOM, 1501, 2000, NULL);
 }
 
 /* Small receive buffers and readers that stop for seconds: the windows close, the senders
@@ -66,10 +66,10 @@ static void torture_seeds_751_1000(void **state)
 static void zero_window_with_paused_reader(void **state)
 {
     (void)state;
-    struct torture_result r[20];
-    run_seeds(TORTURE_ZERO_WINDOW, 1, 20, r);
+    struct torture_result r[100];
+    run_seeds(TORTURE_ZERO_WINDOW, 1, 100, r);
     uint64_t zero = 0, probes = 0;
-    for (size_t i = 0; i < 20; i++) {
+    for (size_t i = 0; i < 100; i++) {
         zero += r[i].zero_windows[TORTURE_SERVER];
         probes += r[i].counters[TORTURE_CLIENT].window_probes;
     }
@@ -82,9 +82,9 @@ static void zero_window_with_paused_reader(void **state)
 static void tiny_send_buffer(void **state)
 {
     (void)state;
-    struct torture_result r[20];
-    run_seeds(TORTURE_TINY_SNDBUF, 1, 20, r);
-    for (size_t i = 0; i < 20; i++)
+    struct torture_result r[100];
+    run_seeds(TORTURE_TINY_SNDBUF, 1, 100, r);
+    for (size_t i = 0; i < 100; i++)
         assert_true(r[i].bytes[0] >= 2000);
 }
 
@@ -92,9 +92,9 @@ static void tiny_send_buffer(void **state)
 static void both_directions_half_close_at_20pct_loss(void **state)
 {
     (void)state;
-    struct torture_result r[20];
-    run_seeds(TORTURE_LOSSY_HALFCLOSE, 1, 20, r);
-    for (size_t i = 0; i < 20; i++) {
+    struct torture_result r[100];
+    run_seeds(TORTURE_LOSSY_HALFCLOSE, 1, 100, r);
+    for (size_t i = 0; i < 100; i++) {
         assert_true(r[i].bytes[0] >= 20000 && r[i].bytes[1] >= 20000);
         assert_true(r[i].counters[0].retransmits > 0 && r[i].counters[1].retransmits > 0);
     }
@@ -121,10 +121,10 @@ static void same_seed_same_run(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(torture_seeds_1_250),
-    cmocka_unit_test(torture_seeds_251_500),
-    cmocka_unit_test(torture_seeds_501_750),
-    cmocka_unit_test(torture_seeds_751_1000),
+    cmocka_unit_test(torture_seeds_1_500),
+    cmocka_unit_test(torture_seeds_501_1000),
+    cmocka_unit_test(torture_seeds_1001_1500),
+    cmocka_unit_test(torture_seeds_1501_2000),
     cmocka_unit_test(zero_window_with_paused_reader),
     cmocka_unit_test(tiny_send_buffer),
     cmocka_unit_test(both_directions_half_close_at_20pct_loss),
