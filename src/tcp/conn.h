@@ -113,8 +113,9 @@ struct synack_tcp {
     uint16_t local_port, remote_port;
 
     /* Send sequence space (RFC 9293 §3.3.1, Figure 3). snd_nxt is the RFC's SND.NXT, the
-     * highest sequence sent plus one; snd_rtx is where retransmission resumes after an
-     * RTO (snd_una <= snd_rtx <= snd_nxt; equal to snd_nxt when nothing is to resend). */
+     * highest sequence sent plus one. snd_rtx matters only during the handshake: it is
+     * ISS while our SYN must be (re)sent; data is retransmitted from the scoreboard
+     * (`segs`), and snd_rtx then just follows snd_nxt. */
     uint32_t iss, snd_una, snd_nxt, snd_rtx, snd_wl1, snd_wl2;
     uint32_t snd_wnd;
     uint32_t max_snd_wnd; /* largest window the peer ever offered (RFC 5961 §5.2) */
@@ -143,7 +144,6 @@ struct synack_tcp {
     /* Options (RFC 7323, RFC 2018). */
     uint8_t snd_wscale;  /* shift for the peer's window field */
     uint8_t rcv_wscale;  /* shift for ours */
-    uint8_t peer_wscale; /* what the peer's SYN offered (passive open) */
     uint16_t eff_mss;    /* payload per full segment: snd_mss less fixed options */
     uint32_t ts_offset;  /* RFC 7323 §5.4: per-connection random TSval offset */
     uint32_t ts_recent;  /* RFC 7323 §4.3 TS.Recent */
@@ -172,7 +172,6 @@ struct synack_tcp {
     uint32_t dup_bytes;         /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
     unsigned dupacks;           /* consecutive duplicate ACKs (RFC 5681 §3.2) */
     uint32_t lt_bytes;          /* sent by limited transmit since the last new ACK (RFC 3042) */
-    uint32_t high_sacked;       /* highest SACKed sequence + 1 (RFC 6675 HighSACK + 1) */
 
     /* Congestion control and recovery. */
     struct tcp_cc cc;
@@ -208,7 +207,6 @@ struct synack_tcp {
     unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last progress */
     unsigned retries; /* expiries since the peer was last heard acknowledging */
     bool persist;     /* rto_at is the persist timer (zero window, nothing in flight) */
-    bool rtt_from_ts; /* last RTT sample came from a timestamp echo */
     uint32_t rtt_seq; /* ACK of this sequence number completes the timed sample */
     synack_time_t rtt_start;
 

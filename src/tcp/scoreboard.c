@@ -206,7 +206,6 @@ uint32_t tcp_segs_sack(struct synack_tcp *c, const struct wire_tcp_repr *seg, sy
             newly += g->len;
             seg_set_flags(c, g, g->flags | TCP_SEG_SACKED);
             seg_delivered(c, g, now);
-            if (seq_gt(seg_end(g), c->high_sacked)) c->high_sacked = seg_end(g);
         }
     }
     return newly;
