@@ -142,11 +142,11 @@ struct synack_tcp {
     synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
 
     /* Options (RFC 7323, RFC 2018). */
-    uint8_t snd_wscale;  /* shift for the peer's window field */
-    uint8_t rcv_wscale;  /* shift for ours */
-    uint16_t eff_mss;    /* payload per full segment: snd_mss less fixed options */
-    uint32_t ts_offset;  /* RFC 7323 §5.4: per-connection random TSval offset */
-    uint32_t ts_recent;  /* RFC 7323 §4.3 TS.Recent */
+    uint8_t snd_wscale; /* shift for the peer's window field */
+    uint8_t rcv_wscale; /* shift for ours */
+    uint16_t eff_mss;   /* payload per full segment: snd_mss less fixed options */
+    uint32_t ts_offset; /* RFC 7323 §5.4: per-connection random TSval offset */
+    uint32_t ts_recent; /* RFC 7323 §4.3 TS.Recent */
     synack_time_t ts_recent_time;
     uint32_t last_ack_sent; /* RFC 7323 §4.3 Last.ACK.sent */
 
