@@ -3,7 +3,8 @@
 # Idempotent: when everything is present it installs nothing and prints nothing.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config clang libcmocka-dev libpcap-dev tshark iproute2)
+pkgs=(build-essential cmake pkg-config clang libcmocka-dev libpcap-dev tshark iproute2
+      netcat-openbsd curl iputils-ping)
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

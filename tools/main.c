@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "netopt.h"
 #include "torture.h"
 
 static const char usage[] =
@@ -11,9 +12,11 @@ static const char usage[] =
     "commands:\n"
     "  demo    the handshake, data, close and every TCP state on a simulated network\n"
     "  torture thousands of seeded runs over a hostile simulated network, with invariants\n"
+    "  cat     netcat over synack: a TCP connection on a TUN device or UDP encapsulation\n"
+    "  http    a small HTTP/1.1 static file server on synack\n"
     "\n"
-    "`synack COMMAND --help` describes each command. cat, http, trace and bench are\n"
-    "not built yet (see the README).\n";
+    "`synack COMMAND --help` describes each command. trace and bench are not built yet\n"
+    "(see the README).\n";
 
 int main(int argc, char **argv)
 {
@@ -28,6 +31,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "torture") == 0) return cmd_torture(argc - 1, argv + 1);
+    if (strcmp(cmd, "cat") == 0) return cmd_cat(argc - 1, argv + 1);
+    if (strcmp(cmd, "http") == 0) return cmd_http(argc - 1, argv + 1);
     fprintf(stderr, "synack: unknown command '%s' (see synack --help)\n", cmd);
     return 2;
 }

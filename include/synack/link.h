@@ -2,8 +2,8 @@
  * synack drivers: everything around the core that touches a file, a device, a library
  * beyond libc, or simulates a network.
  *
- * Sections: pcap capture, network simulator. (TUN, UDP encapsulation and the event loop
- * get their own sections.)
+ * Sections: pcap capture, network simulator, links (the common seam), TUN, UDP
+ * encapsulation, fault injection and capture around any link, the event loop.
  *
  * Conventions are those of synack.h: 0 or a negative SYNACK_ERR_*, synack_ssize for a
  * length-or-error, times in nanoseconds.
@@ -264,6 +264,205 @@ int synack_sim_capture_link(struct synack_sim *sim, int link, const char *path);
 
 /* A sentence about the last error the simulator reported, or "" if none. Never NULL. */
 const char *synack_sim_error(const struct synack_sim *sim);
+
+/* ---- links: the seam between a stack and a real (or wrapped) network ------------------ */
+
+/*
+ * A link carries bare IPv4 packets between one stack and the world: a TUN device, a UDP
+ * socket (encapsulation), or a wrapper around another link (fault injection, capture).
+ * Polymorphism is a vtable: every link begins with `const struct synack_link_ops *ops`.
+ *
+ * Links never block: recv returns AGAIN when nothing is waiting, send drops (and counts)
+ * what the OS will not take at once. Times are passed in (the event loop reads the
+ * clock); a link that holds packets back (fault delay, rate) says when it next has work
+ * through next_deadline, and is polled then.
+ */
+struct synack_link;
+
+/* Counters every link keeps (all monotonically increasing). */
+struct synack_link_stats {
+    uint64_t rx_packets, rx_bytes; /* packets handed out by recv */
+    uint64_t tx_packets, tx_bytes; /* packets accepted by send and passed on */
+    uint64_t rx_errors;            /* reads that failed, or runts/oversize that were dropped */
+    uint64_t tx_errors;            /* writes the OS refused or cut short (packet dropped) */
+    /* Fault wrapper only: what it did to packets, both directions together. */
+    uint64_t lost, duplicated, corrupted, reordered, delayed, rate_drops;
+};
+
+struct synack_link_ops {
+    const char *kind; /* "tun", "udp", "fault", "pcap" */
+    /* Copies the next arrived packet into `buf` and returns its length; AGAIN when none
+     * is waiting; BUFSZ when `cap` is too small (the packet is dropped and counted);
+     * IO on a failed read (counted; the link stays usable unless it says otherwise). */
+    synack_ssize (*recv)(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now);
+    /* Sends one packet (copied before return). 0, or IO/AGAIN when the OS refused it
+     * (counted in tx_errors; the packet is dropped, as a router would). */
+    int (*send)(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now);
+    /* A file descriptor that polls readable when recv may have a packet; -1 if none. */
+    int (*fd)(const struct synack_link *l);
+    /* When the link next has work of its own (a held packet to release either way);
+     * SYNACK_NEVER when none. Packets released for the stack are then read with recv. */
+    synack_time_t (*next_deadline)(const struct synack_link *l);
+    /* Sends held outgoing packets that are due at `now`. May be NULL (nothing held). */
+    void (*poll)(struct synack_link *l, synack_time_t now);
+    /* Largest IPv4 packet the link carries without fragmentation: the stack's MTU. */
+    unsigned (*mtu)(const struct synack_link *l);
+    /* Counters of this link (a wrapper reports its own, not the inner link's). */
+    void (*stats)(const struct synack_link *l, struct synack_link_stats *out);
+    /* Closes descriptors and frees the link; a wrapper frees the link it wraps too. */
+    void (*free)(struct synack_link *l);
+};
+
+struct synack_link {
+    const struct synack_link_ops *ops;
+};
+
+/* Thin helpers over the vtable (NULL-safe where it makes sense: free(NULL) is a no-op,
+ * a NULL poll is skipped, a NULL next_deadline is SYNACK_NEVER). */
+synack_ssize synack_link_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now);
+int synack_link_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now);
+int synack_link_fd(const struct synack_link *l);
+synack_time_t synack_link_next_deadline(const struct synack_link *l);
+void synack_link_poll(struct synack_link *l, synack_time_t now);
+unsigned synack_link_mtu(const struct synack_link *l);
+void synack_link_stats(const struct synack_link *l, struct synack_link_stats *out);
+void synack_link_free(struct synack_link *l);
+
+/* ---- TUN ------------------------------------------------------------------------------- */
+
+struct synack_tun_config {
+    const char *ifname; /* device name (IFNAMSIZ-1 chars at most); created if absent */
+    /* The kernel's side. When host_addr is non-zero the device is given this address
+     * and prefix, its MTU set to `mtu`, and brought up, so one call makes a working
+     * path; when 0 the device is only attached (someone else configures it). */
+    uint32_t host_addr; /* host byte order */
+    unsigned host_prefix;
+    unsigned mtu; /* 0: leave the device's MTU as it is (1500 for a new device) */
+};
+
+/* Opens /dev/net/tun with IFF_TUN | IFF_NO_PI (bare IPv4 packets, no header), creates or
+ * attaches `ifname`, configures the kernel side as `cfg` says, and makes the descriptor
+ * non-blocking. Non-IPv4 packets the kernel writes (IPv6 router solicitations, ...) are
+ * dropped and counted in rx_errors. `err` receives a sentence a person can act on
+ * ("no permission to open /dev/net/tun: run as root or grant CAP_NET_ADMIN", ...).
+ * Errors: INVAL, IO, NOMEM. */
+int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
+                    size_t errcap);
+
+/* ---- UDP encapsulation ------------------------------------------------------------------ */
+
+/* Each IPv4 packet of the stack travels as the whole payload of one UDP datagram from
+ * local to peer (addresses and ports in host byte order). Datagrams from any other source
+ * are dropped and counted in rx_errors. */
+struct synack_udp_config {
+    uint32_t local_ip;  /* 0: any local address */
+    uint16_t local_port; /* must be set (the peer sends to it) */
+    uint32_t peer_ip;
+    uint16_t peer_port;
+    /* mtu() is min(path MTU to the peer as the kernel knows it (IP_MTU of the connected
+     * socket), path_mtu_max) less 28 bytes of IPv4 + UDP header, so no datagram needs
+     * fragmenting. 0 means 1500 (an Ethernet path, even on loopback). */
+    unsigned path_mtu_max;
+    /* SO_RCVBUF / SO_SNDBUF asked of the kernel; 0 means 4 MiB, so a burst of a full
+     * window does not overflow the socket. */
+    unsigned sockbuf;
+};
+
+/* Binds and connects the UDP socket (non-blocking).
+ * Errors: INVAL, IO (with `err`: "address 127.0.0.1:9000 in use", ...), NOMEM. */
+int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
+                    size_t errcap);
+
+/* ---- fault injection around any link ------------------------------------------------------ */
+
+/* Impairments applied to each direction separately (outgoing: stack -> inner link;
+ * incoming: inner link -> stack). Probabilities in [0, 1]. */
+struct synack_fault_params {
+    double loss;              /* drop the packet */
+    synack_time_t delay;      /* hold every packet this long */
+    double reorder;           /* hold a packet back by reorder_delay extra, so others pass */
+    synack_time_t reorder_delay;
+    double dup;               /* deliver a second copy */
+    double corrupt;           /* flip one random bit */
+    uint64_t rate_bps;        /* 0: unlimited; else serialize at this rate ... */
+    size_t queue_bytes;       /* ... with a drop-tail queue this big (0: 2 * 64 KiB) */
+};
+
+/* Zero impairment; reorder_delay 10 ms. */
+void synack_fault_params_default(struct synack_fault_params *p);
+
+/* Wraps `inner` (taking ownership of it). Every draw comes from a PCG stream derived from
+ * `seed` and the direction, so a seed fixes the fate of the n-th packet each way.
+ * Errors: INVAL (NULL, probability outside [0, 1]), NOMEM (inner is freed then too). */
+int synack_fault_wrap(struct synack_link **out, struct synack_link *inner,
+                      const struct synack_fault_params *p, uint64_t seed);
+
+/* ---- capture around any link -------------------------------------------------------------- */
+
+/* Wraps `inner` (taking ownership): every packet the stack sends and every packet handed
+ * to the stack is written to the pcap file `path` (format as synack_pcap_open), stamped
+ * with `now + epoch_offset` so that a monotonic clock becomes wall-clock time in the
+ * file. Put it between the stack and a fault wrapper to capture what the stack really
+ * saw and sent. Errors: INVAL, IO (with `err`), NOMEM (inner is freed on any error). */
+int synack_pcap_wrap(struct synack_link **out, struct synack_link *inner, const char *path,
+                     synack_time_t epoch_offset, char *err, size_t errcap);
+
+/* ---- the event loop -------------------------------------------------------------------- */
+
+/*
+ * An epoll loop joining one stack to one link, and serving other descriptors (stdin,
+ * stdout, files, sockets). It is the only code in synack that reads the real clock
+ * (CLOCK_MONOTONIC). Each turn it:
+ *   1. waits until the link's fd or a served fd is ready, or the earliest of the stack's
+ *      and the link's deadlines (never longer than max_wait of synack_loop_run_once);
+ *   2. reads up to SYNACK_LOOP_BATCH packets from the link into the stack;
+ *   3. runs the stack's timers and polls the link when their deadlines have passed;
+ *   4. calls the callbacks of ready descriptors;
+ *   5. calls the turn hook (the application: events, send, recv);
+ *   6. drains the stack's output into the link.
+ */
+#define SYNACK_LOOP_BATCH 64
+
+struct synack_loop;
+
+#define SYNACK_LOOP_IN 0x1u  /* readable (or hung up / error: the callback finds out) */
+#define SYNACK_LOOP_OUT 0x2u /* writable */
+
+typedef void (*synack_loop_fd_fn)(void *ctx, int fd, unsigned ready, synack_time_t now);
+typedef void (*synack_loop_turn_fn)(void *ctx, synack_time_t now);
+
+/* Creates a loop over `stack` and `link` (both stay the caller's). Errors: INVAL, NOMEM,
+ * IO (epoll could not be created). */
+int synack_loop_new(struct synack_loop **out, struct synack_stack *stack,
+                    struct synack_link *link);
+void synack_loop_free(struct synack_loop *loop);
+
+/* Reads CLOCK_MONOTONIC, in nanoseconds. */
+synack_time_t synack_loop_now(const struct synack_loop *loop);
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now: add to a loop time to get time since the epoch
+ * (for capture files). */
+synack_time_t synack_loop_epoch_offset(const struct synack_loop *loop);
+
+/* Serves `fd` for `events` (SYNACK_LOOP_IN/OUT); `fn` is called with what is ready.
+ * Regular files never poll (epoll refuses them): they are reported ready every turn.
+ * Errors: INVAL, NOMEM, IO. */
+int synack_loop_add_fd(struct synack_loop *loop, int fd, unsigned events, synack_loop_fd_fn fn,
+                       void *ctx);
+/* Changes the events watched for `fd` (0 pauses it). Errors: INVAL (not served), IO. */
+int synack_loop_mod_fd(struct synack_loop *loop, int fd, unsigned events);
+/* Stops serving `fd` (does not close it). */
+void synack_loop_del_fd(struct synack_loop *loop, int fd);
+
+/* The hook called once per turn, after packets, timers and descriptors. */
+void synack_loop_set_turn(struct synack_loop *loop, synack_loop_turn_fn fn, void *ctx);
+
+/* One turn, waiting at most `max_wait` ns (SYNACK_NEVER: as long as needed).
+ * Errors: IO (epoll_wait failed other than by EINTR). */
+int synack_loop_run_once(struct synack_loop *loop, synack_time_t max_wait);
+/* Turns until synack_loop_stop() is called (from a callback or the hook). Returns 0, or
+ * the first error of run_once. */
+int synack_loop_run(struct synack_loop *loop);
+void synack_loop_stop(struct synack_loop *loop);
 
 #ifdef __cplusplus
 }

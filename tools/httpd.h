@@ -1,0 +1,3 @@
+#ifndef SYNACK_HTTPD_H
+#define SYNACK_HTTPD_H
+#endif

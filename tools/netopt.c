@@ -1,0 +1,2 @@
+/* Placeholder until the shared link options land. */
+#include "netopt.h"
