@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/rand.h"
+#include "sim/impair.h"
 
 /* Packet buffers come in a few sizes so that an ACK does not pin a jumbo-sized buffer
  * while it is in flight; each size has its own free list, filled this many at a time and
@@ -96,14 +97,6 @@ struct synack_sim {
     char err[256];
 };
 
-/* The fate drawn for one offered packet. Always the same number of draws per packet, so
- * one impairment's parameters do not shift another's random sequence. */
-struct sim_draws {
-    bool lose, corrupt, dup, reorder;
-    uint32_t bit_draw;
-    synack_time_t jitter;
-};
-
 static void sim_set_error(struct synack_sim *sim, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -113,11 +106,6 @@ static void sim_set_error(struct synack_sim *sim, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(sim->err, sizeof(sim->err), fmt, ap);
     va_end(ap);
-}
-
-static synack_time_t time_add(synack_time_t a, synack_time_t b)
-{
-    return a > SYNACK_NEVER - b ? SYNACK_NEVER - 1 : a + b;
 }
 
 /* ---- packet pool ------------------------------------------------------------------------- */
@@ -262,16 +250,17 @@ const char *synack_sim_packet_kind_name(enum synack_sim_packet_kind kind)
 
 /* ---- one link ---------------------------------------------------------------------------- */
 
-static void link_draw(struct sim_link *l, struct sim_draws *d)
+/* The fate of one offered packet: the same draws per packet whatever the parameters. */
+static void link_draw(struct sim_link *l, struct impair_fate *d)
 {
-    d->lose = rand_unit(&l->rng) < l->p.loss;
-    d->corrupt = rand_unit(&l->rng) < l->p.corrupt;
-    d->bit_draw = rand_u32(&l->rng);
-    d->dup = rand_unit(&l->rng) < l->p.dup;
-    d->reorder = rand_unit(&l->rng) < l->p.reorder;
-    uint64_t x = rand_u64(&l->rng);
-    /* The modulo bias is below 2^-30 for any jitter under a second. */
-    d->jitter = l->p.jitter == 0 ? 0 : x % (l->p.jitter + 1);
+    const struct impair_odds odds = {
+        .loss = l->p.loss,
+        .corrupt = l->p.corrupt,
+        .dup = l->p.dup,
+        .reorder = l->p.reorder,
+        .jitter = l->p.jitter,
+    };
+    impair_draw(&l->rng, &odds, d);
 }
 
 /* Forgets queued packets whose serialization has started by `now`. */
@@ -317,13 +306,6 @@ static int link_queue_push(struct sim_link *l, synack_time_t start, size_t len)
     return 0;
 }
 
-static synack_time_t link_serialization_time(const struct sim_link *l, size_t len)
-{
-    if (l->p.rate_bps == 0) return 0;
-    uint64_t bit_ns = (uint64_t)len * 8u * 1000000000u;
-    return (bit_ns + l->p.rate_bps - 1) / l->p.rate_bps;
-}
-
 /* Occupies the serializer with the packet; returns when its last bit has left. */
 static int link_serialize(struct sim_link *l, synack_time_t now, size_t len, synack_time_t *done)
 {
@@ -332,7 +314,7 @@ static int link_serialize(struct sim_link *l, synack_time_t now, size_t len, syn
         int rc = link_queue_push(l, start, len);
         if (rc < 0) return rc;
     }
-    l->busy_until = time_add(start, link_serialization_time(l, len));
+    l->busy_until = impair_time_add(start, impair_serialization_time(len, l->p.rate_bps));
     *done = l->busy_until;
     return 0;
 }
@@ -343,13 +325,6 @@ static bool link_is_in_drop_list(struct sim_link *l, uint64_t number)
     while (l->drops_next < l->p.drop_count && l->drops[l->drops_next] < number)
         l->drops_next++;
     return l->drops_next < l->p.drop_count && l->drops[l->drops_next] == number;
-}
-
-static void pkt_flip_bit(struct sim_pkt *p, uint32_t draw)
-{
-    /* Multiply-shift maps the draw onto [0, bits) without a variable number of draws. */
-    uint64_t bit = ((uint64_t)draw * (uint64_t)(p->len * 8u)) >> 32;
-    p->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 }
 
 static void link_schedule(struct synack_sim *sim, struct sim_pkt *p, synack_time_t at)
@@ -400,7 +375,7 @@ static void sim_capture_write(struct synack_sim *sim, const struct sim_link *l,
 static void link_offer(struct synack_sim *sim, int index, struct sim_pkt *p)
 {
     struct sim_link *l = &sim->links[index];
-    struct sim_draws d;
+    struct impair_fate d;
     link_draw(l, &d);
     p->link = index;
     p->flags = 0;
@@ -431,17 +406,17 @@ static void link_offer(struct synack_sim *sim, int index, struct sim_pkt *p)
         return;
     }
 
-    synack_time_t at = time_add(done, time_add(l->p.latency, d.jitter));
+    synack_time_t at = impair_time_add(done, impair_time_add(l->p.latency, d.jitter));
     if (at < l->last_arrival) at = l->last_arrival;
     if (d.corrupt) {
-        pkt_flip_bit(p, d.bit_draw);
+        impair_flip_bit(p->data, p->len, d.bit_draw);
         p->flags |= SYNACK_SIM_F_CORRUPTED;
         l->stats.corrupted++;
         link_notify(sim, SYNACK_SIM_CORRUPTED, p, sim->now);
     }
     if (d.reorder) {
         /* Held back without raising the FIFO floor, so later packets pass it. */
-        at = time_add(at, l->p.reorder_delay);
+        at = impair_time_add(at, l->p.reorder_delay);
         p->flags |= SYNACK_SIM_F_REORDERED;
         l->stats.reordered++;
         link_notify(sim, SYNACK_SIM_REORDERED, p, sim->now);
@@ -671,32 +646,17 @@ void synack_sim_link_params_default(struct synack_sim_link_params *p)
     };
 }
 
-static bool is_probability(double x)
-{
-    return x >= 0.0 && x <= 1.0; /* false for NaN too */
-}
-
 static bool link_params_are_valid(const struct synack_sim_link_params *p)
 {
-    return is_probability(p->loss) && is_probability(p->dup) && is_probability(p->reorder) &&
-           is_probability(p->corrupt) && p->jitter != SYNACK_NEVER &&
-           (p->drop_count == 0 || p->drop_list != NULL);
+    return impair_is_probability(p->loss) && impair_is_probability(p->dup) &&
+           impair_is_probability(p->reorder) && impair_is_probability(p->corrupt) &&
+           p->jitter != SYNACK_NEVER && (p->drop_count == 0 || p->drop_list != NULL);
 }
 
 static int u64_compare(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
-}
-
-/* Mixes the seed with the link index (SplitMix64 finalizer) so that every link's stream
- * starts from an unrelated state, not just a different increment. */
-static uint64_t link_seed(uint64_t seed, int index)
-{
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (uint64_t)(index + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
 }
 
 int synack_sim_add_link(struct synack_sim *sim, int from, int to,
@@ -728,7 +688,8 @@ int synack_sim_add_link(struct synack_sim *sim, int from, int to,
     struct sim_link *l = &sim->links[index];
     *l = (struct sim_link){.from = from, .to = to, .p = *p, .drops = drops};
     l->p.drop_list = drops;
-    rand_seed(&l->rng, link_seed(sim->seed, index), (uint64_t)index);
+    /* Every link its own stream, from an unrelated state (impair_stream_seed). */
+    rand_seed(&l->rng, impair_stream_seed(sim->seed, index), (uint64_t)index);
     return index;
 }
 

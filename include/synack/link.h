@@ -287,6 +287,8 @@ struct synack_link_stats {
     uint64_t tx_errors;            /* writes the OS refused or cut short (packet dropped) */
     /* Fault wrapper only: what it did to packets, both directions together. */
     uint64_t lost, duplicated, corrupted, reordered, delayed, rate_drops;
+    /* Capture wrapper only: packets the capture file failed to take (disk full, ...). */
+    uint64_t capture_errors;
 };
 
 struct synack_link_ops {
@@ -344,7 +346,9 @@ struct synack_tun_config {
  * attaches `ifname`, configures the kernel side as `cfg` says, and makes the descriptor
  * non-blocking. Non-IPv4 packets the kernel writes (IPv6 router solicitations, ...) are
  * dropped and counted in rx_errors. `err` receives a sentence a person can act on
- * ("no permission to open /dev/net/tun: run as root or grant CAP_NET_ADMIN", ...).
+ * ("no permission to open /dev/net/tun: run as root or give the program CAP_NET_ADMIN",
+ * "device IFNAME is in use by another process", "/dev/net/tun does not exist: load the
+ * tun module (modprobe tun)"). The kernel's side is configured with interface ioctls.
  * Errors: INVAL, IO, NOMEM. */
 int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
                     size_t errcap);
@@ -369,7 +373,7 @@ struct synack_udp_config {
 };
 
 /* Binds and connects the UDP socket (non-blocking).
- * Errors: INVAL, IO (with `err`: "address 127.0.0.1:9000 in use", ...), NOMEM. */
+ * Errors: INVAL, IO (with `err`: "address 127.0.0.1:9000 is in use", ...), NOMEM. */
 int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
                     size_t errcap);
 
@@ -388,12 +392,17 @@ struct synack_fault_params {
     size_t queue_bytes;       /* ... with a drop-tail queue this big (0: 2 * 64 KiB) */
 };
 
+/* Held packets (delay, reorder, rate) occupy at most this many bytes of buffers in each
+ * direction; a packet that would exceed it is dropped and counted in tx_errors (outgoing)
+ * or rx_errors (incoming), so memory stays bounded whatever the parameters. */
+#define SYNACK_FAULT_HELD_MAX (32u << 20)
+
 /* Zero impairment; reorder_delay 10 ms. */
 void synack_fault_params_default(struct synack_fault_params *p);
 
 /* Wraps `inner` (taking ownership of it). Every draw comes from a PCG stream derived from
  * `seed` and the direction, so a seed fixes the fate of the n-th packet each way.
- * Errors: INVAL (NULL, probability outside [0, 1]), NOMEM (inner is freed then too). */
+ * Errors: INVAL (NULL, probability outside [0, 1]), NOMEM; inner is freed on any error. */
 int synack_fault_wrap(struct synack_link **out, struct synack_link *inner,
                       const struct synack_fault_params *p, uint64_t seed);
 
@@ -413,10 +422,14 @@ int synack_pcap_wrap(struct synack_link **out, struct synack_link *inner, const 
  * An epoll loop joining one stack to one link, and serving other descriptors (stdin,
  * stdout, files, sockets). It is the only code in synack that reads the real clock
  * (CLOCK_MONOTONIC). Each turn it:
+ *   0. drains the stack's output into the link (what the application did between turns,
+ *      such as a connect before the first turn, is sent before the loop sleeps);
  *   1. waits until the link's fd or a served fd is ready, or the earliest of the stack's
  *      and the link's deadlines (never longer than max_wait of synack_loop_run_once);
- *   2. reads up to SYNACK_LOOP_BATCH packets from the link into the stack;
- *   3. runs the stack's timers and polls the link when their deadlines have passed;
+ *   2. polls the link when its deadline has passed (so packets it releases are read in
+ *      this turn), then reads up to SYNACK_LOOP_BATCH packets from it into the stack;
+ *   3. runs the stack's timers when their deadline has passed (after input, so an ACK
+ *      that just arrived cancels a retransmission instead of racing it);
  *   4. calls the callbacks of ready descriptors;
  *   5. calls the turn hook (the application: events, send, recv);
  *   6. drains the stack's output into the link.
@@ -457,7 +470,8 @@ void synack_loop_del_fd(struct synack_loop *loop, int fd);
 void synack_loop_set_turn(struct synack_loop *loop, synack_loop_turn_fn fn, void *ctx);
 
 /* One turn, waiting at most `max_wait` ns (SYNACK_NEVER: as long as needed).
- * Errors: IO (epoll_wait failed other than by EINTR). */
+ * Errors: IO (epoll_wait failed other than by EINTR, or the link's recv has failed with
+ * IO in every one of the last 1000 turns: a TUN device deleted under the loop). */
 int synack_loop_run_once(struct synack_loop *loop, synack_time_t max_wait);
 /* Turns until synack_loop_stop() is called (from a callback or the hook). Returns 0, or
  * the first error of run_once. */

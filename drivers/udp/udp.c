@@ -1,0 +1,308 @@
+/* UDP encapsulation (link.h): each IPv4 packet of the stack is the whole payload of one UDP
+ * datagram between a local and a peer address, so two unprivileged processes can speak
+ * TCP to each other through the kernel's UDP.
+ *
+ * The socket is bound to the local address and connected to the peer: the kernel then
+ * delivers only the peer's datagrams, reports the path MTU (IP_MTU), and reports ICMP
+ * errors about our datagrams (port unreachable while the peer has not started yet) as a
+ * pending error on the next send or receive. Those errors concern packets already gone:
+ * they are counted in tx_errors and never fail the link. */
+#include "synack/link.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* IPv4 (20) + UDP (8) headers around each packet. */
+#define UDP_OVERHEAD 28u
+/* The path MTU assumed when the configuration gives none: an Ethernet path, even on
+ * loopback (whose 65536 would make segments no real network carries). */
+#define UDP_DEFAULT_PATH_MTU 1500u
+#define UDP_DEFAULT_SOCKBUF (4u << 20)
+/* Pending ICMP errors reported by one recv before it gives up and says AGAIN; each
+ * report clears the error, so this only bounds a flood. */
+#define UDP_MAX_ERRORS_PER_RECV 16
+
+struct udp_link {
+    struct synack_link base;
+    int fd;
+    struct sockaddr_in peer;
+    unsigned path_mtu_max;
+    struct synack_link_stats stats;
+};
+
+static struct udp_link *udp_of(struct synack_link *l)
+{
+    return (struct udp_link *)l;
+}
+
+static const struct udp_link *udp_of_const(const struct synack_link *l)
+{
+    return (const struct udp_link *)l;
+}
+
+/* An error the kernel reports on a connected UDP socket because of an ICMP message about
+ * a datagram we sent earlier (RFC 1122 §4.1.3.3: UDP passes ICMP errors up). Normal while
+ * the peer process is not running yet, or after it has gone. */
+static bool udp_is_icmp_error(int e)
+{
+    return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
+           e == EMSGSIZE || e == EPROTO;
+}
+
+/* Drops a datagram that cannot be an IPv4 packet (shorter than an IPv4 header or of
+ * another version) before the stack sees it: counted in rx_errors. */
+static bool udp_is_ipv4(const uint8_t *buf, size_t len)
+{
+    return len >= 20 && (buf[0] >> 4) == 4;
+}
+
+static bool udp_from_peer(const struct udp_link *u, const struct sockaddr_in *from,
+                          socklen_t fromlen)
+{
+    return fromlen >= sizeof(*from) && from->sin_family == AF_INET &&
+           from->sin_addr.s_addr == u->peer.sin_addr.s_addr && from->sin_port == u->peer.sin_port;
+}
+
+static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
+{
+    (void)now;
+    struct udp_link *u = udp_of(l);
+    int icmp_errors = 0;
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fromlen = sizeof(from);
+        /* MSG_TRUNC: the return value is the datagram's real length, so a packet larger
+         * than `cap` is recognised (and dropped) rather than handed on cut short. */
+        ssize_t n = recvfrom(u->fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
+            if (udp_is_icmp_error(errno)) {
+                u->stats.tx_errors++;
+                if (++icmp_errors >= UDP_MAX_ERRORS_PER_RECV) return SYNACK_ERR_AGAIN;
+                continue;
+            }
+            u->stats.rx_errors++;
+            return SYNACK_ERR_IO;
+        }
+        /* Connected, so only the peer's datagrams arrive; those queued between bind() and
+         * connect() may come from anyone, hence the check. */
+        if (!udp_from_peer(u, &from, fromlen)) {
+            u->stats.rx_errors++;
+            continue;
+        }
+        if ((size_t)n > cap) {
+            u->stats.rx_errors++;
+            return SYNACK_ERR_BUFSZ;
+        }
+        if (!udp_is_ipv4(buf, (size_t)n)) {
+            u->stats.rx_errors++;
+            continue;
+        }
+        u->stats.rx_packets++;
+        u->stats.rx_bytes += (uint64_t)n;
+        return n;
+    }
+}
+
+static ssize_t udp_send_once(int fd, const uint8_t *pkt, size_t len)
+{
+    ssize_t n;
+    do
+        n = send(fd, pkt, len, 0);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static int udp_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    (void)now;
+    struct udp_link *u = udp_of(l);
+    ssize_t n = udp_send_once(u->fd, pkt, len);
+    if (n < 0 && udp_is_icmp_error(errno)) {
+        /* A pending ICMP error is reported instead of sending (and cleared by the
+         * report): it was about an earlier datagram, so this one is tried once more.
+         * EMSGSIZE may also be this packet being larger than the path MTU
+         * (IP_PMTUDISC_DO: the kernel never fragments); then the retry fails too. */
+        u->stats.tx_errors++;
+        n = udp_send_once(u->fd, pkt, len);
+    }
+    if (n >= 0 && (size_t)n == len) {
+        u->stats.tx_packets++;
+        u->stats.tx_bytes += len;
+        return 0;
+    }
+    u->stats.tx_errors++;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+        return SYNACK_ERR_AGAIN;
+    return SYNACK_ERR_IO;
+}
+
+static int udp_fd(const struct synack_link *l)
+{
+    return udp_of_const(l)->fd;
+}
+
+static unsigned udp_mtu(const struct synack_link *l)
+{
+    const struct udp_link *u = udp_of_const(l);
+    unsigned path = u->path_mtu_max;
+    int kernel_mtu = 0;
+    socklen_t optlen = sizeof(kernel_mtu);
+    /* IP_MTU: the path MTU to the connected peer as the kernel knows it (RFC 1191). */
+    if (getsockopt(u->fd, IPPROTO_IP, IP_MTU, &kernel_mtu, &optlen) == 0 && kernel_mtu > 0 &&
+        (unsigned)kernel_mtu < path)
+        path = (unsigned)kernel_mtu;
+    return path > UDP_OVERHEAD ? path - UDP_OVERHEAD : 0;
+}
+
+static void udp_stats(const struct synack_link *l, struct synack_link_stats *out)
+{
+    *out = udp_of_const(l)->stats;
+}
+
+static void udp_free(struct synack_link *l)
+{
+    struct udp_link *u = udp_of(l);
+    close(u->fd);
+    free(u);
+}
+
+static const struct synack_link_ops udp_ops = {
+    .kind = "udp",
+    .recv = udp_recv,
+    .send = udp_send,
+    .fd = udp_fd,
+    .next_deadline = NULL,
+    .poll = NULL,
+    .mtu = udp_mtu,
+    .stats = udp_stats,
+    .free = udp_free,
+};
+
+static void udp_format_addr(char *out, size_t cap, uint32_t ip, uint16_t port)
+{
+    struct in_addr a = {.s_addr = htonl(ip)};
+    char text[INET_ADDRSTRLEN];
+    if (inet_ntop(AF_INET, &a, text, sizeof(text)) == NULL) snprintf(text, sizeof(text), "?");
+    snprintf(out, cap, "%s:%u", text, (unsigned)port);
+}
+
+/* Writes a sentence into `err` (if given). */
+static void udp_set_error(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void udp_set_error(char *err, size_t errcap, const char *fmt, ...)
+{
+    if (err == NULL || errcap == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errcap, fmt, ap);
+    va_end(ap);
+}
+
+/* The sentence for a failed bind(): what a person can do about it. */
+static void udp_bind_error(char *err, size_t errcap, const char *addr, int e)
+{
+    switch (e) {
+    case EADDRINUSE:
+        udp_set_error(err, errcap, "address %s is in use", addr);
+        break;
+    case EADDRNOTAVAIL:
+        udp_set_error(err, errcap, "cannot bind %s: not an address of this host", addr);
+        break;
+    case EACCES:
+        udp_set_error(err, errcap,
+                      "no permission to bind %s: ports below 1024 need root or "
+                      "CAP_NET_BIND_SERVICE",
+                      addr);
+        break;
+    default:
+        udp_set_error(err, errcap, "cannot bind %s: %s", addr, strerror(e));
+        break;
+    }
+}
+
+/* Asks for `bytes` of socket buffer: SO_*BUFFORCE first (root may exceed the system
+ * maximum, which is often only 208 KiB), then the ordinary option, which the kernel
+ * silently caps. A smaller buffer only costs drops under bursts, so failure is ignored. */
+static void udp_set_sockbuf(int fd, int force_opt, int opt, unsigned bytes)
+{
+    int v = bytes > (unsigned)INT32_MAX / 2 ? INT32_MAX / 2 : (int)bytes;
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) == 0) return;
+    (void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+}
+
+static int udp_socket_open(const struct synack_udp_config *cfg, const struct sockaddr_in *peer,
+                           char *err, size_t errcap)
+{
+    char addr[64];
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        udp_set_error(err, errcap, "cannot create a UDP socket: %s", strerror(errno));
+        return -1;
+    }
+    unsigned buf = cfg->sockbuf ? cfg->sockbuf : UDP_DEFAULT_SOCKBUF;
+    udp_set_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, buf);
+    udp_set_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, buf);
+    /* RFC 1191: set DF on every datagram, so the kernel never fragments; a datagram
+     * larger than the path MTU fails with EMSGSIZE instead (counted). */
+    int pmtu = IP_PMTUDISC_DO;
+    (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+
+    struct sockaddr_in local = {.sin_family = AF_INET,
+                                .sin_port = htons(cfg->local_port),
+                                .sin_addr.s_addr = htonl(cfg->local_ip)};
+    if (bind(fd, (const struct sockaddr *)&local, sizeof(local)) != 0) {
+        int e = errno;
+        udp_format_addr(addr, sizeof(addr), cfg->local_ip, cfg->local_port);
+        udp_bind_error(err, errcap, addr, e);
+        close(fd);
+        return -1;
+    }
+    if (connect(fd, (const struct sockaddr *)peer, sizeof(*peer)) != 0) {
+        int e = errno;
+        udp_format_addr(addr, sizeof(addr), cfg->peer_ip, cfg->peer_port);
+        udp_set_error(err, errcap, "cannot reach peer %s: %s", addr, strerror(e));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
+                    size_t errcap)
+{
+    if (err != NULL && errcap > 0) err[0] = '\0';
+    if (out == NULL || cfg == NULL) return SYNACK_ERR_INVAL;
+    *out = NULL;
+    if (cfg->local_port == 0 || cfg->peer_ip == 0 || cfg->peer_port == 0) {
+        udp_set_error(err, errcap, "a UDP link needs a local port and a peer address and port");
+        return SYNACK_ERR_INVAL;
+    }
+    struct udp_link *u = calloc(1, sizeof(*u));
+    if (u == NULL) return SYNACK_ERR_NOMEM;
+    u->base.ops = &udp_ops;
+    u->peer = (struct sockaddr_in){.sin_family = AF_INET,
+                                   .sin_port = htons(cfg->peer_port),
+                                   .sin_addr.s_addr = htonl(cfg->peer_ip)};
+    u->path_mtu_max = cfg->path_mtu_max ? cfg->path_mtu_max : UDP_DEFAULT_PATH_MTU;
+    if (u->path_mtu_max <= UDP_OVERHEAD + 20) {
+        free(u);
+        udp_set_error(err, errcap, "path MTU %u is too small for IPv4 over UDP", cfg->path_mtu_max);
+        return SYNACK_ERR_INVAL;
+    }
+    u->fd = udp_socket_open(cfg, &u->peer, err, errcap);
+    if (u->fd < 0) {
+        free(u);
+        return SYNACK_ERR_IO;
+    }
+    *out = &u->base;
+    return 0;
+}
