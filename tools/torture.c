@@ -576,6 +576,9 @@ static const struct {
     COUNTER(sack_blocks_in),   COUNTER(dsacks_in),
     COUNTER(dsacks_out),       COUNTER(delayed_acks),
     COUNTER(keepalive_probes), COUNTER(window_probes),
+    COUNTER(icmp_in),          COUNTER(icmp_echo_replies),
+    COUNTER(icmp_out),         COUNTER(icmp_errors_delivered),
+    COUNTER(pmtu_decreases),
 };
 
 static uint64_t counter_at(const struct synack_counters *c, size_t off)

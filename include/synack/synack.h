@@ -51,6 +51,9 @@ enum synack_err {
     SYNACK_ERR_ABORTED = -13,    /* the local application aborted the connection */
     SYNACK_ERR_MALFORMED = -14,  /* an input packet was malformed and dropped (counted) */
     SYNACK_ERR_IO = -15,         /* a driver's file or device operation failed (see its message) */
+    SYNACK_ERR_UNREACH = -16,    /* ICMP said the peer cannot be reached (network or host
+                                    unreachable, time exceeded): reported instead of TIMEDOUT
+                                    when the connection then times out (RFC 1122 §4.2.3.9) */
 };
 
 /* A sentence a person can act on, for any SYNACK_ERR_* code. Never NULL. */
@@ -89,7 +92,7 @@ enum synack_drop {
     SYNACK_DROP_IP_TOTAL_LEN,  /* total length < IHL*4 or > bytes received */
     SYNACK_DROP_IP_CHECKSUM,   /* header checksum wrong */
     SYNACK_DROP_IP_FRAGMENT,   /* MF set or fragment offset != 0: reassembly not supported */
-    SYNACK_DROP_IP_PROTOCOL,   /* not TCP (ICMP is its own issue) */
+    SYNACK_DROP_IP_PROTOCOL,   /* neither TCP nor ICMP */
     SYNACK_DROP_IP_NOT_LOCAL,  /* destination is not this stack's address */
     SYNACK_DROP_IP_BAD_SOURCE, /* source is broadcast, multicast or 0.0.0.0 */
     /* TCP header */
@@ -113,6 +116,20 @@ enum synack_drop {
     SYNACK_DROP_NO_MEMORY,         /* a connection could not be allocated */
     SYNACK_DROP_RCV_BUFFER,        /* data beyond the receive buffer */
     SYNACK_DROP_PAWS,              /* RFC 7323 §5: timestamp older than TS.Recent (acked) */
+    /* ICMP (RFC 792) */
+    SYNACK_DROP_ICMP_TRUNCATED,  /* shorter than the 8-byte ICMP header */
+    SYNACK_DROP_ICMP_CHECKSUM,   /* checksum over the whole ICMP message wrong */
+    SYNACK_DROP_ICMP_QUOTE,      /* an error message without a whole IPv4 header (version 4,
+                                    IHL >= 5) and 8 bytes of the datagram it returns */
+    SYNACK_DROP_ICMP_IGNORED,    /* a message we take no action on: source quench (RFC 6633),
+                                    redirect, echo reply, timestamp, ...; or a fragmentation-
+                                    needed that does not lower the path MTU (RFC 1191 §3) */
+    SYNACK_DROP_ICMP_NO_CONN,    /* an error about no connection of ours: not TCP from this
+                                    address, unknown 4-tuple, TIME_WAIT */
+    SYNACK_DROP_ICMP_BLIND,      /* RFC 5927 §4.1: the returned sequence number is outside
+                                    SND.UNA =< SEQ < SND.NXT (spoofed or stale) */
+    SYNACK_DROP_ICMP_QUEUE_FULL, /* an echo reply (or ICMP error) found the bounded queue of
+                                    ICMP messages to send full */
     SYNACK_DROP_COUNT
 };
 
@@ -143,6 +160,13 @@ struct synack_counters {
     uint64_t delayed_acks;              /* ACKs sent by the delayed-ACK timer */
     uint64_t keepalive_probes;          /* RFC 1122 §4.2.3.6 keepalive probes sent */
     uint64_t window_probes;             /* RFC 9293 §3.8.6.1 zero-window probes sent */
+    uint64_t icmp_in;                   /* stack only: well-formed ICMP messages received */
+    uint64_t icmp_out;                  /* stack only: ICMP messages sent */
+    uint64_t icmp_echo_replies;         /* stack only: echo replies sent (RFC 1122 §3.2.2.6) */
+    uint64_t icmp_errors_delivered;     /* ICMP errors that passed the RFC 5927 checks and were
+                                           taken by their connection (soft error remembered,
+                                           hard error applied, path MTU lowered) */
+    uint64_t pmtu_decreases;            /* RFC 1191: fragmentation needed lowered the path MTU */
     uint64_t drops[SYNACK_DROP_COUNT];  /* drops by reason */
 };
 
@@ -175,6 +199,10 @@ const char *synack_cc_phase_name(enum synack_cc_phase p);
 struct synack_config {
     uint32_t addr;                /* this stack's IPv4 address */
     uint16_t mtu;                 /* interface MTU; the MSS offered is mtu - 40 */
+    uint16_t pmtu_min;            /* the lowest path MTU an ICMP fragmentation-needed can set
+                                     (576, RFC 1122 §3.3.3; at least 68, RFC 1191 §3; used as
+                                     min(pmtu_min, mtu)). A report below it sets the path MTU
+                                     to it and stops setting DF (RFC 1191 §3) */
     uint8_t ttl;                  /* IPv4 TTL of emitted packets (default 64) */
     uint64_t seed;                /* seeds every random choice the stack makes (ports) */
     uint8_t isn_secret[16];       /* RFC 6528 key for the ISN hash */
@@ -189,6 +217,9 @@ struct synack_config {
     unsigned syn_retries;         /* SYN / SYN-ACK retransmissions before giving up (6) */
     unsigned data_retries;        /* data / FIN retransmissions before giving up (15) */
     unsigned challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per stack (100) */
+    unsigned icmp_error_limit;    /* ICMP errors (protocol unreachable) sent per second, per
+                                     stack (100; RFC 1812 §4.3.2.8); 0 sends none. Echo
+                                     replies are bounded by a queue instead */
     uint16_t ephemeral_lo;        /* ephemeral port range (RFC 6335: 49152-65535) */
     uint16_t ephemeral_hi;
     /* Options offered in our SYN (each used only if the peer offers it too). */
@@ -217,19 +248,24 @@ struct synack_stack;
 struct synack_tcp;      /* one connection */
 struct synack_listener; /* one listening port with its backlog */
 
-/* Creates a stack. Errors: INVAL (addr 0, mtu < 68, bad buffer sizes), NOMEM. */
+/* Creates a stack. Errors: INVAL (addr 0, broadcast or multicast; mtu < 68; pmtu_min < 68;
+ * bad buffer sizes), NOMEM. */
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg);
 /* Frees the stack and every connection and listener it holds. NULL is allowed. */
 void synack_stack_free(struct synack_stack *stack);
 
 uint32_t synack_stack_addr(const struct synack_stack *stack);
 
-/* Hands one IPv4 packet to the stack. Malformed packets are counted by reason and dropped.
+/* Hands one IPv4 packet to the stack: TCP segments go to their connection; ICMP echo
+ * requests are answered (RFC 792, RFC 1122 §3.2.2.6) and ICMP errors go to the connection
+ * that sent the datagram they return (RFC 1122 §4.2.3.9, RFC 5927, RFC 1191). Malformed
+ * packets are counted by reason and dropped.
  * Returns 0, or SYNACK_ERR_MALFORMED when the packet was dropped as malformed (counted). */
 int synack_stack_input(struct synack_stack *stack, const uint8_t *pkt, size_t len,
                        synack_time_t now);
 
-/* Writes the next packet the stack wants to send into `buf` and returns its length;
+/* Writes the next packet the stack wants to send into `buf` and returns its length (a TCP
+ * segment, or an ICMP message such as an echo reply);
  * SYNACK_ERR_AGAIN when there is nothing to send; SYNACK_ERR_BUFSZ when `cap` is smaller
  * than the MTU. Call until AGAIN after every input, timer run or application call. */
 synack_ssize synack_stack_output(struct synack_stack *stack, uint8_t *buf, size_t cap,
@@ -246,8 +282,11 @@ void synack_stack_handle_timers(struct synack_stack *stack, synack_time_t now);
  * counters of every connection ever held. */
 void synack_stack_counters(const struct synack_stack *stack, struct synack_counters *out);
 
-/* Calls `fn` for every TCP segment that enters (dir 'i') or leaves (dir 'o') the stack,
- * with the packet bytes. Malformed input is reported with dir 'i' and `drop` set. */
+/* Calls `fn` for every IPv4 packet that enters (dir 'i') or leaves (dir 'o') the stack, with
+ * the packet bytes: TCP segments and ICMP messages alike (synack_format_packet prints both).
+ * Input rejected by the wire checks (malformed, not for us, neither TCP nor ICMP) is
+ * reported with dir 'i' and `drop` set; drops decided later (by TCP or ICMP processing) are
+ * counted but reported as accepted input. */
 typedef void (*synack_trace_fn)(void *ctx, char dir, const uint8_t *pkt, size_t len,
                                 enum synack_drop drop, synack_time_t now);
 void synack_stack_set_trace(struct synack_stack *stack, synack_trace_fn fn, void *ctx);
@@ -261,7 +300,9 @@ enum synack_event_type {
     SYNACK_EV_READABLE,    /* new in-order data can be read */
     SYNACK_EV_WRITABLE,    /* send buffer space was freed */
     SYNACK_EV_PEER_CLOSED, /* the peer's FIN arrived: recv() returns 0 once data is read */
-    SYNACK_EV_ERROR,       /* the connection failed: err is REFUSED, RESET or TIMEDOUT */
+    SYNACK_EV_ERROR,       /* the connection failed: err is CONNREFUSED (RST, or ICMP port or
+                              protocol unreachable while opening), CONNRESET, TIMEDOUT,
+                              UNREACH (timed out after an ICMP soft error) or ABORTED */
     SYNACK_EV_CLOSED,      /* the connection reached CLOSED; after this it may be freed */
     SYNACK_EV_CC,          /* congestion-control phase changed: old_phase -> new_phase */
 };
@@ -309,8 +350,8 @@ int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uin
 /* ---- TCP: connections ----------------------------------------------------------------- */
 
 /* Active open (CLOSED -> SYN_SENT). `local_port` 0 picks an ephemeral port (RFC 6056).
- * Completion is reported by SYNACK_EV_CONNECTED, or SYNACK_EV_ERROR with CONNREFUSED or
- * TIMEDOUT. Errors: INVAL, ADDRINUSE, NOPORTS, NOMEM. */
+ * Completion is reported by SYNACK_EV_CONNECTED, or SYNACK_EV_ERROR with CONNREFUSED,
+ * TIMEDOUT or UNREACH. Errors: INVAL, ADDRINUSE, NOPORTS, NOMEM. */
 int synack_tcp_connect(struct synack_stack *stack, uint32_t remote_addr, uint16_t remote_port,
                        uint16_t local_port, void *user, struct synack_tcp **out, synack_time_t now);
 
@@ -360,9 +401,16 @@ struct synack_tcp_info {
     uint32_t local_addr, remote_addr;
     uint16_t local_port, remote_port;
     uint32_t iss, irs, snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
-    uint16_t snd_mss;       /* the MSS we send with (peer's MSS, or 536) */
+    uint16_t snd_mss;       /* the MSS we send with (peer's MSS, or 536; <= pmtu - 40) */
     uint16_t rcv_mss;       /* the MSS we offered */
     uint16_t snd_eff_mss;   /* payload of a full segment: snd_mss less timestamps (12) */
+    uint16_t pmtu;          /* path MTU estimate: the interface MTU, lowered by ICMP
+                               fragmentation-needed (RFC 1191); snd_mss <= pmtu - 40 */
+    bool pmtu_no_df;        /* the path MTU hit pmtu_min: packets go without DF (RFC 1191 §3) */
+    int soft_err;           /* what the last ICMP error that did not abort said (UNREACH;
+                               CONNREFUSED for a port or protocol unreachable once
+                               synchronized) since data was last acknowledged, or 0: what a
+                               timeout would report instead of TIMEDOUT (RFC 1122 §4.2.3.9) */
     synack_time_t rto;      /* current retransmission timeout */
     unsigned backoff;       /* consecutive retransmissions of the oldest segment */
     size_t bytes_in_flight; /* snd_nxt - snd_una */

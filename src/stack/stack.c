@@ -20,7 +20,8 @@ const char *synack_strerror(int err)
     case SYNACK_ERR_NOTCONN:
         return "not connected: wait for the connection to be established";
     case SYNACK_ERR_CONNREFUSED:
-        return "connection refused: nothing listens on that port at the peer (it sent RST)";
+        return "connection refused: nothing listens on that port at the peer (it sent RST, or "
+               "ICMP port or protocol unreachable)";
     case SYNACK_ERR_CONNRESET:
         return "connection reset by peer (it sent RST)";
     case SYNACK_ERR_TIMEDOUT:
@@ -39,6 +40,9 @@ const char *synack_strerror(int err)
         return "malformed packet: dropped and counted";
     case SYNACK_ERR_IO:
         return "input/output error: a file or device could not be opened, read or written";
+    case SYNACK_ERR_UNREACH:
+        return "no route to host: the peer stopped answering and ICMP said the network or host is "
+               "unreachable; check the address, the route and any firewall";
     default:
         return "unknown error code";
     }
@@ -57,6 +61,8 @@ void synack_config_default(struct synack_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->mtu = 1500;
+    cfg->pmtu_min = 576; /* RFC 1122 §3.3.3: every host reassembles 576-byte datagrams */
+    cfg->icmp_error_limit = 100;
     cfg->ttl = 64;
     cfg->max_conns = 1024;
     cfg->sndbuf = 64 * 1024;
@@ -96,10 +102,18 @@ void stack_free(struct synack_stack *s, void *p)
         free(p);
 }
 
+/* RFC 1122 §3.2.1.3: a host's own address is a unicast one: not 0, not the limited
+ * broadcast, not multicast (class D) or reserved (class E). */
+static bool addr_is_unicast(uint32_t addr)
+{
+    return addr != 0 && (addr >> 28) < 14;
+}
+
 static bool config_is_valid(const struct synack_config *cfg)
 {
-    return cfg->addr != 0 && cfg->mtu >= 68 && cfg->ttl != 0 && cfg->max_conns > 0 &&
-           cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
+    /* RFC 791 §3.1 / RFC 1191 §3: 68 octets go anywhere without fragmentation. */
+    return addr_is_unicast(cfg->addr) && cfg->mtu >= 68 && cfg->pmtu_min >= 68 && cfg->ttl != 0 &&
+           cfg->max_conns > 0 && cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
            cfg->rcvbuf <= TCP_MAX_BUF && (unsigned)cfg->cc < SYNACK_CC_COUNT &&
            cfg->init_cwnd > 0 && cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max &&
            cfg->rto_initial > 0 && cfg->ephemeral_lo != 0 &&
@@ -125,7 +139,9 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
     s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);
     s->scratch = stack_alloc(s, cfg->mtu);
-    if (!s->evq || !s->scratch || !s->timer_storage || stack_demux_init(s) != 0) {
+    s->icmpq_bytes = stack_alloc(s, STACK_ICMPQ_CAP * (size_t)(cfg->mtu - WIRE_IPV4_HDR_LEN));
+    if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage ||
+        stack_demux_init(s) != 0) {
         synack_stack_free(s);
         return SYNACK_ERR_NOMEM;
     }
@@ -148,6 +164,7 @@ void synack_stack_free(struct synack_stack *s)
     stack_free(s, s->evq);
     stack_free(s, s->timer_storage);
     stack_free(s, s->scratch);
+    stack_free(s, s->icmpq_bytes);
     stack_free(s, s);
 }
 
@@ -203,19 +220,50 @@ static enum synack_drop input_check_addrs(const struct synack_stack *s,
     return SYNACK_DROP_NONE;
 }
 
+/* An incoming packet as the wire layer parsed it: TCP or ICMP after the IPv4 header. */
+struct input_pkt {
+    struct wire_ipv4_repr ip;
+    struct wire_tcp_repr tcp;
+    struct wire_icmp_repr icmp;
+};
+
+/* IPv4, then the protocol it carries (up to the IPv4 total length, not the buffer's end). */
+static enum synack_drop input_parse(const uint8_t *pkt, size_t len, struct input_pkt *in)
+{
+    enum synack_drop why = wire_ipv4_parse(pkt, len, &in->ip);
+    if (why != SYNACK_DROP_NONE) return why;
+    const uint8_t *payload = pkt + in->ip.header_len;
+    switch (in->ip.proto) {
+    case WIRE_IP_PROTO_TCP:
+        return wire_tcp_parse(payload, in->ip.payload_len, in->ip.src, in->ip.dst, &in->tcp);
+    case WIRE_IP_PROTO_ICMP:
+        return wire_icmp_parse(payload, in->ip.payload_len, &in->icmp);
+    default:
+        return SYNACK_DROP_IP_PROTOCOL;
+    }
+}
+
 int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, synack_time_t now)
 {
-    struct wire_ipv4_repr ip;
-    struct wire_tcp_repr seg;
+    struct input_pkt in;
     if (!s || !pkt) return SYNACK_ERR_INVAL;
-    enum synack_drop why = wire_packet_parse(pkt, len, &ip, &seg);
-    if (why == SYNACK_DROP_NONE) why = input_check_addrs(s, &ip);
+    enum synack_drop why = input_parse(pkt, len, &in);
+    if (why == SYNACK_DROP_NONE || why == SYNACK_DROP_IP_PROTOCOL) {
+        enum synack_drop addrs = input_check_addrs(s, &in.ip);
+        if (addrs != SYNACK_DROP_NONE) why = addrs;
+    }
     if (s->trace) s->trace(s->trace_ctx, 'i', pkt, len, why, now);
     if (why != SYNACK_DROP_NONE) {
         stack_count_drop(s, why);
+        /* For us, from a unicast host, a first fragment, not ICMP (ICMP parsed or failed
+         * its own checks): a protocol we do not run. */
+        if (why == SYNACK_DROP_IP_PROTOCOL) stack_icmp_proto_unreach(s, pkt, &in.ip, now);
         return SYNACK_ERR_MALFORMED;
     }
-    tcp_input(s, &ip, &seg, now);
+    if (in.ip.proto == WIRE_IP_PROTO_ICMP)
+        stack_icmp_input(s, &in.ip, &in.icmp, now);
+    else
+        tcp_input(s, &in.ip, &in.tcp, now);
     return 0;
 }
 
@@ -282,6 +330,7 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
     if (!s || !buf) return SYNACK_ERR_INVAL;
     if (cap < s->cfg.mtu) return SYNACK_ERR_BUFSZ;
     if (s->ctl_len) return output_ctl(s, buf, cap, now);
+    if (s->icmpq_len) return stack_icmp_output(s, buf, cap, now);
     while (s->out_head) {
         struct synack_tcp *c = s->out_head;
         synack_ssize n = tcp_output(c, buf, cap, now);

@@ -18,6 +18,20 @@ struct stack_ctl_seg {
 #define STACK_CTLQ_CAP 64
 #define STACK_EVQ_MIN 256
 
+/* An ICMP message waiting to be sent (an echo reply, a protocol unreachable): the whole
+ * message is built into its slot of the queue's storage when it is queued. */
+struct stack_icmp_msg {
+    uint32_t dst;
+    uint8_t tos;
+    uint8_t type;
+    uint16_t len; /* bytes of the ICMP message in the slot */
+};
+
+/* Bounded: an echo flood between two output calls costs this many slots, no more. */
+#define STACK_ICMPQ_CAP 8
+/* RFC 1812 §4.3.2.3: an ICMP error returns as much of the datagram as fits in 576 bytes. */
+#define STACK_ICMP_ERR_MAX 576
+
 struct synack_stack {
     struct synack_config cfg;
     uint64_t next_id; /* ids of connections and listeners; never reused */
@@ -40,6 +54,13 @@ struct synack_stack {
     size_t ctl_head, ctl_len;
     uint16_t ip_id;
     uint8_t *scratch; /* one MTU: a segment's payload copied out of a send ring */
+    /* ICMP messages to send, oldest first; slot i is icmpq_bytes + i * (mtu - 20). */
+    struct stack_icmp_msg icmpq[STACK_ICMPQ_CAP];
+    uint8_t *icmpq_bytes;
+    size_t icmpq_head, icmpq_len;
+    /* RFC 1812 §4.3.2.8 / RFC 1122 §3.2.2: ICMP errors sent in the current one-second window. */
+    synack_time_t icmp_err_window_start;
+    unsigned icmp_err_count;
 
     /* Events handed out by synack_stack_next_event. */
     struct synack_event *evq;
@@ -78,5 +99,19 @@ void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c);
 void stack_out_remove(struct synack_stack *s, struct synack_tcp *c);
 /* Queues a TCB-less segment; drops (counted as a RST not sent) when the queue is full. */
 void stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg);
+
+/* ---- stack/icmp.c ---- */
+/* A well-formed ICMP message for this stack: answers echo requests, hands errors about our
+ * TCP segments to tcp_icmp_input, counts and drops the rest. */
+void stack_icmp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+                      const struct wire_icmp_repr *icmp, synack_time_t now);
+/* RFC 1122 §3.2.2.1: answers a datagram of a protocol we do not run (`pkt`, addressed to us
+ * from a unicast source, a first fragment, not ICMP) with a protocol unreachable, within the
+ * rate limit. */
+void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
+                              const struct wire_ipv4_repr *ip, synack_time_t now);
+/* Writes the oldest queued ICMP message as a packet: its length, 0 if none is queued, or
+ * SYNACK_ERR_BUFSZ. */
+synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
 
 #endif

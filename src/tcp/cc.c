@@ -35,6 +35,22 @@ void tcp_cc_switch(struct tcp_cc *cc, enum synack_cc algo, synack_time_t now)
     cc->app_limited_since = SYNACK_NEVER;
 }
 
+void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
+{
+    if (mss == 0) mss = 1;
+    if (mss == cc->mss) return;
+    /* CUBIC's windows are in segments (RFC 9438 §4.1.1): the same bytes are more of the
+     * smaller ones. K (seconds) is kept, so the curve still returns to W_max on time. */
+    double k = (double)cc->mss / mss;
+    cc->w_max *= k;
+    cc->w_last_max *= k;
+    cc->cwnd_prior *= k;
+    cc->cwnd_epoch *= k;
+    cc->w_est *= k;
+    cc->cwnd_frac *= k;
+    cc->mss = mss;
+}
+
 void tcp_cc_init_window(struct tcp_cc *cc, enum synack_cc algo, uint32_t mss, unsigned init_segs)
 {
     memset(cc, 0, sizeof *cc);

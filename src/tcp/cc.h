@@ -65,6 +65,11 @@ const struct tcp_cc_ops *tcp_cc_ops(enum synack_cc algo);
 /* Switches controllers keeping cwnd and ssthresh (synack_tcp_set_cc). */
 void tcp_cc_switch(struct tcp_cc *cc, enum synack_cc algo, synack_time_t now);
 
+/* The segment size changed (a smaller path MTU, RFC 1191): cwnd and ssthresh stay as they
+ * are in bytes (RFC 1191 §6.4: not a congestion signal); what CUBIC keeps in segments is
+ * rescaled to the same bytes. `mss` 0 counts as 1. */
+void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss);
+
 /* ---- shared by the controllers (cc.c) ---- */
 
 extern const struct tcp_cc_ops tcp_cc_newreno_ops;

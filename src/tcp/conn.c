@@ -75,6 +75,7 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->remote_addr = remote_addr;
     c->remote_port = remote_port;
     c->rcv_mss = (uint16_t)(s->cfg.mtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
+    c->pmtu = s->cfg.mtu; /* RFC 1191 §2: start from the first hop's MTU */
     c->snd_mss = TCP_DEFAULT_MSS < c->rcv_mss ? TCP_DEFAULT_MSS : c->rcv_mss;
     c->eff_mss = c->snd_mss;
     c->rto = s->cfg.rto_initial;
@@ -164,13 +165,24 @@ void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32
 uint16_t tcp_peer_mss(const struct synack_tcp *c, const struct wire_tcp_repr *syn)
 {
     uint16_t peer = syn->has_mss && syn->mss != 0 ? syn->mss : TCP_DEFAULT_MSS;
-    return peer < c->rcv_mss ? peer : c->rcv_mss;
+    /* RFC 1191 §3.1 / RFC 9293 §3.7.1: no datagram larger than the path MTU (our MTU, or
+     * less if ICMP already said so during the handshake). */
+    uint16_t path = (uint16_t)(c->pmtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
+    return peer < path ? peer : path;
+}
+
+void tcp_set_snd_mss(struct synack_tcp *c, uint16_t mss)
+{
+    /* RFC 9293 §3.7.1 / RFC 6691: the MSS counts data only; options on every segment (the
+     * 12 bytes of timestamps) come out of it. */
+    uint16_t opts = (c->flags & TCP_F_TS) ? 12 : 0;
+    c->snd_mss = mss;
+    c->eff_mss = mss > opts ? (uint16_t)(mss - opts) : 1;
 }
 
 void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack_time_t now)
 {
     const struct synack_config *cfg = &c->stack->cfg;
-    c->snd_mss = tcp_peer_mss(c, syn);
     c->flags &= ~(uint32_t)(TCP_F_WSCALE | TCP_F_SACK | TCP_F_TS);
     /* RFC 7323 §2.2: scaling is on only if both SYNs carry the option; a shift above 14
      * is used as 14 (§2.3). */
@@ -189,10 +201,7 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
         c->ts_recent = syn->ts_val;
         c->ts_recent_time = now;
     }
-    /* RFC 9293 §3.7.1 / RFC 6691: the MSS counts data only; options on every segment
-     * (the 12 bytes of timestamps) come out of it. */
-    uint16_t opts = (c->flags & TCP_F_TS) ? 12 : 0;
-    c->eff_mss = c->snd_mss > opts ? (uint16_t)(c->snd_mss - opts) : 1;
+    tcp_set_snd_mss(c, tcp_peer_mss(c, syn));
     /* RACK's highest delivered sequence starts at the first data byte (not 0, which
      * would look like reordering for half of all ISNs). */
     c->rack_fack = c->iss + 1;

@@ -92,6 +92,9 @@ enum {
     TCP_F_DSACK = 1u << 19,         /* the next ACK reports dsack_left..right first */
     TCP_F_OOO_FIN = 1u << 20,       /* the peer's FIN arrived past a hole, at ooo_fin_seq */
     TCP_F_RTX_NOW = 1u << 21,       /* recovery began: retransmit the first lost segment now */
+    TCP_F_PMTU_NO_DF = 1u << 22,    /* the path MTU hit its floor: send without DF (RFC 1191 §3) */
+    TCP_F_PMTU_REPAIR = 1u << 23,   /* resending what a smaller path MTU dropped, up to
+                                       pmtu_recover (RFC 1191 §6.4) */
 };
 
 struct synack_tcp {
@@ -126,8 +129,15 @@ struct synack_tcp {
     uint32_t irs, rcv_nxt;
     uint32_t rcv_adv; /* right edge last advertised: rcv_nxt + window (never shrinks) */
 
-    uint16_t snd_mss; /* RFC 9293 §3.7.1: min(peer's MSS or 536, our MTU - 40) */
-    uint16_t rcv_mss; /* the MSS we offer: MTU - 40 */
+    uint16_t snd_mss;      /* RFC 9293 §3.7.1: min(peer's MSS or 536, path MTU - 40) */
+    uint16_t rcv_mss;      /* the MSS we offer: MTU - 40 */
+    uint16_t pmtu;         /* RFC 1191: path MTU estimate, from the interface MTU; only ICMP
+                              fragmentation-needed lowers it, never below min(pmtu_min, mtu) */
+    uint32_t pmtu_recover; /* SND.NXT when fragmentation-needed last marked segments lost:
+                              holes below it are that repair's, not congestion */
+    int soft_err;          /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort
+                              (UNREACH; CONNREFUSED for a hard one once synchronized) since
+                              data was last acknowledged; a timeout reports it, not TIMEDOUT */
 
     struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
     struct ring rcvq; /* in-order data the application has not read */
@@ -296,6 +306,24 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
 void tcp_count(struct synack_tcp *c, size_t offset);
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
 
+/* Sets snd_mss and the effective MSS (less the 12 bytes of timestamps when they are on). */
+void tcp_set_snd_mss(struct synack_tcp *c, uint16_t mss);
+/* The error a connection that timed out reports: an ICMP soft error it heard since data
+ * was last acknowledged (RFC 1122 §4.2.3.9, RFC 5461), else TIMEDOUT. */
+static inline int tcp_timeout_err(const struct synack_tcp *c)
+{
+    return c->soft_err ? c->soft_err : SYNACK_ERR_TIMEDOUT;
+}
+
+/* ---- tcp/icmp.c: ICMP errors and Path MTU Discovery ---- */
+/* An ICMP error message (destination unreachable, time exceeded, parameter problem) whose
+ * returned datagram may be one of our TCP segments: finds the connection by the returned
+ * 4-tuple, checks the returned sequence number (RFC 5927 §4.1), and applies it: soft errors
+ * are remembered, hard ones abort an opening connection, fragmentation needed lowers the
+ * path MTU and resends what was too big (RFC 1191). Counts the message as delivered or
+ * dropped (by reason). */
+void tcp_icmp_input(struct synack_stack *s, const struct wire_icmp_repr *icmp, synack_time_t now);
+
 /* ---- tcp/user.c ---- */
 /* Active open of a fresh TCB: ISS, SYN queued, SYN-SENT. */
 void tcp_active_open(struct synack_tcp *c, synack_time_t now);
@@ -328,6 +356,15 @@ bool tcp_seg_push(struct synack_tcp *c, uint32_t seq, uint32_t len, uint32_t fla
 void tcp_seg_mark_lost(struct synack_tcp *c, struct tcp_seg *g);
 /* Marks a record lost even if SACKed (the left edge after an RTO, RFC 2018 §8). */
 void tcp_seg_unsack_lost(struct synack_tcp *c, struct tcp_seg *g);
+/* Splits record `i` into its first `len` bytes and the rest (a new record after it, which
+ * keeps the FIN); both keep the flags and times. Returns false (nothing changes) if the
+ * scoreboard is full or `len` is not inside the record. */
+bool tcp_seg_split(struct synack_tcp *c, unsigned i, uint32_t len);
+/* The position of record `g` from SND.UNA (for tcp_seg_at). */
+static inline unsigned tcp_seg_index(const struct synack_tcp *c, const struct tcp_seg *g)
+{
+    return (unsigned)(((size_t)(g - c->segs) + c->seg_cap - c->seg_head) % c->seg_cap);
+}
 /* Extends a record to `len` (the probe byte resent with the data after it). */
 void tcp_seg_grow(struct synack_tcp *c, struct tcp_seg *g, uint32_t len, uint32_t flags);
 void tcp_seg_mark_retrans(struct synack_tcp *c, struct tcp_seg *g, synack_time_t now);

@@ -132,6 +132,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     tcp_rto_after_handshake(c);
     c->backoff = 0;
     c->retries = 0;
+    c->soft_err = 0; /* our SYN got through after all */
     tcp_rto_stop(c);
     tcp_set_state(c, SYNACK_ESTABLISHED, now);
     ack_now(c);

@@ -90,12 +90,24 @@ static void plan_record(const struct synack_tcp *c, const struct tcp_seg *g, str
     p->rtx = (struct tcp_seg *)g;
 }
 
+/* RFC 1191 §6.4: "The datagram size used in the retransmission should, of course, be no
+ * larger than the new PMTU." A record sent before the MSS fell is split so that the piece
+ * about to go again holds at most one effective MSS: the first piece, or with `last` the
+ * last one (a tail loss probe). A full scoreboard leaves it whole. */
+static void fit_record(struct synack_tcp *c, struct tcp_seg *g, bool last)
+{
+    uint32_t data = g->len - ((g->flags & TCP_SEG_FIN) ? 1u : 0u);
+    if (data <= c->eff_mss || (g->flags & TCP_SEG_PROBE)) return;
+    tcp_seg_split(c, tcp_seg_index(c, g), last ? data - c->eff_mss : c->eff_mss);
+}
+
 /* RFC 6675 §5 NextSeg rule (1): the first segment deemed lost and not yet retransmitted,
  * if cwnd - pipe leaves room for it (or nothing at all is in the network). */
 static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t pipe)
 {
     struct tcp_seg *g = tcp_segs_next_lost(c);
     if (!g) return false;
+    fit_record(c, g, false);
     bool probe = (c->flags & TCP_F_PROBE) != 0;
     if (c->snd_wnd == 0 && !probe) return false; /* the persist timer will probe */
     bool now = (c->flags & TCP_F_RTX_NOW) != 0;  /* RFC 6675 §5 (4.3), RFC 6582 §3.2 (2) */
@@ -194,6 +206,7 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
     }
     if ((c->flags & TCP_F_TLP) && c->seg_count) {
         /* RFC 8985 §7.3: no new data can go, so the probe retransmits the last segment. */
+        fit_record(c, tcp_seg_at(c, c->seg_count - 1), true);
         plan_record(c, tcp_seg_at(c, c->seg_count - 1), p);
         p->tlp = true;
         return true;
@@ -412,7 +425,7 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
                                 .dst = c->remote_addr,
                                 .ttl = s->cfg.ttl,
                                 .id = s->ip_id++,
-                                .df = true};
+                                .df = !(c->flags & TCP_F_PMTU_NO_DF)}; /* RFC 1191 §2 */
     size_t n = wire_packet_emit(&ip, &seg, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;
     after_send(c, &p, dsack, now);

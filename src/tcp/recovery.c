@@ -160,8 +160,11 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
         c->backoff = 0;
         c->retries = 0;
+        c->soft_err = 0; /* the path works again: forget what ICMP said */
         c->dupacks = 0;
         c->lt_bytes = 0;
+        if ((c->flags & TCP_F_PMTU_REPAIR) && seq_geq(ack, c->pmtu_recover))
+            c->flags &= ~(uint32_t)TCP_F_PMTU_REPAIR;
         if (c->recovery == TCP_RS_OPEN) c->dup_bytes = 0; /* the dupacks did not add up */
         c->una_since = now;
         /* RFC 6298 (5.2)/(5.3). */
@@ -225,8 +228,11 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
     if (c->recovery == TCP_RS_OPEN) {
         /* RFC 5681 §3.2 step 2 / RFC 6675 §5 step (4): DupThresh duplicate ACKs, or a
          * segment deemed lost, start fast recovery; RFC 6582 §3.2 step 1: not for
-         * duplicates of data sent before the last recovery point. */
-        bool trigger = lost > 0 || c->dupacks >= TCP_DUPTHRESH;
+         * duplicates of data sent before the last recovery point. RFC 1191 §6.4: nor while
+         * segments a smaller path MTU dropped are being resent, as duplicate ACKs for the
+         * holes they left say nothing about congestion. */
+        bool pmtu_repair = (c->flags & TCP_F_PMTU_REPAIR) != 0;
+        bool trigger = lost > 0 || (c->dupacks >= TCP_DUPTHRESH && !pmtu_repair);
         if (trigger &&
             (!c->recover_set || seq_geq(c->snd_una, c->recover) || (c->flags & TCP_F_SACK))) {
             tcp_recovery_enter(c, now);

@@ -62,6 +62,27 @@ bool tcp_seg_push(struct synack_tcp *c, uint32_t seq, uint32_t len, uint32_t fla
     return true;
 }
 
+bool tcp_seg_split(struct synack_tcp *c, unsigned i, uint32_t len)
+{
+    if (c->seg_count == c->seg_cap || i >= c->seg_count) return false;
+    struct tcp_seg *g = tcp_seg_at(c, i);
+    if (len == 0 || len >= g->len) return false;
+    /* Records stay in sequence order: the ones after `i` move up one place. */
+    for (unsigned k = c->seg_count; k > i + 1; k--)
+        *tcp_seg_at(c, k) = *tcp_seg_at(c, k - 1);
+    struct tcp_seg *rest = tcp_seg_at(c, i + 1);
+    seg_account(c, g, -1);
+    *rest = *g;
+    rest->seq = g->seq + len;
+    rest->len = g->len - len;
+    g->len = len;
+    g->flags &= ~(uint32_t)TCP_SEG_FIN; /* the FIN is the last sequence number: in `rest` */
+    c->seg_count++;
+    seg_account(c, g, +1);
+    seg_account(c, rest, +1);
+    return true;
+}
+
 void tcp_seg_grow(struct synack_tcp *c, struct tcp_seg *g, uint32_t len, uint32_t flags)
 {
     seg_account(c, g, -1);

@@ -156,7 +156,8 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
     unsigned limit = handshake ? c->stack->cfg.syn_retries : c->stack->cfg.data_retries;
     TCP_COUNT(c, rto_expiries);
     if (++c->retries > limit) {
-        tcp_conn_finish(c, SYNACK_ERR_TIMEDOUT, now);
+        /* RFC 1122 §4.2.3.9: a soft error heard meanwhile says why. */
+        tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
     }
     if (handshake) {
@@ -210,7 +211,7 @@ static void keepalive_expired(struct synack_tcp *c, synack_time_t now)
         return;
     }
     if (c->ka_sent >= c->ka_count) {
-        tcp_conn_finish(c, SYNACK_ERR_TIMEDOUT, now);
+        tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
     }
     c->ka_sent++;
@@ -231,7 +232,7 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
     }
     if (c->utimeout_at <= now) {
         /* RFC 9293 §3.8.3 / RFC 5482: data unacknowledged past the user timeout. */
-        tcp_conn_finish(c, SYNACK_ERR_TIMEDOUT, now);
+        tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
     }
     if (c->delack_at <= now) {

@@ -211,6 +211,9 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->snd_mss = c->snd_mss;
     out->rcv_mss = c->rcv_mss;
     out->snd_eff_mss = c->eff_mss;
+    out->pmtu = c->pmtu;
+    out->pmtu_no_df = (c->flags & TCP_F_PMTU_NO_DF) != 0;
+    out->soft_err = c->soft_err;
     out->rto = c->rto;
     out->backoff = c->backoff;
     out->bytes_in_flight = c->snd_nxt - c->snd_una;

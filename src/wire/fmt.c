@@ -170,6 +170,82 @@ size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
     return fmt_tcp_line(out, cap, ip, tcp, hdr + WIRE_TCP_HDR_LEN, opts_len);
 }
 
+/* ---- ICMP ------------------------------------------------------------------------------- */
+
+/* What a destination unreachable says, in tcpdump's words where it has them. */
+static void fmt_icmp_unreach(struct fmt_buf *b, const struct wire_icmp_repr *icmp)
+{
+    const struct wire_icmp_quote *q = &icmp->quote;
+    char dst[16];
+    wire_fmt_addr(dst, sizeof(dst), q->dst);
+    switch (icmp->code) {
+    case WIRE_ICMP_NET_UNREACH:
+        fmt_append(b, "net %s unreachable", dst);
+        break;
+    case WIRE_ICMP_HOST_UNREACH:
+        fmt_append(b, "host %s unreachable", dst);
+        break;
+    case WIRE_ICMP_PROTO_UNREACH:
+        fmt_append(b, "%s protocol %u unreachable", dst, (unsigned)q->proto);
+        break;
+    case WIRE_ICMP_PORT_UNREACH:
+        fmt_append(b, "%s %s port %u unreachable", dst,
+                   q->proto == WIRE_IP_PROTO_TCP   ? "tcp"
+                   : q->proto == WIRE_IP_PROTO_UDP ? "udp"
+                                                   : "ip-proto",
+                   (unsigned)q->dst_port);
+        break;
+    case WIRE_ICMP_FRAG_NEEDED:
+        fmt_append(b, "%s unreachable - need to frag (mtu %u)", dst, (unsigned)icmp->mtu);
+        break;
+    case WIRE_ICMP_ADMIN_PROHIBITED:
+        fmt_append(b, "host %s unreachable - admin prohibited filter", dst);
+        break;
+    default:
+        fmt_append(b, "%s unreachable - code %u", dst, (unsigned)icmp->code);
+        break;
+    }
+}
+
+size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+                     const struct wire_icmp_repr *icmp)
+{
+    char src[16], dst[16];
+    wire_fmt_addr(src, sizeof(src), ip->src);
+    wire_fmt_addr(dst, sizeof(dst), ip->dst);
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_append(&b, "%s > %s: ICMP ", src, dst);
+    switch (icmp->type) {
+    case WIRE_ICMP_ECHO_REQUEST:
+    case WIRE_ICMP_ECHO_REPLY:
+        fmt_append(&b, "echo %s, id %u, seq %u",
+                   icmp->type == WIRE_ICMP_ECHO_REQUEST ? "request" : "reply", (unsigned)icmp->id,
+                   (unsigned)icmp->seq);
+        break;
+    case WIRE_ICMP_DEST_UNREACH:
+        fmt_icmp_unreach(&b, icmp);
+        break;
+    case WIRE_ICMP_SOURCE_QUENCH:
+        fmt_append(&b, "source quench");
+        break;
+    case WIRE_ICMP_REDIRECT:
+        wire_fmt_addr(dst, sizeof(dst), icmp->gateway);
+        fmt_append(&b, "redirect, code %u, to %s", (unsigned)icmp->code, dst);
+        break;
+    case WIRE_ICMP_TIME_EXCEEDED:
+        fmt_append(&b, "time exceeded %s", icmp->code == 0 ? "in-transit" : "in-reassembly");
+        break;
+    case WIRE_ICMP_PARAM_PROBLEM:
+        fmt_append(&b, "parameter problem - octet %u", (unsigned)icmp->pointer);
+        break;
+    default:
+        fmt_append(&b, "type %u, code %u", (unsigned)icmp->type, (unsigned)icmp->code);
+        break;
+    }
+    fmt_append(&b, ", length %zu", wire_icmp_len(icmp));
+    return b.len;
+}
+
 /* ---- public ------------------------------------------------------------------------------ */
 
 size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t len)
@@ -177,6 +253,10 @@ size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t le
     struct wire_ipv4_repr ip;
     struct wire_tcp_repr tcp;
     enum synack_drop drop = wire_packet_parse(pkt, len, &ip, &tcp);
+    struct wire_icmp_repr icmp;
+    if (drop == SYNACK_DROP_IP_PROTOCOL && ip.proto == WIRE_IP_PROTO_ICMP &&
+        wire_icmp_parse(pkt + ip.header_len, ip.payload_len, &icmp) == SYNACK_DROP_NONE)
+        return wire_fmt_icmp(out, cap, &ip, &icmp);
     if (drop == SYNACK_DROP_IP_PROTOCOL) {
         char src[16], dst[16];
         wire_fmt_addr(src, sizeof(src), ip.src);
@@ -259,6 +339,20 @@ const char *synack_drop_name(enum synack_drop d)
         return "rcv-buffer";
     case SYNACK_DROP_PAWS:
         return "paws";
+    case SYNACK_DROP_ICMP_TRUNCATED:
+        return "icmp-truncated";
+    case SYNACK_DROP_ICMP_CHECKSUM:
+        return "icmp-checksum";
+    case SYNACK_DROP_ICMP_QUOTE:
+        return "icmp-quote";
+    case SYNACK_DROP_ICMP_IGNORED:
+        return "icmp-ignored";
+    case SYNACK_DROP_ICMP_NO_CONN:
+        return "icmp-no-conn";
+    case SYNACK_DROP_ICMP_BLIND:
+        return "icmp-blind";
+    case SYNACK_DROP_ICMP_QUEUE_FULL:
+        return "icmp-queue-full";
     case SYNACK_DROP_COUNT:
         break;
     }

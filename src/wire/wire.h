@@ -1,5 +1,5 @@
 /*
- * wire: bytes <-> validated representations (reprs) for IPv4 and TCP.
+ * wire: bytes <-> validated representations (reprs) for IPv4, TCP and ICMP.
  *
  * Parse at the edge: logic never touches raw bytes. Every parser checks lengths before
  * it reads (through the bounds-checked cursor in base/cursor.h) and returns a reason
@@ -108,6 +108,95 @@ size_t wire_tcp_header_len(const struct wire_tcp_repr *tcp);
  * the pseudo-header of (src, dst). Returns the bytes written, or 0 if `cap` is too small. */
 size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, uint32_t src, uint32_t dst, uint8_t *buf,
                      size_t cap);
+
+/* ---- ICMP (RFC 792; RFC 1191 §4; RFC 1122 §3.2.2) -------------------------------------- */
+
+#define WIRE_ICMP_HDR_LEN 8
+/* RFC 792: an error message returns the Internet header of the datagram plus 64 bits of its
+ * data (RFC 1812 §4.3.2.3 lets routers return more). */
+#define WIRE_ICMP_QUOTE_DATA_MIN 8
+
+/* Types (RFC 792). */
+#define WIRE_ICMP_ECHO_REPLY 0
+#define WIRE_ICMP_DEST_UNREACH 3
+#define WIRE_ICMP_SOURCE_QUENCH 4
+#define WIRE_ICMP_REDIRECT 5
+#define WIRE_ICMP_ECHO_REQUEST 8
+#define WIRE_ICMP_TIME_EXCEEDED 11
+#define WIRE_ICMP_PARAM_PROBLEM 12
+
+/* Destination Unreachable codes: 0-5 RFC 792, 6-12 RFC 1122 §3.2.2.1, 13-15 RFC 1812
+ * §5.2.7.1. */
+#define WIRE_ICMP_NET_UNREACH 0
+#define WIRE_ICMP_HOST_UNREACH 1
+#define WIRE_ICMP_PROTO_UNREACH 2
+#define WIRE_ICMP_PORT_UNREACH 3
+#define WIRE_ICMP_FRAG_NEEDED 4 /* fragmentation needed and DF set; RFC 1191 §4 next-hop MTU */
+#define WIRE_ICMP_SRC_ROUTE_FAILED 5
+#define WIRE_ICMP_ADMIN_PROHIBITED 13
+
+/* The datagram an ICMP error message returns: its IPv4 header, and the first 8 bytes after
+ * it (for TCP: ports and sequence number). The quoted header's checksum is not checked: a
+ * router need not undo what forwarding changed in it (TTL, RFC 1812 §4.3.2.3); its total
+ * length is the original's, usually more than was returned. */
+struct wire_icmp_quote {
+    uint32_t src, dst; /* host byte order */
+    uint8_t proto;
+    uint16_t header_len;  /* IHL*4 */
+    uint16_t total_len;   /* the Total Length field of the original datagram */
+    uint16_t frag_offset; /* != 0: not a first fragment, so no transport header follows */
+    uint16_t src_port, dst_port;
+    uint32_t seq;             /* TCP: the sequence number of the returned segment */
+    const uint8_t *transport; /* what was returned after the header (>= 8 bytes) */
+    size_t transport_len;
+};
+
+struct wire_icmp_repr {
+    uint8_t type, code;
+    uint16_t id, seq; /* echo request / reply (RFC 792) */
+    uint16_t mtu;     /* destination unreachable code 4: next-hop MTU (RFC 1191 §4); 0 from an
+                         old router */
+    uint8_t pointer;  /* parameter problem: the octet where the error was found */
+    uint32_t gateway; /* redirect: the gateway address */
+    /* What follows the 8-byte header: an echo's data, or the returned datagram of an error
+     * message. parse points into the caller's buffer; emit copies from here. */
+    const uint8_t *data;
+    size_t data_len;
+    /* parse: set for error messages (destination unreachable, source quench, redirect, time
+     * exceeded, parameter problem), with `quote` parsed from `data`. */
+    bool is_error;
+    struct wire_icmp_quote quote;
+};
+
+/* True for the types that carry a returned datagram (RFC 792): 3, 4, 5, 11, 12. */
+bool wire_icmp_is_error_type(uint8_t type);
+
+/* Parses an ICMP message of `len` bytes (the IPv4 payload): at least the 8-byte header
+ * (else ICMP_TRUNCATED), the checksum over the whole message (ICMP_CHECKSUM), and for error
+ * types a returned IPv4 header (version 4, IHL >= 5) followed by at least 8 bytes
+ * (ICMP_QUOTE). Unknown types and codes are not errors: the caller decides. Returns
+ * SYNACK_DROP_NONE and fills `out`, or the reason. */
+enum synack_drop wire_icmp_parse(const uint8_t *msg, size_t len, struct wire_icmp_repr *out);
+
+/* Length of the message wire_icmp_emit writes: 8 + data_len. */
+size_t wire_icmp_len(const struct wire_icmp_repr *icmp);
+
+/* Writes the header (the second word from id/seq, mtu, pointer or gateway as the type
+ * wants), then `data`, and fills in the checksum over the whole message (RFC 792). Returns
+ * the bytes written, or 0 if `cap` is too small. */
+size_t wire_icmp_emit(const struct wire_icmp_repr *icmp, uint8_t *buf, size_t cap);
+
+/* Writes an IPv4 header (proto ICMP, payload_len set here) and the ICMP message. Returns the
+ * packet length, or 0 if `cap` is too small. */
+size_t wire_icmp_packet_emit(struct wire_ipv4_repr *ip, const struct wire_icmp_repr *icmp,
+                             uint8_t *buf, size_t cap);
+
+/* One tcpdump-style line for an ICMP message, e.g.
+ *   198.18.0.2 > 198.18.0.1: ICMP echo request, id 7, seq 1, length 64
+ *   198.18.0.9 > 198.18.0.1: ICMP 198.18.0.2 unreachable - need to frag (mtu 1280), length 36
+ * Always NUL-terminates; returns the length written. */
+size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+                     const struct wire_icmp_repr *icmp);
 
 /* ---- whole packets ----------------------------------------------------------------------- */
 

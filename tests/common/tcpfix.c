@@ -337,3 +337,48 @@ void fix_expect_deadline(struct fix *f, synack_time_t at)
         fail_msg("deadline %lld ns after now, expected %lld", (long long)(got - f->now),
                  (long long)(at - f->now));
 }
+
+/* ---- ICMP ---- */
+
+int fix_send_icmp(struct fix *f, uint32_t src, uint32_t dst, const struct wire_icmp_repr *m)
+{
+    uint8_t pkt[2048];
+    struct wire_ipv4_repr ip = {.src = src, .dst = dst, .ttl = 64};
+    size_t n = wire_icmp_packet_emit(&ip, m, pkt, sizeof pkt);
+    assert_true(n > 0);
+    return fix_send_raw(f, pkt, n);
+}
+
+int fix_send_icmp_error(struct fix *f, uint32_t from, uint8_t type, uint8_t code, uint16_t mtu,
+                        uint32_t seq, uint16_t total_len)
+{
+    /* The returned datagram: what a router keeps of a segment the stack sent. */
+    uint8_t quote[WIRE_IPV4_HDR_LEN + 8];
+    struct wire_ipv4_repr qip = {.src = FIX_LOCAL,
+                                 .dst = FIX_REMOTE,
+                                 .proto = WIRE_IP_PROTO_TCP,
+                                 .ttl = 63,
+                                 .df = true,
+                                 .payload_len = (uint16_t)(total_len - WIRE_IPV4_HDR_LEN)};
+    wire_ipv4_emit(&qip, quote);
+    uint8_t *t = quote + WIRE_IPV4_HDR_LEN;
+    t[0] = (uint8_t)(f->lport >> 8);
+    t[1] = (uint8_t)f->lport;
+    t[2] = (uint8_t)(f->rport >> 8);
+    t[3] = (uint8_t)f->rport;
+    t[4] = (uint8_t)(seq >> 24);
+    t[5] = (uint8_t)(seq >> 16);
+    t[6] = (uint8_t)(seq >> 8);
+    t[7] = (uint8_t)seq;
+    struct wire_icmp_repr m = {
+        .type = type, .code = code, .mtu = mtu, .data = quote, .data_len = sizeof quote};
+    return fix_send_icmp(f, from, FIX_LOCAL, &m);
+}
+
+size_t fix_recv_raw(struct fix *f, uint8_t *buf, size_t cap)
+{
+    synack_ssize n = synack_stack_output(f->s, buf, cap, f->now);
+    if (n == SYNACK_ERR_AGAIN) return 0;
+    assert_true(n > 0);
+    return (size_t)n;
+}

@@ -104,4 +104,18 @@ void fix_last_ack(struct fix *f);                  /* ... + close(): FIN out */
 void fix_closing(struct fix *f);                   /* FIN out, peer FIN crosses it */
 void fix_time_wait(struct fix *f);                 /* FIN_WAIT_2 + peer FIN */
 
+/* ---- ICMP (tests/tcp/test_icmp.c) ---- */
+
+/* Sends the ICMP message `m` inside an IPv4 packet from `src` to `dst`; returns
+ * synack_stack_input's result. */
+int fix_send_icmp(struct fix *f, uint32_t src, uint32_t dst, const struct wire_icmp_repr *m);
+/* Sends, from `from` (the peer, or a router), an ICMP error of `type`/`code` (with `mtu` for
+ * fragmentation needed) returning a segment the stack sent on f's connection: an IPv4 header
+ * 198.18.0.1 -> 198.18.0.2 with Total Length `total_len`, and the first 8 bytes of a TCP
+ * header <lport, rport, seq>. Returns synack_stack_input's result. */
+int fix_send_icmp_error(struct fix *f, uint32_t from, uint8_t type, uint8_t code, uint16_t mtu,
+                        uint32_t seq, uint16_t total_len);
+/* Pulls the stack's next packet without parsing it; returns its length, 0 if none. */
+size_t fix_recv_raw(struct fix *f, uint8_t *buf, size_t cap);
+
 #endif

@@ -1,0 +1,142 @@
+/*
+ * ICMP at the stack (RFC 792, RFC 1122 §3.2.2): echo requests are answered, errors about
+ * our TCP segments go to tcp_icmp_input (RFC 1122 §4.2.3.9), a datagram of a protocol we do
+ * not run draws a protocol unreachable (RFC 1122 §3.2.2.1), and the rest is counted and
+ * dropped. What we send waits in a small bounded queue that synack_stack_output drains, so an
+ * echo flood costs a fixed amount of memory and at most one reply per request.
+ */
+#include <string.h>
+
+#include "stack/stack.h"
+
+/* Bytes in one queue slot: the largest ICMP message one packet of our MTU carries. */
+static size_t icmpq_slot_size(const struct synack_stack *s)
+{
+    return (size_t)s->cfg.mtu - WIRE_IPV4_HDR_LEN;
+}
+
+/* Builds `icmp` into the next free slot, to be sent to `dst`. Drops and counts it when the
+ * queue is full. */
+static void icmpq_push(struct synack_stack *s, uint32_t dst, uint8_t tos,
+                       const struct wire_icmp_repr *icmp)
+{
+    if (s->icmpq_len == STACK_ICMPQ_CAP) {
+        stack_count_drop(s, SYNACK_DROP_ICMP_QUEUE_FULL);
+        return;
+    }
+    size_t i = (s->icmpq_head + s->icmpq_len) % STACK_ICMPQ_CAP;
+    size_t slot = icmpq_slot_size(s);
+    size_t n = wire_icmp_emit(icmp, s->icmpq_bytes + i * slot, slot);
+    if (n == 0) return; /* callers trim to the slot: not reached */
+    s->icmpq[i] =
+        (struct stack_icmp_msg){.dst = dst, .tos = tos, .type = icmp->type, .len = (uint16_t)n};
+    s->icmpq_len++;
+}
+
+synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
+{
+    if (s->icmpq_len == 0) return 0;
+    const struct stack_icmp_msg *m = &s->icmpq[s->icmpq_head];
+    size_t n = WIRE_IPV4_HDR_LEN + m->len;
+    if (cap < n) return SYNACK_ERR_BUFSZ;
+    /* No DF: ICMP has no path-MTU response of its own, and a message that does not fit a
+     * later hop is better fragmented than lost. */
+    struct wire_ipv4_repr ip = {.src = s->cfg.addr,
+                                .dst = m->dst,
+                                .proto = WIRE_IP_PROTO_ICMP,
+                                .ttl = s->cfg.ttl,
+                                .tos = m->tos,
+                                .id = s->ip_id++,
+                                .payload_len = m->len};
+    wire_ipv4_emit(&ip, buf);
+    memcpy(buf + WIRE_IPV4_HDR_LEN, s->icmpq_bytes + s->icmpq_head * icmpq_slot_size(s), m->len);
+    s->counters.icmp_out++;
+    if (m->type == WIRE_ICMP_ECHO_REPLY) s->counters.icmp_echo_replies++;
+    s->icmpq_head = (s->icmpq_head + 1) % STACK_ICMPQ_CAP;
+    s->icmpq_len--;
+    if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
+    return (synack_ssize)n;
+}
+
+/* RFC 792 echo: "the source and destination addresses are simply reversed, the type code
+ * changed to 0, and the checksum recomputed"; identifier, sequence number and data come
+ * back as they were. RFC 1122 §3.2.2.6: the data "MUST be entirely included in the Echo
+ * Reply", or, when that would need fragmentation, "truncated to maximum transmission
+ * size". RFC 1349 §5.1: the reply keeps the request's TOS. The request reached us only if
+ * addressed to our own (unicast) address from a unicast source (input_check_addrs), so echo
+ * to broadcast or multicast is never answered (RFC 1122 §3.2.2.6 allows silence). */
+static void icmp_echo_reply(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+                            const struct wire_icmp_repr *req)
+{
+    struct wire_icmp_repr reply = {.type = WIRE_ICMP_ECHO_REPLY,
+                                   .code = 0,
+                                   .id = req->id,
+                                   .seq = req->seq,
+                                   .data = req->data,
+                                   .data_len = req->data_len};
+    size_t room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
+    if (reply.data_len > room) reply.data_len = room;
+    icmpq_push(s, ip->src, ip->tos, &reply);
+}
+
+void stack_icmp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+                      const struct wire_icmp_repr *icmp, synack_time_t now)
+{
+    s->counters.icmp_in++;
+    switch (icmp->type) {
+    case WIRE_ICMP_ECHO_REQUEST:
+        icmp_echo_reply(s, ip, icmp);
+        return;
+    case WIRE_ICMP_DEST_UNREACH:
+    case WIRE_ICMP_TIME_EXCEEDED:
+    case WIRE_ICMP_PARAM_PROBLEM: {
+        /* RFC 1122 §4.2.3.9 / RFC 9293 §3.9.2.2: to the connection that sent the datagram
+         * the message returns, found from the returned headers. */
+        tcp_icmp_input(s, icmp, now);
+        return;
+    }
+    default:
+        /* Source quench: RFC 6633 §2 / RFC 9293 §3.9.2.2 (MUST-55), silently discarded.
+         * Redirect: this stack keeps no routes; its link decides the next hop. Echo reply,
+         * timestamp and the rest: nothing of ours asked for them. */
+        stack_count_drop(s, SYNACK_DROP_ICMP_IGNORED);
+        return;
+    }
+}
+
+/* RFC 1812 §4.3.2.8 (and RFC 1122 §3.2.2's concern about ICMP storms): at most
+ * icmp_error_limit errors per second, per stack. */
+static bool icmp_error_allowed(struct synack_stack *s, synack_time_t now)
+{
+    if (now - s->icmp_err_window_start >= SYNACK_S(1) || now < s->icmp_err_window_start) {
+        s->icmp_err_window_start = now;
+        s->icmp_err_count = 0;
+    }
+    if (s->icmp_err_count >= s->cfg.icmp_error_limit) return false;
+    s->icmp_err_count++;
+    return true;
+}
+
+void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
+                              const struct wire_ipv4_repr *ip, synack_time_t now)
+{
+    /* RFC 1122 §3.2.2: never about an ICMP error, a broadcast or multicast destination, a
+     * source that is not one host, or a non-initial fragment. The caller's checks (a whole,
+     * unfragmented datagram to our unicast address from a unicast source, not ICMP) cover
+     * all four. */
+    if (ip->proto == WIRE_IP_PROTO_ICMP || !icmp_error_allowed(s, now)) return;
+    /* RFC 1122 §3.2.2: the header and at least 8 octets of the datagram; RFC 1812
+     * §4.3.2.3: as much as keeps the error within 576 bytes (and our slot). */
+    size_t whole = (size_t)ip->header_len + ip->payload_len;
+    size_t room = STACK_ICMP_ERR_MAX - WIRE_IPV4_HDR_LEN - WIRE_ICMP_HDR_LEN;
+    if (room > icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN)
+        room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
+    size_t quote = whole < room ? whole : room;
+    if (quote < whole && quote < (size_t)ip->header_len + WIRE_ICMP_QUOTE_DATA_MIN)
+        return; /* an MTU too small for header and 8 octets */
+    struct wire_icmp_repr err = {.type = WIRE_ICMP_DEST_UNREACH,
+                                 .code = WIRE_ICMP_PROTO_UNREACH,
+                                 .data = pkt,
+                                 .data_len = quote};
+    icmpq_push(s, ip->src, ip->tos, &err);
+}
