@@ -104,9 +104,12 @@ void stack_free(struct synack_stack *s, void *p)
 
 /* RFC 1122 §3.2.1.3: a host's own address is a unicast one: not 0, not the limited
  * broadcast, not multicast (class D) or reserved (class E). */
+/* A stack address must be one a peer could answer: not 0/8, loopback 127/8, multicast or
+ * Class E (RFC 1122 §3.2.1.3). */
 static bool addr_is_unicast(uint32_t addr)
 {
-    return addr != 0 && (addr >> 28) < 14;
+    uint32_t first = addr >> 24;
+    return first != 0 && first != 127 && first < 224;
 }
 
 static bool config_is_valid(const struct synack_config *cfg)
@@ -208,14 +211,17 @@ void synack_stack_counters(const struct synack_stack *s, struct synack_counters 
     *out = s->counters;
 }
 
-/* Only the local address is ours; the source must be a unicast host (RFC 1122 §3.2.1.3). */
+/* Only the local address is ours; the source must be a single unicast host (RFC 1122
+ * §3.2.1.3: a datagram from "this network" 0/8, loopback 127/8, multicast 224/4, Class E
+ * 240/4 or broadcast is silently discarded). Dropping them here also keeps every reply
+ * from going to such an address: no ICMP error or echo reply (RFC 1122 §3.2.2, §3.2.2.6)
+ * and no SYN-ACK or RST (RFC 1122 §4.2.3.10). */
 static enum synack_drop input_check_addrs(const struct synack_stack *s,
                                           const struct wire_ipv4_repr *ip)
 {
     if (ip->dst != s->cfg.addr) return SYNACK_DROP_IP_NOT_LOCAL;
     uint32_t first = ip->src >> 24;
-    if (ip->src == 0 || ip->src == 0xffffffffu || (first >= 224 && first < 240) ||
-        ip->src == s->cfg.addr)
+    if (first == 0 || first == 127 || first >= 224 || ip->src == s->cfg.addr)
         return SYNACK_DROP_IP_BAD_SOURCE;
     return SYNACK_DROP_NONE;
 }

@@ -40,7 +40,9 @@ void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
     if (mss == 0) mss = 1;
     if (mss == cc->mss) return;
     /* CUBIC's windows are in segments (RFC 9438 §4.1.1): the same bytes are more of the
-     * smaller ones. K (seconds) is kept, so the curve still returns to W_max on time. */
+     * smaller ones. The epoch restarts at the next ACK, from the current cwnd towards the
+     * rescaled W_max: scaling W_max alone with K kept would move the curve's shape (more
+     * growth before K), and a smaller MSS is not a reason to grow (RFC 1191 §6.4). */
     double k = (double)cc->mss / mss;
     cc->w_max *= k;
     cc->w_last_max *= k;
@@ -48,6 +50,7 @@ void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
     cc->cwnd_epoch *= k;
     cc->w_est *= k;
     cc->cwnd_frac *= k;
+    cc->epoch_valid = false;
     cc->mss = mss;
 }
 

@@ -101,6 +101,9 @@ static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct wire
          * length not below our estimate is first reduced by that. Then the next plateau:
          * a guess, so only datagrams as big as the returned one are known to be lost. */
         uint32_t len = q->total_len;
+        /* A returned datagram no bigger than 68 octets plus its headers fits every hop
+         * (RFC 791 §3.1): the message cannot be about it (and a 0 would wrap below). */
+        if (len <= 68 || len < q->header_len + 20u) return SYNACK_DROP_ICMP_IGNORED;
         if (len >= c->pmtu) len -= q->header_len;
         mtu = pmtu_plateau_below(len);
         passes = len - 1;

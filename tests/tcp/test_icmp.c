@@ -471,6 +471,54 @@ static void frag_needed_for_a_datagram_that_fit_is_ignored_rfc1191_4(void **stat
     fix_free(&f);
 }
 
+/* RFC 1191 §5 with RFC 791 §3.1: an old router's message (Next-Hop MTU 0) returning a
+ * datagram of 68 octets or less, or shorter than its own headers, cannot be about a
+ * datagram that was too big: ignored, no resend, DF kept. */
+static void old_router_message_for_a_tiny_datagram_is_ignored_rfc1191_5(void **state)
+{
+    (void)state;
+    uint16_t lens[] = {0, 20, 39, 68};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        struct fix f;
+        fix_init(&f, NULL);
+        fix_established_active(&f);
+        uint32_t s0 = send_3000(&f);
+        fix_send_icmp_error(&f, ROUTER, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_FRAG_NEEDED, 0, s0,
+                            lens[i]);
+        assert_int_equal(fix_info(&f).pmtu, 1500);
+        assert_false(fix_info(&f).pmtu_no_df);
+        assert_int_equal(fix_drops(&f, SYNACK_DROP_ICMP_IGNORED), 1);
+        fix_expect_none(&f);
+        fix_free(&f);
+    }
+}
+
+/* RFC 1122 §3.2.1.3 / §3.2.2: a source that is not a single host (0/8, loopback 127/8,
+ * Class E 240/4) is silently discarded, so nothing (echo reply, protocol unreachable,
+ * RST) is ever sent to it. */
+static void sources_not_a_single_host_get_nothing_rfc1122_3_2_2(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    uint32_t bad[] = {0x00000005u, 0x7f000001u, 0x7f123456u, 0xf0000001u, 0xfffffffeu};
+    struct wire_icmp_repr m = {.type = WIRE_ICMP_ECHO_REQUEST, .id = 1, .seq = 1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(fix_send_icmp(&f, bad[i], FIX_LOCAL, &m), SYNACK_ERR_MALFORMED);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_IP_BAD_SOURCE), 5);
+    fix_expect_none(&f);
+    /* Nor can the stack itself have such an address. */
+    struct synack_config cfg;
+    struct synack_stack *s;
+    synack_config_default(&cfg);
+    uint32_t own[] = {0x00000005u, 0x7f000001u};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        cfg.addr = own[i];
+        assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
+    }
+    fix_free(&f);
+}
+
 /* ---- RFC 5927 ---------------------------------------------------------------------------- */
 
 static void quoted_seq_outside_una_nxt_ignored_rfc5927_4_1(void **state)
@@ -999,6 +1047,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(frag_needed_below_floor_stops_df_rfc1191_3),
     cmocka_unit_test(frag_needed_keeps_room_for_timestamps_rfc6691),
     cmocka_unit_test(frag_needed_for_a_datagram_that_fit_is_ignored_rfc1191_4),
+    cmocka_unit_test(old_router_message_for_a_tiny_datagram_is_ignored_rfc1191_5),
+    cmocka_unit_test(sources_not_a_single_host_get_nothing_rfc1122_3_2_2),
     cmocka_unit_test(quoted_seq_outside_una_nxt_ignored_rfc5927_4_1),
     cmocka_unit_test(port_unreachable_with_wrong_seq_does_not_abort_syn_sent_rfc5927_4_1),
     cmocka_unit_test(soft_error_in_syn_sent_then_timeout_reports_unreach_rfc1122_4_2_3_9),

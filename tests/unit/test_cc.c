@@ -279,6 +279,31 @@ static void cubic_k_formula(void **state)
     assert_true(cc.k == 0.0);
 }
 
+/* RFC 1191 §6.4: a smaller MSS after a path-MTU drop is not a reason to grow. CUBIC's
+ * windows are in segments, so W_max is rescaled, and the epoch restarts from the current
+ * cwnd so that K again satisfies C*K^3 = W_max - cwnd_epoch (RFC 9438 §4.2) in the new
+ * unit; keeping the old K would put the curve above the old one (in bytes) before K. */
+static void cubic_mss_change_restarts_epoch_in_new_unit(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    start_in_avoidance(&cc, cubic(), 100);
+    cubic()->on_congestion(&cc, 100 * MSS, 0);
+    cubic()->on_ack(&cc, MSS, true, 100 * MS, SEC);
+    assert_true(cc.epoch_valid);
+    uint32_t bytes = cc.cwnd;
+    tcp_cc_set_mss(&cc, MSS / 2);
+    assert_int_equal(cc.cwnd, bytes);          /* the same bytes ... */
+    assert_float_equal(cc.w_max, 200.0, 1e-9); /* ... are twice the segments */
+    cubic()->on_ack(&cc, MSS / 2, true, 100 * MS, SEC + 100 * MS);
+    assert_true(cc.t_epoch == SEC + 100 * MS);
+    assert_float_equal(0.4 * cube(cc.k), cc.w_max - cc.cwnd_epoch, 1e-9);
+    /* The target one RTT on is no more bytes than before the change would have allowed. */
+    double before = 0.4 * cube(0.1 - 4.217163326508746) + 100.0; /* segments of MSS */
+    double after = (0.4 * cube(0.1 - cc.k) + cc.w_max) / 2;      /* in MSS units */
+    assert_true(after <= before + 1e-6);
+}
+
 /* RFC 9438 §4.2, §4.4, §4.5: on a path with a large window (1000 segments, 100 ms RTT) cwnd
  * tracks W_cubic(t): back near W_max after K seconds, concave (slowing) before K, convex
  * (speeding up) after, and never in the Reno-friendly region. */
@@ -447,6 +472,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cubic_beta_reduction),
     cmocka_unit_test(cubic_fast_convergence),
     cmocka_unit_test(cubic_k_formula),
+    cmocka_unit_test(cubic_mss_change_restarts_epoch_in_new_unit),
     cmocka_unit_test(cubic_follows_w_cubic_over_time),
     cmocka_unit_test(cubic_reno_friendly_region),
     cmocka_unit_test(cubic_rto_one_mss_then_k_zero),
