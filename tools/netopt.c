@@ -1,2 +1,709 @@
-/* Placeholder until the shared link options land. */
+/* The link options of `synack cat` and `synack http`, and the stack + link + loop they build. */
 #include "netopt.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cli.h"
+
+#define NET_MAX_MTU 65535u        /* an IPv4 packet's total length is 16 bits */
+#define NET_MIN_MTU 68u           /* RFC 791: every host takes 68-byte datagrams */
+#define NET_HDRS 40u              /* IPv4 + TCP headers without options: MSS = MTU - 40 */
+#define NET_UDP_OVERHEAD 28u      /* IPv4 + UDP headers around each encapsulated packet */
+#define NET_BUF_MAX (1u << 30)    /* RFC 7323 §2.3: a window is at most 1 GiB */
+#define NET_NAMES 8               /* connections whose names are remembered for the log */
+#define NET_DRAIN_MAX SYNACK_S(3) /* how long close waits for held packets to leave */
+
+const char net_opts_help[] =
+    "link options (shared by synack cat and synack http):\n"
+    "  --link tun:IFNAME     a TUN device, created if absent (default tun:synack0; needs root\n"
+    "                        or CAP_NET_ADMIN)\n"
+    "  --link udp:LOCALIP:PORT,PEERIP:PORT\n"
+    "                        UDP encapsulation: each IPv4 packet is one UDP datagram between\n"
+    "                        the two addresses; no privilege needed (LOCALIP may be 0.0.0.0)\n"
+    "  --addr ADDR[/PREFIX]  this stack's IPv4 address (required)\n"
+    "  --tun-host-addr ADDR[/PREFIX]\n"
+    "                        configure the kernel's side of the TUN: give it this address\n"
+    "                        (prefix 24 if omitted), set the MTU and bring it up; --addr must\n"
+    "                        be another address of the same subnet. Without it the device is\n"
+    "                        only attached and must be configured already.\n"
+    "  --mtu N               the link's MTU: the stack's MTU is at most N (TUN: also set on\n"
+    "                        the device with --tun-host-addr; UDP: the path MTU is taken as\n"
+    "                        N + 28 bytes of IPv4 + UDP headers, default 1500)\n"
+    "  --mss N               offer this MSS (the stack's MTU becomes N + 40; at most the\n"
+    "                        link's MTU - 40)\n"
+    "  --rcvbuf N, --sndbuf N\n"
+    "                        receive / send buffer per connection, like 64K or 4M (default\n"
+    "                        64K each, at most 1G)\n"
+    "  --loss P              drop packets with probability P (0.02 or 2%), each direction\n"
+    "  --delay MS            hold every packet MS milliseconds, each direction\n"
+    "  --reorder P           hold a packet back 10 ms more with probability P, so others pass\n"
+    "  --dup P               deliver a second copy with probability P\n"
+    "  --corrupt P           flip one random bit with probability P\n"
+    "  --rate MBIT           serialize at MBIT Mbit/s each direction, drop-tail queue of 128K\n"
+    "  --seed N              seed of the impairments, the ephemeral ports and the ISN key\n"
+    "                        (default: random; -v prints it so a run can be repeated)\n"
+    "  --pcap FILE           capture every packet the stack sends and receives (after the\n"
+    "                        impairments) to FILE\n"
+    "  -v, --verbose         state transitions and a summary (bytes, segments,\n"
+    "                        retransmissions, RTT, cwnd, link and impairment counters) on\n"
+    "                        stderr; twice (-vv) congestion-control phase changes too\n";
+
+/* One remembered connection name. */
+struct net_name {
+    uint64_t id;
+    char text[48];
+};
+
+struct net_env_priv {
+    /* The layers of the chain, innermost first; not owned (the outermost frees them all). */
+    struct synack_link *base, *fault, *pcap;
+    uint64_t seed;
+    struct net_name names[NET_NAMES];
+    size_t names_next;
+};
+
+int net_parse_ip(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    const char *p = s;
+    if (!s) return -1;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (*p != '.') return -1;
+            p++;
+        }
+        if (*p < '0' || *p > '9') return -1;
+        unsigned n = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9') {
+            n = n * 10 + (unsigned)(*p - '0');
+            if (++digits > 3 || n > 255) return -1;
+            p++;
+        }
+        v = v << 8 | n;
+    }
+    if (*p) return -1;
+    *out = v;
+    return 0;
+}
+
+/* "A.B.C.D" or "A.B.C.D/P": the prefix defaults to `dflt`. 0 or -1. */
+static int parse_ip_prefix(const char *s, unsigned dflt, uint32_t *ip, unsigned *prefix)
+{
+    char buf[32];
+    size_t n = strlen(s);
+    if (n >= sizeof buf) return -1;
+    memcpy(buf, s, n + 1);
+    char *slash = strchr(buf, '/');
+    *prefix = dflt;
+    if (slash) {
+        *slash = 0;
+        uint64_t p;
+        if (cli_parse_u64(slash + 1, &p) < 0 || p < 1 || p > 32) return -1;
+        *prefix = (unsigned)p;
+    }
+    return net_parse_ip(buf, ip);
+}
+
+/* "IP:PORT" with a port from 1 to 65535. 0 or -1. */
+static int parse_ip_port(const char *s, size_t len, uint32_t *ip, uint16_t *port)
+{
+    char buf[32];
+    if (len >= sizeof buf) return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    char *colon = strrchr(buf, ':');
+    if (!colon) return -1;
+    *colon = 0;
+    uint64_t p;
+    if (cli_parse_u64(colon + 1, &p) < 0 || p < 1 || p > 65535) return -1;
+    *port = (uint16_t)p;
+    return net_parse_ip(buf, ip);
+}
+
+/* What --link names. */
+struct link_spec {
+    bool udp;
+    char ifname[16]; /* IFNAMSIZ */
+    struct synack_udp_config ucfg;
+};
+
+/* Parses a --link value; on error writes why into `why`. 0 or -1. */
+static int link_spec_parse(const char *s, struct link_spec *out, char *why, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    if (strncmp(s, "tun:", 4) == 0) {
+        const char *name = s + 4;
+        size_t n = strlen(name);
+        if (n == 0 || n >= sizeof out->ifname || strpbrk(name, "/: \t")) {
+            snprintf(why, cap,
+                     "wants tun:IFNAME with a device name of 1 to 15 characters, not '%s'", s);
+            return -1;
+        }
+        memcpy(out->ifname, name, n + 1);
+        return 0;
+    }
+    if (strncmp(s, "udp:", 4) == 0) {
+        const char *spec = s + 4, *comma = strchr(spec, ',');
+        out->udp = true;
+        if (!comma ||
+            parse_ip_port(spec, (size_t)(comma - spec), &out->ucfg.local_ip,
+                          &out->ucfg.local_port) < 0 ||
+            parse_ip_port(comma + 1, strlen(comma + 1), &out->ucfg.peer_ip, &out->ucfg.peer_port) <
+                0 ||
+            out->ucfg.peer_ip == 0) {
+            snprintf(why, cap,
+                     "wants udp:LOCALIP:PORT,PEERIP:PORT (like "
+                     "udp:127.0.0.1:9000,127.0.0.1:9001), not '%s'",
+                     s);
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(why, cap, "wants tun:IFNAME or udp:LOCALIP:PORT,PEERIP:PORT, not '%s'", s);
+    return -1;
+}
+
+void net_opts_default(struct net_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->link = "tun:synack0";
+    synack_fault_params_default(&o->fault);
+}
+
+/* The value of option `name` at argv[*i]: "--name VALUE" or "--name=VALUE". NULL when
+ * argv[*i] is not that option; `*missing` is set when it is but has no value. */
+static const char *opt_value(const char *name, int argc, char **argv, int *i, bool *missing)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0) return NULL;
+    if (arg[n] == '=') {
+        (*i)++;
+        return arg + n + 1;
+    }
+    if (arg[n] != 0) return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    *i += 2;
+    return argv[*i - 1];
+}
+
+/* A probability option: 0, or -1 after printing why. */
+static int set_fraction(const char *cmd, const char *name, const char *v, double *out, bool *on)
+{
+    if (cli_parse_fraction(v, out) < 0) {
+        cli_fail(cmd, "%s wants a probability like 0.02 or 2%%, not '%s'", name, v);
+        return -1;
+    }
+    if (*out > 0) *on = true;
+    return 0;
+}
+
+/* A buffer size from 1 byte to 1 GiB: 0, or -1 after printing why. */
+static int set_bufsize(const char *cmd, const char *name, const char *v, size_t *out)
+{
+    uint64_t size;
+    if (cli_parse_size(v, &size) < 0 || size == 0 || size > NET_BUF_MAX) {
+        cli_fail(cmd, "%s wants a size from 1 to 1G, like 64K or 4M, not '%s'", name, v);
+        return -1;
+    }
+    *out = (size_t)size;
+    return 0;
+}
+
+/* The options that take a value. Returns 1 (consumed), 0 (not ours), -1 (bad value). */
+static int parse_valued(struct net_opts *o, const char *cmd, const char *name, const char *v)
+{
+    uint64_t u;
+    double d;
+    char why[160];
+    if (strcmp(name, "--link") == 0) {
+        struct link_spec spec;
+        if (link_spec_parse(v, &spec, why, sizeof why) < 0)
+            return cli_fail(cmd, "--link %s", why), -1;
+        o->link = v;
+    } else if (strcmp(name, "--addr") == 0) {
+        if (parse_ip_prefix(v, 32, &o->addr, &o->prefix) < 0 || o->addr == 0)
+            return cli_fail(cmd, "--addr wants ADDR/PREFIX like 198.18.0.2/24, not '%s'", v), -1;
+    } else if (strcmp(name, "--tun-host-addr") == 0) {
+        if (parse_ip_prefix(v, 24, &o->tun_host_addr, &o->tun_host_prefix) < 0 ||
+            o->tun_host_addr == 0)
+            return cli_fail(cmd, "--tun-host-addr wants ADDR/PREFIX like 198.18.0.1/24, not '%s'",
+                            v),
+                   -1;
+    } else if (strcmp(name, "--loss") == 0) {
+        return set_fraction(cmd, name, v, &o->fault.loss, &o->fault_on) < 0 ? -1 : 1;
+    } else if (strcmp(name, "--reorder") == 0) {
+        return set_fraction(cmd, name, v, &o->fault.reorder, &o->fault_on) < 0 ? -1 : 1;
+    } else if (strcmp(name, "--dup") == 0) {
+        return set_fraction(cmd, name, v, &o->fault.dup, &o->fault_on) < 0 ? -1 : 1;
+    } else if (strcmp(name, "--corrupt") == 0) {
+        return set_fraction(cmd, name, v, &o->fault.corrupt, &o->fault_on) < 0 ? -1 : 1;
+    } else if (strcmp(name, "--delay") == 0) {
+        if (cli_parse_double(v, 0, 60000, &d) < 0)
+            return cli_fail(cmd, "--delay wants milliseconds from 0 to 60000, not '%s'", v), -1;
+        o->fault.delay = (synack_time_t)(d * 1e6);
+        if (o->fault.delay) o->fault_on = true;
+    } else if (strcmp(name, "--rate") == 0) {
+        if (cli_parse_double(v, 0.001, 1e6, &d) < 0)
+            return cli_fail(cmd, "--rate wants Mbit/s from 0.001 to 1000000, not '%s'", v), -1;
+        o->fault.rate_bps = (uint64_t)(d * 1e6);
+        o->fault_on = true;
+    } else if (strcmp(name, "--seed") == 0) {
+        if (cli_parse_u64(v, &o->seed) < 0)
+            return cli_fail(cmd, "--seed wants a whole number, not '%s'", v), -1;
+        o->seed_set = true;
+    } else if (strcmp(name, "--pcap") == 0) {
+        if (!*v) return cli_fail(cmd, "--pcap wants a file name"), -1;
+        o->pcap = v;
+    } else if (strcmp(name, "--mss") == 0) {
+        if (cli_parse_u64(v, &u) < 0 || u < NET_MIN_MTU - NET_HDRS || u > NET_MAX_MTU - NET_HDRS)
+            return cli_fail(cmd, "--mss wants bytes from %u to %u, not '%s'",
+                            NET_MIN_MTU - NET_HDRS, NET_MAX_MTU - NET_HDRS, v),
+                   -1;
+        o->mss = (unsigned)u;
+    } else if (strcmp(name, "--mtu") == 0) {
+        if (cli_parse_u64(v, &u) < 0 || u < NET_MIN_MTU || u > NET_MAX_MTU)
+            return cli_fail(cmd, "--mtu wants bytes from %u to %u, not '%s'", NET_MIN_MTU,
+                            NET_MAX_MTU, v),
+                   -1;
+        o->mtu = (unsigned)u;
+    } else if (strcmp(name, "--rcvbuf") == 0) {
+        return set_bufsize(cmd, name, v, &o->rcvbuf) < 0 ? -1 : 1;
+    } else if (strcmp(name, "--sndbuf") == 0) {
+        return set_bufsize(cmd, name, v, &o->sndbuf) < 0 ? -1 : 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i)
+{
+    static const char *const valued[] = {
+        "--link", "--addr",    "--tun-host-addr", "--loss",   "--reorder",
+        "--dup",  "--corrupt", "--delay",         "--rate",   "--seed",
+        "--pcap", "--mss",     "--mtu",           "--rcvbuf", "--sndbuf",
+    };
+    const char *arg = argv[*i];
+    if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+        o->verbose++;
+        (*i)++;
+        return 1;
+    }
+    if (strcmp(arg, "-vv") == 0) {
+        o->verbose += 2;
+        (*i)++;
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
+        bool missing = false;
+        const char *v = opt_value(valued[k], argc, argv, i, &missing);
+        if (missing) return cli_fail(cmd, "%s needs a value (see synack %s --help)", arg, cmd), -1;
+        if (v) return parse_valued(o, cmd, valued[k], v);
+    }
+    return 0;
+}
+
+bool net_opts_path_may_lose(const struct net_opts *o, uint32_t remote)
+{
+    struct link_spec spec;
+    char why[160];
+    if (o->fault.loss > 0 || o->fault.corrupt > 0 || o->fault.rate_bps > 0) return true;
+    if (link_spec_parse(o->link, &spec, why, sizeof why) < 0) return true;
+    if (spec.udp) return (spec.ucfg.peer_ip >> 24) != 127;
+    return o->tun_host_addr == 0 || remote != o->tun_host_addr;
+}
+
+/* ---- building the chain ------------------------------------------------------------------ */
+
+void net_format_ip(char *buf, size_t cap, uint32_t ip)
+{
+    snprintf(buf, cap, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+static uint32_t prefix_mask(unsigned prefix)
+{
+    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+/* The checks that need several options together. 0, or 2 after printing why. */
+static int check_addresses(const struct net_opts *o, const struct link_spec *spec, const char *cmd)
+{
+    char a[16], h[16];
+    if (o->addr == 0)
+        return cli_fail(cmd, "--addr ADDR/PREFIX is required: this stack's own address (like "
+                             "--addr 198.18.0.2/24)");
+    net_format_ip(a, sizeof a, o->addr);
+    net_format_ip(h, sizeof h, o->tun_host_addr);
+    if (spec->udp) {
+        if (o->tun_host_addr)
+            return cli_fail(cmd, "--tun-host-addr is for --link tun:IFNAME; a UDP link has no "
+                                 "kernel side to configure");
+        return 0;
+    }
+    if (!o->tun_host_addr) return 0;
+    if (o->addr == o->tun_host_addr)
+        return cli_fail(cmd,
+                        "--addr %s is the TUN host address too: the kernel keeps that one for "
+                        "itself, give the stack another address of the subnet",
+                        a);
+    uint32_t mask = prefix_mask(o->tun_host_prefix);
+    if ((o->addr & mask) != (o->tun_host_addr & mask))
+        return cli_fail(cmd,
+                        "--addr %s is outside %s/%u: the kernel routes only that subnet to the "
+                        "TUN device, so put the stack's address inside it",
+                        a, h, o->tun_host_prefix);
+    uint32_t host_bits = ~mask;
+    if (o->tun_host_prefix <= 30 &&
+        ((o->addr & host_bits) == host_bits || (o->addr & host_bits) == 0))
+        return cli_fail(cmd, "--addr %s is the network or broadcast address of %s/%u", a, h,
+                        o->tun_host_prefix);
+    return 0;
+}
+
+/* SplitMix64: spreads one seed into the ISN key. */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The seed and ISN key: derived from --seed, or drawn from the kernel. 0, or 1. */
+static int choose_seed(const struct net_opts *o, struct synack_config *cfg, const char *cmd)
+{
+    if (o->seed_set) {
+        uint64_t st = o->seed;
+        cfg->seed = o->seed;
+        for (size_t k = 0; k < sizeof cfg->isn_secret; k += 8) {
+            uint64_t r = splitmix64(&st);
+            memcpy(cfg->isn_secret + k, &r, 8);
+        }
+        return 0;
+    }
+    uint8_t rnd[8 + sizeof cfg->isn_secret];
+    size_t got = 0;
+    while (got < sizeof rnd) {
+        ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            fprintf(stderr, "synack %s: cannot draw a random seed (%s); pass --seed N\n", cmd,
+                    strerror(errno));
+            return 1;
+        }
+        got += (size_t)n;
+    }
+    memcpy(&cfg->seed, rnd, 8);
+    memcpy(cfg->isn_secret, rnd + 8, sizeof cfg->isn_secret);
+    return 0;
+}
+
+/* Opens the innermost link. 0, or 1 after printing why. */
+static int open_base(struct net_env *e, const struct net_opts *o, const struct link_spec *spec)
+{
+    char err[256] = "";
+    int rc;
+    if (spec->udp) {
+        struct synack_udp_config ucfg = spec->ucfg;
+        if (o->mtu) ucfg.path_mtu_max = o->mtu + NET_UDP_OVERHEAD;
+        rc = synack_udp_open(&e->priv->base, &ucfg, err, sizeof err);
+    } else {
+        struct synack_tun_config tcfg = {.ifname = spec->ifname,
+                                         .host_addr = o->tun_host_addr,
+                                         .host_prefix = o->tun_host_prefix,
+                                         .mtu = o->tun_host_addr ? o->mtu : 0};
+        rc = synack_tun_open(&e->priv->base, &tcfg, err, sizeof err);
+    }
+    if (rc < 0) {
+        e->priv->base = NULL;
+        fprintf(stderr, "synack %s: %s\n", e->cmd, err[0] ? err : synack_strerror(rc));
+        return 1;
+    }
+    e->link = e->priv->base;
+    return 0;
+}
+
+/* The stack's MTU: the link's, lowered for --mss. 0, or 2 after printing why. */
+static int choose_mtu(const struct net_env *e, const struct net_opts *o, unsigned link_mtu,
+                      uint16_t *out)
+{
+    if (link_mtu > NET_MAX_MTU) link_mtu = NET_MAX_MTU;
+    if (o->mtu && o->mtu < link_mtu) link_mtu = o->mtu; /* an attached TUN keeps its own */
+    if (link_mtu < NET_MIN_MTU)
+        return cli_fail(e->cmd, "the link's MTU is %u, below the 68 bytes IPv4 needs", link_mtu);
+    if (o->mss) {
+        if (o->mss + NET_HDRS > link_mtu)
+            return cli_fail(e->cmd, "--mss %u does not fit the link: its MTU %u allows %u at most",
+                            o->mss, link_mtu, link_mtu - NET_HDRS);
+        link_mtu = o->mss + NET_HDRS;
+    }
+    *out = (uint16_t)link_mtu;
+    return 0;
+}
+
+/* Wraps the link in the fault injector when impairments are asked for. 0, or 1. */
+static int wrap_fault(struct net_env *e, const struct net_opts *o, uint64_t seed)
+{
+    struct net_env_priv *p = e->priv;
+    if (!o->fault_on) return 0;
+    int rc = synack_fault_wrap(&p->fault, e->link, &o->fault, seed);
+    if (rc < 0) {
+        e->link = p->base = NULL; /* the wrapper freed it */
+        fprintf(stderr, "synack %s: the impairments could not be set up: %s\n", e->cmd,
+                synack_strerror(rc));
+        return 1;
+    }
+    e->link = p->fault;
+    return 0;
+}
+
+/* The capture goes next to the stack; its timestamps are wall-clock time. 0, or 1. */
+static int wrap_pcap(struct net_env *e, const struct net_opts *o)
+{
+    if (!o->pcap) return 0;
+    /* Only the loop reads the clock: a loop over the chain so far gives the offset. */
+    struct synack_loop *probe;
+    int rc = synack_loop_new(&probe, e->stack, e->link);
+    if (rc < 0) {
+        fprintf(stderr, "synack %s: event loop: %s\n", e->cmd, synack_strerror(rc));
+        return 1;
+    }
+    synack_time_t epoch = synack_loop_epoch_offset(probe);
+    synack_loop_free(probe);
+    char err[256] = "";
+    rc = synack_pcap_wrap(&e->priv->pcap, e->link, o->pcap, epoch, err, sizeof err);
+    if (rc < 0) {
+        e->link = e->priv->base = e->priv->fault = NULL; /* the wrapper freed them */
+        fprintf(stderr, "synack %s: %s\n", e->cmd,
+                err[0] ? err : "the capture file could not be created");
+        return 1;
+    }
+    e->link = e->priv->pcap;
+    return 0;
+}
+
+static void env_release(struct net_env *e)
+{
+    synack_loop_free(e->loop);
+    synack_link_free(e->link); /* the outermost layer frees the ones it wraps */
+    synack_stack_free(e->stack);
+    free(e->priv);
+    e->loop = NULL;
+    e->link = NULL;
+    e->stack = NULL;
+    e->priv = NULL;
+}
+
+int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
+{
+    memset(e, 0, sizeof *e);
+    e->cmd = cmd;
+    e->verbose = o->verbose;
+    struct link_spec spec;
+    char why[160];
+    if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
+        return cli_fail(cmd, "--link %s", why);
+    int rc = check_addresses(o, &spec, cmd);
+    if (rc) return rc;
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    cfg.addr = o->addr;
+    if (o->sndbuf) cfg.sndbuf = o->sndbuf;
+    if (o->rcvbuf) cfg.rcvbuf = o->rcvbuf;
+    if ((rc = choose_seed(o, &cfg, cmd)) != 0) return rc;
+    e->priv = calloc(1, sizeof *e->priv);
+    if (!e->priv) return fprintf(stderr, "synack %s: out of memory\n", cmd), 1;
+    e->priv->seed = cfg.seed;
+    if ((rc = open_base(e, o, &spec)) != 0 || (rc = wrap_fault(e, o, cfg.seed)) != 0 ||
+        (rc = choose_mtu(e, o, synack_link_mtu(e->link), &cfg.mtu)) != 0)
+        goto fail;
+    if ((rc = synack_stack_new(&e->stack, &cfg)) < 0) {
+        fprintf(stderr, "synack %s: the stack could not be created: %s\n", cmd,
+                synack_strerror(rc));
+        rc = 1;
+        goto fail;
+    }
+    if ((rc = wrap_pcap(e, o)) != 0) goto fail;
+    if ((rc = synack_loop_new(&e->loop, e->stack, e->link)) < 0) {
+        fprintf(stderr, "synack %s: event loop: %s\n", cmd, synack_strerror(rc));
+        rc = 1;
+        goto fail;
+    }
+    if (e->verbose) {
+        char a[16];
+        net_format_ip(a, sizeof a, o->addr);
+        fprintf(stderr, "synack %s: %s on %s, mtu %u (mss %u), seed %" PRIu64 "%s\n", cmd, a,
+                o->link, cfg.mtu, cfg.mtu - NET_HDRS, cfg.seed,
+                o->seed_set ? "" : " (pass --seed to repeat the impairments)");
+    }
+    return 0;
+fail:
+    env_release(e);
+    return rc;
+}
+
+/* ---- logging ------------------------------------------------------------------------------ */
+
+void net_env_name_conn(struct net_env *e, const struct synack_tcp *t)
+{
+    struct synack_tcp_info info;
+    if (!e->priv || synack_tcp_info(t, &info) < 0) return;
+    struct net_name *slot = NULL;
+    uint64_t id = synack_tcp_id(t);
+    for (size_t k = 0; k < NET_NAMES; k++)
+        if (e->priv->names[k].id == id) slot = &e->priv->names[k];
+    if (!slot) {
+        slot = &e->priv->names[e->priv->names_next];
+        e->priv->names_next = (e->priv->names_next + 1) % NET_NAMES;
+    }
+    char l[16], r[16];
+    net_format_ip(l, sizeof l, info.local_addr);
+    net_format_ip(r, sizeof r, info.remote_addr);
+    slot->id = id;
+    snprintf(slot->text, sizeof slot->text, "%s:%u > %s:%u", l, info.local_port, r,
+             info.remote_port);
+}
+
+/* The name of connection `id`: its addresses if remembered, else "conn N". */
+static const char *conn_name(const struct net_env *e, uint64_t id, char *buf, size_t cap)
+{
+    for (size_t k = 0; e->priv && k < NET_NAMES; k++)
+        if (e->priv->names[k].id == id && id != 0) return e->priv->names[k].text;
+    snprintf(buf, cap, "conn %" PRIu64, id);
+    return buf;
+}
+
+void net_env_log_event(const struct net_env *e, const struct synack_event *ev)
+{
+    if (!e->verbose) return;
+    char buf[32];
+    const char *name = conn_name(e, ev->conn_id, buf, sizeof buf);
+    switch (ev->type) {
+    case SYNACK_EV_STATE:
+        fprintf(stderr, "synack %s: %s %s -> %s\n", e->cmd, name, synack_state_name(ev->old_state),
+                synack_state_name(ev->new_state));
+        break;
+    case SYNACK_EV_ERROR:
+        fprintf(stderr, "synack %s: %s failed: %s\n", e->cmd, name, synack_strerror(ev->err));
+        break;
+    case SYNACK_EV_PEER_CLOSED:
+        fprintf(stderr, "synack %s: %s: the peer finished sending (FIN)\n", e->cmd, name);
+        break;
+    case SYNACK_EV_CC:
+        if (e->verbose > 1)
+            fprintf(stderr, "synack %s: %s %s -> %s, cwnd %u\n", e->cmd, name,
+                    synack_cc_phase_name(ev->old_phase), synack_cc_phase_name(ev->new_phase),
+                    ev->cwnd);
+        break;
+    default:
+        break;
+    }
+}
+
+static double to_ms(synack_time_t t)
+{
+    return (double)t / 1e6;
+}
+
+void net_env_log_conn(const struct net_env *e, struct synack_tcp *t)
+{
+    struct synack_tcp_info i;
+    if (!e->verbose || !t || synack_tcp_info(t, &i) < 0) return;
+    char buf[32];
+    const char *name = conn_name(e, synack_tcp_id(t), buf, sizeof buf);
+    const struct synack_counters *c = &i.counters;
+    fprintf(stderr,
+            "synack %s: %s: sent %" PRIu64 " payload bytes in %" PRIu64 " segments (%" PRIu64
+            " retransmitted: %" PRIu64 " fast, %" PRIu64 " after timeouts, %" PRIu64
+            " tail probes), received %" PRIu64 " bytes in %" PRIu64 " segments (%" PRIu64
+            " out of order)\n",
+            e->cmd, name, c->bytes_out, c->segs_out, c->retransmits, c->fast_retransmits,
+            c->rto_expiries, c->tlp_probes, c->bytes_in, c->segs_in, c->out_of_order);
+    fprintf(stderr,
+            "synack %s: %s: srtt %.3f ms, rttvar %.3f ms, min rtt %.3f ms, rto %.0f ms, cwnd %u"
+            " (%s, %s), mss %u/%u, options%s%s%s\n",
+            e->cmd, name, to_ms(i.srtt), to_ms(i.rttvar), to_ms(i.min_rtt), to_ms(i.rto), i.cwnd,
+            synack_cc_name(i.cc), synack_cc_phase_name(i.phase), i.snd_mss, i.rcv_mss,
+            i.sack ? " sack" : "", i.timestamps ? " timestamps" : "",
+            i.window_scale ? " wscale" : "");
+}
+
+/* One line of link counters. */
+static void log_link(const struct net_env *e, const char *label, const struct synack_link *l)
+{
+    struct synack_link_stats s;
+    synack_link_stats(l, &s);
+    fprintf(stderr,
+            "synack %s: %s: rx %" PRIu64 " packets %" PRIu64 " bytes, tx %" PRIu64
+            " packets %" PRIu64 " bytes, errors rx %" PRIu64 " tx %" PRIu64 "\n",
+            e->cmd, label, s.rx_packets, s.rx_bytes, s.tx_packets, s.tx_bytes, s.rx_errors,
+            s.tx_errors);
+    if (s.capture_errors)
+        fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
+                e->cmd, label, s.capture_errors);
+    if (l->ops->kind && strcmp(l->ops->kind, "fault") == 0)
+        fprintf(stderr,
+                "synack %s: impairments (both ways): lost %" PRIu64 ", duplicated %" PRIu64
+                ", corrupted %" PRIu64 ", reordered %" PRIu64 ", delayed %" PRIu64
+                ", rate drops %" PRIu64 "\n",
+                e->cmd, s.lost, s.duplicated, s.corrupted, s.reordered, s.delayed, s.rate_drops);
+}
+
+static void log_stack(const struct net_env *e)
+{
+    struct synack_counters c;
+    synack_stack_counters(e->stack, &c);
+    char drops[512];
+    size_t n = 0;
+    drops[0] = 0;
+    for (int d = 1; d < SYNACK_DROP_COUNT && n < sizeof drops; d++)
+        if (c.drops[d])
+            n += (size_t)snprintf(drops + n, sizeof drops - n, " %s %" PRIu64,
+                                  synack_drop_name((enum synack_drop)d), c.drops[d]);
+    fprintf(stderr,
+            "synack %s: stack: segments in %" PRIu64 " out %" PRIu64 ", RSTs in %" PRIu64
+            " out %" PRIu64 ", ICMP in %" PRIu64 " out %" PRIu64 " (echo replies %" PRIu64
+            ", errors to connections %" PRIu64 ", path MTU decreases %" PRIu64 "), drops%s\n",
+            e->cmd, c.segs_in, c.segs_out, c.rsts_in, c.rsts_out, c.icmp_in, c.icmp_out,
+            c.icmp_echo_replies, c.icmp_errors_delivered, c.pmtu_decreases, n ? drops : " none");
+}
+
+/* Sends what the stack and the wrappers still hold, bounded in time. */
+static void env_drain(struct net_env *e)
+{
+    synack_loop_set_turn(e->loop, NULL, NULL);
+    if (synack_loop_run_once(e->loop, 0) < 0) return;
+    synack_time_t start = synack_loop_now(e->loop);
+    while (synack_link_next_deadline(e->link) != SYNACK_NEVER) {
+        synack_time_t now = synack_loop_now(e->loop);
+        if (now - start > NET_DRAIN_MAX) break;
+        synack_time_t due = synack_link_next_deadline(e->link);
+        synack_time_t wait = due > now ? due - now : 0;
+        if (wait > SYNACK_MS(100)) wait = SYNACK_MS(100);
+        if (synack_loop_run_once(e->loop, wait) < 0) break;
+    }
+}
+
+void net_env_close(struct net_env *e)
+{
+    if (!e || !e->stack) return;
+    if (e->loop) env_drain(e);
+    if (e->verbose && e->priv) {
+        log_stack(e);
+        const struct net_env_priv *p = e->priv;
+        if (p->pcap) log_link(e, "capture", p->pcap);
+        if (p->fault) log_link(e, "impairments", p->fault);
+        if (p->base) log_link(e, p->base->ops->kind ? p->base->ops->kind : "link", p->base);
+    }
+    env_release(e);
+}

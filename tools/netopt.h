@@ -17,20 +17,23 @@
 #include "synack/synack.h"
 
 struct net_opts {
-    const char *link;        /* "tun:IFNAME" or "udp:LOCALIP:PORT,PEERIP:PORT" (default "tun:synack0") */
-    uint32_t addr;           /* --addr ADDR/PREFIX: the stack's address (required) */
+    const char *link; /* "tun:IFNAME" or "udp:LOCALIP:PORT,PEERIP:PORT" (default "tun:synack0") */
+    uint32_t addr;    /* --addr ADDR/PREFIX: the stack's address (required) */
     unsigned prefix;
-    uint32_t tun_host_addr;  /* --tun-host-addr ADDR/PREFIX: the kernel's side of the TUN;
-                                0: attach only, configure nothing */
+    uint32_t tun_host_addr; /* --tun-host-addr ADDR/PREFIX: the kernel's side of the TUN;
+                               0: attach only, configure nothing */
     unsigned tun_host_prefix;
     struct synack_fault_params fault; /* --loss --delay --reorder --dup --corrupt --rate */
-    bool fault_on;           /* any impairment asked for */
-    uint64_t seed;           /* --seed N: impairments, ports and ISN key (default: from the clock) */
+    bool fault_on;                    /* any impairment asked for */
+    uint64_t seed; /* --seed N: impairments, ports and ISN key (default: random) */
     bool seed_set;
-    const char *pcap;        /* --pcap FILE */
-    unsigned mss;            /* --mss N (0: from the link's MTU) */
-    size_t rcvbuf, sndbuf;   /* --rcvbuf N, --sndbuf N (0: stack defaults) */
-    int verbose;             /* -v: state transitions and a summary on stderr */
+    const char *pcap;      /* --pcap FILE */
+    unsigned mss;          /* --mss N (0: from the link's MTU) */
+    size_t rcvbuf, sndbuf; /* --rcvbuf N, --sndbuf N (0: stack defaults) */
+    int verbose;           /* -v: state transitions and a summary on stderr */
+    unsigned mtu;          /* --mtu N: caps the stack's MTU (TUN: also set on the device
+                              when --tun-host-addr configures it; UDP: the path MTU is
+                              taken as N + 28); 0: the link's own */
 };
 
 /* The option lines for a subcommand's --help. */
@@ -43,6 +46,11 @@ void net_opts_default(struct net_opts *o);
  * ("synack CMD: --loss: ...") and returns -1. */
 int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i);
 
+/* Whether a packet between the stack and `remote` may be lost on the way: false only when
+ * nothing can drop it (no --loss, --corrupt or --rate, and `remote` is the kernel's own end
+ * of the TUN, or the UDP peer is on loopback). `synack cat` lingers in TIME_WAIT only then. */
+bool net_opts_path_may_lose(const struct net_opts *o, uint32_t remote);
+
 /* What net_env_open builds. */
 struct net_env {
     const char *cmd;
@@ -50,6 +58,7 @@ struct net_env {
     struct synack_link *link; /* the outermost wrapper (what the loop drives) */
     struct synack_loop *loop;
     int verbose;
+    struct net_env_priv *priv; /* the layers of the chain (for counters), connection names */
 };
 
 /* Opens the link (TUN or UDP; configuring the TUN's kernel side), wraps it in fault and
@@ -64,6 +73,11 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd);
  * ESTABLISHED") to stderr. */
 void net_env_log_event(const struct net_env *e, const struct synack_event *ev);
 
+/* Remembers "198.18.0.2:49152 > 198.18.0.1:5000" for `t` so that net_env_log_event names
+ * its events by addresses rather than by "conn N". Call after connect or accept (the few
+ * most recent connections are remembered). */
+void net_env_name_conn(struct net_env *e, const struct synack_tcp *t);
+
 /* With -v prints a summary of a connection (bytes each way, retransmissions, RTT, cwnd)
  * before it is closed. */
 void net_env_log_conn(const struct net_env *e, struct synack_tcp *t);
@@ -74,6 +88,8 @@ void net_env_close(struct net_env *e);
 
 /* "198.18.0.1" -> host byte order; 0 or -1. */
 int net_parse_ip(const char *s, uint32_t *out);
+/* Host byte order -> "198.18.0.1" (`cap` of 16 is enough). */
+void net_format_ip(char *buf, size_t cap, uint32_t ip);
 
 /* Subcommands. */
 int cmd_cat(int argc, char **argv);
