@@ -17,8 +17,13 @@
  * queue_bytes is dropped (rate_drops); a packet offered to an idle serializer never is.
  *
  * Memory: held packets live in buffers of a few size classes, taken from free lists that
- * refill one buffer at a time and are only returned when the wrapper is freed; a
- * direction holds at most SYNACK_FAULT_HELD_MAX bytes of buffers. With no delay, no
+ * refill one buffer at a time. A direction holds at most SYNACK_FAULT_HELD_MAX bytes of
+ * buffers, and all buffers together (held either way, or free for reuse) come to at most
+ * SYNACK_FAULT_MEM_MAX: a buffer of a class whose free list is empty is made only after
+ * free buffers of other classes have been given back to make room. Since the two
+ * directions hold at most SYNACK_FAULT_MEM_MAX together, that room can always be made, so
+ * the bound never refuses a packet the per-direction bound allows (traffic that moves from
+ * small to large packets recycles memory instead of growing it). With no delay, no
  * reordering and no rate, packets pass straight through: no copy, no queue (a corrupted
  * outgoing packet is copied once into a scratch buffer, since the caller's is const). */
 #include "synack/link.h"
@@ -70,6 +75,7 @@ struct fault_link {
     struct synack_fault_params p; /* queue_bytes resolved (never 0) */
     struct fault_dir dir[2];      /* FAULT_OUT, FAULT_IN */
     struct fault_pkt *free_pkts[FAULT_CLASSES];
+    size_t alloc_bytes; /* every buffer allocated (held or free), <= SYNACK_FAULT_MEM_MAX */
     uint8_t scratch[FAULT_MAX_PACKET]; /* a corrupted copy of an outgoing packet */
     struct synack_link_stats stats;
 };
@@ -97,22 +103,46 @@ static const struct fault_link *fault_of_const(const struct synack_link *l)
 
 /* ---- buffers and FIFOs ------------------------------------------------------------------- */
 
+/* The memory a buffer of class `k` takes: its header and its data. */
+static size_t fault_class_bytes(unsigned k)
+{
+    return sizeof(struct fault_pkt) + fault_class_sizes[k];
+}
+
+/* Frees free buffers (largest first) until `need` more bytes fit under
+ * SYNACK_FAULT_MEM_MAX. Returns false if even all of them do not make the room. */
+static bool fault_make_room(struct fault_link *f, size_t need)
+{
+    for (int k = FAULT_CLASSES - 1; k >= 0; k--) {
+        while (f->alloc_bytes + need > SYNACK_FAULT_MEM_MAX && f->free_pkts[k] != NULL) {
+            struct fault_pkt *p = f->free_pkts[k];
+            f->free_pkts[k] = p->next;
+            f->alloc_bytes -= fault_class_bytes((unsigned)k);
+            free(p);
+        }
+    }
+    return f->alloc_bytes + need <= SYNACK_FAULT_MEM_MAX;
+}
+
 /* A buffer for `len` bytes (1..FAULT_MAX_PACKET) if direction `d` may hold it, or NULL. */
 static struct fault_pkt *fault_pkt_get(struct fault_link *f, struct fault_dir *d, size_t len)
 {
     unsigned k = 0;
     while (fault_class_sizes[k] < len)
         k++;
-    if (d->held_bytes + fault_class_sizes[k] > SYNACK_FAULT_HELD_MAX) return NULL;
+    size_t bytes = fault_class_bytes(k);
+    if (d->held_bytes + bytes > SYNACK_FAULT_HELD_MAX) return NULL;
     struct fault_pkt *p = f->free_pkts[k];
     if (p != NULL) {
         f->free_pkts[k] = p->next;
     } else {
-        p = malloc(sizeof(*p) + fault_class_sizes[k]);
+        if (!fault_make_room(f, bytes)) return NULL;
+        p = malloc(bytes);
         if (p == NULL) return NULL;
         p->size_class = k;
+        f->alloc_bytes += bytes;
     }
-    d->held_bytes += fault_class_sizes[k];
+    d->held_bytes += bytes;
     p->len = len;
     p->next = NULL;
     return p;
@@ -120,7 +150,7 @@ static struct fault_pkt *fault_pkt_get(struct fault_link *f, struct fault_dir *d
 
 static void fault_pkt_put(struct fault_link *f, struct fault_dir *d, struct fault_pkt *p)
 {
-    d->held_bytes -= fault_class_sizes[p->size_class];
+    d->held_bytes -= fault_class_bytes(p->size_class);
     p->next = f->free_pkts[p->size_class];
     f->free_pkts[p->size_class] = p;
 }
@@ -246,20 +276,21 @@ static void fault_judge(struct fault_link *f, struct fault_dir *d, size_t len, s
     if (v->dup) f->stats.duplicated++;
 }
 
-/* Holds a copy of `bytes` in direction `d` until v->at. Counts a packet it cannot hold
- * (the direction is at SYNACK_FAULT_HELD_MAX, or no memory) in `drops`. */
-static void fault_hold(struct fault_link *f, struct fault_dir *d, const struct fault_verdict *v,
+/* Holds a copy of `bytes` in direction `d` until v->at. A packet it cannot hold (the
+ * bounds are reached, or no memory) is dropped and counted in `drops`: returns false. */
+static bool fault_hold(struct fault_link *f, struct fault_dir *d, const struct fault_verdict *v,
                        const uint8_t *bytes, size_t len, uint64_t *drops)
 {
     struct fault_pkt *p = fault_pkt_get(f, d, len);
     if (p == NULL) {
         (*drops)++;
-        return;
+        return false;
     }
     memcpy(p->data, bytes, len);
     p->at = v->at;
     p->order = d->order++;
     fifo_push(v->reordered ? &d->held_back : &d->on_time, p);
+    return true;
 }
 
 /* ---- outgoing: stack -> inner ------------------------------------------------------------ */
@@ -308,8 +339,10 @@ static int fault_send(struct synack_link *l, const uint8_t *pkt, size_t len, syn
         if (v.dup) (void)fault_pass_out(f, bytes, len, now);
         return rc;
     }
-    fault_hold(f, d, &v, bytes, len, &f->stats.tx_errors);
-    if (v.dup) fault_hold(f, d, &v, bytes, len, &f->stats.tx_errors);
+    /* A packet that cannot be held is refused, as an OS refuses what it has no room for
+     * (link.h: send's AGAIN); a copy that cannot be held is only counted. */
+    if (!fault_hold(f, d, &v, bytes, len, &f->stats.tx_errors)) return SYNACK_ERR_AGAIN;
+    if (v.dup) (void)fault_hold(f, d, &v, bytes, len, &f->stats.tx_errors);
     return 0;
 }
 
@@ -366,11 +399,11 @@ static synack_ssize fault_recv(struct synack_link *l, uint8_t *buf, size_t cap, 
         if (v.corrupt) impair_flip_bit(buf, len, v.bit_draw);
         if (v.pass) {
             /* The copy is due now too: the next recv returns it. */
-            if (v.dup) fault_hold(f, d, &v, buf, len, &f->stats.rx_errors);
+            if (v.dup) (void)fault_hold(f, d, &v, buf, len, &f->stats.rx_errors);
             return fault_deliver(f, len);
         }
-        fault_hold(f, d, &v, buf, len, &f->stats.rx_errors);
-        if (v.dup) fault_hold(f, d, &v, buf, len, &f->stats.rx_errors);
+        if (fault_hold(f, d, &v, buf, len, &f->stats.rx_errors) && v.dup)
+            (void)fault_hold(f, d, &v, buf, len, &f->stats.rx_errors);
     }
     return SYNACK_ERR_AGAIN;
 }

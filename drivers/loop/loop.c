@@ -50,6 +50,9 @@ struct synack_loop {
     size_t nfds, capfds;
     synack_loop_turn_fn turn;
     void *turn_ctx;
+    /* synack_stack_events_queued when the turn hook was last called: events queued after
+     * that (by the hook's own calls, or between turns) it has not been shown. */
+    uint64_t hook_seen;
     bool stopping;
     unsigned link_failures; /* turns in a row whose first link read failed (IO) */
     uint8_t *buf;           /* LOOP_BUF_SIZE bytes */
@@ -233,6 +236,16 @@ static bool loop_has_ready_regular(const struct synack_loop *loop)
     return false;
 }
 
+/* Has the turn hook something to see that it has not been called for? Events queued since
+ * it was last called (a close in SYN_SENT queues CLOSED at once) wake nothing: no packet,
+ * no deadline need follow. The count must have moved as well as the queue be non-empty, so
+ * a hook that leaves events unread does not make the loop spin. */
+static bool loop_hook_has_unseen_events(const struct synack_loop *loop)
+{
+    return loop->turn != NULL && synack_stack_events_queued(loop->stack) != loop->hook_seen &&
+           synack_stack_has_events(loop->stack);
+}
+
 static synack_time_t loop_min(synack_time_t a, synack_time_t b)
 {
     return a < b ? a : b;
@@ -265,7 +278,7 @@ static int loop_wait(struct synack_loop *loop, synack_time_t max_wait, struct ep
     if (max_wait != SYNACK_NEVER && max_wait < SYNACK_NEVER - now)
         until = loop_min(until, now + max_wait);
     int timeout = -1;
-    if (until <= now || loop_has_ready_regular(loop)) {
+    if (until <= now || loop_has_ready_regular(loop) || loop_hook_has_unseen_events(loop)) {
         timeout = 0;
     } else if (loop_arm_timer(loop, until) != 0) {
         return SYNACK_ERR_IO;
@@ -364,7 +377,10 @@ int synack_loop_run_once(struct synack_loop *loop, synack_time_t max_wait)
     if (now >= synack_stack_next_deadline(loop->stack))
         synack_stack_handle_timers(loop->stack, now);
     loop_dispatch_fds(loop, evs, n, now);
-    if (loop->turn != NULL) loop->turn(loop->turn_ctx, now);
+    if (loop->turn != NULL) {
+        loop->hook_seen = synack_stack_events_queued(loop->stack);
+        loop->turn(loop->turn_ctx, now);
+    }
     loop_drain_output(loop, now);
     return loop->link_failures >= LOOP_MAX_LINK_FAILURES ? SYNACK_ERR_IO : 0;
 }

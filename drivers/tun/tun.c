@@ -34,7 +34,7 @@ struct tun_link {
     struct synack_link base;
     int fd;
     unsigned mtu;
-    char ifname[IFNAMSIZ];
+    char ifname[IFNAMSIZ]; /* the device's real name (a "%d" in the asked one filled in) */
     struct synack_link_stats stats;
     /* A packet is read here first when the caller's buffer is smaller than any packet
      * could be, because a read into a short buffer truncates it without saying so.
@@ -149,6 +149,14 @@ static void tun_free(struct synack_link *l)
     free(t);
 }
 
+static const struct synack_link_ops tun_ops;
+
+const char *synack_tun_name(const struct synack_link *l)
+{
+    if (l == NULL || l->ops != &tun_ops) return NULL;
+    return tun_of_const(l)->ifname;
+}
+
 static const struct synack_link_ops tun_ops = {
     .kind = "tun",
     .recv = tun_recv,
@@ -196,14 +204,20 @@ static int tun_open_device(char *err, size_t errcap)
     return -1;
 }
 
-/* TUNSETIFF: creates the device, or attaches to an existing one of that name. */
-static int tun_attach(int fd, const char *ifname, char *err, size_t errcap)
+/* TUNSETIFF: creates the device, or attaches to an existing one of that name. A "%d" in
+ * the name asks the kernel to pick the first free number; the name it chose comes back in
+ * ifr_name and is copied into `ifname` (IFNAMSIZ bytes), which is what gets configured. */
+static int tun_attach(int fd, char *ifname, char *err, size_t errcap)
 {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
     memcpy(ifr.ifr_name, ifname, strlen(ifname));
-    if (ioctl(fd, TUNSETIFF, &ifr) == 0) return 0;
+    if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
+        memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+        ifname[IFNAMSIZ - 1] = '\0';
+        return 0;
+    }
     int e = errno;
     if (tun_is_permission_error(e))
         tun_set_error(err, errcap,

@@ -6,7 +6,16 @@
  * delivers only the peer's datagrams, reports the path MTU (IP_MTU), and reports ICMP
  * errors about our datagrams (port unreachable while the peer has not started yet) as a
  * pending error on the next send or receive. Those errors concern packets already gone:
- * they are counted in tx_errors and never fail the link. */
+ * they are counted in icmp_errors and never fail the link.
+ *
+ * Path MTU: every datagram has DF set (IP_PMTUDISC_DO), so when a router on the way says
+ * "fragmentation needed" the kernel caches the lower path MTU and from then on refuses
+ * (EMSGSIZE) every datagram that does not fit. The stack would never learn that and would
+ * resend the same full-size segments for ever. So the link plays the router: for a packet
+ * refused as too big it hands the stack, on the next recv, the ICMP fragmentation-needed
+ * message a router would have sent about it (RFC 1191 §4), with the next-hop MTU the
+ * kernel now knows less the encapsulation; the stack lowers its MSS and resends (RFC 1191
+ * §6.4, src/tcp/icmp.c). */
 #include "synack/link.h"
 
 #include <arpa/inet.h>
@@ -19,8 +28,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "wire/wire.h"
+
 /* IPv4 (20) + UDP (8) headers around each packet. */
 #define UDP_OVERHEAD 28u
+/* The largest UDP payload over IPv4: 65535 less the headers. Loopback's MTU is 65536, so
+ * IP_MTU alone could promise one byte more than a datagram can carry. */
+#define UDP_MAX_PAYLOAD (65535u - UDP_OVERHEAD)
 /* The path MTU assumed when the configuration gives none: an Ethernet path, even on
  * loopback (whose 65536 would make segments no real network carries). */
 #define UDP_DEFAULT_PATH_MTU 1500u
@@ -28,13 +42,31 @@
 /* Pending ICMP errors reported by one recv before it gives up and says AGAIN; each
  * report clears the error, so this only bounds a flood. */
 #define UDP_MAX_ERRORS_PER_RECV 16
+/* A fragmentation-needed message for the stack: IPv4 header, ICMP header, the refused
+ * packet's header (up to 60 bytes) and the first 8 bytes after it (RFC 792). */
+#define UDP_TOO_BIG_MSG_MAX (WIRE_IPV4_HDR_LEN + WIRE_ICMP_HDR_LEN + 60 + WIRE_ICMP_QUOTE_DATA_MIN)
+/* After the stack has read a message announcing some MTU, another announcing the same MTU
+ * waits this long (RFC 1812 §4.3.2.8: a router limits the rate of its ICMP errors). A lower
+ * MTU is news and is never held back. */
+#define UDP_TOO_BIG_GAP SYNACK_MS(10)
 
 struct udp_link {
     struct synack_link base;
     int fd;
     struct sockaddr_in peer;
     unsigned path_mtu_max;
+    unsigned rcvbuf, sndbuf; /* SO_RCVBUF / SO_SNDBUF as the kernel reported them */
     struct synack_link_stats stats;
+    /* The fragmentation-needed message waiting for recv (at most one: a newer one
+     * replaces it); too_big_len 0 when none. */
+    uint8_t too_big_msg[UDP_TOO_BIG_MSG_MAX];
+    size_t too_big_len;
+    uint16_t too_big_mtu;     /* its next-hop MTU */
+    synack_time_t too_big_at; /* the `now` of the refused send: next_deadline meanwhile */
+    /* The last message recv handed out: its MTU and when it was made (rate limit). */
+    bool too_big_told;
+    uint16_t too_big_told_mtu;
+    synack_time_t too_big_told_at;
 };
 
 static struct udp_link *udp_of(struct synack_link *l)
@@ -70,10 +102,101 @@ static bool udp_from_peer(const struct udp_link *u, const struct sockaddr_in *fr
            from->sin_addr.s_addr == u->peer.sin_addr.s_addr && from->sin_port == u->peer.sin_port;
 }
 
+/* The path MTU to the peer as the kernel knows it now (IP_MTU of the connected socket,
+ * RFC 1191), or 0 when it will not say. */
+static unsigned udp_kernel_mtu(const struct udp_link *u)
+{
+    int mtu = 0;
+    socklen_t optlen = sizeof(mtu);
+    if (getsockopt(u->fd, IPPROTO_IP, IP_MTU, &mtu, &optlen) != 0 || mtu <= 0) return 0;
+    return (unsigned)mtu;
+}
+
+/* The stack's MTU: min(kernel path MTU, path_mtu_max) less the encapsulation, and never
+ * more than a UDP datagram carries. */
+static unsigned udp_mtu_now(const struct udp_link *u)
+{
+    unsigned path = u->path_mtu_max;
+    unsigned kernel = udp_kernel_mtu(u);
+    if (kernel != 0 && kernel < path) path = kernel;
+    unsigned mtu = path > UDP_OVERHEAD ? path - UDP_OVERHEAD : 0;
+    return mtu < UDP_MAX_PAYLOAD ? mtu : UDP_MAX_PAYLOAD;
+}
+
+/* Did the kernel refuse (errno `e`) a packet of `len` bytes because it is larger than the
+ * path allows, rather than report an ICMP error about an earlier datagram? The kernel's
+ * path MTU is read after the refusal: a route change or a router's message lowers it
+ * without the socket showing it until the next send. */
+static bool udp_is_too_big(const struct udp_link *u, int e, size_t len)
+{
+    if (e != EMSGSIZE) return false;
+    unsigned kernel = udp_kernel_mtu(u);
+    return len > UDP_MAX_PAYLOAD || kernel == 0 || len + UDP_OVERHEAD > kernel;
+}
+
+/* Builds the message a router would send about the refused IPv4 packet `pkt` (RFC 792,
+ * RFC 1191 §4): destination unreachable, fragmentation needed, next-hop MTU `mtu`, from
+ * the packet's destination (the far end, standing in for the router) to its source, quoting
+ * its header and first 8 bytes. Returns the length, or 0 when `pkt` is not a whole IPv4
+ * header and 8 bytes (the stack never sends such a thing). */
+static size_t udp_build_too_big(uint8_t *out, const uint8_t *pkt, size_t len, uint16_t mtu)
+{
+    if (len < WIRE_IPV4_HDR_LEN || (pkt[0] >> 4) != 4) return 0;
+    size_t header_len = (size_t)(pkt[0] & 0x0f) * 4;
+    if (header_len < WIRE_IPV4_HDR_LEN || len < header_len + WIRE_ICMP_QUOTE_DATA_MIN) return 0;
+    struct wire_ipv4_repr ip = {
+        .src = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 | pkt[19],
+        .dst = (uint32_t)pkt[12] << 24 | (uint32_t)pkt[13] << 16 | (uint32_t)pkt[14] << 8 | pkt[15],
+        .ttl = 64,
+    };
+    struct wire_icmp_repr icmp = {.type = WIRE_ICMP_DEST_UNREACH,
+                                  .code = WIRE_ICMP_FRAG_NEEDED,
+                                  .mtu = mtu,
+                                  .data = pkt,
+                                  .data_len = header_len + WIRE_ICMP_QUOTE_DATA_MIN};
+    return wire_icmp_packet_emit(&ip, &icmp, out, UDP_TOO_BIG_MSG_MAX);
+}
+
+/* A packet of `len` bytes was refused as too big: queue the fragmentation-needed message
+ * about it for recv, replacing one still waiting (the newest is about the latest state),
+ * unless the stack was told about this same MTU less than UDP_TOO_BIG_GAP ago. */
+static void udp_queue_too_big(struct udp_link *u, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    unsigned mtu = udp_mtu_now(u);
+    if (mtu >= len) return; /* then the message would not be about this packet */
+    if (u->too_big_len == 0 && u->too_big_told && mtu >= u->too_big_told_mtu &&
+        now >= u->too_big_told_at && now - u->too_big_told_at < UDP_TOO_BIG_GAP)
+        return;
+    size_t n = udp_build_too_big(u->too_big_msg, pkt, len, (uint16_t)mtu);
+    if (n == 0) return;
+    u->too_big_len = n;
+    u->too_big_mtu = (uint16_t)mtu;
+    u->too_big_at = now;
+}
+
+/* Hands the waiting fragmentation-needed message to the stack. */
+static synack_ssize udp_recv_too_big(struct udp_link *u, uint8_t *buf, size_t cap)
+{
+    size_t n = u->too_big_len;
+    u->too_big_len = 0;
+    if (n > cap) {
+        u->stats.rx_errors++;
+        return SYNACK_ERR_BUFSZ;
+    }
+    memcpy(buf, u->too_big_msg, n);
+    u->too_big_told = true;
+    u->too_big_told_mtu = u->too_big_mtu;
+    u->too_big_told_at = u->too_big_at;
+    u->stats.rx_packets++;
+    u->stats.rx_bytes += n;
+    return (synack_ssize)n;
+}
+
 static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
 {
     (void)now;
     struct udp_link *u = udp_of(l);
+    if (u->too_big_len > 0) return udp_recv_too_big(u, buf, cap);
     int icmp_errors = 0;
     for (;;) {
         struct sockaddr_in from;
@@ -85,7 +208,7 @@ static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
             if (udp_is_icmp_error(errno)) {
-                u->stats.tx_errors++;
+                u->stats.icmp_errors++;
                 if (++icmp_errors >= UDP_MAX_ERRORS_PER_RECV) return SYNACK_ERR_AGAIN;
                 continue;
             }
@@ -123,25 +246,30 @@ static ssize_t udp_send_once(int fd, const uint8_t *pkt, size_t len)
 
 static int udp_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
 {
-    (void)now;
     struct udp_link *u = udp_of(l);
     ssize_t n = udp_send_once(u->fd, pkt, len);
-    if (n < 0 && udp_is_icmp_error(errno)) {
+    int e = n < 0 ? errno : 0;
+    if (n < 0 && udp_is_icmp_error(e) && !udp_is_too_big(u, e, len)) {
         /* A pending ICMP error is reported instead of sending (and cleared by the
-         * report): it was about an earlier datagram, so this one is tried once more.
-         * EMSGSIZE may also be this packet being larger than the path MTU
-         * (IP_PMTUDISC_DO: the kernel never fragments); then the retry fails too. */
-        u->stats.tx_errors++;
+         * report): it was about an earlier datagram, so this one is tried once more. */
+        u->stats.icmp_errors++;
         n = udp_send_once(u->fd, pkt, len);
+        e = n < 0 ? errno : 0;
     }
     if (n >= 0 && (size_t)n == len) {
         u->stats.tx_packets++;
         u->stats.tx_bytes += len;
         return 0;
     }
+    if (n >= 0) e = EIO; /* sent in part: a datagram socket never does that */
     u->stats.tx_errors++;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
-        return SYNACK_ERR_AGAIN;
+    if (udp_is_too_big(u, e, len)) {
+        /* Larger than the path MTU (IP_PMTUDISC_DO: the kernel never fragments). */
+        u->stats.too_big++;
+        udp_queue_too_big(u, pkt, len, now);
+        return SYNACK_ERR_IO;
+    }
+    if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) return SYNACK_ERR_AGAIN;
     return SYNACK_ERR_IO;
 }
 
@@ -152,15 +280,15 @@ static int udp_fd(const struct synack_link *l)
 
 static unsigned udp_mtu(const struct synack_link *l)
 {
+    return udp_mtu_now(udp_of_const(l));
+}
+
+/* A waiting fragmentation-needed message is due at once: the loop then reads the link
+ * without waiting for the socket (which the message never made readable). */
+static synack_time_t udp_next_deadline(const struct synack_link *l)
+{
     const struct udp_link *u = udp_of_const(l);
-    unsigned path = u->path_mtu_max;
-    int kernel_mtu = 0;
-    socklen_t optlen = sizeof(kernel_mtu);
-    /* IP_MTU: the path MTU to the connected peer as the kernel knows it (RFC 1191). */
-    if (getsockopt(u->fd, IPPROTO_IP, IP_MTU, &kernel_mtu, &optlen) == 0 && kernel_mtu > 0 &&
-        (unsigned)kernel_mtu < path)
-        path = (unsigned)kernel_mtu;
-    return path > UDP_OVERHEAD ? path - UDP_OVERHEAD : 0;
+    return u->too_big_len > 0 ? u->too_big_at : SYNACK_NEVER;
 }
 
 static void udp_stats(const struct synack_link *l, struct synack_link_stats *out)
@@ -180,7 +308,7 @@ static const struct synack_link_ops udp_ops = {
     .recv = udp_recv,
     .send = udp_send,
     .fd = udp_fd,
-    .next_deadline = NULL,
+    .next_deadline = udp_next_deadline,
     .poll = NULL,
     .mtu = udp_mtu,
     .stats = udp_stats,
@@ -231,17 +359,24 @@ static void udp_bind_error(char *err, size_t errcap, const char *addr, int e)
 
 /* Asks for `bytes` of socket buffer: SO_*BUFFORCE first (root may exceed the system
  * maximum, which is often only 208 KiB), then the ordinary option, which the kernel
- * silently caps. A smaller buffer only costs drops under bursts, so failure is ignored. */
-static void udp_set_sockbuf(int fd, int force_opt, int opt, unsigned bytes)
+ * silently caps at net.core.rmem_max / wmem_max. A smaller buffer only costs drops under
+ * bursts, so failure is not fatal. Returns the size the kernel then reports (0 if it does
+ * not say). */
+static unsigned udp_set_sockbuf(int fd, int force_opt, int opt, unsigned bytes)
 {
     int v = bytes > (unsigned)INT32_MAX / 2 ? INT32_MAX / 2 : (int)bytes;
-    if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) == 0) return;
-    (void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) != 0)
+        (void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+    int got = 0;
+    socklen_t optlen = sizeof(got);
+    if (getsockopt(fd, SOL_SOCKET, opt, &got, &optlen) != 0 || got < 0) return 0;
+    return (unsigned)got;
 }
 
-static int udp_socket_open(const struct synack_udp_config *cfg, const struct sockaddr_in *peer,
-                           char *err, size_t errcap)
+static int udp_socket_open(struct udp_link *u, const struct synack_udp_config *cfg, char *err,
+                           size_t errcap)
 {
+    const struct sockaddr_in *peer = &u->peer;
     char addr[64];
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -249,8 +384,8 @@ static int udp_socket_open(const struct synack_udp_config *cfg, const struct soc
         return -1;
     }
     unsigned buf = cfg->sockbuf ? cfg->sockbuf : UDP_DEFAULT_SOCKBUF;
-    udp_set_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, buf);
-    udp_set_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, buf);
+    u->rcvbuf = udp_set_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, buf);
+    u->sndbuf = udp_set_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, buf);
     /* RFC 1191: set DF on every datagram, so the kernel never fragments; a datagram
      * larger than the path MTU fails with EMSGSIZE instead (counted). */
     int pmtu = IP_PMTUDISC_DO;
@@ -298,11 +433,20 @@ int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cf
         udp_set_error(err, errcap, "path MTU %u is too small for IPv4 over UDP", cfg->path_mtu_max);
         return SYNACK_ERR_INVAL;
     }
-    u->fd = udp_socket_open(cfg, &u->peer, err, errcap);
+    u->fd = udp_socket_open(u, cfg, err, errcap);
     if (u->fd < 0) {
         free(u);
         return SYNACK_ERR_IO;
     }
     *out = &u->base;
+    return 0;
+}
+
+int synack_udp_sockbuf(const struct synack_link *l, unsigned *rcvbuf, unsigned *sndbuf)
+{
+    if (l == NULL || l->ops != &udp_ops) return SYNACK_ERR_INVAL;
+    const struct udp_link *u = udp_of_const(l);
+    if (rcvbuf != NULL) *rcvbuf = u->rcvbuf;
+    if (sndbuf != NULL) *sndbuf = u->sndbuf;
     return 0;
 }

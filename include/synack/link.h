@@ -285,6 +285,13 @@ struct synack_link_stats {
     uint64_t tx_packets, tx_bytes; /* packets accepted by send and passed on */
     uint64_t rx_errors;            /* reads that failed, or runts/oversize that were dropped */
     uint64_t tx_errors;            /* writes the OS refused or cut short (packet dropped) */
+    /* UDP only: ICMP errors the kernel reported about datagrams sent earlier (port
+     * unreachable while the peer is not running yet, ...). Nothing was dropped here: the
+     * datagram had already left (a send they interrupted is tried again). */
+    uint64_t icmp_errors;
+    /* UDP only: packets refused because they exceed the path MTU the kernel knows (also in
+     * tx_errors). For each, the stack is handed a fragmentation-needed message (below). */
+    uint64_t too_big;
     /* Fault wrapper only: what it did to packets, both directions together. */
     uint64_t lost, duplicated, corrupted, reordered, delayed, rate_drops;
     /* Capture wrapper only: packets the capture file failed to take (disk full, ...). */
@@ -333,7 +340,9 @@ void synack_link_free(struct synack_link *l);
 /* ---- TUN ------------------------------------------------------------------------------- */
 
 struct synack_tun_config {
-    const char *ifname; /* device name (IFNAMSIZ-1 chars at most); created if absent */
+    /* Device name (IFNAMSIZ-1 chars at most); created if absent. A "%d" in it ("syn%d")
+     * lets the kernel pick the first free number: synack_tun_name() says which. */
+    const char *ifname;
     /* The kernel's side. When host_addr is non-zero the device is given this address
      * and prefix, its MTU set to `mtu`, and brought up, so one call makes a working
      * path; when 0 the device is only attached (someone else configures it). */
@@ -353,49 +362,77 @@ struct synack_tun_config {
 int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
                     size_t errcap);
 
+/* The real name of the device of TUN link `l` (with a "%d" of the configured name filled
+ * in), valid until the link is freed; NULL when `l` is NULL or not a TUN link (a wrapper
+ * around one included). */
+const char *synack_tun_name(const struct synack_link *l);
+
 /* ---- UDP encapsulation ------------------------------------------------------------------ */
 
 /* Each IPv4 packet of the stack travels as the whole payload of one UDP datagram from
  * local to peer (addresses and ports in host byte order). Datagrams from any other source
  * are dropped and counted in rx_errors. */
 struct synack_udp_config {
-    uint32_t local_ip;  /* 0: any local address */
+    uint32_t local_ip;   /* 0: any local address */
     uint16_t local_port; /* must be set (the peer sends to it) */
     uint32_t peer_ip;
     uint16_t peer_port;
     /* mtu() is min(path MTU to the peer as the kernel knows it (IP_MTU of the connected
      * socket), path_mtu_max) less 28 bytes of IPv4 + UDP header, so no datagram needs
-     * fragmenting. 0 means 1500 (an Ethernet path, even on loopback). */
+     * fragmenting, and never more than 65507 (the largest UDP payload). 0 means 1500 (an
+     * Ethernet path, even on loopback). */
     unsigned path_mtu_max;
     /* SO_RCVBUF / SO_SNDBUF asked of the kernel; 0 means 4 MiB, so a burst of a full
-     * window does not overflow the socket. */
+     * window does not overflow the socket. Root (CAP_NET_ADMIN) gets what it asks; anyone
+     * else gets at most net.core.rmem_max / wmem_max (often 208 KiB), and a fast transfer
+     * then loses bursts: synack_udp_sockbuf() says what was granted. */
     unsigned sockbuf;
 };
 
-/* Binds and connects the UDP socket (non-blocking).
+/* Binds and connects the UDP socket (non-blocking). Every datagram has DF set
+ * (IP_PMTUDISC_DO); one the kernel refuses as larger than the path MTU it knows (after a
+ * router's fragmentation-needed, or a route change) is dropped, counted in tx_errors and
+ * too_big, and send returns IO; the next recv then hands the stack the ICMP message a
+ * router would have sent (RFC 1191 §4: destination unreachable, fragmentation needed,
+ * next-hop MTU the new mtu(), from the packet's destination to its source, quoting its
+ * header and first 8 bytes), so it lowers its MSS. One such message waits at a time (a
+ * newer one replaces it); while it waits next_deadline is the time of the refused send, so
+ * a loop reads it at once; one announcing the same MTU as the last one read waits 10 ms.
  * Errors: INVAL, IO (with `err`: "address 127.0.0.1:9000 is in use", ...), NOMEM. */
 int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
                     size_t errcap);
+
+/* The socket buffer sizes of UDP link `l` as the kernel reported them after they were set
+ * (getsockopt SO_RCVBUF / SO_SNDBUF). Linux doubles the size it grants, the extra half
+ * being for its bookkeeping, and reports the doubled value: root asking 4 MiB sees 8 MiB,
+ * anyone else sees at most 2 * net.core.rmem_max (wmem_max). Either pointer may be NULL.
+ * Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one included). */
+int synack_udp_sockbuf(const struct synack_link *l, unsigned *rcvbuf, unsigned *sndbuf);
 
 /* ---- fault injection around any link ------------------------------------------------------ */
 
 /* Impairments applied to each direction separately (outgoing: stack -> inner link;
  * incoming: inner link -> stack). Probabilities in [0, 1]. */
 struct synack_fault_params {
-    double loss;              /* drop the packet */
-    synack_time_t delay;      /* hold every packet this long */
-    double reorder;           /* hold a packet back by reorder_delay extra, so others pass */
+    double loss;         /* drop the packet */
+    synack_time_t delay; /* hold every packet this long */
+    double reorder;      /* hold a packet back by reorder_delay extra, so others pass */
     synack_time_t reorder_delay;
-    double dup;               /* deliver a second copy */
-    double corrupt;           /* flip one random bit */
-    uint64_t rate_bps;        /* 0: unlimited; else serialize at this rate ... */
-    size_t queue_bytes;       /* ... with a drop-tail queue this big (0: 2 * 64 KiB) */
+    double dup;         /* deliver a second copy */
+    double corrupt;     /* flip one random bit */
+    uint64_t rate_bps;  /* 0: unlimited; else serialize at this rate ... */
+    size_t queue_bytes; /* ... with a drop-tail queue this big (0: 2 * 64 KiB) */
 };
 
-/* Held packets (delay, reorder, rate) occupy at most this many bytes of buffers in each
- * direction; a packet that would exceed it is dropped and counted in tx_errors (outgoing)
- * or rx_errors (incoming), so memory stays bounded whatever the parameters. */
+/* Held packets (delay, reorder, rate) occupy at most this many bytes of buffers (headers
+ * included) in each direction; a packet that would exceed it is dropped and counted in
+ * tx_errors (outgoing: send returns AGAIN, as an OS without room would) or rx_errors
+ * (incoming). */
 #define SYNACK_FAULT_HELD_MAX (32u << 20)
+/* All packet buffers of one wrapper, held in either direction or kept free for reuse,
+ * come to at most this many bytes, whatever the parameters and the mix of packet sizes:
+ * free buffers are given back to make room before a new one is made. */
+#define SYNACK_FAULT_MEM_MAX (2u * SYNACK_FAULT_HELD_MAX)
 
 /* Zero impairment; reorder_delay 10 ms. */
 void synack_fault_params_default(struct synack_fault_params *p);
@@ -425,7 +462,10 @@ int synack_pcap_wrap(struct synack_link **out, struct synack_link *inner, const 
  *   0. drains the stack's output into the link (what the application did between turns,
  *      such as a connect before the first turn, is sent before the loop sleeps);
  *   1. waits until the link's fd or a served fd is ready, or the earliest of the stack's
- *      and the link's deadlines (never longer than max_wait of synack_loop_run_once);
+ *      and the link's deadlines (never longer than max_wait of synack_loop_run_once); it
+ *      does not wait at all when stack events were queued after the turn hook was last
+ *      called (by the hook's own calls: a close in SYN_SENT queues CLOSED at once, and
+ *      nothing else would wake the loop) and are still unread, so the hook sees them now;
  *   2. polls the link when its deadline has passed (so packets it releases are read in
  *      this turn), then reads up to SYNACK_LOOP_BATCH packets from it into the stack;
  *   3. runs the stack's timers when their deadline has passed (after input, so an ACK
@@ -446,8 +486,7 @@ typedef void (*synack_loop_turn_fn)(void *ctx, synack_time_t now);
 
 /* Creates a loop over `stack` and `link` (both stay the caller's). Errors: INVAL, NOMEM,
  * IO (epoll could not be created). */
-int synack_loop_new(struct synack_loop **out, struct synack_stack *stack,
-                    struct synack_link *link);
+int synack_loop_new(struct synack_loop **out, struct synack_stack *stack, struct synack_link *link);
 void synack_loop_free(struct synack_loop *loop);
 
 /* Reads CLOCK_MONOTONIC, in nanoseconds. */
@@ -466,12 +505,15 @@ int synack_loop_mod_fd(struct synack_loop *loop, int fd, unsigned events);
 /* Stops serving `fd` (does not close it). */
 void synack_loop_del_fd(struct synack_loop *loop, int fd);
 
-/* The hook called once per turn, after packets, timers and descriptors. */
+/* The hook called once per turn, after packets, timers and descriptors. It should read the
+ * stack's events (synack_stack_next_event): those its own calls queue make the next turn
+ * come at once (step 1). */
 void synack_loop_set_turn(struct synack_loop *loop, synack_loop_turn_fn fn, void *ctx);
 
 /* One turn, waiting at most `max_wait` ns (SYNACK_NEVER: as long as needed).
- * Errors: IO (epoll_wait failed other than by EINTR, or the link's recv has failed with
- * IO in every one of the last 1000 turns: a TUN device deleted under the loop). */
+ * Errors: IO (epoll_wait failed other than by EINTR, timerfd_settime failed to arm the
+ * wake-up for a deadline, or the link's recv has failed with IO in every one of the last
+ * 1000 turns: a TUN device deleted under the loop). */
 int synack_loop_run_once(struct synack_loop *loop, synack_time_t max_wait);
 /* Turns until synack_loop_stop() is called (from a callback or the hook). Returns 0, or
  * the first error of run_once. */

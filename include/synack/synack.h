@@ -325,6 +325,16 @@ struct synack_event {
  * has called synack_tcp_close()/abort() on it; `conn_id` and `user` stay valid to read. */
 int synack_stack_next_event(struct synack_stack *stack, struct synack_event *ev);
 
+/* True when synack_stack_next_event has an event to hand out. A peek: nothing is taken. */
+bool synack_stack_has_events(const struct synack_stack *stack);
+
+/* How many events have been queued since the stack was made (an event dropped because the
+ * queue was full is not counted); never decreases. Two readings differ exactly when events
+ * were queued between them: an event loop compares the readings around its application's
+ * turn to learn whether the application's own calls (a close, an abort) queued events that
+ * it has not seen yet. */
+uint64_t synack_stack_events_queued(const struct synack_stack *stack);
+
 /* ---- TCP: listeners ------------------------------------------------------------------- */
 
 /* Opens a listener on `port` (CLOSED -> LISTEN). `backlog` bounds both the queue of

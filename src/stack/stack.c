@@ -189,6 +189,17 @@ void stack_event_push(struct synack_stack *s, const struct synack_event *ev)
     }
     s->evq[(s->ev_head + s->ev_len) % s->ev_cap] = *ev;
     s->ev_len++;
+    s->events_queued++;
+}
+
+bool synack_stack_has_events(const struct synack_stack *s)
+{
+    return s->ev_len > 0;
+}
+
+uint64_t synack_stack_events_queued(const struct synack_stack *s)
+{
+    return s->events_queued;
 }
 
 int synack_stack_next_event(struct synack_stack *s, struct synack_event *ev)

@@ -65,6 +65,7 @@ struct synack_stack {
     /* Events handed out by synack_stack_next_event. */
     struct synack_event *evq;
     size_t ev_head, ev_len, ev_cap;
+    uint64_t events_queued; /* events ever queued (not those dropped): monotonic */
     uint64_t events_dropped;
 
     /* RFC 5961 §7: challenge ACKs sent in the current one-second window. */

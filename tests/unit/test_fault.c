@@ -3,6 +3,7 @@
  * written here, so every packet and every `now` is the test's own. */
 #include "harness.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -12,6 +13,29 @@
 #include <unistd.h>
 
 #include "synack/link.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_ASAN 1
+#endif
+#endif
+#ifdef HEAP_ASAN
+/* From the sanitizer runtime (<sanitizer/allocator_interface.h>, not always installed). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* Bytes the process has allocated and not freed, as the allocator counts them. */
+static size_t heap_in_use(void)
+{
+#ifdef HEAP_ASAN
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
 
 /* ---- an in-memory link ------------------------------------------------------------------ */
 
@@ -725,7 +749,7 @@ static void fault_rate_spaces_and_drops_beyond_queue(void **state)
 }
 
 /* Held packets take bounded memory: beyond SYNACK_FAULT_HELD_MAX per direction they are
- * dropped and counted, and what was held still comes out. */
+ * dropped and counted, send says AGAIN for each, and what was held still comes out. */
 static void fault_held_packets_are_bounded(void **state)
 {
     (void)state;
@@ -737,18 +761,98 @@ static void fault_held_packets_are_bounded(void **state)
     struct mem_world w;
     struct synack_link *l = fault_new(&w, &p, 1);
     uint8_t pkt[1400];
+    uint64_t refused = 0;
     for (uint32_t i = 0; i < n; i++) {
         make_pkt(pkt, i, len);
-        assert_int_equal(synack_link_send(l, pkt, len, 1), 0);
+        int rc = synack_link_send(l, pkt, len, 1);
+        if (rc == SYNACK_ERR_AGAIN)
+            refused++;
+        else
+            assert_int_equal(rc, 0);
     }
     struct synack_link_stats s;
     synack_link_stats(l, &s);
     assert_true(s.tx_errors > 0);
+    assert_int_equal(refused, s.tx_errors);
     synack_link_poll(l, 1 + p.delay);
     assert_int_equal(w.sent_count + s.tx_errors, n);
     assert_true(w.sent_count * len <= SYNACK_FAULT_HELD_MAX);
     for (size_t i = 1; i < w.sent_count; i++)
         assert_true(pkt_id(w.sent[i].data) > pkt_id(w.sent[i - 1].data));
+    synack_link_free(l);
+    mem_world_fini(&w);
+}
+
+/* Holds as many packets of `len` bytes as it will each way (outgoing until send says
+ * AGAIN, incoming until one is counted in rx_errors), at most `max` each way. Returns the
+ * number held outgoing; *held_in gets the incoming one. */
+static uint32_t fill_both_ways(struct synack_link *l, struct mem_world *w, size_t len, uint32_t max,
+                               synack_time_t now, uint32_t *held_in)
+{
+    static uint8_t pkt[65535], buf[65535];
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < max; i++) {
+        make_pkt(pkt, i, len);
+        if (synack_link_send(l, pkt, len, now) != 0) break;
+        out++;
+    }
+    struct synack_link_stats before, after;
+    synack_link_stats(l, &before);
+    uint32_t in = 0;
+    for (uint32_t i = 0; i < max; i++) {
+        make_pkt(pkt, i, len);
+        mem_push_in(w, pkt, len);
+        assert_int_equal(synack_link_recv(l, buf, sizeof(buf), now), SYNACK_ERR_AGAIN);
+        w->in_head = w->in_count = 0; /* pulled: the inbox stays one packet long */
+        synack_link_stats(l, &after);
+        if (after.rx_errors != before.rx_errors) break;
+        in++;
+    }
+    *held_in = in;
+    return out;
+}
+
+/* Releases everything held both ways and forgets it. */
+static void release_both_ways(struct synack_link *l, struct mem_world *w, synack_time_t now)
+{
+    static uint8_t buf[65535];
+    synack_link_poll(l, now);
+    mem_clear_sent(w);
+    while (synack_link_recv(l, buf, sizeof(buf), now) > 0) {
+    }
+}
+
+/* All the wrapper's buffers, held and free, both ways, stay within SYNACK_FAULT_MEM_MAX
+ * when traffic moves from large packets to small ones (each size filling both directions
+ * in turn), as the allocator counts them (not the wrapper); and the total bound never
+ * costs a packet the per-direction bound allows: each size fills at least half of
+ * SYNACK_FAULT_HELD_MAX each way with packet bytes. */
+static void fault_memory_bounded_across_packet_sizes(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {60000, 9000, 200};
+    struct synack_fault_params p;
+    synack_fault_params_default(&p);
+    p.delay = SYNACK_S(1);
+    struct mem_world w;
+    struct synack_link *l = fault_new(&w, &p, 1);
+    size_t base = heap_in_use(), peak = 0;
+    synack_time_t now = 0;
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        uint32_t max = (uint32_t)(SYNACK_FAULT_HELD_MAX / sizes[k]) + 2;
+        uint32_t in = 0, out = fill_both_ways(l, &w, sizes[k], max, now, &in);
+        assert_true((uint64_t)out * sizes[k] >= SYNACK_FAULT_HELD_MAX / 2);
+        assert_true((uint64_t)in * sizes[k] >= SYNACK_FAULT_HELD_MAX / 2);
+        size_t used = heap_in_use();
+        if (used > base && used - base > peak) peak = used - base;
+        now += SYNACK_S(2);
+        release_both_ways(l, &w, now);
+    }
+    print_message("peak %zu bytes above the start, bound %u\n", peak, SYNACK_FAULT_MEM_MAX);
+    /* Slack for the allocator's own bookkeeping (glibc counts its chunk headers, up to 16
+     * bytes a buffer) and the test's records; without the bound the peak would be three
+     * times SYNACK_FAULT_MEM_MAX, one free list per size. */
+    assert_true(peak <= (size_t)SYNACK_FAULT_MEM_MAX + SYNACK_FAULT_MEM_MAX / 16);
     synack_link_free(l);
     mem_world_fini(&w);
 }
@@ -1004,6 +1108,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fault_corrupt_flips_one_bit),
     cmocka_unit_test(fault_rate_spaces_and_drops_beyond_queue),
     cmocka_unit_test(fault_held_packets_are_bounded),
+    cmocka_unit_test(fault_memory_bounded_across_packet_sizes),
     cmocka_unit_test(fault_forwards_to_inner),
     cmocka_unit_test(fault_wrap_rejects_bad_params),
     cmocka_unit_test(pcap_wrap_writes_both_directions),

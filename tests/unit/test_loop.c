@@ -7,11 +7,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "synack/link.h"
@@ -292,6 +294,126 @@ static void loop_two_stacks_over_udp_move_1mib(void **state)
     synack_link_free(lb);
     free(data);
     free(server.got);
+}
+
+/* ---- a path MTU that falls below the link's (root: a network namespace) ---------------- */
+
+#define SKIP_STATUS 77
+#define NS_ADDR_A "198.18.20.1"
+#define NS_ADDR_B "198.18.20.2"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            return 1;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static struct synack_link *open_udp_at(uint32_t local, uint16_t lport, uint32_t peer,
+                                       uint16_t pport)
+{
+    struct synack_udp_config cfg = {
+        .local_ip = local, .local_port = lport, .peer_ip = peer, .peer_port = pport};
+    struct synack_link *l = NULL;
+    char err[160] = "";
+    if (synack_udp_open(&l, &cfg, err, sizeof(err)) != 0) fprintf(stderr, "udp: %s\n", err);
+    return l;
+}
+
+/* Two stacks over UDP between two addresses of the namespace's loopback. Both start with
+ * the link's MTU (1472: a 1500-byte path); then the path to B falls to 1200 (a locked
+ * route MTU, as the kernel's cache would hold after a router's fragmentation-needed), so
+ * the kernel refuses every full-size datagram. The UDP link tells A's stack (a
+ * fragmentation-needed message), which lowers its MSS and resends: the transfer completes
+ * byte-exact. Without that message it would stall for good. Turns are bounded, not timed. */
+static int loop_child_path_mtu_falls(void)
+{
+    struct synack_link *la = open_udp_at(0xc6121401u, 47101, 0xc6121402u, 47102);
+    struct synack_link *lb = open_udp_at(0xc6121402u, 47102, 0xc6121401u, 47101);
+    CHECK(la != NULL && lb != NULL);
+    CHECK(synack_link_mtu(la) == 1472);
+    struct xfer_side client = {0}, server = {0};
+    client.stack = new_stack(ADDR_A, synack_link_mtu(la), 5);
+    server.stack = new_stack(ADDR_B, synack_link_mtu(lb), 6);
+    uint8_t *data = malloc(XFER_BYTES);
+    server.got = malloc(XFER_BYTES);
+    CHECK(data != NULL && server.got != NULL);
+    for (size_t i = 0; i < XFER_BYTES; i++)
+        data[i] = (uint8_t)((i * 2654435761u) >> 11);
+    client.data = data;
+    CHECK(system("ip route replace local " NS_ADDR_B " dev lo table local proto kernel "
+                 "scope host src " NS_ADDR_B " mtu lock 1200") == 0);
+
+    struct synack_loop *a, *b;
+    CHECK(synack_loop_new(&a, client.stack, la) == 0);
+    CHECK(synack_loop_new(&b, server.stack, lb) == 0);
+    synack_loop_set_turn(a, xfer_client_turn, &client);
+    synack_loop_set_turn(b, xfer_server_turn, &server);
+    CHECK(synack_tcp_listen(server.stack, XFER_PORT, 4, NULL, &server.listener) == 0);
+    CHECK(synack_tcp_connect(client.stack, ADDR_B, XFER_PORT, 0, NULL, &client.conn,
+                             synack_loop_now(a)) == 0);
+    for (int i = 0; i < 20000 && !(client.eof && server.eof) && !client.err && !server.err; i++) {
+        CHECK(synack_loop_run_once(a, SYNACK_MS(1)) == 0);
+        CHECK(synack_loop_run_once(b, SYNACK_MS(1)) == 0);
+    }
+    CHECK(client.err == 0 && server.err == 0);
+    CHECK(server.received == XFER_BYTES);
+    CHECK(memcmp(server.got, data, XFER_BYTES) == 0);
+    CHECK(client.eof && server.eof);
+
+    struct synack_link_stats st;
+    synack_link_stats(la, &st);
+    CHECK(st.too_big >= 1);
+    struct synack_counters ctr;
+    synack_stack_counters(client.stack, &ctr);
+    CHECK(ctr.pmtu_decreases >= 1);
+    struct synack_tcp_info info;
+    CHECK(synack_tcp_info(client.conn, &info) == 0);
+    CHECK(info.pmtu == 1200 - 28);
+    fprintf(stderr, "too big %llu, path MTU decreases %llu, rto expiries %llu\n",
+            (unsigned long long)st.too_big, (unsigned long long)ctr.pmtu_decreases,
+            (unsigned long long)ctr.rto_expiries);
+
+    synack_loop_free(a);
+    synack_loop_free(b);
+    synack_stack_free(client.stack);
+    synack_stack_free(server.stack);
+    synack_link_free(la);
+    synack_link_free(lb);
+    free(data);
+    free(server.got);
+    return 0;
+}
+
+static void loop_transfer_survives_path_mtu_fall(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("skipped: needs root (a network namespace and a route with an MTU)\n");
+        skip();
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The namespace goes with the child. */
+        if (unshare(CLONE_NEWNET) != 0 ||
+            system("ip link set lo up && ip addr add " NS_ADDR_A "/32 dev lo && "
+                   "ip addr add " NS_ADDR_B "/32 dev lo") != 0)
+            _exit(SKIP_STATUS);
+        int rc = loop_child_path_mtu_falls();
+        fflush(NULL);
+        _exit(rc);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == SKIP_STATUS) {
+        print_message("skipped: cannot set up a network namespace (unshare, ip)\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* ---- served descriptors ----------------------------------------------------------------- */
@@ -583,6 +705,58 @@ static void loop_sends_before_sleeping(void **state)
     synack_stack_free(s);
 }
 
+/* The turn hook of loop_wakes_for_hook_events: reads the events, and in its first turn
+ * closes the connection, still in SYN_SENT. */
+struct hook_app {
+    struct synack_stack *stack;
+    struct synack_tcp *conn;
+    int turns;
+    int closed_turn; /* the turn in which the hook read CLOSED; 0: not yet */
+};
+
+static void close_in_first_turn(void *ctx, synack_time_t now)
+{
+    struct hook_app *a = ctx;
+    a->turns++;
+    struct synack_event ev;
+    while (synack_stack_next_event(a->stack, &ev) == 0)
+        if (ev.type == SYNACK_EV_CLOSED && a->closed_turn == 0) a->closed_turn = a->turns;
+    if (a->turns == 1) {
+        synack_tcp_close(a->conn, now); /* SYN_SENT -> CLOSED: the events are queued now */
+        a->conn = NULL;
+    }
+}
+
+/* Events the hook's own calls queue are shown to it in the next turn without waiting: a
+ * close in SYN_SENT leaves no packet to wait for and no deadline, so a loop that slept
+ * would sleep for ever (max_wait NEVER) and the alarm would end the test. */
+static void loop_wakes_for_hook_events(void **state)
+{
+    (void)state;
+    struct fake_link link;
+    fake_init(&link);
+    struct synack_stack *s = new_stack(ADDR_A, 1500, 3);
+    struct synack_loop *loop;
+    assert_int_equal(synack_loop_new(&loop, s, &link.base), 0);
+    struct hook_app app = {.stack = s};
+    synack_loop_set_turn(loop, close_in_first_turn, &app);
+    assert_int_equal(
+        synack_tcp_connect(s, ADDR_B, 80, 40000, NULL, &app.conn, synack_loop_now(loop)), 0);
+    assert_int_equal(synack_loop_run_once(loop, 0), 0); /* the SYN goes; the hook closes */
+    assert_int_equal(app.turns, 1);
+    assert_int_equal(app.closed_turn, 0);
+    assert_true(synack_stack_has_events(s));
+    assert_int_equal(synack_stack_next_deadline(s), SYNACK_NEVER); /* nothing else to wake it */
+    alarm(HANG_GUARD_S);
+    assert_int_equal(synack_loop_run_once(loop, SYNACK_NEVER), 0);
+    alarm(0);
+    assert_int_equal(app.turns, 2);
+    assert_int_equal(app.closed_turn, 2);
+    assert_false(synack_stack_has_events(s));
+    synack_loop_free(loop);
+    synack_stack_free(s);
+}
+
 static void stop_after_three(void *ctx, synack_time_t now)
 {
     (void)now;
@@ -643,6 +817,7 @@ static void loop_rejects_bad_arguments(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(loop_two_stacks_over_udp_move_1mib),
+    cmocka_unit_test(loop_transfer_survives_path_mtu_fall),
     cmocka_unit_test(loop_serves_pipe_descriptors),
     cmocka_unit_test(loop_paused_hangup_is_quiet),
     cmocka_unit_test(loop_regular_file_ready_every_turn),
@@ -651,6 +826,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(loop_wakes_for_link_deadline),
     cmocka_unit_test(loop_runs_stack_timers_and_drains_output),
     cmocka_unit_test(loop_sends_before_sleeping),
+    cmocka_unit_test(loop_wakes_for_hook_events),
     cmocka_unit_test(loop_run_until_stop),
     cmocka_unit_test(loop_rejects_bad_arguments),
 };

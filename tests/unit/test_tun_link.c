@@ -266,6 +266,55 @@ static void tun_small_buffer_is_bufsz(void **state)
     run_in_netns(tun_child_small_buffer);
 }
 
+/* The address of `ifname`'s kernel side, or 0. */
+static uint32_t if_addr(const char *ifname)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return 0;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    uint32_t a = ioctl(s, SIOCGIFADDR, &ifr) == 0 ? ifreq_ipv4(&ifr) : 0;
+    close(s);
+    return a;
+}
+
+/* A "%d" in the name lets the kernel number the device: the name it chose is the one
+ * configured and the one synack_tun_name reports; a second device gets the next number. */
+static int tun_child_numbered_name(void)
+{
+    struct synack_link *a = NULL, *b = NULL;
+    char err[200] = "";
+    int rc = open_tun(&a, "synt%d", HOST_ADDR, TUN_MTU, err, sizeof(err));
+    if (rc != 0) fprintf(stderr, "synack_tun_open: %s\n", err);
+    CHECK(rc == 0);
+    CHECK(synack_tun_name(a) != NULL && strcmp(synack_tun_name(a), "synt0") == 0);
+    CHECK(if_addr("synt0") == HOST_ADDR);
+    CHECK(synack_link_mtu(a) == TUN_MTU);
+    rc = open_tun(&b, "synt%d", 0xc6120101u /* 198.18.1.1 */, 0, err, sizeof(err));
+    if (rc != 0) fprintf(stderr, "synack_tun_open: %s\n", err);
+    CHECK(rc == 0);
+    CHECK(strcmp(synack_tun_name(b), "synt1") == 0);
+    CHECK(if_addr("synt1") == 0xc6120101u);
+    CHECK(synack_tun_name(NULL) == NULL);
+    /* Not a TUN link itself: a wrapper around one. */
+    struct synack_fault_params p;
+    synack_fault_params_default(&p);
+    struct synack_link *w = NULL;
+    CHECK(synack_fault_wrap(&w, b, &p, 1) == 0);
+    CHECK(synack_tun_name(w) == NULL);
+    synack_link_free(w);
+    synack_link_free(a);
+    CHECK(if_nametoindex("synt0") == 0 && if_nametoindex("synt1") == 0);
+    return 0;
+}
+
+static void tun_numbered_name_is_configured_and_reported(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_numbered_name);
+}
+
 /* The sentences a person gets: a device in use, no permission, a bad name. */
 static int tun_child_errors(void)
 {
@@ -321,6 +370,7 @@ static void tun_rejects_bad_config(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_configures_kernel_side_and_carries_ipv4),
     cmocka_unit_test(tun_small_buffer_is_bufsz),
+    cmocka_unit_test(tun_numbered_name_is_configured_and_reported),
     cmocka_unit_test(tun_errors_say_what_to_do),
     cmocka_unit_test(tun_rejects_bad_config),
 };

@@ -6,12 +6,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "synack/link.h"
+#include "wire/wire.h"
 
 #define LOCALHOST 0x7f000001u /* 127.0.0.1 */
 
@@ -233,8 +237,9 @@ static void udp_mtu_accounts_for_encapsulation(void **state)
     int kernel_mtu = 0;
     socklen_t optlen = sizeof(kernel_mtu);
     assert_int_equal(getsockopt(synack_link_fd(l), IPPROTO_IP, IP_MTU, &kernel_mtu, &optlen), 0);
-    assert_true(kernel_mtu > 1500 && kernel_mtu <= 65535); /* loopback */
-    assert_int_equal(synack_link_mtu(l), (unsigned)kernel_mtu - 28);
+    assert_true(kernel_mtu > 1500); /* loopback: 65536 */
+    unsigned want = (unsigned)kernel_mtu - 28 < 65507 ? (unsigned)kernel_mtu - 28 : 65507;
+    assert_int_equal(synack_link_mtu(l), want);
     synack_link_free(l);
     /* A full-size packet goes through as one datagram. */
     struct synack_link *a, *b;
@@ -267,14 +272,17 @@ static void udp_peer_not_yet_started_is_not_fatal(void **state)
     assert_int_equal(synack_link_recv(a, in, sizeof(in), 0), SYNACK_ERR_AGAIN);
     struct synack_link_stats st;
     synack_link_stats(a, &st);
-    assert_int_equal(st.tx_errors, 1);
+    /* An ICMP error, not a datagram of ours refused: nothing was dropped here. */
+    assert_int_equal(st.icmp_errors, 1);
+    assert_int_equal(st.tx_errors, 0);
     assert_int_equal(st.rx_errors, 0);
     /* Another refused datagram: this time the error surfaces on send, which still sends. */
     assert_int_equal(synack_link_send(a, out, sizeof(out), 0), 0);
     assert_int_equal(poll(&p, 1, 2000), 1);
     assert_int_equal(synack_link_send(a, out, sizeof(out), 0), 0);
     synack_link_stats(a, &st);
-    assert_int_equal(st.tx_errors, 2);
+    assert_int_equal(st.icmp_errors, 2);
+    assert_int_equal(st.tx_errors, 0);
     assert_int_equal(st.tx_packets, 3);
 
     struct synack_link *b = open_udp(pb, pa, 0);
@@ -291,6 +299,273 @@ static void udp_peer_not_yet_started_is_not_fatal(void **state)
     synack_link_free(b);
 }
 
+/* ---- packets too big for the path ---------------------------------------------------- */
+
+#define STACK_ADDR 0xc6120001u /* 198.18.0.1: the stack behind link a */
+#define FAR_ADDR 0xc6120002u   /* 198.18.0.2: the stack at the other end */
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    put_be16(p, (uint16_t)(v >> 16));
+    put_be16(p + 2, (uint16_t)v);
+}
+
+/* A TCP segment of `len` bytes in all from STACK_ADDR:40000 to FAR_ADDR:5000 with DF and
+ * sequence number `seq`, as a stack would send it (checksums are not the link's concern). */
+static void fill_tcp_packet(uint8_t *buf, size_t len, uint32_t seq)
+{
+    fill_packet(buf, len, seq);
+    memcpy(buf, (const uint8_t[]){0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0}, 12);
+    put_be16(buf + 2, (uint16_t)len);
+    put_be32(buf + 12, STACK_ADDR);
+    put_be32(buf + 16, FAR_ADDR);
+    put_be16(buf + 20, 40000);
+    put_be16(buf + 22, 5000);
+    put_be32(buf + 24, seq);
+}
+
+/* `msg` (len bytes) is a valid fragmentation-needed message (both checksums right) about
+ * `pkt`, from its destination to its source, announcing `mtu`. */
+static void expect_frag_needed(const uint8_t *msg, synack_ssize len, const uint8_t *pkt,
+                               unsigned mtu)
+{
+    assert_int_equal(len, 20 + 8 + 20 + 8);
+    struct wire_ipv4_repr ip;
+    assert_int_equal(wire_ipv4_parse(msg, (size_t)len, &ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip.proto, WIRE_IP_PROTO_ICMP);
+    assert_int_equal(ip.src, FAR_ADDR);
+    assert_int_equal(ip.dst, STACK_ADDR);
+    struct wire_icmp_repr icmp;
+    assert_int_equal(wire_icmp_parse(msg + 20, (size_t)len - 20, &icmp), SYNACK_DROP_NONE);
+    assert_int_equal(icmp.type, WIRE_ICMP_DEST_UNREACH);
+    assert_int_equal(icmp.code, WIRE_ICMP_FRAG_NEEDED);
+    assert_int_equal(icmp.mtu, mtu);
+    assert_true(icmp.is_error);
+    assert_int_equal(icmp.data_len, 28);
+    assert_memory_equal(icmp.data, pkt, 28); /* header and ports + sequence number */
+}
+
+/* A packet larger than the path allows (here: more than a UDP datagram carries, which a
+ * stack given a larger MTU than the link's would send) is refused and counted once, and
+ * the next recv hands over the fragmentation-needed message a router would have sent, with
+ * the link's MTU. One refused packet is one error (not one for the refusal and one for a
+ * retry); the largest packet the link claims to carry does go through. */
+static void udp_too_big_becomes_frag_needed(void **state)
+{
+    (void)state;
+    uint16_t pa = free_port(), pb = free_port();
+    while (pb == pa)
+        pb = free_port();
+    struct synack_link *a = open_udp(pa, pb, 65535 + 28), *b = open_udp(pb, pa, 0);
+    assert_int_equal(synack_link_mtu(a), 65507); /* 65535 - 28, though loopback's is 65536 */
+    static uint8_t pkt[65535], in[65535];
+    fill_tcp_packet(pkt, sizeof(pkt), 1000);
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
+    assert_int_equal(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(5)), SYNACK_ERR_IO);
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.tx_errors, 1);
+    assert_int_equal(st.too_big, 1);
+    assert_int_equal(st.icmp_errors, 0);
+    assert_int_equal(st.tx_packets, 0);
+    /* Due at once: a loop reads it without waiting for the socket. */
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_MS(5));
+    synack_ssize n = synack_link_recv(a, in, sizeof(in), SYNACK_MS(5));
+    expect_frag_needed(in, n, pkt, 65507);
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(5)), SYNACK_ERR_AGAIN);
+    synack_link_stats(a, &st);
+    assert_int_equal(st.rx_packets, 1);
+    assert_int_equal(st.rx_bytes, (uint64_t)n);
+
+    /* What the message announces fits. */
+    fill_tcp_packet(pkt, 65507, 2000);
+    assert_int_equal(synack_link_send(a, pkt, 65507, SYNACK_MS(6)), 0);
+    assert_int_equal(recv_wait(b, in, sizeof(in)), 65507);
+    assert_memory_equal(in, pkt, 65507);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* One message waits at a time, about the newest refused packet; once one has been read,
+ * another with the same MTU waits 10 ms (a router's rate limit). */
+static void udp_frag_needed_bounded_and_rate_limited(void **state)
+{
+    (void)state;
+    uint16_t pa = free_port(), pb = free_port();
+    while (pb == pa)
+        pb = free_port();
+    struct synack_link *a = open_udp(pa, pb, 65535 + 28);
+    static uint8_t pkt[65535], in[65535];
+    fill_tcp_packet(pkt, sizeof(pkt), 1);
+    assert_int_equal(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(1)), SYNACK_ERR_IO);
+    fill_tcp_packet(pkt, sizeof(pkt), 2);
+    assert_int_equal(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(2)), SYNACK_ERR_IO);
+    expect_frag_needed(in, synack_link_recv(a, in, sizeof(in), SYNACK_MS(2)), pkt, 65507);
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(2)), SYNACK_ERR_AGAIN);
+    /* 5 ms after the last message: none. */
+    fill_tcp_packet(pkt, sizeof(pkt), 3);
+    assert_int_equal(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(7)), SYNACK_ERR_IO);
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(7)), SYNACK_ERR_AGAIN);
+    /* 10 ms after: again. */
+    fill_tcp_packet(pkt, sizeof(pkt), 4);
+    assert_int_equal(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(12)), SYNACK_ERR_IO);
+    expect_frag_needed(in, synack_link_recv(a, in, sizeof(in), SYNACK_MS(12)), pkt, 65507);
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.too_big, 4);
+    assert_int_equal(st.tx_errors, 4);
+    assert_int_equal(st.rx_packets, 2);
+    synack_link_free(a);
+}
+
+/* ---- a path MTU lowered under a running link (root: a network namespace) ------------ */
+
+#define SKIP_STATUS 77
+#define NS_ADDR_A "198.18.20.1"
+#define NS_ADDR_B "198.18.20.2"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            return 1;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+/* Runs `fn` in a forked child inside a network namespace of its own (gone with the child)
+ * whose loopback carries NS_ADDR_A and NS_ADDR_B; fails the test if `fn` fails, skips it
+ * without root or without the `ip` command. */
+static void run_in_netns(int (*fn)(void))
+{
+    if (geteuid() != 0) {
+        print_message("skipped: needs root (a network namespace and a route with an MTU)\n");
+        skip();
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNET) != 0 ||
+            system("ip link set lo up && ip addr add " NS_ADDR_A "/32 dev lo && "
+                   "ip addr add " NS_ADDR_B "/32 dev lo") != 0)
+            _exit(SKIP_STATUS);
+        int rc = fn();
+        fflush(NULL);
+        _exit(rc);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == SKIP_STATUS) {
+        print_message("skipped: cannot set up a network namespace (unshare, ip)\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Lowers the path MTU to NS_ADDR_B to `mtu` (locked: the kernel keeps it). */
+static int lower_path_mtu(unsigned mtu)
+{
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd),
+             "ip route replace local " NS_ADDR_B " dev lo table local proto kernel scope host "
+             "src " NS_ADDR_B " mtu lock %u",
+             mtu);
+    return system(cmd);
+}
+
+/* The path MTU falls under a link already open (here a route change; a router's
+ * fragmentation-needed does the same to the kernel's cache): the kernel refuses a packet
+ * the link's MTU allowed until then, and the link tells the stack the new path MTU. */
+static int udp_child_path_mtu_falls(void)
+{
+    struct synack_udp_config ca = {.local_ip = 0xc6121401u, /* NS_ADDR_A */
+                                   .local_port = 47001,
+                                   .peer_ip = 0xc6121402u, /* NS_ADDR_B */
+                                   .peer_port = 47002},
+                             cb = {.local_ip = 0xc6121402u,
+                                   .local_port = 47002,
+                                   .peer_ip = 0xc6121401u,
+                                   .peer_port = 47001};
+    struct synack_link *a = NULL, *b = NULL;
+    char err[160] = "";
+    CHECK(synack_udp_open(&a, &ca, err, sizeof(err)) == 0);
+    CHECK(synack_udp_open(&b, &cb, err, sizeof(err)) == 0);
+    CHECK(synack_link_mtu(a) == 1472);
+    static uint8_t pkt[1472], in[2048];
+    fill_tcp_packet(pkt, sizeof(pkt), 7);
+    CHECK(synack_link_send(a, pkt, sizeof(pkt), 0) == 0);
+    CHECK(recv_wait(b, in, sizeof(in)) == (synack_ssize)sizeof(pkt));
+
+    CHECK(lower_path_mtu(1200) == 0);
+    fill_tcp_packet(pkt, sizeof(pkt), 8);
+    CHECK(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(1)) == SYNACK_ERR_IO);
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    CHECK(st.too_big == 1 && st.tx_errors == 1 && st.icmp_errors == 0);
+    synack_ssize n = synack_link_recv(a, in, sizeof(in), SYNACK_MS(1));
+    CHECK(n == 56);
+    struct wire_ipv4_repr ip;
+    struct wire_icmp_repr icmp;
+    CHECK(wire_ipv4_parse(in, (size_t)n, &ip) == SYNACK_DROP_NONE);
+    CHECK(ip.src == FAR_ADDR && ip.dst == STACK_ADDR && ip.proto == WIRE_IP_PROTO_ICMP);
+    CHECK(wire_icmp_parse(in + 20, (size_t)n - 20, &icmp) == SYNACK_DROP_NONE);
+    CHECK(icmp.type == WIRE_ICMP_DEST_UNREACH && icmp.code == WIRE_ICMP_FRAG_NEEDED);
+    CHECK(icmp.mtu == 1200 - 28);
+    CHECK(icmp.data_len == 28 && memcmp(icmp.data, pkt, 28) == 0);
+    CHECK(synack_link_mtu(a) == 1200 - 28);
+    /* What it announces goes through. */
+    CHECK(synack_link_send(a, pkt, 1200 - 28, SYNACK_MS(2)) == 0);
+    CHECK(recv_wait(b, in, sizeof(in)) == 1200 - 28);
+    synack_link_free(a);
+    synack_link_free(b);
+    return 0;
+}
+
+static void udp_path_mtu_falls_under_open_link(void **state)
+{
+    (void)state;
+    run_in_netns(udp_child_path_mtu_falls);
+}
+
+/* What the kernel granted of the socket buffers asked for is reported: at least what was
+ * asked (the kernel doubles it for its bookkeeping) when it may be granted in full, here
+ * 64 KiB, below every system's maximum. */
+static void udp_reports_granted_sockbuf(void **state)
+{
+    (void)state;
+    uint16_t pa = free_port(), pb = free_port();
+    struct synack_udp_config cfg = {.local_ip = LOCALHOST,
+                                    .local_port = pa,
+                                    .peer_ip = LOCALHOST,
+                                    .peer_port = pb,
+                                    .sockbuf = 65536};
+    struct synack_link *l = NULL;
+    char err[160] = "";
+    assert_int_equal(synack_udp_open(&l, &cfg, err, sizeof(err)), 0);
+    unsigned rcv = 0, snd = 0;
+    assert_int_equal(synack_udp_sockbuf(l, &rcv, &snd), 0);
+    int krcv = 0, ksnd = 0;
+    socklen_t optlen = sizeof(krcv);
+    assert_int_equal(getsockopt(synack_link_fd(l), SOL_SOCKET, SO_RCVBUF, &krcv, &optlen), 0);
+    optlen = sizeof(ksnd);
+    assert_int_equal(getsockopt(synack_link_fd(l), SOL_SOCKET, SO_SNDBUF, &ksnd, &optlen), 0);
+    assert_int_equal(rcv, (unsigned)krcv);
+    assert_int_equal(snd, (unsigned)ksnd);
+    assert_true(rcv >= 65536 && snd >= 65536);
+    assert_int_equal(synack_udp_sockbuf(l, NULL, NULL), 0);
+    assert_int_equal(synack_udp_sockbuf(NULL, &rcv, &snd), SYNACK_ERR_INVAL);
+    synack_link_free(l);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_packets_round_trip_byte_exact),
     cmocka_unit_test(udp_datagram_from_third_socket_dropped),
@@ -300,6 +575,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_rejects_incomplete_config),
     cmocka_unit_test(udp_mtu_accounts_for_encapsulation),
     cmocka_unit_test(udp_peer_not_yet_started_is_not_fatal),
+    cmocka_unit_test(udp_too_big_becomes_frag_needed),
+    cmocka_unit_test(udp_frag_needed_bounded_and_rate_limited),
+    cmocka_unit_test(udp_path_mtu_falls_under_open_link),
+    cmocka_unit_test(udp_reports_granted_sockbuf),
 };
 
 SYNACK_TEST_MAIN("udp_link", tests)
