@@ -471,17 +471,10 @@ static int wrap_fault(struct net_env *e, const struct net_opts *o, uint64_t seed
 static int wrap_pcap(struct net_env *e, const struct net_opts *o)
 {
     if (!o->pcap) return 0;
-    /* Only the loop reads the clock: a loop over the chain so far gives the offset. */
-    struct synack_loop *probe;
-    int rc = synack_loop_new(&probe, e->stack, e->link);
-    if (rc < 0) {
-        fprintf(stderr, "synack %s: event loop: %s\n", e->cmd, synack_strerror(rc));
-        return 1;
-    }
-    synack_time_t epoch = synack_loop_epoch_offset(probe);
-    synack_loop_free(probe);
+    /* Only drivers/loop reads the clock; the offset needs no loop. */
+    synack_time_t epoch = synack_loop_epoch_offset(NULL);
     char err[256] = "";
-    rc = synack_pcap_wrap(&e->priv->pcap, e->link, o->pcap, epoch, err, sizeof err);
+    int rc = synack_pcap_wrap(&e->priv->pcap, e->link, o->pcap, epoch, err, sizeof err);
     if (rc < 0) {
         e->link = e->priv->base = e->priv->fault = NULL; /* the wrapper freed them */
         fprintf(stderr, "synack %s: %s\n", e->cmd,
@@ -542,9 +535,22 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     if (e->verbose) {
         char a[16];
         net_format_ip(a, sizeof a, o->addr);
-        fprintf(stderr, "synack %s: %s on %s, mtu %u (mss %u), seed %" PRIu64 "%s\n", cmd, a,
-                o->link, cfg.mtu, cfg.mtu - NET_HDRS, cfg.seed,
+        const char *tun = synack_tun_name(e->priv->base);
+        char on[64];
+        if (tun)
+            snprintf(on, sizeof on, "tun:%s", tun); /* the kernel's pick for "syn%d" */
+        else
+            snprintf(on, sizeof on, "%s", o->link);
+        fprintf(stderr, "synack %s: %s on %s, mtu %u (mss %u), seed %" PRIu64 "%s\n", cmd, a, on,
+                cfg.mtu, cfg.mtu - NET_HDRS, cfg.seed,
                 o->seed_set ? "" : " (pass --seed to repeat the impairments)");
+        unsigned rb, sb;
+        /* Linux reports twice what it grants; less than the 4 MiB asked means a burst of a
+         * large window can overflow the socket (net.core.rmem_max limits non-root users). */
+        if (synack_udp_sockbuf(e->priv->base, &rb, &sb) == 0)
+            fprintf(stderr, "synack %s: UDP socket buffers: receive %u KiB, send %u KiB%s\n", cmd,
+                    rb / 2048, sb / 2048,
+                    rb / 2 < (4u << 20) ? " (less than asked: raise net.core.rmem_max)" : "");
     }
     return 0;
 fail:
@@ -648,6 +654,11 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
             " packets %" PRIu64 " bytes, errors rx %" PRIu64 " tx %" PRIu64 "\n",
             e->cmd, label, s.rx_packets, s.rx_bytes, s.tx_packets, s.tx_bytes, s.rx_errors,
             s.tx_errors);
+    if (s.icmp_errors || s.too_big)
+        fprintf(stderr,
+                "synack %s: %s: %" PRIu64 " ICMP errors reported by the kernel, %" PRIu64
+                " packets larger than the path MTU\n",
+                e->cmd, label, s.icmp_errors, s.too_big);
     if (s.capture_errors)
         fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
                 e->cmd, label, s.capture_errors);

@@ -492,7 +492,8 @@ void synack_loop_free(struct synack_loop *loop);
 /* Reads CLOCK_MONOTONIC, in nanoseconds. */
 synack_time_t synack_loop_now(const struct synack_loop *loop);
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now: add to a loop time to get time since the epoch
- * (for capture files). */
+ * (for capture files). A property of the machine's clocks, not of a loop: `loop` may be
+ * NULL, so a capture can be set up before the loop exists. */
 synack_time_t synack_loop_epoch_offset(const struct synack_loop *loop);
 
 /* Serves `fd` for `events` (SYNACK_LOOP_IN/OUT); `fn` is called with what is ready.
