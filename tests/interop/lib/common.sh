@@ -1,0 +1,441 @@
+# shellcheck shell=bash
+# Shared by the interop tests (sourced, not run: it lives in lib/ so CMake's
+# tests/interop/*.sh glob does not register it).
+#
+# Each test runs synack and a kernel peer (nc, curl, ping) inside a network namespace it
+# creates, so every packet stays inside that namespace: synack creates the TUN device
+# there, gives the kernel's side SYNACK_HOST_IP, and speaks TCP from SYNACK_IP.
+#
+#   source "$(dirname "$0")/lib/common.sh"
+#   interop_init NAME "$1" TOOLS...   checks, skips (77), namespace, scratch dir, traps
+#   case_begin NAME; start_bg / ns_timeout / xfer_* / http_*; check_*; case_end
+#   interop_finish                    prints "N passed, M failed", exits 0 or 1
+# A failing check calls `fail`, which marks the case failed and goes on, so one run
+# reports every failure; the logs and captures of a failing test are kept.
+#
+# Environment knobs (all optional):
+#   SYNACK_INTEROP_MB     size of the big transfers in MB (each test states its default)
+#   SYNACK_INTEROP_KEEP   directory where a failing test leaves its pcaps and logs
+#                         (default: /tmp/synack-interop-failures)
+#   SYNACK_INTEROP_PCAP   0: no capture of each synack run (default 1)
+#
+# Rules kept here: every process runs under `timeout`; every wait loop is bounded in
+# count; only PIDs started here are signalled; the namespace and the scratch directory
+# are removed on any exit.
+
+SYNACK_HOST_IP=198.18.0.1 # the kernel's side of the TUN
+SYNACK_IP=198.18.0.2      # synack
+SYNACK_PREFIX=24
+TUN=tun0
+
+# Bounds, in seconds. Generous: the ASan build moves 50 MB in a few seconds.
+T_XFER=${T_XFER:-60}   # one bulk transfer
+T_SHORT=${T_SHORT:-20} # a short exchange
+# The whole test: past this a watchdog ends it (as a failure) so that the cleanup still
+# runs before CTest's 300 s TIMEOUT kills the script outright. A foreground command
+# delays the trap by at most T_XFER + 5 s.
+INTEROP_BUDGET=${INTEROP_BUDGET:-200}
+
+INTEROP_PIDS=()
+INTEROP_FAILS=0
+INTEROP_PASSES=0
+INTEROP_CASE=""
+INTEROP_CASE_FAILED=0
+
+log() { echo "[$INTEROP_NAME] $*"; }
+
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+# interop_init NAME SYNACK_PATH [tools...]: checks what the test needs (skipping with a
+# clear message when the machine cannot run it), makes $NS and $DIR, installs the trap.
+interop_init() {
+    INTEROP_NAME=$1
+    SYNACK=${2:-}
+    shift 2 || true
+    [ -n "$SYNACK" ] || { echo "usage: $0 PATH/TO/synack"; exit 2; }
+    [ -x "$SYNACK" ] || { echo "FAIL: $SYNACK is not an executable"; exit 1; }
+    SYNACK=$(cd "$(dirname "$SYNACK")" && pwd)/$(basename "$SYNACK")
+    [ "$(id -u)" -eq 0 ] || skip "interop tests need root (network namespaces, /dev/net/tun)"
+    [ -c /dev/net/tun ] || skip "/dev/net/tun is missing (modprobe tun)"
+    command -v ip >/dev/null || skip "ip (iproute2) is not installed (scripts/deps.sh)"
+    command -v timeout >/dev/null || skip "timeout (coreutils) is not installed"
+    local t
+    for t in sha256sum "$@"; do
+        command -v "$t" >/dev/null || skip "$t is not installed (scripts/deps.sh installs it)"
+    done
+    NS=synack-$INTEROP_NAME-$$
+    ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace (ip netns add): no support here"
+    DIR=$(mktemp -d "${TMPDIR:-/tmp}/synack-interop-$INTEROP_NAME.XXXXXX")
+    trap interop_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'echo "[$INTEROP_NAME] FAIL: stopped by SIGTERM (the watchdog sends it after $INTEROP_BUDGET s)"; INTEROP_FAILS=$((INTEROP_FAILS + 1)); exit 1' TERM
+    # The watchdog: a subshell that TERMs this script after the budget, and takes its
+    # sleep with it when the cleanup ends it first.
+    (
+        trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+        sleep "$INTEROP_BUDGET" &
+        sp=$!
+        wait "$sp" && kill -TERM $$
+    ) &
+    INTEROP_WATCHDOG=$!
+    ip -n "$NS" link set lo up
+    # Says early why everything below will fail, when the binary lacks the subcommand.
+    "$SYNACK" cat --help >/dev/null 2>&1 || log "note: 'synack cat --help' fails"
+}
+
+# interop_on_exit CMD: CMD (a function name) runs in the cleanup, after the processes
+# are ended and before the namespace goes (a second namespace to delete, ...).
+INTEROP_ON_EXIT=()
+interop_on_exit() { INTEROP_ON_EXIT+=("$1"); }
+
+interop_cleanup() {
+    local rc=$?
+    local p f
+    # Only what could be signalled is waited for: `wait` on a PID already reaped can
+    # block in a trap handler until some other child ends.
+    local live=()
+    for p in ${INTEROP_WATCHDOG:-} "${INTEROP_PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null && live+=("$p")
+    done
+    for p in "${live[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    for f in "${INTEROP_ON_EXIT[@]}"; do
+        "$f" || true
+    done
+    ip netns del "$NS" 2>/dev/null || true
+    if [ "$INTEROP_FAILS" -gt 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; }; then
+        local keep=${SYNACK_INTEROP_KEEP:-${TMPDIR:-/tmp}/synack-interop-failures}/$INTEROP_NAME
+        rm -rf "$keep" && mkdir -p "$keep"
+        # Logs and pcaps only: the data files are large and random.
+        find "$DIR" -maxdepth 1 -type f \( -name '*.log' -o -name '*.pcap' -o -name '*.err' \) \
+            -exec cp {} "$keep"/ \; 2>/dev/null || true
+        echo "[$INTEROP_NAME] logs and captures of the failure kept in $keep"
+    fi
+    rm -rf "$DIR"
+    exit "$rc"
+}
+
+# start_bg VAR SECS CMD...: runs CMD in the namespace in the background under
+# `timeout SECS`, and stores its PID in VAR and in the list the cleanup signals.
+# Redirections given to start_bg apply to CMD. `ip netns exec` and `timeout` both exec,
+# so the PID is that of `timeout`, which passes a TERM on to CMD.
+start_bg() {
+    local var=$1 secs=$2
+    shift 2
+    # `<&0`: without it a background job of a non-interactive shell reads /dev/null.
+    ip netns exec "$NS" timeout -k 5 "$secs" "$@" <&0 &
+    local pid=$!
+    INTEROP_PIDS+=("$pid")
+    printf -v "$var" '%s' "$pid"
+}
+
+forget_pid() {
+    local p keep=()
+    for p in "${INTEROP_PIDS[@]}"; do
+        [ "$p" = "$1" ] || keep+=("$p")
+    done
+    INTEROP_PIDS=("${keep[@]}")
+}
+
+# wait_bg PID: waits for a job of start_bg (bounded by its timeout); status in WAIT_RC.
+wait_bg() {
+    WAIT_RC=0
+    wait "$1" || WAIT_RC=$?
+    forget_pid "$1"
+}
+
+# stop_bg PID: ends a job of start_bg now (TERM), waits for it; status in WAIT_RC.
+stop_bg() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait_bg "$1"
+}
+
+# is_running PID: the job has not exited yet.
+is_running() {
+    kill -0 "$1" 2>/dev/null
+}
+
+# wait_bg_within PID SECS WHAT: the job should end by itself within SECS (bounded poll);
+# if it does not, that is a failure and it is stopped. Status in WAIT_RC.
+wait_bg_within() {
+    for _ in $(seq $(($2 * 20))); do
+        is_running "$1" || break
+        sleep 0.05
+    done
+    if is_running "$1"; then
+        fail "$3 still running $2 s after the other side finished; stopped"
+    fi
+    stop_bg "$1"
+}
+
+now() { date +%s.%N; }
+
+# rate BYTES T0: "N.N MB/s" since T0 (information for the log; never asserted).
+rate() {
+    awk -v n="$1" -v a="$2" -v b="$(now)" 'BEGIN{d = b - a; if (d <= 0) d = 1e-9;
+        printf "%.1f s, %.1f MB/s", d, n / d / 1e6}'
+}
+
+# ns_timeout SECS CMD...: CMD inside the namespace in the foreground, killed after SECS
+# (then KILL 5 s later). Status 124 means it timed out.
+ns_timeout() {
+    local secs=$1
+    shift
+    ip netns exec "$NS" timeout -k 5 "$secs" "$@"
+}
+
+# run_opts LABEL: sets RUN_OPTS, the options of every synack run: the TUN link in the
+# namespace with the kernel's side configured by synack itself, -v (state transitions
+# and a summary go to the run's log), and a capture that a failing test leaves behind
+# (SYNACK_INTEROP_PCAP=0 turns it off).
+run_opts() {
+    RUN_OPTS=(--link "tun:$TUN" --addr "$SYNACK_IP/$SYNACK_PREFIX"
+        --tun-host-addr "$SYNACK_HOST_IP/$SYNACK_PREFIX" -v)
+    if [ "${SYNACK_INTEROP_PCAP:-1}" = 1 ]; then
+        RUN_OPTS+=(--pcap "$DIR/$1.pcap")
+    fi
+}
+
+# wait_tun [PID]: bounded poll until synack's TUN is up with the kernel's address (10 s).
+# With PID (the synack job), gives up at once if that process has exited.
+wait_tun() {
+    for _ in $(seq 200); do
+        if ip -n "$NS" -4 addr show dev "$TUN" 2>/dev/null | grep -q "inet $SYNACK_HOST_IP/" &&
+            ip -n "$NS" link show dev "$TUN" 2>/dev/null | grep -q '[<,]UP[,>]'; then
+            return 0
+        fi
+        if [ -n "${1:-}" ] && ! is_running "$1"; then
+            fail "synack exited before its TUN device $TUN came up"
+            return 1
+        fi
+        sleep 0.05
+    done
+    fail "the TUN device $TUN never came up with $SYNACK_HOST_IP in $NS (10 s)"
+    return 1
+}
+
+# wait_tun_gone: bounded poll until no TUN device is left (the previous synack exited).
+wait_tun_gone() {
+    for _ in $(seq 200); do
+        ip -n "$NS" link show dev "$TUN" >/dev/null 2>&1 || return 0
+        sleep 0.05
+    done
+    fail "$TUN still exists in $NS 10 s after synack exited"
+    return 1
+}
+
+# wait_kernel_listen PORT: bounded poll until a kernel socket listens on PORT (10 s).
+wait_kernel_listen() {
+    for _ in $(seq 200); do
+        if ip netns exec "$NS" ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "no kernel listener on port $1 in $NS after 10 s"
+    return 1
+}
+
+# random_file PATH MB: MB megabytes (10^6 bytes) of random bytes.
+random_file() {
+    head -c "$(($2 * 1000000))" /dev/urandom >"$1"
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+case_begin() {
+    INTEROP_CASE=$1
+    INTEROP_CASE_FAILED=0
+    INTEROP_CASE_T0=$(date +%s.%N)
+    log "case $1"
+}
+
+case_end() {
+    local t
+    t=$(awk -v a="$INTEROP_CASE_T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}')
+    if [ "$INTEROP_CASE_FAILED" -eq 0 ]; then
+        INTEROP_PASSES=$((INTEROP_PASSES + 1))
+        log "ok   $INTEROP_CASE (${t}s)"
+    else
+        INTEROP_FAILS=$((INTEROP_FAILS + 1))
+        log "FAIL $INTEROP_CASE (${t}s)"
+    fi
+}
+
+fail() {
+    echo "[$INTEROP_NAME] FAIL${INTEROP_CASE:+ ($INTEROP_CASE)}: $*"
+    INTEROP_CASE_FAILED=1
+}
+
+# show_log FILE: prints the last lines of a log, to explain a failure.
+show_log() {
+    [ -s "$1" ] || return 0
+    echo "--- last lines of $(basename "$1") ---"
+    tail -n 15 "$1"
+    echo "---"
+}
+
+# note_impairments LOG: repeats synack's -v line on what its impairments did, if any,
+# and when IMPAIRED_EXPECT holds counter names ("lost duplicated ..."), fails unless each
+# is above 0: an impaired run that impaired nothing would prove nothing.
+IMPAIRED_EXPECT=""
+note_impairments() {
+    local line w n
+    line=$(grep -m 1 'impairments (both ways)' "$1" 2>/dev/null) && log "  ${line#*: }"
+    for w in $IMPAIRED_EXPECT; do
+        n=$(sed -n "s/.*impairments (both ways):.* $w \([0-9]*\).*/\1/p" "$1" | head -n 1)
+        [ "${n:-0}" -gt 0 ] || fail "synack's -v summary shows no '$w' packets: the impairment did nothing"
+    done
+    return 0
+}
+
+# check_rc WHAT RC [LOG]: RC must be 0.
+check_rc() {
+    if [ "$2" -ne 0 ]; then
+        fail "$1 exited with status $2${3:+ (log: $(basename "$3"))}"
+        [ -n "${3:-}" ] && show_log "$3"
+    fi
+    return 0
+}
+
+# check_same WHAT EXPECTED_FILE GOT_FILE: byte-exact, by sha256.
+check_same() {
+    local want got
+    if [ ! -f "$3" ]; then
+        fail "$1: nothing received ($(basename "$3") was never written)"
+        return 0
+    fi
+    want=$(sha "$2")
+    got=$(sha "$3")
+    if [ "$want" != "$got" ]; then
+        fail "$1: sha256 differs: sent $(stat -c %s "$2") bytes $want, received $(stat -c %s "$3") bytes $got"
+        if cmp "$2" "$3" >/dev/null 2>&1; then :; else
+            log "  first difference: $(cmp "$2" "$3" 2>&1 | head -n 1)"
+        fi
+    else
+        log "  $1: $(stat -c %s "$3") bytes, sha256 equal"
+    fi
+}
+
+interop_finish() {
+    echo "$INTEROP_PASSES passed, $INTEROP_FAILS failed"
+    if [ "$INTEROP_FAILS" -eq 0 ]; then
+        exit 0
+    fi
+    exit 1
+}
+
+# ---- transfers shared by several tests --------------------------------------------------
+
+# xfer_to_kernel LABEL DATA PORT [synack options...]: `synack cat HOST PORT < DATA` to a
+# kernel `nc -l`; the kernel receives DATA byte-exact, both exit 0, synack prints nothing
+# (the kernel sends nothing).
+xfer_to_kernel() {
+    local label=$1 data=$2 port=$3
+    shift 3
+    local kout=$DIR/$label.kernel.out sout=$DIR/$label.synack.out
+    local slog=$DIR/$label.synack.log nlog=$DIR/$label.nc.log
+    local nc_pid t0 rc=0
+    run_opts "$label"
+    start_bg nc_pid "$T_XFER" nc -l -d "$port" </dev/null >"$kout" 2>"$nlog"
+    if ! wait_kernel_listen "$port"; then
+        stop_bg "$nc_pid"
+        return 0
+    fi
+    t0=$(now)
+    ns_timeout "$T_XFER" "$SYNACK" cat "${RUN_OPTS[@]}" "$@" "$SYNACK_HOST_IP" "$port" \
+        <"$data" >"$sout" 2>"$slog" || rc=$?
+    log "  synack cat -> kernel nc -l: $(rate "$(stat -c %s "$data")" "$t0")"
+    if [ "$rc" -eq 0 ]; then
+        wait_bg_within "$nc_pid" 10 "kernel nc -l"
+    else
+        stop_bg "$nc_pid"
+    fi
+    note_impairments "$slog"
+    check_rc "synack cat" "$rc" "$slog"
+    check_rc "kernel nc -l" "$WAIT_RC" "$nlog"
+    check_same "synack -> kernel" "$data" "$kout"
+    [ -s "$sout" ] && fail "synack cat wrote $(stat -c %s "$sout") bytes the kernel never sent"
+    wait_tun_gone
+}
+
+# xfer_from_kernel LABEL DATA PORT [synack options...]: kernel `nc -N ADDR PORT < DATA`
+# to `synack cat -l PORT </dev/null`; synack writes DATA byte-exact, both exit 0.
+xfer_from_kernel() {
+    local label=$1 data=$2 port=$3
+    shift 3
+    local kout=$DIR/$label.kernel.out sout=$DIR/$label.synack.out
+    local slog=$DIR/$label.synack.log nlog=$DIR/$label.nc.log
+    local s_pid t0 rc=0
+    run_opts "$label"
+    start_bg s_pid "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" "$@" "$port" \
+        </dev/null >"$sout" 2>"$slog"
+    if ! wait_tun "$s_pid"; then
+        stop_bg "$s_pid"
+        show_log "$slog"
+        return 0
+    fi
+    t0=$(now)
+    ns_timeout "$T_XFER" nc -N "$SYNACK_IP" "$port" <"$data" >"$kout" 2>"$nlog" || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        wait_bg_within "$s_pid" 10 "synack cat -l"
+    else
+        stop_bg "$s_pid"
+    fi
+    log "  kernel nc -> synack cat -l: $(rate "$(stat -c %s "$data")" "$t0")"
+    note_impairments "$slog"
+    check_rc "kernel nc" "$rc" "$nlog"
+    check_rc "synack cat -l" "$WAIT_RC" "$slog"
+    check_same "kernel -> synack" "$data" "$sout"
+    [ -s "$kout" ] && fail "kernel nc received $(stat -c %s "$kout") bytes synack never sent"
+    wait_tun_gone
+}
+
+# http_start LABEL ROOT [synack options...]: starts `synack http --root ROOT --port 80`
+# in the background (PID in HTTP_PID, log in $DIR/LABEL.http.log) and waits for its TUN.
+HTTP_PID=""
+http_start() {
+    local label=$1 root=$2
+    shift 2
+    run_opts "$label"
+    HTTP_LOG=$DIR/$label.http.log
+    start_bg HTTP_PID 280 "$SYNACK" http --root "$root" --port 80 "${RUN_OPTS[@]}" "$@" \
+        </dev/null >"$DIR/$label.http.out" 2>"$HTTP_LOG"
+    if ! wait_tun "$HTTP_PID"; then
+        show_log "$HTTP_LOG"
+        return 1
+    fi
+}
+
+# http_stop: the server must still be running (it serves until told to stop); stops it.
+http_stop() {
+    [ -n "$HTTP_PID" ] || return 0
+    if ! is_running "$HTTP_PID"; then
+        wait_bg "$HTTP_PID"
+        fail "synack http exited by itself (status $WAIT_RC) while it should be serving"
+        show_log "$HTTP_LOG"
+    else
+        stop_bg "$HTTP_PID"
+    fi
+    note_impairments "$HTTP_LOG"
+    HTTP_PID=""
+    wait_tun_gone
+}
+
+# http_get_file LABEL URLPATH FILE: curl fetches http://SYNACK_IP/URLPATH: status 200,
+# exit 0, body byte-exact with FILE.
+http_get_file() {
+    local label=$1 path=$2 file=$3
+    local out=$DIR/$label.curl.out clog=$DIR/$label.curl.log t0 rc=0 code
+    t0=$(now)
+    code=$(ip netns exec "$NS" timeout -k 5 "$T_XFER" curl -sS --max-time "$T_XFER" \
+        -o "$out" -w '%{http_code}' "http://$SYNACK_IP/$path" 2>"$clog") || rc=$?
+    log "  curl GET /$path: $(rate "$(stat -c %s "$file")" "$t0")"
+    check_rc "curl GET /$path" "$rc" "$clog"
+    [ "$code" = 200 ] || fail "curl GET /$path: status '$code', expected 200"
+    check_same "GET /$path" "$file" "$out"
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# ICMP echo: the kernel's ping gets answers from synack's address over the TUN device,
+# while synack serves something (RFC 1122 §3.2.2.6: every host answers echo requests).
+#   while_cat_listens   ping -c 3 -W 2 while `synack cat -l` waits for a connection
+#   while_http_serves   the same while `synack http` serves, with a 1000-byte payload too
+# Usage: ping.sh PATH/TO/synack
+set -u -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC2154  # PIDs set by start_bg
+source "$(dirname "$0")/lib/common.sh"
+interop_init ping "${1:-}" ping
+
+# check_ping LABEL [ping options...]: three echo requests, three replies from synack's
+# address, payloads intact (ping reports "wrong data byte" otherwise).
+check_ping() {
+    local label=$1 rc=0
+    shift
+    ns_timeout "$T_SHORT" ping -n -c 3 -W 2 -i 0.2 "$@" "$SYNACK_IP" \
+        >"$DIR/$label.ping.log" 2>&1 || rc=$?
+    check_rc "ping $*" "$rc" "$DIR/$label.ping.log"
+    grep -q ' 3 received' "$DIR/$label.ping.log" ||
+        fail "ping $*: not 3 replies: $(grep 'transmitted' "$DIR/$label.ping.log")"
+    [ "$(grep -c "bytes from $SYNACK_IP" "$DIR/$label.ping.log")" -eq 3 ] ||
+        fail "ping $*: expected 3 replies from $SYNACK_IP"
+    grep -qi 'wrong data\|DUP!\|truncated' "$DIR/$label.ping.log" &&
+        fail "ping $*: damaged or duplicated replies: $(grep -i -m1 'wrong data\|DUP!\|truncated' "$DIR/$label.ping.log")"
+    log "  ping${*:+ $*}: $(grep 'transmitted' "$DIR/$label.ping.log")"
+}
+
+case_begin while_cat_listens
+run_opts cat
+mkfifo "$DIR/stdin"
+# stdin opened read-write on a FIFO: it never reaches EOF, so cat just keeps listening.
+start_bg s_pid "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" 5000 \
+    0<>"$DIR/stdin" >"$DIR/cat.synack.out" 2>"$DIR/cat.synack.log"
+if wait_tun "$s_pid"; then
+    check_ping cat
+    is_running "$s_pid" || fail "synack cat -l exited while it should be listening"
+fi
+stop_bg "$s_pid"
+wait_tun_gone
+case_end
+
+case_begin while_http_serves
+mkdir -p "$DIR/www"
+if http_start http "$DIR/www"; then
+    check_ping http
+    check_ping http_big -s 1000
+else
+    fail "synack http did not come up"
+fi
+http_stop
+case_end
+
+interop_finish

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# A connection to a port nobody listens on is refused at once, both ways (RFC 9293
+# §3.10.7.1: a SYN to a CLOSED port gets a RST; §3.10.7.3: a RST acknowledging our SYN
+# means "connection refused"), not after SYN retries: every attempt is bounded to 5 s.
+#   synack_to_kernel  `synack cat HOST PORT` to a kernel port with no listener: non-zero
+#                     status and one line on stderr saying "refused"
+#   curl_to_http      curl to a synack http port with no listener: exit 7,
+#                     "Connection refused"
+#   curl_to_cat       curl to a port other than the one synack cat -l listens on: the same
+# Usage: refused.sh PATH/TO/synack
+set -u -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC2154  # PIDs set by start_bg
+source "$(dirname "$0")/lib/common.sh"
+interop_init refused "${1:-}" curl
+
+BOUND=5
+
+# check_curl_refused LABEL PORT: curl exits 7 and says "Connection refused" within BOUND.
+check_curl_refused() {
+    local rc=0
+    ns_timeout "$BOUND" curl -v -sS --max-time "$BOUND" "http://$SYNACK_IP:$2/" \
+        >/dev/null 2>"$DIR/$1.curl.log" || rc=$?
+    case $rc in
+        7) grep -q 'Connection refused' "$DIR/$1.curl.log" ||
+            fail "curl exited 7 but never said 'Connection refused'" ;;
+        124 | 137 | 28) fail "curl to port $2 not refused within $BOUND s (status $rc)" ;;
+        *) fail "curl to port $2: status $rc, expected 7 (refused)"; show_log "$DIR/$1.curl.log" ;;
+    esac
+    log "  curl to port $2: status $rc: $(grep -m1 'Connection refused' "$DIR/$1.curl.log")"
+}
+
+case_begin synack_to_kernel
+# No -v here: without it an error must be exactly one line.
+opts=(--link "tun:$TUN" --addr "$SYNACK_IP/$SYNACK_PREFIX" --tun-host-addr "$SYNACK_HOST_IP/$SYNACK_PREFIX")
+rc=0
+ns_timeout "$BOUND" "$SYNACK" cat "${opts[@]}" "$SYNACK_HOST_IP" 5999 </dev/null \
+    >"$DIR/s2k.out" 2>"$DIR/s2k.log" || rc=$?
+case $rc in
+    0) fail "synack cat to a closed port exited 0" ;;
+    124 | 137) fail "synack cat to a closed port did not give up within $BOUND s" ;;
+esac
+grep -qi 'refused' "$DIR/s2k.log" || fail "synack cat did not say 'refused'"
+lines=$(wc -l <"$DIR/s2k.log")
+[ "$lines" -eq 1 ] || fail "the error took $lines lines on stderr; expected one"
+log "  status $rc: $(head -n 3 "$DIR/s2k.log")"
+wait_tun_gone
+case_end
+
+case_begin curl_to_http
+mkdir -p "$DIR/www"
+echo hello >"$DIR/www/index.html"
+if http_start http "$DIR/www"; then
+    check_curl_refused http 81
+    # The refusal left the server as it was: port 80 still answers.
+    code=$(ns_timeout "$BOUND" curl -sS --max-time "$BOUND" -o /dev/null -w '%{http_code}' \
+        "http://$SYNACK_IP/index.html" 2>/dev/null) || true
+    [ "$code" = 200 ] || fail "after the refusal, GET /index.html on port 80 gave '$code'"
+else
+    fail "synack http did not come up"
+fi
+http_stop
+case_end
+
+case_begin curl_to_cat
+run_opts cat
+mkfifo "$DIR/stdin"
+start_bg s_pid "$T_SHORT" "$SYNACK" cat -l "${RUN_OPTS[@]}" 5000 \
+    0<>"$DIR/stdin" >"$DIR/cat.out" 2>"$DIR/cat.log"
+if wait_tun "$s_pid"; then
+    check_curl_refused cat 5001
+    is_running "$s_pid" || fail "synack cat -l exited after a SYN to another port"
+fi
+stop_bg "$s_pid"
+wait_tun_gone
+case_end
+
+interop_finish
