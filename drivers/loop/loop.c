@@ -291,10 +291,16 @@ static int loop_wait(struct synack_loop *loop, synack_time_t max_wait, struct ep
     return 0;
 }
 
+static void loop_drain_output(struct synack_loop *loop, synack_time_t now);
+
 /* Step 2: hands up to SYNACK_LOOP_BATCH arrived packets to the stack. The link is read
  * every turn, not only when its fd polled readable: a wrapper may have released packets
- * it held (fault delay) without its descriptor saying so. Returns false when the link
- * failed (IO) before handing out anything this turn. */
+ * it held (fault delay) without its descriptor saying so. What the stack answers to each
+ * packet is sent before the next is read: draining once per batch would fold the ACKs
+ * for up to 64 segments into one, where RFC 5681 §4.2 (RFC 9293 §3.8.6.3) asks for an
+ * ACK at least every second full-sized segment, and the peer's congestion control and
+ * loss detection feed on those ACKs. Returns false when the link failed (IO) before
+ * handing out anything this turn. */
 static bool loop_read_link(struct synack_loop *loop, synack_time_t now)
 {
     for (int i = 0; i < SYNACK_LOOP_BATCH; i++) {
@@ -304,6 +310,7 @@ static bool loop_read_link(struct synack_loop *loop, synack_time_t now)
         if (n < 0) break;                     /* AGAIN: all read */
         if (n == 0) continue;
         (void)synack_stack_input(loop->stack, loop->buf, (size_t)n, now);
+        loop_drain_output(loop, now);
     }
     return true;
 }

@@ -467,7 +467,9 @@ int synack_pcap_wrap(struct synack_link **out, struct synack_link *inner, const 
  *      called (by the hook's own calls: a close in SYN_SENT queues CLOSED at once, and
  *      nothing else would wake the loop) and are still unread, so the hook sees them now;
  *   2. polls the link when its deadline has passed (so packets it releases are read in
- *      this turn), then reads up to SYNACK_LOOP_BATCH packets from it into the stack;
+ *      this turn), then reads up to SYNACK_LOOP_BATCH packets from it into the stack,
+ *      sending what the stack answers to each before reading the next (an ACK every
+ *      second segment, RFC 5681 §4.2, not one per batch);
  *   3. runs the stack's timers when their deadline has passed (after input, so an ACK
  *      that just arrived cancels a retransmission instead of racing it);
  *   4. calls the callbacks of ready descriptors;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "synack/link.h"
+#include "wire/wire.h"
 
 #define LOCALHOST 0x7f000001u
 #define ADDR_A 0xc6120001u /* 198.18.0.1 */
@@ -34,6 +35,7 @@ struct fake_link {
     int queued;          /* packets recv will hand out */
     int recv_calls;      /* every call, AGAIN included */
     bool fail_io;        /* recv fails with IO */
+    bool echo;           /* recv hands out ICMP echo requests instead of bad packets */
     synack_time_t dline; /* next_deadline */
     int polls;
     synack_time_t poll_now;
@@ -55,6 +57,14 @@ static synack_ssize fake_recv(struct synack_link *l, uint8_t *buf, size_t cap, s
     if (f->fail_io) return SYNACK_ERR_IO;
     if (f->queued == 0) return SYNACK_ERR_AGAIN;
     f->queued--;
+    if (f->echo) {
+        struct wire_ipv4_repr ip = {.src = 0xc6120002u, .dst = 0xc6120001u, .ttl = 64};
+        struct wire_icmp_repr m = {
+            .type = WIRE_ICMP_ECHO_REQUEST, .id = 7, .seq = (uint16_t)f->queued};
+        size_t n = wire_icmp_packet_emit(&ip, &m, buf, cap);
+        assert_true(n > 0);
+        return (synack_ssize)n;
+    }
     assert_true(cap >= sizeof(fake_bad_packet));
     memcpy(buf, fake_bad_packet, sizeof(fake_bad_packet));
     return sizeof(fake_bad_packet);
@@ -586,6 +596,34 @@ static void loop_reads_link_in_batches(void **state)
     synack_stack_free(s);
 }
 
+/* What the stack answers to each packet leaves before the next packet is read: a batch of
+ * 64 echo requests gets 64 replies, although the stack holds only 8 replies at a time.
+ * The same ordering gives a TCP peer an ACK every second segment (RFC 5681 §4.2) instead
+ * of one per batch. */
+static void loop_answers_each_packet_before_reading_the_next(void **state)
+{
+    (void)state;
+    struct fake_link link;
+    fake_init(&link);
+    link.fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+    assert_true(link.fd >= 0);
+    link.echo = true;
+    link.queued = SYNACK_LOOP_BATCH;
+    struct synack_stack *s = new_stack(ADDR_A, 1500, 3);
+    struct synack_loop *loop;
+    assert_int_equal(synack_loop_new(&loop, s, &link.base), 0);
+    assert_int_equal(synack_loop_run_once(loop, 0), 0);
+    assert_int_equal(link.queued, 0);
+    struct synack_counters ctr;
+    synack_stack_counters(s, &ctr);
+    assert_int_equal(ctr.icmp_echo_replies, SYNACK_LOOP_BATCH);
+    assert_int_equal(ctr.drops[SYNACK_DROP_ICMP_QUEUE_FULL], 0);
+    assert_int_equal(link.nsent, SYNACK_LOOP_BATCH);
+    synack_loop_free(loop);
+    close(link.fd);
+    synack_stack_free(s);
+}
+
 /* A link whose every read fails (and whose descriptor stays readable, as a deleted TUN
  * device's does) makes run_once report IO after 1000 such turns in a row, rather than
  * spin for ever; one good read in between starts the count again. */
@@ -822,6 +860,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(loop_paused_hangup_is_quiet),
     cmocka_unit_test(loop_regular_file_ready_every_turn),
     cmocka_unit_test(loop_reads_link_in_batches),
+    cmocka_unit_test(loop_answers_each_packet_before_reading_the_next),
     cmocka_unit_test(loop_gives_up_on_failing_link),
     cmocka_unit_test(loop_wakes_for_link_deadline),
     cmocka_unit_test(loop_runs_stack_timers_and_drains_output),
