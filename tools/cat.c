@@ -31,7 +31,8 @@ static const char cat_usage[] =
     "is taken from the connection only as fast as stdout accepts it, so the receive window\n"
     "closes when stdout is slow.\n"
     "\n"
-    "  HOST PORT             connect to HOST (a dotted IPv4 address) on PORT\n"
+    "  HOST PORT             connect to HOST (a dotted IPv4 address of another unicast\n"
+    "                        host, not --addr itself) on PORT\n"
     "  -l                    listen on PORT (of --addr) and serve one connection; further\n"
     "                        SYNs are refused with RST once it is accepted\n"
     "  -k                    with -l: keep listening, serving one connection at a time (the\n"
@@ -41,14 +42,15 @@ static const char cat_usage[] =
     "                        its data still goes to stdout\n"
     "  -p PORT               local port of the connection (default: an ephemeral port)\n"
     "  -w SECS               give up if the connection is not established within SECS\n"
-    "                        (default: the SYN retries, about two minutes)\n"
+    "                        (default: the SYN retries, about two minutes); not with -l\n"
     "  --linger MS           after a clean close in TIME_WAIT, stay this long to answer a\n"
     "                        retransmitted FIN whose ACK was lost, renewed while the peer\n"
     "                        keeps retransmitting; 0 exits at once. Default: twice the\n"
     "                        retransmission timeout (at least 200 ms) when the path may\n"
     "                        lose packets; 0 when it cannot (no --loss, --corrupt or\n"
     "                        --rate, and the peer is the kernel's end of the TUN or the\n"
-    "                        UDP peer is on loopback)\n"
+    "                        UDP peer is on loopback). Not with -k: the process stays up\n"
+    "                        and answers such FINs anyway\n"
     "  -h, --help            this help\n"
     "\n"
     "%s"
@@ -65,7 +67,10 @@ static const char cat_usage[] =
     "exit status: 0 when both directions finished cleanly (all our data and our FIN\n"
     "acknowledged, the peer's FIN received and all its data written to stdout); 1 when the\n"
     "connection failed (refused, timed out, reset by peer, ...) or stdin/stdout failed;\n"
-    "2 for bad usage. With -k it runs until killed and reports failed connections.\n";
+    "2 for bad usage; 130 on SIGINT and 143 on SIGTERM (128 + the signal, as a shell\n"
+    "reports a process killed by it), after resetting the connection, flushing --pcap\n"
+    "and restoring stdin and stdout. With -k it runs until signalled and reports failed\n"
+    "connections.\n";
 
 struct cat_opts {
     struct net_opts net;
@@ -81,10 +86,11 @@ struct cat_opts {
 /* One end of the pipe between a descriptor and the connection. */
 struct cat_fd {
     int fd;
-    int saved_flags; /* fcntl flags to restore at exit; -1 when unchanged */
-    bool watched;    /* the loop is told to watch it */
-    uint8_t *buf;    /* CAT_CHUNK bytes */
-    size_t off, len; /* bytes waiting: read from stdin not yet sent, or not yet written */
+    int saved_flags;   /* fcntl flags to restore at exit; -1 when unchanged */
+    bool never_blocks; /* O_NONBLOCK, or a regular file: read/write may be repeated */
+    bool watched;      /* the loop is told to watch it */
+    uint8_t *buf;      /* CAT_CHUNK bytes */
+    size_t off, len;   /* bytes waiting: read from stdin not yet sent, or not yet written */
 };
 
 struct cat {
@@ -177,8 +183,14 @@ static int parse_args(struct cat_opts *o, int argc, char **argv)
         i++;
     }
     if (o->keep && !o->listen) return cli_fail("cat", "-k keeps listening: it needs -l");
+    if (o->keep && o->linger_set)
+        return cli_fail("cat", "--linger is for one connection: with -k the process stays up and "
+                               "answers a peer's retransmitted FIN itself");
     if (o->listen) {
         if (o->src_port) return cli_fail("cat", "-p is for connecting; with -l give the PORT");
+        if (o->connect_timeout)
+            return cli_fail("cat", "-w limits connecting; with -l the listener waits as long as "
+                                   "it runs (stop it with a signal or timeout(1))");
         if (npos == 0 || npos > 2)
             return cli_fail("cat", "-l wants the port to listen on: synack cat -l [ADDR] PORT");
         if (npos == 2) {
@@ -193,17 +205,19 @@ static int parse_args(struct cat_opts *o, int argc, char **argv)
     if (npos != 2)
         return cli_fail("cat", "wants HOST PORT to connect to, or -l PORT to listen (see synack "
                                "cat --help)");
-    if (net_parse_ip(pos[0], &o->host) < 0 || o->host == 0)
+    if (net_parse_ip(pos[0], &o->host) < 0)
         return cli_fail("cat", "HOST wants a dotted IPv4 address like 198.18.0.1, not '%s'",
                         pos[0]);
+    if (net_opts_check_peer(&o->net, "cat", "HOST", o->host)) return 2;
     return parse_port("cat", "PORT", pos[1], &o->port);
 }
 
 /* ---- stdin and stdout --------------------------------------------------------------------- */
 
 /* Pipes and sockets become non-blocking (restored at exit), so that a write to a full pipe
- * cannot stall the loop; terminals and regular files are left as they are (the loop reads
- * a terminal only when it polls readable, and files never block). */
+ * cannot stall the loop; terminals and regular files are left as they are (their file
+ * description may be shared with other processes). A descriptor that may block (a
+ * terminal) is read once per readiness: the loop polls it readable first. */
 static int cat_fd_init(struct cat_fd *f, int fd)
 {
     struct stat st;
@@ -211,11 +225,15 @@ static int cat_fd_init(struct cat_fd *f, int fd)
     f->saved_flags = -1;
     f->buf = malloc(CAT_CHUNK);
     if (!f->buf) return -1;
-    if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-        int flags = fcntl(fd, F_GETFL);
-        if (flags >= 0 && !(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
-            f->saved_flags = flags;
+    bool known = fstat(fd, &st) == 0;
+    int flags = fcntl(fd, F_GETFL);
+    if (known && flags >= 0 && !(flags & O_NONBLOCK) &&
+        (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+        f->saved_flags = flags;
+        flags |= O_NONBLOCK;
     }
+    f->never_blocks = (flags >= 0 && (flags & O_NONBLOCK)) || (known && S_ISREG(st.st_mode));
     return 0;
 }
 
@@ -308,7 +326,10 @@ static void cat_on_stdin(void *ctx, int fd, unsigned ready, synack_time_t now)
 {
     struct cat *c = ctx;
     (void)ready;
-    for (int k = 0; k < CAT_READS_PER_TURN && c->in.len == 0 && !c->in_eof; k++) {
+    /* A second read of a blocking stdin (a terminal) would wait for the next line inside
+     * the loop, with everything else stalled: one read per readiness then. */
+    int reads = c->in.never_blocks ? CAT_READS_PER_TURN : 1;
+    for (int k = 0; k < reads && c->in.len == 0 && !c->in_eof; k++) {
         ssize_t n = read(fd, c->in.buf, CAT_CHUNK);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -349,10 +370,18 @@ static bool cat_flush_stdout(struct cat *c)
     return true;
 }
 
-/* Moves data from the connection to stdout while stdout takes it. */
+/* Moves data from the connection to stdout while stdout takes it, at most
+ * CAT_RECVS_PER_TURN chunks a turn (so stdin and the link get their turn too). */
 static void cat_pump_recv(struct cat *c, synack_time_t now)
 {
-    for (int k = 0; k < CAT_RECVS_PER_TURN && !c->local_failed; k++) {
+    for (int k = 0;; k++) {
+        if (c->local_failed) return;
+        if (k == CAT_RECVS_PER_TURN) {
+            /* More may be waiting in the receive buffer, and with the peer done nothing
+             * else would wake the loop: stdout's readiness brings the next turn. */
+            cat_watch(c, &c->out, SYNACK_LOOP_OUT);
+            return;
+        }
         if (!cat_flush_stdout(c)) return; /* the window closes while stdout is slow */
         if (!c->tcp || c->peer_eof || c->err) return;
         synack_ssize n = synack_tcp_recv(c->tcp, c->out.buf, CAT_CHUNK, now);
@@ -419,7 +448,7 @@ static void cat_linger(struct cat *c)
     for (int renewals = 0; renewals <= CAT_LINGER_RENEWALS;) {
         synack_time_t now = synack_loop_now(c->env.loop);
         if (now >= until) break;
-        if (synack_loop_run_once(c->env.loop, until - now) < 0) break;
+        if (synack_loop_run_once(c->env.loop, until - now) < 0 || c->env.signal) break;
         if (synack_tcp_info(c->tcp, &i) < 0 || i.state != SYNACK_TIME_WAIT) break;
         if (i.counters.segs_in != seen) {
             /* The peer retransmitted, so it may again, after a backed-off (doubled)
@@ -465,6 +494,7 @@ static void cat_finish(struct cat *c)
     if (!c->tcp) return;
     bool ok = c->status == 0 && !c->err && !c->local_failed && c->peer_eof;
     if (ok) cat_linger(c);
+    if (c->env.signal && !c->status) c->status = 128 + c->env.signal; /* while lingering */
     net_env_log_conn(&c->env, c->tcp);
     synack_time_t now = synack_loop_now(c->env.loop);
     if (ok)
@@ -491,11 +521,11 @@ static void cat_event(struct cat *c, const struct synack_event *ev, synack_time_
     }
 }
 
-/* -l: takes the next connection when none is being served. */
-static void cat_accept(struct cat *c, synack_time_t now)
+/* -l: takes the next connection when none is being served. true if it took one. */
+static bool cat_accept(struct cat *c, synack_time_t now)
 {
     struct synack_tcp *t;
-    if (c->tcp || !c->listener || synack_tcp_accept(c->listener, &t) < 0) return;
+    if (c->tcp || !c->listener || synack_tcp_accept(c->listener, &t) < 0) return false;
     cat_begin(c, t);
     if (!c->o->keep) { /* one connection: later SYNs are refused (RST) */
         synack_listener_close(c->listener, now);
@@ -510,17 +540,12 @@ static void cat_accept(struct cat *c, synack_time_t now)
         fprintf(stderr, "synack cat: accepted a connection %s\n", peer);
     }
     cat_pump_send(c, now);
+    return true;
 }
 
-static void cat_turn(void *ctx, synack_time_t now)
+/* Moves data both ways and ends the connection when it is over. */
+static void cat_serve(struct cat *c, synack_time_t now)
 {
-    struct cat *c = ctx;
-    struct synack_event ev;
-    /* Accepting first names the connection before its queued events are logged. */
-    if (!c->stop) cat_accept(c, now);
-    while (synack_stack_next_event(c->env.stack, &ev) == 0)
-        cat_event(c, &ev, now);
-    if (c->stop || !c->tcp) return; /* over: cat_finish has the rest */
     if (c->established) {
         cat_pump_send(c, now);
         cat_pump_recv(c, now);
@@ -530,8 +555,30 @@ static void cat_turn(void *ctx, synack_time_t now)
     } else if (c->peer_eof && c->out.len == 0 && cat_fin_acked(c)) {
         cat_end(c, now, true);
     } else if (!c->established && c->connect_deadline && now >= c->connect_deadline) {
-        c->err = SYNACK_ERR_TIMEDOUT;
+        /* RFC 1122 §4.2.3.9: an ICMP error that did not abort the connection (host
+         * unreachable, say) is what to report when it is given up. */
+        struct synack_tcp_info i;
+        bool soft = synack_tcp_info(c->tcp, &i) == 0 && i.soft_err != 0;
+        c->err = soft ? i.soft_err : SYNACK_ERR_TIMEDOUT;
         cat_end(c, now, false);
+    }
+}
+
+static void cat_turn(void *ctx, synack_time_t now)
+{
+    struct cat *c = ctx;
+    struct synack_event ev;
+    /* Accepting first names the connection before its queued events are logged. With -k,
+     * when the served connection ends the next one in the backlog is taken in the same
+     * turn: it may have sent everything already, and then nothing else would wake the
+     * loop for it (closing in TIME_WAIT queues no event). The backlog bounds the rounds. */
+    if (!c->stop) (void)cat_accept(c, now);
+    for (;;) {
+        while (synack_stack_next_event(c->env.stack, &ev) == 0)
+            cat_event(c, &ev, now);
+        if (c->stop || !c->tcp) return; /* over: cat_finish has the rest */
+        cat_serve(c, now);
+        if (c->tcp || c->stop || !cat_accept(c, now)) return;
     }
 }
 
@@ -563,6 +610,14 @@ static int cat_start(struct cat *c)
     return 0;
 }
 
+/* SIGINT or SIGTERM: the connection is reset by cat_finish; 128 + the signal. */
+static int cat_signalled(struct cat *c)
+{
+    c->stop = true;
+    c->status = 128 + c->env.signal;
+    return c->status;
+}
+
 static int cat_run(struct cat *c)
 {
     if (cat_fd_init(&c->in, STDIN_FILENO) < 0 || cat_fd_init(&c->out, STDOUT_FILENO) < 0) {
@@ -574,6 +629,7 @@ static int cat_run(struct cat *c)
         fputs("synack cat: stdin or stdout cannot be watched by the event loop\n", stderr);
         return 1;
     }
+    if (net_env_watch_signals(&c->env)) return 1;
     synack_loop_set_turn(c->env.loop, cat_turn, c);
     int rc = cat_start(c);
     if (rc) return rc;
@@ -587,10 +643,9 @@ static int cat_run(struct cat *c)
             synack_time_t now = synack_loop_now(c->env.loop);
             wait = c->connect_deadline > now ? c->connect_deadline - now : 0;
         }
-        if (synack_loop_run_once(c->env.loop, wait) < 0) {
-            fprintf(stderr, "synack cat: the event loop failed: %s\n", strerror(errno));
-            return 1;
-        }
+        rc = synack_loop_run_once(c->env.loop, wait);
+        if (rc < 0) return net_env_loop_failed(&c->env, rc);
+        if (c->env.signal && !c->stop) return cat_signalled(c);
     }
     return c->status;
 }
@@ -617,5 +672,5 @@ int cmd_cat(int argc, char **argv)
     net_env_close(&c.env);
     cat_fd_fini(&c.in);
     cat_fd_fini(&c.out);
-    return rc;
+    return c.status;
 }

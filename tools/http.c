@@ -3,11 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,7 +25,11 @@ static const char http_usage[] =
     "  --root DIR            the directory to serve (required)\n"
     "  --port PORT           the port to listen on, of --addr (default 80)\n"
     "  --idle SECS           close a connection that makes no progress for SECS seconds\n"
-    "                        (default 60; 0: never)\n"
+    "                        (default 60; 0: never). Slow clients are bounded besides: a\n"
+    "                        request's headers must all arrive within 20 s of their first\n"
+    "                        byte (else 408 and close), and a client that does not close\n"
+    "                        after the last response is reset 10 s after it has all of it,\n"
+    "                        or once it has sent 1 MiB more\n"
     "  --no-symlinks         follow no symlink at all, not even one inside DIR\n"
     "  -v                    one line per request on stderr (\"GET /x 200 20971520\"), and\n"
     "                        counters at exit; -vv adds every connection's state changes\n"
@@ -54,8 +56,6 @@ struct http {
     struct http_opts *o;
     struct net_env env;
     struct httpd *h;
-    int sigfd;
-    bool stop;
 };
 
 /* ---- options -------------------------------------------------------------------------------- */
@@ -130,17 +130,12 @@ static int check_root(const char *root)
 
 /* ---- logging ----------------------------------------------------------------------------- */
 
-static void format_ip(char *buf, size_t cap, uint32_t ip)
-{
-    snprintf(buf, cap, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
-
 static void http_log(void *ctx, const struct httpd_log_entry *e)
 {
     struct http *s = ctx;
     if (!s->env.verbose) return;
     char ip[16];
-    format_ip(ip, sizeof ip, e->addr);
+    net_format_ip(ip, sizeof ip, e->addr);
     fprintf(stderr, "synack http: %s:%u %s %s %d %" PRIu64 "\n", ip, e->port, e->method, e->target,
             e->status, e->length);
 }
@@ -158,11 +153,11 @@ static void http_summary(const struct http *s)
     httpd_stats(s->h, &st);
     fprintf(stderr,
             "synack http: %" PRIu64 " connections (%" PRIu64 " refused, %" PRIu64
-            " reset by peers, %" PRIu64 " idle timeouts, %" PRIu64 " open at exit), %" PRIu64
-            " responses (2xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64 "), %" PRIu64
-            " bytes sent\n",
-            st.accepted, st.refused, st.resets, st.timeouts, st.open_conns, st.requests,
-            st.status_2xx, st.status_4xx, st.status_5xx, st.bytes_sent);
+            " reset by peers, %" PRIu64 " idle timeouts, %" PRIu64 " request timeouts, %" PRIu64
+            " reset lingering, %" PRIu64 " open at exit), %" PRIu64 " responses (2xx %" PRIu64
+            ", 4xx %" PRIu64 ", 5xx %" PRIu64 "), %" PRIu64 " bytes sent\n",
+            st.accepted, st.refused, st.resets, st.timeouts, st.request_timeouts, st.linger_resets,
+            st.open_conns, st.requests, st.status_2xx, st.status_4xx, st.status_5xx, st.bytes_sent);
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -179,40 +174,10 @@ static void http_turn(void *ctx, synack_time_t now)
     httpd_pump(s->h, now);
 }
 
-static void http_on_signal(void *ctx, int fd, unsigned ready, synack_time_t now)
-{
-    (void)ready;
-    (void)now;
-    struct http *s = ctx;
-    struct signalfd_siginfo si;
-    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (s->env.verbose)
-            fprintf(stderr, "synack http: %s: stopping\n", strsignal((int)si.ssi_signo));
-        s->stop = true;
-    }
-}
-
-/* SIGINT and SIGTERM arrive through a descriptor the loop watches: no handler, no global. */
-static int http_signals(struct http *s)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
-    s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (s->sigfd < 0) return -1;
-    return synack_loop_add_fd(s->env.loop, s->sigfd, SYNACK_LOOP_IN, http_on_signal, s) < 0 ? -1
-                                                                                            : 0;
-}
-
 static int http_run(struct http *s)
 {
     const struct http_opts *o = s->o;
-    if (http_signals(s) < 0) {
-        fprintf(stderr, "synack http: cannot watch SIGINT/SIGTERM: %s\n", strerror(errno));
-        return 1;
-    }
+    if (net_env_watch_signals(&s->env)) return 1;
     struct httpd_config cfg;
     httpd_config_default(&cfg);
     cfg.root = o->root;
@@ -231,17 +196,15 @@ static int http_run(struct http *s)
     }
     synack_loop_set_turn(s->env.loop, http_turn, s);
     char ip[16];
-    format_ip(ip, sizeof ip, o->net.addr);
+    net_format_ip(ip, sizeof ip, o->net.addr);
     fprintf(stderr, "synack http: serving %s on http://%s:%u/ (%s)\n", o->root, ip, o->port,
             o->net.link);
-    while (!s->stop) {
+    while (!s->env.signal) {
         synack_time_t now = synack_loop_now(s->env.loop);
         synack_time_t due = httpd_next_deadline(s->h);
         synack_time_t wait = due == SYNACK_NEVER ? SYNACK_NEVER : due > now ? due - now : 0;
-        if (synack_loop_run_once(s->env.loop, wait) < 0) {
-            fprintf(stderr, "synack http: the event loop failed: %s\n", strerror(errno));
-            return 1;
-        }
+        rc = synack_loop_run_once(s->env.loop, wait);
+        if (rc < 0) return net_env_loop_failed(&s->env, rc);
     }
     return 0;
 }
@@ -255,15 +218,10 @@ int cmd_http(int argc, char **argv)
     struct http s;
     memset(&s, 0, sizeof s);
     s.o = &o;
-    s.sigfd = -1;
     rc = net_env_open(&s.env, &o.net, "http");
     if (rc) return rc;
     rc = http_run(&s);
     http_summary(&s);
-    if (s.sigfd >= 0) {
-        synack_loop_del_fd(s.env.loop, s.sigfd);
-        close(s.sigfd);
-    }
     synack_loop_set_turn(s.env.loop, NULL, NULL);
     httpd_free(s.h, synack_loop_now(s.env.loop)); /* RSTs for what is still open */
     net_env_close(&s.env);                        /* sends them, frees the chain */

@@ -25,6 +25,27 @@ enum conn_phase {
     PHASE_LINGER,   /* our FIN is queued; input is read and dropped until the peer's FIN */
 };
 
+/* The lists a connection can be on. Each is kept in order of `since` (appends carry the
+ * `now` of the call, which never goes back), so the head of a timed list is the first to
+ * expire and the next deadline is found in O(1) however many connections there are. */
+enum conn_list_id {
+    LIST_LRU,     /* every connection; since: its last progress (idle_timeout) */
+    LIST_PENDING, /* to be serviced by the next pump; since unused */
+    LIST_REQUEST, /* part of a request has arrived; since: its first byte (request_timeout) */
+    LIST_LINGER,  /* lingering with our FIN acknowledged; since: that moment (linger_timeout) */
+    LIST_COUNT
+};
+
+struct conn_link {
+    struct conn *prev, *next;
+    synack_time_t since;
+    bool on;
+};
+
+struct conn_list {
+    struct conn *head, *tail;
+};
+
 struct conn {
     struct synack_tcp *tcp;
     uint64_t id;
@@ -34,11 +55,9 @@ struct conn {
     bool peer_eof;   /* recv returned 0: the client's FIN and all data before it were read */
     bool failed;     /* the stack reported ERROR or CLOSED: no more I/O, release */
     bool keep_alive; /* after the response in progress, wait for another request */
-    bool on_pending;
-    struct conn *pend_prev, *pend_next; /* h->pending: to be serviced by the next pump */
-    struct conn *lru_prev, *lru_next;   /* h->lru: every connection, oldest activity first */
-    synack_time_t last_active;
-    uint64_t body_skip; /* bytes of a request body still to read and drop */
+    struct conn_link link[LIST_COUNT]; /* its place on each of h->list */
+    uint64_t body_skip;                /* bytes of a request body still to read and drop */
+    uint64_t dropped;                  /* bytes read and dropped while lingering */
     /* The response in progress. */
     char hdr[HDR_MAX];
     size_t hdr_len, hdr_off;
@@ -63,8 +82,7 @@ struct httpd {
     int rootfd;
     bool no_openat2; /* the kernel said ENOSYS once: walk with O_NOFOLLOW from then on */
     struct conn_map map;
-    struct conn *lru_head, *lru_tail;
-    struct conn *pending;
+    struct conn_list list[LIST_COUNT];
     size_t sndcap; /* the stack's send buffer size, learned from the first short send */
     uint64_t sending;
     struct httpd_stats st;
@@ -140,59 +158,78 @@ static void map_del(struct conn_map *m, uint64_t id)
 
 /* ---- lists ------------------------------------------------------------------------------- */
 
-static void lru_unlink(struct httpd *h, struct conn *c)
+static void list_remove(struct httpd *h, struct conn *c, enum conn_list_id k)
 {
-    if (c->lru_prev)
-        c->lru_prev->lru_next = c->lru_next;
+    struct conn_link *l = &c->link[k];
+    if (!l->on) return;
+    if (l->prev)
+        l->prev->link[k].next = l->next;
     else
-        h->lru_head = c->lru_next;
-    if (c->lru_next)
-        c->lru_next->lru_prev = c->lru_prev;
+        h->list[k].head = l->next;
+    if (l->next)
+        l->next->link[k].prev = l->prev;
     else
-        h->lru_tail = c->lru_prev;
-    c->lru_prev = c->lru_next = NULL;
+        h->list[k].tail = l->prev;
+    l->prev = l->next = NULL;
+    l->on = false;
 }
 
-static void lru_append(struct httpd *h, struct conn *c)
+/* Puts `c` at the tail of list k (moving it there if it is on it already). */
+static void list_append(struct httpd *h, struct conn *c, enum conn_list_id k, synack_time_t since)
 {
-    c->lru_prev = h->lru_tail;
-    c->lru_next = NULL;
-    if (h->lru_tail)
-        h->lru_tail->lru_next = c;
+    struct conn_link *l = &c->link[k];
+    l->since = since;
+    if (l->on && h->list[k].tail == c) return;
+    list_remove(h, c, k);
+    l->prev = h->list[k].tail;
+    l->next = NULL;
+    l->on = true;
+    if (h->list[k].tail)
+        h->list[k].tail->link[k].next = c;
     else
-        h->lru_head = c;
-    h->lru_tail = c;
+        h->list[k].head = c;
+    h->list[k].tail = c;
+}
+
+/* The timeout of a timed list (0: never). */
+static synack_time_t list_timeout(const struct httpd *h, enum conn_list_id k)
+{
+    switch (k) {
+    case LIST_LRU:
+        return h->cfg.idle_timeout;
+    case LIST_REQUEST:
+        return h->cfg.request_timeout;
+    case LIST_LINGER:
+        return h->cfg.linger_timeout;
+    default:
+        return 0;
+    }
+}
+
+/* When the head of list k expires, or SYNACK_NEVER. */
+static synack_time_t list_deadline(const struct httpd *h, enum conn_list_id k)
+{
+    synack_time_t t = list_timeout(h, k);
+    const struct conn *c = h->list[k].head;
+    if (!c || t == 0) return SYNACK_NEVER;
+    return c->link[k].since > SYNACK_NEVER - t ? SYNACK_NEVER : c->link[k].since + t;
+}
+
+/* The head of list k if its timeout has passed at `now`, else NULL. */
+static struct conn *list_expired(const struct httpd *h, enum conn_list_id k, synack_time_t now)
+{
+    return list_deadline(h, k) <= now ? h->list[k].head : NULL;
 }
 
 /* Progress either way: the idle timeout starts again. */
 static void conn_touch(struct httpd *h, struct conn *c, synack_time_t now)
 {
-    c->last_active = now;
-    if (h->lru_tail == c) return;
-    lru_unlink(h, c);
-    lru_append(h, c);
+    list_append(h, c, LIST_LRU, now);
 }
 
 static void pending_add(struct httpd *h, struct conn *c)
 {
-    if (c->on_pending) return;
-    c->on_pending = true;
-    c->pend_prev = NULL;
-    c->pend_next = h->pending;
-    if (h->pending) h->pending->pend_prev = c;
-    h->pending = c;
-}
-
-static void pending_remove(struct httpd *h, struct conn *c)
-{
-    if (!c->on_pending) return;
-    if (c->pend_prev)
-        c->pend_prev->pend_next = c->pend_next;
-    else
-        h->pending = c->pend_next;
-    if (c->pend_next) c->pend_next->pend_prev = c->pend_prev;
-    c->on_pending = false;
-    c->pend_prev = c->pend_next = NULL;
+    if (!c->link[LIST_PENDING].on) list_append(h, c, LIST_PENDING, 0);
 }
 
 /* ---- request parsing (RFC 9112 §2-§6) --------------------------------------------------- */
@@ -600,6 +637,8 @@ static const char *reason_phrase(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
     case 501:
         return "Not Implemented";
     case 503:
@@ -673,6 +712,7 @@ static void conn_start_response(struct httpd *h, struct conn *c, const struct re
     c->hdr_len = n < 0 ? 0 : (size_t)n < sizeof c->hdr ? (size_t)n : sizeof c->hdr - 1;
     c->hdr_off = 0;
     c->phase = PHASE_RESPONSE;
+    list_remove(h, c, LIST_REQUEST); /* the request is in: no request_timeout while answering */
     h->st.requests++;
     if (status < 300)
         h->st.status_2xx++;
@@ -767,6 +807,13 @@ static void conn_skip_blank_lines(struct conn *c)
     if (i) conn_consume(c, i);
 }
 
+/* Part of a request has arrived: it must all be in within request_timeout of its first
+ * byte, however slowly it trickles (each byte is progress for the idle timeout). */
+static void request_timer_start(struct httpd *h, struct conn *c, synack_time_t now)
+{
+    if (!c->link[LIST_REQUEST].on) list_append(h, c, LIST_REQUEST, now);
+}
+
 /* Reads and drops request body bytes. 1 when all are gone, 0 to wait, -1 at EOF/error. */
 static int conn_skip_body(struct httpd *h, struct conn *c, synack_time_t now)
 {
@@ -780,6 +827,7 @@ static int conn_skip_body(struct httpd *h, struct conn *c, synack_time_t now)
         if (got <= 0) return -1;
         c->body_skip -= (uint64_t)got;
         conn_touch(h, c, now);
+        request_timer_start(h, c, now);
     }
     return 1;
 }
@@ -820,6 +868,7 @@ static int conn_read_request(struct httpd *h, struct conn *c, synack_time_t now)
         }
         c->in_len += (size_t)n;
         conn_touch(h, c, now);
+        request_timer_start(h, c, now);
     }
 }
 
@@ -882,15 +931,36 @@ static int conn_send(struct httpd *h, struct conn *c, synack_time_t now)
     return 1;
 }
 
-/* Reads and drops input after our FIN. 0 to wait; -1 at the peer's FIN or an error. */
+/* Our FIN (and so all the response) is acknowledged: FIN_WAIT_2, or TIME_WAIT. */
+static bool conn_fin_acked(const struct conn *c)
+{
+    enum synack_state st = synack_tcp_state(c->tcp);
+    return st == SYNACK_FIN_WAIT_2 || st == SYNACK_TIME_WAIT;
+}
+
+/* Reads and drops input after our FIN. 0 to wait; -1 at the peer's FIN or an error; -2
+ * when more than HTTPD_LINGER_DROP_MAX bytes were dropped (the client is not closing).
+ * Once our FIN is acknowledged the client has had the whole response, and linger_timeout
+ * starts: a client trickling bytes would otherwise hold the connection for ever. */
 static int conn_linger(struct httpd *h, struct conn *c, synack_time_t now)
 {
+    if (!c->link[LIST_LINGER].on && conn_fin_acked(c)) list_append(h, c, LIST_LINGER, now);
     for (;;) {
         synack_ssize n = synack_tcp_recv(c->tcp, h->buf, HTTPD_FILE_CHUNK, now);
         if (n == SYNACK_ERR_AGAIN) return 0;
         if (n <= 0) return -1;
+        c->dropped += (uint64_t)n;
+        if (c->dropped > HTTPD_LINGER_DROP_MAX) return -2;
         conn_touch(h, c, now);
     }
+}
+
+/* Half-closes and lingers (RFC 9112 §9.6): reads and drops input until the client's FIN. */
+static int conn_start_linger(struct httpd *h, struct conn *c, synack_time_t now)
+{
+    c->phase = PHASE_LINGER;
+    list_remove(h, c, LIST_REQUEST);
+    return synack_tcp_shutdown(c->tcp, now);
 }
 
 /* Takes the connection out of every structure and hands it back to the stack: gracefully
@@ -900,8 +970,8 @@ static void conn_release(struct httpd *h, struct conn *c, bool reset, synack_tim
     if (c->phase == PHASE_RESPONSE) h->sending--;
     if (c->fd >= 0) close(c->fd);
     map_del(&h->map, c->id);
-    lru_unlink(h, c);
-    pending_remove(h, c);
+    for (int k = 0; k < LIST_COUNT; k++)
+        list_remove(h, c, (enum conn_list_id)k);
     synack_tcp_set_user(c->tcp, NULL);
     if (reset)
         synack_tcp_abort(c->tcp, now);
@@ -919,10 +989,11 @@ static int conn_finish_response(struct httpd *h, struct conn *c, synack_time_t n
     h->sending--;
     if (c->keep_alive) {
         c->phase = PHASE_REQUEST;
+        /* Part of the next request (pipelined), or a body to skip: its time runs now. */
+        if (c->in_len > 0 || c->body_skip > 0) request_timer_start(h, c, now);
         return 0;
     }
-    c->phase = PHASE_LINGER;
-    return synack_tcp_shutdown(c->tcp, now) < 0 ? -1 : 0;
+    return conn_start_linger(h, c, now) < 0 ? -1 : 0;
 }
 
 /* Everything that can be done for `c` now; may release it. */
@@ -950,7 +1021,9 @@ static void conn_service(struct httpd *h, struct conn *c, synack_time_t now)
             }
             break;
         case PHASE_LINGER:
-            if (conn_linger(h, c, now) < 0) conn_release(h, c, false, now);
+            rc = conn_linger(h, c, now);
+            if (rc == -2) h->st.linger_resets++;
+            if (rc < 0) conn_release(h, c, rc == -2, now);
             return;
         }
     }
@@ -982,28 +1055,41 @@ static void conn_accept(struct httpd *h, struct synack_tcp *t, synack_time_t now
     }
     synack_tcp_set_user(t, NULL);
     synack_tcp_set_nodelay(t, true); /* a response's tail goes out without waiting */
-    c->last_active = now;
-    lru_append(h, c);
+    conn_touch(h, c, now);
     h->st.accepted++;
     h->st.open_conns++;
     pending_add(h, c); /* its request may be waiting already */
     if (h->cfg.on_accept) h->cfg.on_accept(h->cfg.log_ctx, t);
 }
 
-/* RFC 9112 §9.5 idle connections: an idle keep-alive connection is closed gracefully
- * (it lingers for one more period); one stuck mid-response or lingering is reset. */
-static void expire_idle(struct httpd *h, synack_time_t now)
+/* The timeouts, each list's expired heads in turn:
+ *   - request_timeout: RFC 9110 §15.5.9, 408 with "Connection: close", then the linger;
+ *   - linger_timeout: a client that does not close after the whole response is reset;
+ *   - idle_timeout, RFC 9112 §9.5: an idle keep-alive connection is closed gracefully (it
+ *     lingers); one stuck mid-response or lingering is reset. */
+static void expire_timers(struct httpd *h, synack_time_t now)
 {
-    if (h->cfg.idle_timeout == 0) return;
-    while (h->lru_head && h->lru_head->last_active + h->cfg.idle_timeout <= now) {
-        struct conn *c = h->lru_head;
+    struct conn *c;
+    while ((c = list_expired(h, LIST_REQUEST, now)) != NULL) {
+        list_remove(h, c, LIST_REQUEST);
+        if (c->failed || c->phase != PHASE_REQUEST) continue; /* released by its pump */
+        h->st.request_timeouts++;
+        c->keep_alive = false;
+        c->in_len = 0;
+        c->body_skip = 0;
+        conn_respond_error(h, c, NULL, 408, false, now);
+        pending_add(h, c);
+    }
+    while ((c = list_expired(h, LIST_LINGER, now)) != NULL) {
+        h->st.linger_resets++;
+        conn_release(h, c, true, now);
+    }
+    while ((c = list_expired(h, LIST_LRU, now)) != NULL) {
         h->st.timeouts++;
-        if (c->phase == PHASE_REQUEST && !c->failed && synack_tcp_shutdown(c->tcp, now) == 0) {
-            c->phase = PHASE_LINGER;
+        if (c->phase == PHASE_REQUEST && !c->failed && conn_start_linger(h, c, now) == 0)
             conn_touch(h, c, now);
-        } else {
+        else
             conn_release(h, c, true, now);
-        }
     }
 }
 
@@ -1016,6 +1102,8 @@ void httpd_config_default(struct httpd_config *cfg)
     cfg->backlog = 128;
     cfg->max_conns = 1024;
     cfg->idle_timeout = SYNACK_S(60);
+    cfg->request_timeout = SYNACK_S(20);
+    cfg->linger_timeout = SYNACK_S(10);
     cfg->symlinks = true;
 }
 
@@ -1074,13 +1162,17 @@ void httpd_on_event(struct httpd *h, const struct synack_event *ev, synack_time_
     case SYNACK_EV_PEER_CLOSED:
     case SYNACK_EV_ERROR:
     case SYNACK_EV_CLOSED:
+    case SYNACK_EV_STATE:
         c = map_get(&h->map, ev->conn_id);
         if (!c) return;
+        /* A state change matters only to a lingering connection: its FIN acknowledged
+         * starts linger_timeout. */
+        if (ev->type == SYNACK_EV_STATE && c->phase != PHASE_LINGER) return;
         if (ev->type == SYNACK_EV_ERROR) h->st.resets++;
         if (ev->type == SYNACK_EV_ERROR || ev->type == SYNACK_EV_CLOSED) c->failed = true;
         pending_add(h, c);
         return;
-    default: /* ACCEPTABLE: every pump accepts; STATE, CONNECTED, CC: nothing to do */
+    default: /* ACCEPTABLE: every pump accepts; CONNECTED, CC: nothing to do */
         return;
     }
 }
@@ -1091,19 +1183,21 @@ void httpd_pump(struct httpd *h, synack_time_t now)
     struct synack_tcp *t;
     while (synack_tcp_accept(h->listener, &t) == 0)
         conn_accept(h, t, now);
-    expire_idle(h, now);
-    while (h->pending) {
-        struct conn *c = h->pending;
-        pending_remove(h, c);
+    expire_timers(h, now);
+    while (h->list[LIST_PENDING].head) {
+        struct conn *c = h->list[LIST_PENDING].head;
+        list_remove(h, c, LIST_PENDING);
         conn_service(h, c, now);
     }
 }
 
 synack_time_t httpd_next_deadline(const struct httpd *h)
 {
-    if (!h || !h->lru_head || h->cfg.idle_timeout == 0) return SYNACK_NEVER;
-    synack_time_t t = h->lru_head->last_active;
-    return t > SYNACK_NEVER - h->cfg.idle_timeout ? SYNACK_NEVER : t + h->cfg.idle_timeout;
+    if (!h) return SYNACK_NEVER;
+    synack_time_t t = list_deadline(h, LIST_LRU), r = list_deadline(h, LIST_REQUEST),
+                  l = list_deadline(h, LIST_LINGER);
+    if (r < t) t = r;
+    return l < t ? l : t;
 }
 
 void httpd_stats(const struct httpd *h, struct httpd_stats *out)
@@ -1114,8 +1208,8 @@ void httpd_stats(const struct httpd *h, struct httpd_stats *out)
 void httpd_free(struct httpd *h, synack_time_t now)
 {
     if (!h) return;
-    while (h->lru_head)
-        conn_release(h, h->lru_head, true, now);
+    while (h->list[LIST_LRU].head)
+        conn_release(h, h->list[LIST_LRU].head, true, now);
     synack_listener_close(h->listener, now);
     free(h->map.slot);
     close(h->rootfd);

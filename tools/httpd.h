@@ -6,9 +6,9 @@
  *   - httpd_on_event() for every event the stack queues (synack_stack_next_event), and
  *   - httpd_pump() after them: accepts, reads requests, parses them, sends responses as
  *     far as the send buffers take them, expires idle connections, releases closed ones.
- * httpd_next_deadline() says when the engine next needs a pump without any event (an
- * idle connection's timeout); `now` is only ever what the caller passes in. The engine
- * reads files itself (openat/openat2, pread, fstat).
+ * httpd_next_deadline() says when the engine next needs a pump without any event (one
+ * of the timeouts below); `now` is only ever what the caller passes in. The engine reads
+ * files itself (openat/openat2, pread, fstat).
  *
  * What it serves (RFC 9110, RFC 9112):
  *   - GET and HEAD of regular files under `root`; a directory serves its index.html;
@@ -17,7 +17,13 @@
  *     HTTP/1.0 closes unless "Connection: keep-alive". Pipelined requests are answered
  *     in order. After the last response the engine half-closes and reads (discarding)
  *     until the client's FIN, so unread input never turns the close into a RST
- *     (RFC 9112 §9.6).
+ *     (RFC 9112 §9.6); that linger is bounded (below).
+ *   - Slow clients cannot hold a connection with a byte now and then (each byte would
+ *     otherwise restart the idle timeout): a request's header block (and a body it skips)
+ *     must arrive within request_timeout of its first byte, or it gets 408 and the
+ *     connection closes (RFC 9110 §15.5.9); a lingering connection is reset once
+ *     linger_timeout has passed since its FIN was acknowledged (the client has the whole
+ *     response) or once it has sent more than HTTPD_LINGER_DROP_MAX bytes to drop.
  *   - 400 for a malformed request line or header, a missing or repeated Host in
  *     HTTP/1.1, a bad percent-encoding, an encoded '/' or NUL, a ".." segment, or a
  *     header block larger than HTTPD_REQUEST_MAX; 403 when the file cannot be read;
@@ -45,9 +51,10 @@
 
 #include "synack/synack.h"
 
-#define HTTPD_REQUEST_MAX 8192         /* bytes of request line + headers, CRLFs included */
-#define HTTPD_BODY_SKIP_MAX (1u << 20) /* request bodies up to this are read and dropped */
-#define HTTPD_FILE_CHUNK (64u * 1024u) /* file bytes read per pread */
+#define HTTPD_REQUEST_MAX 8192           /* bytes of request line + headers, CRLFs included */
+#define HTTPD_BODY_SKIP_MAX (1u << 20)   /* request bodies up to this are read and dropped */
+#define HTTPD_FILE_CHUNK (64u * 1024u)   /* file bytes read per pread */
+#define HTTPD_LINGER_DROP_MAX (1u << 20) /* bytes dropped while lingering before a reset */
 
 struct httpd;
 
@@ -62,14 +69,19 @@ struct httpd_log_entry {
 };
 
 struct httpd_config {
-    const char *root;           /* the directory served (required; must exist) */
-    uint16_t port;              /* listening port (80) */
-    unsigned backlog;           /* listen backlog (128) */
-    size_t max_conns;           /* connections served at once; more are reset (1024) */
-    synack_time_t idle_timeout; /* a connection with no progress either way for this long
-                                   is closed, or reset if it is mid-response or already
-                                   closing (60 s; 0: never) */
-    bool symlinks;              /* follow symlinks that stay inside root (true; needs openat2) */
+    const char *root;              /* the directory served (required; must exist) */
+    uint16_t port;                 /* listening port (80) */
+    unsigned backlog;              /* listen backlog (128) */
+    size_t max_conns;              /* connections served at once; more are reset (1024) */
+    synack_time_t idle_timeout;    /* a connection with no progress either way for this long
+                                      is closed, or reset if it is mid-response or already
+                                      closing (60 s; 0: never) */
+    synack_time_t request_timeout; /* a request line + headers (and a body to skip) must be
+                                      in this long after their first byte, else 408 and
+                                      close (20 s; 0: never) */
+    synack_time_t linger_timeout;  /* a lingering connection is reset this long after our
+                                      FIN was acknowledged (10 s; 0: never) */
+    bool symlinks;                 /* follow symlinks that stay inside root (true; needs openat2) */
     /* Added to `now` to get nanoseconds since the Unix epoch for the Date header
      * (RFC 9110 §6.6.1); 0 (the default): no clock, no Date header. */
     synack_time_t epoch_offset;
@@ -87,11 +99,14 @@ struct httpd_stats {
     uint64_t refused;  /* connections reset because max_conns were open */
     uint64_t requests; /* responses started, errors included */
     uint64_t status_2xx, status_4xx, status_5xx;
-    uint64_t bytes_sent;  /* response bytes (headers and bodies) the stack took */
-    uint64_t timeouts;    /* connections reset by idle_timeout */
-    uint64_t resets;      /* connections the peer reset or the stack timed out */
-    uint64_t open_conns;  /* connections held right now */
-    uint64_t max_sending; /* most connections with a response in progress at once */
+    uint64_t bytes_sent;       /* response bytes (headers and bodies) the stack took */
+    uint64_t timeouts;         /* connections closed or reset by idle_timeout */
+    uint64_t request_timeouts; /* requests answered 408 by request_timeout */
+    uint64_t linger_resets;    /* lingering connections reset (linger_timeout, or too
+                                  many bytes to drop) */
+    uint64_t resets;           /* connections the peer reset or the stack timed out */
+    uint64_t open_conns;       /* connections held right now */
+    uint64_t max_sending;      /* most connections with a response in progress at once */
 };
 
 /* Fills `cfg` with the defaults above; root is NULL and must be set. */
@@ -111,11 +126,11 @@ int httpd_new(struct httpd **out, struct synack_stack *stack, const struct httpd
 void httpd_on_event(struct httpd *h, const struct synack_event *ev, synack_time_t now);
 
 /* Does everything that can be done now: accepts waiting connections, reads and answers
- * requests, sends file data while the send buffers have room, resets connections idle
- * for idle_timeout, releases finished ones. Call after the turn's events. */
+ * requests, sends file data while the send buffers have room, acts on the timeouts
+ * (idle, request, linger), releases finished ones. Call after the turn's events. */
 void httpd_pump(struct httpd *h, synack_time_t now);
 
-/* The next time httpd_pump has work without an event (an idle timeout), or SYNACK_NEVER. */
+/* The next time httpd_pump has work without an event (a timeout), or SYNACK_NEVER. */
 synack_time_t httpd_next_deadline(const struct httpd *h);
 
 void httpd_stats(const struct httpd *h, struct httpd_stats *out);

@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -25,7 +28,8 @@ const char net_opts_help[] =
     "  --link udp:LOCALIP:PORT,PEERIP:PORT\n"
     "                        UDP encapsulation: each IPv4 packet is one UDP datagram between\n"
     "                        the two addresses; no privilege needed (LOCALIP may be 0.0.0.0)\n"
-    "  --addr ADDR[/PREFIX]  this stack's IPv4 address (required)\n"
+    "  --addr ADDR[/PREFIX]  this stack's IPv4 address (required): a unicast host address,\n"
+    "                        not the network or broadcast address of PREFIX\n"
     "  --tun-host-addr ADDR[/PREFIX]\n"
     "                        configure the kernel's side of the TUN: give it this address\n"
     "                        (prefix 24 if omitted), set the MTU and bring it up; --addr must\n"
@@ -65,6 +69,7 @@ struct net_env_priv {
     uint64_t seed;
     struct net_name names[NET_NAMES];
     size_t names_next;
+    int sigfd; /* net_env_watch_signals' signalfd, or -1 */
 };
 
 int net_parse_ip(const char *s, uint32_t *out)
@@ -108,6 +113,36 @@ static int parse_ip_prefix(const char *s, unsigned dflt, uint32_t *ip, unsigned 
         *prefix = (unsigned)p;
     }
     return net_parse_ip(buf, ip);
+}
+
+static uint32_t prefix_mask(unsigned prefix)
+{
+    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+/* RFC 1122 §3.2.1.3: why `ip` is not a unicast address one host can have and another
+ * reach over a link (words to follow "is"), or NULL when it is. The core refuses the same
+ * for the stack's own address. */
+static const char *ip_not_unicast(uint32_t ip)
+{
+    unsigned first = ip >> 24;
+    if (first == 0) return "in 0.0.0.0/8 (\"this network\")";
+    if (first == 127) return "loopback (127.0.0.0/8)";
+    if (first >= 224 && first < 240) return "multicast (224.0.0.0/4)";
+    if (ip == 0xffffffffu) return "the limited broadcast address";
+    if (first >= 240) return "reserved (240.0.0.0/4)";
+    return NULL;
+}
+
+/* Why `ip` cannot be a host of the subnet ip/prefix: its network or broadcast address
+ * (RFC 919, RFC 922; not for /31 and /32, which have neither). NULL when it can. */
+static const char *ip_is_subnet_edge(uint32_t ip, unsigned prefix)
+{
+    uint32_t host_bits = ~prefix_mask(prefix);
+    if (prefix > 30) return NULL;
+    if ((ip & host_bits) == host_bits) return "broadcast";
+    if ((ip & host_bits) == 0) return "network";
+    return NULL;
 }
 
 /* "IP:PORT" with a port from 1 to 65535. 0 or -1. */
@@ -219,6 +254,50 @@ static int set_bufsize(const char *cmd, const char *name, const char *v, size_t 
     return 0;
 }
 
+/* An interface address (--addr, --tun-host-addr) must be a unicast host address of its
+ * subnet. 1, or -1 after printing why. */
+static int check_own_addr(const char *cmd, const char *name, const char *v, uint32_t ip,
+                          unsigned prefix)
+{
+    const char *why = ip_not_unicast(ip);
+    if (why)
+        return cli_fail(cmd, "%s %s is %s: give a unicast address like 198.18.0.2/24", name, v,
+                        why),
+               -1;
+    const char *edge = ip_is_subnet_edge(ip, prefix);
+    if (edge) {
+        char net[16];
+        net_format_ip(net, sizeof net, ip & prefix_mask(prefix));
+        return cli_fail(cmd,
+                        "%s %s is the %s address of %s/%u, not a host's: pick another address "
+                        "of the subnet",
+                        name, v, edge, net, prefix),
+               -1;
+    }
+    return 1;
+}
+
+int net_opts_check_peer(const struct net_opts *o, const char *cmd, const char *what, uint32_t host)
+{
+    char a[16], net[16];
+    net_format_ip(a, sizeof a, host);
+    const char *why = ip_not_unicast(host);
+    if (why)
+        return cli_fail(cmd, "%s %s is %s: a TCP connection needs a unicast peer", what, a, why);
+    if (o->addr && host == o->addr)
+        return cli_fail(cmd,
+                        "%s %s is this stack's own address (--addr): connect to another host, "
+                        "such as the kernel's side of the TUN",
+                        what, a);
+    const char *edge = o->addr ? ip_is_subnet_edge(host, o->prefix) : NULL;
+    if (edge && (host & prefix_mask(o->prefix)) == (o->addr & prefix_mask(o->prefix))) {
+        net_format_ip(net, sizeof net, host & prefix_mask(o->prefix));
+        return cli_fail(cmd, "%s %s is the %s address of %s/%u: a TCP connection needs one host",
+                        what, a, edge, net, o->prefix);
+    }
+    return 0;
+}
+
 /* The options that take a value. Returns 1 (consumed), 0 (not ours), -1 (bad value). */
 static int parse_valued(struct net_opts *o, const char *cmd, const char *name, const char *v)
 {
@@ -231,14 +310,15 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
             return cli_fail(cmd, "--link %s", why), -1;
         o->link = v;
     } else if (strcmp(name, "--addr") == 0) {
-        if (parse_ip_prefix(v, 32, &o->addr, &o->prefix) < 0 || o->addr == 0)
+        if (parse_ip_prefix(v, 32, &o->addr, &o->prefix) < 0)
             return cli_fail(cmd, "--addr wants ADDR/PREFIX like 198.18.0.2/24, not '%s'", v), -1;
+        return check_own_addr(cmd, name, v, o->addr, o->prefix);
     } else if (strcmp(name, "--tun-host-addr") == 0) {
-        if (parse_ip_prefix(v, 24, &o->tun_host_addr, &o->tun_host_prefix) < 0 ||
-            o->tun_host_addr == 0)
+        if (parse_ip_prefix(v, 24, &o->tun_host_addr, &o->tun_host_prefix) < 0)
             return cli_fail(cmd, "--tun-host-addr wants ADDR/PREFIX like 198.18.0.1/24, not '%s'",
                             v),
                    -1;
+        return check_own_addr(cmd, name, v, o->tun_host_addr, o->tun_host_prefix);
     } else if (strcmp(name, "--loss") == 0) {
         return set_fraction(cmd, name, v, &o->fault.loss, &o->fault_on) < 0 ? -1 : 1;
     } else if (strcmp(name, "--reorder") == 0) {
@@ -328,11 +408,6 @@ bool net_opts_path_may_lose(const struct net_opts *o, uint32_t remote)
 void net_format_ip(char *buf, size_t cap, uint32_t ip)
 {
     snprintf(buf, cap, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
-
-static uint32_t prefix_mask(unsigned prefix)
-{
-    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
 }
 
 /* The checks that need several options together. 0, or 2 after printing why. */
@@ -487,6 +562,11 @@ static int wrap_pcap(struct net_env *e, const struct net_opts *o)
 
 static void env_release(struct net_env *e)
 {
+    if (e->priv && e->priv->sigfd >= 0) {
+        if (e->loop) synack_loop_del_fd(e->loop, e->priv->sigfd);
+        close(e->priv->sigfd);
+        e->priv->sigfd = -1;
+    }
     synack_loop_free(e->loop);
     synack_link_free(e->link); /* the outermost layer frees the ones it wraps */
     synack_stack_free(e->stack);
@@ -517,6 +597,7 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     e->priv = calloc(1, sizeof *e->priv);
     if (!e->priv) return fprintf(stderr, "synack %s: out of memory\n", cmd), 1;
     e->priv->seed = cfg.seed;
+    e->priv->sigfd = -1;
     if ((rc = open_base(e, o, &spec)) != 0 || (rc = wrap_fault(e, o, cfg.seed)) != 0 ||
         (rc = choose_mtu(e, o, synack_link_mtu(e->link), &cfg.mtu)) != 0)
         goto fail;
@@ -556,6 +637,61 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
 fail:
     env_release(e);
     return rc;
+}
+
+/* ---- signals and failures ---------------------------------------------------------------- */
+
+static void env_on_signal(void *ctx, int fd, unsigned ready, synack_time_t now)
+{
+    (void)ready;
+    (void)now;
+    struct net_env *e = ctx;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (e->verbose)
+            fprintf(stderr, "synack %s: %s: stopping\n", e->cmd, strsignal((int)si.ssi_signo));
+        e->signal = (int)si.ssi_signo;
+    }
+}
+
+int net_env_watch_signals(struct net_env *e)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int fd = -1;
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == 0)
+        fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "synack %s: cannot watch SIGINT and SIGTERM: %s\n", e->cmd,
+                strerror(errno));
+        return 1;
+    }
+    int rc = synack_loop_add_fd(e->loop, fd, SYNACK_LOOP_IN, env_on_signal, e);
+    if (rc < 0) {
+        close(fd);
+        fprintf(stderr, "synack %s: cannot watch SIGINT and SIGTERM: %s\n", e->cmd,
+                synack_strerror(rc));
+        return 1;
+    }
+    e->priv->sigfd = fd;
+    return 0;
+}
+
+int net_env_loop_failed(const struct net_env *e, int rc)
+{
+    struct synack_link_stats st = {0};
+    const struct synack_link *base = e->priv ? e->priv->base : NULL;
+    if (base) synack_link_stats(base, &st);
+    const char *kind = base && base->ops->kind ? base->ops->kind : "link";
+    if (rc == SYNACK_ERR_IO && st.rx_errors > 0)
+        fprintf(stderr, "synack %s: the %s link failed on every read (%" PRIu64 " read errors)%s\n",
+                e->cmd, kind, st.rx_errors,
+                strcmp(kind, "tun") == 0 ? "; was the TUN device deleted?" : "");
+    else
+        fprintf(stderr, "synack %s: the event loop failed: %s\n", e->cmd, synack_strerror(rc));
+    return 1;
 }
 
 /* ---- logging ------------------------------------------------------------------------------ */

@@ -43,8 +43,17 @@ void net_opts_default(struct net_opts *o);
 
 /* If argv[*i] is a shared option, consumes it and its value (advancing *i past them) and
  * returns 1; returns 0 when it is not one of ours; on a bad value prints one line
- * ("synack CMD: --loss: ...") and returns -1. */
+ * ("synack CMD: --loss: ...") and returns -1. --addr and --tun-host-addr must be unicast
+ * (RFC 1122 §3.2.1.3: not 0/8, 127/8, multicast 224/4 or reserved 240/4), and --addr not
+ * the network or broadcast address of its own prefix (up to /30). */
 int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i);
+
+/* Whether `host` can be the peer of a connection from the stack at o->addr/o->prefix: a
+ * unicast address (as for --addr), not the stack's own, not the broadcast or network
+ * address of its subnet (up to /30). 0, or 2 after printing one line naming `what`
+ * ("synack cat: HOST 198.18.0.255 is the broadcast address of 198.18.0.0/24 ..."). Call
+ * once every option is parsed. */
+int net_opts_check_peer(const struct net_opts *o, const char *cmd, const char *what, uint32_t host);
 
 /* Whether a packet between the stack and `remote` may be lost on the way: false only when
  * nothing can drop it (no --loss, --corrupt or --rate, and `remote` is the kernel's own end
@@ -58,6 +67,7 @@ struct net_env {
     struct synack_link *link; /* the outermost wrapper (what the loop drives) */
     struct synack_loop *loop;
     int verbose;
+    int signal; /* SIGINT or SIGTERM once one arrived (net_env_watch_signals), else 0 */
     struct net_env_priv *priv; /* the layers of the chain (for counters), connection names */
 };
 
@@ -67,6 +77,20 @@ struct net_env {
  * permission to open /dev/net/tun: run as root or grant CAP_NET_ADMIN") and returns
  * nonzero (the exit status to use); nothing is left open. */
 int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd);
+
+/* Routes SIGINT and SIGTERM through a signalfd the loop watches (no handler, no global):
+ * when one arrives, e->signal is set (and with -v "synack CMD: Interrupt: stopping" is
+ * printed); the caller checks it after each synack_loop_run_once and winds down (resets
+ * what is open, net_env_close to flush the capture, restores its descriptors). The two
+ * signals stay blocked until the process exits, so a second one cannot cut the wind-down
+ * short. 0, or 1 after printing why. */
+int net_env_watch_signals(struct net_env *e);
+
+/* Prints why synack_loop_run_once failed with `rc`, in one line: "the tun link failed
+ * on every read (1000 errors in a row; was the TUN device deleted?)" when the link's reads
+ * kept failing, else "the event loop failed: ..." with synack_strerror(rc) (errno is not
+ * consulted: it may be stale). Returns 1, the exit status to use. */
+int net_env_loop_failed(const struct net_env *e, int rc);
 
 /* Call from the loop's turn hook for every event before acting on it: with -v prints
  * state transitions ("synack cat: 198.18.0.2:49152 > 198.18.0.1:5000 SYN_SENT ->
@@ -83,7 +107,8 @@ void net_env_name_conn(struct net_env *e, const struct synack_tcp *t);
 void net_env_log_conn(const struct net_env *e, struct synack_tcp *t);
 
 /* Drains what the stack still has to send, frees loop, stack and link chain (flushing
- * the capture). With -v prints link counters first. */
+ * the capture) and closes the signalfd of net_env_watch_signals. With -v prints link
+ * counters first. */
 void net_env_close(struct net_env *e);
 
 /* "198.18.0.1" -> host byte order; 0 or -1. */

@@ -22,11 +22,21 @@ BOTH_SIZE=${UDP_CAT_BOTH_MB:-20} # megabytes each way for the two-way run
 LIMIT=${UDP_CAT_TIMEOUT:-120}  # seconds any one process may run
 
 dir=$(mktemp -d /tmp/synack-udpcat.XXXXXX)
-pids=()
+pids=() # started here and not reaped yet: the only PIDs cleanup may signal
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
   rm -rf "$dir"
+}
+# Waits for PID $1 and returns its status; the PID leaves the list, since once reaped it
+# may be reused by an unrelated process.
+reap() {
+  local p=$1 q rc keep=()
+  wait "$p"
+  rc=$?
+  for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+  pids=("${keep[@]}")
+  return "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -115,9 +125,9 @@ run_pair() {
     <"$c_in" >"$dir/out/$name.client" 2>"$dir/$name.client.err" &
   local cpid=$!
   pids+=("$cpid")
-  wait "$cpid"
+  reap "$cpid"
   c_rc=$?
-  wait "$spid"
+  reap "$spid"
   s_rc=$?
   secs=$((SECONDS - t0))
 }
@@ -185,7 +195,7 @@ timeout 20 "${run[@]}" "$synack" cat --seed 8 --link "udp:127.0.0.1:$pc,127.0.0.
 c_rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 kill "$spid" 2>/dev/null
-wait "$spid" 2>/dev/null
+reap "$spid" 2>/dev/null
 msg=$(head -n 1 "$dir/refused.client.err")
 if [ "$c_rc" -eq 1 ] && [ "$msg" = "synack cat: connection to 198.18.77.1:5001 refused" ]; then
   report refused 0 "'$msg', exit 1 after ${ms} ms"

@@ -1087,7 +1087,12 @@ static void idle_clients_time_out(void **state)
 {
     struct fixture *f = FIX();
     int fds = count_fds();
-    start_net(f, NULL, 0);
+    /* The idle timeout alone: the request and linger bounds have tests of their own. */
+    struct httpd_config cfg;
+    httpd_config_default(&cfg);
+    cfg.request_timeout = 0;
+    cfg.linger_timeout = 0;
+    start_net(f, &cfg, 0);
     struct client *quiet = client_open(f, NULL, "");
     struct client *partial = client_open(f, "GET /hello.txt HTT", "G");
     quiet->keep_open_on_eof = true; /* it never closes: the server must end it */
@@ -1114,6 +1119,107 @@ static void idle_clients_time_out(void **state)
     httpd_free(f->h, 0);
     f->h = NULL;
     assert_int_equal(count_fds(), fds); /* no file or root descriptor left open */
+    PASS();
+}
+
+/* Sends `text` one byte every `gap`, as a slow (or hostile) client would. */
+static void trickle(struct fixture *f, struct client *c, const char *text, synack_time_t gap)
+{
+    for (const char *p = text; *p; p++) {
+        char one[2] = {*p, '\0'};
+        client_add_request(c, one);
+        run_for(f, gap);
+    }
+}
+
+/* Every byte is progress for the idle timeout, so without a bound of its own a request
+ * trickled a byte a second would hold its connection for ever. The bound runs from the
+ * first byte of each request: a slow request inside it is served, on the same connection
+ * the next one that takes too long gets 408 and a close. */
+static void request_timeout_bounds_trickled_headers(void **state)
+{
+    struct fixture *f = FIX();
+    start_net(f, NULL, 0); /* request_timeout 20 s, idle_timeout 60 s */
+    struct client *c = client_open(f, NULL, "GG");
+    run_for(f, SYNACK_S(1));
+    trickle(f, c, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", SYNACK_MS(400)); /* 14 s */
+    wait_responses(f, c, 1);
+    struct resp r;
+    assert_true(nth_resp(c, 0, &r));
+    expect_body(&r, "hello, world\n", 13);
+    /* The second request: a byte a second, never finished. Not cut short for 19 s... */
+    struct httpd_stats st;
+    trickle(f, c, "GET /hello.txt HTTP", SYNACK_S(1));
+    assert_false(nth_resp(c, 1, &r));
+    server_stats(f, &st);
+    assert_int_equal(st.request_timeouts, 0);
+    assert_int_equal(st.open_conns, 1);
+    /* ... but answered 408 once 20 s have passed since its first byte. */
+    trickle(f, c, "/1.1\r\nX: ", SYNACK_S(1));
+    assert_true(nth_resp(c, 1, &r));
+    assert_int_equal(r.status, 408);
+    expect_header(&r, "Connection", "close");
+    assert_int_equal(f->last_log_status, 408);
+    server_stats(f, &st);
+    assert_int_equal(st.request_timeouts, 1);
+    wait_eof(f, c);
+    run_for(f, SYNACK_S(2));
+    server_stats(f, &st);
+    assert_int_equal(st.open_conns, 0);
+    assert_int_equal(st.timeouts, 0); /* the idle timeout never came into it */
+    PASS();
+}
+
+/* A client that has the whole response and our FIN but neither closes nor stops sending:
+ * without a bound of its own the linger would drop its bytes for ever. */
+static void linger_bounded_in_time(void **state)
+{
+    struct fixture *f = FIX();
+    start_net(f, NULL, 0); /* linger_timeout 10 s, idle_timeout 60 s */
+    struct resp r;
+    struct client *c =
+        client_open(f, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "G");
+    c->keep_open_on_eof = true;
+    wait_responses(f, c, 1);
+    assert_true(nth_resp(c, 0, &r));
+    expect_body(&r, "hello, world\n", 13);
+    wait_eof(f, c); /* the server's FIN: it lingers from here */
+    trickle(f, c, "abcdefgh", SYNACK_S(1));
+    struct httpd_stats st;
+    server_stats(f, &st);
+    assert_int_equal(c->err, 0); /* 8 s: still lingering */
+    assert_int_equal(st.open_conns, 1);
+    trickle(f, c, "ijklmnop", SYNACK_S(1));
+    assert_int_equal(c->err, SYNACK_ERR_CONNRESET);
+    server_stats(f, &st);
+    assert_int_equal(st.linger_resets, 1);
+    assert_int_equal(st.open_conns, 0);
+    assert_int_equal(st.timeouts, 0);
+    assert_int_equal(httpd_next_deadline(f->h), SYNACK_NEVER);
+    PASS();
+}
+
+/* The same client sending a flood instead: reset after HTTPD_LINGER_DROP_MAX bytes, long
+ * before linger_timeout. */
+static void linger_bounded_in_bytes(void **state)
+{
+    struct fixture *f = FIX();
+    start_net(f, NULL, 0);
+    struct client *c =
+        client_open(f, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "G");
+    c->keep_open_on_eof = true;
+    size_t flood = 2 * HTTPD_LINGER_DROP_MAX;
+    c->req = realloc(c->req, c->req_len + flood);
+    assert_non_null(c->req);
+    memset(c->req + c->req_len, 'x', flood);
+    c->req_len += flood;
+    run_for(f, SYNACK_S(3)); /* 2 MiB take 0.2 s at 100 Mbit/s; linger_timeout is 10 s */
+    assert_int_equal(c->err, SYNACK_ERR_CONNRESET);
+    assert_true(c->req_off < c->req_len); /* cut off before it had sent it all */
+    struct httpd_stats st;
+    server_stats(f, &st);
+    assert_int_equal(st.linger_resets, 1);
+    assert_int_equal(st.open_conns, 0);
     PASS();
 }
 
@@ -1315,6 +1421,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(concurrent_connections_served_together, setup, teardown),
     cmocka_unit_test_setup_teardown(max_conns_resets_extra, setup, teardown),
     cmocka_unit_test_setup_teardown(idle_clients_time_out, setup, teardown),
+    cmocka_unit_test_setup_teardown(request_timeout_bounds_trickled_headers, setup, teardown),
+    cmocka_unit_test_setup_teardown(linger_bounded_in_time, setup, teardown),
+    cmocka_unit_test_setup_teardown(linger_bounded_in_bytes, setup, teardown),
     cmocka_unit_test_setup_teardown(client_reset_mid_response, setup, teardown),
     cmocka_unit_test_setup_teardown(client_close_mid_response, setup, teardown),
     cmocka_unit_test_setup_teardown(mutated_requests_never_wedge, setup, teardown),
