@@ -4,6 +4,7 @@
  * anything took: waits that must end are guarded by alarm() so a loop that blocks for
  * ever fails the test instead of hanging it. */
 #include "harness.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -308,17 +309,8 @@ static void loop_two_stacks_over_udp_move_1mib(void **state)
 
 /* ---- a path MTU that falls below the link's (root: a network namespace) ---------------- */
 
-#define SKIP_STATUS 77
 #define NS_ADDR_A "198.18.20.1"
 #define NS_ADDR_B "198.18.20.2"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            return 1;                                                                              \
-        }                                                                                          \
-    } while (0)
 
 static struct synack_link *open_udp_at(uint32_t local, uint16_t lport, uint32_t peer,
                                        uint16_t pport)
@@ -341,46 +333,46 @@ static int loop_child_path_mtu_falls(void)
 {
     struct synack_link *la = open_udp_at(0xc6121401u, 47101, 0xc6121402u, 47102);
     struct synack_link *lb = open_udp_at(0xc6121402u, 47102, 0xc6121401u, 47101);
-    CHECK(la != NULL && lb != NULL);
-    CHECK(synack_link_mtu(la) == 1472);
+    CHILD_CHECK(la != NULL && lb != NULL);
+    CHILD_CHECK(synack_link_mtu(la) == 1472);
     struct xfer_side client = {0}, server = {0};
     client.stack = new_stack(ADDR_A, synack_link_mtu(la), 5);
     server.stack = new_stack(ADDR_B, synack_link_mtu(lb), 6);
     uint8_t *data = malloc(XFER_BYTES);
     server.got = malloc(XFER_BYTES);
-    CHECK(data != NULL && server.got != NULL);
+    CHILD_CHECK(data != NULL && server.got != NULL);
     for (size_t i = 0; i < XFER_BYTES; i++)
         data[i] = (uint8_t)((i * 2654435761u) >> 11);
     client.data = data;
-    CHECK(system("ip route replace local " NS_ADDR_B " dev lo table local proto kernel "
-                 "scope host src " NS_ADDR_B " mtu lock 1200") == 0);
+    CHILD_CHECK(system("ip route replace local " NS_ADDR_B " dev lo table local proto kernel "
+                       "scope host src " NS_ADDR_B " mtu lock 1200") == 0);
 
     struct synack_loop *a, *b;
-    CHECK(synack_loop_new(&a, client.stack, la) == 0);
-    CHECK(synack_loop_new(&b, server.stack, lb) == 0);
+    CHILD_CHECK(synack_loop_new(&a, client.stack, la) == 0);
+    CHILD_CHECK(synack_loop_new(&b, server.stack, lb) == 0);
     synack_loop_set_turn(a, xfer_client_turn, &client);
     synack_loop_set_turn(b, xfer_server_turn, &server);
-    CHECK(synack_tcp_listen(server.stack, XFER_PORT, 4, NULL, &server.listener) == 0);
-    CHECK(synack_tcp_connect(client.stack, ADDR_B, XFER_PORT, 0, NULL, &client.conn,
-                             synack_loop_now(a)) == 0);
+    CHILD_CHECK(synack_tcp_listen(server.stack, XFER_PORT, 4, NULL, &server.listener) == 0);
+    CHILD_CHECK(synack_tcp_connect(client.stack, ADDR_B, XFER_PORT, 0, NULL, &client.conn,
+                                   synack_loop_now(a)) == 0);
     for (int i = 0; i < 20000 && !(client.eof && server.eof) && !client.err && !server.err; i++) {
-        CHECK(synack_loop_run_once(a, SYNACK_MS(1)) == 0);
-        CHECK(synack_loop_run_once(b, SYNACK_MS(1)) == 0);
+        CHILD_CHECK(synack_loop_run_once(a, SYNACK_MS(1)) == 0);
+        CHILD_CHECK(synack_loop_run_once(b, SYNACK_MS(1)) == 0);
     }
-    CHECK(client.err == 0 && server.err == 0);
-    CHECK(server.received == XFER_BYTES);
-    CHECK(memcmp(server.got, data, XFER_BYTES) == 0);
-    CHECK(client.eof && server.eof);
+    CHILD_CHECK(client.err == 0 && server.err == 0);
+    CHILD_CHECK(server.received == XFER_BYTES);
+    CHILD_CHECK(memcmp(server.got, data, XFER_BYTES) == 0);
+    CHILD_CHECK(client.eof && server.eof);
 
     struct synack_link_stats st;
     synack_link_stats(la, &st);
-    CHECK(st.too_big >= 1);
+    CHILD_CHECK(st.too_big >= 1);
     struct synack_counters ctr;
     synack_stack_counters(client.stack, &ctr);
-    CHECK(ctr.pmtu_decreases >= 1);
+    CHILD_CHECK(ctr.pmtu_decreases >= 1);
     struct synack_tcp_info info;
-    CHECK(synack_tcp_info(client.conn, &info) == 0);
-    CHECK(info.pmtu == 1200 - 28);
+    CHILD_CHECK(synack_tcp_info(client.conn, &info) == 0);
+    CHILD_CHECK(info.pmtu == 1200 - 28);
     fprintf(stderr, "too big %llu, path MTU decreases %llu, rto expiries %llu\n",
             (unsigned long long)st.too_big, (unsigned long long)ctr.pmtu_decreases,
             (unsigned long long)ctr.rto_expiries);
@@ -399,31 +391,10 @@ static int loop_child_path_mtu_falls(void)
 static void loop_transfer_survives_path_mtu_fall(void **state)
 {
     (void)state;
-    if (geteuid() != 0) {
-        print_message("skipped: needs root (a network namespace and a route with an MTU)\n");
-        skip();
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* The namespace goes with the child. */
-        if (unshare(CLONE_NEWNET) != 0 ||
-            system("ip link set lo up && ip addr add " NS_ADDR_A "/32 dev lo && "
-                   "ip addr add " NS_ADDR_B "/32 dev lo") != 0)
-            _exit(SKIP_STATUS);
-        int rc = loop_child_path_mtu_falls();
-        fflush(NULL);
-        _exit(rc);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == SKIP_STATUS) {
-        print_message("skipped: cannot set up a network namespace (unshare, ip)\n");
-        skip();
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
+    netns_run(loop_child_path_mtu_falls,
+              "ip link set lo up && ip addr add " NS_ADDR_A "/32 dev lo && "
+              "ip addr add " NS_ADDR_B "/32 dev lo",
+              false);
 }
 
 /* ---- served descriptors ----------------------------------------------------------------- */

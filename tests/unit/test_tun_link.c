@@ -4,6 +4,7 @@
  * goes with the namespace. The child reports with its exit status; its checks print the
  * failed condition on stderr. Waits for packets are bounded (poll with a timeout). */
 #include "harness.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,54 +28,11 @@
 #define HOST_ADDR 0xc6120001u /* 198.18.0.1: the kernel's side */
 #define PEER_ADDR 0xc6120002u /* 198.18.0.2: where the stack would be */
 #define TUN_MTU 1400
-#define SKIP_STATUS 77
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            return 1;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-/* Skips the test unless this process may create TUN devices in a namespace of its own. */
-static void require_root_and_tun(void)
-{
-    if (geteuid() != 0) {
-        print_message("skipped: needs root (TUN devices and network namespaces)\n");
-        skip();
-    }
-    if (access("/dev/net/tun", R_OK | W_OK) != 0) {
-        print_message("skipped: /dev/net/tun is missing (modprobe tun)\n");
-        skip();
-    }
-}
-
-/* Runs `fn` in a forked child inside a new network namespace; fails the test if it
- * fails, skips it if the namespace cannot be made. */
+/* Runs `fn` in a network namespace of its own, where it may create TUN devices. */
 static void run_in_netns(int (*fn)(void))
 {
-    require_root_and_tun();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (unshare(CLONE_NEWNET) != 0) {
-            fprintf(stderr, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
-            _exit(SKIP_STATUS);
-        }
-        int rc = fn();
-        fflush(NULL);
-        _exit(rc);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == SKIP_STATUS) {
-        print_message("skipped: cannot create a network namespace\n");
-        skip();
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
+    netns_run(fn, NULL, true);
 }
 
 static int open_tun(struct synack_link **l, const char *name, uint32_t host, unsigned mtu,
@@ -145,57 +103,57 @@ static int tun_child_configure_and_carry(void)
     char err[200] = "";
     int rc = open_tun(&l, IFNAME, HOST_ADDR, TUN_MTU, err, sizeof(err));
     if (rc != 0) fprintf(stderr, "synack_tun_open: %s\n", err);
-    CHECK(rc == 0);
-    CHECK(strcmp(l->ops->kind, "tun") == 0);
-    CHECK(synack_link_mtu(l) == TUN_MTU);
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(strcmp(l->ops->kind, "tun") == 0);
+    CHILD_CHECK(synack_link_mtu(l) == TUN_MTU);
 
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    CHECK(s >= 0);
+    CHILD_CHECK(s >= 0);
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", IFNAME);
-    CHECK(ioctl(s, SIOCGIFADDR, &ifr) == 0);
-    CHECK(ifreq_ipv4(&ifr) == HOST_ADDR);
-    CHECK(ioctl(s, SIOCGIFNETMASK, &ifr) == 0);
-    CHECK(ifreq_ipv4(&ifr) == 0xffffff00u);
-    CHECK(ioctl(s, SIOCGIFMTU, &ifr) == 0);
-    CHECK(ifr.ifr_mtu == TUN_MTU);
-    CHECK(ioctl(s, SIOCGIFFLAGS, &ifr) == 0);
-    CHECK(ifr.ifr_flags & IFF_UP);
+    CHILD_CHECK(ioctl(s, SIOCGIFADDR, &ifr) == 0);
+    CHILD_CHECK(ifreq_ipv4(&ifr) == HOST_ADDR);
+    CHILD_CHECK(ioctl(s, SIOCGIFNETMASK, &ifr) == 0);
+    CHILD_CHECK(ifreq_ipv4(&ifr) == 0xffffff00u);
+    CHILD_CHECK(ioctl(s, SIOCGIFMTU, &ifr) == 0);
+    CHILD_CHECK(ifr.ifr_mtu == TUN_MTU);
+    CHILD_CHECK(ioctl(s, SIOCGIFFLAGS, &ifr) == 0);
+    CHILD_CHECK(ifr.ifr_flags & IFF_UP);
 
     /* Kernel -> link. */
     bool v6 = send_ipv6_multicast(IFNAME);
     struct sockaddr_in to = {
         .sin_family = AF_INET, .sin_port = htons(9999), .sin_addr.s_addr = htonl(PEER_ADDR)};
     static const char payload[] = "synack tun test";
-    CHECK(sendto(s, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)) ==
-          (ssize_t)sizeof(payload));
+    CHILD_CHECK(sendto(s, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)) ==
+                (ssize_t)sizeof(payload));
     uint8_t buf[65535];
     synack_ssize n = recv_wait(l, buf, sizeof(buf));
-    CHECK(n == 20 + 8 + (synack_ssize)sizeof(payload));
-    CHECK(buf[0] == 0x45);
-    CHECK(buf[9] == 17); /* UDP */
-    CHECK(get_be32(buf + 12) == HOST_ADDR);
-    CHECK(get_be32(buf + 16) == PEER_ADDR);
-    CHECK(buf[22] == 9999 >> 8 && buf[23] == (9999 & 0xff));
-    CHECK(memcmp(buf + 28, payload, sizeof(payload)) == 0);
+    CHILD_CHECK(n == 20 + 8 + (synack_ssize)sizeof(payload));
+    CHILD_CHECK(buf[0] == 0x45);
+    CHILD_CHECK(buf[9] == 17); /* UDP */
+    CHILD_CHECK(get_be32(buf + 12) == HOST_ADDR);
+    CHILD_CHECK(get_be32(buf + 16) == PEER_ADDR);
+    CHILD_CHECK(buf[22] == 9999 >> 8 && buf[23] == (9999 & 0xff));
+    CHILD_CHECK(memcmp(buf + 28, payload, sizeof(payload)) == 0);
     struct synack_link_stats st;
     synack_link_stats(l, &st);
-    CHECK(st.rx_packets == 1);
-    CHECK(st.rx_bytes == (uint64_t)n);
+    CHILD_CHECK(st.rx_packets == 1);
+    CHILD_CHECK(st.rx_bytes == (uint64_t)n);
     if (v6)
-        CHECK(st.rx_errors >= 1); /* the IPv6 packet, maybe router solicitations too */
+        CHILD_CHECK(st.rx_errors >= 1); /* the IPv6 packet, maybe router solicitations too */
     else
         fprintf(stderr, "note: IPv6 unavailable, the non-IPv4 drop is not exercised\n");
 
     /* Link -> kernel: 198.18.0.2:7777 -> 198.18.0.1:port, UDP checksum 0 (none). */
     close(s);
     s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    CHECK(s >= 0);
+    CHILD_CHECK(s >= 0);
     struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(HOST_ADDR)};
-    CHECK(bind(s, (struct sockaddr *)&me, sizeof(me)) == 0);
+    CHILD_CHECK(bind(s, (struct sockaddr *)&me, sizeof(me)) == 0);
     socklen_t melen = sizeof(me);
-    CHECK(getsockname(s, (struct sockaddr *)&me, &melen) == 0);
+    CHILD_CHECK(getsockname(s, (struct sockaddr *)&me, &melen) == 0);
     uint8_t pkt[28 + 5] = {0x45, 0, 0,   sizeof(pkt), 0, 1, 0x40, 0,  64, 17,
                            0,    0, 198, 18,          0, 2, 198,  18, 0,  1};
     uint32_t sum = 0;
@@ -209,21 +167,21 @@ static int tun_child_configure_and_carry(void)
     uint8_t udp[8] = {7777 >> 8, 7777 & 0xff, (uint8_t)(dport >> 8), (uint8_t)dport, 0, 13, 0, 0};
     memcpy(pkt + 20, udp, sizeof(udp));
     memcpy(pkt + 28, "hello", 5);
-    CHECK(synack_link_send(l, pkt, sizeof(pkt), 0) == 0);
+    CHILD_CHECK(synack_link_send(l, pkt, sizeof(pkt), 0) == 0);
     struct pollfd p = {.fd = s, .events = POLLIN};
-    CHECK(poll(&p, 1, 5000) == 1);
+    CHILD_CHECK(poll(&p, 1, 5000) == 1);
     char got[16];
     struct sockaddr_in from;
     socklen_t fromlen = sizeof(from);
-    CHECK(recvfrom(s, got, sizeof(got), 0, (struct sockaddr *)&from, &fromlen) == 5);
-    CHECK(memcmp(got, "hello", 5) == 0);
-    CHECK(ntohl(from.sin_addr.s_addr) == PEER_ADDR && ntohs(from.sin_port) == 7777);
+    CHILD_CHECK(recvfrom(s, got, sizeof(got), 0, (struct sockaddr *)&from, &fromlen) == 5);
+    CHILD_CHECK(memcmp(got, "hello", 5) == 0);
+    CHILD_CHECK(ntohl(from.sin_addr.s_addr) == PEER_ADDR && ntohs(from.sin_port) == 7777);
     synack_link_stats(l, &st);
-    CHECK(st.tx_packets == 1 && st.tx_bytes == sizeof(pkt));
+    CHILD_CHECK(st.tx_packets == 1 && st.tx_bytes == sizeof(pkt));
 
     close(s);
     synack_link_free(l);
-    CHECK(if_nametoindex(IFNAME) == 0); /* not persistent: gone with the descriptor */
+    CHILD_CHECK(if_nametoindex(IFNAME) == 0); /* not persistent: gone with the descriptor */
     return 0;
 }
 
@@ -239,22 +197,22 @@ static int tun_child_small_buffer(void)
 {
     struct synack_link *l = NULL;
     char err[200] = "";
-    CHECK(open_tun(&l, IFNAME, HOST_ADDR, 0, err, sizeof(err)) == 0);
-    CHECK(synack_link_mtu(l) == 1500); /* a new device's MTU, left as it is */
+    CHILD_CHECK(open_tun(&l, IFNAME, HOST_ADDR, 0, err, sizeof(err)) == 0);
+    CHILD_CHECK(synack_link_mtu(l) == 1500); /* a new device's MTU, left as it is */
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    CHECK(s >= 0);
+    CHILD_CHECK(s >= 0);
     struct sockaddr_in to = {
         .sin_family = AF_INET, .sin_port = htons(9999), .sin_addr.s_addr = htonl(PEER_ADDR)};
     uint8_t big[1000] = {0}, buf[2048];
-    CHECK(sendto(s, big, sizeof(big), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(big));
-    CHECK(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) == 1);
-    CHECK(recv_wait(l, buf, 200) == SYNACK_ERR_BUFSZ);
-    CHECK(recv_wait(l, buf, 200) == 20 + 8 + 1);
-    CHECK(buf[28] == 'x');
+    CHILD_CHECK(sendto(s, big, sizeof(big), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(big));
+    CHILD_CHECK(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) == 1);
+    CHILD_CHECK(recv_wait(l, buf, 200) == SYNACK_ERR_BUFSZ);
+    CHILD_CHECK(recv_wait(l, buf, 200) == 20 + 8 + 1);
+    CHILD_CHECK(buf[28] == 'x');
     struct synack_link_stats st;
     synack_link_stats(l, &st);
-    CHECK(st.rx_packets == 1);
-    CHECK(st.rx_errors >= 1);
+    CHILD_CHECK(st.rx_packets == 1);
+    CHILD_CHECK(st.rx_errors >= 1);
     close(s);
     synack_link_free(l);
     return 0;
@@ -287,25 +245,25 @@ static int tun_child_numbered_name(void)
     char err[200] = "";
     int rc = open_tun(&a, "synt%d", HOST_ADDR, TUN_MTU, err, sizeof(err));
     if (rc != 0) fprintf(stderr, "synack_tun_open: %s\n", err);
-    CHECK(rc == 0);
-    CHECK(synack_tun_name(a) != NULL && strcmp(synack_tun_name(a), "synt0") == 0);
-    CHECK(if_addr("synt0") == HOST_ADDR);
-    CHECK(synack_link_mtu(a) == TUN_MTU);
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(synack_tun_name(a) != NULL && strcmp(synack_tun_name(a), "synt0") == 0);
+    CHILD_CHECK(if_addr("synt0") == HOST_ADDR);
+    CHILD_CHECK(synack_link_mtu(a) == TUN_MTU);
     rc = open_tun(&b, "synt%d", 0xc6120101u /* 198.18.1.1 */, 0, err, sizeof(err));
     if (rc != 0) fprintf(stderr, "synack_tun_open: %s\n", err);
-    CHECK(rc == 0);
-    CHECK(strcmp(synack_tun_name(b), "synt1") == 0);
-    CHECK(if_addr("synt1") == 0xc6120101u);
-    CHECK(synack_tun_name(NULL) == NULL);
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(strcmp(synack_tun_name(b), "synt1") == 0);
+    CHILD_CHECK(if_addr("synt1") == 0xc6120101u);
+    CHILD_CHECK(synack_tun_name(NULL) == NULL);
     /* Not a TUN link itself: a wrapper around one. */
     struct synack_fault_params p;
     synack_fault_params_default(&p);
     struct synack_link *w = NULL;
-    CHECK(synack_fault_wrap(&w, b, &p, 1) == 0);
-    CHECK(synack_tun_name(w) == NULL);
+    CHILD_CHECK(synack_fault_wrap(&w, b, &p, 1) == 0);
+    CHILD_CHECK(synack_tun_name(w) == NULL);
     synack_link_free(w);
     synack_link_free(a);
-    CHECK(if_nametoindex("synt0") == 0 && if_nametoindex("synt1") == 0);
+    CHILD_CHECK(if_nametoindex("synt0") == 0 && if_nametoindex("synt1") == 0);
     return 0;
 }
 
@@ -320,21 +278,21 @@ static int tun_child_errors(void)
 {
     struct synack_link *a = NULL, *b = NULL;
     char err[200] = "";
-    CHECK(open_tun(&a, IFNAME, HOST_ADDR, 0, err, sizeof(err)) == 0);
-    CHECK(open_tun(&b, IFNAME, 0, 0, err, sizeof(err)) == SYNACK_ERR_IO);
-    CHECK(b == NULL);
-    CHECK(strcmp(err, "device " IFNAME " is in use by another process") == 0);
-    CHECK(open_tun(&b, "a-name-far-too-long", 0, 0, err, sizeof(err)) == SYNACK_ERR_INVAL);
-    CHECK(open_tun(&b, "lo", 0, 0, err, sizeof(err)) == SYNACK_ERR_IO);
-    CHECK(strstr(err, "device lo exists but is not a TUN device") == err);
+    CHILD_CHECK(open_tun(&a, IFNAME, HOST_ADDR, 0, err, sizeof(err)) == 0);
+    CHILD_CHECK(open_tun(&b, IFNAME, 0, 0, err, sizeof(err)) == SYNACK_ERR_IO);
+    CHILD_CHECK(b == NULL);
+    CHILD_CHECK(strcmp(err, "device " IFNAME " is in use by another process") == 0);
+    CHILD_CHECK(open_tun(&b, "a-name-far-too-long", 0, 0, err, sizeof(err)) == SYNACK_ERR_INVAL);
+    CHILD_CHECK(open_tun(&b, "lo", 0, 0, err, sizeof(err)) == SYNACK_ERR_IO);
+    CHILD_CHECK(strstr(err, "device lo exists but is not a TUN device") == err);
     synack_link_free(a);
     /* Without root (and so without CAP_NET_ADMIN). */
-    CHECK(setgroups(0, NULL) == 0);
-    CHECK(setgid(65534) == 0);
-    CHECK(setuid(65534) == 0);
-    CHECK(open_tun(&b, "synt1", HOST_ADDR, 0, err, sizeof(err)) == SYNACK_ERR_IO);
-    CHECK(strcmp(err, "no permission to open /dev/net/tun: run as root or give the program "
-                      "CAP_NET_ADMIN") == 0);
+    CHILD_CHECK(setgroups(0, NULL) == 0);
+    CHILD_CHECK(setgid(65534) == 0);
+    CHILD_CHECK(setuid(65534) == 0);
+    CHILD_CHECK(open_tun(&b, "synt1", HOST_ADDR, 0, err, sizeof(err)) == SYNACK_ERR_IO);
+    CHILD_CHECK(strcmp(err, "no permission to open /dev/net/tun: run as root or give the program "
+                            "CAP_NET_ADMIN") == 0);
     return 0;
 }
 

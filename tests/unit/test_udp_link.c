@@ -2,6 +2,7 @@
  * No privileges needed. Waits on the sockets are bounded (poll with a timeout) and never
  * asserted on. */
 #include "harness.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -428,47 +429,16 @@ static void udp_frag_needed_bounded_and_rate_limited(void **state)
 
 /* ---- a path MTU lowered under a running link (root: a network namespace) ------------ */
 
-#define SKIP_STATUS 77
 #define NS_ADDR_A "198.18.20.1"
 #define NS_ADDR_B "198.18.20.2"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            return 1;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-/* Runs `fn` in a forked child inside a network namespace of its own (gone with the child)
- * whose loopback carries NS_ADDR_A and NS_ADDR_B; fails the test if `fn` fails, skips it
- * without root or without the `ip` command. */
+/* Runs `fn` in a network namespace whose loopback carries NS_ADDR_A and NS_ADDR_B. */
 static void run_in_netns(int (*fn)(void))
 {
-    if (geteuid() != 0) {
-        print_message("skipped: needs root (a network namespace and a route with an MTU)\n");
-        skip();
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (unshare(CLONE_NEWNET) != 0 ||
-            system("ip link set lo up && ip addr add " NS_ADDR_A "/32 dev lo && "
-                   "ip addr add " NS_ADDR_B "/32 dev lo") != 0)
-            _exit(SKIP_STATUS);
-        int rc = fn();
-        fflush(NULL);
-        _exit(rc);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == SKIP_STATUS) {
-        print_message("skipped: cannot set up a network namespace (unshare, ip)\n");
-        skip();
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
+    netns_run(fn,
+              "ip link set lo up && ip addr add " NS_ADDR_A "/32 dev lo && "
+              "ip addr add " NS_ADDR_B "/32 dev lo",
+              false);
 }
 
 /* Lowers the path MTU to NS_ADDR_B to `mtu` (locked: the kernel keeps it). */
@@ -497,34 +467,34 @@ static int udp_child_path_mtu_falls(void)
                                    .peer_port = 47001};
     struct synack_link *a = NULL, *b = NULL;
     char err[160] = "";
-    CHECK(synack_udp_open(&a, &ca, err, sizeof(err)) == 0);
-    CHECK(synack_udp_open(&b, &cb, err, sizeof(err)) == 0);
-    CHECK(synack_link_mtu(a) == 1472);
+    CHILD_CHECK(synack_udp_open(&a, &ca, err, sizeof(err)) == 0);
+    CHILD_CHECK(synack_udp_open(&b, &cb, err, sizeof(err)) == 0);
+    CHILD_CHECK(synack_link_mtu(a) == 1472);
     static uint8_t pkt[1472], in[2048];
     fill_tcp_packet(pkt, sizeof(pkt), 7);
-    CHECK(synack_link_send(a, pkt, sizeof(pkt), 0) == 0);
-    CHECK(recv_wait(b, in, sizeof(in)) == (synack_ssize)sizeof(pkt));
+    CHILD_CHECK(synack_link_send(a, pkt, sizeof(pkt), 0) == 0);
+    CHILD_CHECK(recv_wait(b, in, sizeof(in)) == (synack_ssize)sizeof(pkt));
 
-    CHECK(lower_path_mtu(1200) == 0);
+    CHILD_CHECK(lower_path_mtu(1200) == 0);
     fill_tcp_packet(pkt, sizeof(pkt), 8);
-    CHECK(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(1)) == SYNACK_ERR_IO);
+    CHILD_CHECK(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(1)) == SYNACK_ERR_IO);
     struct synack_link_stats st;
     synack_link_stats(a, &st);
-    CHECK(st.too_big == 1 && st.tx_errors == 1 && st.icmp_errors == 0);
+    CHILD_CHECK(st.too_big == 1 && st.tx_errors == 1 && st.icmp_errors == 0);
     synack_ssize n = synack_link_recv(a, in, sizeof(in), SYNACK_MS(1));
-    CHECK(n == 56);
+    CHILD_CHECK(n == 56);
     struct wire_ipv4_repr ip;
     struct wire_icmp_repr icmp;
-    CHECK(wire_ipv4_parse(in, (size_t)n, &ip) == SYNACK_DROP_NONE);
-    CHECK(ip.src == FAR_ADDR && ip.dst == STACK_ADDR && ip.proto == WIRE_IP_PROTO_ICMP);
-    CHECK(wire_icmp_parse(in + 20, (size_t)n - 20, &icmp) == SYNACK_DROP_NONE);
-    CHECK(icmp.type == WIRE_ICMP_DEST_UNREACH && icmp.code == WIRE_ICMP_FRAG_NEEDED);
-    CHECK(icmp.mtu == 1200 - 28);
-    CHECK(icmp.data_len == 28 && memcmp(icmp.data, pkt, 28) == 0);
-    CHECK(synack_link_mtu(a) == 1200 - 28);
+    CHILD_CHECK(wire_ipv4_parse(in, (size_t)n, &ip) == SYNACK_DROP_NONE);
+    CHILD_CHECK(ip.src == FAR_ADDR && ip.dst == STACK_ADDR && ip.proto == WIRE_IP_PROTO_ICMP);
+    CHILD_CHECK(wire_icmp_parse(in + 20, (size_t)n - 20, &icmp) == SYNACK_DROP_NONE);
+    CHILD_CHECK(icmp.type == WIRE_ICMP_DEST_UNREACH && icmp.code == WIRE_ICMP_FRAG_NEEDED);
+    CHILD_CHECK(icmp.mtu == 1200 - 28);
+    CHILD_CHECK(icmp.data_len == 28 && memcmp(icmp.data, pkt, 28) == 0);
+    CHILD_CHECK(synack_link_mtu(a) == 1200 - 28);
     /* What it announces goes through. */
-    CHECK(synack_link_send(a, pkt, 1200 - 28, SYNACK_MS(2)) == 0);
-    CHECK(recv_wait(b, in, sizeof(in)) == 1200 - 28);
+    CHILD_CHECK(synack_link_send(a, pkt, 1200 - 28, SYNACK_MS(2)) == 0);
+    CHILD_CHECK(recv_wait(b, in, sizeof(in)) == 1200 - 28);
     synack_link_free(a);
     synack_link_free(b);
     return 0;
