@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 case $mb$runs in *[!0-9]*) echo "bench/tun.sh: --mb and --runs take numbers" >&2; exit 2 ;; esac
-[ "$mb" -gt 0 ] && [ "$runs" -gt 0 ] && [ "$runs" -le 20 ] ||
+{ [ "$mb" -gt 0 ] && [ "$runs" -gt 0 ] && [ "$runs" -le 20 ]; } ||
     { echo "bench/tun.sh: need --mb > 0 and 1 <= --runs <= 20" >&2; exit 2; }
 synack=$build/synack
 relay=$build/bench/tun_relay
@@ -110,7 +110,11 @@ poll() {
 }
 
 listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
-tun_ready() { ip -n "$1" -4 addr show dev "$2" | grep -q "inet $3/"; }
+# tun_ready NS IF ADDR: IF carries ADDR and is UP (synack sets the address first).
+tun_ready() {
+    ip -n "$1" -4 addr show dev "$2" | grep -q "inet $3/" &&
+        ip -n "$1" link show dev "$2" | grep -q '[<,]UP[,>]'
+}
 tun_gone() { ! ip -n "$1" link show dev "$2"; }
 now() { date +%s.%N; }
 
@@ -140,7 +144,7 @@ run_synack_to_kernel() {
         198.18.0.1 5000 <"$dir/data" >/dev/null 2>>"$dir/stderr.log" || rc=$?
     reap "$rx"
     T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
-    [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ] || die "(a): synack cat exited $rc, kernel nc $RC (see $dir/stderr.log)"
+    { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "(a): synack cat exited $rc, kernel nc $RC (see $dir/stderr.log)"
     check_count "(a)" "$dir/count"
     poll tun_gone "$ns" tun0 || die "(a): tun0 stayed after synack exited"
 }
@@ -157,7 +161,7 @@ run_kernel_to_synack() {
         >/dev/null 2>>"$dir/stderr.log" || rc=$?
     reap "$rx"
     T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
-    [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ] || die "(b): kernel nc exited $rc, synack cat $RC (see $dir/stderr.log)"
+    { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "(b): kernel nc exited $rc, synack cat $RC (see $dir/stderr.log)"
     check_count "(b)" "$dir/count"
     poll tun_gone "$ns" tun0 || die "(b): tun0 stayed after synack exited"
 }
@@ -171,9 +175,10 @@ setup_relay() {
     RELAY=$BG
     poll ip -n "$nsa" link show dev tunB || die "(c): the relay did not create its devices"
     ip -n "$nsa" link set tunB netns "$nsb" || die "(c): cannot move tunB to $nsb"
-    ip -n "$nsa" addr add 198.18.1.1/24 dev tunA && ip -n "$nsa" link set tunA up &&
-        ip -n "$nsb" addr add 198.18.1.2/24 dev tunB && ip -n "$nsb" link set tunB up ||
-        die "(c): cannot configure tunA/tunB"
+    {
+        ip -n "$nsa" addr add 198.18.1.1/24 dev tunA && ip -n "$nsa" link set tunA up &&
+            ip -n "$nsb" addr add 198.18.1.2/24 dev tunB && ip -n "$nsb" link set tunB up
+    } || die "(c): cannot configure tunA/tunB"
     ip -n "$nsa" link set lo up
     ip -n "$nsb" link set lo up
 }
@@ -187,11 +192,12 @@ run_kernel_to_kernel() {
         >/dev/null 2>>"$dir/stderr.log" || rc=$?
     reap "$rx"
     T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
-    [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ] || die "(c): kernel nc exited $rc and $RC (see $dir/stderr.log)"
+    { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "(c): kernel nc exited $rc and $RC (see $dir/stderr.log)"
     check_count "(c)" "$dir/count"
 }
 
 # measure NAME FN: runs FN `runs` times; leaves "median min max" MB/s in RES_NAME.
+RES_a="" RES_b="" RES_c=""
 measure() {
     local name=$1 fn=$2 i rates=()
     for i in $(seq "$runs"); do

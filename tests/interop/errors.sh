@@ -69,18 +69,27 @@ case_end
 
 case_begin no_permission
 if ! command -v setpriv >/dev/null; then
-    log "  skipped: setpriv (util-linux) is not installed"
-elif ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SYNACK"; then
-    log "  skipped: user 65534 cannot execute $SYNACK"
+    case_skip "setpriv (util-linux) is not installed"
 else
-    rc=0
-    ns_timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-        "$SYNACK" cat "${LINK[@]}" "$SYNACK_HOST_IP" 5000 </dev/null >/dev/null \
-        2>"$DIR/no_permission.err" || rc=$?
-    check_error no_permission "$rc" "permission"
-    ip -n "$NS" link show dev "$TUN" >/dev/null 2>&1 && fail "a TUN device appeared anyway"
+    # User 65534 may not reach the build tree: it runs a copy in a directory of its own.
+    PRIV=$(mktemp -d /tmp/synack-interop-priv.XXXXXX) # /tmp: reachable by every user
+    # shellcheck disable=SC2317 # called by the cleanup (interop_on_exit)
+    drop_priv_copy() { rm -rf "$PRIV"; }
+    interop_on_exit drop_priv_copy
+    chmod 755 "$PRIV"
+    cp "$SYNACK" "$PRIV/synack" && chmod 755 "$PRIV/synack"
+    NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+    if ! "${NOBODY[@]}" test -x "$PRIV/synack"; then
+        fail "user 65534 cannot execute the copy $PRIV/synack"
+    else
+        rc=0
+        ns_timeout 10 "${NOBODY[@]}" "$PRIV/synack" cat "${LINK[@]}" "$SYNACK_HOST_IP" 5000 \
+            </dev/null >/dev/null 2>"$DIR/no_permission.err" || rc=$?
+        check_error no_permission "$rc" "permission"
+        ip -n "$NS" link show dev "$TUN" >/dev/null 2>&1 && fail "a TUN device appeared anyway"
+    fi
+    case_end
 fi
-case_end
 
 case_begin device_busy
 mkfifo "$DIR/stdin"

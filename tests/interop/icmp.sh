@@ -23,19 +23,28 @@ NS2=$NS-far
 if ! ip netns add "$NS2"; then
     skip "cannot create a second network namespace"
 fi
+# shellcheck disable=SC2317 # called by the cleanup (interop_on_exit)
 cleanup_far() { ip netns del "$NS2" 2>/dev/null || true; }
 interop_on_exit cleanup_far
 BOTTLENECK=1280
 
-ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$NS" link add vr type veth peer name ve netns "$NS2"
-ip -n "$NS" addr add 198.18.2.1/24 dev vr
-ip -n "$NS" link set vr mtu "$BOTTLENECK" up
-ip -n "$NS2" addr add 198.18.2.2/24 dev ve
-ip -n "$NS2" link set ve up
-ip -n "$NS2" link set lo up
-ip -n "$NS2" route add 198.18.0.0/24 via 198.18.2.1
-ip -n "$NS" route add unreachable 198.18.5.0/24
+# $NS routes. Written through /proc (sysctl(8) is procps, which scripts/deps.sh does not
+# install); /proc/sys/net is per namespace, so this touches only $NS.
+ip netns exec "$NS" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward' ||
+    skip "cannot enable forwarding in $NS (/proc/sys/net/ipv4/ip_forward)"
+[ "$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)" = 1 ] ||
+    skip "forwarding stays off in $NS (/proc/sys/net/ipv4/ip_forward does not read 1)"
+# The veth link and the routes; without them no case can run here.
+{
+    ip -n "$NS" link add vr type veth peer name ve netns "$NS2" &&
+        ip -n "$NS" addr add 198.18.2.1/24 dev vr &&
+        ip -n "$NS" link set vr mtu "$BOTTLENECK" up &&
+        ip -n "$NS2" addr add 198.18.2.2/24 dev ve &&
+        ip -n "$NS2" link set ve up &&
+        ip -n "$NS2" link set lo up &&
+        ip -n "$NS2" route add 198.18.0.0/24 via 198.18.2.1 &&
+        ip -n "$NS" route add unreachable 198.18.5.0/24
+} || skip "cannot set up the veth link and routes between $NS and $NS2 (veth support?)"
 
 OPTS=(--link "tun:$TUN" --addr "$SYNACK_IP/16" --tun-host-addr "$SYNACK_HOST_IP/$SYNACK_PREFIX")
 

@@ -5,6 +5,8 @@
 #   to_kernel    synack cat -> kernel nc -l, sha256 equal, both exit 0
 #   from_kernel  kernel nc -> synack cat -l, sha256 equal, both exit 0
 #   http_get     curl -> synack http, a 20 MB file, sha256 equal
+#   halfclose    cat_kernel's synack_halfcloses_first: synack sends 2 MB and shuts down
+#                its write side in the middle of the kernel's 10 MB, both byte-exact
 #   corrupt_to_kernel, corrupt_from_kernel  the cat transfers with --corrupt 1% (one bit
 #                flipped in 1% of the packets each way): the kernel and synack both
 #                discard what fails the IP or TCP checksum, and the data still arrives
@@ -39,6 +41,12 @@ else
     fail "synack http did not come up"
 fi
 http_stop
+case_end
+
+case_begin halfclose
+random_file "$DIR/small" 2
+random_file "$DIR/long" 10
+halfclose_synack_first halfclose 5004 "$DIR/small" "$DIR/long" "${IMPAIR[@]}" --seed 16
 case_end
 
 IMPAIRED_EXPECT="corrupted"

@@ -74,7 +74,7 @@ tshark_check() {
     [ "$total" -gt 0 ] || fail "tshark read no packet from $(basename "$pcap")"
     [ "$tcp" -eq "$total" ] || fail "$((total - tcp)) packets are not TCP to tshark"
     [ "$ours" -eq "$total" ] || fail "$((total - ours)) packets are not between $SYNACK_IP and $SYNACK_HOST_IP"
-    [ "$fwd" -gt 0 ] && [ "$rev" -gt 0 ] || fail "the capture lacks a direction"
+    { [ "$fwd" -gt 0 ] && [ "$rev" -gt 0 ]; } || fail "the capture lacks a direction"
     [ "$syn" -ge 2 ] || fail "the capture holds $syn SYN segments; the handshake has 2"
     [ "$good_ip" -eq "$total" ] || fail "only $good_ip of $total IP checksums verified good"
     [ "$good_tcp" -eq "$total" ] || fail "only $good_tcp of $total TCP checksums verified good"

@@ -5,9 +5,13 @@
 #   clean      50 MB client -> server, sha256 of what arrives equals the source
 #   lossy      the same with --loss 2% --reorder 1% --dup 1% on both ends' links
 #   both-ways  20 MB each way at once, each side half-closing at its end of stdin
-#   refused    connecting to a port nobody listens on fails at once with "refused"
+#   refused    connecting to a port nobody listens on fails with exit 1 and the one line
+#              "refused"; run again with -v, its summary shows it was refused at once:
+#              one segment sent (the SYN, never retransmitted), one RST received
 # Both processes run as nobody (uid 65534) when started as root. Everything is bounded by
-# `timeout`; only PIDs started here are killed; the temp dir goes away on exit.
+# `timeout`, and the whole test by a watchdog (UDP_CAT_BUDGET s) that ends it, cleanup
+# included, before CTest's 300 s TIMEOUT; only PIDs started here are killed; the temp dir
+# goes away on exit.
 # Usage: udp_cat.sh PATH/TO/synack
 set -u
 synack=${1:?usage: udp_cat.sh PATH/TO/synack}
@@ -15,17 +19,24 @@ synack=${1:?usage: udp_cat.sh PATH/TO/synack}
 for tool in timeout sha256sum ss head cmp; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
+# For start_watchdog and refused_at_once only (this test needs no root, no namespace).
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
 
 MB=$((1024 * 1024))
-SIZE=${UDP_CAT_MB:-50}         # megabytes for the one-way runs
+SIZE=${UDP_CAT_MB:-50}           # megabytes for the one-way runs
 BOTH_SIZE=${UDP_CAT_BOTH_MB:-20} # megabytes each way for the two-way run
-LIMIT=${UDP_CAT_TIMEOUT:-120}  # seconds any one process may run
+LIMIT=${UDP_CAT_TIMEOUT:-60}     # seconds any one process may run (a clean run takes ~2 s)
+# Worst case without the watchdog: 3 pairs x (10 s for the port + LIMIT) + 2 x 10 s for
+# the refused runs = 230 s with the defaults; the watchdog caps it whatever the knobs say.
+BUDGET=${UDP_CAT_BUDGET:-250}
 
 dir=$(mktemp -d /tmp/synack-udpcat.XXXXXX)
 pids=() # started here and not reaped yet: the only PIDs cleanup may signal
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  local p live=()
+  for p in ${INTEROP_WATCHDOG:-} "${pids[@]}"; do kill "$p" 2>/dev/null && live+=("$p"); done
+  for p in "${live[@]}"; do wait "$p" 2>/dev/null; done
   rm -rf "$dir"
 }
 # Waits for PID $1 and returns its status; the PID leaves the list, since once reaped it
@@ -39,7 +50,9 @@ reap() {
   return "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'echo "FAIL: stopped by SIGTERM (the watchdog sends it after $BUDGET s)"; exit 1' TERM
+start_watchdog "$BUDGET"
 chmod 755 "$dir"
 mkdir "$dir/out"
 
@@ -181,27 +194,39 @@ else
 fi
 
 # Refused: the listener's stack answers a SYN to another port with RST; the client says
-# so at once (well before the first SYN retransmission at 1 s would matter).
+# so, and at once: its -v counters show the RST answered the first SYN (no retransmission),
+# whatever the time it took.
 ps=$(free_port) && pc=$(free_port)
 [ "$ps" != "$pc" ] || pc=$((ps + 1))
 timeout "$LIMIT" "${run[@]}" "$synack" cat -l --seed 7 --link "udp:127.0.0.1:$ps,127.0.0.1:$pc" \
   --addr 198.18.77.1/24 5000 </dev/null >/dev/null 2>"$dir/refused.server.err" &
 spid=$!
 pids+=("$spid")
-wait_bound "$ps"
-start=$(date +%s%N)
-timeout 20 "${run[@]}" "$synack" cat --seed 8 --link "udp:127.0.0.1:$pc,127.0.0.1:$ps" \
-  --addr 198.18.77.2/24 198.18.77.1 5001 </dev/null >/dev/null 2>"$dir/refused.client.err"
-c_rc=$?
-ms=$((($(date +%s%N) - start) / 1000000))
+wait_bound "$ps" || echo "note: refused: the listener's port $ps is not bound after 10 s"
+# refused_client NAME [options...]: the client to port 5001; its status in c_rc.
+refused_client() {
+  local name=$1
+  shift
+  timeout 10 "${run[@]}" "$synack" cat --seed 8 "$@" --link "udp:127.0.0.1:$pc,127.0.0.1:$ps" \
+    --addr 198.18.77.2/24 198.18.77.1 5001 </dev/null >/dev/null 2>"$dir/$name.client.err"
+  c_rc=$?
+}
+refused_client refused # without -v: the error is exactly one line
+msg=$(cat "$dir/refused.client.err")
+if [ "$c_rc" -eq 1 ] && [ "$msg" = "synack cat: connection to 198.18.77.1:5001 refused" ]; then
+  report refused 0 "'$msg', exit 1"
+else
+  report refused 1 "exit $c_rc, stderr: '$msg'"
+fi
+refused_client refused_v -v
+if why=$(refused_at_once "$dir/refused_v.client.err") && [ "$c_rc" -eq 1 ]; then
+  report refused-at-once 0 "-v: one SYN sent, none retransmitted, one RST received"
+else
+  report refused-at-once 1 "exit $c_rc; ${why:-}"
+  show_logs refused_v
+fi
 kill "$spid" 2>/dev/null
 reap "$spid" 2>/dev/null
-msg=$(head -n 1 "$dir/refused.client.err")
-if [ "$c_rc" -eq 1 ] && [ "$msg" = "synack cat: connection to 198.18.77.1:5001 refused" ]; then
-  report refused 0 "'$msg', exit 1 after ${ms} ms"
-else
-  report refused 1 "exit $c_rc after ${ms} ms, stderr: '$msg'"
-fi
 
 echo "$passed passed, $fail failed"
 [ "$fail" -eq 0 ]

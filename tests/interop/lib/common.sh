@@ -9,9 +9,11 @@
 #   source "$(dirname "$0")/lib/common.sh"
 #   interop_init NAME "$1" TOOLS...   checks, skips (77), namespace, scratch dir, traps
 #   case_begin NAME; start_bg / ns_timeout / xfer_* / http_*; check_*; case_end
-#   interop_finish                    prints "N passed, M failed", exits 0 or 1
+#   interop_finish                    prints "N passed, M failed[, K skipped]", exits 0 or 1
 # A failing check calls `fail`, which marks the case failed and goes on, so one run
-# reports every failure; the logs and captures of a failing test are kept.
+# reports every failure; the logs and captures of a failing test are kept (and those of
+# an earlier failure of the same test are removed when it passes). `case_skip WHY` ends a
+# case that could not run here: it counts neither as passed nor as failed.
 #
 # Environment knobs (all optional):
 #   SYNACK_INTEROP_MB     size of the big transfers in MB (each test states its default)
@@ -39,6 +41,7 @@ INTEROP_BUDGET=${INTEROP_BUDGET:-200}
 INTEROP_PIDS=()
 INTEROP_FAILS=0
 INTEROP_PASSES=0
+INTEROP_SKIPS=0
 INTEROP_CASE=""
 INTEROP_CASE_FAILED=0
 
@@ -72,18 +75,24 @@ interop_init() {
     trap interop_cleanup EXIT
     trap 'exit 130' INT
     trap 'echo "[$INTEROP_NAME] FAIL: stopped by SIGTERM (the watchdog sends it after $INTEROP_BUDGET s)"; INTEROP_FAILS=$((INTEROP_FAILS + 1)); exit 1' TERM
-    # The watchdog: a subshell that TERMs this script after the budget, and takes its
-    # sleep with it when the cleanup ends it first.
+    start_watchdog "$INTEROP_BUDGET"
+    ip -n "$NS" link set lo up
+    # Says early why everything below will fail, when the binary lacks the subcommand.
+    timeout -k 1 5 "$SYNACK" cat --help >/dev/null 2>&1 || log "note: 'synack cat --help' fails"
+}
+
+# start_watchdog SECS: a subshell that TERMs this script after SECS, so that its EXIT trap
+# (the cleanup) still runs before CTest's TIMEOUT kills the script outright; it takes its
+# sleep with it when the cleanup ends it first. Its PID is in INTEROP_WATCHDOG: the
+# cleanup must TERM it. The script needs a TERM trap that exits.
+start_watchdog() {
     (
         trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-        sleep "$INTEROP_BUDGET" &
+        sleep "$1" &
         sp=$!
         wait "$sp" && kill -TERM $$
     ) &
     INTEROP_WATCHDOG=$!
-    ip -n "$NS" link set lo up
-    # Says early why everything below will fail, when the binary lacks the subcommand.
-    "$SYNACK" cat --help >/dev/null 2>&1 || log "note: 'synack cat --help' fails"
 }
 
 # interop_on_exit CMD: CMD (a function name) runs in the cleanup, after the processes
@@ -107,8 +116,11 @@ interop_cleanup() {
         "$f" || true
     done
     ip netns del "$NS" 2>/dev/null || true
-    if [ "$INTEROP_FAILS" -gt 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; }; then
-        local keep=${SYNACK_INTEROP_KEEP:-${TMPDIR:-/tmp}/synack-interop-failures}/$INTEROP_NAME
+    local keep=${SYNACK_INTEROP_KEEP:-${TMPDIR:-/tmp}/synack-interop-failures}/$INTEROP_NAME
+    if [ "$INTEROP_FAILS" -eq 0 ] && [ "$rc" -eq 0 ]; then
+        # Passed: what an earlier failure left there no longer describes this test.
+        rm -rf "$keep"
+    elif [ "$INTEROP_FAILS" -gt 0 ] || [ "$rc" -ne 77 ]; then
         rm -rf "$keep" && mkdir -p "$keep"
         # Logs and pcaps only: the data files are large and random.
         find "$DIR" -maxdepth 1 -type f \( -name '*.log' -o -name '*.pcap' -o -name '*.err' \) \
@@ -254,6 +266,12 @@ case_begin() {
     log "case $1"
 }
 
+# case_skip WHY: the case cannot run on this machine; call it instead of case_end.
+case_skip() {
+    INTEROP_SKIPS=$((INTEROP_SKIPS + 1))
+    log "skip $INTEROP_CASE: $*"
+}
+
 case_end() {
     local t
     t=$(awk -v a="$INTEROP_CASE_T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}')
@@ -322,7 +340,9 @@ check_same() {
 }
 
 interop_finish() {
-    echo "$INTEROP_PASSES passed, $INTEROP_FAILS failed"
+    local skipped=""
+    [ "$INTEROP_SKIPS" -eq 0 ] || skipped=", $INTEROP_SKIPS skipped"
+    echo "$INTEROP_PASSES passed, $INTEROP_FAILS failed$skipped"
     if [ "$INTEROP_FAILS" -eq 0 ]; then
         exit 0
     fi
@@ -438,4 +458,151 @@ http_get_file() {
     check_rc "curl GET /$path" "$rc" "$clog"
     [ "$code" = 200 ] || fail "curl GET /$path: status '$code', expected 200"
     check_same "GET /$path" "$file" "$out"
+}
+
+# ---- half-close in the middle of a two-way exchange --------------------------------------
+# One side sends SMALL and shuts down its write side while the other is still sending LONG:
+# LONG goes in two parts, the second only once the FIN has been seen (so the FIN really
+# comes in the middle), and both outputs must be byte-exact with every exit status 0.
+
+HC_SPLIT=2000000 # bytes of LONG sent before waiting for the FIN
+
+# feed_split FILE SPLIT COND MARK: writes the first SPLIT bytes of FILE, waits (at most
+# 30 s) until the function COND succeeds, then writes the rest. Touches MARK when COND
+# never held, so the caller knows the FIN did not come in the middle.
+feed_split() {
+    head -c "$2" "$1"
+    for _ in $(seq 600); do
+        "$3" && break
+        sleep 0.05
+    done
+    "$3" || : >"$4"
+    tail -c +"$(($2 + 1))" "$1"
+}
+
+# The kernel has all of synack's bytes and synack's FIN: its socket is in CLOSE-WAIT.
+hc_kernel_got_fin() {
+    [ "$(stat -c %s "$HC_OUT" 2>/dev/null || echo 0)" -ge "$HC_WANT" ] &&
+        ip netns exec "$NS" ss -Htn state close-wait "( dport = :$HC_PORT )" | grep -q .
+}
+
+# synack has all of the kernel's bytes and has acknowledged its FIN: the kernel's socket
+# is in FIN-WAIT-2.
+hc_synack_got_fin() {
+    [ "$(stat -c %s "$HC_OUT" 2>/dev/null || echo 0)" -ge "$HC_WANT" ] &&
+        ip netns exec "$NS" ss -Htn state fin-wait-2 "( sport = :$HC_PORT )" | grep -q .
+}
+
+# halfclose_synack_first LABEL PORT SMALL LONG [synack options...]: `synack cat -l PORT
+# < SMALL` and kernel `nc -N` fed LONG; synack half-closes first, the kernel keeps
+# sending after it got the FIN.
+halfclose_synack_first() {
+    local label=$1 port=$2 small=$3 long=$4
+    shift 4
+    local slog=$DIR/$label.synack.log nlog=$DIR/$label.nc.log mark=$DIR/$label.mark
+    local sout=$DIR/$label.synack.out s_pid rc
+    run_opts "$label"
+    rm -f "$mark"
+    start_bg s_pid "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" "$@" "$port" \
+        <"$small" >"$sout" 2>"$slog"
+    if ! wait_tun "$s_pid"; then
+        stop_bg "$s_pid"
+        show_log "$slog"
+        return 0
+    fi
+    HC_OUT=$DIR/$label.kernel.out HC_PORT=$port HC_WANT=$(stat -c %s "$small")
+    feed_split "$long" "$HC_SPLIT" hc_kernel_got_fin "$mark" |
+        ip netns exec "$NS" timeout -k 5 "$T_XFER" nc -N "$SYNACK_IP" "$port" \
+            >"$HC_OUT" 2>"$nlog"
+    rc=${PIPESTATUS[1]}
+    if [ "$rc" -eq 0 ]; then
+        wait_bg_within "$s_pid" 10 "synack cat -l"
+    else
+        stop_bg "$s_pid"
+    fi
+    note_impairments "$slog"
+    check_rc "kernel nc" "$rc" "$nlog"
+    check_rc "synack cat -l" "$WAIT_RC" "$slog"
+    [ -e "$mark" ] &&
+        fail "the kernel never saw synack's FIN after its $HC_WANT bytes while it was still sending (CLOSE-WAIT)"
+    check_same "synack -> kernel (then FIN)" "$small" "$HC_OUT"
+    check_same "kernel -> synack (after the FIN)" "$long" "$sout"
+    wait_tun_gone
+}
+
+# halfclose_kernel_first LABEL PORT SMALL LONG [synack options...]: kernel `nc -N -l PORT
+# < SMALL` and `synack cat` fed LONG; the kernel half-closes first, synack keeps sending
+# after it got the FIN.
+halfclose_kernel_first() {
+    local label=$1 port=$2 small=$3 long=$4
+    shift 4
+    local slog=$DIR/$label.synack.log nlog=$DIR/$label.nc.log mark=$DIR/$label.mark
+    local kout=$DIR/$label.kernel.out n_pid rc
+    run_opts "$label"
+    rm -f "$mark"
+    start_bg n_pid "$T_XFER" nc -N -l "$port" <"$small" >"$kout" 2>"$nlog"
+    if ! wait_kernel_listen "$port"; then
+        stop_bg "$n_pid"
+        return 0
+    fi
+    HC_OUT=$DIR/$label.synack.out HC_PORT=$port HC_WANT=$(stat -c %s "$small")
+    feed_split "$long" "$HC_SPLIT" hc_synack_got_fin "$mark" |
+        ip netns exec "$NS" timeout -k 5 "$T_XFER" "$SYNACK" cat "${RUN_OPTS[@]}" "$@" \
+            "$SYNACK_HOST_IP" "$port" >"$HC_OUT" 2>"$slog"
+    rc=${PIPESTATUS[1]}
+    if [ "$rc" -eq 0 ]; then
+        wait_bg_within "$n_pid" 10 "kernel nc -l"
+    else
+        stop_bg "$n_pid"
+    fi
+    note_impairments "$slog"
+    check_rc "synack cat" "$rc" "$slog"
+    check_rc "kernel nc -l" "$WAIT_RC" "$nlog"
+    [ -e "$mark" ] &&
+        fail "synack never acknowledged the kernel's FIN after its $HC_WANT bytes while still sending (FIN-WAIT-2)"
+    check_same "kernel -> synack (then FIN)" "$small" "$HC_OUT"
+    check_same "synack -> kernel (after the FIN)" "$long" "$kout"
+    wait_tun_gone
+}
+
+# ---- counters ----------------------------------------------------------------------------
+
+# synack_v_counts LOG: reads the summary `synack cat -v` prints at exit into V_SEGS_OUT
+# (segments the last connection sent, retransmissions included), V_RETRANS (how many of
+# them were retransmissions), V_STACK_OUT (TCP segments the whole stack sent) and
+# V_RSTS_IN (RSTs the stack received). A counter the log does not show is left empty.
+synack_v_counts() {
+    local conn stack
+    conn=$(grep -E ' payload bytes in [0-9]+ segments \([0-9]+ retransmitted' "$1" | tail -n 1)
+    stack=$(grep -E ': stack: segments in [0-9]+ out [0-9]+, RSTs in [0-9]+' "$1" | tail -n 1)
+    V_SEGS_OUT=$(sed -n 's/.* payload bytes in \([0-9]*\) segments (.*/\1/p' <<<"$conn")
+    V_RETRANS=$(sed -n 's/.* segments (\([0-9]*\) retransmitted.*/\1/p' <<<"$conn")
+    V_STACK_OUT=$(sed -n 's/.*: stack: segments in [0-9]* out \([0-9]*\),.*/\1/p' <<<"$stack")
+    V_RSTS_IN=$(sed -n 's/.*, RSTs in \([0-9]*\) out .*/\1/p' <<<"$stack")
+}
+
+# refused_at_once LOG: the `synack cat -v` run logged in LOG was refused at once: its
+# connection sent exactly one segment (the SYN, never retransmitted), the stack sent
+# nothing else and received exactly one RST. Otherwise prints what differs and returns 1.
+# Timing-free: a refusal after a SYN retransmission shows up in the counters.
+refused_at_once() {
+    synack_v_counts "$1"
+    if [ "$V_SEGS_OUT" = 1 ] && [ "$V_RETRANS" = 0 ] && [ "$V_STACK_OUT" = 1 ] &&
+        [ "$V_RSTS_IN" = 1 ]; then
+        return 0
+    fi
+    echo "expected one SYN sent, no retransmission and one RST received; the -v summary" \
+        "shows connection segments out '${V_SEGS_OUT}' (retransmitted '${V_RETRANS}')," \
+        "stack segments out '${V_STACK_OUT}', RSTs in '${V_RSTS_IN}'"
+    return 1
+}
+
+# ns_tcpext NAME: the kernel's TcpExt counter NAME (e.g. TCPSynRetrans) in $NS, read from
+# /proc/net/netstat inside the namespace (the counters are per network namespace);
+# prints nothing when the kernel has no such counter.
+ns_tcpext() {
+    # shellcheck disable=SC2016 # an awk program
+    ip netns exec "$NS" awk -v want="$1" '$1 == "TcpExt:" {
+        if (!h) { for (i = 2; i <= NF; i++) name[i] = $i; h = 1; next }
+        for (i = 2; i <= NF; i++) if (name[i] == want) print $i }' /proc/net/netstat
 }
