@@ -153,11 +153,21 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     return 0;
 }
 
+void stack_reap(struct synack_stack *s)
+{
+    while (s->dead) {
+        struct synack_tcp *c = s->dead;
+        s->dead = c->all_next;
+        stack_free(s, c);
+    }
+}
+
 void synack_stack_free(struct synack_stack *s)
 {
     if (!s) return;
     while (s->all)
         tcp_conn_destroy(s->all);
+    stack_reap(s);
     while (s->listeners) {
         struct synack_listener *l = s->listeners;
         s->listeners = l->next;
@@ -281,6 +291,7 @@ int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, s
         stack_icmp_input(s, &in.ip, &in.icmp, now);
     else
         tcp_input(s, &in.ip, &in.tcp, now);
+    stack_reap(s);
     return 0;
 }
 
@@ -383,4 +394,5 @@ void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
             (struct synack_tcp *)((char *)n - offsetof(struct synack_tcp, timer));
         tcp_timer_expired(c, now);
     }
+    stack_reap(s);
 }

@@ -39,8 +39,10 @@ struct synack_stack {
     /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
     struct synack_tcp **buckets;
     size_t nbuckets;
-    size_t nconns;          /* connections allocated (in the demux or held by the app) */
-    struct synack_tcp *all; /* every allocated connection: freed with the stack */
+    size_t nconns;           /* connections allocated (in the demux or held by the app) */
+    struct synack_tcp *all;  /* every allocated connection: freed with the stack */
+    struct synack_tcp *dead; /* destroyed during the current public call, chained through
+                                all_next: freed by stack_reap() before the call returns */
     struct synack_listener *listeners;
     uint8_t hash_key[16];
 
@@ -84,6 +86,9 @@ void *stack_alloc(struct synack_stack *s, size_t size);
 void stack_free(struct synack_stack *s, void *p);
 void stack_event_push(struct synack_stack *s, const struct synack_event *ev);
 void stack_count_drop(struct synack_stack *s, enum synack_drop reason);
+/* Frees the connections destroyed during this public call. Every public entry point that
+ * can end a connection calls it last, so nothing up the call stack holds a freed one. */
+void stack_reap(struct synack_stack *s);
 
 /* ---- stack/demux.c ---- */
 int stack_demux_init(struct synack_stack *s);

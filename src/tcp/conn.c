@@ -103,6 +103,10 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
 void tcp_conn_destroy(struct synack_tcp *c)
 {
     struct synack_stack *s = c->stack;
+    if (c->flags & TCP_F_DEAD) return;
+    /* Unlinked from everything that could reach it, now; freed by stack_reap() when the
+     * public call that got here returns (ARCHITECTURE.md, ownership and lifetime): every
+     * caller up the stack may still read it, none can find it again. */
     timers_set(&s->timers, &c->timer, TIMERS_NEVER);
     stack_out_remove(s, c);
     stack_demux_remove(s, c);
@@ -112,12 +116,16 @@ void tcp_conn_destroy(struct synack_tcp *c)
     else
         s->all = c->all_next;
     if (c->all_next) c->all_next->all_prev = c->all_prev;
+    c->all_prev = NULL;
+    c->all_next = s->dead;
+    s->dead = c;
+    c->flags |= TCP_F_DEAD;
     s->nconns--;
-    stack_free(s, c);
 }
 
 void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
 {
+    if (c->flags & TCP_F_DEAD) return;
     tcp_timers_clear(c);
     tcp_timer_update(c);
     stack_out_remove(c->stack, c);
@@ -136,6 +144,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
 
 void tcp_schedule_output(struct synack_tcp *c)
 {
+    if (c->flags & TCP_F_DEAD) return; /* off the output list for good */
     stack_out_schedule(c->stack, c);
 }
 

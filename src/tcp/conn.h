@@ -95,6 +95,8 @@ enum {
     TCP_F_PMTU_NO_DF = 1u << 22,    /* the path MTU hit its floor: send without DF (RFC 1191 §3) */
     TCP_F_PMTU_REPAIR = 1u << 23,   /* resending what a smaller path MTU dropped, up to
                                        pmtu_recover (RFC 1191 §6.4) */
+    TCP_F_DEAD = 1u << 24,          /* unlinked and waiting in the stack's dead list to be
+                                       freed when the current public call returns */
 };
 
 struct synack_tcp {
@@ -282,9 +284,14 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
 struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uint16_t local_port,
                                 uint32_t remote_addr, uint16_t remote_port);
 /* Enters CLOSED for good: stops timers, records `err` (0 for a normal close), queues the
- * ERROR and CLOSED events, and frees the connection if the application released it. */
+ * ERROR and CLOSED events, and destroys the connection if the application released it.
+ * The memory stays valid until the public call returns (see tcp_conn_destroy), so a caller
+ * may still read `c` afterwards, but it must not arm anything on it. No-op on a dead one. */
 void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now);
-/* Frees without events (stack teardown, a half-open connection reset back to LISTEN). */
+/* Without events (stack teardown, a half-open connection reset back to LISTEN): unlinks
+ * the connection from the demux, the timers, the output list and its listener, and hands it
+ * to the stack's dead list; stack_reap() frees it when the public call that got here
+ * returns. No-op on a dead one. */
 void tcp_conn_destroy(struct synack_tcp *c);
 /* Asks the stack to call tcp_output for this connection. */
 void tcp_schedule_output(struct synack_tcp *c);

@@ -73,6 +73,7 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
     }
     listener_event(l, SYNACK_EV_STATE, SYNACK_LISTEN, SYNACK_CLOSED, now);
     stack_free(s, l);
+    stack_reap(s);
 }
 
 int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uint16_t remote_port,

@@ -4,6 +4,7 @@
 
 void tcp_timer_update(struct synack_tcp *c)
 {
+    if (c->flags & TCP_F_DEAD) return; /* out of the heap for good */
     synack_time_t t[] = {c->rto_at, c->timewait_at, c->delack_at,
                          c->tlp_at, c->reorder_at,  c->keepalive_at};
     synack_time_t at = SYNACK_NEVER;

@@ -143,9 +143,8 @@ static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
     tcp_conn_finish(c, err, now);
 }
 
-void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
+static void conn_close(struct synack_tcp *c, synack_time_t now)
 {
-    if (!c) return;
     c->flags |= TCP_F_RELEASED;
     if (c->listener) tcp_listen_unlink(c);
     /* RFC 9293 §3.10.4 and RFC 2525 §2.17: closing with unread data loses it; say so to
@@ -181,15 +180,24 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
     }
 }
 
+void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
+{
+    if (!c) return;
+    struct synack_stack *s = c->stack;
+    conn_close(c, now);
+    stack_reap(s);
+}
+
 void synack_tcp_abort(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
+    struct synack_stack *s = c->stack;
     c->flags |= TCP_F_RELEASED;
-    if (c->state == SYNACK_CLOSED) {
+    if (c->state == SYNACK_CLOSED)
         tcp_conn_destroy(c);
-        return;
-    }
-    conn_abort(c, SYNACK_ERR_ABORTED, now);
+    else
+        conn_abort(c, SYNACK_ERR_ABORTED, now);
+    stack_reap(s);
 }
 
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)

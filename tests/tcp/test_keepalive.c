@@ -243,6 +243,35 @@ static void user_timeout_not_fired_while_data_acked_regularly(void **state)
     fix_free(&f);
 }
 
+/* Regression (fuzzer finding, issue "Under attack"): with keepalive on, the application
+ * closes, the peer ACKs our FIN and goes silent. The last unanswered probe ends the
+ * connection, which the application had released: it is destroyed inside the timer run,
+ * and the timer code must not read it afterwards. Under AddressSanitizer the old code was
+ * a heap-use-after-free in tcp_timer_expired; here the connection must end with TIMEDOUT,
+ * leave no timer behind, and the stack must stay usable. */
+static void keepalive_expiry_of_released_connection_is_not_touched_after_free(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    established_with_data_acked(&f);
+    assert_int_equal(synack_tcp_set_keepalive(f.c, INTERVAL, INTERVAL, 2), 0);
+    synack_tcp_close(f.c, f.now); /* released: FIN out, FIN_WAIT_1 */
+    f.c = NULL;
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    f.peer_ack++;
+    fix_peer_ack(&f, f.peer_ack); /* FIN_WAIT_2; then silence */
+    fix_expect_none(&f);
+    for (int i = 0; i < 3; i++) { /* two probes, then the timeout */
+        fix_run_next_timer(&f);
+        if (i < 2) expect_probe(&f);
+    }
+    assert_true(fix_saw_event(&f, SYNACK_EV_ERROR, SYNACK_ERR_TIMEDOUT));
+    assert_true(fix_saw_event(&f, SYNACK_EV_CLOSED, 0));
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    fix_free(&f);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(keepalive_off_by_default),
     cmocka_unit_test(keepalive_first_probe_after_idle_is_snd_nxt_minus_1),
@@ -252,6 +281,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(keepalive_invalid_arguments),
     cmocka_unit_test(user_timeout_aborts_unacked_data),
     cmocka_unit_test(user_timeout_not_fired_while_data_acked_regularly),
+    cmocka_unit_test(keepalive_expiry_of_released_connection_is_not_touched_after_free),
 };
 
 SYNACK_TEST_MAIN("keepalive", tests)
