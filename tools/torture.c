@@ -496,6 +496,9 @@ struct tside {
     uint32_t max_edge; /* largest right edge advertised after the handshake (scaled) */
     uint32_t adv_edge; /* ... and including the SYN-ACK's unscaled window */
     uint64_t corrupted_in;
+    /* memory: bytes the stack holds through its allocator hooks, and what it held right
+     * after it was made (every seed must come back to it) */
+    size_t live, baseline;
 };
 
 struct run {
@@ -1091,6 +1094,28 @@ static synack_time_t app_wake(const struct run *run)
 
 /* ---- set-up ---- */
 
+/* The stack's allocator: counts live bytes in a header before each block. */
+#define ALLOC_HDR 16
+static void *count_alloc(void *ctx, size_t size)
+{
+    struct tside *sd = ctx;
+    uint8_t *p = malloc(ALLOC_HDR + size);
+    if (!p) return NULL;
+    memcpy(p, &size, sizeof size);
+    sd->live += size;
+    return p + ALLOC_HDR;
+}
+
+static void count_free(void *ctx, void *ptr)
+{
+    struct tside *sd = ctx;
+    uint8_t *p = (uint8_t *)ptr - ALLOC_HDR;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    sd->live -= size;
+    free(p);
+}
+
 static int make_stack(struct run *run, struct tside *sd, uint32_t addr)
 {
     struct torture_side *p = sd->p;
@@ -1118,11 +1143,15 @@ static int make_stack(struct run *run, struct tside *sd, uint32_t addr)
     cfg.init_cwnd = p->init_cwnd;
     cfg.nodelay = p->nodelay;
     cfg.delack_timeout = p->delack_timeout;
+    cfg.alloc = count_alloc;
+    cfg.free = count_free;
+    cfg.alloc_ctx = sd;
     int rc = synack_stack_new(&sd->stack, &cfg);
     if (rc < 0) {
         fail(run, sd, "synack_stack_new: %s", synack_strerror(rc));
         return rc;
     }
+    sd->baseline = sd->live;
     if (run->o->trace) synack_stack_set_trace(sd->stack, stack_trace, sd);
     return 0;
 }
@@ -1216,6 +1245,11 @@ static bool check_final_side(struct run *run, struct tside *sd)
     synack_time_t d = synack_stack_next_deadline(sd->stack);
     if (d != SYNACK_NEVER)
         return fail(run, sd, "a timer is still armed (at %.6f s) with no connection", secs(d));
+    /* Every connection, record and listener is gone: the stack holds what it held when it
+     * was made, not a byte more. */
+    if (sd->live != sd->baseline)
+        return fail(run, sd, "the stack holds %zu bytes, %zu when it was made", sd->live,
+                    sd->baseline);
     return true;
 }
 

@@ -21,7 +21,9 @@
  *   - Both connections reach CLOSED (TIME_WAIT on the way is fine) without an error,
  *     within the seed's time bound (torture_params.bound, formula in torture.c,
  *     params_bound()); then, once the listener is closed (which resets a half-open
- *     connection a late duplicate SYN may have made), neither stack has a timer left.
+ *     connection a late duplicate SYN may have made), neither stack has a timer left, and
+ *     each stack holds exactly the bytes it held when it was made (counted through its
+ *     allocator hooks: every connection, TIME_WAIT record and listener was freed).
  *   - After every simulator step and every application action, for each connection the
  *     application still holds (see torture.c, check_conn()):
  *       snd_una <= snd_nxt (mod 2^32); bytes_in_flight == snd_nxt - snd_una;

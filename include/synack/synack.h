@@ -37,7 +37,7 @@ typedef ptrdiff_t synack_ssize; /* a length, or a negative SYNACK_ERR_* */
 enum synack_err {
     SYNACK_OK = 0,
     SYNACK_ERR_INVAL = -1,       /* an argument is out of range or NULL */
-    SYNACK_ERR_NOMEM = -2,       /* allocation failed, or a configured limit is reached */
+    SYNACK_ERR_NOMEM = -2,       /* allocation failed */
     SYNACK_ERR_AGAIN = -3,       /* nothing to do now: no data, no space, no packet */
     SYNACK_ERR_ADDRINUSE = -4,   /* the local port (or 4-tuple) is taken */
     SYNACK_ERR_NOTCONN = -5,     /* the connection is not (yet) synchronized */
@@ -54,6 +54,7 @@ enum synack_err {
     SYNACK_ERR_UNREACH = -16,    /* ICMP said the peer cannot be reached (network or host
                                     unreachable, time exceeded): reported instead of TIMEDOUT
                                     when the connection then times out (RFC 1122 §4.2.3.9) */
+    SYNACK_ERR_CONNLIMIT = -17,  /* the stack already holds max_conns connections */
 };
 
 /* A sentence a person can act on, for any SYNACK_ERR_* code. Never NULL. */
@@ -107,15 +108,22 @@ enum synack_drop {
     SYNACK_DROP_SYN_QUEUE_FULL,    /* listener's half-open queue is full */
     SYNACK_DROP_ACCEPT_QUEUE_FULL, /* listener's accept queue is full */
     SYNACK_DROP_LISTEN_BAD,        /* ACK/RST/no-SYN segment to a listener */
-    SYNACK_DROP_UNACCEPTABLE,      /* sequence number outside the receive window (acked) */
+    SYNACK_DROP_UNACCEPTABLE,      /* sequence number outside the receive window (acked,
+                                      within the invalid-ACK rate limit; its ACK field is
+                                      never used, RFC 9293 §3.10.7.4 first check) */
     SYNACK_DROP_BAD_ACK,           /* ACK of data never sent, or too old (RFC 5961 §5) */
     SYNACK_DROP_RST_INVALID,       /* RST outside the window, or in window but not exact */
     SYNACK_DROP_SYN_IN_WINDOW,     /* SYN in a synchronized state (challenge ACK sent) */
     SYNACK_DROP_NO_ACK,            /* segment without ACK in a synchronized state */
     SYNACK_DROP_SYN_SENT_BAD,      /* segment not acceptable in SYN_SENT */
     SYNACK_DROP_NO_MEMORY,         /* a connection could not be allocated */
+    SYNACK_DROP_CONN_LIMIT,        /* a SYN found the stack at max_conns (and no SYN cookie
+                                      could answer it) */
     SYNACK_DROP_RCV_BUFFER,        /* data beyond the receive buffer */
-    SYNACK_DROP_PAWS,              /* RFC 7323 §5: timestamp older than TS.Recent (acked) */
+    SYNACK_DROP_PAWS,              /* RFC 7323 §5: timestamp older than TS.Recent (acked,
+                                      within the invalid-ACK rate limit) */
+    SYNACK_DROP_TIME_WAIT_RST,     /* RFC 1337: an acceptable RST in TIME_WAIT is ignored, so
+                                      an old duplicate cannot cut the 2*MSL wait short */
     /* ICMP (RFC 792) */
     SYNACK_DROP_ICMP_TRUNCATED,  /* shorter than the 8-byte ICMP header */
     SYNACK_DROP_ICMP_CHECKSUM,   /* checksum over the whole ICMP message wrong */
@@ -148,6 +156,9 @@ struct synack_counters {
     uint64_t out_of_order;              /* in-window segments that were not at rcv_nxt */
     uint64_t challenge_acks;            /* RFC 5961 challenge ACKs sent */
     uint64_t challenge_acks_suppressed; /* ... and not sent because of the rate limit */
+    uint64_t invalid_acks_suppressed;   /* ACKs owed to an unacceptable or PAWS-failing segment
+                                           and not sent because of invalid_ack_interval */
+    uint64_t mss_raised;                /* peers' MSS options below min_snd_mss, raised to it */
     uint64_t rsts_in;                   /* acceptable RSTs received */
     uint64_t rsts_out;                  /* RSTs sent */
     uint64_t fast_retransmits;          /* RFC 5681 §3.2 / RFC 6675: dupthresh or SACK loss */
@@ -167,7 +178,17 @@ struct synack_counters {
                                            taken by their connection (soft error remembered,
                                            hard error applied, path MTU lowered) */
     uint64_t pmtu_decreases;            /* RFC 1191: fragmentation needed lowered the path MTU */
-    uint64_t drops[SYNACK_DROP_COUNT];  /* drops by reason */
+    /* Resources (stack only unless noted). */
+    uint64_t time_wait_records;        /* released connections that spent TIME_WAIT as a record */
+    uint64_t time_wait_overflows;      /* ... that stayed whole because max_time_wait was reached */
+    uint64_t orphans_reset;            /* oldest orphans reset because max_orphans was reached */
+    uint64_t fin_wait2_timeouts;       /* released connections reset after fin_wait2_timeout */
+    uint64_t zero_window_timeouts;     /* released connections that gave up probing a zero window
+                                         after data_retries probes */
+    uint64_t events_dropped;           /* events lost because the event queue was full */
+    uint64_t ctl_queue_drops;          /* TCB-less segments (RSTs, TIME_WAIT ACKs, SYN-ACKs with a
+                                          cookie) not sent because their queue was full */
+    uint64_t drops[SYNACK_DROP_COUNT]; /* drops by reason */
 };
 
 /* ---- congestion control --------------------------------------------------------------- */
@@ -197,30 +218,61 @@ const char *synack_cc_phase_name(enum synack_cc_phase p);
 /* ---- configuration -------------------------------------------------------------------- */
 
 struct synack_config {
-    uint32_t addr;                /* this stack's IPv4 address */
-    uint16_t mtu;                 /* interface MTU; the MSS offered is mtu - 40 */
-    uint16_t pmtu_min;            /* the lowest path MTU an ICMP fragmentation-needed can set
-                                     (576, RFC 1122 §3.3.3; at least 68, RFC 1191 §3; used as
-                                     min(pmtu_min, mtu)). A report below it sets the path MTU
-                                     to it and stops setting DF (RFC 1191 §3) */
-    uint8_t ttl;                  /* IPv4 TTL of emitted packets (default 64) */
-    uint64_t seed;                /* seeds every random choice the stack makes (ports) */
-    uint8_t isn_secret[16];       /* RFC 6528 key for the ISN hash */
-    size_t max_conns;             /* connections (not listeners) the stack can hold */
-    size_t sndbuf;                /* send buffer per connection, bytes (64 KiB) */
-    size_t rcvbuf;                /* receive buffer per connection, bytes (64 KiB, max 1 GiB);
-                                     without window scaling at most 65535 of it is offered */
-    synack_time_t msl;            /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
-    synack_time_t rto_initial;    /* RFC 6298 (2.1): 1 s */
-    synack_time_t rto_min;        /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
-    synack_time_t rto_max;        /* upper bound of the backed-off RTO (60 s) */
-    unsigned syn_retries;         /* SYN / SYN-ACK retransmissions before giving up (6) */
-    unsigned data_retries;        /* data / FIN retransmissions before giving up (15) */
-    unsigned challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per stack (100) */
-    unsigned icmp_error_limit;    /* ICMP errors (protocol unreachable) sent per second, per
-                                     stack (100; RFC 1812 §4.3.2.8); 0 sends none. Echo
-                                     replies are bounded by a queue instead */
-    uint16_t ephemeral_lo;        /* ephemeral port range (RFC 6335: 49152-65535) */
+    uint32_t addr;                    /* this stack's IPv4 address */
+    uint16_t mtu;                     /* interface MTU; the MSS offered is mtu - 40 */
+    uint16_t pmtu_min;                /* the lowest path MTU an ICMP fragmentation-needed can set
+                                         (576, RFC 1122 §3.3.3; at least 68, RFC 1191 §3; used as
+                                         min(pmtu_min, mtu)). A report below it sets the path MTU
+                                         to it and stops setting DF (RFC 1191 §3) */
+    uint8_t ttl;                      /* IPv4 TTL of emitted packets (default 64) */
+    uint64_t seed;                    /* seeds every random choice the stack makes (ports) */
+    uint8_t isn_secret[16];           /* RFC 6528 key for the ISN hash */
+    size_t max_conns;                 /* connections (not listeners) the stack can hold */
+    size_t sndbuf;                    /* send buffer per connection, bytes (64 KiB) */
+    size_t rcvbuf;                    /* receive buffer per connection, bytes (64 KiB, max 1 GiB);
+                                         without window scaling at most 65535 of it is offered */
+    synack_time_t msl;                /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
+    synack_time_t rto_initial;        /* RFC 6298 (2.1): 1 s */
+    synack_time_t rto_min;            /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
+    synack_time_t rto_max;            /* upper bound of the backed-off RTO (60 s) */
+    unsigned syn_retries;             /* SYN / SYN-ACK retransmissions before giving up (6) */
+    size_t max_time_wait;             /* TIME_WAIT records (about 100 bytes each, no connection
+                                         slot) the stack keeps for released connections (4096;
+                                         raise it with max_conns). Beyond it a released connection
+                                         spends TIME_WAIT whole, in its slot (counted) */
+    size_t max_orphans;               /* released connections still sending or closing (512);
+                                         when one more is released the oldest is reset (counted) */
+    synack_time_t fin_wait2_timeout;  /* a released connection in FIN_WAIT_2 whose peer never
+                                      sends its FIN is reset after this long (60 s, Linux's
+                                      tcp_fin_timeout); 0: never */
+    synack_time_t keepalive_idle;     /* RFC 1122 §4.2.3.6 keepalive for every new connection (0:
+                                         off, the RFC's default; synack_tcp_set_keepalive changes
+                                         one connection) ... */
+    synack_time_t keepalive_interval; /* ... probe interval (75 s) ... */
+    unsigned keepalive_count;         /* ... and unanswered probes before TIMEDOUT (9) */
+    unsigned data_retries;            /* data / FIN retransmissions before giving up (15) */
+    unsigned challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per connection (10);
+                                     each second's budget lies in [ceil(limit/2),
+                                     ceil(limit/2) + limit), drawn by a keyed hash of the
+                                     connection and the second, so what one connection sees
+                                     says nothing of another (the lesson of CVE-2016-5696,
+                                     where one budget per stack was a side channel). 0 sends
+                                     none */
+    synack_time_t invalid_ack_interval; /* per connection, at most one ACK per interval in
+                                     answer to segments that fail the acceptability test or
+                                     PAWS, and challenge ACKs, like Linux's
+                                     tcp_invalid_ratelimit (500 ms): spoofed segments can
+                                     neither fake duplicate ACKs nor reflect a flood. 0: no
+                                     limit */
+    uint16_t min_snd_mss;               /* floor on the MSS taken from a peer's SYN (48, Linux's
+                                           tcp_min_snd_mss): a peer cannot make us send 1-byte
+                                           segments. Every IPv4 host accepts 576-byte datagrams
+                                           (RFC 791, RFC 9293 §3.7.1), so the floor never exceeds
+                                           what a conforming peer takes; at least 1 */
+    unsigned icmp_error_limit;          /* ICMP errors (protocol unreachable) sent per second, per
+                                           stack (100; RFC 1812 §4.3.2.8); 0 sends none. Echo
+                                           replies are bounded by a queue instead */
+    uint16_t ephemeral_lo;              /* ephemeral port range (RFC 6335: 49152-65535) */
     uint16_t ephemeral_hi;
     /* Options offered in our SYN (each used only if the peer offers it too). */
     bool window_scale; /* RFC 7323 §2 (on) */
@@ -281,6 +333,19 @@ void synack_stack_handle_timers(struct synack_stack *stack, synack_time_t now);
 /* Stack-wide counters: drops of packets that reached no connection, plus the sum of the
  * counters of every connection ever held. */
 void synack_stack_counters(const struct synack_stack *stack, struct synack_counters *out);
+
+/* What the stack holds now, against its limits. */
+struct synack_stack_stats {
+    size_t conns, max_conns;         /* connections allocated (held or not) */
+    size_t half_open;                /* SYN_RECEIVED connections of listeners */
+    size_t time_wait, max_time_wait; /* TIME_WAIT records */
+    size_t orphans, max_orphans;     /* released connections still sending or closing */
+    size_t listeners;
+    size_t events_queued, events_cap; /* events waiting to be taken, and room for them */
+    size_t conn_bytes;                /* bytes allocated per connection (TCB and buffers) */
+    size_t time_wait_bytes;           /* bytes per TIME_WAIT record */
+};
+void synack_stack_stats(const struct synack_stack *stack, struct synack_stack_stats *out);
 
 /* Calls `fn` for every IPv4 packet that enters (dir 'i') or leaves (dir 'o') the stack, with
  * the packet bytes: TCP segments and ICMP messages alike (synack_format_packet prints both).
@@ -353,7 +418,8 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now);
  * connection to (remote_addr, remote_port) from its own port (LISTEN -> SYN_SENT), keeping
  * its id and user pointer; `l` is gone afterwards. BSD sockets have no such call; it is
  * here because the RFC's state diagram has the arc. Errors: INVAL; STATE when connections
- * are half-open or waiting to be accepted; ADDRINUSE; NOMEM (the listener is kept). */
+ * are half-open or waiting to be accepted; ADDRINUSE (also a 4-tuple in TIME_WAIT);
+ * CONNLIMIT (max_conns reached); NOMEM (the listener is kept). */
 int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uint16_t remote_port,
                             struct synack_tcp **out, synack_time_t now);
 
@@ -361,7 +427,8 @@ int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uin
 
 /* Active open (CLOSED -> SYN_SENT). `local_port` 0 picks an ephemeral port (RFC 6056).
  * Completion is reported by SYNACK_EV_CONNECTED, or SYNACK_EV_ERROR with CONNREFUSED,
- * TIMEDOUT or UNREACH. Errors: INVAL, ADDRINUSE, NOPORTS, NOMEM. */
+ * TIMEDOUT or UNREACH. Errors: INVAL, ADDRINUSE (the 4-tuple is in use or in TIME_WAIT),
+ * NOPORTS, CONNLIMIT (the stack holds max_conns connections), NOMEM. */
 int synack_tcp_connect(struct synack_stack *stack, uint32_t remote_addr, uint16_t remote_port,
                        uint16_t local_port, void *user, struct synack_tcp **out, synack_time_t now);
 

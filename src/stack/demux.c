@@ -4,11 +4,17 @@
 
 #include "base/siphash.h"
 
+uint64_t stack_tuple_hash(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
+                          uint32_t raddr, uint16_t rport)
+{
+    /* Keyed, so a peer cannot aim many connections at one chain. */
+    return siphash_tuple(s->hash_key, laddr, lport, raddr, rport);
+}
+
 static size_t demux_bucket(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
                            uint32_t raddr, uint16_t rport)
 {
-    /* Keyed, so a peer cannot aim many connections at one chain. */
-    return (size_t)siphash_tuple(s->hash_key, laddr, lport, raddr, rport) & (s->nbuckets - 1);
+    return (size_t)stack_tuple_hash(s, laddr, lport, raddr, rport) & (s->nbuckets - 1);
 }
 
 int stack_demux_init(struct synack_stack *s)
@@ -71,7 +77,8 @@ uint16_t stack_ephemeral_port(struct synack_stack *s, uint32_t raddr, uint16_t r
     uint32_t offset = (uint32_t)siphash_tuple(s->cfg.isn_secret, s->cfg.addr, 0, raddr, rport);
     for (uint32_t tries = 0; tries < n; tries++) {
         uint16_t port = (uint16_t)(lo + (offset + s->port_counter++) % n);
-        if (!stack_demux_find(s, s->cfg.addr, port, raddr, rport) && !stack_listener_find(s, port))
+        if (!stack_demux_find(s, s->cfg.addr, port, raddr, rport) &&
+            !tcp_tw_find(s, s->cfg.addr, port, raddr, rport) && !stack_listener_find(s, port))
             return port;
     }
     return 0;

@@ -12,7 +12,7 @@ const char *synack_strerror(int err)
     case SYNACK_ERR_INVAL:
         return "invalid argument: check the values passed to the call";
     case SYNACK_ERR_NOMEM:
-        return "out of memory or out of connections: raise max_conns or free connections";
+        return "out of memory: the allocator refused; free memory or lower the buffer sizes";
     case SYNACK_ERR_AGAIN:
         return "nothing to do now: wait for an event and try again";
     case SYNACK_ERR_ADDRINUSE:
@@ -40,6 +40,9 @@ const char *synack_strerror(int err)
         return "malformed packet: dropped and counted";
     case SYNACK_ERR_IO:
         return "input/output error: a file or device could not be opened, read or written";
+    case SYNACK_ERR_CONNLIMIT:
+        return "connection limit reached: the stack already holds max_conns connections; close "
+               "some or raise max_conns in its configuration";
     case SYNACK_ERR_UNREACH:
         return "no route to host: the peer stopped answering and ICMP said the network or host is "
                "unreachable; check the address, the route and any firewall";
@@ -74,8 +77,15 @@ void synack_config_default(struct synack_config *cfg)
     cfg->rto_min = SYNACK_MS(200);
     cfg->rto_max = SYNACK_S(60); /* RFC 6298 (2.5) */
     cfg->syn_retries = 6;
+    cfg->max_time_wait = 4096;
+    cfg->max_orphans = 512;
+    cfg->fin_wait2_timeout = SYNACK_S(60);
+    cfg->keepalive_interval = SYNACK_S(75); /* Linux's tcp_keepalive_intvl */
+    cfg->keepalive_count = 9;               /* Linux's tcp_keepalive_probes */
     cfg->data_retries = 15;
-    cfg->challenge_ack_limit = 100;
+    cfg->challenge_ack_limit = 10;
+    cfg->invalid_ack_interval = SYNACK_MS(500);
+    cfg->min_snd_mss = 48;
     cfg->ephemeral_lo = 49152; /* RFC 6335 §6 */
     cfg->ephemeral_hi = 65535;
     cfg->window_scale = true;
@@ -119,7 +129,9 @@ static bool config_is_valid(const struct synack_config *cfg)
            cfg->max_conns > 0 && cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
            cfg->rcvbuf <= TCP_MAX_BUF && (unsigned)cfg->cc < SYNACK_CC_COUNT &&
            cfg->init_cwnd > 0 && cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max &&
-           cfg->rto_initial > 0 && cfg->ephemeral_lo != 0 &&
+           cfg->rto_initial > 0 && cfg->ephemeral_lo != 0 && cfg->min_snd_mss > 0 &&
+           (cfg->keepalive_idle == 0 ||
+            (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
            cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL);
 }
 
@@ -144,7 +156,7 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     s->scratch = stack_alloc(s, cfg->mtu);
     s->icmpq_bytes = stack_alloc(s, STACK_ICMPQ_CAP * (size_t)(cfg->mtu - WIRE_IPV4_HDR_LEN));
     if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage ||
-        stack_demux_init(s) != 0) {
+        stack_demux_init(s) != 0 || tcp_tw_init(s) != 0) {
         synack_stack_free(s);
         return SYNACK_ERR_NOMEM;
     }
@@ -168,6 +180,7 @@ void synack_stack_free(struct synack_stack *s)
     while (s->all)
         tcp_conn_destroy(s->all);
     stack_reap(s);
+    tcp_tw_free_all(s);
     while (s->listeners) {
         struct synack_listener *l = s->listeners;
         s->listeners = l->next;
@@ -194,7 +207,7 @@ void stack_count_drop(struct synack_stack *s, enum synack_drop reason)
 void stack_event_push(struct synack_stack *s, const struct synack_event *ev)
 {
     if (s->ev_len == s->ev_cap) {
-        s->events_dropped++;
+        s->counters.events_dropped++;
         return;
     }
     s->evq[(s->ev_head + s->ev_len) % s->ev_cap] = *ev;
@@ -230,6 +243,25 @@ void synack_stack_set_trace(struct synack_stack *s, synack_trace_fn fn, void *ct
 void synack_stack_counters(const struct synack_stack *s, struct synack_counters *out)
 {
     *out = s->counters;
+}
+
+void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->conns = s->nconns;
+    out->max_conns = s->cfg.max_conns;
+    for (const struct synack_listener *l = s->listeners; l; l = l->next) {
+        out->listeners++;
+        out->half_open += l->syn_count;
+    }
+    out->time_wait = s->ntw;
+    out->max_time_wait = s->cfg.max_time_wait;
+    out->orphans = s->norphans;
+    out->max_orphans = s->cfg.max_orphans;
+    out->events_queued = s->ev_len;
+    out->events_cap = s->ev_cap;
+    out->conn_bytes = tcp_conn_bytes(&s->cfg);
+    out->time_wait_bytes = sizeof(struct tcp_tw);
 }
 
 /* Only the local address is ours; the source must be a single unicast host (RFC 1122
@@ -324,12 +356,16 @@ void stack_out_remove(struct synack_stack *s, struct synack_tcp *c)
     c->out_next = NULL;
 }
 
-void stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg)
+bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg)
 {
-    if (s->ctl_len == STACK_CTLQ_CAP)
-        return; /* not counted: the peer retransmits and we answer again */
+    if (s->ctl_len == STACK_CTLQ_CAP) {
+        /* The peer retransmits and is answered then. */
+        s->counters.ctl_queue_drops++;
+        return false;
+    }
     s->ctlq[(s->ctl_head + s->ctl_len) % STACK_CTLQ_CAP] = *seg;
     s->ctl_len++;
+    return true;
 }
 
 static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
@@ -337,17 +373,12 @@ static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap,
     const struct stack_ctl_seg *c = &s->ctlq[s->ctl_head];
     struct wire_ipv4_repr ip = {
         .src = c->laddr, .dst = c->raddr, .ttl = s->cfg.ttl, .id = s->ip_id++, .df = true};
-    struct wire_tcp_repr seg = {.src_port = c->lport,
-                                .dst_port = c->rport,
-                                .seq = c->seq,
-                                .ack = c->ack,
-                                .flags = c->flags};
-    size_t n = wire_packet_emit(&ip, &seg, buf, cap);
+    size_t n = wire_packet_emit(&ip, &c->tcp, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;
     s->ctl_head = (s->ctl_head + 1) % STACK_CTLQ_CAP;
     s->ctl_len--;
     s->counters.segs_out++;
-    s->counters.rsts_out++;
+    if (c->tcp.flags & WIRE_TCP_RST) s->counters.rsts_out++;
     if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
     return (synack_ssize)n;
 }
@@ -381,7 +412,8 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
 
 synack_time_t synack_stack_next_deadline(const struct synack_stack *s)
 {
-    return timers_next(&s->timers);
+    synack_time_t conns = timers_next(&s->timers), tw = tcp_tw_next_deadline(s);
+    return conns < tw ? conns : tw;
 }
 
 void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
@@ -394,5 +426,6 @@ void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
             (struct synack_tcp *)((char *)n - offsetof(struct synack_tcp, timer));
         tcp_timer_expired(c, now);
     }
+    tcp_tw_expire(s, now);
     stack_reap(s);
 }

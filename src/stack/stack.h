@@ -7,12 +7,11 @@
 #include "base/timers.h"
 #include "tcp/conn.h"
 
-/* A segment sent without a TCB: a RST to a closed port, or the RST of an abort. */
+/* A segment sent without a TCB: a RST (closed port, abort), the ACK of a TIME-WAIT record,
+ * a SYN-ACK carrying a SYN cookie. The header is complete when queued (no payload). */
 struct stack_ctl_seg {
     uint32_t laddr, raddr;
-    uint16_t lport, rport;
-    uint32_t seq, ack;
-    uint8_t flags;
+    struct wire_tcp_repr tcp;
 };
 
 #define STACK_CTLQ_CAP 64
@@ -46,6 +45,18 @@ struct synack_stack {
     struct synack_listener *listeners;
     uint8_t hash_key[16];
 
+    /* TIME-WAIT records of released connections (tcp/timewait.c): a chained hash by
+     * 4-tuple and a list in expiry order, which is their timer. */
+    struct tcp_tw **tw_buckets;
+    size_t tw_nbuckets;
+    size_t ntw;
+    struct tcp_tw *tw_head, *tw_tail;
+
+    /* Orphans: released connections still sending or closing, oldest first
+     * (max_orphans). */
+    struct synack_tcp *orphan_head, *orphan_tail;
+    size_t norphans;
+
     /* Deadlines: one heap node per connection. */
     struct timers timers;
     struct timer_node **timer_storage;
@@ -68,11 +79,6 @@ struct synack_stack {
     struct synack_event *evq;
     size_t ev_head, ev_len, ev_cap;
     uint64_t events_queued; /* events ever queued (not those dropped): monotonic */
-    uint64_t events_dropped;
-
-    /* RFC 5961 §7: challenge ACKs sent in the current one-second window. */
-    synack_time_t challenge_window_start;
-    unsigned challenge_count;
 
     /* RFC 6056 §3.3.3 (Algorithm 3): per-stack counter added to a keyed hash offset. */
     uint32_t port_counter;
@@ -91,6 +97,9 @@ void stack_count_drop(struct synack_stack *s, enum synack_drop reason);
 void stack_reap(struct synack_stack *s);
 
 /* ---- stack/demux.c ---- */
+/* The keyed hash of a 4-tuple that every table of the stack is indexed by. */
+uint64_t stack_tuple_hash(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
+                          uint32_t raddr, uint16_t rport);
 int stack_demux_init(struct synack_stack *s);
 struct synack_tcp *stack_demux_find(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
                                     uint32_t raddr, uint16_t rport);
@@ -103,8 +112,8 @@ uint16_t stack_ephemeral_port(struct synack_stack *s, uint32_t raddr, uint16_t r
 /* ---- output list ---- */
 void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c);
 void stack_out_remove(struct synack_stack *s, struct synack_tcp *c);
-/* Queues a TCB-less segment; drops (counted as a RST not sent) when the queue is full. */
-void stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg);
+/* Queues a TCB-less segment; false (counted in ctl_queue_drops) when the queue is full. */
+bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg);
 
 /* ---- stack/icmp.c ---- */
 /* A well-formed ICMP message for this stack: answers echo requests, hands errors about our

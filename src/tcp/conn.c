@@ -40,23 +40,32 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
                               .time = now};
     c->state = next;
     stack_event_push(c->stack, &ev);
+    if (next == SYNACK_FIN_WAIT_2) tcp_finwait2_arm(c, now);
     if (next == SYNACK_ESTABLISHED && !(c->flags & TCP_F_PASSIVE) && ev.old_state != SYNACK_LISTEN)
         conn_event(c, SYNACK_EV_CONNECTED, now);
+}
+
+/* The scoreboard holds one record per segment in flight: a send buffer's worth of
+ * segments of 256 bytes or more; smaller segments just mean fewer in flight. */
+static unsigned conn_seg_cap(const struct synack_config *cfg)
+{
+    return (unsigned)(cfg->sndbuf / 256 + 16);
+}
+
+size_t tcp_conn_bytes(const struct synack_config *cfg)
+{
+    return sizeof(struct synack_tcp) + conn_seg_cap(cfg) * sizeof(struct tcp_seg) +
+           TCP_OOO_BLOCKS(cfg->rcvbuf) * sizeof(struct tcp_ooo) + cfg->sndbuf + cfg->rcvbuf;
 }
 
 struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uint16_t local_port,
                                 uint32_t remote_addr, uint16_t remote_port)
 {
     if (s->nconns >= s->cfg.max_conns) return NULL;
-    /* One allocation: the TCB, the scoreboard, then both buffers (STYLE rule 9). The
-     * scoreboard holds one record per segment in flight: a send buffer's worth of
-     * segments of 256 bytes or more; smaller segments just mean fewer in flight. */
-    unsigned seg_cap = (unsigned)(s->cfg.sndbuf / 256 + 16);
+    /* One allocation: the TCB, the scoreboard, then both buffers (STYLE rule 9). */
+    unsigned seg_cap = conn_seg_cap(&s->cfg);
     unsigned ooo_cap = TCP_OOO_BLOCKS(s->cfg.rcvbuf);
-    size_t segs_size = seg_cap * sizeof(struct tcp_seg);
-    size_t ooo_size = ooo_cap * sizeof(struct tcp_ooo);
-    size_t size = sizeof(struct synack_tcp) + segs_size + ooo_size + s->cfg.sndbuf + s->cfg.rcvbuf;
-    struct synack_tcp *c = stack_alloc(s, size);
+    struct synack_tcp *c = stack_alloc(s, tcp_conn_bytes(&s->cfg));
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
     c->segs = (struct tcp_seg *)(c + 1);
@@ -81,6 +90,9 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->rto = s->cfg.rto_initial;
     tcp_timers_clear(c); /* every deadline SYNACK_NEVER */
     if (s->cfg.nodelay) c->flags |= TCP_F_NODELAY;
+    c->ka_idle = s->cfg.keepalive_idle; /* armed by tcp_keepalive_reset once synchronized */
+    c->ka_interval = s->cfg.keepalive_interval;
+    c->ka_count = s->cfg.keepalive_count;
     /* RFC 7323 §2.3: the smallest shift that lets the window field cover the buffer. */
     if (s->cfg.window_scale)
         while (c->rcv_wscale < TCP_MAX_WSCALE && (s->cfg.rcvbuf >> c->rcv_wscale) > TCP_MAX_WINDOW)
@@ -90,6 +102,8 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->ts_offset =
         (uint32_t)siphash_tuple(s->hash_key, local_addr, local_port, remote_addr, remote_port);
     c->rack_reo_mult = 1;
+    c->oow_ack_at = SYNACK_NEVER;
+    c->challenge_window = SYNACK_NEVER;
     c->cc.algo = s->cfg.cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, s->cfg.init_cwnd);
     c->all_next = s->all;
@@ -110,6 +124,7 @@ void tcp_conn_destroy(struct synack_tcp *c)
     timers_set(&s->timers, &c->timer, TIMERS_NEVER);
     stack_out_remove(s, c);
     stack_demux_remove(s, c);
+    tcp_orphan_remove(c);
     if (c->listener) tcp_listen_unlink(c);
     if (c->all_prev)
         c->all_prev->all_next = c->all_next;
@@ -161,19 +176,27 @@ uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, u
 void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                   uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
 {
-    struct stack_ctl_seg seg = {.laddr = laddr,
-                                .raddr = raddr,
-                                .lport = lport,
-                                .rport = rport,
-                                .seq = seq,
-                                .ack = with_ack ? ack : 0,
-                                .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))};
+    struct stack_ctl_seg seg = {
+        .laddr = laddr,
+        .raddr = raddr,
+        .tcp = {.src_port = lport,
+                .dst_port = rport,
+                .seq = seq,
+                .ack = with_ack ? ack : 0,
+                .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))}};
     stack_ctl_push(s, &seg);
 }
 
-uint16_t tcp_peer_mss(const struct synack_tcp *c, const struct wire_tcp_repr *syn)
+uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn)
 {
     uint16_t peer = syn->has_mss && syn->mss != 0 ? syn->mss : TCP_DEFAULT_MSS;
+    /* A floor, as Linux's tcp_min_snd_mss: an MSS of 1 would turn 64 KB into 65,536
+     * segments of 41 bytes each. Every IPv4 host must take 576-byte datagrams (RFC 791,
+     * RFC 9293 §3.7.1), so a floor far below 536 wrongs no conforming peer. */
+    if (peer < c->stack->cfg.min_snd_mss) {
+        peer = c->stack->cfg.min_snd_mss;
+        TCP_COUNT(c, mss_raised);
+    }
     /* RFC 1191 §3.1 / RFC 9293 §3.7.1: no datagram larger than the path MTU (our MTU, or
      * less if ICMP already said so during the handshake). */
     uint16_t path = (uint16_t)(c->pmtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
@@ -219,19 +242,48 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
     tcp_cc_ops(algo)->init(&c->cc, c->eff_mss, cfg->init_cwnd);
 }
 
+/* Whether an answer to an invalid segment would come within invalid_ack_interval of the
+ * last one. */
+static bool oow_limited(const struct synack_tcp *c, synack_time_t now)
+{
+    synack_time_t iv = c->stack->cfg.invalid_ack_interval;
+    return iv && c->oow_ack_at != SYNACK_NEVER && now - c->oow_ack_at < iv;
+}
+
+bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now)
+{
+    if (oow_limited(c, now)) {
+        TCP_COUNT(c, invalid_acks_suppressed);
+        return false;
+    }
+    c->oow_ack_at = now;
+    return true;
+}
+
 bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
 {
     struct synack_stack *s = c->stack;
-    /* RFC 5961 §7: limit challenge ACKs to a configurable number per second (per stack). */
-    if (now - s->challenge_window_start >= SYNACK_S(1) || now < s->challenge_window_start) {
-        s->challenge_window_start = now;
-        s->challenge_count = 0;
+    unsigned limit = s->cfg.challenge_ack_limit;
+    /* RFC 5961 §7: a configurable number per second, here per connection and drawn anew
+     * each second (CVE-2016-5696: a budget shared by all connections, or a fixed one,
+     * tells an off-path attacker watching his own connection what another one did). */
+    if (c->challenge_window == SYNACK_NEVER || now - c->challenge_window >= SYNACK_S(1)) {
+        /* The budget is a keyed hash of (connection, window number): random to anyone
+         * without the secret, and drawn from nothing another connection can move. */
+        uint8_t msg[16];
+        memcpy(msg, &c->id, 8);
+        memcpy(msg + 8, &c->challenge_windows, 8);
+        uint64_t h = siphash24(s->hash_key, msg, sizeof msg);
+        c->challenge_window = now;
+        c->challenge_windows++;
+        c->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;
     }
-    if (s->challenge_count >= s->cfg.challenge_ack_limit) {
+    if (c->challenge_left == 0 || oow_limited(c, now)) {
         TCP_COUNT(c, challenge_acks_suppressed);
         return false;
     }
-    s->challenge_count++;
+    c->challenge_left--;
+    c->oow_ack_at = now;
     TCP_COUNT(c, challenge_acks);
     return true;
 }

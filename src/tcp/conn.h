@@ -97,6 +97,8 @@ enum {
                                        pmtu_recover (RFC 1191 §6.4) */
     TCP_F_DEAD = 1u << 24,          /* unlinked and waiting in the stack's dead list to be
                                        freed when the current public call returns */
+    TCP_F_ORPHAN = 1u << 25,        /* released and still sending or closing: in the stack's
+                                       orphan list */
 };
 
 struct synack_tcp {
@@ -105,7 +107,8 @@ struct synack_tcp {
     struct synack_tcp *all_prev, *all_next; /* every connection the stack allocated */
     struct synack_tcp *out_next;            /* output-pending list */
     bool in_out_list;
-    struct synack_tcp *lq_next; /* listener's SYN queue or accept queue */
+    struct synack_tcp *lq_next;                   /* listener's SYN queue or accept queue */
+    struct synack_tcp *orphan_prev, *orphan_next; /* the stack's orphans, with TCP_F_ORPHAN */
     struct synack_stack *stack;
     struct synack_listener *listener; /* for passive opens until accepted */
     uint64_t id;
@@ -137,9 +140,14 @@ struct synack_tcp {
                               fragmentation-needed lowers it, never below min(pmtu_min, mtu) */
     uint32_t pmtu_recover; /* SND.NXT when fragmentation-needed last marked segments lost:
                               holes below it are that repair's, not congestion */
-    int soft_err;          /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort
-                              (UNREACH; CONNREFUSED for a hard one once synchronized) since
-                              data was last acknowledged; a timeout reports it, not TIMEDOUT */
+    /* Answers to invalid segments (RFC 5961 §7, Linux's invalid-ACK rate limit). */
+    synack_time_t oow_ack_at;       /* last ACK sent for one, SYNACK_NEVER before the first */
+    synack_time_t challenge_window; /* start of the current challenge-ACK second, or NEVER */
+    unsigned challenge_left;        /* challenge ACKs left in it (a random budget) */
+    uint64_t challenge_windows;     /* challenge-ACK seconds begun so far */
+    int soft_err;                   /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort
+                                       (UNREACH; CONNREFUSED for a hard one once synchronized) since
+                                       data was last acknowledged; a timeout reports it, not TIMEDOUT */
 
     struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
     struct ring rcvq; /* in-order data the application has not read */
@@ -152,6 +160,7 @@ struct synack_tcp {
     synack_time_t reorder_at;   /* RACK reordering timer (RFC 8985 §6.3) */
     synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
     synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
+    synack_time_t finwait2_at;  /* a released connection's FIN_WAIT_2 limit (fin_wait2_timeout) */
 
     /* Options (RFC 7323, RFC 2018). */
     uint8_t snd_wscale; /* shift for the peer's window field */
@@ -225,6 +234,26 @@ struct synack_tcp {
     struct synack_counters counters;
 };
 
+/* A connection in TIME-WAIT that the application has released: what RFC 9293 §3.10.7.4
+ * needs for the rest of 2*MSL (acknowledge a retransmitted FIN, refuse old duplicates,
+ * let a new SYN reopen the 4-tuple), without the TCB, its buffers or its slot. */
+struct tcp_tw {
+    struct tcp_tw *hash_next;
+    struct tcp_tw *prev, *next; /* the stack's TIME-WAIT list, in expiry order */
+    uint64_t id;                /* the connection's: its CLOSED events carry it */
+    void *user;
+    synack_time_t expires;        /* end of 2*MSL */
+    synack_time_t ts_recent_time; /* RFC 7323 §5.5 */
+    synack_time_t oow_ack_at;     /* last answer to an invalid segment (invalid_ack_interval) */
+    uint32_t local_addr, remote_addr;
+    uint32_t snd_nxt, rcv_nxt;
+    uint32_t ts_recent, ts_offset; /* RFC 7323 §4.3 TS.Recent; our TSval offset */
+    uint32_t rcv_wnd;              /* bytes last offered */
+    uint16_t local_port, remote_port;
+    uint8_t rcv_wscale;
+    bool ts; /* timestamps were negotiated */
+};
+
 struct synack_listener {
     struct synack_listener *next; /* in the stack's listener list */
     struct synack_stack *stack;
@@ -270,8 +299,14 @@ void tcp_keepalive_reset(struct synack_tcp *c, synack_time_t now);
 /* RFC 9293 §3.8.6.1: arms the persist timer when data waits behind a zero window and
  * nothing is in flight to bring a window update back. */
 void tcp_persist_check(struct synack_tcp *c, synack_time_t now);
-/* Enters TIME_WAIT and starts the 2*MSL timer (RFC 9293 §3.10.7.4, eighth step). */
+/* Enters TIME_WAIT and starts the 2*MSL timer (RFC 9293 §3.10.7.4, eighth step). A released
+ * connection becomes a TIME_WAIT record and is destroyed (check TCP_F_DEAD after). */
 void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now);
+/* A released connection is abandoned: RST <SEQ=SND.NXT><ACK=RCV.NXT>, then CLOSED with
+ * `err`. */
+void tcp_orphan_give_up(struct synack_tcp *c, int err, synack_time_t now);
+/* Arms the FIN_WAIT_2 limit of a released connection (fin_wait2_timeout). */
+void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now);
 /* RFC 6298 (5.7): raises the RTO to 3 s if the SYN had to be retransmitted. */
 void tcp_rto_after_handshake(struct synack_tcp *c);
 /* RFC 6298 (2.2)/(2.3): feeds one RTT measurement. */
@@ -280,7 +315,10 @@ void tcp_rtt_sample(struct synack_tcp *c, synack_time_t rtt);
 /* ---- tcp/conn.c ---- */
 /* The one place where a connection changes state; queues SYNACK_EV_STATE. */
 void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t now);
-/* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers. */
+/* Bytes one connection allocates: TCB, scoreboard, out-of-order table, both buffers. */
+size_t tcp_conn_bytes(const struct synack_config *cfg);
+/* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers; NULL at
+ * max_conns or when the allocator fails. */
 struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uint16_t local_port,
                                 uint32_t remote_addr, uint16_t remote_port);
 /* Enters CLOSED for good: stops timers, records `err` (0 for a normal close), queues the
@@ -302,12 +340,17 @@ uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, u
 void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                   uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
 /* RFC 9293 §3.7.1: the MSS to send with, from the peer's SYN (536 without the option). */
-uint16_t tcp_peer_mss(const struct synack_tcp *c, const struct wire_tcp_repr *syn);
+uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn);
 /* Takes the options of the peer's SYN (RFC 7323, RFC 2018, RFC 9293 §3.7.1): MSS, window
  * scale, SACK-permitted, timestamps; sets the effective MSS and the initial cwnd. */
 void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack_time_t now);
-/* RFC 5961 §7: true if a challenge ACK may be sent now (rate limit), counting either way. */
+/* RFC 5961 §7: true if a challenge ACK may be sent now: invalid_ack_interval since the last
+ * answer to an invalid segment, and the connection's random per-second budget not spent.
+ * Counts either way. */
 bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
+/* True if an ACK may answer a segment that failed the acceptability test or PAWS now
+ * (invalid_ack_interval); counts invalid_acks_suppressed when not. */
+bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now);
 /* Increment a counter on the connection and on its stack. */
 #define TCP_COUNT(c, field) tcp_count((c), offsetof(struct synack_counters, field))
 void tcp_count(struct synack_tcp *c, size_t offset);
@@ -330,6 +373,35 @@ static inline int tcp_timeout_err(const struct synack_tcp *c)
  * path MTU and resends what was too big (RFC 1191). Counts the message as delivered or
  * dropped (by reason). */
 void tcp_icmp_input(struct synack_stack *s, const struct wire_icmp_repr *icmp, synack_time_t now);
+
+/* ---- tcp/timewait.c: TIME-WAIT records ---- */
+/* Sets up the stack's TIME-WAIT table. */
+int tcp_tw_init(struct synack_stack *s);
+/* Frees every record and the table. */
+void tcp_tw_free_all(struct synack_stack *s);
+/* A released connection in TIME-WAIT becomes a record: the ACK it owes goes out from the
+ * record, and the connection is destroyed (no events: the record reports CLOSED at the end
+ * of 2*MSL). When the table is full the connection stays as it is (counted). Returns true
+ * if it became a record. */
+bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now);
+/* The record for a 4-tuple, or NULL. */
+struct tcp_tw *tcp_tw_find(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
+                           uint32_t raddr, uint16_t rport);
+/* RFC 9293 §3.10.7.4 in TIME-WAIT for a segment that matched record `tw`. */
+void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ipv4_repr *ip,
+                  const struct wire_tcp_repr *seg, synack_time_t now);
+/* The earliest end of 2*MSL among the records, or SYNACK_NEVER. */
+synack_time_t tcp_tw_next_deadline(const struct synack_stack *s);
+/* Ends the records whose 2*MSL is over by `now` (TIME_WAIT -> CLOSED). */
+void tcp_tw_expire(struct synack_stack *s, synack_time_t now);
+/* RFC 1122 §4.2.2.13, RFC 6191: whether a SYN may reopen a 4-tuple in TIME-WAIT whose
+ * receive side ended at `rcv_nxt` (timestamps: `ts_on`, TS.Recent `ts_recent`). */
+bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bool ts_on,
+                           uint32_t ts_recent);
+
+/* ---- orphans (tcp/user.c) ---- */
+/* Unlinks a connection from the orphan list if it is there. */
+void tcp_orphan_remove(struct synack_tcp *c);
 
 /* ---- tcp/user.c ---- */
 /* Active open of a fresh TCB: ISS, SYN queued, SYN-SENT. */

@@ -225,7 +225,7 @@ static void input_rst(struct synack_tcp *c, const struct wire_tcp_repr *seg, syn
         challenge_ack(c, now);
         return;
     }
-    TCP_COUNT(c, rsts_in);
+    if (c->state != SYNACK_TIME_WAIT) TCP_COUNT(c, rsts_in);
     switch (c->state) {
     case SYNACK_SYN_RECEIVED:
         if (c->flags & TCP_F_PASSIVE) {
@@ -242,7 +242,12 @@ static void input_rst(struct synack_tcp *c, const struct wire_tcp_repr *seg, syn
     case SYNACK_CLOSE_WAIT:
         tcp_conn_finish(c, SYNACK_ERR_CONNRESET, now);
         return;
-    default: /* CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB */
+    case SYNACK_TIME_WAIT:
+        /* RFC 1337 §3 (TIME-WAIT assassination): ignore it. RFC 9293 would delete the TCB;
+         * an old duplicate RST would then let old segments into a new incarnation. */
+        tcp_count_drop(c, SYNACK_DROP_TIME_WAIT_RST);
+        return;
+    default: /* CLOSING, LAST-ACK: just delete the TCB */
         tcp_conn_finish(c, 0, now);
         return;
     }
@@ -334,8 +339,9 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
     }
     if (c->state == SYNACK_SYN_RECEIVED && !ack_syn_received(c, seg, now)) return false;
     tcp_recovery_on_ack(c, seg, now);
-    if (c->snd_wnd == 0 || seg->window == 0)
-        c->retries = 0; /* the peer answers our probes: never give up (§3.8.6.1) */
+    /* The peer answers our probes: never give up (§3.8.6.1), while the application holds
+     * the connection (an orphan gives up, timer.c persist_expired). */
+    if ((c->snd_wnd == 0 || seg->window == 0) && !(c->flags & TCP_F_RELEASED)) c->retries = 0;
     ack_update_window(c, seg);
 
     switch (c->state) {
@@ -453,31 +459,25 @@ static void input_text_and_fin(struct synack_tcp *c, struct in_seg *in, synack_t
 }
 
 /* First step, failed: "an acknowledgment should be sent in reply (unless the RST bit is
- * set ...)". A bare ACK from the past is the exception: answering every such ACK lets two
- * stacks whose views of each other lag (crossing zero-window probes) trade ACKs forever.
- * Its ACK field is still news, so it is processed (as 4.4BSD does), and the reply goes
- * through the RFC 5961 §7 rate limit. */
+ * set, if so drop the segment and return). After sending the acknowledgment, drop the
+ * unacceptable segment and return." Nothing of it is used, its ACK field least of all: an
+ * off-path attacker needs no sequence number to forge a segment that fails this test, only
+ * SEG.ACK in (SND.UNA, SND.NXT] (RFC 5961 §5 narrows the ACKs of acceptable segments; the
+ * zero-window allowance is check_seq's). The reply goes through the per-connection
+ * invalid-ACK limit, so spoofed segments neither fake duplicate ACKs at the real peer nor
+ * turn us into a reflector; two stacks whose views lag (crossing zero-window probes) trade
+ * at most one such ACK per interval each. */
 static void input_unacceptable(struct synack_tcp *c, const struct wire_tcp_repr *seg,
-                               struct in_seg *in, synack_time_t now)
+                               synack_time_t now)
 {
     tcp_count_drop(c, SYNACK_DROP_UNACCEPTABLE);
     if (seg->flags & WIRE_TCP_RST) return;
     /* RFC 2883 §4.1: text that was all received before is reported with a D-SACK. */
     if (seg->payload_len && seq_leq(seg->seq + (uint32_t)seg->payload_len, c->rcv_nxt))
         tcp_reasm_note_duplicate(c, seg->seq, seg->seq + (uint32_t)seg->payload_len);
-    /* A repeated FIN in TIME-WAIT: acknowledge it and restart the 2 MSL timeout. */
+    if (tcp_invalid_ack_allowed(c, now)) ack_now(c);
+    /* A repeated FIN in TIME-WAIT: acknowledge it (above) and restart the 2 MSL timeout. */
     if (c->state == SYNACK_TIME_WAIT && (seg->flags & WIRE_TCP_FIN)) tcp_enter_time_wait(c, now);
-    bool bare_old_ack =
-        (seg->flags & (WIRE_TCP_ACK | WIRE_TCP_SYN | WIRE_TCP_FIN)) == WIRE_TCP_ACK &&
-        seg->payload_len == 0 && seq_lt(seg->seq, c->rcv_nxt) && c->state != SYNACK_SYN_RECEIVED &&
-        c->state != SYNACK_TIME_WAIT;
-    if (!bare_old_ack) {
-        ack_now(c);
-        return;
-    }
-    in->len = 0;
-    in->fin = false;
-    if (input_ack(c, in, now)) challenge_ack(c, now);
 }
 
 /* RFC 7323 §5.3 R1 (PAWS): once timestamps are on, a segment whose TSval is older than
@@ -492,7 +492,7 @@ static bool paws_ok(struct synack_tcp *c, const struct wire_tcp_repr *seg, synac
         ok = false;
     if (ok) return true;
     tcp_count_drop(c, SYNACK_DROP_PAWS);
-    if (seg->has_ts) ack_now(c);
+    if (seg->has_ts && tcp_invalid_ack_allowed(c, now)) ack_now(c);
     return false;
 }
 
@@ -516,7 +516,7 @@ static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr 
     struct in_seg in;
     if (!paws_ok(c, seg, now)) return;
     if (!check_seq(c, seg, &in)) {
-        input_unacceptable(c, seg, &in, now);
+        input_unacceptable(c, seg, now);
         return;
     }
     ts_update_recent(c, seg, now);
@@ -534,7 +534,7 @@ static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr 
         if (in.old_syn && c->state == SYNACK_SYN_RECEIVED) ack_now(c);
         return;
     }
-    if (!input_ack(c, &in, now)) return;
+    if (!input_ack(c, &in, now) || (c->flags & TCP_F_DEAD)) return;
     /* Sixth (URG) is not implemented: RFC 6093 §4 advises new applications not to use it. */
     input_text_and_fin(c, &in, now);
 }
@@ -545,8 +545,7 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ipv4_repr *
                              const struct wire_tcp_repr *seg, synack_time_t now)
 {
     if (c->state != SYNACK_TIME_WAIT ||
-        (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_ACK | WIRE_TCP_RST)) != WIRE_TCP_SYN ||
-        !seq_gt(seg->seq, c->rcv_nxt))
+        !tcp_tw_syn_may_reopen(seg, c->rcv_nxt, (c->flags & TCP_F_TS) != 0, c->ts_recent))
         return false;
     struct synack_listener *l = stack_listener_find(c->stack, c->local_port);
     /* Only if the listener will take the SYN: otherwise TIME-WAIT goes on protecting the
@@ -563,6 +562,11 @@ void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
 {
     struct synack_tcp *c = stack_demux_find(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
     if (!c) {
+        struct tcp_tw *tw = tcp_tw_find(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
+        if (tw) {
+            tcp_tw_input(s, tw, ip, seg, now);
+            return;
+        }
         struct synack_listener *l = stack_listener_find(s, seg->dst_port);
         if (l)
             input_listen(l, ip, seg, now, NULL);

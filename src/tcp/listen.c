@@ -83,8 +83,10 @@ int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uin
     if (l->synq || l->acceptq)
         return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
     struct synack_stack *s = l->stack;
-    if (stack_demux_find(s, s->cfg.addr, l->port, remote_addr, remote_port))
+    if (stack_demux_find(s, s->cfg.addr, l->port, remote_addr, remote_port) ||
+        tcp_tw_find(s, s->cfg.addr, l->port, remote_addr, remote_port))
         return SYNACK_ERR_ADDRINUSE;
+    if (s->nconns >= s->cfg.max_conns) return SYNACK_ERR_CONNLIMIT;
     struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, l->port, remote_addr, remote_port);
     if (!c) return SYNACK_ERR_NOMEM;
     /* RFC 9293 §3.10.2 SEND in LISTEN: "If the foreign socket is specified, then change
@@ -138,7 +140,7 @@ static enum synack_drop listen_full(const struct synack_listener *l, bool frees_
     if (l->syn_count >= l->backlog) return SYNACK_DROP_SYN_QUEUE_FULL;
     if (l->accept_count >= l->backlog) return SYNACK_DROP_ACCEPT_QUEUE_FULL;
     if (l->stack->nconns >= l->stack->cfg.max_conns + (frees_one ? 1u : 0u))
-        return SYNACK_DROP_NO_MEMORY;
+        return SYNACK_DROP_CONN_LIMIT;
     return SYNACK_DROP_NONE;
 }
 

@@ -5,8 +5,8 @@
 void tcp_timer_update(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return; /* out of the heap for good */
-    synack_time_t t[] = {c->rto_at, c->timewait_at, c->delack_at,
-                         c->tlp_at, c->reorder_at,  c->keepalive_at};
+    synack_time_t t[] = {c->rto_at,     c->timewait_at,  c->delack_at,  c->tlp_at,
+                         c->reorder_at, c->keepalive_at, c->finwait2_at};
     synack_time_t at = SYNACK_NEVER;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] < at) at = t[i];
@@ -29,6 +29,7 @@ void tcp_timers_clear(struct synack_tcp *c)
     c->reorder_at = SYNACK_NEVER;
     c->keepalive_at = SYNACK_NEVER;
     c->utimeout_at = SYNACK_NEVER;
+    c->finwait2_at = SYNACK_NEVER;
     c->persist = false;
     tcp_timer_update(c);
 }
@@ -137,12 +138,38 @@ void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now)
     c->timewait_at = now + 2 * c->stack->cfg.msl;
     tcp_timer_update(c);
     tcp_set_state(c, SYNACK_TIME_WAIT, now);
+    /* Released: nobody will read this TCB again; a small record does the waiting. */
+    if (c->flags & TCP_F_RELEASED) tcp_tw_adopt(c, now);
 }
 
-static void persist_expired(struct synack_tcp *c)
+void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now)
+{
+    synack_time_t t = c->stack->cfg.fin_wait2_timeout;
+    if (!t || c->state != SYNACK_FIN_WAIT_2 || !(c->flags & TCP_F_RELEASED)) return;
+    c->finwait2_at = now + t;
+    tcp_timer_update(c);
+}
+
+void tcp_orphan_give_up(struct synack_tcp *c, int err, synack_time_t now)
+{
+    tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port, c->snd_nxt,
+                 c->rcv_nxt, true);
+    c->counters.rsts_out++; /* the stack counts it when it leaves */
+    tcp_conn_finish(c, err, now);
+}
+
+static void persist_expired(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 9293 §3.8.6.1: probe the zero window with one byte; back off like the RTO but
-     * never give up while the peer keeps answering (retries reset on each ACK). */
+     * never give up while the peer keeps answering (retries reset on each ACK) and the
+     * application holds the connection. A released one has nobody waiting for it: after
+     * data_retries probes that did not open the window it is reset (a peer that keeps a
+     * window shut must not hold an orphan for ever; Linux's tcp_orphan_retries). */
+    if ((c->flags & TCP_F_RELEASED) && ++c->retries > c->stack->cfg.data_retries) {
+        c->stack->counters.zero_window_timeouts++;
+        tcp_orphan_give_up(c, SYNACK_ERR_TIMEDOUT, now);
+        return;
+    }
     c->persist = false;
     c->rto_at = SYNACK_NEVER;
     if (c->backoff < 16) c->backoff++;
@@ -157,6 +184,8 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
     unsigned limit = handshake ? c->stack->cfg.syn_retries : c->stack->cfg.data_retries;
     TCP_COUNT(c, rto_expiries);
     if (++c->retries > limit) {
+        if ((c->flags & TCP_F_RELEASED) && c->snd_wnd == 0)
+            c->stack->counters.zero_window_timeouts++;
         /* RFC 1122 §4.2.3.9: a soft error heard meanwhile says why. */
         tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
@@ -231,6 +260,13 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
         tcp_conn_finish(c, 0, now);
         return;
     }
+    if (c->finwait2_at <= now) {
+        /* Our FIN is acknowledged, the application is gone, the peer never sends its FIN:
+         * reset (Linux's tcp_fin_timeout; RFC 9293 leaves FIN-WAIT-2 unbounded). */
+        c->stack->counters.fin_wait2_timeouts++;
+        tcp_orphan_give_up(c, SYNACK_ERR_TIMEDOUT, now);
+        return;
+    }
     if (c->utimeout_at <= now) {
         /* RFC 9293 §3.8.3 / RFC 5482: data unacknowledged past the user timeout. */
         tcp_conn_finish(c, tcp_timeout_err(c), now);
@@ -267,7 +303,7 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
     }
     if (c->rto_at <= now) {
         if (c->persist)
-            persist_expired(c);
+            persist_expired(c, now);
         else
             rto_expired(c, now);
         return;

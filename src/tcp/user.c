@@ -11,9 +11,11 @@ int synack_tcp_connect(struct synack_stack *s, uint32_t remote_addr, uint16_t re
     if (local_port == 0) {
         local_port = stack_ephemeral_port(s, remote_addr, remote_port);
         if (local_port == 0) return SYNACK_ERR_NOPORTS;
-    } else if (stack_demux_find(s, s->cfg.addr, local_port, remote_addr, remote_port)) {
+    } else if (stack_demux_find(s, s->cfg.addr, local_port, remote_addr, remote_port) ||
+               tcp_tw_find(s, s->cfg.addr, local_port, remote_addr, remote_port)) {
         return SYNACK_ERR_ADDRINUSE;
     }
+    if (s->nconns >= s->cfg.max_conns) return SYNACK_ERR_CONNLIMIT;
     struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, local_port, remote_addr, remote_port);
     if (!c) return SYNACK_ERR_NOMEM;
     c->user = user;
@@ -143,7 +145,50 @@ static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
     tcp_conn_finish(c, err, now);
 }
 
-static void conn_close(struct synack_tcp *c, synack_time_t now)
+void tcp_orphan_remove(struct synack_tcp *c)
+{
+    struct synack_stack *s = c->stack;
+    if (!(c->flags & TCP_F_ORPHAN)) return;
+    if (c->orphan_prev)
+        c->orphan_prev->orphan_next = c->orphan_next;
+    else
+        s->orphan_head = c->orphan_next;
+    if (c->orphan_next)
+        c->orphan_next->orphan_prev = c->orphan_prev;
+    else
+        s->orphan_tail = c->orphan_prev;
+    c->orphan_prev = c->orphan_next = NULL;
+    c->flags &= ~(uint32_t)TCP_F_ORPHAN;
+    s->norphans--;
+}
+
+/* A released connection that lives on (FIN or data to deliver, a FIN to wait for, TIME_WAIT
+ * without a record) is an orphan. Past max_orphans the oldest one is reset: a peer that
+ * never acknowledges cannot make released connections take every slot. */
+static void orphan_add(struct synack_tcp *c, synack_time_t now)
+{
+    struct synack_stack *s = c->stack;
+    if ((c->flags & (TCP_F_ORPHAN | TCP_F_DEAD)) || c->state == SYNACK_CLOSED) return;
+    c->flags |= TCP_F_ORPHAN;
+    c->orphan_next = NULL;
+    c->orphan_prev = s->orphan_tail;
+    if (s->orphan_tail)
+        s->orphan_tail->orphan_next = c;
+    else
+        s->orphan_head = c;
+    s->orphan_tail = c;
+    s->norphans++;
+    while (s->norphans > s->cfg.max_orphans) {
+        struct synack_tcp *old = s->orphan_head;
+        s->counters.orphans_reset++;
+        if (old->state == SYNACK_TIME_WAIT)
+            tcp_conn_finish(old, 0, now); /* both FINs acknowledged: nothing to reset */
+        else
+            tcp_orphan_give_up(old, SYNACK_ERR_ABORTED, now);
+    }
+}
+
+static void conn_release(struct synack_tcp *c, synack_time_t now)
 {
     c->flags |= TCP_F_RELEASED;
     if (c->listener) tcp_listen_unlink(c);
@@ -175,6 +220,13 @@ static void conn_close(struct synack_tcp *c, synack_time_t now)
     case SYNACK_CLOSE_WAIT:
         synack_tcp_shutdown(c, now);
         return;
+    case SYNACK_TIME_WAIT:
+        /* The rest of 2*MSL is spent as a record (tcp/timewait.c). */
+        tcp_tw_adopt(c, now);
+        return;
+    case SYNACK_FIN_WAIT_2:
+        tcp_finwait2_arm(c, now);
+        return;
     default: /* FIN already sent or received and acknowledged: just let it finish */
         return;
     }
@@ -184,7 +236,8 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
     struct synack_stack *s = c->stack;
-    conn_close(c, now);
+    conn_release(c, now);
+    orphan_add(c, now);
     stack_reap(s);
 }
 

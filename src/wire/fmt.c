@@ -339,6 +339,10 @@ const char *synack_drop_name(enum synack_drop d)
         return "rcv-buffer";
     case SYNACK_DROP_PAWS:
         return "paws";
+    case SYNACK_DROP_CONN_LIMIT:
+        return "conn-limit";
+    case SYNACK_DROP_TIME_WAIT_RST:
+        return "time-wait-rst";
     case SYNACK_DROP_ICMP_TRUNCATED:
         return "icmp-truncated";
     case SYNACK_DROP_ICMP_CHECKSUM:

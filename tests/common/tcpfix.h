@@ -97,7 +97,7 @@ void fix_established_active(struct fix *f);        /* connect + SYN-ACK + our AC
 void fix_syn_received_passive(struct fix *f);      /* listen + peer SYN + our SYN-ACK */
 void fix_established_passive(struct fix *f);       /* ... + peer ACK, accepted */
 void fix_syn_received_simultaneous(struct fix *f); /* SYN out, peer SYN, our SYN-ACK */
-void fix_fin_wait_1(struct fix *f);                /* established, close(): FIN out */
+void fix_fin_wait_1(struct fix *f);                /* established, shutdown(): FIN out */
 void fix_fin_wait_2(struct fix *f);                /* ... + peer ACKs our FIN */
 void fix_close_wait(struct fix *f);                /* established, peer FIN, our ACK */
 void fix_last_ack(struct fix *f);                  /* ... + close(): FIN out */

@@ -1,0 +1,272 @@
+/*
+ * TIME-WAIT records (RFC 9293 §3.10.7.4, RFC 1337, RFC 6191).
+ *
+ * A connection the application has released spends its 2*MSL as a record of about a hundred
+ * bytes instead of a TCB with its buffers: the 4-tuple, both sequence numbers, timestamps
+ * and the window last offered. That is all TIME-WAIT needs: acknowledge a retransmitted FIN
+ * and restart 2*MSL, refuse old duplicates (PAWS, the acceptability test), ignore RSTs
+ * (RFC 1337), and let a new SYN reopen the 4-tuple. A record holds no connection slot, so
+ * a server that closes first is bounded by max_time_wait, not by max_conns / (2*MSL).
+ *
+ * The records sit in a chained hash by 4-tuple and in a doubly linked list ordered by the
+ * end of their 2*MSL, which is their timer: every record ends 2*MSL after its last (re)start
+ * and a restart moves it to the tail, so the head is always the next to end.
+ */
+#include <string.h>
+
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+static size_t tw_bucket(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
+                        uint32_t raddr, uint16_t rport)
+{
+    return (size_t)stack_tuple_hash(s, laddr, lport, raddr, rport) & (s->tw_nbuckets - 1);
+}
+
+int tcp_tw_init(struct synack_stack *s)
+{
+    size_t n = 16;
+    while (n < s->cfg.max_time_wait && n < ((size_t)1 << 30))
+        n <<= 1;
+    s->tw_buckets = stack_alloc(s, n * sizeof *s->tw_buckets);
+    if (!s->tw_buckets) return SYNACK_ERR_NOMEM;
+    memset(s->tw_buckets, 0, n * sizeof *s->tw_buckets);
+    s->tw_nbuckets = n;
+    return 0;
+}
+
+void tcp_tw_free_all(struct synack_stack *s)
+{
+    while (s->tw_head) {
+        struct tcp_tw *tw = s->tw_head;
+        s->tw_head = tw->next;
+        stack_free(s, tw);
+    }
+    s->tw_tail = NULL;
+    s->ntw = 0;
+    stack_free(s, s->tw_buckets);
+    s->tw_buckets = NULL;
+}
+
+struct tcp_tw *tcp_tw_find(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
+                           uint32_t raddr, uint16_t rport)
+{
+    if (s->ntw == 0) return NULL;
+    struct tcp_tw *tw = s->tw_buckets[tw_bucket(s, laddr, lport, raddr, rport)];
+    for (; tw; tw = tw->hash_next) {
+        if (tw->local_port == lport && tw->remote_port == rport && tw->remote_addr == raddr &&
+            tw->local_addr == laddr)
+            return tw;
+    }
+    return NULL;
+}
+
+/* ---- the expiry list ---- */
+
+static void list_unlink(struct synack_stack *s, struct tcp_tw *tw)
+{
+    if (tw->prev)
+        tw->prev->next = tw->next;
+    else
+        s->tw_head = tw->next;
+    if (tw->next)
+        tw->next->prev = tw->prev;
+    else
+        s->tw_tail = tw->prev;
+    tw->prev = tw->next = NULL;
+}
+
+/* Inserts in expiry order. A record made at TIME-WAIT entry ends last of all and goes to the
+ * tail at once; one whose connection the application released later (its 2*MSL already
+ * running) walks back from the tail. */
+static void list_insert(struct synack_stack *s, struct tcp_tw *tw)
+{
+    struct tcp_tw *after = s->tw_tail;
+    while (after && after->expires > tw->expires)
+        after = after->prev;
+    tw->prev = after;
+    tw->next = after ? after->next : s->tw_head;
+    if (tw->next)
+        tw->next->prev = tw;
+    else
+        s->tw_tail = tw;
+    if (after)
+        after->next = tw;
+    else
+        s->tw_head = tw;
+}
+
+synack_time_t tcp_tw_next_deadline(const struct synack_stack *s)
+{
+    return s->tw_head ? s->tw_head->expires : SYNACK_NEVER;
+}
+
+/* TIME-WAIT -> CLOSED: the events a TCB would queue, then the record goes. */
+static void tw_end(struct synack_stack *s, struct tcp_tw *tw, synack_time_t now)
+{
+    struct synack_event ev = {.type = SYNACK_EV_STATE,
+                              .conn_id = tw->id,
+                              .user = tw->user,
+                              .old_state = SYNACK_TIME_WAIT,
+                              .new_state = SYNACK_CLOSED,
+                              .time = now};
+    stack_event_push(s, &ev);
+    ev.type = SYNACK_EV_CLOSED;
+    ev.old_state = SYNACK_CLOSED;
+    stack_event_push(s, &ev);
+    struct tcp_tw **pp = &s->tw_buckets[tw_bucket(s, tw->local_addr, tw->local_port,
+                                                  tw->remote_addr, tw->remote_port)];
+    while (*pp != tw)
+        pp = &(*pp)->hash_next;
+    *pp = tw->hash_next;
+    list_unlink(s, tw);
+    s->ntw--;
+    stack_free(s, tw);
+}
+
+void tcp_tw_expire(struct synack_stack *s, synack_time_t now)
+{
+    while (s->tw_head && s->tw_head->expires <= now)
+        tw_end(s, s->tw_head, now);
+}
+
+/* ---- segments ---- */
+
+/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the window last offered and, when negotiated,
+ * timestamps (RFC 7323 §3.2): what the TCB would have sent. */
+static void tw_send_ack(struct synack_stack *s, const struct tcp_tw *tw, synack_time_t now)
+{
+    uint32_t field = tw->rcv_wnd >> tw->rcv_wscale;
+    struct stack_ctl_seg seg = {
+        .laddr = tw->local_addr,
+        .raddr = tw->remote_addr,
+        .tcp = {.src_port = tw->local_port,
+                .dst_port = tw->remote_port,
+                .seq = tw->snd_nxt,
+                .ack = tw->rcv_nxt,
+                .flags = WIRE_TCP_ACK,
+                .window = (uint16_t)(field > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : field),
+                .has_ts = tw->ts,
+                .ts_val = tw->ts ? (uint32_t)(now / SYNACK_MS(1)) + tw->ts_offset : 0,
+                .ts_ecr = tw->ts ? tw->ts_recent : 0}};
+    stack_ctl_push(s, &seg);
+}
+
+/* The same per-connection limit as a TCB's (invalid_ack_interval). */
+static void tw_answer_invalid(struct synack_stack *s, struct tcp_tw *tw, synack_time_t now)
+{
+    synack_time_t iv = s->cfg.invalid_ack_interval;
+    if (iv && tw->oow_ack_at != SYNACK_NEVER && now - tw->oow_ack_at < iv) {
+        s->counters.invalid_acks_suppressed++;
+        return;
+    }
+    tw->oow_ack_at = now;
+    tw_send_ack(s, tw, now);
+}
+
+bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
+{
+    struct synack_stack *s = c->stack;
+    struct tcp_tw *tw = s->ntw < s->cfg.max_time_wait ? stack_alloc(s, sizeof *tw) : NULL;
+    if (!tw) {
+        s->counters.time_wait_overflows++;
+        return false;
+    }
+    memset(tw, 0, sizeof *tw);
+    tw->id = c->id;
+    tw->user = c->user;
+    tw->expires = c->timewait_at;
+    tw->ts_recent_time = c->ts_recent_time;
+    tw->oow_ack_at = c->oow_ack_at;
+    tw->local_addr = c->local_addr;
+    tw->remote_addr = c->remote_addr;
+    tw->local_port = c->local_port;
+    tw->remote_port = c->remote_port;
+    tw->snd_nxt = c->snd_nxt;
+    tw->rcv_nxt = c->rcv_nxt;
+    tw->ts = (c->flags & TCP_F_TS) != 0;
+    tw->ts_recent = c->ts_recent;
+    tw->ts_offset = c->ts_offset;
+    tw->rcv_wscale = c->rcv_wscale;
+    tw->rcv_wnd = tcp_rcv_window(c);
+    /* The ACK of the peer's FIN that brought us here has not gone out yet. */
+    if (c->flags & TCP_F_ACK_NOW) tw_send_ack(s, tw, now);
+    size_t b = tw_bucket(s, tw->local_addr, tw->local_port, tw->remote_addr, tw->remote_port);
+    tw->hash_next = s->tw_buckets[b];
+    s->tw_buckets[b] = tw;
+    list_insert(s, tw);
+    s->ntw++;
+    s->counters.time_wait_records++;
+    tcp_conn_destroy(c);
+    return true;
+}
+
+bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bool ts_on,
+                           uint32_t ts_recent)
+{
+    if ((seg->flags & (WIRE_TCP_SYN | WIRE_TCP_ACK | WIRE_TCP_RST)) != WIRE_TCP_SYN) return false;
+    /* RFC 6191 §2: with timestamps on both incarnations, a newer TSval decides; else
+     * RFC 1122 §4.2.2.13: a sequence number above the old incarnation's. */
+    if (ts_on && seg->has_ts) return (int32_t)(seg->ts_val - ts_recent) > 0;
+    return seq_gt(seg->seq, rcv_nxt);
+}
+
+/* RFC 9293 §3.10.7.4 first check, against the window last offered. */
+static bool tw_acceptable(const struct tcp_tw *tw, const struct wire_tcp_repr *seg)
+{
+    uint32_t len = tcp_seg_len(seg), nxt = tw->rcv_nxt, wnd = tw->rcv_wnd;
+    if (len == 0) return wnd == 0 ? seg->seq == nxt : seq_in(seg->seq, nxt, nxt + wnd);
+    if (wnd == 0) return false;
+    return seq_in(seg->seq, nxt, nxt + wnd) || seq_in(seg->seq + len - 1, nxt, nxt + wnd);
+}
+
+void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ipv4_repr *ip,
+                  const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    s->counters.segs_in++;
+    struct synack_listener *l = stack_listener_find(s, seg->dst_port);
+    if (l && tcp_tw_syn_may_reopen(seg, tw->rcv_nxt, tw->ts, tw->ts_recent) &&
+        tcp_listen_has_room(l, false)) {
+        /* The new incarnation's ISS starts above the old one's sequence space. */
+        uint32_t floor = tw->snd_nxt;
+        tw_end(s, tw, now);
+        tcp_listen_input(l, ip, seg, now, &floor);
+        return;
+    }
+    bool ok = tw_acceptable(tw, seg);
+    if (seg->flags & WIRE_TCP_RST) {
+        /* RFC 1337 §3: no TIME-WAIT assassination; outside the window, as ever, dropped. */
+        stack_count_drop(s, ok ? SYNACK_DROP_TIME_WAIT_RST : SYNACK_DROP_UNACCEPTABLE);
+        return;
+    }
+    /* RFC 7323 §5.3 R1 (PAWS), and §3.2: a segment without timestamps is dropped. */
+    if (tw->ts && (!seg->has_ts || ((int32_t)(seg->ts_val - tw->ts_recent) < 0 &&
+                                    now - tw->ts_recent_time < TCP_PAWS_IDLE))) {
+        stack_count_drop(s, SYNACK_DROP_PAWS);
+        if (seg->has_ts) tw_answer_invalid(s, tw, now);
+        return;
+    }
+    if (!ok) {
+        stack_count_drop(s, SYNACK_DROP_UNACCEPTABLE);
+        if (seg->flags & WIRE_TCP_FIN) {
+            /* The peer's FIN again: our ACK was lost. Restart 2*MSL: it now ends last. */
+            tw->expires = now + 2 * s->cfg.msl;
+            list_unlink(s, tw);
+            list_insert(s, tw);
+        }
+        tw_answer_invalid(s, tw, now);
+        return;
+    }
+    /* RFC 7323 §4.3 (R3): TS.Recent from a segment covering Last.ACK.sent (RCV.NXT). */
+    if (tw->ts && seq_leq(seg->seq, tw->rcv_nxt) && (int32_t)(seg->ts_val - tw->ts_recent) >= 0) {
+        tw->ts_recent = seg->ts_val;
+        tw->ts_recent_time = now;
+    }
+    if (seg->flags & WIRE_TCP_SYN) {
+        /* RFC 5961 §4: a SYN that cannot reopen gets a challenge ACK. */
+        stack_count_drop(s, SYNACK_DROP_SYN_IN_WINDOW);
+        tw_answer_invalid(s, tw, now);
+    }
+    /* An acceptable ACK acknowledges nothing new, and text after the peer's FIN is ignored
+     * (RFC 9293 §3.10.7.4, sixth and seventh steps in TIME-WAIT). */
+}

@@ -1,0 +1,457 @@
+/* Every resource bounded and timed: TIME_WAIT as a small record without a slot, the
+ * FIN_WAIT_2 limit of released connections, the orphan limit, zero-window probing of a
+ * released connection, max_conns as an error, stack-wide keepalive defaults, and the
+ * bounded queues with their drop counters. */
+#include "tcpfix.h"
+
+#include <string.h>
+
+static struct synack_stack_stats stats(struct fix *f)
+{
+    struct synack_stack_stats st;
+    synack_stack_stats(f->s, &st);
+    return st;
+}
+
+static struct synack_counters counters(struct fix *f)
+{
+    struct synack_counters c;
+    synack_stack_counters(f->s, &c);
+    return c;
+}
+
+/* The peer at `rport` connects (SYN, our SYN-ACK, its ACK) and the application accepts;
+ * f->c, f->rport, f->peer_nxt, f->peer_ack describe that connection afterwards. */
+static void accept_peer(struct fix *f, uint16_t rport)
+{
+    f->rport = rport;
+    f->peer_nxt = FIX_PEER_ISS;
+    fix_peer_syn(f, false);
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    f->iss = seg.seq;
+    f->peer_ack = seg.seq + 1;
+    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    fix_expect_none(f);
+    assert_int_equal(synack_tcp_accept(f->l, &f->c), 0);
+}
+
+/* The application closes first and the peer answers with ACK and FIN: TIME_WAIT. */
+static void server_closes_first(struct fix *f)
+{
+    synack_tcp_close(f->c, f->now);
+    f->c = NULL;
+    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    f->peer_ack++;
+    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    fix_expect_none(f);
+}
+
+static void one_conn(struct synack_config *cfg)
+{
+    cfg->max_conns = 1;
+}
+
+/* ---- TIME_WAIT records ---- */
+
+static void time_wait_record_frees_slot_and_buffers(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_conn);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    uint64_t id = synack_tcp_id(f.c);
+    assert_int_equal(stats(&f).conns, 1);
+    server_closes_first(&f);
+    struct synack_stack_stats st = stats(&f);
+    assert_int_equal(st.conns, 0);
+    assert_int_equal(st.time_wait, 1);
+    assert_true(st.time_wait_bytes < 128);
+    assert_true(st.conn_bytes > 1000 * st.time_wait_bytes);
+    assert_int_equal(counters(&f).time_wait_records, 1);
+    /* The slot is free: the next client is served although max_conns is 1. */
+    accept_peer(&f, 40001);
+    assert_int_equal(stats(&f).conns, 1);
+    /* At 2*MSL (60 s) the record reports TIME_WAIT -> CLOSED with the connection's id. */
+    f.now += SYNACK_S(60) - 1;
+    synack_stack_handle_timers(f.s, f.now);
+    assert_false(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    f.now += 1;
+    synack_stack_handle_timers(f.s, f.now);
+    bool closed = false;
+    fix_events(&f);
+    for (size_t i = 0; i < f.nevents; i++)
+        if (f.events[i].type == SYNACK_EV_CLOSED && f.events[i].conn_id == id) closed = true;
+    assert_true(closed);
+    assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    assert_int_equal(stats(&f).time_wait, 0);
+    fix_free(&f);
+}
+
+/* RFC 9293 §3.10.7.4 from the record: a retransmitted FIN is acknowledged and restarts
+ * 2*MSL; a RST is ignored (RFC 1337); an old segment is answered within the invalid-ACK
+ * limit; an acceptable ACK is taken silently. */
+static void time_wait_record_answers_like_the_tcb(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    server_closes_first(&f);
+    synack_time_t end = synack_stack_next_deadline(f.s);
+    f.now += SYNACK_S(10);
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_true(synack_stack_next_deadline(f.s) == end + SYNACK_S(10));
+    fix_send(&f, WIRE_TCP_RST, f.peer_nxt, 0, NULL, 0);
+    fix_send(&f, WIRE_TCP_RST | WIRE_TCP_ACK, f.peer_nxt + 5, f.peer_ack, NULL, 0);
+    fix_expect_none(&f);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_TIME_WAIT_RST), 2);
+    assert_int_equal(stats(&f).time_wait, 1);
+    /* Old data within 500 ms of the last answer: counted, not answered; later answered. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt - 10, f.peer_ack, "old", 3);
+    fix_expect_none(&f);
+    assert_int_equal(counters(&f).invalid_acks_suppressed, 1);
+    f.now += SYNACK_MS(500);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt - 10, f.peer_ack, "old", 3);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    fix_expect_none(&f);
+    fix_free(&f);
+}
+
+/* With timestamps the record keeps TS.Recent: its ACKs carry TSval/TSecr, a segment with an
+ * older TSval fails PAWS, and a SYN with a newer TSval reopens the 4-tuple even at an
+ * older sequence number (RFC 6191). */
+static void time_wait_record_keeps_timestamps_paws_and_rfc6191(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    f.peer_ts = true;
+    f.peer_tsval = 5000;
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    server_closes_first(&f);
+    assert_int_equal(stats(&f).time_wait, 1);
+    f.now += SYNACK_S(1);
+    f.peer_tsval = 6000;
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(&f, &seg));
+    assert_true(seg.has_ts);
+    assert_int_equal(
+        seg.ts_ecr,
+        5000); /* an unacceptable segment does not update TS.Recent (RFC 7323 §5.3 R2 before R3) */
+    f.now += SYNACK_S(1);
+    f.peer_tsval = 10; /* older than TS.Recent */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_PAWS), 1);
+    /* A SYN below RCV.NXT but with a newer TSval: a new incarnation (RFC 6191 §2). */
+    f.peer_tsval = 7000;
+    f.peer_nxt -= 500;
+    fix_peer_syn(&f, false);
+    assert_true(fix_recv(&f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    assert_int_equal(stats(&f).time_wait, 0);
+    assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    fix_free(&f);
+}
+
+static void no_time_wait_records(struct synack_config *cfg)
+{
+    cfg->max_time_wait = 0;
+}
+
+/* Table full: the connection spends TIME_WAIT whole, in its slot, as before (counted). */
+static void time_wait_table_full_keeps_the_connection(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, no_time_wait_records);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    server_closes_first(&f);
+    assert_int_equal(stats(&f).conns, 1);
+    assert_int_equal(stats(&f).time_wait, 0);
+    assert_int_equal(counters(&f).time_wait_overflows, 1);
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    fix_run_next_timer(&f);
+    assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    assert_int_equal(stats(&f).conns, 0);
+    fix_free(&f);
+}
+
+/* A 4-tuple in TIME_WAIT is taken: connect() to it says ADDRINUSE, and an ephemeral port
+ * choice skips it. */
+static void time_wait_record_holds_its_4_tuple(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f);
+    uint16_t lport = fix_info(&f).local_port;
+    synack_tcp_close(f.c, f.now);
+    f.c = NULL;
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    f.peer_ack++;
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    f.peer_nxt++;
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_int_equal(stats(&f).time_wait, 1);
+    struct synack_tcp *c;
+    assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, f.rport, lport, NULL, &c, f.now),
+                     SYNACK_ERR_ADDRINUSE);
+    fix_free(&f);
+}
+
+static void four_conns(struct synack_config *cfg)
+{
+    cfg->max_conns = 4;
+}
+
+/* The issue's arithmetic: with TIME_WAIT in the slot, a server that closes first served at
+ * most max_conns / 60 s clients per second. Now 200 clients in one second of virtual time
+ * with max_conns 4. */
+static void server_closing_first_is_not_bound_by_max_conns(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, four_conns);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    for (unsigned i = 0; i < 200; i++) {
+        accept_peer(&f, (uint16_t)(20000 + i));
+        server_closes_first(&f);
+        f.now += SYNACK_MS(5);
+    }
+    struct synack_stack_stats st = stats(&f);
+    assert_int_equal(st.conns, 0);
+    assert_int_equal(st.time_wait, 200);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_CONN_LIMIT), 0);
+    fix_free(&f);
+}
+
+/* ---- FIN_WAIT_2 ---- */
+
+static void fin_wait_2_of_released_connection_times_out(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_fin_wait_2(&f);
+    synack_tcp_close(f.c, f.now);
+    f.c = NULL;
+    /* The peer never sends its FIN: 60 s later a RST, and the slot is free. */
+    f.now += SYNACK_S(60) - 1;
+    synack_stack_handle_timers(f.s, f.now);
+    fix_expect_none(&f);
+    fix_run_next_timer(&f);
+    fix_expect(&f, WIRE_TCP_RST | WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_true(fix_saw_transition(&f, SYNACK_FIN_WAIT_2, SYNACK_CLOSED));
+    assert_int_equal(counters(&f).fin_wait2_timeouts, 1);
+    assert_int_equal(stats(&f).conns, 0);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    fix_free(&f);
+}
+
+/* Released while already in FIN_WAIT_2 (shutdown first) or on the way (close in
+ * ESTABLISHED): both get the limit. A connection the application holds does not: a
+ * half-closed connection may wait for its peer's data as long as it likes. */
+static void fin_wait_2_limit_only_for_released_connections(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_fin_wait_2(&f);
+    f.now += SYNACK_S(3600);
+    synack_stack_handle_timers(f.s, f.now);
+    fix_expect_none(&f);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_FIN_WAIT_2);
+    fix_free(&f);
+
+    fix_init(&f, NULL);
+    fix_established_active(&f);
+    synack_tcp_close(f.c, f.now);
+    f.c = NULL;
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    f.peer_ack++;
+    f.now += SYNACK_S(5);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    fix_expect_deadline(&f, f.now + SYNACK_S(60));
+    fix_free(&f);
+}
+
+/* ---- orphans ---- */
+
+static void two_orphans(struct synack_config *cfg)
+{
+    cfg->max_orphans = 2;
+}
+
+static void orphan_limit_resets_the_oldest(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, two_orphans);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    uint32_t nxt[3], ack[3];
+    for (unsigned i = 0; i < 3; i++) {
+        accept_peer(&f, (uint16_t)(30000 + i));
+        /* Closed with data unsent to a peer that never acknowledges: an orphan. */
+        fix_queue(&f, 100);
+        synack_tcp_close(f.c, f.now);
+        f.c = NULL;
+        struct wire_tcp_repr seg;
+        while (fix_recv(&f, &seg)) {
+        }
+        nxt[i] = f.peer_nxt;
+        ack[i] = f.peer_ack;
+        f.now += SYNACK_MS(1);
+        if (i < 2) assert_int_equal(stats(&f).orphans, i + 1);
+    }
+    /* The third release reset the first: RST <SEQ=SND.NXT> to port 30000. */
+    (void)nxt;
+    (void)ack;
+    assert_int_equal(counters(&f).orphans_reset, 1);
+    assert_int_equal(stats(&f).orphans, 2);
+    assert_int_equal(stats(&f).conns, 2);
+    assert_int_equal(counters(&f).rsts_out, 1);
+    fix_free(&f);
+}
+
+/* A released connection whose peer keeps its window shut: the probes are answered with a
+ * zero window, and after data_retries of them the connection is reset. */
+static void released_connection_stops_probing_a_shut_window(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    f.peer_wnd = 0;
+    fix_established_active(&f);
+    fix_queue(&f, 1000);
+    fix_expect_none(&f); /* the window is 0 */
+    synack_tcp_close(f.c, f.now);
+    f.c = NULL;
+    unsigned probes = 0;
+    for (int i = 0; i < 40 && counters(&f).zero_window_timeouts == 0; i++) {
+        fix_run_next_timer(&f);
+        struct wire_tcp_repr seg;
+        while (fix_recv(&f, &seg)) {
+            if (seg.flags & WIRE_TCP_RST) continue;
+            probes++;
+            /* The peer answers every probe, window still 0. */
+            fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+        }
+    }
+    assert_int_equal(counters(&f).zero_window_timeouts, 1);
+    assert_in_range(probes, 15, 17);
+    assert_int_equal(stats(&f).conns, 0);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    fix_free(&f);
+}
+
+/* ---- max_conns ---- */
+
+static void max_conns_reached_is_a_clear_error(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_conn);
+    fix_established_active(&f);
+    struct synack_tcp *c;
+    int rc = synack_tcp_connect(f.s, FIX_REMOTE, 81, 0, NULL, &c, f.now);
+    assert_int_equal(rc, SYNACK_ERR_CONNLIMIT);
+    assert_non_null(strstr(synack_strerror(rc), "max_conns"));
+    fix_free(&f);
+}
+
+/* ---- keepalive for every connection ---- */
+
+static void ten_second_keepalive(struct synack_config *cfg)
+{
+    cfg->keepalive_idle = SYNACK_S(10);
+    cfg->keepalive_interval = SYNACK_S(1);
+    cfg->keepalive_count = 2;
+}
+
+/* An idle connection whose peer vanished is reclaimed without any per-connection call,
+ * a passive one included. */
+static void stack_keepalive_default_reclaims_idle_connections(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, ten_second_keepalive);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    fix_expect_deadline(&f, f.now + SYNACK_S(10));
+    for (int i = 0; i < 3; i++) {
+        fix_run_next_timer(&f);
+        if (i < 2) fix_expect(&f, WIRE_TCP_ACK, f.peer_ack - 1, f.peer_nxt);
+    }
+    assert_true(fix_saw_event(&f, SYNACK_EV_ERROR, SYNACK_ERR_TIMEDOUT));
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_CLOSED);
+    fix_free(&f);
+}
+
+/* ---- bounded queues, counted ---- */
+
+static void control_queue_full_is_counted(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    /* 100 SYNs to a closed port, output never drained: the RST queue holds 64. */
+    for (uint32_t i = 0; i < 100; i++)
+        fix_send(&f, WIRE_TCP_SYN, 5000 + i, 0, NULL, 0);
+    assert_int_equal(counters(&f).ctl_queue_drops, 36);
+    unsigned rsts = 0;
+    struct wire_tcp_repr seg;
+    while (fix_recv(&f, &seg))
+        rsts++;
+    assert_int_equal(rsts, 64);
+    fix_free(&f);
+}
+
+static void event_queue_full_is_counted(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_conn);
+    size_t cap = stats(&f).events_cap;
+    /* Each connect + abort queues STATE, STATE, ERROR, CLOSED; nothing is taken. */
+    for (uint16_t i = 0; i < 100; i++) {
+        struct synack_tcp *c;
+        assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, 80, 0, NULL, &c, f.now), 0);
+        synack_tcp_abort(c, f.now);
+    }
+    struct synack_stack_stats st = stats(&f);
+    assert_int_equal(st.events_queued, cap);
+    assert_int_equal(counters(&f).events_dropped, 400 - cap);
+    fix_free(&f);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(time_wait_record_frees_slot_and_buffers),
+    cmocka_unit_test(time_wait_record_answers_like_the_tcb),
+    cmocka_unit_test(time_wait_record_keeps_timestamps_paws_and_rfc6191),
+    cmocka_unit_test(time_wait_table_full_keeps_the_connection),
+    cmocka_unit_test(time_wait_record_holds_its_4_tuple),
+    cmocka_unit_test(server_closing_first_is_not_bound_by_max_conns),
+    cmocka_unit_test(fin_wait_2_of_released_connection_times_out),
+    cmocka_unit_test(fin_wait_2_limit_only_for_released_connections),
+    cmocka_unit_test(orphan_limit_resets_the_oldest),
+    cmocka_unit_test(released_connection_stops_probing_a_shut_window),
+    cmocka_unit_test(max_conns_reached_is_a_clear_error),
+    cmocka_unit_test(stack_keepalive_default_reclaims_idle_connections),
+    cmocka_unit_test(control_queue_full_is_counted),
+    cmocka_unit_test(event_queue_full_is_counted),
+};
+
+SYNACK_TEST_MAIN("resources", tests)
