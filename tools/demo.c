@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attack.h"
 #include "cli.h"
 #include "scenario.h"
 #include "base/seq.h"
@@ -543,6 +544,12 @@ static const char demo_usage[] =
     "  --json                one JSON object instead of text\n"
     "  -h, --help            this help\n"
     "\n"
+    "attacks (each with options of its own: synack demo --syn-flood 0 --help):\n"
+    "  --syn-flood RATE      spoofed SYNs per second against a listener while legitimate\n"
+    "                        clients connect; SYN cookies on, off or always\n"
+    "  --blind N             an off-path attacker injects N RSTs, SYNs, data segments and\n"
+    "                        ACKs at random sequence numbers into connections carrying data\n"
+    "\n"
     "exit status: 0 when the bytes arrived intact and both ends closed cleanly, 1 when the\n"
     "transfer failed, 2 for a bad option.\n";
 
@@ -564,6 +571,10 @@ static const char *cc_choices(char *buf, size_t cap)
 
 int cmd_demo(int argc, char **argv)
 {
+    /* The attack scenarios have options of their own. */
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--syn-flood", 11) == 0 || strncmp(argv[i], "--blind", 7) == 0)
+            return cmd_attack(argc, argv);
     enum {
         O_BYTES = 256,
         O_LOSS,

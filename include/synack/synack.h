@@ -185,6 +185,11 @@ struct synack_counters {
     uint64_t fin_wait2_timeouts;       /* released connections reset after fin_wait2_timeout */
     uint64_t zero_window_timeouts;     /* released connections that gave up probing a zero window
                                          after data_retries probes */
+    uint64_t syncookies_sent;          /* SYN-ACKs carrying a SYN cookie (no state kept) */
+    uint64_t syncookies_validated;     /* ACKs whose cookie checked out: a connection was made */
+    uint64_t syncookies_rejected;      /* ACKs to a listener taken for a cookie that did not check
+                                          out (forged, replayed too late, corrupted): answered with
+                                          RST as any ACK to a listener */
     uint64_t events_dropped;           /* events lost because the event queue was full */
     uint64_t ctl_queue_drops;          /* TCB-less segments (RSTs, TIME_WAIT ACKs, SYN-ACKs with a
                                           cookie) not sent because their queue was full */
@@ -217,40 +222,60 @@ const char *synack_cc_phase_name(enum synack_cc_phase p);
 
 /* ---- configuration -------------------------------------------------------------------- */
 
+/* RFC 4987 §3.6 SYN cookies: when a listener answers a SYN without keeping state. */
+enum synack_syncookies {
+    SYNACK_SYNCOOKIES_OVERFLOW = 0, /* when the SYN queue is full or the stack is at max_conns
+                                       (the default, as Linux's tcp_syncookies=1) */
+    SYNACK_SYNCOOKIES_ALWAYS,       /* for every SYN (no half-open state at all) */
+    SYNACK_SYNCOOKIES_NEVER,        /* never: a SYN that finds the queue full is dropped */
+    SYNACK_SYNCOOKIES_COUNT
+};
+/* "overflow", "always", "never". */
+const char *synack_syncookies_name(enum synack_syncookies m);
+/* Parses those names into `out`: 0, or INVAL. */
+int synack_syncookies_parse(const char *name, enum synack_syncookies *out);
+
 struct synack_config {
-    uint32_t addr;                    /* this stack's IPv4 address */
-    uint16_t mtu;                     /* interface MTU; the MSS offered is mtu - 40 */
-    uint16_t pmtu_min;                /* the lowest path MTU an ICMP fragmentation-needed can set
-                                         (576, RFC 1122 §3.3.3; at least 68, RFC 1191 §3; used as
-                                         min(pmtu_min, mtu)). A report below it sets the path MTU
-                                         to it and stops setting DF (RFC 1191 §3) */
-    uint8_t ttl;                      /* IPv4 TTL of emitted packets (default 64) */
-    uint64_t seed;                    /* seeds every random choice the stack makes (ports) */
-    uint8_t isn_secret[16];           /* RFC 6528 key for the ISN hash */
-    size_t max_conns;                 /* connections (not listeners) the stack can hold */
-    size_t sndbuf;                    /* send buffer per connection, bytes (64 KiB) */
-    size_t rcvbuf;                    /* receive buffer per connection, bytes (64 KiB, max 1 GiB);
-                                         without window scaling at most 65535 of it is offered */
-    synack_time_t msl;                /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
-    synack_time_t rto_initial;        /* RFC 6298 (2.1): 1 s */
-    synack_time_t rto_min;            /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
-    synack_time_t rto_max;            /* upper bound of the backed-off RTO (60 s) */
-    unsigned syn_retries;             /* SYN / SYN-ACK retransmissions before giving up (6) */
-    size_t max_time_wait;             /* TIME_WAIT records (about 100 bytes each, no connection
-                                         slot) the stack keeps for released connections (4096;
-                                         raise it with max_conns). Beyond it a released connection
-                                         spends TIME_WAIT whole, in its slot (counted) */
-    size_t max_orphans;               /* released connections still sending or closing (512);
-                                         when one more is released the oldest is reset (counted) */
-    synack_time_t fin_wait2_timeout;  /* a released connection in FIN_WAIT_2 whose peer never
-                                      sends its FIN is reset after this long (60 s, Linux's
-                                      tcp_fin_timeout); 0: never */
-    synack_time_t keepalive_idle;     /* RFC 1122 §4.2.3.6 keepalive for every new connection (0:
-                                         off, the RFC's default; synack_tcp_set_keepalive changes
-                                         one connection) ... */
-    synack_time_t keepalive_interval; /* ... probe interval (75 s) ... */
-    unsigned keepalive_count;         /* ... and unanswered probes before TIMEDOUT (9) */
-    unsigned data_retries;            /* data / FIN retransmissions before giving up (15) */
+    uint32_t addr;                     /* this stack's IPv4 address */
+    uint16_t mtu;                      /* interface MTU; the MSS offered is mtu - 40 */
+    uint16_t pmtu_min;                 /* the lowest path MTU an ICMP fragmentation-needed can set
+                                          (576, RFC 1122 §3.3.3; at least 68, RFC 1191 §3; used as
+                                          min(pmtu_min, mtu)). A report below it sets the path MTU
+                                          to it and stops setting DF (RFC 1191 §3) */
+    uint8_t ttl;                       /* IPv4 TTL of emitted packets (default 64) */
+    uint64_t seed;                     /* seeds every random choice the stack makes (ports) */
+    uint8_t isn_secret[16];            /* RFC 6528 key for the ISN hash */
+    size_t max_conns;                  /* connections (not listeners) the stack can hold */
+    size_t sndbuf;                     /* send buffer per connection, bytes (64 KiB) */
+    size_t rcvbuf;                     /* receive buffer per connection, bytes (64 KiB, max 1 GiB);
+                                          without window scaling at most 65535 of it is offered */
+    synack_time_t msl;                 /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
+    synack_time_t rto_initial;         /* RFC 6298 (2.1): 1 s */
+    synack_time_t rto_min;             /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
+    synack_time_t rto_max;             /* upper bound of the backed-off RTO (60 s) */
+    unsigned syn_retries;              /* SYN / SYN-ACK retransmissions before giving up (6) */
+    enum synack_syncookies syncookies; /* RFC 4987 §3.6 (OVERFLOW). The cookie is the ISS of
+                                     the SYN-ACK: a 27-bit MAC of the 4-tuple, the peer's ISN,
+                                     the MSS (one of 8 values) and the options, under a key
+                                     that changes every 32 s; valid for 32 to 64 s. With
+                                     timestamps, window scale and SACK-permitted ride in the
+                                     low bits of the SYN-ACK's TSval; without them a cookie
+                                     connection has neither */
+    size_t max_time_wait;              /* TIME_WAIT records (about 100 bytes each, no connection
+                                          slot) the stack keeps for released connections (4096;
+                                          raise it with max_conns). Beyond it a released connection
+                                          spends TIME_WAIT whole, in its slot (counted) */
+    size_t max_orphans;                /* released connections still sending or closing (512);
+                                          when one more is released the oldest is reset (counted) */
+    synack_time_t fin_wait2_timeout;   /* a released connection in FIN_WAIT_2 whose peer never
+                                       sends its FIN is reset after this long (60 s, Linux's
+                                       tcp_fin_timeout); 0: never */
+    synack_time_t keepalive_idle;      /* RFC 1122 §4.2.3.6 keepalive for every new connection (0:
+                                          off, the RFC's default; synack_tcp_set_keepalive changes
+                                          one connection) ... */
+    synack_time_t keepalive_interval;  /* ... probe interval (75 s) ... */
+    unsigned keepalive_count;          /* ... and unanswered probes before TIMEDOUT (9) */
+    unsigned data_retries;             /* data / FIN retransmissions before giving up (15) */
     unsigned challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per connection (10);
                                      each second's budget lies in [ceil(limit/2),
                                      ceil(limit/2) + limit), drawn by a keyed hash of the

@@ -60,6 +60,24 @@ const char *synack_state_name(enum synack_state st)
     return (unsigned)st < SYNACK_STATE_COUNT ? names[st] : "UNKNOWN";
 }
 
+const char *synack_syncookies_name(enum synack_syncookies m)
+{
+    static const char *const names[SYNACK_SYNCOOKIES_COUNT] = {"overflow", "always", "never"};
+    return (unsigned)m < SYNACK_SYNCOOKIES_COUNT ? names[m] : "unknown";
+}
+
+int synack_syncookies_parse(const char *name, enum synack_syncookies *out)
+{
+    if (!name || !out) return SYNACK_ERR_INVAL;
+    for (int i = 0; i < SYNACK_SYNCOOKIES_COUNT; i++) {
+        if (strcmp(name, synack_syncookies_name((enum synack_syncookies)i)) == 0) {
+            *out = (enum synack_syncookies)i;
+            return 0;
+        }
+    }
+    return SYNACK_ERR_INVAL;
+}
+
 void synack_config_default(struct synack_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -77,6 +95,7 @@ void synack_config_default(struct synack_config *cfg)
     cfg->rto_min = SYNACK_MS(200);
     cfg->rto_max = SYNACK_S(60); /* RFC 6298 (2.5) */
     cfg->syn_retries = 6;
+    cfg->syncookies = SYNACK_SYNCOOKIES_OVERFLOW;
     cfg->max_time_wait = 4096;
     cfg->max_orphans = 512;
     cfg->fin_wait2_timeout = SYNACK_S(60);
@@ -128,8 +147,9 @@ static bool config_is_valid(const struct synack_config *cfg)
     return addr_is_unicast(cfg->addr) && cfg->mtu >= 68 && cfg->pmtu_min >= 68 && cfg->ttl != 0 &&
            cfg->max_conns > 0 && cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
            cfg->rcvbuf <= TCP_MAX_BUF && (unsigned)cfg->cc < SYNACK_CC_COUNT &&
-           cfg->init_cwnd > 0 && cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max &&
-           cfg->rto_initial > 0 && cfg->ephemeral_lo != 0 && cfg->min_snd_mss > 0 &&
+           (unsigned)cfg->syncookies < SYNACK_SYNCOOKIES_COUNT && cfg->init_cwnd > 0 &&
+           cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max && cfg->rto_initial > 0 &&
+           cfg->ephemeral_lo != 0 && cfg->min_snd_mss > 0 &&
            (cfg->keepalive_idle == 0 ||
             (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
            cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL);
@@ -150,6 +170,7 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
         s->hash_key[i] =
             (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^ 0x5a);
     s->port_counter = (uint32_t)cfg->seed;
+    s->cookie_sent_at = SYNACK_NEVER;
     s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns;
     s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
     s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);

@@ -80,6 +80,11 @@ struct synack_stack {
     size_t ev_head, ev_len, ev_cap;
     uint64_t events_queued; /* events ever queued (not those dropped): monotonic */
 
+    /* RFC 4987: when the last SYN cookie went out (SYNACK_NEVER: none yet). In "overflow"
+     * mode an ACK to a listener is checked as a cookie only within a cookie's lifetime of
+     * it, as Linux does: no overflow, no cookie to forge. */
+    synack_time_t cookie_sent_at;
+
     /* RFC 6056 §3.3.3 (Algorithm 3): per-stack counter added to a keyed hash offset. */
     uint32_t port_counter;
 

@@ -45,6 +45,24 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
         conn_event(c, SYNACK_EV_CONNECTED, now);
 }
 
+uint8_t tcp_rcv_wscale(const struct synack_config *cfg)
+{
+    /* RFC 7323 §2.3: the smallest shift that lets the window field cover the buffer. */
+    uint8_t shift = 0;
+    if (cfg->window_scale)
+        while (shift < TCP_MAX_WSCALE && (cfg->rcvbuf >> shift) > TCP_MAX_WINDOW)
+            shift++;
+    return shift;
+}
+
+uint32_t tcp_ts_offset(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                       uint16_t rport)
+{
+    /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
+     * successive incarnations unrelated. */
+    return (uint32_t)siphash_tuple(s->hash_key, laddr, lport, raddr, rport);
+}
+
 /* The scoreboard holds one record per segment in flight: a send buffer's worth of
  * segments of 256 bytes or more; smaller segments just mean fewer in flight. */
 static unsigned conn_seg_cap(const struct synack_config *cfg)
@@ -93,14 +111,8 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->ka_idle = s->cfg.keepalive_idle; /* armed by tcp_keepalive_reset once synchronized */
     c->ka_interval = s->cfg.keepalive_interval;
     c->ka_count = s->cfg.keepalive_count;
-    /* RFC 7323 §2.3: the smallest shift that lets the window field cover the buffer. */
-    if (s->cfg.window_scale)
-        while (c->rcv_wscale < TCP_MAX_WSCALE && (s->cfg.rcvbuf >> c->rcv_wscale) > TCP_MAX_WINDOW)
-            c->rcv_wscale++;
-    /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
-     * successive incarnations unrelated. */
-    c->ts_offset =
-        (uint32_t)siphash_tuple(s->hash_key, local_addr, local_port, remote_addr, remote_port);
+    c->rcv_wscale = tcp_rcv_wscale(&s->cfg);
+    c->ts_offset = tcp_ts_offset(s, local_addr, local_port, remote_addr, remote_port);
     c->rack_reo_mult = 1;
     c->oow_ack_at = SYNACK_NEVER;
     c->challenge_window = SYNACK_NEVER;

@@ -315,6 +315,11 @@ void tcp_rtt_sample(struct synack_tcp *c, synack_time_t rtt);
 /* ---- tcp/conn.c ---- */
 /* The one place where a connection changes state; queues SYNACK_EV_STATE. */
 void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t now);
+/* The window scale we offer for a receive buffer of cfg->rcvbuf (0 without scaling). */
+uint8_t tcp_rcv_wscale(const struct synack_config *cfg);
+/* RFC 7323 §5.4: the TSval offset of a 4-tuple. */
+uint32_t tcp_ts_offset(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                       uint16_t rport);
 /* Bytes one connection allocates: TCB, scoreboard, out-of-order table, both buffers. */
 size_t tcp_conn_bytes(const struct synack_config *cfg);
 /* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers; NULL at
@@ -399,6 +404,20 @@ void tcp_tw_expire(struct synack_stack *s, synack_time_t now);
 bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bool ts_on,
                            uint32_t ts_recent);
 
+/* ---- tcp/syncookie.c: SYN cookies (RFC 4987 §3.6) ---- */
+/* Answers the SYN `seg` with a SYN-ACK whose ISS is a cookie, keeping no state. */
+void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                            const struct wire_tcp_repr *seg, synack_time_t now);
+/* An ACK (no SYN, no RST) reached listener `l` with no connection for it: if cookies may be
+ * out and SEG.ACK - 1 is a valid one, rebuilds the half-open connection the SYN would have
+ * made (SYN_RECEIVED, its SYN-ACK sent) and returns it for the ACK to complete the
+ * handshake; else NULL (counted rejected when it was checked). *dropped says the cookie
+ * was valid but the connection could not be made now (accept queue full, max_conns, no
+ * memory: counted): the segment is dropped without the listener's RST. */
+struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                                   const struct wire_tcp_repr *seg, synack_time_t now,
+                                   bool *dropped);
+
 /* ---- orphans (tcp/user.c) ---- */
 /* Unlinks a connection from the orphan list if it is there. */
 void tcp_orphan_remove(struct synack_tcp *c);
@@ -414,6 +433,12 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now);
 void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
                       const struct wire_tcp_repr *seg, synack_time_t now,
                       const uint32_t *iss_floor);
+/* Makes the half-open connection of a SYN (or of a SYN rebuilt from a cookie) with ISS
+ * `iss`: in the listener's SYN queue, options negotiated, SYN_RECEIVED. NULL when no
+ * connection can be allocated. */
+struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                                    const struct wire_tcp_repr *syn, uint32_t iss,
+                                    synack_time_t now);
 /* True if a SYN arriving now would get a connection (queues and connection limit);
  * `frees_one` when a connection is about to be freed to make room. */
 bool tcp_listen_has_room(const struct synack_listener *l, bool frees_one);

@@ -568,10 +568,20 @@ void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
             return;
         }
         struct synack_listener *l = stack_listener_find(s, seg->dst_port);
-        if (l)
-            input_listen(l, ip, seg, now, NULL);
-        else
+        if (!l) {
             input_closed(s, ip, seg);
+            return;
+        }
+        /* RFC 4987 §3.6: the third segment of a handshake answered with a SYN cookie. */
+        bool dropped;
+        c = tcp_cookie_open(l, ip, seg, now, &dropped);
+        if (c) {
+            c->last_rcv = now;
+            if (c->ka_idle) tcp_keepalive_reset(c, now);
+            input_synchronized(c, seg, now);
+        } else if (!dropped) {
+            input_listen(l, ip, seg, now, NULL);
+        }
         return;
     }
     if (time_wait_reopen(c, ip, seg, now)) return;

@@ -149,22 +149,13 @@ bool tcp_listen_has_room(const struct synack_listener *l, bool frees_one)
     return listen_full(l, frees_one) == SYNACK_DROP_NONE;
 }
 
-void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
-                      const struct wire_tcp_repr *seg, synack_time_t now, const uint32_t *iss_floor)
+struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                                    const struct wire_tcp_repr *syn, uint32_t iss,
+                                    synack_time_t now)
 {
     struct synack_stack *s = l->stack;
-    /* The backlog bounds both queues; a SYN that finds either full is dropped, and the
-     * peer's retransmission tries again later. */
-    enum synack_drop full = listen_full(l, false);
-    if (full != SYNACK_DROP_NONE) {
-        stack_count_drop(s, full);
-        return;
-    }
-    struct synack_tcp *c = tcp_conn_new(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
-    if (!c) {
-        stack_count_drop(s, SYNACK_DROP_NO_MEMORY);
-        return;
-    }
+    struct synack_tcp *c = tcp_conn_new(s, ip->dst, syn->dst_port, ip->src, syn->src_port);
+    if (!c) return NULL;
     c->flags |= TCP_F_PASSIVE;
     c->user = l->user;
     c->listener = l;
@@ -175,26 +166,63 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip
     c->state = SYNACK_LISTEN;
     /* RFC 9293 §3.10.7.2 third check: RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, select ISS,
      * send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, SND.NXT = ISS+1, SND.UNA = ISS. */
-    c->irs = seg->seq;
-    c->rcv_nxt = seg->seq + 1;
-    c->iss = tcp_isn(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, now);
-    /* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start above the
-     * sequence numbers of the old incarnation. */
-    if (iss_floor && seq_leq(c->iss, *iss_floor)) c->iss = *iss_floor + 1;
+    c->irs = syn->seq;
+    c->rcv_nxt = syn->seq + 1;
+    c->iss = iss;
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
     c->snd_sml = c->iss;
     c->sndq_seq = c->iss + 1;
-    c->snd_wnd = seg->window;
-    c->max_snd_wnd = seg->window;
-    c->snd_wl1 = seg->seq;
-    c->snd_wl2 = seg->ack;
+    c->snd_wnd = syn->window;
+    c->max_snd_wnd = syn->window;
+    c->snd_wl1 = syn->seq;
+    c->snd_wl2 = syn->ack;
     c->flags |= TCP_F_SND_WND_SET;
-    tcp_negotiate(c, seg, now);
+    tcp_negotiate(c, syn, now);
     c->rcv_adv = c->rcv_nxt + tcp_rcv_window(c);
     TCP_COUNT(c, segs_in);
     tcp_set_state(c, SYNACK_SYN_RECEIVED, now);
+    return c;
+}
+
+void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                      const struct wire_tcp_repr *seg, synack_time_t now, const uint32_t *iss_floor)
+{
+    struct synack_stack *s = l->stack;
+    enum synack_syncookies mode = s->cfg.syncookies;
+    /* The backlog bounds both queues. A SYN that finds the SYN queue full (or the stack out
+     * of connections) gets a SYN cookie instead of a TCB (RFC 4987 §3.6); one that finds
+     * the accept queue full is dropped either way (the ACK could not be queued), and the
+     * peer's retransmission tries again later. */
+    if (l->accept_count >= l->backlog) {
+        stack_count_drop(s, SYNACK_DROP_ACCEPT_QUEUE_FULL);
+        return;
+    }
+    enum synack_drop full = listen_full(l, false);
+    bool cookie = mode == SYNACK_SYNCOOKIES_ALWAYS ||
+                  (mode == SYNACK_SYNCOOKIES_OVERFLOW &&
+                   (full == SYNACK_DROP_SYN_QUEUE_FULL || full == SYNACK_DROP_CONN_LIMIT));
+    if (full != SYNACK_DROP_NONE && !cookie) {
+        stack_count_drop(s, full);
+        return;
+    }
+    if (cookie) {
+        tcp_cookie_send_synack(l, ip, seg, now);
+        return;
+    }
+    uint32_t iss = tcp_isn(s, ip->dst, seg->dst_port, ip->src, seg->src_port, now);
+    /* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start above the
+     * sequence numbers of the old incarnation. */
+    if (iss_floor && seq_leq(iss, *iss_floor)) iss = *iss_floor + 1;
+    struct synack_tcp *c = tcp_listen_child(l, ip, seg, iss, now);
+    if (!c) {
+        if (mode == SYNACK_SYNCOOKIES_OVERFLOW)
+            tcp_cookie_send_synack(l, ip, seg, now); /* the allocator said no: stateless */
+        else
+            stack_count_drop(s, SYNACK_DROP_NO_MEMORY);
+        return;
+    }
     tcp_schedule_output(c);
 }
 

@@ -1,0 +1,226 @@
+/*
+ * SYN cookies (RFC 4987 §3.6): a listener under a SYN flood answers each SYN without keeping
+ * any state, and the ACK that completes a real handshake brings back everything needed to
+ * build the connection.
+ *
+ * The cookie is the ISS of our SYN-ACK:
+ *
+ *    31  30 29   27 26                                                0
+ *   +------+-------+----------------------------------------------------+
+ *   | slot |  mss  |  MAC (27 bits)                                     |
+ *   +------+-------+----------------------------------------------------+
+ *
+ *   slot  the low 2 bits of t = now / 32 s; a cookie is accepted in its own slot and the
+ *         next, so it lives 32 to 64 s (a handshake needs one round trip);
+ *   mss   an index into cookie_mss[]: the largest value not above the peer's MSS;
+ *   MAC   SipHash-2-4 of (4-tuple, the peer's ISN, mss index, options) under the key of
+ *         slot t, itself SipHash-2-4 of t under the stack's secret: the key changes every
+ *         32 s, and without the secret a valid cookie is a 1 in 2^27 guess.
+ *
+ * With timestamps (RFC 7323) the options the SYN asked for ride in the low 6 bits of our
+ * TSval, which the peer echoes in every TSecr: bits 0-3 the peer's window scale (15: none),
+ * bit 4 SACK-permitted, bit 5 ECN (always 0: synack does not negotiate ECN). The TSval is
+ * the largest value not above the real clock whose low bits are these, so TSvals never go
+ * backwards. The MAC covers the options too. Without timestamps a cookie connection has no
+ * window scaling and no SACK (RFC 4987 §3.6's known cost); the MSS is kept to 8 values.
+ *
+ * A connection rebuilt from a cookie is the one the SYN queue would have held when the ACK
+ * came: same ISS, options, window, MSS; it then takes the ACK (and any data or FIN on it)
+ * through the ordinary SYN_RECEIVED path. It differs in one way: the SYN-ACK's send time is
+ * not kept, so the handshake's RTT sample comes from the timestamp echo, up to 63 ms long
+ * (the option bits) and in whole milliseconds; without timestamps there is none.
+ */
+#include <string.h>
+
+#include "base/siphash.h"
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+#define COOKIE_SLOT SYNACK_S(32)
+#define COOKIE_MAC_MASK 0x07ffffffu
+#define COOKIE_TS_BITS 6
+#define COOKIE_TS_MASK ((1u << COOKIE_TS_BITS) - 1)
+#define COOKIE_NO_WSCALE 15u
+#define COOKIE_SACK (1u << 4)
+#define COOKIE_HAS_TS (1u << 7) /* in the MAC's option byte only */
+
+/* The MSS values a cookie can carry: the common ones (RFC 879's 536, IPv6's 1220, PPPoE
+ * 1452, Ethernet 1460, jumbo 8960) and a few between. Index 0 also serves peers below it. */
+static const uint16_t cookie_mss[8] = {64, 256, 536, 1220, 1360, 1440, 1460, 8960};
+
+static uint64_t cookie_slot(synack_time_t now)
+{
+    return now / COOKIE_SLOT;
+}
+
+static uint32_t cookie_mac(const struct synack_stack *s, uint64_t slot, uint32_t laddr,
+                           uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t irs,
+                           unsigned mss_idx, unsigned opts)
+{
+    /* The key of this slot: it rotates every COOKIE_SLOT. */
+    uint8_t msg[24] = "synack-c";
+    memcpy(msg + 8, &slot, 8);
+    uint64_t k = siphash24(s->cfg.isn_secret, msg, 16);
+    uint8_t key[16];
+    memcpy(key, &k, 8);
+    memcpy(key + 8, s->cfg.isn_secret + 8, 8);
+    uint8_t *m = msg;
+    memcpy(m, &laddr, 4);
+    memcpy(m + 4, &raddr, 4);
+    memcpy(m + 8, &lport, 2);
+    memcpy(m + 10, &rport, 2);
+    memcpy(m + 12, &irs, 4);
+    m[16] = (uint8_t)mss_idx;
+    m[17] = (uint8_t)opts;
+    memset(m + 18, 0, 6);
+    return (uint32_t)siphash24(key, msg, sizeof msg) & COOKIE_MAC_MASK;
+}
+
+static unsigned cookie_mss_index(uint16_t mss)
+{
+    unsigned i = 0;
+    while (i + 1 < sizeof cookie_mss / sizeof cookie_mss[0] && cookie_mss[i + 1] <= mss)
+        i++;
+    return i;
+}
+
+/* The options byte: what the SYN asked for and we will grant (COOKIE_HAS_TS when the
+ * SYN-ACK carries timestamps, the only way the other bits can come back). */
+static unsigned cookie_options(const struct synack_config *cfg, const struct wire_tcp_repr *syn)
+{
+    if (!(cfg->timestamps && syn->has_ts)) return 0;
+    unsigned o = COOKIE_HAS_TS;
+    o |= (cfg->window_scale && syn->has_wscale)
+             ? (syn->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : syn->wscale)
+             : COOKIE_NO_WSCALE;
+    if (cfg->sack && syn->sack_permitted) o |= COOKIE_SACK;
+    return o;
+}
+
+void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                            const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    struct synack_stack *s = l->stack;
+    const struct synack_config *cfg = &s->cfg;
+    uint16_t peer_mss = seg->has_mss && seg->mss ? seg->mss : TCP_DEFAULT_MSS;
+    unsigned mss_idx = cookie_mss_index(peer_mss);
+    unsigned opts = cookie_options(cfg, seg);
+    uint64_t slot = cookie_slot(now);
+    uint32_t mac = cookie_mac(s, slot, ip->dst, seg->dst_port, ip->src, seg->src_port, seg->seq,
+                              mss_idx, opts);
+    uint32_t iss = ((uint32_t)(slot & 3) << 30) | ((uint32_t)mss_idx << 27) | mac;
+    bool wscale = (opts & COOKIE_HAS_TS) && (opts & 0xf) != COOKIE_NO_WSCALE;
+    uint8_t rcv_wscale = wscale ? tcp_rcv_wscale(cfg) : 0;
+    /* The window a fresh TCB would offer in its SYN-ACK (output.c): the buffer, in units of
+     * the scale, never more than the unscaled field holds (RFC 7323 §2.2). */
+    size_t space = (size_t)TCP_MAX_WINDOW << rcv_wscale;
+    if (cfg->rcvbuf < space) space = cfg->rcvbuf;
+    space &= ~(((size_t)1 << rcv_wscale) - 1);
+    struct stack_ctl_seg out = {
+        .laddr = ip->dst,
+        .raddr = ip->src,
+        .tcp = {.src_port = seg->dst_port,
+                .dst_port = seg->src_port,
+                .seq = iss,
+                .ack = seg->seq + 1,
+                .flags = WIRE_TCP_SYN | WIRE_TCP_ACK,
+                .window = (uint16_t)(space > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : space),
+                .has_mss = true,
+                .mss = (uint16_t)(cfg->mtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN),
+                .has_wscale = wscale,
+                .wscale = rcv_wscale,
+                .sack_permitted = (opts & COOKIE_SACK) != 0}};
+    if (opts & COOKIE_HAS_TS) {
+        uint32_t real = (uint32_t)(now / SYNACK_MS(1)) +
+                        tcp_ts_offset(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
+        uint32_t low = opts & COOKIE_TS_MASK;
+        out.tcp.has_ts = true;
+        out.tcp.ts_val = real - ((real - low) & COOKIE_TS_MASK);
+        out.tcp.ts_ecr = seg->ts_val;
+    }
+    if (!stack_ctl_push(s, &out)) return;
+    s->counters.syncookies_sent++;
+    s->cookie_sent_at = now;
+}
+
+/* Whether `iss` is a cookie we made for this ACK's SYN within its lifetime; *mss_idx and
+ * the options byte come back with it. */
+static bool cookie_valid(const struct synack_stack *s, const struct wire_ipv4_repr *ip,
+                         const struct wire_tcp_repr *seg, synack_time_t now, unsigned *mss_idx,
+                         unsigned *opts)
+{
+    uint32_t iss = seg->ack - 1, irs = seg->seq - 1;
+    *mss_idx = (iss >> 27) & 7;
+    *opts = seg->has_ts ? COOKIE_HAS_TS | (seg->ts_ecr & COOKIE_TS_MASK) : 0;
+    uint64_t cur = cookie_slot(now);
+    for (uint64_t age = 0; age < 2 && age <= cur; age++) {
+        uint64_t slot = cur - age;
+        if ((slot & 3) != iss >> 30) continue;
+        uint32_t mac = cookie_mac(s, slot, ip->dst, seg->dst_port, ip->src, seg->src_port, irs,
+                                  *mss_idx, *opts);
+        if (mac == (iss & COOKIE_MAC_MASK)) return true;
+    }
+    return false;
+}
+
+struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+                                   const struct wire_tcp_repr *seg, synack_time_t now,
+                                   bool *dropped)
+{
+    struct synack_stack *s = l->stack;
+    *dropped = false;
+    enum synack_syncookies mode = s->cfg.syncookies;
+    if ((seg->flags & (WIRE_TCP_SYN | WIRE_TCP_RST | WIRE_TCP_ACK)) != WIRE_TCP_ACK ||
+        mode == SYNACK_SYNCOOKIES_NEVER)
+        return NULL;
+    if (mode == SYNACK_SYNCOOKIES_OVERFLOW &&
+        (s->cookie_sent_at == SYNACK_NEVER || now - s->cookie_sent_at >= 2 * COOKIE_SLOT))
+        return NULL;
+    unsigned mss_idx, opts;
+    if (!cookie_valid(s, ip, seg, now, &mss_idx, &opts)) {
+        s->counters.syncookies_rejected++;
+        return NULL;
+    }
+    /* Valid: the handshake is real. It still needs room (RFC 4987 does not let a cookie
+     * jump the accept queue); without it the ACK is dropped and the peer's next segment
+     * tries again while the cookie lives. */
+    *dropped = true;
+    if (l->accept_count >= l->backlog) {
+        stack_count_drop(s, SYNACK_DROP_ACCEPT_QUEUE_FULL);
+        return NULL;
+    }
+    if (s->nconns >= s->cfg.max_conns) {
+        stack_count_drop(s, SYNACK_DROP_CONN_LIMIT);
+        return NULL;
+    }
+    /* The SYN as far as the cookie remembers it. */
+    struct wire_tcp_repr syn = {.src_port = seg->src_port,
+                                .dst_port = seg->dst_port,
+                                .seq = seg->seq - 1,
+                                .flags = WIRE_TCP_SYN,
+                                .window = seg->window,
+                                .has_mss = true,
+                                .mss = cookie_mss[mss_idx]};
+    if (opts & COOKIE_HAS_TS) {
+        syn.has_ts = true;
+        syn.ts_val = seg->ts_val;
+        syn.has_wscale = (opts & 0xf) != COOKIE_NO_WSCALE;
+        syn.wscale = (uint8_t)(syn.has_wscale ? opts & 0xf : 0);
+        syn.sack_permitted = (opts & COOKIE_SACK) != 0;
+    }
+    struct synack_tcp *c = tcp_listen_child(l, ip, &syn, seg->ack - 1, now);
+    if (!c) {
+        stack_count_drop(s, SYNACK_DROP_NO_MEMORY);
+        return NULL;
+    }
+    *dropped = false;
+    s->counters.syncookies_validated++;
+    /* Our SYN-ACK went out when the cookie was made: SND.NXT = ISS + 1, and the window it
+     * offered is what the peer knows (RFC 9293 §3.8.6.2.2 never shrinks it). */
+    c->snd_nxt = c->iss + 1;
+    c->snd_rtx = c->snd_nxt;
+    uint32_t wnd = tcp_rcv_window(c);
+    c->rcv_adv = c->rcv_nxt + (wnd > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : wnd);
+    c->last_ack_sent = c->rcv_nxt;
+    return c;
+}
