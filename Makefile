@@ -2,9 +2,12 @@
 BUILD      ?= build
 TEST_BUILD ?= build-test
 CLANG_BUILD ?= build-clang
+FUZZ_BUILD ?= build-fuzz
+SECONDS    ?= 60
+FUZZ_RUNS  ?= 2000
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test clean format
+.PHONY: all deps build demo test fuzz fuzz-ci clean format
 
 all: build
 
@@ -26,9 +29,24 @@ test: deps
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNACK_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz-ci
+
+# libFuzzer for a fixed number of runs per target from a fixed seed: part of `make test`.
+fuzz-ci: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DSYNACK_FUZZ=ON -DSYNACK_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) >/dev/null
+	@scripts/fuzz.sh $(FUZZ_BUILD) runs=$(FUZZ_RUNS)
+
+# libFuzzer: every target under fuzz/ for SECONDS each (fuzz/README.md).
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DSYNACK_FUZZ=ON -DSYNACK_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(SECONDS) $(TARGETS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) $(CLANG_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

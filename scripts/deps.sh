@@ -3,7 +3,7 @@
 # Idempotent: when everything is present it installs nothing and prints nothing.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config clang libcmocka-dev libpcap-dev tshark iproute2
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev libpcap-dev tshark iproute2
       netcat-openbsd curl iputils-ping)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,169 @@
+#include "fuzz_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint8_t fz_u8(struct fz_in *in)
+{
+    if (in->n == 0) return 0;
+    in->n--;
+    return *in->p++;
+}
+
+uint16_t fz_u16(struct fz_in *in)
+{
+    uint16_t hi = fz_u8(in);
+    return (uint16_t)(hi << 8 | fz_u8(in));
+}
+
+uint32_t fz_u32(struct fz_in *in)
+{
+    uint32_t hi = fz_u16(in);
+    return hi << 16 | fz_u16(in);
+}
+
+const uint8_t *fz_bytes(struct fz_in *in, size_t max, size_t *len)
+{
+    *len = max < in->n ? max : in->n;
+    const uint8_t *p = in->p;
+    in->p += *len;
+    in->n -= *len;
+    return p;
+}
+
+/* ---- memory ---- */
+
+#define HDR 16
+
+static void *mem_alloc(void *ctx, size_t size)
+{
+    struct fz_mem *m = ctx;
+    if (m->live + size > m->cap) {
+        fprintf(stderr,
+                "fuzz: the stack holds %zu bytes and asks for %zu more: past the cap of "
+                "%zu (unbounded growth)\n",
+                m->live, size, m->cap);
+        abort();
+    }
+    uint8_t *p = malloc(HDR + size);
+    if (!p) return NULL;
+    memcpy(p, &size, sizeof size);
+    m->live += size;
+    if (m->live > m->peak) m->peak = m->live;
+    return p + HDR;
+}
+
+static void mem_free(void *ctx, void *ptr)
+{
+    struct fz_mem *m = ctx;
+    uint8_t *p = (uint8_t *)ptr - HDR;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    m->live -= size;
+    free(p);
+}
+
+void fz_mem_hook(struct synack_config *cfg, struct fz_mem *m, size_t cap)
+{
+    memset(m, 0, sizeof *m);
+    m->cap = cap;
+    cfg->alloc = mem_alloc;
+    cfg->free = mem_free;
+    cfg->alloc_ctx = m;
+}
+
+/* ---- the peer ---- */
+
+struct fz_tuple *fz_tuple(struct fz_peer *p, uint16_t lport, uint16_t rport)
+{
+    struct fz_tuple *free_slot = NULL;
+    for (int i = 0; i < FZ_TUPLES; i++) {
+        struct fz_tuple *t = &p->t[i];
+        if (t->used && t->lport == lport && t->rport == rport) return t;
+        if (!t->used && !free_slot) free_slot = t;
+    }
+    if (!free_slot) return NULL;
+    memset(free_slot, 0, sizeof *free_slot);
+    free_slot->used = true;
+    free_slot->lport = lport;
+    free_slot->rport = rport;
+    free_slot->peer_tsval = 1000;
+    return free_slot;
+}
+
+int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg)
+{
+    uint8_t buf[2048];
+    struct wire_ipv4_repr ip = {.src = FZ_REMOTE, .dst = FZ_LOCAL, .ttl = 64, .df = true};
+    size_t n = wire_packet_emit(&ip, seg, buf, sizeof buf);
+    if (n == 0) return SYNACK_ERR_BUFSZ;
+    return synack_stack_input(p->s, buf, n, p->now);
+}
+
+static void learn(struct fz_peer *p, const uint8_t *pkt, size_t len)
+{
+    struct wire_ipv4_repr ip;
+    struct wire_tcp_repr seg;
+    if (wire_packet_parse(pkt, len, &ip, &seg) != SYNACK_DROP_NONE) return;
+    struct fz_tuple *t = fz_tuple(p, seg.src_port, seg.dst_port);
+    if (!t) return;
+    uint32_t end = seg.seq + (uint32_t)seg.payload_len + ((seg.flags & WIRE_TCP_SYN) ? 1u : 0u) +
+                   ((seg.flags & WIRE_TCP_FIN) ? 1u : 0u);
+    if ((seg.flags & WIRE_TCP_SYN) || (int32_t)(end - t->stack_nxt) > 0) t->stack_nxt = end;
+    if (seg.flags & WIRE_TCP_ACK) t->peer_nxt = seg.ack;
+    if (seg.has_ts) t->stack_tsval = seg.ts_val;
+    t->stack_wnd = seg.window;
+}
+
+void fz_drain(struct fz_peer *p)
+{
+    static uint8_t buf[9000];
+    for (int guard = 0; guard < 100000; guard++) {
+        synack_ssize n = synack_stack_output(p->s, buf, sizeof buf, p->now);
+        if (n <= 0) return;
+        p->out_packets++;
+        learn(p, buf, (size_t)n);
+    }
+}
+
+unsigned fz_events(struct fz_peer *p)
+{
+    struct synack_event ev;
+    unsigned acceptable = 0;
+    while (synack_stack_next_event(p->s, &ev) == 0)
+        if (ev.type == SYNACK_EV_ACCEPTABLE) acceptable++;
+    return acceptable;
+}
+
+void fz_handshake(struct fz_peer *p, uint16_t lport, uint16_t rport, bool ts, bool sack, int wscale)
+{
+    struct fz_tuple *t = fz_tuple(p, lport, rport);
+    if (!t) return;
+    uint32_t iss = 7000u + rport;
+    struct wire_tcp_repr syn = {.src_port = rport,
+                                .dst_port = lport,
+                                .seq = iss,
+                                .flags = WIRE_TCP_SYN,
+                                .window = 65535,
+                                .has_mss = true,
+                                .mss = 1460,
+                                .has_wscale = wscale >= 0,
+                                .wscale = (uint8_t)(wscale >= 0 ? wscale : 0),
+                                .sack_permitted = sack,
+                                .has_ts = ts,
+                                .ts_val = t->peer_tsval};
+    fz_send(p, &syn);
+    fz_drain(p);
+    struct wire_tcp_repr ack = {.src_port = rport,
+                                .dst_port = lport,
+                                .seq = iss + 1,
+                                .ack = t->stack_nxt,
+                                .flags = WIRE_TCP_ACK,
+                                .window = 65535,
+                                .has_ts = ts,
+                                .ts_val = ++t->peer_tsval,
+                                .ts_ecr = t->stack_tsval};
+    fz_send(p, &ack);
+    fz_drain(p);
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/).
+
+    python3 fuzz/make_corpus.py BUILD_DIR
+
+Seeds are small inputs that already reach deep: for the stack, records that drive the
+scripted connections through data, loss, close, resets, keepalive, ICMP and the listener;
+for the wire parsers, every packet of `synack demo --pcap` captures (loss, simultaneous
+open and close, SACK, timestamps) plus ICMP messages; for the scenarios, the HTTP server
+and the command-line options, typical and edge values. The record formats are the ones
+fuzz/fuzz_<target>.c documents. The output is deterministic; the corpus is committed, so
+`make test` needs neither this script nor libFuzzer.
+"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# ---- stack records ----------------------------------------------------------------------
+
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+A, B, C = 0, 1, 2  # the scene's tuples: accepted, active, closed by the application
+
+
+def rec(ctl, act, arg, payload=b""):
+    n = len(payload)
+    if n > 255:
+        payload += b"\0" * (-n % 8)  # long payloads come in units of 8 bytes
+        assert len(payload) // 8 < 256
+        return bytes([ctl | 0x80, act, arg, len(payload) // 8]) + payload
+    return bytes([ctl, act, arg, n]) + payload
+
+
+def seg(tup, flags, seq_off=0, ack_off=0, window=65535, ts=False, old_ts=False, sack=0,
+        data=b""):
+    opt = (1 if ts else 0) | (2 if old_ts else 0) | ((4 | ((sack - 1) << 5)) if sack else 0)
+    hdr = struct.pack(">iiHBBB", seq_off, ack_off, window, opt, 3, 40)
+    return rec(0x03 | (tup << 4), 1, flags, hdr + data)
+
+
+def advance(k):  # 0, 1us, 1ms, 40ms, 200ms, 1s, next deadline, 60s
+    return rec(0, 0, k)
+
+
+def app(act, slot, data=b""):
+    return rec(0, act, slot, data)
+
+
+def icmp(tup, typ, code, back=0, mtu=1280, total=1500, router=False):
+    arg = (typ & 3) | ((code & 15) << 2)
+    return rec((8 if router else 0) | (tup << 4), 2, arg, struct.pack(">HHH", back, mtu, total))
+
+
+def stack_seeds():
+    s = {}
+    ts_scene = bytes([0x07, 0x07])  # ts, sack, wscale; B established, C closed, delack
+    plain = bytes([0x00, 0x03])
+    s["data-both-ways"] = ts_scene + b"".join([
+        seg(A, ACK | PSH, data=b"hello" * 40, ts=True), advance(2),
+        app(3, 0, b"x" * 200), seg(A, ACK, ack_off=0, ts=True), app(4, 0), advance(3),
+        seg(B, ACK | PSH, data=b"y" * 100, ts=True), app(3, 1, b"z" * 300), advance(6)])
+    s["out-of-order-and-sack"] = ts_scene + b"".join([
+        seg(A, ACK | PSH, seq_off=1000, data=b"a" * 500, ts=True),
+        seg(A, ACK | PSH, seq_off=2000, data=b"b" * 500, ts=True),
+        seg(A, ACK | PSH, seq_off=0, data=b"c" * 1000, ts=True), app(4, 0), advance(2)])
+    s["sender-loss-and-sack"] = ts_scene + b"".join(
+        [app(3, 0, b"d" * 1400)] * 8 + [seg(A, ACK, ack_off=-5000, sack=2, ts=True)] * 4 +
+        [advance(6), advance(6), seg(A, ACK, ts=True)])
+    s["close-handshakes"] = plain + b"".join([
+        app(5, 0), seg(A, ACK), seg(A, FIN | ACK), advance(6), app(6, 1),
+        seg(B, FIN | ACK), advance(7), advance(7)])
+    s["resets"] = plain + b"".join([
+        seg(A, RST, seq_off=10), seg(A, RST, seq_off=0), seg(B, SYN, seq_off=5),
+        seg(B, RST | ACK, seq_off=0), advance(5)])
+    s["keepalive-fin-wait-2"] = bytes([0x10, 0x02]) + b"".join(
+        [seg(C, ACK, ack_off=0)] + [advance(6)] * 8)
+    s["zero-window"] = bytes([0x08, 0x05]) + b"".join([
+        app(3, 0, b"w" * 255), seg(A, ACK, window=0), advance(6), advance(6),
+        seg(A, ACK, window=0), advance(6), seg(A, ACK, window=512), app(4, 0), advance(6)])
+    s["icmp-errors"] = plain + b"".join([
+        app(3, 0, b"i" * 1400), app(3, 0, b"j" * 1400), icmp(A, 0, 4, back=2800, mtu=576),
+        icmp(A, 0, 3, back=100), icmp(B, 1, 0, router=True), icmp(B, 0, 1), advance(6),
+        advance(6)])
+    s["listener-and-cookies"] = bytes([0x00, 0x48]) + b"".join(
+        [rec(0x04, 1, 0, struct.pack(">BBHHHBBHII", 0x45, 0, 40, 1, 0, 64, 6, 0,
+                                     0xc6120002, 0xc6120001) +
+             struct.pack(">HHIIBBHHH", 30000 + i, 80, 5000 * i, 0, 0x50, SYN, 65535, 0, 0))
+         for i in range(6)] + [app(9, 0), app(11, 0), app(11, 0), app(10, 3), advance(5)])
+    s["app-calls"] = plain + b"".join([
+        rec(0, 8, 0, b"\x05"), rec(0, 8, 8, b"\x10"), rec(0, 8, 0x30), rec(0, 8, 0x18),
+        app(7, 0), app(10, 5), app(6, 2), advance(6), advance(7)])
+    s["tiny-buffers"] = bytes([0x38, 0x01]) + b"".join([
+        app(3, 0, b"t" * 100), seg(A, ACK | PSH, data=b"u" * 300), app(4, 0),
+        seg(A, ACK, window=1), advance(6), advance(6), app(4, 8)])
+    return s
+
+
+# ---- wire: packets cut from demo captures ----------------------------------------------
+
+def pcap_packets(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    off = 24
+    while off + 16 <= len(data):
+        _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        yield data[off + 16:off + 16 + incl]
+        off += 16 + incl
+
+
+def wire_seeds(build):
+    synack = os.path.join(build, "synack")
+    runs = [["--bytes", "8K"], ["--bytes", "32K", "--loss", "5%", "--seed", "3"],
+            ["--simultaneous-open", "--bytes", "2K"], ["--simultaneous-close", "--bytes", "2K"],
+            ["--no-timestamps", "--no-sack", "--bytes", "4K", "--loss", "10%"]]
+    seeds, seen = {}, set()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, args in enumerate(runs):
+            pcap = os.path.join(tmp, "d%d.pcap" % i)
+            subprocess.run([synack, "demo", "--quiet", "--pcap", pcap] + args, check=False,
+                           stdout=subprocess.DEVNULL)
+            for pkt in pcap_packets(pcap):
+                key = (len(pkt), pkt[20 + 13] if len(pkt) > 33 else 0, pkt[:40])
+                if key in seen or len(seen) > 120:
+                    continue
+                seen.add(key)
+                seeds["demo%d-%03d" % (i, len(seen))] = pkt
+    # ICMP: an echo request and a fragmentation-needed quoting a TCP segment.
+    echo = struct.pack(">BBHHH", 8, 0, 0, 7, 1) + b"ping" * 8
+    seeds["icmp-echo"] = ipv4(1, echo)
+    quote = ipv4(6, b"\x00\x50\x9c\x40\x00\x00\x10\x00")[:28]
+    seeds["icmp-frag-needed"] = ipv4(1, struct.pack(">BBHHH", 3, 4, 0, 0, 1280) + quote)
+    return seeds
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+def ipv4(proto, payload):
+    if proto == 1:
+        payload = payload[:2] + struct.pack(">H", csum(payload)) + payload[4:]
+    hdr = struct.pack(">BBHHHBBHII", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0,
+                      0xc6120002, 0xc6120001)
+    hdr = hdr[:10] + struct.pack(">H", csum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+# ---- scenario, http, netopt --------------------------------------------------------------
+
+def scenario_seeds():
+    s = {}
+    # kind 0: flags, bytes(2), loss, delay, rate, queue, seed(4), [bufs], drops
+    s["transfer-clean"] = bytes([0, 0x00]) + struct.pack(">HBBBBI", 8192, 0, 10, 100, 0, 1) + b"\0\0"
+    s["transfer-lossy"] = bytes([0, 0x08]) + struct.pack(">HBBBBI", 20000, 40, 5, 10, 16, 7) + b"\x02\x03\x05\x01\x04"
+    s["transfer-tiny-bufs"] = bytes([0, 0x80]) + struct.pack(">HBBBBI", 3000, 0, 1, 0, 0, 9) + struct.pack(">HH", 1, 3) + b"\0\0"
+    s["transfer-simultaneous"] = bytes([0, 0x06]) + struct.pack(">HBBBBI", 500, 10, 20, 1, 4, 2) + b"\0\0"
+    s["flood-cookies"] = bytes([1]) + struct.pack(">HBBBBBI", 5000, 50, 10, 0, 8, 5, 3)
+    s["flood-never"] = bytes([1]) + struct.pack(">HBBBBBI", 5000, 50, 10, 2, 4, 5, 4)
+    s["blind"] = bytes([2]) + struct.pack(">BHBHBBI", 2, 20000, 50, 4000, 1, 5, 5)
+    return s
+
+
+def http_seeds():
+    s = {}
+
+    def chunks(text, ctl_extra=0):
+        out = b""
+        for i in range(0, len(text), 64):
+            part = text[i:i + 64]
+            ctl = ((len(part) - 1 + 7) // 8) | ctl_extra
+            out += bytes([ctl]) + part.ljust(((ctl & 0x3f) * 8 + 1), b" ")[:(ctl & 0x3f) * 8 + 1]
+        return out
+
+    s["get-index"] = chunks(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    s["pipelined"] = chunks(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nHEAD /sub/ HTTP/1.1\r\n"
+                            b"Host: x\r\n\r\nGET /sub/a%20b%25.txt HTTP/1.1\r\nHost: x\r\n"
+                            b"Connection: close\r\n\r\n")
+    s["bad-requests"] = chunks(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /../etc "
+                               b"HTTP/1.1\r\n\r\nBREW / HTTP/2.0\r\n\r\n")
+    s["slow-and-fin"] = chunks(b"GET / HTTP/1.1\r\n", 0x40) + bytes([0xc0]) + b"\r"
+    s["absolute-form"] = chunks(b"GET http://x/index.html?q=1 HTTP/1.0\r\n\r\n")
+    return s
+
+
+def netopt_seeds():
+    args = [["--addr", "198.18.0.1/24", "--link", "tun:synack%d"],
+            ["--link", "udp:127.0.0.1:7000,127.0.0.1:7001", "--addr", "198.18.1.1/30",
+             "--loss", "5%", "--delay", "20", "--rate", "10", "--seed", "3"],
+            ["--tun-host-addr", "198.18.0.2/24", "--mtu", "1280", "--mss", "536",
+             "--rcvbuf", "1M", "--sndbuf", "64K", "-v", "--pcap", "x.pcap"],
+            ["--addr", "255.255.255.255/33", "--reorder", "2%", "--dup", "1", "--corrupt", "0.5"]]
+    return {"args%d" % i: b"\0".join(a.encode() for a in arg) for i, arg in enumerate(args)}
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    write("stack", stack_seeds())
+    write("wire", wire_seeds(build))
+    write("scenario", scenario_seeds())
+    write("http", http_seeds())
+    write("netopt", netopt_seeds())
+
+
+if __name__ == "__main__":
+    main()
