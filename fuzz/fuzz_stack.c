@@ -2,7 +2,7 @@
  * The stack's input with timers and application calls interleaved (shared/FUZZING.md).
  *
  * The first two bytes set the scene: options (timestamps, SACK, window scale), tiny or
- * default buffers, keepalive and user timeout, SYN cookie mode, backlog, connection limit;
+ * default buffers, keepalive, a small mem_budget, SYN cookie mode, backlog, connection limit;
  * then a listener on port 80, one connection accepted through a scripted handshake, one
  * active connection (left in SYN_SENT or established), and one the application has closed
  * with data still queued.
@@ -111,6 +111,7 @@ static int setup(struct h *h, struct fz_in *in)
     cfg.max_orphans = (b & 0x10) ? 1 : 16;
     cfg.rack = !(b & 0x20);
     cfg.nodelay = a & 0x40;
+    if (a & 0x20) cfg.mem_budget = 3000;
     cfg.cc = (b & 0x80) ? SYNACK_CC_NEWRENO : SYNACK_CC_CUBIC;
     fz_mem_hook(&cfg, &h->mem, MEM_CAP);
     if (synack_stack_new(&h->p.s, &cfg) != 0) bail("synack_stack_new failed");
@@ -389,6 +390,7 @@ static void wind_down(struct h *h)
     synack_stack_stats(h->p.s, &st);
     if (synack_stack_next_deadline(h->p.s) != SYNACK_NEVER) bail("a timer never stops");
     if (st.conns || st.time_wait || st.orphans) bail("connections outlive every timer");
+    if (st.mem_held) bail("data counted as held with no connection left");
     if (h->mem.live != h->baseline) bail("memory did not come back to the starting level");
 }
 

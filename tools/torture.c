@@ -1247,6 +1247,11 @@ static bool check_final_side(struct run *run, struct tside *sd)
         return fail(run, sd, "a timer is still armed (at %.6f s) with no connection", secs(d));
     /* Every connection, record and listener is gone: the stack holds what it held when it
      * was made, not a byte more. */
+    struct synack_stack_stats st;
+    synack_stack_stats(sd->stack, &st);
+    if (st.mem_held != 0)
+        return fail(run, sd, "the stack counts %zu bytes of data held with no connection",
+                    st.mem_held);
     if (sd->live != sd->baseline)
         return fail(run, sd, "the stack holds %zu bytes, %zu when it was made", sd->live,
                     sd->baseline);

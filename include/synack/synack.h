@@ -117,6 +117,8 @@ enum synack_drop {
     SYNACK_DROP_NO_ACK,            /* segment without ACK in a synchronized state */
     SYNACK_DROP_SYN_SENT_BAD,      /* segment not acceptable in SYN_SENT */
     SYNACK_DROP_NO_MEMORY,         /* a connection could not be allocated */
+    SYNACK_DROP_MEM_BUDGET,        /* out-of-order data not kept: the stack holds mem_budget
+                                      bytes of data */
     SYNACK_DROP_CONN_LIMIT,        /* a SYN found the stack at max_conns (and no SYN cookie
                                       could answer it) */
     SYNACK_DROP_RCV_BUFFER,        /* data beyond the receive buffer */
@@ -190,6 +192,8 @@ struct synack_counters {
     uint64_t syncookies_rejected;      /* ACKs to a listener taken for a cookie that did not check
                                           out (forged, replayed too late, corrupted): answered with
                                           RST as any ACK to a listener */
+    uint64_t mem_budget_waits;         /* send() calls held back (AGAIN, or one segment's worth)
+                                          because the stack held mem_budget bytes */
     uint64_t events_dropped;           /* events lost because the event queue was full */
     uint64_t ctl_queue_drops;          /* TCB-less segments (RSTs, TIME_WAIT ACKs, SYN-ACKs with a
                                           cookie) not sent because their queue was full */
@@ -265,6 +269,14 @@ struct synack_config {
                                           slot) the stack keeps for released connections (4096;
                                           raise it with max_conns). Beyond it a released connection
                                           spends TIME_WAIT whole, in its slot (counted) */
+    size_t mem_budget;                 /* bytes of data the stack holds at most in all send and
+                                          receive buffers and out-of-order queues (0: no budget; the
+                                          buffers, sndbuf + rcvbuf per connection, bound it anyway).
+                                          At the budget, receive windows stop growing (the right
+                                          edge already offered stays: RFC 9293 §3.8.6.2.2),
+                                          out-of-order data is dropped (counted), and send() takes
+                                          no more than one segment on a connection with nothing
+                                          queued (AGAIN otherwise, with WRITABLE later) */
     size_t max_orphans;                /* released connections still sending or closing (512);
                                           when one more is released the oldest is reset (counted) */
     synack_time_t fin_wait2_timeout;   /* a released connection in FIN_WAIT_2 whose peer never
@@ -367,6 +379,7 @@ struct synack_stack_stats {
     size_t orphans, max_orphans;     /* released connections still sending or closing */
     size_t listeners;
     size_t events_queued, events_cap; /* events waiting to be taken, and room for them */
+    size_t mem_held, mem_budget;      /* data held in buffers and out-of-order queues */
     size_t conn_bytes;                /* bytes allocated per connection (TCB and buffers) */
     size_t time_wait_bytes;           /* bytes per TIME_WAIT record */
 };

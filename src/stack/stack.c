@@ -281,6 +281,8 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
     out->max_orphans = s->cfg.max_orphans;
     out->events_queued = s->ev_len;
     out->events_cap = s->ev_cap;
+    out->mem_held = s->mem_held;
+    out->mem_budget = s->cfg.mem_budget;
     out->conn_bytes = tcp_conn_bytes(&s->cfg);
     out->time_wait_bytes = sizeof(struct tcp_tw);
 }

@@ -57,6 +57,9 @@ struct synack_stack {
     struct synack_tcp *orphan_head, *orphan_tail;
     size_t norphans;
 
+    /* Data held by every connection (tcp_mem_sync), against cfg.mem_budget. */
+    size_t mem_held;
+
     /* Deadlines: one heap node per connection. */
     struct timers timers;
     struct timer_node **timer_storage;

@@ -70,6 +70,20 @@ static unsigned conn_seg_cap(const struct synack_config *cfg)
     return (unsigned)(cfg->sndbuf / 256 + 16);
 }
 
+void tcp_mem_sync(struct synack_tcp *c)
+{
+    if (c->flags & TCP_F_DEAD) return;
+    size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + c->ooo_bytes;
+    c->stack->mem_held = c->stack->mem_held - c->mem_held + held;
+    c->mem_held = held;
+}
+
+bool tcp_mem_pressure(const struct synack_tcp *c)
+{
+    size_t budget = c->stack->cfg.mem_budget;
+    return budget && c->stack->mem_held >= budget;
+}
+
 size_t tcp_conn_bytes(const struct synack_config *cfg)
 {
     return sizeof(struct synack_tcp) + conn_seg_cap(cfg) * sizeof(struct tcp_seg) +
@@ -147,6 +161,8 @@ void tcp_conn_destroy(struct synack_tcp *c)
     c->all_next = s->dead;
     s->dead = c;
     c->flags |= TCP_F_DEAD;
+    s->mem_held -= c->mem_held;
+    c->mem_held = 0;
     s->nconns--;
 }
 

@@ -179,6 +179,8 @@ struct synack_tcp {
     uint32_t ooo_stamp;
     uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
     uint32_t ooo_fin_seq;
+    uint32_t ooo_bytes;   /* bytes held in the out-of-order blocks */
+    size_t mem_held;      /* what this connection counts in the stack's mem_held */
     uint32_t rcv_unacked; /* in-order bytes received since our last ACK */
     uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
 
@@ -320,6 +322,11 @@ uint8_t tcp_rcv_wscale(const struct synack_config *cfg);
 /* RFC 7323 §5.4: the TSval offset of a 4-tuple. */
 uint32_t tcp_ts_offset(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                        uint16_t rport);
+/* Brings the stack's count of held data up to date with this connection's buffers and
+ * out-of-order queue (mem_budget). No-op on a dead connection. */
+void tcp_mem_sync(struct synack_tcp *c);
+/* True when the stack holds mem_budget bytes of data or more. */
+bool tcp_mem_pressure(const struct synack_tcp *c);
 /* Bytes one connection allocates: TCB, scoreboard, out-of-order table, both buffers. */
 size_t tcp_conn_bytes(const struct synack_config *cfg);
 /* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers; NULL at

@@ -579,6 +579,7 @@ void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
             c->last_rcv = now;
             if (c->ka_idle) tcp_keepalive_reset(c, now);
             input_synchronized(c, seg, now);
+            tcp_mem_sync(c);
         } else if (!dropped) {
             input_listen(l, ip, seg, now, NULL);
         }
@@ -592,4 +593,5 @@ void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
         input_syn_sent(c, seg, now);
     else
         input_synchronized(c, seg, now);
+    tcp_mem_sync(c);
 }

@@ -22,7 +22,9 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c)
      * min(buffer/2, MSS); a smaller opening is kept back. */
     uint32_t half = c->rcvq.cap > 1 ? (uint32_t)(c->rcvq.cap / 2) : 1;
     uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
-    uint32_t wnd = space >= known + step ? space : known;
+    /* mem_budget reached: the edge already offered stays, and goes no further. */
+    bool grow = space >= known + step && !tcp_mem_pressure(c);
+    uint32_t wnd = grow ? space : known;
     /* RFC 7323 §2.3: the field carries wnd >> shift, so offer a multiple of 2^shift. */
     wnd &= ~(unit - 1);
     if (wnd < known) {
@@ -47,7 +49,7 @@ bool tcp_should_update_window(struct synack_tcp *c)
     uint32_t now_wnd = tcp_rcv_window(c);
     uint32_t half = c->rcvq.cap > 1 ? (uint32_t)(c->rcvq.cap / 2) : 1;
     uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
-    if (known >= half || now_wnd < known + step) return false;
+    if (known >= half || now_wnd < known + step || tcp_mem_pressure(c)) return false;
     c->flags |= TCP_F_ACK_NOW;
     return true;
 }

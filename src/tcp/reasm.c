@@ -25,6 +25,7 @@ void tcp_reasm_note_duplicate(struct synack_tcp *c, uint32_t left, uint32_t righ
 
 static void ooo_remove(struct synack_tcp *c, unsigned i)
 {
+    c->ooo_bytes -= c->ooo[i].right - c->ooo[i].left;
     memmove(&c->ooo[i], &c->ooo[i + 1], (c->nooo - i - 1) * sizeof c->ooo[0]);
     c->nooo--;
 }
@@ -58,15 +59,18 @@ static bool ooo_insert(struct synack_tcp *c, uint32_t left, uint32_t right, bool
         c->ooo[i].left = left;
         c->ooo[i].right = right;
         c->ooo[i].stamp = ++c->ooo_stamp;
+        c->ooo_bytes += right - left;
         return true;
     }
     /* Overlaps or abuts block i (and maybe the ones after it): widen i, absorb them. */
+    c->ooo_bytes -= c->ooo[i].right - c->ooo[i].left;
     if (seq_lt(left, c->ooo[i].left)) c->ooo[i].left = left;
     if (seq_gt(right, c->ooo[i].right)) c->ooo[i].right = right;
     while (i + 1 < c->nooo && seq_leq(c->ooo[i + 1].left, c->ooo[i].right)) {
         if (seq_gt(c->ooo[i + 1].right, c->ooo[i].right)) c->ooo[i].right = c->ooo[i + 1].right;
         ooo_remove(c, i + 1);
     }
+    c->ooo_bytes += c->ooo[i].right - c->ooo[i].left;
     c->ooo[i].stamp = ++c->ooo_stamp;
     return true;
 }
@@ -94,6 +98,12 @@ uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data
         bool dup;
         TCP_COUNT(c, out_of_order);
         *immediate = true;
+        if (tcp_mem_pressure(c)) {
+            /* The stack holds its mem_budget: what is not in order waits for the sender's
+             * retransmission (it has it; RFC 9293 lets a receiver drop it). */
+            tcp_count_drop(c, SYNACK_DROP_MEM_BUDGET);
+            return 0;
+        }
         if (!ooo_insert(c, seq, seq + len, &dup)) {
             tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
             return 0;

@@ -64,9 +64,17 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
         return conn_error(c);
     }
     if (len == 0) return 0;
-    size_t n = ring_write(&c->sndq, data, len);
+    size_t take = len;
+    if (tcp_mem_pressure(c)) {
+        /* mem_budget: a connection with data queued waits for its ACKs (WRITABLE); one
+         * with nothing queued may still send a segment, so that none can be starved. */
+        TCP_COUNT(c, mem_budget_waits);
+        take = ring_len(&c->sndq) ? 0 : (len < c->eff_mss ? len : c->eff_mss);
+    }
+    size_t n = ring_write(&c->sndq, data, take);
     if (n < len) c->flags |= TCP_F_WANT_WRITABLE; /* SYNACK_EV_WRITABLE when space frees */
     if (n == 0) return SYNACK_ERR_AGAIN;
+    tcp_mem_sync(c);
     tcp_schedule_output(c);
     return (synack_ssize)n;
 }
@@ -85,6 +93,7 @@ synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, sy
         return SYNACK_ERR_AGAIN;
     }
     size_t n = ring_read(&c->rcvq, data, len);
+    tcp_mem_sync(c);
     if (tcp_is_synchronized(c->state) && !(c->flags & TCP_F_RCV_FIN) && tcp_should_update_window(c))
         tcp_schedule_output(c);
     return (synack_ssize)n;
@@ -237,6 +246,7 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
     if (!c) return;
     struct synack_stack *s = c->stack;
     conn_release(c, now);
+    tcp_mem_sync(c);
     orphan_add(c, now);
     stack_reap(s);
 }

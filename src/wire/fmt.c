@@ -339,6 +339,8 @@ const char *synack_drop_name(enum synack_drop d)
         return "rcv-buffer";
     case SYNACK_DROP_PAWS:
         return "paws";
+    case SYNACK_DROP_MEM_BUDGET:
+        return "mem-budget";
     case SYNACK_DROP_CONN_LIMIT:
         return "conn-limit";
     case SYNACK_DROP_TIME_WAIT_RST:

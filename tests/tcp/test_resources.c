@@ -437,6 +437,89 @@ static void event_queue_full_is_counted(void **state)
     fix_free(&f);
 }
 
+/* ---- mem_budget ---- */
+
+static void budget_20k(struct synack_config *cfg)
+{
+    cfg->mem_budget = 20000;
+}
+
+/* At the budget the receive window stops growing (the edge already offered stays) and
+ * out-of-order data is dropped, counted; in-order data inside the offered window is still
+ * taken. Reading frees the budget. */
+static void mem_budget_holds_the_window_and_drops_out_of_order(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, budget_20k);
+    fix_established_active(&f);
+    static uint8_t chunk[1000];
+    for (int i = 0; i < 20; i++) {
+        fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, chunk, sizeof chunk);
+        f.peer_nxt += sizeof chunk;
+    }
+    struct wire_tcp_repr seg;
+    uint32_t edge = 0;
+    while (fix_recv(&f, &seg))
+        edge = seg.ack + seg.window;
+    assert_int_equal(stats(&f).mem_held, 20000);
+    /* Out of order: dropped, counted, acknowledged at once. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 5000, f.peer_ack, chunk, sizeof chunk);
+    assert_true(fix_recv(&f, &seg));
+    assert_int_equal(seg.ack, f.peer_nxt);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_MEM_BUDGET), 1);
+    assert_int_equal(fix_info(&f).ooo_blocks, 0);
+    /* In order, inside what was offered: taken; the edge does not move. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, chunk, sizeof chunk);
+    f.peer_nxt += sizeof chunk;
+    assert_true(fix_recv(&f, &seg));
+    assert_int_equal(seg.ack, f.peer_nxt);
+    assert_int_equal(seg.ack + seg.window, edge);
+    assert_int_equal(stats(&f).mem_held, 21000);
+    /* The application reads: the budget is free, the window grows again. */
+    uint8_t buf[32768];
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 21000);
+    assert_int_equal(stats(&f).mem_held, 0);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, chunk, sizeof chunk);
+    f.peer_nxt += sizeof chunk;
+    assert_true(fix_recv(&f, &seg));
+    assert_true(seg.ack + seg.window > edge);
+    fix_free(&f);
+}
+
+/* At the budget send() takes nothing on a connection with data queued (AGAIN, then
+ * WRITABLE when its ACK frees the budget), and one segment on one with nothing queued. */
+static void mem_budget_holds_send_but_starves_nobody(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, budget_20k);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40001);
+    struct synack_tcp *b = f.c;
+    accept_peer(&f, 40000);
+    static uint8_t data[30000];
+    /* The peer's window (65535) takes it all; nothing is acknowledged yet. */
+    assert_int_equal(synack_tcp_send(f.c, data, 25000, f.now), 25000);
+    assert_true(stats(&f).mem_held >= 20000);
+    assert_int_equal(synack_tcp_send(f.c, data, 100, f.now), SYNACK_ERR_AGAIN);
+    /* The other connection has nothing queued: one segment's worth. */
+    synack_ssize n = synack_tcp_send(b, data, 10000, f.now);
+    assert_int_equal(n, fix_info(&f).snd_eff_mss);
+    assert_int_equal(counters(&f).mem_budget_waits, 2);
+    struct wire_tcp_repr seg;
+    uint32_t sent_end = f.peer_ack;
+    while (fix_recv(&f, &seg))
+        if (seg.dst_port == 40000) sent_end = seg.seq + (uint32_t)seg.payload_len;
+    /* What went out of the first is acknowledged: below the budget again, WRITABLE, and
+     * send() takes again. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, sent_end, NULL, 0);
+    assert_true(stats(&f).mem_held < 20000);
+    assert_true(fix_saw_event(&f, SYNACK_EV_WRITABLE, 0));
+    assert_int_equal(synack_tcp_send(f.c, data, 100, f.now), 100);
+    fix_free(&f);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(time_wait_record_frees_slot_and_buffers),
     cmocka_unit_test(time_wait_record_answers_like_the_tcb),
@@ -452,6 +535,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(stack_keepalive_default_reclaims_idle_connections),
     cmocka_unit_test(control_queue_full_is_counted),
     cmocka_unit_test(event_queue_full_is_counted),
+    cmocka_unit_test(mem_budget_holds_the_window_and_drops_out_of_order),
+    cmocka_unit_test(mem_budget_holds_send_but_starves_nobody),
 };
 
 SYNACK_TEST_MAIN("resources", tests)
