@@ -547,6 +547,20 @@ static inline uint32_t tcp_seg_len(const struct wire_tcp_repr *seg)
            ((seg->flags & WIRE_TCP_FIN) ? 1u : 0u);
 }
 
+/* RFC 9293 §3.10.7.4, first check: whether a segment occupying `len` sequence numbers from
+ * `seq` is acceptable to a receiver at RCV.NXT `nxt` with window `wnd`. One deviation, as
+ * Linux's tcp_sequence(): a zero-length segment exactly at the right edge (RCV.NXT +
+ * RCV.WND) is acceptable. A sender that filled our window sends its pure ACKs there; the
+ * table's strict bound would throw their ACK fields away until the hole before them is
+ * repaired, and two ends that each throw the other's ACKs away can wait for ever. It adds
+ * one sequence number to what a blind attacker may hit. */
+static inline bool tcp_seq_acceptable(uint32_t seq, uint32_t len, uint32_t nxt, uint32_t wnd)
+{
+    if (len == 0) return seq_in(seq, nxt, nxt + wnd) || seq == nxt + wnd;
+    if (wnd == 0) return false;
+    return seq_in(seq, nxt, nxt + wnd) || seq_in(seq + len - 1, nxt, nxt + wnd);
+}
+
 /* Synchronized states: our SYN and theirs have both been seen (RFC 9293 §3.5). */
 static inline bool tcp_is_synchronized(enum synack_state s)
 {

@@ -171,13 +171,7 @@ static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, str
         seq++;
         len--;
     }
-    bool ok;
-    if (len == 0)
-        ok = wnd == 0 ? seq == nxt : seq_in(seq, nxt, nxt + wnd);
-    else if (wnd == 0)
-        ok = false;
-    else
-        ok = seq_in(seq, nxt, nxt + wnd) || seq_in(seq + len - 1, nxt, nxt + wnd);
+    bool ok = tcp_seq_acceptable(seq, len, nxt, wnd);
     in->seq = seq;
     in->data = seg->payload;
     in->len = (uint32_t)seg->payload_len;

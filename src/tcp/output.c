@@ -223,12 +223,16 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
         p->keepalive = true;
         return true;
     }
-    /* A bare ACK. Its sequence number leaves out an unacknowledged zero-window probe byte
-     * (which the peer most likely dropped): at SND.NXT it would lie past the peer's zero
-     * window, be unacceptable, and draw an ACK, and two stacks probing each other would
-     * trade such ACKs forever. BSD does the same by pulling snd_nxt back after a probe. */
+    /* A bare ACK. While the peer's window is zero its sequence number leaves out an
+     * unacknowledged zero-window probe byte (which the peer most likely dropped): at
+     * SND.NXT it would lie past the peer's zero window and be unacceptable, its ACK field
+     * lost (RFC 9293 §3.10.7.4 first check). BSD does the same by pulling snd_nxt back after
+     * a probe. Once the peer offers a window again it has most likely taken the byte, and
+     * SND.NXT - 1 would lie before its RCV.NXT: unacceptable too, and both ends could wait
+     * for each other's ACK for ever. */
     p->seq = c->snd_nxt;
-    if (c->seg_count && (tcp_seg_at(c, c->seg_count - 1)->flags & TCP_SEG_PROBE)) p->seq--;
+    if (c->snd_wnd == 0 && c->seg_count && (tcp_seg_at(c, c->seg_count - 1)->flags & TCP_SEG_PROBE))
+        p->seq--;
     p->len = 0;
     p->flags = WIRE_TCP_ACK;
     /* A keepalive due while an ACK is delayed: the ACK goes now, the probe after it. */

@@ -211,15 +211,6 @@ bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bo
     return seq_gt(seg->seq, rcv_nxt);
 }
 
-/* RFC 9293 §3.10.7.4 first check, against the window last offered. */
-static bool tw_acceptable(const struct tcp_tw *tw, const struct wire_tcp_repr *seg)
-{
-    uint32_t len = tcp_seg_len(seg), nxt = tw->rcv_nxt, wnd = tw->rcv_wnd;
-    if (len == 0) return wnd == 0 ? seg->seq == nxt : seq_in(seg->seq, nxt, nxt + wnd);
-    if (wnd == 0) return false;
-    return seq_in(seg->seq, nxt, nxt + wnd) || seq_in(seg->seq + len - 1, nxt, nxt + wnd);
-}
-
 void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ipv4_repr *ip,
                   const struct wire_tcp_repr *seg, synack_time_t now)
 {
@@ -233,7 +224,7 @@ void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_i
         tcp_listen_input(l, ip, seg, now, &floor);
         return;
     }
-    bool ok = tw_acceptable(tw, seg);
+    bool ok = tcp_seq_acceptable(seg->seq, tcp_seg_len(seg), tw->rcv_nxt, tw->rcv_wnd);
     if (seg->flags & WIRE_TCP_RST) {
         /* RFC 1337 §3: no TIME-WAIT assassination; outside the window, as ever, dropped. */
         stack_count_drop(s, ok ? SYNACK_DROP_TIME_WAIT_RST : SYNACK_DROP_UNACCEPTABLE);

@@ -37,6 +37,17 @@ static void run_seeds(enum torture_profile profile, uint64_t first, uint64_t las
              (unsigned long long)(last - first + 1), list);
 }
 
+/* Seeds that once failed, kept by name. 1325533: with a tiny receive buffer on one side
+ * and a zero-window probe byte the other side had taken, each end threw away the other's
+ * ACKs (pure ACKs at the right edge of a full window; ACKs pulled one byte back behind a
+ * probe) once the ACK field of an unacceptable segment was no longer used, and the
+ * connection timed out. */
+static void torture_regression_seeds(void **state)
+{
+    (void)state;
+    run_seeds(TORTURE_RANDOM, 1325533, 1325533, NULL);
+}
+
 static void torture_seeds_1_500(void **state)
 {
     (void)state;
@@ -121,6 +132,7 @@ static void same_seed_same_run(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(torture_regression_seeds),
     cmocka_unit_test(torture_seeds_1_500),
     cmocka_unit_test(torture_seeds_501_1000),
     cmocka_unit_test(torture_seeds_1001_1500),

@@ -111,6 +111,24 @@ static void zero_window_allowance_still_takes_ack_at_rcv_nxt(void **state)
     fix_free(&f);
 }
 
+/* A pure ACK exactly at the right edge of our window (the sender filled it, a hole is
+ * still open) is taken, as Linux takes it: its ACK field is news. One past it is not. */
+static void pure_ack_at_the_right_edge_is_acceptable(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    established_in_flight(&f, 2);
+    uint32_t una = fix_info(&f).snd_una;
+    uint32_t wnd = fix_info(&f).rcv_wnd;
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + wnd + 1, una + MSS, NULL, 0);
+    assert_int_equal(fix_info(&f).snd_una, una);
+    f.now += SYNACK_MS(500);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + wnd, una + MSS, NULL, 0);
+    assert_int_equal(fix_info(&f).snd_una, una + MSS);
+    fix_free(&f);
+}
+
 /* ---- answers to invalid segments: one per invalid_ack_interval, per connection ---- */
 
 /* 100 spoofed segments in one second, at random positions outside the window: the real
@@ -371,6 +389,7 @@ static void rst_in_time_wait_is_ignored_rfc1337(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(forged_ack_below_window_does_not_move_snd_una),
     cmocka_unit_test(zero_window_allowance_still_takes_ack_at_rcv_nxt),
+    cmocka_unit_test(pure_ack_at_the_right_edge_is_acceptable),
     cmocka_unit_test(unacceptable_segments_answered_once_per_interval),
     cmocka_unit_test(paws_failures_answered_once_per_interval),
     cmocka_unit_test(zero_interval_answers_every_unacceptable_segment),
