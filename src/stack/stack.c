@@ -171,7 +171,8 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
             (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^ 0x5a);
     s->port_counter = (uint32_t)cfg->seed;
     s->cookie_sent_at = SYNACK_NEVER;
-    s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns;
+    /* Four events per connection, and the two a TIME_WAIT record queues when it ends. */
+    s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait;
     s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
     s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);
     s->scratch = stack_alloc(s, cfg->mtu);

@@ -99,6 +99,7 @@ enum {
                                        freed when the current public call returns */
     TCP_F_ORPHAN = 1u << 25,        /* released and still sending or closing: in the stack's
                                        orphan list */
+    TCP_F_TW_FULL = 1u << 26,       /* found the TIME_WAIT table full (counted once) */
 };
 
 struct synack_tcp {
@@ -559,6 +560,14 @@ static inline bool tcp_seq_acceptable(uint32_t seq, uint32_t len, uint32_t nxt, 
     if (len == 0) return seq_in(seq, nxt, nxt + wnd) || seq == nxt + wnd;
     if (wnd == 0) return false;
     return seq_in(seq, nxt, nxt + wnd) || seq_in(seq + len - 1, nxt, nxt + wnd);
+}
+
+/* A retransmission of the peer's FIN, the one RCV.NXT already counts: in TIME-WAIT it
+ * restarts 2*MSL. Only that one: a FIN anywhere else would let a blind attacker keep the
+ * 4-tuple in TIME-WAIT for ever. */
+static inline bool tcp_is_old_fin(const struct wire_tcp_repr *seg, uint32_t rcv_nxt)
+{
+    return (seg->flags & WIRE_TCP_FIN) && seg->seq + (uint32_t)seg->payload_len + 1 == rcv_nxt;
 }
 
 /* Synchronized states: our SYN and theirs have both been seen (RFC 9293 §3.5). */

@@ -471,7 +471,8 @@ static void input_unacceptable(struct synack_tcp *c, const struct wire_tcp_repr 
         tcp_reasm_note_duplicate(c, seg->seq, seg->seq + (uint32_t)seg->payload_len);
     if (tcp_invalid_ack_allowed(c, now)) ack_now(c);
     /* A repeated FIN in TIME-WAIT: acknowledge it (above) and restart the 2 MSL timeout. */
-    if (c->state == SYNACK_TIME_WAIT && (seg->flags & WIRE_TCP_FIN)) tcp_enter_time_wait(c, now);
+    if (c->state == SYNACK_TIME_WAIT && tcp_is_old_fin(seg, c->rcv_nxt))
+        tcp_enter_time_wait(c, now);
 }
 
 /* RFC 7323 §5.3 R1 (PAWS): once timestamps are on, a segment whose TSval is older than

@@ -200,9 +200,12 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip
         return;
     }
     enum synack_drop full = listen_full(l, false);
-    bool cookie = mode == SYNACK_SYNCOOKIES_ALWAYS ||
-                  (mode == SYNACK_SYNCOOKIES_OVERFLOW &&
-                   (full == SYNACK_DROP_SYN_QUEUE_FULL || full == SYNACK_DROP_CONN_LIMIT));
+    /* No cookie for a SYN that reopens a TIME-WAIT 4-tuple: its ISS must clear the old
+     * incarnation's sequence space, and a cookie's cannot promise to. */
+    bool cookie =
+        !iss_floor && (mode == SYNACK_SYNCOOKIES_ALWAYS ||
+                       (mode == SYNACK_SYNCOOKIES_OVERFLOW &&
+                        (full == SYNACK_DROP_SYN_QUEUE_FULL || full == SYNACK_DROP_CONN_LIMIT)));
     if (full != SYNACK_DROP_NONE && !cookie) {
         stack_count_drop(s, full);
         return;
@@ -217,7 +220,7 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip
     if (iss_floor && seq_leq(iss, *iss_floor)) iss = *iss_floor + 1;
     struct synack_tcp *c = tcp_listen_child(l, ip, seg, iss, now);
     if (!c) {
-        if (mode == SYNACK_SYNCOOKIES_OVERFLOW)
+        if (mode == SYNACK_SYNCOOKIES_OVERFLOW && !iss_floor)
             tcp_cookie_send_synack(l, ip, seg, now); /* the allocator said no: stateless */
         else
             stack_count_drop(s, SYNACK_DROP_NO_MEMORY);

@@ -45,8 +45,9 @@
 #define COOKIE_HAS_TS (1u << 7) /* in the MAC's option byte only */
 
 /* The MSS values a cookie can carry: the common ones (RFC 879's 536, IPv6's 1220, PPPoE
- * 1452, Ethernet 1460, jumbo 8960) and a few between. Index 0 also serves peers below it. */
-static const uint16_t cookie_mss[8] = {64, 256, 536, 1220, 1360, 1440, 1460, 8960};
+ * 1452, Ethernet 1460, jumbo 8960) and a few between; 48 is min_snd_mss's default. Index 0
+ * also serves peers below it. */
+static const uint16_t cookie_mss[8] = {48, 256, 536, 1220, 1360, 1440, 1460, 8960};
 
 static uint64_t cookie_slot(synack_time_t now)
 {

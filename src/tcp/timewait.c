@@ -169,7 +169,8 @@ bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
     struct synack_stack *s = c->stack;
     struct tcp_tw *tw = s->ntw < s->cfg.max_time_wait ? stack_alloc(s, sizeof *tw) : NULL;
     if (!tw) {
-        s->counters.time_wait_overflows++;
+        if (!(c->flags & TCP_F_TW_FULL)) s->counters.time_wait_overflows++; /* once each */
+        c->flags |= TCP_F_TW_FULL;
         return false;
     }
     memset(tw, 0, sizeof *tw);
@@ -218,10 +219,11 @@ void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_i
     struct synack_listener *l = stack_listener_find(s, seg->dst_port);
     if (l && tcp_tw_syn_may_reopen(seg, tw->rcv_nxt, tw->ts, tw->ts_recent) &&
         tcp_listen_has_room(l, false)) {
-        /* The new incarnation's ISS starts above the old one's sequence space. */
+        /* The new incarnation's ISS starts above the old one's sequence space. The record
+         * goes once the new connection exists; if it could not be made, TIME-WAIT goes on. */
         uint32_t floor = tw->snd_nxt;
-        tw_end(s, tw, now);
         tcp_listen_input(l, ip, seg, now, &floor);
+        if (stack_demux_find(s, ip->dst, seg->dst_port, ip->src, seg->src_port)) tw_end(s, tw, now);
         return;
     }
     bool ok = tcp_seq_acceptable(seg->seq, tcp_seg_len(seg), tw->rcv_nxt, tw->rcv_wnd);
@@ -239,7 +241,7 @@ void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_i
     }
     if (!ok) {
         stack_count_drop(s, SYNACK_DROP_UNACCEPTABLE);
-        if (seg->flags & WIRE_TCP_FIN) {
+        if (tcp_is_old_fin(seg, tw->rcv_nxt)) {
             /* The peer's FIN again: our ACK was lost. Restart 2*MSL: it now ends last. */
             tw->expires = now + 2 * s->cfg.msl;
             list_unlink(s, tw);

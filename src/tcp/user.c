@@ -205,8 +205,10 @@ static void conn_release(struct synack_tcp *c, synack_time_t now)
      * the peer with a RST rather than a FIN. */
     if (ring_len(&c->rcvq) > 0 && tcp_is_synchronized(c->state)) {
         if (c->state == SYNACK_TIME_WAIT) {
-            /* Both FINs are acknowledged: nothing to tell the peer; let 2*MSL run. */
+            /* Both FINs are acknowledged: nothing to tell the peer; let 2*MSL run, as a
+             * record. */
             ring_consume(&c->rcvq, ring_len(&c->rcvq));
+            tcp_tw_adopt(c, now);
             return;
         }
         /* Every other synchronized state, CLOSING and LAST-ACK included. */

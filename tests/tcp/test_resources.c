@@ -183,9 +183,106 @@ static void time_wait_table_full_keeps_the_connection(void **state)
     assert_int_equal(counters(&f).time_wait_overflows, 1);
     fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
     fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    /* The restart of 2*MSL tried the table again: still one overflow, not two. */
+    assert_int_equal(counters(&f).time_wait_overflows, 1);
     fix_run_next_timer(&f);
     assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
     assert_int_equal(stats(&f).conns, 0);
+    fix_free(&f);
+}
+
+/* Only the peer's FIN again (the one RCV.NXT already counts) restarts 2*MSL; a FIN with
+ * any other unacceptable sequence number is answered within the invalid-ACK limit but
+ * leaves the deadline alone, or a blind attacker could keep the 4-tuple in TIME_WAIT for
+ * ever. Both as a record and as a whole connection (table full). */
+static void time_wait_restarts_only_for_the_old_fin_trial(void (*tweak)(struct synack_config *))
+{
+    struct fix f;
+    fix_init(&f, tweak);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    server_closes_first(&f);
+    synack_time_t end = synack_stack_next_deadline(f.s);
+    f.now += SYNACK_S(10);
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1000, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_true(synack_stack_next_deadline(f.s) == end);
+    f.now += SYNACK_S(1);
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_true(synack_stack_next_deadline(f.s) == end + SYNACK_S(11));
+    fix_free(&f);
+}
+
+static void time_wait_restarts_only_for_the_old_fin(void **state)
+{
+    (void)state;
+    time_wait_restarts_only_for_the_old_fin_trial(NULL);
+    time_wait_restarts_only_for_the_old_fin_trial(no_time_wait_records);
+}
+
+static void cookies_always(struct synack_config *cfg)
+{
+    cfg->syncookies = SYNACK_SYNCOOKIES_ALWAYS;
+}
+
+/* A SYN that reopens a TIME_WAIT 4-tuple (RFC 9293 §3.10.7.4, RFC 6191) gets a SYN-ACK
+ * from the SYN queue even when cookies are always on: its ISS must lie above the old
+ * incarnation's sequence space, which a cookie's cannot promise. */
+static void time_wait_reopen_never_uses_a_cookie(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, cookies_always);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    assert_int_equal(counters(&f).syncookies_sent, 1);
+    server_closes_first(&f);
+    assert_int_equal(stats(&f).time_wait, 1);
+    uint32_t old_snd_nxt = f.peer_ack;
+    f.now += SYNACK_S(1);
+    f.peer_nxt += 100000;
+    fix_peer_syn(&f, false);
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(&f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    assert_true((int32_t)(seg.seq - old_snd_nxt) > 0);
+    assert_int_equal(counters(&f).syncookies_sent, 1);
+    struct synack_stack_stats st = stats(&f);
+    assert_int_equal(st.half_open, 1);
+    assert_int_equal(st.time_wait, 0);
+    fix_free(&f);
+}
+
+/* Released in TIME_WAIT with data still unread: both FINs are acknowledged, so nothing is
+ * said to the peer (no RST); the data is discarded and TIME_WAIT goes on as a record. */
+static void release_in_time_wait_with_unread_data_becomes_a_record(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    accept_peer(&f, 40000);
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, "unread", 6);
+    f.peer_nxt += 6;
+    assert_int_equal(synack_tcp_shutdown(f.c, f.now), 0);
+    struct wire_tcp_repr seg;
+    bool fin = false;
+    while (fix_recv(&f, &seg))
+        fin |= (seg.flags & WIRE_TCP_FIN) != 0;
+    assert_true(fin);
+    f.peer_ack++;
+    fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, NULL, 0);
+    f.peer_nxt++;
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_int_equal(fix_info(&f).state, SYNACK_TIME_WAIT);
+    assert_int_equal(stats(&f).time_wait, 0);
+    synack_tcp_close(f.c, f.now);
+    f.c = NULL;
+    fix_expect_none(&f);
+    struct synack_stack_stats st = stats(&f);
+    assert_int_equal(st.conns, 0);
+    assert_int_equal(st.time_wait, 1);
     fix_free(&f);
 }
 
@@ -419,21 +516,28 @@ static void control_queue_full_is_counted(void **state)
     fix_free(&f);
 }
 
+static void one_conn_no_time_wait(struct synack_config *cfg)
+{
+    cfg->max_conns = 1;
+    cfg->max_time_wait = 0;
+}
+
 static void event_queue_full_is_counted(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, one_conn);
+    fix_init(&f, one_conn_no_time_wait);
     size_t cap = stats(&f).events_cap;
     /* Each connect + abort queues STATE, STATE, ERROR, CLOSED; nothing is taken. */
-    for (uint16_t i = 0; i < 100; i++) {
+    size_t rounds = cap / 4 + 25;
+    for (size_t i = 0; i < rounds; i++) {
         struct synack_tcp *c;
         assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, 80, 0, NULL, &c, f.now), 0);
         synack_tcp_abort(c, f.now);
     }
     struct synack_stack_stats st = stats(&f);
     assert_int_equal(st.events_queued, cap);
-    assert_int_equal(counters(&f).events_dropped, 400 - cap);
+    assert_int_equal(counters(&f).events_dropped, 4 * rounds - cap);
     fix_free(&f);
 }
 
@@ -526,6 +630,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(time_wait_record_keeps_timestamps_paws_and_rfc6191),
     cmocka_unit_test(time_wait_table_full_keeps_the_connection),
     cmocka_unit_test(time_wait_record_holds_its_4_tuple),
+    cmocka_unit_test(time_wait_restarts_only_for_the_old_fin),
+    cmocka_unit_test(time_wait_reopen_never_uses_a_cookie),
+    cmocka_unit_test(release_in_time_wait_with_unread_data_becomes_a_record),
     cmocka_unit_test(server_closing_first_is_not_bound_by_max_conns),
     cmocka_unit_test(fin_wait_2_of_released_connection_times_out),
     cmocka_unit_test(fin_wait_2_limit_only_for_released_connections),
