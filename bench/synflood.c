@@ -74,7 +74,18 @@ static void run(uint64_t rate, enum synack_syncookies mode, uint64_t n)
 
 int main(int argc, char **argv)
 {
-    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    uint64_t n = 1000000;
+    if (argc > 1) {
+        char *end = NULL;
+        n = strtoull(argv[1], &end, 10);
+        if (argc > 2 || argv[1][0] < '0' || argv[1][0] > '9' || *end != '\0' || n == 0) {
+            fprintf(stderr,
+                    "usage: %s [N]\n  N: spoofed SYNs per case, a positive integer "
+                    "(default 1000000)\n",
+                    argv[0]);
+            return 2;
+        }
+    }
     static const uint64_t rates[] = {10000, 100000, 1000000, 10000000};
     printf("| spoofed SYN/s | syncookies | SYNs | ns per SYN | peak MiB | cookies sent | "
            "syn-queue-full drops |\n|---|---|---|---|---|---|---|\n");

@@ -198,7 +198,8 @@ def netopt_seeds():
              "--loss", "5%", "--delay", "20", "--rate", "10", "--seed", "3"],
             ["--tun-host-addr", "198.18.0.2/24", "--mtu", "1280", "--mss", "536",
              "--rcvbuf", "1M", "--sndbuf", "64K", "-v", "--pcap", "x.pcap"],
-            ["--addr", "255.255.255.255/33", "--reorder", "2%", "--dup", "1", "--corrupt", "0.5"]]
+            ["--addr", "255.255.255.255/33", "--reorder", "2%", "--dup", "1", "--corrupt", "0.5"],
+            ["--syncookies", "always", "--addr", "198.18.0.1", "--syncookies", "nevermore"]]
     return {"args%d" % i: b"\0".join(a.encode() for a in arg) for i, arg in enumerate(args)}
 
 

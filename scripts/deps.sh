@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev libpcap-dev tshark iproute2
-      netcat-openbsd curl iputils-ping)
+      netcat-openbsd curl iputils-ping hping3)
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

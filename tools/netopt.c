@@ -43,6 +43,8 @@ const char net_opts_help[] =
     "  --rcvbuf N, --sndbuf N\n"
     "                        receive / send buffer per connection, like 64K or 4M (default\n"
     "                        64K each, at most 1G)\n"
+    "  --syncookies MODE     SYN cookies: overflow (default: when a listener's SYN queue is\n"
+    "                        full), always, never\n"
     "  --loss P              drop packets with probability P (0.02 or 2%), each direction\n"
     "  --delay MS            hold every packet MS milliseconds, each direction\n"
     "  --reorder P           hold a packet back 10 ms more with probability P, so others pass\n"
@@ -67,6 +69,7 @@ struct net_env_priv {
     /* The layers of the chain, innermost first; not owned (the outermost frees them all). */
     struct synack_link *base, *fault, *pcap;
     uint64_t seed;
+    enum synack_syncookies syncookies;
     struct net_name names[NET_NAMES];
     size_t names_next;
     int sigfd; /* net_env_watch_signals' signalfd, or -1 */
@@ -356,6 +359,10 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
                             NET_MAX_MTU, v),
                    -1;
         o->mtu = (unsigned)u;
+    } else if (strcmp(name, "--syncookies") == 0) {
+        if (synack_syncookies_parse(v, &o->syncookies) < 0)
+            return cli_fail(cmd, "--syncookies wants overflow, always or never, not '%s'", v), -1;
+        o->syncookies_set = true;
     } else if (strcmp(name, "--rcvbuf") == 0) {
         return set_bufsize(cmd, name, v, &o->rcvbuf) < 0 ? -1 : 1;
     } else if (strcmp(name, "--sndbuf") == 0) {
@@ -369,9 +376,9 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
 int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i)
 {
     static const char *const valued[] = {
-        "--link", "--addr",    "--tun-host-addr", "--loss",   "--reorder",
-        "--dup",  "--corrupt", "--delay",         "--rate",   "--seed",
-        "--pcap", "--mss",     "--mtu",           "--rcvbuf", "--sndbuf",
+        "--link",    "--addr",   "--tun-host-addr", "--loss",       "--reorder", "--dup",
+        "--corrupt", "--delay",  "--rate",          "--seed",       "--pcap",    "--mss",
+        "--mtu",     "--rcvbuf", "--sndbuf",        "--syncookies",
     };
     const char *arg = argv[*i];
     if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
@@ -593,10 +600,12 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     cfg.addr = o->addr;
     if (o->sndbuf) cfg.sndbuf = o->sndbuf;
     if (o->rcvbuf) cfg.rcvbuf = o->rcvbuf;
+    if (o->syncookies_set) cfg.syncookies = o->syncookies;
     if ((rc = choose_seed(o, &cfg, cmd)) != 0) return rc;
     e->priv = calloc(1, sizeof *e->priv);
     if (!e->priv) return fprintf(stderr, "synack %s: out of memory\n", cmd), 1;
     e->priv->seed = cfg.seed;
+    e->priv->syncookies = cfg.syncookies;
     e->priv->sigfd = -1;
     if ((rc = open_base(e, o, &spec)) != 0 || (rc = wrap_fault(e, o, cfg.seed)) != 0 ||
         (rc = choose_mtu(e, o, synack_link_mtu(e->link), &cfg.mtu)) != 0)
@@ -823,6 +832,11 @@ static void log_stack(const struct net_env *e)
             ", errors to connections %" PRIu64 ", path MTU decreases %" PRIu64 "), drops%s\n",
             e->cmd, c.segs_in, c.segs_out, c.rsts_in, c.rsts_out, c.icmp_in, c.icmp_out,
             c.icmp_echo_replies, c.icmp_errors_delivered, c.pmtu_decreases, n ? drops : " none");
+    fprintf(stderr,
+            "synack %s: syncookies %s: sent %" PRIu64 ", validated %" PRIu64 ", rejected %" PRIu64
+            "\n",
+            e->cmd, synack_syncookies_name(e->priv->syncookies), c.syncookies_sent,
+            c.syncookies_validated, c.syncookies_rejected);
 }
 
 /* Sends what the stack and the wrappers still hold, bounded in time. */

@@ -27,13 +27,15 @@ struct net_opts {
     bool fault_on;                    /* any impairment asked for */
     uint64_t seed; /* --seed N: impairments, ports and ISN key (default: random) */
     bool seed_set;
-    const char *pcap;      /* --pcap FILE */
-    unsigned mss;          /* --mss N (0: from the link's MTU) */
-    size_t rcvbuf, sndbuf; /* --rcvbuf N, --sndbuf N (0: stack defaults) */
-    int verbose;           /* -v: state transitions and a summary on stderr */
-    unsigned mtu;          /* --mtu N: caps the stack's MTU (TUN: also set on the device
-                              when --tun-host-addr configures it; UDP: the path MTU is
-                              taken as N + 28); 0: the link's own */
+    const char *pcap;                  /* --pcap FILE */
+    unsigned mss;                      /* --mss N (0: from the link's MTU) */
+    size_t rcvbuf, sndbuf;             /* --rcvbuf N, --sndbuf N (0: stack defaults) */
+    enum synack_syncookies syncookies; /* --syncookies MODE, if syncookies_set */
+    bool syncookies_set;
+    int verbose;  /* -v: state transitions and a summary on stderr */
+    unsigned mtu; /* --mtu N: caps the stack's MTU (TUN: also set on the device
+                     when --tun-host-addr configures it; UDP: the path MTU is
+                     taken as N + 28); 0: the link's own */
 };
 
 /* The option lines for a subcommand's --help. */
