@@ -196,7 +196,9 @@ struct synack_counters {
                                           because the stack held mem_budget bytes */
     uint64_t events_dropped;           /* events lost because the event queue was full */
     uint64_t ctl_queue_drops;          /* TCB-less segments (RSTs, TIME_WAIT ACKs, SYN-ACKs with a
-                                          cookie) not sent because their queue was full */
+                                          cookie) not sent because their queue was full: 64
+                                          answers to segments that found no connection, 64 +
+                                          max_conns RSTs of connections that ended */
     uint64_t drops[SYNACK_DROP_COUNT]; /* drops by reason */
 };
 
@@ -489,7 +491,9 @@ int synack_tcp_shutdown(struct synack_tcp *c, synack_time_t now);
  * (RFC 9293 §3.10.4, RFC 2525 §2.17). The pointer must not be used afterwards. */
 void synack_tcp_close(struct synack_tcp *c, synack_time_t now);
 
-/* Sends a RST (where the state calls for one), drops the connection and releases it. */
+/* Sends a RST (where the state calls for one), drops the connection and releases it.
+ * Each aborted connection's RST goes out at the next synack_stack_output calls, however
+ * many are aborted in between (up to max_conns + 64 waiting). */
 void synack_tcp_abort(struct synack_tcp *c, synack_time_t now);
 
 /* RFC 1122 §4.2.3.4 Nagle: on unless `nodelay`. Any time. */

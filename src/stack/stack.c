@@ -177,7 +177,9 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);
     s->scratch = stack_alloc(s, cfg->mtu);
     s->icmpq_bytes = stack_alloc(s, STACK_ICMPQ_CAP * (size_t)(cfg->mtu - WIRE_IPV4_HDR_LEN));
-    if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage ||
+    s->ctl_cap = STACK_CTLQ_CAP;
+    s->ctlq = stack_alloc(s, s->ctl_cap * sizeof *s->ctlq);
+    if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
         stack_demux_init(s) != 0 || tcp_tw_init(s) != 0) {
         synack_stack_free(s);
         return SYNACK_ERR_NOMEM;
@@ -213,6 +215,7 @@ void synack_stack_free(struct synack_stack *s)
     stack_free(s, s->timer_storage);
     stack_free(s, s->scratch);
     stack_free(s, s->icmpq_bytes);
+    stack_free(s, s->ctlq);
     stack_free(s, s);
 }
 
@@ -380,16 +383,41 @@ void stack_out_remove(struct synack_stack *s, struct synack_tcp *c)
     c->out_next = NULL;
 }
 
-bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg)
+/* Moves the ring into `cap` slots, oldest first at 0; false when the memory is not there. */
+static bool ctl_resize(struct synack_stack *s, size_t cap)
 {
-    if (s->ctl_len == STACK_CTLQ_CAP) {
+    struct stack_ctl_seg *q = stack_alloc(s, cap * sizeof *q);
+    if (!q) return false;
+    for (size_t i = 0; i < s->ctl_len; i++)
+        q[i] = s->ctlq[(s->ctl_head + i) % s->ctl_cap];
+    stack_free(s, s->ctlq);
+    s->ctlq = q;
+    s->ctl_cap = cap;
+    s->ctl_head = 0;
+    return true;
+}
+
+static bool ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg, size_t limit)
+{
+    if (s->ctl_len >= limit || (s->ctl_len == s->ctl_cap &&
+                                !ctl_resize(s, s->ctl_cap * 2 < limit ? s->ctl_cap * 2 : limit))) {
         /* The peer retransmits and is answered then. */
         s->counters.ctl_queue_drops++;
         return false;
     }
-    s->ctlq[(s->ctl_head + s->ctl_len) % STACK_CTLQ_CAP] = *seg;
+    s->ctlq[(s->ctl_head + s->ctl_len) % s->ctl_cap] = *seg;
     s->ctl_len++;
     return true;
+}
+
+bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg)
+{
+    return ctl_push(s, seg, STACK_CTLQ_CAP);
+}
+
+bool stack_ctl_push_owed(struct synack_stack *s, const struct stack_ctl_seg *seg)
+{
+    return ctl_push(s, seg, STACK_CTLQ_CAP + s->cfg.max_conns);
 }
 
 static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
@@ -399,10 +427,13 @@ static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap,
         .src = c->laddr, .dst = c->raddr, .ttl = s->cfg.ttl, .id = s->ip_id++, .df = true};
     size_t n = wire_packet_emit(&ip, &c->tcp, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;
-    s->ctl_head = (s->ctl_head + 1) % STACK_CTLQ_CAP;
-    s->ctl_len--;
     s->counters.segs_out++;
     if (c->tcp.flags & WIRE_TCP_RST) s->counters.rsts_out++;
+    s->ctl_head = (s->ctl_head + 1) % s->ctl_cap;
+    s->ctl_len--;
+    /* A burst of owed RSTs grew the ring; once it is empty it goes back to its first size
+     * (`c` is not read past this point). */
+    if (s->ctl_len == 0 && s->ctl_cap > STACK_CTLQ_CAP) ctl_resize(s, STACK_CTLQ_CAP);
     if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
     return (synack_ssize)n;
 }

@@ -14,6 +14,8 @@ struct stack_ctl_seg {
     struct wire_tcp_repr tcp;
 };
 
+/* Answers to segments that found no connection (and cookie SYN-ACKs, TIME-WAIT ACKs) take
+ * at most this many slots: a flood between two output calls costs no more. */
 #define STACK_CTLQ_CAP 64
 #define STACK_EVQ_MIN 256
 
@@ -66,8 +68,10 @@ struct synack_stack {
 
     /* Output: connections that may have something to send, in FIFO order. */
     struct synack_tcp *out_head, *out_tail;
-    struct stack_ctl_seg ctlq[STACK_CTLQ_CAP];
-    size_t ctl_head, ctl_len;
+    /* TCB-less segments, a ring: STACK_CTLQ_CAP slots, grown (up to STACK_CTLQ_CAP +
+     * max_conns) only for the RSTs of connections that end (stack_ctl_push_owed). */
+    struct stack_ctl_seg *ctlq;
+    size_t ctl_cap, ctl_head, ctl_len;
     uint16_t ip_id;
     uint8_t *scratch; /* one MTU: a segment's payload copied out of a send ring */
     /* ICMP messages to send, oldest first; slot i is icmpq_bytes + i * (mtu - 20). */
@@ -120,8 +124,15 @@ uint16_t stack_ephemeral_port(struct synack_stack *s, uint32_t raddr, uint16_t r
 /* ---- output list ---- */
 void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c);
 void stack_out_remove(struct synack_stack *s, struct synack_tcp *c);
-/* Queues a TCB-less segment; false (counted in ctl_queue_drops) when the queue is full. */
+/* Queues a TCB-less segment; false (counted in ctl_queue_drops) when STACK_CTLQ_CAP
+ * segments wait already. */
 bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg);
+
+/* Queues the RST of a connection that ends (abort, close with unread data, a timeout, a
+ * listener closed over its queues). Their number is bounded by the connections that end, not
+ * by what peers send, so the queue grows for them up to STACK_CTLQ_CAP + max_conns; false
+ * (counted in ctl_queue_drops) past that or when memory runs out. */
+bool stack_ctl_push_owed(struct synack_stack *s, const struct stack_ctl_seg *seg);
 
 /* ---- stack/icmp.c ---- */
 /* A well-formed ICMP message for this stack: answers echo requests, hands errors about our

@@ -215,6 +215,22 @@ void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32
     stack_ctl_push(s, &seg);
 }
 
+void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
+{
+    /* RFC 9293 §3.10.5 gives <SEQ=SND.NXT><CTL=RST>; we add the ACK as every deployed stack
+     * does, which makes it acceptable to RFC 5961 peers in any synchronized state. */
+    struct stack_ctl_seg seg = {.laddr = c->local_addr,
+                                .raddr = c->remote_addr,
+                                .tcp = {.src_port = c->local_port,
+                                        .dst_port = c->remote_port,
+                                        .seq = c->snd_nxt,
+                                        .ack = c->rcv_nxt,
+                                        .flags = WIRE_TCP_RST | WIRE_TCP_ACK}};
+    if (stack_ctl_push_owed(c->stack, &seg))
+        c->counters.rsts_out++; /* the stack counts it when it leaves */
+    tcp_conn_finish(c, err, now);
+}
+
 uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn)
 {
     uint16_t peer = syn->has_mss && syn->mss != 0 ? syn->mss : TCP_DEFAULT_MSS;

@@ -349,9 +349,14 @@ void tcp_schedule_output(struct synack_tcp *c);
 /* RFC 6528: the ISN for this 4-tuple at `now`. */
 uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                  uint16_t rport, synack_time_t now);
-/* Sends <SEQ=seq><ACK=ack><CTL=flags> without a TCB (RSTs for closed ports, aborts). */
+/* Sends <SEQ=seq><ACK=ack><CTL=flags> without a TCB (RSTs for closed ports, bad ACKs). */
 void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
                   uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
+/* Ends a synchronized connection with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, then
+ * tcp_conn_finish(c, err): abort, close with unread data, data after close, a released
+ * connection given up, a listener closed over its queues. Every such RST leaves, however
+ * many connections end between two output calls (stack_ctl_push_owed). */
+void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now);
 /* RFC 9293 §3.7.1: the MSS to send with, from the peer's SYN (536 without the option). */
 uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn);
 /* Takes the options of the peer's SYN (RFC 7323, RFC 2018, RFC 9293 §3.7.1): MSS, window

@@ -381,10 +381,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
     }
     if (c->flags & TCP_F_RELEASED) {
         /* RFC 1122 §4.2.2.13: data after CLOSE cannot be delivered; say so with a RST. */
-        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
-                     c->snd_nxt, c->rcv_nxt, true);
-        c->counters.rsts_out++; /* the stack counts it when it leaves */
-        tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
+        tcp_conn_reset(c, SYNACK_ERR_ABORTED, now);
         return false;
     }
     bool was_empty = ring_len(&c->rcvq) == 0;

@@ -60,10 +60,7 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
     /* Connections nobody accepted are reset: the peer believes they exist. */
     while (l->acceptq || l->synq) {
         struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
-        tcp_send_rst(s, c->local_addr, c->local_port, c->remote_addr, c->remote_port, c->snd_nxt,
-                     c->rcv_nxt, true);
-        c->counters.rsts_out++; /* the stack counts it when it leaves */
-        tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
+        tcp_conn_reset(c, SYNACK_ERR_ABORTED, now);
     }
     for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
         if (*pp == l) {

@@ -152,10 +152,7 @@ void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now)
 
 void tcp_orphan_give_up(struct synack_tcp *c, int err, synack_time_t now)
 {
-    tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port, c->snd_nxt,
-                 c->rcv_nxt, true);
-    c->counters.rsts_out++; /* the stack counts it when it leaves */
-    tcp_conn_finish(c, err, now);
+    tcp_conn_reset(c, err, now);
 }
 
 static void persist_expired(struct synack_tcp *c, synack_time_t now)

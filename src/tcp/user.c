@@ -129,7 +129,7 @@ int synack_tcp_shutdown(struct synack_tcp *c, synack_time_t now)
 }
 
 /* RFC 9293 §3.10.5 ABORT: a RST for the states that have told the peer about us. */
-static void conn_send_abort_rst(struct synack_tcp *c)
+static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
 {
     switch (c->state) {
     case SYNACK_SYN_RECEIVED:
@@ -137,21 +137,12 @@ static void conn_send_abort_rst(struct synack_tcp *c)
     case SYNACK_FIN_WAIT_1:
     case SYNACK_FIN_WAIT_2:
     case SYNACK_CLOSE_WAIT:
-        /* <SEQ=SND.NXT><CTL=RST>; we add the ACK as every deployed stack does, which
-         * makes it acceptable to RFC 5961 peers in any synchronized state. */
-        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
-                     c->snd_nxt, c->rcv_nxt, true);
-        c->counters.rsts_out++; /* the stack counts it when it leaves */
+        tcp_conn_reset(c, err, now);
         break;
     default:
+        tcp_conn_finish(c, err, now);
         break;
     }
-}
-
-static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
-{
-    conn_send_abort_rst(c);
-    tcp_conn_finish(c, err, now);
 }
 
 void tcp_orphan_remove(struct synack_tcp *c)
@@ -212,10 +203,7 @@ static void conn_release(struct synack_tcp *c, synack_time_t now)
             return;
         }
         /* Every other synchronized state, CLOSING and LAST-ACK included. */
-        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
-                     c->snd_nxt, c->rcv_nxt, true);
-        c->counters.rsts_out++;
-        tcp_conn_finish(c, SYNACK_ERR_ABORTED, now);
+        tcp_conn_reset(c, SYNACK_ERR_ABORTED, now);
         return;
     }
     switch (c->state) {

@@ -516,6 +516,77 @@ static void control_queue_full_is_counted(void **state)
     fix_free(&f);
 }
 
+/* The RST of a connection that ends is owed to a peer that believes in it: aborting more
+ * connections than the 64 answers the queue takes for strangers still sends every one. */
+static void aborting_many_connections_sends_every_rst(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 128, NULL, &f.l), 0);
+    enum { N = 100 };
+    struct synack_tcp *conns[N];
+    uint32_t rcv_nxt[N];
+    for (unsigned i = 0; i < N; i++) {
+        accept_peer(&f, (uint16_t)(20000 + i));
+        conns[i] = f.c;
+        rcv_nxt[i] = f.peer_nxt;
+    }
+    for (unsigned i = 0; i < N; i++)
+        synack_tcp_abort(conns[i], f.now);
+    unsigned rsts = 0;
+    struct wire_tcp_repr seg;
+    while (fix_recv(&f, &seg)) {
+        assert_int_equal(seg.flags, WIRE_TCP_RST | WIRE_TCP_ACK);
+        assert_int_equal(seg.dst_port, 20000 + rsts); /* in the order of the aborts */
+        assert_int_equal(seg.ack, rcv_nxt[rsts]);
+        rsts++;
+    }
+    assert_int_equal(rsts, N);
+    assert_int_equal(counters(&f).ctl_queue_drops, 0);
+    /* The queue is back to its size for strangers: 64 answers, the rest counted. */
+    f.lport = (uint16_t)(f.lport + 1); /* a closed port */
+    for (uint32_t i = 0; i < 100; i++) {
+        f.rport = (uint16_t)(30000 + i);
+        fix_send(&f, WIRE_TCP_ACK, 1, 1, NULL, 0);
+    }
+    unsigned answers = 0;
+    while (fix_recv(&f, &seg))
+        answers++;
+    assert_int_equal(answers, 64);
+    assert_int_equal(counters(&f).ctl_queue_drops, 36);
+    fix_free(&f);
+}
+
+/* Closing a listener resets every connection on its queues, 128 half-open ones here. */
+static void closing_a_full_listener_resets_every_half_open_connection(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(synack_tcp_listen(f.s, f.lport, 128, NULL, &f.l), 0);
+    for (unsigned i = 0; i < 128; i++) {
+        f.rport = (uint16_t)(20000 + i);
+        fix_peer_syn(&f, false);
+    }
+    unsigned synacks = 0;
+    struct wire_tcp_repr seg;
+    while (fix_recv(&f, &seg))
+        synacks++;
+    assert_int_equal(synacks, 128);
+    synack_listener_close(f.l, f.now);
+    f.l = NULL;
+    unsigned rsts = 0;
+    while (fix_recv(&f, &seg)) {
+        assert_true(seg.flags & WIRE_TCP_RST);
+        rsts++;
+    }
+    assert_int_equal(rsts, 128);
+    assert_int_equal(counters(&f).ctl_queue_drops, 0);
+    assert_int_equal(stats(&f).conns, 0);
+    fix_free(&f);
+}
+
 static void one_conn_no_time_wait(struct synack_config *cfg)
 {
     cfg->max_conns = 1;
@@ -641,6 +712,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(max_conns_reached_is_a_clear_error),
     cmocka_unit_test(stack_keepalive_default_reclaims_idle_connections),
     cmocka_unit_test(control_queue_full_is_counted),
+    cmocka_unit_test(aborting_many_connections_sends_every_rst),
+    cmocka_unit_test(closing_a_full_listener_resets_every_half_open_connection),
     cmocka_unit_test(event_queue_full_is_counted),
     cmocka_unit_test(mem_budget_holds_the_window_and_drops_out_of_order),
     cmocka_unit_test(mem_budget_holds_send_but_starves_nobody),
