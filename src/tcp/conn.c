@@ -201,10 +201,10 @@ uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, u
     return m + f;
 }
 
-void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
+static struct stack_ctl_seg rst_seg(uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
+                                    uint32_t seq, uint32_t ack, bool with_ack)
 {
-    struct stack_ctl_seg seg = {
+    return (struct stack_ctl_seg){
         .laddr = laddr,
         .raddr = raddr,
         .tcp = {.src_port = lport,
@@ -212,6 +212,12 @@ void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32
                 .seq = seq,
                 .ack = with_ack ? ack : 0,
                 .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))}};
+}
+
+void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
+{
+    struct stack_ctl_seg seg = rst_seg(laddr, lport, raddr, rport, seq, ack, with_ack);
     stack_ctl_push(s, &seg);
 }
 
@@ -219,13 +225,8 @@ void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
 {
     /* RFC 9293 §3.10.5 gives <SEQ=SND.NXT><CTL=RST>; we add the ACK as every deployed stack
      * does, which makes it acceptable to RFC 5961 peers in any synchronized state. */
-    struct stack_ctl_seg seg = {.laddr = c->local_addr,
-                                .raddr = c->remote_addr,
-                                .tcp = {.src_port = c->local_port,
-                                        .dst_port = c->remote_port,
-                                        .seq = c->snd_nxt,
-                                        .ack = c->rcv_nxt,
-                                        .flags = WIRE_TCP_RST | WIRE_TCP_ACK}};
+    struct stack_ctl_seg seg = rst_seg(c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+                                       c->snd_nxt, c->rcv_nxt, true);
     if (stack_ctl_push_owed(c->stack, &seg))
         c->counters.rsts_out++; /* the stack counts it when it leaves */
     tcp_conn_finish(c, err, now);

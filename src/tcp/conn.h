@@ -305,9 +305,6 @@ void tcp_persist_check(struct synack_tcp *c, synack_time_t now);
 /* Enters TIME_WAIT and starts the 2*MSL timer (RFC 9293 §3.10.7.4, eighth step). A released
  * connection becomes a TIME_WAIT record and is destroyed (check TCP_F_DEAD after). */
 void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now);
-/* A released connection is abandoned: RST <SEQ=SND.NXT><ACK=RCV.NXT>, then CLOSED with
- * `err`. */
-void tcp_orphan_give_up(struct synack_tcp *c, int err, synack_time_t now);
 /* Arms the FIN_WAIT_2 limit of a released connection (fin_wait2_timeout). */
 void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now);
 /* RFC 6298 (5.7): raises the RTO to 3 s if the SYN had to be retransmitted. */

@@ -150,11 +150,6 @@ void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now)
     tcp_timer_update(c);
 }
 
-void tcp_orphan_give_up(struct synack_tcp *c, int err, synack_time_t now)
-{
-    tcp_conn_reset(c, err, now);
-}
-
 static void persist_expired(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 9293 §3.8.6.1: probe the zero window with one byte; back off like the RTO but
@@ -164,7 +159,7 @@ static void persist_expired(struct synack_tcp *c, synack_time_t now)
      * window shut must not hold an orphan for ever; Linux's tcp_orphan_retries). */
     if ((c->flags & TCP_F_RELEASED) && ++c->retries > c->stack->cfg.data_retries) {
         c->stack->counters.zero_window_timeouts++;
-        tcp_orphan_give_up(c, SYNACK_ERR_TIMEDOUT, now);
+        tcp_conn_reset(c, SYNACK_ERR_TIMEDOUT, now);
         return;
     }
     c->persist = false;
@@ -261,7 +256,7 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
         /* Our FIN is acknowledged, the application is gone, the peer never sends its FIN:
          * reset (Linux's tcp_fin_timeout; RFC 9293 leaves FIN-WAIT-2 unbounded). */
         c->stack->counters.fin_wait2_timeouts++;
-        tcp_orphan_give_up(c, SYNACK_ERR_TIMEDOUT, now);
+        tcp_conn_reset(c, SYNACK_ERR_TIMEDOUT, now);
         return;
     }
     if (c->utimeout_at <= now) {

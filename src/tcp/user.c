@@ -184,7 +184,7 @@ static void orphan_add(struct synack_tcp *c, synack_time_t now)
         if (old->state == SYNACK_TIME_WAIT)
             tcp_conn_finish(old, 0, now); /* both FINs acknowledged: nothing to reset */
         else
-            tcp_orphan_give_up(old, SYNACK_ERR_ABORTED, now);
+            tcp_conn_reset(old, SYNACK_ERR_ABORTED, now);
     }
 }
 
