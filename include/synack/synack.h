@@ -60,6 +60,72 @@ enum synack_err {
 /* A sentence a person can act on, for any SYNACK_ERR_* code. Never NULL. */
 const char *synack_strerror(int err);
 
+/* ---- addresses ------------------------------------------------------------------------ */
+
+/* The address families the stack speaks. The values are the IP version numbers. */
+enum synack_family {
+    SYNACK_AF_NONE = 0,  /* no address; as a listener's address: every address of both families */
+    SYNACK_AF_INET = 4,  /* IPv4 (RFC 791) */
+    SYNACK_AF_INET6 = 6, /* IPv6 (RFC 8200) */
+};
+
+/* An IPv4 or IPv6 address. `bytes` holds it in network byte order: an IPv4 address in
+ * bytes[0..3] with bytes[4..15] zero, an IPv6 address in all 16. Two addresses are equal
+ * when synack_addr_eq says so (or memcmp: unused bytes are always zero). A zeroed struct is
+ * "no address" (SYNACK_AF_NONE). The all-zero address of a family (0.0.0.0, ::) is that
+ * family's wildcard. */
+struct synack_addr {
+    uint8_t family; /* enum synack_family */
+    uint8_t bytes[16];
+};
+
+/* An address and a port (host byte order). */
+struct synack_endpoint {
+    struct synack_addr addr;
+    uint16_t port;
+};
+
+/* Room for any formatted address ("ffff:...:255.255.255.255" is 45 chars) with its NUL,
+ * and for any formatted endpoint ("[" address "]:65535"). */
+#define SYNACK_ADDR_STRLEN 46
+#define SYNACK_ENDPOINT_STRLEN 54
+
+/* IPv4 address from a host-order integer: synack_addr_v4(0xc6120001) is 198.18.0.1. */
+struct synack_addr synack_addr_v4(uint32_t host_order);
+/* IPv6 address from its 16 bytes in network order. */
+struct synack_addr synack_addr_v6(const uint8_t bytes[16]);
+/* The wildcard (all-zero) address of `family`; SYNACK_AF_NONE gives the zeroed struct. */
+struct synack_addr synack_addr_any(enum synack_family family);
+/* The IPv4 address as a host-order integer (0 for anything but IPv4). */
+uint32_t synack_addr_v4_value(const struct synack_addr *a);
+/* Same family and same bytes. */
+bool synack_addr_eq(const struct synack_addr *a, const struct synack_addr *b);
+/* True for SYNACK_AF_NONE and for the wildcard of either family. */
+bool synack_addr_is_any(const struct synack_addr *a);
+/* True when `a` could be a single host's unicast address (RFC 1122 §3.2.1.3, RFC 4291
+ * §2.4): not a wildcard, not loopback (127/8, ::1), not multicast (224/4, ff00::/8), not
+ * the limited broadcast, not 0/8, not an IPv4-mapped IPv6 address (::ffff:0:0/96). */
+bool synack_addr_is_unicast(const struct synack_addr *a);
+/* Same address and port. */
+bool synack_endpoint_eq(const struct synack_endpoint *a, const struct synack_endpoint *b);
+
+/* Parses what people type: dotted IPv4 ("198.18.0.1", four decimal parts 0-255, no
+ * leading zeros beyond a lone 0), or IPv6 text per RFC 4291 §2.2 ("2001:db8::1",
+ * "::ffff:198.18.0.1", hex groups of 1-4 digits, one "::" at most), optionally inside
+ * brackets ("[2001:db8::1]"). Returns 0, or SYNACK_ERR_INVAL (out untouched). */
+int synack_addr_parse(const char *text, struct synack_addr *out);
+/* Parses "198.18.0.1:80", "[2001:db8::1]:80", or an address alone (port 0 then). A bare
+ * IPv6 address with no brackets is an address without a port ("2001:db8::1" is not
+ * "2001:db8:" port 1). Ports are decimal 0-65535. Returns 0 or SYNACK_ERR_INVAL. */
+int synack_endpoint_parse(const char *text, struct synack_endpoint *out);
+/* Writes `a` as text into `out` (always NUL-terminated when cap > 0): dotted IPv4, or IPv6
+ * in the RFC 5952 form (lower case, the longest run of two or more zero groups as "::",
+ * the first one on a tie; IPv4-mapped addresses end in dotted IPv4); "-" for
+ * SYNACK_AF_NONE. Returns the length of the text (which may exceed cap - 1 when cut). */
+size_t synack_addr_format(const struct synack_addr *a, char *out, size_t cap);
+/* "198.18.0.1:80" or "[2001:db8::1]:80". Returns the length, as synack_addr_format. */
+size_t synack_endpoint_format(const struct synack_endpoint *e, char *out, size_t cap);
+
 /* ---- states ----------------------------------------------------------------------------- */
 
 /* RFC 9293 §3.3.2, the 11 states. */
@@ -88,7 +154,8 @@ enum synack_drop {
     SYNACK_DROP_NONE = 0,
     /* IPv4 */
     SYNACK_DROP_IP_TRUNCATED,  /* shorter than 20 bytes or than IHL*4 */
-    SYNACK_DROP_IP_VERSION,    /* version field is not 4 */
+    SYNACK_DROP_IP_VERSION,    /* version field is neither 4 nor 6 (or not 4 where IPv4 is
+                                  parsed, not 6 where IPv6 is) */
     SYNACK_DROP_IP_IHL,        /* IHL < 5 */
     SYNACK_DROP_IP_TOTAL_LEN,  /* total length < IHL*4 or > bytes received */
     SYNACK_DROP_IP_CHECKSUM,   /* header checksum wrong */
@@ -140,6 +207,40 @@ enum synack_drop {
                                     SND.UNA =< SEQ < SND.NXT (spoofed or stale) */
     SYNACK_DROP_ICMP_QUEUE_FULL, /* an echo reply (or ICMP error) found the bounded queue of
                                     ICMP messages to send full */
+    /* IPv6 (RFC 8200) */
+    SYNACK_DROP_IP6_TRUNCATED,   /* shorter than the 40-byte header, or Payload Length past the
+                                    bytes received */
+    SYNACK_DROP_IP6_EXT_HEADER,  /* an extension header that runs past the packet, a hop-by-hop
+                                    header not first (RFC 8200 §4.3), an option running past
+                                    its header, or a chain longer than the stack walks */
+    SYNACK_DROP_IP6_OPTION,      /* an unrecognized option whose type says discard (RFC 8200
+                                    §4.2: high bits 01, 10, 11; answered with a parameter
+                                    problem for 10 and 11 as the RFC says) */
+    SYNACK_DROP_IP6_NEXT_HEADER, /* an unrecognized Next Header (RFC 8200 §4: answered with an
+                                    ICMPv6 parameter problem, code 1), or No Next Header (59) */
+    SYNACK_DROP_IP6_ROUTING,     /* a routing header of an unknown or deprecated type (RFC 5095:
+                                    type 0) with segments left (RFC 8200 §4.4: parameter
+                                    problem, code 0) */
+    /* IP fragments (RFC 791 §3.2, RFC 815, RFC 8200 §4.5, RFC 5722) */
+    SYNACK_DROP_FRAG_MALFORMED, /* a fragment whose length is not a multiple of 8 while more
+                                   follow, that ends past 65535 bytes, or contradicts the end
+                                   already known */
+    SYNACK_DROP_FRAG_OVERLAP,   /* fragments that overlap: the whole datagram is dropped (RFC
+                                   5722 §4; IPv4 likewise, against overlap attacks) */
+    SYNACK_DROP_FRAG_TIMEOUT,   /* a datagram not completed within the reassembly timeout
+                                   (RFC 8200 §4.5: 60 s; RFC 791: 15 s or more), counted once
+                                   per datagram */
+    SYNACK_DROP_FRAG_EVICTED,   /* an incomplete datagram evicted, oldest first, to keep the
+                                   reassembly memory within its cap */
+    /* UDP (RFC 768) */
+    SYNACK_DROP_UDP_TRUNCATED,  /* shorter than the 8-byte header, or a Length field below 8
+                                   or past the IP payload */
+    SYNACK_DROP_UDP_CHECKSUM,   /* checksum over pseudo-header + datagram wrong, or zero over
+                                   IPv6 (RFC 8200 §8.1: mandatory) */
+    SYNACK_DROP_UDP_NO_SOCKET,  /* no UDP socket bound to the port: answered with a port
+                                   unreachable within the ICMP error rate limit */
+    SYNACK_DROP_UDP_QUEUE_FULL, /* the socket's receive queue was full (RFC 8085 §3.1.5 lets
+                                   a receiver drop): the datagram is dropped */
     SYNACK_DROP_COUNT
 };
 

@@ -41,3 +41,17 @@ uint32_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t le
     acc += len;
     return csum_fold(acc);
 }
+
+uint32_t wire_csum_pseudo_addr(const struct synack_addr *src, const struct synack_addr *dst,
+                               uint8_t proto, uint32_t len)
+{
+    size_t alen = src->family == SYNACK_AF_INET6 ? 16 : 4;
+    uint32_t sum = wire_csum_add(0, src->bytes, alen);
+    sum = wire_csum_add(sum, dst->bytes, alen);
+    /* IPv4: zero, PTCL, 16-bit length; IPv6: 32-bit length, 24 zero bits, Next Header. Both
+     * add up to the same words: proto and the length's two halves. */
+    uint64_t acc = (uint64_t)sum + proto + (len >> 16) + (len & 0xffffu);
+    while (acc >> 16)
+        acc = (acc & 0xffffu) + (acc >> 16);
+    return (uint32_t)acc;
+}

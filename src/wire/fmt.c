@@ -359,6 +359,32 @@ const char *synack_drop_name(enum synack_drop d)
         return "icmp-blind";
     case SYNACK_DROP_ICMP_QUEUE_FULL:
         return "icmp-queue-full";
+    case SYNACK_DROP_IP6_TRUNCATED:
+        return "ip6-truncated";
+    case SYNACK_DROP_IP6_EXT_HEADER:
+        return "ip6-ext-header";
+    case SYNACK_DROP_IP6_OPTION:
+        return "ip6-option";
+    case SYNACK_DROP_IP6_NEXT_HEADER:
+        return "ip6-next-header";
+    case SYNACK_DROP_IP6_ROUTING:
+        return "ip6-routing";
+    case SYNACK_DROP_FRAG_MALFORMED:
+        return "frag-malformed";
+    case SYNACK_DROP_FRAG_OVERLAP:
+        return "frag-overlap";
+    case SYNACK_DROP_FRAG_TIMEOUT:
+        return "frag-timeout";
+    case SYNACK_DROP_FRAG_EVICTED:
+        return "frag-evicted";
+    case SYNACK_DROP_UDP_TRUNCATED:
+        return "udp-truncated";
+    case SYNACK_DROP_UDP_CHECKSUM:
+        return "udp-checksum";
+    case SYNACK_DROP_UDP_NO_SOCKET:
+        return "udp-no-socket";
+    case SYNACK_DROP_UDP_QUEUE_FULL:
+        return "udp-queue-full";
     case SYNACK_DROP_COUNT:
         break;
     }

@@ -23,6 +23,54 @@ uint16_t wire_csum_finish(uint32_t sum);
 /* The running sum of the TCP/UDP pseudo-header (RFC 9293 §3.1). */
 uint32_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 
+/* The pseudo-header sum for either family: RFC 9293 §3.1 for IPv4 (addresses, zero,
+ * protocol, 16-bit length), RFC 8200 §8.1 for IPv6 (addresses, 32-bit upper-layer length,
+ * three zero bytes, next header). */
+uint32_t wire_csum_pseudo_addr(const struct synack_addr *src, const struct synack_addr *dst,
+                               uint8_t proto, uint32_t len);
+
+/* ---- IP, either family ------------------------------------------------------------------ */
+
+/* What a fragment says of itself: RFC 791 §3.1 (Identification, MF, Fragment Offset) or the
+ * RFC 8200 §4.5 Fragment header. */
+struct wire_ip_frag {
+    bool present;        /* a fragment: IPv4 MF or offset != 0; IPv6 a Fragment header */
+    bool more;           /* M / MF: more fragments follow */
+    uint16_t offset;     /* where this fragment's data starts in the datagram, bytes */
+    uint32_t id;         /* Identification (16 bits for IPv4) */
+    uint16_t unfrag_len; /* IPv6: bytes before the Fragment header (fixed header and the
+                            extension headers before it); IPv4: header_len */
+};
+
+/* An ICMPv6 parameter problem an IPv6 parser asks the caller to send (RFC 8200 §4, RFC 4443
+ * §3.4), pointing into the offending packet. */
+struct wire_ip_problem {
+    bool send;        /* answer with a parameter problem (a caller still applies the
+                         RFC 4443 §2.4 (e) checks and its rate limit) */
+    uint8_t code;     /* 0 erroneous header field, 1 unrecognized Next Header, 2 unrecognized
+                         option */
+    uint32_t pointer; /* offset of the offending byte from the start of the packet */
+};
+
+/* An IP header of either family, validated. Parsed from IPv4 (wire_ipv4_parse) or from
+ * IPv6 with its extension headers walked (wire_ipv6_parse); emitted likewise. */
+struct wire_ip_repr {
+    struct synack_addr src, dst;
+    uint8_t proto;        /* IPv4 Protocol; IPv6 the Next Header that follows the last
+                             extension header walked (the upper-layer protocol) */
+    uint8_t ttl;          /* TTL / Hop Limit */
+    uint8_t tos;          /* TOS / Traffic Class */
+    uint32_t flow_label;  /* IPv6 only (20 bits) */
+    uint16_t id;          /* IPv4 Identification (emit); see frag.id for parse */
+    bool df;              /* IPv4 Don't Fragment */
+    uint16_t header_len;  /* bytes before the upper-layer payload: IHL*4, or 40 plus the
+                             extension headers walked */
+    uint16_t payload_len; /* upper-layer bytes that follow header_len */
+    struct wire_ip_frag frag;
+    struct wire_ip_problem problem; /* IPv6 parse: set with IP6_NEXT_HEADER, IP6_ROUTING,
+                                       IP6_OPTION when the RFC asks for an answer */
+};
+
 /* ---- IPv4 (RFC 791) ---------------------------------------------------------------------- */
 
 #define WIRE_IPV4_HDR_LEN 20
