@@ -26,11 +26,13 @@ static void run(uint64_t rate, enum synack_syncookies mode, uint64_t n)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = 0xc6120002u;
+    cfg.addrs[0] = synack_addr_v4(0xc6120002u);
     cfg.syncookies = mode;
     struct synack_stack *s;
     struct synack_listener *l;
-    if (synack_stack_new(&s, &cfg) || synack_tcp_listen(s, 80, 128, NULL, &l)) exit(1);
+    if (synack_stack_new(&s, &cfg) ||
+        synack_tcp_listen(s, &(struct synack_endpoint){.port = 80}, 128, NULL, &l))
+        exit(1);
     struct rand_pcg rng;
     rand_seed(&rng, 1, 2);
     uint8_t pkt[64], out[2048];
@@ -39,8 +41,9 @@ static void run(uint64_t rate, enum synack_syncookies mode, uint64_t n)
     double t0 = wall();
     for (uint64_t i = 0; i < n; i++) {
         synack_time_t now = SYNACK_S(1) + i * 1000000000ull / rate;
-        struct wire_ipv4_repr ip = {
-            .src = 0xc6130000u | (1 + rand_u32(&rng) % 65534), .dst = cfg.addr, .ttl = 64};
+        struct wire_ip_repr ip = {.src = synack_addr_v4(0xc6130000u | (1 + rand_u32(&rng) % 65534)),
+                                  .dst = cfg.addrs[0],
+                                  .ttl = 64};
         struct wire_tcp_repr t = {.src_port = (uint16_t)(1024 + rand_u32(&rng) % 60000),
                                   .dst_port = 80,
                                   .seq = rand_u32(&rng),

@@ -95,7 +95,8 @@ struct fz_tuple *fz_tuple(struct fz_peer *p, uint16_t lport, uint16_t rport)
 int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg)
 {
     uint8_t buf[2048];
-    struct wire_ipv4_repr ip = {.src = FZ_REMOTE, .dst = FZ_LOCAL, .ttl = 64, .df = true};
+    struct wire_ip_repr ip = {
+        .src = synack_addr_v4(FZ_REMOTE), .dst = synack_addr_v4(FZ_LOCAL), .ttl = 64, .df = true};
     size_t n = wire_packet_emit(&ip, seg, buf, sizeof buf);
     if (n == 0) return SYNACK_ERR_BUFSZ;
     return synack_stack_input(p->s, buf, n, p->now);
@@ -103,7 +104,7 @@ int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg)
 
 static void learn(struct fz_peer *p, const uint8_t *pkt, size_t len)
 {
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr seg;
     if (wire_packet_parse(pkt, len, &ip, &seg) != SYNACK_DROP_NONE) return;
     struct fz_tuple *t = fz_tuple(p, seg.src_port, seg.dst_port);

@@ -13,6 +13,7 @@
 
 #include <synack/synack.h>
 
+#include "testaddr.h"
 #include "wire/wire.h"
 
 /* libFuzzer's entry point; fuzz/replay.c calls it for every corpus file. */

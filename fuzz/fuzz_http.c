@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz_mem mem;
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = FZ_LOCAL;
+    cfg.addrs[0] = synack_addr_v4(FZ_LOCAL);
     cfg.delack_timeout = 0;
     fz_mem_hook(&cfg, &mem, 64u << 20);
     if (synack_stack_new(&p.s, &cfg) != 0) abort();

@@ -85,7 +85,7 @@ static int setup(struct h *h, struct fz_in *in)
     uint8_t a = fz_u8(in), b = fz_u8(in);
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = FZ_LOCAL;
+    cfg.addrs[0] = synack_addr_v4(FZ_LOCAL);
     cfg.seed = 1;
     for (int i = 0; i < 16; i++)
         cfg.isn_secret[i] = (uint8_t)(i * 13 + 1);
@@ -118,14 +118,16 @@ static int setup(struct h *h, struct fz_in *in)
     h->baseline = h->mem.live;
     h->p.now = SYNACK_S(1000000);
     h->backlog = (b & 8) ? 2 : 16;
-    if (synack_tcp_listen(h->p.s, 80, h->backlog, NULL, &h->l) != 0) bail("listen failed");
+    if (synack_tcp_listen(h->p.s, &SYNACK_TEST_EP(0, 80), h->backlog, NULL, &h->l) != 0)
+        bail("listen failed");
     /* A: accepted through a scripted handshake. */
     fz_handshake(&h->p, 80, 40000, h->ts, h->sack, h->wscale);
     fz_events(&h->p);
     accept_all(h);
     /* B: an active open, established if asked. */
     struct synack_tcp **s = free_slot(h);
-    if (s && synack_tcp_connect(h->p.s, FZ_REMOTE, 8080, 0, NULL, s, h->p.now) == 0) {
+    if (s && synack_tcp_connect(h->p.s, &SYNACK_TEST_EP(FZ_REMOTE, 8080), &SYNACK_TEST_EP(0, 0),
+                                NULL, s, h->p.now) == 0) {
         struct synack_tcp_info info;
         synack_tcp_info(*s, &info);
         fz_drain(&h->p);
@@ -240,12 +242,12 @@ static void raw_packet(struct h *h, uint8_t ctl, const uint8_t *d, size_t n)
     if (n > sizeof pkt) n = sizeof pkt;
     memcpy(pkt, d, n);
     if ((ctl & 4) && n >= 20) {
-        struct wire_ipv4_repr ip = {.src = FZ_REMOTE,
-                                    .dst = FZ_LOCAL,
-                                    .ttl = 64,
-                                    .proto = pkt[9] == WIRE_IP_PROTO_ICMP ? WIRE_IP_PROTO_ICMP
-                                                                          : WIRE_IP_PROTO_TCP,
-                                    .payload_len = (uint16_t)(n - 20)};
+        struct wire_ip_repr ip = {.src = synack_addr_v4(FZ_REMOTE),
+                                  .dst = synack_addr_v4(FZ_LOCAL),
+                                  .ttl = 64,
+                                  .proto = pkt[9] == WIRE_IP_PROTO_ICMP ? WIRE_IP_PROTO_ICMP
+                                                                        : WIRE_IP_PROTO_TCP,
+                                  .payload_len = (uint16_t)(n - 20)};
         wire_ipv4_emit(&ip, pkt);
         if (ip.proto == WIRE_IP_PROTO_TCP && n >= 40) {
             struct fz_tuple *t = (ctl & 8) ? pick_tuple(h, ctl >> 4) : NULL;
@@ -257,7 +259,7 @@ static void raw_packet(struct h *h, uint8_t ctl, const uint8_t *d, size_t n)
             }
             pkt[36] = pkt[37] = 0;
             uint32_t sum =
-                wire_csum_pseudo(FZ_REMOTE, FZ_LOCAL, WIRE_IP_PROTO_TCP, (uint16_t)(n - 20));
+                wire_csum_pseudo_addr(&ip.src, &ip.dst, WIRE_IP_PROTO_TCP, (uint32_t)(n - 20));
             uint16_t c = wire_csum_finish(wire_csum_add(sum, pkt + 20, n - 20));
             pkt[36] = (uint8_t)(c >> 8);
             pkt[37] = (uint8_t)c;
@@ -275,12 +277,12 @@ static void icmp_error(struct h *h, uint8_t ctl, uint8_t arg, const uint8_t *d, 
     struct fz_tuple *t = pick_tuple(h, ctl >> 4);
     if (!t) return;
     uint8_t quote[28];
-    struct wire_ipv4_repr qip = {.src = FZ_LOCAL,
-                                 .dst = FZ_REMOTE,
-                                 .ttl = 64,
-                                 .proto = WIRE_IP_PROTO_TCP,
-                                 .df = true,
-                                 .payload_len = (uint16_t)(f[4] << 8 | f[5])};
+    struct wire_ip_repr qip = {.src = synack_addr_v4(FZ_LOCAL),
+                               .dst = synack_addr_v4(FZ_REMOTE),
+                               .ttl = 64,
+                               .proto = WIRE_IP_PROTO_TCP,
+                               .df = true,
+                               .payload_len = (uint16_t)(f[4] << 8 | f[5])};
     wire_ipv4_emit(&qip, quote);
     uint32_t seq = t->stack_nxt - (uint32_t)(f[0] << 8 | f[1]);
     quote[20] = (uint8_t)(t->lport >> 8);
@@ -298,8 +300,9 @@ static void icmp_error(struct h *h, uint8_t ctl, uint8_t arg, const uint8_t *d, 
                                .mtu = (uint16_t)(f[2] << 8 | f[3]),
                                .data = quote,
                                .data_len = sizeof quote};
-    struct wire_ipv4_repr ip = {
-        .src = (ctl & 8) ? 0xc6120009u : FZ_REMOTE, .dst = FZ_LOCAL, .ttl = 64};
+    struct wire_ip_repr ip = {.src = synack_addr_v4((ctl & 8) ? 0xc6120009u : FZ_REMOTE),
+                              .dst = synack_addr_v4(FZ_LOCAL),
+                              .ttl = 64};
     uint8_t pkt[128];
     size_t len = wire_icmp_packet_emit(&ip, &m, pkt, sizeof pkt);
     if (len) synack_stack_input(h->p.s, pkt, len, h->p.now);
@@ -350,7 +353,9 @@ static void app_call(struct h *h, unsigned act, uint8_t arg, const uint8_t *d, s
         break;
     case 10: {
         struct synack_tcp **f = free_slot(h);
-        if (f) synack_tcp_connect(h->p.s, FZ_REMOTE, (uint16_t)(8000 + arg), 0, NULL, f, now);
+        if (f)
+            synack_tcp_connect(h->p.s, &SYNACK_TEST_EP(FZ_REMOTE, (uint16_t)(8000 + arg)),
+                               &SYNACK_TEST_EP(0, 0), NULL, f, now);
         break;
     }
     case 11:
@@ -358,7 +363,7 @@ static void app_call(struct h *h, unsigned act, uint8_t arg, const uint8_t *d, s
             synack_listener_close(h->l, now);
             h->l = NULL;
         } else {
-            synack_tcp_listen(h->p.s, 80, h->backlog, NULL, &h->l);
+            synack_tcp_listen(h->p.s, &SYNACK_TEST_EP(0, 80), h->backlog, NULL, &h->l);
         }
         break;
     default:

@@ -16,17 +16,17 @@ static void check(bool ok, const char *what)
     abort();
 }
 
-static void tcp_round_trip(const struct wire_ipv4_repr *ip, const struct wire_tcp_repr *a)
+static void tcp_round_trip(const struct wire_ip_repr *ip, const struct wire_tcp_repr *a)
 {
     uint8_t buf[4096];
-    struct wire_ipv4_repr ip2 = {.src = ip->src, .dst = ip->dst, .ttl = ip->ttl, .df = ip->df};
+    struct wire_ip_repr ip2 = {.src = ip->src, .dst = ip->dst, .ttl = ip->ttl, .df = ip->df};
     struct wire_tcp_repr b = *a;
     size_t n = wire_packet_emit(&ip2, &b, buf, sizeof buf);
     if (n == 0) return; /* bigger than the buffer: nothing to compare */
-    struct wire_ipv4_repr ip3;
+    struct wire_ip_repr ip3;
     struct wire_tcp_repr c;
     check(wire_packet_parse(buf, n, &ip3, &c) == SYNACK_DROP_NONE, "parsability");
-    check(ip3.src == ip->src && ip3.dst == ip->dst, "addresses");
+    check(synack_addr_eq(&ip3.src, &ip->src) && synack_addr_eq(&ip3.dst, &ip->dst), "addresses");
     check(c.src_port == a->src_port && c.dst_port == a->dst_port, "ports");
     check(c.seq == a->seq && c.ack == a->ack && c.flags == a->flags, "seq, ack or flags");
     check(c.window == a->window, "window");
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char line[512];
     synack_format_packet(line, sizeof line, data, size);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr tcp;
     if (wire_packet_parse(data, size, &ip, &tcp) == SYNACK_DROP_NONE) tcp_round_trip(&ip, &tcp);
     if (wire_ipv4_parse(data, size, &ip) == SYNACK_DROP_NONE && ip.proto == WIRE_IP_PROTO_ICMP) {
@@ -63,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     /* The bare parsers too, on the bytes as they are (no IPv4 header in front). */
-    wire_tcp_parse(data, size, FZ_REMOTE, FZ_LOCAL, &tcp);
+    struct synack_addr remote = synack_addr_v4(FZ_REMOTE), local = synack_addr_v4(FZ_LOCAL);
+    wire_tcp_parse(data, size, &remote, &local, &tcp);
     struct wire_icmp_repr m;
     wire_icmp_parse(data, size, &m);
     return 0;

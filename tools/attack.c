@@ -17,11 +17,22 @@ static synack_time_t min_time(synack_time_t a, synack_time_t b)
     return a < b ? a : b;
 }
 
+/* The listener's endpoint and the legitimate client's address. */
+static struct synack_endpoint attack_server_ep(void)
+{
+    return (struct synack_endpoint){synack_addr_v4(ATTACK_SERVER_ADDR), ATTACK_SERVER_PORT};
+}
+
+static struct synack_addr attack_client_addr(void)
+{
+    return synack_addr_v4(ATTACK_CLIENT_ADDR);
+}
+
 static int make_stack(struct synack_stack **out, uint32_t addr, uint64_t seed,
                       const struct synack_config *tweak, char *err, size_t errcap)
 {
     struct synack_config cfg = *tweak;
-    cfg.addr = addr;
+    cfg.addrs[0] = synack_addr_v4(addr);
     cfg.seed = seed ^ addr;
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
         cfg.isn_secret[i] = (uint8_t)((seed >> (8 * (i % 8))) ^ (addr >> (i % 4)) ^ (i * 37));
@@ -50,10 +61,12 @@ static synack_time_t attacker_time_of(const struct attacker *a, uint64_t i)
     return a->start + (synack_time_t)(i * 1000000000ull / a->rate);
 }
 
-static uint32_t attacker_addr(void *ctx)
+static size_t attacker_addrs(void *ctx, struct synack_addr *out, size_t cap)
 {
     (void)ctx;
-    return ATTACK_ATTACKER_ADDR;
+    if (cap == 0) return 0;
+    out[0] = synack_addr_v4(ATTACK_ATTACKER_ADDR);
+    return 1;
 }
 
 static synack_time_t attacker_next_deadline(void *ctx)
@@ -71,11 +84,11 @@ static void attacker_handle_timers(void *ctx, synack_time_t now)
 }
 
 /* A SYN from a random spoofed host, as `hping3 -S --rand-source` sends them. */
-static void build_flood_syn(struct attacker *a, struct wire_ipv4_repr *ip, struct wire_tcp_repr *t)
+static void build_flood_syn(struct attacker *a, struct wire_ip_repr *ip, struct wire_tcp_repr *t)
 {
     uint32_t r = rand_u32(&a->rng);
-    ip->src = SPOOF_NET | (1 + r % 65534);
-    ip->dst = ATTACK_SERVER_ADDR;
+    ip->src = synack_addr_v4(SPOOF_NET | (1 + r % 65534));
+    ip->dst = synack_addr_v4(ATTACK_SERVER_ADDR);
     t->src_port = (uint16_t)(1024 + rand_below(&a->rng, 64511));
     t->dst_port = ATTACK_SERVER_PORT;
     t->seq = rand_u32(&a->rng);
@@ -87,14 +100,14 @@ static void build_flood_syn(struct attacker *a, struct wire_ipv4_repr *ip, struc
 
 /* A blind packet: a target connection and a direction at random, sequence and
  * acknowledgment numbers at random; the kinds take turns. */
-static void build_blind(struct attacker *a, struct wire_ipv4_repr *ip, struct wire_tcp_repr *t,
+static void build_blind(struct attacker *a, struct wire_ip_repr *ip, struct wire_tcp_repr *t,
                         uint8_t *payload)
 {
     unsigned kind = (unsigned)(a->sent % BLIND_KINDS);
     uint32_t port = a->ports[rand_below(&a->rng, a->ntargets)];
     bool to_server = rand_u32(&a->rng) & 1;
-    ip->src = to_server ? ATTACK_CLIENT_ADDR : ATTACK_SERVER_ADDR;
-    ip->dst = to_server ? ATTACK_SERVER_ADDR : ATTACK_CLIENT_ADDR;
+    ip->src = synack_addr_v4(to_server ? ATTACK_CLIENT_ADDR : ATTACK_SERVER_ADDR);
+    ip->dst = synack_addr_v4(to_server ? ATTACK_SERVER_ADDR : ATTACK_CLIENT_ADDR);
     t->src_port = (uint16_t)(to_server ? port : ATTACK_SERVER_PORT);
     t->dst_port = (uint16_t)(to_server ? ATTACK_SERVER_PORT : port);
     t->seq = rand_u32(&a->rng);
@@ -130,7 +143,7 @@ static synack_ssize attacker_output(void *ctx, uint8_t *buf, size_t cap, synack_
 {
     struct attacker *a = ctx;
     (void)now;
-    struct wire_ipv4_repr ip = {.ttl = 64, .df = true};
+    struct wire_ip_repr ip = {.ttl = 64, .df = true};
     struct wire_tcp_repr t = {0};
     uint8_t payload[64];
     if (a->due == 0) return SYNACK_ERR_AGAIN;
@@ -149,7 +162,7 @@ static int add_attacker(struct synack_sim *sim, struct attacker *a)
     static const struct synack_sim_node_ops ops = {.output = attacker_output,
                                                    .next_deadline = attacker_next_deadline,
                                                    .handle_timers = attacker_handle_timers,
-                                                   .addr = attacker_addr};
+                                                   .addrs = attacker_addrs};
     return synack_sim_add_node(sim, &ops, a);
 }
 
@@ -253,10 +266,10 @@ static void flood_server_events(struct flood *f)
 static void flood_start_clients(struct flood *f)
 {
     synack_time_t now = synack_sim_now(f->sim);
+    struct synack_endpoint server = attack_server_ep();
     while (f->next_start < f->o->clients && f->fc[f->next_start].start <= now) {
         struct fclient *c = &f->fc[f->next_start++];
-        int rc =
-            synack_tcp_connect(f->client, ATTACK_SERVER_ADDR, ATTACK_SERVER_PORT, 0, c, &c->c, now);
+        int rc = synack_tcp_connect(f->client, &server, NULL, c, &c->c, now);
         c->state = rc == 0 ? FC_CONNECTING : FC_FAILED;
         if (rc != 0) f->finished++;
     }
@@ -369,7 +382,8 @@ static int flood_setup(struct flood *f, char *err, size_t errcap)
     if (rc == 0 && o->pcap && (rc = synack_sim_capture(f->sim, o->pcap)) < 0)
         snprintf(err, errcap, "%s", synack_sim_error(f->sim));
     if (rc == 0) {
-        rc = synack_tcp_listen(f->server, ATTACK_SERVER_PORT, o->backlog, NULL, &f->listener);
+        struct synack_endpoint server = attack_server_ep();
+        rc = synack_tcp_listen(f->server, &server, o->backlog, NULL, &f->listener);
         if (rc < 0) snprintf(err, errcap, "cannot listen: %s", synack_strerror(rc));
     }
     return rc;
@@ -630,8 +644,10 @@ static void blind_control(struct blind *b, synack_time_t now)
     /* What a blind attacker cannot know: the server's RCV.NXT, at the very moment the RST
      * arrives (so it goes straight into the server's stack: on a link, data in flight
      * would move RCV.NXT first and make it a challenge-ACK case, RFC 5961 §3.2). */
-    struct wire_ipv4_repr ip = {
-        .src = ATTACK_CLIENT_ADDR, .dst = ATTACK_SERVER_ADDR, .ttl = 64, .df = true};
+    struct wire_ip_repr ip = {.src = attack_client_addr(),
+                              .dst = synack_addr_v4(ATTACK_SERVER_ADDR),
+                              .ttl = 64,
+                              .df = true};
     struct wire_tcp_repr rst = {.src_port = (uint16_t)p->port,
                                 .dst_port = ATTACK_SERVER_PORT,
                                 .seq = info.rcv_nxt,
@@ -706,16 +722,16 @@ static int blind_setup(struct blind *b, char *err, size_t errcap)
     if (rc == 0) rc = link_nodes(b->sim, an, cn, &p, false, err, errcap);
     if (rc == 0 && o->pcap && (rc = synack_sim_capture(b->sim, o->pcap)) < 0)
         snprintf(err, errcap, "%s", synack_sim_error(b->sim));
-    if (rc == 0 && (rc = synack_tcp_listen(b->server, ATTACK_SERVER_PORT, o->conns + 4, NULL,
-                                           &b->listener)) < 0)
+    struct synack_endpoint server = attack_server_ep();
+    if (rc == 0 &&
+        (rc = synack_tcp_listen(b->server, &server, o->conns + 4, NULL, &b->listener)) < 0)
         snprintf(err, errcap, "cannot listen: %s", synack_strerror(rc));
     for (unsigned i = 0; rc == 0 && i < o->conns; i++) {
         struct pair *pr = &b->p[i];
         pr->idx = i;
         stream_init(&pr->tx, o->seed, i);
         stream_init(&pr->rx, o->seed, i);
-        rc = synack_tcp_connect(b->client, ATTACK_SERVER_ADDR, ATTACK_SERVER_PORT, 0, pr, &pr->cc,
-                                0);
+        rc = synack_tcp_connect(b->client, &server, NULL, pr, &pr->cc, 0);
         if (rc < 0) {
             snprintf(err, errcap, "cannot connect: %s", synack_strerror(rc));
             break;

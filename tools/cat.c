@@ -259,7 +259,7 @@ static void cat_peer(const struct cat *c, char *buf, size_t cap)
     uint32_t ip = c->o->host;
     unsigned port = c->o->port;
     if (c->tcp && synack_tcp_info(c->tcp, &i) == 0) {
-        ip = i.remote_addr;
+        ip = synack_addr_v4_value(&i.remote_addr);
         port = i.remote_port;
     }
     char a[16];
@@ -438,7 +438,8 @@ static void cat_linger(struct cat *c)
     if (synack_tcp_info(c->tcp, &i) < 0 || i.state != SYNACK_TIME_WAIT) return;
     synack_time_t linger = c->o->linger;
     if (!c->o->linger_set) {
-        if (!net_opts_path_may_lose(&c->o->net, i.remote_addr)) return; /* the ACK got there */
+        if (!net_opts_path_may_lose(&c->o->net, synack_addr_v4_value(&i.remote_addr)))
+            return; /* the ACK got there */
         linger = 2 * i.rto > CAT_LINGER_MIN ? 2 * i.rto : CAT_LINGER_MIN;
     }
     if (linger == 0) return;
@@ -590,7 +591,8 @@ static int cat_start(struct cat *c)
     synack_time_t now = synack_loop_now(c->env.loop);
     int rc;
     if (o->listen) {
-        rc = synack_tcp_listen(c->env.stack, o->port, o->keep ? CAT_BACKLOG : 1, c, &c->listener);
+        struct synack_endpoint local = {synack_addr_any(SYNACK_AF_NONE), o->port};
+        rc = synack_tcp_listen(c->env.stack, &local, o->keep ? CAT_BACKLOG : 1, c, &c->listener);
         if (rc < 0) {
             fprintf(stderr, "synack cat: cannot listen on port %u: %s\n", o->port,
                     synack_strerror(rc));
@@ -600,7 +602,9 @@ static int cat_start(struct cat *c)
         return 0;
     }
     struct synack_tcp *t;
-    rc = synack_tcp_connect(c->env.stack, o->host, o->port, o->src_port, c, &t, now);
+    struct synack_endpoint remote = {synack_addr_v4(o->host), o->port};
+    struct synack_endpoint local = {synack_addr_any(SYNACK_AF_NONE), o->src_port};
+    rc = synack_tcp_connect(c->env.stack, &remote, &local, c, &t, now);
     if (rc < 0) {
         fprintf(stderr, "synack cat: cannot connect: %s\n", synack_strerror(rc));
         return 1;

@@ -159,13 +159,14 @@ static void ladder_flush(struct ladder *L)
 static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
 {
     struct ladder *L = ctx;
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr seg;
     bool lost = ev->kind == SYNACK_SIM_LOST || ev->kind == SYNACK_SIM_DROPPED ||
                 ev->kind == SYNACK_SIM_QUEUE_FULL;
     if (ev->kind != SYNACK_SIM_SENT && !lost) return;
     if (wire_packet_parse(ev->pkt, ev->len, &ip, &seg) != SYNACK_DROP_NONE) return;
-    int side = ip.src == SCENARIO_CLIENT_ADDR ? 0 : 1;
+    struct synack_addr client = scenario_addr(ip.src.family == SYNACK_AF_INET6, false);
+    int side = synack_addr_eq(&ip.src, &client) ? 0 : 1;
     char line[200];
     if (lost) {
         snprintf(line, sizeof line, "%*s  ^ %s on the way (packet %llu of its link)",
@@ -476,13 +477,15 @@ static void print_tcp_summary(const struct scenario_result *r)
 static void print_summary(const struct scenario_opts *o, const struct scenario_result *r,
                           double wall)
 {
-    char a[16], b[16];
+    char a[SYNACK_ENDPOINT_STRLEN], b[SYNACK_ENDPOINT_STRLEN];
     printf("\n");
     print_states("client", &r->client, stdout);
     print_states("server", &r->server, stdout);
-    printf("\nclient %s:%u  server %s:%u  (sequence numbers above are relative to each ISN)\n",
-           wire_fmt_addr(a, sizeof a, r->client.addr), r->client.port,
-           wire_fmt_addr(b, sizeof b, r->server.addr), r->server.port);
+    struct synack_endpoint ce = {r->client.addr, r->client.port};
+    struct synack_endpoint se = {r->server.addr, r->server.port};
+    synack_endpoint_format(&ce, a, sizeof a);
+    synack_endpoint_format(&se, b, sizeof b);
+    printf("\nclient %s  server %s  (sequence numbers above are relative to each ISN)\n", a, b);
     printf("bytes sent       %llu\n", (unsigned long long)r->bytes_sent);
     printf("bytes received   %llu\n", (unsigned long long)r->bytes_received);
     printf("digest (FNV-1a)  sent %016llx  received %016llx  %s\n",
@@ -522,7 +525,8 @@ static const char demo_usage[] =
     "  --queue N             drop-tail queue of each link, bytes (K, M, G as for --bytes;\n"
     "                        default unlimited)\n"
     "  --seed N              seed of the network, the stacks and the data (default 1)\n"
-    "  --pcap FILE           write every packet to FILE (pcap, raw IPv4)\n"
+    "  --pcap FILE           write every packet to FILE (pcap, raw IP)\n"
+    "  --ipv6                the two ends speak IPv6 (2001:db8::1, 2001:db8::2), not IPv4\n"
     "  --server-closes       the server closes first once it has every byte\n"
     "  --simultaneous-open   both ends send SYN at once (no listener)\n"
     "  --simultaneous-close  both ends close at the same instant\n"
@@ -594,7 +598,8 @@ int cmd_demo(int argc, char **argv)
         O_NO_WSCALE,
         O_SNDBUF,
         O_RCVBUF,
-        O_CWND
+        O_CWND,
+        O_IPV6
     };
     static const struct option longopts[] = {
         {"bytes", required_argument, 0, O_BYTES},
@@ -605,6 +610,7 @@ int cmd_demo(int argc, char **argv)
         {"pcap", required_argument, 0, O_PCAP},
         {"server-closes", no_argument, 0, O_SCLOSE},
         {"simultaneous-open", no_argument, 0, O_SOPEN},
+        {"ipv6", no_argument, 0, O_IPV6},
         {"simultaneous-close", no_argument, 0, O_SIMCLOSE},
         {"quiet", no_argument, 0, O_QUIET},
         {"json", no_argument, 0, O_JSON},
@@ -660,6 +666,9 @@ int cmd_demo(int argc, char **argv)
             break;
         case O_SOPEN:
             o.simultaneous_open = true;
+            break;
+        case O_IPV6:
+            o.ipv6 = true;
             break;
         case O_SIMCLOSE:
             o.simultaneous_close = true;

@@ -134,8 +134,8 @@ static void http_log(void *ctx, const struct httpd_log_entry *e)
 {
     struct http *s = ctx;
     if (!s->env.verbose) return;
-    char ip[16];
-    net_format_ip(ip, sizeof ip, e->addr);
+    char ip[SYNACK_ADDR_STRLEN];
+    synack_addr_format(&e->addr, ip, sizeof ip);
     fprintf(stderr, "synack http: %s:%u %s %s %d %" PRIu64 "\n", ip, e->port, e->method, e->target,
             e->status, e->length);
 }
@@ -195,7 +195,7 @@ static int http_run(struct http *s)
         return 1;
     }
     synack_loop_set_turn(s->env.loop, http_turn, s);
-    char ip[16];
+    char ip[SYNACK_ADDR_STRLEN];
     net_format_ip(ip, sizeof ip, o->net.addr);
     fprintf(stderr, "synack http: serving %s on http://%s:%u/ (%s)\n", o->root, ip, o->port,
             o->net.link);

@@ -49,7 +49,7 @@ struct conn_list {
 struct conn {
     struct synack_tcp *tcp;
     uint64_t id;
-    uint32_t addr;
+    struct synack_addr addr;
     uint16_t port;
     enum conn_phase phase;
     bool peer_eof;   /* recv returned 0: the client's FIN and all data before it were read */
@@ -1137,7 +1137,8 @@ int httpd_new(struct httpd **out, struct synack_stack *stack, const struct httpd
         return SYNACK_ERR_IO;
     }
     h->cfg.root = NULL; /* not kept: the descriptor is the root from now on */
-    int rc = synack_tcp_listen(stack, cfg->port, cfg->backlog, h, &h->listener);
+    struct synack_endpoint local = {synack_addr_any(SYNACK_AF_NONE), cfg->port};
+    int rc = synack_tcp_listen(stack, &local, cfg->backlog, h, &h->listener);
     if (rc < 0) {
         char port[8];
         snprintf(port, sizeof port, "%u", (unsigned)cfg->port);

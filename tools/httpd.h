@@ -60,7 +60,7 @@ struct httpd;
 
 /* One line of the access log, handed to httpd_config.log when a response starts. */
 struct httpd_log_entry {
-    uint32_t addr; /* the client (host byte order) */
+    struct synack_addr addr; /* the client */
     uint16_t port;
     const char *method; /* "GET", or "-" when the request line could not be parsed */
     const char *target; /* the request-target as sent (cut at 200 bytes), or "-" */

@@ -62,7 +62,7 @@ const char net_opts_help[] =
 /* One remembered connection name. */
 struct net_name {
     uint64_t id;
-    char text[48];
+    char text[2 * SYNACK_ENDPOINT_STRLEN + 4];
 };
 
 struct net_env_priv {
@@ -597,7 +597,7 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     if (rc) return rc;
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = o->addr;
+    cfg.addrs[0] = synack_addr_v4(o->addr);
     if (o->sndbuf) cfg.sndbuf = o->sndbuf;
     if (o->rcvbuf) cfg.rcvbuf = o->rcvbuf;
     if (o->syncookies_set) cfg.syncookies = o->syncookies;
@@ -717,12 +717,13 @@ void net_env_name_conn(struct net_env *e, const struct synack_tcp *t)
         slot = &e->priv->names[e->priv->names_next];
         e->priv->names_next = (e->priv->names_next + 1) % NET_NAMES;
     }
-    char l[16], r[16];
-    net_format_ip(l, sizeof l, info.local_addr);
-    net_format_ip(r, sizeof r, info.remote_addr);
+    char l[SYNACK_ENDPOINT_STRLEN], r[SYNACK_ENDPOINT_STRLEN];
+    struct synack_endpoint le = {info.local_addr, info.local_port};
+    struct synack_endpoint re = {info.remote_addr, info.remote_port};
+    synack_endpoint_format(&le, l, sizeof l);
+    synack_endpoint_format(&re, r, sizeof r);
     slot->id = id;
-    snprintf(slot->text, sizeof slot->text, "%s:%u > %s:%u", l, info.local_port, r,
-             info.remote_port);
+    snprintf(slot->text, sizeof slot->text, "%s > %s", l, r);
 }
 
 /* The name of connection `id`: its addresses if remembered, else "conn N". */

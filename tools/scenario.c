@@ -370,12 +370,21 @@ void scenario_opts_default(struct scenario_opts *o)
     o->window_scale = true;
 }
 
-static int make_stack(struct run *run, struct side *sd, uint32_t addr, char *err, size_t errcap)
+struct synack_addr scenario_addr(bool ipv6, bool server)
+{
+    if (!ipv6) return synack_addr_v4(server ? 0xc6120002u : 0xc6120001u);
+    uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = server ? 2 : 1};
+    return synack_addr_v6(b);
+}
+
+static int make_stack(struct run *run, struct side *sd, bool server, char *err, size_t errcap)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = addr;
-    cfg.seed = run->o->seed ^ addr;
+    cfg.addrs[0] = scenario_addr(run->o->ipv6, server);
+    /* The seeds of the IPv4 runs stay what they were (the addresses' low words). */
+    uint32_t key = server ? 0xc6120002u : 0xc6120001u;
+    cfg.seed = run->o->seed ^ key;
     cfg.cc = run->o->cc;
     cfg.sack = run->o->sack;
     cfg.timestamps = run->o->timestamps;
@@ -387,7 +396,7 @@ static int make_stack(struct run *run, struct side *sd, uint32_t addr, char *err
         cfg.rcvbuf = 65535; /* the default is 64 KiB: one byte more than the field holds */
     /* Each stack its own ISN key, derived from the seed so runs repeat exactly. */
     struct rand_pcg k;
-    rand_seed(&k, run->o->seed, addr);
+    rand_seed(&k, run->o->seed, key);
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
         cfg.isn_secret[i] = (uint8_t)rand_u32(&k);
     int rc = synack_stack_new(&sd->stack, &cfg);
@@ -395,7 +404,7 @@ static int make_stack(struct run *run, struct side *sd, uint32_t addr, char *err
         snprintf(err, errcap, "cannot create a stack: %s", synack_strerror(rc));
         return rc;
     }
-    sd->out->addr = addr;
+    sd->out->addr = cfg.addrs[0];
     return 0;
 }
 
@@ -424,7 +433,7 @@ static int add_links(struct run *run, int cnode, int snode, char *err, size_t er
 static bool is_first_data(struct run *run, const struct synack_sim_packet *ev)
 {
     if (run->seen_data || ev->from != run->client_node) return false;
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr seg;
     if (wire_packet_parse(ev->pkt, ev->len, &ip, &seg) != SYNACK_DROP_NONE) return false;
     return seg.payload_len > 0;
@@ -451,22 +460,20 @@ static int open_connections(struct run *run, char *err, size_t errcap)
     const struct scenario_opts *o = run->o;
     struct synack_tcp *c;
     int rc;
+    struct synack_endpoint client = {scenario_addr(o->ipv6, false), SCENARIO_CLIENT_PORT};
+    struct synack_endpoint server = {scenario_addr(o->ipv6, true), SCENARIO_SERVER_PORT};
     if (o->simultaneous_open) {
         /* Both ends are active: each connects to the other's known port at time 0. */
-        rc = synack_tcp_connect(run->client.stack, SCENARIO_SERVER_ADDR, SCENARIO_SERVER_PORT,
-                                SCENARIO_CLIENT_PORT, &run->client, &c, 0);
+        rc = synack_tcp_connect(run->client.stack, &server, &client, &run->client, &c, 0);
         if (rc == 0) {
             side_adopt(&run->client, c);
-            rc = synack_tcp_connect(run->server.stack, SCENARIO_CLIENT_ADDR, SCENARIO_CLIENT_PORT,
-                                    SCENARIO_SERVER_PORT, &run->server, &c, 0);
+            rc = synack_tcp_connect(run->server.stack, &client, &server, &run->server, &c, 0);
             if (rc == 0) side_adopt(&run->server, c);
         }
     } else {
-        rc = synack_tcp_listen(run->server.stack, SCENARIO_SERVER_PORT, 16, &run->server,
-                               &run->server.listener);
+        rc = synack_tcp_listen(run->server.stack, &server, 16, &run->server, &run->server.listener);
         if (rc == 0) {
-            rc = synack_tcp_connect(run->client.stack, SCENARIO_SERVER_ADDR, SCENARIO_SERVER_PORT,
-                                    0, &run->client, &c, 0);
+            rc = synack_tcp_connect(run->client.stack, &server, NULL, &run->client, &c, 0);
             if (rc == 0) side_adopt(&run->client, c);
         }
     }
@@ -538,8 +545,8 @@ int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char 
         return rc;
     }
     int cnode = -1, snode = -1;
-    rc = make_stack(run, &run->client, SCENARIO_CLIENT_ADDR, err, errcap);
-    if (rc == 0) rc = make_stack(run, &run->server, SCENARIO_SERVER_ADDR, err, errcap);
+    rc = make_stack(run, &run->client, false, err, errcap);
+    if (rc == 0) rc = make_stack(run, &run->server, true, err, errcap);
     if (rc == 0 && (cnode = synack_sim_add_stack(run->sim, run->client.stack)) >= 0 &&
         (snode = synack_sim_add_stack(run->sim, run->server.stack)) >= 0)
         rc = add_links(run, cnode, snode, err, errcap);

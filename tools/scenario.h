@@ -16,8 +16,8 @@
 #include <synack/link.h>
 #include <synack/synack.h>
 
-#define SCENARIO_CLIENT_ADDR 0xc6120001u /* 198.18.0.1 */
-#define SCENARIO_SERVER_ADDR 0xc6120002u /* 198.18.0.2 */
+/* The two ends: 198.18.0.1 and 198.18.0.2, or 2001:db8::1 and 2001:db8::2 with `ipv6`. */
+struct synack_addr scenario_addr(bool ipv6, bool server);
 #define SCENARIO_SERVER_PORT 80
 #define SCENARIO_MAX_STATES 32
 
@@ -57,6 +57,7 @@ struct scenario_opts {
     const char *pcap;                      /* capture file or NULL */
     bool server_closes;                    /* the server closes first once it has every byte */
     bool simultaneous_open;                /* both ends connect at once; no listener */
+    bool ipv6;                             /* the two stacks speak IPv6, not IPv4 */
     bool simultaneous_close;               /* both ends close at the same instant */
     const uint64_t *drop_client_to_server; /* exact packet numbers to drop, or NULL */
     size_t drop_c2s_count;
@@ -88,7 +89,7 @@ struct scenario_side {
     size_t nstates;
     int err;     /* the error the connection ended with, 0 if clean */
     bool closed; /* reached CLOSED */
-    uint32_t addr;
+    struct synack_addr addr;
     uint16_t port;
     uint32_t iss;
     struct synack_counters counters; /* the stack's */

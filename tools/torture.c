@@ -17,6 +17,11 @@
 
 #define CLIENT_ADDR 0xc6120001u /* 198.18.0.1 */
 #define SERVER_ADDR 0xc6120002u /* 198.18.0.2 */
+
+static struct synack_addr torture_addr(uint32_t v4)
+{
+    return synack_addr_v4(v4);
+}
 #define SERVER_PORT 80
 #define IO_MAX 65536 /* the largest write or read chunk */
 
@@ -736,7 +741,7 @@ static void wire_observe(struct run *run, const struct synack_sim_packet *ev)
 {
     if (ev->from < 0 || ev->from > 1) return;
     struct tside *sd = &run->side[ev->from], *peer = &run->side[1 - ev->from];
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr tcp;
     if (wire_packet_parse(ev->pkt, ev->len, &ip, &tcp) != SYNACK_DROP_NONE) {
         fail(run, sd, "sent a packet that does not parse (%zu bytes)", ev->len);
@@ -1121,7 +1126,7 @@ static int make_stack(struct run *run, struct tside *sd, uint32_t addr)
     struct torture_side *p = sd->p;
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = addr;
+    cfg.addrs[0] = torture_addr(addr);
     struct prng k = prng_for(run->p.seed, 50 + (uint64_t)sd->idx);
     cfg.seed = rnd_u64(&k);
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
@@ -1191,13 +1196,14 @@ static int setup(struct run *run, const char *pcap)
     }
     synack_sim_set_observer(run->sim, observer, run);
     struct tside *c = &run->side[0], *s = &run->side[1];
-    rc = synack_tcp_listen(s->stack, SERVER_PORT, 4, s, &s->listener);
+    struct synack_endpoint server = {torture_addr(SERVER_ADDR), SERVER_PORT};
+    rc = synack_tcp_listen(s->stack, &server, 4, s, &s->listener);
     if (rc < 0) {
         fail(run, s, "listen: %s", synack_strerror(rc));
         return rc;
     }
     struct synack_tcp *conn;
-    rc = synack_tcp_connect(c->stack, SERVER_ADDR, SERVER_PORT, 0, c, &conn, 0);
+    rc = synack_tcp_connect(c->stack, &server, NULL, c, &conn, 0);
     if (rc < 0) {
         fail(run, c, "connect: %s", synack_strerror(rc));
         return rc;

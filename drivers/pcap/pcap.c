@@ -26,7 +26,7 @@ int synack_pcap_open(struct synack_pcap **out, const char *path, char *err, size
     *out = NULL;
     struct synack_pcap *p = calloc(1, sizeof(*p));
     if (p == NULL) return SYNACK_ERR_NOMEM;
-    /* DLT_RAW is written to the file as LINKTYPE_RAW (101): bare IPv4, what the core
+    /* DLT_RAW is written to the file as LINKTYPE_RAW (101): bare IPv4 or IPv6, what the core
      * emits. Nanosecond precision keeps serialization steps apart in the file. */
     p->dead =
         pcap_open_dead_with_tstamp_precision(DLT_RAW, PCAP_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);

@@ -27,8 +27,6 @@ static const size_t sim_pool_sizes[SIM_POOL_CLASSES] = {256, 2048, SYNACK_SIM_MA
 #define SIM_STALL_STEPS (1u << 24)
 /* Indices are ints; keep them far from overflow. */
 #define SIM_MAX_OBJECTS 65536
-/* A packet needs bytes 16..19 (the IPv4 destination) to be routed. */
-#define SIM_MIN_ROUTABLE 20
 
 struct sim_pkt {
     synack_time_t at; /* arrival time at the end of the link */
@@ -57,8 +55,17 @@ struct sim_waiting {
 struct sim_node {
     struct synack_sim_node_ops ops;
     void *ctx;
-    uint32_t addr;
+    struct synack_addr addrs[SYNACK_MAX_ADDRS];
+    size_t naddrs;
 };
+
+static bool sim_node_has_addr(const struct sim_node *n, const struct synack_addr *a)
+{
+    for (size_t i = 0; i < n->naddrs; i++) {
+        if (synack_addr_eq(&n->addrs[i], a)) return true;
+    }
+    return false;
+}
 
 struct sim_link {
     int from, to;
@@ -431,12 +438,11 @@ static void link_offer(struct synack_sim *sim, int index, struct sim_pkt *p)
 
 static int sim_route(const struct synack_sim *sim, int from, const struct sim_pkt *p)
 {
-    if (p->len < SIM_MIN_ROUTABLE) return -1;
-    const uint8_t *b = &p->data[16];
-    uint32_t dst = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    struct synack_addr dst;
+    if (synack_packet_addrs(p->data, p->len, NULL, &dst) != 0) return -1;
     for (int i = 0; i < sim->link_count; i++) {
         const struct sim_link *l = &sim->links[i];
-        if (l->from == from && sim->nodes[l->to].addr == dst) return i;
+        if (l->from == from && sim_node_has_addr(&sim->nodes[l->to], &dst)) return i;
     }
     return -1;
 }
@@ -626,7 +632,7 @@ static int grow(void **array, int *cap, int count, size_t size)
 
 int synack_sim_add_node(struct synack_sim *sim, const struct synack_sim_node_ops *ops, void *ctx)
 {
-    if (sim == NULL || ops == NULL || ops->addr == NULL) return SYNACK_ERR_INVAL;
+    if (sim == NULL || ops == NULL || ops->addrs == NULL) return SYNACK_ERR_INVAL;
     void *nodes = sim->nodes;
     int rc = grow(&nodes, &sim->node_cap, sim->node_count, sizeof(*sim->nodes));
     sim->nodes = nodes;
@@ -634,7 +640,8 @@ int synack_sim_add_node(struct synack_sim *sim, const struct synack_sim_node_ops
     struct sim_node *n = &sim->nodes[sim->node_count];
     n->ops = *ops;
     n->ctx = ctx;
-    n->addr = ops->addr(ctx);
+    n->naddrs = ops->addrs(ctx, n->addrs, SYNACK_MAX_ADDRS);
+    if (n->naddrs > SYNACK_MAX_ADDRS) n->naddrs = SYNACK_MAX_ADDRS;
     return sim->node_count++;
 }
 

@@ -22,9 +22,9 @@ static void stack_node_handle_timers(void *ctx, synack_time_t now)
     synack_stack_handle_timers(ctx, now);
 }
 
-static uint32_t stack_node_addr(void *ctx)
+static size_t stack_node_addrs(void *ctx, struct synack_addr *out, size_t cap)
 {
-    return synack_stack_addr(ctx);
+    return synack_stack_addrs(ctx, out, cap);
 }
 
 int synack_sim_add_stack(struct synack_sim *sim, struct synack_stack *stack)
@@ -34,7 +34,7 @@ int synack_sim_add_stack(struct synack_sim *sim, struct synack_stack *stack)
         .output = stack_node_output,
         .next_deadline = stack_node_next_deadline,
         .handle_timers = stack_node_handle_timers,
-        .addr = stack_node_addr,
+        .addrs = stack_node_addrs,
     };
     if (stack == NULL) return SYNACK_ERR_INVAL;
     return synack_sim_add_node(sim, &stack_node_ops, stack);

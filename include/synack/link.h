@@ -57,9 +57,9 @@ int synack_pcap_close(struct synack_pcap *p);
  * path costs only the events it contains, not the time it spans.
  *
  * Routing: a packet output by node `from` goes over the first link (lowest index) from
- * `from` whose destination node's address equals the packet's IPv4 destination (bytes
- * 16..19, big-endian). Packets without such a link, or shorter than 20 bytes, are counted
- * (synack_sim_stats.no_route) and dropped.
+ * `from` whose destination node holds the packet's destination address (IPv4 or IPv6, read
+ * by synack_packet_addrs). Packets without such a link, or too short to carry an address,
+ * are counted (synack_sim_stats.no_route) and dropped.
  *
  * Randomness: every impairment draw comes from a PCG stream per link, derived from the
  * simulator's seed and the link's index, and every offered packet consumes the same
@@ -82,7 +82,7 @@ int synack_pcap_close(struct synack_pcap *p);
 struct synack_sim;
 
 /* What the simulator needs from a node. `ctx` is the pointer given to add_node.
- * Only `addr` is required; a NULL `input` discards what arrives, a NULL `output` never
+ * Only `addrs` is required; a NULL `input` discards what arrives, a NULL `output` never
  * sends, a NULL `next_deadline`/`handle_timers` has no timers. The callbacks must not
  * call back into the simulator. */
 struct synack_sim_node_ops {
@@ -99,8 +99,9 @@ struct synack_sim_node_ops {
     synack_time_t (*next_deadline)(void *ctx);
     /* Runs every timer due at or before `now`. */
     void (*handle_timers)(void *ctx, synack_time_t now);
-    /* The node's IPv4 address (host byte order). Read once, when the node is added. */
-    uint32_t (*addr)(void *ctx);
+    /* The node's addresses (IPv4 and IPv6, up to SYNACK_MAX_ADDRS): writes up to `cap` of
+     * them into `out` and returns how many it wrote. Read once, when the node is added. */
+    size_t (*addrs)(void *ctx, struct synack_addr *out, size_t cap);
 };
 
 /* Impairments of one unidirectional link. A packet offered to the link goes through, in
@@ -202,10 +203,10 @@ int synack_sim_new(struct synack_sim **out, uint64_t seed);
 void synack_sim_free(struct synack_sim *sim);
 
 /* Adds a node; `ops` is copied, `ctx` is kept and passed to every callback.
- * Returns the node index (0, 1, ...), or INVAL (NULL sim/ops, no addr callback), NOMEM. */
+ * Returns the node index (0, 1, ...), or INVAL (NULL sim/ops, no addrs callback), NOMEM. */
 int synack_sim_add_node(struct synack_sim *sim, const struct synack_sim_node_ops *ops, void *ctx);
 
-/* Adds a synack stack as a node (its input/output/next_deadline/handle_timers/addr).
+/* Adds a synack stack as a node (its input/output/next_deadline/handle_timers/addrs).
  * The stack stays the caller's and must outlive the simulator's use of it.
  * Returns the node index, or INVAL, NOMEM. */
 int synack_sim_add_stack(struct synack_sim *sim, struct synack_stack *stack);

@@ -342,9 +342,19 @@ const char *synack_syncookies_name(enum synack_syncookies m);
 /* Parses those names into `out`: 0, or INVAL. */
 int synack_syncookies_parse(const char *name, enum synack_syncookies *out);
 
+/* How many addresses one stack holds. */
+#define SYNACK_MAX_ADDRS 8
+
 struct synack_config {
-    uint32_t addr;                     /* this stack's IPv4 address */
-    uint16_t mtu;                      /* interface MTU; the MSS offered is mtu - 40 */
+    struct synack_addr addrs[SYNACK_MAX_ADDRS]; /* this stack's addresses, IPv4 and IPv6 in
+                                          any mix: at least one; unused slots zeroed
+                                          (SYNACK_AF_NONE). Each must be unicast
+                                          (synack_addr_is_unicast) and appear once. The first
+                                          of a family is the source of connections to that
+                                          family that name no local address */
+    uint16_t mtu;                      /* interface MTU; the MSS offered is mtu - 40 over IPv4,
+                                          mtu - 60 over IPv6 (at least 1280 with an IPv6
+                                          address, RFC 8200 §5) */
     uint16_t pmtu_min;                 /* the lowest path MTU an ICMP fragmentation-needed can set
                                           (576, RFC 1122 §3.3.3; at least 68, RFC 1191 §3; used as
                                           min(pmtu_min, mtu)). A report below it sets the path MTU
@@ -368,7 +378,7 @@ struct synack_config {
                                      timestamps, window scale and SACK-permitted ride in the
                                      low bits of the SYN-ACK's TSval; without them a cookie
                                      connection has neither */
-    size_t max_time_wait;              /* TIME_WAIT records (about 100 bytes each, no connection
+    size_t max_time_wait;              /* TIME_WAIT records (128 bytes each, no connection
                                           slot) the stack keeps for released connections (4096;
                                           raise it with max_conns). Beyond it a released connection
                                           spends TIME_WAIT whole, in its slot (counted) */
@@ -431,8 +441,11 @@ struct synack_config {
     void *alloc_ctx;
 };
 
-/* Fills `cfg` with the defaults listed above; addr is 0 and must be set. */
+/* Fills `cfg` with the defaults listed above; addrs is empty and must be set. */
 void synack_config_default(struct synack_config *cfg);
+/* Adds `addr` to cfg->addrs: 0, INVAL (not unicast, already there), or NOMEM (all
+ * SYNACK_MAX_ADDRS slots are taken). */
+int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr);
 
 /* ---- the stack -------------------------------------------------------------------------- */
 
@@ -440,15 +453,21 @@ struct synack_stack;
 struct synack_tcp;      /* one connection */
 struct synack_listener; /* one listening port with its backlog */
 
-/* Creates a stack. Errors: INVAL (addr 0, broadcast or multicast; mtu < 68; pmtu_min < 68;
- * bad buffer sizes), NOMEM. */
+/* Creates a stack. Errors: INVAL (no address; an address not unicast or given twice; mtu
+ * < 68, or < 1280 with an IPv6 address; pmtu_min < 68; bad buffer sizes), NOMEM. */
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg);
 /* Frees the stack and every connection and listener it holds. NULL is allowed. */
 void synack_stack_free(struct synack_stack *stack);
 
-uint32_t synack_stack_addr(const struct synack_stack *stack);
+/* The stack's first address of `family` (see synack_config.addrs), or NULL if it has none. */
+const struct synack_addr *synack_stack_addr(const struct synack_stack *stack,
+                                            enum synack_family family);
 
-/* Hands one IPv4 packet to the stack: TCP segments go to their connection; ICMP echo
+/* Copies up to `cap` of the stack's addresses into `out`, in configuration order, and
+ * returns how many it holds (at most SYNACK_MAX_ADDRS). */
+size_t synack_stack_addrs(const struct synack_stack *stack, struct synack_addr *out, size_t cap);
+
+/* Hands one IPv4 or IPv6 packet to the stack: TCP segments go to their connection; ICMP echo
  * requests are answered (RFC 792, RFC 1122 §3.2.2.6) and ICMP errors go to the connection
  * that sent the datagram they return (RFC 1122 §4.2.3.9, RFC 5927, RFC 1191). Malformed
  * packets are counted by reason and dropped.
@@ -543,11 +562,15 @@ uint64_t synack_stack_events_queued(const struct synack_stack *stack);
 
 /* ---- TCP: listeners ------------------------------------------------------------------- */
 
-/* Opens a listener on `port` (CLOSED -> LISTEN). `backlog` bounds both the queue of
- * half-open connections (SYN_RECEIVED) and the accept queue; a SYN that finds either full
- * is dropped and counted. Errors: INVAL (port 0, backlog 0), ADDRINUSE, NOMEM. */
-int synack_tcp_listen(struct synack_stack *stack, uint16_t port, unsigned backlog, void *user,
-                      struct synack_listener **out);
+/* Opens a listener on `local` (CLOSED -> LISTEN): local->port (not 0) on local->addr, which
+ * is one of the stack's addresses, the wildcard of a family (0.0.0.0 or ::: every address
+ * of that family), or SYNACK_AF_NONE (every address of both families). A SYN goes to the
+ * most specific listener of its port. `backlog` bounds both the queue of half-open
+ * connections (SYN_RECEIVED) and the accept queue; a SYN that finds either full is dropped
+ * and counted. Errors: INVAL (port 0, backlog 0, an address that is not the stack's),
+ * ADDRINUSE (a listener of the port whose addresses overlap these), NOMEM. */
+int synack_tcp_listen(struct synack_stack *stack, const struct synack_endpoint *local,
+                      unsigned backlog, void *user, struct synack_listener **out);
 
 /* Takes the oldest established connection from the accept queue. AGAIN if it is empty. */
 int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out);
@@ -556,22 +579,28 @@ int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out);
 void synack_listener_close(struct synack_listener *l, synack_time_t now);
 
 /* RFC 9293 §3.10.2 SEND in LISTEN with a foreign socket: the listener becomes an active
- * connection to (remote_addr, remote_port) from its own port (LISTEN -> SYN_SENT), keeping
+ * connection to `remote` from its own port (LISTEN -> SYN_SENT; from its own address, or
+ * the stack's first address of the remote's family when it is bound to a wildcard), keeping
  * its id and user pointer; `l` is gone afterwards. BSD sockets have no such call; it is
  * here because the RFC's state diagram has the arc. Errors: INVAL; STATE when connections
  * are half-open or waiting to be accepted; ADDRINUSE (also a 4-tuple in TIME_WAIT);
  * CONNLIMIT (max_conns reached); NOMEM (the listener is kept). */
-int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uint16_t remote_port,
+int synack_listener_connect(struct synack_listener *l, const struct synack_endpoint *remote,
                             struct synack_tcp **out, synack_time_t now);
 
 /* ---- TCP: connections ----------------------------------------------------------------- */
 
-/* Active open (CLOSED -> SYN_SENT). `local_port` 0 picks an ephemeral port (RFC 6056).
- * Completion is reported by SYNACK_EV_CONNECTED, or SYNACK_EV_ERROR with CONNREFUSED,
- * TIMEDOUT or UNREACH. Errors: INVAL, ADDRINUSE (the 4-tuple is in use or in TIME_WAIT),
- * NOPORTS, CONNLIMIT (the stack holds max_conns connections), NOMEM. */
-int synack_tcp_connect(struct synack_stack *stack, uint32_t remote_addr, uint16_t remote_port,
-                       uint16_t local_port, void *user, struct synack_tcp **out, synack_time_t now);
+/* Active open (CLOSED -> SYN_SENT) to `remote` (an IPv4 or IPv6 address and a port, not 0).
+ * `local` may be NULL; its address, if not a wildcard, is one of the stack's addresses of
+ * the remote's family (else the stack's first of that family is used), and its port 0
+ * picks an ephemeral port (RFC 6056). Completion is reported by SYNACK_EV_CONNECTED, or
+ * SYNACK_EV_ERROR with CONNREFUSED, TIMEDOUT or UNREACH. Errors: INVAL (no address of the
+ * remote's family, a local address not the stack's, a remote that is not unicast),
+ * ADDRINUSE (the 4-tuple is in use or in TIME_WAIT), NOPORTS, CONNLIMIT (the stack holds
+ * max_conns connections), NOMEM. */
+int synack_tcp_connect(struct synack_stack *stack, const struct synack_endpoint *remote,
+                       const struct synack_endpoint *local, void *user, struct synack_tcp **out,
+                       synack_time_t now);
 
 /* Queues up to `len` bytes; returns how many were taken (maybe fewer: buffer full), or
  * AGAIN (buffer full), SHUTDOWN (after shutdown/close), NOTCONN (still opening),
@@ -618,10 +647,11 @@ int synack_tcp_set_user_timeout(struct synack_tcp *c, synack_time_t timeout);
 /* A snapshot of one connection, like Linux's TCP_INFO. */
 struct synack_tcp_info {
     enum synack_state state;
-    uint32_t local_addr, remote_addr;
+    struct synack_addr local_addr, remote_addr;
     uint16_t local_port, remote_port;
     uint32_t iss, irs, snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
-    uint16_t snd_mss;       /* the MSS we send with (peer's MSS, or 536; <= pmtu - 40) */
+    uint16_t snd_mss;       /* the MSS we send with (peer's MSS, or 536 over IPv4 and 1220
+                               over IPv6; <= pmtu - 40 or pmtu - 60) */
     uint16_t rcv_mss;       /* the MSS we offered */
     uint16_t snd_eff_mss;   /* payload of a full segment: snd_mss less timestamps (12) */
     uint16_t pmtu;          /* path MTU estimate: the interface MTU, lowered by ICMP
@@ -660,6 +690,26 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);
 enum synack_state synack_tcp_state(const struct synack_tcp *c);
 uint64_t synack_tcp_id(const struct synack_tcp *c);
 void synack_tcp_set_user(struct synack_tcp *c, void *user);
+
+/* ---- packets ------------------------------------------------------------------------------ */
+
+/* The source and destination addresses of an IPv4 or IPv6 packet, read from its fixed
+ * header (what a link needs to route it; nothing else is checked). Either pointer may be
+ * NULL. Returns 0, or SYNACK_ERR_MALFORMED when the packet is shorter than its fixed header
+ * or its version is neither 4 nor 6. */
+int synack_packet_addrs(const uint8_t *pkt, size_t len, struct synack_addr *src,
+                        struct synack_addr *dst);
+
+/* Builds into `out` the message a router would send when `pkt` (an IPv4 or IPv6 packet) is
+ * larger than the next hop's MTU `mtu`: ICMP destination unreachable, fragmentation needed
+ * (RFC 792, RFC 1191 §4) or ICMPv6 packet too big (RFC 4443 §3.2), from the packet's
+ * destination (standing in for the router) to its source, quoting as much of `pkt` as the
+ * rules allow (IPv4: header and 8 bytes; IPv6: up to 1280 bytes in all). For links that
+ * learn of a too-big packet without a router's message (a UDP socket's EMSGSIZE).
+ * Returns the length, or 0 when `pkt` has no whole IP header and 8 bytes after it, or
+ * `cap` is too small. */
+size_t synack_packet_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len,
+                             uint32_t mtu);
 
 /* ---- formatting ------------------------------------------------------------------------- */
 

@@ -68,13 +68,27 @@ uint64_t siphash24(const uint8_t key[16], const uint8_t *msg, size_t len)
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
-uint64_t siphash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t raddr,
-                       uint16_t rport)
+uint64_t siphash_tuple(const uint8_t key[16], const struct synack_addr *laddr, uint16_t lport,
+                       const struct synack_addr *raddr, uint16_t rport)
 {
-    uint8_t tuple[12];
-    memcpy(tuple, &laddr, 4);
-    memcpy(tuple + 4, &lport, 2);
-    memcpy(tuple + 6, &raddr, 4);
-    memcpy(tuple + 10, &rport, 2);
-    return siphash24(key, tuple, sizeof tuple);
+    /* An IPv4 tuple hashes as it always has (the addresses as host-order words), so the ISNs,
+     * ports and table layout of IPv4 runs stay what they were; IPv6 hashes all 32 address
+     * bytes. The family needs no byte of its own: the lengths differ. */
+    uint8_t tuple[16 + 2 + 16 + 2];
+    size_t n = 0;
+    if (laddr->family == SYNACK_AF_INET6) {
+        memcpy(tuple, laddr->bytes, 16);
+        memcpy(tuple + 16, &lport, 2);
+        memcpy(tuple + 18, raddr->bytes, 16);
+        memcpy(tuple + 34, &rport, 2);
+        n = 36;
+    } else {
+        uint32_t l = synack_addr_v4_value(laddr), r = synack_addr_v4_value(raddr);
+        memcpy(tuple, &l, 4);
+        memcpy(tuple + 4, &lport, 2);
+        memcpy(tuple + 6, &r, 4);
+        memcpy(tuple + 10, &rport, 2);
+        n = 12;
+    }
+    return siphash24(key, tuple, n);
 }

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <synack/synack.h>
+
 uint64_t siphash24(const uint8_t key[16], const uint8_t *msg, size_t len);
 
-/* The keyed hash of a TCP 4-tuple (addresses and ports in host order). */
-uint64_t siphash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t raddr,
-                       uint16_t rport);
+/* The keyed hash of a TCP or UDP 4-tuple (either family; ports in host order). */
+uint64_t siphash_tuple(const uint8_t key[16], const struct synack_addr *laddr, uint16_t lport,
+                       const struct synack_addr *raddr, uint16_t rport);
 
 #endif

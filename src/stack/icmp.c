@@ -15,9 +15,10 @@ static size_t icmpq_slot_size(const struct synack_stack *s)
     return (size_t)s->cfg.mtu - WIRE_IPV4_HDR_LEN;
 }
 
-/* Builds `icmp` into the next free slot, to be sent to `dst`. Drops and counts it when the
- * queue is full. */
-static void icmpq_push(struct synack_stack *s, uint32_t dst, uint8_t tos,
+/* Builds `icmp` into the next free slot, to be sent from `src` (the address the message
+ * answers was sent to) to `dst`. Drops and counts it when the queue is full. */
+static void icmpq_push(struct synack_stack *s, const struct synack_addr *src,
+                       const struct synack_addr *dst, uint8_t tos,
                        const struct wire_icmp_repr *icmp)
 {
     if (s->icmpq_len == STACK_ICMPQ_CAP) {
@@ -28,8 +29,8 @@ static void icmpq_push(struct synack_stack *s, uint32_t dst, uint8_t tos,
     size_t slot = icmpq_slot_size(s);
     size_t n = wire_icmp_emit(icmp, s->icmpq_bytes + i * slot, slot);
     if (n == 0) return; /* callers trim to the slot: not reached */
-    s->icmpq[i] =
-        (struct stack_icmp_msg){.dst = dst, .tos = tos, .type = icmp->type, .len = (uint16_t)n};
+    s->icmpq[i] = (struct stack_icmp_msg){
+        .src = *src, .dst = *dst, .tos = tos, .type = icmp->type, .len = (uint16_t)n};
     s->icmpq_len++;
 }
 
@@ -41,13 +42,13 @@ synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap,
     if (cap < n) return SYNACK_ERR_BUFSZ;
     /* No DF: ICMP has no path-MTU response of its own, and a message that does not fit a
      * later hop is better fragmented than lost. */
-    struct wire_ipv4_repr ip = {.src = s->cfg.addr,
-                                .dst = m->dst,
-                                .proto = WIRE_IP_PROTO_ICMP,
-                                .ttl = s->cfg.ttl,
-                                .tos = m->tos,
-                                .id = s->ip_id++,
-                                .payload_len = m->len};
+    struct wire_ip_repr ip = {.src = m->src,
+                              .dst = m->dst,
+                              .proto = WIRE_IP_PROTO_ICMP,
+                              .ttl = s->cfg.ttl,
+                              .tos = m->tos,
+                              .id = s->ip_id++,
+                              .payload_len = m->len};
     wire_ipv4_emit(&ip, buf);
     memcpy(buf + WIRE_IPV4_HDR_LEN, s->icmpq_bytes + s->icmpq_head * icmpq_slot_size(s), m->len);
     s->counters.icmp_out++;
@@ -65,7 +66,7 @@ synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap,
  * size". RFC 1349 §5.1: the reply keeps the request's TOS. The request reached us only if
  * addressed to our own (unicast) address from a unicast source (input_check_addrs), so echo
  * to broadcast or multicast is never answered (RFC 1122 §3.2.2.6 allows silence). */
-static void icmp_echo_reply(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+static void icmp_echo_reply(struct synack_stack *s, const struct wire_ip_repr *ip,
                             const struct wire_icmp_repr *req)
 {
     struct wire_icmp_repr reply = {.type = WIRE_ICMP_ECHO_REPLY,
@@ -76,10 +77,10 @@ static void icmp_echo_reply(struct synack_stack *s, const struct wire_ipv4_repr 
                                    .data_len = req->data_len};
     size_t room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
     if (reply.data_len > room) reply.data_len = room;
-    icmpq_push(s, ip->src, ip->tos, &reply);
+    icmpq_push(s, &ip->dst, &ip->src, ip->tos, &reply);
 }
 
-void stack_icmp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                       const struct wire_icmp_repr *icmp, synack_time_t now)
 {
     s->counters.icmp_in++;
@@ -118,7 +119,7 @@ static bool icmp_error_allowed(struct synack_stack *s, synack_time_t now)
 }
 
 void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
-                              const struct wire_ipv4_repr *ip, synack_time_t now)
+                              const struct wire_ip_repr *ip, synack_time_t now)
 {
     /* RFC 1122 §3.2.2: never about an ICMP error, a broadcast or multicast destination, a
      * source that is not one host, or a non-initial fragment. The caller's checks (a whole,
@@ -138,5 +139,5 @@ void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
                                  .code = WIRE_ICMP_PROTO_UNREACH,
                                  .data = pkt,
                                  .data_len = quote};
-    icmpq_push(s, ip->src, ip->tos, &err);
+    icmpq_push(s, &ip->dst, &ip->src, ip->tos, &err);
 }

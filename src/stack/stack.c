@@ -131,20 +131,32 @@ void stack_free(struct synack_stack *s, void *p)
         free(p);
 }
 
-/* RFC 1122 §3.2.1.3: a host's own address is a unicast one: not 0, not the limited
- * broadcast, not multicast (class D) or reserved (class E). */
-/* A stack address must be one a peer could answer: not 0/8, loopback 127/8, multicast or
- * Class E (RFC 1122 §3.2.1.3). */
-static bool addr_is_unicast(uint32_t addr)
+/* Each address is one a peer could answer (RFC 1122 §3.2.1.3, RFC 4291 §2.4:
+ * synack_addr_is_unicast), none appears twice, and there is at least one. */
+static bool config_addrs_valid(const struct synack_config *cfg, bool *has_v6)
 {
-    uint32_t first = addr >> 24;
-    return first != 0 && first != 127 && first < 224;
+    size_t n = 0;
+    *has_v6 = false;
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS; i++) {
+        const struct synack_addr *a = &cfg->addrs[i];
+        if (a->family == SYNACK_AF_NONE) continue;
+        if (!synack_addr_is_unicast(a)) return false;
+        for (size_t j = 0; j < i; j++) {
+            if (synack_addr_eq(a, &cfg->addrs[j])) return false;
+        }
+        if (a->family == SYNACK_AF_INET6) *has_v6 = true;
+        n++;
+    }
+    return n > 0;
 }
 
 static bool config_is_valid(const struct synack_config *cfg)
 {
-    /* RFC 791 §3.1 / RFC 1191 §3: 68 octets go anywhere without fragmentation. */
-    return addr_is_unicast(cfg->addr) && cfg->mtu >= 68 && cfg->pmtu_min >= 68 && cfg->ttl != 0 &&
+    bool has_v6;
+    if (!config_addrs_valid(cfg, &has_v6)) return false;
+    /* RFC 791 §3.1 / RFC 1191 §3: 68 octets go anywhere without fragmentation; RFC 8200 §5:
+     * every IPv6 link carries 1280. */
+    return cfg->mtu >= (has_v6 ? 1280 : 68) && cfg->pmtu_min >= 68 && cfg->ttl != 0 &&
            cfg->max_conns > 0 && cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
            cfg->rcvbuf <= TCP_MAX_BUF && (unsigned)cfg->cc < SYNACK_CC_COUNT &&
            (unsigned)cfg->syncookies < SYNACK_SYNCOOKIES_COUNT && cfg->init_cwnd > 0 &&
@@ -153,6 +165,22 @@ static bool config_is_valid(const struct synack_config *cfg)
            (cfg->keepalive_idle == 0 ||
             (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
            cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL);
+}
+
+int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr)
+{
+    if (!cfg || !addr || !synack_addr_is_unicast(addr)) return SYNACK_ERR_INVAL;
+    struct synack_addr *free_slot = NULL;
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS; i++) {
+        if (cfg->addrs[i].family == SYNACK_AF_NONE) {
+            if (!free_slot) free_slot = &cfg->addrs[i];
+        } else if (synack_addr_eq(&cfg->addrs[i], addr)) {
+            return SYNACK_ERR_INVAL;
+        }
+    }
+    if (!free_slot) return SYNACK_ERR_NOMEM;
+    *free_slot = *addr;
+    return 0;
 }
 
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
@@ -219,9 +247,20 @@ void synack_stack_free(struct synack_stack *s)
     stack_free(s, s);
 }
 
-uint32_t synack_stack_addr(const struct synack_stack *s)
+size_t synack_stack_addrs(const struct synack_stack *s, struct synack_addr *out, size_t cap)
 {
-    return s->cfg.addr;
+    size_t n = 0;
+    for (size_t i = 0; s && i < SYNACK_MAX_ADDRS; i++) {
+        if (s->cfg.addrs[i].family == SYNACK_AF_NONE) continue;
+        if (n < cap && out) out[n] = s->cfg.addrs[i];
+        n++;
+    }
+    return n < cap || !out ? n : cap;
+}
+
+const struct synack_addr *synack_stack_addr(const struct synack_stack *s, enum synack_family family)
+{
+    return s ? stack_addr_of(s, family) : NULL;
 }
 
 void stack_count_drop(struct synack_stack *s, enum synack_drop reason)
@@ -291,24 +330,24 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
     out->time_wait_bytes = sizeof(struct tcp_tw);
 }
 
-/* Only the local address is ours; the source must be a single unicast host (RFC 1122
+/* Only the stack's addresses are ours; the source must be a single unicast host (RFC 1122
  * §3.2.1.3: a datagram from "this network" 0/8, loopback 127/8, multicast 224/4, Class E
- * 240/4 or broadcast is silently discarded). Dropping them here also keeps every reply
- * from going to such an address: no ICMP error or echo reply (RFC 1122 §3.2.2, §3.2.2.6)
- * and no SYN-ACK or RST (RFC 1122 §4.2.3.10). */
+ * 240/4 or broadcast is silently discarded; RFC 4291 §2.5.2, §2.7: from :: or a multicast
+ * address likewise). Dropping them here also keeps every reply from going to such an
+ * address: no ICMP error or echo reply (RFC 1122 §3.2.2, §3.2.2.6, RFC 4443 §2.4 (e)) and
+ * no SYN-ACK or RST (RFC 1122 §4.2.3.10). */
 static enum synack_drop input_check_addrs(const struct synack_stack *s,
-                                          const struct wire_ipv4_repr *ip)
+                                          const struct wire_ip_repr *ip)
 {
-    if (ip->dst != s->cfg.addr) return SYNACK_DROP_IP_NOT_LOCAL;
-    uint32_t first = ip->src >> 24;
-    if (first == 0 || first == 127 || first >= 224 || ip->src == s->cfg.addr)
+    if (!stack_addr_is_local(s, &ip->dst)) return SYNACK_DROP_IP_NOT_LOCAL;
+    if (!synack_addr_is_unicast(&ip->src) || stack_addr_is_local(s, &ip->src))
         return SYNACK_DROP_IP_BAD_SOURCE;
     return SYNACK_DROP_NONE;
 }
 
 /* An incoming packet as the wire layer parsed it: TCP or ICMP after the IPv4 header. */
 struct input_pkt {
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr tcp;
     struct wire_icmp_repr icmp;
 };
@@ -316,12 +355,14 @@ struct input_pkt {
 /* IPv4, then the protocol it carries (up to the IPv4 total length, not the buffer's end). */
 static enum synack_drop input_parse(const uint8_t *pkt, size_t len, struct input_pkt *in)
 {
-    enum synack_drop why = wire_ipv4_parse(pkt, len, &in->ip);
+    enum synack_drop why = wire_ip_parse(pkt, len, &in->ip);
     if (why != SYNACK_DROP_NONE) return why;
+    /* RFC 791 §3.2: reassembly is not done yet; a fragment is dropped (counted). */
+    if (in->ip.frag.present) return SYNACK_DROP_IP_FRAGMENT;
     const uint8_t *payload = pkt + in->ip.header_len;
     switch (in->ip.proto) {
     case WIRE_IP_PROTO_TCP:
-        return wire_tcp_parse(payload, in->ip.payload_len, in->ip.src, in->ip.dst, &in->tcp);
+        return wire_tcp_parse(payload, in->ip.payload_len, &in->ip.src, &in->ip.dst, &in->tcp);
     case WIRE_IP_PROTO_ICMP:
         return wire_icmp_parse(payload, in->ip.payload_len, &in->icmp);
     default:
@@ -423,8 +464,9 @@ bool stack_ctl_push_owed(struct synack_stack *s, const struct stack_ctl_seg *seg
 static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
 {
     const struct stack_ctl_seg *c = &s->ctlq[s->ctl_head];
-    struct wire_ipv4_repr ip = {
+    struct wire_ip_repr ip = {
         .src = c->laddr, .dst = c->raddr, .ttl = s->cfg.ttl, .id = s->ip_id++, .df = true};
+    /* RFC 8200 §3: no DF in IPv6; a source never fragments TCP (the MSS fits the path). */
     size_t n = wire_packet_emit(&ip, &c->tcp, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;
     s->counters.segs_out++;

@@ -10,7 +10,7 @@
 /* A segment sent without a TCB: a RST (closed port, abort), the ACK of a TIME-WAIT record,
  * a SYN-ACK carrying a SYN cookie. The header is complete when queued (no payload). */
 struct stack_ctl_seg {
-    uint32_t laddr, raddr;
+    struct synack_addr laddr, raddr;
     struct wire_tcp_repr tcp;
 };
 
@@ -22,7 +22,7 @@ struct stack_ctl_seg {
 /* An ICMP message waiting to be sent (an echo reply, a protocol unreachable): the whole
  * message is built into its slot of the queue's storage when it is queued. */
 struct stack_icmp_msg {
-    uint32_t dst;
+    struct synack_addr src, dst;
     uint8_t tos;
     uint8_t type;
     uint16_t len; /* bytes of the ICMP message in the slot */
@@ -110,16 +110,34 @@ void stack_reap(struct synack_stack *s);
 
 /* ---- stack/demux.c ---- */
 /* The keyed hash of a 4-tuple that every table of the stack is indexed by. */
-uint64_t stack_tuple_hash(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
-                          uint32_t raddr, uint16_t rport);
+uint64_t stack_tuple_hash(const struct synack_stack *s, const struct synack_addr *laddr,
+                          uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
 int stack_demux_init(struct synack_stack *s);
-struct synack_tcp *stack_demux_find(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
-                                    uint32_t raddr, uint16_t rport);
+struct synack_tcp *stack_demux_find(const struct synack_stack *s, const struct synack_addr *laddr,
+                                    uint16_t lport, const struct synack_addr *raddr,
+                                    uint16_t rport);
 void stack_demux_insert(struct synack_stack *s, struct synack_tcp *c);
 void stack_demux_remove(struct synack_stack *s, struct synack_tcp *c);
-struct synack_listener *stack_listener_find(const struct synack_stack *s, uint16_t port);
-/* RFC 6056 §3.3.3: an ephemeral port free for (raddr, rport), or 0 if none is. */
-uint16_t stack_ephemeral_port(struct synack_stack *s, uint32_t raddr, uint16_t rport);
+/* The listener a SYN to (local, port) reaches: the one bound to that address, else to its
+ * family's wildcard, else to every address; NULL if none. */
+struct synack_listener *stack_listener_find(const struct synack_stack *s,
+                                            const struct synack_addr *local, uint16_t port);
+/* True when a listener on (addr, port) would overlap one that exists (the same port and
+ * an address, a wildcard or both families that cover each other). */
+bool stack_listener_conflicts(const struct synack_stack *s, const struct synack_addr *addr,
+                              uint16_t port);
+/* RFC 6056 §3.3.3: an ephemeral port free for (laddr, raddr, rport), or 0 if none is. */
+uint16_t stack_ephemeral_port(struct synack_stack *s, const struct synack_addr *laddr,
+                              const struct synack_addr *raddr, uint16_t rport);
+/* The first of the stack's addresses of `family`, or NULL. */
+const struct synack_addr *stack_addr_of(const struct synack_stack *s, enum synack_family family);
+/* The source address for a connection to `remote` from `bound` (NULL, a wildcard, or one
+ * of the stack's addresses): `bound` itself if it names one, else the stack's first
+ * address of the remote's family. INVAL when there is none or the families differ. */
+int stack_source_addr(const struct synack_stack *s, const struct synack_addr *bound,
+                      const struct synack_addr *remote, struct synack_addr *out);
+/* True when `a` is one of the stack's addresses. */
+bool stack_addr_is_local(const struct synack_stack *s, const struct synack_addr *a);
 
 /* ---- output list ---- */
 void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c);
@@ -137,13 +155,13 @@ bool stack_ctl_push_owed(struct synack_stack *s, const struct stack_ctl_seg *seg
 /* ---- stack/icmp.c ---- */
 /* A well-formed ICMP message for this stack: answers echo requests, hands errors about our
  * TCP segments to tcp_icmp_input, counts and drops the rest. */
-void stack_icmp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                       const struct wire_icmp_repr *icmp, synack_time_t now);
 /* RFC 1122 §3.2.2.1: answers a datagram of a protocol we do not run (`pkt`, addressed to us
  * from a unicast source, a first fragment, not ICMP) with a protocol unreachable, within the
  * rate limit. */
 void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
-                              const struct wire_ipv4_repr *ip, synack_time_t now);
+                              const struct wire_ip_repr *ip, synack_time_t now);
 /* Writes the oldest queued ICMP message as a packet: its length, 0 if none is queued, or
  * SYNACK_ERR_BUFSZ. */
 synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);

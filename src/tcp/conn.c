@@ -55,8 +55,8 @@ uint8_t tcp_rcv_wscale(const struct synack_config *cfg)
     return shift;
 }
 
-uint32_t tcp_ts_offset(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                       uint16_t rport)
+uint32_t tcp_ts_offset(const struct synack_stack *s, const struct synack_addr *laddr,
+                       uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
 {
     /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
      * successive incarnations unrelated. */
@@ -90,8 +90,9 @@ size_t tcp_conn_bytes(const struct synack_config *cfg)
            TCP_OOO_BLOCKS(cfg->rcvbuf) * sizeof(struct tcp_ooo) + cfg->sndbuf + cfg->rcvbuf;
 }
 
-struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uint16_t local_port,
-                                uint32_t remote_addr, uint16_t remote_port)
+struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr *local_addr,
+                                uint16_t local_port, const struct synack_addr *remote_addr,
+                                uint16_t remote_port)
 {
     if (s->nconns >= s->cfg.max_conns) return NULL;
     /* One allocation: the TCB, the scoreboard, then both buffers (STYLE rule 9). */
@@ -111,13 +112,15 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uin
     c->stack = s;
     c->id = s->next_id++;
     c->state = SYNACK_CLOSED;
-    c->local_addr = local_addr;
+    c->local_addr = *local_addr;
     c->local_port = local_port;
-    c->remote_addr = remote_addr;
+    c->remote_addr = *remote_addr;
     c->remote_port = remote_port;
-    c->rcv_mss = (uint16_t)(s->cfg.mtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
-    c->pmtu = s->cfg.mtu; /* RFC 1191 §2: start from the first hop's MTU */
-    c->snd_mss = TCP_DEFAULT_MSS < c->rcv_mss ? TCP_DEFAULT_MSS : c->rcv_mss;
+    uint16_t overhead = tcp_ip_overhead(local_addr->family);
+    c->rcv_mss = (uint16_t)(s->cfg.mtu - overhead);
+    c->pmtu = s->cfg.mtu; /* RFC 1191 §2, RFC 8201 §4: start from the first hop's MTU */
+    uint16_t dflt = tcp_default_mss(local_addr->family);
+    c->snd_mss = dflt < c->rcv_mss ? dflt : c->rcv_mss;
     c->eff_mss = c->snd_mss;
     c->rto = s->cfg.rto_initial;
     tcp_timers_clear(c); /* every deadline SYNACK_NEVER */
@@ -191,8 +194,8 @@ void tcp_schedule_output(struct synack_tcp *c)
     stack_out_schedule(c->stack, c);
 }
 
-uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                 uint16_t rport, synack_time_t now)
+uint32_t tcp_isn(const struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+                 const struct synack_addr *raddr, uint16_t rport, synack_time_t now)
 {
     /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), with M
      * a timer ticking every 4 microseconds and F a keyed hash (here SipHash-2-4). */
@@ -201,12 +204,13 @@ uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, u
     return m + f;
 }
 
-static struct stack_ctl_seg rst_seg(uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
-                                    uint32_t seq, uint32_t ack, bool with_ack)
+static struct stack_ctl_seg rst_seg(const struct synack_addr *laddr, uint16_t lport,
+                                    const struct synack_addr *raddr, uint16_t rport, uint32_t seq,
+                                    uint32_t ack, bool with_ack)
 {
     return (struct stack_ctl_seg){
-        .laddr = laddr,
-        .raddr = raddr,
+        .laddr = *laddr,
+        .raddr = *raddr,
         .tcp = {.src_port = lport,
                 .dst_port = rport,
                 .seq = seq,
@@ -214,8 +218,9 @@ static struct stack_ctl_seg rst_seg(uint32_t laddr, uint16_t lport, uint32_t rad
                 .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))}};
 }
 
-void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
+void tcp_send_rst(struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+                  const struct synack_addr *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
+                  bool with_ack)
 {
     struct stack_ctl_seg seg = rst_seg(laddr, lport, raddr, rport, seq, ack, with_ack);
     stack_ctl_push(s, &seg);
@@ -225,8 +230,8 @@ void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
 {
     /* RFC 9293 §3.10.5 gives <SEQ=SND.NXT><CTL=RST>; we add the ACK as every deployed stack
      * does, which makes it acceptable to RFC 5961 peers in any synchronized state. */
-    struct stack_ctl_seg seg = rst_seg(c->local_addr, c->local_port, c->remote_addr, c->remote_port,
-                                       c->snd_nxt, c->rcv_nxt, true);
+    struct stack_ctl_seg seg = rst_seg(&c->local_addr, c->local_port, &c->remote_addr,
+                                       c->remote_port, c->snd_nxt, c->rcv_nxt, true);
     if (stack_ctl_push_owed(c->stack, &seg))
         c->counters.rsts_out++; /* the stack counts it when it leaves */
     tcp_conn_finish(c, err, now);
@@ -234,7 +239,8 @@ void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
 
 uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn)
 {
-    uint16_t peer = syn->has_mss && syn->mss != 0 ? syn->mss : TCP_DEFAULT_MSS;
+    uint16_t peer =
+        syn->has_mss && syn->mss != 0 ? syn->mss : tcp_default_mss(c->local_addr.family);
     /* A floor, as Linux's tcp_min_snd_mss: an MSS of 1 would turn 64 KB into 65,536
      * segments of 41 bytes each. Every IPv4 host must take 576-byte datagrams (RFC 791,
      * RFC 9293 §3.7.1), so a floor far below 536 wrongs no conforming peer. */
@@ -244,7 +250,7 @@ uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn)
     }
     /* RFC 1191 §3.1 / RFC 9293 §3.7.1: no datagram larger than the path MTU (our MTU, or
      * less if ICMP already said so during the handshake). */
-    uint16_t path = (uint16_t)(c->pmtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
+    uint16_t path = (uint16_t)(c->pmtu - tcp_ip_overhead(c->local_addr.family));
     return peer < path ? peer : path;
 }
 

@@ -19,6 +19,20 @@ struct synack_stack;
 
 /* RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option. */
 #define TCP_DEFAULT_MSS 536
+/* RFC 8200 §5 and RFC 9293 §3.7.1: without an MSS option an IPv6 peer takes 1280 - 60. */
+#define TCP_DEFAULT_MSS6 1220
+
+/* Bytes of IP and TCP header (no options) in front of a segment's data: 40 over IPv4,
+ * 60 over IPv6 (RFC 9293 §3.7.1, RFC 8200 §8.3). */
+static inline uint16_t tcp_ip_overhead(enum synack_family family)
+{
+    return (uint16_t)(wire_ip_header_len(family) + WIRE_TCP_HDR_LEN);
+}
+/* The MSS to assume of a peer that sent none (RFC 9293 §3.7.1: 536; 1220 over IPv6). */
+static inline uint16_t tcp_default_mss(enum synack_family family)
+{
+    return family == SYNACK_AF_INET6 ? TCP_DEFAULT_MSS6 : TCP_DEFAULT_MSS;
+}
 /* The window field without scaling (RFC 9293 §3.1). */
 #define TCP_MAX_WINDOW 65535u
 /* RFC 7323 §2.3: the shift is at most 14, so a window up to 2^30 bytes. */
@@ -118,7 +132,7 @@ struct synack_tcp {
     int err; /* SYNACK_ERR_* the connection failed with, or 0 */
     enum synack_state state;
 
-    uint32_t local_addr, remote_addr;
+    struct synack_addr local_addr, remote_addr;
     uint16_t local_port, remote_port;
 
     /* Send sequence space (RFC 9293 §3.3.1, Figure 3). snd_nxt is the RFC's SND.NXT, the
@@ -248,7 +262,7 @@ struct tcp_tw {
     synack_time_t expires;        /* end of 2*MSL */
     synack_time_t ts_recent_time; /* RFC 7323 §5.5 */
     synack_time_t oow_ack_at;     /* last answer to an invalid segment (invalid_ack_interval) */
-    uint32_t local_addr, remote_addr;
+    struct synack_addr local_addr, remote_addr;
     uint32_t snd_nxt, rcv_nxt;
     uint32_t ts_recent, ts_offset; /* RFC 7323 §4.3 TS.Recent; our TSval offset */
     uint32_t rcv_wnd;              /* bytes last offered */
@@ -262,6 +276,8 @@ struct synack_listener {
     struct synack_stack *stack;
     uint64_t id;
     void *user;
+    struct synack_addr addr; /* bound: an address of the stack, its family's wildcard, or
+                                SYNACK_AF_NONE for every address of both families */
     uint16_t port;
     unsigned backlog;
     unsigned syn_count, accept_count;
@@ -271,7 +287,7 @@ struct synack_listener {
 
 /* ---- tcp/input.c ---- */
 /* Processes one parsed segment addressed to this stack. */
-void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+void tcp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                const struct wire_tcp_repr *seg, synack_time_t now);
 
 /* ---- tcp/output.c ---- */
@@ -318,8 +334,8 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
 /* The window scale we offer for a receive buffer of cfg->rcvbuf (0 without scaling). */
 uint8_t tcp_rcv_wscale(const struct synack_config *cfg);
 /* RFC 7323 §5.4: the TSval offset of a 4-tuple. */
-uint32_t tcp_ts_offset(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                       uint16_t rport);
+uint32_t tcp_ts_offset(const struct synack_stack *s, const struct synack_addr *laddr,
+                       uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
 /* Brings the stack's count of held data up to date with this connection's buffers and
  * out-of-order queue (mem_budget). No-op on a dead connection. */
 void tcp_mem_sync(struct synack_tcp *c);
@@ -329,8 +345,9 @@ bool tcp_mem_pressure(const struct synack_tcp *c);
 size_t tcp_conn_bytes(const struct synack_config *cfg);
 /* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers; NULL at
  * max_conns or when the allocator fails. */
-struct synack_tcp *tcp_conn_new(struct synack_stack *s, uint32_t local_addr, uint16_t local_port,
-                                uint32_t remote_addr, uint16_t remote_port);
+struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr *local_addr,
+                                uint16_t local_port, const struct synack_addr *remote_addr,
+                                uint16_t remote_port);
 /* Enters CLOSED for good: stops timers, records `err` (0 for a normal close), queues the
  * ERROR and CLOSED events, and destroys the connection if the application released it.
  * The memory stays valid until the public call returns (see tcp_conn_destroy), so a caller
@@ -344,11 +361,12 @@ void tcp_conn_destroy(struct synack_tcp *c);
 /* Asks the stack to call tcp_output for this connection. */
 void tcp_schedule_output(struct synack_tcp *c);
 /* RFC 6528: the ISN for this 4-tuple at `now`. */
-uint32_t tcp_isn(const struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                 uint16_t rport, synack_time_t now);
+uint32_t tcp_isn(const struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+                 const struct synack_addr *raddr, uint16_t rport, synack_time_t now);
 /* Sends <SEQ=seq><ACK=ack><CTL=flags> without a TCB (RSTs for closed ports, bad ACKs). */
-void tcp_send_rst(struct synack_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
+void tcp_send_rst(struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+                  const struct synack_addr *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
+                  bool with_ack);
 /* Ends a synchronized connection with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, then
  * tcp_conn_finish(c, err): abort, close with unread data, data after close, a released
  * connection given up, a listener closed over its queues. Every such RST leaves, however
@@ -400,10 +418,10 @@ void tcp_tw_free_all(struct synack_stack *s);
  * if it became a record. */
 bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now);
 /* The record for a 4-tuple, or NULL. */
-struct tcp_tw *tcp_tw_find(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
-                           uint32_t raddr, uint16_t rport);
+struct tcp_tw *tcp_tw_find(const struct synack_stack *s, const struct synack_addr *laddr,
+                           uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
 /* RFC 9293 §3.10.7.4 in TIME-WAIT for a segment that matched record `tw`. */
-void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ipv4_repr *ip,
+void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ip_repr *ip,
                   const struct wire_tcp_repr *seg, synack_time_t now);
 /* The earliest end of 2*MSL among the records, or SYNACK_NEVER. */
 synack_time_t tcp_tw_next_deadline(const struct synack_stack *s);
@@ -416,7 +434,7 @@ bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bo
 
 /* ---- tcp/syncookie.c: SYN cookies (RFC 4987 §3.6) ---- */
 /* Answers the SYN `seg` with a SYN-ACK whose ISS is a cookie, keeping no state. */
-void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ip_repr *ip,
                             const struct wire_tcp_repr *seg, synack_time_t now);
 /* An ACK (no SYN, no RST) reached listener `l` with no connection for it: if cookies may be
  * out and SEG.ACK - 1 is a valid one, rebuilds the half-open connection the SYN would have
@@ -424,7 +442,7 @@ void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ipv4_re
  * handshake; else NULL (counted rejected when it was checked). *dropped says the cookie
  * was valid but the connection could not be made now (accept queue full, max_conns, no
  * memory: counted): the segment is dropped without the listener's RST. */
-struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_ip_repr *ip,
                                    const struct wire_tcp_repr *seg, synack_time_t now,
                                    bool *dropped);
 
@@ -440,13 +458,13 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now);
 /* A SYN reached a listener: creates the half-open connection (LISTEN -> SYN_RECEIVED). */
 /* `iss_floor`, if not NULL, is a sequence number the new ISS must exceed (a connection
  * reopened from TIME_WAIT, RFC 1122 §4.2.2.13). */
-void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+void tcp_listen_input(struct synack_listener *l, const struct wire_ip_repr *ip,
                       const struct wire_tcp_repr *seg, synack_time_t now,
                       const uint32_t *iss_floor);
 /* Makes the half-open connection of a SYN (or of a SYN rebuilt from a cookie) with ISS
  * `iss`: in the listener's SYN queue, options negotiated, SYN_RECEIVED. NULL when no
  * connection can be allocated. */
-struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire_ip_repr *ip,
                                     const struct wire_tcp_repr *syn, uint32_t iss,
                                     synack_time_t now);
 /* True if a SYN arriving now would get a connection (queues and connection limit);

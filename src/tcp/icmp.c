@@ -59,7 +59,7 @@ static enum icmp_kind icmp_classify(const struct wire_icmp_repr *m, int *err)
 static uint32_t seg_datagram_len(const struct synack_tcp *c, const struct tcp_seg *g)
 {
     uint32_t data = g->len - ((g->flags & TCP_SEG_FIN) ? 1u : 0u);
-    return WIRE_IPV4_HDR_LEN + WIRE_TCP_HDR_LEN + ((c->flags & TCP_F_TS) ? 12u : 0u) + data;
+    return tcp_ip_overhead(c->local_addr.family) + ((c->flags & TCP_F_TS) ? 12u : 0u) + data;
 }
 
 /* RFC 1191 §6.4: "Retransmission should be done only for those packets that are known to be
@@ -130,7 +130,7 @@ static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct wire
     if (below_floor) c->flags |= TCP_F_PMTU_NO_DF;
     /* RFC 1191 §3.1: the MSS follows the path MTU (less 40), never up. The floor of 68
      * leaves 28 bytes: timestamps (12) and one SACK block still fit with data. */
-    uint16_t path_mss = (uint16_t)(c->pmtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN);
+    uint16_t path_mss = (uint16_t)(c->pmtu - tcp_ip_overhead(c->local_addr.family));
     if (path_mss < c->snd_mss) {
         tcp_set_snd_mss(c, path_mss);
         tcp_cc_set_mss(&c->cc, c->eff_mss);
@@ -157,7 +157,7 @@ static struct synack_tcp *icmp_find_conn(struct synack_stack *s, const struct wi
     /* A TCP segment with its header (a first fragment); the demux key holds our address
      * as the source, so a datagram someone else sent finds nothing. */
     if (q->proto != WIRE_IP_PROTO_TCP || q->frag_offset != 0) return NULL;
-    struct synack_tcp *c = stack_demux_find(s, q->src, q->src_port, q->dst, q->dst_port);
+    struct synack_tcp *c = stack_demux_find(s, &q->src, q->src_port, &q->dst, q->dst_port);
     /* TIME_WAIT has nothing in flight that an error could be about. */
     if (!c || c->state == SYNACK_TIME_WAIT || c->state == SYNACK_CLOSED ||
         c->state == SYNACK_LISTEN)

@@ -40,22 +40,22 @@ static void conn_push_event(struct synack_tcp *c, enum synack_event_type type, s
 
 /* ---- RFC 9293 §3.10.7.1: CLOSED (no TCB) ------------------------------------------- */
 
-static void input_closed(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+static void input_closed(struct synack_stack *s, const struct wire_ip_repr *ip,
                          const struct wire_tcp_repr *seg)
 {
     stack_count_drop(s, SYNACK_DROP_NO_SOCKET);
     /* "An incoming segment containing a RST is discarded." Never answer RST with RST. */
     if (seg->flags & WIRE_TCP_RST) return;
     if (seg->flags & WIRE_TCP_ACK) /* <SEQ=SEG.ACK><CTL=RST> */
-        tcp_send_rst(s, ip->dst, seg->dst_port, ip->src, seg->src_port, seg->ack, 0, false);
+        tcp_send_rst(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->ack, 0, false);
     else /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
-        tcp_send_rst(s, ip->dst, seg->dst_port, ip->src, seg->src_port, 0,
+        tcp_send_rst(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, 0,
                      seg->seq + tcp_seg_len(seg), true);
 }
 
 /* ---- RFC 9293 §3.10.7.2: LISTEN --------------------------------------------------------- */
 
-static void input_listen(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+static void input_listen(struct synack_listener *l, const struct wire_ip_repr *ip,
                          const struct wire_tcp_repr *seg, synack_time_t now,
                          const uint32_t *iss_floor)
 {
@@ -66,7 +66,7 @@ static void input_listen(struct synack_listener *l, const struct wire_ipv4_repr 
     }
     if (seg->flags & WIRE_TCP_ACK) { /* second: any ACK is bad, <SEQ=SEG.ACK><CTL=RST> */
         stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
-        tcp_send_rst(s, ip->dst, seg->dst_port, ip->src, seg->src_port, seg->ack, 0, false);
+        tcp_send_rst(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->ack, 0, false);
         return;
     }
     if (!(seg->flags & WIRE_TCP_SYN)) { /* fourth: other text or control, drop */
@@ -87,7 +87,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     if (has_ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
         tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
         if (!(seg->flags & WIRE_TCP_RST))
-            tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+            tcp_send_rst(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
                          seg->ack, 0, false);
         return;
     }
@@ -276,7 +276,7 @@ static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *s
          * <SEQ=SEG.ACK><CTL=RST>. Both bounds matter: without the upper one a blind ACK
          * anywhere above our ISS would complete the handshake. */
         tcp_count_drop(c, SYNACK_DROP_BAD_ACK);
-        tcp_send_rst(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port,
+        tcp_send_rst(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
                      seg->ack, 0, false);
         return false;
     }
@@ -533,13 +533,13 @@ static void input_synchronized(struct synack_tcp *c, const struct wire_tcp_repr 
 
 /* RFC 1122 §4.2.2.13: a SYN may reopen a connection from TIME-WAIT if its sequence number
  * is above the old incarnation's, and a listener wants it. Returns true if it did. */
-static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ipv4_repr *ip,
+static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ip_repr *ip,
                              const struct wire_tcp_repr *seg, synack_time_t now)
 {
     if (c->state != SYNACK_TIME_WAIT ||
         !tcp_tw_syn_may_reopen(seg, c->rcv_nxt, (c->flags & TCP_F_TS) != 0, c->ts_recent))
         return false;
-    struct synack_listener *l = stack_listener_find(c->stack, c->local_port);
+    struct synack_listener *l = stack_listener_find(c->stack, &c->local_addr, c->local_port);
     /* Only if the listener will take the SYN: otherwise TIME-WAIT goes on protecting the
      * old incarnation, and the peer's retransmitted SYN tries again later. */
     if (!l || !tcp_listen_has_room(l, (c->flags & TCP_F_RELEASED) != 0)) return false;
@@ -549,17 +549,17 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ipv4_repr *
     return true;
 }
 
-void tcp_input(struct synack_stack *s, const struct wire_ipv4_repr *ip,
+void tcp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                const struct wire_tcp_repr *seg, synack_time_t now)
 {
-    struct synack_tcp *c = stack_demux_find(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
+    struct synack_tcp *c = stack_demux_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
     if (!c) {
-        struct tcp_tw *tw = tcp_tw_find(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
+        struct tcp_tw *tw = tcp_tw_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
         if (tw) {
             tcp_tw_input(s, tw, ip, seg, now);
             return;
         }
-        struct synack_listener *l = stack_listener_find(s, seg->dst_port);
+        struct synack_listener *l = stack_listener_find(s, &ip->dst, seg->dst_port);
         if (!l) {
             input_closed(s, ip, seg);
             return;

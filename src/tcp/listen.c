@@ -17,17 +17,24 @@ static void listener_event(struct synack_listener *l, enum synack_event_type typ
     stack_event_push(l->stack, &ev);
 }
 
-int synack_tcp_listen(struct synack_stack *s, uint16_t port, unsigned backlog, void *user,
-                      struct synack_listener **out)
+int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *local, unsigned backlog,
+                      void *user, struct synack_listener **out)
 {
-    if (!s || !out || port == 0 || backlog == 0) return SYNACK_ERR_INVAL;
-    if (stack_listener_find(s, port)) return SYNACK_ERR_ADDRINUSE;
+    if (!s || !out || !local || local->port == 0 || backlog == 0) return SYNACK_ERR_INVAL;
+    const struct synack_addr *addr = &local->addr;
+    bool wildcard = addr->family == SYNACK_AF_NONE ||
+                    ((addr->family == SYNACK_AF_INET || addr->family == SYNACK_AF_INET6) &&
+                     synack_addr_is_any(addr));
+    if (!wildcard && !stack_addr_is_local(s, addr)) return SYNACK_ERR_INVAL;
+    if (stack_listener_conflicts(s, addr, local->port)) return SYNACK_ERR_ADDRINUSE;
+    uint16_t port = local->port;
     struct synack_listener *l = stack_alloc(s, sizeof *l);
     if (!l) return SYNACK_ERR_NOMEM;
     memset(l, 0, sizeof *l);
     l->stack = s;
     l->id = s->next_id++;
     l->user = user;
+    l->addr = addr->family == SYNACK_AF_NONE ? synack_addr_any(SYNACK_AF_NONE) : *addr;
     l->port = port;
     l->backlog = backlog;
     l->next = s->listeners;
@@ -73,18 +80,23 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
     stack_reap(s);
 }
 
-int synack_listener_connect(struct synack_listener *l, uint32_t remote_addr, uint16_t remote_port,
+int synack_listener_connect(struct synack_listener *l, const struct synack_endpoint *remote,
                             struct synack_tcp **out, synack_time_t now)
 {
-    if (!l || !out || remote_addr == 0 || remote_port == 0) return SYNACK_ERR_INVAL;
+    if (!l || !out || !remote || !synack_addr_is_unicast(&remote->addr) || remote->port == 0)
+        return SYNACK_ERR_INVAL;
     if (l->synq || l->acceptq)
         return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
     struct synack_stack *s = l->stack;
-    if (stack_demux_find(s, s->cfg.addr, l->port, remote_addr, remote_port) ||
-        tcp_tw_find(s, s->cfg.addr, l->port, remote_addr, remote_port))
+    struct synack_addr laddr;
+    if (stack_source_addr(s, &l->addr, &remote->addr, &laddr) != 0) return SYNACK_ERR_INVAL;
+    const struct synack_addr *raddr = &remote->addr;
+    uint16_t rport = remote->port;
+    if (stack_demux_find(s, &laddr, l->port, raddr, rport) ||
+        tcp_tw_find(s, &laddr, l->port, raddr, rport))
         return SYNACK_ERR_ADDRINUSE;
     if (s->nconns >= s->cfg.max_conns) return SYNACK_ERR_CONNLIMIT;
-    struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, l->port, remote_addr, remote_port);
+    struct synack_tcp *c = tcp_conn_new(s, &laddr, l->port, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     /* RFC 9293 §3.10.2 SEND in LISTEN: "If the foreign socket is specified, then change
      * the connection from passive to active, select an ISS. Send a SYN segment". The
@@ -146,12 +158,12 @@ bool tcp_listen_has_room(const struct synack_listener *l, bool frees_one)
     return listen_full(l, frees_one) == SYNACK_DROP_NONE;
 }
 
-struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire_ip_repr *ip,
                                     const struct wire_tcp_repr *syn, uint32_t iss,
                                     synack_time_t now)
 {
     struct synack_stack *s = l->stack;
-    struct synack_tcp *c = tcp_conn_new(s, ip->dst, syn->dst_port, ip->src, syn->src_port);
+    struct synack_tcp *c = tcp_conn_new(s, &ip->dst, syn->dst_port, &ip->src, syn->src_port);
     if (!c) return NULL;
     c->flags |= TCP_F_PASSIVE;
     c->user = l->user;
@@ -183,7 +195,7 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
     return c;
 }
 
-void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+void tcp_listen_input(struct synack_listener *l, const struct wire_ip_repr *ip,
                       const struct wire_tcp_repr *seg, synack_time_t now, const uint32_t *iss_floor)
 {
     struct synack_stack *s = l->stack;
@@ -211,7 +223,7 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ipv4_repr *ip
         tcp_cookie_send_synack(l, ip, seg, now);
         return;
     }
-    uint32_t iss = tcp_isn(s, ip->dst, seg->dst_port, ip->src, seg->src_port, now);
+    uint32_t iss = tcp_isn(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, now);
     /* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start above the
      * sequence numbers of the old incarnation. */
     if (iss_floor && seq_leq(iss, *iss_floor)) iss = *iss_floor + 1;

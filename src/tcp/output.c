@@ -427,11 +427,11 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
     }
     bool dsack;
     add_options(c, &seg, &dsack, now);
-    struct wire_ipv4_repr ip = {.src = c->local_addr,
-                                .dst = c->remote_addr,
-                                .ttl = s->cfg.ttl,
-                                .id = s->ip_id++,
-                                .df = !(c->flags & TCP_F_PMTU_NO_DF)}; /* RFC 1191 §2 */
+    struct wire_ip_repr ip = {.src = c->local_addr,
+                              .dst = c->remote_addr,
+                              .ttl = s->cfg.ttl,
+                              .id = s->ip_id++,
+                              .df = !(c->flags & TCP_F_PMTU_NO_DF)}; /* RFC 1191 §2 */
     size_t n = wire_packet_emit(&ip, &seg, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;
     after_send(c, &p, dsack, now);

@@ -54,8 +54,9 @@ static uint64_t cookie_slot(synack_time_t now)
     return now / COOKIE_SLOT;
 }
 
-static uint32_t cookie_mac(const struct synack_stack *s, uint64_t slot, uint32_t laddr,
-                           uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t irs,
+static uint32_t cookie_mac(const struct synack_stack *s, uint64_t slot,
+                           const struct synack_addr *laddr, uint16_t lport,
+                           const struct synack_addr *raddr, uint16_t rport, uint32_t irs,
                            unsigned mss_idx, unsigned opts)
 {
     /* The key of this slot: it rotates every COOKIE_SLOT. */
@@ -65,16 +66,26 @@ static uint32_t cookie_mac(const struct synack_stack *s, uint64_t slot, uint32_t
     uint8_t key[16];
     memcpy(key, &k, 8);
     memcpy(key + 8, s->cfg.isn_secret + 8, 8);
-    uint8_t *m = msg;
-    memcpy(m, &laddr, 4);
-    memcpy(m + 4, &raddr, 4);
-    memcpy(m + 8, &lport, 2);
-    memcpy(m + 10, &rport, 2);
-    memcpy(m + 12, &irs, 4);
-    m[16] = (uint8_t)mss_idx;
-    m[17] = (uint8_t)opts;
-    memset(m + 18, 0, 6);
-    return (uint32_t)siphash24(key, msg, sizeof msg) & COOKIE_MAC_MASK;
+    /* The 4-tuple (IPv4 addresses as host-order words, as they always were; IPv6 all 32
+     * bytes), the peer's ISN, the MSS index and the options. */
+    uint8_t m[2 * 16 + 2 + 2 + 4 + 2] = {0};
+    size_t n = 0;
+    if (laddr->family == SYNACK_AF_INET6) {
+        memcpy(m, laddr->bytes, 16);
+        memcpy(m + 16, raddr->bytes, 16);
+        n = 32;
+    } else {
+        uint32_t l = synack_addr_v4_value(laddr), r = synack_addr_v4_value(raddr);
+        memcpy(m, &l, 4);
+        memcpy(m + 4, &r, 4);
+        n = 8;
+    }
+    memcpy(m + n, &lport, 2);
+    memcpy(m + n + 2, &rport, 2);
+    memcpy(m + n + 4, &irs, 4);
+    m[n + 8] = (uint8_t)mss_idx;
+    m[n + 9] = (uint8_t)opts;
+    return (uint32_t)siphash24(key, m, n + 10) & COOKIE_MAC_MASK;
 }
 
 static unsigned cookie_mss_index(uint16_t mss)
@@ -98,16 +109,16 @@ static unsigned cookie_options(const struct synack_config *cfg, const struct wir
     return o;
 }
 
-void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ip_repr *ip,
                             const struct wire_tcp_repr *seg, synack_time_t now)
 {
     struct synack_stack *s = l->stack;
     const struct synack_config *cfg = &s->cfg;
-    uint16_t peer_mss = seg->has_mss && seg->mss ? seg->mss : TCP_DEFAULT_MSS;
+    uint16_t peer_mss = seg->has_mss && seg->mss ? seg->mss : tcp_default_mss(ip->src.family);
     unsigned mss_idx = cookie_mss_index(peer_mss);
     unsigned opts = cookie_options(cfg, seg);
     uint64_t slot = cookie_slot(now);
-    uint32_t mac = cookie_mac(s, slot, ip->dst, seg->dst_port, ip->src, seg->src_port, seg->seq,
+    uint32_t mac = cookie_mac(s, slot, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->seq,
                               mss_idx, opts);
     uint32_t iss = ((uint32_t)(slot & 3) << 30) | ((uint32_t)mss_idx << 27) | mac;
     bool wscale = (opts & COOKIE_HAS_TS) && (opts & 0xf) != COOKIE_NO_WSCALE;
@@ -127,13 +138,13 @@ void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ipv4_re
                 .flags = WIRE_TCP_SYN | WIRE_TCP_ACK,
                 .window = (uint16_t)(space > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : space),
                 .has_mss = true,
-                .mss = (uint16_t)(cfg->mtu - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN),
+                .mss = (uint16_t)(cfg->mtu - tcp_ip_overhead(ip->src.family)),
                 .has_wscale = wscale,
                 .wscale = rcv_wscale,
                 .sack_permitted = (opts & COOKIE_SACK) != 0}};
     if (opts & COOKIE_HAS_TS) {
         uint32_t real = (uint32_t)(now / SYNACK_MS(1)) +
-                        tcp_ts_offset(s, ip->dst, seg->dst_port, ip->src, seg->src_port);
+                        tcp_ts_offset(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
         uint32_t low = opts & COOKIE_TS_MASK;
         out.tcp.has_ts = true;
         out.tcp.ts_val = real - ((real - low) & COOKIE_TS_MASK);
@@ -146,7 +157,7 @@ void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ipv4_re
 
 /* Whether `iss` is a cookie we made for this ACK's SYN within its lifetime; *mss_idx and
  * the options byte come back with it. */
-static bool cookie_valid(const struct synack_stack *s, const struct wire_ipv4_repr *ip,
+static bool cookie_valid(const struct synack_stack *s, const struct wire_ip_repr *ip,
                          const struct wire_tcp_repr *seg, synack_time_t now, unsigned *mss_idx,
                          unsigned *opts)
 {
@@ -157,14 +168,14 @@ static bool cookie_valid(const struct synack_stack *s, const struct wire_ipv4_re
     for (uint64_t age = 0; age < 2 && age <= cur; age++) {
         uint64_t slot = cur - age;
         if ((slot & 3) != iss >> 30) continue;
-        uint32_t mac = cookie_mac(s, slot, ip->dst, seg->dst_port, ip->src, seg->src_port, irs,
+        uint32_t mac = cookie_mac(s, slot, &ip->dst, seg->dst_port, &ip->src, seg->src_port, irs,
                                   *mss_idx, *opts);
         if (mac == (iss & COOKIE_MAC_MASK)) return true;
     }
     return false;
 }
 
-struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_ipv4_repr *ip,
+struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_ip_repr *ip,
                                    const struct wire_tcp_repr *seg, synack_time_t now,
                                    bool *dropped)
 {

@@ -17,8 +17,8 @@
 #include "stack/stack.h"
 #include "tcp/conn.h"
 
-static size_t tw_bucket(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
-                        uint32_t raddr, uint16_t rport)
+static size_t tw_bucket(const struct synack_stack *s, const struct synack_addr *laddr,
+                        uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
 {
     return (size_t)stack_tuple_hash(s, laddr, lport, raddr, rport) & (s->tw_nbuckets - 1);
 }
@@ -48,14 +48,14 @@ void tcp_tw_free_all(struct synack_stack *s)
     s->tw_buckets = NULL;
 }
 
-struct tcp_tw *tcp_tw_find(const struct synack_stack *s, uint32_t laddr, uint16_t lport,
-                           uint32_t raddr, uint16_t rport)
+struct tcp_tw *tcp_tw_find(const struct synack_stack *s, const struct synack_addr *laddr,
+                           uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
 {
     if (s->ntw == 0) return NULL;
     struct tcp_tw *tw = s->tw_buckets[tw_bucket(s, laddr, lport, raddr, rport)];
     for (; tw; tw = tw->hash_next) {
-        if (tw->local_port == lport && tw->remote_port == rport && tw->remote_addr == raddr &&
-            tw->local_addr == laddr)
+        if (tw->local_port == lport && tw->remote_port == rport &&
+            synack_addr_eq(&tw->remote_addr, raddr) && synack_addr_eq(&tw->local_addr, laddr))
             return tw;
     }
     return NULL;
@@ -114,8 +114,8 @@ static void tw_end(struct synack_stack *s, struct tcp_tw *tw, synack_time_t now)
     ev.type = SYNACK_EV_CLOSED;
     ev.old_state = SYNACK_CLOSED;
     stack_event_push(s, &ev);
-    struct tcp_tw **pp = &s->tw_buckets[tw_bucket(s, tw->local_addr, tw->local_port,
-                                                  tw->remote_addr, tw->remote_port)];
+    struct tcp_tw **pp = &s->tw_buckets[tw_bucket(s, &tw->local_addr, tw->local_port,
+                                                  &tw->remote_addr, tw->remote_port)];
     while (*pp != tw)
         pp = &(*pp)->hash_next;
     *pp = tw->hash_next;
@@ -192,7 +192,7 @@ bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
     tw->rcv_wnd = tcp_rcv_window(c);
     /* The ACK of the peer's FIN that brought us here has not gone out yet. */
     if (c->flags & TCP_F_ACK_NOW) tw_send_ack(s, tw, now);
-    size_t b = tw_bucket(s, tw->local_addr, tw->local_port, tw->remote_addr, tw->remote_port);
+    size_t b = tw_bucket(s, &tw->local_addr, tw->local_port, &tw->remote_addr, tw->remote_port);
     tw->hash_next = s->tw_buckets[b];
     s->tw_buckets[b] = tw;
     list_insert(s, tw);
@@ -212,18 +212,19 @@ bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bo
     return seq_gt(seg->seq, rcv_nxt);
 }
 
-void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ipv4_repr *ip,
+void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ip_repr *ip,
                   const struct wire_tcp_repr *seg, synack_time_t now)
 {
     s->counters.segs_in++;
-    struct synack_listener *l = stack_listener_find(s, seg->dst_port);
+    struct synack_listener *l = stack_listener_find(s, &ip->dst, seg->dst_port);
     if (l && tcp_tw_syn_may_reopen(seg, tw->rcv_nxt, tw->ts, tw->ts_recent) &&
         tcp_listen_has_room(l, false)) {
         /* The new incarnation's ISS starts above the old one's sequence space. The record
          * goes once the new connection exists; if it could not be made, TIME-WAIT goes on. */
         uint32_t floor = tw->snd_nxt;
         tcp_listen_input(l, ip, seg, now, &floor);
-        if (stack_demux_find(s, ip->dst, seg->dst_port, ip->src, seg->src_port)) tw_end(s, tw, now);
+        if (stack_demux_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port))
+            tw_end(s, tw, now);
         return;
     }
     bool ok = tcp_seq_acceptable(seg->seq, tcp_seg_len(seg), tw->rcv_nxt, tw->rcv_wnd);

@@ -4,19 +4,26 @@
 #include "stack/stack.h"
 #include "tcp/conn.h"
 
-int synack_tcp_connect(struct synack_stack *s, uint32_t remote_addr, uint16_t remote_port,
-                       uint16_t local_port, void *user, struct synack_tcp **out, synack_time_t now)
+int synack_tcp_connect(struct synack_stack *s, const struct synack_endpoint *remote,
+                       const struct synack_endpoint *local, void *user, struct synack_tcp **out,
+                       synack_time_t now)
 {
-    if (!s || !out || remote_addr == 0 || remote_port == 0) return SYNACK_ERR_INVAL;
+    if (!s || !out || !remote || !synack_addr_is_unicast(&remote->addr) || remote->port == 0)
+        return SYNACK_ERR_INVAL;
+    struct synack_addr laddr;
+    if (stack_source_addr(s, local ? &local->addr : NULL, &remote->addr, &laddr) != 0)
+        return SYNACK_ERR_INVAL;
+    const struct synack_addr *raddr = &remote->addr;
+    uint16_t rport = remote->port, local_port = local ? local->port : 0;
     if (local_port == 0) {
-        local_port = stack_ephemeral_port(s, remote_addr, remote_port);
+        local_port = stack_ephemeral_port(s, &laddr, raddr, rport);
         if (local_port == 0) return SYNACK_ERR_NOPORTS;
-    } else if (stack_demux_find(s, s->cfg.addr, local_port, remote_addr, remote_port) ||
-               tcp_tw_find(s, s->cfg.addr, local_port, remote_addr, remote_port)) {
+    } else if (stack_demux_find(s, &laddr, local_port, raddr, rport) ||
+               tcp_tw_find(s, &laddr, local_port, raddr, rport)) {
         return SYNACK_ERR_ADDRINUSE;
     }
     if (s->nconns >= s->cfg.max_conns) return SYNACK_ERR_CONNLIMIT;
-    struct synack_tcp *c = tcp_conn_new(s, s->cfg.addr, local_port, remote_addr, remote_port);
+    struct synack_tcp *c = tcp_conn_new(s, &laddr, local_port, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     c->user = user;
     tcp_active_open(c, now);
@@ -28,7 +35,7 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 9293 §3.10.1 OPEN (and §3.10.2 SEND in LISTEN): select an ISS, send a SYN,
      * enter SYN-SENT. */
-    c->iss = tcp_isn(c->stack, c->local_addr, c->local_port, c->remote_addr, c->remote_port, now);
+    c->iss = tcp_isn(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port, now);
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;

@@ -29,19 +29,6 @@ uint16_t wire_csum_finish(uint32_t sum)
     return (uint16_t)~csum_fold(sum);
 }
 
-uint32_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
-{
-    /* RFC 9293 §3.1: source address, destination address, zero, PTCL, TCP length. */
-    uint64_t acc = 0;
-    acc += src >> 16;
-    acc += src & 0xffffu;
-    acc += dst >> 16;
-    acc += dst & 0xffffu;
-    acc += proto;
-    acc += len;
-    return csum_fold(acc);
-}
-
 uint32_t wire_csum_pseudo_addr(const struct synack_addr *src, const struct synack_addr *dst,
                                uint8_t proto, uint32_t len)
 {

@@ -52,11 +52,9 @@ fmt_append(struct fmt_buf *b, const char *format, ...)
 
 /* ---- pieces --------------------------------------------------------------------------- */
 
-char *wire_fmt_addr(char *out, size_t cap, uint32_t addr)
+char *wire_fmt_addr(char *out, size_t cap, const struct synack_addr *addr)
 {
-    struct fmt_buf b = fmt_buf_make(out, cap);
-    fmt_append(&b, "%u.%u.%u.%u", (unsigned)(addr >> 24), (unsigned)(addr >> 16 & 0xffu),
-               (unsigned)(addr >> 8 & 0xffu), (unsigned)(addr & 0xffu));
+    synack_addr_format(addr, out, cap);
     return out;
 }
 
@@ -135,12 +133,12 @@ static void fmt_options(struct fmt_buf *b, const uint8_t *opts, size_t len)
 }
 
 /* The whole line, with the option bytes given separately (wire bytes, or re-emitted). */
-static size_t fmt_tcp_line(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+static size_t fmt_tcp_line(char *out, size_t cap, const struct wire_ip_repr *ip,
                            const struct wire_tcp_repr *tcp, const uint8_t *opts, size_t opts_len)
 {
-    char src[16], dst[16], flags[16];
-    wire_fmt_addr(src, sizeof(src), ip->src);
-    wire_fmt_addr(dst, sizeof(dst), ip->dst);
+    char src[SYNACK_ADDR_STRLEN], dst[SYNACK_ADDR_STRLEN], flags[16];
+    wire_fmt_addr(src, sizeof(src), &ip->src);
+    wire_fmt_addr(dst, sizeof(dst), &ip->dst);
     wire_fmt_flags(flags, sizeof(flags), tcp->flags);
 
     struct fmt_buf b = fmt_buf_make(out, cap);
@@ -156,7 +154,7 @@ static size_t fmt_tcp_line(char *out, size_t cap, const struct wire_ipv4_repr *i
     return b.len;
 }
 
-size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ip_repr *ip,
                     const struct wire_tcp_repr *tcp)
 {
     /* The repr keeps no padding, so lay the options out as wire_tcp_emit() would and print
@@ -165,7 +163,7 @@ size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
     header_only.payload = NULL;
     header_only.payload_len = 0;
     uint8_t hdr[WIRE_TCP_MAX_HDR_LEN];
-    size_t hdr_len = wire_tcp_emit(&header_only, ip->src, ip->dst, hdr, sizeof(hdr));
+    size_t hdr_len = wire_tcp_emit(&header_only, &ip->src, &ip->dst, hdr, sizeof(hdr));
     size_t opts_len = hdr_len > WIRE_TCP_HDR_LEN ? hdr_len - WIRE_TCP_HDR_LEN : 0;
     return fmt_tcp_line(out, cap, ip, tcp, hdr + WIRE_TCP_HDR_LEN, opts_len);
 }
@@ -176,8 +174,8 @@ size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
 static void fmt_icmp_unreach(struct fmt_buf *b, const struct wire_icmp_repr *icmp)
 {
     const struct wire_icmp_quote *q = &icmp->quote;
-    char dst[16];
-    wire_fmt_addr(dst, sizeof(dst), q->dst);
+    char dst[SYNACK_ADDR_STRLEN];
+    wire_fmt_addr(dst, sizeof(dst), &q->dst);
     switch (icmp->code) {
     case WIRE_ICMP_NET_UNREACH:
         fmt_append(b, "net %s unreachable", dst);
@@ -207,12 +205,12 @@ static void fmt_icmp_unreach(struct fmt_buf *b, const struct wire_icmp_repr *icm
     }
 }
 
-size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
                      const struct wire_icmp_repr *icmp)
 {
-    char src[16], dst[16];
-    wire_fmt_addr(src, sizeof(src), ip->src);
-    wire_fmt_addr(dst, sizeof(dst), ip->dst);
+    char src[SYNACK_ADDR_STRLEN], dst[SYNACK_ADDR_STRLEN];
+    wire_fmt_addr(src, sizeof(src), &ip->src);
+    wire_fmt_addr(dst, sizeof(dst), &ip->dst);
     struct fmt_buf b = fmt_buf_make(out, cap);
     fmt_append(&b, "%s > %s: ICMP ", src, dst);
     switch (icmp->type) {
@@ -228,10 +226,12 @@ size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
     case WIRE_ICMP_SOURCE_QUENCH:
         fmt_append(&b, "source quench");
         break;
-    case WIRE_ICMP_REDIRECT:
-        wire_fmt_addr(dst, sizeof(dst), icmp->gateway);
+    case WIRE_ICMP_REDIRECT: {
+        struct synack_addr gateway = synack_addr_v4(icmp->gateway);
+        wire_fmt_addr(dst, sizeof(dst), &gateway);
         fmt_append(&b, "redirect, code %u, to %s", (unsigned)icmp->code, dst);
         break;
+    }
     case WIRE_ICMP_TIME_EXCEEDED:
         fmt_append(&b, "time exceeded %s", icmp->code == 0 ? "in-transit" : "in-reassembly");
         break;
@@ -250,7 +250,7 @@ size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
 
 size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t len)
 {
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr tcp;
     enum synack_drop drop = wire_packet_parse(pkt, len, &ip, &tcp);
     struct wire_icmp_repr icmp;
@@ -258,9 +258,9 @@ size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t le
         wire_icmp_parse(pkt + ip.header_len, ip.payload_len, &icmp) == SYNACK_DROP_NONE)
         return wire_fmt_icmp(out, cap, &ip, &icmp);
     if (drop == SYNACK_DROP_IP_PROTOCOL) {
-        char src[16], dst[16];
-        wire_fmt_addr(src, sizeof(src), ip.src);
-        wire_fmt_addr(dst, sizeof(dst), ip.dst);
+        char src[SYNACK_ADDR_STRLEN], dst[SYNACK_ADDR_STRLEN];
+        wire_fmt_addr(src, sizeof(src), &ip.src);
+        wire_fmt_addr(dst, sizeof(dst), &ip.dst);
         struct fmt_buf b = fmt_buf_make(out, cap);
         fmt_append(&b, "%s > %s: ip-proto %u, length %u", src, dst, (unsigned)ip.proto,
                    (unsigned)ip.payload_len);

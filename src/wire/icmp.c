@@ -31,12 +31,15 @@ static enum synack_drop icmp_parse_quote(const uint8_t *p, size_t len, struct wi
     struct cursor c = cursor_make(p, len);
     uint8_t ver_ihl, tos, ttl;
     uint16_t id, flags_frag, checksum;
+    uint32_t src, dst;
     if (!cursor_read_u8(&c, &ver_ihl) || !cursor_read_u8(&c, &tos) ||
         !cursor_read_u16be(&c, &q->total_len) || !cursor_read_u16be(&c, &id) ||
         !cursor_read_u16be(&c, &flags_frag) || !cursor_read_u8(&c, &ttl) ||
         !cursor_read_u8(&c, &q->proto) || !cursor_read_u16be(&c, &checksum) ||
-        !cursor_read_u32be(&c, &q->src) || !cursor_read_u32be(&c, &q->dst))
+        !cursor_read_u32be(&c, &src) || !cursor_read_u32be(&c, &dst))
         return SYNACK_DROP_ICMP_QUOTE;
+    q->src = synack_addr_v4(src);
+    q->dst = synack_addr_v4(dst);
     /* RFC 791 §3.1: version 4, IHL at least 5 words. */
     size_t ihl = ver_ihl & 0x0fu;
     if ((ver_ihl >> 4) != 4 || ihl < 5) return SYNACK_DROP_ICMP_QUOTE;
@@ -139,7 +142,7 @@ size_t wire_icmp_emit(const struct wire_icmp_repr *icmp, uint8_t *buf, size_t ca
     return n;
 }
 
-size_t wire_icmp_packet_emit(struct wire_ipv4_repr *ip, const struct wire_icmp_repr *icmp,
+size_t wire_icmp_packet_emit(struct wire_ip_repr *ip, const struct wire_icmp_repr *icmp,
                              uint8_t *buf, size_t cap)
 {
     if (cap < WIRE_IPV4_HDR_LEN) return 0;
@@ -150,4 +153,20 @@ size_t wire_icmp_packet_emit(struct wire_ipv4_repr *ip, const struct wire_icmp_r
     ip->payload_len = (uint16_t)n;
     wire_ipv4_emit(ip, buf);
     return WIRE_IPV4_HDR_LEN + n;
+}
+
+size_t synack_packet_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len, uint32_t mtu)
+{
+    if (len < WIRE_IPV4_HDR_LEN || (pkt[0] >> 4) != 4 || mtu > UINT16_MAX) return 0;
+    size_t header_len = (size_t)(pkt[0] & 0x0f) * 4;
+    if (header_len < WIRE_IPV4_HDR_LEN || len < header_len + WIRE_ICMP_QUOTE_DATA_MIN) return 0;
+    struct wire_ip_repr ip = {.ttl = 64};
+    synack_packet_addrs(pkt, len, &ip.dst, &ip.src);
+    /* RFC 792: the Internet header and the first 64 bits of the datagram's data. */
+    struct wire_icmp_repr icmp = {.type = WIRE_ICMP_DEST_UNREACH,
+                                  .code = WIRE_ICMP_FRAG_NEEDED,
+                                  .mtu = (uint16_t)mtu,
+                                  .data = pkt,
+                                  .data_len = header_len + WIRE_ICMP_QUOTE_DATA_MIN};
+    return wire_icmp_packet_emit(&ip, &icmp, out, cap);
 }

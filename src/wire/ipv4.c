@@ -1,5 +1,5 @@
 /* IPv4 header parse and emit (RFC 791 §3.1). No options are emitted; options received are
- * skipped. Fragments are rejected: reassembly is not supported. */
+ * skipped. A fragment is described (wire_ip_frag); reassembling it is the caller's job. */
 #include "base/cursor.h"
 #include "wire/wire.h"
 
@@ -28,7 +28,7 @@ static bool ipv4_read_fixed(struct cursor *c, struct ipv4_fixed *h)
            cursor_read_u32be(c, &h->src) && cursor_read_u32be(c, &h->dst);
 }
 
-enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ipv4_repr *out)
+enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out)
 {
     struct cursor c = cursor_make(pkt, len);
     struct ipv4_fixed h;
@@ -48,12 +48,16 @@ enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ipv
      * with the checksum field in place, a correct header folds to zero (RFC 1071 §1). */
     if (wire_csum_finish(wire_csum_add(0, pkt, header_len)) != 0) return SYNACK_DROP_IP_CHECKSUM;
 
-    /* RFC 791 §3.2: a fragment has MF set or a non-zero offset. */
-    if ((h.flags_frag & IPV4_FLAG_MF) || (h.flags_frag & IPV4_FRAG_OFFSET_MASK))
-        return SYNACK_DROP_IP_FRAGMENT;
+    *out = (struct wire_ip_repr){0};
+    /* RFC 791 §3.2: a fragment has MF set or a non-zero offset (in 8-byte units). */
+    out->frag.more = (h.flags_frag & IPV4_FLAG_MF) != 0;
+    out->frag.offset = (uint16_t)((h.flags_frag & IPV4_FRAG_OFFSET_MASK) * 8u);
+    out->frag.present = out->frag.more || out->frag.offset != 0;
+    out->frag.id = h.id;
+    out->frag.unfrag_len = (uint16_t)header_len;
 
-    out->src = h.src;
-    out->dst = h.dst;
+    out->src = synack_addr_v4(h.src);
+    out->dst = synack_addr_v4(h.dst);
     out->proto = h.proto;
     out->ttl = h.ttl;
     out->tos = h.tos;
@@ -64,7 +68,7 @@ enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ipv
     return SYNACK_DROP_NONE;
 }
 
-void wire_ipv4_emit(const struct wire_ipv4_repr *ip, uint8_t *buf)
+void wire_ipv4_emit(const struct wire_ip_repr *ip, uint8_t *buf)
 {
     struct wcursor w = wcursor_make(buf, WIRE_IPV4_HDR_LEN);
     /* RFC 791 §3.1 field order. The 20 writes fill the buffer exactly. */
@@ -72,12 +76,16 @@ void wire_ipv4_emit(const struct wire_ipv4_repr *ip, uint8_t *buf)
     wcursor_write_u8(&w, ip->tos);
     wcursor_write_u16be(&w, (uint16_t)(WIRE_IPV4_HDR_LEN + ip->payload_len));
     wcursor_write_u16be(&w, ip->id);
-    wcursor_write_u16be(&w, ip->df ? IPV4_FLAG_DF : 0);
+    uint16_t flags_frag = ip->df ? IPV4_FLAG_DF : 0;
+    if (ip->frag.present)
+        flags_frag |= (uint16_t)((ip->frag.more ? IPV4_FLAG_MF : 0) |
+                                 (ip->frag.offset / 8u & IPV4_FRAG_OFFSET_MASK));
+    wcursor_write_u16be(&w, flags_frag);
     wcursor_write_u8(&w, ip->ttl);
     wcursor_write_u8(&w, ip->proto);
     wcursor_write_u16be(&w, 0); /* checksum, filled in below */
-    wcursor_write_u32be(&w, ip->src);
-    wcursor_write_u32be(&w, ip->dst);
+    wcursor_write_bytes(&w, ip->src.bytes, 4);
+    wcursor_write_bytes(&w, ip->dst.bytes, 4);
 
     uint16_t sum = wire_csum_finish(wire_csum_add(0, buf, WIRE_IPV4_HDR_LEN));
     buf[IPV4_OFF_CHECKSUM] = (uint8_t)(sum >> 8);

@@ -114,17 +114,18 @@ static enum synack_drop tcp_parse_options(struct cursor *opts, struct wire_tcp_r
 
 /* RFC 9293 §3.1: the checksum covers pseudo-header, header and data; summed with the
  * checksum field in place, a correct segment folds to zero (RFC 1071 §1). */
-static bool tcp_checksum_ok(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
+static bool tcp_checksum_ok(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                            const struct synack_addr *dst)
 {
     if (len > UINT16_MAX) return false; /* the pseudo-header cannot carry the length */
-    uint32_t sum = wire_csum_pseudo(src, dst, WIRE_IP_PROTO_TCP, (uint16_t)len);
+    uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_TCP, (uint32_t)len);
     return wire_csum_finish(wire_csum_add(sum, seg, len)) == 0;
 }
 
 /* Checks run in this order: header length, data offset, checksum (so that a corrupted
  * segment is counted as corrupted, whatever field the damage hit), options, ports, flags. */
-enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
-                                struct wire_tcp_repr *out)
+enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                const struct synack_addr *dst, struct wire_tcp_repr *out)
 {
     *out = (struct wire_tcp_repr){0};
     struct cursor c = cursor_make(seg, len);
@@ -233,8 +234,8 @@ size_t wire_tcp_header_len(const struct wire_tcp_repr *tcp)
     return WIRE_TCP_HDR_LEN + tcp_write_options(tcp, scratch);
 }
 
-size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, uint32_t src, uint32_t dst, uint8_t *buf,
-                     size_t cap)
+size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *src,
+                     const struct synack_addr *dst, uint8_t *buf, size_t cap)
 {
     uint8_t opts[TCP_MAX_OPT_LEN];
     size_t opts_len = tcp_write_options(tcp, opts);
@@ -262,7 +263,7 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, uint32_t src, uint32_t dst
     if (w.overflow) return 0; /* unreachable: the length was checked above */
 
     size_t len = w.pos;
-    uint32_t sum = wire_csum_pseudo(src, dst, WIRE_IP_PROTO_TCP, (uint16_t)len);
+    uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_TCP, (uint32_t)len);
     uint16_t csum = wire_csum_finish(wire_csum_add(sum, buf, len));
     buf[TCP_OFF_CHECKSUM] = (uint8_t)(csum >> 8);
     buf[TCP_OFF_CHECKSUM + 1] = (uint8_t)csum;
@@ -271,28 +272,32 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, uint32_t src, uint32_t dst
 
 /* ---- whole packets ---------------------------------------------------------------------- */
 
-enum synack_drop wire_packet_parse(const uint8_t *pkt, size_t len, struct wire_ipv4_repr *ip,
+enum synack_drop wire_packet_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *ip,
                                    struct wire_tcp_repr *tcp)
 {
-    enum synack_drop drop = wire_ipv4_parse(pkt, len, ip);
+    enum synack_drop drop = wire_ip_parse(pkt, len, ip);
     if (drop != SYNACK_DROP_NONE) return drop;
+    if (ip->frag.present) return SYNACK_DROP_IP_FRAGMENT;
     if (ip->proto != WIRE_IP_PROTO_TCP) return SYNACK_DROP_IP_PROTOCOL;
-    /* The segment ends at the IPv4 total length, not at the end of the buffer. */
-    return wire_tcp_parse(pkt + ip->header_len, ip->payload_len, ip->src, ip->dst, tcp);
+    /* The segment ends where the IP header says, not at the end of the buffer. */
+    return wire_tcp_parse(pkt + ip->header_len, ip->payload_len, &ip->src, &ip->dst, tcp);
 }
 
-size_t wire_packet_emit(struct wire_ipv4_repr *ip, const struct wire_tcp_repr *tcp, uint8_t *buf,
+size_t wire_packet_emit(struct wire_ip_repr *ip, const struct wire_tcp_repr *tcp, uint8_t *buf,
                         size_t cap)
 {
-    if (cap < WIRE_IPV4_HDR_LEN) return 0;
-    /* The IPv4 Total Length is 16 bits (RFC 791 §3.1): the segment gets what is left. */
-    size_t tcp_cap = cap - WIRE_IPV4_HDR_LEN;
-    if (tcp_cap > UINT16_MAX - WIRE_IPV4_HDR_LEN) tcp_cap = UINT16_MAX - WIRE_IPV4_HDR_LEN;
-    size_t seg_len = wire_tcp_emit(tcp, ip->src, ip->dst, buf + WIRE_IPV4_HDR_LEN, tcp_cap);
+    size_t hdr = wire_ip_header_len(ip->src.family);
+    if (hdr == 0 || cap < hdr) return 0;
+    /* The IPv4 Total Length and the IPv6 Payload Length are 16 bits (RFC 791 §3.1, RFC 8200
+     * §3): the segment gets what is left. */
+    size_t tcp_cap = cap - hdr;
+    size_t tcp_max = ip->src.family == SYNACK_AF_INET ? UINT16_MAX - hdr : UINT16_MAX;
+    if (tcp_cap > tcp_max) tcp_cap = tcp_max;
+    size_t seg_len = wire_tcp_emit(tcp, &ip->src, &ip->dst, buf + hdr, tcp_cap);
     if (seg_len == 0) return 0;
     ip->proto = WIRE_IP_PROTO_TCP;
-    ip->header_len = WIRE_IPV4_HDR_LEN;
+    ip->header_len = (uint16_t)hdr;
     ip->payload_len = (uint16_t)seg_len;
-    wire_ipv4_emit(ip, buf);
-    return WIRE_IPV4_HDR_LEN + seg_len;
+    wire_ip_emit(ip, buf, hdr);
+    return hdr + seg_len;
 }

@@ -20,8 +20,6 @@
 uint32_t wire_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 /* Folds a running sum to 16 bits and complements it. */
 uint16_t wire_csum_finish(uint32_t sum);
-/* The running sum of the TCP/UDP pseudo-header (RFC 9293 §3.1). */
-uint32_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 
 /* The pseudo-header sum for either family: RFC 9293 §3.1 for IPv4 (addresses, zero,
  * protocol, 16-bit length), RFC 8200 §8.1 for IPv6 (addresses, 32-bit upper-layer length,
@@ -78,25 +76,29 @@ struct wire_ip_repr {
 #define WIRE_IP_PROTO_TCP 6
 #define WIRE_IP_PROTO_UDP 17
 
-struct wire_ipv4_repr {
-    uint32_t src, dst; /* host byte order */
-    uint8_t proto;
-    uint8_t ttl;
-    uint8_t tos;
-    uint16_t id;
-    bool df;
-    uint16_t header_len;  /* parse: IHL*4; emit: always 20 (no options emitted) */
-    uint16_t payload_len; /* total length - header length */
-};
-
 /* Parses and validates an IPv4 header (version, IHL >= 5, total length against `len`,
- * header checksum, fragments). On success fills `out` and returns SYNACK_DROP_NONE;
+ * header checksum). On success fills `out` (family SYNACK_AF_INET; a fragment has
+ * out->frag.present with its offset, MF and Identification) and returns SYNACK_DROP_NONE;
  * bytes past the total length (link padding) are ignored. The payload starts at
  * pkt + out->header_len. Does not check protocol or destination. */
-enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ipv4_repr *out);
+enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out);
 
-/* Writes a 20-byte header (checksum filled in) for `ip` into `buf` (cap >= 20). */
-void wire_ipv4_emit(const struct wire_ipv4_repr *ip, uint8_t *buf);
+/* Writes a 20-byte header (checksum filled in) for `ip` into `buf` (cap >= 20): src, dst,
+ * proto, ttl, tos, id, df and payload_len; with ip->frag.present also MF and the fragment
+ * offset (ip->frag.offset, a multiple of 8). */
+void wire_ipv4_emit(const struct wire_ip_repr *ip, uint8_t *buf);
+
+/* ---- IP, dispatch by version --------------------------------------------------------- */
+
+/* The header wire_ip_emit writes for `family`: 20 (IPv4) or 40 (IPv6, no extension
+ * headers); 0 for anything else. */
+size_t wire_ip_header_len(enum synack_family family);
+/* Parses an IPv4 or IPv6 header by its version nibble (SYNACK_DROP_IP_TRUNCATED when there
+ * is no byte at all, SYNACK_DROP_IP_VERSION for neither 4 nor 6). */
+enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out);
+/* Writes the header for ip->src.family (see wire_ip_header_len); returns its length, or 0
+ * when `cap` is too small or the family unknown. */
+size_t wire_ip_emit(const struct wire_ip_repr *ip, uint8_t *buf, size_t cap);
 
 /* ---- TCP (RFC 9293 §3.1, options RFC 9293 §3.2, RFC 7323, RFC 2018) ------------------ */
 
@@ -138,14 +140,14 @@ struct wire_tcp_repr {
     size_t payload_len;
 };
 
-/* Parses a TCP segment of `len` bytes (the IPv4 payload) from `src` to `dst`:
+/* Parses a TCP segment of `len` bytes (the IP payload) from `src` to `dst` (either family):
  * checks the header length, data offset (>= 5 and within `len`), every option's length
  * (kind 0 EOL ends the list; kind 1 NOP; length 0 or 1, or past the header, is an error;
  * known options with a wrong length are errors; unknown kinds are skipped by length),
  * the checksum with its pseudo-header, port 0, and SYN+FIN / SYN+RST.
  * Returns SYNACK_DROP_NONE and fills `out`, or the reason. */
-enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
-                                struct wire_tcp_repr *out);
+enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                const struct synack_addr *dst, struct wire_tcp_repr *out);
 
 /* Header length `tcp` will have, options included, padded to a multiple of 4 (<= 60).
  * Options are emitted in this order: MSS, SACK-permitted, timestamps, window scale, SACK
@@ -154,8 +156,8 @@ size_t wire_tcp_header_len(const struct wire_tcp_repr *tcp);
 
 /* Writes header, options and payload into `buf` and fills in the checksum computed with
  * the pseudo-header of (src, dst). Returns the bytes written, or 0 if `cap` is too small. */
-size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, uint32_t src, uint32_t dst, uint8_t *buf,
-                     size_t cap);
+size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *src,
+                     const struct synack_addr *dst, uint8_t *buf, size_t cap);
 
 /* ---- ICMP (RFC 792; RFC 1191 §4; RFC 1122 §3.2.2) -------------------------------------- */
 
@@ -188,7 +190,7 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, uint32_t src, uint32_t dst
  * router need not undo what forwarding changed in it (TTL, RFC 1812 §4.3.2.3); its total
  * length is the original's, usually more than was returned. */
 struct wire_icmp_quote {
-    uint32_t src, dst; /* host byte order */
+    struct synack_addr src, dst; /* IPv4 */
     uint8_t proto;
     uint16_t header_len;  /* IHL*4 */
     uint16_t total_len;   /* the Total Length field of the original datagram */
@@ -236,32 +238,34 @@ size_t wire_icmp_emit(const struct wire_icmp_repr *icmp, uint8_t *buf, size_t ca
 
 /* Writes an IPv4 header (proto ICMP, payload_len set here) and the ICMP message. Returns the
  * packet length, or 0 if `cap` is too small. */
-size_t wire_icmp_packet_emit(struct wire_ipv4_repr *ip, const struct wire_icmp_repr *icmp,
+size_t wire_icmp_packet_emit(struct wire_ip_repr *ip, const struct wire_icmp_repr *icmp,
                              uint8_t *buf, size_t cap);
 
 /* One tcpdump-style line for an ICMP message, e.g.
  *   198.18.0.2 > 198.18.0.1: ICMP echo request, id 7, seq 1, length 64
  *   198.18.0.9 > 198.18.0.1: ICMP 198.18.0.2 unreachable - need to frag (mtu 1280), length 36
  * Always NUL-terminates; returns the length written. */
-size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
                      const struct wire_icmp_repr *icmp);
 
 /* ---- whole packets ----------------------------------------------------------------------- */
 
-/* Parses an IPv4 packet carrying TCP: wire_ipv4_parse, protocol check
- * (SYNACK_DROP_IP_PROTOCOL), then wire_tcp_parse on the payload. */
-enum synack_drop wire_packet_parse(const uint8_t *pkt, size_t len, struct wire_ipv4_repr *ip,
+/* Parses an IP packet (either family) carrying a whole TCP segment: wire_ip_parse, a
+ * fragment (SYNACK_DROP_IP_FRAGMENT), protocol check (SYNACK_DROP_IP_PROTOCOL), then
+ * wire_tcp_parse on the payload. */
+enum synack_drop wire_packet_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *ip,
                                    struct wire_tcp_repr *tcp);
 
-/* Writes IPv4 header + TCP segment. Sets ip->payload_len and ip->proto itself.
- * Returns the packet length, or 0 if `cap` is too small. */
-size_t wire_packet_emit(struct wire_ipv4_repr *ip, const struct wire_tcp_repr *tcp, uint8_t *buf,
+/* Writes the IP header for ip->src.family and the TCP segment. Sets ip->payload_len,
+ * ip->proto and ip->header_len itself. Returns the packet length, or 0 if `cap` is too
+ * small. */
+size_t wire_packet_emit(struct wire_ip_repr *ip, const struct wire_tcp_repr *tcp, uint8_t *buf,
                         size_t cap);
 
 /* ---- formatting -------------------------------------------------------------------------- */
 
-/* "198.18.0.1" into out (cap >= 16). Returns out. */
-char *wire_fmt_addr(char *out, size_t cap, uint32_t addr);
+/* "198.18.0.1" or "2001:db8::1" into out (synack_addr_format). Returns out. */
+char *wire_fmt_addr(char *out, size_t cap, const struct synack_addr *addr);
 
 /* "[S.]"-style flags as tcpdump prints them: S, F, R, P, U, E, W and "." for ACK. */
 size_t wire_fmt_flags(char *out, size_t cap, uint8_t flags);
@@ -272,7 +276,7 @@ size_t wire_fmt_flags(char *out, size_t cap, uint8_t flags);
  * 1460,sackOK,TS val 1 ecr 2,nop,wscale 7], length 0 198.18.0.1.40000 > 198.18.0.2.80: Flags [P.],
  * seq 2:102, ack 8, win 65535, length 100 Sequence numbers are absolute. Always NUL-terminates;
  * returns the length written. */
-size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
+size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ip_repr *ip,
                     const struct wire_tcp_repr *tcp);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testaddr.h"
+
 /* Runs every test in `tests`, or only the one named by argv[1]. A name that matches no
  * test is an error (exit 1), so a typo in CTest can never pass silently. */
 int synack_test_run(const struct CMUnitTest *tests, size_t count, int argc, char **argv,

@@ -2,11 +2,22 @@
 
 #include <string.h>
 
+struct synack_addr fix_addr6(uint8_t last)
+{
+    uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = last};
+    return synack_addr_v6(b);
+}
+
+void fix_use_ipv6(struct synack_config *cfg)
+{
+    cfg->addrs[0] = fix_addr6(FIX_LOCAL6_LAST);
+}
+
 void fix_init(struct fix *f, void (*tweak)(struct synack_config *))
 {
     memset(f, 0, sizeof *f);
     synack_config_default(&f->cfg);
-    f->cfg.addr = FIX_LOCAL;
+    f->cfg.addrs[0] = synack_addr_v4(FIX_LOCAL);
     f->cfg.seed = 1;
     /* Segment-level tests of other rules see every ACK at once; the delayed-ACK tests
      * (RFC 5681 §4.2) turn the timer back on in their tweak. */
@@ -14,6 +25,10 @@ void fix_init(struct fix *f, void (*tweak)(struct synack_config *))
     for (int i = 0; i < 16; i++)
         f->cfg.isn_secret[i] = (uint8_t)(i * 7 + 3);
     if (tweak) tweak(&f->cfg);
+    /* A tweak that gives the stack an IPv6 address turns the whole fixture to IPv6. */
+    f->local = f->cfg.addrs[0];
+    f->remote = synack_addr_v4(FIX_REMOTE);
+    if (f->local.family == SYNACK_AF_INET6) f->remote = fix_addr6(FIX_REMOTE6_LAST);
     assert_int_equal(synack_stack_new(&f->s, &f->cfg), 0);
     f->now = SYNACK_S(1000);
     f->lport = FIX_LPORT;
@@ -39,7 +54,7 @@ int fix_send_raw(struct fix *f, const uint8_t *pkt, size_t len)
 void fix_send_repr(struct fix *f, struct wire_tcp_repr *seg)
 {
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip = {.src = FIX_REMOTE, .dst = FIX_LOCAL, .ttl = 64, .df = true};
+    struct wire_ip_repr ip = {.src = f->remote, .dst = f->local, .ttl = 64, .df = true};
     size_t n = wire_packet_emit(&ip, seg, pkt, sizeof pkt);
     assert_true(n > 0);
     assert_int_equal(fix_send_raw(f, pkt, n), 0);
@@ -89,13 +104,13 @@ void fix_send_sack(struct fix *f, uint32_t ack, const uint32_t *blocks, unsigned
 bool fix_recv(struct fix *f, struct wire_tcp_repr *out)
 {
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     synack_ssize n = synack_stack_output(f->s, pkt, sizeof pkt, f->now);
     if (n == SYNACK_ERR_AGAIN) return false;
     assert_true(n > 0);
     assert_int_equal(wire_packet_parse(pkt, (size_t)n, &ip, out), SYNACK_DROP_NONE);
-    assert_int_equal(ip.src, FIX_LOCAL);
-    assert_int_equal(ip.dst, FIX_REMOTE);
+    assert_true(synack_addr_eq(&ip.src, &f->local));
+    assert_true(synack_addr_eq(&ip.dst, &f->remote));
     assert_true(out->payload_len <= sizeof f->last_payload);
     memcpy(f->last_payload, out->payload, out->payload_len);
     if (out->has_ts) f->last_tsval = out->ts_val;
@@ -204,7 +219,8 @@ void fix_peer_syn(struct fix *f, bool ack_ours)
 
 void fix_syn_sent(struct fix *f)
 {
-    assert_int_equal(synack_tcp_connect(f->s, FIX_REMOTE, f->rport, f->lport, NULL, &f->c, f->now),
+    assert_int_equal(synack_tcp_connect(f->s, &(struct synack_endpoint){f->remote, f->rport},
+                                        &SYNACK_TEST_EP(0, f->lport), NULL, &f->c, f->now),
                      0);
     struct wire_tcp_repr seg;
     assert_true(fix_recv(f, &seg));
@@ -225,7 +241,7 @@ void fix_established_active(struct fix *f)
 
 void fix_syn_received_passive(struct fix *f)
 {
-    assert_int_equal(synack_tcp_listen(f->s, f->lport, 8, NULL, &f->l), 0);
+    assert_int_equal(synack_tcp_listen(f->s, &SYNACK_TEST_EP(0, f->lport), 8, NULL, &f->l), 0);
     fix_peer_syn(f, false);
     struct wire_tcp_repr seg;
     assert_true(fix_recv(f, &seg));
@@ -345,7 +361,7 @@ void fix_expect_deadline(struct fix *f, synack_time_t at)
 int fix_send_icmp(struct fix *f, uint32_t src, uint32_t dst, const struct wire_icmp_repr *m)
 {
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip = {.src = src, .dst = dst, .ttl = 64};
+    struct wire_ip_repr ip = {.src = synack_addr_v4(src), .dst = synack_addr_v4(dst), .ttl = 64};
     size_t n = wire_icmp_packet_emit(&ip, m, pkt, sizeof pkt);
     assert_true(n > 0);
     return fix_send_raw(f, pkt, n);
@@ -356,12 +372,12 @@ int fix_send_icmp_error(struct fix *f, uint32_t from, uint8_t type, uint8_t code
 {
     /* The returned datagram: what a router keeps of a segment the stack sent. */
     uint8_t quote[WIRE_IPV4_HDR_LEN + 8];
-    struct wire_ipv4_repr qip = {.src = FIX_LOCAL,
-                                 .dst = FIX_REMOTE,
-                                 .proto = WIRE_IP_PROTO_TCP,
-                                 .ttl = 63,
-                                 .df = true,
-                                 .payload_len = (uint16_t)(total_len - WIRE_IPV4_HDR_LEN)};
+    struct wire_ip_repr qip = {.src = synack_addr_v4(FIX_LOCAL),
+                               .dst = synack_addr_v4(FIX_REMOTE),
+                               .proto = WIRE_IP_PROTO_TCP,
+                               .ttl = 63,
+                               .df = true,
+                               .payload_len = (uint16_t)(total_len - WIRE_IPV4_HDR_LEN)};
     wire_ipv4_emit(&qip, quote);
     uint8_t *t = quote + WIRE_IPV4_HDR_LEN;
     t[0] = (uint8_t)(f->lport >> 8);

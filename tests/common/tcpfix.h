@@ -13,6 +13,9 @@
 
 #define FIX_LOCAL 0xc6120001u  /* 198.18.0.1: the stack under test */
 #define FIX_REMOTE 0xc6120002u /* 198.18.0.2: the scripted peer */
+/* With an IPv6 stack (fix_use_ipv6): 2001:db8::1 and 2001:db8::2. */
+#define FIX_LOCAL6_LAST 1
+#define FIX_REMOTE6_LAST 2
 #define FIX_LPORT 80
 #define FIX_RPORT 40000
 #define FIX_PEER_ISS 1000u
@@ -20,6 +23,7 @@
 
 struct fix {
     struct synack_stack *s;
+    struct synack_addr local, remote; /* the stack's address and the scripted peer's */
     struct synack_config cfg;
     synack_time_t now;
     struct synack_tcp *c;      /* the connection under test */
@@ -42,7 +46,14 @@ struct fix {
     size_t nevents;
 };
 
-/* A stack with the default configuration except what `tweak` changes (may be NULL). */
+/* 2001:db8::LAST. */
+struct synack_addr fix_addr6(uint8_t last);
+/* A tweak (or part of one) that makes the fixture IPv6: the stack at 2001:db8::1, the
+ * peer at 2001:db8::2. */
+void fix_use_ipv6(struct synack_config *cfg);
+/* A stack with the default configuration except what `tweak` changes (may be NULL). The
+ * stack's address is FIX_LOCAL and the peer's FIX_REMOTE unless the tweak gives the stack
+ * an IPv6 address first (fix_use_ipv6). */
 void fix_init(struct fix *f, void (*tweak)(struct synack_config *));
 void fix_free(struct fix *f);
 

@@ -147,10 +147,12 @@ static void srv_timers(void *ctx, synack_time_t now)
     synack_stack_handle_timers(f->server, now);
 }
 
-static uint32_t srv_addr(void *ctx)
+static size_t srv_addrs(void *ctx, struct synack_addr *out, size_t cap)
 {
     (void)ctx;
-    return SERVER_ADDR;
+    if (cap == 0) return 0;
+    out[0] = synack_addr_v4(SERVER_ADDR);
+    return 1;
 }
 
 static void on_log(void *ctx, const struct httpd_log_entry *e)
@@ -166,7 +168,7 @@ static struct synack_stack *make_stack(uint32_t addr)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = addr;
+    cfg.addrs[0] = synack_addr_v4(addr);
     cfg.seed = addr;
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
         cfg.isn_secret[i] = (uint8_t)(addr + i);
@@ -195,7 +197,7 @@ static void start_net(struct fixture *f, const struct httpd_config *given, doubl
                                                    .output = srv_output,
                                                    .next_deadline = srv_deadline,
                                                    .handle_timers = srv_timers,
-                                                   .addr = srv_addr};
+                                                   .addrs = srv_addrs};
     int sn = synack_sim_add_node(f->sim, &ops, f);
     int cn = synack_sim_add_stack(f->sim, f->client);
     assert_true(sn >= 0 && cn >= 0);
@@ -328,7 +330,9 @@ static struct client *client_open(struct fixture *f, const char *req, const char
         snprintf(c->kinds, sizeof c->kinds, "%s", kinds ? kinds : "");
         if (req) client_add_request(c, req);
         synack_time_t now = synack_sim_now(f->sim);
-        assert_int_equal(synack_tcp_connect(f->client, SERVER_ADDR, 80, 0, c, &c->tcp, now), 0);
+        assert_int_equal(synack_tcp_connect(f->client, &SYNACK_TEST_EP(SERVER_ADDR, 80),
+                                            &SYNACK_TEST_EP(0, 0), c, &c->tcp, now),
+                         0);
         c->id = synack_tcp_id(c->tcp);
         return c;
     }

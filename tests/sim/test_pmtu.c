@@ -41,7 +41,7 @@ static int router_input(void *ctx, const uint8_t *pkt, size_t len, synack_time_t
 {
     (void)now;
     struct router *r = ctx;
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     if (wire_ipv4_parse(pkt, len, &ip) != SYNACK_DROP_NONE) return 0;
     if ((size_t)ip.header_len + ip.payload_len <= HOP_MTU) {
         r->forwarded++;
@@ -59,7 +59,7 @@ static int router_input(void *ctx, const uint8_t *pkt, size_t len, synack_time_t
                                .mtu = r->old_style ? 0 : HOP_MTU,
                                .data = pkt,
                                .data_len = (size_t)ip.header_len + 8};
-    struct wire_ipv4_repr out = {.src = ADDR_R, .dst = ip.src, .ttl = 64};
+    struct wire_ip_repr out = {.src = synack_addr_v4(ADDR_R), .dst = ip.src, .ttl = 64};
     uint8_t msg[128];
     size_t n = wire_icmp_packet_emit(&out, &m, msg, sizeof msg);
     assert_true(n > 0);
@@ -81,10 +81,12 @@ static synack_ssize router_output(void *ctx, uint8_t *buf, size_t cap, synack_ti
 }
 
 /* The router stands in for B on A's only link (the simulator routes by destination). */
-static uint32_t router_addr(void *ctx)
+static size_t router_addrs(void *ctx, struct synack_addr *out, size_t cap)
 {
     (void)ctx;
-    return ADDR_B;
+    if (cap == 0) return 0;
+    out[0] = synack_addr_v4(ADDR_B);
+    return 1;
 }
 
 static uint8_t pattern(size_t i)
@@ -96,7 +98,7 @@ static struct synack_stack *new_stack(uint32_t addr, uint64_t seed)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = addr;
+    cfg.addrs[0] = synack_addr_v4(addr);
     cfg.seed = seed;
     for (int i = 0; i < 16; i++)
         cfg.isn_secret[i] = (uint8_t)(i * 3 + seed);
@@ -120,7 +122,7 @@ static struct synack_tcp_info transfer(struct router *r)
     assert_int_equal(synack_sim_new(&sim, 7), 0);
     int na = synack_sim_add_stack(sim, a), nb = synack_sim_add_stack(sim, b);
     struct synack_sim_node_ops ops = {
-        .input = router_input, .output = router_output, .addr = router_addr};
+        .input = router_input, .output = router_output, .addrs = router_addrs};
     int nr = synack_sim_add_node(sim, &ops, r);
     assert_true(na >= 0 && nb >= 0 && nr >= 0);
     assert_true(synack_sim_add_link(sim, na, nr, NULL) >= 0); /* A -> router (-> B) */
@@ -130,8 +132,9 @@ static struct synack_tcp_info transfer(struct router *r)
 
     struct synack_listener *l;
     struct synack_tcp *ca, *cb = NULL;
-    assert_int_equal(synack_tcp_listen(b, 80, 4, NULL, &l), 0);
-    assert_int_equal(synack_tcp_connect(a, ADDR_B, 80, 0, NULL, &ca, 0), 0);
+    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), 4, NULL, &l), 0);
+    assert_int_equal(
+        synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 0), NULL, &ca, 0), 0);
     size_t sent = 0, got = 0;
     bool shut = false, eof = false;
     uint8_t buf[16384];

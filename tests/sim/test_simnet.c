@@ -163,9 +163,11 @@ static void fake_handle_timers(void *ctx, synack_time_t now)
         f->timer_next++;
 }
 
-static uint32_t fake_addr(void *ctx)
+static size_t fake_addrs(void *ctx, struct synack_addr *out, size_t cap)
 {
-    return ((struct fake *)ctx)->addr;
+    if (cap == 0) return 0;
+    out[0] = synack_addr_v4(((struct fake *)ctx)->addr);
+    return 1;
 }
 
 static const struct synack_sim_node_ops fake_ops = {
@@ -173,7 +175,7 @@ static const struct synack_sim_node_ops fake_ops = {
     .output = fake_output,
     .next_deadline = fake_next_deadline,
     .handle_timers = fake_handle_timers,
-    .addr = fake_addr,
+    .addrs = fake_addrs,
 };
 
 /* ---- an observer that remembers what it was told ------------------------------------- */
@@ -617,7 +619,7 @@ static void bad_arguments_are_rejected(void **state)
     assert_int_equal(synack_sim_add_link(n.sim, 0, 2, NULL), SYNACK_ERR_INVAL);
     assert_int_equal(synack_sim_add_link(n.sim, -1, 1, NULL), SYNACK_ERR_INVAL);
     struct synack_sim_node_ops no_addr = fake_ops;
-    no_addr.addr = NULL;
+    no_addr.addrs = NULL;
     assert_int_equal(synack_sim_add_node(n.sim, &no_addr, &n.a), SYNACK_ERR_INVAL);
     struct synack_sim_link_stats st;
     assert_int_equal(synack_sim_link_stats(n.sim, 1, &st), SYNACK_ERR_INVAL);

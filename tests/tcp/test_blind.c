@@ -262,7 +262,7 @@ static unsigned side_channel_trial(bool hit_window)
 {
     struct fix f;
     fix_init(&f, budget_4_no_interval);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     /* The victim's connection (peer port 40000) and the attacker's own (40001). */
     uint32_t iss[2];
     for (int k = 0; k < 2; k++) {

@@ -53,15 +53,15 @@ static int send_echo(struct fix *f, uint32_t dst, uint16_t id, uint16_t seq, siz
 
 /* Pulls the next packet, which must be ICMP from the stack to the peer; fills `ip`, `m`
  * (pointing into `pkt`) and returns the packet length. */
-static size_t recv_icmp(struct fix *f, uint8_t *pkt, size_t cap, struct wire_ipv4_repr *ip,
+static size_t recv_icmp(struct fix *f, uint8_t *pkt, size_t cap, struct wire_ip_repr *ip,
                         struct wire_icmp_repr *m)
 {
     size_t n = fix_recv_raw(f, pkt, cap);
     assert_true(n > 0);
     assert_int_equal(wire_ipv4_parse(pkt, n, ip), SYNACK_DROP_NONE);
     assert_int_equal(ip->proto, WIRE_IP_PROTO_ICMP);
-    assert_int_equal(ip->src, FIX_LOCAL);
-    assert_int_equal(ip->dst, FIX_REMOTE);
+    assert_int_equal(synack_addr_v4_value(&ip->src), FIX_LOCAL);
+    assert_int_equal(synack_addr_v4_value(&ip->dst), FIX_REMOTE);
     assert_int_equal(wire_icmp_parse(pkt + ip->header_len, ip->payload_len, m), SYNACK_DROP_NONE);
     return n;
 }
@@ -106,7 +106,7 @@ static void echo_request_answered_with_same_id_seq_data_rfc792(void **state)
     want[3] = (uint8_t)sum;
 
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_icmp_repr m;
     size_t n = recv_icmp(&f, pkt, sizeof pkt, &ip, &m);
     assert_int_equal(n, 20 + 64);
@@ -141,10 +141,13 @@ static void echo_reply_keeps_tos_and_is_truncated_to_mtu_rfc1122_3_2_2_6(void **
         data[i] = (uint8_t)(i ^ 0x5a);
     struct wire_icmp_repr req = {
         .type = WIRE_ICMP_ECHO_REQUEST, .id = 1, .seq = 2, .data = data, .data_len = sizeof data};
-    struct wire_ipv4_repr rip = {.src = FIX_REMOTE, .dst = FIX_LOCAL, .ttl = 64, .tos = 0x10};
+    struct wire_ip_repr rip = {.src = synack_addr_v4(FIX_REMOTE),
+                               .dst = synack_addr_v4(FIX_LOCAL),
+                               .ttl = 64,
+                               .tos = 0x10};
     size_t len = wire_icmp_packet_emit(&rip, &req, pkt, sizeof pkt);
     assert_int_equal(fix_send_raw(&f, pkt, len), 0);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_icmp_repr m;
     assert_int_equal(recv_icmp(&f, pkt, sizeof pkt, &ip, &m), 576);
     assert_int_equal(ip.tos, 0x10);
@@ -164,7 +167,8 @@ static void truncated_or_bad_checksum_echo_not_answered(void **state)
                                  .seq = 1,
                                  .data = (const uint8_t *)"ping",
                                  .data_len = 4};
-    struct wire_ipv4_repr ip = {.src = FIX_REMOTE, .dst = FIX_LOCAL, .ttl = 64};
+    struct wire_ip_repr ip = {
+        .src = synack_addr_v4(FIX_REMOTE), .dst = synack_addr_v4(FIX_LOCAL), .ttl = 64};
     size_t n = wire_icmp_packet_emit(&ip, &req, pkt, sizeof pkt);
     /* Bad checksum. */
     pkt[20 + 8] ^= 1;
@@ -173,11 +177,11 @@ static void truncated_or_bad_checksum_echo_not_answered(void **state)
     fix_expect_none(&f);
     /* Only 6 ICMP bytes (the IPv4 header says so): shorter than the ICMP header. */
     uint8_t shortpkt[26];
-    struct wire_ipv4_repr sip = {.src = FIX_REMOTE,
-                                 .dst = FIX_LOCAL,
-                                 .ttl = 64,
-                                 .proto = WIRE_IP_PROTO_ICMP,
-                                 .payload_len = 6};
+    struct wire_ip_repr sip = {.src = synack_addr_v4(FIX_REMOTE),
+                               .dst = synack_addr_v4(FIX_LOCAL),
+                               .ttl = 64,
+                               .proto = WIRE_IP_PROTO_ICMP,
+                               .payload_len = 6};
     wire_ipv4_emit(&sip, shortpkt);
     memcpy(shortpkt + 20, pkt + 20, 6);
     assert_int_equal(fix_send_raw(&f, shortpkt, sizeof shortpkt), SYNACK_ERR_MALFORMED);
@@ -212,10 +216,10 @@ static void echo_to_broadcast_or_multicast_not_answered_rfc1122_3_2_2_6(void **s
     synack_config_default(&cfg);
     uint32_t bad[] = {0xffffffffu, 0xe0000001u, 0xefffffffu, 0xf0000001u};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cfg.addr = bad[i];
+        cfg.addrs[0] = synack_addr_v4(bad[i]);
         assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     }
-    cfg.addr = FIX_LOCAL;
+    cfg.addrs[0] = synack_addr_v4(FIX_LOCAL);
     cfg.pmtu_min = 67; /* RFC 1191 §3: never below 68 */
     assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     fix_free(&f);
@@ -232,7 +236,7 @@ static void echo_replies_bounded_by_a_queue(void **state)
         assert_int_equal(send_echo(&f, FIX_LOCAL, 9, i, 32), 0);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_ICMP_QUEUE_FULL), 12);
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_icmp_repr m;
     for (uint16_t i = 0; i < STACK_ICMPQ_CAP; i++) {
         recv_icmp(&f, pkt, sizeof pkt, &ip, &m);
@@ -316,7 +320,7 @@ static void frag_needed_lowers_mss_and_resends_at_once_rfc1191(void **state)
      * in pieces of the new MSS; the 80-byte one fitted and is not resent. The first
      * retransmission is checked on the wire: DF still set, within the new path MTU. */
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr seg;
     size_t n = fix_recv_raw(&f, pkt, sizeof pkt);
     assert_int_equal(n, 1000);
@@ -414,7 +418,7 @@ static void frag_needed_below_floor_stops_df_rfc1191_3(void **state)
     assert_true(info.pmtu_no_df);
     assert_int_equal(info.snd_mss, 536);
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr seg;
     size_t n = fix_recv_raw(&f, pkt, sizeof pkt);
     assert_int_equal(n, 576);
@@ -513,7 +517,7 @@ static void sources_not_a_single_host_get_nothing_rfc1122_3_2_2(void **state)
     synack_config_default(&cfg);
     uint32_t own[] = {0x00000005u, 0x7f000001u};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
-        cfg.addr = own[i];
+        cfg.addrs[0] = synack_addr_v4(own[i]);
         assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     }
     fix_free(&f);
@@ -777,8 +781,11 @@ static int send_error_about(struct fix *f, uint32_t qsrc, uint32_t qdst, uint8_t
                             uint16_t sport, uint16_t dport, uint32_t seq)
 {
     uint8_t quote[28];
-    struct wire_ipv4_repr qip = {
-        .src = qsrc, .dst = qdst, .proto = qproto, .ttl = 1, .payload_len = 40};
+    struct wire_ip_repr qip = {.src = synack_addr_v4(qsrc),
+                               .dst = synack_addr_v4(qdst),
+                               .proto = qproto,
+                               .ttl = 1,
+                               .payload_len = 40};
     wire_ipv4_emit(&qip, quote);
     uint8_t t[8] = {(uint8_t)(sport >> 8), (uint8_t)sport,       (uint8_t)(dport >> 8),
                     (uint8_t)dport,        (uint8_t)(seq >> 24), (uint8_t)(seq >> 16),
@@ -837,8 +844,10 @@ static void malformed_icmp_counted_and_dropped(void **state)
     fix_init(&f, NULL);
     fix_syn_sent(&f);
     uint8_t pkt[128];
-    struct wire_ipv4_repr ip = {
-        .src = FIX_REMOTE, .dst = FIX_LOCAL, .ttl = 64, .proto = WIRE_IP_PROTO_ICMP};
+    struct wire_ip_repr ip = {.src = synack_addr_v4(FIX_REMOTE),
+                              .dst = synack_addr_v4(FIX_LOCAL),
+                              .ttl = 64,
+                              .proto = WIRE_IP_PROTO_ICMP};
     /* Short: 4 bytes of ICMP. */
     ip.payload_len = 4;
     wire_ipv4_emit(&ip, pkt);
@@ -846,8 +855,10 @@ static void malformed_icmp_counted_and_dropped(void **state)
     assert_int_equal(fix_send_raw(&f, pkt, 24), SYNACK_ERR_MALFORMED);
     /* A port unreachable for our SYN with a bad checksum. */
     uint8_t quote[28];
-    struct wire_ipv4_repr qip = {
-        .src = FIX_LOCAL, .dst = FIX_REMOTE, .proto = WIRE_IP_PROTO_TCP, .payload_len = 40};
+    struct wire_ip_repr qip = {.src = synack_addr_v4(FIX_LOCAL),
+                               .dst = synack_addr_v4(FIX_REMOTE),
+                               .proto = WIRE_IP_PROTO_TCP,
+                               .payload_len = 40};
     wire_ipv4_emit(&qip, quote);
     uint8_t t[8] = {0,
                     FIX_LPORT,
@@ -862,7 +873,8 @@ static void malformed_icmp_counted_and_dropped(void **state)
                                .code = WIRE_ICMP_PORT_UNREACH,
                                .data = quote,
                                .data_len = sizeof quote};
-    struct wire_ipv4_repr eip = {.src = FIX_REMOTE, .dst = FIX_LOCAL, .ttl = 64};
+    struct wire_ip_repr eip = {
+        .src = synack_addr_v4(FIX_REMOTE), .dst = synack_addr_v4(FIX_LOCAL), .ttl = 64};
     size_t n = wire_icmp_packet_emit(&eip, &m, pkt, sizeof pkt);
     pkt[22] ^= 0x40;
     assert_int_equal(fix_send_raw(&f, pkt, n), SYNACK_ERR_MALFORMED);
@@ -894,8 +906,11 @@ static void err_limit_3(struct synack_config *cfg)
 /* A UDP datagram from the peer to `dst` with 12 bytes of payload; returns its length. */
 static size_t udp_datagram(uint8_t *pkt, uint32_t dst)
 {
-    struct wire_ipv4_repr ip = {
-        .src = FIX_REMOTE, .dst = dst, .ttl = 64, .proto = WIRE_IP_PROTO_UDP, .payload_len = 20};
+    struct wire_ip_repr ip = {.src = synack_addr_v4(FIX_REMOTE),
+                              .dst = synack_addr_v4(dst),
+                              .ttl = 64,
+                              .proto = WIRE_IP_PROTO_UDP,
+                              .payload_len = 20};
     wire_ipv4_emit(&ip, pkt);
     for (int i = 0; i < 20; i++)
         pkt[20 + i] = (uint8_t)(0xa0 + i);
@@ -911,7 +926,7 @@ static void unsupported_protocol_gets_protocol_unreachable_rfc1122_3_2_2_1(void 
     size_t len = udp_datagram(udp, FIX_LOCAL);
     assert_int_equal(fix_send_raw(&f, udp, len), SYNACK_ERR_MALFORMED);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_IP_PROTOCOL), 1);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_icmp_repr m;
     recv_icmp(&f, pkt, sizeof pkt, &ip, &m);
     assert_int_equal(m.type, WIRE_ICMP_DEST_UNREACH);
@@ -946,7 +961,7 @@ static void drain_within_pmtu(struct fix *f)
     for (int i = 0; i < 2000; i++) {
         size_t n = fix_recv_raw(f, pkt, sizeof pkt);
         if (n == 0) return;
-        struct wire_ipv4_repr ip;
+        struct wire_ip_repr ip;
         assert_int_equal(wire_ipv4_parse(pkt, n, &ip), SYNACK_DROP_NONE);
         if (ip.proto == WIRE_IP_PROTO_TCP) {
             struct wire_tcp_repr seg;

@@ -72,7 +72,7 @@ static void syn_queue_full_drops_syn_without_answer(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, no_syncookies);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 2, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 2, NULL, &f.l), 0);
     uint32_t iss1 = peer_syn(&f, 40001);
     peer_syn(&f, 40002);
     /* The third half-open connection does not fit: dropped, counted, not answered. */
@@ -90,7 +90,7 @@ static void accept_queue_full_drops_syn(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 2, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 2, NULL, &f.l), 0);
     peer_ack(&f, 40001, peer_syn(&f, 40001));
     peer_ack(&f, 40002, peer_syn(&f, 40002));
     /* Two established, none accepted: the next SYN is dropped. */
@@ -108,7 +108,7 @@ static void accept_queue_full_holds_handshake_until_accept(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 2, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 2, NULL, &f.l), 0);
     uint32_t iss1 = peer_syn(&f, 40001);
     uint32_t iss2 = peer_syn(&f, 40002);
     peer_ack(&f, 40001, iss1);
@@ -135,7 +135,7 @@ static void repeated_syn_in_syn_received_resends_syn_ack(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     uint32_t iss = peer_syn(&f, 40001);
     /* Our SYN-ACK was lost and the peer sends its SYN again: the same half-open connection
      * answers at once with the same SYN-ACK; no second connection is made. */
@@ -163,7 +163,7 @@ static void accept_returns_oldest_established_first(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     uint32_t iss1 = peer_syn(&f, 40001);
     uint32_t iss2 = peer_syn(&f, 40002);
     uint32_t iss3 = peer_syn(&f, 40003);
@@ -188,7 +188,7 @@ static void listener_close_resets_queued_connections(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     uint32_t iss0 = peer_syn(&f, 40000);
     peer_ack(&f, 40000, iss0);
     assert_int_equal(synack_tcp_accept(f.l, &f.c), 0); /* accepted: not the listener's */
@@ -234,13 +234,15 @@ static void listen_twice_on_a_port_is_addrinuse(void **state)
     struct fix f;
     fix_init(&f, NULL);
     struct synack_listener *l2;
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &l2), SYNACK_ERR_ADDRINUSE);
-    assert_int_equal(synack_tcp_listen(f.s, 0, 4, NULL, &l2), SYNACK_ERR_INVAL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport + 1, 0, NULL, &l2), SYNACK_ERR_INVAL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport + 1, 4, NULL, &l2), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &l2),
+                     SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, 0), 4, NULL, &l2), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport + 1), 0, NULL, &l2),
+                     SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport + 1), 4, NULL, &l2), 0);
     synack_listener_close(f.l, f.now);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     fix_free(&f);
 }
 
@@ -251,7 +253,9 @@ static void listen_twice_on_a_port_is_addrinuse(void **state)
 static uint32_t isn_of_connect(struct fix *f, uint16_t lport)
 {
     struct synack_tcp *c;
-    assert_int_equal(synack_tcp_connect(f->s, FIX_REMOTE, FIX_RPORT, lport, NULL, &c, f->now), 0);
+    assert_int_equal(synack_tcp_connect(f->s, &SYNACK_TEST_EP(FIX_REMOTE, FIX_RPORT),
+                                        &SYNACK_TEST_EP(0, lport), NULL, &c, f->now),
+                     0);
     struct wire_tcp_repr seg;
     assert_true(fix_recv(f, &seg));
     assert_int_equal(seg.flags, WIRE_TCP_SYN);
@@ -314,14 +318,16 @@ static void mss_offered_is_mtu_minus_40(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, mtu_1400);
-    assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, f.rport, f.lport, NULL, &f.c, f.now), 0);
+    assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, f.rport),
+                                        &SYNACK_TEST_EP(0, f.lport), NULL, &f.c, f.now),
+                     0);
     struct wire_tcp_repr seg;
     assert_true(fix_recv(&f, &seg));
     assert_int_equal(seg.flags, WIRE_TCP_SYN);
     assert_true(seg.has_mss);
     assert_int_equal(seg.mss, 1360);
     /* The SYN-ACK of a passive open offers the same. */
-    assert_int_equal(synack_tcp_listen(f.s, 8080, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, 8080), 4, NULL, &f.l), 0);
     f.lport = 8080;
     fix_send(&f, WIRE_TCP_SYN, FIX_PEER_ISS, 0, NULL, 0);
     assert_true(fix_recv(&f, &seg));
@@ -392,7 +398,9 @@ static void ephemeral_ports_distinct_for_one_destination(void **state)
     uint16_t ports[8];
     for (unsigned i = 0; i < 8; i++) {
         struct synack_tcp *c;
-        assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, FIX_RPORT, 0, NULL, &c, f.now), 0);
+        assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, FIX_RPORT),
+                                            &SYNACK_TEST_EP(0, 0), NULL, &c, f.now),
+                         0);
         struct wire_tcp_repr seg;
         assert_true(fix_recv(&f, &seg));
         assert_int_equal(seg.flags, WIRE_TCP_SYN);
@@ -413,11 +421,16 @@ static void ephemeral_ports_run_out(void **state)
     fix_init(&f, three_ephemeral_ports);
     struct synack_tcp *c;
     for (int i = 0; i < 3; i++)
-        assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, FIX_RPORT, 0, NULL, &c, f.now), 0);
-    assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, FIX_RPORT, 0, NULL, &c, f.now),
+        assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, FIX_RPORT),
+                                            &SYNACK_TEST_EP(0, 0), NULL, &c, f.now),
+                         0);
+    assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, FIX_RPORT),
+                                        &SYNACK_TEST_EP(0, 0), NULL, &c, f.now),
                      SYNACK_ERR_NOPORTS);
     /* Another destination port has its own three. */
-    assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, FIX_RPORT + 1, 0, NULL, &c, f.now), 0);
+    assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, FIX_RPORT + 1),
+                                        &SYNACK_TEST_EP(0, 0), NULL, &c, f.now),
+                     0);
     fix_free(&f);
 }
 

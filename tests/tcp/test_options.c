@@ -69,7 +69,8 @@ static void delack_40ms(struct synack_config *cfg)
 /* connect(): returns our SYN in *syn and learns the ISS. */
 static void active_syn(struct fix *f, struct wire_tcp_repr *syn)
 {
-    assert_int_equal(synack_tcp_connect(f->s, FIX_REMOTE, f->rport, f->lport, NULL, &f->c, f->now),
+    assert_int_equal(synack_tcp_connect(f->s, &SYNACK_TEST_EP(FIX_REMOTE, f->rport),
+                                        &SYNACK_TEST_EP(0, f->lport), NULL, &f->c, f->now),
                      0);
     assert_true(fix_recv(f, syn));
     assert_int_equal(syn->flags, WIRE_TCP_SYN);
@@ -92,7 +93,7 @@ static void active_complete(struct fix *f, struct wire_tcp_repr *ack)
 /* listen() and the peer's SYN (options from f->peer_*): returns our SYN-ACK. */
 static void passive_syn_ack(struct fix *f, struct wire_tcp_repr *syn_ack)
 {
-    assert_int_equal(synack_tcp_listen(f->s, f->lport, 8, NULL, &f->l), 0);
+    assert_int_equal(synack_tcp_listen(f->s, &SYNACK_TEST_EP(0, f->lport), 8, NULL, &f->l), 0);
     fix_peer_syn(f, false);
     assert_true(fix_recv(f, syn_ack));
     assert_int_equal(syn_ack->flags, WIRE_TCP_SYN | WIRE_TCP_ACK);

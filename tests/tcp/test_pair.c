@@ -18,7 +18,7 @@ static struct synack_stack *pair_stack(uint32_t addr, uint8_t key)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = addr;
+    cfg.addrs[0] = synack_addr_v4(addr);
     cfg.seed = key;
     for (int i = 0; i < 16; i++)
         cfg.isn_secret[i] = (uint8_t)(i + key);
@@ -70,8 +70,10 @@ static void crossed_zero_window_probes_do_not_storm(void **state)
     synack_time_t now = SYNACK_S(100);
     struct synack_listener *l;
     struct synack_tcp *ta, *tb;
-    assert_int_equal(synack_tcp_listen(b, 80, 4, NULL, &l), 0);
-    assert_int_equal(synack_tcp_connect(a, ADDR_B, 80, 40000, NULL, &ta, now), 0);
+    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), 4, NULL, &l), 0);
+    assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 40000),
+                                        NULL, &ta, now),
+                     0);
     pump(a, b, now, 10);
     assert_int_equal(synack_tcp_accept(l, &tb), 0);
     static uint8_t big[70000];

@@ -13,14 +13,14 @@
 static void drain_and_check(struct fix *f)
 {
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_tcp_repr seg;
     for (int i = 0; i < 1000; i++) {
         synack_ssize n = synack_stack_output(f->s, pkt, sizeof pkt, f->now);
         if (n == SYNACK_ERR_AGAIN) return;
         assert_true(n > 0);
         assert_int_equal(wire_packet_parse(pkt, (size_t)n, &ip, &seg), SYNACK_DROP_NONE);
-        assert_int_equal(ip.src, FIX_LOCAL);
+        assert_int_equal(synack_addr_v4_value(&ip.src), FIX_LOCAL);
         assert_true(seg.payload_len <= f->cfg.mtu - 40u);
     }
     fail_msg("the stack emitted 1000 packets for one input: a loop");
@@ -81,7 +81,8 @@ static void send_random_segment(struct fix *f, struct rand_pcg *r)
         seg.mss = (uint16_t)rand_u32(r);
     }
     uint8_t pkt[2048];
-    struct wire_ipv4_repr ip = {.src = FIX_REMOTE, .dst = FIX_LOCAL, .ttl = 64};
+    struct wire_ip_repr ip = {
+        .src = synack_addr_v4(FIX_REMOTE), .dst = synack_addr_v4(FIX_LOCAL), .ttl = 64};
     size_t n = wire_packet_emit(&ip, &seg, pkt, sizeof pkt);
     assert_true(n > 0);
     int rc = fix_send_raw(f, pkt, n);

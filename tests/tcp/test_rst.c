@@ -73,7 +73,7 @@ static void listen_ack_gets_rst_with_seq_of_seg_ack(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     fix_send(&f, WIRE_TCP_ACK, 5000, 777, NULL, 0);
     fix_expect(&f, WIRE_TCP_RST, 777, 0);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_LISTEN_BAD), 1);

@@ -75,7 +75,7 @@ static void stack_new_rejects_bad_config(void **state)
     struct synack_stack *s = NULL;
     synack_config_default(&cfg);
     assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL); /* no address */
-    cfg.addr = FIX_LOCAL;
+    cfg.addrs[0] = synack_addr_v4(FIX_LOCAL);
     cfg.mtu = 40;
     assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     cfg.mtu = 1500;
@@ -117,17 +117,21 @@ static void api_rejects_bad_arguments(void **state)
     struct synack_tcp *c;
     struct synack_listener *l;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_connect(f.s, 0, 80, 0, NULL, &c, f.now), SYNACK_ERR_INVAL);
-    assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, 0, 0, NULL, &c, f.now), SYNACK_ERR_INVAL);
-    assert_int_equal(synack_tcp_listen(f.s, 0, 4, NULL, &l), SYNACK_ERR_INVAL);
-    assert_int_equal(synack_tcp_listen(f.s, 80, 0, NULL, &l), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(0, 80), NULL, NULL, &c, f.now),
+                     SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, 0), &SYNACK_TEST_EP(0, 0),
+                                        NULL, &c, f.now),
+                     SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, 0), 4, NULL, &l), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, 80), 0, NULL, &l), SYNACK_ERR_INVAL);
     fix_syn_sent(&f);
     uint8_t b[4] = {0};
     /* Before the handshake completes, send and recv say so. */
     assert_int_equal(synack_tcp_send(f.c, b, 4, f.now), SYNACK_ERR_NOTCONN);
     assert_int_equal(synack_tcp_recv(f.c, b, 4, f.now), SYNACK_ERR_NOTCONN);
     assert_int_equal(synack_tcp_shutdown(f.c, f.now), SYNACK_ERR_NOTCONN);
-    assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, f.rport, f.lport, NULL, &c, f.now),
+    assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, f.rport),
+                                        &SYNACK_TEST_EP(0, f.lport), NULL, &c, f.now),
                      SYNACK_ERR_ADDRINUSE);
     fix_free(&f);
 }

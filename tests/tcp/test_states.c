@@ -17,7 +17,7 @@ static void arc_closed_to_listen_passive_open(void **state)
     struct fix f;
     fix_init(&f, NULL);
     int me;
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, &me, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, &me, &f.l), 0);
     /* The listener reports the arc itself: it is not a TCB. */
     assert_int_equal(fix_events(&f), 1);
     assert_int_equal(f.events[0].type, SYNACK_EV_STATE);
@@ -40,7 +40,9 @@ static void arc_closed_to_syn_sent_active_open(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_connect(f.s, FIX_REMOTE, f.rport, f.lport, NULL, &f.c, f.now), 0);
+    assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, f.rport),
+                                        &SYNACK_TEST_EP(0, f.lport), NULL, &f.c, f.now),
+                     0);
     assert_true(fix_saw_transition(&f, SYNACK_CLOSED, SYNACK_SYN_SENT));
     struct wire_tcp_repr seg;
     assert_true(fix_recv(&f, &seg));
@@ -75,7 +77,7 @@ static void arc_listen_to_closed_listener_close(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     synack_listener_close(f.l, f.now);
     f.l = NULL;
     assert_true(fix_saw_transition(&f, SYNACK_LISTEN, SYNACK_CLOSED));
@@ -465,8 +467,9 @@ static void arc_listen_to_syn_sent_send(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 4, NULL, &f.l), 0);
-    assert_int_equal(synack_listener_connect(f.l, FIX_REMOTE, f.rport, &f.c, f.now), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
+    assert_int_equal(
+        synack_listener_connect(f.l, &SYNACK_TEST_EP(FIX_REMOTE, f.rport), &f.c, f.now), 0);
     assert_true(fix_saw_transition(&f, SYNACK_LISTEN, SYNACK_SYN_SENT));
     struct wire_tcp_repr syn;
     assert_true(fix_recv(&f, &syn));
@@ -498,7 +501,8 @@ static void listener_connect_refused_while_connections_wait(void **state)
     fix_init(&f, NULL);
     fix_syn_received_passive(&f); /* one half-open connection on the listener */
     struct synack_tcp *c;
-    assert_int_equal(synack_listener_connect(f.l, FIX_REMOTE, 9, &c, f.now), SYNACK_ERR_STATE);
+    assert_int_equal(synack_listener_connect(f.l, &SYNACK_TEST_EP(FIX_REMOTE, 9), &c, f.now),
+                     SYNACK_ERR_STATE);
     fix_free(&f);
 }
 

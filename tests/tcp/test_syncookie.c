@@ -59,7 +59,7 @@ static void overflow_answers_with_a_cookie_and_keeps_no_state(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 2, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 2, NULL, &f.l), 0);
     syn_from(&f, 40001);
     syn_from(&f, 40002);
     assert_int_equal(counters(&f).syncookies_sent, 0);
@@ -89,7 +89,7 @@ static void never_drops_the_syn(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, never);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 1, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 1, NULL, &f.l), 0);
     syn_from(&f, 40001);
     f.rport = 40002;
     fix_peer_syn(&f, false);
@@ -105,7 +105,7 @@ static void always_keeps_no_half_open_connection(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, always);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     for (uint16_t p = 0; p < 100; p++)
         syn_from(&f, (uint16_t)(30000 + p));
     struct synack_stack_stats st = stats(&f);
@@ -130,7 +130,7 @@ static struct synack_tcp_info options_trial(void (*tweak)(struct synack_config *
     f.peer_sack = true;
     f.peer_ts = ts;
     f.peer_tsval = 777;
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     struct wire_tcp_repr sa = syn_from(&f, 40000);
     assert_int_equal(sa.has_ts, ts);
     if (ts && tweak == always) {
@@ -183,7 +183,7 @@ static void first_data_on_the_ack_is_delivered(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, always);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     syn_from(&f, 40000);
     third_ack(&f, "GET / HTTP/1.1\r\n\r\n", 18);
     fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, FIX_PEER_ISS + 1 + 18);
@@ -201,7 +201,7 @@ static void forged_acks_make_no_connection(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, always);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     uint64_t x = 88172645463325252ull;
     for (int i = 0; i < 10000; i++) {
         x ^= x << 13;
@@ -226,7 +226,7 @@ static void altered_cookie_ack_is_rejected(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, always);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     syn_from(&f, 40000);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 1, f.peer_ack, NULL, 0);          /* other ISN */
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack ^ 0x100, NULL, 0);      /* MAC bit */
@@ -248,7 +248,7 @@ static void cookie_expires(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, always);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     f.now = SYNACK_S(3200); /* the start of a 32 s slot */
     syn_from(&f, 40000);
     uint32_t ack1 = f.peer_ack;
@@ -273,7 +273,7 @@ static void key_rotates_every_slot(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, always);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     f.now = SYNACK_S(3200);
     uint32_t a = syn_from(&f, 40000).seq;
     f.now += SYNACK_S(1);
@@ -292,7 +292,7 @@ static void overflow_mode_checks_acks_only_after_an_overflow(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     fix_send(&f, WIRE_TCP_ACK, 5000, 6000, NULL, 0);
     fix_expect(&f, WIRE_TCP_RST, 6000, 0);
     assert_int_equal(counters(&f).syncookies_rejected, 0);
@@ -307,7 +307,7 @@ static void valid_cookie_waits_for_accept_queue_room(void **state)
     (void)state;
     struct fix f;
     fix_init(&f, always);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 1, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 1, NULL, &f.l), 0);
     syn_from(&f, 40001); /* its SYN-ACK goes out while there is room */
     uint32_t ack = f.peer_ack;
     syn_from(&f, 40000);
@@ -339,7 +339,7 @@ static void cookie_tsval_is_not_ahead_of_the_clock(void **state)
     f.peer_ts = true;
     f.peer_wscale = 14;
     f.peer_sack = true;
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 8, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     for (int i = 0; i < 70; i++) {
         f.now += SYNACK_MS(1);
         uint32_t cookie_ts = syn_from(&f, 40000).ts_val;

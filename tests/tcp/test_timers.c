@@ -497,7 +497,7 @@ static void time_wait_kept_when_reopening_syn_cannot_be_taken(void **state)
     struct fix f;
     struct wire_tcp_repr seg;
     fix_init(&f, NULL);
-    assert_int_equal(synack_tcp_listen(f.s, f.lport, 1, NULL, &f.l), 0);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 1, NULL, &f.l), 0);
     struct wire_tcp_repr syn = {.src_port = f.rport,
                                 .dst_port = f.lport,
                                 .seq = f.peer_nxt,

@@ -39,12 +39,12 @@ static size_t build_unreach(uint8_t *buf, size_t cap, uint8_t code, uint16_t mtu
                             uint16_t total_len, size_t quote_data)
 {
     uint8_t quote[WIRE_IPV4_HDR_LEN + 64] = {0};
-    struct wire_ipv4_repr qip = {.src = ADDR_A,
-                                 .dst = ADDR_B,
-                                 .proto = WIRE_IP_PROTO_TCP,
-                                 .ttl = 1,
-                                 .df = true,
-                                 .payload_len = (uint16_t)(total_len - WIRE_IPV4_HDR_LEN)};
+    struct wire_ip_repr qip = {.src = synack_addr_v4(ADDR_A),
+                               .dst = synack_addr_v4(ADDR_B),
+                               .proto = WIRE_IP_PROTO_TCP,
+                               .ttl = 1,
+                               .df = true,
+                               .payload_len = (uint16_t)(total_len - WIRE_IPV4_HDR_LEN)};
     wire_ipv4_emit(&qip, quote);
     uint8_t *t = quote + WIRE_IPV4_HDR_LEN;
     t[0] = 40000 >> 8;
@@ -118,11 +118,12 @@ static void emit_needs_room_for_the_whole_message(void **state)
     uint8_t buf[64];
     assert_int_equal(wire_icmp_emit(&m, buf, 15), 0);
     assert_int_equal(wire_icmp_emit(&m, buf, 16), 16);
-    struct wire_ipv4_repr ip = {.src = ADDR_A, .dst = ADDR_B, .ttl = 64};
+    struct wire_ip_repr ip = {
+        .src = synack_addr_v4(ADDR_A), .dst = synack_addr_v4(ADDR_B), .ttl = 64};
     assert_int_equal(wire_icmp_packet_emit(&ip, &m, buf, 35), 0);
     assert_int_equal(wire_icmp_packet_emit(&ip, &m, buf, 36), 36);
     /* The packet carries ICMP, and its IPv4 header checks. */
-    struct wire_ipv4_repr got;
+    struct wire_ip_repr got;
     assert_int_equal(wire_ipv4_parse(buf, 36, &got), SYNACK_DROP_NONE);
     assert_int_equal(got.proto, WIRE_IP_PROTO_ICMP);
     assert_int_equal(got.payload_len, 16);
@@ -177,8 +178,8 @@ static void frag_needed_carries_next_hop_mtu_rfc1191_4(void **state)
     assert_int_equal(m.mtu, 1280);
     assert_true(m.is_error);
     const struct wire_icmp_quote *q = &m.quote;
-    assert_int_equal(q->src, ADDR_A);
-    assert_int_equal(q->dst, ADDR_B);
+    assert_int_equal(synack_addr_v4_value(&q->src), ADDR_A);
+    assert_int_equal(synack_addr_v4_value(&q->dst), ADDR_B);
     assert_int_equal(q->proto, WIRE_IP_PROTO_TCP);
     assert_int_equal(q->header_len, 20);
     assert_int_equal(q->total_len, 1500);
@@ -353,7 +354,10 @@ static void every_prefix_of_an_error_is_rejected_without_overrun(void **state)
 static size_t packet_of(uint8_t *pkt, size_t cap, uint32_t src, uint32_t dst, const uint8_t *msg,
                         size_t len)
 {
-    struct wire_ipv4_repr ip = {.src = src, .dst = dst, .ttl = 64, .proto = WIRE_IP_PROTO_ICMP};
+    struct wire_ip_repr ip = {.src = synack_addr_v4(src),
+                              .dst = synack_addr_v4(dst),
+                              .ttl = 64,
+                              .proto = WIRE_IP_PROTO_ICMP};
     struct wire_icmp_repr m;
     assert_int_equal(wire_icmp_parse(msg, len, &m), SYNACK_DROP_NONE);
     return wire_icmp_packet_emit(&ip, &m, pkt, cap);

@@ -59,7 +59,8 @@ static synack_ssize fake_recv(struct synack_link *l, uint8_t *buf, size_t cap, s
     if (f->queued == 0) return SYNACK_ERR_AGAIN;
     f->queued--;
     if (f->echo) {
-        struct wire_ipv4_repr ip = {.src = 0xc6120002u, .dst = 0xc6120001u, .ttl = 64};
+        struct wire_ip_repr ip = {
+            .src = synack_addr_v4(0xc6120002u), .dst = synack_addr_v4(0xc6120001u), .ttl = 64};
         struct wire_icmp_repr m = {
             .type = WIRE_ICMP_ECHO_REQUEST, .id = 7, .seq = (uint16_t)f->queued};
         size_t n = wire_icmp_packet_emit(&ip, &m, buf, cap);
@@ -135,7 +136,7 @@ static struct synack_stack *new_stack(uint32_t addr, unsigned mtu, uint64_t seed
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = addr;
+    cfg.addrs[0] = synack_addr_v4(addr);
     cfg.mtu = (uint16_t)mtu;
     cfg.seed = seed;
     cfg.isn_secret[0] = (uint8_t)seed;
@@ -271,8 +272,11 @@ static void loop_two_stacks_over_udp_move_1mib(void **state)
     assert_int_equal(synack_loop_new(&b, server.stack, lb), 0);
     synack_loop_set_turn(a, xfer_client_turn, &client);
     synack_loop_set_turn(b, xfer_server_turn, &server);
-    assert_int_equal(synack_tcp_listen(server.stack, XFER_PORT, 4, NULL, &server.listener), 0);
-    assert_int_equal(synack_tcp_connect(client.stack, ADDR_B, XFER_PORT, 0, NULL, &client.conn,
+    assert_int_equal(
+        synack_tcp_listen(server.stack, &SYNACK_TEST_EP(0, XFER_PORT), 4, NULL, &server.listener),
+        0);
+    assert_int_equal(synack_tcp_connect(client.stack, &SYNACK_TEST_EP(ADDR_B, XFER_PORT),
+                                        &SYNACK_TEST_EP(0, 0), NULL, &client.conn,
                                         synack_loop_now(a)),
                      0);
 
@@ -352,8 +356,10 @@ static int loop_child_path_mtu_falls(void)
     CHILD_CHECK(synack_loop_new(&b, server.stack, lb) == 0);
     synack_loop_set_turn(a, xfer_client_turn, &client);
     synack_loop_set_turn(b, xfer_server_turn, &server);
-    CHILD_CHECK(synack_tcp_listen(server.stack, XFER_PORT, 4, NULL, &server.listener) == 0);
-    CHILD_CHECK(synack_tcp_connect(client.stack, ADDR_B, XFER_PORT, 0, NULL, &client.conn,
+    CHILD_CHECK(synack_tcp_listen(server.stack, &SYNACK_TEST_EP(0, XFER_PORT), 4, NULL,
+                                  &server.listener) == 0);
+    CHILD_CHECK(synack_tcp_connect(client.stack, &SYNACK_TEST_EP(ADDR_B, XFER_PORT),
+                                   &SYNACK_TEST_EP(0, 0), NULL, &client.conn,
                                    synack_loop_now(a)) == 0);
     for (int i = 0; i < 20000 && !(client.eof && server.eof) && !client.err && !server.err; i++) {
         CHILD_CHECK(synack_loop_run_once(a, SYNACK_MS(1)) == 0);
@@ -657,7 +663,7 @@ static void loop_runs_stack_timers_and_drains_output(void **state)
     fake_init(&link);
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = ADDR_A;
+    cfg.addrs[0] = synack_addr_v4(ADDR_A);
     cfg.rto_initial = SYNACK_MS(5);
     cfg.rto_min = SYNACK_MS(1);
     struct synack_stack *s = NULL;
@@ -665,7 +671,9 @@ static void loop_runs_stack_timers_and_drains_output(void **state)
     struct synack_loop *loop;
     assert_int_equal(synack_loop_new(&loop, s, &link.base), 0);
     struct synack_tcp *t;
-    assert_int_equal(synack_tcp_connect(s, ADDR_B, 80, 40000, NULL, &t, synack_loop_now(loop)), 0);
+    assert_int_equal(synack_tcp_connect(s, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 40000),
+                                        NULL, &t, synack_loop_now(loop)),
+                     0);
     assert_int_equal(synack_loop_run_once(loop, 0), 0);
     assert_int_equal(link.nsent, 1);
     alarm(HANG_GUARD_S);
@@ -696,7 +704,7 @@ static void loop_sends_before_sleeping(void **state)
     fake_init(&link);
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addr = ADDR_A;
+    cfg.addrs[0] = synack_addr_v4(ADDR_A);
     cfg.rto_initial = SYNACK_MS(5); /* the wait ends at the SYN's retransmission */
     cfg.rto_min = SYNACK_MS(1);
     struct synack_stack *s = NULL;
@@ -704,7 +712,9 @@ static void loop_sends_before_sleeping(void **state)
     struct synack_loop *loop;
     assert_int_equal(synack_loop_new(&loop, s, &link.base), 0);
     struct synack_tcp *t;
-    assert_int_equal(synack_tcp_connect(s, ADDR_B, 80, 40000, NULL, &t, synack_loop_now(loop)), 0);
+    assert_int_equal(synack_tcp_connect(s, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 40000),
+                                        NULL, &t, synack_loop_now(loop)),
+                     0);
     alarm(HANG_GUARD_S);
     assert_int_equal(synack_loop_run_once(loop, SYNACK_NEVER), 0);
     alarm(0);
@@ -749,8 +759,9 @@ static void loop_wakes_for_hook_events(void **state)
     assert_int_equal(synack_loop_new(&loop, s, &link.base), 0);
     struct hook_app app = {.stack = s};
     synack_loop_set_turn(loop, close_in_first_turn, &app);
-    assert_int_equal(
-        synack_tcp_connect(s, ADDR_B, 80, 40000, NULL, &app.conn, synack_loop_now(loop)), 0);
+    assert_int_equal(synack_tcp_connect(s, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 40000),
+                                        NULL, &app.conn, synack_loop_now(loop)),
+                     0);
     assert_int_equal(synack_loop_run_once(loop, 0), 0); /* the SYN goes; the hook closes */
     assert_int_equal(app.turns, 1);
     assert_int_equal(app.closed_turn, 0);

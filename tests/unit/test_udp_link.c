@@ -337,11 +337,11 @@ static void expect_frag_needed(const uint8_t *msg, synack_ssize len, const uint8
                                unsigned mtu)
 {
     assert_int_equal(len, 20 + 8 + 20 + 8);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(msg, (size_t)len, &ip), SYNACK_DROP_NONE);
     assert_int_equal(ip.proto, WIRE_IP_PROTO_ICMP);
-    assert_int_equal(ip.src, FAR_ADDR);
-    assert_int_equal(ip.dst, STACK_ADDR);
+    assert_int_equal(synack_addr_v4_value(&ip.src), FAR_ADDR);
+    assert_int_equal(synack_addr_v4_value(&ip.dst), STACK_ADDR);
     struct wire_icmp_repr icmp;
     assert_int_equal(wire_icmp_parse(msg + 20, (size_t)len - 20, &icmp), SYNACK_DROP_NONE);
     assert_int_equal(icmp.type, WIRE_ICMP_DEST_UNREACH);
@@ -483,10 +483,11 @@ static int udp_child_path_mtu_falls(void)
     CHILD_CHECK(st.too_big == 1 && st.tx_errors == 1 && st.icmp_errors == 0);
     synack_ssize n = synack_link_recv(a, in, sizeof(in), SYNACK_MS(1));
     CHILD_CHECK(n == 56);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     struct wire_icmp_repr icmp;
     CHILD_CHECK(wire_ipv4_parse(in, (size_t)n, &ip) == SYNACK_DROP_NONE);
-    CHILD_CHECK(ip.src == FAR_ADDR && ip.dst == STACK_ADDR && ip.proto == WIRE_IP_PROTO_ICMP);
+    CHILD_CHECK(synack_addr_v4_value(&ip.src) == FAR_ADDR &&
+                synack_addr_v4_value(&ip.dst) == STACK_ADDR && ip.proto == WIRE_IP_PROTO_ICMP);
     CHILD_CHECK(wire_icmp_parse(in + 20, (size_t)n - 20, &icmp) == SYNACK_DROP_NONE);
     CHILD_CHECK(icmp.type == WIRE_ICMP_DEST_UNREACH && icmp.code == WIRE_ICMP_FRAG_NEEDED);
     CHILD_CHECK(icmp.mtu == 1200 - 28);

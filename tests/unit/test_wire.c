@@ -11,6 +11,8 @@
 
 #define ADDR_A 0xc6120001u /* 198.18.0.1 */
 #define ADDR_B 0xc6120002u /* 198.18.0.2 */
+static const struct synack_addr ADDR4_A = {SYNACK_AF_INET, {198, 18, 0, 1}};
+static const struct synack_addr ADDR4_B = {SYNACK_AF_INET, {198, 18, 0, 2}};
 #define PORT_A 40000
 #define PORT_B 80
 
@@ -25,11 +27,11 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static struct wire_ipv4_repr ip_from(uint32_t src, uint32_t dst)
+static struct wire_ip_repr ip_from(uint32_t src, uint32_t dst)
 {
-    struct wire_ipv4_repr ip = {0};
-    ip.src = src;
-    ip.dst = dst;
+    struct wire_ip_repr ip = {0};
+    ip.src = synack_addr_v4(src);
+    ip.dst = synack_addr_v4(dst);
     ip.ttl = 64;
     ip.id = 0x1234;
     ip.df = true;
@@ -84,17 +86,18 @@ static void ip_fix_checksum(uint8_t *pkt)
     put_u16(pkt + IP_OFF_CHECKSUM, wire_csum_finish(wire_csum_add(0, pkt, header_len)));
 }
 
-static void tcp_fix_checksum(uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
+static void tcp_fix_checksum(uint8_t *seg, size_t len, const struct synack_addr *src,
+                             const struct synack_addr *dst)
 {
     put_u16(seg + TCP_OFF_CHECKSUM, 0);
-    uint32_t sum = wire_csum_pseudo(src, dst, WIRE_IP_PROTO_TCP, (uint16_t)len);
+    uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_TCP, (uint32_t)len);
     put_u16(seg + TCP_OFF_CHECKSUM, wire_csum_finish(wire_csum_add(sum, seg, len)));
 }
 
 /* A 20-byte IPv4 header followed by `payload_len` bytes of 0xab. */
 static size_t ip_packet(uint8_t *buf, size_t payload_len)
 {
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     ip.payload_len = (uint16_t)payload_len;
     wire_ipv4_emit(&ip, buf);
     memset(buf + WIRE_IPV4_HDR_LEN, 0xab, payload_len);
@@ -106,18 +109,18 @@ static size_t ip_packet(uint8_t *buf, size_t payload_len)
 static size_t raw_segment(uint8_t *seg, const uint8_t *opts, size_t opts_len, uint8_t flags)
 {
     struct wire_tcp_repr tcp = tcp_from(PORT_A, PORT_B, flags);
-    size_t len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, WIRE_TCP_HDR_LEN);
+    size_t len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, WIRE_TCP_HDR_LEN);
     assert_int_equal(len, WIRE_TCP_HDR_LEN);
     if (opts_len > 0) memcpy(seg + WIRE_TCP_HDR_LEN, opts, opts_len);
     len += opts_len;
     seg[TCP_OFF_DOFF] = (uint8_t)((len / 4) << 4);
-    tcp_fix_checksum(seg, len, ADDR_A, ADDR_B);
+    tcp_fix_checksum(seg, len, &ADDR4_A, &ADDR4_B);
     return len;
 }
 
 static enum synack_drop parse_segment(const uint8_t *seg, size_t len, struct wire_tcp_repr *out)
 {
-    return wire_tcp_parse(seg, len, ADDR_A, ADDR_B, out);
+    return wire_tcp_parse(seg, len, &ADDR4_A, &ADDR4_B, out);
 }
 
 static enum synack_drop parse_options(const uint8_t *opts, size_t opts_len,
@@ -158,7 +161,7 @@ static void checksum_pseudo_header(void **state)
     /* RFC 9293 §3.1: src, dst, zero + PTCL, TCP length, as 16-bit words. */
     const uint8_t words[] = {0xc6, 0x12, 0x00, 0x01, 0xc6, 0x12,
                              0x00, 0x02, 0x00, 0x06, 0x00, 0x28};
-    assert_int_equal(wire_csum_pseudo(ADDR_A, ADDR_B, WIRE_IP_PROTO_TCP, 40),
+    assert_int_equal(wire_csum_pseudo_addr(&ADDR4_A, &ADDR4_B, WIRE_IP_PROTO_TCP, 40),
                      wire_csum_add(0, words, sizeof(words)));
 }
 
@@ -167,7 +170,7 @@ static void checksum_pseudo_header(void **state)
 static void ipv4_round_trip(void **state)
 {
     (void)state;
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     ip.tos = 0x10;
     ip.ttl = 17;
     ip.payload_len = 8;
@@ -176,10 +179,10 @@ static void ipv4_round_trip(void **state)
     assert_int_equal(buf[0], 0x45);                 /* version 4, IHL 5 */
     assert_int_equal(buf[IP_OFF_FLAGS_FRAG], 0x40); /* DF */
 
-    struct wire_ipv4_repr got;
+    struct wire_ip_repr got;
     assert_int_equal(wire_ipv4_parse(buf, sizeof(buf), &got), SYNACK_DROP_NONE);
-    assert_int_equal(got.src, ADDR_A);
-    assert_int_equal(got.dst, ADDR_B);
+    assert_int_equal(synack_addr_v4_value(&got.src), ADDR_A);
+    assert_int_equal(synack_addr_v4_value(&got.dst), ADDR_B);
     assert_int_equal(got.proto, WIRE_IP_PROTO_TCP);
     assert_int_equal(got.ttl, 17);
     assert_int_equal(got.tos, 0x10);
@@ -199,7 +202,7 @@ static void ipv4_truncated(void **state)
     (void)state;
     uint8_t buf[64];
     ip_packet(buf, 4);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, 19, &ip), SYNACK_DROP_IP_TRUNCATED);
     assert_int_equal(wire_ipv4_parse(buf, 0, &ip), SYNACK_DROP_IP_TRUNCATED);
     /* IHL 6 says 24 header bytes, but only 20 arrived. */
@@ -216,7 +219,7 @@ static void ipv4_bad_version(void **state)
     size_t len = ip_packet(buf, 4);
     buf[IP_OFF_VER_IHL] = 0x65;
     ip_fix_checksum(buf);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_IP_VERSION);
 }
 
@@ -226,7 +229,7 @@ static void ipv4_ihl_below_5(void **state)
     uint8_t buf[64];
     size_t len = ip_packet(buf, 4);
     buf[IP_OFF_VER_IHL] = 0x44;
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_IP_IHL);
 }
 
@@ -235,7 +238,7 @@ static void ipv4_total_len_exceeds_buffer(void **state)
     (void)state;
     uint8_t buf[64];
     size_t len = ip_packet(buf, 4);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, len - 1, &ip), SYNACK_DROP_IP_TOTAL_LEN);
 }
 
@@ -246,7 +249,7 @@ static void ipv4_total_len_below_header(void **state)
     size_t len = ip_packet(buf, 4);
     put_u16(buf + IP_OFF_TOTAL_LEN, 19);
     ip_fix_checksum(buf);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_IP_TOTAL_LEN);
 }
 
@@ -256,7 +259,7 @@ static void ipv4_link_padding_ignored(void **state)
     uint8_t buf[64];
     size_t len = ip_packet(buf, 6);
     memset(buf + len, 0, 10); /* e.g. Ethernet padding to the minimum frame */
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, len + 10, &ip), SYNACK_DROP_NONE);
     assert_int_equal(ip.payload_len, 6);
 }
@@ -273,7 +276,7 @@ static void ipv4_options_skipped(void **state)
     buf[IP_OFF_VER_IHL] = 0x46;
     put_u16(buf + IP_OFF_TOTAL_LEN, 28);
     ip_fix_checksum(buf);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, 28, &ip), SYNACK_DROP_NONE);
     assert_int_equal(ip.header_len, 24);
     assert_int_equal(ip.payload_len, 4);
@@ -285,28 +288,57 @@ static void ipv4_bad_checksum(void **state)
     uint8_t buf[64];
     size_t len = ip_packet(buf, 4);
     buf[8] ^= 0x01; /* TTL */
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
     assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_IP_CHECKSUM);
 }
 
-static void ipv4_fragment_counted(void **state)
+/* RFC 791 §3.2: the parser describes a fragment; a whole-packet TCP parse refuses it. */
+static void ipv4_fragment_described(void **state)
 {
     (void)state;
     uint8_t buf[64];
     size_t len = ip_packet(buf, 4);
-    struct wire_ipv4_repr ip;
+    struct wire_ip_repr ip;
+    struct wire_tcp_repr tcp;
 
     put_u16(buf + IP_OFF_FLAGS_FRAG, 0x2000); /* MF, offset 0: a first fragment */
     ip_fix_checksum(buf);
-    assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_IP_FRAGMENT);
+    assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_NONE);
+    assert_true(ip.frag.present && ip.frag.more);
+    assert_int_equal(ip.frag.offset, 0);
+    assert_int_equal(ip.frag.id, 0x1234);
+    assert_int_equal(wire_packet_parse(buf, len, &ip, &tcp), SYNACK_DROP_IP_FRAGMENT);
 
     put_u16(buf + IP_OFF_FLAGS_FRAG, 0x0001); /* offset 8 bytes, no MF: a last fragment */
     ip_fix_checksum(buf);
-    assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_IP_FRAGMENT);
+    assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_NONE);
+    assert_true(ip.frag.present && !ip.frag.more);
+    assert_int_equal(ip.frag.offset, 8);
+    assert_int_equal(wire_packet_parse(buf, len, &ip, &tcp), SYNACK_DROP_IP_FRAGMENT);
 
     put_u16(buf + IP_OFF_FLAGS_FRAG, 0x4000); /* DF alone is not a fragment */
     ip_fix_checksum(buf);
     assert_int_equal(wire_ipv4_parse(buf, len, &ip), SYNACK_DROP_NONE);
+    assert_false(ip.frag.present);
+    assert_true(ip.df);
+}
+
+/* The emitter writes MF and the offset (in 8-byte units) that the parser reads back. */
+static void ipv4_fragment_round_trip(void **state)
+{
+    (void)state;
+    uint8_t buf[WIRE_IPV4_HDR_LEN];
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
+    ip.df = false;
+    ip.frag = (struct wire_ip_frag){.present = true, .more = true, .offset = 1480};
+    ip.payload_len = 0;
+    wire_ipv4_emit(&ip, buf);
+    assert_int_equal(buf[IP_OFF_FLAGS_FRAG] << 8 | buf[IP_OFF_FLAGS_FRAG + 1], 0x2000 | 185);
+    struct wire_ip_repr got;
+    assert_int_equal(wire_ipv4_parse(buf, sizeof buf, &got), SYNACK_DROP_NONE);
+    assert_true(got.frag.present && got.frag.more && !got.df);
+    assert_int_equal(got.frag.offset, 1480);
+    assert_int_equal(got.frag.id, ip.id);
 }
 
 /* ---- TCP --------------------------------------------------------------------------------- */
@@ -320,7 +352,7 @@ static void tcp_round_trip_all_options(void **state)
     assert_int_equal(wire_tcp_header_len(&tcp), 60);
 
     uint8_t seg[128];
-    size_t len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    size_t len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg));
     assert_int_equal(len, 70);
 
     struct wire_tcp_repr got;
@@ -348,7 +380,7 @@ static void tcp_round_trip_all_options(void **state)
 
     /* Emitting the parsed repr gives the same bytes back. */
     uint8_t again[128];
-    assert_int_equal(wire_tcp_emit(&got, ADDR_A, ADDR_B, again, sizeof(again)), len);
+    assert_int_equal(wire_tcp_emit(&got, &ADDR4_A, &ADDR4_B, again, sizeof(again)), len);
     assert_memory_equal(again, seg, len);
 }
 
@@ -365,19 +397,19 @@ static void tcp_syn_option_layout_linux_like(void **state)
     tcp.has_wscale = true;
     tcp.wscale = 7;
     uint8_t seg[64];
-    size_t len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    size_t len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg));
     assert_int_equal(len, 40);
     const uint8_t expect[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
     assert_memory_equal(seg + 20, expect, sizeof(expect));
 
     /* Alone, SACK-permitted and timestamps are each aligned with two NOPs. */
     tcp.has_mss = tcp.has_wscale = tcp.has_ts = false;
-    assert_int_equal(wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg)), 24);
+    assert_int_equal(wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg)), 24);
     const uint8_t sack_ok[4] = {1, 1, 4, 2};
     assert_memory_equal(seg + 20, sack_ok, 4);
     tcp.sack_permitted = false;
     tcp.has_ts = true;
-    assert_int_equal(wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg)), 32);
+    assert_int_equal(wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg)), 32);
     const uint8_t ts[4] = {1, 1, 8, 10};
     assert_memory_equal(seg + 20, ts, 4);
 }
@@ -398,7 +430,7 @@ static void tcp_data_offset_below_5(void **state)
     uint8_t seg[64];
     size_t len = raw_segment(seg, NULL, 0, WIRE_TCP_ACK);
     seg[TCP_OFF_DOFF] = 4 << 4;
-    tcp_fix_checksum(seg, len, ADDR_A, ADDR_B);
+    tcp_fix_checksum(seg, len, &ADDR4_A, &ADDR4_B);
     struct wire_tcp_repr got;
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_TCP_DATA_OFFSET);
 }
@@ -409,7 +441,7 @@ static void tcp_data_offset_past_end(void **state)
     uint8_t seg[64];
     size_t len = raw_segment(seg, NULL, 0, WIRE_TCP_ACK);
     seg[TCP_OFF_DOFF] = 6 << 4; /* 24 header bytes in a 20-byte segment */
-    tcp_fix_checksum(seg, len, ADDR_A, ADDR_B);
+    tcp_fix_checksum(seg, len, &ADDR4_A, &ADDR4_B);
     struct wire_tcp_repr got;
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_TCP_DATA_OFFSET);
 }
@@ -497,14 +529,15 @@ static void tcp_bad_checksum(void **state)
     tcp.payload = data;
     tcp.payload_len = sizeof(data);
     uint8_t seg[64];
-    size_t len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    size_t len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg));
     struct wire_tcp_repr got;
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_NONE);
     seg[len - 1] ^= 0x40;
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_TCP_CHECKSUM);
     seg[len - 1] ^= 0x40;
     /* The pseudo-header counts: the same bytes from another address fail. */
-    assert_int_equal(wire_tcp_parse(seg, len, ADDR_A, ADDR_B + 1, &got), SYNACK_DROP_TCP_CHECKSUM);
+    struct synack_addr other = synack_addr_v4(ADDR_B + 1);
+    assert_int_equal(wire_tcp_parse(seg, len, &ADDR4_A, &other, &got), SYNACK_DROP_TCP_CHECKSUM);
 }
 
 static void tcp_syn_fin_rejected(void **state)
@@ -530,11 +563,11 @@ static void tcp_port_zero_rejected(void **state)
     (void)state;
     struct wire_tcp_repr tcp = tcp_from(PORT_A, 0, WIRE_TCP_SYN);
     uint8_t seg[64];
-    size_t len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    size_t len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg));
     struct wire_tcp_repr got;
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_TCP_PORT_ZERO);
     tcp = tcp_from(0, PORT_B, WIRE_TCP_SYN);
-    len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg));
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_TCP_PORT_ZERO);
 }
 
@@ -549,7 +582,7 @@ static void tcp_sack_blocks_round_trip(void **state)
     struct wire_tcp_repr got;
 
     /* Without timestamps all four blocks fit: 2 NOPs + 2 + 32 = 36 bytes. */
-    size_t len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    size_t len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg));
     assert_int_equal(len, 56);
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_NONE);
     assert_int_equal(got.sack_count, 4);
@@ -559,7 +592,7 @@ static void tcp_sack_blocks_round_trip(void **state)
     tcp.has_ts = true;
     tcp.ts_val = 5;
     tcp.ts_ecr = 6;
-    len = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    len = wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, sizeof(seg));
     assert_int_equal(len, 60);
     assert_int_equal(wire_tcp_header_len(&tcp), 60);
     assert_int_equal(parse_segment(seg, len, &got), SYNACK_DROP_NONE);
@@ -574,11 +607,11 @@ static void tcp_emit_cap_too_small(void **state)
     const uint8_t data[10] = {0};
     struct wire_tcp_repr tcp = tcp_all_options(data, sizeof(data));
     uint8_t seg[128];
-    assert_int_equal(wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, 69), 0);
-    assert_int_equal(wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, 0), 0);
-    assert_int_equal(wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, 70), 70);
+    assert_int_equal(wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, 69), 0);
+    assert_int_equal(wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, 0), 0);
+    assert_int_equal(wire_tcp_emit(&tcp, &ADDR4_A, &ADDR4_B, seg, 70), 70);
 
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     assert_int_equal(wire_packet_emit(&ip, &tcp, seg, 89), 0);
     assert_int_equal(wire_packet_emit(&ip, &tcp, seg, 19), 0);
     assert_int_equal(wire_packet_emit(&ip, &tcp, seg, 90), 90);
@@ -591,7 +624,7 @@ static void packet_round_trip(void **state)
     (void)state;
     const uint8_t data[10] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
     struct wire_tcp_repr tcp = tcp_all_options(data, sizeof(data));
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     ip.proto = 0; /* set by emit */
     uint8_t pkt[128];
     size_t len = wire_packet_emit(&ip, &tcp, pkt, sizeof(pkt));
@@ -599,7 +632,7 @@ static void packet_round_trip(void **state)
     assert_int_equal(ip.proto, WIRE_IP_PROTO_TCP);
     assert_int_equal(ip.payload_len, 70);
 
-    struct wire_ipv4_repr gip;
+    struct wire_ip_repr gip;
     struct wire_tcp_repr gtcp;
     assert_int_equal(wire_packet_parse(pkt, len, &gip, &gtcp), SYNACK_DROP_NONE);
     assert_int_equal(gip.payload_len, 70);
@@ -611,12 +644,12 @@ static void packet_not_tcp(void **state)
 {
     (void)state;
     uint8_t pkt[64];
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     ip.proto = WIRE_IP_PROTO_UDP;
     ip.payload_len = 8;
     wire_ipv4_emit(&ip, pkt);
     memset(pkt + 20, 0, 8);
-    struct wire_ipv4_repr gip;
+    struct wire_ip_repr gip;
     struct wire_tcp_repr gtcp;
     assert_int_equal(wire_packet_parse(pkt, 28, &gip, &gtcp), SYNACK_DROP_IP_PROTOCOL);
 }
@@ -628,7 +661,7 @@ static void packet_truncated_at_every_length(void **state)
     (void)state;
     const uint8_t data[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     struct wire_tcp_repr tcp = tcp_all_options(data, sizeof(data));
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     uint8_t pkt[128];
     size_t len = wire_packet_emit(&ip, &tcp, pkt, sizeof(pkt));
     size_t tcp_header_len = wire_tcp_header_len(&tcp);
@@ -637,7 +670,7 @@ static void packet_truncated_at_every_length(void **state)
         uint8_t *copy = malloc(cut > 0 ? cut : 1);
         assert_non_null(copy);
         memcpy(copy, pkt, cut);
-        struct wire_ipv4_repr gip;
+        struct wire_ip_repr gip;
         struct wire_tcp_repr gtcp;
         enum synack_drop drop = wire_packet_parse(copy, cut, &gip, &gtcp);
         assert_int_equal(drop, cut < 20 ? SYNACK_DROP_IP_TRUNCATED : SYNACK_DROP_IP_TOTAL_LEN);
@@ -655,7 +688,7 @@ static void packet_truncated_at_every_length(void **state)
                                                                : SYNACK_DROP_TCP_CHECKSUM;
             assert_int_equal(wire_packet_parse(copy, cut, &gip, &gtcp), want);
             /* And the bare segment, cut the same way. */
-            assert_int_equal(wire_tcp_parse(copy + 20, seg_len, ADDR_A, ADDR_B, &gtcp), want);
+            assert_int_equal(wire_tcp_parse(copy + 20, seg_len, &ADDR4_A, &ADDR4_B, &gtcp), want);
         }
         free(copy);
     }
@@ -668,7 +701,7 @@ static void packet_random_corruption_no_crash(void **state)
     (void)state;
     const uint8_t data[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     struct wire_tcp_repr tcp = tcp_all_options(data, sizeof(data));
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     uint8_t pkt[128];
     size_t len = wire_packet_emit(&ip, &tcp, pkt, sizeof(pkt));
     struct rand_pcg rng;
@@ -684,9 +717,9 @@ static void packet_random_corruption_no_crash(void **state)
         if (rand_below(&rng, 2) && (copy[0] >> 4) == 4 && (copy[0] & 0x0f) == 5) {
             put_u16(copy + IP_OFF_TOTAL_LEN, (uint16_t)len);
             ip_fix_checksum(copy);
-            tcp_fix_checksum(copy + 20, len - 20, ADDR_A, ADDR_B);
+            tcp_fix_checksum(copy + 20, len - 20, &ADDR4_A, &ADDR4_B);
         }
-        struct wire_ipv4_repr gip;
+        struct wire_ip_repr gip;
         struct wire_tcp_repr gtcp;
         enum synack_drop drop = wire_packet_parse(copy, len, &gip, &gtcp);
         assert_true(drop < SYNACK_DROP_COUNT);
@@ -706,10 +739,10 @@ static void packet_random_corruption_no_crash(void **state)
 
 /* Formats `tcp` both ways: wire_fmt_tcp on the repr, and synack_format_packet on the emitted
  * bytes; both must give `expect`. */
-static void assert_formats_as(const struct wire_ipv4_repr *ip_in, const struct wire_tcp_repr *tcp,
+static void assert_formats_as(const struct wire_ip_repr *ip_in, const struct wire_tcp_repr *tcp,
                               const char *expect)
 {
-    struct wire_ipv4_repr ip = *ip_in;
+    struct wire_ip_repr ip = *ip_in;
     char line[256];
     size_t n = wire_fmt_tcp(line, sizeof(line), &ip, tcp);
     assert_string_equal(line, expect);
@@ -726,7 +759,7 @@ static void assert_formats_as(const struct wire_ipv4_repr *ip_in, const struct w
 static void fmt_syn_line(void **state)
 {
     (void)state;
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     struct wire_tcp_repr tcp = tcp_from(PORT_A, PORT_B, WIRE_TCP_SYN);
     tcp.has_mss = true;
     tcp.mss = 1460;
@@ -738,7 +771,7 @@ static void fmt_syn_line(void **state)
 static void fmt_syn_ack_with_options(void **state)
 {
     (void)state;
-    struct wire_ipv4_repr ip = ip_from(ADDR_B, ADDR_A);
+    struct wire_ip_repr ip = ip_from(ADDR_B, ADDR_A);
     struct wire_tcp_repr tcp = tcp_from(PORT_B, PORT_A, WIRE_TCP_SYN | WIRE_TCP_ACK);
     tcp.seq = 7;
     tcp.ack = 2;
@@ -760,7 +793,7 @@ static void fmt_data_range(void **state)
     (void)state;
     uint8_t data[100];
     memset(data, 'x', sizeof(data));
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     struct wire_tcp_repr tcp = tcp_from(PORT_A, PORT_B, WIRE_TCP_PSH | WIRE_TCP_ACK);
     tcp.seq = 2;
     tcp.ack = 8;
@@ -774,7 +807,7 @@ static void fmt_data_range(void **state)
 static void fmt_sack_blocks(void **state)
 {
     (void)state;
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     struct wire_tcp_repr tcp = tcp_from(PORT_A, PORT_B, WIRE_TCP_ACK);
     tcp.seq = 0xffffffffu;
     tcp.ack = 1;
@@ -813,13 +846,14 @@ static void fmt_addr_and_truncation(void **state)
 {
     (void)state;
     char out[16];
-    assert_ptr_equal(wire_fmt_addr(out, sizeof(out), 0xffffffffu), out);
+    struct synack_addr all = synack_addr_v4(0xffffffffu), zero = synack_addr_v4(0);
+    assert_ptr_equal(wire_fmt_addr(out, sizeof(out), &all), out);
     assert_string_equal(out, "255.255.255.255");
-    wire_fmt_addr(out, sizeof(out), 0);
+    wire_fmt_addr(out, sizeof(out), &zero);
     assert_string_equal(out, "0.0.0.0");
 
     /* A short buffer is cut off but always NUL-terminated; cap 0 writes nothing. */
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     struct wire_tcp_repr tcp = tcp_from(PORT_A, PORT_B, WIRE_TCP_SYN);
     char small[8];
     memset(small, 'z', sizeof(small));
@@ -833,7 +867,7 @@ static void format_packet_malformed(void **state)
 {
     (void)state;
     uint8_t data[20] = {0};
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     struct wire_tcp_repr tcp = tcp_from(PORT_A, PORT_B, WIRE_TCP_ACK);
     tcp.payload = data;
     tcp.payload_len = sizeof(data);
@@ -854,7 +888,7 @@ static void format_packet_not_tcp(void **state)
 {
     (void)state;
     uint8_t pkt[64];
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     ip.proto = WIRE_IP_PROTO_ICMP;
     ip.payload_len = 8;
     wire_ipv4_emit(&ip, pkt);
@@ -870,7 +904,7 @@ static void format_packet_prints_wire_option_order(void **state)
     /* Options as another stack might lay them out: printed as they are on the wire. */
     const uint8_t opts[] = {2, 4, 0x05, 0xb4, 1, 3, 3, 2, 4, 2, 30, 2, 0, 0, 0, 0};
     uint8_t pkt[128];
-    struct wire_ipv4_repr ip = ip_from(ADDR_A, ADDR_B);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
     ip.payload_len = 20 + sizeof(opts);
     wire_ipv4_emit(&ip, pkt);
     size_t seg_len = raw_segment(pkt + 20, opts, sizeof(opts), WIRE_TCP_SYN);
@@ -915,7 +949,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ipv4_link_padding_ignored),
     cmocka_unit_test(ipv4_options_skipped),
     cmocka_unit_test(ipv4_bad_checksum),
-    cmocka_unit_test(ipv4_fragment_counted),
+    cmocka_unit_test(ipv4_fragment_described),
+    cmocka_unit_test(ipv4_fragment_round_trip),
     cmocka_unit_test(tcp_round_trip_all_options),
     cmocka_unit_test(tcp_syn_option_layout_linux_like),
     cmocka_unit_test(tcp_truncated_header),

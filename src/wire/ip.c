@@ -1,0 +1,55 @@
+/* IP headers of either family, chosen by the version nibble (RFC 791 §3.1, RFC 8200 §3). */
+#include <string.h>
+
+#include "wire/wire.h"
+
+size_t wire_ip_header_len(enum synack_family family)
+{
+    switch (family) {
+    case SYNACK_AF_INET:
+        return WIRE_IPV4_HDR_LEN;
+    case SYNACK_AF_INET6:
+    case SYNACK_AF_NONE:
+        break;
+    }
+    return 0;
+}
+
+enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out)
+{
+    if (len == 0) return SYNACK_DROP_IP_TRUNCATED;
+    switch (pkt[0] >> 4) {
+    case 4:
+        return wire_ipv4_parse(pkt, len, out);
+    }
+    return SYNACK_DROP_IP_VERSION;
+}
+
+size_t wire_ip_emit(const struct wire_ip_repr *ip, uint8_t *buf, size_t cap)
+{
+    size_t hdr = wire_ip_header_len(ip->src.family);
+    if (hdr == 0 || cap < hdr) return 0;
+    wire_ipv4_emit(ip, buf);
+    return hdr;
+}
+
+int synack_packet_addrs(const uint8_t *pkt, size_t len, struct synack_addr *src,
+                        struct synack_addr *dst)
+{
+    struct synack_addr s = {0}, d = {0};
+    /* RFC 791 §3.1: the addresses at bytes 12 and 16; RFC 8200 §3: at 8 and 24. */
+    if (len >= WIRE_IPV4_HDR_LEN && pkt[0] >> 4 == 4) {
+        s.family = d.family = SYNACK_AF_INET;
+        memcpy(s.bytes, pkt + 12, 4);
+        memcpy(d.bytes, pkt + 16, 4);
+    } else if (len >= 40 && pkt[0] >> 4 == 6) {
+        s.family = d.family = SYNACK_AF_INET6;
+        memcpy(s.bytes, pkt + 8, 16);
+        memcpy(d.bytes, pkt + 24, 16);
+    } else {
+        return SYNACK_ERR_MALFORMED;
+    }
+    if (src) *src = s;
+    if (dst) *dst = d;
+    return 0;
+}
