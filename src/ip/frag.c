@@ -265,7 +265,7 @@ static struct ip_reasm_dgram *record_new(struct ip_reasm *r, const struct reasm_
 
 /* ---- age: deadlines and eviction --------------------------------------------------------- */
 
-/* The record with the earliest deadline: the older head on a tie, IPv4 on a full tie. */
+/* The record with the earliest deadline (IPv4 first on a tie). */
 static struct ip_reasm_dgram *earliest(const struct ip_reasm *r)
 {
     struct ip_reasm_dgram *a = r->by_age[FAM_V4].head, *b = r->by_age[FAM_V6].head;

@@ -410,13 +410,18 @@ static void timeout_hands_out_the_first_fragment_rfc1122_3_3_2(void **state)
     assert_int_equal(e.first_len, 1480);
     assert_memory_equal(e.first_data, data, 1480);
     assert_int_equal(ip_reasm_counters(&fx.r)->timeouts, 1);
-    /* Counted once: nothing more is due, and the loan ends at the next call. */
-    assert_int_equal(ip_reasm_expire(&fx.r, t0 + SYNACK_S(60), &e), 0);
-    assert_int_equal(ip_reasm_counters(&fx.r)->timeouts, 1);
+    /* Only the first fragment is kept, on loan until the next call or ip_reasm_release. */
     struct ip_reasm_stats st;
+    ip_reasm_stats(&fx.r, &st);
+    assert_int_equal(st.datagrams, 1);
+    assert_int_equal(st.bytes_held, IP_REASM_DGRAM_OVERHEAD + IP_REASM_FRAG_OVERHEAD + 1480);
+    ip_reasm_release(&fx.r);
     ip_reasm_stats(&fx.r, &st);
     assert_int_equal(st.datagrams, 0);
     assert_int_equal(st.bytes_held, 0);
+    /* Counted once: nothing more is due. */
+    assert_int_equal(ip_reasm_expire(&fx.r, t0 + SYNACK_S(60), &e), 0);
+    assert_int_equal(ip_reasm_counters(&fx.r)->timeouts, 1);
     fx_finish(&fx);
 }
 
@@ -621,6 +626,79 @@ static void free_releases_everything_held_or_lent(void **state)
     struct ip_reasm zero;
     memset(&zero, 0, sizeof zero);
     ip_reasm_free(&zero);
+}
+
+/* An allocator that grants `allow` more blocks, then refuses (SIZE_MAX: never refuses). */
+struct stingy {
+    struct test_mem mem;
+    size_t allow;
+};
+
+static void *stingy_alloc(void *ctx, size_t size)
+{
+    struct stingy *s = ctx;
+    if (s->allow == 0) return NULL;
+    if (s->allow != SIZE_MAX) s->allow--;
+    return test_mem_alloc(&s->mem, size);
+}
+
+static void stingy_free(void *ctx, void *ptr)
+{
+    test_mem_free(&((struct stingy *)ctx)->mem, ptr);
+}
+
+/* A refused allocation drops the fragment (SYNACK_DROP_NO_MEMORY), leaks nothing and leaves
+ * what is held as it was; init fails cleanly. */
+static void allocator_refusal_drops_the_fragment_alone(void **state)
+{
+    (void)state;
+    struct stingy s = {{0, 0}, 0};
+    struct ip_reasm_config cfg;
+    ip_reasm_config_default(&cfg);
+    cfg.alloc = stingy_alloc;
+    cfg.free = stingy_free;
+    cfg.alloc_ctx = &s;
+    struct ip_reasm r;
+    for (size_t allow = 0; allow < 2; allow++) {
+        s.allow = allow;
+        assert_int_equal(ip_reasm_init(&r, &cfg), SYNACK_ERR_NOMEM);
+        assert_int_equal(s.mem.live, 0);
+        ip_reasm_free(&r);
+    }
+    s.allow = SIZE_MAX;
+    assert_int_equal(ip_reasm_init(&r, &cfg), 0);
+    size_t fixed = s.mem.live;
+    uint8_t data[3000];
+    fill(data, sizeof data, 22);
+    struct wire_ip_repr one = v4(V4_A, V4_B, 17, 1), two = v4(V4_A, V4_B, 17, 2);
+    struct ip_reasm_result out;
+    one.frag.more = true;
+    assert_int_equal(ip_reasm_input(&r, &one, data, 1000, 0, &out), IP_REASM_HELD);
+    /* The fragment of a datagram in progress, a new datagram's fragment, its record. */
+    s.allow = 0;
+    one.frag.offset = 1000;
+    assert_int_equal(ip_reasm_input(&r, &one, data + 1000, 1000, 0, &out), IP_REASM_DROPPED);
+    assert_int_equal(out.drop, SYNACK_DROP_NO_MEMORY);
+    two.frag.more = true;
+    assert_int_equal(ip_reasm_input(&r, &two, data, 1000, 0, &out), IP_REASM_DROPPED);
+    s.allow = 1;
+    assert_int_equal(ip_reasm_input(&r, &two, data, 1000, 0, &out), IP_REASM_DROPPED);
+    assert_int_equal(out.drop, SYNACK_DROP_NO_MEMORY);
+    assert_int_equal(ip_reasm_counters(&r)->no_memory, 3);
+    struct ip_reasm_stats st;
+    ip_reasm_stats(&r, &st);
+    assert_int_equal(st.datagrams, 1);
+    assert_int_equal(st.bytes_held, IP_REASM_DGRAM_OVERHEAD + IP_REASM_FRAG_OVERHEAD + 1000);
+    assert_true(s.mem.live <= fixed + st.bytes_held);
+    /* Once memory is back, the datagram completes. */
+    s.allow = SIZE_MAX;
+    assert_int_equal(ip_reasm_input(&r, &one, data + 1000, 1000, 0, &out), IP_REASM_HELD);
+    one.frag.offset = 2000;
+    one.frag.more = false;
+    assert_int_equal(ip_reasm_input(&r, &one, data + 2000, 1000, 0, &out), IP_REASM_COMPLETE);
+    expect_complete(&out, data, sizeof data);
+    ip_reasm_free(&r);
+    assert_int_equal(s.mem.live, 0);
 }
 
 static void bad_config_is_refused(void **state)
@@ -1038,6 +1116,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(max_datagrams_evicts_the_oldest),
     cmocka_unit_test(datagram_bigger_than_the_cap_is_dropped_alone),
     cmocka_unit_test(free_releases_everything_held_or_lent),
+    cmocka_unit_test(allocator_refusal_drops_the_fragment_alone),
     cmocka_unit_test(bad_config_is_refused),
     cmocka_unit_test(end_past_65535_is_malformed),
     cmocka_unit_test(length_not_multiple_of_8_with_more_is_malformed),
