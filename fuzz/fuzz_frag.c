@@ -137,6 +137,18 @@ static void check_bytes(uint32_t k, const uint8_t *p, size_t len, const char *wh
         check(p[i] == a[i] || p[i] == b[i], what);
 }
 
+/* The key index of a repr made by repr_of. */
+static uint32_t key_of_repr(const struct wire_ip_repr *ip)
+{
+    struct rec x = {0};
+    bool six = ip->src.family == SYNACK_AF_INET6;
+    x.ctl =
+        (uint8_t)((six ? 1 : 0) | (six ? ip->src.bytes[15] - 10 : ip->src.bytes[3] - 0x10) << 1 |
+                  (ip->proto == WIRE_IP_PROTO_TCP ? 8 : 0));
+    x.id = (uint8_t)ip->frag.id;
+    return key_index(&x);
+}
+
 static void expire_all(struct harness *h)
 {
     struct ip_reasm_expired e;
@@ -144,6 +156,8 @@ static void expire_all(struct harness *h)
         if (e.has_first) {
             check(e.first.frag.offset == 0 && e.first_len > 0 && e.first_data,
                   "an expired first fragment that is not one");
+            check_bytes(key_of_repr(&e.first), e.first_data, e.first_len,
+                        "an expired first fragment with bytes it did not carry");
         }
         check_memory(h);
     }

@@ -35,7 +35,7 @@
  * the record's real size, so the accounting is the same on every platform. */
 #define IP_REASM_DGRAM_OVERHEAD 256u
 /* What one fragment held costs against the cap besides its data bytes: its record (offset,
- * length, link). Counted so that a flood of 8-byte fragments cannot hold four times the
+ * length, link). Counted so that a flood of 8-byte fragments cannot hold several times the
  * memory it is charged for. */
 #define IP_REASM_FRAG_OVERHEAD 32u
 /* The most data a reassembled datagram can carry: RFC 791 §3.1 Total Length and RFC 8200
@@ -138,8 +138,10 @@ enum ip_reasm_status {
 struct ip_reasm_result {
     enum ip_reasm_status status;
     /* DROPPED: SYNACK_DROP_FRAG_MALFORMED (see ip_reasm_input), SYNACK_DROP_FRAG_OVERLAP,
-     * SYNACK_DROP_FRAG_EVICTED (the datagram alone is bigger than the cap) or
-     * SYNACK_DROP_NO_MEMORY (the allocator refused). SYNACK_DROP_NONE otherwise. */
+     * SYNACK_DROP_FRAG_EVICTED (with this fragment its datagram would pass the cap alone: the
+     * datagram is dropped whole, counted in counters.evictions, and no other is evicted for
+     * it) or SYNACK_DROP_NO_MEMORY (the allocator refused: only this fragment is dropped).
+     * SYNACK_DROP_NONE otherwise. */
     enum synack_drop drop;
     /* DROPPED as malformed, IPv6: the ICMPv6 parameter problem RFC 8200 §4.5 says should
      * answer (code 0; the pointer is Payload Length's offset, 4, for a length that is not
@@ -170,12 +172,13 @@ struct ip_reasm_result {
  *     (ip->frag.present false) and for an atomic fragment (offset 0 and no more fragments:
  *     RFC 6946 §4 processes it in isolation from any other fragment of the same key);
  *   - DROPPED with SYNACK_DROP_FRAG_MALFORMED, the datagram in progress left as it was
- *     (RFC 8200 §4.5 discards "that fragment"): no data; a family other than IPv4/IPv6 or
- *     src and dst of different families; an offset not a multiple of 8; more fragments to
- *     come and a length not a multiple of 8 (RFC 791 §3.2, RFC 8200 §4.5); an end (with the
- *     header for IPv4, RFC 791 §3.1, or the extension headers before the Fragment header
- *     for IPv6, RFC 8200 §4.5) past 65535; an end past the datagram's known end, or a last
- *     fragment ending elsewhere than the known end or below data already held;
+ *     (RFC 8200 §4.5 discards "that fragment"): no data (or `payload` NULL with a length);
+ *     a family other than IPv4/IPv6 or src and dst of different families; an offset not a
+ *     multiple of 8; more fragments to come and a length not a multiple of 8 (RFC 791 §3.2,
+ *     RFC 8200 §4.5); an end (with the header for IPv4, RFC 791 §3.1, or the extension
+ *     headers before the Fragment header for IPv6, RFC 8200 §4.5) past 65535; an end past
+ *     the datagram's known end, or a last fragment ending elsewhere than the known end or
+ *     below data already held;
  *   - DROPPED with SYNACK_DROP_FRAG_OVERLAP when it overlaps a fragment held (other than as
  *     an exact duplicate) or belongs to a datagram already dropped for that: the datagram
  *     and all its fragments are dropped, and the fragments of it that come later, until
