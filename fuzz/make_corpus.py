@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/).
 
-    python3 fuzz/make_corpus.py BUILD_DIR
+    python3 fuzz/make_corpus.py BUILD_DIR [TARGET...]
 
 Seeds are small inputs that already reach deep: for the stack, records that drive the
 scripted connections through data, loss, close, resets, keepalive, ICMP and the listener;
 for the wire parsers, every packet of `synack demo --pcap` captures (loss, simultaneous
 open and close, SACK, timestamps) plus ICMP messages; for the scenarios, the HTTP server
-and the command-line options, typical and edge values. The record formats are the ones
+and the command-line options, typical and edge values; for the fragment reassembler,
+datagrams in order, reversed, shuffled, duplicated, overlapped, timed out, flooding a small
+cap, malformed, and fragmentation plans. The record formats are the ones
 fuzz/fuzz_<target>.c documents. The output is deterministic; the corpus is committed, so
 `make test` needs neither this script nor libFuzzer.
 """
@@ -203,6 +205,70 @@ def netopt_seeds():
     return {"args%d" % i: b"\0".join(a.encode() for a in arg) for i, arg in enumerate(args)}
 
 
+# ---- frag records -------------------------------------------------------------------------
+
+V6, TCP, MORE, OTHER, RAW, LONG = 0x01, 0x08, 0x10, 0x20, 0x40, 0x80
+NEXT_DEADLINE, NO_EXPIRE, PLAN = 4, 8, 0xf0
+
+
+def frag(off, length, more=False, ctl=0, ident=1, step=0, src=0):
+    """One fragment record of fuzz/fuzz_frag.c: `off` in bytes (a multiple of 8)."""
+    c = ctl | (MORE if more else 0) | (src << 1)
+    return struct.pack(">BBHHB", c, ident, off // 8 if not ctl & RAW else off, length, step)
+
+
+def cut(total, size):
+    return [(o, min(size, total - o), o + size < total) for o in range(0, total, size)]
+
+
+def frag_seeds():
+    s = {}
+    scene = bytes([255, 63, 0])  # 256 KiB, 64 datagrams, default timeouts
+    s["in-order-v4"] = scene + b"".join(frag(o, n, m) for o, n, m in cut(4000, 1480))
+    s["reversed-v6"] = scene + b"".join(frag(o, n, m, V6, 2)
+                                        for o, n, m in reversed(cut(5000, 1232)))
+    order = [3, 0, 5, 1, 4, 2]
+    pieces = cut(3000, 504)
+    s["shuffled-both"] = scene + b"".join(frag(*pieces[i], ctl=c, ident=3)
+                                          for c in (0, V6) for i in order)
+    s["duplicates"] = scene + b"".join([frag(0, 1000, True), frag(0, 1000, True),
+                                        frag(2000, 500), frag(2000, 500),
+                                        frag(1000, 1000, True)])
+    s["overlap-then-rest"] = scene + b"".join([
+        frag(1000, 1000, True), frag(2000, 1000, True), frag(1496, 1000, True, OTHER),
+        frag(0, 1000, True), frag(3000, 500), frag(0, 2000, True, step=NEXT_DEADLINE),
+        frag(2000, 1500)])
+    s["same-place-other-bytes"] = scene + b"".join([
+        frag(0, 800, True, V6), frag(0, 800, True, V6 | OTHER), frag(800, 8, False, V6)])
+    s["interleaved-keys"] = scene + b"".join(
+        frag(o, n, m, ctl, ident, src=src)
+        for o, n, m in cut(2400, 800)
+        for ctl, ident, src in ((0, 1, 0), (0, 2, 0), (TCP, 1, 0), (0, 1, 1), (V6, 1, 0)))
+    s["timeout-with-first"] = scene + b"".join([
+        frag(0, 800, True), frag(1600, 100), frag(0, 800, True, V6),
+        frag(8, 8, True, step=NEXT_DEADLINE), frag(8, 8, True, V6, step=NEXT_DEADLINE)])
+    s["short-timeouts"] = bytes([15, 7, 1]) + b"".join(
+        [frag(0, 8, True, ident=i, step=2) for i in range(6)] + [frag(8, 8, ident=5)])
+    s["flood-small-cap"] = bytes([3, 15, 0]) + b"".join(
+        frag(0, 1000, True, ctl=V6 if i % 3 == 0 else 0, ident=i) for i in range(40))
+    s["bigger-than-cap"] = bytes([7, 3, 0]) + b"".join(
+        [frag(0, 96, True, ident=9)] + [frag(o, 2000, True, ident=8) for o in range(0, 12000, 2000)]
+        + [frag(96, 8, ident=9)])
+    s["malformed"] = scene + b"".join([
+        frag(0, 1001, True), frag(0, 1001, True, V6), frag(65512, 8), frag(65480, 8, ctl=LONG),
+        frag(65528, 8, ctl=V6), frag(65520, 8, ctl=V6 | LONG), frag(4, 8, True, RAW),
+        frag(8, 0, True), frag(1000, 1000), frag(2000, 8, True), frag(992, 8),
+        frag(1000, 1008)])
+    s["atomic"] = scene + b"".join([frag(1000, 1000, ctl=V6), frag(0, 700, ctl=V6),
+                                    frag(0, 1000, True, V6)])
+    s["plans"] = bytes(3) + b"".join(
+        frag(mtu, total, ctl=ctl, ident=hdr, step=PLAN)
+        for ctl, mtu, total, hdr in ((0, 1500, 4000, 0), (0, 68, 100, 10), (V6, 1280, 3000, 0),
+                                     (V6, 1280, 65511, 3), (0, 1500, 65515, 0),
+                                     (V6, 1279, 3000, 0)))
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -213,11 +279,11 @@ def write(target, seeds):
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    write("stack", stack_seeds())
-    write("wire", wire_seeds(build))
-    write("scenario", scenario_seeds())
-    write("http", http_seeds())
-    write("netopt", netopt_seeds())
+    makers = {"stack": stack_seeds, "wire": lambda: wire_seeds(build),
+              "scenario": scenario_seeds, "http": http_seeds, "netopt": netopt_seeds,
+              "frag": frag_seeds}
+    for target in sys.argv[2:] or makers:
+        write(target, makers[target]())
 
 
 if __name__ == "__main__":

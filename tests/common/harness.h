@@ -15,6 +15,15 @@
 int synack_test_run(const struct CMUnitTest *tests, size_t count, int argc, char **argv,
                     const char *group);
 
+/* A counting allocator for the core's alloc/free hooks (ctx: a struct test_mem): each block
+ * carries its size in a header, so `live` is exact and a test can assert it is 0 after the
+ * owner is freed. */
+struct test_mem {
+    size_t live, peak;
+};
+void *test_mem_alloc(void *ctx, size_t size);
+void test_mem_free(void *ctx, void *ptr);
+
 #define SYNACK_TEST_MAIN(group, tests)                                                             \
     int main(int argc, char **argv)                                                                \
     {                                                                                              \
