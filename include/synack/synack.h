@@ -159,7 +159,9 @@ enum synack_drop {
     SYNACK_DROP_IP_IHL,        /* IHL < 5 */
     SYNACK_DROP_IP_TOTAL_LEN,  /* total length < IHL*4 or > bytes received */
     SYNACK_DROP_IP_CHECKSUM,   /* header checksum wrong */
-    SYNACK_DROP_IP_FRAGMENT,   /* MF set or fragment offset != 0: reassembly not supported */
+    SYNACK_DROP_IP_FRAGMENT,   /* a fragment where a whole segment was expected (a parse of
+                                  one packet, synack_format_packet); the stack reassembles
+                                  fragments and counts their drops as frag-* */
     SYNACK_DROP_IP_PROTOCOL,   /* neither TCP nor ICMP */
     SYNACK_DROP_IP_NOT_LOCAL,  /* destination is not this stack's address */
     SYNACK_DROP_IP_BAD_SOURCE, /* source is broadcast, multicast or 0.0.0.0 */
@@ -281,6 +283,9 @@ struct synack_counters {
                                            taken by their connection (soft error remembered,
                                            hard error applied, path MTU lowered) */
     uint64_t pmtu_decreases;            /* RFC 1191: fragmentation needed lowered the path MTU */
+    uint64_t frags_reassembled;         /* stack only: datagrams rebuilt from fragments */
+    uint64_t frags_out;                 /* stack only: fragments sent (a datagram larger than
+                                           the MTU: an echo reply, a UDP datagram) */
     /* Resources (stack only unless noted). */
     uint64_t time_wait_records;        /* released connections that spent TIME_WAIT as a record */
     uint64_t time_wait_overflows;      /* ... that stayed whole because max_time_wait was reached */
@@ -419,6 +424,11 @@ struct synack_config {
                                            segments. Every IPv4 host accepts 576-byte datagrams
                                            (RFC 791, RFC 9293 §3.7.1), so the floor never exceeds
                                            what a conforming peer takes; at least 1 */
+    size_t frag_mem;                    /* IP reassembly (RFC 791 §3.2, RFC 8200 §4.5): bytes the
+                                           datagrams in progress may hold together (256 KiB); past
+                                           it the oldest are evicted (counted frag-evicted). A
+                                           datagram not whole after 30 s (IPv4) or 60 s (IPv6) is
+                                           dropped (frag-timeout) */
     unsigned icmp_error_limit;          /* ICMP errors (protocol unreachable) sent per second, per
                                            stack (100; RFC 1812 §4.3.2.8); 0 sends none. Echo
                                            replies are bounded by a queue instead */
@@ -504,6 +514,9 @@ struct synack_stack_stats {
     size_t mem_held, mem_budget;      /* data held in buffers and out-of-order queues */
     size_t conn_bytes;                /* bytes allocated per connection (TCB and buffers) */
     size_t time_wait_bytes;           /* bytes per TIME_WAIT record */
+    size_t frag_bytes, frag_mem;      /* IP reassembly: bytes charged by the datagrams in
+                                         progress, against the cap (frag_mem) */
+    size_t frag_datagrams;            /* datagrams being reassembled */
 };
 void synack_stack_stats(const struct synack_stack *stack, struct synack_stack_stats *out);
 

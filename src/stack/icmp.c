@@ -76,8 +76,26 @@ static void icmp_echo_reply(struct synack_stack *s, const struct wire_ip_repr *i
                                    .data = req->data,
                                    .data_len = req->data_len};
     size_t room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
-    if (reply.data_len > room) reply.data_len = room;
-    icmpq_push(s, &ip->dst, &ip->src, ip->tos, &reply);
+    if (reply.data_len <= room) {
+        icmpq_push(s, &ip->dst, &ip->src, ip->tos, &reply);
+        return;
+    }
+    /* Larger than one packet (a reassembled request): the reply leaves in fragments, whole
+     * as RFC 1122 §3.2.2.6 wants, if the stack's one big datagram is free; else it is
+     * dropped (counted), as a full queue drops a small one. */
+    uint8_t *msg = stack_big_buffer(s);
+    size_t n = msg ? wire_icmp_emit(&reply, msg, STACK_BIG_MAX) : 0;
+    struct wire_ip_repr out = {.src = ip->dst,
+                               .dst = ip->src,
+                               .proto = WIRE_IP_PROTO_ICMP,
+                               .ttl = s->cfg.ttl,
+                               .tos = ip->tos};
+    if (n == 0 || !stack_big_commit(s, &out, n)) {
+        stack_count_drop(s, SYNACK_DROP_ICMP_QUEUE_FULL);
+        return;
+    }
+    s->counters.icmp_out++;
+    s->counters.icmp_echo_replies++;
 }
 
 void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
@@ -118,6 +136,25 @@ static bool icmp_error_allowed(struct synack_stack *s, synack_time_t now)
     return true;
 }
 
+/* Queues an ICMP error of `type`/`code` about the datagram `about` (sent to us from
+ * about->src), returning `quote` (its header and what follows) trimmed to what RFC 1812
+ * §4.3.2.3 allows (the error within 576 bytes) and our slot holds; nothing if that is less
+ * than the header and 8 octets RFC 792 promises. Within the rate limit. */
+static void icmp_send_error(struct synack_stack *s, const struct wire_ip_repr *about,
+                            const uint8_t *quote, size_t quote_len, size_t quote_header,
+                            uint8_t type, uint8_t code, synack_time_t now)
+{
+    if (!icmp_error_allowed(s, now)) return;
+    size_t room = STACK_ICMP_ERR_MAX - WIRE_IPV4_HDR_LEN - WIRE_ICMP_HDR_LEN;
+    if (room > icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN)
+        room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
+    size_t n = quote_len < room ? quote_len : room;
+    if (n < quote_len && n < quote_header + WIRE_ICMP_QUOTE_DATA_MIN)
+        return; /* an MTU too small for header and 8 octets */
+    struct wire_icmp_repr err = {.type = type, .code = code, .data = quote, .data_len = n};
+    icmpq_push(s, &about->dst, &about->src, about->tos, &err);
+}
+
 void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
                               const struct wire_ip_repr *ip, synack_time_t now)
 {
@@ -125,19 +162,31 @@ void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
      * source that is not one host, or a non-initial fragment. The caller's checks (a whole,
      * unfragmented datagram to our unicast address from a unicast source, not ICMP) cover
      * all four. */
-    if (ip->proto == WIRE_IP_PROTO_ICMP || !icmp_error_allowed(s, now)) return;
-    /* RFC 1122 §3.2.2: the header and at least 8 octets of the datagram; RFC 1812
-     * §4.3.2.3: as much as keeps the error within 576 bytes (and our slot). */
-    size_t whole = (size_t)ip->header_len + ip->payload_len;
-    size_t room = STACK_ICMP_ERR_MAX - WIRE_IPV4_HDR_LEN - WIRE_ICMP_HDR_LEN;
-    if (room > icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN)
-        room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
-    size_t quote = whole < room ? whole : room;
-    if (quote < whole && quote < (size_t)ip->header_len + WIRE_ICMP_QUOTE_DATA_MIN)
-        return; /* an MTU too small for header and 8 octets */
-    struct wire_icmp_repr err = {.type = WIRE_ICMP_DEST_UNREACH,
-                                 .code = WIRE_ICMP_PROTO_UNREACH,
-                                 .data = pkt,
-                                 .data_len = quote};
-    icmpq_push(s, &ip->dst, &ip->src, ip->tos, &err);
+    if (ip->proto == WIRE_IP_PROTO_ICMP) return;
+    /* RFC 1122 §3.2.2: the header and at least 8 octets of the datagram. */
+    icmp_send_error(s, ip, pkt, (size_t)ip->header_len + ip->payload_len, ip->header_len,
+                    WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PROTO_UNREACH, now);
+}
+
+void stack_icmp_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr *first,
+                              const uint8_t *data, size_t len, synack_time_t now)
+{
+    /* RFC 1122 §3.2.2: never about an ICMP error message (the first fragment holds its
+     * type). */
+    if (first->src.family != SYNACK_AF_INET || len < WIRE_ICMP_QUOTE_DATA_MIN ||
+        (first->proto == WIRE_IP_PROTO_ICMP && wire_icmp_is_error_type(data[0])))
+        return;
+    /* RFC 792: the Internet header of the first fragment and its first 64 bits of data;
+     * the header is written again from what the reassembler kept (options are not). */
+    uint8_t quote[WIRE_IPV4_HDR_LEN + WIRE_ICMP_QUOTE_DATA_MIN];
+    struct wire_ip_repr h = *first;
+    h.id = (uint16_t)first->frag.id;
+    h.frag.present = true;
+    h.frag.more = true;
+    h.frag.offset = 0;
+    h.payload_len = (uint16_t)len;
+    wire_ipv4_emit(&h, quote);
+    memcpy(quote + WIRE_IPV4_HDR_LEN, data, WIRE_ICMP_QUOTE_DATA_MIN);
+    icmp_send_error(s, first, quote, sizeof quote, WIRE_IPV4_HDR_LEN, WIRE_ICMP_TIME_EXCEEDED, 1,
+                    now);
 }

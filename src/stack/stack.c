@@ -84,6 +84,7 @@ void synack_config_default(struct synack_config *cfg)
     cfg->mtu = 1500;
     cfg->pmtu_min = 576; /* RFC 1122 §3.3.3: every host reassembles 576-byte datagrams */
     cfg->icmp_error_limit = 100;
+    cfg->frag_mem = 256 * 1024;
     cfg->ttl = 64;
     cfg->max_conns = 1024;
     cfg->sndbuf = 64 * 1024;
@@ -208,7 +209,7 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     s->ctl_cap = STACK_CTLQ_CAP;
     s->ctlq = stack_alloc(s, s->ctl_cap * sizeof *s->ctlq);
     if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
-        stack_demux_init(s) != 0 || tcp_tw_init(s) != 0) {
+        stack_demux_init(s) != 0 || tcp_tw_init(s) != 0 || stack_ip_init(s) != 0) {
         synack_stack_free(s);
         return SYNACK_ERR_NOMEM;
     }
@@ -233,6 +234,7 @@ void synack_stack_free(struct synack_stack *s)
         tcp_conn_destroy(s->all);
     stack_reap(s);
     tcp_tw_free_all(s);
+    stack_ip_free(s);
     while (s->listeners) {
         struct synack_listener *l = s->listeners;
         s->listeners = l->next;
@@ -307,6 +309,7 @@ void synack_stack_set_trace(struct synack_stack *s, synack_trace_fn fn, void *ct
 void synack_stack_counters(const struct synack_stack *s, struct synack_counters *out)
 {
     *out = s->counters;
+    stack_ip_counters(s, out);
 }
 
 void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats *out)
@@ -328,6 +331,7 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
     out->mem_budget = s->cfg.mem_budget;
     out->conn_bytes = tcp_conn_bytes(&s->cfg);
     out->time_wait_bytes = sizeof(struct tcp_tw);
+    stack_ip_stats(s, out);
 }
 
 /* Only the stack's addresses are ours; the source must be a single unicast host (RFC 1122
@@ -345,52 +349,80 @@ static enum synack_drop input_check_addrs(const struct synack_stack *s,
     return SYNACK_DROP_NONE;
 }
 
-/* An incoming packet as the wire layer parsed it: TCP or ICMP after the IPv4 header. */
+/* An incoming packet as the wire layer parsed it: TCP or ICMP after the IP header. */
 struct input_pkt {
     struct wire_ip_repr ip;
+    const uint8_t *payload; /* the upper-layer bytes: in the packet, or reassembled */
+    size_t len;
     struct wire_tcp_repr tcp;
     struct wire_icmp_repr icmp;
 };
 
-/* IPv4, then the protocol it carries (up to the IPv4 total length, not the buffer's end). */
-static enum synack_drop input_parse(const uint8_t *pkt, size_t len, struct input_pkt *in)
+/* The protocol the datagram carries (up to the length its IP header gives, not the
+ * buffer's end). */
+static enum synack_drop input_parse_upper(struct input_pkt *in)
 {
-    enum synack_drop why = wire_ip_parse(pkt, len, &in->ip);
-    if (why != SYNACK_DROP_NONE) return why;
-    /* RFC 791 §3.2: reassembly is not done yet; a fragment is dropped (counted). */
-    if (in->ip.frag.present) return SYNACK_DROP_IP_FRAGMENT;
-    const uint8_t *payload = pkt + in->ip.header_len;
     switch (in->ip.proto) {
     case WIRE_IP_PROTO_TCP:
-        return wire_tcp_parse(payload, in->ip.payload_len, &in->ip.src, &in->ip.dst, &in->tcp);
+        return wire_tcp_parse(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->tcp);
     case WIRE_IP_PROTO_ICMP:
-        return wire_icmp_parse(payload, in->ip.payload_len, &in->icmp);
+        if (in->ip.src.family != SYNACK_AF_INET) return SYNACK_DROP_IP_PROTOCOL;
+        return wire_icmp_parse(in->payload, in->len, &in->icmp);
     default:
         return SYNACK_DROP_IP_PROTOCOL;
     }
+}
+
+static void input_deliver(struct synack_stack *s, struct input_pkt *in, synack_time_t now)
+{
+    if (in->ip.proto == WIRE_IP_PROTO_ICMP)
+        stack_icmp_input(s, &in->ip, &in->icmp, now);
+    else
+        tcp_input(s, &in->ip, &in->tcp, now);
+}
+
+/* A fragment for us: reassembly, then the whole datagram's protocol. */
+static int input_fragment(struct synack_stack *s, struct input_pkt *in, synack_time_t now)
+{
+    enum synack_drop why = stack_ip_reassemble(s, &in->ip, &in->payload, &in->len, now);
+    if (why == SYNACK_DROP_COUNT) return 0; /* held */
+    if (why != SYNACK_DROP_NONE) return SYNACK_ERR_MALFORMED;
+    why = input_parse_upper(in);
+    /* No protocol unreachable for a reassembled datagram: its first header is gone. */
+    if (why != SYNACK_DROP_NONE) {
+        stack_count_drop(s, why);
+        ip_reasm_release(&s->reasm);
+        return SYNACK_ERR_MALFORMED;
+    }
+    input_deliver(s, in, now);
+    ip_reasm_release(&s->reasm);
+    stack_reap(s);
+    return 0;
 }
 
 int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, synack_time_t now)
 {
     struct input_pkt in;
     if (!s || !pkt) return SYNACK_ERR_INVAL;
-    enum synack_drop why = input_parse(pkt, len, &in);
-    if (why == SYNACK_DROP_NONE || why == SYNACK_DROP_IP_PROTOCOL) {
-        enum synack_drop addrs = input_check_addrs(s, &in.ip);
-        if (addrs != SYNACK_DROP_NONE) why = addrs;
+    enum synack_drop why = wire_ip_parse(pkt, len, &in.ip);
+    if (why == SYNACK_DROP_NONE) why = input_check_addrs(s, &in.ip);
+    in.payload = pkt + in.ip.header_len;
+    in.len = in.ip.payload_len;
+    if (why == SYNACK_DROP_NONE && in.ip.frag.present) {
+        /* Reported as accepted: what reassembly decides is counted, as for TCP. */
+        if (s->trace) s->trace(s->trace_ctx, 'i', pkt, len, SYNACK_DROP_NONE, now);
+        return input_fragment(s, &in, now);
     }
+    if (why == SYNACK_DROP_NONE) why = input_parse_upper(&in);
     if (s->trace) s->trace(s->trace_ctx, 'i', pkt, len, why, now);
     if (why != SYNACK_DROP_NONE) {
         stack_count_drop(s, why);
-        /* For us, from a unicast host, a first fragment, not ICMP (ICMP parsed or failed
+        /* For us, from a unicast host, a whole datagram, not ICMP (ICMP parsed or failed
          * its own checks): a protocol we do not run. */
         if (why == SYNACK_DROP_IP_PROTOCOL) stack_icmp_proto_unreach(s, pkt, &in.ip, now);
         return SYNACK_ERR_MALFORMED;
     }
-    if (in.ip.proto == WIRE_IP_PROTO_ICMP)
-        stack_icmp_input(s, &in.ip, &in.icmp, now);
-    else
-        tcp_input(s, &in.ip, &in.tcp, now);
+    input_deliver(s, &in, now);
     stack_reap(s);
     return 0;
 }
@@ -487,6 +519,10 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
     if (cap < s->cfg.mtu) return SYNACK_ERR_BUFSZ;
     if (s->ctl_len) return output_ctl(s, buf, cap, now);
     if (s->icmpq_len) return stack_icmp_output(s, buf, cap, now);
+    if (stack_big_busy(s)) {
+        synack_ssize n = stack_big_output(s, buf, cap, now);
+        if (n != 0) return n;
+    }
     while (s->out_head) {
         struct synack_tcp *c = s->out_head;
         synack_ssize n = tcp_output(c, buf, cap, now);
@@ -510,7 +546,9 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
 synack_time_t synack_stack_next_deadline(const struct synack_stack *s)
 {
     synack_time_t conns = timers_next(&s->timers), tw = tcp_tw_next_deadline(s);
-    return conns < tw ? conns : tw;
+    synack_time_t frag = stack_ip_next_deadline(s);
+    synack_time_t t = conns < tw ? conns : tw;
+    return frag < t ? frag : t;
 }
 
 void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
@@ -524,5 +562,6 @@ void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
         tcp_timer_expired(c, now);
     }
     tcp_tw_expire(s, now);
+    stack_ip_expire(s, now);
     stack_reap(s);
 }

@@ -5,6 +5,7 @@
 #include <synack/synack.h>
 
 #include "base/timers.h"
+#include "ip/frag.h"
 #include "tcp/conn.h"
 
 /* A segment sent without a TCB: a RST (closed port, abort), the ACK of a TIME-WAIT record,
@@ -32,6 +33,17 @@ struct stack_icmp_msg {
 #define STACK_ICMPQ_CAP 8
 /* RFC 1812 §4.3.2.3: an ICMP error returns as much of the datagram as fits in 576 bytes. */
 #define STACK_ICMP_ERR_MAX 576
+
+/* The largest datagram the stack sends in fragments: what 16-bit length fields carry. */
+#define STACK_BIG_MAX 65535u
+
+/* A datagram larger than the MTU on its way out, one fragment per output call. */
+struct stack_big {
+    uint8_t *buf;             /* STACK_BIG_MAX bytes, allocated at first use */
+    size_t len;               /* bytes of the datagram's data; 0: idle */
+    struct wire_ip_repr ip;   /* its header (proto, addresses, id) */
+    struct ip_frag_plan plan; /* which piece goes next */
+};
 
 struct synack_stack {
     struct synack_config cfg;
@@ -95,6 +107,10 @@ struct synack_stack {
     /* RFC 6056 §3.3.3 (Algorithm 3): per-stack counter added to a keyed hash offset. */
     uint32_t port_counter;
 
+    /* IP: fragments being reassembled, and a large datagram leaving in fragments. */
+    struct ip_reasm reasm;
+    struct stack_big big;
+
     struct synack_counters counters;
     synack_trace_fn trace;
     void *trace_ctx;
@@ -152,6 +168,32 @@ bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg);
  * (counted in ctl_queue_drops) past that or when memory runs out. */
 bool stack_ctl_push_owed(struct synack_stack *s, const struct stack_ctl_seg *seg);
 
+/* ---- stack/ip.c ---- */
+int stack_ip_init(struct synack_stack *s);
+void stack_ip_free(struct synack_stack *s);
+/* Hands a fragment (ip->frag.present) to reassembly. SYNACK_DROP_NONE: the datagram is
+ * whole, and *ip, *payload, *len now describe it (valid until the next reassembly call);
+ * SYNACK_DROP_COUNT: held, nothing to do yet; any other reason: dropped (counted). */
+enum synack_drop stack_ip_reassemble(struct synack_stack *s, struct wire_ip_repr *ip,
+                                     const uint8_t **payload, size_t *len, synack_time_t now);
+/* Drops the datagrams whose reassembly timed out, answering with ICMP time exceeded where
+ * their first fragment came (RFC 1122 §3.3.2, RFC 8200 §4.5). */
+void stack_ip_expire(struct synack_stack *s, synack_time_t now);
+synack_time_t stack_ip_next_deadline(const struct synack_stack *s);
+/* Adds the reassembler's own counts (timeouts, evictions) to a copy of the counters. */
+void stack_ip_counters(const struct synack_stack *s, struct synack_counters *out);
+void stack_ip_stats(const struct synack_stack *s, struct synack_stack_stats *out);
+/* The buffer (STACK_BIG_MAX bytes) to build a large datagram's data in, or NULL when one
+ * is still leaving or the memory is not there. */
+uint8_t *stack_big_buffer(struct synack_stack *s);
+/* Sends the `len` bytes written into stack_big_buffer as one datagram with header `ip`
+ * (addresses, proto, tos, ttl), in fragments as the MTU requires; false when it cannot be
+ * planned. */
+bool stack_big_commit(struct synack_stack *s, const struct wire_ip_repr *ip, size_t len);
+bool stack_big_busy(const struct synack_stack *s);
+/* Writes the next fragment: its length, 0 when none waits, or SYNACK_ERR_BUFSZ. */
+synack_ssize stack_big_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
+
 /* ---- stack/icmp.c ---- */
 /* A well-formed ICMP message for this stack: answers echo requests, hands errors about our
  * TCP segments to tcp_icmp_input, counts and drops the rest. */
@@ -162,6 +204,11 @@ void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
  * rate limit. */
 void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
                               const struct wire_ip_repr *ip, synack_time_t now);
+/* RFC 792 time exceeded, code 1 (fragment reassembly time exceeded), about a datagram whose
+ * first fragment (`first`, its data `data`) arrived but not the rest, within the ICMP error
+ * rate limit. */
+void stack_icmp_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr *first,
+                              const uint8_t *data, size_t len, synack_time_t now);
 /* Writes the oldest queued ICMP message as a packet: its length, 0 if none is queued, or
  * SYNACK_ERR_BUFSZ. */
 synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);

@@ -15,6 +15,11 @@ size_t wire_ip_header_len(enum synack_family family)
     return 0;
 }
 
+size_t wire_ip_repr_header_len(const struct wire_ip_repr *ip)
+{
+    return wire_ip_header_len((enum synack_family)ip->src.family);
+}
+
 enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out)
 {
     if (len == 0) return SYNACK_DROP_IP_TRUNCATED;
@@ -27,7 +32,7 @@ enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_re
 
 size_t wire_ip_emit(const struct wire_ip_repr *ip, uint8_t *buf, size_t cap)
 {
-    size_t hdr = wire_ip_header_len(ip->src.family);
+    size_t hdr = wire_ip_repr_header_len(ip);
     if (hdr == 0 || cap < hdr) return 0;
     wire_ipv4_emit(ip, buf);
     return hdr;

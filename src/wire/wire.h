@@ -93,11 +93,16 @@ void wire_ipv4_emit(const struct wire_ip_repr *ip, uint8_t *buf);
 /* The header wire_ip_emit writes for `family`: 20 (IPv4) or 40 (IPv6, no extension
  * headers); 0 for anything else. */
 size_t wire_ip_header_len(enum synack_family family);
+/* The header wire_ip_emit writes for `ip`: wire_ip_header_len of its family, plus the 8-byte
+ * Fragment header of an IPv6 fragment (ip->frag.present). */
+size_t wire_ip_repr_header_len(const struct wire_ip_repr *ip);
 /* Parses an IPv4 or IPv6 header by its version nibble (SYNACK_DROP_IP_TRUNCATED when there
  * is no byte at all, SYNACK_DROP_IP_VERSION for neither 4 nor 6). */
 enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out);
-/* Writes the header for ip->src.family (see wire_ip_header_len); returns its length, or 0
- * when `cap` is too small or the family unknown. */
+/* Writes the header for ip->src.family (see wire_ip_repr_header_len: for an IPv6 fragment
+ * the fixed header and a Fragment header, RFC 8200 §4.5; IPv4 carries MF and the offset in
+ * its own header); returns its length, or 0 when `cap` is too small or the family
+ * unknown. ip->payload_len counts what follows the returned length. */
 size_t wire_ip_emit(const struct wire_ip_repr *ip, uint8_t *buf, size_t cap);
 
 /* ---- TCP (RFC 9293 §3.1, options RFC 9293 §3.2, RFC 7323, RFC 2018) ------------------ */
