@@ -1,5 +1,6 @@
 /*
- * wire: bytes <-> validated representations (reprs) for IPv4, TCP and ICMP.
+ * wire: bytes <-> validated representations (reprs) for IPv4, IPv6 (with its extension
+ * headers), TCP and ICMP.
  *
  * Parse at the edge: logic never touches raw bytes. Every parser checks lengths before
  * it reads (through the bounds-checked cursor in base/cursor.h) and returns a reason
@@ -68,7 +69,10 @@ struct wire_ip_repr {
     uint16_t payload_len; /* upper-layer bytes that follow header_len */
     struct wire_ip_frag frag;
     struct wire_ip_problem problem; /* IPv6 parse: set with IP6_NEXT_HEADER, IP6_ROUTING,
-                                       IP6_OPTION when the RFC asks for an answer */
+                                       IP6_OPTION, and IP6_EXT_HEADER for a hop-by-hop header
+                                       not first, when the RFC asks for an answer; on
+                                       success, code 1 prepared (send false) for a caller
+                                       that does not run `proto` (see wire_ipv6_parse) */
 };
 
 /* ---- IPv4 (RFC 791) ---------------------------------------------------------------------- */
@@ -97,6 +101,82 @@ enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ipv
 
 /* Writes a 20-byte header (checksum filled in) for `ip` into `buf` (cap >= 20). */
 void wire_ipv4_emit(const struct wire_ipv4_repr *ip, uint8_t *buf);
+
+/* ---- IPv6 (RFC 8200) --------------------------------------------------------------------- */
+
+#define WIRE_IPV6_HDR_LEN 40
+#define WIRE_IPV6_FRAG_HDR_LEN 8
+/* The extension headers the parser walks at most; a longer chain is IP6_EXT_HEADER. */
+#define WIRE_IPV6_MAX_EXT_HEADERS 8
+
+/* Next Header values (IANA "Assigned Internet Protocol Numbers"; RFC 8200 §4). */
+#define WIRE_IPV6_NH_HOP_BY_HOP 0
+#define WIRE_IPV6_NH_ROUTING 43
+#define WIRE_IPV6_NH_FRAGMENT 44
+#define WIRE_IPV6_NH_ESP 50
+#define WIRE_IPV6_NH_AH 51
+#define WIRE_IPV6_NH_NONE 59
+#define WIRE_IPV6_NH_DEST_OPTS 60
+#define WIRE_IP_PROTO_ICMPV6 58
+
+/* ICMPv6 Parameter Problem codes (RFC 4443 §3.4): what wire_ip_problem.code holds. */
+#define WIRE_ICMP6_BAD_HEADER_FIELD 0
+#define WIRE_ICMP6_UNKNOWN_NEXT_HEADER 1
+#define WIRE_ICMP6_UNKNOWN_OPTION 2
+
+/* True for the Next Header values of the IANA "IPv6 Extension Header Types" registry (RFC
+ * 7045 §2; RFC 8200 §4): 0, 43, 44, 50, 51, 60, 135, 139, 140, 253, 254. wire_ipv6_parse
+ * walks 0, 43, 44 and 60; at any other value the walk stops and that value is `proto`, so a
+ * caller can tell an extension header it does not run from a transport. */
+bool wire_ipv6_is_ext_header(uint8_t nh);
+
+/* Parses an IPv6 packet: the 40-byte fixed header (version 6, else IP_VERSION; Payload
+ * Length within `len`, else IP6_TRUNCATED; bytes past it are link padding), then the
+ * extension headers (RFC 8200 §4) up to the upper-layer protocol:
+ *   - hop-by-hop options (§4.3), only directly after the fixed header (else IP6_EXT_HEADER,
+ *     answered with code 1 at the Next Header that named it, §4); destination options
+ *     (§4.6). Their options (§4.2): Pad1 and PadN skipped; an unknown type acts by its two
+ *     high bits: 00 skip, 01 discard (IP6_OPTION), 10 discard and answer code 2 at the
+ *     option type, 11 the same but answered only when the destination is not multicast.
+ *   - routing (§4.4): Segments Left 0 is skipped; otherwise IP6_ROUTING answered with code 0
+ *     at the Routing Type (this node forwards nothing; RFC 5095 type 0 included).
+ *   - fragment (§4.5): the walk stops there, what follows is fragmentable: `frag` is filled
+ *     (present, id, offset in bytes, more, unfrag_len), proto is the fragment header's Next
+ *     Header, header_len ends the fragment header. An atomic fragment (offset 0, M 0, RFC
+ *     6946 §4) is a whole datagram: its fragment header is skipped, frag.present is false.
+ *   - No Next Header (59): IP6_NEXT_HEADER, nothing answered.
+ *   - a header or an option that runs past the payload, a jumbogram (Payload Length 0 with
+ *     hop-by-hop, RFC 2675: not supported), or more than WIRE_IPV6_MAX_EXT_HEADERS headers:
+ *     IP6_EXT_HEADER.
+ * Any other value ends the walk: it is `proto` (ESP and AH too: protocols not run here). On
+ * success `problem` holds, with send false, the code 1 answer "unrecognized Next Header"
+ * pointing at the Next Header field that named `proto`: a caller that does not run `proto`
+ * drops with IP6_NEXT_HEADER and sends that (RFC 8200 §4). The upper-layer data is at
+ * pkt + header_len, payload_len bytes. On a drop, src, dst, ttl, tos, flow_label and problem
+ * are filled so that the caller can answer; problem.send says whether the RFC asks it to
+ * (it still applies wire_icmp6_can_send_error and its rate limit). */
+enum synack_drop wire_ipv6_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out);
+
+/* Writes the 40-byte fixed header of `ip` into `buf` (cap >= 40): Traffic Class = tos, the
+ * low 20 bits of flow_label, Payload Length = payload_len, Next Header = proto, Hop Limit =
+ * ttl. */
+void wire_ipv6_emit(const struct wire_ip_repr *ip, uint8_t *buf);
+
+/* Writes an 8-byte Fragment header (RFC 8200 §4.5): `offset` in bytes (a multiple of 8; the
+ * low 3 bits are not sent), M = more. Returns 8, or 0 if `cap` is too small. */
+size_t wire_ipv6_frag_header_emit(uint8_t next_header, uint16_t offset, bool more, uint32_t id,
+                                  uint8_t *buf, size_t cap);
+
+/* Where the upper-layer header of the IPv6 packet whose first `len` bytes are at `pkt`
+ * starts, walking the same extension headers as wire_ipv6_parse by their lengths alone (no
+ * option or routing rule applied, no Payload Length check: for an ICMPv6 error's returned
+ * packet, which is cut). Stops at the first other Next Header, or after a Fragment header
+ * of a non-first fragment (*frag_offset != 0: no upper-layer header follows). Returns false
+ * when the fixed header is not whole, its version is not 6, the chain is cut before it ends
+ * or is longer than WIRE_IPV6_MAX_EXT_HEADERS; else fills *proto, *offset and *frag_offset
+ * (bytes). */
+bool wire_ipv6_find_upper_layer(const uint8_t *pkt, size_t len, uint8_t *proto, size_t *offset,
+                                uint16_t *frag_offset);
 
 /* ---- TCP (RFC 9293 §3.1, options RFC 9293 §3.2, RFC 7323, RFC 2018) ------------------ */
 

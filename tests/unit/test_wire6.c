@@ -1,0 +1,769 @@
+/* wire/ipv6.c: IPv6 (RFC 8200) with its extension headers. Known bytes worked out by hand,
+ * round trips, every malformed case by its drop reason and the answer the RFC asks for. */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <synack/synack.h>
+
+#include "wire/wire.h"
+
+/* 2001:db8::<last> */
+static struct synack_addr addr6(uint8_t last)
+{
+    uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0};
+    b[15] = last;
+    return synack_addr_v6(b);
+}
+
+/* ff02::1, all nodes (RFC 4291 §2.7.1). */
+static struct synack_addr all_nodes(void)
+{
+    uint8_t b[16] = {0xff, 0x02, [15] = 1};
+    return synack_addr_v6(b);
+}
+
+/* ---- building packets by hand -------------------------------------------------------------- */
+
+struct pkt {
+    uint8_t b[2048];
+    size_t len;
+};
+
+static void put(struct pkt *p, const void *bytes, size_t n)
+{
+    assert_true(p->len + n <= sizeof(p->b));
+    memcpy(p->b + p->len, bytes, n);
+    p->len += n;
+}
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* The fixed header from 2001:db8::1 to `dst`, Next Header `nh`; pkt_done sets the length. */
+static void pkt_start(struct pkt *p, uint8_t nh, const struct synack_addr *dst)
+{
+    struct wire_ip_repr ip = {.src = addr6(1), .dst = *dst, .proto = nh, .ttl = 64};
+    p->len = 0;
+    wire_ipv6_emit(&ip, p->b);
+    p->len = WIRE_IPV6_HDR_LEN;
+}
+
+static void pkt_done(struct pkt *p)
+{
+    put_u16(p->b + 4, (uint16_t)(p->len - WIRE_IPV6_HDR_LEN));
+}
+
+/* A hop-by-hop, destination options or routing header: Next Header, Hdr Ext Len, `body`,
+ * zero-filled to a multiple of 8 (zeros are Pad1 options in an options header). */
+static void pkt_ext(struct pkt *p, uint8_t next, const uint8_t *body, size_t body_len)
+{
+    size_t len = (2 + body_len + 7) / 8 * 8;
+    uint8_t hdr[256] = {next, (uint8_t)(len / 8 - 1)};
+    assert_true(len <= sizeof(hdr));
+    if (body_len) memcpy(hdr + 2, body, body_len);
+    put(p, hdr, len);
+}
+
+static void pkt_frag(struct pkt *p, uint8_t next, uint16_t offset, bool more, uint32_t id)
+{
+    uint8_t hdr[8];
+    assert_int_equal(wire_ipv6_frag_header_emit(next, offset, more, id, hdr, sizeof(hdr)), 8);
+    put(p, hdr, sizeof(hdr));
+}
+
+/* Parses a heap copy of exactly `len` bytes, so ASan sees any read past the end. */
+static enum synack_drop parse6_bytes(const uint8_t *b, size_t len, struct wire_ip_repr *ip)
+{
+    uint8_t *copy = malloc(len > 0 ? len : 1);
+    assert_non_null(copy);
+    if (len) memcpy(copy, b, len);
+    enum synack_drop d = wire_ipv6_parse(copy, len, ip);
+    free(copy);
+    return d;
+}
+
+static enum synack_drop parse6(const struct pkt *p, struct wire_ip_repr *ip)
+{
+    return parse6_bytes(p->b, p->len, ip);
+}
+
+/* An option header body holding one option of `type` with 2 data bytes. */
+static enum synack_drop parse_with_option(uint8_t hdr_type, uint8_t type,
+                                          const struct synack_addr *dst, struct wire_ip_repr *ip)
+{
+    struct pkt p;
+    const uint8_t opts[] = {type, 2, 0xaa, 0xbb};
+    pkt_start(&p, hdr_type, dst);
+    pkt_ext(&p, WIRE_IP_PROTO_UDP, opts, sizeof(opts));
+    put(&p, "12345678", 8);
+    pkt_done(&p);
+    return parse6(&p, ip);
+}
+
+/* ---- IPv6: known bytes and round trips ---------------------------------------------------- */
+
+/* An echo request from 2001:db8::1 to 2001:db8::2, id 0x1234, seq 1, data "abcdefgh", laid
+ * out by hand from RFC 8200 §3 and RFC 4443 §4.1. Traffic Class 0xab, Flow Label 0x12345.
+ * Its checksum worked out by hand (RFC 4443 §2.3, RFC 8200 §8.1, RFC 1071): the pseudo-header
+ * words are 0x2001 + 0x0db8 + 0x0001 (source), 0x2001 + 0x0db8 + 0x0002 (destination),
+ * 0x0010 (length 16) and 0x003a (Next Header 58): 0x5bbf; the message with the field zero
+ * adds 0x8000 + 0x1234 + 0x0001 + 0x6162 + 0x6364 + 0x6566 + 0x6768; the running sum folds
+ * to 0x7f8a, complemented 0x8075. */
+static const uint8_t echo6_bytes[] = {
+    0x6a, 0xb1, 0x23, 0x45, 0x00, 0x10, 0x3a, 0x40,                            /* ver, tc, flow */
+    0x20, 0x01, 0x0d, 0xb8, 0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0x01, /* source */
+    0x20, 0x01, 0x0d, 0xb8, 0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0x02, /* destination */
+    0x80, 0x00, 0x80, 0x75, 0x12, 0x34, 0x00, 0x01,                            /* ICMPv6 header */
+    'a',  'b',  'c',  'd',  'e',  'f',  'g',  'h'};
+
+static void ipv6_known_bytes_parse_rfc8200_3(void **state)
+{
+    (void)state;
+    struct wire_ip_repr ip;
+    assert_int_equal(parse6_bytes(echo6_bytes, sizeof(echo6_bytes), &ip), SYNACK_DROP_NONE);
+    struct synack_addr a = addr6(1), b = addr6(2);
+    assert_true(synack_addr_eq(&ip.src, &a));
+    assert_true(synack_addr_eq(&ip.dst, &b));
+    assert_int_equal(ip.tos, 0xab);
+    assert_int_equal(ip.flow_label, 0x12345);
+    assert_int_equal(ip.ttl, 64);
+    assert_int_equal(ip.proto, WIRE_IP_PROTO_ICMPV6);
+    assert_int_equal(ip.header_len, 40);
+    assert_int_equal(ip.payload_len, 16);
+    assert_false(ip.frag.present);
+    assert_false(ip.problem.send);
+
+    /* Emitted again from the repr: the same 40 bytes. */
+    uint8_t hdr[WIRE_IPV6_HDR_LEN];
+    wire_ipv6_emit(&ip, hdr);
+    assert_memory_equal(hdr, echo6_bytes, sizeof(hdr));
+}
+
+static void ipv6_round_trip(void **state)
+{
+    (void)state;
+    uint8_t buf[64] = {0};
+    struct wire_ip_repr ip = {.src = addr6(1),
+                              .dst = addr6(2),
+                              .proto = WIRE_IP_PROTO_TCP,
+                              .ttl = 255,
+                              .tos = 0x2e,
+                              .flow_label = 0xfffff,
+                              .payload_len = 20};
+    wire_ipv6_emit(&ip, buf);
+    struct wire_ip_repr got;
+    assert_int_equal(parse6_bytes(buf, 60, &got), SYNACK_DROP_NONE);
+    assert_true(synack_addr_eq(&got.src, &ip.src));
+    assert_true(synack_addr_eq(&got.dst, &ip.dst));
+    assert_int_equal(got.src.family, SYNACK_AF_INET6);
+    assert_int_equal(got.proto, ip.proto);
+    assert_int_equal(got.ttl, 255);
+    assert_int_equal(got.tos, 0x2e);
+    assert_int_equal(got.flow_label, 0xfffff);
+    assert_int_equal(got.header_len, 40);
+    assert_int_equal(got.payload_len, 20);
+    /* The Flow Label is 20 bits: more is not sent into the Traffic Class. */
+    ip.flow_label = 0xfff12345u;
+    wire_ipv6_emit(&ip, buf);
+    assert_int_equal(parse6_bytes(buf, 60, &got), SYNACK_DROP_NONE);
+    assert_int_equal(got.tos, 0x2e);
+    assert_int_equal(got.flow_label, 0x12345);
+}
+
+static void ipv6_truncated_fixed_header(void **state)
+{
+    (void)state;
+    struct wire_ip_repr ip;
+    for (size_t len = 0; len < WIRE_IPV6_HDR_LEN; len++)
+        assert_int_equal(parse6_bytes(echo6_bytes, len, &ip), SYNACK_DROP_IP6_TRUNCATED);
+}
+
+static void ipv6_bad_version(void **state)
+{
+    (void)state;
+    uint8_t b[sizeof(echo6_bytes)];
+    memcpy(b, echo6_bytes, sizeof(b));
+    struct wire_ip_repr ip;
+    for (unsigned v = 0; v < 16; v++) {
+        b[0] = (uint8_t)(v << 4 | (b[0] & 0x0f));
+        assert_int_equal(parse6_bytes(b, sizeof(b), &ip),
+                         v == 6 ? SYNACK_DROP_NONE : SYNACK_DROP_IP_VERSION);
+    }
+}
+
+/* RFC 8200 §3: Payload Length past what arrived is a lie; bytes past it are link padding. */
+static void ipv6_payload_length_lies(void **state)
+{
+    (void)state;
+    uint8_t b[sizeof(echo6_bytes) + 6];
+    memcpy(b, echo6_bytes, sizeof(echo6_bytes));
+    memset(b + sizeof(echo6_bytes), 0xee, 6);
+    struct wire_ip_repr ip;
+    /* one byte short */
+    assert_int_equal(parse6_bytes(b, sizeof(echo6_bytes) - 1, &ip), SYNACK_DROP_IP6_TRUNCATED);
+    put_u16(b + 4, 0xffff);
+    assert_int_equal(parse6_bytes(b, sizeof(b), &ip), SYNACK_DROP_IP6_TRUNCATED);
+    /* padding after the payload is not the payload's */
+    put_u16(b + 4, 16);
+    assert_int_equal(parse6_bytes(b, sizeof(b), &ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip.payload_len, 16);
+    /* a shorter Payload Length cuts the upper layer short */
+    put_u16(b + 4, 10);
+    assert_int_equal(parse6_bytes(b, sizeof(b), &ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip.payload_len, 10);
+}
+
+/* ---- IPv6: extension headers ------------------------------------------------------------- */
+
+/* RFC 8200 §4.3, §4.4, §4.6: hop-by-hop (first), destination options, routing with Segments
+ * Left 0 and destination options again are walked to TCP. */
+static void ipv6_extension_headers_walked_rfc8200_4(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    /* hop-by-hop: PadN of 3, Pad1, a skippable unknown option (00xxxxxx), Pad1s */
+    const uint8_t hbh[] = {1, 1, 0, 0, 0x1e, 2, 0xaa, 0xbb};
+    const uint8_t dest[] = {1, 4, 0, 0, 0, 0};
+    const uint8_t rh[] = {4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_DEST_OPTS, hbh, sizeof(hbh)); /* 40..55 */
+    pkt_ext(&p, WIRE_IPV6_NH_ROUTING, dest, sizeof(dest)); /* 56..63 */
+    pkt_ext(&p, WIRE_IPV6_NH_DEST_OPTS, rh, sizeof(rh));   /* 64..87, type 4, SL 0 */
+    pkt_ext(&p, WIRE_IP_PROTO_TCP, NULL, 0);               /* 88..95 */
+    put(&p, "0123456789abcdefghij", 20);
+    pkt_done(&p);
+    struct wire_ip_repr ip;
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip.proto, WIRE_IP_PROTO_TCP);
+    assert_int_equal(ip.header_len, 96);
+    assert_int_equal(ip.payload_len, 20);
+    assert_false(ip.frag.present);
+    /* prepared for a caller without TCP: code 1 at the last header's Next Header (§4) */
+    assert_false(ip.problem.send);
+    assert_int_equal(ip.problem.code, 1);
+    assert_int_equal(ip.problem.pointer, 88);
+}
+
+/* RFC 8200 §4.5: the walk stops at a fragment header; the frag fields say what it is. */
+static void ipv6_fragment_header_fills_frag_rfc8200_4_5(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_FRAGMENT, NULL, 0); /* 40..47 */
+    pkt_frag(&p, WIRE_IP_PROTO_UDP, 1232, true, 0xdeadbeefu);
+    uint8_t data[64];
+    memset(data, 0x5a, sizeof(data));
+    put(&p, data, sizeof(data));
+    pkt_done(&p);
+    struct wire_ip_repr ip;
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+    assert_true(ip.frag.present);
+    assert_true(ip.frag.more);
+    assert_int_equal(ip.frag.offset, 1232);
+    assert_int_equal(ip.frag.id, 0xdeadbeefu);
+    assert_int_equal(ip.frag.unfrag_len, 48);
+    assert_int_equal(ip.proto, WIRE_IP_PROTO_UDP);
+    assert_int_equal(ip.header_len, 56);
+    assert_int_equal(ip.payload_len, 64);
+
+    /* the last fragment: M clear */
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, &dst);
+    pkt_frag(&p, WIRE_IP_PROTO_TCP, 65528, false, 7);
+    put(&p, data, 8);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+    assert_true(ip.frag.present);
+    assert_false(ip.frag.more);
+    assert_int_equal(ip.frag.offset, 65528);
+    assert_int_equal(ip.frag.unfrag_len, 40);
+    assert_int_equal(ip.payload_len, 8);
+
+    /* the first fragment: offset 0, M set, is a fragment too (and the walk stops) */
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, &dst);
+    pkt_frag(&p, WIRE_IPV6_NH_DEST_OPTS, 0, true, 8);
+    put(&p, data, 16);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+    assert_true(ip.frag.present);
+    assert_int_equal(ip.frag.offset, 0);
+    assert_int_equal(ip.proto, WIRE_IPV6_NH_DEST_OPTS);
+    assert_int_equal(ip.header_len, 48);
+}
+
+/* RFC 8200 §4.5 layout, by hand: Next Header, Reserved, Offset (8-octet units) | Res | M,
+ * Identification. */
+static void ipv6_fragment_header_emit_known_bytes(void **state)
+{
+    (void)state;
+    uint8_t b[8];
+    assert_int_equal(wire_ipv6_frag_header_emit(17, 1232, true, 0x01020304u, b, 8), 8);
+    /* 1232 / 8 = 154 = 0x9a, shifted left 3: 0x04d0, | M: 0x04d1 */
+    const uint8_t want[] = {17, 0, 0x04, 0xd1, 0x01, 0x02, 0x03, 0x04};
+    assert_memory_equal(b, want, 8);
+    assert_int_equal(wire_ipv6_frag_header_emit(6, 8, false, 1, b, 8), 8);
+    const uint8_t want2[] = {6, 0, 0x00, 0x08, 0, 0, 0, 1};
+    assert_memory_equal(b, want2, 8);
+    assert_int_equal(wire_ipv6_frag_header_emit(6, 8, false, 1, b, 7), 0);
+}
+
+/* RFC 6946 §4: offset 0 and M 0 is a whole datagram, processed in isolation. */
+static void ipv6_atomic_fragment_is_whole_datagram_rfc6946(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, &dst);
+    pkt_frag(&p, WIRE_IPV6_NH_DEST_OPTS, 0, false, 0x77);
+    pkt_ext(&p, WIRE_IP_PROTO_UDP, NULL, 0);
+    put(&p, "udpudpud", 8);
+    pkt_done(&p);
+    struct wire_ip_repr ip;
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+    assert_false(ip.frag.present);
+    assert_int_equal(ip.proto, WIRE_IP_PROTO_UDP);
+    assert_int_equal(ip.header_len, 56);
+    assert_int_equal(ip.payload_len, 8);
+}
+
+static void ipv6_ext_chain_past_packet(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    struct wire_ip_repr ip;
+    /* Hdr Ext Len says 32 bytes, 16 are there. */
+    pkt_start(&p, WIRE_IPV6_NH_DEST_OPTS, &dst);
+    pkt_ext(&p, WIRE_IP_PROTO_TCP, NULL, 0);
+    p.b[41] = 3;
+    put(&p, "12345678", 8);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+    /* The bytes are in the buffer but past Payload Length: the walk ends at Payload Length. */
+    put_u16(p.b + 4, 8);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+    /* One byte of a header: not even its length. */
+    put_u16(p.b + 4, 1);
+    assert_int_equal(parse6_bytes(p.b, 41, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+    /* A fragment header cut in half. */
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, &dst);
+    pkt_frag(&p, WIRE_IP_PROTO_TCP, 8, true, 1);
+    p.len -= 4;
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+    /* Nothing at all after a Next Header that names one. */
+    pkt_start(&p, WIRE_IPV6_NH_ROUTING, &dst);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+}
+
+/* The walk is bounded: WIRE_IPV6_MAX_EXT_HEADERS headers pass, one more is a drop. */
+static void ipv6_ext_chain_too_long(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct wire_ip_repr ip;
+    for (unsigned n = WIRE_IPV6_MAX_EXT_HEADERS; n <= WIRE_IPV6_MAX_EXT_HEADERS + 1; n++) {
+        struct pkt p;
+        pkt_start(&p, WIRE_IPV6_NH_DEST_OPTS, &dst);
+        for (unsigned i = 0; i < n; i++)
+            pkt_ext(&p, i + 1 < n ? WIRE_IPV6_NH_DEST_OPTS : WIRE_IP_PROTO_UDP, NULL, 0);
+        put(&p, "12345678", 8);
+        pkt_done(&p);
+        assert_int_equal(parse6(&p, &ip), n <= WIRE_IPV6_MAX_EXT_HEADERS
+                                              ? SYNACK_DROP_NONE
+                                              : SYNACK_DROP_IP6_EXT_HEADER);
+        assert_false(ip.problem.send);
+    }
+}
+
+/* RFC 8200 §4: hop-by-hop only right after the fixed header; a Next Header of 0 anywhere
+ * else is answered with code 1 at that Next Header. */
+static void ipv6_hop_by_hop_not_first_rfc8200_4(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    pkt_start(&p, WIRE_IPV6_NH_DEST_OPTS, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_HOP_BY_HOP, NULL, 0);
+    pkt_ext(&p, WIRE_IP_PROTO_UDP, NULL, 0);
+    put(&p, "12345678", 8);
+    pkt_done(&p);
+    struct wire_ip_repr ip;
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+    assert_true(ip.problem.send);
+    assert_int_equal(ip.problem.code, 1);
+    assert_int_equal(ip.problem.pointer, 40);
+    /* src and dst are there for the answer */
+    struct synack_addr src = addr6(1);
+    assert_true(synack_addr_eq(&ip.src, &src));
+}
+
+/* RFC 2675: Payload Length 0 with hop-by-hop is a jumbogram, not supported. */
+static void ipv6_jumbogram_not_supported(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    const uint8_t jumbo[] = {0xc2, 4, 0, 1, 0, 0};
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IP_PROTO_UDP, jumbo, sizeof(jumbo));
+    put(&p, "12345678", 8);
+    put_u16(p.b + 4, 0);
+    struct wire_ip_repr ip;
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+    assert_false(ip.problem.send);
+    /* Payload Length 0 is fine otherwise: an empty payload. */
+    pkt_start(&p, WIRE_IP_PROTO_UDP, &dst);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip.payload_len, 0);
+}
+
+/* RFC 8200 §4.2: an unknown option type whose two high bits are 00 is skipped, in either
+ * options header. */
+static void ipv6_option_action_00_skips(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct wire_ip_repr ip;
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_HOP_BY_HOP, 0x3e, &dst, &ip), SYNACK_DROP_NONE);
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_DEST_OPTS, 0x05, &dst, &ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip.proto, WIRE_IP_PROTO_UDP);
+}
+
+/* 01: discard, nothing answered. */
+static void ipv6_option_action_01_discards_silently(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2), mc = all_nodes();
+    struct wire_ip_repr ip;
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_HOP_BY_HOP, 0x41, &dst, &ip),
+                     SYNACK_DROP_IP6_OPTION);
+    assert_false(ip.problem.send);
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_DEST_OPTS, 0x7f, &mc, &ip),
+                     SYNACK_DROP_IP6_OPTION);
+    assert_false(ip.problem.send);
+}
+
+/* 10: discard and answer code 2 at the option type, multicast destination or not. */
+static void ipv6_option_action_10_answers_even_multicast(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2), mc = all_nodes();
+    struct wire_ip_repr ip;
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_HOP_BY_HOP, 0x80, &dst, &ip),
+                     SYNACK_DROP_IP6_OPTION);
+    assert_true(ip.problem.send);
+    assert_int_equal(ip.problem.code, 2);
+    assert_int_equal(ip.problem.pointer, 42);
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_DEST_OPTS, 0xbf, &mc, &ip),
+                     SYNACK_DROP_IP6_OPTION);
+    assert_true(ip.problem.send);
+    assert_int_equal(ip.problem.code, 2);
+    assert_int_equal(ip.problem.pointer, 42);
+}
+
+/* 11: discard; answer code 2 only when the destination is not multicast. */
+static void ipv6_option_action_11_answers_only_unicast(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2), mc = all_nodes();
+    struct wire_ip_repr ip;
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_DEST_OPTS, 0xc9, &dst, &ip),
+                     SYNACK_DROP_IP6_OPTION);
+    assert_true(ip.problem.send);
+    assert_int_equal(ip.problem.code, 2);
+    assert_int_equal(ip.problem.pointer, 42);
+    assert_int_equal(parse_with_option(WIRE_IPV6_NH_HOP_BY_HOP, 0xc9, &mc, &ip),
+                     SYNACK_DROP_IP6_OPTION);
+    assert_false(ip.problem.send);
+}
+
+/* The pointer names the unknown option where it stands, after the options before it. */
+static void ipv6_option_pointer_after_padding(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    const uint8_t opts[] = {0, 1, 2, 0, 0, 0x1e, 0, 0x80, 0};
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_DEST_OPTS, NULL, 0);
+    pkt_ext(&p, WIRE_IP_PROTO_TCP, opts, sizeof(opts)); /* at 48 */
+    put(&p, "12345678", 8);
+    pkt_done(&p);
+    struct wire_ip_repr ip;
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_OPTION);
+    assert_int_equal(ip.problem.pointer, 48 + 2 + 7);
+}
+
+/* An option that runs past its header. */
+static void ipv6_option_past_header(void **state)
+{
+    (void)state;
+    struct pkt p;
+    struct synack_addr dst = addr6(2);
+    struct wire_ip_repr ip;
+    /* PadN of 10 in a 6-byte option area */
+    const uint8_t padn[] = {1, 10, 0, 0, 0, 0};
+    pkt_start(&p, WIRE_IPV6_NH_DEST_OPTS, &dst);
+    pkt_ext(&p, WIRE_IP_PROTO_TCP, padn, sizeof(padn));
+    put(&p, "12345678", 8);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+    /* a type byte last, with no length byte */
+    const uint8_t last[] = {0, 0, 0, 0, 0, 0x1e};
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IP_PROTO_TCP, last, sizeof(last));
+    put(&p, "12345678", 8);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_EXT_HEADER);
+}
+
+/* RFC 8200 §4.4: Segments Left 0: ignored, whatever the type (RFC 5095 type 0 too). */
+static void ipv6_routing_segments_left_zero_skipped_rfc8200_4_4(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    for (unsigned type = 0; type < 256; type += 85) {
+        struct pkt p;
+        const uint8_t rh[] = {(uint8_t)type, 0, 0, 0, 0, 0};
+        pkt_start(&p, WIRE_IPV6_NH_ROUTING, &dst);
+        pkt_ext(&p, WIRE_IP_PROTO_UDP, rh, sizeof(rh));
+        put(&p, "12345678", 8);
+        pkt_done(&p);
+        struct wire_ip_repr ip;
+        assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+        assert_int_equal(ip.proto, WIRE_IP_PROTO_UDP);
+        assert_int_equal(ip.header_len, 48);
+    }
+}
+
+/* RFC 8200 §4.4, RFC 5095 §3: Segments Left != 0 at a node that forwards nothing: discard,
+ * parameter problem code 0 at the Routing Type. */
+static void ipv6_routing_segments_left_answered_rfc5095(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    const uint8_t types[] = {0, 2, 3, 4, 253};
+    for (size_t i = 0; i < sizeof(types); i++) {
+        struct pkt p;
+        uint8_t rh[22] = {types[i], 1};
+        pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+        pkt_ext(&p, WIRE_IPV6_NH_ROUTING, NULL, 0);
+        pkt_ext(&p, WIRE_IP_PROTO_UDP, rh, sizeof(rh)); /* at 48 */
+        put(&p, "12345678", 8);
+        pkt_done(&p);
+        struct wire_ip_repr ip;
+        assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_ROUTING);
+        assert_true(ip.problem.send);
+        assert_int_equal(ip.problem.code, 0);
+        assert_int_equal(ip.problem.pointer, 48 + 2);
+    }
+}
+
+/* RFC 8200 §4: an unrecognized Next Header is the caller's to answer, code 1 at the field
+ * that named it; ESP and AH are protocols this stack does not run. */
+static void ipv6_unknown_next_header_problem_pointer_rfc8200_4(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct pkt p;
+    struct wire_ip_repr ip;
+    pkt_start(&p, 132, &dst); /* SCTP */
+    put(&p, "12345678", 8);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip.proto, 132);
+    assert_false(ip.problem.send);
+    assert_int_equal(ip.problem.code, 1);
+    assert_int_equal(ip.problem.pointer, 6);
+
+    const uint8_t others[] = {WIRE_IPV6_NH_ESP, WIRE_IPV6_NH_AH, 135, 253};
+    for (size_t i = 0; i < sizeof(others); i++) {
+        pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+        pkt_ext(&p, WIRE_IPV6_NH_DEST_OPTS, NULL, 0);
+        pkt_ext(&p, others[i], NULL, 0); /* at 48 */
+        put(&p, "12345678", 8);
+        pkt_done(&p);
+        assert_int_equal(parse6(&p, &ip), SYNACK_DROP_NONE);
+        assert_int_equal(ip.proto, others[i]);
+        assert_int_equal(ip.header_len, 56);
+        assert_int_equal(ip.problem.code, 1);
+        assert_int_equal(ip.problem.pointer, 48);
+        assert_true(wire_ipv6_is_ext_header(others[i]));
+    }
+    assert_true(wire_ipv6_is_ext_header(WIRE_IPV6_NH_HOP_BY_HOP));
+    assert_true(wire_ipv6_is_ext_header(WIRE_IPV6_NH_FRAGMENT));
+    assert_false(wire_ipv6_is_ext_header(WIRE_IP_PROTO_TCP));
+    assert_false(wire_ipv6_is_ext_header(WIRE_IP_PROTO_UDP));
+    assert_false(wire_ipv6_is_ext_header(WIRE_IP_PROTO_ICMPV6));
+    assert_false(wire_ipv6_is_ext_header(WIRE_IPV6_NH_NONE));
+}
+
+/* RFC 8200 §4: No Next Header: nothing follows; dropped without an answer. */
+static void ipv6_no_next_header(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct pkt p;
+    struct wire_ip_repr ip;
+    pkt_start(&p, WIRE_IPV6_NH_NONE, &dst);
+    put(&p, "ignored!", 8);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_NEXT_HEADER);
+    assert_false(ip.problem.send);
+    pkt_start(&p, WIRE_IPV6_NH_DEST_OPTS, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_NONE, NULL, 0);
+    pkt_done(&p);
+    assert_int_equal(parse6(&p, &ip), SYNACK_DROP_IP6_NEXT_HEADER);
+    assert_false(ip.problem.send);
+}
+
+/* A chain of every walked header, its Payload Length set to each cut in turn: inside a
+ * header it is IP6_EXT_HEADER, past the last one it parses; never a read past the end. */
+static void ipv6_truncated_at_every_length(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct pkt p;
+    const uint8_t opts[] = {1, 2, 0, 0, 0x05, 0};
+    const uint8_t rh[] = {0, 0, 0, 0, 0, 0};
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_ROUTING, opts, sizeof(opts));
+    pkt_ext(&p, WIRE_IPV6_NH_DEST_OPTS, rh, sizeof(rh));
+    pkt_ext(&p, WIRE_IPV6_NH_FRAGMENT, opts, sizeof(opts));
+    pkt_frag(&p, WIRE_IP_PROTO_TCP, 0, false, 9);
+    size_t chain_end = p.len;
+    put(&p, "0123456789abcdefghij", 20);
+    pkt_done(&p);
+    for (size_t cut = WIRE_IPV6_HDR_LEN; cut <= p.len; cut++) {
+        struct pkt q = p;
+        q.len = cut;
+        pkt_done(&q);
+        struct wire_ip_repr ip;
+        enum synack_drop d = parse6(&q, &ip);
+        if (cut == WIRE_IPV6_HDR_LEN) {
+            assert_int_equal(d, SYNACK_DROP_IP6_EXT_HEADER); /* the jumbogram case */
+        } else if (cut < chain_end) {
+            assert_int_equal(d, SYNACK_DROP_IP6_EXT_HEADER);
+        } else {
+            assert_int_equal(d, SYNACK_DROP_NONE);
+            assert_int_equal(ip.header_len, chain_end);
+            assert_int_equal(ip.payload_len, cut - chain_end);
+        }
+    }
+}
+
+/* Random damage to a valid chain: every outcome is a drop reason or a parse whose lengths
+ * fit the packet; synack_format_packet copes with all of them. */
+static void ipv6_random_corruption_no_crash(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct pkt p;
+    const uint8_t opts[] = {1, 2, 0, 0, 0x05, 0};
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_DEST_OPTS, opts, sizeof(opts));
+    pkt_ext(&p, WIRE_IPV6_NH_ROUTING, opts, sizeof(opts));
+    pkt_ext(&p, WIRE_IPV6_NH_FRAGMENT, NULL, 0);
+    pkt_frag(&p, WIRE_IP_PROTO_ICMPV6, 0, false, 9);
+    put(&p, echo6_bytes + 40, 16);
+    pkt_done(&p);
+    uint32_t seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        struct pkt q = p;
+        for (int k = 0; k < 3; k++) {
+            seed = seed * 1103515245u + 12345u;
+            q.b[(seed >> 8) % q.len] = (uint8_t)(seed >> 20);
+        }
+        seed = seed * 1103515245u + 12345u;
+        q.len -= (seed >> 16) % 8;
+        struct wire_ip_repr ip;
+        if (parse6(&q, &ip) == SYNACK_DROP_NONE)
+            assert_true((size_t)ip.header_len + ip.payload_len <= q.len);
+        char line[256];
+        synack_format_packet(line, sizeof(line), q.b, q.len);
+    }
+}
+
+static void ipv6_find_upper_layer_for_quotes(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct pkt p;
+    uint8_t proto;
+    size_t offset;
+    uint16_t frag_offset;
+    pkt_start(&p, WIRE_IPV6_NH_HOP_BY_HOP, &dst);
+    pkt_ext(&p, WIRE_IPV6_NH_FRAGMENT, NULL, 0);
+    pkt_frag(&p, WIRE_IP_PROTO_TCP, 0, true, 1);
+    put(&p, "01234567", 8);
+    pkt_done(&p);
+    /* the first fragment: its upper-layer header follows the fragment header */
+    assert_true(wire_ipv6_find_upper_layer(p.b, p.len, &proto, &offset, &frag_offset));
+    assert_int_equal(proto, WIRE_IP_PROTO_TCP);
+    assert_int_equal(offset, 56);
+    assert_int_equal(frag_offset, 0);
+    /* Payload Length is not looked at: a quote is cut anyway */
+    put_u16(p.b + 4, 1000);
+    assert_true(wire_ipv6_find_upper_layer(p.b, 56, &proto, &offset, &frag_offset));
+    /* cut inside the chain */
+    assert_false(wire_ipv6_find_upper_layer(p.b, 55, &proto, &offset, &frag_offset));
+    assert_false(wire_ipv6_find_upper_layer(p.b, 39, &proto, &offset, &frag_offset));
+    /* a later fragment: the walk stops at its fragment header */
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, &dst);
+    pkt_frag(&p, WIRE_IPV6_NH_DEST_OPTS, 1448, true, 1);
+    put(&p, "01234567", 8);
+    assert_true(wire_ipv6_find_upper_layer(p.b, p.len, &proto, &offset, &frag_offset));
+    assert_int_equal(proto, WIRE_IPV6_NH_DEST_OPTS);
+    assert_int_equal(offset, 48);
+    assert_int_equal(frag_offset, 1448);
+    /* not IPv6 */
+    p.b[0] = 0x45;
+    assert_false(wire_ipv6_find_upper_layer(p.b, p.len, &proto, &offset, &frag_offset));
+}
+
+/* ---- ICMPv6 -------------------------------------------------------------------------------- */
+
+/* ---- UDP ---------------------------------------------------------------------------------- */
+
+/* ---- formatting ----------------------------------------------------------------------------- */
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(ipv6_known_bytes_parse_rfc8200_3),
+    cmocka_unit_test(ipv6_round_trip),
+    cmocka_unit_test(ipv6_truncated_fixed_header),
+    cmocka_unit_test(ipv6_bad_version),
+    cmocka_unit_test(ipv6_payload_length_lies),
+    cmocka_unit_test(ipv6_extension_headers_walked_rfc8200_4),
+    cmocka_unit_test(ipv6_fragment_header_fills_frag_rfc8200_4_5),
+    cmocka_unit_test(ipv6_fragment_header_emit_known_bytes),
+    cmocka_unit_test(ipv6_atomic_fragment_is_whole_datagram_rfc6946),
+    cmocka_unit_test(ipv6_ext_chain_past_packet),
+    cmocka_unit_test(ipv6_ext_chain_too_long),
+    cmocka_unit_test(ipv6_hop_by_hop_not_first_rfc8200_4),
+    cmocka_unit_test(ipv6_jumbogram_not_supported),
+    cmocka_unit_test(ipv6_option_action_00_skips),
+    cmocka_unit_test(ipv6_option_action_01_discards_silently),
+    cmocka_unit_test(ipv6_option_action_10_answers_even_multicast),
+    cmocka_unit_test(ipv6_option_action_11_answers_only_unicast),
+    cmocka_unit_test(ipv6_option_pointer_after_padding),
+    cmocka_unit_test(ipv6_option_past_header),
+    cmocka_unit_test(ipv6_routing_segments_left_zero_skipped_rfc8200_4_4),
+    cmocka_unit_test(ipv6_routing_segments_left_answered_rfc5095),
+    cmocka_unit_test(ipv6_unknown_next_header_problem_pointer_rfc8200_4),
+    cmocka_unit_test(ipv6_no_next_header),
+    cmocka_unit_test(ipv6_truncated_at_every_length),
+    cmocka_unit_test(ipv6_random_corruption_no_crash),
+    cmocka_unit_test(ipv6_find_upper_layer_for_quotes),
+};
+
+SYNACK_TEST_MAIN("wire6", tests)
