@@ -1,6 +1,6 @@
 /*
  * wire: bytes <-> validated representations (reprs) for IPv4, IPv6 (with its extension
- * headers), TCP and ICMP.
+ * headers), TCP, UDP and ICMP.
  *
  * Parse at the edge: logic never touches raw bytes. Every parser checks lengths before
  * it reads (through the bounds-checked cursor in base/cursor.h) and returns a reason
@@ -325,6 +325,32 @@ size_t wire_icmp_packet_emit(struct wire_ipv4_repr *ip, const struct wire_icmp_r
  * Always NUL-terminates; returns the length written. */
 size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
                      const struct wire_icmp_repr *icmp);
+
+/* ---- UDP (RFC 768) ------------------------------------------------------------------------ */
+
+#define WIRE_UDP_HDR_LEN 8
+
+struct wire_udp_repr {
+    uint16_t src_port, dst_port; /* a source port of 0 means none (RFC 768) */
+    /* parse points into the caller's buffer (Length - 8 bytes); emit copies from here */
+    const uint8_t *payload;
+    size_t payload_len;
+};
+
+/* Parses a UDP datagram of `len` bytes (the IP payload) from `src` to `dst`: the 8-byte
+ * header and a Length field from 8 to `len` (else UDP_TRUNCATED; bytes past Length are
+ * ignored), the checksum over the pseudo-header of either family (Length as its length) and
+ * the datagram (UDP_CHECKSUM). A zero checksum means "none" over IPv4 (RFC 768) and is
+ * UDP_CHECKSUM over IPv6 (RFC 8200 §8.1). Ports are not judged (port 0 is the stack's
+ * business). Returns SYNACK_DROP_NONE and fills `out`, or the reason. */
+enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                const struct synack_addr *dst, struct wire_udp_repr *out);
+
+/* Writes header and payload and the checksum with the pseudo-header of (src, dst); a
+ * computed checksum of 0 is sent as 0xffff (RFC 768, RFC 8200 §8.1). Returns the bytes
+ * written (8 + payload_len), or 0 if `cap` is too small or the datagram exceeds 65535. */
+size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *src,
+                     const struct synack_addr *dst, uint8_t *buf, size_t cap);
 
 /* ---- whole packets ----------------------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
-/* wire/ipv6.c: IPv6 (RFC 8200) with its extension headers. Known bytes worked out by hand,
- * round trips, every malformed case by its drop reason and the answer the RFC asks for. */
+/* wire/ipv6.c, wire/udp.c: IPv6 (RFC 8200) with its extension headers and UDP (RFC 768)
+ * over both families. Known bytes worked out by hand, round trips, every malformed case by
+ * its drop reason and the answer the RFC asks for. */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -8,6 +9,9 @@
 #include <synack/synack.h>
 
 #include "wire/wire.h"
+
+#define ADDR_A 0xc6120001u /* 198.18.0.1 */
+#define ADDR_B 0xc6120002u /* 198.18.0.2 */
 
 /* 2001:db8::<last> */
 static struct synack_addr addr6(uint8_t last)
@@ -735,6 +739,144 @@ static void ipv6_find_upper_layer_for_quotes(void **state)
 
 /* ---- UDP ---------------------------------------------------------------------------------- */
 
+/* 198.18.0.1.5000 > 198.18.0.2.53, data "abcd", laid out by hand (RFC 768). The checksum by
+ * hand: the pseudo-header 0xc612 + 0x0001 + 0xc612 + 0x0002 + 0x0011 + 0x000c = 0x18c44; the
+ * datagram with the field zero 0x1388 + 0x0035 + 0x000c + 0x6162 + 0x6364 = 0xd88f; together
+ * 0x264d3, folded 0x64d5, complemented 0x9b2a. */
+static const uint8_t udp4_bytes[] = {0x13, 0x88, 0x00, 0x35, 0x00, 0x0c,
+                                     0x9b, 0x2a, 'a',  'b',  'c',  'd'};
+
+static void udp_known_bytes_rfc768(void **state)
+{
+    (void)state;
+    struct synack_addr a = synack_addr_v4(ADDR_A), b = synack_addr_v4(ADDR_B);
+    struct wire_udp_repr u;
+    assert_int_equal(wire_udp_parse(udp4_bytes, sizeof(udp4_bytes), &a, &b, &u), SYNACK_DROP_NONE);
+    assert_int_equal(u.src_port, 5000);
+    assert_int_equal(u.dst_port, 53);
+    assert_int_equal(u.payload_len, 4);
+    assert_memory_equal(u.payload, "abcd", 4);
+    uint8_t buf[32];
+    assert_int_equal(wire_udp_emit(&u, &a, &b, buf, sizeof(buf)), sizeof(udp4_bytes));
+    assert_memory_equal(buf, udp4_bytes, sizeof(udp4_bytes));
+}
+
+static void udp_round_trip_both_families(void **state)
+{
+    (void)state;
+    struct synack_addr pairs[2][2] = {{synack_addr_v4(ADDR_A), synack_addr_v4(ADDR_B)},
+                                      {addr6(1), addr6(2)}};
+    uint8_t data[300];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    for (int f = 0; f < 2; f++) {
+        for (size_t len = 0; len <= sizeof(data); len += 37) {
+            struct wire_udp_repr u = {
+                .src_port = 0, .dst_port = 0, .payload = data, .payload_len = len};
+            uint8_t buf[512];
+            size_t n = wire_udp_emit(&u, &pairs[f][0], &pairs[f][1], buf, sizeof(buf));
+            assert_int_equal(n, 8 + len);
+            struct wire_udp_repr got;
+            /* ports 0 are the stack's to judge */
+            assert_int_equal(wire_udp_parse(buf, n, &pairs[f][0], &pairs[f][1], &got),
+                             SYNACK_DROP_NONE);
+            assert_int_equal(got.payload_len, len);
+            if (len) assert_memory_equal(got.payload, data, len);
+            /* the other family's pseudo-header does not fit */
+            assert_int_equal(wire_udp_parse(buf, n, &pairs[1 - f][0], &pairs[1 - f][1], &got),
+                             SYNACK_DROP_UDP_CHECKSUM);
+        }
+    }
+}
+
+static void udp_length_field_checked(void **state)
+{
+    (void)state;
+    struct synack_addr a = synack_addr_v4(ADDR_A), b = synack_addr_v4(ADDR_B);
+    uint8_t buf[32];
+    struct wire_udp_repr u;
+    for (size_t len = 0; len < 8; len++)
+        assert_int_equal(wire_udp_parse(udp4_bytes, len, &a, &b, &u), SYNACK_DROP_UDP_TRUNCATED);
+    memcpy(buf, udp4_bytes, sizeof(udp4_bytes));
+    /* Length below 8 */
+    for (uint16_t l = 0; l < 8; l++) {
+        put_u16(buf + 4, l);
+        assert_int_equal(wire_udp_parse(buf, sizeof(udp4_bytes), &a, &b, &u),
+                         SYNACK_DROP_UDP_TRUNCATED);
+    }
+    /* Length past what the IP layer delivered */
+    put_u16(buf + 4, 13);
+    assert_int_equal(wire_udp_parse(buf, sizeof(udp4_bytes), &a, &b, &u),
+                     SYNACK_DROP_UDP_TRUNCATED);
+    /* bytes past Length are not the datagram's (and not in its checksum) */
+    memcpy(buf, udp4_bytes, sizeof(udp4_bytes));
+    memset(buf + sizeof(udp4_bytes), 0x99, 5);
+    assert_int_equal(wire_udp_parse(buf, sizeof(udp4_bytes) + 5, &a, &b, &u), SYNACK_DROP_NONE);
+    assert_int_equal(u.payload_len, 4);
+    /* a bad checksum */
+    buf[9] ^= 1;
+    assert_int_equal(wire_udp_parse(buf, sizeof(udp4_bytes), &a, &b, &u), SYNACK_DROP_UDP_CHECKSUM);
+}
+
+/* A zero checksum: "none" over IPv4 (RFC 768), a drop over IPv6 (RFC 8200 §8.1). */
+static void udp_zero_checksum_ipv4_accepted_ipv6_dropped(void **state)
+{
+    (void)state;
+    uint8_t buf[12];
+    memcpy(buf, udp4_bytes, sizeof(buf));
+    buf[6] = buf[7] = 0;
+    buf[8] = 'X'; /* not covered by anything now */
+    struct synack_addr a4 = synack_addr_v4(ADDR_A), b4 = synack_addr_v4(ADDR_B);
+    struct synack_addr a6 = addr6(1), b6 = addr6(2);
+    struct wire_udp_repr u;
+    assert_int_equal(wire_udp_parse(buf, sizeof(buf), &a4, &b4, &u), SYNACK_DROP_NONE);
+    assert_int_equal(u.payload_len, 4);
+    assert_int_equal(wire_udp_parse(buf, sizeof(buf), &a6, &b6, &u), SYNACK_DROP_UDP_CHECKSUM);
+}
+
+/* RFC 768: a computed checksum of zero goes out as 0xffff, which checks on receipt. */
+static void udp_computed_zero_sent_as_ffff_rfc768(void **state)
+{
+    (void)state;
+    struct synack_addr pairs[2][2] = {{synack_addr_v4(ADDR_A), synack_addr_v4(ADDR_B)},
+                                      {addr6(1), addr6(2)}};
+    for (int f = 0; f < 2; f++) {
+        const struct synack_addr *s = &pairs[f][0], *d = &pairs[f][1];
+        /* With a zero data word the checksum is C, so the sum was ~C; data word C brings the
+         * sum to 0xffff, whose checksum is 0. */
+        uint8_t data[2] = {0, 0}, buf[16];
+        struct wire_udp_repr u = {.src_port = 1, .dst_port = 2, .payload = data, .payload_len = 2};
+        assert_int_equal(wire_udp_emit(&u, s, d, buf, sizeof(buf)), 10);
+        data[0] = buf[6];
+        data[1] = buf[7];
+        assert_int_equal(wire_udp_emit(&u, s, d, buf, sizeof(buf)), 10);
+        assert_int_equal(buf[6], 0xff);
+        assert_int_equal(buf[7], 0xff);
+        /* independently: the sum of pseudo-header and datagram with the field zero is 0xffff */
+        uint8_t zeroed[10];
+        memcpy(zeroed, buf, 10);
+        zeroed[6] = zeroed[7] = 0;
+        uint32_t sum = wire_csum_pseudo_addr(s, d, WIRE_IP_PROTO_UDP, 10);
+        assert_int_equal(wire_csum_finish(wire_csum_add(sum, zeroed, 10)), 0);
+        struct wire_udp_repr got;
+        assert_int_equal(wire_udp_parse(buf, 10, s, d, &got), SYNACK_DROP_NONE);
+    }
+}
+
+static void udp_emit_limits(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(1), b = addr6(2);
+    uint8_t buf[16];
+    struct wire_udp_repr u = {.src_port = 1, .dst_port = 2, .payload = buf, .payload_len = 8};
+    assert_int_equal(wire_udp_emit(&u, &a, &b, buf, 15), 0);
+    u.payload_len = 65535 - 7; /* Length would not fit 16 bits */
+    assert_int_equal(wire_udp_emit(&u, &a, &b, buf, sizeof(buf)), 0);
+    u.payload = NULL;
+    u.payload_len = 1;
+    assert_int_equal(wire_udp_emit(&u, &a, &b, buf, sizeof(buf)), 0);
+}
+
 /* ---- formatting ----------------------------------------------------------------------------- */
 
 static const struct CMUnitTest tests[] = {
@@ -764,6 +906,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ipv6_truncated_at_every_length),
     cmocka_unit_test(ipv6_random_corruption_no_crash),
     cmocka_unit_test(ipv6_find_upper_layer_for_quotes),
+    cmocka_unit_test(udp_known_bytes_rfc768),
+    cmocka_unit_test(udp_round_trip_both_families),
+    cmocka_unit_test(udp_length_field_checked),
+    cmocka_unit_test(udp_zero_checksum_ipv4_accepted_ipv6_dropped),
+    cmocka_unit_test(udp_computed_zero_sent_as_ffff_rfc768),
+    cmocka_unit_test(udp_emit_limits),
 };
 
 SYNACK_TEST_MAIN("wire6", tests)
