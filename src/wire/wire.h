@@ -1,6 +1,6 @@
 /*
  * wire: bytes <-> validated representations (reprs) for IPv4, IPv6 (with its extension
- * headers), TCP, UDP and ICMP.
+ * headers), TCP, UDP, ICMP and ICMPv6.
  *
  * Parse at the edge: logic never touches raw bytes. Every parser checks lengths before
  * it reads (through the bounds-checked cursor in base/cursor.h) and returns a reason
@@ -296,6 +296,28 @@ struct wire_icmp_repr {
     struct wire_icmp_quote quote;
 };
 
+/* The 8 bytes ICMP and ICMPv6 share (RFC 792, RFC 4443 §2.1): Type, Code, Checksum, and a
+ * 32-bit word each type gives its own meaning; then the body. */
+struct wire_icmp_head {
+    uint8_t type, code;
+    uint32_t word;       /* the second 32-bit word of the header */
+    const uint8_t *body; /* what follows the 8 bytes; parse points into the message */
+    size_t body_len;
+};
+
+/* Reads the shared header of a message of `len` bytes; false if shorter than 8. */
+bool wire_icmp_head_parse(const uint8_t *msg, size_t len, struct wire_icmp_head *h);
+
+/* Writes header and body, with the checksum over the message seeded with `sum` (0 for ICMP,
+ * the pseudo-header for ICMPv6). Returns the length, or 0 if `cap` is too small, the body is
+ * missing or the message is longer than 65535. */
+size_t wire_icmp_head_emit(const struct wire_icmp_head *h, uint32_t sum, uint8_t *buf, size_t cap);
+
+/* The first 8 bytes of a transport header returned by an error: ports (TCP and UDP alike)
+ * and TCP's sequence number. False if `len` < 8. */
+bool wire_icmp_quote_ports(const uint8_t *p, size_t len, uint16_t *src_port, uint16_t *dst_port,
+                           uint32_t *seq);
+
 /* True for the types that carry a returned datagram (RFC 792): 3, 4, 5, 11, 12. */
 bool wire_icmp_is_error_type(uint8_t type);
 
@@ -325,6 +347,100 @@ size_t wire_icmp_packet_emit(struct wire_ipv4_repr *ip, const struct wire_icmp_r
  * Always NUL-terminates; returns the length written. */
 size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ipv4_repr *ip,
                      const struct wire_icmp_repr *icmp);
+
+/* ---- ICMPv6 (RFC 4443) -------------------------------------------------------------------- */
+
+#define WIRE_ICMP6_HDR_LEN 8
+/* RFC 4443 §2.4 (c): an error returns as much of the invoking packet as fits the minimum
+ * IPv6 MTU (1280) with the IPv6 and ICMPv6 headers. */
+#define WIRE_ICMP6_QUOTE_MAX (1280 - WIRE_IPV6_HDR_LEN - WIRE_ICMP6_HDR_LEN)
+
+/* Types (RFC 4443 §2.1: below 128 errors, from 128 informational). */
+#define WIRE_ICMP6_DEST_UNREACH 1
+#define WIRE_ICMP6_PACKET_TOO_BIG 2
+#define WIRE_ICMP6_TIME_EXCEEDED 3
+#define WIRE_ICMP6_PARAM_PROBLEM 4
+#define WIRE_ICMP6_ECHO_REQUEST 128
+#define WIRE_ICMP6_ECHO_REPLY 129
+#define WIRE_ICMP6_REDIRECT 137 /* RFC 4861 §4.5 */
+
+/* Destination Unreachable codes (RFC 4443 §3.1). */
+#define WIRE_ICMP6_NO_ROUTE 0
+#define WIRE_ICMP6_ADMIN_PROHIBITED 1
+#define WIRE_ICMP6_BEYOND_SCOPE 2
+#define WIRE_ICMP6_ADDR_UNREACH 3
+#define WIRE_ICMP6_PORT_UNREACH 4
+#define WIRE_ICMP6_POLICY_FAILED 5
+#define WIRE_ICMP6_REJECT_ROUTE 6
+
+/* Time Exceeded codes (RFC 4443 §3.3). */
+#define WIRE_ICMP6_HOP_LIMIT 0
+#define WIRE_ICMP6_REASSEMBLY_TIME 1
+
+/* The invoking packet an ICMPv6 error returns (RFC 4443 §2.4 (c), (d)): its fixed header and
+ * what the quote holds of the rest. Payload Length is the original's, usually more than was
+ * returned. */
+struct wire_icmp6_quote {
+    struct synack_addr src, dst;
+    uint16_t payload_len; /* the Payload Length field of the invoking packet */
+    uint8_t proto;        /* the upper-layer Next Header, found by wire_ipv6_find_upper_layer */
+    uint16_t header_len;  /* where its upper-layer header starts in the quote */
+    uint16_t frag_offset; /* bytes; != 0: a non-first fragment, so no upper-layer header
+                             follows and the ports and seq below mean nothing */
+    uint16_t src_port, dst_port;
+    uint32_t seq;             /* TCP: the sequence number of the returned segment */
+    const uint8_t *transport; /* what was returned after header_len (>= 8 bytes) */
+    size_t transport_len;
+};
+
+struct wire_icmp6_repr {
+    uint8_t type, code;
+    uint16_t id, seq; /* echo request / reply (RFC 4443 §4.1, §4.2) */
+    uint32_t mtu;     /* packet too big: the MTU of the next-hop link (RFC 4443 §3.2) */
+    uint32_t pointer; /* parameter problem: offset of the error in the invoking packet (§3.4) */
+    /* What follows the 8-byte header: an echo's data, or the returned packet of an error
+     * message. parse points into the caller's buffer; emit copies from here. */
+    const uint8_t *data;
+    size_t data_len;
+    /* parse: set for error messages (types below 128, RFC 4443 §2.1; unknown ones too, as
+     * §2.4 (a) passes them to the upper layer), with `quote` parsed from `data`. */
+    bool is_error;
+    struct wire_icmp6_quote quote;
+};
+
+/* Parses an ICMPv6 message of `len` bytes (the IPv6 upper-layer data) from `src` to `dst`:
+ * at least the 8-byte header (else ICMP_TRUNCATED), the checksum over the IPv6 pseudo-header
+ * (Next Header 58, RFC 4443 §2.3) and the message (ICMP_CHECKSUM), and for error types a
+ * returned packet with a whole fixed header (version 6) and 8 bytes after the extension
+ * headers it returns (ICMP_QUOTE). Unknown types and codes are not errors: the caller
+ * decides (RFC 4443 §2.4 (a), (b)). Returns SYNACK_DROP_NONE and fills `out`, or the
+ * reason. */
+enum synack_drop wire_icmp6_parse(const uint8_t *msg, size_t len, const struct synack_addr *src,
+                                  const struct synack_addr *dst, struct wire_icmp6_repr *out);
+
+/* Length of the message wire_icmp6_emit writes: 8 + data_len. */
+size_t wire_icmp6_len(const struct wire_icmp6_repr *icmp);
+
+/* Writes the header (the second word from id/seq, mtu or pointer as the type wants, zero
+ * otherwise), then `data`, and fills in the checksum with the pseudo-header of (src, dst).
+ * Returns the bytes written, or 0 if `cap` is too small. */
+size_t wire_icmp6_emit(const struct wire_icmp6_repr *icmp, const struct synack_addr *src,
+                       const struct synack_addr *dst, uint8_t *buf, size_t cap);
+
+/* RFC 4443 §2.4 (e): may an ICMPv6 error of `type` and `code` answer the packet `ip` (as
+ * wire_ipv6_parse filled it, on success or on a drop)? `icmp` is its ICMPv6 message when it
+ * carried one that parsed, else NULL. No, when the packet:
+ *   - is an ICMPv6 error or a redirect (e.1, e.2), or is ICMPv6 that did not parse (it may
+ *     have been an error);
+ *   - went to a multicast address (e.3), except for packet too big and parameter problem
+ *     code 2 (wire_ipv6_parse asks for code 2 to a multicast destination only for option
+ *     types 10xxxxxx, RFC 8200 §4.2);
+ *   - came from an address that is not a single node's (e.6): unspecified, multicast,
+ *     loopback, IPv4-mapped (synack_addr_is_unicast).
+ * Left to the caller: link-layer multicast and broadcast (e.4, e.5), anycast sources, and
+ * the rate limit (f). */
+bool wire_icmp6_can_send_error(const struct wire_ip_repr *ip, const struct wire_icmp6_repr *icmp,
+                               uint8_t type, uint8_t code);
 
 /* ---- UDP (RFC 768) ------------------------------------------------------------------------ */
 

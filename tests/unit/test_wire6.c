@@ -1,6 +1,6 @@
-/* wire/ipv6.c, wire/udp.c: IPv6 (RFC 8200) with its extension headers and UDP (RFC 768)
- * over both families. Known bytes worked out by hand, round trips, every malformed case by
- * its drop reason and the answer the RFC asks for. */
+/* wire/ipv6.c, wire/icmpv6.c, wire/udp.c: IPv6 (RFC 8200) with its extension headers,
+ * ICMPv6 (RFC 4443) and UDP (RFC 768) over both families. Known bytes worked out by hand,
+ * round trips, every malformed case by its drop reason and the answer the RFC asks for. */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -146,6 +146,26 @@ static void ipv6_known_bytes_parse_rfc8200_3(void **state)
     uint8_t hdr[WIRE_IPV6_HDR_LEN];
     wire_ipv6_emit(&ip, hdr);
     assert_memory_equal(hdr, echo6_bytes, sizeof(hdr));
+}
+
+static void icmp6_echo_known_bytes_rfc4443(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(1), b = addr6(2);
+    const uint8_t *msg = echo6_bytes + WIRE_IPV6_HDR_LEN;
+    struct wire_icmp6_repr m;
+    assert_int_equal(wire_icmp6_parse(msg, 16, &a, &b, &m), SYNACK_DROP_NONE);
+    assert_int_equal(m.type, WIRE_ICMP6_ECHO_REQUEST);
+    assert_int_equal(m.code, 0);
+    assert_int_equal(m.id, 0x1234);
+    assert_int_equal(m.seq, 1);
+    assert_int_equal(m.data_len, 8);
+    assert_memory_equal(m.data, "abcdefgh", 8);
+    assert_false(m.is_error);
+
+    uint8_t buf[64];
+    assert_int_equal(wire_icmp6_emit(&m, &a, &b, buf, sizeof(buf)), 16);
+    assert_memory_equal(buf, msg, 16);
 }
 
 static void ipv6_round_trip(void **state)
@@ -737,6 +757,292 @@ static void ipv6_find_upper_layer_for_quotes(void **state)
 
 /* ---- ICMPv6 -------------------------------------------------------------------------------- */
 
+/* Emits `m` from `src` to `dst` and parses it back. */
+static struct wire_icmp6_repr icmp6_round_trip(const struct wire_icmp6_repr *m,
+                                               const struct synack_addr *src,
+                                               const struct synack_addr *dst)
+{
+    static uint8_t buf[1500];
+    size_t n = wire_icmp6_emit(m, src, dst, buf, sizeof(buf));
+    assert_int_equal(n, WIRE_ICMP6_HDR_LEN + m->data_len);
+    assert_int_equal(n, wire_icmp6_len(m));
+    struct wire_icmp6_repr got;
+    assert_int_equal(wire_icmp6_parse(buf, n, src, dst, &got), SYNACK_DROP_NONE);
+    assert_int_equal(got.type, m->type);
+    assert_int_equal(got.code, m->code);
+    assert_int_equal(got.data_len, m->data_len);
+    if (m->data_len) assert_memory_equal(got.data, m->data, m->data_len);
+    return got;
+}
+
+/* The invoking packet of an error: TCP 2001:db8::2.40000 > 2001:db8::9.80, seq `seq`,
+ * behind a destination options header, cut to `keep` bytes. */
+static size_t invoking_tcp(uint8_t *out, size_t keep, uint32_t seq)
+{
+    struct pkt p;
+    struct synack_addr far = addr6(9);
+    pkt_start(&p, WIRE_IPV6_NH_DEST_OPTS, &far);
+    p.b[23] = 2; /* source 2001:db8::2 */
+    pkt_ext(&p, WIRE_IP_PROTO_TCP, NULL, 0);
+    uint8_t tcp[20] = {40000 >> 8,
+                       40000 & 0xff,
+                       0,
+                       80,
+                       (uint8_t)(seq >> 24),
+                       (uint8_t)(seq >> 16),
+                       (uint8_t)(seq >> 8),
+                       (uint8_t)seq,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0x50,
+                       0x02};
+    put(&p, tcp, sizeof(tcp));
+    pkt_done(&p);
+    if (keep > p.len) keep = p.len;
+    memcpy(out, p.b, keep);
+    return keep;
+}
+
+static void icmp6_each_type_round_trips(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(1), r = addr6(0xfe);
+    uint8_t quote[128];
+    size_t qlen = invoking_tcp(quote, sizeof(quote), 1000);
+
+    struct wire_icmp6_repr m = {.type = WIRE_ICMP6_ECHO_REPLY,
+                                .id = 7,
+                                .seq = 0xffff,
+                                .data = (const uint8_t *)"pong",
+                                .data_len = 4};
+    struct wire_icmp6_repr got = icmp6_round_trip(&m, &a, &r);
+    assert_int_equal(got.id, 7);
+    assert_int_equal(got.seq, 0xffff);
+    assert_false(got.is_error);
+
+    for (uint8_t code = 0; code <= WIRE_ICMP6_REJECT_ROUTE; code++) {
+        m = (struct wire_icmp6_repr){
+            .type = WIRE_ICMP6_DEST_UNREACH, .code = code, .data = quote, .data_len = qlen};
+        got = icmp6_round_trip(&m, &r, &a);
+        assert_true(got.is_error);
+        assert_int_equal(got.quote.dst_port, 80);
+    }
+    m = (struct wire_icmp6_repr){
+        .type = WIRE_ICMP6_PACKET_TOO_BIG, .mtu = 0x10000u + 1280, .data = quote, .data_len = qlen};
+    got = icmp6_round_trip(&m, &r, &a);
+    assert_int_equal(got.mtu, 0x10000u + 1280); /* 32 bits (RFC 4443 §3.2) */
+    for (uint8_t code = 0; code <= 1; code++) {
+        m = (struct wire_icmp6_repr){
+            .type = WIRE_ICMP6_TIME_EXCEEDED, .code = code, .data = quote, .data_len = qlen};
+        got = icmp6_round_trip(&m, &r, &a);
+        assert_int_equal(got.mtu, 0);
+    }
+    m = (struct wire_icmp6_repr){.type = WIRE_ICMP6_PARAM_PROBLEM,
+                                 .code = WIRE_ICMP6_UNKNOWN_NEXT_HEADER,
+                                 .pointer = 0x12345678u,
+                                 .data = quote,
+                                 .data_len = qlen};
+    got = icmp6_round_trip(&m, &r, &a);
+    assert_int_equal(got.pointer, 0x12345678u);
+
+    /* the second word of an error without a field of its own is sent zero */
+    uint8_t buf[256];
+    m = (struct wire_icmp6_repr){.type = WIRE_ICMP6_DEST_UNREACH,
+                                 .id = 1,
+                                 .seq = 2,
+                                 .mtu = 3,
+                                 .pointer = 4,
+                                 .data = quote,
+                                 .data_len = qlen};
+    assert_int_equal(wire_icmp6_emit(&m, &r, &a, buf, sizeof(buf)), 8 + qlen);
+    const uint8_t zero[4] = {0};
+    assert_memory_equal(buf + 4, zero, 4);
+    /* too small a buffer */
+    assert_int_equal(wire_icmp6_emit(&m, &r, &a, buf, 8 + qlen - 1), 0);
+}
+
+/* RFC 4443 §2.4 (c), (d): the quote gives the invoking packet's addresses, its upper layer
+ * past its extension headers, ports and the TCP sequence number. */
+static void icmp6_quote_parsed_through_ext_headers(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(2), r = addr6(0xfe);
+    uint8_t quote[128];
+    size_t qlen = invoking_tcp(quote, sizeof(quote), 0xa1b2c3d4u);
+    struct wire_icmp6_repr m = {
+        .type = WIRE_ICMP6_PACKET_TOO_BIG, .mtu = 1280, .data = quote, .data_len = qlen};
+    struct wire_icmp6_repr got = icmp6_round_trip(&m, &r, &a);
+    struct synack_addr far = addr6(9);
+    assert_true(got.is_error);
+    assert_true(synack_addr_eq(&got.quote.src, &a));
+    assert_true(synack_addr_eq(&got.quote.dst, &far));
+    assert_int_equal(got.quote.proto, WIRE_IP_PROTO_TCP);
+    assert_int_equal(got.quote.header_len, 48);
+    assert_int_equal(got.quote.payload_len, 28);
+    assert_int_equal(got.quote.src_port, 40000);
+    assert_int_equal(got.quote.dst_port, 80);
+    assert_int_equal(got.quote.seq, 0xa1b2c3d4u);
+    assert_int_equal(got.quote.frag_offset, 0);
+    assert_int_equal(got.quote.transport_len, 20);
+
+    /* exactly 8 bytes of TCP is enough */
+    m.data_len = 48 + 8;
+    got = icmp6_round_trip(&m, &r, &a);
+    assert_int_equal(got.quote.seq, 0xa1b2c3d4u);
+}
+
+static void icmp6_quote_garbage(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(2), r = addr6(0xfe);
+    uint8_t quote[128], buf[256];
+    size_t qlen = invoking_tcp(quote, sizeof(quote), 1);
+    struct wire_icmp6_repr m = {.type = WIRE_ICMP6_DEST_UNREACH,
+                                .code = WIRE_ICMP6_PORT_UNREACH,
+                                .data = quote,
+                                .data_len = qlen};
+    struct wire_icmp6_repr got;
+    /* every cut short of the fixed header, the chain and 8 TCP bytes */
+    for (size_t keep = 0; keep < 48 + 8; keep++) {
+        m.data_len = keep;
+        size_t n = wire_icmp6_emit(&m, &r, &a, buf, sizeof(buf));
+        assert_int_equal(wire_icmp6_parse(buf, n, &r, &a, &got), SYNACK_DROP_ICMP_QUOTE);
+    }
+    /* an IPv4 header where the IPv6 one should be */
+    m.data_len = qlen;
+    quote[0] = 0x45;
+    size_t n = wire_icmp6_emit(&m, &r, &a, buf, sizeof(buf));
+    assert_int_equal(wire_icmp6_parse(buf, n, &r, &a, &got), SYNACK_DROP_ICMP_QUOTE);
+    /* a chain that claims more than was returned */
+    quote[0] = 0x60;
+    quote[41] = 200;
+    n = wire_icmp6_emit(&m, &r, &a, buf, sizeof(buf));
+    assert_int_equal(wire_icmp6_parse(buf, n, &r, &a, &got), SYNACK_DROP_ICMP_QUOTE);
+    /* informational messages carry no quote: the same bytes as an echo reply parse */
+    m.type = WIRE_ICMP6_ECHO_REPLY;
+    n = wire_icmp6_emit(&m, &r, &a, buf, sizeof(buf));
+    assert_int_equal(wire_icmp6_parse(buf, n, &r, &a, &got), SYNACK_DROP_NONE);
+}
+
+/* A quote of a non-first fragment says so; no ports are read from the middle of data. */
+static void icmp6_quote_of_non_first_fragment(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(2), r = addr6(0xfe), far = addr6(9);
+    struct pkt p;
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, &far);
+    pkt_frag(&p, WIRE_IP_PROTO_UDP, 1232, false, 5);
+    put(&p, "middle of the data", 18);
+    pkt_done(&p);
+    struct wire_icmp6_repr m = {
+        .type = WIRE_ICMP6_TIME_EXCEEDED, .code = 1, .data = p.b, .data_len = p.len};
+    struct wire_icmp6_repr got = icmp6_round_trip(&m, &r, &a);
+    assert_int_equal(got.quote.frag_offset, 1232);
+    assert_int_equal(got.quote.proto, WIRE_IP_PROTO_UDP);
+    assert_int_equal(got.quote.header_len, 48);
+}
+
+/* RFC 4443 §2.4 (a): an error type this node does not know still carries the invoking
+ * packet; (b) an unknown informational type is just a message. */
+static void icmp6_unknown_types(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(2), r = addr6(0xfe);
+    uint8_t quote[128];
+    size_t qlen = invoking_tcp(quote, sizeof(quote), 77);
+    struct wire_icmp6_repr m = {.type = 100, .code = 9, .data = quote, .data_len = qlen};
+    struct wire_icmp6_repr got = icmp6_round_trip(&m, &r, &a);
+    assert_true(got.is_error);
+    assert_int_equal(got.quote.seq, 77);
+    m = (struct wire_icmp6_repr){.type = 200, .code = 1, .data = quote, .data_len = 3};
+    got = icmp6_round_trip(&m, &r, &a);
+    assert_false(got.is_error);
+}
+
+static void icmp6_truncated(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(1), b = addr6(2);
+    struct wire_icmp6_repr m;
+    for (size_t len = 0; len < WIRE_ICMP6_HDR_LEN; len++) {
+        uint8_t *copy = malloc(len ? len : 1);
+        memcpy(copy, echo6_bytes + 40, len);
+        assert_int_equal(wire_icmp6_parse(copy, len, &a, &b, &m), SYNACK_DROP_ICMP_TRUNCATED);
+        free(copy);
+    }
+}
+
+/* RFC 4443 §2.3: the checksum covers the pseudo-header too: another address, another length
+ * or any changed byte fails it. */
+static void icmp6_bad_checksum(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(1), b = addr6(2), c = addr6(3);
+    uint8_t msg[16];
+    struct wire_icmp6_repr m;
+    memcpy(msg, echo6_bytes + 40, sizeof(msg));
+    assert_int_equal(wire_icmp6_parse(msg, 16, &b, &a, &m), SYNACK_DROP_NONE); /* symmetric */
+    assert_int_equal(wire_icmp6_parse(msg, 16, &a, &c, &m), SYNACK_DROP_ICMP_CHECKSUM);
+    assert_int_equal(wire_icmp6_parse(msg, 14, &a, &b, &m), SYNACK_DROP_ICMP_CHECKSUM);
+    for (size_t i = 0; i < sizeof(msg); i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            msg[i] ^= (uint8_t)(1u << bit);
+            assert_int_equal(wire_icmp6_parse(msg, 16, &a, &b, &m), SYNACK_DROP_ICMP_CHECKSUM);
+            msg[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    /* the IPv4 way (no pseudo-header) is not the IPv6 way */
+    uint8_t v4[16];
+    memcpy(v4, msg, 16);
+    v4[2] = v4[3] = 0;
+    uint16_t sum = wire_csum_finish(wire_csum_add(0, v4, 16));
+    put_u16(v4 + 2, sum);
+    assert_int_equal(wire_icmp6_parse(v4, 16, &a, &b, &m), SYNACK_DROP_ICMP_CHECKSUM);
+}
+
+/* RFC 4443 §2.4 (e). */
+static void icmp6_can_send_error_rfc4443_2_4_e(void **state)
+{
+    (void)state;
+    struct wire_ip_repr ip = {.src = addr6(1), .dst = addr6(2), .proto = WIRE_IP_PROTO_UDP};
+    const uint8_t pb = WIRE_ICMP6_PARAM_PROBLEM;
+    assert_true(wire_icmp6_can_send_error(&ip, NULL, WIRE_ICMP6_DEST_UNREACH, 4));
+    assert_true(wire_icmp6_can_send_error(&ip, NULL, pb, 1));
+
+    /* (e.3) a multicast destination: only packet too big and code 2 */
+    ip.dst = all_nodes();
+    assert_false(wire_icmp6_can_send_error(&ip, NULL, WIRE_ICMP6_DEST_UNREACH, 4));
+    assert_false(wire_icmp6_can_send_error(&ip, NULL, pb, 0));
+    assert_false(wire_icmp6_can_send_error(&ip, NULL, pb, 1));
+    assert_true(wire_icmp6_can_send_error(&ip, NULL, pb, 2));
+    assert_true(wire_icmp6_can_send_error(&ip, NULL, WIRE_ICMP6_PACKET_TOO_BIG, 0));
+    ip.dst = addr6(2);
+
+    /* (e.6) a source that is not one node: unspecified, multicast, loopback */
+    const uint8_t lo[16] = {[15] = 1};
+    struct synack_addr none = synack_addr_any(SYNACK_AF_INET6), loopback = synack_addr_v6(lo);
+    ip.src = none;
+    assert_false(wire_icmp6_can_send_error(&ip, NULL, pb, 2));
+    ip.src = all_nodes();
+    assert_false(wire_icmp6_can_send_error(&ip, NULL, WIRE_ICMP6_PACKET_TOO_BIG, 0));
+    ip.src = loopback;
+    assert_false(wire_icmp6_can_send_error(&ip, NULL, pb, 0));
+    ip.src = addr6(1);
+
+    /* (e.1), (e.2): not about an error or a redirect; an echo request is fine */
+    ip.proto = WIRE_IP_PROTO_ICMPV6;
+    struct wire_icmp6_repr icmp = {.type = WIRE_ICMP6_PACKET_TOO_BIG, .is_error = true};
+    assert_false(wire_icmp6_can_send_error(&ip, &icmp, pb, 0));
+    icmp = (struct wire_icmp6_repr){.type = WIRE_ICMP6_REDIRECT};
+    assert_false(wire_icmp6_can_send_error(&ip, &icmp, pb, 0));
+    icmp = (struct wire_icmp6_repr){.type = WIRE_ICMP6_ECHO_REQUEST};
+    assert_true(wire_icmp6_can_send_error(&ip, &icmp, pb, 0));
+    /* ICMPv6 that did not parse: it may have been an error */
+    assert_false(wire_icmp6_can_send_error(&ip, NULL, pb, 0));
+}
+
 /* ---- UDP ---------------------------------------------------------------------------------- */
 
 /* 198.18.0.1.5000 > 198.18.0.2.53, data "abcd", laid out by hand (RFC 768). The checksum by
@@ -881,6 +1187,7 @@ static void udp_emit_limits(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ipv6_known_bytes_parse_rfc8200_3),
+    cmocka_unit_test(icmp6_echo_known_bytes_rfc4443),
     cmocka_unit_test(ipv6_round_trip),
     cmocka_unit_test(ipv6_truncated_fixed_header),
     cmocka_unit_test(ipv6_bad_version),
@@ -906,6 +1213,14 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ipv6_truncated_at_every_length),
     cmocka_unit_test(ipv6_random_corruption_no_crash),
     cmocka_unit_test(ipv6_find_upper_layer_for_quotes),
+    cmocka_unit_test(icmp6_each_type_round_trips),
+    cmocka_unit_test(icmp6_quote_parsed_through_ext_headers),
+    cmocka_unit_test(icmp6_quote_garbage),
+    cmocka_unit_test(icmp6_quote_of_non_first_fragment),
+    cmocka_unit_test(icmp6_unknown_types),
+    cmocka_unit_test(icmp6_truncated),
+    cmocka_unit_test(icmp6_bad_checksum),
+    cmocka_unit_test(icmp6_can_send_error_rfc4443_2_4_e),
     cmocka_unit_test(udp_known_bytes_rfc768),
     cmocka_unit_test(udp_round_trip_both_families),
     cmocka_unit_test(udp_length_field_checked),
