@@ -114,17 +114,27 @@ static enum synack_drop tcp_parse_options(struct cursor *opts, struct wire_tcp_r
 
 /* RFC 9293 §3.1: the checksum covers pseudo-header, header and data; summed with the
  * checksum field in place, a correct segment folds to zero (RFC 1071 §1). */
-static bool tcp_checksum_ok(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
+static bool tcp_checksum_ok(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                            const struct synack_addr *dst)
 {
-    if (len > UINT16_MAX) return false; /* the pseudo-header cannot carry the length */
-    uint32_t sum = wire_csum_pseudo(src, dst, WIRE_IP_PROTO_TCP, (uint16_t)len);
+    /* The IPv4 pseudo-header cannot carry a longer length; an IPv6 packet without a
+     * jumbogram (RFC 2675) cannot either. */
+    if (len > UINT16_MAX) return false;
+    uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_TCP, (uint32_t)len);
     return wire_csum_finish(wire_csum_add(sum, seg, len)) == 0;
+}
+
+enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
+                                struct wire_tcp_repr *out)
+{
+    struct synack_addr s = synack_addr_v4(src), d = synack_addr_v4(dst);
+    return wire_tcp_parse_addr(seg, len, &s, &d, out);
 }
 
 /* Checks run in this order: header length, data offset, checksum (so that a corrupted
  * segment is counted as corrupted, whatever field the damage hit), options, ports, flags. */
-enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
-                                struct wire_tcp_repr *out)
+enum synack_drop wire_tcp_parse_addr(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                     const struct synack_addr *dst, struct wire_tcp_repr *out)
 {
     *out = (struct wire_tcp_repr){0};
     struct cursor c = cursor_make(seg, len);

@@ -227,6 +227,11 @@ struct wire_tcp_repr {
 enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
                                 struct wire_tcp_repr *out);
 
+/* wire_tcp_parse for either family: the checksum with the pseudo-header of `src` and `dst`
+ * (RFC 9293 §3.1, RFC 8200 §8.1). */
+enum synack_drop wire_tcp_parse_addr(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                     const struct synack_addr *dst, struct wire_tcp_repr *out);
+
 /* Header length `tcp` will have, options included, padded to a multiple of 4 (<= 60).
  * Options are emitted in this order: MSS, SACK-permitted, timestamps, window scale, SACK
  * blocks (as many as fit in 40 option bytes), padded with NOP/EOL. */
@@ -442,6 +447,13 @@ size_t wire_icmp6_emit(const struct wire_icmp6_repr *icmp, const struct synack_a
 bool wire_icmp6_can_send_error(const struct wire_ip_repr *ip, const struct wire_icmp6_repr *icmp,
                                uint8_t type, uint8_t code);
 
+/* One tcpdump-style line for an ICMPv6 message, e.g.
+ *   2001:db8::2 > 2001:db8::1: ICMP6, echo request, id 7, seq 1, length 64
+ *   2001:db8::9 > 2001:db8::1: ICMP6, packet too big, mtu 1280, length 1240
+ * Always NUL-terminates; returns the length written. */
+size_t wire_fmt_icmp6(char *out, size_t cap, const struct wire_ip_repr *ip,
+                      const struct wire_icmp6_repr *icmp);
+
 /* ---- UDP (RFC 768) ------------------------------------------------------------------------ */
 
 #define WIRE_UDP_HDR_LEN 8
@@ -467,6 +479,12 @@ enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct syn
  * written (8 + payload_len), or 0 if `cap` is too small or the datagram exceeds 65535. */
 size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *src,
                      const struct synack_addr *dst, uint8_t *buf, size_t cap);
+
+/* One tcpdump-style line for a UDP datagram of either family, e.g.
+ *   198.18.0.1.5000 > 198.18.0.2.53: UDP, length 12
+ * Always NUL-terminates; returns the length written. */
+size_t wire_fmt_udp(char *out, size_t cap, const struct synack_addr *src,
+                    const struct synack_addr *dst, const struct wire_udp_repr *udp);
 
 /* ---- whole packets ----------------------------------------------------------------------- */
 

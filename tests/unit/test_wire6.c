@@ -1,6 +1,7 @@
 /* wire/ipv6.c, wire/icmpv6.c, wire/udp.c: IPv6 (RFC 8200) with its extension headers,
  * ICMPv6 (RFC 4443) and UDP (RFC 768) over both families. Known bytes worked out by hand,
- * round trips, every malformed case by its drop reason and the answer the RFC asks for. */
+ * round trips, every malformed case by its drop reason and the answer the RFC asks for, and
+ * the one-line format of synack_format_packet. */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -1185,6 +1186,174 @@ static void udp_emit_limits(void **state)
 
 /* ---- formatting ----------------------------------------------------------------------------- */
 
+/* IPv6 fixed header from `src` to `dst` around `payload` (proto `nh`) into `out`. */
+static size_t packet6(uint8_t *out, const struct synack_addr *src, const struct synack_addr *dst,
+                      uint8_t nh, const uint8_t *payload, size_t len)
+{
+    struct wire_ip_repr ip = {
+        .src = *src, .dst = *dst, .proto = nh, .ttl = 64, .payload_len = (uint16_t)len};
+    wire_ipv6_emit(&ip, out);
+    memcpy(out + WIRE_IPV6_HDR_LEN, payload, len);
+    return WIRE_IPV6_HDR_LEN + len;
+}
+
+static void assert_line(const uint8_t *pkt, size_t len, const char *want)
+{
+    char line[256];
+    size_t n = synack_format_packet(line, sizeof(line), pkt, len);
+    assert_string_equal(line, want);
+    assert_int_equal(n, strlen(want));
+}
+
+static void fmt_tcp_over_ipv6(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(1), b = addr6(2);
+    struct wire_tcp_repr tcp = {.src_port = 40000,
+                                .dst_port = 80,
+                                .seq = 1,
+                                .flags = WIRE_TCP_SYN,
+                                .window = 65535,
+                                .has_mss = true,
+                                .mss = 1440};
+    uint8_t seg[64], pkt[128];
+    size_t n = wire_tcp_emit(&tcp, 0, 0, seg, sizeof(seg));
+    /* the checksum again, with the IPv6 pseudo-header (RFC 8200 §8.1) */
+    seg[16] = seg[17] = 0;
+    uint32_t sum = wire_csum_pseudo_addr(&a, &b, WIRE_IP_PROTO_TCP, (uint32_t)n);
+    put_u16(seg + 16, wire_csum_finish(wire_csum_add(sum, seg, n)));
+    size_t len = packet6(pkt, &a, &b, WIRE_IP_PROTO_TCP, seg, n);
+    assert_line(pkt, len,
+                "2001:db8::1.40000 > 2001:db8::2.80: Flags [S], seq 1, win 65535, "
+                "options [mss 1440], length 0");
+    /* the same bytes with an IPv4 checksum do not pass over IPv6 */
+    size_t n4 = wire_tcp_emit(&tcp, ADDR_A, ADDR_B, seg, sizeof(seg));
+    len = packet6(pkt, &a, &b, WIRE_IP_PROTO_TCP, seg, n4);
+    assert_line(pkt, len, "malformed packet (tcp-checksum), 64 bytes");
+    /* the parse behind it, directly */
+    struct wire_tcp_repr got;
+    assert_int_equal(wire_tcp_parse_addr(seg, n4, &a, &b, &got), SYNACK_DROP_TCP_CHECKSUM);
+    struct synack_addr a4 = synack_addr_v4(ADDR_A), b4 = synack_addr_v4(ADDR_B);
+    assert_int_equal(wire_tcp_parse_addr(seg, n4, &a4, &b4, &got), SYNACK_DROP_NONE);
+    assert_int_equal(got.mss, 1440);
+}
+
+static void fmt_icmp6_lines(void **state)
+{
+    (void)state;
+    struct synack_addr a = addr6(1), b = addr6(2), r = addr6(0xfe);
+    uint8_t msg[256], pkt[512], data[56] = {0}, quote[128];
+    size_t qlen = invoking_tcp(quote, sizeof(quote), 1);
+    quote[40] = WIRE_IP_PROTO_UDP; /* a port unreachable is about UDP */
+    put_u16(quote + 48 + 2, 53);
+
+    struct wire_icmp6_repr m = {
+        .type = WIRE_ICMP6_ECHO_REQUEST, .id = 7, .seq = 1, .data = data, .data_len = sizeof(data)};
+    size_t n = wire_icmp6_emit(&m, &b, &a, msg, sizeof(msg));
+    size_t len = packet6(pkt, &b, &a, WIRE_IP_PROTO_ICMPV6, msg, n);
+    assert_line(pkt, len, "2001:db8::2 > 2001:db8::1: ICMP6, echo request, id 7, seq 1, length 64");
+    m.type = WIRE_ICMP6_ECHO_REPLY;
+    n = wire_icmp6_emit(&m, &a, &b, msg, sizeof(msg));
+    len = packet6(pkt, &a, &b, WIRE_IP_PROTO_ICMPV6, msg, n);
+    assert_line(pkt, len, "2001:db8::1 > 2001:db8::2: ICMP6, echo reply, id 7, seq 1, length 64");
+
+    m = (struct wire_icmp6_repr){
+        .type = WIRE_ICMP6_PACKET_TOO_BIG, .mtu = 1280, .data = quote, .data_len = qlen};
+    n = wire_icmp6_emit(&m, &r, &a, msg, sizeof(msg));
+    len = packet6(pkt, &r, &a, WIRE_IP_PROTO_ICMPV6, msg, n);
+    assert_line(pkt, len, "2001:db8::fe > 2001:db8::1: ICMP6, packet too big, mtu 1280, length 76");
+
+    m = (struct wire_icmp6_repr){.type = WIRE_ICMP6_DEST_UNREACH,
+                                 .code = WIRE_ICMP6_PORT_UNREACH,
+                                 .data = quote,
+                                 .data_len = qlen};
+    n = wire_icmp6_emit(&m, &r, &a, msg, sizeof(msg));
+    len = packet6(pkt, &r, &a, WIRE_IP_PROTO_ICMPV6, msg, n);
+    assert_line(pkt, len,
+                "2001:db8::fe > 2001:db8::1: ICMP6, destination unreachable, unreachable port, "
+                "2001:db8::9 udp port 53, length 76");
+
+    m.type = WIRE_ICMP6_TIME_EXCEEDED;
+    m.code = WIRE_ICMP6_HOP_LIMIT;
+    n = wire_icmp6_emit(&m, &r, &a, msg, sizeof(msg));
+    len = packet6(pkt, &r, &a, WIRE_IP_PROTO_ICMPV6, msg, n);
+    assert_line(pkt, len, "2001:db8::fe > 2001:db8::1: ICMP6, time exceeded in-transit, length 76");
+
+    m.type = WIRE_ICMP6_PARAM_PROBLEM;
+    m.code = WIRE_ICMP6_UNKNOWN_NEXT_HEADER;
+    m.pointer = 40;
+    n = wire_icmp6_emit(&m, &r, &a, msg, sizeof(msg));
+    len = packet6(pkt, &r, &a, WIRE_IP_PROTO_ICMPV6, msg, n);
+    assert_line(pkt, len,
+                "2001:db8::fe > 2001:db8::1: ICMP6, parameter problem, unrecognized next header, "
+                "pointer 40, length 76");
+
+    /* a bad checksum is malformed, by its reason */
+    msg[3] ^= 1;
+    len = packet6(pkt, &r, &a, WIRE_IP_PROTO_ICMPV6, msg, n);
+    assert_line(pkt, len, "malformed packet (icmp-checksum), 116 bytes");
+}
+
+static void fmt_udp_both_families(void **state)
+{
+    (void)state;
+    uint8_t pkt[128], seg[64];
+    struct synack_addr a4 = synack_addr_v4(ADDR_A), b4 = synack_addr_v4(ADDR_B);
+    struct wire_udp_repr u = {.src_port = 5000,
+                              .dst_port = 53,
+                              .payload = (const uint8_t *)"twelve bytes",
+                              .payload_len = 12};
+    size_t n = wire_udp_emit(&u, &a4, &b4, seg, sizeof(seg));
+    struct wire_ipv4_repr ip4 = {.src = ADDR_A,
+                                 .dst = ADDR_B,
+                                 .proto = WIRE_IP_PROTO_UDP,
+                                 .ttl = 64,
+                                 .payload_len = (uint16_t)n};
+    wire_ipv4_emit(&ip4, pkt);
+    memcpy(pkt + 20, seg, n);
+    assert_line(pkt, 20 + n, "198.18.0.1.5000 > 198.18.0.2.53: UDP, length 12");
+    pkt[20 + 6] ^= 0x40;
+    assert_line(pkt, 20 + n, "malformed packet (udp-checksum), 40 bytes");
+
+    struct synack_addr a6 = addr6(1), b6 = addr6(2);
+    n = wire_udp_emit(&u, &a6, &b6, seg, sizeof(seg));
+    size_t len = packet6(pkt, &a6, &b6, WIRE_IP_PROTO_UDP, seg, n);
+    assert_line(pkt, len, "2001:db8::1.5000 > 2001:db8::2.53: UDP, length 12");
+
+    char line[64];
+    assert_int_equal(wire_fmt_udp(line, sizeof(line), &a6, &b6, &u), 49);
+}
+
+static void fmt_ipv6_malformed_fragment_and_other(void **state)
+{
+    (void)state;
+    struct synack_addr dst = addr6(2);
+    struct pkt p;
+    /* malformed, by its reason */
+    assert_line(echo6_bytes, 30, "malformed packet (ip6-truncated), 30 bytes");
+    pkt_start(&p, WIRE_IPV6_NH_DEST_OPTS, &dst);
+    const uint8_t opt[] = {0x41, 0};
+    pkt_ext(&p, WIRE_IP_PROTO_UDP, opt, sizeof(opt));
+    pkt_done(&p);
+    assert_line(p.b, p.len, "malformed packet (ip6-option), 48 bytes");
+    /* a fragment is printed as one */
+    pkt_start(&p, WIRE_IPV6_NH_FRAGMENT, &dst);
+    pkt_frag(&p, WIRE_IP_PROTO_UDP, 1232, true, 99);
+    put(&p, "0123456789abcdef", 16);
+    pkt_done(&p);
+    assert_line(p.b, p.len,
+                "2001:db8::1 > 2001:db8::2: frag (id 99, offset 1232, more), ip-proto 17, "
+                "length 16");
+    /* a protocol without a printer */
+    pkt_start(&p, 132, &dst);
+    put(&p, "01234567", 8);
+    pkt_done(&p);
+    assert_line(p.b, p.len, "2001:db8::1 > 2001:db8::2: ip-proto 132, length 8");
+    /* neither version 4 nor 6 */
+    uint8_t v5[40] = {0x50};
+    assert_line(v5, sizeof(v5), "malformed packet (ip-version), 40 bytes");
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ipv6_known_bytes_parse_rfc8200_3),
     cmocka_unit_test(icmp6_echo_known_bytes_rfc4443),
@@ -1227,6 +1396,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_zero_checksum_ipv4_accepted_ipv6_dropped),
     cmocka_unit_test(udp_computed_zero_sent_as_ffff_rfc768),
     cmocka_unit_test(udp_emit_limits),
+    cmocka_unit_test(fmt_tcp_over_ipv6),
+    cmocka_unit_test(fmt_icmp6_lines),
+    cmocka_unit_test(fmt_udp_both_families),
+    cmocka_unit_test(fmt_ipv6_malformed_fragment_and_other),
 };
 
 SYNACK_TEST_MAIN("wire6", tests)
