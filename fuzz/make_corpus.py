@@ -6,10 +6,12 @@
 Seeds are small inputs that already reach deep: for the stack, records that drive the
 scripted connections through data, loss, close, resets, keepalive, ICMP and the listener;
 for the wire parsers, every packet of `synack demo --pcap` captures (loss, simultaneous
-open and close, SACK, timestamps) plus ICMP messages; for the scenarios, the HTTP server
-and the command-line options, typical and edge values; for the fragment reassembler,
-datagrams in order, reversed, shuffled, duplicated, overlapped, timed out, flooding a small
-cap, malformed, and fragmentation plans. The record formats are the ones
+open and close, SACK, timestamps) plus ICMP messages, and IPv6 packets (every extension
+header, fragments, each unknown-option action), ICMPv6 messages and UDP over both families;
+for the scenarios, the HTTP server and the command-line options, typical and edge values;
+for the fragment reassembler, datagrams in order, reversed, shuffled, duplicated, overlapped,
+timed out, flooding a small cap, malformed, and fragmentation plans. The record formats are
+the ones
 fuzz/fuzz_<target>.c documents. The output is deterministic; the corpus is committed, so
 `make test` needs neither this script nor libFuzzer.
 """
@@ -136,6 +138,7 @@ def wire_seeds(build):
     seeds["icmp-echo"] = ipv4(1, echo)
     quote = ipv4(6, b"\x00\x50\x9c\x40\x00\x00\x10\x00")[:28]
     seeds["icmp-frag-needed"] = ipv4(1, struct.pack(">BBHHH", 3, 4, 0, 0, 1280) + quote)
+    seeds.update(wire6_seeds())
     return seeds
 
 
@@ -155,6 +158,92 @@ def ipv4(proto, payload):
                       0xc6120002, 0xc6120001)
     hdr = hdr[:10] + struct.pack(">H", csum(hdr)) + hdr[12:]
     return hdr + payload
+
+
+# ---- wire: IPv6 (RFC 8200), ICMPv6 (RFC 4443), UDP (RFC 768) --------------------------------
+
+A6 = bytes.fromhex("20010db8000000000000000000000002")  # 2001:db8::2, the peer
+B6 = bytes.fromhex("20010db8000000000000000000000001")  # 2001:db8::1, synack
+R6 = bytes.fromhex("20010db80000000000000000000000fe")  # a router
+ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
+HBH, ROUTING, FRAGMENT, NONE, DEST = 0, 43, 44, 59, 60
+TCP, UDP, ICMP6 = 6, 17, 58
+
+
+def pseudo6(src, dst, proto, length):
+    return src + dst + struct.pack(">I", length) + b"\0\0\0" + bytes([proto])
+
+
+def with_sum(seg, at, pseudo, udp=False):
+    seg = seg[:at] + b"\0\0" + seg[at + 2:]
+    c = csum(pseudo + seg)
+    if udp and c == 0:
+        c = 0xffff
+    return seg[:at] + struct.pack(">H", c) + seg[at + 2:]
+
+
+def ipv6(nh, payload, src=A6, dst=B6):
+    return struct.pack(">IHBB", 6 << 28, len(payload), nh, 64) + src + dst + payload
+
+
+def ext(nxt, body=b""):
+    # hop-by-hop, destination options, routing: padded with Pad1 (zero) bytes
+    n = (2 + len(body) + 7) // 8 * 8
+    return bytes([nxt, n // 8 - 1]) + body + b"\0" * (n - 2 - len(body))
+
+
+def frag(nxt, offset, more, ident):
+    return struct.pack(">BBHI", nxt, 0, offset | (1 if more else 0), ident)
+
+
+def tcp_syn(src, dst, sport=40000, dport=80, seq=1):
+    seg = struct.pack(">HHIIBBHHH", sport, dport, seq, 0, 0x60, 0x02, 65535, 0, 0)
+    seg += struct.pack(">BBH", 2, 4, 1440)
+    return with_sum(seg, 16, pseudo6(src, dst, TCP, len(seg)))
+
+
+def udp6(src, dst, data, sport=5000, dport=53):
+    seg = struct.pack(">HHHH", sport, dport, 8 + len(data), 0) + data
+    return with_sum(seg, 6, pseudo6(src, dst, UDP, len(seg)), udp=True)
+
+
+def icmp6(src, dst, typ, code, word, body):
+    msg = struct.pack(">BBHI", typ, code, 0, word) + body
+    return with_sum(msg, 2, pseudo6(src, dst, ICMP6, len(msg)))
+
+
+def wire6_seeds():
+    s = {}
+    s["ip6-tcp-syn"] = ipv6(TCP, tcp_syn(A6, B6))
+    s["ip6-udp"] = ipv6(UDP, udp6(A6, B6, b"twelve bytes"))
+    udp4 = struct.pack(">HHHH", 5000, 53, 20, 0) + b"twelve bytes"
+    udp4 = with_sum(udp4, 6, struct.pack(">IIBBH", 0xc6120002, 0xc6120001, 0, UDP, 20), udp=True)
+    s["ip4-udp"] = ipv4(UDP, udp4)
+    s["ip6-udp-zero-checksum"] = ipv6(UDP, struct.pack(">HHHH", 5000, 53, 12, 0) + b"zero")
+    # every extension header the walk knows, then UDP
+    chain = (ext(DEST, bytes([1, 1, 0, 5, 2, 0, 0])) + ext(ROUTING, bytes([1, 2, 0, 0])) +
+             ext(FRAGMENT, bytes([0, 0, 0, 0, 0, 0])) + frag(UDP, 0, False, 7))
+    s["ip6-ext-chain"] = ipv6(HBH, chain + udp6(A6, B6, b"behind the chain"))
+    s["ip6-frag-first"] = ipv6(FRAGMENT, frag(UDP, 0, True, 0x1234) + udp6(A6, B6, b"x" * 24)[:16])
+    s["ip6-frag-last"] = ipv6(HBH, ext(FRAGMENT) + frag(UDP, 1232, False, 0x1234) + b"y" * 20)
+    s["ip6-routing-segments-left"] = ipv6(ROUTING, ext(UDP, bytes([0, 1]) + b"\0" * 20) +
+                                          udp6(A6, B6, b"rh0"))
+    s["ip6-option-10"] = ipv6(DEST, ext(TCP, bytes([0x80, 2, 0, 0])) + tcp_syn(A6, B6))
+    s["ip6-option-11-multicast"] = ipv6(HBH, ext(UDP, bytes([0xc2, 4, 0, 0, 0, 0])) +
+                                        udp6(A6, ALL_NODES, b"m"), dst=ALL_NODES)
+    s["ip6-no-next-header"] = ipv6(DEST, ext(NONE) + b"ignored")
+    s["ip6-hbh-not-first"] = ipv6(DEST, ext(HBH) + ext(UDP) + udp6(A6, B6, b"late"))
+    s["ip6-sctp"] = ipv6(132, b"\0" * 16)
+    echo = icmp6(A6, B6, 128, 0, 7 << 16 | 1, b"ping" * 14)
+    s["icmp6-echo-request"] = ipv6(ICMP6, echo)
+    invoking = ipv6(DEST, ext(TCP) + tcp_syn(B6, A6, 80, 40000, 1000), src=B6, dst=A6)
+    s["icmp6-packet-too-big"] = ipv6(ICMP6, icmp6(R6, B6, 2, 0, 1280, invoking), src=R6)
+    unreach = ipv6(UDP, udp6(B6, A6, b"query", 33000, 53), src=B6, dst=A6)
+    s["icmp6-port-unreachable"] = ipv6(ICMP6, icmp6(A6, B6, 1, 4, 0, unreach))
+    s["icmp6-parameter-problem"] = ipv6(ICMP6, icmp6(A6, B6, 4, 1, 40, invoking))
+    later = ipv6(FRAGMENT, frag(UDP, 1448, False, 9) + b"z" * 16, src=B6, dst=A6)
+    s["icmp6-time-exceeded-fragment"] = ipv6(ICMP6, icmp6(R6, B6, 3, 1, 0, later), src=R6)
+    return s
 
 
 # ---- scenario, http, netopt --------------------------------------------------------------

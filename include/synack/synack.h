@@ -726,9 +726,13 @@ size_t synack_packet_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_
 
 /* ---- formatting ------------------------------------------------------------------------- */
 
-/* Formats one IPv4 packet as a tcpdump-style line into `out` (always NUL-terminated):
+/* Formats one IPv4 or IPv6 packet (told apart by the version nibble) as a tcpdump-style line
+ * into `out` (always NUL-terminated): TCP, UDP, ICMP and ICMPv6, e.g.
  *   198.18.0.1.40000 > 198.18.0.2.80: Flags [S], seq 1, win 65535, options [mss 1460], length 0
- * A malformed packet is described by its drop reason. Returns the length written. */
+ *   2001:db8::2 > 2001:db8::1: ICMP6, echo request, id 7, seq 1, length 64
+ *   198.18.0.1.5000 > 198.18.0.2.53: UDP, length 12
+ * An IPv6 fragment is printed as one; a malformed packet is described by its drop reason.
+ * Returns the length written. */
 size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t len);
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
-/* One-line, tcpdump-style text for addresses, flags and TCP segments, and the public
- * synack_format_packet() / synack_drop_name(). */
+/* One-line, tcpdump-style text for addresses, flags, TCP segments, ICMP, ICMPv6 and UDP,
+ * and the public synack_format_packet() / synack_drop_name(). */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -132,18 +132,32 @@ static void fmt_options(struct fmt_buf *b, const uint8_t *opts, size_t len)
     fmt_append(b, "]");
 }
 
-/* The whole line, with the option bytes given separately (wire bytes, or re-emitted). */
-static size_t fmt_tcp_line(char *out, size_t cap, const struct wire_ip_repr *ip,
-                           const struct wire_tcp_repr *tcp, const uint8_t *opts, size_t opts_len)
+/* "src > dst: " for either family, or with ports "src.port > dst.port: " as tcpdump writes
+ * them (`ports` NULL, or the source and destination port). */
+static void fmt_ends(struct fmt_buf *b, const struct synack_addr *src,
+                     const struct synack_addr *dst, const uint16_t ports[2])
 {
-    char src[SYNACK_ADDR_STRLEN], dst[SYNACK_ADDR_STRLEN], flags[16];
-    wire_fmt_addr(src, sizeof(src), &ip->src);
-    wire_fmt_addr(dst, sizeof(dst), &ip->dst);
+    char s[SYNACK_ADDR_STRLEN], d[SYNACK_ADDR_STRLEN];
+    synack_addr_format(src, s, sizeof(s));
+    synack_addr_format(dst, d, sizeof(d));
+    if (ports)
+        fmt_append(b, "%s.%u > %s.%u: ", s, (unsigned)ports[0], d, (unsigned)ports[1]);
+    else
+        fmt_append(b, "%s > %s: ", s, d);
+}
+
+/* The whole line for either family, with the option bytes given separately (wire bytes, or
+ * re-emitted). */
+static size_t fmt_tcp_line(char *out, size_t cap, const struct synack_addr *src,
+                           const struct synack_addr *dst, const struct wire_tcp_repr *tcp,
+                           const uint8_t *opts, size_t opts_len)
+{
+    char flags[16];
     wire_fmt_flags(flags, sizeof(flags), tcp->flags);
 
     struct fmt_buf b = fmt_buf_make(out, cap);
-    fmt_append(&b, "%s.%u > %s.%u: Flags %s, seq %u", src, (unsigned)tcp->src_port, dst,
-               (unsigned)tcp->dst_port, flags, (unsigned)tcp->seq);
+    fmt_ends(&b, src, dst, (const uint16_t[2]){tcp->src_port, tcp->dst_port});
+    fmt_append(&b, "Flags %s, seq %u", flags, (unsigned)tcp->seq);
     if (tcp->payload_len > 0)
         fmt_append(&b, ":%u", (unsigned)(uint32_t)(tcp->seq + tcp->payload_len));
     if (tcp->flags & WIRE_TCP_ACK) fmt_append(&b, ", ack %u", (unsigned)tcp->ack);
@@ -165,10 +179,27 @@ size_t wire_fmt_tcp(char *out, size_t cap, const struct wire_ip_repr *ip,
     uint8_t hdr[WIRE_TCP_MAX_HDR_LEN];
     size_t hdr_len = wire_tcp_emit(&header_only, &ip->src, &ip->dst, hdr, sizeof(hdr));
     size_t opts_len = hdr_len > WIRE_TCP_HDR_LEN ? hdr_len - WIRE_TCP_HDR_LEN : 0;
-    return fmt_tcp_line(out, cap, ip, tcp, hdr + WIRE_TCP_HDR_LEN, opts_len);
+    return fmt_tcp_line(out, cap, &ip->src, &ip->dst, tcp, hdr + WIRE_TCP_HDR_LEN, opts_len);
+}
+
+/* A parsed segment `seg` (tcp parsed from it), its options printed exactly as they came,
+ * padding included. */
+static size_t fmt_tcp_segment(char *out, size_t cap, const struct synack_addr *src,
+                              const struct synack_addr *dst, const struct wire_tcp_repr *tcp,
+                              const uint8_t *seg)
+{
+    size_t header_len = (size_t)(tcp->payload - seg);
+    return fmt_tcp_line(out, cap, src, dst, tcp, seg + WIRE_TCP_HDR_LEN,
+                        header_len - WIRE_TCP_HDR_LEN);
 }
 
 /* ---- ICMP ------------------------------------------------------------------------------- */
+
+/* How a port unreachable names the transport of the returned datagram. */
+static const char *fmt_transport_name(uint8_t proto)
+{
+    return proto == WIRE_IP_PROTO_TCP ? "tcp" : proto == WIRE_IP_PROTO_UDP ? "udp" : "ip-proto";
+}
 
 /* What a destination unreachable says, in tcpdump's words where it has them. */
 static void fmt_icmp_unreach(struct fmt_buf *b, const struct wire_icmp_repr *icmp)
@@ -187,10 +218,7 @@ static void fmt_icmp_unreach(struct fmt_buf *b, const struct wire_icmp_repr *icm
         fmt_append(b, "%s protocol %u unreachable", dst, (unsigned)q->proto);
         break;
     case WIRE_ICMP_PORT_UNREACH:
-        fmt_append(b, "%s %s port %u unreachable", dst,
-                   q->proto == WIRE_IP_PROTO_TCP   ? "tcp"
-                   : q->proto == WIRE_IP_PROTO_UDP ? "udp"
-                                                   : "ip-proto",
+        fmt_append(b, "%s %s port %u unreachable", dst, fmt_transport_name(q->proto),
                    (unsigned)q->dst_port);
         break;
     case WIRE_ICMP_FRAG_NEEDED:
@@ -246,10 +274,179 @@ size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
     return b.len;
 }
 
+/* ---- ICMPv6 ----------------------------------------------------------------------------- */
+
+/* What a destination unreachable says (RFC 4443 §3.1), about the returned packet. */
+static void fmt_icmp6_unreach(struct fmt_buf *b, const struct wire_icmp6_repr *icmp)
+{
+    const struct wire_icmp6_quote *q = &icmp->quote;
+    char dst[SYNACK_ADDR_STRLEN];
+    synack_addr_format(&q->dst, dst, sizeof(dst));
+    fmt_append(b, "destination unreachable, ");
+    switch (icmp->code) {
+    case WIRE_ICMP6_NO_ROUTE:
+        fmt_append(b, "no route to %s", dst);
+        break;
+    case WIRE_ICMP6_ADMIN_PROHIBITED:
+        fmt_append(b, "%s administratively prohibited", dst);
+        break;
+    case WIRE_ICMP6_BEYOND_SCOPE:
+        fmt_append(b, "%s beyond scope of source address", dst);
+        break;
+    case WIRE_ICMP6_ADDR_UNREACH:
+        fmt_append(b, "unreachable address %s", dst);
+        break;
+    case WIRE_ICMP6_PORT_UNREACH:
+        fmt_append(b, "unreachable port, %s %s port %u", dst, fmt_transport_name(q->proto),
+                   (unsigned)q->dst_port);
+        break;
+    case WIRE_ICMP6_POLICY_FAILED:
+        fmt_append(b, "%s source address failed policy", dst);
+        break;
+    case WIRE_ICMP6_REJECT_ROUTE:
+        fmt_append(b, "%s reject route", dst);
+        break;
+    default:
+        fmt_append(b, "%s code %u", dst, (unsigned)icmp->code);
+        break;
+    }
+}
+
+/* RFC 4443 §3.4: what the pointer points at. */
+static const char *fmt_icmp6_problem(uint8_t code)
+{
+    switch (code) {
+    case WIRE_ICMP6_BAD_HEADER_FIELD:
+        return "erroneous header field";
+    case WIRE_ICMP6_UNKNOWN_NEXT_HEADER:
+        return "unrecognized next header";
+    case WIRE_ICMP6_UNKNOWN_OPTION:
+        return "unrecognized option";
+    default:
+        return "code";
+    }
+}
+
+size_t wire_fmt_icmp6(char *out, size_t cap, const struct wire_ip_repr *ip,
+                      const struct wire_icmp6_repr *icmp)
+{
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_ends(&b, &ip->src, &ip->dst, NULL);
+    fmt_append(&b, "ICMP6, ");
+    switch (icmp->type) {
+    case WIRE_ICMP6_ECHO_REQUEST:
+    case WIRE_ICMP6_ECHO_REPLY:
+        fmt_append(&b, "echo %s, id %u, seq %u",
+                   icmp->type == WIRE_ICMP6_ECHO_REQUEST ? "request" : "reply", (unsigned)icmp->id,
+                   (unsigned)icmp->seq);
+        break;
+    case WIRE_ICMP6_DEST_UNREACH:
+        fmt_icmp6_unreach(&b, icmp);
+        break;
+    case WIRE_ICMP6_PACKET_TOO_BIG:
+        fmt_append(&b, "packet too big, mtu %u", (unsigned)icmp->mtu);
+        break;
+    case WIRE_ICMP6_TIME_EXCEEDED:
+        if (icmp->code == WIRE_ICMP6_HOP_LIMIT || icmp->code == WIRE_ICMP6_REASSEMBLY_TIME)
+            fmt_append(&b, "time exceeded %s",
+                       icmp->code == WIRE_ICMP6_HOP_LIMIT ? "in-transit" : "in-reassembly");
+        else
+            fmt_append(&b, "time exceeded, code %u", (unsigned)icmp->code);
+        break;
+    case WIRE_ICMP6_PARAM_PROBLEM:
+        fmt_append(&b, "parameter problem, %s", fmt_icmp6_problem(icmp->code));
+        if (icmp->code > WIRE_ICMP6_UNKNOWN_OPTION) fmt_append(&b, " %u", (unsigned)icmp->code);
+        fmt_append(&b, ", pointer %u", (unsigned)icmp->pointer);
+        break;
+    default:
+        fmt_append(&b, "type %u, code %u", (unsigned)icmp->type, (unsigned)icmp->code);
+        break;
+    }
+    fmt_append(&b, ", length %zu", wire_icmp6_len(icmp));
+    return b.len;
+}
+
+/* ---- UDP, and what has no printer of its own ---------------------------------------------- */
+
+size_t wire_fmt_udp(char *out, size_t cap, const struct synack_addr *src,
+                    const struct synack_addr *dst, const struct wire_udp_repr *udp)
+{
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_ends(&b, src, dst, (const uint16_t[2]){udp->src_port, udp->dst_port});
+    fmt_append(&b, "UDP, length %zu", udp->payload_len);
+    return b.len;
+}
+
+/* "src > dst: ip-proto 99, length 8" for a protocol without a printer; `what` goes before
+ * it (a fragment's description, or nothing). */
+static size_t fmt_other(char *out, size_t cap, const struct synack_addr *src,
+                        const struct synack_addr *dst, const char *what, uint8_t proto, size_t len)
+{
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_ends(&b, src, dst, NULL);
+    fmt_append(&b, "%sip-proto %u, length %zu", what, (unsigned)proto, len);
+    return b.len;
+}
+
+static size_t fmt_malformed(char *out, size_t cap, enum synack_drop drop, size_t len)
+{
+    struct fmt_buf b = fmt_buf_make(out, cap);
+    fmt_append(&b, "malformed packet (%s), %zu bytes", synack_drop_name(drop), len);
+    return b.len;
+}
+
+/* A UDP datagram, or the reason it is malformed. */
+static size_t fmt_udp_payload(char *out, size_t cap, const struct synack_addr *src,
+                              const struct synack_addr *dst, const uint8_t *seg, size_t seg_len,
+                              size_t pkt_len)
+{
+    struct wire_udp_repr udp;
+    enum synack_drop drop = wire_udp_parse(seg, seg_len, src, dst, &udp);
+    if (drop != SYNACK_DROP_NONE) return fmt_malformed(out, cap, drop, pkt_len);
+    return wire_fmt_udp(out, cap, src, dst, &udp);
+}
+
 /* ---- public ------------------------------------------------------------------------------ */
+
+/* An IPv6 packet: its upper layer after the extension headers, a fragment as such. */
+/* A fragment of either family: what it says of itself, and its protocol. */
+static size_t fmt_fragment(char *out, size_t cap, const struct wire_ip_repr *ip)
+{
+    char what[64];
+    struct fmt_buf b = fmt_buf_make(what, sizeof(what));
+    fmt_append(&b, "frag (id %u, offset %u%s), ", (unsigned)ip->frag.id,
+               (unsigned)ip->frag.offset, ip->frag.more ? ", more" : "");
+    return fmt_other(out, cap, &ip->src, &ip->dst, what, ip->proto, ip->payload_len);
+}
+
+static size_t fmt_ipv6_packet(char *out, size_t cap, const uint8_t *pkt, size_t len)
+{
+    struct wire_ip_repr ip;
+    enum synack_drop drop = wire_ipv6_parse(pkt, len, &ip);
+    if (drop != SYNACK_DROP_NONE) return fmt_malformed(out, cap, drop, len);
+    const uint8_t *seg = pkt + ip.header_len;
+    if (ip.frag.present) return fmt_fragment(out, cap, &ip);
+    if (ip.proto == WIRE_IP_PROTO_TCP) {
+        struct wire_tcp_repr tcp;
+        drop = wire_tcp_parse(seg, ip.payload_len, &ip.src, &ip.dst, &tcp);
+        if (drop != SYNACK_DROP_NONE) return fmt_malformed(out, cap, drop, len);
+        return fmt_tcp_segment(out, cap, &ip.src, &ip.dst, &tcp, seg);
+    }
+    if (ip.proto == WIRE_IP_PROTO_UDP)
+        return fmt_udp_payload(out, cap, &ip.src, &ip.dst, seg, ip.payload_len, len);
+    if (ip.proto == WIRE_IP_PROTO_ICMPV6) {
+        struct wire_icmp6_repr icmp;
+        drop = wire_icmp6_parse(seg, ip.payload_len, &ip.src, &ip.dst, &icmp);
+        if (drop != SYNACK_DROP_NONE) return fmt_malformed(out, cap, drop, len);
+        return wire_fmt_icmp6(out, cap, &ip, &icmp);
+    }
+    return fmt_other(out, cap, &ip.src, &ip.dst, "", ip.proto, ip.payload_len);
+}
 
 size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t len)
 {
+    /* RFC 8200 §3, RFC 791 §3.1: the version is the first nibble of either header. */
+    if (len > 0 && pkt[0] >> 4 == 6) return fmt_ipv6_packet(out, cap, pkt, len);
     struct wire_ip_repr ip;
     struct wire_tcp_repr tcp;
     enum synack_drop drop = wire_packet_parse(pkt, len, &ip, &tcp);
@@ -257,24 +454,15 @@ size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t le
     if (drop == SYNACK_DROP_IP_PROTOCOL && ip.proto == WIRE_IP_PROTO_ICMP &&
         wire_icmp_parse(pkt + ip.header_len, ip.payload_len, &icmp) == SYNACK_DROP_NONE)
         return wire_fmt_icmp(out, cap, &ip, &icmp);
-    if (drop == SYNACK_DROP_IP_PROTOCOL) {
-        char src[SYNACK_ADDR_STRLEN], dst[SYNACK_ADDR_STRLEN];
-        wire_fmt_addr(src, sizeof(src), &ip.src);
-        wire_fmt_addr(dst, sizeof(dst), &ip.dst);
-        struct fmt_buf b = fmt_buf_make(out, cap);
-        fmt_append(&b, "%s > %s: ip-proto %u, length %u", src, dst, (unsigned)ip.proto,
-                   (unsigned)ip.payload_len);
-        return b.len;
-    }
-    if (drop != SYNACK_DROP_NONE) {
-        struct fmt_buf b = fmt_buf_make(out, cap);
-        fmt_append(&b, "malformed packet (%s), %zu bytes", synack_drop_name(drop), len);
-        return b.len;
-    }
-    /* Print the options exactly as they came, padding included. */
+    if (drop == SYNACK_DROP_IP_FRAGMENT) return fmt_fragment(out, cap, &ip);
+    if (drop != SYNACK_DROP_NONE && drop != SYNACK_DROP_IP_PROTOCOL)
+        return fmt_malformed(out, cap, drop, len);
+    const struct synack_addr src = ip.src, dst = ip.dst;
     const uint8_t *seg = pkt + ip.header_len;
-    size_t header_len = (size_t)(tcp.payload - seg);
-    return fmt_tcp_line(out, cap, &ip, &tcp, seg + WIRE_TCP_HDR_LEN, header_len - WIRE_TCP_HDR_LEN);
+    if (drop == SYNACK_DROP_NONE) return fmt_tcp_segment(out, cap, &src, &dst, &tcp, seg);
+    if (ip.proto == WIRE_IP_PROTO_UDP)
+        return fmt_udp_payload(out, cap, &src, &dst, seg, ip.payload_len, len);
+    return fmt_other(out, cap, &src, &dst, "", ip.proto, ip.payload_len);
 }
 
 const char *synack_drop_name(enum synack_drop d)

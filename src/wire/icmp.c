@@ -1,6 +1,7 @@
 /* ICMP messages (RFC 792) parse and emit: echo request and reply, and the error messages that
  * return part of a datagram (destination unreachable with the next-hop MTU of RFC 1191 §4,
- * source quench, redirect, time exceeded, parameter problem). */
+ * source quench, redirect, time exceeded, parameter problem); and the 8-byte header and the
+ * returned ports that ICMPv6 (icmpv6.c) shares. */
 #include "base/cursor.h"
 #include "wire/wire.h"
 
@@ -8,6 +9,52 @@
 #define ICMP_OFF_CHECKSUM 2
 /* RFC 791 §3.1: the Fragment Offset bits of the flags/fragment word. */
 #define ICMP_QUOTE_FRAG_OFFSET_MASK 0x1fffu
+
+/* ---- what ICMP and ICMPv6 share --------------------------------------------------------- */
+
+bool wire_icmp_head_parse(const uint8_t *msg, size_t len, struct wire_icmp_head *h)
+{
+    struct cursor c = cursor_make(msg, len);
+    uint16_t checksum;
+    if (!cursor_read_u8(&c, &h->type) || !cursor_read_u8(&c, &h->code) ||
+        !cursor_read_u16be(&c, &checksum) || !cursor_read_u32be(&c, &h->word))
+        return false;
+    h->body = cursor_ptr(&c);
+    h->body_len = cursor_remaining(&c);
+    return true;
+}
+
+size_t wire_icmp_head_emit(const struct wire_icmp_head *h, uint32_t sum, uint8_t *buf, size_t cap)
+{
+    size_t n = WIRE_ICMP_HDR_LEN + h->body_len;
+    if (n > cap || n > UINT16_MAX) return 0;
+    if (h->body_len > 0 && h->body == NULL) return 0;
+    struct wcursor w = wcursor_make(buf, n);
+    wcursor_write_u8(&w, h->type);
+    wcursor_write_u8(&w, h->code);
+    wcursor_write_u16be(&w, 0); /* checksum, filled in below */
+    wcursor_write_u32be(&w, h->word);
+    wcursor_write_bytes(&w, h->body, h->body_len);
+    if (w.overflow) return 0;
+    /* RFC 792: "For computing the checksum, the checksum field should be zero"; RFC 4443
+     * §2.3 the same, the pseudo-header summed in first. */
+    uint16_t csum = wire_csum_finish(wire_csum_add(sum, buf, n));
+    buf[ICMP_OFF_CHECKSUM] = (uint8_t)(csum >> 8);
+    buf[ICMP_OFF_CHECKSUM + 1] = (uint8_t)csum;
+    return n;
+}
+
+bool wire_icmp_quote_ports(const uint8_t *p, size_t len, uint16_t *src_port, uint16_t *dst_port,
+                           uint32_t *seq)
+{
+    /* RFC 9293 §3.1 (and UDP, RFC 768): the ports come first; for TCP the sequence number:
+     * the 8 bytes (WIRE_ICMP_QUOTE_DATA_MIN) RFC 792 and RFC 4443 §2.4 (c) return at least. */
+    struct cursor t = cursor_make(p, len);
+    return cursor_read_u16be(&t, src_port) && cursor_read_u16be(&t, dst_port) &&
+           cursor_read_u32be(&t, seq);
+}
+
+/* ---- ICMP ----------------------------------------------------------------------------------- */
 
 bool wire_icmp_is_error_type(uint8_t type)
 {
@@ -45,30 +92,24 @@ static enum synack_drop icmp_parse_quote(const uint8_t *p, size_t len, struct wi
     if ((ver_ihl >> 4) != 4 || ihl < 5) return SYNACK_DROP_ICMP_QUOTE;
     q->header_len = (uint16_t)(ihl * 4);
     /* The options of the returned header, then at least the 64 bits RFC 792 promises. */
-    struct cursor t;
     if (!cursor_skip(&c, q->header_len - WIRE_IPV4_HDR_LEN) ||
-        cursor_remaining(&c) < WIRE_ICMP_QUOTE_DATA_MIN)
+        !wire_icmp_quote_ports(cursor_ptr(&c), cursor_remaining(&c), &q->src_port, &q->dst_port,
+                               &q->seq))
         return SYNACK_DROP_ICMP_QUOTE;
     q->frag_offset = flags_frag & ICMP_QUOTE_FRAG_OFFSET_MASK;
     q->transport = cursor_ptr(&c);
     q->transport_len = cursor_remaining(&c);
-    /* RFC 9293 §3.1 (and UDP, RFC 768): the ports come first; for TCP the sequence number. */
-    cursor_split(&c, WIRE_ICMP_QUOTE_DATA_MIN, &t);
-    cursor_read_u16be(&t, &q->src_port);
-    cursor_read_u16be(&t, &q->dst_port);
-    cursor_read_u32be(&t, &q->seq);
     return SYNACK_DROP_NONE;
 }
 
 enum synack_drop wire_icmp_parse(const uint8_t *msg, size_t len, struct wire_icmp_repr *out)
 {
-    struct cursor c = cursor_make(msg, len);
-    uint16_t checksum;
-    uint32_t word;
+    struct wire_icmp_head h;
     *out = (struct wire_icmp_repr){0};
-    if (!cursor_read_u8(&c, &out->type) || !cursor_read_u8(&c, &out->code) ||
-        !cursor_read_u16be(&c, &checksum) || !cursor_read_u32be(&c, &word))
-        return SYNACK_DROP_ICMP_TRUNCATED;
+    if (!wire_icmp_head_parse(msg, len, &h)) return SYNACK_DROP_ICMP_TRUNCATED;
+    out->type = h.type;
+    out->code = h.code;
+    uint32_t word = h.word;
     /* RFC 792: "the 16-bit one's complement of the one's complement sum of the ICMP message
      * starting with the ICMP Type"; with the field in place a correct message folds to 0. */
     if (wire_csum_finish(wire_csum_add(0, msg, len)) != 0) return SYNACK_DROP_ICMP_CHECKSUM;
@@ -94,8 +135,8 @@ enum synack_drop wire_icmp_parse(const uint8_t *msg, size_t len, struct wire_icm
     default:
         break;
     }
-    out->data = cursor_ptr(&c);
-    out->data_len = cursor_remaining(&c);
+    out->data = h.body;
+    out->data_len = h.body_len;
     out->is_error = wire_icmp_is_error_type(out->type);
     if (!out->is_error) return SYNACK_DROP_NONE;
     return icmp_parse_quote(out->data, out->data_len, &out->quote);
@@ -126,20 +167,9 @@ static uint32_t icmp_second_word(const struct wire_icmp_repr *icmp)
 
 size_t wire_icmp_emit(const struct wire_icmp_repr *icmp, uint8_t *buf, size_t cap)
 {
-    size_t n = wire_icmp_len(icmp);
-    if (n > cap || n > UINT16_MAX) return 0;
-    struct wcursor w = wcursor_make(buf, n);
-    wcursor_write_u8(&w, icmp->type);
-    wcursor_write_u8(&w, icmp->code);
-    wcursor_write_u16be(&w, 0); /* checksum, filled in below */
-    wcursor_write_u32be(&w, icmp_second_word(icmp));
-    wcursor_write_bytes(&w, icmp->data, icmp->data_len);
-    if (w.overflow) return 0;
-    /* RFC 792: "For computing the checksum, the checksum field should be zero." */
-    uint16_t sum = wire_csum_finish(wire_csum_add(0, buf, n));
-    buf[ICMP_OFF_CHECKSUM] = (uint8_t)(sum >> 8);
-    buf[ICMP_OFF_CHECKSUM + 1] = (uint8_t)sum;
-    return n;
+    struct wire_icmp_head h = {icmp->type, icmp->code, icmp_second_word(icmp), icmp->data,
+                               icmp->data_len};
+    return wire_icmp_head_emit(&h, 0, buf, cap); /* RFC 792: no pseudo-header */
 }
 
 size_t wire_icmp_packet_emit(struct wire_ip_repr *ip, const struct wire_icmp_repr *icmp,

@@ -9,6 +9,7 @@ size_t wire_ip_header_len(enum synack_family family)
     case SYNACK_AF_INET:
         return WIRE_IPV4_HDR_LEN;
     case SYNACK_AF_INET6:
+        return WIRE_IPV6_HDR_LEN;
     case SYNACK_AF_NONE:
         break;
     }
@@ -17,7 +18,9 @@ size_t wire_ip_header_len(enum synack_family family)
 
 size_t wire_ip_repr_header_len(const struct wire_ip_repr *ip)
 {
-    return wire_ip_header_len((enum synack_family)ip->src.family);
+    size_t hdr = wire_ip_header_len((enum synack_family)ip->src.family);
+    if (ip->src.family == SYNACK_AF_INET6 && ip->frag.present) hdr += WIRE_IPV6_FRAG_HDR_LEN;
+    return hdr;
 }
 
 enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out)
@@ -26,6 +29,8 @@ enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_re
     switch (pkt[0] >> 4) {
     case 4:
         return wire_ipv4_parse(pkt, len, out);
+    case 6:
+        return wire_ipv6_parse(pkt, len, out);
     }
     return SYNACK_DROP_IP_VERSION;
 }
@@ -34,7 +39,22 @@ size_t wire_ip_emit(const struct wire_ip_repr *ip, uint8_t *buf, size_t cap)
 {
     size_t hdr = wire_ip_repr_header_len(ip);
     if (hdr == 0 || cap < hdr) return 0;
-    wire_ipv4_emit(ip, buf);
+    if (ip->src.family == SYNACK_AF_INET) {
+        wire_ipv4_emit(ip, buf);
+        return hdr;
+    }
+    if (!ip->frag.present) {
+        wire_ipv6_emit(ip, buf);
+        return hdr;
+    }
+    /* RFC 8200 §4.5: the fixed header names the Fragment header, which names the upper
+     * layer; Payload Length counts the Fragment header too. */
+    struct wire_ip_repr outer = *ip;
+    outer.proto = WIRE_IPV6_NH_FRAGMENT;
+    outer.payload_len = (uint16_t)(ip->payload_len + WIRE_IPV6_FRAG_HDR_LEN);
+    wire_ipv6_emit(&outer, buf);
+    wire_ipv6_frag_header_emit(ip->proto, ip->frag.offset, ip->frag.more, ip->frag.id,
+                               buf + WIRE_IPV6_HDR_LEN, WIRE_IPV6_FRAG_HDR_LEN);
     return hdr;
 }
 

@@ -1,5 +1,6 @@
 /*
- * wire: bytes <-> validated representations (reprs) for IPv4, TCP and ICMP.
+ * wire: bytes <-> validated representations (reprs) for IPv4, IPv6 (with its extension
+ * headers), TCP, UDP, ICMP and ICMPv6.
  *
  * Parse at the edge: logic never touches raw bytes. Every parser checks lengths before
  * it reads (through the bounds-checked cursor in base/cursor.h) and returns a reason
@@ -66,7 +67,10 @@ struct wire_ip_repr {
     uint16_t payload_len; /* upper-layer bytes that follow header_len */
     struct wire_ip_frag frag;
     struct wire_ip_problem problem; /* IPv6 parse: set with IP6_NEXT_HEADER, IP6_ROUTING,
-                                       IP6_OPTION when the RFC asks for an answer */
+                                       IP6_OPTION, and IP6_EXT_HEADER for a hop-by-hop header
+                                       not first, when the RFC asks for an answer; on
+                                       success, code 1 prepared (send false) for a caller
+                                       that does not run `proto` (see wire_ipv6_parse) */
 };
 
 /* ---- IPv4 (RFC 791) ---------------------------------------------------------------------- */
@@ -104,6 +108,82 @@ enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_re
  * its own header); returns its length, or 0 when `cap` is too small or the family
  * unknown. ip->payload_len counts what follows the returned length. */
 size_t wire_ip_emit(const struct wire_ip_repr *ip, uint8_t *buf, size_t cap);
+
+/* ---- IPv6 (RFC 8200) --------------------------------------------------------------------- */
+
+#define WIRE_IPV6_HDR_LEN 40
+#define WIRE_IPV6_FRAG_HDR_LEN 8
+/* The extension headers the parser walks at most; a longer chain is IP6_EXT_HEADER. */
+#define WIRE_IPV6_MAX_EXT_HEADERS 8
+
+/* Next Header values (IANA "Assigned Internet Protocol Numbers"; RFC 8200 §4). */
+#define WIRE_IPV6_NH_HOP_BY_HOP 0
+#define WIRE_IPV6_NH_ROUTING 43
+#define WIRE_IPV6_NH_FRAGMENT 44
+#define WIRE_IPV6_NH_ESP 50
+#define WIRE_IPV6_NH_AH 51
+#define WIRE_IPV6_NH_NONE 59
+#define WIRE_IPV6_NH_DEST_OPTS 60
+#define WIRE_IP_PROTO_ICMPV6 58
+
+/* ICMPv6 Parameter Problem codes (RFC 4443 §3.4): what wire_ip_problem.code holds. */
+#define WIRE_ICMP6_BAD_HEADER_FIELD 0
+#define WIRE_ICMP6_UNKNOWN_NEXT_HEADER 1
+#define WIRE_ICMP6_UNKNOWN_OPTION 2
+
+/* True for the Next Header values of the IANA "IPv6 Extension Header Types" registry (RFC
+ * 7045 §2; RFC 8200 §4): 0, 43, 44, 50, 51, 60, 135, 139, 140, 253, 254. wire_ipv6_parse
+ * walks 0, 43, 44 and 60; at any other value the walk stops and that value is `proto`, so a
+ * caller can tell an extension header it does not run from a transport. */
+bool wire_ipv6_is_ext_header(uint8_t nh);
+
+/* Parses an IPv6 packet: the 40-byte fixed header (version 6, else IP_VERSION; Payload
+ * Length within `len`, else IP6_TRUNCATED; bytes past it are link padding), then the
+ * extension headers (RFC 8200 §4) up to the upper-layer protocol:
+ *   - hop-by-hop options (§4.3), only directly after the fixed header (else IP6_EXT_HEADER,
+ *     answered with code 1 at the Next Header that named it, §4); destination options
+ *     (§4.6). Their options (§4.2): Pad1 and PadN skipped; an unknown type acts by its two
+ *     high bits: 00 skip, 01 discard (IP6_OPTION), 10 discard and answer code 2 at the
+ *     option type, 11 the same but answered only when the destination is not multicast.
+ *   - routing (§4.4): Segments Left 0 is skipped; otherwise IP6_ROUTING answered with code 0
+ *     at the Routing Type (this node forwards nothing; RFC 5095 type 0 included).
+ *   - fragment (§4.5): the walk stops there, what follows is fragmentable: `frag` is filled
+ *     (present, id, offset in bytes, more, unfrag_len), proto is the fragment header's Next
+ *     Header, header_len ends the fragment header. An atomic fragment (offset 0, M 0, RFC
+ *     6946 §4) is a whole datagram: its fragment header is skipped, frag.present is false.
+ *   - No Next Header (59): IP6_NEXT_HEADER, nothing answered.
+ *   - a header or an option that runs past the payload, a jumbogram (Payload Length 0 with
+ *     hop-by-hop, RFC 2675: not supported), or more than WIRE_IPV6_MAX_EXT_HEADERS headers:
+ *     IP6_EXT_HEADER.
+ * Any other value ends the walk: it is `proto` (ESP and AH too: protocols not run here). On
+ * success `problem` holds, with send false, the code 1 answer "unrecognized Next Header"
+ * pointing at the Next Header field that named `proto`: a caller that does not run `proto`
+ * drops with IP6_NEXT_HEADER and sends that (RFC 8200 §4). The upper-layer data is at
+ * pkt + header_len, payload_len bytes. On a drop, src, dst, ttl, tos, flow_label and problem
+ * are filled so that the caller can answer; problem.send says whether the RFC asks it to
+ * (it still applies wire_icmp6_can_send_error and its rate limit). */
+enum synack_drop wire_ipv6_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out);
+
+/* Writes the 40-byte fixed header of `ip` into `buf` (cap >= 40): Traffic Class = tos, the
+ * low 20 bits of flow_label, Payload Length = payload_len, Next Header = proto, Hop Limit =
+ * ttl. */
+void wire_ipv6_emit(const struct wire_ip_repr *ip, uint8_t *buf);
+
+/* Writes an 8-byte Fragment header (RFC 8200 §4.5): `offset` in bytes (a multiple of 8; the
+ * low 3 bits are not sent), M = more. Returns 8, or 0 if `cap` is too small. */
+size_t wire_ipv6_frag_header_emit(uint8_t next_header, uint16_t offset, bool more, uint32_t id,
+                                  uint8_t *buf, size_t cap);
+
+/* Where the upper-layer header of the IPv6 packet whose first `len` bytes are at `pkt`
+ * starts, walking the same extension headers as wire_ipv6_parse by their lengths alone (no
+ * option or routing rule applied, no Payload Length check: for an ICMPv6 error's returned
+ * packet, which is cut). Stops at the first other Next Header, or after a Fragment header
+ * of a non-first fragment (*frag_offset != 0: no upper-layer header follows). Returns false
+ * when the fixed header is not whole, its version is not 6, the chain is cut before it ends
+ * or is longer than WIRE_IPV6_MAX_EXT_HEADERS; else fills *proto, *offset and *frag_offset
+ * (bytes). */
+bool wire_ipv6_find_upper_layer(const uint8_t *pkt, size_t len, uint8_t *proto, size_t *offset,
+                                uint16_t *frag_offset);
 
 /* ---- TCP (RFC 9293 §3.1, options RFC 9293 §3.2, RFC 7323, RFC 2018) ------------------ */
 
@@ -223,6 +303,28 @@ struct wire_icmp_repr {
     struct wire_icmp_quote quote;
 };
 
+/* The 8 bytes ICMP and ICMPv6 share (RFC 792, RFC 4443 §2.1): Type, Code, Checksum, and a
+ * 32-bit word each type gives its own meaning; then the body. */
+struct wire_icmp_head {
+    uint8_t type, code;
+    uint32_t word;       /* the second 32-bit word of the header */
+    const uint8_t *body; /* what follows the 8 bytes; parse points into the message */
+    size_t body_len;
+};
+
+/* Reads the shared header of a message of `len` bytes; false if shorter than 8. */
+bool wire_icmp_head_parse(const uint8_t *msg, size_t len, struct wire_icmp_head *h);
+
+/* Writes header and body, with the checksum over the message seeded with `sum` (0 for ICMP,
+ * the pseudo-header for ICMPv6). Returns the length, or 0 if `cap` is too small, the body is
+ * missing or the message is longer than 65535. */
+size_t wire_icmp_head_emit(const struct wire_icmp_head *h, uint32_t sum, uint8_t *buf, size_t cap);
+
+/* The first 8 bytes of a transport header returned by an error: ports (TCP and UDP alike)
+ * and TCP's sequence number. False if `len` < 8. */
+bool wire_icmp_quote_ports(const uint8_t *p, size_t len, uint16_t *src_port, uint16_t *dst_port,
+                           uint32_t *seq);
+
 /* True for the types that carry a returned datagram (RFC 792): 3, 4, 5, 11, 12. */
 bool wire_icmp_is_error_type(uint8_t type);
 
@@ -252,6 +354,139 @@ size_t wire_icmp_packet_emit(struct wire_ip_repr *ip, const struct wire_icmp_rep
  * Always NUL-terminates; returns the length written. */
 size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
                      const struct wire_icmp_repr *icmp);
+
+/* ---- ICMPv6 (RFC 4443) -------------------------------------------------------------------- */
+
+#define WIRE_ICMP6_HDR_LEN 8
+/* RFC 4443 §2.4 (c): an error returns as much of the invoking packet as fits the minimum
+ * IPv6 MTU (1280) with the IPv6 and ICMPv6 headers. */
+#define WIRE_ICMP6_QUOTE_MAX (1280 - WIRE_IPV6_HDR_LEN - WIRE_ICMP6_HDR_LEN)
+
+/* Types (RFC 4443 §2.1: below 128 errors, from 128 informational). */
+#define WIRE_ICMP6_DEST_UNREACH 1
+#define WIRE_ICMP6_PACKET_TOO_BIG 2
+#define WIRE_ICMP6_TIME_EXCEEDED 3
+#define WIRE_ICMP6_PARAM_PROBLEM 4
+#define WIRE_ICMP6_ECHO_REQUEST 128
+#define WIRE_ICMP6_ECHO_REPLY 129
+#define WIRE_ICMP6_REDIRECT 137 /* RFC 4861 §4.5 */
+
+/* Destination Unreachable codes (RFC 4443 §3.1). */
+#define WIRE_ICMP6_NO_ROUTE 0
+#define WIRE_ICMP6_ADMIN_PROHIBITED 1
+#define WIRE_ICMP6_BEYOND_SCOPE 2
+#define WIRE_ICMP6_ADDR_UNREACH 3
+#define WIRE_ICMP6_PORT_UNREACH 4
+#define WIRE_ICMP6_POLICY_FAILED 5
+#define WIRE_ICMP6_REJECT_ROUTE 6
+
+/* Time Exceeded codes (RFC 4443 §3.3). */
+#define WIRE_ICMP6_HOP_LIMIT 0
+#define WIRE_ICMP6_REASSEMBLY_TIME 1
+
+/* The invoking packet an ICMPv6 error returns (RFC 4443 §2.4 (c), (d)): its fixed header and
+ * what the quote holds of the rest. Payload Length is the original's, usually more than was
+ * returned. */
+struct wire_icmp6_quote {
+    struct synack_addr src, dst;
+    uint16_t payload_len; /* the Payload Length field of the invoking packet */
+    uint8_t proto;        /* the upper-layer Next Header, found by wire_ipv6_find_upper_layer */
+    uint16_t header_len;  /* where its upper-layer header starts in the quote */
+    uint16_t frag_offset; /* bytes; != 0: a non-first fragment, so no upper-layer header
+                             follows and the ports and seq below mean nothing */
+    uint16_t src_port, dst_port;
+    uint32_t seq;             /* TCP: the sequence number of the returned segment */
+    const uint8_t *transport; /* what was returned after header_len (>= 8 bytes) */
+    size_t transport_len;
+};
+
+struct wire_icmp6_repr {
+    uint8_t type, code;
+    uint16_t id, seq; /* echo request / reply (RFC 4443 §4.1, §4.2) */
+    uint32_t mtu;     /* packet too big: the MTU of the next-hop link (RFC 4443 §3.2) */
+    uint32_t pointer; /* parameter problem: offset of the error in the invoking packet (§3.4) */
+    /* What follows the 8-byte header: an echo's data, or the returned packet of an error
+     * message. parse points into the caller's buffer; emit copies from here. */
+    const uint8_t *data;
+    size_t data_len;
+    /* parse: set for error messages (types below 128, RFC 4443 §2.1; unknown ones too, as
+     * §2.4 (a) passes them to the upper layer), with `quote` parsed from `data`. */
+    bool is_error;
+    struct wire_icmp6_quote quote;
+};
+
+/* Parses an ICMPv6 message of `len` bytes (the IPv6 upper-layer data) from `src` to `dst`:
+ * at least the 8-byte header (else ICMP_TRUNCATED), the checksum over the IPv6 pseudo-header
+ * (Next Header 58, RFC 4443 §2.3) and the message (ICMP_CHECKSUM), and for error types a
+ * returned packet with a whole fixed header (version 6) and 8 bytes after the extension
+ * headers it returns (ICMP_QUOTE). Unknown types and codes are not errors: the caller
+ * decides (RFC 4443 §2.4 (a), (b)). Returns SYNACK_DROP_NONE and fills `out`, or the
+ * reason. */
+enum synack_drop wire_icmp6_parse(const uint8_t *msg, size_t len, const struct synack_addr *src,
+                                  const struct synack_addr *dst, struct wire_icmp6_repr *out);
+
+/* Length of the message wire_icmp6_emit writes: 8 + data_len. */
+size_t wire_icmp6_len(const struct wire_icmp6_repr *icmp);
+
+/* Writes the header (the second word from id/seq, mtu or pointer as the type wants, zero
+ * otherwise), then `data`, and fills in the checksum with the pseudo-header of (src, dst).
+ * Returns the bytes written, or 0 if `cap` is too small. */
+size_t wire_icmp6_emit(const struct wire_icmp6_repr *icmp, const struct synack_addr *src,
+                       const struct synack_addr *dst, uint8_t *buf, size_t cap);
+
+/* RFC 4443 §2.4 (e): may an ICMPv6 error of `type` and `code` answer the packet `ip` (as
+ * wire_ipv6_parse filled it, on success or on a drop)? `icmp` is its ICMPv6 message when it
+ * carried one that parsed, else NULL. No, when the packet:
+ *   - is an ICMPv6 error or a redirect (e.1, e.2), or is ICMPv6 that did not parse (it may
+ *     have been an error);
+ *   - went to a multicast address (e.3), except for packet too big and parameter problem
+ *     code 2 (wire_ipv6_parse asks for code 2 to a multicast destination only for option
+ *     types 10xxxxxx, RFC 8200 §4.2);
+ *   - came from an address that is not a single node's (e.6): unspecified, multicast,
+ *     loopback, IPv4-mapped (synack_addr_is_unicast).
+ * Left to the caller: link-layer multicast and broadcast (e.4, e.5), anycast sources, and
+ * the rate limit (f). */
+bool wire_icmp6_can_send_error(const struct wire_ip_repr *ip, const struct wire_icmp6_repr *icmp,
+                               uint8_t type, uint8_t code);
+
+/* One tcpdump-style line for an ICMPv6 message, e.g.
+ *   2001:db8::2 > 2001:db8::1: ICMP6, echo request, id 7, seq 1, length 64
+ *   2001:db8::9 > 2001:db8::1: ICMP6, packet too big, mtu 1280, length 1240
+ * Always NUL-terminates; returns the length written. */
+size_t wire_fmt_icmp6(char *out, size_t cap, const struct wire_ip_repr *ip,
+                      const struct wire_icmp6_repr *icmp);
+
+/* ---- UDP (RFC 768) ------------------------------------------------------------------------ */
+
+#define WIRE_UDP_HDR_LEN 8
+
+struct wire_udp_repr {
+    uint16_t src_port, dst_port; /* a source port of 0 means none (RFC 768) */
+    /* parse points into the caller's buffer (Length - 8 bytes); emit copies from here */
+    const uint8_t *payload;
+    size_t payload_len;
+};
+
+/* Parses a UDP datagram of `len` bytes (the IP payload) from `src` to `dst`: the 8-byte
+ * header and a Length field from 8 to `len` (else UDP_TRUNCATED; bytes past Length are
+ * ignored), the checksum over the pseudo-header of either family (Length as its length) and
+ * the datagram (UDP_CHECKSUM). A zero checksum means "none" over IPv4 (RFC 768) and is
+ * UDP_CHECKSUM over IPv6 (RFC 8200 §8.1). Ports are not judged (port 0 is the stack's
+ * business). Returns SYNACK_DROP_NONE and fills `out`, or the reason. */
+enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                const struct synack_addr *dst, struct wire_udp_repr *out);
+
+/* Writes header and payload and the checksum with the pseudo-header of (src, dst); a
+ * computed checksum of 0 is sent as 0xffff (RFC 768, RFC 8200 §8.1). Returns the bytes
+ * written (8 + payload_len), or 0 if `cap` is too small or the datagram exceeds 65535. */
+size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *src,
+                     const struct synack_addr *dst, uint8_t *buf, size_t cap);
+
+/* One tcpdump-style line for a UDP datagram of either family, e.g.
+ *   198.18.0.1.5000 > 198.18.0.2.53: UDP, length 12
+ * Always NUL-terminates; returns the length written. */
+size_t wire_fmt_udp(char *out, size_t cap, const struct synack_addr *src,
+                    const struct synack_addr *dst, const struct wire_udp_repr *udp);
 
 /* ---- whole packets ----------------------------------------------------------------------- */
 

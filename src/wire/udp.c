@@ -1,0 +1,63 @@
+/* UDP datagrams (RFC 768) parse and emit over either family, with the checksum rules of RFC
+ * 768 (IPv4: zero means none) and RFC 8200 §8.1 (IPv6: mandatory). */
+#include "base/cursor.h"
+#include "wire/wire.h"
+
+/* Byte offset of the Checksum field. */
+#define UDP_OFF_CHECKSUM 6
+
+enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                const struct synack_addr *dst, struct wire_udp_repr *out)
+{
+    *out = (struct wire_udp_repr){0};
+    struct cursor c = cursor_make(seg, len);
+    uint16_t src_port, dst_port, length, checksum;
+    if (!cursor_read_u16be(&c, &src_port) || !cursor_read_u16be(&c, &dst_port) ||
+        !cursor_read_u16be(&c, &length) || !cursor_read_u16be(&c, &checksum))
+        return SYNACK_DROP_UDP_TRUNCATED;
+    /* RFC 768: Length counts header and data, so at least 8; it cannot exceed what the IP
+     * layer delivered. Bytes past it are not the datagram's. */
+    if (length < WIRE_UDP_HDR_LEN || length > len) return SYNACK_DROP_UDP_TRUNCATED;
+
+    if (checksum == 0) {
+        /* RFC 8200 §8.1: "IPv6 receivers must discard UDP packets containing a zero
+         * checksum"; RFC 768: over IPv4 an all-zero field means none was computed. */
+        if (src->family == SYNACK_AF_INET6) return SYNACK_DROP_UDP_CHECKSUM;
+    } else {
+        /* RFC 768: the pseudo-header with the UDP length, header and data; with the field in
+         * place a correct datagram folds to zero (RFC 1071 §1; 0xffff sent for a computed
+         * zero folds the same way). RFC 8200 §8.1: Length is the pseudo-header's length. */
+        uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_UDP, length);
+        if (wire_csum_finish(wire_csum_add(sum, seg, length)) != 0) return SYNACK_DROP_UDP_CHECKSUM;
+    }
+    out->src_port = src_port;
+    out->dst_port = dst_port;
+    out->payload = seg + WIRE_UDP_HDR_LEN;
+    out->payload_len = (size_t)length - WIRE_UDP_HDR_LEN;
+    return SYNACK_DROP_NONE;
+}
+
+size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *src,
+                     const struct synack_addr *dst, uint8_t *buf, size_t cap)
+{
+    if (u->payload_len > 0 && u->payload == NULL) return 0;
+    /* The Length field is 16 bits. */
+    if (u->payload_len > UINT16_MAX - WIRE_UDP_HDR_LEN) return 0;
+    size_t n = WIRE_UDP_HDR_LEN + u->payload_len;
+    if (n > cap) return 0;
+    struct wcursor w = wcursor_make(buf, n);
+    wcursor_write_u16be(&w, u->src_port);
+    wcursor_write_u16be(&w, u->dst_port);
+    wcursor_write_u16be(&w, (uint16_t)n);
+    wcursor_write_u16be(&w, 0); /* checksum, filled in below */
+    wcursor_write_bytes(&w, u->payload, u->payload_len);
+    if (w.overflow) return 0; /* unreachable: the length was checked above */
+    uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_UDP, (uint32_t)n);
+    uint16_t csum = wire_csum_finish(wire_csum_add(sum, buf, n));
+    /* RFC 768: "If the computed checksum is zero, it is transmitted as all ones" (zero on
+     * the wire means none; RFC 8200 §8.1 the same for IPv6). */
+    if (csum == 0) csum = 0xffff;
+    buf[UDP_OFF_CHECKSUM] = (uint8_t)(csum >> 8);
+    buf[UDP_OFF_CHECKSUM + 1] = (uint8_t)csum;
+    return n;
+}
