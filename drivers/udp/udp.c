@@ -28,8 +28,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "wire/wire.h"
-
 /* IPv4 (20) + UDP (8) headers around each packet. */
 #define UDP_OVERHEAD 28u
 /* The largest UDP payload over IPv4: 65535 less the headers. Loopback's MTU is 65536, so
@@ -42,9 +40,6 @@
 /* Pending ICMP errors reported by one recv before it gives up and says AGAIN; each
  * report clears the error, so this only bounds a flood. */
 #define UDP_MAX_ERRORS_PER_RECV 16
-/* A fragmentation-needed message for the stack: IPv4 header, ICMP header, the refused
- * packet's header (up to 60 bytes) and the first 8 bytes after it (RFC 792). */
-#define UDP_TOO_BIG_MSG_MAX (WIRE_IPV4_HDR_LEN + WIRE_ICMP_HDR_LEN + 60 + WIRE_ICMP_QUOTE_DATA_MIN)
 /* After the stack has read a message announcing some MTU, another announcing the same MTU
  * waits this long (RFC 1812 §4.3.2.8: a router limits the rate of its ICMP errors). A lower
  * MTU is news and is never held back. */
@@ -59,7 +54,7 @@ struct udp_link {
     struct synack_link_stats stats;
     /* The fragmentation-needed message waiting for recv (at most one: a newer one
      * replaces it); too_big_len 0 when none. */
-    uint8_t too_big_msg[UDP_TOO_BIG_MSG_MAX];
+    uint8_t too_big_msg[SYNACK_FRAG_NEEDED_MAX];
     size_t too_big_len;
     uint16_t too_big_mtu;     /* its next-hop MTU */
     synack_time_t too_big_at; /* the `now` of the refused send: next_deadline meanwhile */
@@ -134,29 +129,6 @@ static bool udp_is_too_big(const struct udp_link *u, int e, size_t len)
     return len > UDP_MAX_PAYLOAD || kernel == 0 || len + UDP_OVERHEAD > kernel;
 }
 
-/* Builds the message a router would send about the refused IPv4 packet `pkt` (RFC 792,
- * RFC 1191 §4): destination unreachable, fragmentation needed, next-hop MTU `mtu`, from
- * the packet's destination (the far end, standing in for the router) to its source, quoting
- * its header and first 8 bytes. Returns the length, or 0 when `pkt` is not a whole IPv4
- * header and 8 bytes (the stack never sends such a thing). */
-static size_t udp_build_too_big(uint8_t *out, const uint8_t *pkt, size_t len, uint16_t mtu)
-{
-    if (len < WIRE_IPV4_HDR_LEN || (pkt[0] >> 4) != 4) return 0;
-    size_t header_len = (size_t)(pkt[0] & 0x0f) * 4;
-    if (header_len < WIRE_IPV4_HDR_LEN || len < header_len + WIRE_ICMP_QUOTE_DATA_MIN) return 0;
-    struct wire_ipv4_repr ip = {
-        .src = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 | pkt[19],
-        .dst = (uint32_t)pkt[12] << 24 | (uint32_t)pkt[13] << 16 | (uint32_t)pkt[14] << 8 | pkt[15],
-        .ttl = 64,
-    };
-    struct wire_icmp_repr icmp = {.type = WIRE_ICMP_DEST_UNREACH,
-                                  .code = WIRE_ICMP_FRAG_NEEDED,
-                                  .mtu = mtu,
-                                  .data = pkt,
-                                  .data_len = header_len + WIRE_ICMP_QUOTE_DATA_MIN};
-    return wire_icmp_packet_emit(&ip, &icmp, out, UDP_TOO_BIG_MSG_MAX);
-}
-
 /* A packet of `len` bytes was refused as too big: queue the fragmentation-needed message
  * about it for recv, replacing one still waiting (the newest is about the latest state),
  * unless the stack was told about this same MTU less than UDP_TOO_BIG_GAP ago. */
@@ -167,7 +139,9 @@ static void udp_queue_too_big(struct udp_link *u, const uint8_t *pkt, size_t len
     if (u->too_big_len == 0 && u->too_big_told && mtu >= u->too_big_told_mtu &&
         now >= u->too_big_told_at && now - u->too_big_told_at < UDP_TOO_BIG_GAP)
         return;
-    size_t n = udp_build_too_big(u->too_big_msg, pkt, len, (uint16_t)mtu);
+    /* The message a router would send about it (RFC 1191 §4), from the far end. */
+    size_t n = synack_icmp_frag_needed_emit(u->too_big_msg, sizeof u->too_big_msg, pkt, len,
+                                            (uint16_t)mtu);
     if (n == 0) return;
     u->too_big_len = n;
     u->too_big_mtu = (uint16_t)mtu;
