@@ -9,6 +9,7 @@
 
 #include "attack.h"
 #include "cli.h"
+#include "commands.h"
 #include "netopt.h"
 #include "scenario.h"
 

@@ -1,0 +1,165 @@
+/* `synack cat`: netcat over synack. Parses the arguments; apps/netcat.c does the rest. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "netcat.h"
+
+static const char cat_usage[] =
+    "usage: synack cat [options] --addr ADDR/PREFIX HOST PORT\n"
+    "       synack cat -l [-k] [options] --addr ADDR/PREFIX [ADDR] PORT\n"
+    "\n"
+    "netcat over synack: a TCP connection on a TUN device or over UDP encapsulation. stdin\n"
+    "goes to the connection and the connection to stdout. At end of file on stdin the write\n"
+    "side is shut down (a FIN: half-close) and reading goes on until the peer closes too.\n"
+    "Back-pressure both ways: stdin is read only while the send buffer has room, and data\n"
+    "is taken from the connection only as fast as stdout accepts it, so the receive window\n"
+    "closes when stdout is slow.\n"
+    "\n"
+    "  HOST PORT             connect to HOST (a dotted IPv4 address of another unicast\n"
+    "                        host, not --addr itself) on PORT\n"
+    "  -l                    listen on PORT (of --addr) and serve one connection; further\n"
+    "                        SYNs are refused with RST once it is accepted\n"
+    "  -k                    with -l: keep listening, serving one connection at a time (the\n"
+    "                        next waits in a backlog of 8). stdin is shared as in OpenBSD\n"
+    "                        nc -k: the connection being served reads it until end of file;\n"
+    "                        every later connection gets an immediate half-close (FIN) and\n"
+    "                        its data still goes to stdout\n"
+    "  -p PORT               local port of the connection (default: an ephemeral port)\n"
+    "  -w SECS               give up if the connection is not established within SECS\n"
+    "                        (default: the SYN retries, about two minutes); not with -l\n"
+    "  --linger MS           after a clean close in TIME_WAIT, stay this long to answer a\n"
+    "                        retransmitted FIN whose ACK was lost, renewed while the peer\n"
+    "                        keeps retransmitting; 0 exits at once. Default: twice the\n"
+    "                        retransmission timeout (at least 200 ms) when the path may\n"
+    "                        lose packets; 0 when it cannot (no --loss, --corrupt or\n"
+    "                        --rate, and the peer is the kernel's end of the TUN or the\n"
+    "                        UDP peer is on loopback). Not with -k: the process stays up\n"
+    "                        and answers such FINs anyway\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "%s"
+    "\n"
+    "examples:\n"
+    "  nc -l 5000 > out &                  (the kernel's side, as root)\n"
+    "  synack cat --link tun:tun0 --addr 198.18.0.2/24 --tun-host-addr 198.18.0.1/24 \\\n"
+    "      198.18.0.1 5000 < file\n"
+    "  synack cat -l --link udp:127.0.0.1:9001,127.0.0.1:9000 --addr 198.18.77.1/24 \\\n"
+    "      5000 > out &                    (two unprivileged processes)\n"
+    "  synack cat --link udp:127.0.0.1:9000,127.0.0.1:9001 --addr 198.18.77.2/24 \\\n"
+    "      198.18.77.1 5000 < file\n"
+    "\n"
+    "exit status: 0 when both directions finished cleanly (all our data and our FIN\n"
+    "acknowledged, the peer's FIN received and all its data written to stdout); 1 when the\n"
+    "connection failed (refused, timed out, reset by peer, ...) or stdin/stdout failed;\n"
+    "2 for bad usage; 130 on SIGINT and 143 on SIGTERM (128 + the signal, as a shell\n"
+    "reports a process killed by it), after resetting the connection, flushing --pcap\n"
+    "and restoring stdin and stdout. With -k it runs until signalled and reports failed\n"
+    "connections.\n";
+
+static int parse_port(const char *cmd, const char *what, const char *s, uint16_t *out)
+{
+    uint64_t v;
+    if (cli_parse_u64(s, &v) < 0 || v < 1 || v > 65535)
+        return cli_fail(cmd, "%s wants a port from 1 to 65535, not '%s'", what, s);
+    *out = (uint16_t)v;
+    return 0;
+}
+
+/* The options of cat itself, at argv[*i]. 1 consumed, 0 not ours, 2 bad value. */
+static int parse_cat_option(struct netcat_opts *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    double d;
+    if (strcmp(a, "-l") == 0 || strcmp(a, "--listen") == 0) {
+        o->listen = true;
+    } else if (strcmp(a, "-k") == 0 || strcmp(a, "--keep-open") == 0) {
+        o->keep = true;
+    } else if (strcmp(a, "-lk") == 0 || strcmp(a, "-kl") == 0) {
+        o->listen = o->keep = true;
+    } else if (strcmp(a, "-p") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "--linger") == 0) {
+        if (!v) return cli_fail("cat", "%s needs a value (see synack cat --help)", a);
+        (*i)++;
+        if (strcmp(a, "-p") == 0) {
+            if (parse_port("cat", "-p", v, &o->src_port)) return 2;
+        } else if (strcmp(a, "-w") == 0) {
+            if (cli_parse_double(v, 0.001, 86400, &d) < 0)
+                return cli_fail("cat", "-w wants seconds from 0.001 to 86400, not '%s'", v);
+            o->connect_timeout = (synack_time_t)(d * 1e9);
+        } else {
+            if (cli_parse_double(v, 0, 600000, &d) < 0)
+                return cli_fail("cat", "--linger wants milliseconds from 0 to 600000, not '%s'", v);
+            o->linger = (synack_time_t)(d * 1e6);
+            o->linger_set = true;
+        }
+    } else {
+        return 0;
+    }
+    (*i)++;
+    return 1;
+}
+
+/* Fills `o` from argv; 0, -1 for --help (printed), or the exit status of a bad usage. */
+static int parse_args(struct netcat_opts *o, int argc, char **argv)
+{
+    const char *pos[3];
+    int npos = 0;
+    netcat_opts_default(o);
+    for (int i = 1; i < argc;) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            printf(cat_usage, net_opts_help);
+            return -1;
+        }
+        int rc = net_opts_parse(&o->net, "cat", argc, argv, &i);
+        if (rc < 0) return 2;
+        if (rc > 0) continue;
+        rc = parse_cat_option(o, argc, argv, &i);
+        if (rc == 2) return 2;
+        if (rc == 1) continue;
+        if (a[0] == '-' && a[1] != 0)
+            return cli_fail("cat", "unknown option '%s' (see synack cat --help)", a);
+        if (npos == 3)
+            return cli_fail("cat", "unexpected argument '%s' (see synack cat --help)", a);
+        pos[npos++] = a;
+        i++;
+    }
+    if (o->keep && !o->listen) return cli_fail("cat", "-k keeps listening: it needs -l");
+    if (o->keep && o->linger_set)
+        return cli_fail("cat", "--linger is for one connection: with -k the process stays up and "
+                               "answers a peer's retransmitted FIN itself");
+    if (o->listen) {
+        if (o->src_port) return cli_fail("cat", "-p is for connecting; with -l give the PORT");
+        if (o->connect_timeout)
+            return cli_fail("cat", "-w limits connecting; with -l the listener waits as long as "
+                                   "it runs (stop it with a signal or timeout(1))");
+        if (npos == 0 || npos > 2)
+            return cli_fail("cat", "-l wants the port to listen on: synack cat -l [ADDR] PORT");
+        if (npos == 2) {
+            uint32_t a;
+            if (net_parse_ip(pos[0], &a) < 0 || (o->net.addr && a != o->net.addr))
+                return cli_fail("cat",
+                                "-l listens on the stack's own address (--addr); '%s' is not it",
+                                pos[0]);
+        }
+        return parse_port("cat", "PORT", pos[npos - 1], &o->port);
+    }
+    if (npos != 2)
+        return cli_fail("cat", "wants HOST PORT to connect to, or -l PORT to listen (see synack "
+                               "cat --help)");
+    if (net_parse_ip(pos[0], &o->host) < 0)
+        return cli_fail("cat", "HOST wants a dotted IPv4 address like 198.18.0.1, not '%s'",
+                        pos[0]);
+    if (net_opts_check_peer(&o->net, "cat", "HOST", o->host)) return 2;
+    return parse_port("cat", "PORT", pos[1], &o->port);
+}
+
+int cmd_cat(int argc, char **argv)
+{
+    struct netcat_opts o;
+    int rc = parse_args(&o, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    return netcat_run(&o, "cat");
+}
