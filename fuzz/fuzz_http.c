@@ -1,5 +1,5 @@
 /*
- * The HTTP server engine (tools/httpd.c) on bytes from a client: the input is what a
+ * The HTTP server engine (apps/httpd.c) on bytes from a client: the input is what a
  * client sends over one connection, cut into segments by length bytes, with the clock
  * moved and the client's ACKs sent between them, so requests, pipelining, bodies to skip,
  * timeouts and lingering are all reached. The server serves a small directory made once per

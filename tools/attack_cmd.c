@@ -7,6 +7,7 @@
 
 #include "attack.h"
 #include "cli.h"
+#include "commands.h"
 
 static const char attack_usage[] =
     "usage: synack demo --syn-flood RATE [options]\n"

@@ -9,9 +9,9 @@
 
 #include "attack.h"
 #include "cli.h"
+#include "commands.h"
+#include "netopt.h"
 #include "scenario.h"
-#include "base/seq.h"
-#include "wire/wire.h"
 
 #define LADDER_HEAD 60 /* lines shown before eliding a long transfer */
 #define LADDER_TAIL 24 /* lines kept at the end */
@@ -32,6 +32,7 @@ struct ladder_line {
 /* What the ladder needs to label the handshake and the close. */
 struct ladder {
     bool quiet;
+    bool ipv6;       /* the ends' addresses in the header */
     uint32_t iss[2]; /* client, server: for relative sequence numbers */
     bool have_iss[2];
     uint32_t max_end[2]; /* highest sequence sent + 1, per side: spots retransmissions */
@@ -55,13 +56,13 @@ static double ms(synack_time_t t)
 }
 
 /* "handshake 1/3", "close 2/4", ... for segment `seg` sent by `side` (0 client, 1 server). */
-static const char *ladder_label(struct ladder *L, int side, const struct wire_tcp_repr *seg,
+static const char *ladder_label(struct ladder *L, int side, const struct synack_segment *seg,
                                 char *buf, size_t cap)
 {
     uint8_t f = seg->flags;
     buf[0] = 0;
     bool simultaneous = L->syn_sides == 3;
-    if ((f & WIRE_TCP_SYN) && !(f & WIRE_TCP_ACK)) {
+    if ((f & SYNACK_TCP_SYN) && !(f & SYNACK_TCP_ACK)) {
         L->syn_sides |= 1u << side;
         if (L->syn_sides == 3)
             snprintf(buf, cap, "simultaneous open: SYNs cross");
@@ -70,25 +71,25 @@ static const char *ladder_label(struct ladder *L, int side, const struct wire_tc
         if (L->handshake_step == 0) L->handshake_step = 1;
         return buf;
     }
-    if ((f & WIRE_TCP_SYN) && (f & WIRE_TCP_ACK)) {
+    if ((f & SYNACK_TCP_SYN) && (f & SYNACK_TCP_ACK)) {
         if (L->handshake_step < 2) L->handshake_step = 2;
         snprintf(buf, cap, simultaneous ? "simultaneous open: SYN-ACKs cross" : "handshake 2/3");
         return buf;
     }
-    if (f & WIRE_TCP_RST) {
+    if (f & SYNACK_TCP_RST) {
         snprintf(buf, cap, "reset");
         return buf;
     }
-    if (L->handshake_step == 2 && !simultaneous && !(f & WIRE_TCP_FIN) && seg->payload_len == 0) {
+    if (L->handshake_step == 2 && !simultaneous && !(f & SYNACK_TCP_FIN) && seg->payload_len == 0) {
         L->handshake_step = 3;
         snprintf(buf, cap, "handshake 3/3");
         return buf;
     }
     /* The close: FIN from one side (1/4), its ACK (2/4), FIN from the other (3/4), its ACK
      * (4/4). A FIN that also acknowledges the first FIN is steps 2/4 and 3/4 at once. */
-    bool acks_first = L->close_step >= 1 && side != L->fin_side[0] && (f & WIRE_TCP_ACK) &&
-                      seq_geq(seg->ack, L->fin_seq[0] + 1);
-    if (f & WIRE_TCP_FIN) {
+    bool acks_first = L->close_step >= 1 && side != L->fin_side[0] && (f & SYNACK_TCP_ACK) &&
+                      synack_seq_geq(seg->ack, L->fin_seq[0] + 1);
+    if (f & SYNACK_TCP_FIN) {
         if (L->close_step == 0) {
             L->close_step = 1;
             L->fin_side[0] = side;
@@ -108,12 +109,12 @@ static const char *ladder_label(struct ladder *L, int side, const struct wire_tc
     if (L->close_step == 1 && acks_first) {
         L->close_step = 2;
         snprintf(buf, cap, "close 2/4");
-    } else if (L->close_step == 3 && side == L->fin_side[0] && (f & WIRE_TCP_ACK) &&
-               seq_geq(seg->ack, L->fin_seq[1] + 1)) {
+    } else if (L->close_step == 3 && side == L->fin_side[0] && (f & SYNACK_TCP_ACK) &&
+               synack_seq_geq(seg->ack, L->fin_seq[1] + 1)) {
         L->close_step = 4;
         snprintf(buf, cap, "close 4/4");
-    } else if (L->close_step == 3 && side == L->fin_side[1] && (f & WIRE_TCP_ACK) &&
-               seq_geq(seg->ack, L->fin_seq[0] + 1)) {
+    } else if (L->close_step == 3 && side == L->fin_side[1] && (f & SYNACK_TCP_ACK) &&
+               synack_seq_geq(seg->ack, L->fin_seq[0] + 1)) {
         snprintf(buf, cap, "close: ACK of the crossing FIN");
     }
     return buf;
@@ -123,9 +124,15 @@ static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
 {
     L->total++;
     if (L->quiet) return;
-    if (L->total == 1) /* the header comes with the first segment, not before an error */
-        printf("%10s  |%-*s|\n%10s  |%*s|\n", "time ms", ARROW_WIDTH, " client 198.18.0.1", "",
-               ARROW_WIDTH, "server 198.18.0.2 ");
+    if (L->total == 1) { /* the header comes with the first segment, not before an error */
+        char c[SYNACK_ADDR_STRLEN + 10], s[SYNACK_ADDR_STRLEN + 10], a[SYNACK_ADDR_STRLEN];
+        struct synack_addr ca = scenario_addr(L->ipv6, false), sa = scenario_addr(L->ipv6, true);
+        synack_addr_format(&ca, a, sizeof a);
+        snprintf(c, sizeof c, " client %s", a);
+        synack_addr_format(&sa, a, sizeof a);
+        snprintf(s, sizeof s, "server %s ", a);
+        printf("%10s  |%-*s|\n%10s  |%*s|\n", "time ms", ARROW_WIDTH, c, "", ARROW_WIDTH, s);
+    }
     if (L->total <= LADDER_HEAD) {
         printf("%10.3f  %s\n", ms(t), line);
         return;
@@ -159,14 +166,13 @@ static void ladder_flush(struct ladder *L)
 static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
 {
     struct ladder *L = ctx;
-    struct wire_ip_repr ip;
-    struct wire_tcp_repr seg;
+    struct synack_segment seg;
     bool lost = ev->kind == SYNACK_SIM_LOST || ev->kind == SYNACK_SIM_DROPPED ||
                 ev->kind == SYNACK_SIM_QUEUE_FULL;
     if (ev->kind != SYNACK_SIM_SENT && !lost) return;
-    if (wire_packet_parse(ev->pkt, ev->len, &ip, &seg) != SYNACK_DROP_NONE) return;
-    struct synack_addr client = scenario_addr(ip.src.family == SYNACK_AF_INET6, false);
-    int side = synack_addr_eq(&ip.src, &client) ? 0 : 1;
+    if (synack_segment_parse(ev->pkt, ev->len, &seg) != SYNACK_DROP_NONE) return;
+    struct synack_addr client = scenario_addr(seg.src.family == SYNACK_AF_INET6, false);
+    int side = synack_addr_eq(&seg.src, &client) ? 0 : 1;
     char line[200];
     if (lost) {
         snprintf(line, sizeof line, "%*s  ^ %s on the way (packet %llu of its link)",
@@ -175,23 +181,23 @@ static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
         ladder_emit(L, ev->time, line);
         return;
     }
-    if ((seg.flags & WIRE_TCP_SYN) && !L->have_iss[side]) {
+    if ((seg.flags & SYNACK_TCP_SYN) && !L->have_iss[side]) {
         L->iss[side] = seg.seq;
         L->have_iss[side] = true;
     }
     uint32_t rel_seq = seg.seq - L->iss[side];
     uint32_t rel_ack = seg.ack - L->iss[!side];
-    uint32_t used = (uint32_t)seg.payload_len + ((seg.flags & WIRE_TCP_SYN) ? 1 : 0) +
-                    ((seg.flags & WIRE_TCP_FIN) ? 1 : 0);
-    bool rtx = used && L->sent_any[side] && seq_lt(seg.seq, L->max_end[side]);
-    if (used && (!L->sent_any[side] || seq_gt(seg.seq + used, L->max_end[side])))
+    uint32_t used = (uint32_t)seg.payload_len + ((seg.flags & SYNACK_TCP_SYN) ? 1 : 0) +
+                    ((seg.flags & SYNACK_TCP_FIN) ? 1 : 0);
+    bool rtx = used && L->sent_any[side] && synack_seq_lt(seg.seq, L->max_end[side]);
+    if (used && (!L->sent_any[side] || synack_seq_gt(seg.seq + used, L->max_end[side])))
         L->max_end[side] = seg.seq + used;
     if (used) L->sent_any[side] = true;
 
     char flags[16], body[96], label[48];
-    wire_fmt_flags(flags, sizeof flags, seg.flags);
+    synack_format_tcp_flags(flags, sizeof flags, seg.flags);
     int n = snprintf(body, sizeof body, " %s seq %u", flags, rel_seq);
-    if ((seg.flags & WIRE_TCP_ACK) && L->have_iss[!side])
+    if ((seg.flags & SYNACK_TCP_ACK) && L->have_iss[!side])
         n += snprintf(body + n, sizeof body - (size_t)n, " ack %u", rel_ack);
     snprintf(body + n, sizeof body - (size_t)n, " win %u len %zu ", seg.window, seg.payload_len);
     ladder_label(L, side, &seg, label, sizeof label);
@@ -478,13 +484,13 @@ static void print_summary(const struct scenario_opts *o, const struct scenario_r
                           double wall)
 {
     char a[SYNACK_ENDPOINT_STRLEN], b[SYNACK_ENDPOINT_STRLEN];
-    printf("\n");
-    print_states("client", &r->client, stdout);
-    print_states("server", &r->server, stdout);
     struct synack_endpoint ce = {r->client.addr, r->client.port};
     struct synack_endpoint se = {r->server.addr, r->server.port};
     synack_endpoint_format(&ce, a, sizeof a);
     synack_endpoint_format(&se, b, sizeof b);
+    printf("\n");
+    print_states("client", &r->client, stdout);
+    print_states("server", &r->server, stdout);
     printf("\nclient %s  server %s  (sequence numbers above are relative to each ISN)\n", a, b);
     printf("bytes sent       %llu\n", (unsigned long long)r->bytes_sent);
     printf("bytes received   %llu\n", (unsigned long long)r->bytes_received);
@@ -511,8 +517,9 @@ static void print_summary(const struct scenario_opts *o, const struct scenario_r
 static const char demo_usage[] =
     "usage: synack demo [options]\n"
     "\n"
-    "Two synack stacks on a simulated network: the client (198.18.0.1) connects to the\n"
-    "server (198.18.0.2:80), sends data, the server reads it, and the connection closes.\n"
+    "Two synack stacks on a simulated network: the client (198.18.0.1, or 2001:db8::1 with\n"
+    "--ipv6) connects to the server (198.18.0.2:80 or [2001:db8::2]:80), sends data, the\n"
+    "server reads it, and the connection closes.\n"
     "Prints a ladder diagram of every segment, each side's TCP states and a summary.\n"
     "\n"
     "options:\n"
@@ -733,7 +740,7 @@ int cmd_demo(int argc, char **argv)
         o.samples_cap = PLOT_SAMPLES;
     }
 
-    struct ladder L = {.quiet = quiet || json, .fin_side = {-1, -1}};
+    struct ladder L = {.quiet = quiet || json, .ipv6 = o.ipv6, .fin_side = {-1, -1}};
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     struct scenario_result r;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "httpd.h"
 #include "netopt.h"
 

@@ -2,9 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "netopt.h"
-#include "torture.h"
+#include "commands.h"
 
 static const char usage[] =
     "usage: synack COMMAND [options]\n"

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "torture.h"
 
 #define MAX_PCAPS 10   /* a range run leaves captures of its first failures only */

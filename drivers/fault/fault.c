@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/rand.h"
 #include "sim/impair.h"
 
 /* The default drop-tail queue of the rate limiter: two 64 KiB windows. */
@@ -61,7 +60,7 @@ struct fault_fifo {
 };
 
 struct fault_dir {
-    struct rand_pcg rng;
+    struct synack_rng rng;
     synack_time_t busy_until;    /* when the serializer finishes its last packet */
     struct fault_fifo on_time;   /* held by delay or serialization, in release order */
     struct fault_fifo held_back; /* held back by reorder_delay, in release order */
@@ -498,7 +497,7 @@ int synack_fault_wrap(struct synack_link **out, struct synack_link *inner,
     /* One stream per direction: the n-th packet's fate each way depends only on the seed
      * and n, never on the traffic the other way. */
     for (int i = 0; i < 2; i++)
-        rand_seed(&f->dir[i].rng, impair_stream_seed(seed, i), (uint64_t)i);
+        synack_rng_seed(&f->dir[i].rng, impair_stream_seed(seed, i), (uint64_t)i);
     *out = &f->base;
     return 0;
 }

@@ -1,14 +1,14 @@
 /* Packet impairment shared by the simulator and the fault wrapper (impair.h). */
 #include "sim/impair.h"
 
-void impair_draw(struct rand_pcg *r, const struct impair_odds *odds, struct impair_fate *out)
+void impair_draw(struct synack_rng *r, const struct impair_odds *odds, struct impair_fate *out)
 {
-    out->lose = rand_unit(r) < odds->loss;
-    out->corrupt = rand_unit(r) < odds->corrupt;
-    out->bit_draw = rand_u32(r);
-    out->dup = rand_unit(r) < odds->dup;
-    out->reorder = rand_unit(r) < odds->reorder;
-    uint64_t x = rand_u64(r);
+    out->lose = synack_rng_unit(r) < odds->loss;
+    out->corrupt = synack_rng_unit(r) < odds->corrupt;
+    out->bit_draw = synack_rng_next_u32(r);
+    out->dup = synack_rng_unit(r) < odds->dup;
+    out->reorder = synack_rng_unit(r) < odds->reorder;
+    uint64_t x = synack_rng_next_u64(r);
     /* The modulo bias is below 2^-30 for any jitter under a second. */
     out->jitter = odds->jitter == 0 ? 0 : x % (odds->jitter + 1);
 }

@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/rand.h"
 #include "synack/synack.h"
 
 /* The odds one packet faces. Probabilities in [0, 1]; jitter is the upper bound of a
@@ -31,7 +30,7 @@ struct impair_fate {
 /* Draws the fate of one packet: always the same draws in the same order (loss, corrupt,
  * bit, dup, reorder, jitter) whatever the odds, so that one impairment's setting does
  * not shift another's random sequence. */
-void impair_draw(struct rand_pcg *r, const struct impair_odds *odds, struct impair_fate *out);
+void impair_draw(struct synack_rng *r, const struct impair_odds *odds, struct impair_fate *out);
 
 /* Flips the bit of `pkt` (`len` > 0 bytes) that `bit_draw` selects, uniformly over the
  * packet's len * 8 bits (multiply-shift, so no further draw is needed). */

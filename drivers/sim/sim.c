@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/rand.h"
 #include "sim/impair.h"
 
 /* Packet buffers come in a few sizes so that an ACK does not pin a jumbo-sized buffer
@@ -72,7 +71,7 @@ struct sim_link {
     struct synack_sim_link_params p; /* p.drop_list points to `drops` */
     uint64_t *drops;                 /* sorted copy of the drop list */
     size_t drops_next;               /* first entry not below the next packet number */
-    struct rand_pcg rng;
+    struct synack_rng rng;
     synack_time_t busy_until;   /* when the serializer finishes its last packet */
     synack_time_t last_arrival; /* arrival of the last packet not held back: FIFO floor */
     /* Ring of packets waiting for the serializer, in start order (only with a queue). */
@@ -696,7 +695,7 @@ int synack_sim_add_link(struct synack_sim *sim, int from, int to,
     *l = (struct sim_link){.from = from, .to = to, .p = *p, .drops = drops};
     l->p.drop_list = drops;
     /* Every link its own stream, from an unrelated state (impair_stream_seed). */
-    rand_seed(&l->rng, impair_stream_seed(sim->seed, index), (uint64_t)index);
+    synack_rng_seed(&l->rng, impair_stream_seed(sim->seed, index), (uint64_t)index);
     return index;
 }
 

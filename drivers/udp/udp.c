@@ -40,8 +40,6 @@
 /* Pending ICMP errors reported by one recv before it gives up and says AGAIN; each
  * report clears the error, so this only bounds a flood. */
 #define UDP_MAX_ERRORS_PER_RECV 16
-/* A fragmentation-needed message for the stack: IPv4 header, ICMP header, the refused
- * packet's header (up to 60 bytes) and the first 8 bytes after it (RFC 792). */
 /* The largest message synack_packet_too_big writes: an IPv6 packet too big is at most the
  * IPv6 minimum MTU (RFC 4443 §3.2). */
 #define UDP_TOO_BIG_MSG_MAX 1280
@@ -144,6 +142,7 @@ static void udp_queue_too_big(struct udp_link *u, const uint8_t *pkt, size_t len
     if (u->too_big_len == 0 && u->too_big_told && mtu >= u->too_big_told_mtu &&
         now >= u->too_big_told_at && now - u->too_big_told_at < UDP_TOO_BIG_GAP)
         return;
+    /* The message a router would send about it (RFC 1191 §4), from the far end. */
     size_t n = synack_packet_too_big(u->too_big_msg, sizeof u->too_big_msg, pkt, len, mtu);
     if (n == 0) return;
     u->too_big_len = n;

@@ -704,7 +704,106 @@ enum synack_state synack_tcp_state(const struct synack_tcp *c);
 uint64_t synack_tcp_id(const struct synack_tcp *c);
 void synack_tcp_set_user(struct synack_tcp *c, void *user);
 
-/* ---- packets ------------------------------------------------------------------------------ */
+/* ---- seeded random numbers ----------------------------------------------------------- */
+
+/* A seeded PCG32 generator (O'Neill, "PCG: A Family of Simple Fast Space-Efficient
+ * Statistically Good Algorithms for Random Number Generation", 2014: XSH-RR output on a
+ * 64-bit LCG), for what drives the stack rather than what it is: the simulator's and the
+ * fault wrapper's impairments, test scenarios, attackers. The same seed and stream give
+ * the same numbers on every machine, so a seeded run replays exactly. Not for secrets;
+ * the stack itself draws nothing from it (its keys come from synack_config). */
+struct synack_rng {
+    uint64_t state; /* private: set by synack_rng_seed, advanced by every draw */
+    uint64_t inc;   /* private: odd, selects the stream */
+};
+
+/* Starts `r` at `seed` on stream `stream`: two streams of one seed are unrelated. */
+void synack_rng_seed(struct synack_rng *r, uint64_t seed, uint64_t stream);
+/* The next 32 random bits. */
+uint32_t synack_rng_next_u32(struct synack_rng *r);
+/* The next 64 random bits: two 32-bit draws, the first one high. */
+uint64_t synack_rng_next_u64(struct synack_rng *r);
+/* Uniform in [0, bound) without modulo bias (one or more 32-bit draws); bound 0 returns 0
+ * and draws nothing. */
+uint32_t synack_rng_below(struct synack_rng *r, uint32_t bound);
+/* Uniform in [0, 1) with 53 random bits (one 64-bit draw). */
+double synack_rng_unit(struct synack_rng *r);
+
+/* ---- sequence numbers ----------------------------------------------------------------- */
+
+/* RFC 9293 §3.4: sequence numbers wrap, so they compare modulo 2^32: a is before b when
+ * the signed distance from a to b is positive. Meaningful for numbers less than 2^31
+ * apart, as every pair inside a window is. */
+static inline bool synack_seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+static inline bool synack_seq_leq(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) <= 0;
+}
+static inline bool synack_seq_gt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+static inline bool synack_seq_geq(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) >= 0;
+}
+
+/* ---- packets: inspect and build (drivers, tools, tests) -------------------------------- */
+
+/* TCP header flags (RFC 9293 §3.1). */
+#define SYNACK_TCP_FIN 0x01
+#define SYNACK_TCP_SYN 0x02
+#define SYNACK_TCP_RST 0x04
+#define SYNACK_TCP_PSH 0x08
+#define SYNACK_TCP_ACK 0x10
+#define SYNACK_TCP_URG 0x20
+#define SYNACK_TCP_ECE 0x40
+#define SYNACK_TCP_CWR 0x80
+
+/* One TCP segment in an IPv4 or IPv6 packet, as code outside the stack sees it: a
+ * simulator observer, a tool that draws the ladder, an attacker that forges segments. The
+ * stack's own parser and builder do the work, so what parses here is what the stack
+ * accepts. */
+struct synack_segment {
+    struct synack_addr src, dst; /* both of one family: it decides the IP header */
+    uint8_t ttl;                 /* IPv4 time to live / IPv6 hop limit */
+    bool df;                     /* IPv4 don't fragment (IPv6 has no such bit) */
+    uint16_t src_port, dst_port; /* never 0 */
+    uint32_t seq, ack;           /* ack is meaningful with SYNACK_TCP_ACK */
+    uint8_t flags;               /* SYNACK_TCP_* */
+    uint16_t window;             /* the field as sent: not scaled */
+    /* Options, each absent unless its has_ flag is set: MSS (RFC 9293 §3.7.1), window scale
+     * (RFC 7323 §2), timestamps (RFC 7323 §3). */
+    bool has_mss;
+    uint16_t mss;
+    bool has_wscale;
+    uint8_t wscale;
+    bool has_ts;
+    uint32_t ts_val, ts_ecr;
+    const uint8_t *payload; /* parse: points into the packet; emit: copied from here */
+    size_t payload_len;
+};
+
+/* Parses `len` bytes of IPv4 or IPv6 carrying TCP into `out` with the checks the stack applies to
+ * input (header lengths, checksums, options, impossible flags) but not the destination.
+ * Returns SYNACK_DROP_NONE, or why the stack would drop it (SYNACK_DROP_IP_PROTOCOL for a
+ * packet that is not TCP, an ICMP message say); `out` is filled only on success. Options
+ * other than the three above (SACK-permitted, SACK blocks) are checked but not reported. */
+enum synack_drop synack_segment_parse(const uint8_t *pkt, size_t len, struct synack_segment *out);
+
+/* Writes `seg` as an IPv4 packet (20-byte header, TOS and IP ID 0) or an IPv6 one (40
+ * bytes, traffic class and flow label 0), by the family of seg->src; urgent pointer 0; TCP
+ * options in the stack's own order and padding; checksums filled in, into `buf`. Returns
+ * the packet's length, or 0 when it does not fit in `cap`, is longer than IP allows, has
+ * a payload_len but no payload, or its addresses are not of one family. */
+size_t synack_segment_emit(const struct synack_segment *seg, uint8_t *buf, size_t cap);
+
+/* "[S.]": TCP flags as tcpdump prints them (F S R P . U E W, "." for ACK; "[none]" for
+ * none), into `out` (always NUL-terminated). Returns the length written. */
+size_t synack_format_tcp_flags(char *out, size_t cap, uint8_t flags);
 
 /* The source and destination addresses of an IPv4 or IPv6 packet, read from its fixed
  * header (what a link needs to route it; nothing else is checked). Either pointer may be
@@ -723,7 +822,6 @@ int synack_packet_addrs(const uint8_t *pkt, size_t len, struct synack_addr *src,
  * `cap` is too small. */
 size_t synack_packet_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len,
                              uint32_t mtu);
-
 /* ---- formatting ------------------------------------------------------------------------- */
 
 /* Formats one IPv4 or IPv6 packet (told apart by the version nibble) as a tcpdump-style line

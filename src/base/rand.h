@@ -1,22 +1,38 @@
-/* A seeded PCG32 generator (O'Neill, "PCG: A Family of Simple Fast Space-Efficient
- * Statistically Good Algorithms for Random Number Generation", 2014: XSH-RR output on a
- * 64-bit LCG). Deterministic: the same seed and stream give the same numbers. */
+/* A seeded PCG32 generator under the core's names: the public synack_rng (synack.h, where
+ * its contract is), implemented in base/rand.c. Deterministic: the same seed and stream give
+ * the same numbers. */
 #ifndef SYNACK_RAND_H
 #define SYNACK_RAND_H
 
 #include <stdint.h>
 
+#include <synack/synack.h>
+
 struct rand_pcg {
-    uint64_t state;
-    uint64_t inc; /* odd: selects the stream */
+    struct synack_rng rng;
 };
 
-void rand_seed(struct rand_pcg *r, uint64_t seed, uint64_t stream);
-uint32_t rand_u32(struct rand_pcg *r);
-uint64_t rand_u64(struct rand_pcg *r);
+static inline void rand_seed(struct rand_pcg *r, uint64_t seed, uint64_t stream)
+{
+    synack_rng_seed(&r->rng, seed, stream);
+}
+static inline uint32_t rand_u32(struct rand_pcg *r)
+{
+    return synack_rng_next_u32(&r->rng);
+}
+static inline uint64_t rand_u64(struct rand_pcg *r)
+{
+    return synack_rng_next_u64(&r->rng);
+}
 /* Uniform in [0, bound) without modulo bias; bound 0 returns 0. */
-uint32_t rand_below(struct rand_pcg *r, uint32_t bound);
+static inline uint32_t rand_below(struct rand_pcg *r, uint32_t bound)
+{
+    return synack_rng_below(&r->rng, bound);
+}
 /* Uniform in [0, 1). */
-double rand_unit(struct rand_pcg *r);
+static inline double rand_unit(struct rand_pcg *r)
+{
+    return synack_rng_unit(&r->rng);
+}
 
 #endif

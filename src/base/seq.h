@@ -5,22 +5,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* a < b in sequence space: the signed distance from a to b is positive. */
+#include <synack/synack.h>
+
+/* a < b in sequence space: the public synack_seq_* (synack.h) under the core's names. */
 static inline bool seq_lt(uint32_t a, uint32_t b)
 {
-    return (int32_t)(a - b) < 0;
+    return synack_seq_lt(a, b);
 }
 static inline bool seq_leq(uint32_t a, uint32_t b)
 {
-    return (int32_t)(a - b) <= 0;
+    return synack_seq_leq(a, b);
 }
 static inline bool seq_gt(uint32_t a, uint32_t b)
 {
-    return (int32_t)(a - b) > 0;
+    return synack_seq_gt(a, b);
 }
 static inline bool seq_geq(uint32_t a, uint32_t b)
 {
-    return (int32_t)(a - b) >= 0;
+    return synack_seq_geq(a, b);
 }
 /* lo <= x < hi */
 static inline bool seq_in(uint32_t x, uint32_t lo, uint32_t hi)

@@ -185,8 +185,31 @@ size_t wire_icmp_packet_emit(struct wire_ip_repr *ip, const struct wire_icmp_rep
     return WIRE_IPV4_HDR_LEN + n;
 }
 
+/* RFC 4443 §3.2: a packet too big from the packet's destination back to its source,
+ * returning as much of it as fits the IPv6 minimum MTU (§2.4 (c)). */
+static size_t packet_too_big6(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len,
+                              uint32_t mtu)
+{
+    if (len < WIRE_IPV6_HDR_LEN + WIRE_ICMP_QUOTE_DATA_MIN) return 0;
+    struct wire_ip_repr ip = {.ttl = 64, .proto = WIRE_IP_PROTO_ICMPV6};
+    synack_packet_addrs(pkt, len, &ip.dst, &ip.src);
+    struct wire_icmp6_repr icmp = {.type = WIRE_ICMP6_PACKET_TOO_BIG,
+                                   .mtu = mtu,
+                                   .data = pkt,
+                                   .data_len =
+                                       len < WIRE_ICMP6_QUOTE_MAX ? len : WIRE_ICMP6_QUOTE_MAX};
+    if (cap < WIRE_IPV6_HDR_LEN) return 0;
+    size_t n =
+        wire_icmp6_emit(&icmp, &ip.src, &ip.dst, out + WIRE_IPV6_HDR_LEN, cap - WIRE_IPV6_HDR_LEN);
+    if (n == 0) return 0;
+    ip.payload_len = (uint16_t)n;
+    wire_ipv6_emit(&ip, out);
+    return WIRE_IPV6_HDR_LEN + n;
+}
+
 size_t synack_packet_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len, uint32_t mtu)
 {
+    if (len > 0 && pkt[0] >> 4 == 6) return packet_too_big6(out, cap, pkt, len, mtu);
     if (len < WIRE_IPV4_HDR_LEN || (pkt[0] >> 4) != 4 || mtu > UINT16_MAX) return 0;
     size_t header_len = (size_t)(pkt[0] & 0x0f) * 4;
     if (header_len < WIRE_IPV4_HDR_LEN || len < header_len + WIRE_ICMP_QUOTE_DATA_MIN) return 0;

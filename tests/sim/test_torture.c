@@ -1,7 +1,7 @@
 /*
- * The deterministic torture run (tools/torture.c): seeds 1..1000 in four parallel quarters,
- * and targeted profiles. A failing seed prints its replay line and leaves a pcap in the
- * build directory; `synack torture --seed S -v --trace` shows it packet by packet.
+ * The deterministic torture run (tests/harness/torture.c): seeds 1..1000 in four parallel
+ * quarters, and targeted profiles. A failing seed prints its replay line and leaves a pcap
+ * in the build directory; `synack torture --seed S -v --trace` shows it packet by packet.
  */
 #include <stdio.h>
 #include <string.h>

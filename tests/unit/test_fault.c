@@ -1052,8 +1052,8 @@ static void pcap_wrap_open_error_says_why(void **state)
     mem_world_fini(&w);
 }
 
-/* The chain of the tools: capture next to the stack, fault outside it. The file holds
- * what the stack sent (every packet, lost or not) and what it was handed (after loss). */
+/* The chain netopt.c builds for the apps: capture next to the stack, fault outside it. The file
+ * holds what the stack sent (every packet, lost or not) and what it was handed (after loss). */
 static void pcap_wrap_around_fault_sees_the_stack_side(void **state)
 {
     (void)state;

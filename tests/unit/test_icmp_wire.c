@@ -363,6 +363,54 @@ static size_t packet_of(uint8_t *pkt, size_t cap, uint32_t src, uint32_t dst, co
     return wire_icmp_packet_emit(&ip, &m, pkt, cap);
 }
 
+/* synack_packet_too_big (synack.h): the message a router sends about a packet too big
+ * for its next hop (RFC 1191 §4), from the packet's destination back to its source,
+ * returning its header and 8 bytes (RFC 792). */
+static void frag_needed_emit_returns_header_and_8_bytes(void **state)
+{
+    (void)state;
+    uint8_t data[100] = {0};
+    struct wire_ip_repr ip = {
+        .src = synack_addr_v4(ADDR_A), .dst = synack_addr_v4(ADDR_B), .ttl = 64, .df = true};
+    struct wire_tcp_repr tcp = {.src_port = 40000,
+                                .dst_port = 80,
+                                .seq = 0x11223344u,
+                                .flags = WIRE_TCP_ACK,
+                                .payload = data,
+                                .payload_len = sizeof(data)};
+    uint8_t pkt[200];
+    size_t len = wire_packet_emit(&ip, &tcp, pkt, sizeof(pkt));
+    uint8_t msg[1280];
+    size_t n = synack_packet_too_big(msg, sizeof(msg), pkt, len, 1280);
+    assert_int_equal(n, WIRE_IPV4_HDR_LEN + WIRE_ICMP_HDR_LEN + WIRE_IPV4_HDR_LEN + 8);
+
+    struct wire_ip_repr gip;
+    assert_int_equal(wire_ipv4_parse(msg, n, &gip), SYNACK_DROP_NONE);
+    assert_int_equal(synack_addr_v4_value(&gip.src), ADDR_B);
+    assert_int_equal(synack_addr_v4_value(&gip.dst), ADDR_A);
+    assert_int_equal(gip.proto, WIRE_IP_PROTO_ICMP);
+    assert_int_equal(gip.ttl, 64);
+    struct wire_icmp_repr m;
+    assert_int_equal(wire_icmp_parse(msg + gip.header_len, gip.payload_len, &m), SYNACK_DROP_NONE);
+    assert_int_equal(m.type, WIRE_ICMP_DEST_UNREACH);
+    assert_int_equal(m.code, WIRE_ICMP_FRAG_NEEDED);
+    assert_int_equal(m.mtu, 1280);
+    assert_true(m.is_error);
+    assert_int_equal(synack_addr_v4_value(&m.quote.src), ADDR_A);
+    assert_int_equal(synack_addr_v4_value(&m.quote.dst), ADDR_B);
+    assert_int_equal(m.quote.total_len, len);
+    assert_int_equal(m.quote.src_port, 40000);
+    assert_int_equal(m.quote.dst_port, 80);
+    assert_int_equal(m.quote.seq, 0x11223344u);
+
+    /* Nothing for what is not an IPv4 header and 8 bytes, or when it does not fit. */
+    assert_int_equal(synack_packet_too_big(msg, sizeof(msg), pkt, 27, 1280), 0);
+    assert_int_equal(synack_packet_too_big(msg, n - 1, pkt, len, 1280), 0);
+    assert_int_equal(synack_packet_too_big(msg, sizeof(msg), pkt, len, 70000), 0);
+    pkt[0] = 0x55; /* version 5 */
+    assert_int_equal(synack_packet_too_big(msg, sizeof(msg), pkt, len, 1280), 0);
+}
+
 static void format_prints_icmp_like_tcpdump(void **state)
 {
     (void)state;
@@ -404,6 +452,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(non_first_fragment_quote_is_marked),
     cmocka_unit_test(other_types_parse_without_a_quote),
     cmocka_unit_test(every_prefix_of_an_error_is_rejected_without_overrun),
+    cmocka_unit_test(frag_needed_emit_returns_header_and_8_bytes),
     cmocka_unit_test(format_prints_icmp_like_tcpdump),
 };
 

@@ -1,4 +1,4 @@
-/* tools/netopt: the link options shared by `synack cat` and `synack http`, as parsed from
+/* apps/netopt: the link options shared by `synack cat` and `synack http`, as parsed from
  * argv, and the checks of the addresses they name: the stack's own must be a unicast host
  * address (RFC 1122 §3.2.1.3), a peer must be one host other than the stack itself. Each
  * refusal must say why in its one line, so the line is captured and looked at. */

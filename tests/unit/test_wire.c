@@ -654,6 +654,114 @@ static void packet_not_tcp(void **state)
     assert_int_equal(wire_packet_parse(pkt, 28, &gip, &gtcp), SYNACK_DROP_IP_PROTOCOL);
 }
 
+/* ---- the public segment view (synack.h) ------------------------------------------------ */
+
+static struct synack_segment segment_all_options(const uint8_t *payload, size_t len)
+{
+    return (struct synack_segment){.src = ADDR4_A,
+                                   .dst = ADDR4_B,
+                                   .ttl = 64,
+                                   .df = true,
+                                   .src_port = PORT_A,
+                                   .dst_port = PORT_B,
+                                   .seq = 0xfffffff0u,
+                                   .ack = 0x01020304u,
+                                   .flags = SYNACK_TCP_SYN | SYNACK_TCP_ACK,
+                                   .window = 1234,
+                                   .has_mss = true,
+                                   .mss = 1460,
+                                   .has_wscale = true,
+                                   .wscale = 7,
+                                   .has_ts = true,
+                                   .ts_val = 0xdeadbeefu,
+                                   .ts_ecr = 0x01234567u,
+                                   .payload = payload,
+                                   .payload_len = len};
+}
+
+/* synack_segment_emit writes the bytes the stack's builder writes for the same fields, and
+ * synack_segment_parse gives every field back. */
+static void segment_emit_parse_round_trip(void **state)
+{
+    (void)state;
+    const uint8_t data[5] = {1, 2, 3, 4, 5};
+    struct synack_segment s = segment_all_options(data, sizeof(data));
+    uint8_t pkt[128];
+    size_t len = synack_segment_emit(&s, pkt, sizeof(pkt));
+    /* MSS 4 + NOP NOP TS 12 + NOP WS 4 = 20 option bytes. */
+    assert_int_equal(len, 20 + 20 + 20 + sizeof(data));
+
+    struct wire_ip_repr ip = {.src = ADDR4_A, .dst = ADDR4_B, .ttl = 64, .df = true};
+    struct wire_tcp_repr tcp = tcp_from(PORT_A, PORT_B, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    tcp.seq = s.seq;
+    tcp.ack = s.ack;
+    tcp.window = s.window;
+    tcp.urgent = 0;
+    tcp.has_mss = tcp.has_wscale = tcp.has_ts = true;
+    tcp.mss = s.mss;
+    tcp.wscale = s.wscale;
+    tcp.ts_val = s.ts_val;
+    tcp.ts_ecr = s.ts_ecr;
+    tcp.payload = data;
+    tcp.payload_len = sizeof(data);
+    uint8_t ref[128];
+    assert_int_equal(wire_packet_emit(&ip, &tcp, ref, sizeof(ref)), len);
+    assert_memory_equal(pkt, ref, len);
+
+    struct synack_segment g;
+    assert_int_equal(synack_segment_parse(pkt, len, &g), SYNACK_DROP_NONE);
+    assert_true(synack_addr_eq(&g.src, &ADDR4_A));
+    assert_true(synack_addr_eq(&g.dst, &ADDR4_B));
+    assert_int_equal(g.ttl, 64);
+    assert_true(g.df);
+    assert_int_equal(g.src_port, PORT_A);
+    assert_int_equal(g.dst_port, PORT_B);
+    assert_int_equal(g.seq, s.seq);
+    assert_int_equal(g.ack, s.ack);
+    assert_int_equal(g.flags, s.flags);
+    assert_int_equal(g.window, s.window);
+    assert_true(g.has_mss && g.mss == 1460);
+    assert_true(g.has_wscale && g.wscale == 7);
+    assert_true(g.has_ts && g.ts_val == s.ts_val && g.ts_ecr == s.ts_ecr);
+    assert_int_equal(g.payload_len, sizeof(data));
+    assert_ptr_equal(g.payload, pkt + len - sizeof(data));
+}
+
+/* A packet the stack would drop is reported with the stack's reason; nothing is written
+ * that does not fit. */
+static void segment_parse_and_emit_refuse(void **state)
+{
+    (void)state;
+    uint8_t pkt[128];
+    struct synack_segment s = segment_all_options(NULL, 0), g;
+    size_t len = synack_segment_emit(&s, pkt, sizeof(pkt));
+    assert_int_equal(synack_segment_emit(&s, pkt, len - 1), 0);
+    s.payload_len = 3; /* and no payload */
+    assert_int_equal(synack_segment_emit(&s, pkt, sizeof(pkt)), 0);
+
+    pkt[len - 1] ^= 1; /* the last option byte: the TCP checksum no longer holds */
+    assert_int_equal(synack_segment_parse(pkt, len, &g), SYNACK_DROP_TCP_CHECKSUM);
+    assert_int_equal(synack_segment_parse(pkt, 19, &g), SYNACK_DROP_IP_TRUNCATED);
+    struct wire_ip_repr ip = ip_from(ADDR_A, ADDR_B);
+    ip.proto = WIRE_IP_PROTO_UDP;
+    ip.payload_len = 8;
+    wire_ipv4_emit(&ip, pkt);
+    memset(pkt + 20, 0, 8);
+    assert_int_equal(synack_segment_parse(pkt, 28, &g), SYNACK_DROP_IP_PROTOCOL);
+}
+
+static void segment_flags_as_tcpdump_prints_them(void **state)
+{
+    (void)state;
+    char buf[16];
+    assert_int_equal(synack_format_tcp_flags(buf, sizeof(buf), SYNACK_TCP_SYN | SYNACK_TCP_ACK), 4);
+    assert_string_equal(buf, "[S.]");
+    synack_format_tcp_flags(buf, sizeof(buf), SYNACK_TCP_FIN | SYNACK_TCP_PSH | SYNACK_TCP_ACK);
+    assert_string_equal(buf, "[FP.]");
+    synack_format_tcp_flags(buf, sizeof(buf), 0);
+    assert_string_equal(buf, "[none]");
+}
+
 /* Every prefix of a valid packet is dropped with a reason, never read past its end (the copy
  * is exactly `cut` bytes on the heap, so ASan sees any overrun). */
 static void packet_truncated_at_every_length(void **state)
@@ -971,6 +1079,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tcp_emit_cap_too_small),
     cmocka_unit_test(packet_round_trip),
     cmocka_unit_test(packet_not_tcp),
+    cmocka_unit_test(segment_emit_parse_round_trip),
+    cmocka_unit_test(segment_parse_and_emit_refuse),
+    cmocka_unit_test(segment_flags_as_tcpdump_prints_them),
     cmocka_unit_test(packet_truncated_at_every_length),
     cmocka_unit_test(packet_random_corruption_no_crash),
     cmocka_unit_test(fmt_syn_line),

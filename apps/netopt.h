@@ -118,8 +118,4 @@ int net_parse_ip(const char *s, uint32_t *out);
 /* Host byte order -> "198.18.0.1" (`cap` of 16 is enough). */
 void net_format_ip(char *buf, size_t cap, uint32_t ip);
 
-/* Subcommands. */
-int cmd_cat(int argc, char **argv);
-int cmd_http(int argc, char **argv);
-
 #endif

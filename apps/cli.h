@@ -1,4 +1,5 @@
-/* Helpers shared by the `synack` subcommands: option values and error reporting. */
+/* Command-line values and usage errors, shared by the apps' option parsers (netopt.c) and the
+ * `synack` subcommands. */
 #ifndef SYNACK_CLI_H
 #define SYNACK_CLI_H
 
@@ -14,8 +15,5 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
 int cli_parse_u64(const char *s, uint64_t *out);
 /* Prints "synack CMD: message" on one line to stderr and returns 2 (bad usage). */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Subcommands. */
-int cmd_demo(int argc, char **argv);
 
 #endif

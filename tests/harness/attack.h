@@ -100,7 +100,4 @@ struct blind_result {
 
 int blind_run(const struct blind_opts *o, struct blind_result *r, char *err, size_t errcap);
 
-/* `synack demo --syn-flood RATE ...` and `synack demo --blind N ...`. */
-int cmd_attack(int argc, char **argv);
-
 #endif

@@ -4,23 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/rand.h"
-#include "wire/wire.h"
-
 #define SCENARIO_CLIENT_PORT 40000 /* only for simultaneous open: both ends need to know */
 #define CHUNK 16384
 #define SAMPLE_FIRST_INTERVAL SYNACK_US(100) /* doubles each time the buffer fills */
 
 /* A deterministic byte stream: what the client sends and what the server expects. */
 struct stream {
-    struct rand_pcg rng;
+    struct synack_rng rng;
     uint8_t buf[CHUNK];
     size_t off, len;
 };
 
 static void stream_init(struct stream *s, uint64_t seed)
 {
-    rand_seed(&s->rng, seed, 0x7061796c6f6164ull /* "payload" */);
+    synack_rng_seed(&s->rng, seed, 0x7061796c6f6164ull /* "payload" */);
     s->off = s->len = 0;
 }
 
@@ -29,7 +26,7 @@ static void stream_fill(struct stream *s, uint64_t remaining)
     if (s->off < s->len) return;
     s->len = remaining < CHUNK ? (size_t)remaining : CHUNK;
     for (size_t i = 0; i < s->len; i++)
-        s->buf[i] = (uint8_t)rand_u32(&s->rng);
+        s->buf[i] = (uint8_t)synack_rng_next_u32(&s->rng);
     s->off = 0;
 }
 
@@ -395,10 +392,10 @@ static int make_stack(struct run *run, struct side *sd, bool server, char *err, 
     else if (!cfg.window_scale && cfg.rcvbuf > 65535)
         cfg.rcvbuf = 65535; /* the default is 64 KiB: one byte more than the field holds */
     /* Each stack its own ISN key, derived from the seed so runs repeat exactly. */
-    struct rand_pcg k;
-    rand_seed(&k, run->o->seed, key);
+    struct synack_rng k;
+    synack_rng_seed(&k, run->o->seed, key);
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
-        cfg.isn_secret[i] = (uint8_t)rand_u32(&k);
+        cfg.isn_secret[i] = (uint8_t)synack_rng_next_u32(&k);
     int rc = synack_stack_new(&sd->stack, &cfg);
     if (rc < 0) {
         snprintf(err, errcap, "cannot create a stack: %s", synack_strerror(rc));
@@ -433,9 +430,8 @@ static int add_links(struct run *run, int cnode, int snode, char *err, size_t er
 static bool is_first_data(struct run *run, const struct synack_sim_packet *ev)
 {
     if (run->seen_data || ev->from != run->client_node) return false;
-    struct wire_ip_repr ip;
-    struct wire_tcp_repr seg;
-    if (wire_packet_parse(ev->pkt, ev->len, &ip, &seg) != SYNACK_DROP_NONE) return false;
+    struct synack_segment seg;
+    if (synack_segment_parse(ev->pkt, ev->len, &seg) != SYNACK_DROP_NONE) return false;
     return seg.payload_len > 0;
 }
 

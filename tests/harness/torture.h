@@ -152,7 +152,4 @@ void torture_params_print(FILE *f, const struct torture_params *p);
  * a one-line reproduction is printed and the capture written, see torture_opts). */
 int torture_run_seed(uint64_t seed, const struct torture_opts *o, struct torture_result *r);
 
-/* `synack torture`. */
-int cmd_torture(int argc, char **argv);
-
 #endif

@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/seq.h"
-#include "wire/wire.h"
-
 #define CLIENT_ADDR 0xc6120001u /* 198.18.0.1 */
 #define SERVER_ADDR 0xc6120002u /* 198.18.0.2 */
 
@@ -642,7 +639,7 @@ static bool check_receive(struct run *run, struct tside *sd, const struct synack
                     i->rcv_wnd, i->recv_queued, rcvbuf);
     /* What the stack would offer now must not retract what it already advertised. */
     uint32_t edge = i->rcv_nxt + i->rcv_wnd;
-    if (sd->have_edge && seq_lt(edge + slack, sd->max_edge))
+    if (sd->have_edge && synack_seq_lt(edge + slack, sd->max_edge))
         return fail(run, sd,
                     "window offered now (rcv_nxt %u + rcv_wnd %u = %u) retracts the "
                     "right edge %u already advertised, in %s",
@@ -653,7 +650,7 @@ static bool check_receive(struct run *run, struct tside *sd, const struct synack
 static bool check_send(struct run *run, struct tside *sd, const struct synack_tcp_info *i)
 {
     uint32_t flight = i->snd_nxt - i->snd_una;
-    if (!seq_leq(i->snd_una, i->snd_nxt))
+    if (!synack_seq_leq(i->snd_una, i->snd_nxt))
         return fail(run, sd, "snd_una %u > snd_nxt %u", i->snd_una, i->snd_nxt);
     if (i->bytes_in_flight != flight)
         return fail(run, sd, "bytes_in_flight %zu != snd_nxt - snd_una %u", i->bytes_in_flight,
@@ -733,7 +730,7 @@ static bool check_all(struct run *run)
 
 static void note_adv_edge(struct tside *sd, uint32_t edge)
 {
-    if (!sd->have_adv || seq_gt(edge, sd->adv_edge)) sd->adv_edge = edge;
+    if (!sd->have_adv || synack_seq_gt(edge, sd->adv_edge)) sd->adv_edge = edge;
     sd->have_adv = true;
 }
 
@@ -741,29 +738,28 @@ static void wire_observe(struct run *run, const struct synack_sim_packet *ev)
 {
     if (ev->from < 0 || ev->from > 1) return;
     struct tside *sd = &run->side[ev->from], *peer = &run->side[1 - ev->from];
-    struct wire_ip_repr ip;
-    struct wire_tcp_repr tcp;
-    if (wire_packet_parse(ev->pkt, ev->len, &ip, &tcp) != SYNACK_DROP_NONE) {
+    struct synack_segment tcp;
+    if (synack_segment_parse(ev->pkt, ev->len, &tcp) != SYNACK_DROP_NONE) {
         fail(run, sd, "sent a packet that does not parse (%zu bytes)", ev->len);
         return;
     }
-    if (tcp.flags & WIRE_TCP_RST) return;
+    if (tcp.flags & SYNACK_TCP_RST) return;
     /* RFC 9293 §3.8.6.1: data stays inside the window the peer offered; only a
      * zero-window probe goes one byte past it. The peer's largest edge on the wire bounds
      * whatever the sender can have learnt. */
     uint32_t data_end = tcp.seq + (uint32_t)tcp.payload_len;
-    if (tcp.payload_len && peer->have_adv && seq_gt(data_end, peer->adv_edge + 1)) {
+    if (tcp.payload_len && peer->have_adv && synack_seq_gt(data_end, peer->adv_edge + 1)) {
         fail(run, sd, "sent data up to %u, past the right edge %u the peer ever advertised",
              data_end, peer->adv_edge);
         return;
     }
-    if (tcp.flags & WIRE_TCP_SYN) {
+    if (tcp.flags & SYNACK_TCP_SYN) {
         sd->syn_seen = true;
         sd->syn_wscale = tcp.has_wscale ? tcp.wscale : -1;
-        if (tcp.flags & WIRE_TCP_ACK) note_adv_edge(sd, tcp.ack + tcp.window); /* unscaled */
+        if (tcp.flags & SYNACK_TCP_ACK) note_adv_edge(sd, tcp.ack + tcp.window); /* unscaled */
         return;
     }
-    if (!(tcp.flags & WIRE_TCP_ACK)) return;
+    if (!(tcp.flags & SYNACK_TCP_ACK)) return;
     if (tcp.window == 0) run->r->zero_windows[sd->idx]++;
     unsigned ws = (sd->syn_wscale >= 0 && peer->syn_seen && peer->syn_wscale >= 0)
                       ? (unsigned)sd->syn_wscale
@@ -771,14 +767,14 @@ static void wire_observe(struct run *run, const struct synack_sim_packet *ev)
     if (ws > 14) ws = 14;
     uint32_t edge = tcp.ack + ((uint32_t)tcp.window << ws);
     uint32_t slack = (1u << ws) - 1;
-    if (sd->have_edge && seq_lt(edge + slack, sd->max_edge)) {
+    if (sd->have_edge && synack_seq_lt(edge + slack, sd->max_edge)) {
         fail(run, sd,
              "advertised right edge moved left on the wire: ack %u win %u<<%u = %u, "
              "before %u",
              tcp.ack, tcp.window, ws, edge, sd->max_edge);
         return;
     }
-    if (!sd->have_edge || seq_gt(edge, sd->max_edge)) sd->max_edge = edge;
+    if (!sd->have_edge || synack_seq_gt(edge, sd->max_edge)) sd->max_edge = edge;
     sd->have_edge = true;
     note_adv_edge(sd, edge);
 }
@@ -1218,8 +1214,10 @@ static int setup(struct run *run, const char *pcap)
 
 static bool is_malformed_drop(size_t k)
 {
+    /* A corrupted version nibble turns an IPv4 packet into an IPv6 one: its drops count. */
     return (k >= SYNACK_DROP_IP_TRUNCATED && k <= SYNACK_DROP_IP_BAD_SOURCE) ||
-           (k >= SYNACK_DROP_TCP_TRUNCATED && k <= SYNACK_DROP_TCP_PORT_ZERO);
+           (k >= SYNACK_DROP_TCP_TRUNCATED && k <= SYNACK_DROP_TCP_PORT_ZERO) ||
+           (k >= SYNACK_DROP_IP6_TRUNCATED && k <= SYNACK_DROP_IP6_ROUTING);
 }
 
 static bool check_final_side(struct run *run, struct tside *sd)

@@ -6,9 +6,6 @@
 
 #include <synack/link.h>
 
-#include "base/rand.h"
-#include "wire/wire.h"
-
 #define SPOOF_NET 0xc6130000u /* 198.19.0.0/16: nobody there answers */
 #define CHUNK 16384
 
@@ -44,7 +41,7 @@ static int make_stack(struct synack_stack **out, uint32_t addr, uint64_t seed,
 /* ---- the attacker: a simulator node that sends spoofed packets on a schedule ---- */
 
 struct attacker {
-    struct rand_pcg rng;
+    struct synack_rng rng;
     synack_time_t start;
     uint64_t rate;  /* packets per second */
     uint64_t total; /* packets to send */
@@ -84,15 +81,15 @@ static void attacker_handle_timers(void *ctx, synack_time_t now)
 }
 
 /* A SYN from a random spoofed host, as `hping3 -S --rand-source` sends them. */
-static void build_flood_syn(struct attacker *a, struct wire_ip_repr *ip, struct wire_tcp_repr *t)
+static void build_flood_syn(struct attacker *a, struct synack_segment *t)
 {
-    uint32_t r = rand_u32(&a->rng);
-    ip->src = synack_addr_v4(SPOOF_NET | (1 + r % 65534));
-    ip->dst = synack_addr_v4(ATTACK_SERVER_ADDR);
-    t->src_port = (uint16_t)(1024 + rand_below(&a->rng, 64511));
+    uint32_t r = synack_rng_next_u32(&a->rng);
+    t->src = synack_addr_v4(SPOOF_NET | (1 + r % 65534));
+    t->dst = synack_addr_v4(ATTACK_SERVER_ADDR);
+    t->src_port = (uint16_t)(1024 + synack_rng_below(&a->rng, 64511));
     t->dst_port = ATTACK_SERVER_PORT;
-    t->seq = rand_u32(&a->rng);
-    t->flags = WIRE_TCP_SYN;
+    t->seq = synack_rng_next_u32(&a->rng);
+    t->flags = SYNACK_TCP_SYN;
     t->window = 64240;
     t->has_mss = true;
     t->mss = 1460;
@@ -100,40 +97,40 @@ static void build_flood_syn(struct attacker *a, struct wire_ip_repr *ip, struct 
 
 /* A blind packet: a target connection and a direction at random, sequence and
  * acknowledgment numbers at random; the kinds take turns. */
-static void build_blind(struct attacker *a, struct wire_ip_repr *ip, struct wire_tcp_repr *t,
-                        uint8_t *payload)
+static void build_blind(struct attacker *a, struct synack_segment *t, uint8_t *payload)
 {
     unsigned kind = (unsigned)(a->sent % BLIND_KINDS);
-    uint32_t port = a->ports[rand_below(&a->rng, a->ntargets)];
-    bool to_server = rand_u32(&a->rng) & 1;
-    ip->src = synack_addr_v4(to_server ? ATTACK_CLIENT_ADDR : ATTACK_SERVER_ADDR);
-    ip->dst = synack_addr_v4(to_server ? ATTACK_SERVER_ADDR : ATTACK_CLIENT_ADDR);
+    uint32_t port = a->ports[synack_rng_below(&a->rng, a->ntargets)];
+    bool to_server = synack_rng_next_u32(&a->rng) & 1;
+    t->src = synack_addr_v4(to_server ? ATTACK_CLIENT_ADDR : ATTACK_SERVER_ADDR);
+    t->dst = synack_addr_v4(to_server ? ATTACK_SERVER_ADDR : ATTACK_CLIENT_ADDR);
     t->src_port = (uint16_t)(to_server ? port : ATTACK_SERVER_PORT);
     t->dst_port = (uint16_t)(to_server ? ATTACK_SERVER_PORT : port);
-    t->seq = rand_u32(&a->rng);
-    t->ack = rand_u32(&a->rng);
-    t->window = (uint16_t)rand_u32(&a->rng);
+    t->seq = synack_rng_next_u32(&a->rng);
+    t->ack = synack_rng_next_u32(&a->rng);
+    t->window = (uint16_t)synack_rng_next_u32(&a->rng);
     /* A timestamp option with a random TSval: half of them pass PAWS (RFC 7323 §5.3
      * compares modulo 2^32), so timestamps alone do not turn the attack away. */
     t->has_ts = true;
-    t->ts_val = rand_u32(&a->rng);
-    t->ts_ecr = rand_u32(&a->rng);
+    t->ts_val = synack_rng_next_u32(&a->rng);
+    t->ts_ecr = synack_rng_next_u32(&a->rng);
     switch (kind) {
     case BLIND_RST:
-        t->flags = (uint8_t)(WIRE_TCP_RST | ((rand_u32(&a->rng) & 1) ? WIRE_TCP_ACK : 0));
+        t->flags =
+            (uint8_t)(SYNACK_TCP_RST | ((synack_rng_next_u32(&a->rng) & 1) ? SYNACK_TCP_ACK : 0));
         break;
     case BLIND_SYN:
-        t->flags = WIRE_TCP_SYN;
+        t->flags = SYNACK_TCP_SYN;
         break;
     case BLIND_DATA:
-        t->flags = WIRE_TCP_ACK | WIRE_TCP_PSH;
-        t->payload_len = 1 + rand_below(&a->rng, 64);
+        t->flags = SYNACK_TCP_ACK | SYNACK_TCP_PSH;
+        t->payload_len = 1 + synack_rng_below(&a->rng, 64);
         for (size_t i = 0; i < t->payload_len; i++)
-            payload[i] = (uint8_t)rand_u32(&a->rng);
+            payload[i] = (uint8_t)synack_rng_next_u32(&a->rng);
         t->payload = payload;
         break;
     default:
-        t->flags = WIRE_TCP_ACK;
+        t->flags = SYNACK_TCP_ACK;
         break;
     }
     a->per_kind[kind]++;
@@ -143,17 +140,16 @@ static synack_ssize attacker_output(void *ctx, uint8_t *buf, size_t cap, synack_
 {
     struct attacker *a = ctx;
     (void)now;
-    struct wire_ip_repr ip = {.ttl = 64, .df = true};
-    struct wire_tcp_repr t = {0};
+    struct synack_segment t = {.ttl = 64, .df = true};
     uint8_t payload[64];
     if (a->due == 0) return SYNACK_ERR_AGAIN;
     if (a->flood)
-        build_flood_syn(a, &ip, &t);
+        build_flood_syn(a, &t);
     else
-        build_blind(a, &ip, &t, payload);
+        build_blind(a, &t, payload);
     a->due--;
     a->sent++;
-    size_t n = wire_packet_emit(&ip, &t, buf, cap);
+    size_t n = synack_segment_emit(&t, buf, cap);
     return n ? (synack_ssize)n : SYNACK_ERR_BUFSZ;
 }
 
@@ -402,13 +398,14 @@ int flood_run(const struct flood_opts *o, struct flood_result *r, char *err, siz
         snprintf(err, errcap, "out of memory");
         return SYNACK_ERR_NOMEM;
     }
-    struct rand_pcg rng;
-    rand_seed(&rng, o->seed, 0x636c69656e7473ull /* "clients" */);
+    struct synack_rng rng;
+    synack_rng_seed(&rng, o->seed, 0x636c69656e7473ull /* "clients" */);
     for (unsigned i = 0; i < o->clients; i++)
-        f.fc[i].start =
-            o->client_window ? (synack_time_t)(rand_unit(&rng) * (double)o->client_window) : 0;
+        f.fc[i].start = o->client_window
+                            ? (synack_time_t)(synack_rng_unit(&rng) * (double)o->client_window)
+                            : 0;
     qsort(f.fc, o->clients, sizeof *f.fc, by_start);
-    rand_seed(&f.atk.rng, o->seed, 0x666c6f6f64ull /* "flood" */);
+    synack_rng_seed(&f.atk.rng, o->seed, 0x666c6f6f64ull /* "flood" */);
     f.atk.flood = true;
     f.atk.rate = o->rate;
     f.atk.total = o->rate ? (uint64_t)((double)o->rate * (double)o->duration / 1e9) : 0;
@@ -442,14 +439,14 @@ void blind_opts_default(struct blind_opts *o)
 
 /* A deterministic byte stream per connection: the writer's and the reader's copy. */
 struct stream {
-    struct rand_pcg rng;
+    struct synack_rng rng;
     uint8_t buf[CHUNK];
     size_t off, len;
 };
 
 static void stream_init(struct stream *s, uint64_t seed, unsigned conn)
 {
-    rand_seed(&s->rng, seed, 0x626c696e64ull + conn);
+    synack_rng_seed(&s->rng, seed, 0x626c696e64ull + conn);
     s->off = s->len = 0;
 }
 
@@ -458,7 +455,7 @@ static const uint8_t *stream_next(struct stream *s, size_t max, size_t *n)
 {
     if (s->off == s->len) {
         for (size_t i = 0; i < CHUNK; i += 4) {
-            uint32_t x = rand_u32(&s->rng);
+            uint32_t x = synack_rng_next_u32(&s->rng);
             memcpy(s->buf + i, &x, 4);
         }
         s->off = 0;
@@ -644,16 +641,16 @@ static void blind_control(struct blind *b, synack_time_t now)
     /* What a blind attacker cannot know: the server's RCV.NXT, at the very moment the RST
      * arrives (so it goes straight into the server's stack: on a link, data in flight
      * would move RCV.NXT first and make it a challenge-ACK case, RFC 5961 §3.2). */
-    struct wire_ip_repr ip = {.src = attack_client_addr(),
-                              .dst = synack_addr_v4(ATTACK_SERVER_ADDR),
-                              .ttl = 64,
-                              .df = true};
-    struct wire_tcp_repr rst = {.src_port = (uint16_t)p->port,
-                                .dst_port = ATTACK_SERVER_PORT,
-                                .seq = info.rcv_nxt,
-                                .flags = WIRE_TCP_RST};
+    struct synack_segment rst = {.src = attack_client_addr(),
+                                 .dst = synack_addr_v4(ATTACK_SERVER_ADDR),
+                                 .ttl = 64,
+                                 .df = true,
+                                 .src_port = (uint16_t)p->port,
+                                 .dst_port = ATTACK_SERVER_PORT,
+                                 .seq = info.rcv_nxt,
+                                 .flags = SYNACK_TCP_RST};
     uint8_t pkt[64];
-    size_t n = wire_packet_emit(&ip, &rst, pkt, sizeof pkt);
+    size_t n = synack_segment_emit(&rst, pkt, sizeof pkt);
     synack_stack_input(b->server, pkt, n, now);
 }
 
@@ -791,7 +788,7 @@ int blind_run(const struct blind_opts *o, struct blind_result *r, char *err, siz
     b->r = r;
     b->p = p;
     b->ports = ports;
-    rand_seed(&b->atk.rng, o->seed, 0x626c696e64ull /* "blind" */);
+    synack_rng_seed(&b->atk.rng, o->seed, 0x626c696e64ull /* "blind" */);
     int rc = blind_setup(b, err, errcap);
     if (rc == 0) {
         blind_loop(b);
