@@ -9,10 +9,30 @@
 
 #include "stack/stack.h"
 
-/* Bytes in one queue slot: the largest ICMP message one packet of our MTU carries. */
-static size_t icmpq_slot_size(const struct synack_stack *s)
+/* Bytes in one queue slot: the largest ICMP message one packet of our MTU carries (an
+ * ICMPv6 message gets 20 bytes less, its header being longer). */
+size_t stack_icmpq_slot_size(const struct synack_stack *s, enum synack_family family)
 {
-    return (size_t)s->cfg.mtu - WIRE_IPV4_HDR_LEN;
+    return (size_t)s->cfg.mtu - wire_ip_header_len(family);
+}
+
+uint8_t *stack_icmpq_slot(struct synack_stack *s)
+{
+    if (s->icmpq_len == STACK_ICMPQ_CAP) {
+        stack_count_drop(s, SYNACK_DROP_ICMP_QUEUE_FULL);
+        return NULL;
+    }
+    size_t i = (s->icmpq_head + s->icmpq_len) % STACK_ICMPQ_CAP;
+    return s->icmpq_bytes + i * stack_icmpq_slot_size(s, SYNACK_AF_INET);
+}
+
+void stack_icmpq_commit(struct synack_stack *s, const struct synack_addr *src,
+                        const struct synack_addr *dst, uint8_t tos, uint8_t type, size_t len)
+{
+    size_t i = (s->icmpq_head + s->icmpq_len) % STACK_ICMPQ_CAP;
+    s->icmpq[i] = (struct stack_icmp_msg){
+        .src = *src, .dst = *dst, .tos = tos, .type = type, .len = (uint16_t)len};
+    s->icmpq_len++;
 }
 
 /* Builds `icmp` into the next free slot, to be sent from `src` (the address the message
@@ -21,38 +41,36 @@ static void icmpq_push(struct synack_stack *s, const struct synack_addr *src,
                        const struct synack_addr *dst, uint8_t tos,
                        const struct wire_icmp_repr *icmp)
 {
-    if (s->icmpq_len == STACK_ICMPQ_CAP) {
-        stack_count_drop(s, SYNACK_DROP_ICMP_QUEUE_FULL);
-        return;
-    }
-    size_t i = (s->icmpq_head + s->icmpq_len) % STACK_ICMPQ_CAP;
-    size_t slot = icmpq_slot_size(s);
-    size_t n = wire_icmp_emit(icmp, s->icmpq_bytes + i * slot, slot);
+    uint8_t *slot = stack_icmpq_slot(s);
+    if (!slot) return;
+    size_t n = wire_icmp_emit(icmp, slot, stack_icmpq_slot_size(s, SYNACK_AF_INET));
     if (n == 0) return; /* callers trim to the slot: not reached */
-    s->icmpq[i] = (struct stack_icmp_msg){
-        .src = *src, .dst = *dst, .tos = tos, .type = icmp->type, .len = (uint16_t)n};
-    s->icmpq_len++;
+    stack_icmpq_commit(s, src, dst, tos, icmp->type, n);
 }
 
 synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
 {
     if (s->icmpq_len == 0) return 0;
     const struct stack_icmp_msg *m = &s->icmpq[s->icmpq_head];
-    size_t n = WIRE_IPV4_HDR_LEN + m->len;
+    bool v6 = m->src.family == SYNACK_AF_INET6;
+    size_t hdr = wire_ip_header_len((enum synack_family)m->src.family);
+    size_t n = hdr + m->len;
     if (cap < n) return SYNACK_ERR_BUFSZ;
     /* No DF: ICMP has no path-MTU response of its own, and a message that does not fit a
      * later hop is better fragmented than lost. */
     struct wire_ip_repr ip = {.src = m->src,
                               .dst = m->dst,
-                              .proto = WIRE_IP_PROTO_ICMP,
+                              .proto = v6 ? WIRE_IP_PROTO_ICMPV6 : WIRE_IP_PROTO_ICMP,
                               .ttl = s->cfg.ttl,
                               .tos = m->tos,
                               .id = s->ip_id++,
                               .payload_len = m->len};
-    wire_ipv4_emit(&ip, buf);
-    memcpy(buf + WIRE_IPV4_HDR_LEN, s->icmpq_bytes + s->icmpq_head * icmpq_slot_size(s), m->len);
+    wire_ip_emit(&ip, buf, hdr);
+    memcpy(buf + hdr, s->icmpq_bytes + s->icmpq_head * stack_icmpq_slot_size(s, SYNACK_AF_INET),
+           m->len);
     s->counters.icmp_out++;
-    if (m->type == WIRE_ICMP_ECHO_REPLY) s->counters.icmp_echo_replies++;
+    if (m->type == (v6 ? WIRE_ICMP6_ECHO_REPLY : WIRE_ICMP_ECHO_REPLY))
+        s->counters.icmp_echo_replies++;
     s->icmpq_head = (s->icmpq_head + 1) % STACK_ICMPQ_CAP;
     s->icmpq_len--;
     if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
@@ -75,7 +93,7 @@ static void icmp_echo_reply(struct synack_stack *s, const struct wire_ip_repr *i
                                    .seq = req->seq,
                                    .data = req->data,
                                    .data_len = req->data_len};
-    size_t room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
+    size_t room = stack_icmpq_slot_size(s, SYNACK_AF_INET) - WIRE_ICMP_HDR_LEN;
     if (reply.data_len <= room) {
         icmpq_push(s, &ip->dst, &ip->src, ip->tos, &reply);
         return;
@@ -98,6 +116,35 @@ static void icmp_echo_reply(struct synack_stack *s, const struct wire_ip_repr *i
     s->counters.icmp_echo_replies++;
 }
 
+/* RFC 1122 §4.2.3.9, RFC 5461: what an ICMP error means for TCP. Protocol and port
+ * unreachable (2, 3) are hard (the destination host itself refuses); fragmentation needed
+ * (4) lowers the path MTU (RFC 1191); the rest (net and host unreachable, codes RFC 1122
+ * does not classify, time exceeded, parameter problem) are soft: the safe direction. */
+static struct tcp_icmp_error icmp_classify(const struct wire_icmp_repr *m)
+{
+    const struct wire_icmp_quote *q = &m->quote;
+    struct tcp_icmp_error e = {.kind = TCP_ICMP_SOFT,
+                               .err = SYNACK_ERR_UNREACH,
+                               .src = q->src,
+                               .dst = q->dst,
+                               .proto = q->proto,
+                               .header_len = q->header_len,
+                               .total_len = q->total_len,
+                               .frag_offset = q->frag_offset,
+                               .src_port = q->src_port,
+                               .dst_port = q->dst_port,
+                               .seq = q->seq};
+    if (m->type != WIRE_ICMP_DEST_UNREACH) return e;
+    if (m->code == WIRE_ICMP_FRAG_NEEDED) {
+        e.kind = TCP_ICMP_TOO_BIG;
+        e.mtu = m->mtu;
+    } else if (m->code == WIRE_ICMP_PROTO_UNREACH || m->code == WIRE_ICMP_PORT_UNREACH) {
+        e.kind = TCP_ICMP_HARD;
+        e.err = SYNACK_ERR_CONNREFUSED;
+    }
+    return e;
+}
+
 void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                       const struct wire_icmp_repr *icmp, synack_time_t now)
 {
@@ -111,7 +158,8 @@ void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
     case WIRE_ICMP_PARAM_PROBLEM: {
         /* RFC 1122 §4.2.3.9 / RFC 9293 §3.9.2.2: to the connection that sent the datagram
          * the message returns, found from the returned headers. */
-        tcp_icmp_input(s, icmp, now);
+        struct tcp_icmp_error e = icmp_classify(icmp);
+        tcp_icmp_input(s, &e, now);
         return;
     }
     default:
@@ -125,7 +173,7 @@ void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
 
 /* RFC 1812 §4.3.2.8 (and RFC 1122 §3.2.2's concern about ICMP storms): at most
  * icmp_error_limit errors per second, per stack. */
-static bool icmp_error_allowed(struct synack_stack *s, synack_time_t now)
+bool stack_icmp_error_allowed(struct synack_stack *s, synack_time_t now)
 {
     if (now - s->icmp_err_window_start >= SYNACK_S(1) || now < s->icmp_err_window_start) {
         s->icmp_err_window_start = now;
@@ -144,10 +192,10 @@ static void icmp_send_error(struct synack_stack *s, const struct wire_ip_repr *a
                             const uint8_t *quote, size_t quote_len, size_t quote_header,
                             uint8_t type, uint8_t code, synack_time_t now)
 {
-    if (!icmp_error_allowed(s, now)) return;
+    if (!stack_icmp_error_allowed(s, now)) return;
     size_t room = STACK_ICMP_ERR_MAX - WIRE_IPV4_HDR_LEN - WIRE_ICMP_HDR_LEN;
-    if (room > icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN)
-        room = icmpq_slot_size(s) - WIRE_ICMP_HDR_LEN;
+    if (room > stack_icmpq_slot_size(s, SYNACK_AF_INET) - WIRE_ICMP_HDR_LEN)
+        room = stack_icmpq_slot_size(s, SYNACK_AF_INET) - WIRE_ICMP_HDR_LEN;
     size_t n = quote_len < room ? quote_len : room;
     if (n < quote_len && n < quote_header + WIRE_ICMP_QUOTE_DATA_MIN)
         return; /* an MTU too small for header and 8 octets */

@@ -32,8 +32,10 @@ void stack_ip_free(struct synack_stack *s)
 }
 
 enum synack_drop stack_ip_reassemble(struct synack_stack *s, struct wire_ip_repr *ip,
-                                     const uint8_t **payload, size_t *len, synack_time_t now)
+                                     const uint8_t **payload, size_t *len,
+                                     struct wire_ip_problem *problem, synack_time_t now)
 {
+    problem->send = false;
     stack_ip_expire(s, now); /* frag.h: expire first once the deadline is reached */
     struct ip_reasm_result r;
     switch (ip_reasm_input(&s->reasm, ip, *payload, *len, now, &r)) {
@@ -46,6 +48,7 @@ enum synack_drop stack_ip_reassemble(struct synack_stack *s, struct wire_ip_repr
     case IP_REASM_DROPPED:
         /* Evictions are counted by the reassembler (synack_stack_counters adds them). */
         if (r.drop != SYNACK_DROP_FRAG_EVICTED) stack_count_drop(s, r.drop);
+        *problem = r.problem; /* RFC 8200 §4.5: some malformed fragments are answered */
         return r.drop;
     case IP_REASM_HELD:
     case IP_REASM_DUPLICATE:
@@ -60,7 +63,11 @@ void stack_ip_expire(struct synack_stack *s, synack_time_t now)
     while (ip_reasm_expire(&s->reasm, now, &e) == 1) {
         /* RFC 1122 §3.3.2 / RFC 792: time exceeded, fragment reassembly time exceeded,
          * only when fragment zero arrived; RFC 8200 §4.5 likewise for IPv6. */
-        if (e.has_first) stack_icmp_reasm_timeout(s, &e.first, e.first_data, e.first_len, now);
+        if (!e.has_first) continue;
+        if (e.family == SYNACK_AF_INET6)
+            stack_icmp6_reasm_timeout(s, &e.first, e.first_data, e.first_len, now);
+        else
+            stack_icmp_reasm_timeout(s, &e.first, e.first_data, e.first_len, now);
     }
 }
 

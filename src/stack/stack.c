@@ -349,46 +349,81 @@ static enum synack_drop input_check_addrs(const struct synack_stack *s,
     return SYNACK_DROP_NONE;
 }
 
-/* An incoming packet as the wire layer parsed it: TCP or ICMP after the IP header. */
+/* An incoming packet as the wire layer parsed it: TCP, ICMP or ICMPv6 after the IP header. */
 struct input_pkt {
+    const uint8_t *pkt; /* the packet as it came (for errors that quote it) */
+    size_t pkt_len;
     struct wire_ip_repr ip;
     const uint8_t *payload; /* the upper-layer bytes: in the packet, or reassembled */
     size_t len;
     struct wire_tcp_repr tcp;
     struct wire_icmp_repr icmp;
+    struct wire_icmp6_repr icmp6;
 };
 
 /* The protocol the datagram carries (up to the length its IP header gives, not the
- * buffer's end). */
+ * buffer's end). ICMP belongs to IPv4 and ICMPv6 to IPv6; each is an unknown protocol to
+ * the other family. */
 static enum synack_drop input_parse_upper(struct input_pkt *in)
 {
+    bool v6 = in->ip.src.family == SYNACK_AF_INET6;
     switch (in->ip.proto) {
     case WIRE_IP_PROTO_TCP:
         return wire_tcp_parse(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->tcp);
     case WIRE_IP_PROTO_ICMP:
-        if (in->ip.src.family != SYNACK_AF_INET) return SYNACK_DROP_IP_PROTOCOL;
+        if (v6) break;
         return wire_icmp_parse(in->payload, in->len, &in->icmp);
-    default:
-        return SYNACK_DROP_IP_PROTOCOL;
+    case WIRE_IP_PROTO_ICMPV6:
+        if (!v6) break;
+        return wire_icmp6_parse(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->icmp6);
     }
+    return SYNACK_DROP_IP_PROTOCOL;
 }
 
 static void input_deliver(struct synack_stack *s, struct input_pkt *in, synack_time_t now)
 {
-    if (in->ip.proto == WIRE_IP_PROTO_ICMP)
+    switch (in->ip.proto) {
+    case WIRE_IP_PROTO_ICMP:
         stack_icmp_input(s, &in->ip, &in->icmp, now);
-    else
+        return;
+    case WIRE_IP_PROTO_ICMPV6:
+        stack_icmp6_input(s, &in->ip, &in->icmp6, now);
+        return;
+    default:
         tcp_input(s, &in->ip, &in->tcp, now);
+        return;
+    }
+}
+
+/* A protocol we do not run, in a datagram for us from a unicast host: RFC 1122 §3.2.2.1
+ * protocol unreachable, or RFC 8200 §4 parameter problem (unrecognized Next Header,
+ * pointing at the field that named it). */
+static void input_unknown_protocol(struct synack_stack *s, const struct input_pkt *in,
+                                   synack_time_t now)
+{
+    if (in->ip.src.family == SYNACK_AF_INET6) {
+        struct wire_ip_problem p = in->ip.problem;
+        p.send = true;
+        stack_icmp6_param_problem(s, in->pkt, in->pkt_len, &in->ip, &p, now);
+    } else {
+        stack_icmp_proto_unreach(s, in->pkt, &in->ip, now);
+    }
 }
 
 /* A fragment for us: reassembly, then the whole datagram's protocol. */
 static int input_fragment(struct synack_stack *s, struct input_pkt *in, synack_time_t now)
 {
-    enum synack_drop why = stack_ip_reassemble(s, &in->ip, &in->payload, &in->len, now);
+    struct wire_ip_repr first = in->ip;
+    struct wire_ip_problem problem;
+    enum synack_drop why = stack_ip_reassemble(s, &in->ip, &in->payload, &in->len, &problem, now);
     if (why == SYNACK_DROP_COUNT) return 0; /* held */
-    if (why != SYNACK_DROP_NONE) return SYNACK_ERR_MALFORMED;
+    if (why != SYNACK_DROP_NONE) {
+        if (problem.send) stack_icmp6_param_problem(s, in->pkt, in->pkt_len, &first, &problem, now);
+        return SYNACK_ERR_MALFORMED;
+    }
     why = input_parse_upper(in);
-    /* No protocol unreachable for a reassembled datagram: its first header is gone. */
+    /* No error about a reassembled datagram of an unknown protocol: its first header is
+     * gone (the reassembler keeps the repr, not the bytes). */
     if (why != SYNACK_DROP_NONE) {
         stack_count_drop(s, why);
         ip_reasm_release(&s->reasm);
@@ -400,11 +435,27 @@ static int input_fragment(struct synack_stack *s, struct input_pkt *in, synack_t
     return 0;
 }
 
+/* RFC 8200 §4: an IPv6 packet the parser refused, which the RFC asks to answer with a
+ * parameter problem (an option of type 10/11, a routing header with segments left, a
+ * hop-by-hop header not first), if it was for us from a unicast host. */
+static void input_ipv6_refused(struct synack_stack *s, const struct input_pkt *in,
+                               synack_time_t now)
+{
+    if (in->ip.src.family != SYNACK_AF_INET6 || !in->ip.problem.send ||
+        input_check_addrs(s, &in->ip) != SYNACK_DROP_NONE)
+        return;
+    stack_icmp6_param_problem(s, in->pkt, in->pkt_len, &in->ip, &in->ip.problem, now);
+}
+
 int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, synack_time_t now)
 {
     struct input_pkt in;
     if (!s || !pkt) return SYNACK_ERR_INVAL;
+    in.pkt = pkt;
+    in.pkt_len = len;
+    in.ip = (struct wire_ip_repr){0};
     enum synack_drop why = wire_ip_parse(pkt, len, &in.ip);
+    bool refused = why != SYNACK_DROP_NONE;
     if (why == SYNACK_DROP_NONE) why = input_check_addrs(s, &in.ip);
     in.payload = pkt + in.ip.header_len;
     in.len = in.ip.payload_len;
@@ -419,7 +470,8 @@ int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, s
         stack_count_drop(s, why);
         /* For us, from a unicast host, a whole datagram, not ICMP (ICMP parsed or failed
          * its own checks): a protocol we do not run. */
-        if (why == SYNACK_DROP_IP_PROTOCOL) stack_icmp_proto_unreach(s, pkt, &in.ip, now);
+        if (why == SYNACK_DROP_IP_PROTOCOL) input_unknown_protocol(s, &in, now);
+        if (refused) input_ipv6_refused(s, &in, now);
         return SYNACK_ERR_MALFORMED;
     }
     input_deliver(s, &in, now);

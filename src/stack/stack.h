@@ -173,9 +173,11 @@ int stack_ip_init(struct synack_stack *s);
 void stack_ip_free(struct synack_stack *s);
 /* Hands a fragment (ip->frag.present) to reassembly. SYNACK_DROP_NONE: the datagram is
  * whole, and *ip, *payload, *len now describe it (valid until the next reassembly call);
- * SYNACK_DROP_COUNT: held, nothing to do yet; any other reason: dropped (counted). */
+ * SYNACK_DROP_COUNT: held, nothing to do yet; any other reason: dropped (counted), with
+ * *problem saying whether an ICMPv6 parameter problem is owed (RFC 8200 §4.5). */
 enum synack_drop stack_ip_reassemble(struct synack_stack *s, struct wire_ip_repr *ip,
-                                     const uint8_t **payload, size_t *len, synack_time_t now);
+                                     const uint8_t **payload, size_t *len,
+                                     struct wire_ip_problem *problem, synack_time_t now);
 /* Drops the datagrams whose reassembly timed out, answering with ICMP time exceeded where
  * their first fragment came (RFC 1122 §3.3.2, RFC 8200 §4.5). */
 void stack_ip_expire(struct synack_stack *s, synack_time_t now);
@@ -195,6 +197,16 @@ bool stack_big_busy(const struct synack_stack *s);
 synack_ssize stack_big_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
 
 /* ---- stack/icmp.c ---- */
+/* The ICMP queue's slots: each holds one message (ICMP or ICMPv6) built in place. */
+size_t stack_icmpq_slot_size(const struct synack_stack *s, enum synack_family family);
+/* The next free slot to build a message in, or NULL (counted ICMP_QUEUE_FULL) when full. */
+uint8_t *stack_icmpq_slot(struct synack_stack *s);
+/* Queues the `len`-byte message just built in stack_icmpq_slot, from `src` to `dst`. */
+void stack_icmpq_commit(struct synack_stack *s, const struct synack_addr *src,
+                        const struct synack_addr *dst, uint8_t tos, uint8_t type, size_t len);
+/* RFC 1812 §4.3.2.8, RFC 4443 §2.4 (f): true (and counted against the budget) when one more
+ * ICMP or ICMPv6 error may go out in the current second (icmp_error_limit). */
+bool stack_icmp_error_allowed(struct synack_stack *s, synack_time_t now);
 /* A well-formed ICMP message for this stack: answers echo requests, hands errors about our
  * TCP segments to tcp_icmp_input, counts and drops the rest. */
 void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
@@ -209,6 +221,20 @@ void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
  * rate limit. */
 void stack_icmp_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr *first,
                               const uint8_t *data, size_t len, synack_time_t now);
+/* ---- stack/icmp6.c ---- */
+/* A well-formed ICMPv6 message for this stack: echo answered, errors to TCP (RFC 4443). */
+void stack_icmp6_input(struct synack_stack *s, const struct wire_ip_repr *ip,
+                       const struct wire_icmp6_repr *icmp, synack_time_t now);
+/* RFC 8200 §4, §4.5: a parameter problem about `pkt` (`len` bytes, header parsed into
+ * `about`) as `problem` says, if RFC 4443 §2.4 (e) and the rate limit allow. */
+void stack_icmp6_param_problem(struct synack_stack *s, const uint8_t *pkt, size_t len,
+                               const struct wire_ip_repr *about,
+                               const struct wire_ip_problem *problem, synack_time_t now);
+/* RFC 8200 §4.5: time exceeded (code 1) about a reassembly that timed out after its first
+ * fragment (`first`, its data) came. */
+void stack_icmp6_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr *first,
+                               const uint8_t *data, size_t len, synack_time_t now);
+
 /* Writes the oldest queued ICMP message as a packet: its length, 0 if none is queued, or
  * SYNACK_ERR_BUFSZ. */
 synack_ssize stack_icmp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);

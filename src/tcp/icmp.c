@@ -31,30 +31,6 @@ static uint16_t pmtu_plateau_below(uint32_t len)
     return 68;
 }
 
-/* What a message means for the connection that sent the returned segment. */
-enum icmp_kind {
-    ICMP_KIND_SOFT,        /* remember; report if the connection times out */
-    ICMP_KIND_HARD,        /* abort an opening connection; soft once synchronized */
-    ICMP_KIND_FRAG_NEEDED, /* RFC 1191: lower the path MTU */
-};
-
-static enum icmp_kind icmp_classify(const struct wire_icmp_repr *m, int *err)
-{
-    *err = SYNACK_ERR_UNREACH;
-    if (m->type != WIRE_ICMP_DEST_UNREACH) return ICMP_KIND_SOFT; /* time exceeded, param. */
-    switch (m->code) {
-    case WIRE_ICMP_FRAG_NEEDED:
-        return ICMP_KIND_FRAG_NEEDED;
-    case WIRE_ICMP_PROTO_UNREACH:
-    case WIRE_ICMP_PORT_UNREACH:
-        /* RFC 1122 §4.2.3.9: the destination host itself says no one takes the segment. */
-        *err = SYNACK_ERR_CONNREFUSED;
-        return ICMP_KIND_HARD;
-    default:
-        return ICMP_KIND_SOFT; /* 0, 1, 5: routing transients (RFC 1122 §3.2.2.1); 6-15 */
-    }
-}
-
 /* The size of the datagram that carried record `g`: headers, timestamps and its data. */
 static uint32_t seg_datagram_len(const struct synack_tcp *c, const struct tcp_seg *g)
 {
@@ -89,13 +65,14 @@ static void pmtu_resend_too_big(struct synack_tcp *c, uint32_t passes)
     tcp_schedule_output(c);
 }
 
-/* RFC 1191 §3-§6: a Datagram Too Big message for a segment in flight. */
-static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct wire_icmp_repr *m)
+/* RFC 1191 §3-§6 (IPv4), RFC 8201 §4 (IPv6): a Datagram Too Big message for a segment in
+ * flight. */
+static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct tcp_icmp_error *q)
 {
-    const struct wire_icmp_quote *q = &m->quote;
     const struct synack_config *cfg = &c->stack->cfg;
-    uint32_t mtu = m->mtu, passes = mtu;
-    if (mtu == 0) {
+    bool v6 = c->local_addr.family == SYNACK_AF_INET6;
+    uint32_t mtu = q->mtu, passes = mtu;
+    if (mtu == 0 && !v6) {
         /* RFC 1191 §5: an old router leaves the field zero. The returned Total Length is
          * too big for the path; 4.2BSD-derived routers add the header length to it, so a
          * length not below our estimate is first reduced by that. Then the next plateau:
@@ -114,11 +91,13 @@ static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct wire
     }
     /* RFC 1191 §3: never below 68; we stop at pmtu_min (576, RFC 1122 §3.3.3) and let
      * routers fragment below that ("cease setting the Don't Fragment bit"), as a forged
-     * message could otherwise shrink segments to a few bytes (RFC 5927 §7). */
+     * message could otherwise shrink segments to a few bytes (RFC 5927 §7). RFC 8201 §4:
+     * IPv6 never goes below 1280 (every link carries it; no DF to clear, RFC 8021). */
     uint32_t floor = cfg->pmtu_min < cfg->mtu ? cfg->pmtu_min : cfg->mtu;
+    if (v6) floor = 1280;
     bool below_floor = mtu < floor;
     if (below_floor) mtu = floor;
-    bool df_stops = below_floor && !(c->flags & TCP_F_PMTU_NO_DF);
+    bool df_stops = !v6 && below_floor && !(c->flags & TCP_F_PMTU_NO_DF);
     /* RFC 1191 §3: "A host MUST not increase its estimate of the Path MTU in response to
      * the contents of a Datagram Too Big message"; §6.4: act only on messages that lower
      * the estimate used to send, or every message of a burst would resend the data. */
@@ -127,7 +106,7 @@ static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct wire
         c->pmtu = (uint16_t)mtu;
         TCP_COUNT(c, pmtu_decreases);
     }
-    if (below_floor) c->flags |= TCP_F_PMTU_NO_DF;
+    if (below_floor && !v6) c->flags |= TCP_F_PMTU_NO_DF;
     /* RFC 1191 §3.1: the MSS follows the path MTU (less 40), never up. The floor of 68
      * leaves 28 bytes: timestamps (12) and one SACK block still fit with data. */
     uint16_t path_mss = (uint16_t)(c->pmtu - tcp_ip_overhead(c->local_addr.family));
@@ -152,7 +131,7 @@ static void icmp_hard_error(struct synack_tcp *c, int err, synack_time_t now)
 }
 
 /* The connection that sent the returned segment, or NULL. */
-static struct synack_tcp *icmp_find_conn(struct synack_stack *s, const struct wire_icmp_quote *q)
+static struct synack_tcp *icmp_find_conn(struct synack_stack *s, const struct tcp_icmp_error *q)
 {
     /* A TCP segment with its header (a first fragment); the demux key holds our address
      * as the source, so a datagram someone else sent finds nothing. */
@@ -165,9 +144,8 @@ static struct synack_tcp *icmp_find_conn(struct synack_stack *s, const struct wi
     return c;
 }
 
-void tcp_icmp_input(struct synack_stack *s, const struct wire_icmp_repr *m, synack_time_t now)
+void tcp_icmp_input(struct synack_stack *s, const struct tcp_icmp_error *q, synack_time_t now)
 {
-    const struct wire_icmp_quote *q = &m->quote;
     struct synack_tcp *c = icmp_find_conn(s, q);
     if (!c) {
         stack_count_drop(s, SYNACK_DROP_ICMP_NO_CONN);
@@ -179,10 +157,10 @@ void tcp_icmp_input(struct synack_stack *s, const struct wire_icmp_repr *m, syna
         tcp_count_drop(c, SYNACK_DROP_ICMP_BLIND);
         return;
     }
-    int err;
-    enum icmp_kind kind = icmp_classify(m, &err);
-    if (kind == ICMP_KIND_FRAG_NEEDED) {
-        enum synack_drop why = pmtu_frag_needed(c, m);
+    int err = q->err;
+    enum tcp_icmp_kind kind = q->kind;
+    if (kind == TCP_ICMP_TOO_BIG) {
+        enum synack_drop why = pmtu_frag_needed(c, q);
         if (why != SYNACK_DROP_NONE) {
             tcp_count_drop(c, why);
             return;
@@ -191,7 +169,7 @@ void tcp_icmp_input(struct synack_stack *s, const struct wire_icmp_repr *m, syna
         return;
     }
     TCP_COUNT(c, icmp_errors_delivered);
-    if (kind == ICMP_KIND_HARD && !tcp_is_synchronized(c->state)) {
+    if (kind == TCP_ICMP_HARD && !tcp_is_synchronized(c->state)) {
         icmp_hard_error(c, err, now);
         return;
     }
