@@ -102,13 +102,16 @@ static void icmp_echo_reply(struct synack_stack *s, const struct wire_ip_repr *i
      * as RFC 1122 §3.2.2.6 wants, if the stack's one big datagram is free; else it is
      * dropped (counted), as a full queue drops a small one. */
     uint8_t *msg = stack_big_buffer(s);
-    size_t n = msg ? wire_icmp_emit(&reply, msg, STACK_BIG_MAX) : 0;
-    struct wire_ip_repr out = {.src = ip->dst,
-                               .dst = ip->src,
-                               .proto = WIRE_IP_PROTO_ICMP,
-                               .ttl = s->cfg.ttl,
-                               .tos = ip->tos};
-    if (n == 0 || !stack_big_commit(s, &out, n)) {
+    stack_icmp_big_reply(s, ip, WIRE_IP_PROTO_ICMP,
+                         msg ? wire_icmp_emit(&reply, msg, STACK_BIG_MAX) : 0);
+}
+
+void stack_icmp_big_reply(struct synack_stack *s, const struct wire_ip_repr *req, uint8_t proto,
+                          size_t len)
+{
+    struct wire_ip_repr out = {
+        .src = req->dst, .dst = req->src, .proto = proto, .ttl = s->cfg.ttl, .tos = req->tos};
+    if (len == 0 || !stack_big_commit(s, &out, len)) {
         stack_count_drop(s, SYNACK_DROP_ICMP_QUEUE_FULL);
         return;
     }

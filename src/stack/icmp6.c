@@ -50,18 +50,8 @@ static void icmp6_echo_reply(struct synack_stack *s, const struct wire_ip_repr *
     /* Larger than one packet (a reassembled request): whole, in fragments, if the stack's
      * one large datagram is free; else dropped (counted) as by a full queue. */
     uint8_t *msg = stack_big_buffer(s);
-    size_t n = msg ? wire_icmp6_emit(&reply, &ip->dst, &ip->src, msg, STACK_BIG_MAX) : 0;
-    struct wire_ip_repr out = {.src = ip->dst,
-                               .dst = ip->src,
-                               .proto = WIRE_IP_PROTO_ICMPV6,
-                               .ttl = s->cfg.ttl,
-                               .tos = ip->tos};
-    if (n == 0 || !stack_big_commit(s, &out, n)) {
-        stack_count_drop(s, SYNACK_DROP_ICMP_QUEUE_FULL);
-        return;
-    }
-    s->counters.icmp_out++;
-    s->counters.icmp_echo_replies++;
+    stack_icmp_big_reply(s, ip, WIRE_IP_PROTO_ICMPV6,
+                         msg ? wire_icmp6_emit(&reply, &ip->dst, &ip->src, msg, STACK_BIG_MAX) : 0);
 }
 
 /* RFC 4443 §3 with RFC 5461 §4 and RFC 8201: what an error means for TCP. Port unreachable

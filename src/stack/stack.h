@@ -204,6 +204,10 @@ uint8_t *stack_icmpq_slot(struct synack_stack *s);
 /* Queues the `len`-byte message just built in stack_icmpq_slot, from `src` to `dst`. */
 void stack_icmpq_commit(struct synack_stack *s, const struct synack_addr *src,
                         const struct synack_addr *dst, uint8_t tos, uint8_t type, size_t len);
+/* An echo reply of `len` bytes, built in stack_big_buffer, to the request `req` (0: it
+ * could not be built): sent in fragments, or dropped (counted ICMP_QUEUE_FULL). */
+void stack_icmp_big_reply(struct synack_stack *s, const struct wire_ip_repr *req, uint8_t proto,
+                          size_t len);
 /* RFC 1812 §4.3.2.8, RFC 4443 §2.4 (f): true (and counted against the budget) when one more
  * ICMP or ICMPv6 error may go out in the current second (icmp_error_limit). */
 bool stack_icmp_error_allowed(struct synack_stack *s, synack_time_t now);
