@@ -55,6 +55,8 @@ enum synack_err {
                                     unreachable, time exceeded): reported instead of TIMEDOUT
                                     when the connection then times out (RFC 1122 §4.2.3.9) */
     SYNACK_ERR_CONNLIMIT = -17,  /* the stack already holds max_conns connections */
+    SYNACK_ERR_MSGSIZE = -18,    /* a UDP datagram longer than IP can carry (65507 bytes of
+                                    data over IPv4, 65527 over IPv6) */
 };
 
 /* A sentence a person can act on, for any SYNACK_ERR_* code. Never NULL. */
@@ -284,6 +286,10 @@ struct synack_counters {
                                            hard error applied, path MTU lowered) */
     uint64_t pmtu_decreases;            /* RFC 1191: fragmentation needed lowered the path MTU */
     uint64_t frags_reassembled;         /* stack only: datagrams rebuilt from fragments */
+    uint64_t udp_in;                    /* UDP datagrams queued to a socket (and per socket) */
+    uint64_t udp_out;                   /* UDP datagrams sent (and per socket) */
+    uint64_t udp_icmp_errors;           /* ICMP errors about a socket's datagrams (and per
+                                           socket) */
     uint64_t frags_out;                 /* stack only: fragments sent (a datagram larger than
                                            the MTU: an echo reply, a UDP datagram) */
     /* Resources (stack only unless noted). */
@@ -424,6 +430,13 @@ struct synack_config {
                                            segments. Every IPv4 host accepts 576-byte datagrams
                                            (RFC 791, RFC 9293 §3.7.1), so the floor never exceeds
                                            what a conforming peer takes; at least 1 */
+    size_t max_udp;                     /* UDP sockets the stack can hold (64) */
+    size_t udp_rcvbuf;                  /* receive queue per UDP socket, bytes of data (64 KiB);
+                                           a datagram that does not fit is dropped (counted
+                                           udp-queue-full); at most udp_rcvbuf / 64 datagrams */
+    size_t udp_sndbuf;                  /* UDP datagrams waiting in the stack to be sent, bytes
+                                           of packets for all sockets together (64 KiB); a send
+                                           that does not fit gets AGAIN */
     size_t frag_mem;                    /* IP reassembly (RFC 791 §3.2, RFC 8200 §4.5): bytes the
                                            datagrams in progress may hold together (256 KiB); past
                                            it the oldest are evicted (counted frag-evicted). A
@@ -543,6 +556,10 @@ enum synack_event_type {
                               UNREACH (timed out after an ICMP soft error) or ABORTED */
     SYNACK_EV_CLOSED,      /* the connection reached CLOSED; after this it may be freed */
     SYNACK_EV_CC,          /* congestion-control phase changed: old_phase -> new_phase */
+    /* UDP sockets report READABLE (a datagram waits where none did), WRITABLE (room in the
+     * send queue after a send got AGAIN) and ERROR (an ICMP error about a datagram the
+     * socket sent: err CONNREFUSED for port unreachable, UNREACH otherwise); conn_id is the
+     * socket's id, user its user pointer. */
 };
 
 struct synack_event {
@@ -703,6 +720,55 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);
 enum synack_state synack_tcp_state(const struct synack_tcp *c);
 uint64_t synack_tcp_id(const struct synack_tcp *c);
 void synack_tcp_set_user(struct synack_tcp *c, void *user);
+
+/* ---- UDP (RFC 768) ------------------------------------------------------------------------ */
+
+struct synack_udp; /* one UDP socket */
+
+/* Opens a UDP socket bound to `local` (socket + bind): an address of the stack, the wildcard of a
+ * family (0.0.0.0, ::), or SYNACK_AF_NONE for every address of both families; port 0 picks an
+ * ephemeral port. A datagram goes to the socket bound most specifically to its destination
+ * (a connected socket first). Errors: INVAL (an address that is not the stack's),
+ * ADDRINUSE (a socket of the port whose addresses overlap these), NOPORTS, CONNLIMIT
+ * (max_udp sockets), NOMEM. */
+int synack_udp_bind(struct synack_stack *stack, const struct synack_endpoint *local, void *user,
+                    struct synack_udp **out);
+
+/* Connects the socket to `remote` (RFC 8085 §5.1 calls this a "connected" socket): sends
+ * without a destination go there, only its datagrams are received, and ICMP errors about
+ * what it sent are reported by the next send or recv. NULL disconnects. Errors: INVAL (not
+ * unicast, or the socket's address of another family). */
+int synack_udp_connect(struct synack_udp *u, const struct synack_endpoint *remote);
+
+/* Sends one datagram of `len` bytes to `to` (NULL: the connected peer), from the socket's
+ * address or the stack's first address of the destination's family. A datagram larger
+ * than the MTU leaves in fragments (IPv4 without DF, IPv6 with a Fragment header; one such
+ * datagram at a time). The checksum is always computed (RFC 8200 §8.1 requires it over
+ * IPv6; RFC 8085 §3.4 asks it over IPv4). Returns len, or: NOTCONN (no `to` and not
+ * connected), INVAL, MSGSIZE, AGAIN (the send queue, or the stack's fragmenting slot, is
+ * full: WRITABLE follows), CONNREFUSED / UNREACH (a connected socket's pending ICMP error,
+ * reported once). */
+synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t len,
+                             const struct synack_endpoint *to, synack_time_t now);
+
+/* Takes the oldest queued datagram: copies min(len, cap) bytes into `buf`, fills `from`
+ * (may be NULL) and returns the datagram's whole length (longer than cap: the rest was
+ * discarded, as recvfrom truncates). AGAIN when none waits; a connected socket's pending
+ * ICMP error (reported once) comes first. */
+synack_ssize synack_udp_recv(struct synack_udp *u, uint8_t *buf, size_t cap,
+                             struct synack_endpoint *from, synack_time_t now);
+
+/* Closes the socket; queued datagrams it received are dropped, those it sent still go. */
+void synack_udp_close(struct synack_udp *u);
+
+struct synack_udp_info {
+    struct synack_endpoint local, remote; /* remote: port 0 when not connected */
+    size_t queued, queued_bytes;          /* datagrams waiting to be read, and their data */
+    int pending_err;                      /* the error the next send/recv reports, or 0 */
+    struct synack_counters counters;      /* udp_in, udp_out, udp_icmp_errors, drops */
+};
+int synack_udp_info(const struct synack_udp *u, struct synack_udp_info *out);
+uint64_t synack_udp_id(const struct synack_udp *u);
 
 /* ---- seeded random numbers ----------------------------------------------------------- */
 

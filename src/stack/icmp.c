@@ -162,7 +162,10 @@ void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
         /* RFC 1122 §4.2.3.9 / RFC 9293 §3.9.2.2: to the connection that sent the datagram
          * the message returns, found from the returned headers. */
         struct tcp_icmp_error e = icmp_classify(icmp);
-        tcp_icmp_input(s, &e, now);
+        if (e.proto == WIRE_IP_PROTO_UDP)
+            stack_udp_icmp_error(s, &e, now);
+        else
+            tcp_icmp_input(s, &e, now);
         return;
     }
     default:
@@ -240,4 +243,16 @@ void stack_icmp_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr 
     memcpy(quote + WIRE_IPV4_HDR_LEN, data, WIRE_ICMP_QUOTE_DATA_MIN);
     icmp_send_error(s, first, quote, sizeof quote, WIRE_IPV4_HDR_LEN, WIRE_ICMP_TIME_EXCEEDED, 1,
                     now);
+}
+
+void stack_icmp_port_unreach(struct synack_stack *s, const uint8_t *pkt, size_t len,
+                             const struct wire_ip_repr *ip, synack_time_t now)
+{
+    if (ip->src.family == SYNACK_AF_INET6) {
+        stack_icmp6_port_unreach(s, pkt, len, ip, now);
+        return;
+    }
+    (void)len;
+    icmp_send_error(s, ip, pkt, (size_t)ip->header_len + ip->payload_len, ip->header_len,
+                    WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PORT_UNREACH, now);
 }

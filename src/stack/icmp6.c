@@ -97,7 +97,10 @@ void stack_icmp6_input(struct synack_stack *s, const struct wire_ip_repr *ip,
     case WIRE_ICMP6_PARAM_PROBLEM: {
         /* RFC 4443 §2.4 (b), §3: to the upper layer of the packet the message returns. */
         struct tcp_icmp_error e = icmp6_classify(icmp);
-        tcp_icmp_input(s, &e, now);
+        if (e.proto == WIRE_IP_PROTO_UDP)
+            stack_udp_icmp_error(s, &e, now);
+        else
+            tcp_icmp_input(s, &e, now);
         return;
     }
     default:
@@ -155,4 +158,10 @@ void stack_icmp6_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr
     memcpy(quote + hdr, data, take);
     icmp6_send_error(s, quote, hdr + take, first, WIRE_ICMP6_TIME_EXCEEDED,
                      WIRE_ICMP6_REASSEMBLY_TIME, 0, now);
+}
+
+void stack_icmp6_port_unreach(struct synack_stack *s, const uint8_t *pkt, size_t len,
+                              const struct wire_ip_repr *about, synack_time_t now)
+{
+    icmp6_send_error(s, pkt, len, about, WIRE_ICMP6_DEST_UNREACH, WIRE_ICMP6_PORT_UNREACH, 0, now);
 }

@@ -40,6 +40,9 @@ const char *synack_strerror(int err)
         return "malformed packet: dropped and counted";
     case SYNACK_ERR_IO:
         return "input/output error: a file or device could not be opened, read or written";
+    case SYNACK_ERR_MSGSIZE:
+        return "message too long: a UDP datagram carries at most 65507 bytes over IPv4 and 65527 "
+               "over IPv6; send less at a time";
     case SYNACK_ERR_CONNLIMIT:
         return "connection limit reached: the stack already holds max_conns connections; close "
                "some or raise max_conns in its configuration";
@@ -85,6 +88,9 @@ void synack_config_default(struct synack_config *cfg)
     cfg->pmtu_min = 576; /* RFC 1122 §3.3.3: every host reassembles 576-byte datagrams */
     cfg->icmp_error_limit = 100;
     cfg->frag_mem = 256 * 1024;
+    cfg->max_udp = 64;
+    cfg->udp_rcvbuf = 64 * 1024;
+    cfg->udp_sndbuf = 64 * 1024;
     cfg->ttl = 64;
     cfg->max_conns = 1024;
     cfg->sndbuf = 64 * 1024;
@@ -165,7 +171,8 @@ static bool config_is_valid(const struct synack_config *cfg)
            cfg->ephemeral_lo != 0 && cfg->min_snd_mss > 0 &&
            (cfg->keepalive_idle == 0 ||
             (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
-           cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL);
+           cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL) &&
+           cfg->udp_rcvbuf >= 64 && cfg->udp_sndbuf >= (size_t)cfg->mtu + 2;
 }
 
 int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr)
@@ -200,8 +207,10 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
             (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^ 0x5a);
     s->port_counter = (uint32_t)cfg->seed;
     s->cookie_sent_at = SYNACK_NEVER;
-    /* Four events per connection, and the two a TIME_WAIT record queues when it ends. */
-    s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait;
+    /* Four events per connection, and the two a TIME_WAIT record queues when it ends... */
+    /* ... and three per UDP socket (READABLE, WRITABLE, ERROR: each sent once until the
+     * socket is called). */
+    s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait + 3 * cfg->max_udp;
     s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
     s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);
     s->scratch = stack_alloc(s, cfg->mtu);
@@ -209,7 +218,8 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     s->ctl_cap = STACK_CTLQ_CAP;
     s->ctlq = stack_alloc(s, s->ctl_cap * sizeof *s->ctlq);
     if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
-        stack_demux_init(s) != 0 || tcp_tw_init(s) != 0 || stack_ip_init(s) != 0) {
+        stack_demux_init(s) != 0 || tcp_tw_init(s) != 0 || stack_ip_init(s) != 0 ||
+        stack_udp_init(s) != 0) {
         synack_stack_free(s);
         return SYNACK_ERR_NOMEM;
     }
@@ -235,6 +245,7 @@ void synack_stack_free(struct synack_stack *s)
     stack_reap(s);
     tcp_tw_free_all(s);
     stack_ip_free(s);
+    stack_udp_free(s);
     while (s->listeners) {
         struct synack_listener *l = s->listeners;
         s->listeners = l->next;
@@ -359,6 +370,7 @@ struct input_pkt {
     struct wire_tcp_repr tcp;
     struct wire_icmp_repr icmp;
     struct wire_icmp6_repr icmp6;
+    struct wire_udp_repr udp;
 };
 
 /* The protocol the datagram carries (up to the length its IP header gives, not the
@@ -370,6 +382,8 @@ static enum synack_drop input_parse_upper(struct input_pkt *in)
     switch (in->ip.proto) {
     case WIRE_IP_PROTO_TCP:
         return wire_tcp_parse(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->tcp);
+    case WIRE_IP_PROTO_UDP:
+        return wire_udp_parse(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->udp);
     case WIRE_IP_PROTO_ICMP:
         if (v6) break;
         return wire_icmp_parse(in->payload, in->len, &in->icmp);
@@ -388,6 +402,9 @@ static void input_deliver(struct synack_stack *s, struct input_pkt *in, synack_t
         return;
     case WIRE_IP_PROTO_ICMPV6:
         stack_icmp6_input(s, &in->ip, &in->icmp6, now);
+        return;
+    case WIRE_IP_PROTO_UDP:
+        stack_udp_input(s, &in->ip, &in->udp, in->pkt, in->pkt_len, now);
         return;
     default:
         tcp_input(s, &in->ip, &in->tcp, now);
@@ -422,6 +439,8 @@ static int input_fragment(struct synack_stack *s, struct input_pkt *in, synack_t
         return SYNACK_ERR_MALFORMED;
     }
     why = input_parse_upper(in);
+    in->pkt = NULL; /* the packet is the last fragment: nothing to quote */
+    in->pkt_len = 0;
     /* No error about a reassembled datagram of an unknown protocol: its first header is
      * gone (the reassembler keeps the repr, not the bytes). */
     if (why != SYNACK_DROP_NONE) {
@@ -575,6 +594,7 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
         synack_ssize n = stack_big_output(s, buf, cap, now);
         if (n != 0) return n;
     }
+    if (stack_udp_has_output(s)) return stack_udp_output(s, buf, cap, now);
     while (s->out_head) {
         struct synack_tcp *c = s->out_head;
         synack_ssize n = tcp_output(c, buf, cap, now);

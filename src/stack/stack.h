@@ -7,6 +7,7 @@
 #include "base/timers.h"
 #include "ip/frag.h"
 #include "tcp/conn.h"
+#include "udp/udp.h"
 
 /* A segment sent without a TCB: a RST (closed port, abort), the ACK of a TIME-WAIT record,
  * a SYN-ACK carrying a SYN cookie. The header is complete when queued (no payload). */
@@ -106,6 +107,13 @@ struct synack_stack {
 
     /* RFC 6056 §3.3.3 (Algorithm 3): per-stack counter added to a keyed hash offset. */
     uint32_t port_counter;
+
+    /* UDP: the sockets, and the datagrams they sent waiting for synack_stack_output
+     * (each a 2-byte length and a whole packet). */
+    struct synack_udp *udp_socks;
+    size_t nudp;
+    struct ring udp_txq;
+    uint8_t *udp_txq_buf;
 
     /* IP: fragments being reassembled, and a large datagram leaving in fragments. */
     struct ip_reasm reasm;
@@ -220,11 +228,31 @@ void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
  * rate limit. */
 void stack_icmp_proto_unreach(struct synack_stack *s, const uint8_t *pkt,
                               const struct wire_ip_repr *ip, synack_time_t now);
+/* RFC 1122 §4.1.3.1 / RFC 792: port unreachable about the datagram `pkt` (`len` bytes,
+ * header parsed into `ip`) of a port no socket holds, either family, within the rate
+ * limit. */
+void stack_icmp_port_unreach(struct synack_stack *s, const uint8_t *pkt, size_t len,
+                             const struct wire_ip_repr *ip, synack_time_t now);
 /* RFC 792 time exceeded, code 1 (fragment reassembly time exceeded), about a datagram whose
  * first fragment (`first`, its data `data`) arrived but not the rest, within the ICMP error
  * rate limit. */
 void stack_icmp_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr *first,
                               const uint8_t *data, size_t len, synack_time_t now);
+/* ---- stack/udp.c ---- */
+int stack_udp_init(struct synack_stack *s);
+void stack_udp_free(struct synack_stack *s);
+/* A UDP datagram for us: to its socket's queue, or a port unreachable about `pkt` (NULL for
+ * a reassembled datagram: nothing is sent). */
+void stack_udp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
+                     const struct wire_udp_repr *d, const uint8_t *pkt, size_t pkt_len,
+                     synack_time_t now);
+/* An ICMP or ICMPv6 error about a UDP datagram we sent (classified as for TCP). */
+void stack_udp_icmp_error(struct synack_stack *s, const struct tcp_icmp_error *e,
+                          synack_time_t now);
+/* Writes the oldest queued UDP packet: its length, 0 if none, or SYNACK_ERR_BUFSZ. */
+synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
+bool stack_udp_has_output(const struct synack_stack *s);
+
 /* ---- stack/icmp6.c ---- */
 /* A well-formed ICMPv6 message for this stack: echo answered, errors to TCP (RFC 4443). */
 void stack_icmp6_input(struct synack_stack *s, const struct wire_ip_repr *ip,
@@ -234,6 +262,9 @@ void stack_icmp6_input(struct synack_stack *s, const struct wire_ip_repr *ip,
 void stack_icmp6_param_problem(struct synack_stack *s, const uint8_t *pkt, size_t len,
                                const struct wire_ip_repr *about,
                                const struct wire_ip_problem *problem, synack_time_t now);
+/* RFC 4443 §3.1: destination unreachable, port unreachable (code 4), about `pkt`. */
+void stack_icmp6_port_unreach(struct synack_stack *s, const uint8_t *pkt, size_t len,
+                              const struct wire_ip_repr *about, synack_time_t now);
 /* RFC 8200 §4.5: time exceeded (code 1) about a reassembly that timed out after its first
  * fragment (`first`, its data) came. */
 void stack_icmp6_reasm_timeout(struct synack_stack *s, const struct wire_ip_repr *first,

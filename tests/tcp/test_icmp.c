@@ -917,13 +917,15 @@ static void err_limit_3(struct synack_config *cfg)
     cfg->icmp_error_limit = 3;
 }
 
-/* A UDP datagram from the peer to `dst` with 12 bytes of payload; returns its length. */
-static size_t udp_datagram(uint8_t *pkt, uint32_t dst)
+/* An SCTP datagram (protocol 132, which the stack does not run) from the peer to `dst`
+ * with 20 bytes of payload; returns its length. */
+#define PROTO_SCTP 132
+static size_t sctp_datagram(uint8_t *pkt, uint32_t dst)
 {
     struct wire_ip_repr ip = {.src = synack_addr_v4(FIX_REMOTE),
                               .dst = synack_addr_v4(dst),
                               .ttl = 64,
-                              .proto = WIRE_IP_PROTO_UDP,
+                              .proto = PROTO_SCTP,
                               .payload_len = 20};
     wire_ipv4_emit(&ip, pkt);
     for (int i = 0; i < 20; i++)
@@ -937,7 +939,7 @@ static void unsupported_protocol_gets_protocol_unreachable_rfc1122_3_2_2_1(void 
     struct fix f;
     fix_init(&f, err_limit_3);
     uint8_t udp[64], pkt[2048];
-    size_t len = udp_datagram(udp, FIX_LOCAL);
+    size_t len = sctp_datagram(udp, FIX_LOCAL);
     assert_int_equal(fix_send_raw(&f, udp, len), SYNACK_ERR_MALFORMED);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_IP_PROTOCOL), 1);
     struct wire_ip_repr ip;
@@ -948,7 +950,7 @@ static void unsupported_protocol_gets_protocol_unreachable_rfc1122_3_2_2_1(void 
     /* The whole datagram comes back (it is under 576 bytes). */
     assert_int_equal(m.data_len, len);
     assert_memory_equal(m.data, udp, len);
-    assert_int_equal(m.quote.proto, WIRE_IP_PROTO_UDP);
+    assert_int_equal(m.quote.proto, PROTO_SCTP);
     /* Rate limited: 3 per second. */
     for (int i = 0; i < 5; i++)
         fix_send_raw(&f, udp, len);
@@ -957,7 +959,7 @@ static void unsupported_protocol_gets_protocol_unreachable_rfc1122_3_2_2_1(void 
     fix_send_raw(&f, udp, len);
     assert_int_equal(drain(&f), 1);
     /* Never about a datagram that was not for us. */
-    len = udp_datagram(udp, 0xc6120003u);
+    len = sctp_datagram(udp, 0xc6120003u);
     fix_advance(&f, SYNACK_S(1));
     assert_int_equal(fix_send_raw(&f, udp, len), SYNACK_ERR_MALFORMED);
     assert_int_equal(fix_drops(&f, SYNACK_DROP_IP_NOT_LOCAL), 1);

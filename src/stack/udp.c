@@ -1,0 +1,320 @@
+/*
+ * UDP at the stack (RFC 768, RFC 8085 as guidance): the sockets it owns, which one a
+ * datagram is for, what they send, the port unreachable a datagram for no socket draws
+ * (RFC 1122 §4.1.3.1, RFC 4443 §3.1) and the ICMP errors about what they sent.
+ *
+ * Sending: a datagram that fits the MTU is built at once, IP header included, into the
+ * stack's send queue (udp_sndbuf bytes for all sockets), which synack_stack_output
+ * drains; a larger one goes through the stack's one fragmenting slot. A send that finds no
+ * room gets AGAIN, and the socket a WRITABLE event once there is room.
+ * Receiving: each socket has a queue of udp_rcvbuf bytes (a datagram's data and a
+ * 21-byte record each, at most udp_rcvbuf / 64 datagrams); a datagram that does not fit
+ * is dropped (udp-queue-full). READABLE is sent when a datagram arrives to an empty queue.
+ * The sockets are few (max_udp) and kept in one list, searched whole for each datagram.
+ */
+#include <string.h>
+
+#include "base/siphash.h"
+#include "stack/stack.h"
+#include "udp/udp.h"
+
+/* IPv4: 65535 less the IPv4 and UDP headers; IPv6: Payload Length less the UDP header. */
+#define UDP_MAX_DATA_V4 (65535u - 20u - 8u)
+#define UDP_MAX_DATA_V6 (65535u - 8u)
+
+int stack_udp_init(struct synack_stack *s)
+{
+    s->udp_txq_buf = stack_alloc(s, s->cfg.udp_sndbuf);
+    if (!s->udp_txq_buf) return SYNACK_ERR_NOMEM;
+    ring_init(&s->udp_txq, s->udp_txq_buf, s->cfg.udp_sndbuf);
+    return 0;
+}
+
+void stack_udp_free(struct synack_stack *s)
+{
+    while (s->udp_socks) {
+        struct synack_udp *u = s->udp_socks;
+        s->udp_socks = u->next;
+        stack_free(s, u);
+    }
+    stack_free(s, s->udp_txq_buf);
+    s->udp_txq_buf = NULL;
+}
+
+static void udp_event(struct synack_udp *u, enum synack_event_type type, int err, synack_time_t now)
+{
+    struct synack_event ev = {
+        .type = type, .conn_id = u->id, .user = u->user, .err = err, .time = now};
+    stack_event_push(u->stack, &ev);
+}
+
+static bool udp_port_in_use(const struct synack_stack *s, const struct synack_addr *addr,
+                            uint16_t port)
+{
+    for (const struct synack_udp *u = s->udp_socks; u; u = u->next) {
+        if (u->local.port == port && udp_bindings_overlap(&u->local.addr, addr)) return true;
+    }
+    return false;
+}
+
+/* RFC 6056 §3.3.3 as for TCP: a keyed offset, then a counter, to a free port. */
+static uint16_t udp_ephemeral_port(struct synack_stack *s, const struct synack_addr *addr)
+{
+    uint32_t lo = s->cfg.ephemeral_lo, n = (uint32_t)s->cfg.ephemeral_hi - lo + 1;
+    struct synack_addr none = {0};
+    uint32_t offset = (uint32_t)siphash_tuple(s->cfg.isn_secret, addr, 17, &none, 0);
+    for (uint32_t tries = 0; tries < n; tries++) {
+        uint16_t port = (uint16_t)(lo + (offset + s->port_counter++) % n);
+        if (!udp_port_in_use(s, addr, port)) return port;
+    }
+    return 0;
+}
+
+static bool udp_addr_is_bindable(const struct synack_stack *s, const struct synack_addr *a)
+{
+    if (a->family == SYNACK_AF_NONE) return true;
+    if (a->family != SYNACK_AF_INET && a->family != SYNACK_AF_INET6) return false;
+    return synack_addr_is_any(a) || stack_addr_is_local(s, a);
+}
+
+int synack_udp_bind(struct synack_stack *s, const struct synack_endpoint *local, void *user,
+                    struct synack_udp **out)
+{
+    if (!s || !out || !local || !udp_addr_is_bindable(s, &local->addr)) return SYNACK_ERR_INVAL;
+    if (s->nudp >= s->cfg.max_udp) return SYNACK_ERR_CONNLIMIT;
+    uint16_t port = local->port;
+    if (port == 0) {
+        port = udp_ephemeral_port(s, &local->addr);
+        if (port == 0) return SYNACK_ERR_NOPORTS;
+    } else if (udp_port_in_use(s, &local->addr, port)) {
+        return SYNACK_ERR_ADDRINUSE;
+    }
+    size_t cap = s->cfg.udp_rcvbuf;
+    struct synack_udp *u = stack_alloc(s, sizeof *u + cap);
+    if (!u) return SYNACK_ERR_NOMEM;
+    memset(u, 0, sizeof *u);
+    u->stack = s;
+    u->id = s->next_id++;
+    u->user = user;
+    u->local = (struct synack_endpoint){local->addr, port};
+    udp_rx_init(u, (uint8_t *)(u + 1), cap, cap / 64 ? cap / 64 : 1);
+    u->next = s->udp_socks;
+    s->udp_socks = u;
+    s->nudp++;
+    *out = u;
+    return 0;
+}
+
+int synack_udp_connect(struct synack_udp *u, const struct synack_endpoint *remote)
+{
+    if (!u) return SYNACK_ERR_INVAL;
+    if (!remote) {
+        u->remote = (struct synack_endpoint){0};
+        return 0;
+    }
+    if (!synack_addr_is_unicast(&remote->addr) || remote->port == 0 ||
+        !udp_local_allows(&u->local.addr, (enum synack_family)remote->addr.family))
+        return SYNACK_ERR_INVAL;
+    u->remote = *remote;
+    u->pending_err = 0;
+    return 0;
+}
+
+void synack_udp_close(struct synack_udp *u)
+{
+    if (!u) return;
+    struct synack_stack *s = u->stack;
+    for (struct synack_udp **pp = &s->udp_socks; *pp; pp = &(*pp)->next) {
+        if (*pp == u) {
+            *pp = u->next;
+            break;
+        }
+    }
+    s->nudp--;
+    stack_free(s, u);
+}
+
+uint64_t synack_udp_id(const struct synack_udp *u)
+{
+    return u ? u->id : 0;
+}
+
+int synack_udp_info(const struct synack_udp *u, struct synack_udp_info *out)
+{
+    if (!u || !out) return SYNACK_ERR_INVAL;
+    *out = (struct synack_udp_info){.local = u->local,
+                                    .remote = u->remote,
+                                    .queued = u->rx_count,
+                                    .queued_bytes = u->rx_bytes,
+                                    .pending_err = u->pending_err,
+                                    .counters = u->counters};
+    return 0;
+}
+
+/* A connected socket's pending ICMP error, reported once (RFC 1122 §4.1.3.3: passed to the
+ * application). */
+static int udp_take_error(struct synack_udp *u)
+{
+    int err = u->pending_err;
+    u->pending_err = 0;
+    return err;
+}
+
+synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t len,
+                             const struct synack_endpoint *to, synack_time_t now)
+{
+    (void)now;
+    if (!u || (!data && len)) return SYNACK_ERR_INVAL;
+    u->error_event_sent = false;
+    if (u->pending_err) return udp_take_error(u);
+    if (!to) {
+        if (u->remote.port == 0) return SYNACK_ERR_NOTCONN;
+        to = &u->remote;
+    }
+    enum synack_family family = (enum synack_family)to->addr.family;
+    if (!synack_addr_is_unicast(&to->addr) || to->port == 0 ||
+        !udp_local_allows(&u->local.addr, family))
+        return SYNACK_ERR_INVAL;
+    if (len > (family == SYNACK_AF_INET6 ? UDP_MAX_DATA_V6 : UDP_MAX_DATA_V4))
+        return SYNACK_ERR_MSGSIZE;
+    struct synack_stack *s = u->stack;
+    struct wire_ip_repr ip = {.dst = to->addr, .proto = WIRE_IP_PROTO_UDP, .ttl = s->cfg.ttl};
+    if (stack_source_addr(s, &u->local.addr, &to->addr, &ip.src) != 0) return SYNACK_ERR_INVAL;
+    struct wire_udp_repr d = {
+        .src_port = u->local.port, .dst_port = to->port, .payload = data, .payload_len = len};
+    size_t hdr = wire_ip_header_len(family);
+    size_t whole = hdr + WIRE_UDP_HDR_LEN + len;
+    if (whole > s->cfg.mtu) {
+        /* RFC 791 §3.2, RFC 8200 §4.5: the datagram leaves in fragments. */
+        uint8_t *buf = stack_big_buffer(s);
+        size_t n = buf ? wire_udp_emit(&d, &ip.src, &ip.dst, buf, STACK_BIG_MAX) : 0;
+        if (n == 0 || !stack_big_commit(s, &ip, n)) {
+            u->want_writable = true;
+            return SYNACK_ERR_AGAIN;
+        }
+    } else {
+        if (ring_space(&s->udp_txq) < 2 + whole) {
+            u->want_writable = true;
+            return SYNACK_ERR_AGAIN;
+        }
+        uint8_t *pkt = s->scratch; /* one MTU */
+        size_t n = wire_udp_emit(&d, &ip.src, &ip.dst, pkt + hdr, s->cfg.mtu - hdr);
+        ip.payload_len = (uint16_t)n;
+        ip.id = s->ip_id++;
+        wire_ip_emit(&ip, pkt, hdr);
+        uint8_t lenb[2] = {(uint8_t)((hdr + n) >> 8), (uint8_t)(hdr + n)};
+        ring_write(&s->udp_txq, lenb, 2);
+        ring_write(&s->udp_txq, pkt, hdr + n);
+    }
+    u->counters.udp_out++;
+    s->counters.udp_out++;
+    return (synack_ssize)len;
+}
+
+synack_ssize synack_udp_recv(struct synack_udp *u, uint8_t *buf, size_t cap,
+                             struct synack_endpoint *from, synack_time_t now)
+{
+    (void)now;
+    if (!u || (!buf && cap)) return SYNACK_ERR_INVAL;
+    u->error_event_sent = false;
+    if (u->pending_err) return udp_take_error(u);
+    ptrdiff_t n = udp_rx_pop(u, buf, cap, from);
+    return n < 0 ? SYNACK_ERR_AGAIN : n;
+}
+
+/* After the send queue drained: sockets that were refused get WRITABLE. */
+static void udp_wake_writers(struct synack_stack *s, synack_time_t now)
+{
+    for (struct synack_udp *u = s->udp_socks; u; u = u->next) {
+        if (!u->want_writable) continue;
+        u->want_writable = false;
+        udp_event(u, SYNACK_EV_WRITABLE, 0, now);
+    }
+}
+
+synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
+{
+    if (ring_len(&s->udp_txq) == 0) return 0;
+    uint8_t lenb[2];
+    ring_peek(&s->udp_txq, 0, lenb, 2);
+    size_t n = (size_t)lenb[0] << 8 | lenb[1];
+    if (cap < n) return SYNACK_ERR_BUFSZ;
+    ring_consume(&s->udp_txq, 2);
+    ring_read(&s->udp_txq, buf, n);
+    if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
+    if (ring_len(&s->udp_txq) == 0) udp_wake_writers(s, now);
+    return (synack_ssize)n;
+}
+
+bool stack_udp_has_output(const struct synack_stack *s)
+{
+    return ring_len(&s->udp_txq) > 0;
+}
+
+/* The socket most specifically bound to (dst, dport) that takes datagrams from (src,
+ * sport), or NULL. */
+static struct synack_udp *udp_find(const struct synack_stack *s, const struct synack_endpoint *dst,
+                                   const struct synack_endpoint *src)
+{
+    struct synack_udp *best = NULL;
+    int best_match = 0;
+    for (struct synack_udp *u = s->udp_socks; u; u = u->next) {
+        int m = udp_match(u, dst, src);
+        if (m > best_match) {
+            best = u;
+            best_match = m;
+        }
+    }
+    return best;
+}
+
+void stack_udp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
+                     const struct wire_udp_repr *d, const uint8_t *pkt, size_t pkt_len,
+                     synack_time_t now)
+{
+    struct synack_endpoint dst = {ip->dst, d->dst_port}, src = {ip->src, d->src_port};
+    struct synack_udp *u = udp_find(s, &dst, &src);
+    if (!u) {
+        stack_count_drop(s, SYNACK_DROP_UDP_NO_SOCKET);
+        /* RFC 1122 §4.1.3.1 (SHOULD), RFC 4443 §3.1: port unreachable, quoting what came
+         * (not for a reassembled datagram: pkt is NULL then). */
+        if (pkt) stack_icmp_port_unreach(s, pkt, pkt_len, ip, now);
+        return;
+    }
+    if (!udp_rx_push(u, &src, d->payload, d->payload_len)) {
+        stack_count_drop(s, SYNACK_DROP_UDP_QUEUE_FULL);
+        u->counters.drops[SYNACK_DROP_UDP_QUEUE_FULL]++;
+        return;
+    }
+    u->counters.udp_in++;
+    s->counters.udp_in++;
+    if (u->rx_count == 1) udp_event(u, SYNACK_EV_READABLE, 0, now);
+}
+
+void stack_udp_icmp_error(struct synack_stack *s, const struct tcp_icmp_error *e, synack_time_t now)
+{
+    if (e->frag_offset != 0) {
+        stack_count_drop(s, SYNACK_DROP_ICMP_NO_CONN);
+        return;
+    }
+    struct synack_endpoint local = {e->src, e->src_port}, remote = {e->dst, e->dst_port};
+    struct synack_udp *u = udp_find(s, &local, &remote);
+    if (!u || e->kind == TCP_ICMP_TOO_BIG) {
+        /* Too big: a datagram that fit the MTU met a smaller hop; there is no per-destination
+         * path MTU outside TCP yet (docs/CONFORMANCE.md), so nothing to lower. */
+        stack_count_drop(s, u ? SYNACK_DROP_ICMP_IGNORED : SYNACK_DROP_ICMP_NO_CONN);
+        return;
+    }
+    u->counters.udp_icmp_errors++;
+    s->counters.udp_icmp_errors++;
+    s->counters.icmp_errors_delivered++;
+    /* Only a connected socket holds it for its next call (as BSD and Linux do: an
+     * unconnected socket cannot tell which of its peers it concerns); both get the event. */
+    if (u->remote.port != 0) u->pending_err = e->err;
+    /* One ERROR event until the application next calls send or recv: a flood of errors
+     * costs one event queue slot per socket. */
+    if (!u->error_event_sent) {
+        u->error_event_sent = true;
+        udp_event(u, SYNACK_EV_ERROR, e->err, now);
+    }
+}
