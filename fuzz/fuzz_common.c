@@ -92,11 +92,18 @@ struct fz_tuple *fz_tuple(struct fz_peer *p, uint16_t lport, uint16_t rport)
     return free_slot;
 }
 
+void fz_peer_addrs(struct fz_peer *p, bool v6)
+{
+    static const uint8_t l6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    static const uint8_t r6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+    p->local = v6 ? synack_addr_v6(l6) : synack_addr_v4(FZ_LOCAL);
+    p->remote = v6 ? synack_addr_v6(r6) : synack_addr_v4(FZ_REMOTE);
+}
+
 int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg)
 {
     uint8_t buf[2048];
-    struct wire_ip_repr ip = {
-        .src = synack_addr_v4(FZ_REMOTE), .dst = synack_addr_v4(FZ_LOCAL), .ttl = 64, .df = true};
+    struct wire_ip_repr ip = {.src = p->remote, .dst = p->local, .ttl = 64, .df = true};
     size_t n = wire_packet_emit(&ip, seg, buf, sizeof buf);
     if (n == 0) return SYNACK_ERR_BUFSZ;
     return synack_stack_input(p->s, buf, n, p->now);

@@ -56,13 +56,16 @@ struct fz_tuple {
 struct fz_peer {
     struct synack_stack *s;
     synack_time_t now;
+    struct synack_addr local, remote; /* the stack's address and the peer's: one family */
     struct fz_tuple t[FZ_TUPLES];
     uint64_t out_packets;
 };
 
 /* The tuple for (lport, rport), created if new (NULL when the table is full). */
 struct fz_tuple *fz_tuple(struct fz_peer *p, uint16_t lport, uint16_t rport);
-/* Sends `seg` from the peer (addresses FZ_REMOTE -> FZ_LOCAL), checksums correct. */
+/* FZ_LOCAL / FZ_REMOTE, or 2001:db8::1 / 2001:db8::2: the run's family. */
+void fz_peer_addrs(struct fz_peer *p, bool v6);
+/* Sends `seg` from the peer (p->remote -> p->local), checksums correct. */
 int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg);
 /* Pulls every packet the stack has, learning from each (and answering nothing). */
 void fz_drain(struct fz_peer *p);

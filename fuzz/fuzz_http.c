@@ -81,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     httpd_target_to_path((const char *)data, size, path, sizeof path);
     struct fz_peer p;
     memset(&p, 0, sizeof p);
+    fz_peer_addrs(&p, false);
     struct fz_mem mem;
     struct synack_config cfg;
     synack_config_default(&cfg);

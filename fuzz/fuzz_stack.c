@@ -2,18 +2,21 @@
  * The stack's input with timers and application calls interleaved (shared/FUZZING.md).
  *
  * The first two bytes set the scene: options (timestamps, SACK, window scale), tiny or
- * default buffers, keepalive, a small mem_budget, SYN cookie mode, backlog, connection limit;
- * then a listener on port 80, one connection accepted through a scripted handshake, one
- * active connection (left in SYN_SENT or established), and one the application has closed
- * with data still queued.
+ * default buffers, keepalive, a small mem_budget, SYN cookie mode or IPv6 (the fourth
+ * value of the cookie field: IPv6 with cookies on overflow), backlog, connection limit;
+ * then a listener on port 80, a UDP socket on port 53, one connection accepted through a
+ * scripted handshake, one active connection (left in SYN_SENT or established), and one the
+ * application has closed with data still queued.
  *
  * The rest is records: control, action, argument, length, then `length` bytes. Actions
  * advance the clock, deliver a TCP segment from the peer (built from fields, with the
  * sequence and acknowledgment numbers relative to what the peer learnt from the stack's own
  * segments, timestamps made plausible, SACK and MSS options, so that small numbers land in
  * the window; or raw bytes, with the IPv4 and TCP checksums repaired on request), deliver
- * an ICMP error quoting one of the stack's segments, or call send, recv, shutdown, close,
- * abort, the setters, accept, connect, listener close.
+ * an ICMP or ICMPv6 error quoting one of the stack's segments, a UDP datagram (to the
+ * bound port or a closed one, whole or as two fragments), or call send, recv, shutdown,
+ * close, abort, the setters, accept, connect, listener close, and the UDP socket's send,
+ * recv, connect, close and bind.
  *
  * Checked: no crash, no sanitizer report, no more than 64 MiB held by the stack at any time;
  * and at the end, once the application has closed everything and the peer falls silent,
@@ -36,7 +39,8 @@ struct h {
     size_t baseline;
     struct synack_listener *l;
     struct synack_tcp *slot[SLOTS];
-    bool ts, sack;
+    struct synack_udp *udp;
+    bool ts, sack, v6;
     int wscale;
     unsigned backlog;
 };
@@ -85,7 +89,9 @@ static int setup(struct h *h, struct fz_in *in)
     uint8_t a = fz_u8(in), b = fz_u8(in);
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addrs[0] = synack_addr_v4(FZ_LOCAL);
+    h->v6 = (b >> 6) == 3;
+    fz_peer_addrs(&h->p, h->v6);
+    cfg.addrs[0] = h->p.local;
     cfg.seed = 1;
     for (int i = 0; i < 16; i++)
         cfg.isn_secret[i] = (uint8_t)(i * 13 + 1);
@@ -120,14 +126,16 @@ static int setup(struct h *h, struct fz_in *in)
     h->backlog = (b & 8) ? 2 : 16;
     if (synack_tcp_listen(h->p.s, &SYNACK_TEST_EP(0, 80), h->backlog, NULL, &h->l) != 0)
         bail("listen failed");
+    if (synack_udp_bind(h->p.s, &SYNACK_TEST_EP(0, 53), NULL, &h->udp) != 0)
+        bail("udp bind failed");
     /* A: accepted through a scripted handshake. */
     fz_handshake(&h->p, 80, 40000, h->ts, h->sack, h->wscale);
     fz_events(&h->p);
     accept_all(h);
     /* B: an active open, established if asked. */
     struct synack_tcp **s = free_slot(h);
-    if (s && synack_tcp_connect(h->p.s, &SYNACK_TEST_EP(FZ_REMOTE, 8080), &SYNACK_TEST_EP(0, 0),
-                                NULL, s, h->p.now) == 0) {
+    struct synack_endpoint peer8080 = {h->p.remote, 8080};
+    if (s && synack_tcp_connect(h->p.s, &peer8080, NULL, NULL, s, h->p.now) == 0) {
         struct synack_tcp_info info;
         synack_tcp_info(*s, &info);
         fz_drain(&h->p);
@@ -234,78 +242,152 @@ static void structured_segment(struct h *h, uint8_t ctl, uint8_t arg, const uint
     fz_send(&h->p, &seg);
 }
 
-/* Raw bytes; with ctl bit 2 an IPv4 header (peer -> stack, protocol TCP unless the bytes
- * say ICMP) replaces the first 20 and the TCP checksum is repaired. */
+/* Raw bytes; with ctl bit 2 an IP header of the run's family (peer -> stack, protocol TCP
+ * unless the bytes say ICMP or ICMPv6) replaces the first 20 or 40 and the TCP checksum is
+ * repaired. */
 static void raw_packet(struct h *h, uint8_t ctl, const uint8_t *d, size_t n)
 {
     uint8_t pkt[2100];
     if (n > sizeof pkt) n = sizeof pkt;
     memcpy(pkt, d, n);
-    if ((ctl & 4) && n >= 20) {
-        struct wire_ip_repr ip = {.src = synack_addr_v4(FZ_REMOTE),
-                                  .dst = synack_addr_v4(FZ_LOCAL),
+    size_t hl = h->v6 ? WIRE_IPV6_HDR_LEN : WIRE_IPV4_HDR_LEN;
+    if ((ctl & 4) && n >= hl) {
+        uint8_t icmp = h->v6 ? WIRE_IP_PROTO_ICMPV6 : WIRE_IP_PROTO_ICMP;
+        uint8_t said = h->v6 ? pkt[6] : pkt[9];
+        struct wire_ip_repr ip = {.src = h->p.remote,
+                                  .dst = h->p.local,
                                   .ttl = 64,
-                                  .proto = pkt[9] == WIRE_IP_PROTO_ICMP ? WIRE_IP_PROTO_ICMP
-                                                                        : WIRE_IP_PROTO_TCP,
-                                  .payload_len = (uint16_t)(n - 20)};
-        wire_ipv4_emit(&ip, pkt);
-        if (ip.proto == WIRE_IP_PROTO_TCP && n >= 40) {
+                                  .proto = said == icmp ? icmp : WIRE_IP_PROTO_TCP,
+                                  .payload_len = (uint16_t)(n - hl)};
+        wire_ip_emit(&ip, pkt, hl);
+        if (ip.proto == WIRE_IP_PROTO_TCP && n >= hl + 20) {
+            uint8_t *tcp = pkt + hl;
             struct fz_tuple *t = (ctl & 8) ? pick_tuple(h, ctl >> 4) : NULL;
             if (t) {
-                pkt[20] = (uint8_t)(t->rport >> 8);
-                pkt[21] = (uint8_t)t->rport;
-                pkt[22] = (uint8_t)(t->lport >> 8);
-                pkt[23] = (uint8_t)t->lport;
+                tcp[0] = (uint8_t)(t->rport >> 8);
+                tcp[1] = (uint8_t)t->rport;
+                tcp[2] = (uint8_t)(t->lport >> 8);
+                tcp[3] = (uint8_t)t->lport;
             }
-            pkt[36] = pkt[37] = 0;
+            tcp[16] = tcp[17] = 0;
             uint32_t sum =
-                wire_csum_pseudo_addr(&ip.src, &ip.dst, WIRE_IP_PROTO_TCP, (uint32_t)(n - 20));
-            uint16_t c = wire_csum_finish(wire_csum_add(sum, pkt + 20, n - 20));
-            pkt[36] = (uint8_t)(c >> 8);
-            pkt[37] = (uint8_t)c;
+                wire_csum_pseudo_addr(&ip.src, &ip.dst, WIRE_IP_PROTO_TCP, (uint32_t)(n - hl));
+            uint16_t c = wire_csum_finish(wire_csum_add(sum, tcp, n - hl));
+            tcp[16] = (uint8_t)(c >> 8);
+            tcp[17] = (uint8_t)c;
         }
     }
     synack_stack_input(h->p.s, pkt, n, h->p.now);
 }
 
-/* An ICMP error about one of the stack's segments: type and code from arg, the quoted
- * sequence number near what the stack sent, a next-hop MTU. */
+/* An ICMP (or ICMPv6) error about one of the stack's segments: type and code from arg,
+ * the quoted sequence number near what the stack sent, a next-hop MTU. */
 static void icmp_error(struct h *h, uint8_t ctl, uint8_t arg, const uint8_t *d, size_t n)
 {
     uint8_t f[6] = {0};
     memcpy(f, d, n < sizeof f ? n : sizeof f);
     struct fz_tuple *t = pick_tuple(h, ctl >> 4);
     if (!t) return;
-    uint8_t quote[28];
-    struct wire_ip_repr qip = {.src = synack_addr_v4(FZ_LOCAL),
-                               .dst = synack_addr_v4(FZ_REMOTE),
+    uint8_t quote[WIRE_IPV6_HDR_LEN + 8];
+    size_t hl = h->v6 ? WIRE_IPV6_HDR_LEN : WIRE_IPV4_HDR_LEN;
+    struct wire_ip_repr qip = {.src = h->p.local,
+                               .dst = h->p.remote,
                                .ttl = 64,
                                .proto = WIRE_IP_PROTO_TCP,
                                .df = true,
                                .payload_len = (uint16_t)(f[4] << 8 | f[5])};
-    wire_ipv4_emit(&qip, quote);
+    wire_ip_emit(&qip, quote, hl);
     uint32_t seq = t->stack_nxt - (uint32_t)(f[0] << 8 | f[1]);
-    quote[20] = (uint8_t)(t->lport >> 8);
-    quote[21] = (uint8_t)t->lport;
-    quote[22] = (uint8_t)(t->rport >> 8);
-    quote[23] = (uint8_t)t->rport;
-    quote[24] = (uint8_t)(seq >> 24);
-    quote[25] = (uint8_t)(seq >> 16);
-    quote[26] = (uint8_t)(seq >> 8);
-    quote[27] = (uint8_t)seq;
-    static const uint8_t types[] = {WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_TIME_EXCEEDED,
-                                    WIRE_ICMP_PARAM_PROBLEM, WIRE_ICMP_SOURCE_QUENCH};
-    struct wire_icmp_repr m = {.type = types[arg & 3],
-                               .code = (uint8_t)((arg >> 2) & 15),
-                               .mtu = (uint16_t)(f[2] << 8 | f[3]),
-                               .data = quote,
-                               .data_len = sizeof quote};
-    struct wire_ip_repr ip = {.src = synack_addr_v4((ctl & 8) ? 0xc6120009u : FZ_REMOTE),
-                              .dst = synack_addr_v4(FZ_LOCAL),
-                              .ttl = 64};
-    uint8_t pkt[128];
-    size_t len = wire_icmp_packet_emit(&ip, &m, pkt, sizeof pkt);
+    const uint8_t tcp8[8] = {
+        (uint8_t)(t->lport >> 8), (uint8_t)t->lport,    (uint8_t)(t->rport >> 8), (uint8_t)t->rport,
+        (uint8_t)(seq >> 24),     (uint8_t)(seq >> 16), (uint8_t)(seq >> 8),      (uint8_t)seq};
+    memcpy(quote + hl, tcp8, 8);
+    struct wire_ip_repr ip = {.src = h->p.remote, .dst = h->p.local, .ttl = 64};
+    if (ctl & 8) ip.src.bytes[h->v6 ? 15 : 3] = 9; /* a router, not the peer */
+    uint8_t pkt[256];
+    size_t len = 0;
+    uint32_t mtu = (uint32_t)(f[2] << 8 | f[3]);
+    if (h->v6) {
+        static const uint8_t types6[] = {WIRE_ICMP6_DEST_UNREACH, WIRE_ICMP6_PACKET_TOO_BIG,
+                                         WIRE_ICMP6_TIME_EXCEEDED, WIRE_ICMP6_PARAM_PROBLEM};
+        struct wire_icmp6_repr m = {.type = types6[arg & 3],
+                                    .code = (uint8_t)((arg >> 2) & 7),
+                                    .mtu = mtu,
+                                    .pointer = mtu,
+                                    .data = quote,
+                                    .data_len = hl + 8};
+        len = wire_icmp6_emit(&m, &ip.src, &ip.dst, pkt + hl, sizeof pkt - hl);
+        ip.proto = WIRE_IP_PROTO_ICMPV6;
+        ip.payload_len = (uint16_t)len;
+        if (len) len += wire_ip_emit(&ip, pkt, hl);
+    } else {
+        static const uint8_t types[] = {WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_TIME_EXCEEDED,
+                                        WIRE_ICMP_PARAM_PROBLEM, WIRE_ICMP_SOURCE_QUENCH};
+        struct wire_icmp_repr m = {.type = types[arg & 3],
+                                   .code = (uint8_t)((arg >> 2) & 15),
+                                   .mtu = (uint16_t)mtu,
+                                   .data = quote,
+                                   .data_len = hl + 8};
+        len = wire_icmp_packet_emit(&ip, &m, pkt, sizeof pkt);
+    }
     if (len) synack_stack_input(h->p.s, pkt, len, h->p.now);
+}
+
+/* A UDP record (ctl bits 4-5, and bit 3 for the last two, choose): a datagram from the peer to the
+ * bound port 53 or the closed port 54, whole or in two fragments (checksums right); or the socket's
+ * send, recv, connect/disconnect, close/bind. */
+static void udp_record(struct h *h, uint8_t ctl, uint8_t arg, const uint8_t *d, size_t n)
+{
+    struct synack_endpoint peer = {h->p.remote, (uint16_t)(1000 + arg)};
+    uint8_t buf[4096];
+    switch (((ctl >> 4) & 3) | ((ctl & 8) ? 4 : 0)) {
+    case 0:
+    case 1: {
+        uint8_t dg[2100];
+        struct wire_udp_repr u = {.src_port = peer.port,
+                                  .dst_port = (ctl & 0x10) ? 54 : 53,
+                                  .payload = d,
+                                  .payload_len = n};
+        size_t len = wire_udp_emit(&u, &h->p.remote, &h->p.local, dg, sizeof dg);
+        if (len == 0) return;
+        struct wire_ip_repr ip = {.src = h->p.remote,
+                                  .dst = h->p.local,
+                                  .ttl = 64,
+                                  .proto = WIRE_IP_PROTO_UDP,
+                                  .id = arg};
+        size_t cut = (ctl & 2) && len > 16 ? (len / 2) & ~(size_t)7 : len;
+        for (size_t off = 0; off < len; off += cut) {
+            size_t piece = len - off < cut ? len - off : cut;
+            ip.frag = (struct wire_ip_frag){.present = cut < len,
+                                            .more = off + piece < len,
+                                            .offset = (uint16_t)off,
+                                            .id = arg};
+            ip.payload_len = (uint16_t)piece;
+            uint8_t pkt[2200];
+            size_t hl = wire_ip_emit(&ip, pkt, sizeof pkt);
+            memcpy(pkt + hl, dg + off, piece);
+            synack_stack_input(h->p.s, pkt, hl + piece, h->p.now);
+        }
+        break;
+    }
+    case 2:
+        if (h->udp) synack_udp_send(h->udp, d, n, (ctl & 2) ? NULL : &peer, h->p.now);
+        break;
+    case 3:
+        if (h->udp) synack_udp_recv(h->udp, buf, (size_t)arg * 16, NULL, h->p.now);
+        break;
+    case 4:
+        if (h->udp) synack_udp_connect(h->udp, (ctl & 2) ? NULL : &peer);
+        break;
+    default:
+        if (h->udp) {
+            synack_udp_close(h->udp);
+            h->udp = NULL;
+        } else {
+            synack_udp_bind(h->p.s, &SYNACK_TEST_EP(0, 53), NULL, &h->udp);
+        }
+        break;
+    }
 }
 
 static void app_call(struct h *h, unsigned act, uint8_t arg, const uint8_t *d, size_t n)
@@ -353,9 +435,8 @@ static void app_call(struct h *h, unsigned act, uint8_t arg, const uint8_t *d, s
         break;
     case 10: {
         struct synack_tcp **f = free_slot(h);
-        if (f)
-            synack_tcp_connect(h->p.s, &SYNACK_TEST_EP(FZ_REMOTE, (uint16_t)(8000 + arg)),
-                               &SYNACK_TEST_EP(0, 0), NULL, f, now);
+        struct synack_endpoint to = {h->p.remote, (uint16_t)(8000 + arg)};
+        if (f) synack_tcp_connect(h->p.s, &to, NULL, NULL, f, now);
         break;
     }
     case 11:
@@ -381,6 +462,8 @@ static void wind_down(struct h *h)
     }
     if (h->l) synack_listener_close(h->l, h->p.now);
     h->l = NULL;
+    synack_udp_close(h->udp);
+    h->udp = NULL;
     fz_drain(&h->p);
     fz_events(&h->p);
     for (int guard = 0; guard < 100000; guard++) {
@@ -419,6 +502,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             raw_packet(&h, ctl, d, n);
         else if (a == 2)
             icmp_error(&h, ctl, arg, d, n);
+        else if (a == 12 && (ctl & 0x40))
+            udp_record(&h, ctl, arg, d, n);
         else if (a == 12)
             raw_packet(&h, (uint8_t)(ctl | 4), d, n);
         else

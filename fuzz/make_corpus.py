@@ -58,6 +58,12 @@ def icmp(tup, typ, code, back=0, mtu=1280, total=1500, router=False):
     return rec((8 if router else 0) | (tup << 4), 2, arg, struct.pack(">HHH", back, mtu, total))
 
 
+def udp(kind, arg=0, data=b"", fragments=False, connected=False):
+    # kind: 0 datagram to port 53, 1 to the closed port 54, 2 send, 3 recv, 4 connect, 5 close/bind
+    ctl = 0x40 | ((kind & 3) << 4) | (8 if kind & 4 else 0) | (2 if (fragments or connected) else 0)
+    return rec(ctl, 12, arg, data)
+
+
 def stack_seeds():
     s = {}
     ts_scene = bytes([0x07, 0x07])  # ts, sack, wscale; B established, C closed, delack
@@ -99,6 +105,16 @@ def stack_seeds():
     s["tiny-buffers"] = bytes([0x38, 0x01]) + b"".join([
         app(3, 0, b"t" * 100), seg(A, ACK | PSH, data=b"u" * 300), app(4, 0),
         seg(A, ACK, window=1), advance(6), advance(6), app(4, 8)])
+    v6_scene = bytes([0x07, 0xc7])  # the same options over IPv6 (cookie field 3)
+    s["ipv6-data-and-icmpv6"] = v6_scene + b"".join([
+        seg(A, ACK | PSH, data=b"six" * 50, ts=True), app(4, 0), app(3, 0, b"v" * 1400),
+        app(3, 0, b"w" * 1400), icmp(A, 1, 0, back=2800, mtu=1280), icmp(A, 0, 4, back=100),
+        icmp(B, 3, 1), advance(6), seg(B, ACK | PSH, data=b"x" * 100, ts=True), advance(6)])
+    for name, scene in (("udp-v4", plain), ("udp-v6", v6_scene)):
+        s[name] = scene + b"".join([
+            udp(0, 1, b"query"), udp(3, 8), udp(2, 1, b"answer"), udp(1, 2, b"nobody"),
+            udp(0, 3, b"f" * 600, fragments=True), udp(3, 64), udp(4, 1), udp(2, 1, b"c"),
+            icmp(A, 0, 3), udp(2, 0, b"g" * 2000), advance(2), udp(5), udp(5), advance(6)])
     return s
 
 

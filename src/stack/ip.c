@@ -4,7 +4,8 @@
  * cap and timeout, and a datagram larger than the MTU that the stack itself must send (an
  * echo reply to a large ping, a UDP datagram) leaves in fragments, one per output call
  * (RFC 791 §3.2; RFC 8200 §4.5 with a Fragment header). One such datagram is sent at a
- * time; its buffer (64 KiB) is allocated when the first one is queued and kept.
+ * time; its buffer (64 KiB) is allocated when one is queued and freed when its last
+ * fragment has left, so an idle stack holds none.
  */
 #include <string.h>
 
@@ -99,6 +100,13 @@ bool stack_big_busy(const struct synack_stack *s)
     return s->big.len > 0;
 }
 
+static void big_done(struct synack_stack *s)
+{
+    s->big.len = 0;
+    stack_free(s, s->big.buf);
+    s->big.buf = NULL;
+}
+
 uint8_t *stack_big_buffer(struct synack_stack *s)
 {
     if (stack_big_busy(s)) return NULL;
@@ -108,11 +116,14 @@ uint8_t *stack_big_buffer(struct synack_stack *s)
 
 bool stack_big_commit(struct synack_stack *s, const struct wire_ip_repr *ip, size_t len)
 {
-    if (stack_big_busy(s) || !s->big.buf || len > STACK_BIG_MAX) return false;
+    if (stack_big_busy(s) || !s->big.buf) return false;
     size_t hdr = wire_ip_header_len((enum synack_family)ip->src.family);
-    if (ip_frag_plan_init(&s->big.plan, (enum synack_family)ip->src.family, len, s->cfg.mtu, hdr) !=
-        0)
+    if (len == 0 || len > STACK_BIG_MAX ||
+        ip_frag_plan_init(&s->big.plan, (enum synack_family)ip->src.family, len, s->cfg.mtu, hdr) !=
+            0) {
+        big_done(s); /* nothing to send: the buffer goes */
         return false;
+    }
     s->big.len = len;
     s->big.ip = *ip;
     s->big.ip.id = s->ip_id++;
@@ -127,7 +138,7 @@ synack_ssize stack_big_output(struct synack_stack *s, uint8_t *buf, size_t cap, 
 {
     struct ip_frag_piece piece;
     if (!ip_frag_next(&s->big.plan, &piece)) {
-        s->big.len = 0;
+        big_done(s);
         return 0;
     }
     struct wire_ip_repr ip = s->big.ip;
@@ -139,8 +150,8 @@ synack_ssize stack_big_output(struct synack_stack *s, uint8_t *buf, size_t cap, 
     ip.payload_len = (uint16_t)piece.len;
     wire_ip_emit(&ip, buf, hdr);
     memcpy(buf + hdr, s->big.buf + piece.offset, piece.len);
-    if (!piece.more) s->big.len = 0;
     if (s->big.plan.fragmented) s->counters.frags_out++;
+    if (!piece.more) big_done(s);
     if (s->trace) s->trace(s->trace_ctx, 'o', buf, hdr + piece.len, SYNACK_DROP_NONE, now);
     return (synack_ssize)(hdr + piece.len);
 }

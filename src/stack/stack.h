@@ -197,8 +197,8 @@ void stack_ip_stats(const struct synack_stack *s, struct synack_stack_stats *out
  * is still leaving or the memory is not there. */
 uint8_t *stack_big_buffer(struct synack_stack *s);
 /* Sends the `len` bytes written into stack_big_buffer as one datagram with header `ip`
- * (addresses, proto, tos, ttl), in fragments as the MTU requires; false when it cannot be
- * planned. */
+ * (addresses, proto, tos, ttl), in fragments as the MTU requires; false (the buffer freed)
+ * when `len` is 0 or it cannot be planned. Call it after every stack_big_buffer. */
 bool stack_big_commit(struct synack_stack *s, const struct wire_ip_repr *ip, size_t len);
 bool stack_big_busy(const struct synack_stack *s);
 /* Writes the next fragment: its length, 0 when none waits, or SYNACK_ERR_BUFSZ. */

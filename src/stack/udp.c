@@ -188,7 +188,7 @@ synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t l
         /* RFC 791 §3.2, RFC 8200 §4.5: the datagram leaves in fragments. */
         uint8_t *buf = stack_big_buffer(s);
         size_t n = buf ? wire_udp_emit(&d, &ip.src, &ip.dst, buf, STACK_BIG_MAX) : 0;
-        if (n == 0 || !stack_big_commit(s, &ip, n)) {
+        if (!stack_big_commit(s, &ip, n)) {
             u->want_writable = true;
             return SYNACK_ERR_AGAIN;
         }

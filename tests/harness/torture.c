@@ -15,9 +15,14 @@
 #define CLIENT_ADDR 0xc6120001u /* 198.18.0.1 */
 #define SERVER_ADDR 0xc6120002u /* 198.18.0.2 */
 
-static struct synack_addr torture_addr(uint32_t v4)
+#define UDP_PORT 7000
+
+/* The side's address: 198.18.0.x, or 2001:db8::x (x the IPv4 address's last byte). */
+static struct synack_addr torture_addr(bool ipv6, uint32_t v4)
 {
-    return synack_addr_v4(v4);
+    if (!ipv6) return synack_addr_v4(v4);
+    uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)v4};
+    return synack_addr_v6(b);
 }
 #define SERVER_PORT 80
 #define IO_MAX 65536 /* the largest write or read chunk */
@@ -410,6 +415,14 @@ void torture_params_derive(uint64_t seed, enum torture_profile profile, struct t
         struct prng rp = prng_for(seed, 100 + (uint64_t)profile);
         apply_profile(&rp, p);
     }
+    /* The family and the UDP traffic come from streams of their own, so every other draw
+     * of a seed is what it was before they existed. */
+    struct prng rf = prng_for(seed, 70);
+    p->ipv6 = rnd_chance(&rf, 50);
+    for (int i = 0; i < 2; i++) {
+        if (p->ipv6 && p->side[i].mtu < 1280) p->side[i].mtu = 1280; /* RFC 8200 §5 */
+        p->udp_count[i] = rnd_chance(&rf, 50) ? 0 : (unsigned)rnd_range(&rf, 1, 20);
+    }
     p->bound = params_bound(p);
 }
 
@@ -451,6 +464,8 @@ void torture_params_print(FILE *f, const struct torture_params *p)
             p->server_waits_for_eof    ? "writes after EOF"
             : p->server_shutdown_early ? "writes at once, shuts down when written"
                                        : "writes at once, shuts down after EOF");
+    fprintf(f, "  %s; UDP datagrams c>s %u, s>c %u\n", p->ipv6 ? "IPv6" : "IPv4", p->udp_count[0],
+            p->udp_count[1]);
     print_link(f, "c>s", &p->link[0]);
     print_link(f, "s>c", &p->link[1]);
     print_side(f, "client", &p->side[0]);
@@ -479,6 +494,10 @@ struct tside {
     struct synack_stack *stack;
     struct synack_listener *listener;
     struct synack_tcp *conn; /* NULL once released */
+    struct synack_udp *udp;  /* bound to UDP_PORT for the whole run */
+    uint64_t udp_id;
+    unsigned udp_sent, udp_got;
+    struct prng udp_rng;
     uint64_t conn_id;
     bool have_conn, connected, released, closed, eof, shut;
     enum synack_state state; /* from STATE events: known after release too */
@@ -739,7 +758,17 @@ static void wire_observe(struct run *run, const struct synack_sim_packet *ev)
     if (ev->from < 0 || ev->from > 1) return;
     struct tside *sd = &run->side[ev->from], *peer = &run->side[1 - ev->from];
     struct synack_segment tcp;
-    if (synack_segment_parse(ev->pkt, ev->len, &tcp) != SYNACK_DROP_NONE) {
+    enum synack_drop why = synack_segment_parse(ev->pkt, ev->len, &tcp);
+    struct synack_addr src;
+    /* Not TCP: the UDP datagrams of the run (their content is checked where they land), and
+     * the ICMPv6 errors that answer IPv6 packets whose unguarded Next Header a corruption
+     * changed (RFC 8200 §4). */
+    uint8_t proto = 0;
+    if (why == SYNACK_DROP_IP_PROTOCOL && ev->len >= 10 &&
+        synack_packet_addrs(ev->pkt, ev->len, &src, NULL) == 0)
+        proto = ev->pkt[src.family == SYNACK_AF_INET6 ? 6 : 9];
+    if (proto == 17 || proto == 58) return;
+    if (why != SYNACK_DROP_NONE) {
         fail(run, sd, "sent a packet that does not parse (%zu bytes)", ev->len);
         return;
     }
@@ -855,9 +884,62 @@ static bool is_late_reset(struct run *run, struct tside *sd, int err)
            peer->read == sd->p->bytes;
 }
 
+/* UDP datagram `idx` sent in direction `dir`: its index, then stream bytes of its own. */
+static size_t udp_datagram(uint64_t seed, int dir, unsigned idx, size_t len, uint8_t *out)
+{
+    out[0] = (uint8_t)(idx >> 8);
+    out[1] = (uint8_t)idx;
+    stream_fill(stream_key(seed, 2 + dir), (uint64_t)idx * 4096, out + 2, len - 2);
+    return len;
+}
+
+/* One more datagram to the peer, if this side has any left: 2 to MTU - headers bytes. */
+static void side_udp_send(struct tside *sd, synack_time_t now)
+{
+    struct run *run = sd->run;
+    if (sd->udp_sent >= run->p.udp_count[sd->idx]) return;
+    size_t max = sd->p->mtu - (run->p.ipv6 ? 40u : 20u) - 8u;
+    size_t len = (size_t)rnd_range(&sd->udp_rng, 2, max);
+    udp_datagram(run->p.seed, sd->idx, sd->udp_sent, len, run->buf);
+    struct synack_endpoint to = {torture_addr(run->p.ipv6, sd->idx ? CLIENT_ADDR : SERVER_ADDR),
+                                 UDP_PORT};
+    synack_ssize rc = synack_udp_send(sd->udp, run->buf, len, &to, now);
+    if (rc == (synack_ssize)len) {
+        sd->udp_sent++;
+    } else if (rc != SYNACK_ERR_AGAIN) {
+        fail(run, sd, "synack_udp_send: %s", synack_strerror((int)rc));
+    }
+}
+
+/* Every datagram that arrives is one the peer sent, byte for byte (a corrupted one must
+ * have been dropped by its checksum); duplicates (the link's) are allowed. */
+static void side_udp_read(struct tside *sd, synack_time_t now)
+{
+    struct run *run = sd->run;
+    int dir = 1 - sd->idx;
+    synack_ssize n;
+    while ((n = synack_udp_recv(sd->udp, run->buf, 2048, NULL, now)) >= 0) {
+        unsigned idx = n >= 2 ? (unsigned)(run->buf[0] << 8 | run->buf[1]) : UINT32_MAX;
+        if (n < 2 || idx >= run->p.udp_count[dir]) {
+            fail(run, sd, "a UDP datagram of %zd bytes the peer never sent", (ssize_t)n);
+            return;
+        }
+        udp_datagram(run->p.seed, dir, idx, (size_t)n, run->expect);
+        if (memcmp(run->buf, run->expect, (size_t)n) != 0) {
+            fail(run, sd, "UDP datagram %u arrived altered", idx);
+            return;
+        }
+        sd->udp_got++;
+    }
+}
+
 static void side_event(struct tside *sd, const struct synack_event *ev)
 {
     struct run *run = sd->run;
+    if (ev->conn_id == sd->udp_id) {
+        if (ev->type == SYNACK_EV_READABLE) side_udp_read(sd, ev->time);
+        return;
+    }
     switch (ev->type) {
     case SYNACK_EV_STATE:
         if (sd->have_conn && ev->conn_id == sd->conn_id) sd->state = ev->new_state;
@@ -1075,6 +1157,7 @@ static void app_step(struct run *run)
     for (int i = 0; i < 2; i++) {
         struct tside *sd = &run->side[i];
         sd->wake = SYNACK_NEVER;
+        if (!run->failed) side_udp_send(sd, now);
         if (!sd->connected || sd->released || run->failed) continue;
         /* Each step may fail the run (fail() sets run->failed through sd->run). */
         side_read(sd, now);
@@ -1122,7 +1205,7 @@ static int make_stack(struct run *run, struct tside *sd, uint32_t addr)
     struct torture_side *p = sd->p;
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addrs[0] = torture_addr(addr);
+    cfg.addrs[0] = torture_addr(run->p.ipv6, addr);
     struct prng k = prng_for(run->p.seed, 50 + (uint64_t)sd->idx);
     cfg.seed = rnd_u64(&k);
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
@@ -1152,6 +1235,14 @@ static int make_stack(struct run *run, struct tside *sd, uint32_t addr)
         fail(run, sd, "synack_stack_new: %s", synack_strerror(rc));
         return rc;
     }
+    struct synack_endpoint local = {.port = UDP_PORT};
+    rc = synack_udp_bind(sd->stack, &local, sd, &sd->udp);
+    if (rc < 0) {
+        fail(run, sd, "synack_udp_bind: %s", synack_strerror(rc));
+        return rc;
+    }
+    sd->udp_id = synack_udp_id(sd->udp);
+    sd->udp_rng = prng_for(run->p.seed, 72 + (uint64_t)sd->idx);
     sd->baseline = sd->live;
     if (run->o->trace) synack_stack_set_trace(sd->stack, stack_trace, sd);
     return 0;
@@ -1192,7 +1283,7 @@ static int setup(struct run *run, const char *pcap)
     }
     synack_sim_set_observer(run->sim, observer, run);
     struct tside *c = &run->side[0], *s = &run->side[1];
-    struct synack_endpoint server = {torture_addr(SERVER_ADDR), SERVER_PORT};
+    struct synack_endpoint server = {torture_addr(run->p.ipv6, SERVER_ADDR), SERVER_PORT};
     rc = synack_tcp_listen(s->stack, &server, 4, s, &s->listener);
     if (rc < 0) {
         fail(run, s, "listen: %s", synack_strerror(rc));
@@ -1217,7 +1308,8 @@ static bool is_malformed_drop(size_t k)
     /* A corrupted version nibble turns an IPv4 packet into an IPv6 one: its drops count. */
     return (k >= SYNACK_DROP_IP_TRUNCATED && k <= SYNACK_DROP_IP_BAD_SOURCE) ||
            (k >= SYNACK_DROP_TCP_TRUNCATED && k <= SYNACK_DROP_TCP_PORT_ZERO) ||
-           (k >= SYNACK_DROP_IP6_TRUNCATED && k <= SYNACK_DROP_IP6_ROUTING);
+           (k >= SYNACK_DROP_IP6_TRUNCATED && k <= SYNACK_DROP_IP6_ROUTING) ||
+           k == SYNACK_DROP_UDP_TRUNCATED || k == SYNACK_DROP_UDP_CHECKSUM;
 }
 
 static bool check_final_side(struct run *run, struct tside *sd)
@@ -1243,7 +1335,10 @@ static bool check_final_side(struct run *run, struct tside *sd)
     uint64_t malformed = 0;
     for (size_t k = 0; k < SYNACK_DROP_COUNT; k++)
         if (is_malformed_drop(k)) malformed += c->drops[k];
-    if (malformed != sd->corrupted_in)
+    /* IPv4 guards every byte of a packet with a checksum, so every corrupted packet is
+     * dropped; IPv6 leaves the traffic class, flow label and hop limit unguarded (RFC 8200
+     * §3 has no header checksum), so a corrupted IPv6 packet may pass, never the reverse. */
+    if (run->p.ipv6 ? malformed > sd->corrupted_in : malformed != sd->corrupted_in)
         return fail(run, sd, "%llu corrupted packets delivered but %llu dropped as malformed",
                     (unsigned long long)sd->corrupted_in, (unsigned long long)malformed);
     synack_time_t d = synack_stack_next_deadline(sd->stack);

@@ -111,7 +111,10 @@ struct torture_params {
     struct torture_side side[2];           /* [TORTURE_CLIENT], [TORTURE_SERVER] */
     bool server_waits_for_eof;             /* request/response: the server writes only after EOF */
     bool server_shutdown_early;            /* the server half-closes once written, before EOF */
-    synack_time_t bound;                   /* both ends must be CLOSED by then (virtual time) */
+    bool ipv6;             /* the two stacks speak IPv6 (2001:db8::1, ::2), not IPv4 */
+    unsigned udp_count[2]; /* UDP datagrams each end sends the other beside the TCP
+                              connection (0-20, each within the MTU) */
+    synack_time_t bound;   /* both ends must be CLOSED by then (virtual time) */
 };
 
 struct torture_opts {
