@@ -269,8 +269,35 @@ static void repair_ipv6(uint8_t *pkt, size_t len)
     fix_transport(pkt + ip.header_len, ip.payload_len, ip.proto, &ip.src, &ip.dst);
 }
 
+/* The address parsers on the bytes as text: whatever parses prints in a form that parses
+ * back to the same address (RFC 5952's text is RFC 4291's), and the printed length is what
+ * the function says it is. */
+static void address_text(const uint8_t *data, size_t size)
+{
+    char text[80];
+    size_t n = size < sizeof text - 1 ? size : sizeof text - 1;
+    memcpy(text, data, n);
+    text[n] = '\0';
+    struct synack_addr a, b;
+    if (synack_addr_parse(text, &a) == 0) {
+        char out[SYNACK_ADDR_STRLEN];
+        size_t len = synack_addr_format(&a, out, sizeof out);
+        check(len == strlen(out) && len < sizeof out, "an address's length");
+        check(synack_addr_parse(out, &b) == 0 && synack_addr_eq(&a, &b), "an address round trip");
+    }
+    struct synack_endpoint e, f;
+    if (synack_endpoint_parse(text, &e) == 0) {
+        char out[SYNACK_ENDPOINT_STRLEN];
+        size_t len = synack_endpoint_format(&e, out, sizeof out);
+        check(len == strlen(out) && len < sizeof out, "an endpoint's length");
+        check(synack_endpoint_parse(out, &f) == 0 && synack_endpoint_eq(&e, &f),
+              "an endpoint round trip");
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    address_text(data, size);
     exercise(data, size);
     if (size == 0 || size > MAX_PACKET) return 0;
     uint8_t *fixed = malloc(size);

@@ -152,6 +152,10 @@ def wire_seeds(build):
     # ICMP: an echo request and a fragmentation-needed quoting a TCP segment.
     echo = struct.pack(">BBHHH", 8, 0, 0, 7, 1) + b"ping" * 8
     seeds["icmp-echo"] = ipv4(1, echo)
+    # Address text, for synack_addr_parse and synack_endpoint_parse.
+    for i, text in enumerate(["198.18.0.1", "[2001:db8::1]:80", "::ffff:198.18.0.1",
+                              "2001:db8:0:0:1:0:0:1", "198.18.0.1:65535", "fe80::1"]):
+        seeds["text-%d" % i] = text.encode()
     quote = ipv4(6, b"\x00\x50\x9c\x40\x00\x00\x10\x00")[:28]
     seeds["icmp-frag-needed"] = ipv4(1, struct.pack(">BBHHH", 3, 4, 0, 0, 1280) + quote)
     seeds.update(wire6_seeds())
@@ -312,14 +316,14 @@ def netopt_seeds():
 
 # ---- frag records -------------------------------------------------------------------------
 
-V6, TCP, MORE, OTHER, RAW, LONG = 0x01, 0x08, 0x10, 0x20, 0x40, 0x80
-NEXT_DEADLINE, NO_EXPIRE, PLAN = 4, 8, 0xf0
+FR_V6, FR_TCP, FR_MORE, FR_OTHER, FR_RAW, FR_LONG = 0x01, 0x08, 0x10, 0x20, 0x40, 0x80
+FR_NEXT_DEADLINE, FR_NO_EXPIRE, FR_PLAN = 4, 8, 0xf0
 
 
-def frag(off, length, more=False, ctl=0, ident=1, step=0, src=0):
+def frag_rec(off, length, more=False, ctl=0, ident=1, step=0, src=0):
     """One fragment record of fuzz/fuzz_frag.c: `off` in bytes (a multiple of 8)."""
-    c = ctl | (MORE if more else 0) | (src << 1)
-    return struct.pack(">BBHHB", c, ident, off // 8 if not ctl & RAW else off, length, step)
+    c = ctl | (FR_MORE if more else 0) | (src << 1)
+    return struct.pack(">BBHHB", c, ident, off // 8 if not ctl & FR_RAW else off, length, step)
 
 
 def cut(total, size):
@@ -329,48 +333,48 @@ def cut(total, size):
 def frag_seeds():
     s = {}
     scene = bytes([255, 63, 0])  # 256 KiB, 64 datagrams, default timeouts
-    s["in-order-v4"] = scene + b"".join(frag(o, n, m) for o, n, m in cut(4000, 1480))
-    s["reversed-v6"] = scene + b"".join(frag(o, n, m, V6, 2)
+    s["in-order-v4"] = scene + b"".join(frag_rec(o, n, m) for o, n, m in cut(4000, 1480))
+    s["reversed-v6"] = scene + b"".join(frag_rec(o, n, m, FR_V6, 2)
                                         for o, n, m in reversed(cut(5000, 1232)))
     order = [3, 0, 5, 1, 4, 2]
     pieces = cut(3000, 504)
-    s["shuffled-both"] = scene + b"".join(frag(*pieces[i], ctl=c, ident=3)
-                                          for c in (0, V6) for i in order)
-    s["duplicates"] = scene + b"".join([frag(0, 1000, True), frag(0, 1000, True),
-                                        frag(2000, 500), frag(2000, 500),
-                                        frag(1000, 1000, True)])
+    s["shuffled-both"] = scene + b"".join(frag_rec(*pieces[i], ctl=c, ident=3)
+                                          for c in (0, FR_V6) for i in order)
+    s["duplicates"] = scene + b"".join([frag_rec(0, 1000, True), frag_rec(0, 1000, True),
+                                        frag_rec(2000, 500), frag_rec(2000, 500),
+                                        frag_rec(1000, 1000, True)])
     s["overlap-then-rest"] = scene + b"".join([
-        frag(1000, 1000, True), frag(2000, 1000, True), frag(1496, 1000, True, OTHER),
-        frag(0, 1000, True), frag(3000, 500), frag(0, 2000, True, step=NEXT_DEADLINE),
-        frag(2000, 1500)])
+        frag_rec(1000, 1000, True), frag_rec(2000, 1000, True), frag_rec(1496, 1000, True, FR_OTHER),
+        frag_rec(0, 1000, True), frag_rec(3000, 500), frag_rec(0, 2000, True, step=FR_NEXT_DEADLINE),
+        frag_rec(2000, 1500)])
     s["same-place-other-bytes"] = scene + b"".join([
-        frag(0, 800, True, V6), frag(0, 800, True, V6 | OTHER), frag(800, 8, False, V6)])
+        frag_rec(0, 800, True, FR_V6), frag_rec(0, 800, True, FR_V6 | FR_OTHER), frag_rec(800, 8, False, FR_V6)])
     s["interleaved-keys"] = scene + b"".join(
-        frag(o, n, m, ctl, ident, src=src)
+        frag_rec(o, n, m, ctl, ident, src=src)
         for o, n, m in cut(2400, 800)
-        for ctl, ident, src in ((0, 1, 0), (0, 2, 0), (TCP, 1, 0), (0, 1, 1), (V6, 1, 0)))
+        for ctl, ident, src in ((0, 1, 0), (0, 2, 0), (FR_TCP, 1, 0), (0, 1, 1), (FR_V6, 1, 0)))
     s["timeout-with-first"] = scene + b"".join([
-        frag(0, 800, True), frag(1600, 100), frag(0, 800, True, V6),
-        frag(8, 8, True, step=NEXT_DEADLINE), frag(8, 8, True, V6, step=NEXT_DEADLINE)])
+        frag_rec(0, 800, True), frag_rec(1600, 100), frag_rec(0, 800, True, FR_V6),
+        frag_rec(8, 8, True, step=FR_NEXT_DEADLINE), frag_rec(8, 8, True, FR_V6, step=FR_NEXT_DEADLINE)])
     s["short-timeouts"] = bytes([15, 7, 1]) + b"".join(
-        [frag(0, 8, True, ident=i, step=2) for i in range(6)] + [frag(8, 8, ident=5)])
+        [frag_rec(0, 8, True, ident=i, step=2) for i in range(6)] + [frag_rec(8, 8, ident=5)])
     s["flood-small-cap"] = bytes([3, 15, 0]) + b"".join(
-        frag(0, 1000, True, ctl=V6 if i % 3 == 0 else 0, ident=i) for i in range(40))
+        frag_rec(0, 1000, True, ctl=FR_V6 if i % 3 == 0 else 0, ident=i) for i in range(40))
     s["bigger-than-cap"] = bytes([7, 3, 0]) + b"".join(
-        [frag(0, 96, True, ident=9)] + [frag(o, 2000, True, ident=8) for o in range(0, 12000, 2000)]
-        + [frag(96, 8, ident=9)])
+        [frag_rec(0, 96, True, ident=9)] + [frag_rec(o, 2000, True, ident=8) for o in range(0, 12000, 2000)]
+        + [frag_rec(96, 8, ident=9)])
     s["malformed"] = scene + b"".join([
-        frag(0, 1001, True), frag(0, 1001, True, V6), frag(65512, 8), frag(65480, 8, ctl=LONG),
-        frag(65528, 8, ctl=V6), frag(65520, 8, ctl=V6 | LONG), frag(4, 8, True, RAW),
-        frag(8, 0, True), frag(1000, 1000), frag(2000, 8, True), frag(992, 8),
-        frag(1000, 1008)])
-    s["atomic"] = scene + b"".join([frag(1000, 1000, ctl=V6), frag(0, 700, ctl=V6),
-                                    frag(0, 1000, True, V6)])
+        frag_rec(0, 1001, True), frag_rec(0, 1001, True, FR_V6), frag_rec(65512, 8), frag_rec(65480, 8, ctl=FR_LONG),
+        frag_rec(65528, 8, ctl=FR_V6), frag_rec(65520, 8, ctl=FR_V6 | FR_LONG), frag_rec(4, 8, True, FR_RAW),
+        frag_rec(8, 0, True), frag_rec(1000, 1000), frag_rec(2000, 8, True), frag_rec(992, 8),
+        frag_rec(1000, 1008)])
+    s["atomic"] = scene + b"".join([frag_rec(1000, 1000, ctl=FR_V6), frag_rec(0, 700, ctl=FR_V6),
+                                    frag_rec(0, 1000, True, FR_V6)])
     s["plans"] = bytes(3) + b"".join(
-        frag(mtu, total, ctl=ctl, ident=hdr, step=PLAN)
-        for ctl, mtu, total, hdr in ((0, 1500, 4000, 0), (0, 68, 100, 10), (V6, 1280, 3000, 0),
-                                     (V6, 1280, 65511, 3), (0, 1500, 65515, 0),
-                                     (V6, 1279, 3000, 0)))
+        frag_rec(mtu, total, ctl=ctl, ident=hdr, step=FR_PLAN)
+        for ctl, mtu, total, hdr in ((0, 1500, 4000, 0), (0, 68, 100, 10), (FR_V6, 1280, 3000, 0),
+                                     (FR_V6, 1280, 65511, 3), (0, 1500, 65515, 0),
+                                     (FR_V6, 1279, 3000, 0)))
     return s
 
 
