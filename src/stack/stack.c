@@ -210,14 +210,14 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     /* Four events per connection, and the two a TIME_WAIT record queues when it ends... */
     /* ... and three per UDP socket (READABLE, WRITABLE, ERROR: each sent once until the
      * socket is called). */
-    s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait + 3 * cfg->max_udp;
-    s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
+    size_t ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait + 3 * cfg->max_udp;
+    evq_init(&s->events, stack_alloc(s, ev_cap * sizeof(struct synack_event)), ev_cap);
     s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);
     s->scratch = stack_alloc(s, cfg->mtu);
     s->icmpq_bytes = stack_alloc(s, STACK_ICMPQ_CAP * (size_t)(cfg->mtu - WIRE_IPV4_HDR_LEN));
     s->ctl_cap = STACK_CTLQ_CAP;
     s->ctlq = stack_alloc(s, s->ctl_cap * sizeof *s->ctlq);
-    if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
+    if (!s->events.buf || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
         stack_demux_init(s) != 0 || tcp_tw_init(s) != 0 || stack_ip_init(s) != 0 ||
         stack_udp_init(s) != 0) {
         synack_stack_free(s);
@@ -252,7 +252,7 @@ void synack_stack_free(struct synack_stack *s)
         stack_free(s, l);
     }
     stack_free(s, s->buckets);
-    stack_free(s, s->evq);
+    stack_free(s, s->events.buf);
     stack_free(s, s->timer_storage);
     stack_free(s, s->scratch);
     stack_free(s, s->icmpq_bytes);
@@ -283,32 +283,22 @@ void stack_count_drop(struct synack_stack *s, enum synack_drop reason)
 
 void stack_event_push(struct synack_stack *s, const struct synack_event *ev)
 {
-    if (s->ev_len == s->ev_cap) {
-        s->counters.events_dropped++;
-        return;
-    }
-    s->evq[(s->ev_head + s->ev_len) % s->ev_cap] = *ev;
-    s->ev_len++;
-    s->events_queued++;
+    evq_push(&s->events, ev);
 }
 
 bool synack_stack_has_events(const struct synack_stack *s)
 {
-    return s->ev_len > 0;
+    return s->events.len > 0;
 }
 
 uint64_t synack_stack_events_queued(const struct synack_stack *s)
 {
-    return s->events_queued;
+    return s->events.queued;
 }
 
 int synack_stack_next_event(struct synack_stack *s, struct synack_event *ev)
 {
-    if (s->ev_len == 0) return SYNACK_ERR_AGAIN;
-    *ev = s->evq[s->ev_head];
-    s->ev_head = (s->ev_head + 1) % s->ev_cap;
-    s->ev_len--;
-    return 0;
+    return evq_pop(&s->events, ev) ? 0 : SYNACK_ERR_AGAIN;
 }
 
 void synack_stack_set_trace(struct synack_stack *s, synack_trace_fn fn, void *ctx)
@@ -320,6 +310,7 @@ void synack_stack_set_trace(struct synack_stack *s, synack_trace_fn fn, void *ct
 void synack_stack_counters(const struct synack_stack *s, struct synack_counters *out)
 {
     *out = s->counters;
+    out->events_dropped = s->events.dropped;
     stack_ip_counters(s, out);
 }
 
@@ -336,8 +327,8 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
     out->max_time_wait = s->cfg.max_time_wait;
     out->orphans = s->norphans;
     out->max_orphans = s->cfg.max_orphans;
-    out->events_queued = s->ev_len;
-    out->events_cap = s->ev_cap;
+    out->events_queued = s->events.len;
+    out->events_cap = s->events.cap;
     out->mem_held = s->mem_held;
     out->mem_budget = s->cfg.mem_budget;
     out->conn_bytes = tcp_conn_bytes(&s->cfg);

@@ -4,6 +4,7 @@
 
 #include <synack/synack.h>
 
+#include "base/evq.h"
 #include "base/timers.h"
 #include "ip/frag.h"
 #include "tcp/conn.h"
@@ -95,10 +96,9 @@ struct synack_stack {
     synack_time_t icmp_err_window_start;
     unsigned icmp_err_count;
 
-    /* Events handed out by synack_stack_next_event. */
-    struct synack_event *evq;
-    size_t ev_head, ev_len, ev_cap;
-    uint64_t events_queued; /* events ever queued (not those dropped): monotonic */
+    /* Events handed out by synack_stack_next_event (what it drops is counted in its
+     * `dropped`, reported as events_dropped). */
+    struct evq events;
 
     /* RFC 4987: when the last SYN cookie went out (SYNACK_NEVER: none yet). In "overflow"
      * mode an ACK to a listener is checked as a cookie only within a cookie's lifetime of
