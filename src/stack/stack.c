@@ -1,8 +1,9 @@
 /* The stack: configuration, ingress, egress, deadlines, events. */
 #include "stack/stack.h"
 
-#include <stdlib.h>
 #include <string.h>
+
+#include "base/alloc.h"
 
 const char *synack_strerror(int err)
 {
@@ -126,16 +127,12 @@ void synack_config_default(struct synack_config *cfg)
 
 void *stack_alloc(struct synack_stack *s, size_t size)
 {
-    return s->cfg.alloc ? s->cfg.alloc(s->cfg.alloc_ctx, size) : malloc(size);
+    return alloc_mem(&s->cfg, size);
 }
 
 void stack_free(struct synack_stack *s, void *p)
 {
-    if (!p) return;
-    if (s->cfg.free)
-        s->cfg.free(s->cfg.alloc_ctx, p);
-    else
-        free(p);
+    alloc_free(&s->cfg, p);
 }
 
 /* Each address is one a peer could answer (RFC 1122 §3.2.1.3, RFC 4291 §2.4:
@@ -194,8 +191,7 @@ int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
 {
     if (!out || !cfg || !config_is_valid(cfg)) return SYNACK_ERR_INVAL;
-    void *(*alloc)(void *, size_t) = cfg->alloc;
-    struct synack_stack *s = alloc ? alloc(cfg->alloc_ctx, sizeof *s) : malloc(sizeof *s);
+    struct synack_stack *s = alloc_mem(cfg, sizeof *s);
     if (!s) return SYNACK_ERR_NOMEM;
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
@@ -224,6 +220,12 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
         return SYNACK_ERR_NOMEM;
     }
     timers_init(&s->timers, s->timer_storage, cfg->max_conns);
+    s->tcp = (struct tcp_env){.cfg = &s->cfg,
+                              .counters = &s->counters,
+                              .events = &s->events,
+                              .scratch = s->scratch,
+                              .next_id = &s->next_id,
+                              .ip_id = &s->ip_id};
     *out = s;
     return 0;
 }

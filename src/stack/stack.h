@@ -49,7 +49,8 @@ struct stack_big {
 
 struct synack_stack {
     struct synack_config cfg;
-    uint64_t next_id; /* ids of connections and listeners; never reused */
+    struct tcp_env tcp; /* what TCP may use of the stack (tcp/env.h) */
+    uint64_t next_id;   /* ids of connections and listeners; never reused */
 
     /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
     struct synack_tcp **buckets;
@@ -123,6 +124,12 @@ struct synack_stack {
     synack_trace_fn trace;
     void *trace_ctx;
 };
+
+/* The stack whose TCP environment `e` is. */
+static inline struct synack_stack *stack_of(struct tcp_env *e)
+{
+    return (struct synack_stack *)((char *)e - offsetof(struct synack_stack, tcp));
+}
 
 void *stack_alloc(struct synack_stack *s, size_t size);
 void stack_free(struct synack_stack *s, void *p);

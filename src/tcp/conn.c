@@ -8,13 +8,13 @@
 void tcp_count(struct synack_tcp *c, size_t offset)
 {
     (*(uint64_t *)((char *)&c->counters + offset))++;
-    (*(uint64_t *)((char *)&c->stack->counters + offset))++;
+    (*(uint64_t *)((char *)c->env->counters + offset))++;
 }
 
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
 {
     c->counters.drops[reason]++;
-    c->stack->counters.drops[reason]++;
+    c->env->counters->drops[reason]++;
 }
 
 static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
@@ -26,7 +26,7 @@ static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack
                               .new_state = c->state,
                               .old_state = c->state,
                               .err = c->err};
-    stack_event_push(c->stack, &ev);
+    evq_push(c->env->events, &ev);
 }
 
 void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t now)
@@ -39,7 +39,7 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
                               .new_state = next,
                               .time = now};
     c->state = next;
-    stack_event_push(c->stack, &ev);
+    evq_push(c->env->events, &ev);
     if (next == SYNACK_FIN_WAIT_2) tcp_finwait2_arm(c, now);
     if (next == SYNACK_ESTABLISHED && !(c->flags & TCP_F_PASSIVE) && ev.old_state != SYNACK_LISTEN)
         conn_event(c, SYNACK_EV_CONNECTED, now);
@@ -74,14 +74,14 @@ void tcp_mem_sync(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return;
     size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + c->ooo_bytes;
-    c->stack->mem_held = c->stack->mem_held - c->mem_held + held;
+    stack_of(c->env)->mem_held = stack_of(c->env)->mem_held - c->mem_held + held;
     c->mem_held = held;
 }
 
 bool tcp_mem_pressure(const struct synack_tcp *c)
 {
-    size_t budget = c->stack->cfg.mem_budget;
-    return budget && c->stack->mem_held >= budget;
+    size_t budget = c->env->cfg->mem_budget;
+    return budget && stack_of(c->env)->mem_held >= budget;
 }
 
 size_t tcp_conn_bytes(const struct synack_config *cfg)
@@ -109,8 +109,8 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr
     ring_init(&c->sndq, storage, s->cfg.sndbuf);
     ring_init(&c->rcvq, storage + s->cfg.sndbuf, s->cfg.rcvbuf);
     timer_node_init(&c->timer);
-    c->stack = s;
-    c->id = s->next_id++;
+    c->env = &s->tcp;
+    c->id = (*c->env->next_id)++;
     c->state = SYNACK_CLOSED;
     c->local_addr = *local_addr;
     c->local_port = local_port;
@@ -145,7 +145,7 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr
 
 void tcp_conn_destroy(struct synack_tcp *c)
 {
-    struct synack_stack *s = c->stack;
+    struct synack_stack *s = stack_of(c->env);
     if (c->flags & TCP_F_DEAD) return;
     /* Unlinked from everything that could reach it, now; freed by stack_reap() when the
      * public call that got here returns (ARCHITECTURE.md, ownership and lifetime): every
@@ -174,7 +174,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     if (c->flags & TCP_F_DEAD) return;
     tcp_timers_clear(c);
     tcp_timer_update(c);
-    stack_out_remove(c->stack, c);
+    stack_out_remove(stack_of(c->env), c);
     if (err && !c->err) {
         c->err = err;
         conn_event(c, SYNACK_EV_ERROR, now);
@@ -185,13 +185,13 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     if ((c->flags & TCP_F_RELEASED) || ((c->flags & TCP_F_PASSIVE) && !(c->flags & TCP_F_ACCEPTED)))
         tcp_conn_destroy(c);
     else
-        stack_demux_remove(c->stack, c); /* the 4-tuple is free again; the app holds c */
+        stack_demux_remove(stack_of(c->env), c); /* the 4-tuple is free again; the app holds c */
 }
 
 void tcp_schedule_output(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return; /* off the output list for good */
-    stack_out_schedule(c->stack, c);
+    stack_out_schedule(stack_of(c->env), c);
 }
 
 uint32_t tcp_isn(const struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
@@ -232,7 +232,7 @@ void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
      * does, which makes it acceptable to RFC 5961 peers in any synchronized state. */
     struct stack_ctl_seg seg = rst_seg(&c->local_addr, c->local_port, &c->remote_addr,
                                        c->remote_port, c->snd_nxt, c->rcv_nxt, true);
-    if (stack_ctl_push_owed(c->stack, &seg))
+    if (stack_ctl_push_owed(stack_of(c->env), &seg))
         c->counters.rsts_out++; /* the stack counts it when it leaves */
     tcp_conn_finish(c, err, now);
 }
@@ -244,8 +244,8 @@ uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn)
     /* A floor, as Linux's tcp_min_snd_mss: an MSS of 1 would turn 64 KB into 65,536
      * segments of 41 bytes each. Every IPv4 host must take 576-byte datagrams (RFC 791,
      * RFC 9293 §3.7.1), so a floor far below 536 wrongs no conforming peer. */
-    if (peer < c->stack->cfg.min_snd_mss) {
-        peer = c->stack->cfg.min_snd_mss;
+    if (peer < c->env->cfg->min_snd_mss) {
+        peer = c->env->cfg->min_snd_mss;
         TCP_COUNT(c, mss_raised);
     }
     /* RFC 1191 §3.1 / RFC 9293 §3.7.1: no datagram larger than the path MTU (our MTU, or
@@ -265,7 +265,7 @@ void tcp_set_snd_mss(struct synack_tcp *c, uint16_t mss)
 
 void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack_time_t now)
 {
-    const struct synack_config *cfg = &c->stack->cfg;
+    const struct synack_config *cfg = c->env->cfg;
     c->flags &= ~(uint32_t)(TCP_F_WSCALE | TCP_F_SACK | TCP_F_TS);
     /* RFC 7323 §2.2: scaling is on only if both SYNs carry the option; a shift above 14
      * is used as 14 (§2.3). */
@@ -297,7 +297,7 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
  * last one. */
 static bool oow_limited(const struct synack_tcp *c, synack_time_t now)
 {
-    synack_time_t iv = c->stack->cfg.invalid_ack_interval;
+    synack_time_t iv = c->env->cfg->invalid_ack_interval;
     return iv && c->oow_ack_at != SYNACK_NEVER && now - c->oow_ack_at < iv;
 }
 
@@ -313,7 +313,7 @@ bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now)
 
 bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
 {
-    struct synack_stack *s = c->stack;
+    struct synack_stack *s = stack_of(c->env);
     unsigned limit = s->cfg.challenge_ack_limit;
     /* RFC 5961 §7: a configurable number per second, here per connection and drawn anew
      * each second (CVE-2016-5696: a budget shared by all connections, or a fixed one,

@@ -13,6 +13,7 @@
 #include "base/seq.h"
 #include "base/timers.h"
 #include "tcp/cc.h"
+#include "tcp/env.h"
 #include "wire/wire.h"
 
 struct synack_stack;
@@ -124,7 +125,7 @@ struct synack_tcp {
     bool in_out_list;
     struct synack_tcp *lq_next;                   /* listener's SYN queue or accept queue */
     struct synack_tcp *orphan_prev, *orphan_next; /* the stack's orphans, with TCP_F_ORPHAN */
-    struct synack_stack *stack;
+    struct tcp_env *env;
     struct synack_listener *listener; /* for passive opens until accepted */
     uint64_t id;
     void *user;
@@ -273,7 +274,7 @@ struct tcp_tw {
 
 struct synack_listener {
     struct synack_listener *next; /* in the stack's listener list */
-    struct synack_stack *stack;
+    struct tcp_env *env;
     uint64_t id;
     void *user;
     struct synack_addr addr; /* bound: an address of the stack, its family's wildcard, or

@@ -69,7 +69,7 @@ static void pmtu_resend_too_big(struct synack_tcp *c, uint32_t passes)
  * flight. */
 static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct tcp_icmp_error *q)
 {
-    const struct synack_config *cfg = &c->stack->cfg;
+    const struct synack_config *cfg = c->env->cfg;
     bool v6 = c->local_addr.family == SYNACK_AF_INET6;
     uint32_t mtu = q->mtu, passes = mtu;
     if (mtu == 0 && !v6) {

@@ -35,7 +35,7 @@ static void conn_push_event(struct synack_tcp *c, enum synack_event_type type, s
                               .time = now,
                               .old_state = c->state,
                               .new_state = c->state};
-    stack_event_push(c->stack, &ev);
+    evq_push(c->env->events, &ev);
 }
 
 /* ---- RFC 9293 §3.10.7.1: CLOSED (no TCB) ------------------------------------------- */
@@ -59,7 +59,7 @@ static void input_listen(struct synack_listener *l, const struct wire_ip_repr *i
                          const struct wire_tcp_repr *seg, synack_time_t now,
                          const uint32_t *iss_floor)
 {
-    struct synack_stack *s = l->stack;
+    struct synack_stack *s = stack_of(l->env);
     if (seg->flags & WIRE_TCP_RST) { /* first: an incoming RST is ignored */
         stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
         return;
@@ -87,8 +87,8 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     if (has_ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
         tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
         if (!(seg->flags & WIRE_TCP_RST))
-            tcp_send_rst(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
-                         seg->ack, 0, false);
+            tcp_send_rst(stack_of(c->env), &c->local_addr, c->local_port, &c->remote_addr,
+                         c->remote_port, seg->ack, 0, false);
         return;
     }
     /* Second, RST: valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT). */
@@ -276,8 +276,8 @@ static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *s
          * <SEQ=SEG.ACK><CTL=RST>. Both bounds matter: without the upper one a blind ACK
          * anywhere above our ISS would complete the handshake. */
         tcp_count_drop(c, SYNACK_DROP_BAD_ACK);
-        tcp_send_rst(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
-                     seg->ack, 0, false);
+        tcp_send_rst(stack_of(c->env), &c->local_addr, c->local_port, &c->remote_addr,
+                     c->remote_port, seg->ack, 0, false);
         return false;
     }
     if ((c->flags & TCP_F_PASSIVE) && !tcp_listen_established(c, now)) {
@@ -400,7 +400,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
     if (seq == c->rcv_nxt && took < in->len) in->fin = false; /* the FIN lies past a drop */
     c->rcv_nxt += took;
     c->counters.bytes_in += took;
-    c->stack->counters.bytes_in += took;
+    c->env->counters->bytes_in += took;
     if ((c->flags & TCP_F_OOO_FIN) && c->rcv_nxt == c->ooo_fin_seq) {
         /* The hole before a FIN that came early is filled: take the FIN now. */
         c->flags &= ~(uint32_t)TCP_F_OOO_FIN;
@@ -539,7 +539,8 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ip_repr *ip
     if (c->state != SYNACK_TIME_WAIT ||
         !tcp_tw_syn_may_reopen(seg, c->rcv_nxt, (c->flags & TCP_F_TS) != 0, c->ts_recent))
         return false;
-    struct synack_listener *l = stack_listener_find(c->stack, &c->local_addr, c->local_port);
+    struct synack_listener *l =
+        stack_listener_find(stack_of(c->env), &c->local_addr, c->local_port);
     /* Only if the listener will take the SYN: otherwise TIME-WAIT goes on protecting the
      * old incarnation, and the peer's retransmitted SYN tries again later. */
     if (!l || !tcp_listen_has_room(l, (c->flags & TCP_F_RELEASED) != 0)) return false;

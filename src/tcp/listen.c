@@ -14,7 +14,7 @@ static void listener_event(struct synack_listener *l, enum synack_event_type typ
                               .old_state = from,
                               .new_state = to,
                               .time = now};
-    stack_event_push(l->stack, &ev);
+    evq_push(l->env->events, &ev);
 }
 
 int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *local, unsigned backlog,
@@ -31,8 +31,8 @@ int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *loca
     struct synack_listener *l = stack_alloc(s, sizeof *l);
     if (!l) return SYNACK_ERR_NOMEM;
     memset(l, 0, sizeof *l);
-    l->stack = s;
-    l->id = s->next_id++;
+    l->env = &s->tcp;
+    l->id = (*l->env->next_id)++;
     l->user = user;
     l->addr = addr->family == SYNACK_AF_NONE ? synack_addr_any(SYNACK_AF_NONE) : *addr;
     l->port = port;
@@ -63,7 +63,7 @@ int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out)
 void synack_listener_close(struct synack_listener *l, synack_time_t now)
 {
     if (!l) return;
-    struct synack_stack *s = l->stack;
+    struct synack_stack *s = stack_of(l->env);
     /* Connections nobody accepted are reset: the peer believes they exist. */
     while (l->acceptq || l->synq) {
         struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
@@ -87,7 +87,7 @@ int synack_listener_connect(struct synack_listener *l, const struct synack_endpo
         return SYNACK_ERR_INVAL;
     if (l->synq || l->acceptq)
         return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
-    struct synack_stack *s = l->stack;
+    struct synack_stack *s = stack_of(l->env);
     struct synack_addr laddr;
     if (stack_source_addr(s, &l->addr, &remote->addr, &laddr) != 0) return SYNACK_ERR_INVAL;
     const struct synack_addr *raddr = &remote->addr;
@@ -148,7 +148,7 @@ static enum synack_drop listen_full(const struct synack_listener *l, bool frees_
 {
     if (l->syn_count >= l->backlog) return SYNACK_DROP_SYN_QUEUE_FULL;
     if (l->accept_count >= l->backlog) return SYNACK_DROP_ACCEPT_QUEUE_FULL;
-    if (l->stack->nconns >= l->stack->cfg.max_conns + (frees_one ? 1u : 0u))
+    if (stack_of(l->env)->nconns >= l->env->cfg->max_conns + (frees_one ? 1u : 0u))
         return SYNACK_DROP_CONN_LIMIT;
     return SYNACK_DROP_NONE;
 }
@@ -162,7 +162,7 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
                                     const struct wire_tcp_repr *syn, uint32_t iss,
                                     synack_time_t now)
 {
-    struct synack_stack *s = l->stack;
+    struct synack_stack *s = stack_of(l->env);
     struct synack_tcp *c = tcp_conn_new(s, &ip->dst, syn->dst_port, &ip->src, syn->src_port);
     if (!c) return NULL;
     c->flags |= TCP_F_PASSIVE;
@@ -198,7 +198,7 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
 void tcp_listen_input(struct synack_listener *l, const struct wire_ip_repr *ip,
                       const struct wire_tcp_repr *seg, synack_time_t now, const uint32_t *iss_floor)
 {
-    struct synack_stack *s = l->stack;
+    struct synack_stack *s = stack_of(l->env);
     enum synack_syncookies mode = s->cfg.syncookies;
     /* The backlog bounds both queues. A SYN that finds the SYN queue full (or the stack out
      * of connections) gets a SYN cookie instead of a TCB (RFC 4987 §3.6); one that finds

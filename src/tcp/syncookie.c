@@ -112,7 +112,7 @@ static unsigned cookie_options(const struct synack_config *cfg, const struct wir
 void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ip_repr *ip,
                             const struct wire_tcp_repr *seg, synack_time_t now)
 {
-    struct synack_stack *s = l->stack;
+    struct synack_stack *s = stack_of(l->env);
     const struct synack_config *cfg = &s->cfg;
     uint16_t peer_mss = seg->has_mss && seg->mss ? seg->mss : tcp_default_mss(ip->src.family);
     unsigned mss_idx = cookie_mss_index(peer_mss);
@@ -179,7 +179,7 @@ struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_
                                    const struct wire_tcp_repr *seg, synack_time_t now,
                                    bool *dropped)
 {
-    struct synack_stack *s = l->stack;
+    struct synack_stack *s = stack_of(l->env);
     *dropped = false;
     enum synack_syncookies mode = s->cfg.syncookies;
     if ((seg->flags & (WIRE_TCP_SYN | WIRE_TCP_RST | WIRE_TCP_ACK)) != WIRE_TCP_ACK ||

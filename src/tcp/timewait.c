@@ -166,7 +166,7 @@ static void tw_answer_invalid(struct synack_stack *s, struct tcp_tw *tw, synack_
 
 bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
 {
-    struct synack_stack *s = c->stack;
+    struct synack_stack *s = stack_of(c->env);
     struct tcp_tw *tw = s->ntw < s->cfg.max_time_wait ? stack_alloc(s, sizeof *tw) : NULL;
     if (!tw) {
         if (!(c->flags & TCP_F_TW_FULL)) s->counters.time_wait_overflows++; /* once each */

@@ -35,7 +35,8 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 9293 §3.10.1 OPEN (and §3.10.2 SEND in LISTEN): select an ISS, send a SYN,
      * enter SYN-SENT. */
-    c->iss = tcp_isn(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port, now);
+    c->iss = tcp_isn(stack_of(c->env), &c->local_addr, c->local_port, &c->remote_addr,
+                     c->remote_port, now);
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
@@ -154,7 +155,7 @@ static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
 
 void tcp_orphan_remove(struct synack_tcp *c)
 {
-    struct synack_stack *s = c->stack;
+    struct synack_stack *s = stack_of(c->env);
     if (!(c->flags & TCP_F_ORPHAN)) return;
     if (c->orphan_prev)
         c->orphan_prev->orphan_next = c->orphan_next;
@@ -174,7 +175,7 @@ void tcp_orphan_remove(struct synack_tcp *c)
  * never acknowledges cannot make released connections take every slot. */
 static void orphan_add(struct synack_tcp *c, synack_time_t now)
 {
-    struct synack_stack *s = c->stack;
+    struct synack_stack *s = stack_of(c->env);
     if ((c->flags & (TCP_F_ORPHAN | TCP_F_DEAD)) || c->state == SYNACK_CLOSED) return;
     c->flags |= TCP_F_ORPHAN;
     c->orphan_next = NULL;
@@ -241,7 +242,7 @@ static void conn_release(struct synack_tcp *c, synack_time_t now)
 void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
-    struct synack_stack *s = c->stack;
+    struct synack_stack *s = stack_of(c->env);
     conn_release(c, now);
     tcp_mem_sync(c);
     orphan_add(c, now);
@@ -251,7 +252,7 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
 void synack_tcp_abort(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
-    struct synack_stack *s = c->stack;
+    struct synack_stack *s = stack_of(c->env);
     c->flags |= TCP_F_RELEASED;
     if (c->state == SYNACK_CLOSED)
         tcp_conn_destroy(c);
