@@ -196,11 +196,6 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     s->next_id = 1;
-    /* The demux key derives from the secret, so it differs per stack but stays
-     * deterministic for a given configuration. */
-    for (int i = 0; i < 16; i++)
-        s->hash_key[i] =
-            (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^ 0x5a);
     s->port_counter = (uint32_t)cfg->seed;
     s->cookie_sent_at = SYNACK_NEVER;
     /* Four events per connection, and the two a TIME_WAIT record queues when it ends... */
@@ -213,19 +208,20 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     s->icmpq_bytes = stack_alloc(s, STACK_ICMPQ_CAP * (size_t)(cfg->mtu - WIRE_IPV4_HDR_LEN));
     s->ctl_cap = STACK_CTLQ_CAP;
     s->ctlq = stack_alloc(s, s->ctl_cap * sizeof *s->ctlq);
-    if (!s->events.buf || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
-        stack_demux_init(s) != 0 || tcp_tw_init(s) != 0 || stack_ip_init(s) != 0 ||
-        stack_udp_init(s) != 0) {
-        synack_stack_free(s);
-        return SYNACK_ERR_NOMEM;
-    }
-    timers_init(&s->timers, s->timer_storage, cfg->max_conns);
     s->tcp = (struct tcp_env){.cfg = &s->cfg,
                               .counters = &s->counters,
                               .events = &s->events,
                               .scratch = s->scratch,
                               .next_id = &s->next_id,
-                              .ip_id = &s->ip_id};
+                              .ip_id = &s->ip_id,
+                              .port_counter = &s->port_counter};
+    if (!s->events.buf || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
+        tcp_env_init(&s->tcp) != 0 || tcp_tw_init(s) != 0 || stack_ip_init(s) != 0 ||
+        stack_udp_init(s) != 0) {
+        synack_stack_free(s);
+        return SYNACK_ERR_NOMEM;
+    }
+    timers_init(&s->timers, s->timer_storage, cfg->max_conns);
     *out = s;
     return 0;
 }
@@ -248,12 +244,7 @@ void synack_stack_free(struct synack_stack *s)
     tcp_tw_free_all(s);
     stack_ip_free(s);
     stack_udp_free(s);
-    while (s->listeners) {
-        struct synack_listener *l = s->listeners;
-        s->listeners = l->next;
-        stack_free(s, l);
-    }
-    stack_free(s, s->buckets);
+    tcp_env_free(&s->tcp);
     stack_free(s, s->events.buf);
     stack_free(s, s->timer_storage);
     stack_free(s, s->scratch);
@@ -321,7 +312,7 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
     memset(out, 0, sizeof *out);
     out->conns = s->nconns;
     out->max_conns = s->cfg.max_conns;
-    for (const struct synack_listener *l = s->listeners; l; l = l->next) {
+    for (const struct synack_listener *l = s->tcp.listeners; l; l = l->next) {
         out->listeners++;
         out->half_open += l->syn_count;
     }

@@ -50,17 +50,12 @@ struct stack_big {
 struct synack_stack {
     struct synack_config cfg;
     struct tcp_env tcp; /* what TCP may use of the stack (tcp/env.h) */
-    uint64_t next_id;   /* ids of connections and listeners; never reused */
+    uint64_t next_id;   /* ids of connections, listeners and UDP sockets; never reused */
 
-    /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
-    struct synack_tcp **buckets;
-    size_t nbuckets;
     size_t nconns;           /* connections allocated (in the demux or held by the app) */
     struct synack_tcp *all;  /* every allocated connection: freed with the stack */
     struct synack_tcp *dead; /* destroyed during the current public call, chained through
                                 all_next: freed by stack_reap() before the call returns */
-    struct synack_listener *listeners;
-    uint8_t hash_key[16];
 
     /* TIME-WAIT records of released connections (tcp/timewait.c): a chained hash by
      * 4-tuple and a list in expiry order, which is their timer. */
@@ -139,27 +134,7 @@ void stack_count_drop(struct synack_stack *s, enum synack_drop reason);
  * can end a connection calls it last, so nothing up the call stack holds a freed one. */
 void stack_reap(struct synack_stack *s);
 
-/* ---- stack/demux.c ---- */
-/* The keyed hash of a 4-tuple that every table of the stack is indexed by. */
-uint64_t stack_tuple_hash(const struct synack_stack *s, const struct synack_addr *laddr,
-                          uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
-int stack_demux_init(struct synack_stack *s);
-struct synack_tcp *stack_demux_find(const struct synack_stack *s, const struct synack_addr *laddr,
-                                    uint16_t lport, const struct synack_addr *raddr,
-                                    uint16_t rport);
-void stack_demux_insert(struct synack_stack *s, struct synack_tcp *c);
-void stack_demux_remove(struct synack_stack *s, struct synack_tcp *c);
-/* The listener a SYN to (local, port) reaches: the one bound to that address, else to its
- * family's wildcard, else to every address; NULL if none. */
-struct synack_listener *stack_listener_find(const struct synack_stack *s,
-                                            const struct synack_addr *local, uint16_t port);
-/* True when a listener on (addr, port) would overlap one that exists (the same port and
- * an address, a wildcard or both families that cover each other). */
-bool stack_listener_conflicts(const struct synack_stack *s, const struct synack_addr *addr,
-                              uint16_t port);
-/* RFC 6056 §3.3.3: an ephemeral port free for (laddr, raddr, rport), or 0 if none is. */
-uint16_t stack_ephemeral_port(struct synack_stack *s, const struct synack_addr *laddr,
-                              const struct synack_addr *raddr, uint16_t rport);
+/* ---- stack/addr.c ---- */
 /* The first of the stack's addresses of `family`, or NULL. */
 const struct synack_addr *stack_addr_of(const struct synack_stack *s, enum synack_family family);
 /* The source address for a connection to `remote` from `bound` (NULL, a wildcard, or one

@@ -60,7 +60,7 @@ uint32_t tcp_ts_offset(const struct synack_stack *s, const struct synack_addr *l
 {
     /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
      * successive incarnations unrelated. */
-    return (uint32_t)siphash_tuple(s->hash_key, laddr, lport, raddr, rport);
+    return (uint32_t)siphash_tuple(s->tcp.hash_key, laddr, lport, raddr, rport);
 }
 
 /* The scoreboard holds one record per segment in flight: a send buffer's worth of
@@ -139,7 +139,7 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr
     if (s->all) s->all->all_prev = c;
     s->all = c;
     s->nconns++;
-    stack_demux_insert(s, c);
+    tcp_demux_insert(&s->tcp, c);
     return c;
 }
 
@@ -152,7 +152,7 @@ void tcp_conn_destroy(struct synack_tcp *c)
      * caller up the stack may still read it, none can find it again. */
     timers_set(&s->timers, &c->timer, TIMERS_NEVER);
     stack_out_remove(s, c);
-    stack_demux_remove(s, c);
+    tcp_demux_remove(&s->tcp, c);
     tcp_orphan_remove(c);
     if (c->listener) tcp_listen_unlink(c);
     if (c->all_prev)
@@ -185,7 +185,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     if ((c->flags & TCP_F_RELEASED) || ((c->flags & TCP_F_PASSIVE) && !(c->flags & TCP_F_ACCEPTED)))
         tcp_conn_destroy(c);
     else
-        stack_demux_remove(stack_of(c->env), c); /* the 4-tuple is free again; the app holds c */
+        tcp_demux_remove(c->env, c); /* the 4-tuple is free again; the app holds c */
 }
 
 void tcp_schedule_output(struct synack_tcp *c)
@@ -324,7 +324,7 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
         uint8_t msg[16];
         memcpy(msg, &c->id, 8);
         memcpy(msg + 8, &c->challenge_windows, 8);
-        uint64_t h = siphash24(s->hash_key, msg, sizeof msg);
+        uint64_t h = siphash24(s->tcp.hash_key, msg, sizeof msg);
         c->challenge_window = now;
         c->challenge_windows++;
         c->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;

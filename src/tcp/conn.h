@@ -286,6 +286,27 @@ struct synack_listener {
     struct synack_tcp *acceptq; /* established, oldest first */
 };
 
+/* ---- tcp/demux.c ---- */
+/* The keyed hash of a 4-tuple that every table of TCP is indexed by. */
+uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                        const struct synack_addr *raddr, uint16_t rport);
+int tcp_demux_init(struct tcp_env *e);
+struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
+                                  uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
+void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c);
+void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c);
+/* The listener a SYN to (local, port) reaches: the one bound to that address, else to its
+ * family's wildcard, else to every address; NULL if none. */
+struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct synack_addr *local,
+                                          uint16_t port);
+/* True when a listener on (addr, port) would overlap one that exists (the same port and
+ * an address, a wildcard or both families that cover each other). */
+bool tcp_listener_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port);
+/* RFC 6056 §3.3.3: an ephemeral port free for (laddr, raddr, rport) among connections,
+ * TIME-WAIT records and listeners, or 0 if none is. */
+uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
+                            const struct synack_addr *raddr, uint16_t rport);
+
 /* ---- tcp/input.c ---- */
 /* Processes one parsed segment addressed to this stack. */
 void tcp_input(struct synack_stack *s, const struct wire_ip_repr *ip,

@@ -136,7 +136,7 @@ static struct synack_tcp *icmp_find_conn(struct synack_stack *s, const struct tc
     /* A TCP segment with its header (a first fragment); the demux key holds our address
      * as the source, so a datagram someone else sent finds nothing. */
     if (q->proto != WIRE_IP_PROTO_TCP || q->frag_offset != 0) return NULL;
-    struct synack_tcp *c = stack_demux_find(s, &q->src, q->src_port, &q->dst, q->dst_port);
+    struct synack_tcp *c = tcp_demux_find(&s->tcp, &q->src, q->src_port, &q->dst, q->dst_port);
     /* TIME_WAIT has nothing in flight that an error could be about. */
     if (!c || c->state == SYNACK_TIME_WAIT || c->state == SYNACK_CLOSED ||
         c->state == SYNACK_LISTEN)

@@ -539,8 +539,7 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ip_repr *ip
     if (c->state != SYNACK_TIME_WAIT ||
         !tcp_tw_syn_may_reopen(seg, c->rcv_nxt, (c->flags & TCP_F_TS) != 0, c->ts_recent))
         return false;
-    struct synack_listener *l =
-        stack_listener_find(stack_of(c->env), &c->local_addr, c->local_port);
+    struct synack_listener *l = tcp_listener_find(c->env, &c->local_addr, c->local_port);
     /* Only if the listener will take the SYN: otherwise TIME-WAIT goes on protecting the
      * old incarnation, and the peer's retransmitted SYN tries again later. */
     if (!l || !tcp_listen_has_room(l, (c->flags & TCP_F_RELEASED) != 0)) return false;
@@ -553,14 +552,15 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ip_repr *ip
 void tcp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                const struct wire_tcp_repr *seg, synack_time_t now)
 {
-    struct synack_tcp *c = stack_demux_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
+    struct synack_tcp *c =
+        tcp_demux_find(&s->tcp, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
     if (!c) {
         struct tcp_tw *tw = tcp_tw_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
         if (tw) {
             tcp_tw_input(s, tw, ip, seg, now);
             return;
         }
-        struct synack_listener *l = stack_listener_find(s, &ip->dst, seg->dst_port);
+        struct synack_listener *l = tcp_listener_find(&s->tcp, &ip->dst, seg->dst_port);
         if (!l) {
             input_closed(s, ip, seg);
             return;

@@ -26,7 +26,7 @@ int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *loca
                     ((addr->family == SYNACK_AF_INET || addr->family == SYNACK_AF_INET6) &&
                      synack_addr_is_any(addr));
     if (!wildcard && !stack_addr_is_local(s, addr)) return SYNACK_ERR_INVAL;
-    if (stack_listener_conflicts(s, addr, local->port)) return SYNACK_ERR_ADDRINUSE;
+    if (tcp_listener_conflicts(&s->tcp, addr, local->port)) return SYNACK_ERR_ADDRINUSE;
     uint16_t port = local->port;
     struct synack_listener *l = stack_alloc(s, sizeof *l);
     if (!l) return SYNACK_ERR_NOMEM;
@@ -37,8 +37,8 @@ int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *loca
     l->addr = addr->family == SYNACK_AF_NONE ? synack_addr_any(SYNACK_AF_NONE) : *addr;
     l->port = port;
     l->backlog = backlog;
-    l->next = s->listeners;
-    s->listeners = l;
+    l->next = s->tcp.listeners;
+    s->tcp.listeners = l;
     /* RFC 9293 §3.10.1 OPEN, passive: CLOSED -> LISTEN. The listener is not a TCB, so it
      * reports the transition itself; tcp_set_state is for connections. */
     listener_event(l, SYNACK_EV_STATE, SYNACK_CLOSED, SYNACK_LISTEN, 0);
@@ -69,7 +69,7 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
         struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
         tcp_conn_reset(c, SYNACK_ERR_ABORTED, now);
     }
-    for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
+    for (struct synack_listener **pp = &s->tcp.listeners; *pp; pp = &(*pp)->next) {
         if (*pp == l) {
             *pp = l->next;
             break;
@@ -92,7 +92,7 @@ int synack_listener_connect(struct synack_listener *l, const struct synack_endpo
     if (stack_source_addr(s, &l->addr, &remote->addr, &laddr) != 0) return SYNACK_ERR_INVAL;
     const struct synack_addr *raddr = &remote->addr;
     uint16_t rport = remote->port;
-    if (stack_demux_find(s, &laddr, l->port, raddr, rport) ||
+    if (tcp_demux_find(&s->tcp, &laddr, l->port, raddr, rport) ||
         tcp_tw_find(s, &laddr, l->port, raddr, rport))
         return SYNACK_ERR_ADDRINUSE;
     if (s->nconns >= s->cfg.max_conns) return SYNACK_ERR_CONNLIMIT;
@@ -104,7 +104,7 @@ int synack_listener_connect(struct synack_listener *l, const struct synack_endpo
     c->id = l->id;
     c->user = l->user;
     c->state = SYNACK_LISTEN;
-    for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
+    for (struct synack_listener **pp = &s->tcp.listeners; *pp; pp = &(*pp)->next) {
         if (*pp == l) {
             *pp = l->next;
             break;

@@ -20,7 +20,7 @@
 static size_t tw_bucket(const struct synack_stack *s, const struct synack_addr *laddr,
                         uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
 {
-    return (size_t)stack_tuple_hash(s, laddr, lport, raddr, rport) & (s->tw_nbuckets - 1);
+    return (size_t)tcp_tuple_hash(&s->tcp, laddr, lport, raddr, rport) & (s->tw_nbuckets - 1);
 }
 
 int tcp_tw_init(struct synack_stack *s)
@@ -216,14 +216,14 @@ void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_i
                   const struct wire_tcp_repr *seg, synack_time_t now)
 {
     s->counters.segs_in++;
-    struct synack_listener *l = stack_listener_find(s, &ip->dst, seg->dst_port);
+    struct synack_listener *l = tcp_listener_find(&s->tcp, &ip->dst, seg->dst_port);
     if (l && tcp_tw_syn_may_reopen(seg, tw->rcv_nxt, tw->ts, tw->ts_recent) &&
         tcp_listen_has_room(l, false)) {
         /* The new incarnation's ISS starts above the old one's sequence space. The record
          * goes once the new connection exists; if it could not be made, TIME-WAIT goes on. */
         uint32_t floor = tw->snd_nxt;
         tcp_listen_input(l, ip, seg, now, &floor);
-        if (stack_demux_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port))
+        if (tcp_demux_find(&s->tcp, &ip->dst, seg->dst_port, &ip->src, seg->src_port))
             tw_end(s, tw, now);
         return;
     }

@@ -16,9 +16,9 @@ int synack_tcp_connect(struct synack_stack *s, const struct synack_endpoint *rem
     const struct synack_addr *raddr = &remote->addr;
     uint16_t rport = remote->port, local_port = local ? local->port : 0;
     if (local_port == 0) {
-        local_port = stack_ephemeral_port(s, &laddr, raddr, rport);
+        local_port = tcp_ephemeral_port(&s->tcp, &laddr, raddr, rport);
         if (local_port == 0) return SYNACK_ERR_NOPORTS;
-    } else if (stack_demux_find(s, &laddr, local_port, raddr, rport) ||
+    } else if (tcp_demux_find(&s->tcp, &laddr, local_port, raddr, rport) ||
                tcp_tw_find(s, &laddr, local_port, raddr, rport)) {
         return SYNACK_ERR_ADDRINUSE;
     }
