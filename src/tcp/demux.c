@@ -4,7 +4,6 @@
 
 #include "base/alloc.h"
 #include "base/siphash.h"
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
@@ -120,8 +119,7 @@ uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
     for (uint32_t tries = 0; tries < n; tries++) {
         uint16_t port = (uint16_t)(lo + (offset + (*e->port_counter)++) % n);
         if (!tcp_demux_find(e, laddr, port, raddr, rport) &&
-            !tcp_tw_find(stack_of(e), laddr, port, raddr, rport) &&
-            !tcp_listener_find(e, laddr, port))
+            !tcp_tw_find(e, laddr, port, raddr, rport) && !tcp_listener_find(e, laddr, port))
             return port;
     }
     return 0;

@@ -1,6 +1,5 @@
 /* Output: decide why to send (SYN, retransmission, new data, FIN, probe, ACK), build the
  * segment with its options, then update the scoreboard and the timers. */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 /* The largest window our buffer supports now, before the never-shrink rule. */

@@ -4,7 +4,6 @@
  * (RFC 6675) or, for peers without SACK, NewReno (RFC 6582), RACK-TLP (RFC 8985), the
  * congestion controller (tcp/cc.h), RTT samples and the retransmission timer (RFC 6298).
  */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 void tcp_phase_update(struct synack_tcp *c, synack_time_t now)

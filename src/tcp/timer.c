@@ -1,5 +1,4 @@
 /* Timers: retransmission (RFC 6298), persist (RFC 9293 §3.8.6.1), TIME-WAIT (2*MSL). */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 void tcp_timer_update(struct synack_tcp *c)
@@ -17,7 +16,7 @@ void tcp_timer_update(struct synack_tcp *c)
         c->utimeout_at = c->una_since + c->user_timeout;
         if (c->utimeout_at < at) at = c->utimeout_at;
     }
-    timers_set(&stack_of(c->env)->timers, &c->timer, at);
+    timers_set(&c->env->timers, &c->timer, at);
 }
 
 void tcp_timers_clear(struct synack_tcp *c)
