@@ -458,15 +458,16 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
     if (!s || !buf) return SYNACK_ERR_INVAL;
     if (cap < s->cfg.mtu) return SYNACK_ERR_BUFSZ;
     /* TCB-less segments first: answers to what found no connection, owed RSTs. */
-    synack_ssize n = tcp_ctl_output(&s->tcp, buf, cap);
-    if (n != 0) return output_traced(s, n, buf, now);
+    if (tcp_ctl_pending(&s->tcp))
+        return output_traced(s, tcp_ctl_output(&s->tcp, buf, cap), buf, now);
     if (s->icmpq_len) return stack_icmp_output(s, buf, cap, now);
     if (stack_big_busy(s)) {
-        n = stack_big_output(s, buf, cap, now);
+        synack_ssize n = stack_big_output(s, buf, cap, now);
         if (n != 0) return n;
     }
     if (stack_udp_has_output(s)) return stack_udp_output(s, buf, cap, now);
-    n = tcp_conns_output(&s->tcp, buf, cap, now);
+    if (!tcp_conns_pending(&s->tcp)) return SYNACK_ERR_AGAIN;
+    synack_ssize n = tcp_conns_output(&s->tcp, buf, cap, now);
     return n == 0 ? SYNACK_ERR_AGAIN : output_traced(s, n, buf, now);
 }
 

@@ -116,8 +116,8 @@ enum {
 };
 
 struct synack_tcp {
-    struct timer_node timer;      /* in the env's deadline heap; at = earliest of below */
-    struct synack_tcp *hash_next; /* 4-tuple demux chain */
+    struct timer_node timer;                /* in the env's deadline heap; at = earliest of below */
+    struct synack_tcp *hash_next;           /* 4-tuple demux chain */
     struct synack_tcp *all_prev, *all_next; /* every connection of the env */
     struct synack_tcp *out_next;            /* output-pending list */
     bool in_out_list;
@@ -466,7 +466,10 @@ struct tcp_tw *tcp_tw_find(const struct tcp_env *e, const struct synack_addr *la
 void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_repr *ip,
                   const struct wire_tcp_repr *seg, synack_time_t now);
 /* The earliest end of 2*MSL among the records, or SYNACK_NEVER. */
-synack_time_t tcp_tw_next_deadline(const struct tcp_env *e);
+static inline synack_time_t tcp_tw_next_deadline(const struct tcp_env *e)
+{
+    return e->tw_head ? e->tw_head->expires : SYNACK_NEVER;
+}
 /* Ends the records whose 2*MSL is over by `now` (TIME_WAIT -> CLOSED). */
 void tcp_tw_expire(struct tcp_env *e, synack_time_t now);
 /* RFC 1122 §4.2.2.13, RFC 6191: whether a SYN may reopen a 4-tuple in TIME-WAIT whose

@@ -45,7 +45,7 @@ void tcp_env_free(struct tcp_env *e)
     e->ctlq = NULL;
 }
 
-void tcp_reap(struct tcp_env *e)
+void tcp_free_dead(struct tcp_env *e)
 {
     while (e->dead) {
         struct synack_tcp *c = e->dead;

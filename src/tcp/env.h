@@ -109,9 +109,25 @@ int tcp_env_init(struct tcp_env *e);
 /* Destroys every connection, listener and TIME-WAIT record and frees TCP's tables; also
  * after a tcp_env_init that failed, or did not run (nothing of TCP's own made yet). */
 void tcp_env_free(struct tcp_env *e);
+/* The out-of-line part of tcp_reap: frees every connection on the dead list. */
+void tcp_free_dead(struct tcp_env *e);
 /* Frees the connections destroyed during this public call. Every public entry point that
- * can end a connection calls it last, so nothing up the call stack holds a freed one. */
-void tcp_reap(struct tcp_env *e);
+ * can end a connection calls it last, so nothing up the call stack holds a freed one.
+ * Inline: most calls find nothing to free. */
+static inline void tcp_reap(struct tcp_env *e)
+{
+    if (e->dead) tcp_free_dead(e);
+}
+/* Whether a TCB-less segment waits, and whether a connection may have one to send: asked
+ * inline, so an output call that finds nothing of TCP's makes no call into it. */
+static inline bool tcp_ctl_pending(const struct tcp_env *e)
+{
+    return e->ctl_len != 0;
+}
+static inline bool tcp_conns_pending(const struct tcp_env *e)
+{
+    return e->out_head != NULL;
+}
 /* Writes the oldest TCB-less segment as a packet: its length, 0 if none waits, or
  * SYNACK_ERR_BUFSZ. */
 synack_ssize tcp_ctl_output(struct tcp_env *e, uint8_t *buf, size_t cap);

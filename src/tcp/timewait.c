@@ -96,11 +96,6 @@ static void list_insert(struct tcp_env *e, struct tcp_tw *tw)
         e->tw_head = tw;
 }
 
-synack_time_t tcp_tw_next_deadline(const struct tcp_env *e)
-{
-    return e->tw_head ? e->tw_head->expires : SYNACK_NEVER;
-}
-
 /* TIME-WAIT -> CLOSED: the events a TCB would queue, then the record goes. */
 static void tw_end(struct tcp_env *e, struct tcp_tw *tw, synack_time_t now)
 {
