@@ -8,7 +8,6 @@
 #include <synack/synack.h>
 
 #include "base/evq.h"
-#include "base/timers.h"
 #include "ip/frag.h"
 #include "tcp/conn.h"
 #include "udp/udp.h"

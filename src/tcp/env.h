@@ -13,8 +13,9 @@
  *
  * All of it is plain data, reached directly: no function pointer, so no indirect call on
  * the path of a segment. The stack calls in (tcp_input, tcp_icmp_input, tcp_connect,
- * tcp_listen, the functions below) and pulls what TCP sends (tcp_ctl_output,
- * tcp_conns_output).
+ * tcp_listen, tcp_listener_connect, the functions below) and pulls what TCP sends
+ * (tcp_ctl_output, tcp_conns_output); the application calls the public functions of
+ * tcp/user.c and tcp/listen.c, which need nothing of the stack beyond the env.
  */
 #ifndef SYNACK_TCP_ENV_H
 #define SYNACK_TCP_ENV_H
