@@ -100,7 +100,7 @@ void stack_icmp6_input(struct synack_stack *s, const struct wire_ip_repr *ip,
         if (e.proto == WIRE_IP_PROTO_UDP)
             stack_udp_icmp_error(s, &e, now);
         else
-            tcp_icmp_input(s, &e, now);
+            tcp_icmp_input(&s->tcp, &e, now);
         return;
     }
     default:

@@ -1,8 +1,10 @@
-/* The stack: configuration, ingress, egress, deadlines, events. */
+/* The stack: configuration, ingress (IP, then TCP, UDP or ICMP), egress (pulled from TCP's
+ * queues, ICMP, fragments and UDP), deadlines, events. */
 #include "stack/stack.h"
 
-#include <stdlib.h>
 #include <string.h>
+
+#include "base/alloc.h"
 
 const char *synack_strerror(int err)
 {
@@ -126,16 +128,12 @@ void synack_config_default(struct synack_config *cfg)
 
 void *stack_alloc(struct synack_stack *s, size_t size)
 {
-    return s->cfg.alloc ? s->cfg.alloc(s->cfg.alloc_ctx, size) : malloc(size);
+    return alloc_mem(&s->cfg, size);
 }
 
 void stack_free(struct synack_stack *s, void *p)
 {
-    if (!p) return;
-    if (s->cfg.free)
-        s->cfg.free(s->cfg.alloc_ctx, p);
-    else
-        free(p);
+    alloc_free(&s->cfg, p);
 }
 
 /* Each address is one a peer could answer (RFC 1122 §3.2.1.3, RFC 4291 §2.4:
@@ -194,69 +192,44 @@ int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
 {
     if (!out || !cfg || !config_is_valid(cfg)) return SYNACK_ERR_INVAL;
-    void *(*alloc)(void *, size_t) = cfg->alloc;
-    struct synack_stack *s = alloc ? alloc(cfg->alloc_ctx, sizeof *s) : malloc(sizeof *s);
+    struct synack_stack *s = alloc_mem(cfg, sizeof *s);
     if (!s) return SYNACK_ERR_NOMEM;
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     s->next_id = 1;
-    /* The demux key derives from the secret, so it differs per stack but stays
-     * deterministic for a given configuration. */
-    for (int i = 0; i < 16; i++)
-        s->hash_key[i] =
-            (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^ 0x5a);
     s->port_counter = (uint32_t)cfg->seed;
-    s->cookie_sent_at = SYNACK_NEVER;
     /* Four events per connection, and the two a TIME_WAIT record queues when it ends... */
     /* ... and three per UDP socket (READABLE, WRITABLE, ERROR: each sent once until the
      * socket is called). */
-    s->ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait + 3 * cfg->max_udp;
-    s->evq = stack_alloc(s, s->ev_cap * sizeof *s->evq);
-    s->timer_storage = stack_alloc(s, cfg->max_conns * sizeof *s->timer_storage);
+    size_t ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait + 3 * cfg->max_udp;
+    evq_init(&s->events, stack_alloc(s, ev_cap * sizeof(struct synack_event)), ev_cap);
     s->scratch = stack_alloc(s, cfg->mtu);
     s->icmpq_bytes = stack_alloc(s, STACK_ICMPQ_CAP * (size_t)(cfg->mtu - WIRE_IPV4_HDR_LEN));
-    s->ctl_cap = STACK_CTLQ_CAP;
-    s->ctlq = stack_alloc(s, s->ctl_cap * sizeof *s->ctlq);
-    if (!s->evq || !s->scratch || !s->icmpq_bytes || !s->timer_storage || !s->ctlq ||
-        stack_demux_init(s) != 0 || tcp_tw_init(s) != 0 || stack_ip_init(s) != 0 ||
-        stack_udp_init(s) != 0) {
+    s->tcp = (struct tcp_env){.cfg = &s->cfg,
+                              .counters = &s->counters,
+                              .events = &s->events,
+                              .scratch = s->scratch,
+                              .next_id = &s->next_id,
+                              .ip_id = &s->ip_id,
+                              .port_counter = &s->port_counter};
+    if (!s->events.buf || !s->scratch || !s->icmpq_bytes || tcp_env_init(&s->tcp) != 0 ||
+        stack_ip_init(s) != 0 || stack_udp_init(s) != 0) {
         synack_stack_free(s);
         return SYNACK_ERR_NOMEM;
     }
-    timers_init(&s->timers, s->timer_storage, cfg->max_conns);
     *out = s;
     return 0;
-}
-
-void stack_reap(struct synack_stack *s)
-{
-    while (s->dead) {
-        struct synack_tcp *c = s->dead;
-        s->dead = c->all_next;
-        stack_free(s, c);
-    }
 }
 
 void synack_stack_free(struct synack_stack *s)
 {
     if (!s) return;
-    while (s->all)
-        tcp_conn_destroy(s->all);
-    stack_reap(s);
-    tcp_tw_free_all(s);
+    tcp_env_free(&s->tcp);
     stack_ip_free(s);
     stack_udp_free(s);
-    while (s->listeners) {
-        struct synack_listener *l = s->listeners;
-        s->listeners = l->next;
-        stack_free(s, l);
-    }
-    stack_free(s, s->buckets);
-    stack_free(s, s->evq);
-    stack_free(s, s->timer_storage);
+    stack_free(s, s->events.buf);
     stack_free(s, s->scratch);
     stack_free(s, s->icmpq_bytes);
-    stack_free(s, s->ctlq);
     stack_free(s, s);
 }
 
@@ -281,34 +254,19 @@ void stack_count_drop(struct synack_stack *s, enum synack_drop reason)
     s->counters.drops[reason]++;
 }
 
-void stack_event_push(struct synack_stack *s, const struct synack_event *ev)
-{
-    if (s->ev_len == s->ev_cap) {
-        s->counters.events_dropped++;
-        return;
-    }
-    s->evq[(s->ev_head + s->ev_len) % s->ev_cap] = *ev;
-    s->ev_len++;
-    s->events_queued++;
-}
-
 bool synack_stack_has_events(const struct synack_stack *s)
 {
-    return s->ev_len > 0;
+    return s->events.len > 0;
 }
 
 uint64_t synack_stack_events_queued(const struct synack_stack *s)
 {
-    return s->events_queued;
+    return s->events.queued;
 }
 
 int synack_stack_next_event(struct synack_stack *s, struct synack_event *ev)
 {
-    if (s->ev_len == 0) return SYNACK_ERR_AGAIN;
-    *ev = s->evq[s->ev_head];
-    s->ev_head = (s->ev_head + 1) % s->ev_cap;
-    s->ev_len--;
-    return 0;
+    return evq_pop(&s->events, ev) ? 0 : SYNACK_ERR_AGAIN;
 }
 
 void synack_stack_set_trace(struct synack_stack *s, synack_trace_fn fn, void *ctx)
@@ -320,28 +278,16 @@ void synack_stack_set_trace(struct synack_stack *s, synack_trace_fn fn, void *ct
 void synack_stack_counters(const struct synack_stack *s, struct synack_counters *out)
 {
     *out = s->counters;
+    out->events_dropped = s->events.dropped;
     stack_ip_counters(s, out);
 }
 
 void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats *out)
 {
     memset(out, 0, sizeof *out);
-    out->conns = s->nconns;
-    out->max_conns = s->cfg.max_conns;
-    for (const struct synack_listener *l = s->listeners; l; l = l->next) {
-        out->listeners++;
-        out->half_open += l->syn_count;
-    }
-    out->time_wait = s->ntw;
-    out->max_time_wait = s->cfg.max_time_wait;
-    out->orphans = s->norphans;
-    out->max_orphans = s->cfg.max_orphans;
-    out->events_queued = s->ev_len;
-    out->events_cap = s->ev_cap;
-    out->mem_held = s->mem_held;
-    out->mem_budget = s->cfg.mem_budget;
-    out->conn_bytes = tcp_conn_bytes(&s->cfg);
-    out->time_wait_bytes = sizeof(struct tcp_tw);
+    tcp_env_stats(&s->tcp, out);
+    out->events_queued = s->events.len;
+    out->events_cap = s->events.cap;
     stack_ip_stats(s, out);
 }
 
@@ -407,7 +353,7 @@ static void input_deliver(struct synack_stack *s, struct input_pkt *in, synack_t
         stack_udp_input(s, &in->ip, &in->udp, in->pkt, in->pkt_len, now);
         return;
     default:
-        tcp_input(s, &in->ip, &in->tcp, now);
+        tcp_input(&s->tcp, &in->ip, &in->tcp, now);
         return;
     }
 }
@@ -450,7 +396,7 @@ static int input_fragment(struct synack_stack *s, struct input_pkt *in, synack_t
     }
     input_deliver(s, in, now);
     ip_reasm_release(&s->reasm);
-    stack_reap(s);
+    tcp_reap(&s->tcp);
     return 0;
 }
 
@@ -494,93 +440,16 @@ int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, s
         return SYNACK_ERR_MALFORMED;
     }
     input_deliver(s, &in, now);
-    stack_reap(s);
+    tcp_reap(&s->tcp);
     return 0;
 }
 
-void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c)
+/* Shows the trace hook a packet TCP wrote (`n` bytes of `buf`, or an error: nothing). */
+static synack_ssize output_traced(struct synack_stack *s, synack_ssize n, const uint8_t *buf,
+                                  synack_time_t now)
 {
-    if (c->in_out_list) return;
-    c->in_out_list = true;
-    c->out_next = NULL;
-    if (s->out_tail)
-        s->out_tail->out_next = c;
-    else
-        s->out_head = c;
-    s->out_tail = c;
-}
-
-void stack_out_remove(struct synack_stack *s, struct synack_tcp *c)
-{
-    if (!c->in_out_list) return;
-    struct synack_tcp *prev = NULL;
-    for (struct synack_tcp *it = s->out_head; it; prev = it, it = it->out_next) {
-        if (it != c) continue;
-        if (prev)
-            prev->out_next = c->out_next;
-        else
-            s->out_head = c->out_next;
-        if (s->out_tail == c) s->out_tail = prev;
-        break;
-    }
-    c->in_out_list = false;
-    c->out_next = NULL;
-}
-
-/* Moves the ring into `cap` slots, oldest first at 0; false when the memory is not there. */
-static bool ctl_resize(struct synack_stack *s, size_t cap)
-{
-    struct stack_ctl_seg *q = stack_alloc(s, cap * sizeof *q);
-    if (!q) return false;
-    for (size_t i = 0; i < s->ctl_len; i++)
-        q[i] = s->ctlq[(s->ctl_head + i) % s->ctl_cap];
-    stack_free(s, s->ctlq);
-    s->ctlq = q;
-    s->ctl_cap = cap;
-    s->ctl_head = 0;
-    return true;
-}
-
-static bool ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg, size_t limit)
-{
-    if (s->ctl_len >= limit || (s->ctl_len == s->ctl_cap &&
-                                !ctl_resize(s, s->ctl_cap * 2 < limit ? s->ctl_cap * 2 : limit))) {
-        /* The peer retransmits and is answered then. */
-        s->counters.ctl_queue_drops++;
-        return false;
-    }
-    s->ctlq[(s->ctl_head + s->ctl_len) % s->ctl_cap] = *seg;
-    s->ctl_len++;
-    return true;
-}
-
-bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg)
-{
-    return ctl_push(s, seg, STACK_CTLQ_CAP);
-}
-
-bool stack_ctl_push_owed(struct synack_stack *s, const struct stack_ctl_seg *seg)
-{
-    return ctl_push(s, seg, STACK_CTLQ_CAP + s->cfg.max_conns);
-}
-
-static synack_ssize output_ctl(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
-{
-    const struct stack_ctl_seg *c = &s->ctlq[s->ctl_head];
-    struct wire_ip_repr ip = {
-        .src = c->laddr, .dst = c->raddr, .ttl = s->cfg.ttl, .id = s->ip_id++, .df = true};
-    /* RFC 8200 §3: no DF in IPv6; a source never fragments TCP (the MSS fits the path). */
-    size_t n = wire_packet_emit(&ip, &c->tcp, buf, cap);
-    if (n == 0) return SYNACK_ERR_BUFSZ;
-    s->counters.segs_out++;
-    if (c->tcp.flags & WIRE_TCP_RST) s->counters.rsts_out++;
-    s->ctl_head = (s->ctl_head + 1) % s->ctl_cap;
-    s->ctl_len--;
-    /* A burst of owed RSTs grew the ring; once it is empty it goes back to its first size
-     * (`c` is not read past this point). */
-    if (s->ctl_len == 0 && s->ctl_cap > STACK_CTLQ_CAP) ctl_resize(s, STACK_CTLQ_CAP);
-    if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
-    return (synack_ssize)n;
+    if (n > 0 && s->trace) s->trace(s->trace_ctx, 'o', buf, (size_t)n, SYNACK_DROP_NONE, now);
+    return n;
 }
 
 synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t cap,
@@ -588,52 +457,29 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
 {
     if (!s || !buf) return SYNACK_ERR_INVAL;
     if (cap < s->cfg.mtu) return SYNACK_ERR_BUFSZ;
-    if (s->ctl_len) return output_ctl(s, buf, cap, now);
+    /* TCB-less segments first: answers to what found no connection, owed RSTs. */
+    if (tcp_ctl_pending(&s->tcp))
+        return output_traced(s, tcp_ctl_output(&s->tcp, buf, cap), buf, now);
     if (s->icmpq_len) return stack_icmp_output(s, buf, cap, now);
     if (stack_big_busy(s)) {
         synack_ssize n = stack_big_output(s, buf, cap, now);
         if (n != 0) return n;
     }
     if (stack_udp_has_output(s)) return stack_udp_output(s, buf, cap, now);
-    while (s->out_head) {
-        struct synack_tcp *c = s->out_head;
-        synack_ssize n = tcp_output(c, buf, cap, now);
-        if (n > 0) {
-            /* Round robin: the connection goes to the back of the line. */
-            if (c->out_next) {
-                s->out_head = c->out_next;
-                s->out_tail->out_next = c;
-                s->out_tail = c;
-                c->out_next = NULL;
-            }
-            if (s->trace) s->trace(s->trace_ctx, 'o', buf, (size_t)n, SYNACK_DROP_NONE, now);
-            return n;
-        }
-        if (n < 0) return n;
-        stack_out_remove(s, c);
-    }
-    return SYNACK_ERR_AGAIN;
+    if (!tcp_conns_pending(&s->tcp)) return SYNACK_ERR_AGAIN;
+    synack_ssize n = tcp_conns_output(&s->tcp, buf, cap, now);
+    return n == 0 ? SYNACK_ERR_AGAIN : output_traced(s, n, buf, now);
 }
 
 synack_time_t synack_stack_next_deadline(const struct synack_stack *s)
 {
-    synack_time_t conns = timers_next(&s->timers), tw = tcp_tw_next_deadline(s);
-    synack_time_t frag = stack_ip_next_deadline(s);
-    synack_time_t t = conns < tw ? conns : tw;
-    return frag < t ? frag : t;
+    synack_time_t tcp = tcp_next_deadline(&s->tcp), frag = stack_ip_next_deadline(s);
+    return frag < tcp ? frag : tcp;
 }
 
 void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
 {
-    struct timer_node *n;
-    /* Bounded: each expiry moves the node's deadline past `now` or removes it. */
-    for (size_t guard = 0; guard < 4 * s->cfg.max_conns + 16 && (n = timers_due(&s->timers, now));
-         guard++) {
-        struct synack_tcp *c =
-            (struct synack_tcp *)((char *)n - offsetof(struct synack_tcp, timer));
-        tcp_timer_expired(c, now);
-    }
-    tcp_tw_expire(s, now);
+    tcp_handle_timers(&s->tcp, now);
     stack_ip_expire(s, now);
-    stack_reap(s);
+    tcp_reap(&s->tcp);
 }

@@ -1,24 +1,19 @@
-/* The stack: ingress demux, egress, deadlines and the event queue. Internal. */
+/* The stack: the owner of the engines. It parses what arrives and hands it to TCP, UDP or
+ * ICMP; it embeds the TCP engine's environment (tcp/env.h) and lends it its configuration,
+ * counters and event queue; it owns the addresses, the UDP sockets, ICMP, fragments and
+ * the events. Internal. */
 #ifndef SYNACK_STACK_H
 #define SYNACK_STACK_H
 
 #include <synack/synack.h>
 
-#include "base/timers.h"
+#include "base/evq.h"
 #include "ip/frag.h"
 #include "tcp/conn.h"
 #include "udp/udp.h"
 
-/* A segment sent without a TCB: a RST (closed port, abort), the ACK of a TIME-WAIT record,
- * a SYN-ACK carrying a SYN cookie. The header is complete when queued (no payload). */
-struct stack_ctl_seg {
-    struct synack_addr laddr, raddr;
-    struct wire_tcp_repr tcp;
-};
-
-/* Answers to segments that found no connection (and cookie SYN-ACKs, TIME-WAIT ACKs) take
- * at most this many slots: a flood between two output calls costs no more. */
-#define STACK_CTLQ_CAP 64
+/* Slots of the event queue besides those its connections, TIME-WAIT records and UDP
+ * sockets can fill. */
 #define STACK_EVQ_MIN 256
 
 /* An ICMP message waiting to be sent (an echo reply, a protocol unreachable): the whole
@@ -48,45 +43,12 @@ struct stack_big {
 
 struct synack_stack {
     struct synack_config cfg;
-    uint64_t next_id; /* ids of connections and listeners; never reused */
-
-    /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
-    struct synack_tcp **buckets;
-    size_t nbuckets;
-    size_t nconns;           /* connections allocated (in the demux or held by the app) */
-    struct synack_tcp *all;  /* every allocated connection: freed with the stack */
-    struct synack_tcp *dead; /* destroyed during the current public call, chained through
-                                all_next: freed by stack_reap() before the call returns */
-    struct synack_listener *listeners;
-    uint8_t hash_key[16];
-
-    /* TIME-WAIT records of released connections (tcp/timewait.c): a chained hash by
-     * 4-tuple and a list in expiry order, which is their timer. */
-    struct tcp_tw **tw_buckets;
-    size_t tw_nbuckets;
-    size_t ntw;
-    struct tcp_tw *tw_head, *tw_tail;
-
-    /* Orphans: released connections still sending or closing, oldest first
-     * (max_orphans). */
-    struct synack_tcp *orphan_head, *orphan_tail;
-    size_t norphans;
-
-    /* Data held by every connection (tcp_mem_sync), against cfg.mem_budget. */
-    size_t mem_held;
-
-    /* Deadlines: one heap node per connection. */
-    struct timers timers;
-    struct timer_node **timer_storage;
-
-    /* Output: connections that may have something to send, in FIFO order. */
-    struct synack_tcp *out_head, *out_tail;
-    /* TCB-less segments, a ring: STACK_CTLQ_CAP slots, grown (up to STACK_CTLQ_CAP +
-     * max_conns) only for the RSTs of connections that end (stack_ctl_push_owed). */
-    struct stack_ctl_seg *ctlq;
-    size_t ctl_cap, ctl_head, ctl_len;
-    uint16_t ip_id;
-    uint8_t *scratch; /* one MTU: a segment's payload copied out of a send ring */
+    /* The TCP engine's environment (tcp/env.h): what the stack lends it (the config, the
+     * counters, the events and the fields marked "lent" here) and TCP's own tables. */
+    struct tcp_env tcp;
+    uint64_t next_id; /* lent: ids of connections, listeners and UDP sockets; never reused */
+    uint16_t ip_id;   /* lent: the next IPv4 identification */
+    uint8_t *scratch; /* lent: one MTU, to build a packet or copy a segment's payload in */
     /* ICMP messages to send, oldest first; slot i is icmpq_bytes + i * (mtu - 20). */
     struct stack_icmp_msg icmpq[STACK_ICMPQ_CAP];
     uint8_t *icmpq_bytes;
@@ -95,17 +57,12 @@ struct synack_stack {
     synack_time_t icmp_err_window_start;
     unsigned icmp_err_count;
 
-    /* Events handed out by synack_stack_next_event. */
-    struct synack_event *evq;
-    size_t ev_head, ev_len, ev_cap;
-    uint64_t events_queued; /* events ever queued (not those dropped): monotonic */
+    /* Events handed out by synack_stack_next_event (what it drops is counted in its
+     * `dropped`, reported as events_dropped). */
+    struct evq events;
 
-    /* RFC 4987: when the last SYN cookie went out (SYNACK_NEVER: none yet). In "overflow"
-     * mode an ACK to a listener is checked as a cookie only within a cookie's lifetime of
-     * it, as Linux does: no overflow, no cookie to forge. */
-    synack_time_t cookie_sent_at;
-
-    /* RFC 6056 §3.3.3 (Algorithm 3): per-stack counter added to a keyed hash offset. */
+    /* Lent: RFC 6056 §3.3.3 (Algorithm 3), a per-stack counter added to a keyed hash
+     * offset, for TCP's and UDP's ephemeral ports. */
     uint32_t port_counter;
 
     /* UDP: the sockets, and the datagrams they sent waiting for synack_stack_output
@@ -124,35 +81,17 @@ struct synack_stack {
     void *trace_ctx;
 };
 
+/* The stack whose TCP environment `e` is. */
+static inline struct synack_stack *stack_of(struct tcp_env *e)
+{
+    return (struct synack_stack *)((char *)e - offsetof(struct synack_stack, tcp));
+}
+
 void *stack_alloc(struct synack_stack *s, size_t size);
 void stack_free(struct synack_stack *s, void *p);
-void stack_event_push(struct synack_stack *s, const struct synack_event *ev);
 void stack_count_drop(struct synack_stack *s, enum synack_drop reason);
-/* Frees the connections destroyed during this public call. Every public entry point that
- * can end a connection calls it last, so nothing up the call stack holds a freed one. */
-void stack_reap(struct synack_stack *s);
 
-/* ---- stack/demux.c ---- */
-/* The keyed hash of a 4-tuple that every table of the stack is indexed by. */
-uint64_t stack_tuple_hash(const struct synack_stack *s, const struct synack_addr *laddr,
-                          uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
-int stack_demux_init(struct synack_stack *s);
-struct synack_tcp *stack_demux_find(const struct synack_stack *s, const struct synack_addr *laddr,
-                                    uint16_t lport, const struct synack_addr *raddr,
-                                    uint16_t rport);
-void stack_demux_insert(struct synack_stack *s, struct synack_tcp *c);
-void stack_demux_remove(struct synack_stack *s, struct synack_tcp *c);
-/* The listener a SYN to (local, port) reaches: the one bound to that address, else to its
- * family's wildcard, else to every address; NULL if none. */
-struct synack_listener *stack_listener_find(const struct synack_stack *s,
-                                            const struct synack_addr *local, uint16_t port);
-/* True when a listener on (addr, port) would overlap one that exists (the same port and
- * an address, a wildcard or both families that cover each other). */
-bool stack_listener_conflicts(const struct synack_stack *s, const struct synack_addr *addr,
-                              uint16_t port);
-/* RFC 6056 §3.3.3: an ephemeral port free for (laddr, raddr, rport), or 0 if none is. */
-uint16_t stack_ephemeral_port(struct synack_stack *s, const struct synack_addr *laddr,
-                              const struct synack_addr *raddr, uint16_t rport);
+/* ---- stack/addr.c ---- */
 /* The first of the stack's addresses of `family`, or NULL. */
 const struct synack_addr *stack_addr_of(const struct synack_stack *s, enum synack_family family);
 /* The source address for a connection to `remote` from `bound` (NULL, a wildcard, or one
@@ -162,19 +101,6 @@ int stack_source_addr(const struct synack_stack *s, const struct synack_addr *bo
                       const struct synack_addr *remote, struct synack_addr *out);
 /* True when `a` is one of the stack's addresses. */
 bool stack_addr_is_local(const struct synack_stack *s, const struct synack_addr *a);
-
-/* ---- output list ---- */
-void stack_out_schedule(struct synack_stack *s, struct synack_tcp *c);
-void stack_out_remove(struct synack_stack *s, struct synack_tcp *c);
-/* Queues a TCB-less segment; false (counted in ctl_queue_drops) when STACK_CTLQ_CAP
- * segments wait already. */
-bool stack_ctl_push(struct synack_stack *s, const struct stack_ctl_seg *seg);
-
-/* Queues the RST of a connection that ends (abort, close with unread data, a timeout, a
- * listener closed over its queues). Their number is bounded by the connections that end, not
- * by what peers send, so the queue grows for them up to STACK_CTLQ_CAP + max_conns; false
- * (counted in ctl_queue_drops) past that or when memory runs out. */
-bool stack_ctl_push_owed(struct synack_stack *s, const struct stack_ctl_seg *seg);
 
 /* ---- stack/ip.c ---- */
 int stack_ip_init(struct synack_stack *s);

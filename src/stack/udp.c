@@ -45,7 +45,7 @@ static void udp_event(struct synack_udp *u, enum synack_event_type type, int err
 {
     struct synack_event ev = {
         .type = type, .conn_id = u->id, .user = u->user, .err = err, .time = now};
-    stack_event_push(u->stack, &ev);
+    evq_push(&u->stack->events, &ev);
 }
 
 static bool udp_port_in_use(const struct synack_stack *s, const struct synack_addr *addr,

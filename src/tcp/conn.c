@@ -1,20 +1,20 @@
 /* Connection lifecycle: creation, the one state-change function, teardown, ISNs, RSTs. */
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/siphash.h"
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 void tcp_count(struct synack_tcp *c, size_t offset)
 {
     (*(uint64_t *)((char *)&c->counters + offset))++;
-    (*(uint64_t *)((char *)&c->stack->counters + offset))++;
+    (*(uint64_t *)((char *)c->env->counters + offset))++;
 }
 
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
 {
     c->counters.drops[reason]++;
-    c->stack->counters.drops[reason]++;
+    c->env->counters->drops[reason]++;
 }
 
 static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
@@ -26,7 +26,7 @@ static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack
                               .new_state = c->state,
                               .old_state = c->state,
                               .err = c->err};
-    stack_event_push(c->stack, &ev);
+    evq_push(c->env->events, &ev);
 }
 
 void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t now)
@@ -39,7 +39,7 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
                               .new_state = next,
                               .time = now};
     c->state = next;
-    stack_event_push(c->stack, &ev);
+    evq_push(c->env->events, &ev);
     if (next == SYNACK_FIN_WAIT_2) tcp_finwait2_arm(c, now);
     if (next == SYNACK_ESTABLISHED && !(c->flags & TCP_F_PASSIVE) && ev.old_state != SYNACK_LISTEN)
         conn_event(c, SYNACK_EV_CONNECTED, now);
@@ -55,12 +55,12 @@ uint8_t tcp_rcv_wscale(const struct synack_config *cfg)
     return shift;
 }
 
-uint32_t tcp_ts_offset(const struct synack_stack *s, const struct synack_addr *laddr,
-                       uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
+uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                       const struct synack_addr *raddr, uint16_t rport)
 {
     /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
      * successive incarnations unrelated. */
-    return (uint32_t)siphash_tuple(s->hash_key, laddr, lport, raddr, rport);
+    return (uint32_t)siphash_tuple(e->hash_key, laddr, lport, raddr, rport);
 }
 
 /* The scoreboard holds one record per segment in flight: a send buffer's worth of
@@ -74,14 +74,14 @@ void tcp_mem_sync(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return;
     size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + c->ooo_bytes;
-    c->stack->mem_held = c->stack->mem_held - c->mem_held + held;
+    c->env->mem_held = c->env->mem_held - c->mem_held + held;
     c->mem_held = held;
 }
 
 bool tcp_mem_pressure(const struct synack_tcp *c)
 {
-    size_t budget = c->stack->cfg.mem_budget;
-    return budget && c->stack->mem_held >= budget;
+    size_t budget = c->env->cfg->mem_budget;
+    return budget && c->env->mem_held >= budget;
 }
 
 size_t tcp_conn_bytes(const struct synack_config *cfg)
@@ -90,15 +90,15 @@ size_t tcp_conn_bytes(const struct synack_config *cfg)
            TCP_OOO_BLOCKS(cfg->rcvbuf) * sizeof(struct tcp_ooo) + cfg->sndbuf + cfg->rcvbuf;
 }
 
-struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr *local_addr,
+struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *local_addr,
                                 uint16_t local_port, const struct synack_addr *remote_addr,
                                 uint16_t remote_port)
 {
-    if (s->nconns >= s->cfg.max_conns) return NULL;
+    if (e->nconns >= e->cfg->max_conns) return NULL;
     /* One allocation: the TCB, the scoreboard, then both buffers (STYLE rule 9). */
-    unsigned seg_cap = conn_seg_cap(&s->cfg);
-    unsigned ooo_cap = TCP_OOO_BLOCKS(s->cfg.rcvbuf);
-    struct synack_tcp *c = stack_alloc(s, tcp_conn_bytes(&s->cfg));
+    unsigned seg_cap = conn_seg_cap(e->cfg);
+    unsigned ooo_cap = TCP_OOO_BLOCKS(e->cfg->rcvbuf);
+    struct synack_tcp *c = alloc_mem(e->cfg, tcp_conn_bytes(e->cfg));
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
     c->segs = (struct tcp_seg *)(c + 1);
@@ -106,67 +106,67 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr
     c->ooo = (struct tcp_ooo *)(c->segs + seg_cap);
     c->ooo_cap = ooo_cap;
     uint8_t *storage = (uint8_t *)(c->ooo + ooo_cap);
-    ring_init(&c->sndq, storage, s->cfg.sndbuf);
-    ring_init(&c->rcvq, storage + s->cfg.sndbuf, s->cfg.rcvbuf);
+    ring_init(&c->sndq, storage, e->cfg->sndbuf);
+    ring_init(&c->rcvq, storage + e->cfg->sndbuf, e->cfg->rcvbuf);
     timer_node_init(&c->timer);
-    c->stack = s;
-    c->id = s->next_id++;
+    c->env = e;
+    c->id = (*c->env->next_id)++;
     c->state = SYNACK_CLOSED;
     c->local_addr = *local_addr;
     c->local_port = local_port;
     c->remote_addr = *remote_addr;
     c->remote_port = remote_port;
     uint16_t overhead = tcp_ip_overhead(local_addr->family);
-    c->rcv_mss = (uint16_t)(s->cfg.mtu - overhead);
-    c->pmtu = s->cfg.mtu; /* RFC 1191 §2, RFC 8201 §4: start from the first hop's MTU */
+    c->rcv_mss = (uint16_t)(e->cfg->mtu - overhead);
+    c->pmtu = e->cfg->mtu; /* RFC 1191 §2, RFC 8201 §4: start from the first hop's MTU */
     uint16_t dflt = tcp_default_mss(local_addr->family);
     c->snd_mss = dflt < c->rcv_mss ? dflt : c->rcv_mss;
     c->eff_mss = c->snd_mss;
-    c->rto = s->cfg.rto_initial;
+    c->rto = e->cfg->rto_initial;
     tcp_timers_clear(c); /* every deadline SYNACK_NEVER */
-    if (s->cfg.nodelay) c->flags |= TCP_F_NODELAY;
-    c->ka_idle = s->cfg.keepalive_idle; /* armed by tcp_keepalive_reset once synchronized */
-    c->ka_interval = s->cfg.keepalive_interval;
-    c->ka_count = s->cfg.keepalive_count;
-    c->rcv_wscale = tcp_rcv_wscale(&s->cfg);
-    c->ts_offset = tcp_ts_offset(s, local_addr, local_port, remote_addr, remote_port);
+    if (e->cfg->nodelay) c->flags |= TCP_F_NODELAY;
+    c->ka_idle = e->cfg->keepalive_idle; /* armed by tcp_keepalive_reset once synchronized */
+    c->ka_interval = e->cfg->keepalive_interval;
+    c->ka_count = e->cfg->keepalive_count;
+    c->rcv_wscale = tcp_rcv_wscale(e->cfg);
+    c->ts_offset = tcp_ts_offset(e, local_addr, local_port, remote_addr, remote_port);
     c->rack_reo_mult = 1;
     c->oow_ack_at = SYNACK_NEVER;
     c->challenge_window = SYNACK_NEVER;
-    c->cc.algo = s->cfg.cc;
-    tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, s->cfg.init_cwnd);
-    c->all_next = s->all;
-    if (s->all) s->all->all_prev = c;
-    s->all = c;
-    s->nconns++;
-    stack_demux_insert(s, c);
+    c->cc.algo = e->cfg->cc;
+    tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, e->cfg->init_cwnd);
+    c->all_next = e->all;
+    if (e->all) e->all->all_prev = c;
+    e->all = c;
+    e->nconns++;
+    tcp_demux_insert(e, c);
     return c;
 }
 
 void tcp_conn_destroy(struct synack_tcp *c)
 {
-    struct synack_stack *s = c->stack;
+    struct tcp_env *e = c->env;
     if (c->flags & TCP_F_DEAD) return;
-    /* Unlinked from everything that could reach it, now; freed by stack_reap() when the
+    /* Unlinked from everything that could reach it, now; freed by tcp_reap() when the
      * public call that got here returns (ARCHITECTURE.md, ownership and lifetime): every
      * caller up the stack may still read it, none can find it again. */
-    timers_set(&s->timers, &c->timer, TIMERS_NEVER);
-    stack_out_remove(s, c);
-    stack_demux_remove(s, c);
+    timers_set(&e->timers, &c->timer, TIMERS_NEVER);
+    tcp_out_remove(e, c);
+    tcp_demux_remove(e, c);
     tcp_orphan_remove(c);
     if (c->listener) tcp_listen_unlink(c);
     if (c->all_prev)
         c->all_prev->all_next = c->all_next;
     else
-        s->all = c->all_next;
+        e->all = c->all_next;
     if (c->all_next) c->all_next->all_prev = c->all_prev;
     c->all_prev = NULL;
-    c->all_next = s->dead;
-    s->dead = c;
+    c->all_next = e->dead;
+    e->dead = c;
     c->flags |= TCP_F_DEAD;
-    s->mem_held -= c->mem_held;
+    e->mem_held -= c->mem_held;
     c->mem_held = 0;
-    s->nconns--;
+    e->nconns--;
 }
 
 void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
@@ -174,7 +174,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     if (c->flags & TCP_F_DEAD) return;
     tcp_timers_clear(c);
     tcp_timer_update(c);
-    stack_out_remove(c->stack, c);
+    tcp_out_remove(c->env, c);
     if (err && !c->err) {
         c->err = err;
         conn_event(c, SYNACK_EV_ERROR, now);
@@ -185,30 +185,30 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     if ((c->flags & TCP_F_RELEASED) || ((c->flags & TCP_F_PASSIVE) && !(c->flags & TCP_F_ACCEPTED)))
         tcp_conn_destroy(c);
     else
-        stack_demux_remove(c->stack, c); /* the 4-tuple is free again; the app holds c */
+        tcp_demux_remove(c->env, c); /* the 4-tuple is free again; the app holds c */
 }
 
 void tcp_schedule_output(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return; /* off the output list for good */
-    stack_out_schedule(c->stack, c);
+    tcp_out_add(c->env, c);
 }
 
-uint32_t tcp_isn(const struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+uint32_t tcp_isn(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                  const struct synack_addr *raddr, uint16_t rport, synack_time_t now)
 {
     /* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), with M
      * a timer ticking every 4 microseconds and F a keyed hash (here SipHash-2-4). */
-    uint32_t f = (uint32_t)siphash_tuple(s->cfg.isn_secret, laddr, lport, raddr, rport);
+    uint32_t f = (uint32_t)siphash_tuple(e->cfg->isn_secret, laddr, lport, raddr, rport);
     uint32_t m = (uint32_t)(now / 4000u);
     return m + f;
 }
 
-static struct stack_ctl_seg rst_seg(const struct synack_addr *laddr, uint16_t lport,
-                                    const struct synack_addr *raddr, uint16_t rport, uint32_t seq,
-                                    uint32_t ack, bool with_ack)
+static struct tcp_ctl_seg rst_seg(const struct synack_addr *laddr, uint16_t lport,
+                                  const struct synack_addr *raddr, uint16_t rport, uint32_t seq,
+                                  uint32_t ack, bool with_ack)
 {
-    return (struct stack_ctl_seg){
+    return (struct tcp_ctl_seg){
         .laddr = *laddr,
         .raddr = *raddr,
         .tcp = {.src_port = lport,
@@ -218,22 +218,22 @@ static struct stack_ctl_seg rst_seg(const struct synack_addr *laddr, uint16_t lp
                 .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))}};
 }
 
-void tcp_send_rst(struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+void tcp_send_rst(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                   const struct synack_addr *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
                   bool with_ack)
 {
-    struct stack_ctl_seg seg = rst_seg(laddr, lport, raddr, rport, seq, ack, with_ack);
-    stack_ctl_push(s, &seg);
+    struct tcp_ctl_seg seg = rst_seg(laddr, lport, raddr, rport, seq, ack, with_ack);
+    tcp_ctl_push(e, &seg);
 }
 
 void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
 {
     /* RFC 9293 §3.10.5 gives <SEQ=SND.NXT><CTL=RST>; we add the ACK as every deployed stack
      * does, which makes it acceptable to RFC 5961 peers in any synchronized state. */
-    struct stack_ctl_seg seg = rst_seg(&c->local_addr, c->local_port, &c->remote_addr,
-                                       c->remote_port, c->snd_nxt, c->rcv_nxt, true);
-    if (stack_ctl_push_owed(c->stack, &seg))
-        c->counters.rsts_out++; /* the stack counts it when it leaves */
+    struct tcp_ctl_seg seg = rst_seg(&c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
+                                     c->snd_nxt, c->rcv_nxt, true);
+    if (tcp_ctl_push_owed(c->env, &seg))
+        c->counters.rsts_out++; /* the stack's count: when it leaves (tcp_ctl_output) */
     tcp_conn_finish(c, err, now);
 }
 
@@ -244,8 +244,8 @@ uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn)
     /* A floor, as Linux's tcp_min_snd_mss: an MSS of 1 would turn 64 KB into 65,536
      * segments of 41 bytes each. Every IPv4 host must take 576-byte datagrams (RFC 791,
      * RFC 9293 §3.7.1), so a floor far below 536 wrongs no conforming peer. */
-    if (peer < c->stack->cfg.min_snd_mss) {
-        peer = c->stack->cfg.min_snd_mss;
+    if (peer < c->env->cfg->min_snd_mss) {
+        peer = c->env->cfg->min_snd_mss;
         TCP_COUNT(c, mss_raised);
     }
     /* RFC 1191 §3.1 / RFC 9293 §3.7.1: no datagram larger than the path MTU (our MTU, or
@@ -265,7 +265,7 @@ void tcp_set_snd_mss(struct synack_tcp *c, uint16_t mss)
 
 void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack_time_t now)
 {
-    const struct synack_config *cfg = &c->stack->cfg;
+    const struct synack_config *cfg = c->env->cfg;
     c->flags &= ~(uint32_t)(TCP_F_WSCALE | TCP_F_SACK | TCP_F_TS);
     /* RFC 7323 §2.2: scaling is on only if both SYNs carry the option; a shift above 14
      * is used as 14 (§2.3). */
@@ -297,7 +297,7 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
  * last one. */
 static bool oow_limited(const struct synack_tcp *c, synack_time_t now)
 {
-    synack_time_t iv = c->stack->cfg.invalid_ack_interval;
+    synack_time_t iv = c->env->cfg->invalid_ack_interval;
     return iv && c->oow_ack_at != SYNACK_NEVER && now - c->oow_ack_at < iv;
 }
 
@@ -313,8 +313,8 @@ bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now)
 
 bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
 {
-    struct synack_stack *s = c->stack;
-    unsigned limit = s->cfg.challenge_ack_limit;
+    struct tcp_env *e = c->env;
+    unsigned limit = e->cfg->challenge_ack_limit;
     /* RFC 5961 §7: a configurable number per second, here per connection and drawn anew
      * each second (CVE-2016-5696: a budget shared by all connections, or a fixed one,
      * tells an off-path attacker watching his own connection what another one did). */
@@ -324,7 +324,7 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
         uint8_t msg[16];
         memcpy(msg, &c->id, 8);
         memcpy(msg + 8, &c->challenge_windows, 8);
-        uint64_t h = siphash24(s->hash_key, msg, sizeof msg);
+        uint64_t h = siphash24(e->hash_key, msg, sizeof msg);
         c->challenge_window = now;
         c->challenge_windows++;
         c->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;

@@ -13,9 +13,8 @@
 #include "base/seq.h"
 #include "base/timers.h"
 #include "tcp/cc.h"
+#include "tcp/env.h"
 #include "wire/wire.h"
-
-struct synack_stack;
 
 /* RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option. */
 #define TCP_DEFAULT_MSS 536
@@ -109,22 +108,22 @@ enum {
     TCP_F_PMTU_NO_DF = 1u << 22,    /* the path MTU hit its floor: send without DF (RFC 1191 §3) */
     TCP_F_PMTU_REPAIR = 1u << 23,   /* resending what a smaller path MTU dropped, up to
                                        pmtu_recover (RFC 1191 §6.4) */
-    TCP_F_DEAD = 1u << 24,          /* unlinked and waiting in the stack's dead list to be
+    TCP_F_DEAD = 1u << 24,          /* unlinked and waiting in the env's dead list to be
                                        freed when the current public call returns */
-    TCP_F_ORPHAN = 1u << 25,        /* released and still sending or closing: in the stack's
+    TCP_F_ORPHAN = 1u << 25,        /* released and still sending or closing: in the env's
                                        orphan list */
     TCP_F_TW_FULL = 1u << 26,       /* found the TIME_WAIT table full (counted once) */
 };
 
 struct synack_tcp {
-    struct timer_node timer;      /* in the stack's deadline heap; at = earliest of below */
-    struct synack_tcp *hash_next; /* 4-tuple demux chain */
-    struct synack_tcp *all_prev, *all_next; /* every connection the stack allocated */
+    struct timer_node timer;                /* in the env's deadline heap; at = earliest of below */
+    struct synack_tcp *hash_next;           /* 4-tuple demux chain */
+    struct synack_tcp *all_prev, *all_next; /* every connection of the env */
     struct synack_tcp *out_next;            /* output-pending list */
     bool in_out_list;
     struct synack_tcp *lq_next;                   /* listener's SYN queue or accept queue */
-    struct synack_tcp *orphan_prev, *orphan_next; /* the stack's orphans, with TCP_F_ORPHAN */
-    struct synack_stack *stack;
+    struct synack_tcp *orphan_prev, *orphan_next; /* the env's orphans, with TCP_F_ORPHAN */
+    struct tcp_env *env;
     struct synack_listener *listener; /* for passive opens until accepted */
     uint64_t id;
     void *user;
@@ -195,7 +194,7 @@ struct synack_tcp {
     uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
     uint32_t ooo_fin_seq;
     uint32_t ooo_bytes;   /* bytes held in the out-of-order blocks */
-    size_t mem_held;      /* what this connection counts in the stack's mem_held */
+    size_t mem_held;      /* what this connection counts in the env's mem_held */
     uint32_t rcv_unacked; /* in-order bytes received since our last ACK */
     uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
 
@@ -256,7 +255,7 @@ struct synack_tcp {
  * let a new SYN reopen the 4-tuple), without the TCB, its buffers or its slot. */
 struct tcp_tw {
     struct tcp_tw *hash_next;
-    struct tcp_tw *prev, *next; /* the stack's TIME-WAIT list, in expiry order */
+    struct tcp_tw *prev, *next; /* the env's TIME-WAIT list, in expiry order */
     uint64_t id;                /* the connection's: its CLOSED events carry it */
     void *user;
     synack_time_t expires;        /* end of 2*MSL */
@@ -272,8 +271,8 @@ struct tcp_tw {
 };
 
 struct synack_listener {
-    struct synack_listener *next; /* in the stack's listener list */
-    struct synack_stack *stack;
+    struct synack_listener *next; /* in the env's listener list */
+    struct tcp_env *env;
     uint64_t id;
     void *user;
     struct synack_addr addr; /* bound: an address of the stack, its family's wildcard, or
@@ -285,10 +284,31 @@ struct synack_listener {
     struct synack_tcp *acceptq; /* established, oldest first */
 };
 
+/* ---- tcp/demux.c ---- */
+/* The keyed hash of a 4-tuple that every table of TCP is indexed by. */
+uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                        const struct synack_addr *raddr, uint16_t rport);
+int tcp_demux_init(struct tcp_env *e);
+struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
+                                  uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
+void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c);
+void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c);
+/* The listener a SYN to (local, port) reaches: the one bound to that address, else to its
+ * family's wildcard, else to every address; NULL if none. */
+struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct synack_addr *local,
+                                          uint16_t port);
+/* True when a listener on (addr, port) would overlap one that exists (the same port and
+ * an address, a wildcard or both families that cover each other). */
+bool tcp_listener_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port);
+/* RFC 6056 §3.3.3: an ephemeral port free for (laddr, raddr, rport) among connections,
+ * TIME-WAIT records and listeners, or 0 if none is. */
+uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
+                            const struct synack_addr *raddr, uint16_t rport);
+
 /* ---- tcp/input.c ---- */
 /* Processes one parsed segment addressed to this stack. */
-void tcp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
-               const struct wire_tcp_repr *seg, synack_time_t now);
+void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wire_tcp_repr *seg,
+               synack_time_t now);
 
 /* ---- tcp/output.c ---- */
 /* Builds the next segment `c` wants to send into `buf` (an IPv4 packet); returns its
@@ -302,7 +322,7 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c);
 bool tcp_should_update_window(struct synack_tcp *c);
 
 /* ---- tcp/timer.c ---- */
-/* Recomputes the connection's earliest deadline in the stack's heap. */
+/* Recomputes the connection's earliest deadline in the env's heap. */
 void tcp_timer_update(struct synack_tcp *c);
 /* Runs the connection's due timers. */
 void tcp_timer_expired(struct synack_tcp *c, synack_time_t now);
@@ -334,18 +354,18 @@ void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t n
 /* The window scale we offer for a receive buffer of cfg->rcvbuf (0 without scaling). */
 uint8_t tcp_rcv_wscale(const struct synack_config *cfg);
 /* RFC 7323 §5.4: the TSval offset of a 4-tuple. */
-uint32_t tcp_ts_offset(const struct synack_stack *s, const struct synack_addr *laddr,
-                       uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
-/* Brings the stack's count of held data up to date with this connection's buffers and
+uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                       const struct synack_addr *raddr, uint16_t rport);
+/* Brings the env's count of held data up to date with this connection's buffers and
  * out-of-order queue (mem_budget). No-op on a dead connection. */
 void tcp_mem_sync(struct synack_tcp *c);
-/* True when the stack holds mem_budget bytes of data or more. */
+/* True when the env's connections hold mem_budget bytes of data or more. */
 bool tcp_mem_pressure(const struct synack_tcp *c);
 /* Bytes one connection allocates: TCB, scoreboard, out-of-order table, both buffers. */
 size_t tcp_conn_bytes(const struct synack_config *cfg);
 /* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers; NULL at
  * max_conns or when the allocator fails. */
-struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr *local_addr,
+struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *local_addr,
                                 uint16_t local_port, const struct synack_addr *remote_addr,
                                 uint16_t remote_port);
 /* Enters CLOSED for good: stops timers, records `err` (0 for a normal close), queues the
@@ -355,22 +375,23 @@ struct synack_tcp *tcp_conn_new(struct synack_stack *s, const struct synack_addr
 void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now);
 /* Without events (stack teardown, a half-open connection reset back to LISTEN): unlinks
  * the connection from the demux, the timers, the output list and its listener, and hands it
- * to the stack's dead list; stack_reap() frees it when the public call that got here
+ * to the env's dead list; tcp_reap() frees it when the public call that got here
  * returns. No-op on a dead one. */
 void tcp_conn_destroy(struct synack_tcp *c);
-/* Asks the stack to call tcp_output for this connection. */
+/* Puts the connection on the output list: the stack's output calls reach it through
+ * tcp_conns_output. */
 void tcp_schedule_output(struct synack_tcp *c);
 /* RFC 6528: the ISN for this 4-tuple at `now`. */
-uint32_t tcp_isn(const struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+uint32_t tcp_isn(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                  const struct synack_addr *raddr, uint16_t rport, synack_time_t now);
 /* Sends <SEQ=seq><ACK=ack><CTL=flags> without a TCB (RSTs for closed ports, bad ACKs). */
-void tcp_send_rst(struct synack_stack *s, const struct synack_addr *laddr, uint16_t lport,
+void tcp_send_rst(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                   const struct synack_addr *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
                   bool with_ack);
 /* Ends a synchronized connection with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, then
  * tcp_conn_finish(c, err): abort, close with unread data, data after close, a released
  * connection given up, a listener closed over its queues. Every such RST leaves, however
- * many connections end between two output calls (stack_ctl_push_owed). */
+ * many connections end between two output calls (tcp_ctl_push_owed). */
 void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now);
 /* RFC 9293 §3.7.1: the MSS to send with, from the peer's SYN (536 without the option). */
 uint16_t tcp_peer_mss(struct synack_tcp *c, const struct wire_tcp_repr *syn);
@@ -384,7 +405,7 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
 /* True if an ACK may answer a segment that failed the acceptability test or PAWS now
  * (invalid_ack_interval); counts invalid_acks_suppressed when not. */
 bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now);
-/* Increment a counter on the connection and on its stack. */
+/* Increment a counter on the connection and on its stack (the env's counters). */
 #define TCP_COUNT(c, field) tcp_count((c), offsetof(struct synack_counters, field))
 void tcp_count(struct synack_tcp *c, size_t offset);
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
@@ -426,28 +447,31 @@ struct tcp_icmp_error {
  * and applies it: soft errors are remembered, hard ones abort an opening connection, a
  * too-big message lowers the path MTU and resends what was too big (RFC 1191, RFC 8201).
  * Counts the message as delivered or dropped (by reason). */
-void tcp_icmp_input(struct synack_stack *s, const struct tcp_icmp_error *e, synack_time_t now);
+void tcp_icmp_input(struct tcp_env *e, const struct tcp_icmp_error *q, synack_time_t now);
 
 /* ---- tcp/timewait.c: TIME-WAIT records ---- */
-/* Sets up the stack's TIME-WAIT table. */
-int tcp_tw_init(struct synack_stack *s);
+/* Sets up the env's TIME-WAIT table. */
+int tcp_tw_init(struct tcp_env *e);
 /* Frees every record and the table. */
-void tcp_tw_free_all(struct synack_stack *s);
+void tcp_tw_free_all(struct tcp_env *e);
 /* A released connection in TIME-WAIT becomes a record: the ACK it owes goes out from the
  * record, and the connection is destroyed (no events: the record reports CLOSED at the end
  * of 2*MSL). When the table is full the connection stays as it is (counted). Returns true
  * if it became a record. */
 bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now);
 /* The record for a 4-tuple, or NULL. */
-struct tcp_tw *tcp_tw_find(const struct synack_stack *s, const struct synack_addr *laddr,
-                           uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
+struct tcp_tw *tcp_tw_find(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                           const struct synack_addr *raddr, uint16_t rport);
 /* RFC 9293 §3.10.7.4 in TIME-WAIT for a segment that matched record `tw`. */
-void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ip_repr *ip,
+void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_repr *ip,
                   const struct wire_tcp_repr *seg, synack_time_t now);
 /* The earliest end of 2*MSL among the records, or SYNACK_NEVER. */
-synack_time_t tcp_tw_next_deadline(const struct synack_stack *s);
+static inline synack_time_t tcp_tw_next_deadline(const struct tcp_env *e)
+{
+    return e->tw_head ? e->tw_head->expires : SYNACK_NEVER;
+}
 /* Ends the records whose 2*MSL is over by `now` (TIME_WAIT -> CLOSED). */
-void tcp_tw_expire(struct synack_stack *s, synack_time_t now);
+void tcp_tw_expire(struct tcp_env *e, synack_time_t now);
 /* RFC 1122 §4.2.2.13, RFC 6191: whether a SYN may reopen a 4-tuple in TIME-WAIT whose
  * receive side ended at `rcv_nxt` (timestamps: `ts_on`, TS.Recent `ts_recent`). */
 bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bool ts_on,
@@ -472,10 +496,27 @@ struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_
 void tcp_orphan_remove(struct synack_tcp *c);
 
 /* ---- tcp/user.c ---- */
+/* RFC 9293 §3.10.1 OPEN, active, from `laddr` (one of the stack's addresses, chosen by the
+ * stack) and `lport` (0: an ephemeral port) to `remote`. NOPORTS, ADDRINUSE (the 4-tuple is
+ * a connection's or a TIME-WAIT record's), CONNLIMIT, NOMEM. */
+int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                const struct synack_endpoint *remote, void *user, struct synack_tcp **out,
+                synack_time_t now);
 /* Active open of a fresh TCB: ISS, SYN queued, SYN-SENT. */
 void tcp_active_open(struct synack_tcp *c, synack_time_t now);
 
 /* ---- tcp/listen.c ---- */
+/* RFC 9293 §3.10.1 OPEN, passive, on (addr, port): `addr` is one of the stack's addresses,
+ * its family's wildcard or SYNACK_AF_NONE for both families (the stack checked which).
+ * ADDRINUSE when it overlaps a listener, NOMEM. */
+int tcp_listen(struct tcp_env *e, const struct synack_addr *addr, uint16_t port, unsigned backlog,
+               void *user, struct synack_listener **out);
+/* RFC 9293 §3.10.2 SEND in LISTEN with a foreign socket: the listener becomes an active
+ * connection to `remote` from `laddr` (the stack's choice; NULL when it has none: INVAL).
+ * STATE while it holds half-open or queued connections; ADDRINUSE, CONNLIMIT, NOMEM. */
+int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *laddr,
+                         const struct synack_endpoint *remote, struct synack_tcp **out,
+                         synack_time_t now);
 /* A SYN reached a listener: creates the half-open connection (LISTEN -> SYN_RECEIVED). */
 /* `iss_floor`, if not NULL, is a sequence number the new ISS must exceed (a connection
  * reopened from TIME_WAIT, RFC 1122 §4.2.2.13). */

@@ -16,7 +16,6 @@
  *   - Codes RFC 1122 does not classify (6-15, RFC 1122 §3.2.2.1 / RFC 1812) are soft: the
  *     safe direction.
  */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 /* RFC 1191 §7, Table 7-1: the plateaus an old router's message falls back to (65535, the
@@ -69,7 +68,7 @@ static void pmtu_resend_too_big(struct synack_tcp *c, uint32_t passes)
  * flight. */
 static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct tcp_icmp_error *q)
 {
-    const struct synack_config *cfg = &c->stack->cfg;
+    const struct synack_config *cfg = c->env->cfg;
     bool v6 = c->local_addr.family == SYNACK_AF_INET6;
     uint32_t mtu = q->mtu, passes = mtu;
     if (mtu == 0 && !v6) {
@@ -131,12 +130,12 @@ static void icmp_hard_error(struct synack_tcp *c, int err, synack_time_t now)
 }
 
 /* The connection that sent the returned segment, or NULL. */
-static struct synack_tcp *icmp_find_conn(struct synack_stack *s, const struct tcp_icmp_error *q)
+static struct synack_tcp *icmp_find_conn(struct tcp_env *e, const struct tcp_icmp_error *q)
 {
     /* A TCP segment with its header (a first fragment); the demux key holds our address
      * as the source, so a datagram someone else sent finds nothing. */
     if (q->proto != WIRE_IP_PROTO_TCP || q->frag_offset != 0) return NULL;
-    struct synack_tcp *c = stack_demux_find(s, &q->src, q->src_port, &q->dst, q->dst_port);
+    struct synack_tcp *c = tcp_demux_find(e, &q->src, q->src_port, &q->dst, q->dst_port);
     /* TIME_WAIT has nothing in flight that an error could be about. */
     if (!c || c->state == SYNACK_TIME_WAIT || c->state == SYNACK_CLOSED ||
         c->state == SYNACK_LISTEN)
@@ -144,11 +143,11 @@ static struct synack_tcp *icmp_find_conn(struct synack_stack *s, const struct tc
     return c;
 }
 
-void tcp_icmp_input(struct synack_stack *s, const struct tcp_icmp_error *q, synack_time_t now)
+void tcp_icmp_input(struct tcp_env *e, const struct tcp_icmp_error *q, synack_time_t now)
 {
-    struct synack_tcp *c = icmp_find_conn(s, q);
+    struct synack_tcp *c = icmp_find_conn(e, q);
     if (!c) {
-        stack_count_drop(s, SYNACK_DROP_ICMP_NO_CONN);
+        tcp_env_count_drop(e, SYNACK_DROP_ICMP_NO_CONN);
         return;
     }
     /* RFC 5927 §4.1: the returned sequence number must be one we sent and that is not yet

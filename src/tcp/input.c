@@ -2,7 +2,6 @@
  * Segment arrival, split by RFC 9293 §3.10.7: one function per state group and per step
  * (check sequence, RST, SYN, ACK, text, FIN).
  */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 /* What the later steps need to know about the segment after trimming to the window. */
@@ -35,21 +34,21 @@ static void conn_push_event(struct synack_tcp *c, enum synack_event_type type, s
                               .time = now,
                               .old_state = c->state,
                               .new_state = c->state};
-    stack_event_push(c->stack, &ev);
+    evq_push(c->env->events, &ev);
 }
 
 /* ---- RFC 9293 §3.10.7.1: CLOSED (no TCB) ------------------------------------------- */
 
-static void input_closed(struct synack_stack *s, const struct wire_ip_repr *ip,
+static void input_closed(struct tcp_env *e, const struct wire_ip_repr *ip,
                          const struct wire_tcp_repr *seg)
 {
-    stack_count_drop(s, SYNACK_DROP_NO_SOCKET);
+    tcp_env_count_drop(e, SYNACK_DROP_NO_SOCKET);
     /* "An incoming segment containing a RST is discarded." Never answer RST with RST. */
     if (seg->flags & WIRE_TCP_RST) return;
     if (seg->flags & WIRE_TCP_ACK) /* <SEQ=SEG.ACK><CTL=RST> */
-        tcp_send_rst(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->ack, 0, false);
+        tcp_send_rst(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->ack, 0, false);
     else /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
-        tcp_send_rst(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, 0,
+        tcp_send_rst(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port, 0,
                      seg->seq + tcp_seg_len(seg), true);
 }
 
@@ -59,18 +58,18 @@ static void input_listen(struct synack_listener *l, const struct wire_ip_repr *i
                          const struct wire_tcp_repr *seg, synack_time_t now,
                          const uint32_t *iss_floor)
 {
-    struct synack_stack *s = l->stack;
+    struct tcp_env *e = l->env;
     if (seg->flags & WIRE_TCP_RST) { /* first: an incoming RST is ignored */
-        stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
+        tcp_env_count_drop(e, SYNACK_DROP_LISTEN_BAD);
         return;
     }
     if (seg->flags & WIRE_TCP_ACK) { /* second: any ACK is bad, <SEQ=SEG.ACK><CTL=RST> */
-        stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
-        tcp_send_rst(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->ack, 0, false);
+        tcp_env_count_drop(e, SYNACK_DROP_LISTEN_BAD);
+        tcp_send_rst(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->ack, 0, false);
         return;
     }
     if (!(seg->flags & WIRE_TCP_SYN)) { /* fourth: other text or control, drop */
-        stack_count_drop(s, SYNACK_DROP_LISTEN_BAD);
+        tcp_env_count_drop(e, SYNACK_DROP_LISTEN_BAD);
         return;
     }
     tcp_listen_input(l, ip, seg, now, iss_floor); /* third: SYN */
@@ -87,7 +86,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     if (has_ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
         tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
         if (!(seg->flags & WIRE_TCP_RST))
-            tcp_send_rst(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
+            tcp_send_rst(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
                          seg->ack, 0, false);
         return;
     }
@@ -276,7 +275,7 @@ static bool ack_syn_received(struct synack_tcp *c, const struct wire_tcp_repr *s
          * <SEQ=SEG.ACK><CTL=RST>. Both bounds matter: without the upper one a blind ACK
          * anywhere above our ISS would complete the handshake. */
         tcp_count_drop(c, SYNACK_DROP_BAD_ACK);
-        tcp_send_rst(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
+        tcp_send_rst(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
                      seg->ack, 0, false);
         return false;
     }
@@ -400,7 +399,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
     if (seq == c->rcv_nxt && took < in->len) in->fin = false; /* the FIN lies past a drop */
     c->rcv_nxt += took;
     c->counters.bytes_in += took;
-    c->stack->counters.bytes_in += took;
+    c->env->counters->bytes_in += took;
     if ((c->flags & TCP_F_OOO_FIN) && c->rcv_nxt == c->ooo_fin_seq) {
         /* The hole before a FIN that came early is filled: take the FIN now. */
         c->flags &= ~(uint32_t)TCP_F_OOO_FIN;
@@ -539,7 +538,7 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ip_repr *ip
     if (c->state != SYNACK_TIME_WAIT ||
         !tcp_tw_syn_may_reopen(seg, c->rcv_nxt, (c->flags & TCP_F_TS) != 0, c->ts_recent))
         return false;
-    struct synack_listener *l = stack_listener_find(c->stack, &c->local_addr, c->local_port);
+    struct synack_listener *l = tcp_listener_find(c->env, &c->local_addr, c->local_port);
     /* Only if the listener will take the SYN: otherwise TIME-WAIT goes on protecting the
      * old incarnation, and the peer's retransmitted SYN tries again later. */
     if (!l || !tcp_listen_has_room(l, (c->flags & TCP_F_RELEASED) != 0)) return false;
@@ -549,19 +548,19 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ip_repr *ip
     return true;
 }
 
-void tcp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
-               const struct wire_tcp_repr *seg, synack_time_t now)
+void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wire_tcp_repr *seg,
+               synack_time_t now)
 {
-    struct synack_tcp *c = stack_demux_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
+    struct synack_tcp *c = tcp_demux_find(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
     if (!c) {
-        struct tcp_tw *tw = tcp_tw_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
+        struct tcp_tw *tw = tcp_tw_find(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
         if (tw) {
-            tcp_tw_input(s, tw, ip, seg, now);
+            tcp_tw_input(e, tw, ip, seg, now);
             return;
         }
-        struct synack_listener *l = stack_listener_find(s, &ip->dst, seg->dst_port);
+        struct synack_listener *l = tcp_listener_find(e, &ip->dst, seg->dst_port);
         if (!l) {
-            input_closed(s, ip, seg);
+            input_closed(e, ip, seg);
             return;
         }
         /* RFC 4987 §3.6: the third segment of a handshake answered with a SYN cookie. */

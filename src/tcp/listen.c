@@ -1,7 +1,7 @@
 /* Listeners: passive open, the SYN queue and the accept queue (the backlog). */
 #include <string.h>
 
-#include "stack/stack.h"
+#include "base/alloc.h"
 #include "tcp/conn.h"
 
 static void listener_event(struct synack_listener *l, enum synack_event_type type,
@@ -14,36 +14,42 @@ static void listener_event(struct synack_listener *l, enum synack_event_type typ
                               .old_state = from,
                               .new_state = to,
                               .time = now};
-    stack_event_push(l->stack, &ev);
+    evq_push(l->env->events, &ev);
 }
 
-int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *local, unsigned backlog,
-                      void *user, struct synack_listener **out)
+int tcp_listen(struct tcp_env *e, const struct synack_addr *addr, uint16_t port, unsigned backlog,
+               void *user, struct synack_listener **out)
 {
-    if (!s || !out || !local || local->port == 0 || backlog == 0) return SYNACK_ERR_INVAL;
-    const struct synack_addr *addr = &local->addr;
-    bool wildcard = addr->family == SYNACK_AF_NONE ||
-                    ((addr->family == SYNACK_AF_INET || addr->family == SYNACK_AF_INET6) &&
-                     synack_addr_is_any(addr));
-    if (!wildcard && !stack_addr_is_local(s, addr)) return SYNACK_ERR_INVAL;
-    if (stack_listener_conflicts(s, addr, local->port)) return SYNACK_ERR_ADDRINUSE;
-    uint16_t port = local->port;
-    struct synack_listener *l = stack_alloc(s, sizeof *l);
+    if (tcp_listener_conflicts(e, addr, port)) return SYNACK_ERR_ADDRINUSE;
+    struct synack_listener *l = alloc_mem(e->cfg, sizeof *l);
     if (!l) return SYNACK_ERR_NOMEM;
     memset(l, 0, sizeof *l);
-    l->stack = s;
-    l->id = s->next_id++;
+    l->env = e;
+    l->id = (*e->next_id)++;
     l->user = user;
     l->addr = addr->family == SYNACK_AF_NONE ? synack_addr_any(SYNACK_AF_NONE) : *addr;
     l->port = port;
     l->backlog = backlog;
-    l->next = s->listeners;
-    s->listeners = l;
+    l->next = e->listeners;
+    e->listeners = l;
     /* RFC 9293 §3.10.1 OPEN, passive: CLOSED -> LISTEN. The listener is not a TCB, so it
      * reports the transition itself; tcp_set_state is for connections. */
     listener_event(l, SYNACK_EV_STATE, SYNACK_CLOSED, SYNACK_LISTEN, 0);
     *out = l;
     return 0;
+}
+
+/* Takes the listener out of its env's list and frees it. */
+static void listener_free(struct synack_listener *l)
+{
+    struct tcp_env *e = l->env;
+    for (struct synack_listener **pp = &e->listeners; *pp; pp = &(*pp)->next) {
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    }
+    alloc_free(e->cfg, l);
 }
 
 int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out)
@@ -63,40 +69,32 @@ int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out)
 void synack_listener_close(struct synack_listener *l, synack_time_t now)
 {
     if (!l) return;
-    struct synack_stack *s = l->stack;
+    struct tcp_env *e = l->env;
     /* Connections nobody accepted are reset: the peer believes they exist. */
     while (l->acceptq || l->synq) {
         struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
         tcp_conn_reset(c, SYNACK_ERR_ABORTED, now);
     }
-    for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
-        if (*pp == l) {
-            *pp = l->next;
-            break;
-        }
-    }
     listener_event(l, SYNACK_EV_STATE, SYNACK_LISTEN, SYNACK_CLOSED, now);
-    stack_free(s, l);
-    stack_reap(s);
+    listener_free(l);
+    tcp_reap(e);
 }
 
-int synack_listener_connect(struct synack_listener *l, const struct synack_endpoint *remote,
-                            struct synack_tcp **out, synack_time_t now)
+int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *laddr,
+                         const struct synack_endpoint *remote, struct synack_tcp **out,
+                         synack_time_t now)
 {
-    if (!l || !out || !remote || !synack_addr_is_unicast(&remote->addr) || remote->port == 0)
-        return SYNACK_ERR_INVAL;
     if (l->synq || l->acceptq)
         return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
-    struct synack_stack *s = l->stack;
-    struct synack_addr laddr;
-    if (stack_source_addr(s, &l->addr, &remote->addr, &laddr) != 0) return SYNACK_ERR_INVAL;
+    if (!laddr) return SYNACK_ERR_INVAL;
+    struct tcp_env *e = l->env;
     const struct synack_addr *raddr = &remote->addr;
     uint16_t rport = remote->port;
-    if (stack_demux_find(s, &laddr, l->port, raddr, rport) ||
-        tcp_tw_find(s, &laddr, l->port, raddr, rport))
+    if (tcp_demux_find(e, laddr, l->port, raddr, rport) ||
+        tcp_tw_find(e, laddr, l->port, raddr, rport))
         return SYNACK_ERR_ADDRINUSE;
-    if (s->nconns >= s->cfg.max_conns) return SYNACK_ERR_CONNLIMIT;
-    struct synack_tcp *c = tcp_conn_new(s, &laddr, l->port, raddr, rport);
+    if (e->nconns >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
+    struct synack_tcp *c = tcp_conn_new(e, laddr, l->port, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     /* RFC 9293 §3.10.2 SEND in LISTEN: "If the foreign socket is specified, then change
      * the connection from passive to active, select an ISS. Send a SYN segment". The
@@ -104,13 +102,7 @@ int synack_listener_connect(struct synack_listener *l, const struct synack_endpo
     c->id = l->id;
     c->user = l->user;
     c->state = SYNACK_LISTEN;
-    for (struct synack_listener **pp = &s->listeners; *pp; pp = &(*pp)->next) {
-        if (*pp == l) {
-            *pp = l->next;
-            break;
-        }
-    }
-    stack_free(s, l);
+    listener_free(l);
     tcp_active_open(c, now);
     *out = c;
     return 0;
@@ -148,7 +140,7 @@ static enum synack_drop listen_full(const struct synack_listener *l, bool frees_
 {
     if (l->syn_count >= l->backlog) return SYNACK_DROP_SYN_QUEUE_FULL;
     if (l->accept_count >= l->backlog) return SYNACK_DROP_ACCEPT_QUEUE_FULL;
-    if (l->stack->nconns >= l->stack->cfg.max_conns + (frees_one ? 1u : 0u))
+    if (l->env->nconns >= l->env->cfg->max_conns + (frees_one ? 1u : 0u))
         return SYNACK_DROP_CONN_LIMIT;
     return SYNACK_DROP_NONE;
 }
@@ -162,8 +154,8 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
                                     const struct wire_tcp_repr *syn, uint32_t iss,
                                     synack_time_t now)
 {
-    struct synack_stack *s = l->stack;
-    struct synack_tcp *c = tcp_conn_new(s, &ip->dst, syn->dst_port, &ip->src, syn->src_port);
+    struct tcp_env *e = l->env;
+    struct synack_tcp *c = tcp_conn_new(e, &ip->dst, syn->dst_port, &ip->src, syn->src_port);
     if (!c) return NULL;
     c->flags |= TCP_F_PASSIVE;
     c->user = l->user;
@@ -198,14 +190,14 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
 void tcp_listen_input(struct synack_listener *l, const struct wire_ip_repr *ip,
                       const struct wire_tcp_repr *seg, synack_time_t now, const uint32_t *iss_floor)
 {
-    struct synack_stack *s = l->stack;
-    enum synack_syncookies mode = s->cfg.syncookies;
+    struct tcp_env *e = l->env;
+    enum synack_syncookies mode = e->cfg->syncookies;
     /* The backlog bounds both queues. A SYN that finds the SYN queue full (or the stack out
      * of connections) gets a SYN cookie instead of a TCB (RFC 4987 §3.6); one that finds
      * the accept queue full is dropped either way (the ACK could not be queued), and the
      * peer's retransmission tries again later. */
     if (l->accept_count >= l->backlog) {
-        stack_count_drop(s, SYNACK_DROP_ACCEPT_QUEUE_FULL);
+        tcp_env_count_drop(e, SYNACK_DROP_ACCEPT_QUEUE_FULL);
         return;
     }
     enum synack_drop full = listen_full(l, false);
@@ -216,14 +208,14 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ip_repr *ip,
                        (mode == SYNACK_SYNCOOKIES_OVERFLOW &&
                         (full == SYNACK_DROP_SYN_QUEUE_FULL || full == SYNACK_DROP_CONN_LIMIT)));
     if (full != SYNACK_DROP_NONE && !cookie) {
-        stack_count_drop(s, full);
+        tcp_env_count_drop(e, full);
         return;
     }
     if (cookie) {
         tcp_cookie_send_synack(l, ip, seg, now);
         return;
     }
-    uint32_t iss = tcp_isn(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port, now);
+    uint32_t iss = tcp_isn(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port, now);
     /* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start above the
      * sequence numbers of the old incarnation. */
     if (iss_floor && seq_leq(iss, *iss_floor)) iss = *iss_floor + 1;
@@ -232,7 +224,7 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ip_repr *ip,
         if (mode == SYNACK_SYNCOOKIES_OVERFLOW && !iss_floor)
             tcp_cookie_send_synack(l, ip, seg, now); /* the allocator said no: stateless */
         else
-            stack_count_drop(s, SYNACK_DROP_NO_MEMORY);
+            tcp_env_count_drop(e, SYNACK_DROP_NO_MEMORY);
         return;
     }
     tcp_schedule_output(c);

@@ -1,6 +1,5 @@
 /* Output: decide why to send (SYN, retransmission, new data, FIN, probe, ACK), build the
  * segment with its options, then update the scoreboard and the timers. */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 /* The largest window our buffer supports now, before the never-shrink rule. */
@@ -273,7 +272,7 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
     TCP_COUNT(c, segs_out);
     if (p->len) {
         c->counters.bytes_out += p->len;
-        c->stack->counters.bytes_out += p->len;
+        c->env->counters->bytes_out += p->len;
     }
     if (probe) TCP_COUNT(c, window_probes);
     if (dsack_sent) {
@@ -359,7 +358,7 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
 static void add_options(struct synack_tcp *c, struct wire_tcp_repr *seg, bool *dsack,
                         synack_time_t now)
 {
-    const struct synack_config *cfg = &c->stack->cfg;
+    const struct synack_config *cfg = c->env->cfg;
     bool syn = seg->flags & WIRE_TCP_SYN;
     bool syn_ack = syn && (seg->flags & WIRE_TCP_ACK);
     *dsack = false;
@@ -406,7 +405,7 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
         tcp_persist_check(c, now);
         return 0;
     }
-    struct synack_stack *s = c->stack;
+    struct tcp_env *e = c->env;
     struct wire_tcp_repr seg = {
         .src_port = c->local_port,
         .dst_port = c->remote_port,
@@ -421,16 +420,16 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
         seg.window = (uint16_t)((wnd >> c->rcv_wscale) > TCP_MAX_WINDOW ? TCP_MAX_WINDOW
                                                                         : (wnd >> c->rcv_wscale));
     if (p.len) {
-        ring_peek(&c->sndq, p.seq - c->sndq_seq, s->scratch, p.len);
-        seg.payload = s->scratch;
+        ring_peek(&c->sndq, p.seq - c->sndq_seq, e->scratch, p.len);
+        seg.payload = e->scratch;
         seg.payload_len = p.len;
     }
     bool dsack;
     add_options(c, &seg, &dsack, now);
     struct wire_ip_repr ip = {.src = c->local_addr,
                               .dst = c->remote_addr,
-                              .ttl = s->cfg.ttl,
-                              .id = s->ip_id++,
+                              .ttl = e->cfg->ttl,
+                              .id = (*e->ip_id)++,
                               .df = !(c->flags & TCP_F_PMTU_NO_DF)}; /* RFC 1191 §2 */
     size_t n = wire_packet_emit(&ip, &seg, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;

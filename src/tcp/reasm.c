@@ -6,7 +6,6 @@
  */
 #include <string.h>
 
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 /* RFC 2883 §4: remember [left, right) as a duplicate to report in the next ACK. */

@@ -4,7 +4,6 @@
  * (RFC 6675) or, for peers without SACK, NewReno (RFC 6582), RACK-TLP (RFC 8985), the
  * congestion controller (tcp/cc.h), RTT samples and the retransmission timer (RFC 6298).
  */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 void tcp_phase_update(struct synack_tcp *c, synack_time_t now)
@@ -28,7 +27,7 @@ void tcp_phase_update(struct synack_tcp *c, synack_time_t now)
                               .ssthresh = c->cc.ssthresh,
                               .time = now};
     c->phase = p;
-    stack_event_push(c->stack, &ev);
+    evq_push(c->env->events, &ev);
 }
 
 void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now)
@@ -77,7 +76,7 @@ static void release_sndq(struct synack_tcp *c, uint32_t ack, synack_time_t now)
                                   .old_state = c->state,
                                   .new_state = c->state,
                                   .time = now};
-        stack_event_push(c->stack, &ev);
+        evq_push(c->env->events, &ev);
     }
 }
 
@@ -204,7 +203,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
     unsigned lost = 0;
     if (c->flags & TCP_F_SACK) {
         lost += tcp_segs_detect_sack_loss(c);
-        if (c->stack->cfg.rack && (advanced || sacked)) lost += tcp_rack_detect_loss(c, now);
+        if (c->env->cfg->rack && (advanced || sacked)) lost += tcp_rack_detect_loss(c, now);
     }
     if (c->seg_count == 0) {
         c->reorder_at = SYNACK_NEVER;
@@ -276,7 +275,7 @@ void tcp_tlp_arm(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 8985 §7.2: a PTO while in the open state with data in flight, no probe out, and
      * SACK to tell what the probe repaired. */
-    bool want = c->stack->cfg.rack && (c->flags & TCP_F_SACK) && c->recovery == TCP_RS_OPEN &&
+    bool want = c->env->cfg->rack && (c->flags & TCP_F_SACK) && c->recovery == TCP_RS_OPEN &&
                 !(c->flags & TCP_F_TLP_OUT) && c->seg_count > 0 && !c->persist && c->snd_wnd > 0;
     if (!want) {
         if (c->tlp_at != SYNACK_NEVER) {

@@ -4,7 +4,6 @@
  * mark records, loss detection (RFC 6675 IsLost, RACK) marks them lost, and the byte
  * counts kept alongside give RFC 6675's pipe in O(1).
  */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 static uint32_t seg_end(const struct tcp_seg *g)

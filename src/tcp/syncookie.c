@@ -33,7 +33,6 @@
 #include <string.h>
 
 #include "base/siphash.h"
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 #define COOKIE_SLOT SYNACK_S(32)
@@ -54,18 +53,17 @@ static uint64_t cookie_slot(synack_time_t now)
     return now / COOKIE_SLOT;
 }
 
-static uint32_t cookie_mac(const struct synack_stack *s, uint64_t slot,
-                           const struct synack_addr *laddr, uint16_t lport,
-                           const struct synack_addr *raddr, uint16_t rport, uint32_t irs,
-                           unsigned mss_idx, unsigned opts)
+static uint32_t cookie_mac(const struct tcp_env *e, uint64_t slot, const struct synack_addr *laddr,
+                           uint16_t lport, const struct synack_addr *raddr, uint16_t rport,
+                           uint32_t irs, unsigned mss_idx, unsigned opts)
 {
     /* The key of this slot: it rotates every COOKIE_SLOT. */
     uint8_t msg[24] = "synack-c";
     memcpy(msg + 8, &slot, 8);
-    uint64_t k = siphash24(s->cfg.isn_secret, msg, 16);
+    uint64_t k = siphash24(e->cfg->isn_secret, msg, 16);
     uint8_t key[16];
     memcpy(key, &k, 8);
-    memcpy(key + 8, s->cfg.isn_secret + 8, 8);
+    memcpy(key + 8, e->cfg->isn_secret + 8, 8);
     /* The 4-tuple (IPv4 addresses as host-order words, as they always were; IPv6 all 32
      * bytes), the peer's ISN, the MSS index and the options. */
     uint8_t m[2 * 16 + 2 + 2 + 4 + 2] = {0};
@@ -112,13 +110,13 @@ static unsigned cookie_options(const struct synack_config *cfg, const struct wir
 void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ip_repr *ip,
                             const struct wire_tcp_repr *seg, synack_time_t now)
 {
-    struct synack_stack *s = l->stack;
-    const struct synack_config *cfg = &s->cfg;
+    struct tcp_env *e = l->env;
+    const struct synack_config *cfg = e->cfg;
     uint16_t peer_mss = seg->has_mss && seg->mss ? seg->mss : tcp_default_mss(ip->src.family);
     unsigned mss_idx = cookie_mss_index(peer_mss);
     unsigned opts = cookie_options(cfg, seg);
     uint64_t slot = cookie_slot(now);
-    uint32_t mac = cookie_mac(s, slot, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->seq,
+    uint32_t mac = cookie_mac(e, slot, &ip->dst, seg->dst_port, &ip->src, seg->src_port, seg->seq,
                               mss_idx, opts);
     uint32_t iss = ((uint32_t)(slot & 3) << 30) | ((uint32_t)mss_idx << 27) | mac;
     bool wscale = (opts & COOKIE_HAS_TS) && (opts & 0xf) != COOKIE_NO_WSCALE;
@@ -128,7 +126,7 @@ void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ip_repr
     size_t space = (size_t)TCP_MAX_WINDOW << rcv_wscale;
     if (cfg->rcvbuf < space) space = cfg->rcvbuf;
     space &= ~(((size_t)1 << rcv_wscale) - 1);
-    struct stack_ctl_seg out = {
+    struct tcp_ctl_seg out = {
         .laddr = ip->dst,
         .raddr = ip->src,
         .tcp = {.src_port = seg->dst_port,
@@ -144,20 +142,20 @@ void tcp_cookie_send_synack(struct synack_listener *l, const struct wire_ip_repr
                 .sack_permitted = (opts & COOKIE_SACK) != 0}};
     if (opts & COOKIE_HAS_TS) {
         uint32_t real = (uint32_t)(now / SYNACK_MS(1)) +
-                        tcp_ts_offset(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
+                        tcp_ts_offset(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
         uint32_t low = opts & COOKIE_TS_MASK;
         out.tcp.has_ts = true;
         out.tcp.ts_val = real - ((real - low) & COOKIE_TS_MASK);
         out.tcp.ts_ecr = seg->ts_val;
     }
-    if (!stack_ctl_push(s, &out)) return;
-    s->counters.syncookies_sent++;
-    s->cookie_sent_at = now;
+    if (!tcp_ctl_push(e, &out)) return;
+    e->counters->syncookies_sent++;
+    e->cookie_sent_at = now;
 }
 
 /* Whether `iss` is a cookie we made for this ACK's SYN within its lifetime; *mss_idx and
  * the options byte come back with it. */
-static bool cookie_valid(const struct synack_stack *s, const struct wire_ip_repr *ip,
+static bool cookie_valid(const struct tcp_env *e, const struct wire_ip_repr *ip,
                          const struct wire_tcp_repr *seg, synack_time_t now, unsigned *mss_idx,
                          unsigned *opts)
 {
@@ -168,7 +166,7 @@ static bool cookie_valid(const struct synack_stack *s, const struct wire_ip_repr
     for (uint64_t age = 0; age < 2 && age <= cur; age++) {
         uint64_t slot = cur - age;
         if ((slot & 3) != iss >> 30) continue;
-        uint32_t mac = cookie_mac(s, slot, &ip->dst, seg->dst_port, &ip->src, seg->src_port, irs,
+        uint32_t mac = cookie_mac(e, slot, &ip->dst, seg->dst_port, &ip->src, seg->src_port, irs,
                                   *mss_idx, *opts);
         if (mac == (iss & COOKIE_MAC_MASK)) return true;
     }
@@ -179,18 +177,18 @@ struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_
                                    const struct wire_tcp_repr *seg, synack_time_t now,
                                    bool *dropped)
 {
-    struct synack_stack *s = l->stack;
+    struct tcp_env *e = l->env;
     *dropped = false;
-    enum synack_syncookies mode = s->cfg.syncookies;
+    enum synack_syncookies mode = e->cfg->syncookies;
     if ((seg->flags & (WIRE_TCP_SYN | WIRE_TCP_RST | WIRE_TCP_ACK)) != WIRE_TCP_ACK ||
         mode == SYNACK_SYNCOOKIES_NEVER)
         return NULL;
     if (mode == SYNACK_SYNCOOKIES_OVERFLOW &&
-        (s->cookie_sent_at == SYNACK_NEVER || now - s->cookie_sent_at >= 2 * COOKIE_SLOT))
+        (e->cookie_sent_at == SYNACK_NEVER || now - e->cookie_sent_at >= 2 * COOKIE_SLOT))
         return NULL;
     unsigned mss_idx, opts;
-    if (!cookie_valid(s, ip, seg, now, &mss_idx, &opts)) {
-        s->counters.syncookies_rejected++;
+    if (!cookie_valid(e, ip, seg, now, &mss_idx, &opts)) {
+        e->counters->syncookies_rejected++;
         return NULL;
     }
     /* Valid: the handshake is real. It still needs room (RFC 4987 does not let a cookie
@@ -198,11 +196,11 @@ struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_
      * tries again while the cookie lives. */
     *dropped = true;
     if (l->accept_count >= l->backlog) {
-        stack_count_drop(s, SYNACK_DROP_ACCEPT_QUEUE_FULL);
+        tcp_env_count_drop(e, SYNACK_DROP_ACCEPT_QUEUE_FULL);
         return NULL;
     }
-    if (s->nconns >= s->cfg.max_conns) {
-        stack_count_drop(s, SYNACK_DROP_CONN_LIMIT);
+    if (e->nconns >= e->cfg->max_conns) {
+        tcp_env_count_drop(e, SYNACK_DROP_CONN_LIMIT);
         return NULL;
     }
     /* The SYN as far as the cookie remembers it. */
@@ -222,11 +220,11 @@ struct synack_tcp *tcp_cookie_open(struct synack_listener *l, const struct wire_
     }
     struct synack_tcp *c = tcp_listen_child(l, ip, &syn, seg->ack - 1, now);
     if (!c) {
-        stack_count_drop(s, SYNACK_DROP_NO_MEMORY);
+        tcp_env_count_drop(e, SYNACK_DROP_NO_MEMORY);
         return NULL;
     }
     *dropped = false;
-    s->counters.syncookies_validated++;
+    e->counters->syncookies_validated++;
     /* Our SYN-ACK went out when the cookie was made: SND.NXT = ISS + 1, and the window it
      * offered is what the peer knows (RFC 9293 §3.8.6.2.2 never shrinks it). */
     c->snd_nxt = c->iss + 1;

@@ -1,5 +1,4 @@
 /* Timers: retransmission (RFC 6298), persist (RFC 9293 §3.8.6.1), TIME-WAIT (2*MSL). */
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
 void tcp_timer_update(struct synack_tcp *c)
@@ -17,7 +16,7 @@ void tcp_timer_update(struct synack_tcp *c)
         c->utimeout_at = c->una_since + c->user_timeout;
         if (c->utimeout_at < at) at = c->utimeout_at;
     }
-    timers_set(&c->stack->timers, &c->timer, at);
+    timers_set(&c->env->timers, &c->timer, at);
 }
 
 void tcp_timers_clear(struct synack_tcp *c)
@@ -39,7 +38,7 @@ void tcp_delack_schedule(struct synack_tcp *c, bool immediate, synack_time_t now
     /* RFC 5681 §4.2 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment and
      * within the delayed-ACK timeout (well under 500 ms); at once for out-of-order data or
      * a segment that fills a hole. */
-    synack_time_t delay = c->stack->cfg.delack_timeout;
+    synack_time_t delay = c->env->cfg->delack_timeout;
     if (immediate || delay == 0 || c->rcv_unacked >= 2u * c->rcv_seg_max) {
         c->flags |= TCP_F_ACK_NOW;
         tcp_schedule_output(c);
@@ -68,9 +67,9 @@ void tcp_keepalive_reset(struct synack_tcp *c, synack_time_t now)
 static synack_time_t rto_backed_off(const struct synack_tcp *c)
 {
     synack_time_t rto = c->rto;
-    for (unsigned i = 0; i < c->backoff && rto < c->stack->cfg.rto_max; i++)
+    for (unsigned i = 0; i < c->backoff && rto < c->env->cfg->rto_max; i++)
         rto *= 2;
-    return rto < c->stack->cfg.rto_max ? rto : c->stack->cfg.rto_max;
+    return rto < c->env->cfg->rto_max ? rto : c->env->cfg->rto_max;
 }
 
 void tcp_rto_arm(struct synack_tcp *c, synack_time_t now)
@@ -89,7 +88,7 @@ void tcp_rto_stop(struct synack_tcp *c)
 
 void tcp_rtt_sample(struct synack_tcp *c, synack_time_t r)
 {
-    const struct synack_config *cfg = &c->stack->cfg;
+    const struct synack_config *cfg = c->env->cfg;
     const synack_time_t g = SYNACK_MS(1); /* clock granularity G */
     if (!c->have_rtt) {
         /* RFC 6298 (2.2): SRTT <- R, RTTVAR <- R/2 */
@@ -135,7 +134,7 @@ void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 9293 §3.10.7.4: "start the time-wait timer, turn off the other timers". */
     tcp_timers_clear(c);
-    c->timewait_at = now + 2 * c->stack->cfg.msl;
+    c->timewait_at = now + 2 * c->env->cfg->msl;
     tcp_timer_update(c);
     tcp_set_state(c, SYNACK_TIME_WAIT, now);
     /* Released: nobody will read this TCB again; a small record does the waiting. */
@@ -144,7 +143,7 @@ void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now)
 
 void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now)
 {
-    synack_time_t t = c->stack->cfg.fin_wait2_timeout;
+    synack_time_t t = c->env->cfg->fin_wait2_timeout;
     if (!t || c->state != SYNACK_FIN_WAIT_2 || !(c->flags & TCP_F_RELEASED)) return;
     c->finwait2_at = now + t;
     tcp_timer_update(c);
@@ -157,8 +156,8 @@ static void persist_expired(struct synack_tcp *c, synack_time_t now)
      * application holds the connection. A released one has nobody waiting for it: after
      * data_retries probes that did not open the window it is reset (a peer that keeps a
      * window shut must not hold an orphan for ever; Linux's tcp_orphan_retries). */
-    if ((c->flags & TCP_F_RELEASED) && ++c->retries > c->stack->cfg.data_retries) {
-        c->stack->counters.zero_window_timeouts++;
+    if ((c->flags & TCP_F_RELEASED) && ++c->retries > c->env->cfg->data_retries) {
+        c->env->counters->zero_window_timeouts++;
         tcp_conn_reset(c, SYNACK_ERR_TIMEDOUT, now);
         return;
     }
@@ -173,11 +172,11 @@ static void persist_expired(struct synack_tcp *c, synack_time_t now)
 static void rto_expired(struct synack_tcp *c, synack_time_t now)
 {
     bool handshake = c->snd_una == c->iss;
-    unsigned limit = handshake ? c->stack->cfg.syn_retries : c->stack->cfg.data_retries;
+    unsigned limit = handshake ? c->env->cfg->syn_retries : c->env->cfg->data_retries;
     TCP_COUNT(c, rto_expiries);
     if (++c->retries > limit) {
         if ((c->flags & TCP_F_RELEASED) && c->snd_wnd == 0)
-            c->stack->counters.zero_window_timeouts++;
+            c->env->counters->zero_window_timeouts++;
         /* RFC 1122 §4.2.3.9: a soft error heard meanwhile says why. */
         tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
@@ -255,7 +254,7 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
     if (c->finwait2_at <= now) {
         /* Our FIN is acknowledged, the application is gone, the peer never sends its FIN:
          * reset (Linux's tcp_fin_timeout; RFC 9293 leaves FIN-WAIT-2 unbounded). */
-        c->stack->counters.fin_wait2_timeouts++;
+        c->env->counters->fin_wait2_timeouts++;
         tcp_conn_reset(c, SYNACK_ERR_TIMEDOUT, now);
         return;
     }

@@ -14,45 +14,45 @@
  */
 #include <string.h>
 
-#include "stack/stack.h"
+#include "base/alloc.h"
 #include "tcp/conn.h"
 
-static size_t tw_bucket(const struct synack_stack *s, const struct synack_addr *laddr,
-                        uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
+static size_t tw_bucket(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                        const struct synack_addr *raddr, uint16_t rport)
 {
-    return (size_t)stack_tuple_hash(s, laddr, lport, raddr, rport) & (s->tw_nbuckets - 1);
+    return (size_t)tcp_tuple_hash(e, laddr, lport, raddr, rport) & (e->tw_nbuckets - 1);
 }
 
-int tcp_tw_init(struct synack_stack *s)
+int tcp_tw_init(struct tcp_env *e)
 {
     size_t n = 16;
-    while (n < s->cfg.max_time_wait && n < ((size_t)1 << 30))
+    while (n < e->cfg->max_time_wait && n < ((size_t)1 << 30))
         n <<= 1;
-    s->tw_buckets = stack_alloc(s, n * sizeof *s->tw_buckets);
-    if (!s->tw_buckets) return SYNACK_ERR_NOMEM;
-    memset(s->tw_buckets, 0, n * sizeof *s->tw_buckets);
-    s->tw_nbuckets = n;
+    e->tw_buckets = alloc_mem(e->cfg, n * sizeof *e->tw_buckets);
+    if (!e->tw_buckets) return SYNACK_ERR_NOMEM;
+    memset(e->tw_buckets, 0, n * sizeof *e->tw_buckets);
+    e->tw_nbuckets = n;
     return 0;
 }
 
-void tcp_tw_free_all(struct synack_stack *s)
+void tcp_tw_free_all(struct tcp_env *e)
 {
-    while (s->tw_head) {
-        struct tcp_tw *tw = s->tw_head;
-        s->tw_head = tw->next;
-        stack_free(s, tw);
+    while (e->tw_head) {
+        struct tcp_tw *tw = e->tw_head;
+        e->tw_head = tw->next;
+        alloc_free(e->cfg, tw);
     }
-    s->tw_tail = NULL;
-    s->ntw = 0;
-    stack_free(s, s->tw_buckets);
-    s->tw_buckets = NULL;
+    e->tw_tail = NULL;
+    e->ntw = 0;
+    alloc_free(e->cfg, e->tw_buckets);
+    e->tw_buckets = NULL;
 }
 
-struct tcp_tw *tcp_tw_find(const struct synack_stack *s, const struct synack_addr *laddr,
-                           uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
+struct tcp_tw *tcp_tw_find(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                           const struct synack_addr *raddr, uint16_t rport)
 {
-    if (s->ntw == 0) return NULL;
-    struct tcp_tw *tw = s->tw_buckets[tw_bucket(s, laddr, lport, raddr, rport)];
+    if (e->ntw == 0) return NULL;
+    struct tcp_tw *tw = e->tw_buckets[tw_bucket(e, laddr, lport, raddr, rport)];
     for (; tw; tw = tw->hash_next) {
         if (tw->local_port == lport && tw->remote_port == rport &&
             synack_addr_eq(&tw->remote_addr, raddr) && synack_addr_eq(&tw->local_addr, laddr))
@@ -63,46 +63,41 @@ struct tcp_tw *tcp_tw_find(const struct synack_stack *s, const struct synack_add
 
 /* ---- the expiry list ---- */
 
-static void list_unlink(struct synack_stack *s, struct tcp_tw *tw)
+static void list_unlink(struct tcp_env *e, struct tcp_tw *tw)
 {
     if (tw->prev)
         tw->prev->next = tw->next;
     else
-        s->tw_head = tw->next;
+        e->tw_head = tw->next;
     if (tw->next)
         tw->next->prev = tw->prev;
     else
-        s->tw_tail = tw->prev;
+        e->tw_tail = tw->prev;
     tw->prev = tw->next = NULL;
 }
 
 /* Inserts in expiry order. A record made at TIME-WAIT entry ends last of all and goes to the
  * tail at once; one whose connection the application released later (its 2*MSL already
  * running) walks back from the tail. */
-static void list_insert(struct synack_stack *s, struct tcp_tw *tw)
+static void list_insert(struct tcp_env *e, struct tcp_tw *tw)
 {
-    struct tcp_tw *after = s->tw_tail;
+    struct tcp_tw *after = e->tw_tail;
     while (after && after->expires > tw->expires)
         after = after->prev;
     tw->prev = after;
-    tw->next = after ? after->next : s->tw_head;
+    tw->next = after ? after->next : e->tw_head;
     if (tw->next)
         tw->next->prev = tw;
     else
-        s->tw_tail = tw;
+        e->tw_tail = tw;
     if (after)
         after->next = tw;
     else
-        s->tw_head = tw;
-}
-
-synack_time_t tcp_tw_next_deadline(const struct synack_stack *s)
-{
-    return s->tw_head ? s->tw_head->expires : SYNACK_NEVER;
+        e->tw_head = tw;
 }
 
 /* TIME-WAIT -> CLOSED: the events a TCB would queue, then the record goes. */
-static void tw_end(struct synack_stack *s, struct tcp_tw *tw, synack_time_t now)
+static void tw_end(struct tcp_env *e, struct tcp_tw *tw, synack_time_t now)
 {
     struct synack_event ev = {.type = SYNACK_EV_STATE,
                               .conn_id = tw->id,
@@ -110,34 +105,34 @@ static void tw_end(struct synack_stack *s, struct tcp_tw *tw, synack_time_t now)
                               .old_state = SYNACK_TIME_WAIT,
                               .new_state = SYNACK_CLOSED,
                               .time = now};
-    stack_event_push(s, &ev);
+    evq_push(e->events, &ev);
     ev.type = SYNACK_EV_CLOSED;
     ev.old_state = SYNACK_CLOSED;
-    stack_event_push(s, &ev);
-    struct tcp_tw **pp = &s->tw_buckets[tw_bucket(s, &tw->local_addr, tw->local_port,
+    evq_push(e->events, &ev);
+    struct tcp_tw **pp = &e->tw_buckets[tw_bucket(e, &tw->local_addr, tw->local_port,
                                                   &tw->remote_addr, tw->remote_port)];
     while (*pp != tw)
         pp = &(*pp)->hash_next;
     *pp = tw->hash_next;
-    list_unlink(s, tw);
-    s->ntw--;
-    stack_free(s, tw);
+    list_unlink(e, tw);
+    e->ntw--;
+    alloc_free(e->cfg, tw);
 }
 
-void tcp_tw_expire(struct synack_stack *s, synack_time_t now)
+void tcp_tw_expire(struct tcp_env *e, synack_time_t now)
 {
-    while (s->tw_head && s->tw_head->expires <= now)
-        tw_end(s, s->tw_head, now);
+    while (e->tw_head && e->tw_head->expires <= now)
+        tw_end(e, e->tw_head, now);
 }
 
 /* ---- segments ---- */
 
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the window last offered and, when negotiated,
  * timestamps (RFC 7323 §3.2): what the TCB would have sent. */
-static void tw_send_ack(struct synack_stack *s, const struct tcp_tw *tw, synack_time_t now)
+static void tw_send_ack(struct tcp_env *e, const struct tcp_tw *tw, synack_time_t now)
 {
     uint32_t field = tw->rcv_wnd >> tw->rcv_wscale;
-    struct stack_ctl_seg seg = {
+    struct tcp_ctl_seg seg = {
         .laddr = tw->local_addr,
         .raddr = tw->remote_addr,
         .tcp = {.src_port = tw->local_port,
@@ -149,27 +144,27 @@ static void tw_send_ack(struct synack_stack *s, const struct tcp_tw *tw, synack_
                 .has_ts = tw->ts,
                 .ts_val = tw->ts ? (uint32_t)(now / SYNACK_MS(1)) + tw->ts_offset : 0,
                 .ts_ecr = tw->ts ? tw->ts_recent : 0}};
-    stack_ctl_push(s, &seg);
+    tcp_ctl_push(e, &seg);
 }
 
 /* The same per-connection limit as a TCB's (invalid_ack_interval). */
-static void tw_answer_invalid(struct synack_stack *s, struct tcp_tw *tw, synack_time_t now)
+static void tw_answer_invalid(struct tcp_env *e, struct tcp_tw *tw, synack_time_t now)
 {
-    synack_time_t iv = s->cfg.invalid_ack_interval;
+    synack_time_t iv = e->cfg->invalid_ack_interval;
     if (iv && tw->oow_ack_at != SYNACK_NEVER && now - tw->oow_ack_at < iv) {
-        s->counters.invalid_acks_suppressed++;
+        e->counters->invalid_acks_suppressed++;
         return;
     }
     tw->oow_ack_at = now;
-    tw_send_ack(s, tw, now);
+    tw_send_ack(e, tw, now);
 }
 
 bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
 {
-    struct synack_stack *s = c->stack;
-    struct tcp_tw *tw = s->ntw < s->cfg.max_time_wait ? stack_alloc(s, sizeof *tw) : NULL;
+    struct tcp_env *e = c->env;
+    struct tcp_tw *tw = e->ntw < e->cfg->max_time_wait ? alloc_mem(e->cfg, sizeof *tw) : NULL;
     if (!tw) {
-        if (!(c->flags & TCP_F_TW_FULL)) s->counters.time_wait_overflows++; /* once each */
+        if (!(c->flags & TCP_F_TW_FULL)) e->counters->time_wait_overflows++; /* once each */
         c->flags |= TCP_F_TW_FULL;
         return false;
     }
@@ -191,13 +186,13 @@ bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
     tw->rcv_wscale = c->rcv_wscale;
     tw->rcv_wnd = tcp_rcv_window(c);
     /* The ACK of the peer's FIN that brought us here has not gone out yet. */
-    if (c->flags & TCP_F_ACK_NOW) tw_send_ack(s, tw, now);
-    size_t b = tw_bucket(s, &tw->local_addr, tw->local_port, &tw->remote_addr, tw->remote_port);
-    tw->hash_next = s->tw_buckets[b];
-    s->tw_buckets[b] = tw;
-    list_insert(s, tw);
-    s->ntw++;
-    s->counters.time_wait_records++;
+    if (c->flags & TCP_F_ACK_NOW) tw_send_ack(e, tw, now);
+    size_t b = tw_bucket(e, &tw->local_addr, tw->local_port, &tw->remote_addr, tw->remote_port);
+    tw->hash_next = e->tw_buckets[b];
+    e->tw_buckets[b] = tw;
+    list_insert(e, tw);
+    e->ntw++;
+    e->counters->time_wait_records++;
     tcp_conn_destroy(c);
     return true;
 }
@@ -212,43 +207,42 @@ bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bo
     return seq_gt(seg->seq, rcv_nxt);
 }
 
-void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_ip_repr *ip,
+void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_repr *ip,
                   const struct wire_tcp_repr *seg, synack_time_t now)
 {
-    s->counters.segs_in++;
-    struct synack_listener *l = stack_listener_find(s, &ip->dst, seg->dst_port);
+    e->counters->segs_in++;
+    struct synack_listener *l = tcp_listener_find(e, &ip->dst, seg->dst_port);
     if (l && tcp_tw_syn_may_reopen(seg, tw->rcv_nxt, tw->ts, tw->ts_recent) &&
         tcp_listen_has_room(l, false)) {
         /* The new incarnation's ISS starts above the old one's sequence space. The record
          * goes once the new connection exists; if it could not be made, TIME-WAIT goes on. */
         uint32_t floor = tw->snd_nxt;
         tcp_listen_input(l, ip, seg, now, &floor);
-        if (stack_demux_find(s, &ip->dst, seg->dst_port, &ip->src, seg->src_port))
-            tw_end(s, tw, now);
+        if (tcp_demux_find(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port)) tw_end(e, tw, now);
         return;
     }
     bool ok = tcp_seq_acceptable(seg->seq, tcp_seg_len(seg), tw->rcv_nxt, tw->rcv_wnd);
     if (seg->flags & WIRE_TCP_RST) {
         /* RFC 1337 §3: no TIME-WAIT assassination; outside the window, as ever, dropped. */
-        stack_count_drop(s, ok ? SYNACK_DROP_TIME_WAIT_RST : SYNACK_DROP_UNACCEPTABLE);
+        tcp_env_count_drop(e, ok ? SYNACK_DROP_TIME_WAIT_RST : SYNACK_DROP_UNACCEPTABLE);
         return;
     }
     /* RFC 7323 §5.3 R1 (PAWS), and §3.2: a segment without timestamps is dropped. */
     if (tw->ts && (!seg->has_ts || ((int32_t)(seg->ts_val - tw->ts_recent) < 0 &&
                                     now - tw->ts_recent_time < TCP_PAWS_IDLE))) {
-        stack_count_drop(s, SYNACK_DROP_PAWS);
-        if (seg->has_ts) tw_answer_invalid(s, tw, now);
+        tcp_env_count_drop(e, SYNACK_DROP_PAWS);
+        if (seg->has_ts) tw_answer_invalid(e, tw, now);
         return;
     }
     if (!ok) {
-        stack_count_drop(s, SYNACK_DROP_UNACCEPTABLE);
+        tcp_env_count_drop(e, SYNACK_DROP_UNACCEPTABLE);
         if (tcp_is_old_fin(seg, tw->rcv_nxt)) {
             /* The peer's FIN again: our ACK was lost. Restart 2*MSL: it now ends last. */
-            tw->expires = now + 2 * s->cfg.msl;
-            list_unlink(s, tw);
-            list_insert(s, tw);
+            tw->expires = now + 2 * e->cfg->msl;
+            list_unlink(e, tw);
+            list_insert(e, tw);
         }
-        tw_answer_invalid(s, tw, now);
+        tw_answer_invalid(e, tw, now);
         return;
     }
     /* RFC 7323 §4.3 (R3): TS.Recent from a segment covering Last.ACK.sent (RCV.NXT). */
@@ -258,8 +252,8 @@ void tcp_tw_input(struct synack_stack *s, struct tcp_tw *tw, const struct wire_i
     }
     if (seg->flags & WIRE_TCP_SYN) {
         /* RFC 5961 §4: a SYN that cannot reopen gets a challenge ACK. */
-        stack_count_drop(s, SYNACK_DROP_SYN_IN_WINDOW);
-        tw_answer_invalid(s, tw, now);
+        tcp_env_count_drop(e, SYNACK_DROP_SYN_IN_WINDOW);
+        tw_answer_invalid(e, tw, now);
     }
     /* An acceptable ACK acknowledges nothing new, and text after the peer's FIN is ignored
      * (RFC 9293 §3.10.7.4, sixth and seventh steps in TIME-WAIT). */

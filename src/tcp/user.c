@@ -1,29 +1,23 @@
 /* The user calls of RFC 9293 §3.10.1-§3.10.6: OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS. */
 #include <string.h>
 
-#include "stack/stack.h"
 #include "tcp/conn.h"
 
-int synack_tcp_connect(struct synack_stack *s, const struct synack_endpoint *remote,
-                       const struct synack_endpoint *local, void *user, struct synack_tcp **out,
-                       synack_time_t now)
+int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                const struct synack_endpoint *remote, void *user, struct synack_tcp **out,
+                synack_time_t now)
 {
-    if (!s || !out || !remote || !synack_addr_is_unicast(&remote->addr) || remote->port == 0)
-        return SYNACK_ERR_INVAL;
-    struct synack_addr laddr;
-    if (stack_source_addr(s, local ? &local->addr : NULL, &remote->addr, &laddr) != 0)
-        return SYNACK_ERR_INVAL;
     const struct synack_addr *raddr = &remote->addr;
-    uint16_t rport = remote->port, local_port = local ? local->port : 0;
-    if (local_port == 0) {
-        local_port = stack_ephemeral_port(s, &laddr, raddr, rport);
-        if (local_port == 0) return SYNACK_ERR_NOPORTS;
-    } else if (stack_demux_find(s, &laddr, local_port, raddr, rport) ||
-               tcp_tw_find(s, &laddr, local_port, raddr, rport)) {
+    uint16_t rport = remote->port;
+    if (lport == 0) {
+        lport = tcp_ephemeral_port(e, laddr, raddr, rport);
+        if (lport == 0) return SYNACK_ERR_NOPORTS;
+    } else if (tcp_demux_find(e, laddr, lport, raddr, rport) ||
+               tcp_tw_find(e, laddr, lport, raddr, rport)) {
         return SYNACK_ERR_ADDRINUSE;
     }
-    if (s->nconns >= s->cfg.max_conns) return SYNACK_ERR_CONNLIMIT;
-    struct synack_tcp *c = tcp_conn_new(s, &laddr, local_port, raddr, rport);
+    if (e->nconns >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
+    struct synack_tcp *c = tcp_conn_new(e, laddr, lport, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     c->user = user;
     tcp_active_open(c, now);
@@ -35,7 +29,7 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 9293 §3.10.1 OPEN (and §3.10.2 SEND in LISTEN): select an ISS, send a SYN,
      * enter SYN-SENT. */
-    c->iss = tcp_isn(c->stack, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port, now);
+    c->iss = tcp_isn(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port, now);
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
@@ -154,19 +148,19 @@ static void conn_abort(struct synack_tcp *c, int err, synack_time_t now)
 
 void tcp_orphan_remove(struct synack_tcp *c)
 {
-    struct synack_stack *s = c->stack;
+    struct tcp_env *e = c->env;
     if (!(c->flags & TCP_F_ORPHAN)) return;
     if (c->orphan_prev)
         c->orphan_prev->orphan_next = c->orphan_next;
     else
-        s->orphan_head = c->orphan_next;
+        e->orphan_head = c->orphan_next;
     if (c->orphan_next)
         c->orphan_next->orphan_prev = c->orphan_prev;
     else
-        s->orphan_tail = c->orphan_prev;
+        e->orphan_tail = c->orphan_prev;
     c->orphan_prev = c->orphan_next = NULL;
     c->flags &= ~(uint32_t)TCP_F_ORPHAN;
-    s->norphans--;
+    e->norphans--;
 }
 
 /* A released connection that lives on (FIN or data to deliver, a FIN to wait for, TIME_WAIT
@@ -174,20 +168,20 @@ void tcp_orphan_remove(struct synack_tcp *c)
  * never acknowledges cannot make released connections take every slot. */
 static void orphan_add(struct synack_tcp *c, synack_time_t now)
 {
-    struct synack_stack *s = c->stack;
+    struct tcp_env *e = c->env;
     if ((c->flags & (TCP_F_ORPHAN | TCP_F_DEAD)) || c->state == SYNACK_CLOSED) return;
     c->flags |= TCP_F_ORPHAN;
     c->orphan_next = NULL;
-    c->orphan_prev = s->orphan_tail;
-    if (s->orphan_tail)
-        s->orphan_tail->orphan_next = c;
+    c->orphan_prev = e->orphan_tail;
+    if (e->orphan_tail)
+        e->orphan_tail->orphan_next = c;
     else
-        s->orphan_head = c;
-    s->orphan_tail = c;
-    s->norphans++;
-    while (s->norphans > s->cfg.max_orphans) {
-        struct synack_tcp *old = s->orphan_head;
-        s->counters.orphans_reset++;
+        e->orphan_head = c;
+    e->orphan_tail = c;
+    e->norphans++;
+    while (e->norphans > e->cfg->max_orphans) {
+        struct synack_tcp *old = e->orphan_head;
+        e->counters->orphans_reset++;
         if (old->state == SYNACK_TIME_WAIT)
             tcp_conn_finish(old, 0, now); /* both FINs acknowledged: nothing to reset */
         else
@@ -241,23 +235,23 @@ static void conn_release(struct synack_tcp *c, synack_time_t now)
 void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
-    struct synack_stack *s = c->stack;
+    struct tcp_env *e = c->env;
     conn_release(c, now);
     tcp_mem_sync(c);
     orphan_add(c, now);
-    stack_reap(s);
+    tcp_reap(e);
 }
 
 void synack_tcp_abort(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
-    struct synack_stack *s = c->stack;
+    struct tcp_env *e = c->env;
     c->flags |= TCP_F_RELEASED;
     if (c->state == SYNACK_CLOSED)
         tcp_conn_destroy(c);
     else
         conn_abort(c, SYNACK_ERR_ABORTED, now);
-    stack_reap(s);
+    tcp_reap(e);
 }
 
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)

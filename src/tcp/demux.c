@@ -1,0 +1,126 @@
+/* The demux: the 4-tuple hash of connections and the listeners a SYN may reach, and the
+ * choice of an ephemeral port free of both (RFC 6056). */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/siphash.h"
+#include "tcp/conn.h"
+
+uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                        const struct synack_addr *raddr, uint16_t rport)
+{
+    /* Keyed, so a peer cannot aim many connections at one chain. */
+    return siphash_tuple(e->hash_key, laddr, lport, raddr, rport);
+}
+
+static size_t demux_bucket(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                           const struct synack_addr *raddr, uint16_t rport)
+{
+    return (size_t)tcp_tuple_hash(e, laddr, lport, raddr, rport) & (e->nbuckets - 1);
+}
+
+int tcp_demux_init(struct tcp_env *e)
+{
+    size_t n = 16;
+    while (n < e->cfg->max_conns)
+        n <<= 1;
+    e->buckets = alloc_mem(e->cfg, n * sizeof *e->buckets);
+    if (!e->buckets) return SYNACK_ERR_NOMEM;
+    memset(e->buckets, 0, n * sizeof *e->buckets);
+    e->nbuckets = n;
+    return 0;
+}
+
+struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
+                                  uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
+{
+    struct synack_tcp *c = e->buckets[demux_bucket(e, laddr, lport, raddr, rport)];
+    for (; c; c = c->hash_next) {
+        if (c->local_port == lport && c->remote_port == rport &&
+            synack_addr_eq(&c->remote_addr, raddr) && synack_addr_eq(&c->local_addr, laddr))
+            return c;
+    }
+    return NULL;
+}
+
+void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c)
+{
+    size_t b = demux_bucket(e, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port);
+    c->hash_next = e->buckets[b];
+    e->buckets[b] = c;
+}
+
+void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c)
+{
+    size_t b = demux_bucket(e, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port);
+    for (struct synack_tcp **pp = &e->buckets[b]; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == c) {
+            *pp = c->hash_next;
+            c->hash_next = NULL;
+            return;
+        }
+    }
+}
+
+/* How well listener address `bound` covers `local`: 3 the same address, 2 the wildcard of
+ * its family, 1 the wildcard of both families, 0 not at all. */
+static int listener_match(const struct synack_addr *bound, const struct synack_addr *local)
+{
+    if (bound->family == SYNACK_AF_NONE) return 1;
+    if (bound->family != local->family) return 0;
+    if (synack_addr_is_any(bound)) return 2;
+    return synack_addr_eq(bound, local) ? 3 : 0;
+}
+
+struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct synack_addr *local,
+                                          uint16_t port)
+{
+    /* The most specific listener wins: bound to the address, then to its family's wildcard,
+     * then to every address (as BSD sockets choose among bound sockets). Today listeners
+     * that overlap are refused (tcp_listener_conflicts), so at most one matches; the
+     * order matters once an option such as SO_REUSEADDR lets them share a port. */
+    struct synack_listener *best = NULL;
+    int best_match = 0;
+    for (struct synack_listener *l = e->listeners; l; l = l->next) {
+        if (l->port != port) continue;
+        int m = listener_match(&l->addr, local);
+        if (m > best_match) {
+            best = l;
+            best_match = m;
+        }
+    }
+    return best;
+}
+
+bool tcp_listener_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port)
+{
+    for (struct synack_listener *l = e->listeners; l; l = l->next) {
+        if (l->port != port) continue;
+        /* Two bindings of one port overlap unless both name addresses and they differ, or
+         * they are of different families (a wildcard of one family and an address of the
+         * other do not overlap). */
+        if (l->addr.family == SYNACK_AF_NONE || addr->family == SYNACK_AF_NONE) return true;
+        if (l->addr.family != addr->family) continue;
+        if (synack_addr_is_any(&l->addr) || synack_addr_is_any(addr) ||
+            synack_addr_eq(&l->addr, addr))
+            return true;
+    }
+    return false;
+}
+
+uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
+                            const struct synack_addr *raddr, uint16_t rport)
+{
+    uint32_t lo = e->cfg->ephemeral_lo, n = (uint32_t)e->cfg->ephemeral_hi - lo + 1;
+    /* RFC 6056 §3.3.3: offset = F(local, remote, secret), then probe from a counter that
+     * advances with every allocation, so consecutive connections to one destination get
+     * consecutive, distinct ports while different destinations start far apart. */
+    uint32_t offset = (uint32_t)siphash_tuple(e->cfg->isn_secret, laddr, 0, raddr, rport);
+    for (uint32_t tries = 0; tries < n; tries++) {
+        uint16_t port = (uint16_t)(lo + (offset + (*e->port_counter)++) % n);
+        if (!tcp_demux_find(e, laddr, port, raddr, rport) &&
+            !tcp_tw_find(e, laddr, port, raddr, rport) && !tcp_listener_find(e, laddr, port))
+            return port;
+    }
+    return 0;
+}
