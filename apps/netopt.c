@@ -501,9 +501,10 @@ static int open_base(struct net_env *e, const struct net_opts *o, const struct l
         rc = synack_udp_open(&e->priv->base, &ucfg, err, sizeof err);
     } else {
         struct synack_tun_config tcfg = {.ifname = spec->ifname,
-                                         .host_addr = o->tun_host_addr,
-                                         .host_prefix = o->tun_host_prefix,
                                          .mtu = o->tun_host_addr ? o->mtu : 0};
+        if (o->tun_host_addr)
+            tcfg.host_addrs[0] =
+                (struct synack_ifaddr){synack_addr_v4(o->tun_host_addr), o->tun_host_prefix};
         rc = synack_tun_open(&e->priv->base, &tcfg, err, sizeof err);
     }
     if (rc < 0) {
