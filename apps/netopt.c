@@ -17,6 +17,7 @@
 #define NET_MIN_MTU 68u           /* RFC 791: every host takes 68-byte datagrams */
 #define NET_HDRS 40u              /* IPv4 + TCP headers without options: MSS = MTU - 40 */
 #define NET_UDP_OVERHEAD 28u      /* IPv4 + UDP headers around each encapsulated packet */
+#define NET_UDP_OVERHEAD6 48u     /* IPv6 + UDP headers around each encapsulated packet */
 #define NET_BUF_MAX (1u << 30)    /* RFC 7323 §2.3: a window is at most 1 GiB */
 #define NET_NAMES 8               /* connections whose names are remembered for the log */
 #define NET_DRAIN_MAX SYNACK_S(3) /* how long close waits for held packets to leave */
@@ -26,8 +27,10 @@ const char net_opts_help[] =
     "  --link tun:IFNAME     a TUN device, created if absent (default tun:synack0; needs root\n"
     "                        or CAP_NET_ADMIN)\n"
     "  --link udp:LOCALIP:PORT,PEERIP:PORT\n"
-    "                        UDP encapsulation: each IPv4 packet is one UDP datagram between\n"
-    "                        the two addresses; no privilege needed (LOCALIP may be 0.0.0.0)\n"
+    "                        UDP encapsulation: each IP packet (IPv4 or IPv6) is one UDP\n"
+    "                        datagram between the two addresses, both IPv4 or both IPv6 in\n"
+    "                        brackets (udp:[::1]:9000,[::1]:9001); no privilege needed\n"
+    "                        (LOCALIP may be 0.0.0.0 or [::])\n"
     "  --addr ADDR[/PREFIX]  this stack's IPv4 address (required): a unicast host address,\n"
     "                        not the network or broadcast address of PREFIX\n"
     "  --tun-host-addr ADDR[/PREFIX]\n"
@@ -37,7 +40,8 @@ const char net_opts_help[] =
     "                        only attached and must be configured already.\n"
     "  --mtu N               the link's MTU: the stack's MTU is at most N (TUN: also set on\n"
     "                        the device with --tun-host-addr; UDP: the path MTU is taken as\n"
-    "                        N + 28 bytes of IPv4 + UDP headers, default 1500)\n"
+    "                        N + 28 bytes of IPv4 + UDP headers, N + 48 over IPv6, default\n"
+    "                        1500)\n"
     "  --mss N               offer this MSS (the stack's MTU becomes N + 40; at most the\n"
     "                        link's MTU - 40)\n"
     "  --rcvbuf N, --sndbuf N\n"
@@ -148,28 +152,38 @@ static const char *ip_is_subnet_edge(uint32_t ip, unsigned prefix)
     return NULL;
 }
 
-/* "IP:PORT" with a port from 1 to 65535. 0 or -1. */
-static int parse_ip_port(const char *s, size_t len, uint32_t *ip, uint16_t *port)
-{
-    char buf[32];
-    if (len >= sizeof buf) return -1;
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    char *colon = strrchr(buf, ':');
-    if (!colon) return -1;
-    *colon = 0;
-    uint64_t p;
-    if (cli_parse_u64(colon + 1, &p) < 0 || p < 1 || p > 65535) return -1;
-    *port = (uint16_t)p;
-    return net_parse_ip(buf, ip);
-}
-
-/* What --link names. */
+/* What --link names. */ /* What --link names. */
 struct link_spec {
     bool udp;
     char ifname[16]; /* IFNAMSIZ */
     struct synack_udp_config ucfg;
 };
+
+/* "ADDR:PORT" or "[IPV6]:PORT" with a port from 1 to 65535 (the first `len` bytes of `s`).
+ * 0 or -1. */
+static int parse_endpoint(const char *s, size_t len, struct synack_endpoint *out)
+{
+    char buf[SYNACK_ENDPOINT_STRLEN];
+    if (len >= sizeof buf) return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    if (synack_endpoint_parse(buf, out) < 0 || out->port == 0) return -1;
+    return 0;
+}
+
+/* The two ends of a UDP link: the peer a host, ours the peer's family or its wildcard. */
+static int parse_udp_ends(const char *spec, struct synack_udp_config *u)
+{
+    const char *comma = strchr(spec, ',');
+    if (!comma || parse_endpoint(spec, (size_t)(comma - spec), &u->local) < 0 ||
+        parse_endpoint(comma + 1, strlen(comma + 1), &u->peer) < 0)
+        return -1;
+    if (synack_addr_is_any(&u->peer.addr)) return -1;
+    if (synack_addr_is_any(&u->local.addr)) u->local.addr = synack_addr_any(SYNACK_AF_NONE);
+    if (u->local.addr.family != SYNACK_AF_NONE && u->local.addr.family != u->peer.addr.family)
+        return -1;
+    return 0;
+}
 
 /* Parses a --link value; on error writes why into `why`. 0 or -1. */
 static int link_spec_parse(const char *s, struct link_spec *out, char *why, size_t cap)
@@ -187,17 +201,11 @@ static int link_spec_parse(const char *s, struct link_spec *out, char *why, size
         return 0;
     }
     if (strncmp(s, "udp:", 4) == 0) {
-        const char *spec = s + 4, *comma = strchr(spec, ',');
         out->udp = true;
-        if (!comma ||
-            parse_ip_port(spec, (size_t)(comma - spec), &out->ucfg.local_ip,
-                          &out->ucfg.local_port) < 0 ||
-            parse_ip_port(comma + 1, strlen(comma + 1), &out->ucfg.peer_ip, &out->ucfg.peer_port) <
-                0 ||
-            out->ucfg.peer_ip == 0) {
+        if (parse_udp_ends(s + 4, &out->ucfg) < 0) {
             snprintf(why, cap,
-                     "wants udp:LOCALIP:PORT,PEERIP:PORT (like "
-                     "udp:127.0.0.1:9000,127.0.0.1:9001), not '%s'",
+                     "wants udp:LOCALIP:PORT,PEERIP:PORT with both of one family (like "
+                     "udp:127.0.0.1:9000,127.0.0.1:9001 or udp:[::1]:9000,[::1]:9001), not '%s'",
                      s);
             return -1;
         }
@@ -306,7 +314,7 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
 {
     uint64_t u;
     double d;
-    char why[160];
+    char why[256];
     if (strcmp(name, "--link") == 0) {
         struct link_spec spec;
         if (link_spec_parse(v, &spec, why, sizeof why) < 0)
@@ -400,13 +408,21 @@ int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, i
     return 0;
 }
 
+/* 127.0.0.0/8 or ::1. */
+static bool is_loopback(const struct synack_addr *a)
+{
+    static const uint8_t one[16] = {[15] = 1};
+    if (a->family == SYNACK_AF_INET) return a->bytes[0] == 127;
+    return a->family == SYNACK_AF_INET6 && memcmp(a->bytes, one, 16) == 0;
+}
+
 bool net_opts_path_may_lose(const struct net_opts *o, uint32_t remote)
 {
     struct link_spec spec;
-    char why[160];
+    char why[256];
     if (o->fault.loss > 0 || o->fault.corrupt > 0 || o->fault.rate_bps > 0) return true;
     if (link_spec_parse(o->link, &spec, why, sizeof why) < 0) return true;
-    if (spec.udp) return (spec.ucfg.peer_ip >> 24) != 127;
+    if (spec.udp) return !is_loopback(&spec.ucfg.peer.addr);
     return o->tun_host_addr == 0 || remote != o->tun_host_addr;
 }
 
@@ -497,7 +513,8 @@ static int open_base(struct net_env *e, const struct net_opts *o, const struct l
     int rc;
     if (spec->udp) {
         struct synack_udp_config ucfg = spec->ucfg;
-        if (o->mtu) ucfg.path_mtu_max = o->mtu + NET_UDP_OVERHEAD;
+        bool outer6 = ucfg.peer.addr.family == SYNACK_AF_INET6;
+        if (o->mtu) ucfg.path_mtu_max = o->mtu + (outer6 ? NET_UDP_OVERHEAD6 : NET_UDP_OVERHEAD);
         rc = synack_udp_open(&e->priv->base, &ucfg, err, sizeof err);
     } else {
         struct synack_tun_config tcfg = {.ifname = spec->ifname,
@@ -591,7 +608,7 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     e->cmd = cmd;
     e->verbose = o->verbose;
     struct link_spec spec;
-    char why[160];
+    char why[256];
     if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
         return cli_fail(cmd, "--link %s", why);
     int rc = check_addresses(o, &spec, cmd);

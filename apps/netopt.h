@@ -17,8 +17,10 @@
 #include "synack/synack.h"
 
 struct net_opts {
-    const char *link; /* "tun:IFNAME" or "udp:LOCALIP:PORT,PEERIP:PORT" (default "tun:synack0") */
-    uint32_t addr;    /* --addr ADDR/PREFIX: the stack's address (required) */
+    /* "tun:IFNAME", or "udp:LOCAL:PORT,PEER:PORT" with IPv4 or bracketed IPv6 addresses of
+     * one family (default "tun:synack0") */
+    const char *link;
+    uint32_t addr; /* --addr ADDR/PREFIX: the stack's address (required) */
     unsigned prefix;
     uint32_t tun_host_addr; /* --tun-host-addr ADDR/PREFIX: the kernel's side of the TUN;
                                0: attach only, configure nothing */
@@ -35,7 +37,7 @@ struct net_opts {
     int verbose;  /* -v: state transitions and a summary on stderr */
     unsigned mtu; /* --mtu N: caps the stack's MTU (TUN: also set on the device
                      when --tun-host-addr configures it; UDP: the path MTU is
-                     taken as N + 28); 0: the link's own */
+                     taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */
 };
 
 /* The option lines for a subcommand's --help. */

@@ -293,7 +293,8 @@ struct synack_link_stats {
      * datagram had already left (a send they interrupted is tried again). */
     uint64_t icmp_errors;
     /* UDP only: packets refused because they exceed the path MTU the kernel knows (also in
-     * tx_errors). For each, the stack is handed a fragmentation-needed message (below). */
+     * tx_errors). For each, the stack is handed a fragmentation-needed or packet-too-big
+     * message (below). */
     uint64_t too_big;
     /* Fault wrapper only: what it did to packets, both directions together. */
     uint64_t lost, duplicated, corrupted, reordered, delayed, rate_drops;
@@ -392,17 +393,19 @@ const char *synack_tun_name(const struct synack_link *l);
 
 /* ---- UDP encapsulation ------------------------------------------------------------------ */
 
-/* Each IPv4 packet of the stack travels as the whole payload of one UDP datagram from
- * local to peer (addresses and ports in host byte order). Datagrams from any other source
- * are dropped and counted in rx_errors. */
+/* Each IP packet of the stack (IPv4 or IPv6, whatever the outer family) travels as the
+ * whole payload of one UDP datagram from local to peer, over IPv4 or IPv6: the peer's
+ * family decides. Datagrams from any other source are dropped and counted in rx_errors. */
 struct synack_udp_config {
-    uint32_t local_ip;   /* 0: any local address */
-    uint16_t local_port; /* must be set (the peer sends to it) */
-    uint32_t peer_ip;
-    uint16_t peer_port;
-    /* mtu() is min(path MTU to the peer as the kernel knows it (IP_MTU of the connected
-     * socket), path_mtu_max) less 28 bytes of IPv4 + UDP header, so no datagram needs
-     * fragmenting, and never more than 65507 (the largest UDP payload). 0 means 1500 (an
+    /* Our end. Its address may be SYNACK_AF_NONE or the wildcard of the peer's family (any
+     * local address), or else one of this host's addresses of the peer's family; its port
+     * must be set (the peer sends to it). */
+    struct synack_endpoint local;
+    struct synack_endpoint peer; /* a unicast or loopback address and a port, both set */
+    /* mtu() is min(path MTU to the peer as the kernel knows it (IP_MTU / IPV6_MTU of the
+     * connected socket), path_mtu_max) less the outer headers, 28 bytes over IPv4 (20 + UDP
+     * 8) or 48 over IPv6 (40 + 8), so no datagram needs fragmenting, and never more than
+     * a UDP datagram carries (65507 bytes over IPv4, 65527 over IPv6). 0 means 1500 (an
      * Ethernet path, even on loopback). */
     unsigned path_mtu_max;
     /* SO_RCVBUF / SO_SNDBUF asked of the kernel; 0 means 4 MiB, so a burst of a full
@@ -412,16 +415,21 @@ struct synack_udp_config {
     unsigned sockbuf;
 };
 
-/* Binds and connects the UDP socket (non-blocking). Every datagram has DF set
- * (IP_PMTUDISC_DO); one the kernel refuses as larger than the path MTU it knows (after a
- * router's fragmentation-needed, or a route change) is dropped, counted in tx_errors and
- * too_big, and send returns IO; the next recv then hands the stack the ICMP message a
- * router would have sent (RFC 1191 §4: destination unreachable, fragmentation needed,
- * next-hop MTU the new mtu(), from the packet's destination to its source, quoting its
- * header and first 8 bytes), so it lowers its MSS. One such message waits at a time (a
- * newer one replaces it); while it waits next_deadline is the time of the refused send, so
- * a loop reads it at once; one announcing the same MTU as the last one read waits 10 ms.
- * Errors: INVAL, IO (with `err`: "address 127.0.0.1:9000 is in use", ...), NOMEM. */
+/* Binds and connects the UDP socket (non-blocking; an IPv6 socket is IPV6_V6ONLY). Every
+ * datagram goes unfragmented (IPv4: DF set, IP_PMTUDISC_DO; IPv6: IPV6_PMTUDISC_DO, RFC
+ * 8201: the source never fragments for a path it knows); one the kernel refuses as larger
+ * than the path MTU it knows (after a router's fragmentation-needed or packet too big, or
+ * a route change) is dropped, counted in tx_errors and too_big, and send returns IO; the
+ * next recv then hands the stack the ICMP message a router would have sent about the
+ * inner packet, by its family (synack_packet_too_big: RFC 1191 §4 destination
+ * unreachable, fragmentation needed, or RFC 4443 §3.2 packet too big; next-hop MTU the
+ * new mtu(), from the packet's destination to its source, quoting its start), so it
+ * lowers its MSS. One such message waits at a time (a newer one replaces it); while it
+ * waits next_deadline is the time of the refused send, so a loop reads it at once; one
+ * announcing the same MTU as the last one read waits 10 ms.
+ * Errors: INVAL (with `err`: incomplete, or local and peer of different families), IO
+ * (with `err`: "address 127.0.0.1:9000 is in use", "address [::1]:9000 is in use", ...),
+ * NOMEM. */
 int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
                     size_t errcap);
 
