@@ -12,16 +12,11 @@ source "$(dirname "$0")/lib/common.sh"
 interop_init ping "${1:-}" ping
 
 case_begin while_cat_listens
-run_opts cat
-mkfifo "$DIR/stdin"
-# stdin opened read-write on a FIFO: it never reaches EOF, so cat just keeps listening.
-start_bg s_pid "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" 5000 \
-    0<>"$DIR/stdin" >"$DIR/cat.synack.out" 2>"$DIR/cat.synack.log"
-if wait_tun "$s_pid"; then
+if listen_forever cat 5000; then
     check_ping cat
-    is_running "$s_pid" || fail "synack cat -l exited while it should be listening"
+    is_running "$CAT_PID" || fail "synack cat -l exited while it should be listening"
 fi
-stop_bg "$s_pid"
+stop_bg "$CAT_PID"
 wait_tun_gone
 case_end
 

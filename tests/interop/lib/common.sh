@@ -598,6 +598,21 @@ halfclose_kernel_first() {
 
 # ---- ping --------------------------------------------------------------------------------
 
+# listen_forever LABEL PORT [synack options...]: `synack cat -l PORT` in the background
+# with a stdin that never ends (a FIFO opened read-write), so it just keeps listening while
+# something else is checked; its PID in CAT_PID, its output in $DIR/LABEL.synack.out and
+# .log. Waits for its TUN: 1 when it never came up.
+CAT_PID=""
+listen_forever() {
+    local label=$1 port=$2
+    shift 2
+    run_opts "$label"
+    [ -p "$DIR/stdin" ] || mkfifo "$DIR/stdin"
+    start_bg CAT_PID "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" "$@" "$port" \
+        0<>"$DIR/stdin" >"$DIR/$label.synack.out" 2>"$DIR/$label.synack.log"
+    wait_tun "$CAT_PID"
+}
+
 # check_ping LABEL [ping options...]: three echo requests to TARGET_ADDR, three replies
 # from it, payloads intact (ping reports "wrong data byte" otherwise).
 check_ping() {
