@@ -1137,7 +1137,8 @@ int httpd_new(struct httpd **out, struct synack_stack *stack, const struct httpd
         return SYNACK_ERR_IO;
     }
     h->cfg.root = NULL; /* not kept: the descriptor is the root from now on */
-    struct synack_endpoint local = {synack_addr_any(SYNACK_AF_NONE), cfg->port};
+    /* The wildcard of a family, or of none: both families (synack_tcp_listen). */
+    struct synack_endpoint local = {synack_addr_any(cfg->family), cfg->port};
     int rc = synack_tcp_listen(stack, &local, cfg->backlog, h, &h->listener);
     if (rc < 0) {
         char port[8];

@@ -71,6 +71,9 @@ struct httpd_log_entry {
 struct httpd_config {
     const char *root;              /* the directory served (required; must exist) */
     uint16_t port;                 /* listening port (80) */
+    enum synack_family family;     /* whose addresses the listener takes: SYNACK_AF_NONE (the
+                                      default) every address of the stack, IPv4 and IPv6;
+                                      SYNACK_AF_INET or _INET6 only that family's */
     unsigned backlog;              /* listen backlog (128) */
     size_t max_conns;              /* connections served at once; more are reset (1024) */
     synack_time_t idle_timeout;    /* a connection with no progress either way for this long
@@ -112,7 +115,8 @@ struct httpd_stats {
 /* Fills `cfg` with the defaults above; root is NULL and must be set. */
 void httpd_config_default(struct httpd_config *cfg);
 
-/* Opens `cfg->root`, listens on `cfg->port` of `stack` and returns the server in `out`.
+/* Opens `cfg->root`, listens on `cfg->port` of `stack` (the addresses of `cfg->family`)
+ * and returns the server in `out`.
  * The stack must outlive the server. On failure `err` (optional) receives a sentence:
  * "cannot open root /srv: No such file or directory", "port 80: ...".
  * Errors: INVAL (NULL or bad config), IO (root is not an openable directory), NOMEM,

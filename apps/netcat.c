@@ -87,25 +87,24 @@ static void netcat_watch(struct netcat *c, struct netcat_fd *f, unsigned events)
     (void)synack_loop_mod_fd(c->env.loop, f->fd, events);
 }
 
-/* "to 198.18.0.1:5000" or "from 198.18.0.1:40000". */
+/* "to 198.18.0.1:5000", "from [2001:db8::1]:40000". */
 static void netcat_peer(const struct netcat *c, char *buf, size_t cap)
 {
     struct synack_tcp_info i;
-    uint32_t ip = c->o->host;
-    unsigned port = c->o->port;
+    struct synack_endpoint peer = {c->o->host, c->o->port};
     if (c->tcp && synack_tcp_info(c->tcp, &i) == 0) {
-        ip = synack_addr_v4_value(&i.remote_addr);
-        port = i.remote_port;
+        peer.addr = i.remote_addr;
+        peer.port = i.remote_port;
     }
-    char a[16];
-    net_format_ip(a, sizeof a, ip);
-    snprintf(buf, cap, "%s %s:%u", c->o->listen ? "from" : "to", a, port);
+    char a[SYNACK_ENDPOINT_STRLEN];
+    synack_endpoint_format(&peer, a, sizeof a);
+    snprintf(buf, cap, "%s %s", c->o->listen ? "from" : "to", a);
 }
 
 /* Reports a failure of the connection once, in one line. */
 static void netcat_report(const struct netcat *c, int err)
 {
-    char peer[48];
+    char peer[SYNACK_ENDPOINT_STRLEN + 8];
     netcat_peer(c, peer, sizeof peer);
     switch (err) {
     case SYNACK_ERR_CONNREFUSED:
@@ -275,8 +274,7 @@ static void netcat_linger(struct netcat *c)
     if (synack_tcp_info(c->tcp, &i) < 0 || i.state != SYNACK_TIME_WAIT) return;
     synack_time_t linger = c->o->linger;
     if (!c->o->linger_set) {
-        if (!net_opts_path_may_lose(&c->o->net, synack_addr_v4_value(&i.remote_addr)))
-            return; /* the ACK got there */
+        if (!net_opts_path_may_lose(&c->o->net, &i.remote_addr)) return; /* the ACK got there */
         linger = 2 * i.rto > NETCAT_LINGER_MIN ? 2 * i.rto : NETCAT_LINGER_MIN;
     }
     if (linger == 0) return;
@@ -373,7 +371,7 @@ static bool netcat_accept(struct netcat *c, synack_time_t now)
     if (synack_tcp_info(t, &i) == 0 && i.err) c->err = i.err; /* failed while queued */
     c->established = i.state != SYNACK_SYN_RECEIVED && i.state != SYNACK_CLOSED;
     if (c->env.verbose) {
-        char peer[48];
+        char peer[SYNACK_ENDPOINT_STRLEN + 8];
         netcat_peer(c, peer, sizeof peer);
         fprintf(stderr, "synack %s: accepted a connection %s\n", c->env.cmd, peer);
     }
@@ -428,19 +426,26 @@ static int netcat_start(struct netcat *c)
     synack_time_t now = synack_loop_now(c->env.loop);
     int rc;
     if (o->listen) {
-        struct synack_endpoint local = {synack_addr_any(SYNACK_AF_NONE), o->port};
+        /* A wildcard of no family is both families' (synack_tcp_listen). */
+        struct synack_endpoint local = {o->listen_addr, o->port};
+        if (local.addr.family == SYNACK_AF_NONE) local.addr = synack_addr_any(o->family);
         rc = synack_tcp_listen(c->env.stack, &local, o->keep ? NETCAT_BACKLOG : 1, c, &c->listener);
         if (rc < 0) {
             fprintf(stderr, "synack %s: cannot listen on port %u: %s\n", c->env.cmd, o->port,
                     synack_strerror(rc));
             return 1;
         }
-        if (c->env.verbose)
-            fprintf(stderr, "synack %s: listening on port %u\n", c->env.cmd, o->port);
+        if (c->env.verbose) {
+            char a[SYNACK_ENDPOINT_STRLEN];
+            synack_endpoint_format(&local, a, sizeof a);
+            fprintf(stderr, "synack %s: listening on port %u%s%s\n", c->env.cmd, o->port,
+                    local.addr.family == SYNACK_AF_NONE ? "" : ": ",
+                    local.addr.family == SYNACK_AF_NONE ? "" : a);
+        }
         return 0;
     }
     struct synack_tcp *t;
-    struct synack_endpoint remote = {synack_addr_v4(o->host), o->port};
+    struct synack_endpoint remote = {o->host, o->port};
     struct synack_endpoint local = {synack_addr_any(SYNACK_AF_NONE), o->src_port};
     rc = synack_tcp_connect(c->env.stack, &remote, &local, c, &t, now);
     if (rc < 0) {

@@ -31,24 +31,31 @@
 #include "netopt.h"
 
 struct netcat_opts {
-    struct net_opts net;           /* the link, --addr, impairments, capture, buffers, -v */
-    bool listen;                   /* -l: listen on `port` of net.addr */
-    bool keep;                     /* -k: with listen, keep serving one connection after another */
-    uint32_t host;                 /* connect: the peer (a unicast address); 0 with listen */
-    uint16_t port;                 /* connect: the peer's port; listen: ours */
-    uint16_t src_port;             /* connect: our port (0: an ephemeral port) */
-    synack_time_t connect_timeout; /* connect: give up when not established by then (0: the
-                                      SYN retries decide) */
-    synack_time_t linger;          /* the wait in TIME_WAIT, when linger_set (0: none) */
-    bool linger_set;               /* else the default above */
+    struct net_opts net; /* the link, --addr, impairments, capture, buffers, -v */
+    bool listen;         /* -l: listen on `port` */
+    bool keep;           /* -k: with listen, keep serving one connection after another */
+    /* -4 / -6: listen: the family whose wildcard the listener takes when listen_addr is
+     * none (SYNACK_AF_NONE: both families, each on the stack's address of it); connect: the
+     * family `host` must be of (SYNACK_AF_NONE: either). */
+    enum synack_family family;
+    struct synack_addr listen_addr; /* listen: one of the stack's addresses, or none */
+    struct synack_addr host;        /* connect: the peer (a unicast IPv4 or IPv6 address) */
+    uint16_t port;                  /* connect: the peer's port; listen: ours */
+    uint16_t src_port;              /* connect: our port (0: an ephemeral port) */
+    synack_time_t connect_timeout;  /* connect: give up when not established by then (0: the
+                                       SYN retries decide) */
+    synack_time_t linger;           /* the wait in TIME_WAIT, when linger_set (0: none) */
+    bool linger_set;                /* else the default above */
 };
 
-/* Connect (0.0.0.0:0, no timeout, default linger) with net_opts_default. */
+/* Connect (no host, port 0, either family, no timeout, default linger) with
+ * net_opts_default. */
 void netcat_opts_default(struct netcat_opts *o);
 
 /* Opens the link and the stack, connects or listens, moves the bytes and closes. Every
  * failure is one line on stderr, "synack CMD: ..." (`cmd` is "cat" for `synack cat`):
- * "connection to 198.18.0.1:5000 refused", "... timed out", "... reset by peer", "writing
+ * "connection to 198.18.0.1:5000 refused", "connection to [2001:db8::1]:5000 refused",
+ * "... timed out", "... reset by peer", "writing
  * stdout: broken pipe". Returns the exit status: 0 when both directions finished cleanly
  * (all our data and our FIN acknowledged, the peer's FIN received and all its data written
  * to stdout); 1 when the connection failed or stdin/stdout failed; 128 + the signal after

@@ -12,11 +12,15 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "netaddr.h"
 
 #define NET_MAX_MTU 65535u        /* an IPv4 packet's total length is 16 bits */
 #define NET_MIN_MTU 68u           /* RFC 791: every host takes 68-byte datagrams */
+#define NET_MIN_MTU6 1280u        /* RFC 8200 §5: every link that carries IPv6 */
 #define NET_HDRS 40u              /* IPv4 + TCP headers without options: MSS = MTU - 40 */
+#define NET_HDRS6 60u             /* IPv6 + TCP headers without options: MSS = MTU - 60 */
 #define NET_UDP_OVERHEAD 28u      /* IPv4 + UDP headers around each encapsulated packet */
+#define NET_UDP_OVERHEAD6 48u     /* IPv6 + UDP headers around each encapsulated packet */
 #define NET_BUF_MAX (1u << 30)    /* RFC 7323 §2.3: a window is at most 1 GiB */
 #define NET_NAMES 8               /* connections whose names are remembered for the log */
 #define NET_DRAIN_MAX SYNACK_S(3) /* how long close waits for held packets to leave */
@@ -26,20 +30,27 @@ const char net_opts_help[] =
     "  --link tun:IFNAME     a TUN device, created if absent (default tun:synack0; needs root\n"
     "                        or CAP_NET_ADMIN)\n"
     "  --link udp:LOCALIP:PORT,PEERIP:PORT\n"
-    "                        UDP encapsulation: each IPv4 packet is one UDP datagram between\n"
-    "                        the two addresses; no privilege needed (LOCALIP may be 0.0.0.0)\n"
-    "  --addr ADDR[/PREFIX]  this stack's IPv4 address (required): a unicast host address,\n"
-    "                        not the network or broadcast address of PREFIX\n"
+    "                        UDP encapsulation: each IP packet (IPv4 or IPv6) is one UDP\n"
+    "                        datagram between the two addresses, both IPv4 or both IPv6 in\n"
+    "                        brackets (udp:[::1]:9000,[::1]:9001); no privilege needed\n"
+    "                        (LOCALIP may be 0.0.0.0 or [::])\n"
+    "  --addr ADDR[/PREFIX]  this stack's address (required): IPv4 or IPv6, a unicast host\n"
+    "                        address, not the network or broadcast address of an IPv4 PREFIX\n"
+    "                        nor the Subnet-Router anycast address of an IPv6 one; give it\n"
+    "                        twice, one of each family, for a stack with both\n"
     "  --tun-host-addr ADDR[/PREFIX]\n"
     "                        configure the kernel's side of the TUN: give it this address\n"
-    "                        (prefix 24 if omitted), set the MTU and bring it up; --addr must\n"
-    "                        be another address of the same subnet. Without it the device is\n"
-    "                        only attached and must be configured already.\n"
+    "                        (prefix 24, or 64 for IPv6, if omitted; once per family), set\n"
+    "                        the MTU and bring it up; --addr must be another address of the\n"
+    "                        same subnet, one for each family given here. Without it the\n"
+    "                        device is only attached and must be configured already.\n"
     "  --mtu N               the link's MTU: the stack's MTU is at most N (TUN: also set on\n"
     "                        the device with --tun-host-addr; UDP: the path MTU is taken as\n"
-    "                        N + 28 bytes of IPv4 + UDP headers, default 1500)\n"
-    "  --mss N               offer this MSS (the stack's MTU becomes N + 40; at most the\n"
-    "                        link's MTU - 40)\n"
+    "                        N + 28 bytes of IPv4 + UDP headers, N + 48 over IPv6, default\n"
+    "                        1500); at least 1280 when the stack has an IPv6 address\n"
+    "  --mss N               offer this MSS (the stack's MTU becomes N + 40, and the MSS over\n"
+    "                        IPv6 is 20 less; N + 60 for a stack with only an IPv6 address;\n"
+    "                        at most the link's MTU - 40)\n"
     "  --rcvbuf N, --sndbuf N\n"
     "                        receive / send buffer per connection, like 64K or 4M (default\n"
     "                        64K each, at most 1G)\n"
@@ -75,101 +86,78 @@ struct net_env_priv {
     int sigfd; /* net_env_watch_signals' signalfd, or -1 */
 };
 
-int net_parse_ip(const char *s, uint32_t *out)
+/* The slot of `family` in net_opts.addrs and tun_host. */
+static size_t family_slot(enum synack_family family)
 {
-    uint32_t v = 0;
-    const char *p = s;
-    if (!s) return -1;
-    for (int part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (*p != '.') return -1;
-            p++;
-        }
-        if (*p < '0' || *p > '9') return -1;
-        unsigned n = 0;
-        int digits = 0;
-        while (*p >= '0' && *p <= '9') {
-            n = n * 10 + (unsigned)(*p - '0');
-            if (++digits > 3 || n > 255) return -1;
-            p++;
-        }
-        v = v << 8 | n;
-    }
-    if (*p) return -1;
-    *out = v;
-    return 0;
+    return family == SYNACK_AF_INET6 ? NET_V6 : NET_V4;
 }
 
-/* "A.B.C.D" or "A.B.C.D/P": the prefix defaults to `dflt`. 0 or -1. */
-static int parse_ip_prefix(const char *s, unsigned dflt, uint32_t *ip, unsigned *prefix)
+static const struct synack_ifaddr *ifaddr_of(const struct synack_ifaddr *slots,
+                                             enum synack_family family)
 {
-    char buf[32];
-    size_t n = strlen(s);
-    if (n >= sizeof buf) return -1;
-    memcpy(buf, s, n + 1);
-    char *slash = strchr(buf, '/');
-    *prefix = dflt;
-    if (slash) {
-        *slash = 0;
-        uint64_t p;
-        if (cli_parse_u64(slash + 1, &p) < 0 || p < 1 || p > 32) return -1;
-        *prefix = (unsigned)p;
-    }
-    return net_parse_ip(buf, ip);
+    const struct synack_ifaddr *a = &slots[family_slot(family)];
+    return a->addr.family == family && family != SYNACK_AF_NONE ? a : NULL;
 }
 
-static uint32_t prefix_mask(unsigned prefix)
+static bool has_any(const struct synack_ifaddr *slots)
 {
-    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+    return slots[NET_V4].addr.family != SYNACK_AF_NONE ||
+           slots[NET_V6].addr.family != SYNACK_AF_NONE;
 }
 
-/* RFC 1122 §3.2.1.3: why `ip` is not a unicast address one host can have and another
- * reach over a link (words to follow "is"), or NULL when it is. The core refuses the same
- * for the stack's own address. */
-static const char *ip_not_unicast(uint32_t ip)
+const struct synack_ifaddr *net_opts_addr(const struct net_opts *o, enum synack_family family)
 {
-    unsigned first = ip >> 24;
-    if (first == 0) return "in 0.0.0.0/8 (\"this network\")";
-    if (first == 127) return "loopback (127.0.0.0/8)";
-    if (first >= 224 && first < 240) return "multicast (224.0.0.0/4)";
-    if (ip == 0xffffffffu) return "the limited broadcast address";
-    if (first >= 240) return "reserved (240.0.0.0/4)";
-    return NULL;
+    return ifaddr_of(o->addrs, family);
 }
 
-/* Why `ip` cannot be a host of the subnet ip/prefix: its network or broadcast address
- * (RFC 919, RFC 922; not for /31 and /32, which have neither). NULL when it can. */
-static const char *ip_is_subnet_edge(uint32_t ip, unsigned prefix)
+/* "198.18.0.0/24" or "2001:db8::/64": the subnet of `a`. */
+static void format_subnet(const struct synack_ifaddr *a, char *out, size_t cap)
 {
-    uint32_t host_bits = ~prefix_mask(prefix);
-    if (prefix > 30) return NULL;
-    if ((ip & host_bits) == host_bits) return "broadcast";
-    if ((ip & host_bits) == 0) return "network";
-    return NULL;
+    char text[SYNACK_ADDR_STRLEN];
+    struct synack_addr net = netaddr_subnet(&a->addr, a->prefix);
+    synack_addr_format(&net, text, sizeof text);
+    snprintf(out, cap, "%s/%u", text, a->prefix);
 }
 
-/* "IP:PORT" with a port from 1 to 65535. 0 or -1. */
-static int parse_ip_port(const char *s, size_t len, uint32_t *ip, uint16_t *port)
+/* An example of an address of `family` for messages: what the README uses. */
+static const char *example_addr(enum synack_family family, bool host_side)
 {
-    char buf[32];
-    if (len >= sizeof buf) return -1;
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    char *colon = strrchr(buf, ':');
-    if (!colon) return -1;
-    *colon = 0;
-    uint64_t p;
-    if (cli_parse_u64(colon + 1, &p) < 0 || p < 1 || p > 65535) return -1;
-    *port = (uint16_t)p;
-    return net_parse_ip(buf, ip);
+    if (family == SYNACK_AF_INET6) return host_side ? "2001:db8::1/64" : "2001:db8::2/64";
+    return host_side ? "198.18.0.1/24" : "198.18.0.2/24";
 }
 
-/* What --link names. */
+/* What --link names. */ /* What --link names. */
 struct link_spec {
     bool udp;
     char ifname[16]; /* IFNAMSIZ */
     struct synack_udp_config ucfg;
 };
+
+/* "ADDR:PORT" or "[IPV6]:PORT" with a port from 1 to 65535 (the first `len` bytes of `s`).
+ * 0 or -1. */
+static int parse_endpoint(const char *s, size_t len, struct synack_endpoint *out)
+{
+    char buf[SYNACK_ENDPOINT_STRLEN];
+    if (len >= sizeof buf) return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    if (synack_endpoint_parse(buf, out) < 0 || out->port == 0) return -1;
+    return 0;
+}
+
+/* The two ends of a UDP link: the peer a host, ours the peer's family or its wildcard. */
+static int parse_udp_ends(const char *spec, struct synack_udp_config *u)
+{
+    const char *comma = strchr(spec, ',');
+    if (!comma || parse_endpoint(spec, (size_t)(comma - spec), &u->local) < 0 ||
+        parse_endpoint(comma + 1, strlen(comma + 1), &u->peer) < 0)
+        return -1;
+    if (synack_addr_is_any(&u->peer.addr)) return -1;
+    if (synack_addr_is_any(&u->local.addr)) u->local.addr = synack_addr_any(SYNACK_AF_NONE);
+    if (u->local.addr.family != SYNACK_AF_NONE && u->local.addr.family != u->peer.addr.family)
+        return -1;
+    return 0;
+}
 
 /* Parses a --link value; on error writes why into `why`. 0 or -1. */
 static int link_spec_parse(const char *s, struct link_spec *out, char *why, size_t cap)
@@ -187,17 +175,11 @@ static int link_spec_parse(const char *s, struct link_spec *out, char *why, size
         return 0;
     }
     if (strncmp(s, "udp:", 4) == 0) {
-        const char *spec = s + 4, *comma = strchr(spec, ',');
         out->udp = true;
-        if (!comma ||
-            parse_ip_port(spec, (size_t)(comma - spec), &out->ucfg.local_ip,
-                          &out->ucfg.local_port) < 0 ||
-            parse_ip_port(comma + 1, strlen(comma + 1), &out->ucfg.peer_ip, &out->ucfg.peer_port) <
-                0 ||
-            out->ucfg.peer_ip == 0) {
+        if (parse_udp_ends(s + 4, &out->ucfg) < 0) {
             snprintf(why, cap,
-                     "wants udp:LOCALIP:PORT,PEERIP:PORT (like "
-                     "udp:127.0.0.1:9000,127.0.0.1:9001), not '%s'",
+                     "wants udp:LOCALIP:PORT,PEERIP:PORT with both of one family (like "
+                     "udp:127.0.0.1:9000,127.0.0.1:9001 or udp:[::1]:9000,[::1]:9001), not '%s'",
                      s);
             return -1;
         }
@@ -259,46 +241,94 @@ static int set_bufsize(const char *cmd, const char *name, const char *v, size_t 
 
 /* An interface address (--addr, --tun-host-addr) must be a unicast host address of its
  * subnet. 1, or -1 after printing why. */
-static int check_own_addr(const char *cmd, const char *name, const char *v, uint32_t ip,
-                          unsigned prefix)
+static int check_own_addr(const char *cmd, const char *name, const char *v,
+                          const struct synack_ifaddr *a)
 {
-    const char *why = ip_not_unicast(ip);
+    const char *why = netaddr_not_unicast(&a->addr);
     if (why)
-        return cli_fail(cmd, "%s %s is %s: give a unicast address like 198.18.0.2/24", name, v,
-                        why),
+        return cli_fail(cmd, "%s %s is %s: give a unicast address like %s", name, v, why,
+                        example_addr((enum synack_family)a->addr.family, false)),
                -1;
-    const char *edge = ip_is_subnet_edge(ip, prefix);
+    const char *edge = netaddr_subnet_edge(&a->addr, a->prefix);
     if (edge) {
-        char net[16];
-        net_format_ip(net, sizeof net, ip & prefix_mask(prefix));
+        char net[SYNACK_ADDR_STRLEN + 8];
+        format_subnet(a, net, sizeof net);
         return cli_fail(cmd,
-                        "%s %s is the %s address of %s/%u, not a host's: pick another address "
+                        "%s %s is the %s address of %s, not a host's: pick another address "
                         "of the subnet",
-                        name, v, edge, net, prefix),
+                        name, v, edge, net),
                -1;
     }
     return 1;
 }
 
-int net_opts_check_peer(const struct net_opts *o, const char *cmd, const char *what, uint32_t host)
+/* --addr or --tun-host-addr: parsed into the slot of its family, once per family. 1, or -1
+ * after printing why. */
+static int parse_ifaddr_opt(const char *cmd, const char *name, const char *v, unsigned dflt4,
+                            unsigned dflt6, struct synack_ifaddr *slots)
 {
-    char a[16], net[16];
-    net_format_ip(a, sizeof a, host);
-    const char *why = ip_not_unicast(host);
+    struct synack_ifaddr a;
+    char why[64];
+    int rc = netaddr_parse_ifaddr(v, dflt4, dflt6, &a, why, sizeof why);
+    if (rc == -2) return cli_fail(cmd, "%s %s: %s", name, v, why), -1;
+    if (rc < 0) {
+        bool host = strcmp(name, "--tun-host-addr") == 0;
+        return cli_fail(cmd, "%s wants ADDR/PREFIX like %s or %s, not '%s'", name,
+                        example_addr(SYNACK_AF_INET, host), example_addr(SYNACK_AF_INET6, host), v),
+               -1;
+    }
+    enum synack_family f = (enum synack_family)a.addr.family;
+    const struct synack_ifaddr *had = ifaddr_of(slots, f);
+    if (had) {
+        char text[SYNACK_ADDR_STRLEN];
+        synack_addr_format(&had->addr, text, sizeof text);
+        return cli_fail(cmd,
+                        "%s %s: an %s address was given already (%s/%u): give %s once per "
+                        "family",
+                        name, v, netaddr_family_name(f), text, had->prefix, name),
+               -1;
+    }
+    if (check_own_addr(cmd, name, v, &a) < 0) return -1;
+    slots[family_slot(f)] = a;
+    return 1;
+}
+
+int net_opts_check_peer(const struct net_opts *o, const char *cmd, const char *what,
+                        const struct synack_addr *host)
+{
+    char a[SYNACK_ADDR_STRLEN], net[SYNACK_ADDR_STRLEN + 8];
+    synack_addr_format(host, a, sizeof a);
+    enum synack_family f = (enum synack_family)host->family;
+    const char *why = netaddr_not_unicast(host);
     if (why)
         return cli_fail(cmd, "%s %s is %s: a TCP connection needs a unicast peer", what, a, why);
-    if (o->addr && host == o->addr)
+    const struct synack_ifaddr *own = net_opts_addr(o, f);
+    if (!own && has_any(o->addrs))
+        return cli_fail(cmd,
+                        "%s %s is an %s address but the stack has none: add --addr with one "
+                        "(like --addr %s)",
+                        what, a, netaddr_family_name(f), example_addr(f, false));
+    if (!own) return 0;
+    if (synack_addr_eq(host, &own->addr))
         return cli_fail(cmd,
                         "%s %s is this stack's own address (--addr): connect to another host, "
                         "such as the kernel's side of the TUN",
                         what, a);
-    const char *edge = o->addr ? ip_is_subnet_edge(host, o->prefix) : NULL;
-    if (edge && (host & prefix_mask(o->prefix)) == (o->addr & prefix_mask(o->prefix))) {
-        net_format_ip(net, sizeof net, host & prefix_mask(o->prefix));
-        return cli_fail(cmd, "%s %s is the %s address of %s/%u: a TCP connection needs one host",
-                        what, a, edge, net, o->prefix);
+    const char *edge = netaddr_subnet_edge(host, own->prefix);
+    if (edge && netaddr_same_subnet(host, &own->addr, own->prefix)) {
+        format_subnet(own, net, sizeof net);
+        return cli_fail(cmd, "%s %s is the %s address of %s: a TCP connection needs one host", what,
+                        a, edge, net);
     }
     return 0;
+}
+
+int net_opts_check_family(const struct net_opts *o, const char *cmd, const char *flag,
+                          enum synack_family family)
+{
+    if (family == SYNACK_AF_NONE || !has_any(o->addrs) || net_opts_addr(o, family)) return 0;
+    return cli_fail(cmd, "%s needs an %s --addr for the stack (like --addr %s)", flag,
+                    netaddr_family_name(family), example_addr(family, false));
 }
 
 /* The options that take a value. Returns 1 (consumed), 0 (not ours), -1 (bad value). */
@@ -306,22 +336,18 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
 {
     uint64_t u;
     double d;
-    char why[160];
+    char why[256];
     if (strcmp(name, "--link") == 0) {
         struct link_spec spec;
         if (link_spec_parse(v, &spec, why, sizeof why) < 0)
             return cli_fail(cmd, "--link %s", why), -1;
         o->link = v;
     } else if (strcmp(name, "--addr") == 0) {
-        if (parse_ip_prefix(v, 32, &o->addr, &o->prefix) < 0)
-            return cli_fail(cmd, "--addr wants ADDR/PREFIX like 198.18.0.2/24, not '%s'", v), -1;
-        return check_own_addr(cmd, name, v, o->addr, o->prefix);
+        /* Without a prefix: the address alone (its subnet unknown). */
+        return parse_ifaddr_opt(cmd, name, v, 32, 128, o->addrs);
     } else if (strcmp(name, "--tun-host-addr") == 0) {
-        if (parse_ip_prefix(v, 24, &o->tun_host_addr, &o->tun_host_prefix) < 0)
-            return cli_fail(cmd, "--tun-host-addr wants ADDR/PREFIX like 198.18.0.1/24, not '%s'",
-                            v),
-                   -1;
-        return check_own_addr(cmd, name, v, o->tun_host_addr, o->tun_host_prefix);
+        /* Without a prefix: a /24 (IPv4), the /64 of RFC 4291 §2.5.4 (IPv6). */
+        return parse_ifaddr_opt(cmd, name, v, 24, 64, o->tun_host);
     } else if (strcmp(name, "--loss") == 0) {
         return set_fraction(cmd, name, v, &o->fault.loss, &o->fault_on) < 0 ? -1 : 1;
     } else if (strcmp(name, "--reorder") == 0) {
@@ -400,56 +426,79 @@ int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, i
     return 0;
 }
 
-bool net_opts_path_may_lose(const struct net_opts *o, uint32_t remote)
+bool net_opts_path_may_lose(const struct net_opts *o, const struct synack_addr *remote)
 {
     struct link_spec spec;
-    char why[160];
+    char why[256];
     if (o->fault.loss > 0 || o->fault.corrupt > 0 || o->fault.rate_bps > 0) return true;
     if (link_spec_parse(o->link, &spec, why, sizeof why) < 0) return true;
-    if (spec.udp) return (spec.ucfg.peer_ip >> 24) != 127;
-    return o->tun_host_addr == 0 || remote != o->tun_host_addr;
+    if (spec.udp) return !netaddr_is_loopback(&spec.ucfg.peer.addr);
+    const struct synack_ifaddr *h = ifaddr_of(o->tun_host, (enum synack_family)remote->family);
+    return !h || !synack_addr_eq(remote, &h->addr);
+}
+
+void net_opts_format_addrs(const struct net_opts *o, char *out, size_t cap)
+{
+    char t[NET_FAMILIES][SYNACK_ADDR_STRLEN];
+    size_t n = 0;
+    for (size_t k = 0; k < NET_FAMILIES; k++)
+        if (o->addrs[k].addr.family != SYNACK_AF_NONE)
+            synack_addr_format(&o->addrs[k].addr, t[n++], sizeof t[0]);
+    snprintf(out, cap, "%s%s%s", n > 0 ? t[0] : "-", n > 1 ? " and " : "", n > 1 ? t[1] : "");
 }
 
 /* ---- building the chain ------------------------------------------------------------------ */
 
-void net_format_ip(char *buf, size_t cap, uint32_t ip)
+/* The --addr and the --tun-host-addr of `f`, for a TUN whose kernel side is configured:
+ * both or neither, another address of one subnet. 0, or 2 after printing why. */
+static int check_tun_pair(const struct net_opts *o, enum synack_family f, const char *cmd)
 {
-    snprintf(buf, cap, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+    const struct synack_ifaddr *a = ifaddr_of(o->addrs, f), *h = ifaddr_of(o->tun_host, f);
+    const char *fam = netaddr_family_name(f);
+    char at[SYNACK_ADDR_STRLEN] = "", ht[SYNACK_ADDR_STRLEN] = "";
+    if (a) synack_addr_format(&a->addr, at, sizeof at);
+    if (h) synack_addr_format(&h->addr, ht, sizeof ht);
+    if (!a && !h) return 0;
+    if (!h)
+        return cli_fail(cmd,
+                        "--addr %s is %s but no --tun-host-addr is: the kernel would have no "
+                        "route to it (add one of its subnet, like --tun-host-addr %s)",
+                        at, fam, example_addr(f, true));
+    if (!a)
+        return cli_fail(cmd,
+                        "--tun-host-addr %s is %s but the stack has no %s --addr: give it one "
+                        "of that subnet (like --addr %s)",
+                        ht, fam, fam, example_addr(f, false));
+    if (synack_addr_eq(&a->addr, &h->addr))
+        return cli_fail(cmd,
+                        "--addr %s is the TUN host address too: the kernel keeps that one for "
+                        "itself, give the stack another address of the subnet",
+                        at);
+    if (!netaddr_same_subnet(&a->addr, &h->addr, h->prefix))
+        return cli_fail(cmd,
+                        "--addr %s is outside %s/%u: the kernel routes only that subnet to the "
+                        "TUN device, so put the stack's address inside it",
+                        at, ht, h->prefix);
+    const char *edge = netaddr_subnet_edge(&a->addr, h->prefix);
+    if (edge) return cli_fail(cmd, "--addr %s is the %s address of %s/%u", at, edge, ht, h->prefix);
+    return 0;
 }
 
 /* The checks that need several options together. 0, or 2 after printing why. */
 static int check_addresses(const struct net_opts *o, const struct link_spec *spec, const char *cmd)
 {
-    char a[16], h[16];
-    if (o->addr == 0)
+    if (!has_any(o->addrs))
         return cli_fail(cmd, "--addr ADDR/PREFIX is required: this stack's own address (like "
-                             "--addr 198.18.0.2/24)");
-    net_format_ip(a, sizeof a, o->addr);
-    net_format_ip(h, sizeof h, o->tun_host_addr);
+                             "--addr 198.18.0.2/24 or --addr 2001:db8::2/64)");
     if (spec->udp) {
-        if (o->tun_host_addr)
+        if (has_any(o->tun_host))
             return cli_fail(cmd, "--tun-host-addr is for --link tun:IFNAME; a UDP link has no "
                                  "kernel side to configure");
         return 0;
     }
-    if (!o->tun_host_addr) return 0;
-    if (o->addr == o->tun_host_addr)
-        return cli_fail(cmd,
-                        "--addr %s is the TUN host address too: the kernel keeps that one for "
-                        "itself, give the stack another address of the subnet",
-                        a);
-    uint32_t mask = prefix_mask(o->tun_host_prefix);
-    if ((o->addr & mask) != (o->tun_host_addr & mask))
-        return cli_fail(cmd,
-                        "--addr %s is outside %s/%u: the kernel routes only that subnet to the "
-                        "TUN device, so put the stack's address inside it",
-                        a, h, o->tun_host_prefix);
-    uint32_t host_bits = ~mask;
-    if (o->tun_host_prefix <= 30 &&
-        ((o->addr & host_bits) == host_bits || (o->addr & host_bits) == 0))
-        return cli_fail(cmd, "--addr %s is the network or broadcast address of %s/%u", a, h,
-                        o->tun_host_prefix);
-    return 0;
+    if (!has_any(o->tun_host)) return 0;
+    int rc = check_tun_pair(o, SYNACK_AF_INET, cmd);
+    return rc ? rc : check_tun_pair(o, SYNACK_AF_INET6, cmd);
 }
 
 /* SplitMix64: spreads one seed into the ISN key. */
@@ -497,13 +546,14 @@ static int open_base(struct net_env *e, const struct net_opts *o, const struct l
     int rc;
     if (spec->udp) {
         struct synack_udp_config ucfg = spec->ucfg;
-        if (o->mtu) ucfg.path_mtu_max = o->mtu + NET_UDP_OVERHEAD;
+        bool outer6 = ucfg.peer.addr.family == SYNACK_AF_INET6;
+        if (o->mtu) ucfg.path_mtu_max = o->mtu + (outer6 ? NET_UDP_OVERHEAD6 : NET_UDP_OVERHEAD);
         rc = synack_udp_open(&e->priv->base, &ucfg, err, sizeof err);
     } else {
         struct synack_tun_config tcfg = {.ifname = spec->ifname,
-                                         .host_addr = o->tun_host_addr,
-                                         .host_prefix = o->tun_host_prefix,
-                                         .mtu = o->tun_host_addr ? o->mtu : 0};
+                                         .mtu = has_any(o->tun_host) ? o->mtu : 0};
+        _Static_assert(NET_FAMILIES <= SYNACK_TUN_HOST_ADDRS, "one TUN address per family");
+        memcpy(tcfg.host_addrs, o->tun_host, sizeof o->tun_host);
         rc = synack_tun_open(&e->priv->base, &tcfg, err, sizeof err);
     }
     if (rc < 0) {
@@ -515,19 +565,36 @@ static int open_base(struct net_env *e, const struct net_opts *o, const struct l
     return 0;
 }
 
-/* The stack's MTU: the link's, lowered for --mss. 0, or 2 after printing why. */
+/* The headers --mss leaves room for: the MSS offered over IPv4 when the stack has an IPv4
+ * address (over IPv6 it is then 20 bytes less), else over IPv6. */
+static unsigned mss_headers(const struct net_opts *o)
+{
+    return net_opts_addr(o, SYNACK_AF_INET) ? NET_HDRS : NET_HDRS6;
+}
+
+/* The stack's MTU: the link's, lowered for --mss; at least 1280 with an IPv6 address (RFC
+ * 8200 §5). 0, or 2 after printing why. */
 static int choose_mtu(const struct net_env *e, const struct net_opts *o, unsigned link_mtu,
                       uint16_t *out)
 {
+    bool v6 = net_opts_addr(o, SYNACK_AF_INET6) != NULL;
+    unsigned floor = v6 ? NET_MIN_MTU6 : NET_MIN_MTU, hdrs = mss_headers(o);
+    const char *needs = v6 ? "IPv6 needs (RFC 8200 §5)" : "IPv4 needs";
     if (link_mtu > NET_MAX_MTU) link_mtu = NET_MAX_MTU;
     if (o->mtu && o->mtu < link_mtu) link_mtu = o->mtu; /* an attached TUN keeps its own */
-    if (link_mtu < NET_MIN_MTU)
-        return cli_fail(e->cmd, "the link's MTU is %u, below the 68 bytes IPv4 needs", link_mtu);
+    if (link_mtu < floor)
+        return cli_fail(e->cmd, "the link's MTU is %u, below the %u bytes %s", link_mtu, floor,
+                        needs);
     if (o->mss) {
-        if (o->mss + NET_HDRS > link_mtu)
+        if (o->mss + hdrs > link_mtu)
             return cli_fail(e->cmd, "--mss %u does not fit the link: its MTU %u allows %u at most",
-                            o->mss, link_mtu, link_mtu - NET_HDRS);
-        link_mtu = o->mss + NET_HDRS;
+                            o->mss, link_mtu, link_mtu - hdrs);
+        if (o->mss + hdrs < floor)
+            return cli_fail(e->cmd,
+                            "--mss %u would make the stack's MTU %u, below the %u bytes %s: "
+                            "%u at least",
+                            o->mss, o->mss + hdrs, floor, needs, floor - hdrs);
+        link_mtu = o->mss + hdrs;
     }
     *out = (uint16_t)link_mtu;
     return 0;
@@ -590,14 +657,17 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     e->cmd = cmd;
     e->verbose = o->verbose;
     struct link_spec spec;
-    char why[160];
+    char why[256];
     if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
         return cli_fail(cmd, "--link %s", why);
     int rc = check_addresses(o, &spec, cmd);
     if (rc) return rc;
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addrs[0] = synack_addr_v4(o->addr);
+    for (size_t k = 0; k < NET_FAMILIES; k++) /* the IPv4 one first */
+        if (o->addrs[k].addr.family != SYNACK_AF_NONE &&
+            (rc = synack_config_add_addr(&cfg, &o->addrs[k].addr)) < 0)
+            return cli_fail(cmd, "the stack cannot take --addr: %s", synack_strerror(rc));
     if (o->sndbuf) cfg.sndbuf = o->sndbuf;
     if (o->rcvbuf) cfg.rcvbuf = o->rcvbuf;
     if (o->syncookies_set) cfg.syncookies = o->syncookies;
@@ -623,16 +693,21 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
         goto fail;
     }
     if (e->verbose) {
-        char a[16];
-        net_format_ip(a, sizeof a, o->addr);
+        char a[2 * SYNACK_ADDR_STRLEN + 8], mss[64];
+        net_opts_format_addrs(o, a, sizeof a);
         const char *tun = synack_tun_name(e->priv->base);
         char on[64];
         if (tun)
             snprintf(on, sizeof on, "tun:%s", tun); /* the kernel's pick for "syn%d" */
         else
             snprintf(on, sizeof on, "%s", o->link);
-        fprintf(stderr, "synack %s: %s on %s, mtu %u (mss %u), seed %" PRIu64 "%s\n", cmd, a, on,
-                cfg.mtu, cfg.mtu - NET_HDRS, cfg.seed,
+        if (net_opts_addr(o, SYNACK_AF_INET) && net_opts_addr(o, SYNACK_AF_INET6))
+            snprintf(mss, sizeof mss, "mss %u over IPv4, %u over IPv6", cfg.mtu - NET_HDRS,
+                     cfg.mtu - NET_HDRS6);
+        else
+            snprintf(mss, sizeof mss, "mss %u", cfg.mtu - mss_headers(o));
+        fprintf(stderr, "synack %s: %s on %s, mtu %u (%s), seed %" PRIu64 "%s\n", cmd, a, on,
+                cfg.mtu, mss, cfg.seed,
                 o->seed_set ? "" : " (pass --seed to repeat the impairments)");
         unsigned rb, sb;
         /* Linux reports twice what it grants; less than the 4 MiB asked means a burst of a

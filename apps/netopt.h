@@ -16,13 +16,20 @@
 #include "synack/link.h"
 #include "synack/synack.h"
 
+/* Where each family's address sits in net_opts.addrs and net_opts.tun_host. */
+enum { NET_V4 = 0, NET_V6 = 1, NET_FAMILIES = 2 };
+
 struct net_opts {
-    const char *link; /* "tun:IFNAME" or "udp:LOCALIP:PORT,PEERIP:PORT" (default "tun:synack0") */
-    uint32_t addr;    /* --addr ADDR/PREFIX: the stack's address (required) */
-    unsigned prefix;
-    uint32_t tun_host_addr; /* --tun-host-addr ADDR/PREFIX: the kernel's side of the TUN;
-                               0: attach only, configure nothing */
-    unsigned tun_host_prefix;
+    /* "tun:IFNAME", or "udp:LOCAL:PORT,PEER:PORT" with IPv4 or bracketed IPv6 addresses of
+     * one family (default "tun:synack0") */
+    const char *link;
+    /* --addr ADDR/PREFIX, given once per family: the stack's addresses, the IPv4 one in
+     * [NET_V4] and the IPv6 one in [NET_V6]; family SYNACK_AF_NONE where none was given.
+     * At least one is required (net_env_open says so). */
+    struct synack_ifaddr addrs[NET_FAMILIES];
+    /* --tun-host-addr ADDR/PREFIX, once per family: the kernel's side of the TUN, placed as
+     * addrs; none: attach only, configure nothing */
+    struct synack_ifaddr tun_host[NET_FAMILIES];
     struct synack_fault_params fault; /* --loss --delay --reorder --dup --corrupt --rate */
     bool fault_on;                    /* any impairment asked for */
     uint64_t seed; /* --seed N: impairments, ports and ISN key (default: random) */
@@ -35,7 +42,7 @@ struct net_opts {
     int verbose;  /* -v: state transitions and a summary on stderr */
     unsigned mtu; /* --mtu N: caps the stack's MTU (TUN: also set on the device
                      when --tun-host-addr configures it; UDP: the path MTU is
-                     taken as N + 28); 0: the link's own */
+                     taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */
 };
 
 /* The option lines for a subcommand's --help. */
@@ -45,22 +52,37 @@ void net_opts_default(struct net_opts *o);
 
 /* If argv[*i] is a shared option, consumes it and its value (advancing *i past them) and
  * returns 1; returns 0 when it is not one of ours; on a bad value prints one line
- * ("synack CMD: --loss: ...") and returns -1. --addr and --tun-host-addr must be unicast
- * (RFC 1122 §3.2.1.3: not 0/8, 127/8, multicast 224/4 or reserved 240/4), and --addr not
- * the network or broadcast address of its own prefix (up to /30). */
+ * ("synack CMD: --loss: ...", "synack CMD: --addr 2001:db8::1/129: prefix must be 1-128")
+ * and returns -1. --addr (prefix 32 or 128 if omitted) and --tun-host-addr (24 or 64) take
+ * IPv4 or IPv6, each at most once per family; they must be unicast (netaddr.h: not 0/8,
+ * 127/8, multicast 224/4, reserved 240/4, ::, ::1, ff00::/8, ::ffff:0:0/96; link-local
+ * fe80::/10 is fine), and not the network or broadcast address of their own IPv4 prefix
+ * (up to /30) or the Subnet-Router anycast address of their IPv6 prefix (up to /126). */
 int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i);
 
-/* Whether `host` can be the peer of a connection from the stack at o->addr/o->prefix: a
- * unicast address (as for --addr), not the stack's own, not the broadcast or network
- * address of its subnet (up to /30). 0, or 2 after printing one line naming `what`
- * ("synack cat: HOST 198.18.0.255 is the broadcast address of 198.18.0.0/24 ..."). Call
- * once every option is parsed. */
-int net_opts_check_peer(const struct net_opts *o, const char *cmd, const char *what, uint32_t host);
+/* The stack's address of `family` (--addr), or NULL when none was given. */
+const struct synack_ifaddr *net_opts_addr(const struct net_opts *o, enum synack_family family);
+
+/* Whether `host` can be the peer of a connection from the stack's address of its family:
+ * a unicast address (as for --addr), of a family the stack has an address of, not the
+ * stack's own, not the broadcast or network address of its IPv4 subnet (up to /30) nor the
+ * Subnet-Router anycast address of its IPv6 one (up to /126). 0, or 2 after printing one
+ * line naming `what` ("synack cat: HOST 198.18.0.255 is the broadcast address of
+ * 198.18.0.0/24 ..."). Call once every option is parsed; without any --addr it only checks
+ * unicast (net_env_open reports the missing --addr). */
+int net_opts_check_peer(const struct net_opts *o, const char *cmd, const char *what,
+                        const struct synack_addr *host);
+
+/* Whether `family` (the choice of -4 or -6 named `flag`) is one the stack has an address
+ * of. 0, or 2 after printing "synack CMD: -6 needs an IPv6 --addr (like --addr
+ * 2001:db8::2/64)". No check without any --addr (net_env_open reports it). */
+int net_opts_check_family(const struct net_opts *o, const char *cmd, const char *flag,
+                          enum synack_family family);
 
 /* Whether a packet between the stack and `remote` may be lost on the way: false only when
  * nothing can drop it (no --loss, --corrupt or --rate, and `remote` is the kernel's own end
  * of the TUN, or the UDP peer is on loopback). `synack cat` lingers in TIME_WAIT only then. */
-bool net_opts_path_may_lose(const struct net_opts *o, uint32_t remote);
+bool net_opts_path_may_lose(const struct net_opts *o, const struct synack_addr *remote);
 
 /* What net_env_open builds. */
 struct net_env {
@@ -74,10 +96,10 @@ struct net_env {
 };
 
 /* Opens the link (TUN or UDP; configuring the TUN's kernel side), wraps it in fault and
- * pcap as asked, creates the stack (MTU from the link, --mss and buffers applied, seed)
- * and the loop. On failure prints one line a person can act on ("synack cat: no
- * permission to open /dev/net/tun: run as root or grant CAP_NET_ADMIN") and returns
- * nonzero (the exit status to use); nothing is left open. */
+ * pcap as asked, creates the stack (its --addr addresses, the IPv4 one first; MTU from the
+ * link, --mss and buffers applied, seed) and the loop. On failure prints one line a person can act
+ * on ("synack cat: no permission to open /dev/net/tun: run as root or grant CAP_NET_ADMIN") and
+ * returns nonzero (the exit status to use); nothing is left open. */
 int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd);
 
 /* Routes SIGINT and SIGTERM through a signalfd the loop watches (no handler, no global):
@@ -96,7 +118,7 @@ int net_env_loop_failed(const struct net_env *e, int rc);
 
 /* Call from the loop's turn hook for every event before acting on it: with -v prints
  * state transitions ("synack cat: 198.18.0.2:49152 > 198.18.0.1:5000 SYN_SENT ->
- * ESTABLISHED") to stderr. */
+ * ESTABLISHED", "[2001:db8::2]:49152 > [2001:db8::1]:5000 ...") to stderr. */
 void net_env_log_event(const struct net_env *e, const struct synack_event *ev);
 
 /* Remembers "198.18.0.2:49152 > 198.18.0.1:5000" for `t` so that net_env_log_event names
@@ -113,9 +135,7 @@ void net_env_log_conn(const struct net_env *e, struct synack_tcp *t);
  * counters first. */
 void net_env_close(struct net_env *e);
 
-/* "198.18.0.1" -> host byte order; 0 or -1. */
-int net_parse_ip(const char *s, uint32_t *out);
-/* Host byte order -> "198.18.0.1" (`cap` of 16 is enough). */
-void net_format_ip(char *buf, size_t cap, uint32_t ip);
+/* "198.18.0.2 and 2001:db8::2": the stack's --addr addresses (without prefixes), into `out`. */
+void net_opts_format_addrs(const struct net_opts *o, char *out, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * The command-line options of `synack cat` and `synack http` (addresses, prefixes, link
- * specifications, sizes, impairments): the input is split at NUL bytes into arguments.
+ * The command-line options of `synack cat` and `synack http` (IPv4 and IPv6 addresses,
+ * prefixes, link specifications, sizes, impairments) and the peer checks: the input is
+ * split at NUL bytes into arguments.
  * Checked: no crash or sanitizer report, whatever a person types.
  */
 #include <stdio.h>
@@ -29,8 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = net_opts_parse(&o, "fuzz", argc, argv, &i);
         if (rc <= 0) i++;
     }
-    uint32_t addr;
-    net_parse_ip(argv[0], &addr);
+    /* The first argument as a peer's address (HOST of `synack cat`), checked against what
+     * was parsed. */
+    struct synack_addr host;
+    if (synack_addr_parse(argv[0], &host) == 0)
+        (void)net_opts_check_peer(&o, "fuzz", "HOST", &host);
+    (void)net_opts_check_family(&o, "fuzz", "-6", SYNACK_AF_INET6);
     if (stderr) fclose(stderr);
     stderr = saved;
     return 0;

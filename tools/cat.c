@@ -7,8 +7,8 @@
 #include "netcat.h"
 
 static const char cat_usage[] =
-    "usage: synack cat [options] --addr ADDR/PREFIX HOST PORT\n"
-    "       synack cat -l [-k] [options] --addr ADDR/PREFIX [ADDR] PORT\n"
+    "usage: synack cat [-4|-6] [options] --addr ADDR/PREFIX HOST PORT\n"
+    "       synack cat -l [-k] [-4|-6] [options] --addr ADDR/PREFIX [ADDR] PORT\n"
     "\n"
     "netcat over synack: a TCP connection on a TUN device or over UDP encapsulation. stdin\n"
     "goes to the connection and the connection to stdout. At end of file on stdin the write\n"
@@ -17,10 +17,15 @@ static const char cat_usage[] =
     "is taken from the connection only as fast as stdout accepts it, so the receive window\n"
     "closes when stdout is slow.\n"
     "\n"
-    "  HOST PORT             connect to HOST (a dotted IPv4 address of another unicast\n"
-    "                        host, not --addr itself) on PORT\n"
-    "  -l                    listen on PORT (of --addr) and serve one connection; further\n"
-    "                        SYNs are refused with RST once it is accepted\n"
+    "  HOST PORT             connect to HOST (the IPv4 or IPv6 address of another unicast\n"
+    "                        host, not --addr itself: 198.18.0.1, 2001:db8::1 or\n"
+    "                        [2001:db8::1]) on PORT, from the stack's --addr of its family\n"
+    "  -l                    listen on PORT of every --addr (both families) and serve one\n"
+    "                        connection; further SYNs are refused with RST once it is\n"
+    "                        accepted. With ADDR, on that one of the stack's addresses only\n"
+    "  -4, -6                IPv4 or IPv6 only: with -l listen on the stack's address of that\n"
+    "                        family alone; else HOST must be of it. Either way the stack\n"
+    "                        needs an --addr of it\n"
     "  -k                    with -l: keep listening, serving one connection at a time (the\n"
     "                        next waits in a backlog of 8). stdin is shared as in OpenBSD\n"
     "                        nc -k: the connection being served reads it until end of file;\n"
@@ -49,6 +54,9 @@ static const char cat_usage[] =
     "      5000 > out &                    (two unprivileged processes)\n"
     "  synack cat --link udp:127.0.0.1:9000,127.0.0.1:9001 --addr 198.18.77.2/24 \\\n"
     "      198.18.77.1 5000 < file\n"
+    "  nc -6 -l 5000 > out &               (IPv6 with the kernel, as root)\n"
+    "  synack cat --link tun:tun0 --addr 2001:db8::2/64 --tun-host-addr 2001:db8::1/64 \\\n"
+    "      2001:db8::1 5000 < file\n"
     "\n"
     "exit status: 0 when both directions finished cleanly (all our data and our FIN\n"
     "acknowledged, the peer's FIN received and all its data written to stdout); 1 when the\n"
@@ -75,6 +83,11 @@ static int parse_cat_option(struct netcat_opts *o, int argc, char **argv, int *i
     double d;
     if (strcmp(a, "-l") == 0 || strcmp(a, "--listen") == 0) {
         o->listen = true;
+    } else if (strcmp(a, "-4") == 0 || strcmp(a, "-6") == 0) {
+        enum synack_family f = a[1] == '4' ? SYNACK_AF_INET : SYNACK_AF_INET6;
+        if (o->family != SYNACK_AF_NONE && o->family != f)
+            return cli_fail("cat", "-4 and -6 exclude each other: give one, or neither for both");
+        o->family = f;
     } else if (strcmp(a, "-k") == 0 || strcmp(a, "--keep-open") == 0) {
         o->keep = true;
     } else if (strcmp(a, "-lk") == 0 || strcmp(a, "-kl") == 0) {
@@ -99,6 +112,31 @@ static int parse_cat_option(struct netcat_opts *o, int argc, char **argv, int *i
     }
     (*i)++;
     return 1;
+}
+
+static const char *family_flag(enum synack_family f)
+{
+    return f == SYNACK_AF_INET ? "-4" : "-6";
+}
+
+/* -l ADDR: one of the stack's own addresses, of the family -4/-6 chose. 0 or 2. */
+static int parse_listen_addr(struct netcat_opts *o, const char *text)
+{
+    struct synack_addr a;
+    if (synack_addr_parse(text, &a) < 0)
+        return cli_fail("cat", "-l ADDR wants one of the stack's addresses (--addr), not '%s'",
+                        text);
+    const struct synack_ifaddr *own = net_opts_addr(&o->net, (enum synack_family)a.family);
+    bool any = net_opts_addr(&o->net, SYNACK_AF_INET) || net_opts_addr(&o->net, SYNACK_AF_INET6);
+    if (own ? !synack_addr_eq(&a, &own->addr) : any)
+        return cli_fail("cat", "-l listens on the stack's own address (--addr); '%s' is not it",
+                        text);
+    if (o->family != SYNACK_AF_NONE && a.family != o->family)
+        return cli_fail("cat", "%s but -l ADDR %s is an %s address", family_flag(o->family), text,
+                        o->family == SYNACK_AF_INET ? "IPv6" : "IPv4");
+    o->listen_addr = a;
+    o->family = (enum synack_family)a.family;
+    return 0;
 }
 
 /* Fills `o` from argv; 0, -1 for --help (printed), or the exit status of a bad usage. */
@@ -137,22 +175,22 @@ static int parse_args(struct netcat_opts *o, int argc, char **argv)
                                    "it runs (stop it with a signal or timeout(1))");
         if (npos == 0 || npos > 2)
             return cli_fail("cat", "-l wants the port to listen on: synack cat -l [ADDR] PORT");
-        if (npos == 2) {
-            uint32_t a;
-            if (net_parse_ip(pos[0], &a) < 0 || (o->net.addr && a != o->net.addr))
-                return cli_fail("cat",
-                                "-l listens on the stack's own address (--addr); '%s' is not it",
-                                pos[0]);
-        }
+        if (npos == 2 && parse_listen_addr(o, pos[0])) return 2;
+        if (net_opts_check_family(&o->net, "cat", family_flag(o->family), o->family)) return 2;
         return parse_port("cat", "PORT", pos[npos - 1], &o->port);
     }
     if (npos != 2)
         return cli_fail("cat", "wants HOST PORT to connect to, or -l PORT to listen (see synack "
                                "cat --help)");
-    if (net_parse_ip(pos[0], &o->host) < 0)
-        return cli_fail("cat", "HOST wants a dotted IPv4 address like 198.18.0.1, not '%s'",
+    if (synack_addr_parse(pos[0], &o->host) < 0)
+        return cli_fail("cat",
+                        "HOST wants an IPv4 or IPv6 address like 198.18.0.1 or 2001:db8::1, "
+                        "not '%s'",
                         pos[0]);
-    if (net_opts_check_peer(&o->net, "cat", "HOST", o->host)) return 2;
+    if (o->family != SYNACK_AF_NONE && o->host.family != o->family)
+        return cli_fail("cat", "%s but HOST %s is an %s address", family_flag(o->family), pos[0],
+                        o->family == SYNACK_AF_INET ? "IPv6" : "IPv4");
+    if (net_opts_check_peer(&o->net, "cat", "HOST", &o->host)) return 2;
     return parse_port("cat", "PORT", pos[1], &o->port);
 }
 

@@ -14,7 +14,7 @@
 #include "netopt.h"
 
 static const char http_usage[] =
-    "usage: synack http --root DIR [--port PORT] [options] --addr ADDR/PREFIX\n"
+    "usage: synack http --root DIR [--port PORT] [-4|-6] [options] --addr ADDR/PREFIX\n"
     "\n"
     "A small HTTP/1.1 static file server on synack: GET and HEAD of the files under DIR\n"
     "(a directory serves its index.html), Content-Length and Content-Type on every\n"
@@ -24,7 +24,9 @@ static const char http_usage[] =
     "refused and symlinks that lead out of DIR are not followed.\n"
     "\n"
     "  --root DIR            the directory to serve (required)\n"
-    "  --port PORT           the port to listen on, of --addr (default 80)\n"
+    "  --port PORT           the port to listen on, of every --addr: IPv4 and IPv6 when the\n"
+    "                        stack has both (default 80)\n"
+    "  -4, -6                listen on the stack's IPv4 or IPv6 address only\n"
     "  --idle SECS           close a connection that makes no progress for SECS seconds\n"
     "                        (default 60; 0: never). Slow clients are bounded besides: a\n"
     "                        request's headers must all arrive within 20 s of their first\n"
@@ -38,9 +40,12 @@ static const char http_usage[] =
     "\n"
     "%s"
     "\n"
-    "example:\n"
+    "examples:\n"
     "  synack http --root /srv/www --link tun:tun0 --addr 198.18.0.2/24 \\\n"
     "      --tun-host-addr 198.18.0.1/24        (then: curl http://198.18.0.2/)\n"
+    "  synack http --root /srv/www --link tun:tun0 --addr 198.18.0.2/24 \\\n"
+    "      --tun-host-addr 198.18.0.1/24 --addr 2001:db8::2/64 --tun-host-addr 2001:db8::1/64\n"
+    "                                           (then: curl -g 'http://[2001:db8::2]/')\n"
     "\n"
     "It runs until SIGINT or SIGTERM, then resets the connections still open and exits 0.\n"
     "Exit status 1 when the link, the root or the port cannot be opened, 2 for bad usage.\n";
@@ -49,6 +54,7 @@ struct http_opts {
     struct net_opts net;
     const char *root;
     uint16_t port;
+    enum synack_family family; /* -4, -6: that family's address only; SYNACK_AF_NONE: all */
     synack_time_t idle;
     bool no_symlinks;
 };
@@ -68,6 +74,14 @@ static int parse_http_option(struct http_opts *o, int argc, char **argv, int *i)
     const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     if (strcmp(a, "--no-symlinks") == 0) {
         o->no_symlinks = true;
+        (*i)++;
+        return 1;
+    }
+    if (strcmp(a, "-4") == 0 || strcmp(a, "-6") == 0) {
+        enum synack_family f = a[1] == '4' ? SYNACK_AF_INET : SYNACK_AF_INET6;
+        if (o->family != SYNACK_AF_NONE && o->family != f)
+            return cli_fail("http", "-4 and -6 exclude each other: give one, or neither for both");
+        o->family = f;
         (*i)++;
         return 1;
     }
@@ -113,7 +127,8 @@ static int parse_args(struct http_opts *o, int argc, char **argv)
         return cli_fail("http", "unexpected argument '%s' (see synack http --help)", a);
     }
     if (!o->root) return cli_fail("http", "--root DIR is required (see synack http --help)");
-    return 0;
+    return net_opts_check_family(&o->net, "http", o->family == SYNACK_AF_INET ? "-4" : "-6",
+                                 o->family);
 }
 
 /* The root must be a directory we can open, checked before any device is touched. */
@@ -135,9 +150,10 @@ static void http_log(void *ctx, const struct httpd_log_entry *e)
 {
     struct http *s = ctx;
     if (!s->env.verbose) return;
-    char ip[SYNACK_ADDR_STRLEN];
-    synack_addr_format(&e->addr, ip, sizeof ip);
-    fprintf(stderr, "synack http: %s:%u %s %s %d %" PRIu64 "\n", ip, e->port, e->method, e->target,
+    char client[SYNACK_ENDPOINT_STRLEN];
+    struct synack_endpoint ep = {e->addr, e->port};
+    synack_endpoint_format(&ep, client, sizeof client);
+    fprintf(stderr, "synack http: %s %s %s %d %" PRIu64 "\n", client, e->method, e->target,
             e->status, e->length);
 }
 
@@ -159,6 +175,23 @@ static void http_summary(const struct http *s)
             ", 4xx %" PRIu64 ", 5xx %" PRIu64 "), %" PRIu64 " bytes sent\n",
             st.accepted, st.refused, st.resets, st.timeouts, st.request_timeouts, st.linger_resets,
             st.open_conns, st.requests, st.status_2xx, st.status_4xx, st.status_5xx, st.bytes_sent);
+}
+
+/* "http://198.18.0.2:80/ and http://[2001:db8::2]:80/": where the server listens. */
+static void http_urls(const struct http_opts *o, char *out, size_t cap)
+{
+    static const enum synack_family families[] = {SYNACK_AF_INET, SYNACK_AF_INET6};
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t k = 0; k < 2; k++) {
+        const struct synack_ifaddr *a = net_opts_addr(&o->net, families[k]);
+        if (!a || (o->family != SYNACK_AF_NONE && o->family != families[k])) continue;
+        if (n >= cap) break;
+        struct synack_endpoint e = {a->addr, o->port};
+        char text[SYNACK_ENDPOINT_STRLEN];
+        synack_endpoint_format(&e, text, sizeof text);
+        n += (size_t)snprintf(out + n, cap - n, "%shttp://%s/", n ? " and " : "", text);
+    }
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -183,6 +216,7 @@ static int http_run(struct http *s)
     httpd_config_default(&cfg);
     cfg.root = o->root;
     cfg.port = o->port;
+    cfg.family = o->family;
     cfg.idle_timeout = o->idle;
     cfg.symlinks = !o->no_symlinks;
     cfg.epoch_offset = synack_loop_epoch_offset(s->env.loop);
@@ -196,10 +230,9 @@ static int http_run(struct http *s)
         return 1;
     }
     synack_loop_set_turn(s->env.loop, http_turn, s);
-    char ip[SYNACK_ADDR_STRLEN];
-    net_format_ip(ip, sizeof ip, o->net.addr);
-    fprintf(stderr, "synack http: serving %s on http://%s:%u/ (%s)\n", o->root, ip, o->port,
-            o->net.link);
+    char urls[2 * (SYNACK_ENDPOINT_STRLEN + 16)];
+    http_urls(o, urls, sizeof urls);
+    fprintf(stderr, "synack http: serving %s on %s (%s)\n", o->root, urls, o->net.link);
     while (!s->env.signal) {
         synack_time_t now = synack_loop_now(s->env.loop);
         synack_time_t due = httpd_next_deadline(s->h);

@@ -1,18 +1,24 @@
-/* The TUN link (link.h): bare IPv4 packets through a Linux TUN device, with the kernel as
- * the peer.
+/* The TUN link (link.h): bare IPv4 and IPv6 packets through a Linux TUN device, with the
+ * kernel as the peer.
  *
- * The kernel's side is configured with the classic interface ioctls on an AF_INET
- * datagram socket (SIOCSIFADDR, SIOCSIFNETMASK, SIOCSIFMTU, SIOCSIFFLAGS) rather than
- * rtnetlink: four fixed-size requests with an errno each, no message building or reply
- * parsing, and everything needed for one IPv4 address on a point-to-point device. (The
- * ioctls set the device's primary address, replacing one it had; rtnetlink would be the
- * choice for several addresses or IPv6.) Nothing is spawned. */
+ * The kernel's side is configured with the classic interface ioctls where they suffice:
+ * fixed-size requests with an errno each, no message building or reply parsing. On an
+ * AF_INET datagram socket SIOCSIFADDR, SIOCSIFNETMASK, SIOCSIFMTU and SIOCSIFFLAGS give the
+ * device its IPv4 address (the primary one, replacing one it had), MTU and IFF_UP. An IPv6
+ * address goes on with one rtnetlink request (RTM_NEWADDR) instead: the ioctl for it
+ * (SIOCSIFADDR with a struct in6_ifreq) cannot say IFA_F_NODAD, and without it the address
+ * stays "tentative", unusable, until the kernel's work queue has started (and here at once
+ * skipped) duplicate address detection, which under load is after synack_tun_open has
+ * returned. IPv6 itself is turned on for the device through its disable_ipv6 sysctl.
+ * Nothing is spawned. */
 #include "synack/link.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -21,13 +27,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define TUN_DEVICE "/dev/net/tun"
 /* The largest packet a TUN device carries (its MTU can be at most 65535). */
 #define TUN_MAX_PACKET 65535
-/* Non-IPv4 packets skipped by one recv before it says AGAIN (the descriptor stays
- * readable, so the loop comes back). */
+/* Reads that are not IP packets (empty, or of a version other than 4 and 6) skipped by one
+ * recv before it says AGAIN (the descriptor stays readable, so the loop comes back). */
 #define TUN_MAX_SKIPS 64
 
 struct tun_link {
@@ -75,6 +82,11 @@ static ssize_t tun_read(struct tun_link *t, uint8_t *buf, size_t cap, uint8_t **
     return n;
 }
 
+static bool tun_is_ip_version(unsigned v)
+{
+    return v == 4 || v == 6;
+}
+
 static synack_ssize tun_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
 {
     (void)now;
@@ -87,10 +99,11 @@ static synack_ssize tun_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
             t->stats.rx_errors++;
             return SYNACK_ERR_IO;
         }
-        /* IFF_NO_PI: no header says what the packet is, so look at the version. The
-         * kernel sends IPv6 router solicitations and MLD reports when the device comes
-         * up; the stack speaks IPv4 only. */
-        if (n == 0 || (from[0] >> 4) != 4) {
+        /* IFF_NO_PI: no header says what the packet is, so look at the version (RFC 791
+         * §3.1, RFC 8200 §3: the first four bits of both headers). The IPv6 router
+         * solicitations and MLD reports the kernel sends when the device comes up go to
+         * the stack too, which drops them as not its own (multicast destinations). */
+        if (n == 0 || !tun_is_ip_version(from[0] >> 4)) {
             t->stats.rx_errors++;
             continue;
         }
@@ -241,24 +254,174 @@ static void tun_ifreq_addr(struct ifreq *ifr, uint32_t addr)
     memcpy(&ifr->ifr_addr, &sin, sizeof(sin));
 }
 
+/* The sentence for a failed configuration step: `what` of device `ifname`. */
+static void tun_config_error(int e, const char *what, const char *ifname, char *err, size_t errcap)
+{
+    if (tun_is_permission_error(e))
+        tun_set_error(err, errcap,
+                      "no permission to %s of %s: run as root or give the program "
+                      "CAP_NET_ADMIN",
+                      what, ifname);
+    else
+        tun_set_error(err, errcap, "cannot %s of %s: %s", what, ifname, strerror(e));
+}
+
 /* One configuration ioctl on the socket `s`; on failure a sentence naming what. */
 static int tun_ioctl(int s, unsigned long req, struct ifreq *ifr, const char *what, char *err,
                      size_t errcap)
 {
     if (ioctl(s, req, ifr) == 0) return 0;
-    int e = errno;
-    if (tun_is_permission_error(e))
-        tun_set_error(err, errcap,
-                      "no permission to %s of %s: run as root or give the program "
-                      "CAP_NET_ADMIN",
-                      what, ifr->ifr_name);
-    else
-        tun_set_error(err, errcap, "cannot %s of %s: %s", what, ifr->ifr_name, strerror(e));
+    tun_config_error(errno, what, ifr->ifr_name, err, errcap);
     return -1;
 }
 
-/* Gives the kernel's side its address and prefix and MTU (when asked), and brings it up;
- * then reads back the MTU in force into *mtu. */
+/* The first configured address of `family`, or NULL. */
+static const struct synack_ifaddr *tun_host_addr(const struct synack_tun_config *cfg,
+                                                 enum synack_family family)
+{
+    for (size_t k = 0; k < SYNACK_TUN_HOST_ADDRS; k++)
+        if (cfg->host_addrs[k].addr.family == family) return &cfg->host_addrs[k];
+    return NULL;
+}
+
+static bool tun_configures(const struct synack_tun_config *cfg)
+{
+    for (size_t k = 0; k < SYNACK_TUN_HOST_ADDRS; k++)
+        if (cfg->host_addrs[k].addr.family != SYNACK_AF_NONE) return true;
+    return false;
+}
+
+/* The first byte of the file at `path`, or 0 when it cannot be read. */
+static char tun_read_byte(const char *path)
+{
+    char c = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    if (read(fd, &c, 1) != 1) c = 0;
+    close(fd);
+    return c;
+}
+
+/* Sets /proc/sys/net/ipv6/conf/IFNAME/`name` to `value` unless it has it already (a
+ * read-only /proc is then no obstacle). 0, or -1 with a sentence. */
+static int tun_ipv6_sysctl(const char *ifname, const char *name, char value, const char *what,
+                           char *err, size_t errcap)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname, name);
+    if (tun_read_byte(path) == value) return 0;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && write(fd, &value, 1) == 1) {
+        close(fd);
+        return 0;
+    }
+    int e = errno;
+    if (fd >= 0) close(fd);
+    if (e == ENOENT)
+        tun_set_error(err, errcap,
+                      "cannot give %s an IPv6 address: IPv6 is not available in this kernel "
+                      "(%s is missing)",
+                      ifname, path);
+    else
+        tun_set_error(err, errcap, "cannot %s on %s (%s): %s", what, ifname, path, strerror(e));
+    return -1;
+}
+
+/* Appends attribute `type` with `len` bytes of `data` to the request `nh` (room checked
+ * by the caller's buffer). */
+static void tun_rta_put(struct nlmsghdr *nh, unsigned short type, const void *data, size_t len)
+{
+    struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+    rta->rta_type = type;
+    rta->rta_len = (unsigned short)RTA_LENGTH(len);
+    memcpy(RTA_DATA(rta), data, len);
+    nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+}
+
+/* Sends request `nh` on a new rtnetlink socket and reads the kernel's answer (waiting at
+ * most 2 s). 0, or the errno it reports. */
+static int tun_rtnl_request(struct nlmsghdr *nh)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return errno;
+    struct timeval tv = {.tv_sec = 2};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    int e = 0;
+    if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) e = errno;
+    /* The answer: an NLMSG_ERROR with our sequence number, error 0 for success. */
+    union {
+        struct nlmsghdr nh;
+        char raw[1024];
+    } ans;
+    for (int reads = 0; e == 0 && reads < 8; reads++) {
+        ssize_t n = recv(fd, &ans, sizeof(ans), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            e = errno;
+            break;
+        }
+        size_t left = (size_t)n;
+        for (struct nlmsghdr *m = &ans.nh; NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
+            if (m->nlmsg_seq != nh->nlmsg_seq || m->nlmsg_type != NLMSG_ERROR) continue;
+            const struct nlmsgerr *ne = NLMSG_DATA(m);
+            close(fd);
+            return ne->error < 0 ? -ne->error : 0;
+        }
+    }
+    close(fd);
+    return e ? e : EPROTO;
+}
+
+/* Adds IPv6 address `a` with its prefix (and so the prefix route) to the device, usable at
+ * once: IFA_F_NODAD (RFC 4862 §5.4 lets a node skip duplicate address detection; no one
+ * else is on a TUN link to collide with). An existing identical address is replaced.
+ * 0, or -1 with a sentence. */
+static int tun_add_ipv6(const char *ifname, const struct synack_ifaddr *a, char *err, size_t errcap)
+{
+    char text[SYNACK_ADDR_STRLEN], what[SYNACK_ADDR_STRLEN + 32];
+    synack_addr_format(&a->addr, text, sizeof(text));
+    snprintf(what, sizeof(what), "add the address %s/%u", text, a->prefix);
+    union {
+        struct nlmsghdr nh;
+        char raw[NLMSG_SPACE(sizeof(struct ifaddrmsg)) + 2 * RTA_SPACE(16)];
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+    req.nh.nlmsg_type = RTM_NEWADDR;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+    req.nh.nlmsg_seq = 1;
+    struct ifaddrmsg *ifa = NLMSG_DATA(&req.nh);
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = (unsigned char)a->prefix;
+    ifa->ifa_flags = IFA_F_NODAD;
+    ifa->ifa_index = if_nametoindex(ifname);
+    tun_rta_put(&req.nh, IFA_LOCAL, a->addr.bytes, 16);
+    tun_rta_put(&req.nh, IFA_ADDRESS, a->addr.bytes, 16);
+    int e = ifa->ifa_index == 0 ? errno : tun_rtnl_request(&req.nh);
+    if (e == 0) return 0;
+    if (e == EACCES)
+        tun_set_error(err, errcap, "cannot %s of %s: IPv6 is off on the device", what, ifname);
+    else
+        tun_config_error(e, what, ifname, err, errcap);
+    return -1;
+}
+
+/* IPv4 address and netmask (the address first: setting it resets the netmask to the
+ * address's class). */
+static int tun_set_ipv4(int s, struct ifreq *ifr, const struct synack_ifaddr *a, char *err,
+                        size_t errcap)
+{
+    tun_ifreq_addr(ifr, synack_addr_v4_value(&a->addr));
+    if (tun_ioctl(s, SIOCSIFADDR, ifr, "set the address", err, errcap) != 0) return -1;
+    uint32_t mask = a->prefix == 0 ? 0 : UINT32_MAX << (32u - a->prefix);
+    tun_ifreq_addr(ifr, mask);
+    return tun_ioctl(s, SIOCSIFNETMASK, ifr, "set the netmask", err, errcap);
+}
+
+/* Gives the kernel's side its addresses and MTU (when asked) and brings it up; then reads
+ * back the MTU in force into *mtu. IPv6 addresses go on once the device is up, so that
+ * their prefix routes are made at once. */
 static int tun_configure(const char *ifname, const struct synack_tun_config *cfg, unsigned *mtu,
                          char *err, size_t errcap)
 {
@@ -270,16 +433,13 @@ static int tun_configure(const char *ifname, const struct synack_tun_config *cfg
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     memcpy(ifr.ifr_name, ifname, strlen(ifname));
+    const struct synack_ifaddr *v4 = tun_host_addr(cfg, SYNACK_AF_INET);
+    bool v6 = tun_host_addr(cfg, SYNACK_AF_INET6) != NULL;
     int rc = 0;
-    if (cfg->host_addr != 0) {
-        /* The address first: setting it resets the netmask to the address's class. */
-        tun_ifreq_addr(&ifr, cfg->host_addr);
-        rc = tun_ioctl(s, SIOCSIFADDR, &ifr, "set the address", err, errcap);
-        if (rc == 0) {
-            uint32_t mask = cfg->host_prefix == 0 ? 0 : UINT32_MAX << (32u - cfg->host_prefix);
-            tun_ifreq_addr(&ifr, mask);
-            rc = tun_ioctl(s, SIOCSIFNETMASK, &ifr, "set the netmask", err, errcap);
-        }
+    if (tun_configures(cfg)) {
+        /* IPv6 on for the device first: no IPv6 address goes on while it is off. */
+        if (v6) rc = tun_ipv6_sysctl(ifname, "disable_ipv6", '0', "turn IPv6 on", err, errcap);
+        if (rc == 0 && v4) rc = tun_set_ipv4(s, &ifr, v4, err, errcap);
         if (rc == 0 && cfg->mtu != 0) {
             ifr.ifr_mtu = (int)cfg->mtu;
             rc = tun_ioctl(s, SIOCSIFMTU, &ifr, "set the MTU", err, errcap);
@@ -289,11 +449,57 @@ static int tun_configure(const char *ifname, const struct synack_tun_config *cfg
             ifr.ifr_flags |= IFF_UP;
             rc = tun_ioctl(s, SIOCSIFFLAGS, &ifr, "bring up", err, errcap);
         }
+        for (size_t k = 0; rc == 0 && k < SYNACK_TUN_HOST_ADDRS; k++)
+            if (cfg->host_addrs[k].addr.family == SYNACK_AF_INET6)
+                rc = tun_add_ipv6(ifname, &cfg->host_addrs[k], err, errcap);
     }
     if (rc == 0) rc = tun_ioctl(s, SIOCGIFMTU, &ifr, "read the MTU", err, errcap);
     if (rc == 0) *mtu = ifr.ifr_mtu > 0 ? (unsigned)ifr.ifr_mtu : 0;
     close(s);
     return rc;
+}
+
+/* The checks of the configuration that need no device. 0, or INVAL with a sentence. */
+static int tun_check_config(const struct synack_tun_config *cfg, size_t namelen, char *err,
+                            size_t errcap)
+{
+    if (namelen == 0 || namelen >= IFNAMSIZ) {
+        tun_set_error(err, errcap, "a TUN device name has 1 to %d characters", IFNAMSIZ - 1);
+        return SYNACK_ERR_INVAL;
+    }
+    unsigned v4 = 0;
+    for (size_t k = 0; k < SYNACK_TUN_HOST_ADDRS; k++) {
+        const struct synack_ifaddr *a = &cfg->host_addrs[k];
+        unsigned bits = a->addr.family == SYNACK_AF_INET6 ? 128 : 32;
+        if (a->addr.family == SYNACK_AF_NONE) continue;
+        if (a->addr.family == SYNACK_AF_INET) v4++;
+        if (a->addr.family != SYNACK_AF_INET && a->addr.family != SYNACK_AF_INET6) {
+            tun_set_error(err, errcap, "host address %zu is of no known family", k);
+            return SYNACK_ERR_INVAL;
+        }
+        if (a->prefix == 0 || a->prefix > bits) {
+            tun_set_error(err, errcap, "prefix length %u is not between 1 and %u", a->prefix, bits);
+            return SYNACK_ERR_INVAL;
+        }
+    }
+    if (v4 > 1) {
+        tun_set_error(err, errcap,
+                      "the kernel's side takes one IPv4 address (it becomes the device's "
+                      "primary address)");
+        return SYNACK_ERR_INVAL;
+    }
+    if (cfg->mtu != 0 && (cfg->mtu < 68 || cfg->mtu > TUN_MAX_PACKET)) {
+        tun_set_error(err, errcap, "MTU %u is not between 68 and %d", cfg->mtu, TUN_MAX_PACKET);
+        return SYNACK_ERR_INVAL;
+    }
+    /* RFC 8200 §5: every link that carries IPv6 has an MTU of 1280 or more (and Linux
+     * turns IPv6 off on a device below it). */
+    if (cfg->mtu != 0 && cfg->mtu < 1280 && tun_host_addr(cfg, SYNACK_AF_INET6)) {
+        tun_set_error(err, errcap, "MTU %u is below the 1280 bytes IPv6 needs (RFC 8200 §5)",
+                      cfg->mtu);
+        return SYNACK_ERR_INVAL;
+    }
+    return 0;
 }
 
 int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
@@ -303,18 +509,8 @@ int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cf
     if (out == NULL || cfg == NULL) return SYNACK_ERR_INVAL;
     *out = NULL;
     size_t namelen = cfg->ifname ? strlen(cfg->ifname) : 0;
-    if (namelen == 0 || namelen >= IFNAMSIZ) {
-        tun_set_error(err, errcap, "a TUN device name has 1 to %d characters", IFNAMSIZ - 1);
-        return SYNACK_ERR_INVAL;
-    }
-    if (cfg->host_addr != 0 && (cfg->host_prefix == 0 || cfg->host_prefix > 32)) {
-        tun_set_error(err, errcap, "prefix length %u is not between 1 and 32", cfg->host_prefix);
-        return SYNACK_ERR_INVAL;
-    }
-    if (cfg->mtu != 0 && (cfg->mtu < 68 || cfg->mtu > TUN_MAX_PACKET)) {
-        tun_set_error(err, errcap, "MTU %u is not between 68 and %d", cfg->mtu, TUN_MAX_PACKET);
-        return SYNACK_ERR_INVAL;
-    }
+    int rc = tun_check_config(cfg, namelen, err, errcap);
+    if (rc != 0) return rc;
     struct tun_link *t = calloc(1, sizeof(*t));
     if (t == NULL) return SYNACK_ERR_NOMEM;
     t->base.ops = &tun_ops;

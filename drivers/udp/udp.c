@@ -1,21 +1,24 @@
-/* UDP encapsulation (link.h): each IPv4 packet of the stack is the whole payload of one UDP
- * datagram between a local and a peer address, so two unprivileged processes can speak
- * TCP to each other through the kernel's UDP.
+/* UDP encapsulation (link.h): each IP packet of the stack, IPv4 or IPv6, is the whole
+ * payload of one UDP datagram between a local and a peer address, themselves IPv4 or IPv6
+ * (the outer family is the peer's), so two unprivileged processes can speak TCP to each
+ * other through the kernel's UDP.
  *
  * The socket is bound to the local address and connected to the peer: the kernel then
- * delivers only the peer's datagrams, reports the path MTU (IP_MTU), and reports ICMP
- * errors about our datagrams (port unreachable while the peer has not started yet) as a
- * pending error on the next send or receive. Those errors concern packets already gone:
- * they are counted in icmp_errors and never fail the link.
+ * delivers only the peer's datagrams, reports the path MTU (IP_MTU, IPV6_MTU), and reports
+ * ICMP and ICMPv6 errors about our datagrams (port unreachable while the peer has not
+ * started yet) as a pending error on the next send or receive. Those errors concern
+ * packets already gone: they are counted in icmp_errors and never fail the link.
  *
- * Path MTU: every datagram has DF set (IP_PMTUDISC_DO), so when a router on the way says
- * "fragmentation needed" the kernel caches the lower path MTU and from then on refuses
+ * Path MTU: no datagram is fragmented on the way (IPv4: DF set by IP_PMTUDISC_DO; IPv6:
+ * routers never fragment, RFC 8200 §5, and IPV6_PMTUDISC_DO keeps the kernel from doing it
+ * at the source), so when a router says "fragmentation needed" (RFC 1191) or "packet too
+ * big" (RFC 8201 §4) the kernel caches the lower path MTU and from then on refuses
  * (EMSGSIZE) every datagram that does not fit. The stack would never learn that and would
  * resend the same full-size segments for ever. So the link plays the router: for a packet
- * refused as too big it hands the stack, on the next recv, the ICMP fragmentation-needed
- * message a router would have sent about it (RFC 1191 §4), with the next-hop MTU the
- * kernel now knows less the encapsulation; the stack lowers its MSS and resends (RFC 1191
- * §6.4, src/tcp/icmp.c). */
+ * refused as too big it hands the stack, on the next recv, the message a router would
+ * have sent about it (by the inner packet's family: RFC 1191 §4 fragmentation needed, or
+ * RFC 4443 §3.2 packet too big), with the next-hop MTU the kernel now knows less the
+ * encapsulation; the stack lowers its MSS and resends (RFC 1191 §6.4, RFC 8201 §4). */
 #include "synack/link.h"
 
 #include <arpa/inet.h>
@@ -28,11 +31,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* IPv4 (20) + UDP (8) headers around each packet. */
-#define UDP_OVERHEAD 28u
-/* The largest UDP payload over IPv4: 65535 less the headers. Loopback's MTU is 65536, so
- * IP_MTU alone could promise one byte more than a datagram can carry. */
-#define UDP_MAX_PAYLOAD (65535u - UDP_OVERHEAD)
+/* The outer headers around each packet: IPv4 (20) + UDP (8), or IPv6 (40) + UDP (8). */
+#define UDP_OVERHEAD_V4 28u
+#define UDP_OVERHEAD_V6 48u
+/* The largest UDP payload: over IPv4 65535 less the headers (the Total Length field covers
+ * them all); over IPv6 65535 less the UDP header (Payload Length leaves out the fixed
+ * header, RFC 8200 §3; no jumbograms). Loopback's MTU is 65536, so the kernel's path MTU
+ * alone could promise more than a datagram can carry. */
+#define UDP_MAX_PAYLOAD_V4 (65535u - UDP_OVERHEAD_V4)
+#define UDP_MAX_PAYLOAD_V6 (65535u - 8u)
 /* The path MTU assumed when the configuration gives none: an Ethernet path, even on
  * loopback (whose 65536 would make segments no real network carries). */
 #define UDP_DEFAULT_PATH_MTU 1500u
@@ -48,10 +55,21 @@
  * MTU is news and is never held back. */
 #define UDP_TOO_BIG_GAP SYNACK_MS(10)
 
+/* A socket address of either family. */
+union udp_sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+};
+
 struct udp_link {
     struct synack_link base;
     int fd;
-    struct sockaddr_in peer;
+    union udp_sockaddr peer;
+    socklen_t peer_len;
+    enum synack_family family; /* the outer family: the peer's */
+    unsigned overhead;         /* UDP_OVERHEAD_V4 or _V6 */
+    unsigned max_payload;      /* UDP_MAX_PAYLOAD_V4 or _V6 */
     unsigned path_mtu_max;
     unsigned rcvbuf, sndbuf; /* SO_RCVBUF / SO_SNDBUF as the kernel reported them */
     struct synack_link_stats stats;
@@ -86,27 +104,35 @@ static bool udp_is_icmp_error(int e)
            e == EMSGSIZE || e == EPROTO;
 }
 
-/* Drops a datagram that cannot be an IPv4 packet (shorter than an IPv4 header or of
- * another version) before the stack sees it: counted in rx_errors. */
-static bool udp_is_ipv4(const uint8_t *buf, size_t len)
+/* Drops a datagram that cannot be an IP packet (of a version other than 4 and 6, or
+ * shorter than its fixed header: 20 bytes for IPv4, RFC 791 §3.1; 40 for IPv6, RFC 8200
+ * §3) before the stack sees it: counted in rx_errors. */
+static bool udp_is_ip_packet(const uint8_t *buf, size_t len)
 {
-    return len >= 20 && (buf[0] >> 4) == 4;
+    unsigned version = len > 0 ? buf[0] >> 4 : 0;
+    return (version == 4 && len >= 20) || (version == 6 && len >= 40);
 }
 
-static bool udp_from_peer(const struct udp_link *u, const struct sockaddr_in *from,
+static bool udp_from_peer(const struct udp_link *u, const union udp_sockaddr *from,
                           socklen_t fromlen)
 {
-    return fromlen >= sizeof(*from) && from->sin_family == AF_INET &&
-           from->sin_addr.s_addr == u->peer.sin_addr.s_addr && from->sin_port == u->peer.sin_port;
+    if (fromlen < u->peer_len || from->sa.sa_family != u->peer.sa.sa_family) return false;
+    if (from->sa.sa_family == AF_INET)
+        return from->sin.sin_addr.s_addr == u->peer.sin.sin_addr.s_addr &&
+               from->sin.sin_port == u->peer.sin.sin_port;
+    return memcmp(&from->sin6.sin6_addr, &u->peer.sin6.sin6_addr, 16) == 0 &&
+           from->sin6.sin6_port == u->peer.sin6.sin6_port;
 }
 
-/* The path MTU to the peer as the kernel knows it now (IP_MTU of the connected socket,
- * RFC 1191), or 0 when it will not say. */
+/* The path MTU to the peer as the kernel knows it now (IP_MTU or IPV6_MTU of the connected
+ * socket: RFC 1191, RFC 8201), or 0 when it will not say. */
 static unsigned udp_kernel_mtu(const struct udp_link *u)
 {
     int mtu = 0;
     socklen_t optlen = sizeof(mtu);
-    if (getsockopt(u->fd, IPPROTO_IP, IP_MTU, &mtu, &optlen) != 0 || mtu <= 0) return 0;
+    int rc = u->family == SYNACK_AF_INET6 ? getsockopt(u->fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &optlen)
+                                          : getsockopt(u->fd, IPPROTO_IP, IP_MTU, &mtu, &optlen);
+    if (rc != 0 || mtu <= 0) return 0;
     return (unsigned)mtu;
 }
 
@@ -117,8 +143,8 @@ static unsigned udp_mtu_now(const struct udp_link *u)
     unsigned path = u->path_mtu_max;
     unsigned kernel = udp_kernel_mtu(u);
     if (kernel != 0 && kernel < path) path = kernel;
-    unsigned mtu = path > UDP_OVERHEAD ? path - UDP_OVERHEAD : 0;
-    return mtu < UDP_MAX_PAYLOAD ? mtu : UDP_MAX_PAYLOAD;
+    unsigned mtu = path > u->overhead ? path - u->overhead : 0;
+    return mtu < u->max_payload ? mtu : u->max_payload;
 }
 
 /* Did the kernel refuse (errno `e`) a packet of `len` bytes because it is larger than the
@@ -129,12 +155,14 @@ static bool udp_is_too_big(const struct udp_link *u, int e, size_t len)
 {
     if (e != EMSGSIZE) return false;
     unsigned kernel = udp_kernel_mtu(u);
-    return len > UDP_MAX_PAYLOAD || kernel == 0 || len + UDP_OVERHEAD > kernel;
+    return len > u->max_payload || kernel == 0 || len + u->overhead > kernel;
 }
 
-/* A packet of `len` bytes was refused as too big: queue the fragmentation-needed message
- * about it for recv, replacing one still waiting (the newest is about the latest state),
- * unless the stack was told about this same MTU less than UDP_TOO_BIG_GAP ago. */
+/* A packet of `len` bytes was refused as too big: queue the fragmentation-needed (IPv4) or
+ * packet-too-big (IPv6) message about it for recv, replacing one still waiting (the newest
+ * is about the latest state), unless the stack was told about this same MTU less than
+ * UDP_TOO_BIG_GAP ago. An IPv6 packet is told the MTU as it is, even below 1280: RFC 8201
+ * §4 leaves what to do with such a report to the stack. */
 static void udp_queue_too_big(struct udp_link *u, const uint8_t *pkt, size_t len, synack_time_t now)
 {
     unsigned mtu = udp_mtu_now(u);
@@ -142,7 +170,8 @@ static void udp_queue_too_big(struct udp_link *u, const uint8_t *pkt, size_t len
     if (u->too_big_len == 0 && u->too_big_told && mtu >= u->too_big_told_mtu &&
         now >= u->too_big_told_at && now - u->too_big_told_at < UDP_TOO_BIG_GAP)
         return;
-    /* The message a router would send about it (RFC 1191 §4), from the far end. */
+    /* The message a router would send about it (RFC 1191 §4, RFC 4443 §3.2), from the far
+     * end. */
     size_t n = synack_packet_too_big(u->too_big_msg, sizeof u->too_big_msg, pkt, len, mtu);
     if (n == 0) return;
     u->too_big_len = n;
@@ -150,7 +179,7 @@ static void udp_queue_too_big(struct udp_link *u, const uint8_t *pkt, size_t len
     u->too_big_at = now;
 }
 
-/* Hands the waiting fragmentation-needed message to the stack. */
+/* Hands the waiting fragmentation-needed or packet-too-big message to the stack. */
 static synack_ssize udp_recv_too_big(struct udp_link *u, uint8_t *buf, size_t cap)
 {
     size_t n = u->too_big_len;
@@ -175,11 +204,11 @@ static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
     if (u->too_big_len > 0) return udp_recv_too_big(u, buf, cap);
     int icmp_errors = 0;
     for (;;) {
-        struct sockaddr_in from;
+        union udp_sockaddr from;
         socklen_t fromlen = sizeof(from);
         /* MSG_TRUNC: the return value is the datagram's real length, so a packet larger
          * than `cap` is recognised (and dropped) rather than handed on cut short. */
-        ssize_t n = recvfrom(u->fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+        ssize_t n = recvfrom(u->fd, buf, cap, MSG_TRUNC, &from.sa, &fromlen);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
@@ -201,7 +230,7 @@ static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
             u->stats.rx_errors++;
             return SYNACK_ERR_BUFSZ;
         }
-        if (!udp_is_ipv4(buf, (size_t)n)) {
+        if (!udp_is_ip_packet(buf, (size_t)n)) {
             u->stats.rx_errors++;
             continue;
         }
@@ -259,8 +288,8 @@ static unsigned udp_mtu(const struct synack_link *l)
     return udp_mtu_now(udp_of_const(l));
 }
 
-/* A waiting fragmentation-needed message is due at once: the loop then reads the link
- * without waiting for the socket (which the message never made readable). */
+/* A waiting fragmentation-needed or packet-too-big message is due at once: the loop then reads the
+ * link without waiting for the socket (which the message never made readable). */
 static synack_time_t udp_next_deadline(const struct synack_link *l)
 {
     const struct udp_link *u = udp_of_const(l);
@@ -291,12 +320,31 @@ static const struct synack_link_ops udp_ops = {
     .free = udp_free,
 };
 
-static void udp_format_addr(char *out, size_t cap, uint32_t ip, uint16_t port)
+/* The socket address of endpoint `e` in `family` (an address of no family: that family's
+ * wildcard). Returns its length. */
+static socklen_t udp_sockaddr_of(const struct synack_endpoint *e, enum synack_family family,
+                                 union udp_sockaddr *out)
 {
-    struct in_addr a = {.s_addr = htonl(ip)};
-    char text[INET_ADDRSTRLEN];
-    if (inet_ntop(AF_INET, &a, text, sizeof(text)) == NULL) snprintf(text, sizeof(text), "?");
-    snprintf(out, cap, "%s:%u", text, (unsigned)port);
+    memset(out, 0, sizeof(*out));
+    if (family == SYNACK_AF_INET6) {
+        out->sin6.sin6_family = AF_INET6;
+        out->sin6.sin6_port = htons(e->port);
+        if (e->addr.family == SYNACK_AF_INET6) memcpy(&out->sin6.sin6_addr, e->addr.bytes, 16);
+        return sizeof(out->sin6);
+    }
+    out->sin.sin_family = AF_INET;
+    out->sin.sin_port = htons(e->port);
+    if (e->addr.family == SYNACK_AF_INET) memcpy(&out->sin.sin_addr, e->addr.bytes, 4);
+    return sizeof(out->sin);
+}
+
+/* "127.0.0.1:9000" or "[::1]:9000" for `e` taken in `family`. */
+static void udp_format_endpoint(char *out, size_t cap, const struct synack_endpoint *e,
+                                enum synack_family family)
+{
+    struct synack_endpoint shown = *e;
+    if (shown.addr.family == SYNACK_AF_NONE) shown.addr = synack_addr_any(family);
+    synack_endpoint_format(&shown, out, cap);
 }
 
 /* Writes a sentence into `err` (if given). */
@@ -349,42 +397,79 @@ static unsigned udp_set_sockbuf(int fd, int force_opt, int opt, unsigned bytes)
     return (unsigned)got;
 }
 
+/* Keeps every datagram whole on the way (RFC 1191 for IPv4: DF; RFC 8201 for IPv6: the
+ * source does not fragment either), so one larger than the path MTU fails with EMSGSIZE
+ * instead (counted). An IPv6 socket takes IPv6 only, so it never holds an IPv4 port. */
+static void udp_set_pmtu_options(int fd, enum synack_family family)
+{
+    if (family == SYNACK_AF_INET6) {
+        int on = 1, pmtu = IPV6_PMTUDISC_DO;
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+    } else {
+        int pmtu = IP_PMTUDISC_DO;
+        (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+    }
+}
+
 static int udp_socket_open(struct udp_link *u, const struct synack_udp_config *cfg, char *err,
                            size_t errcap)
 {
-    const struct sockaddr_in *peer = &u->peer;
-    char addr[64];
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    char addr[SYNACK_ENDPOINT_STRLEN];
+    int fd = socket(u->family == SYNACK_AF_INET6 ? AF_INET6 : AF_INET,
+                    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        udp_set_error(err, errcap, "cannot create a UDP socket: %s", strerror(errno));
+        udp_set_error(err, errcap, "cannot create a UDP socket%s: %s",
+                      u->family == SYNACK_AF_INET6 ? " over IPv6" : "", strerror(errno));
         return -1;
     }
     unsigned buf = cfg->sockbuf ? cfg->sockbuf : UDP_DEFAULT_SOCKBUF;
     u->rcvbuf = udp_set_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, buf);
     u->sndbuf = udp_set_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, buf);
-    /* RFC 1191: set DF on every datagram, so the kernel never fragments; a datagram
-     * larger than the path MTU fails with EMSGSIZE instead (counted). */
-    int pmtu = IP_PMTUDISC_DO;
-    (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+    udp_set_pmtu_options(fd, u->family);
 
-    struct sockaddr_in local = {.sin_family = AF_INET,
-                                .sin_port = htons(cfg->local_port),
-                                .sin_addr.s_addr = htonl(cfg->local_ip)};
-    if (bind(fd, (const struct sockaddr *)&local, sizeof(local)) != 0) {
+    union udp_sockaddr local;
+    socklen_t local_len = udp_sockaddr_of(&cfg->local, u->family, &local);
+    if (bind(fd, &local.sa, local_len) != 0) {
         int e = errno;
-        udp_format_addr(addr, sizeof(addr), cfg->local_ip, cfg->local_port);
+        udp_format_endpoint(addr, sizeof(addr), &cfg->local, u->family);
         udp_bind_error(err, errcap, addr, e);
         close(fd);
         return -1;
     }
-    if (connect(fd, (const struct sockaddr *)peer, sizeof(*peer)) != 0) {
+    if (connect(fd, &u->peer.sa, u->peer_len) != 0) {
         int e = errno;
-        udp_format_addr(addr, sizeof(addr), cfg->peer_ip, cfg->peer_port);
+        udp_format_endpoint(addr, sizeof(addr), &cfg->peer, u->family);
         udp_set_error(err, errcap, "cannot reach peer %s: %s", addr, strerror(e));
         close(fd);
         return -1;
     }
     return fd;
+}
+
+/* The checks of the configuration that need no socket. 0, or INVAL with a sentence. */
+static int udp_check_config(const struct synack_udp_config *cfg, char *err, size_t errcap)
+{
+    enum synack_family family = (enum synack_family)cfg->peer.addr.family;
+    if (cfg->local.port == 0 || cfg->peer.port == 0 || synack_addr_is_any(&cfg->peer.addr)) {
+        udp_set_error(err, errcap, "a UDP link needs a local port and a peer address and port");
+        return SYNACK_ERR_INVAL;
+    }
+    if (family != SYNACK_AF_INET && family != SYNACK_AF_INET6) {
+        udp_set_error(err, errcap, "the UDP peer's address is of no known family");
+        return SYNACK_ERR_INVAL;
+    }
+    if (cfg->local.addr.family != SYNACK_AF_NONE && cfg->local.addr.family != family) {
+        char l[SYNACK_ADDR_STRLEN], p[SYNACK_ADDR_STRLEN];
+        synack_addr_format(&cfg->local.addr, l, sizeof(l));
+        synack_addr_format(&cfg->peer.addr, p, sizeof(p));
+        udp_set_error(err, errcap,
+                      "the local address %s and the peer %s are of different families: the "
+                      "socket speaks one",
+                      l, p);
+        return SYNACK_ERR_INVAL;
+    }
+    return 0;
 }
 
 int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
@@ -393,20 +478,22 @@ int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cf
     if (err != NULL && errcap > 0) err[0] = '\0';
     if (out == NULL || cfg == NULL) return SYNACK_ERR_INVAL;
     *out = NULL;
-    if (cfg->local_port == 0 || cfg->peer_ip == 0 || cfg->peer_port == 0) {
-        udp_set_error(err, errcap, "a UDP link needs a local port and a peer address and port");
-        return SYNACK_ERR_INVAL;
-    }
+    int rc = udp_check_config(cfg, err, errcap);
+    if (rc != 0) return rc;
     struct udp_link *u = calloc(1, sizeof(*u));
     if (u == NULL) return SYNACK_ERR_NOMEM;
     u->base.ops = &udp_ops;
-    u->peer = (struct sockaddr_in){.sin_family = AF_INET,
-                                   .sin_port = htons(cfg->peer_port),
-                                   .sin_addr.s_addr = htonl(cfg->peer_ip)};
+    u->family = (enum synack_family)cfg->peer.addr.family;
+    bool v6 = u->family == SYNACK_AF_INET6;
+    u->overhead = v6 ? UDP_OVERHEAD_V6 : UDP_OVERHEAD_V4;
+    u->max_payload = v6 ? UDP_MAX_PAYLOAD_V6 : UDP_MAX_PAYLOAD_V4;
+    u->peer_len = udp_sockaddr_of(&cfg->peer, u->family, &u->peer);
     u->path_mtu_max = cfg->path_mtu_max ? cfg->path_mtu_max : UDP_DEFAULT_PATH_MTU;
-    if (u->path_mtu_max <= UDP_OVERHEAD + 20) {
+    /* Room at least for an IPv4 header inside (the stack checks its own minimum). */
+    if (u->path_mtu_max <= u->overhead + 20) {
         free(u);
-        udp_set_error(err, errcap, "path MTU %u is too small for IPv4 over UDP", cfg->path_mtu_max);
+        udp_set_error(err, errcap, "path MTU %u is too small for packets over UDP over %s",
+                      cfg->path_mtu_max, v6 ? "IPv6" : "IPv4");
         return SYNACK_ERR_INVAL;
     }
     u->fd = udp_socket_open(u, cfg, err, errcap);

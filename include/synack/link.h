@@ -24,9 +24,10 @@ extern "C" {
 /* ---- pcap capture ------------------------------------------------------------------------ */
 
 /*
- * A capture file of bare IPv4 packets (LINKTYPE_RAW) with nanosecond timestamps, written
- * through libpcap. The file depends only on the packets and times written: the same
- * sequence gives a byte-identical file (no wall clock, no host name, timezone 0).
+ * A capture file of bare IPv4 and IPv6 packets (LINKTYPE_RAW) with nanosecond
+ * timestamps, written through libpcap. The file depends only on the packets and times
+ * written: the same sequence gives a byte-identical file (no wall clock, no host name,
+ * timezone 0).
  * Nanosecond precision (magic a1b23c4d) because virtual time has nanosecond steps that a
  * microsecond file would merge; tcpdump, Wireshark and libpcap >= 1.5 read it.
  */
@@ -37,7 +38,7 @@ struct synack_pcap;
  * Errors: INVAL (NULL out or path), IO (the file cannot be created), NOMEM. */
 int synack_pcap_open(struct synack_pcap **out, const char *path, char *err, size_t errcap);
 
-/* Appends one packet (the IPv4 packet itself, no link header), stamped with `t`
+/* Appends one packet (the IP packet itself, no link header), stamped with `t`
  * nanoseconds since the epoch of the file (virtual time 0 is 1970-01-01 00:00:00).
  * Errors: INVAL (NULL, len 0 or > 65535), IO (the stream reports a write error). */
 int synack_pcap_write(struct synack_pcap *p, const uint8_t *pkt, size_t len, synack_time_t t);
@@ -269,8 +270,9 @@ const char *synack_sim_error(const struct synack_sim *sim);
 /* ---- links: the seam between a stack and a real (or wrapped) network ------------------ */
 
 /*
- * A link carries bare IPv4 packets between one stack and the world: a TUN device, a UDP
- * socket (encapsulation), or a wrapper around another link (fault injection, capture).
+ * A link carries bare IPv4 and IPv6 packets between one stack and the world: a TUN
+ * device, a UDP socket (encapsulation), or a wrapper around another link (fault injection,
+ * capture).
  * Polymorphism is a vtable: every link begins with `const struct synack_link_ops *ops`.
  *
  * Links never block: recv returns AGAIN when nothing is waiting, send drops (and counts)
@@ -291,7 +293,8 @@ struct synack_link_stats {
      * datagram had already left (a send they interrupted is tried again). */
     uint64_t icmp_errors;
     /* UDP only: packets refused because they exceed the path MTU the kernel knows (also in
-     * tx_errors). For each, the stack is handed a fragmentation-needed message (below). */
+     * tx_errors). For each, the stack is handed a fragmentation-needed or packet-too-big
+     * message (below). */
     uint64_t too_big;
     /* Fault wrapper only: what it did to packets, both directions together. */
     uint64_t lost, duplicated, corrupted, reordered, delayed, rate_drops;
@@ -315,7 +318,7 @@ struct synack_link_ops {
     synack_time_t (*next_deadline)(const struct synack_link *l);
     /* Sends held outgoing packets that are due at `now`. May be NULL (nothing held). */
     void (*poll)(struct synack_link *l, synack_time_t now);
-    /* Largest IPv4 packet the link carries without fragmentation: the stack's MTU. */
+    /* Largest IP packet the link carries without fragmentation: the stack's MTU. */
     unsigned (*mtu)(const struct synack_link *l);
     /* Counters of this link (a wrapper reports its own, not the inner link's). */
     void (*stats)(const struct synack_link *l, struct synack_link_stats *out);
@@ -340,25 +343,45 @@ void synack_link_free(struct synack_link *l);
 
 /* ---- TUN ------------------------------------------------------------------------------- */
 
+/* An interface address: an address and the length of its subnet's prefix (1-32 for IPv4,
+ * 1-128 for IPv6). A zeroed one (family SYNACK_AF_NONE) is no address. */
+struct synack_ifaddr {
+    struct synack_addr addr;
+    unsigned prefix;
+};
+
+/* How many addresses the kernel's side of a TUN device can be given at once. */
+#define SYNACK_TUN_HOST_ADDRS 2
+
 struct synack_tun_config {
     /* Device name (IFNAMSIZ-1 chars at most); created if absent. A "%d" in it ("syn%d")
      * lets the kernel pick the first free number: synack_tun_name() says which. */
     const char *ifname;
-    /* The kernel's side. When host_addr is non-zero the device is given this address
-     * and prefix, its MTU set to `mtu`, and brought up, so one call makes a working
-     * path; when 0 the device is only attached (someone else configures it). */
-    uint32_t host_addr; /* host byte order */
-    unsigned host_prefix;
+    /* The kernel's side: up to SYNACK_TUN_HOST_ADDRS addresses of either family, at most
+     * one of them IPv4 (it becomes the device's primary address, replacing one it had);
+     * unused slots zeroed. When any is set the device is given them, its MTU set to
+     * `mtu`, and brought up, so one call makes a working path; when none is, the device is
+     * only attached (someone else configures it). For an IPv6 address, IPv6 is turned on
+     * for the device (its disable_ipv6 sysctl set to 0) and the address goes on without
+     * duplicate address detection (IFA_F_NODAD; RFC 4862 §5.4 allows it, and a
+     * point-to-point link to us has no one else to collide with), so it is usable at once;
+     * the device's MTU must then be at least 1280 (RFC 8200 §5). */
+    struct synack_ifaddr host_addrs[SYNACK_TUN_HOST_ADDRS];
     unsigned mtu; /* 0: leave the device's MTU as it is (1500 for a new device) */
 };
 
-/* Opens /dev/net/tun with IFF_TUN | IFF_NO_PI (bare IPv4 packets, no header), creates or
+/* Opens /dev/net/tun with IFF_TUN | IFF_NO_PI (bare IP packets, no header), creates or
  * attaches `ifname`, configures the kernel side as `cfg` says, and makes the descriptor
- * non-blocking. Non-IPv4 packets the kernel writes (IPv6 router solicitations, ...) are
- * dropped and counted in rx_errors. `err` receives a sentence a person can act on
- * ("no permission to open /dev/net/tun: run as root or give the program CAP_NET_ADMIN",
- * "device IFNAME is in use by another process", "/dev/net/tun does not exist: load the
- * tun module (modprobe tun)"). The kernel's side is configured with interface ioctls.
+ * non-blocking. IPv4 and IPv6 packets are told apart by their version nibble and both go
+ * to the stack, including what the kernel sends on its own when the device comes up (IPv6
+ * router solicitations and MLD reports to multicast addresses: the stack drops them as not
+ * its own, counted ip-not-local). A read of another version, or of nothing, is dropped and
+ * counted in rx_errors. `err` receives a sentence a person can act on ("no permission to
+ * open /dev/net/tun: run as root or give the program CAP_NET_ADMIN", "device IFNAME is in
+ * use by another process", "/dev/net/tun does not exist: load the tun module (modprobe
+ * tun)"). The kernel's side is configured with interface ioctls (IPv4 address, netmask,
+ * MTU, IFF_UP), an rtnetlink RTM_NEWADDR for each IPv6 address, and the device's
+ * /proc/sys/net/ipv6/conf/IFNAME/disable_ipv6.
  * Errors: INVAL, IO, NOMEM. */
 int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
                     size_t errcap);
@@ -370,17 +393,19 @@ const char *synack_tun_name(const struct synack_link *l);
 
 /* ---- UDP encapsulation ------------------------------------------------------------------ */
 
-/* Each IPv4 packet of the stack travels as the whole payload of one UDP datagram from
- * local to peer (addresses and ports in host byte order). Datagrams from any other source
- * are dropped and counted in rx_errors. */
+/* Each IP packet of the stack (IPv4 or IPv6, whatever the outer family) travels as the
+ * whole payload of one UDP datagram from local to peer, over IPv4 or IPv6: the peer's
+ * family decides. Datagrams from any other source are dropped and counted in rx_errors. */
 struct synack_udp_config {
-    uint32_t local_ip;   /* 0: any local address */
-    uint16_t local_port; /* must be set (the peer sends to it) */
-    uint32_t peer_ip;
-    uint16_t peer_port;
-    /* mtu() is min(path MTU to the peer as the kernel knows it (IP_MTU of the connected
-     * socket), path_mtu_max) less 28 bytes of IPv4 + UDP header, so no datagram needs
-     * fragmenting, and never more than 65507 (the largest UDP payload). 0 means 1500 (an
+    /* Our end. Its address may be SYNACK_AF_NONE or the wildcard of the peer's family (any
+     * local address), or else one of this host's addresses of the peer's family; its port
+     * must be set (the peer sends to it). */
+    struct synack_endpoint local;
+    struct synack_endpoint peer; /* a unicast or loopback address and a port, both set */
+    /* mtu() is min(path MTU to the peer as the kernel knows it (IP_MTU / IPV6_MTU of the
+     * connected socket), path_mtu_max) less the outer headers, 28 bytes over IPv4 (20 + UDP
+     * 8) or 48 over IPv6 (40 + 8), so no datagram needs fragmenting, and never more than
+     * a UDP datagram carries (65507 bytes over IPv4, 65527 over IPv6). 0 means 1500 (an
      * Ethernet path, even on loopback). */
     unsigned path_mtu_max;
     /* SO_RCVBUF / SO_SNDBUF asked of the kernel; 0 means 4 MiB, so a burst of a full
@@ -390,16 +415,21 @@ struct synack_udp_config {
     unsigned sockbuf;
 };
 
-/* Binds and connects the UDP socket (non-blocking). Every datagram has DF set
- * (IP_PMTUDISC_DO); one the kernel refuses as larger than the path MTU it knows (after a
- * router's fragmentation-needed, or a route change) is dropped, counted in tx_errors and
- * too_big, and send returns IO; the next recv then hands the stack the ICMP message a
- * router would have sent (RFC 1191 §4: destination unreachable, fragmentation needed,
- * next-hop MTU the new mtu(), from the packet's destination to its source, quoting its
- * header and first 8 bytes), so it lowers its MSS. One such message waits at a time (a
- * newer one replaces it); while it waits next_deadline is the time of the refused send, so
- * a loop reads it at once; one announcing the same MTU as the last one read waits 10 ms.
- * Errors: INVAL, IO (with `err`: "address 127.0.0.1:9000 is in use", ...), NOMEM. */
+/* Binds and connects the UDP socket (non-blocking; an IPv6 socket is IPV6_V6ONLY). Every
+ * datagram goes unfragmented (IPv4: DF set, IP_PMTUDISC_DO; IPv6: IPV6_PMTUDISC_DO, RFC
+ * 8201: the source never fragments for a path it knows); one the kernel refuses as larger
+ * than the path MTU it knows (after a router's fragmentation-needed or packet too big, or
+ * a route change) is dropped, counted in tx_errors and too_big, and send returns IO; the
+ * next recv then hands the stack the ICMP message a router would have sent about the
+ * inner packet, by its family (synack_packet_too_big: RFC 1191 §4 destination
+ * unreachable, fragmentation needed, or RFC 4443 §3.2 packet too big; next-hop MTU the
+ * new mtu(), from the packet's destination to its source, quoting its start), so it
+ * lowers its MSS. One such message waits at a time (a newer one replaces it); while it
+ * waits next_deadline is the time of the refused send, so a loop reads it at once; one
+ * announcing the same MTU as the last one read waits 10 ms.
+ * Errors: INVAL (with `err`: incomplete, or local and peer of different families), IO
+ * (with `err`: "address 127.0.0.1:9000 is in use", "address [::1]:9000 is in use", ...),
+ * NOMEM. */
 int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
                     size_t errcap);
 

@@ -11,34 +11,12 @@ set -u -o pipefail
 source "$(dirname "$0")/lib/common.sh"
 interop_init ping "${1:-}" ping
 
-# check_ping LABEL [ping options...]: three echo requests, three replies from synack's
-# address, payloads intact (ping reports "wrong data byte" otherwise).
-check_ping() {
-    local label=$1 rc=0
-    shift
-    ns_timeout "$T_SHORT" ping -n -c 3 -W 2 -i 0.2 "$@" "$SYNACK_IP" \
-        >"$DIR/$label.ping.log" 2>&1 || rc=$?
-    check_rc "ping $*" "$rc" "$DIR/$label.ping.log"
-    grep -q ' 3 received' "$DIR/$label.ping.log" ||
-        fail "ping $*: not 3 replies: $(grep 'transmitted' "$DIR/$label.ping.log")"
-    [ "$(grep -c "bytes from $SYNACK_IP" "$DIR/$label.ping.log")" -eq 3 ] ||
-        fail "ping $*: expected 3 replies from $SYNACK_IP"
-    grep -qi 'wrong data\|DUP!\|truncated' "$DIR/$label.ping.log" &&
-        fail "ping $*: damaged or duplicated replies: $(grep -i -m1 'wrong data\|DUP!\|truncated' "$DIR/$label.ping.log")"
-    log "  ping${*:+ $*}: $(grep 'transmitted' "$DIR/$label.ping.log")"
-}
-
 case_begin while_cat_listens
-run_opts cat
-mkfifo "$DIR/stdin"
-# stdin opened read-write on a FIFO: it never reaches EOF, so cat just keeps listening.
-start_bg s_pid "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" 5000 \
-    0<>"$DIR/stdin" >"$DIR/cat.synack.out" 2>"$DIR/cat.synack.log"
-if wait_tun "$s_pid"; then
+if listen_forever cat 5000; then
     check_ping cat
-    is_running "$s_pid" || fail "synack cat -l exited while it should be listening"
+    is_running "$CAT_PID" || fail "synack cat -l exited while it should be listening"
 fi
-stop_bg "$s_pid"
+stop_bg "$CAT_PID"
 wait_tun_gone
 case_end
 

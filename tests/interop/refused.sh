@@ -94,15 +94,11 @@ http_stop
 case_end
 
 case_begin curl_to_cat
-run_opts cat
-mkfifo "$DIR/stdin"
-start_bg s_pid "$T_SHORT" "$SYNACK" cat -l "${RUN_OPTS[@]}" 5000 \
-    0<>"$DIR/stdin" >"$DIR/cat.out" 2>"$DIR/cat.log"
-if wait_tun "$s_pid"; then
+if listen_forever cat 5000; then
     check_curl_refused cat 5001
-    is_running "$s_pid" || fail "synack cat -l exited after a SYN to another port"
+    is_running "$CAT_PID" || fail "synack cat -l exited after a SYN to another port"
 fi
-stop_bg "$s_pid"
+stop_bg "$CAT_PID"
 wait_tun_gone
 case_end
 

@@ -238,8 +238,8 @@ static uint16_t free_port(void)
 
 static struct synack_link *open_udp(uint16_t local, uint16_t peer)
 {
-    struct synack_udp_config cfg = {
-        .local_ip = LOCALHOST, .local_port = local, .peer_ip = LOCALHOST, .peer_port = peer};
+    struct synack_udp_config cfg = {.local = synack_test_ep(LOCALHOST, local),
+                                    .peer = synack_test_ep(LOCALHOST, peer)};
     struct synack_link *l = NULL;
     char err[160] = "";
     int rc = synack_udp_open(&l, &cfg, err, sizeof(err));
@@ -319,8 +319,8 @@ static void loop_two_stacks_over_udp_move_1mib(void **state)
 static struct synack_link *open_udp_at(uint32_t local, uint16_t lport, uint32_t peer,
                                        uint16_t pport)
 {
-    struct synack_udp_config cfg = {
-        .local_ip = local, .local_port = lport, .peer_ip = peer, .peer_port = pport};
+    struct synack_udp_config cfg = {.local = synack_test_ep(local, lport),
+                                    .peer = synack_test_ep(peer, pport)};
     struct synack_link *l = NULL;
     char err[160] = "";
     if (synack_udp_open(&l, &cfg, err, sizeof(err)) != 0) fprintf(stderr, "udp: %s\n", err);

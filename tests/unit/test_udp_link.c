@@ -1,6 +1,7 @@
-/* drivers/udp: IPv4 packets carried in UDP datagrams between two sockets on 127.0.0.1.
- * No privileges needed. Waits on the sockets are bounded (poll with a timeout) and never
- * asserted on. */
+/* drivers/udp: IPv4 and IPv6 packets carried in UDP datagrams between two sockets on
+ * 127.0.0.1 or ::1 (the cases over IPv6 skip where the host has no IPv6 loopback). No
+ * privileges needed, but for the path MTU cases in a network namespace. Waits on the
+ * sockets are bounded (poll with a timeout) and never asserted on. */
 #include "harness.h"
 #include "netns.h"
 
@@ -20,26 +21,71 @@
 
 #define LOCALHOST 0x7f000001u /* 127.0.0.1 */
 
-/* A port the kernel just handed out on 127.0.0.1 and that nobody holds now. */
-static uint16_t free_port(void)
+/* The loopback address of `family`: 127.0.0.1 or ::1. */
+static struct synack_addr loopback(enum synack_family family)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(LOCALHOST)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    static const uint8_t one[16] = {[15] = 1};
+    return family == SYNACK_AF_INET6 ? synack_addr_v6(one) : synack_addr_v4(LOCALHOST);
 }
 
-static struct synack_link *open_udp(uint16_t local, uint16_t peer, unsigned path_mtu_max)
+/* A socket bound to a port the kernel picks on the loopback address of `family`, or -1. */
+static int bind_loopback(enum synack_family family, uint16_t *port)
 {
-    struct synack_udp_config cfg = {.local_ip = LOCALHOST,
-                                    .local_port = local,
-                                    .peer_ip = LOCALHOST,
-                                    .peer_port = peer,
+    int fd = socket(family == SYNACK_AF_INET6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(LOCALHOST)};
+    struct sockaddr *a =
+        family == SYNACK_AF_INET6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4;
+    socklen_t len = family == SYNACK_AF_INET6 ? sizeof(a6) : sizeof(a4);
+    if (bind(fd, a, len) != 0 || getsockname(fd, a, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(family == SYNACK_AF_INET6 ? a6.sin6_port : a4.sin_port);
+    return fd;
+}
+
+/* A port the kernel just handed out on the loopback of `family` and that nobody holds now. */
+static uint16_t free_port_on(enum synack_family family)
+{
+    uint16_t port = 0;
+    int fd = bind_loopback(family, &port);
+    assert_true(fd >= 0);
+    close(fd);
+    return port;
+}
+
+static uint16_t free_port(void)
+{
+    return free_port_on(SYNACK_AF_INET);
+}
+
+/* Skips the test where the host has no IPv6 loopback (IPv6 off). */
+static void need_ipv6_loopback(void)
+{
+    uint16_t port;
+    int fd = bind_loopback(SYNACK_AF_INET6, &port);
+    if (fd < 0) {
+        fprintf(stderr, "note: no IPv6 loopback (::1) here: skipped\n");
+        skip();
+    }
+    close(fd);
+}
+
+static struct synack_udp_config udp_config(enum synack_family family, uint16_t local, uint16_t peer,
+                                           unsigned path_mtu_max)
+{
+    struct synack_udp_config cfg = {.local = {loopback(family), local},
+                                    .peer = {loopback(family), peer},
                                     .path_mtu_max = path_mtu_max};
+    return cfg;
+}
+
+static struct synack_link *open_udp_on(enum synack_family family, uint16_t local, uint16_t peer,
+                                       unsigned path_mtu_max)
+{
+    struct synack_udp_config cfg = udp_config(family, local, peer, path_mtu_max);
     struct synack_link *l = NULL;
     char err[160] = "";
     int rc = synack_udp_open(&l, &cfg, err, sizeof(err));
@@ -47,14 +93,31 @@ static struct synack_link *open_udp(uint16_t local, uint16_t peer, unsigned path
     return l;
 }
 
-/* Two links on 127.0.0.1 pointed at each other. */
+static struct synack_link *open_udp(uint16_t local, uint16_t peer, unsigned path_mtu_max)
+{
+    return open_udp_on(SYNACK_AF_INET, local, peer, path_mtu_max);
+}
+
+/* Two links on the loopback of `family` pointed at each other, `a` told the path MTU
+ * `a_path_mtu_max` (0: the default). */
+static void open_pair_mtu(enum synack_family family, unsigned a_path_mtu_max,
+                          struct synack_link **a, struct synack_link **b)
+{
+    uint16_t pa = free_port_on(family), pb = free_port_on(family);
+    while (pb == pa)
+        pb = free_port_on(family);
+    *a = open_udp_on(family, pa, pb, a_path_mtu_max);
+    *b = open_udp_on(family, pb, pa, 0);
+}
+
+static void open_pair_on(enum synack_family family, struct synack_link **a, struct synack_link **b)
+{
+    open_pair_mtu(family, 0, a, b);
+}
+
 static void open_pair(struct synack_link **a, struct synack_link **b)
 {
-    uint16_t pa = free_port(), pb = free_port();
-    while (pb == pa)
-        pb = free_port();
-    *a = open_udp(pa, pb, 0);
-    *b = open_udp(pb, pa, 0);
+    open_pair_on(SYNACK_AF_INET, a, b);
 }
 
 /* recv, waiting up to about 2 s in total for a packet to arrive. */
@@ -75,6 +138,13 @@ static void fill_packet(uint8_t *buf, size_t len, unsigned seed)
     buf[0] = 0x45;
     for (size_t i = 1; i < len; i++)
         buf[i] = (uint8_t)(i * 31u + seed * 7u + (i >> 8));
+}
+
+/* The same for an IPv6 packet (version 6). */
+static void fill_packet6(uint8_t *buf, size_t len, unsigned seed)
+{
+    fill_packet(buf, len, seed);
+    buf[0] = 0x60;
 }
 
 static void udp_packets_round_trip_byte_exact(void **state)
@@ -140,30 +210,79 @@ static void udp_datagram_from_third_socket_dropped(void **state)
     synack_link_free(b);
 }
 
-/* Datagrams from the peer that cannot be IPv4 packets (too short, another version) are
- * dropped and counted; the valid one behind them comes out. */
-static void udp_non_ipv4_datagrams_dropped_and_counted(void **state)
+/* Datagrams from the peer that cannot be IP packets (shorter than their version's fixed
+ * header, or of a version other than 4 and 6) are dropped and counted; the IPv4 and IPv6
+ * packets behind them come out. */
+static void udp_non_ip_datagrams_dropped_and_counted(void **state)
 {
     (void)state;
     struct synack_link *a, *b;
     open_pair(&a, &b);
     uint8_t runt[5] = {0x45, 1, 2, 3, 4};
-    uint8_t v6[40];
-    fill_packet(v6, sizeof(v6), 2);
-    v6[0] = 0x60;
-    uint8_t good[48], in[2048];
+    uint8_t short6[39], v5[40], v6[40], good[48], in[2048];
+    fill_packet6(short6, sizeof(short6), 1);
+    fill_packet(v5, sizeof(v5), 2);
+    v5[0] = 0x55;
+    fill_packet6(v6, sizeof(v6), 2);
     fill_packet(good, sizeof(good), 3);
     assert_int_equal(synack_link_send(b, runt, sizeof(runt), 0), 0);
+    assert_int_equal(synack_link_send(b, short6, sizeof(short6), 0), 0);
+    assert_int_equal(synack_link_send(b, v5, sizeof(v5), 0), 0);
     assert_int_equal(synack_link_send(b, v6, sizeof(v6), 0), 0);
     assert_int_equal(synack_link_send(b, good, sizeof(good), 0), 0);
+    assert_int_equal(recv_wait(a, in, sizeof(in)), (synack_ssize)sizeof(v6));
+    assert_memory_equal(in, v6, sizeof(v6));
     assert_int_equal(recv_wait(a, in, sizeof(in)), (synack_ssize)sizeof(good));
     assert_memory_equal(in, good, sizeof(good));
     struct synack_link_stats st;
     synack_link_stats(a, &st);
-    assert_int_equal(st.rx_errors, 2);
-    assert_int_equal(st.rx_packets, 1);
+    assert_int_equal(st.rx_errors, 3);
+    assert_int_equal(st.rx_packets, 2);
     synack_link_free(a);
     synack_link_free(b);
+}
+
+/* Over an IPv6 socket (RFC 8200 outside): IPv4 and IPv6 packets inside go both ways byte
+ * exact, and the stack's MTU leaves room for the 48 bytes of IPv6 and UDP headers. */
+static void udp_ipv6_outside_carries_both_families(void **state)
+{
+    (void)state;
+    need_ipv6_loopback();
+    struct synack_link *a, *b;
+    open_pair_on(SYNACK_AF_INET6, &a, &b);
+    assert_int_equal(synack_link_mtu(a), 1500 - 48);
+    static const size_t sizes[] = {40, 576, 1280, 1452};
+    uint8_t out[1500], in[65535];
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        fill_packet6(out, sizes[i], (unsigned)i);
+        assert_int_equal(synack_link_send(a, out, sizes[i], 0), 0);
+        assert_int_equal(recv_wait(b, in, sizeof(in)), (synack_ssize)sizes[i]);
+        assert_memory_equal(in, out, sizes[i]);
+        fill_packet(out, sizes[i], (unsigned)i + 100);
+        assert_int_equal(synack_link_send(b, out, sizes[i], 0), 0);
+        assert_int_equal(recv_wait(a, in, sizeof(in)), (synack_ssize)sizes[i]);
+        assert_memory_equal(in, out, sizes[i]);
+    }
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.tx_packets, 4);
+    assert_int_equal(st.rx_packets, 4);
+    assert_int_equal(st.rx_errors + st.tx_errors, 0);
+    synack_link_free(a);
+    synack_link_free(b);
+    /* The path MTU told, and the kernel's (loopback: 65536), less 48, within a datagram. */
+    uint16_t pa = free_port_on(SYNACK_AF_INET6), pb = free_port_on(SYNACK_AF_INET6);
+    struct synack_link *l = open_udp_on(SYNACK_AF_INET6, pa, pb, 1400);
+    assert_int_equal(synack_link_mtu(l), 1400 - 48);
+    synack_link_free(l);
+    l = open_udp_on(SYNACK_AF_INET6, pa, pb, 100000);
+    int kernel_mtu = 0;
+    socklen_t optlen = sizeof(kernel_mtu);
+    assert_int_equal(getsockopt(synack_link_fd(l), IPPROTO_IPV6, IPV6_MTU, &kernel_mtu, &optlen),
+                     0);
+    unsigned want = (unsigned)kernel_mtu - 48 < 65527 ? (unsigned)kernel_mtu - 48 : 65527;
+    assert_int_equal(synack_link_mtu(l), want);
+    synack_link_free(l);
 }
 
 static void udp_small_buffer_is_bufsz(void **state)
@@ -188,21 +307,28 @@ static void udp_small_buffer_is_bufsz(void **state)
     synack_link_free(b);
 }
 
-static void udp_address_in_use_says_so(void **state)
+/* The sentence names the address in use as people write it, brackets for IPv6. */
+static void check_in_use(enum synack_family family, const char *shown)
 {
-    (void)state;
-    uint16_t pa = free_port(), pb = free_port();
-    struct synack_link *a = open_udp(pa, pb, 0);
-    struct synack_udp_config cfg = {
-        .local_ip = LOCALHOST, .local_port = pa, .peer_ip = LOCALHOST, .peer_port = pb};
+    uint16_t pa = free_port_on(family), pb = free_port_on(family);
+    struct synack_link *a = open_udp_on(family, pa, pb, 0);
+    struct synack_udp_config cfg = udp_config(family, pa, pb, 0);
     struct synack_link dummy = {0};
     struct synack_link *c = &dummy; /* must be reset to NULL */
     char err[160] = "", want[80];
     assert_int_equal(synack_udp_open(&c, &cfg, err, sizeof(err)), SYNACK_ERR_IO);
     assert_null(c);
-    snprintf(want, sizeof(want), "address 127.0.0.1:%u is in use", (unsigned)pa);
+    snprintf(want, sizeof(want), "address %s:%u is in use", shown, (unsigned)pa);
     assert_string_equal(err, want);
     synack_link_free(a);
+}
+
+static void udp_address_in_use_says_so(void **state)
+{
+    (void)state;
+    check_in_use(SYNACK_AF_INET, "127.0.0.1");
+    need_ipv6_loopback();
+    check_in_use(SYNACK_AF_INET6, "[::1]");
 }
 
 static void udp_rejects_incomplete_config(void **state)
@@ -210,12 +336,20 @@ static void udp_rejects_incomplete_config(void **state)
     (void)state;
     struct synack_link *l = NULL;
     char err[160] = "";
-    struct synack_udp_config cfg = {.local_port = 0, .peer_ip = LOCALHOST, .peer_port = 9};
+    struct synack_udp_config cfg = udp_config(SYNACK_AF_INET, 0, 9, 0);
     assert_int_equal(synack_udp_open(&l, &cfg, err, sizeof(err)), SYNACK_ERR_INVAL);
     assert_true(strlen(err) > 0);
-    cfg.local_port = free_port();
-    cfg.peer_port = 0;
+    cfg.local.port = free_port();
+    cfg.peer.port = 0;
     assert_int_equal(synack_udp_open(&l, &cfg, err, sizeof(err)), SYNACK_ERR_INVAL);
+    /* No peer address (a wildcard is none). */
+    cfg.peer = (struct synack_endpoint){synack_addr_any(SYNACK_AF_INET6), 9};
+    assert_int_equal(synack_udp_open(&l, &cfg, err, sizeof(err)), SYNACK_ERR_INVAL);
+    /* One socket speaks one family. */
+    cfg.peer = (struct synack_endpoint){loopback(SYNACK_AF_INET6), 9};
+    assert_int_equal(synack_udp_open(&l, &cfg, err, sizeof(err)), SYNACK_ERR_INVAL);
+    assert_string_equal(err, "the local address 127.0.0.1 and the peer ::1 are of different "
+                             "families: the socket speaks one");
     assert_int_equal(synack_udp_open(NULL, &cfg, NULL, 0), SYNACK_ERR_INVAL);
     assert_int_equal(synack_udp_open(&l, NULL, NULL, 0), SYNACK_ERR_INVAL);
     assert_null(l);
@@ -317,6 +451,10 @@ static void put_be32(uint8_t *p, uint32_t v)
     put_be16(p + 2, (uint16_t)v);
 }
 
+/* 2001:db8::1, the stack behind link a, and 2001:db8::2 at the other end. */
+static const uint8_t STACK_ADDR6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+static const uint8_t FAR_ADDR6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+
 /* A TCP segment of `len` bytes in all from STACK_ADDR:40000 to FAR_ADDR:5000 with DF and
  * sequence number `seq`, as a stack would send it (checksums are not the link's concern). */
 static void fill_tcp_packet(uint8_t *buf, size_t len, uint32_t seq)
@@ -331,65 +469,166 @@ static void fill_tcp_packet(uint8_t *buf, size_t len, uint32_t seq)
     put_be32(buf + 24, seq);
 }
 
+/* The same over IPv6: STACK_ADDR6 to FAR_ADDR6, Next Header TCP, Payload Length len - 40. */
+static void fill_tcp_packet6(uint8_t *buf, size_t len, uint32_t seq)
+{
+    fill_packet6(buf, len, seq);
+    memcpy(buf, (const uint8_t[]){0x60, 0, 0, 0}, 4);
+    put_be16(buf + 4, (uint16_t)(len - 40));
+    buf[6] = 6;
+    buf[7] = 64;
+    memcpy(buf + 8, STACK_ADDR6, 16);
+    memcpy(buf + 24, FAR_ADDR6, 16);
+    put_be16(buf + 40, 40000);
+    put_be16(buf + 42, 5000);
+    put_be32(buf + 44, seq);
+}
+
+/* In a checker: on a false condition print where and return false, so that both a cmocka
+ * test (assert_true) and a child in a namespace (CHILD_CHECK) can use it. */
+#define MSG_CHECK(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            return false;                                                                          \
+        }                                                                                          \
+    } while (0)
+
 /* `msg` (len bytes) is a valid fragmentation-needed message (both checksums right) about
- * `pkt`, from its destination to its source, announcing `mtu`. */
+ * the IPv4 packet `pkt`, from its destination to its source, announcing `mtu`. */
+static bool is_frag_needed(const uint8_t *msg, synack_ssize len, const uint8_t *pkt, unsigned mtu)
+{
+    MSG_CHECK(len == 20 + 8 + 20 + 8);
+    struct wire_ip_repr ip;
+    MSG_CHECK(wire_ipv4_parse(msg, (size_t)len, &ip) == SYNACK_DROP_NONE);
+    MSG_CHECK(ip.proto == WIRE_IP_PROTO_ICMP);
+    MSG_CHECK(synack_addr_v4_value(&ip.src) == FAR_ADDR);
+    MSG_CHECK(synack_addr_v4_value(&ip.dst) == STACK_ADDR);
+    struct wire_icmp_repr icmp;
+    MSG_CHECK(wire_icmp_parse(msg + 20, (size_t)len - 20, &icmp) == SYNACK_DROP_NONE);
+    MSG_CHECK(icmp.type == WIRE_ICMP_DEST_UNREACH && icmp.code == WIRE_ICMP_FRAG_NEEDED);
+    MSG_CHECK(icmp.mtu == mtu);
+    MSG_CHECK(icmp.is_error);
+    MSG_CHECK(icmp.data_len == 28);
+    MSG_CHECK(memcmp(icmp.data, pkt, 28) == 0); /* header and ports + sequence number */
+    return true;
+}
+
+/* `msg` (len bytes) is a valid ICMPv6 packet too big (RFC 4443 §3.2: checksum right) about
+ * the IPv6 packet `pkt`, from its destination to its source, announcing `mtu`, returning as
+ * much of `pkt` as fits 1280 bytes in all. */
+static bool is_packet_too_big(const uint8_t *msg, synack_ssize len, const uint8_t *pkt,
+                              size_t pkt_len, unsigned mtu)
+{
+    size_t quoted = pkt_len < 1280 - 48 ? pkt_len : 1280 - 48;
+    MSG_CHECK(len == 40 + 8 + (synack_ssize)quoted);
+    struct wire_ip_repr ip;
+    MSG_CHECK(wire_ipv6_parse(msg, (size_t)len, &ip) == SYNACK_DROP_NONE);
+    MSG_CHECK(ip.proto == 58);
+    MSG_CHECK(memcmp(ip.src.bytes, FAR_ADDR6, 16) == 0);
+    MSG_CHECK(memcmp(ip.dst.bytes, STACK_ADDR6, 16) == 0);
+    struct wire_icmp6_repr icmp;
+    MSG_CHECK(wire_icmp6_parse(msg + 40, (size_t)len - 40, &ip.src, &ip.dst, &icmp) ==
+              SYNACK_DROP_NONE);
+    MSG_CHECK(icmp.type == 2 && icmp.code == 0);
+    MSG_CHECK(icmp.mtu == mtu);
+    MSG_CHECK(icmp.is_error);
+    MSG_CHECK(icmp.data_len == quoted);
+    MSG_CHECK(memcmp(icmp.data, pkt, quoted) == 0);
+    return true;
+}
+
+/* The message a router would send about `pkt` (pkt_len bytes) announcing `mtu`, in the
+ * packet's own family. */
+static bool is_too_big_message(const uint8_t *msg, synack_ssize len, const uint8_t *pkt,
+                               size_t pkt_len, unsigned mtu)
+{
+    if (pkt[0] >> 4 == 6) return is_packet_too_big(msg, len, pkt, pkt_len, mtu);
+    return is_frag_needed(msg, len, pkt, mtu);
+}
+
 static void expect_frag_needed(const uint8_t *msg, synack_ssize len, const uint8_t *pkt,
                                unsigned mtu)
 {
-    assert_int_equal(len, 20 + 8 + 20 + 8);
-    struct wire_ip_repr ip;
-    assert_int_equal(wire_ipv4_parse(msg, (size_t)len, &ip), SYNACK_DROP_NONE);
-    assert_int_equal(ip.proto, WIRE_IP_PROTO_ICMP);
-    assert_int_equal(synack_addr_v4_value(&ip.src), FAR_ADDR);
-    assert_int_equal(synack_addr_v4_value(&ip.dst), STACK_ADDR);
-    struct wire_icmp_repr icmp;
-    assert_int_equal(wire_icmp_parse(msg + 20, (size_t)len - 20, &icmp), SYNACK_DROP_NONE);
-    assert_int_equal(icmp.type, WIRE_ICMP_DEST_UNREACH);
-    assert_int_equal(icmp.code, WIRE_ICMP_FRAG_NEEDED);
-    assert_int_equal(icmp.mtu, mtu);
-    assert_true(icmp.is_error);
-    assert_int_equal(icmp.data_len, 28);
-    assert_memory_equal(icmp.data, pkt, 28); /* header and ports + sequence number */
+    assert_true(is_frag_needed(msg, len, pkt, mtu));
+}
+
+/* A 65535-byte packet made by `fill`, larger than link `a` allows, is refused at `now` and
+ * counted once (not once for the refusal and once for a retry); the message a router would
+ * send about it, in the packet's family and announcing `mtu`, is due at once and handed out
+ * by the next recv, once; then a packet of `mtu` bytes goes through to `b` byte-exact. */
+static void too_big_told_then_fits(struct synack_link *a, struct synack_link *b,
+                                   void (*fill)(uint8_t *, size_t, uint32_t), unsigned mtu,
+                                   synack_time_t now)
+{
+    static uint8_t pkt[65535], in[65535];
+    struct synack_link_stats before, st;
+    synack_link_stats(a, &before);
+    fill(pkt, sizeof(pkt), (uint32_t)now);
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
+    assert_int_equal(synack_link_send(a, pkt, sizeof(pkt), now), SYNACK_ERR_IO);
+    synack_link_stats(a, &st);
+    assert_int_equal(st.tx_errors - before.tx_errors, 1);
+    assert_int_equal(st.too_big - before.too_big, 1);
+    assert_int_equal(st.icmp_errors, before.icmp_errors);
+    assert_int_equal(st.tx_packets, before.tx_packets);
+    /* Due at once: a loop reads it without waiting for the socket. */
+    assert_int_equal(synack_link_next_deadline(a), now);
+    synack_ssize n = synack_link_recv(a, in, sizeof(in), now);
+    assert_true(is_too_big_message(in, n, pkt, sizeof(pkt), mtu));
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), now), SYNACK_ERR_AGAIN);
+    synack_link_stats(a, &st);
+    assert_int_equal(st.rx_packets - before.rx_packets, 1);
+    assert_int_equal(st.rx_bytes - before.rx_bytes, (uint64_t)n);
+    /* What the message announces fits. */
+    fill(pkt, mtu, (uint32_t)now + 1);
+    assert_int_equal(synack_link_send(a, pkt, mtu, now + 1), 0);
+    assert_int_equal(recv_wait(b, in, sizeof(in)), (synack_ssize)mtu);
+    assert_memory_equal(in, pkt, mtu);
 }
 
 /* A packet larger than the path allows (here: more than a UDP datagram carries, which a
  * stack given a larger MTU than the link's would send) is refused and counted once, and
  * the next recv hands over the fragmentation-needed message a router would have sent, with
- * the link's MTU. One refused packet is one error (not one for the refusal and one for a
- * retry); the largest packet the link claims to carry does go through. */
+ * the link's MTU; the largest packet the link claims to carry does go through. */
 static void udp_too_big_becomes_frag_needed(void **state)
 {
     (void)state;
-    uint16_t pa = free_port(), pb = free_port();
-    while (pb == pa)
-        pb = free_port();
-    struct synack_link *a = open_udp(pa, pb, 65535 + 28), *b = open_udp(pb, pa, 0);
+    struct synack_link *a, *b;
+    open_pair_mtu(SYNACK_AF_INET, 65535 + 28, &a, &b);
     assert_int_equal(synack_link_mtu(a), 65507); /* 65535 - 28, though loopback's is 65536 */
-    static uint8_t pkt[65535], in[65535];
-    fill_tcp_packet(pkt, sizeof(pkt), 1000);
-    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
-    assert_int_equal(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(5)), SYNACK_ERR_IO);
-    struct synack_link_stats st;
-    synack_link_stats(a, &st);
-    assert_int_equal(st.tx_errors, 1);
-    assert_int_equal(st.too_big, 1);
-    assert_int_equal(st.icmp_errors, 0);
-    assert_int_equal(st.tx_packets, 0);
-    /* Due at once: a loop reads it without waiting for the socket. */
-    assert_int_equal(synack_link_next_deadline(a), SYNACK_MS(5));
-    synack_ssize n = synack_link_recv(a, in, sizeof(in), SYNACK_MS(5));
-    expect_frag_needed(in, n, pkt, 65507);
-    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
-    assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(5)), SYNACK_ERR_AGAIN);
-    synack_link_stats(a, &st);
-    assert_int_equal(st.rx_packets, 1);
-    assert_int_equal(st.rx_bytes, (uint64_t)n);
+    too_big_told_then_fits(a, b, fill_tcp_packet, 65507, SYNACK_MS(5));
+    synack_link_free(a);
+    synack_link_free(b);
+}
 
-    /* What the message announces fits. */
-    fill_tcp_packet(pkt, 65507, 2000);
-    assert_int_equal(synack_link_send(a, pkt, 65507, SYNACK_MS(6)), 0);
-    assert_int_equal(recv_wait(b, in, sizeof(in)), 65507);
-    assert_memory_equal(in, pkt, 65507);
+/* An IPv6 packet refused as too big (RFC 8200 inside IPv4 outside) is told in its own
+ * family: the ICMPv6 packet too big a router would send (RFC 4443 §3.2, RFC 8201 §4), with
+ * the link's MTU. */
+static void udp_too_big_ipv6_inside_becomes_packet_too_big(void **state)
+{
+    (void)state;
+    struct synack_link *a, *b;
+    open_pair_mtu(SYNACK_AF_INET, 65535 + 28, &a, &b);
+    too_big_told_then_fits(a, b, fill_tcp_packet6, 65507, SYNACK_MS(5));
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* Over IPv6 outside, the largest datagram is 65527 bytes of payload (RFC 8200 §3: the
+ * Payload Length leaves out the fixed header) and the headers are 48 bytes: a packet of
+ * either family larger than the link's MTU is refused and told with that MTU. */
+static void udp_too_big_over_ipv6_outside(void **state)
+{
+    (void)state;
+    need_ipv6_loopback();
+    struct synack_link *a, *b;
+    open_pair_mtu(SYNACK_AF_INET6, 65535 + 48, &a, &b);
+    unsigned mtu = synack_link_mtu(a);
+    assert_true(mtu > 60000 && mtu <= 65527);
+    too_big_told_then_fits(a, b, fill_tcp_packet, mtu, SYNACK_MS(1));
+    too_big_told_then_fits(a, b, fill_tcp_packet6, mtu, SYNACK_MS(20));
     synack_link_free(a);
     synack_link_free(b);
 }
@@ -429,82 +668,106 @@ static void udp_frag_needed_bounded_and_rate_limited(void **state)
 
 /* ---- a path MTU lowered under a running link (root: a network namespace) ------------ */
 
-#define NS_ADDR_A "198.18.20.1"
-#define NS_ADDR_B "198.18.20.2"
+/* One family's case: two addresses on the namespace's loopback, the command that lowers
+ * the path MTU to the second (a locked route MTU, as the kernel's cache holds it after a
+ * router's fragmentation-needed, RFC 1191, or packet too big, RFC 8201 §4; the local route
+ * made again with it, which a connected socket finds on its next send), the outer headers,
+ * and the inner packets sent. */
+struct pmtu_fall {
+    const char *addr_a, *addr_b;
+    const char *lower_fmt; /* a shell command with %u for the new MTU */
+    unsigned overhead;     /* 28 over IPv4, 48 over IPv6 */
+    void (*fill)(uint8_t *buf, size_t len, uint32_t seq);
+};
 
-/* Runs `fn` in a network namespace whose loopback carries NS_ADDR_A and NS_ADDR_B. */
-static void run_in_netns(int (*fn)(void))
+static const struct pmtu_fall pmtu_fall_v4 = {
+    "198.18.20.1", "198.18.20.2",
+    "ip route replace local 198.18.20.2 dev lo table local proto kernel scope host src "
+    "198.18.20.2 mtu lock %u",
+    28, fill_tcp_packet};
+static const struct pmtu_fall pmtu_fall_v6 = {
+    "2001:db8:20::1", "2001:db8:20::2",
+    "ip -6 route del local 2001:db8:20::2 dev lo table local && "
+    "ip -6 route add local 2001:db8:20::2 dev lo table local proto kernel mtu lock %u",
+    48, fill_tcp_packet6};
+
+static struct synack_endpoint ns_ep(const char *addr, uint16_t port)
 {
-    netns_run(fn,
-              "ip link set lo up && ip addr add " NS_ADDR_A "/32 dev lo && "
-              "ip addr add " NS_ADDR_B "/32 dev lo",
-              false);
+    struct synack_endpoint e = {.port = port};
+    if (synack_addr_parse(addr, &e.addr) != 0) e.port = 0;
+    return e;
 }
 
-/* Lowers the path MTU to NS_ADDR_B to `mtu` (locked: the kernel keeps it). */
-static int lower_path_mtu(unsigned mtu)
+/* The path MTU falls under a link already open: the kernel refuses a packet the link's MTU
+ * allowed until then, the link tells the stack the new path MTU less the outer headers (a
+ * fragmentation-needed for IPv4 inside, a packet too big for IPv6), and what that announces
+ * goes through. */
+static int path_mtu_falls(const struct pmtu_fall *c)
 {
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd),
-             "ip route replace local " NS_ADDR_B " dev lo table local proto kernel scope host "
-             "src " NS_ADDR_B " mtu lock %u",
-             mtu);
-    return system(cmd);
-}
-
-/* The path MTU falls under a link already open (here a route change; a router's
- * fragmentation-needed does the same to the kernel's cache): the kernel refuses a packet
- * the link's MTU allowed until then, and the link tells the stack the new path MTU. */
-static int udp_child_path_mtu_falls(void)
-{
-    struct synack_udp_config ca = {.local_ip = 0xc6121401u, /* NS_ADDR_A */
-                                   .local_port = 47001,
-                                   .peer_ip = 0xc6121402u, /* NS_ADDR_B */
-                                   .peer_port = 47002},
-                             cb = {.local_ip = 0xc6121402u,
-                                   .local_port = 47002,
-                                   .peer_ip = 0xc6121401u,
-                                   .peer_port = 47001};
+    struct synack_udp_config ca = {.local = ns_ep(c->addr_a, 47001),
+                                   .peer = ns_ep(c->addr_b, 47002)},
+                             cb = {.local = ns_ep(c->addr_b, 47002),
+                                   .peer = ns_ep(c->addr_a, 47001)};
     struct synack_link *a = NULL, *b = NULL;
-    char err[160] = "";
+    char err[160] = "", cmd[300];
+    unsigned before = 1500 - c->overhead, after = 1400 - c->overhead;
     CHILD_CHECK(synack_udp_open(&a, &ca, err, sizeof(err)) == 0);
     CHILD_CHECK(synack_udp_open(&b, &cb, err, sizeof(err)) == 0);
-    CHILD_CHECK(synack_link_mtu(a) == 1472);
-    static uint8_t pkt[1472], in[2048];
-    fill_tcp_packet(pkt, sizeof(pkt), 7);
-    CHILD_CHECK(synack_link_send(a, pkt, sizeof(pkt), 0) == 0);
-    CHILD_CHECK(recv_wait(b, in, sizeof(in)) == (synack_ssize)sizeof(pkt));
+    CHILD_CHECK(synack_link_mtu(a) == before);
+    static uint8_t pkt[1500], in[2048];
+    c->fill(pkt, before, 7);
+    CHILD_CHECK(synack_link_send(a, pkt, before, 0) == 0);
+    CHILD_CHECK(recv_wait(b, in, sizeof(in)) == (synack_ssize)before);
 
-    CHILD_CHECK(lower_path_mtu(1200) == 0);
-    fill_tcp_packet(pkt, sizeof(pkt), 8);
-    CHILD_CHECK(synack_link_send(a, pkt, sizeof(pkt), SYNACK_MS(1)) == SYNACK_ERR_IO);
+    snprintf(cmd, sizeof(cmd), c->lower_fmt, 1400u);
+    CHILD_CHECK(system(cmd) == 0);
+    c->fill(pkt, before, 8);
+    CHILD_CHECK(synack_link_send(a, pkt, before, SYNACK_MS(1)) == SYNACK_ERR_IO);
     struct synack_link_stats st;
     synack_link_stats(a, &st);
     CHILD_CHECK(st.too_big == 1 && st.tx_errors == 1 && st.icmp_errors == 0);
     synack_ssize n = synack_link_recv(a, in, sizeof(in), SYNACK_MS(1));
-    CHILD_CHECK(n == 56);
-    struct wire_ip_repr ip;
-    struct wire_icmp_repr icmp;
-    CHILD_CHECK(wire_ipv4_parse(in, (size_t)n, &ip) == SYNACK_DROP_NONE);
-    CHILD_CHECK(synack_addr_v4_value(&ip.src) == FAR_ADDR &&
-                synack_addr_v4_value(&ip.dst) == STACK_ADDR && ip.proto == WIRE_IP_PROTO_ICMP);
-    CHILD_CHECK(wire_icmp_parse(in + 20, (size_t)n - 20, &icmp) == SYNACK_DROP_NONE);
-    CHILD_CHECK(icmp.type == WIRE_ICMP_DEST_UNREACH && icmp.code == WIRE_ICMP_FRAG_NEEDED);
-    CHILD_CHECK(icmp.mtu == 1200 - 28);
-    CHILD_CHECK(icmp.data_len == 28 && memcmp(icmp.data, pkt, 28) == 0);
-    CHILD_CHECK(synack_link_mtu(a) == 1200 - 28);
-    /* What it announces goes through. */
-    CHILD_CHECK(synack_link_send(a, pkt, 1200 - 28, SYNACK_MS(2)) == 0);
-    CHILD_CHECK(recv_wait(b, in, sizeof(in)) == 1200 - 28);
+    CHILD_CHECK(is_too_big_message(in, n, pkt, before, after));
+    CHILD_CHECK(synack_link_mtu(a) == after);
+    CHILD_CHECK(synack_link_send(a, pkt, after, SYNACK_MS(2)) == 0);
+    CHILD_CHECK(recv_wait(b, in, sizeof(in)) == (synack_ssize)after);
     synack_link_free(a);
     synack_link_free(b);
     return 0;
 }
 
+static int udp_child_path_mtu_falls(void)
+{
+    return path_mtu_falls(&pmtu_fall_v4);
+}
+
+static int udp_child_path_mtu6_falls(void)
+{
+    return path_mtu_falls(&pmtu_fall_v6);
+}
+
+/* The namespace's loopback carries both addresses of `c` (IPv6 ones without DAD). */
+static void run_pmtu_fall(const struct pmtu_fall *c, int (*fn)(void))
+{
+    char setup[200];
+    const char *opt = strchr(c->addr_a, ':') ? " nodad" : "";
+    snprintf(setup, sizeof(setup),
+             "ip link set lo up && ip addr add %s dev lo%s && ip addr add %s dev lo%s", c->addr_a,
+             opt, c->addr_b, opt);
+    netns_run(fn, setup, false);
+}
+
 static void udp_path_mtu_falls_under_open_link(void **state)
 {
     (void)state;
-    run_in_netns(udp_child_path_mtu_falls);
+    run_pmtu_fall(&pmtu_fall_v4, udp_child_path_mtu_falls);
+}
+
+/* The same over IPv6 outside and inside (RFC 8201, RFC 4443 §3.2). */
+static void udp_path_mtu6_falls_under_open_link(void **state)
+{
+    (void)state;
+    run_pmtu_fall(&pmtu_fall_v6, udp_child_path_mtu6_falls);
 }
 
 /* What the kernel granted of the socket buffers asked for is reported: at least what was
@@ -514,11 +777,8 @@ static void udp_reports_granted_sockbuf(void **state)
 {
     (void)state;
     uint16_t pa = free_port(), pb = free_port();
-    struct synack_udp_config cfg = {.local_ip = LOCALHOST,
-                                    .local_port = pa,
-                                    .peer_ip = LOCALHOST,
-                                    .peer_port = pb,
-                                    .sockbuf = 65536};
+    struct synack_udp_config cfg = udp_config(SYNACK_AF_INET, pa, pb, 0);
+    cfg.sockbuf = 65536;
     struct synack_link *l = NULL;
     char err[160] = "";
     assert_int_equal(synack_udp_open(&l, &cfg, err, sizeof(err)), 0);
@@ -540,15 +800,19 @@ static void udp_reports_granted_sockbuf(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_packets_round_trip_byte_exact),
     cmocka_unit_test(udp_datagram_from_third_socket_dropped),
-    cmocka_unit_test(udp_non_ipv4_datagrams_dropped_and_counted),
+    cmocka_unit_test(udp_non_ip_datagrams_dropped_and_counted),
+    cmocka_unit_test(udp_ipv6_outside_carries_both_families),
     cmocka_unit_test(udp_small_buffer_is_bufsz),
     cmocka_unit_test(udp_address_in_use_says_so),
     cmocka_unit_test(udp_rejects_incomplete_config),
     cmocka_unit_test(udp_mtu_accounts_for_encapsulation),
     cmocka_unit_test(udp_peer_not_yet_started_is_not_fatal),
     cmocka_unit_test(udp_too_big_becomes_frag_needed),
+    cmocka_unit_test(udp_too_big_ipv6_inside_becomes_packet_too_big),
+    cmocka_unit_test(udp_too_big_over_ipv6_outside),
     cmocka_unit_test(udp_frag_needed_bounded_and_rate_limited),
     cmocka_unit_test(udp_path_mtu_falls_under_open_link),
+    cmocka_unit_test(udp_path_mtu6_falls_under_open_link),
     cmocka_unit_test(udp_reports_granted_sockbuf),
 };
 

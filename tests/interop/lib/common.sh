@@ -29,6 +29,20 @@ SYNACK_HOST_IP=198.18.0.1 # the kernel's side of the TUN
 SYNACK_IP=198.18.0.2      # synack
 SYNACK_PREFIX=24
 TUN=tun0
+# With INTEROP_IPV6=1 (set by a test before it runs anything), every synack run also takes
+# SYNACK_IP6 and gives the kernel's side SYNACK_HOST_IP6: a stack of both families.
+SYNACK_HOST_IP6=2001:db8::1
+SYNACK_IP6=2001:db8::2
+SYNACK_PREFIX6=64
+INTEROP_IPV6=${INTEROP_IPV6:-0}
+# The addresses the shared transfers use, and the family option given to nc, curl and
+# ping (-6): IPv4 unless a test sets them (KERNEL_ADDR: what synack connects to;
+# TARGET_ADDR: what the kernel connects to; TARGET_URL_HOST: TARGET_ADDR as a URL writes
+# it).
+KERNEL_ADDR=$SYNACK_HOST_IP
+TARGET_ADDR=$SYNACK_IP
+TARGET_URL_HOST=$SYNACK_IP
+FAMILY_FLAG=()
 
 # Bounds, in seconds. Generous: the ASan build moves 50 MB in a few seconds.
 T_XFER=${T_XFER:-60}   # one bulk transfer
@@ -207,17 +221,31 @@ ns_timeout() {
 run_opts() {
     RUN_OPTS=(--link "tun:$TUN" --addr "$SYNACK_IP/$SYNACK_PREFIX"
         --tun-host-addr "$SYNACK_HOST_IP/$SYNACK_PREFIX" -v)
+    if [ "$INTEROP_IPV6" = 1 ]; then
+        RUN_OPTS+=(--addr "$SYNACK_IP6/$SYNACK_PREFIX6"
+            --tun-host-addr "$SYNACK_HOST_IP6/$SYNACK_PREFIX6")
+    fi
     if [ "${SYNACK_INTEROP_PCAP:-1}" = 1 ]; then
         RUN_OPTS+=(--pcap "$DIR/$1.pcap")
     fi
 }
 
-# wait_tun [PID]: bounded poll until synack's TUN is up with the kernel's address (10 s).
-# With PID (the synack job), gives up at once if that process has exited.
+# tun_has_ipv6: the kernel's side has SYNACK_HOST_IP6, usable (not tentative), or
+# INTEROP_IPV6 is off.
+tun_has_ipv6() {
+    [ "$INTEROP_IPV6" = 1 ] || return 0
+    ip -n "$NS" -6 addr show dev "$TUN" 2>/dev/null | grep "inet6 $SYNACK_HOST_IP6/" |
+        grep -qv tentative
+}
+
+# wait_tun [PID]: bounded poll until synack's TUN is up with the kernel's address (10 s),
+# and its IPv6 one with INTEROP_IPV6. With PID (the synack job), gives up at once if that
+# process has exited.
 wait_tun() {
     for _ in $(seq 200); do
         if ip -n "$NS" -4 addr show dev "$TUN" 2>/dev/null | grep -q "inet $SYNACK_HOST_IP/" &&
-            ip -n "$NS" link show dev "$TUN" 2>/dev/null | grep -q '[<,]UP[,>]'; then
+            ip -n "$NS" link show dev "$TUN" 2>/dev/null | grep -q '[<,]UP[,>]' &&
+            tun_has_ipv6; then
             return 0
         fi
         if [ -n "${1:-}" ] && ! is_running "$1"; then
@@ -351,9 +379,9 @@ interop_finish() {
 
 # ---- transfers shared by several tests --------------------------------------------------
 
-# xfer_to_kernel LABEL DATA PORT [synack options...]: `synack cat HOST PORT < DATA` to a
-# kernel `nc -l`; the kernel receives DATA byte-exact, both exit 0, synack prints nothing
-# (the kernel sends nothing).
+# xfer_to_kernel LABEL DATA PORT [synack options...]: `synack cat KERNEL_ADDR PORT < DATA`
+# to a kernel `nc -l`; the kernel receives DATA byte-exact, both exit 0, synack prints
+# nothing (the kernel sends nothing).
 xfer_to_kernel() {
     local label=$1 data=$2 port=$3
     shift 3
@@ -361,13 +389,13 @@ xfer_to_kernel() {
     local slog=$DIR/$label.synack.log nlog=$DIR/$label.nc.log
     local nc_pid t0 rc=0
     run_opts "$label"
-    start_bg nc_pid "$T_XFER" nc -l -d "$port" </dev/null >"$kout" 2>"$nlog"
+    start_bg nc_pid "$T_XFER" nc "${FAMILY_FLAG[@]}" -l -d "$port" </dev/null >"$kout" 2>"$nlog"
     if ! wait_kernel_listen "$port"; then
         stop_bg "$nc_pid"
         return 0
     fi
     t0=$(now)
-    ns_timeout "$T_XFER" "$SYNACK" cat "${RUN_OPTS[@]}" "$@" "$SYNACK_HOST_IP" "$port" \
+    ns_timeout "$T_XFER" "$SYNACK" cat "${RUN_OPTS[@]}" "$@" "$KERNEL_ADDR" "$port" \
         <"$data" >"$sout" 2>"$slog" || rc=$?
     log "  synack cat -> kernel nc -l: $(rate "$(stat -c %s "$data")" "$t0")"
     if [ "$rc" -eq 0 ]; then
@@ -383,8 +411,8 @@ xfer_to_kernel() {
     wait_tun_gone
 }
 
-# xfer_from_kernel LABEL DATA PORT [synack options...]: kernel `nc -N ADDR PORT < DATA`
-# to `synack cat -l PORT </dev/null`; synack writes DATA byte-exact, both exit 0.
+# xfer_from_kernel LABEL DATA PORT [synack options...]: kernel `nc -N TARGET_ADDR PORT <
+# DATA` to `synack cat -l PORT </dev/null`; synack writes DATA byte-exact, both exit 0.
 xfer_from_kernel() {
     local label=$1 data=$2 port=$3
     shift 3
@@ -400,7 +428,8 @@ xfer_from_kernel() {
         return 0
     fi
     t0=$(now)
-    ns_timeout "$T_XFER" nc -N "$SYNACK_IP" "$port" <"$data" >"$kout" 2>"$nlog" || rc=$?
+    ns_timeout "$T_XFER" nc "${FAMILY_FLAG[@]}" -N "$TARGET_ADDR" "$port" <"$data" >"$kout" \
+        2>"$nlog" || rc=$?
     if [ "$rc" -eq 0 ]; then
         wait_bg_within "$s_pid" 10 "synack cat -l"
     else
@@ -446,14 +475,16 @@ http_stop() {
     wait_tun_gone
 }
 
-# http_get_file LABEL URLPATH FILE: curl fetches http://SYNACK_IP/URLPATH: status 200,
-# exit 0, body byte-exact with FILE.
+# http_get_file LABEL URLPATH FILE: curl fetches http://TARGET_URL_HOST/URLPATH (-g: no
+# globbing, so an IPv6 address in brackets stays one): status 200, exit 0, body
+# byte-exact with FILE.
 http_get_file() {
     local label=$1 path=$2 file=$3
     local out=$DIR/$label.curl.out clog=$DIR/$label.curl.log t0 rc=0 code
     t0=$(now)
-    code=$(ip netns exec "$NS" timeout -k 5 "$T_XFER" curl -sS --max-time "$T_XFER" \
-        -o "$out" -w '%{http_code}' "http://$SYNACK_IP/$path" 2>"$clog") || rc=$?
+    code=$(ip netns exec "$NS" timeout -k 5 "$T_XFER" curl "${FAMILY_FLAG[@]}" -g -sS \
+        --max-time "$T_XFER" -o "$out" -w '%{http_code}' "http://$TARGET_URL_HOST/$path" \
+        2>"$clog") || rc=$?
     log "  curl GET /$path: $(rate "$(stat -c %s "$file")" "$t0")"
     check_rc "curl GET /$path" "$rc" "$clog"
     [ "$code" = 200 ] || fail "curl GET /$path: status '$code', expected 200"
@@ -512,8 +543,8 @@ halfclose_synack_first() {
     fi
     HC_OUT=$DIR/$label.kernel.out HC_PORT=$port HC_WANT=$(stat -c %s "$small")
     feed_split "$long" "$HC_SPLIT" hc_kernel_got_fin "$mark" |
-        ip netns exec "$NS" timeout -k 5 "$T_XFER" nc -N "$SYNACK_IP" "$port" \
-            >"$HC_OUT" 2>"$nlog"
+        ip netns exec "$NS" timeout -k 5 "$T_XFER" nc "${FAMILY_FLAG[@]}" -N "$TARGET_ADDR" \
+            "$port" >"$HC_OUT" 2>"$nlog"
     rc=${PIPESTATUS[1]}
     if [ "$rc" -eq 0 ]; then
         wait_bg_within "$s_pid" 10 "synack cat -l"
@@ -548,7 +579,7 @@ halfclose_kernel_first() {
     HC_OUT=$DIR/$label.synack.out HC_PORT=$port HC_WANT=$(stat -c %s "$small")
     feed_split "$long" "$HC_SPLIT" hc_synack_got_fin "$mark" |
         ip netns exec "$NS" timeout -k 5 "$T_XFER" "$SYNACK" cat "${RUN_OPTS[@]}" "$@" \
-            "$SYNACK_HOST_IP" "$port" >"$HC_OUT" 2>"$slog"
+            "$KERNEL_ADDR" "$port" >"$HC_OUT" 2>"$slog"
     rc=${PIPESTATUS[1]}
     if [ "$rc" -eq 0 ]; then
         wait_bg_within "$n_pid" 10 "kernel nc -l"
@@ -563,6 +594,131 @@ halfclose_kernel_first() {
     check_same "kernel -> synack (then FIN)" "$small" "$HC_OUT"
     check_same "synack -> kernel (after the FIN)" "$long" "$kout"
     wait_tun_gone
+}
+
+# ---- ping --------------------------------------------------------------------------------
+
+# listen_forever LABEL PORT [synack options...]: `synack cat -l PORT` in the background
+# with a stdin that never ends (a FIFO opened read-write), so it just keeps listening while
+# something else is checked; its PID in CAT_PID, its output in $DIR/LABEL.synack.out and
+# .log. Waits for its TUN: 1 when it never came up.
+CAT_PID=""
+listen_forever() {
+    local label=$1 port=$2
+    shift 2
+    run_opts "$label"
+    [ -p "$DIR/stdin" ] || mkfifo "$DIR/stdin"
+    start_bg CAT_PID "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" "$@" "$port" \
+        0<>"$DIR/stdin" >"$DIR/$label.synack.out" 2>"$DIR/$label.synack.log"
+    wait_tun "$CAT_PID"
+}
+
+# check_ping LABEL [ping options...]: three echo requests to TARGET_ADDR, three replies
+# from it, payloads intact (ping reports "wrong data byte" otherwise).
+check_ping() {
+    local label=$1 rc=0
+    shift
+    ns_timeout "$T_SHORT" ping "${FAMILY_FLAG[@]}" -n -c 3 -W 2 -i 0.2 "$@" "$TARGET_ADDR" \
+        >"$DIR/$label.ping.log" 2>&1 || rc=$?
+    check_rc "ping $*" "$rc" "$DIR/$label.ping.log"
+    grep -q ' 3 received' "$DIR/$label.ping.log" ||
+        fail "ping $*: not 3 replies: $(grep 'transmitted' "$DIR/$label.ping.log")"
+    [ "$(grep -c "bytes from $TARGET_ADDR" "$DIR/$label.ping.log")" -eq 3 ] ||
+        fail "ping $*: expected 3 replies from $TARGET_ADDR"
+    grep -qi 'wrong data\|DUP!\|truncated' "$DIR/$label.ping.log" &&
+        fail "ping $*: damaged or duplicated replies: $(grep -i -m1 'wrong data\|DUP!\|truncated' "$DIR/$label.ping.log")"
+    log "  ping${*:+ $*}: $(grep 'transmitted' "$DIR/$label.ping.log")"
+}
+
+# ---- captures ----------------------------------------------------------------------------
+
+# two_way LABEL PORT [synack options]: `synack cat -l PORT < $DIR/b` and the kernel's
+# `nc -N TARGET_ADDR PORT < $DIR/a` send at the same time; both byte-exact, both exit 0;
+# the capture is $DIR/LABEL.pcap. (The kernel is the client because OpenBSD nc -l stops
+# sending as soon as the peer's FIN arrives, which would cut its data short.)
+two_way() {
+    local label=$1 port=$2 s_pid rc=0
+    shift 2
+    SYNACK_INTEROP_PCAP=1 run_opts "$label" # the capture is what this test reads
+    start_bg s_pid "$T_XFER" "$SYNACK" cat -l "${RUN_OPTS[@]}" "$@" "$port" \
+        <"$DIR/b" >"$DIR/$label.synack.out" 2>"$DIR/$label.synack.log"
+    if ! wait_tun "$s_pid"; then
+        stop_bg "$s_pid"
+        return 0
+    fi
+    ns_timeout "$T_XFER" nc "${FAMILY_FLAG[@]}" -N "$TARGET_ADDR" "$port" <"$DIR/a" \
+        >"$DIR/$label.kernel.out" 2>"$DIR/$label.nc.log" || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        wait_bg_within "$s_pid" 10 "synack cat -l"
+    else
+        stop_bg "$s_pid"
+    fi
+    check_rc "kernel nc" "$rc" "$DIR/$label.nc.log"
+    check_rc "synack cat -l" "$WAIT_RC" "$DIR/$label.synack.log"
+    check_same "kernel -> synack" "$DIR/a" "$DIR/$label.synack.out"
+    check_same "synack -> kernel" "$DIR/b" "$DIR/$label.kernel.out"
+    wait_tun_gone
+}
+
+
+# tshark_check PCAP PORT SYNACK_ADDR KERNEL_ADDR: tshark's verdict on a capture of synack
+# (--pcap) talking TCP on PORT with the kernel, IPv4 or IPv6 by the addresses, read with
+# IP and TCP checksum validation on: more than zero packets; every TCP packet between the
+# two addresses, both directions present, at least two SYNs; every TCP checksum (and every
+# IPv4 header checksum) verified good; no malformed packet and no expert error; and what
+# is not TCP only the IPv6 multicast the kernel sends on its own when the device comes up
+# (router solicitations, MLD reports: the stack drops them as not its own). The payload on
+# PORT is random bytes: it is decoded as plain data, or tshark's dissectors for whatever
+# protocol owns that port (5000: GSM over IP) call it malformed.
+tshark_check() {
+    local pcap=$1 port=$2 me=$3 peer=$4 ipf=ip
+    case $me in *:*) ipf=ipv6 ;; esac
+    if [ ! -s "$pcap" ]; then
+        fail "no capture at $pcap"
+        return 0
+    fi
+    ts() {
+        tshark -n -r "$pcap" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+            -d "tcp.port==$port,data" "$@" 2>/dev/null | wc -l
+    }
+    count() { ts -Y "$1" -T fields -e frame.number; }
+    local total tcp ours fwd rev syn mcast malformed experr ip4 bad_ip good_ip bad_tcp good_tcp ffff
+    total=$(ts -T fields -e frame.number)
+    tcp=$(count tcp)
+    ours=$(count "tcp && $ipf.addr == $me && $ipf.addr == $peer")
+    fwd=$(count "tcp && $ipf.src == $me")
+    rev=$(count "tcp && $ipf.src == $peer")
+    syn=$(count 'tcp.flags.syn == 1')
+    mcast=$(count '!tcp && ipv6.dst == ff00::/8 && icmpv6')
+    malformed=$(count '_ws.malformed')
+    experr=$(count '_ws.expert.severity == error')
+    ip4=$(count 'ip')
+    bad_ip=$(count 'ip.checksum.status == "Bad"')
+    good_ip=$(count 'ip.checksum.status == "Good"')
+    bad_tcp=$(count 'tcp.checksum.status == "Bad"')
+    good_tcp=$(count 'tcp.checksum.status == "Good"')
+    # 0xffff and 0x0000 are the same number in one's complement (RFC 1624 §3); Linux
+    # sometimes writes 0xffff where 0x0000 is the canonical form, and tshark calls that
+    # "Bad". Allowed from the kernel only: synack must write the canonical one.
+    ffff=$(count "tcp.checksum.ffff && $ipf.src == $peer")
+    good_tcp=$((good_tcp + ffff))
+    bad_tcp=$((bad_tcp - ffff))
+    log "  tshark: $total packets, tcp $tcp ($fwd from synack, $rev from the kernel), SYN $syn," \
+        "the kernel's IPv6 multicast $mcast, checksums good ip $good_ip of $ip4 tcp $good_tcp" \
+        "(kernel 0xffff: $ffff), bad ip $bad_ip tcp $bad_tcp, malformed $malformed," \
+        "expert errors $experr"
+    [ "$total" -gt 0 ] || fail "tshark read no packet from $(basename "$pcap")"
+    [ "$((total - tcp))" -eq "$mcast" ] ||
+        fail "$((total - tcp - mcast)) packets are neither TCP nor the kernel's IPv6 multicast"
+    [ "$ours" -eq "$tcp" ] || fail "$((tcp - ours)) TCP packets are not between $me and $peer"
+    { [ "$fwd" -gt 0 ] && [ "$rev" -gt 0 ]; } || fail "the capture lacks a direction"
+    [ "$syn" -ge 2 ] || fail "the capture holds $syn SYN segments; the handshake has 2"
+    [ "$good_ip" -eq "$ip4" ] || fail "only $good_ip of $ip4 IPv4 header checksums verified good"
+    [ "$good_tcp" -eq "$tcp" ] || fail "only $good_tcp of $tcp TCP checksums verified good"
+    [ "$bad_ip" -eq 0 ] || fail "$bad_ip bad IP checksums"
+    [ "$bad_tcp" -eq 0 ] || fail "$bad_tcp bad TCP checksums"
+    [ "$malformed" -eq 0 ] || fail "$malformed malformed packets"
+    [ "$experr" -eq 0 ] || fail "$experr packets with an expert error"
 }
 
 # ---- counters ----------------------------------------------------------------------------
