@@ -5,11 +5,13 @@
  * fixed-size requests with an errno each, no message building or reply parsing. On an
  * AF_INET datagram socket SIOCSIFADDR, SIOCSIFNETMASK, SIOCSIFMTU and SIOCSIFFLAGS give the
  * device its IPv4 address (the primary one, replacing one it had), MTU and IFF_UP. An IPv6
- * address goes on with one rtnetlink request (RTM_NEWADDR) instead: the ioctl for it
+ * address goes on with an rtnetlink request (RTM_NEWADDR) instead: the ioctl for it
  * (SIOCSIFADDR with a struct in6_ifreq) cannot say IFA_F_NODAD, and without it the address
  * stays "tentative", unusable, until the kernel's work queue has started (and here at once
- * skipped) duplicate address detection, which under load is after synack_tun_open has
- * returned. IPv6 itself is turned on for the device through its disable_ipv6 sysctl.
+ * skipped) duplicate address detection. Even with it the kernel installs the address's
+ * local route from that work queue, so the open then asks (RTM_GETROUTE) until the
+ * address routes locally: under load both came after synack_tun_open had returned. IPv6
+ * itself is turned on for the device through its disable_ipv6 sysctl.
  * Nothing is spawned. */
 #include "synack/link.h"
 
@@ -28,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TUN_DEVICE "/dev/net/tun"
@@ -36,6 +39,8 @@
 /* Reads that are not IP packets (empty, or of a version other than 4 and 6) skipped by one
  * recv before it says AGAIN (the descriptor stays readable, so the loop comes back). */
 #define TUN_MAX_SKIPS 64
+/* How long synack_tun_open waits for the kernel to take an IPv6 address as its own. */
+#define TUN_LOCAL_WAIT_MS 2000
 
 struct tun_link {
     struct synack_link base;
@@ -338,9 +343,10 @@ static void tun_rta_put(struct nlmsghdr *nh, unsigned short type, const void *da
     nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
-/* Sends request `nh` on a new rtnetlink socket and reads the kernel's answer (waiting at
- * most 2 s). 0, or the errno it reports. */
-static int tun_rtnl_request(struct nlmsghdr *nh)
+/* Sends request `nh` on a new rtnetlink socket and reads the kernel's answer to it (our
+ * sequence number) into `ans` (`cap` bytes), waiting at most 2 s. 0, or the errno it
+ * reports (an NLMSG_ERROR with error 0, an acknowledgment, is 0). */
+static int tun_rtnl_request(const struct nlmsghdr *nh, struct nlmsghdr *ans, size_t cap)
 {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) return errno;
@@ -349,23 +355,20 @@ static int tun_rtnl_request(struct nlmsghdr *nh)
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
     int e = 0;
     if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) e = errno;
-    /* The answer: an NLMSG_ERROR with our sequence number, error 0 for success. */
-    union {
-        struct nlmsghdr nh;
-        char raw[1024];
-    } ans;
     for (int reads = 0; e == 0 && reads < 8; reads++) {
-        ssize_t n = recv(fd, &ans, sizeof(ans), 0);
+        ssize_t n = recv(fd, ans, cap, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             e = errno;
             break;
         }
         size_t left = (size_t)n;
-        for (struct nlmsghdr *m = &ans.nh; NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
-            if (m->nlmsg_seq != nh->nlmsg_seq || m->nlmsg_type != NLMSG_ERROR) continue;
-            const struct nlmsgerr *ne = NLMSG_DATA(m);
+        for (struct nlmsghdr *m = ans; NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
+            if (m->nlmsg_seq != nh->nlmsg_seq) continue;
+            if (m != ans) memmove(ans, m, m->nlmsg_len);
             close(fd);
+            if (ans->nlmsg_type != NLMSG_ERROR) return 0;
+            const struct nlmsgerr *ne = NLMSG_DATA(ans);
             return ne->error < 0 ? -ne->error : 0;
         }
     }
@@ -373,10 +376,57 @@ static int tun_rtnl_request(struct nlmsghdr *nh)
     return e ? e : EPROTO;
 }
 
-/* Adds IPv6 address `a` with its prefix (and so the prefix route) to the device, usable at
- * once: IFA_F_NODAD (RFC 4862 §5.4 lets a node skip duplicate address detection; no one
- * else is on a TUN link to collide with). An existing identical address is replaced.
- * 0, or -1 with a sentence. */
+/* Whether the kernel routes IPv6 address `a` to itself (RTM_GETROUTE: a route of type
+ * RTN_LOCAL), so that it takes packets sent to it. */
+static bool tun_ipv6_is_local(const struct synack_addr *a)
+{
+    union {
+        struct nlmsghdr nh;
+        char raw[NLMSG_SPACE(sizeof(struct rtmsg)) + RTA_SPACE(16)];
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+    req.nh.nlmsg_type = RTM_GETROUTE;
+    req.nh.nlmsg_flags = NLM_F_REQUEST;
+    req.nh.nlmsg_seq = 2;
+    struct rtmsg *rt = NLMSG_DATA(&req.nh);
+    rt->rtm_family = AF_INET6;
+    rt->rtm_dst_len = 128;
+    tun_rta_put(&req.nh, RTA_DST, a->bytes, 16);
+    union {
+        struct nlmsghdr nh;
+        char raw[2048];
+    } ans;
+    if (tun_rtnl_request(&req.nh, &ans.nh, sizeof(ans)) != 0 || ans.nh.nlmsg_type != RTM_NEWROUTE)
+        return false;
+    const struct rtmsg *r = NLMSG_DATA(&ans.nh);
+    return r->rtm_type == RTN_LOCAL;
+}
+
+/* Even with IFA_F_NODAD the kernel installs an IPv6 address's local route from a work
+ * queue, after the request has been answered; until then a packet sent to the address is
+ * not taken (it counts Ip6InAddrErrors), and under load that was after synack_tun_open
+ * returned. So wait for the route, polling every millisecond for 2 s at most. 0, or -1
+ * with a sentence. */
+static int tun_wait_ipv6_local(const char *ifname, const struct synack_ifaddr *a, char *err,
+                               size_t errcap)
+{
+    for (int i = 0; i < TUN_LOCAL_WAIT_MS; i++) {
+        if (tun_ipv6_is_local(&a->addr)) return 0;
+        struct timespec ms = {.tv_nsec = 1000000};
+        nanosleep(&ms, NULL);
+    }
+    char text[SYNACK_ADDR_STRLEN];
+    synack_addr_format(&a->addr, text, sizeof(text));
+    tun_set_error(err, errcap, "the kernel did not take %s as its own address on %s within %d ms",
+                  text, ifname, TUN_LOCAL_WAIT_MS);
+    return -1;
+}
+
+/* Adds IPv6 address `a` with its prefix (and so the prefix route) to the device, without
+ * duplicate address detection: IFA_F_NODAD (RFC 4862 §5.4 lets a node skip it; no one else
+ * is on a TUN link to collide with), and returns once the kernel takes packets sent to it.
+ * An existing identical address is replaced. 0, or -1 with a sentence. */
 static int tun_add_ipv6(const char *ifname, const struct synack_ifaddr *a, char *err, size_t errcap)
 {
     char text[SYNACK_ADDR_STRLEN], what[SYNACK_ADDR_STRLEN + 32];
@@ -398,8 +448,12 @@ static int tun_add_ipv6(const char *ifname, const struct synack_ifaddr *a, char 
     ifa->ifa_index = if_nametoindex(ifname);
     tun_rta_put(&req.nh, IFA_LOCAL, a->addr.bytes, 16);
     tun_rta_put(&req.nh, IFA_ADDRESS, a->addr.bytes, 16);
-    int e = ifa->ifa_index == 0 ? errno : tun_rtnl_request(&req.nh);
-    if (e == 0) return 0;
+    union {
+        struct nlmsghdr nh;
+        char raw[1024];
+    } ans;
+    int e = ifa->ifa_index == 0 ? errno : tun_rtnl_request(&req.nh, &ans.nh, sizeof(ans));
+    if (e == 0) return tun_wait_ipv6_local(ifname, a, err, errcap);
     if (e == EACCES)
         tun_set_error(err, errcap, "cannot %s of %s: IPv6 is off on the device", what, ifname);
     else

@@ -364,8 +364,9 @@ struct synack_tun_config {
      * only attached (someone else configures it). For an IPv6 address, IPv6 is turned on
      * for the device (its disable_ipv6 sysctl set to 0) and the address goes on without
      * duplicate address detection (IFA_F_NODAD; RFC 4862 §5.4 allows it, and a
-     * point-to-point link to us has no one else to collide with), so it is usable at once;
-     * the device's MTU must then be at least 1280 (RFC 8200 §5). */
+     * point-to-point link to us has no one else to collide with), and synack_tun_open
+     * returns once the kernel takes packets sent to it (its local route is in, at most 2 s
+     * later); the device's MTU must then be at least 1280 (RFC 8200 §5). */
     struct synack_ifaddr host_addrs[SYNACK_TUN_HOST_ADDRS];
     unsigned mtu; /* 0: leave the device's MTU as it is (1500 for a new device) */
 };
