@@ -148,6 +148,15 @@ static struct tcp_icmp_error icmp_classify(const struct wire_icmp_repr *m)
     return e;
 }
 
+void stack_icmp_error_deliver(struct synack_stack *s, const struct tcp_icmp_error *e,
+                              synack_time_t now)
+{
+    if (e->proto == WIRE_IP_PROTO_UDP)
+        stack_udp_icmp_error(s, e, now);
+    else
+        tcp_icmp_input(&s->tcp, e, now);
+}
+
 void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                       const struct wire_icmp_repr *icmp, synack_time_t now)
 {
@@ -162,10 +171,7 @@ void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
         /* RFC 1122 §4.2.3.9 / RFC 9293 §3.9.2.2: to the connection that sent the datagram
          * the message returns, found from the returned headers. */
         struct tcp_icmp_error e = icmp_classify(icmp);
-        if (e.proto == WIRE_IP_PROTO_UDP)
-            stack_udp_icmp_error(s, &e, now);
-        else
-            tcp_icmp_input(&s->tcp, &e, now);
+        stack_icmp_error_deliver(s, &e, now);
         return;
     }
     default:

@@ -97,10 +97,7 @@ void stack_icmp6_input(struct synack_stack *s, const struct wire_ip_repr *ip,
     case WIRE_ICMP6_PARAM_PROBLEM: {
         /* RFC 4443 §2.4 (b), §3: to the upper layer of the packet the message returns. */
         struct tcp_icmp_error e = icmp6_classify(icmp);
-        if (e.proto == WIRE_IP_PROTO_UDP)
-            stack_udp_icmp_error(s, &e, now);
-        else
-            tcp_icmp_input(&s->tcp, &e, now);
+        stack_icmp_error_deliver(s, &e, now);
         return;
     }
     default:

@@ -131,6 +131,10 @@ bool stack_big_busy(const struct synack_stack *s);
 synack_ssize stack_big_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
 
 /* ---- stack/icmp.c ---- */
+/* An ICMP or ICMPv6 error, classified, to the transport of the datagram it returns: a UDP
+ * socket or a TCP connection. */
+void stack_icmp_error_deliver(struct synack_stack *s, const struct tcp_icmp_error *e,
+                              synack_time_t now);
 /* The ICMP queue's slots: each holds one message (ICMP or ICMPv6) built in place. */
 size_t stack_icmpq_slot_size(const struct synack_stack *s, enum synack_family family);
 /* The next free slot to build a message in, or NULL (counted ICMP_QUEUE_FULL) when full. */
