@@ -5,14 +5,11 @@
 
 #include <synack/synack.h>
 
+#include "base/addr.h"
+
 struct synack_addr synack_addr_v4(uint32_t host_order)
 {
-    struct synack_addr a = {.family = SYNACK_AF_INET};
-    a.bytes[0] = (uint8_t)(host_order >> 24);
-    a.bytes[1] = (uint8_t)(host_order >> 16);
-    a.bytes[2] = (uint8_t)(host_order >> 8);
-    a.bytes[3] = (uint8_t)host_order;
-    return a;
+    return addr_v4(host_order);
 }
 
 struct synack_addr synack_addr_v6(const uint8_t bytes[16])
@@ -31,57 +28,27 @@ struct synack_addr synack_addr_any(enum synack_family family)
 
 uint32_t synack_addr_v4_value(const struct synack_addr *a)
 {
-    if (a->family != SYNACK_AF_INET) return 0;
-    return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 | (uint32_t)a->bytes[2] << 8 |
-           a->bytes[3];
+    return addr_v4_value(a);
 }
 
 bool synack_addr_eq(const struct synack_addr *a, const struct synack_addr *b)
 {
-    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
-}
-
-static bool addr_bytes_zero(const struct synack_addr *a)
-{
-    for (size_t i = 0; i < sizeof(a->bytes); i++) {
-        if (a->bytes[i]) return false;
-    }
-    return true;
+    return addr_eq(a, b);
 }
 
 bool synack_addr_is_any(const struct synack_addr *a)
 {
-    return a->family == SYNACK_AF_NONE || addr_bytes_zero(a);
-}
-
-/* RFC 4291 §2.5.5.2: ::ffff:0:0/96 carries an IPv4 address inside IPv6 text; on the wire
- * it never names an IPv6 host of its own. */
-static bool addr_is_v4_mapped(const uint8_t b[16])
-{
-    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return memcmp(b, prefix, sizeof(prefix)) == 0;
+    return addr_is_any(a);
 }
 
 bool synack_addr_is_unicast(const struct synack_addr *a)
 {
-    if (a->family == SYNACK_AF_INET) {
-        /* RFC 1122 §3.2.1.3: not 0/8 ("this network"), not 127/8 (loopback), not class D
-         * or E (224/4, 240/4) and so not the limited broadcast either. */
-        uint8_t first = a->bytes[0];
-        return first != 0 && first != 127 && first < 224;
-    }
-    if (a->family == SYNACK_AF_INET6) {
-        /* RFC 4291 §2.5.2 (unspecified), §2.5.3 (loopback ::1), §2.7 (ff00::/8). */
-        static const uint8_t loopback[16] = {[15] = 1};
-        return !addr_bytes_zero(a) && memcmp(a->bytes, loopback, 16) != 0 && a->bytes[0] != 0xff &&
-               !addr_is_v4_mapped(a->bytes);
-    }
-    return false;
+    return addr_is_unicast(a);
 }
 
 bool synack_endpoint_eq(const struct synack_endpoint *a, const struct synack_endpoint *b)
 {
-    return a->port == b->port && synack_addr_eq(&a->addr, &b->addr);
+    return endpoint_eq(a, b);
 }
 
 /* ---- parsing ----------------------------------------------------------------------------- */

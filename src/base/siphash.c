@@ -1,3 +1,4 @@
+#include "base/addr.h"
 #include "base/siphash.h"
 
 #include <string.h>
@@ -83,7 +84,7 @@ uint64_t siphash_tuple(const uint8_t key[16], const struct synack_addr *laddr, u
         memcpy(tuple + 34, &rport, 2);
         n = 36;
     } else {
-        uint32_t l = synack_addr_v4_value(laddr), r = synack_addr_v4_value(raddr);
+        uint32_t l = addr_v4_value(laddr), r = addr_v4_value(raddr);
         memcpy(tuple, &l, 4);
         memcpy(tuple + 4, &lport, 2);
         memcpy(tuple + 6, &r, 4);

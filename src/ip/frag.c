@@ -13,6 +13,7 @@
  * charge is checked before each allocation, so what the allocator holds for datagrams in
  * progress never passes the cap.
  */
+#include "base/addr.h"
 #include "ip/frag.h"
 
 #include <stdlib.h>
@@ -162,7 +163,7 @@ static uint64_t key_hash(const struct ip_reasm *r, const struct reasm_key *k)
 static bool key_eq(const struct reasm_key *a, const struct reasm_key *b)
 {
     return a->family == b->family && a->proto == b->proto && a->id == b->id &&
-           synack_addr_eq(&a->src, &b->src) && synack_addr_eq(&a->dst, &b->dst);
+           addr_eq(&a->src, &b->src) && addr_eq(&a->dst, &b->dst);
 }
 
 static struct ip_reasm_dgram *find(const struct ip_reasm *r, const struct reasm_key *k)

@@ -228,6 +228,13 @@ struct ip_reasm_expired {
  */
 int ip_reasm_expire(struct ip_reasm *r, synack_time_t now, struct ip_reasm_expired *out);
 
+/* True when ip_reasm_expire has nothing to do at any time: no datagram record and nothing
+ * lent. Inline, for the callers that would otherwise call it on every timer pass. */
+static inline bool ip_reasm_idle(const struct ip_reasm *r)
+{
+    return !r->by_age[0].head && !r->by_age[1].head && !r->lent;
+}
+
 /* ---- reassembly: what it holds ------------------------------------------------------------- */
 
 struct ip_reasm_stats {

@@ -1,28 +1,41 @@
 /* The stack's addresses: which are ours, and which one a connection sends from. */
+#include "base/addr.h"
 #include "stack/stack.h"
 
 const struct synack_addr *stack_addr_of(const struct synack_stack *s, enum synack_family family)
 {
-    for (size_t i = 0; i < SYNACK_MAX_ADDRS; i++) {
-        if (s->cfg.addrs[i].family == family && family != SYNACK_AF_NONE) return &s->cfg.addrs[i];
+    /* synack_stack_new packed the addresses to the front: the first empty slot ends them. */
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS && s->cfg.addrs[i].family != SYNACK_AF_NONE; i++) {
+        if (s->cfg.addrs[i].family == family) return &s->cfg.addrs[i];
     }
     return NULL;
 }
 
 bool stack_addr_is_local(const struct synack_stack *s, const struct synack_addr *a)
 {
-    for (size_t i = 0; i < SYNACK_MAX_ADDRS; i++) {
-        if (s->cfg.addrs[i].family != SYNACK_AF_NONE && synack_addr_eq(&s->cfg.addrs[i], a))
-            return true;
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS && s->cfg.addrs[i].family != SYNACK_AF_NONE; i++) {
+        if (addr_eq(&s->cfg.addrs[i], a)) return true;
     }
     return false;
+}
+
+void stack_addr_locality(const struct synack_stack *s, const struct synack_addr *src,
+                         const struct synack_addr *dst, bool *src_local, bool *dst_local)
+{
+    bool is_src = false, is_dst = false;
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS && s->cfg.addrs[i].family != SYNACK_AF_NONE; i++) {
+        is_src |= addr_eq(&s->cfg.addrs[i], src);
+        is_dst |= addr_eq(&s->cfg.addrs[i], dst);
+    }
+    *src_local = is_src;
+    *dst_local = is_dst;
 }
 
 int stack_source_addr(const struct synack_stack *s, const struct synack_addr *bound,
                       const struct synack_addr *remote, struct synack_addr *out)
 {
     enum synack_family family = (enum synack_family)remote->family;
-    if (bound && bound->family != SYNACK_AF_NONE && !synack_addr_is_any(bound)) {
+    if (bound && bound->family != SYNACK_AF_NONE && !addr_is_any(bound)) {
         /* Bound to one address: it must be ours and of the remote's family. */
         if (bound->family != family || !stack_addr_is_local(s, bound)) return SYNACK_ERR_INVAL;
         *out = *bound;

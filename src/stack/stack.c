@@ -1,5 +1,6 @@
 /* The stack: configuration, ingress (IP, then TCP, UDP or ICMP), egress (pulled from TCP's
  * queues, ICMP, fragments and UDP), deadlines, events. */
+#include "base/addr.h"
 #include "stack/stack.h"
 
 #include <string.h>
@@ -145,9 +146,9 @@ static bool config_addrs_valid(const struct synack_config *cfg, bool *has_v6)
     for (size_t i = 0; i < SYNACK_MAX_ADDRS; i++) {
         const struct synack_addr *a = &cfg->addrs[i];
         if (a->family == SYNACK_AF_NONE) continue;
-        if (!synack_addr_is_unicast(a)) return false;
+        if (!addr_is_unicast(a)) return false;
         for (size_t j = 0; j < i; j++) {
-            if (synack_addr_eq(a, &cfg->addrs[j])) return false;
+            if (addr_eq(a, &cfg->addrs[j])) return false;
         }
         if (a->family == SYNACK_AF_INET6) *has_v6 = true;
         n++;
@@ -175,12 +176,12 @@ static bool config_is_valid(const struct synack_config *cfg)
 
 int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr)
 {
-    if (!cfg || !addr || !synack_addr_is_unicast(addr)) return SYNACK_ERR_INVAL;
+    if (!cfg || !addr || !addr_is_unicast(addr)) return SYNACK_ERR_INVAL;
     struct synack_addr *free_slot = NULL;
     for (size_t i = 0; i < SYNACK_MAX_ADDRS; i++) {
         if (cfg->addrs[i].family == SYNACK_AF_NONE) {
             if (!free_slot) free_slot = &cfg->addrs[i];
-        } else if (synack_addr_eq(&cfg->addrs[i], addr)) {
+        } else if (addr_eq(&cfg->addrs[i], addr)) {
             return SYNACK_ERR_INVAL;
         }
     }
@@ -196,6 +197,14 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     if (!s) return SYNACK_ERR_NOMEM;
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
+    /* The stack's copy holds its addresses packed to the front, in the caller's order, so
+     * the per-packet lookups (stack/addr.c) stop at the first empty slot. */
+    size_t naddrs = 0;
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS; i++) {
+        if (cfg->addrs[i].family != SYNACK_AF_NONE) s->cfg.addrs[naddrs++] = cfg->addrs[i];
+    }
+    for (size_t i = naddrs; i < SYNACK_MAX_ADDRS; i++)
+        s->cfg.addrs[i] = (struct synack_addr){0};
     s->next_id = 1;
     s->port_counter = (uint32_t)cfg->seed;
     /* Four events per connection, and the two a TIME_WAIT record queues when it ends... */
@@ -237,7 +246,7 @@ size_t synack_stack_addrs(const struct synack_stack *s, struct synack_addr *out,
 {
     size_t n = 0;
     for (size_t i = 0; s && i < SYNACK_MAX_ADDRS; i++) {
-        if (s->cfg.addrs[i].family == SYNACK_AF_NONE) continue;
+        if (s->cfg.addrs[i].family == SYNACK_AF_NONE) break; /* packed by synack_stack_new */
         if (n < cap && out) out[n] = s->cfg.addrs[i];
         n++;
     }
@@ -300,9 +309,10 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
 static enum synack_drop input_check_addrs(const struct synack_stack *s,
                                           const struct wire_ip_repr *ip)
 {
-    if (!stack_addr_is_local(s, &ip->dst)) return SYNACK_DROP_IP_NOT_LOCAL;
-    if (!synack_addr_is_unicast(&ip->src) || stack_addr_is_local(s, &ip->src))
-        return SYNACK_DROP_IP_BAD_SOURCE;
+    bool src_local, dst_local;
+    stack_addr_locality(s, &ip->src, &ip->dst, &src_local, &dst_local);
+    if (!dst_local) return SYNACK_DROP_IP_NOT_LOCAL;
+    if (src_local || !addr_is_unicast(&ip->src)) return SYNACK_DROP_IP_BAD_SOURCE;
     return SYNACK_DROP_NONE;
 }
 
@@ -480,6 +490,6 @@ synack_time_t synack_stack_next_deadline(const struct synack_stack *s)
 void synack_stack_handle_timers(struct synack_stack *s, synack_time_t now)
 {
     tcp_handle_timers(&s->tcp, now);
-    stack_ip_expire(s, now);
+    if (!ip_reasm_idle(&s->reasm)) stack_ip_expire(s, now);
     tcp_reap(&s->tcp);
 }

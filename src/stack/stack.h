@@ -101,6 +101,10 @@ int stack_source_addr(const struct synack_stack *s, const struct synack_addr *bo
                       const struct synack_addr *remote, struct synack_addr *out);
 /* True when `a` is one of the stack's addresses. */
 bool stack_addr_is_local(const struct synack_stack *s, const struct synack_addr *a);
+/* Both checks of an arriving packet's addresses in one pass: whether its source and its
+ * destination are addresses of the stack. */
+void stack_addr_locality(const struct synack_stack *s, const struct synack_addr *src,
+                         const struct synack_addr *dst, bool *src_local, bool *dst_local);
 
 /* ---- stack/ip.c ---- */
 int stack_ip_init(struct synack_stack *s);

@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "base/addr.h"
 #include "base/siphash.h"
 #include "stack/stack.h"
 #include "udp/udp.h"
@@ -74,7 +75,7 @@ static bool udp_addr_is_bindable(const struct synack_stack *s, const struct syna
 {
     if (a->family == SYNACK_AF_NONE) return true;
     if (a->family != SYNACK_AF_INET && a->family != SYNACK_AF_INET6) return false;
-    return synack_addr_is_any(a) || stack_addr_is_local(s, a);
+    return addr_is_any(a) || stack_addr_is_local(s, a);
 }
 
 int synack_udp_bind(struct synack_stack *s, const struct synack_endpoint *local, void *user,
@@ -112,7 +113,7 @@ int synack_udp_connect(struct synack_udp *u, const struct synack_endpoint *remot
         u->remote = (struct synack_endpoint){0};
         return 0;
     }
-    if (!synack_addr_is_unicast(&remote->addr) || remote->port == 0 ||
+    if (!addr_is_unicast(&remote->addr) || remote->port == 0 ||
         !udp_local_allows(&u->local.addr, (enum synack_family)remote->addr.family))
         return SYNACK_ERR_INVAL;
     u->remote = *remote;
@@ -172,8 +173,7 @@ synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t l
         to = &u->remote;
     }
     enum synack_family family = (enum synack_family)to->addr.family;
-    if (!synack_addr_is_unicast(&to->addr) || to->port == 0 ||
-        !udp_local_allows(&u->local.addr, family))
+    if (!addr_is_unicast(&to->addr) || to->port == 0 || !udp_local_allows(&u->local.addr, family))
         return SYNACK_ERR_INVAL;
     if (len > (family == SYNACK_AF_INET6 ? UDP_MAX_DATA_V6 : UDP_MAX_DATA_V4))
         return SYNACK_ERR_MSGSIZE;

@@ -2,6 +2,7 @@
  * choice of an ephemeral port free of both (RFC 6056). */
 #include <string.h>
 
+#include "base/addr.h"
 #include "base/alloc.h"
 #include "base/siphash.h"
 #include "tcp/conn.h"
@@ -36,8 +37,8 @@ struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_a
 {
     struct synack_tcp *c = e->buckets[demux_bucket(e, laddr, lport, raddr, rport)];
     for (; c; c = c->hash_next) {
-        if (c->local_port == lport && c->remote_port == rport &&
-            synack_addr_eq(&c->remote_addr, raddr) && synack_addr_eq(&c->local_addr, laddr))
+        if (c->local_port == lport && c->remote_port == rport && addr_eq(&c->remote_addr, raddr) &&
+            addr_eq(&c->local_addr, laddr))
             return c;
     }
     return NULL;
@@ -68,8 +69,8 @@ static int listener_match(const struct synack_addr *bound, const struct synack_a
 {
     if (bound->family == SYNACK_AF_NONE) return 1;
     if (bound->family != local->family) return 0;
-    if (synack_addr_is_any(bound)) return 2;
-    return synack_addr_eq(bound, local) ? 3 : 0;
+    if (addr_is_any(bound)) return 2;
+    return addr_eq(bound, local) ? 3 : 0;
 }
 
 struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct synack_addr *local,
@@ -101,9 +102,7 @@ bool tcp_listener_conflicts(const struct tcp_env *e, const struct synack_addr *a
          * other do not overlap). */
         if (l->addr.family == SYNACK_AF_NONE || addr->family == SYNACK_AF_NONE) return true;
         if (l->addr.family != addr->family) continue;
-        if (synack_addr_is_any(&l->addr) || synack_addr_is_any(addr) ||
-            synack_addr_eq(&l->addr, addr))
-            return true;
+        if (addr_is_any(&l->addr) || addr_is_any(addr) || addr_eq(&l->addr, addr)) return true;
     }
     return false;
 }

@@ -32,6 +32,7 @@
  */
 #include <string.h>
 
+#include "base/addr.h"
 #include "base/siphash.h"
 #include "tcp/conn.h"
 
@@ -73,7 +74,7 @@ static uint32_t cookie_mac(const struct tcp_env *e, uint64_t slot, const struct 
         memcpy(m + 16, raddr->bytes, 16);
         n = 32;
     } else {
-        uint32_t l = synack_addr_v4_value(laddr), r = synack_addr_v4_value(raddr);
+        uint32_t l = addr_v4_value(laddr), r = addr_v4_value(raddr);
         memcpy(m, &l, 4);
         memcpy(m + 4, &r, 4);
         n = 8;

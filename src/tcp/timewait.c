@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "base/addr.h"
 #include "base/alloc.h"
 #include "tcp/conn.h"
 
@@ -55,7 +56,7 @@ struct tcp_tw *tcp_tw_find(const struct tcp_env *e, const struct synack_addr *la
     struct tcp_tw *tw = e->tw_buckets[tw_bucket(e, laddr, lport, raddr, rport)];
     for (; tw; tw = tw->hash_next) {
         if (tw->local_port == lport && tw->remote_port == rport &&
-            synack_addr_eq(&tw->remote_addr, raddr) && synack_addr_eq(&tw->local_addr, laddr))
+            addr_eq(&tw->remote_addr, raddr) && addr_eq(&tw->local_addr, laddr))
             return tw;
     }
     return NULL;

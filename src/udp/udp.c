@@ -1,4 +1,5 @@
 /* UDP sockets below the stack: the receive queue and the rules of matching (RFC 768). */
+#include "base/addr.h"
 #include "udp/udp.h"
 
 #include <string.h>
@@ -55,8 +56,8 @@ static int udp_addr_match(const struct synack_addr *bound, const struct synack_a
 {
     if (bound->family == SYNACK_AF_NONE) return 1;
     if (bound->family != a->family) return 0;
-    if (synack_addr_is_any(bound)) return 2;
-    return synack_addr_eq(bound, a) ? 3 : 0;
+    if (addr_is_any(bound)) return 2;
+    return addr_eq(bound, a) ? 3 : 0;
 }
 
 int udp_match(const struct synack_udp *u, const struct synack_endpoint *dst,
@@ -68,14 +69,14 @@ int udp_match(const struct synack_udp *u, const struct synack_endpoint *dst,
     if (u->remote.port == 0) return m;
     /* RFC 8085 §5.1: a connected socket takes only its peer's datagrams, before any
      * unconnected one. */
-    return synack_endpoint_eq(&u->remote, src) ? m + 4 : 0;
+    return endpoint_eq(&u->remote, src) ? m + 4 : 0;
 }
 
 bool udp_bindings_overlap(const struct synack_addr *a, const struct synack_addr *b)
 {
     if (a->family == SYNACK_AF_NONE || b->family == SYNACK_AF_NONE) return true;
     if (a->family != b->family) return false;
-    return synack_addr_is_any(a) || synack_addr_is_any(b) || synack_addr_eq(a, b);
+    return addr_is_any(a) || addr_is_any(b) || addr_eq(a, b);
 }
 
 bool udp_local_allows(const struct synack_addr *local, enum synack_family family)

@@ -29,16 +29,25 @@ uint16_t wire_csum_finish(uint32_t sum)
     return (uint16_t)~csum_fold(sum);
 }
 
+/* Two address octets as one big-endian 16-bit word of the sum. */
+static inline uint32_t csum_word(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
+
 uint32_t wire_csum_pseudo_addr(const struct synack_addr *src, const struct synack_addr *dst,
                                uint8_t proto, uint32_t len)
 {
-    size_t alen = src->family == SYNACK_AF_INET6 ? 16 : 4;
-    uint32_t sum = wire_csum_add(0, src->bytes, alen);
-    sum = wire_csum_add(sum, dst->bytes, alen);
-    /* IPv4: zero, PTCL, 16-bit length; IPv6: 32-bit length, 24 zero bits, Next Header. Both
-     * add up to the same words: proto and the length's two halves. */
-    uint64_t acc = (uint64_t)sum + proto + (len >> 16) + (len & 0xffffu);
-    while (acc >> 16)
-        acc = (acc & 0xffffu) + (acc >> 16);
-    return (uint32_t)acc;
+    /* IPv4 (RFC 9293 §3.1): source, destination, zero, PTCL, 16-bit length; IPv6 (RFC 8200
+     * §8.1): source, destination, 32-bit length, 24 zero bits, Next Header. Both add up to
+     * the addresses' words, proto and the length's two halves. Summed word by word here
+     * rather than through wire_csum_add: this runs for every segment in and out. */
+    uint64_t acc = (uint64_t)proto + (len >> 16) + (len & 0xffffu);
+    const uint8_t *s = src->bytes, *d = dst->bytes;
+    acc += csum_word(s) + csum_word(s + 2) + csum_word(d) + csum_word(d + 2);
+    if (src->family == SYNACK_AF_INET6) {
+        for (size_t i = 4; i < 16; i += 2)
+            acc += csum_word(s + i) + csum_word(d + i);
+    }
+    return csum_fold(acc);
 }

@@ -5,6 +5,7 @@
 
 #include <synack/synack.h>
 
+#include "base/addr.h"
 #include "base/cursor.h"
 #include "wire/wire.h"
 
@@ -255,7 +256,7 @@ size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
         fmt_append(&b, "source quench");
         break;
     case WIRE_ICMP_REDIRECT: {
-        struct synack_addr gateway = synack_addr_v4(icmp->gateway);
+        struct synack_addr gateway = addr_v4(icmp->gateway);
         wire_fmt_addr(dst, sizeof(dst), &gateway);
         fmt_append(&b, "redirect, code %u, to %s", (unsigned)icmp->code, dst);
         break;
@@ -414,8 +415,8 @@ static size_t fmt_fragment(char *out, size_t cap, const struct wire_ip_repr *ip)
 {
     char what[64];
     struct fmt_buf b = fmt_buf_make(what, sizeof(what));
-    fmt_append(&b, "frag (id %u, offset %u%s), ", (unsigned)ip->frag.id,
-               (unsigned)ip->frag.offset, ip->frag.more ? ", more" : "");
+    fmt_append(&b, "frag (id %u, offset %u%s), ", (unsigned)ip->frag.id, (unsigned)ip->frag.offset,
+               ip->frag.more ? ", more" : "");
     return fmt_other(out, cap, &ip->src, &ip->dst, what, ip->proto, ip->payload_len);
 }
 

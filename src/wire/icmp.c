@@ -2,6 +2,7 @@
  * return part of a datagram (destination unreachable with the next-hop MTU of RFC 1191 §4,
  * source quench, redirect, time exceeded, parameter problem); and the 8-byte header and the
  * returned ports that ICMPv6 (icmpv6.c) shares. */
+#include "base/addr.h"
 #include "base/cursor.h"
 #include "wire/wire.h"
 
@@ -85,8 +86,8 @@ static enum synack_drop icmp_parse_quote(const uint8_t *p, size_t len, struct wi
         !cursor_read_u8(&c, &q->proto) || !cursor_read_u16be(&c, &checksum) ||
         !cursor_read_u32be(&c, &src) || !cursor_read_u32be(&c, &dst))
         return SYNACK_DROP_ICMP_QUOTE;
-    q->src = synack_addr_v4(src);
-    q->dst = synack_addr_v4(dst);
+    q->src = addr_v4(src);
+    q->dst = addr_v4(dst);
     /* RFC 791 §3.1: version 4, IHL at least 5 words. */
     size_t ihl = ver_ihl & 0x0fu;
     if ((ver_ihl >> 4) != 4 || ihl < 5) return SYNACK_DROP_ICMP_QUOTE;

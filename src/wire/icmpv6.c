@@ -1,6 +1,7 @@
 /* ICMPv6 messages (RFC 4443) parse and emit: echo request and reply, and the error messages
  * that return part of the invoking packet (destination unreachable, packet too big, time
  * exceeded, parameter problem); the RFC 4443 §2.4 (e) rules on when an error may be sent. */
+#include "base/addr.h"
 #include "base/cursor.h"
 #include "wire/wire.h"
 
@@ -121,5 +122,5 @@ bool wire_icmp6_can_send_error(const struct wire_ip_repr *ip, const struct wire_
                         (type == WIRE_ICMP6_PARAM_PROBLEM && code == WIRE_ICMP6_UNKNOWN_OPTION);
     if (ip->dst.bytes[0] == 0xff && !multicast_ok) return false;
     /* (e.6): the source must name a single node. */
-    return synack_addr_is_unicast(&ip->src);
+    return addr_is_unicast(&ip->src);
 }

@@ -1,5 +1,6 @@
 /* IPv4 header parse and emit (RFC 791 §3.1). No options are emitted; options received are
  * skipped. A fragment is described (wire_ip_frag); reassembling it is the caller's job. */
+#include "base/addr.h"
 #include "base/cursor.h"
 #include "wire/wire.h"
 
@@ -56,8 +57,8 @@ enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ip_
     out->frag.id = h.id;
     out->frag.unfrag_len = (uint16_t)header_len;
 
-    out->src = synack_addr_v4(h.src);
-    out->dst = synack_addr_v4(h.dst);
+    out->src = addr_v4(h.src);
+    out->dst = addr_v4(h.dst);
     out->proto = h.proto;
     out->ttl = h.ttl;
     out->tos = h.tos;

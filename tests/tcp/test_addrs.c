@@ -47,6 +47,28 @@ static void wildcard_listener_answers_on_every_address(void **state)
     fix_free(&f);
 }
 
+static void second_address_after_empty_slots(struct synack_config *cfg)
+{
+    cfg->addrs[5] = synack_addr_v4(SECOND_ADDR); /* slots 1 to 4 left empty */
+}
+
+/* The configuration may leave slots empty between addresses: an address after a gap is as
+ * much the stack's as the first (the stack packs its copy; its lookups stop at a gap). */
+static void an_address_after_empty_slots_is_ours(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, second_address_after_empty_slots);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
+    assert_true(syn_to(&f, synack_addr_v4(SECOND_ADDR), 40001));
+    assert_true(syn_to(&f, synack_addr_v4(FIX_LOCAL), 40000));
+    struct synack_addr got[SYNACK_MAX_ADDRS];
+    assert_int_equal(synack_stack_addrs(f.s, got, SYNACK_MAX_ADDRS), 2);
+    assert_int_equal(synack_addr_v4_value(&got[1]), SECOND_ADDR);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_IP_NOT_LOCAL), 0);
+    fix_free(&f);
+}
+
 static void listener_bound_to_one_address_leaves_the_other_closed(void **state)
 {
     (void)state;
@@ -226,6 +248,7 @@ static void packet_addrs_reads_both_families(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wildcard_listener_answers_on_every_address),
+    cmocka_unit_test(an_address_after_empty_slots_is_ours),
     cmocka_unit_test(listener_bound_to_one_address_leaves_the_other_closed),
     cmocka_unit_test(listeners_of_one_port_split_by_address),
     cmocka_unit_test(connect_takes_the_source_asked_for),
