@@ -123,35 +123,24 @@ void stack_icmp_big_reply(struct synack_stack *s, const struct wire_ip_repr *req
  * unreachable (2, 3) are hard (the destination host itself refuses); fragmentation needed
  * (4) lowers the path MTU (RFC 1191); the rest (net and host unreachable, codes RFC 1122
  * does not classify, time exceeded, parameter problem) are soft: the safe direction. */
-static struct tcp_icmp_error icmp_classify(const struct wire_icmp_repr *m)
+static struct ip_icmp_error icmp_classify(const struct wire_icmp_repr *m)
 {
-    const struct wire_icmp_quote *q = &m->quote;
-    struct tcp_icmp_error e = {.kind = TCP_ICMP_SOFT,
-                               .err = SYNACK_ERR_UNREACH,
-                               .src = q->src,
-                               .dst = q->dst,
-                               .proto = q->proto,
-                               .header_len = q->header_len,
-                               .total_len = q->total_len,
-                               .frag_offset = q->frag_offset,
-                               .src_port = q->src_port,
-                               .dst_port = q->dst_port,
-                               .seq = q->seq};
+    struct ip_icmp_error e = {.kind = IP_ICMP_SOFT, .err = SYNACK_ERR_UNREACH, .quote = m->quote};
     if (m->type != WIRE_ICMP_DEST_UNREACH) return e;
     if (m->code == WIRE_ICMP_FRAG_NEEDED) {
-        e.kind = TCP_ICMP_TOO_BIG;
+        e.kind = IP_ICMP_TOO_BIG;
         e.mtu = m->mtu;
     } else if (m->code == WIRE_ICMP_PROTO_UNREACH || m->code == WIRE_ICMP_PORT_UNREACH) {
-        e.kind = TCP_ICMP_HARD;
+        e.kind = IP_ICMP_HARD;
         e.err = SYNACK_ERR_CONNREFUSED;
     }
     return e;
 }
 
-void stack_icmp_error_deliver(struct synack_stack *s, const struct tcp_icmp_error *e,
+void stack_icmp_error_deliver(struct synack_stack *s, const struct ip_icmp_error *e,
                               synack_time_t now)
 {
-    if (e->proto == WIRE_IP_PROTO_UDP)
+    if (e->quote.proto == WIRE_IP_PROTO_UDP)
         stack_udp_icmp_error(s, e, now);
     else
         tcp_icmp_input(&s->tcp, e, now);
@@ -170,7 +159,7 @@ void stack_icmp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
     case WIRE_ICMP_PARAM_PROBLEM: {
         /* RFC 1122 §4.2.3.9 / RFC 9293 §3.9.2.2: to the connection that sent the datagram
          * the message returns, found from the returned headers. */
-        struct tcp_icmp_error e = icmp_classify(icmp);
+        struct ip_icmp_error e = icmp_classify(icmp);
         stack_icmp_error_deliver(s, &e, now);
         return;
     }

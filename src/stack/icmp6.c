@@ -58,26 +58,15 @@ static void icmp6_echo_reply(struct synack_stack *s, const struct wire_ip_repr *
  * and an unrecognized Next Header (the host does not run TCP) are hard; packet too big
  * lowers the path MTU; the rest (no route, administratively prohibited, beyond scope,
  * address unreachable, time exceeded, other parameter problems) are soft. */
-static struct tcp_icmp_error icmp6_classify(const struct wire_icmp6_repr *m)
+static struct ip_icmp_error icmp6_classify(const struct wire_icmp6_repr *m)
 {
-    const struct wire_icmp6_quote *q = &m->quote;
-    struct tcp_icmp_error e = {.kind = TCP_ICMP_SOFT,
-                               .err = SYNACK_ERR_UNREACH,
-                               .src = q->src,
-                               .dst = q->dst,
-                               .proto = q->proto,
-                               .header_len = q->header_len,
-                               .total_len = (uint32_t)WIRE_IPV6_HDR_LEN + q->payload_len,
-                               .frag_offset = q->frag_offset,
-                               .src_port = q->src_port,
-                               .dst_port = q->dst_port,
-                               .seq = q->seq};
+    struct ip_icmp_error e = {.kind = IP_ICMP_SOFT, .err = SYNACK_ERR_UNREACH, .quote = m->quote};
     if (m->type == WIRE_ICMP6_PACKET_TOO_BIG) {
-        e.kind = TCP_ICMP_TOO_BIG;
+        e.kind = IP_ICMP_TOO_BIG;
         e.mtu = m->mtu;
     } else if ((m->type == WIRE_ICMP6_DEST_UNREACH && m->code == WIRE_ICMP6_PORT_UNREACH) ||
                (m->type == WIRE_ICMP6_PARAM_PROBLEM && m->code == WIRE_ICMP6_UNKNOWN_NEXT_HEADER)) {
-        e.kind = TCP_ICMP_HARD;
+        e.kind = IP_ICMP_HARD;
         e.err = SYNACK_ERR_CONNREFUSED;
     }
     return e;
@@ -96,7 +85,7 @@ void stack_icmp6_input(struct synack_stack *s, const struct wire_ip_repr *ip,
     case WIRE_ICMP6_TIME_EXCEEDED:
     case WIRE_ICMP6_PARAM_PROBLEM: {
         /* RFC 4443 §2.4 (b), §3: to the upper layer of the packet the message returns. */
-        struct tcp_icmp_error e = icmp6_classify(icmp);
+        struct ip_icmp_error e = icmp6_classify(icmp);
         stack_icmp_error_deliver(s, &e, now);
         return;
     }

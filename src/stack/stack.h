@@ -9,6 +9,7 @@
 
 #include "base/evq.h"
 #include "ip/frag.h"
+#include "ip/icmp_error.h"
 #include "tcp/conn.h"
 #include "udp/udp.h"
 
@@ -137,7 +138,7 @@ synack_ssize stack_big_output(struct synack_stack *s, uint8_t *buf, size_t cap, 
 /* ---- stack/icmp.c ---- */
 /* An ICMP or ICMPv6 error, classified, to the transport of the datagram it returns: a UDP
  * socket or a TCP connection. */
-void stack_icmp_error_deliver(struct synack_stack *s, const struct tcp_icmp_error *e,
+void stack_icmp_error_deliver(struct synack_stack *s, const struct ip_icmp_error *e,
                               synack_time_t now);
 /* The ICMP queue's slots: each holds one message (ICMP or ICMPv6) built in place. */
 size_t stack_icmpq_slot_size(const struct synack_stack *s, enum synack_family family);
@@ -181,8 +182,7 @@ void stack_udp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                      const struct wire_udp_repr *d, const uint8_t *pkt, size_t pkt_len,
                      synack_time_t now);
 /* An ICMP or ICMPv6 error about a UDP datagram we sent (classified as for TCP). */
-void stack_udp_icmp_error(struct synack_stack *s, const struct tcp_icmp_error *e,
-                          synack_time_t now);
+void stack_udp_icmp_error(struct synack_stack *s, const struct ip_icmp_error *e, synack_time_t now);
 /* Writes the oldest queued UDP packet: its length, 0 if none, or SYNACK_ERR_BUFSZ. */
 synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
 bool stack_udp_has_output(const struct synack_stack *s);

@@ -291,15 +291,16 @@ void stack_udp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
     if (u->rx_count == 1) udp_event(u, SYNACK_EV_READABLE, 0, now);
 }
 
-void stack_udp_icmp_error(struct synack_stack *s, const struct tcp_icmp_error *e, synack_time_t now)
+void stack_udp_icmp_error(struct synack_stack *s, const struct ip_icmp_error *e, synack_time_t now)
 {
-    if (e->frag_offset != 0) {
+    if (e->quote.frag_offset != 0) {
         stack_count_drop(s, SYNACK_DROP_ICMP_NO_CONN);
         return;
     }
-    struct synack_endpoint local = {e->src, e->src_port}, remote = {e->dst, e->dst_port};
+    struct synack_endpoint local = {e->quote.src, e->quote.src_port},
+                           remote = {e->quote.dst, e->quote.dst_port};
     struct synack_udp *u = udp_find(s, &local, &remote);
-    if (!u || e->kind == TCP_ICMP_TOO_BIG) {
+    if (!u || e->kind == IP_ICMP_TOO_BIG) {
         /* Too big: a datagram that fit the MTU met a smaller hop; there is no per-destination
          * path MTU outside TCP yet (docs/CONFORMANCE.md), so nothing to lower. */
         stack_count_drop(s, u ? SYNACK_DROP_ICMP_IGNORED : SYNACK_DROP_ICMP_NO_CONN);

@@ -12,6 +12,7 @@
 #include "base/ring.h"
 #include "base/seq.h"
 #include "base/timers.h"
+#include "ip/icmp_error.h"
 #include "tcp/cc.h"
 #include "tcp/env.h"
 #include "wire/wire.h"
@@ -420,34 +421,12 @@ static inline int tcp_timeout_err(const struct synack_tcp *c)
 }
 
 /* ---- tcp/icmp.c: ICMP errors and Path MTU Discovery ---- */
-/* What an ICMP or ICMPv6 error means for the connection that sent the returned segment, as
- * the stack classifies it (stack/icmp.c: RFC 1122 §4.2.3.9, RFC 4443 §3, RFC 5461). */
-enum tcp_icmp_kind {
-    TCP_ICMP_SOFT,    /* remember; report if the connection times out */
-    TCP_ICMP_HARD,    /* abort an opening connection; soft once synchronized */
-    TCP_ICMP_TOO_BIG, /* RFC 1191 / RFC 8201: lower the path MTU */
-};
-
-/* An ICMP or ICMPv6 error about a datagram we sent, with what it returned of it. */
-struct tcp_icmp_error {
-    enum tcp_icmp_kind kind;
-    int err;                     /* SOFT and HARD: UNREACH or CONNREFUSED */
-    uint32_t mtu;                /* TOO_BIG: the next-hop MTU (0: an old IPv4 router's) */
-    struct synack_addr src, dst; /* the returned datagram's addresses */
-    uint8_t proto;               /* its transport protocol */
-    uint16_t header_len;         /* its IP header length (with IPv6 extension headers) */
-    uint32_t total_len;          /* its length as its IP header gave it */
-    uint16_t frag_offset;        /* != 0: not a first fragment, no transport header */
-    uint16_t src_port, dst_port;
-    uint32_t seq; /* TCP: the sequence number of the returned segment */
-};
-
 /* An ICMP error message whose returned datagram may be one of our TCP segments: finds the
  * connection by the returned 4-tuple, checks the returned sequence number (RFC 5927 §4.1),
  * and applies it: soft errors are remembered, hard ones abort an opening connection, a
  * too-big message lowers the path MTU and resends what was too big (RFC 1191, RFC 8201).
  * Counts the message as delivered or dropped (by reason). */
-void tcp_icmp_input(struct tcp_env *e, const struct tcp_icmp_error *q, synack_time_t now);
+void tcp_icmp_input(struct tcp_env *e, const struct ip_icmp_error *q, synack_time_t now);
 
 /* ---- tcp/timewait.c: TIME-WAIT records ---- */
 /* Sets up the env's TIME-WAIT table. */

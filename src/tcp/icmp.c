@@ -66,7 +66,7 @@ static void pmtu_resend_too_big(struct synack_tcp *c, uint32_t passes)
 
 /* RFC 1191 §3-§6 (IPv4), RFC 8201 §4 (IPv6): a Datagram Too Big message for a segment in
  * flight. */
-static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct tcp_icmp_error *q)
+static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct ip_icmp_error *q)
 {
     const struct synack_config *cfg = c->env->cfg;
     bool v6 = c->local_addr.family == SYNACK_AF_INET6;
@@ -76,14 +76,14 @@ static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct tcp_
          * too big for the path; 4.2BSD-derived routers add the header length to it, so a
          * length not below our estimate is first reduced by that. Then the next plateau:
          * a guess, so only datagrams as big as the returned one are known to be lost. */
-        uint32_t len = q->total_len;
+        uint32_t len = q->quote.total_len;
         /* A returned datagram no bigger than 68 octets plus its headers fits every hop
          * (RFC 791 §3.1): the message cannot be about it (and a 0 would wrap below). */
-        if (len <= 68 || len < q->header_len + 20u) return SYNACK_DROP_ICMP_IGNORED;
-        if (len >= c->pmtu) len -= q->header_len;
+        if (len <= 68 || len < q->quote.header_len + 20u) return SYNACK_DROP_ICMP_IGNORED;
+        if (len >= c->pmtu) len -= q->quote.header_len;
         mtu = pmtu_plateau_below(len);
         passes = len - 1;
-    } else if (q->total_len <= mtu) {
+    } else if (q->quote.total_len <= mtu) {
         /* RFC 1191 §4: the reported datagram was too big for the next hop; one that would
          * have fit says the message is not about it (stale, confused or forged). */
         return SYNACK_DROP_ICMP_IGNORED;
@@ -130,12 +130,13 @@ static void icmp_hard_error(struct synack_tcp *c, int err, synack_time_t now)
 }
 
 /* The connection that sent the returned segment, or NULL. */
-static struct synack_tcp *icmp_find_conn(struct tcp_env *e, const struct tcp_icmp_error *q)
+static struct synack_tcp *icmp_find_conn(struct tcp_env *e, const struct ip_icmp_error *q)
 {
     /* A TCP segment with its header (a first fragment); the demux key holds our address
      * as the source, so a datagram someone else sent finds nothing. */
-    if (q->proto != WIRE_IP_PROTO_TCP || q->frag_offset != 0) return NULL;
-    struct synack_tcp *c = tcp_demux_find(e, &q->src, q->src_port, &q->dst, q->dst_port);
+    if (q->quote.proto != WIRE_IP_PROTO_TCP || q->quote.frag_offset != 0) return NULL;
+    struct synack_tcp *c =
+        tcp_demux_find(e, &q->quote.src, q->quote.src_port, &q->quote.dst, q->quote.dst_port);
     /* TIME_WAIT has nothing in flight that an error could be about. */
     if (!c || c->state == SYNACK_TIME_WAIT || c->state == SYNACK_CLOSED ||
         c->state == SYNACK_LISTEN)
@@ -143,7 +144,7 @@ static struct synack_tcp *icmp_find_conn(struct tcp_env *e, const struct tcp_icm
     return c;
 }
 
-void tcp_icmp_input(struct tcp_env *e, const struct tcp_icmp_error *q, synack_time_t now)
+void tcp_icmp_input(struct tcp_env *e, const struct ip_icmp_error *q, synack_time_t now)
 {
     struct synack_tcp *c = icmp_find_conn(e, q);
     if (!c) {
@@ -152,13 +153,13 @@ void tcp_icmp_input(struct tcp_env *e, const struct tcp_icmp_error *q, synack_ti
     }
     /* RFC 5927 §4.1: the returned sequence number must be one we sent and that is not yet
      * acknowledged, SND.UNA =< SEG.SEQ < SND.NXT; a blind attacker must guess it. */
-    if (!seq_geq(q->seq, c->snd_una) || !seq_lt(q->seq, c->snd_nxt)) {
+    if (!seq_geq(q->quote.seq, c->snd_una) || !seq_lt(q->quote.seq, c->snd_nxt)) {
         tcp_count_drop(c, SYNACK_DROP_ICMP_BLIND);
         return;
     }
     int err = q->err;
-    enum tcp_icmp_kind kind = q->kind;
-    if (kind == TCP_ICMP_TOO_BIG) {
+    enum ip_icmp_kind kind = q->kind;
+    if (kind == IP_ICMP_TOO_BIG) {
         enum synack_drop why = pmtu_frag_needed(c, q);
         if (why != SYNACK_DROP_NONE) {
             tcp_count_drop(c, why);
@@ -168,7 +169,7 @@ void tcp_icmp_input(struct tcp_env *e, const struct tcp_icmp_error *q, synack_ti
         return;
     }
     TCP_COUNT(c, icmp_errors_delivered);
-    if (kind == TCP_ICMP_HARD && !tcp_is_synchronized(c->state)) {
+    if (kind == IP_ICMP_HARD && !tcp_is_synchronized(c->state)) {
         icmp_hard_error(c, err, now);
         return;
     }

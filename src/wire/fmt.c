@@ -205,7 +205,7 @@ static const char *fmt_transport_name(uint8_t proto)
 /* What a destination unreachable says, in tcpdump's words where it has them. */
 static void fmt_icmp_unreach(struct fmt_buf *b, const struct wire_icmp_repr *icmp)
 {
-    const struct wire_icmp_quote *q = &icmp->quote;
+    const struct wire_ip_quote *q = &icmp->quote;
     char dst[SYNACK_ADDR_STRLEN];
     wire_fmt_addr(dst, sizeof(dst), &q->dst);
     switch (icmp->code) {
@@ -280,7 +280,7 @@ size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
 /* What a destination unreachable says (RFC 4443 §3.1), about the returned packet. */
 static void fmt_icmp6_unreach(struct fmt_buf *b, const struct wire_icmp6_repr *icmp)
 {
-    const struct wire_icmp6_quote *q = &icmp->quote;
+    const struct wire_ip_quote *q = &icmp->quote;
     char dst[SYNACK_ADDR_STRLEN];
     synack_addr_format(&q->dst, dst, sizeof(dst));
     fmt_append(b, "destination unreachable, ");

@@ -74,20 +74,21 @@ bool wire_icmp_is_error_type(uint8_t type)
 /* The returned datagram of an error message: "Internet Header + 64 bits of Original Data
  * Datagram" (RFC 792). Only what was returned is read; the header checksum and total length
  * describe the original and are not checked against it (see wire.h). */
-static enum synack_drop icmp_parse_quote(const uint8_t *p, size_t len, struct wire_icmp_quote *q)
+static enum synack_drop icmp_parse_quote(const uint8_t *p, size_t len, struct wire_ip_quote *q)
 {
     struct cursor c = cursor_make(p, len);
     uint8_t ver_ihl, tos, ttl;
-    uint16_t id, flags_frag, checksum;
+    uint16_t total_len, id, flags_frag, checksum;
     uint32_t src, dst;
     if (!cursor_read_u8(&c, &ver_ihl) || !cursor_read_u8(&c, &tos) ||
-        !cursor_read_u16be(&c, &q->total_len) || !cursor_read_u16be(&c, &id) ||
+        !cursor_read_u16be(&c, &total_len) || !cursor_read_u16be(&c, &id) ||
         !cursor_read_u16be(&c, &flags_frag) || !cursor_read_u8(&c, &ttl) ||
         !cursor_read_u8(&c, &q->proto) || !cursor_read_u16be(&c, &checksum) ||
         !cursor_read_u32be(&c, &src) || !cursor_read_u32be(&c, &dst))
         return SYNACK_DROP_ICMP_QUOTE;
     q->src = addr_v4(src);
     q->dst = addr_v4(dst);
+    q->total_len = total_len;
     /* RFC 791 §3.1: version 4, IHL at least 5 words. */
     size_t ihl = ver_ihl & 0x0fu;
     if ((ver_ihl >> 4) != 4 || ihl < 5) return SYNACK_DROP_ICMP_QUOTE;

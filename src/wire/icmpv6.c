@@ -12,16 +12,18 @@
 /* RFC 4443 §2.4 (c), (d): the invoking packet, as much as was returned. Its upper-layer
  * protocol is found by walking the extension headers that were returned; without a whole
  * fixed header and 8 bytes past those headers the message cannot be matched to anything. */
-static enum synack_drop icmp6_parse_quote(const uint8_t *p, size_t len, struct wire_icmp6_quote *q)
+static enum synack_drop icmp6_parse_quote(const uint8_t *p, size_t len, struct wire_ip_quote *q)
 {
     size_t offset;
     if (!wire_ipv6_find_upper_layer(p, len, &q->proto, &offset, &q->frag_offset))
         return SYNACK_DROP_ICMP_QUOTE;
     struct cursor c = cursor_make(p, len);
     uint8_t src[16], dst[16];
+    uint16_t payload_len = 0;
     /* The fixed header (RFC 8200 §3): found whole by wire_ipv6_find_upper_layer. */
     cursor_skip(&c, 4);
-    cursor_read_u16be(&c, &q->payload_len);
+    cursor_read_u16be(&c, &payload_len);
+    q->total_len = (uint32_t)WIRE_IPV6_HDR_LEN + payload_len;
     cursor_skip(&c, 2);
     cursor_read_bytes(&c, src, sizeof(src));
     cursor_read_bytes(&c, dst, sizeof(dst));

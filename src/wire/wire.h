@@ -270,19 +270,25 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *
 #define WIRE_ICMP_SRC_ROUTE_FAILED 5
 #define WIRE_ICMP_ADMIN_PROHIBITED 13
 
-/* The datagram an ICMP error message returns: its IPv4 header, and the first 8 bytes after
- * it (for TCP: ports and sequence number). The quoted header's checksum is not checked: a
- * router need not undo what forwarding changed in it (TTL, RFC 1812 §4.3.2.3); its total
- * length is the original's, usually more than was returned. */
-struct wire_icmp_quote {
-    struct synack_addr src, dst; /* IPv4 */
-    uint8_t proto;
-    uint16_t header_len;  /* IHL*4 */
-    uint16_t total_len;   /* the Total Length field of the original datagram */
-    uint16_t frag_offset; /* != 0: not a first fragment, so no transport header follows */
+/* The datagram an ICMP or ICMPv6 error message returns (RFC 792; RFC 4443 §2.4 (c), (d)):
+ * its IP header and what the message holds of the rest, at least 8 bytes after the header
+ * (for TCP: ports and sequence number). One type for both families, so that the stack hands
+ * either to its transports the same way. An IPv4 quote's header checksum is not checked: a
+ * router need not undo what forwarding changed in it (TTL, RFC 1812 §4.3.2.3). Its lengths
+ * are the original's, usually more than was returned. */
+struct wire_ip_quote {
+    struct synack_addr src, dst;
+    uint8_t proto;        /* the transport: IPv4 Protocol, or IPv6's upper-layer Next Header
+                             found by wire_ipv6_find_upper_layer */
+    uint16_t header_len;  /* where the transport header starts in the quote: IHL*4, or the
+                             IPv6 header with the extension headers returned */
+    uint32_t total_len;   /* the original's length: IPv4 Total Length, or 40 + the IPv6
+                             Payload Length */
+    uint16_t frag_offset; /* bytes; != 0: not a first fragment, so no transport header
+                             follows and the ports and seq below mean nothing */
     uint16_t src_port, dst_port;
     uint32_t seq;             /* TCP: the sequence number of the returned segment */
-    const uint8_t *transport; /* what was returned after the header (>= 8 bytes) */
+    const uint8_t *transport; /* what was returned after header_len (>= 8 bytes) */
     size_t transport_len;
 };
 
@@ -300,7 +306,7 @@ struct wire_icmp_repr {
     /* parse: set for error messages (destination unreachable, source quench, redirect, time
      * exceeded, parameter problem), with `quote` parsed from `data`. */
     bool is_error;
-    struct wire_icmp_quote quote;
+    struct wire_ip_quote quote;
 };
 
 /* The 8 bytes ICMP and ICMPv6 share (RFC 792, RFC 4443 §2.1): Type, Code, Checksum, and a
@@ -384,22 +390,6 @@ size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
 #define WIRE_ICMP6_HOP_LIMIT 0
 #define WIRE_ICMP6_REASSEMBLY_TIME 1
 
-/* The invoking packet an ICMPv6 error returns (RFC 4443 §2.4 (c), (d)): its fixed header and
- * what the quote holds of the rest. Payload Length is the original's, usually more than was
- * returned. */
-struct wire_icmp6_quote {
-    struct synack_addr src, dst;
-    uint16_t payload_len; /* the Payload Length field of the invoking packet */
-    uint8_t proto;        /* the upper-layer Next Header, found by wire_ipv6_find_upper_layer */
-    uint16_t header_len;  /* where its upper-layer header starts in the quote */
-    uint16_t frag_offset; /* bytes; != 0: a non-first fragment, so no upper-layer header
-                             follows and the ports and seq below mean nothing */
-    uint16_t src_port, dst_port;
-    uint32_t seq;             /* TCP: the sequence number of the returned segment */
-    const uint8_t *transport; /* what was returned after header_len (>= 8 bytes) */
-    size_t transport_len;
-};
-
 struct wire_icmp6_repr {
     uint8_t type, code;
     uint16_t id, seq; /* echo request / reply (RFC 4443 §4.1, §4.2) */
@@ -412,7 +402,7 @@ struct wire_icmp6_repr {
     /* parse: set for error messages (types below 128, RFC 4443 §2.1; unknown ones too, as
      * §2.4 (a) passes them to the upper layer), with `quote` parsed from `data`. */
     bool is_error;
-    struct wire_icmp6_quote quote;
+    struct wire_ip_quote quote;
 };
 
 /* Parses an ICMPv6 message of `len` bytes (the IPv6 upper-layer data) from `src` to `dst`:

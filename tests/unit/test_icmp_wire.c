@@ -177,7 +177,7 @@ static void frag_needed_carries_next_hop_mtu_rfc1191_4(void **state)
     assert_int_equal(m.code, WIRE_ICMP_FRAG_NEEDED);
     assert_int_equal(m.mtu, 1280);
     assert_true(m.is_error);
-    const struct wire_icmp_quote *q = &m.quote;
+    const struct wire_ip_quote *q = &m.quote;
     assert_int_equal(synack_addr_v4_value(&q->src), ADDR_A);
     assert_int_equal(synack_addr_v4_value(&q->dst), ADDR_B);
     assert_int_equal(q->proto, WIRE_IP_PROTO_TCP);

@@ -881,7 +881,7 @@ static void icmp6_quote_parsed_through_ext_headers(void **state)
     assert_true(synack_addr_eq(&got.quote.dst, &far));
     assert_int_equal(got.quote.proto, WIRE_IP_PROTO_TCP);
     assert_int_equal(got.quote.header_len, 48);
-    assert_int_equal(got.quote.payload_len, 28);
+    assert_int_equal(got.quote.total_len, 40 + 28);
     assert_int_equal(got.quote.src_port, 40000);
     assert_int_equal(got.quote.dst_port, 80);
     assert_int_equal(got.quote.seq, 0xa1b2c3d4u);
@@ -1306,11 +1306,8 @@ static void fmt_udp_both_families(void **state)
                               .payload = (const uint8_t *)"twelve bytes",
                               .payload_len = 12};
     size_t n = wire_udp_emit(&u, &a4, &b4, seg, sizeof(seg));
-    struct wire_ip_repr ip4 = {.src = a4,
-                                 .dst = b4,
-                                 .proto = WIRE_IP_PROTO_UDP,
-                                 .ttl = 64,
-                                 .payload_len = (uint16_t)n};
+    struct wire_ip_repr ip4 = {
+        .src = a4, .dst = b4, .proto = WIRE_IP_PROTO_UDP, .ttl = 64, .payload_len = (uint16_t)n};
     wire_ipv4_emit(&ip4, pkt);
     memcpy(pkt + 20, seg, n);
     assert_line(pkt, 20 + n, "198.18.0.1.5000 > 198.18.0.2.53: UDP, length 12");
