@@ -51,6 +51,19 @@ int fix_send_raw(struct fix *f, const uint8_t *pkt, size_t len)
     return synack_stack_input(f->s, pkt, len, f->now);
 }
 
+int fix_send_ip(struct fix *f, struct wire_ip_repr ip, const void *body, size_t len)
+{
+    uint8_t pkt[4096];
+    ip.src = f->remote;
+    ip.dst = f->local;
+    ip.ttl = 64;
+    ip.payload_len = (uint16_t)len;
+    size_t hdr = wire_ip_emit(&ip, pkt, sizeof pkt); /* IPv6: with a Fragment header if asked */
+    assert_true(hdr > 0 && len <= sizeof pkt - hdr);
+    memcpy(pkt + hdr, body, len);
+    return fix_send_raw(f, pkt, hdr + len);
+}
+
 void fix_send_repr(struct fix *f, struct wire_tcp_repr *seg)
 {
     uint8_t pkt[2048];

@@ -74,6 +74,11 @@ void fix_send_sack(struct fix *f, uint32_t ack, const uint32_t *blocks, unsigned
 void fix_send_repr(struct fix *f, struct wire_tcp_repr *seg);
 /* Sends raw packet bytes; returns synack_stack_input's result. */
 int fix_send_raw(struct fix *f, const uint8_t *pkt, size_t len);
+/* The peer sends one IP packet of f->local's family carrying `body`: `ip` gives the protocol
+ * and, when wanted, the identification and fragment fields; the source (f->remote), the
+ * destination (f->local), TTL 64 and the payload length are filled in. Returns
+ * synack_stack_input's result. */
+int fix_send_ip(struct fix *f, struct wire_ip_repr ip, const void *body, size_t len);
 
 /* The peer's SYN (with its window and, unless peer_mss is 0, its MSS option); with
  * `ack_ours`, a SYN-ACK of the stack's SYN. Advances peer_nxt past it. */

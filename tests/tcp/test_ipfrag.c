@@ -17,18 +17,10 @@ static void send_in_pieces(struct fix *f, uint8_t proto, const uint8_t *data, si
         size_t off = order[k] * piece;
         assert_true(off < len);
         size_t n = len - off < piece ? len - off : piece;
-        struct wire_ip_repr ip = {.src = f->remote,
-                                  .dst = f->local,
-                                  .proto = proto,
-                                  .ttl = 64,
-                                  .id = id,
-                                  .payload_len = (uint16_t)n};
+        struct wire_ip_repr ip = {.proto = proto, .id = id};
         ip.frag =
             (struct wire_ip_frag){.present = true, .more = off + n < len, .offset = (uint16_t)off};
-        uint8_t pkt[2048];
-        wire_ipv4_emit(&ip, pkt);
-        memcpy(pkt + WIRE_IPV4_HDR_LEN, data + off, n);
-        assert_int_equal(fix_send_raw(f, pkt, WIRE_IPV4_HDR_LEN + n), 0);
+        assert_int_equal(fix_send_ip(f, ip, data + off, n), 0);
     }
 }
 

@@ -8,17 +8,10 @@
 
 /* An IPv6 packet from the peer to the stack: fixed header, then `body` (`body_len` bytes)
  * under Next Header `nh`. Returns synack_stack_input's result. */
+/* The peer's IPv6 packet with Next Header `nh`. */
 static int send6(struct fix *f, uint8_t nh, const uint8_t *body, size_t body_len)
 {
-    uint8_t pkt[4096];
-    struct wire_ip_repr ip = {.src = f->remote,
-                              .dst = f->local,
-                              .proto = nh,
-                              .ttl = 64,
-                              .payload_len = (uint16_t)body_len};
-    wire_ipv6_emit(&ip, pkt);
-    memcpy(pkt + WIRE_IPV6_HDR_LEN, body, body_len);
-    return fix_send_raw(f, pkt, WIRE_IPV6_HDR_LEN + body_len);
+    return fix_send_ip(f, (struct wire_ip_repr){.proto = nh}, body, body_len);
 }
 
 static int send_icmp6(struct fix *f, const struct wire_icmp6_repr *m)

@@ -11,19 +11,12 @@
 /* A datagram from the peer (port `sport`) to the stack's `dport`. */
 static int peer_send(struct fix *f, uint16_t sport, uint16_t dport, const void *data, size_t len)
 {
-    uint8_t pkt[2048];
+    uint8_t msg[2048];
     struct wire_udp_repr d = {
         .src_port = sport, .dst_port = dport, .payload = data, .payload_len = len};
-    size_t hdr = wire_ip_header_len((enum synack_family)f->local.family);
-    size_t n = wire_udp_emit(&d, &f->remote, &f->local, pkt + hdr, sizeof pkt - hdr);
+    size_t n = wire_udp_emit(&d, &f->remote, &f->local, msg, sizeof msg);
     assert_true(n > 0);
-    struct wire_ip_repr ip = {.src = f->remote,
-                              .dst = f->local,
-                              .proto = WIRE_IP_PROTO_UDP,
-                              .ttl = 64,
-                              .payload_len = (uint16_t)n};
-    wire_ip_emit(&ip, pkt, hdr);
-    return fix_send_raw(f, pkt, hdr + n);
+    return fix_send_ip(f, (struct wire_ip_repr){.proto = WIRE_IP_PROTO_UDP}, msg, n);
 }
 
 /* The stack's next packet, which must be a UDP datagram to the peer: its repr. */
