@@ -84,6 +84,42 @@ static void large_ping_is_reassembled_and_answered_in_fragments(void **state)
     fix_free(&f);
 }
 
+static struct test_mem big_mem;
+
+static void counted_memory(struct synack_config *cfg)
+{
+    memset(&big_mem, 0, sizeof big_mem);
+    cfg->alloc = test_mem_alloc;
+    cfg->free = test_mem_free;
+    cfg->alloc_ctx = &big_mem;
+}
+
+/* The 64 KiB buffer a datagram larger than the MTU is fragmented from is taken when one is
+ * sent and given back when its last fragment has left: an idle stack holds none of it. */
+static void fragmenting_buffer_freed_when_its_last_fragment_leaves(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, counted_memory);
+    size_t idle = big_mem.live;
+    static uint8_t req[4096];
+    size_t n = echo_request(req, sizeof req, 3000);
+    static const unsigned order[] = {0, 1, 2};
+    for (int round = 0; round < 2; round++) {
+        send_in_pieces(&f, WIRE_IP_PROTO_ICMP, req, n, 1480, order, 3, (uint16_t)(FRAG_ID + round));
+        uint8_t pkt[2048];
+        assert_true(fix_recv_raw(&f, pkt, sizeof pkt) > 0); /* the first fragment */
+        assert_true(big_mem.live >= idle + 65535);          /* the rest wait in the buffer */
+        size_t pieces = 1;
+        while (fix_recv_raw(&f, pkt, sizeof pkt) > 0)
+            pieces++;
+        assert_int_equal(pieces, 3);
+        assert_int_equal(big_mem.live, idle); /* and it went with the last one */
+    }
+    fix_free(&f);
+    assert_int_equal(big_mem.live, 0);
+}
+
 /* A SYN whose header and options arrive in two fragments opens a connection like any. */
 static void fragmented_syn_reaches_the_listener(void **state)
 {
@@ -218,6 +254,7 @@ static void fragment_flood_stays_within_the_cap(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(large_ping_is_reassembled_and_answered_in_fragments),
+    cmocka_unit_test(fragmenting_buffer_freed_when_its_last_fragment_leaves),
     cmocka_unit_test(fragmented_syn_reaches_the_listener),
     cmocka_unit_test(overlapping_fragments_are_dropped),
     cmocka_unit_test(incomplete_datagram_times_out_with_time_exceeded),
