@@ -1,5 +1,7 @@
 /* netcat over synack: stdin goes to the connection, the connection to stdout, both through
- * the event loop with back-pressure both ways (netcat.h for the contract). */
+ * the event loop with back-pressure both ways (netcat.h for the contract). This file holds
+ * the engine both modes share (stdin, stdout, the pumps, the loop, the signals) and the TCP
+ * mode; netcat_udp.c the UDP mode (netcat_int.h for the seam). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,42 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "netcat.h"
+#include "netcat_int.h"
 
-#define NETCAT_CHUNK (64 * 1024) /* bytes per read of stdin and per recv for stdout */
 #define NETCAT_READS_PER_TURN 16 /* stdin reads per callback while the send buffer takes all */
 #define NETCAT_RECVS_PER_TURN 64 /* recv + write rounds per turn while stdout takes all */
 #define NETCAT_BACKLOG 8         /* -k: connections that may wait while one is served */
 #define NETCAT_LINGER_MIN SYNACK_MS(200) /* the default linger in TIME_WAIT, at least */
 #define NETCAT_LINGER_RENEWALS 4         /* times the linger is doubled for a peer still retrying */
-
-/* One end of the pipe between a descriptor and the connection. */
-struct netcat_fd {
-    int fd;
-    int saved_flags;   /* fcntl flags to restore at exit; -1 when unchanged */
-    bool never_blocks; /* O_NONBLOCK, or a regular file: read/write may be repeated */
-    bool watched;      /* the loop is told to watch it */
-    uint8_t *buf;      /* NETCAT_CHUNK bytes */
-    size_t off, len;   /* bytes waiting: read from stdin not yet sent, or not yet written */
-};
-
-struct netcat {
-    struct net_env env;
-    const struct netcat_opts *o;
-    struct synack_listener *listener;
-    struct synack_tcp *tcp; /* the connection being served, or NULL */
-    uint64_t conn_id;
-    bool established;  /* CONNECTED (or accepted): data may flow */
-    bool fin_sent;     /* stdin ended and its data is queued: shutdown() done */
-    bool peer_eof;     /* recv returned 0: the peer's FIN and all its data are in */
-    int err;           /* the connection's error (SYNACK_ERR_*) */
-    bool local_failed; /* stdin or stdout failed (message printed) */
-    struct netcat_fd in, out;
-    bool in_eof; /* stdin reached end of file (for good: -k shares it) */
-    bool stop;
-    int status;
-    synack_time_t connect_deadline;
-};
 
 /* ---- stdin and stdout --------------------------------------------------------------------- */
 
@@ -79,7 +52,7 @@ static void netcat_fd_fini(struct netcat_fd *f)
     f->buf = NULL;
 }
 
-static void netcat_watch(struct netcat *c, struct netcat_fd *f, unsigned events)
+void netcat_watch(struct netcat *c, struct netcat_fd *f, unsigned events)
 {
     bool want = events != 0;
     if (want == f->watched) return;
@@ -101,11 +74,8 @@ static void netcat_peer(const struct netcat *c, char *buf, size_t cap)
     snprintf(buf, cap, "%s %s", c->o->listen ? "from" : "to", a);
 }
 
-/* Reports a failure of the connection once, in one line. */
-static void netcat_report(const struct netcat *c, int err)
+void netcat_report(const struct netcat *c, const char *peer, int err)
 {
-    char peer[SYNACK_ENDPOINT_STRLEN + 8];
-    netcat_peer(c, peer, sizeof peer);
     switch (err) {
     case SYNACK_ERR_CONNREFUSED:
         fprintf(stderr, "synack %s: connection %s refused\n", c->env.cmd, peer);
@@ -132,12 +102,11 @@ static void netcat_local_fail(struct netcat *c, const char *what, int e)
     c->local_failed = true;
 }
 
-/* Sends what stdin gave, then the FIN once stdin has ended. */
-static void netcat_pump_send(struct netcat *c, synack_time_t now)
+void netcat_pump_send(struct netcat *c, synack_time_t now)
 {
-    if (!c->tcp || !c->established || c->fin_sent || c->err || c->local_failed) return;
+    if (c->in_done || c->err || c->local_failed || !c->mode->can_send(c)) return;
     while (c->in.len > 0) {
-        synack_ssize n = synack_tcp_send(c->tcp, c->in.buf + c->in.off, c->in.len, now);
+        synack_ssize n = c->mode->send(c, c->in.buf + c->in.off, c->in.len, now);
         if (n == SYNACK_ERR_AGAIN) break; /* WRITABLE will say when there is room */
         if (n < 0) {
             c->err = (int)n;
@@ -148,12 +117,12 @@ static void netcat_pump_send(struct netcat *c, synack_time_t now)
     }
     if (c->in.len == 0) c->in.off = 0;
     if (c->in.len == 0 && c->in_eof) {
-        int rc = synack_tcp_shutdown(c->tcp, now);
+        int rc = c->mode->input_done(c, now);
         if (rc < 0) {
             c->err = rc;
             return;
         }
-        c->fin_sent = true;
+        c->in_done = true;
     }
     netcat_watch(c, &c->in, c->in.len == 0 && !c->in_eof ? SYNACK_LOOP_IN : 0);
 }
@@ -166,7 +135,7 @@ static void netcat_on_stdin(void *ctx, int fd, unsigned ready, synack_time_t now
      * the loop, with everything else stalled: one read per readiness then. */
     int reads = c->in.never_blocks ? NETCAT_READS_PER_TURN : 1;
     for (int k = 0; k < reads && c->in.len == 0 && !c->in_eof; k++) {
-        ssize_t n = read(fd, c->in.buf, NETCAT_CHUNK);
+        ssize_t n = read(fd, c->in.buf, c->mode->read_size);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n < 0) {
@@ -206,9 +175,8 @@ static bool netcat_flush_stdout(struct netcat *c)
     return true;
 }
 
-/* Moves data from the connection to stdout while stdout takes it, at most
- * NETCAT_RECVS_PER_TURN chunks a turn (so stdin and the link get their turn too). */
-static void netcat_pump_recv(struct netcat *c, synack_time_t now)
+/* At most NETCAT_RECVS_PER_TURN chunks a turn, so stdin and the link get their turn too. */
+void netcat_pump_recv(struct netcat *c, synack_time_t now)
 {
     for (int k = 0;; k++) {
         if (c->local_failed) return;
@@ -219,15 +187,11 @@ static void netcat_pump_recv(struct netcat *c, synack_time_t now)
             return;
         }
         if (!netcat_flush_stdout(c)) return; /* the window closes while stdout is slow */
-        if (!c->tcp || c->peer_eof || c->err) return;
-        synack_ssize n = synack_tcp_recv(c->tcp, c->out.buf, NETCAT_CHUNK, now);
-        if (n == SYNACK_ERR_AGAIN || n == SYNACK_ERR_NOTCONN) return;
+        if (c->err) return;
+        synack_ssize n = c->mode->recv(c, c->out.buf, NETCAT_CHUNK, now);
+        if (n == SYNACK_ERR_AGAIN) return;
         if (n < 0) {
             c->err = (int)n;
-            return;
-        }
-        if (n == 0) {
-            c->peer_eof = true;
             return;
         }
         c->out.off = 0;
@@ -242,14 +206,76 @@ static void netcat_on_stdout(void *ctx, int fd, unsigned ready, synack_time_t no
     netcat_pump_recv(ctx, now);
 }
 
-/* ---- the connection ----------------------------------------------------------------------- */
+struct synack_endpoint netcat_listen_endpoint(const struct netcat_opts *o)
+{
+    /* A wildcard of no family is both families' (synack_tcp_listen, synack_udp_bind). */
+    struct synack_endpoint local = {o->listen_addr, o->port};
+    if (local.addr.family == SYNACK_AF_NONE) local.addr = synack_addr_any(o->family);
+    return local;
+}
+
+void netcat_log_listening(const struct netcat *c, const char *what,
+                          const struct synack_endpoint *local)
+{
+    if (!c->env.verbose) return;
+    char a[SYNACK_ENDPOINT_STRLEN];
+    synack_endpoint_format(local, a, sizeof a);
+    bool both = local->addr.family == SYNACK_AF_NONE;
+    fprintf(stderr, "synack %s: listening on %s %u%s%s\n", c->env.cmd, what, local->port,
+            both ? "" : ": ", both ? "" : a);
+}
+
+/* ---- the TCP mode --------------------------------------------------------------------------- */
+
+static bool netcat_tcp_can_send(const struct netcat *c)
+{
+    return c->tcp && c->established;
+}
+
+static synack_ssize netcat_tcp_send(struct netcat *c, const uint8_t *data, size_t len,
+                                    synack_time_t now)
+{
+    return synack_tcp_send(c->tcp, data, len, now);
+}
+
+/* stdin has ended: the FIN (half-close). */
+static int netcat_tcp_input_done(struct netcat *c, synack_time_t now)
+{
+    return synack_tcp_shutdown(c->tcp, now);
+}
+
+static synack_ssize netcat_tcp_recv(struct netcat *c, uint8_t *buf, size_t cap, synack_time_t now)
+{
+    if (!c->tcp || c->peer_eof) return SYNACK_ERR_AGAIN;
+    synack_ssize n = synack_tcp_recv(c->tcp, buf, cap, now);
+    if (n == SYNACK_ERR_NOTCONN) return SYNACK_ERR_AGAIN;
+    if (n == 0) {
+        c->peer_eof = true;
+        return SYNACK_ERR_AGAIN;
+    }
+    return n;
+}
+
+/* -w while connecting. */
+static synack_time_t netcat_tcp_deadline(const struct netcat *c)
+{
+    return c->connect_deadline && !c->established ? c->connect_deadline : SYNACK_NEVER;
+}
+
+/* Reports a failure of the connection once, in one line. */
+static void netcat_tcp_report(const struct netcat *c, int err)
+{
+    char peer[SYNACK_ENDPOINT_STRLEN + 8];
+    netcat_peer(c, peer, sizeof peer);
+    netcat_report(c, peer, err);
+}
 
 /* Our data and FIN are acknowledged: FIN_WAIT_2, TIME_WAIT, or CLOSED after LAST_ACK. */
 static bool netcat_fin_acked(const struct netcat *c)
 {
     enum synack_state st = synack_tcp_state(c->tcp);
-    return c->fin_sent && (st == SYNACK_FIN_WAIT_2 || st == SYNACK_TIME_WAIT ||
-                           (st == SYNACK_CLOSED && c->err == 0));
+    return c->in_done && (st == SYNACK_FIN_WAIT_2 || st == SYNACK_TIME_WAIT ||
+                          (st == SYNACK_CLOSED && c->err == 0));
 }
 
 /* A connection starts being served: stdin (if it has not ended) feeds it. */
@@ -258,7 +284,7 @@ static void netcat_begin(struct netcat *c, struct synack_tcp *t)
     c->tcp = t;
     c->conn_id = synack_tcp_id(t);
     c->established = false;
-    c->fin_sent = c->peer_eof = false;
+    c->in_done = c->peer_eof = false;
     c->err = 0;
     c->in.off = c->in.len = 0;
     synack_tcp_set_user(t, c);
@@ -298,13 +324,13 @@ static void netcat_linger(struct netcat *c)
 }
 
 /* The served connection is over, well or not. Without -k the loop stops, and a connection
- * that ended well is kept for netcat_finish (the linger in TIME_WAIT). */
+ * that ended well is kept for netcat_tcp_release (the linger in TIME_WAIT). */
 static void netcat_end(struct netcat *c, synack_time_t now, bool ok)
 {
     netcat_watch(c, &c->out, 0);
     if (!c->in_eof) netcat_watch(c, &c->in, 0);
     if (!ok) {
-        if (c->err && !c->local_failed) netcat_report(c, c->err);
+        if (c->err && !c->local_failed) netcat_tcp_report(c, c->err);
         /* -k goes on after a failed connection (reported above), not after stdin or
          * stdout failed: every later connection would fail the same way. */
         c->status = c->o->keep && !c->local_failed ? 0 : 1;
@@ -325,7 +351,7 @@ static void netcat_end(struct netcat *c, synack_time_t now, bool ok)
 
 /* After the loop has stopped: lingers in TIME_WAIT after a clean close, prints the
  * summary, releases the connection (or resets it if it is still open). */
-static void netcat_finish(struct netcat *c)
+static void netcat_tcp_release(struct netcat *c)
 {
     if (!c->tcp) return;
     bool ok = c->status == 0 && !c->err && !c->local_failed && c->peer_eof;
@@ -338,6 +364,14 @@ static void netcat_finish(struct netcat *c)
     else
         synack_tcp_abort(c->tcp, now);
     c->tcp = NULL;
+}
+
+/* The mode's finish: the connection, then the listener (-k). */
+static void netcat_tcp_finish(struct netcat *c)
+{
+    netcat_tcp_release(c);
+    if (c->listener) synack_listener_close(c->listener, synack_loop_now(c->env.loop));
+    c->listener = NULL;
 }
 
 static void netcat_event(struct netcat *c, const struct synack_event *ev, synack_time_t now)
@@ -400,7 +434,7 @@ static void netcat_serve(struct netcat *c, synack_time_t now)
     }
 }
 
-static void netcat_turn(void *ctx, synack_time_t now)
+static void netcat_tcp_turn(void *ctx, synack_time_t now)
 {
     struct netcat *c = ctx;
     struct synack_event ev;
@@ -412,36 +446,26 @@ static void netcat_turn(void *ctx, synack_time_t now)
     for (;;) {
         while (synack_stack_next_event(c->env.stack, &ev) == 0)
             netcat_event(c, &ev, now);
-        if (c->stop || !c->tcp) return; /* over: netcat_finish has the rest */
+        if (c->stop || !c->tcp) return; /* over: netcat_tcp_release has the rest */
         netcat_serve(c, now);
         if (c->tcp || c->stop || !netcat_accept(c, now)) return;
     }
 }
 
-/* ---- main ----------------------------------------------------------------------------------- */
-
-static int netcat_start(struct netcat *c)
+static int netcat_tcp_start(struct netcat *c)
 {
     const struct netcat_opts *o = c->o;
     synack_time_t now = synack_loop_now(c->env.loop);
     int rc;
     if (o->listen) {
-        /* A wildcard of no family is both families' (synack_tcp_listen). */
-        struct synack_endpoint local = {o->listen_addr, o->port};
-        if (local.addr.family == SYNACK_AF_NONE) local.addr = synack_addr_any(o->family);
+        struct synack_endpoint local = netcat_listen_endpoint(o);
         rc = synack_tcp_listen(c->env.stack, &local, o->keep ? NETCAT_BACKLOG : 1, c, &c->listener);
         if (rc < 0) {
             fprintf(stderr, "synack %s: cannot listen on port %u: %s\n", c->env.cmd, o->port,
                     synack_strerror(rc));
             return 1;
         }
-        if (c->env.verbose) {
-            char a[SYNACK_ENDPOINT_STRLEN];
-            synack_endpoint_format(&local, a, sizeof a);
-            fprintf(stderr, "synack %s: listening on port %u%s%s\n", c->env.cmd, o->port,
-                    local.addr.family == SYNACK_AF_NONE ? "" : ": ",
-                    local.addr.family == SYNACK_AF_NONE ? "" : a);
-        }
+        netcat_log_listening(c, "port", &local);
         return 0;
     }
     struct synack_tcp *t;
@@ -453,11 +477,25 @@ static int netcat_start(struct netcat *c)
         return 1;
     }
     netcat_begin(c, t);
-    if (o->connect_timeout) c->connect_deadline = now + o->connect_timeout;
+    if (o->wait) c->connect_deadline = now + o->wait;
     return 0;
 }
 
-/* SIGINT or SIGTERM: the connection is reset by netcat_finish; 128 + the signal. */
+static const struct netcat_mode netcat_tcp_mode = {
+    .read_size = NETCAT_CHUNK,
+    .start = netcat_tcp_start,
+    .turn = netcat_tcp_turn,
+    .can_send = netcat_tcp_can_send,
+    .send = netcat_tcp_send,
+    .input_done = netcat_tcp_input_done,
+    .recv = netcat_tcp_recv,
+    .deadline = netcat_tcp_deadline,
+    .finish = netcat_tcp_finish,
+};
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+/* SIGINT or SIGTERM: the connection is reset by mode->finish; 128 + the signal. */
 static int netcat_signalled(struct netcat *c)
 {
     c->stop = true;
@@ -478,18 +516,18 @@ static int netcat_loop(struct netcat *c)
         return 1;
     }
     if (net_env_watch_signals(&c->env)) return 1;
-    synack_loop_set_turn(c->env.loop, netcat_turn, c);
-    int rc = netcat_start(c);
+    synack_loop_set_turn(c->env.loop, c->mode->turn, c);
+    int rc = c->mode->start(c);
     if (rc) return rc;
     bool first = true; /* the SYN leaves at once, not at the first deadline */
     while (!c->stop) {
-        synack_time_t wait = SYNACK_NEVER;
+        synack_time_t wait = SYNACK_NEVER, due = c->mode->deadline(c);
         if (first) {
             wait = 0;
             first = false;
-        } else if (c->connect_deadline && !c->established) {
+        } else if (due != SYNACK_NEVER) {
             synack_time_t now = synack_loop_now(c->env.loop);
-            wait = c->connect_deadline > now ? c->connect_deadline - now : 0;
+            wait = due > now ? due - now : 0;
         }
         rc = synack_loop_run_once(c->env.loop, wait);
         if (rc < 0) return net_env_loop_failed(&c->env, rc);
@@ -510,14 +548,14 @@ int netcat_run(const struct netcat_opts *o, const char *cmd)
     struct netcat c;
     memset(&c, 0, sizeof c);
     c.o = o;
+    c.mode = o->udp ? &netcat_udp_mode : &netcat_tcp_mode;
     c.in.fd = c.out.fd = -1;
     c.in.saved_flags = c.out.saved_flags = -1;
     int rc = net_env_open(&c.env, &o->net, cmd);
     if (rc) return rc;
     rc = netcat_loop(&c);
     if (rc && !c.status) c.status = rc;
-    netcat_finish(&c);
-    if (c.listener) synack_listener_close(c.listener, synack_loop_now(c.env.loop));
+    c.mode->finish(&c);
     if (c.in.fd >= 0 && !c.in_eof) synack_loop_del_fd(c.env.loop, c.in.fd);
     if (c.out.fd >= 0) synack_loop_del_fd(c.env.loop, c.out.fd);
     net_env_close(&c.env);

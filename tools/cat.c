@@ -7,15 +7,15 @@
 #include "netcat.h"
 
 static const char cat_usage[] =
-    "usage: synack cat [-4|-6] [options] --addr ADDR/PREFIX HOST PORT\n"
-    "       synack cat -l [-k] [-4|-6] [options] --addr ADDR/PREFIX [ADDR] PORT\n"
+    "usage: synack cat [-u] [-4|-6] [options] --addr ADDR/PREFIX HOST PORT\n"
+    "       synack cat -l [-u] [-k] [-4|-6] [options] --addr ADDR/PREFIX [ADDR] PORT\n"
     "\n"
-    "netcat over synack: a TCP connection on a TUN device or over UDP encapsulation. stdin\n"
-    "goes to the connection and the connection to stdout. At end of file on stdin the write\n"
-    "side is shut down (a FIN: half-close) and reading goes on until the peer closes too.\n"
-    "Back-pressure both ways: stdin is read only while the send buffer has room, and data\n"
-    "is taken from the connection only as fast as stdout accepts it, so the receive window\n"
-    "closes when stdout is slow.\n"
+    "netcat over synack: a TCP connection (or UDP datagrams with -u, below) on a TUN device\n"
+    "or over UDP encapsulation. stdin goes to the connection and the connection to stdout.\n"
+    "TCP: at end of file on stdin the write side is shut down (a FIN: half-close) and\n"
+    "reading goes on until the peer closes too. Back-pressure both ways: stdin is read only\n"
+    "while the send buffer has room, and data is taken from the connection only as fast as\n"
+    "stdout accepts it, so the receive window closes when stdout is slow.\n"
     "\n"
     "  HOST PORT             connect to HOST (the IPv4 or IPv6 address of another unicast\n"
     "                        host, not --addr itself: 198.18.0.1, 2001:db8::1 or\n"
@@ -33,7 +33,8 @@ static const char cat_usage[] =
     "                        its data still goes to stdout\n"
     "  -p PORT               local port of the connection (default: an ephemeral port)\n"
     "  -w SECS               give up if the connection is not established within SECS\n"
-    "                        (default: the SYN retries, about two minutes); not with -l\n"
+    "                        (default: the SYN retries, about two minutes); not with -l.\n"
+    "                        With -u: see below\n"
     "  --linger MS           after a clean close in TIME_WAIT, stay this long to answer a\n"
     "                        retransmitted FIN whose ACK was lost, renewed while the peer\n"
     "                        keeps retransmitting; 0 exits at once. Default: twice the\n"
@@ -42,7 +43,36 @@ static const char cat_usage[] =
     "                        --rate, and the peer is the kernel's end of the TUN or the\n"
     "                        UDP peer is on loopback). Not with -k: the process stays up\n"
     "                        and answers such FINs anyway\n"
+    "  -u, --udp             UDP datagrams instead of TCP, as OpenBSD nc -u (below)\n"
+    "  -q SECS               with -u: exit SECS after the end of stdin (0: as soon as the\n"
+    "                        last datagram has left); default: keep receiving\n"
     "  -h, --help            this help\n"
+    "\n"
+    "UDP (-u), as OpenBSD nc -u:\n"
+    "  datagrams             each read of stdin is one datagram of at most 16 KiB (nc's own\n"
+    "                        buffer, so nc -u takes each whole): a line from a terminal,\n"
+    "                        what was written since the last read from a pipe, 16 KiB at a\n"
+    "                        time from a file; one larger than the MTU leaves in fragments.\n"
+    "                        Each datagram received goes to stdout whole, as it came\n"
+    "  HOST PORT             the socket (an ephemeral port, or -p) is connected to\n"
+    "                        HOST:PORT: only its datagrams are taken. A port unreachable\n"
+    "                        from it ends the run: \"connection to HOST:PORT refused\", exit 1\n"
+    "  -l [ADDR] PORT        stdin is read once the first datagram has come; the socket is\n"
+    "                        then connected to its sender, who alone is answered and heard\n"
+    "                        from (others get port unreachable, as from nc -u -l)\n"
+    "  -l -k                 take datagrams from anyone; stdin goes to the sender of the\n"
+    "                        latest one (nc -u -l -k does not answer)\n"
+    "  end                   at end of stdin it keeps receiving, as nc -u does, until -q\n"
+    "                        SECS have passed, or -w SECS have passed with nothing read\n"
+    "                        from stdin and no datagram received (with -l, counted from the\n"
+    "                        first datagram), or a signal. What was received is written out;\n"
+    "                        datagrams still queued are left\n"
+    "  back-pressure         stdin is read only while the stack takes the datagrams;\n"
+    "                        datagrams are taken only as fast as stdout accepts them, and\n"
+    "                        wait meanwhile in the socket's 64K queue, which drops (and\n"
+    "                        counts, -v) what does not fit\n"
+    "  not with -u           --linger, --mss (use --mtu), --rcvbuf, --sndbuf, --syncookies:\n"
+    "                        they are about TCP\n"
     "\n"
     "%s"
     "\n"
@@ -57,14 +87,18 @@ static const char cat_usage[] =
     "  nc -6 -l 5000 > out &               (IPv6 with the kernel, as root)\n"
     "  synack cat --link tun:tun0 --addr 2001:db8::2/64 --tun-host-addr 2001:db8::1/64 \\\n"
     "      2001:db8::1 5000 < file\n"
+    "  nc -u -l 5000 &                     (UDP: one datagram of hello to the kernel)\n"
+    "  echo hello | synack cat -u -q 0 --link tun:tun0 --addr 198.18.0.2/24 \\\n"
+    "      --tun-host-addr 198.18.0.1/24 198.18.0.1 5000\n"
     "\n"
     "exit status: 0 when both directions finished cleanly (all our data and our FIN\n"
-    "acknowledged, the peer's FIN received and all its data written to stdout); 1 when the\n"
-    "connection failed (refused, timed out, reset by peer, ...) or stdin/stdout failed;\n"
-    "2 for bad usage; 130 on SIGINT and 143 on SIGTERM (128 + the signal, as a shell\n"
-    "reports a process killed by it), after resetting the connection, flushing --pcap\n"
-    "and restoring stdin and stdout. With -k it runs until signalled and reports failed\n"
-    "connections.\n";
+    "acknowledged, the peer's FIN received and all its data written to stdout; with -u: ended\n"
+    "by -q or -w with every datagram sent and every one received written); 1 when the\n"
+    "connection failed (refused, timed out, reset by peer, ...; with -u: an ICMP error about\n"
+    "a datagram of the connected socket) or stdin/stdout failed; 2 for bad usage; 130 on\n"
+    "SIGINT and 143 on SIGTERM (128 + the signal, as a shell reports a process killed by it),\n"
+    "after resetting the connection, flushing --pcap and restoring stdin and stdout. With -k,\n"
+    "and with -u without -q or -w, it runs until signalled and reports failed connections.\n";
 
 static int parse_port(const char *cmd, const char *what, const char *s, uint16_t *out)
 {
@@ -75,24 +109,48 @@ static int parse_port(const char *cmd, const char *what, const char *s, uint16_t
     return 0;
 }
 
+/* One of the flags that may also come together ("-lu", "-ulk"): l, k, u, 4, 6. 1, or 2
+ * after printing why. */
+static int parse_flag(struct netcat_opts *o, char flag)
+{
+    if (flag == 'l') {
+        o->listen = true;
+    } else if (flag == 'k') {
+        o->keep = true;
+    } else if (flag == 'u') {
+        o->udp = true;
+    } else {
+        enum synack_family f = flag == '4' ? SYNACK_AF_INET : SYNACK_AF_INET6;
+        if (o->family != SYNACK_AF_NONE && o->family != f)
+            return cli_fail("cat", "-4 and -6 exclude each other: give one, or neither for both");
+        o->family = f;
+    }
+    return 1;
+}
+
+/* "-l", "-u", or several flags in one ("-lu"). */
+static bool is_flags(const char *a)
+{
+    return a[0] == '-' && a[1] && strspn(a + 1, "lku46") == strlen(a + 1);
+}
+
 /* The options of cat itself, at argv[*i]. 1 consumed, 0 not ours, 2 bad value. */
 static int parse_cat_option(struct netcat_opts *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
     const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     double d;
-    if (strcmp(a, "-l") == 0 || strcmp(a, "--listen") == 0) {
+    if (is_flags(a)) {
+        for (const char *f = a + 1; *f; f++)
+            if (parse_flag(o, *f) == 2) return 2;
+    } else if (strcmp(a, "--listen") == 0) {
         o->listen = true;
-    } else if (strcmp(a, "-4") == 0 || strcmp(a, "-6") == 0) {
-        enum synack_family f = a[1] == '4' ? SYNACK_AF_INET : SYNACK_AF_INET6;
-        if (o->family != SYNACK_AF_NONE && o->family != f)
-            return cli_fail("cat", "-4 and -6 exclude each other: give one, or neither for both");
-        o->family = f;
-    } else if (strcmp(a, "-k") == 0 || strcmp(a, "--keep-open") == 0) {
+    } else if (strcmp(a, "--keep-open") == 0) {
         o->keep = true;
-    } else if (strcmp(a, "-lk") == 0 || strcmp(a, "-kl") == 0) {
-        o->listen = o->keep = true;
-    } else if (strcmp(a, "-p") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "--linger") == 0) {
+    } else if (strcmp(a, "--udp") == 0) {
+        o->udp = true;
+    } else if (strcmp(a, "-p") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-q") == 0 ||
+               strcmp(a, "--linger") == 0) {
         if (!v) return cli_fail("cat", "%s needs a value (see synack cat --help)", a);
         (*i)++;
         if (strcmp(a, "-p") == 0) {
@@ -100,7 +158,12 @@ static int parse_cat_option(struct netcat_opts *o, int argc, char **argv, int *i
         } else if (strcmp(a, "-w") == 0) {
             if (cli_parse_double(v, 0.001, 86400, &d) < 0)
                 return cli_fail("cat", "-w wants seconds from 0.001 to 86400, not '%s'", v);
-            o->connect_timeout = (synack_time_t)(d * 1e9);
+            o->wait = (synack_time_t)(d * 1e9);
+        } else if (strcmp(a, "-q") == 0) {
+            if (cli_parse_double(v, 0, 86400, &d) < 0)
+                return cli_fail("cat", "-q wants seconds from 0 to 86400, not '%s'", v);
+            o->quit = (synack_time_t)(d * 1e9);
+            o->quit_set = true;
         } else {
             if (cli_parse_double(v, 0, 600000, &d) < 0)
                 return cli_fail("cat", "--linger wants milliseconds from 0 to 600000, not '%s'", v);
@@ -139,6 +202,31 @@ static int parse_listen_addr(struct netcat_opts *o, const char *text)
     return 0;
 }
 
+/* What -u cannot take, and what only -u takes. 0, or 2 after printing why. */
+static int check_udp_options(const struct netcat_opts *o)
+{
+    if (!o->udp) {
+        if (o->quit_set)
+            return cli_fail("cat", "-q is for -u: a TCP connection ends when both sides have "
+                                   "closed (see synack cat --help)");
+        return 0;
+    }
+    const char *opt = NULL, *hint = "";
+    if (o->linger_set) {
+        opt = "--linger";
+    } else if (o->net.mss) {
+        opt = "--mss";
+        hint = " (--mtu sets their MTU)";
+    } else if (o->net.rcvbuf || o->net.sndbuf) {
+        opt = o->net.rcvbuf ? "--rcvbuf" : "--sndbuf";
+        hint = " (the stack queues 64K of them each way)";
+    } else if (o->net.syncookies_set) {
+        opt = "--syncookies";
+    }
+    if (opt) return cli_fail("cat", "%s is about TCP, and -u sends UDP datagrams%s", opt, hint);
+    return 0;
+}
+
 /* Fills `o` from argv; 0, -1 for --help (printed), or the exit status of a bad usage. */
 static int parse_args(struct netcat_opts *o, int argc, char **argv)
 {
@@ -165,12 +253,13 @@ static int parse_args(struct netcat_opts *o, int argc, char **argv)
         i++;
     }
     if (o->keep && !o->listen) return cli_fail("cat", "-k keeps listening: it needs -l");
+    if (check_udp_options(o)) return 2;
     if (o->keep && o->linger_set)
         return cli_fail("cat", "--linger is for one connection: with -k the process stays up and "
                                "answers a peer's retransmitted FIN itself");
     if (o->listen) {
         if (o->src_port) return cli_fail("cat", "-p is for connecting; with -l give the PORT");
-        if (o->connect_timeout)
+        if (o->wait && !o->udp)
             return cli_fail("cat", "-w limits connecting; with -l the listener waits as long as "
                                    "it runs (stop it with a signal or timeout(1))");
         if (npos == 0 || npos > 2)

@@ -10,7 +10,7 @@ static const char usage[] =
     "commands:\n"
     "  demo    the handshake, data, close and every TCP state on a simulated network\n"
     "  torture thousands of seeded runs over a hostile simulated network, with invariants\n"
-    "  cat     netcat over synack: a TCP connection on a TUN device or UDP encapsulation\n"
+    "  cat     netcat over synack: TCP (or UDP with -u) on a TUN device or UDP encapsulation\n"
     "  http    a small HTTP/1.1 static file server on synack\n"
     "\n"
     "`synack COMMAND --help` describes each command. trace and bench are not built yet\n"

@@ -473,6 +473,8 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
     if (s->icmpq_len) return stack_icmp_output(s, buf, cap, now);
     if (stack_big_busy(s)) {
         synack_ssize n = stack_big_output(s, buf, cap, now);
+        /* The last fragment freed the slot: a UDP send refused for it may go now. */
+        if (!stack_big_busy(s)) stack_udp_wake_writers(s, now);
         if (n != 0) return n;
     }
     if (stack_udp_has_output(s)) return stack_udp_output(s, buf, cap, now);

@@ -186,6 +186,9 @@ void stack_udp_icmp_error(struct synack_stack *s, const struct ip_icmp_error *e,
 /* Writes the oldest queued UDP packet: its length, 0 if none, or SYNACK_ERR_BUFSZ. */
 synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
 bool stack_udp_has_output(const struct synack_stack *s);
+/* Room was freed (the send queue drained, or the fragmenting slot): every socket whose send
+ * got AGAIN gets WRITABLE. */
+void stack_udp_wake_writers(struct synack_stack *s, synack_time_t now);
 
 /* ---- stack/icmp6.c ---- */
 /* A well-formed ICMPv6 message for this stack: echo answered, errors to TCP (RFC 4443). */

@@ -6,7 +6,9 @@
  * Sending: a datagram that fits the MTU is built at once, IP header included, into the
  * stack's send queue (udp_sndbuf bytes for all sockets), which synack_stack_output
  * drains; a larger one goes through the stack's one fragmenting slot. A send that finds no
- * room gets AGAIN, and the socket a WRITABLE event once there is room.
+ * room gets AGAIN, and the socket a WRITABLE event once the queue has drained or the slot's
+ * last fragment has left (whichever frees first: a socket woken for the other one may get
+ * AGAIN again, and then another WRITABLE).
  * Receiving: each socket has a queue of udp_rcvbuf bytes (a datagram's data and a
  * 21-byte record each, at most udp_rcvbuf / 64 datagrams); a datagram that does not fit
  * is dropped (udp-queue-full). READABLE is sent when a datagram arrives to an empty queue.
@@ -222,8 +224,7 @@ synack_ssize synack_udp_recv(struct synack_udp *u, uint8_t *buf, size_t cap,
     return n < 0 ? SYNACK_ERR_AGAIN : n;
 }
 
-/* After the send queue drained: sockets that were refused get WRITABLE. */
-static void udp_wake_writers(struct synack_stack *s, synack_time_t now)
+void stack_udp_wake_writers(struct synack_stack *s, synack_time_t now)
 {
     for (struct synack_udp *u = s->udp_socks; u; u = u->next) {
         if (!u->want_writable) continue;
@@ -242,7 +243,7 @@ synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, 
     ring_consume(&s->udp_txq, 2);
     ring_read(&s->udp_txq, buf, n);
     if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
-    if (ring_len(&s->udp_txq) == 0) udp_wake_writers(s, now);
+    if (ring_len(&s->udp_txq) == 0) stack_udp_wake_writers(s, now);
     return (synack_ssize)n;
 }
 

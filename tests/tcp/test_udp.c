@@ -373,6 +373,32 @@ static void large_datagrams_fragment_both_ways(void **state)
     }
 }
 
+/* A datagram larger than the MTU holds the stack's one fragmenting slot until its last
+ * fragment has left: a second one gets AGAIN, and WRITABLE once the slot is free again,
+ * even though the send queue itself never held anything (the contract of
+ * synack_udp_send: "AGAIN ... WRITABLE follows"). */
+static void fragmenting_slot_frees_with_writable(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    struct synack_udp *u = bind_port(&f, UPORT);
+    static uint8_t data[3000];
+    struct synack_endpoint peer = {f.remote, PEER_PORT};
+    assert_int_equal(synack_udp_send(u, data, sizeof data, &peer, f.now), (int)sizeof data);
+    assert_int_equal(synack_udp_send(u, data, sizeof data, &peer, f.now), SYNACK_ERR_AGAIN);
+    fix_events(&f);
+    assert_false(fix_saw_event(&f, SYNACK_EV_WRITABLE, 0));
+    uint8_t pkt[2048];
+    unsigned pieces = 0;
+    while (fix_recv_raw(&f, pkt, sizeof pkt) > 0)
+        pieces++;
+    assert_int_equal(pieces, 3);
+    assert_true(fix_saw_event(&f, SYNACK_EV_WRITABLE, 0));
+    assert_int_equal(synack_udp_send(u, data, sizeof data, &peer, f.now), (int)sizeof data);
+    fix_free(&f);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(datagrams_both_ways_v4),
     cmocka_unit_test(datagrams_both_ways_v6),
@@ -383,6 +409,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connected_and_specific_sockets_win),
     cmocka_unit_test(api_errors_say_what_is_wrong),
     cmocka_unit_test(large_datagrams_fragment_both_ways),
+    cmocka_unit_test(fragmenting_slot_frees_with_writable),
 };
 
 SYNACK_TEST_MAIN("udp", tests)

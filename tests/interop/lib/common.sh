@@ -753,12 +753,21 @@ refused_at_once() {
     return 1
 }
 
-# ns_tcpext NAME: the kernel's TcpExt counter NAME (e.g. TCPSynRetrans) in $NS, read from
-# /proc/net/netstat inside the namespace (the counters are per network namespace);
-# prints nothing when the kernel has no such counter.
-ns_tcpext() {
-    # shellcheck disable=SC2016 # an awk program
-    ip netns exec "$NS" awk -v want="$1" '$1 == "TcpExt:" {
+# ns_counter TABLE NAME: the kernel's counter NAME of TABLE in $NS (the counters are per
+# network namespace): TABLE TcpExt from /proc/net/netstat, Ip, Icmp, Udp, ... from
+# /proc/net/snmp (each table two lines, its names then its values); TABLE 6 for the IPv6
+# ones of /proc/net/snmp6, one "NAME VALUE" a line (Udp6InDatagrams, Ip6ReasmOKs). Prints
+# nothing when the kernel has no such counter.
+# shellcheck disable=SC2016 # awk programs
+ns_counter() {
+    if [ "$1" = 6 ]; then
+        ip netns exec "$NS" awk -v want="$2" '$1 == want { print $2 }' /proc/net/snmp6
+        return
+    fi
+    ip netns exec "$NS" awk -v table="$1:" -v want="$2" '$1 == table {
         if (!h) { for (i = 2; i <= NF; i++) name[i] = $i; h = 1; next }
-        for (i = 2; i <= NF; i++) if (name[i] == want) print $i }' /proc/net/netstat
+        for (i = 2; i <= NF; i++) if (name[i] == want) print $i }' /proc/net/netstat /proc/net/snmp
 }
+
+# ns_tcpext NAME: the kernel's TcpExt counter NAME (e.g. TCPSynRetrans) in $NS.
+ns_tcpext() { ns_counter TcpExt "$1"; }
