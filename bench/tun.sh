@@ -10,11 +10,12 @@
 # the kernel's own TCP achieves on a path of that shape, and synack/kernel compares stacks.
 #
 # Everything runs inside network namespaces created here (198.18.0.0/24 for (a) and (b),
-# 198.18.1.0/24 for (c)) and removed on exit. Needs root and /dev/net/tun. Use a Release
+# 198.18.1.0/24 for (c); with --ipv6, 2001:db8::/64 and 2001:db8:1::/64) and removed on exit. Needs root and /dev/net/tun. Use a Release
 # build (`make`): a Debug or sanitizer build measures the instrumentation.
 #
-# Usage: bench/tun.sh [BUILD_DIR] [--mb N] [--runs N] [--synack-opts "OPTS"]
+# Usage: bench/tun.sh [BUILD_DIR] [--ipv6] [--mb N] [--runs N] [--synack-opts "OPTS"]
 #   BUILD_DIR     holds synack and bench/tun_relay (default: build)
+#   --ipv6        every path over IPv6 (TCP MSS 1440 at MTU 1500 rather than 1460)
 #   --mb N        megabytes (10^6 bytes) per transfer (default 500)
 #   --runs N      repetitions of each case; the median is reported (default 5)
 #   --synack-opts extra options for both synack runs, e.g. "--sndbuf 1M --rcvbuf 1M"
@@ -25,9 +26,11 @@ build=build
 mb=500
 runs=5
 synack_opts=""
+ipv6=0
 while [ $# -gt 0 ]; do
     case $1 in
         --mb) mb=$2; shift ;;
+        --ipv6) ipv6=1 ;;
         --runs) runs=$2; shift ;;
         --synack-opts) synack_opts=$2; shift ;;
         -h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -112,7 +115,7 @@ poll() {
 listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
 # tun_ready NS IF ADDR: IF carries ADDR and is UP (synack sets the address first).
 tun_ready() {
-    ip -n "$1" -4 addr show dev "$2" | grep -q "inet $3/" &&
+    ip -n "$1" "$fam" addr show dev "$2" | grep -Eq "inet6? $3/" &&
         ip -n "$1" link show dev "$2" | grep -q '[<,]UP[,>]'
 }
 tun_gone() { ! ip -n "$1" link show dev "$2"; }
@@ -129,19 +132,27 @@ head -c "$bytes" /dev/urandom >"$dir/data" || die "cannot write $dir/data"
 
 ip netns add "$ns" || die "cannot create a network namespace"
 ip -n "$ns" link set lo up
-link=(--link tun:tun0 --addr 198.18.0.2/24 --tun-host-addr 198.18.0.1/24)
+# The addresses: synack's and the kernel's for (a) and (b), the kernel's two for (c).
+if [ "$ipv6" -eq 1 ]; then
+    fam=-6 plen=64 me=2001:db8::2 host=2001:db8::1 ra=2001:db8:1::1 rb=2001:db8:1::2
+    nodad=(nodad) # (c): usable at once, no duplicate address detection on a fresh device
+else
+    fam=-4 plen=24 me=198.18.0.2 host=198.18.0.1 ra=198.18.1.1 rb=198.18.1.2
+    nodad=()
+fi
+link=(--link tun:tun0 --addr "$me/$plen" --tun-host-addr "$host/$plen")
 # shellcheck disable=SC2206
 extra=($synack_opts)
 
 # (a) synack -> kernel: time from starting synack (TUN creation included, a few ms) to
 # the kernel receiver's exit.
 run_synack_to_kernel() {
-    bg "$ns" "$limit" "$dir/count" sh -c 'nc -l -d 5000 </dev/null | wc -c'
+    bg "$ns" "$limit" "$dir/count" sh -c "nc $fam -l -d 5000 </dev/null | wc -c"
     local rx=$BG t0 rc=0
     poll listening "$ns" 5000 || die "(a): the kernel nc -l never listened"
     t0=$(now)
     ip netns exec "$ns" timeout -k 5 "$limit" "$synack" cat "${link[@]}" "${extra[@]}" \
-        198.18.0.1 5000 <"$dir/data" >/dev/null 2>>"$dir/stderr.log" || rc=$?
+        "$host" 5000 <"$dir/data" >/dev/null 2>>"$dir/stderr.log" || rc=$?
     reap "$rx"
     T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
     { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "(a): synack cat exited $rc, kernel nc $RC (see $dir/stderr.log)"
@@ -155,9 +166,9 @@ run_kernel_to_synack() {
     bg "$ns" "$limit" "$dir/count" sh -c "\"\$0\" cat -l \"\$@\" 5000 </dev/null | wc -c" \
         "$synack" "${link[@]}" "${extra[@]}"
     local rx=$BG t0 rc=0
-    poll tun_ready "$ns" tun0 198.18.0.1 || die "(b): synack's tun0 never came up"
+    poll tun_ready "$ns" tun0 "$host" || die "(b): synack's tun0 never came up"
     t0=$(now)
-    ip netns exec "$ns" timeout -k 5 "$limit" nc -N 198.18.0.2 5000 <"$dir/data" \
+    ip netns exec "$ns" timeout -k 5 "$limit" nc -N "$me" 5000 <"$dir/data" \
         >/dev/null 2>>"$dir/stderr.log" || rc=$?
     reap "$rx"
     T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
@@ -176,19 +187,19 @@ setup_relay() {
     poll ip -n "$nsa" link show dev tunB || die "(c): the relay did not create its devices"
     ip -n "$nsa" link set tunB netns "$nsb" || die "(c): cannot move tunB to $nsb"
     {
-        ip -n "$nsa" addr add 198.18.1.1/24 dev tunA && ip -n "$nsa" link set tunA up &&
-            ip -n "$nsb" addr add 198.18.1.2/24 dev tunB && ip -n "$nsb" link set tunB up
+        ip -n "$nsa" addr add "$ra/$plen" dev tunA "${nodad[@]}" && ip -n "$nsa" link set tunA up &&
+            ip -n "$nsb" addr add "$rb/$plen" dev tunB "${nodad[@]}" && ip -n "$nsb" link set tunB up
     } || die "(c): cannot configure tunA/tunB"
     ip -n "$nsa" link set lo up
     ip -n "$nsb" link set lo up
 }
 
 run_kernel_to_kernel() {
-    bg "$nsa" "$limit" "$dir/count" sh -c 'nc -l -d 5000 </dev/null | wc -c'
+    bg "$nsa" "$limit" "$dir/count" sh -c "nc $fam -l -d 5000 </dev/null | wc -c"
     local rx=$BG t0 rc=0
     poll listening "$nsa" 5000 || die "(c): the kernel nc -l never listened"
     t0=$(now)
-    ip netns exec "$nsb" timeout -k 5 "$limit" nc -N 198.18.1.1 5000 <"$dir/data" \
+    ip netns exec "$nsb" timeout -k 5 "$limit" nc -N "$ra" 5000 <"$dir/data" \
         >/dev/null 2>>"$dir/stderr.log" || rc=$?
     reap "$rx"
     T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
@@ -222,7 +233,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 read -r a_med a_min a_max <<<"$RES_a"
 read -r b_med b_min b_max <<<"$RES_b"
 read -r c_med c_min c_max <<<"$RES_c"
-cmdline="bench/tun.sh $build --mb $mb --runs $runs${synack_opts:+ --synack-opts \"$synack_opts\"}"
+cmdline="bench/tun.sh $build$([ "$ipv6" -eq 1 ] && echo " --ipv6") --mb $mb --runs $runs${synack_opts:+ --synack-opts \"$synack_opts\"}"
 echo "Command: \`$cmdline\` ($(date -u +%Y-%m-%d), $(nproc) cores, ${cpu:-unknown CPU}, Linux $(uname -r))"
 echo
 echo "| path | MB per run | runs | MB/s median | MB/s min | MB/s max | synack / kernel |"
