@@ -23,12 +23,16 @@
 #   refused   `synack cat -u HOST 5999` (a line on stdin) with no kernel socket on the
 #             port: exit 1, by itself within 10 s, and the one line "synack cat:
 #             connection to HOST:5999 refused" (IPv6 in brackets)
+# The captures of to_nc and from_nc (synack's --pcap) pass tshark_check_udp: every packet
+# UDP between the two, a fragment of it, a port unreachable, or the kernel's IPv6
+# multicast; the fragmented datagram reassembled; every IPv4, UDP and ICMP checksum good;
+# nothing malformed.
 # Usage: udp_nc.sh PATH/TO/synack
 set -u -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC2154  # PIDs set by start_bg
 source "$(dirname "$0")/lib/common.sh"
 INTEROP_IPV6=1
-interop_init udp_nc "${1:-}" nc ss mkfifo
+interop_init udp_nc "${1:-}" nc ss mkfifo tshark
 [ -d /proc/sys/net/ipv6 ] || skip "the kernel has no IPv6 (/proc/sys/net/ipv6 is missing)"
 
 # What stdin gives, piece by piece (each one datagram), and what synack -l answers.
@@ -105,6 +109,13 @@ feed_pieces() {
     done
 }
 
+# tshark_pcap_udp LABEL DIRS: the case's capture passes tshark_check_udp (unless captures
+# are off: SYNACK_INTEROP_PCAP=0).
+tshark_pcap_udp() {
+    [ "${SYNACK_INTEROP_PCAP:-1}" = 1 ] || return 0
+    tshark_check_udp "$DIR/$1.pcap" "$TARGET_ADDR" "$KERNEL_ADDR" "$2"
+}
+
 # ---- synack cat -u -> nc -u -l -------------------------------------------------------------
 case_to_nc() {
     local label=$1 port=$2 n_pid rc in0 r0 in1 r1
@@ -139,6 +150,7 @@ case_to_nc() {
     [ -s "$DIR/$label.synack.out" ] && fail "synack wrote bytes nc never sent"
     log "  4 datagrams (one of 3000 bytes in fragments) -> nc: $(size "$kout") bytes"
     wait_tun_gone
+    tshark_pcap_udp "$label" one
 }
 
 # ---- nc -u -> synack cat -u -l -------------------------------------------------------------
@@ -196,6 +208,7 @@ case_from_nc() {
     check_grew "the second sender's datagram refused with port unreachable" "$u0" "${K_UNREACH[@]}"
     check_grew "the 3000-byte reply reassembled by the kernel" "$r0" "${K_REASM[@]}"
     wait_tun_gone
+    tshark_pcap_udp "$label" both
 }
 
 # ---- -l -k: anyone's datagrams, stdin to the latest sender -------------------------------

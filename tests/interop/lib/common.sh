@@ -721,6 +721,62 @@ tshark_check() {
     [ "$experr" -eq 0 ] || fail "$experr packets with an expert error"
 }
 
+# tshark_check_udp PCAP ME PEER DIRS: a capture of UDP between ME (synack) and PEER (the
+# kernel), read by tshark with IP and UDP checksum validation on and IP reassembly (its
+# default, two passes so that each fragment knows where it was reassembled): more than zero packets; each one UDP between the two, a fragment of such a
+# datagram, an ICMP/ICMPv6 destination unreachable between them, or the kernel's IPv6
+# multicast; at least one datagram that came in fragments and was reassembled; every IPv4
+# header, UDP and ICMP checksum good; no malformed packet and no expert error; UDP from ME,
+# and (DIRS "both") from PEER too.
+tshark_check_udp() {
+    local pcap=$1 me=$2 peer=$3 dirs=$4 ipf=ip icmpf=icmp unreach_type=3 inf=ip.reassembled_in u
+    case $me in *:*) ipf=ipv6 icmpf=icmpv6 unreach_type=1 inf=ipv6.reassembled.in ;; esac
+    u="udp && !$icmpf" # not the datagram an ICMP error quotes
+    if [ ! -s "$pcap" ]; then
+        fail "no capture at $pcap"
+        return 0
+    fi
+    tsu() {
+        tshark -2 -n -r "$pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE "$@" \
+            2>/dev/null | wc -l
+    }
+    countu() { tsu -Y "$1" -T fields -e frame.number; }
+    local total udp ours fwd rev frag reasm unreach mcast malformed experr ip4 good_ip good_udp
+    local bad_icmp
+    total=$(tsu -T fields -e frame.number)
+    udp=$(countu "$u")
+    ours=$(countu "$u && $ipf.addr == $me && $ipf.addr == $peer")
+    fwd=$(countu "$u && $ipf.src == $me")
+    rev=$(countu "$u && $ipf.src == $peer")
+    # Fragments but the one that completes a datagram (tshark shows the UDP in that one).
+    frag=$(countu "!udp && !$icmpf && $inf && $ipf.addr == $me && $ipf.addr == $peer")
+    reasm=$(countu "$u && $ipf.fragments")
+    unreach=$(countu "$icmpf.type == $unreach_type && $ipf.addr == $me && $ipf.addr == $peer")
+    mcast=$(countu '!udp && ipv6.dst == ff00::/8 && icmpv6')
+    malformed=$(countu '_ws.malformed')
+    experr=$(countu '_ws.expert.severity == error')
+    ip4=$(countu 'ip')
+    good_ip=$(countu 'ip.checksum.status == "Good"')
+    good_udp=$(countu "$u && udp.checksum.status == \"Good\"")
+    bad_icmp=$(countu "$icmpf.checksum.status == \"Bad\"")
+    log "  tshark: $total packets, udp $udp ($fwd from synack, $rev from the kernel)," \
+        "$reasm reassembled from fragments ($frag other fragments), unreachable $unreach," \
+        "the kernel's IPv6 multicast $mcast, checksums good ip $good_ip of $ip4 udp $good_udp," \
+        "bad icmp $bad_icmp, malformed $malformed, expert errors $experr"
+    [ "$total" -gt 0 ] || fail "tshark read no packet from $(basename "$pcap")"
+    [ "$((total - udp - frag - unreach - mcast))" -eq 0 ] ||
+        fail "$((total - udp - frag - unreach - mcast)) packets are not UDP between $me and $peer, its fragments, a destination unreachable or the kernel's IPv6 multicast"
+    [ "$ours" -eq "$udp" ] || fail "$((udp - ours)) UDP datagrams are not between $me and $peer"
+    [ "$fwd" -gt 0 ] || fail "the capture holds no datagram from synack"
+    [ "$dirs" != both ] || [ "$rev" -gt 0 ] || fail "the capture holds no datagram from the kernel"
+    [ "$reasm" -gt 0 ] || fail "no datagram in the capture came in fragments"
+    [ "$good_ip" -eq "$ip4" ] || fail "only $good_ip of $ip4 IPv4 header checksums verified good"
+    [ "$good_udp" -eq "$udp" ] || fail "only $good_udp of $udp UDP checksums verified good"
+    [ "$bad_icmp" -eq 0 ] || fail "$bad_icmp bad ICMP checksums"
+    [ "$malformed" -eq 0 ] || fail "$malformed malformed packets"
+    [ "$experr" -eq 0 ] || fail "$experr packets with an expert error"
+}
+
 # ---- counters ----------------------------------------------------------------------------
 
 # synack_v_counts LOG: reads the summary `synack cat -v` prints at exit into V_SEGS_OUT
