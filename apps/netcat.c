@@ -17,8 +17,12 @@
 #define NETCAT_READS_PER_TURN 16 /* stdin reads per callback while the send buffer takes all */
 #define NETCAT_RECVS_PER_TURN 64 /* recv + write rounds per turn while stdout takes all */
 #define NETCAT_BACKLOG 8         /* -k: connections that may wait while one is served */
-#define NETCAT_LINGER_MIN SYNACK_MS(200) /* the default linger in TIME_WAIT, at least */
-#define NETCAT_LINGER_RENEWALS 4         /* times the linger is doubled for a peer still retrying */
+/* The default linger in TIME_WAIT, at least: twice RFC 6298 (2.1)'s initial RTO of 1 s. Our
+ * own RTO says nothing of the peer's: a peer with no RTT sample, or whose timer has backed
+ * off (RFC 6298 (5.5), kept until its next sample), retransmits its FIN a second or more
+ * after the first; leaving earlier strands it in LAST_ACK. */
+#define NETCAT_LINGER_MIN SYNACK_S(2)
+#define NETCAT_LINGER_RENEWALS 4 /* times the linger is doubled for a peer still retrying */
 
 /* ---- stdin and stdout --------------------------------------------------------------------- */
 

@@ -16,7 +16,8 @@
  *
  * After a clean close in TIME_WAIT the process stays up to answer a retransmitted FIN
  * whose ACK was lost, renewed (doubling) while the peer keeps retransmitting (RFC 9293
- * §3.6): by default for twice the retransmission timeout (at least 200 ms) when the path
+ * §3.6): by default for twice the retransmission timeout (at least 2 s, twice the
+ * initial RTO of RFC 6298, which a peer with no RTT sample still uses) when the path
  * may lose packets (net_opts_path_may_lose), not at all when it cannot.
  *
  * UDP (netcat_udp.c), as OpenBSD nc -u. Datagram boundaries: each read of stdin, up to
