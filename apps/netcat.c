@@ -22,7 +22,7 @@
  * off (RFC 6298 (5.5), kept until its next sample), retransmits its FIN a second or more
  * after the first; leaving earlier strands it in LAST_ACK. */
 #define NETCAT_LINGER_MIN SYNACK_S(2)
-#define NETCAT_LINGER_RENEWALS 4 /* times the linger is doubled for a peer still retrying */
+#define NETCAT_LINGER_RENEWALS 8 /* times the wait is renewed for a peer still sending */
 
 /* ---- stdin and stdout --------------------------------------------------------------------- */
 
@@ -297,7 +297,11 @@ static void netcat_begin(struct netcat *c, struct synack_tcp *t)
 
 /* Waits in TIME_WAIT so that a FIN retransmitted because our last ACK was lost is
  * acknowledged again (RFC 9293 §3.6: the reason TIME_WAIT exists); the peer is done once it
- * stops retransmitting. Bounded by the linger time, renewed while FINs keep coming. */
+ * stops retransmitting. Each segment from the peer renews the wait: a peer that backs off
+ * (RFC 6298 (5.5)) retransmits next after twice the gap since its previous segment, so the
+ * wait runs to twice that gap, or the linger time if longer. A burst of late duplicates
+ * (gaps of microseconds) thus extends it by about the linger time, not by doubling it per
+ * segment. At most NETCAT_LINGER_RENEWALS renewals. */
 static void netcat_linger(struct netcat *c)
 {
     struct synack_tcp_info i;
@@ -310,18 +314,18 @@ static void netcat_linger(struct netcat *c)
     if (linger == 0) return;
     synack_loop_set_turn(c->env.loop, NULL, NULL);
     uint64_t seen = i.counters.segs_in;
-    synack_time_t until = synack_loop_now(c->env.loop) + linger;
+    synack_time_t last = synack_loop_now(c->env.loop), until = last + linger;
     for (int renewals = 0; renewals <= NETCAT_LINGER_RENEWALS;) {
         synack_time_t now = synack_loop_now(c->env.loop);
         if (now >= until) break;
         if (synack_loop_run_once(c->env.loop, until - now) < 0 || c->env.signal) break;
         if (synack_tcp_info(c->tcp, &i) < 0 || i.state != SYNACK_TIME_WAIT) break;
         if (i.counters.segs_in != seen) {
-            /* The peer retransmitted, so it may again, after a backed-off (doubled)
-             * timeout: wait twice as long. */
             seen = i.counters.segs_in;
-            linger *= 2;
-            until = synack_loop_now(c->env.loop) + linger;
+            now = synack_loop_now(c->env.loop);
+            synack_time_t gap = now - last;
+            last = now;
+            until = now + (2 * gap > linger ? 2 * gap : linger);
             renewals++;
         }
     }

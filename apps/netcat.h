@@ -15,7 +15,8 @@
  * gets an immediate half-close (FIN) and its data still goes to stdout.
  *
  * After a clean close in TIME_WAIT the process stays up to answer a retransmitted FIN
- * whose ACK was lost, renewed (doubling) while the peer keeps retransmitting (RFC 9293
+ * whose ACK was lost, renewed while the peer keeps retransmitting, to twice the gap between
+ * its last two segments when that is longer, as its backed-off timer would be (RFC 9293
  * §3.6): by default for twice the retransmission timeout (at least 2 s, twice the
  * initial RTO of RFC 6298, which a peer with no RTT sample still uses) when the path
  * may lose packets (net_opts_path_may_lose), not at all when it cannot.
