@@ -10,14 +10,38 @@
 
 #include <synack/synack.h>
 
+/* The four address bytes are stored as one 32-bit word in network order, not one byte at a
+ * time: a byte-wise build read back at once by a wider load (the struct copies and the
+ * 8-byte compares of addr_eq) stalls store-to-load forwarding on the per-packet path. */
 static inline struct synack_addr addr_v4(uint32_t host_order)
 {
     struct synack_addr a = {.family = SYNACK_AF_INET};
-    a.bytes[0] = (uint8_t)(host_order >> 24);
-    a.bytes[1] = (uint8_t)(host_order >> 16);
-    a.bytes[2] = (uint8_t)(host_order >> 8);
-    a.bytes[3] = (uint8_t)host_order;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t net = __builtin_bswap32(host_order);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    uint32_t net = host_order;
+#else
+    uint32_t net;
+    uint8_t *b = (uint8_t *)&net;
+    b[0] = (uint8_t)(host_order >> 24);
+    b[1] = (uint8_t)(host_order >> 16);
+    b[2] = (uint8_t)(host_order >> 8);
+    b[3] = (uint8_t)host_order;
+#endif
+    memcpy(a.bytes, &net, sizeof(net));
     return a;
+}
+
+/* Sets `a` to the IPv4 address whose four bytes (network order) are at `p`, in place. The
+ * 16 address bytes are written as two 8-byte words, the halves addr_eq compares: a compare
+ * right after (the per-packet checks follow the parse) then reads each from one store. */
+static inline void addr_set_v4(struct synack_addr *a, const uint8_t *p)
+{
+    uint8_t lo[8] = {p[0], p[1], p[2], p[3], 0, 0, 0, 0};
+    static const uint8_t hi[8];
+    a->family = SYNACK_AF_INET;
+    memcpy(a->bytes, lo, sizeof(lo));
+    memcpy(a->bytes + 8, hi, sizeof(hi));
 }
 
 static inline uint32_t addr_v4_value(const struct synack_addr *a)

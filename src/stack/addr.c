@@ -19,18 +19,6 @@ bool stack_addr_is_local(const struct synack_stack *s, const struct synack_addr 
     return false;
 }
 
-void stack_addr_locality(const struct synack_stack *s, const struct synack_addr *src,
-                         const struct synack_addr *dst, bool *src_local, bool *dst_local)
-{
-    bool is_src = false, is_dst = false;
-    for (size_t i = 0; i < SYNACK_MAX_ADDRS && s->cfg.addrs[i].family != SYNACK_AF_NONE; i++) {
-        is_src |= addr_eq(&s->cfg.addrs[i], src);
-        is_dst |= addr_eq(&s->cfg.addrs[i], dst);
-    }
-    *src_local = is_src;
-    *dst_local = is_dst;
-}
-
 int stack_source_addr(const struct synack_stack *s, const struct synack_addr *bound,
                       const struct synack_addr *remote, struct synack_addr *out)
 {

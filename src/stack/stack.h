@@ -7,6 +7,7 @@
 
 #include <synack/synack.h>
 
+#include "base/addr.h"
 #include "base/evq.h"
 #include "ip/frag.h"
 #include "ip/icmp_error.h"
@@ -103,9 +104,20 @@ int stack_source_addr(const struct synack_stack *s, const struct synack_addr *bo
 /* True when `a` is one of the stack's addresses. */
 bool stack_addr_is_local(const struct synack_stack *s, const struct synack_addr *a);
 /* Both checks of an arriving packet's addresses in one pass: whether its source and its
- * destination are addresses of the stack. */
-void stack_addr_locality(const struct synack_stack *s, const struct synack_addr *src,
-                         const struct synack_addr *dst, bool *src_local, bool *dst_local);
+ * destination are addresses of the stack. Inline: it runs for every packet. */
+static inline void stack_addr_locality(const struct synack_stack *s, const struct synack_addr *src,
+                                       const struct synack_addr *dst, bool *src_local,
+                                       bool *dst_local)
+{
+    bool is_src = false, is_dst = false;
+    /* synack_stack_new packed the addresses to the front: the first empty slot ends them. */
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS && s->cfg.addrs[i].family != SYNACK_AF_NONE; i++) {
+        is_src |= addr_eq(&s->cfg.addrs[i], src);
+        is_dst |= addr_eq(&s->cfg.addrs[i], dst);
+    }
+    *src_local = is_src;
+    *dst_local = is_dst;
+}
 
 /* ---- stack/ip.c ---- */
 int stack_ip_init(struct synack_stack *s);

@@ -208,14 +208,18 @@ static struct tcp_ctl_seg rst_seg(const struct synack_addr *laddr, uint16_t lpor
                                   const struct synack_addr *raddr, uint16_t rport, uint32_t seq,
                                   uint32_t ack, bool with_ack)
 {
-    return (struct tcp_ctl_seg){
-        .laddr = *laddr,
-        .raddr = *raddr,
-        .tcp = {.src_port = lport,
-                .dst_port = rport,
-                .seq = seq,
-                .ack = with_ack ? ack : 0,
-                .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))}};
+    /* Addresses and segment apart (see tcp_cookie_send_synack): one initializer for the whole
+     * entry is cleared with a slow string instruction. */
+    struct tcp_ctl_seg seg;
+    seg.laddr = *laddr;
+    seg.raddr = *raddr;
+    seg.tcp =
+        (struct wire_tcp_repr){.src_port = lport,
+                               .dst_port = rport,
+                               .seq = seq,
+                               .ack = with_ack ? ack : 0,
+                               .flags = (uint8_t)(WIRE_TCP_RST | (with_ack ? WIRE_TCP_ACK : 0))};
+    return seg;
 }
 
 void tcp_send_rst(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,

@@ -133,18 +133,19 @@ void tcp_tw_expire(struct tcp_env *e, synack_time_t now)
 static void tw_send_ack(struct tcp_env *e, const struct tcp_tw *tw, synack_time_t now)
 {
     uint32_t field = tw->rcv_wnd >> tw->rcv_wscale;
-    struct tcp_ctl_seg seg = {
-        .laddr = tw->local_addr,
-        .raddr = tw->remote_addr,
-        .tcp = {.src_port = tw->local_port,
-                .dst_port = tw->remote_port,
-                .seq = tw->snd_nxt,
-                .ack = tw->rcv_nxt,
-                .flags = WIRE_TCP_ACK,
-                .window = (uint16_t)(field > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : field),
-                .has_ts = tw->ts,
-                .ts_val = tw->ts ? (uint32_t)(now / SYNACK_MS(1)) + tw->ts_offset : 0,
-                .ts_ecr = tw->ts ? tw->ts_recent : 0}};
+    struct tcp_ctl_seg seg; /* in two parts: see tcp_cookie_send_synack */
+    seg.laddr = tw->local_addr;
+    seg.raddr = tw->remote_addr;
+    seg.tcp = (struct wire_tcp_repr){
+        .src_port = tw->local_port,
+        .dst_port = tw->remote_port,
+        .seq = tw->snd_nxt,
+        .ack = tw->rcv_nxt,
+        .flags = WIRE_TCP_ACK,
+        .window = (uint16_t)(field > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : field),
+        .has_ts = tw->ts,
+        .ts_val = tw->ts ? (uint32_t)(now / SYNACK_MS(1)) + tw->ts_offset : 0,
+        .ts_ecr = tw->ts ? tw->ts_recent : 0};
     tcp_ctl_push(e, &seg);
 }
 

@@ -84,7 +84,8 @@ struct wire_ip_repr {
  * header checksum). On success fills `out` (family SYNACK_AF_INET; a fragment has
  * out->frag.present with its offset, MF and Identification) and returns SYNACK_DROP_NONE;
  * bytes past the total length (link padding) are ignored. The payload starts at
- * pkt + out->header_len. Does not check protocol or destination. */
+ * pkt + out->header_len. Does not check protocol or destination. On failure `out` is
+ * unspecified (a header whose checksum fails is described in it all the same). */
 enum synack_drop wire_ipv4_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out);
 
 /* Writes a 20-byte header (checksum filled in) for `ip` into `buf` (cap >= 20): src, dst,
