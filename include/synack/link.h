@@ -3,7 +3,8 @@
  * beyond libc, or simulates a network.
  *
  * Sections: pcap capture, network simulator, links (the common seam), TUN, UDP
- * encapsulation, fault injection and capture around any link, the event loop.
+ * encapsulation, the in-process link, fault injection and capture around any link, the
+ * event loop.
  *
  * Conventions are those of synack.h: 0 or a negative SYNACK_ERR_*, synack_ssize for a
  * length-or-error, times in nanoseconds.
@@ -271,8 +272,8 @@ const char *synack_sim_error(const struct synack_sim *sim);
 
 /*
  * A link carries bare IPv4 and IPv6 packets between one stack and the world: a TUN
- * device, a UDP socket (encapsulation), or a wrapper around another link (fault injection,
- * capture).
+ * device, a UDP socket (encapsulation), the embedding program itself (in-process), or a
+ * wrapper around another link (fault injection, capture).
  * Polymorphism is a vtable: every link begins with `const struct synack_link_ops *ops`.
  *
  * Links never block: recv returns AGAIN when nothing is waiting, send drops (and counts)
@@ -286,8 +287,10 @@ struct synack_link;
 struct synack_link_stats {
     uint64_t rx_packets, rx_bytes; /* packets handed out by recv */
     uint64_t tx_packets, tx_bytes; /* packets accepted by send and passed on */
-    uint64_t rx_errors;            /* reads that failed, or runts/oversize that were dropped */
-    uint64_t tx_errors;            /* writes the OS refused or cut short (packet dropped) */
+    uint64_t rx_errors; /* reads that failed, or runts/oversize that were dropped (in-process
+                           link: pushes refused) */
+    uint64_t tx_errors; /* writes the OS refused or cut short (packet dropped; in-process
+                           link: sends refused, for a full queue or a bad length) */
     /* UDP only: ICMP errors the kernel reported about datagrams sent earlier (port
      * unreachable while the peer is not running yet, ...). Nothing was dropped here: the
      * datagram had already left (a send they interrupted is tried again). */
@@ -303,7 +306,7 @@ struct synack_link_stats {
 };
 
 struct synack_link_ops {
-    const char *kind; /* "tun", "udp", "fault", "pcap" */
+    const char *kind; /* "tun", "udp", "inproc", "fault", "pcap" */
     /* Copies the next arrived packet into `buf` and returns its length; AGAIN when none
      * is waiting; BUFSZ when `cap` is too small (the packet is dropped and counted);
      * IO on a failed read (counted; the link stays usable unless it says otherwise). */
@@ -440,6 +443,113 @@ int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cf
  * anyone else sees at most 2 * net.core.rmem_max (wmem_max). Either pointer may be NULL.
  * Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one included). */
 int synack_udp_sockbuf(const struct synack_link *l, unsigned *rcvbuf, unsigned *sndbuf);
+
+/* ---- the in-process link ------------------------------------------------------------------ */
+
+/*
+ * A link whose far end is the embedding program itself: it hands packets in
+ * (synack_inproc_push) and takes the stack's packets out (synack_inproc_pull), each with a
+ * time. For a test that plays the peer packet by packet (write the peer's SYN, read
+ * synack's SYN-ACK, ...), and for a program that carries the packets its own way (its own
+ * transport, a shared-memory ring, a radio). The link parses nothing: any bytes of 1 to
+ * mtu are carried, so a test can hand the stack malformed packets too.
+ *
+ * Two queues, bounded in packets (and optionally bytes) each way:
+ *   - towards the stack: push copies the packet in with the time `at` it arrives; the
+ *     link's recv hands it out only once its `now` >= `at`, and next_deadline is the
+ *     earliest `at` waiting (so an event loop sleeps until then). Packets arrive in order
+ *     of `at`, packets of equal `at` in the order pushed: a harness schedules arrivals,
+ *     and one pushed with an earlier `at` overtakes those pushed before it (reordering).
+ *     `at` is in the time of the stack's side (the `now` given to recv; for
+ *     synack_loop, synack_loop_now()): 0 means "at once", which is what a program
+ *     forwarding packets as they come passes;
+ *   - from the stack: send copies the packet in, stamped with the `now` of the send; pull
+ *     takes the oldest out with that time.
+ * Both queues are allocated whole when the link is opened (packets x mtu bytes each way;
+ * the OS commits pages only as they are first used) and never per packet.
+ *
+ * Full queues. A push that does not fit is refused (AGAIN, counted in rx_errors) so the
+ * embedder knows; it may retry after the stack has read. A send that does not fit is
+ * dropped as a router drops what its queue cannot take (AGAIN, counted in tx_errors): the
+ * stack's own retransmission recovers, and an embedder that does not pull is never able
+ * to block the stack.
+ *
+ * Threads. push, pull and every operation of the link's vtable but free may be called
+ * from any thread at any time: one mutex guards both queues, the counters and the wake-up
+ * state, and is held only to copy one packet in or out. The intended split is the stack
+ * and its event loop on one thread (recv, send, next_deadline through the loop) and the
+ * embedder on another (push, pull); the stack itself stays single-threaded and lock-free,
+ * touched only from its own thread. mtu never changes and needs no lock. synack_link_free
+ * must be called once no other thread uses the link (after joining it).
+ *
+ * Waking the two sides without polling:
+ *   - the stack's side: the link's fd is an eventfd (non-blocking, close-on-exec). A push
+ *     makes it readable, and it stays so until a recv returns AGAIN (which empties it), so
+ *     a loop that reads until AGAIN never spins. It also wakes for a push whose `at` is
+ *     still ahead: that push may have moved next_deadline earlier than the time a sleeping
+ *     loop armed, so the loop must wake to read it (one recv returns AGAIN, the new
+ *     deadline is armed). No push between that AGAIN and the next sleep goes unseen: the
+ *     test of the queue and the emptying of the eventfd happen under the mutex, and a
+ *     push after them makes the fd readable again. A wake-up costs one write(2) per push
+ *     that finds the fd empty, not one per packet. Poll the fd; never read it (the link
+ *     keeps its state);
+ *   - the embedder's side: the `on_send` hook of the configuration, called on the
+ *     stack's thread after each packet it queues. A hook and not a second eventfd
+ *     because it costs nothing when unused (a test that pulls after each step needs no
+ *     wake-up), lets a single-threaded program forward the packet at once (it may pull
+ *     from inside the hook), and becomes an eventfd, a condition variable or a pipe in a
+ *     few lines for a program with its own event loop; an fd would cost a system call
+ *     per packet, or a protocol of when to read it, for every embedder alike.
+ */
+struct synack_inproc_config {
+    /* Largest packet carried either way, and what mtu() reports (the stack's MTU): 68
+     * (RFC 791 §3.2) to 65535; 0 means 1500. */
+    unsigned mtu;
+    /* Packets the queue towards the stack holds (pushed, not yet received): 1 to
+     * SYNACK_INPROC_MAX_PACKETS; 0 means 256 (five 64 KiB windows of 1500-byte packets). */
+    size_t rx_packets;
+    /* Bytes of packets that queue holds at most; 0: no bound but rx_packets x mtu. When
+     * set, at least mtu (a full-sized packet must fit in an empty queue). */
+    size_t rx_bytes;
+    /* The same for the queue from the stack (sent, not yet pulled). */
+    size_t tx_packets;
+    size_t tx_bytes;
+    /* Called after each packet the stack's send has queued, on the thread that called
+     * send (the stack's, inside its output drain), with the mutex released: `l` is this
+     * link and `waiting` the packets now waiting to be pulled, this one included (1: the
+     * queue was empty before it, so a consumer that pulls until AGAIN needs waking only
+     * then). It may call synack_inproc_pull and synack_inproc_push; it must not call into
+     * the stack, the link's vtable or synack_link_free. NULL: no hook. */
+    void (*on_send)(void *ctx, struct synack_link *l, size_t waiting);
+    void *on_send_ctx;
+};
+
+/* The most packets one queue of an in-process link holds. */
+#define SYNACK_INPROC_MAX_PACKETS 65536u
+
+/* Opens an in-process link (kind "inproc") with `cfg` (copied; NULL means every default).
+ * Errors: INVAL (NULL out; mtu outside 68-65535; a packet bound above
+ * SYNACK_INPROC_MAX_PACKETS; a byte bound below mtu), NOMEM, IO (no eventfd: the
+ * process is out of descriptors). */
+int synack_inproc_open(struct synack_link **out, const struct synack_inproc_config *cfg);
+
+/* Hands the stack a packet: `len` bytes at `pkt` are copied, and the link's recv hands
+ * them out once its `now` >= `at` (0: at once), in order of `at` (then of pushing).
+ * Makes the link's fd readable. Safe from any thread.
+ * Errors: INVAL (`l` NULL or not an in-process link; a wrapper around one is not one:
+ * push to the pointer synack_inproc_open gave, which stays valid while the wrapper
+ * lives), and, counted in rx_errors: INVAL (`pkt` NULL, `len` 0 or above mtu, `at`
+ * SYNACK_NEVER), AGAIN (the queue towards the stack is full: nothing was queued). */
+int synack_inproc_push(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t at);
+
+/* Takes the oldest packet the stack sent: copies it into `buf` (`cap` bytes), stores the
+ * `now` of the send in `*sent_at` (if not NULL) and returns its length. A buffer of mtu
+ * bytes always suffices. Safe from any thread.
+ * Errors: INVAL (`l` NULL or not an in-process link; `buf` NULL), AGAIN (nothing to
+ * pull), BUFSZ (`cap` is smaller than the packet: it stays queued, first in line, so the
+ * caller can retry with a buffer of mtu bytes; nothing is counted). */
+synack_ssize synack_inproc_pull(struct synack_link *l, uint8_t *buf, size_t cap,
+                                synack_time_t *sent_at);
 
 /* ---- fault injection around any link ------------------------------------------------------ */
 
