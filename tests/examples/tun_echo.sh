@@ -35,12 +35,19 @@ ip -n "$ns" link set lo up
 # `timeout` bounds the server's life, whatever happens to this script.
 ip netns exec "$ns" timeout -k 5 120 "$prog" syn0 >"$dir/server.log" 2>&1 &
 pid=$!
+# tun_up: the kernel's side of syn0 has its address (the output read whole, so that grep
+# never cuts `ip` short).
+tun_up() {
+    local out
+    out=$(ip -n "$ns" -4 addr show dev syn0 2>/dev/null)
+    grep -q 'inet 198.18.0.1/24' <<<"$out"
+}
 for _ in $(seq 200); do
-    ip -n "$ns" -4 addr show dev syn0 2>/dev/null | grep -q 'inet 198.18.0.1/24' && break
+    tun_up && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
 done
-if ! ip -n "$ns" -4 addr show dev syn0 2>/dev/null | grep -q 'inet 198.18.0.1/24'; then
+if ! tun_up; then
     fail "the TUN device syn0 never came up with 198.18.0.1"
     cat "$dir/server.log"
     exit 1

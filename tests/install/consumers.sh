@@ -59,16 +59,18 @@ case $libdir in "$prefix"/*) ;; *) fail "synack.pc's libdir $libdir is not under
 needs() {
     local prog=$1 lib
     shift
-    local got
+    local got loaded
     got=$(readelf -d "$prog" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    # Read whole before grep: a `grep -q` that stops early would kill ldd with SIGPIPE.
+    loaded=$(LD_LIBRARY_PATH=$libdir ldd "$prog")
     if [ "$1" = - ]; then
         if grep -q libsynack <<<"$got"; then fail "$(basename "$prog") needs $(grep libsynack <<<"$got" | tr '\n' ' ')"; fi
         return 0
     fi
     for lib in "$@"; do
         grep -qx "$lib" <<<"$got" || fail "$(basename "$prog") does not need $lib (it needs: $(tr '\n' ' ' <<<"$got"))"
-        LD_LIBRARY_PATH=$libdir ldd "$prog" | grep -q "$lib => $libdir/$lib " ||
-            fail "$(basename "$prog") does not load $lib from $libdir: $(LD_LIBRARY_PATH=$libdir ldd "$prog" | grep "$lib")"
+        grep -qF "$lib => $libdir/$lib " <<<"$loaded" ||
+            fail "$(basename "$prog") does not load $lib from $libdir: $(grep -F "$lib" <<<"$loaded")"
     done
 }
 
