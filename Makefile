@@ -6,8 +6,9 @@ FUZZ_BUILD ?= build-fuzz
 SECONDS    ?= 60
 FUZZ_RUNS  ?= 2000
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX     ?= /usr/local
 
-.PHONY: all deps build demo test fuzz fuzz-ci clean format
+.PHONY: all deps build demo install test fuzz fuzz-ci clean format
 
 all: build
 
@@ -20,6 +21,12 @@ build: deps
 
 demo: build
 	@$(BUILD)/synack demo
+
+# The Release build installed under PREFIX (DESTDIR is honoured): the headers, libsynack and
+# libsynack-drivers (shared and static), their pkg-config files, the CMake package and the
+# `synack` command (cmake/install.cmake).
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The test build: Debug, AddressSanitizer + UndefinedBehaviorSanitizer, every test; and
 # the whole tree once more with clang, so both compilers stay warning-free (-Werror).

@@ -22,6 +22,11 @@
 extern "C" {
 #endif
 
+/* Exported from the shared library, as the declarations of synack.h. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* ---- pcap capture ------------------------------------------------------------------------ */
 
 /*
@@ -664,6 +669,10 @@ int synack_loop_run_once(struct synack_loop *loop, synack_time_t max_wait);
  * the first error of run_once. */
 int synack_loop_run(struct synack_loop *loop);
 void synack_loop_stop(struct synack_loop *loop);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,14 @@
 extern "C" {
 #endif
 
+/* Every function declared in synack's public headers belongs to its ABI: it is exported
+ * from the shared libraries whatever -fvisibility they are built with, while the libraries'
+ * internal functions stay hidden (cmake/install.cmake builds them so; tests/install/
+ * symbols.sh checks both). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* ---- time, lengths, errors ------------------------------------------------------------ */
 
 typedef uint64_t synack_time_t; /* monotonic nanoseconds */
@@ -898,6 +906,10 @@ size_t synack_packet_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_
  * An IPv6 fragment is printed as one; a malformed packet is described by its drop reason.
  * Returns the length written. */
 size_t synack_format_packet(char *out, size_t cap, const uint8_t *pkt, size_t len);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
