@@ -2,9 +2,9 @@
 #   include/synack/*.h                  the public headers
 #   lib/libsynack.so.0.1.0, .so.0, .so  the core: libc only, <synack/synack.h>
 #   lib/libsynack.a
-#   lib/libsynack-drivers.so..., .a     the drivers, <synack/link.h>: simulator, TUN and
-#                                       UDP links, fault and pcap wrappers, event loop;
-#                                       on top of libsynack, and libpcap
+#   lib/libsynack-drivers.so..., .a     the drivers, <synack/link.h>: simulator, TUN, UDP
+#                                       and in-process links, fault and pcap wrappers,
+#                                       event loop; on top of libsynack, libpcap, threads
 #   lib/pkgconfig/synack.pc, synack-drivers.pc
 #   lib/cmake/synack/                   find_package(synack CONFIG): synack::synack,
 #                                       synack::synack_static, synack::drivers,
@@ -65,10 +65,12 @@ endfunction()
 
 synack_installed_library(synack_core synack synack)
 synack_installed_library(synack_drivers synack-drivers drivers)
-# The drivers need the core and libpcap (capture files: drivers/pcap, the simulator's
-# capture); the core needs libc alone.
-target_link_libraries(synack_drivers_shared PUBLIC synack_core_shared PRIVATE PkgConfig::PCAP)
-target_link_libraries(synack_drivers_static INTERFACE synack_core_static ${PCAP_LIBRARIES})
+# The drivers need the core, libpcap (capture files: drivers/pcap, the simulator's
+# capture) and threads (the in-process link's mutex; part of libc since glibc 2.34, a
+# library before); the core needs libc alone.
+target_link_libraries(synack_drivers_shared PUBLIC synack_core_shared
+  PRIVATE PkgConfig::PCAP Threads::Threads)
+target_link_libraries(synack_drivers_static INTERFACE synack_core_static ${PCAP_LIBRARIES} -pthread)
 
 install(DIRECTORY include/synack DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS synack RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -85,7 +87,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/synackConfig.cmake
 
 # The pkg-config files are written when installing, not when configuring: their prefix
 # is the one installed to, which `cmake --install --prefix P` chooses only then.
-# Libs.private of synack-drivers.pc: libpcap, for a static link (-L only where the linker
+# Libs.private of synack-drivers.pc: libpcap (and -pthread, in the template), for a static link (-L only where the linker
 # would not look anyway).
 set(pcap_flags ${PCAP_LIBRARIES})
 list(TRANSFORM pcap_flags PREPEND -l)

@@ -1,5 +1,5 @@
 /*
- * synack: a deterministic, sans-I/O TCP/IPv4 engine.
+ * synack: a deterministic, sans-I/O TCP/IP engine: IPv4 and IPv6, TCP and UDP.
  *
  * Packets and the current time go in; packets, events and the next deadline come out.
  * The core makes no system call, reads no clock, draws no hidden random number and keeps
