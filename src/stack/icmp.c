@@ -111,7 +111,7 @@ void stack_icmp_big_reply(struct synack_stack *s, const struct wire_ip_repr *req
 {
     struct wire_ip_repr out = {
         .src = req->dst, .dst = req->src, .proto = proto, .ttl = s->cfg.ttl, .tos = req->tos};
-    if (!stack_big_commit(s, &out, len)) {
+    if (!stack_big_commit(s, &out, len, s->cfg.mtu)) {
         stack_count_drop(s, SYNACK_DROP_ICMP_QUEUE_FULL);
         return;
     }

@@ -114,13 +114,13 @@ uint8_t *stack_big_buffer(struct synack_stack *s)
     return s->big.buf;
 }
 
-bool stack_big_commit(struct synack_stack *s, const struct wire_ip_repr *ip, size_t len)
+bool stack_big_commit(struct synack_stack *s, const struct wire_ip_repr *ip, size_t len,
+                      unsigned mtu)
 {
     if (stack_big_busy(s) || !s->big.buf) return false;
     size_t hdr = wire_ip_header_len((enum synack_family)ip->src.family);
     if (len == 0 || len > STACK_BIG_MAX ||
-        ip_frag_plan_init(&s->big.plan, (enum synack_family)ip->src.family, len, s->cfg.mtu, hdr) !=
-            0) {
+        ip_frag_plan_init(&s->big.plan, (enum synack_family)ip->src.family, len, mtu, hdr) != 0) {
         big_done(s); /* nothing to send: the buffer goes */
         return false;
     }

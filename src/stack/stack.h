@@ -43,6 +43,16 @@ struct stack_big {
     struct ip_frag_plan plan; /* which piece goes next */
 };
 
+/* A path MTU learnt from a packet too big (stack/pmtu.c); mtu 0: a free slot. */
+struct stack_pmtu_entry {
+    struct synack_addr dst;
+    uint16_t mtu;
+    synack_time_t expires;
+};
+#define STACK_PMTU_ENTRIES 16
+/* RFC 8201 §4: no increase sooner than 5 minutes after a decrease; 10 recommended. */
+#define STACK_PMTU_AGE SYNACK_S(600)
+
 struct synack_stack {
     struct synack_config cfg;
     /* The TCP engine's environment (tcp/env.h): what the stack lends it (the config, the
@@ -77,6 +87,7 @@ struct synack_stack {
     /* IP: fragments being reassembled, and a large datagram leaving in fragments. */
     struct ip_reasm reasm;
     struct stack_big big;
+    struct stack_pmtu_entry pmtu[STACK_PMTU_ENTRIES]; /* for datagrams outside TCP */
 
     struct synack_counters counters;
     synack_trace_fn trace;
@@ -119,6 +130,16 @@ static inline void stack_addr_locality(const struct synack_stack *s, const struc
     *dst_local = is_dst;
 }
 
+/* ---- stack/pmtu.c ---- */
+/* The MTU for a datagram (not TCP) to `dst`: the link's, or less when a packet too big
+ * lowered it within the last STACK_PMTU_AGE. */
+unsigned stack_pmtu_get(struct synack_stack *s, const struct synack_addr *dst, synack_time_t now);
+/* A packet too big said `mtu` for IPv6 destination `dst`: lowers its path MTU (to 1280 at
+ * the least; never raises it) and returns true, counted in pmtu_decreases; false when
+ * nothing changed (IPv4, or not lower). */
+bool stack_pmtu_lower(struct synack_stack *s, const struct synack_addr *dst, uint32_t mtu,
+                      synack_time_t now);
+
 /* ---- stack/ip.c ---- */
 int stack_ip_init(struct synack_stack *s);
 void stack_ip_free(struct synack_stack *s);
@@ -140,9 +161,11 @@ void stack_ip_stats(const struct synack_stack *s, struct synack_stack_stats *out
  * is still leaving or the memory is not there. */
 uint8_t *stack_big_buffer(struct synack_stack *s);
 /* Sends the `len` bytes written into stack_big_buffer as one datagram with header `ip`
- * (addresses, proto, tos, ttl), in fragments as the MTU requires; false (the buffer freed)
- * when `len` is 0 or it cannot be planned. Call it after every stack_big_buffer. */
-bool stack_big_commit(struct synack_stack *s, const struct wire_ip_repr *ip, size_t len);
+ * (addresses, proto, tos, ttl), in fragments no larger than `mtu` (the link's, or the path
+ * MTU stack_pmtu_get knows); false (the buffer freed) when `len` is 0 or it cannot be
+ * planned. Call it after every stack_big_buffer. */
+bool stack_big_commit(struct synack_stack *s, const struct wire_ip_repr *ip, size_t len,
+                      unsigned mtu);
 bool stack_big_busy(const struct synack_stack *s);
 /* Writes the next fragment: its length, 0 when none waits, or SYNACK_ERR_BUFSZ. */
 synack_ssize stack_big_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);

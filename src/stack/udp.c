@@ -166,7 +166,6 @@ static int udp_take_error(struct synack_udp *u)
 synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t len,
                              const struct synack_endpoint *to, synack_time_t now)
 {
-    (void)now;
     if (!u || (!data && len)) return SYNACK_ERR_INVAL;
     u->error_event_sent = false;
     if (u->pending_err) return udp_take_error(u);
@@ -186,11 +185,12 @@ synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t l
         .src_port = u->local.port, .dst_port = to->port, .payload = data, .payload_len = len};
     size_t hdr = wire_ip_header_len(family);
     size_t whole = hdr + WIRE_UDP_HDR_LEN + len;
-    if (whole > s->cfg.mtu) {
+    unsigned mtu = stack_pmtu_get(s, &ip.dst, now); /* RFC 8201 §4 */
+    if (whole > mtu) {
         /* RFC 791 §3.2, RFC 8200 §4.5: the datagram leaves in fragments. */
         uint8_t *buf = stack_big_buffer(s);
         size_t n = buf ? wire_udp_emit(&d, &ip.src, &ip.dst, buf, STACK_BIG_MAX) : 0;
-        if (!stack_big_commit(s, &ip, n)) {
+        if (!stack_big_commit(s, &ip, n, mtu)) {
             u->want_writable = true;
             return SYNACK_ERR_AGAIN;
         }
@@ -301,10 +301,19 @@ void stack_udp_icmp_error(struct synack_stack *s, const struct ip_icmp_error *e,
     struct synack_endpoint local = {e->quote.src, e->quote.src_port},
                            remote = {e->quote.dst, e->quote.dst_port};
     struct synack_udp *u = udp_find(s, &local, &remote);
-    if (!u || e->kind == IP_ICMP_TOO_BIG) {
-        /* Too big: a datagram that fit the MTU met a smaller hop; there is no per-destination
-         * path MTU outside TCP yet (docs/CONFORMANCE.md), so nothing to lower. */
-        stack_count_drop(s, u ? SYNACK_DROP_ICMP_IGNORED : SYNACK_DROP_ICMP_NO_CONN);
+    if (!u) {
+        stack_count_drop(s, SYNACK_DROP_ICMP_NO_CONN);
+        return;
+    }
+    if (e->kind == IP_ICMP_TOO_BIG) {
+        /* RFC 8201 §4: later datagrams to that destination are fragmented to fit (the one
+         * that was too big is gone: UDP does not resend). Only for a socket that could have
+         * sent the quoted datagram, so that a forged message needs its ports too. IPv4 sends
+         * large datagrams without DF, so a fragmentation needed there changes nothing. */
+        if (stack_pmtu_lower(s, &e->quote.dst, e->mtu, now))
+            s->counters.icmp_errors_delivered++;
+        else
+            stack_count_drop(s, SYNACK_DROP_ICMP_IGNORED);
         return;
     }
     u->counters.udp_icmp_errors++;

@@ -93,7 +93,7 @@ static enum synack_drop pmtu_frag_needed(struct synack_tcp *c, const struct ip_i
      * message could otherwise shrink segments to a few bytes (RFC 5927 §7). RFC 8201 §4:
      * IPv6 never goes below 1280 (every link carries it; no DF to clear, RFC 8021). */
     uint32_t floor = cfg->pmtu_min < cfg->mtu ? cfg->pmtu_min : cfg->mtu;
-    if (v6) floor = 1280;
+    if (v6) floor = WIRE_IPV6_MIN_MTU;
     bool below_floor = mtu < floor;
     if (below_floor) mtu = floor;
     bool df_stops = !v6 && below_floor && !(c->flags & TCP_F_PMTU_NO_DF);

@@ -367,7 +367,9 @@ size_t wire_fmt_icmp(char *out, size_t cap, const struct wire_ip_repr *ip,
 #define WIRE_ICMP6_HDR_LEN 8
 /* RFC 4443 §2.4 (c): an error returns as much of the invoking packet as fits the minimum
  * IPv6 MTU (1280) with the IPv6 and ICMPv6 headers. */
-#define WIRE_ICMP6_QUOTE_MAX (1280 - WIRE_IPV6_HDR_LEN - WIRE_ICMP6_HDR_LEN)
+/* RFC 8200 §5: every IPv6 link carries packets of 1280 octets. */
+#define WIRE_IPV6_MIN_MTU 1280
+#define WIRE_ICMP6_QUOTE_MAX (WIRE_IPV6_MIN_MTU - WIRE_IPV6_HDR_LEN - WIRE_ICMP6_HDR_LEN)
 
 /* Types (RFC 4443 §2.1: below 128 errors, from 128 informational). */
 #define WIRE_ICMP6_DEST_UNREACH 1

@@ -373,6 +373,118 @@ static void large_datagrams_fragment_both_ways(void **state)
     }
 }
 
+/* Sends a datagram of `len` bytes to the peer and takes what leaves: returns how many
+ * packets, with the largest in *largest. */
+static unsigned send_and_count(struct fix *f, struct synack_udp *u, size_t len, size_t *largest)
+{
+    static uint8_t data[4000];
+    struct synack_endpoint peer = {f->remote, PEER_PORT};
+    assert_true(len <= sizeof data);
+    assert_int_equal(synack_udp_send(u, data, len, &peer, f->now), (int)len);
+    uint8_t pkt[2048];
+    size_t n;
+    unsigned count = 0;
+    *largest = 0;
+    while ((n = fix_recv_raw(f, pkt, sizeof pkt)) > 0) {
+        if (n > *largest) *largest = n;
+        count++;
+    }
+    return count;
+}
+
+/* The peer's router says packet too big about `quoted` (what the stack sent). */
+static int packet_too_big(struct fix *f, uint32_t mtu, const uint8_t *quoted, size_t len)
+{
+    struct wire_icmp6_repr m = {.type = WIRE_ICMP6_PACKET_TOO_BIG,
+                                .mtu = mtu,
+                                .data = quoted,
+                                .data_len =
+                                    len < WIRE_ICMP6_QUOTE_MAX ? len : WIRE_ICMP6_QUOTE_MAX};
+    uint8_t msg[1500];
+    size_t n = wire_icmp6_emit(&m, &f->remote, &f->local, msg, sizeof msg);
+    assert_true(n > 0);
+    return fix_send_ip(f, (struct wire_ip_repr){.proto = WIRE_IP_PROTO_ICMPV6}, msg, n);
+}
+
+/* RFC 8201 §4: a packet too big about a datagram a socket sent lowers the path MTU to that
+ * destination, and later datagrams leave in fragments that fit; never below 1280, never
+ * raised by a message, forgotten after 10 minutes (no increase sooner than 5). */
+static void packet_too_big_lowers_the_path_mtu_for_datagrams_rfc8201(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, fix_use_ipv6);
+    struct synack_udp *u = bind_port(&f, UPORT);
+    static uint8_t data[1400];
+    struct synack_endpoint peer = {f.remote, PEER_PORT};
+    assert_int_equal(synack_udp_send(u, data, sizeof data, &peer, f.now), (int)sizeof data);
+    uint8_t sent[2048];
+    size_t n = fix_recv_raw(&f, sent, sizeof sent);
+    assert_int_equal(n, 40 + 8 + sizeof data); /* whole under the link's 1500 */
+    size_t largest;
+
+    assert_int_equal(packet_too_big(&f, 1300, sent, n), 0);
+    struct synack_counters c;
+    synack_stack_counters(f.s, &c);
+    assert_int_equal(c.pmtu_decreases, 1);
+    assert_int_equal(send_and_count(&f, u, sizeof data, &largest), 2);
+    assert_true(largest <= 1300);
+    /* A larger MTU in a later message raises nothing. */
+    assert_int_equal(packet_too_big(&f, 1400, sent, n), 0);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_ICMP_IGNORED), 1);
+    assert_int_equal(send_and_count(&f, u, sizeof data, &largest), 2);
+    assert_true(largest <= 1300);
+    /* Below the IPv6 minimum: 1280 (RFC 8200 §5). */
+    assert_int_equal(packet_too_big(&f, 600, sent, n), 0);
+    assert_int_equal(send_and_count(&f, u, 3000, &largest), 3);
+    assert_int_equal(largest, 1280);
+    /* About a datagram no socket here sent (another source port): nothing changes. */
+    sent[40] ^= 0xff;
+    assert_int_equal(packet_too_big(&f, 1280, sent, n), 0);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_ICMP_NO_CONN), 1);
+    synack_stack_counters(f.s, &c);
+    assert_int_equal(c.pmtu_decreases, 2);
+    /* Ten minutes on the link's MTU applies again. */
+    fix_advance(&f, SYNACK_S(599));
+    assert_int_equal(send_and_count(&f, u, sizeof data, &largest), 2);
+    fix_advance(&f, SYNACK_S(1));
+    assert_int_equal(send_and_count(&f, u, sizeof data, &largest), 1);
+    assert_int_equal(largest, 40 + 8 + sizeof data);
+    fix_free(&f);
+}
+
+/* The path MTUs are a bounded table: a 17th destination takes the place of the entry that
+ * expires first, which then gets the link's MTU again; the other 15 keep theirs. */
+static void path_mtu_table_replaces_the_entry_expiring_first(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, fix_use_ipv6);
+    struct synack_udp *u = bind_port(&f, UPORT);
+    static uint8_t data[1400];
+    uint8_t sent[2048], pkt[2048];
+    for (uint8_t k = 0; k < 17; k++) {
+        struct synack_endpoint to = {fix_addr6((uint8_t)(10 + k)), PEER_PORT};
+        assert_int_equal(synack_udp_send(u, data, sizeof data, &to, f.now), (int)sizeof data);
+        size_t n = fix_recv_raw(&f, sent, sizeof sent);
+        assert_int_equal(n, 40 + 8 + sizeof data); /* whole: nothing learnt for it yet */
+        assert_int_equal(packet_too_big(&f, 1300, sent, n), 0);
+        fix_advance(&f, SYNACK_S(1)); /* the first lowered expires first */
+    }
+    struct synack_counters c;
+    synack_stack_counters(f.s, &c);
+    assert_int_equal(c.pmtu_decreases, 17);
+    for (uint8_t k = 0; k < 17; k++) {
+        struct synack_endpoint to = {fix_addr6((uint8_t)(10 + k)), PEER_PORT};
+        assert_int_equal(synack_udp_send(u, data, sizeof data, &to, f.now), (int)sizeof data);
+        unsigned pieces = 0;
+        while (fix_recv_raw(&f, pkt, sizeof pkt) > 0)
+            pieces++;
+        assert_int_equal(pieces, k == 0 ? 1 : 2);
+    }
+    fix_free(&f);
+}
+
 /* A datagram larger than the MTU holds the stack's one fragmenting slot until its last
  * fragment has left: a second one gets AGAIN, and WRITABLE once the slot is free again,
  * even though the send queue itself never held anything (the contract of
@@ -410,6 +522,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(api_errors_say_what_is_wrong),
     cmocka_unit_test(large_datagrams_fragment_both_ways),
     cmocka_unit_test(fragmenting_slot_frees_with_writable),
+    cmocka_unit_test(packet_too_big_lowers_the_path_mtu_for_datagrams_rfc8201),
+    cmocka_unit_test(path_mtu_table_replaces_the_entry_expiring_first),
 };
 
 SYNACK_TEST_MAIN("udp", tests)
