@@ -74,17 +74,17 @@ if [ "$listening" -eq 1 ]; then
     check_rc "synack cat" "$rc" "$DIR/pmtu.synack.log"
     check_rc "kernel nc -l" "$WAIT_RC" "$DIR/pmtu.nc.log"
     check_same "synack -> kernel across a $BOTTLENECK-byte hop" "$DIR/data" "$DIR/pmtu.kernel.out"
-    ts() { tshark -n -r "$DIR/pmtu.pcap" "$@" 2>/dev/null; }
-    first_icmp=$(ts -Y 'icmp.type == 3 && icmp.code == 4' -T fields -e frame.number | head -n 1)
+    first_icmp=$(tshark -n -r "$DIR/pmtu.pcap" -Y 'icmp.type == 3 && icmp.code == 4' \
+        -T fields -e frame.number 2>/dev/null | head -n 1)
     ours='tcp && !icmp && ip.src == '$SYNACK_IP
-    no_df=$(ts -Y "$ours && ip.flags.df == 0" -T fields -e frame.number | wc -l)
+    no_df=$(tshark_frames "$DIR/pmtu.pcap" "$ours && ip.flags.df == 0")
     log "  first ICMP fragmentation-needed: frame ${first_icmp:-none}; segments without DF: $no_df"
     [ "$no_df" -eq 0 ] || fail "$no_df segments of synack lack DF (RFC 1191 §3: path MTU discovery sets DF)"
     if [ -z "$first_icmp" ]; then
         fail "no ICMP fragmentation-needed in the capture: the bottleneck was never hit"
     else
-        big=$(ts -Y "$ours && frame.number > $first_icmp && ip.len > $BOTTLENECK" \
-            -T fields -e frame.number | wc -l)
+        big=$(tshark_frames "$DIR/pmtu.pcap" \
+            "$ours && frame.number > $first_icmp && ip.len > $BOTTLENECK")
         [ "$big" -eq 0 ] ||
             fail "$big segments larger than $BOTTLENECK bytes were sent after the ICMP fragmentation-needed"
     fi
