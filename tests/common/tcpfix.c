@@ -413,3 +413,14 @@ size_t fix_recv_raw(struct fix *f, uint8_t *buf, size_t cap)
     assert_true(n > 0);
     return (size_t)n;
 }
+
+size_t fix_recv_ip(struct fix *f, uint8_t *buf, size_t cap, uint8_t proto, struct wire_ip_repr *ip)
+{
+    size_t n = fix_recv_raw(f, buf, cap);
+    assert_true(n > 0);
+    assert_int_equal(wire_ip_parse(buf, n, ip), SYNACK_DROP_NONE);
+    assert_int_equal(ip->proto, proto);
+    assert_true(synack_addr_eq(&ip->src, &f->local));
+    assert_true(synack_addr_eq(&ip->dst, &f->remote));
+    return n;
+}

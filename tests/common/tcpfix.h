@@ -133,5 +133,9 @@ int fix_send_icmp_error(struct fix *f, uint32_t from, uint8_t type, uint8_t code
                         uint32_t seq, uint16_t total_len);
 /* Pulls the stack's next packet without parsing it; returns its length, 0 if none. */
 size_t fix_recv_raw(struct fix *f, uint8_t *buf, size_t cap);
+/* Pulls the stack's next packet, which must be an IP packet of either family from f->local
+ * to f->remote carrying `proto`: its header in *ip (the upper layer starts at
+ * buf + ip->header_len); returns its length. */
+size_t fix_recv_ip(struct fix *f, uint8_t *buf, size_t cap, uint8_t proto, struct wire_ip_repr *ip);
 
 #endif

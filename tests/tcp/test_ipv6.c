@@ -25,13 +25,9 @@ static int send_icmp6(struct fix *f, const struct wire_icmp6_repr *m)
 /* Pulls the next packet, which must be ICMPv6 from the stack to the peer. */
 static void recv_icmp6(struct fix *f, uint8_t *pkt, size_t cap, struct wire_icmp6_repr *m)
 {
-    size_t n = fix_recv_raw(f, pkt, cap);
-    assert_true(n > 0);
     struct wire_ip_repr ip;
-    assert_int_equal(wire_ipv6_parse(pkt, n, &ip), SYNACK_DROP_NONE);
-    assert_int_equal(ip.proto, WIRE_IP_PROTO_ICMPV6);
-    assert_true(synack_addr_eq(&ip.src, &f->local));
-    assert_true(synack_addr_eq(&ip.dst, &f->remote));
+    fix_recv_ip(f, pkt, cap, WIRE_IP_PROTO_ICMPV6, &ip);
+    assert_int_equal(ip.src.family, SYNACK_AF_INET6);
     assert_int_equal(wire_icmp6_parse(pkt + ip.header_len, ip.payload_len, &ip.src, &ip.dst, m),
                      SYNACK_DROP_NONE);
 }

@@ -22,13 +22,8 @@ static int peer_send(struct fix *f, uint16_t sport, uint16_t dport, const void *
 /* The stack's next packet, which must be a UDP datagram to the peer: its repr. */
 static void expect_udp(struct fix *f, uint8_t *pkt, size_t cap, struct wire_udp_repr *d)
 {
-    size_t n = fix_recv_raw(f, pkt, cap);
-    assert_true(n > 0);
     struct wire_ip_repr ip;
-    assert_int_equal(wire_ip_parse(pkt, n, &ip), SYNACK_DROP_NONE);
-    assert_int_equal(ip.proto, WIRE_IP_PROTO_UDP);
-    assert_true(synack_addr_eq(&ip.src, &f->local));
-    assert_true(synack_addr_eq(&ip.dst, &f->remote));
+    fix_recv_ip(f, pkt, cap, WIRE_IP_PROTO_UDP, &ip);
     assert_int_equal(wire_udp_parse(pkt + ip.header_len, ip.payload_len, &ip.src, &ip.dst, d),
                      SYNACK_DROP_NONE);                           /* the checksum checks */
     assert_true(pkt[ip.header_len + 6] | pkt[ip.header_len + 7]); /* and is there */
