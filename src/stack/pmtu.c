@@ -22,10 +22,16 @@ static struct stack_pmtu_entry *pmtu_find(struct synack_stack *s, const struct s
     return NULL;
 }
 
+/* The path MTU entry `e` (NULL: none) gives. */
+static unsigned pmtu_of(const struct synack_stack *s, const struct stack_pmtu_entry *e)
+{
+    return e && e->mtu < s->cfg.mtu ? e->mtu : s->cfg.mtu;
+}
+
 unsigned stack_pmtu_get(struct synack_stack *s, const struct synack_addr *dst, synack_time_t now)
 {
-    const struct stack_pmtu_entry *e = pmtu_find(s, dst, now);
-    return e && e->mtu < s->cfg.mtu ? e->mtu : s->cfg.mtu;
+    if (dst->family != SYNACK_AF_INET6) return s->cfg.mtu; /* IPv4: never learnt */
+    return pmtu_of(s, pmtu_find(s, dst, now));
 }
 
 bool stack_pmtu_lower(struct synack_stack *s, const struct synack_addr *dst, uint32_t mtu,
@@ -33,8 +39,8 @@ bool stack_pmtu_lower(struct synack_stack *s, const struct synack_addr *dst, uin
 {
     if (dst->family != SYNACK_AF_INET6) return false;
     if (mtu < WIRE_IPV6_MIN_MTU) mtu = WIRE_IPV6_MIN_MTU; /* RFC 8201 §4 */
-    if (mtu >= stack_pmtu_get(s, dst, now)) return false; /* never raised by a message */
     struct stack_pmtu_entry *e = pmtu_find(s, dst, now);
+    if (mtu >= pmtu_of(s, e)) return false; /* never raised by a message */
     for (size_t i = 0; !e && i < STACK_PMTU_ENTRIES; i++) {
         struct stack_pmtu_entry *c = &s->pmtu[i];
         if (c->mtu == 0 || c->expires <= now) e = c; /* free or forgotten */
