@@ -77,10 +77,8 @@ struct net_name {
 };
 
 struct net_env_priv {
-    /* The layers of the chain, innermost first; not owned (the outermost frees them all). */
-    struct synack_link *base, *fault, *pcap;
-    uint64_t seed;
-    enum synack_syncookies syncookies;
+    /* The config and the link chain; e->link is chain.link (the stack does not own it). */
+    struct net_chain chain;
     struct net_name names[NET_NAMES];
     size_t names_next;
     int sigfd; /* net_env_watch_signals' signalfd, or -1 */
@@ -540,7 +538,8 @@ static int choose_seed(const struct net_opts *o, struct synack_config *cfg, cons
 }
 
 /* Opens the innermost link. 0, or 1 after printing why. */
-static int open_base(struct net_env *e, const struct net_opts *o, const struct link_spec *spec)
+static int open_base(struct net_chain *c, const struct net_opts *o, const struct link_spec *spec,
+                     const char *cmd)
 {
     char err[256] = "";
     int rc;
@@ -548,20 +547,20 @@ static int open_base(struct net_env *e, const struct net_opts *o, const struct l
         struct synack_udp_config ucfg = spec->ucfg;
         bool outer6 = ucfg.peer.addr.family == SYNACK_AF_INET6;
         if (o->mtu) ucfg.path_mtu_max = o->mtu + (outer6 ? NET_UDP_OVERHEAD6 : NET_UDP_OVERHEAD);
-        rc = synack_udp_open(&e->priv->base, &ucfg, err, sizeof err);
+        rc = synack_udp_open(&c->base, &ucfg, err, sizeof err);
     } else {
         struct synack_tun_config tcfg = {.ifname = spec->ifname,
                                          .mtu = has_any(o->tun_host) ? o->mtu : 0};
         _Static_assert(NET_FAMILIES <= SYNACK_TUN_HOST_ADDRS, "one TUN address per family");
         memcpy(tcfg.host_addrs, o->tun_host, sizeof o->tun_host);
-        rc = synack_tun_open(&e->priv->base, &tcfg, err, sizeof err);
+        rc = synack_tun_open(&c->base, &tcfg, err, sizeof err);
     }
     if (rc < 0) {
-        e->priv->base = NULL;
-        fprintf(stderr, "synack %s: %s\n", e->cmd, err[0] ? err : synack_strerror(rc));
+        c->base = NULL;
+        fprintf(stderr, "synack %s: %s\n", cmd, err[0] ? err : synack_strerror(rc));
         return 1;
     }
-    e->link = e->priv->base;
+    c->link = c->base;
     return 0;
 }
 
@@ -574,8 +573,7 @@ static unsigned mss_headers(const struct net_opts *o)
 
 /* The stack's MTU: the link's, lowered for --mss; at least 1280 with an IPv6 address (RFC
  * 8200 §5). 0, or 2 after printing why. */
-static int choose_mtu(const struct net_env *e, const struct net_opts *o, unsigned link_mtu,
-                      uint16_t *out)
+static int choose_mtu(const char *cmd, const struct net_opts *o, unsigned link_mtu, uint16_t *out)
 {
     bool v6 = net_opts_addr(o, SYNACK_AF_INET6) != NULL;
     unsigned floor = v6 ? NET_MIN_MTU6 : NET_MIN_MTU, hdrs = mss_headers(o);
@@ -583,14 +581,13 @@ static int choose_mtu(const struct net_env *e, const struct net_opts *o, unsigne
     if (link_mtu > NET_MAX_MTU) link_mtu = NET_MAX_MTU;
     if (o->mtu && o->mtu < link_mtu) link_mtu = o->mtu; /* an attached TUN keeps its own */
     if (link_mtu < floor)
-        return cli_fail(e->cmd, "the link's MTU is %u, below the %u bytes %s", link_mtu, floor,
-                        needs);
+        return cli_fail(cmd, "the link's MTU is %u, below the %u bytes %s", link_mtu, floor, needs);
     if (o->mss) {
         if (o->mss + hdrs > link_mtu)
-            return cli_fail(e->cmd, "--mss %u does not fit the link: its MTU %u allows %u at most",
+            return cli_fail(cmd, "--mss %u does not fit the link: its MTU %u allows %u at most",
                             o->mss, link_mtu, link_mtu - hdrs);
         if (o->mss + hdrs < floor)
-            return cli_fail(e->cmd,
+            return cli_fail(cmd,
                             "--mss %u would make the stack's MTU %u, below the %u bytes %s: "
                             "%u at least",
                             o->mss, o->mss + hdrs, floor, needs, floor - hdrs);
@@ -601,37 +598,125 @@ static int choose_mtu(const struct net_env *e, const struct net_opts *o, unsigne
 }
 
 /* Wraps the link in the fault injector when impairments are asked for. 0, or 1. */
-static int wrap_fault(struct net_env *e, const struct net_opts *o, uint64_t seed)
+static int wrap_fault(struct net_chain *c, const struct net_opts *o, const char *cmd)
 {
-    struct net_env_priv *p = e->priv;
     if (!o->fault_on) return 0;
-    int rc = synack_fault_wrap(&p->fault, e->link, &o->fault, seed);
+    int rc = synack_fault_wrap(&c->fault, c->link, &o->fault, c->cfg.seed);
     if (rc < 0) {
-        e->link = p->base = NULL; /* the wrapper freed it */
-        fprintf(stderr, "synack %s: the impairments could not be set up: %s\n", e->cmd,
+        c->link = c->base = NULL; /* the wrapper freed it */
+        fprintf(stderr, "synack %s: the impairments could not be set up: %s\n", cmd,
                 synack_strerror(rc));
         return 1;
     }
-    e->link = p->fault;
+    c->link = c->fault;
     return 0;
 }
 
 /* The capture goes next to the stack; its timestamps are wall-clock time. 0, or 1. */
-static int wrap_pcap(struct net_env *e, const struct net_opts *o)
+static int wrap_pcap(struct net_chain *c, const struct net_opts *o, const char *cmd)
 {
     if (!o->pcap) return 0;
     /* Only drivers/loop reads the clock; the offset needs no loop. */
     synack_time_t epoch = synack_loop_epoch_offset(NULL);
     char err[256] = "";
-    int rc = synack_pcap_wrap(&e->priv->pcap, e->link, o->pcap, epoch, err, sizeof err);
+    int rc = synack_pcap_wrap(&c->pcap, c->link, o->pcap, epoch, err, sizeof err);
     if (rc < 0) {
-        e->link = e->priv->base = e->priv->fault = NULL; /* the wrapper freed them */
-        fprintf(stderr, "synack %s: %s\n", e->cmd,
+        c->link = c->base = c->fault = NULL; /* the wrapper freed them */
+        fprintf(stderr, "synack %s: %s\n", cmd,
                 err[0] ? err : "the capture file could not be created");
         return 1;
     }
-    e->link = e->priv->pcap;
+    c->link = c->pcap;
     return 0;
+}
+
+/* The stack's configuration from the options, but for its MTU (the link's). 0, or the exit
+ * status after printing why. */
+static int chain_config(struct synack_config *cfg, const struct net_opts *o, const char *cmd)
+{
+    int rc;
+    synack_config_default(cfg);
+    for (size_t k = 0; k < NET_FAMILIES; k++) /* the IPv4 one first */
+        if (o->addrs[k].addr.family != SYNACK_AF_NONE &&
+            (rc = synack_config_add_addr(cfg, &o->addrs[k].addr)) < 0)
+            return cli_fail(cmd, "the stack cannot take --addr: %s", synack_strerror(rc));
+    if (o->sndbuf) cfg->sndbuf = o->sndbuf;
+    if (o->rcvbuf) cfg->rcvbuf = o->rcvbuf;
+    if (o->syncookies_set) cfg->syncookies = o->syncookies;
+    return choose_seed(o, cfg, cmd);
+}
+
+int net_opts_check(const struct net_opts *o, const char *cmd)
+{
+    struct link_spec spec;
+    char why[256];
+    if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
+        return cli_fail(cmd, "--link %s", why);
+    return check_addresses(o, &spec, cmd);
+}
+
+void net_opts_default_tun_addrs(struct net_opts *o)
+{
+    if (strncmp(o->link, "tun:", 4) != 0 || has_any(o->addrs) || has_any(o->tun_host)) return;
+    static const char *const ours[] = {"198.18.0.2/24", "2001:db8::2/64"};
+    static const char *const hosts[] = {"198.18.0.1/24", "2001:db8::1/64"};
+    /* IPv6 needs an MTU of 1280 (RFC 8200 §5): no default IPv6 address below it. */
+    size_t families = o->mtu && o->mtu < NET_MIN_MTU6 ? 1 : NET_FAMILIES;
+    char why[64];
+    for (size_t k = 0; k < families; k++) {
+        netaddr_parse_ifaddr(ours[k], 32, 128, &o->addrs[k], why, sizeof why);
+        netaddr_parse_ifaddr(hosts[k], 24, 64, &o->tun_host[k], why, sizeof why);
+    }
+}
+
+int net_chain_open(struct net_chain *c, const struct net_opts *o, const char *cmd)
+{
+    memset(c, 0, sizeof *c);
+    struct link_spec spec;
+    char why[256];
+    if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
+        return cli_fail(cmd, "--link %s", why);
+    int rc = check_addresses(o, &spec, cmd);
+    if (rc || (rc = chain_config(&c->cfg, o, cmd)) != 0) return rc;
+    if ((rc = open_base(c, o, &spec, cmd)) != 0 || (rc = wrap_fault(c, o, cmd)) != 0 ||
+        (rc = choose_mtu(cmd, o, synack_link_mtu(c->link), &c->cfg.mtu)) != 0 ||
+        (rc = wrap_pcap(c, o, cmd)) != 0) {
+        net_chain_free(c);
+        return rc;
+    }
+    return 0;
+}
+
+void net_chain_free(struct net_chain *c)
+{
+    synack_link_free(c->link); /* the outermost layer frees the ones it wraps */
+    c->link = c->base = c->fault = c->pcap = NULL;
+}
+
+void net_chain_describe(const struct net_chain *c, const struct net_opts *o, const char *cmd)
+{
+    char a[2 * SYNACK_ADDR_STRLEN + 8], mss[64], on[64];
+    net_opts_format_addrs(o, a, sizeof a);
+    const char *tun = synack_tun_name(c->base);
+    if (tun)
+        snprintf(on, sizeof on, "tun:%s", tun); /* the kernel's pick for "syn%d" */
+    else
+        snprintf(on, sizeof on, "%s", o->link);
+    unsigned mtu = c->cfg.mtu;
+    if (net_opts_addr(o, SYNACK_AF_INET) && net_opts_addr(o, SYNACK_AF_INET6))
+        snprintf(mss, sizeof mss, "mss %u over IPv4, %u over IPv6", mtu - NET_HDRS,
+                 mtu - NET_HDRS6);
+    else
+        snprintf(mss, sizeof mss, "mss %u", mtu - mss_headers(o));
+    fprintf(stderr, "synack %s: %s on %s, mtu %u (%s), seed %" PRIu64 "%s\n", cmd, a, on, mtu, mss,
+            c->cfg.seed, o->seed_set ? "" : " (pass --seed to repeat the impairments)");
+    unsigned rb, sb;
+    /* Linux reports twice what it grants; less than the 4 MiB asked means a burst of a
+     * large window can overflow the socket (net.core.rmem_max limits non-root users). */
+    if (synack_udp_sockbuf(c->base, &rb, &sb) == 0)
+        fprintf(stderr, "synack %s: UDP socket buffers: receive %u KiB, send %u KiB%s\n", cmd,
+                rb / 2048, sb / 2048,
+                rb / 2 < (4u << 20) ? " (less than asked: raise net.core.rmem_max)" : "");
 }
 
 static void env_release(struct net_env *e)
@@ -642,7 +727,7 @@ static void env_release(struct net_env *e)
         e->priv->sigfd = -1;
     }
     synack_loop_free(e->loop);
-    synack_link_free(e->link); /* the outermost layer frees the ones it wraps */
+    if (e->priv) net_chain_free(&e->priv->chain); /* e->link is its outermost layer */
     synack_stack_free(e->stack);
     free(e->priv);
     e->loop = NULL;
@@ -656,67 +741,25 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     memset(e, 0, sizeof *e);
     e->cmd = cmd;
     e->verbose = o->verbose;
-    struct link_spec spec;
-    char why[256];
-    if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
-        return cli_fail(cmd, "--link %s", why);
-    int rc = check_addresses(o, &spec, cmd);
-    if (rc) return rc;
-    struct synack_config cfg;
-    synack_config_default(&cfg);
-    for (size_t k = 0; k < NET_FAMILIES; k++) /* the IPv4 one first */
-        if (o->addrs[k].addr.family != SYNACK_AF_NONE &&
-            (rc = synack_config_add_addr(&cfg, &o->addrs[k].addr)) < 0)
-            return cli_fail(cmd, "the stack cannot take --addr: %s", synack_strerror(rc));
-    if (o->sndbuf) cfg.sndbuf = o->sndbuf;
-    if (o->rcvbuf) cfg.rcvbuf = o->rcvbuf;
-    if (o->syncookies_set) cfg.syncookies = o->syncookies;
-    if ((rc = choose_seed(o, &cfg, cmd)) != 0) return rc;
     e->priv = calloc(1, sizeof *e->priv);
     if (!e->priv) return fprintf(stderr, "synack %s: out of memory\n", cmd), 1;
-    e->priv->seed = cfg.seed;
-    e->priv->syncookies = cfg.syncookies;
     e->priv->sigfd = -1;
-    if ((rc = open_base(e, o, &spec)) != 0 || (rc = wrap_fault(e, o, cfg.seed)) != 0 ||
-        (rc = choose_mtu(e, o, synack_link_mtu(e->link), &cfg.mtu)) != 0)
-        goto fail;
-    if ((rc = synack_stack_new(&e->stack, &cfg)) < 0) {
+    struct net_chain *c = &e->priv->chain;
+    int rc = net_chain_open(c, o, cmd);
+    if (rc) goto fail;
+    e->link = c->link;
+    if ((rc = synack_stack_new(&e->stack, &c->cfg)) < 0) {
         fprintf(stderr, "synack %s: the stack could not be created: %s\n", cmd,
                 synack_strerror(rc));
         rc = 1;
         goto fail;
     }
-    if ((rc = wrap_pcap(e, o)) != 0) goto fail;
     if ((rc = synack_loop_new(&e->loop, e->stack, e->link)) < 0) {
         fprintf(stderr, "synack %s: event loop: %s\n", cmd, synack_strerror(rc));
         rc = 1;
         goto fail;
     }
-    if (e->verbose) {
-        char a[2 * SYNACK_ADDR_STRLEN + 8], mss[64];
-        net_opts_format_addrs(o, a, sizeof a);
-        const char *tun = synack_tun_name(e->priv->base);
-        char on[64];
-        if (tun)
-            snprintf(on, sizeof on, "tun:%s", tun); /* the kernel's pick for "syn%d" */
-        else
-            snprintf(on, sizeof on, "%s", o->link);
-        if (net_opts_addr(o, SYNACK_AF_INET) && net_opts_addr(o, SYNACK_AF_INET6))
-            snprintf(mss, sizeof mss, "mss %u over IPv4, %u over IPv6", cfg.mtu - NET_HDRS,
-                     cfg.mtu - NET_HDRS6);
-        else
-            snprintf(mss, sizeof mss, "mss %u", cfg.mtu - mss_headers(o));
-        fprintf(stderr, "synack %s: %s on %s, mtu %u (%s), seed %" PRIu64 "%s\n", cmd, a, on,
-                cfg.mtu, mss, cfg.seed,
-                o->seed_set ? "" : " (pass --seed to repeat the impairments)");
-        unsigned rb, sb;
-        /* Linux reports twice what it grants; less than the 4 MiB asked means a burst of a
-         * large window can overflow the socket (net.core.rmem_max limits non-root users). */
-        if (synack_udp_sockbuf(e->priv->base, &rb, &sb) == 0)
-            fprintf(stderr, "synack %s: UDP socket buffers: receive %u KiB, send %u KiB%s\n", cmd,
-                    rb / 2048, sb / 2048,
-                    rb / 2 < (4u << 20) ? " (less than asked: raise net.core.rmem_max)" : "");
-    }
+    if (e->verbose) net_chain_describe(c, o, cmd);
     return 0;
 fail:
     env_release(e);
@@ -766,7 +809,7 @@ int net_env_watch_signals(struct net_env *e)
 int net_env_loop_failed(const struct net_env *e, int rc)
 {
     struct synack_link_stats st = {0};
-    const struct synack_link *base = e->priv ? e->priv->base : NULL;
+    const struct synack_link *base = e->priv ? e->priv->chain.base : NULL;
     if (base) synack_link_stats(base, &st);
     const char *kind = base && base->ops->kind ? base->ops->kind : "link";
     if (rc == SYNACK_ERR_IO && st.rx_errors > 0)
@@ -911,7 +954,7 @@ static void log_stack(const struct net_env *e)
     fprintf(stderr,
             "synack %s: syncookies %s: sent %" PRIu64 ", validated %" PRIu64 ", rejected %" PRIu64
             "\n",
-            e->cmd, synack_syncookies_name(e->priv->syncookies), c.syncookies_sent,
+            e->cmd, synack_syncookies_name(e->priv->chain.cfg.syncookies), c.syncookies_sent,
             c.syncookies_validated, c.syncookies_rejected);
 }
 
@@ -937,7 +980,7 @@ void net_env_close(struct net_env *e)
     if (e->loop) env_drain(e);
     if (e->verbose && e->priv) {
         log_stack(e);
-        const struct net_env_priv *p = e->priv;
+        const struct net_chain *p = &e->priv->chain;
         if (p->pcap) log_link(e, "capture", p->pcap);
         if (p->fault) log_link(e, "impairments", p->fault);
         if (p->base) log_link(e, p->base->ops->kind ? p->base->ops->kind : "link", p->base);

@@ -1,7 +1,9 @@
 /*
- * What the networked subcommands (`synack cat`, `synack http`) share: the link options
- * (--link, --addr, --tun-host-addr, impairments, --pcap, --mss, buffers, -v) and the
- * stack + link chain + event loop they build from them.
+ * What the networked subcommands (`synack cat`, `synack http`, `synack run`) share: the link
+ * options (--link, --addr, --tun-host-addr, impairments, --pcap, --mss, buffers, -v), the
+ * stack's configuration and link chain they describe (net_chain_open: what the runtime of
+ * `synack run`'s preload library is made of) and the stack + chain + event loop of the
+ * subcommands that drive the core themselves (net_env_open).
  *
  * The chain, from the stack outwards: stack <-> [pcap] <-> [fault] <-> tun|udp. The
  * capture sits next to the stack, so it holds exactly what the stack sent and received.
@@ -60,6 +62,17 @@ void net_opts_default(struct net_opts *o);
  * (up to /30) or the Subnet-Router anycast address of their IPv6 prefix (up to /126). */
 int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i);
 
+/* The checks of the options together that net_chain_open makes before it opens anything
+ * (the --link value, --addr given, the --addr / --tun-host-addr pairs of a TUN): 0, or 2
+ * after printing one line. */
+int net_opts_check(const struct net_opts *o, const char *cmd);
+
+/* `synack run`'s addresses when none are given: for a TUN link without any --addr or
+ * --tun-host-addr, the kernel's side 198.18.0.1/24 and 2001:db8::1/64 and the stack's
+ * 198.18.0.2/24 and 2001:db8::2/64 (the IPv6 pair only when --mtu, if given, is at least
+ * 1280). Otherwise `o` is left as it is. */
+void net_opts_default_tun_addrs(struct net_opts *o);
+
 /* The stack's address of `family` (--addr), or NULL when none was given. */
 const struct synack_ifaddr *net_opts_addr(const struct net_opts *o, enum synack_family family);
 
@@ -84,6 +97,30 @@ int net_opts_check_family(const struct net_opts *o, const char *cmd, const char 
  * of the TUN, or the UDP peer is on loopback). `synack cat` lingers in TIME_WAIT only then. */
 bool net_opts_path_may_lose(const struct net_opts *o, const struct synack_addr *remote);
 
+/* What net_chain_open builds: the stack's configuration and the link chain it is to be joined
+ * to, for a caller that makes the stack (net_env_open) or a runtime (synack_rt_new) itself. */
+struct net_chain {
+    /* --addr (the IPv4 one first), --rcvbuf, --sndbuf, --syncookies, the seed and ISN key
+     * (--seed, or drawn from the kernel), and the MTU chosen for the link and --mss */
+    struct synack_config cfg;
+    struct synack_link *link; /* the outermost layer: it owns (and frees) those it wraps */
+    /* The layers, innermost first, NULL where absent; not owned. */
+    struct synack_link *base, *fault, *pcap;
+};
+
+/* Opens the link (TUN or UDP; configuring the TUN's kernel side) and wraps it in fault and
+ * pcap as asked; fills the stack's configuration. On failure prints one line a person can
+ * act on ("synack cat: no permission to open /dev/net/tun: run as root or grant
+ * CAP_NET_ADMIN") and returns nonzero (the exit status to use); nothing is left open. */
+int net_chain_open(struct net_chain *c, const struct net_opts *o, const char *cmd);
+
+/* Frees the chain (flushing the capture); for a chain whose link was not handed on. */
+void net_chain_free(struct net_chain *c);
+
+/* The -v line of a chain: "synack CMD: 198.18.0.2 on tun:syn0, mtu 1500 (mss 1460), seed N"
+ * (and the UDP link's socket buffers), to stderr. */
+void net_chain_describe(const struct net_chain *c, const struct net_opts *o, const char *cmd);
+
 /* What net_env_open builds. */
 struct net_env {
     const char *cmd;
@@ -95,11 +132,9 @@ struct net_env {
     struct net_env_priv *priv; /* the layers of the chain (for counters), connection names */
 };
 
-/* Opens the link (TUN or UDP; configuring the TUN's kernel side), wraps it in fault and
- * pcap as asked, creates the stack (its --addr addresses, the IPv4 one first; MTU from the
- * link, --mss and buffers applied, seed) and the loop. On failure prints one line a person can act
- * on ("synack cat: no permission to open /dev/net/tun: run as root or grant CAP_NET_ADMIN") and
- * returns nonzero (the exit status to use); nothing is left open. */
+/* net_chain_open, then the stack (of the chain's configuration) and the loop. On failure
+ * prints one line a person can act on and returns nonzero (the exit status to use); nothing
+ * is left open. */
 int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd);
 
 /* Routes SIGINT and SIGTERM through a signalfd the loop watches (no handler, no global):
