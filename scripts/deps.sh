@@ -3,8 +3,10 @@
 # Idempotent: when everything is present it installs nothing and prints nothing.
 set -euo pipefail
 
+# The second line: the unmodified programs of the `synack run` tests (tests/interop/run_*.sh).
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev libpcap-dev tshark iproute2
-      netcat-openbsd curl iputils-ping hping3)
+      netcat-openbsd curl iputils-ping hping3
+      socat wget redis-server redis-tools iperf3 python3)
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
