@@ -5,7 +5,7 @@
 #   scripts/check_layers.sh [ROOT [ALLOW]]     (ROOT: the tree, default this checkout;
 #                                               ALLOW: the exceptions, ROOT/scripts/layers.allow)
 #
-# Checked: src/, drivers/, apps/, tools/, tests/harness/ and include/. The rules:
+# Checked: src/, drivers/, apps/, preload/, tools/, tests/harness/ and include/. The rules:
 #   - include/synack/ (<synack/...> or "synack/...") is the public API: anyone may include it.
 #   - Inside src/ the layers are base <- wire <- ip <- tcp, udp <- stack: a layer includes
 #     its own headers and those of the layers below it; tcp and udp are siblings and do not
@@ -13,7 +13,8 @@
 #     new layer gets its place here first.
 #   - Nothing outside src/ includes a private header of the core (src/...).
 #   - drivers/ include only drivers/; apps/ also drivers/; tests/harness/ also apps/;
-#     tools/ all of them. Nobody else (tests/common, fuzz/, ...) is theirs to include.
+#     tools/ all of them; preload/ (the LD_PRELOAD library of `synack run`, a layer beside
+#     tools/) apps/ and drivers/. Nobody else (tests/common, fuzz/, ...) is theirs to include.
 #   - include/ includes only include/.
 # A quoted include is looked for next to the including file, then in each directory the
 # build puts on the include path (the list `roots` below); a name found in two of them is
@@ -34,7 +35,7 @@ allow=${2:-$root/scripts/layers.allow}
 [ -d "$root" ] || { echo "check_layers: no directory $root" >&2; exit 2; }
 root=$(cd "$root" && pwd)
 
-checked=(src drivers apps tools tests/harness include)
+checked=(src drivers apps preload tools tests/harness include)
 roots=(src drivers apps tests/harness tools tests/common include)
 declare -A rank=([base]=0 [wire]=1 [ip]=2 [tcp]=3 [udp]=3 [stack]=4)
 core_order="base <- wire <- ip <- tcp, udp <- stack"
@@ -73,7 +74,7 @@ is_under() {
 # ---- where a file belongs ---------------------------------------------------------------
 
 # layer_of PATH: sets `layer` to "core:NAME" (src/NAME/...), "public", "drivers", "apps",
-# "harness", "tools", or "other".
+# "harness", "tools", "preload", or "other".
 layer_of() {
   case $1 in
   src/*/*)
@@ -86,6 +87,7 @@ layer_of() {
   apps/*) layer=apps ;;
   tests/harness/*) layer=harness ;;
   tools/*) layer=tools ;;
+  preload/*) layer=preload ;;
   *) layer=other ;;
   esac
 }
@@ -97,9 +99,10 @@ declare -A may_include=(
   [apps]="drivers"
   [harness]="apps drivers"
   [tools]="apps harness drivers"
+  [preload]="apps drivers"
 )
 declare -A layer_dir=([drivers]=drivers/ [apps]=apps/ [harness]=tests/harness/ [tools]=tools/
-  [public]=include/ [other]="")
+  [preload]=preload/ [public]=include/ [other]="")
 
 # rule FROM-LAYER TO-LAYER: sets `why` to why FROM may not include TO, or "" when it may.
 rule() {
@@ -140,6 +143,7 @@ rule() {
   apps) why="apps/ may not include $what (apps use drivers/ and the public API only)" ;;
   harness) why="tests/harness/ may not include $what (it may use apps/ and drivers/)" ;;
   tools) why="tools/ may not include $what (it may use apps/, tests/harness/ and drivers/)" ;;
+  preload) why="preload/ may not include $what (it may use apps/ and drivers/)" ;;
   esac
 }
 

@@ -9,5 +9,6 @@ int cmd_attack(int argc, char **argv);  /* attack_cmd.c: `synack demo --syn-floo
 int cmd_torture(int argc, char **argv); /* torture_cmd.c */
 int cmd_cat(int argc, char **argv);     /* cat.c */
 int cmd_http(int argc, char **argv);    /* http.c */
+int cmd_run(int argc, char **argv);     /* run.c: `synack run -- PROGRAM` */
 
 #endif

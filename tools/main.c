@@ -12,6 +12,7 @@ static const char usage[] =
     "  torture thousands of seeded runs over a hostile simulated network, with invariants\n"
     "  cat     netcat over synack: TCP (or UDP with -u) on a TUN device or UDP encapsulation\n"
     "  http    a small HTTP/1.1 static file server on synack\n"
+    "  run     an unmodified program (curl, nc, redis-server, ...) with its sockets on synack\n"
     "\n"
     "`synack COMMAND --help` describes each command. trace and bench are not built yet\n"
     "(see the README).\n";
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "torture") == 0) return cmd_torture(argc - 1, argv + 1);
     if (strcmp(cmd, "cat") == 0) return cmd_cat(argc - 1, argv + 1);
     if (strcmp(cmd, "http") == 0) return cmd_http(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "synack: unknown command '%s' (see synack --help)\n", cmd);
     return 2;
 }

@@ -39,6 +39,8 @@ good_tree() {
   put "$t" tests/harness/scenario.h '"netopt.h"' '"sim/impair.h"'
   put "$t" tools/cli.h '<synack/synack.h>'
   put "$t" tools/demo.c '"cli.h"' '"scenario.h"' '"netopt.h"' '"sim/impair.h"'
+  put "$t" preload/preload.h '<synack/synack.h>'
+  put "$t" preload/calls.c '"preload.h"' '"netopt.h"' '"sim/impair.h"'
   put "$t" tests/common/tcpfix.h '"wire/wire.h"' # tests are not checked
 }
 
@@ -116,6 +118,12 @@ case_fails "the harness includes tools" tests/harness/scenario.h '"cli.h"' \
   'tests/harness/ may not include tools/'
 case_fails "tools include test code" tools/demo.c '"tcpfix.h"' \
   'tools/ may not include that directory'
+case_fails "the preload library includes tools" preload/calls.c '"cli.h"' \
+  'preload/ may not include tools/'
+case_fails "the preload library includes the harness" preload/calls.c '"scenario.h"' \
+  'preload/ may not include tests/harness/'
+case_fails "the preload library includes a private header of the core" preload/calls.c \
+  '"tcp/conn.h"' 'private header of the core'
 case_fails "a public header includes a private one" include/synack/synack.h '"base/seq.h"' \
   'private header of the core'
 case_fails "an include that names no file" apps/netcat.c '"nowhere.h"' 'names no file of the tree'
