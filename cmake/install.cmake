@@ -1,6 +1,6 @@
 # What `cmake --install` (and `make install PREFIX=...`) puts under the prefix:
 #   include/synack/*.h                  the public headers
-#   lib/libsynack.so.0.1.0, .so.0, .so  the core: libc only, <synack/synack.h>
+#   lib/libsynack.so.0.2.0, .so.0, .so  the core: libc only, <synack/synack.h>
 #   lib/libsynack.a
 #   lib/libsynack-drivers.so..., .a     the drivers, <synack/link.h>: simulator, TUN, UDP
 #                                       and in-process links, fault and pcap wrappers,

@@ -600,13 +600,64 @@ uint64_t synack_stack_events_queued(const struct synack_stack *stack);
 
 /* ---- TCP: listeners ------------------------------------------------------------------- */
 
+/* Flags of the bind rules (SO_REUSEADDR, ...), for synack_tcp_bind_check and
+ * synack_tcp_listen_flags.
+ *
+ * A TCP endpoint holds its local port on its local address for as long as it exists: a
+ * listener; a connection in any state but CLOSED, orphans included (released by the
+ * application, still closing); a TIME_WAIT record, to the end of its 2*MSL. TIME_WAIT
+ * waits so that the peer's retransmitted FIN still finds our ACK and the old connection's
+ * delayed segments die before a new one takes its 4-tuple (RFC 9293 §3.3.2 "TIME-WAIT",
+ * §3.6 Figure 12; §3.4.1: segments of an earlier incarnation must not be taken for a later
+ * one's). Binding port P on address A then conflicts (ADDRINUSE) with every holder of P
+ * whose address overlaps A: the same address; either one its family's wildcard (0.0.0.0,
+ * or :: with SYNACK_AF_INET6, which is IPv6 only); either one SYNACK_AF_NONE, every
+ * address of both families (a dual-stack ::). The one exception is Linux's SO_REUSEADDR
+ * for TCP (inet_csk_bind_conflict):
+ *
+ * SYNACK_BIND_REUSEADDR: no conflict with a holder that has the flag too and is not a
+ *   listener; a listener holds its port alone whatever the flags. A connection a listener
+ *   accepts takes its listener's flag (Linux clones the listening socket); an active open
+ *   takes it from synack_tcp_set_reuseaddr; a TIME_WAIT record keeps its connection's. This
+ *   is what lets a server that restarts listen again while the connections of its last run
+ *   close or wait in TIME_WAIT, and why every server sets SO_REUSEADDR: the new listener
+ *   takes only new 4-tuples, and a SYN reopens a 4-tuple in TIME_WAIT only as RFC 1122
+ *   §4.2.2.13 allows, so 2*MSL still protects each old connection. Both sides must ask:
+ *   an old server without the flag still blocks a new one that has it (as Linux does).
+ *
+ * These rules are for bind and listen. synack_tcp_connect checks only its 4-tuple, and
+ * the ephemeral port it picks avoids only 4-tuples and listeners (RFC 6056); reusing a
+ * 4-tuple in TIME_WAIT for an outgoing connection (RFC 6191) is not part of them. */
+#define SYNACK_BIND_REUSEADDR 0x1u
+
+/* Would a TCP socket bound to `local` (port not 0) with `flags` conflict with what the
+ * stack holds (the rules above)? Nothing is bound or kept: a socket layer asks at bind()
+ * and keeps its own bound sockets that neither listen nor connect yet. Returns 0,
+ * ADDRINUSE, or INVAL (NULL, port 0, a flag not defined above, an address that is not the
+ * stack's nor a wildcard). The IPv6 wildcard `::` with SYNACK_AF_INET6 family means IPv6
+ * only; SYNACK_AF_NONE means both families. */
+int synack_tcp_bind_check(const struct synack_stack *stack, const struct synack_endpoint *local,
+                          unsigned flags);
+
 /* Opens a listener on `local` (CLOSED -> LISTEN): local->port (not 0) on local->addr, which
  * is one of the stack's addresses, the wildcard of a family (0.0.0.0 or ::: every address
- * of that family), or SYNACK_AF_NONE (every address of both families). A SYN goes to the
- * most specific listener of its port. `backlog` bounds both the queue of half-open
- * connections (SYN_RECEIVED) and the accept queue; a SYN that finds either full is dropped
- * and counted. Errors: INVAL (port 0, backlog 0, an address that is not the stack's),
- * ADDRINUSE (a listener of the port whose addresses overlap these), NOMEM. */
+ * of that family), or SYNACK_AF_NONE (every address of both families). `flags` are the
+ * SYNACK_BIND_* flags: the listener is refused when synack_tcp_bind_check would say
+ * ADDRINUSE, and keeps SYNACK_BIND_REUSEADDR, which the connections it accepts and their
+ * TIME_WAIT records inherit. A SYN goes to the most specific listener of its port.
+ * `backlog` bounds both the queue of half-open connections (SYN_RECEIVED) and the accept
+ * queue; a SYN that finds either full is dropped and counted. Errors: INVAL (port 0,
+ * backlog 0, a flag not defined, an address that is not the stack's), ADDRINUSE (a
+ * listener of the port whose addresses overlap these; a connection or TIME_WAIT record of
+ * the port, unless both it and `flags` have SYNACK_BIND_REUSEADDR), NOMEM. */
+int synack_tcp_listen_flags(struct synack_stack *stack, const struct synack_endpoint *local,
+                            unsigned backlog, unsigned flags, void *user,
+                            struct synack_listener **out);
+
+/* synack_tcp_listen_flags with SYNACK_BIND_REUSEADDR: the listener of a server that sets
+ * SO_REUSEADDR, as nc and every real server do, so that a restarted server (netcat, the
+ * HTTP server, the examples) listens again while its old connections close or wait in
+ * TIME_WAIT. A connection the application opened without the flag still blocks it. */
 int synack_tcp_listen(struct synack_stack *stack, const struct synack_endpoint *local,
                       unsigned backlog, void *user, struct synack_listener **out);
 
@@ -666,6 +717,12 @@ void synack_tcp_abort(struct synack_tcp *c, synack_time_t now);
 
 /* RFC 1122 §4.2.3.4 Nagle: on unless `nodelay`. Any time. */
 int synack_tcp_set_nodelay(struct synack_tcp *c, bool nodelay);
+
+/* Sets (or clears) SYNACK_BIND_REUSEADDR on a connection: an active open whose socket was
+ * bound with SO_REUSEADDR, or an accepted one whose flag the application changes. Its
+ * TIME_WAIT record keeps it; it decides only whether a later bind or listen with the flag
+ * may share the connection's port (synack_tcp_bind_check). Any time; NULL is ignored. */
+void synack_tcp_set_reuseaddr(struct synack_tcp *c, bool on);
 
 /* Chooses the congestion controller (any time; the new one starts from the current cwnd
  * and ssthresh). Errors: INVAL. */

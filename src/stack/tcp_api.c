@@ -16,16 +16,48 @@ int synack_tcp_connect(struct synack_stack *s, const struct synack_endpoint *rem
     return tcp_connect(&s->tcp, &laddr, local ? local->port : 0, remote, user, out, now);
 }
 
-int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *local, unsigned backlog,
-                      void *user, struct synack_listener **out)
+/* The SYNACK_BIND_* flags this stack knows. */
+#define BIND_FLAGS_KNOWN SYNACK_BIND_REUSEADDR
+
+/* What bind and listen refuse before looking at who holds the port: no port, a flag not
+ * known, an address that is neither the stack's, nor a family's wildcard, nor no address
+ * (SYNACK_AF_NONE, both families). 0 or INVAL. */
+static int bind_args_check(const struct synack_stack *s, const struct synack_endpoint *local,
+                           unsigned flags)
 {
-    if (!s || !out || !local || local->port == 0 || backlog == 0) return SYNACK_ERR_INVAL;
+    if (!s || !local || local->port == 0 || (flags & ~BIND_FLAGS_KNOWN)) return SYNACK_ERR_INVAL;
     const struct synack_addr *addr = &local->addr;
     bool wildcard =
         addr->family == SYNACK_AF_NONE ||
         ((addr->family == SYNACK_AF_INET || addr->family == SYNACK_AF_INET6) && addr_is_any(addr));
-    if (!wildcard && !stack_addr_is_local(s, addr)) return SYNACK_ERR_INVAL;
-    return tcp_listen(&s->tcp, addr, local->port, backlog, user, out);
+    return wildcard || stack_addr_is_local(s, addr) ? 0 : SYNACK_ERR_INVAL;
+}
+
+int synack_tcp_bind_check(const struct synack_stack *s, const struct synack_endpoint *local,
+                          unsigned flags)
+{
+    int rc = bind_args_check(s, local, flags);
+    if (rc != 0) return rc;
+    bool reuseaddr = (flags & SYNACK_BIND_REUSEADDR) != 0;
+    return tcp_bind_conflicts(&s->tcp, &local->addr, local->port, reuseaddr) ? SYNACK_ERR_ADDRINUSE
+                                                                             : 0;
+}
+
+int synack_tcp_listen_flags(struct synack_stack *s, const struct synack_endpoint *local,
+                            unsigned backlog, unsigned flags, void *user,
+                            struct synack_listener **out)
+{
+    if (!out || backlog == 0) return SYNACK_ERR_INVAL;
+    int rc = bind_args_check(s, local, flags);
+    if (rc != 0) return rc;
+    bool reuseaddr = (flags & SYNACK_BIND_REUSEADDR) != 0;
+    return tcp_listen(&s->tcp, &local->addr, local->port, backlog, reuseaddr, user, out);
+}
+
+int synack_tcp_listen(struct synack_stack *s, const struct synack_endpoint *local, unsigned backlog,
+                      void *user, struct synack_listener **out)
+{
+    return synack_tcp_listen_flags(s, local, backlog, SYNACK_BIND_REUSEADDR, user, out);
 }
 
 int synack_listener_connect(struct synack_listener *l, const struct synack_endpoint *remote,

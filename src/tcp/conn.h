@@ -114,6 +114,9 @@ enum {
     TCP_F_ORPHAN = 1u << 25,        /* released and still sending or closing: in the env's
                                        orphan list */
     TCP_F_TW_FULL = 1u << 26,       /* found the TIME_WAIT table full (counted once) */
+    TCP_F_REUSEADDR = 1u << 27,     /* SO_REUSEADDR (SYNACK_BIND_REUSEADDR): its listener's,
+                                       or synack_tcp_set_reuseaddr; its TIME_WAIT record
+                                       keeps it (tcp_bind_conflicts) */
 };
 
 struct synack_tcp {
@@ -268,7 +271,8 @@ struct tcp_tw {
     uint32_t rcv_wnd;              /* bytes last offered */
     uint16_t local_port, remote_port;
     uint8_t rcv_wscale;
-    bool ts; /* timestamps were negotiated */
+    bool ts;        /* timestamps were negotiated */
+    bool reuseaddr; /* the connection had TCP_F_REUSEADDR (tcp_bind_conflicts) */
 };
 
 struct synack_listener {
@@ -279,6 +283,7 @@ struct synack_listener {
     struct synack_addr addr; /* bound: an address of the stack, its family's wildcard, or
                                 SYNACK_AF_NONE for every address of both families */
     uint16_t port;
+    bool reuseaddr; /* SYNACK_BIND_REUSEADDR: given to the connections it makes */
     unsigned backlog;
     unsigned syn_count, accept_count;
     struct synack_tcp *synq;    /* half-open (SYN_RECEIVED), newest first */
@@ -298,9 +303,12 @@ void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c);
  * family's wildcard, else to every address; NULL if none. */
 struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct synack_addr *local,
                                           uint16_t port);
-/* True when a listener on (addr, port) would overlap one that exists (the same port and
- * an address, a wildcard or both families that cover each other). */
-bool tcp_listener_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port);
+/* Linux's bind rule (synack_tcp_bind_check): true when binding `port` on `addr` (an address,
+ * a family's wildcard, or SYNACK_AF_NONE for both families), with SO_REUSEADDR or not, would
+ * overlap a listener, a connection not CLOSED (orphans included) or a TIME_WAIT record
+ * holding that port. A control-path call: it walks them all (see demux.c). */
+bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port,
+                        bool reuseaddr);
 /* RFC 6056 §3.3.3: an ephemeral port free for (laddr, raddr, rport) among connections,
  * TIME-WAIT records and listeners, or 0 if none is. */
 uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
@@ -486,10 +494,11 @@ void tcp_active_open(struct synack_tcp *c, synack_time_t now);
 
 /* ---- tcp/listen.c ---- */
 /* RFC 9293 §3.10.1 OPEN, passive, on (addr, port): `addr` is one of the stack's addresses,
- * its family's wildcard or SYNACK_AF_NONE for both families (the stack checked which).
- * ADDRINUSE when it overlaps a listener, NOMEM. */
+ * its family's wildcard or SYNACK_AF_NONE for both families (the stack checked which);
+ * `reuseaddr` is SO_REUSEADDR, given to the connections it accepts. ADDRINUSE when
+ * tcp_bind_conflicts says so, NOMEM. */
 int tcp_listen(struct tcp_env *e, const struct synack_addr *addr, uint16_t port, unsigned backlog,
-               void *user, struct synack_listener **out);
+               bool reuseaddr, void *user, struct synack_listener **out);
 /* RFC 9293 §3.10.2 SEND in LISTEN with a foreign socket: the listener becomes an active
  * connection to `remote` from `laddr` (the stack's choice; NULL when it has none: INVAL).
  * STATE while it holds half-open or queued connections; ADDRINUSE, CONNLIMIT, NOMEM. */

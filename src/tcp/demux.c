@@ -1,5 +1,6 @@
-/* The demux: the 4-tuple hash of connections and the listeners a SYN may reach, and the
- * choice of an ephemeral port free of both (RFC 6056). */
+/* The demux: the 4-tuple hash of connections and the listeners a SYN may reach, the choice
+ * of an ephemeral port free of both (RFC 6056), and the bind rule (SO_REUSEADDR) that says
+ * which local ports a new binding may take. */
 #include <string.h>
 
 #include "base/addr.h"
@@ -77,9 +78,9 @@ struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct 
                                           uint16_t port)
 {
     /* The most specific listener wins: bound to the address, then to its family's wildcard,
-     * then to every address (as BSD sockets choose among bound sockets). Today listeners
-     * that overlap are refused (tcp_listener_conflicts), so at most one matches; the
-     * order matters once an option such as SO_REUSEADDR lets them share a port. */
+     * then to every address (as BSD sockets choose among bound sockets). Listeners that
+     * overlap are refused even with SO_REUSEADDR (tcp_bind_conflicts, as Linux), so at
+     * most one matches; the order matters once SO_REUSEPORT lets them share a port. */
     struct synack_listener *best = NULL;
     int best_match = 0;
     for (struct synack_listener *l = e->listeners; l; l = l->next) {
@@ -93,16 +94,48 @@ struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct 
     return best;
 }
 
-bool tcp_listener_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port)
+/* Whether two bindings of one port cover a common address: the same address, the wildcard
+ * of its family, or no address (SYNACK_AF_NONE, both families). A family's wildcard and an
+ * address of the other family do not meet, so an IPv6 `::` leaves IPv4 alone. */
+static bool bind_addrs_overlap(const struct synack_addr *a, const struct synack_addr *b)
 {
-    for (struct synack_listener *l = e->listeners; l; l = l->next) {
-        if (l->port != port) continue;
-        /* Two bindings of one port overlap unless both name addresses and they differ, or
-         * they are of different families (a wildcard of one family and an address of the
-         * other do not overlap). */
-        if (l->addr.family == SYNACK_AF_NONE || addr->family == SYNACK_AF_NONE) return true;
-        if (l->addr.family != addr->family) continue;
-        if (addr_is_any(&l->addr) || addr_is_any(addr) || addr_eq(&l->addr, addr)) return true;
+    if (a->family == SYNACK_AF_NONE || b->family == SYNACK_AF_NONE) return true;
+    if (a->family != b->family) return false;
+    return addr_is_any(a) || addr_is_any(b) || addr_eq(a, b);
+}
+
+/* Linux's inet_csk_bind_conflict for TCP: a holder of the port whose address overlaps
+ * conflicts, unless both it and the new binding have SO_REUSEADDR and it is not listening.
+ * `holder_reuse` is the holder's flag. */
+static bool bind_holder_conflicts(const struct synack_addr *held, bool holder_reuse,
+                                  const struct synack_addr *addr, bool reuseaddr)
+{
+    return bind_addrs_overlap(held, addr) && !(reuseaddr && holder_reuse);
+}
+
+/* Every holder of a port is looked at: the demux hashes whole 4-tuples and keeps no index by
+ * local port, so the walk is linear in listeners + connections + TIME_WAIT records. That is
+ * acceptable on the control path (bind, listen), which is the only caller; a per-port index
+ * (Linux's bind hash) is for the performance issue, with its O(1) listener queues. */
+bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port,
+                        bool reuseaddr)
+{
+    /* A listener holds its port alone, whatever the flags. */
+    for (const struct synack_listener *l = e->listeners; l; l = l->next) {
+        if (l->port == port && bind_addrs_overlap(&l->addr, addr)) return true;
+    }
+    /* Connections in every state but CLOSED (not in the demux: the port is free again),
+     * orphans included: e->all holds them all. */
+    for (const struct synack_tcp *c = e->all; c; c = c->all_next) {
+        if (c->local_port == port && c->state != SYNACK_CLOSED &&
+            bind_holder_conflicts(&c->local_addr, (c->flags & TCP_F_REUSEADDR) != 0, addr,
+                                  reuseaddr))
+            return true;
+    }
+    for (const struct tcp_tw *tw = e->tw_head; tw; tw = tw->next) {
+        if (tw->local_port == port &&
+            bind_holder_conflicts(&tw->local_addr, tw->reuseaddr, addr, reuseaddr))
+            return true;
     }
     return false;
 }

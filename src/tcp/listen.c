@@ -18,9 +18,9 @@ static void listener_event(struct synack_listener *l, enum synack_event_type typ
 }
 
 int tcp_listen(struct tcp_env *e, const struct synack_addr *addr, uint16_t port, unsigned backlog,
-               void *user, struct synack_listener **out)
+               bool reuseaddr, void *user, struct synack_listener **out)
 {
-    if (tcp_listener_conflicts(e, addr, port)) return SYNACK_ERR_ADDRINUSE;
+    if (tcp_bind_conflicts(e, addr, port, reuseaddr)) return SYNACK_ERR_ADDRINUSE;
     struct synack_listener *l = alloc_mem(e->cfg, sizeof *l);
     if (!l) return SYNACK_ERR_NOMEM;
     memset(l, 0, sizeof *l);
@@ -29,6 +29,7 @@ int tcp_listen(struct tcp_env *e, const struct synack_addr *addr, uint16_t port,
     l->user = user;
     l->addr = addr->family == SYNACK_AF_NONE ? synack_addr_any(SYNACK_AF_NONE) : *addr;
     l->port = port;
+    l->reuseaddr = reuseaddr;
     l->backlog = backlog;
     l->next = e->listeners;
     e->listeners = l;
@@ -101,6 +102,7 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
      * listening TCB becomes this connection: same id, same user pointer. */
     c->id = l->id;
     c->user = l->user;
+    if (l->reuseaddr) c->flags |= TCP_F_REUSEADDR;
     c->state = SYNACK_LISTEN;
     listener_free(l);
     tcp_active_open(c, now);
@@ -157,7 +159,8 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
     struct tcp_env *e = l->env;
     struct synack_tcp *c = tcp_conn_new(e, &ip->dst, syn->dst_port, &ip->src, syn->src_port);
     if (!c) return NULL;
-    c->flags |= TCP_F_PASSIVE;
+    /* Linux's accepted sockets are clones of the listener: SO_REUSEADDR comes along. */
+    c->flags |= TCP_F_PASSIVE | (l->reuseaddr ? TCP_F_REUSEADDR : 0u);
     c->user = l->user;
     c->listener = l;
     c->lq_next = l->synq;

@@ -2,11 +2,13 @@
  * TIME-WAIT records (RFC 9293 §3.10.7.4, RFC 1337, RFC 6191).
  *
  * A connection the application has released spends its 2*MSL as a record of about a hundred
- * bytes instead of a TCB with its buffers: the 4-tuple, both sequence numbers, timestamps
- * and the window last offered. That is all TIME-WAIT needs: acknowledge a retransmitted FIN
- * and restart 2*MSL, refuse old duplicates (PAWS, the acceptability test), ignore RSTs
- * (RFC 1337), and let a new SYN reopen the 4-tuple. A record holds no connection slot, so
- * a server that closes first is bounded by max_time_wait, not by max_conns / (2*MSL).
+ * bytes instead of a TCB with its buffers: the 4-tuple, both sequence numbers, timestamps,
+ * the window last offered and SO_REUSEADDR. That is all TIME-WAIT needs: acknowledge a
+ * retransmitted FIN and restart 2*MSL, refuse old duplicates (PAWS, the acceptability
+ * test), ignore RSTs (RFC 1337), let a new SYN reopen the 4-tuple, and keep its local port
+ * from a bind unless both have SO_REUSEADDR (tcp_bind_conflicts). A record holds no
+ * connection slot, so a server that closes first is bounded by max_time_wait, not by
+ * max_conns / (2*MSL).
  *
  * The records sit in a chained hash by 4-tuple and in a doubly linked list ordered by the
  * end of their 2*MSL, which is their timer: every record ends 2*MSL after its last (re)start
@@ -17,6 +19,9 @@
 #include "base/addr.h"
 #include "base/alloc.h"
 #include "tcp/conn.h"
+
+/* synack_config.max_time_wait promises 128 bytes a record (time_wait_bytes reports it). */
+_Static_assert(sizeof(struct tcp_tw) <= 128, "a TIME_WAIT record outgrew its 128 bytes");
 
 static size_t tw_bucket(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                         const struct synack_addr *raddr, uint16_t rport)
@@ -183,6 +188,7 @@ bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
     tw->snd_nxt = c->snd_nxt;
     tw->rcv_nxt = c->rcv_nxt;
     tw->ts = (c->flags & TCP_F_TS) != 0;
+    tw->reuseaddr = (c->flags & TCP_F_REUSEADDR) != 0; /* Linux's tw_reuse */
     tw->ts_recent = c->ts_recent;
     tw->ts_offset = c->ts_offset;
     tw->rcv_wscale = c->rcv_wscale;

@@ -318,6 +318,15 @@ int synack_tcp_set_nodelay(struct synack_tcp *c, bool nodelay)
     return 0;
 }
 
+void synack_tcp_set_reuseaddr(struct synack_tcp *c, bool on)
+{
+    if (!c) return;
+    if (on)
+        c->flags |= TCP_F_REUSEADDR;
+    else
+        c->flags &= ~(uint32_t)TCP_F_REUSEADDR;
+}
+
 int synack_tcp_set_cc(struct synack_tcp *c, enum synack_cc cc)
 {
     if (!c || !tcp_cc_ops(cc)) return SYNACK_ERR_INVAL;

@@ -338,6 +338,33 @@ void fix_time_wait(struct fix *f)
     assert_int_equal(synack_tcp_state(f->c), SYNACK_TIME_WAIT);
 }
 
+void fix_accept_peer(struct fix *f, uint16_t rport)
+{
+    f->rport = rport;
+    f->peer_nxt = FIX_PEER_ISS;
+    fix_peer_syn(f, false);
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    f->iss = seg.seq;
+    f->peer_ack = seg.seq + 1;
+    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    fix_expect_none(f);
+    assert_int_equal(synack_tcp_accept(f->l, &f->c), 0);
+}
+
+void fix_server_closes_first(struct fix *f)
+{
+    synack_tcp_close(f->c, f->now);
+    f->c = NULL;
+    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    f->peer_ack++;
+    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    fix_expect_none(f);
+}
+
 void fix_peer_ack(struct fix *f, uint32_t ack)
 {
     fix_send(f, WIRE_TCP_ACK, f->peer_nxt, ack, NULL, 0);

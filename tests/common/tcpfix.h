@@ -119,6 +119,12 @@ void fix_close_wait(struct fix *f);                /* established, peer FIN, our
 void fix_last_ack(struct fix *f);                  /* ... + close(): FIN out */
 void fix_closing(struct fix *f);                   /* FIN out, peer FIN crosses it */
 void fix_time_wait(struct fix *f);                 /* FIN_WAIT_2 + peer FIN */
+/* The peer at `rport` connects to f->l (SYN, our SYN-ACK, its ACK) and the application
+ * accepts: f->c, f->rport, f->peer_nxt and f->peer_ack describe that connection after. */
+void fix_accept_peer(struct fix *f, uint16_t rport);
+/* The application closes f->c first (f->c is NULL after) and the peer answers with ACK
+ * and FIN: the released connection is in TIME_WAIT (a record, unless the table is full). */
+void fix_server_closes_first(struct fix *f);
 
 /* ---- ICMP (tests/tcp/test_icmp.c) ---- */
 

@@ -87,8 +87,8 @@ static void listener_bound_to_one_address_leaves_the_other_closed(void **state)
 }
 
 /* Listeners of one port on different addresses each take the SYNs to their address; a
- * wildcard overlapping a bound address is refused either way round (Linux's rule without
- * SO_REUSEADDR). */
+ * wildcard overlapping a bound address is refused either way round (Linux's rule, which
+ * SO_REUSEADDR, set by synack_tcp_listen, does not relax for listeners). */
 static void listeners_of_one_port_split_by_address(void **state)
 {
     (void)state;

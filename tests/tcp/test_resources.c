@@ -20,36 +20,6 @@ static struct synack_counters counters(struct fix *f)
     return c;
 }
 
-/* The peer at `rport` connects (SYN, our SYN-ACK, its ACK) and the application accepts;
- * f->c, f->rport, f->peer_nxt, f->peer_ack describe that connection afterwards. */
-static void accept_peer(struct fix *f, uint16_t rport)
-{
-    f->rport = rport;
-    f->peer_nxt = FIX_PEER_ISS;
-    fix_peer_syn(f, false);
-    struct wire_tcp_repr seg;
-    assert_true(fix_recv(f, &seg));
-    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
-    f->iss = seg.seq;
-    f->peer_ack = seg.seq + 1;
-    fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
-    fix_expect_none(f);
-    assert_int_equal(synack_tcp_accept(f->l, &f->c), 0);
-}
-
-/* The application closes first and the peer answers with ACK and FIN: TIME_WAIT. */
-static void server_closes_first(struct fix *f)
-{
-    synack_tcp_close(f->c, f->now);
-    f->c = NULL;
-    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
-    f->peer_ack++;
-    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
-    f->peer_nxt++;
-    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
-    fix_expect_none(f);
-}
-
 static void one_conn(struct synack_config *cfg)
 {
     cfg->max_conns = 1;
@@ -63,10 +33,10 @@ static void time_wait_record_frees_slot_and_buffers(void **state)
     struct fix f;
     fix_init(&f, one_conn);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
+    fix_accept_peer(&f, 40000);
     uint64_t id = synack_tcp_id(f.c);
     assert_int_equal(stats(&f).conns, 1);
-    server_closes_first(&f);
+    fix_server_closes_first(&f);
     struct synack_stack_stats st = stats(&f);
     assert_int_equal(st.conns, 0);
     assert_int_equal(st.time_wait, 1);
@@ -76,7 +46,7 @@ static void time_wait_record_frees_slot_and_buffers(void **state)
     assert_true(st.conn_bytes > 1000 * st.time_wait_bytes);
     assert_int_equal(counters(&f).time_wait_records, 1);
     /* The slot is free: the next client is served although max_conns is 1. */
-    accept_peer(&f, 40001);
+    fix_accept_peer(&f, 40001);
     assert_int_equal(stats(&f).conns, 1);
     /* At 2*MSL (60 s) the record reports TIME_WAIT -> CLOSED with the connection's id. */
     f.now += SYNACK_S(60) - 1;
@@ -103,8 +73,8 @@ static void time_wait_record_answers_like_the_tcb(void **state)
     struct fix f;
     fix_init(&f, NULL);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
-    server_closes_first(&f);
+    fix_accept_peer(&f, 40000);
+    fix_server_closes_first(&f);
     synack_time_t end = synack_stack_next_deadline(f.s);
     f.now += SYNACK_S(10);
     fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1, f.peer_ack, NULL, 0);
@@ -138,8 +108,8 @@ static void time_wait_record_keeps_timestamps_paws_and_rfc6191(void **state)
     f.peer_ts = true;
     f.peer_tsval = 5000;
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
-    server_closes_first(&f);
+    fix_accept_peer(&f, 40000);
+    fix_server_closes_first(&f);
     assert_int_equal(stats(&f).time_wait, 1);
     f.now += SYNACK_S(1);
     f.peer_tsval = 6000;
@@ -178,8 +148,8 @@ static void time_wait_table_full_keeps_the_connection(void **state)
     struct fix f;
     fix_init(&f, no_time_wait_records);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
-    server_closes_first(&f);
+    fix_accept_peer(&f, 40000);
+    fix_server_closes_first(&f);
     assert_int_equal(stats(&f).conns, 1);
     assert_int_equal(stats(&f).time_wait, 0);
     assert_int_equal(counters(&f).time_wait_overflows, 1);
@@ -202,8 +172,8 @@ static void time_wait_restarts_only_for_the_old_fin_trial(void (*tweak)(struct s
     struct fix f;
     fix_init(&f, tweak);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
-    server_closes_first(&f);
+    fix_accept_peer(&f, 40000);
+    fix_server_closes_first(&f);
     synack_time_t end = synack_stack_next_deadline(f.s);
     f.now += SYNACK_S(10);
     fix_send(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_nxt - 1000, f.peer_ack, NULL, 0);
@@ -237,9 +207,9 @@ static void time_wait_reopen_never_uses_a_cookie(void **state)
     struct fix f;
     fix_init(&f, cookies_always);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
+    fix_accept_peer(&f, 40000);
     assert_int_equal(counters(&f).syncookies_sent, 1);
-    server_closes_first(&f);
+    fix_server_closes_first(&f);
     assert_int_equal(stats(&f).time_wait, 1);
     uint32_t old_snd_nxt = f.peer_ack;
     f.now += SYNACK_S(1);
@@ -264,7 +234,7 @@ static void release_in_time_wait_with_unread_data_becomes_a_record(void **state)
     struct fix f;
     fix_init(&f, NULL);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
+    fix_accept_peer(&f, 40000);
     fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, "unread", 6);
     f.peer_nxt += 6;
     assert_int_equal(synack_tcp_shutdown(f.c, f.now), 0);
@@ -327,8 +297,8 @@ static void server_closing_first_is_not_bound_by_max_conns(void **state)
     fix_init(&f, four_conns);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     for (unsigned i = 0; i < 200; i++) {
-        accept_peer(&f, (uint16_t)(20000 + i));
-        server_closes_first(&f);
+        fix_accept_peer(&f, (uint16_t)(20000 + i));
+        fix_server_closes_first(&f);
         f.now += SYNACK_MS(5);
     }
     struct synack_stack_stats st = stats(&f);
@@ -403,7 +373,7 @@ static void orphan_limit_resets_the_oldest(void **state)
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
     uint32_t nxt[3], ack[3];
     for (unsigned i = 0; i < 3; i++) {
-        accept_peer(&f, (uint16_t)(30000 + i));
+        fix_accept_peer(&f, (uint16_t)(30000 + i));
         /* Closed with data unsent to a peer that never acknowledges: an orphan. */
         fix_queue(&f, 100);
         synack_tcp_close(f.c, f.now);
@@ -490,7 +460,7 @@ static void stack_keepalive_default_reclaims_idle_connections(void **state)
     struct fix f;
     fix_init(&f, ten_second_keepalive);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40000);
+    fix_accept_peer(&f, 40000);
     fix_expect_deadline(&f, f.now + SYNACK_S(10));
     for (int i = 0; i < 3; i++) {
         fix_run_next_timer(&f);
@@ -532,7 +502,7 @@ static void aborting_many_connections_sends_every_rst(void **state)
     struct synack_tcp *conns[N];
     uint32_t rcv_nxt[N];
     for (unsigned i = 0; i < N; i++) {
-        accept_peer(&f, (uint16_t)(20000 + i));
+        fix_accept_peer(&f, (uint16_t)(20000 + i));
         conns[i] = f.c;
         rcv_nxt[i] = f.peer_nxt;
     }
@@ -676,9 +646,9 @@ static void mem_budget_holds_send_but_starves_nobody(void **state)
     struct fix f;
     fix_init(&f, budget_20k);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    accept_peer(&f, 40001);
+    fix_accept_peer(&f, 40001);
     struct synack_tcp *b = f.c;
-    accept_peer(&f, 40000);
+    fix_accept_peer(&f, 40000);
     static uint8_t data[30000];
     /* The peer's window (65535) takes it all; nothing is acknowledged yet. */
     assert_int_equal(synack_tcp_send(f.c, data, 25000, f.now), 25000);

@@ -313,13 +313,7 @@ static uint32_t passive_time_wait(struct fix *f, size_t n)
     assert_int_equal(synack_tcp_send(f->c, data, n, f->now), (synack_ssize)n);
     fix_expect_data(f, WIRE_TCP_ACK | WIRE_TCP_PSH, f->peer_ack, f->peer_nxt, n);
     f->peer_ack += (uint32_t)n;
-    synack_tcp_close(f->c, f->now);
-    f->c = NULL;
-    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
-    f->peer_ack++;
-    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
-    f->peer_nxt++;
-    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    fix_server_closes_first(f);
     assert_true(fix_saw_transition(f, SYNACK_FIN_WAIT_1, SYNACK_TIME_WAIT));
     return f->peer_ack;
 }

@@ -1,0 +1,464 @@
+/* The bind rules and SO_REUSEADDR as Linux applies them to TCP (synack_tcp_bind_check,
+ * synack_tcp_listen_flags, synack_tcp_set_reuseaddr): which local ports a bind or a listen may
+ * take while listeners, connections in any state, orphans and TIME_WAIT records hold them.
+ * The tests that say "as today" guard what the rules must leave alone (connect, ephemeral
+ * ports). */
+#include "tcpfix.h"
+
+#define SECOND_ADDR 0xc6120003u /* 198.18.0.3: the stack's second IPv4 address */
+#define NOT_OURS 0xc6120004u    /* 198.18.0.4 */
+#define REUSE SYNACK_BIND_REUSEADDR
+
+static size_t time_wait_records(struct fix *f)
+{
+    struct synack_stack_stats st;
+    synack_stack_stats(f->s, &st);
+    return st.time_wait;
+}
+
+static int bind_check(struct fix *f, struct synack_addr addr, uint16_t port, unsigned flags)
+{
+    struct synack_endpoint local = {addr, port};
+    return synack_tcp_bind_check(f->s, &local, flags);
+}
+
+static int listen_on(struct fix *f, struct synack_addr addr, uint16_t port, unsigned flags,
+                     struct synack_listener **out)
+{
+    struct synack_endpoint local = {addr, port};
+    return synack_tcp_listen_flags(f->s, &local, 8, flags, NULL, out);
+}
+
+static struct synack_addr both_families(void)
+{
+    return synack_addr_any(SYNACK_AF_NONE);
+}
+
+/* A server whose listener (on f->lport, both families) has `flags` accepts a peer and stops
+ * listening: f->c is the accepted connection, ESTABLISHED. */
+static void server_accepts_then_stops(struct fix *f, unsigned flags)
+{
+    assert_int_equal(listen_on(f, both_families(), f->lport, flags, &f->l), 0);
+    fix_accept_peer(f, FIX_RPORT);
+    synack_listener_close(f->l, f->now);
+    f->l = NULL;
+}
+
+/* One run of a server whose listener has `flags`: it accepts a peer, stops listening, and
+ * closes the connection first, which leaves a TIME_WAIT record on f->lport. */
+static void server_run_leaves_time_wait(struct fix *f, unsigned flags)
+{
+    server_accepts_then_stops(f, flags);
+    fix_server_closes_first(f);
+    assert_int_equal(time_wait_records(f), 1);
+}
+
+/* ---- TIME_WAIT ---------------------------------------------------------------------------- */
+
+/* RFC 9293 §3.3.2: TIME_WAIT keeps the 4-tuple for 2*MSL, but a server that restarts with
+ * SO_REUSEADDR, as its last run had, listens again at once and serves new peers. */
+static void restart_with_reuseaddr_on_both_succeeds_while_time_wait_holds_the_port(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_run_leaves_time_wait(&f, REUSE);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), 0);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, REUSE, &f.l), 0);
+    fix_accept_peer(&f, FIX_RPORT + 1);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+    assert_int_equal(time_wait_records(&f), 1); /* the old 4-tuple still waits */
+    fix_free(&f);
+}
+
+/* As on Linux: the old server did not set SO_REUSEADDR, so its TIME_WAIT keeps the port
+ * from a new server that does. */
+static void time_wait_without_reuseaddr_blocks_a_listener_with_it(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_run_leaves_time_wait(&f, 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, REUSE, &f.l), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(listen_on(&f, synack_addr_v4(FIX_LOCAL), f.lport, REUSE, &f.l),
+                     SYNACK_ERR_ADDRINUSE);
+    /* synack_tcp_listen is a server with SO_REUSEADDR: refused too. */
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l),
+                     SYNACK_ERR_ADDRINUSE);
+    fix_free(&f);
+}
+
+static void time_wait_blocks_a_listener_when_neither_has_reuseaddr(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_run_leaves_time_wait(&f, 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, 0, &f.l), SYNACK_ERR_ADDRINUSE);
+    fix_free(&f);
+}
+
+static void after_time_wait_ends_the_port_is_free_without_reuseaddr(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_run_leaves_time_wait(&f, 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    fix_advance(&f, 2 * f.cfg.msl);
+    assert_int_equal(time_wait_records(&f), 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), 0);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, 0, &f.l), 0);
+    fix_free(&f);
+}
+
+static void no_time_wait_records(struct synack_config *cfg)
+{
+    cfg->max_time_wait = 0;
+}
+
+/* With the table full the connection spends TIME_WAIT whole: it holds the port as a record
+ * would, with its flag. */
+static void time_wait_kept_whole_holds_the_port_as_a_record_does(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, no_time_wait_records);
+    server_accepts_then_stops(&f, REUSE);
+    fix_server_closes_first(&f);
+    struct synack_stack_stats st;
+    synack_stack_stats(f.s, &st);
+    assert_int_equal(st.time_wait, 0);
+    assert_int_equal(st.conns, 1); /* in TIME_WAIT, in its slot */
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), 0);
+    fix_advance(&f, 2 * f.cfg.msl);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), 0);
+    fix_free(&f);
+}
+
+/* ---- listeners and connections ------------------------------------------------------------ */
+
+static void a_listener_holds_its_port_even_when_both_have_reuseaddr(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, REUSE, &f.l), 0);
+    struct synack_listener *second;
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(bind_check(&f, synack_addr_any(SYNACK_AF_INET), f.lport, REUSE),
+                     SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(listen_on(&f, synack_addr_v4(FIX_LOCAL), f.lport, REUSE, &second),
+                     SYNACK_ERR_ADDRINUSE);
+    synack_listener_close(f.l, f.now);
+    f.l = NULL;
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), 0);
+    fix_free(&f);
+}
+
+/* The restart of a server whose old connection is still ESTABLISHED: the connection took its
+ * listener's SO_REUSEADDR, so only a new listener without the flag is refused; with it, the
+ * old connection keeps its segments and the new listener takes the new peers. */
+static void an_accepted_connection_of_a_reuse_listener_blocks_only_binds_without_it(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_accepts_then_stops(&f, REUSE);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, 0, &f.l), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, REUSE, &f.l), 0);
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, "x", 1);
+    f.peer_nxt++;
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    fix_accept_peer(&f, FIX_RPORT + 1);
+    fix_free(&f);
+}
+
+/* A connection the application has released that is still closing (an orphan in
+ * FIN_WAIT_1: the peer has not acknowledged our FIN) holds its port until it ends. */
+static void an_orphan_still_closing_holds_its_port(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_accepts_then_stops(&f, 0);
+    synack_tcp_close(f.c, f.now);
+    f.c = NULL;
+    fix_expect(&f, WIRE_TCP_FIN | WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    struct synack_stack_stats st;
+    synack_stack_stats(f.s, &st);
+    assert_int_equal(st.orphans, 1);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), SYNACK_ERR_ADDRINUSE);
+    /* The peer resets it (RFC 5961 §3.2: exactly at RCV.NXT): the port is free. */
+    fix_send(&f, WIRE_TCP_RST, f.peer_nxt, 0, NULL, 0);
+    synack_stack_stats(f.s, &st);
+    assert_int_equal(st.conns, 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), 0);
+    fix_free(&f);
+}
+
+/* A connection that reached CLOSED (here reset by the peer) holds nothing in the stack even
+ * while the application still holds it: its 4-tuple left the demux. A socket that stays
+ * bound after that is the socket layer's to remember, as its bound sockets that neither
+ * listen nor connect. */
+static void a_closed_connection_the_application_holds_frees_its_port(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f); /* from f.lport, without SO_REUSEADDR */
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    fix_send(&f, WIRE_TCP_RST, f.peer_nxt, 0, NULL, 0);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_CLOSED);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), 0);
+    fix_free(&f);
+}
+
+/* An active open takes SO_REUSEADDR from synack_tcp_set_reuseaddr (off by default, as a
+ * socket's), which can also take it back; its TIME_WAIT record keeps it. */
+static void set_reuseaddr_marks_a_connection_and_its_time_wait_record(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f); /* from f.lport */
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), SYNACK_ERR_ADDRINUSE);
+    synack_tcp_set_reuseaddr(f.c, true);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    synack_tcp_set_reuseaddr(f.c, false);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), SYNACK_ERR_ADDRINUSE);
+    synack_tcp_set_reuseaddr(f.c, true);
+    synack_tcp_set_reuseaddr(NULL, true); /* ignored */
+    fix_server_closes_first(&f);
+    assert_int_equal(time_wait_records(&f), 1);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    fix_free(&f);
+}
+
+/* RFC 9293 §3.10.2: a listener sent to a foreign socket becomes that connection, with its
+ * flag. */
+static void a_listener_turned_active_keeps_its_reuseaddr(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(listen_on(&f, both_families(), f.lport, REUSE, &f.l), 0);
+    struct synack_endpoint remote = {f.remote, f.rport};
+    assert_int_equal(synack_listener_connect(f.l, &remote, &f.c, f.now), 0);
+    f.l = NULL;
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    fix_free(&f);
+}
+
+static void syncookies_always(struct synack_config *cfg)
+{
+    cfg->syncookies = SYNACK_SYNCOOKIES_ALWAYS;
+}
+
+/* A connection rebuilt from a SYN cookie is its listener's child as much as any. */
+static void a_connection_from_a_syn_cookie_takes_its_listeners_flag(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, syncookies_always);
+    server_accepts_then_stops(&f, REUSE);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, REUSE), 0);
+    assert_int_equal(bind_check(&f, both_families(), f.lport, 0), SYNACK_ERR_ADDRINUSE);
+    fix_free(&f);
+}
+
+/* ---- addresses and ports ------------------------------------------------------------------ */
+
+static void two_v4_and_one_v6(struct synack_config *cfg)
+{
+    struct synack_addr second = synack_addr_v4(SECOND_ADDR), v6 = fix_addr6(FIX_LOCAL6_LAST);
+    assert_int_equal(synack_config_add_addr(cfg, &second), 0);
+    assert_int_equal(synack_config_add_addr(cfg, &v6), 0);
+}
+
+struct bind_case {
+    struct synack_addr addr;
+    int want; /* of synack_tcp_bind_check without flags */
+};
+
+static void expect_binds(struct fix *f, uint16_t port, const struct bind_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int got = bind_check(f, cases[i].addr, port, 0);
+        if (got != cases[i].want) {
+            char text[SYNACK_ADDR_STRLEN];
+            synack_addr_format(&cases[i].addr, text, sizeof text);
+            fail_msg("bind %s (family %u) port %u: %d, not %d", text, cases[i].addr.family, port,
+                     got, cases[i].want);
+        }
+    }
+}
+
+#define N_CASES(a) (sizeof(a) / sizeof(a)[0])
+
+/* A binding meets a holder of its port on the same address, on its family's wildcard, or on
+ * both families (SYNACK_AF_NONE, a dual-stack ::); not on another address, nor across
+ * families (:: with SYNACK_AF_INET6 is IPv6 only). */
+static void bindings_overlap_by_address_and_family(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, two_v4_and_one_v6);
+    struct synack_addr v4 = synack_addr_v4(FIX_LOCAL), v4b = synack_addr_v4(SECOND_ADDR);
+    struct synack_addr v6 = fix_addr6(FIX_LOCAL6_LAST);
+    struct synack_addr any4 = synack_addr_any(SYNACK_AF_INET);
+    struct synack_addr any6 = synack_addr_any(SYNACK_AF_INET6), both = both_families();
+    struct synack_tcp *c;
+    /* Connections hold their port from SYN_SENT on: an IPv4 one on port 80, IPv6 on 81. */
+    struct synack_endpoint remote4 = {f.remote, 9000},
+                           remote6 = {fix_addr6(FIX_REMOTE6_LAST), 9000};
+    assert_int_equal(
+        synack_tcp_connect(f.s, &remote4, &(struct synack_endpoint){v4, 80}, NULL, &c, f.now), 0);
+    assert_int_equal(
+        synack_tcp_connect(f.s, &remote6, &(struct synack_endpoint){v6, 81}, NULL, &c, f.now), 0);
+    const struct bind_case conn4[] = {
+        {v4, SYNACK_ERR_ADDRINUSE},   {v4b, 0},  {any4, SYNACK_ERR_ADDRINUSE},
+        {both, SYNACK_ERR_ADDRINUSE}, {any6, 0}, {v6, 0}};
+    expect_binds(&f, 80, conn4, N_CASES(conn4));
+    const struct bind_case conn6[] = {{v6, SYNACK_ERR_ADDRINUSE},
+                                      {any6, SYNACK_ERR_ADDRINUSE},
+                                      {both, SYNACK_ERR_ADDRINUSE},
+                                      {any4, 0},
+                                      {v4, 0},
+                                      {v4b, 0}};
+    expect_binds(&f, 81, conn6, N_CASES(conn6));
+    /* Listeners on 0.0.0.0 (port 82), on :: (83) and on both families (84). */
+    struct synack_listener *l;
+    assert_int_equal(listen_on(&f, any4, 82, 0, &l), 0);
+    assert_int_equal(listen_on(&f, any6, 83, 0, &l), 0);
+    assert_int_equal(listen_on(&f, both, 84, 0, &l), 0);
+    const struct bind_case wild4[] = {{v4, SYNACK_ERR_ADDRINUSE},
+                                      {v4b, SYNACK_ERR_ADDRINUSE},
+                                      {both, SYNACK_ERR_ADDRINUSE},
+                                      {any6, 0},
+                                      {v6, 0}};
+    expect_binds(&f, 82, wild4, N_CASES(wild4));
+    const struct bind_case wild6[] = {
+        {v6, SYNACK_ERR_ADDRINUSE}, {both, SYNACK_ERR_ADDRINUSE}, {any4, 0}, {v4, 0}};
+    expect_binds(&f, 83, wild6, N_CASES(wild6));
+    const struct bind_case dual[] = {{v4, SYNACK_ERR_ADDRINUSE},
+                                     {v6, SYNACK_ERR_ADDRINUSE},
+                                     {any4, SYNACK_ERR_ADDRINUSE},
+                                     {any6, SYNACK_ERR_ADDRINUSE}};
+    expect_binds(&f, 84, dual, N_CASES(dual));
+    fix_free(&f);
+}
+
+static void different_ports_never_conflict(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_run_leaves_time_wait(&f, 0); /* a record on port 80 */
+    struct synack_listener *l;
+    assert_int_equal(listen_on(&f, both_families(), 81, 0, &l), 0);
+    struct synack_tcp *c;
+    struct synack_endpoint remote = {f.remote, 9000};
+    assert_int_equal(synack_tcp_connect(f.s, &remote, &SYNACK_TEST_EP(0, 82), NULL, &c, f.now), 0);
+    static const uint16_t others[] = {79, 83, 8080, 65535};
+    for (size_t i = 0; i < N_CASES(others); i++)
+        assert_int_equal(bind_check(&f, both_families(), others[i], 0), 0);
+    assert_int_equal(listen_on(&f, both_families(), 83, 0, &l), 0);
+    fix_free(&f);
+}
+
+/* ---- what the rules leave alone ------------------------------------------------------------ */
+
+/* As today: connect with a local port checks only its 4-tuple (a socket layer applies the
+ * bind rules at bind()). */
+static void connect_from_a_held_port_checks_only_its_4_tuple(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    server_run_leaves_time_wait(&f, 0); /* 198.18.0.1:80 <-> 198.18.0.2:40000, no flag */
+    struct synack_listener *l;
+    assert_int_equal(listen_on(&f, both_families(), 81, 0, &l), 0);
+    struct synack_tcp *c;
+    struct synack_endpoint same = {f.remote, FIX_RPORT}, other = {f.remote, FIX_RPORT + 1};
+    assert_int_equal(synack_tcp_connect(f.s, &same, &SYNACK_TEST_EP(0, f.lport), NULL, &c, f.now),
+                     SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(synack_tcp_connect(f.s, &other, &SYNACK_TEST_EP(0, f.lport), NULL, &c, f.now),
+                     0);
+    assert_int_equal(synack_tcp_connect(f.s, &other, &SYNACK_TEST_EP(0, 81), NULL, &c, f.now), 0);
+    fix_free(&f);
+}
+
+static void one_ephemeral_port(struct synack_config *cfg)
+{
+    cfg->ephemeral_lo = 50000;
+    cfg->ephemeral_hi = 50000;
+}
+
+/* As today: the ephemeral port avoids 4-tuples and listeners (RFC 6056), not the bind
+ * rules, so two destinations share the one port a bind would be refused. */
+static void ephemeral_port_choice_ignores_the_bind_rules(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_ephemeral_port);
+    struct synack_tcp *a, *b;
+    struct synack_endpoint to80 = {f.remote, 80}, to81 = {f.remote, 81};
+    assert_int_equal(synack_tcp_connect(f.s, &to80, NULL, NULL, &a, f.now), 0);
+    assert_int_equal(synack_tcp_connect(f.s, &to81, NULL, NULL, &b, f.now), 0);
+    struct synack_tcp_info ia, ib;
+    assert_int_equal(synack_tcp_info(a, &ia), 0);
+    assert_int_equal(synack_tcp_info(b, &ib), 0);
+    assert_int_equal(ia.local_port, 50000);
+    assert_int_equal(ib.local_port, 50000);
+    assert_int_equal(bind_check(&f, both_families(), 50000, 0), SYNACK_ERR_ADDRINUSE);
+    fix_free(&f);
+}
+
+static void bind_check_refuses_what_no_socket_can_bind(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    struct synack_endpoint ok = {both_families(), 80};
+    assert_int_equal(synack_tcp_bind_check(NULL, &ok, 0), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_bind_check(f.s, NULL, 0), SYNACK_ERR_INVAL);
+    assert_int_equal(bind_check(&f, both_families(), 0, 0), SYNACK_ERR_INVAL);
+    assert_int_equal(bind_check(&f, synack_addr_v4(NOT_OURS), 80, 0), SYNACK_ERR_INVAL);
+    assert_int_equal(bind_check(&f, both_families(), 80, 0x2u), SYNACK_ERR_INVAL);
+    assert_int_equal(listen_on(&f, both_families(), 80, 0x2u, &f.l), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_listen_flags(f.s, &ok, 0, REUSE, NULL, &f.l), SYNACK_ERR_INVAL);
+    assert_int_equal(bind_check(&f, synack_addr_v4(FIX_LOCAL), 80, REUSE), 0);
+    fix_free(&f);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(restart_with_reuseaddr_on_both_succeeds_while_time_wait_holds_the_port),
+    cmocka_unit_test(time_wait_without_reuseaddr_blocks_a_listener_with_it),
+    cmocka_unit_test(time_wait_blocks_a_listener_when_neither_has_reuseaddr),
+    cmocka_unit_test(after_time_wait_ends_the_port_is_free_without_reuseaddr),
+    cmocka_unit_test(time_wait_kept_whole_holds_the_port_as_a_record_does),
+    cmocka_unit_test(a_listener_holds_its_port_even_when_both_have_reuseaddr),
+    cmocka_unit_test(an_accepted_connection_of_a_reuse_listener_blocks_only_binds_without_it),
+    cmocka_unit_test(an_orphan_still_closing_holds_its_port),
+    cmocka_unit_test(a_closed_connection_the_application_holds_frees_its_port),
+    cmocka_unit_test(set_reuseaddr_marks_a_connection_and_its_time_wait_record),
+    cmocka_unit_test(a_listener_turned_active_keeps_its_reuseaddr),
+    cmocka_unit_test(a_connection_from_a_syn_cookie_takes_its_listeners_flag),
+    cmocka_unit_test(bindings_overlap_by_address_and_family),
+    cmocka_unit_test(different_ports_never_conflict),
+    cmocka_unit_test(connect_from_a_held_port_checks_only_its_4_tuple),
+    cmocka_unit_test(ephemeral_port_choice_ignores_the_bind_rules),
+    cmocka_unit_test(bind_check_refuses_what_no_socket_can_bind),
+};
+
+SYNACK_TEST_MAIN("reuse", tests)
