@@ -6,7 +6,7 @@
 
 #include "preload.h"
 
-/* Whether any of `fds` is a synack socket; EBADF for a stale one (*stale set). */
+/* Whether any of `fds` is a synack socket (a stale one is left to the kernel: an eventfd). */
 static bool poll_has_synack(const struct pollfd *fds, nfds_t n)
 {
     if (!preload_may_own()) return false;
@@ -117,40 +117,36 @@ int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, co
 
 /* ---- epoll ------------------------------------------------------------------------------- */
 
+/* Every epoll call goes to synack's, from the start and whatever the descriptors: an instance
+ * that a synack socket joins keeps its registrations in the socket layer (each carries the
+ * descriptor's number to the kernel, the program's data is kept beside it), so a kernel
+ * descriptor registered before the first socket must have gone through it too. For a
+ * program that never opens a synack socket it is the kernel's epoll, one lock further on. */
+
 int epoll_create(int size)
 {
     if (size <= 0) return errno = EINVAL, -1;
-    return epoll_create1(0);
+    return synack_epoll_create1(0);
 }
 
 int epoll_create1(int flags)
 {
-    if (preload_may_own()) return synack_epoll_create1(flags);
-    return REAL(epoll_create1)(flags);
+    return synack_epoll_create1(flags);
 }
 
 int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-    switch (preload_owner(fd)) {
-    case OWNER_SYNACK:
-        return synack_epoll_ctl(epfd, op, fd, ev);
-    case OWNER_STALE:
-        return preload_stale(fd, "epoll_ctl");
-    default:
-        return preload_may_own() ? synack_epoll_ctl(epfd, op, fd, ev)
-                                 : REAL(epoll_ctl)(epfd, op, fd, ev);
-    }
+    if (preload_owner(fd) == OWNER_STALE) return preload_stale(fd, "epoll_ctl");
+    return synack_epoll_ctl(epfd, op, fd, ev);
 }
 
 int epoll_wait(int epfd, struct epoll_event *evs, int n, int timeout)
 {
-    if (preload_may_own()) return synack_epoll_wait(epfd, evs, n, timeout);
-    return REAL(epoll_wait)(epfd, evs, n, timeout);
+    return synack_epoll_wait(epfd, evs, n, timeout);
 }
 
 int epoll_pwait(int epfd, struct epoll_event *evs, int n, int timeout, const sigset_t *mask)
 {
-    if (!preload_may_own()) return REAL(epoll_pwait)(epfd, evs, n, timeout, mask);
     struct mask_swap m;
     mask_apply(&m, mask);
     int rc = synack_epoll_wait(epfd, evs, n, timeout);
