@@ -55,8 +55,8 @@ struct synack_rt;
  * happens until the caller runs synack_rt_run_due (blocking socket calls then wait for a
  * caller's thread to run it). On failure a sentence is left in `err` (if not NULL).
  * Errors: INVAL, NOMEM, IO (no epoll, timerfd or thread). */
-int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg,
-                  struct synack_link *link, unsigned flags, char *err, size_t errcap);
+int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struct synack_link *link,
+                  unsigned flags, char *err, size_t errcap);
 
 /* Stops the thread (if any), resets the connections of every socket still open on the
  * runtime (their descriptors are closed; calls blocked on them return EBADF) and frees
@@ -102,8 +102,8 @@ int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int synack_connect(int fd, const struct sockaddr *addr, socklen_t len);
 ssize_t synack_send(int fd, const void *buf, size_t len, int flags);
 ssize_t synack_recv(int fd, void *buf, size_t len, int flags);
-ssize_t synack_sendto(int fd, const void *buf, size_t len, int flags,
-                      const struct sockaddr *to, socklen_t tolen);
+ssize_t synack_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                      socklen_t tolen);
 ssize_t synack_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                         socklen_t *fromlen);
 ssize_t synack_sendmsg(int fd, const struct msghdr *msg, int flags);
