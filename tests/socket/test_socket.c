@@ -32,6 +32,10 @@ struct net {
     struct synack_rt *a, *b;
     struct synack_link *la, *lb; /* the in-process links (owned by the runtimes) */
     atomic_bool drop;            /* the wire loses everything */
+    /* Held while a packet crosses, so that net_free can cut the wire before it frees the
+     * links (one runtime's thread may still be sending while the other goes). */
+    pthread_mutex_t wire_mu;
+    bool cut;
 };
 
 /* Each link's packets go to the other link at once (unless the wire drops them). */
@@ -47,8 +51,12 @@ static void forward(void *ctx, struct synack_link *l, size_t waiting)
     struct wire *w = ctx;
     uint8_t buf[1600];
     synack_ssize n;
-    while ((n = synack_inproc_pull(l, buf, sizeof(buf), NULL)) > 0)
-        if (!atomic_load(&w->net->drop)) (void)synack_inproc_push(w->to, buf, (size_t)n, 0);
+    while ((n = synack_inproc_pull(l, buf, sizeof(buf), NULL)) > 0) {
+        pthread_mutex_lock(&w->net->wire_mu);
+        if (!w->net->cut && !atomic_load(&w->net->drop))
+            (void)synack_inproc_push(w->to, buf, (size_t)n, 0);
+        pthread_mutex_unlock(&w->net->wire_mu);
+    }
 }
 
 static void config(struct synack_config *c, uint32_t v4, uint8_t last6, uint64_t seed)
@@ -75,6 +83,7 @@ static struct net *net_new(void)
 {
     static struct net n;
     memset(&n, 0, sizeof(n));
+    pthread_mutex_init(&n.wire_mu, NULL);
     alarm(HANG_GUARD_S);
     struct synack_inproc_config ia = {.on_send = forward, .on_send_ctx = &wire_ab};
     struct synack_inproc_config ib = {.on_send = forward, .on_send_ctx = &wire_ba};
@@ -93,6 +102,9 @@ static struct net *net_new(void)
 
 static void net_free(struct net *n)
 {
+    pthread_mutex_lock(&n->wire_mu);
+    n->cut = true;
+    pthread_mutex_unlock(&n->wire_mu);
     synack_rt_free(n->a);
     synack_rt_free(n->b);
     alarm(0);
@@ -877,10 +889,16 @@ static void runtime_without_a_thread_runs_from_the_callers_epoll_loop(void **sta
     (void)state;
     struct net *n = net_new();
     /* Replace A by a runtime with no thread of its own. */
+    pthread_mutex_lock(&n->wire_mu);
+    n->cut = true;
+    pthread_mutex_unlock(&n->wire_mu);
     synack_rt_free(n->a);
     struct synack_inproc_config ia = {.on_send = forward, .on_send_ctx = &wire_ab};
     assert_int_equal(synack_inproc_open(&n->la, &ia), 0);
+    pthread_mutex_lock(&n->wire_mu);
     wire_ba.to = n->la;
+    n->cut = false;
+    pthread_mutex_unlock(&n->wire_mu);
     struct synack_config ca;
     config(&ca, A4, 1, 1);
     assert_int_equal(synack_rt_new(&n->a, &ca, n->la, 0, NULL, 0), 0);
