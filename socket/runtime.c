@@ -182,6 +182,8 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
     struct synack_config c = *cfg;
     unsigned mtu = synack_link_mtu(link);
     if (mtu != 0) c.mtu = (uint16_t)(mtu > 65535 ? 65535 : mtu);
+    /* The UDP send queue must hold one packet of the MTU the link gave. */
+    if (c.udp_sndbuf < (size_t)c.mtu + 2) c.udp_sndbuf = (size_t)c.mtu + 2;
     int rc = synack_stack_new(&rt->stack, &c);
     if (rc != 0) {
         if (err != NULL && errcap > 0)

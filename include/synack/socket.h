@@ -50,7 +50,7 @@ struct synack_rt;
 #define SYNACK_RT_THREAD 1u /* run the stack on a thread of the runtime's own */
 
 /* Creates a runtime: a stack made from `cfg` (see synack_config; its mtu is raised or
- * lowered to the link's) joined to `link`, which the runtime takes over (it is freed on
+ * lowered to the link's, and udp_sndbuf raised to hold one packet of it) joined to `link`, which the runtime takes over (it is freed on
  * error too). With SYNACK_RT_THREAD the runtime starts its thread; without it, nothing
  * happens until the caller runs synack_rt_run_due (blocking socket calls then wait for a
  * caller's thread to run it). On failure a sentence is left in `err` (if not NULL).
