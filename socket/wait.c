@@ -280,27 +280,46 @@ static void ep_account(struct sock *s, uint32_t events, int sign)
         (s->ep_in ? SOCK_IN : 0) | (s->ep_out ? SOCK_OUT : 0) | (s->ep_in ? SOCK_RDHUP : 0);
 }
 
+/* Forgets epoll instance `epfd` and what was registered in it (its descriptor is closed,
+ * or its number was given again). Under ep_mu. */
+static void ep_drop(int epfd)
+{
+    for (struct ep **pe = &eps; *pe != NULL; pe = &(*pe)->next) {
+        struct ep *e = *pe;
+        if (e->epfd != epfd) continue;
+        for (size_t i = 0; i < e->cap; i++) {
+            struct ep_ent *ent = &e->ents[i];
+            if (!ent->used || ent->s == NULL) continue;
+            rt_lock(ent->s->rt);
+            ep_account(ent->s, ent->events, -1);
+            sock_changed(ent->s, false);
+            rt_unlock(ent->s->rt);
+        }
+        *pe = e->next;
+        free(e->ents);
+        free(e);
+        return;
+    }
+}
+
 int synack_epoll_create1(int flags)
 {
     int epfd = epoll_create1(flags);
     if (epfd < 0) return -1;
     pthread_mutex_lock(&ep_mu);
     /* A number the kernel gives again is a new instance: forget what the last one had. */
-    struct ep *e = ep_find(epfd, false);
-    if (e != NULL) {
-        for (size_t i = 0; i < e->cap; i++) {
-            struct ep_ent *ent = &e->ents[i];
-            if (!ent->used || ent->s == NULL) continue;
-            rt_lock(ent->s->rt);
-            ep_account(ent->s, ent->events, -1);
-            rt_unlock(ent->s->rt);
-        }
-        free(e->ents);
-        e->ents = NULL;
-        e->cap = 0;
-    }
+    ep_drop(epfd);
     pthread_mutex_unlock(&ep_mu);
     return epfd;
+}
+
+void synack_fd_closed(int fd)
+{
+    if (fd < 0) return;
+    ep_forget_fd(fd);
+    pthread_mutex_lock(&ep_mu);
+    ep_drop(fd);
+    pthread_mutex_unlock(&ep_mu);
 }
 
 int synack_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)

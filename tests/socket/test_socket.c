@@ -816,6 +816,33 @@ static void epoll_reports_readiness_level_and_edge_triggered(void **state)
     net_free(n);
 }
 
+/* The kernel's poll on a synack socket's own descriptor: what its epoll registrations see. */
+static bool kernel_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+static void closing_an_epoll_instance_releases_its_registrations(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    int ep = synack_epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+    assert_int_equal(synack_epoll_ctl(ep, EPOLL_CTL_ADD, srv, &ev), 0);
+    send_all(c, "x", 1);
+    struct epoll_event out;
+    assert_int_equal(synack_epoll_wait(ep, &out, 1, -1), 1);
+    assert_true(kernel_readable(srv)); /* set for the registration */
+    close(ep);
+    synack_fd_closed(ep);
+    assert_false(kernel_readable(srv)); /* no registration left to set it for */
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 /* ---- options ------------------------------------------------------------------------------ */
 
 static void options_round_trip_and_tcp_info_is_linux_shaped(void **state)
@@ -1054,6 +1081,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
     cmocka_unit_test(epoll_reports_readiness_level_and_edge_triggered),
+    cmocka_unit_test(closing_an_epoll_instance_releases_its_registrations),
     cmocka_unit_test(options_round_trip_and_tcp_info_is_linux_shaped),
     cmocka_unit_test(nonblocking_by_fcntl_and_fionbio),
     cmocka_unit_test(runtime_without_a_thread_runs_from_the_callers_epoll_loop),
