@@ -3,12 +3,13 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 CLANG_BUILD ?= build-clang
 FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 SECONDS    ?= 60
 FUZZ_RUNS  ?= 2000
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 
-.PHONY: all deps build demo install test fuzz fuzz-ci clean format
+.PHONY: all deps build demo install test tsan fuzz fuzz-ci clean format
 
 all: build
 
@@ -36,7 +37,16 @@ test: deps
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNACK_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-ci
+
+# The socket layer's tests (many threads, one lock per runtime) under ThreadSanitizer:
+# part of `make test`.
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+		-DSYNACK_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_socket test_socket_peer >/dev/null
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^socket(_peer)?\.'
 
 # libFuzzer for a fixed number of runs per target from a fixed seed: part of `make test`.
 fuzz-ci: deps
@@ -56,4 +66,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

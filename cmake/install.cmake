@@ -5,7 +5,9 @@
 #   lib/libsynack-drivers.so..., .a     the drivers, <synack/link.h>: simulator, TUN, UDP
 #                                       and in-process links, fault and pcap wrappers,
 #                                       event loop; on top of libsynack, libpcap, threads
-#   lib/pkgconfig/synack.pc, synack-drivers.pc
+#   lib/libsynack-socket.so..., .a      the BSD socket API over a runtime, <synack/socket.h>;
+#                                       on top of libsynack-drivers and threads
+#   lib/pkgconfig/synack.pc, synack-drivers.pc, synack-socket.pc
 #   lib/cmake/synack/                   find_package(synack CONFIG): synack::synack,
 #                                       synack::synack_static, synack::drivers,
 #                                       synack::drivers_static (aliased so in this tree too)
@@ -65,12 +67,16 @@ endfunction()
 
 synack_installed_library(synack_core synack synack)
 synack_installed_library(synack_drivers synack-drivers drivers)
+synack_installed_library(synack_socket synack-socket socket)
 # The drivers need the core, libpcap (capture files: drivers/pcap, the simulator's
 # capture) and threads (the in-process link's mutex; part of libc since glibc 2.34, a
 # library before); the core needs libc alone.
 target_link_libraries(synack_drivers_shared PUBLIC synack_core_shared
   PRIVATE PkgConfig::PCAP Threads::Threads)
 target_link_libraries(synack_drivers_static INTERFACE synack_core_static ${PCAP_LIBRARIES} -pthread)
+# The sockets need the drivers (links) and threads.
+target_link_libraries(synack_socket_shared PUBLIC synack_drivers_shared PRIVATE Threads::Threads)
+target_link_libraries(synack_socket_static INTERFACE synack_drivers_static -pthread)
 
 install(DIRECTORY include/synack DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS synack RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

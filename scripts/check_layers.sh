@@ -5,16 +5,18 @@
 #   scripts/check_layers.sh [ROOT [ALLOW]]     (ROOT: the tree, default this checkout;
 #                                               ALLOW: the exceptions, ROOT/scripts/layers.allow)
 #
-# Checked: src/, drivers/, apps/, preload/, tools/, tests/harness/ and include/. The rules:
+# Checked: src/, drivers/, socket/, apps/, preload/, tools/, tests/harness/ and include/. The
+# rules:
 #   - include/synack/ (<synack/...> or "synack/...") is the public API: anyone may include it.
 #   - Inside src/ the layers are base <- wire <- ip <- tcp, udp <- stack: a layer includes
 #     its own headers and those of the layers below it; tcp and udp are siblings and do not
 #     include each other. A directory of src/ that is not in this list is an error, so a
 #     new layer gets its place here first.
 #   - Nothing outside src/ includes a private header of the core (src/...).
-#   - drivers/ include only drivers/; apps/ also drivers/; tests/harness/ also apps/;
-#     tools/ all of them; preload/ (the LD_PRELOAD library of `synack run`, a layer beside
-#     tools/) apps/ and drivers/. Nobody else (tests/common, fuzz/, ...) is theirs to include.
+#   - drivers/ and socket/ include only themselves (and the public API); apps/ also
+#     drivers/ and socket/; tests/harness/ also apps/; tools/ all of them; preload/ (the
+#     LD_PRELOAD library of `synack run`, a layer beside tools/) apps/, drivers/ and
+#     socket/. Nobody else (tests/common, fuzz/, ...) is theirs to include.
 #   - include/ includes only include/.
 # A quoted include is looked for next to the including file, then in each directory the
 # build puts on the include path (the list `roots` below); a name found in two of them is
@@ -35,8 +37,8 @@ allow=${2:-$root/scripts/layers.allow}
 [ -d "$root" ] || { echo "check_layers: no directory $root" >&2; exit 2; }
 root=$(cd "$root" && pwd)
 
-checked=(src drivers apps preload tools tests/harness include)
-roots=(src drivers apps tests/harness tools tests/common include)
+checked=(src drivers socket apps preload tools tests/harness include)
+roots=(src drivers socket apps tests/harness tools tests/common include)
 declare -A rank=([base]=0 [wire]=1 [ip]=2 [tcp]=3 [udp]=3 [stack]=4)
 core_order="base <- wire <- ip <- tcp, udp <- stack"
 
@@ -84,6 +86,7 @@ layer_of() {
   src/*) layer="core:." ;;
   include/*) layer=public ;;
   drivers/*) layer=drivers ;;
+  socket/*) layer=socket ;;
   apps/*) layer=apps ;;
   tests/harness/*) layer=harness ;;
   tools/*) layer=tools ;;
@@ -96,12 +99,13 @@ layer_of() {
 declare -A may_include=(
   [public]=""
   [drivers]=""
-  [apps]="drivers"
-  [harness]="apps drivers"
-  [tools]="apps harness drivers"
-  [preload]="apps drivers"
+  [socket]=""
+  [apps]="drivers socket"
+  [harness]="apps drivers socket"
+  [tools]="apps harness drivers socket"
+  [preload]="apps drivers socket"
 )
-declare -A layer_dir=([drivers]=drivers/ [apps]=apps/ [harness]=tests/harness/ [tools]=tools/
+declare -A layer_dir=([drivers]=drivers/ [socket]=socket/ [apps]=apps/ [harness]=tests/harness/ [tools]=tools/
   [preload]=preload/ [public]=include/ [other]="")
 
 # rule FROM-LAYER TO-LAYER: sets `why` to why FROM may not include TO, or "" when it may.
@@ -140,10 +144,11 @@ rule() {
   case $from in
   public) why="a public header includes only public headers" ;;
   drivers) why="drivers/ may not include $what (drivers <- apps <- tools; the harness uses drivers)" ;;
-  apps) why="apps/ may not include $what (apps use drivers/ and the public API only)" ;;
+  socket) why="socket/ may not include $what (the socket layer uses the public API only)" ;;
+  apps) why="apps/ may not include $what (apps use drivers/, socket/ and the public API only)" ;;
   harness) why="tests/harness/ may not include $what (it may use apps/ and drivers/)" ;;
   tools) why="tools/ may not include $what (it may use apps/, tests/harness/ and drivers/)" ;;
-  preload) why="preload/ may not include $what (it may use apps/ and drivers/)" ;;
+  preload) why="preload/ may not include $what (it may use apps/, drivers/ and socket/)" ;;
   esac
 }
 

@@ -50,13 +50,13 @@ struct synack_rt;
 #define SYNACK_RT_THREAD 1u /* run the stack on a thread of the runtime's own */
 
 /* Creates a runtime: a stack made from `cfg` (see synack_config; its mtu is raised or
- * lowered to the link's) joined to `link`, which the runtime takes over (it is freed on
- * error too). With SYNACK_RT_THREAD the runtime starts its thread; without it, nothing
- * happens until the caller runs synack_rt_run_due (blocking socket calls then wait for a
- * caller's thread to run it). On failure a sentence is left in `err` (if not NULL).
- * Errors: INVAL, NOMEM, IO (no epoll, timerfd or thread). */
-int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg,
-                  struct synack_link *link, unsigned flags, char *err, size_t errcap);
+ * lowered to the link's, and udp_sndbuf raised to hold one packet of it) joined to `link`, which
+ * the runtime takes over (it is freed on error too). With SYNACK_RT_THREAD the runtime starts its
+ * thread; without it, nothing happens until the caller runs synack_rt_run_due (blocking socket
+ * calls then wait for a caller's thread to run it). On failure a sentence is left in `err` (if not
+ * NULL). Errors: INVAL, NOMEM, IO (no epoll, timerfd or thread). */
+int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struct synack_link *link,
+                  unsigned flags, char *err, size_t errcap);
 
 /* Stops the thread (if any), resets the connections of every socket still open on the
  * runtime (their descriptors are closed; calls blocked on them return EBADF) and frees
@@ -102,8 +102,8 @@ int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int synack_connect(int fd, const struct sockaddr *addr, socklen_t len);
 ssize_t synack_send(int fd, const void *buf, size_t len, int flags);
 ssize_t synack_recv(int fd, void *buf, size_t len, int flags);
-ssize_t synack_sendto(int fd, const void *buf, size_t len, int flags,
-                      const struct sockaddr *to, socklen_t tolen);
+ssize_t synack_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                      socklen_t tolen);
 ssize_t synack_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                         socklen_t *fromlen);
 ssize_t synack_sendmsg(int fd, const struct msghdr *msg, int flags);
@@ -134,6 +134,12 @@ int synack_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *
 int synack_epoll_create1(int flags);
 int synack_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int synack_epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout);
+
+/* Tells synack that the program closed kernel descriptor `fd` (the preload library of
+ * `synack run` calls it from close): its registrations in synack_epoll instances are
+ * forgotten and, if it was one of those instances, so is everything registered in it.
+ * Harmless for any other descriptor. Close synack sockets with synack_close instead. */
+void synack_fd_closed(int fd);
 
 /* The errno that the socket calls set for a SYNACK_ERR_* code (ECONNREFUSED for
  * SYNACK_ERR_CONNREFUSED, ...). */

@@ -44,11 +44,12 @@ pc=$(find "$prefix" -name synack.pc)
 [ -n "$pc" ] || { fail "no synack.pc under the prefix"; exit 1; }
 export PKG_CONFIG_PATH=${pc%/*}
 libdir=$(pkg-config --variable=libdir synack)
-for f in include/synack/synack.h include/synack/link.h bin/synack; do
+for f in include/synack/synack.h include/synack/link.h include/synack/socket.h bin/synack; do
     [ -e "$prefix/$f" ] || fail "$f was not installed"
 done
 for f in libsynack.so.0 libsynack.a libsynack-drivers.so.0 libsynack-drivers.a \
-    pkgconfig/synack-drivers.pc cmake/synack/synackConfig.cmake \
+    libsynack-socket.so.0 libsynack-socket.a pkgconfig/synack-drivers.pc \
+    pkgconfig/synack-socket.pc cmake/synack/synackConfig.cmake \
     cmake/synack/synackConfigVersion.cmake; do
     [ -e "$libdir/$f" ] || fail "$libdir/$f was not installed"
 done
@@ -74,8 +75,9 @@ needs() {
     done
 }
 
-# check_runs DIR: runs DIR/core_pair and DIR/echo_sim (the installed libraries first on the
-# path) and checks what they print.
+# check_runs DIR PORT: runs DIR/core_pair, DIR/echo_sim and DIR/socket_echo (the latter on
+# loopback UDP ports PORT and PORT + 1; the installed libraries first on the path) and
+# checks what they print.
 check_runs() {
     local out rc=0
     out=$(LD_LIBRARY_PATH=$libdir "$1/core_pair" 2>&1) || rc=$?
@@ -83,6 +85,14 @@ check_runs() {
         ! grep -q '^all closed after' <<<"$out"; then
         fail "core_pair did not run to its end:"
         echo "$out"
+    fi
+    if [ -x "$1/socket_echo" ]; then
+        rc=0
+        out=$(LD_LIBRARY_PATH=$libdir "$1/socket_echo" 100000 "$2" 2>&1) || rc=$?
+        if [ "$rc" -ne 0 ] || ! grep -q '100000 bytes sent, 100000 bytes back, byte-exact' <<<"$out"; then
+            fail "socket_echo did not get its echo back:"
+            echo "$out"
+        fi
     fi
     [ -x "$1/echo_sim" ] || return 0
     rc=0
@@ -103,7 +113,11 @@ run_log "$tmp/$case.log" "$cc" "${flag_list[@]}" -o "$tmp/$case/core_pair" "$src
 run_log "$tmp/$case.log" "$cc" "${flag_list[@]}" -o "$tmp/$case/echo_sim" "$src/examples/echo_sim.c" \
     "$src/examples/echo.c" $(pkg-config --cflags --libs synack-drivers) &&
     needs "$tmp/$case/echo_sim" libsynack-drivers.so.0 libsynack.so.0
-check_runs "$tmp/$case"
+# shellcheck disable=SC2046
+run_log "$tmp/$case.log" "$cc" "${flag_list[@]}" -o "$tmp/$case/socket_echo" \
+    "$src/examples/socket_echo.c" $(pkg-config --cflags --libs synack-socket) &&
+    needs "$tmp/$case/socket_echo" libsynack-socket.so.0 libsynack-drivers.so.0 libsynack.so.0
+check_runs "$tmp/$case" 47340
 
 case=pkg_config_static
 mkdir -p "$tmp/$case"
@@ -111,7 +125,7 @@ mkdir -p "$tmp/$case"
 run_log "$tmp/$case.log" "$cc" "${flag_list[@]}" -o "$tmp/$case/core_pair" "$src/examples/core_pair.c" \
     $(pkg-config --cflags --libs-only-L synack) -Wl,-Bstatic $(pkg-config --libs-only-l synack) \
     -Wl,-Bdynamic && needs "$tmp/$case/core_pair" -
-check_runs "$tmp/$case"
+check_runs "$tmp/$case" 47342
 
 for kind in shared static; do
     case=cmake_$kind
@@ -128,15 +142,19 @@ for kind in shared static; do
     if [ $kind = shared ]; then
         needs "$tmp/$case/core_pair" libsynack.so.0
         needs "$tmp/$case/echo_sim" libsynack-drivers.so.0 libsynack.so.0
+        needs "$tmp/$case/socket_echo" libsynack-socket.so.0 libsynack-drivers.so.0 libsynack.so.0
     else
         needs "$tmp/$case/core_pair" -
         needs "$tmp/$case/echo_sim" -
+        needs "$tmp/$case/socket_echo" -
     fi
-    check_runs "$tmp/$case"
+    port=47344
+    [ $kind = static ] && port=47346
+    check_runs "$tmp/$case" $port
 done
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails failures"
     exit 1
 fi
-echo "ok: installed to a temporary prefix; built and ran core_pair and echo_sim with pkg-config (shared, static) and find_package (shared, static)"
+echo "ok: installed to a temporary prefix; built and ran core_pair, echo_sim and socket_echo with pkg-config (shared, static) and find_package (shared, static)"

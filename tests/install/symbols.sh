@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # install.symbols: the libraries a user installs export exactly the public API.
 #   - libsynack.so and libsynack.a define (as global symbols) exactly the functions
-#     <synack/synack.h> declares, and libsynack-drivers.so and .a exactly those the other
-#     public headers (<synack/link.h>, ...) add: nothing internal leaks (an internal
+#     <synack/synack.h> declares, libsynack-drivers.so and .a exactly those <synack/link.h>
+#     adds, and libsynack-socket.so and .a those of <synack/socket.h>: nothing internal leaks (an internal
 #     tcp_input, ring_init, ... would clash with a program's own), and nothing declared is
 #     missing or hidden.
 #   - the sonames are libNAME.so.MAJOR, the files libNAME.so.VERSION;
 #   - libsynack.so needs libc alone; libsynack-drivers.so needs libsynack, libpcap and
-#     libc (and, in a sanitized build, the sanitizers' runtimes).
+#     libc; libsynack-socket.so the two others and libc (and, in a sanitized build, the
+#     sanitizers' runtimes).
 # The declarations are read from the headers as the compiler sees them (CC -E: no
 # comments), less the static inline functions (synack_seq_lt, ...), which are not symbols.
 #
@@ -56,19 +57,22 @@ needed() {
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/synack-symbols.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-headers=()
-for h in "$inc"/synack/*.h; do
-    headers+=("$(basename "$h")")
-done
 declared synack.h >"$tmp/core" || fail "$cc -E cannot read synack.h"
-declared "${headers[@]}" >"$tmp/all" || fail "$cc -E cannot read the headers: ${headers[*]}"
-comm -13 "$tmp/core" "$tmp/all" >"$tmp/drivers"
+declared synack.h link.h >"$tmp/core_drivers" || fail "$cc -E cannot read link.h"
+declared synack.h link.h socket.h >"$tmp/all" || fail "$cc -E cannot read socket.h"
+comm -13 "$tmp/core" "$tmp/core_drivers" >"$tmp/drivers"
+comm -13 "$tmp/core_drivers" "$tmp/all" >"$tmp/socket"
+# Every public header belongs to one of the three libraries.
+for h in "$inc"/synack/*.h; do
+    case $(basename "$h") in synack.h | link.h | socket.h) ;; *) fail "$h is in no library's list" ;; esac
+done
 # Sanity: the parse found the API (a broken pattern would compare two empty lists).
 grep -qx synack_stack_new "$tmp/core" || fail "no synack_stack_new among synack.h's functions"
 grep -qx synack_sim_new "$tmp/drivers" || fail "no synack_sim_new among link.h's functions"
+grep -qx synack_socket "$tmp/socket" || fail "no synack_socket among socket.h's functions"
 if grep -qx synack_seq_lt "$tmp/core"; then fail "static inline synack_seq_lt taken for a symbol"; fi
 
-for lib in synack:core synack-drivers:drivers; do
+for lib in synack:core synack-drivers:drivers synack-socket:socket; do
     name=${lib%%:*} want=$tmp/${lib#*:}
     so=$libdir/lib$name.so a=$libdir/lib$name.a
     for f in "$so" "$a"; do
@@ -90,5 +94,7 @@ done
 [ -f "$libdir/libsynack.so" ] && needed "$libdir/libsynack.so" 'libc\.so\.6'
 [ -f "$libdir/libsynack-drivers.so" ] &&
     needed "$libdir/libsynack-drivers.so" "libsynack\.so\.$major|libpcap\.so\..*|libc\.so\.6"
+[ -f "$libdir/libsynack-socket.so" ] &&
+    needed "$libdir/libsynack-socket.so" "libsynack-drivers\.so\.$major|libsynack\.so\.$major|libc\.so\.6"
 
 [ "$fails" -eq 0 ] || exit 1

@@ -1,0 +1,175 @@
+/*
+ * The socket layer's insides: the runtime, the socket objects and the waiting threads.
+ *
+ * Locks. Each runtime has one mutex (rt->mu) guarding its stack, its link and every field
+ * of its sockets but `refs` (below). The table of descriptors has its own (socket.c), and
+ * so has the table of epoll instances (wait.c); either may be taken before a runtime's,
+ * never after it.
+ *
+ * Waking. A thread that waits (a blocking call, synack_poll, ...) hangs a `sock_waiter` on
+ * each socket it waits for, with the readiness it waits for, and sleeps in poll(2) on an
+ * eventfd of its own thread (so a signal interrupts it with EINTR, as the kernel's blocking
+ * calls are). Whenever a socket's state changes, its waiters whose readiness now holds are
+ * written to. A thread's eventfd lives as long as the thread, so no wake-up can reach a
+ * descriptor number that was closed and reused. epoll is the one waiter that is not a
+ * thread: the socket's own descriptor (an eventfd) is set while the socket is ready for
+ * what its epoll registrations ask (wait.c).
+ */
+#ifndef SYNACK_SOCKET_SOCK_H
+#define SYNACK_SOCKET_SOCK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synack/socket.h"
+
+/* Readiness bits: poll's own (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP). */
+#define SOCK_IN 0x001u
+#define SOCK_OUT 0x004u
+#define SOCK_ERR 0x008u
+#define SOCK_HUP 0x010u
+#define SOCK_RDHUP 0x2000u
+/* Not poll's: the socket was closed (a waiter of it returns EBADF) ... */
+#define SOCK_GONE 0x80000000u
+/* ... anything happened to it (a waiter for a state, such as a lingering close). */
+#define SOCK_ANY 0x40000000u
+
+struct sock_thread; /* a thread's eventfd (socket.c) */
+
+struct sock_waiter {
+    struct sock_thread *thread;
+    unsigned mask; /* readiness waited for; SOCK_GONE and SOCK_ERR always */
+    struct sock_waiter *prev, *next;
+};
+
+enum sock_kind { SOCK_TCP_NEW, SOCK_TCP_LISTEN, SOCK_TCP_CONN, SOCK_UDP };
+
+struct sock {
+    int fd; /* the descriptor (an eventfd); -1 once closed */
+    struct synack_rt *rt;
+    unsigned refs; /* the table's reference + calls in progress (socket.c's table lock) */
+    int domain;    /* AF_INET, AF_INET6 */
+    int type;      /* SOCK_STREAM, SOCK_DGRAM */
+    enum sock_kind kind;
+    bool nonblock;
+    bool closed; /* synack_close ran: calls in progress return EBADF */
+
+    /* Binding. */
+    bool bound;
+    struct synack_endpoint local;
+    bool connected; /* TCP: ESTABLISHED was reached; UDP: a peer is set */
+    struct synack_endpoint remote;
+
+    /* The core object. */
+    struct synack_tcp *tcp;
+    struct synack_listener *lis;
+    struct synack_udp *udp;
+
+    /* TCP state the socket layer keeps. */
+    bool connecting;  /* SYN sent, not yet connected or failed */
+    bool acceptable;  /* the listener's accept queue may hold a connection */
+    bool failed;      /* the connection failed (reset, timed out, refused) */
+    bool peer_fin;    /* the peer's FIN arrived */
+    bool rd_shut;     /* shutdown(SHUT_RD) */
+    bool wr_shut;     /* shutdown(SHUT_WR) */
+    bool udp_blocked; /* a UDP send got AGAIN: not writable until WRITABLE */
+    int so_error;     /* the pending error (errno) SO_ERROR and the next call report */
+
+    /* Bytes (TCP) or a datagram (UDP) taken from the core by MSG_PEEK and not yet read. */
+    uint8_t *peek;
+    size_t peek_len, peek_cap;
+    bool peek_dgram;  /* UDP: peek holds one datagram of peek_len bytes ... */
+    size_t peek_full; /* ... whose whole length was this */
+    struct synack_endpoint peek_from;
+
+    /* Options. */
+    bool reuseaddr, reuseport, keepalive, nodelay, cork, v6only;
+    int keepidle, keepintvl, keepcnt; /* seconds, seconds, probes (Linux: 7200, 75, 9) */
+    unsigned user_timeout;            /* ms; 0 off */
+    int maxseg;                       /* TCP_MAXSEG as set; 0: not set */
+    enum synack_cc cc;
+    bool cc_set;
+    bool linger_on;
+    int linger_secs;
+    synack_time_t rcvtimeo, sndtimeo; /* 0: none */
+
+    /* Waiting. */
+    struct sock_waiter *waiters;
+    unsigned ep_interest;   /* readiness the socket's epoll registrations ask for (wait.c) */
+    unsigned ep_in, ep_out; /* registrations asking for EPOLLIN, EPOLLOUT */
+    unsigned ep_regs;       /* registrations */
+    bool ep_set;            /* the eventfd is set */
+    struct sock *rt_next, *rt_prev; /* the runtime's list of its sockets */
+};
+
+/* ---- runtime (runtime.c) ---------------------------------------------------------------- */
+struct synack_rt {
+    pthread_mutex_t mu;
+    struct synack_stack *stack;
+    struct synack_link *link;
+    int epfd, timerfd, stopfd;
+    synack_time_t timer_armed;
+    bool threaded;
+    pthread_t thread;
+    uint8_t *buf;
+    size_t bufcap;
+    unsigned link_failures;
+    struct sock *socks;
+    uint32_t port_cursor;  /* where the search for a free port to bind starts */
+    size_t sndbuf, rcvbuf; /* the stack's buffers per connection */
+    uint16_t eph_lo, eph_hi;
+};
+
+/* Reads the clock. */
+synack_time_t rt_clock(void);
+/* Under rt->mu, after any call into the stack: sends what it wants to send, hands the
+ * events to their sockets (waking waiters) and re-arms the timer. */
+void rt_settle(struct synack_rt *rt);
+void rt_lock(struct synack_rt *rt);
+void rt_unlock(struct synack_rt *rt);
+
+/* ---- sockets (socket.c) -------------------------------------------------------------------- */
+/* What `s` is ready for now (SOCK_* bits). Under rt->mu. */
+unsigned sock_readiness(struct sock *s);
+/* Wakes the waiters of `s` whose readiness holds (or all, with SOCK_GONE) and updates its
+ * eventfd for epoll. Under rt->mu. `edge`: something happened (for EPOLLET). */
+void sock_changed(struct sock *s, bool edge);
+/* Looks `fd` up and takes a reference: NULL with errno EBADF or ENOTSOCK. */
+struct sock *sock_get(int fd);
+void sock_put(struct sock *s);
+/* Enters a new socket in the table under s->fd (taking the table's reference): 0 or an
+ * errno. */
+int sock_publish(struct sock *s);
+/* Takes `s` out of the table (its descriptor `fd` is being closed) and drops the table's
+ * reference. */
+void sock_unpublish(struct sock *s, int fd);
+/* Frees the memory of a socket whose last reference went (socket.c). */
+void sock_free(struct sock *s);
+void sock_thread_wake(struct sock_thread *t);
+/* The socket's part of the runtime's event handling: `ev` concerns `s`. Under rt->mu. */
+void sock_event(struct sock *s, const struct synack_event *ev);
+/* Closes every socket of `rt` (synack_rt_free). */
+void sock_close_all(struct synack_rt *rt);
+
+/* The calling thread's wait object. NULL when no eventfd can be made (errno set). */
+struct sock_thread *sock_thread_self(void);
+/* Hangs/unhangs waiter `w` of thread `t` on `s` for `mask`. Under rt->mu. */
+void sock_wait_add(struct sock *s, struct sock_waiter *w, struct sock_thread *t, unsigned mask);
+void sock_wait_del(struct sock *s, struct sock_waiter *w);
+/* Clears the thread's eventfd before it tests what it waits for (then no wake-up after the
+ * test is lost). */
+void sock_thread_arm(struct sock_thread *t);
+/* Sleeps until woken, `deadline` (SYNACK_NEVER: none) or a signal: 0, ETIMEDOUT or EINTR.
+ * Without rt->mu. */
+int sock_thread_sleep(struct sock_thread *t, synack_time_t deadline);
+/* The thread's eventfd. */
+int sock_thread_fd(const struct sock_thread *t);
+
+/* ---- epoll (wait.c) ---------------------------------------------------------------------------
+ */
+/* Drops every epoll registration of `fd` (it is being closed). Before rt->mu. */
+void ep_forget_fd(int fd);
+
+#endif
