@@ -693,7 +693,9 @@ int synack_tcp_connect(struct synack_stack *stack, const struct synack_endpoint 
 
 /* Queues up to `len` bytes; returns how many were taken (maybe fewer: buffer full), or
  * AGAIN (buffer full), SHUTDOWN (after shutdown/close), NOTCONN (still opening),
- * CONNRESET/TIMEDOUT/... (the connection failed). */
+ * CONNRESET/TIMEDOUT/... (the connection failed). A call that leaves the buffer full (fewer
+ * taken, AGAIN, or all of it taken into the last of the room) is followed by
+ * SYNACK_EV_WRITABLE once acknowledgments free space. */
 synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t len,
                              synack_time_t now);
 

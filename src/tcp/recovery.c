@@ -60,7 +60,7 @@ static void exit_recovery(struct synack_tcp *c, synack_time_t now)
     c->dup_bytes = 0;
 }
 
-/* Releases acknowledged bytes from the send buffer; WRITABLE if send() was refused. */
+/* Releases acknowledged bytes from the send buffer; WRITABLE if send() left it full. */
 static void release_sndq(struct synack_tcp *c, uint32_t ack, synack_time_t now)
 {
     uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
