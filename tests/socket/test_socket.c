@@ -760,6 +760,56 @@ static void poll_waits_on_synack_sockets_and_a_pipe_together(void **state)
     net_free(n);
 }
 
+/* A send that fills the send buffer exactly (every byte taken, so the core was never
+ * refused) leaves the socket not writable; poll for POLLOUT must still wake once the peer's
+ * ACKs free the space. The peer closes its window first (it reads nothing), so what fills
+ * the buffer waits there, with nothing lost: no retransmission, no congestion event. Found
+ * by `synack run -- nc`, which polls for POLLOUT before each write. */
+struct late_reader {
+    int fd;
+    size_t len;
+};
+
+/* Reads everything, once the main thread is asleep in poll. */
+static void *late_reader_main(void *arg)
+{
+    struct late_reader *r = arg;
+    static uint8_t sink[1 << 20];
+    usleep(100000);
+    recv_all(r->fd, sink, r->len);
+    return NULL;
+}
+
+static void poll_pollout_wakes_after_a_send_fills_the_buffer_exactly(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    int sndbuf = 0;
+    socklen_t len = sizeof(sndbuf);
+    assert_int_equal(synack_getsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len), 0);
+    static uint8_t buf[1 << 20];
+    send_all(c, buf, (size_t)sndbuf); /* B takes what its window allows, then closes it */
+    usleep(200000);
+    int outq = -1;
+    assert_int_equal(synack_ioctl(c, TIOCOUTQ, &outq), 0);
+    size_t fill = (size_t)(sndbuf - outq);
+    assert_true(fill > 0);
+    assert_int_equal(synack_send(c, buf, fill, MSG_DONTWAIT), (ssize_t)fill);
+    struct pollfd p = {.fd = c, .events = POLLOUT};
+    assert_int_equal(synack_poll(&p, 1, 0), 0);
+    /* The window opens while poll sleeps; all of it is acknowledged. */
+    struct late_reader r = {srv, (size_t)sndbuf + fill};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, late_reader_main, &r), 0);
+    assert_int_equal(synack_poll(&p, 1, -1), 1); /* a wake-up that never comes: the alarm */
+    assert_true(p.revents & POLLOUT);
+    pthread_join(t, NULL);
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 static void epoll_reports_readiness_level_and_edge_triggered(void **state)
 {
     (void)state;
@@ -1080,6 +1130,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_sendto_recvfrom_truncation_and_fionread),
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
+    cmocka_unit_test(poll_pollout_wakes_after_a_send_fills_the_buffer_exactly),
     cmocka_unit_test(epoll_reports_readiness_level_and_edge_triggered),
     cmocka_unit_test(closing_an_epoll_instance_releases_its_registrations),
     cmocka_unit_test(options_round_trip_and_tcp_info_is_linux_shaped),
