@@ -68,14 +68,14 @@ struct sock {
     struct synack_udp *udp;
 
     /* TCP state the socket layer keeps. */
-    bool connecting;  /* SYN sent, not yet connected or failed */
-    bool acceptable;  /* the listener's accept queue may hold a connection */
-    bool failed;      /* the connection failed (reset, timed out, refused) */
-    bool peer_fin;    /* the peer's FIN arrived */
-    bool rd_shut;     /* shutdown(SHUT_RD) */
-    bool wr_shut;     /* shutdown(SHUT_WR) */
-    bool udp_blocked; /* a UDP send got AGAIN: not writable until WRITABLE */
-    int so_error;     /* the pending error (errno) SO_ERROR and the next call report */
+    bool connecting;     /* SYN sent, not yet connected or failed */
+    unsigned acceptable; /* connections in the listener's accept queue (ACCEPTABLE less accepts) */
+    bool failed;         /* the connection failed (reset, timed out, refused) */
+    bool peer_fin;       /* the peer's FIN arrived */
+    bool rd_shut;        /* shutdown(SHUT_RD) */
+    bool wr_shut;        /* shutdown(SHUT_WR) */
+    bool udp_blocked;    /* a UDP send got AGAIN: not writable until WRITABLE */
+    int so_error;        /* the pending error (errno) SO_ERROR and the next call report */
 
     /* Bytes (TCP) or a datagram (UDP) taken from the core by MSG_PEEK and not yet read. */
     uint8_t *peek;

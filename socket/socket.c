@@ -256,7 +256,7 @@ void sock_event(struct sock *s, const struct synack_event *ev)
     if (s->kind == SOCK_TCP_LISTEN) {
         /* Events of connections not yet accepted carry the listener's pointer too. */
         if (ev->type != SYNACK_EV_ACCEPTABLE) return;
-        s->acceptable = true;
+        s->acceptable++;
     } else if (s->kind == SOCK_TCP_CONN) {
         if (s->tcp == NULL || ev->conn_id != synack_tcp_id(s->tcp)) return;
         switch (ev->type) {
@@ -681,7 +681,7 @@ int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         }
         int rc = synack_tcp_accept(s->lis, &c);
         if (rc == 0) break;
-        s->acceptable = false;
+        s->acceptable = 0;
         sock_changed(s, false);
         if (s->nonblock) {
             e = EAGAIN;
@@ -706,8 +706,8 @@ int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         conn_adopt(n, c);
         tcp_apply_opts(n, c);
         rt_link_sock(rt, n);
-        /* The queue may hold more. */
-        s->acceptable = true;
+        /* One connection fewer waits (none, if one left the queue unaccepted). */
+        if (s->acceptable > 0) s->acceptable--;
         sock_changed(s, false);
         e = ep_to_sa(n, &n->remote, addr, len ? len : &(socklen_t){0});
         if (addr == NULL) e = 0;
