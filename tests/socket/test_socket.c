@@ -810,6 +810,31 @@ static void poll_pollout_wakes_after_a_send_fills_the_buffer_exactly(void **stat
     net_free(n);
 }
 
+/* As on Linux, a listener polls readable while its accept queue holds a connection, and no
+ * longer once accept took the last: iperf3 -s accepts whenever select says so, with a
+ * blocking accept. */
+static void listener_polls_readable_only_while_its_queue_holds_a_connection(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int c1 = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    int c2 = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = sin4(B4, 80);
+    assert_int_equal(synack_connect(c1, SA(sa), sizeof(sa)), 0);
+    assert_int_equal(synack_connect(c2, SA(sa), sizeof(sa)), 0);
+    struct pollfd p = {.fd = l, .events = POLLIN};
+    assert_int_equal(synack_poll(&p, 1, -1), 1);
+    int s1 = synack_accept(l, NULL, NULL);
+    assert_true(s1 >= 0);
+    assert_int_equal(synack_poll(&p, 1, -1), 1); /* c2 still waits (or is about to) */
+    int s2 = synack_accept(l, NULL, NULL);
+    assert_true(s2 >= 0);
+    assert_int_equal(synack_poll(&p, 1, 0), 0); /* the queue is empty */
+    synack_close(s1), synack_close(s2), synack_close(c1), synack_close(c2), synack_close(l);
+    net_free(n);
+}
+
 static void epoll_reports_readiness_level_and_edge_triggered(void **state)
 {
     (void)state;
@@ -1131,6 +1156,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
     cmocka_unit_test(poll_pollout_wakes_after_a_send_fills_the_buffer_exactly),
+    cmocka_unit_test(listener_polls_readable_only_while_its_queue_holds_a_connection),
     cmocka_unit_test(epoll_reports_readiness_level_and_edge_triggered),
     cmocka_unit_test(closing_an_epoll_instance_releases_its_registrations),
     cmocka_unit_test(options_round_trip_and_tcp_info_is_linux_shaped),
