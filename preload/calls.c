@@ -10,12 +10,13 @@
 
 #include "preload.h"
 
-/* The body of a call on one descriptor: synack's call, libc's, or EBADF for a stale one. */
+/* The body of a call on one descriptor: synack's call (traced with --trace), libc's, or
+ * EBADF for a stale one. */
 #define ROUTE(fd, name, synack_call, kernel_call)                                                  \
     do {                                                                                           \
         switch (preload_owner(fd)) {                                                               \
         case OWNER_SYNACK:                                                                         \
-            return synack_call;                                                                    \
+            return preload_traced(name, fd, synack_call);                                          \
         case OWNER_STALE:                                                                          \
             return preload_stale(fd, name);                                                        \
         default:                                                                                   \
@@ -32,7 +33,7 @@ static int noted(int fd)
 int socket(int domain, int type, int protocol)
 {
     if (preload_is_synack_kind(domain, type, protocol))
-        return preload_socket(domain, type, protocol);
+        return (int)preload_traced("socket", -1, preload_socket(domain, type, protocol));
     return REAL(socket)(domain, type, protocol);
 }
 
@@ -158,6 +159,10 @@ int close(int fd)
 
 int close_range(unsigned first, unsigned last, int flags)
 {
+    int epoll_max = atomic_load_explicit(&preload.epoll_max, memory_order_relaxed);
+    for (unsigned fd = first; fd <= last && (int)fd <= epoll_max; fd++)
+        if (!(flags & CLOSE_RANGE_CLOEXEC) && preload_owner((int)fd) != OWNER_SYNACK)
+            preload_kernel_closed((int)fd);
     if (preload_may_own() && first <= last) {
         unsigned max = (unsigned)atomic_load_explicit(&preload.max_fd, memory_order_relaxed);
         for (unsigned fd = first; fd <= last && fd <= max; fd++) {
@@ -188,14 +193,15 @@ int dup(int fd)
     ROUTE(fd, "dup", refuse_dup(fd, "dup"), REAL(dup)(fd));
 }
 
-/* dup2 and dup3 onto a synack socket close it first (dup2 closes `to` silently). 0, or -1
- * (errno EBADF) for a stale one. */
+/* dup2 and dup3 close `to` silently: a synack socket there is closed first, a kernel
+ * descriptor's epoll registrations forgotten. */
 static void release_target(int fd, int to)
 {
     if (fd == to) return;
     enum preload_owner who = preload_owner(to);
     if (who == OWNER_SYNACK) synack_close(to);
     if (who == OWNER_STALE) preload_forget_stale(to);
+    if (who != OWNER_SYNACK) preload_kernel_closed(to);
 }
 
 int dup2(int fd, int to)

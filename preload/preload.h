@@ -85,11 +85,14 @@ enum preload_owner {
 
 /* The process-wide state (runtime.c). */
 struct preload_state {
-    _Atomic int phase;    /* enum preload_phase */
-    struct synack_rt *rt; /* while ACTIVE */
-    _Atomic int max_fd;   /* the highest descriptor a synack socket ever had here */
-    unsigned char *stale; /* CHILD, STOPPED: one byte per descriptor up to max_fd, 1 for a
-                             synack socket that was open at the fork or at exit */
+    _Atomic int phase;     /* enum preload_phase */
+    struct synack_rt *rt;  /* while ACTIVE */
+    _Atomic int max_fd;    /* the highest descriptor a synack socket ever had here */
+    _Atomic int epoll_max; /* the highest descriptor epoll_create or epoll_ctl saw here, -1
+                              before any: what close must tell the socket layer about */
+    bool trace;            /* SYNACK_RUN_TRACE: preload_traced prints every call */
+    unsigned char *stale;  /* CHILD, STOPPED: one byte per descriptor up to max_fd, 1 for a
+                              synack socket that was open at the fork or at exit */
 };
 extern struct preload_state preload;
 
@@ -125,6 +128,22 @@ int preload_socket(int domain, int type, int protocol);
 
 /* Whether socket(domain, type, protocol) is one synack takes. */
 bool preload_is_synack_kind(int domain, int type, int protocol);
+
+/* Notes `fd` as one an epoll call saw (preload.epoll_max). Returns fd. */
+int preload_note_epoll(int fd);
+
+/* The program closed kernel descriptor `fd` (or dup2 replaced it): its epoll registrations
+ * are forgotten (synack_fd_closed), once any epoll call has been made. */
+static inline void preload_kernel_closed(int fd)
+{
+    int max = atomic_load_explicit(&preload.epoll_max, memory_order_relaxed);
+    if (__builtin_expect(fd <= max, 0)) synack_fd_closed(fd);
+}
+
+/* With `synack run --trace` (SYNACK_RUN_TRACE=1): one line on stderr per call on a synack
+ * socket, "synack run (nc): write(5) = 16384" or "= -1 (Resource temporarily
+ * unavailable)". Returns `rc`, errno as the call left it. */
+long preload_traced(const char *call, int fd, long rc);
 
 /* Prints "synack run (PROGRAM): MESSAGE" on stderr. */
 void preload_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

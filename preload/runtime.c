@@ -21,7 +21,7 @@
 
 /* Process-wide, as an LD_PRELOAD library must be (preload.h): the phase and the runtime that
  * the wrappers read, and what making the runtime needs. */
-struct preload_state preload;
+struct preload_state preload = {.epoll_max = -1};
 
 static struct {
     pthread_mutex_t lock; /* making the runtime */
@@ -44,6 +44,18 @@ void preload_say(const char *fmt, ...)
     fprintf(stderr, "synack %s: %s\n", run.cmd[0] ? run.cmd : "run", line);
 }
 
+long preload_traced(const char *call, int fd, long rc)
+{
+    if (__builtin_expect(!preload.trace, 1)) return rc;
+    int err = errno;
+    if (rc < 0)
+        preload_say("%s(%d) = %ld (%s)", call, fd, rc, strerror(err));
+    else
+        preload_say("%s(%d) = %ld", call, fd, rc);
+    errno = err;
+    return rc;
+}
+
 bool preload_is_synack_kind(int domain, int type, int protocol)
 {
     if (domain != AF_INET && domain != AF_INET6) return false;
@@ -53,12 +65,24 @@ bool preload_is_synack_kind(int domain, int type, int protocol)
     return false;
 }
 
+/* Raises *max to fd. */
+static void raise_to(_Atomic int *max, int fd)
+{
+    int had = atomic_load_explicit(max, memory_order_relaxed);
+    while (fd > had && !atomic_compare_exchange_weak_explicit(max, &had, fd, memory_order_relaxed,
+                                                              memory_order_relaxed))
+        ;
+}
+
 int preload_note_socket(int fd)
 {
-    int max = atomic_load_explicit(&preload.max_fd, memory_order_relaxed);
-    while (fd > max && !atomic_compare_exchange_weak_explicit(
-                           &preload.max_fd, &max, fd, memory_order_relaxed, memory_order_relaxed))
-        ;
+    raise_to(&preload.max_fd, fd);
+    return fd;
+}
+
+int preload_note_epoll(int fd)
+{
+    raise_to(&preload.epoll_max, fd);
     return fd;
 }
 
@@ -100,6 +124,8 @@ static void after_fork_in_child(void);
 static int start_runtime(void)
 {
     snprintf(run.cmd, sizeof run.cmd, "run (%s)", program_invocation_short_name);
+    const char *trace = getenv("SYNACK_RUN_TRACE");
+    preload.trace = trace && strcmp(trace, "1") == 0;
     if (parse_opts() != 0) return -1;
     if (net_chain_open(&run.chain, &run.opts, run.cmd) != 0) return -1;
     sigset_t all, old;

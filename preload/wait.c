@@ -17,7 +17,8 @@ static bool poll_has_synack(const struct pollfd *fds, nfds_t n)
 
 int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
-    if (poll_has_synack(fds, n)) return synack_poll(fds, n, timeout);
+    if (poll_has_synack(fds, n))
+        return (int)preload_traced("poll", -1, synack_poll(fds, n, timeout));
     return REAL(poll)(fds, n, timeout);
 }
 
@@ -92,7 +93,8 @@ static bool select_has_synack(int n, const fd_set *r, const fd_set *w, const fd_
 
 int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
 {
-    if (select_has_synack(n, r, w, e)) return synack_select(n, r, w, e, t);
+    if (select_has_synack(n, r, w, e))
+        return (int)preload_traced("select", -1, synack_select(n, r, w, e, t));
     return REAL(select)(n, r, w, e, t);
 }
 
@@ -121,7 +123,9 @@ int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, co
  * that a synack socket joins keeps its registrations in the socket layer (each carries the
  * descriptor's number to the kernel, the program's data is kept beside it), so a kernel
  * descriptor registered before the first socket must have gone through it too. For a
- * program that never opens a synack socket it is the kernel's epoll, one lock further on. */
+ * program that never opens a synack socket it is the kernel's epoll, one lock further on;
+ * and close tells the socket layer about descriptors up to the highest an epoll call saw
+ * (preload_kernel_closed). */
 
 int epoll_create(int size)
 {
@@ -131,12 +135,14 @@ int epoll_create(int size)
 
 int epoll_create1(int flags)
 {
-    return synack_epoll_create1(flags);
+    int epfd = synack_epoll_create1(flags);
+    return epfd < 0 ? epfd : preload_note_epoll(epfd);
 }
 
 int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
     if (preload_owner(fd) == OWNER_STALE) return preload_stale(fd, "epoll_ctl");
+    preload_note_epoll(epfd > fd ? epfd : fd);
     return synack_epoll_ctl(epfd, op, fd, ev);
 }
 

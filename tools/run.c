@@ -45,6 +45,8 @@ static const char run_usage[] =
     "starts another under synack run gives it a stack of its own, so give each concurrent one\n"
     "its own --link (tun:NAME or udp:...) and --addr.\n"
     "\n"
+    "  --trace               one line on stderr per call on a synack socket, with its result\n"
+    "                        (\"synack run (nc): write(5) = 16384\"): strace for synack sockets\n"
     "  -h, --help            this help\n"
     "\n"
     "%s"
@@ -168,7 +170,8 @@ static int check_program(const char *prog)
     return 127;
 }
 
-/* SYNACK_RUN_OPTS: the link options as given, separated by RUN_OPTS_SEP. 0, or 1. */
+/* SYNACK_RUN_OPTS: the link options as given (without --trace), separated by RUN_OPTS_SEP.
+ * 0, or 1. */
 static int export_opts(int argc, char **argv)
 {
     size_t len = 1;
@@ -177,7 +180,8 @@ static int export_opts(int argc, char **argv)
     char *s = malloc(len), *w = s;
     if (!s) return fprintf(stderr, "synack run: out of memory\n"), 1;
     for (int i = 0; i < argc; i++) {
-        if (i) *w++ = RUN_OPTS_SEP;
+        if (strcmp(argv[i], "--trace") == 0) continue;
+        if (w > s) *w++ = RUN_OPTS_SEP;
         size_t n = strlen(argv[i]);
         memcpy(w, argv[i], n);
         w += n;
@@ -206,9 +210,9 @@ static int export_preload(const char *lib)
     return rc == 0 ? 0 : (fprintf(stderr, "synack run: setenv: %s\n", strerror(errno)), 1);
 }
 
-/* Parses the options up to PROGRAM; sets *prog to its index. 0, -1 for --help (printed),
- * or 2 after printing why. */
-static int parse_args(struct net_opts *o, int argc, char **argv, int *prog)
+/* Parses the options up to PROGRAM; sets *prog to its index (and *trace for --trace). 0, -1
+ * for --help (printed), or 2 after printing why. */
+static int parse_args(struct net_opts *o, int argc, char **argv, int *prog, bool *trace)
 {
     net_opts_default(o);
     int i = 1;
@@ -221,6 +225,11 @@ static int parse_args(struct net_opts *o, int argc, char **argv, int *prog)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             printf(run_usage, net_opts_help);
             return -1;
+        }
+        if (strcmp(a, "--trace") == 0) {
+            *trace = true;
+            i++;
+            continue;
         }
         if (a[0] != '-' || a[1] == 0) break; /* PROGRAM */
         int rc = net_opts_parse(o, "run", argc, argv, &i);
@@ -238,7 +247,8 @@ int cmd_run(int argc, char **argv)
 {
     struct net_opts o;
     int prog = 0;
-    int rc = parse_args(&o, argc, argv, &prog);
+    bool trace = false;
+    int rc = parse_args(&o, argc, argv, &prog, &trace);
     if (rc) return rc < 0 ? 0 : rc;
     int nopts = prog - 1;
     if (nopts > 0 && strcmp(argv[prog - 1], "--") == 0) nopts--;
@@ -247,6 +257,8 @@ int cmd_run(int argc, char **argv)
         (rc = find_preload(lib, sizeof lib)) != 0 || (rc = export_opts(nopts, argv + 1)) != 0 ||
         (rc = export_preload(lib)) != 0)
         return rc;
+    if (trace && setenv("SYNACK_RUN_TRACE", "1", 1) != 0)
+        return fprintf(stderr, "synack run: setenv: %s\n", strerror(errno)), 1;
     execvp(argv[prog], argv + prog);
     int err = errno;
     fprintf(stderr, "synack run: cannot execute %s: %s\n", argv[prog], strerror(err));
