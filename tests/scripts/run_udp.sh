@@ -9,6 +9,9 @@
 #                and over a listening socket), still with no runtime made
 #   tcp_pair     two programs, each under its own `synack run --link udp:...`, speak TCP to
 #                each other: OpenBSD nc -l and nc, 2 MB each way (one run each), byte-exact
+#   exit_drain   a client that writes 2 MB, closes and exits at once: all of it arrives
+#   fork_dup     dup of a synack socket refused; a child of fork cannot use its parent's
+#                socket nor open one, may close it and exec; the parent's socket still works
 #   udp_pair     the same with UDP datagrams (python3): 20 datagrams echoed back intact
 # Every process is bounded by timeout(1); only PIDs started here are signalled; the scratch
 # directory goes away on exit.
@@ -187,6 +190,80 @@ cmp -s "$dir/b.bin" "$dir/a.got" && ok || bad "tcp_pair: nc -> nc -l: $(stat -c 
 tcp_pair tcp_from_listener "$dir/a.bin" /dev/null /dev/null "$dir/b.got" -l -N 5000 -- \
   -d 198.18.77.1 5000
 cmp -s "$dir/a.bin" "$dir/b.got" && ok || bad "tcp_pair: nc -l -> nc: $(stat -c %s "$dir/b.got") of 2000000 bytes, or not the same"
+
+# exit_drain: a client that writes 2 MB, closes and exits at once: the runtime sends what
+# it still holds (and its FIN) before the process goes.
+cat >"$dir/drain.py" <<'EOF'
+import socket, sys, time
+data = open(sys.argv[1], "rb").read()
+for _ in range(50):  # the listener may not be listening yet: synack refuses at once
+    s = socket.socket()
+    try:
+        s.connect(("198.18.77.1", 5000))
+        break
+    except ConnectionRefusedError:
+        s.close()
+        time.sleep(0.1)
+s.sendall(data)
+s.close()
+EOF
+timeout 30 "$synack" run "${A[@]}" -- nc -l -d 5000 >"$dir/drain.got" 2>"$dir/drain.l.err" &
+spid=$!
+pids+=("$spid")
+if wait_bound "$p1"; then
+  timeout 30 "$synack" run "${B[@]}" -- "$PY" "$dir/drain.py" "$dir/b.bin" 2>"$dir/drain.c.err"
+  rc=$?
+  wait "$spid"
+  src=$?
+  [ $rc -eq 0 ] && [ $src -eq 0 ] && cmp -s "$dir/b.bin" "$dir/drain.got" && ok ||
+    bad "exit_drain: client exit $rc ($(cat "$dir/drain.c.err")), listener exit $src, $(stat -c %s "$dir/drain.got") of 2000000 bytes"
+else
+  bad "exit_drain: the listener's runtime never bound UDP port $p1"
+fi
+
+# fork_dup: dup of a synack socket is refused (EOPNOTSUPP); a child of fork cannot use its
+# parent's synack socket (EBADF) nor open one (EACCES), may close it and exec; the parent's
+# socket still works.
+cat >"$dir/fork.py" <<'EOF'
+import errno, os, socket, sys
+s = socket.socket()
+s.bind(("198.18.77.2", 4000))
+try:
+    s.dup()
+    sys.exit("dup of a synack socket worked")
+except OSError as e:
+    assert e.errno == errno.EOPNOTSUPP, e
+pid = os.fork()
+if pid == 0:
+    try:
+        s.getsockname()
+        os._exit(3)
+    except OSError as e:
+        if e.errno != errno.EBADF:
+            os._exit(4)
+    try:
+        socket.socket()
+        os._exit(5)
+    except OSError as e:
+        if e.errno != errno.EACCES:
+            os._exit(6)
+    s.close()
+    os.execvp("sh", ["sh", "-c", "echo child exec ok"])
+_, status = os.waitpid(pid, 0)
+assert status == 0, status
+assert s.getsockname() == ("198.18.77.2", 4000), s.getsockname()
+print("fork ok")
+EOF
+out=$(timeout 10 "$synack" run "${B[@]}" -- "$PY" "$dir/fork.py" 2>"$dir/fork.err")
+rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "$(printf 'child exec ok\nfork ok')" ] &&
+  grep -q 'cannot be duplicated' "$dir/fork.err" &&
+  grep -q 'a child of fork cannot use it' "$dir/fork.err" &&
+  grep -q 'a child of fork cannot open synack sockets' "$dir/fork.err"; then
+  ok
+else
+  bad "fork_dup: exit $rc, printed '$out', stderr: $(cat "$dir/fork.err")"
+fi
 
 cat >"$dir/udp.py" <<'EOF'
 import socket, sys
