@@ -9,7 +9,8 @@
 #   cmake_shared       examples/CMakeLists.txt, find_package(synack CONFIG) from TMP
 #   cmake_static       the same with -DEXAMPLES_STATIC=ON: no libsynack*.so needed
 # Every program built is run: core_pair must end with both connections closed, echo_sim
-# must get 200000 bytes back byte-exact over a lossy path. No network is needed.
+# must get 200000 bytes back byte-exact over a lossy path. The installed `synack run` must
+# find its preload library under the prefix (synack_run). No network is needed.
 #
 # Usage: consumers.sh CMAKE BUILD_DIR SOURCE_DIR CC [FLAGS]
 #   FLAGS: given to every compile and link (a sanitized build's -fsanitize=..., which a
@@ -54,6 +55,13 @@ for f in libsynack.so.0 libsynack.a libsynack-drivers.so.0 libsynack-drivers.a \
     [ -e "$libdir/$f" ] || fail "$libdir/$f was not installed"
 done
 case $libdir in "$prefix"/*) ;; *) fail "synack.pc's libdir $libdir is not under $prefix" ;; esac
+# `synack run` finds its preload library under the prefix it is installed in.
+case=synack_run
+[ -e "$libdir/synack/libsynack-preload.so" ] || fail "$libdir/synack/libsynack-preload.so was not installed"
+got=$("$prefix/bin/synack" run --link udp:127.0.0.1:9,127.0.0.1:9 --addr 198.18.77.2/24 -- \
+    sh -c 'echo "$LD_PRELOAD"' 2>&1)
+[ "$got" = "$libdir/synack/libsynack-preload.so" ] ||
+    fail "the installed synack run preloads '$got', not $libdir/synack/libsynack-preload.so"
 
 # needs PROG LIB...: PROG's NEEDED entries include each LIB and, loaded with TMP's library
 # directory on LD_LIBRARY_PATH, each resolves into it. LIB "-" : no libsynack at all.
