@@ -6,6 +6,12 @@
 
 #include "preload.h"
 
+/* glibc declares the array of poll and ppoll write-only (__fortified_attr_access), which the
+ * definitions of poll cannot honour: they read the events asked for. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 /* Whether any of `fds` is a synack socket (a stale one is left to the kernel: an eventfd). */
 static bool poll_has_synack(const struct pollfd *fds, nfds_t n)
 {
