@@ -121,20 +121,25 @@ redis_rps() {
 ip netns add "$ns" || die "cannot create a network namespace"
 ip -n "$ns" link set lo up
 
-# (a), (b): iperf3 under synack run against the kernel's iperf3 -s on the wildcard address.
-for dirn in a b; do
-    : >"$dir/$dirn"
+# iperf3_series FILE SERVER_NS CLIENT_NS CLIENT...: `runs` times, the kernel's iperf3 -s -1
+# in SERVER_NS and CLIENT (an iperf3 -c command line) in CLIENT_NS; each run's Gbit/s to FILE.
+iperf3_series() {
+    local file=$1 sns=$2 cns=$3 srv
+    shift 3
+    : >"$file"
     for _ in $(seq "$runs"); do
-        bg "$ns" "$limit" iperf3 -s -1 -p 5201
+        bg "$sns" "$limit" iperf3 -s -1 -p 5201
         srv=$BG
-        poll listening "$ns" 5201 || die "the kernel's iperf3 -s never listened"
-        flag=()
-        [ $dirn = b ] && flag=(-R)
-        iperf3_gbits "$ns" "$synack" run -- iperf3 -c 198.18.0.1 -p 5201 -t "$secs" "${flag[@]}" >>"$dir/$dirn"
+        poll listening "$sns" 5201 || die "the kernel's iperf3 -s never listened"
+        iperf3_gbits "$cns" "$@" >>"$file"
         wait "$srv" 2>/dev/null
-        poll tun_gone || die "synack0 stayed after synack run's iperf3 exited"
+        [ "$cns" != "$ns" ] || poll tun_gone || die "synack0 stayed after synack run's iperf3 exited"
     done
-done
+}
+
+# (a), (b): iperf3 under synack run against the kernel's iperf3 -s on the wildcard address.
+iperf3_series "$dir/a" "$ns" "$ns" "$synack" run -- iperf3 -c 198.18.0.1 -p 5201 -t "$secs"
+iperf3_series "$dir/b" "$ns" "$ns" "$synack" run -- iperf3 -c 198.18.0.1 -p 5201 -t "$secs" -R
 
 # (d): redis-server under synack run, the kernel's redis-benchmark.
 : >"$dir/d.set"
@@ -159,18 +164,8 @@ ip -n "$nsa" link set tunB netns "$nsb" || die "cannot move tunB"
 ip -n "$nsa" addr add 198.18.1.1/24 dev tunA && ip -n "$nsa" link set tunA up &&
     ip -n "$nsb" addr add 198.18.1.2/24 dev tunB && ip -n "$nsb" link set tunB up &&
     ip -n "$nsa" link set lo up && ip -n "$nsb" link set lo up || die "cannot configure tunA/tunB"
-for dirn in c cr; do
-    : >"$dir/$dirn"
-    for _ in $(seq "$runs"); do
-        bg "$nsa" "$limit" iperf3 -s -1 -p 5201
-        srv=$BG
-        poll listening "$nsa" 5201 || die "the kernel's iperf3 -s never listened"
-        flag=()
-        [ $dirn = cr ] && flag=(-R)
-        iperf3_gbits "$nsb" iperf3 -c 198.18.1.1 -p 5201 -t "$secs" "${flag[@]}" >>"$dir/$dirn"
-        wait "$srv" 2>/dev/null
-    done
-done
+iperf3_series "$dir/c" "$nsa" "$nsb" iperf3 -c 198.18.1.1 -p 5201 -t "$secs"
+iperf3_series "$dir/cr" "$nsa" "$nsb" iperf3 -c 198.18.1.1 -p 5201 -t "$secs" -R
 : >"$dir/e.set"
 : >"$dir/e.get"
 bg "$nsa" $((runs * 240 + 60)) redis-server --port 6379 --bind 0.0.0.0 --protected-mode no \
