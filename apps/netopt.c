@@ -26,7 +26,7 @@
 #define NET_DRAIN_MAX SYNACK_S(3) /* how long close waits for held packets to leave */
 
 const char net_opts_help[] =
-    "link options (shared by synack cat and synack http):\n"
+    "link options (shared by synack cat, synack http and synack run):\n"
     "  --link tun:IFNAME     a TUN device, created if absent (default tun:synack0; needs root\n"
     "                        or CAP_NET_ADMIN)\n"
     "  --link udp:LOCALIP:PORT,PEERIP:PORT\n"
@@ -34,9 +34,10 @@ const char net_opts_help[] =
     "                        datagram between the two addresses, both IPv4 or both IPv6 in\n"
     "                        brackets (udp:[::1]:9000,[::1]:9001); no privilege needed\n"
     "                        (LOCALIP may be 0.0.0.0 or [::])\n"
-    "  --addr ADDR[/PREFIX]  this stack's address (required): IPv4 or IPv6, a unicast host\n"
-    "                        address, not the network or broadcast address of an IPv4 PREFIX\n"
-    "                        nor the Subnet-Router anycast address of an IPv6 one; give it\n"
+    "  --addr ADDR[/PREFIX]  this stack's address (required, but by synack run on a TUN):\n"
+    "                        IPv4 or IPv6, a unicast host address, not the network or\n"
+    "                        broadcast address of an IPv4 PREFIX nor the Subnet-Router\n"
+    "                        anycast address of an IPv6 one; give it\n"
     "                        twice, one of each family, for a stack with both\n"
     "  --tun-host-addr ADDR[/PREFIX]\n"
     "                        configure the kernel's side of the TUN: give it this address\n"
