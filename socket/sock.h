@@ -117,6 +117,11 @@ struct synack_rt {
     size_t bufcap;
     unsigned link_failures;
     struct sock *socks;
+    /* Socket objects not yet freed (sock_free): the sockets open and the closed ones that
+     * calls in progress still hold. synack_rt_free waits on `drained` for it to reach 0,
+     * so that no call woken by the close takes the lock of a freed runtime. */
+    unsigned live;
+    pthread_cond_t drained;
     uint32_t port_cursor;  /* where the search for a free port to bind starts */
     size_t sndbuf, rcvbuf; /* the stack's buffers per connection */
     uint16_t eph_lo, eph_hi;
@@ -145,7 +150,8 @@ int sock_publish(struct sock *s);
 /* Takes `s` out of the table (its descriptor `fd` is being closed) and drops the table's
  * reference. */
 void sock_unpublish(struct sock *s, int fd);
-/* Frees the memory of a socket whose last reference went (socket.c). */
+/* Frees the memory of a socket whose last reference went and counts it out of its
+ * runtime's `live` (socket.c). Without rt->mu. */
 void sock_free(struct sock *s);
 void sock_thread_wake(struct sock_thread *t);
 /* The socket's part of the runtime's event handling: `ev` concerns `s`. Under rt->mu. */

@@ -313,8 +313,13 @@ static synack_time_t deadline_after(synack_time_t timeo)
 
 void sock_free(struct sock *s)
 {
+    struct synack_rt *rt = s->rt;
     free(s->peek);
     free(s);
+    /* Last: synack_rt_free may free the runtime as soon as the count reaches 0. */
+    rt_lock(rt);
+    if (--rt->live == 0) pthread_cond_broadcast(&rt->drained);
+    rt_unlock(rt);
 }
 
 /* A socket object with its descriptor, not yet in the table nor in the runtime's list. */
@@ -346,6 +351,9 @@ static struct sock *sock_new(struct synack_rt *rt, int domain, int type, bool no
         errno = e;
         return NULL;
     }
+    rt_lock(rt);
+    rt->live++;
+    rt_unlock(rt);
     return s;
 }
 

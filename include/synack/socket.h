@@ -50,18 +50,18 @@ struct synack_rt;
 #define SYNACK_RT_THREAD 1u /* run the stack on a thread of the runtime's own */
 
 /* Creates a runtime: a stack made from `cfg` (see synack_config; its mtu is raised or
- * lowered to the link's, and udp_sndbuf raised to hold one packet of it) joined to `link`, which the runtime takes over (it is freed on
- * error too). With SYNACK_RT_THREAD the runtime starts its thread; without it, nothing
- * happens until the caller runs synack_rt_run_due (blocking socket calls then wait for a
- * caller's thread to run it). On failure a sentence is left in `err` (if not NULL).
- * Errors: INVAL, NOMEM, IO (no epoll, timerfd or thread). */
+ * lowered to the link's, and udp_sndbuf raised to hold one packet of it) joined to `link`, which
+ * the runtime takes over (it is freed on error too). With SYNACK_RT_THREAD the runtime starts its
+ * thread; without it, nothing happens until the caller runs synack_rt_run_due (blocking socket
+ * calls then wait for a caller's thread to run it). On failure a sentence is left in `err` (if not
+ * NULL). Errors: INVAL, NOMEM, IO (no epoll, timerfd or thread). */
 int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struct synack_link *link,
                   unsigned flags, char *err, size_t errcap);
 
 /* Stops the thread (if any), resets the connections of every socket still open on the
- * runtime (their descriptors are closed; calls blocked on them return EBADF) and frees
- * the stack and the link. NULL is allowed. No other thread may be inside synack_rt_* of
- * this runtime while it is freed. */
+ * runtime (their descriptors are closed; calls blocked on them return EBADF, and the free
+ * waits until they have returned) and frees the stack and the link. NULL is allowed. No
+ * other thread may be inside synack_rt_* of this runtime while it is freed. */
 void synack_rt_free(struct synack_rt *rt);
 
 /* A descriptor that polls readable when synack_rt_run_due has work (a packet arrived, a

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -630,6 +631,64 @@ static void close_from_another_thread_wakes_a_blocked_recv_with_ebadf(void **sta
     net_free(n);
 }
 
+/* Runs the calling thread on the CPU it is on now; `saved` gets the set it had. */
+static void pin_here(cpu_set_t *saved)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    pthread_getaffinity_np(pthread_self(), sizeof(*saved), saved);
+    pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+}
+
+struct idle_poll {
+    struct pollfd p;
+    cpu_set_t cpu; /* the CPU to share with the freeing thread */
+    int r;
+};
+
+/* A poll from a thread that runs only when the freeing thread (on the same CPU) waits. */
+static void *idle_poll_main(void *arg)
+{
+    struct idle_poll *b = arg;
+    pthread_setaffinity_np(pthread_self(), sizeof(b->cpu), &b->cpu);
+    struct sched_param none = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+    b->r = synack_poll(&b->p, 1, -1);
+    return NULL;
+}
+
+static void runtime_free_waits_for_the_calls_blocked_on_its_sockets(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    /* The blocked thread shares this thread's CPU at the lowest priority: woken by the
+     * free, it runs only once the free waits for it. A free that returned before the
+     * call had left would leave it to take the freed runtime's lock (and the pollfd
+     * untouched). */
+    cpu_set_t saved;
+    pin_here(&saved);
+    struct idle_poll b = {.p = {.fd = c, .events = POLLIN}};
+    pthread_getaffinity_np(pthread_self(), sizeof(b.cpu), &b.cpu);
+    pthread_t t;
+    pthread_create(&t, NULL, idle_poll_main, &b);
+    usleep(20000); /* it blocks (if not yet, its call finds the socket gone: POLLNVAL too) */
+    pthread_mutex_lock(&n->wire_mu);
+    n->cut = true;
+    pthread_mutex_unlock(&n->wire_mu);
+    synack_rt_free(n->a);
+    n->a = NULL;
+    short revents = b.p.revents; /* written before the poll let go of the socket */
+    pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+    pthread_join(t, NULL);
+    assert_int_equal(revents, POLLNVAL);
+    assert_int_equal(b.r, 1);
+    synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 /* ---- SO_REUSEADDR: the seeds' server restart ---------------------------------------------- */
 
 /* The server closes its accepted connection first (TIME_WAIT on port 80) and its listener,
@@ -1048,6 +1107,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(linger_zero_close_resets_and_the_peer_sees_econnreset_then_epipe),
     cmocka_unit_test(rcvtimeo_ends_a_blocking_recv_with_eagain),
     cmocka_unit_test(close_from_another_thread_wakes_a_blocked_recv_with_ebadf),
+    cmocka_unit_test(runtime_free_waits_for_the_calls_blocked_on_its_sockets),
     cmocka_unit_test(restart_binds_when_old_and_new_set_so_reuseaddr),
     cmocka_unit_test(restart_fails_eaddrinuse_without_so_reuseaddr),
     cmocka_unit_test(udp_sendto_recvfrom_truncation_and_fionread),
