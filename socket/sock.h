@@ -122,6 +122,7 @@ struct synack_rt {
      * so that no call woken by the close takes the lock of a freed runtime. */
     unsigned live;
     pthread_cond_t drained;
+    bool freeing;          /* synack_rt_free has begun: lingering closes stop, connections reset */
     uint32_t port_cursor;  /* where the search for a free port to bind starts */
     size_t sndbuf, rcvbuf; /* the stack's buffers per connection */
     uint16_t eph_lo, eph_hi;

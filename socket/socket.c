@@ -1,7 +1,7 @@
 /*
  * The socket calls: Linux's shapes, semantics and errno over a runtime's stack.
  *
- * Every call looks its descriptor up (a reference, sock_get), takes the runtime's lock,
+ * Every call looks its descriptor up (a reference) and takes the runtime's lock (sock_enter),
  * does its work with the core, lets the runtime settle (send, hand out events, re-arm its
  * timer) and drops the lock. A call that must wait hangs a waiter on the socket and sleeps
  * on its thread's eventfd without the lock (sock.h).
@@ -252,7 +252,10 @@ void sock_changed(struct sock *s, bool edge)
 
 void sock_event(struct sock *s, const struct synack_event *ev)
 {
-    if (s->closed) return;
+    if (s->closed) {
+        sock_changed(s, true); /* the lingering close waits for this (sock_release) */
+        return;
+    }
     if (s->kind == SOCK_TCP_LISTEN) {
         /* Events of connections not yet accepted carry the listener's pointer too. */
         if (ev->type != SYNACK_EV_ACCEPTABLE) return;
@@ -283,22 +286,32 @@ void sock_event(struct sock *s, const struct synack_event *ev)
     sock_changed(s, true);
 }
 
+/* Sleeps, without rt->mu (released and taken again), until `s` is ready for `mask` (or
+ * closed, or anything happened with SOCK_ANY) or `deadline`: 0, ETIMEDOUT, EINTR, or
+ * ENOMEM (no eventfd for the thread). The caller tested its condition under rt->mu just
+ * before, so no wake-up between that test and the sleep is lost. */
+static int sock_sleep(struct sock *s, unsigned mask, synack_time_t deadline)
+{
+    struct sock_thread *t = sock_thread_self();
+    if (t == NULL) return errno;
+    struct sock_waiter w;
+    sock_thread_arm(t);
+    sock_wait_add(s, &w, t, mask);
+    rt_unlock(s->rt);
+    int e = sock_thread_sleep(t, deadline);
+    rt_lock(s->rt);
+    sock_wait_del(s, &w);
+    return e;
+}
+
 /* Waits, without rt->mu (released and taken again), until `s` is ready for `mask` or
  * `deadline`: 0, or EAGAIN (deadline; Linux's answer to SO_RCVTIMEO / SO_SNDTIMEO), EINTR,
  * EBADF (closed meanwhile), or ENOMEM (no eventfd for the thread). The caller tests its
  * condition again after a 0. */
 static int sock_wait(struct sock *s, unsigned mask, synack_time_t deadline)
 {
-    struct sock_thread *t = sock_thread_self();
-    if (t == NULL) return errno;
-    struct sock_waiter w;
-    sock_thread_arm(t);
     if (sock_readiness(s) & (mask | SOCK_GONE)) return s->closed ? EBADF : 0;
-    sock_wait_add(s, &w, t, mask);
-    rt_unlock(s->rt);
-    int e = sock_thread_sleep(t, deadline);
-    rt_lock(s->rt);
-    sock_wait_del(s, &w);
+    int e = sock_sleep(s, mask, deadline);
     if (s->closed) return EBADF;
     if (e == ETIMEDOUT) return EAGAIN;
     return e;
@@ -307,6 +320,30 @@ static int sock_wait(struct sock *s, unsigned mask, synack_time_t deadline)
 static synack_time_t deadline_after(synack_time_t timeo)
 {
     return timeo == 0 ? SYNACK_NEVER : rt_clock() + timeo;
+}
+
+/* Every call's way in: looks `fd` up (a reference) and takes its runtime's lock. NULL with
+ * errno EBADF or ENOTSOCK, or EBADF when another thread closed the socket since the
+ * lookup (its connection may be released already). */
+static struct sock *sock_enter(int fd)
+{
+    struct sock *s = sock_get(fd);
+    if (s == NULL) return NULL;
+    rt_lock(s->rt);
+    if (s->closed) {
+        rt_unlock(s->rt);
+        sock_put(s);
+        errno = EBADF;
+        return NULL;
+    }
+    return s;
+}
+
+/* ... and its way out. */
+static void sock_leave(struct sock *s)
+{
+    rt_unlock(s->rt);
+    sock_put(s);
 }
 
 /* ---- creating and closing ---------------------------------------------------------------- */
@@ -399,39 +436,44 @@ int synack_socket(struct synack_rt *rt, int domain, int type, int protocol)
     return s->fd;
 }
 
-/* Releases what `s` holds in the core, as close(2) does (a lingering close waits first).
- * Under rt->mu. */
-static void sock_release(struct sock *s, bool may_linger)
+/* Is a lingering close done: all that was sent acknowledged, FIN included (or the
+ * connection gone)? Under rt->mu. */
+static bool linger_is_done(const struct sock *s)
+{
+    struct synack_tcp_info ti;
+    if (synack_tcp_info(s->tcp, &ti) != 0 || ti.err != 0 || ti.state == SYNACK_CLOSED) return true;
+    return ti.send_queued == 0 && ti.state != SYNACK_FIN_WAIT_1 && ti.state != SYNACK_CLOSING &&
+           ti.state != SYNACK_LAST_ACK && ti.state != SYNACK_ESTABLISHED &&
+           ti.state != SYNACK_CLOSE_WAIT;
+}
+
+/* Releases what the closed socket `s` holds in the core, as close(2) does: a lingering
+ * close waits first (until synack_rt_free cuts it short). Under rt->mu. */
+static void sock_release(struct sock *s)
 {
     struct synack_rt *rt = s->rt;
     synack_time_t now = rt_clock();
     if (s->tcp != NULL) {
         synack_tcp_set_user(s->tcp, NULL);
-        if (s->linger_on && s->linger_secs == 0) {
-            /* SO_LINGER with a zero timeout: close sends RST (RFC 9293 §3.10.5 ABORT). */
-            synack_tcp_abort(s->tcp, now);
-        } else {
-            if (s->linger_on && may_linger && !s->failed) {
-                /* Linux's lingering close: the call waits until what was sent is
-                 * acknowledged (FIN included), or the time runs out. */
-                synack_time_t until = rt_clock() + SYNACK_S(s->linger_secs);
-                (void)synack_tcp_shutdown(s->tcp, now);
-                rt_settle(rt);
-                synack_tcp_set_user(s->tcp, s);
-                for (;;) {
-                    struct synack_tcp_info ti;
-                    if (synack_tcp_info(s->tcp, &ti) != 0 || s->failed ||
-                        (ti.send_queued == 0 && ti.state != SYNACK_FIN_WAIT_1 &&
-                         ti.state != SYNACK_CLOSING && ti.state != SYNACK_LAST_ACK &&
-                         ti.state != SYNACK_ESTABLISHED && ti.state != SYNACK_CLOSE_WAIT))
-                        break;
-                    if (sock_wait(s, SOCK_ANY, until) != 0) break;
-                }
-                synack_tcp_set_user(s->tcp, NULL);
-                now = rt_clock();
-            }
-            synack_tcp_close(s->tcp, now);
+        if (s->linger_on && s->linger_secs > 0 && !s->failed && !rt->freeing) {
+            /* Linux's lingering close: the call waits until what was sent is
+             * acknowledged (FIN included), or the time runs out. The socket, closed
+             * already, hears of its connection's events (sock_event) for this wait. */
+            synack_time_t until = now + SYNACK_S(s->linger_secs);
+            (void)synack_tcp_shutdown(s->tcp, now);
+            rt_settle(rt);
+            synack_tcp_set_user(s->tcp, s);
+            while (!linger_is_done(s) && !rt->freeing)
+                if (sock_sleep(s, SOCK_ANY, until) != 0) break;
+            synack_tcp_set_user(s->tcp, NULL);
+            now = rt_clock();
         }
+        if ((s->linger_on && s->linger_secs == 0) || rt->freeing)
+            /* SO_LINGER with a zero timeout, or the runtime going: close sends RST (RFC
+             * 9293 §3.10.5 ABORT). */
+            synack_tcp_abort(s->tcp, now);
+        else
+            synack_tcp_close(s->tcp, now);
         s->tcp = NULL;
     }
     if (s->lis != NULL) {
@@ -445,50 +487,67 @@ static void sock_release(struct sock *s, bool may_linger)
     rt_settle(rt);
 }
 
-int synack_close(int fd)
+/* close(2) on `s`, to which the caller holds a reference: as Linux's, the descriptor goes
+ * first (calls blocked on the socket wake with EBADF, later ones on the number fail with
+ * EBADF, its epoll registrations go), then the connection is released, lingering if
+ * SO_LINGER asks. 0, or EBADF when another close came first. */
+static int sock_close(struct sock *s)
 {
-    struct sock *s = sock_get(fd);
-    if (s == NULL) return -1;
-    ep_forget_fd(fd);
     struct synack_rt *rt = s->rt;
     rt_lock(rt);
     if (s->closed) {
         rt_unlock(rt);
-        sock_put(s);
-        return fail(EBADF);
+        return EBADF;
     }
-    sock_release(s, true);
+    int fd = s->fd;
     s->closed = true;
-    rt_unlink_sock(rt, s);
-    /* Calls blocked on the socket wake and return EBADF. */
     sock_changed(s, true);
     s->fd = -1;
     rt_unlock(rt);
+    /* After `closed`, so that no epoll registration is made again (synack_epoll_ctl
+     * tests it under the registry's lock); before the number can be reused. */
+    ep_forget_fd(fd);
     sock_unpublish(s, fd);
     close(fd);
-    sock_put(s);
+    rt_lock(rt);
+    sock_release(s);
+    rt_unlink_sock(rt, s);
+    rt_unlock(rt);
     return 0;
+}
+
+int synack_close(int fd)
+{
+    struct sock *s = sock_get(fd);
+    if (s == NULL) return -1;
+    int e = sock_close(s);
+    sock_put(s);
+    return e ? fail(e) : 0;
 }
 
 void sock_close_all(struct synack_rt *rt)
 {
+    rt_lock(rt);
+    /* Connections are reset rather than closed, and lingering closes stop: the runtime is
+     * going. */
+    rt->freeing = true;
+    for (struct sock *s = rt->socks; s != NULL; s = s->rt_next)
+        if (s->closed) sock_changed(s, true); /* a lingering close: wake it */
     for (;;) {
-        rt_lock(rt);
         struct sock *s = rt->socks;
-        int fd = s != NULL ? s->fd : -1;
+        while (s != NULL && s->closed)
+            s = s->rt_next;
+        if (s == NULL) break;
+        int fd = s->fd;
         rt_unlock(rt);
-        if (s == NULL) return;
-        /* A socket whose connection is reset rather than closed: the runtime is going. */
+        /* A reference, taken without rt->mu (the table's lock comes first). If another
+         * thread closed `s` meanwhile, the number is gone or someone else's: skip it. */
+        struct sock *got = sock_get(fd);
+        if (got == s) (void)sock_close(s);
+        if (got != NULL) sock_put(got);
         rt_lock(rt);
-        s->linger_on = true;
-        s->linger_secs = 0;
-        rt_unlock(rt);
-        if (synack_close(fd) != 0) {
-            rt_lock(rt);
-            rt_unlink_sock(rt, s);
-            rt_unlock(rt);
-        }
     }
+    rt_unlock(rt);
 }
 
 /* ---- binding ------------------------------------------------------------------------------ */
@@ -564,16 +623,14 @@ static struct synack_endpoint sock_any(const struct sock *s)
 
 int synack_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     struct synack_endpoint ep;
-    rt_lock(s->rt);
     int e = sa_to_ep(s, addr, len, true, &ep);
     if (e == 0 && (s->bound || s->kind != (s->type == SOCK_STREAM ? SOCK_TCP_NEW : SOCK_UDP)))
         e = EINVAL;
     if (e == 0) e = sock_bind_locked(s, ep);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -581,11 +638,10 @@ int synack_bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 int synack_listen(int fd, int backlog)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     struct synack_rt *rt = s->rt;
     int e = 0;
-    rt_lock(rt);
     if (s->type != SOCK_STREAM) {
         e = EOPNOTSUPP;
     } else if (s->kind == SOCK_TCP_LISTEN) {
@@ -608,8 +664,7 @@ int synack_listen(int fd, int backlog)
         }
     }
     rt_settle(rt);
-    rt_unlock(rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -683,6 +738,10 @@ int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     rt_lock(rt);
     synack_time_t until = deadline_after(s->rcvtimeo);
     for (;;) {
+        if (s->closed) {
+            e = EBADF;
+            break;
+        }
         if (s->kind != SOCK_TCP_LISTEN) {
             e = EINVAL;
             break;
@@ -833,13 +892,11 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
 
 int synack_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
     int e = s->type == SOCK_STREAM ? tcp_connect(s, addr, len) : udp_connect(s, addr, len);
     sock_changed(s, false);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -992,19 +1049,18 @@ static ssize_t sock_sendv(int fd, const struct iovec *iov, int n, int flags,
 {
     int e = iov_check(iov, n);
     if (e != 0) return fail(e);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     if (!is_send) flags = 0;
     if (flags & MSG_OOB) {
-        sock_put(s);
+        sock_leave(s);
         return fail(EOPNOTSUPP); /* urgent data: not supported (docs/SOCKETS.md) */
     }
-    rt_lock(s->rt);
+    /* A stream socket ignores the address, as Linux's does (without TCP Fast Open). */
     ssize_t r = s->type == SOCK_STREAM ? tcp_sendv(s, iov, n, flags)
                                        : udp_sendv(s, iov, n, flags, to, tolen);
     sock_changed(s, false);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     if (r == -EPIPE) return fail_pipe(is_send ? flags : 0);
     return r < 0 ? fail((int)-r) : r;
 }
@@ -1019,14 +1075,6 @@ ssize_t synack_sendto(int fd, const void *buf, size_t len, int flags, const stru
                       socklen_t tolen)
 {
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    /* A stream socket ignores the address, as Linux's does (without TCP Fast Open). */
-    if (to != NULL && synack_is_socket(fd)) {
-        struct sock *s = sock_get(fd);
-        if (s != NULL) {
-            if (s->type == SOCK_STREAM) to = NULL;
-            sock_put(s);
-        }
-    }
     return sock_sendv(fd, &iov, 1, flags, to, tolen, true);
 }
 
@@ -1034,15 +1082,8 @@ ssize_t synack_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     if (msg == NULL) return fail(EFAULT);
     if (msg->msg_iovlen > IOV_MAX) return fail(EMSGSIZE);
-    const struct sockaddr *to = msg->msg_name;
-    if (to != NULL && synack_is_socket(fd)) {
-        struct sock *s = sock_get(fd);
-        if (s != NULL) {
-            if (s->type == SOCK_STREAM) to = NULL;
-            sock_put(s);
-        }
-    }
-    return sock_sendv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, to, msg->msg_namelen, true);
+    return sock_sendv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name,
+                      msg->msg_namelen, true);
 }
 
 ssize_t synack_write(int fd, const void *buf, size_t len)
@@ -1190,18 +1231,14 @@ static ssize_t sock_recvv(int fd, const struct iovec *iov, int n, int flags, str
 {
     int e = iov_check(iov, n);
     if (e != 0) return fail(e);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    if (flags & MSG_OOB) {
-        sock_put(s);
-        return fail(EINVAL); /* no urgent data is ever kept (docs/SOCKETS.md) */
-    }
-    if (flags & MSG_ERRQUEUE) {
-        sock_put(s);
-        return fail(EAGAIN);
+    if (flags & (MSG_OOB | MSG_ERRQUEUE)) {
+        sock_leave(s);
+        /* No urgent data is ever kept (docs/SOCKETS.md); no error is ever queued. */
+        return fail(flags & MSG_OOB ? EINVAL : EAGAIN);
     }
     struct synack_endpoint src = {0};
-    rt_lock(s->rt);
     ssize_t r;
     if (s->type == SOCK_STREAM) {
         r = tcp_recvv(s, iov, n, flags);
@@ -1211,8 +1248,7 @@ static ssize_t sock_recvv(int fd, const struct iovec *iov, int n, int flags, str
     }
     sock_changed(s, false);
     if (r >= 0 && from != NULL && fromlen != NULL) (void)ep_to_sa(s, &src, from, fromlen);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return r < 0 ? fail((int)-r) : r;
 }
 
@@ -1266,11 +1302,10 @@ int synack_shutdown(int fd, int how)
         if (s != NULL) sock_put(s);
         return -1;
     }
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     struct synack_rt *rt = s->rt;
     int e = 0;
-    rt_lock(rt);
     if (s->kind == SOCK_TCP_LISTEN) {
         /* Linux: shutting a listener's reading down stops it listening; a blocked accept
          * returns EINVAL. */
@@ -1294,16 +1329,14 @@ int synack_shutdown(int fd, int how)
     }
     rt_settle(rt);
     sock_changed(s, true);
-    rt_unlock(rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
 static int sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
     struct synack_endpoint ep = s->bound ? s->local : sock_any(s);
     int e = 0;
     if (s->kind == SOCK_TCP_CONN && s->tcp != NULL) {
@@ -1322,8 +1355,7 @@ static int sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
     if (ep.addr.family == SYNACK_AF_NONE)
         ep.addr = synack_addr_any(s->domain == AF_INET ? SYNACK_AF_INET : SYNACK_AF_INET6);
     if (e == 0) e = ep_to_sa(s, &ep, addr, len);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -1545,13 +1577,11 @@ static int setopt_locked(struct sock *s, int level, int name, const void *val, s
 
 int synack_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
     int e = setopt_locked(s, level, name, val, len);
     rt_settle(s->rt);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -1681,13 +1711,11 @@ static int getopt_locked(struct sock *s, int level, int name, void *val, socklen
 
 int synack_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
     int e = getopt_locked(s, level, name, val, len);
     sock_changed(s, false);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -1699,10 +1727,9 @@ int synack_fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     long arg = (cmd == F_SETFL || cmd == F_SETFD) ? va_arg(ap, long) : 0;
     va_end(ap);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     int r = 0;
-    rt_lock(s->rt);
     switch (cmd) {
     case F_GETFL:
         r = O_RDWR | (s->nonblock ? O_NONBLOCK : 0);
@@ -1718,8 +1745,7 @@ int synack_fcntl(int fd, int cmd, ...)
         errno = EINVAL, r = -1;
         break;
     }
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return r;
 }
 
@@ -1729,10 +1755,9 @@ int synack_ioctl(int fd, unsigned long request, ...)
     va_start(ap, request);
     int *arg = va_arg(ap, int *);
     va_end(ap);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     int e = 0;
-    rt_lock(s->rt);
     if (request != FIONBIO && request != FIONREAD && request != TIOCOUTQ) {
         e = ENOTTY;
     } else if (arg == NULL) {
@@ -1765,7 +1790,6 @@ int synack_ioctl(int fd, unsigned long request, ...)
             *arg = 0;
         }
     }
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }

@@ -319,6 +319,19 @@ int synack_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
         errno = ENOMEM;
         return -1;
     }
+    if (s != NULL) {
+        /* A socket closed since the lookup: its close has forgotten its registrations
+         * (ep_forget_fd, after `closed`, under this lock) and would not forget this one. */
+        rt_lock(s->rt);
+        bool closed = s->closed;
+        rt_unlock(s->rt);
+        if (closed) {
+            pthread_mutex_unlock(&ep_mu);
+            sock_put(s);
+            errno = EBADF;
+            return -1;
+        }
+    }
     struct epoll_event kev = {0};
     if (ev != NULL) {
         kev.events = ev->events;

@@ -631,6 +631,101 @@ static void close_from_another_thread_wakes_a_blocked_recv_with_ebadf(void **sta
     net_free(n);
 }
 
+/* A close that lingers (SO_LINGER 2 s over a wire that now loses everything, so its FIN
+ * is never acknowledged), on a thread of its own. */
+struct lingering {
+    int fd;
+    pthread_t thread;
+    atomic_bool returned;
+};
+
+static void *lingering_close_main(void *arg)
+{
+    struct lingering *lc = arg;
+    /* The thread's wake-up eventfd is made at its first wait: made here, it cannot take
+     * the number the close frees (which then is not open, as on Linux). */
+    struct pollfd p = {.fd = lc->fd, .events = POLLIN};
+    (void)synack_poll(&p, 1, 0);
+    synack_close(lc->fd);
+    atomic_store(&lc->returned, true);
+    return NULL;
+}
+
+static void lingering_close_start(struct net *n, struct lingering *lc, int fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 2};
+    assert_int_equal(synack_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    atomic_store(&n->drop, true);
+    lc->fd = fd;
+    atomic_store(&lc->returned, false);
+    pthread_create(&lc->thread, NULL, lingering_close_main, lc);
+    usleep(20000); /* it is lingering now */
+}
+
+static void a_second_close_during_a_lingering_close_says_ebadf(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    struct lingering lc;
+    lingering_close_start(n, &lc, c);
+    /* Linux takes the descriptor away as close begins: the number is no longer open. */
+    assert_int_equal(synack_close(c), -1);
+    assert_int_equal(errno, EBADF);
+    char b[1];
+    assert_int_equal(synack_send(c, b, 1, MSG_NOSIGNAL), -1);
+    assert_int_equal(errno, EBADF);
+    assert_false(atomic_load(&lc.returned));
+    pthread_join(lc.thread, NULL);
+    synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
+static void a_lingering_close_wakes_a_blocked_recv_at_once(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    struct blocked b = {.fd = c};
+    pthread_t t;
+    pthread_create(&t, NULL, recv_main, &b);
+    usleep(20000);
+    struct lingering lc;
+    lingering_close_start(n, &lc, c);
+    pthread_join(t, NULL);
+    assert_false(atomic_load(&lc.returned)); /* the recv left while the close lingered */
+    assert_int_equal(b.r, -1);
+    assert_int_equal(b.err, EBADF);
+    pthread_join(lc.thread, NULL);
+    synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
+static void epoll_ctl_during_a_lingering_close_says_ebadf(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    int ep = synack_epoll_create1(0);
+    struct lingering lc;
+    lingering_close_start(n, &lc, c);
+    /* A registration made now would outlive the socket (and its memory). */
+    struct epoll_event ev = {.events = EPOLLIN};
+    assert_int_equal(synack_epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev), -1);
+    assert_int_equal(errno, EBADF);
+    pthread_join(lc.thread, NULL);
+    /* The next socket takes the number again, and its close finds no stale entry. */
+    int again = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(again, c);
+    assert_int_equal(synack_close(again), 0);
+    close(ep);
+    synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 /* Runs the calling thread on the CPU it is on now; `saved` gets the set it had. */
 static void pin_here(cpu_set_t *saved)
 {
@@ -1108,6 +1203,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rcvtimeo_ends_a_blocking_recv_with_eagain),
     cmocka_unit_test(close_from_another_thread_wakes_a_blocked_recv_with_ebadf),
     cmocka_unit_test(runtime_free_waits_for_the_calls_blocked_on_its_sockets),
+    cmocka_unit_test(a_second_close_during_a_lingering_close_says_ebadf),
+    cmocka_unit_test(a_lingering_close_wakes_a_blocked_recv_at_once),
+    cmocka_unit_test(epoll_ctl_during_a_lingering_close_says_ebadf),
     cmocka_unit_test(restart_binds_when_old_and_new_set_so_reuseaddr),
     cmocka_unit_test(restart_fails_eaddrinuse_without_so_reuseaddr),
     cmocka_unit_test(udp_sendto_recvfrom_truncation_and_fionread),
