@@ -2,9 +2,10 @@
  * The socket layer's insides: the runtime, the socket objects and the waiting threads.
  *
  * Locks. Each runtime has one mutex (rt->mu) guarding its stack, its link and every field
- * of its sockets but `refs` (below). The table of descriptors has its own (socket.c), and
- * so has the table of epoll instances (wait.c); either may be taken before a runtime's,
- * never after it.
+ * of its sockets but `refs` (below). The table of descriptors has its own (table.c), a
+ * leaf: taken alone or inside a runtime's (sock_adopt), never around another. The table of
+ * epoll instances has its own (wait.c), which may be taken before a runtime's, never
+ * after it.
  *
  * Waking. A thread that waits (a blocking call, synack_poll, ...) hangs a `sock_waiter` on
  * each socket it waits for, with the readiness it waits for, and sleeps in poll(2) on an
@@ -146,7 +147,7 @@ void sock_changed(struct sock *s, bool edge);
 struct sock *sock_get(int fd);
 void sock_put(struct sock *s);
 /* Enters a new socket in the table under s->fd (taking the table's reference): 0 or an
- * errno. */
+ * errno. May be called under rt->mu. */
 int sock_publish(struct sock *s);
 /* Takes `s` out of the table (its descriptor `fd` is being closed) and drops the table's
  * reference. */

@@ -359,7 +359,8 @@ void sock_free(struct sock *s)
     rt_unlock(rt);
 }
 
-/* A socket object with its descriptor, not yet in the table nor in the runtime's list. */
+/* A socket object with its descriptor (an eventfd, so that its number is reserved), not
+ * yet in the table nor in the runtime's list (sock_adopt) or sock_discard. */
 static struct sock *sock_new(struct synack_rt *rt, int domain, int type, bool nonblock,
                              bool cloexec)
 {
@@ -381,17 +382,14 @@ static struct sock *sock_new(struct synack_rt *rt, int domain, int type, bool no
     s->keepidle = LINUX_KEEPIDLE;
     s->keepintvl = LINUX_KEEPINTVL;
     s->keepcnt = LINUX_KEEPCNT;
-    int e = sock_publish(s);
-    if (e != 0) {
-        close(s->fd);
-        free(s);
-        errno = e;
-        return NULL;
-    }
-    rt_lock(rt);
-    rt->live++;
-    rt_unlock(rt);
     return s;
+}
+
+/* Frees a socket that sock_new made and sock_adopt never took. */
+static void sock_discard(struct sock *s)
+{
+    close(s->fd);
+    free(s);
 }
 
 /* Links `s` into its runtime's list. Under rt->mu. */
@@ -413,6 +411,17 @@ static void rt_unlink_sock(struct synack_rt *rt, struct sock *s)
     s->rt_next = s->rt_prev = NULL;
 }
 
+/* Makes `s` a socket of the process: its descriptor enters the table (calls find it from
+ * now on) and the socket its runtime's count and list. Under rt->mu. 0 or an errno. */
+static int sock_adopt(struct sock *s)
+{
+    int e = sock_publish(s);
+    if (e != 0) return e;
+    s->rt->live++;
+    rt_link_sock(s->rt, s);
+    return 0;
+}
+
 int synack_socket(struct synack_rt *rt, int domain, int type, int protocol)
 {
     if (rt == NULL) return fail(EINVAL);
@@ -431,8 +440,12 @@ int synack_socket(struct synack_rt *rt, int domain, int type, int protocol)
     struct sock *s = sock_new(rt, domain, base, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
     if (s == NULL) return -1;
     rt_lock(rt);
-    rt_link_sock(rt, s);
+    int e = sock_adopt(s);
     rt_unlock(rt);
+    if (e != 0) {
+        sock_discard(s);
+        return fail(e);
+    }
     return s->fd;
 }
 
@@ -540,8 +553,8 @@ void sock_close_all(struct synack_rt *rt)
         if (s == NULL) break;
         int fd = s->fd;
         rt_unlock(rt);
-        /* A reference, taken without rt->mu (the table's lock comes first). If another
-         * thread closed `s` meanwhile, the number is gone or someone else's: skip it. */
+        /* A reference for sock_close, which runs without rt->mu. If another thread closed
+         * `s` meanwhile, the number is gone or someone else's: skip it. */
         struct sock *got = sock_get(fd);
         if (got == s) (void)sock_close(s);
         if (got != NULL) sock_put(got);
@@ -712,85 +725,76 @@ static void conn_adopt(struct sock *n, struct synack_tcp *c)
     }
 }
 
+/* Takes a connection from the listener's accept queue, waiting for one unless the socket
+ * does not block. Under rt->mu. 0 or an errno. */
+static int accept_take(struct sock *s, struct synack_tcp **c)
+{
+    synack_time_t until = deadline_after(s->rcvtimeo);
+    for (;;) {
+        if (s->kind != SOCK_TCP_LISTEN) return EINVAL;
+        if (synack_tcp_accept(s->lis, c) == 0) return 0;
+        s->acceptable = false;
+        sock_changed(s, false);
+        if (s->nonblock) return EAGAIN;
+        int e = sock_wait(s, SOCK_IN, until);
+        if (e != 0) return e;
+    }
+}
+
+/* An accepted socket takes its listener's options, as Linux clones the listening one. */
+static void accept_inherit(struct sock *n, const struct sock *s)
+{
+    n->reuseaddr = s->reuseaddr;
+    n->nodelay = s->nodelay;
+    n->keepalive = s->keepalive;
+    n->keepidle = s->keepidle;
+    n->keepintvl = s->keepintvl;
+    n->keepcnt = s->keepcnt;
+    n->user_timeout = s->user_timeout;
+    n->cc = s->cc;
+    n->cc_set = s->cc_set;
+    n->linger_on = s->linger_on;
+    n->linger_secs = s->linger_secs;
+    n->v6only = s->v6only;
+}
+
 int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return fail(EINVAL);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    struct synack_rt *rt = s->rt;
-    if (s->type != SOCK_STREAM) {
-        sock_put(s);
-        return fail(EOPNOTSUPP);
-    }
-    if (addr != NULL && len == NULL) {
-        sock_put(s);
-        return fail(EFAULT);
-    }
-    /* The new socket is made before the lock: the table's lock comes first. */
-    struct sock *n =
-        sock_new(rt, s->domain, SOCK_STREAM, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
-    if (n == NULL) {
-        sock_put(s);
-        return -1;
-    }
-    int e = 0;
-    struct synack_tcp *c = NULL;
-    rt_lock(rt);
-    synack_time_t until = deadline_after(s->rcvtimeo);
-    for (;;) {
-        if (s->closed) {
-            e = EBADF;
-            break;
-        }
-        if (s->kind != SOCK_TCP_LISTEN) {
-            e = EINVAL;
-            break;
-        }
-        int rc = synack_tcp_accept(s->lis, &c);
-        if (rc == 0) break;
-        s->acceptable = false;
-        sock_changed(s, false);
-        if (s->nonblock) {
-            e = EAGAIN;
-            break;
-        }
-        e = sock_wait(s, SOCK_IN, until);
-        if (e != 0) break;
-    }
+    int e = s->type != SOCK_STREAM ? EOPNOTSUPP : addr != NULL && len == NULL ? EFAULT : 0;
+    /* The new descriptor's number is reserved before a connection is taken (none is
+     * taken that could not get one), and the socket enters the table only as accept
+     * returns, as Linux installs it: no other call can find it while accept waits. */
+    struct sock *n = NULL;
     if (e == 0) {
-        n->reuseaddr = s->reuseaddr;
-        n->nodelay = s->nodelay;
-        n->keepalive = s->keepalive;
-        n->keepidle = s->keepidle;
-        n->keepintvl = s->keepintvl;
-        n->keepcnt = s->keepcnt;
-        n->user_timeout = s->user_timeout;
-        n->cc = s->cc;
-        n->cc_set = s->cc_set;
-        n->linger_on = s->linger_on;
-        n->linger_secs = s->linger_secs;
-        n->v6only = s->v6only;
+        n = sock_new(s->rt, s->domain, SOCK_STREAM, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
+        if (n == NULL) e = errno;
+    }
+    struct synack_tcp *c = NULL;
+    if (e == 0) e = accept_take(s, &c);
+    if (e == 0) e = sock_adopt(n);
+    int nfd = -1;
+    if (e == 0) {
+        accept_inherit(n, s);
         conn_adopt(n, c);
         tcp_apply_opts(n, c);
-        rt_link_sock(rt, n);
         /* The queue may hold more. */
         s->acceptable = true;
         sock_changed(s, false);
-        e = ep_to_sa(n, &n->remote, addr, len ? len : &(socklen_t){0});
-        if (addr == NULL) e = 0;
+        if (addr != NULL) (void)ep_to_sa(n, &n->remote, addr, len);
+        nfd = n->fd;
+    } else if (c != NULL) {
+        synack_tcp_abort(c, rt_clock()); /* the table had no room for its descriptor */
     }
-    rt_settle(rt);
-    rt_unlock(rt);
-    sock_put(s);
-    if (e != 0 && c == NULL) {
-        int nfd = n->fd;
-        n->closed = true;
-        n->fd = -1;
-        sock_unpublish(n, nfd);
-        close(nfd);
+    rt_settle(s->rt);
+    sock_leave(s);
+    if (e != 0) {
+        if (n != NULL) sock_discard(n);
         return fail(e);
     }
-    return n->fd;
+    return nfd;
 }
 
 int synack_accept(int fd, struct sockaddr *addr, socklen_t *len)

@@ -631,6 +631,47 @@ static void close_from_another_thread_wakes_a_blocked_recv_with_ebadf(void **sta
     net_free(n);
 }
 
+struct blocked_accept {
+    int l;
+    int fd;
+    int err;
+};
+
+static void *accept_main(void *arg)
+{
+    struct blocked_accept *b = arg;
+    b->fd = synack_accept(b->l, NULL, NULL);
+    b->err = errno;
+    return NULL;
+}
+
+static void accept_hides_its_new_descriptor_until_it_returns(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    struct blocked_accept b = {.l = l};
+    pthread_t t;
+    pthread_create(&t, NULL, accept_main, &b);
+    usleep(20000); /* it waits for a connection */
+    /* Linux installs the new descriptor as accept returns: until then no number is a
+     * socket but the listener, and a program that closes what it finds (a number it
+     * believes stale) must not pull the socket from under the accept. */
+    for (int fd = 0; fd < 1024; fd++)
+        if (fd != l && synack_is_socket(fd)) fail_msg("%d is a socket while accept waits", fd);
+    int c = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = sin4(B4, 80);
+    assert_int_equal(synack_connect(c, SA(sa), sizeof(sa)), 0);
+    pthread_join(t, NULL);
+    assert_true(b.fd >= 0);
+    send_all(c, "ok", 2);
+    char got[2];
+    recv_all(b.fd, got, 2);
+    assert_memory_equal(got, "ok", 2);
+    synack_close(c), synack_close(b.fd), synack_close(l);
+    net_free(n);
+}
+
 /* A close that lingers (SO_LINGER 2 s over a wire that now loses everything, so its FIN
  * is never acknowledged), on a thread of its own. */
 struct lingering {
@@ -1203,6 +1244,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rcvtimeo_ends_a_blocking_recv_with_eagain),
     cmocka_unit_test(close_from_another_thread_wakes_a_blocked_recv_with_ebadf),
     cmocka_unit_test(runtime_free_waits_for_the_calls_blocked_on_its_sockets),
+    cmocka_unit_test(accept_hides_its_new_descriptor_until_it_returns),
     cmocka_unit_test(a_second_close_during_a_lingering_close_says_ebadf),
     cmocka_unit_test(a_lingering_close_wakes_a_blocked_recv_at_once),
     cmocka_unit_test(epoll_ctl_during_a_lingering_close_says_ebadf),
