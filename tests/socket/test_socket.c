@@ -672,6 +672,46 @@ static void accept_hides_its_new_descriptor_until_it_returns(void **state)
     net_free(n);
 }
 
+static void *pollout_main(void *arg)
+{
+    struct pollfd *p = arg;
+    return (void *)(intptr_t)synack_poll(p, 1, -1);
+}
+
+static void poll_for_pollout_wakes_when_a_send_buffer_filled_exactly_drains(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    int sndbuf = 0;
+    socklen_t len = sizeof(sndbuf);
+    assert_int_equal(synack_getsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len), 0);
+    static uint8_t buf[1 << 20];
+    assert_true((size_t)sndbuf * 2 <= sizeof(buf));
+    /* The peer's receive buffer (the same size) fills and closes its window; then one
+     * send fills ours exactly, taken whole: no send found it full. */
+    send_all(c, buf, (size_t)sndbuf);
+    usleep(20000);
+    int on = 1;
+    assert_int_equal(synack_ioctl(c, FIONBIO, &on), 0);
+    assert_int_equal(synack_send(c, buf, (size_t)sndbuf, 0), sndbuf);
+    struct pollfd p = {.fd = c, .events = POLLOUT};
+    assert_int_equal(synack_poll(&p, 1, 0), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, pollout_main, &p);
+    usleep(20000); /* it waits */
+    /* The reader drains both: the window opens, our buffer empties, the poll wakes (or
+     * alarm() ends the test). */
+    recv_all(srv, buf, (size_t)sndbuf * 2);
+    void *r;
+    pthread_join(t, &r);
+    assert_int_equal((intptr_t)r, 1);
+    assert_true(p.revents & POLLOUT);
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 /* A close that lingers (SO_LINGER 2 s over a wire that now loses everything, so its FIN
  * is never acknowledged), on a thread of its own. */
 struct lingering {
@@ -1245,6 +1285,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(close_from_another_thread_wakes_a_blocked_recv_with_ebadf),
     cmocka_unit_test(runtime_free_waits_for_the_calls_blocked_on_its_sockets),
     cmocka_unit_test(accept_hides_its_new_descriptor_until_it_returns),
+    cmocka_unit_test(poll_for_pollout_wakes_when_a_send_buffer_filled_exactly_drains),
     cmocka_unit_test(a_second_close_during_a_lingering_close_says_ebadf),
     cmocka_unit_test(a_lingering_close_wakes_a_blocked_recv_at_once),
     cmocka_unit_test(epoll_ctl_during_a_lingering_close_says_ebadf),
