@@ -100,6 +100,7 @@ struct sock {
     struct sock_waiter *waiters;
     unsigned ep_interest;   /* readiness the socket's epoll registrations ask for (wait.c) */
     unsigned ep_in, ep_out; /* registrations asking for EPOLLIN, EPOLLOUT */
+    unsigned ep_rdhup;      /* ... and for EPOLLRDHUP */
     unsigned ep_regs;       /* registrations */
     bool ep_set;            /* the eventfd is set */
     struct sock *rt_next, *rt_prev; /* the runtime's list of its sockets */

@@ -276,8 +276,9 @@ static void ep_account(struct sock *s, uint32_t events, int sign)
     s->ep_regs += (unsigned)sign;
     if (events & EPOLLIN) s->ep_in += (unsigned)sign;
     if (events & EPOLLOUT) s->ep_out += (unsigned)sign;
-    s->ep_interest =
-        (s->ep_in ? SOCK_IN : 0) | (s->ep_out ? SOCK_OUT : 0) | (s->ep_in ? SOCK_RDHUP : 0);
+    if (events & EPOLLRDHUP) s->ep_rdhup += (unsigned)sign;
+    s->ep_interest = (s->ep_in ? SOCK_IN : 0) | (s->ep_out ? SOCK_OUT : 0) |
+                     (s->ep_in || s->ep_rdhup ? SOCK_RDHUP : 0);
 }
 
 int synack_epoll_create1(int flags)

@@ -1051,6 +1051,27 @@ static void epoll_reports_readiness_level_and_edge_triggered(void **state)
     net_free(n);
 }
 
+static void epoll_reports_rdhup_to_a_registration_that_asks_only_for_it(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    int ep = synack_epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = 9};
+    assert_int_equal(synack_epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev), 0);
+    struct epoll_event out[2];
+    assert_int_equal(synack_epoll_wait(ep, out, 2, 0), 0);
+    assert_int_equal(synack_shutdown(srv, SHUT_WR), 0);
+    /* Linux reports EPOLLRDHUP alone (EPOLLIN was not asked for). */
+    assert_int_equal(synack_epoll_wait(ep, out, 2, -1), 1);
+    assert_int_equal(out[0].data.u64, 9);
+    assert_int_equal(out[0].events, EPOLLRDHUP);
+    close(ep);
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 /* ---- options ------------------------------------------------------------------------------ */
 
 static void options_round_trip_and_tcp_info_is_linux_shaped(void **state)
@@ -1295,6 +1316,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
     cmocka_unit_test(epoll_reports_readiness_level_and_edge_triggered),
+    cmocka_unit_test(epoll_reports_rdhup_to_a_registration_that_asks_only_for_it),
     cmocka_unit_test(options_round_trip_and_tcp_info_is_linux_shaped),
     cmocka_unit_test(nonblocking_by_fcntl_and_fionbio),
     cmocka_unit_test(runtime_without_a_thread_runs_from_the_callers_epoll_loop),
