@@ -77,6 +77,8 @@ struct sock {
     bool wr_shut;     /* shutdown(SHUT_WR) */
     bool udp_blocked; /* a UDP send got AGAIN: not writable until WRITABLE */
     int so_error;     /* the pending error (errno) SO_ERROR and the next call report */
+    /* A connect said EINPROGRESS (or EINTR): the next connect reports how it ended. */
+    bool connect_pending;
 
     /* Bytes (TCP) or a datagram (UDP) taken from the core by MSG_PEEK and not yet read. */
     uint8_t *peek;

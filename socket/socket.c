@@ -822,12 +822,35 @@ static int connect_wait(struct sock *s)
     return 0;
 }
 
+/* A connect call that waits for the attempt: its outcome, or EINPROGRESS (SO_SNDTIMEO) or
+ * EINTR, after which the next connect call reports the outcome. Under rt->mu. */
+static int connect_finish(struct sock *s)
+{
+    int e = connect_wait(s);
+    if (e != EINPROGRESS && e != EINTR) s->connect_pending = false;
+    return e;
+}
+
+/* Linux's SS_CONNECTING: the first connect call after one that returned EINPROGRESS (or
+ * EINTR) reports how the attempt ended: 0, its error, or ECONNABORTED when SO_ERROR (or a
+ * send or recv) took the error already. The one after starts again (or says EISCONN).
+ * Under rt->mu. */
+static int connect_report(struct sock *s)
+{
+    s->connect_pending = false;
+    if (!s->failed) return 0;
+    int e = s->so_error ? s->so_error : ECONNABORTED;
+    s->so_error = 0;
+    return e;
+}
+
 static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t len)
 {
     struct synack_rt *rt = s->rt;
     if (s->kind == SOCK_TCP_LISTEN) return EISCONN;
     if (s->kind == SOCK_TCP_CONN) {
-        if (s->connecting) return s->nonblock ? EALREADY : connect_wait(s);
+        if (s->connecting) return s->nonblock ? EALREADY : connect_finish(s);
+        if (s->connect_pending) return connect_report(s);
         if (!s->failed) return EISCONN;
         /* Linux lets a socket whose connect failed connect again. */
         synack_tcp_set_user(s->tcp, NULL);
@@ -867,9 +890,10 @@ static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         s->local.port = ti.local_port;
     }
     s->remote = remote;
+    s->connect_pending = true;
     rt_settle(rt);
     if (s->nonblock) return EINPROGRESS;
-    return connect_wait(s);
+    return connect_finish(s);
 }
 
 static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t len)
