@@ -1335,13 +1335,12 @@ int synack_shutdown(int fd, int how)
     struct synack_rt *rt = s->rt;
     int e = 0;
     if (s->kind == SOCK_TCP_LISTEN) {
-        /* Linux: shutting a listener's reading down stops it listening; a blocked accept
-         * returns EINVAL. */
+        /* Linux: shutting a listener's reading down stops it listening (a blocked accept
+         * returns EINVAL); it stays bound to its port, and may listen on it again. */
         if (how != SHUT_WR) {
             synack_listener_close(s->lis, rt_clock());
             s->lis = NULL;
             s->kind = SOCK_TCP_NEW;
-            s->bound = false;
         }
     } else if (s->kind == SOCK_TCP_CONN && !s->failed) {
         if (how != SHUT_WR) s->rd_shut = true;

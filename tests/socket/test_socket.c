@@ -529,6 +529,42 @@ static void calls_in_the_wrong_state_fail_as_on_linux(void **state)
     net_free(n);
 }
 
+static uint16_t local_port(int fd)
+{
+    struct sockaddr_in me;
+    socklen_t len = sizeof(me);
+    assert_int_equal(synack_getsockname(fd, SA(me), &len), 0);
+    return ntohs(me.sin_port);
+}
+
+static void a_listener_shut_down_keeps_its_port_and_listens_on_it_again(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    /* Checked on Linux: shutdown(SHUT_RD) stops a listener but leaves it bound (bind says
+     * EINVAL), and listen takes the same port again. */
+    int l = listen_b(n, 80, false);
+    assert_int_equal(synack_shutdown(l, SHUT_RD), 0);
+    assert_int_equal(local_port(l), 80);
+    struct sockaddr_in any = sin4(0, 80);
+    assert_int_equal(synack_bind(l, SA(any), sizeof(any)), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(synack_listen(l, 4), 0);
+    assert_int_equal(local_port(l), 80);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    synack_close(c), synack_close(srv), synack_close(l);
+    /* A listener that bound itself (listen without bind) keeps its port too. */
+    l = synack_socket(n->b, AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(synack_listen(l, 4), 0);
+    uint16_t port = local_port(l);
+    assert_int_equal(synack_shutdown(l, SHUT_RDWR), 0);
+    assert_int_equal(local_port(l), port);
+    assert_int_equal(synack_listen(l, 4), 0);
+    assert_int_equal(local_port(l), port);
+    synack_close(l);
+    net_free(n);
+}
+
 /* ---- receiving flags, half-close, resets ------------------------------------------------------
  */
 
@@ -1342,6 +1378,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connect_again_reports_a_failed_nonblocking_connect_once),
     cmocka_unit_test(connect_to_a_silent_peer_says_etimedout),
     cmocka_unit_test(calls_in_the_wrong_state_fail_as_on_linux),
+    cmocka_unit_test(a_listener_shut_down_keeps_its_port_and_listens_on_it_again),
     cmocka_unit_test(recv_peek_dontwait_and_waitall),
     cmocka_unit_test(shutdown_wr_is_a_half_close),
     cmocka_unit_test(linger_zero_close_resets_and_the_peer_sees_econnreset_then_epipe),
