@@ -1241,8 +1241,8 @@ static ssize_t udp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
             }
         }
         if (s->peek_dgram) break;
+        if (nb) return -EAGAIN; /* even shut down, as Linux's */
         if (s->rd_shut) return 0;
-        if (nb) return -EAGAIN;
         int e = sock_wait(s, SOCK_IN, until);
         if (e != 0) return -e;
     }
@@ -1348,9 +1348,12 @@ int synack_shutdown(int fd, int how)
             s->wr_shut = true;
             (void)synack_tcp_shutdown(s->tcp, rt_clock());
         }
-    } else if (s->kind == SOCK_UDP && s->connected) {
+    } else if (s->kind == SOCK_UDP) {
+        /* Linux shuts an unconnected datagram socket down too, and says ENOTCONN: how
+         * programs wake a thread blocked in its recvfrom. */
         if (how != SHUT_WR) s->rd_shut = true;
         if (how != SHUT_RD) s->wr_shut = true;
+        if (!s->connected) e = ENOTCONN;
     } else {
         e = ENOTCONN;
     }

@@ -1024,6 +1024,47 @@ static void udp_sendto_recvfrom_truncation_and_fionread(void **state)
     net_free(n);
 }
 
+static void *recvfrom_main(void *arg)
+{
+    struct blocked *b = arg;
+    char buf[4];
+    struct sockaddr_in from;
+    socklen_t len = sizeof(from);
+    b->r = synack_recvfrom(b->fd, buf, sizeof(buf), 0, SA(from), &len);
+    b->err = errno;
+    return NULL;
+}
+
+static void udp_shutdown_wakes_a_blocked_recvfrom_even_unconnected(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = sin4(0, 53);
+    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
+    struct blocked b = {.fd = u};
+    pthread_t t;
+    pthread_create(&t, NULL, recvfrom_main, &b);
+    usleep(20000);
+    /* Checked on Linux, where programs use it to stop a receiving thread: shutdown of an
+     * unconnected datagram socket says ENOTCONN, yet shuts it down; the blocked
+     * recvfrom returns 0, poll says POLLIN | POLLRDHUP, and a recv that does not block
+     * says EAGAIN (a blocking one 0). */
+    assert_int_equal(synack_shutdown(u, SHUT_RD), -1);
+    assert_int_equal(errno, ENOTCONN);
+    pthread_join(t, NULL);
+    assert_int_equal(b.r, 0);
+    struct pollfd p = {.fd = u, .events = POLLIN | POLLRDHUP};
+    assert_int_equal(synack_poll(&p, 1, 0), 1);
+    assert_int_equal(p.revents, POLLIN | POLLRDHUP);
+    char buf[4];
+    assert_int_equal(synack_recv(u, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(synack_recv(u, buf, sizeof(buf), 0), 0);
+    synack_close(u);
+    net_free(n);
+}
+
 static void udp_to_a_closed_port_reports_econnrefused(void **state)
 {
     (void)state;
@@ -1394,6 +1435,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(restart_fails_eaddrinuse_without_so_reuseaddr),
     cmocka_unit_test(udp_sendto_recvfrom_truncation_and_fionread),
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
+    cmocka_unit_test(udp_shutdown_wakes_a_blocked_recvfrom_even_unconnected),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
     cmocka_unit_test(epoll_reports_readiness_level_and_edge_triggered),
     cmocka_unit_test(epoll_reports_rdhup_to_a_registration_that_asks_only_for_it),
