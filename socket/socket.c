@@ -83,6 +83,15 @@ static int fail(int e)
     return -1;
 }
 
+/* The socket's pending error (SO_ERROR), taken, for it is reported once; `otherwise` when
+ * none is pending. */
+static int sock_take_error(struct sock *s, int otherwise)
+{
+    int e = s->so_error ? s->so_error : otherwise;
+    s->so_error = 0;
+    return e;
+}
+
 /* EPIPE, with SIGPIPE to the calling thread unless MSG_NOSIGNAL (as Linux's send). */
 static int fail_pipe(int flags)
 {
@@ -195,8 +204,9 @@ unsigned sock_readiness(struct sock *s)
     if (s->closed) return SOCK_GONE;
     switch (s->kind) {
     case SOCK_TCP_NEW:
-        /* An unconnected stream socket: Linux's tcp_poll gives POLLOUT | POLLHUP. */
-        return SOCK_OUT | SOCK_HUP;
+        /* An unconnected stream socket: Linux's tcp_poll gives POLLOUT | POLLHUP (and
+         * POLLERR while an error is pending, after connect(AF_UNSPEC)). */
+        return SOCK_OUT | SOCK_HUP | (s->so_error != 0 ? SOCK_ERR : 0);
     case SOCK_TCP_LISTEN:
         return s->acceptable ? SOCK_IN : 0;
     case SOCK_TCP_CONN: {
@@ -814,11 +824,9 @@ static int connect_wait(struct sock *s)
         if (e == EAGAIN) return EINPROGRESS;
         if (e != 0) return e;
     }
-    if (s->failed) {
-        int e = s->so_error ? s->so_error : ECONNREFUSED;
-        s->so_error = 0;
-        return e;
-    }
+    /* Another thread's connect(AF_UNSPEC) dissolved the attempt meanwhile. */
+    if (s->kind != SOCK_TCP_CONN) return sock_take_error(s, ECONNABORTED);
+    if (s->failed) return sock_take_error(s, ECONNREFUSED);
     return 0;
 }
 
@@ -838,31 +846,57 @@ static int connect_finish(struct sock *s)
 static int connect_report(struct sock *s)
 {
     s->connect_pending = false;
-    if (!s->failed) return 0;
-    int e = s->so_error ? s->so_error : ECONNABORTED;
-    s->so_error = 0;
-    return e;
+    return s->failed ? sock_take_error(s, ECONNABORTED) : 0;
 }
 
+/* Stops a listener (LISTEN -> CLOSED: the connections it had not handed out are reset);
+ * the socket keeps its port, as Linux's, and may listen again. Under rt->mu. */
+static void listener_stop(struct sock *s)
+{
+    synack_listener_close(s->lis, rt_clock());
+    s->lis = NULL;
+    s->kind = SOCK_TCP_NEW;
+}
+
+/* Linux's tcp_disconnect: the socket lets its connection go and is a fresh one again,
+ * keeping its binding and options. A connection still going (or opening) is reset, and
+ * the socket's next call says ECONNRESET; a listener stops. For connect(AF_UNSPEC), and
+ * for a connect after a failed one. Under rt->mu. */
+static void tcp_disconnect(struct sock *s)
+{
+    if (s->kind == SOCK_TCP_LISTEN) listener_stop(s);
+    if (s->kind != SOCK_TCP_CONN) return;
+    bool going = !s->failed;
+    synack_tcp_set_user(s->tcp, NULL);
+    if (going)
+        synack_tcp_abort(s->tcp, rt_clock());
+    else
+        synack_tcp_close(s->tcp, rt_clock());
+    s->tcp = NULL;
+    s->kind = SOCK_TCP_NEW;
+    s->failed = s->peer_fin = s->rd_shut = s->wr_shut = s->connected = false;
+    s->connecting = s->connect_pending = false;
+    s->so_error = going ? ECONNRESET : 0;
+    s->peek_len = 0;
+}
+
+/* connect on a stream socket; `addr` holds a family at least (synack_connect). Under
+ * rt->mu. */
 static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t len)
 {
     struct synack_rt *rt = s->rt;
+    if (addr->sa_family == AF_UNSPEC) {
+        tcp_disconnect(s);
+        rt_settle(rt);
+        return 0;
+    }
     if (s->kind == SOCK_TCP_LISTEN) return EISCONN;
     if (s->kind == SOCK_TCP_CONN) {
         if (s->connecting) return s->nonblock ? EALREADY : connect_finish(s);
         if (s->connect_pending) return connect_report(s);
         if (!s->failed) return EISCONN;
-        /* Linux lets a socket whose connect failed connect again. */
-        synack_tcp_set_user(s->tcp, NULL);
-        synack_tcp_close(s->tcp, rt_clock());
-        s->tcp = NULL;
-        s->kind = SOCK_TCP_NEW;
-        s->failed = s->peer_fin = s->rd_shut = s->wr_shut = s->connected = false;
-        s->so_error = 0;
-        s->peek_len = 0;
+        tcp_disconnect(s); /* Linux lets a socket whose connect failed connect again */
     }
-    if (addr != NULL && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC)
-        return 0; /* nothing to disconnect */
     struct synack_endpoint remote;
     int e = sa_to_ep(s, addr, len, false, &remote);
     if (e != 0) return e;
@@ -896,9 +930,10 @@ static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
     return connect_finish(s);
 }
 
+/* ... and on a datagram socket. */
 static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t len)
 {
-    if (addr != NULL && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+    if (addr->sa_family == AF_UNSPEC) {
         /* Dissolves the association (RFC 8085 §5.1's "connected" socket goes back). */
         if (s->udp != NULL) (void)synack_udp_connect(s->udp, NULL);
         s->connected = false;
@@ -922,7 +957,17 @@ int synack_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    int e = s->type == SOCK_STREAM ? tcp_connect(s, addr, len) : udp_connect(s, addr, len);
+    int e;
+    /* As Linux: the address is copied in (EFAULT), then must hold a family (EINVAL), which
+     * AF_UNSPEC is to disconnect; only then does the socket's state count. */
+    if (len > sizeof(struct sockaddr_storage))
+        e = EINVAL;
+    else if (addr == NULL && len > 0)
+        e = EFAULT;
+    else if (len < sizeof(sa_family_t))
+        e = EINVAL;
+    else
+        e = s->type == SOCK_STREAM ? tcp_connect(s, addr, len) : udp_connect(s, addr, len);
     sock_changed(s, false);
     sock_leave(s);
     return e ? fail(e) : 0;
@@ -958,7 +1003,7 @@ static int iov_check(const struct iovec *iov, int n)
 static ssize_t tcp_sendv(struct sock *s, const struct iovec *iov, int n, int flags)
 {
     bool nb = s->nonblock || (flags & MSG_DONTWAIT);
-    if (s->kind != SOCK_TCP_CONN) return -EPIPE;
+    if (s->kind != SOCK_TCP_CONN) return -sock_take_error(s, EPIPE);
     size_t total = iov_total(iov, n), sent = 0;
     synack_time_t until = deadline_after(s->sndtimeo);
     int i = 0;
@@ -966,12 +1011,7 @@ static ssize_t tcp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
     while (sent < total || total == 0) {
         if (s->failed) {
             if (sent > 0) break;
-            if (s->so_error) {
-                int e = s->so_error;
-                s->so_error = 0;
-                return -e;
-            }
-            return -EPIPE;
+            return -sock_take_error(s, EPIPE);
         }
         if (s->wr_shut) return sent > 0 ? (ssize_t)sent : -EPIPE;
         if (s->connecting) {
@@ -996,6 +1036,8 @@ static ssize_t tcp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
         if (rc == SYNACK_ERR_AGAIN) {
             if (nb) return sent > 0 ? (ssize_t)sent : -EAGAIN;
             int e = sock_wait(s, SOCK_OUT, until);
+            /* Another thread's connect(AF_UNSPEC) let the connection go meanwhile. */
+            if (e == 0 && s->kind != SOCK_TCP_CONN) e = sock_take_error(s, EPIPE);
             if (e != 0) return sent > 0 ? (ssize_t)sent : -e;
             continue;
         }
@@ -1159,7 +1201,8 @@ static int peek_reserve(struct sock *s, size_t cap)
 static ssize_t tcp_recvv(struct sock *s, const struct iovec *iov, int n, int flags)
 {
     bool nb = s->nonblock || (flags & MSG_DONTWAIT);
-    if (s->kind != SOCK_TCP_CONN) return -ENOTCONN;
+    if (s->kind == SOCK_TCP_LISTEN) return -ENOTCONN;
+    if (s->kind != SOCK_TCP_CONN) return -sock_take_error(s, ENOTCONN);
     size_t total = iov_total(iov, n), got = 0;
     if (total == 0) return 0;
     synack_time_t until = deadline_after(s->rcvtimeo);
@@ -1202,17 +1245,15 @@ static ssize_t tcp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
             if (got > 0 && !((flags & MSG_WAITALL) && !nb)) break;
             if (nb) return got ? (ssize_t)got : -EAGAIN;
             int e = sock_wait(s, SOCK_IN, until);
+            /* Another thread's connect(AF_UNSPEC) let the connection go meanwhile. */
+            if (e == 0 && s->kind != SOCK_TCP_CONN) e = sock_take_error(s, ENOTCONN);
             if (e != 0) return got ? (ssize_t)got : -e;
             continue;
         }
         /* The connection failed: its error once, then end of stream (as Linux). */
         s->failed = true;
         if (got > 0) break;
-        if (s->so_error) {
-            int e = s->so_error;
-            s->so_error = 0;
-            return -e;
-        }
+        if (s->so_error) return -sock_take_error(s, 0);
         break;
     }
     rt_settle(s->rt);
@@ -1337,11 +1378,7 @@ int synack_shutdown(int fd, int how)
     if (s->kind == SOCK_TCP_LISTEN) {
         /* Linux: shutting a listener's reading down stops it listening (a blocked accept
          * returns EINVAL); it stays bound to its port, and may listen on it again. */
-        if (how != SHUT_WR) {
-            synack_listener_close(s->lis, rt_clock());
-            s->lis = NULL;
-            s->kind = SOCK_TCP_NEW;
-        }
+        if (how != SHUT_WR) listener_stop(s);
     } else if (s->kind == SOCK_TCP_CONN && !s->failed) {
         if (how != SHUT_WR) s->rd_shut = true;
         if (how != SHUT_RD && !s->wr_shut) {

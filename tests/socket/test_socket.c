@@ -476,6 +476,47 @@ static void connect_again_reports_a_failed_nonblocking_connect_once(void **state
     net_free(n);
 }
 
+static void connect_af_unspec_resets_a_connection_and_stops_a_listener(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, true); /* to listen again beside its accepted connections */
+    int srv, c = connect_pair(n, l, 80, &srv);
+    /* Checked on Linux: the connection is reset (the peer reads ECONNRESET); the socket
+     * polls POLLOUT | POLLERR | POLLHUP, its next call says ECONNRESET once (then recv
+     * ENOTCONN) and it may connect again. */
+    struct sockaddr un = {.sa_family = AF_UNSPEC};
+    assert_int_equal(synack_connect(c, &un, sizeof(un)), 0);
+    char b[8];
+    assert_int_equal(synack_recv(srv, b, sizeof(b), 0), -1);
+    assert_int_equal(errno, ECONNRESET);
+    struct pollfd p = {.fd = c, .events = POLLIN | POLLOUT | POLLRDHUP};
+    assert_int_equal(synack_poll(&p, 1, 0), 1);
+    assert_int_equal(p.revents, POLLOUT | POLLERR | POLLHUP);
+    assert_int_equal(synack_send(c, "x", 1, MSG_NOSIGNAL), -1);
+    assert_int_equal(errno, ECONNRESET);
+    assert_int_equal(synack_recv(c, b, sizeof(b), MSG_DONTWAIT), -1);
+    assert_int_equal(errno, ENOTCONN);
+    struct sockaddr_in sa = sin4(B4, 80);
+    assert_int_equal(synack_connect(c, SA(sa), sizeof(sa)), 0);
+    int srv2 = synack_accept(l, NULL, NULL);
+    assert_true(srv2 >= 0);
+    send_all(c, "again", 5);
+    recv_all(srv2, b, 5);
+    /* A listener stops (accept says EINVAL) and may listen again on its port. */
+    assert_int_equal(synack_connect(l, &un, sizeof(un)), 0);
+    int on = 1;
+    assert_int_equal(synack_ioctl(l, FIONBIO, &on), 0);
+    assert_int_equal(synack_accept(l, NULL, NULL), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(synack_listen(l, 4), 0);
+    /* Shorter than a family: EINVAL. */
+    assert_int_equal(synack_connect(c, &un, 1), -1);
+    assert_int_equal(errno, EINVAL);
+    synack_close(c), synack_close(srv), synack_close(srv2), synack_close(l);
+    net_free(n);
+}
+
 static void connect_to_a_silent_peer_says_etimedout(void **state)
 {
     (void)state;
@@ -1417,6 +1458,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(nonblocking_connect_says_einprogress_then_so_error_zero),
     cmocka_unit_test(connect_to_a_closed_port_says_econnrefused),
     cmocka_unit_test(connect_again_reports_a_failed_nonblocking_connect_once),
+    cmocka_unit_test(connect_af_unspec_resets_a_connection_and_stops_a_listener),
     cmocka_unit_test(connect_to_a_silent_peer_says_etimedout),
     cmocka_unit_test(calls_in_the_wrong_state_fail_as_on_linux),
     cmocka_unit_test(a_listener_shut_down_keeps_its_port_and_listens_on_it_again),
