@@ -327,6 +327,16 @@ static int sock_wait(struct sock *s, unsigned mask, synack_time_t deadline)
     return e;
 }
 
+/* Waits, as sock_wait, after the core said AGAIN to what readiness `mask` stands for. When
+ * the socket's readiness says `mask` holds all the same (bytes a MSG_PEEK keeps make it
+ * readable; the stack's mem_budget refuses a send with room left), the wait is for the
+ * socket's next event instead: waiting for readiness that holds would not sleep, and
+ * would spin on the runtime's lock, which the event that ends the wait needs. */
+static int sock_wait_again(struct sock *s, unsigned mask, synack_time_t deadline)
+{
+    return sock_wait(s, sock_readiness(s) & mask ? SOCK_ANY : mask, deadline);
+}
+
 static synack_time_t deadline_after(synack_time_t timeo)
 {
     return timeo == 0 ? SYNACK_NEVER : rt_clock() + timeo;
@@ -1035,7 +1045,7 @@ static ssize_t tcp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
         }
         if (rc == SYNACK_ERR_AGAIN) {
             if (nb) return sent > 0 ? (ssize_t)sent : -EAGAIN;
-            int e = sock_wait(s, SOCK_OUT, until);
+            int e = sock_wait_again(s, SOCK_OUT, until);
             /* Another thread's connect(AF_UNSPEC) let the connection go meanwhile. */
             if (e == 0 && s->kind != SOCK_TCP_CONN) e = sock_take_error(s, EPIPE);
             if (e != 0) return sent > 0 ? (ssize_t)sent : -e;
@@ -1244,7 +1254,7 @@ static ssize_t tcp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
         if (rc == SYNACK_ERR_AGAIN || rc == SYNACK_ERR_NOTCONN) {
             if (got > 0 && !((flags & MSG_WAITALL) && !nb)) break;
             if (nb) return got ? (ssize_t)got : -EAGAIN;
-            int e = sock_wait(s, SOCK_IN, until);
+            int e = sock_wait_again(s, SOCK_IN, until);
             /* Another thread's connect(AF_UNSPEC) let the connection go meanwhile. */
             if (e == 0 && s->kind != SOCK_TCP_CONN) e = sock_take_error(s, ENOTCONN);
             if (e != 0) return got ? (ssize_t)got : -e;

@@ -80,7 +80,8 @@ static void config(struct synack_config *c, uint32_t v4, uint8_t last6, uint64_t
     c->delack_timeout = SYNACK_MS(1);
 }
 
-static struct net *net_new(void)
+/* The two runtimes, their stacks' configuration changed by `tweak` (if not NULL). */
+static struct net *net_new_with(void (*tweak)(struct synack_config *))
 {
     static struct net n;
     memset(&n, 0, sizeof(n));
@@ -95,10 +96,16 @@ static struct net *net_new(void)
     struct synack_config ca, cb;
     config(&ca, A4, 1, 1);
     config(&cb, B4, 2, 2);
+    if (tweak != NULL) tweak(&ca), tweak(&cb);
     char err[200];
     assert_int_equal(synack_rt_new(&n.a, &ca, n.la, SYNACK_RT_THREAD, err, sizeof(err)), 0);
     assert_int_equal(synack_rt_new(&n.b, &cb, n.lb, SYNACK_RT_THREAD, err, sizeof(err)), 0);
     return &n;
+}
+
+static struct net *net_new(void)
+{
+    return net_new_with(NULL);
 }
 
 static void net_free(struct net *n)
@@ -167,6 +174,13 @@ static void recv_all(int fd, void *buf, size_t len)
 {
     assert_int_equal(synack_recv(fd, buf, len, MSG_WAITALL), (ssize_t)len);
 }
+
+/* A call made on a thread of its own, which may block: its result and errno. */
+struct blocked {
+    int fd;
+    ssize_t r;
+    int err;
+};
 
 /* ---- socket(), descriptors --------------------------------------------------------------------
  */
@@ -637,6 +651,82 @@ static void recv_peek_dontwait_and_waitall(void **state)
     net_free(n);
 }
 
+static void *peek_waitall_main(void *arg)
+{
+    struct blocked *b = arg;
+    char buf[8];
+    b->r = synack_recv(b->fd, buf, sizeof(buf), MSG_PEEK | MSG_WAITALL);
+    b->err = errno;
+    if (b->r == 8 && memcmp(buf, "abcdefgh", 8) != 0) b->r = -2;
+    return NULL;
+}
+
+static void recv_peek_waitall_waits_for_the_rest_without_holding_the_runtime(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    send_all(c, "abcdef", 6);
+    struct pollfd p = {.fd = srv, .events = POLLIN};
+    assert_int_equal(synack_poll(&p, 1, -1), 1);
+    /* The peek takes the 6 bytes there and waits for 2 more (checked on Linux: it
+     * returns 8). The bytes it keeps make the socket readable already; waiting for
+     * that would spin on the runtime's lock, which the arrival of the rest needs. */
+    struct blocked b = {.fd = srv};
+    pthread_t t;
+    pthread_create(&t, NULL, peek_waitall_main, &b);
+    usleep(20000);
+    send_all(c, "gh", 2);
+    pthread_join(t, NULL);
+    assert_int_equal(b.r, 8);
+    char buf[16];
+    assert_int_equal(synack_recv(srv, buf, sizeof(buf), MSG_DONTWAIT), 8);
+    assert_memory_equal(buf, "abcdefgh", 8);
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
+static void small_mem_budget(struct synack_config *c)
+{
+    c->mem_budget = 8192;
+}
+
+struct reader {
+    int fd;
+    size_t len;
+};
+
+static void *read_all_main(void *arg)
+{
+    struct reader *r = arg;
+    static uint8_t buf[65536];
+    assert_true(r->len <= sizeof(buf));
+    return (void *)(intptr_t)synack_recv(r->fd, buf, r->len, MSG_WAITALL);
+}
+
+static void blocking_send_at_the_memory_budget_waits_without_holding_the_runtime(void **state)
+{
+    (void)state;
+    struct net *n = net_new_with(small_mem_budget);
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    struct reader r = {.fd = srv, .len = 20000};
+    pthread_t t;
+    pthread_create(&t, NULL, read_all_main, &r);
+    /* The first send takes all (the stack held nothing); the stack then holds more than
+     * its budget, and the second send waits for ACKs though the buffer has room: it
+     * must sleep, not spin on the lock those ACKs need. */
+    static uint8_t buf[10000];
+    send_all(c, buf, sizeof(buf));
+    send_all(c, buf, sizeof(buf));
+    void *got;
+    pthread_join(t, &got);
+    assert_int_equal((intptr_t)got, 20000);
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 static void shutdown_wr_is_a_half_close(void **state)
 {
     (void)state;
@@ -715,12 +805,6 @@ static void rcvtimeo_ends_a_blocking_recv_with_eagain(void **state)
     synack_close(c), synack_close(srv), synack_close(l);
     net_free(n);
 }
-
-struct blocked {
-    int fd;
-    ssize_t r;
-    int err;
-};
 
 static void *recv_main(void *arg)
 {
@@ -1463,6 +1547,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(calls_in_the_wrong_state_fail_as_on_linux),
     cmocka_unit_test(a_listener_shut_down_keeps_its_port_and_listens_on_it_again),
     cmocka_unit_test(recv_peek_dontwait_and_waitall),
+    cmocka_unit_test(recv_peek_waitall_waits_for_the_rest_without_holding_the_runtime),
+    cmocka_unit_test(blocking_send_at_the_memory_budget_waits_without_holding_the_runtime),
     cmocka_unit_test(shutdown_wr_is_a_half_close),
     cmocka_unit_test(linger_zero_close_resets_and_the_peer_sees_econnreset_then_epipe),
     cmocka_unit_test(rcvtimeo_ends_a_blocking_recv_with_eagain),
