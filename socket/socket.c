@@ -1321,12 +1321,13 @@ static ssize_t sock_recvv(int fd, const struct iovec *iov, int n, int flags, str
     ssize_t r;
     if (s->type == SOCK_STREAM) {
         r = tcp_recvv(s, iov, n, flags);
-        src = s->remote;
+        /* As Linux's TCP: no address, and a length of 0. */
+        if (r >= 0 && fromlen != NULL) *fromlen = 0;
     } else {
         r = udp_recvv(s, iov, n, flags, &src, msg_flags);
+        if (r >= 0 && from != NULL && fromlen != NULL) (void)ep_to_sa(s, &src, from, fromlen);
     }
     sock_changed(s, false);
-    if (r >= 0 && from != NULL && fromlen != NULL) (void)ep_to_sa(s, &src, from, fromlen);
     sock_leave(s);
     return r < 0 ? fail((int)-r) : r;
 }

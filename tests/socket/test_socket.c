@@ -727,6 +727,30 @@ static void blocking_send_at_the_memory_budget_waits_without_holding_the_runtime
     net_free(n);
 }
 
+static void recvfrom_on_a_stream_socket_gives_no_address(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    send_all(c, "ab", 2);
+    /* Checked on Linux: TCP fills no address; the length comes back 0. */
+    char b[4];
+    struct sockaddr_in from;
+    memset(&from, 0x55, sizeof(from));
+    socklen_t len = sizeof(from);
+    assert_int_equal(synack_recvfrom(srv, b, 1, MSG_WAITALL, SA(from), &len), 1);
+    assert_int_equal(len, 0);
+    assert_int_equal(from.sin_family, 0x5555);
+    struct iovec iov = {b, 1};
+    struct msghdr m = {
+        .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1};
+    assert_int_equal(synack_recvmsg(srv, &m, 0), 1);
+    assert_int_equal(m.msg_namelen, 0);
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 static void shutdown_wr_is_a_half_close(void **state)
 {
     (void)state;
@@ -1549,6 +1573,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(recv_peek_dontwait_and_waitall),
     cmocka_unit_test(recv_peek_waitall_waits_for_the_rest_without_holding_the_runtime),
     cmocka_unit_test(blocking_send_at_the_memory_budget_waits_without_holding_the_runtime),
+    cmocka_unit_test(recvfrom_on_a_stream_socket_gives_no_address),
     cmocka_unit_test(shutdown_wr_is_a_half_close),
     cmocka_unit_test(linger_zero_close_resets_and_the_peer_sees_econnreset_then_epipe),
     cmocka_unit_test(rcvtimeo_ends_a_blocking_recv_with_eagain),
