@@ -27,6 +27,8 @@
 #define LINUX_KEEPINTVL 75
 #define LINUX_KEEPCNT 9
 #define LINUX_SOMAXCONN 4096
+/* A sockaddr_in6 without sin6_scope_id (RFC 2133's), which Linux takes. */
+#define SIN6_LEN_RFC2133 24
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
@@ -125,8 +127,8 @@ static int sa_to_ep(const struct sock *s, const struct sockaddr *sa, socklen_t l
         ep->port = ntohs(in->sin_port);
         return 0;
     }
-    if (len < sizeof(struct sockaddr_in6)) return EINVAL;
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    if (len < SIN6_LEN_RFC2133) return EINVAL;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa; /* no sin6_scope_id */
     if (in6->sin6_family != AF_INET6) return EAFNOSUPPORT;
     const uint8_t *b = in6->sin6_addr.s6_addr;
     ep->port = ntohs(in6->sin6_port);

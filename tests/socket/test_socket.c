@@ -268,6 +268,27 @@ static void bind_checks_length_family_and_address(void **state)
     net_free(n);
 }
 
+static void ipv6_addresses_of_the_rfc2133_length_are_taken(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    /* Linux takes a sockaddr_in6 without sin6_scope_id (RFC 2133's, 24 bytes) in bind,
+     * connect and sendto; one byte shorter is EINVAL. */
+    int l = synack_socket(n->b, AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(443)};
+    assert_int_equal(synack_bind(l, SA(any), 23), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(synack_bind(l, SA(any), 24), 0);
+    assert_int_equal(synack_listen(l, 4), 0);
+    int c = synack_socket(n->a, AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 to = sin6(2, 443);
+    assert_int_equal(synack_connect(c, SA(to), 24), 0);
+    int u = synack_socket(n->a, AF_INET6, SOCK_DGRAM, 0);
+    assert_int_equal(synack_sendto(u, "x", 1, 0, SA(to), 24), 1);
+    synack_close(u), synack_close(c), synack_close(l);
+    net_free(n);
+}
+
 static void bind_port_zero_picks_an_ephemeral_port(void **state)
 {
     (void)state;
@@ -1559,6 +1580,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(socket_refuses_what_linux_refuses),
     cmocka_unit_test(calls_on_bad_descriptors_say_ebadf_or_enotsock),
     cmocka_unit_test(bind_checks_length_family_and_address),
+    cmocka_unit_test(ipv6_addresses_of_the_rfc2133_length_are_taken),
     cmocka_unit_test(bind_port_zero_picks_an_ephemeral_port),
     cmocka_unit_test(blocking_connect_accept_and_echo_ipv4),
     cmocka_unit_test(blocking_send_waits_for_the_reader_and_takes_everything),
