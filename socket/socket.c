@@ -1594,9 +1594,10 @@ static int setopt_locked(struct sock *s, int level, int name, const void *val, s
         }
     }
     if (level == IPPROTO_TCP) {
-        if (!stream) return EOPNOTSUPP;
+        if (!stream) return ENOPROTOOPT; /* Linux's UDP hands the level to IP's */
         if (name == TCP_CONGESTION) {
             char nm[16] = {0};
+            if (len < 1) return EINVAL;
             if (val == NULL) return EFAULT;
             memcpy(nm, val, len < sizeof(nm) - 1 ? len : sizeof(nm) - 1);
             enum synack_cc cc;

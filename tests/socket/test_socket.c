@@ -1405,6 +1405,27 @@ static void options_round_trip_and_tcp_info_is_linux_shaped(void **state)
     net_free(n);
 }
 
+static void tcp_options_fail_as_on_linux_on_udp_and_with_an_empty_name(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    /* Checked on Linux: a TCP option on a datagram socket is ENOPROTOOPT to set (UDP
+     * hands the level to IP) and EOPNOTSUPP to get; TCP_CONGESTION of length 0 is
+     * EINVAL. */
+    int u = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
+    int one = 1;
+    assert_int_equal(synack_setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), -1);
+    assert_int_equal(errno, ENOPROTOOPT);
+    socklen_t len = sizeof(one);
+    assert_int_equal(synack_getsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, &len), -1);
+    assert_int_equal(errno, EOPNOTSUPP);
+    int t = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(synack_setsockopt(t, IPPROTO_TCP, TCP_CONGESTION, "cubic", 0), -1);
+    assert_int_equal(errno, EINVAL);
+    synack_close(u), synack_close(t);
+    net_free(n);
+}
+
 static void nonblocking_by_fcntl_and_fionbio(void **state)
 {
     (void)state;
@@ -1615,6 +1636,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(epoll_reports_readiness_level_and_edge_triggered),
     cmocka_unit_test(epoll_reports_rdhup_to_a_registration_that_asks_only_for_it),
     cmocka_unit_test(options_round_trip_and_tcp_info_is_linux_shaped),
+    cmocka_unit_test(tcp_options_fail_as_on_linux_on_udp_and_with_an_empty_name),
     cmocka_unit_test(nonblocking_by_fcntl_and_fionbio),
     cmocka_unit_test(runtime_without_a_thread_runs_from_the_callers_epoll_loop),
     cmocka_unit_test(many_threads_connect_send_recv_close_at_once),
