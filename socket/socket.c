@@ -1139,11 +1139,12 @@ static ssize_t sock_sendv(int fd, const struct iovec *iov, int n, int flags,
         return fail(EOPNOTSUPP); /* urgent data: not supported (docs/SOCKETS.md) */
     }
     /* A stream socket ignores the address, as Linux's does (without TCP Fast Open). */
-    ssize_t r = s->type == SOCK_STREAM ? tcp_sendv(s, iov, n, flags)
-                                       : udp_sendv(s, iov, n, flags, to, tolen);
+    bool stream = s->type == SOCK_STREAM;
+    ssize_t r = stream ? tcp_sendv(s, iov, n, flags) : udp_sendv(s, iov, n, flags, to, tolen);
     sock_changed(s, false);
     sock_leave(s);
-    if (r == -EPIPE) return fail_pipe(is_send ? flags : 0);
+    /* SIGPIPE is a stream socket's (Linux's sk_stream_error); a datagram one says EPIPE. */
+    if (r == -EPIPE && stream) return fail_pipe(is_send ? flags : 0);
     return r < 0 ? fail((int)-r) : r;
 }
 

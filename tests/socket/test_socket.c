@@ -1235,6 +1235,29 @@ static void udp_shutdown_wakes_a_blocked_recvfrom_even_unconnected(void **state)
     net_free(n);
 }
 
+static void udp_send_after_shutdown_says_epipe_without_sigpipe(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int u = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = sin4(B4, 53);
+    assert_int_equal(synack_connect(u, SA(to), sizeof(to)), 0);
+    assert_int_equal(synack_shutdown(u, SHUT_WR), 0);
+    /* Checked on Linux: SIGPIPE is the stream sockets' (sk_stream_error); a datagram
+     * socket says EPIPE alone, to send and to write. */
+    struct sigaction sa = {.sa_handler = on_sigpipe}, old;
+    sigaction(SIGPIPE, &sa, &old);
+    atomic_store(&sigpipes, 0);
+    assert_int_equal(synack_send(u, "x", 1, 0), -1);
+    assert_int_equal(errno, EPIPE);
+    assert_int_equal(synack_write(u, "x", 1), -1);
+    assert_int_equal(errno, EPIPE);
+    assert_int_equal(atomic_load(&sigpipes), 0);
+    sigaction(SIGPIPE, &old, NULL);
+    synack_close(u);
+    net_free(n);
+}
+
 static void udp_to_a_closed_port_reports_econnrefused(void **state)
 {
     (void)state;
@@ -1630,6 +1653,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(restart_binds_when_old_and_new_set_so_reuseaddr),
     cmocka_unit_test(restart_fails_eaddrinuse_without_so_reuseaddr),
     cmocka_unit_test(udp_sendto_recvfrom_truncation_and_fionread),
+    cmocka_unit_test(udp_send_after_shutdown_says_epipe_without_sigpipe),
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
     cmocka_unit_test(udp_shutdown_wakes_a_blocked_recvfrom_even_unconnected),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
