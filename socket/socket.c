@@ -109,19 +109,24 @@ static bool addr_is_mapped(const uint8_t b[16])
     return memcmp(b, prefix, 12) == 0;
 }
 
-/* A sockaddr given to bind, connect or sendto on `s` as an endpoint. `bind`: the any
+/* What a sockaddr is given to: Linux checks it a little differently for each. */
+enum sa_use { SA_BIND, SA_CONNECT, SA_SENDTO };
+
+/* A sockaddr given to bind, connect or sendto on `s` as an endpoint. For bind, the any
  * address of an IPv6 socket without IPV6_V6ONLY means both families. 0 or an errno. */
-static int sa_to_ep(const struct sock *s, const struct sockaddr *sa, socklen_t len, bool bind,
+static int sa_to_ep(const struct sock *s, const struct sockaddr *sa, socklen_t len, enum sa_use use,
                     struct synack_endpoint *ep)
 {
+    bool bind = use == SA_BIND;
     memset(ep, 0, sizeof(*ep));
     if (sa == NULL) return EFAULT;
     if (s->domain == AF_INET) {
         if (len < sizeof(struct sockaddr_in)) return EINVAL;
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        /* Linux's inet_bind takes AF_UNSPEC with INADDR_ANY for old programs. */
-        if (in->sin_family != AF_INET &&
-            !(bind && in->sin_family == AF_UNSPEC && in->sin_addr.s_addr == htonl(INADDR_ANY)))
+        /* For old programs, Linux's inet_bind takes AF_UNSPEC with INADDR_ANY, and its
+         * udp_sendmsg any address with AF_UNSPEC. */
+        bool unspec_ok = use == SA_SENDTO || (bind && in->sin_addr.s_addr == htonl(INADDR_ANY));
+        if (in->sin_family != AF_INET && !(in->sin_family == AF_UNSPEC && unspec_ok))
             return EAFNOSUPPORT;
         ep->addr = synack_addr_v4(ntohl(in->sin_addr.s_addr));
         ep->port = ntohs(in->sin_port);
@@ -661,7 +666,7 @@ int synack_bind(int fd, const struct sockaddr *addr, socklen_t len)
     struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     struct synack_endpoint ep;
-    int e = sa_to_ep(s, addr, len, true, &ep);
+    int e = sa_to_ep(s, addr, len, SA_BIND, &ep);
     if (e == 0 && (s->bound || s->kind != (s->type == SOCK_STREAM ? SOCK_TCP_NEW : SOCK_UDP)))
         e = EINVAL;
     if (e == 0) e = sock_bind_locked(s, ep);
@@ -910,7 +915,7 @@ static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         tcp_disconnect(s); /* Linux lets a socket whose connect failed connect again */
     }
     struct synack_endpoint remote;
-    int e = sa_to_ep(s, addr, len, false, &remote);
+    int e = sa_to_ep(s, addr, len, SA_CONNECT, &remote);
     if (e != 0) return e;
     if (remote.port == 0 || !synack_addr_is_unicast(&remote.addr)) return ECONNREFUSED;
     if (synack_stack_addr(rt->stack, (enum synack_family)remote.addr.family) == NULL)
@@ -952,7 +957,7 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         return 0;
     }
     struct synack_endpoint remote;
-    int e = sa_to_ep(s, addr, len, false, &remote);
+    int e = sa_to_ep(s, addr, len, SA_CONNECT, &remote);
     if (e != 0) return e;
     if (!s->bound) {
         e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr});
@@ -1071,8 +1076,9 @@ static ssize_t udp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
     bool nb = s->nonblock || (flags & MSG_DONTWAIT);
     struct synack_endpoint dst;
     if (to != NULL) {
-        int e = sa_to_ep(s, to, tolen, false, &dst);
+        int e = sa_to_ep(s, to, tolen, SA_SENDTO, &dst);
         if (e != 0) return -e;
+        if (dst.port == 0) return -EINVAL; /* Linux's udp_sendmsg */
     } else if (!s->connected) {
         return -EDESTADDRREQ;
     }

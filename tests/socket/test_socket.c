@@ -1258,6 +1258,28 @@ static void udp_send_after_shutdown_says_epipe_without_sigpipe(void **state)
     net_free(n);
 }
 
+static void udp_sendto_checks_the_address_as_linux(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = sin4(0, 53);
+    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
+    /* Checked on Linux (udp_sendmsg): port 0 is EINVAL; an IPv4 address whose family
+     * says AF_UNSPEC is taken as AF_INET, for old programs. */
+    int c = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = sin4(B4, 0);
+    assert_int_equal(synack_sendto(c, "x", 1, 0, SA(to), sizeof(to)), -1);
+    assert_int_equal(errno, EINVAL);
+    to = sin4(B4, 53);
+    to.sin_family = AF_UNSPEC;
+    assert_int_equal(synack_sendto(c, "x", 1, 0, SA(to), sizeof(to)), 1);
+    char b[4];
+    assert_int_equal(synack_recv(u, b, sizeof(b), 0), 1);
+    synack_close(c), synack_close(u);
+    net_free(n);
+}
+
 static void udp_to_a_closed_port_reports_econnrefused(void **state)
 {
     (void)state;
@@ -1654,6 +1676,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(restart_fails_eaddrinuse_without_so_reuseaddr),
     cmocka_unit_test(udp_sendto_recvfrom_truncation_and_fionread),
     cmocka_unit_test(udp_send_after_shutdown_says_epipe_without_sigpipe),
+    cmocka_unit_test(udp_sendto_checks_the_address_as_linux),
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
     cmocka_unit_test(udp_shutdown_wakes_a_blocked_recvfrom_even_unconnected),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
