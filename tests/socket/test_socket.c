@@ -1156,13 +1156,20 @@ static void restart_fails_eaddrinuse_without_so_reuseaddr(void **state)
 
 /* ---- UDP ----------------------------------------------------------------------------------- */
 
+/* A UDP socket bound to B's port `port` (IPv4). */
+static int udp_b(struct net *n, uint16_t port)
+{
+    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = sin4(0, port);
+    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
+    return u;
+}
+
 static void udp_sendto_recvfrom_truncation_and_fionread(void **state)
 {
     (void)state;
     struct net *n = net_new();
-    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sa = sin4(0, 53);
-    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
+    int u = udp_b(n, 53);
     int c = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in to = sin4(B4, 53);
     assert_int_equal(synack_sendto(c, "0123456789", 10, 0, SA(to), sizeof(to)), 10);
@@ -1209,9 +1216,7 @@ static void udp_shutdown_wakes_a_blocked_recvfrom_even_unconnected(void **state)
 {
     (void)state;
     struct net *n = net_new();
-    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sa = sin4(0, 53);
-    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
+    int u = udp_b(n, 53);
     struct blocked b = {.fd = u};
     pthread_t t;
     pthread_create(&t, NULL, recvfrom_main, &b);
@@ -1262,9 +1267,7 @@ static void udp_sendto_checks_the_address_as_linux(void **state)
 {
     (void)state;
     struct net *n = net_new();
-    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sa = sin4(0, 53);
-    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
+    int u = udp_b(n, 53);
     /* Checked on Linux (udp_sendmsg): port 0 is EINVAL; an IPv4 address whose family
      * says AF_UNSPEC is taken as AF_INET, for old programs. */
     int c = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
