@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "synack/socket.h"
@@ -1055,31 +1056,32 @@ static void epoll_ctl_during_a_lingering_close_says_ebadf(void **state)
     net_free(n);
 }
 
-/* Runs the calling thread on the CPU it is on now; `saved` gets the set it had. */
-static void pin_here(cpu_set_t *saved)
-{
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu(), &one);
-    pthread_getaffinity_np(pthread_self(), sizeof(*saved), saved);
-    pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
-}
-
 struct idle_poll {
     struct pollfd p;
-    cpu_set_t cpu; /* the CPU to share with the freeing thread */
+    atomic_int tid; /* the polling thread's, once it runs */
     int r;
 };
 
-/* A poll from a thread that runs only when the freeing thread (on the same CPU) waits. */
 static void *idle_poll_main(void *arg)
 {
     struct idle_poll *b = arg;
-    pthread_setaffinity_np(pthread_self(), sizeof(b->cpu), &b->cpu);
-    struct sched_param none = {0};
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+    atomic_store(&b->tid, (int)syscall(SYS_gettid));
     b->r = synack_poll(&b->p, 1, -1);
     return NULL;
+}
+
+/* Is thread `tid` of this process asleep (blocked in the kernel)? */
+static bool thread_sleeps(int tid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return false;
+    size_t k = fread(stat, 1, sizeof(stat) - 1, f);
+    fclose(f);
+    stat[k] = '\0';
+    const char *end = strrchr(stat, ')'); /* "tid (name) S ..." */
+    return end != NULL && end[1] == ' ' && end[2] == 'S';
 }
 
 static void runtime_free_waits_for_the_calls_blocked_on_its_sockets(void **state)
@@ -1088,17 +1090,22 @@ static void runtime_free_waits_for_the_calls_blocked_on_its_sockets(void **state
     struct net *n = net_new();
     int l = listen_b(n, 80, false);
     int srv, c = connect_pair(n, l, 80, &srv);
-    /* The blocked thread shares this thread's CPU at the lowest priority: woken by the
-     * free, it runs only once the free waits for it. A free that returned before the
-     * call had left would leave it to take the freed runtime's lock (and the pollfd
-     * untouched). */
-    cpu_set_t saved;
-    pin_here(&saved);
     struct idle_poll b = {.p = {.fd = c, .events = POLLIN}};
-    pthread_getaffinity_np(pthread_self(), sizeof(b.cpu), &b.cpu);
     pthread_t t;
     pthread_create(&t, NULL, idle_poll_main, &b);
-    usleep(20000); /* it blocks (if not yet, its call finds the socket gone: POLLNVAL too) */
+    while (atomic_load(&b.tid) == 0 || !thread_sleeps(atomic_load(&b.tid)))
+        usleep(1000); /* until it blocks in its poll (alarm() bounds the wait) */
+    /* Now it shares this thread's CPU at the lowest priority: woken by the free, it runs
+     * only once the free waits for it. A free that returned before the call had left
+     * would leave it to take the freed runtime's lock (and the pollfd untouched). */
+    cpu_set_t one, saved;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+    pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+    pthread_setaffinity_np(t, sizeof(one), &one);
+    struct sched_param none = {0};
+    pthread_setschedparam(t, SCHED_IDLE, &none);
     pthread_mutex_lock(&n->wire_mu);
     n->cut = true;
     pthread_mutex_unlock(&n->wire_mu);
