@@ -183,6 +183,20 @@ struct blocked {
     int err;
 };
 
+/* Is thread `tid` of this process asleep (blocked in the kernel)? */
+static bool thread_sleeps(int tid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return false;
+    size_t k = fread(stat, 1, sizeof(stat) - 1, f);
+    fclose(f);
+    stat[k] = '\0';
+    const char *end = strrchr(stat, ')'); /* "tid (name) S ..." */
+    return end != NULL && end[1] == ' ' && end[2] == 'S';
+}
+
 /* ---- socket(), descriptors --------------------------------------------------------------------
  */
 
@@ -966,6 +980,7 @@ static void poll_for_pollout_wakes_when_a_send_buffer_filled_exactly_drains(void
 struct lingering {
     int fd;
     pthread_t thread;
+    atomic_int tid; /* set as the close begins */
     atomic_bool returned;
 };
 
@@ -976,6 +991,7 @@ static void *lingering_close_main(void *arg)
      * the number the close frees (which then is not open, as on Linux). */
     struct pollfd p = {.fd = lc->fd, .events = POLLIN};
     (void)synack_poll(&p, 1, 0);
+    atomic_store(&lc->tid, (int)syscall(SYS_gettid));
     synack_close(lc->fd);
     atomic_store(&lc->returned, true);
     return NULL;
@@ -987,9 +1003,11 @@ static void lingering_close_start(struct net *n, struct lingering *lc, int fd)
     assert_int_equal(synack_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
     atomic_store(&n->drop, true);
     lc->fd = fd;
+    atomic_store(&lc->tid, 0);
     atomic_store(&lc->returned, false);
     pthread_create(&lc->thread, NULL, lingering_close_main, lc);
-    usleep(20000); /* it is lingering now */
+    while (atomic_load(&lc->tid) == 0 || !thread_sleeps(atomic_load(&lc->tid)))
+        usleep(1000); /* until it lingers (alarm() bounds the wait) */
 }
 
 static void a_second_close_during_a_lingering_close_says_ebadf(void **state)
@@ -1068,20 +1086,6 @@ static void *idle_poll_main(void *arg)
     atomic_store(&b->tid, (int)syscall(SYS_gettid));
     b->r = synack_poll(&b->p, 1, -1);
     return NULL;
-}
-
-/* Is thread `tid` of this process asleep (blocked in the kernel)? */
-static bool thread_sleeps(int tid)
-{
-    char path[64], stat[512];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return false;
-    size_t k = fread(stat, 1, sizeof(stat) - 1, f);
-    fclose(f);
-    stat[k] = '\0';
-    const char *end = strrchr(stat, ')'); /* "tid (name) S ..." */
-    return end != NULL && end[1] == ' ' && end[2] == 'S';
 }
 
 static void runtime_free_waits_for_the_calls_blocked_on_its_sockets(void **state)
