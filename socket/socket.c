@@ -1399,6 +1399,11 @@ int synack_shutdown(int fd, int how)
         /* Linux: shutting a listener's reading down stops it listening (a blocked accept
          * returns EINVAL); it stays bound to its port, and may listen on it again. */
         if (how != SHUT_WR) listener_stop(s);
+    } else if (s->kind == SOCK_TCP_CONN && s->connecting) {
+        /* Linux disconnects a socket still opening, whichever way it is shut down (the
+         * core would take no FIN before the handshake, and the connection would open
+         * with its sending side shut in the socket alone). */
+        tcp_disconnect(s);
     } else if (s->kind == SOCK_TCP_CONN && !s->failed) {
         if (how != SHUT_WR) s->rd_shut = true;
         if (how != SHUT_RD && !s->wr_shut) {

@@ -567,6 +567,42 @@ static void connect_af_unspec_resets_a_connection_and_stops_a_listener(void **st
     net_free(n);
 }
 
+static void shutdown_while_connecting_abandons_the_connect(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int on = 1;
+    assert_int_equal(synack_ioctl(l, FIONBIO, &on), 0);
+    int c = synack_socket(n->a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = sin4(B4, 80);
+    atomic_store(&n->drop, true); /* the SYN goes unanswered */
+    assert_int_equal(synack_connect(c, SA(sa), sizeof(sa)), -1);
+    assert_int_equal(errno, EINPROGRESS);
+    /* Checked on Linux: shutdown (any way) of a socket still opening disconnects it:
+     * ECONNRESET pending, POLLOUT | POLLERR | POLLHUP, then recv ENOTCONN and send
+     * EPIPE; no connection comes of it. */
+    assert_int_equal(synack_shutdown(c, SHUT_WR), 0);
+    struct pollfd p = {.fd = c, .events = POLLIN | POLLOUT | POLLRDHUP};
+    assert_int_equal(synack_poll(&p, 1, 0), 1);
+    assert_int_equal(p.revents, POLLOUT | POLLERR | POLLHUP);
+    int err = 0;
+    socklen_t len = sizeof(err);
+    assert_int_equal(synack_getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    assert_int_equal(err, ECONNRESET);
+    char b[4];
+    assert_int_equal(synack_recv(c, b, sizeof(b), 0), -1);
+    assert_int_equal(errno, ENOTCONN);
+    assert_int_equal(synack_send(c, "x", 1, MSG_NOSIGNAL), -1);
+    assert_int_equal(errno, EPIPE);
+    atomic_store(&n->drop, false);
+    usleep(100000); /* several of the SYN's retransmission timeouts (20 ms) */
+    assert_int_equal(synack_accept(l, NULL, NULL), -1);
+    assert_int_equal(errno, EAGAIN);
+    synack_close(c), synack_close(l);
+    net_free(n);
+}
+
 static void connect_to_a_silent_peer_says_etimedout(void **state)
 {
     (void)state;
@@ -1669,6 +1705,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connect_to_a_closed_port_says_econnrefused),
     cmocka_unit_test(connect_again_reports_a_failed_nonblocking_connect_once),
     cmocka_unit_test(connect_af_unspec_resets_a_connection_and_stops_a_listener),
+    cmocka_unit_test(shutdown_while_connecting_abandons_the_connect),
     cmocka_unit_test(connect_to_a_silent_peer_says_etimedout),
     cmocka_unit_test(calls_in_the_wrong_state_fail_as_on_linux),
     cmocka_unit_test(a_listener_shut_down_keeps_its_port_and_listens_on_it_again),
