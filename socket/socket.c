@@ -1239,8 +1239,14 @@ static ssize_t tcp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
         if (got == total) break;
         synack_ssize rc;
         if (flags & MSG_PEEK) {
-            if (peek_reserve(s, total) != 0) return got ? (ssize_t)got : -ENOMEM;
-            rc = synack_tcp_recv(s->tcp, s->peek + s->peek_len, total - s->peek_len, rt_clock());
+            /* What the core holds is kept, however long the caller's buffer says it is
+             * (asking for nothing when it holds nothing still tells AGAIN, 0 or the
+             * error). */
+            struct synack_tcp_info ti;
+            size_t want = total - s->peek_len;
+            if (synack_tcp_info(s->tcp, &ti) == 0 && ti.recv_queued < want) want = ti.recv_queued;
+            if (peek_reserve(s, s->peek_len + want) != 0) return got ? (ssize_t)got : -ENOMEM;
+            rc = synack_tcp_recv(s->tcp, want ? s->peek + s->peek_len : NULL, want, rt_clock());
             if (rc > 0) {
                 s->peek_len += (size_t)rc;
                 continue;

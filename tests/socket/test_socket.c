@@ -723,6 +723,25 @@ static void recv_peek_dontwait_and_waitall(void **state)
     net_free(n);
 }
 
+static void recv_peek_keeps_what_is_queued_whatever_the_buffer_says(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    send_all(c, "hello", 5);
+    struct pollfd p = {.fd = srv, .events = POLLIN};
+    assert_int_equal(synack_poll(&p, 1, -1), 1);
+    /* The length is the caller's room, not what it costs to peek: Linux copies the 5
+     * bytes there and allocates nothing. (Only 16 bytes are really there.) */
+    char b[16];
+    assert_int_equal(synack_recv(srv, b, (size_t)1 << 40, MSG_PEEK), 5);
+    assert_memory_equal(b, "hello", 5);
+    assert_int_equal(synack_recv(srv, b, sizeof(b), 0), 5);
+    synack_close(c), synack_close(srv), synack_close(l);
+    net_free(n);
+}
+
 static void *peek_waitall_main(void *arg)
 {
     struct blocked *b = arg;
@@ -1710,6 +1729,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(calls_in_the_wrong_state_fail_as_on_linux),
     cmocka_unit_test(a_listener_shut_down_keeps_its_port_and_listens_on_it_again),
     cmocka_unit_test(recv_peek_dontwait_and_waitall),
+    cmocka_unit_test(recv_peek_keeps_what_is_queued_whatever_the_buffer_says),
     cmocka_unit_test(recv_peek_waitall_waits_for_the_rest_without_holding_the_runtime),
     cmocka_unit_test(blocking_send_at_the_memory_budget_waits_without_holding_the_runtime),
     cmocka_unit_test(recvfrom_on_a_stream_socket_gives_no_address),
