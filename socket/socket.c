@@ -611,11 +611,14 @@ static int bind_conflict(struct sock *s, const struct synack_endpoint *ep)
     return 0;
 }
 
-/* Binds a UDP socket in the core (its conflicts are the core's to find). Under rt->mu. */
-static int udp_bind(struct sock *s, const struct synack_endpoint *ep)
+/* Binds a UDP socket in the core (its conflicts are the core's to find). `autobind`: the
+ * binding a connect or send makes for an unbound socket. Under rt->mu. */
+static int udp_bind(struct sock *s, const struct synack_endpoint *ep, bool autobind)
 {
     int rc = synack_udp_bind(s->rt->stack, ep, s, &s->udp);
-    if (rc != 0) return rc == SYNACK_ERR_NOPORTS ? EAGAIN : synack_errno(rc);
+    /* No ephemeral port left: Linux's bind says EADDRINUSE, its inet_autobind EAGAIN. */
+    if (rc == SYNACK_ERR_NOPORTS) return autobind ? EAGAIN : EADDRINUSE;
+    if (rc != 0) return synack_errno(rc);
     struct synack_udp_info ui;
     (void)synack_udp_info(s->udp, &ui);
     s->local = ui.local;
@@ -629,7 +632,7 @@ static int sock_bind_locked(struct sock *s, struct synack_endpoint ep)
 {
     struct synack_rt *rt = s->rt;
     if (!addr_is_local(rt, &ep.addr)) return EADDRNOTAVAIL;
-    if (s->type == SOCK_DGRAM) return udp_bind(s, &ep);
+    if (s->type == SOCK_DGRAM) return udp_bind(s, &ep, false);
     if (ep.port == 0) {
         uint32_t n = (uint32_t)rt->eph_hi - rt->eph_lo + 1;
         for (uint32_t i = 0; i < n; i++) {
@@ -960,7 +963,7 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
     int e = sa_to_ep(s, addr, len, SA_CONNECT, &remote);
     if (e != 0) return e;
     if (!s->bound) {
-        e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr});
+        e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr}, true);
         if (e != 0) return e;
     }
     int rc = synack_udp_connect(s->udp, &remote);
@@ -1084,7 +1087,7 @@ static ssize_t udp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
     }
     if (s->wr_shut) return -EPIPE;
     if (!s->bound) {
-        int e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr});
+        int e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr}, true);
         if (e != 0) return -e;
     }
     size_t total = iov_total(iov, n);

@@ -1349,6 +1349,33 @@ static void udp_sendto_checks_the_address_as_linux(void **state)
     net_free(n);
 }
 
+static void one_ephemeral_port(struct synack_config *c)
+{
+    c->ephemeral_lo = c->ephemeral_hi = 50000;
+}
+
+static void udp_without_an_ephemeral_port_says_eaddrinuse_to_bind_eagain_to_send(void **state)
+{
+    (void)state;
+    struct net *n = net_new_with(one_ephemeral_port);
+    /* Checked on Linux (ip_local_port_range of one port, in a namespace): bind to port 0
+     * says EADDRINUSE; the binding a sendto or connect makes for itself, EAGAIN. */
+    int u1 = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
+    int u2 = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
+    int u3 = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in any = sin4(0, 0);
+    assert_int_equal(synack_bind(u1, SA(any), sizeof(any)), 0);
+    assert_int_equal(synack_bind(u2, SA(any), sizeof(any)), -1);
+    assert_int_equal(errno, EADDRINUSE);
+    struct sockaddr_in to = sin4(B4, 53);
+    assert_int_equal(synack_sendto(u3, "x", 1, 0, SA(to), sizeof(to)), -1);
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(synack_connect(u3, SA(to), sizeof(to)), -1);
+    assert_int_equal(errno, EAGAIN);
+    synack_close(u1), synack_close(u2), synack_close(u3);
+    net_free(n);
+}
+
 static void udp_to_a_closed_port_reports_econnrefused(void **state)
 {
     (void)state;
@@ -1748,6 +1775,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_sendto_recvfrom_truncation_and_fionread),
     cmocka_unit_test(udp_send_after_shutdown_says_epipe_without_sigpipe),
     cmocka_unit_test(udp_sendto_checks_the_address_as_linux),
+    cmocka_unit_test(udp_without_an_ephemeral_port_says_eaddrinuse_to_bind_eagain_to_send),
     cmocka_unit_test(udp_to_a_closed_port_reports_econnrefused),
     cmocka_unit_test(udp_shutdown_wakes_a_blocked_recvfrom_even_unconnected),
     cmocka_unit_test(poll_waits_on_synack_sockets_and_a_pipe_together),
