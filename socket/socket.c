@@ -900,6 +900,38 @@ static void tcp_disconnect(struct sock *s)
     s->peek_len = 0;
 }
 
+/* Is `port` held by a stream socket of the runtime bound and neither listening nor
+ * connected? The core does not know those (bind_conflict). Under rt->mu. */
+static bool port_is_bound_here(const struct synack_rt *rt, uint16_t port)
+{
+    for (const struct sock *o = rt->socks; o != NULL; o = o->rt_next)
+        if (o->type == SOCK_STREAM && o->kind == SOCK_TCP_NEW && o->bound && !o->closed &&
+            o->local.port == port)
+            return true;
+    return false;
+}
+
+/* The core's active open from `local` (NULL: the socket is not bound). The ephemeral port
+ * the core picks for an unbound socket must not be one that a bound socket of this layer
+ * holds (Linux's connect skips every port bound with bind): the core, which does not know
+ * them, is asked again (its counter moves on) until it picks another, or none is left
+ * (NOPORTS). Under rt->mu. */
+static int tcp_open(struct sock *s, const struct synack_endpoint *remote,
+                    const struct synack_endpoint *local, struct synack_tcp **c)
+{
+    struct synack_rt *rt = s->rt;
+    for (uint32_t tries = (uint32_t)rt->eph_hi - rt->eph_lo + 1;; tries--) {
+        int rc = synack_tcp_connect(rt->stack, remote, local, s, c, rt_clock());
+        if (rc != 0 || local != NULL) return rc;
+        struct synack_tcp_info ti;
+        if (synack_tcp_info(*c, &ti) != 0 || !port_is_bound_here(rt, ti.local_port)) return 0;
+        synack_tcp_set_user(*c, NULL);
+        synack_tcp_abort(*c, rt_clock()); /* in SYN_SENT: nothing is sent */
+        *c = NULL;
+        if (tries == 1) return SYNACK_ERR_NOPORTS;
+    }
+}
+
 /* connect on a stream socket; `addr` holds a family at least (synack_connect). Under
  * rt->mu. */
 static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t len)
@@ -928,7 +960,7 @@ static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         local.addr = synack_addr_any(remote.addr.family);
     if (s->bound && local.addr.family != remote.addr.family) return EINVAL;
     struct synack_tcp *c;
-    int rc = synack_tcp_connect(rt->stack, &remote, s->bound ? &local : NULL, s, &c, rt_clock());
+    int rc = tcp_open(s, &remote, s->bound ? &local : NULL, &c);
     if (rc != 0)
         return rc == SYNACK_ERR_ADDRINUSE || rc == SYNACK_ERR_NOPORTS ? EADDRNOTAVAIL
                : rc == SYNACK_ERR_INVAL                               ? ENETUNREACH

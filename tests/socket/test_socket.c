@@ -603,6 +603,31 @@ static void shutdown_while_connecting_abandons_the_connect(void **state)
     net_free(n);
 }
 
+static void one_ephemeral_port(struct synack_config *c)
+{
+    c->ephemeral_lo = c->ephemeral_hi = 50000;
+}
+
+static void connect_leaves_alone_the_port_another_socket_bound(void **state)
+{
+    (void)state;
+    struct net *n = net_new_with(one_ephemeral_port);
+    int l = listen_b(n, 80, false);
+    /* The one ephemeral port is bound by a socket that does not listen yet. Checked on
+     * Linux (ip_local_port_range of one port, in a namespace): a connect finds no port
+     * (EADDRNOTAVAIL), and the bound socket listens on its port afterwards. */
+    int t1 = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in any = sin4(0, 0);
+    assert_int_equal(synack_bind(t1, SA(any), sizeof(any)), 0);
+    int t2 = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in to = sin4(B4, 80);
+    assert_int_equal(synack_connect(t2, SA(to), sizeof(to)), -1);
+    assert_int_equal(errno, EADDRNOTAVAIL);
+    assert_int_equal(synack_listen(t1, 4), 0);
+    synack_close(t1), synack_close(t2), synack_close(l);
+    net_free(n);
+}
+
 static void connect_to_a_silent_peer_says_etimedout(void **state)
 {
     (void)state;
@@ -1349,11 +1374,6 @@ static void udp_sendto_checks_the_address_as_linux(void **state)
     net_free(n);
 }
 
-static void one_ephemeral_port(struct synack_config *c)
-{
-    c->ephemeral_lo = c->ephemeral_hi = 50000;
-}
-
 static void udp_without_an_ephemeral_port_says_eaddrinuse_to_bind_eagain_to_send(void **state)
 {
     (void)state;
@@ -1752,6 +1772,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connect_again_reports_a_failed_nonblocking_connect_once),
     cmocka_unit_test(connect_af_unspec_resets_a_connection_and_stops_a_listener),
     cmocka_unit_test(shutdown_while_connecting_abandons_the_connect),
+    cmocka_unit_test(connect_leaves_alone_the_port_another_socket_bound),
     cmocka_unit_test(connect_to_a_silent_peer_says_etimedout),
     cmocka_unit_test(calls_in_the_wrong_state_fail_as_on_linux),
     cmocka_unit_test(a_listener_shut_down_keeps_its_port_and_listens_on_it_again),
