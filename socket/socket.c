@@ -119,6 +119,7 @@ static int sa_to_ep(const struct sock *s, const struct sockaddr *sa, socklen_t l
 {
     bool bind = use == SA_BIND;
     memset(ep, 0, sizeof(*ep));
+    if (len > sizeof(struct sockaddr_storage)) return EINVAL; /* Linux's move_addr_to_kernel */
     if (sa == NULL) return EFAULT;
     if (s->domain == AF_INET) {
         if (len < sizeof(struct sockaddr_in)) return EINVAL;
@@ -156,6 +157,7 @@ static int ep_to_sa(const struct sock *s, const struct synack_endpoint *ep, stru
                     socklen_t *len)
 {
     if (len == NULL) return EFAULT;
+    if ((int)*len < 0) return EINVAL; /* Linux's move_addr_to_user */
     if (sa == NULL && *len > 0) return EFAULT;
     union {
         struct sockaddr_in in;
@@ -793,7 +795,13 @@ int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return fail(EINVAL);
     struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    int e = s->type != SOCK_STREAM ? EOPNOTSUPP : addr != NULL && len == NULL ? EFAULT : 0;
+    int e = 0;
+    if (s->type != SOCK_STREAM)
+        e = EOPNOTSUPP;
+    else if (addr != NULL && len == NULL)
+        e = EFAULT;
+    else if (addr != NULL && (int)*len < 0)
+        e = EINVAL; /* Linux says so after taking a connection; none is taken here */
     /* The new descriptor's number is reserved before a connection is taken (none is
      * taken that could not get one), and the socket enters the table only as accept
      * returns, as Linux installs it: no other call can find it while accept waits. */
@@ -1206,8 +1214,12 @@ ssize_t synack_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     if (msg == NULL) return fail(EFAULT);
     if (msg->msg_iovlen > IOV_MAX) return fail(EMSGSIZE);
-    return sock_sendv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name,
-                      msg->msg_namelen, true);
+    /* Linux's copy_msghdr_from_user: a negative length is EINVAL, a longer one is cut. */
+    if ((int)msg->msg_namelen < 0) return fail(EINVAL);
+    socklen_t nl = msg->msg_namelen > sizeof(struct sockaddr_storage)
+                       ? (socklen_t)sizeof(struct sockaddr_storage)
+                       : msg->msg_namelen;
+    return sock_sendv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, nl, true);
 }
 
 ssize_t synack_write(int fd, const void *buf, size_t len)
@@ -1367,6 +1379,10 @@ static ssize_t sock_recvv(int fd, const struct iovec *iov, int n, int flags, str
         /* No urgent data is ever kept (docs/SOCKETS.md); no error is ever queued. */
         return fail(flags & MSG_OOB ? EINVAL : EAGAIN);
     }
+    if (from != NULL && fromlen != NULL && (int)*fromlen < 0) {
+        sock_leave(s);
+        return fail(EINVAL); /* Linux says so after taking the data; nothing is taken here */
+    }
     struct synack_endpoint src = {0};
     ssize_t r;
     if (s->type == SOCK_STREAM) {
@@ -1400,6 +1416,7 @@ ssize_t synack_recvmsg(int fd, struct msghdr *msg, int flags)
 {
     if (msg == NULL) return fail(EFAULT);
     if (msg->msg_iovlen > IOV_MAX) return fail(EMSGSIZE);
+    if ((int)msg->msg_namelen < 0) return fail(EINVAL);
     int mflags = 0;
     socklen_t nl = msg->msg_namelen;
     ssize_t r = sock_recvv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name,

@@ -153,6 +153,15 @@ static int listen_b(struct net *n, uint16_t port, bool reuse)
     return l;
 }
 
+/* A UDP socket bound to B's port `port` (IPv4). */
+static int udp_b(struct net *n, uint16_t port)
+{
+    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = sin4(0, port);
+    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
+    return u;
+}
+
 /* A connection from A to B's `port`: the client's descriptor, and the server's in *srv. */
 static int connect_pair(struct net *n, int l, uint16_t port, int *srv)
 {
@@ -280,6 +289,58 @@ static void bind_checks_length_family_and_address(void **state)
     assert_int_equal(ntohs(got.sin_port), 8080);
     assert_int_equal(ntohl(got.sin_addr.s_addr), A4);
     synack_close(s);
+    net_free(n);
+}
+
+static void address_lengths_out_of_range_say_einval(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    /* Checked on Linux: an address longer than a sockaddr_storage is EINVAL to bind,
+     * connect and sendto (sendmsg cuts msg_namelen to it instead); a negative length to
+     * fill is EINVAL to getsockname, getpeername, accept, recvfrom and recvmsg. */
+    union {
+        struct sockaddr_in in;
+        char room[200];
+    } a = {.in = sin4(0, 80)};
+    const socklen_t over = sizeof(struct sockaddr_storage) + 1;
+    int l = synack_socket(n->b, AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(synack_bind(l, SA(a), over), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(synack_bind(l, SA(a), sizeof(struct sockaddr_storage)), 0);
+    assert_int_equal(synack_listen(l, 4), 0);
+    int srv, c = connect_pair(n, l, 80, &srv);
+    struct sockaddr_in got;
+    socklen_t neg = (socklen_t)-1;
+    assert_int_equal(synack_getsockname(c, SA(got), &neg), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(synack_getpeername(c, SA(got), &neg), -1);
+    assert_int_equal(errno, EINVAL);
+    int c2 = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    a.in = sin4(B4, 80);
+    assert_int_equal(synack_connect(c2, SA(a), sizeof(a.in)), 0);
+    assert_int_equal(synack_accept(l, SA(got), &neg), -1);
+    assert_int_equal(errno, EINVAL);
+    int u = udp_b(n, 53);
+    int v = synack_socket(n->a, AF_INET, SOCK_DGRAM, 0);
+    a.in = sin4(B4, 53);
+    assert_int_equal(synack_sendto(v, "x", 1, 0, SA(a), over), -1);
+    assert_int_equal(errno, EINVAL);
+    struct iovec iov = {"y", 1};
+    struct msghdr m = {.msg_name = &a, .msg_namelen = 1000, .msg_iov = &iov, .msg_iovlen = 1};
+    assert_int_equal(synack_sendmsg(v, &m, 0), 1);
+    struct pollfd p = {.fd = u, .events = POLLIN};
+    assert_int_equal(synack_poll(&p, 1, -1), 1);
+    char b[4];
+    assert_int_equal(synack_recvfrom(u, b, sizeof(b), 0, SA(got), &neg), -1);
+    assert_int_equal(errno, EINVAL);
+    struct iovec riov = {b, sizeof(b)};
+    struct msghdr rm = {
+        .msg_name = &got, .msg_namelen = (socklen_t)-1, .msg_iov = &riov, .msg_iovlen = 1};
+    assert_int_equal(synack_recvmsg(u, &rm, 0), -1);
+    assert_int_equal(errno, EINVAL);
+    synack_close(u), synack_close(v), synack_close(c), synack_close(c2), synack_close(srv);
+    synack_close(l);
     net_free(n);
 }
 
@@ -1247,15 +1308,6 @@ static void restart_fails_eaddrinuse_without_so_reuseaddr(void **state)
 
 /* ---- UDP ----------------------------------------------------------------------------------- */
 
-/* A UDP socket bound to B's port `port` (IPv4). */
-static int udp_b(struct net *n, uint16_t port)
-{
-    int u = synack_socket(n->b, AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sa = sin4(0, port);
-    assert_int_equal(synack_bind(u, SA(sa), sizeof(sa)), 0);
-    return u;
-}
-
 static void udp_sendto_recvfrom_truncation_and_fionread(void **state)
 {
     (void)state;
@@ -1762,6 +1814,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(socket_refuses_what_linux_refuses),
     cmocka_unit_test(calls_on_bad_descriptors_say_ebadf_or_enotsock),
     cmocka_unit_test(bind_checks_length_family_and_address),
+    cmocka_unit_test(address_lengths_out_of_range_say_einval),
     cmocka_unit_test(ipv6_addresses_of_the_rfc2133_length_are_taken),
     cmocka_unit_test(bind_port_zero_picks_an_ephemeral_port),
     cmocka_unit_test(blocking_connect_accept_and_echo_ipv4),
