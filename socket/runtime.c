@@ -176,6 +176,7 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
         return SYNACK_ERR_NOMEM;
     }
     pthread_mutex_init(&rt->mu, NULL);
+    pthread_cond_init(&rt->drained, NULL);
     rt->link = link;
     rt->epfd = rt->timerfd = rt->stopfd = -1;
     rt->timer_armed = SYNACK_NEVER;
@@ -244,6 +245,9 @@ void synack_rt_free(struct synack_rt *rt)
     if (rt->stack != NULL) {
         sock_close_all(rt);
         rt_lock(rt);
+        /* Calls that were blocked on the sockets are leaving with EBADF: wait for them. */
+        while (rt->live > 0)
+            pthread_cond_wait(&rt->drained, &rt->mu);
         rt_drain_output(rt, rt_clock());
         rt_unlock(rt);
     }
@@ -253,6 +257,7 @@ void synack_rt_free(struct synack_rt *rt)
     if (rt->timerfd >= 0) close(rt->timerfd);
     if (rt->stopfd >= 0) close(rt->stopfd);
     free(rt->buf);
+    pthread_cond_destroy(&rt->drained);
     pthread_mutex_destroy(&rt->mu);
     free(rt);
 }

@@ -2,9 +2,10 @@
  * The socket layer's insides: the runtime, the socket objects and the waiting threads.
  *
  * Locks. Each runtime has one mutex (rt->mu) guarding its stack, its link and every field
- * of its sockets but `refs` (below). The table of descriptors has its own (socket.c), and
- * so has the table of epoll instances (wait.c); either may be taken before a runtime's,
- * never after it.
+ * of its sockets but `refs` (below). The table of descriptors has its own (table.c), a
+ * leaf: taken alone or inside a runtime's (sock_adopt), never around another. The table of
+ * epoll instances has its own (wait.c), which may be taken before a runtime's, never
+ * after it.
  *
  * Waking. A thread that waits (a blocking call, synack_poll, ...) hangs a `sock_waiter` on
  * each socket it waits for, with the readiness it waits for, and sleeps in poll(2) on an
@@ -76,6 +77,8 @@ struct sock {
     bool wr_shut;        /* shutdown(SHUT_WR) */
     bool udp_blocked;    /* a UDP send got AGAIN: not writable until WRITABLE */
     int so_error;        /* the pending error (errno) SO_ERROR and the next call report */
+    /* A connect said EINPROGRESS (or EINTR): the next connect reports how it ended. */
+    bool connect_pending;
 
     /* Bytes (TCP) or a datagram (UDP) taken from the core by MSG_PEEK and not yet read. */
     uint8_t *peek;
@@ -99,6 +102,7 @@ struct sock {
     struct sock_waiter *waiters;
     unsigned ep_interest;   /* readiness the socket's epoll registrations ask for (wait.c) */
     unsigned ep_in, ep_out; /* registrations asking for EPOLLIN, EPOLLOUT */
+    unsigned ep_rdhup;      /* ... and for EPOLLRDHUP */
     unsigned ep_regs;       /* registrations */
     bool ep_set;            /* the eventfd is set */
     struct sock *rt_next, *rt_prev; /* the runtime's list of its sockets */
@@ -117,6 +121,12 @@ struct synack_rt {
     size_t bufcap;
     unsigned link_failures;
     struct sock *socks;
+    /* Socket objects not yet freed (sock_free): the sockets open and the closed ones that
+     * calls in progress still hold. synack_rt_free waits on `drained` for it to reach 0,
+     * so that no call woken by the close takes the lock of a freed runtime. */
+    unsigned live;
+    pthread_cond_t drained;
+    bool freeing;          /* synack_rt_free has begun: lingering closes stop, connections reset */
     uint32_t port_cursor;  /* where the search for a free port to bind starts */
     size_t sndbuf, rcvbuf; /* the stack's buffers per connection */
     uint16_t eph_lo, eph_hi;
@@ -140,12 +150,13 @@ void sock_changed(struct sock *s, bool edge);
 struct sock *sock_get(int fd);
 void sock_put(struct sock *s);
 /* Enters a new socket in the table under s->fd (taking the table's reference): 0 or an
- * errno. */
+ * errno. May be called under rt->mu. */
 int sock_publish(struct sock *s);
 /* Takes `s` out of the table (its descriptor `fd` is being closed) and drops the table's
  * reference. */
 void sock_unpublish(struct sock *s, int fd);
-/* Frees the memory of a socket whose last reference went (socket.c). */
+/* Frees the memory of a socket whose last reference went and counts it out of its
+ * runtime's `live` (socket.c). Without rt->mu. */
 void sock_free(struct sock *s);
 void sock_thread_wake(struct sock_thread *t);
 /* The socket's part of the runtime's event handling: `ev` concerns `s`. Under rt->mu. */

@@ -1,7 +1,7 @@
 /*
  * The socket calls: Linux's shapes, semantics and errno over a runtime's stack.
  *
- * Every call looks its descriptor up (a reference, sock_get), takes the runtime's lock,
+ * Every call looks its descriptor up (a reference) and takes the runtime's lock (sock_enter),
  * does its work with the core, lets the runtime settle (send, hand out events, re-arm its
  * timer) and drops the lock. A call that must wait hangs a waiter on the socket and sleeps
  * on its thread's eventfd without the lock (sock.h).
@@ -27,6 +27,8 @@
 #define LINUX_KEEPINTVL 75
 #define LINUX_KEEPCNT 9
 #define LINUX_SOMAXCONN 4096
+/* A sockaddr_in6 without sin6_scope_id (RFC 2133's), which Linux takes. */
+#define SIN6_LEN_RFC2133 24
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
@@ -83,6 +85,15 @@ static int fail(int e)
     return -1;
 }
 
+/* The socket's pending error (SO_ERROR), taken, for it is reported once; `otherwise` when
+ * none is pending. */
+static int sock_take_error(struct sock *s, int otherwise)
+{
+    int e = s->so_error ? s->so_error : otherwise;
+    s->so_error = 0;
+    return e;
+}
+
 /* EPIPE, with SIGPIPE to the calling thread unless MSG_NOSIGNAL (as Linux's send). */
 static int fail_pipe(int flags)
 {
@@ -98,26 +109,32 @@ static bool addr_is_mapped(const uint8_t b[16])
     return memcmp(b, prefix, 12) == 0;
 }
 
-/* A sockaddr given to bind, connect or sendto on `s` as an endpoint. `bind`: the any
+/* What a sockaddr is given to: Linux checks it a little differently for each. */
+enum sa_use { SA_BIND, SA_CONNECT, SA_SENDTO };
+
+/* A sockaddr given to bind, connect or sendto on `s` as an endpoint. For bind, the any
  * address of an IPv6 socket without IPV6_V6ONLY means both families. 0 or an errno. */
-static int sa_to_ep(const struct sock *s, const struct sockaddr *sa, socklen_t len, bool bind,
+static int sa_to_ep(const struct sock *s, const struct sockaddr *sa, socklen_t len, enum sa_use use,
                     struct synack_endpoint *ep)
 {
+    bool bind = use == SA_BIND;
     memset(ep, 0, sizeof(*ep));
+    if (len > sizeof(struct sockaddr_storage)) return EINVAL; /* Linux's move_addr_to_kernel */
     if (sa == NULL) return EFAULT;
     if (s->domain == AF_INET) {
         if (len < sizeof(struct sockaddr_in)) return EINVAL;
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        /* Linux's inet_bind takes AF_UNSPEC with INADDR_ANY for old programs. */
-        if (in->sin_family != AF_INET &&
-            !(bind && in->sin_family == AF_UNSPEC && in->sin_addr.s_addr == htonl(INADDR_ANY)))
+        /* For old programs, Linux's inet_bind takes AF_UNSPEC with INADDR_ANY, and its
+         * udp_sendmsg any address with AF_UNSPEC. */
+        bool unspec_ok = use == SA_SENDTO || (bind && in->sin_addr.s_addr == htonl(INADDR_ANY));
+        if (in->sin_family != AF_INET && !(in->sin_family == AF_UNSPEC && unspec_ok))
             return EAFNOSUPPORT;
         ep->addr = synack_addr_v4(ntohl(in->sin_addr.s_addr));
         ep->port = ntohs(in->sin_port);
         return 0;
     }
-    if (len < sizeof(struct sockaddr_in6)) return EINVAL;
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    if (len < SIN6_LEN_RFC2133) return EINVAL;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa; /* no sin6_scope_id */
     if (in6->sin6_family != AF_INET6) return EAFNOSUPPORT;
     const uint8_t *b = in6->sin6_addr.s6_addr;
     ep->port = ntohs(in6->sin6_port);
@@ -140,6 +157,7 @@ static int ep_to_sa(const struct sock *s, const struct synack_endpoint *ep, stru
                     socklen_t *len)
 {
     if (len == NULL) return EFAULT;
+    if ((int)*len < 0) return EINVAL; /* Linux's move_addr_to_user */
     if (sa == NULL && *len > 0) return EFAULT;
     union {
         struct sockaddr_in in;
@@ -195,8 +213,9 @@ unsigned sock_readiness(struct sock *s)
     if (s->closed) return SOCK_GONE;
     switch (s->kind) {
     case SOCK_TCP_NEW:
-        /* An unconnected stream socket: Linux's tcp_poll gives POLLOUT | POLLHUP. */
-        return SOCK_OUT | SOCK_HUP;
+        /* An unconnected stream socket: Linux's tcp_poll gives POLLOUT | POLLHUP (and
+         * POLLERR while an error is pending, after connect(AF_UNSPEC)). */
+        return SOCK_OUT | SOCK_HUP | (s->so_error != 0 ? SOCK_ERR : 0);
     case SOCK_TCP_LISTEN:
         return s->acceptable ? SOCK_IN : 0;
     case SOCK_TCP_CONN: {
@@ -252,7 +271,10 @@ void sock_changed(struct sock *s, bool edge)
 
 void sock_event(struct sock *s, const struct synack_event *ev)
 {
-    if (s->closed) return;
+    if (s->closed) {
+        sock_changed(s, true); /* the lingering close waits for this (sock_release) */
+        return;
+    }
     if (s->kind == SOCK_TCP_LISTEN) {
         /* Events of connections not yet accepted carry the listener's pointer too. */
         if (ev->type != SYNACK_EV_ACCEPTABLE) return;
@@ -283,25 +305,45 @@ void sock_event(struct sock *s, const struct synack_event *ev)
     sock_changed(s, true);
 }
 
+/* Sleeps, without rt->mu (released and taken again), until `s` is ready for `mask` (or
+ * closed, or anything happened with SOCK_ANY) or `deadline`: 0, ETIMEDOUT, EINTR, or
+ * ENOMEM (no eventfd for the thread). The caller tested its condition under rt->mu just
+ * before, so no wake-up between that test and the sleep is lost. */
+static int sock_sleep(struct sock *s, unsigned mask, synack_time_t deadline)
+{
+    struct sock_thread *t = sock_thread_self();
+    if (t == NULL) return errno;
+    struct sock_waiter w;
+    sock_thread_arm(t);
+    sock_wait_add(s, &w, t, mask);
+    rt_unlock(s->rt);
+    int e = sock_thread_sleep(t, deadline);
+    rt_lock(s->rt);
+    sock_wait_del(s, &w);
+    return e;
+}
+
 /* Waits, without rt->mu (released and taken again), until `s` is ready for `mask` or
  * `deadline`: 0, or EAGAIN (deadline; Linux's answer to SO_RCVTIMEO / SO_SNDTIMEO), EINTR,
  * EBADF (closed meanwhile), or ENOMEM (no eventfd for the thread). The caller tests its
  * condition again after a 0. */
 static int sock_wait(struct sock *s, unsigned mask, synack_time_t deadline)
 {
-    struct sock_thread *t = sock_thread_self();
-    if (t == NULL) return errno;
-    struct sock_waiter w;
-    sock_thread_arm(t);
     if (sock_readiness(s) & (mask | SOCK_GONE)) return s->closed ? EBADF : 0;
-    sock_wait_add(s, &w, t, mask);
-    rt_unlock(s->rt);
-    int e = sock_thread_sleep(t, deadline);
-    rt_lock(s->rt);
-    sock_wait_del(s, &w);
+    int e = sock_sleep(s, mask, deadline);
     if (s->closed) return EBADF;
     if (e == ETIMEDOUT) return EAGAIN;
     return e;
+}
+
+/* Waits, as sock_wait, after the core said AGAIN to what readiness `mask` stands for. When
+ * the socket's readiness says `mask` holds all the same (bytes a MSG_PEEK keeps make it
+ * readable; the stack's mem_budget refuses a send with room left), the wait is for the
+ * socket's next event instead: waiting for readiness that holds would not sleep, and
+ * would spin on the runtime's lock, which the event that ends the wait needs. */
+static int sock_wait_again(struct sock *s, unsigned mask, synack_time_t deadline)
+{
+    return sock_wait(s, sock_readiness(s) & mask ? SOCK_ANY : mask, deadline);
 }
 
 static synack_time_t deadline_after(synack_time_t timeo)
@@ -309,15 +351,45 @@ static synack_time_t deadline_after(synack_time_t timeo)
     return timeo == 0 ? SYNACK_NEVER : rt_clock() + timeo;
 }
 
+/* Every call's way in: looks `fd` up (a reference) and takes its runtime's lock. NULL with
+ * errno EBADF or ENOTSOCK, or EBADF when another thread closed the socket since the
+ * lookup (its connection may be released already). */
+static struct sock *sock_enter(int fd)
+{
+    struct sock *s = sock_get(fd);
+    if (s == NULL) return NULL;
+    rt_lock(s->rt);
+    if (s->closed) {
+        rt_unlock(s->rt);
+        sock_put(s);
+        errno = EBADF;
+        return NULL;
+    }
+    return s;
+}
+
+/* ... and its way out. */
+static void sock_leave(struct sock *s)
+{
+    rt_unlock(s->rt);
+    sock_put(s);
+}
+
 /* ---- creating and closing ---------------------------------------------------------------- */
 
 void sock_free(struct sock *s)
 {
+    struct synack_rt *rt = s->rt;
     free(s->peek);
     free(s);
+    /* Last: synack_rt_free may free the runtime as soon as the count reaches 0. */
+    rt_lock(rt);
+    if (--rt->live == 0) pthread_cond_broadcast(&rt->drained);
+    rt_unlock(rt);
 }
 
-/* A socket object with its descriptor, not yet in the table nor in the runtime's list. */
+/* A socket object with its descriptor (an eventfd, so that its number is reserved), not
+ * yet in the table nor in the runtime's list (sock_adopt) or sock_discard. */
 static struct sock *sock_new(struct synack_rt *rt, int domain, int type, bool nonblock,
                              bool cloexec)
 {
@@ -339,14 +411,14 @@ static struct sock *sock_new(struct synack_rt *rt, int domain, int type, bool no
     s->keepidle = LINUX_KEEPIDLE;
     s->keepintvl = LINUX_KEEPINTVL;
     s->keepcnt = LINUX_KEEPCNT;
-    int e = sock_publish(s);
-    if (e != 0) {
-        close(s->fd);
-        free(s);
-        errno = e;
-        return NULL;
-    }
     return s;
+}
+
+/* Frees a socket that sock_new made and sock_adopt never took. */
+static void sock_discard(struct sock *s)
+{
+    close(s->fd);
+    free(s);
 }
 
 /* Links `s` into its runtime's list. Under rt->mu. */
@@ -368,6 +440,17 @@ static void rt_unlink_sock(struct synack_rt *rt, struct sock *s)
     s->rt_next = s->rt_prev = NULL;
 }
 
+/* Makes `s` a socket of the process: its descriptor enters the table (calls find it from
+ * now on) and the socket its runtime's count and list. Under rt->mu. 0 or an errno. */
+static int sock_adopt(struct sock *s)
+{
+    int e = sock_publish(s);
+    if (e != 0) return e;
+    s->rt->live++;
+    rt_link_sock(s->rt, s);
+    return 0;
+}
+
 int synack_socket(struct synack_rt *rt, int domain, int type, int protocol)
 {
     if (rt == NULL) return fail(EINVAL);
@@ -386,44 +469,53 @@ int synack_socket(struct synack_rt *rt, int domain, int type, int protocol)
     struct sock *s = sock_new(rt, domain, base, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
     if (s == NULL) return -1;
     rt_lock(rt);
-    rt_link_sock(rt, s);
+    int e = sock_adopt(s);
     rt_unlock(rt);
+    if (e != 0) {
+        sock_discard(s);
+        return fail(e);
+    }
     return s->fd;
 }
 
-/* Releases what `s` holds in the core, as close(2) does (a lingering close waits first).
- * Under rt->mu. */
-static void sock_release(struct sock *s, bool may_linger)
+/* Is a lingering close done: all that was sent acknowledged, FIN included (or the
+ * connection gone)? Under rt->mu. */
+static bool linger_is_done(const struct sock *s)
+{
+    struct synack_tcp_info ti;
+    if (synack_tcp_info(s->tcp, &ti) != 0 || ti.err != 0 || ti.state == SYNACK_CLOSED) return true;
+    return ti.send_queued == 0 && ti.state != SYNACK_FIN_WAIT_1 && ti.state != SYNACK_CLOSING &&
+           ti.state != SYNACK_LAST_ACK && ti.state != SYNACK_ESTABLISHED &&
+           ti.state != SYNACK_CLOSE_WAIT;
+}
+
+/* Releases what the closed socket `s` holds in the core, as close(2) does: a lingering
+ * close waits first (until synack_rt_free cuts it short). Under rt->mu. */
+static void sock_release(struct sock *s)
 {
     struct synack_rt *rt = s->rt;
     synack_time_t now = rt_clock();
     if (s->tcp != NULL) {
         synack_tcp_set_user(s->tcp, NULL);
-        if (s->linger_on && s->linger_secs == 0) {
-            /* SO_LINGER with a zero timeout: close sends RST (RFC 9293 §3.10.5 ABORT). */
-            synack_tcp_abort(s->tcp, now);
-        } else {
-            if (s->linger_on && may_linger && !s->failed) {
-                /* Linux's lingering close: the call waits until what was sent is
-                 * acknowledged (FIN included), or the time runs out. */
-                synack_time_t until = rt_clock() + SYNACK_S(s->linger_secs);
-                (void)synack_tcp_shutdown(s->tcp, now);
-                rt_settle(rt);
-                synack_tcp_set_user(s->tcp, s);
-                for (;;) {
-                    struct synack_tcp_info ti;
-                    if (synack_tcp_info(s->tcp, &ti) != 0 || s->failed ||
-                        (ti.send_queued == 0 && ti.state != SYNACK_FIN_WAIT_1 &&
-                         ti.state != SYNACK_CLOSING && ti.state != SYNACK_LAST_ACK &&
-                         ti.state != SYNACK_ESTABLISHED && ti.state != SYNACK_CLOSE_WAIT))
-                        break;
-                    if (sock_wait(s, SOCK_ANY, until) != 0) break;
-                }
-                synack_tcp_set_user(s->tcp, NULL);
-                now = rt_clock();
-            }
-            synack_tcp_close(s->tcp, now);
+        if (s->linger_on && s->linger_secs > 0 && !s->failed && !rt->freeing) {
+            /* Linux's lingering close: the call waits until what was sent is
+             * acknowledged (FIN included), or the time runs out. The socket, closed
+             * already, hears of its connection's events (sock_event) for this wait. */
+            synack_time_t until = now + SYNACK_S(s->linger_secs);
+            (void)synack_tcp_shutdown(s->tcp, now);
+            rt_settle(rt);
+            synack_tcp_set_user(s->tcp, s);
+            while (!linger_is_done(s) && !rt->freeing)
+                if (sock_sleep(s, SOCK_ANY, until) != 0) break;
+            synack_tcp_set_user(s->tcp, NULL);
+            now = rt_clock();
         }
+        if ((s->linger_on && s->linger_secs == 0) || rt->freeing)
+            /* SO_LINGER with a zero timeout, or the runtime going: close sends RST (RFC
+             * 9293 §3.10.5 ABORT). */
+            synack_tcp_abort(s->tcp, now);
+        else
+            synack_tcp_close(s->tcp, now);
         s->tcp = NULL;
     }
     if (s->lis != NULL) {
@@ -437,50 +529,67 @@ static void sock_release(struct sock *s, bool may_linger)
     rt_settle(rt);
 }
 
-int synack_close(int fd)
+/* close(2) on `s`, to which the caller holds a reference: as Linux's, the descriptor goes
+ * first (calls blocked on the socket wake with EBADF, later ones on the number fail with
+ * EBADF, its epoll registrations go), then the connection is released, lingering if
+ * SO_LINGER asks. 0, or EBADF when another close came first. */
+static int sock_close(struct sock *s)
 {
-    struct sock *s = sock_get(fd);
-    if (s == NULL) return -1;
-    ep_forget_fd(fd);
     struct synack_rt *rt = s->rt;
     rt_lock(rt);
     if (s->closed) {
         rt_unlock(rt);
-        sock_put(s);
-        return fail(EBADF);
+        return EBADF;
     }
-    sock_release(s, true);
+    int fd = s->fd;
     s->closed = true;
-    rt_unlink_sock(rt, s);
-    /* Calls blocked on the socket wake and return EBADF. */
     sock_changed(s, true);
     s->fd = -1;
     rt_unlock(rt);
+    /* After `closed`, so that no epoll registration is made again (synack_epoll_ctl
+     * tests it under the registry's lock); before the number can be reused. */
+    ep_forget_fd(fd);
     sock_unpublish(s, fd);
     close(fd);
-    sock_put(s);
+    rt_lock(rt);
+    sock_release(s);
+    rt_unlink_sock(rt, s);
+    rt_unlock(rt);
     return 0;
+}
+
+int synack_close(int fd)
+{
+    struct sock *s = sock_get(fd);
+    if (s == NULL) return -1;
+    int e = sock_close(s);
+    sock_put(s);
+    return e ? fail(e) : 0;
 }
 
 void sock_close_all(struct synack_rt *rt)
 {
+    rt_lock(rt);
+    /* Connections are reset rather than closed, and lingering closes stop: the runtime is
+     * going. */
+    rt->freeing = true;
+    for (struct sock *s = rt->socks; s != NULL; s = s->rt_next)
+        if (s->closed) sock_changed(s, true); /* a lingering close: wake it */
     for (;;) {
-        rt_lock(rt);
         struct sock *s = rt->socks;
-        int fd = s != NULL ? s->fd : -1;
+        while (s != NULL && s->closed)
+            s = s->rt_next;
+        if (s == NULL) break;
+        int fd = s->fd;
         rt_unlock(rt);
-        if (s == NULL) return;
-        /* A socket whose connection is reset rather than closed: the runtime is going. */
+        /* A reference for sock_close, which runs without rt->mu. If another thread closed
+         * `s` meanwhile, the number is gone or someone else's: skip it. */
+        struct sock *got = sock_get(fd);
+        if (got == s) (void)sock_close(s);
+        if (got != NULL) sock_put(got);
         rt_lock(rt);
-        s->linger_on = true;
-        s->linger_secs = 0;
-        rt_unlock(rt);
-        if (synack_close(fd) != 0) {
-            rt_lock(rt);
-            rt_unlink_sock(rt, s);
-            rt_unlock(rt);
-        }
     }
+    rt_unlock(rt);
 }
 
 /* ---- binding ------------------------------------------------------------------------------ */
@@ -504,11 +613,14 @@ static int bind_conflict(struct sock *s, const struct synack_endpoint *ep)
     return 0;
 }
 
-/* Binds a UDP socket in the core (its conflicts are the core's to find). Under rt->mu. */
-static int udp_bind(struct sock *s, const struct synack_endpoint *ep)
+/* Binds a UDP socket in the core (its conflicts are the core's to find). `autobind`: the
+ * binding a connect or send makes for an unbound socket. Under rt->mu. */
+static int udp_bind(struct sock *s, const struct synack_endpoint *ep, bool autobind)
 {
     int rc = synack_udp_bind(s->rt->stack, ep, s, &s->udp);
-    if (rc != 0) return rc == SYNACK_ERR_NOPORTS ? EAGAIN : synack_errno(rc);
+    /* No ephemeral port left: Linux's bind says EADDRINUSE, its inet_autobind EAGAIN. */
+    if (rc == SYNACK_ERR_NOPORTS) return autobind ? EAGAIN : EADDRINUSE;
+    if (rc != 0) return synack_errno(rc);
     struct synack_udp_info ui;
     (void)synack_udp_info(s->udp, &ui);
     s->local = ui.local;
@@ -522,7 +634,7 @@ static int sock_bind_locked(struct sock *s, struct synack_endpoint ep)
 {
     struct synack_rt *rt = s->rt;
     if (!addr_is_local(rt, &ep.addr)) return EADDRNOTAVAIL;
-    if (s->type == SOCK_DGRAM) return udp_bind(s, &ep);
+    if (s->type == SOCK_DGRAM) return udp_bind(s, &ep, false);
     if (ep.port == 0) {
         uint32_t n = (uint32_t)rt->eph_hi - rt->eph_lo + 1;
         for (uint32_t i = 0; i < n; i++) {
@@ -556,16 +668,14 @@ static struct synack_endpoint sock_any(const struct sock *s)
 
 int synack_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     struct synack_endpoint ep;
-    rt_lock(s->rt);
-    int e = sa_to_ep(s, addr, len, true, &ep);
+    int e = sa_to_ep(s, addr, len, SA_BIND, &ep);
     if (e == 0 && (s->bound || s->kind != (s->type == SOCK_STREAM ? SOCK_TCP_NEW : SOCK_UDP)))
         e = EINVAL;
     if (e == 0) e = sock_bind_locked(s, ep);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -573,11 +683,10 @@ int synack_bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 int synack_listen(int fd, int backlog)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     struct synack_rt *rt = s->rt;
     int e = 0;
-    rt_lock(rt);
     if (s->type != SOCK_STREAM) {
         e = EOPNOTSUPP;
     } else if (s->kind == SOCK_TCP_LISTEN) {
@@ -600,8 +709,7 @@ int synack_listen(int fd, int backlog)
         }
     }
     rt_settle(rt);
-    rt_unlock(rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -649,81 +757,82 @@ static void conn_adopt(struct sock *n, struct synack_tcp *c)
     }
 }
 
+/* Takes a connection from the listener's accept queue, waiting for one unless the socket
+ * does not block. Under rt->mu. 0 or an errno. */
+static int accept_take(struct sock *s, struct synack_tcp **c)
+{
+    synack_time_t until = deadline_after(s->rcvtimeo);
+    for (;;) {
+        if (s->kind != SOCK_TCP_LISTEN) return EINVAL;
+        if (synack_tcp_accept(s->lis, c) == 0) return 0;
+        s->acceptable = 0;
+        sock_changed(s, false);
+        if (s->nonblock) return EAGAIN;
+        int e = sock_wait(s, SOCK_IN, until);
+        if (e != 0) return e;
+    }
+}
+
+/* An accepted socket takes its listener's options, as Linux clones the listening one. */
+static void accept_inherit(struct sock *n, const struct sock *s)
+{
+    n->reuseaddr = s->reuseaddr;
+    n->nodelay = s->nodelay;
+    n->keepalive = s->keepalive;
+    n->keepidle = s->keepidle;
+    n->keepintvl = s->keepintvl;
+    n->keepcnt = s->keepcnt;
+    n->user_timeout = s->user_timeout;
+    n->cc = s->cc;
+    n->cc_set = s->cc_set;
+    n->linger_on = s->linger_on;
+    n->linger_secs = s->linger_secs;
+    n->v6only = s->v6only;
+}
+
 int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return fail(EINVAL);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    struct synack_rt *rt = s->rt;
-    if (s->type != SOCK_STREAM) {
-        sock_put(s);
-        return fail(EOPNOTSUPP);
-    }
-    if (addr != NULL && len == NULL) {
-        sock_put(s);
-        return fail(EFAULT);
-    }
-    /* The new socket is made before the lock: the table's lock comes first. */
-    struct sock *n =
-        sock_new(rt, s->domain, SOCK_STREAM, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
-    if (n == NULL) {
-        sock_put(s);
-        return -1;
-    }
     int e = 0;
-    struct synack_tcp *c = NULL;
-    rt_lock(rt);
-    synack_time_t until = deadline_after(s->rcvtimeo);
-    for (;;) {
-        if (s->kind != SOCK_TCP_LISTEN) {
-            e = EINVAL;
-            break;
-        }
-        int rc = synack_tcp_accept(s->lis, &c);
-        if (rc == 0) break;
-        s->acceptable = 0;
-        sock_changed(s, false);
-        if (s->nonblock) {
-            e = EAGAIN;
-            break;
-        }
-        e = sock_wait(s, SOCK_IN, until);
-        if (e != 0) break;
-    }
+    if (s->type != SOCK_STREAM)
+        e = EOPNOTSUPP;
+    else if (addr != NULL && len == NULL)
+        e = EFAULT;
+    else if (addr != NULL && (int)*len < 0)
+        e = EINVAL; /* Linux says so after taking a connection; none is taken here */
+    /* The new descriptor's number is reserved before a connection is taken (none is
+     * taken that could not get one), and the socket enters the table only as accept
+     * returns, as Linux installs it: no other call can find it while accept waits. */
+    struct sock *n = NULL;
     if (e == 0) {
-        n->reuseaddr = s->reuseaddr;
-        n->nodelay = s->nodelay;
-        n->keepalive = s->keepalive;
-        n->keepidle = s->keepidle;
-        n->keepintvl = s->keepintvl;
-        n->keepcnt = s->keepcnt;
-        n->user_timeout = s->user_timeout;
-        n->cc = s->cc;
-        n->cc_set = s->cc_set;
-        n->linger_on = s->linger_on;
-        n->linger_secs = s->linger_secs;
-        n->v6only = s->v6only;
+        n = sock_new(s->rt, s->domain, SOCK_STREAM, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
+        if (n == NULL) e = errno;
+    }
+    struct synack_tcp *c = NULL;
+    if (e == 0) e = accept_take(s, &c);
+    if (e == 0) e = sock_adopt(n);
+    int nfd = -1;
+    if (e == 0) {
+        accept_inherit(n, s);
         conn_adopt(n, c);
         tcp_apply_opts(n, c);
-        rt_link_sock(rt, n);
         /* One connection fewer waits (none, if one left the queue unaccepted). */
         if (s->acceptable > 0) s->acceptable--;
         sock_changed(s, false);
-        e = ep_to_sa(n, &n->remote, addr, len ? len : &(socklen_t){0});
-        if (addr == NULL) e = 0;
+        if (addr != NULL) (void)ep_to_sa(n, &n->remote, addr, len);
+        nfd = n->fd;
+    } else if (c != NULL) {
+        synack_tcp_abort(c, rt_clock()); /* the table had no room for its descriptor */
     }
-    rt_settle(rt);
-    rt_unlock(rt);
-    sock_put(s);
-    if (e != 0 && c == NULL) {
-        int nfd = n->fd;
-        n->closed = true;
-        n->fd = -1;
-        sock_unpublish(n, nfd);
-        close(nfd);
+    rt_settle(s->rt);
+    sock_leave(s);
+    if (e != 0) {
+        if (n != NULL) sock_discard(n);
         return fail(e);
     }
-    return n->fd;
+    return nfd;
 }
 
 int synack_accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -743,34 +852,113 @@ static int connect_wait(struct sock *s)
         if (e == EAGAIN) return EINPROGRESS;
         if (e != 0) return e;
     }
-    if (s->failed) {
-        int e = s->so_error ? s->so_error : ECONNREFUSED;
-        s->so_error = 0;
-        return e;
-    }
+    /* Another thread's connect(AF_UNSPEC) dissolved the attempt meanwhile. */
+    if (s->kind != SOCK_TCP_CONN) return sock_take_error(s, ECONNABORTED);
+    if (s->failed) return sock_take_error(s, ECONNREFUSED);
     return 0;
 }
 
+/* A connect call that waits for the attempt: its outcome, or EINPROGRESS (SO_SNDTIMEO) or
+ * EINTR, after which the next connect call reports the outcome. Under rt->mu. */
+static int connect_finish(struct sock *s)
+{
+    int e = connect_wait(s);
+    if (e != EINPROGRESS && e != EINTR) s->connect_pending = false;
+    return e;
+}
+
+/* Linux's SS_CONNECTING: the first connect call after one that returned EINPROGRESS (or
+ * EINTR) reports how the attempt ended: 0, its error, or ECONNABORTED when SO_ERROR (or a
+ * send or recv) took the error already. The one after starts again (or says EISCONN).
+ * Under rt->mu. */
+static int connect_report(struct sock *s)
+{
+    s->connect_pending = false;
+    return s->failed ? sock_take_error(s, ECONNABORTED) : 0;
+}
+
+/* Stops a listener (LISTEN -> CLOSED: the connections it had not handed out are reset);
+ * the socket keeps its port, as Linux's, and may listen again. Under rt->mu. */
+static void listener_stop(struct sock *s)
+{
+    synack_listener_close(s->lis, rt_clock());
+    s->lis = NULL;
+    s->kind = SOCK_TCP_NEW;
+}
+
+/* Linux's tcp_disconnect: the socket lets its connection go and is a fresh one again,
+ * keeping its binding and options. A connection still going (or opening) is reset, and
+ * the socket's next call says ECONNRESET; a listener stops. For connect(AF_UNSPEC), and
+ * for a connect after a failed one. Under rt->mu. */
+static void tcp_disconnect(struct sock *s)
+{
+    if (s->kind == SOCK_TCP_LISTEN) listener_stop(s);
+    if (s->kind != SOCK_TCP_CONN) return;
+    bool going = !s->failed;
+    synack_tcp_set_user(s->tcp, NULL);
+    if (going)
+        synack_tcp_abort(s->tcp, rt_clock());
+    else
+        synack_tcp_close(s->tcp, rt_clock());
+    s->tcp = NULL;
+    s->kind = SOCK_TCP_NEW;
+    s->failed = s->peer_fin = s->rd_shut = s->wr_shut = s->connected = false;
+    s->connecting = s->connect_pending = false;
+    s->so_error = going ? ECONNRESET : 0;
+    s->peek_len = 0;
+}
+
+/* Is `port` held by a stream socket of the runtime bound and neither listening nor
+ * connected? The core does not know those (bind_conflict). Under rt->mu. */
+static bool port_is_bound_here(const struct synack_rt *rt, uint16_t port)
+{
+    for (const struct sock *o = rt->socks; o != NULL; o = o->rt_next)
+        if (o->type == SOCK_STREAM && o->kind == SOCK_TCP_NEW && o->bound && !o->closed &&
+            o->local.port == port)
+            return true;
+    return false;
+}
+
+/* The core's active open from `local` (NULL: the socket is not bound). The ephemeral port
+ * the core picks for an unbound socket must not be one that a bound socket of this layer
+ * holds (Linux's connect skips every port bound with bind): the core, which does not know
+ * them, is asked again (its counter moves on) until it picks another, or none is left
+ * (NOPORTS). Under rt->mu. */
+static int tcp_open(struct sock *s, const struct synack_endpoint *remote,
+                    const struct synack_endpoint *local, struct synack_tcp **c)
+{
+    struct synack_rt *rt = s->rt;
+    for (uint32_t tries = (uint32_t)rt->eph_hi - rt->eph_lo + 1;; tries--) {
+        int rc = synack_tcp_connect(rt->stack, remote, local, s, c, rt_clock());
+        if (rc != 0 || local != NULL) return rc;
+        struct synack_tcp_info ti;
+        if (synack_tcp_info(*c, &ti) != 0 || !port_is_bound_here(rt, ti.local_port)) return 0;
+        synack_tcp_set_user(*c, NULL);
+        synack_tcp_abort(*c, rt_clock()); /* in SYN_SENT: nothing is sent */
+        *c = NULL;
+        if (tries == 1) return SYNACK_ERR_NOPORTS;
+    }
+}
+
+/* connect on a stream socket; `addr` holds a family at least (synack_connect). Under
+ * rt->mu. */
 static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t len)
 {
     struct synack_rt *rt = s->rt;
+    if (addr->sa_family == AF_UNSPEC) {
+        tcp_disconnect(s);
+        rt_settle(rt);
+        return 0;
+    }
     if (s->kind == SOCK_TCP_LISTEN) return EISCONN;
     if (s->kind == SOCK_TCP_CONN) {
-        if (s->connecting) return s->nonblock ? EALREADY : connect_wait(s);
+        if (s->connecting) return s->nonblock ? EALREADY : connect_finish(s);
+        if (s->connect_pending) return connect_report(s);
         if (!s->failed) return EISCONN;
-        /* Linux lets a socket whose connect failed connect again. */
-        synack_tcp_set_user(s->tcp, NULL);
-        synack_tcp_close(s->tcp, rt_clock());
-        s->tcp = NULL;
-        s->kind = SOCK_TCP_NEW;
-        s->failed = s->peer_fin = s->rd_shut = s->wr_shut = s->connected = false;
-        s->so_error = 0;
-        s->peek_len = 0;
+        tcp_disconnect(s); /* Linux lets a socket whose connect failed connect again */
     }
-    if (addr != NULL && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC)
-        return 0; /* nothing to disconnect */
     struct synack_endpoint remote;
-    int e = sa_to_ep(s, addr, len, false, &remote);
+    int e = sa_to_ep(s, addr, len, SA_CONNECT, &remote);
     if (e != 0) return e;
     if (remote.port == 0 || !synack_addr_is_unicast(&remote.addr)) return ECONNREFUSED;
     if (synack_stack_addr(rt->stack, (enum synack_family)remote.addr.family) == NULL)
@@ -780,7 +968,7 @@ static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         local.addr = synack_addr_any(remote.addr.family);
     if (s->bound && local.addr.family != remote.addr.family) return EINVAL;
     struct synack_tcp *c;
-    int rc = synack_tcp_connect(rt->stack, &remote, s->bound ? &local : NULL, s, &c, rt_clock());
+    int rc = tcp_open(s, &remote, s->bound ? &local : NULL, &c);
     if (rc != 0)
         return rc == SYNACK_ERR_ADDRINUSE || rc == SYNACK_ERR_NOPORTS ? EADDRNOTAVAIL
                : rc == SYNACK_ERR_INVAL                               ? ENETUNREACH
@@ -796,24 +984,26 @@ static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         s->local.port = ti.local_port;
     }
     s->remote = remote;
+    s->connect_pending = true;
     rt_settle(rt);
     if (s->nonblock) return EINPROGRESS;
-    return connect_wait(s);
+    return connect_finish(s);
 }
 
+/* ... and on a datagram socket. */
 static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t len)
 {
-    if (addr != NULL && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+    if (addr->sa_family == AF_UNSPEC) {
         /* Dissolves the association (RFC 8085 §5.1's "connected" socket goes back). */
         if (s->udp != NULL) (void)synack_udp_connect(s->udp, NULL);
         s->connected = false;
         return 0;
     }
     struct synack_endpoint remote;
-    int e = sa_to_ep(s, addr, len, false, &remote);
+    int e = sa_to_ep(s, addr, len, SA_CONNECT, &remote);
     if (e != 0) return e;
     if (!s->bound) {
-        e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr});
+        e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr}, true);
         if (e != 0) return e;
     }
     int rc = synack_udp_connect(s->udp, &remote);
@@ -825,13 +1015,21 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
 
 int synack_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
-    int e = s->type == SOCK_STREAM ? tcp_connect(s, addr, len) : udp_connect(s, addr, len);
+    int e;
+    /* As Linux: the address is copied in (EFAULT), then must hold a family (EINVAL), which
+     * AF_UNSPEC is to disconnect; only then does the socket's state count. */
+    if (len > sizeof(struct sockaddr_storage))
+        e = EINVAL;
+    else if (addr == NULL && len > 0)
+        e = EFAULT;
+    else if (len < sizeof(sa_family_t))
+        e = EINVAL;
+    else
+        e = s->type == SOCK_STREAM ? tcp_connect(s, addr, len) : udp_connect(s, addr, len);
     sock_changed(s, false);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -865,7 +1063,7 @@ static int iov_check(const struct iovec *iov, int n)
 static ssize_t tcp_sendv(struct sock *s, const struct iovec *iov, int n, int flags)
 {
     bool nb = s->nonblock || (flags & MSG_DONTWAIT);
-    if (s->kind != SOCK_TCP_CONN) return -EPIPE;
+    if (s->kind != SOCK_TCP_CONN) return -sock_take_error(s, EPIPE);
     size_t total = iov_total(iov, n), sent = 0;
     synack_time_t until = deadline_after(s->sndtimeo);
     int i = 0;
@@ -873,12 +1071,7 @@ static ssize_t tcp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
     while (sent < total || total == 0) {
         if (s->failed) {
             if (sent > 0) break;
-            if (s->so_error) {
-                int e = s->so_error;
-                s->so_error = 0;
-                return -e;
-            }
-            return -EPIPE;
+            return -sock_take_error(s, EPIPE);
         }
         if (s->wr_shut) return sent > 0 ? (ssize_t)sent : -EPIPE;
         if (s->connecting) {
@@ -902,7 +1095,9 @@ static ssize_t tcp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
         }
         if (rc == SYNACK_ERR_AGAIN) {
             if (nb) return sent > 0 ? (ssize_t)sent : -EAGAIN;
-            int e = sock_wait(s, SOCK_OUT, until);
+            int e = sock_wait_again(s, SOCK_OUT, until);
+            /* Another thread's connect(AF_UNSPEC) let the connection go meanwhile. */
+            if (e == 0 && s->kind != SOCK_TCP_CONN) e = sock_take_error(s, EPIPE);
             if (e != 0) return sent > 0 ? (ssize_t)sent : -e;
             continue;
         }
@@ -924,14 +1119,15 @@ static ssize_t udp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
     bool nb = s->nonblock || (flags & MSG_DONTWAIT);
     struct synack_endpoint dst;
     if (to != NULL) {
-        int e = sa_to_ep(s, to, tolen, false, &dst);
+        int e = sa_to_ep(s, to, tolen, SA_SENDTO, &dst);
         if (e != 0) return -e;
+        if (dst.port == 0) return -EINVAL; /* Linux's udp_sendmsg */
     } else if (!s->connected) {
         return -EDESTADDRREQ;
     }
     if (s->wr_shut) return -EPIPE;
     if (!s->bound) {
-        int e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr});
+        int e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr}, true);
         if (e != 0) return -e;
     }
     size_t total = iov_total(iov, n);
@@ -984,20 +1180,20 @@ static ssize_t sock_sendv(int fd, const struct iovec *iov, int n, int flags,
 {
     int e = iov_check(iov, n);
     if (e != 0) return fail(e);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     if (!is_send) flags = 0;
     if (flags & MSG_OOB) {
-        sock_put(s);
+        sock_leave(s);
         return fail(EOPNOTSUPP); /* urgent data: not supported (docs/SOCKETS.md) */
     }
-    rt_lock(s->rt);
-    ssize_t r = s->type == SOCK_STREAM ? tcp_sendv(s, iov, n, flags)
-                                       : udp_sendv(s, iov, n, flags, to, tolen);
+    /* A stream socket ignores the address, as Linux's does (without TCP Fast Open). */
+    bool stream = s->type == SOCK_STREAM;
+    ssize_t r = stream ? tcp_sendv(s, iov, n, flags) : udp_sendv(s, iov, n, flags, to, tolen);
     sock_changed(s, false);
-    rt_unlock(s->rt);
-    sock_put(s);
-    if (r == -EPIPE) return fail_pipe(is_send ? flags : 0);
+    sock_leave(s);
+    /* SIGPIPE is a stream socket's (Linux's sk_stream_error); a datagram one says EPIPE. */
+    if (r == -EPIPE && stream) return fail_pipe(is_send ? flags : 0);
     return r < 0 ? fail((int)-r) : r;
 }
 
@@ -1011,14 +1207,6 @@ ssize_t synack_sendto(int fd, const void *buf, size_t len, int flags, const stru
                       socklen_t tolen)
 {
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    /* A stream socket ignores the address, as Linux's does (without TCP Fast Open). */
-    if (to != NULL && synack_is_socket(fd)) {
-        struct sock *s = sock_get(fd);
-        if (s != NULL) {
-            if (s->type == SOCK_STREAM) to = NULL;
-            sock_put(s);
-        }
-    }
     return sock_sendv(fd, &iov, 1, flags, to, tolen, true);
 }
 
@@ -1026,15 +1214,12 @@ ssize_t synack_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     if (msg == NULL) return fail(EFAULT);
     if (msg->msg_iovlen > IOV_MAX) return fail(EMSGSIZE);
-    const struct sockaddr *to = msg->msg_name;
-    if (to != NULL && synack_is_socket(fd)) {
-        struct sock *s = sock_get(fd);
-        if (s != NULL) {
-            if (s->type == SOCK_STREAM) to = NULL;
-            sock_put(s);
-        }
-    }
-    return sock_sendv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, to, msg->msg_namelen, true);
+    /* Linux's copy_msghdr_from_user: a negative length is EINVAL, a longer one is cut. */
+    if ((int)msg->msg_namelen < 0) return fail(EINVAL);
+    socklen_t nl = msg->msg_namelen > sizeof(struct sockaddr_storage)
+                       ? (socklen_t)sizeof(struct sockaddr_storage)
+                       : msg->msg_namelen;
+    return sock_sendv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, nl, true);
 }
 
 ssize_t synack_write(int fd, const void *buf, size_t len)
@@ -1082,7 +1267,8 @@ static int peek_reserve(struct sock *s, size_t cap)
 static ssize_t tcp_recvv(struct sock *s, const struct iovec *iov, int n, int flags)
 {
     bool nb = s->nonblock || (flags & MSG_DONTWAIT);
-    if (s->kind != SOCK_TCP_CONN) return -ENOTCONN;
+    if (s->kind == SOCK_TCP_LISTEN) return -ENOTCONN;
+    if (s->kind != SOCK_TCP_CONN) return -sock_take_error(s, ENOTCONN);
     size_t total = iov_total(iov, n), got = 0;
     if (total == 0) return 0;
     synack_time_t until = deadline_after(s->rcvtimeo);
@@ -1100,8 +1286,14 @@ static ssize_t tcp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
         if (got == total) break;
         synack_ssize rc;
         if (flags & MSG_PEEK) {
-            if (peek_reserve(s, total) != 0) return got ? (ssize_t)got : -ENOMEM;
-            rc = synack_tcp_recv(s->tcp, s->peek + s->peek_len, total - s->peek_len, rt_clock());
+            /* What the core holds is kept, however long the caller's buffer says it is
+             * (asking for nothing when it holds nothing still tells AGAIN, 0 or the
+             * error). */
+            struct synack_tcp_info ti;
+            size_t want = total - s->peek_len;
+            if (synack_tcp_info(s->tcp, &ti) == 0 && ti.recv_queued < want) want = ti.recv_queued;
+            if (peek_reserve(s, s->peek_len + want) != 0) return got ? (ssize_t)got : -ENOMEM;
+            rc = synack_tcp_recv(s->tcp, want ? s->peek + s->peek_len : NULL, want, rt_clock());
             if (rc > 0) {
                 s->peek_len += (size_t)rc;
                 continue;
@@ -1124,18 +1316,16 @@ static ssize_t tcp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
         if (rc == SYNACK_ERR_AGAIN || rc == SYNACK_ERR_NOTCONN) {
             if (got > 0 && !((flags & MSG_WAITALL) && !nb)) break;
             if (nb) return got ? (ssize_t)got : -EAGAIN;
-            int e = sock_wait(s, SOCK_IN, until);
+            int e = sock_wait_again(s, SOCK_IN, until);
+            /* Another thread's connect(AF_UNSPEC) let the connection go meanwhile. */
+            if (e == 0 && s->kind != SOCK_TCP_CONN) e = sock_take_error(s, ENOTCONN);
             if (e != 0) return got ? (ssize_t)got : -e;
             continue;
         }
         /* The connection failed: its error once, then end of stream (as Linux). */
         s->failed = true;
         if (got > 0) break;
-        if (s->so_error) {
-            int e = s->so_error;
-            s->so_error = 0;
-            return -e;
-        }
+        if (s->so_error) return -sock_take_error(s, 0);
         break;
     }
     rt_settle(s->rt);
@@ -1164,8 +1354,8 @@ static ssize_t udp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
             }
         }
         if (s->peek_dgram) break;
+        if (nb) return -EAGAIN; /* even shut down, as Linux's */
         if (s->rd_shut) return 0;
-        if (nb) return -EAGAIN;
         int e = sock_wait(s, SOCK_IN, until);
         if (e != 0) return -e;
     }
@@ -1182,29 +1372,29 @@ static ssize_t sock_recvv(int fd, const struct iovec *iov, int n, int flags, str
 {
     int e = iov_check(iov, n);
     if (e != 0) return fail(e);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    if (flags & MSG_OOB) {
-        sock_put(s);
-        return fail(EINVAL); /* no urgent data is ever kept (docs/SOCKETS.md) */
+    if (flags & (MSG_OOB | MSG_ERRQUEUE)) {
+        sock_leave(s);
+        /* No urgent data is ever kept (docs/SOCKETS.md); no error is ever queued. */
+        return fail(flags & MSG_OOB ? EINVAL : EAGAIN);
     }
-    if (flags & MSG_ERRQUEUE) {
-        sock_put(s);
-        return fail(EAGAIN);
+    if (from != NULL && fromlen != NULL && (int)*fromlen < 0) {
+        sock_leave(s);
+        return fail(EINVAL); /* Linux says so after taking the data; nothing is taken here */
     }
     struct synack_endpoint src = {0};
-    rt_lock(s->rt);
     ssize_t r;
     if (s->type == SOCK_STREAM) {
         r = tcp_recvv(s, iov, n, flags);
-        src = s->remote;
+        /* As Linux's TCP: no address, and a length of 0. */
+        if (r >= 0 && fromlen != NULL) *fromlen = 0;
     } else {
         r = udp_recvv(s, iov, n, flags, &src, msg_flags);
+        if (r >= 0 && from != NULL && fromlen != NULL) (void)ep_to_sa(s, &src, from, fromlen);
     }
     sock_changed(s, false);
-    if (r >= 0 && from != NULL && fromlen != NULL) (void)ep_to_sa(s, &src, from, fromlen);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return r < 0 ? fail((int)-r) : r;
 }
 
@@ -1226,6 +1416,7 @@ ssize_t synack_recvmsg(int fd, struct msghdr *msg, int flags)
 {
     if (msg == NULL) return fail(EFAULT);
     if (msg->msg_iovlen > IOV_MAX) return fail(EMSGSIZE);
+    if ((int)msg->msg_namelen < 0) return fail(EINVAL);
     int mflags = 0;
     socklen_t nl = msg->msg_namelen;
     ssize_t r = sock_recvv(fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name,
@@ -1258,44 +1449,44 @@ int synack_shutdown(int fd, int how)
         if (s != NULL) sock_put(s);
         return -1;
     }
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     struct synack_rt *rt = s->rt;
     int e = 0;
-    rt_lock(rt);
     if (s->kind == SOCK_TCP_LISTEN) {
-        /* Linux: shutting a listener's reading down stops it listening; a blocked accept
-         * returns EINVAL. */
-        if (how != SHUT_WR) {
-            synack_listener_close(s->lis, rt_clock());
-            s->lis = NULL;
-            s->kind = SOCK_TCP_NEW;
-            s->bound = false;
-        }
+        /* Linux: shutting a listener's reading down stops it listening (a blocked accept
+         * returns EINVAL); it stays bound to its port, and may listen on it again. */
+        if (how != SHUT_WR) listener_stop(s);
+    } else if (s->kind == SOCK_TCP_CONN && s->connecting) {
+        /* Linux disconnects a socket still opening, whichever way it is shut down (the
+         * core would take no FIN before the handshake, and the connection would open
+         * with its sending side shut in the socket alone). */
+        tcp_disconnect(s);
     } else if (s->kind == SOCK_TCP_CONN && !s->failed) {
         if (how != SHUT_WR) s->rd_shut = true;
         if (how != SHUT_RD && !s->wr_shut) {
             s->wr_shut = true;
             (void)synack_tcp_shutdown(s->tcp, rt_clock());
         }
-    } else if (s->kind == SOCK_UDP && s->connected) {
+    } else if (s->kind == SOCK_UDP) {
+        /* Linux shuts an unconnected datagram socket down too, and says ENOTCONN: how
+         * programs wake a thread blocked in its recvfrom. */
         if (how != SHUT_WR) s->rd_shut = true;
         if (how != SHUT_RD) s->wr_shut = true;
+        if (!s->connected) e = ENOTCONN;
     } else {
         e = ENOTCONN;
     }
     rt_settle(rt);
     sock_changed(s, true);
-    rt_unlock(rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
 static int sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
     struct synack_endpoint ep = s->bound ? s->local : sock_any(s);
     int e = 0;
     if (s->kind == SOCK_TCP_CONN && s->tcp != NULL) {
@@ -1314,8 +1505,7 @@ static int sock_name(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
     if (ep.addr.family == SYNACK_AF_NONE)
         ep.addr = synack_addr_any(s->domain == AF_INET ? SYNACK_AF_INET : SYNACK_AF_INET6);
     if (e == 0) e = ep_to_sa(s, &ep, addr, len);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -1474,9 +1664,10 @@ static int setopt_locked(struct sock *s, int level, int name, const void *val, s
         }
     }
     if (level == IPPROTO_TCP) {
-        if (!stream) return EOPNOTSUPP;
+        if (!stream) return ENOPROTOOPT; /* Linux's UDP hands the level to IP's */
         if (name == TCP_CONGESTION) {
             char nm[16] = {0};
+            if (len < 1) return EINVAL;
             if (val == NULL) return EFAULT;
             memcpy(nm, val, len < sizeof(nm) - 1 ? len : sizeof(nm) - 1);
             enum synack_cc cc;
@@ -1537,13 +1728,11 @@ static int setopt_locked(struct sock *s, int level, int name, const void *val, s
 
 int synack_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
     int e = setopt_locked(s, level, name, val, len);
     rt_settle(s->rt);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -1673,13 +1862,11 @@ static int getopt_locked(struct sock *s, int level, int name, void *val, socklen
 
 int synack_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
-    rt_lock(s->rt);
     int e = getopt_locked(s, level, name, val, len);
     sock_changed(s, false);
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }
 
@@ -1691,10 +1878,9 @@ int synack_fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     long arg = (cmd == F_SETFL || cmd == F_SETFD) ? va_arg(ap, long) : 0;
     va_end(ap);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     int r = 0;
-    rt_lock(s->rt);
     switch (cmd) {
     case F_GETFL:
         r = O_RDWR | (s->nonblock ? O_NONBLOCK : 0);
@@ -1710,8 +1896,7 @@ int synack_fcntl(int fd, int cmd, ...)
         errno = EINVAL, r = -1;
         break;
     }
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return r;
 }
 
@@ -1721,10 +1906,9 @@ int synack_ioctl(int fd, unsigned long request, ...)
     va_start(ap, request);
     int *arg = va_arg(ap, int *);
     va_end(ap);
-    struct sock *s = sock_get(fd);
+    struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;
     int e = 0;
-    rt_lock(s->rt);
     if (request != FIONBIO && request != FIONREAD && request != TIOCOUTQ) {
         e = ENOTTY;
     } else if (arg == NULL) {
@@ -1757,7 +1941,6 @@ int synack_ioctl(int fd, unsigned long request, ...)
             *arg = 0;
         }
     }
-    rt_unlock(s->rt);
-    sock_put(s);
+    sock_leave(s);
     return e ? fail(e) : 0;
 }

@@ -41,7 +41,8 @@ bool synack_is_socket(int fd)
     return tab_load(fd) != NULL;
 }
 
-/* Enters `s` under its descriptor. Under tab_mu. 0, or ENFILE (a number beyond the table). */
+/* Enters `s` under its descriptor. Under tab_mu. 0, EMFILE (a number beyond the table) or
+ * ENOMEM (no page for it). */
 static int tab_store(int fd, struct sock *s)
 {
     if (fd < 0 || (unsigned)fd >= TAB_PAGE * TAB_PAGES) return EMFILE;

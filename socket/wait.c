@@ -276,8 +276,9 @@ static void ep_account(struct sock *s, uint32_t events, int sign)
     s->ep_regs += (unsigned)sign;
     if (events & EPOLLIN) s->ep_in += (unsigned)sign;
     if (events & EPOLLOUT) s->ep_out += (unsigned)sign;
-    s->ep_interest =
-        (s->ep_in ? SOCK_IN : 0) | (s->ep_out ? SOCK_OUT : 0) | (s->ep_in ? SOCK_RDHUP : 0);
+    if (events & EPOLLRDHUP) s->ep_rdhup += (unsigned)sign;
+    s->ep_interest = (s->ep_in ? SOCK_IN : 0) | (s->ep_out ? SOCK_OUT : 0) |
+                     (s->ep_in || s->ep_rdhup ? SOCK_RDHUP : 0);
 }
 
 /* Forgets epoll instance `epfd` and what was registered in it (its descriptor is closed,
@@ -337,6 +338,19 @@ int synack_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
         if (s) sock_put(s);
         errno = ENOMEM;
         return -1;
+    }
+    if (s != NULL) {
+        /* A socket closed since the lookup: its close has forgotten its registrations
+         * (ep_forget_fd, after `closed`, under this lock) and would not forget this one. */
+        rt_lock(s->rt);
+        bool closed = s->closed;
+        rt_unlock(s->rt);
+        if (closed) {
+            pthread_mutex_unlock(&ep_mu);
+            sock_put(s);
+            errno = EBADF;
+            return -1;
+        }
     }
     struct epoll_event kev = {0};
     if (ev != NULL) {

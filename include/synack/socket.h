@@ -59,9 +59,9 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
                   unsigned flags, char *err, size_t errcap);
 
 /* Stops the thread (if any), resets the connections of every socket still open on the
- * runtime (their descriptors are closed; calls blocked on them return EBADF) and frees
- * the stack and the link. NULL is allowed. No other thread may be inside synack_rt_* of
- * this runtime while it is freed. */
+ * runtime (their descriptors are closed; calls blocked on them return EBADF, and the free
+ * waits until they have returned) and frees the stack and the link. NULL is allowed. No
+ * other thread may be inside synack_rt_* of this runtime while it is freed. */
 void synack_rt_free(struct synack_rt *rt);
 
 /* A descriptor that polls readable when synack_rt_run_due has work (a packet arrived, a

@@ -557,7 +557,8 @@ enum synack_event_type {
     SYNACK_EV_CONNECTED,   /* connect() completed (ESTABLISHED) */
     SYNACK_EV_ACCEPTABLE,  /* a listener has a connection waiting in its accept queue */
     SYNACK_EV_READABLE,    /* new in-order data can be read */
-    SYNACK_EV_WRITABLE,    /* send buffer space was freed */
+    SYNACK_EV_WRITABLE,    /* send buffer space was freed after a send found the buffer full
+                              or filled it */
     SYNACK_EV_PEER_CLOSED, /* the peer's FIN arrived: recv() returns 0 once data is read */
     SYNACK_EV_ERROR,       /* the connection failed: err is CONNREFUSED (RST, or ICMP port or
                               protocol unreachable while opening), CONNRESET, TIMEDOUT,

@@ -94,7 +94,7 @@ enum {
     TCP_F_RTT_TIMING = 1u << 7,     /* rtt_seq/rtt_start time an unretransmitted segment */
     TCP_F_SND_WND_SET = 1u << 8,    /* snd_wnd has been taken from a segment */
     TCP_F_PROBE = 1u << 9,          /* persist timer fired: send one byte past a zero window */
-    TCP_F_WANT_WRITABLE = 1u << 10, /* send() found the buffer full: report space freed */
+    TCP_F_WANT_WRITABLE = 1u << 10, /* send() found or left the buffer full: report space */
     TCP_F_NODELAY = 1u << 11,       /* Nagle off */
     TCP_F_SACK = 1u << 12,          /* SACK permitted both ways (RFC 2018 §2) */
     TCP_F_TS = 1u << 13,            /* timestamps negotiated (RFC 7323 §3.2) */

@@ -73,8 +73,10 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
         take = ring_len(&c->sndq) ? 0 : (len < c->eff_mss ? len : c->eff_mss);
     }
     size_t n = ring_write(&c->sndq, data, take);
-    if (n < len || ring_space(&c->sndq) == 0)
-        c->flags |= TCP_F_WANT_WRITABLE; /* full: EV_WRITABLE when space frees */
+    /* SYNACK_EV_WRITABLE when space frees: after a send that found the buffer full, and
+     * after one that filled it (taken whole, it found no refusal, but whoever waits for
+     * room, a poll for POLLOUT, waits from now). */
+    if (n < len || ring_space(&c->sndq) == 0) c->flags |= TCP_F_WANT_WRITABLE;
     if (n == 0) return SYNACK_ERR_AGAIN;
     tcp_mem_sync(c);
     tcp_schedule_output(c);

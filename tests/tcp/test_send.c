@@ -256,6 +256,25 @@ static void send_buffer_limits_send_and_writable_after_ack(void **state)
     fix_free(&f);
 }
 
+/* A send taken whole that leaves the buffer full asks for WRITABLE too: a socket layer
+ * reports POLLOUT only while there is room, so its pollers wait from that send on. */
+static void send_that_fills_the_buffer_exactly_gets_writable_after_ack(void **state)
+{
+    (void)state;
+    struct fix f;
+    uint8_t data[8192];
+    memset(data, 'x', sizeof data);
+    fix_init(&f, small_sndbuf);
+    fix_established_active(&f);
+    uint32_t s0 = f.peer_ack;
+    assert_int_equal(synack_tcp_send(f.c, data, 8192, f.now), 8192);
+    expect_full_segs(&f, s0, 5, MSS);
+    expect_seg(&f, s0 + 5 * MSS, 8192 - 5 * MSS);
+    fix_peer_ack(&f, s0 + MSS);
+    assert_true(fix_saw_event(&f, SYNACK_EV_WRITABLE, 0));
+    fix_free(&f);
+}
+
 /* ---- Nagle (RFC 1122 §4.2.3.4, Minshall's variant) ----------------------------------------- */
 
 /* RFC 1122 §4.2.3.4: a small segment waits while a previous small segment is unacked; the
@@ -466,6 +485,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(slow_start_abc_growth_per_ack),
     cmocka_unit_test(flight_never_exceeds_cwnd),
     cmocka_unit_test(send_buffer_limits_send_and_writable_after_ack),
+    cmocka_unit_test(send_that_fills_the_buffer_exactly_gets_writable_after_ack),
     cmocka_unit_test(nagle_second_small_write_waits_for_ack),
     cmocka_unit_test(nodelay_small_writes_go_at_once),
     cmocka_unit_test(nodelay_releases_data_nagle_held),
