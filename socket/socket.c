@@ -1876,7 +1876,8 @@ int synack_fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
-    long arg = (cmd == F_SETFL || cmd == F_SETFD) ? va_arg(ap, long) : 0;
+    /* F_SETFL and F_SETFD take an int (POSIX). */
+    int arg = (cmd == F_SETFL || cmd == F_SETFD) ? va_arg(ap, int) : 0;
     va_end(ap);
     struct sock *s = sock_enter(fd);
     if (s == NULL) return -1;

@@ -80,6 +80,9 @@ int synack_poll(struct pollfd *fds, nfds_t nfds, int timeout)
             continue;
         }
         ents[i].s = sock_get(fds[i].fd);
+        /* Closed since the test above: the kernel's poll reports it (POLLNVAL) or, if the
+         * number was opened again meanwhile, polls what it now is. */
+        if (ents[i].s == NULL) k[i] = fds[i];
     }
     k[nfds].fd = sock_thread_fd(t);
     k[nfds].events = POLLIN;
