@@ -10,12 +10,11 @@
 #include "attack.h"
 #include "cli.h"
 #include "commands.h"
+#include "ladder.h"
+#include "lesson_cmd.h"
 #include "netopt.h"
 #include "scenario.h"
 
-#define LADDER_HEAD 60 /* lines shown before eliding a long transfer */
-#define LADDER_TAIL 24 /* lines kept at the end */
-#define ARROW_WIDTH 60
 #define PLOT_WIDTH 60             /* columns of the cwnd view: fits 80 with its labels */
 #define PLOT_HEIGHT 15            /* rows of the cwnd view */
 #define PLOT_SAMPLES 240          /* samples recorded for it: four per column */
@@ -24,202 +23,9 @@
 /* The mark of each congestion-control phase, in the cwnd view and the JSON samples. */
 static const char phase_letter[SYNACK_PHASE_COUNT] = {'S', 'A', 'R', 'L'};
 
-struct ladder_line {
-    synack_time_t t;
-    char text[200];
-};
-
-/* What the ladder needs to label the handshake and the close. */
-struct ladder {
-    bool quiet;
-    bool ipv6;       /* the ends' addresses in the header */
-    uint32_t iss[2]; /* client, server: for relative sequence numbers */
-    bool have_iss[2];
-    uint32_t max_end[2]; /* highest sequence sent + 1, per side: spots retransmissions */
-    bool sent_any[2];
-    int handshake_step; /* last handshake step labelled (0..3) */
-    unsigned syn_sides; /* bit per side that sent a bare SYN */
-    int close_step;     /* last close step labelled (0..4) */
-    int fin_side[2];    /* which side sent the first and the second FIN (-1: none) */
-    uint32_t fin_seq[2];
-    uint64_t total; /* segments seen */
-    uint64_t elided;
-    /* The tail ring: the last LADDER_TAIL lines of a long transfer. */
-    struct ladder_line tail[LADDER_TAIL];
-    size_t tail_len, tail_head;
-    /* Lines the observer printed are keyed by (link, number) so a loss can mark them. */
-};
-
 static double ms(synack_time_t t)
 {
     return (double)t / 1e6;
-}
-
-/* "handshake 1/3", "close 2/4", ... for segment `seg` sent by `side` (0 client, 1 server). */
-static const char *ladder_label(struct ladder *L, int side, const struct synack_segment *seg,
-                                char *buf, size_t cap)
-{
-    uint8_t f = seg->flags;
-    buf[0] = 0;
-    bool simultaneous = L->syn_sides == 3;
-    if ((f & SYNACK_TCP_SYN) && !(f & SYNACK_TCP_ACK)) {
-        L->syn_sides |= 1u << side;
-        if (L->syn_sides == 3)
-            snprintf(buf, cap, "simultaneous open: SYNs cross");
-        else
-            snprintf(buf, cap, "handshake 1/3");
-        if (L->handshake_step == 0) L->handshake_step = 1;
-        return buf;
-    }
-    if ((f & SYNACK_TCP_SYN) && (f & SYNACK_TCP_ACK)) {
-        if (L->handshake_step < 2) L->handshake_step = 2;
-        snprintf(buf, cap, simultaneous ? "simultaneous open: SYN-ACKs cross" : "handshake 2/3");
-        return buf;
-    }
-    if (f & SYNACK_TCP_RST) {
-        snprintf(buf, cap, "reset");
-        return buf;
-    }
-    if (L->handshake_step == 2 && !simultaneous && !(f & SYNACK_TCP_FIN) && seg->payload_len == 0) {
-        L->handshake_step = 3;
-        snprintf(buf, cap, "handshake 3/3");
-        return buf;
-    }
-    /* The close: FIN from one side (1/4), its ACK (2/4), FIN from the other (3/4), its ACK
-     * (4/4). A FIN that also acknowledges the first FIN is steps 2/4 and 3/4 at once. */
-    bool acks_first = L->close_step >= 1 && side != L->fin_side[0] && (f & SYNACK_TCP_ACK) &&
-                      synack_seq_geq(seg->ack, L->fin_seq[0] + 1);
-    if (f & SYNACK_TCP_FIN) {
-        if (L->close_step == 0) {
-            L->close_step = 1;
-            L->fin_side[0] = side;
-            L->fin_seq[0] = seg->seq + (uint32_t)seg->payload_len;
-            snprintf(buf, cap, "close 1/4");
-        } else if (side != L->fin_side[0] && L->close_step < 3) {
-            L->fin_side[1] = side;
-            L->fin_seq[1] = seg->seq + (uint32_t)seg->payload_len;
-            snprintf(buf, cap,
-                     acks_first && L->close_step == 1 ? "close 2/4 + 3/4"
-                     : acks_first                     ? "close 3/4"
-                                                      : "close 3/4 (simultaneous)");
-            L->close_step = 3;
-        }
-        return buf;
-    }
-    if (L->close_step == 1 && acks_first) {
-        L->close_step = 2;
-        snprintf(buf, cap, "close 2/4");
-    } else if (L->close_step == 3 && side == L->fin_side[0] && (f & SYNACK_TCP_ACK) &&
-               synack_seq_geq(seg->ack, L->fin_seq[1] + 1)) {
-        L->close_step = 4;
-        snprintf(buf, cap, "close 4/4");
-    } else if (L->close_step == 3 && side == L->fin_side[1] && (f & SYNACK_TCP_ACK) &&
-               synack_seq_geq(seg->ack, L->fin_seq[0] + 1)) {
-        snprintf(buf, cap, "close: ACK of the crossing FIN");
-    }
-    return buf;
-}
-
-static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
-{
-    L->total++;
-    if (L->quiet) return;
-    if (L->total == 1) { /* the header comes with the first segment, not before an error */
-        char c[SYNACK_ADDR_STRLEN + 10], s[SYNACK_ADDR_STRLEN + 10], a[SYNACK_ADDR_STRLEN];
-        struct synack_addr ca = scenario_addr(L->ipv6, false), sa = scenario_addr(L->ipv6, true);
-        synack_addr_format(&ca, a, sizeof a);
-        snprintf(c, sizeof c, " client %s", a);
-        synack_addr_format(&sa, a, sizeof a);
-        snprintf(s, sizeof s, "server %s ", a);
-        printf("%10s  |%-*s|\n%10s  |%*s|\n", "time ms", ARROW_WIDTH, c, "", ARROW_WIDTH, s);
-    }
-    if (L->total <= LADDER_HEAD) {
-        printf("%10.3f  %s\n", ms(t), line);
-        return;
-    }
-    /* Past the head, keep only the last lines: printed at the end with the elided count. */
-    struct ladder_line *slot = &L->tail[(L->tail_head + L->tail_len) % LADDER_TAIL];
-    if (L->tail_len == LADDER_TAIL) {
-        L->tail_head = (L->tail_head + 1) % LADDER_TAIL;
-        L->elided++;
-    } else {
-        L->tail_len++;
-    }
-    slot->t = t;
-    snprintf(slot->text, sizeof slot->text, "%s", line);
-}
-
-static void ladder_flush(struct ladder *L)
-{
-    if (L->quiet) return;
-    if (L->elided)
-        printf("%10s  %*s... %llu more segments ...\n", "", ARROW_WIDTH / 2 - 10, "",
-               (unsigned long long)L->elided);
-    for (size_t i = 0; i < L->tail_len; i++) {
-        const struct ladder_line *l = &L->tail[(L->tail_head + i) % LADDER_TAIL];
-        printf("%10.3f  %s\n", ms(l->t), l->text);
-    }
-    L->tail_len = 0;
-}
-
-/* One segment as an arrow across the page: client on the left, server on the right. */
-static void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
-{
-    struct ladder *L = ctx;
-    struct synack_segment seg;
-    bool lost = ev->kind == SYNACK_SIM_LOST || ev->kind == SYNACK_SIM_DROPPED ||
-                ev->kind == SYNACK_SIM_QUEUE_FULL;
-    if (ev->kind != SYNACK_SIM_SENT && !lost) return;
-    if (synack_segment_parse(ev->pkt, ev->len, &seg) != SYNACK_DROP_NONE) return;
-    struct synack_addr client = scenario_addr(seg.src.family == SYNACK_AF_INET6, false);
-    int side = synack_addr_eq(&seg.src, &client) ? 0 : 1;
-    char line[200];
-    if (lost) {
-        snprintf(line, sizeof line, "%*s  ^ %s on the way (packet %llu of its link)",
-                 side == 0 ? 2 : ARROW_WIDTH - 30, "", synack_sim_packet_kind_name(ev->kind),
-                 (unsigned long long)ev->number);
-        ladder_emit(L, ev->time, line);
-        return;
-    }
-    if ((seg.flags & SYNACK_TCP_SYN) && !L->have_iss[side]) {
-        L->iss[side] = seg.seq;
-        L->have_iss[side] = true;
-    }
-    uint32_t rel_seq = seg.seq - L->iss[side];
-    uint32_t rel_ack = seg.ack - L->iss[!side];
-    uint32_t used = (uint32_t)seg.payload_len + ((seg.flags & SYNACK_TCP_SYN) ? 1 : 0) +
-                    ((seg.flags & SYNACK_TCP_FIN) ? 1 : 0);
-    bool rtx = used && L->sent_any[side] && synack_seq_lt(seg.seq, L->max_end[side]);
-    if (used && (!L->sent_any[side] || synack_seq_gt(seg.seq + used, L->max_end[side])))
-        L->max_end[side] = seg.seq + used;
-    if (used) L->sent_any[side] = true;
-
-    char flags[16], body[96], label[48];
-    synack_format_tcp_flags(flags, sizeof flags, seg.flags);
-    int n = snprintf(body, sizeof body, " %s seq %u", flags, rel_seq);
-    if ((seg.flags & SYNACK_TCP_ACK) && L->have_iss[!side])
-        n += snprintf(body + n, sizeof body - (size_t)n, " ack %u", rel_ack);
-    snprintf(body + n, sizeof body - (size_t)n, " win %u len %zu ", seg.window, seg.payload_len);
-    ladder_label(L, side, &seg, label, sizeof label);
-
-    char arrow[ARROW_WIDTH + 1];
-    size_t blen = strlen(body);
-    if (blen > ARROW_WIDTH - 4) blen = ARROW_WIDTH - 4;
-    size_t dashes = ARROW_WIDTH - 2 - blen; /* two for the arrowhead and its tail */
-    size_t left = side == 0 ? 2 : dashes - 2;
-    size_t pos = 0;
-    arrow[pos++] = side == 0 ? '-' : '<';
-    for (size_t i = 0; i < left; i++)
-        arrow[pos++] = '-';
-    memcpy(arrow + pos, body, blen);
-    pos += blen;
-    while (pos < ARROW_WIDTH - 1)
-        arrow[pos++] = '-';
-    arrow[pos++] = side == 0 ? '>' : '-';
-    arrow[pos] = 0;
-    snprintf(line, sizeof line, "|%s|  %s%s%s", arrow, label, rtx && label[0] ? ", " : "",
-             rtx ? "RETRANSMISSION" : "");
-    ladder_emit(L, ev->time, line);
 }
 
 /* ---- the cwnd view ---------------------------------------------------------------------- */
@@ -537,6 +343,10 @@ static const char demo_usage[] =
     "  --server-closes       the server closes first once it has every byte\n"
     "  --simultaneous-open   both ends send SYN at once (no listener)\n"
     "  --simultaneous-close  both ends close at the same instant\n"
+    "  --scenario NAME       a lesson: a run set up to show one thing about TCP, its ladder\n"
+    "                        annotated and explained (--scenario list names them all);\n"
+    "                        takes only --lang, --quiet, --ipv6 and --pcap besides\n"
+    "  --lang en|zh          the explanation in English (default) or Chinese\n"
     "\n"
     "TCP (both ends):\n"
     "  --cc NAME             congestion control: cubic (default) or newreno\n"
@@ -580,6 +390,24 @@ static const char *cc_choices(char *buf, size_t cap)
     return buf;
 }
 
+/* How many options other than --scenario, --lang, --quiet, --ipv6 and --pcap are given. */
+static int demo_story_options(int argc, char **argv)
+{
+    static const char *const own[] = {"--scenario", "--lang", "--quiet", "--ipv6", "--pcap"};
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) continue;
+        bool mine = false;
+        for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
+            size_t len = strlen(own[k]);
+            if (strncmp(argv[i], own[k], len) == 0 && (argv[i][len] == 0 || argv[i][len] == '='))
+                mine = true;
+        }
+        if (!mine) n++;
+    }
+    return n;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     /* The attack scenarios have options of their own. */
@@ -606,7 +434,9 @@ int cmd_demo(int argc, char **argv)
         O_SNDBUF,
         O_RCVBUF,
         O_CWND,
-        O_IPV6
+        O_IPV6,
+        O_SCENARIO,
+        O_LANG
     };
     static const struct option longopts[] = {
         {"bytes", required_argument, 0, O_BYTES},
@@ -629,12 +459,15 @@ int cmd_demo(int argc, char **argv)
         {"sndbuf", required_argument, 0, O_SNDBUF},
         {"rcvbuf", required_argument, 0, O_RCVBUF},
         {"cwnd", no_argument, 0, O_CWND},
+        {"scenario", required_argument, 0, O_SCENARIO},
+        {"lang", required_argument, 0, O_LANG},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     struct scenario_opts o;
     scenario_opts_default(&o);
     bool quiet = false, json = false, cwnd = false;
+    const char *scenario = NULL, *lang = NULL;
     double d;
     uint64_t size;
     int opt;
@@ -718,6 +551,12 @@ int cmd_demo(int argc, char **argv)
         case O_CWND:
             cwnd = true;
             break;
+        case O_SCENARIO:
+            scenario = optarg;
+            break;
+        case O_LANG:
+            lang = optarg;
+            break;
         case 'h':
             fputs(demo_usage, stdout);
             return 0;
@@ -730,6 +569,13 @@ int cmd_demo(int argc, char **argv)
     }
     if (optind < argc)
         return cli_fail("demo", "unexpected argument '%s' (see synack demo --help)", argv[optind]);
+    if (scenario || lang) {
+        if (!scenario) return cli_fail("demo", "--lang goes with --scenario NAME");
+        if (demo_story_options(argc, argv) > 0 || json || cwnd)
+            return cli_fail("demo", "--scenario takes only --lang, --quiet, --ipv6 and --pcap: "
+                                    "each scenario sets up its own run");
+        return demo_lesson(scenario, lang, quiet, o.ipv6, o.pcap);
+    }
     if (o.server_closes && o.simultaneous_close)
         return cli_fail("demo", "--server-closes and --simultaneous-close exclude each other");
     if (o.rcvbuf > 65535 && !o.window_scale)
@@ -740,9 +586,12 @@ int cmd_demo(int argc, char **argv)
         o.samples_cap = PLOT_SAMPLES;
     }
 
-    struct ladder L = {.quiet = quiet || json, .ipv6 = o.ipv6, .fin_side = {-1, -1}};
+    struct ladder L;
+    ladder_init(&L, quiet || json, o.ipv6);
     o.observer = ladder_observe;
     o.observer_ctx = &L;
+    o.on_state = ladder_state;
+    o.state_ctx = &L;
     struct scenario_result r;
     char err[256];
     struct timespec t0, t1;
@@ -754,6 +603,7 @@ int cmd_demo(int argc, char **argv)
         return 1;
     }
     ladder_flush(&L);
+    if (!L.quiet) ladder_legend();
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (cwnd && !json) print_cwnd_view(&o, &r);
     if (json)

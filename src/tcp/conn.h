@@ -117,6 +117,8 @@ enum {
     TCP_F_REUSEADDR = 1u << 27,     /* SO_REUSEADDR (SYNACK_BIND_REUSEADDR): its listener's,
                                        or synack_tcp_set_reuseaddr; its TIME_WAIT record
                                        keeps it (tcp_bind_conflicts) */
+    TCP_F_SIMOPEN_SYNACK = 1u << 28, /* a simultaneous open's SYN-ACK is due: it repeats our
+                                        SYN's sequence number but is no retransmission */
 };
 
 struct synack_tcp {

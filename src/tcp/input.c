@@ -119,6 +119,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
         /* Simultaneous open: SYN-SENT -> SYN-RECEIVED, answer <SEQ=ISS><ACK=RCV.NXT>
          * <CTL=SYN,ACK>. Text in the SYN is not queued; the peer sends it again. */
         c->snd_rtx = c->iss;
+        c->flags |= TCP_F_SIMOPEN_SYNACK;
         tcp_set_state(c, SYNACK_SYN_RECEIVED, now);
         tcp_schedule_output(c);
         return;

@@ -297,8 +297,13 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
     uint32_t end = p->seq + used;
     bool was_idle = c->snd_una == c->snd_nxt;
     if (p->flags & WIRE_TCP_SYN) {
-        /* The handshake is timed as before: Karn's algorithm, RFC 6298 §3. */
-        if (seq_lt(p->seq, c->snd_nxt) || c->snd_rtx != c->snd_nxt) {
+        /* The handshake is timed as before: Karn's algorithm, RFC 6298 §3. The first
+         * SYN-ACK of a simultaneous open carries our SYN a second time because the RFC's
+         * SYN-SENT step says so, not because it was lost: not counted, but not timed
+         * either (its ACK may answer either copy). */
+        if (c->flags & TCP_F_SIMOPEN_SYNACK) {
+            c->flags &= ~(uint32_t)(TCP_F_SIMOPEN_SYNACK | TCP_F_RTT_TIMING);
+        } else if (seq_lt(p->seq, c->snd_nxt) || c->snd_rtx != c->snd_nxt) {
             TCP_COUNT(c, retransmits);
             c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
         } else {

@@ -6,6 +6,8 @@
 
 #include "wire/wire.h"
 
+_Static_assert(SYNACK_MAX_SACK_BLOCKS == WIRE_TCP_MAX_SACK,
+               "the public SACK blocks are the wire's");
 _Static_assert(SYNACK_TCP_FIN == WIRE_TCP_FIN && SYNACK_TCP_SYN == WIRE_TCP_SYN &&
                    SYNACK_TCP_RST == WIRE_TCP_RST && SYNACK_TCP_PSH == WIRE_TCP_PSH &&
                    SYNACK_TCP_ACK == WIRE_TCP_ACK && SYNACK_TCP_URG == WIRE_TCP_URG &&
@@ -36,9 +38,13 @@ enum synack_drop synack_segment_parse(const uint8_t *pkt, size_t len, struct syn
         .has_ts = tcp.has_ts,
         .ts_val = tcp.ts_val,
         .ts_ecr = tcp.ts_ecr,
+        .sack_permitted = tcp.sack_permitted,
+        .sack_count = tcp.sack_count,
         .payload = tcp.payload,
         .payload_len = tcp.payload_len,
     };
+    for (size_t i = 0; i < tcp.sack_count; i++)
+        out->sack[i] = (struct synack_sack_block){tcp.sack[i].left, tcp.sack[i].right};
     return SYNACK_DROP_NONE;
 }
 
@@ -60,9 +66,13 @@ size_t synack_segment_emit(const struct synack_segment *seg, uint8_t *buf, size_
         .has_ts = seg->has_ts,
         .ts_val = seg->ts_val,
         .ts_ecr = seg->ts_ecr,
+        .sack_permitted = seg->sack_permitted,
+        .sack_count = seg->sack_count > WIRE_TCP_MAX_SACK ? WIRE_TCP_MAX_SACK : seg->sack_count,
         .payload = seg->payload,
         .payload_len = seg->payload_len,
     };
+    for (size_t i = 0; i < tcp.sack_count; i++)
+        tcp.sack[i] = (struct wire_tcp_sack_block){seg->sack[i].left, seg->sack[i].right};
     return wire_packet_emit(&ip, &tcp, buf, cap);
 }
 

@@ -309,12 +309,16 @@ static void client_write(struct run *run, synack_time_t now)
 /* Reads what arrived; the server checks every byte against the expected stream. */
 static void side_read(struct run *run, struct side *sd, synack_time_t now)
 {
+    if (sd->tag == 's' && now < run->o->server_read_from) return; /* a slow reader */
     while (sd->conn && !sd->released && !sd->peer_done) {
         synack_ssize n = synack_tcp_recv(sd->conn, run->rxbuf, sizeof run->rxbuf, now);
         if (n == 0) sd->peer_done = true;
         if (n <= 0) break;
-        if (sd->tag != 's') continue; /* the server sends no data: nothing to check on the client */
         struct scenario_result *r = run->r;
+        if (sd->tag != 's') { /* the server's reply is counted, not checked */
+            r->reply_received += (uint64_t)n;
+            continue;
+        }
         for (size_t i = 0; i < (size_t)n; i++) {
             stream_fill(&run->expect, UINT64_MAX);
             if (!run->mismatch && run->expect.buf[run->expect.off] != run->rxbuf[i]) {
@@ -326,6 +330,57 @@ static void side_read(struct run *run, struct side *sd, synack_time_t now)
         r->digest_received = fnv1a(r->digest_received, run->rxbuf, (size_t)n);
         r->bytes_received += (uint64_t)n;
         r->last_data_read = now;
+    }
+}
+
+/* The server's answer on a half-closed connection: as much as the send buffer takes. */
+static void server_write(struct run *run, synack_time_t now)
+{
+    struct side *sd = &run->server;
+    uint8_t buf[CHUNK];
+    memset(buf, 'r', sizeof buf);
+    while (sd->conn && !sd->released && run->r->reply_sent < run->o->server_bytes) {
+        uint64_t left = run->o->server_bytes - run->r->reply_sent;
+        synack_ssize n = synack_tcp_send(sd->conn, buf, left < CHUNK ? (size_t)left : CHUNK, now);
+        if (n <= 0) break;
+        run->r->reply_sent += (uint64_t)n;
+    }
+}
+
+/* Has everything the side sent been acknowledged? (A half-closed server's answer is seen
+ * going out in CLOSE_WAIT before its FIN.) */
+static bool side_is_drained(const struct side *sd)
+{
+    struct synack_tcp_info info;
+    if (!sd->conn || sd->released || synack_tcp_info(sd->conn, &info) < 0) return true;
+    return info.send_queued == 0;
+}
+
+/* SO_LINGER 0: the connection ends with a RST, queued data thrown away. */
+static void side_abort(struct side *sd, synack_time_t now)
+{
+    if (!sd->conn || sd->released) return;
+    side_snapshot(sd);
+    sd->released = true;
+    sd->out->closed = true;
+    synack_tcp_abort(sd->conn, now);
+}
+
+/* The default story: the client closes once it has written everything (or aborts), the
+ * server once it has read the client's FIN (and written its answer). */
+static void app_step_client_first(struct run *run, bool all_written, synack_time_t now)
+{
+    const struct scenario_opts *o = run->o;
+    if (all_written && now >= o->client_close_at) {
+        if (o->client_aborts)
+            side_abort(&run->client, now);
+        else
+            side_close(&run->client, now);
+    }
+    if (run->server.peer_done) {
+        server_write(run, now);
+        if (run->r->reply_sent == o->server_bytes && side_is_drained(&run->server))
+            side_close(&run->server, now);
     }
 }
 
@@ -349,9 +404,18 @@ static void app_step(struct run *run)
         if (all_received) side_close(&run->server, now);
         if (run->client.peer_done) side_close(&run->client, now);
     } else {
-        if (all_written) side_close(&run->client, now);
-        if (run->server.peer_done) side_close(&run->server, now);
+        app_step_client_first(run, all_written, now);
     }
+}
+
+/* The next time the applications act by the clock, not by an event: 0 for none. */
+static synack_time_t app_wake_time(const struct run *run, synack_time_t now)
+{
+    const struct scenario_opts *o = run->o;
+    synack_time_t wake = 0;
+    if (o->server_read_from > now) wake = o->server_read_from;
+    if (o->client_close_at > now && (!wake || o->client_close_at < wake)) wake = o->client_close_at;
+    return wake;
 }
 
 void scenario_opts_default(struct scenario_opts *o)
@@ -396,6 +460,7 @@ static int make_stack(struct run *run, struct side *sd, bool server, char *err, 
     synack_rng_seed(&k, run->o->seed, key);
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
         cfg.isn_secret[i] = (uint8_t)synack_rng_next_u32(&k);
+    if (run->o->tune) run->o->tune(&cfg, server);
     int rc = synack_stack_new(&sd->stack, &cfg);
     if (rc < 0) {
         snprintf(err, errcap, "cannot create a stack: %s", synack_strerror(rc));
@@ -467,7 +532,9 @@ static int open_connections(struct run *run, char *err, size_t errcap)
             if (rc == 0) side_adopt(&run->server, c);
         }
     } else {
-        rc = synack_tcp_listen(run->server.stack, &server, 16, &run->server, &run->server.listener);
+        rc = o->no_listener ? 0
+                            : synack_tcp_listen(run->server.stack, &server, 16, &run->server,
+                                                &run->server.listener);
         if (rc == 0) {
             rc = synack_tcp_connect(run->client.stack, &server, NULL, &run->client, &c, 0);
             if (rc == 0) side_adopt(&run->client, c);
@@ -490,6 +557,11 @@ static void run_loop(struct run *run)
         if (run->client.out->closed && run->server.out->closed) break;
         synack_sim_flush(run->sim); /* what the application just queued goes on the wire */
         synack_time_t next = synack_sim_next_time(run->sim);
+        synack_time_t wake = app_wake_time(run, synack_sim_now(run->sim));
+        if (wake && wake <= limit && (next == SYNACK_NEVER || wake < next)) {
+            if (synack_sim_run_until(run->sim, wake) != 0) break;
+            continue;
+        }
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
         sampler_poll(run);
@@ -512,7 +584,7 @@ static void finish_result(struct run *run)
     r->intact = !run->mismatch && r->bytes_received == r->bytes_sent &&
                 r->digest_received == r->digest_sent;
     r->completed = r->intact && r->bytes_sent == o->bytes && r->client.closed && r->server.closed &&
-                   !r->client.err && !r->server.err;
+                   !r->client.err && !r->server.err && r->reply_received == o->server_bytes;
     if (r->bytes_received > 0 && r->last_data_read > r->first_data_sent) {
         r->transfer_time = r->last_data_read - r->first_data_sent;
         r->goodput_bps = (double)r->bytes_received * 8e9 / (double)r->transfer_time;

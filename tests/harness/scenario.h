@@ -72,6 +72,15 @@ struct scenario_opts {
     size_t sndbuf;     /* per connection, bytes; 0: the stack's default */
     size_t rcvbuf;     /* per connection, bytes; 0: the stack's default, at most 65535
                           without window scaling */
+    /* The lessons of `synack demo --scenario` (tests/harness/lesson.c) bend the story: */
+    void (*tune)(struct synack_config *cfg, bool server); /* last word on each stack's config */
+    synack_time_t server_read_from; /* the server application reads nothing before this */
+    synack_time_t client_close_at;  /* the client closes no earlier than this (an idle
+                                       connection in between) */
+    uint64_t server_bytes;          /* after the client's FIN the server answers with this
+                                       many bytes, then closes (a half-closed connection) */
+    bool no_listener;               /* nobody listens on the server's port */
+    bool client_aborts;             /* the client aborts (SO_LINGER 0) once all is written */
     /* When set, the client's congestion state is recorded here (see scenario_sample). */
     struct scenario_sample *samples;
     size_t samples_cap; /* at least 2 */
@@ -101,6 +110,7 @@ struct scenario_side {
 
 struct scenario_result {
     uint64_t bytes_sent, bytes_received;
+    uint64_t reply_sent, reply_received;   /* server -> client (server_bytes) */
     uint64_t digest_sent, digest_received; /* FNV-1a 64 of the byte streams */
     bool intact;                           /* received == sent, byte for byte */
     uint64_t first_mismatch;               /* offset of the first wrong byte, when !intact */
@@ -108,7 +118,8 @@ struct scenario_result {
     uint64_t retransmissions;              /* both stacks */
     uint64_t lost;                         /* packets the links lost or dropped */
     synack_time_t sim_time;                /* virtual time when both ends were CLOSED */
-    bool completed; /* both ends CLOSED without error, every byte delivered */
+    bool completed; /* both ends CLOSED without error, every byte delivered (the reply's
+                       too) */
     struct scenario_side client, server;
     /* Goodput: bytes_received * 8 / transfer_time, in bits per second (0 when no data
      * arrived). transfer_time runs from first_data_sent, the virtual time the client's

@@ -395,6 +395,9 @@ static void demo_states_simultaneous_open(void **state)
     o.simultaneous_open = true;
     run_ok(&o, &r);
     assert_true(r.completed);
+    /* Each SYN-ACK repeats its sender's SYN sequence number, as RFC 9293's SYN-SENT step
+     * says: on a lossless path that is no retransmission. */
+    assert_int_equal(r.retransmissions, 0);
     static const enum synack_state client[] = {
         SYNACK_CLOSED,     SYNACK_SYN_SENT,   SYNACK_SYN_RECEIVED, SYNACK_ESTABLISHED,
         SYNACK_FIN_WAIT_1, SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT,    SYNACK_CLOSED};

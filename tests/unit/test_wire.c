@@ -727,6 +727,36 @@ static void segment_emit_parse_round_trip(void **state)
     assert_ptr_equal(g.payload, pkt + len - sizeof(data));
 }
 
+/* SACK-permitted on a SYN and SACK blocks on an ACK come back from parse as emitted. */
+static void segment_sack_round_trip(void **state)
+{
+    (void)state;
+    struct synack_segment s = segment_all_options(NULL, 0), g;
+    s.sack_permitted = true;
+    uint8_t pkt[128];
+    size_t len = synack_segment_emit(&s, pkt, sizeof(pkt));
+    assert_int_not_equal(len, 0);
+    assert_int_equal(synack_segment_parse(pkt, len, &g), SYNACK_DROP_NONE);
+    assert_true(g.sack_permitted);
+    assert_int_equal(g.sack_count, 0);
+
+    s = segment_all_options(NULL, 0);
+    s.flags = SYNACK_TCP_ACK;
+    s.has_mss = s.has_wscale = false;
+    s.sack_count = 2;
+    s.sack[0] = (struct synack_sack_block){5000, 6448};
+    s.sack[1] = (struct synack_sack_block){8000, 9000};
+    len = synack_segment_emit(&s, pkt, sizeof(pkt));
+    assert_int_not_equal(len, 0);
+    assert_int_equal(synack_segment_parse(pkt, len, &g), SYNACK_DROP_NONE);
+    assert_false(g.sack_permitted);
+    assert_int_equal(g.sack_count, 2);
+    assert_int_equal(g.sack[0].left, 5000);
+    assert_int_equal(g.sack[0].right, 6448);
+    assert_int_equal(g.sack[1].left, 8000);
+    assert_int_equal(g.sack[1].right, 9000);
+}
+
 /* A packet the stack would drop is reported with the stack's reason; nothing is written
  * that does not fit. */
 static void segment_parse_and_emit_refuse(void **state)
@@ -1080,6 +1110,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(packet_round_trip),
     cmocka_unit_test(packet_not_tcp),
     cmocka_unit_test(segment_emit_parse_round_trip),
+    cmocka_unit_test(segment_sack_round_trip),
     cmocka_unit_test(segment_parse_and_emit_refuse),
     cmocka_unit_test(segment_flags_as_tcpdump_prints_them),
     cmocka_unit_test(packet_truncated_at_every_length),

@@ -1,0 +1,483 @@
+#include "lesson.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the acts ------------------------------------------------------------------------------ */
+
+static void setup_handshake(struct scenario_opts *o)
+{
+    o->bytes = 1000;
+}
+
+static void setup_close_client_first(struct scenario_opts *o)
+{
+    o->bytes = 0;
+}
+
+static void setup_close_server_first(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->server_closes = true;
+}
+
+/* The client's packets: 1 SYN, 2 the handshake's ACK, 3 FIN, 4 the ACK of the server's
+ * FIN, the last ACK, lost. */
+static const uint64_t time_wait_drop[] = {4};
+
+static void setup_time_wait(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->drop_client_to_server = time_wait_drop;
+    o->drop_c2s_count = 1;
+}
+
+/* Without RACK-TLP only the retransmission timer repairs a loss at the tail. */
+static void tune_no_rack(struct synack_config *cfg, bool server)
+{
+    (void)server;
+    cfg->rack = false;
+}
+
+/* 1 SYN, 2 ACK, 3 the data, 4 and 5 its first two retransmissions: all lost. */
+static const uint64_t retransmission_drop[] = {3, 4, 5};
+
+static void setup_retransmission(struct scenario_opts *o)
+{
+    o->bytes = 1000;
+    o->drop_client_to_server = retransmission_drop;
+    o->drop_c2s_count = 3;
+    o->tune = tune_no_rack;
+}
+
+/* The third data segment (packet 5 after SYN and ACK) is lost; those after it arrive. */
+static const uint64_t fast_retransmit_drop[] = {5};
+
+static void setup_fast_retransmit(struct scenario_opts *o)
+{
+    o->bytes = 16 * 1448;
+    o->drop_client_to_server = fast_retransmit_drop;
+    o->drop_c2s_count = 1;
+    o->tune = tune_no_rack;
+}
+
+/* A server with a small receive buffer that reads nothing for its first seconds. */
+static void tune_small_server_buffer(struct synack_config *cfg, bool server)
+{
+    if (server) cfg->rcvbuf = 8192;
+}
+
+static void setup_flow_control(struct scenario_opts *o)
+{
+    o->bytes = 16 * 1024;
+    o->tune = tune_small_server_buffer;
+    o->server_read_from = SYNACK_S(4);
+}
+
+static void setup_simultaneous_open(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->simultaneous_open = true;
+}
+
+static void setup_simultaneous_close(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->simultaneous_close = true;
+}
+
+static void setup_half_close(struct scenario_opts *o)
+{
+    o->bytes = 100;
+    o->server_bytes = 8000;
+}
+
+static void setup_rst_refused(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->no_listener = true;
+}
+
+static void setup_rst_abort(struct scenario_opts *o)
+{
+    o->bytes = 100;
+    o->client_aborts = true;
+    o->client_close_at = SYNACK_MS(100); /* the data is sent and acknowledged first */
+}
+
+static void tune_keepalive(struct synack_config *cfg, bool server)
+{
+    if (server) return;
+    cfg->keepalive_idle = SYNACK_S(10);
+    cfg->keepalive_interval = SYNACK_S(5);
+    cfg->keepalive_count = 3;
+}
+
+static void setup_keepalive(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->tune = tune_keepalive;
+    o->client_close_at = SYNACK_S(35);
+}
+
+/* The server's interface has an MTU of 1000: it offers MSS 960, and the client, which
+ * offers 1460, sends no segment larger than the server's. */
+static void tune_small_mtu(struct synack_config *cfg, bool server)
+{
+    if (server) cfg->mtu = 1000;
+}
+
+static void setup_mss(struct scenario_opts *o)
+{
+    o->bytes = 4000;
+    o->tune = tune_small_mtu;
+}
+
+/* ---- the lessons --------------------------------------------------------------------------- */
+
+static const struct lesson lessons[] = {
+    {
+        .name = "handshake",
+        .title = {"the three-way handshake", "三次握手"},
+        .explain =
+            {
+                "The client sends SYN with its initial sequence number (ISN); the server answers\n"
+                "SYN-ACK with its own ISN and ack = client ISN + 1; the client's ACK completes\n"
+                "the handshake. Three segments, because each side must announce its ISN and hear\n"
+                "it acknowledged: a SYN takes one sequence number, as a FIN does. The options\n"
+                "ride only on the SYNs: the largest segment each side takes (mss), the window\n"
+                "scale (wscale), whether SACK may be used (sackOK) and timestamps (TS). A side\n"
+                "uses an option only when both offered it.\n",
+                "客户端发送 SYN,带上自己的初始序列号(ISN);服务器回 SYN-ACK,带上自己的 ISN,\n"
+                "确认号是客户端 ISN + 1;客户端再回一个 ACK,握手完成。为什么是三次?因为双方\n"
+                "都要报出自己的 ISN,并听到对方确认。SYN 和 FIN 一样,要占用一个序列号。\n"
+                "选项只出现在 SYN 上:各自能接收的最大报文段(mss)、窗口扩大因子(wscale)、\n"
+                "是否允许 SACK(sackOK)以及时间戳(TS)。只有双方都提供的选项才会被使用。\n",
+            },
+        .acts = {{{"", ""}, setup_handshake}},
+        .nacts = 1,
+    },
+    {
+        .name = "close",
+        .title = {"the four-way close, each side first", "四次挥手:双方各先关闭一次"},
+        .explain =
+            {
+                "TCP is full duplex: each direction is closed on its own. The side that closes\n"
+                "first (active close) sends FIN and goes FIN_WAIT_1; the ACK takes it to\n"
+                "FIN_WAIT_2. The other side (passive close) goes CLOSE_WAIT when the FIN arrives\n"
+                "and stays there until its application closes too; then its FIN (LAST_ACK) and\n"
+                "the last ACK. The active closer waits in TIME_WAIT for 2*MSL; the passive one\n"
+                "is CLOSED as soon as its FIN is acknowledged. Whoever closes first pays the "
+                "wait.\n"
+                "When the second FIN carries the ACK of the first, four steps take three "
+                "segments.\n",
+                "TCP 是全双工的:两个方向各自关闭。先关闭的一方(主动关闭)发 FIN,进入\n"
+                "FIN_WAIT_1,收到 ACK 后进入 FIN_WAIT_2。另一方(被动关闭)收到 FIN 后进入\n"
+                "CLOSE_WAIT,一直等到自己的应用程序也关闭,再发 FIN(LAST_ACK),等最后一个 ACK。\n"
+                "主动关闭的一方要在 TIME_WAIT 里等 2*MSL;被动关闭的一方 FIN 一被确认就 CLOSED。\n"
+                "谁先关闭,谁就要等待。第二个 FIN 顺带确认第一个 FIN 时,四次挥手只需三个报文段。\n",
+            },
+        .acts = {{{"act 1: the client closes first", "第一幕:客户端先关闭"},
+                  setup_close_client_first},
+                 {{"act 2: the server closes first", "第二幕:服务器先关闭"},
+                  setup_close_server_first}},
+        .nacts = 2,
+    },
+    {
+        .name = "time-wait",
+        .title = {"TIME_WAIT answers a retransmitted FIN", "TIME_WAIT 回应重传的 FIN"},
+        .explain =
+            {
+                "The client's last ACK is lost. The server, in LAST_ACK, hears nothing and\n"
+                "retransmits its FIN when its retransmission timer expires. The client is in\n"
+                "TIME_WAIT, still holding the connection, so it answers the FIN with the ACK\n"
+                "again and the server can close. Had the client gone straight to CLOSED, the\n"
+                "FIN would have met a RST and the server would have reported an error.\n"
+                "Why 2*MSL (here 2 x 30 s)? One MSL for the lost ACK's time and one for the\n"
+                "retransmitted FIN: long enough to answer it, and long enough that old segments\n"
+                "of this connection die out before a new connection reuses the same four-tuple.\n",
+                "客户端的最后一个 ACK 丢了。服务器处于 LAST_ACK,迟迟等不到确认,重传定时器\n"
+                "超时后重传 FIN。客户端此时还在 TIME_WAIT,连接还在,于是再次回 ACK,服务器\n"
+                "这才关闭。如果客户端直接进入 CLOSED,这个 FIN 只会换来一个 RST,服务器就会报错。\n"
+                "为什么要等 2*MSL(这里是 2 x 30 秒)?一个 MSL 给丢失的 ACK,一个 MSL 给重传的\n"
+                "FIN:既能回应重传的 FIN,也能让这个连接的旧报文段在网络中消失,不会被之后复用\n"
+                "同一个四元组的新连接误收。\n",
+            },
+        .acts = {{{"", ""}, setup_time_wait}},
+        .nacts = 1,
+    },
+    {
+        .name = "retransmission",
+        .title = {"retransmission after a timeout, the RTO doubling", "超时重传:RTO 每次翻倍"},
+        .explain =
+            {
+                "The only data segment is lost, and so are its first two retransmissions. No\n"
+                "ACK comes back, so only the retransmission timer can notice: after one RTO\n"
+                "(200 ms here, the stack's floor as in Linux; RFC 6298 asks for 1 s) the segment\n"
+                "is sent again, and the RTO doubles each time (exponential backoff: 200, 400,\n"
+                "800 ms) so that a congested path is not flooded. The fourth copy gets through;\n"
+                "its ACK resets the backoff.\n"
+                "(Tail loss probes are off here so that the timer alone is seen.)\n",
+                "唯一的数据报文段丢了,头两次重传也丢了。没有任何 ACK 回来,只有重传定时器能\n"
+                "发现:等一个 RTO(这里是 200 毫秒,和 Linux 一样的下限;RFC 6298 要求 1 秒)\n"
+                "后重发,以后每次 RTO 翻倍(指数退避:200、400、800 毫秒),以免让已经拥塞的\n"
+                "路径雪上加霜。第四份终于送到,它的 ACK\n"
+                "让退避归零。(这里关掉了尾部丢失探测,只看定时器。)\n",
+            },
+        .acts = {{{"", ""}, setup_retransmission}},
+        .nacts = 1,
+    },
+    {
+        .name = "fast-retransmit",
+        .title = {"fast retransmit: three duplicate ACKs and SACK",
+                  "快速重传:三个重复 ACK 与 SACK"},
+        .explain =
+            {
+                "The third data segment is lost; the ones after it arrive. For each the receiver\n"
+                "sends the same cumulative ACK again (a duplicate ACK) and tells with SACK blocks\n"
+                "which bytes above the hole it holds. At the third duplicate the sender resends\n"
+                "the missing segment at once, without waiting for the timer (fast retransmit), "
+                "and\n"
+                "halves its congestion window (fast recovery). The ACK after the repair jumps\n"
+                "over everything the SACK blocks listed.\n",
+                "第三个数据报文段丢了,后面的都到了。每到一个,接收方就再发一次同样的累计\n"
+                "确认(重复 ACK),并用 SACK 块告诉发送方:空洞之上的哪些字节已经收到。\n"
+                "收到第三个重复 ACK 时,发送方不等定时器,立即重传丢失的报文段(快速重传),\n"
+                "并把拥塞窗口减半(快速恢复)。补上之后的 ACK 一下子越过 SACK 列出的所有数据。\n",
+            },
+        .acts = {{{"", ""}, setup_fast_retransmit}},
+        .nacts = 1,
+    },
+    {
+        .name = "flow-control",
+        .title = {"flow control: a slow reader, the zero window and its probes",
+                  "流量控制:慢读者、零窗口与窗口探测"},
+        .explain =
+            {
+                "The server's receive buffer holds 8 KiB and its application reads nothing for\n"
+                "4 s. Each ACK advertises what is left of the buffer (win), until it is full:\n"
+                "a zero window, and the sender must stop. Since a window update could be lost,\n"
+                "the sender's persist timer sends a window probe (one byte past the window) now\n"
+                "and then, backing off; the receiver answers with its window, still zero. When\n"
+                "the application reads, the buffer empties and the receiver sends a window\n"
+                "update; the transfer resumes. Flow control protects the receiver; congestion\n"
+                "control protects the network.\n",
+                "服务器的接收缓冲区只有 8 KiB,应用程序前 4 秒什么也不读。每个 ACK 都通告\n"
+                "缓冲区还剩多少(win),直到缓冲区满了:零窗口,发送方必须停下来。窗口更新\n"
+                "可能会丢,所以发送方的坚持定时器(persist timer)不时发一个窗口探测(窗口之外的\n"
+                "一个字节),间隔逐次加倍;接收方回复自己的窗口,仍然是零。应用程序开始读以后,\n"
+                "缓冲区腾空,接收方发出窗口更新,传输继续。流量控制保护接收方,拥塞控制保护网络。\n",
+            },
+        .acts = {{{"", ""}, setup_flow_control}},
+        .nacts = 1,
+    },
+    {
+        .name = "simultaneous-open",
+        .title = {"simultaneous open: two SYNs cross", "同时打开:两个 SYN 交错而过"},
+        .explain =
+            {
+                "Both ends connect to each other at the same instant, each from the port the\n"
+                "other names: there is no listener. Each receives a SYN while in SYN_SENT, goes\n"
+                "SYN_RECEIVED and answers SYN-ACK, repeating its own SYN's sequence number (that\n"
+                "is the rule, not a retransmission). Each SYN-ACK completes the other's open:\n"
+                "one connection, four segments, no client and no server.\n",
+                "双方在同一时刻互相连接,各自用对方指定的端口:没有监听者。双方都在 SYN_SENT\n"
+                "状态收到对方的 SYN,进入 SYN_RECEIVED,回一个 SYN-ACK,序列号仍是自己 SYN 的\n"
+                "序列号(这是规则,不是重传)。每个 SYN-ACK 都完成对方的打开:一个连接,四个\n"
+                "报文段,没有客户端,也没有服务器。\n",
+            },
+        .acts = {{{"", ""}, setup_simultaneous_open}},
+        .nacts = 1,
+    },
+    {
+        .name = "simultaneous-close",
+        .title = {"simultaneous close: two FINs cross", "同时关闭:两个 FIN 交错而过"},
+        .explain =
+            {
+                "Both applications close at the same instant: each sends FIN from FIN_WAIT_1\n"
+                "and receives the other's FIN before the ACK of its own. That is the CLOSING\n"
+                "state: both FINs sent, both received, ours not yet acknowledged. When the ACK\n"
+                "comes each side goes TIME_WAIT: both were active closers, both wait 2*MSL.\n",
+                "双方的应用程序同时关闭:各自在 FIN_WAIT_1 发出 FIN,又在自己的 FIN 被确认之前\n"
+                "收到对方的 FIN。这就是 CLOSING 状态:两个 FIN 都发了也都收了,自己的还没被\n"
+                "确认。ACK 到达后,双方都进入 TIME_WAIT:双方都是主动关闭,都要等 2*MSL。\n",
+            },
+        .acts = {{{"", ""}, setup_simultaneous_close}},
+        .nacts = 1,
+    },
+    {
+        .name = "half-close",
+        .title = {"half-close: the client stops sending, the server goes on",
+                  "半关闭:客户端不再发送,服务器继续发送"},
+        .explain =
+            {
+                "The client sends its request and then shuts down its sending side\n"
+                "(shutdown(SHUT_WR)): its FIN says \"no more data from me\", not \"goodbye\". The\n"
+                "server, in CLOSE_WAIT, reads to the end of the request and still sends its\n"
+                "answer; the client, in FIN_WAIT_2, keeps receiving and acknowledging it. Only\n"
+                "when the server closes too does the connection end. This is how a program\n"
+                "tells the other end that the input is complete (like `nc -N`).\n",
+                "客户端发完请求后关闭自己的发送方向(shutdown(SHUT_WR)):它的 FIN 表示\n"
+                "“我不再发数据了”,而不是“再见”。服务器处于 CLOSE_WAIT,读到请求的末尾,\n"
+                "照样发送回答;客户端处于 FIN_WAIT_2,继续接收并确认。直到服务器也关闭,\n"
+                "连接才结束。程序就是这样告诉对方输入已经完整的(就像 `nc -N`)。\n",
+            },
+        .acts = {{{"", ""}, setup_half_close}},
+        .nacts = 1,
+    },
+    {
+        .name = "rst",
+        .title = {"RST: a closed port, and an abort (SO_LINGER 0)",
+                  "RST:连接未监听的端口,以及异常终止(SO_LINGER 为 0)"},
+        .explain =
+            {
+                "A reset ends a connection at once, without the four-way close. Act 1: nobody\n"
+                "listens on the port, so the SYN is answered with RST (ack = its sequence\n"
+                "number + 1) and connect() fails with \"connection refused\". Act 2: the client\n"
+                "sends data and aborts (close() with SO_LINGER 0): one RST instead of a FIN, no\n"
+                "TIME_WAIT on either side; unsent data is thrown away and the server's next call\n"
+                "reports \"connection reset by peer\". A RST is never acknowledged.\n",
+                "RST 立即结束连接,不走四次挥手。第一幕:端口上没有人监听,SYN 换来一个 RST\n"
+                "(确认号为它的序列号 + 1),connect() 失败,报“连接被拒绝”。第二幕:客户端发完\n"
+                "数据后异常终止(SO_LINGER 为 0 时的 close()):用一个 RST 代替 FIN,双方都没有\n"
+                "TIME_WAIT;没发出去的数据被丢弃,服务器的下一次调用报“连接被对方重置”。\n"
+                "RST 从不被确认。\n",
+            },
+        .acts = {{{"act 1: a SYN to a port nobody listens on", "第一幕:向没有监听的端口发 SYN"},
+                  setup_rst_refused},
+                 {{"act 2: the client aborts", "第二幕:客户端异常终止"}, setup_rst_abort}},
+        .nacts = 2,
+    },
+    {
+        .name = "keepalive",
+        .title = {"keepalive: probing an idle connection", "保活:探测空闲的连接"},
+        .explain =
+            {
+                "The connection is established and then idle: nothing to send. After 10 s of\n"
+                "silence the client's keepalive timer sends a probe: an ACK with sequence number\n"
+                "SND.NXT - 1 and no data, which the peer must answer with an ACK. An answer\n"
+                "says the peer is alive and the idle time starts again; after 3 probes\n"
+                "unanswered (every 5 s) the connection would fail. Linux's defaults are 2 hours,\n"
+                "75 s and 9 probes (off unless SO_KEEPALIVE is set), which is why applications\n"
+                "often send a heartbeat of their own.\n",
+                "连接建立后一直空闲,没有数据要发。静默 10 秒后,客户端的保活定时器发出一个\n"
+                "探测:序列号为 SND.NXT - 1、不带数据的 ACK,对方必须回一个 ACK。有回应说明\n"
+                "对方还活着,空闲计时重新开始;连续 3 个探测(每 5 秒一个)都没有回应,连接\n"
+                "就会失败。Linux 的默认值是 2 小时、75 秒、9 个探测(不设置 SO_KEEPALIVE 就\n"
+                "不开启),所以应用程序常常自己再做一层心跳。\n",
+            },
+        .acts = {{{"", ""}, setup_keepalive}},
+        .nacts = 1,
+    },
+    {
+        .name = "mss",
+        .title = {"MSS: the largest segment each side takes", "MSS:每一方能接收的最大报文段"},
+        .explain =
+            {
+                "Each SYN carries the MSS its sender can receive: its interface MTU less 40 bytes\n"
+                "of IPv4 and TCP headers. The client's MTU is 1500 (mss 1460), the server's 1000\n"
+                "(mss 960), so the client sends segments of at most 960 bytes, less 12 for the\n"
+                "timestamp option: 948 bytes of data each. The MSS is not negotiated: each side\n"
+                "states a limit for the other. Sending within it avoids IP fragmentation.\n",
+                "每个 SYN 都带着发送方能接收的 MSS:接口 MTU 减去 40 字节的 IPv4 和 TCP 首部。\n"
+                "客户端的 MTU 是 1500(mss 1460),服务器的是 1000(mss 960),所以客户端发出的\n"
+                "报文段最多 960 字节,再减去时间戳选项的 12 字节:每段 948 字节数据。MSS 不是\n"
+                "协商出来的,而是各自告诉对方自己的上限。不超过它,就不会产生 IP 分片。\n",
+            },
+        .acts = {{{"", ""}, setup_mss}},
+        .nacts = 1,
+    },
+};
+
+size_t lesson_count(void)
+{
+    return sizeof lessons / sizeof lessons[0];
+}
+
+const struct lesson *lesson_at(size_t i)
+{
+    return i < lesson_count() ? &lessons[i] : NULL;
+}
+
+const struct lesson *lesson_find(const char *name)
+{
+    for (size_t i = 0; i < lesson_count(); i++)
+        if (strcmp(lessons[i].name, name) == 0) return &lessons[i];
+    return NULL;
+}
+
+int lesson_lang_parse(const char *name, enum lesson_lang *out)
+{
+    if (strcmp(name, "en") == 0)
+        *out = LESSON_EN;
+    else if (strcmp(name, "zh") == 0)
+        *out = LESSON_ZH;
+    else
+        return -1;
+    return 0;
+}
+
+void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o)
+{
+    scenario_opts_default(o);
+    if (act < l->nacts) l->acts[act].setup(o);
+}
+
+/* ---- recording a run ----------------------------------------------------------------------- */
+
+static struct lesson_event *log_push(struct lesson_log *log)
+{
+    if (log->n == log->cap) {
+        size_t cap = log->cap ? 2 * log->cap : 256;
+        struct lesson_event *ev = realloc(log->ev, cap * sizeof *ev);
+        if (!ev) return NULL;
+        log->ev = ev;
+        log->cap = cap;
+    }
+    struct lesson_event *e = &log->ev[log->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static void log_packet(void *ctx, const struct synack_sim_packet *ev)
+{
+    struct lesson_log *log = ctx;
+    struct annotated x;
+    if (!annotator_packet(&log->a, ev, &x)) return;
+    struct lesson_event *e = log_push(log);
+    if (!e) return;
+    e->pkt = x;
+    e->pkt.seg.payload = NULL;
+    e->t = x.t;
+}
+
+static void log_state(void *ctx, char side, enum synack_state from, enum synack_state to,
+                      synack_time_t t)
+{
+    struct lesson_log *log = ctx;
+    int s = side == 'c' ? 0 : 1;
+    annotator_state(&log->a, s, from, to, t, NULL, 0);
+    struct lesson_event *e = log_push(log);
+    if (!e) return;
+    *e = (struct lesson_event){.is_state = true, .side = s, .from = from, .to = to, .t = t};
+}
+
+int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
+                  struct scenario_result *r, char *err, size_t errcap)
+{
+    struct scenario_opts o;
+    lesson_setup(l, act, &o);
+    memset(log, 0, sizeof *log);
+    annotator_init(&log->a);
+    o.observer = log_packet;
+    o.observer_ctx = log;
+    o.on_state = log_state;
+    o.state_ctx = log;
+    return scenario_run(&o, r, err, errcap);
+}
+
+void lesson_log_free(struct lesson_log *log)
+{
+    free(log->ev);
+    memset(log, 0, sizeof *log);
+}

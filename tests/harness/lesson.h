@@ -1,0 +1,66 @@
+/*
+ * The lessons of `synack demo --scenario NAME`: each a story on the demo's simulated path
+ * (tests/harness/scenario.c) told to show one thing about TCP, with an explanation in
+ * English and in Chinese. A lesson has one or two acts (`close` shows the client closing
+ * first, then the server). The demo prints each act's ladder; tests/sim/test_lessons.c
+ * runs the same acts through lesson_record() and asserts that the events of the lesson
+ * happen, so the ladder a learner reads is the one the tests check.
+ */
+#ifndef SYNACK_LESSON_H
+#define SYNACK_LESSON_H
+
+#include <stddef.h>
+
+#include "annotate.h"
+#include "scenario.h"
+
+#define LESSON_MAX_ACTS 2
+
+enum lesson_lang { LESSON_EN, LESSON_ZH, LESSON_LANG_COUNT };
+
+struct lesson_act {
+    const char *caption[LESSON_LANG_COUNT]; /* one line above the act's ladder */
+    void (*setup)(struct scenario_opts *o); /* on top of scenario_opts_default */
+};
+
+struct lesson {
+    const char *name;                       /* what --scenario takes */
+    const char *title[LESSON_LANG_COUNT];   /* one line */
+    const char *explain[LESSON_LANG_COUNT]; /* printed under the ladder; lines end in \n */
+    struct lesson_act acts[LESSON_MAX_ACTS];
+    size_t nacts;
+};
+
+/* Every lesson, in teaching order. */
+size_t lesson_count(void);
+const struct lesson *lesson_at(size_t i);
+/* The lesson called `name`, or NULL. */
+const struct lesson *lesson_find(const char *name);
+/* "en" or "zh" into `out`: 0, or -1 for another name. */
+int lesson_lang_parse(const char *name, enum lesson_lang *out);
+
+/* Fills `o` with the defaults and act `act` of lesson `l` on top. */
+void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o);
+
+/* What a run of one act showed: every packet event annotated and every state change. */
+struct lesson_event {
+    bool is_state;
+    struct annotated pkt; /* !is_state; pkt.seg.payload is NULL */
+    int side;             /* is_state: 0 client, 1 server */
+    enum synack_state from, to;
+    synack_time_t t;
+};
+
+struct lesson_log {
+    struct annotator a;
+    struct lesson_event *ev;
+    size_t n, cap;
+};
+
+/* Runs act `act` of `l` (lesson_setup, then scenario_run) recording into `log`, which the
+ * caller frees with lesson_log_free. Returns scenario_run's result. */
+int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
+                  struct scenario_result *r, char *err, size_t errcap);
+void lesson_log_free(struct lesson_log *log);
+
+#endif

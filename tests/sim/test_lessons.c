@@ -1,0 +1,392 @@
+/* The lessons of `synack demo --scenario`: each act run through lesson_record (the code the
+ * demo runs) and checked for the events its lesson is about, as the ladder labels them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "lesson.h"
+
+#define CLIENT 0
+#define SERVER 1
+
+struct run {
+    struct lesson_log log;
+    struct scenario_result r;
+};
+
+static struct run *record(const char *name, size_t act)
+{
+    const struct lesson *l = lesson_find(name);
+    if (!l) fail_msg("no lesson '%s'", name);
+    struct run *run = calloc(1, sizeof *run);
+    assert_non_null(run);
+    char err[256] = "";
+    if (lesson_record(l, act, &run->log, &run->r, err, sizeof err) != 0)
+        fail_msg("%s act %zu: %s", name, act, err);
+    return run;
+}
+
+static void run_free(struct run *run)
+{
+    lesson_log_free(&run->log);
+    free(run);
+}
+
+static const struct annotated *pkt_at(const struct run *run, size_t i)
+{
+    return run->log.ev[i].is_state ? NULL : &run->log.ev[i].pkt;
+}
+
+static bool is_sent(const struct annotated *x, int side)
+{
+    return x && x->kind == SYNACK_SIM_SENT && x->side == side;
+}
+
+/* Segments `side` sent with every bit of `notes`. */
+static size_t count_notes(const struct run *run, int side, unsigned notes)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (is_sent(x, side) && (x->notes & notes) == notes) n++;
+    }
+    return n;
+}
+
+/* The first segment `side` sent with all of `flags` set, or NULL. */
+static const struct annotated *first_sent(const struct run *run, int side, uint8_t flags)
+{
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (is_sent(x, side) && (x->seg.flags & flags) == flags) return x;
+    }
+    return NULL;
+}
+
+static bool passes_through(const struct scenario_side *s, enum synack_state st)
+{
+    for (size_t i = 0; i < s->nstates; i++)
+        if (s->states[i] == st) return true;
+    return false;
+}
+
+/* Every lesson is told in both languages and found by its name; names are unique. */
+static void lessons_are_complete(void **state)
+{
+    (void)state;
+    assert_true(lesson_count() >= 12);
+    for (size_t i = 0; i < lesson_count(); i++) {
+        const struct lesson *l = lesson_at(i);
+        assert_ptr_equal(lesson_find(l->name), l);
+        assert_true(l->nacts >= 1 && l->nacts <= LESSON_MAX_ACTS);
+        for (int lang = 0; lang < LESSON_LANG_COUNT; lang++) {
+            assert_true(l->title[lang] && l->title[lang][0]);
+            assert_true(l->explain[lang] && strlen(l->explain[lang]) > 100);
+            for (size_t a = 0; a < l->nacts; a++)
+                assert_true(l->nacts == 1 || l->acts[a].caption[lang][0]);
+        }
+    }
+    assert_null(lesson_find("no-such-lesson"));
+    enum lesson_lang lang;
+    assert_int_equal(lesson_lang_parse("zh", &lang), 0);
+    assert_int_equal(lang, LESSON_ZH);
+    assert_int_equal(lesson_lang_parse("fr", &lang), -1);
+}
+
+/* Both SYNs carry MSS, window scale, SACK-permitted and timestamps; the third segment is
+ * the bare ACK that completes the handshake. */
+static void lesson_handshake(void **state)
+{
+    (void)state;
+    struct run *run = record("handshake", 0);
+    assert_true(run->r.completed);
+    const struct annotated *syn = first_sent(run, CLIENT, SYNACK_TCP_SYN);
+    const struct annotated *synack = first_sent(run, SERVER, SYNACK_TCP_SYN | SYNACK_TCP_ACK);
+    assert_non_null(syn);
+    assert_non_null(synack);
+    for (const struct annotated *x = syn; x; x = x == syn ? synack : NULL) {
+        assert_true(x->seg.has_mss && x->seg.has_wscale && x->seg.sack_permitted && x->seg.has_ts);
+        assert_int_equal(x->rel_seq, 0);
+    }
+    assert_int_equal(synack->rel_ack, 1);
+    size_t sent = 0;
+    for (size_t i = 0; i < run->log.n && sent < 3; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (!x || x->kind != SYNACK_SIM_SENT) continue;
+        if (++sent == 3) {
+            assert_int_equal(x->side, CLIENT);
+            assert_int_equal(x->seg.flags, SYNACK_TCP_ACK);
+            assert_int_equal(x->seg.payload_len, 0);
+        }
+    }
+    run_free(run);
+}
+
+/* Act 1: the client closes first and waits in TIME_WAIT, the server passes CLOSE_WAIT and
+ * LAST_ACK; act 2 the other way round. */
+static void lesson_close(void **state)
+{
+    (void)state;
+    for (size_t act = 0; act < 2; act++) {
+        struct run *run = record("close", act);
+        assert_true(run->r.completed);
+        const struct scenario_side *active = act == 0 ? &run->r.client : &run->r.server;
+        const struct scenario_side *passive = act == 0 ? &run->r.server : &run->r.client;
+        assert_true(passes_through(active, SYNACK_FIN_WAIT_1));
+        assert_true(passes_through(active, SYNACK_FIN_WAIT_2));
+        assert_true(passes_through(active, SYNACK_TIME_WAIT));
+        assert_true(passes_through(passive, SYNACK_CLOSE_WAIT));
+        assert_true(passes_through(passive, SYNACK_LAST_ACK));
+        assert_false(passes_through(passive, SYNACK_TIME_WAIT));
+        run_free(run);
+    }
+}
+
+/* The client's last ACK is lost; the server retransmits its FIN; the FIN arrives while the
+ * client is in TIME_WAIT, and the client's ACK from TIME_WAIT lets the server close. */
+static void lesson_time_wait(void **state)
+{
+    (void)state;
+    struct run *run = record("time-wait", 0);
+    assert_true(run->r.completed);
+    assert_int_equal(run->r.lost, 1);
+    assert_int_equal(count_notes(run, SERVER, NOTE_RETRANSMISSION), 1);
+    bool fin_in_time_wait = false, answered = false;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (x && x->kind == SYNACK_SIM_DELIVERED && x->side == SERVER &&
+            (x->seg.flags & SYNACK_TCP_FIN) && x->rx_state == SYNACK_TIME_WAIT)
+            fin_in_time_wait = true;
+        if (fin_in_time_wait && is_sent(x, CLIENT) && (x->notes & NOTE_FROM_TIME_WAIT) &&
+            x->seg.flags == SYNACK_TCP_ACK && x->rel_ack == 2)
+            answered = true;
+    }
+    assert_true(fin_in_time_wait);
+    assert_true(answered);
+    assert_true(passes_through(&run->r.server, SYNACK_LAST_ACK));
+    assert_int_equal(run->r.server.err, 0);
+    run_free(run);
+}
+
+/* Three copies of the data lost: three retransmissions by the timer, each after twice the
+ * wait of the one before. */
+static void lesson_retransmission(void **state)
+{
+    (void)state;
+    struct run *run = record("retransmission", 0);
+    assert_true(run->r.completed);
+    synack_time_t t[4];
+    size_t n = 0;
+    for (size_t i = 0; i < run->log.n && n < 4; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (is_sent(x, CLIENT) && x->seg.payload_len > 0) t[n++] = x->t;
+    }
+    assert_int_equal(n, 4);
+    assert_int_equal(count_notes(run, CLIENT, NOTE_RETRANSMISSION), 3);
+    for (size_t k = 1; k < 3; k++) {
+        synack_time_t before = t[k] - t[k - 1], after = t[k + 1] - t[k];
+        if (after < 2 * before - SYNACK_MS(5) || after > 2 * before + SYNACK_MS(5))
+            fail_msg("RTO %zu: %.3f ms after %.3f ms, not twice", k, after / 1e6, before / 1e6);
+    }
+    assert_true(run->r.client.info.counters.rto_expiries >= 3);
+    run_free(run);
+}
+
+/* One data segment lost: duplicate ACKs carrying SACK blocks, the third of them before the
+ * retransmission, which no timeout caused. */
+static void lesson_fast_retransmit(void **state)
+{
+    (void)state;
+    struct run *run = record("fast-retransmit", 0);
+    assert_true(run->r.completed);
+    unsigned dups_before = 0;
+    bool rtx = false;
+    for (size_t i = 0; i < run->log.n && !rtx; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (is_sent(x, SERVER) && (x->notes & NOTE_DUP_ACK)) {
+            assert_true(x->seg.sack_count > 0);
+            dups_before = x->dup_ack;
+        }
+        if (is_sent(x, CLIENT) && (x->notes & NOTE_RETRANSMISSION)) rtx = true;
+    }
+    assert_true(rtx);
+    assert_true(dups_before >= 3);
+    assert_int_equal(count_notes(run, CLIENT, NOTE_RETRANSMISSION), 1);
+    assert_true(run->r.client.info.counters.fast_retransmits >= 1);
+    assert_int_equal(run->r.client.info.counters.rto_expiries, 0);
+    run_free(run);
+}
+
+/* The slow reader's window closes; the sender probes it; the reader's window update opens
+ * it again and every byte arrives. */
+static void lesson_flow_control(void **state)
+{
+    (void)state;
+    struct run *run = record("flow-control", 0);
+    assert_true(run->r.completed);
+    int step = 0; /* 1: zero window seen, 2: a probe after it, 3: the update after that */
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (step == 0 && is_sent(x, SERVER) && (x->notes & NOTE_ZERO_WINDOW)) step = 1;
+        if (step == 1 && is_sent(x, CLIENT) && (x->notes & NOTE_WINDOW_PROBE)) step = 2;
+        if (step == 2 && is_sent(x, SERVER) && (x->notes & NOTE_WINDOW_UPDATE)) step = 3;
+    }
+    assert_int_equal(step, 3);
+    assert_true(count_notes(run, CLIENT, NOTE_WINDOW_PROBE) >= 2);
+    assert_true(run->r.client.info.counters.window_probes >= 2);
+    run_free(run);
+}
+
+/* Both SYNs leave before either arrives; each SYN-ACK repeats its SYN and is told apart from
+ * a retransmission, by the ladder and by the stacks' counters. */
+static void lesson_simultaneous_open(void **state)
+{
+    (void)state;
+    struct run *run = record("simultaneous-open", 0);
+    assert_true(run->r.completed);
+    const struct annotated *c = first_sent(run, CLIENT, SYNACK_TCP_SYN);
+    const struct annotated *s = first_sent(run, SERVER, SYNACK_TCP_SYN);
+    assert_non_null(c);
+    assert_non_null(s);
+    assert_int_equal(c->seg.flags, SYNACK_TCP_SYN);
+    assert_int_equal(s->seg.flags, SYNACK_TCP_SYN);
+    assert_int_equal(count_notes(run, CLIENT, NOTE_SIMOPEN_SYNACK), 1);
+    assert_int_equal(count_notes(run, SERVER, NOTE_SIMOPEN_SYNACK), 1);
+    assert_int_equal(count_notes(run, CLIENT, NOTE_RETRANSMISSION), 0);
+    assert_int_equal(count_notes(run, SERVER, NOTE_RETRANSMISSION), 0);
+    assert_int_equal(run->r.retransmissions, 0);
+    assert_true(passes_through(&run->r.client, SYNACK_SYN_RECEIVED));
+    assert_true(passes_through(&run->r.server, SYNACK_SYN_RECEIVED));
+    run_free(run);
+}
+
+/* Both FINs leave before either arrives: both ends pass CLOSING and TIME_WAIT. */
+static void lesson_simultaneous_close(void **state)
+{
+    (void)state;
+    struct run *run = record("simultaneous-close", 0);
+    assert_true(run->r.completed);
+    const struct annotated *c = first_sent(run, CLIENT, SYNACK_TCP_FIN);
+    const struct annotated *s = first_sent(run, SERVER, SYNACK_TCP_FIN);
+    assert_non_null(c);
+    assert_non_null(s);
+    assert_int_equal(c->t, s->t);
+    for (int side = 0; side < 2; side++) {
+        const struct scenario_side *x = side ? &run->r.server : &run->r.client;
+        assert_true(passes_through(x, SYNACK_CLOSING));
+        assert_true(passes_through(x, SYNACK_TIME_WAIT));
+    }
+    run_free(run);
+}
+
+/* After the client's FIN the server still sends its answer, which arrives while the client
+ * is in FIN_WAIT_2; then the server's FIN. */
+static void lesson_half_close(void **state)
+{
+    (void)state;
+    struct run *run = record("half-close", 0);
+    assert_true(run->r.completed);
+    assert_int_equal(run->r.reply_received, 8000);
+    size_t in_fin_wait = 0;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (x && x->kind == SYNACK_SIM_DELIVERED && x->side == SERVER && x->seg.payload_len &&
+            (x->rx_state == SYNACK_FIN_WAIT_1 || x->rx_state == SYNACK_FIN_WAIT_2))
+            in_fin_wait++;
+    }
+    assert_true(in_fin_wait >= 2);
+    const struct annotated *cfin = first_sent(run, CLIENT, SYNACK_TCP_FIN);
+    const struct annotated *sfin = first_sent(run, SERVER, SYNACK_TCP_FIN);
+    assert_true(cfin && sfin && cfin->t < sfin->t);
+    assert_int_equal(sfin->seg.payload_len, 0); /* the server closed after its answer */
+    run_free(run);
+}
+
+/* Act 1: a RST answers a SYN to a closed port, connect fails CONNREFUSED. Act 2: the
+ * client aborts after its data was acknowledged: a RST, no FIN, CONNRESET at the server. */
+static void lesson_rst(void **state)
+{
+    (void)state;
+    struct run *run = record("rst", 0);
+    const struct annotated *rst = first_sent(run, SERVER, SYNACK_TCP_RST);
+    assert_non_null(rst);
+    assert_true(rst->rel_ack_known && rst->rel_ack == 1);
+    assert_null(first_sent(run, SERVER, SYNACK_TCP_SYN));
+    assert_int_equal(run->r.client.err, SYNACK_ERR_CONNREFUSED);
+    run_free(run);
+
+    run = record("rst", 1);
+    assert_non_null(first_sent(run, CLIENT, SYNACK_TCP_RST));
+    assert_null(first_sent(run, CLIENT, SYNACK_TCP_FIN));
+    assert_null(first_sent(run, SERVER, SYNACK_TCP_RST));
+    assert_int_equal(run->r.bytes_received, 100);
+    assert_int_equal(run->r.server.err, SYNACK_ERR_CONNRESET);
+    assert_false(passes_through(&run->r.client, SYNACK_TIME_WAIT));
+    assert_false(passes_through(&run->r.server, SYNACK_TIME_WAIT));
+    run_free(run);
+}
+
+/* The idle connection is probed every keepalive interval and each probe is answered. */
+static void lesson_keepalive(void **state)
+{
+    (void)state;
+    struct run *run = record("keepalive", 0);
+    assert_true(run->r.completed);
+    size_t probes = 0, answers = 0;
+    bool waiting = false;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (is_sent(x, CLIENT) && (x->notes & NOTE_KEEPALIVE)) {
+            assert_int_equal(x->seg.payload_len, 0);
+            assert_int_equal(x->rel_seq, 0); /* SND.NXT - 1 */
+            probes++;
+            waiting = true;
+        } else if (waiting && x && x->kind == SYNACK_SIM_DELIVERED && x->side == SERVER &&
+                   x->seg.flags == SYNACK_TCP_ACK) {
+            answers++;
+            waiting = false;
+        }
+    }
+    assert_true(probes >= 2);
+    assert_int_equal(answers, probes);
+    run_free(run);
+}
+
+/* The server offers MSS 960, the client 1460; the client's segments hold at most 948 bytes
+ * (960 less the timestamp option). */
+static void lesson_mss(void **state)
+{
+    (void)state;
+    struct run *run = record("mss", 0);
+    assert_true(run->r.completed);
+    const struct annotated *syn = first_sent(run, CLIENT, SYNACK_TCP_SYN);
+    const struct annotated *synack = first_sent(run, SERVER, SYNACK_TCP_SYN | SYNACK_TCP_ACK);
+    assert_true(syn && syn->seg.has_mss && syn->seg.mss == 1460);
+    assert_true(synack && synack->seg.has_mss && synack->seg.mss == 960);
+    size_t largest = 0;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (is_sent(x, CLIENT) && x->seg.payload_len > largest) largest = x->seg.payload_len;
+    }
+    assert_int_equal(largest, 948);
+    run_free(run);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(lessons_are_complete),
+    cmocka_unit_test(lesson_handshake),
+    cmocka_unit_test(lesson_close),
+    cmocka_unit_test(lesson_time_wait),
+    cmocka_unit_test(lesson_retransmission),
+    cmocka_unit_test(lesson_fast_retransmit),
+    cmocka_unit_test(lesson_flow_control),
+    cmocka_unit_test(lesson_simultaneous_open),
+    cmocka_unit_test(lesson_simultaneous_close),
+    cmocka_unit_test(lesson_half_close),
+    cmocka_unit_test(lesson_rst),
+    cmocka_unit_test(lesson_keepalive),
+    cmocka_unit_test(lesson_mss),
+};
+
+SYNACK_TEST_MAIN("lessons", tests)

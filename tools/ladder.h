@@ -1,0 +1,50 @@
+/*
+ * The ladder diagram of `synack demo`: every segment of the simulated run as an arrow
+ * between the client's line (left) and the server's (right), labelled with what it is in
+ * TCP's story (tests/harness/annotate.h), its options, and each side's state changes next
+ * to the packet that caused them. Long runs keep the first and the last lines.
+ */
+#ifndef SYNACK_LADDER_H
+#define SYNACK_LADDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "annotate.h"
+
+#define LADDER_TAIL 24 /* lines kept at the end */
+
+struct ladder_line {
+    synack_time_t t;
+    char text[240];
+};
+
+struct ladder {
+    bool quiet;
+    bool ipv6;   /* the ends' addresses in the header */
+    bool states; /* print state changes on the ladder */
+    struct annotator a;
+    int handshake_step; /* last handshake step labelled (0..3) */
+    unsigned syn_sides; /* bit per side that sent a bare SYN */
+    int close_step;     /* last close step labelled (0..4) */
+    int fin_side[2];    /* which side sent the first and the second FIN (-1: none) */
+    uint32_t fin_seq[2];
+    uint64_t total; /* lines seen */
+    uint64_t elided;
+    /* The tail ring: the last LADDER_TAIL lines of a long transfer. */
+    struct ladder_line tail[LADDER_TAIL];
+    size_t tail_len, tail_head;
+};
+
+void ladder_init(struct ladder *L, bool quiet, bool ipv6);
+/* A synack_sim_observer_fn: ctx is the ladder. */
+void ladder_observe(void *ctx, const struct synack_sim_packet *ev);
+/* The scenario's on_state: ctx is the ladder. */
+void ladder_state(void *ctx, char side, enum synack_state from, enum synack_state to,
+                  synack_time_t t);
+/* Prints the kept tail of a long ladder. */
+void ladder_flush(struct ladder *L);
+/* The notation, printed under a ladder. */
+void ladder_legend(void);
+
+#endif

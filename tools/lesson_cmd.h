@@ -1,0 +1,12 @@
+/* `synack demo --scenario NAME`: the lessons of tests/harness/lesson.c, told. */
+#ifndef SYNACK_LESSON_CMD_H
+#define SYNACK_LESSON_CMD_H
+
+#include <stdbool.h>
+
+/* Runs lesson `name` ("list": lists them) and prints each act's ladder, the states and the
+ * explanation in `lang` ("en", "zh"; NULL: English). Returns the exit status: 0, 1 when a
+ * run could not be set up, 2 for an unknown name or language. */
+int demo_lesson(const char *name, const char *lang, bool quiet, bool ipv6, const char *pcap);
+
+#endif
