@@ -83,7 +83,7 @@ static double plot_columns(const struct scenario_sample *s, size_t n,
 }
 
 /* cwnd ('*') and ssthresh ('-') of the client over time, with a strip of phase marks. */
-static void print_cwnd_view(const struct scenario_opts *o, const struct scenario_result *r)
+void print_cwnd_view(const struct scenario_opts *o, const struct scenario_result *r)
 {
     const struct scenario_sample *s = o->samples;
     size_t n = r->nsamples;

@@ -33,8 +33,13 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     lesson_setup(l, act, &o);
     o.ipv6 = ipv6;
     o.pcap = pcap;
+    struct scenario_sample samples[LESSON_SAMPLES];
+    if (l->cwnd_plot) {
+        o.samples = samples;
+        o.samples_cap = LESSON_SAMPLES;
+    }
     struct ladder L;
-    ladder_init(&L, quiet, ipv6);
+    ladder_init(&L, quiet || l->cwnd_plot, ipv6);
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     o.on_state = ladder_state;
@@ -47,6 +52,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
         return 1;
     }
     ladder_flush(&L);
+    if (l->cwnd_plot) print_cwnd_view(&o, &r);
     printf("\n");
     print_states("client", &r.client);
     print_states("server", &r.server);
@@ -85,6 +91,6 @@ int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, 
         if (rc) return rc;
     }
     fputs(l->explain[lang], stdout);
-    if (!quiet) ladder_legend();
+    if (!quiet && !l->cwnd_plot) ladder_legend();
     return 0;
 }

@@ -4,9 +4,14 @@
 
 #include <stdbool.h>
 
+#include "scenario.h"
+
 /* Runs lesson `name` ("list": lists them) and prints each act's ladder, the states and the
  * explanation in `lang` ("en", "zh"; NULL: English). Returns the exit status: 0, 1 when a
  * run could not be set up, 2 for an unknown name or language. */
 int demo_lesson(const char *name, const char *lang, bool quiet, bool ipv6, const char *pcap);
+
+/* The client's cwnd over time (demo.c): o->samples holds r->nsamples of them. */
+void print_cwnd_view(const struct scenario_opts *o, const struct scenario_result *r);
 
 #endif

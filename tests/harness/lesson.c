@@ -133,6 +133,17 @@ static void setup_mss(struct scenario_opts *o)
     o->tune = tune_small_mtu;
 }
 
+/* A path of 20 Mbit/s with a drop-tail queue of 48 KiB and buffers big enough that only
+ * congestion control limits the sender: NewReno's sawtooth. */
+static void setup_congestion(struct scenario_opts *o)
+{
+    o->bytes = 6 * 1024 * 1024;
+    o->cc = SYNACK_CC_NEWRENO;
+    o->rate_bps = 20000000;
+    o->queue_bytes = 48 * 1024;
+    o->sndbuf = o->rcvbuf = 1024 * 1024;
+}
+
 /* ---- the lessons --------------------------------------------------------------------------- */
 
 static const struct lesson lessons[] = {
@@ -387,6 +398,31 @@ static const struct lesson lessons[] = {
         .acts = {{{"", ""}, setup_mss}},
         .nacts = 1,
     },
+    {
+        .name = "congestion",
+        .title = {"congestion control: slow start, avoidance, loss and recovery",
+                  "拥塞控制:慢启动、拥塞避免、丢包与恢复"},
+        .explain =
+            {
+                "The sender does not know the path: it starts with 10 segments and doubles its\n"
+                "congestion window (cwnd) every round trip (slow start, S) until the 48 KiB\n"
+                "queue of the 20 Mbit/s link overflows and packets are lost. Duplicate ACKs\n"
+                "report the loss: ssthresh becomes half the window, the lost segments are resent\n"
+                "(fast recovery, R), and cwnd then grows by one segment per round trip\n"
+                "(congestion avoidance, A) until the queue overflows again: the sawtooth of\n"
+                "additive increase, multiplicative decrease. A timeout (L) would start over from\n"
+                "one segment. The receive window never limits here: the network does.\n",
+                "发送方不知道路径的容量:它从 10 个报文段开始,每个往返时间把拥塞窗口(cwnd)\n"
+                "翻一倍(慢启动,S),直到 20 Mbit/s 链路上 48 KiB 的队列溢出、开始丢包。重复\n"
+                "ACK 报告了丢包:ssthresh 变为窗口的一半,重传丢失的报文段(快速恢复,R),之后\n"
+                "cwnd 每个往返时间只增加一个报文段(拥塞避免,A),直到队列再次溢出:这就是\n"
+                "加性增、乘性减的锯齿。如果发生超时(L),就要从一个报文段重新开始。这里限制\n"
+                "发送的不是接收窗口,而是网络。\n",
+            },
+        .acts = {{{"", ""}, setup_congestion}},
+        .nacts = 1,
+        .cwnd_plot = true,
+    },
 };
 
 size_t lesson_count(void)
@@ -473,11 +509,18 @@ int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
     o.observer_ctx = log;
     o.on_state = log_state;
     o.state_ctx = log;
+    if (l->cwnd_plot) {
+        log->samples = calloc(LESSON_SAMPLES, sizeof *log->samples);
+        if (!log->samples) return SYNACK_ERR_NOMEM;
+        o.samples = log->samples;
+        o.samples_cap = LESSON_SAMPLES;
+    }
     return scenario_run(&o, r, err, errcap);
 }
 
 void lesson_log_free(struct lesson_log *log)
 {
     free(log->ev);
+    free(log->samples);
     memset(log, 0, sizeof *log);
 }

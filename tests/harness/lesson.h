@@ -29,7 +29,10 @@ struct lesson {
     const char *explain[LESSON_LANG_COUNT]; /* printed under the ladder; lines end in \n */
     struct lesson_act acts[LESSON_MAX_ACTS];
     size_t nacts;
+    bool cwnd_plot; /* the story is the client's cwnd over time: plotted, not laddered */
 };
+
+#define LESSON_SAMPLES 240 /* cwnd samples of a cwnd_plot lesson */
 
 /* Every lesson, in teaching order. */
 size_t lesson_count(void);
@@ -55,6 +58,7 @@ struct lesson_log {
     struct annotator a;
     struct lesson_event *ev;
     size_t n, cap;
+    struct scenario_sample *samples; /* cwnd_plot lessons: LESSON_SAMPLES of them */
 };
 
 /* Runs act `act` of `l` (lesson_setup, then scenario_run) recording into `log`, which the

@@ -75,7 +75,7 @@ static bool passes_through(const struct scenario_side *s, enum synack_state st)
 static void lessons_are_complete(void **state)
 {
     (void)state;
-    assert_true(lesson_count() >= 12);
+    assert_true(lesson_count() >= 13);
     for (size_t i = 0; i < lesson_count(); i++) {
         const struct lesson *l = lesson_at(i);
         assert_ptr_equal(lesson_find(l->name), l);
@@ -373,6 +373,38 @@ static void lesson_mss(void **state)
     run_free(run);
 }
 
+/* Slow start until the queue overflows, recovery, congestion avoidance, and another loss
+ * and recovery after it (the sawtooth); cwnd falls to about half at the first loss, and no
+ * timeout restarts slow start. */
+static void lesson_congestion(void **state)
+{
+    (void)state;
+    struct run *run = record("congestion", 0);
+    assert_true(run->r.completed);
+    const struct scenario_sample *x = run->log.samples;
+    size_t n = run->r.nsamples;
+    assert_true(n > 10);
+    assert_int_equal(x[0].phase, SYNACK_PHASE_SLOW_START);
+    int step = 0; /* 1 recovery, 2 avoidance after it, 3 recovery again */
+    uint32_t peak = 0, trough = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        unsigned p = x[i].phases;
+        if (step == 0 && x[i].cwnd_max > peak) peak = x[i].cwnd_max;
+        if (step == 0 && (p & (1u << SYNACK_PHASE_RECOVERY))) step = 1;
+        if (step == 1 && (p & (1u << SYNACK_PHASE_CONG_AVOID))) {
+            step = 2;
+            trough = x[i].cwnd_min;
+        }
+        if (step == 2 && (p & (1u << SYNACK_PHASE_RECOVERY))) step = 3;
+        assert_false(p & (1u << SYNACK_PHASE_LOSS));
+    }
+    assert_int_equal(step, 3);
+    assert_true(trough < peak * 6 / 10);
+    assert_true(run->r.client.info.counters.recoveries >= 2);
+    assert_int_equal(run->r.client.info.counters.rto_expiries, 0);
+    run_free(run);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lessons_are_complete),
     cmocka_unit_test(lesson_handshake),
@@ -387,6 +419,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lesson_rst),
     cmocka_unit_test(lesson_keepalive),
     cmocka_unit_test(lesson_mss),
+    cmocka_unit_test(lesson_congestion),
 };
 
 SYNACK_TEST_MAIN("lessons", tests)
