@@ -201,13 +201,19 @@ void ladder_state(void *ctx, char side, enum synack_state from, enum synack_stat
 {
     struct ladder *L = ctx;
     int s = side == 'c' ? 0 : 1;
-    char cause[48], text[120], line[240];
+    char cause[48], text[120];
     annotator_state(&L->a, s, from, to, t, cause, sizeof cause);
     if (!L->states) return;
     snprintf(text, sizeof text, "%s %s -> %s%s%s%s", s == 0 ? "client" : "server",
              synack_state_name(from), synack_state_name(to), cause[0] ? " (" : "", cause,
              cause[0] ? ")" : "");
-    if (s == 0)
+    ladder_note(L, s, t, text);
+}
+
+void ladder_note(struct ladder *L, int side, synack_time_t t, const char *text)
+{
+    char line[240];
+    if (side == 0)
         snprintf(line, sizeof line, "|  %-*s|", ARROW_WIDTH - 2, text);
     else
         snprintf(line, sizeof line, "|%*s  |", ARROW_WIDTH - 2, text);

@@ -42,6 +42,8 @@ void ladder_observe(void *ctx, const struct synack_sim_packet *ev);
 /* The scenario's on_state: ctx is the ladder. */
 void ladder_state(void *ctx, char side, enum synack_state from, enum synack_state to,
                   synack_time_t t);
+/* A line of `text` on side `side`'s line (0 client, 1 server) at `t`: a socket call. */
+void ladder_note(struct ladder *L, int side, synack_time_t t, const char *text);
 /* Prints the kept tail of a long ladder. */
 void ladder_flush(struct ladder *L);
 /* The notation, printed under a ladder. */

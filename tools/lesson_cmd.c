@@ -25,6 +25,39 @@ static void print_states(const char *who, const struct scenario_side *s)
     printf("\n");
 }
 
+/* The server's reads on the ladder, kept for the table under it. */
+struct reads_view {
+    struct ladder *L;
+    struct lesson_reads reads;
+};
+
+static void on_read(void *ctx, const uint8_t *data, size_t n, synack_time_t t)
+{
+    struct reads_view *v = ctx;
+    char text[64];
+    lesson_reads_on_read(&v->reads, data, n, t);
+    snprintf(text, sizeof text, "server read() = %zu bytes (read %zu)", n, v->reads.n);
+    ladder_note(v->L, 1, t, text);
+}
+
+/* Each read and what it held; then the messages the length-prefix decoder found. */
+static void print_reads(const struct scenario_opts *o, const struct lesson_reads *rd)
+{
+    char what[200];
+    printf("\nthe server's read() calls (each message: 2 bytes of length, then its letter):\n");
+    for (size_t i = 0; i < rd->n; i++) {
+        lesson_read_describe(o, &rd->read[i], what, sizeof what);
+        printf("  read %zu at %9.3f ms: %5zu bytes  %s\n", i + 1, (double)rd->read[i].t / 1e6,
+               rd->read[i].len, what);
+    }
+    printf("the length-prefix decoder over the same bytes:");
+    for (size_t k = 0; k < rd->ndecoded; k++)
+        printf("%s #%zu %zu bytes", k ? "," : "", k + 1, rd->decoded[k]);
+    printf("%s\n", rd->decoded_intact && rd->ndecoded == o->nmessages
+                       ? ": every message whole, as it was written"
+                       : ": NOT the messages written");
+}
+
 /* One act: its ladder, each side's states, what the links did. */
 static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet, bool ipv6,
                    const char *pcap)
@@ -44,6 +77,13 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     o.observer_ctx = &L;
     o.on_state = ladder_state;
     o.state_ctx = &L;
+    static struct reads_view reads; /* 64 KiB of decoder: not on the stack */
+    if (o.nmessages) {
+        reads.L = &L;
+        lesson_reads_init(&reads.reads);
+        o.on_read = on_read;
+        o.read_ctx = &reads;
+    }
     if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
     struct scenario_result r;
     char err[256];
@@ -53,6 +93,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     }
     ladder_flush(&L);
     if (l->cwnd_plot) print_cwnd_view(&o, &r);
+    if (o.nmessages) print_reads(&o, &reads.reads);
     printf("\n");
     print_states("client", &r.client);
     print_states("server", &r.server);

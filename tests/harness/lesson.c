@@ -1,5 +1,6 @@
 #include "lesson.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,17 @@ static void setup_congestion(struct scenario_opts *o)
     o->rate_bps = 20000000;
     o->queue_bytes = 48 * 1024;
     o->sndbuf = o->rcvbuf = 1024 * 1024;
+}
+
+/* Small writes glued by Nagle's algorithm and the receiver; a large one split into
+ * segments, read in pieces. */
+static const size_t sticky_messages[] = {120, 80, 200, 3000, 60};
+
+static void setup_sticky_packets(struct scenario_opts *o)
+{
+    o->message_sizes = sticky_messages;
+    o->nmessages = sizeof sticky_messages / sizeof sticky_messages[0];
+    o->framed = true;
 }
 
 /* ---- the lessons --------------------------------------------------------------------------- */
@@ -360,6 +372,34 @@ static const struct lesson lessons[] = {
         .nacts = 2,
     },
     {
+        .name = "sticky-packets",
+        .title = {"sticky packets: TCP keeps no message boundaries",
+                  "粘包与拆包:TCP 不保留消息边界"},
+        .explain =
+            {
+                "The client writes five messages with five send() calls: 120, 80, 200, 3000 and\n"
+                "60 bytes (each letter A, B, C, ... is one message). TCP carries a stream of\n"
+                "bytes, not messages: writes made in a row are sent together in segments of\n"
+                "up to the MSS (and Nagle's algorithm holds small ones back while data is in\n"
+                "flight), so the large message is cut across segments, and read() returns\n"
+                "whatever has arrived. One read returns several messages (glued, 粘包) and one\n"
+                "message takes several reads (split, 拆包). The fix belongs to the application:\n"
+                "put each message's length before it (here 2 bytes) and let the receiver collect\n"
+                "bytes until a whole message is there; the decoder above gets the five messages\n"
+                "back whatever the reads were. A delimiter (a newline, say) or fixed-size\n"
+                "messages work too.\n",
+                "客户端用五次 send() 写了五条消息:120、80、200、3000 和 60 字节(字母 A、B、\n"
+                "C……各是一条消息)。TCP 传的是字节流,不是消息:连续的几次写会被放进同样的\n"
+                "报文段一起发出,每段最多一个 MSS(有数据在途时,Nagle 算法还会把小的写攒起来),\n"
+                "大的消息就被切到几个报文段里;而 read() 有多少就返回多少。于是一次读到几条\n"
+                "消息(粘包),一条消息要读好几次(拆包)。解决办法在应用层:在每条消息前加上\n"
+                "它的长度(这里是 2 字节),接收方攒够一整条消息再交出去;不管每次读到多少,\n"
+                "上面的解码器都能还原出这五条消息。用分隔符(比如换行)或定长消息也可以。\n",
+            },
+        .acts = {{{"", ""}, setup_sticky_packets}},
+        .nacts = 1,
+    },
+    {
         .name = "keepalive",
         .title = {"keepalive: probing an idle connection", "保活:探测空闲的连接"},
         .explain =
@@ -459,6 +499,55 @@ void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o)
     if (act < l->nacts) l->acts[act].setup(o);
 }
 
+/* ---- reads and messages -------------------------------------------------------------------- */
+
+void lesson_reads_init(struct lesson_reads *rd)
+{
+    memset(rd, 0, sizeof *rd);
+    frame_decoder_init(&rd->dec);
+    rd->decoded_intact = true;
+}
+
+static void reads_on_message(void *ctx, const uint8_t *msg, size_t len)
+{
+    struct lesson_reads *rd = ctx;
+    for (size_t i = 0; i < len; i++)
+        if (msg[i] != 'A' + (int)(rd->ndecoded % 26)) rd->decoded_intact = false;
+    if (rd->ndecoded < SCENARIO_MAX_MESSAGES) rd->decoded[rd->ndecoded++] = len;
+}
+
+void lesson_reads_on_read(void *ctx, const uint8_t *data, size_t n, synack_time_t t)
+{
+    struct lesson_reads *rd = ctx;
+    if (rd->n < LESSON_MAX_READS)
+        rd->read[rd->n++] = (struct lesson_read){.t = t, .off = rd->total, .len = n};
+    rd->total += n;
+    frame_decoder_push(&rd->dec, data, n, reads_on_message, rd);
+}
+
+void lesson_read_describe(const struct scenario_opts *o, const struct lesson_read *rd, char *out,
+                          size_t cap)
+{
+    size_t n = 0;
+    uint64_t start = 0, lo = rd->off, hi = rd->off + rd->len;
+    unsigned whole = 0;
+    out[0] = 0;
+    for (size_t k = 0; k < o->nmessages && n < cap; k++) {
+        uint64_t end = start + o->message_sizes[k] + (o->framed ? 2 : 0);
+        if (end > lo && start < hi) {
+            bool head = start >= lo, tail = end <= hi;
+            const char *what = head && tail ? "whole"
+                               : head       ? "the start (split)"
+                               : tail       ? "the end (split)"
+                                            : "a middle part (split)";
+            whole += head && tail;
+            n += (size_t)snprintf(out + n, cap - n, "%s#%zu %s", n ? ", " : "", k + 1, what);
+        }
+        start = end;
+    }
+    if (whole > 1 && n < cap) snprintf(out + n, cap - n, ": %u messages glued", whole);
+}
+
 /* ---- recording a run ----------------------------------------------------------------------- */
 
 static struct lesson_event *log_push(struct lesson_log *log)
@@ -515,6 +604,13 @@ int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
         o.samples = log->samples;
         o.samples_cap = LESSON_SAMPLES;
     }
+    if (o.nmessages) {
+        log->reads = malloc(sizeof *log->reads);
+        if (!log->reads) return SYNACK_ERR_NOMEM;
+        lesson_reads_init(log->reads);
+        o.on_read = lesson_reads_on_read;
+        o.read_ctx = log->reads;
+    }
     return scenario_run(&o, r, err, errcap);
 }
 
@@ -522,5 +618,6 @@ void lesson_log_free(struct lesson_log *log)
 {
     free(log->ev);
     free(log->samples);
+    free(log->reads);
     memset(log, 0, sizeof *log);
 }

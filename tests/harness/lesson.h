@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "annotate.h"
+#include "framing.h"
 #include "scenario.h"
 
 #define LESSON_MAX_ACTS 2
@@ -54,11 +55,38 @@ struct lesson_event {
     synack_time_t t;
 };
 
+#define LESSON_MAX_READS 64
+
+/* The server application's reads of a lesson whose client sends messages, and what the
+ * length-prefix decoder made of them (when framed). */
+struct lesson_reads {
+    struct lesson_read {
+        synack_time_t t;
+        uint64_t off; /* of its first byte in the stream */
+        size_t len;
+    } read[LESSON_MAX_READS];
+    size_t n;
+    uint64_t total;
+    struct frame_decoder dec;
+    size_t decoded[SCENARIO_MAX_MESSAGES]; /* each decoded message's length */
+    size_t ndecoded;
+    bool decoded_intact; /* every decoded message is one letter, the next one's */
+};
+
+void lesson_reads_init(struct lesson_reads *rd);
+/* A scenario_opts.on_read: ctx is a struct lesson_reads. */
+void lesson_reads_on_read(void *ctx, const uint8_t *data, size_t n, synack_time_t t);
+/* What read `i` holds, in `o`'s messages: "message 1 whole", "messages 2 and 3 whole (glued),
+ * the start of 4 (split)", ... */
+void lesson_read_describe(const struct scenario_opts *o, const struct lesson_read *rd, char *out,
+                          size_t cap);
+
 struct lesson_log {
     struct annotator a;
     struct lesson_event *ev;
     size_t n, cap;
     struct scenario_sample *samples; /* cwnd_plot lessons: LESSON_SAMPLES of them */
+    struct lesson_reads *reads;      /* lessons with messages */
 };
 
 /* Runs act `act` of `l` (lesson_setup, then scenario_run) recording into `log`, which the

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "framing.h"
+
 #define SCENARIO_CLIENT_PORT 40000 /* only for simultaneous open: both ends need to know */
 #define CHUNK 16384
 #define SAMPLE_FIRST_INTERVAL SYNACK_US(100) /* doubles each time the buffer fills */
@@ -13,6 +15,8 @@ struct stream {
     struct synack_rng rng;
     uint8_t buf[CHUNK];
     size_t off, len;
+    const uint8_t *fixed;    /* the client's messages, when it sends them (else NULL) */
+    uint64_t pos, fixed_len; /* the next byte of `fixed`, and its length */
 };
 
 static void stream_init(struct stream *s, uint64_t seed)
@@ -25,8 +29,14 @@ static void stream_fill(struct stream *s, uint64_t remaining)
 {
     if (s->off < s->len) return;
     s->len = remaining < CHUNK ? (size_t)remaining : CHUNK;
-    for (size_t i = 0; i < s->len; i++)
-        s->buf[i] = (uint8_t)synack_rng_next_u32(&s->rng);
+    if (s->fixed) {
+        if (s->len > s->fixed_len - s->pos) s->len = (size_t)(s->fixed_len - s->pos);
+        memcpy(s->buf, s->fixed + s->pos, s->len);
+        s->pos += s->len;
+    } else {
+        for (size_t i = 0; i < s->len; i++)
+            s->buf[i] = (uint8_t)synack_rng_next_u32(&s->rng);
+    }
     s->off = 0;
 }
 
@@ -74,6 +84,9 @@ struct run {
     bool seen_data; /* the client's first data segment went out (r->first_data_sent) */
     struct sampler sampler;
     struct stream tx, expect;
+    uint64_t total; /* bytes the client sends: opts.bytes, or its messages */
+    uint8_t *messages;
+    uint64_t message_end[SCENARIO_MAX_MESSAGES]; /* offset after each message */
     uint64_t written;
     bool mismatch;
     uint8_t rxbuf[CHUNK];
@@ -293,11 +306,17 @@ static void drain_events(struct run *run, struct side *sd)
 static void client_write(struct run *run, synack_time_t now)
 {
     struct side *sd = &run->client;
-    uint64_t total = run->o->bytes;
+    uint64_t total = run->total;
     while (sd->connected && !sd->released && run->written < total) {
         stream_fill(&run->tx, total - run->written);
-        synack_ssize n =
-            synack_tcp_send(sd->conn, run->tx.buf + run->tx.off, run->tx.len - run->tx.off, now);
+        size_t want = run->tx.len - run->tx.off;
+        for (size_t k = 0; k < run->o->nmessages; k++) { /* one send() per message */
+            if (run->message_end[k] <= run->written) continue;
+            if (run->message_end[k] - run->written < want)
+                want = (size_t)(run->message_end[k] - run->written);
+            break;
+        }
+        synack_ssize n = synack_tcp_send(sd->conn, run->tx.buf + run->tx.off, want, now);
         if (n <= 0) break;
         run->tx.off += (size_t)n;
         run->written += (uint64_t)n;
@@ -327,6 +346,7 @@ static void side_read(struct run *run, struct side *sd, synack_time_t now)
             }
             run->expect.off++;
         }
+        if (run->o->on_read) run->o->on_read(run->o->read_ctx, run->rxbuf, (size_t)n, now);
         r->digest_received = fnv1a(r->digest_received, run->rxbuf, (size_t)n);
         r->bytes_received += (uint64_t)n;
         r->last_data_read = now;
@@ -393,8 +413,8 @@ static void app_step(struct run *run)
     side_read(run, &run->server, now);
     side_read(run, &run->client, now);
     /* Nobody closes before the handshake is done: a zero-byte demo still shows it. */
-    bool all_written = run->client.connected && run->written == o->bytes;
-    bool all_received = run->r->bytes_received == o->bytes;
+    bool all_written = run->client.connected && run->written == run->total;
+    bool all_received = run->r->bytes_received == run->total;
     if (o->simultaneous_close) {
         if (all_written && all_received && run->server.connected) {
             side_close(&run->client, now);
@@ -583,12 +603,40 @@ static void finish_result(struct run *run)
     r->retransmissions = r->client.counters.retransmits + r->server.counters.retransmits;
     r->intact = !run->mismatch && r->bytes_received == r->bytes_sent &&
                 r->digest_received == r->digest_sent;
-    r->completed = r->intact && r->bytes_sent == o->bytes && r->client.closed && r->server.closed &&
-                   !r->client.err && !r->server.err && r->reply_received == o->server_bytes;
+    r->completed = r->intact && r->bytes_sent == run->total && r->client.closed &&
+                   r->server.closed && !r->client.err && !r->server.err &&
+                   r->reply_received == o->server_bytes;
     if (r->bytes_received > 0 && r->last_data_read > r->first_data_sent) {
         r->transfer_time = r->last_data_read - r->first_data_sent;
         r->goodput_bps = (double)r->bytes_received * 8e9 / (double)r->transfer_time;
     }
+}
+
+/* The client's bytes when it sends messages: each message's letter, after its length when
+ * framed. Both streams (what is sent, what is expected) read them. */
+static int messages_build(struct run *run)
+{
+    const struct scenario_opts *o = run->o;
+    if (o->nmessages > SCENARIO_MAX_MESSAGES) return -1;
+    uint64_t total = 0;
+    for (size_t k = 0; k < o->nmessages; k++) {
+        if (o->message_sizes[k] == 0 || o->message_sizes[k] > 65535) return -1;
+        total += o->message_sizes[k] + (o->framed ? 2 : 0);
+        run->message_end[k] = total;
+    }
+    run->messages = malloc((size_t)total);
+    if (!run->messages) return -1;
+    uint8_t *p = run->messages;
+    for (size_t k = 0; k < o->nmessages; k++) {
+        size_t len = o->message_sizes[k];
+        if (o->framed) p += frame_prefix(p, len);
+        memset(p, 'A' + (int)(k % 26), len);
+        p += len;
+    }
+    run->total = total;
+    run->tx.fixed = run->expect.fixed = run->messages;
+    run->tx.fixed_len = run->expect.fixed_len = total;
+    return 0;
 }
 
 int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char *err, size_t errcap)
@@ -606,6 +654,13 @@ int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char 
     run->server = (struct side){.tag = 's', .run = run, .out = &r->server};
     stream_init(&run->tx, o->seed);
     stream_init(&run->expect, o->seed);
+    run->total = o->bytes;
+    if (o->nmessages && messages_build(run) < 0) {
+        snprintf(err, errcap, "bad messages: at most %d, each 1 to 65535 bytes",
+                 SCENARIO_MAX_MESSAGES);
+        free(run);
+        return SYNACK_ERR_INVAL;
+    }
     int rc = synack_sim_new(&run->sim, o->seed);
     if (rc < 0) {
         snprintf(err, errcap, "cannot create the simulator: %s", synack_strerror(rc));
@@ -632,6 +687,7 @@ int scenario_run(const struct scenario_opts *o, struct scenario_result *r, char 
     synack_sim_free(run->sim); /* closes the capture file */
     synack_stack_free(run->client.stack);
     synack_stack_free(run->server.stack);
+    free(run->messages);
     free(run);
     return rc;
 }

@@ -20,6 +20,7 @@
 struct synack_addr scenario_addr(bool ipv6, bool server);
 #define SCENARIO_SERVER_PORT 80
 #define SCENARIO_MAX_STATES 32
+#define SCENARIO_MAX_MESSAGES 64
 
 /*
  * One sample of the data sender's (the client's) congestion state. The samples of a run
@@ -81,6 +82,15 @@ struct scenario_opts {
                                        many bytes, then closes (a half-closed connection) */
     bool no_listener;               /* nobody listens on the server's port */
     bool client_aborts;             /* the client aborts (SO_LINGER 0) once all is written */
+    /* Messages instead of `bytes`: the client writes message k, message_sizes[k] bytes of
+     * the letter 'A' + k % 26, with one send() each; with `framed` each goes after its
+     * length as 2 bytes, big-endian. At most SCENARIO_MAX_MESSAGES of at most 65535. */
+    const size_t *message_sizes;
+    size_t nmessages;
+    bool framed;
+    /* Called for each read() of the server application that returned data. */
+    void (*on_read)(void *ctx, const uint8_t *data, size_t n, synack_time_t t);
+    void *read_ctx;
     /* When set, the client's congestion state is recorded here (see scenario_sample). */
     struct scenario_sample *samples;
     size_t samples_cap; /* at least 2 */

@@ -75,7 +75,7 @@ static bool passes_through(const struct scenario_side *s, enum synack_state st)
 static void lessons_are_complete(void **state)
 {
     (void)state;
-    assert_true(lesson_count() >= 13);
+    assert_true(lesson_count() >= 14);
     for (size_t i = 0; i < lesson_count(); i++) {
         const struct lesson *l = lesson_at(i);
         assert_ptr_equal(lesson_find(l->name), l);
@@ -405,6 +405,59 @@ static void lesson_congestion(void **state)
     run_free(run);
 }
 
+/* Messages written with one send() each come out of read() glued and split; the
+ * length-prefix decoder gives back each message whole. */
+static void lesson_sticky_packets(void **state)
+{
+    (void)state;
+    struct run *run = record("sticky-packets", 0);
+    assert_true(run->r.completed);
+    const struct lesson_reads *rd = run->log.reads;
+    assert_non_null(rd);
+    struct scenario_opts o;
+    lesson_setup(lesson_find("sticky-packets"), 0, &o);
+    bool glued = false, split = false;
+    char what[200];
+    for (size_t i = 0; i < rd->n; i++) {
+        lesson_read_describe(&o, &rd->read[i], what, sizeof what);
+        if (strstr(what, "glued")) glued = true;
+        if (strstr(what, "split")) split = true;
+    }
+    assert_true(glued);
+    assert_true(split);
+    assert_true(rd->n < o.nmessages); /* fewer reads than writes */
+    assert_int_equal(rd->ndecoded, o.nmessages);
+    for (size_t k = 0; k < o.nmessages; k++)
+        assert_int_equal(rd->decoded[k], o.message_sizes[k]);
+    assert_true(rd->decoded_intact);
+    run_free(run);
+}
+
+/* The decoder takes a stream in any pieces, one byte at a time included. */
+static void framing_decoder_any_pieces(void **state)
+{
+    (void)state;
+    static struct frame_decoder d;
+    uint8_t stream[2 + 3 + 2 + 1 + 2 + 300];
+    size_t n = frame_prefix(stream, 3);
+    memcpy(stream + n, "abc", 3);
+    n += 3;
+    n += frame_prefix(stream + n, 1);
+    stream[n++] = 'x';
+    n += frame_prefix(stream + n, 300);
+    memset(stream + n, 'y', 300);
+    n += 300;
+    frame_decoder_init(&d);
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++)
+        got += frame_decoder_push(&d, stream + i, 1, NULL, NULL);
+    assert_int_equal(got, 3);
+    frame_decoder_init(&d);
+    assert_int_equal(frame_decoder_push(&d, stream, n, NULL, NULL), 3);
+    assert_int_equal(frame_decoder_push(&d, stream, 4, NULL, NULL), 0); /* a part: held */
+    assert_int_equal(frame_decoder_push(&d, stream + 4, 1, NULL, NULL), 1);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lessons_are_complete),
     cmocka_unit_test(lesson_handshake),
@@ -420,6 +473,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lesson_keepalive),
     cmocka_unit_test(lesson_mss),
     cmocka_unit_test(lesson_congestion),
+    cmocka_unit_test(lesson_sticky_packets),
+    cmocka_unit_test(framing_decoder_any_pieces),
 };
 
 SYNACK_TEST_MAIN("lessons", tests)
