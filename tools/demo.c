@@ -603,7 +603,7 @@ int cmd_demo(int argc, char **argv)
         return 1;
     }
     ladder_flush(&L);
-    if (!L.quiet) ladder_legend();
+    if (!L.quiet) ladder_legend(false);
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (cwnd && !json) print_cwnd_view(&o, &r);
     if (json)

@@ -108,6 +108,8 @@ static void ladder_label(struct ladder *L, const struct annotated *x, char *buf,
 
 static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
 {
+    if (t < L->last_t) t = L->last_t; /* a listen's STATE event carries no time */
+    L->last_t = t;
     L->total++;
     if (L->quiet) return;
     if (L->total == 1) { /* the header comes with the first line, not before an error */
@@ -220,8 +222,14 @@ void ladder_note(struct ladder *L, int side, synack_time_t t, const char *text)
     ladder_emit(L, t, line);
 }
 
-void ladder_legend(void)
+void ladder_legend(bool zh)
 {
+    if (zh) {
+        printf("\n标志的写法与 tcpdump 相同:S SYN,F FIN,R RST,P PSH,. ACK([S.] 即 SYN+ACK,\n"
+               "[FP.] 即 FIN+PSH+ACK);seq 和 ack 从各自的 ISN 起算;win 是报文里的窗口字段\n"
+               "(按发送方在 SYN 中给出的 wscale 移位);len 是携带的数据长度。\n");
+        return;
+    }
     printf("\nflags as tcpdump writes them: S SYN, F FIN, R RST, P PSH, . ACK ([S.] is SYN+ACK,\n"
            "[FP.] FIN+PSH+ACK); seq and ack count from each side's ISN; win is the window field\n"
            "as sent (shifted by the wscale its sender offered); len is the data carried.\n");

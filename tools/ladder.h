@@ -29,7 +29,8 @@ struct ladder {
     int close_step;     /* last close step labelled (0..4) */
     int fin_side[2];    /* which side sent the first and the second FIN (-1: none) */
     uint32_t fin_seq[2];
-    uint64_t total; /* lines seen */
+    uint64_t total;       /* lines seen */
+    synack_time_t last_t; /* of the last line: lines never go back in time */
     uint64_t elided;
     /* The tail ring: the last LADDER_TAIL lines of a long transfer. */
     struct ladder_line tail[LADDER_TAIL];
@@ -46,7 +47,7 @@ void ladder_state(void *ctx, char side, enum synack_state from, enum synack_stat
 void ladder_note(struct ladder *L, int side, synack_time_t t, const char *text);
 /* Prints the kept tail of a long ladder. */
 void ladder_flush(struct ladder *L);
-/* The notation, printed under a ladder. */
-void ladder_legend(void);
+/* The notation, printed under a ladder (in Chinese when `zh`). */
+void ladder_legend(bool zh);
 
 #endif

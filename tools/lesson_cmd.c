@@ -40,6 +40,16 @@ static void on_read(void *ctx, const uint8_t *data, size_t n, synack_time_t t)
     ladder_note(v->L, 1, t, text);
 }
 
+static void on_call(void *ctx, char side, const char *call, int rc, synack_time_t t)
+{
+    char text[120];
+    snprintf(text, sizeof text, "%s %s = %s", side == 'c' ? "client" : "server", call,
+             rc == 0                      ? "0"
+             : rc == SYNACK_ERR_ADDRINUSE ? "EADDRINUSE"
+                                          : synack_strerror(rc));
+    ladder_note(ctx, side == 'c' ? 0 : 1, t, text);
+}
+
 /* Each read and what it held; then the messages the length-prefix decoder found. */
 static void print_reads(const struct scenario_opts *o, const struct lesson_reads *rd)
 {
@@ -77,6 +87,8 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     o.observer_ctx = &L;
     o.on_state = ladder_state;
     o.state_ctx = &L;
+    o.on_call = on_call;
+    o.call_ctx = &L;
     static struct reads_view reads; /* 64 KiB of decoder: not on the stack */
     if (o.nmessages) {
         reads.L = &L;
@@ -132,6 +144,6 @@ int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, 
         if (rc) return rc;
     }
     fputs(l->explain[lang], stdout);
-    if (!quiet && !l->cwnd_plot) ladder_legend();
+    if (!quiet && !l->cwnd_plot) ladder_legend(lang == LESSON_ZH);
     return 0;
 }

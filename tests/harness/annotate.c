@@ -133,6 +133,8 @@ void annotator_state(struct annotator *a, int side, enum synack_state from, enum
         snprintf(cause, cap, "connect");
     } else if (to == SYNACK_LISTEN) {
         snprintf(cause, cap, "listen");
+    } else if (from == SYNACK_LISTEN && to == SYNACK_CLOSED) {
+        snprintf(cause, cap, "the listener closes");
     } else if (app_close) {
         snprintf(cause, cap, "the application closes");
     } else if (to == SYNACK_CLOSED && from != SYNACK_TIME_WAIT && from != SYNACK_LAST_ACK &&

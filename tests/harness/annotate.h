@@ -72,8 +72,8 @@ bool annotator_packet(struct annotator *a, const struct synack_sim_packet *ev,
                       struct annotated *out);
 
 /* A state change of side `side` (0 client, 1 server) at `t`. Writes into `cause` (when
- * `cap` > 0) what caused it: "connect", "listen", "the application closes", "the [S.]
- * arriving" (a segment delivered to that side at `t`), "2*MSL expiring", "abort" (CLOSED
+ * `cap` > 0) what caused it: "connect", "listen", "the listener closes", "the application closes",
+ * "the [S.] arriving" (a segment delivered to that side at `t`), "2*MSL expiring", "abort" (CLOSED
  * with no RST arriving), or "" (another timer). */
 void annotator_state(struct annotator *a, int side, enum synack_state from, enum synack_state to,
                      synack_time_t t, char *cause, size_t cap);

@@ -156,6 +156,23 @@ static void setup_sticky_packets(struct scenario_opts *o)
     o->framed = true;
 }
 
+/* The server closes first, so its side of the connection waits in TIME_WAIT; then it
+ * restarts and listens on port 80 again. */
+static void setup_reuseaddr_plain(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->server_closes = true;
+    o->listen_plain = true;
+    o->restart = true;
+}
+
+static void setup_reuseaddr_set(struct scenario_opts *o)
+{
+    setup_reuseaddr_plain(o);
+    o->listen_plain = false;
+    o->restart_reuseaddr = true;
+}
+
 /* ---- the lessons --------------------------------------------------------------------------- */
 
 static const struct lesson lessons[] = {
@@ -369,6 +386,34 @@ static const struct lesson lessons[] = {
         .acts = {{{"act 1: a SYN to a port nobody listens on", "第一幕:向没有监听的端口发 SYN"},
                   setup_rst_refused},
                  {{"act 2: the client aborts", "第二幕:客户端异常终止"}, setup_rst_abort}},
+        .nacts = 2,
+    },
+    {
+        .name = "reuseaddr",
+        .title = {"SO_REUSEADDR: a server restarts while its connection is in TIME_WAIT",
+                  "SO_REUSEADDR:服务器重启时旧连接还在 TIME_WAIT"},
+        .explain =
+            {
+                "The server closes first, so its end of the connection waits in TIME_WAIT for\n"
+                "2*MSL, holding port 80. Then the server restarts and listens on port 80 again.\n"
+                "Act 1, without SO_REUSEADDR: listen() fails with \"address in use\" for a full\n"
+                "minute (the familiar bind error after restarting a server). Act 2, with\n"
+                "SO_REUSEADDR set by the old server and the new one: listen() succeeds. The old\n"
+                "connection is still protected: the new listener takes only new four-tuples,\n"
+                "and the TIME_WAIT keeps answering the old one. That is why every server sets\n"
+                "SO_REUSEADDR. (The stack's own bind rules, as Linux's; examples/reuseaddr.c\n"
+                "tells the same story through the socket API.)\n",
+                "服务器先关闭,于是它这一端的连接要在 TIME_WAIT 里等 2*MSL,一直占着 80 端口。\n"
+                "这时服务器重启,再次在 80 端口上监听。第一幕,没有 SO_REUSEADDR:listen()\n"
+                "失败,报“地址已被使用”,整整一分钟都是如此(重启服务器后常见的 bind 错误)。\n"
+                "第二幕,新旧两个服务器都设置了 SO_REUSEADDR:listen() 成功。旧连接仍然受到\n"
+                "保护:新的监听者只接受新的四元组,TIME_WAIT 继续应答旧连接。所以每个服务器\n"
+                "都会设置 SO_REUSEADDR。(这里用的是协议栈自己的绑定规则,与 Linux 相同;\n"
+                "examples/reuseaddr.c 用套接字 API 讲的是同一个故事。)\n",
+            },
+        .acts = {{{"act 1: without SO_REUSEADDR", "第一幕:不设置 SO_REUSEADDR"},
+                  setup_reuseaddr_plain},
+                 {{"act 2: with SO_REUSEADDR", "第二幕:设置 SO_REUSEADDR"}, setup_reuseaddr_set}},
         .nacts = 2,
     },
     {

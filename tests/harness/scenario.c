@@ -270,7 +270,7 @@ static void side_event(struct side *sd, const struct synack_event *ev, synack_ti
         break;
     case SYNACK_EV_ACCEPTABLE: {
         struct synack_tcp *c;
-        if (!sd->conn && synack_tcp_accept(sd->listener, &c) == 0) {
+        if (!sd->conn && sd->listener && synack_tcp_accept(sd->listener, &c) == 0) {
             side_adopt(sd, c);
             sd->connected = true;
         }
@@ -404,6 +404,32 @@ static void app_step_client_first(struct run *run, bool all_written, synack_time
     }
 }
 
+/* A server restarting while its old connection waits in TIME_WAIT: the old listener goes,
+ * a new one asks for the same port. */
+static void server_restart(struct run *run, synack_time_t now)
+{
+    const struct scenario_opts *o = run->o;
+    struct side *sd = &run->server;
+    if (!o->restart || run->r->restarted || !sd->conn || sd->released ||
+        synack_tcp_state(sd->conn) != SYNACK_TIME_WAIT)
+        return;
+    run->r->restarted = true;
+    if (sd->listener) {
+        synack_listener_close(sd->listener, now);
+        if (o->on_call) o->on_call(o->call_ctx, 's', "close(the listening socket)", 0, now);
+    }
+    sd->listener = NULL;
+    struct synack_endpoint ep = {scenario_addr(o->ipv6, true), SCENARIO_SERVER_PORT};
+    unsigned flags = o->restart_reuseaddr ? SYNACK_BIND_REUSEADDR : 0;
+    struct synack_listener *l = NULL;
+    int rc = synack_tcp_listen_flags(sd->stack, &ep, 16, flags, sd, &l);
+    run->r->restart_rc = rc;
+    if (rc == 0) sd->listener = l;
+    if (o->on_call)
+        o->on_call(o->call_ctx, 's', flags ? "listen(port 80, SO_REUSEADDR)" : "listen(port 80)",
+                   rc, now);
+}
+
 /* Who closes when: the scenario's choreography. */
 static void app_step(struct run *run)
 {
@@ -426,6 +452,7 @@ static void app_step(struct run *run)
     } else {
         app_step_client_first(run, all_written, now);
     }
+    server_restart(run, now);
 }
 
 /* The next time the applications act by the clock, not by an event: 0 for none. */
@@ -552,9 +579,10 @@ static int open_connections(struct run *run, char *err, size_t errcap)
             if (rc == 0) side_adopt(&run->server, c);
         }
     } else {
+        unsigned flags = o->listen_plain ? 0 : SYNACK_BIND_REUSEADDR;
         rc = o->no_listener ? 0
-                            : synack_tcp_listen(run->server.stack, &server, 16, &run->server,
-                                                &run->server.listener);
+                            : synack_tcp_listen_flags(run->server.stack, &server, 16, flags,
+                                                      &run->server, &run->server.listener);
         if (rc == 0) {
             rc = synack_tcp_connect(run->client.stack, &server, NULL, &run->client, &c, 0);
             if (rc == 0) side_adopt(&run->client, c);

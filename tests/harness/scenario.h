@@ -88,6 +88,17 @@ struct scenario_opts {
     const size_t *message_sizes;
     size_t nmessages;
     bool framed;
+    /* SO_REUSEADDR: the server's listener is opened without it when `listen_plain`; with
+     * `restart` the server, once its connection is in TIME_WAIT, closes its listener and
+     * listens on the same port again, with SYNACK_BIND_REUSEADDR when `restart_reuseaddr`
+     * (result: restart_rc). */
+    bool listen_plain;
+    bool restart;
+    bool restart_reuseaddr;
+    /* Called for each call of an application the story is about (the restart's listen):
+     * side 'c' or 's', the call as text, its result. */
+    void (*on_call)(void *ctx, char side, const char *call, int rc, synack_time_t t);
+    void *call_ctx;
     /* Called for each read() of the server application that returned data. */
     void (*on_read)(void *ctx, const uint8_t *data, size_t n, synack_time_t t);
     void *read_ctx;
@@ -139,6 +150,8 @@ struct scenario_result {
     double goodput_bps;
     synack_time_t transfer_time;
     synack_time_t first_data_sent, last_data_read;
+    bool restarted;                /* opts.restart happened */
+    int restart_rc;                /* what the restart's listen returned */
     size_t nsamples;               /* samples written to opts.samples */
     synack_time_t sample_interval; /* the virtual time each sample covers */
 };

@@ -75,7 +75,7 @@ static bool passes_through(const struct scenario_side *s, enum synack_state st)
 static void lessons_are_complete(void **state)
 {
     (void)state;
-    assert_true(lesson_count() >= 14);
+    assert_true(lesson_count() >= 15);
     for (size_t i = 0; i < lesson_count(); i++) {
         const struct lesson *l = lesson_at(i);
         assert_ptr_equal(lesson_find(l->name), l);
@@ -458,6 +458,21 @@ static void framing_decoder_any_pieces(void **state)
     assert_int_equal(frame_decoder_push(&d, stream + 4, 1, NULL, NULL), 1);
 }
 
+/* The server restarts while its old connection waits in TIME_WAIT: listen() is refused
+ * without SO_REUSEADDR and accepted with it; either way the old connection closes cleanly. */
+static void lesson_reuseaddr(void **state)
+{
+    (void)state;
+    for (size_t act = 0; act < 2; act++) {
+        struct run *run = record("reuseaddr", act);
+        assert_true(run->r.completed);
+        assert_true(run->r.restarted);
+        assert_int_equal(run->r.restart_rc, act == 0 ? SYNACK_ERR_ADDRINUSE : 0);
+        assert_true(passes_through(&run->r.server, SYNACK_TIME_WAIT));
+        run_free(run);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lessons_are_complete),
     cmocka_unit_test(lesson_handshake),
@@ -475,6 +490,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lesson_congestion),
     cmocka_unit_test(lesson_sticky_packets),
     cmocka_unit_test(framing_decoder_any_pieces),
+    cmocka_unit_test(lesson_reuseaddr),
 };
 
 SYNACK_TEST_MAIN("lessons", tests)
