@@ -97,6 +97,12 @@ static void ladder_label(struct ladder *L, const struct annotated *x, char *buf,
     if (!label_open(L, x->side, &x->seg, step, sizeof step))
         label_close(L, x->side, &x->seg, step, sizeof step);
     annotate_notes(x, notes, sizeof notes);
+    bool bare_ack = x->seg.flags == SYNACK_TCP_ACK && x->seg.payload_len == 0;
+    if (L->edges && bare_ack && !step[0]) {
+        size_t n = strlen(notes);
+        snprintf(notes + n, sizeof notes - n, "%swindow [%u, %u)", n ? ", " : "", x->rel_ack,
+                 x->rel_edge);
+    }
     annotate_options(&L->a, x, opts, sizeof opts);
     size_t n = 0;
     buf[0] = 0;

@@ -23,6 +23,7 @@ struct ladder {
     bool quiet;
     bool ipv6;   /* the ends' addresses in the header */
     bool states; /* print state changes on the ladder */
+    bool edges;  /* label bare ACKs with the window they offer, [ack, right edge) */
     struct annotator a;
     int handshake_step; /* last handshake step labelled (0..3) */
     unsigned syn_sides; /* bit per side that sent a bare SYN */

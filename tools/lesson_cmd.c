@@ -83,6 +83,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     }
     struct ladder L;
     ladder_init(&L, quiet || l->cwnd_plot, ipv6);
+    L.edges = l->window_edges;
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     o.on_state = ladder_state;

@@ -9,6 +9,7 @@ void annotator_init(struct annotator *a)
 {
     memset(a, 0, sizeof *a);
     a->state[0] = a->state[1] = SYNACK_CLOSED;
+    a->wscale[0] = a->wscale[1] = -1;
 }
 
 static bool is_loss(enum synack_sim_packet_kind k)
@@ -52,12 +53,31 @@ static bool is_dup_ack(const struct annotator *a, int side, const struct synack_
            synack_seq_lt(s->ack, a->max_end[peer]);
 }
 
+/* The window's right edge in an ACK: RFC 7323 §2.3, the field shifted by the scale its
+ * sender offered, when both offered one (never in a SYN, whose window is unscaled). */
+static void note_edge(struct annotator *a, struct annotated *x)
+{
+    const struct synack_segment *s = &x->seg;
+    int side = x->side;
+    if (s->flags & SYNACK_TCP_SYN) a->wscale[side] = s->has_wscale ? s->wscale : -1;
+    if (!(s->flags & SYNACK_TCP_ACK) || (s->flags & SYNACK_TCP_RST)) return;
+    bool scaled = a->wscale[0] >= 0 && a->wscale[1] >= 0 && !(s->flags & SYNACK_TCP_SYN);
+    uint32_t wnd = (uint32_t)s->window << (scaled ? a->wscale[side] : 0);
+    a->edge[side] = s->ack + wnd;
+    a->have_edge[side] = true;
+    x->rel_edge = a->edge[side] - a->iss[!side];
+}
+
 static void annotate_sent(struct annotator *a, struct annotated *x)
 {
     const struct synack_segment *s = &x->seg;
     int side = x->side;
     uint8_t f = s->flags;
     uint32_t used = seg_used(s);
+    note_edge(a, x);
+    if (s->payload_len && a->have_edge[!side] &&
+        s->seq + (uint32_t)s->payload_len == a->edge[!side])
+        x->notes |= NOTE_FILLS_WINDOW;
     bool bare = used == 0 && !(f & SYNACK_TCP_RST) && (f & SYNACK_TCP_ACK);
     if (bare && a->sent_any[side] && s->seq == a->max_end[side] - 1)
         x->notes |= NOTE_KEEPALIVE; /* RFC 1122 §4.2.3.6: SEG.SEQ = SND.NXT - 1 */
@@ -184,6 +204,7 @@ size_t annotate_notes(const struct annotated *x, char *out, size_t cap)
         {NOTE_RETRANSMISSION, "RETRANSMISSION"}, {NOTE_ZERO_WINDOW, "zero window"},
         {NOTE_WINDOW_UPDATE, "window update"},   {NOTE_WINDOW_PROBE, "window probe"},
         {NOTE_KEEPALIVE, "keepalive"},           {NOTE_FROM_TIME_WAIT, "sent in TIME_WAIT"},
+        {NOTE_FILLS_WINDOW, "fills the window"},
     };
     size_t n = 0;
     out[0] = 0;

@@ -28,6 +28,7 @@ enum {
     NOTE_SIMOPEN_SYNACK = 1u << 6, /* a simultaneous open's SYN-ACK: repeats the SYN's
                                       sequence number, is no retransmission */
     NOTE_FROM_TIME_WAIT = 1u << 7, /* sent by a side in TIME_WAIT (the ACK of a FIN again) */
+    NOTE_FILLS_WINDOW = 1u << 8,   /* data that reaches the right edge the peer last offered */
 };
 
 /* One packet event of the links, annotated. */
@@ -38,6 +39,8 @@ struct annotated {
     int side;                   /* who sent it: 0 the client, 1 the server */
     struct synack_segment seg;  /* payload points into the packet: valid only during the call */
     uint32_t rel_seq, rel_ack;  /* relative to the sender's and the receiver's ISN */
+    uint32_t rel_edge;          /* ACKs: ack + the window scaled, relative to the receiver's
+                                   ISN: the right edge of what the receiver may be sent */
     bool rel_ack_known;         /* the receiver's ISN was seen */
     unsigned notes;             /* NOTE_* (SENT only) */
     unsigned dup_ack;           /* with NOTE_DUP_ACK: 1 for the first duplicate, ... */
@@ -51,6 +54,9 @@ struct annotator {
     bool sent_any[2];
     bool sent_synack[2];
     bool sent_syn[2];
+    int wscale[2];    /* the shift each side offered in its SYN, -1 before / without */
+    uint32_t edge[2]; /* the right edge each side last offered (absolute sequence) */
+    bool have_edge[2];
     uint32_t last_ack[2]; /* the last ACK field each side sent (bare ACKs and data) */
     uint16_t last_win[2]; /* and its window field */
     bool have_last[2];

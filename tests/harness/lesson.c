@@ -173,6 +173,18 @@ static void setup_reuseaddr_set(struct scenario_opts *o)
     o->restart_reuseaddr = true;
 }
 
+/* A receiver with room for four segments that reads at once: the window slides. */
+static void tune_window_4_segments(struct synack_config *cfg, bool server)
+{
+    if (server) cfg->rcvbuf = 4 * 1448;
+}
+
+static void setup_sliding_window(struct scenario_opts *o)
+{
+    o->bytes = 12 * 1448;
+    o->tune = tune_window_4_segments;
+}
+
 /* ---- the lessons --------------------------------------------------------------------------- */
 
 static const struct lesson lessons[] = {
@@ -310,6 +322,30 @@ static const struct lesson lessons[] = {
             },
         .acts = {{{"", ""}, setup_flow_control}},
         .nacts = 1,
+    },
+    {
+        .name = "sliding-window",
+        .title = {"the sliding window", "滑动窗口"},
+        .explain =
+            {
+                "The receiver offers a window: with each ACK it says how many bytes past the ACK\n"
+                "it can take (win), so the sender may send sequence numbers [ack, ack + win),\n"
+                "shown here beside each ACK. The server's buffer holds four segments and it\n"
+                "reads at once: the sender sends until its data reaches the window's right edge\n"
+                "(\"fills the window\") and waits; each ACK moves the left edge forward as data\n"
+                "is acknowledged and, as the application reads, the right edge too: the window\n"
+                "slides along the stream. Sent and acknowledged bytes lie left of it, bytes not\n"
+                "yet allowed right of it.\n",
+                "接收方提供一个窗口:每个 ACK 都说明确认号之后它还能接收多少字节(win),\n"
+                "所以发送方可以发送 [ack, ack + win) 范围内的序列号,这里标在每个 ACK 旁边。\n"
+                "服务器的缓冲区只能放四个报文段,而且立即读取:发送方一直发到窗口右沿\n"
+                "(“fills the window”),然后等待;每个 ACK 随着数据被确认把左沿向前推,应用程序\n"
+                "读走数据后右沿也向前移:窗口沿着字节流滑动。左边是已发送并已确认的字节,\n"
+                "右边是还不允许发送的字节。\n",
+            },
+        .acts = {{{"", ""}, setup_sliding_window}},
+        .nacts = 1,
+        .window_edges = true,
     },
     {
         .name = "simultaneous-open",

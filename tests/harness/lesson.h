@@ -30,7 +30,8 @@ struct lesson {
     const char *explain[LESSON_LANG_COUNT]; /* printed under the ladder; lines end in \n */
     struct lesson_act acts[LESSON_MAX_ACTS];
     size_t nacts;
-    bool cwnd_plot; /* the story is the client's cwnd over time: plotted, not laddered */
+    bool cwnd_plot;    /* the story is the client's cwnd over time: plotted, not laddered */
+    bool window_edges; /* the ladder gives each bare ACK's window as [left, right) */
 };
 
 #define LESSON_SAMPLES 240 /* cwnd samples of a cwnd_plot lesson */

@@ -75,7 +75,7 @@ static bool passes_through(const struct scenario_side *s, enum synack_state st)
 static void lessons_are_complete(void **state)
 {
     (void)state;
-    assert_true(lesson_count() >= 15);
+    assert_true(lesson_count() >= 16);
     for (size_t i = 0; i < lesson_count(); i++) {
         const struct lesson *l = lesson_at(i);
         assert_ptr_equal(lesson_find(l->name), l);
@@ -473,6 +473,29 @@ static void lesson_reuseaddr(void **state)
     }
 }
 
+/* The sender never sends past the right edge the receiver offered, reaches it again and
+ * again, and the edge moves forward as the receiver reads. */
+static void lesson_sliding_window(void **state)
+{
+    (void)state;
+    struct run *run = record("sliding-window", 0);
+    assert_true(run->r.completed);
+    uint32_t edge = 0;
+    size_t moves = 0;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (is_sent(x, SERVER) && (x->seg.flags & SYNACK_TCP_ACK)) {
+            if (edge && x->rel_edge > edge) moves++;
+            if (x->rel_edge > edge) edge = x->rel_edge;
+        }
+        if (is_sent(x, CLIENT) && x->seg.payload_len)
+            assert_true(x->rel_seq + x->seg.payload_len <= edge);
+    }
+    assert_true(count_notes(run, CLIENT, NOTE_FILLS_WINDOW) >= 3);
+    assert_true(moves >= 4);
+    run_free(run);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lessons_are_complete),
     cmocka_unit_test(lesson_handshake),
@@ -491,6 +514,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lesson_sticky_packets),
     cmocka_unit_test(framing_decoder_any_pieces),
     cmocka_unit_test(lesson_reuseaddr),
+    cmocka_unit_test(lesson_sliding_window),
 };
 
 SYNACK_TEST_MAIN("lessons", tests)
