@@ -54,12 +54,14 @@ static void on_call(void *ctx, char side, const char *call, int rc, synack_time_
 static void print_reads(const struct scenario_opts *o, const struct lesson_reads *rd)
 {
     char what[200];
-    printf("\nthe server's read() calls (each message: 2 bytes of length, then its letter):\n");
+    printf("\nthe server's read() calls (each message %s its letter):\n",
+           o->framed ? "2 bytes of length, then" : "1000 bytes of");
     for (size_t i = 0; i < rd->n; i++) {
         lesson_read_describe(o, &rd->read[i], what, sizeof what);
         printf("  read %zu at %9.3f ms: %5zu bytes  %s\n", i + 1, (double)rd->read[i].t / 1e6,
                rd->read[i].len, what);
     }
+    if (!o->framed) return;
     printf("the length-prefix decoder over the same bytes:");
     for (size_t k = 0; k < rd->ndecoded; k++)
         printf("%s #%zu %zu bytes", k ? "," : "", k + 1, rd->decoded[k]);
@@ -68,10 +70,34 @@ static void print_reads(const struct scenario_opts *o, const struct lesson_reads
                        : ": NOT the messages written");
 }
 
+/* A UDP act: each datagram, when it left and when (or whether) it arrived. */
+static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang)
+{
+    struct udp_story_opts o;
+    struct udp_story_result r;
+    char err[256];
+    lesson_udp_setup(l, act, &o);
+    if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
+    if (udp_story_run(&o, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "synack demo: %s\n", err);
+        return 1;
+    }
+    for (unsigned k = 0; k < o.count; k++) {
+        printf("  datagram %2u  sent at %7.3f ms  ", k + 1, (double)r.sent_at[k] / 1e6);
+        if (r.arrived_at[k])
+            printf("read at %7.3f ms\n", (double)r.arrived_at[k] / 1e6);
+        else
+            printf("LOST: never read, never resent\n");
+    }
+    printf("\n%u datagrams sent, %u read, %u lost\n\n", r.sent, r.received, r.sent - r.received);
+    return 0;
+}
+
 /* One act: its ladder, each side's states, what the links did. */
 static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet, bool ipv6,
                    const char *pcap)
 {
+    if (l->acts[act].udp_setup) return run_udp_act(l, act, lang);
     struct scenario_opts o;
     lesson_setup(l, act, &o);
     o.ipv6 = ipv6;

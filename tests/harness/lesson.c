@@ -185,6 +185,41 @@ static void setup_sliding_window(struct scenario_opts *o)
     o->tune = tune_window_4_segments;
 }
 
+/* Ten messages of 1000 bytes, one every 20 ms; the third and the sixth are lost once. */
+#define TVU_COUNT 10
+static const size_t tvu_messages[TVU_COUNT] = {1000, 1000, 1000, 1000, 1000,
+                                               1000, 1000, 1000, 1000, 1000};
+static const uint64_t tvu_udp_drop[] = {3, 6}; /* datagrams 3 and 6 */
+/* TCP's packets: SYN, ACK, messages 1 to 5 (packets 3-7), the third's retransmission,
+ * message 6 (packet 9). */
+static const uint64_t tvu_tcp_drop[] = {5, 9};
+
+static void setup_tvu_udp(struct udp_story_opts *o)
+{
+    o->count = TVU_COUNT;
+    o->size = 1000;
+    o->interval = SYNACK_MS(20);
+    o->drop = tvu_udp_drop;
+    o->ndrop = 2;
+}
+
+/* Nagle off: each message its own segment, as each is its own datagram over UDP. */
+static void tune_nodelay(struct synack_config *cfg, bool server)
+{
+    (void)server;
+    cfg->nodelay = true;
+}
+
+static void setup_tvu_tcp(struct scenario_opts *o)
+{
+    o->tune = tune_nodelay;
+    o->message_sizes = tvu_messages;
+    o->nmessages = TVU_COUNT;
+    o->message_interval = SYNACK_MS(20);
+    o->drop_client_to_server = tvu_tcp_drop;
+    o->drop_c2s_count = 2;
+}
+
 /* ---- the lessons --------------------------------------------------------------------------- */
 
 static const struct lesson lessons[] = {
@@ -481,6 +516,32 @@ static const struct lesson lessons[] = {
         .nacts = 1,
     },
     {
+        .name = "tcp-vs-udp",
+        .title = {"TCP and UDP under the same loss", "同样的丢包下的 TCP 与 UDP"},
+        .explain =
+            {
+                "The client sends ten messages of 1000 bytes, one every 20 ms, and the path\n"
+                "loses the packets that carry the third and the sixth. Over UDP each message is\n"
+                "a datagram on its own: the two lost ones never arrive and nobody notices, but\n"
+                "every other one arrives 10 ms after it was sent. Over TCP the lost segments are\n"
+                "retransmitted and every byte arrives, in order, but late: the bytes after a\n"
+                "hole wait in the receiver until the hole is filled (head-of-line blocking), so\n"
+                "read() gives them all at once. UDP has no connection, no acknowledgement, no\n"
+                "retransmission and no ordering; an application that needs some of that over\n"
+                "UDP builds it itself (QUIC, games, voice).\n",
+                "客户端每 20 毫秒发一条 1000 "
+                "字节的消息,共十条,路径丢掉装着第三条和第六条消息的包。\n"
+                "用 UDP 时,每条消息都是一个独立的数据报:丢了的两条永远不会到达,也没有人\n"
+                "知道;其余的都在发出 10 毫秒后到达。用 TCP 时,丢失的报文段被重传,每个字节\n"
+                "都按顺序到达,只是晚了:空洞之后的字节要在接收方等空洞补上(队头阻塞),然后\n"
+                "read() 一次全部交出。UDP 没有连接、没有确认、没有重传,也不保证顺序;在 UDP\n"
+                "上需要这些的应用要自己实现(QUIC、游戏、语音)。\n",
+            },
+        .acts = {{{"act 1: UDP", "第一幕:UDP"}, NULL, setup_tvu_udp},
+                 {{"act 2: TCP", "第二幕:TCP"}, setup_tvu_tcp, NULL}},
+        .nacts = 2,
+    },
+    {
         .name = "keepalive",
         .title = {"keepalive: probing an idle connection", "保活:探测空闲的连接"},
         .explain =
@@ -577,7 +638,15 @@ int lesson_lang_parse(const char *name, enum lesson_lang *out)
 void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o)
 {
     scenario_opts_default(o);
-    if (act < l->nacts) l->acts[act].setup(o);
+    if (act < l->nacts && l->acts[act].setup) l->acts[act].setup(o);
+}
+
+void lesson_udp_setup(const struct lesson *l, size_t act, struct udp_story_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->delay = SYNACK_MS(10);
+    if (act < l->nacts && l->acts[act].udp_setup) l->acts[act].udp_setup(o);
 }
 
 /* ---- reads and messages -------------------------------------------------------------------- */
@@ -675,6 +744,10 @@ int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
     lesson_setup(l, act, &o);
     memset(log, 0, sizeof *log);
     annotator_init(&log->a);
+    if (act >= l->nacts || !l->acts[act].setup) {
+        snprintf(err, errcap, "%s has no TCP act %zu", l->name, act);
+        return SYNACK_ERR_INVAL;
+    }
     o.observer = log_packet;
     o.observer_ctx = log;
     o.on_state = log_state;

@@ -14,14 +14,16 @@
 #include "annotate.h"
 #include "framing.h"
 #include "scenario.h"
+#include "udpstory.h"
 
 #define LESSON_MAX_ACTS 2
 
 enum lesson_lang { LESSON_EN, LESSON_ZH, LESSON_LANG_COUNT };
 
 struct lesson_act {
-    const char *caption[LESSON_LANG_COUNT]; /* one line above the act's ladder */
-    void (*setup)(struct scenario_opts *o); /* on top of scenario_opts_default */
+    const char *caption[LESSON_LANG_COUNT];      /* one line above the act's ladder */
+    void (*setup)(struct scenario_opts *o);      /* on top of scenario_opts_default */
+    void (*udp_setup)(struct udp_story_opts *o); /* instead: a UDP act (udp_story_run) */
 };
 
 struct lesson {
@@ -46,6 +48,8 @@ int lesson_lang_parse(const char *name, enum lesson_lang *out);
 
 /* Fills `o` with the defaults and act `act` of lesson `l` on top. */
 void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o);
+/* The same for a UDP act (acts[act].udp_setup set). */
+void lesson_udp_setup(const struct lesson *l, size_t act, struct udp_story_opts *o);
 
 /* What a run of one act showed: every packet event annotated and every state change. */
 struct lesson_event {
@@ -91,7 +95,8 @@ struct lesson_log {
 };
 
 /* Runs act `act` of `l` (lesson_setup, then scenario_run) recording into `log`, which the
- * caller frees with lesson_log_free. Returns scenario_run's result. */
+ * caller frees with lesson_log_free. Returns scenario_run's result, or INVAL for an act
+ * that is not TCP. */
 int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
                   struct scenario_result *r, char *err, size_t errcap);
 void lesson_log_free(struct lesson_log *log);

@@ -88,6 +88,7 @@ struct run {
     uint8_t *messages;
     uint64_t message_end[SCENARIO_MAX_MESSAGES]; /* offset after each message */
     uint64_t written;
+    synack_time_t connected_at; /* the client's connection, for paced messages */
     bool mismatch;
     uint8_t rxbuf[CHUNK];
 };
@@ -263,6 +264,7 @@ static void side_event(struct side *sd, const struct synack_event *ev, synack_ti
         break;
     case SYNACK_EV_CONNECTED:
         if (ev->conn_id == sd->conn_id) sd->connected = true;
+        if (ev->conn_id == sd->conn_id && sd->tag == 'c') sd->run->connected_at = ev->time;
         if (sender) sampler_start(sd->run, ev->time);
         break;
     case SYNACK_EV_CC:
@@ -302,6 +304,12 @@ static void drain_events(struct run *run, struct side *sd)
         side_event(sd, &ev, now);
 }
 
+/* When message k may be written: k intervals after the client's connection opened. */
+static synack_time_t message_due(const struct run *run, size_t k)
+{
+    return run->connected_at + (synack_time_t)k * run->o->message_interval;
+}
+
 /* The client writes as much of the stream as the send buffer takes. */
 static void client_write(struct run *run, synack_time_t now)
 {
@@ -312,10 +320,12 @@ static void client_write(struct run *run, synack_time_t now)
         size_t want = run->tx.len - run->tx.off;
         for (size_t k = 0; k < run->o->nmessages; k++) { /* one send() per message */
             if (run->message_end[k] <= run->written) continue;
+            if (now < message_due(run, k)) want = 0; /* not yet: a paced writer */
             if (run->message_end[k] - run->written < want)
                 want = (size_t)(run->message_end[k] - run->written);
             break;
         }
+        if (want == 0) break;
         synack_ssize n = synack_tcp_send(sd->conn, run->tx.buf + run->tx.off, want, now);
         if (n <= 0) break;
         run->tx.off += (size_t)n;
@@ -462,6 +472,11 @@ static synack_time_t app_wake_time(const struct run *run, synack_time_t now)
     synack_time_t wake = 0;
     if (o->server_read_from > now) wake = o->server_read_from;
     if (o->client_close_at > now && (!wake || o->client_close_at < wake)) wake = o->client_close_at;
+    for (size_t k = 0; o->message_interval && run->client.connected && k < o->nmessages; k++) {
+        synack_time_t due = message_due(run, k);
+        if (due > now && (!wake || due < wake)) wake = due;
+        if (due > now) break;
+    }
     return wake;
 }
 

@@ -88,6 +88,7 @@ struct scenario_opts {
     const size_t *message_sizes;
     size_t nmessages;
     bool framed;
+    synack_time_t message_interval; /* message k is written at k * interval after connect */
     /* SO_REUSEADDR: the server's listener is opened without it when `listen_plain`; with
      * `restart` the server, once its connection is in TIME_WAIT, closes its listener and
      * listens on the same port again, with SYNACK_BIND_REUSEADDR when `restart_reuseaddr`
