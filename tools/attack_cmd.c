@@ -8,6 +8,7 @@
 #include "attack.h"
 #include "cli.h"
 #include "commands.h"
+#include "lesson_cmd.h"
 
 static const char attack_usage[] =
     "usage: synack demo --syn-flood RATE [options]\n"
@@ -55,7 +56,7 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void print_flood(const struct flood_opts *o, const struct flood_result *r, double wall)
+void print_flood(const struct flood_opts *o, const struct flood_result *r, double wall)
 {
     const struct synack_counters *c = &r->server;
     printf("syncookies %-8s  %u of %u legitimate handshakes completed (%.1f%%), %u failed\n",

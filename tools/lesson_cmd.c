@@ -93,11 +93,29 @@ static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang
     return 0;
 }
 
+/* A SYN flood: what became of the legitimate clients, and the server's queues. */
+static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang lang)
+{
+    struct flood_opts o;
+    struct flood_result r;
+    char err[256];
+    lesson_flood_setup(l, act, &o);
+    if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
+    if (flood_run(&o, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "synack demo: %s\n", err);
+        return 1;
+    }
+    print_flood(&o, &r, -1);
+    printf("\n");
+    return 0;
+}
+
 /* One act: its ladder, each side's states, what the links did. */
 static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet, bool ipv6,
                    const char *pcap)
 {
     if (l->acts[act].udp_setup) return run_udp_act(l, act, lang);
+    if (l->acts[act].flood_setup) return run_flood_act(l, act, lang);
     struct scenario_opts o;
     lesson_setup(l, act, &o);
     o.ipv6 = ipv6;
@@ -171,6 +189,9 @@ int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, 
         if (rc) return rc;
     }
     fputs(l->explain[lang], stdout);
-    if (!quiet && !l->cwnd_plot) ladder_legend(lang == LESSON_ZH);
+    bool laddered = false;
+    for (size_t act = 0; act < l->nacts; act++)
+        if (l->acts[act].setup) laddered = true;
+    if (!quiet && laddered && !l->cwnd_plot) ladder_legend(lang == LESSON_ZH);
     return 0;
 }

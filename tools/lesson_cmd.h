@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "attack.h"
 #include "scenario.h"
 
 /* Runs lesson `name` ("list": lists them) and prints each act's ladder, the states and the
@@ -13,5 +14,8 @@ int demo_lesson(const char *name, const char *lang, bool quiet, bool ipv6, const
 
 /* The client's cwnd over time (demo.c): o->samples holds r->nsamples of them. */
 void print_cwnd_view(const struct scenario_opts *o, const struct scenario_result *r);
+
+/* One SYN flood's outcome (attack_cmd.c); `wall` < 0 leaves out the wall-clock line. */
+void print_flood(const struct flood_opts *o, const struct flood_result *r, double wall);
 
 #endif

@@ -220,6 +220,29 @@ static void setup_tvu_tcp(struct scenario_opts *o)
     o->drop_c2s_count = 2;
 }
 
+/* 20,000 spoofed SYNs a second for a second against a backlog of 64, while 50 clients
+ * connect: without SYN cookies, then with them. */
+static void setup_flood(struct flood_opts *o)
+{
+    flood_opts_default(o);
+    o->rate = 20000;
+    o->clients = 50;
+    o->backlog = 64;
+    o->max_time = SYNACK_S(120);
+}
+
+static void setup_flood_no_cookies(struct flood_opts *o)
+{
+    setup_flood(o);
+    o->cookies = SYNACK_SYNCOOKIES_NEVER;
+}
+
+static void setup_flood_cookies(struct flood_opts *o)
+{
+    setup_flood(o);
+    o->cookies = SYNACK_SYNCOOKIES_OVERFLOW;
+}
+
 /* ---- the lessons --------------------------------------------------------------------------- */
 
 static const struct lesson lessons[] = {
@@ -516,6 +539,41 @@ static const struct lesson lessons[] = {
         .nacts = 1,
     },
     {
+        .name = "syn-flood",
+        .title = {"SYN flood: the SYN queue fills; SYN cookies",
+                  "SYN 洪泛:半连接队列被占满;SYN cookie"},
+        .explain =
+            {
+                "An attacker sends 20,000 SYNs a second from forged addresses that never answer,\n"
+                "while 50 real clients connect. Each SYN makes the server keep a half-open\n"
+                "connection in SYN_RECEIVED (the SYN queue) and retransmit its SYN-ACK for a\n"
+                "while. Act 1, without SYN cookies: the queue (backlog 64) fills at once, new\n"
+                "SYNs are dropped (syn-queue-full), the real clients' SYNs among them, and their\n"
+                "retransmissions (after 1 s, 2 s, 4 s, ...) find it full again. Act 2, with SYN\n"
+                "cookies once the queue is full: the server answers every SYN without keeping\n"
+                "anything, encoding what it needs in its ISN (the cookie); only a client that\n"
+                "really completes the handshake returns it in its ACK, and the connection is\n"
+                "made then. The forged SYNs cost a SYN-ACK each, and no memory.\n",
+                "攻击者用永远不会应答的伪造地址每秒发 20,000 个 SYN,同时有 50 个真正的客户端\n"
+                "在连接。每个 SYN 都让服务器在 SYN_RECEIVED 状态保留一个半连接(SYN 队列),\n"
+                "并重传一阵 SYN-ACK。第一幕,没有 SYN cookie:队列(backlog 64)立刻被占满,\n"
+                "新来的 SYN 被丢弃(syn-queue-full),真正客户端的 SYN 也在其中,它们 1 秒、\n"
+                "2 秒、4 秒……后的重传又碰上满的队列。第二幕,队列满后启用 SYN cookie:服务器\n"
+                "应答每个 SYN 却什么都不保存,把需要的信息编码进自己的 ISN(cookie);只有真正\n"
+                "完成握手的客户端才会在 ACK 里把它带回来,连接这时才建立。伪造的 SYN 每个只\n"
+                "花掉一个 SYN-ACK,不占内存。\n",
+            },
+        .acts = {{{"act 1: without SYN cookies", "第一幕:不用 SYN cookie"},
+                  NULL,
+                  NULL,
+                  setup_flood_no_cookies},
+                 {{"act 2: with SYN cookies", "第二幕:使用 SYN cookie"},
+                  NULL,
+                  NULL,
+                  setup_flood_cookies}},
+        .nacts = 2,
+    },
+    {
         .name = "tcp-vs-udp",
         .title = {"TCP and UDP under the same loss", "同样的丢包下的 TCP 与 UDP"},
         .explain =
@@ -639,6 +697,12 @@ void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o)
 {
     scenario_opts_default(o);
     if (act < l->nacts && l->acts[act].setup) l->acts[act].setup(o);
+}
+
+void lesson_flood_setup(const struct lesson *l, size_t act, struct flood_opts *o)
+{
+    flood_opts_default(o);
+    if (act < l->nacts && l->acts[act].flood_setup) l->acts[act].flood_setup(o);
 }
 
 void lesson_udp_setup(const struct lesson *l, size_t act, struct udp_story_opts *o)

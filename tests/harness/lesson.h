@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "annotate.h"
+#include "attack.h"
 #include "framing.h"
 #include "scenario.h"
 #include "udpstory.h"
@@ -24,6 +25,7 @@ struct lesson_act {
     const char *caption[LESSON_LANG_COUNT];      /* one line above the act's ladder */
     void (*setup)(struct scenario_opts *o);      /* on top of scenario_opts_default */
     void (*udp_setup)(struct udp_story_opts *o); /* instead: a UDP act (udp_story_run) */
+    void (*flood_setup)(struct flood_opts *o);   /* instead: a SYN flood (flood_run) */
 };
 
 struct lesson {
@@ -48,8 +50,9 @@ int lesson_lang_parse(const char *name, enum lesson_lang *out);
 
 /* Fills `o` with the defaults and act `act` of lesson `l` on top. */
 void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o);
-/* The same for a UDP act (acts[act].udp_setup set). */
+/* The same for a UDP act (acts[act].udp_setup set) and a SYN flood (flood_setup). */
 void lesson_udp_setup(const struct lesson *l, size_t act, struct udp_story_opts *o);
+void lesson_flood_setup(const struct lesson *l, size_t act, struct flood_opts *o);
 
 /* What a run of one act showed: every packet event annotated and every state change. */
 struct lesson_event {

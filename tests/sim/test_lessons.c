@@ -75,7 +75,7 @@ static bool passes_through(const struct scenario_side *s, enum synack_state st)
 static void lessons_are_complete(void **state)
 {
     (void)state;
-    assert_true(lesson_count() >= 17);
+    assert_true(lesson_count() >= 18);
     for (size_t i = 0; i < lesson_count(); i++) {
         const struct lesson *l = lesson_at(i);
         assert_ptr_equal(lesson_find(l->name), l);
@@ -530,6 +530,30 @@ static void lesson_tcp_vs_udp(void **state)
     run_free(run);
 }
 
+/* The forged SYNs fill the SYN queue and the real clients' SYNs are dropped with theirs;
+ * with SYN cookies every real client gets in and the queue's overflow costs no state. */
+static void lesson_syn_flood(void **state)
+{
+    (void)state;
+    const struct lesson *l = lesson_find("syn-flood");
+    struct flood_opts o;
+    struct flood_result r;
+    char err[256];
+    lesson_flood_setup(l, 0, &o);
+    assert_int_equal(flood_run(&o, &r, err, sizeof err), 0);
+    assert_int_equal(r.peak_half_open, o.backlog);
+    assert_true(r.server.drops[SYNACK_DROP_SYN_QUEUE_FULL] > 0);
+    assert_true(r.completed < r.clients / 2);
+    assert_int_equal(r.server.syncookies_sent, 0);
+
+    lesson_flood_setup(l, 1, &o);
+    assert_int_equal(flood_run(&o, &r, err, sizeof err), 0);
+    assert_int_equal(r.completed, r.clients);
+    assert_true(r.server.syncookies_sent > 0);
+    assert_int_equal(r.server.syncookies_validated, r.clients);
+    assert_int_equal(r.server.drops[SYNACK_DROP_SYN_QUEUE_FULL], 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lessons_are_complete),
     cmocka_unit_test(lesson_handshake),
@@ -550,6 +574,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lesson_reuseaddr),
     cmocka_unit_test(lesson_sliding_window),
     cmocka_unit_test(lesson_tcp_vs_udp),
+    cmocka_unit_test(lesson_syn_flood),
 };
 
 SYNACK_TEST_MAIN("lessons", tests)
