@@ -44,10 +44,12 @@ static bool label_open(struct ladder *L, int side, const struct synack_segment *
         snprintf(buf, cap, "reset");
         return true;
     }
-    if (L->handshake_step == 2 && !simultaneous && !(f & SYNACK_TCP_FIN) && seg->payload_len == 0) {
+    /* The third step: the opener's first segment after the SYN-ACK, with data or not. */
+    if (L->handshake_step == 2 && !simultaneous && L->syn_sides == 1u << side &&
+        (f & SYNACK_TCP_ACK)) {
         L->handshake_step = 3;
-        snprintf(buf, cap, "handshake 3/3");
-        return true;
+        snprintf(buf, cap, seg->payload_len ? "handshake 3/3, with data" : "handshake 3/3");
+        return !(f & SYNACK_TCP_FIN);
     }
     return false;
 }

@@ -110,12 +110,37 @@ static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang la
     return 0;
 }
 
+/* TCP over UDP: the inner segments on the ladder, then what each layer did. */
+static int run_tunnel_act(const struct lesson *l, size_t act, bool quiet)
+{
+    struct tunnel_opts o;
+    struct tunnel_result r;
+    char err[256];
+    lesson_tunnel_setup(l, act, &o);
+    struct ladder L;
+    ladder_init(&L, quiet, false);
+    o.observer = ladder_observe;
+    o.observer_ctx = &L;
+    if (tunnel_run(&o, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "synack demo: %s\n", err);
+        return 1;
+    }
+    ladder_flush(&L);
+    printf("\ninner TCP   %llu of %llu bytes arrived %s; %llu segments retransmitted; mss %u\n",
+           (unsigned long long)r.bytes_received, (unsigned long long)o.bytes,
+           r.intact ? "intact" : "DAMAGED", (unsigned long long)r.inner_retransmits, r.inner_mss);
+    printf("outer UDP   %llu datagrams sent, %llu lost, none resent\n\n",
+           (unsigned long long)r.datagrams_sent, (unsigned long long)r.datagrams_lost);
+    return 0;
+}
+
 /* One act: its ladder, each side's states, what the links did. */
 static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet, bool ipv6,
                    const char *pcap)
 {
     if (l->acts[act].udp_setup) return run_udp_act(l, act, lang);
     if (l->acts[act].flood_setup) return run_flood_act(l, act, lang);
+    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, quiet);
     struct scenario_opts o;
     lesson_setup(l, act, &o);
     o.ipv6 = ipv6;
@@ -191,7 +216,7 @@ int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, 
     fputs(l->explain[lang], stdout);
     bool laddered = false;
     for (size_t act = 0; act < l->nacts; act++)
-        if (l->acts[act].setup) laddered = true;
+        if (l->acts[act].setup || l->acts[act].tunnel_setup) laddered = true;
     if (!quiet && laddered && !l->cwnd_plot) ladder_legend(lang == LESSON_ZH);
     return 0;
 }

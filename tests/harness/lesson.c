@@ -243,6 +243,16 @@ static void setup_flood_cookies(struct flood_opts *o)
     o->cookies = SYNACK_SYNCOOKIES_OVERFLOW;
 }
 
+/* 8 KiB through the tunnel; the outer datagrams 4 and 5 (two of the data) are lost. */
+static const uint64_t tunnel_drop[] = {4, 5};
+
+static void setup_tunnel(struct tunnel_opts *o)
+{
+    o->bytes = 8192;
+    o->drop = tunnel_drop;
+    o->ndrop = 2;
+}
+
 /* ---- the lessons --------------------------------------------------------------------------- */
 
 static const struct lesson lessons[] = {
@@ -600,6 +610,32 @@ static const struct lesson lessons[] = {
         .nacts = 2,
     },
     {
+        .name = "reliable-udp",
+        .title = {"reliable transport over UDP: TCP carried in UDP datagrams",
+                  "基于 UDP 的可靠传输:把 TCP 装进 UDP 数据报"},
+        .explain =
+            {
+                "Each TCP segment of the two ends travels as the payload of one UDP datagram\n"
+                "between two other stacks (port 7000): the ladder shows the segments, the links\n"
+                "carry datagrams. Two datagrams are lost; UDP neither notices nor resends, but\n"
+                "the TCP inside does, and every byte arrives. Reliability, ordering and\n"
+                "congestion control come from the protocol on top, not from the one beneath:\n"
+                "this is how tunnels and VPNs carry TCP, and how protocols like QUIC build\n"
+                "their own reliability over UDP. The inner MTU is 1400, so that a segment and\n"
+                "its 28 bytes of outer IPv4 and UDP headers still fit the path: mss 1360.\n"
+                "(`synack cat --link udp:` does the same between two processes.)\n",
+                "两端的每个 TCP 报文段都作为一个 UDP 数据报的载荷,在另外两个协议栈之间\n"
+                "(端口 7000)传送:阶梯图上是报文段,链路上跑的是数据报。丢了两个数据报;\n"
+                "UDP 既不知道也不重传,但里面的 TCP 会重传,每个字节都到达了。可靠、有序和\n"
+                "拥塞控制来自上层的协议,而不是下层:隧道和 VPN 就是这样承载 TCP 的,QUIC\n"
+                "这样的协议也是在 UDP 之上自己实现可靠性。内层 MTU 为 1400,报文段加上外层\n"
+                "28 字节的 IPv4 和 UDP 首部仍然放得下:mss 1360。(`synack cat --link udp:`\n"
+                "在两个进程之间做的是同一件事。)\n",
+            },
+        .acts = {{{"", ""}, NULL, NULL, NULL, setup_tunnel}},
+        .nacts = 1,
+    },
+    {
         .name = "keepalive",
         .title = {"keepalive: probing an idle connection", "保活:探测空闲的连接"},
         .explain =
@@ -703,6 +739,14 @@ void lesson_flood_setup(const struct lesson *l, size_t act, struct flood_opts *o
 {
     flood_opts_default(o);
     if (act < l->nacts && l->acts[act].flood_setup) l->acts[act].flood_setup(o);
+}
+
+void lesson_tunnel_setup(const struct lesson *l, size_t act, struct tunnel_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->delay = SYNACK_MS(10);
+    if (act < l->nacts && l->acts[act].tunnel_setup) l->acts[act].tunnel_setup(o);
 }
 
 void lesson_udp_setup(const struct lesson *l, size_t act, struct udp_story_opts *o)

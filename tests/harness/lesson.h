@@ -15,6 +15,7 @@
 #include "attack.h"
 #include "framing.h"
 #include "scenario.h"
+#include "tunnel.h"
 #include "udpstory.h"
 
 #define LESSON_MAX_ACTS 2
@@ -26,6 +27,7 @@ struct lesson_act {
     void (*setup)(struct scenario_opts *o);      /* on top of scenario_opts_default */
     void (*udp_setup)(struct udp_story_opts *o); /* instead: a UDP act (udp_story_run) */
     void (*flood_setup)(struct flood_opts *o);   /* instead: a SYN flood (flood_run) */
+    void (*tunnel_setup)(struct tunnel_opts *o); /* instead: TCP over UDP (tunnel_run) */
 };
 
 struct lesson {
@@ -50,9 +52,11 @@ int lesson_lang_parse(const char *name, enum lesson_lang *out);
 
 /* Fills `o` with the defaults and act `act` of lesson `l` on top. */
 void lesson_setup(const struct lesson *l, size_t act, struct scenario_opts *o);
-/* The same for a UDP act (acts[act].udp_setup set) and a SYN flood (flood_setup). */
+/* The same for a UDP act (acts[act].udp_setup set), a SYN flood (flood_setup) and TCP over
+ * UDP (tunnel_setup). */
 void lesson_udp_setup(const struct lesson *l, size_t act, struct udp_story_opts *o);
 void lesson_flood_setup(const struct lesson *l, size_t act, struct flood_opts *o);
+void lesson_tunnel_setup(const struct lesson *l, size_t act, struct tunnel_opts *o);
 
 /* What a run of one act showed: every packet event annotated and every state change. */
 struct lesson_event {

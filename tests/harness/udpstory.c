@@ -22,6 +22,21 @@ static int story_stack(struct udp_story *s, int i, uint64_t seed)
     return synack_stack_new(&s->stack[i], &cfg);
 }
 
+int udp_story_links(struct synack_sim *sim, const int node[2], synack_time_t delay,
+                    const uint64_t *drop, size_t ndrop)
+{
+    struct synack_sim_link_params p;
+    synack_sim_link_params_default(&p);
+    p.latency = delay;
+    p.drop_list = drop;
+    p.drop_count = ndrop;
+    int rc = synack_sim_add_link(sim, node[0], node[1], &p);
+    p.drop_list = NULL;
+    p.drop_count = 0;
+    if (rc >= 0) rc = synack_sim_add_link(sim, node[1], node[0], &p);
+    return rc < 0 ? rc : 0;
+}
+
 static int story_setup(struct udp_story *s, const struct udp_story_opts *o)
 {
     int rc = synack_sim_new(&s->sim, o->seed);
@@ -30,15 +45,7 @@ static int story_setup(struct udp_story *s, const struct udp_story_opts *o)
     int node[2] = {-1, -1};
     for (int i = 0; rc == 0 && i < 2; i++)
         if ((node[i] = synack_sim_add_stack(s->sim, s->stack[i])) < 0) rc = node[i];
-    struct synack_sim_link_params p;
-    synack_sim_link_params_default(&p);
-    p.latency = o->delay;
-    p.drop_list = o->drop;
-    p.drop_count = o->ndrop;
-    if (rc == 0) rc = synack_sim_add_link(s->sim, node[0], node[1], &p);
-    p.drop_list = NULL;
-    p.drop_count = 0;
-    if (rc >= 0) rc = synack_sim_add_link(s->sim, node[1], node[0], &p);
+    if (rc == 0) rc = udp_story_links(s->sim, node, o->delay, o->drop, o->ndrop);
     if (rc < 0) return rc;
     if (o->observer) synack_sim_set_observer(s->sim, o->observer, o->observer_ctx);
     struct synack_endpoint srv = {scenario_addr(false, true), UDP_STORY_PORT};

@@ -34,6 +34,11 @@ struct udp_story_result {
     bool in_order;                           /* each arrived after the ones before it */
 };
 
+/* The two links between nodes node[0] and node[1], `delay` each way, the first losing the
+ * packets `drop` names: 0 or the simulator's error. (The tunnel uses them too.) */
+int udp_story_links(struct synack_sim *sim, const int node[2], synack_time_t delay,
+                    const uint64_t *drop, size_t ndrop);
+
 /* Runs the story. Returns 0, or a negative SYNACK_ERR_* with a sentence in `err`. */
 int udp_story_run(const struct udp_story_opts *o, struct udp_story_result *r, char *err,
                   size_t errcap);

@@ -75,7 +75,7 @@ static bool passes_through(const struct scenario_side *s, enum synack_state st)
 static void lessons_are_complete(void **state)
 {
     (void)state;
-    assert_true(lesson_count() >= 18);
+    assert_true(lesson_count() >= 19);
     for (size_t i = 0; i < lesson_count(); i++) {
         const struct lesson *l = lesson_at(i);
         assert_ptr_equal(lesson_find(l->name), l);
@@ -554,6 +554,23 @@ static void lesson_syn_flood(void **state)
     assert_int_equal(r.server.drops[SYNACK_DROP_SYN_QUEUE_FULL], 0);
 }
 
+/* TCP inside UDP: the outer datagrams lost are not resent by UDP, the inner TCP resends
+ * their segments and every byte arrives; the inner MSS leaves room for the outer headers. */
+static void lesson_reliable_udp(void **state)
+{
+    (void)state;
+    struct tunnel_opts o;
+    struct tunnel_result r;
+    char err[256];
+    lesson_tunnel_setup(lesson_find("reliable-udp"), 0, &o);
+    assert_int_equal(tunnel_run(&o, &r, err, sizeof err), 0);
+    assert_true(r.completed);
+    assert_int_equal(r.bytes_received, o.bytes);
+    assert_int_equal(r.datagrams_lost, 2);
+    assert_true(r.inner_retransmits >= 2);
+    assert_int_equal(r.inner_mss, TUNNEL_INNER_MTU - 40);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lessons_are_complete),
     cmocka_unit_test(lesson_handshake),
@@ -575,6 +592,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lesson_sliding_window),
     cmocka_unit_test(lesson_tcp_vs_udp),
     cmocka_unit_test(lesson_syn_flood),
+    cmocka_unit_test(lesson_reliable_udp),
 };
 
 SYNACK_TEST_MAIN("lessons", tests)
