@@ -274,7 +274,7 @@ static const struct lesson lessons[] = {
                 "选项只出现在 SYN 上:各自能接收的最大报文段(mss)、窗口扩大因子(wscale)、\n"
                 "是否允许 SACK(sackOK)以及时间戳(TS)。只有双方都提供的选项才会被使用。\n",
             },
-        .acts = {{{"", ""}, setup_handshake}},
+        .acts = {{.caption = {"", ""}, .setup = setup_handshake}},
         .nacts = 1,
     },
     {
@@ -297,10 +297,10 @@ static const struct lesson lessons[] = {
                 "主动关闭的一方要在 TIME_WAIT 里等 2*MSL;被动关闭的一方 FIN 一被确认就 CLOSED。\n"
                 "谁先关闭,谁就要等待。第二个 FIN 顺带确认第一个 FIN 时,四次挥手只需三个报文段。\n",
             },
-        .acts = {{{"act 1: the client closes first", "第一幕:客户端先关闭"},
-                  setup_close_client_first},
-                 {{"act 2: the server closes first", "第二幕:服务器先关闭"},
-                  setup_close_server_first}},
+        .acts = {{.caption = {"act 1: the client closes first", "第一幕:客户端先关闭"},
+                  .setup = setup_close_client_first},
+                 {.caption = {"act 2: the server closes first", "第二幕:服务器先关闭"},
+                  .setup = setup_close_server_first}},
         .nacts = 2,
     },
     {
@@ -323,7 +323,7 @@ static const struct lesson lessons[] = {
                 "FIN:既能回应重传的 FIN,也能让这个连接的旧报文段在网络中消失,不会被之后复用\n"
                 "同一个四元组的新连接误收。\n",
             },
-        .acts = {{{"", ""}, setup_time_wait}},
+        .acts = {{.caption = {"", ""}, .setup = setup_time_wait}},
         .nacts = 1,
     },
     {
@@ -344,7 +344,7 @@ static const struct lesson lessons[] = {
                 "路径雪上加霜。第四份终于送到,它的 ACK\n"
                 "让退避归零。(这里关掉了尾部丢失探测,只看定时器。)\n",
             },
-        .acts = {{{"", ""}, setup_retransmission}},
+        .acts = {{.caption = {"", ""}, .setup = setup_retransmission}},
         .nacts = 1,
     },
     {
@@ -365,7 +365,7 @@ static const struct lesson lessons[] = {
                 "收到第三个重复 ACK 时,发送方不等定时器,立即重传丢失的报文段(快速重传),\n"
                 "并把拥塞窗口减半(快速恢复)。补上之后的 ACK 一下子越过 SACK 列出的所有数据。\n",
             },
-        .acts = {{{"", ""}, setup_fast_retransmit}},
+        .acts = {{.caption = {"", ""}, .setup = setup_fast_retransmit}},
         .nacts = 1,
     },
     {
@@ -388,7 +388,7 @@ static const struct lesson lessons[] = {
                 "一个字节),间隔逐次加倍;接收方回复自己的窗口,仍然是零。应用程序开始读以后,\n"
                 "缓冲区腾空,接收方发出窗口更新,传输继续。流量控制保护接收方,拥塞控制保护网络。\n",
             },
-        .acts = {{{"", ""}, setup_flow_control}},
+        .acts = {{.caption = {"", ""}, .setup = setup_flow_control}},
         .nacts = 1,
     },
     {
@@ -411,7 +411,7 @@ static const struct lesson lessons[] = {
                 "读走数据后右沿也向前移:窗口沿着字节流滑动。左边是已发送并已确认的字节,\n"
                 "右边是还不允许发送的字节。\n",
             },
-        .acts = {{{"", ""}, setup_sliding_window}},
+        .acts = {{.caption = {"", ""}, .setup = setup_sliding_window}},
         .nacts = 1,
         .window_edges = true,
     },
@@ -430,7 +430,7 @@ static const struct lesson lessons[] = {
                 "序列号(这是规则,不是重传)。每个 SYN-ACK 都完成对方的打开:一个连接,四个\n"
                 "报文段,没有客户端,也没有服务器。\n",
             },
-        .acts = {{{"", ""}, setup_simultaneous_open}},
+        .acts = {{.caption = {"", ""}, .setup = setup_simultaneous_open}},
         .nacts = 1,
     },
     {
@@ -446,7 +446,7 @@ static const struct lesson lessons[] = {
                 "收到对方的 FIN。这就是 CLOSING 状态:两个 FIN 都发了也都收了,自己的还没被\n"
                 "确认。ACK 到达后,双方都进入 TIME_WAIT:双方都是主动关闭,都要等 2*MSL。\n",
             },
-        .acts = {{{"", ""}, setup_simultaneous_close}},
+        .acts = {{.caption = {"", ""}, .setup = setup_simultaneous_close}},
         .nacts = 1,
     },
     {
@@ -466,7 +466,7 @@ static const struct lesson lessons[] = {
                 "照样发送回答;客户端处于 FIN_WAIT_2,继续接收并确认。直到服务器也关闭,\n"
                 "连接才结束。程序就是这样告诉对方输入已经完整的(就像 `nc -N`)。\n",
             },
-        .acts = {{{"", ""}, setup_half_close}},
+        .acts = {{.caption = {"", ""}, .setup = setup_half_close}},
         .nacts = 1,
     },
     {
@@ -487,9 +487,11 @@ static const struct lesson lessons[] = {
                 "TIME_WAIT;没发出去的数据被丢弃,服务器的下一次调用报“连接被对方重置”。\n"
                 "RST 从不被确认。\n",
             },
-        .acts = {{{"act 1: a SYN to a port nobody listens on", "第一幕:向没有监听的端口发 SYN"},
-                  setup_rst_refused},
-                 {{"act 2: the client aborts", "第二幕:客户端异常终止"}, setup_rst_abort}},
+        .acts = {{.caption = {"act 1: a SYN to a port nobody listens on",
+                              "第一幕:向没有监听的端口发 SYN"},
+                  .setup = setup_rst_refused},
+                 {.caption = {"act 2: the client aborts", "第二幕:客户端异常终止"},
+                  .setup = setup_rst_abort}},
         .nacts = 2,
     },
     {
@@ -515,9 +517,10 @@ static const struct lesson lessons[] = {
                 "都会设置 SO_REUSEADDR。(这里用的是协议栈自己的绑定规则,与 Linux 相同;\n"
                 "examples/reuseaddr.c 用套接字 API 讲的是同一个故事。)\n",
             },
-        .acts = {{{"act 1: without SO_REUSEADDR", "第一幕:不设置 SO_REUSEADDR"},
-                  setup_reuseaddr_plain},
-                 {{"act 2: with SO_REUSEADDR", "第二幕:设置 SO_REUSEADDR"}, setup_reuseaddr_set}},
+        .acts = {{.caption = {"act 1: without SO_REUSEADDR", "第一幕:不设置 SO_REUSEADDR"},
+                  .setup = setup_reuseaddr_plain},
+                 {.caption = {"act 2: with SO_REUSEADDR", "第二幕:设置 SO_REUSEADDR"},
+                  .setup = setup_reuseaddr_set}},
         .nacts = 2,
     },
     {
@@ -545,7 +548,7 @@ static const struct lesson lessons[] = {
                 "它的长度(这里是 2 字节),接收方攒够一整条消息再交出去;不管每次读到多少,\n"
                 "上面的解码器都能还原出这五条消息。用分隔符(比如换行)或定长消息也可以。\n",
             },
-        .acts = {{{"", ""}, setup_sticky_packets}},
+        .acts = {{.caption = {"", ""}, .setup = setup_sticky_packets}},
         .nacts = 1,
     },
     {
@@ -573,14 +576,10 @@ static const struct lesson lessons[] = {
                 "完成握手的客户端才会在 ACK 里把它带回来,连接这时才建立。伪造的 SYN 每个只\n"
                 "花掉一个 SYN-ACK,不占内存。\n",
             },
-        .acts = {{{"act 1: without SYN cookies", "第一幕:不用 SYN cookie"},
-                  NULL,
-                  NULL,
-                  setup_flood_no_cookies},
-                 {{"act 2: with SYN cookies", "第二幕:使用 SYN cookie"},
-                  NULL,
-                  NULL,
-                  setup_flood_cookies}},
+        .acts = {{.caption = {"act 1: without SYN cookies", "第一幕:不用 SYN cookie"},
+                  .flood_setup = setup_flood_no_cookies},
+                 {.caption = {"act 2: with SYN cookies", "第二幕:使用 SYN cookie"},
+                  .flood_setup = setup_flood_cookies}},
         .nacts = 2,
     },
     {
@@ -605,8 +604,8 @@ static const struct lesson lessons[] = {
                 "read() 一次全部交出。UDP 没有连接、没有确认、没有重传,也不保证顺序;在 UDP\n"
                 "上需要这些的应用要自己实现(QUIC、游戏、语音)。\n",
             },
-        .acts = {{{"act 1: UDP", "第一幕:UDP"}, NULL, setup_tvu_udp},
-                 {{"act 2: TCP", "第二幕:TCP"}, setup_tvu_tcp, NULL}},
+        .acts = {{.caption = {"act 1: UDP", "第一幕:UDP"}, .udp_setup = setup_tvu_udp},
+                 {.caption = {"act 2: TCP", "第二幕:TCP"}, .setup = setup_tvu_tcp}},
         .nacts = 2,
     },
     {
@@ -632,7 +631,7 @@ static const struct lesson lessons[] = {
                 "28 字节的 IPv4 和 UDP 首部仍然放得下:mss 1360。(`synack cat --link udp:`\n"
                 "在两个进程之间做的是同一件事。)\n",
             },
-        .acts = {{{"", ""}, NULL, NULL, NULL, setup_tunnel}},
+        .acts = {{.caption = {"", ""}, .tunnel_setup = setup_tunnel}},
         .nacts = 1,
     },
     {
@@ -653,7 +652,7 @@ static const struct lesson lessons[] = {
                 "就会失败。Linux 的默认值是 2 小时、75 秒、9 个探测(不设置 SO_KEEPALIVE 就\n"
                 "不开启),所以应用程序常常自己再做一层心跳。\n",
             },
-        .acts = {{{"", ""}, setup_keepalive}},
+        .acts = {{.caption = {"", ""}, .setup = setup_keepalive}},
         .nacts = 1,
     },
     {
@@ -671,7 +670,7 @@ static const struct lesson lessons[] = {
                 "报文段最多 960 字节,再减去时间戳选项的 12 字节:每段 948 字节数据。MSS 不是\n"
                 "协商出来的,而是各自告诉对方自己的上限。不超过它,就不会产生 IP 分片。\n",
             },
-        .acts = {{{"", ""}, setup_mss}},
+        .acts = {{.caption = {"", ""}, .setup = setup_mss}},
         .nacts = 1,
     },
     {
@@ -695,7 +694,7 @@ static const struct lesson lessons[] = {
                 "加性增、乘性减的锯齿。如果发生超时(L),就要从一个报文段重新开始。这里限制\n"
                 "发送的不是接收窗口,而是网络。\n",
             },
-        .acts = {{{"", ""}, setup_congestion}},
+        .acts = {{.caption = {"", ""}, .setup = setup_congestion}},
         .nacts = 1,
         .cwnd_plot = true,
     },
