@@ -265,7 +265,9 @@ struct synack_counters {
     uint64_t segs_out;                  /* TCP segments emitted */
     uint64_t bytes_in;                  /* payload bytes received in sequence */
     uint64_t bytes_out;                 /* payload bytes sent, retransmissions included */
-    uint64_t retransmits;               /* segments sent again: RTO or otherwise */
+    uint64_t retransmits;               /* segments sent again: RTO or otherwise (not the
+                                           SYN-ACK of a simultaneous open, which repeats
+                                           the SYN's sequence number by rule) */
     uint64_t rto_expiries;              /* retransmission timer expiries */
     uint64_t dup_acks;                  /* duplicate ACKs received */
     uint64_t out_of_order;              /* in-window segments that were not at rcv_nxt */
