@@ -122,10 +122,11 @@ static void setup_keepalive(struct scenario_opts *o)
 }
 
 /* The server's interface has an MTU of 1000: it offers MSS 960, and the client, which
- * offers 1460, sends no segment larger than the server's. */
+ * offers 1460, sends no segment larger than the server's (with --ipv6: 1280, 1220, 1440). */
 static void tune_small_mtu(struct synack_config *cfg, bool server)
 {
-    if (server) cfg->mtu = 1000;
+    /* IPv6 needs 1280 at least (RFC 8200 §5): mss 1220 there. */
+    if (server) cfg->mtu = cfg->addrs[0].family == SYNACK_AF_INET6 ? 1280 : 1000;
 }
 
 static void setup_mss(struct scenario_opts *o)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `synack demo --scenario`: the list, an unknown name (the valid ones listed, exit 2), the
-# options a scenario refuses, both languages, every scenario running to exit 0, and the
+# options a scenario refuses, both languages, every scenario running to exit 0 (over IPv6
+# too), and the
 # README's excerpt of `synack demo --scenario time-wait` being what the command prints.
 # Usage: demo_scenarios.sh PATH/TO/synack
 set -uo pipefail
@@ -29,6 +30,8 @@ for n in $names; do
   out=$("$synack" demo --scenario "$n"); rc=$?
   [ $rc -eq 0 ] && ok || bad "--scenario $n exits $rc"
   grep -q "^$n: " <<<"$out" && ok || bad "--scenario $n prints no title"
+  "$synack" demo --scenario "$n" --ipv6 --quiet >/dev/null; rc=$?
+  [ $rc -eq 0 ] && ok || bad "--scenario $n --ipv6 exits $rc"
   zh=$("$synack" demo --scenario "$n" --lang zh --quiet)
   grep -qP '[\x{4e00}-\x{9fff}]' <<<"$zh" && ok || bad "--scenario $n --lang zh prints no Chinese"
 done
