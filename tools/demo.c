@@ -347,6 +347,8 @@ static const char demo_usage[] =
     "                        annotated and explained (--scenario list names them all);\n"
     "                        takes only --lang, --quiet, --ipv6 and --pcap besides\n"
     "  --lang en|zh          the explanation in English (default) or Chinese\n"
+    "  --calls               mark the applications' socket calls (listen, connect, accept,\n"
+    "                        send, recv, close) on the ladder; a scenario always does\n"
     "\n"
     "TCP (both ends):\n"
     "  --cc NAME             congestion control: cubic (default) or newreno\n"
@@ -436,7 +438,8 @@ int cmd_demo(int argc, char **argv)
         O_CWND,
         O_IPV6,
         O_SCENARIO,
-        O_LANG
+        O_LANG,
+        O_CALLS
     };
     static const struct option longopts[] = {
         {"bytes", required_argument, 0, O_BYTES},
@@ -461,12 +464,13 @@ int cmd_demo(int argc, char **argv)
         {"cwnd", no_argument, 0, O_CWND},
         {"scenario", required_argument, 0, O_SCENARIO},
         {"lang", required_argument, 0, O_LANG},
+        {"calls", no_argument, 0, O_CALLS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     struct scenario_opts o;
     scenario_opts_default(&o);
-    bool quiet = false, json = false, cwnd = false;
+    bool quiet = false, json = false, cwnd = false, calls = false;
     const char *scenario = NULL, *lang = NULL;
     double d;
     uint64_t size;
@@ -557,6 +561,9 @@ int cmd_demo(int argc, char **argv)
         case O_LANG:
             lang = optarg;
             break;
+        case O_CALLS:
+            calls = true;
+            break;
         case 'h':
             fputs(demo_usage, stdout);
             return 0;
@@ -592,6 +599,10 @@ int cmd_demo(int argc, char **argv)
     o.observer_ctx = &L;
     o.on_state = ladder_state;
     o.state_ctx = &L;
+    if (calls) {
+        o.on_call = ladder_call;
+        o.call_ctx = &L;
+    }
     struct scenario_result r;
     char err[256];
     struct timespec t0, t1;

@@ -242,3 +242,16 @@ void ladder_legend(bool zh)
            "[FP.] FIN+PSH+ACK); seq and ack count from each side's ISN; win is the window field\n"
            "as sent (shifted by the wscale its sender offered); len is the data carried.\n");
 }
+
+void ladder_call(void *ctx, char side, const char *call, int rc, synack_time_t t)
+{
+    char text[120];
+    bool eof = rc == 0 && strcmp(call, "recv()") == 0;
+    if (rc >= 0)
+        snprintf(text, sizeof text, "%s %s = %d%s", side == 'c' ? "client" : "server", call, rc,
+                 eof ? ": end of stream" : "");
+    else
+        snprintf(text, sizeof text, "%s %s: %s", side == 'c' ? "client" : "server", call,
+                 rc == SYNACK_ERR_ADDRINUSE ? "EADDRINUSE" : synack_strerror(rc));
+    ladder_note(ctx, side == 'c' ? 0 : 1, t, text);
+}

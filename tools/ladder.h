@@ -46,6 +46,8 @@ void ladder_state(void *ctx, char side, enum synack_state from, enum synack_stat
                   synack_time_t t);
 /* A line of `text` on side `side`'s line (0 client, 1 server) at `t`: a socket call. */
 void ladder_note(struct ladder *L, int side, synack_time_t t, const char *text);
+/* The scenario's on_call: a socket call as a mark on its side's line. ctx is the ladder. */
+void ladder_call(void *ctx, char side, const char *call, int rc, synack_time_t t);
 /* Prints the kept tail of a long ladder. */
 void ladder_flush(struct ladder *L);
 /* The notation, printed under a ladder (in Chinese when `zh`). */

@@ -25,29 +25,15 @@ static void print_states(const char *who, const struct scenario_side *s)
     printf("\n");
 }
 
-/* The server's reads on the ladder, kept for the table under it. */
+/* The server's reads, kept for the table under the ladder. */
 struct reads_view {
-    struct ladder *L;
     struct lesson_reads reads;
 };
 
 static void on_read(void *ctx, const uint8_t *data, size_t n, synack_time_t t)
 {
     struct reads_view *v = ctx;
-    char text[64];
     lesson_reads_on_read(&v->reads, data, n, t);
-    snprintf(text, sizeof text, "server read() = %zu bytes (read %zu)", n, v->reads.n);
-    ladder_note(v->L, 1, t, text);
-}
-
-static void on_call(void *ctx, char side, const char *call, int rc, synack_time_t t)
-{
-    char text[120];
-    snprintf(text, sizeof text, "%s %s = %s", side == 'c' ? "client" : "server", call,
-             rc == 0                      ? "0"
-             : rc == SYNACK_ERR_ADDRINUSE ? "EADDRINUSE"
-                                          : synack_strerror(rc));
-    ladder_note(ctx, side == 'c' ? 0 : 1, t, text);
 }
 
 /* Each read and what it held; then the messages the length-prefix decoder found. */
@@ -157,11 +143,10 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     o.observer_ctx = &L;
     o.on_state = ladder_state;
     o.state_ctx = &L;
-    o.on_call = on_call;
+    o.on_call = ladder_call;
     o.call_ctx = &L;
     static struct reads_view reads; /* 64 KiB of decoder: not on the stack */
     if (o.nmessages) {
-        reads.L = &L;
         lesson_reads_init(&reads.reads);
         o.on_read = on_read;
         o.read_ctx = &reads;

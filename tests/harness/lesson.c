@@ -845,6 +845,14 @@ static void log_state(void *ctx, char side, enum synack_state from, enum synack_
     *e = (struct lesson_event){.is_state = true, .side = s, .from = from, .to = to, .t = t};
 }
 
+static void log_call(void *ctx, char side, const char *call, int rc, synack_time_t t)
+{
+    struct lesson_log *log = ctx;
+    struct lesson_event *e = log_push(log);
+    if (!e) return;
+    *e = (struct lesson_event){.call = call, .rc = rc, .side = side == 'c' ? 0 : 1, .t = t};
+}
+
 int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
                   struct scenario_result *r, char *err, size_t errcap)
 {
@@ -860,6 +868,8 @@ int lesson_record(const struct lesson *l, size_t act, struct lesson_log *log,
     o.observer_ctx = log;
     o.on_state = log_state;
     o.state_ctx = log;
+    o.on_call = log_call;
+    o.call_ctx = log;
     if (l->cwnd_plot) {
         log->samples = calloc(LESSON_SAMPLES, sizeof *log->samples);
         if (!log->samples) return SYNACK_ERR_NOMEM;

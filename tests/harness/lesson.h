@@ -61,8 +61,10 @@ void lesson_tunnel_setup(const struct lesson *l, size_t act, struct tunnel_opts 
 /* What a run of one act showed: every packet event annotated and every state change. */
 struct lesson_event {
     bool is_state;
-    struct annotated pkt; /* !is_state; pkt.seg.payload is NULL */
-    int side;             /* is_state: 0 client, 1 server */
+    const char *call;     /* a socket call ("close()", ...; see scenario_opts.on_call), or NULL */
+    int rc;               /* the call's result */
+    struct annotated pkt; /* neither a state nor a call; pkt.seg.payload is NULL */
+    int side;             /* a state or a call: 0 client, 1 server */
     enum synack_state from, to;
     synack_time_t t;
 };

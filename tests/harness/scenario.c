@@ -237,13 +237,22 @@ static void side_adopt(struct side *sd, struct synack_tcp *c)
     sd->out->port = info.local_port;
 }
 
+/* Tells the caller of a socket call an application made: `rc` is what it returned (the
+ * bytes for send and recv). */
+static void side_call(const struct side *sd, const char *call, int rc, synack_time_t now)
+{
+    const struct scenario_opts *o = sd->run->o;
+    if (o->on_call) o->on_call(o->call_ctx, sd->tag, call, rc, now);
+}
+
 /* The application is done with its side: shutdown sends the FIN after the queued data,
  * as close would; the pointer stays ours until CLOSED so tcp_info can still be read. */
 static void side_close(struct side *sd, synack_time_t now)
 {
     if (!sd->conn || sd->released || sd->shut) return;
     sd->shut = true;
-    synack_tcp_shutdown(sd->conn, now);
+    bool half = sd->tag == 'c' && sd->run->o->server_bytes; /* it goes on reading */
+    side_call(sd, half ? "shutdown(SHUT_WR)" : "close()", synack_tcp_shutdown(sd->conn, now), now);
 }
 
 /* Keeps the connection's final tcp_info in the result. */
@@ -273,6 +282,7 @@ static void side_event(struct side *sd, const struct synack_event *ev, synack_ti
     case SYNACK_EV_ACCEPTABLE: {
         struct synack_tcp *c;
         if (!sd->conn && sd->listener && synack_tcp_accept(sd->listener, &c) == 0) {
+            side_call(sd, "accept()", 0, now);
             side_adopt(sd, c);
             sd->connected = true;
         }
@@ -328,6 +338,7 @@ static void client_write(struct run *run, synack_time_t now)
         if (want == 0) break;
         synack_ssize n = synack_tcp_send(sd->conn, run->tx.buf + run->tx.off, want, now);
         if (n <= 0) break;
+        side_call(sd, "send()", (int)n, now);
         run->tx.off += (size_t)n;
         run->written += (uint64_t)n;
         run->r->digest_sent = fnv1a(run->r->digest_sent, run->tx.buf + run->tx.off - n, (size_t)n);
@@ -341,6 +352,7 @@ static void side_read(struct run *run, struct side *sd, synack_time_t now)
     if (sd->tag == 's' && now < run->o->server_read_from) return; /* a slow reader */
     while (sd->conn && !sd->released && !sd->peer_done) {
         synack_ssize n = synack_tcp_recv(sd->conn, run->rxbuf, sizeof run->rxbuf, now);
+        if (n >= 0) side_call(sd, "recv()", (int)n, now);
         if (n == 0) sd->peer_done = true;
         if (n <= 0) break;
         struct scenario_result *r = run->r;
@@ -373,6 +385,7 @@ static void server_write(struct run *run, synack_time_t now)
         uint64_t left = run->o->server_bytes - run->r->reply_sent;
         synack_ssize n = synack_tcp_send(sd->conn, buf, left < CHUNK ? (size_t)left : CHUNK, now);
         if (n <= 0) break;
+        side_call(sd, "send()", (int)n, now);
         run->r->reply_sent += (uint64_t)n;
     }
 }
@@ -394,6 +407,7 @@ static void side_abort(struct side *sd, synack_time_t now)
     sd->released = true;
     sd->out->closed = true;
     synack_tcp_abort(sd->conn, now);
+    side_call(sd, "close() with SO_LINGER 0", 0, now);
 }
 
 /* The default story: the client closes once it has written everything (or aborts), the
@@ -426,7 +440,7 @@ static void server_restart(struct run *run, synack_time_t now)
     run->r->restarted = true;
     if (sd->listener) {
         synack_listener_close(sd->listener, now);
-        if (o->on_call) o->on_call(o->call_ctx, 's', "close(the listening socket)", 0, now);
+        side_call(sd, "close(the listening socket)", 0, now);
     }
     sd->listener = NULL;
     struct synack_endpoint ep = {scenario_addr(o->ipv6, true), SCENARIO_SERVER_PORT};
@@ -435,9 +449,7 @@ static void server_restart(struct run *run, synack_time_t now)
     int rc = synack_tcp_listen_flags(sd->stack, &ep, 16, flags, sd, &l);
     run->r->restart_rc = rc;
     if (rc == 0) sd->listener = l;
-    if (o->on_call)
-        o->on_call(o->call_ctx, 's', flags ? "listen(port 80, SO_REUSEADDR)" : "listen(port 80)",
-                   rc, now);
+    side_call(sd, flags ? "listen(port 80, SO_REUSEADDR)" : "listen(port 80)", rc, now);
 }
 
 /* Who closes when: the scenario's choreography. */
@@ -588,9 +600,11 @@ static int open_connections(struct run *run, char *err, size_t errcap)
     if (o->simultaneous_open) {
         /* Both ends are active: each connects to the other's known port at time 0. */
         rc = synack_tcp_connect(run->client.stack, &server, &client, &run->client, &c, 0);
+        side_call(&run->client, "connect()", rc, 0);
         if (rc == 0) {
             side_adopt(&run->client, c);
             rc = synack_tcp_connect(run->server.stack, &client, &server, &run->server, &c, 0);
+            side_call(&run->server, "connect()", rc, 0);
             if (rc == 0) side_adopt(&run->server, c);
         }
     } else {
@@ -598,8 +612,10 @@ static int open_connections(struct run *run, char *err, size_t errcap)
         rc = o->no_listener ? 0
                             : synack_tcp_listen_flags(run->server.stack, &server, 16, flags,
                                                       &run->server, &run->server.listener);
+        if (!o->no_listener) side_call(&run->server, "listen()", rc, 0);
         if (rc == 0) {
             rc = synack_tcp_connect(run->client.stack, &server, NULL, &run->client, &c, 0);
+            side_call(&run->client, "connect()", rc, 0);
             if (rc == 0) side_adopt(&run->client, c);
         }
     }

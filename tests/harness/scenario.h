@@ -96,8 +96,9 @@ struct scenario_opts {
     bool listen_plain;
     bool restart;
     bool restart_reuseaddr;
-    /* Called for each call of an application the story is about (the restart's listen):
-     * side 'c' or 's', the call as text, its result. */
+    /* Called for each socket call of the applications (listen, connect, accept, send,
+     * recv, close, shutdown, the restart's close and listen): side 'c' or 's', the call
+     * as text, what it returned (send and recv: the bytes; recv's AGAIN is not told). */
     void (*on_call)(void *ctx, char side, const char *call, int rc, synack_time_t t);
     void *call_ctx;
     /* Called for each read() of the server application that returned data. */

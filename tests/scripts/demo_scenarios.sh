@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `synack demo --scenario`: the list, an unknown name (the valid ones listed, exit 2), the
 # options a scenario refuses, both languages, every scenario running to exit 0 (over IPv6
-# too), and the
-# README's excerpt of `synack demo --scenario time-wait` being what the command prints.
+# too), and the README's excerpt of `synack demo --scenario time-wait` being what the
+# command prints.
 # Usage: demo_scenarios.sh PATH/TO/synack
 set -uo pipefail
 synack=$1

@@ -35,7 +35,18 @@ static void run_free(struct run *run)
 
 static const struct annotated *pkt_at(const struct run *run, size_t i)
 {
-    return run->log.ev[i].is_state ? NULL : &run->log.ev[i].pkt;
+    const struct lesson_event *e = &run->log.ev[i];
+    return e->is_state || e->call ? NULL : &e->pkt;
+}
+
+/* The index of the first call `call` of `side` at or after `from`, or run->log.n. */
+static size_t find_call(const struct run *run, int side, const char *call, size_t from)
+{
+    for (size_t i = from; i < run->log.n; i++) {
+        const struct lesson_event *e = &run->log.ev[i];
+        if (e->call && e->side == side && strcmp(e->call, call) == 0) return i;
+    }
+    return run->log.n;
 }
 
 static bool is_sent(const struct annotated *x, int side)
@@ -300,6 +311,13 @@ static void lesson_half_close(void **state)
     const struct annotated *sfin = first_sent(run, SERVER, SYNACK_TCP_FIN);
     assert_true(cfin && sfin && cfin->t < sfin->t);
     assert_int_equal(sfin->seg.payload_len, 0); /* the server closed after its answer */
+    /* The calls on the ladder: the client's shutdown, then the server's end of stream, its
+     * send of the answer and its close, and the client's reads of the answer. */
+    size_t shut = find_call(run, CLIENT, "shutdown(SHUT_WR)", 0);
+    size_t send = find_call(run, SERVER, "send()", shut);
+    size_t close = find_call(run, SERVER, "close()", send);
+    assert_true(shut < send && send < close && close < run->log.n);
+    assert_true(find_call(run, CLIENT, "recv()", send) < close);
     run_free(run);
 }
 
@@ -317,6 +335,7 @@ static void lesson_rst(void **state)
     run_free(run);
 
     run = record("rst", 1);
+    assert_true(find_call(run, CLIENT, "close() with SO_LINGER 0", 0) < run->log.n);
     assert_non_null(first_sent(run, CLIENT, SYNACK_TCP_RST));
     assert_null(first_sent(run, CLIENT, SYNACK_TCP_FIN));
     assert_null(first_sent(run, SERVER, SYNACK_TCP_RST));
