@@ -928,6 +928,26 @@ struct synack_segment {
  * other than the three above (SACK-permitted, SACK blocks) are checked but not reported. */
 enum synack_drop synack_segment_parse(const uint8_t *pkt, size_t len, struct synack_segment *out);
 
+#define SYNACK_SEGMENT_MAX_SACK 4
+/* What synack_segment_parse_capture reports beside struct synack_segment. */
+struct synack_segment_extra {
+    bool checksum_ok;    /* false: the TCP checksum was wrong and the segment parsed anyway */
+    bool sack_permitted; /* the SACK-permitted option (RFC 2018 §2) */
+    uint8_t sack_count;  /* SACK blocks (RFC 2018 §3) in sack[], 0..SYNACK_SEGMENT_MAX_SACK */
+    struct {
+        uint32_t left, right; /* [left, right) in sequence space */
+    } sack[SYNACK_SEGMENT_MAX_SACK];
+};
+
+/* synack_segment_parse for a capture file (`synack trace`): every check but the TCP
+ * checksum's. A host that offloads checksums to its NIC captures its own segments before
+ * the checksum is filled in, so a wrong one is reported in extra->checksum_ok, not
+ * dropped. `extra` also gets the SACK options. Returns as synack_segment_parse; `out` and
+ * `extra` are filled only on success. */
+enum synack_drop synack_segment_parse_capture(const uint8_t *pkt, size_t len,
+                                              struct synack_segment *out,
+                                              struct synack_segment_extra *extra);
+
 /* Writes `seg` as an IPv4 packet (20-byte header, TOS and IP ID 0) or an IPv6 one (40
  * bytes, traffic class and flow label 0), by the family of seg->src; urgent pointer 0; TCP
  * options in the stack's own order and padding; checksums filled in, into `buf`. Returns
