@@ -20,6 +20,7 @@ interop_init trace_kernel "${1:-}" nc ss dumpcap python3
 
 head -c 200000 /dev/urandom >"$DIR/a"
 PORT=5000
+CAP_PID="" # set by start_capture
 
 # start_capture LABEL: dumpcap on every device into $DIR/LABEL.kernel.pcap (pcapng),
 # PID in CAP_PID, waiting (bounded) until the file holds its headers.
