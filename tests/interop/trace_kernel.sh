@@ -10,10 +10,13 @@
 #             SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED
 #   passive   synack closes first (its input is empty): the kernel CLOSED -> SYN_SENT ->
 #             ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED
+#   active6   the first case over IPv6
 # and its --svg graph must parse as XML. synack's own capture (--pcap) of the first case is
 # traced too.
 # Usage: trace_kernel.sh PATH/TO/synack
 set -u -o pipefail
+# shellcheck disable=SC2034  # read by lib/common.sh
+INTEROP_IPV6=1 # every synack run has both families; the cases pick one by the address
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC2154,SC2153  # PIDs set by start_bg
 source "$(dirname "$0")/lib/common.sh"
 interop_init trace_kernel "${1:-}" nc ss dumpcap python3
@@ -40,15 +43,15 @@ trace_states() {
     "$SYNACK" trace "$1" --port "$PORT" 2>&1 | grep "^$2 " | sed 's/^[AB] [^ ]*: //'
 }
 
-# check_trace LABEL PCAP WANT_A WANT_B: one connection, A the kernel, the states as wanted,
-# an SVG that parses.
+# check_trace LABEL PCAP WANT_A WANT_B [KERNEL_ENDPOINT_PREFIX]: one connection, A the
+# kernel, the states as wanted, an SVG that parses.
 check_trace() {
-    local label=$1 pcap=$2 got
+    local label=$1 pcap=$2 kernel=${5:-$SYNACK_HOST_IP:} got
     "$SYNACK" trace "$pcap" >"$DIR/$label.trace.log" 2>&1 || fail "synack trace $pcap failed"
     "$SYNACK" trace "$pcap" --port "$PORT" --svg "$DIR/$label.svg" >>"$DIR/$label.trace.log" 2>&1 ||
         fail "synack trace --port $PORT --svg failed"
     grep -q " 1 connection$" "$DIR/$label.trace.log" || fail "the trace does not list one connection"
-    grep -q "^A $SYNACK_HOST_IP:" "$DIR/$label.trace.log" || fail "A is not the kernel"
+    grep -qF "A $kernel" "$DIR/$label.trace.log" || fail "A is not the kernel ($kernel)"
     got=$(trace_states "$pcap" A)
     [ "$got" = "$3" ] || fail "the kernel's states: '$got', not '$3'"
     got=$(trace_states "$pcap" B)
@@ -59,10 +62,11 @@ check_trace() {
     [ "$INTEROP_CASE_FAILED" -eq 0 ] || cat "$DIR/$label.trace.log"
 }
 
-# kernel_to_synack LABEL STDIN_KEPT: kernel `nc -N` sends $DIR/a to `synack cat -l`; with
-# STDIN_KEPT 1 synack's input stays open until all of a has arrived.
+# kernel_to_synack LABEL STDIN_KEPT [ADDR]: kernel `nc -N` sends $DIR/a to `synack cat -l`
+# at ADDR (default SYNACK_IP); with STDIN_KEPT 1 synack's input stays open until all of a
+# has arrived.
 kernel_to_synack() {
-    local label=$1 s_pid n_pid input=/dev/null
+    local label=$1 s_pid n_pid input=/dev/null target=${3:-$SYNACK_IP}
     run_opts "$label"
     if [ "$2" = 1 ]; then
         # A FIFO this shell holds open (fd 3) until synack is to see the end of its input;
@@ -79,7 +83,7 @@ kernel_to_synack() {
         return 0
     fi
     start_capture "$label"
-    start_bg n_pid "$T_XFER" nc -N "$SYNACK_IP" "$PORT" <"$DIR/a" >/dev/null \
+    start_bg n_pid "$T_XFER" nc -N "$target" "$PORT" <"$DIR/a" >/dev/null \
         2>"$DIR/$label.nc.log" 3>&-
     for _ in $(seq 200); do
         [ "$(stat -c %s "$DIR/$label.synack.out" 2>/dev/null)" = 200000 ] && break
@@ -114,6 +118,14 @@ kernel_to_synack passive 0
 check_trace passive "$DIR/passive.kernel.pcap" \
     "CLOSED -> SYN_SENT -> ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED" \
     "LISTEN -> SYN_RECEIVED -> ESTABLISHED -> FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT"
+case_end
+
+case_begin active6
+kernel_to_synack active6 1 "$SYNACK_IP6"
+check_trace active6 "$DIR/active6.kernel.pcap" \
+    "CLOSED -> SYN_SENT -> ESTABLISHED -> FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT" \
+    "LISTEN -> SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED" \
+    "[$SYNACK_HOST_IP6]:"
 case_end
 
 interop_finish
