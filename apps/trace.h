@@ -79,9 +79,9 @@ struct trace {
     size_t lookup_hint;    /* the connection the last segment went to */
 };
 
-/* Reads the capture file at `path`. Returns 0 and a trace in *out (even with no TCP in it:
- * nconns 0), or SYNACK_ERR_IO with a sentence in err (missing, empty, not a capture libpcap
- * reads, a link type it cannot decode), SYNACK_ERR_NOMEM. */
+/* Reads the capture file at `path` ("-": the standard input, which it closes). Returns 0 and a
+ * trace in *out (even with no TCP in it: nconns 0), or SYNACK_ERR_IO with a sentence in err
+ * (missing, empty, not a capture libpcap reads, a link type it cannot decode), SYNACK_ERR_NOMEM. */
 int trace_open_file(struct trace **out, const char *path, char *err, size_t errcap);
 /* The same from `len` bytes in memory (the fuzz target). */
 int trace_open_memory(struct trace **out, const uint8_t *data, size_t len, char *err,

@@ -366,6 +366,8 @@ static int trace_open_stream(struct trace **out, FILE *fp, const char *what, cha
 
 int trace_open_file(struct trace **out, const char *path, char *err, size_t errcap)
 {
+    if (strcmp(path, "-") == 0)
+        return trace_open_stream(out, stdin, "the standard input", err, errcap);
     FILE *fp = fopen(path, "rb");
     if (fp == NULL) {
         snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));

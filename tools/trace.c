@@ -9,7 +9,7 @@
 #include "trace.h"
 
 static const char trace_usage[] =
-    "usage: synack trace FILE [--conn N | --port PORT] [--svg OUT.svg]\n"
+    "usage: synack trace FILE [--conn N | --port PORT] [--svg OUT.svg]   (FILE - : stdin)\n"
     "\n"
     "Reads a capture (pcap or pcapng, anything libpcap reads: tcpdump, Wireshark, synack's\n"
     "own --pcap; Ethernet with VLAN tags, Linux cooked v1 and v2, raw IP, loopback; IPv4 and\n"
@@ -59,7 +59,7 @@ static int trace_parse(int argc, char **argv, struct trace_opts *o)
             } else {
                 o->port = (long)v;
             }
-        } else if (a[0] == '-' && a[1] != '\0') {
+        } else if (a[0] == '-' && a[1] != '\0') { /* "-" alone is the standard input */
             return cli_fail("trace", "unknown option '%s' (see synack trace --help)", a);
         } else if (o->file == NULL) {
             o->file = a;

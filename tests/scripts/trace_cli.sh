@@ -46,6 +46,7 @@ expect 0 "^A 198.18.0.1:[0-9]*: CLOSED -> SYN_SENT -> ESTABLISHED -> FIN_WAIT_1 
 expect 0 "^B 198.18.0.2:80: LISTEN -> SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED$" \
   "$tmp/lossy.pcap" --port 80
 expect 0 "\[2001:db8::2\]:80" "$tmp/v6.pcap"
+expect 0 "^-: raw IP" - <"$tmp/v6.pcap"
 
 if "$synack" trace "$tmp/lossy.pcap" --svg "$tmp/g.svg" >/dev/null &&
   python3 -c 'import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])' "$tmp/g.svg"; then
