@@ -76,7 +76,8 @@ struct trace {
     char problem[256];     /* what libpcap said when reading stopped early, or "" */
     synack_time_t t0;      /* absolute time of the first packet (ns since the epoch) */
     uint8_t *scratch;      /* 65536 bytes: a snap-length-cut packet rebuilt for the parser */
-    size_t lookup_hint;    /* the connection the last segment went to */
+    uint32_t *index;       /* open addressing by 4-tuple: 1 + the newest connection, 0 empty */
+    size_t index_cap;      /* slots, a power of two, at least twice nconns */
 };
 
 /* Reads the capture file at `path` ("-": the standard input, which it closes). Returns 0 and a

@@ -176,16 +176,69 @@ static bool conn_is_over(const struct trace_conn *c)
 /* The connection `s` belongs to (a new one when none matches or a SYN reopens its
  * 4-tuple), its index in *idx and the segment's direction in *dir; false when the
  * connection table is full or memory runs out. */
+/* FNV-1a of one endpoint. */
+static uint32_t endpoint_hash(const struct synack_addr *a, uint16_t port)
+{
+    uint32_t h = 2166136261u;
+    const uint8_t *b = (const uint8_t *)a;
+    for (size_t i = 0; i < sizeof(*a); i++)
+        h = (h ^ b[i]) * 16777619u;
+    h = (h ^ (port & 0xff)) * 16777619u;
+    return (h ^ (port >> 8)) * 16777619u;
+}
+
+/* The slot of the 4-tuple of `s` in the connection index (either direction hashes alike):
+ * the one holding its newest connection (*found set, direction in *dir), or the empty slot
+ * where it would go. */
+static size_t index_slot(const struct trace *t, const struct synack_segment *s, bool *found,
+                         int *dir)
+{
+    size_t mask = t->index_cap - 1;
+    size_t i = (endpoint_hash(&s->src, s->src_port) + endpoint_hash(&s->dst, s->dst_port)) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t e = t->index[i];
+        *found = e != 0 && conn_matches(&t->conns[e - 1], s, dir);
+        if (e == 0 || *found) return i;
+    }
+}
+
+/* Rebuilds the connection index with twice the room (at least 64 slots): it stays at most
+ * half full, so a probe ends. */
+static bool index_grow(struct trace *t)
+{
+    size_t cap = t->index_cap ? t->index_cap * 2 : 64;
+    uint32_t *old = t->index;
+    size_t old_cap = t->index_cap;
+    t->index = calloc(cap, sizeof(*t->index));
+    if (t->index == NULL) {
+        t->index = old;
+        return false;
+    }
+    t->index_cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i] == 0) continue;
+        const struct trace_conn *c = &t->conns[old[i] - 1];
+        struct synack_segment key = {
+            .src = c->addr[0], .dst = c->addr[1], .src_port = c->port[0], .dst_port = c->port[1]};
+        bool found;
+        int dir;
+        t->index[index_slot(t, &key, &found, &dir)] = old[i];
+    }
+    free(old);
+    return true;
+}
+
+/* The connection `s` belongs to (a new one when none matches or a SYN reopens its
+ * 4-tuple), its index in *idx and the segment's direction in *dir; false when the
+ * connection table is full or memory runs out. */
 static bool conn_lookup(struct trace *t, const struct synack_segment *s, size_t *idx, int *dir)
 {
+    if ((t->nconns + 1) * 2 > t->index_cap && !index_grow(t)) return false;
     bool fresh_syn = (s->flags & (SYNACK_TCP_SYN | SYNACK_TCP_ACK)) == SYNACK_TCP_SYN;
-    long found = -1;
-    if (t->lookup_hint < t->nconns && conn_matches(&t->conns[t->lookup_hint], s, dir))
-        found = (long)t->lookup_hint;
-    for (size_t i = t->nconns; found < 0 && i-- > 0;)
-        if (conn_matches(&t->conns[i], s, dir)) found = (long)i;
-    if (found >= 0 && !(fresh_syn && conn_is_over(&t->conns[found]))) {
-        *idx = (size_t)found;
+    bool found;
+    size_t slot = index_slot(t, s, &found, dir);
+    if (found && !(fresh_syn && conn_is_over(&t->conns[t->index[slot] - 1]))) {
+        *idx = t->index[slot] - 1;
         return true;
     }
     if (t->nconns >= TRACE_MAX_CONNS) return false;
@@ -203,6 +256,7 @@ static bool conn_lookup(struct trace *t, const struct synack_segment *s, size_t 
     c->port[!from_b] = s->dst_port;
     *dir = from_b;
     *idx = t->nconns++;
+    t->index[slot] = (uint32_t)t->nconns; /* a reopened 4-tuple: its newest connection */
     return true;
 }
 
@@ -223,7 +277,6 @@ static bool trace_add(struct trace *t, const struct synack_segment *s,
     size_t ci;
     int dir;
     if (!conn_lookup(t, s, &ci, &dir)) return false;
-    t->lookup_hint = ci;
     struct trace_pkt p = {
         .t = when,
         .conn = (uint32_t)ci,
@@ -402,6 +455,7 @@ void trace_free(struct trace *t)
     free(t->pkts);
     free(t->conns);
     free(t->scratch);
+    free(t->index);
     free(t);
 }
 

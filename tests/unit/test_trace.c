@@ -164,6 +164,25 @@ static void trace_active_close_states(void **state)
     trace_free(t);
 }
 
+/* A SYN on a 4-tuple whose connection has closed opens a second connection; segments
+ * after it go to the second. */
+static void trace_reopened_tuple(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_open(&c, -1, NULL, 0);
+    put_active_close(&c);
+    put_active_close(&c);
+    struct trace *t = cap_close_and_read(&c);
+    assert_int_equal(t->nconns, 2);
+    assert_int_equal(t->conns[0].packets, 9);
+    assert_int_equal(t->conns[1].packets, 9);
+    assert_int_equal(t->pkts[17].conn, 1);
+    assert_int_equal(trace_find_port(t, 80, 1), 1);
+    assert_int_equal(trace_find_port(t, 80, 2), -1);
+    trace_free(t);
+}
+
 /* Each label on the segment that earns it. */
 static void trace_labels(void **state)
 {
@@ -433,6 +452,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(trace_link_layers),
     cmocka_unit_test(trace_pcapng),
     cmocka_unit_test(trace_bad_input),
+    cmocka_unit_test(trace_reopened_tuple),
 };
 
 SYNACK_TEST_MAIN("trace", tests)
