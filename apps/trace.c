@@ -90,9 +90,11 @@ static void walk_sender(struct trace_walk *w, const struct trace_pkt *p)
     int e = p->dir;
     if (p->flags & SYNACK_TCP_RST) {
         /* A RST in answer to a SYN: the port was closed, never listening. */
-        if (s->state == SYNACK_SYN_RECEIVED && !s->synack_sent) {
+        if (s->state == SYNACK_SYN_RECEIVED && !s->synack_sent &&
+            w->a->initial[e] == SYNACK_LISTEN) {
             w->a->nchanges[e] = 0;
             w->a->initial[e] = SYNACK_CLOSED;
+            s->state = SYNACK_CLOSED;
         }
         walk_set_state(w, e, SYNACK_CLOSED);
         return;

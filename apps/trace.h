@@ -145,8 +145,7 @@ int trace_print_ladder(const struct trace *t, size_t conn, FILE *out);
  * blocks. Returns as trace_analyze. */
 int trace_write_svg(const struct trace *t, size_t conn, FILE *out);
 
-/* Text helpers shared by the ladder and the graph. */
-/* "A" endpoint text "198.18.0.1:40000" of end `end` (0 or 1) of `c`. */
+/* End `end` (0: A, 1: B) of `c` as text, "198.18.0.1:40000" or "[2001:db8::1]:80". */
 void trace_endpoint(const struct trace_conn *c, int end, char *out, size_t cap);
 
 #endif

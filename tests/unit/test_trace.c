@@ -265,6 +265,27 @@ static void trace_simultaneous_open(void **state)
     trace_free(t);
 }
 
+/* A SYN answered by a RST: the connector goes back to CLOSED, the other end was never
+ * listening. */
+static void trace_refused(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_open(&c, -1, NULL, 0);
+    put(&c, true, SYNACK_TCP_SYN, 0, 0, 1000, 0, 0);
+    put(&c, false, SYNACK_TCP_RST | SYNACK_TCP_ACK, 0, 1, 0, 0, 1);
+    struct trace *t = cap_close_and_read(&c);
+    struct trace_analysis a;
+    assert_int_equal(trace_analyze(t, 0, &a), 0);
+    const enum synack_state want_a[] = {SYNACK_CLOSED, SYNACK_SYN_SENT, SYNACK_CLOSED};
+    const enum synack_state want_b[] = {SYNACK_CLOSED};
+    assert_states(&a, 0, want_a, 3);
+    assert_states(&a, 1, want_b, 1);
+    assert_int_equal(a.zero_windows, 0); /* a RST's window means nothing */
+    trace_analysis_free(&a);
+    trace_free(t);
+}
+
 /* A capture that starts after the handshake: both ends ESTABLISHED, marked inferred. */
 static void trace_mid_connection(void **state)
 {
@@ -453,6 +474,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(trace_pcapng),
     cmocka_unit_test(trace_bad_input),
     cmocka_unit_test(trace_reopened_tuple),
+    cmocka_unit_test(trace_refused),
 };
 
 SYNACK_TEST_MAIN("trace", tests)
