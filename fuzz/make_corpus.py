@@ -378,6 +378,83 @@ def frag_seeds():
     return s
 
 
+# ---- trace: capture files of every format and link type `synack trace` reads -------------
+
+def pcap_file(linktype, records, nano=True, snaplen=65535):
+    """A pcap file: records are (ns, caplen-cut bytes, wire length)."""
+    out = struct.pack("<IHHiIII", 0xa1b23c4d if nano else 0xa1b2c3d4, 2, 4, 0, 0, snaplen,
+                      linktype)
+    for t, data, wirelen in records:
+        frac = t % 1000000000 if nano else (t % 1000000000) // 1000
+        out += struct.pack("<IIII", t // 1000000000, frac, len(data), wirelen) + data
+    return out
+
+
+def pcapng_file(linktype, records):
+    """A pcapng file: section header, one interface (nanosecond timestamps), packets."""
+    def block(kind, body):
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+    tsres = struct.pack("<HH", 9, 1) + b"\x09" + b"\0" * 3 + struct.pack("<HH", 0, 0)
+    out = block(0x0a0d0d0a, struct.pack("<IHHq", 0x1a2b3c4d, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", linktype, 0, 65535) + tsres)
+    for t, data, wirelen in records:
+        out += block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xffffffff, len(data), wirelen) + data)
+    return out
+
+
+def demo_records(build, args):
+    synack = os.path.join(build, "synack")
+    with tempfile.TemporaryDirectory() as tmp:
+        pcap = os.path.join(tmp, "d.pcap")
+        subprocess.run([synack, "demo", "--quiet", "--pcap", pcap] + args, check=False,
+                       stdout=subprocess.DEVNULL)
+        with open(pcap, "rb") as f:
+            data = f.read()
+    recs, off = [], 24
+    while off + 16 <= len(data):
+        sec, ns, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        recs.append((sec * 1000000000 + ns, data[off + 16:off + 16 + incl], orig))
+        off += 16 + incl
+    return recs
+
+
+def trace_seeds(build):
+    v4 = demo_records(build, ["--bytes", "2K"])
+    v6 = demo_records(build, ["--bytes", "1K", "--ipv6"])
+    lossy = demo_records(build, ["--bytes", "3K", "--loss", "20%", "--seed", "4",
+                                 "--no-timestamps"])
+    eth = lambda ip: b"\x02" * 6 + b"\x04" * 6 + (b"\x08\x00" if ip[0] >> 4 == 4 else b"\x86\xdd") + ip
+    vlan = lambda ip: b"\x02" * 6 + b"\x04" * 6 + b"\x81\x00\x00\x07" + eth(ip)[12:]
+    proto = lambda ip: b"\x08\x00" if ip[0] >> 4 == 4 else b"\x86\xdd"
+    sll = lambda ip: struct.pack(">HHH", 4, 1, 6) + b"\x02" * 6 + b"\0\0" + proto(ip) + ip
+    sll2 = lambda ip: proto(ip) + b"\0\0" + struct.pack(">IHBB", 1, 1, 4, 6) + b"\x02" * 6 + b"\0\0" + ip
+    null = lambda ip: struct.pack("<I", 2 if ip[0] >> 4 == 4 else 10) + ip
+    wrap = lambda recs, f: [(t, f(d), len(f(d))) for t, d, _ in recs]
+    badsum = [(t, d[:36] + bytes([d[36] ^ 0x5a]) + d[37:] if i % 2 == 0 else d, n)
+              for i, (t, d, n) in enumerate(v4)]
+    raw = pcap_file(101, v4)
+    return {
+        "raw-v4": raw,
+        "raw-v6": pcap_file(101, v6),
+        "raw-lossy": pcap_file(101, lossy),
+        "eth-vlan-usec": pcap_file(1, wrap(v4, vlan), nano=False),
+        "eth-v6": pcap_file(1, wrap(v6, eth)),
+        "sll": pcap_file(113, wrap(v4, sll)),
+        "sll2-v6": pcap_file(276, wrap(v6, sll2)),
+        "null": pcap_file(0, wrap(v4, null)),
+        "ipv4-linktype": pcap_file(228, v4),
+        "pcapng": pcapng_file(101, v4),
+        "snaplen-60": pcap_file(101, [(t, d[:60], n) for t, d, n in v4], snaplen=60),
+        "snaplen-30": pcap_file(101, [(t, d[:30], n) for t, d, n in v4], snaplen=30),
+        "badsum": pcap_file(101, badsum),
+        "mid-connection": pcap_file(101, v4[3:]),
+        "cut-short": raw[:len(raw) - 100],
+        "header-only": raw[:24],
+        "not-pcap": b"GET / HTTP/1.1\r\n\r\n",
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -390,7 +467,7 @@ def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     makers = {"stack": stack_seeds, "wire": lambda: wire_seeds(build),
               "scenario": scenario_seeds, "http": http_seeds, "netopt": netopt_seeds,
-              "frag": frag_seeds}
+              "frag": frag_seeds, "trace": lambda: trace_seeds(build)}
     for target in sys.argv[2:] or makers:
         write(target, makers[target]())
 

@@ -10,5 +10,6 @@ int cmd_torture(int argc, char **argv); /* torture_cmd.c */
 int cmd_cat(int argc, char **argv);     /* cat.c */
 int cmd_http(int argc, char **argv);    /* http.c */
 int cmd_run(int argc, char **argv);     /* run.c: `synack run -- PROGRAM` */
+int cmd_trace(int argc, char **argv);   /* trace.c: `synack trace FILE` */
 
 #endif

@@ -13,9 +13,9 @@ static const char usage[] =
     "  cat     netcat over synack: TCP (or UDP with -u) on a TUN device or UDP encapsulation\n"
     "  http    a small HTTP/1.1 static file server on synack\n"
     "  run     an unmodified program (curl, nc, redis-server, ...) with its sockets on synack\n"
+    "  trace   the TCP connections of a capture file (pcap, pcapng): ladder, states, graph\n"
     "\n"
-    "`synack COMMAND --help` describes each command. trace and bench are not built yet\n"
-    "(see the README).\n";
+    "`synack COMMAND --help` describes each command. bench is not built yet (see the README).\n";
 
 int main(int argc, char **argv)
 {
@@ -33,6 +33,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "cat") == 0) return cmd_cat(argc - 1, argv + 1);
     if (strcmp(cmd, "http") == 0) return cmd_http(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "trace") == 0) return cmd_trace(argc - 1, argv + 1);
     fprintf(stderr, "synack: unknown command '%s' (see synack --help)\n", cmd);
     return 2;
 }

@@ -903,8 +903,6 @@ static inline bool synack_seq_geq(uint32_t a, uint32_t b)
  * simulator observer, a tool that draws the ladder, an attacker that forges segments. The
  * stack's own parser and builder do the work, so what parses here is what the stack
  * accepts. */
-#define SYNACK_MAX_SACK_BLOCKS 4
-
 struct synack_segment {
     struct synack_addr src, dst; /* both of one family: it decides the IP header */
     uint8_t ttl;                 /* IPv4 time to live / IPv6 hop limit */
@@ -914,21 +912,13 @@ struct synack_segment {
     uint8_t flags;               /* SYNACK_TCP_* */
     uint16_t window;             /* the field as sent: not scaled */
     /* Options, each absent unless its has_ flag is set: MSS (RFC 9293 §3.7.1), window scale
-     * (RFC 7323 §2), timestamps (RFC 7323 §3); SACK below. */
+     * (RFC 7323 §2), timestamps (RFC 7323 §3). */
     bool has_mss;
     uint16_t mss;
     bool has_wscale;
     uint8_t wscale;
     bool has_ts;
     uint32_t ts_val, ts_ecr;
-    /* RFC 2018: SACK-permitted (on a SYN) and up to four SACK blocks, each the
-     * sequence range [left, right) the receiver holds above its cumulative ACK. Emit
-     * writes as many blocks as fit in the 40 option bytes. */
-    bool sack_permitted;
-    uint8_t sack_count; /* 0..SYNACK_MAX_SACK_BLOCKS */
-    struct synack_sack_block {
-        uint32_t left, right;
-    } sack[SYNACK_MAX_SACK_BLOCKS];
     const uint8_t *payload; /* parse: points into the packet; emit: copied from here */
     size_t payload_len;
 };
@@ -937,8 +927,28 @@ struct synack_segment {
  * input (header lengths, checksums, options, impossible flags) but not the destination.
  * Returns SYNACK_DROP_NONE, or why the stack would drop it (SYNACK_DROP_IP_PROTOCOL for a
  * packet that is not TCP, an ICMP message say); `out` is filled only on success. Options
- * other than those above are checked but not reported. */
+ * other than the three above (SACK-permitted, SACK blocks) are checked but not reported. */
 enum synack_drop synack_segment_parse(const uint8_t *pkt, size_t len, struct synack_segment *out);
+
+#define SYNACK_SEGMENT_MAX_SACK 4
+/* What synack_segment_parse_capture reports beside struct synack_segment. */
+struct synack_segment_extra {
+    bool checksum_ok;    /* false: the TCP checksum was wrong and the segment parsed anyway */
+    bool sack_permitted; /* the SACK-permitted option (RFC 2018 §2) */
+    uint8_t sack_count;  /* SACK blocks (RFC 2018 §3) in sack[], 0..SYNACK_SEGMENT_MAX_SACK */
+    struct {
+        uint32_t left, right; /* [left, right) in sequence space */
+    } sack[SYNACK_SEGMENT_MAX_SACK];
+};
+
+/* synack_segment_parse for a capture file (`synack trace`): every check but the TCP
+ * checksum's. A host that offloads checksums to its NIC captures its own segments before
+ * the checksum is filled in, so a wrong one is reported in extra->checksum_ok, not
+ * dropped. `extra` also gets the SACK options. Returns as synack_segment_parse; `out` and
+ * `extra` are filled only on success. */
+enum synack_drop synack_segment_parse_capture(const uint8_t *pkt, size_t len,
+                                              struct synack_segment *out,
+                                              struct synack_segment_extra *extra);
 
 /* Writes `seg` as an IPv4 packet (20-byte header, TOS and IP ID 0) or an IPv6 one (40
  * bytes, traffic class and flow label 0), by the family of seg->src; urgent pointer 0; TCP

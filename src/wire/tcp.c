@@ -124,8 +124,11 @@ static bool tcp_checksum_ok(const uint8_t *seg, size_t len, const struct synack_
 
 /* Checks run in this order: header length, data offset, checksum (so that a corrupted
  * segment is counted as corrupted, whatever field the damage hit), options, ports, flags. */
-enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
-                                const struct synack_addr *dst, struct wire_tcp_repr *out)
+/* wire_tcp_parse, with the checksum either enforced (`checksum_ok` NULL) or only reported
+ * through `checksum_ok`. */
+static enum synack_drop tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                  const struct synack_addr *dst, struct wire_tcp_repr *out,
+                                  bool *checksum_ok)
 {
     *out = (struct wire_tcp_repr){0};
     struct cursor c = cursor_make(seg, len);
@@ -137,7 +140,11 @@ enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct syn
     size_t header_len = doff * 4;
     if (doff < 5 || header_len > len) return SYNACK_DROP_TCP_DATA_OFFSET;
 
-    if (!tcp_checksum_ok(seg, len, src, dst)) return SYNACK_DROP_TCP_CHECKSUM;
+    bool sum_ok = tcp_checksum_ok(seg, len, src, dst);
+    if (checksum_ok != NULL)
+        *checksum_ok = sum_ok;
+    else if (!sum_ok)
+        return SYNACK_DROP_TCP_CHECKSUM;
 
     struct cursor opts;
     if (!cursor_split(&c, header_len - WIRE_TCP_HDR_LEN, &opts))
@@ -162,6 +169,12 @@ enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct syn
     out->payload = seg + header_len;
     out->payload_len = len - header_len;
     return SYNACK_DROP_NONE;
+}
+
+enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                const struct synack_addr *dst, struct wire_tcp_repr *out)
+{
+    return tcp_parse(seg, len, src, dst, out, NULL);
 }
 
 /* ---- emit ------------------------------------------------------------------------------- */
@@ -275,12 +288,18 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *
 enum synack_drop wire_packet_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *ip,
                                    struct wire_tcp_repr *tcp)
 {
+    return wire_packet_parse_capture(pkt, len, ip, tcp, NULL);
+}
+
+enum synack_drop wire_packet_parse_capture(const uint8_t *pkt, size_t len, struct wire_ip_repr *ip,
+                                           struct wire_tcp_repr *tcp, bool *checksum_ok)
+{
     enum synack_drop drop = wire_ip_parse(pkt, len, ip);
     if (drop != SYNACK_DROP_NONE) return drop;
     if (ip->frag.present) return SYNACK_DROP_IP_FRAGMENT;
     if (ip->proto != WIRE_IP_PROTO_TCP) return SYNACK_DROP_IP_PROTOCOL;
     /* The segment ends where the IP header says, not at the end of the buffer. */
-    return wire_tcp_parse(pkt + ip->header_len, ip->payload_len, &ip->src, &ip->dst, tcp);
+    return tcp_parse(pkt + ip->header_len, ip->payload_len, &ip->src, &ip->dst, tcp, checksum_ok);
 }
 
 size_t wire_packet_emit(struct wire_ip_repr *ip, const struct wire_tcp_repr *tcp, uint8_t *buf,

@@ -488,6 +488,11 @@ size_t wire_fmt_udp(char *out, size_t cap, const struct synack_addr *src,
  * wire_tcp_parse on the payload. */
 enum synack_drop wire_packet_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *ip,
                                    struct wire_tcp_repr *tcp);
+/* wire_packet_parse for a capture file: with `checksum_ok` not NULL a wrong TCP checksum
+ * does not drop the segment but sets *checksum_ok false (a host that offloads checksums
+ * captures its own segments before the NIC fills them in); every other check stays. */
+enum synack_drop wire_packet_parse_capture(const uint8_t *pkt, size_t len, struct wire_ip_repr *ip,
+                                           struct wire_tcp_repr *tcp, bool *checksum_ok);
 
 /* Writes the IP header for ip->src.family and the TCP segment. Sets ip->payload_len,
  * ip->proto and ip->header_len itself. Returns the packet length, or 0 if `cap` is too

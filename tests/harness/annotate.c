@@ -26,13 +26,13 @@ static uint32_t seg_used(const struct synack_segment *s)
 
 /* The window notes: zero, update, and the probe a sender pushes into a zero window. */
 static unsigned window_notes(const struct annotator *a, int side, const struct synack_segment *s,
-                             bool bare)
+                             unsigned sacks, bool bare)
 {
     unsigned n = 0;
     uint8_t f = s->flags;
     if (f & (SYNACK_TCP_SYN | SYNACK_TCP_RST)) return 0;
     if (s->window == 0) n |= NOTE_ZERO_WINDOW;
-    if (bare && s->sack_count == 0 && a->have_last[side] && s->ack == a->last_ack[side] &&
+    if (bare && sacks == 0 && a->have_last[side] && s->ack == a->last_ack[side] &&
         s->window > a->last_win[side])
         n |= NOTE_WINDOW_UPDATE;
     if (s->payload_len > 0 && a->have_seen_win[side] && a->seen_win[side] == 0)
@@ -44,12 +44,12 @@ static unsigned window_notes(const struct annotator *a, int side, const struct s
  * as the last, and data of the peer outstanding (a zero window repeated is not one); or,
  * RFC 6675 §2, the same ACK with SACK blocks, whatever the window. */
 static bool is_dup_ack(const struct annotator *a, int side, const struct synack_segment *s,
-                       bool bare)
+                       unsigned sacks, bool bare)
 {
     int peer = !side;
     bool same_window = s->window == a->last_win[side] && s->window != 0;
     return bare && a->have_last[side] && s->ack == a->last_ack[side] &&
-           (same_window || s->sack_count > 0) && a->sent_any[peer] &&
+           (same_window || sacks > 0) && a->sent_any[peer] &&
            synack_seq_lt(s->ack, a->max_end[peer]);
 }
 
@@ -81,9 +81,9 @@ static void annotate_sent(struct annotator *a, struct annotated *x)
     bool bare = used == 0 && !(f & SYNACK_TCP_RST) && (f & SYNACK_TCP_ACK);
     if (bare && a->sent_any[side] && s->seq == a->max_end[side] - 1)
         x->notes |= NOTE_KEEPALIVE; /* RFC 1122 §4.2.3.6: SEG.SEQ = SND.NXT - 1 */
-    else if (is_dup_ack(a, side, s, bare))
+    else if (is_dup_ack(a, side, s, x->extra.sack_count, bare))
         x->notes |= NOTE_DUP_ACK;
-    x->notes |= window_notes(a, side, s, bare && !(x->notes & NOTE_KEEPALIVE));
+    x->notes |= window_notes(a, side, s, x->extra.sack_count, bare && !(x->notes & NOTE_KEEPALIVE));
     if (a->state[side] == SYNACK_TIME_WAIT) x->notes |= NOTE_FROM_TIME_WAIT;
     bool synack = (f & SYNACK_TCP_SYN) && (f & SYNACK_TCP_ACK);
     if (synack && a->sent_syn[side] && !a->sent_synack[side])
@@ -113,7 +113,8 @@ bool annotator_packet(struct annotator *a, const struct synack_sim_packet *ev, s
         return false;
     if (ev->kind == SYNACK_SIM_DELIVERED && (ev->flags & SYNACK_SIM_F_DUPLICATE)) return false;
     memset(x, 0, sizeof *x);
-    if (synack_segment_parse(ev->pkt, ev->len, &x->seg) != SYNACK_DROP_NONE) return false;
+    if (synack_segment_parse_capture(ev->pkt, ev->len, &x->seg, &x->extra) != SYNACK_DROP_NONE)
+        return false;
     struct synack_addr client = scenario_addr(x->seg.src.family == SYNACK_AF_INET6, false);
     x->side = synack_addr_eq(&x->seg.src, &client) ? 0 : 1;
     x->kind = ev->kind;
@@ -182,15 +183,15 @@ size_t annotate_options(const struct annotator *a, const struct annotated *x, ch
     } while (0)
     if (s->has_mss) PUT("%smss %u", n ? ", " : "", s->mss);
     if (s->has_wscale) PUT("%swscale %u", n ? ", " : "", s->wscale);
-    if (s->sack_permitted) PUT("%ssackOK", n ? ", " : "");
+    if (x->extra.sack_permitted) PUT("%ssackOK", n ? ", " : "");
     if (s->has_ts && (s->flags & SYNACK_TCP_SYN)) PUT("%sTS", n ? ", " : "");
     uint32_t base = a->iss[!x->side];
-    for (size_t i = 0; i < s->sack_count; i++)
+    for (size_t i = 0; i < x->extra.sack_count; i++)
         PUT("%s%u-%u",
             i   ? " "
             : n ? ", SACK "
                 : "SACK ",
-            s->sack[i].left - base, s->sack[i].right - base);
+            x->extra.sack[i].left - base, x->extra.sack[i].right - base);
 #undef PUT
     return n < cap ? n : cap - 1;
 }

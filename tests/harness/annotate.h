@@ -35,16 +35,17 @@ enum {
 struct annotated {
     enum synack_sim_packet_kind kind; /* SENT, DELIVERED, or a loss (LOST, DROPPED, QUEUE_FULL) */
     synack_time_t t;
-    uint64_t number;            /* of the packet on its link */
-    int side;                   /* who sent it: 0 the client, 1 the server */
-    struct synack_segment seg;  /* payload points into the packet: valid only during the call */
-    uint32_t rel_seq, rel_ack;  /* relative to the sender's and the receiver's ISN */
-    uint32_t rel_edge;          /* ACKs: ack + the window scaled, relative to the receiver's
-                                   ISN: the right edge of what the receiver may be sent */
-    bool rel_ack_known;         /* the receiver's ISN was seen */
-    unsigned notes;             /* NOTE_* (SENT only) */
-    unsigned dup_ack;           /* with NOTE_DUP_ACK: 1 for the first duplicate, ... */
-    enum synack_state rx_state; /* DELIVERED: the receiver's state when it arrived */
+    uint64_t number;           /* of the packet on its link */
+    int side;                  /* who sent it: 0 the client, 1 the server */
+    struct synack_segment seg; /* payload points into the packet: valid only during the call */
+    struct synack_segment_extra extra; /* SACK-permitted and the SACK blocks */
+    uint32_t rel_seq, rel_ack;         /* relative to the sender's and the receiver's ISN */
+    uint32_t rel_edge;                 /* ACKs: ack + the window scaled, relative to the receiver's
+                                          ISN: the right edge of what the receiver may be sent */
+    bool rel_ack_known;                /* the receiver's ISN was seen */
+    unsigned notes;                    /* NOTE_* (SENT only) */
+    unsigned dup_ack;                  /* with NOTE_DUP_ACK: 1 for the first duplicate, ... */
+    enum synack_state rx_state;        /* DELIVERED: the receiver's state when it arrived */
 };
 
 struct annotator {

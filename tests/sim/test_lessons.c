@@ -117,7 +117,8 @@ static void lesson_handshake(void **state)
     assert_non_null(syn);
     assert_non_null(synack);
     for (const struct annotated *x = syn; x; x = x == syn ? synack : NULL) {
-        assert_true(x->seg.has_mss && x->seg.has_wscale && x->seg.sack_permitted && x->seg.has_ts);
+        assert_true(x->seg.has_mss && x->seg.has_wscale && x->extra.sack_permitted &&
+                    x->seg.has_ts);
         assert_int_equal(x->rel_seq, 0);
     }
     assert_int_equal(synack->rel_ack, 1);
@@ -216,7 +217,7 @@ static void lesson_fast_retransmit(void **state)
     for (size_t i = 0; i < run->log.n && !rtx; i++) {
         const struct annotated *x = pkt_at(run, i);
         if (is_sent(x, SERVER) && (x->notes & NOTE_DUP_ACK)) {
-            assert_true(x->seg.sack_count > 0);
+            assert_true(x->extra.sack_count > 0);
             dups_before = x->dup_ack;
         }
         if (is_sent(x, CLIENT) && (x->notes & NOTE_RETRANSMISSION)) rtx = true;
