@@ -3,6 +3,10 @@
  * `bytes` bytes, the server reads them, the connection closes. Shared by `synack demo`
  * and the simulation tests, so what the tests check is what a person sees.
  *
+ * The lessons of `synack demo --scenario` (lesson.c) bend this story through the options
+ * below (a slow reader, messages, a restart, an abort, ...), so they and their tests run
+ * this same code.
+ *
  * The applications end their side with synack_tcp_shutdown() (the same segments as
  * synack_tcp_close()) and release a connection only when it reaches CLOSED, so each
  * side's final tcp_info (cwnd, retransmissions, ...) is in the result.
