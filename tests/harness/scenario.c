@@ -396,6 +396,8 @@ static int make_stack(struct run *run, struct side *sd, bool server, char *err, 
     synack_rng_seed(&k, run->o->seed, key);
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
         cfg.isn_secret[i] = (uint8_t)synack_rng_next_u32(&k);
+    run->r->sndbuf = cfg.sndbuf;
+    run->r->rcvbuf = cfg.rcvbuf;
     int rc = synack_stack_new(&sd->stack, &cfg);
     if (rc < 0) {
         snprintf(err, errcap, "cannot create a stack: %s", synack_strerror(rc));
@@ -479,7 +481,7 @@ static int open_connections(struct run *run, char *err, size_t errcap)
 
 static void run_loop(struct run *run)
 {
-    synack_time_t limit = run->o->max_sim_time ? run->o->max_sim_time : SYNACK_S(3600);
+    synack_time_t limit = run->o->max_sim_time ? run->o->max_sim_time : SCENARIO_MAX_SIM_TIME;
     /* Bounded in virtual time and in steps, whatever the stacks do. */
     for (uint64_t steps = 0; steps < 200000000ull; steps++) {
         drain_events(run, &run->client);
@@ -490,6 +492,7 @@ static void run_loop(struct run *run)
         if (run->client.out->closed && run->server.out->closed) break;
         synack_sim_flush(run->sim); /* what the application just queued goes on the wire */
         synack_time_t next = synack_sim_next_time(run->sim);
+        if (next != SYNACK_NEVER && next > limit) run->r->hit_time_limit = true;
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
         sampler_poll(run);
