@@ -271,7 +271,13 @@ static void netcat_tcp_report(const struct netcat *c, int err)
 {
     char peer[SYNACK_ENDPOINT_STRLEN + 8];
     netcat_peer(c, peer, sizeof peer);
-    netcat_report(c, peer, err);
+    if (c->link_refused)
+        fprintf(stderr,
+                "synack %s: connection %s refused: nothing runs at the other end of the UDP "
+                "link (the kernel reported ICMP port unreachable)\n",
+                c->env.cmd, peer);
+    else
+        netcat_report(c, peer, err);
 }
 
 /* Our data and FIN are acknowledged: FIN_WAIT_2, TIME_WAIT, or CLOSED after LAST_ACK. */
@@ -432,6 +438,11 @@ static void netcat_serve(struct netcat *c, synack_time_t now)
         netcat_end(c, now, false);
     } else if (c->peer_eof && c->out.len == 0 && netcat_fin_acked(c)) {
         netcat_end(c, now, true);
+    } else if (!c->established && !c->o->listen && net_env_link_refused(&c->env)) {
+        /* As nc's "Connection refused": the SYN went nowhere, and the kernel said so. */
+        c->link_refused = true;
+        c->err = SYNACK_ERR_CONNREFUSED;
+        netcat_end(c, now, false);
     } else if (!c->established && c->connect_deadline && now >= c->connect_deadline) {
         /* RFC 1122 §4.2.3.9: an ICMP error that did not abort the connection (host
          * unreachable, say) is what to report when it is given up. */

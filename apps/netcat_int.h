@@ -87,6 +87,7 @@ struct netcat {
     bool established; /* CONNECTED (or accepted): data may flow */
     bool peer_eof;    /* recv returned 0: the peer's FIN and all its data are in */
     synack_time_t connect_deadline;
+    bool link_refused; /* the UDP link's peer is not running (net_env_link_refused) */
     /* UDP mode (netcat_udp.c) */
     struct netcat_udp udp;
 };

@@ -909,6 +909,15 @@ void net_env_log_conn(const struct net_env *e, struct synack_tcp *t)
             i.window_scale ? " wscale" : "");
 }
 
+bool net_env_link_refused(const struct net_env *e)
+{
+    const struct synack_link *base = e->priv ? e->priv->chain.base : NULL;
+    if (!base) return false;
+    struct synack_link_stats s;
+    synack_link_stats(base, &s);
+    return s.icmp_refused > 0 && s.rx_packets == 0;
+}
+
 /* One line of link counters. */
 static void log_link(const struct net_env *e, const char *label, const struct synack_link *l)
 {

@@ -214,6 +214,7 @@ static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
             if (errno == EAGAIN || errno == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
             if (udp_is_icmp_error(errno)) {
                 u->stats.icmp_errors++;
+                if (errno == ECONNREFUSED) u->stats.icmp_refused++;
                 if (++icmp_errors >= UDP_MAX_ERRORS_PER_RECV) return SYNACK_ERR_AGAIN;
                 continue;
             }
@@ -258,6 +259,7 @@ static int udp_send(struct synack_link *l, const uint8_t *pkt, size_t len, synac
         /* A pending ICMP error is reported instead of sending (and cleared by the
          * report): it was about an earlier datagram, so this one is tried once more. */
         u->stats.icmp_errors++;
+        if (e == ECONNREFUSED) u->stats.icmp_refused++;
         n = udp_send_once(u->fd, pkt, len);
         e = n < 0 ? errno : 0;
     }

@@ -308,6 +308,10 @@ struct synack_link_stats {
     uint64_t lost, duplicated, corrupted, reordered, delayed, rate_drops;
     /* Capture wrapper only: packets the capture file failed to take (disk full, ...). */
     uint64_t capture_errors;
+    /* UDP only: of icmp_errors, the port unreachables (ECONNREFUSED): no process holds
+     * the peer's port. With nothing ever received (rx_packets 0) the other end of the
+     * link is not running, which an application may report at once as a refusal. */
+    uint64_t icmp_refused;
 };
 
 struct synack_link_ops {

@@ -74,5 +74,18 @@ rc=$?
 check "'cat -lu -w 1 PORT' should wait for a first datagram; it exited $rc: $err" \
   [ $rc -eq 124 ] && [ -z "$err" ]
 
+# A UDP link whose other end is not running: the kernel's port unreachable is reported
+# at once as a refused connection (as nc's "Connection refused"), not after the SYN
+# retries (about two minutes). Two loopback ports, nobody on the second.
+port=$((20000 + RANDOM % 40000))
+t0=$(date +%s%N)
+err=$(timeout 10 "$synack" cat --link "udp:127.0.0.1:$port,127.0.0.1:$((port + 1))" \
+  --addr 198.18.77.2/24 198.18.77.1 5000 </dev/null 2>&1 >/dev/null)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "'cat' to a UDP link with no peer exits $rc after $ms ms: $err" [ $rc -eq 1 ] && [ $ms -lt 1000 ]
+check "'cat' to a UDP link with no peer does not say refused: $err" \
+  grep -q "^synack cat: connection to 198.18.77.1:5000 refused: nothing runs at the other end of the UDP link" <<<"$err"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
