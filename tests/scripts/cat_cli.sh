@@ -59,7 +59,6 @@ expect_usage_error --mss -u --mss 1000 "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error --rcvbuf -u --rcvbuf 1M "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error --sndbuf --udp --sndbuf 1M "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error --syncookies -lu --syncookies always "${LINK[@]}" 5000
-expect_usage_error -q -q 1 "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -q -u -q soon "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -k -uk "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -4 -u46 "${LINK[@]}" 198.18.77.1 5000
