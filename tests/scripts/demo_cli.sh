@@ -153,5 +153,16 @@ if [ -f "$readme" ]; then
     || bad "README excerpt differs from 'synack demo --bytes 4K' at: ${missing:-<no excerpt found>}"
 fi
 
+# And its --cwnd excerpt is, line for line, the plot of the command it names.
+if [ -f "$readme" ]; then
+  excerpt=$(awk '/slow start overshooting, then the NewReno sawtooth/ { want = 1; next }
+                 want && /^```/ { if (inside) exit; inside = 1; next }
+                 inside { print }' "$readme")
+  actual=$("$synack" demo --quiet --cwnd --bytes 8M --loss 0.2% --cc newreno --sndbuf 1M \
+    --rcvbuf 1M --seed 2 | sed -n '/congestion window over time/,/phase: S/p' | sed 's/[ \t]*$//')
+  [ -n "$excerpt" ] && [ "$excerpt" = "$actual" ] && ok \
+    || bad "README's --cwnd excerpt differs from the command's output: $(diff <(echo "$excerpt") <(echo "$actual") | head -5)"
+fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
