@@ -80,6 +80,13 @@ static void netcat_peer(const struct netcat *c, char *buf, size_t cap)
 
 void netcat_report(const struct netcat *c, const char *peer, int err)
 {
+    if (c->link_refused) {
+        fprintf(stderr,
+                "synack %s: connection %s refused: nothing runs at the other end of the UDP "
+                "link (the kernel reported ICMP port unreachable)\n",
+                c->env.cmd, peer);
+        return;
+    }
     switch (err) {
     case SYNACK_ERR_CONNREFUSED:
         fprintf(stderr, "synack %s: connection %s refused\n", c->env.cmd, peer);
@@ -266,13 +273,7 @@ static void netcat_tcp_report(const struct netcat *c, int err)
 {
     char peer[SYNACK_ENDPOINT_STRLEN + 8];
     netcat_peer(c, peer, sizeof peer);
-    if (c->link_refused)
-        fprintf(stderr,
-                "synack %s: connection %s refused: nothing runs at the other end of the UDP "
-                "link (the kernel reported ICMP port unreachable)\n",
-                c->env.cmd, peer);
-    else
-        netcat_report(c, peer, err);
+    netcat_report(c, peer, err);
 }
 
 /* Our data and FIN are acknowledged: FIN_WAIT_2, TIME_WAIT, or CLOSED after LAST_ACK. */

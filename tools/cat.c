@@ -71,6 +71,7 @@ static const char cat_usage[] =
     "  HOST PORT             the socket (an ephemeral port, or -p) is connected to\n"
     "                        HOST:PORT: only its datagrams are taken. A port unreachable\n"
     "                        from it ends the run: \"connection to HOST:PORT refused\", exit 1\n"
+    "                        (also when the UDP link's other end is not running)\n"
     "  -l [ADDR] PORT        stdin is read once the first datagram has come; the socket is\n"
     "                        then connected to its sender, who alone is answered and heard\n"
     "                        from (others get port unreachable, as from nc -u -l)\n"

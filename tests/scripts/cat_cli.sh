@@ -85,6 +85,14 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 check "'cat' to a UDP link with no peer exits $rc after $ms ms: $err" [ $rc -eq 1 ] && [ $ms -lt 1000 ]
 check "'cat' to a UDP link with no peer does not say refused: $err" \
   grep -q "^synack cat: connection to 198.18.77.1:5000 refused: nothing runs at the other end of the UDP link" <<<"$err"
+# The same with -u: the first datagram draws the port unreachable.
+port=$((20000 + RANDOM % 40000))
+err=$(echo hi | timeout 10 "$synack" cat -u --link "udp:127.0.0.1:$port,127.0.0.1:$((port + 1))" \
+  --addr 198.18.77.2/24 198.18.77.1 5000 2>&1 >/dev/null)
+rc=$?
+check "'cat -u' to a UDP link with no peer exits $rc: $err" [ $rc -eq 1 ]
+check "'cat -u' to a UDP link with no peer does not say refused: $err" \
+  grep -q "^synack cat: connection to 198.18.77.1:5000 refused: nothing runs at the other end" <<<"$err"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
