@@ -75,10 +75,12 @@ check "'cat -lu -w 1 PORT' should wait for a first datagram; it exited $rc: $err
 
 # A UDP link whose other end is not running: the kernel's port unreachable is reported
 # at once as a refused connection (as nc's "Connection refused"), not after the SYN
-# retries (about two minutes). Two loopback ports, nobody on the second.
-port=$((20000 + RANDOM % 40000))
+# retries (about two minutes). Two free loopback ports, nobody on the second.
+. "$(dirname "$0")/../common/udp_ports.sh"
+port=$(free_port)
+peer=$(free_port)
 t0=$(date +%s%N)
-err=$(timeout 10 "$synack" cat --link "udp:127.0.0.1:$port,127.0.0.1:$((port + 1))" \
+err=$(timeout 10 "$synack" cat --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
   --addr 198.18.77.2/24 198.18.77.1 5000 </dev/null 2>&1 >/dev/null)
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -86,8 +88,9 @@ check "'cat' to a UDP link with no peer exits $rc after $ms ms: $err" [ $rc -eq 
 check "'cat' to a UDP link with no peer does not say refused: $err" \
   grep -q "^synack cat: connection to 198.18.77.1:5000 refused: nothing runs at the other end of the UDP link" <<<"$err"
 # The same with -u: the first datagram draws the port unreachable.
-port=$((20000 + RANDOM % 40000))
-err=$(echo hi | timeout 10 "$synack" cat -u --link "udp:127.0.0.1:$port,127.0.0.1:$((port + 1))" \
+port=$(free_port)
+peer=$(free_port)
+err=$(echo hi | timeout 10 "$synack" cat -u --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
   --addr 198.18.77.2/24 198.18.77.1 5000 2>&1 >/dev/null)
 rc=$?
 check "'cat -u' to a UDP link with no peer exits $rc: $err" [ $rc -eq 1 ]

@@ -16,13 +16,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_bound PORT: the listener's runtime is up (its UDP socket bound).
-. "$(dirname "$0")/../common/wait_bound.sh"
-# links: two fresh loopback ports, L (the listener's side) and C (the client's).
+# free_port, wait_bound PORT (the listener's runtime is up).
+. "$(dirname "$0")/../common/udp_ports.sh"
+# links: two free loopback ports, L (the listener's side) and C (the client's).
 links() {
-  local p=$((20000 + RANDOM % 40000))
-  L=(--link "udp:127.0.0.1:$p,127.0.0.1:$((p + 1))" --addr 198.18.77.1/24)
-  C=(--link "udp:127.0.0.1:$((p + 1)),127.0.0.1:$p" --addr 198.18.77.2/24)
+  local p q
+  p=$(free_port) && q=$(free_port) || bad "no free UDP port"
+  while [ "$q" = "$p" ]; do q=$(free_port); done
+  L=(--link "udp:127.0.0.1:$p,127.0.0.1:$q" --addr 198.18.77.1/24)
+  C=(--link "udp:127.0.0.1:$q,127.0.0.1:$p" --addr 198.18.77.2/24)
   LPORT=$p
 }
 # listener STDIN ARGS...: `synack cat` ARGS in the background with L, stdout to $dir/l.out.
