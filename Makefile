@@ -17,10 +17,19 @@ deps:
 	@scripts/deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSYNACK_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# Only what the demo needs: the build tools and libpcap (deps.sh demo), the `synack` target
+# without the tests, and nothing printed but the demo (the build's output goes to a log,
+# shown if it fails).
+demo:
+	@scripts/deps.sh demo
+	@mkdir -p $(BUILD)
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSYNACK_TESTS=OFF >$(BUILD)/demo.log 2>&1 \
+		|| { cat $(BUILD)/demo.log; exit 1; }
+	@cmake --build $(BUILD) -j $(JOBS) --target synack >>$(BUILD)/demo.log 2>&1 \
+		|| { cat $(BUILD)/demo.log; exit 1; }
 	@$(BUILD)/synack demo
 
 # The Release build installed under PREFIX (DESTDIR is honoured): the headers, libsynack and

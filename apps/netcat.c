@@ -80,6 +80,13 @@ static void netcat_peer(const struct netcat *c, char *buf, size_t cap)
 
 void netcat_report(const struct netcat *c, const char *peer, int err)
 {
+    if (c->link_refused) {
+        fprintf(stderr,
+                "synack %s: connection %s refused: nothing runs at the other end of the UDP "
+                "link (the kernel reported ICMP port unreachable)\n",
+                c->env.cmd, peer);
+        return;
+    }
     switch (err) {
     case SYNACK_ERR_CONNREFUSED:
         fprintf(stderr, "synack %s: connection %s refused\n", c->env.cmd, peer);
@@ -245,6 +252,7 @@ static synack_ssize netcat_tcp_send(struct netcat *c, const uint8_t *data, size_
 /* stdin has ended: the FIN (half-close). */
 static int netcat_tcp_input_done(struct netcat *c, synack_time_t now)
 {
+    if (c->o->quit_set) c->quit_at = now + c->o->quit;
     return synack_tcp_shutdown(c->tcp, now);
 }
 
@@ -258,12 +266,6 @@ static synack_ssize netcat_tcp_recv(struct netcat *c, uint8_t *buf, size_t cap, 
         return SYNACK_ERR_AGAIN;
     }
     return n;
-}
-
-/* -w while connecting. */
-static synack_time_t netcat_tcp_deadline(const struct netcat *c)
-{
-    return c->connect_deadline && !c->established ? c->connect_deadline : SYNACK_NEVER;
 }
 
 /* Reports a failure of the connection once, in one line. */
@@ -280,6 +282,17 @@ static bool netcat_fin_acked(const struct netcat *c)
     enum synack_state st = synack_tcp_state(c->tcp);
     return c->in_done && (st == SYNACK_FIN_WAIT_2 || st == SYNACK_TIME_WAIT ||
                           (st == SYNACK_CLOSED && c->err == 0));
+}
+
+/* -w while connecting; -q after the end of stdin. */
+static synack_time_t netcat_tcp_deadline(const struct netcat *c)
+{
+    synack_time_t connect =
+        c->connect_deadline && !c->established ? c->connect_deadline : SYNACK_NEVER;
+    /* Once due, -q waits for the ACK of our FIN, which an event brings. */
+    bool due = c->quit_at && synack_loop_now(c->env.loop) >= c->quit_at;
+    synack_time_t quit = c->quit_at && (!due || netcat_fin_acked(c)) ? c->quit_at : SYNACK_NEVER;
+    return connect < quit ? connect : quit;
 }
 
 /* A connection starts being served: stdin (if it has not ended) feeds it. */
@@ -389,7 +402,7 @@ static void netcat_event(struct netcat *c, const struct synack_event *ev, synack
     switch (ev->type) {
     case SYNACK_EV_CONNECTED:
         c->established = true;
-        netcat_pump_send(c, now);
+        if (!c->o->zero) netcat_pump_send(c, now); /* -z: netcat_serve resets it */
         break;
     case SYNACK_EV_ERROR:
         if (!c->err) c->err = ev->err;
@@ -421,9 +434,28 @@ static bool netcat_accept(struct netcat *c, synack_time_t now)
     return true;
 }
 
+/* -z: the port is open. Reset (sent before exit), before any FIN: closed with a FIN, the
+ * peer's own FIN would find nobody to acknowledge it once this process is gone. */
+static void netcat_probe_done(struct netcat *c, synack_time_t now)
+{
+    if (c->env.verbose) {
+        char peer[SYNACK_ENDPOINT_STRLEN + 8];
+        netcat_peer(c, peer, sizeof peer);
+        fprintf(stderr, "synack %s: connection %s succeeded\n", c->env.cmd, peer);
+    }
+    net_env_log_conn(&c->env, c->tcp);
+    synack_tcp_abort(c->tcp, now);
+    c->tcp = NULL;
+    c->stop = true;
+}
+
 /* Moves data both ways and ends the connection when it is over. */
 static void netcat_serve(struct netcat *c, synack_time_t now)
 {
+    if (c->established && c->o->zero && !c->err) {
+        netcat_probe_done(c, now);
+        return;
+    }
     if (c->established) {
         netcat_pump_send(c, now);
         netcat_pump_recv(c, now);
@@ -432,6 +464,16 @@ static void netcat_serve(struct netcat *c, synack_time_t now)
         netcat_end(c, now, false);
     } else if (c->peer_eof && c->out.len == 0 && netcat_fin_acked(c)) {
         netcat_end(c, now, true);
+    } else if (c->quit_at && now >= c->quit_at && netcat_fin_acked(c)) {
+        /* -q: the peer has had its time to close; what it still sends is refused (RST, in
+         * netcat_tcp_release), as to nc's closed socket. Everything of ours arrived. */
+        c->quit_at = 0;
+        netcat_end(c, now, true);
+    } else if (!c->established && !c->o->listen && net_env_link_refused(&c->env)) {
+        /* As nc's "Connection refused": the SYN went nowhere, and the kernel said so. */
+        c->link_refused = true;
+        c->err = SYNACK_ERR_CONNREFUSED;
+        netcat_end(c, now, false);
     } else if (!c->established && c->connect_deadline && now >= c->connect_deadline) {
         /* RFC 1122 §4.2.3.9: an ICMP error that did not abort the connection (host
          * unreachable, say) is what to report when it is given up. */
@@ -486,6 +528,11 @@ static int netcat_tcp_start(struct netcat *c)
     }
     netcat_begin(c, t);
     if (o->wait) c->connect_deadline = now + o->wait;
+    if (o->zero) { /* -z: stdin is not read */
+        c->in_eof = true;
+        synack_loop_del_fd(c->env.loop, c->in.fd);
+        c->in.watched = false;
+    }
     return 0;
 }
 

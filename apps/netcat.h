@@ -82,9 +82,13 @@ struct netcat_opts {
     synack_time_t wait;
     synack_time_t linger; /* TCP: the wait in TIME_WAIT, when linger_set (0: none) */
     bool linger_set;      /* else the default above */
-    synack_time_t quit;   /* UDP, when quit_set (-q): end this long after stdin ended and all
-                             it gave was sent (0: at once) */
-    bool quit_set;        /* else keep receiving after the end of stdin */
+    synack_time_t quit;   /* -q, when quit_set: end this long after stdin ended and all it
+                             gave was sent (UDP) or acknowledged with our FIN (TCP, which then
+                             resets the peer's side if still open); 0: at once */
+    bool quit_set;        /* else keep receiving after the end of stdin (TCP: until the peer
+                             closes) */
+    bool zero;            /* -z, TCP connect: a port probe; once established, reset it and
+                             end (status 0) without reading stdin */
 };
 
 /* TCP connect (no host, port 0, either family, no timeout, default linger, no -q) with

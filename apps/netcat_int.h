@@ -87,6 +87,8 @@ struct netcat {
     bool established; /* CONNECTED (or accepted): data may flow */
     bool peer_eof;    /* recv returned 0: the peer's FIN and all its data are in */
     synack_time_t connect_deadline;
+    bool link_refused;     /* the UDP link's peer is not running (net_env_link_refused) */
+    synack_time_t quit_at; /* TCP -q: when to end after the end of stdin (0: not yet due) */
     /* UDP mode (netcat_udp.c) */
     struct netcat_udp udp;
 };

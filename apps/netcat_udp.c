@@ -155,6 +155,11 @@ static void udp_turn(void *ctx, synack_time_t now)
      * then on, is read in this very turn's wake-up rather than at the next event. */
     netcat_pump_recv(c, now);
     netcat_pump_send(c, now);
+    if (!c->err && u->connected && net_env_link_refused(&c->env)) {
+        /* As nc -u's "Connection refused": the datagrams went nowhere, the kernel said so. */
+        c->link_refused = true;
+        c->err = SYNACK_ERR_CONNREFUSED;
+    }
     if (c->err || c->local_failed) {
         if (c->err && !c->local_failed) {
             char peer[SYNACK_ENDPOINT_STRLEN + 8], a[SYNACK_ENDPOINT_STRLEN];

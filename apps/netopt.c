@@ -901,12 +901,22 @@ void net_env_log_conn(const struct net_env *e, struct synack_tcp *t)
             e->cmd, name, c->bytes_out, c->segs_out, c->retransmits, c->fast_retransmits,
             c->rto_expiries, c->tlp_probes, c->bytes_in, c->segs_in, c->out_of_order);
     fprintf(stderr,
-            "synack %s: %s: srtt %.3f ms, rttvar %.3f ms, min rtt %.3f ms, rto %.0f ms, cwnd %u"
-            " (%s, %s), mss %u/%u, options%s%s%s\n",
+            "synack %s: %s: srtt %.3f ms, rttvar %.3f ms, min rtt %.3f ms, rto %.0f ms,"
+            " cwnd %u bytes (%s, %s), mss %u/%u, options%s%s%s\n",
             e->cmd, name, to_ms(i.srtt), to_ms(i.rttvar), to_ms(i.min_rtt), to_ms(i.rto), i.cwnd,
             synack_cc_name(i.cc), synack_cc_phase_name(i.phase), i.snd_mss, i.rcv_mss,
             i.sack ? " sack" : "", i.timestamps ? " timestamps" : "",
             i.window_scale ? " wscale" : "");
+}
+
+bool net_env_link_refused(const struct net_env *e)
+{
+    const struct synack_link *base = e->priv ? e->priv->chain.base : NULL;
+    if (!base) return false;
+    struct synack_link_stats s;
+    uint64_t refused = 0;
+    synack_link_stats(base, &s);
+    return synack_udp_refused(base, &refused) == 0 && refused > 0 && s.rx_packets == 0;
 }
 
 /* One line of link counters. */

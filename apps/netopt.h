@@ -145,6 +145,11 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd);
  * short. 0, or 1 after printing why. */
 int net_env_watch_signals(struct net_env *e);
 
+/* Has the link's other end said it is not there? true when the UDP link has been told
+ * port unreachable (icmp_refused) and has never received a packet: no synack (or other
+ * program) runs at its peer address. Always false on a TUN. */
+bool net_env_link_refused(const struct net_env *e);
+
 /* Prints why synack_loop_run_once failed with `rc`, in one line: "the tun link failed
  * on every read (1000 errors in a row; was the TUN device deleted?)" when the link's reads
  * kept failing, else "the event loop failed: ..." with synack_strerror(rc) (errno is not

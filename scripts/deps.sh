@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian 12 machine lacks to build and test synack.
+# Installs what a fresh Debian 12 machine lacks to build and test synack; with `demo`, only
+# what building the `synack` command needs (`make demo`: no compiler for the tests, no
+# cmocka, no tshark).
 # Idempotent: when everything is present it installs nothing and prints nothing.
+# Usage: deps.sh [demo]
 set -euo pipefail
 
-# The second line: the unmodified programs of the `synack run` tests (tests/interop/run_*.sh).
-pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev libpcap-dev tshark iproute2
-      netcat-openbsd curl iputils-ping hping3
-      socat wget redis-server redis-tools iperf3 python3)
+if [ "${1:-}" = demo ]; then
+  pkgs=(build-essential cmake pkg-config libpcap-dev)
+else
+  # The second line: the unmodified programs of the `synack run` tests
+  # (tests/interop/run_*.sh).
+  pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev libpcap-dev tshark iproute2
+        netcat-openbsd curl iputils-ping hping3
+        socat wget redis-server redis-tools iperf3 python3)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -7,7 +7,7 @@
 #include "netcat.h"
 
 static const char cat_usage[] =
-    "usage: synack cat [-u] [-4|-6] [options] --addr ADDR/PREFIX HOST PORT\n"
+    "usage: synack cat [-u] [-z] [-4|-6] [options] --addr ADDR/PREFIX HOST PORT\n"
     "       synack cat -l [-u] [-k] [-4|-6] [options] --addr ADDR/PREFIX [ADDR] PORT\n"
     "\n"
     "netcat over synack: a TCP connection (or UDP datagrams with -u, below) on a TUN device\n"
@@ -19,10 +19,12 @@ static const char cat_usage[] =
     "\n"
     "  HOST PORT             connect to HOST (the IPv4 or IPv6 address of another unicast\n"
     "                        host, not --addr itself: 198.18.0.1, 2001:db8::1 or\n"
-    "                        [2001:db8::1]) on PORT, from the stack's --addr of its family\n"
+    "                        [2001:db8::1]) on PORT, from the stack's --addr of its family.\n"
+    "                        localhost: the kernel's side of the TUN (--tun-host-addr)\n"
     "  -l                    listen on PORT of every --addr (both families) and serve one\n"
     "                        connection; further SYNs are refused with RST once it is\n"
     "                        accepted. With ADDR, on that one of the stack's addresses only\n"
+    "                        (localhost: every one, as without ADDR). -l -p PORT is -l PORT\n"
     "  -4, -6                IPv4 or IPv6 only: with -l listen on the stack's address of that\n"
     "                        family alone; else HOST must be of it. Either way the stack\n"
     "                        needs an --addr of it\n"
@@ -31,10 +33,18 @@ static const char cat_usage[] =
     "                        nc -k: the connection being served reads it until end of file;\n"
     "                        every later connection gets an immediate half-close (FIN) and\n"
     "                        its data still goes to stdout\n"
-    "  -p PORT               local port of the connection (default: an ephemeral port)\n"
+    "  -p PORT               local port of the connection (default: an ephemeral port);\n"
+    "                        with -l, the port to listen on (traditional nc -l -p PORT)\n"
+    "  -z                    port probe: connect, and once established reset the connection\n"
+    "                        and exit 0 (1 if refused or not answered); stdin is not read;\n"
+    "                        -v says \"succeeded\". Not with -l or -u\n"
+    "  -n, -N                accepted for nc's sake: synack never looks names up (-n) and\n"
+    "                        always shuts the write side down at the end of stdin (-N)\n"
     "  -w SECS               give up if the connection is not established within SECS\n"
     "                        (default: the SYN retries, about two minutes); not with -l.\n"
-    "                        With -u: see below\n"
+    "                        With -u: see below. Over a UDP link whose other end is not\n"
+    "                        running (the kernel reports ICMP port unreachable and nothing\n"
+    "                        has come from it) the connection is refused at once\n"
     "  --linger MS           after a clean close in TIME_WAIT, stay this long to answer a\n"
     "                        retransmitted FIN whose ACK was lost, renewed while the peer\n"
     "                        keeps retransmitting; 0 exits at once. Default: twice the\n"
@@ -45,8 +55,11 @@ static const char cat_usage[] =
     "                        UDP peer is on loopback). Not with -k: the process stays up\n"
     "                        and answers such FINs anyway\n"
     "  -u, --udp             UDP datagrams instead of TCP, as OpenBSD nc -u (below)\n"
-    "  -q SECS               with -u: exit SECS after the end of stdin (0: as soon as the\n"
-    "                        last datagram has left); default: keep receiving\n"
+    "  -q SECS               exit SECS after the end of stdin. TCP: once our data and FIN\n"
+    "                        are acknowledged (0: as soon as they are), even if the peer\n"
+    "                        has not closed, whose side is then reset (exit 0). -u: 0 is\n"
+    "                        as soon as the last datagram has left. Default: wait for the\n"
+    "                        peer to close (TCP), keep receiving (-u)\n"
     "  -h, --help            this help\n"
     "\n"
     "UDP (-u), as OpenBSD nc -u:\n"
@@ -58,6 +71,7 @@ static const char cat_usage[] =
     "  HOST PORT             the socket (an ephemeral port, or -p) is connected to\n"
     "                        HOST:PORT: only its datagrams are taken. A port unreachable\n"
     "                        from it ends the run: \"connection to HOST:PORT refused\", exit 1\n"
+    "                        (also when the UDP link's other end is not running)\n"
     "  -l [ADDR] PORT        stdin is read once the first datagram has come; the socket is\n"
     "                        then connected to its sender, who alone is answered and heard\n"
     "                        from (others get port unreachable, as from nc -u -l)\n"
@@ -110,11 +124,16 @@ static int parse_port(const char *cmd, const char *what, const char *s, uint16_t
     return 0;
 }
 
-/* One of the flags that may also come together ("-lu", "-ulk"): l, k, u, 4, 6. 1, or 2
- * after printing why. */
+/* One of the flags that may also come together ("-lu", "-ulk", "-zv" is not: -v belongs to
+ * the link options): l, k, u, z, n, N, 4, 6. 1, or 2 after printing why. */
 static int parse_flag(struct netcat_opts *o, char flag)
 {
-    if (flag == 'l') {
+    if (flag == 'n' || flag == 'N') {
+        /* nc's -n (no name lookups: synack never looks names up) and -N (shut the write
+         * side down at the end of stdin: synack always does) ask for what is done anyway. */
+    } else if (flag == 'z') {
+        o->zero = true;
+    } else if (flag == 'l') {
         o->listen = true;
     } else if (flag == 'k') {
         o->keep = true;
@@ -132,7 +151,7 @@ static int parse_flag(struct netcat_opts *o, char flag)
 /* "-l", "-u", or several flags in one ("-lu"). */
 static bool is_flags(const char *a)
 {
-    return a[0] == '-' && a[1] && strspn(a + 1, "lku46") == strlen(a + 1);
+    return a[0] == '-' && a[1] && strspn(a + 1, "lkuznN46") == strlen(a + 1);
 }
 
 /* The options of cat itself, at argv[*i]. 1 consumed, 0 not ours, 2 bad value. */
@@ -183,9 +202,11 @@ static const char *family_flag(enum synack_family f)
     return f == SYNACK_AF_INET ? "-4" : "-6";
 }
 
-/* -l ADDR: one of the stack's own addresses, of the family -4/-6 chose. 0 or 2. */
+/* -l ADDR: one of the stack's own addresses, of the family -4/-6 chose ("localhost": this
+ * host, every address of the stack, as without ADDR). 0 or 2. */
 static int parse_listen_addr(struct netcat_opts *o, const char *text)
 {
+    if (strcmp(text, "localhost") == 0) return 0;
     struct synack_addr a;
     if (synack_addr_parse(text, &a) < 0)
         return cli_fail("cat", "-l ADDR wants one of the stack's addresses (--addr), not '%s'",
@@ -203,15 +224,46 @@ static int parse_listen_addr(struct netcat_opts *o, const char *text)
     return 0;
 }
 
+/* HOST "localhost": synack's stack has no loopback, and the host it runs on is the
+ * kernel's side of the TUN (--tun-host-addr), of the family -4/-6 chose (IPv4 first).
+ * 0, or 2 after printing why. */
+static int parse_localhost(struct netcat_opts *o)
+{
+    for (int k = 0; k < NET_FAMILIES; k++) {
+        const struct synack_ifaddr *h = &o->net.tun_host[k];
+        if (h->addr.family == SYNACK_AF_NONE) continue;
+        if (o->family != SYNACK_AF_NONE && h->addr.family != o->family) continue;
+        o->host = h->addr;
+        return 0;
+    }
+    return cli_fail("cat",
+                    "HOST localhost is the kernel's side of the TUN (--tun-host-addr), "
+                    "and none is given%s: give the peer's address",
+                    o->family != SYNACK_AF_NONE ? " of that family" : "");
+}
+
+/* -l with -p PORT (traditional nc's "nc -l -p PORT"): the port to listen on; what else is
+ * left is [ADDR], or the same PORT again. 0, or 2 after printing why. */
+static int listen_port_from_p(struct netcat_opts *o, const char **pos, int *npos)
+{
+    uint16_t port;
+    uint64_t v;
+    if (*npos == 2 || (*npos == 1 && cli_parse_u64(pos[0], &v) == 0)) {
+        if (parse_port("cat", "PORT", pos[*npos - 1], &port)) return 2;
+        if (port != o->src_port)
+            return cli_fail("cat", "-l -p %u and PORT %u: give the port to listen on once",
+                            o->src_port, port);
+        (*npos)--;
+    }
+    o->port = o->src_port;
+    o->src_port = 0;
+    return 0;
+}
+
 /* What -u cannot take, and what only -u takes. 0, or 2 after printing why. */
 static int check_udp_options(const struct netcat_opts *o)
 {
-    if (!o->udp) {
-        if (o->quit_set)
-            return cli_fail("cat", "-q is for -u: a TCP connection ends when both sides have "
-                                   "closed (see synack cat --help)");
-        return 0;
-    }
+    if (!o->udp) return 0;
     const char *opt = NULL, *hint = "";
     if (o->linger_set) {
         opt = "--linger";
@@ -258,21 +310,28 @@ static int parse_args(struct netcat_opts *o, int argc, char **argv)
     if (o->keep && o->linger_set)
         return cli_fail("cat", "--linger is for one connection: with -k the process stays up and "
                                "answers a peer's retransmitted FIN itself");
+    if (o->zero && (o->listen || o->udp))
+        return cli_fail("cat", "-z probes whether a TCP port is open: not with %s",
+                        o->listen ? "-l" : "-u");
     if (o->listen) {
-        if (o->src_port) return cli_fail("cat", "-p is for connecting; with -l give the PORT");
         if (o->wait && !o->udp)
             return cli_fail("cat", "-w limits connecting; with -l the listener waits as long as "
                                    "it runs (stop it with a signal or timeout(1))");
-        if (npos == 0 || npos > 2)
+        bool by_p = o->src_port != 0;
+        if (by_p && listen_port_from_p(o, pos, &npos)) return 2;
+        if ((!by_p && npos == 0) || npos > (by_p ? 1 : 2))
             return cli_fail("cat", "-l wants the port to listen on: synack cat -l [ADDR] PORT");
-        if (npos == 2 && parse_listen_addr(o, pos[0])) return 2;
+        int naddr = by_p ? npos : npos - 1;
+        if (naddr == 1 && parse_listen_addr(o, pos[0])) return 2;
         if (net_opts_check_family(&o->net, "cat", family_flag(o->family), o->family)) return 2;
-        return parse_port("cat", "PORT", pos[npos - 1], &o->port);
+        return by_p ? 0 : parse_port("cat", "PORT", pos[npos - 1], &o->port);
     }
     if (npos != 2)
         return cli_fail("cat", "wants HOST PORT to connect to, or -l PORT to listen (see synack "
                                "cat --help)");
-    if (synack_addr_parse(pos[0], &o->host) < 0)
+    if (strcmp(pos[0], "localhost") == 0) {
+        if (parse_localhost(o)) return 2;
+    } else if (synack_addr_parse(pos[0], &o->host) < 0)
         return cli_fail("cat",
                         "HOST wants an IPv4 or IPv6 address like 198.18.0.1 or 2001:db8::1, "
                         "not '%s'",

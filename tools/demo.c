@@ -220,6 +220,27 @@ static void print_json_samples(const struct scenario_result *r, const struct sce
     printf("]}");
 }
 
+/* Why a run did not complete, in one clause: the first cause that holds. */
+static const char *stop_reason(const struct scenario_opts *o, const struct scenario_result *r,
+                               char *buf, size_t cap)
+{
+    if (r->client.err || r->server.err)
+        snprintf(buf, cap, "the %s's connection failed: %s", r->client.err ? "client" : "server",
+                 synack_strerror(r->client.err ? r->client.err : r->server.err));
+    else if (!r->intact && r->bytes_received == r->bytes_sent)
+        snprintf(buf, cap, "the bytes received differ from the bytes sent");
+    else if (r->hit_time_limit)
+        snprintf(buf, cap,
+                 "stopped at the %.0f s simulated-time limit with %llu of %llu bytes received "
+                 "(try fewer --bytes, less --delay or larger buffers)",
+                 (double)SCENARIO_MAX_SIM_TIME / 1e9, (unsigned long long)r->bytes_received,
+                 (unsigned long long)o->bytes);
+    else
+        snprintf(buf, cap, "the simulation ran out of events with %llu of %llu bytes received",
+                 (unsigned long long)r->bytes_received, (unsigned long long)o->bytes);
+    return buf;
+}
+
 static void print_json(const struct scenario_opts *o, const struct scenario_result *r, double wall)
 {
     printf("{\"bytes_sent\":%llu,\"bytes_received\":%llu,\"intact\":%s,"
@@ -237,11 +258,22 @@ static void print_json(const struct scenario_opts *o, const struct scenario_resu
     print_json_states(&r->client);
     printf(",\"server\":");
     print_json_states(&r->server);
-    printf("},\"options\":{\"cc\":\"%s\",\"sack\":%s,\"timestamps\":%s,\"window_scale\":%s,"
-           "\"sndbuf\":%zu,\"rcvbuf\":%zu,\"queue_bytes\":%zu,\"rate_bps\":%llu,"
-           "\"delay_s\":%.6f,\"loss\":%.6g}",
+    char why[200];
+    if (r->completed)
+        printf("},\"stopped\":null");
+    else
+        printf("},\"stopped\":\"%s\"", stop_reason(o, r, why, sizeof why));
+    /* The values in effect: the stacks' buffers whether given or default; no queue limit
+     * is null. */
+    printf(",\"options\":{\"cc\":\"%s\",\"sack\":%s,\"timestamps\":%s,\"window_scale\":%s,"
+           "\"sndbuf\":%zu,\"rcvbuf\":%zu,\"queue_bytes\":",
            synack_cc_name(o->cc), yes_no(o->sack), yes_no(o->timestamps), yes_no(o->window_scale),
-           o->sndbuf, o->rcvbuf, o->queue_bytes, (unsigned long long)o->rate_bps,
+           r->sndbuf, r->rcvbuf);
+    if (o->queue_bytes)
+        printf("%zu", o->queue_bytes);
+    else
+        printf("null");
+    printf(",\"rate_bps\":%llu,\"delay_s\":%.6f,\"loss\":%.6g}", (unsigned long long)o->rate_bps,
            (double)o->delay / 1e9, o->loss);
     printf(",\"goodput_bps\":%.0f,\"transfer_time_s\":%.6f", r->goodput_bps,
            (double)r->transfer_time / 1e9);
@@ -250,22 +282,10 @@ static void print_json(const struct scenario_opts *o, const struct scenario_resu
     printf("}\n");
 }
 
-/* "87.0 KiB", "1.25 MiB" */
-static const char *fmt_bytes(char *buf, size_t cap, double b)
-{
-    if (b >= 10 * 1048576.0)
-        snprintf(buf, cap, "%.1f MiB", b / 1048576.0);
-    else if (b >= 1048576.0)
-        snprintf(buf, cap, "%.2f MiB", b / 1048576.0);
-    else
-        snprintf(buf, cap, "%.1f KiB", b / 1024.0);
-    return buf;
-}
-
 /* Goodput and what the client's congestion control made of the path. */
 static void print_tcp_summary(const struct scenario_result *r)
 {
-    char a[32], b[32];
+    char b[32];
     if (r->goodput_bps > 0)
         printf("goodput          %.2f Mbit/s over %.3f %s (first data sent to last byte read)\n",
                r->goodput_bps / 1e6,
@@ -277,9 +297,18 @@ static void print_tcp_summary(const struct scenario_result *r)
     const struct synack_counters *c = &i->counters;
     printf("client tcp       %s; SACK %s, timestamps %s, window scale %s\n", synack_cc_name(i->cc),
            i->sack ? "on" : "off", i->timestamps ? "on" : "off", i->window_scale ? "on" : "off");
-    printf("client cwnd      %s, ssthresh %s, srtt %.1f ms\n", fmt_bytes(a, sizeof a, i->cwnd),
-           i->ssthresh >= SSTHRESH_NONE ? "none" : fmt_bytes(b, sizeof b, i->ssthresh),
-           ms(i->srtt));
+    if (i->ssthresh >= SSTHRESH_NONE)
+        snprintf(b, sizeof b, "none");
+    else
+        snprintf(b, sizeof b, "%u bytes", i->ssthresh);
+    printf("client cwnd      %u bytes, ssthresh %s\n", i->cwnd, b);
+    if (i->srtt)
+        printf("client rtt       srtt %.3f ms, min %.3f ms, rto %.0f ms\n", ms(i->srtt),
+               ms(i->min_rtt), ms(i->rto));
+    else
+        printf("client rtt       no sample (every segment was retransmitted before its ACK "
+               "came), rto %.0f ms\n",
+               ms(i->rto));
     printf("loss recovery    %llu fast retransmits, %llu recoveries, %llu RTOs, %llu tail loss "
            "probes\n",
            (unsigned long long)c->fast_retransmits, (unsigned long long)c->recoveries,
@@ -317,7 +346,10 @@ static void print_summary(const struct scenario_opts *o, const struct scenario_r
         printf("errors           client: %s; server: %s\n",
                r->client.err ? synack_strerror(r->client.err) : "none",
                r->server.err ? synack_strerror(r->server.err) : "none");
-    if (!r->completed) printf("the transfer did NOT complete cleanly\n");
+    if (!r->completed) {
+        char why[200];
+        printf("the transfer did NOT complete: %s\n", stop_reason(o, r, why, sizeof why));
+    }
 }
 
 static const char demo_usage[] =
@@ -333,7 +365,8 @@ static const char demo_usage[] =
     "                        default 64K)\n"
     "  --loss P              packet loss in each direction: a fraction (0.02) or a\n"
     "                        percentage (2%); default 0\n"
-    "  --delay MS            one-way delay in milliseconds (default 10)\n"
+    "  --delay MS            one-way delay in milliseconds, at most 29000 (default 10): a\n"
+    "                        round trip stays under the 60 s RTO ceiling (RFC 6298 (2.5))\n"
     "  --rate MBIT           link rate in Mbit/s (default 100)\n"
     "  --queue N             drop-tail queue of each link, bytes (K, M, G as for --bytes;\n"
     "                        default unlimited)\n"
@@ -355,9 +388,10 @@ static const char demo_usage[] =
     "  --no-sack             do not offer SACK (RFC 2018)\n"
     "  --no-timestamps       do not offer timestamps (RFC 7323)\n"
     "  --no-wscale           do not offer window scaling (RFC 7323)\n"
-    "  --sndbuf N            send buffer per connection, bytes (K, M, G; default 64K)\n"
-    "  --rcvbuf N            receive buffer per connection, bytes (K, M, G; default 64K,\n"
-    "                        65535 with --no-wscale, which allows no more)\n"
+    "  --sndbuf N            send buffer per connection, bytes (K, M, G; 1K to 1G;\n"
+    "                        default 64K)\n"
+    "  --rcvbuf N            receive buffer per connection, bytes (K, M, G; 1K to 1G;\n"
+    "                        default 64K, 65535 with --no-wscale, which allows no more)\n"
     "\n"
     "output:\n"
     "  --cwnd                plot the client's congestion window and ssthresh over time,\n"
@@ -373,10 +407,20 @@ static const char demo_usage[] =
     "  --blind N             an off-path attacker injects N RSTs, SYNs, data segments and\n"
     "                        ACKs at random sequence numbers into connections carrying data\n"
     "\n"
+    "A run stops after 3600 s of simulated time (not real time); one that has not finished\n"
+    "by then says so and how far it got. Units: cwnd, ssthresh and buffers in bytes (the\n"
+    "--cwnd plot's scale says KiB or MiB), times in ms in the text and in seconds (keys\n"
+    "ending _s) in --json, whose options hold the values in effect, defaults included.\n"
+    "\n"
     "exit status: 0 when the bytes arrived intact and both ends closed cleanly, 1 when the\n"
-    "transfer failed, 2 for a bad option.\n";
+    "transfer failed or stopped early (one line says why), 2 for a bad option.\n";
 
 #define BUF_MAX (1ull << 30) /* RFC 7323 §2.3: a window is at most 1 GiB */
+#define BUF_MIN 1024         /* below it a 64K demo crawls into the time limit */
+/* RFC 6298 (2.5): the stack's RTO is at most 60 s. A round trip longer than that cannot be
+ * timed (each segment would time out before its ACK could come, Karn's algorithm leaves
+ * it unmeasured), so the one-way delay stays under half of it. */
+#define DELAY_MAX_MS 29000
 
 /* "cubic or newreno": every controller the core knows. */
 static const char *cc_choices(char *buf, size_t cap)
@@ -489,8 +533,11 @@ int cmd_demo(int argc, char **argv)
                 return cli_fail("demo", "--loss wants 0..1 or 0%%..100%%, not '%s'", optarg);
             break;
         case O_DELAY:
-            if (cli_parse_double(optarg, 0, 60000, &d) < 0)
-                return cli_fail("demo", "--delay wants milliseconds 0..60000, not '%s'", optarg);
+            if (cli_parse_double(optarg, 0, DELAY_MAX_MS, &d) < 0)
+                return cli_fail("demo",
+                                "--delay wants milliseconds 0..%d (a round trip must stay under "
+                                "the 60 s RTO ceiling), not '%s'",
+                                DELAY_MAX_MS, optarg);
             o.delay = (synack_time_t)llround(d * 1e6);
             break;
         case O_RATE:
@@ -547,8 +594,8 @@ int cmd_demo(int argc, char **argv)
             break;
         case O_SNDBUF:
         case O_RCVBUF:
-            if (cli_parse_size(optarg, &size) < 0 || size == 0 || size > BUF_MAX)
-                return cli_fail("demo", "%s wants a size from 1 to 1G, like 64K or 4M, not '%s'",
+            if (cli_parse_size(optarg, &size) < 0 || size < BUF_MIN || size > BUF_MAX)
+                return cli_fail("demo", "%s wants a size from 1K to 1G, like 64K or 4M, not '%s'",
                                 opt == O_SNDBUF ? "--sndbuf" : "--rcvbuf", optarg);
             *(opt == O_SNDBUF ? &o.sndbuf : &o.rcvbuf) = (size_t)size;
             break;

@@ -73,6 +73,7 @@ struct udp_link {
     unsigned path_mtu_max;
     unsigned rcvbuf, sndbuf; /* SO_RCVBUF / SO_SNDBUF as the kernel reported them */
     struct synack_link_stats stats;
+    uint64_t icmp_refused; /* of stats.icmp_errors, the port unreachables (synack_udp_refused) */
     /* The fragmentation-needed message waiting for recv (at most one: a newer one
      * replaces it); too_big_len 0 when none. */
     uint8_t too_big_msg[UDP_TOO_BIG_MSG_MAX];
@@ -214,6 +215,7 @@ static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
             if (errno == EAGAIN || errno == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
             if (udp_is_icmp_error(errno)) {
                 u->stats.icmp_errors++;
+                if (errno == ECONNREFUSED) u->icmp_refused++;
                 if (++icmp_errors >= UDP_MAX_ERRORS_PER_RECV) return SYNACK_ERR_AGAIN;
                 continue;
             }
@@ -258,6 +260,7 @@ static int udp_send(struct synack_link *l, const uint8_t *pkt, size_t len, synac
         /* A pending ICMP error is reported instead of sending (and cleared by the
          * report): it was about an earlier datagram, so this one is tried once more. */
         u->stats.icmp_errors++;
+        if (e == ECONNREFUSED) u->icmp_refused++;
         n = udp_send_once(u->fd, pkt, len);
         e = n < 0 ? errno : 0;
     }
@@ -502,6 +505,13 @@ int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cf
         return SYNACK_ERR_IO;
     }
     *out = &u->base;
+    return 0;
+}
+
+int synack_udp_refused(const struct synack_link *l, uint64_t *out)
+{
+    if (l == NULL || l->ops != &udp_ops || out == NULL) return SYNACK_ERR_INVAL;
+    *out = udp_of_const(l)->icmp_refused;
     return 0;
 }
 

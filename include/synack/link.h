@@ -449,6 +449,13 @@ int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cf
  * Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one included). */
 int synack_udp_sockbuf(const struct synack_link *l, unsigned *rcvbuf, unsigned *sndbuf);
 
+/* Of UDP link `l`'s icmp_errors, how many were port unreachables (ECONNREFUSED): no process
+ * holds the peer's port. With nothing ever received (rx_packets 0) the other end of the
+ * link is not running, which an application may report at once as a refusal. (A function,
+ * not a field of synack_link_stats, which callers allocate: the struct keeps its size.)
+ * Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one included). */
+int synack_udp_refused(const struct synack_link *l, uint64_t *out);
+
 /* ---- the in-process link ------------------------------------------------------------------ */
 
 /*

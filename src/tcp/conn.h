@@ -247,7 +247,7 @@ struct synack_tcp {
     /* RFC 6298 state. */
     synack_time_t srtt, rttvar, rto;
     bool have_rtt;
-    unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last progress */
+    unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5) */
     unsigned retries; /* expiries since the peer was last heard acknowledging */
     bool persist;     /* rto_at is the persist timer (zero window, nothing in flight) */
     uint32_t rtt_seq; /* ACK of this sequence number completes the timed sample */
@@ -354,7 +354,8 @@ void tcp_persist_check(struct synack_tcp *c, synack_time_t now);
 void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now);
 /* Arms the FIN_WAIT_2 limit of a released connection (fin_wait2_timeout). */
 void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now);
-/* RFC 6298 (5.7): raises the RTO to 3 s if the SYN had to be retransmitted. */
+/* RFC 6298 (5.7): raises the RTO to 3 s if the SYN had to be retransmitted without an RTT
+ * sample; ends the SYN's backoff either way. */
 void tcp_rto_after_handshake(struct synack_tcp *c);
 /* RFC 6298 (2.2)/(2.3): feeds one RTT measurement. */
 void tcp_rtt_sample(struct synack_tcp *c, synack_time_t rtt);

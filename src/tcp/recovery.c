@@ -155,9 +155,15 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
             synack_time_t t = ts_rtt(c, seg, now);
             if (t && (last_xmit == 0 || t <= now - last_xmit + SYNACK_MS(1))) rtt = t;
         }
-        if (rtt) tcp_rtt_sample(c, rtt);
+        /* RFC 6298 §5: the backed-off RTO collapses only with a new RTT measurement (Karn's
+         * algorithm, §3). An ACK without one keeps it, or on a path whose RTT is above the
+         * unbacked RTO every segment would time out once, never be timed, and the next
+         * would start from the short RTO again. */
+        if (rtt) {
+            tcp_rtt_sample(c, rtt);
+            c->backoff = 0;
+        }
         c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
-        c->backoff = 0;
         c->retries = 0;
         c->soft_err = 0; /* the path works again: forget what ICMP said */
         c->dupacks = 0;
@@ -252,7 +258,7 @@ void tcp_recovery_on_rto(struct synack_tcp *c, synack_time_t now)
     const struct tcp_cc_ops *cc = tcp_cc_ops(c->cc.algo);
     /* RFC 5681 §3.1 (4): ssthresh from FlightSize on the first timeout of a segment only;
      * on later backoffs cwnd stays at the loss window. */
-    if (c->backoff == 0 && c->recovery != TCP_RS_LOSS)
+    if (c->retries <= 1 && c->recovery != TCP_RS_LOSS)
         cc->on_rto(&c->cc, tcp_flight(c), now);
     else
         c->cc.cwnd = c->cc.mss;

@@ -102,6 +102,9 @@ void tcp_rtt_sample(struct synack_tcp *c, synack_time_t r)
         c->srtt = (7 * c->srtt + r) / 8;
     }
     /* RTO <- SRTT + max(G, K*RTTVAR), K = 4, then (2.4)/(2.5) bounds */
+    /* Every sample is a candidate for the minimum, so SRTT, a weighted mean of samples,
+     * is never below it (the scoreboard adds the samples of SACKed segments). */
+    if (c->min_rtt == 0 || r < c->min_rtt) c->min_rtt = r ? r : 1;
     synack_time_t var = 4 * c->rttvar > g ? 4 * c->rttvar : g;
     synack_time_t rto = c->srtt + var;
     if (rto < cfg->rto_min) rto = cfg->rto_min;
@@ -112,8 +115,10 @@ void tcp_rtt_sample(struct synack_tcp *c, synack_time_t r)
 void tcp_rto_after_handshake(struct synack_tcp *c)
 {
     /* RFC 6298 (5.7): if the timer expired while waiting for the ACK of a SYN and no RTT
-     * sample exists, data transmission starts with an RTO of at least 3 seconds. */
+     * sample exists, data transmission starts with an RTO of at least 3 seconds: that,
+     * not the SYN's backed-off timer, is the data's RTO. */
     if (c->backoff && !c->have_rtt && c->rto < SYNACK_S(3)) c->rto = SYNACK_S(3);
+    c->backoff = 0;
 }
 
 void tcp_persist_check(struct synack_tcp *c, synack_time_t now)

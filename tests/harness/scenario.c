@@ -535,6 +535,8 @@ static int make_stack(struct run *run, struct side *sd, bool server, char *err, 
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
         cfg.isn_secret[i] = (uint8_t)synack_rng_next_u32(&k);
     if (run->o->tune) run->o->tune(&cfg, server);
+    run->r->sndbuf = cfg.sndbuf;
+    run->r->rcvbuf = cfg.rcvbuf;
     int rc = synack_stack_new(&sd->stack, &cfg);
     if (rc < 0) {
         snprintf(err, errcap, "cannot create a stack: %s", synack_strerror(rc));
@@ -625,7 +627,7 @@ static int open_connections(struct run *run, char *err, size_t errcap)
 
 static void run_loop(struct run *run)
 {
-    synack_time_t limit = run->o->max_sim_time ? run->o->max_sim_time : SYNACK_S(3600);
+    synack_time_t limit = run->o->max_sim_time ? run->o->max_sim_time : SCENARIO_MAX_SIM_TIME;
     /* Bounded in virtual time and in steps, whatever the stacks do. */
     for (uint64_t steps = 0; steps < 200000000ull; steps++) {
         drain_events(run, &run->client);
@@ -641,6 +643,7 @@ static void run_loop(struct run *run)
             if (synack_sim_run_until(run->sim, wake) != 0) break;
             continue;
         }
+        if (next != SYNACK_NEVER && next > limit) run->r->hit_time_limit = true;
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
         sampler_poll(run);

@@ -68,7 +68,8 @@ struct scenario_opts {
     size_t drop_c2s_count;
     const uint64_t *drop_server_to_client;
     size_t drop_s2c_count;
-    synack_time_t max_sim_time; /* give up after this much virtual time (0: 1 hour) */
+    synack_time_t max_sim_time; /* give up after this much virtual time (0:
+                                   SCENARIO_MAX_SIM_TIME) */
     /* TCP, the same for both stacks (the client is the end that sends data). */
     enum synack_cc cc; /* congestion controller (default CUBIC) */
     bool sack;         /* offer SACK (default on) */
@@ -145,8 +146,10 @@ struct scenario_result {
     uint64_t retransmissions;              /* both stacks */
     uint64_t lost;                         /* packets the links lost or dropped */
     synack_time_t sim_time;                /* virtual time when both ends were CLOSED */
-    bool completed; /* both ends CLOSED without error, every byte delivered (the reply's
-                       too) */
+    bool completed;        /* both ends CLOSED without error, every byte delivered (the
+                              reply's too) */
+    bool hit_time_limit;   /* stopped at max_sim_time with an end not yet CLOSED */
+    size_t sndbuf, rcvbuf; /* the buffers each stack was given: the options or the defaults */
     struct scenario_side client, server;
     /* Goodput: bytes_received * 8 / transfer_time, in bits per second (0 when no data
      * arrived). transfer_time runs from first_data_sent, the virtual time the client's
@@ -161,6 +164,9 @@ struct scenario_result {
     size_t nsamples;               /* samples written to opts.samples */
     synack_time_t sample_interval; /* the virtual time each sample covers */
 };
+
+/* The virtual time a run may take when max_sim_time is 0. */
+#define SCENARIO_MAX_SIM_TIME SYNACK_S(3600)
 
 void scenario_opts_default(struct scenario_opts *o);
 

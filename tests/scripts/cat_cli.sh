@@ -59,7 +59,6 @@ expect_usage_error --mss -u --mss 1000 "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error --rcvbuf -u --rcvbuf 1M "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error --sndbuf --udp --sndbuf 1M "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error --syncookies -lu --syncookies always "${LINK[@]}" 5000
-expect_usage_error -q -q 1 "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -q -u -q soon "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -k -uk "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -4 -u46 "${LINK[@]}" 198.18.77.1 5000
@@ -73,6 +72,30 @@ err=$(timeout 1 "$synack" cat -lu -w 1 --link "udp:127.0.0.1:$port,127.0.0.1:9" 
 rc=$?
 check "'cat -lu -w 1 PORT' should wait for a first datagram; it exited $rc: $err" \
   [ $rc -eq 124 ] && [ -z "$err" ]
+
+# A UDP link whose other end is not running: the kernel's port unreachable is reported
+# at once as a refused connection (as nc's "Connection refused"), not after the SYN
+# retries (about two minutes). Two free loopback ports, nobody on the second.
+. "$(dirname "$0")/../common/udp_ports.sh"
+port=$(free_port)
+peer=$(free_port)
+t0=$(date +%s%N)
+err=$(timeout 10 "$synack" cat --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
+  --addr 198.18.77.2/24 198.18.77.1 5000 </dev/null 2>&1 >/dev/null)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "'cat' to a UDP link with no peer exits $rc after $ms ms: $err" [ $rc -eq 1 ] && [ $ms -lt 1000 ]
+check "'cat' to a UDP link with no peer does not say refused: $err" \
+  grep -q "^synack cat: connection to 198.18.77.1:5000 refused: nothing runs at the other end of the UDP link" <<<"$err"
+# The same with -u: the first datagram draws the port unreachable.
+port=$(free_port)
+peer=$(free_port)
+err=$(echo hi | timeout 10 "$synack" cat -u --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
+  --addr 198.18.77.2/24 198.18.77.1 5000 2>&1 >/dev/null)
+rc=$?
+check "'cat -u' to a UDP link with no peer exits $rc: $err" [ $rc -eq 1 ]
+check "'cat -u' to a UDP link with no peer does not say refused: $err" \
+  grep -q "^synack cat: connection to 198.18.77.1:5000 refused: nothing runs at the other end" <<<"$err"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

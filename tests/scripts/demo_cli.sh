@@ -44,6 +44,35 @@ expect_usage_error --rcvbuf big
 expect_usage_error --rcvbuf 2G
 expect_usage_error --queue -1
 expect_usage_error --rcvbuf 1M --no-wscale
+expect_usage_error --sndbuf 1
+expect_usage_error --delay 60000
+grep -q "60 s RTO" <<<"$("$synack" demo --delay 60000 2>&1)" && ok \
+  || bad "--delay 60000 does not say why it is refused"
+
+# The numbers: min_rtt never above srtt, both set; the options as in effect (the default
+# buffers, no queue limit as null); a run that stops early says why in one line.
+json=$("$synack" demo --json --bytes 64K --loss 2% --seed 5)
+srtt=$(grep -o '"srtt_s":[0-9.]*' <<<"$json" | cut -d: -f2)
+minrtt=$(grep -o '"min_rtt_s":[0-9.]*' <<<"$json" | cut -d: -f2)
+awk -v s="$srtt" -v m="$minrtt" 'BEGIN { exit !(m > 0 && m <= s) }' && ok \
+  || bad "--json: min_rtt_s $minrtt, srtt_s $srtt"
+grep -q '"sndbuf":65536,"rcvbuf":65536,"queue_bytes":null' <<<"$json" && ok \
+  || bad "--json options do not hold the buffers in effect: $json"
+grep -q '"stopped":null' <<<"$json" && ok || bad "--json of a completed run lacks stopped null"
+grep -q '"rcvbuf":65535' <<<"$("$synack" demo --json --no-wscale --bytes 1K)" && ok \
+  || bad "--json --no-wscale does not report the 65535-byte receive buffer"
+out=$("$synack" demo --quiet --delay 29000 --bytes 10M); rc=$?
+[ $rc -eq 1 ] && ok || bad "a run past the time limit exits $rc"
+grep -q "^the transfer did NOT complete: stopped at the 3600 s simulated-time limit with [0-9]* of 10485760 bytes received" \
+  <<<"$out" && ok || bad "a run past the time limit does not say so: $(tail -1 <<<"$out")"
+grep -q '"stopped":"stopped at the 3600 s simulated-time limit' \
+  <<<"$("$synack" demo --json --delay 29000 --bytes 10M)" && ok || bad "--json lacks the stop reason"
+grep -q "3600 s of simulated time" <<<"$help" && ok || bad "--help does not name the time limit"
+# A round trip above the initial RTO is timed (srtt set) with few timeouts: the backed-off
+# RTO is kept until a sample (RFC 6298 §5).
+out=$("$synack" demo --quiet --delay 5000)
+grep -q "^client rtt       srtt 100[0-9][0-9]\." <<<"$out" && ok || bad "--delay 5000: $(grep rtt <<<"$out")"
+grep -q "^client cwnd      [0-9]* bytes, ssthresh" <<<"$out" && ok || bad "cwnd without its unit"
 
 # A bad controller name says which ones exist.
 err=$("$synack" demo --cc vegas 2>&1 >/dev/null)
@@ -122,6 +151,17 @@ if [ -f "$readme" ]; then
                  END { if (i < n) print want[i + 1] }' <(printf '%s\n' "$excerpt") - <<<"$actual")
   [ -n "$excerpt" ] && [ -z "$missing" ] && ok \
     || bad "README excerpt differs from 'synack demo --bytes 4K' at: ${missing:-<no excerpt found>}"
+fi
+
+# And its --cwnd excerpt is, line for line, the plot of the command it names.
+if [ -f "$readme" ]; then
+  excerpt=$(awk '/slow start overshooting, then the NewReno sawtooth/ { want = 1; next }
+                 want && /^```/ { if (inside) exit; inside = 1; next }
+                 inside { print }' "$readme")
+  actual=$("$synack" demo --quiet --cwnd --bytes 8M --loss 0.2% --cc newreno --sndbuf 1M \
+    --rcvbuf 1M --seed 2 | sed -n '/congestion window over time/,/phase: S/p' | sed 's/[ \t]*$//')
+  [ -n "$excerpt" ] && [ "$excerpt" = "$actual" ] && ok \
+    || bad "README's --cwnd excerpt differs from the command's output: $(diff <(echo "$excerpt") <(echo "$actual") | head -5)"
 fi
 
 echo "$pass passed, $fail failed"

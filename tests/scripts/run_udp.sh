@@ -42,15 +42,8 @@ bad() {
   fail=$((fail + 1))
 }
 
-# free_port: a UDP port of 127.0.0.1 nobody has bound (bounded tries).
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    ss -Huan "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  echo 29999
-}
+# free_port: a UDP port nobody has bound; wait_bound PORT: the listener's runtime is up.
+. "$(dirname "$0")/../common/udp_ports.sh"
 
 # ---- cli ----------------------------------------------------------------------------------
 
@@ -147,14 +140,6 @@ A=(--link "udp:127.0.0.1:$p1,127.0.0.1:$p2" --addr 198.18.77.1/24)
 B=(--link "udp:127.0.0.1:$p2,127.0.0.1:$p1" --addr 198.18.77.2/24)
 head -c 2000000 /dev/urandom >"$dir/a.bin"
 head -c 2000000 /dev/urandom >"$dir/b.bin"
-# wait_bound PORT: the runtime of the listener is up (its UDP socket bound), 10 s at most.
-wait_bound() {
-  for _ in $(seq 200); do
-    ss -Huan "sport = :$1" | grep -q . && return 0
-    sleep 0.05
-  done
-  return 1
-}
 # tcp_pair NAME L_IN L_OUT C_IN C_OUT LISTENER_ARGS... -- CLIENT_ARGS...: nc -l (A) and nc
 # (B), each under synack run, with those stdin and stdout; the client connects again while
 # the listener is not listening yet (synack refuses at once).

@@ -235,10 +235,73 @@ static void karn_ack_of_retransmission_gives_no_sample(void **state)
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 10, NULL, 0);
     assert_true(fix_info(&f).rto == SYNACK_MS(300));
     assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
-    /* New data is timed again, with the unchanged RTO. */
+    /* New data is timed again, with the backed-off RTO: an ACK without a measurement does
+     * not collapse it (RFC 6298 §5), so a path slower than the RTO is not timed out again. */
+    assert_int_equal(fix_info(&f).backoff, 1);
     assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack + 10, f.peer_nxt, 10);
-    fix_expect_deadline(&f, f.now + SYNACK_MS(300));
+    fix_expect_deadline(&f, f.now + SYNACK_MS(600));
+    /* Its ACK is a measurement (100 ms): the RTO collapses (RTTVAR 37.5, SRTT 100). */
+    f.now += SYNACK_MS(100);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 20, NULL, 0);
+    assert_int_equal(fix_info(&f).backoff, 0);
+    assert_true(fix_info(&f).rto == SYNACK_MS(250));
+    fix_free(&f);
+}
+
+/* A path whose RTT (1.5 s) is above the RTO (1 s, 3 s after a retransmitted SYN would be
+ * longer; here 300 ms from a 100 ms handshake): each segment is sent twice at most, then
+ * the RTO stays backed off until a segment sent once is timed. */
+static void rtt_above_rto_is_timed_after_one_backoff_round(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    established_after_rtt(&f, SYNACK_MS(100)); /* RTO 300 ms */
+    synack_time_t sent = f.now;
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    fix_run_next_timer(&f); /* 300 ms */
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    fix_run_next_timer(&f); /* 900 ms */
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 10);
+    f.now = sent + SYNACK_MS(1500);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 10, NULL, 0);
+    assert_int_equal(fix_info(&f).backoff, 2); /* kept: no measurement */
+    /* The next segment waits 1.2 s, then 2.4 s: its ACK at 1.5 s comes first. */
+    sent = f.now;
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack + 10, f.peer_nxt, 10);
+    fix_run_next_timer(&f); /* 1.2 s */
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack + 10, f.peer_nxt, 10);
+    f.now = sent + SYNACK_MS(1500);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 20, NULL, 0);
+    /* Retransmitted: still no measurement, still backed off (3 doublings: 2.4 s). */
+    assert_int_equal(fix_info(&f).backoff, 3);
+    sent = f.now;
+    assert_int_equal(synack_tcp_send(f.c, data100, 10, f.now), 10);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack + 20, f.peer_nxt, 10);
+    fix_expect_deadline(&f, f.now + SYNACK_MS(2400));
+    f.now = sent + SYNACK_MS(1500);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack + 30, NULL, 0);
+    struct synack_tcp_info info = fix_info(&f);
+    assert_int_equal(info.backoff, 0); /* timed: collapsed */
+    assert_int_equal(info.counters.rto_expiries, 3);
+    assert_true(info.min_rtt > 0 && info.min_rtt <= info.srtt);
+    fix_free(&f);
+}
+
+/* The minimum RTT is the least of every sample SRTT averages: never above SRTT, and set
+ * as soon as SRTT is, by the handshake's sample alone. */
+static void min_rtt_set_by_handshake_and_never_above_srtt(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    established_after_rtt(&f, SYNACK_MS(100));
+    struct synack_tcp_info info = fix_info(&f);
+    assert_true(info.srtt == SYNACK_MS(100));
+    assert_true(info.min_rtt == SYNACK_MS(100));
     fix_free(&f);
 }
 
@@ -547,6 +610,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rto_after_first_sample_bounded_by_rto_min),
     cmocka_unit_test(rto_after_second_sample_per_rfc6298_2_3),
     cmocka_unit_test(karn_ack_of_retransmission_gives_no_sample),
+    cmocka_unit_test(rtt_above_rto_is_timed_after_one_backoff_round),
+    cmocka_unit_test(min_rtt_set_by_handshake_and_never_above_srtt),
     cmocka_unit_test(rto_3s_after_retransmitted_syn),
     cmocka_unit_test(rto_3s_after_retransmitted_syn_ack),
     cmocka_unit_test(time_wait_repeated_fin_acked_and_2msl_restarted),

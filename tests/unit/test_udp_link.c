@@ -409,6 +409,9 @@ static void udp_peer_not_yet_started_is_not_fatal(void **state)
     synack_link_stats(a, &st);
     /* An ICMP error, not a datagram of ours refused: nothing was dropped here. */
     assert_int_equal(st.icmp_errors, 1);
+    uint64_t refused = 0;
+    assert_int_equal(synack_udp_refused(a, &refused), 0);
+    assert_int_equal(refused, 1); /* port unreachable: nobody holds pb */
     assert_int_equal(st.tx_errors, 0);
     assert_int_equal(st.rx_errors, 0);
     /* Another refused datagram: this time the error surfaces on send, which still sends. */
@@ -417,6 +420,8 @@ static void udp_peer_not_yet_started_is_not_fatal(void **state)
     assert_int_equal(synack_link_send(a, out, sizeof(out), 0), 0);
     synack_link_stats(a, &st);
     assert_int_equal(st.icmp_errors, 2);
+    assert_int_equal(synack_udp_refused(a, &refused), 0);
+    assert_int_equal(refused, 2);
     assert_int_equal(st.tx_errors, 0);
     assert_int_equal(st.tx_packets, 3);
 
