@@ -246,7 +246,7 @@ static int parse_localhost(struct netcat_opts *o)
  * left is [ADDR], or the same PORT again. 0, or 2 after printing why. */
 static int listen_port_from_p(struct netcat_opts *o, const char **pos, int *npos)
 {
-    uint16_t port;
+    uint16_t port = 0;
     uint64_t v;
     if (*npos == 2 || (*npos == 1 && cli_parse_u64(pos[0], &v) == 0)) {
         if (parse_port("cat", "PORT", pos[*npos - 1], &port)) return 2;
