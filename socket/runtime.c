@@ -19,8 +19,6 @@
 
 #include "sock.h"
 
-/* Packets read from the link per run, before timers run and the thread sleeps again. */
-#define RT_BATCH 64
 /* Runs in a row whose first link read failed before synack_rt_run_due reports IO. */
 #define RT_MAX_LINK_FAILURES 1000
 #define RT_TAG_LINK 1u
@@ -52,11 +50,7 @@ void rt_unlock(struct synack_rt *rt)
 
 static void rt_drain_output(struct synack_rt *rt, synack_time_t now)
 {
-    for (;;) {
-        synack_ssize n = synack_stack_output(rt->stack, rt->buf, rt->bufcap, now);
-        if (n <= 0) break;
-        (void)synack_link_send(rt->link, rt->buf, (size_t)n, now);
-    }
+    synack_link_drain(rt->link, rt->stack, rt->buf, rt->bufcap, now);
 }
 
 static void rt_dispatch_events(struct synack_rt *rt)
@@ -101,23 +95,10 @@ int synack_rt_run_due(struct synack_rt *rt)
      * decided by the deadlines, not by it. */
     uint64_t expirations;
     if (read(rt->timerfd, &expirations, sizeof(expirations)) > 0) rt->timer_armed = SYNACK_NEVER;
-    if (now >= synack_link_next_deadline(rt->link)) synack_link_poll(rt->link, now);
-    bool failed = false;
-    for (int i = 0; i < RT_BATCH; i++) {
-        synack_ssize n = synack_link_recv(rt->link, rt->buf, rt->bufcap, now);
-        if (n == SYNACK_ERR_IO) {
-            failed = i == 0;
-            break;
-        }
-        if (n == SYNACK_ERR_BUFSZ || n == 0) continue;
-        if (n < 0) break;
-        (void)synack_stack_input(rt->stack, rt->buf, (size_t)n, now);
-        /* Each packet's answer leaves before the next is read (an ACK every second
-         * segment, RFC 5681 §4.2), as synack_loop does. */
-        rt_drain_output(rt, now);
-    }
+    /* Held packets, arrivals (each answered before the next), due timers, as
+     * synack_loop runs them. */
+    bool failed = synack_link_pump(rt->link, rt->stack, rt->buf, rt->bufcap, now) != 0;
     rt->link_failures = failed ? rt->link_failures + 1 : 0;
-    if (now >= synack_stack_next_deadline(rt->stack)) synack_stack_handle_timers(rt->stack, now);
     rt_settle(rt);
     /* A full batch leaves packets waiting: the link's descriptor still polls readable (or,
      * for a link without one, the timer is set to now). */

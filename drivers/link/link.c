@@ -41,3 +41,33 @@ void synack_link_free(struct synack_link *l)
 {
     if (l) l->ops->free(l);
 }
+
+void synack_link_drain(struct synack_link *link, struct synack_stack *stack, uint8_t *buf,
+                       size_t cap, synack_time_t now)
+{
+    for (;;) {
+        synack_ssize n = synack_stack_output(stack, buf, cap, now);
+        if (n <= 0) break; /* AGAIN: all sent; anything else cannot improve this turn */
+        (void)synack_link_send(link, buf, (size_t)n, now);
+    }
+}
+
+int synack_link_pump(struct synack_link *link, struct synack_stack *stack, uint8_t *buf, size_t cap,
+                     synack_time_t now)
+{
+    if (now >= synack_link_next_deadline(link)) synack_link_poll(link, now);
+    int rc = 0;
+    for (int i = 0; i < SYNACK_LOOP_BATCH; i++) {
+        synack_ssize n = synack_link_recv(link, buf, cap, now);
+        if (n == SYNACK_ERR_IO) {
+            if (i == 0) rc = SYNACK_ERR_IO; /* counted by the link; next turn */
+            break;
+        }
+        if (n == SYNACK_ERR_BUFSZ || n == 0) continue; /* dropped and counted by the link */
+        if (n < 0) break;                              /* AGAIN: all read */
+        (void)synack_stack_input(stack, buf, (size_t)n, now);
+        synack_link_drain(link, stack, buf, cap, now);
+    }
+    if (now >= synack_stack_next_deadline(stack)) synack_stack_handle_timers(stack, now);
+    return rc;
+}

@@ -291,28 +291,10 @@ static int loop_wait(struct synack_loop *loop, synack_time_t max_wait, struct ep
     return 0;
 }
 
-static void loop_drain_output(struct synack_loop *loop, synack_time_t now);
-
-/* Step 2: hands up to SYNACK_LOOP_BATCH arrived packets to the stack. The link is read
- * every turn, not only when its fd polled readable: a wrapper may have released packets
- * it held (fault delay) without its descriptor saying so. What the stack answers to each
- * packet is sent before the next is read: draining once per batch would fold the ACKs
- * for up to 64 segments into one, where RFC 5681 §4.2 (RFC 9293 §3.8.6.3) asks for an
- * ACK at least every second full-sized segment, and the peer's congestion control and
- * loss detection feed on those ACKs. Returns false when the link failed (IO) before
- * handing out anything this turn. */
-static bool loop_read_link(struct synack_loop *loop, synack_time_t now)
+/* Step 6: drains every packet the stack wants to send into the link (synack_link_drain). */
+static void loop_drain_output(struct synack_loop *loop, synack_time_t now)
 {
-    for (int i = 0; i < SYNACK_LOOP_BATCH; i++) {
-        synack_ssize n = synack_link_recv(loop->link, loop->buf, LOOP_BUF_SIZE, now);
-        if (n == SYNACK_ERR_IO) return i > 0; /* counted by the link; next turn */
-        if (n == SYNACK_ERR_BUFSZ) continue;  /* dropped and counted by the link */
-        if (n < 0) break;                     /* AGAIN: all read */
-        if (n == 0) continue;
-        (void)synack_stack_input(loop->stack, loop->buf, (size_t)n, now);
-        loop_drain_output(loop, now);
-    }
-    return true;
+    synack_link_drain(loop->link, loop->stack, loop->buf, LOOP_BUF_SIZE, now);
 }
 
 /* Step 4: calls the callbacks of ready served descriptors. A callback may add or delete
@@ -342,17 +324,6 @@ static void loop_dispatch_fds(struct synack_loop *loop, const struct epoll_event
     }
 }
 
-/* Step 6: drains every packet the stack wants to send into the link. The link counts
- * and drops what the OS does not take, as a router would. */
-static void loop_drain_output(struct synack_loop *loop, synack_time_t now)
-{
-    for (;;) {
-        synack_ssize n = synack_stack_output(loop->stack, loop->buf, LOOP_BUF_SIZE, now);
-        if (n <= 0) break; /* AGAIN: all sent; anything else cannot improve this turn */
-        (void)synack_link_send(loop->link, loop->buf, (size_t)n, now);
-    }
-}
-
 int synack_loop_run_once(struct synack_loop *loop, synack_time_t max_wait)
 {
     if (loop == NULL) return SYNACK_ERR_INVAL;
@@ -371,18 +342,14 @@ int synack_loop_run_once(struct synack_loop *loop, synack_time_t max_wait)
         (void)r;
         loop->timer_armed = SYNACK_NEVER;
     }
-    /* The link is polled before it is read, so that packets it releases now reach the
-     * stack in this turn; the stack's timers run after input, so an ACK that arrived
-     * just in time cancels a retransmission rather than racing it. */
-    if (now >= synack_link_next_deadline(loop->link)) synack_link_poll(loop->link, now);
-    /* A link that fails every read (a TUN device deleted under us) stays readable, so
-     * the loop would spin; after many such turns in a row it is given up. */
-    if (loop_read_link(loop, now))
+    /* Step 2: the link's held packets, up to SYNACK_LOOP_BATCH arrivals, the stack's
+     * timers (synack_link_pump). A link that fails every read (a TUN device deleted under
+     * us) stays readable, so the loop would spin; after many such turns in a row it is
+     * given up. */
+    if (synack_link_pump(loop->link, loop->stack, loop->buf, LOOP_BUF_SIZE, now) == 0)
         loop->link_failures = 0;
     else
         loop->link_failures++;
-    if (now >= synack_stack_next_deadline(loop->stack))
-        synack_stack_handle_timers(loop->stack, now);
     loop_dispatch_fds(loop, evs, n, now);
     if (loop->turn != NULL) {
         loop->hook_seen = synack_stack_events_queued(loop->stack);

@@ -349,6 +349,27 @@ unsigned synack_link_mtu(const struct synack_link *l);
 void synack_link_stats(const struct synack_link *l, struct synack_link_stats *out);
 void synack_link_free(struct synack_link *l);
 
+/* The work between one stack and its link, shared by every event loop that joins them
+ * (synack_loop, the socket layer's runtime); `buf` is a packet buffer of `cap` bytes, at
+ * least the stack's MTU.
+ *
+ * synack_link_drain sends every packet the stack wants to send now into the link (which
+ * counts and drops what the OS does not take, as a router would).
+ *
+ * synack_link_pump runs what is due at `now` without waiting: sends the link's held
+ * packets when its deadline has come; hands up to SYNACK_LOOP_BATCH arrived packets to the
+ * stack, sending the stack's answer to each before reading the next (RFC 5681 §4.2 asks
+ * for an ACK at least every second full-sized segment; one drain per batch would fold
+ * them into one); then runs the stack's due timers, after the input, so an ACK that
+ * arrived in time cancels a retransmission rather than racing it. The link is read even
+ * when its descriptor did not poll readable: a wrapper may release packets it held.
+ * Returns 0, or SYNACK_ERR_IO when the link failed on its first read (the caller counts
+ * such turns: a device deleted under it stays readable and fails every read). */
+void synack_link_drain(struct synack_link *link, struct synack_stack *stack, uint8_t *buf,
+                       size_t cap, synack_time_t now);
+int synack_link_pump(struct synack_link *link, struct synack_stack *stack, uint8_t *buf, size_t cap,
+                     synack_time_t now);
+
 /* ---- TUN ------------------------------------------------------------------------------- */
 
 /* An interface address: an address and the length of its subnet's prefix (1-32 for IPv4,

@@ -778,8 +778,7 @@ static void a_listener_shut_down_keeps_its_port_and_listens_on_it_again(void **s
     net_free(n);
 }
 
-/* ---- receiving flags, half-close, resets ------------------------------------------------------
- */
+/* ---- receiving flags, half-close, resets ---------------------------------------------- */
 
 static void recv_peek_dontwait_and_waitall(void **state)
 {
