@@ -1,4 +1,6 @@
 /* The Internet checksum (RFC 1071) and the TCP/UDP pseudo-header (RFC 9293 §3.1). */
+#include <string.h>
+
 #include "wire/wire.h"
 
 /* RFC 1071 §2(B): the one's-complement sum is associative, so a partial sum may be folded
@@ -11,16 +13,59 @@ static uint32_t csum_fold(uint64_t sum)
     return (uint32_t)sum;
 }
 
+/* Eight bytes as one native-order word (memcpy: any alignment, one load where it can be). */
+static inline uint64_t csum_load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+/* One's-complement addition of 64-bit words: the carry out of bit 63 comes back in at bit 0
+ * (RFC 1071 §2(A)'s end-around carry, at the width of the words being added). */
+static inline uint64_t csum_add64(uint64_t a, uint64_t b)
+{
+    a += b;
+    return a + (a < b);
+}
+
+/* The one's-complement sum of `len` bytes in the machine's byte order, folded to 16 bits.
+ * RFC 1071 §2(B) (byte-order independence): summing the octet pairs as native-order words
+ * gives the big-endian sum with its two bytes swapped on a little-endian machine, so the
+ * data is added eight bytes at a time and put into network order once at the end. Four
+ * independent sums let the additions run side by side. */
+static uint32_t csum_native(const uint8_t *p, size_t len)
+{
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    for (; len >= 32; p += 32, len -= 32) {
+        a = csum_add64(a, csum_load64(p));
+        b = csum_add64(b, csum_load64(p + 8));
+        c = csum_add64(c, csum_load64(p + 16));
+        d = csum_add64(d, csum_load64(p + 24));
+    }
+    for (; len >= 8; p += 8, len -= 8)
+        a = csum_add64(a, csum_load64(p));
+    if (len > 0) {
+        /* RFC 1071 §1: an odd final octet is padded with a zero octet on the right; the
+         * last 1-7 bytes, zero-padded to a word, are exactly that in either byte order. */
+        uint8_t tail[8] = {0};
+        memcpy(tail, p, len);
+        a = csum_add64(a, csum_load64(tail));
+    }
+    uint64_t sum = csum_add64(csum_add64(a, b), csum_add64(c, d));
+    sum = (sum & 0xffffffffu) + (sum >> 32); /* 64 -> 33 bits, the carry folded below */
+    return csum_fold(sum);
+}
+
 uint32_t wire_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-    /* RFC 1071 §1: sum adjacent octet pairs as 16-bit big-endian integers... */
-    uint64_t acc = sum;
-    size_t i = 0;
-    for (; i + 1 < len; i += 2)
-        acc += (uint32_t)p[i] << 8 | p[i + 1];
-    /* ...and pad an odd final octet with a zero octet on the right. */
-    if (i < len) acc += (uint32_t)p[i] << 8;
-    return csum_fold(acc);
+    /* The 16-bit native sum, read back as two octets in memory order, is the big-endian
+     * (network order) sum RFC 1071 §1 defines: a byte swap on a little-endian machine,
+     * nothing on a big-endian one. */
+    uint16_t native = (uint16_t)csum_native(p, len);
+    uint8_t octets[2];
+    memcpy(octets, &native, sizeof(octets));
+    return csum_fold((uint64_t)sum + ((uint32_t)octets[0] << 8 | octets[1]));
 }
 
 uint16_t wire_csum_finish(uint32_t sum)

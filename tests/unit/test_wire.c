@@ -155,6 +155,76 @@ static void checksum_odd_length_pads_with_zero(void **state)
     assert_int_equal(wire_csum_add(0, odd, sizeof(odd)), wire_csum_add(0, padded, sizeof(padded)));
 }
 
+/* RFC 1071 §1 taken literally: octet pairs as big-endian 16-bit words, an odd last octet
+ * padded on the right, the end-around carry folded in. The reference the word-at-a-time
+ * sum must equal. */
+static uint32_t csum_reference(uint32_t sum, const uint8_t *p, size_t len)
+{
+    uint64_t acc = sum;
+    for (size_t i = 0; i < len; i += 2)
+        acc += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    return (uint32_t)acc;
+}
+
+/* A fixed xorshift sequence: the same "random" bytes on every run. */
+static uint32_t csum_rand(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+static void checksum_matches_reference_random(void **state)
+{
+    (void)state;
+    /* Every length from 0 to 600 at every alignment 0..7, from a running sum anywhere in
+     * 0..0xffff: the 8-byte loop, the 32-byte loop, the 1-7 byte tail and the odd octet. */
+    static uint8_t buf[600 + 8];
+    uint32_t x = 0x9e3779b9u;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)csum_rand(&x);
+    for (size_t len = 0; len <= 600; len++) {
+        for (size_t align = 0; align < 8; align++) {
+            uint32_t start = csum_rand(&x) & 0xffff;
+            assert_int_equal(wire_csum_add(start, buf + align, len),
+                             csum_reference(start, buf + align, len));
+        }
+    }
+}
+
+static void checksum_matches_reference_edges(void **state)
+{
+    (void)state;
+    /* All ones: every addition carries, at every width (16, 32 and 64 bits), and the sum
+     * lands on 0xffff (one's-complement negative zero), never 0, for an even length. Then all
+     * zeros, whose sum is 0, and a running sum of 0xffff carried into either. Lengths past 64 KiB
+     * too. */
+    enum { BIG = 70001 };
+    static uint8_t ones[BIG], zeros[BIG];
+    memset(ones, 0xff, BIG);
+    const size_t lens[] = {1, 2, 3, 7, 8, 9, 31, 32, 33, 65535, 65536, BIG};
+    const uint32_t starts[] = {0, 1, 0xfffe, 0xffff};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+            assert_int_equal(wire_csum_add(starts[k], ones, lens[i]),
+                             csum_reference(starts[k], ones, lens[i]));
+            assert_int_equal(wire_csum_add(starts[k], zeros, lens[i]),
+                             csum_reference(starts[k], zeros, lens[i]));
+        }
+        /* An even run of ones is all-ones words; an odd one ends in 0xff00. */
+        assert_int_equal(wire_csum_add(0, ones, lens[i]), lens[i] % 2 ? 0xff00 : 0xffff);
+        assert_int_equal(wire_csum_add(0, zeros, lens[i]), 0);
+    }
+    /* A word whose high bit carries out of 64 bits on the first addition. */
+    const uint8_t carry[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                               0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01};
+    assert_int_equal(wire_csum_add(0, carry, sizeof(carry)),
+                     csum_reference(0, carry, sizeof(carry)));
+}
+
 static void checksum_pseudo_header(void **state)
 {
     (void)state;
@@ -1077,6 +1147,8 @@ static void drop_names_cover_every_reason(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(checksum_rfc1071_example),
     cmocka_unit_test(checksum_odd_length_pads_with_zero),
+    cmocka_unit_test(checksum_matches_reference_random),
+    cmocka_unit_test(checksum_matches_reference_edges),
     cmocka_unit_test(checksum_pseudo_header),
     cmocka_unit_test(ipv4_round_trip),
     cmocka_unit_test(ipv4_truncated),
