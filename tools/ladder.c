@@ -114,6 +114,7 @@ static void ladder_label(struct ladder *L, const struct annotated *x, char *buf,
             n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "; " : "", parts[i]);
 }
 
+/* One line of the ladder at time t (`line` may be NULL when L->quiet: only counted). */
 static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
 {
     if (t < L->last_t) t = L->last_t; /* a listen's STATE event carries no time */
@@ -192,6 +193,10 @@ void ladder_observe(void *ctx, const struct synack_sim_packet *ev)
     if (!annotator_packet(&L->a, ev, &x)) return;
     char line[240];
     if (x.kind == SYNACK_SIM_DELIVERED) return;
+    if (L->quiet) { /* counted, never formatted: nobody prints it */
+        ladder_emit(L, x.t, NULL);
+        return;
+    }
     if (x.kind != SYNACK_SIM_SENT) {
         snprintf(line, sizeof line, "|%*s^ %s on the way (packet %llu of its link)",
                  x.side == 0 ? 3 : ARROW_WIDTH - 29, "", synack_sim_packet_kind_name(x.kind),

@@ -139,7 +139,7 @@ struct scenario_side {
 struct scenario_result {
     uint64_t bytes_sent, bytes_received;
     uint64_t reply_sent, reply_received;   /* server -> client (server_bytes) */
-    uint64_t digest_sent, digest_received; /* FNV-1a 64 of the byte streams */
+    uint64_t digest_sent, digest_received; /* FNV-1a 64 of the byte streams' 64-bit words */
     bool intact;                           /* received == sent, byte for byte */
     uint64_t first_mismatch;               /* offset of the first wrong byte, when !intact */
     uint64_t segments;                     /* TCP segments put on the wire, both directions */
