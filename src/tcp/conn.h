@@ -9,6 +9,7 @@
 
 #include <synack/synack.h>
 
+#include "base/list.h"
 #include "base/ring.h"
 #include "base/seq.h"
 #include "base/timers.h"
@@ -127,8 +128,8 @@ struct synack_tcp {
     struct synack_tcp *all_prev, *all_next; /* every connection of the env */
     struct synack_tcp *out_next;            /* output-pending list */
     bool in_out_list;
-    struct synack_tcp *lq_next;                   /* listener's SYN queue or accept queue */
-    struct synack_tcp *orphan_prev, *orphan_next; /* the env's orphans, with TCP_F_ORPHAN */
+    struct list_node lq;     /* in the listener's SYN queue or accept queue */
+    struct list_node orphan; /* in the env's orphans, with TCP_F_ORPHAN */
     struct tcp_env *env;
     struct synack_listener *listener; /* for passive opens until accepted */
     uint64_t id;
@@ -261,8 +262,8 @@ struct synack_tcp {
  * let a new SYN reopen the 4-tuple), without the TCB, its buffers or its slot. */
 struct tcp_tw {
     struct tcp_tw *hash_next;
-    struct tcp_tw *prev, *next; /* the env's TIME-WAIT list, in expiry order */
-    uint64_t id;                /* the connection's: its CLOSED events carry it */
+    struct list_node node; /* in the env's TIME-WAIT list, in expiry order */
+    uint64_t id;           /* the connection's: its CLOSED events carry it */
     void *user;
     synack_time_t expires;        /* end of 2*MSL */
     synack_time_t ts_recent_time; /* RFC 7323 §5.5 */
@@ -288,8 +289,11 @@ struct synack_listener {
     bool reuseaddr; /* SYNACK_BIND_REUSEADDR: given to the connections it makes */
     unsigned backlog;
     unsigned syn_count, accept_count;
-    struct synack_tcp *synq;    /* half-open (SYN_RECEIVED), newest first */
-    struct synack_tcp *acceptq; /* established, oldest first */
+    /* Connections through their `lq` node. O(1) insert, append and remove, so thousands
+     * waiting cost no more per handshake than a few (with singly linked queues accepting
+     * many at once was quadratic: docs/PERFORMANCE.md). */
+    struct list synq;    /* half-open (SYN_RECEIVED), newest first */
+    struct list acceptq; /* established, oldest first */
 };
 
 /* ---- tcp/demux.c ---- */
@@ -458,7 +462,8 @@ void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_rep
 /* The earliest end of 2*MSL among the records, or SYNACK_NEVER. */
 static inline synack_time_t tcp_tw_next_deadline(const struct tcp_env *e)
 {
-    return e->tw_head ? e->tw_head->expires : SYNACK_NEVER;
+    const struct tcp_tw *first = LIST_ENTRY(e->tw_list.head, struct tcp_tw, node);
+    return first ? first->expires : SYNACK_NEVER;
 }
 /* Ends the records whose 2*MSL is over by `now` (TIME_WAIT -> CLOSED). */
 void tcp_tw_expire(struct tcp_env *e, synack_time_t now);

@@ -132,7 +132,8 @@ bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr,
                                   reuseaddr))
             return true;
     }
-    for (const struct tcp_tw *tw = e->tw_head; tw; tw = tw->next) {
+    for (const struct list_node *n = e->tw_list.head; n; n = n->next) {
+        const struct tcp_tw *tw = LIST_ENTRY(n, const struct tcp_tw, node);
         if (tw->local_port == port &&
             bind_holder_conflicts(&tw->local_addr, tw->reuseaddr, addr, reuseaddr))
             return true;

@@ -27,6 +27,7 @@
 #include <synack/synack.h>
 
 #include "base/evq.h"
+#include "base/list.h"
 #include "base/timers.h"
 #include "wire/wire.h"
 
@@ -75,11 +76,11 @@ struct tcp_env {
     struct tcp_tw **tw_buckets;
     size_t tw_nbuckets;
     size_t ntw;
-    struct tcp_tw *tw_head, *tw_tail;
+    struct list tw_list; /* the records through their `node`, in expiry order */
 
     /* Orphans: released connections still sending or closing, oldest first
      * (max_orphans). */
-    struct synack_tcp *orphan_head, *orphan_tail;
+    struct list orphans; /* through each connection's `orphan` node */
     size_t norphans;
 
     /* Data held by every connection (tcp_mem_sync), against cfg->mem_budget. */

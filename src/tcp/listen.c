@@ -56,11 +56,10 @@ static void listener_free(struct synack_listener *l)
 int synack_tcp_accept(struct synack_listener *l, struct synack_tcp **out)
 {
     if (!l || !out) return SYNACK_ERR_INVAL;
-    struct synack_tcp *c = l->acceptq;
+    struct synack_tcp *c = LIST_ENTRY(l->acceptq.head, struct synack_tcp, lq);
     if (!c) return SYNACK_ERR_AGAIN;
-    l->acceptq = c->lq_next;
+    list_remove(&l->acceptq, &c->lq);
     l->accept_count--;
-    c->lq_next = NULL;
     c->listener = NULL;
     c->flags = (c->flags & ~(uint32_t)TCP_F_IN_ACCEPTQ) | TCP_F_ACCEPTED;
     *out = c;
@@ -72,8 +71,9 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
     if (!l) return;
     struct tcp_env *e = l->env;
     /* Connections nobody accepted are reset: the peer believes they exist. */
-    while (l->acceptq || l->synq) {
-        struct synack_tcp *c = l->acceptq ? l->acceptq : l->synq;
+    while (l->acceptq.head || l->synq.head) {
+        struct list_node *n = l->acceptq.head ? l->acceptq.head : l->synq.head;
+        struct synack_tcp *c = LIST_ENTRY(n, struct synack_tcp, lq);
         tcp_conn_reset(c, SYNACK_ERR_ABORTED, now);
     }
     listener_event(l, SYNACK_EV_STATE, SYNACK_LISTEN, SYNACK_CLOSED, now);
@@ -85,7 +85,7 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
                          const struct synack_endpoint *remote, struct synack_tcp **out,
                          synack_time_t now)
 {
-    if (l->synq || l->acceptq)
+    if (l->synq.head || l->acceptq.head)
         return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
     if (!laddr) return SYNACK_ERR_INVAL;
     struct tcp_env *e = l->env;
@@ -110,26 +110,15 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
     return 0;
 }
 
-static void queue_remove(struct synack_tcp **head, struct synack_tcp *c)
-{
-    for (struct synack_tcp **pp = head; *pp; pp = &(*pp)->lq_next) {
-        if (*pp == c) {
-            *pp = c->lq_next;
-            c->lq_next = NULL;
-            return;
-        }
-    }
-}
-
 void tcp_listen_unlink(struct synack_tcp *c)
 {
     struct synack_listener *l = c->listener;
     if (!l) return;
     if (c->flags & TCP_F_IN_ACCEPTQ) {
-        queue_remove(&l->acceptq, c);
+        list_remove(&l->acceptq, &c->lq);
         l->accept_count--;
     } else {
-        queue_remove(&l->synq, c);
+        list_remove(&l->synq, &c->lq);
         l->syn_count--;
     }
     c->flags &= ~(uint32_t)TCP_F_IN_ACCEPTQ;
@@ -163,8 +152,7 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
     c->flags |= TCP_F_PASSIVE | (l->reuseaddr ? TCP_F_REUSEADDR : 0u);
     c->user = l->user;
     c->listener = l;
-    c->lq_next = l->synq;
-    l->synq = c;
+    list_push_front(&l->synq, &c->lq);
     l->syn_count++;
     /* The new TCB starts as a copy of the listening one. */
     c->state = SYNACK_LISTEN;
@@ -238,14 +226,9 @@ bool tcp_listen_established(struct synack_tcp *c, synack_time_t now)
     struct synack_listener *l = c->listener;
     if (!l) return true;
     if (l->accept_count >= l->backlog) return false;
-    queue_remove(&l->synq, c);
+    list_remove(&l->synq, &c->lq);
     l->syn_count--;
-    /* Append: the accept queue hands out the oldest first. */
-    struct synack_tcp **pp = &l->acceptq;
-    while (*pp)
-        pp = &(*pp)->lq_next;
-    *pp = c;
-    c->lq_next = NULL;
+    list_push_back(&l->acceptq, &c->lq); /* the accept queue hands out the oldest first */
     c->flags |= TCP_F_IN_ACCEPTQ;
     l->accept_count++;
     listener_event(l, SYNACK_EV_ACCEPTABLE, SYNACK_LISTEN, SYNACK_LISTEN, now);

@@ -43,12 +43,11 @@ int tcp_tw_init(struct tcp_env *e)
 
 void tcp_tw_free_all(struct tcp_env *e)
 {
-    while (e->tw_head) {
-        struct tcp_tw *tw = e->tw_head;
-        e->tw_head = tw->next;
+    while (e->tw_list.head) {
+        struct tcp_tw *tw = LIST_ENTRY(e->tw_list.head, struct tcp_tw, node);
+        list_remove(&e->tw_list, &tw->node);
         alloc_free(e->cfg, tw);
     }
-    e->tw_tail = NULL;
     e->ntw = 0;
     alloc_free(e->cfg, e->tw_buckets);
     e->tw_buckets = NULL;
@@ -71,15 +70,7 @@ struct tcp_tw *tcp_tw_find(const struct tcp_env *e, const struct synack_addr *la
 
 static void list_unlink(struct tcp_env *e, struct tcp_tw *tw)
 {
-    if (tw->prev)
-        tw->prev->next = tw->next;
-    else
-        e->tw_head = tw->next;
-    if (tw->next)
-        tw->next->prev = tw->prev;
-    else
-        e->tw_tail = tw->prev;
-    tw->prev = tw->next = NULL;
+    list_remove(&e->tw_list, &tw->node);
 }
 
 /* Inserts in expiry order. A record made at TIME-WAIT entry ends last of all and goes to the
@@ -87,19 +78,10 @@ static void list_unlink(struct tcp_env *e, struct tcp_tw *tw)
  * running) walks back from the tail. */
 static void list_insert(struct tcp_env *e, struct tcp_tw *tw)
 {
-    struct tcp_tw *after = e->tw_tail;
-    while (after && after->expires > tw->expires)
+    struct list_node *after = e->tw_list.tail;
+    while (after && LIST_ENTRY(after, struct tcp_tw, node)->expires > tw->expires)
         after = after->prev;
-    tw->prev = after;
-    tw->next = after ? after->next : e->tw_head;
-    if (tw->next)
-        tw->next->prev = tw;
-    else
-        e->tw_tail = tw;
-    if (after)
-        after->next = tw;
-    else
-        e->tw_head = tw;
+    list_insert_after(&e->tw_list, after, &tw->node);
 }
 
 /* TIME-WAIT -> CLOSED: the events a TCB would queue, then the record goes. */
@@ -127,8 +109,9 @@ static void tw_end(struct tcp_env *e, struct tcp_tw *tw, synack_time_t now)
 
 void tcp_tw_expire(struct tcp_env *e, synack_time_t now)
 {
-    while (e->tw_head && e->tw_head->expires <= now)
-        tw_end(e, e->tw_head, now);
+    struct tcp_tw *first;
+    while ((first = LIST_ENTRY(e->tw_list.head, struct tcp_tw, node)) && first->expires <= now)
+        tw_end(e, first, now);
 }
 
 /* ---- segments ---- */

@@ -153,15 +153,7 @@ void tcp_orphan_remove(struct synack_tcp *c)
 {
     struct tcp_env *e = c->env;
     if (!(c->flags & TCP_F_ORPHAN)) return;
-    if (c->orphan_prev)
-        c->orphan_prev->orphan_next = c->orphan_next;
-    else
-        e->orphan_head = c->orphan_next;
-    if (c->orphan_next)
-        c->orphan_next->orphan_prev = c->orphan_prev;
-    else
-        e->orphan_tail = c->orphan_prev;
-    c->orphan_prev = c->orphan_next = NULL;
+    list_remove(&e->orphans, &c->orphan);
     c->flags &= ~(uint32_t)TCP_F_ORPHAN;
     e->norphans--;
 }
@@ -174,16 +166,10 @@ static void orphan_add(struct synack_tcp *c, synack_time_t now)
     struct tcp_env *e = c->env;
     if ((c->flags & (TCP_F_ORPHAN | TCP_F_DEAD)) || c->state == SYNACK_CLOSED) return;
     c->flags |= TCP_F_ORPHAN;
-    c->orphan_next = NULL;
-    c->orphan_prev = e->orphan_tail;
-    if (e->orphan_tail)
-        e->orphan_tail->orphan_next = c;
-    else
-        e->orphan_head = c;
-    e->orphan_tail = c;
+    list_push_back(&e->orphans, &c->orphan);
     e->norphans++;
     while (e->norphans > e->cfg->max_orphans) {
-        struct synack_tcp *old = e->orphan_head;
+        struct synack_tcp *old = LIST_ENTRY(e->orphans.head, struct synack_tcp, orphan);
         e->counters->orphans_reset++;
         if (old->state == SYNACK_TIME_WAIT)
             tcp_conn_finish(old, 0, now); /* both FINs acknowledged: nothing to reset */

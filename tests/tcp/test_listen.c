@@ -183,6 +183,42 @@ static void accept_returns_oldest_established_first(void **state)
     fix_free(&f);
 }
 
+/* A connection reset while it waits in the middle of either queue leaves the others in
+ * order: the queues are doubly linked (O(1) removal), and a wrong link would lose or
+ * reorder a neighbour. */
+static void rst_in_the_middle_of_the_queues_keeps_the_rest_in_order(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 8, NULL, &f.l), 0);
+    uint32_t iss[7];
+    for (unsigned i = 1; i <= 6; i++)
+        iss[i] = peer_syn(&f, (uint16_t)(40000 + i));
+    /* 1, 2, 3 and 4 complete (accept queue 1 2 3 4); 5 and 6 stay half-open. */
+    for (unsigned i = 1; i <= 4; i++)
+        peer_ack(&f, (uint16_t)(40000 + i), iss[i]);
+    /* RST (in window, RFC 5961 §3.2: exactly RCV.NXT) from 2 (middle of the accept queue),
+     * from 4 (its tail) and from 5 (the SYN queue). */
+    static const uint16_t gone[] = {40002, 40004, 40005};
+    for (unsigned k = 0; k < 3; k++) {
+        f.rport = gone[k];
+        fix_send(&f, WIRE_TCP_RST, FIX_PEER_ISS + 1, 0, NULL, 0);
+        fix_expect_none(&f);
+    }
+    /* 6 completes after: appended behind 3, where the old tail (4) was. */
+    peer_ack(&f, 40006, iss[6]);
+    static const uint16_t order[] = {40001, 40003, 40006};
+    for (unsigned i = 0; i < 3; i++) {
+        struct synack_tcp *c;
+        assert_int_equal(synack_tcp_accept(f.l, &c), 0);
+        assert_int_equal(remote_port_of(c), order[i]);
+    }
+    struct synack_tcp *c;
+    assert_int_equal(synack_tcp_accept(f.l, &c), SYNACK_ERR_AGAIN);
+    fix_free(&f);
+}
+
 static void listener_close_resets_queued_connections(void **state)
 {
     (void)state;
@@ -484,6 +520,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(accept_queue_full_holds_handshake_until_accept),
     cmocka_unit_test(repeated_syn_in_syn_received_resends_syn_ack),
     cmocka_unit_test(accept_returns_oldest_established_first),
+    cmocka_unit_test(rst_in_the_middle_of_the_queues_keeps_the_rest_in_order),
     cmocka_unit_test(listener_close_resets_queued_connections),
     cmocka_unit_test(listen_twice_on_a_port_is_addrinuse),
     cmocka_unit_test(isn_grows_with_time_one_tick_per_4us),
