@@ -13,6 +13,7 @@
 #include "ladder.h"
 #include "lesson_cmd.h"
 #include "netopt.h"
+#include "progress.h"
 #include "scenario.h"
 
 #define PLOT_WIDTH 60             /* columns of the cwnd view: fits 80 with its labels */
@@ -411,6 +412,9 @@ static const char demo_usage[] =
     "by then says so and how far it got. Units: cwnd, ssthresh and buffers in bytes (the\n"
     "--cwnd plot's scale says KiB or MiB), times in ms in the text and in seconds (keys\n"
     "ending _s) in --json, whose options hold the values in effect, defaults included.\n"
+    "While a run goes on, a terminal shows how far it got on one line of stderr (bytes\n"
+    "read of --bytes, simulated time, the rate in real time), erased before the output;\n"
+    "never with --quiet or --json, or when stderr is not a terminal.\n"
     "\n"
     "exit status: 0 when the bytes arrived intact and both ends closed cleanly, 1 when the\n"
     "transfer failed or stopped early (one line says why), 2 for a bad option.\n";
@@ -650,12 +654,18 @@ int cmd_demo(int argc, char **argv)
         o.on_call = ladder_call;
         o.call_ctx = &L;
     }
+    struct progress bar;
+    progress_init(&bar, !quiet && !json);
+    L.bar = &bar; /* a ladder line first erases the progress line */
+    o.on_progress = progress_scenario;
+    o.progress_ctx = &bar;
     struct scenario_result r;
     char err[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = scenario_run(&o, &r, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    progress_end(&bar);
     if (rc < 0) {
         fprintf(stderr, "synack demo: %s\n", err);
         return 1;

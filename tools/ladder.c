@@ -120,6 +120,7 @@ static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
     L->last_t = t;
     L->total++;
     if (L->quiet) return;
+    if (L->bar && L->total <= LADDER_HEAD) progress_end(L->bar); /* the line goes above it */
     if (L->total == 1) { /* the header comes with the first line, not before an error */
         char c[SYNACK_ADDR_STRLEN + 10], s[SYNACK_ADDR_STRLEN + 10], a[SYNACK_ADDR_STRLEN];
         struct synack_addr ca = scenario_addr(L->ipv6, false), sa = scenario_addr(L->ipv6, true);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "annotate.h"
+#include "progress.h"
 
 #define LADDER_TAIL 24 /* lines kept at the end */
 
@@ -25,10 +26,11 @@ struct ladder {
     bool states; /* print state changes on the ladder */
     bool edges;  /* label bare ACKs with the window they offer, [ack, right edge) */
     struct annotator a;
-    int handshake_step; /* last handshake step labelled (0..3) */
-    unsigned syn_sides; /* bit per side that sent a bare SYN */
-    int close_step;     /* last close step labelled (0..4) */
-    int fin_side[2];    /* which side sent the first and the second FIN (-1: none) */
+    struct progress *bar; /* a progress line on the terminal, erased before each line, or NULL */
+    int handshake_step;   /* last handshake step labelled (0..3) */
+    unsigned syn_sides;   /* bit per side that sent a bare SYN */
+    int close_step;       /* last close step labelled (0..4) */
+    int fin_side[2];      /* which side sent the first and the second FIN (-1: none) */
     uint32_t fin_seq[2];
     uint64_t total;       /* lines seen */
     synack_time_t last_t; /* of the last line: lines never go back in time */

@@ -647,6 +647,9 @@ static void run_loop(struct run *run)
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
         sampler_poll(run);
+        if (run->o->on_progress && steps % SCENARIO_PROGRESS_STEPS == 0)
+            run->o->on_progress(run->o->progress_ctx, run->r->bytes_received, run->total,
+                                synack_sim_now(run->sim));
     }
 }
 

@@ -119,7 +119,13 @@ struct scenario_opts {
     void (*on_state)(void *ctx, char side, enum synack_state from, enum synack_state to,
                      synack_time_t t);
     void *state_ctx;
+    /* Called every SCENARIO_PROGRESS_STEPS simulator steps with the bytes the server has
+     * read so far, of `total` (the bytes or the messages), at virtual time `now`: what a
+     * progress line needs. The harness reads no clock; the caller paces what it shows. */
+    void (*on_progress)(void *ctx, uint64_t done, uint64_t total, synack_time_t now);
+    void *progress_ctx;
 };
+#define SCENARIO_PROGRESS_STEPS 4096
 
 struct scenario_side {
     enum synack_state states[SCENARIO_MAX_STATES]; /* every state passed through, in order */
