@@ -380,7 +380,8 @@ static const char demo_usage[] =
     "  --scenario NAME       a lesson: a run set up to show one thing about TCP, its ladder\n"
     "                        annotated and explained (--scenario list names them all);\n"
     "                        takes only --lang, --quiet, --ipv6 and --pcap besides\n"
-    "  --lang en|zh          the explanation in English (default) or Chinese\n"
+    "  --lang en|zh          the explanation and the ladder's labels in English (default)\n"
+    "                        or Chinese\n"
     "  --calls               mark the applications' socket calls (listen, connect, accept,\n"
     "                        send, recv, close) on the ladder; a scenario always does\n"
     "\n"
@@ -645,7 +646,7 @@ int cmd_demo(int argc, char **argv)
     }
 
     struct ladder L;
-    ladder_init(&L, quiet || json, o.ipv6);
+    ladder_init(&L, quiet || json, o.ipv6, false);
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     o.on_state = ladder_state;

@@ -23,6 +23,7 @@ struct ladder_line {
 struct ladder {
     bool quiet;
     bool ipv6;   /* the ends' addresses in the header */
+    bool zh;     /* the labels in Chinese */
     bool states; /* print state changes on the ladder */
     bool edges;  /* label bare ACKs with the window they offer, [ack, right edge) */
     struct annotator a;
@@ -40,7 +41,8 @@ struct ladder {
     size_t tail_len, tail_head;
 };
 
-void ladder_init(struct ladder *L, bool quiet, bool ipv6);
+/* `zh`: the labels in Chinese (TCP's names, flags and states as they are). */
+void ladder_init(struct ladder *L, bool quiet, bool ipv6, bool zh);
 /* A synack_sim_observer_fn: ctx is the ladder. */
 void ladder_observe(void *ctx, const struct synack_sim_packet *ev);
 /* The scenario's on_state: ctx is the ladder. */

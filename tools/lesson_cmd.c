@@ -97,14 +97,14 @@ static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang la
 }
 
 /* TCP over UDP: the inner segments on the ladder, then what each layer did. */
-static int run_tunnel_act(const struct lesson *l, size_t act, bool quiet)
+static int run_tunnel_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet)
 {
     struct tunnel_opts o;
     struct tunnel_result r;
     char err[256];
     lesson_tunnel_setup(l, act, &o);
     struct ladder L;
-    ladder_init(&L, quiet, false);
+    ladder_init(&L, quiet, false, lang == LESSON_ZH);
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     if (tunnel_run(&o, &r, err, sizeof err) < 0) {
@@ -126,7 +126,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
 {
     if (l->acts[act].udp_setup) return run_udp_act(l, act, lang);
     if (l->acts[act].flood_setup) return run_flood_act(l, act, lang);
-    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, quiet);
+    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, lang, quiet);
     struct scenario_opts o;
     lesson_setup(l, act, &o);
     o.ipv6 = ipv6;
@@ -137,7 +137,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
         o.samples_cap = LESSON_SAMPLES;
     }
     struct ladder L;
-    ladder_init(&L, quiet || l->cwnd_plot, ipv6);
+    ladder_init(&L, quiet || l->cwnd_plot, ipv6, lang == LESSON_ZH);
     L.edges = l->window_edges;
     o.observer = ladder_observe;
     o.observer_ctx = &L;

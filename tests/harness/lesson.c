@@ -839,7 +839,7 @@ static void log_state(void *ctx, char side, enum synack_state from, enum synack_
 {
     struct lesson_log *log = ctx;
     int s = side == 'c' ? 0 : 1;
-    annotator_state(&log->a, s, from, to, t, NULL, 0);
+    annotator_state(&log->a, s, from, to, t, NULL);
     struct lesson_event *e = log_push(log);
     if (!e) return;
     *e = (struct lesson_event){.is_state = true, .side = s, .from = from, .to = to, .t = t};
