@@ -56,6 +56,29 @@ static void print_reads(const struct scenario_opts *o, const struct lesson_reads
                        : ": NOT the messages written");
 }
 
+/* What each end of a heartbeat wrote and heard, and when it gave the other up. */
+static void print_heartbeat(const struct scenario_result *r, enum lesson_lang lang)
+{
+    static const char *const fmt[LESSON_LANG_COUNT] = {
+        "\n%s: wrote %llu %ss, heard %llu %ss; ",
+        "\n%s:写了 %llu 个 %s,收到 %llu 个 %s;",
+    };
+    const struct scenario_side *end[2] = {&r->client, &r->server};
+    for (int i = 0; i < 2; i++) {
+        const char *mine = i == 0 ? "PING" : "PONG", *theirs = i == 0 ? "PONG" : "PING";
+        const char *who =
+            lang == LESSON_ZH ? (i == 0 ? "客户端" : "服务器") : (i == 0 ? "client" : "server");
+        printf(fmt[lang] + (i ? 1 : 0), who, (unsigned long long)end[i]->heartbeats_sent, mine,
+               (unsigned long long)end[i]->heartbeats_heard, theirs);
+        if (end[i]->dead_at)
+            printf(lang == LESSON_ZH ? "在 %.3f 秒判定对方已死,中止连接\n"
+                                     : "gave the other end up at %.3f s\n",
+                   (double)end[i]->dead_at / 1e9);
+        else
+            printf(lang == LESSON_ZH ? "没有放弃对方\n" : "never gave the other end up\n");
+    }
+}
+
 /* A UDP act: each datagram, when it left and when (or whether) it arrived. */
 static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang)
 {
@@ -161,6 +184,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     ladder_flush(&L);
     if (l->cwnd_plot) print_cwnd_view(&o, &r);
     if (o.nmessages) print_reads(&o, &reads.reads);
+    if (o.heartbeat_interval) print_heartbeat(&r, lang);
     printf("\n");
     print_states("client", &r.client);
     print_states("server", &r.server);
