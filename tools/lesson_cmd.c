@@ -80,12 +80,15 @@ static void print_heartbeat(const struct scenario_result *r, enum lesson_lang la
 }
 
 /* A UDP act: each datagram, when it left and when (or whether) it arrived. */
-static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang)
+static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool ipv6,
+                       const char *pcap)
 {
     struct udp_story_opts o;
     struct udp_story_result r;
     char err[256];
     lesson_udp_setup(l, act, &o);
+    o.ipv6 = ipv6;
+    o.pcap = pcap;
     if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
     if (udp_story_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "synack demo: %s\n", err);
@@ -103,12 +106,14 @@ static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang
 }
 
 /* A SYN flood: what became of the legitimate clients, and the server's queues. */
-static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang lang)
+static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang lang,
+                         const char *pcap)
 {
     struct flood_opts o;
     struct flood_result r;
     char err[256];
     lesson_flood_setup(l, act, &o);
+    o.pcap = pcap;
     if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
     if (flood_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "synack demo: %s\n", err);
@@ -120,14 +125,17 @@ static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang la
 }
 
 /* TCP over UDP: the inner segments on the ladder, then what each layer did. */
-static int run_tunnel_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet)
+static int run_tunnel_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet,
+                          bool ipv6, const char *pcap)
 {
     struct tunnel_opts o;
     struct tunnel_result r;
     char err[256];
     lesson_tunnel_setup(l, act, &o);
+    o.ipv6 = ipv6;
+    o.pcap = pcap;
     struct ladder L;
-    ladder_init(&L, quiet, false, lang == LESSON_ZH);
+    ladder_init(&L, quiet, ipv6, lang == LESSON_ZH);
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     if (tunnel_run(&o, &r, err, sizeof err) < 0) {
@@ -147,9 +155,9 @@ static int run_tunnel_act(const struct lesson *l, size_t act, enum lesson_lang l
 static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet, bool ipv6,
                    const char *pcap)
 {
-    if (l->acts[act].udp_setup) return run_udp_act(l, act, lang);
-    if (l->acts[act].flood_setup) return run_flood_act(l, act, lang);
-    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, lang, quiet);
+    if (l->acts[act].udp_setup) return run_udp_act(l, act, lang, ipv6, pcap);
+    if (l->acts[act].flood_setup) return run_flood_act(l, act, lang, pcap);
+    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, lang, quiet, ipv6, pcap);
     struct scenario_opts o;
     lesson_setup(l, act, &o);
     o.ipv6 = ipv6;
@@ -211,6 +219,12 @@ int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, 
         list_lessons(stderr, lang);
         return 2;
     }
+    for (size_t act = 0; ipv6 && act < l->nacts; act++)
+        if (l->acts[act].flood_setup)
+            return cli_fail("demo",
+                            "--ipv6: '%s' runs over IPv4 only (its spoofed sources, "
+                            "clients and server are IPv4 addresses)",
+                            name);
     if (pcap && l->nacts > 1) {
         fprintf(stderr,
                 "synack demo: --pcap with '%s', which has %zu runs: the file holds the "
