@@ -13,6 +13,7 @@
 #include "ladder.h"
 #include "lesson_cmd.h"
 #include "netopt.h"
+#include "progress.h"
 #include "scenario.h"
 
 #define PLOT_WIDTH 60             /* columns of the cwnd view: fits 80 with its labels */
@@ -378,8 +379,12 @@ static const char demo_usage[] =
     "  --simultaneous-close  both ends close at the same instant\n"
     "  --scenario NAME       a lesson: a run set up to show one thing about TCP, its ladder\n"
     "                        annotated and explained (--scenario list names them all);\n"
-    "                        takes only --lang, --quiet, --ipv6 and --pcap besides\n"
-    "  --lang en|zh          the explanation in English (default) or Chinese\n"
+    "                        takes only --lang, --quiet, --ipv6 and --pcap besides; the\n"
+    "                        UDP runs capture UDP, reliable-udp the outer datagrams (its\n"
+    "                        inner TCP speaks IPv6 with --ipv6, the outer UDP IPv4 always),\n"
+    "                        syn-flood refuses --ipv6 (its attacker is IPv4)\n"
+    "  --lang en|zh          the explanation and the ladder's labels in English (default)\n"
+    "                        or Chinese\n"
     "  --calls               mark the applications' socket calls (listen, connect, accept,\n"
     "                        send, recv, close) on the ladder; a scenario always does\n"
     "\n"
@@ -411,6 +416,9 @@ static const char demo_usage[] =
     "by then says so and how far it got. Units: cwnd, ssthresh and buffers in bytes (the\n"
     "--cwnd plot's scale says KiB or MiB), times in ms in the text and in seconds (keys\n"
     "ending _s) in --json, whose options hold the values in effect, defaults included.\n"
+    "While a run goes on, a terminal shows how far it got on one line of stderr (bytes\n"
+    "read of --bytes, simulated time, the rate in real time), erased before the output;\n"
+    "never with --quiet or --json, or when stderr is not a terminal.\n"
     "\n"
     "exit status: 0 when the bytes arrived intact and both ends closed cleanly, 1 when the\n"
     "transfer failed or stopped early (one line says why), 2 for a bad option.\n";
@@ -641,7 +649,7 @@ int cmd_demo(int argc, char **argv)
     }
 
     struct ladder L;
-    ladder_init(&L, quiet || json, o.ipv6);
+    ladder_init(&L, quiet || json, o.ipv6, false);
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     o.on_state = ladder_state;
@@ -650,12 +658,18 @@ int cmd_demo(int argc, char **argv)
         o.on_call = ladder_call;
         o.call_ctx = &L;
     }
+    struct progress bar;
+    progress_init(&bar, !quiet && !json);
+    L.bar = &bar; /* a ladder line first erases the progress line */
+    o.on_progress = progress_scenario;
+    o.progress_ctx = &bar;
     struct scenario_result r;
     char err[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = scenario_run(&o, &r, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    progress_end(&bar);
     if (rc < 0) {
         fprintf(stderr, "synack demo: %s\n", err);
         return 1;

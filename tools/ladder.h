@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "annotate.h"
+#include "progress.h"
 
 #define LADDER_TAIL 24 /* lines kept at the end */
 
@@ -22,13 +23,15 @@ struct ladder_line {
 struct ladder {
     bool quiet;
     bool ipv6;   /* the ends' addresses in the header */
+    bool zh;     /* the labels in Chinese */
     bool states; /* print state changes on the ladder */
     bool edges;  /* label bare ACKs with the window they offer, [ack, right edge) */
     struct annotator a;
-    int handshake_step; /* last handshake step labelled (0..3) */
-    unsigned syn_sides; /* bit per side that sent a bare SYN */
-    int close_step;     /* last close step labelled (0..4) */
-    int fin_side[2];    /* which side sent the first and the second FIN (-1: none) */
+    struct progress *bar; /* a progress line on the terminal, erased before each line, or NULL */
+    int handshake_step;   /* last handshake step labelled (0..3) */
+    unsigned syn_sides;   /* bit per side that sent a bare SYN */
+    int close_step;       /* last close step labelled (0..4) */
+    int fin_side[2];      /* which side sent the first and the second FIN (-1: none) */
     uint32_t fin_seq[2];
     uint64_t total;       /* lines seen */
     synack_time_t last_t; /* of the last line: lines never go back in time */
@@ -38,7 +41,8 @@ struct ladder {
     size_t tail_len, tail_head;
 };
 
-void ladder_init(struct ladder *L, bool quiet, bool ipv6);
+/* `zh`: the labels in Chinese (TCP's names, flags and states as they are). */
+void ladder_init(struct ladder *L, bool quiet, bool ipv6, bool zh);
 /* A synack_sim_observer_fn: ctx is the ladder. */
 void ladder_observe(void *ctx, const struct synack_sim_packet *ev);
 /* The scenario's on_state: ctx is the ladder. */

@@ -56,13 +56,39 @@ static void print_reads(const struct scenario_opts *o, const struct lesson_reads
                        : ": NOT the messages written");
 }
 
+/* What each end of a heartbeat wrote and heard, and when it gave the other up. */
+static void print_heartbeat(const struct scenario_result *r, enum lesson_lang lang)
+{
+    static const char *const fmt[LESSON_LANG_COUNT] = {
+        "\n%s: wrote %llu %ss, heard %llu %ss; ",
+        "\n%s:写了 %llu 个 %s,收到 %llu 个 %s;",
+    };
+    const struct scenario_side *end[2] = {&r->client, &r->server};
+    for (int i = 0; i < 2; i++) {
+        const char *mine = i == 0 ? "PING" : "PONG", *theirs = i == 0 ? "PONG" : "PING";
+        const char *who =
+            lang == LESSON_ZH ? (i == 0 ? "客户端" : "服务器") : (i == 0 ? "client" : "server");
+        printf(fmt[lang] + (i ? 1 : 0), who, (unsigned long long)end[i]->heartbeats_sent, mine,
+               (unsigned long long)end[i]->heartbeats_heard, theirs);
+        if (end[i]->dead_at)
+            printf(lang == LESSON_ZH ? "在 %.3f 秒判定对方已死,中止连接\n"
+                                     : "gave the other end up at %.3f s\n",
+                   (double)end[i]->dead_at / 1e9);
+        else
+            printf(lang == LESSON_ZH ? "没有放弃对方\n" : "never gave the other end up\n");
+    }
+}
+
 /* A UDP act: each datagram, when it left and when (or whether) it arrived. */
-static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang)
+static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool ipv6,
+                       const char *pcap)
 {
     struct udp_story_opts o;
     struct udp_story_result r;
     char err[256];
     lesson_udp_setup(l, act, &o);
+    o.ipv6 = ipv6;
+    o.pcap = pcap;
     if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
     if (udp_story_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "synack demo: %s\n", err);
@@ -80,12 +106,14 @@ static int run_udp_act(const struct lesson *l, size_t act, enum lesson_lang lang
 }
 
 /* A SYN flood: what became of the legitimate clients, and the server's queues. */
-static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang lang)
+static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang lang,
+                         const char *pcap)
 {
     struct flood_opts o;
     struct flood_result r;
     char err[256];
     lesson_flood_setup(l, act, &o);
+    o.pcap = pcap;
     if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
     if (flood_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "synack demo: %s\n", err);
@@ -97,14 +125,17 @@ static int run_flood_act(const struct lesson *l, size_t act, enum lesson_lang la
 }
 
 /* TCP over UDP: the inner segments on the ladder, then what each layer did. */
-static int run_tunnel_act(const struct lesson *l, size_t act, bool quiet)
+static int run_tunnel_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet,
+                          bool ipv6, const char *pcap)
 {
     struct tunnel_opts o;
     struct tunnel_result r;
     char err[256];
     lesson_tunnel_setup(l, act, &o);
+    o.ipv6 = ipv6;
+    o.pcap = pcap;
     struct ladder L;
-    ladder_init(&L, quiet, false);
+    ladder_init(&L, quiet, ipv6, lang == LESSON_ZH);
     o.observer = ladder_observe;
     o.observer_ctx = &L;
     if (tunnel_run(&o, &r, err, sizeof err) < 0) {
@@ -124,9 +155,9 @@ static int run_tunnel_act(const struct lesson *l, size_t act, bool quiet)
 static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet, bool ipv6,
                    const char *pcap)
 {
-    if (l->acts[act].udp_setup) return run_udp_act(l, act, lang);
-    if (l->acts[act].flood_setup) return run_flood_act(l, act, lang);
-    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, quiet);
+    if (l->acts[act].udp_setup) return run_udp_act(l, act, lang, ipv6, pcap);
+    if (l->acts[act].flood_setup) return run_flood_act(l, act, lang, pcap);
+    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, lang, quiet, ipv6, pcap);
     struct scenario_opts o;
     lesson_setup(l, act, &o);
     o.ipv6 = ipv6;
@@ -137,7 +168,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
         o.samples_cap = LESSON_SAMPLES;
     }
     struct ladder L;
-    ladder_init(&L, quiet || l->cwnd_plot, ipv6);
+    ladder_init(&L, quiet || l->cwnd_plot, ipv6, lang == LESSON_ZH);
     L.edges = l->window_edges;
     o.observer = ladder_observe;
     o.observer_ctx = &L;
@@ -161,6 +192,7 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
     ladder_flush(&L);
     if (l->cwnd_plot) print_cwnd_view(&o, &r);
     if (o.nmessages) print_reads(&o, &reads.reads);
+    if (o.heartbeat_interval) print_heartbeat(&r, lang);
     printf("\n");
     print_states("client", &r.client);
     print_states("server", &r.server);
@@ -187,6 +219,12 @@ int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, 
         list_lessons(stderr, lang);
         return 2;
     }
+    for (size_t act = 0; ipv6 && act < l->nacts; act++)
+        if (l->acts[act].flood_setup)
+            return cli_fail("demo",
+                            "--ipv6: '%s' runs over IPv4 only (its spoofed sources, "
+                            "clients and server are IPv4 addresses)",
+                            name);
     if (pcap && l->nacts > 1) {
         fprintf(stderr,
                 "synack demo: --pcap with '%s', which has %zu runs: the file holds the "

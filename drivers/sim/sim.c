@@ -399,7 +399,7 @@ static void link_offer(struct synack_sim *sim, int index, struct sim_pkt *p)
         sim->stats.nomem_drops++;
         pool_put(sim, p);
         return;
-    } else if (link_is_in_drop_list(l, p->number)) {
+    } else if (link_is_in_drop_list(l, p->number) || (l->p.cut_at && sim->now >= l->p.cut_at)) {
         fate = SYNACK_SIM_DROPPED;
         l->stats.dropped_list++;
     } else if (d.lose) {

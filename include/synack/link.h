@@ -133,6 +133,9 @@ struct synack_sim_link_params {
      * drops included) that are always dropped, in any order. The list is copied. */
     const uint64_t *drop_list;
     size_t drop_count;
+    /* From this time on (when not 0) every packet offered is dropped (DROPPED, counted
+     * in dropped_list): a cut cable, which neither end is told of. */
+    synack_time_t cut_at;
     double dup;                  /* probability that a packet is delivered twice */
     double reorder;              /* probability that a packet is held back ... */
     synack_time_t reorder_delay; /* ... by this much, so later packets overtake it */
@@ -183,7 +186,7 @@ struct synack_sim_link_stats {
     uint64_t offered;         /* packets offered (SENT) */
     uint64_t delivered;       /* copies delivered, extra copies of duplicates included */
     uint64_t lost;            /* random loss */
-    uint64_t dropped_list;    /* drop list */
+    uint64_t dropped_list;    /* drop list, and cut_at */
     uint64_t queue_drops;     /* drop-tail */
     uint64_t duplicated;      /* packets that got an extra copy */
     uint64_t corrupted;       /* packets with a flipped bit */

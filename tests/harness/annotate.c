@@ -143,33 +143,24 @@ bool annotator_packet(struct annotator *a, const struct synack_sim_packet *ev, s
     return true;
 }
 
-void annotator_state(struct annotator *a, int side, enum synack_state from, enum synack_state to,
-                     synack_time_t t, char *cause, size_t cap)
+enum annotate_cause annotator_state(struct annotator *a, int side, enum synack_state from,
+                                    enum synack_state to, synack_time_t t, uint8_t *flags)
 {
     a->state[side] = to;
-    if (cap == 0) return;
-    cause[0] = 0;
     bool app_close = (to == SYNACK_FIN_WAIT_1 || to == SYNACK_LAST_ACK) && from != SYNACK_CLOSED;
-    if (from == SYNACK_CLOSED && to == SYNACK_SYN_SENT) {
-        snprintf(cause, cap, "connect");
-    } else if (to == SYNACK_LISTEN) {
-        snprintf(cause, cap, "listen");
-    } else if (from == SYNACK_LISTEN && to == SYNACK_CLOSED) {
-        snprintf(cause, cap, "the listener closes");
-    } else if (app_close) {
-        snprintf(cause, cap, "the application closes");
-    } else if (to == SYNACK_CLOSED && from != SYNACK_TIME_WAIT && from != SYNACK_LAST_ACK &&
-               from != SYNACK_CLOSING &&
-               !(a->have_delivered[side] && a->delivered_t[side] == t &&
-                 (a->delivered_flags[side] & SYNACK_TCP_RST))) {
-        snprintf(cause, cap, "abort");
-    } else if (a->have_delivered[side] && a->delivered_t[side] == t) {
-        char flags[16];
-        synack_format_tcp_flags(flags, sizeof flags, a->delivered_flags[side]);
-        snprintf(cause, cap, "the %s arriving", flags);
-    } else if (from == SYNACK_TIME_WAIT) {
-        snprintf(cause, cap, "2*MSL expiring");
+    bool arrived = a->have_delivered[side] && a->delivered_t[side] == t;
+    if (from == SYNACK_CLOSED && to == SYNACK_SYN_SENT) return CAUSE_CONNECT;
+    if (to == SYNACK_LISTEN) return CAUSE_LISTEN;
+    if (from == SYNACK_LISTEN && to == SYNACK_CLOSED) return CAUSE_LISTENER_CLOSES;
+    if (app_close) return CAUSE_APP_CLOSES;
+    if (to == SYNACK_CLOSED && from != SYNACK_TIME_WAIT && from != SYNACK_LAST_ACK &&
+        from != SYNACK_CLOSING && !(arrived && (a->delivered_flags[side] & SYNACK_TCP_RST)))
+        return CAUSE_ABORT;
+    if (arrived) {
+        if (flags) *flags = a->delivered_flags[side];
+        return CAUSE_ARRIVING;
     }
+    return from == SYNACK_TIME_WAIT ? CAUSE_2MSL : CAUSE_NONE;
 }
 
 size_t annotate_options(const struct annotator *a, const struct annotated *x, char *out, size_t cap)
@@ -193,26 +184,5 @@ size_t annotate_options(const struct annotator *a, const struct annotated *x, ch
                 : "SACK ",
             x->extra.sack[i].left - base, x->extra.sack[i].right - base);
 #undef PUT
-    return n < cap ? n : cap - 1;
-}
-
-size_t annotate_notes(const struct annotated *x, char *out, size_t cap)
-{
-    static const struct {
-        unsigned bit;
-        const char *text;
-    } words[] = {
-        {NOTE_RETRANSMISSION, "RETRANSMISSION"}, {NOTE_ZERO_WINDOW, "zero window"},
-        {NOTE_WINDOW_UPDATE, "window update"},   {NOTE_WINDOW_PROBE, "window probe"},
-        {NOTE_KEEPALIVE, "keepalive"},           {NOTE_FROM_TIME_WAIT, "sent in TIME_WAIT"},
-        {NOTE_FILLS_WINDOW, "fills the window"},
-    };
-    size_t n = 0;
-    out[0] = 0;
-    if ((x->notes & NOTE_DUP_ACK) && n < cap)
-        n += (size_t)snprintf(out + n, cap - n, "dup ACK #%u", x->dup_ack);
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if ((x->notes & words[i].bit) && n < cap)
-            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", words[i].text);
     return n < cap ? n : cap - 1;
 }

@@ -78,19 +78,26 @@ void annotator_init(struct annotator *a);
 bool annotator_packet(struct annotator *a, const struct synack_sim_packet *ev,
                       struct annotated *out);
 
-/* A state change of side `side` (0 client, 1 server) at `t`. Writes into `cause` (when
- * `cap` > 0) what caused it: "connect", "listen", "the listener closes", "the application closes",
- * "the [S.] arriving" (a segment delivered to that side at `t`), "2*MSL expiring", "abort" (CLOSED
- * with no RST arriving), or "" (another timer). */
-void annotator_state(struct annotator *a, int side, enum synack_state from, enum synack_state to,
-                     synack_time_t t, char *cause, size_t cap);
+/* What caused a state change, as far as the links and the applications show. */
+enum annotate_cause {
+    CAUSE_NONE,            /* another timer, or nothing seen */
+    CAUSE_CONNECT,         /* CLOSED -> SYN_SENT */
+    CAUSE_LISTEN,          /* -> LISTEN */
+    CAUSE_LISTENER_CLOSES, /* LISTEN -> CLOSED */
+    CAUSE_APP_CLOSES,      /* -> FIN_WAIT_1 or LAST_ACK */
+    CAUSE_ABORT,           /* CLOSED with no RST arriving and not from a closing state */
+    CAUSE_ARRIVING,        /* the segment delivered to that side at that instant */
+    CAUSE_2MSL,            /* TIME_WAIT's 2*MSL expiring */
+};
+
+/* A state change of side `side` (0 client, 1 server) at `t`: records it and returns what
+ * caused it. With CAUSE_ARRIVING, *flags (when not NULL) is the arriving segment's. */
+enum annotate_cause annotator_state(struct annotator *a, int side, enum synack_state from,
+                                    enum synack_state to, synack_time_t t, uint8_t *flags);
 
 /* "mss 1460, wscale 7, sackOK, TS", "SACK 2897-4345", ... the options of `x` worth
  * showing, the SACK blocks relative to the data sender's ISN. */
 size_t annotate_options(const struct annotator *a, const struct annotated *x, char *out,
                         size_t cap);
-
-/* "dup ACK #2, zero window": the notes as words. */
-size_t annotate_notes(const struct annotated *x, char *out, size_t cap);
 
 #endif

@@ -121,6 +121,17 @@ static void setup_keepalive(struct scenario_opts *o)
     o->client_close_at = SYNACK_S(35);
 }
 
+/* The application's own heartbeat, TCP keepalive off: a PING every 2 s answered by a
+ * PONG; at 5 s the path goes dead without a word to either end; each end gives the other
+ * up after 3 heartbeats (6 s) of silence. */
+static void setup_heartbeat(struct scenario_opts *o)
+{
+    o->bytes = 0;
+    o->heartbeat_interval = LESSON_HEARTBEAT_INTERVAL;
+    o->heartbeat_misses = LESSON_HEARTBEAT_MISSES;
+    o->links_cut_at = LESSON_HEARTBEAT_CUT_AT;
+}
+
 /* The server's interface has an MTU of 1000: it offers MSS 960, and the client, which
  * offers 1460, sends no segment larger than the server's (with --ipv6: 1280, 1220, 1440). */
 static void tune_small_mtu(struct synack_config *cfg, bool server)
@@ -637,24 +648,49 @@ static const struct lesson lessons[] = {
     },
     {
         .name = "keepalive",
-        .title = {"keepalive: probing an idle connection", "保活:探测空闲的连接"},
+        .title = {"keepalive: probing an idle connection; an application heartbeat",
+                  "保活:探测空闲的连接;应用层心跳"},
         .explain =
             {
-                "The connection is established and then idle: nothing to send. After 10 s of\n"
-                "silence the client's keepalive timer sends a probe: an ACK with sequence number\n"
-                "SND.NXT - 1 and no data, which the peer must answer with an ACK. An answer\n"
-                "says the peer is alive and the idle time starts again; after 3 probes\n"
-                "unanswered (every 5 s) the connection would fail. Linux's defaults are 2 hours,\n"
-                "75 s and 9 probes (off unless SO_KEEPALIVE is set), which is why applications\n"
-                "often send a heartbeat of their own.\n",
-                "连接建立后一直空闲,没有数据要发。静默 10 秒后,客户端的保活定时器发出一个\n"
-                "探测:序列号为 SND.NXT - 1、不带数据的 ACK,对方必须回一个 ACK。有回应说明\n"
-                "对方还活着,空闲计时重新开始;连续 3 个探测(每 5 秒一个)都没有回应,连接\n"
-                "就会失败。Linux 的默认值是 2 小时、75 秒、9 个探测(不设置 SO_KEEPALIVE 就\n"
-                "不开启),所以应用程序常常自己再做一层心跳。\n",
+                "In the first run the connection is established and then idle: nothing to\n"
+                "send. After 10 s of silence the client's keepalive timer sends a probe: an ACK\n"
+                "with sequence number SND.NXT - 1 and no data, which the peer must answer with\n"
+                "an ACK. An answer says the peer is alive and the idle time starts again; after\n"
+                "3 probes unanswered (every 5 s) the connection would fail. Linux's defaults are\n"
+                "2 hours, 75 s and 9 probes (off unless SO_KEEPALIVE is set): a peer that\n"
+                "vanished is noticed after 2 h 11 min at best.\n"
+                "\n"
+                "So applications send a heartbeat of their own, as in the second run (keepalive\n"
+                "off): the client writes \"PING\" every 2 s and the server answers \"PONG\". At\n"
+                "5 s the path goes dead and neither end is told (no FIN, no RST: a cut cable, a\n"
+                "crashed host, a NAT that forgot the connection). TCP only retransmits the PING\n"
+                "nobody acknowledges, for many minutes; the server, with nothing to send, would\n"
+                "wait forever. Each application instead gives the other up after 3 heartbeats\n"
+                "(6 s) without a word from it and aborts: the server 6 s after the last PING,\n"
+                "the client 6 s after the last PONG. A heartbeat also shows what keepalive\n"
+                "cannot: that the other application, not just its TCP, still answers.\n",
+                "第一次运行:连接建立后一直空闲,没有数据要发。静默 10 秒后,客户端的保活\n"
+                "定时器发出一个探测:序列号为 SND.NXT - 1、不带数据的 ACK,对方必须回一个\n"
+                "ACK。有回应说明对方还活着,空闲计时重新开始;连续 3 个探测(每 5 秒一个)\n"
+                "都没有回应,连接就会失败。Linux 的默认值是 2 小时、75 秒、9 个探测(不设置\n"
+                "SO_KEEPALIVE 就不开启):对方消失了,最快也要 2 小时 11 分钟才能发现。\n"
+                "\n"
+                "所以应用程序常常自己再做一层心跳,就是第二次运行(保活关闭):客户端每 2 秒\n"
+                "写一个 \"PING\",服务器回一个 \"PONG\"。第 5 秒时链路断了,两端都不知道(没有\n"
+                "FIN,也没有 RST:网线被拔、主机崩溃、NAT 忘了这条连接)。TCP 只会一遍遍重传\n"
+                "没有被确认的 PING,持续许多分钟;服务器没有数据要发,会一直等下去。而两端\n"
+                "的应用程序在 3 个心跳周期(6 秒)收不到对方的消息后就放弃对方、中止连接:\n"
+                "服务器在最后一个 PING 之后 6 秒,客户端在最后一个 PONG 之后 6 秒。心跳还能\n"
+                "证明保活做不到的事:回应的是对方的应用程序,而不只是它的 TCP。\n",
             },
-        .acts = {{.caption = {"", ""}, .setup = setup_keepalive}},
-        .nacts = 1,
+        .acts = {{.caption = {"TCP keepalive: the connection is idle, the client probes it",
+                              "TCP 保活:连接空闲,客户端探测它"},
+                  .setup = setup_keepalive},
+                 {.caption = {"an application heartbeat, keepalive off: a PING every 2 s, a "
+                              "PONG back; at 5 s the path goes dead",
+                              "应用层心跳,保活关闭:每 2 秒一个 PING,回一个 PONG;第 5 秒链路中断"},
+                  .setup = setup_heartbeat}},
+        .nacts = 2,
     },
     {
         .name = "mss",
@@ -839,7 +875,7 @@ static void log_state(void *ctx, char side, enum synack_state from, enum synack_
 {
     struct lesson_log *log = ctx;
     int s = side == 'c' ? 0 : 1;
-    annotator_state(&log->a, s, from, to, t, NULL, 0);
+    annotator_state(&log->a, s, from, to, t, NULL);
     struct lesson_event *e = log_push(log);
     if (!e) return;
     *e = (struct lesson_event){.is_state = true, .side = s, .from = from, .to = to, .t = t};

@@ -42,6 +42,12 @@ struct lesson {
 
 #define LESSON_SAMPLES 240 /* cwnd samples of a cwnd_plot lesson */
 
+/* The keepalive lesson's second act: a PING every interval, the path cut at CUT_AT, each
+ * end giving the other up after MISSES silent intervals. */
+#define LESSON_HEARTBEAT_INTERVAL SYNACK_S(2)
+#define LESSON_HEARTBEAT_MISSES 3
+#define LESSON_HEARTBEAT_CUT_AT SYNACK_S(5)
+
 /* Every lesson, in teaching order. */
 size_t lesson_count(void);
 const struct lesson *lesson_at(size_t i);

@@ -148,6 +148,12 @@ struct side {
     bool shut;      /* we called shutdown: the FIN follows the queued data */
     bool released;  /* we called close: the pointer is the stack's now */
     bool peer_done; /* recv returned 0: the peer's FIN and every byte before it arrived */
+    /* The heartbeat: when the other end was last heard (or the connection opened), and
+     * the bytes of a PING or PONG read so far. */
+    bool hb_started;
+    synack_time_t heard_at;
+    uint8_t hb_msg[4];
+    size_t hb_len;
 };
 
 /* The client's congestion state over time (see struct scenario_sample). samples[n - 1]
@@ -544,11 +550,99 @@ static void server_restart(struct run *run, synack_time_t now)
     side_call(sd, flags ? "listen(port 80, SO_REUSEADDR)" : "listen(port 80)", rc, now);
 }
 
+/* ---- the application heartbeat ----------------------------------------------------------- */
+
+/* When the client writes its next PING. */
+static synack_time_t heartbeat_ping_due(const struct run *run)
+{
+    return run->connected_at + (run->client.out->heartbeats_sent + 1) * run->o->heartbeat_interval;
+}
+
+/* When `sd` gives the other end up: heartbeat_misses intervals after it last heard it. */
+static synack_time_t heartbeat_deadline(const struct run *run, const struct side *sd)
+{
+    return sd->heard_at + (synack_time_t)run->o->heartbeat_misses * run->o->heartbeat_interval;
+}
+
+static bool heartbeat_is_running(const struct side *sd)
+{
+    return sd->hb_started && sd->conn && !sd->released;
+}
+
+/* The client's PING or the server's PONG (the call's text a literal: callers keep it). */
+static void heartbeat_send(struct side *sd, synack_time_t now)
+{
+    bool ping = sd->tag == 'c';
+    const char *word = ping ? "PING" : "PONG";
+    synack_ssize n = synack_tcp_send(sd->conn, (const uint8_t *)word, 4, now);
+    side_call(sd, ping ? "send(\"PING\")" : "send(\"PONG\")", (int)n, now);
+    if (n == 4) sd->out->heartbeats_sent++;
+}
+
+/* Reads what arrived, four bytes a message; the server answers each PING with a PONG. */
+static void heartbeat_read(struct run *run, struct side *sd, synack_time_t now)
+{
+    const char *expect = sd->tag == 's' ? "PING" : "PONG";
+    while (!sd->peer_done) {
+        synack_ssize n = synack_tcp_recv(sd->conn, sd->hb_msg + sd->hb_len, 4 - sd->hb_len, now);
+        if (n >= 0) side_call(sd, "recv()", (int)n, now);
+        if (n == 0) sd->peer_done = true;
+        if (n <= 0) break;
+        sd->hb_len += (size_t)n;
+        if (sd->hb_len < 4) continue;
+        sd->hb_len = 0;
+        if (memcmp(sd->hb_msg, expect, 4) != 0) {
+            run->mismatch = true;
+            continue;
+        }
+        sd->out->heartbeats_heard++;
+        sd->heard_at = now;
+        if (sd->tag == 's') heartbeat_send(sd, now);
+    }
+}
+
+/* One end of the heartbeat: what arrived, the other end given up after heartbeat_misses
+ * silent intervals, and (the client) a PING when one is due. */
+static void heartbeat_step(struct run *run, struct side *sd, synack_time_t now)
+{
+    if (!sd->connected || !sd->conn || sd->released) return;
+    if (!sd->hb_started) {
+        sd->hb_started = true;
+        sd->heard_at = now;
+    }
+    heartbeat_read(run, sd, now);
+    if (now >= heartbeat_deadline(run, sd)) {
+        sd->out->dead_at = now;
+        side_abort(sd, now);
+        return;
+    }
+    if (sd->tag == 'c' && now >= heartbeat_ping_due(run)) heartbeat_send(sd, now);
+}
+
+/* The heartbeat's next PING and deadlines, for app_wake_time. */
+static synack_time_t heartbeat_wake_time(const struct run *run)
+{
+    synack_time_t wake = SYNACK_NEVER;
+    if (heartbeat_is_running(&run->client)) {
+        wake = heartbeat_ping_due(run);
+        synack_time_t d = heartbeat_deadline(run, &run->client);
+        if (d < wake) wake = d;
+    }
+    if (heartbeat_is_running(&run->server) && heartbeat_deadline(run, &run->server) < wake)
+        wake = heartbeat_deadline(run, &run->server);
+    return wake;
+}
+
 /* Who closes when: the scenario's choreography. */
 static void app_step(struct run *run)
 {
     const struct scenario_opts *o = run->o;
     synack_time_t now = synack_sim_now(run->sim);
+    if (o->heartbeat_interval) { /* PING and PONG until an end gives the other up */
+        heartbeat_step(run, &run->server, now);
+        heartbeat_step(run, &run->client, now);
+        return;
+    }
     client_write(run, now);
     side_read(run, &run->server, now);
     side_read(run, &run->client, now);
@@ -576,6 +670,8 @@ static synack_time_t app_wake_time(const struct run *run, synack_time_t now)
     synack_time_t wake = 0;
     if (o->server_read_from > now) wake = o->server_read_from;
     if (o->client_close_at > now && (!wake || o->client_close_at < wake)) wake = o->client_close_at;
+    synack_time_t beat = o->heartbeat_interval ? heartbeat_wake_time(run) : SYNACK_NEVER;
+    if (beat > now && beat != SYNACK_NEVER && (!wake || beat < wake)) wake = beat;
     for (size_t k = 0; o->message_interval && run->client.connected && k < o->nmessages; k++) {
         synack_time_t due = message_due(run, k);
         if (due > now && (!wake || due < wake)) wake = due;
@@ -649,6 +745,7 @@ static int add_links(struct run *run, int cnode, int snode, char *err, size_t er
     p.loss = o->loss;
     p.drop_list = o->drop_client_to_server;
     p.drop_count = o->drop_c2s_count;
+    p.cut_at = o->links_cut_at;
     int rc = synack_sim_add_link(run->sim, cnode, snode, &p);
     if (rc >= 0) {
         p.drop_list = o->drop_server_to_client;
@@ -739,6 +836,9 @@ static void run_loop(struct run *run)
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
         sampler_poll(run);
+        if (run->o->on_progress && steps % SCENARIO_PROGRESS_STEPS == 0)
+            run->o->on_progress(run->o->progress_ctx, run->r->bytes_received, run->total,
+                                synack_sim_now(run->sim));
     }
 }
 

@@ -103,7 +103,8 @@ struct scenario_opts {
     bool restart_reuseaddr;
     /* Called for each socket call of the applications (listen, connect, accept, send,
      * recv, close, shutdown, the restart's close and listen): side 'c' or 's', the call
-     * as text, what it returned (send and recv: the bytes; recv's AGAIN is not told). */
+     * as text (a literal, which the callee may keep), what it returned (send and recv: the bytes;
+     * recv's AGAIN is not told). */
     void (*on_call)(void *ctx, char side, const char *call, int rc, synack_time_t t);
     void *call_ctx;
     /* Called for each read() of the server application that returned data. */
@@ -119,7 +120,23 @@ struct scenario_opts {
     void (*on_state)(void *ctx, char side, enum synack_state from, enum synack_state to,
                      synack_time_t t);
     void *state_ctx;
+    /* Called every SCENARIO_PROGRESS_STEPS simulator steps with the bytes the server has
+     * read so far, of `total` (the bytes or the messages), at virtual time `now`: what a
+     * progress line needs. The harness reads no clock; the caller paces what it shows. */
+    /* An application heartbeat on top of TCP (the keepalive lesson): once connected, the
+     * client writes "PING" every heartbeat_interval and the server answers each with
+     * "PONG". An end that has heard neither from the other for heartbeat_misses intervals
+     * declares it dead and aborts its connection (scenario_side.dead_at). 0: none. The
+     * pings are the client's only data: `bytes` 0. */
+    synack_time_t heartbeat_interval;
+    unsigned heartbeat_misses;
+    /* From this virtual time on both links drop every packet, and neither end is told (a
+     * cut cable, a peer that vanished). 0: never. */
+    synack_time_t links_cut_at;
+    void (*on_progress)(void *ctx, uint64_t done, uint64_t total, synack_time_t now);
+    void *progress_ctx;
 };
+#define SCENARIO_PROGRESS_STEPS 4096
 
 struct scenario_side {
     enum synack_state states[SCENARIO_MAX_STATES]; /* every state passed through, in order */
@@ -134,6 +151,10 @@ struct scenario_side {
      * when the run stopped, whichever came first. Valid when has_info. */
     struct synack_tcp_info info;
     bool has_info;
+    /* The heartbeat (opts.heartbeat_interval): PINGs or PONGs this end wrote and heard,
+     * and when it declared the other dead (0: never). */
+    uint64_t heartbeats_sent, heartbeats_heard;
+    synack_time_t dead_at;
 };
 
 struct scenario_result {

@@ -56,7 +56,7 @@ static int tunnel_setup(struct tunnel *t)
     for (int i = 0; rc == 0 && i < 2; i++) {
         rc = make_stack(&t->outer[i], synack_addr_v4(0xcb007101u + (uint32_t)i), 0, o->seed + i);
         if (rc == 0)
-            rc = make_stack(&t->inner[i], scenario_addr(false, i == 1), TUNNEL_INNER_MTU,
+            rc = make_stack(&t->inner[i], scenario_addr(o->ipv6, i == 1), TUNNEL_INNER_MTU,
                             o->seed + 2 + i);
         if (rc == 0 && (node[i] = synack_sim_add_stack(t->sim, t->outer[i])) < 0) rc = node[i];
     }
@@ -71,7 +71,7 @@ static int tunnel_setup(struct tunnel *t)
     }
     if (rc < 0) return rc;
     synack_sim_set_observer(t->sim, tunnel_observe, t);
-    struct synack_endpoint srv = {scenario_addr(false, true), SCENARIO_SERVER_PORT};
+    struct synack_endpoint srv = {scenario_addr(o->ipv6, true), SCENARIO_SERVER_PORT};
     rc = synack_tcp_listen(t->inner[1], &srv, 4, NULL, &t->listener);
     if (rc == 0) rc = synack_tcp_connect(t->inner[0], &srv, NULL, NULL, &t->conn[0], 0);
     return rc;
@@ -166,6 +166,8 @@ int tunnel_run(const struct tunnel_opts *o, struct tunnel_result *r, char *err, 
     int rc = tunnel_setup(t);
     if (rc < 0) {
         snprintf(err, errcap, "cannot set up the tunnel: %s", synack_strerror(rc));
+    } else if (o->pcap && (rc = synack_sim_capture(t->sim, o->pcap)) < 0) {
+        snprintf(err, errcap, "%s", synack_sim_error(t->sim));
     } else {
         for (uint64_t steps = 0; steps < 10000000 && !(t->closed[0] && t->closed[1]); steps++) {
             synack_time_t now = synack_sim_now(t->sim);

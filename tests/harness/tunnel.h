@@ -24,6 +24,8 @@ struct tunnel_opts {
     const uint64_t *drop; /* outer datagrams the client -> server link loses */
     size_t ndrop;
     uint64_t seed;
+    bool ipv6;        /* the inner TCP speaks IPv6 (the outer UDP stays IPv4) */
+    const char *pcap; /* capture of the outer links (UDP datagrams), or NULL */
     /* Every packet event of the outer links with the inner packet in place of the
      * datagram (pkt, len: the inner IP packet), or NULL. */
     synack_sim_observer_fn observer;

@@ -13,11 +13,11 @@ struct udp_story {
     struct synack_udp *sock[2];
 };
 
-static int story_stack(struct udp_story *s, int i, uint64_t seed)
+static int story_stack(struct udp_story *s, int i, uint64_t seed, bool ipv6)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addrs[0] = scenario_addr(false, i == 1);
+    cfg.addrs[0] = scenario_addr(ipv6, i == 1);
     cfg.seed = seed ^ (uint64_t)(i + 1);
     return synack_stack_new(&s->stack[i], &cfg);
 }
@@ -41,15 +41,15 @@ static int story_setup(struct udp_story *s, const struct udp_story_opts *o)
 {
     int rc = synack_sim_new(&s->sim, o->seed);
     for (int i = 0; rc == 0 && i < 2; i++)
-        rc = story_stack(s, i, o->seed);
+        rc = story_stack(s, i, o->seed, o->ipv6);
     int node[2] = {-1, -1};
     for (int i = 0; rc == 0 && i < 2; i++)
         if ((node[i] = synack_sim_add_stack(s->sim, s->stack[i])) < 0) rc = node[i];
     if (rc == 0) rc = udp_story_links(s->sim, node, o->delay, o->drop, o->ndrop);
     if (rc < 0) return rc;
     if (o->observer) synack_sim_set_observer(s->sim, o->observer, o->observer_ctx);
-    struct synack_endpoint srv = {scenario_addr(false, true), UDP_STORY_PORT};
-    struct synack_endpoint cli = {scenario_addr(false, false), 0};
+    struct synack_endpoint srv = {scenario_addr(o->ipv6, true), UDP_STORY_PORT};
+    struct synack_endpoint cli = {scenario_addr(o->ipv6, false), 0};
     rc = synack_udp_bind(s->stack[1], &srv, NULL, &s->sock[1]);
     if (rc == 0) rc = synack_udp_bind(s->stack[0], &cli, NULL, &s->sock[0]);
     if (rc == 0) rc = synack_udp_connect(s->sock[0], &srv);
@@ -93,6 +93,11 @@ int udp_story_run(const struct udp_story_opts *o, struct udp_story_result *r, ch
     int rc = story_setup(&s, o);
     if (rc < 0) {
         snprintf(err, errcap, "cannot set up the UDP story: %s", synack_strerror(rc));
+        story_free(&s);
+        return rc;
+    }
+    if (o->pcap && (rc = synack_sim_capture(s.sim, o->pcap)) < 0) {
+        snprintf(err, errcap, "%s", synack_sim_error(s.sim));
         story_free(&s);
         return rc;
     }

@@ -23,6 +23,8 @@ struct udp_story_opts {
     const uint64_t *drop;   /* packet numbers the client -> server link loses */
     size_t ndrop;
     uint64_t seed;
+    bool ipv6;                       /* the two ends speak IPv6 (scenario_addr) */
+    const char *pcap;                /* capture of both links, or NULL */
     synack_sim_observer_fn observer; /* every packet event, or NULL */
     void *observer_ctx;
 };

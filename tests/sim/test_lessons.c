@@ -373,6 +373,59 @@ static void lesson_keepalive(void **state)
     run_free(run);
 }
 
+/* The time of the last segment of `side` carrying data that was delivered, or 0. */
+static synack_time_t last_data_delivered(const struct run *run, int side)
+{
+    synack_time_t t = 0;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct annotated *x = pkt_at(run, i);
+        if (x && x->kind == SYNACK_SIM_DELIVERED && x->side == side && x->seg.payload_len) t = x->t;
+    }
+    return t;
+}
+
+/* The application heartbeat, keepalive off: PING and PONG (4 bytes each, their words
+ * checked by the reader) cross until the path is cut; after it nothing arrives, and each
+ * end gives the other up exactly MISSES intervals after it last heard it, long before
+ * keepalive (10 s idle + 3 probes 5 s apart) of the first act would have. */
+static void lesson_heartbeat(void **state)
+{
+    (void)state;
+    struct run *run = record("keepalive", 1);
+    assert_int_equal(count_notes(run, CLIENT, NOTE_KEEPALIVE), 0);
+    assert_true(run->r.intact); /* every message read was "PING" or "PONG" */
+    size_t pings = 0, pongs = 0, delivered_late = 0;
+    for (size_t i = 0; i < run->log.n; i++) {
+        const struct lesson_event *e = &run->log.ev[i];
+        const struct annotated *x = pkt_at(run, i);
+        if (e->call && strcmp(e->call, "send(\"PING\")") == 0 && e->side == CLIENT) pings++;
+        if (e->call && strcmp(e->call, "send(\"PONG\")") == 0 && e->side == SERVER) pongs++;
+        if (is_sent(x, SERVER) && x->seg.payload_len) assert_int_equal(x->seg.payload_len, 4);
+        if (is_sent(x, CLIENT) && x->seg.payload_len) assert_int_equal(x->seg.payload_len, 4);
+        if (x && x->kind == SYNACK_SIM_DELIVERED && x->t >= LESSON_HEARTBEAT_CUT_AT)
+            delivered_late++;
+    }
+    synack_time_t span = LESSON_HEARTBEAT_MISSES * LESSON_HEARTBEAT_INTERVAL;
+    assert_int_equal(delivered_late, 0);
+    assert_int_equal(pings, run->r.client.heartbeats_sent);
+    assert_int_equal(pongs, run->r.server.heartbeats_sent);
+    assert_int_equal(run->r.server.heartbeats_heard, 2); /* the PINGs of 2 s and 4 s */
+    assert_int_equal(run->r.client.heartbeats_heard, 2);
+    assert_int_equal(pongs, 2);
+    assert_true(pings > 2); /* the client went on writing into the dead path */
+    synack_time_t last_pong = last_data_delivered(run, SERVER);
+    synack_time_t last_ping = last_data_delivered(run, CLIENT);
+    assert_true(last_pong > 0 && last_pong < LESSON_HEARTBEAT_CUT_AT);
+    assert_int_equal(run->r.client.dead_at, last_pong + span);
+    assert_int_equal(run->r.server.dead_at, last_ping + span);
+    assert_true(run->r.client.dead_at < SYNACK_S(10 + 3 * 5));
+    size_t abort = find_call(run, CLIENT, "close() with SO_LINGER 0", 0);
+    assert_true(abort < run->log.n);
+    assert_int_equal(run->log.ev[abort].t, run->r.client.dead_at);
+    assert_true(find_call(run, SERVER, "close() with SO_LINGER 0", 0) < run->log.n);
+    run_free(run);
+}
+
 /* The server offers MSS 960, the client 1460; the client's segments hold at most 948 bytes
  * (960 less the timestamp option). */
 static void lesson_mss(void **state)
@@ -604,6 +657,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lesson_half_close),
     cmocka_unit_test(lesson_rst),
     cmocka_unit_test(lesson_keepalive),
+    cmocka_unit_test(lesson_heartbeat),
     cmocka_unit_test(lesson_mss),
     cmocka_unit_test(lesson_congestion),
     cmocka_unit_test(lesson_sticky_packets),

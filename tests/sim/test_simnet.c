@@ -372,6 +372,26 @@ static void drop_list_drops_exact_packets(void **state)
     net_teardown(&n);
 }
 
+/* A cut link: what is offered before cut_at arrives, everything from then on is dropped. */
+static void cut_link_drops_everything_from_then_on(void **state)
+{
+    (void)state;
+    struct net n;
+    struct observed o = {0};
+    struct synack_sim_link_params p = clean_link(SYNACK_MS(1));
+    p.cut_at = SYNACK_MS(4); /* packets go at 0, 1, 2, ... ms: 4 of them before */
+    net_setup(&n, 1, &p, 10, 40);
+    n.a.gap = SYNACK_MS(1);
+    synack_sim_set_observer(n.sim, observe, &o);
+    run_all(n.sim);
+    assert_int_equal(n.b.arrivals, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(n.b.log[i].seq, i + 1);
+    assert_int_equal(o.count[SYNACK_SIM_DROPPED], 6);
+    assert_int_equal(link_stats(&n).dropped_list, 6);
+    net_teardown(&n);
+}
+
 static void loss_rate_roughly_matches_probability(void **state)
 {
     (void)state;
@@ -933,6 +953,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rate_serialization_delay),
     cmocka_unit_test(queue_drop_tail),
     cmocka_unit_test(drop_list_drops_exact_packets),
+    cmocka_unit_test(cut_link_drops_everything_from_then_on),
     cmocka_unit_test(loss_rate_roughly_matches_probability),
     cmocka_unit_test(duplicate_delivers_twice),
     cmocka_unit_test(reorder_lets_later_packet_overtake),
