@@ -16,6 +16,7 @@ static double ms(synack_time_t t)
 void ladder_init(struct ladder *L, bool quiet, bool ipv6)
 {
     memset(L, 0, sizeof *L);
+    L->out = stdout;
     L->quiet = quiet;
     L->ipv6 = ipv6;
     L->states = true;
@@ -127,10 +128,11 @@ static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
         snprintf(c, sizeof c, " client %s", a);
         synack_addr_format(&sa, a, sizeof a);
         snprintf(s, sizeof s, "server %s ", a);
-        printf("%10s  |%-*s|\n%10s  |%*s|\n", "time ms", ARROW_WIDTH, c, "", ARROW_WIDTH, s);
+        fprintf(L->out, "%10s  |%-*s|\n%10s  |%*s|\n", "time ms", ARROW_WIDTH, c, "", ARROW_WIDTH,
+                s);
     }
     if (L->total <= LADDER_HEAD) {
-        printf("%10.3f  %s\n", ms(t), line);
+        fprintf(L->out, "%10.3f  %s\n", ms(t), line);
         return;
     }
     /* Past the head, keep only the last lines: printed at the end with the elided count. */
@@ -149,11 +151,11 @@ void ladder_flush(struct ladder *L)
 {
     if (L->quiet) return;
     if (L->elided)
-        printf("%10s  %*s... %llu more lines ...\n", "", ARROW_WIDTH / 2 - 10, "",
-               (unsigned long long)L->elided);
+        fprintf(L->out, "%10s  %*s... %llu more lines ...\n", "", ARROW_WIDTH / 2 - 10, "",
+                (unsigned long long)L->elided);
     for (size_t i = 0; i < L->tail_len; i++) {
         const struct ladder_line *l = &L->tail[(L->tail_head + i) % LADDER_TAIL];
-        printf("%10.3f  %s\n", ms(l->t), l->text);
+        fprintf(L->out, "%10.3f  %s\n", ms(l->t), l->text);
     }
     L->tail_len = 0;
 }

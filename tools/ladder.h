@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "annotate.h"
 
@@ -20,6 +21,7 @@ struct ladder_line {
 };
 
 struct ladder {
+    FILE *out; /* where the lines go: stdout (ladder_init), or the demo's page */
     bool quiet;
     bool ipv6;   /* the ends' addresses in the header */
     bool states; /* print state changes on the ladder */
