@@ -85,6 +85,8 @@ static void series_acked(struct series_walk *w, const struct trace_pkt *p)
 {
     struct trace_series *s = w->s;
     if (w->have_una && !synack_seq_gt(p->ack, w->una)) return;
+    /* first is the connection's earliest time, not its first segment's: a capture's clock
+     * may step back. */
     if (w->have_una) s->tput[(p->t - w->first) / s->interval].v += (uint32_t)(p->ack - w->una);
     w->una = p->ack;
     w->have_una = true;
@@ -96,7 +98,7 @@ static void series_acked(struct series_walk *w, const struct trace_pkt *p)
     }
     if (newest != NULL && resent)
         s->rtt_skipped++;
-    else if (newest != NULL)
+    else if (newest != NULL && p->t >= newest->t)
         s->rtt[s->nrtt++] = (struct trace_point){.t = p->t, .v = (double)(p->t - newest->t) / 1e9};
     series_fly(w, p->t);
 }
@@ -115,8 +117,13 @@ int trace_series_compute(const struct trace *t, const struct trace_analysis *a, 
 {
     *s = (struct trace_series){.dir = dir};
     size_t n = a->n ? a->n : 1;
-    synack_time_t first = a->n ? t->pkts[a->pkts[0]].t : 0;
-    synack_time_t last = a->n ? t->pkts[a->pkts[a->n - 1]].t : 0;
+    synack_time_t first = SYNACK_NEVER, last = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        synack_time_t at = t->pkts[a->pkts[i]].t;
+        first = at < first ? at : first;
+        last = at > last ? at : last;
+    }
+    if (a->n == 0) first = 0;
     s->interval = series_interval(last - first);
     s->ntput = (size_t)((last - first) / s->interval) + 1;
     struct series_walk w = {.a = a, .s = s, .first = first, .q = calloc(n, sizeof(*w.q))};
