@@ -417,8 +417,7 @@ static void ladder_notes(const struct trace_analysis *a, size_t i, const struct 
     if (n > 0 && out[n - 1] == ' ') out[n - 1] = '\0';
 }
 
-/* "A 198.18.0.1:40000: CLOSED -> SYN_SENT -> ...". */
-static void print_states(const struct trace_conn *c, const struct trace_analysis *a, FILE *out)
+void trace_print_states(const struct trace_conn *c, const struct trace_analysis *a, FILE *out)
 {
     for (int e = 0; e < 2; e++) {
         char ep[SYNACK_ADDR_STRLEN + 8];
@@ -465,7 +464,7 @@ int trace_print_ladder(const struct trace *t, size_t conn, FILE *out)
             fprintf(out, "%12.6f  %-4s %s\n", secs(p->t), dir, seg);
     }
     fputc('\n', out);
-    print_states(c, &a, out);
+    trace_print_states(c, &a, out);
     fprintf(out,
             "retransmissions %u  dup ACKs %u  zero windows %u  window probes %u  "
             "keepalives %u\n",

@@ -87,6 +87,15 @@ int trace_open_file(struct trace **out, const char *path, char *err, size_t errc
 /* The same from `len` bytes in memory (the fuzz target). */
 int trace_open_memory(struct trace **out, const uint8_t *data, size_t len, char *err,
                       size_t errcap);
+/* An empty trace of raw IP packets (link_name "raw IP") to fill with trace_add_ip: the
+ * record of a run that never went through a file (`synack demo --svg`). Returns 0 or
+ * SYNACK_ERR_NOMEM. */
+int trace_new(struct trace **out);
+/* Files the IPv4 or IPv6 packet `pkt` of `len` bytes, seen at `when` (nanoseconds; the
+ * graphs count time from 0), as a capture's record would be: a TCP segment into its
+ * connection, anything else counted. Returns 0, or SYNACK_ERR_NOMEM when memory or a
+ * TRACE_MAX_* bound stops it (limit_reached is then set and later packets are not filed). */
+int trace_add_ip(struct trace *t, synack_time_t when, const uint8_t *pkt, size_t len);
 void trace_free(struct trace *t);
 
 /* The table of connections and, under it, one line per reason some packets were not shown
@@ -139,11 +148,97 @@ long trace_find_port(const struct trace *t, uint16_t port, size_t from);
  * trace_analyze. */
 int trace_print_ladder(const struct trace *t, size_t conn, FILE *out);
 
-/* The time-sequence graph (Stevens, tcptrace) of connection `conn` as an SVG document:
- * the direction carrying more payload, its data segments as vertical bars (retransmissions
- * in red), the other end's ACK line, its advertised window's right edge and its SACK
- * blocks. Returns as trace_analyze. */
+/* Both ends' inferred state sequences from `a`, a line each:
+ * "A 198.18.0.1:40000: CLOSED -> SYN_SENT -> ...". */
+void trace_print_states(const struct trace_conn *c, const struct trace_analysis *a, FILE *out);
+
+/* ---- series over time (trace_series.c) ---------------------------------------------- */
+
+/* One value at one time: a point of a graph. */
+struct trace_point {
+    synack_time_t t; /* as trace_pkt.t */
+    double v;
+};
+
+/* What the direction carrying data did over time, as the capture point saw it. */
+struct trace_series {
+    int dir;                  /* the data direction: 0 A to B, 1 B to A */
+    synack_time_t interval;   /* the throughput's bin width, ns */
+    struct trace_point *tput; /* [ntput]: bits per second acknowledged in each bin,
+                               * stamped with the bin's start */
+    struct trace_point *rtt;  /* [nrtt]: round-trip samples in seconds, stamped with the
+                               * ACK that gave them */
+    struct trace_point *fly;  /* [nfly]: bytes in flight after each segment that changed it */
+    size_t ntput, nrtt, nfly;
+    uint32_t rtt_skipped; /* ACKs that covered retransmitted data: no sample (Karn) */
+};
+
+/* The series of connection `conn`'s data direction `dir` (trace_data_dir), from its
+ * analysis `a`:
+ * - throughput: the bytes the other end's cumulative ACK advanced over, per bin;
+ * - RTT: from a segment's first transmission to the first ACK that covers all of it (SYN
+ *   and FIN included), one sample per ACK that advances, for the newest segment it covers;
+ *   RFC 6298 (3), Karn's algorithm: an ACK that covers any retransmitted byte gives none;
+ * - in flight: the highest sequence number sent minus the highest acknowledged.
+ * At the capture point: a capture at the sender shows the RTT the sender sees. Returns 0 or
+ * SYNACK_ERR_NOMEM; free with trace_series_free. */
+int trace_series_compute(const struct trace *t, const struct trace_analysis *a, int dir,
+                         struct trace_series *s);
+void trace_series_free(struct trace_series *s);
+
+/* The direction of `c` that carried more payload (A to B on a tie). */
+int trace_data_dir(const struct trace_conn *c);
+
+/* ---- graphs (trace_svg.c) ------------------------------------------------------------ */
+
+/* A panel of lines from outside the capture, drawn under the capture's panels on the same
+ * time axis (the demo's congestion window). */
+struct trace_line {
+    const char *name;   /* in the legend: "cwnd" */
+    const char *colour; /* an SVG colour: "blue" */
+    const struct trace_point *pts;
+    size_t n;
+};
+struct trace_panel {
+    const char *id;    /* the panel's element id: "panel-cwnd" */
+    const char *title; /* its heading */
+    const char *unit;  /* the y axis: "bytes" */
+    struct trace_line lines[2];
+    size_t nlines;
+};
+
+/* The graphs of connection `conn` as one SVG document, stacked panels sharing the time
+ * axis (each a <g class="panel"> with its id):
+ * - panel-tsg: the time-sequence graph (Stevens, tcptrace) of the direction carrying more
+ *   payload: its data segments as vertical bars (retransmissions red), the other end's ACK
+ *   line, its advertised window's right edge, its SACK blocks;
+ * - panel-throughput, panel-rtt, panel-inflight: trace_series_compute's series (RTT samples
+ *   are <circle class="rtt"> with a <title> giving the time and the RTT);
+ * - then each of `extra[nextra]`.
+ * A capture that starts mid-connection, or a file cut short, is marked partial at the top
+ * (an element with id "partial"). `xml_header`: start with the XML declaration (a file of
+ * its own), not for an SVG inside HTML. Returns as trace_analyze, or SYNACK_ERR_IO when
+ * writing fails. */
+int trace_write_graphs(const struct trace *t, size_t conn, const struct trace_panel *extra,
+                       size_t nextra, bool xml_header, FILE *out);
+/* trace_write_graphs with no extra panel, as a file of its own. */
 int trace_write_svg(const struct trace *t, size_t conn, FILE *out);
+
+/* ---- the page (trace_html.c) --------------------------------------------------------- */
+
+/* `text` with &, <, > and " escaped for HTML. */
+void trace_html_escape(const char *text, size_t len, FILE *out);
+/* The head of a self-contained page titled `title` (escaped): styles inline, no script,
+ * nothing fetched. */
+void trace_html_begin(const char *title, FILE *out);
+/* A section headed `heading` with `text` in it as preformatted text (escaped). */
+void trace_html_pre(const char *id, const char *heading, const char *text, size_t len, FILE *out);
+/* Closes the page begun by trace_html_begin; SYNACK_ERR_IO when writing failed. */
+int trace_html_end(FILE *out);
+/* The page of `synack trace --html`: the list of connections (the file called `name`),
+ * connection `conn`'s ladder, both ends' inferred state sequences and its graphs inline.
+ * Returns as trace_write_graphs. */
+int trace_write_html(const struct trace *t, size_t conn, const char *name, FILE *out);
 
 /* End `end` (0: A, 1: B) of `c` as text, "198.18.0.1:40000" or "[2001:db8::1]:80". */
 void trace_endpoint(const struct trace_conn *c, int end, char *out, size_t cap);

@@ -317,6 +317,31 @@ static bool trace_add(struct trace *t, const struct synack_segment *s,
     return true;
 }
 
+/* Parses the IP packet `pkt` of `caplen` bytes seen at `when` and files it, or counts it as
+ * what it is. `cut` says the snap length cut it and `claimed` is the length its header
+ * promises (0 when not cut). False when a bound or memory stops the reading. */
+static bool trace_ip(struct trace *t, synack_time_t when, const uint8_t *pkt, size_t caplen,
+                     bool cut, bool short_capture, size_t claimed)
+{
+    struct synack_segment s;
+    struct synack_segment_extra x;
+    enum synack_drop drop = synack_segment_parse_capture(pkt, caplen, &s, &x);
+    if (drop == SYNACK_DROP_IP_PROTOCOL || drop == SYNACK_DROP_IP_FRAGMENT) {
+        t->not_tcp++;
+        return true;
+    }
+    if (drop != SYNACK_DROP_NONE) {
+        if (cut || short_capture)
+            t->headers_cut++;
+        else
+            t->malformed++;
+        return true;
+    }
+    uint32_t len = (uint32_t)s.payload_len;
+    if (cut) len += (uint32_t)(claimed - caplen);
+    return trace_add(t, &s, &x, when, len, cut);
+}
+
 /* One record of the file: decoded, parsed and filed, or counted as what it is. False when
  * a bound or memory stops the reading. */
 static bool trace_frame(struct trace *t, const struct pcap_pkthdr *h, const uint8_t *f)
@@ -339,25 +364,40 @@ static bool trace_frame(struct trace *t, const struct pcap_pkthdr *h, const uint
     if (cut)
         caplen =
             rebuild_cut_packet(t->scratch, ip, caplen < TRACE_SCRATCH ? caplen : TRACE_SCRATCH);
-    const uint8_t *pkt = cut ? t->scratch : ip;
+    return trace_ip(t, when, cut ? t->scratch : ip, caplen, cut, h->caplen < h->len, claimed);
+}
 
-    struct synack_segment s;
-    struct synack_segment_extra x;
-    enum synack_drop drop = synack_segment_parse_capture(pkt, caplen, &s, &x);
-    if (drop == SYNACK_DROP_IP_PROTOCOL || drop == SYNACK_DROP_IP_FRAGMENT) {
-        t->not_tcp++;
-        return true;
+/* An empty trace of raw IP packets. */
+static struct trace *trace_alloc(int dlt, const char *name)
+{
+    struct trace *t = calloc(1, sizeof(*t));
+    if (t != NULL) t->scratch = malloc(TRACE_SCRATCH);
+    if (t == NULL || t->scratch == NULL) {
+        free(t);
+        return NULL;
     }
-    if (drop != SYNACK_DROP_NONE) {
-        if (cut || h->caplen < h->len)
-            t->headers_cut++;
-        else
-            t->malformed++;
-        return true;
+    t->linktype = dlt;
+    t->link_name = name;
+    return t;
+}
+
+int trace_new(struct trace **out)
+{
+    *out = trace_alloc(DLT_RAW, trace_link_name(DLT_RAW));
+    return *out ? 0 : SYNACK_ERR_NOMEM;
+}
+
+int trace_add_ip(struct trace *t, synack_time_t when, const uint8_t *pkt, size_t len)
+{
+    t->frames++;
+    if (t->limit_reached) return SYNACK_ERR_NOMEM;
+    if (len == 0 || ((pkt[0] >> 4) != 4 && (pkt[0] >> 4) != 6)) {
+        t->not_ip++;
+        return 0;
     }
-    uint32_t len = (uint32_t)s.payload_len;
-    if (cut) len += (uint32_t)(claimed - caplen);
-    return trace_add(t, &s, &x, when, len, cut);
+    if (trace_ip(t, when, pkt, len, false, false, 0)) return 0;
+    t->limit_reached = true;
+    return SYNACK_ERR_NOMEM;
 }
 
 /* Reads every record of `p` into a new trace. */
@@ -373,15 +413,11 @@ static int trace_read(struct trace **out, pcap_t *p, char *err, size_t errcap)
             dlt, dname ? dname : "unknown");
         return SYNACK_ERR_IO;
     }
-    struct trace *t = calloc(1, sizeof(*t));
-    if (t != NULL) t->scratch = malloc(TRACE_SCRATCH);
-    if (t == NULL || t->scratch == NULL) {
-        free(t);
+    struct trace *t = trace_alloc(dlt, name);
+    if (t == NULL) {
         snprintf(err, errcap, "out of memory");
         return SYNACK_ERR_NOMEM;
     }
-    t->linktype = dlt;
-    t->link_name = name;
     for (;;) {
         struct pcap_pkthdr *h;
         const u_char *data;

@@ -449,6 +449,8 @@ def trace_seeds(build):
         "snaplen-30": pcap_file(101, [(t, d[:30], n) for t, d, n in v4], snaplen=30),
         "badsum": pcap_file(101, badsum),
         "mid-connection": pcap_file(101, v4[3:]),
+        "clock-back": pcap_file(101, lossy[:-1] + [(lossy[0][0],) + lossy[-1][1:]]),
+        "one-ip-packet": v4[0][1],
         "cut-short": raw[:len(raw) - 100],
         "header-only": raw[:24],
         "not-pcap": b"GET / HTTP/1.1\r\n\r\n",

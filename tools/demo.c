@@ -10,16 +10,16 @@
 #include "attack.h"
 #include "cli.h"
 #include "commands.h"
+#include "demo_graphs.h"
 #include "ladder.h"
 #include "lesson_cmd.h"
 #include "netopt.h"
 #include "progress.h"
 #include "scenario.h"
 
-#define PLOT_WIDTH 60             /* columns of the cwnd view: fits 80 with its labels */
-#define PLOT_HEIGHT 15            /* rows of the cwnd view */
-#define PLOT_SAMPLES 240          /* samples recorded for it: four per column */
-#define SSTHRESH_NONE 0x40000000u /* at or above: no ssthresh yet (max window is 1 GiB) */
+#define PLOT_WIDTH 60    /* columns of the cwnd view: fits 80 with its labels */
+#define PLOT_HEIGHT 15   /* rows of the cwnd view */
+#define PLOT_SAMPLES 240 /* samples recorded for it: four per column */
 
 /* The mark of each congestion-control phase, in the cwnd view and the JSON samples. */
 static const char phase_letter[SYNACK_PHASE_COUNT] = {'S', 'A', 'R', 'L'};
@@ -142,14 +142,6 @@ void print_cwnd_view(const struct scenario_opts *o, const struct scenario_result
     printf("%8s  * cwnd   - ssthresh   # both          (one column: %.3f ms)\n", "",
            ms(span) / PLOT_WIDTH);
     printf("%8s  phase: S slow start, A congestion avoidance, R recovery, L loss (RTO)\n", "");
-}
-
-static void print_states(const char *who, const struct scenario_side *s, FILE *f)
-{
-    fprintf(f, "%s:", who);
-    for (size_t i = 0; i < s->nstates; i++)
-        fprintf(f, "%s %s", i ? " ->" : "", synack_state_name(s->states[i]));
-    fprintf(f, "\n");
 }
 
 static void print_json_states(const struct scenario_side *s)
@@ -325,8 +317,8 @@ static void print_summary(const struct scenario_opts *o, const struct scenario_r
     synack_endpoint_format(&ce, a, sizeof a);
     synack_endpoint_format(&se, b, sizeof b);
     printf("\n");
-    print_states("client", &r->client, stdout);
-    print_states("server", &r->server, stdout);
+    demo_print_states(stdout, "client", &r->client);
+    demo_print_states(stdout, "server", &r->server);
     printf("\nclient %s  server %s  (sequence numbers above are relative to each ISN)\n", a, b);
     printf("bytes sent       %llu\n", (unsigned long long)r->bytes_sent);
     printf("bytes received   %llu\n", (unsigned long long)r->bytes_received);
@@ -379,7 +371,8 @@ static const char demo_usage[] =
     "  --simultaneous-close  both ends close at the same instant\n"
     "  --scenario NAME       a lesson: a run set up to show one thing about TCP, its ladder\n"
     "                        annotated and explained (--scenario list names them all);\n"
-    "                        takes only --lang, --quiet, --ipv6 and --pcap besides; the\n"
+    "                        takes only --lang, --quiet, --ipv6, --pcap, --svg and --html\n"
+    "                        besides (with several runs, the files hold the last); the\n"
     "                        UDP runs capture UDP, reliable-udp the outer datagrams (its\n"
     "                        inner TCP speaks IPv6 with --ipv6, the outer UDP IPv4 always),\n"
     "                        syn-flood refuses --ipv6 (its attacker is IPv4)\n"
@@ -404,6 +397,13 @@ static const char demo_usage[] =
     "                        and loss after a timeout (L); with --json, add the samples\n"
     "  --quiet               no ladder diagram: states and summary only\n"
     "  --json                one JSON object instead of text\n"
+    "  --svg FILE            write the run's graphs as one SVG, panels on one time axis: the\n"
+    "                        time-sequence graph, the throughput acknowledged, the RTT\n"
+    "                        samples, the bytes in flight (as at the client's interface:\n"
+    "                        what `synack trace --svg` draws) and the client's cwnd and\n"
+    "                        ssthresh\n"
+    "  --html FILE           write one self-contained page: the ladder, both ends' states\n"
+    "                        and the graphs\n"
     "  -h, --help            this help\n"
     "\n"
     "attacks (each with options of its own: synack demo --syn-flood 0 --help):\n"
@@ -444,10 +444,12 @@ static const char *cc_choices(char *buf, size_t cap)
     return buf;
 }
 
-/* How many options other than --scenario, --lang, --quiet, --ipv6 and --pcap are given. */
+/* How many options other than --scenario, --lang, --quiet, --ipv6, --pcap, --svg and --html
+ * are given. */
 static int demo_story_options(int argc, char **argv)
 {
-    static const char *const own[] = {"--scenario", "--lang", "--quiet", "--ipv6", "--pcap"};
+    static const char *const own[] = {"--scenario", "--lang", "--quiet", "--ipv6",
+                                      "--pcap",     "--svg",  "--html"};
     int n = 0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) != 0) continue;
@@ -460,6 +462,64 @@ static int demo_story_options(int argc, char **argv)
         if (!mine) n++;
     }
     return n;
+}
+
+/* What a plain run prints and writes, besides its summary. */
+struct demo_output {
+    bool quiet, json, cwnd, calls;
+    const char *svg, *html; /* --svg, --html: NULL when not asked */
+};
+
+/* Runs the scenario `o`, prints its ladder, cwnd view and summary, writes its graphs.
+ * Returns the exit status. */
+static int demo_run(struct scenario_opts *o, const struct demo_output *out)
+{
+    struct scenario_sample samples[PLOT_SAMPLES];
+    if (out->cwnd) {
+        o->samples = samples;
+        o->samples_cap = PLOT_SAMPLES;
+    }
+    struct ladder L;
+    ladder_init(&L, out->quiet || out->json, o->ipv6, false);
+    o->observer = ladder_observe;
+    o->observer_ctx = &L;
+    o->on_state = ladder_state;
+    o->state_ctx = &L;
+    if (out->calls) {
+        o->on_call = ladder_call;
+        o->call_ctx = &L;
+    }
+    struct demo_graphs g;
+    bool graphs = out->svg || out->html;
+    if (graphs && demo_graphs_open(&g, out->svg, out->html, &L, o) != 0) return 1;
+    struct progress bar;
+    progress_init(&bar, !out->quiet && !out->json);
+    L.bar = &bar; /* a ladder line first erases the progress line */
+    o->on_progress = progress_scenario;
+    o->progress_ctx = &bar;
+    struct scenario_result r;
+    char err[256];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = scenario_run(o, &r, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    progress_end(&bar);
+    if (rc < 0) {
+        if (graphs) demo_graphs_close(&g);
+        fprintf(stderr, "synack demo: %s\n", err);
+        return 1;
+    }
+    ladder_flush(&L);
+    int status = graphs ? demo_graphs_write(&g, o, &r, "synack demo") : 0;
+    if (!out->quiet && !out->json) ladder_legend(false);
+    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (out->cwnd && !out->json) print_cwnd_view(o, &r);
+    if (out->json)
+        print_json(o, &r, wall);
+    else
+        print_summary(o, &r, wall);
+    if (graphs) demo_graphs_close(&g);
+    return r.completed && status == 0 ? 0 : 1;
 }
 
 int cmd_demo(int argc, char **argv)
@@ -491,7 +551,9 @@ int cmd_demo(int argc, char **argv)
         O_IPV6,
         O_SCENARIO,
         O_LANG,
-        O_CALLS
+        O_CALLS,
+        O_SVG,
+        O_HTML
     };
     static const struct option longopts[] = {
         {"bytes", required_argument, 0, O_BYTES},
@@ -517,13 +579,15 @@ int cmd_demo(int argc, char **argv)
         {"scenario", required_argument, 0, O_SCENARIO},
         {"lang", required_argument, 0, O_LANG},
         {"calls", no_argument, 0, O_CALLS},
+        {"svg", required_argument, 0, O_SVG},
+        {"html", required_argument, 0, O_HTML},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     struct scenario_opts o;
     scenario_opts_default(&o);
     bool quiet = false, json = false, cwnd = false, calls = false;
-    const char *scenario = NULL, *lang = NULL;
+    const char *scenario = NULL, *lang = NULL, *svg = NULL, *html = NULL;
     double d;
     uint64_t size;
     int opt;
@@ -619,6 +683,12 @@ int cmd_demo(int argc, char **argv)
         case O_CALLS:
             calls = true;
             break;
+        case O_SVG:
+            svg = optarg;
+            break;
+        case O_HTML:
+            html = optarg;
+            break;
         case 'h':
             fputs(demo_usage, stdout);
             return 0;
@@ -634,53 +704,17 @@ int cmd_demo(int argc, char **argv)
     if (scenario || lang) {
         if (!scenario) return cli_fail("demo", "--lang goes with --scenario NAME");
         if (demo_story_options(argc, argv) > 0 || json || cwnd)
-            return cli_fail("demo", "--scenario takes only --lang, --quiet, --ipv6 and --pcap: "
-                                    "each scenario sets up its own run");
-        return demo_lesson(scenario, lang, quiet, o.ipv6, o.pcap);
+            return cli_fail("demo", "--scenario takes only --lang, --quiet, --ipv6, --pcap, --svg "
+                                    "and --html: each scenario sets up its own run");
+        struct lesson_output lo = {
+            .quiet = quiet, .ipv6 = o.ipv6, .pcap = o.pcap, .svg = svg, .html = html};
+        return demo_lesson(scenario, lang, &lo);
     }
     if (o.server_closes && o.simultaneous_close)
         return cli_fail("demo", "--server-closes and --simultaneous-close exclude each other");
     if (o.rcvbuf > 65535 && !o.window_scale)
         return cli_fail("demo", "--rcvbuf above 65535 needs window scaling: drop --no-wscale");
-    struct scenario_sample samples[PLOT_SAMPLES];
-    if (cwnd) {
-        o.samples = samples;
-        o.samples_cap = PLOT_SAMPLES;
-    }
-
-    struct ladder L;
-    ladder_init(&L, quiet || json, o.ipv6, false);
-    o.observer = ladder_observe;
-    o.observer_ctx = &L;
-    o.on_state = ladder_state;
-    o.state_ctx = &L;
-    if (calls) {
-        o.on_call = ladder_call;
-        o.call_ctx = &L;
-    }
-    struct progress bar;
-    progress_init(&bar, !quiet && !json);
-    L.bar = &bar; /* a ladder line first erases the progress line */
-    o.on_progress = progress_scenario;
-    o.progress_ctx = &bar;
-    struct scenario_result r;
-    char err[256];
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = scenario_run(&o, &r, err, sizeof err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    progress_end(&bar);
-    if (rc < 0) {
-        fprintf(stderr, "synack demo: %s\n", err);
-        return 1;
-    }
-    ladder_flush(&L);
-    if (!L.quiet) ladder_legend(false);
-    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (cwnd && !json) print_cwnd_view(&o, &r);
-    if (json)
-        print_json(&o, &r, wall);
-    else
-        print_summary(&o, &r, wall);
-    return r.completed ? 0 : 1;
+    struct demo_output out = {
+        .quiet = quiet, .json = json, .cwnd = cwnd, .calls = calls, .svg = svg, .html = html};
+    return demo_run(&o, &out);
 }

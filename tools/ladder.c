@@ -134,6 +134,7 @@ static void pad_columns(char *out, size_t cap, const char *text, size_t cols, bo
 void ladder_init(struct ladder *L, bool quiet, bool ipv6, bool zh)
 {
     memset(L, 0, sizeof *L);
+    L->out = stdout;
     L->quiet = quiet;
     L->ipv6 = ipv6;
     L->zh = zh;
@@ -283,10 +284,10 @@ static void ladder_emit(struct ladder *L, synack_time_t t, const char *line)
         pad_columns(head[0], sizeof head[0], c, ARROW_WIDTH, false);
         pad_columns(head[1], sizeof head[1], s, ARROW_WIDTH, true);
         pad_columns(a, sizeof a, word(L, W_TIME_MS), 10, true);
-        printf("%s  |%s|\n%10s  |%s|\n", a, head[0], "", head[1]);
+        fprintf(L->out, "%s  |%s|\n%10s  |%s|\n", a, head[0], "", head[1]);
     }
     if (L->total <= LADDER_HEAD) {
-        printf("%10.3f  %s\n", ms(t), line);
+        fprintf(L->out, "%10.3f  %s\n", ms(t), line);
         return;
     }
     /* Past the head, keep only the last lines: printed at the end with the elided count. */
@@ -305,11 +306,12 @@ void ladder_flush(struct ladder *L)
 {
     if (L->quiet) return;
     if (L->elided)
-        printf("%10s  %*s%s %llu %s\n", "", ARROW_WIDTH / 2 - 10, "", word(L, W_MORE_LINES_PRE),
-               (unsigned long long)L->elided, word(L, W_MORE_LINES_POST));
+        fprintf(L->out, "%10s  %*s%s %llu %s\n", "", ARROW_WIDTH / 2 - 10, "",
+                word(L, W_MORE_LINES_PRE), (unsigned long long)L->elided,
+                word(L, W_MORE_LINES_POST));
     for (size_t i = 0; i < L->tail_len; i++) {
         const struct ladder_line *l = &L->tail[(L->tail_head + i) % LADDER_TAIL];
-        printf("%10.3f  %s\n", ms(l->t), l->text);
+        fprintf(L->out, "%10.3f  %s\n", ms(l->t), l->text);
     }
     L->tail_len = 0;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "annotate.h"
 #include "progress.h"
@@ -21,6 +22,7 @@ struct ladder_line {
 };
 
 struct ladder {
+    FILE *out; /* where the lines go: stdout (ladder_init), or the demo's page */
     bool quiet;
     bool ipv6;   /* the ends' addresses in the header */
     bool zh;     /* the labels in Chinese */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "demo_graphs.h"
 #include "ladder.h"
 #include "lesson.h"
 
@@ -13,16 +14,6 @@ static void list_lessons(FILE *f, enum lesson_lang lang)
         const struct lesson *l = lesson_at(i);
         fprintf(f, "  %-20s %s\n", l->name, l->title[lang]);
     }
-}
-
-static void print_states(const char *who, const struct scenario_side *s)
-{
-    printf("%s:", who);
-    if (s->nstates == 0) printf(" (no connection)");
-    for (size_t i = 0; i < s->nstates; i++)
-        printf("%s %s", i ? " ->" : "", synack_state_name(s->states[i]));
-    if (s->err) printf("  (%s)", synack_strerror(s->err));
-    printf("\n");
 }
 
 /* The server's reads, kept for the table under the ladder. */
@@ -151,24 +142,25 @@ static int run_tunnel_act(const struct lesson *l, size_t act, enum lesson_lang l
     return 0;
 }
 
-/* One act: its ladder, each side's states, what the links did. */
-static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bool quiet, bool ipv6,
-                   const char *pcap)
+/* One act: its ladder, each side's states, what the links did, its graphs. */
+static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang,
+                   const struct lesson_output *out)
 {
-    if (l->acts[act].udp_setup) return run_udp_act(l, act, lang, ipv6, pcap);
-    if (l->acts[act].flood_setup) return run_flood_act(l, act, lang, pcap);
-    if (l->acts[act].tunnel_setup) return run_tunnel_act(l, act, lang, quiet, ipv6, pcap);
+    if (l->acts[act].udp_setup) return run_udp_act(l, act, lang, out->ipv6, out->pcap);
+    if (l->acts[act].flood_setup) return run_flood_act(l, act, lang, out->pcap);
+    if (l->acts[act].tunnel_setup)
+        return run_tunnel_act(l, act, lang, out->quiet, out->ipv6, out->pcap);
     struct scenario_opts o;
     lesson_setup(l, act, &o);
-    o.ipv6 = ipv6;
-    o.pcap = pcap;
+    o.ipv6 = out->ipv6;
+    o.pcap = out->pcap;
     struct scenario_sample samples[LESSON_SAMPLES];
     if (l->cwnd_plot) {
         o.samples = samples;
         o.samples_cap = LESSON_SAMPLES;
     }
     struct ladder L;
-    ladder_init(&L, quiet || l->cwnd_plot, ipv6, lang == LESSON_ZH);
+    ladder_init(&L, out->quiet || l->cwnd_plot, out->ipv6, lang == LESSON_ZH);
     L.edges = l->window_edges;
     o.observer = ladder_observe;
     o.observer_ctx = &L;
@@ -182,28 +174,44 @@ static int run_act(const struct lesson *l, size_t act, enum lesson_lang lang, bo
         o.on_read = on_read;
         o.read_ctx = &reads;
     }
+    struct demo_graphs g;
+    bool graphs = out->svg || out->html;
+    if (graphs && demo_graphs_open(&g, out->svg, out->html, &L, &o) != 0) return 1;
     if (l->acts[act].caption[lang][0]) printf("%s\n\n", l->acts[act].caption[lang]);
     struct scenario_result r;
     char err[256];
     if (scenario_run(&o, &r, err, sizeof err) < 0) {
+        if (graphs) demo_graphs_close(&g);
         fprintf(stderr, "synack demo: %s\n", err);
         return 1;
     }
     ladder_flush(&L);
+    char title[256];
+    snprintf(title, sizeof title, "synack demo --scenario %s: %s", l->name, l->title[lang]);
+    int status = graphs ? demo_graphs_write(&g, &o, &r, title) : 0;
     if (l->cwnd_plot) print_cwnd_view(&o, &r);
     if (o.nmessages) print_reads(&o, &reads.reads);
     if (o.heartbeat_interval) print_heartbeat(&r, lang);
     printf("\n");
-    print_states("client", &r.client);
-    print_states("server", &r.server);
+    demo_print_states(stdout, "client", &r.client);
+    demo_print_states(stdout, "server", &r.server);
     printf("%llu segments, %llu lost on the links, %llu retransmitted; %.3f s of simulated "
            "time\n\n",
            (unsigned long long)r.segments, (unsigned long long)r.lost,
            (unsigned long long)r.retransmissions, (double)r.sim_time / 1e9);
-    return 0;
+    if (graphs) demo_graphs_close(&g);
+    return status;
 }
 
-int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, const char *pcap)
+/* Does lesson `l` have a TCP run to draw? */
+static bool lesson_has_tcp(const struct lesson *l)
+{
+    for (size_t act = 0; act < l->nacts; act++)
+        if (l->acts[act].setup) return true;
+    return false;
+}
+
+int demo_lesson(const char *name, const char *lang_name, const struct lesson_output *out)
 {
     enum lesson_lang lang = LESSON_EN;
     if (lang_name && lesson_lang_parse(lang_name, &lang) < 0)
@@ -219,27 +227,31 @@ int demo_lesson(const char *name, const char *lang_name, bool quiet, bool ipv6, 
         list_lessons(stderr, lang);
         return 2;
     }
-    for (size_t act = 0; ipv6 && act < l->nacts; act++)
+    for (size_t act = 0; out->ipv6 && act < l->nacts; act++)
         if (l->acts[act].flood_setup)
             return cli_fail("demo",
                             "--ipv6: '%s' runs over IPv4 only (its spoofed sources, "
                             "clients and server are IPv4 addresses)",
                             name);
-    if (pcap && l->nacts > 1) {
+    if ((out->svg || out->html) && !lesson_has_tcp(l)) {
+        fprintf(stderr, "synack demo: '%s' has no TCP run to draw (--svg, --html)\n", name);
+        return 1;
+    }
+    if ((out->pcap || out->svg || out->html) && l->nacts > 1) {
         fprintf(stderr,
-                "synack demo: --pcap with '%s', which has %zu runs: the file holds the "
-                "last\n",
+                "synack demo: --pcap, --svg or --html with '%s', which has %zu runs: the file "
+                "holds the last\n",
                 name, l->nacts);
     }
     printf("%s: %s\n\n", l->name, l->title[lang]);
     for (size_t act = 0; act < l->nacts; act++) {
-        int rc = run_act(l, act, lang, quiet, ipv6, pcap);
+        int rc = run_act(l, act, lang, out);
         if (rc) return rc;
     }
     fputs(l->explain[lang], stdout);
     bool laddered = false;
     for (size_t act = 0; act < l->nacts; act++)
         if (l->acts[act].setup || l->acts[act].tunnel_setup) laddered = true;
-    if (!quiet && laddered && !l->cwnd_plot) ladder_legend(lang == LESSON_ZH);
+    if (!out->quiet && laddered && !l->cwnd_plot) ladder_legend(lang == LESSON_ZH);
     return 0;
 }

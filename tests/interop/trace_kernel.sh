@@ -11,8 +11,9 @@
 #   passive   synack closes first (its input is empty): the kernel CLOSED -> SYN_SENT ->
 #             ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED
 #   active6   the first case over IPv6
-# and its --svg graph must parse as XML. synack's own capture (--pcap) of the first case is
-# traced too.
+# and its --svg graphs must parse as XML with their panels holding data (graphs_check.py),
+# its --html page be one file with the ladder, the states and the graphs. synack's own
+# capture (--pcap) of the first case is traced too.
 # Usage: trace_kernel.sh PATH/TO/synack
 set -u -o pipefail
 # shellcheck disable=SC2034  # read by lib/common.sh
@@ -23,6 +24,7 @@ interop_init trace_kernel "${1:-}" nc ss dumpcap python3
 
 head -c 200000 /dev/urandom >"$DIR/a"
 PORT=5000
+GRAPHS_CHECK=$(dirname "$0")/../scripts/graphs_check.py # the panels and the page, as graphs_cli.sh
 CAP_PID="" # set by start_capture
 
 # start_capture LABEL: dumpcap on every device into $DIR/LABEL.kernel.pcap (pcapng),
@@ -48,16 +50,19 @@ trace_states() {
 check_trace() {
     local label=$1 pcap=$2 kernel=${5:-$SYNACK_HOST_IP:} got
     "$SYNACK" trace "$pcap" >"$DIR/$label.trace.log" 2>&1 || fail "synack trace $pcap failed"
-    "$SYNACK" trace "$pcap" --port "$PORT" --svg "$DIR/$label.svg" >>"$DIR/$label.trace.log" 2>&1 ||
-        fail "synack trace --port $PORT --svg failed"
+    "$SYNACK" trace "$pcap" --port "$PORT" --svg "$DIR/$label.svg" --html "$DIR/$label.html" \
+        >>"$DIR/$label.trace.log" 2>&1 || fail "synack trace --port $PORT --svg --html failed"
     grep -q " 1 connection$" "$DIR/$label.trace.log" || fail "the trace does not list one connection"
     grep -qF "A $kernel" "$DIR/$label.trace.log" || fail "A is not the kernel ($kernel)"
     got=$(trace_states "$pcap" A)
     [ "$got" = "$3" ] || fail "the kernel's states: '$got', not '$3'"
     got=$(trace_states "$pcap" B)
     [ "$got" = "$4" ] || fail "synack's states: '$got', not '$4'"
-    python3 -c 'import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])' "$DIR/$label.svg" ||
-        fail "the SVG of $label does not parse as XML"
+    python3 "$GRAPHS_CHECK" "$DIR/$label.svg" --panels tsg,throughput,rtt,inflight \
+        --min-rtt-samples 1 || fail "the SVG of $label: not its panels with data"
+    python3 "$GRAPHS_CHECK" "$DIR/$label.html" --html --panels tsg,throughput,rtt,inflight \
+        --contains 'id="ladder"' --contains 'id="states"' ||
+        fail "the page of $label: not one file with the ladder, the states and the graphs"
     log "  $(grep -m1 -E 'bad cksum|^retransmissions' "$DIR/$label.trace.log")"
     [ "$INTEROP_CASE_FAILED" -eq 0 ] || cat "$DIR/$label.trace.log"
 }

@@ -29,6 +29,7 @@ struct cap {
     size_t link_len;
     synack_time_t t;
     bool bad_checksum_from_a; /* flip a bit of A's TCP checksums (offload) */
+    struct trace *mem;        /* when set, each raw IP packet is filed here too (trace_add_ip) */
 };
 
 static void cap_open(struct cap *c, int dlt, const uint8_t *hdr, size_t hdr_len)
@@ -77,6 +78,7 @@ static void put(struct cap *c, bool from_a, uint8_t flags, uint32_t seq, uint32_
     assert_true(n > 0);
     if (from_a && c->bad_checksum_from_a) pkt[c->link_len + 20 + 16] ^= 0x40;
     c->t += ms * MS;
+    if (c->mem) assert_int_equal(trace_add_ip(c->mem, c->t, pkt, n), 0);
     if (c->raw) {
         assert_int_equal(synack_pcap_write(c->raw, pkt, n, c->t), 0);
         return;
@@ -464,7 +466,173 @@ static void trace_bad_input(void **state)
     }
 }
 
+/* The text `write` puts in a file, NUL-terminated in `buf`. */
+static void write_text(const struct trace *t, int (*write)(const struct trace *, size_t, FILE *),
+                       char *buf, size_t cap)
+{
+    FILE *out = tmpfile();
+    assert_non_null(out);
+    assert_int_equal(write(t, 0, out), 0);
+    rewind(out);
+    buf[fread(buf, 1, cap - 1, out)] = '\0';
+    fclose(out);
+}
+
+/* How many times `needle` stands in `hay`. */
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Round trips with known delays: the SYN answered after 10 ms, a segment ACKed after 25
+ * ms, one retransmitted (its ACK gives no sample: Karn), one ACKed after 15 ms; the
+ * throughput adds up to the bytes acknowledged; in flight follows sent minus acked. */
+static void put_rtt_story(struct cap *c)
+{
+    put(c, true, SYNACK_TCP_SYN, 0, 0, 1000, 0, 0);
+    put(c, false, SYNACK_TCP_SYN | SYNACK_TCP_ACK, 0, 1, 1000, 0, 10); /* SYN: 10 ms */
+    put(c, true, SYNACK_TCP_ACK, 1, 1, 1000, 0, 0);
+    put(c, true, SYNACK_TCP_ACK, 1, 1, 1000, 100, 10);   /* 20 ms: 1..101 */
+    put(c, true, SYNACK_TCP_ACK, 101, 1, 1000, 100, 0);  /* 20 ms: 101..201 */
+    put(c, false, SYNACK_TCP_ACK, 1, 101, 1000, 0, 25);  /* 45 ms: 25 ms */
+    put(c, true, SYNACK_TCP_ACK, 101, 1, 1000, 100, 15); /* 60 ms: resent */
+    put(c, false, SYNACK_TCP_ACK, 1, 201, 1000, 0, 10);  /* 70 ms: Karn, no sample */
+    put(c, true, SYNACK_TCP_ACK, 201, 1, 1000, 100, 10); /* 80 ms: 201..301 */
+    put(c, false, SYNACK_TCP_ACK, 1, 301, 1000, 0, 15);  /* 95 ms: 15 ms */
+}
+
+static void trace_rtt_karn(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_open(&c, -1, NULL, 0);
+    put_rtt_story(&c);
+    struct trace *t = cap_close_and_read(&c);
+    struct trace_analysis a;
+    struct trace_series s;
+    assert_int_equal(trace_analyze(t, 0, &a), 0);
+    assert_int_equal(trace_data_dir(&t->conns[0]), 0);
+    assert_int_equal(trace_series_compute(t, &a, 0, &s), 0);
+    const double want[][2] = {{10, 10}, {45, 25}, {95, 15}}; /* ACK time, RTT (ms) */
+    assert_int_equal(s.nrtt, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(s.rtt[i].t, (synack_time_t)want[i][0] * MS);
+        assert_true(s.rtt[i].v > want[i][1] / 1e3 - 1e-9 && s.rtt[i].v < want[i][1] / 1e3 + 1e-9);
+    }
+    assert_int_equal(s.rtt_skipped, 1);
+    double bits = 0;
+    for (size_t i = 0; i < s.ntput; i++)
+        bits += s.tput[i].v * ((double)s.interval / 1e9);
+    assert_true(bits > 300 * 8 - 1e-6 && bits < 300 * 8 + 1e-6); /* 1..301 acknowledged */
+    /* In flight from the first ACK on: SYN-ACK 0, 100, 200, 100, (resent) 100, 0, 100, 0. */
+    const double fly[] = {0, 100, 200, 100, 100, 0, 100, 0};
+    assert_int_equal(s.nfly, 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_true(s.fly[i].v == fly[i]);
+    trace_series_free(&s);
+    trace_analysis_free(&a);
+    trace_free(t);
+}
+
+/* The SVG has its panels, one dot per RTT sample, and marks a partial capture. */
+static void trace_graph_panels(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_open(&c, -1, NULL, 0);
+    put_rtt_story(&c);
+    struct trace *t = cap_close_and_read(&c);
+    static char svg[65536];
+    write_text(t, trace_write_svg, svg, sizeof(svg));
+    assert_non_null(strstr(svg, "<?xml"));
+    const char *ids[] = {"id=\"panel-tsg\"", "id=\"panel-throughput\"", "id=\"panel-rtt\"",
+                         "id=\"panel-inflight\""};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(count_of(svg, ids[i]), 1);
+    assert_int_equal(count_of(svg, "<circle class=\"rtt\""), 3);
+    assert_non_null(strstr(svg, "rtt 25.000 ms"));
+    assert_non_null(strstr(svg, "Karn: 1 ACKs of resent data skipped"));
+    assert_null(strstr(svg, "id=\"partial\""));
+    trace_free(t);
+
+    cap_open(&c, -1, NULL, 0);
+    put(&c, true, SYNACK_TCP_ACK, 1, 1, 1000, 100, 0);
+    put(&c, false, SYNACK_TCP_ACK, 1, 101, 1000, 0, 1);
+    t = cap_close_and_read(&c);
+    write_text(t, trace_write_svg, svg, sizeof(svg));
+    assert_non_null(strstr(svg, "id=\"partial\""));
+    assert_int_equal(count_of(svg, "<circle class=\"rtt\""), 1);
+    trace_free(t);
+}
+
+static int write_html(const struct trace *t, size_t conn, FILE *out)
+{
+    return trace_write_html(t, conn, "a<b>.pcap", out);
+}
+
+/* The page: one file, nothing fetched, the list, the ladder, the states and the SVG. */
+static void trace_html_page(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_open(&c, -1, NULL, 0);
+    put_rtt_story(&c);
+    struct trace *t = cap_close_and_read(&c);
+    static char html[131072];
+    write_text(t, write_html, html, sizeof(html));
+    assert_non_null(strstr(html, "<!DOCTYPE html>"));
+    assert_null(strstr(html, "src="));
+    assert_null(strstr(html, "href="));
+    assert_null(strstr(html, "<?xml"));
+    assert_non_null(strstr(html, "a&lt;b&gt;.pcap: raw IP"));                   /* the list */
+    assert_non_null(strstr(html, "RETRANSMISSION"));                            /* the ladder */
+    assert_non_null(strstr(html, "A 198.18.0.1:40000: CLOSED -&gt; SYN_SENT")); /* states */
+    assert_int_equal(count_of(html, "<svg "), 1);
+    assert_non_null(strstr(html, "id=\"panel-rtt\""));
+    assert_non_null(strstr(html, "</html>"));
+    trace_free(t);
+}
+
+/* trace_add_ip files packets as reading their capture does. */
+static void trace_from_memory(void **state)
+{
+    (void)state;
+    struct cap c;
+    cap_open(&c, -1, NULL, 0);
+    assert_int_equal(trace_new(&c.mem), 0);
+    struct trace *mem = c.mem;
+    put_rtt_story(&c);
+    const uint8_t junk[] = {0x45, 0, 0, 20};
+    assert_int_equal(trace_add_ip(mem, c.t, junk, 0), 0);
+    struct trace *t = cap_close_and_read(&c);
+    assert_int_equal(mem->npkts, t->npkts);
+    assert_int_equal(mem->nconns, 1);
+    assert_int_equal(mem->not_ip, 1);
+    assert_int_equal(mem->frames, t->frames + 1);
+    assert_string_equal(mem->link_name, "raw IP");
+    for (size_t i = 0; i < t->npkts; i++) {
+        const struct trace_pkt *m = &mem->pkts[i], *f = &t->pkts[i];
+        assert_int_equal(m->t, f->t);
+        assert_int_equal(m->dir, f->dir);
+        assert_int_equal(m->flags, f->flags);
+        assert_int_equal(m->seq, f->seq);
+        assert_int_equal(m->ack, f->ack);
+        assert_int_equal(m->len, f->len);
+    }
+    assert_int_equal(mem->conns[0].bytes[0], t->conns[0].bytes[0]);
+    assert_true(mem->conns[0].syn_seen && mem->conns[0].synack_seen);
+    trace_free(mem);
+    trace_free(t);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(trace_rtt_karn),
+    cmocka_unit_test(trace_graph_panels),
+    cmocka_unit_test(trace_html_page),
+    cmocka_unit_test(trace_from_memory),
     cmocka_unit_test(trace_active_close_states),
     cmocka_unit_test(trace_labels),
     cmocka_unit_test(trace_simultaneous_open),
