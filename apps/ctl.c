@@ -2,6 +2,8 @@
  * and the client's fetch (ctl.h). The snapshot's text is ctl_text.c's. */
 #include "ctl.h"
 
+#include "synack/socket.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -300,6 +302,29 @@ void ctl_thread_stop(struct ctl_thread *t)
     close(t->stop[0]);
     ctl_server_close(t->s);
     free(t);
+}
+
+static int each_rt(void *src, synack_sock_fn fn, void *ctx)
+{
+    return synack_rt_each_socket(src, fn, ctx);
+}
+
+static synack_time_t now_rt(void *src)
+{
+    return synack_rt_now(src);
+}
+
+int ctl_thread_start_rt(struct ctl_thread **out, struct synack_rt *rt, const char *cmd,
+                        const char *link, char *why, size_t cap)
+{
+    struct ctl_server *s;
+    *out = NULL;
+    if (ctl_server_open(&s, cmd, link, why, cap) < 0) return -1;
+    if (ctl_thread_start(out, s, each_rt, rt, now_rt, why, cap) < 0) {
+        ctl_server_close(s);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- the client ---- */

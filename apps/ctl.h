@@ -87,6 +87,11 @@ int ctl_thread_start(struct ctl_thread **out, struct ctl_server *s, ctl_each_fn 
                      synack_time_t (*now_fn)(void *src), char *why, size_t cap);
 /* Stops the thread, then closes the server (ctl_server_close). NULL is ignored. */
 void ctl_thread_stop(struct ctl_thread *t);
+/* ctl_server_open and ctl_thread_start for a runtime of the socket layer (<synack/socket.h>:
+ * the snapshot is taken under its lock, at its clock's time). 0, or -1 (why). */
+struct synack_rt;
+int ctl_thread_start_rt(struct ctl_thread **out, struct synack_rt *rt, const char *cmd,
+                        const char *link, char *why, size_t cap);
 
 /* ---- the client ---- */
 

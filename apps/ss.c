@@ -229,7 +229,7 @@ static bool ss_show(struct ss_state *st, char *text)
             fputc('}', out);
         } else {
             text_sock(out, &l);
-            st->details |= strcmp(get_or(&l, "state", ""), "UNCONN") != 0 && l.word[0] == 't';
+            st->details |= get(&l, "cc") != NULL;
         }
         n++;
     }
