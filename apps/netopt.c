@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ctl.h"
 #include "netaddr.h"
 
 #define NET_MAX_MTU 65535u        /* an IPv4 packet's total length is 16 bits */
@@ -67,6 +68,10 @@ const char net_opts_help[] =
     "                        (default: random; -v prints it so a run can be repeated)\n"
     "  --pcap FILE           capture every packet the stack sends and receives (after the\n"
     "                        impairments) to FILE\n"
+    "  --no-control          no control socket: `synack ss` will not list this process\n"
+    "                        (by default it listens on $XDG_RUNTIME_DIR/synack/PID.sock, or\n"
+    "                        /tmp/synack-UID/PID.sock; $SYNACK_CTL_DIR names another\n"
+    "                        directory), which only the same user (or root) can open\n"
     "  -v, --verbose         state transitions and a summary (bytes, segments,\n"
     "                        retransmissions, RTT, cwnd, link and impairment counters) on\n"
     "                        stderr; twice (-vv) congestion-control phase changes too\n";
@@ -82,7 +87,8 @@ struct net_env_priv {
     struct net_chain chain;
     struct net_name names[NET_NAMES];
     size_t names_next;
-    int sigfd; /* net_env_watch_signals' signalfd, or -1 */
+    int sigfd;              /* net_env_watch_signals' signalfd, or -1 */
+    struct ctl_server *ctl; /* the control socket (`synack ss`), or NULL */
 };
 
 /* The slot of `family` in net_opts.addrs and tun_host. */
@@ -416,6 +422,11 @@ int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, i
         (*i)++;
         return 1;
     }
+    if (strcmp(arg, "--no-control") == 0) {
+        o->no_control = true;
+        (*i)++;
+        return 1;
+    }
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         bool missing = false;
         const char *v = opt_value(valued[k], argc, argv, i, &missing);
@@ -722,6 +733,11 @@ void net_chain_describe(const struct net_chain *c, const struct net_opts *o, con
 
 static void env_release(struct net_env *e)
 {
+    if (e->priv && e->priv->ctl) {
+        if (e->loop) synack_loop_del_fd(e->loop, ctl_server_fd(e->priv->ctl));
+        ctl_server_close(e->priv->ctl); /* its clients leave the loop through the watch */
+        e->priv->ctl = NULL;
+    }
     if (e->priv && e->priv->sigfd >= 0) {
         if (e->loop) synack_loop_del_fd(e->loop, e->priv->sigfd);
         close(e->priv->sigfd);
@@ -735,6 +751,52 @@ static void env_release(struct net_env *e)
     e->link = NULL;
     e->stack = NULL;
     e->priv = NULL;
+}
+
+/* ---- the control socket (`synack ss`) ------------------------------------------------------ */
+
+static void env_on_ctl_client(void *ctx, int fd, unsigned ready, synack_time_t now)
+{
+    (void)ready;
+    (void)now;
+    struct net_env *e = ctx;
+    ctl_server_write(e->priv->ctl, fd);
+}
+
+static void env_ctl_watch(void *ctx, int fd, bool add)
+{
+    struct net_env *e = ctx;
+    if (!add)
+        synack_loop_del_fd(e->loop, fd);
+    else if (synack_loop_add_fd(e->loop, fd, SYNACK_LOOP_OUT, env_on_ctl_client, e) < 0)
+        ctl_server_write(e->priv->ctl, fd); /* not served: it gets what it got */
+}
+
+static void env_on_ctl(void *ctx, int fd, unsigned ready, synack_time_t now)
+{
+    (void)fd;
+    (void)ready;
+    struct net_env *e = ctx;
+    ctl_server_accept(e->priv->ctl, ctl_each_stack, e->stack, now);
+}
+
+/* Opens the control socket; without it the process runs on, unseen by `synack ss`. */
+static void env_open_control(struct net_env *e, const char *link)
+{
+    char why[256];
+    struct ctl_server *s;
+    if (ctl_server_open(&s, e->cmd, link, why, sizeof why) < 0) {
+        fprintf(stderr, "synack %s: no control socket (synack ss will not list this process): %s\n",
+                e->cmd, why);
+        return;
+    }
+    if (synack_loop_add_fd(e->loop, ctl_server_fd(s), SYNACK_LOOP_IN, env_on_ctl, e) < 0) {
+        ctl_server_close(s);
+        return;
+    }
+    ctl_server_set_watch(s, env_ctl_watch, e);
+    e->priv->ctl = s;
+    if (e->verbose) fprintf(stderr, "synack %s: control socket %s\n", e->cmd, ctl_server_path(s));
 }
 
 int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
@@ -761,6 +823,7 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
         goto fail;
     }
     if (e->verbose) net_chain_describe(c, o, cmd);
+    if (!o->no_control) env_open_control(e, o->link);
     return 0;
 fail:
     env_release(e);

@@ -41,10 +41,11 @@ struct net_opts {
     size_t rcvbuf, sndbuf;             /* --rcvbuf N, --sndbuf N (0: stack defaults) */
     enum synack_syncookies syncookies; /* --syncookies MODE, if syncookies_set */
     bool syncookies_set;
-    int verbose;  /* -v: state transitions and a summary on stderr */
-    unsigned mtu; /* --mtu N: caps the stack's MTU (TUN: also set on the device
-                     when --tun-host-addr configures it; UDP: the path MTU is
-                     taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */
+    int verbose;     /* -v: state transitions and a summary on stderr */
+    bool no_control; /* --no-control: no control socket for `synack ss` (ctl.h) */
+    unsigned mtu;    /* --mtu N: caps the stack's MTU (TUN: also set on the device
+                        when --tun-host-addr configures it; UDP: the path MTU is
+                        taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */
 };
 
 /* The option lines for a subcommand's --help. */
@@ -132,7 +133,9 @@ struct net_env {
     struct net_env_priv *priv; /* the layers of the chain (for counters), connection names */
 };
 
-/* net_chain_open, then the stack (of the chain's configuration) and the loop. On failure
+/* net_chain_open, then the stack (of the chain's configuration), the loop, and unless
+ * --no-control the control socket `synack ss` reads (ctl.h; a process that cannot open it
+ * says why on stderr and runs on without). On failure
  * prints one line a person can act on and returns nonzero (the exit status to use); nothing
  * is left open. */
 int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd);

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "netopt.h"
 #include "preload.h"
 
@@ -32,6 +33,7 @@ static struct {
     char *opts_text;
     struct net_chain chain; /* the chain's layers (for -v at exit); the runtime owns them */
     char cmd[64];           /* "run (PROGRAM)", the prefix of every message */
+    struct ctl_thread *ctl; /* the control socket's server, or NULL */
 } run = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void preload_say(const char *fmt, ...)
@@ -119,6 +121,19 @@ static int parse_opts(void)
 
 static void after_fork_in_child(void);
 
+/* The control socket `synack ss` reads, served on a thread of its own (which takes no
+ * signal); without it the program runs on, unseen by `synack ss`. */
+static void start_control(struct synack_rt *rt)
+{
+    char why[256];
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (ctl_thread_start_rt(&run.ctl, rt, run.cmd, run.opts.link, why, sizeof why) < 0)
+        preload_say("no control socket (synack ss will not list this process): %s", why);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* The link chain and the runtime on its thread, which takes no signal: the program's
  * handlers run on the program's threads. 0, or -1 after printing why. */
 static int start_runtime(void)
@@ -141,6 +156,7 @@ static int start_runtime(void)
         return -1;
     }
     if (run.opts.verbose) net_chain_describe(&run.chain, &run.opts, run.cmd);
+    if (!run.opts.no_control) start_control(rt);
     pthread_atfork(NULL, NULL, after_fork_in_child);
     preload.rt = rt;
     atomic_store_explicit(&preload.phase, PRELOAD_ACTIVE, memory_order_release);
@@ -251,6 +267,8 @@ __attribute__((destructor)) static void runtime_exit(void)
     if (st.orphans) preload_say("exit: %zu connections were still sending after 3 s", st.orphans);
     if (run.opts.verbose) say_counters(rt);
     atomic_store_explicit(&preload.phase, PRELOAD_STOPPED, memory_order_release);
+    ctl_thread_stop(run.ctl); /* before the runtime it reads goes */
+    run.ctl = NULL;
     preload.rt = NULL;
     synack_rt_free(rt);
 }

@@ -262,3 +262,12 @@ void synack_rt_stats(struct synack_rt *rt, struct synack_stack_stats *out)
     synack_stack_stats(rt->stack, out);
     rt_unlock(rt);
 }
+
+int synack_rt_each_socket(struct synack_rt *rt, synack_sock_fn fn, void *ctx)
+{
+    if (rt == NULL) return SYNACK_ERR_INVAL;
+    rt_lock(rt);
+    int rc = synack_stack_each_socket(rt->stack, fn, ctx);
+    rt_unlock(rt);
+    return rc;
+}

@@ -11,5 +11,6 @@ int cmd_cat(int argc, char **argv);     /* cat.c */
 int cmd_http(int argc, char **argv);    /* http.c */
 int cmd_run(int argc, char **argv);     /* run.c: `synack run -- PROGRAM` */
 int cmd_trace(int argc, char **argv);   /* trace.c: `synack trace FILE` */
+int cmd_ss(int argc, char **argv);      /* ss.c: `synack ss`, the sockets of running ones */
 
 #endif

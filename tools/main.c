@@ -17,6 +17,7 @@ static const char usage[] =
     "  http    a small HTTP/1.1 static file server on synack\n"
     "  run     an unmodified program (curl, nc, redis-server, ...) with its sockets on synack\n"
     "  trace   the TCP connections of a capture file (pcap, pcapng): ladder, states, graph\n"
+    "  ss      the connections of the running synack processes (cat, http, run), like ss -tni\n"
     "\n"
     "`synack COMMAND --help` describes each command; `synack --version` (or -V) prints the\n"
     "version. bench is not built yet (see the README).\n";
@@ -37,6 +38,7 @@ static int run_command(const char *cmd, int argc, char **argv)
     if (strcmp(cmd, "http") == 0) return cmd_http(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "trace") == 0) return cmd_trace(argc - 1, argv + 1);
+    if (strcmp(cmd, "ss") == 0) return cmd_ss(argc - 1, argv + 1);
     fprintf(stderr, "synack: unknown command '%s' (see synack --help)\n", cmd);
     return 2;
 }

@@ -80,6 +80,9 @@ synack_time_t synack_rt_now(const struct synack_rt *rt);
 /* The stack's counters and statistics, read under the runtime's lock. */
 void synack_rt_counters(struct synack_rt *rt, struct synack_counters *out);
 void synack_rt_stats(struct synack_rt *rt, struct synack_stack_stats *out);
+/* synack_stack_each_socket on the runtime's stack, under its lock: `fn` runs with the lock
+ * held, so it must not call back into the runtime or its sockets. */
+int synack_rt_each_socket(struct synack_rt *rt, synack_sock_fn fn, void *ctx);
 
 /* ---- sockets ------------------------------------------------------------------------------- */
 

@@ -840,6 +840,49 @@ struct synack_udp_info {
 int synack_udp_info(const struct synack_udp *u, struct synack_udp_info *out);
 uint64_t synack_udp_id(const struct synack_udp *u);
 
+/* ---- listing a stack's sockets (what `ss` shows) ------------------------------------- */
+
+/* What one entry of synack_stack_each_socket describes. */
+enum synack_sock_kind {
+    SYNACK_SOCK_TCP_LISTENER,  /* a listener (state LISTEN) */
+    SYNACK_SOCK_TCP,           /* a connection, any state but LISTEN; held by the application,
+                                  waiting in a listener's queues, or an orphan */
+    SYNACK_SOCK_TCP_TIME_WAIT, /* a TIME_WAIT record of a released connection (no TCB) */
+    SYNACK_SOCK_UDP,           /* a UDP socket */
+};
+
+/* One socket of a stack, as synack_stack_each_socket hands it out. */
+struct synack_sock_info {
+    enum synack_sock_kind kind;
+    uint64_t id; /* the connection's, listener's or UDP socket's id (synack_tcp_id); a
+                    TIME_WAIT record keeps the id of its connection */
+    /* SYNACK_SOCK_TCP: released by the application (closed) and still sending or closing. */
+    bool orphan;
+    /* SYNACK_SOCK_TCP_LISTENER: connections half-open (SYN_RECEIVED) and established
+     * waiting for synack_tcp_accept, and the backlog that bounds each queue. */
+    unsigned syn_queue, accept_queue, backlog;
+    /* SYNACK_SOCK_TCP_TIME_WAIT: when its 2*MSL ends (a time of the stack's clock). */
+    synack_time_t expires;
+    /* The TCP kinds. A connection: all of synack_tcp_info. A listener: state LISTEN,
+     * local_addr (an address, a family's wildcard, or SYNACK_AF_NONE for both families)
+     * and local_port, the rest 0. A TIME_WAIT record: state TIME_WAIT, both addresses and
+     * ports, snd_nxt, rcv_nxt, rcv_wnd, timestamps and rcv_wscale, the rest 0. */
+    struct synack_tcp_info tcp;
+    struct synack_udp_info udp; /* SYNACK_SOCK_UDP: all of synack_udp_info */
+};
+
+/* Called for each socket; a nonzero return stops the walk and is what
+ * synack_stack_each_socket returns. */
+typedef int (*synack_sock_fn)(void *ctx, const struct synack_sock_info *info);
+
+/* Calls `fn` once for each socket of the stack, in this order: listeners, connections
+ * (TCBs in any state, orphans included), TIME_WAIT records (the next to end first), UDP
+ * sockets. Reads only: `fn` must not change the stack (no call that takes a
+ * non-const stack, connection, listener or UDP socket of it) until the walk returns; `info`
+ * is valid only during the call. Returns 0 once every socket was visited, the first nonzero
+ * value `fn` returned, or SYNACK_ERR_INVAL (stack or fn NULL). */
+int synack_stack_each_socket(const struct synack_stack *stack, synack_sock_fn fn, void *ctx);
+
 /* ---- seeded random numbers ----------------------------------------------------------- */
 
 /* A seeded PCG32 generator (O'Neill, "PCG: A Family of Simple Fast Space-Efficient

@@ -300,6 +300,21 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
     stack_ip_stats(s, out);
 }
 
+int synack_stack_each_socket(const struct synack_stack *s, synack_sock_fn fn, void *ctx)
+{
+    if (!s || !fn) return SYNACK_ERR_INVAL;
+    struct synack_sock_info si;
+    int rc = tcp_env_each(&s->tcp, fn, ctx, &si);
+    for (const struct synack_udp *u = s->udp_socks; u && rc == 0; u = u->next) {
+        memset(&si, 0, sizeof si);
+        si.kind = SYNACK_SOCK_UDP;
+        si.id = u->id;
+        synack_udp_info(u, &si.udp);
+        rc = fn(ctx, &si);
+    }
+    return rc;
+}
+
 /* Only the stack's addresses are ours; the source must be a single unicast host (RFC 1122
  * §3.2.1.3: a datagram from "this network" 0/8, loopback 127/8, multicast 224/4, Class E
  * 240/4 or broadcast is silently discarded; RFC 4291 §2.5.2, §2.7: from :: or a multicast

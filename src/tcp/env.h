@@ -144,6 +144,11 @@ void tcp_handle_timers(struct tcp_env *e, synack_time_t now);
 /* Fills what TCP holds (connections, listeners, half-open, TIME-WAIT, orphans, memory)
  * and its limits into `out`. */
 void tcp_env_stats(const struct tcp_env *e, struct synack_stack_stats *out);
+/* synack_stack_each_socket's TCP part (tcp/walk.c): calls `fn` with `si` filled for each
+ * listener, connection (but those dead) and TIME-WAIT record, in that order; the first
+ * nonzero return of `fn`, or 0. */
+int tcp_env_each(const struct tcp_env *e, synack_sock_fn fn, void *ctx,
+                 struct synack_sock_info *si);
 
 /* ---- for TCP ---- */
 
