@@ -36,6 +36,25 @@ size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n)
     return n;
 }
 
+size_t ring_spans(const struct ring *r, size_t offset, size_t n, const uint8_t **a, size_t *alen,
+                  const uint8_t **b, size_t *blen)
+{
+    *a = *b = NULL;
+    *alen = *blen = 0;
+    if (offset >= r->len) return 0;
+    if (n > r->len - offset) n = r->len - offset;
+    size_t start = (r->head + offset) % r->cap;
+    size_t first = r->cap - start;
+    if (first > n) first = n;
+    *a = r->buf + start;
+    *alen = first;
+    if (n > first) {
+        *b = r->buf;
+        *blen = n - first;
+    }
+    return n;
+}
+
 void ring_consume(struct ring *r, size_t n)
 {
     if (n > r->len) n = r->len;

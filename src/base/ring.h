@@ -26,6 +26,12 @@ size_t ring_write(struct ring *r, const uint8_t *src, size_t n);
 /* Copies up to n bytes starting `offset` bytes after the oldest, without consuming.
  * Returns how many were copied (0 when offset >= len). */
 size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n);
+/* The up to n bytes starting `offset` bytes after the oldest, in place: *a (alen bytes) then,
+ * where they wrap past the end of the storage, *b (blen bytes; 0 and NULL when they do not).
+ * Returns alen + blen (0 when offset >= len). For a caller that copies them once, straight
+ * to where they go, instead of through ring_peek's copy. */
+size_t ring_spans(const struct ring *r, size_t offset, size_t n, const uint8_t **a, size_t *alen,
+                  const uint8_t **b, size_t *blen);
 /* Drops the n oldest bytes (n is clamped to len). */
 void ring_consume(struct ring *r, size_t n);
 /* Copies up to n bytes into the free space `offset` bytes past the tail without making

@@ -217,7 +217,6 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
     s->tcp = (struct tcp_env){.cfg = &s->cfg,
                               .counters = &s->counters,
                               .events = &s->events,
-                              .scratch = s->scratch,
                               .next_id = &s->next_id,
                               .ip_id = &s->ip_id,
                               .port_counter = &s->port_counter};

@@ -60,7 +60,7 @@ struct synack_stack {
     struct tcp_env tcp;
     uint64_t next_id; /* lent: ids of connections, listeners and UDP sockets; never reused */
     uint16_t ip_id;   /* lent: the next IPv4 identification */
-    uint8_t *scratch; /* lent: one MTU, to build a packet or copy a segment's payload in */
+    uint8_t *scratch; /* one MTU, to build a packet in (UDP's) */
     /* ICMP messages to send, oldest first; slot i is icmpq_bytes + i * (mtu - 20). */
     struct stack_icmp_msg icmpq[STACK_ICMPQ_CAP];
     uint8_t *icmpq_bytes;

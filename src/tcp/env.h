@@ -5,7 +5,7 @@
  *
  * The stack embeds one struct tcp_env and fills its first part at creation with what it
  * lends: its configuration, its counters, its event queue, and what TCP draws from together
- * with the rest of the stack (a scratch buffer, the ids of connections, listeners and UDP
+ * with the rest of the stack (the ids of connections, listeners and UDP
  * sockets, the IPv4 identification, the ephemeral port counter). The rest is TCP's own:
  * the demux table and the listeners, every connection, the orphans, the TIME-WAIT records,
  * the deadline heap, the output list and the queue of TCB-less segments. Every connection
@@ -51,8 +51,6 @@ struct tcp_env {
     const struct synack_config *cfg;
     struct synack_counters *counters; /* the stack's: TCP adds to them */
     struct evq *events;               /* what synack_stack_next_event hands out */
-    uint8_t *scratch;                 /* cfg->mtu bytes, shared: a segment's payload
-                                         is copied here on its way out */
     uint64_t *next_id;                /* ids of connections, listeners and UDP sockets */
     uint16_t *ip_id;                  /* the next IPv4 identification */
     uint32_t *port_counter;           /* RFC 6056 §3.3.3: advanced by every ephemeral port

@@ -425,9 +425,11 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
         seg.window = (uint16_t)((wnd >> c->rcv_wscale) > TCP_MAX_WINDOW ? TCP_MAX_WINDOW
                                                                         : (wnd >> c->rcv_wscale));
     if (p.len) {
-        ring_peek(&c->sndq, p.seq - c->sndq_seq, e->scratch, p.len);
-        seg.payload = e->scratch;
-        seg.payload_len = p.len;
+        /* Straight from the send ring into the packet (where the data wraps the ring's
+         * end, in two pieces): no copy through a scratch buffer. */
+        ring_spans(&c->sndq, p.seq - c->sndq_seq, p.len, &seg.payload, &seg.payload_len,
+                   &seg.payload_wrap, &seg.payload_wrap_len);
+        seg.payload_len += seg.payload_wrap_len;
     }
     bool dsack;
     add_options(c, &seg, &dsack, now);

@@ -254,7 +254,10 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *
     size_t opts_len = tcp_write_options(tcp, opts);
     size_t header_len = WIRE_TCP_HDR_LEN + opts_len;
     size_t payload_len = tcp->payload_len;
-    if (payload_len > 0 && tcp->payload == NULL) return 0; /* nothing to copy the payload from */
+    size_t wrap_len = tcp->payload_wrap_len;
+    if (wrap_len > payload_len || (wrap_len > 0 && tcp->payload_wrap == NULL) ||
+        (payload_len > wrap_len && tcp->payload == NULL))
+        return 0; /* nothing to copy (part of) the payload from */
     /* A segment whose length the pseudo-header cannot carry cannot be sent either. */
     if (payload_len > cap || header_len > cap - payload_len ||
         header_len + payload_len > UINT16_MAX)
@@ -272,7 +275,8 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *
     wcursor_write_u16be(&w, 0); /* checksum, filled in below */
     wcursor_write_u16be(&w, tcp->urgent);
     wcursor_write_bytes(&w, opts, opts_len);
-    wcursor_write_bytes(&w, tcp->payload, payload_len);
+    wcursor_write_bytes(&w, tcp->payload, payload_len - wrap_len);
+    wcursor_write_bytes(&w, tcp->payload_wrap, wrap_len);
     if (w.overflow) return 0; /* unreachable: the length was checked above */
 
     size_t len = w.pos;

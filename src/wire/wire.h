@@ -224,6 +224,11 @@ struct wire_tcp_repr {
     /* payload: parse points into the caller's buffer; emit copies from here */
     const uint8_t *payload;
     size_t payload_len;
+    /* emit only (parse leaves them NULL, 0): payload in two pieces, as a ring holds it where
+     * it wraps. The first payload_len - payload_wrap_len bytes come from `payload`, the
+     * rest from `payload_wrap`; so a connection's send ring goes straight into the packet. */
+    const uint8_t *payload_wrap;
+    size_t payload_wrap_len;
 };
 
 /* Parses a TCP segment of `len` bytes (the IP payload) from `src` to `dst` (either family):

@@ -270,6 +270,38 @@ static void ring_wraps_and_keeps_order(void **state)
     assert_int_equal(ring_peek(&r, 0, out, 1), 0);
 }
 
+static void ring_spans_point_into_the_storage(void **state)
+{
+    (void)state;
+    uint8_t storage[8];
+    struct ring r;
+    ring_init(&r, storage, sizeof storage);
+    ring_write(&r, (const uint8_t *)"abcdef", 6);
+    ring_consume(&r, 4);
+    ring_write(&r, (const uint8_t *)"ghijklmn", 8); /* "efghijkl": e..h at 4..7, i..l at 0..3 */
+    const uint8_t *a, *b;
+    size_t alen, blen;
+    /* Across the wrap: two pieces, in the storage itself (no copy). */
+    assert_int_equal(ring_spans(&r, 1, 5, &a, &alen, &b, &blen), 5);
+    assert_ptr_equal(a, storage + 5);
+    assert_int_equal(alen, 3);
+    assert_memory_equal(a, "fgh", 3);
+    assert_ptr_equal(b, storage);
+    assert_int_equal(blen, 2);
+    assert_memory_equal(b, "ij", 2);
+    /* Before the wrap: one piece. */
+    assert_int_equal(ring_spans(&r, 0, 3, &a, &alen, &b, &blen), 3);
+    assert_memory_equal(a, "efg", 3);
+    assert_int_equal(blen, 0);
+    assert_null(b);
+    /* Clamped to what is held; nothing past the end. */
+    assert_int_equal(ring_spans(&r, 6, 100, &a, &alen, &b, &blen), 2);
+    assert_memory_equal(a, "kl", 2);
+    assert_int_equal(ring_spans(&r, 8, 1, &a, &alen, &b, &blen), 0);
+    assert_null(a);
+    assert_int_equal(alen + blen, 0);
+}
+
 static void ring_consume_clamps(void **state)
 {
     (void)state;
@@ -329,6 +361,7 @@ static void timers_due_only_when_reached(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(siphash_reference_vectors),
     cmocka_unit_test(ring_wraps_and_keeps_order),
+    cmocka_unit_test(ring_spans_point_into_the_storage),
     cmocka_unit_test(ring_consume_clamps),
     cmocka_unit_test(timers_give_the_earliest_deadline),
     cmocka_unit_test(timers_due_only_when_reached),

@@ -687,6 +687,35 @@ static void tcp_emit_cap_too_small(void **state)
     assert_int_equal(wire_packet_emit(&ip, &tcp, seg, 90), 90);
 }
 
+/* A payload given in two pieces (a ring's wrap) goes out byte for byte as the same payload
+ * given whole: same segment, same checksum. A piece missing or longer than the whole is
+ * refused. */
+static void tcp_emit_payload_in_two_pieces(void **state)
+{
+    (void)state;
+    const uint8_t data[11] = "hello world";
+    struct wire_tcp_repr whole = tcp_all_options(data, sizeof(data));
+    uint8_t want[128], got[128];
+    size_t n = wire_tcp_emit(&whole, &ADDR4_A, &ADDR4_B, want, sizeof(want));
+    assert_true(n > sizeof(data));
+    for (size_t split = 0; split <= sizeof(data); split++) {
+        struct wire_tcp_repr two = whole;
+        two.payload = split ? data : NULL;
+        two.payload_wrap = data + split;
+        two.payload_wrap_len = sizeof(data) - split;
+        memset(got, 0xee, sizeof(got));
+        assert_int_equal(wire_tcp_emit(&two, &ADDR4_A, &ADDR4_B, got, sizeof(got)), n);
+        assert_memory_equal(got, want, n);
+    }
+    struct wire_tcp_repr bad = whole;
+    bad.payload_wrap = NULL;
+    bad.payload_wrap_len = 3; /* a second piece with no bytes */
+    assert_int_equal(wire_tcp_emit(&bad, &ADDR4_A, &ADDR4_B, got, sizeof(got)), 0);
+    bad.payload_wrap = data;
+    bad.payload_wrap_len = sizeof(data) + 1; /* longer than the whole payload */
+    assert_int_equal(wire_tcp_emit(&bad, &ADDR4_A, &ADDR4_B, got, sizeof(got)), 0);
+}
+
 /* ---- whole packets ----------------------------------------------------------------------- */
 
 static void packet_round_trip(void **state)
@@ -1179,6 +1208,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tcp_port_zero_rejected),
     cmocka_unit_test(tcp_sack_blocks_round_trip),
     cmocka_unit_test(tcp_emit_cap_too_small),
+    cmocka_unit_test(tcp_emit_payload_in_two_pieces),
     cmocka_unit_test(packet_round_trip),
     cmocka_unit_test(packet_not_tcp),
     cmocka_unit_test(segment_emit_parse_round_trip),
