@@ -48,7 +48,7 @@ struct trace_pkt {
 struct trace_conn {
     struct synack_addr addr[2]; /* [0] A, [1] B */
     uint16_t port[2];
-    synack_time_t first, last;
+    synack_time_t first, last; /* its earliest and latest segment (a clock can step back) */
     uint64_t packets;
     uint64_t bytes[2]; /* payload bytes each way, retransmissions included */
     bool syn_seen;     /* A's SYN was captured: the handshake is seen from its start */

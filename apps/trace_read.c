@@ -302,8 +302,10 @@ static bool trace_add(struct trace *t, const struct synack_segment *s,
     }
     if (!pkt_append(t, &p)) return false;
     struct trace_conn *c = &t->conns[ci];
-    if (c->packets == 0) c->first = when;
-    c->last = when;
+    /* The earliest and the latest, not the first and the last: a capture's clock can step
+     * back, and the graphs span [first, last]. */
+    if (c->packets == 0 || when < c->first) c->first = when;
+    if (c->packets == 0 || when > c->last) c->last = when;
     c->packets++;
     c->bytes[dir] += len;
     if ((s->flags & (SYNACK_TCP_SYN | SYNACK_TCP_ACK)) == SYNACK_TCP_SYN && dir == 0)

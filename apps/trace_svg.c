@@ -34,7 +34,10 @@ struct svg_panel {
 static double svg_x(const struct svg_time *k, synack_time_t t)
 {
     double span = k->t1 - k->t0 > 0 ? k->t1 - k->t0 : 1e-9;
-    return SVG_LEFT + ((double)t / 1e9 - k->t0) / span * (SVG_W - SVG_LEFT - SVG_RIGHT);
+    double x = SVG_LEFT + ((double)t / 1e9 - k->t0) / span * (SVG_W - SVG_LEFT - SVG_RIGHT);
+    /* Every time drawn lies in [t0, t1] (graph_time); held to the plot all the same, as the
+     * pixel columns are this cast to an integer. */
+    return x < SVG_LEFT ? SVG_LEFT : x > SVG_W - SVG_RIGHT ? SVG_W - SVG_RIGHT : x;
 }
 
 static double svg_y(const struct svg_panel *p, double v)
@@ -103,7 +106,10 @@ static void svg_steps(const struct svg_time *k, const struct svg_panel *p,
         prev_y = last;
         i = j;
     }
-    fprintf(out, "%.1f,%.1f\"/>\n", svg_x(k, (synack_time_t)(k->t1 * 1e9)), prev_y);
+    /* The last value holds to t1, the right edge (not t1 turned back into nanoseconds: a
+     * capture's times can lie past what a double carries back into 64 bits). */
+    double end = k->t1 > k->t0 ? SVG_W - SVG_RIGHT : SVG_LEFT;
+    fprintf(out, "%.1f,%.1f\"/>\n", end, prev_y);
 }
 
 /* One dot per sample, with a title a pointer shows; past SVG_MAX_DOTS, the lowest and the
