@@ -83,7 +83,6 @@ struct httpd {
     bool no_openat2; /* the kernel said ENOSYS once: walk with O_NOFOLLOW from then on */
     struct conn_map map;
     struct conn_list list[LIST_COUNT];
-    size_t sndcap; /* the stack's send buffer size, learned from the first short send */
     uint64_t sending;
     struct httpd_stats st;
     uint8_t *buf; /* HTTPD_FILE_CHUNK bytes: file data on the way out, dropped input */
@@ -878,19 +877,13 @@ static void conn_sent(struct httpd *h, struct conn *c, size_t n, synack_time_t n
     conn_touch(h, c, now);
 }
 
-/* After a short send the send buffer is full: its size is what it holds. */
-static void learn_sndcap(struct httpd *h, struct conn *c)
+/* Room in the connection's send buffer as it is now (autotuning grows it), at least 1 (a
+ * send that then takes nothing arms WRITABLE): a chunk read from the file fits whole. */
+static size_t send_room(const struct conn *c)
 {
     struct synack_tcp_info info;
-    if (synack_tcp_info(c->tcp, &info) == 0 && info.send_queued > 0) h->sndcap = info.send_queued;
-}
-
-/* Room in the send buffer, at least 1 (a send that then takes nothing arms WRITABLE). */
-static size_t send_room(const struct httpd *h, const struct conn *c)
-{
-    struct synack_tcp_info info;
-    if (h->sndcap == 0 || synack_tcp_info(c->tcp, &info) < 0) return SIZE_MAX;
-    size_t room = h->sndcap > info.send_queued ? h->sndcap - info.send_queued : 0;
+    if (synack_tcp_info(c->tcp, &info) < 0) return SIZE_MAX;
+    size_t room = info.sndbuf > info.send_queued ? info.sndbuf - info.send_queued : 0;
     return room ? room : 1;
 }
 
@@ -909,24 +902,18 @@ static int conn_send(struct httpd *h, struct conn *c, synack_time_t now)
     }
     while (c->file_left > 0) {
         size_t chunk = c->file_left < HTTPD_FILE_CHUNK ? (size_t)c->file_left : HTTPD_FILE_CHUNK;
-        size_t room = send_room(h, c);
+        size_t room = send_room(c);
         if (chunk > room) chunk = room;
         ssize_t got = pread(c->fd, h->buf, chunk, (off_t)c->file_off);
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) return -1; /* the file shrank: the promised length cannot be kept */
         synack_ssize n = synack_tcp_send(c->tcp, h->buf, (size_t)got, now);
-        if (n == SYNACK_ERR_AGAIN) {
-            learn_sndcap(h, c);
-            return 0;
-        }
+        if (n == SYNACK_ERR_AGAIN) return 0;
         if (n < 0) return -1;
         c->file_off += (uint64_t)n;
         c->file_left -= (uint64_t)n;
         conn_sent(h, c, (size_t)n, now);
-        if (n < got) {
-            learn_sndcap(h, c);
-            return 0;
-        }
+        if (n < got) return 0;
     }
     return 1;
 }

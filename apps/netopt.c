@@ -652,8 +652,15 @@ static int chain_config(struct synack_config *cfg, const struct net_opts *o, con
         if (o->addrs[k].addr.family != SYNACK_AF_NONE &&
             (rc = synack_config_add_addr(cfg, &o->addrs[k].addr)) < 0)
             return cli_fail(cmd, "the stack cannot take --addr: %s", synack_strerror(rc));
-    if (o->sndbuf) cfg->sndbuf = o->sndbuf;
-    if (o->rcvbuf) cfg->rcvbuf = o->rcvbuf;
+    /* A size given is a size fixed, as SO_SNDBUF and SO_RCVBUF fix Linux's. */
+    if (o->sndbuf) {
+        cfg->sndbuf = o->sndbuf;
+        cfg->sndbuf_max = 0;
+    }
+    if (o->rcvbuf) {
+        cfg->rcvbuf = o->rcvbuf;
+        cfg->rcvbuf_max = 0;
+    }
     if (o->syncookies_set) cfg->syncookies = o->syncookies;
     return choose_seed(o, cfg, cmd);
 }

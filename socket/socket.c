@@ -226,7 +226,7 @@ unsigned sock_readiness(struct sock *s)
         if (s->connecting) return r;
         if (s->peek_len > 0 || ti.recv_queued > 0) r |= SOCK_IN;
         if (s->peer_fin || s->rd_shut) r |= SOCK_IN | SOCK_RDHUP;
-        if (s->wr_shut || ti.send_queued < s->rt->sndbuf) r |= SOCK_OUT;
+        if (s->wr_shut || ti.send_queued < ti.sndbuf) r |= SOCK_OUT;
         if (s->wr_shut && s->peer_fin) r |= SOCK_HUP;
         return r;
     }
@@ -1795,11 +1795,17 @@ static int getopt_locked(struct sock *s, int level, int name, void *val, socklen
             return put_int(val, len, s->reuseport);
         case SO_KEEPALIVE:
             return put_int(val, len, s->keepalive);
-        /* The stack's buffers: one size for every connection (docs/SOCKETS.md). */
+        /* A connection's buffers as they are now (autotuning grows them); before one,
+         * the size every connection of the stack starts with (docs/SOCKETS.md). */
         case SO_RCVBUF:
-            return put_int(val, len, (int)(stream ? s->rt->rcvbuf : 65536));
-        case SO_SNDBUF:
-            return put_int(val, len, (int)(stream ? s->rt->sndbuf : 65536));
+        case SO_SNDBUF: {
+            struct synack_tcp_info ti;
+            bool rcv = name == SO_RCVBUF;
+            size_t v = !stream ? 65536 : rcv ? s->rt->rcvbuf : s->rt->sndbuf;
+            if (stream && s->tcp != NULL && synack_tcp_info(s->tcp, &ti) == 0)
+                v = rcv ? ti.rcvbuf : ti.sndbuf;
+            return put_int(val, len, v > INT_MAX ? INT_MAX : (int)v);
+        }
         case SO_RCVTIMEO:
             return put_time(val, len, s->rcvtimeo);
         case SO_SNDTIMEO:

@@ -259,9 +259,10 @@ static void print_json(const struct scenario_opts *o, const struct scenario_resu
     /* The values in effect: the stacks' buffers whether given or default; no queue limit
      * is null. */
     printf(",\"options\":{\"cc\":\"%s\",\"sack\":%s,\"timestamps\":%s,\"window_scale\":%s,"
-           "\"sndbuf\":%zu,\"rcvbuf\":%zu,\"queue_bytes\":",
+           "\"sndbuf\":%zu,\"rcvbuf\":%zu,\"sndbuf_max\":%zu,\"rcvbuf_max\":%zu,"
+           "\"queue_bytes\":",
            synack_cc_name(o->cc), yes_no(o->sack), yes_no(o->timestamps), yes_no(o->window_scale),
-           r->sndbuf, r->rcvbuf);
+           r->sndbuf, r->rcvbuf, r->sndbuf_max, r->rcvbuf_max);
     if (o->queue_bytes)
         printf("%zu", o->queue_bytes);
     else
@@ -273,6 +274,38 @@ static void print_json(const struct scenario_opts *o, const struct scenario_resu
     if (r->client.has_info) print_json_client_tcp(r);
     if (o->samples) print_json_samples(r, o->samples);
     printf("}\n");
+}
+
+/* A size in bytes as a person reads it: B, KiB or MiB. */
+static const char *human_bytes(size_t n, char *buf, size_t cap)
+{
+    if (n >= 1u << 20)
+        snprintf(buf, cap, "%.1f MiB", (double)n / (1u << 20));
+    else if (n >= 1u << 10)
+        snprintf(buf, cap, "%.1f KiB", (double)n / (1u << 10));
+    else
+        snprintf(buf, cap, "%zu B", n);
+    return buf;
+}
+
+/* One buffer's line: the size it started at, the size it ended at, how far it could grow. */
+static void print_buffer(const char *label, size_t start, size_t end, size_t max)
+{
+    char a[32], b[32], m[32];
+    printf("%-16s %s -> %s", label, human_bytes(start, a, sizeof a), human_bytes(end, b, sizeof b));
+    if (max > start)
+        printf(" (autotuning, up to %s)\n", human_bytes(max, m, sizeof m));
+    else
+        printf(" (fixed)\n");
+}
+
+/* The buffers that carried the data: the client's send buffer and the server's receive
+ * buffer, from what they started at to what autotuning grew them to. */
+static void print_buffers(const struct scenario_result *r)
+{
+    if (!r->client.has_info || !r->server.has_info) return;
+    print_buffer("client sndbuf", r->sndbuf, r->client.info.sndbuf, r->sndbuf_max);
+    print_buffer("server rcvbuf", r->rcvbuf, r->server.info.rcvbuf, r->rcvbuf_max);
 }
 
 /* Goodput and what the client's congestion control made of the path. */
@@ -306,6 +339,7 @@ static void print_tcp_summary(const struct scenario_result *r)
            "probes\n",
            (unsigned long long)c->fast_retransmits, (unsigned long long)c->recoveries,
            (unsigned long long)c->rto_expiries, (unsigned long long)c->tlp_probes);
+    print_buffers(r);
 }
 
 static void print_summary(const struct scenario_opts *o, const struct scenario_result *r,
@@ -386,10 +420,13 @@ static const char demo_usage[] =
     "  --no-sack             do not offer SACK (RFC 2018)\n"
     "  --no-timestamps       do not offer timestamps (RFC 7323)\n"
     "  --no-wscale           do not offer window scaling (RFC 7323)\n"
-    "  --sndbuf N            send buffer per connection, bytes (K, M, G; 1K to 1G;\n"
-    "                        default 64K)\n"
-    "  --rcvbuf N            receive buffer per connection, bytes (K, M, G; 1K to 1G;\n"
-    "                        default 64K, 65535 with --no-wscale, which allows no more)\n"
+    "  --sndbuf N            send buffer per connection, bytes (K, M, G; 1K to 1G),\n"
+    "                        fixed at N; by default it starts at 64K and grows to twice\n"
+    "                        the congestion window, up to 16M (autotuning)\n"
+    "  --rcvbuf N            receive buffer per connection, bytes (K, M, G; 1K to 1G),\n"
+    "                        fixed at N; by default it starts at 64K and grows to twice\n"
+    "                        what the reader takes per round trip, up to 16M (65535 with\n"
+    "                        --no-wscale, which allows no more)\n"
     "\n"
     "output:\n"
     "  --cwnd                plot the client's congestion window and ssthresh over time,\n"

@@ -316,6 +316,8 @@ struct synack_counters {
                                           RST as any ACK to a listener */
     uint64_t mem_budget_waits;         /* send() calls held back (AGAIN, or one segment's worth)
                                           because the stack held mem_budget bytes */
+    uint64_t sndbuf_grown;             /* send buffers grown by autotuning (sndbuf_max) */
+    uint64_t rcvbuf_grown;             /* receive buffers grown by autotuning (rcvbuf_max) */
     uint64_t events_dropped;           /* events lost because the event queue was full */
     uint64_t ctl_queue_drops;          /* TCB-less segments (RSTs, TIME_WAIT ACKs, SYN-ACKs with a
                                           cookie) not sent because their queue was full: 64
@@ -384,9 +386,20 @@ struct synack_config {
     uint64_t seed;                     /* seeds every random choice the stack makes (ports) */
     uint8_t isn_secret[16];            /* RFC 6528 key for the ISN hash */
     size_t max_conns;                  /* connections (not listeners) the stack can hold */
-    size_t sndbuf;                     /* send buffer per connection, bytes (64 KiB) */
-    size_t rcvbuf;                     /* receive buffer per connection, bytes (64 KiB, max 1 GiB);
-                                          without window scaling at most 65535 of it is offered */
+    size_t sndbuf;                     /* send buffer per connection, bytes (64 KiB): what a
+                                          connection starts with, and keeps unless sndbuf_max
+                                          is larger */
+    size_t rcvbuf;                     /* receive buffer per connection, bytes (64 KiB, max 1 GiB):
+                                          what a connection starts with, and keeps unless
+                                          rcvbuf_max is larger; without window scaling at most
+                                          65535 of it is offered */
+    size_t sndbuf_max;                 /* autotuning: the send buffer grows to twice the
+                                          congestion window while the application fills it,
+                                          up to this (16 MiB); at most sndbuf: fixed size */
+    size_t rcvbuf_max;                 /* autotuning: the receive buffer grows to twice what
+                                          the application read in one round trip, up to this
+                                          (16 MiB; the window scale offered covers it); at most
+                                          rcvbuf: fixed size. Growth stops at mem_budget */
     synack_time_t msl;                 /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
     synack_time_t rto_initial;         /* RFC 6298 (2.1): 1 s */
     synack_time_t rto_min;             /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
@@ -766,6 +779,10 @@ struct synack_tcp_info {
     size_t bytes_in_flight; /* snd_nxt - snd_una */
     size_t send_queued;     /* bytes in the send buffer, acked or not */
     size_t recv_queued;     /* bytes ready to read */
+    size_t sndbuf, rcvbuf;  /* the buffers' sizes now: they start at the configuration's sndbuf
+                               and rcvbuf and grow toward sndbuf_max and rcvbuf_max (autotuning) */
+    uint64_t rcv_rtt;       /* the receiver's round-trip estimate that paces the receive
+                               buffer's growth, ns (0: none yet or no autotuning) */
     int err;                /* the error the connection failed with, or 0 */
     /* Options negotiated in the handshake. */
     bool sack, timestamps, window_scale;

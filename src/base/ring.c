@@ -24,6 +24,18 @@ size_t ring_write(struct ring *r, const uint8_t *src, size_t n)
     return n;
 }
 
+void ring_move(struct ring *r, uint8_t *storage, size_t cap)
+{
+    if (r->cap) {
+        size_t first = r->cap - r->head;
+        memcpy(storage, r->buf + r->head, first);
+        memcpy(storage + first, r->buf, r->head);
+    }
+    r->buf = storage;
+    r->cap = cap;
+    r->head = 0;
+}
+
 size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n)
 {
     if (offset >= r->len) return 0;

@@ -32,6 +32,11 @@ size_t ring_peek(const struct ring *r, size_t offset, uint8_t *dst, size_t n);
  * to where they go, instead of through ring_peek's copy. */
 size_t ring_spans(const struct ring *r, size_t offset, size_t n, const uint8_t **a, size_t *alen,
                   const uint8_t **b, size_t *blen);
+/* Moves the ring into `storage` of `cap` bytes (at least r->cap): every byte of the old
+ * storage, from the oldest on, keeps its offset from the oldest, so data written past the
+ * tail with ring_write_at (out of order, not yet readable) moves with what is readable.
+ * The caller frees the old storage (r->buf before the call) if it owns it. */
+void ring_move(struct ring *r, uint8_t *storage, size_t cap);
 /* Drops the n oldest bytes (n is clamped to len). */
 void ring_consume(struct ring *r, size_t n);
 /* Copies up to n bytes into the free space `offset` bytes past the tail without making

@@ -98,6 +98,9 @@ void synack_config_default(struct synack_config *cfg)
     cfg->max_conns = 1024;
     cfg->sndbuf = 64 * 1024;
     cfg->rcvbuf = 64 * 1024;
+    /* 16 MiB: a 1 Gbit/s path of 100 ms holds 12.5 MB; a window of 16 MiB takes shift 9. */
+    cfg->sndbuf_max = 16u << 20;
+    cfg->rcvbuf_max = 16u << 20;
     cfg->msl = SYNACK_S(30);
     cfg->rto_initial = SYNACK_S(1); /* RFC 6298 (2.1) */
     /* RFC 6298 (2.4) asks for 1 s; like Linux we default to 200 ms, which suits paths
@@ -164,7 +167,8 @@ static bool config_is_valid(const struct synack_config *cfg)
      * every IPv6 link carries 1280. */
     return cfg->mtu >= (has_v6 ? 1280 : 68) && cfg->pmtu_min >= 68 && cfg->ttl != 0 &&
            cfg->max_conns > 0 && cfg->sndbuf > 0 && cfg->sndbuf <= TCP_MAX_BUF && cfg->rcvbuf > 0 &&
-           cfg->rcvbuf <= TCP_MAX_BUF && (unsigned)cfg->cc < SYNACK_CC_COUNT &&
+           cfg->rcvbuf <= TCP_MAX_BUF && cfg->sndbuf_max <= TCP_MAX_BUF &&
+           cfg->rcvbuf_max <= TCP_MAX_BUF && (unsigned)cfg->cc < SYNACK_CC_COUNT &&
            (unsigned)cfg->syncookies < SYNACK_SYNCOOKIES_COUNT && cfg->init_cwnd > 0 &&
            cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max && cfg->rto_initial > 0 &&
            cfg->ephemeral_lo != 0 && cfg->min_snd_mss > 0 &&

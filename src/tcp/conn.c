@@ -49,9 +49,16 @@ uint8_t tcp_rcv_wscale(const struct synack_config *cfg)
 {
     /* RFC 7323 §2.3: the smallest shift that lets the window field cover the buffer. */
     uint8_t shift = 0;
+    size_t max = cfg->rcvbuf_max > cfg->rcvbuf ? cfg->rcvbuf_max : cfg->rcvbuf;
     if (cfg->window_scale)
-        while (shift < TCP_MAX_WSCALE && (cfg->rcvbuf >> shift) > TCP_MAX_WINDOW)
+        while (shift < TCP_MAX_WSCALE && (max >> shift) > TCP_MAX_WINDOW)
             shift++;
+    /* Autotuning: the shift covers what the buffer may grow to, but leaves the buffer it
+     * starts with 16 units of the scale at least: a window is a multiple of 2^shift, and a
+     * buffer smaller than one unit could offer nothing, read nothing and never grow. The
+     * growth then stops where the field does (autotune.c). */
+    while (shift > 0 && cfg->rcvbuf >> shift < 16 && max > cfg->rcvbuf)
+        shift--;
     return shift;
 }
 
@@ -61,13 +68,6 @@ uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr,
     /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
      * successive incarnations unrelated. */
     return (uint32_t)siphash_tuple(e->hash_key, laddr, lport, raddr, rport);
-}
-
-/* The scoreboard holds one record per segment in flight: a send buffer's worth of
- * segments of 256 bytes or more; smaller segments just mean fewer in flight. */
-static unsigned conn_seg_cap(const struct synack_config *cfg)
-{
-    return (unsigned)(cfg->sndbuf / 256 + 16);
 }
 
 void tcp_mem_sync(struct synack_tcp *c)
@@ -86,7 +86,7 @@ bool tcp_mem_pressure(const struct synack_tcp *c)
 
 size_t tcp_conn_bytes(const struct synack_config *cfg)
 {
-    return sizeof(struct synack_tcp) + conn_seg_cap(cfg) * sizeof(struct tcp_seg) +
+    return sizeof(struct synack_tcp) + tcp_seg_cap(cfg->sndbuf) * sizeof(struct tcp_seg) +
            TCP_OOO_BLOCKS(cfg->rcvbuf) * sizeof(struct tcp_ooo) + cfg->sndbuf + cfg->rcvbuf;
 }
 
@@ -96,7 +96,7 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
 {
     if (e->nconns >= e->cfg->max_conns) return NULL;
     /* One allocation: the TCB, the scoreboard, then both buffers (STYLE rule 9). */
-    unsigned seg_cap = conn_seg_cap(e->cfg);
+    unsigned seg_cap = tcp_seg_cap(e->cfg->sndbuf);
     unsigned ooo_cap = TCP_OOO_BLOCKS(e->cfg->rcvbuf);
     struct synack_tcp *c = alloc_mem(e->cfg, tcp_conn_bytes(e->cfg));
     if (!c) return NULL;
@@ -108,6 +108,10 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     uint8_t *storage = (uint8_t *)(c->ooo + ooo_cap);
     ring_init(&c->sndq, storage, e->cfg->sndbuf);
     ring_init(&c->rcvq, storage + e->cfg->sndbuf, e->cfg->rcvbuf);
+    c->sndbuf_max = e->cfg->sndbuf_max > e->cfg->sndbuf ? e->cfg->sndbuf_max : e->cfg->sndbuf;
+    c->rcvbuf_max = e->cfg->rcvbuf_max > e->cfg->rcvbuf ? e->cfg->rcvbuf_max : e->cfg->rcvbuf;
+    c->rcv_rtt_at = SYNACK_NEVER;
+    c->drs_at = SYNACK_NEVER;
     timer_node_init(&c->timer);
     c->env = e;
     c->id = (*c->env->next_id)++;

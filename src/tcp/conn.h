@@ -118,6 +118,8 @@ enum {
     TCP_F_REUSEADDR = 1u << 27,     /* SO_REUSEADDR (SYNACK_BIND_REUSEADDR): its listener's,
                                        or synack_tcp_set_reuseaddr; its TIME_WAIT record
                                        keeps it (tcp_bind_conflicts) */
+    TCP_F_SND_LIMITED = 1u << 29,   /* send() found the buffer full since the last ACK:
+                                       the send buffer may grow (autotune.c) */
     TCP_F_SIMOPEN_SYNACK = 1u << 28, /* a simultaneous open's SYN-ACK is due: it repeats our
                                         SYN's sequence number but is no retransmission */
 };
@@ -172,6 +174,16 @@ struct synack_tcp {
 
     struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
     struct ring rcvq; /* in-order data the application has not read */
+    /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table start
+     * in the TCB's own allocation and move to storage of their own as they grow. */
+    uint8_t owned;                 /* TCP_OWN_*: which of them live apart (freed with the TCB) */
+    size_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are: fixed) */
+    synack_time_t rcv_rtt;         /* the receiver's round trip (0: no sample yet) */
+    synack_time_t rcv_rtt_at;      /* when the running measurement began (NEVER: none) */
+    uint32_t rcv_rtt_edge;         /* it ends when rcv_nxt reaches this */
+    synack_time_t drs_at;          /* start of the application's current read interval */
+    size_t drs_copied;             /* bytes it read since then */
+    size_t drs_last;               /* bytes it read in the interval before */
 
     /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers). */
     synack_time_t rto_at;       /* retransmission (also persist while the window is 0) */
@@ -367,7 +379,8 @@ void tcp_rtt_sample(struct synack_tcp *c, synack_time_t rtt);
 /* ---- tcp/conn.c ---- */
 /* The one place where a connection changes state; queues SYNACK_EV_STATE. */
 void tcp_set_state(struct synack_tcp *c, enum synack_state next, synack_time_t now);
-/* The window scale we offer for a receive buffer of cfg->rcvbuf (0 without scaling). */
+/* The window scale we offer for a receive buffer that can grow to cfg->rcvbuf_max, or is
+ * cfg->rcvbuf (0 without scaling). */
 uint8_t tcp_rcv_wscale(const struct synack_config *cfg);
 /* RFC 7323 §5.4: the TSval offset of a 4-tuple. */
 uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
@@ -377,6 +390,23 @@ uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr,
 void tcp_mem_sync(struct synack_tcp *c);
 /* True when the env's connections hold mem_budget bytes of data or more. */
 bool tcp_mem_pressure(const struct synack_tcp *c);
+/* ---- tcp/autotune.c ---- */
+enum { TCP_OWN_SEGS = 1, TCP_OWN_OOO = 2, TCP_OWN_SNDQ = 4, TCP_OWN_RCVQ = 8 };
+/* Scoreboard records for a send buffer of `sndbuf` bytes: one per segment of 256 bytes or
+ * more in flight; smaller segments just mean fewer in flight. */
+unsigned tcp_seg_cap(size_t sndbuf);
+/* After an ACK: the send buffer grows to twice cwnd if the application found it full. */
+void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now);
+/* SYNACK_EV_WRITABLE, if send() found the buffer full since the last one. */
+void tcp_writable_event(struct synack_tcp *c, synack_time_t now);
+/* After the application read n bytes: once per receiver round trip, the receive buffer
+ * grows to twice what it read in that round trip (dynamic right-sizing). */
+void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now);
+/* In-order data arrived: the receiver's round trip, from the time a window's worth takes. */
+void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now);
+/* Frees the storage that moved out of the TCB (TCP_OWN_*), then the TCB. */
+void tcp_conn_free(struct synack_tcp *c);
+
 /* Bytes one connection allocates: TCB, scoreboard, out-of-order table, both buffers. */
 size_t tcp_conn_bytes(const struct synack_config *cfg);
 /* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers; NULL at

@@ -50,7 +50,7 @@ void tcp_free_dead(struct tcp_env *e)
     while (e->dead) {
         struct synack_tcp *c = e->dead;
         e->dead = c->all_next;
-        alloc_free(e->cfg, c);
+        tcp_conn_free(c);
     }
 }
 

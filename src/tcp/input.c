@@ -412,6 +412,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
         in->len = took;
     }
     c->rcv_unacked += took;
+    if (took) tcp_rcv_rtt_measure(c, now);
     tcp_delack_schedule(c, immediate, now);
     if (took && was_empty) conn_push_event(c, SYNACK_EV_READABLE, now);
     return true;

@@ -68,16 +68,20 @@ static void release_sndq(struct synack_tcp *c, uint32_t ack, synack_time_t now)
     if (!seq_gt(upto, c->sndq_seq)) return;
     ring_consume(&c->sndq, upto - c->sndq_seq);
     c->sndq_seq = upto;
-    if (c->flags & TCP_F_WANT_WRITABLE) {
-        c->flags &= ~(uint32_t)TCP_F_WANT_WRITABLE;
-        struct synack_event ev = {.type = SYNACK_EV_WRITABLE,
-                                  .conn_id = c->id,
-                                  .user = c->user,
-                                  .old_state = c->state,
-                                  .new_state = c->state,
-                                  .time = now};
-        evq_push(c->env->events, &ev);
-    }
+    tcp_writable_event(c, now);
+}
+
+void tcp_writable_event(struct synack_tcp *c, synack_time_t now)
+{
+    if (!(c->flags & TCP_F_WANT_WRITABLE)) return;
+    c->flags &= ~(uint32_t)TCP_F_WANT_WRITABLE;
+    struct synack_event ev = {.type = SYNACK_EV_WRITABLE,
+                              .conn_id = c->id,
+                              .user = c->user,
+                              .old_state = c->state,
+                              .new_state = c->state,
+                              .time = now};
+    evq_push(c->env->events, &ev);
 }
 
 /* RFC 7323 §4.1 / RFC 6298: an RTT from the timestamp echo when the scoreboard gave none
@@ -251,6 +255,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
     if (lost) tcp_schedule_output(c);
     tcp_tlp_arm(c, now);
     tcp_phase_update(c, now);
+    tcp_sndbuf_tune(c, now);
 }
 
 void tcp_recovery_on_rto(struct synack_tcp *c, synack_time_t now)

@@ -76,7 +76,7 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
     /* SYNACK_EV_WRITABLE when space frees: after a send that found the buffer full, and
      * after one that filled it (taken whole, it found no refusal, but whoever waits for
      * room, a poll for POLLOUT, waits from now). */
-    if (n < len || ring_space(&c->sndq) == 0) c->flags |= TCP_F_WANT_WRITABLE;
+    if (n < len || ring_space(&c->sndq) == 0) c->flags |= TCP_F_WANT_WRITABLE | TCP_F_SND_LIMITED;
     if (n == 0) return SYNACK_ERR_AGAIN;
     tcp_mem_sync(c);
     tcp_schedule_output(c);
@@ -85,7 +85,6 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
 
 synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, synack_time_t now)
 {
-    (void)now;
     if (!c || (!data && len)) return SYNACK_ERR_INVAL;
     if (ring_len(&c->rcvq) == 0) {
         if (c->flags & TCP_F_RCV_FIN)
@@ -97,6 +96,7 @@ synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, sy
         return SYNACK_ERR_AGAIN;
     }
     size_t n = ring_read(&c->rcvq, data, len);
+    tcp_rcvbuf_tune(c, n, now);
     tcp_mem_sync(c);
     if (tcp_is_synchronized(c->state) && !(c->flags & TCP_F_RCV_FIN) && tcp_should_update_window(c))
         tcp_schedule_output(c);
@@ -270,6 +270,9 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->bytes_in_flight = c->snd_nxt - c->snd_una;
     out->send_queued = ring_len(&c->sndq);
     out->recv_queued = ring_len(&c->rcvq);
+    out->sndbuf = c->sndq.cap;
+    out->rcvbuf = c->rcvq.cap;
+    out->rcv_rtt = c->rcv_rtt;
     out->err = c->err;
     out->sack = (c->flags & TCP_F_SACK) != 0;
     out->timestamps = (c->flags & TCP_F_TS) != 0;

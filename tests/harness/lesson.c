@@ -65,7 +65,10 @@ static void setup_fast_retransmit(struct scenario_opts *o)
 /* A server with a small receive buffer that reads nothing for its first seconds. */
 static void tune_small_server_buffer(struct synack_config *cfg, bool server)
 {
-    if (server) cfg->rcvbuf = 8192;
+    if (server) {
+        cfg->rcvbuf = 8192;
+        cfg->rcvbuf_max = 0; /* fixed: the lesson is this buffer filling */
+    }
 }
 
 static void setup_flow_control(struct scenario_opts *o)
@@ -188,7 +191,10 @@ static void setup_reuseaddr_set(struct scenario_opts *o)
 /* A receiver with room for four segments that reads at once: the window slides. */
 static void tune_window_4_segments(struct synack_config *cfg, bool server)
 {
-    if (server) cfg->rcvbuf = 4 * 1448;
+    if (server) {
+        cfg->rcvbuf = 4 * 1448;
+        cfg->rcvbuf_max = 0; /* fixed: the lesson is this window sliding */
+    }
 }
 
 static void setup_sliding_window(struct scenario_opts *o)

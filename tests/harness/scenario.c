@@ -712,10 +712,15 @@ static int make_stack(struct run *run, struct side *sd, bool server, char *err, 
     cfg.sack = run->o->sack;
     cfg.timestamps = run->o->timestamps;
     cfg.window_scale = run->o->window_scale;
-    if (run->o->sndbuf) cfg.sndbuf = run->o->sndbuf;
-    if (run->o->rcvbuf)
+    /* A size given is a size fixed, as SO_SNDBUF and SO_RCVBUF fix Linux's. */
+    if (run->o->sndbuf) {
+        cfg.sndbuf = run->o->sndbuf;
+        cfg.sndbuf_max = 0;
+    }
+    if (run->o->rcvbuf) {
         cfg.rcvbuf = run->o->rcvbuf;
-    else if (!cfg.window_scale && cfg.rcvbuf > 65535)
+        cfg.rcvbuf_max = 0;
+    } else if (!cfg.window_scale && cfg.rcvbuf > 65535)
         cfg.rcvbuf = 65535; /* the default is 64 KiB: one byte more than the field holds */
     /* Each stack its own ISN key, derived from the seed so runs repeat exactly. */
     struct synack_rng k;
@@ -725,6 +730,8 @@ static int make_stack(struct run *run, struct side *sd, bool server, char *err, 
     if (run->o->tune) run->o->tune(&cfg, server);
     run->r->sndbuf = cfg.sndbuf;
     run->r->rcvbuf = cfg.rcvbuf;
+    run->r->sndbuf_max = cfg.sndbuf_max > cfg.sndbuf ? cfg.sndbuf_max : cfg.sndbuf;
+    run->r->rcvbuf_max = cfg.rcvbuf_max > cfg.rcvbuf ? cfg.rcvbuf_max : cfg.rcvbuf;
     int rc = synack_stack_new(&sd->stack, &cfg);
     if (rc < 0) {
         snprintf(err, errcap, "cannot create a stack: %s", synack_strerror(rc));

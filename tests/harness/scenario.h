@@ -171,6 +171,7 @@ struct scenario_result {
                               reply's too) */
     bool hit_time_limit;   /* stopped at max_sim_time with an end not yet CLOSED */
     size_t sndbuf, rcvbuf; /* the buffers each stack was given: the options or the defaults */
+    size_t sndbuf_max, rcvbuf_max; /* how far autotuning may grow them (equal: fixed) */
     struct scenario_side client, server;
     /* Goodput: bytes_received * 8 / transfer_time, in bits per second (0 when no data
      * arrived). transfer_time runs from first_data_sent, the virtual time the client's

@@ -423,6 +423,15 @@ void torture_params_derive(uint64_t seed, enum torture_profile profile, struct t
         if (p->ipv6 && p->side[i].mtu < 1280) p->side[i].mtu = 1280; /* RFC 8200 §5 */
         p->udp_count[i] = rnd_chance(&rf, 50) ? 0 : (unsigned)rnd_range(&rf, 1, 20);
     }
+    /* Autotuning, from a stream of its own too: half the ends keep their buffers fixed, the
+     * others let them grow up to 4 MiB (tiny-sndbuf keeps its send buffers tiny). */
+    for (int i = 0; i < 2; i++) {
+        struct torture_side *x = &p->side[i];
+        struct prng ru = prng_for(seed, 80 + (uint64_t)i);
+        x->sndbuf_max = rnd_chance(&ru, 50) ? 0 : rnd_log(&ru, x->sndbuf, 4u << 20);
+        x->rcvbuf_max = rnd_chance(&ru, 50) ? 0 : rnd_log(&ru, x->rcvbuf, 4u << 20);
+        if (profile == TORTURE_TINY_SNDBUF) x->sndbuf_max = 0;
+    }
     p->bound = params_bound(p);
 }
 
@@ -436,12 +445,20 @@ static void print_link(FILE *f, const char *name, const struct synack_sim_link_p
             100 * l->dup, 100 * l->corrupt);
 }
 
+/* How far a buffer may grow: its maximum, or its size when that is no larger (fixed). */
+static size_t buf_max(size_t size, size_t max)
+{
+    return max > size ? max : size;
+}
+
 static void print_side(FILE *f, const char *name, const struct torture_side *s)
 {
     fprintf(f,
-            "  %s stack: mtu %u sndbuf %zu rcvbuf %zu wscale %d ts %d sack %d rack %d cc %s "
-            "iw %u nodelay %d delack %.1f ms rto_min %.0f ms rto_max %.0f s msl %.2f s\n",
-            name, s->mtu, s->sndbuf, s->rcvbuf, s->window_scale, s->timestamps, s->sack, s->rack,
+            "  %s stack: mtu %u sndbuf %zu (max %zu) rcvbuf %zu (max %zu) wscale %d ts %d sack %d "
+            "rack %d cc %s iw %u nodelay %d delack %.1f ms rto_min %.0f ms rto_max %.0f s msl "
+            "%.2f s\n",
+            name, s->mtu, s->sndbuf, buf_max(s->sndbuf, s->sndbuf_max), s->rcvbuf,
+            buf_max(s->rcvbuf, s->rcvbuf_max), s->window_scale, s->timestamps, s->sack, s->rack,
             synack_cc_name(s->cc), s->init_cwnd, s->nodelay, (double)s->delack_timeout / 1e6,
             (double)s->rto_min / 1e6, (double)s->rto_max / 1e9, (double)s->msl / 1e9);
     fprintf(f, "  %s app: sends %llu B, writes <= %zu, reads <= %zu, read rate %llu B/s, %s", name,
@@ -646,8 +663,11 @@ static bool check_options(struct run *run, struct tside *sd, const struct synack
 /* The receive side: buffer, window backed by buffer, right edge never moving left. */
 static bool check_receive(struct run *run, struct tside *sd, const struct synack_tcp_info *i)
 {
-    size_t rcvbuf = sd->p->rcvbuf;
+    size_t rcvbuf = i->rcvbuf, max = buf_max(sd->p->rcvbuf, sd->p->rcvbuf_max);
     uint32_t slack = i->window_scale ? (1u << (i->rcv_wscale & 31)) - 1 : 0;
+    /* Autotuning: the buffer grows from what was configured, never past its maximum. */
+    if (rcvbuf < sd->p->rcvbuf || rcvbuf > max)
+        return fail(run, sd, "rcvbuf %zu outside [%zu, %zu]", rcvbuf, sd->p->rcvbuf, max);
     if (i->recv_queued > rcvbuf)
         return fail(run, sd, "recv_queued %zu > rcvbuf %zu", i->recv_queued, rcvbuf);
     if (!is_sync(i->state)) return true;
@@ -674,13 +694,17 @@ static bool check_send(struct run *run, struct tside *sd, const struct synack_tc
     if (i->bytes_in_flight != flight)
         return fail(run, sd, "bytes_in_flight %zu != snd_nxt - snd_una %u", i->bytes_in_flight,
                     flight);
-    if (i->send_queued > sd->p->sndbuf)
-        return fail(run, sd, "send_queued %zu > sndbuf %zu", i->send_queued, sd->p->sndbuf);
+    size_t max = buf_max(sd->p->sndbuf, sd->p->sndbuf_max);
+    if (i->sndbuf < sd->p->sndbuf || i->sndbuf > max)
+        return fail(run, sd, "sndbuf %zu outside [%zu, %zu]", i->sndbuf, sd->p->sndbuf, max);
+    if (i->send_queued > i->sndbuf)
+        return fail(run, sd, "send_queued %zu > sndbuf %zu", i->send_queued, i->sndbuf);
     if (i->state != SYNACK_CLOSED && i->state != SYNACK_LISTEN && flight > i->send_queued + 2)
         return fail(run, sd, "%u sequence numbers unacknowledged but only %zu bytes buffered",
                     flight, i->send_queued);
     if (is_sync(i->state)) {
-        uint64_t lim = run->side[1 - sd->idx].p->rcvbuf;
+        const struct torture_side *peer = run->side[1 - sd->idx].p;
+        uint64_t lim = buf_max(peer->rcvbuf, peer->rcvbuf_max);
         if (i->window_scale)
             lim += (1u << (i->snd_wscale & 31)) - 1;
         else if (lim > 65535)
@@ -725,10 +749,12 @@ static bool check_conn(struct run *run, struct tside *sd)
                           i.pipe != sd->w.pipe || i.rcv_nxt != sd->w.rcv_nxt))
         trace(run, sd,
               "info: %s una %u nxt %u wnd %u rcv_nxt %u rcv_wnd %u cwnd %u ssthresh %u "
-              "pipe %zu %s sacked %u lost %u rtx %u rto %.3f srtt %.3f rttvar %.3f",
+              "pipe %zu %s sacked %u lost %u rtx %u rto %.3f srtt %.3f rttvar %.3f sndbuf %zu/%zu "
+              "rcvbuf %zu/%zu",
               synack_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd, i.rcv_nxt, i.rcv_wnd,
               i.cwnd, i.ssthresh, i.pipe, synack_cc_phase_name(i.phase), i.sacked_segs, i.lost_segs,
-              i.retrans_segs, secs(i.rto), secs(i.srtt), secs(i.rttvar));
+              i.retrans_segs, secs(i.rto), secs(i.srtt), secs(i.rttvar), i.send_queued, i.sndbuf,
+              i.recv_queued, i.rcvbuf);
     sd->w.have = true;
     sd->w.pipe = i.pipe;
     sd->w.snd_una = i.snd_una;
@@ -1213,6 +1239,8 @@ static int make_stack(struct run *run, struct tside *sd, uint32_t addr)
     cfg.mtu = p->mtu;
     cfg.sndbuf = p->sndbuf;
     cfg.rcvbuf = p->rcvbuf;
+    cfg.sndbuf_max = p->sndbuf_max;
+    cfg.rcvbuf_max = p->rcvbuf_max;
     cfg.msl = p->msl;
     cfg.rto_min = p->rto_min;
     cfg.rto_max = p->rto_max;

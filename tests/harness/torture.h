@@ -28,7 +28,8 @@
  *     application still holds (see torture.c, check_conn()):
  *       snd_una <= snd_nxt (mod 2^32); bytes_in_flight == snd_nxt - snd_una;
  *       snd_nxt - snd_una <= send_queued + 2 (unacknowledged data is still buffered; +SYN/FIN);
- *       send_queued <= sndbuf; recv_queued <= rcvbuf;
+ *       sndbuf and rcvbuf (as the stack reports them now) between what was configured and
+ *       its maximum (autotuning); send_queued <= sndbuf; recv_queued <= rcvbuf;
  *       rcv_wnd + recv_queued <= rcvbuf + scale slack (the window offered is backed by
  *       buffer space), where scale slack = 2^rcv_wscale - 1;
  *       the window offered now (rcv_nxt + rcv_wnd) never retracts the right edge already
@@ -85,6 +86,7 @@ struct torture_side {
     /* stack */
     uint16_t mtu;
     size_t sndbuf, rcvbuf;
+    size_t sndbuf_max, rcvbuf_max; /* autotuning's ceilings (0, or no more than the size: fixed) */
     bool window_scale, timestamps, sack, rack, nodelay;
     enum synack_cc cc;
     unsigned init_cwnd;

@@ -56,17 +56,20 @@ srtt=$(grep -o '"srtt_s":[0-9.]*' <<<"$json" | cut -d: -f2)
 minrtt=$(grep -o '"min_rtt_s":[0-9.]*' <<<"$json" | cut -d: -f2)
 awk -v s="$srtt" -v m="$minrtt" 'BEGIN { exit !(m > 0 && m <= s) }' && ok \
   || bad "--json: min_rtt_s $minrtt, srtt_s $srtt"
-grep -q '"sndbuf":65536,"rcvbuf":65536,"queue_bytes":null' <<<"$json" && ok \
+grep -q '"sndbuf":65536,"rcvbuf":65536,"sndbuf_max":16777216,"rcvbuf_max":16777216,"queue_bytes":null' <<<"$json" && ok \
   || bad "--json options do not hold the buffers in effect: $json"
 grep -q '"stopped":null' <<<"$json" && ok || bad "--json of a completed run lacks stopped null"
 grep -q '"rcvbuf":65535' <<<"$("$synack" demo --json --no-wscale --bytes 1K)" && ok \
   || bad "--json --no-wscale does not report the 65535-byte receive buffer"
-out=$("$synack" demo --quiet --delay 29000 --bytes 10M); rc=$?
+# Buffers fixed at 64 KiB carry 64 KiB per 58 s round trip: 10 MiB need 9,000 s (grown
+# by autotuning, they finish well within the limit).
+out=$("$synack" demo --quiet --delay 29000 --bytes 10M --sndbuf 64K --rcvbuf 64K); rc=$?
 [ $rc -eq 1 ] && ok || bad "a run past the time limit exits $rc"
 grep -q "^the transfer did NOT complete: stopped at the 3600 s simulated-time limit with [0-9]* of 10485760 bytes received" \
   <<<"$out" && ok || bad "a run past the time limit does not say so: $(tail -1 <<<"$out")"
 grep -q '"stopped":"stopped at the 3600 s simulated-time limit' \
-  <<<"$("$synack" demo --json --delay 29000 --bytes 10M)" && ok || bad "--json lacks the stop reason"
+  <<<"$("$synack" demo --json --delay 29000 --bytes 10M --sndbuf 64K --rcvbuf 64K)" && ok \
+  || bad "--json lacks the stop reason"
 grep -q "3600 s of simulated time" <<<"$help" && ok || bad "--help does not name the time limit"
 # A round trip above the initial RTO is timed (srtt set) with few timeouts: the backed-off
 # RTO is kept until a sample (RFC 6298 §5).
@@ -162,6 +165,24 @@ if [ -f "$readme" ]; then
     --rcvbuf 1M --seed 2 | sed -n '/congestion window over time/,/phase: S/p' | sed 's/[ \t]*$//')
   [ -n "$excerpt" ] && [ "$excerpt" = "$actual" ] && ok \
     || bad "README's --cwnd excerpt differs from the command's output: $(diff <(echo "$excerpt") <(echo "$actual") | head -5)"
+fi
+
+# And its autotuning excerpt: the buffers' lines and the goodputs it quotes.
+if [ -f "$readme" ]; then
+  excerpt=$(awk '/where the buffers started and ended:/ { want = 1; next }
+                 want && /^```/ { if (inside) exit; inside = 1; next }
+                 inside { print }' "$readme")
+  actual=$("$synack" demo --delay 10 --rate 100 --bytes 50M --quiet)
+  [ -n "$excerpt" ] && [ "$excerpt" = "$(grep -E '^(client sndbuf|server rcvbuf) ' <<<"$actual")" ] \
+    && ok || bad "README's buffer excerpt differs from the command's: $(grep buf <<<"$actual")"
+  quoted=$(grep -o 'fills the 100 Mbit/s path ([0-9.]* Mbit/s' "$readme" | grep -o '[0-9.]* Mbit/s$')
+  grep -q "^goodput *${quoted% Mbit/s} Mbit/s" <<<"$actual" && ok \
+    || bad "README quotes $quoted for the autotuned run: $(grep goodput <<<"$actual")"
+  fixed=$("$synack" demo --delay 10 --rate 100 --bytes 50M --quiet --sndbuf 64K --rcvbuf 64K)
+  quoted=$(grep -o '[0-9.]* with `--sndbuf 64K --rcvbuf 64K`' "$readme" \
+    | grep -o '^[0-9.]*')
+  grep -q "^goodput *$quoted Mbit/s" <<<"$fixed" && ok \
+    || bad "README quotes $quoted for the fixed run: $(grep goodput <<<"$fixed")"
 fi
 
 echo "$pass passed, $fail failed"

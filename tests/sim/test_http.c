@@ -49,6 +49,7 @@ struct fixture {
     unsigned logged; /* log lines */
     int last_log_status;
     char last_log[256];
+    bool client_sndbuf_fixed; /* the client's send buffer stays at 64 KiB (no autotuning) */
 };
 
 /* ---- files ------------------------------------------------------------------------------- */
@@ -164,10 +165,11 @@ static void on_log(void *ctx, const struct httpd_log_entry *e)
              (unsigned long long)e->length);
 }
 
-static struct synack_stack *make_stack(uint32_t addr)
+static struct synack_stack *make_stack(uint32_t addr, bool sndbuf_fixed)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
+    if (sndbuf_fixed) cfg.sndbuf_max = 0;
     cfg.addrs[0] = synack_addr_v4(addr);
     cfg.seed = addr;
     for (size_t i = 0; i < sizeof cfg.isn_secret; i++)
@@ -188,8 +190,8 @@ static void start_net(struct fixture *f, const struct httpd_config *given, doubl
     cfg.root = f->root;
     cfg.log = on_log;
     cfg.log_ctx = f;
-    f->server = make_stack(SERVER_ADDR);
-    f->client = make_stack(CLIENT_ADDR);
+    f->server = make_stack(SERVER_ADDR, false);
+    f->client = make_stack(CLIENT_ADDR, f->client_sndbuf_fixed);
     char err[256] = "";
     if (httpd_new(&f->h, f->server, &cfg, err, sizeof err) != 0) fail_msg("httpd_new: %s", err);
     assert_int_equal(synack_sim_new(&f->sim, 7), 0);
@@ -1208,6 +1210,9 @@ static void linger_bounded_in_time(void **state)
 static void linger_bounded_in_bytes(void **state)
 {
     struct fixture *f = FIX();
+    /* A send buffer that cannot take the whole flood, so that the client is seen cut off
+     * before it handed over all of it (one that grew would take it all at once). */
+    f->client_sndbuf_fixed = true;
     start_net(f, NULL, 0);
     struct client *c =
         client_open(f, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "G");
@@ -1383,7 +1388,7 @@ static void target_to_path_rules(void **state)
 static void bad_config_refused(void **state)
 {
     struct fixture *f = FIX();
-    struct synack_stack *s = make_stack(SERVER_ADDR);
+    struct synack_stack *s = make_stack(SERVER_ADDR, false);
     struct httpd *h = NULL;
     struct httpd_config cfg;
     char err[256] = "";

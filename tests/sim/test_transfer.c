@@ -348,6 +348,63 @@ static void goodput_near_link_rate_without_loss(void **state)
     }
 }
 
+/* Autotuning (issue 13 item 5): with the default buffers, which start at 64 KiB, one
+ * connection fills a 100 Mbit/s path of 20 ms, whose bandwidth-delay product is 250 KB:
+ * at least 90% of the link carries payload (headers take 3 to 4%), where buffers held at
+ * 64 KiB carry 64 KiB per round trip, a quarter of it. The sender's buffer grows past the
+ * product and the receiver's to it at least, within their 16 MiB maxima, with every byte
+ * delivered (run_ok checks the digest). */
+static void default_buffers_grow_to_fill_a_long_fat_path(void **state)
+{
+    (void)state;
+    const double bdp = 100e6 / 8 * 0.020;
+    for (int cc = 0; cc < SYNACK_CC_COUNT; cc++) {
+        struct scenario_opts o;
+        struct scenario_result r;
+        scenario_opts_default(&o);
+        o.cc = (enum synack_cc)cc;
+        o.delay = SYNACK_MS(10);
+        o.rate_bps = 100 * 1000 * 1000;
+        o.bytes = 50 * 1024 * 1024;
+        run_ok(&o, &r);
+        assert_true(r.completed);
+        assert_true(r.client.has_info && r.server.has_info);
+        const struct synack_tcp_info *ci = &r.client.info, *si = &r.server.info;
+        if (r.goodput_bps < 0.90 * (double)o.rate_bps)
+            fail_msg("%s: goodput %.2f Mbit/s, below 90%% of 100 Mbit/s (sndbuf %zu, rcvbuf %zu)",
+                     synack_cc_name(o.cc), r.goodput_bps / 1e6, ci->sndbuf, si->rcvbuf);
+        assert_true((double)ci->sndbuf >= bdp && ci->sndbuf <= 16u << 20);
+        assert_true((double)si->rcvbuf >= bdp && si->rcvbuf <= 16u << 20);
+        assert_true(ci->counters.sndbuf_grown > 0);
+        assert_true(si->counters.rcvbuf_grown > 0);
+        /* The receiver's round trip, from the time a window's worth took: no shorter than
+         * the path's 20 ms, and not the queue's bloat either. */
+        assert_true(si->rcv_rtt >= SYNACK_MS(20) && si->rcv_rtt < SYNACK_MS(40));
+        assert_int_equal(si->rcv_wscale, 9); /* the window scale covers the 16 MiB */
+    }
+}
+
+/* The same path with the buffers fixed at 64 KiB (a size given, as --sndbuf and --rcvbuf
+ * give it): nothing grows, and one round trip carries at most one buffer. */
+static void fixed_buffers_stay_and_cap_the_rate(void **state)
+{
+    (void)state;
+    struct scenario_opts o;
+    struct scenario_result r;
+    scenario_opts_default(&o);
+    o.delay = SYNACK_MS(10);
+    o.rate_bps = 100 * 1000 * 1000;
+    o.bytes = 10 * 1024 * 1024;
+    o.sndbuf = o.rcvbuf = 64 * 1024;
+    run_ok(&o, &r);
+    assert_true(r.completed);
+    assert_int_equal(r.client.info.sndbuf, 64 * 1024);
+    assert_int_equal(r.server.info.rcvbuf, 64 * 1024);
+    assert_int_equal(r.client.info.counters.sndbuf_grown, 0);
+    assert_int_equal(r.server.info.counters.rcvbuf_grown, 0);
+    assert_true(r.goodput_bps < 64.0 * 1024 * 8 / 0.020);
+}
+
 static void demo_states_client_closes(void **state)
 {
     (void)state;
@@ -603,6 +660,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cc_samples_merge_when_the_buffer_is_small),
     cmocka_unit_test(goodput_is_measured_from_first_data_to_last_read),
     cmocka_unit_test(goodput_near_link_rate_without_loss),
+    cmocka_unit_test(default_buffers_grow_to_fill_a_long_fat_path),
+    cmocka_unit_test(fixed_buffers_stay_and_cap_the_rate),
 };
 
 SYNACK_TEST_MAIN("transfer", tests)

@@ -1081,10 +1081,18 @@ static void *pollout_main(void *arg)
     return (void *)(intptr_t)synack_poll(p, 1, -1);
 }
 
+/* Both stacks' buffers fixed at their 64 KiB (no autotuning), so that a test can fill
+ * them exactly. */
+static void fixed_buffers(struct synack_config *cfg)
+{
+    cfg->sndbuf_max = 0;
+    cfg->rcvbuf_max = 0;
+}
+
 static void poll_for_pollout_wakes_when_a_send_buffer_filled_exactly_drains(void **state)
 {
     (void)state;
-    struct net *n = net_new();
+    struct net *n = net_new_with(fixed_buffers);
     int l = listen_b(n, 80, false);
     int srv, c = connect_pair(n, l, 80, &srv);
     int sndbuf = 0;
@@ -1519,7 +1527,7 @@ static void *late_reader_main(void *arg)
 static void poll_pollout_wakes_after_a_send_fills_the_buffer_exactly(void **state)
 {
     (void)state;
-    struct net *n = net_new();
+    struct net *n = net_new_with(fixed_buffers);
     int l = listen_b(n, 80, false);
     int srv, c = connect_pair(n, l, 80, &srv);
     int sndbuf = 0;

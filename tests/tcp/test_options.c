@@ -18,32 +18,64 @@ static void fill(uint8_t *buf, size_t len)
 static void rcvbuf_65535(struct synack_config *cfg)
 {
     cfg->rcvbuf = 65535;
+    cfg->rcvbuf_max = 0; /* fixed: the shift offered covers this buffer */
 }
 
 static void rcvbuf_65536(struct synack_config *cfg)
 {
     cfg->rcvbuf = 65536;
+    cfg->rcvbuf_max = 0; /* fixed: the shift offered covers this buffer */
 }
 
 static void rcvbuf_131070(struct synack_config *cfg)
 {
     cfg->rcvbuf = 131070;
+    cfg->rcvbuf_max = 0; /* fixed: the shift offered covers this buffer */
 }
 
 static void rcvbuf_131072(struct synack_config *cfg)
 {
     cfg->rcvbuf = 131072;
+    cfg->rcvbuf_max = 0; /* fixed: the shift offered covers this buffer */
 }
 
 static void rcvbuf_1m(struct synack_config *cfg)
 {
     cfg->rcvbuf = 1u << 20;
+    cfg->rcvbuf_max = 0; /* fixed: the shift offered covers this buffer */
+}
+
+/* Autotuning: buffers that start small and may grow to 1 MiB or 16 MiB. */
+static void rcvbuf_64k_to_1m(struct synack_config *cfg)
+{
+    cfg->rcvbuf = 65536;
+    cfg->rcvbuf_max = 1u << 20;
+}
+
+static void rcvbuf_64k_to_16m(struct synack_config *cfg)
+{
+    cfg->rcvbuf = 65536;
+    cfg->rcvbuf_max = 16u << 20;
+}
+
+static void rcvbuf_300_to_1m(struct synack_config *cfg)
+{
+    cfg->rcvbuf = 300;
+    cfg->rcvbuf_max = 1u << 20;
+}
+
+static void rcvbuf_30_to_1m(struct synack_config *cfg)
+{
+    cfg->rcvbuf = 30;
+    cfg->rcvbuf_max = 1u << 20;
 }
 
 static void no_window_scale(struct synack_config *cfg)
 {
     cfg->window_scale = false;
-    cfg->rcvbuf = 65535; /* what the unscaled field can offer */
+    cfg->rcvbuf = 65535;
+    cfg->rcvbuf_max = 0;
+        /* fixed: the shift offered covers this buffer */ /* what the unscaled field can offer */
 }
 
 static void no_timestamps(struct synack_config *cfg)
@@ -57,6 +89,7 @@ static void no_options(struct synack_config *cfg)
     cfg->timestamps = false;
     cfg->sack = false;
     cfg->rcvbuf = 65535;
+    cfg->rcvbuf_max = 0; /* fixed: the shift offered covers this buffer */
 }
 
 static void delack_40ms(struct synack_config *cfg)
@@ -172,11 +205,11 @@ static void wscale_off_when_peer_syn_ack_lacks_it_rfc7323_2_2(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, NULL); /* rcvbuf 64 KiB: one more than the field holds */
+    fix_init(&f, NULL); /* rcvbuf 64 KiB growing to 16 MiB: shift 9 offered */
     struct wire_tcp_repr syn, ack;
     active_syn(&f, &syn);
     assert_true(syn.has_wscale);
-    assert_int_equal(syn.wscale, 1);
+    assert_int_equal(syn.wscale, 9);
     active_complete(&f, &ack);
     struct synack_tcp_info info = fix_info(&f);
     assert_false(info.window_scale);
@@ -233,13 +266,15 @@ static void wscale_in_syn_ack_only_if_peer_offered_rfc7323_2_2(void **state)
     f.peer_wscale = 2;
     passive_syn_ack(&f, &syn_ack);
     assert_true(syn_ack.has_wscale);
-    assert_int_equal(syn_ack.wscale, 1); /* 64 KiB needs one shift */
-    expect_unscaled_syn_window(&syn_ack, f.cfg.rcvbuf, 1);
+    /* The shift covers what autotuning may grow the buffer to, 16 MiB, not the 64 KiB it
+     * starts with (RFC 7323 §2.3: the shift is fixed in the SYN). */
+    assert_int_equal(syn_ack.wscale, 9);
+    expect_unscaled_syn_window(&syn_ack, f.cfg.rcvbuf, 9);
     passive_complete(&f);
     struct synack_tcp_info info = fix_info(&f);
     assert_true(info.window_scale);
     assert_int_equal(info.snd_wscale, 2);
-    assert_int_equal(info.rcv_wscale, 1);
+    assert_int_equal(info.rcv_wscale, 9);
     fix_free(&f);
 }
 
@@ -264,6 +299,35 @@ static void wscale_offered_is_smallest_covering_rcvbuf_rfc7323_2_3(void **state)
         if (syn.wscale != cases[i].shift)
             fail_msg("rcvbuf %zu: shift %u offered, expected %u", f.cfg.rcvbuf, syn.wscale,
                      cases[i].shift);
+        expect_unscaled_syn_window(&syn, f.cfg.rcvbuf, cases[i].shift);
+        fix_free(&f);
+    }
+}
+
+/* RFC 7323 §2.3: the shift is fixed in the SYN, so with autotuning it covers what the
+ * buffer may grow to (1 MiB: 5; 16 MiB: 9), but leaves the buffer it starts with at least
+ * 16 units of the scale: windows are multiples of 2^shift, and a 30-byte buffer under
+ * shift 5 could offer nothing at all (torture seed 55 hung so). */
+static void wscale_covers_the_autotuning_maximum_but_not_past_the_start(void **state)
+{
+    (void)state;
+    static const struct {
+        void (*tweak)(struct synack_config *);
+        uint8_t shift;
+    } cases[] = {
+        {rcvbuf_64k_to_1m, 5},
+        {rcvbuf_64k_to_16m, 9},
+        {rcvbuf_300_to_1m, 4}, /* 300 >> 4 = 18 units; 300 >> 5 would be 9 */
+        {rcvbuf_30_to_1m, 0},  /* 30 bytes: less than 16 units of 2 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fix f;
+        struct wire_tcp_repr syn;
+        fix_init(&f, cases[i].tweak);
+        active_syn(&f, &syn);
+        if (syn.wscale != cases[i].shift)
+            fail_msg("rcvbuf %zu to %zu: shift %u offered, expected %u", f.cfg.rcvbuf,
+                     f.cfg.rcvbuf_max, syn.wscale, cases[i].shift);
         expect_unscaled_syn_window(&syn, f.cfg.rcvbuf, cases[i].shift);
         fix_free(&f);
     }
@@ -843,6 +907,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wscale_off_when_our_syn_lacks_it_rfc7323_2_2),
     cmocka_unit_test(wscale_in_syn_ack_only_if_peer_offered_rfc7323_2_2),
     cmocka_unit_test(wscale_offered_is_smallest_covering_rcvbuf_rfc7323_2_3),
+    cmocka_unit_test(wscale_covers_the_autotuning_maximum_but_not_past_the_start),
     cmocka_unit_test(peer_window_scaled_except_in_syn_rfc7323_2_2),
     cmocka_unit_test(our_window_field_is_rcv_wnd_shifted_rfc7323_2_3),
     cmocka_unit_test(wscale_above_14_used_as_14_rfc7323_2_3),

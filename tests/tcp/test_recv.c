@@ -28,21 +28,25 @@ static void delack_40ms(struct synack_config *cfg)
 static void rcvbuf_4096(struct synack_config *cfg)
 {
     cfg->rcvbuf = 4096;
+    cfg->rcvbuf_max = 0; /* fixed */
 }
 
 static void rcvbuf_8192(struct synack_config *cfg)
 {
     cfg->rcvbuf = 8192;
+    cfg->rcvbuf_max = 0; /* fixed */
 }
 
 static void rcvbuf_100000(struct synack_config *cfg)
 {
     cfg->rcvbuf = 100000; /* shift 1 */
+    cfg->rcvbuf_max = 0;  /* fixed */
 }
 
 static void rcvbuf_200000(struct synack_config *cfg)
 {
     cfg->rcvbuf = 200000; /* shift 2 */
+    cfg->rcvbuf_max = 0;  /* fixed */
 }
 
 /* ---- helpers -------------------------------------------------------------------------- */

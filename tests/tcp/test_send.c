@@ -65,6 +65,7 @@ static void small_mtu(struct synack_config *cfg)
 static void small_sndbuf(struct synack_config *cfg)
 {
     cfg->sndbuf = 8192;
+    cfg->sndbuf_max = 0; /* fixed */
 }
 
 static void three_data_retries(struct synack_config *cfg)

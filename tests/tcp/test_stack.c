@@ -82,6 +82,12 @@ static void stack_new_rejects_bad_config(void **state)
     cfg.rcvbuf = (size_t)1 << 31; /* RFC 7323 §2.3: scaling reaches 2^30 at most */
     assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     cfg.rcvbuf = 4096;
+    cfg.rcvbuf_max = (size_t)1 << 31; /* the same ceiling for what autotuning may grow to */
+    assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
+    cfg.rcvbuf_max = 0;
+    cfg.sndbuf_max = (size_t)1 << 31;
+    assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
+    cfg.sndbuf_max = 0;
     cfg.cc = SYNACK_CC_COUNT;
     assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     cfg.cc = SYNACK_CC_NEWRENO;

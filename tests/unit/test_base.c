@@ -270,6 +270,33 @@ static void ring_wraps_and_keeps_order(void **state)
     assert_int_equal(ring_peek(&r, 0, out, 1), 0);
 }
 
+static void ring_move_keeps_readable_and_out_of_order_bytes(void **state)
+{
+    (void)state;
+    uint8_t small[8], big[16];
+    struct ring r;
+    ring_init(&r, small, sizeof small);
+    ring_write(&r, (const uint8_t *)"abcdef", 6);
+    ring_consume(&r, 5);                            /* head at 5: "f" */
+    ring_write(&r, (const uint8_t *)"gh", 2);       /* "fgh" at 5..7 */
+    ring_write_at(&r, 1, (const uint8_t *)"JK", 2); /* out of order, past a hole, at 1..2 */
+    ring_move(&r, big, sizeof big);
+    assert_ptr_equal(r.buf, big);
+    assert_int_equal(r.cap, 16);
+    assert_int_equal(ring_len(&r), 3);
+    assert_int_equal(ring_space(&r), 13);
+    /* The hole is filled and the out-of-order bytes become readable where they were. */
+    assert_int_equal(ring_write_at(&r, 0, (const uint8_t *)"i", 1), 1);
+    ring_commit(&r, 3);
+    uint8_t out[16];
+    assert_int_equal(ring_read(&r, out, sizeof out), 6);
+    assert_memory_equal(out, "fghiJK", 6);
+    /* The new storage's whole capacity is usable, across its own wrap. */
+    assert_int_equal(ring_write(&r, (const uint8_t *)"0123456789abcdef", 16), 16);
+    assert_int_equal(ring_read(&r, out, sizeof out), 16);
+    assert_memory_equal(out, "0123456789abcdef", 16);
+}
+
 static void ring_spans_point_into_the_storage(void **state)
 {
     (void)state;
@@ -362,6 +389,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(siphash_reference_vectors),
     cmocka_unit_test(ring_wraps_and_keeps_order),
     cmocka_unit_test(ring_spans_point_into_the_storage),
+    cmocka_unit_test(ring_move_keeps_readable_and_out_of_order_bytes),
     cmocka_unit_test(ring_consume_clamps),
     cmocka_unit_test(timers_give_the_earliest_deadline),
     cmocka_unit_test(timers_due_only_when_reached),

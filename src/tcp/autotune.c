@@ -1,0 +1,167 @@
+/* Buffers that tune themselves: a connection starts with the configuration's sndbuf and
+ * rcvbuf, in the one allocation of its TCB, and its buffers grow toward sndbuf_max and
+ * rcvbuf_max as the path and the application show they need more.
+ *
+ * - The receive buffer (dynamic right-sizing, as Linux does it and as Fisher's "Dynamic
+ *   Right-Sizing in TCP" describes it): the window a sender needs is what the application
+ *   drains in one round trip; once per round trip the buffer grows to twice what was read
+ *   in the last one, so that a sender doubling its rate in slow start is not held back by
+ *   the window. The receiver has no RTT samples of its own when it sends no data, so it
+ *   measures one: the time a window's worth of data takes to arrive after it offered it
+ *   (a sender that is not window-limited makes that longer, never shorter, than a round
+ *   trip, and the growth only slower).
+ * - The send buffer: twice the congestion window while the application keeps it full, so
+ *   that the window, not the buffer, bounds what is in flight, with room to queue the next
+ *   window's worth while this one is acknowledged.
+ *
+ * Growth moves a buffer to storage of its own (ring_move keeps out-of-order bytes at their
+ * offsets); the scoreboard and the out-of-order table grow with the buffer they serve. It
+ * stops at mem_budget, and a failed allocation leaves the connection as it was. The
+ * window scale offered in the SYN already covers rcvbuf_max (RFC 7323 §2.3), and the right
+ * edge only moves right (RFC 9293 §3.8.6.2.2): a larger buffer only opens the window. */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "tcp/conn.h"
+
+unsigned tcp_seg_cap(size_t sndbuf)
+{
+    return (unsigned)(sndbuf / 256 + 16);
+}
+
+/* The next size of a buffer that must hold `target`: at least half as large again as now
+ * (each growth copies what the buffer holds, so few and large), at most `max`. */
+static size_t next_size(size_t cur, size_t target, size_t max)
+{
+    size_t n = cur + cur / 2;
+    if (n < target) n = target;
+    return n < max ? n : max;
+}
+
+static void *conn_alloc(const struct synack_tcp *c, size_t size)
+{
+    return alloc_mem(c->env->cfg, size);
+}
+
+/* Frees `old` if it lived apart from the TCB, and marks `bit`'s storage as living apart. */
+static void conn_owned_swap(struct synack_tcp *c, uint8_t bit, void *old)
+{
+    if (c->owned & bit) alloc_free(c->env->cfg, old);
+    c->owned |= bit;
+}
+
+static bool grow_ring(struct synack_tcp *c, struct ring *r, uint8_t bit, size_t cap)
+{
+    uint8_t *storage = conn_alloc(c, cap);
+    if (!storage) return false;
+    uint8_t *old = r->buf;
+    ring_move(r, storage, cap);
+    conn_owned_swap(c, bit, old);
+    return true;
+}
+
+/* The scoreboard is a ring of records from seg_head: moved in order to the new array. */
+static bool grow_segs(struct synack_tcp *c, unsigned cap)
+{
+    struct tcp_seg *segs = conn_alloc(c, cap * sizeof *segs);
+    if (!segs) return false;
+    for (unsigned i = 0; i < c->seg_count; i++)
+        segs[i] = *tcp_seg_at(c, i);
+    struct tcp_seg *old = c->segs;
+    c->segs = segs;
+    c->seg_cap = cap;
+    c->seg_head = 0;
+    conn_owned_swap(c, TCP_OWN_SEGS, old);
+    return true;
+}
+
+static bool grow_ooo(struct synack_tcp *c, unsigned cap)
+{
+    struct tcp_ooo *ooo = conn_alloc(c, cap * sizeof *ooo);
+    if (!ooo) return false;
+    memcpy(ooo, c->ooo, c->nooo * sizeof *ooo);
+    struct tcp_ooo *old = c->ooo;
+    c->ooo = ooo;
+    c->ooo_cap = cap;
+    conn_owned_swap(c, TCP_OWN_OOO, old);
+    return true;
+}
+
+void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now)
+{
+    if (!(c->flags & TCP_F_SND_LIMITED)) return;
+    c->flags &= ~(uint32_t)TCP_F_SND_LIMITED;
+    size_t cap = c->sndq.cap, target = 2 * (size_t)c->cc.cwnd;
+    if (cap >= c->sndbuf_max || target <= cap || tcp_mem_pressure(c)) return;
+    size_t n = next_size(cap, target, c->sndbuf_max);
+    unsigned segs = tcp_seg_cap(n);
+    if (segs > c->seg_cap && !grow_segs(c, segs)) return;
+    if (!grow_ring(c, &c->sndq, TCP_OWN_SNDQ, n)) return;
+    TCP_COUNT(c, sndbuf_grown);
+    /* The room is new: whoever waits to write may. */
+    c->flags |= TCP_F_WANT_WRITABLE;
+    tcp_writable_event(c, now);
+}
+
+/* How far the receive buffer may grow: rcvbuf_max, and no more than the window field can
+ * offer (65535 unless both ends scale: RFC 7323 §2.2). */
+static size_t rcvbuf_limit(const struct synack_tcp *c)
+{
+    uint8_t shift = (c->flags & TCP_F_WSCALE) ? c->rcv_wscale : 0;
+    size_t field = (size_t)TCP_MAX_WINDOW << shift;
+    return c->rcvbuf_max < field ? c->rcvbuf_max : field;
+}
+
+void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now)
+{
+    if (c->rcvq.cap >= rcvbuf_limit(c)) return;
+    if (c->rcv_rtt_at != SYNACK_NEVER) {
+        if (seq_lt(c->rcv_nxt, c->rcv_rtt_edge)) return;
+        synack_time_t sample = now > c->rcv_rtt_at ? now - c->rcv_rtt_at : 0;
+        /* Only ever lower: a longer sample is the sender not filling the window, or the
+         * window larger than the path holds, so that a window's worth takes longer than
+         * a round trip; taking those would make the window grow the estimate that grows
+         * the window, and fill every queue on the path. */
+        if (sample && (c->rcv_rtt == 0 || sample < c->rcv_rtt)) c->rcv_rtt = sample;
+    }
+    uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    c->rcv_rtt_edge = c->rcv_nxt + (known > c->rcv_mss ? known : c->rcv_mss);
+    c->rcv_rtt_at = now;
+}
+
+void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
+{
+    size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
+    if (cap >= max) return;
+    if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
+    c->drs_copied += n;
+    if (c->rcv_rtt == 0 || now - c->drs_at < c->rcv_rtt) return;
+    /* Twice a round trip's reading, and a few segments for the receiver's SWS avoidance
+     * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
+     * grew since the round trip before (a sender in slow start), the growth is carried one
+     * round trip on (up to doubling): the new window reaches the sender half a round trip
+     * later, and one that only matched the last round trip would hold a doubling sender to
+     * half again per round trip. */
+    size_t copied = c->drs_copied, last = c->drs_last;
+    size_t target = 2 * copied + 4 * (size_t)c->rcv_mss;
+    if (last && copied > last) target += target * (copied > 2 * last ? last : copied - last) / last;
+    c->drs_at = now;
+    c->drs_last = copied;
+    c->drs_copied = 0;
+    if (target <= cap || tcp_mem_pressure(c)) return;
+    size_t size = next_size(cap, target, max);
+    unsigned blocks = TCP_OOO_BLOCKS(size);
+    if (blocks > c->ooo_cap && !grow_ooo(c, blocks)) return;
+    if (!grow_ring(c, &c->rcvq, TCP_OWN_RCVQ, size)) return;
+    TCP_COUNT(c, rcvbuf_grown);
+}
+
+void tcp_conn_free(struct synack_tcp *c)
+{
+    const struct synack_config *cfg = c->env->cfg;
+    if (c->owned & TCP_OWN_SEGS) alloc_free(cfg, c->segs);
+    if (c->owned & TCP_OWN_OOO) alloc_free(cfg, c->ooo);
+    if (c->owned & TCP_OWN_SNDQ) alloc_free(cfg, c->sndq.buf);
+    if (c->owned & TCP_OWN_RCVQ) alloc_free(cfg, c->rcvq.buf);
+    alloc_free(cfg, c);
+}
