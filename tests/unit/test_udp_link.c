@@ -1101,6 +1101,63 @@ static void udp_batch_pump_answers_in_one_call(void **state)
     synack_link_free(b);
 }
 
+/* K packets of 100 bytes with seeds from `seed` arrive at `l` in order. */
+static void expect_arrivals(struct synack_link *l, unsigned k, unsigned seed)
+{
+    uint8_t pkt[100], in[2048];
+    for (unsigned i = 0; i < k; i++) {
+        fill_packet(pkt, sizeof(pkt), seed + i);
+        assert_int_equal(recv_wait(l, in, sizeof(in)), (synack_ssize)sizeof(pkt));
+        assert_memory_equal(in, pkt, sizeof(pkt));
+    }
+}
+
+/* The capture and fault wrappers pass batches through: packets queued on a capture around
+ * a fault wrapper around the link leave with the flush, in one sendmmsg; packets a fault
+ * delay held, released by one poll, leave together in one sendmmsg too. */
+static void udp_batch_through_wrappers(void **state)
+{
+    (void)state;
+    enum { K = 5 };
+    struct synack_link *a, *b, *c, *d, *f = NULL, *w = NULL;
+    open_pair(&a, &b);
+    struct synack_fault_params fp;
+    synack_fault_params_default(&fp);
+    assert_int_equal(synack_fault_wrap(&f, a, &fp, 1), 0);
+    char path[] = "/tmp/synack-test-udpbatch-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(synack_pcap_wrap(&w, f, path, 0, NULL, 0), 0);
+    uint8_t pkt[100];
+    for (unsigned i = 0; i < K; i++) {
+        fill_packet(pkt, sizeof(pkt), i);
+        assert_int_equal(synack_link_queue(w, pkt, sizeof(pkt), 0), 0);
+    }
+    assert_int_equal(tx_calls_of(a), 0);
+    assert_false(is_readable(synack_link_fd(b)));
+    synack_link_flush(w, 0);
+    assert_int_equal(tx_calls_of(a), 1);
+    expect_arrivals(b, K, 0);
+    synack_link_free(w);
+    synack_link_free(b);
+    unlink(path);
+
+    open_pair(&c, &d);
+    fp.delay = SYNACK_MS(1);
+    assert_int_equal(synack_fault_wrap(&f, c, &fp, 1), 0);
+    for (unsigned i = 0; i < K; i++) {
+        fill_packet(pkt, sizeof(pkt), 10 + i);
+        assert_int_equal(synack_link_send(f, pkt, sizeof(pkt), 0), 0); /* held */
+    }
+    assert_int_equal(tx_calls_of(c), 0);
+    synack_link_poll(f, SYNACK_MS(1));
+    assert_int_equal(tx_calls_of(c), 1);
+    expect_arrivals(d, K, 10);
+    synack_link_free(f);
+    synack_link_free(d);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_packets_round_trip_byte_exact),
     cmocka_unit_test(udp_datagram_from_third_socket_dropped),
@@ -1124,6 +1181,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_batch_full_queue_sends_itself),
     cmocka_unit_test(udp_batch_drain_is_one_call),
     cmocka_unit_test(udp_batch_pump_answers_in_one_call),
+    cmocka_unit_test(udp_batch_through_wrappers),
 };
 
 SYNACK_TEST_MAIN("udp_link", tests)
