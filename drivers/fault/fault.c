@@ -294,9 +294,13 @@ static bool fault_hold(struct fault_link *f, struct fault_dir *d, const struct f
 
 /* ---- outgoing: stack -> inner ------------------------------------------------------------ */
 
-static int fault_pass_out(struct fault_link *f, const uint8_t *pkt, size_t len, synack_time_t now)
+/* Passes a packet to the inner link: queued there (synack_link_queue, for a flush to
+ * send) or sent at once. */
+static int fault_pass_out(struct fault_link *f, const uint8_t *pkt, size_t len, synack_time_t now,
+                          bool queued)
 {
-    int rc = synack_link_send(f->inner, pkt, len, now);
+    int rc = queued ? synack_link_queue(f->inner, pkt, len, now)
+                    : synack_link_send(f->inner, pkt, len, now);
     if (rc < 0) {
         f->stats.tx_errors++;
         return rc;
@@ -307,22 +311,24 @@ static int fault_pass_out(struct fault_link *f, const uint8_t *pkt, size_t len, 
 }
 
 /* Sends every held outgoing packet due at `now`, in release order. */
-static void fault_release_out(struct fault_link *f, synack_time_t now)
+static void fault_release_out(struct fault_link *f, synack_time_t now, bool queued)
 {
     struct fault_dir *d = &f->dir[FAULT_OUT];
     struct fault_pkt *p;
     while ((p = dir_take_due(d, now)) != NULL) {
-        (void)fault_pass_out(f, p->data, p->len, now);
+        (void)fault_pass_out(f, p->data, p->len, now, queued);
         fault_pkt_put(f, d, p);
     }
 }
 
-static int fault_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+/* send (queued false) and queue (true): what passes goes to the inner link that way. */
+static int fault_offer(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now,
+                       bool queued)
 {
     struct fault_link *f = fault_of(l);
     if (pkt == NULL || len == 0 || len > FAULT_MAX_PACKET) return SYNACK_ERR_INVAL;
     /* Whatever fell due before this packet leaves before it. */
-    fault_release_out(f, now);
+    fault_release_out(f, now, queued);
     struct fault_dir *d = &f->dir[FAULT_OUT];
     struct fault_verdict v;
     fault_judge(f, d, len, now, &v);
@@ -334,8 +340,8 @@ static int fault_send(struct synack_link *l, const uint8_t *pkt, size_t len, syn
         bytes = f->scratch;
     }
     if (v.pass) {
-        int rc = fault_pass_out(f, bytes, len, now);
-        if (v.dup) (void)fault_pass_out(f, bytes, len, now);
+        int rc = fault_pass_out(f, bytes, len, now, queued);
+        if (v.dup) (void)fault_pass_out(f, bytes, len, now, queued);
         return rc;
     }
     /* A packet that cannot be held is refused, as an OS refuses what it has no room for
@@ -345,11 +351,28 @@ static int fault_send(struct synack_link *l, const uint8_t *pkt, size_t len, syn
     return 0;
 }
 
+static int fault_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    return fault_offer(l, pkt, len, now, false);
+}
+
+static int fault_queue(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    return fault_offer(l, pkt, len, now, true);
+}
+
+static void fault_flush(struct synack_link *l, synack_time_t now)
+{
+    synack_link_flush(fault_of(l)->inner, now);
+}
+
+/* The packets released leave together (one flush of the inner link). */
 static void fault_poll(struct synack_link *l, synack_time_t now)
 {
     struct fault_link *f = fault_of(l);
-    fault_release_out(f, now);
+    fault_release_out(f, now, true);
     synack_link_poll(f->inner, now);
+    synack_link_flush(f->inner, now);
 }
 
 /* ---- incoming: inner -> stack ------------------------------------------------------------ */
@@ -463,6 +486,8 @@ static const struct synack_link_ops fault_ops = {
     .mtu = fault_mtu,
     .stats = fault_stats,
     .free = fault_free,
+    .queue = fault_queue,
+    .flush = fault_flush,
 };
 
 void synack_fault_params_default(struct synack_fault_params *p)

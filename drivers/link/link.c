@@ -42,14 +42,32 @@ void synack_link_free(struct synack_link *l)
     if (l) l->ops->free(l);
 }
 
-void synack_link_drain(struct synack_link *link, struct synack_stack *stack, uint8_t *buf,
-                       size_t cap, synack_time_t now)
+int synack_link_queue(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    return l->ops->queue ? l->ops->queue(l, pkt, len, now) : l->ops->send(l, pkt, len, now);
+}
+
+void synack_link_flush(struct synack_link *l, synack_time_t now)
+{
+    if (l->ops->flush) l->ops->flush(l, now);
+}
+
+/* Queues every packet the stack wants to send now; the caller flushes. */
+static void link_queue_output(struct synack_link *link, struct synack_stack *stack, uint8_t *buf,
+                              size_t cap, synack_time_t now)
 {
     for (;;) {
         synack_ssize n = synack_stack_output(stack, buf, cap, now);
         if (n <= 0) break; /* AGAIN: all sent; anything else cannot improve this turn */
-        (void)synack_link_send(link, buf, (size_t)n, now);
+        (void)synack_link_queue(link, buf, (size_t)n, now);
     }
+}
+
+void synack_link_drain(struct synack_link *link, struct synack_stack *stack, uint8_t *buf,
+                       size_t cap, synack_time_t now)
+{
+    link_queue_output(link, stack, buf, cap, now);
+    synack_link_flush(link, now);
 }
 
 int synack_link_pump(struct synack_link *link, struct synack_stack *stack, uint8_t *buf, size_t cap,
@@ -66,8 +84,11 @@ int synack_link_pump(struct synack_link *link, struct synack_stack *stack, uint8
         if (n == SYNACK_ERR_BUFSZ || n == 0) continue; /* dropped and counted by the link */
         if (n < 0) break;                              /* AGAIN: all read */
         (void)synack_stack_input(stack, buf, (size_t)n, now);
-        synack_link_drain(link, stack, buf, cap, now);
+        /* The answer is taken from the stack now (an ACK per two segments, not one per
+         * batch) and leaves with the others after the last input. */
+        link_queue_output(link, stack, buf, cap, now);
     }
+    synack_link_flush(link, now);
     if (now >= synack_stack_next_deadline(stack)) synack_stack_handle_timers(stack, now);
     return rc;
 }

@@ -46,12 +46,14 @@ static synack_ssize pcap_link_recv(struct synack_link *l, uint8_t *buf, size_t c
     return n;
 }
 
-static int pcap_link_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+/* send and queue: captured, then handed to the inner link by `pass` (its send or queue). */
+static int pcap_link_pass(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now,
+                          int (*pass)(struct synack_link *, const uint8_t *, size_t, synack_time_t))
 {
     struct pcap_link *c = pcap_link_of(l);
     if (pkt == NULL || len == 0) return SYNACK_ERR_INVAL;
     pcap_link_capture(c, pkt, len, now);
-    int rc = synack_link_send(c->inner, pkt, len, now);
+    int rc = pass(c->inner, pkt, len, now);
     if (rc < 0) {
         c->stats.tx_errors++;
         return rc;
@@ -59,6 +61,21 @@ static int pcap_link_send(struct synack_link *l, const uint8_t *pkt, size_t len,
     c->stats.tx_packets++;
     c->stats.tx_bytes += len;
     return 0;
+}
+
+static int pcap_link_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    return pcap_link_pass(l, pkt, len, now, synack_link_send);
+}
+
+static int pcap_link_queue(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    return pcap_link_pass(l, pkt, len, now, synack_link_queue);
+}
+
+static void pcap_link_flush(struct synack_link *l, synack_time_t now)
+{
+    synack_link_flush(pcap_link_of(l)->inner, now);
 }
 
 static int pcap_link_fd(const struct synack_link *l)
@@ -105,6 +122,8 @@ static const struct synack_link_ops pcap_link_ops = {
     .mtu = pcap_link_mtu,
     .stats = pcap_link_stats,
     .free = pcap_link_free,
+    .queue = pcap_link_queue,
+    .flush = pcap_link_flush,
 };
 
 int synack_pcap_wrap(struct synack_link **out, struct synack_link *inner, const char *path,

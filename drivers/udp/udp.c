@@ -18,7 +18,14 @@
  * refused as too big it hands the stack, on the next recv, the message a router would
  * have sent about it (by the inner packet's family: RFC 1191 §4 fragmentation needed, or
  * RFC 4443 §3.2 packet too big), with the next-hop MTU the kernel now knows less the
- * encapsulation; the stack lowers its MSS and resends (RFC 1191 §6.4, RFC 8201 §4). */
+ * encapsulation; the stack lowers its MSS and resends (RFC 1191 §6.4, RFC 8201 §4).
+ *
+ * Batches: one recvmmsg(2) reads every datagram waiting (up to a batch) into the link's
+ * own slots, and recv hands them out one by one; the packets of one output pass
+ * (synack_link_queue, then synack_link_flush) leave in one sendmmsg(2). A system call per
+ * wake-up each way instead of one per packet. The slots are allocated when the link is
+ * opened, one datagram of the largest MTU each, so a datagram larger than that is
+ * truncated by the kernel (MSG_TRUNC) and dropped, counted in rx_errors. */
 #include "synack/link.h"
 
 #include <arpa/inet.h>
@@ -54,6 +61,12 @@
  * waits this long (RFC 1812 §4.3.2.8: a router limits the rate of its ICMP errors). A lower
  * MTU is news and is never held back. */
 #define UDP_TOO_BIG_GAP SYNACK_MS(10)
+/* Datagrams one recvmmsg reads, and packets one sendmmsg sends, at most: the event loop's
+ * batch (SYNACK_LOOP_BATCH), so one wake-up's reads are one system call ... */
+#define UDP_BATCH_MAX SYNACK_LOOP_BATCH
+/* ... unless the slots of a batch would take more than this many bytes each way (a path
+ * MTU of 64 KiB: 16 slots), since they are allocated whole when the link is opened. */
+#define UDP_BATCH_BYTES (1u << 20)
 
 /* A socket address of either family. */
 union udp_sockaddr {
@@ -84,6 +97,27 @@ struct udp_link {
     bool too_big_told;
     uint16_t too_big_told_mtu;
     synack_time_t too_big_told_at;
+    /* Batches: `batch` slots of `slot` bytes each way (slot: the largest MTU the link can
+     * report, so a full-sized packet always fits). */
+    size_t slot;
+    unsigned batch;
+    /* Received: rx_count datagrams of the last recvmmsg, rx_next the next to hand out,
+     * rx_at the `now` of that read (next_deadline while some wait). rx_short: that read
+     * found fewer than `batch` (the socket was empty then), so once they are handed out
+     * recv says AGAIN without asking the kernel again; the next recv asks. */
+    uint8_t *rx_buf;
+    unsigned rx_count, rx_next;
+    bool rx_short;
+    synack_time_t rx_at;
+    struct mmsghdr rx_msgs[UDP_BATCH_MAX];
+    struct iovec rx_iov[UDP_BATCH_MAX];
+    union udp_sockaddr rx_from[UDP_BATCH_MAX];
+    /* Queued to send: tx_count packets in the first slots, in order. */
+    uint8_t *tx_buf;
+    unsigned tx_count;
+    struct mmsghdr tx_msgs[UDP_BATCH_MAX];
+    struct iovec tx_iov[UDP_BATCH_MAX];
+    uint64_t rx_calls, tx_calls; /* recvmmsg and sendmmsg calls made (synack_udp_calls) */
 };
 
 static struct udp_link *udp_of(struct synack_link *l)
@@ -103,6 +137,12 @@ static bool udp_is_icmp_error(int e)
 {
     return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
            e == EMSGSIZE || e == EPROTO;
+}
+
+static void udp_count_icmp_error(struct udp_link *u, int e)
+{
+    u->stats.icmp_errors++;
+    if (e == ECONNREFUSED) u->icmp_refused++;
 }
 
 /* Drops a datagram that cannot be an IP packet (of a version other than 4 and 6, or
@@ -198,78 +238,95 @@ static synack_ssize udp_recv_too_big(struct udp_link *u, uint8_t *buf, size_t ca
     return (synack_ssize)n;
 }
 
-static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
+/* Reads up to `batch` datagrams with one recvmmsg(2) into the receive slots. Returns how
+ * many (at least 1), AGAIN (none waiting), or IO (counted). recvmmsg(2): on a
+ * non-blocking socket it returns what is queued, and an error met after the first
+ * datagram is kept for the next call, which reports it (an ICMP error is counted then). */
+static synack_ssize udp_rx_fill(struct udp_link *u, synack_time_t now)
 {
-    (void)now;
-    struct udp_link *u = udp_of(l);
-    if (u->too_big_len > 0) return udp_recv_too_big(u, buf, cap);
     int icmp_errors = 0;
     for (;;) {
-        union udp_sockaddr from;
-        socklen_t fromlen = sizeof(from);
-        /* MSG_TRUNC: the return value is the datagram's real length, so a packet larger
-         * than `cap` is recognised (and dropped) rather than handed on cut short. */
-        ssize_t n = recvfrom(u->fd, buf, cap, MSG_TRUNC, &from.sa, &fromlen);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
-            if (udp_is_icmp_error(errno)) {
-                u->stats.icmp_errors++;
-                if (errno == ECONNREFUSED) u->icmp_refused++;
-                if (++icmp_errors >= UDP_MAX_ERRORS_PER_RECV) return SYNACK_ERR_AGAIN;
-                continue;
-            }
-            u->stats.rx_errors++;
-            return SYNACK_ERR_IO;
+        for (unsigned i = 0; i < u->batch; i++) {
+            u->rx_msgs[i].msg_hdr.msg_namelen = sizeof(u->rx_from[i]);
+            u->rx_msgs[i].msg_hdr.msg_flags = 0;
         }
-        /* Connected, so only the peer's datagrams arrive; those queued between bind() and
-         * connect() may come from anyone, hence the check. */
-        if (!udp_from_peer(u, &from, fromlen)) {
+        int n = recvmmsg(u->fd, u->rx_msgs, u->batch, 0, NULL);
+        u->rx_calls++;
+        if (n > 0) {
+            u->rx_count = (unsigned)n;
+            u->rx_next = 0;
+            u->rx_short = (unsigned)n < u->batch;
+            u->rx_at = now;
+            return n;
+        }
+        int e = n < 0 ? errno : EAGAIN;
+        if (e == EINTR) continue;
+        if (e == EAGAIN || e == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
+        if (udp_is_icmp_error(e)) {
+            udp_count_icmp_error(u, e);
+            if (++icmp_errors >= UDP_MAX_ERRORS_PER_RECV) return SYNACK_ERR_AGAIN;
+            continue;
+        }
+        u->stats.rx_errors++;
+        return SYNACK_ERR_IO;
+    }
+}
+
+/* Copies the next datagram read that may be handed to the stack into `buf` and returns
+ * its length; AGAIN when none is left. Datagrams from another source (connected, so only
+ * the peer's arrive, but those queued between bind() and connect() may come from anyone),
+ * truncated ones (MSG_TRUNC: larger than a slot, recvmsg(2)) and those that cannot be IP
+ * packets are dropped and counted on the way; one larger than `cap` is dropped and
+ * counted too, and makes the call return BUFSZ. */
+static synack_ssize udp_rx_take(struct udp_link *u, uint8_t *buf, size_t cap)
+{
+    while (u->rx_next < u->rx_count) {
+        unsigned i = u->rx_next++;
+        const struct msghdr *h = &u->rx_msgs[i].msg_hdr;
+        const uint8_t *pkt = u->rx_buf + (size_t)i * u->slot;
+        size_t n = u->rx_msgs[i].msg_len;
+        if (!udp_from_peer(u, &u->rx_from[i], h->msg_namelen) || (h->msg_flags & MSG_TRUNC) ||
+            n > u->slot || !udp_is_ip_packet(pkt, n)) {
             u->stats.rx_errors++;
             continue;
         }
-        if ((size_t)n > cap) {
+        if (n > cap) {
             u->stats.rx_errors++;
             return SYNACK_ERR_BUFSZ;
         }
-        if (!udp_is_ip_packet(buf, (size_t)n)) {
-            u->stats.rx_errors++;
-            continue;
-        }
+        memcpy(buf, pkt, n);
         u->stats.rx_packets++;
         u->stats.rx_bytes += (uint64_t)n;
-        return n;
+        return (synack_ssize)n;
     }
+    return SYNACK_ERR_AGAIN;
 }
 
-static ssize_t udp_send_once(int fd, const uint8_t *pkt, size_t len)
-{
-    ssize_t n;
-    do
-        n = send(fd, pkt, len, 0);
-    while (n < 0 && errno == EINTR);
-    return n;
-}
-
-static int udp_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+static synack_ssize udp_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
 {
     struct udp_link *u = udp_of(l);
-    ssize_t n = udp_send_once(u->fd, pkt, len);
-    int e = n < 0 ? errno : 0;
-    if (n < 0 && udp_is_icmp_error(e) && !udp_is_too_big(u, e, len)) {
-        /* A pending ICMP error is reported instead of sending (and cleared by the
-         * report): it was about an earlier datagram, so this one is tried once more. */
-        u->stats.icmp_errors++;
-        if (e == ECONNREFUSED) u->icmp_refused++;
-        n = udp_send_once(u->fd, pkt, len);
-        e = n < 0 ? errno : 0;
+    if (u->too_big_len > 0) return udp_recv_too_big(u, buf, cap);
+    /* Each turn hands out a datagram already read or reads a new batch; it ends when the
+     * socket is empty, so it is bounded by what the peer has sent. */
+    for (;;) {
+        synack_ssize n = udp_rx_take(u, buf, cap);
+        if (n != SYNACK_ERR_AGAIN) return n;
+        if (u->rx_short) {
+            /* The last read emptied the socket: a datagram that came since makes the
+             * descriptor readable, and the next recv reads it. */
+            u->rx_short = false;
+            return SYNACK_ERR_AGAIN;
+        }
+        n = udp_rx_fill(u, now);
+        if (n < 0) return n;
     }
-    if (n >= 0 && (size_t)n == len) {
-        u->stats.tx_packets++;
-        u->stats.tx_bytes += len;
-        return 0;
-    }
-    if (n >= 0) e = EIO; /* sent in part: a datagram socket never does that */
+}
+
+/* A packet the kernel refused with errno `e`: counted, and for one too big for the path
+ * the router's message queued for recv. Returns what send reports. */
+static int udp_tx_failed(struct udp_link *u, int e, const uint8_t *pkt, size_t len,
+                         synack_time_t now)
+{
     u->stats.tx_errors++;
     if (udp_is_too_big(u, e, len)) {
         /* Larger than the path MTU (IP_PMTUDISC_DO: the kernel never fragments). */
@@ -279,6 +336,86 @@ static int udp_send(struct synack_link *l, const uint8_t *pkt, size_t len, synac
     }
     if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) return SYNACK_ERR_AGAIN;
     return SYNACK_ERR_IO;
+}
+
+/* Sends the `count` packets of `msgs` in order with as few sendmmsg(2) calls as the kernel
+ * allows, counting each packet's fate; returns that of the last (0, AGAIN or IO).
+ * sendmmsg(2): a call returns how many messages it sent; an error met after the first is
+ * not reported, so the next call, starting at the message that failed, meets it again
+ * (EMSGSIZE, EAGAIN) or sends it (a pending ICMP error is reported only once: then the
+ * report was lost with the call and goes uncounted). A pending ICMP error reported on the
+ * first message concerns an earlier datagram, so that message is tried once more. When
+ * the socket has no room (EAGAIN, ENOBUFS) the rest of the batch is dropped and counted,
+ * as a router drops what its queue cannot take. Each call sends at least one message or
+ * settles one, so the loop makes at most 2 * count calls. */
+static int udp_transmit(struct udp_link *u, struct mmsghdr *msgs, unsigned count, synack_time_t now)
+{
+    int rc = 0;
+    bool retried = false;
+    unsigned i = 0;
+    while (i < count) {
+        int n = sendmmsg(u->fd, msgs + i, count - i, 0);
+        u->tx_calls++;
+        for (int k = 0; k < n; k++, i++) {
+            size_t len = msgs[i].msg_hdr.msg_iov->iov_len;
+            if (msgs[i].msg_len == len) {
+                u->stats.tx_packets++;
+                u->stats.tx_bytes += len;
+                rc = 0;
+            } else {
+                rc = udp_tx_failed(u, EIO, NULL, len, now); /* a datagram is never cut */
+            }
+            retried = false;
+        }
+        if (n > 0) continue;
+        int e = n < 0 ? errno : EIO;
+        if (e == EINTR) continue;
+        const struct iovec *iov = msgs[i].msg_hdr.msg_iov;
+        if (!retried && udp_is_icmp_error(e) && !udp_is_too_big(u, e, iov->iov_len)) {
+            udp_count_icmp_error(u, e);
+            retried = true;
+            continue;
+        }
+        rc = udp_tx_failed(u, e, iov->iov_base, iov->iov_len, now);
+        i++;
+        retried = false;
+        if (rc == SYNACK_ERR_AGAIN) {
+            for (; i < count; i++)
+                u->stats.tx_errors++;
+        }
+    }
+    return rc;
+}
+
+/* Sends what udp_queue holds. */
+static void udp_flush(struct synack_link *l, synack_time_t now)
+{
+    struct udp_link *u = udp_of(l);
+    if (u->tx_count == 0) return;
+    (void)udp_transmit(u, u->tx_msgs, u->tx_count, now);
+    u->tx_count = 0;
+}
+
+static int udp_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    struct udp_link *u = udp_of(l);
+    udp_flush(l, now); /* what was queued before it leaves before it */
+    struct iovec iov = {.iov_base = (void *)(uintptr_t)pkt, .iov_len = len};
+    struct mmsghdr msg = {.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
+    return udp_transmit(u, &msg, 1, now);
+}
+
+/* Copies the packet into the next send slot; a full batch is sent first. A packet larger
+ * than a slot (than the link's largest MTU) goes at once, alone, as send sends it. */
+static int udp_queue(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    struct udp_link *u = udp_of(l);
+    if (len > u->slot) return udp_send(l, pkt, len, now);
+    if (u->tx_count == u->batch) udp_flush(l, now);
+    unsigned i = u->tx_count++;
+    memcpy(u->tx_iov[i].iov_base, pkt, len);
+    u->tx_iov[i].iov_len = len;
+    return 0;
 }
 
 static int udp_fd(const struct synack_link *l)
@@ -291,12 +428,17 @@ static unsigned udp_mtu(const struct synack_link *l)
     return udp_mtu_now(udp_of_const(l));
 }
 
-/* A waiting fragmentation-needed or packet-too-big message is due at once: the loop then reads the
- * link without waiting for the socket (which the message never made readable). */
+/* A waiting fragmentation-needed or packet-too-big message is due at once, and so are
+ * datagrams read and not yet handed out: the loop then reads the link without waiting for
+ * the socket (which neither makes readable). */
 static synack_time_t udp_next_deadline(const struct synack_link *l)
 {
     const struct udp_link *u = udp_of_const(l);
-    return u->too_big_len > 0 ? u->too_big_at : SYNACK_NEVER;
+    synack_time_t at = u->too_big_len > 0 ? u->too_big_at : SYNACK_NEVER;
+    /* Datagrams already read and not yet handed out: the socket no longer polls readable
+     * for them (an event loop reading a batch of its own size never leaves any). */
+    if (u->rx_next < u->rx_count && u->rx_at < at) at = u->rx_at;
+    return at;
 }
 
 static void udp_stats(const struct synack_link *l, struct synack_link_stats *out)
@@ -307,7 +449,11 @@ static void udp_stats(const struct synack_link *l, struct synack_link_stats *out
 static void udp_free(struct synack_link *l)
 {
     struct udp_link *u = udp_of(l);
+    udp_flush(l, u->too_big_at); /* what was queued still leaves (the time only stamps a
+                                    message for a recv that never comes) */
     close(u->fd);
+    free(u->rx_buf);
+    free(u->tx_buf);
     free(u);
 }
 
@@ -321,6 +467,8 @@ static const struct synack_link_ops udp_ops = {
     .mtu = udp_mtu,
     .stats = udp_stats,
     .free = udp_free,
+    .queue = udp_queue,
+    .flush = udp_flush,
 };
 
 /* The socket address of endpoint `e` in `family` (an address of no family: that family's
@@ -475,6 +623,34 @@ static int udp_check_config(const struct synack_udp_config *cfg, char *err, size
     return 0;
 }
 
+/* Sizes and allocates the batch slots (link.h: a datagram of the largest MTU each) and
+ * points the messages at them. 0, or -1 without memory. */
+static int udp_batch_alloc(struct udp_link *u)
+{
+    unsigned mtu = u->path_mtu_max - u->overhead;
+    u->slot = mtu < u->max_payload ? mtu : u->max_payload;
+    size_t fit = UDP_BATCH_BYTES / u->slot;
+    u->batch = fit < 1 ? 1 : fit > UDP_BATCH_MAX ? UDP_BATCH_MAX : (unsigned)fit;
+    u->rx_buf = malloc((size_t)u->batch * u->slot);
+    u->tx_buf = malloc((size_t)u->batch * u->slot);
+    if (u->rx_buf == NULL || u->tx_buf == NULL) {
+        free(u->rx_buf);
+        free(u->tx_buf);
+        return -1;
+    }
+    for (unsigned i = 0; i < u->batch; i++) {
+        u->rx_iov[i] = (struct iovec){u->rx_buf + (size_t)i * u->slot, u->slot};
+        u->rx_msgs[i].msg_hdr = (struct msghdr){.msg_name = &u->rx_from[i],
+                                                .msg_namelen = sizeof(u->rx_from[i]),
+                                                .msg_iov = &u->rx_iov[i],
+                                                .msg_iovlen = 1};
+        /* Connected: no destination named. */
+        u->tx_iov[i] = (struct iovec){u->tx_buf + (size_t)i * u->slot, 0};
+        u->tx_msgs[i].msg_hdr = (struct msghdr){.msg_iov = &u->tx_iov[i], .msg_iovlen = 1};
+    }
+    return 0;
+}
+
 int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
                     size_t errcap)
 {
@@ -499,8 +675,15 @@ int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cf
                       cfg->path_mtu_max, v6 ? "IPv6" : "IPv4");
         return SYNACK_ERR_INVAL;
     }
+    if (udp_batch_alloc(u) != 0) {
+        udp_set_error(err, errcap, "out of memory for the UDP link's batches");
+        free(u);
+        return SYNACK_ERR_NOMEM;
+    }
     u->fd = udp_socket_open(u, cfg, err, errcap);
     if (u->fd < 0) {
+        free(u->rx_buf);
+        free(u->tx_buf);
         free(u);
         return SYNACK_ERR_IO;
     }
@@ -521,5 +704,14 @@ int synack_udp_sockbuf(const struct synack_link *l, unsigned *rcvbuf, unsigned *
     const struct udp_link *u = udp_of_const(l);
     if (rcvbuf != NULL) *rcvbuf = u->rcvbuf;
     if (sndbuf != NULL) *sndbuf = u->sndbuf;
+    return 0;
+}
+
+int synack_udp_calls(const struct synack_link *l, uint64_t *rx_calls, uint64_t *tx_calls)
+{
+    if (l == NULL || l->ops != &udp_ops) return SYNACK_ERR_INVAL;
+    const struct udp_link *u = udp_of_const(l);
+    if (rx_calls != NULL) *rx_calls = u->rx_calls;
+    if (tx_calls != NULL) *tx_calls = u->tx_calls;
     return 0;
 }

@@ -335,6 +335,18 @@ struct synack_link_ops {
     void (*stats)(const struct synack_link *l, struct synack_link_stats *out);
     /* Closes descriptors and frees the link; a wrapper frees the link it wraps too. */
     void (*free)(struct synack_link *l);
+    /* Optional, both or neither: batched sending, for a link that can hand the OS several
+     * packets in one call (the UDP link: sendmmsg). queue takes one packet (copied before
+     * return) to leave with the next flush, after every packet queued or sent before it;
+     * a link whose batch is full sends it first. It returns 0, or what send would when the
+     * packet cannot be queued and was sent (or refused) at once; the fate of a queued
+     * packet is counted by the flush that sends it, as send counts its own. flush sends
+     * what queue holds, in order. NULL (the default of a designated initializer, so links
+     * written before these existed keep working): synack_link_queue is send and
+     * synack_link_flush does nothing. send itself still sends at once, after what is
+     * queued. */
+    int (*queue)(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now);
+    void (*flush)(struct synack_link *l, synack_time_t now);
 };
 
 struct synack_link {
@@ -351,19 +363,26 @@ void synack_link_poll(struct synack_link *l, synack_time_t now);
 unsigned synack_link_mtu(const struct synack_link *l);
 void synack_link_stats(const struct synack_link *l, struct synack_link_stats *out);
 void synack_link_free(struct synack_link *l);
+/* Batched sending (the ops above): queue is send for a link without it; flush of a link
+ * without it does nothing. */
+int synack_link_queue(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now);
+void synack_link_flush(struct synack_link *l, synack_time_t now);
 
 /* The work between one stack and its link, shared by every event loop that joins them
  * (synack_loop, the socket layer's runtime); `buf` is a packet buffer of `cap` bytes, at
  * least the stack's MTU.
  *
  * synack_link_drain sends every packet the stack wants to send now into the link (which
- * counts and drops what the OS does not take, as a router would).
+ * counts and drops what the OS does not take, as a router would): it queues each
+ * (synack_link_queue) and flushes once at the end, so a link that batches sends the whole
+ * pass in as few system calls as it can.
  *
  * synack_link_pump runs what is due at `now` without waiting: sends the link's held
  * packets when its deadline has come; hands up to SYNACK_LOOP_BATCH arrived packets to the
- * stack, sending the stack's answer to each before reading the next (RFC 5681 §4.2 asks
+ * stack, taking the stack's answer to each before reading the next (RFC 5681 §4.2 asks
  * for an ACK at least every second full-sized segment; one drain per batch would fold
- * them into one); then runs the stack's due timers, after the input, so an ACK that
+ * them into one), the answers queued and flushed together after the last input; then
+ * runs the stack's due timers, after the input, so an ACK that
  * arrived in time cancels a retransmission rather than racing it. The link is read even
  * when its descriptor did not poll readable: a wrapper may release packets it held.
  * Returns 0, or SYNACK_ERR_IO when the link failed on its first read (the caller counts
@@ -428,7 +447,17 @@ const char *synack_tun_name(const struct synack_link *l);
 
 /* Each IP packet of the stack (IPv4 or IPv6, whatever the outer family) travels as the
  * whole payload of one UDP datagram from local to peer, over IPv4 or IPv6: the peer's
- * family decides. Datagrams from any other source are dropped and counted in rx_errors. */
+ * family decides. Datagrams from any other source are dropped and counted in rx_errors.
+ *
+ * Batches. recv reads every datagram waiting, up to a batch, with one recvmmsg and hands
+ * them out one per call; while some wait, the socket may no longer poll readable, so
+ * next_deadline is the time of that read (a loop reading SYNACK_LOOP_BATCH packets per
+ * turn, as synack_link_pump does, empties each batch it starts). queue and flush (the
+ * link ops) send the packets of one output pass with one sendmmsg; send sends at once. A
+ * batch is SYNACK_LOOP_BATCH datagrams of the largest MTU (path_mtu_max less the outer
+ * headers), fewer when that would exceed 1 MiB each way, allocated when the link is
+ * opened. A datagram larger than that MTU is cut short by the kernel and dropped, counted
+ * in rx_errors: configure both ends with the same path_mtu_max. */
 struct synack_udp_config {
     /* Our end. Its address may be SYNACK_AF_NONE or the wildcard of the peer's family (any
      * local address), or else one of this host's addresses of the peer's family; its port
@@ -479,6 +508,12 @@ int synack_udp_sockbuf(const struct synack_link *l, unsigned *rcvbuf, unsigned *
  * not a field of synack_link_stats, which callers allocate: the struct keeps its size.)
  * Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one included). */
 int synack_udp_refused(const struct synack_link *l, uint64_t *out);
+
+/* System calls UDP link `l` has made to move packets: recvmmsg calls (`rx_calls`) and
+ * sendmmsg calls (`tx_calls`), those that failed or found nothing included. Either
+ * pointer may be NULL. Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one
+ * included). */
+int synack_udp_calls(const struct synack_link *l, uint64_t *rx_calls, uint64_t *tx_calls);
 
 /* ---- the in-process link ------------------------------------------------------------------ */
 
@@ -646,8 +681,9 @@ int synack_pcap_wrap(struct synack_link **out, struct synack_link *inner, const 
  *      nothing else would wake the loop) and are still unread, so the hook sees them now;
  *   2. polls the link when its deadline has passed (so packets it releases are read in
  *      this turn), then reads up to SYNACK_LOOP_BATCH packets from it into the stack,
- *      sending what the stack answers to each before reading the next (an ACK every
- *      second segment, RFC 5681 §4.2, not one per batch);
+ *      taking what the stack answers to each before reading the next (an ACK every
+ *      second segment, RFC 5681 §4.2, not one per batch) and sending the answers
+ *      together after the last (synack_link_pump);
  *   3. runs the stack's timers when their deadline has passed (after input, so an ACK
  *      that just arrived cancels a retransmission instead of racing it);
  *   4. calls the callbacks of ready descriptors;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/sock_diag.h>
 
 #include "synack/link.h"
 #include "wire/wire.h"
@@ -98,16 +99,24 @@ static struct synack_link *open_udp(uint16_t local, uint16_t peer, unsigned path
     return open_udp_on(SYNACK_AF_INET, local, peer, path_mtu_max);
 }
 
-/* Two links on the loopback of `family` pointed at each other, `a` told the path MTU
- * `a_path_mtu_max` (0: the default). */
-static void open_pair_mtu(enum synack_family family, unsigned a_path_mtu_max,
-                          struct synack_link **a, struct synack_link **b)
+/* Two links on the loopback of `family` pointed at each other, told the path MTUs
+ * `a_path_mtu_max` and `b_path_mtu_max` (0: the default): a link receives no datagram
+ * larger than its own largest MTU (link.h). */
+static void open_pair_mtus(enum synack_family family, unsigned a_path_mtu_max,
+                           unsigned b_path_mtu_max, struct synack_link **a, struct synack_link **b)
 {
     uint16_t pa = free_port_on(family), pb = free_port_on(family);
     while (pb == pa)
         pb = free_port_on(family);
     *a = open_udp_on(family, pa, pb, a_path_mtu_max);
-    *b = open_udp_on(family, pb, pa, 0);
+    *b = open_udp_on(family, pb, pa, b_path_mtu_max);
+}
+
+/* The same, both told `path_mtu_max`. */
+static void open_pair_mtu(enum synack_family family, unsigned path_mtu_max, struct synack_link **a,
+                          struct synack_link **b)
+{
+    open_pair_mtus(family, path_mtu_max, path_mtu_max, a, b);
 }
 
 static void open_pair_on(enum synack_family family, struct synack_link **a, struct synack_link **b)
@@ -802,6 +811,353 @@ static void udp_reports_granted_sockbuf(void **state)
     synack_link_free(l);
 }
 
+/* ---- batches: recvmmsg and sendmmsg ------------------------------------------------------ */
+
+/* Bytes the kernel holds in the receive queue of socket `fd` (SO_MEMINFO: sk_rmem_alloc;
+ * every datagram queued adds its buffer's size). */
+static uint32_t rcvq_bytes(int fd)
+{
+    uint32_t mem[SK_MEMINFO_VARS] = {0};
+    socklen_t len = sizeof(mem);
+    assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len), 0);
+    return mem[SK_MEMINFO_RMEM_ALLOC];
+}
+
+/* Waits, about 2 s at most, until the receive queue of `fd` holds more than `before`
+ * bytes: a datagram sent to it since has been queued (loopback delivers it within the
+ * send, unless the kernel defers the work). Never asserted on: a test then checks what it
+ * reads. */
+static void wait_queued(int fd, uint32_t before)
+{
+    for (int i = 0; i < 200 && rcvq_bytes(fd) <= before; i++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        (void)poll(&p, 1, 10);
+    }
+}
+
+/* Sends `len` bytes from link `from` to link `to` and waits until they wait in `to`'s
+ * socket, so several sent this way are all there for one read. */
+static void send_queued(struct synack_link *from, struct synack_link *to, const uint8_t *pkt,
+                        size_t len)
+{
+    uint32_t before = rcvq_bytes(synack_link_fd(to));
+    assert_int_equal(synack_link_send(from, pkt, len, 0), 0);
+    wait_queued(synack_link_fd(to), before);
+}
+
+static uint64_t rx_calls_of(const struct synack_link *l)
+{
+    uint64_t rx = 0;
+    assert_int_equal(synack_udp_calls(l, &rx, NULL), 0);
+    return rx;
+}
+
+static uint64_t tx_calls_of(const struct synack_link *l)
+{
+    uint64_t tx = 0;
+    assert_int_equal(synack_udp_calls(l, NULL, &tx), 0);
+    return tx;
+}
+
+static bool is_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+/* Datagrams waiting in the link's socket are read by one recvmmsg: the first recv empties
+ * the socket (it no longer polls readable) and the link hands out the rest, in order, from
+ * what it read, due at once meanwhile (next_deadline: the time of that read) so that an
+ * event loop comes back for them; once they are out, recv says AGAIN without asking the
+ * kernel again (the read found the socket empty). */
+static void udp_batch_read_in_one_call(void **state)
+{
+    (void)state;
+    enum { K = 10 };
+    struct synack_link *a, *b;
+    open_pair(&a, &b);
+    uint8_t out[K][200], in[2048];
+    for (unsigned i = 0; i < K; i++) {
+        fill_packet(out[i], 40 + 10 * i, i);
+        send_queued(b, a, out[i], 40 + 10 * i);
+    }
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(3)), 40);
+    assert_memory_equal(in, out[0], 40);
+    assert_false(is_readable(synack_link_fd(a)));
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_MS(3));
+    for (unsigned i = 1; i < K; i++) {
+        assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(4)), 40 + 10 * i);
+        assert_memory_equal(in, out[i], 40 + 10 * i);
+    }
+    assert_int_equal(synack_link_next_deadline(a), SYNACK_NEVER);
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(4)), SYNACK_ERR_AGAIN);
+    assert_int_equal(rx_calls_of(a), 1);
+    /* The next recv asks the kernel again. */
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), SYNACK_MS(5)), SYNACK_ERR_AGAIN);
+    assert_int_equal(rx_calls_of(a), 2);
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.rx_packets, K);
+    assert_int_equal(st.rx_errors, 0);
+    assert_int_equal(synack_udp_calls(NULL, NULL, NULL), SYNACK_ERR_INVAL);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* In the middle of one batch: a runt, a datagram larger than the link's largest MTU (cut
+ * short by the kernel: MSG_TRUNC), one of IP version 5, an IPv6 one shorter than its header,
+ * and one larger than the caller's buffer (BUFSZ) are each dropped and counted, and the
+ * good ones around them come out in order, all from one recvmmsg. */
+static void udp_batch_drops_bad_datagrams_mid_batch(void **state)
+{
+    (void)state;
+    struct synack_link *a, *b;
+    open_pair_mtus(SYNACK_AF_INET, 0, 9000, &a, &b); /* a: largest MTU 1472; b sends 8972 */
+    static uint8_t good1[100], runt[5] = {0x45}, big[3000], v5[40], good2[1472], short6[39],
+                               mid[500], good3[60], in[65535];
+    fill_packet(good1, sizeof(good1), 1);
+    fill_packet(big, sizeof(big), 2);
+    fill_packet(v5, sizeof(v5), 3);
+    v5[0] = 0x55;
+    fill_packet(good2, sizeof(good2), 4);
+    fill_packet6(short6, sizeof(short6), 5);
+    fill_packet(mid, sizeof(mid), 6);
+    fill_packet6(good3, sizeof(good3), 7);
+    send_queued(b, a, good1, sizeof(good1));
+    send_queued(b, a, runt, sizeof(runt));
+    send_queued(b, a, big, sizeof(big));
+    send_queued(b, a, v5, sizeof(v5));
+    send_queued(b, a, good2, sizeof(good2));
+    send_queued(b, a, short6, sizeof(short6));
+    send_queued(b, a, mid, sizeof(mid));
+    send_queued(b, a, good3, sizeof(good3));
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), 0), (synack_ssize)sizeof(good1));
+    assert_memory_equal(in, good1, sizeof(good1));
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), 0), (synack_ssize)sizeof(good2));
+    assert_memory_equal(in, good2, sizeof(good2));
+    assert_int_equal(synack_link_recv(a, in, 100, 0), SYNACK_ERR_BUFSZ);
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), 0), (synack_ssize)sizeof(good3));
+    assert_memory_equal(in, good3, sizeof(good3));
+    assert_int_equal(synack_link_recv(a, in, sizeof(in), 0), SYNACK_ERR_AGAIN);
+    assert_int_equal(rx_calls_of(a), 1);
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.rx_packets, 3);
+    assert_int_equal(st.rx_bytes, sizeof(good1) + sizeof(good2) + sizeof(good3));
+    assert_int_equal(st.rx_errors, 5);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* Queued packets leave only with the flush, all in one sendmmsg, and arrive in order and
+ * byte-exact; a packet sent (not queued) after others queued leaves after them. */
+static void udp_batch_queued_leave_in_one_call(void **state)
+{
+    (void)state;
+    enum { K = 10 };
+    struct synack_link *a, *b;
+    open_pair(&a, &b);
+    uint8_t out[K + 3][1200], in[2048];
+    for (unsigned i = 0; i < K + 3; i++)
+        fill_packet(out[i], 40 + 90 * i, i);
+    for (unsigned i = 0; i < K; i++)
+        assert_int_equal(synack_link_queue(a, out[i], 40 + 90 * i, 0), 0);
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.tx_packets, 0);
+    assert_int_equal(tx_calls_of(a), 0);
+    assert_false(is_readable(synack_link_fd(b))); /* nothing has left yet */
+    synack_link_flush(a, 0);
+    assert_int_equal(tx_calls_of(a), 1);
+    synack_link_stats(a, &st);
+    assert_int_equal(st.tx_packets, K);
+    /* Two queued, one sent: the send flushes them first. */
+    assert_int_equal(synack_link_queue(a, out[K], 40 + 90 * K, 0), 0);
+    assert_int_equal(synack_link_queue(a, out[K + 1], 40 + 90 * (K + 1), 0), 0);
+    assert_int_equal(synack_link_send(a, out[K + 2], 40 + 90 * (K + 2), 0), 0);
+    assert_int_equal(tx_calls_of(a), 3);
+    for (unsigned i = 0; i < K + 3; i++) {
+        assert_int_equal(recv_wait(b, in, sizeof(in)), (synack_ssize)(40 + 90 * i));
+        assert_memory_equal(in, out[i], 40 + 90 * i);
+    }
+    synack_link_stats(a, &st);
+    assert_int_equal(st.tx_packets, K + 3);
+    assert_int_equal(st.tx_errors, 0);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* A full batch (SYNACK_LOOP_BATCH packets) is sent as the next packet is queued, in one
+ * call; the flush sends the rest; all arrive in order. */
+static void udp_batch_full_queue_sends_itself(void **state)
+{
+    (void)state;
+    enum { N = SYNACK_LOOP_BATCH + 3 };
+    struct synack_link *a, *b;
+    open_pair(&a, &b);
+    uint8_t pkt[100], in[2048];
+    for (unsigned i = 0; i < N; i++) {
+        fill_packet(pkt, sizeof(pkt), i);
+        assert_int_equal(synack_link_queue(a, pkt, sizeof(pkt), 0), 0);
+        assert_int_equal(tx_calls_of(a), i < SYNACK_LOOP_BATCH ? 0 : 1);
+    }
+    synack_link_flush(a, 0);
+    assert_int_equal(tx_calls_of(a), 2);
+    synack_link_flush(a, 0); /* nothing left: no call */
+    assert_int_equal(tx_calls_of(a), 2);
+    for (unsigned i = 0; i < N; i++) {
+        fill_packet(pkt, sizeof(pkt), i);
+        assert_int_equal(recv_wait(b, in, sizeof(in)), (synack_ssize)sizeof(pkt));
+        assert_memory_equal(in, pkt, sizeof(pkt));
+    }
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.tx_packets, N);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* A stack on link `l` at 198.18.0.`host`. */
+static struct synack_stack *stack_at(unsigned host)
+{
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    cfg.addrs[0] = synack_addr_v4(0xc6120000u | host);
+    struct synack_stack *s = NULL;
+    assert_int_equal(synack_stack_new(&s, &cfg), 0);
+    return s;
+}
+
+/* synack_link_drain sends a stack's output pass in one sendmmsg: eight UDP datagrams the
+ * stack was given arrive at the far link in order. */
+static void udp_batch_drain_is_one_call(void **state)
+{
+    (void)state;
+    enum { K = 8 };
+    struct synack_link *a, *b;
+    open_pair(&a, &b);
+    struct synack_stack *s = stack_at(1);
+    struct synack_endpoint local = {synack_addr_v4(0xc6120001u), 4000};
+    struct synack_endpoint far = {synack_addr_v4(0xc6120002u), 5000};
+    struct synack_udp *sock = NULL;
+    assert_int_equal(synack_udp_bind(s, &local, NULL, &sock), 0);
+    uint8_t msg[64], buf[2048];
+    for (unsigned i = 0; i < K; i++) {
+        memset(msg, (int)i + 1, sizeof(msg));
+        assert_int_equal(synack_udp_send(sock, msg, sizeof(msg), &far, 0),
+                         (synack_ssize)sizeof(msg));
+    }
+    synack_link_drain(a, s, buf, sizeof(buf), 0);
+    assert_int_equal(tx_calls_of(a), 1);
+    for (unsigned i = 0; i < K; i++) {
+        memset(msg, (int)i + 1, sizeof(msg));
+        assert_int_equal(recv_wait(b, buf, sizeof(buf)), 20 + 8 + (synack_ssize)sizeof(msg));
+        assert_memory_equal(buf + 28, msg, sizeof(msg));
+    }
+    synack_udp_close(sock);
+    synack_stack_free(s);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* synack_link_pump reads the arrivals of a wake-up with one recvmmsg and sends the stack's
+ * answers to all of them with one sendmmsg: six SYNs waiting at a listener's link draw six
+ * SYN-ACKs in one call. */
+static void udp_batch_pump_answers_in_one_call(void **state)
+{
+    (void)state;
+    enum { K = 6 };
+    struct synack_link *a, *b;
+    open_pair(&a, &b);
+    struct synack_stack *sa = stack_at(1), *sb = stack_at(2);
+    struct synack_endpoint server = {synack_addr_v4(0xc6120001u), 80};
+    struct synack_listener *lis = NULL;
+    assert_int_equal(synack_tcp_listen(sa, &server, 16, NULL, &lis), 0);
+    uint8_t buf[2048];
+    for (unsigned i = 0; i < K; i++) {
+        struct synack_tcp *c = NULL;
+        assert_int_equal(synack_tcp_connect(sb, &server, NULL, NULL, &c, 0), 0);
+        uint32_t before = rcvq_bytes(synack_link_fd(a));
+        synack_link_drain(b, sb, buf, sizeof(buf), 0);
+        wait_queued(synack_link_fd(a), before);
+    }
+    assert_int_equal(tx_calls_of(b), K);
+    assert_int_equal(synack_link_pump(a, sa, buf, sizeof(buf), SYNACK_MS(1)), 0);
+    assert_int_equal(rx_calls_of(a), 1);
+    assert_int_equal(tx_calls_of(a), 1);
+    struct synack_link_stats st;
+    synack_link_stats(a, &st);
+    assert_int_equal(st.rx_packets, K);
+    assert_int_equal(st.tx_packets, K); /* the SYN-ACKs */
+    uint8_t in[2048];
+    for (unsigned i = 0; i < K; i++) {
+        synack_ssize n = recv_wait(b, in, sizeof(in));
+        assert_true(n >= 40);
+        assert_int_equal(in[33] & 0x12, 0x12); /* SYN and ACK */
+    }
+    synack_stack_free(sa);
+    synack_stack_free(sb);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
+/* K packets of 100 bytes with seeds from `seed` arrive at `l` in order. */
+static void expect_arrivals(struct synack_link *l, unsigned k, unsigned seed)
+{
+    uint8_t pkt[100], in[2048];
+    for (unsigned i = 0; i < k; i++) {
+        fill_packet(pkt, sizeof(pkt), seed + i);
+        assert_int_equal(recv_wait(l, in, sizeof(in)), (synack_ssize)sizeof(pkt));
+        assert_memory_equal(in, pkt, sizeof(pkt));
+    }
+}
+
+/* The capture and fault wrappers pass batches through: packets queued on a capture around
+ * a fault wrapper around the link leave with the flush, in one sendmmsg; packets a fault
+ * delay held, released by one poll, leave together in one sendmmsg too. */
+static void udp_batch_through_wrappers(void **state)
+{
+    (void)state;
+    enum { K = 5 };
+    struct synack_link *a, *b, *c, *d, *f = NULL, *w = NULL;
+    open_pair(&a, &b);
+    struct synack_fault_params fp;
+    synack_fault_params_default(&fp);
+    assert_int_equal(synack_fault_wrap(&f, a, &fp, 1), 0);
+    char path[] = "/tmp/synack-test-udpbatch-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(synack_pcap_wrap(&w, f, path, 0, NULL, 0), 0);
+    uint8_t pkt[100];
+    for (unsigned i = 0; i < K; i++) {
+        fill_packet(pkt, sizeof(pkt), i);
+        assert_int_equal(synack_link_queue(w, pkt, sizeof(pkt), 0), 0);
+    }
+    assert_int_equal(tx_calls_of(a), 0);
+    assert_false(is_readable(synack_link_fd(b)));
+    synack_link_flush(w, 0);
+    assert_int_equal(tx_calls_of(a), 1);
+    expect_arrivals(b, K, 0);
+    synack_link_free(w);
+    synack_link_free(b);
+    unlink(path);
+
+    open_pair(&c, &d);
+    fp.delay = SYNACK_MS(1);
+    assert_int_equal(synack_fault_wrap(&f, c, &fp, 1), 0);
+    for (unsigned i = 0; i < K; i++) {
+        fill_packet(pkt, sizeof(pkt), 10 + i);
+        assert_int_equal(synack_link_send(f, pkt, sizeof(pkt), 0), 0); /* held */
+    }
+    assert_int_equal(tx_calls_of(c), 0);
+    synack_link_poll(f, SYNACK_MS(1));
+    assert_int_equal(tx_calls_of(c), 1);
+    expect_arrivals(d, K, 10);
+    synack_link_free(f);
+    synack_link_free(d);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_packets_round_trip_byte_exact),
     cmocka_unit_test(udp_datagram_from_third_socket_dropped),
@@ -819,6 +1175,13 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_path_mtu_falls_under_open_link),
     cmocka_unit_test(udp_path_mtu6_falls_under_open_link),
     cmocka_unit_test(udp_reports_granted_sockbuf),
+    cmocka_unit_test(udp_batch_read_in_one_call),
+    cmocka_unit_test(udp_batch_drops_bad_datagrams_mid_batch),
+    cmocka_unit_test(udp_batch_queued_leave_in_one_call),
+    cmocka_unit_test(udp_batch_full_queue_sends_itself),
+    cmocka_unit_test(udp_batch_drain_is_one_call),
+    cmocka_unit_test(udp_batch_pump_answers_in_one_call),
+    cmocka_unit_test(udp_batch_through_wrappers),
 };
 
 SYNACK_TEST_MAIN("udp_link", tests)
