@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,7 +86,6 @@ struct httpd {
     struct conn_list list[LIST_COUNT];
     uint64_t sending;
     struct httpd_stats st;
-    uint8_t *buf; /* HTTPD_FILE_CHUNK bytes: file data on the way out, dropped input */
 };
 
 /* ---- the id map -------------------------------------------------------------------------- */
@@ -813,6 +813,18 @@ static void request_timer_start(struct httpd *h, struct conn *c, synack_time_t n
     if (!c->link[LIST_REQUEST].on) list_append(h, c, LIST_REQUEST, now);
 }
 
+/* Drops up to `max` bytes of input where the stack holds them (synack_tcp_recv_borrow and
+ * commit: nothing is copied to be thrown away). Returns how many, or what recv would. */
+static synack_ssize drop_input(struct conn *c, uint64_t max, synack_time_t now)
+{
+    struct synack_piece p[2];
+    synack_ssize n = synack_tcp_recv_borrow(c->tcp, p);
+    if (n <= 0) return n;
+    if ((uint64_t)n > max) n = (synack_ssize)max;
+    synack_tcp_recv_commit(c->tcp, (size_t)n, now);
+    return n;
+}
+
 /* Reads and drops request body bytes. 1 when all are gone, 0 to wait, -1 at EOF/error. */
 static int conn_skip_body(struct httpd *h, struct conn *c, synack_time_t now)
 {
@@ -820,8 +832,7 @@ static int conn_skip_body(struct httpd *h, struct conn *c, synack_time_t now)
     conn_consume(c, n);
     c->body_skip -= n;
     while (c->body_skip > 0) {
-        size_t want = c->body_skip < HTTPD_FILE_CHUNK ? (size_t)c->body_skip : HTTPD_FILE_CHUNK;
-        synack_ssize got = synack_tcp_recv(c->tcp, h->buf, want, now);
+        synack_ssize got = drop_input(c, c->body_skip, now);
         if (got == SYNACK_ERR_AGAIN) return 0;
         if (got <= 0) return -1;
         c->body_skip -= (uint64_t)got;
@@ -877,16 +888,6 @@ static void conn_sent(struct httpd *h, struct conn *c, size_t n, synack_time_t n
     conn_touch(h, c, now);
 }
 
-/* Room in the connection's send buffer as it is now (autotuning grows it), at least 1 (a
- * send that then takes nothing arms WRITABLE): a chunk read from the file fits whole. */
-static size_t send_room(const struct conn *c)
-{
-    struct synack_tcp_info info;
-    if (synack_tcp_info(c->tcp, &info) < 0) return SIZE_MAX;
-    size_t room = info.sndbuf > info.send_queued ? info.sndbuf - info.send_queued : 0;
-    return room ? room : 1;
-}
-
 /* Sends what fits of the response. 1: all of it is queued; 0: wait for WRITABLE (a send
  * came up short, which is what arms the event); -1: the connection or the file failed. */
 static int conn_send(struct httpd *h, struct conn *c, synack_time_t now)
@@ -901,19 +902,29 @@ static int conn_send(struct httpd *h, struct conn *c, synack_time_t now)
         if (c->hdr_off < c->hdr_len) return 0;
     }
     while (c->file_left > 0) {
-        size_t chunk = c->file_left < HTTPD_FILE_CHUNK ? (size_t)c->file_left : HTTPD_FILE_CHUNK;
-        size_t room = send_room(c);
-        if (chunk > room) chunk = room;
-        ssize_t got = pread(c->fd, h->buf, chunk, (off_t)c->file_off);
+        /* The file is read straight into the send buffer's room (synack_tcp_send_borrow):
+         * no copy through a buffer of our own. HTTPD_FILE_CHUNK at a time, so that one
+         * connection's large buffer does not hold the others up. */
+        struct synack_piece p[2];
+        synack_ssize room = synack_tcp_send_borrow(c->tcp, p);
+        if (room == SYNACK_ERR_AGAIN) return 0; /* full: WRITABLE follows */
+        if (room < 0) return -1;
+        uint64_t want = c->file_left < HTTPD_FILE_CHUNK ? c->file_left : HTTPD_FILE_CHUNK;
+        struct iovec iov[2];
+        int niov = 0;
+        for (int k = 0; k < 2 && want > 0 && p[k].len > 0; k++) {
+            size_t len = p[k].len < want ? p[k].len : (size_t)want;
+            iov[niov++] = (struct iovec){.iov_base = p[k].data, .iov_len = len};
+            want -= len;
+        }
+        ssize_t got = preadv(c->fd, iov, niov, (off_t)c->file_off);
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) return -1; /* the file shrank: the promised length cannot be kept */
-        synack_ssize n = synack_tcp_send(c->tcp, h->buf, (size_t)got, now);
-        if (n == SYNACK_ERR_AGAIN) return 0;
+        synack_ssize n = synack_tcp_send_commit(c->tcp, (size_t)got, now);
         if (n < 0) return -1;
         c->file_off += (uint64_t)n;
         c->file_left -= (uint64_t)n;
         conn_sent(h, c, (size_t)n, now);
-        if (n < got) return 0;
     }
     return 1;
 }
@@ -933,7 +944,7 @@ static int conn_linger(struct httpd *h, struct conn *c, synack_time_t now)
 {
     if (!c->link[LIST_LINGER].on && conn_fin_acked(c)) list_append(h, c, LIST_LINGER, now);
     for (;;) {
-        synack_ssize n = synack_tcp_recv(c->tcp, h->buf, HTTPD_FILE_CHUNK, now);
+        synack_ssize n = drop_input(c, UINT64_MAX, now);
         if (n == SYNACK_ERR_AGAIN) return 0;
         if (n <= 0) return -1;
         c->dropped += (uint64_t)n;
@@ -1108,9 +1119,7 @@ int httpd_new(struct httpd **out, struct synack_stack *stack, const struct httpd
         return SYNACK_ERR_INVAL;
     }
     struct httpd *h = calloc(1, sizeof *h);
-    if (h) h->buf = malloc(HTTPD_FILE_CHUNK);
-    if (!h || !h->buf) {
-        if (h) free(h);
+    if (!h) {
         set_err(err, errcap, "%s%s", "out of memory", "");
         return SYNACK_ERR_NOMEM;
     }
@@ -1119,7 +1128,6 @@ int httpd_new(struct httpd **out, struct synack_stack *stack, const struct httpd
     h->rootfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (h->rootfd < 0) {
         set_err(err, errcap, "cannot open root %s: %s", cfg->root, strerror(errno));
-        free(h->buf);
         free(h);
         return SYNACK_ERR_IO;
     }
@@ -1132,7 +1140,6 @@ int httpd_new(struct httpd **out, struct synack_stack *stack, const struct httpd
         snprintf(port, sizeof port, "%u", (unsigned)cfg->port);
         set_err(err, errcap, "cannot listen on port %s: %s", port, synack_strerror(rc));
         close(h->rootfd);
-        free(h->buf);
         free(h);
         return rc;
     }
@@ -1202,6 +1209,5 @@ void httpd_free(struct httpd *h, synack_time_t now)
     synack_listener_close(h->listener, now);
     free(h->map.slot);
     close(h->rootfd);
-    free(h->buf);
     free(h);
 }

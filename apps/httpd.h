@@ -53,7 +53,7 @@
 
 #define HTTPD_REQUEST_MAX 8192           /* bytes of request line + headers, CRLFs included */
 #define HTTPD_BODY_SKIP_MAX (1u << 20)   /* request bodies up to this are read and dropped */
-#define HTTPD_FILE_CHUNK (64u * 1024u)   /* file bytes read per pread */
+#define HTTPD_FILE_CHUNK (64u * 1024u)   /* file bytes read per preadv, into the send buffer */
 #define HTTPD_LINGER_DROP_MAX (1u << 20) /* bytes dropped while lingering before a reset */
 
 struct httpd;

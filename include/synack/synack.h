@@ -719,6 +719,29 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
  * AGAIN when no data yet; the connection's error once it has failed. */
 synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, synack_time_t now);
 
+/* Zero copy: a connection's buffers lent to the caller, in place, in one or two pieces
+ * (the second where the storage wraps; len 0 when there is none). A lent piece is valid
+ * until the next call into the stack for this connection or its stack (anything that
+ * takes `now`, input included): autotuning may move the buffers.
+ *
+ * synack_tcp_send_borrow lends the room the next send could take (what synack_tcp_send
+ * would take of an unlimited write), to be written and then queued with
+ * synack_tcp_send_commit(c, n), n at most what was lent: the same as synack_tcp_send of
+ * those n bytes, without copying them. It fails as synack_tcp_send does (AGAIN when the
+ * buffer is full, which arms SYNACK_EV_WRITABLE). synack_tcp_recv_borrow lends the bytes
+ * ready to read, and synack_tcp_recv_commit(c, n) consumes the first n of them as
+ * synack_tcp_recv of n bytes would, window updates included; it fails as synack_tcp_recv
+ * does (0 at end of stream, AGAIN with nothing yet). A commit of more than was lent is
+ * INVAL. */
+struct synack_piece {
+    uint8_t *data;
+    size_t len;
+};
+synack_ssize synack_tcp_send_borrow(struct synack_tcp *c, struct synack_piece piece[2]);
+synack_ssize synack_tcp_send_commit(struct synack_tcp *c, size_t n, synack_time_t now);
+synack_ssize synack_tcp_recv_borrow(struct synack_tcp *c, struct synack_piece piece[2]);
+int synack_tcp_recv_commit(struct synack_tcp *c, size_t n, synack_time_t now);
+
 /* Half-close: stop sending, send FIN after queued data (ESTABLISHED -> FIN_WAIT_1,
  * CLOSE_WAIT -> LAST_ACK); receiving goes on. Errors: NOTCONN, STATE. */
 int synack_tcp_shutdown(struct synack_tcp *c, synack_time_t now);

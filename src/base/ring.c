@@ -24,6 +24,27 @@ size_t ring_write(struct ring *r, const uint8_t *src, size_t n)
     return n;
 }
 
+size_t ring_room_spans(struct ring *r, size_t offset, size_t n, uint8_t **a, size_t *alen,
+                       uint8_t **b, size_t *blen)
+{
+    *a = *b = NULL;
+    *alen = *blen = 0;
+    size_t space = ring_space(r);
+    if (offset >= space) return 0;
+    if (n > space - offset) n = space - offset;
+    if (n == 0) return 0;
+    size_t start = (r->head + r->len + offset) % r->cap;
+    size_t first = r->cap - start;
+    if (first > n) first = n;
+    *a = r->buf + start;
+    *alen = first;
+    if (n > first) {
+        *b = r->buf;
+        *blen = n - first;
+    }
+    return n;
+}
+
 void ring_move(struct ring *r, uint8_t *storage, size_t cap)
 {
     if (r->cap) {
@@ -77,15 +98,11 @@ void ring_consume(struct ring *r, size_t n)
 
 size_t ring_write_at(struct ring *r, size_t offset, const uint8_t *src, size_t n)
 {
-    size_t space = ring_space(r);
-    if (offset >= space) return 0;
-    if (n > space - offset) n = space - offset;
-    if (n == 0) return 0;
-    size_t at = (r->head + r->len + offset) % r->cap;
-    size_t first = r->cap - at;
-    if (first > n) first = n;
-    memcpy(r->buf + at, src, first);
-    memcpy(r->buf, src + first, n - first);
+    uint8_t *a, *b;
+    size_t alen, blen;
+    n = ring_room_spans(r, offset, n, &a, &alen, &b, &blen);
+    if (alen) memcpy(a, src, alen);
+    if (blen) memcpy(b, src + alen, blen);
     return n;
 }
 

@@ -37,6 +37,11 @@ size_t ring_spans(const struct ring *r, size_t offset, size_t n, const uint8_t *
  * tail with ring_write_at (out of order, not yet readable) moves with what is readable.
  * The caller frees the old storage (r->buf before the call) if it owns it. */
 void ring_move(struct ring *r, uint8_t *storage, size_t cap);
+/* The free room past the tail, in place, as ring_spans names what is held: up to n bytes
+ * from `offset` bytes past the tail, *a then *b where the room wraps. Returns alen + blen.
+ * For a caller that writes there and then ring_commit()s, instead of ring_write's copy. */
+size_t ring_room_spans(struct ring *r, size_t offset, size_t n, uint8_t **a, size_t *alen,
+                       uint8_t **b, size_t *blen);
 /* Drops the n oldest bytes (n is clamped to len). */
 void ring_consume(struct ring *r, size_t n);
 /* Copies up to n bytes into the free space `offset` bytes past the tail without making

@@ -184,6 +184,7 @@ struct synack_tcp {
     synack_time_t drs_at;          /* start of the application's current read interval */
     size_t drs_copied;             /* bytes it read since then */
     size_t drs_last;               /* bytes it read in the interval before */
+    size_t sndq_lent;              /* room synack_tcp_send_borrow lent, for the commit to check */
 
     /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers). */
     synack_time_t rto_at;       /* retransmission (also persist while the window is 0) */

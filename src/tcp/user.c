@@ -45,11 +45,9 @@ static int conn_error(const struct synack_tcp *c)
     return c->err ? c->err : SYNACK_ERR_NOTCONN;
 }
 
-synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t len,
-                             synack_time_t now)
+/* The error a send reports in this state, or 0 (RFC 9293 §3.10.2). */
+static int send_state_error(const struct synack_tcp *c)
 {
-    (void)now;
-    if (!c || (!data && len)) return SYNACK_ERR_INVAL;
     if (c->flags & (TCP_F_FIN_QUEUED | TCP_F_RELEASED))
         return c->err ? c->err : SYNACK_ERR_SHUTDOWN;
     switch (c->state) {
@@ -64,18 +62,29 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
     default:
         return conn_error(c);
     }
-    if (len == 0) return 0;
-    size_t take = len;
-    if (tcp_mem_pressure(c)) {
+    return 0;
+}
+
+/* What a send of `len` bytes may take now: 0 and *take set, or the error it reports. */
+static int send_admit(struct synack_tcp *c, size_t len, size_t *take)
+{
+    int err = send_state_error(c);
+    if (err) return err;
+    *take = len;
+    if (len && tcp_mem_pressure(c)) {
         /* mem_budget: a connection with data queued waits for its ACKs (WRITABLE); one
          * with nothing queued may still send a segment, so that none can be starved. */
         TCP_COUNT(c, mem_budget_waits);
-        take = ring_len(&c->sndq) ? 0 : (len < c->eff_mss ? len : c->eff_mss);
+        *take = ring_len(&c->sndq) ? 0 : (len < c->eff_mss ? len : c->eff_mss);
     }
-    size_t n = ring_write(&c->sndq, data, take);
-    /* SYNACK_EV_WRITABLE when space frees: after a send that found the buffer full, and
-     * after one that filled it (taken whole, it found no refusal, but whoever waits for
-     * room, a poll for POLLOUT, waits from now). */
+    return 0;
+}
+
+/* `n` of a send of `len` bytes were queued. SYNACK_EV_WRITABLE when space frees: after a
+ * send that found the buffer full, and after one that filled it (taken whole, it found no
+ * refusal, but whoever waits for room, a poll for POLLOUT, waits from now). */
+static synack_ssize send_queued(struct synack_tcp *c, size_t n, size_t len)
+{
     if (n < len || ring_space(&c->sndq) == 0) c->flags |= TCP_F_WANT_WRITABLE | TCP_F_SND_LIMITED;
     if (n == 0) return SYNACK_ERR_AGAIN;
     tcp_mem_sync(c);
@@ -83,24 +92,95 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
     return (synack_ssize)n;
 }
 
-synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, synack_time_t now)
+synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t len,
+                             synack_time_t now)
 {
+    (void)now;
     if (!c || (!data && len)) return SYNACK_ERR_INVAL;
-    if (ring_len(&c->rcvq) == 0) {
-        if (c->flags & TCP_F_RCV_FIN)
-            return 0; /* RFC 9293 §3.10.3: the peer closed and every byte was read */
-        if (c->err) return c->err;
-        if (c->state == SYNACK_SYN_SENT || c->state == SYNACK_SYN_RECEIVED)
-            return SYNACK_ERR_NOTCONN;
-        if (c->state == SYNACK_CLOSED) return conn_error(c);
-        return SYNACK_ERR_AGAIN;
-    }
-    size_t n = ring_read(&c->rcvq, data, len);
+    size_t take;
+    int err = send_admit(c, len, &take);
+    if (err) return err;
+    if (len == 0) return 0;
+    return send_queued(c, ring_write(&c->sndq, data, take), len);
+}
+
+synack_ssize synack_tcp_send_borrow(struct synack_tcp *c, struct synack_piece piece[2])
+{
+    if (!c || !piece) return SYNACK_ERR_INVAL;
+    piece[0] = piece[1] = (struct synack_piece){NULL, 0};
+    c->sndq_lent = 0;
+    size_t take;
+    int err = send_admit(c, SIZE_MAX, &take);
+    if (err) return err;
+    size_t n = ring_room_spans(&c->sndq, 0, take, &piece[0].data, &piece[0].len, &piece[1].data,
+                               &piece[1].len);
+    if (n == 0) return send_queued(c, 0, 1); /* full: as a send that took nothing */
+    c->sndq_lent = n;
+    return (synack_ssize)n;
+}
+
+synack_ssize synack_tcp_send_commit(struct synack_tcp *c, size_t n, synack_time_t now)
+{
+    (void)now;
+    if (!c || n > c->sndq_lent) return SYNACK_ERR_INVAL;
+    int err = send_state_error(c);
+    if (err) return err;
+    c->sndq_lent = 0;
+    if (n == 0) return 0;
+    ring_commit(&c->sndq, n);
+    return send_queued(c, n, n);
+}
+
+/* What a receive finds when nothing is buffered: 0 at the end of the stream, the error,
+ * or AGAIN (RFC 9293 §3.10.3). */
+static synack_ssize recv_empty(const struct synack_tcp *c)
+{
+    if (c->flags & TCP_F_RCV_FIN) return 0; /* RFC 9293 §3.10.3: the peer closed, all read */
+    if (c->err) return c->err;
+    if (c->state == SYNACK_SYN_SENT || c->state == SYNACK_SYN_RECEIVED) return SYNACK_ERR_NOTCONN;
+    if (c->state == SYNACK_CLOSED) return conn_error(c);
+    return SYNACK_ERR_AGAIN;
+}
+
+/* The application took `n` bytes: the buffer may grow, and the window may open. */
+static void recv_consumed(struct synack_tcp *c, size_t n, synack_time_t now)
+{
     tcp_rcvbuf_tune(c, n, now);
     tcp_mem_sync(c);
     if (tcp_is_synchronized(c->state) && !(c->flags & TCP_F_RCV_FIN) && tcp_should_update_window(c))
         tcp_schedule_output(c);
+}
+
+synack_ssize synack_tcp_recv(struct synack_tcp *c, uint8_t *data, size_t len, synack_time_t now)
+{
+    if (!c || (!data && len)) return SYNACK_ERR_INVAL;
+    if (ring_len(&c->rcvq) == 0) return recv_empty(c);
+    size_t n = ring_read(&c->rcvq, data, len);
+    recv_consumed(c, n, now);
     return (synack_ssize)n;
+}
+
+synack_ssize synack_tcp_recv_borrow(struct synack_tcp *c, struct synack_piece piece[2])
+{
+    if (!c || !piece) return SYNACK_ERR_INVAL;
+    piece[0] = piece[1] = (struct synack_piece){NULL, 0};
+    if (ring_len(&c->rcvq) == 0) return recv_empty(c);
+    const uint8_t *a, *b;
+    size_t n = ring_spans(&c->rcvq, 0, ring_len(&c->rcvq), &a, &piece[0].len, &b, &piece[1].len);
+    /* Lent writable as the type is shared with sending; what the caller does to the bytes
+     * before it commits them is its own affair. */
+    piece[0].data = (uint8_t *)(uintptr_t)a;
+    piece[1].data = (uint8_t *)(uintptr_t)b;
+    return (synack_ssize)n;
+}
+
+int synack_tcp_recv_commit(struct synack_tcp *c, size_t n, synack_time_t now)
+{
+    if (!c || n > ring_len(&c->rcvq)) return SYNACK_ERR_INVAL;
+    if (n == 0) return 0;
+    ring_consume(&c->rcvq, n);
+    recv_consumed(c, n, now);
+    return 0;
 }
 
 /* Queues our FIN after the data already queued (RFC 9293 §3.10.4). */

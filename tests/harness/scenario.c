@@ -181,7 +181,6 @@ struct run {
     synack_time_t connected_at; /* the client's connection, for paced messages */
     bool mismatch;
     struct digest sent, received; /* of the client's stream, as written and as read */
-    uint8_t rxbuf[CHUNK];
 };
 
 /* ---- the congestion-state samples -------------------------------------------------------- */
@@ -437,39 +436,54 @@ static void client_write(struct run *run, synack_time_t now)
     }
 }
 
-/* Reads what arrived; the server checks every byte against the expected stream. */
+/* Takes n bytes the application read: the server checks each against the expected
+ * stream, then they are digested and counted. */
+static void side_take(struct run *run, struct side *sd, const uint8_t *data, size_t n,
+                      synack_time_t now)
+{
+    struct scenario_result *r = run->r;
+    if (sd->tag != 's') { /* the server's reply is counted, not checked */
+        r->reply_received += (uint64_t)n;
+        return;
+    }
+    for (size_t i = 0; i < n;) { /* a run of the expected stream at a time */
+        stream_fill(&run->expect, UINT64_MAX);
+        size_t k = run->expect.len - run->expect.off;
+        if (k > n - i) k = n - i;
+        const uint8_t *want = run->expect.buf + run->expect.off;
+        if (!run->mismatch && memcmp(want, data + i, k) != 0) {
+            size_t j = 0;
+            while (want[j] == data[i + j])
+                j++;
+            run->mismatch = true;
+            r->first_mismatch = r->bytes_received + i + j;
+        }
+        run->expect.off += k;
+        i += k;
+    }
+    if (run->o->on_read) run->o->on_read(run->o->read_ctx, data, n, now);
+    digest_add(&run->received, data, n);
+    r->bytes_received += (uint64_t)n;
+    r->last_data_read = now;
+}
+
+/* Reads what arrived, at most CHUNK bytes per call as a recv() into a CHUNK buffer would,
+ * in place (synack_tcp_recv_borrow): the bytes are checked and digested where the stack
+ * holds them, not copied out first. */
 static void side_read(struct run *run, struct side *sd, synack_time_t now)
 {
     if (sd->tag == 's' && now < run->o->server_read_from) return; /* a slow reader */
     while (sd->conn && !sd->released && !sd->peer_done) {
-        synack_ssize n = synack_tcp_recv(sd->conn, run->rxbuf, sizeof run->rxbuf, now);
+        struct synack_piece p[2];
+        synack_ssize n = synack_tcp_recv_borrow(sd->conn, p);
+        if (n > CHUNK) n = CHUNK;
         if (n >= 0) side_call(sd, "recv()", (int)n, now);
         if (n == 0) sd->peer_done = true;
         if (n <= 0) break;
-        struct scenario_result *r = run->r;
-        if (sd->tag != 's') { /* the server's reply is counted, not checked */
-            r->reply_received += (uint64_t)n;
-            continue;
-        }
-        for (size_t i = 0; i < (size_t)n;) { /* a run of the expected stream at a time */
-            stream_fill(&run->expect, UINT64_MAX);
-            size_t k = run->expect.len - run->expect.off;
-            if (k > (size_t)n - i) k = (size_t)n - i;
-            const uint8_t *want = run->expect.buf + run->expect.off;
-            if (!run->mismatch && memcmp(want, run->rxbuf + i, k) != 0) {
-                size_t j = 0;
-                while (want[j] == run->rxbuf[i + j])
-                    j++;
-                run->mismatch = true;
-                r->first_mismatch = r->bytes_received + i + j;
-            }
-            run->expect.off += k;
-            i += k;
-        }
-        if (run->o->on_read) run->o->on_read(run->o->read_ctx, run->rxbuf, (size_t)n, now);
-        digest_add(&run->received, run->rxbuf, (size_t)n);
-        r->bytes_received += (uint64_t)n;
-        r->last_data_read = now;
+        size_t first = p[0].len < (size_t)n ? p[0].len : (size_t)n;
+        side_take(run, sd, p[0].data, first, now);
+        if ((size_t)n > first) side_take(run, sd, p[1].data, (size_t)n - first, now);
+        synack_tcp_recv_commit(sd->conn, (size_t)n, now);
     }
 }
 

@@ -146,6 +146,64 @@ static void expect_deadline(struct fix *f, synack_time_t at)
 /* RFC 5681 §4.2: "A TCP receiver SHOULD send an immediate duplicate ACK when an
  * out-of-order segment arrives"; RFC 2018 §4: with SACK its first block reports that
  * segment. RFC 9293 §3.10.7.4: the segment is kept, not readable yet. */
+/* Zero copy: recv_borrow lends the bytes ready to read in place; recv_commit consumes them
+ * as recv() would, and the window opens as it would. */
+static void recv_borrow_lends_the_bytes_and_commit_consumes_them(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, rcvbuf_4096);
+    uint32_t base = established(&f);
+    struct synack_piece p[2];
+    assert_int_equal(synack_tcp_recv_borrow(f.c, p), SYNACK_ERR_AGAIN);
+    send_at(&f, base, 0, 1000);
+    send_at(&f, base, 1000, 1000);
+    assert_int_equal(synack_tcp_recv_borrow(f.c, p), 2000);
+    assert_int_equal(p[0].len, 2000);
+    for (uint32_t i = 0; i < 2000; i++)
+        if (p[0].data[i] != stream_byte(i)) fail_msg("lent byte %u is not the stream's", i);
+    assert_int_equal(synack_tcp_recv_commit(f.c, 2001, f.now), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_recv_commit(f.c, 1500, f.now), 0);
+    assert_int_equal(fix_info(&f).recv_queued, 500);
+    read_expect(&f, 1500, 500); /* what is left reads as it would */
+    /* Across the storage's end: 4096 bytes of buffer, the next 3000 wrap after 2000. */
+    send_at(&f, base, 2000, 1000);
+    send_at(&f, base, 3000, 1000);
+    send_at(&f, base, 4000, 1000);
+    assert_int_equal(synack_tcp_recv_borrow(f.c, p), 3000);
+    assert_int_equal(p[0].len, 4096 - 2000);
+    assert_int_equal(p[1].len, 3000 - (4096 - 2000));
+    assert_int_equal(p[1].data[0], stream_byte(2000 + 4096 - 2000));
+    assert_int_equal(synack_tcp_recv_commit(f.c, 3000, f.now), 0);
+    /* The peer's FIN, every byte consumed: end of stream. */
+    send_flags(&f, base, 5000, 0, WIRE_TCP_FIN);
+    assert_int_equal(synack_tcp_recv_borrow(f.c, p), 0);
+    fix_free(&f);
+}
+
+/* A reader that consumes a full buffer with recv_commit reopens the window as one that
+ * recv()s it (RFC 1122 §4.2.3.3: a window update once it has opened by enough). */
+static void recv_commit_of_a_full_buffer_sends_a_window_update(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, rcvbuf_4096);
+    uint32_t base = established(&f);
+    for (uint32_t off = 0; off < 4096; off += 1024)
+        send_at(&f, base, off, 1024);
+    struct wire_tcp_repr seg;
+    while (fix_recv(&f, &seg)) {
+    }
+    assert_int_equal(seg.window, 0); /* full: the last ACK closed the window */
+    struct synack_piece p[2];
+    assert_int_equal(synack_tcp_recv_borrow(f.c, p), 4096);
+    assert_int_equal(synack_tcp_recv_commit(f.c, 4096, f.now), 0);
+    if (!fix_recv(&f, &seg)) fail_msg("no window update after the buffer was consumed");
+    assert_int_equal(seg.ack, base + 4096);
+    assert_true(seg.window > 0);
+    fix_free(&f);
+}
+
 static void ooo_segment_kept_with_dupack_and_sack_block_rfc5681_4_2(void **state)
 {
     (void)state;
@@ -843,6 +901,8 @@ static void random_reordering_reassembles_exactly_rfc9293_3_10_7_4(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ooo_segment_kept_with_dupack_and_sack_block_rfc5681_4_2),
+    cmocka_unit_test(recv_borrow_lends_the_bytes_and_commit_consumes_them),
+    cmocka_unit_test(recv_commit_of_a_full_buffer_sends_a_window_update),
     cmocka_unit_test(hole_fill_delivers_in_order_and_acks_at_once_rfc5681_4_2),
     cmocka_unit_test(segment_bridging_blocks_merges_them_rfc2018_4),
     cmocka_unit_test(sack_blocks_latest_first_then_by_recency_max_4_rfc2018_4),

@@ -257,6 +257,60 @@ static void send_buffer_limits_send_and_writable_after_ack(void **state)
     fix_free(&f);
 }
 
+/* Zero copy: send_borrow lends the send buffer's room in place, the caller writes there
+ * and send_commit queues it as send() would have, without the copy. */
+static void send_borrow_lends_the_room_and_commit_queues_it(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, small_sndbuf);
+    fix_established_active(&f);
+    uint32_t s0 = f.peer_ack;
+    struct synack_piece p[2];
+    assert_int_equal(synack_tcp_send_borrow(f.c, p), 8192);
+    assert_int_equal(p[0].len, 8192); /* an empty buffer: one piece */
+    assert_int_equal(p[1].len, 0);
+    for (size_t i = 0; i < 3000; i++)
+        p[0].data[i] = (uint8_t)(i * 7);
+    assert_int_equal(synack_tcp_send_commit(f.c, 3000, f.now), 3000);
+    assert_int_equal(fix_info(&f).send_queued, 3000);
+    expect_full_segs(&f, s0, 2, MSS);
+    assert_int_equal(f.last_payload[0], (uint8_t)(MSS * 7)); /* the bytes written in place */
+    expect_seg(&f, s0 + 2 * MSS, 3000 - 2 * MSS);
+    /* A commit of more than was lent is refused, and queues nothing. */
+    assert_int_equal(synack_tcp_send_borrow(f.c, p), 8192 - 3000);
+    assert_int_equal(synack_tcp_send_commit(f.c, 8192 - 3000 + 1, f.now), SYNACK_ERR_INVAL);
+    assert_int_equal(fix_info(&f).send_queued, 3000);
+    /* Filling the room: a borrow then finds none (AGAIN), and WRITABLE follows the ACK. */
+    assert_int_equal(synack_tcp_send_commit(f.c, 8192 - 3000, f.now), 8192 - 3000);
+    assert_int_equal(synack_tcp_send_borrow(f.c, p), SYNACK_ERR_AGAIN);
+    assert_null(p[0].data);
+    fix_peer_ack(&f, s0 + 3000);
+    assert_true(fix_saw_event(&f, SYNACK_EV_WRITABLE, 0));
+    /* The room the ACK freed: the storage's first 3000 bytes, the tail having come round
+     * to its start (where room wraps, ring_room_spans lends two pieces: test_base). */
+    assert_int_equal(synack_tcp_send_borrow(f.c, p), 3000);
+    assert_int_equal(p[0].len, 3000);
+    assert_int_equal(p[1].len, 0);
+    /* After shutdown nothing is lent: SHUTDOWN, as send() says. */
+    assert_int_equal(synack_tcp_shutdown(f.c, f.now), 0);
+    assert_int_equal(synack_tcp_send_borrow(f.c, p), SYNACK_ERR_SHUTDOWN);
+    fix_free(&f);
+}
+
+/* Before the connection is open nothing is lent (NOTCONN), as send() says. */
+static void send_borrow_refused_before_established(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_syn_sent(&f);
+    struct synack_piece p[2];
+    assert_int_equal(synack_tcp_send_borrow(f.c, p), SYNACK_ERR_NOTCONN);
+    assert_int_equal(synack_tcp_send_commit(f.c, 1, f.now), SYNACK_ERR_INVAL);
+    fix_free(&f);
+}
+
 /* A send taken whole that leaves the buffer full asks for WRITABLE too: a socket layer
  * reports POLLOUT only while there is room, so its pollers wait from that send on. */
 static void send_that_fills_the_buffer_exactly_gets_writable_after_ack(void **state)
@@ -487,6 +541,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(flight_never_exceeds_cwnd),
     cmocka_unit_test(send_buffer_limits_send_and_writable_after_ack),
     cmocka_unit_test(send_that_fills_the_buffer_exactly_gets_writable_after_ack),
+    cmocka_unit_test(send_borrow_lends_the_room_and_commit_queues_it),
+    cmocka_unit_test(send_borrow_refused_before_established),
     cmocka_unit_test(nagle_second_small_write_waits_for_ack),
     cmocka_unit_test(nodelay_small_writes_go_at_once),
     cmocka_unit_test(nodelay_releases_data_nagle_held),

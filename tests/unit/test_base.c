@@ -297,6 +297,35 @@ static void ring_move_keeps_readable_and_out_of_order_bytes(void **state)
     assert_memory_equal(out, "0123456789abcdef", 16);
 }
 
+static void ring_room_spans_name_the_free_room_in_place(void **state)
+{
+    (void)state;
+    uint8_t storage[8];
+    struct ring r;
+    ring_init(&r, storage, sizeof storage);
+    ring_write(&r, (const uint8_t *)"abcdef", 6);
+    ring_consume(&r, 4); /* "ef" at 4..5: room at 6..7, then 0..3 */
+    uint8_t *a, *b;
+    size_t alen, blen;
+    assert_int_equal(ring_room_spans(&r, 0, 100, &a, &alen, &b, &blen), 6);
+    assert_ptr_equal(a, storage + 6);
+    assert_int_equal(alen, 2);
+    assert_ptr_equal(b, storage);
+    assert_int_equal(blen, 4);
+    /* Written in place and committed, the bytes read back in order. */
+    memcpy(a, "gh", 2);
+    memcpy(b, "ij", 2);
+    ring_commit(&r, 4);
+    uint8_t out[8];
+    assert_int_equal(ring_read(&r, out, sizeof out), 6);
+    assert_memory_equal(out, "efghij", 6);
+    /* From an offset past the tail, and nothing beyond the room. */
+    assert_int_equal(ring_room_spans(&r, 7, 5, &a, &alen, &b, &blen), 1);
+    assert_int_equal(ring_room_spans(&r, 8, 1, &a, &alen, &b, &blen), 0);
+    assert_null(a);
+    assert_int_equal(alen + blen, 0);
+}
+
 static void ring_spans_point_into_the_storage(void **state)
 {
     (void)state;
@@ -389,6 +418,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(siphash_reference_vectors),
     cmocka_unit_test(ring_wraps_and_keeps_order),
     cmocka_unit_test(ring_spans_point_into_the_storage),
+    cmocka_unit_test(ring_room_spans_name_the_free_room_in_place),
     cmocka_unit_test(ring_move_keeps_readable_and_out_of_order_bytes),
     cmocka_unit_test(ring_consume_clamps),
     cmocka_unit_test(timers_give_the_earliest_deadline),
