@@ -548,7 +548,10 @@ struct synack_stack_stats {
     size_t listeners;
     size_t events_queued, events_cap; /* events waiting to be taken, and room for them */
     size_t mem_held, mem_budget;      /* data held in buffers and out-of-order queues */
-    size_t conn_bytes;                /* bytes allocated per connection (TCB and buffers) */
+    size_t conn_bytes;                /* bytes allocated per connection when it is made (TCB,
+                                         scoreboard, out-of-order table); the send and receive
+                                         buffers come with their first byte (sndbuf + rcvbuf
+                                         more, and more again as autotuning grows them) */
     size_t time_wait_bytes;           /* bytes per TIME_WAIT record */
     size_t frag_bytes, frag_mem;      /* IP reassembly: bytes charged by the datagrams in
                                          progress, against the cap (frag_mem) */

@@ -47,7 +47,7 @@ size_t ring_room_spans(struct ring *r, size_t offset, size_t n, uint8_t **a, siz
 
 void ring_move(struct ring *r, uint8_t *storage, size_t cap)
 {
-    if (r->cap) {
+    if (r->cap && r->buf) {
         size_t first = r->cap - r->head;
         memcpy(storage, r->buf + r->head, first);
         memcpy(storage + first, r->buf, r->head);

@@ -1,4 +1,7 @@
-/* A byte ring over storage the caller gives (STYLE rule 9: memory is explicit). */
+/* A byte ring over storage the caller gives (STYLE rule 9: memory is explicit). The
+ * storage may come later than the size: a ring of `cap` bytes whose `buf` is still NULL
+ * holds nothing and has all its room, and must be given storage before anything is
+ * written to it (ring_len and ring_space read only the counts). */
 #ifndef SYNACK_RING_H
 #define SYNACK_RING_H
 

@@ -14,8 +14,14 @@
  *   that the window, not the buffer, bounds what is in flight, with room to queue the next
  *   window's worth while this one is acknowledged.
  *
- * Growth moves a buffer to storage of its own (ring_move keeps out-of-order bytes at their
- * offsets); the scoreboard and the out-of-order table grow with the buffer they serve. It
+ * A buffer's storage comes with the first byte it holds (tcp_ring_storage), and the
+ * scoreboard and the out-of-order table start empty and double as segments are in flight
+ * or blocks held (tcp_segs_room, tcp_ooo_room), up to what the buffer they serve can
+ * need: a connection that was only opened, a half-open one among them, holds its TCB
+ * alone, not 144 KB of empty tables and buffers.
+ *
+ * Growth moves a buffer to new storage (ring_move keeps out-of-order bytes at their
+ * offsets). It
  * stops at mem_budget, and a failed allocation leaves the connection as it was. The
  * window scale offered in the SYN already covers rcvbuf_max (RFC 7323 §2.3), and the right
  * edge only moves right (RFC 9293 §3.8.6.2.2): a larger buffer only opens the window. */
@@ -52,6 +58,10 @@ static void conn_owned_swap(struct synack_tcp *c, uint8_t bit, void *old)
 
 static bool grow_ring(struct synack_tcp *c, struct ring *r, uint8_t bit, size_t cap)
 {
+    if (!r->buf) { /* no storage yet: it comes at the new size */
+        r->cap = cap;
+        return true;
+    }
     uint8_t *storage = conn_alloc(c, cap);
     if (!storage) return false;
     uint8_t *old = r->buf;
@@ -79,12 +89,35 @@ static bool grow_ooo(struct synack_tcp *c, unsigned cap)
 {
     struct tcp_ooo *ooo = conn_alloc(c, cap * sizeof *ooo);
     if (!ooo) return false;
-    memcpy(ooo, c->ooo, c->nooo * sizeof *ooo);
+    if (c->nooo) memcpy(ooo, c->ooo, c->nooo * sizeof *ooo);
     struct tcp_ooo *old = c->ooo;
     c->ooo = ooo;
     c->ooo_cap = cap;
     conn_owned_swap(c, TCP_OWN_OOO, old);
     return true;
+}
+
+/* The next size of a table that is full: twice what it has (8 entries at first), at most
+ * `limit`; 0 when it may not grow. */
+static unsigned table_next(unsigned cap, unsigned limit)
+{
+    if (cap >= limit) return 0;
+    unsigned n = cap ? 2 * cap : 8;
+    return n < limit ? n : limit;
+}
+
+bool tcp_segs_room(struct synack_tcp *c)
+{
+    if (c->seg_count < c->seg_cap) return true;
+    unsigned n = table_next(c->seg_cap, tcp_seg_cap(c->sndq.cap));
+    return n && grow_segs(c, n);
+}
+
+bool tcp_ooo_room(struct synack_tcp *c)
+{
+    if (c->nooo < c->ooo_cap) return true;
+    unsigned n = table_next(c->ooo_cap, TCP_OOO_BLOCKS(c->rcvq.cap));
+    return n && grow_ooo(c, n);
 }
 
 void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now)
@@ -94,9 +127,7 @@ void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now)
     size_t cap = c->sndq.cap, target = 2 * (size_t)c->cc.cwnd;
     if (cap >= c->sndbuf_max || target <= cap || tcp_mem_pressure(c)) return;
     size_t n = next_size(cap, target, c->sndbuf_max);
-    unsigned segs = tcp_seg_cap(n);
-    if (segs > c->seg_cap && !grow_segs(c, segs)) return;
-    if (!grow_ring(c, &c->sndq, TCP_OWN_SNDQ, n)) return;
+    if (!grow_ring(c, &c->sndq, TCP_OWN_SNDQ, n)) return; /* the scoreboard may follow */
     TCP_COUNT(c, sndbuf_grown);
     /* The room is new: whoever waits to write may. */
     c->flags |= TCP_F_WANT_WRITABLE;
@@ -150,10 +181,18 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
     c->drs_copied = 0;
     if (target <= cap || tcp_mem_pressure(c)) return;
     size_t size = next_size(cap, target, max);
-    unsigned blocks = TCP_OOO_BLOCKS(size);
-    if (blocks > c->ooo_cap && !grow_ooo(c, blocks)) return;
-    if (!grow_ring(c, &c->rcvq, TCP_OWN_RCVQ, size)) return;
+    if (!grow_ring(c, &c->rcvq, TCP_OWN_RCVQ, size)) return; /* the block table may follow */
     TCP_COUNT(c, rcvbuf_grown);
+}
+
+bool tcp_ring_storage(struct synack_tcp *c, struct ring *r)
+{
+    if (r->buf || r->cap == 0) return true;
+    uint8_t *storage = conn_alloc(c, r->cap);
+    if (!storage) return false;
+    r->buf = storage;
+    c->owned |= r == &c->sndq ? TCP_OWN_SNDQ : TCP_OWN_RCVQ;
+    return true;
 }
 
 void tcp_conn_free(struct synack_tcp *c)

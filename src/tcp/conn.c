@@ -86,8 +86,8 @@ bool tcp_mem_pressure(const struct synack_tcp *c)
 
 size_t tcp_conn_bytes(const struct synack_config *cfg)
 {
-    return sizeof(struct synack_tcp) + tcp_seg_cap(cfg->sndbuf) * sizeof(struct tcp_seg) +
-           TCP_OOO_BLOCKS(cfg->rcvbuf) * sizeof(struct tcp_ooo) + cfg->sndbuf + cfg->rcvbuf;
+    (void)cfg;
+    return sizeof(struct synack_tcp);
 }
 
 struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *local_addr,
@@ -95,19 +95,14 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
                                 uint16_t remote_port)
 {
     if (e->nconns >= e->cfg->max_conns) return NULL;
-    /* One allocation: the TCB, the scoreboard, then both buffers (STYLE rule 9). */
-    unsigned seg_cap = tcp_seg_cap(e->cfg->sndbuf);
-    unsigned ooo_cap = TCP_OOO_BLOCKS(e->cfg->rcvbuf);
+    /* The TCB alone (STYLE rule 9: one allocation for what every connection needs); the
+     * buffers, the scoreboard and the out-of-order table come with their first use and
+     * grow with it (autotune.c), so a connection that holds nothing costs its TCB. */
     struct synack_tcp *c = alloc_mem(e->cfg, tcp_conn_bytes(e->cfg));
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
-    c->segs = (struct tcp_seg *)(c + 1);
-    c->seg_cap = seg_cap;
-    c->ooo = (struct tcp_ooo *)(c->segs + seg_cap);
-    c->ooo_cap = ooo_cap;
-    uint8_t *storage = (uint8_t *)(c->ooo + ooo_cap);
-    ring_init(&c->sndq, storage, e->cfg->sndbuf);
-    ring_init(&c->rcvq, storage + e->cfg->sndbuf, e->cfg->rcvbuf);
+    ring_init(&c->sndq, NULL, e->cfg->sndbuf);
+    ring_init(&c->rcvq, NULL, e->cfg->rcvbuf);
     c->sndbuf_max = e->cfg->sndbuf_max > e->cfg->sndbuf ? e->cfg->sndbuf_max : e->cfg->sndbuf;
     c->rcvbuf_max = e->cfg->rcvbuf_max > e->cfg->rcvbuf ? e->cfg->rcvbuf_max : e->cfg->rcvbuf;
     c->rcv_rtt_at = SYNACK_NEVER;

@@ -174,8 +174,9 @@ struct synack_tcp {
 
     struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
     struct ring rcvq; /* in-order data the application has not read */
-    /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table start
-     * in the TCB's own allocation and move to storage of their own as they grow. */
+    /* Autotuning (autotune.c): the scoreboard and the out-of-order table start in the
+     * TCB's own allocation and move to storage of their own as they grow; the buffers get
+     * theirs with the first byte each holds. */
     uint8_t owned;                 /* TCP_OWN_*: which of them live apart (freed with the TCB) */
     size_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are: fixed) */
     synack_time_t rcv_rtt;         /* the receiver's round trip (0: no sample yet) */
@@ -405,6 +406,14 @@ void tcp_writable_event(struct synack_tcp *c, synack_time_t now);
 void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now);
 /* In-order data arrived: the receiver's round trip, from the time a window's worth takes. */
 void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now);
+/* Room for one more scoreboard record / out-of-order block, growing the table if it is
+ * full and may grow (up to what sndq's / rcvq's size can need); false when it may not or
+ * the allocator refused. */
+bool tcp_segs_room(struct synack_tcp *c);
+bool tcp_ooo_room(struct synack_tcp *c);
+/* Gives the buffer `r` (c->sndq or c->rcvq) its storage if it has none yet; false when the
+ * allocator refused. */
+bool tcp_ring_storage(struct synack_tcp *c, struct ring *r);
 /* Frees the storage that moved out of the TCB (TCP_OWN_*), then the TCB. */
 void tcp_conn_free(struct synack_tcp *c);
 

@@ -95,11 +95,15 @@ static void plan_record(const struct synack_tcp *c, const struct tcp_seg *g, str
  * larger than the new PMTU." A record sent before the MSS fell is split so that the piece
  * about to go again holds at most one effective MSS: the first piece, or with `last` the
  * last one (a tail loss probe). A full scoreboard leaves it whole. */
-static void fit_record(struct synack_tcp *c, struct tcp_seg *g, bool last)
+static struct tcp_seg *fit_record(struct synack_tcp *c, struct tcp_seg *g, bool last)
 {
     uint32_t data = g->len - ((g->flags & TCP_SEG_FIN) ? 1u : 0u);
-    if (data <= c->eff_mss || (g->flags & TCP_SEG_PROBE)) return;
-    tcp_seg_split(c, tcp_seg_index(c, g), last ? data - c->eff_mss : c->eff_mss);
+    if (data <= c->eff_mss || (g->flags & TCP_SEG_PROBE)) return g;
+    unsigned i = tcp_seg_index(c, g);
+    /* The split may grow the scoreboard and move it: the record is found again by index
+     * (the piece to resend is the last with `last`). */
+    if (!tcp_seg_split(c, i, last ? data - c->eff_mss : c->eff_mss)) return tcp_seg_at(c, i);
+    return tcp_seg_at(c, last ? i + 1 : i);
 }
 
 /* RFC 6675 §5 NextSeg rule (1): the first segment deemed lost and not yet retransmitted,
@@ -108,7 +112,7 @@ static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t p
 {
     struct tcp_seg *g = tcp_segs_next_lost(c);
     if (!g) return false;
-    fit_record(c, g, false);
+    g = fit_record(c, g, false);
     bool probe = (c->flags & TCP_F_PROBE) != 0;
     if (c->snd_wnd == 0 && !probe) return false; /* the persist timer will probe */
     bool now = (c->flags & TCP_F_RTX_NOW) != 0;  /* RFC 6675 §5 (4.3), RFC 6582 §3.2 (2) */
@@ -143,7 +147,7 @@ static bool plan_new(struct synack_tcp *c, struct out_plan *p, uint32_t pipe)
     uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
     bool fin = (c->flags & TCP_F_FIN_QUEUED) != 0;
     bool force = (c->flags & (TCP_F_PROBE | TCP_F_TLP)) != 0;
-    if (c->seg_count == c->seg_cap) return false; /* scoreboard full: wait for ACKs */
+    if (!tcp_segs_room(c)) return false; /* scoreboard full: wait for ACKs */
     p->seq = nxt;
     p->len = 0;
     p->flags = WIRE_TCP_ACK;
@@ -207,7 +211,7 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
     }
     if ((c->flags & TCP_F_TLP) && c->seg_count) {
         /* RFC 8985 §7.3: no new data can go, so the probe retransmits the last segment. */
-        fit_record(c, tcp_seg_at(c, c->seg_count - 1), true);
+        (void)fit_record(c, tcp_seg_at(c, c->seg_count - 1), true);
         plan_record(c, tcp_seg_at(c, c->seg_count - 1), p);
         p->tlp = true;
         return true;

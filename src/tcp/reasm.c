@@ -52,7 +52,7 @@ static bool ooo_insert(struct synack_tcp *c, uint32_t left, uint32_t right, bool
     }
     if (i == c->nooo || seq_lt(right, c->ooo[i].left)) {
         /* Touches no block: a new one at i. */
-        if (c->nooo == c->ooo_cap) return false;
+        if (!tcp_ooo_room(c)) return false;
         memmove(&c->ooo[i + 1], &c->ooo[i], (c->nooo - i) * sizeof c->ooo[0]);
         c->nooo++;
         c->ooo[i].left = left;
@@ -90,6 +90,11 @@ uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data
     if (len > space - off) {
         tcp_count_drop(c, SYNACK_DROP_RCV_BUFFER);
         len = (uint32_t)(space - off);
+    }
+    if (!tcp_ring_storage(c, &c->rcvq)) {
+        /* The first data, and the allocator refused its buffer: the sender resends it. */
+        tcp_count_drop(c, SYNACK_DROP_NO_MEMORY);
+        return 0;
     }
     if (off > 0) {
         /* Out of order: keep it (RFC 9293 §3.10.7.4 seventh step allows it; RFC 5681

@@ -46,7 +46,7 @@ static void seg_set_flags(struct synack_tcp *c, struct tcp_seg *g, uint32_t flag
 bool tcp_seg_push(struct synack_tcp *c, uint32_t seq, uint32_t len, uint32_t flags,
                   synack_time_t now)
 {
-    if (c->seg_count == c->seg_cap) return false;
+    if (!tcp_segs_room(c)) return false;
     struct tcp_seg *g = &c->segs[(c->seg_head + c->seg_count) % c->seg_cap];
     c->seg_count++;
     g->seq = seq;
@@ -63,7 +63,7 @@ bool tcp_seg_push(struct synack_tcp *c, uint32_t seq, uint32_t len, uint32_t fla
 
 bool tcp_seg_split(struct synack_tcp *c, unsigned i, uint32_t len)
 {
-    if (c->seg_count == c->seg_cap || i >= c->seg_count) return false;
+    if (i >= c->seg_count || !tcp_segs_room(c)) return false;
     struct tcp_seg *g = tcp_seg_at(c, i);
     if (len == 0 || len >= g->len) return false;
     /* Records stay in sequence order: the ones after `i` move up one place. */

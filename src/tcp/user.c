@@ -101,6 +101,7 @@ synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t l
     int err = send_admit(c, len, &take);
     if (err) return err;
     if (len == 0) return 0;
+    if (take && !tcp_ring_storage(c, &c->sndq)) return SYNACK_ERR_NOMEM;
     return send_queued(c, ring_write(&c->sndq, data, take), len);
 }
 
@@ -112,6 +113,7 @@ synack_ssize synack_tcp_send_borrow(struct synack_tcp *c, struct synack_piece pi
     size_t take;
     int err = send_admit(c, SIZE_MAX, &take);
     if (err) return err;
+    if (take && !tcp_ring_storage(c, &c->sndq)) return SYNACK_ERR_NOMEM;
     size_t n = ring_room_spans(&c->sndq, 0, take, &piece[0].data, &piece[0].len, &piece[1].data,
                                &piece[1].len);
     if (n == 0) return send_queued(c, 0, 1); /* full: as a send that took nothing */

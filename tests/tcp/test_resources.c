@@ -25,6 +25,52 @@ static void one_conn(struct synack_config *cfg)
     cfg->max_conns = 1;
 }
 
+/* ---- memory that follows use ---- */
+
+static struct test_mem conn_mem;
+
+static void counted_one_conn(struct synack_config *cfg)
+{
+    memset(&conn_mem, 0, sizeof conn_mem);
+    cfg->max_conns = 1;
+    cfg->alloc = test_mem_alloc;
+    cfg->free = test_mem_free;
+    cfg->alloc_ctx = &conn_mem;
+}
+
+/* A connection that holds nothing costs its TCB alone: its buffers' storage comes with
+ * the first byte each holds, its scoreboard with the first segment in flight (a SYN-ACK
+ * is one), its out-of-order table with the first block. Data makes them appear; they go
+ * with the connection. */
+static void connection_memory_follows_use(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, counted_one_conn);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
+    size_t idle = conn_mem.live;
+    fix_accept_peer(&f, 40000);
+    struct synack_stack_stats st;
+    synack_stack_stats(f.s, &st);
+    assert_true(st.conn_bytes < 4096); /* the TCB alone */
+    /* The TCB and a scoreboard of 8 records (the SYN-ACK was one): a few KB, not the
+     * 128 KiB of two empty buffers. */
+    size_t opened = conn_mem.live - idle;
+    if (opened > st.conn_bytes + 1024)
+        fail_msg("an open connection holding no data takes %zu bytes (TCB %zu)", opened,
+                 st.conn_bytes);
+    /* A byte from the peer: the receive buffer's storage, 64 KiB. */
+    uint8_t b = 'x';
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, &b, 1);
+    assert_true(conn_mem.live >= idle + opened + f.cfg.rcvbuf);
+    assert_true(conn_mem.live < idle + opened + f.cfg.rcvbuf + 1024);
+    /* A byte to the peer: the send buffer's storage, 64 KiB more. */
+    assert_int_equal(synack_tcp_send(f.c, &b, 1, f.now), 1);
+    assert_true(conn_mem.live >= idle + opened + f.cfg.rcvbuf + f.cfg.sndbuf);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
 /* ---- TIME_WAIT records ---- */
 
 static void time_wait_record_frees_slot_and_buffers(void **state)
@@ -43,7 +89,9 @@ static void time_wait_record_frees_slot_and_buffers(void **state)
     /* Two family-neutral addresses (IPv6 needs 32 bytes of them) and the few fields
      * RFC 9293 §3.10.7.4 needs: one cache-line pair at most. */
     assert_true(st.time_wait_bytes <= 128);
-    assert_true(st.conn_bytes > 1000 * st.time_wait_bytes);
+    /* A connection, even before its buffers and tables get storage: its TCB, some 1.3 KB,
+     * ten times a record. */
+    assert_true(st.conn_bytes > 8 * st.time_wait_bytes);
     assert_int_equal(counters(&f).time_wait_records, 1);
     /* The slot is free: the next client is served although max_conns is 1. */
     fix_accept_peer(&f, 40001);
@@ -672,6 +720,7 @@ static void mem_budget_holds_send_but_starves_nobody(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(connection_memory_follows_use),
     cmocka_unit_test(time_wait_record_frees_slot_and_buffers),
     cmocka_unit_test(time_wait_record_answers_like_the_tcb),
     cmocka_unit_test(time_wait_record_keeps_timestamps_paws_and_rfc6191),
