@@ -73,6 +73,8 @@ static void put_conn(struct ctl_text *t, const struct synack_tcp_info *i)
         " delivery_rate_Bps=%" PRIu64,
         c->bytes_out, c->bytes_in, i->delivered, c->segs_out, c->segs_in, i->snd_wnd, i->rcv_wnd,
         i->delivery_rate);
+    /* The buffers' sizes now (autotuned or fixed): Linux's skmem rb and tb */
+    put(t, " rcvbuf_bytes=%zu sndbuf_bytes=%zu", i->rcvbuf, i->sndbuf);
     /* "sack,ts,wscale", as far as negotiated; "-" for none */
     const char *names[] = {i->sack ? "sack" : NULL, i->timestamps ? "ts" : NULL,
                            i->window_scale ? "wscale" : NULL};

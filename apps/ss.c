@@ -127,6 +127,10 @@ static void text_details(FILE *out, const struct ss_line *l)
         num(l, "retrans"), num(l, "retrans_total"), num(l, "unacked_bytes"), num(l, "bytes_sent"),
         num(l, "bytes_received"), num(l, "bytes_acked"), num(l, "segs_out"), num(l, "segs_in"),
         num(l, "snd_wnd"), num(l, "rcv_wnd"), num(l, "pmtu"), get_or(l, "opts", "-"));
+    /* ss -m's skmem: rb the receive buffer's size, tb the send buffer's */
+    if (get(l, "rcvbuf_bytes"))
+        fprintf(out, " skmem:(rb%" PRIu64 ",tb%" PRIu64 ")", num(l, "rcvbuf_bytes"),
+                num(l, "sndbuf_bytes"));
     if (get(l, "err")) fprintf(out, " error:%s", get(l, "err"));
     fputc('\n', out);
 }

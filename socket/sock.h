@@ -94,6 +94,7 @@ struct sock {
     int maxseg;                       /* TCP_MAXSEG as set; 0: not set */
     enum synack_cc cc;
     bool cc_set;
+    size_t sndbuf, rcvbuf; /* SO_SNDBUF, SO_RCVBUF as set (clamped to 1 .. 1 GiB); 0: not set */
     bool linger_on;
     int linger_secs;
     synack_time_t rcvtimeo, sndtimeo; /* 0: none */

@@ -724,6 +724,8 @@ static void tcp_apply_opts(const struct sock *s, struct synack_tcp *c)
     if (s->user_timeout) (void)synack_tcp_set_user_timeout(c, SYNACK_MS(s->user_timeout));
     if (s->cc_set) (void)synack_tcp_set_cc(c, s->cc);
     if (s->reuseaddr) synack_tcp_set_reuseaddr(c, true);
+    /* A size that cannot be had now (NOMEM) leaves the buffer to autotuning. */
+    if (s->sndbuf || s->rcvbuf) (void)synack_tcp_set_bufsize(c, s->sndbuf, s->rcvbuf);
 }
 
 /* Fills a new socket's state from its connection (it may have received data, a FIN or a
@@ -785,6 +787,8 @@ static void accept_inherit(struct sock *n, const struct sock *s)
     n->user_timeout = s->user_timeout;
     n->cc = s->cc;
     n->cc_set = s->cc_set;
+    n->sndbuf = s->sndbuf;
+    n->rcvbuf = s->rcvbuf;
     n->linger_on = s->linger_on;
     n->linger_secs = s->linger_secs;
     n->v6only = s->v6only;
@@ -1655,10 +1659,20 @@ static int setopt_locked(struct sock *s, int level, int name, const void *val, s
         case SO_RCVBUF:
         case SO_SNDBUF:
         case SO_RCVBUFFORCE:
-        case SO_SNDBUFFORCE:
-            /* Accepted, as Linux accepts any size (clamping it); the buffers are the
-             * stack's, one size for all its connections (docs/SOCKETS.md). */
-            return 0;
+        case SO_SNDBUFFORCE: {
+            /* Any value, as Linux takes any (it clamps and doubles it): here clamped to
+             * 1 .. 1 GiB, kept on the socket and fixed on its connection, now or when it
+             * has one (docs/SOCKETS.md). */
+            if (!stream) return 0; /* UDP's queue is the stack's */
+            bool rcv = name == SO_RCVBUF || name == SO_RCVBUFFORCE;
+            size_t size = v < 1 ? 1 : (size_t)v;
+            if (size > SYNACK_BUFSIZE_MAX) size = SYNACK_BUFSIZE_MAX;
+            *(rcv ? &s->rcvbuf : &s->sndbuf) = size;
+            if (s->tcp == NULL) return 0;
+            int rc = synack_tcp_set_bufsize(s->tcp, rcv ? 0 : size, rcv ? size : 0);
+            sock_changed(s, false);
+            return synack_errno(rc);
+        }
         default:
             return ENOPROTOOPT;
         }
@@ -1795,13 +1809,15 @@ static int getopt_locked(struct sock *s, int level, int name, void *val, socklen
             return put_int(val, len, s->reuseport);
         case SO_KEEPALIVE:
             return put_int(val, len, s->keepalive);
-        /* A connection's buffers as they are now (autotuning grows them); before one,
-         * the size every connection of the stack starts with (docs/SOCKETS.md). */
+        /* A connection's buffers as they are now (autotuning grows them, SO_*BUF fixes
+         * them); before one, the size set, or the size every connection of the stack
+         * starts with (docs/SOCKETS.md). */
         case SO_RCVBUF:
         case SO_SNDBUF: {
             struct synack_tcp_info ti;
             bool rcv = name == SO_RCVBUF;
-            size_t v = !stream ? 65536 : rcv ? s->rt->rcvbuf : s->rt->sndbuf;
+            size_t set = rcv ? s->rcvbuf : s->sndbuf;
+            size_t v = !stream ? 65536 : set ? set : rcv ? s->rt->rcvbuf : s->rt->sndbuf;
             if (stream && s->tcp != NULL && synack_tcp_info(s->tcp, &ti) == 0)
                 v = rcv ? ti.rcvbuf : ti.sndbuf;
             return put_int(val, len, v > INT_MAX ? INT_MAX : (int)v);

@@ -783,6 +783,24 @@ int synack_tcp_set_keepalive(struct synack_tcp *c, synack_time_t idle, synack_ti
  * connection fails with TIMEDOUT (whatever the retry count). 0 (the default) turns it off. */
 int synack_tcp_set_user_timeout(struct synack_tcp *c, synack_time_t timeout);
 
+/* Fixes a connection's send and receive buffer sizes, bytes, as SO_SNDBUF and SO_RCVBUF
+ * fix Linux's (without doubling): 0 leaves that buffer as it is. A size set becomes the
+ * buffer's maximum and autotuning stops for that buffer (sndbuf_max, rcvbuf_max in
+ * synack_config are the stack-wide defaults). A buffer smaller than the size grows to it at
+ * once; one larger keeps its storage and every byte it holds, and takes new ones (send()
+ * for the send buffer, a window offered for the receive buffer) only once it holds fewer
+ * than the size. The right edge of a window already offered never moves left (RFC 9293
+ * §3.8.6.2.2): a smaller receive size shows as a window that stops opening. The receive
+ * size is clamped to what the window scale chosen in our SYN can offer (65535 << shift,
+ * RFC 7323 §2.3; the shift covers the configuration's rcvbuf_max, or rcvbuf) and raised to
+ * 16 units of that scale (a smaller buffer could offer no window). synack_tcp_info reports
+ * the sizes in force. Any state; calls before ESTABLISHED apply to the connection to come.
+ * Errors: INVAL (NULL, or a size above 1 GiB: SYNACK_BUFSIZE_MAX), NOMEM (a buffer could not
+ * grow; nothing changed, though the other buffer may have grown), STATE (the connection was
+ * released). */
+#define SYNACK_BUFSIZE_MAX ((size_t)1 << 30)
+int synack_tcp_set_bufsize(struct synack_tcp *c, size_t sndbuf, size_t rcvbuf);
+
 /* A snapshot of one connection, like Linux's TCP_INFO. */
 struct synack_tcp_info {
     enum synack_state state;
@@ -806,7 +824,8 @@ struct synack_tcp_info {
     size_t send_queued;     /* bytes in the send buffer, acked or not */
     size_t recv_queued;     /* bytes ready to read */
     size_t sndbuf, rcvbuf;  /* the buffers' sizes now: they start at the configuration's sndbuf
-                               and rcvbuf and grow toward sndbuf_max and rcvbuf_max (autotuning) */
+                               and rcvbuf and grow toward sndbuf_max and rcvbuf_max (autotuning),
+                               or are what synack_tcp_set_bufsize fixed */
     uint64_t rcv_rtt;       /* the receiver's round-trip estimate that paces the receive
                                buffer's growth, ns (0: none yet or no autotuning) */
     int err;                /* the error the connection failed with, or 0 */

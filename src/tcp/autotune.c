@@ -21,10 +21,15 @@
  * alone, not 144 KB of empty tables and buffers.
  *
  * Growth moves a buffer to new storage (ring_move keeps out-of-order bytes at their
- * offsets). It
- * stops at mem_budget, and a failed allocation leaves the connection as it was. The
+ * offsets). It stops at mem_budget, and a failed allocation leaves the connection as it was. The
  * window scale offered in the SYN already covers rcvbuf_max (RFC 7323 §2.3), and the right
- * edge only moves right (RFC 9293 §3.8.6.2.2): a larger buffer only opens the window. */
+ * edge only moves right (RFC 9293 §3.8.6.2.2): a larger buffer only opens the window.
+ *
+ * synack_tcp_set_bufsize fixes a buffer's size, as SO_SNDBUF and SO_RCVBUF fix Linux's: the
+ * size becomes the buffer's maximum, a smaller buffer grows to it at once, and autotuning,
+ * which never grows a buffer past its maximum, has nothing more to do. A buffer larger than
+ * the new size keeps its storage and what it holds; it takes new bytes only while it holds
+ * fewer than the size (tcp_snd_room, tcp_rcv_room). */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -193,6 +198,61 @@ bool tcp_ring_storage(struct synack_tcp *c, struct ring *r)
     r->buf = storage;
     c->owned |= r == &c->sndq ? TCP_OWN_SNDQ : TCP_OWN_RCVQ;
     return true;
+}
+
+size_t tcp_sndbuf_size(const struct synack_tcp *c)
+{
+    return c->sndq.cap < c->sndbuf_max ? c->sndq.cap : c->sndbuf_max;
+}
+
+size_t tcp_rcvbuf_size(const struct synack_tcp *c)
+{
+    return c->rcvq.cap < c->rcvbuf_max ? c->rcvq.cap : c->rcvbuf_max;
+}
+
+/* What a buffer of `size` bytes holding `len` has room for (none while it holds more). */
+static size_t room_under(size_t size, size_t len)
+{
+    return len < size ? size - len : 0;
+}
+
+size_t tcp_snd_room(const struct synack_tcp *c)
+{
+    return room_under(tcp_sndbuf_size(c), ring_len(&c->sndq));
+}
+
+size_t tcp_rcv_room(const struct synack_tcp *c)
+{
+    return room_under(tcp_rcvbuf_size(c), ring_len(&c->rcvq));
+}
+
+int synack_tcp_set_bufsize(struct synack_tcp *c, size_t sndbuf, size_t rcvbuf)
+{
+    if (!c || sndbuf > SYNACK_BUFSIZE_MAX || rcvbuf > SYNACK_BUFSIZE_MAX) return SYNACK_ERR_INVAL;
+    if (c->flags & TCP_F_DEAD) return SYNACK_ERR_STATE;
+    /* RFC 7323 §2.3: the shift was fixed in our SYN; the window field, scaled by it, is the
+     * most a receive buffer can offer. */
+    size_t field = (size_t)TCP_MAX_WINDOW << c->rcv_wscale;
+    if (rcvbuf > field) rcvbuf = field;
+    /* A window is a multiple of 2^shift: a buffer of less than a few units could offer
+     * nothing and never be read (as for the starting size, tcp_rcv_wscale). */
+    size_t floor = (size_t)16 << c->rcv_wscale;
+    if (rcvbuf && rcvbuf < floor) rcvbuf = floor;
+    /* The scoreboard and the block table follow the buffers' sizes as they fill. */
+    if (sndbuf > c->sndq.cap && !grow_ring(c, &c->sndq, TCP_OWN_SNDQ, sndbuf))
+        return SYNACK_ERR_NOMEM;
+    if (rcvbuf > c->rcvq.cap && !grow_ring(c, &c->rcvq, TCP_OWN_RCVQ, rcvbuf))
+        return SYNACK_ERR_NOMEM;
+    /* A writer waiting for room after a larger size learns it at the next ACK
+     * (release_sndq); the socket layer re-reads readiness itself. */
+    if (sndbuf) c->sndbuf_max = sndbuf;
+    if (rcvbuf) {
+        c->rcvbuf_max = rcvbuf;
+        /* A larger window is news for the peer; a smaller one never takes back the edge
+         * already offered (tcp_rcv_window, RFC 9293 §3.8.6.2.2). */
+        if (tcp_is_synchronized(c->state) && tcp_should_update_window(c)) tcp_schedule_output(c);
+    }
+    return 0;
 }
 
 void tcp_conn_free(struct synack_tcp *c)

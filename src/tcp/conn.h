@@ -178,7 +178,9 @@ struct synack_tcp {
      * TCB's own allocation and move to storage of their own as they grow; the buffers get
      * theirs with the first byte each holds. */
     uint8_t owned;                 /* TCP_OWN_*: which of them live apart (freed with the TCB) */
-    size_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are: fixed) */
+    size_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are: fixed);
+                                      synack_tcp_set_bufsize sets them, and they may then be
+                                      below the storage's size (tcp_sndbuf_size) */
     synack_time_t rcv_rtt;         /* the receiver's round trip (0: no sample yet) */
     synack_time_t rcv_rtt_at;      /* when the running measurement began (NEVER: none) */
     uint32_t rcv_rtt_edge;         /* it ends when rcv_nxt reaches this */
@@ -414,6 +416,13 @@ bool tcp_ooo_room(struct synack_tcp *c);
 /* Gives the buffer `r` (c->sndq or c->rcvq) its storage if it has none yet; false when the
  * allocator refused. */
 bool tcp_ring_storage(struct synack_tcp *c, struct ring *r);
+/* A buffer's size now: its storage, or less where synack_tcp_set_bufsize fixed a smaller
+ * size than the storage it had (the maximum; autotuning never grows storage past it). */
+size_t tcp_sndbuf_size(const struct synack_tcp *c);
+size_t tcp_rcvbuf_size(const struct synack_tcp *c);
+/* The bytes a buffer takes now: its size less what it holds (0 while it holds more). */
+size_t tcp_snd_room(const struct synack_tcp *c);
+size_t tcp_rcv_room(const struct synack_tcp *c);
 /* Frees the storage that moved out of the TCB (TCP_OWN_*), then the TCB. */
 void tcp_conn_free(struct synack_tcp *c);
 

@@ -2,25 +2,34 @@
  * segment with its options, then update the scoreboard and the timers. */
 #include "tcp/conn.h"
 
-/* The largest window our buffer supports now, before the never-shrink rule. */
-static uint32_t rcv_space(const struct synack_tcp *c)
+/* The window field's limit on `space` (RFC 7323 §2.3). */
+static uint32_t rcv_field_clamp(const struct synack_tcp *c, size_t space)
 {
-    size_t space = ring_space(&c->rcvq);
     uint32_t max = (uint32_t)TCP_MAX_WINDOW << c->rcv_wscale;
     return space > max ? max : (uint32_t)space;
+}
+
+/* RFC 1122 §4.2.3.3 receiver SWS avoidance: the right edge moves by min(buffer/2, MSS) at
+ * least, the buffer being its size now (tcp_rcvbuf_size). */
+static uint32_t sws_step(const struct synack_tcp *c)
+{
+    size_t size = tcp_rcvbuf_size(c);
+    uint32_t half = size > 1 ? (uint32_t)(size / 2) : 1;
+    return c->rcv_mss < half ? c->rcv_mss : half;
 }
 
 uint32_t tcp_rcv_window(const struct synack_tcp *c)
 {
     uint32_t unit = (uint32_t)1 << c->rcv_wscale;
-    uint32_t raw = rcv_space(c);
-    uint32_t space = raw;
+    /* raw: what the storage can back, the most an edge already offered may need; space:
+     * the largest window the buffer's size supports now, before the never-shrink rule (a
+     * size set below what the buffer holds offers nothing new until it is read). */
+    uint32_t raw = rcv_field_clamp(c, ring_space(&c->rcvq));
+    uint32_t space = rcv_field_clamp(c, tcp_rcv_room(c));
     if (!tcp_is_synchronized(c->state)) return space & ~(unit - 1);
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    /* RFC 1122 §4.2.3.3 receiver SWS avoidance: move the right edge only by at least
-     * min(buffer/2, MSS); a smaller opening is kept back. */
-    uint32_t half = c->rcvq.cap > 1 ? (uint32_t)(c->rcvq.cap / 2) : 1;
-    uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
+    /* RFC 1122 §4.2.3.3 receiver SWS avoidance: a smaller opening is kept back. */
+    uint32_t step = sws_step(c);
     /* mem_budget reached: the edge already offered stays, and goes no further. */
     bool grow = space >= known + step && !tcp_mem_pressure(c);
     uint32_t wnd = grow ? space : known;
@@ -46,8 +55,9 @@ bool tcp_should_update_window(struct synack_tcp *c)
      * every read would double the ACKs of a bulk transfer for nothing. */
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t now_wnd = tcp_rcv_window(c);
-    uint32_t half = c->rcvq.cap > 1 ? (uint32_t)(c->rcvq.cap / 2) : 1;
-    uint32_t step = c->rcv_mss < half ? c->rcv_mss : half;
+    size_t size = tcp_rcvbuf_size(c);
+    uint32_t half = size > 1 ? (uint32_t)(size / 2) : 1;
+    uint32_t step = sws_step(c);
     if (known >= half || now_wnd < known + step || tcp_mem_pressure(c)) return false;
     c->flags |= TCP_F_ACK_NOW;
     return true;

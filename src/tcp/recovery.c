@@ -68,7 +68,8 @@ static void release_sndq(struct synack_tcp *c, uint32_t ack, synack_time_t now)
     if (!seq_gt(upto, c->sndq_seq)) return;
     ring_consume(&c->sndq, upto - c->sndq_seq);
     c->sndq_seq = upto;
-    tcp_writable_event(c, now);
+    /* A buffer holding more than a size set below it has room only once drained below it. */
+    if (tcp_snd_room(c)) tcp_writable_event(c, now);
 }
 
 void tcp_writable_event(struct synack_tcp *c, synack_time_t now)

@@ -77,6 +77,10 @@ static int send_admit(struct synack_tcp *c, size_t len, size_t *take)
         TCP_COUNT(c, mem_budget_waits);
         *take = ring_len(&c->sndq) ? 0 : (len < c->eff_mss ? len : c->eff_mss);
     }
+    /* A size set below what the buffer holds (synack_tcp_set_bufsize): no room until the
+     * buffer drains below it. */
+    size_t room = tcp_snd_room(c);
+    if (*take > room) *take = room;
     return 0;
 }
 
@@ -85,7 +89,7 @@ static int send_admit(struct synack_tcp *c, size_t len, size_t *take)
  * refusal, but whoever waits for room, a poll for POLLOUT, waits from now). */
 static synack_ssize send_queued(struct synack_tcp *c, size_t n, size_t len)
 {
-    if (n < len || ring_space(&c->sndq) == 0) c->flags |= TCP_F_WANT_WRITABLE | TCP_F_SND_LIMITED;
+    if (n < len || tcp_snd_room(c) == 0) c->flags |= TCP_F_WANT_WRITABLE | TCP_F_SND_LIMITED;
     if (n == 0) return SYNACK_ERR_AGAIN;
     tcp_mem_sync(c);
     tcp_schedule_output(c);
@@ -352,8 +356,8 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->bytes_in_flight = c->snd_nxt - c->snd_una;
     out->send_queued = ring_len(&c->sndq);
     out->recv_queued = ring_len(&c->rcvq);
-    out->sndbuf = c->sndq.cap;
-    out->rcvbuf = c->rcvq.cap;
+    out->sndbuf = tcp_sndbuf_size(c);
+    out->rcvbuf = tcp_rcvbuf_size(c);
     out->rcv_rtt = c->rcv_rtt;
     out->err = c->err;
     out->sack = (c->flags & TCP_F_SACK) != 0;

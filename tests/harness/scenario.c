@@ -325,6 +325,18 @@ static void side_adopt(struct side *sd, struct synack_tcp *c)
     synack_tcp_info(c, &info);
     sd->out->iss = info.iss;
     sd->out->port = info.local_port;
+    const struct scenario_opts *o = sd->run->o;
+    if (o->fix_sndbuf || o->fix_rcvbuf)
+        sd->out->bufsize_rc = synack_tcp_set_bufsize(c, o->fix_sndbuf, o->fix_rcvbuf);
+}
+
+/* opts.watch_buffers: the largest sizes each open connection's buffers have had. */
+static void buffers_watch(struct side *sd)
+{
+    struct synack_tcp_info info;
+    if (!sd->conn || sd->released || synack_tcp_info(sd->conn, &info) < 0) return;
+    if (info.sndbuf > sd->out->sndbuf_peak) sd->out->sndbuf_peak = info.sndbuf;
+    if (info.rcvbuf > sd->out->rcvbuf_peak) sd->out->rcvbuf_peak = info.rcvbuf;
 }
 
 /* Tells the caller of a socket call an application made: `rc` is what it returned (the
@@ -857,6 +869,10 @@ static void run_loop(struct run *run)
         if (next == SYNACK_NEVER || next > limit) break;
         if (synack_sim_step(run->sim) != 0) break;
         sampler_poll(run);
+        if (run->o->watch_buffers) {
+            buffers_watch(&run->client);
+            buffers_watch(&run->server);
+        }
         if (run->o->on_progress && steps % SCENARIO_PROGRESS_STEPS == 0)
             run->o->on_progress(run->o->progress_ctx, run->r->bytes_received, run->total,
                                 synack_sim_now(run->sim));

@@ -71,13 +71,17 @@ struct scenario_opts {
     synack_time_t max_sim_time; /* give up after this much virtual time (0:
                                    SCENARIO_MAX_SIM_TIME) */
     /* TCP, the same for both stacks (the client is the end that sends data). */
-    enum synack_cc cc; /* congestion controller (default CUBIC) */
-    bool sack;         /* offer SACK (default on) */
-    bool timestamps;   /* offer RFC 7323 timestamps (default on) */
-    bool window_scale; /* offer RFC 7323 window scaling (default on) */
-    size_t sndbuf;     /* per connection, bytes; 0: the stack's default */
-    size_t rcvbuf;     /* per connection, bytes; 0: the stack's default, at most 65535
-                          without window scaling */
+    enum synack_cc cc;             /* congestion controller (default CUBIC) */
+    bool sack;                     /* offer SACK (default on) */
+    bool timestamps;               /* offer RFC 7323 timestamps (default on) */
+    bool window_scale;             /* offer RFC 7323 window scaling (default on) */
+    size_t sndbuf;                 /* per connection, bytes; 0: the stack's default */
+    size_t rcvbuf;                 /* per connection, bytes; 0: the stack's default, at most 65535
+                                      without window scaling */
+    size_t fix_sndbuf, fix_rcvbuf; /* synack_tcp_set_bufsize on each connection as it opens
+                                       (connect, accept), as SO_SNDBUF and SO_RCVBUF would:
+                                       0 leaves that buffer to autotuning */
+    bool watch_buffers;            /* record each side's sndbuf_peak and rcvbuf_peak */
     /* The lessons of `synack demo --scenario` (tests/harness/lesson.c) bend the story: */
     void (*tune)(struct synack_config *cfg, bool server); /* last word on each stack's config */
     synack_time_t server_read_from; /* the server application reads nothing before this */
@@ -151,6 +155,10 @@ struct scenario_side {
      * when the run stopped, whichever came first. Valid when has_info. */
     struct synack_tcp_info info;
     bool has_info;
+    /* With opts.watch_buffers: the largest buffer sizes tcp_info reported after any
+     * simulator step while the connection was open. */
+    size_t sndbuf_peak, rcvbuf_peak;
+    int bufsize_rc; /* what synack_tcp_set_bufsize returned (opts.fix_sndbuf, fix_rcvbuf) */
     /* The heartbeat (opts.heartbeat_interval): PINGs or PONGs this end wrote and heard,
      * and when it declared the other dead (0: never). */
     uint64_t heartbeats_sent, heartbeats_heard;

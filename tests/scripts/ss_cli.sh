@@ -4,8 +4,10 @@
 #   - the directory is made mode 0700 and the sockets are ours, mode 0600;
 #   - the listener (cat -k -l) appears with -l and -a, not by default;
 #   - the ESTABLISHED connection appears in both processes, with its ports both ways, and
-#     its second line (rtt, cwnd in segments and bytes, retrans);
-#   - --json is valid JSON (python3 -m json.tool) and holds the same connection;
+#     its second line (rtt, cwnd in segments and bytes, retrans), and the client's buffer
+#     sizes fixed by --rcvbuf/--sndbuf as skmem:(rb100000,tb50000);
+#   - --json is valid JSON (python3 -m json.tool) and holds the same connection, with
+#     rcvbuf_bytes and sndbuf_bytes;
 #   - -p PID of no process fails with one line; a stale socket of a dead PID is removed;
 #   - a directory open to others is refused, by ss and by cat (which runs on without);
 #   - --no-control: no socket; the socket files go away when the processes exit;
@@ -77,7 +79,7 @@ grep -qE "^tcp +LISTEN +0 +[0-9]+ +\*:5000 " <<<"$out" && grep -q "process $lpid
 out=$(timeout 10 "$synack" ss 2>&1)
 ! grep -q LISTEN <<<"$out" && ok || bad "ss lists a listener without -l or -a: $out"
 
-timeout 30 "$synack" cat 198.18.79.1 5000 "${C[@]}" <"$dir/cin" >/dev/null 2>"$dir/c.err" &
+timeout 30 "$synack" cat 198.18.79.1 5000 "${C[@]}" --rcvbuf 100000 --sndbuf 50000 <"$dir/cin" >/dev/null 2>"$dir/c.err" &
 tcpid=$!
 pids+=("$tcpid")
 exec 8>"$dir/cin"
@@ -99,6 +101,8 @@ out=$(timeout 10 "$synack" ss -p "$cpid")
 [ "$(grep -c '^synack process' <<<"$out")" -eq 1 ] &&
   grep -qE "198\.18\.79\.2:$cport +198\.18\.79\.1:5000" <<<"$out" && ok ||
   bad "ss -p $cpid: $out"
+# The buffers' sizes, as ss -m's skmem rb and tb: the client's fixed by --rcvbuf/--sndbuf.
+grep -qE 'skmem:\(rb100000,tb50000\)' <<<"$out" && ok || bad "ss -p $cpid: no skmem sizes: $out"
 
 # JSON parses, and holds the connection with numbers as numbers.
 json=$(timeout 10 "$synack" ss --json -a)
@@ -111,6 +115,8 @@ est = [s for s in socks if s["state"] == "ESTABLISHED"]
 assert len(procs) == 2 and len(est) == 2, procs
 assert all(isinstance(s["cwnd_bytes"], int) and s["cwnd_bytes"] > 0 for s in est)
 assert any(s["state"] == "LISTEN" and s["local"] == "*:5000" for s in socks)
+assert all(isinstance(s["rcvbuf_bytes"], int) and s["sndbuf_bytes"] > 0 for s in est)
+assert any(s["rcvbuf_bytes"] == 100000 and s["sndbuf_bytes"] == 50000 for s in est), est
 ' "$json" && ok || bad "--json content: $json"
 
 # -p of no process; a stale socket of a dead PID is removed, not listed.

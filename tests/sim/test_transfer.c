@@ -405,6 +405,61 @@ static void fixed_buffers_stay_and_cap_the_rate(void **state)
     assert_true(r.goodput_bps < 64.0 * 1024 * 8 / 0.020);
 }
 
+/* A long transfer over 100 Mbit/s x 20 ms (a 250 KB bandwidth-delay product), with every
+ * buffer size that tcp_info reports after each simulator step watched: `fix` 0 leaves the
+ * buffers to autotuning, else synack_tcp_set_bufsize fixes the one chosen at connect and
+ * accept, as SO_SNDBUF or SO_RCVBUF would. */
+static void run_watched(size_t fix_sndbuf, size_t fix_rcvbuf, struct scenario_result *r)
+{
+    struct scenario_opts o;
+    scenario_opts_default(&o);
+    o.delay = SYNACK_MS(10);
+    o.rate_bps = 100 * 1000 * 1000;
+    o.bytes = 20 * 1024 * 1024;
+    o.fix_sndbuf = fix_sndbuf;
+    o.fix_rcvbuf = fix_rcvbuf;
+    o.watch_buffers = true;
+    run_ok(&o, r);
+    assert_true(r->completed);
+    assert_int_equal(r->client.bufsize_rc, 0);
+    assert_int_equal(r->server.bufsize_rc, 0);
+}
+
+/* SO_RCVBUF semantics (synack_tcp_set_bufsize): a receive buffer fixed at 128 KiB grows to
+ * it at accept and never past it, where the same transfer left to autotuning grows the
+ * receiver's buffer past it; one round trip then carries at most the 128 KiB. */
+static void a_fixed_receive_buffer_never_grows_past_its_size(void **state)
+{
+    (void)state;
+    struct scenario_result free_run, fixed;
+    run_watched(0, 0, &free_run);
+    assert_true(free_run.server.rcvbuf_peak > 128 * 1024);
+    assert_true(free_run.server.info.counters.rcvbuf_grown > 0);
+    run_watched(0, 128 * 1024, &fixed);
+    assert_int_equal(fixed.server.rcvbuf_peak, 128 * 1024);
+    assert_int_equal(fixed.server.info.rcvbuf, 128 * 1024);
+    assert_int_equal(fixed.server.info.counters.rcvbuf_grown, 0);
+    assert_true(fixed.goodput_bps < 128.0 * 1024 * 8 / 0.020);
+    /* The send buffer was left alone: it still tunes itself. */
+    assert_true(fixed.client.sndbuf_peak > 64 * 1024);
+}
+
+/* SO_SNDBUF semantics: a send buffer fixed at 96 KiB stays there through the transfer,
+ * where autotuning grows the sender's past it; the receive buffer still tunes itself. */
+static void a_fixed_send_buffer_never_grows_past_its_size(void **state)
+{
+    (void)state;
+    struct scenario_result free_run, fixed;
+    run_watched(0, 0, &free_run);
+    assert_true(free_run.client.sndbuf_peak > 96 * 1024);
+    assert_true(free_run.client.info.counters.sndbuf_grown > 0);
+    run_watched(96 * 1024, 0, &fixed);
+    assert_int_equal(fixed.client.sndbuf_peak, 96 * 1024);
+    assert_int_equal(fixed.client.info.sndbuf, 96 * 1024);
+    assert_int_equal(fixed.client.info.counters.sndbuf_grown, 0);
+    assert_true(fixed.server.rcvbuf_peak > 64 * 1024);
+}
+
 static void demo_states_client_closes(void **state)
 {
     (void)state;
@@ -662,6 +717,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(goodput_near_link_rate_without_loss),
     cmocka_unit_test(default_buffers_grow_to_fill_a_long_fat_path),
     cmocka_unit_test(fixed_buffers_stay_and_cap_the_rate),
+    cmocka_unit_test(a_fixed_receive_buffer_never_grows_past_its_size),
+    cmocka_unit_test(a_fixed_send_buffer_never_grows_past_its_size),
 };
 
 SYNACK_TEST_MAIN("transfer", tests)

@@ -1089,6 +1089,59 @@ static void fixed_buffers(struct synack_config *cfg)
     cfg->rcvbuf_max = 0;
 }
 
+static int get_int_opt(int fd, int name)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    assert_int_equal(synack_getsockopt(fd, SOL_SOCKET, name, &v, &len), 0);
+    return v;
+}
+
+/* SO_SNDBUF and SO_RCVBUF set before connect fix the connection's buffers (and stop their
+ * autotuning): getsockopt reports the sizes set before the connection and the
+ * connection's own after, the same after a megabyte went through. An accepted socket
+ * takes its listener's (SO_RCVBUFFORCE on the listener); setting one on a connected socket
+ * applies at once; the server's send buffer, never set, is the stack's. */
+static void so_bufs_set_before_connect_fix_the_connections_buffers(void **state)
+{
+    (void)state;
+    struct net *n = net_new();
+    int l = listen_b(n, 80, false);
+    int big = 200000, small = 30000;
+    assert_int_equal(synack_setsockopt(l, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big), 0);
+    int c = synack_socket(n->a, AF_INET, SOCK_STREAM, 0);
+    assert_true(c >= 0);
+    assert_int_equal(synack_setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    assert_int_equal(synack_setsockopt(c, SOL_SOCKET, SO_RCVBUF, &big, sizeof big), 0);
+    assert_int_equal(get_int_opt(c, SO_SNDBUF), small);
+    struct sockaddr_in sa = sin4(B4, 80);
+    assert_int_equal(synack_connect(c, SA(sa), sizeof(sa)), 0);
+    int srv = synack_accept(l, NULL, NULL);
+    assert_true(srv >= 0);
+    assert_int_equal(get_int_opt(c, SO_SNDBUF), small);
+    assert_int_equal(get_int_opt(c, SO_RCVBUF), big);
+    assert_int_equal(get_int_opt(srv, SO_RCVBUF), big);
+    assert_int_equal(get_int_opt(srv, SO_SNDBUF), 64 * 1024);
+    uint8_t buf[16384], got[sizeof buf];
+    for (int k = 0; k < 64; k++) {
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = (uint8_t)(i * 13 + (size_t)k);
+        send_all(c, buf, sizeof buf);
+        recv_all(srv, got, sizeof got);
+        assert_memory_equal(got, buf, sizeof buf);
+    }
+    assert_int_equal(get_int_opt(c, SO_SNDBUF), small);
+    assert_int_equal(get_int_opt(srv, SO_RCVBUF), big);
+    /* On a connection: at once. */
+    int mid = 100000;
+    assert_int_equal(synack_setsockopt(srv, SOL_SOCKET, SO_SNDBUF, &mid, sizeof mid), 0);
+    assert_int_equal(get_int_opt(srv, SO_SNDBUF), mid);
+    synack_close(c);
+    synack_close(srv);
+    synack_close(l);
+    net_free(n);
+}
+
 static void poll_for_pollout_wakes_when_a_send_buffer_filled_exactly_drains(void **state)
 {
     (void)state;
@@ -1972,6 +2025,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(nonblocking_by_fcntl_and_fionbio),
     cmocka_unit_test(runtime_without_a_thread_runs_from_the_callers_epoll_loop),
     cmocka_unit_test(many_threads_connect_send_recv_close_at_once),
+    cmocka_unit_test(so_bufs_set_before_connect_fix_the_connections_buffers),
 };
 
 SYNACK_TEST_MAIN("socket", tests)

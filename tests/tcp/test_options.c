@@ -75,7 +75,7 @@ static void no_window_scale(struct synack_config *cfg)
     cfg->window_scale = false;
     cfg->rcvbuf = 65535;
     cfg->rcvbuf_max = 0;
-        /* fixed: the shift offered covers this buffer */ /* what the unscaled field can offer */
+    /* fixed: the shift offered covers this buffer */ /* what the unscaled field can offer */
 }
 
 static void no_timestamps(struct synack_config *cfg)
@@ -302,6 +302,47 @@ static void wscale_offered_is_smallest_covering_rcvbuf_rfc7323_2_3(void **state)
         expect_unscaled_syn_window(&syn, f.cfg.rcvbuf, cases[i].shift);
         fix_free(&f);
     }
+}
+
+/* synack_tcp_set_bufsize: sizes above 1 GiB (SYNACK_BUFSIZE_MAX) and NULL are INVAL and
+ * change nothing; 0 leaves a buffer alone; a send size below the storage is the size
+ * reported and keeps the bytes queued (send() takes no more); a receive size is clamped to
+ * what the window field can offer: 65535 when the peer did not scale (RFC 7323 §2.2), and
+ * 65535 << 9 when it did (the shift covers the 16 MiB rcvbuf_max: RFC 7323 §2.3). */
+static void set_bufsize_checks_range_and_clamps_to_the_window_field(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, NULL);
+    fix_established_active(&f);
+    assert_int_equal(synack_tcp_set_bufsize(NULL, 1, 1), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, SYNACK_BUFSIZE_MAX + 1, 0), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, 0, SYNACK_BUFSIZE_MAX + 1), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, SIZE_MAX, 4096), SYNACK_ERR_INVAL);
+    struct synack_tcp_info info = fix_info(&f);
+    assert_int_equal(info.sndbuf, 64 * 1024);
+    assert_int_equal(info.rcvbuf, 64 * 1024);
+    fix_queue(&f, 40000);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, 10000, 0), 0);
+    info = fix_info(&f);
+    assert_int_equal(info.sndbuf, 10000);
+    assert_int_equal(info.send_queued, 40000);
+    assert_int_equal(info.rcvbuf, 64 * 1024);
+    uint8_t one = 1;
+    assert_int_equal(synack_tcp_send(f.c, &one, 1, f.now), SYNACK_ERR_AGAIN);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, 0, SYNACK_BUFSIZE_MAX), 0);
+    assert_int_equal(fix_info(&f).rcvbuf, 65535); /* the peer offered no window scale */
+    fix_free(&f);
+
+    fix_init(&f, NULL);
+    f.peer_wscale = 2;
+    fix_established_active(&f);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, 1, SYNACK_BUFSIZE_MAX), 0);
+    info = fix_info(&f);
+    assert_int_equal(info.rcv_wscale, 9);
+    assert_int_equal(info.rcvbuf, (size_t)65535 << 9);
+    assert_int_equal(info.sndbuf, 1);
+    fix_free(&f);
 }
 
 /* RFC 7323 §2.3: the shift is fixed in the SYN, so with autotuning it covers what the
@@ -908,6 +949,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wscale_in_syn_ack_only_if_peer_offered_rfc7323_2_2),
     cmocka_unit_test(wscale_offered_is_smallest_covering_rcvbuf_rfc7323_2_3),
     cmocka_unit_test(wscale_covers_the_autotuning_maximum_but_not_past_the_start),
+    cmocka_unit_test(set_bufsize_checks_range_and_clamps_to_the_window_field),
     cmocka_unit_test(peer_window_scaled_except_in_syn_rfc7323_2_2),
     cmocka_unit_test(our_window_field_is_rcv_wnd_shifted_rfc7323_2_3),
     cmocka_unit_test(wscale_above_14_used_as_14_rfc7323_2_3),

@@ -602,6 +602,52 @@ static void right_edge_kept_within_scale_unit_rfc7323_2_4(void **state)
     fix_free(&f);
 }
 
+/* Lets the delayed ACK go and returns the last segment the stack sent (false: none). */
+static bool last_ack(struct fix *f, struct wire_tcp_repr *last)
+{
+    fix_advance(f, SYNACK_MS(500));
+    bool any = false;
+    struct wire_tcp_repr seg;
+    while (fix_recv(f, &seg)) {
+        *last = seg;
+        any = true;
+    }
+    return any;
+}
+
+/* synack_tcp_set_bufsize below what the buffer holds: it keeps every byte, the right edge
+ * already offered stays (RFC 9293 §3.8.6.2.2) and data up to it is taken; the window then
+ * opens only to the new size, once the application has read below it. */
+static void a_receive_size_set_below_what_is_held_keeps_data_and_edge(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, rcvbuf_8192);
+    uint32_t base = established(&f);
+    struct wire_tcp_repr ack = {0};
+    for (uint32_t off = 0; off < 4380; off += SEG_MAX)
+        send_at(&f, base, off, SEG_MAX);
+    assert_true(last_ack(&f, &ack));
+    assert_int_equal(ack.ack + ack.window, base + 8192);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, 0, 2048), 0);
+    assert_int_equal(fix_info(&f).rcvbuf, 2048);
+    assert_int_equal(fix_info(&f).recv_queued, 4380);
+    /* The peer fills the window it was offered: all of it is kept. */
+    send_at(&f, base, 4380, SEG_MAX);
+    send_at(&f, base, 5840, SEG_MAX);
+    send_at(&f, base, 7300, 8192 - 7300);
+    assert_true(last_ack(&f, &ack));
+    assert_int_equal(ack.ack, base + 8192);
+    assert_int_equal(ack.window, 0);
+    assert_int_equal(fix_drops(&f, SYNACK_DROP_RCV_BUFFER), 0);
+    assert_int_equal(fix_info(&f).recv_queued, 8192);
+    read_expect(&f, 0, 8192);
+    assert_true(last_ack(&f, &ack));
+    assert_int_equal(ack.ack, base + 8192);
+    assert_int_equal(ack.window, 2048); /* the new size, not the 8192 of storage */
+    fix_free(&f);
+}
+
 /* Fills an 8192-byte buffer to a zero window: 5 segments of 1460 and one of 892. */
 static uint32_t fill_to_zero_window(struct fix *f)
 {
@@ -915,6 +961,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(delack_piggybacked_on_data_cancels_timer_rfc1122_4_2_3_2),
     cmocka_unit_test(delack_zero_acks_every_segment_rfc5681_4_2),
     cmocka_unit_test(right_edge_never_moves_left_rfc9293_3_8_6_2_2),
+    cmocka_unit_test(a_receive_size_set_below_what_is_held_keeps_data_and_edge),
     cmocka_unit_test(right_edge_kept_within_scale_unit_rfc7323_2_4),
     cmocka_unit_test(sws_small_reads_send_no_window_update_rfc1122_4_2_3_3),
     cmocka_unit_test(sws_large_read_sends_window_update_rfc1122_4_2_3_3),
