@@ -54,14 +54,7 @@ static void *conn_alloc(const struct synack_tcp *c, size_t size)
     return alloc_mem(c->env->cfg, size);
 }
 
-/* Frees `old` if it lived apart from the TCB, and marks `bit`'s storage as living apart. */
-static void conn_owned_swap(struct synack_tcp *c, uint8_t bit, void *old)
-{
-    if (c->owned & bit) alloc_free(c->env->cfg, old);
-    c->owned |= bit;
-}
-
-static bool grow_ring(struct synack_tcp *c, struct ring *r, uint8_t bit, size_t cap)
+static bool grow_ring(struct synack_tcp *c, struct ring *r, size_t cap)
 {
     if (!r->buf) { /* no storage yet: it comes at the new size */
         r->cap = cap;
@@ -71,7 +64,7 @@ static bool grow_ring(struct synack_tcp *c, struct ring *r, uint8_t bit, size_t 
     if (!storage) return false;
     uint8_t *old = r->buf;
     ring_move(r, storage, cap);
-    conn_owned_swap(c, bit, old);
+    alloc_free(c->env->cfg, old);
     return true;
 }
 
@@ -86,7 +79,7 @@ static bool grow_segs(struct synack_tcp *c, unsigned cap)
     c->segs = segs;
     c->seg_cap = cap;
     c->seg_head = 0;
-    conn_owned_swap(c, TCP_OWN_SEGS, old);
+    alloc_free(c->env->cfg, old);
     return true;
 }
 
@@ -98,7 +91,7 @@ static bool grow_ooo(struct synack_tcp *c, unsigned cap)
     struct tcp_ooo *old = c->ooo;
     c->ooo = ooo;
     c->ooo_cap = cap;
-    conn_owned_swap(c, TCP_OWN_OOO, old);
+    alloc_free(c->env->cfg, old);
     return true;
 }
 
@@ -132,7 +125,7 @@ void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now)
     size_t cap = c->sndq.cap, target = 2 * (size_t)c->cc.cwnd;
     if (cap >= c->sndbuf_max || target <= cap || tcp_mem_pressure(c)) return;
     size_t n = next_size(cap, target, c->sndbuf_max);
-    if (!grow_ring(c, &c->sndq, TCP_OWN_SNDQ, n)) return; /* the scoreboard may follow */
+    if (!grow_ring(c, &c->sndq, n)) return; /* the scoreboard may follow */
     TCP_COUNT(c, sndbuf_grown);
     /* The room is new: whoever waits to write may. */
     c->flags |= TCP_F_WANT_WRITABLE;
@@ -186,7 +179,7 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
     c->drs_copied = 0;
     if (target <= cap || tcp_mem_pressure(c)) return;
     size_t size = next_size(cap, target, max);
-    if (!grow_ring(c, &c->rcvq, TCP_OWN_RCVQ, size)) return; /* the block table may follow */
+    if (!grow_ring(c, &c->rcvq, size)) return; /* the block table may follow */
     TCP_COUNT(c, rcvbuf_grown);
 }
 
@@ -196,7 +189,6 @@ bool tcp_ring_storage(struct synack_tcp *c, struct ring *r)
     uint8_t *storage = conn_alloc(c, r->cap);
     if (!storage) return false;
     r->buf = storage;
-    c->owned |= r == &c->sndq ? TCP_OWN_SNDQ : TCP_OWN_RCVQ;
     return true;
 }
 
@@ -239,10 +231,8 @@ int synack_tcp_set_bufsize(struct synack_tcp *c, size_t sndbuf, size_t rcvbuf)
     size_t floor = (size_t)16 << c->rcv_wscale;
     if (rcvbuf && rcvbuf < floor) rcvbuf = floor;
     /* The scoreboard and the block table follow the buffers' sizes as they fill. */
-    if (sndbuf > c->sndq.cap && !grow_ring(c, &c->sndq, TCP_OWN_SNDQ, sndbuf))
-        return SYNACK_ERR_NOMEM;
-    if (rcvbuf > c->rcvq.cap && !grow_ring(c, &c->rcvq, TCP_OWN_RCVQ, rcvbuf))
-        return SYNACK_ERR_NOMEM;
+    if (sndbuf > c->sndq.cap && !grow_ring(c, &c->sndq, sndbuf)) return SYNACK_ERR_NOMEM;
+    if (rcvbuf > c->rcvq.cap && !grow_ring(c, &c->rcvq, rcvbuf)) return SYNACK_ERR_NOMEM;
     /* A writer waiting for room after a larger size learns it at the next ACK
      * (release_sndq); the socket layer re-reads readiness itself. */
     if (sndbuf) c->sndbuf_max = sndbuf;
@@ -258,9 +248,9 @@ int synack_tcp_set_bufsize(struct synack_tcp *c, size_t sndbuf, size_t rcvbuf)
 void tcp_conn_free(struct synack_tcp *c)
 {
     const struct synack_config *cfg = c->env->cfg;
-    if (c->owned & TCP_OWN_SEGS) alloc_free(cfg, c->segs);
-    if (c->owned & TCP_OWN_OOO) alloc_free(cfg, c->ooo);
-    if (c->owned & TCP_OWN_SNDQ) alloc_free(cfg, c->sndq.buf);
-    if (c->owned & TCP_OWN_RCVQ) alloc_free(cfg, c->rcvq.buf);
+    alloc_free(cfg, c->segs);
+    alloc_free(cfg, c->ooo);
+    alloc_free(cfg, c->sndq.buf);
+    alloc_free(cfg, c->rcvq.buf);
     alloc_free(cfg, c);
 }

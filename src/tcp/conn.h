@@ -174,10 +174,8 @@ struct synack_tcp {
 
     struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
     struct ring rcvq; /* in-order data the application has not read */
-    /* Autotuning (autotune.c): the scoreboard and the out-of-order table start in the
-     * TCB's own allocation and move to storage of their own as they grow; the buffers get
-     * theirs with the first byte each holds. */
-    uint8_t owned;                 /* TCP_OWN_*: which of them live apart (freed with the TCB) */
+    /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table are
+     * allocated apart from the TCB, with their first use, and grow with it. */
     size_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are: fixed);
                                       synack_tcp_set_bufsize sets them, and they may then be
                                       below the storage's size (tcp_sndbuf_size) */
@@ -395,7 +393,6 @@ void tcp_mem_sync(struct synack_tcp *c);
 /* True when the env's connections hold mem_budget bytes of data or more. */
 bool tcp_mem_pressure(const struct synack_tcp *c);
 /* ---- tcp/autotune.c ---- */
-enum { TCP_OWN_SEGS = 1, TCP_OWN_OOO = 2, TCP_OWN_SNDQ = 4, TCP_OWN_RCVQ = 8 };
 /* Scoreboard records for a send buffer of `sndbuf` bytes: one per segment of 256 bytes or
  * more in flight; smaller segments just mean fewer in flight. */
 unsigned tcp_seg_cap(size_t sndbuf);
@@ -423,10 +420,10 @@ size_t tcp_rcvbuf_size(const struct synack_tcp *c);
 /* The bytes a buffer takes now: its size less what it holds (0 while it holds more). */
 size_t tcp_snd_room(const struct synack_tcp *c);
 size_t tcp_rcv_room(const struct synack_tcp *c);
-/* Frees the storage that moved out of the TCB (TCP_OWN_*), then the TCB. */
+/* Frees the buffers' and the tables' storage, then the TCB. */
 void tcp_conn_free(struct synack_tcp *c);
 
-/* Bytes one connection allocates: TCB, scoreboard, out-of-order table, both buffers. */
+/* Bytes one connection allocates when it is made: its TCB (the rest comes with use). */
 size_t tcp_conn_bytes(const struct synack_config *cfg);
 /* Allocates a connection in CLOSED (or LISTEN for a passive open) with its buffers; NULL at
  * max_conns or when the allocator fails. */
