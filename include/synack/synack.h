@@ -305,6 +305,8 @@ struct synack_counters {
     /* Resources (stack only unless noted). */
     uint64_t time_wait_records;        /* released connections that spent TIME_WAIT as a record */
     uint64_t time_wait_overflows;      /* ... that stayed whole because max_time_wait was reached */
+    uint64_t time_wait_reused;         /* 4-tuples in TIME_WAIT taken over by an outgoing
+                                          connection (time_wait_reuse) */
     uint64_t orphans_reset;            /* oldest orphans reset because max_orphans was reached */
     uint64_t fin_wait2_timeouts;       /* released connections reset after fin_wait2_timeout */
     uint64_t zero_window_timeouts;     /* released connections that gave up probing a zero window
@@ -413,9 +415,19 @@ struct synack_config {
                                      low bits of the SYN-ACK's TSval; without them a cookie
                                      connection has neither */
     size_t max_time_wait;              /* TIME_WAIT records (128 bytes each, no connection
-                                          slot) the stack keeps for released connections (4096;
-                                          raise it with max_conns). Beyond it a released connection
-                                          spends TIME_WAIT whole, in its slot (counted) */
+                                          slot) the stack keeps for released connections (16384,
+                                          the default ephemeral range: a client that closes first
+                                          keeps each port's TIME_WAIT as a record; raise it with
+                                          max_conns). Beyond it a released connection spends
+                                          TIME_WAIT whole, in its slot (counted) */
+    synack_time_t time_wait_reuse;     /* an outgoing connection (connect, ephemeral port or
+                                          not) may take over a 4-tuple in TIME_WAIT on our side
+                                          once this long has passed since that TIME_WAIT last
+                                          sent or received a segment, if the old connection had
+                                          timestamps (1 s; like Linux's tcp_tw_reuse, the rules
+                                          of RFC 6191 seen from the side that closed first). The
+                                          new ISS starts above the old sequence space. 0: never;
+                                          else at least 1 ms (one tick of our TSval clock) */
     size_t mem_budget;                 /* bytes of data the stack holds at most in all send and
                                           receive buffers and out-of-order queues (0: no budget; the
                                           buffers, sndbuf + rcvbuf per connection, bound it anyway).
@@ -500,7 +512,8 @@ struct synack_tcp;      /* one connection */
 struct synack_listener; /* one listening port with its backlog */
 
 /* Creates a stack. Errors: INVAL (no address; an address not unicast or given twice; mtu
- * < 68, or < 1280 with an IPv6 address; pmtu_min < 68; bad buffer sizes), NOMEM. */
+ * < 68, or < 1280 with an IPv6 address; pmtu_min < 68; bad buffer sizes; time_wait_reuse
+ * neither 0 nor at least 1 ms), NOMEM. */
 int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg);
 /* Frees the stack and every connection and listener it holds. NULL is allowed. */
 void synack_stack_free(struct synack_stack *stack);
@@ -645,8 +658,9 @@ uint64_t synack_stack_events_queued(const struct synack_stack *stack);
  *   an old server without the flag still blocks a new one that has it (as Linux does).
  *
  * These rules are for bind and listen. synack_tcp_connect checks only its 4-tuple, and
- * the ephemeral port it picks avoids only 4-tuples and listeners (RFC 6056); reusing a
- * 4-tuple in TIME_WAIT for an outgoing connection (RFC 6191) is not part of them. */
+ * the ephemeral port it picks avoids only 4-tuples and listeners (RFC 6056); a 4-tuple in
+ * TIME_WAIT on our side is taken over by an outgoing connection when
+ * synack_config.time_wait_reuse says it is safe. */
 #define SYNACK_BIND_REUSEADDR 0x1u
 
 /* Would a TCP socket bound to `local` (port not 0) with `flags` conflict with what the
@@ -701,11 +715,16 @@ int synack_listener_connect(struct synack_listener *l, const struct synack_endpo
 /* Active open (CLOSED -> SYN_SENT) to `remote` (an IPv4 or IPv6 address and a port, not 0).
  * `local` may be NULL; its address, if not a wildcard, is one of the stack's addresses of
  * the remote's family (else the stack's first of that family is used), and its port 0
- * picks an ephemeral port (RFC 6056). Completion is reported by SYNACK_EV_CONNECTED, or
+ * picks an ephemeral port (RFC 6056). With no address bound and every ephemeral port of
+ * that first address taken toward `remote`, the stack's further addresses of the family
+ * are tried in order. A 4-tuple in TIME_WAIT on our side is taken over when
+ * synack_config.time_wait_reuse allows (its TIME_WAIT ends then: TIME_WAIT -> CLOSED for
+ * the old connection). Completion is reported by SYNACK_EV_CONNECTED, or
  * SYNACK_EV_ERROR with CONNREFUSED, TIMEDOUT or UNREACH. Errors: INVAL (no address of the
  * remote's family, a local address not the stack's, a remote that is not unicast),
- * ADDRINUSE (the 4-tuple is in use or in TIME_WAIT), NOPORTS, CONNLIMIT (the stack holds
- * max_conns connections), NOMEM. */
+ * ADDRINUSE (the 4-tuple is in use, or in a TIME_WAIT not yet safe to reuse), NOPORTS
+ * (every port of every address of the family), CONNLIMIT (the stack holds max_conns
+ * connections), NOMEM. */
 int synack_tcp_connect(struct synack_stack *stack, const struct synack_endpoint *remote,
                        const struct synack_endpoint *local, void *user, struct synack_tcp **out,
                        synack_time_t now);

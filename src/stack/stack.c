@@ -109,7 +109,8 @@ void synack_config_default(struct synack_config *cfg)
     cfg->rto_max = SYNACK_S(60); /* RFC 6298 (2.5) */
     cfg->syn_retries = 6;
     cfg->syncookies = SYNACK_SYNCOOKIES_OVERFLOW;
-    cfg->max_time_wait = 4096;
+    cfg->max_time_wait = 16384; /* the default ephemeral range, 49152-65535 */
+    cfg->time_wait_reuse = SYNACK_S(1);
     cfg->max_orphans = 512;
     cfg->fin_wait2_timeout = SYNACK_S(60);
     cfg->keepalive_interval = SYNACK_S(75); /* Linux's tcp_keepalive_intvl */
@@ -172,6 +173,7 @@ static bool config_is_valid(const struct synack_config *cfg)
            (unsigned)cfg->syncookies < SYNACK_SYNCOOKIES_COUNT && cfg->init_cwnd > 0 &&
            cfg->rto_min > 0 && cfg->rto_min <= cfg->rto_max && cfg->rto_initial > 0 &&
            cfg->ephemeral_lo != 0 && cfg->min_snd_mss > 0 &&
+           (cfg->time_wait_reuse == 0 || cfg->time_wait_reuse >= SYNACK_MS(1)) &&
            (cfg->keepalive_idle == 0 ||
             (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
            cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL) &&

@@ -13,7 +13,20 @@ int synack_tcp_connect(struct synack_stack *s, const struct synack_endpoint *rem
     struct synack_addr laddr;
     if (stack_source_addr(s, local ? &local->addr : NULL, &remote->addr, &laddr) != 0)
         return SYNACK_ERR_INVAL;
-    return tcp_connect(&s->tcp, &laddr, local ? local->port : 0, remote, user, out, now);
+    uint16_t lport = local ? local->port : 0;
+    int rc = tcp_connect(&s->tcp, &laddr, lport, remote, user, out, now);
+    bool bound = local && local->addr.family != SYNACK_AF_NONE && !addr_is_any(&local->addr);
+    if (rc != SYNACK_ERR_NOPORTS || bound) return rc;
+    /* RFC 6056 §2 counts ports per 4-tuple: with every ephemeral port of the first address
+     * taken toward this destination, each further address of the family brings a whole
+     * range more. Tried in configuration order, after the first (stack_source_addr's). */
+    for (size_t i = 0; i < SYNACK_MAX_ADDRS && s->cfg.addrs[i].family != SYNACK_AF_NONE; i++) {
+        const struct synack_addr *a = &s->cfg.addrs[i];
+        if (a->family != remote->addr.family || addr_eq(a, &laddr)) continue;
+        rc = tcp_connect(&s->tcp, a, 0, remote, user, out, now);
+        if (rc != SYNACK_ERR_NOPORTS) return rc;
+    }
+    return rc;
 }
 
 /* The SYNACK_BIND_* flags this stack knows. */

@@ -65,8 +65,10 @@ uint8_t tcp_rcv_wscale(const struct synack_config *cfg)
 uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                        const struct synack_addr *raddr, uint16_t rport)
 {
-    /* RFC 7323 §5.4: a per-connection offset hides the clock and makes TSvals of
-     * successive incarnations unrelated. */
+    /* RFC 7323 §5.4: a per-connection offset hides the clock from the peer. It is a keyed
+     * function of the 4-tuple, so successive incarnations of one 4-tuple share it and their
+     * TSvals keep rising, which PAWS across incarnations needs (RFC 6191, and a TIME-WAIT
+     * taken over by an outgoing connection: tcp_tuple_claim). */
     return (uint32_t)siphash_tuple(e->hash_key, laddr, lport, raddr, rport);
 }
 

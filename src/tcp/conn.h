@@ -329,10 +329,18 @@ struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct 
  * holding that port. A control-path call: it walks them all (see demux.c). */
 bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port,
                         bool reuseaddr);
-/* RFC 6056 §3.3.3: an ephemeral port free for (laddr, raddr, rport) among connections,
- * TIME-WAIT records and listeners, or 0 if none is. */
+/* What holds a 4-tuple in TIME-WAIT that an outgoing connection may take over: a record
+ * or a released connection (at most one of the two set), or neither. */
+struct tcp_tuple_holder {
+    struct tcp_tw *tw;
+    struct synack_tcp *c;
+};
+/* RFC 6056 §3.3.3: an ephemeral port for (laddr, raddr, rport) that no listener holds and
+ * whose 4-tuple tcp_tuple_claim gives (free, or in a TIME-WAIT `h` may take over), or 0 if
+ * none is. */
 uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
-                            const struct synack_addr *raddr, uint16_t rport);
+                            const struct synack_addr *raddr, uint16_t rport, synack_time_t now,
+                            struct tcp_tuple_holder *h);
 
 /* ---- tcp/input.c ---- */
 /* Processes one parsed segment addressed to this stack. */
@@ -517,6 +525,23 @@ void tcp_tw_expire(struct tcp_env *e, synack_time_t now);
  * receive side ended at `rcv_nxt` (timestamps: `ts_on`, TS.Recent `ts_recent`). */
 bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bool ts_on,
                            uint32_t ts_recent);
+/* Whether an outgoing connection may have the 4-tuple: 0 with `h` empty when nothing holds
+ * it; 0 with `h` set when a TIME-WAIT holds it that the new connection may take over
+ * (synack_config.time_wait_reuse: timestamps on, both ends' clocks past the old
+ * incarnation); ADDRINUSE when a connection, or a TIME-WAIT not yet safe to reuse, does. */
+int tcp_tuple_claim(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                    const struct synack_addr *raddr, uint16_t rport, synack_time_t now,
+                    struct tcp_tuple_holder *h);
+/* Ends the TIME-WAIT that `h` holds, if any, as the end of 2*MSL would (TIME_WAIT ->
+ * CLOSED, counted time_wait_reused), and says in *floor the sequence number the new
+ * incarnation's ISS must exceed (RFC 1122 §4.2.2.13). False when `h` held nothing. */
+bool tcp_tuple_take(struct tcp_env *e, struct tcp_tuple_holder *h, synack_time_t now,
+                    uint32_t *floor);
+/* An ISS above `floor` if one is given: `iss` itself, or floor + 1. */
+static inline uint32_t tcp_iss_above(uint32_t iss, const uint32_t *floor)
+{
+    return floor && seq_leq(iss, *floor) ? *floor + 1 : iss;
+}
 
 /* ---- tcp/syncookie.c: SYN cookies (RFC 4987 §3.6) ---- */
 /* Answers the SYN `seg` with a SYN-ACK whose ISS is a cookie, keeping no state. */
@@ -543,8 +568,9 @@ void tcp_orphan_remove(struct synack_tcp *c);
 int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                 const struct synack_endpoint *remote, void *user, struct synack_tcp **out,
                 synack_time_t now);
-/* Active open of a fresh TCB: ISS, SYN queued, SYN-SENT. */
-void tcp_active_open(struct synack_tcp *c, synack_time_t now);
+/* Active open of a fresh TCB: ISS (above `iss_floor` if given: a 4-tuple taken over from
+ * TIME-WAIT), SYN queued, SYN-SENT. */
+void tcp_active_open(struct synack_tcp *c, const uint32_t *iss_floor, synack_time_t now);
 
 /* ---- tcp/listen.c ---- */
 /* RFC 9293 §3.10.1 OPEN, passive, on (addr, port): `addr` is one of the stack's addresses,

@@ -142,7 +142,8 @@ bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr,
 }
 
 uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
-                            const struct synack_addr *raddr, uint16_t rport)
+                            const struct synack_addr *raddr, uint16_t rport, synack_time_t now,
+                            struct tcp_tuple_holder *h)
 {
     uint32_t lo = e->cfg->ephemeral_lo, n = (uint32_t)e->cfg->ephemeral_hi - lo + 1;
     /* RFC 6056 §3.3.3: offset = F(local, remote, secret), then probe from a counter that
@@ -151,8 +152,11 @@ uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
     uint32_t offset = (uint32_t)siphash_tuple(e->cfg->isn_secret, laddr, 0, raddr, rport);
     for (uint32_t tries = 0; tries < n; tries++) {
         uint16_t port = (uint16_t)(lo + (offset + (*e->port_counter)++) % n);
-        if (!tcp_demux_find(e, laddr, port, raddr, rport) &&
-            !tcp_tw_find(e, laddr, port, raddr, rport) && !tcp_listener_find(e, laddr, port))
+        /* A port whose 4-tuple sits in a TIME-WAIT that may be reused counts as free, as in
+         * Linux: the probe reaches it only after every other port since its last use, so
+         * the oldest TIME-WAITs go first. */
+        if (!tcp_listener_find(e, laddr, port) &&
+            tcp_tuple_claim(e, laddr, port, raddr, rport, now, h) == 0)
             return port;
     }
     return 0;

@@ -91,10 +91,11 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
     struct tcp_env *e = l->env;
     const struct synack_addr *raddr = &remote->addr;
     uint16_t rport = remote->port;
-    if (tcp_demux_find(e, laddr, l->port, raddr, rport) ||
-        tcp_tw_find(e, laddr, l->port, raddr, rport))
-        return SYNACK_ERR_ADDRINUSE;
-    if (e->nconns >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
+    struct tcp_tuple_holder h;
+    if (tcp_tuple_claim(e, laddr, l->port, raddr, rport, now, &h) != 0) return SYNACK_ERR_ADDRINUSE;
+    if (e->nconns - (h.c != NULL) >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
+    uint32_t floor;
+    bool reused = tcp_tuple_take(e, &h, now, &floor);
     struct synack_tcp *c = tcp_conn_new(e, laddr, l->port, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     /* RFC 9293 §3.10.2 SEND in LISTEN: "If the foreign socket is specified, then change
@@ -105,7 +106,7 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
     if (l->reuseaddr) c->flags |= TCP_F_REUSEADDR;
     c->state = SYNACK_LISTEN;
     listener_free(l);
-    tcp_active_open(c, now);
+    tcp_active_open(c, reused ? &floor : NULL, now);
     *out = c;
     return 0;
 }
@@ -209,7 +210,7 @@ void tcp_listen_input(struct synack_listener *l, const struct wire_ip_repr *ip,
     uint32_t iss = tcp_isn(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port, now);
     /* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start above the
      * sequence numbers of the old incarnation. */
-    if (iss_floor && seq_leq(iss, *iss_floor)) iss = *iss_floor + 1;
+    iss = tcp_iss_above(iss, iss_floor);
     struct synack_tcp *c = tcp_listen_child(l, ip, seg, iss, now);
     if (!c) {
         if (mode == SYNACK_SYNCOOKIES_OVERFLOW && !iss_floor)

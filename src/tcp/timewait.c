@@ -249,3 +249,72 @@ void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_rep
     /* An acceptable ACK acknowledges nothing new, and text after the peer's FIN is ignored
      * (RFC 9293 §3.10.7.4, sixth and seventh steps in TIME-WAIT). */
 }
+
+/* ---- outgoing connections that take over a 4-tuple in TIME-WAIT ---- */
+
+/* RFC 6191 §2 lets a SYN reopen a 4-tuple from TIME-WAIT when timestamps tell the new
+ * incarnation's segments from the old one's: PAWS (RFC 7323 §5) then refuses the old
+ * incarnation's duplicates still in the network. The same reasoning lets an outgoing
+ * connection take over a 4-tuple whose TIME-WAIT is on our side (Linux's tcp_tw_reuse),
+ * once two things hold:
+ * - our TSvals have moved past every one the old incarnation sent. They share its offset
+ *   (tcp_ts_offset is a function of the 4-tuple) and tick every millisecond, so one tick
+ *   after its last segment out suffices; the peer's PAWS then drops our old duplicates;
+ * - the peer's have moved past every one it sent. A peer's clock ticks at least once a
+ *   second (RFC 7323 §5.4), so the new SYN-ACK's TSval starts our TS.Recent above all its
+ *   old segments once a second has passed since the last of them.
+ * Hence one wait after the TIME-WAIT last sent or received anything (time_wait_reuse, 1 s
+ * by default), and never without timestamps. `expires` is the end of 2*MSL, which last
+ * (re)started at TIME-WAIT entry or at the peer's retransmitted FIN and our ACK of it. */
+static bool tw_reusable(const struct tcp_env *e, bool ts, synack_time_t expires,
+                        synack_time_t ts_recent_time, synack_time_t oow_ack_at, synack_time_t now)
+{
+    synack_time_t wait = e->cfg->time_wait_reuse;
+    if (!ts || wait == 0) return false;
+    synack_time_t last = expires - 2 * e->cfg->msl;
+    if (ts_recent_time > last) last = ts_recent_time;
+    if (oow_ack_at != SYNACK_NEVER && oow_ack_at > last) last = oow_ack_at;
+    return now >= last && now - last >= wait;
+}
+
+int tcp_tuple_claim(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                    const struct synack_addr *raddr, uint16_t rport, synack_time_t now,
+                    struct tcp_tuple_holder *h)
+{
+    *h = (struct tcp_tuple_holder){0};
+    struct synack_tcp *c = tcp_demux_find(e, laddr, lport, raddr, rport);
+    if (c) {
+        /* Only a connection the application has let go of (a record that max_time_wait
+         * left whole); one it still holds is its to read. */
+        if (c->state != SYNACK_TIME_WAIT || !(c->flags & TCP_F_RELEASED) ||
+            !tw_reusable(e, (c->flags & TCP_F_TS) != 0, c->timewait_at, c->ts_recent_time,
+                         c->oow_ack_at, now))
+            return SYNACK_ERR_ADDRINUSE;
+        h->c = c;
+        return 0;
+    }
+    struct tcp_tw *tw = tcp_tw_find(e, laddr, lport, raddr, rport);
+    if (tw) {
+        if (!tw_reusable(e, tw->ts, tw->expires, tw->ts_recent_time, tw->oow_ack_at, now))
+            return SYNACK_ERR_ADDRINUSE;
+        h->tw = tw;
+    }
+    return 0;
+}
+
+bool tcp_tuple_take(struct tcp_env *e, struct tcp_tuple_holder *h, synack_time_t now,
+                    uint32_t *floor)
+{
+    if (h->tw) {
+        *floor = h->tw->snd_nxt;
+        tw_end(e, h->tw, now);
+    } else if (h->c) {
+        *floor = h->c->snd_nxt;
+        tcp_conn_finish(h->c, 0, now);
+    } else {
+        return false;
+    }
+    *h = (struct tcp_tuple_holder){0};
+    e->counters->time_wait_reused++;
+    return true;
+}

@@ -9,27 +9,34 @@ int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lpo
 {
     const struct synack_addr *raddr = &remote->addr;
     uint16_t rport = remote->port;
+    struct tcp_tuple_holder h;
     if (lport == 0) {
-        lport = tcp_ephemeral_port(e, laddr, raddr, rport);
+        lport = tcp_ephemeral_port(e, laddr, raddr, rport, now, &h);
         if (lport == 0) return SYNACK_ERR_NOPORTS;
-    } else if (tcp_demux_find(e, laddr, lport, raddr, rport) ||
-               tcp_tw_find(e, laddr, lport, raddr, rport)) {
+    } else if (tcp_tuple_claim(e, laddr, lport, raddr, rport, now, &h) != 0) {
         return SYNACK_ERR_ADDRINUSE;
     }
-    if (e->nconns >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
+    /* A released connection in TIME-WAIT gives its slot to the one that takes its 4-tuple. */
+    if (e->nconns - (h.c != NULL) >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
+    /* Taken before the new TCB exists (the demux holds one TCB per 4-tuple). Should the
+     * allocation below fail, that TIME-WAIT has still ended, which its reuse rule made safe. */
+    uint32_t floor;
+    bool reused = tcp_tuple_take(e, &h, now, &floor);
     struct synack_tcp *c = tcp_conn_new(e, laddr, lport, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     c->user = user;
-    tcp_active_open(c, now);
+    tcp_active_open(c, reused ? &floor : NULL, now);
     *out = c;
     return 0;
 }
 
-void tcp_active_open(struct synack_tcp *c, synack_time_t now)
+void tcp_active_open(struct synack_tcp *c, const uint32_t *iss_floor, synack_time_t now)
 {
     /* RFC 9293 §3.10.1 OPEN (and §3.10.2 SEND in LISTEN): select an ISS, send a SYN,
      * enter SYN-SENT. */
-    c->iss = tcp_isn(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port, now);
+    c->iss = tcp_iss_above(
+        tcp_isn(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port, now),
+        iss_floor);
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;

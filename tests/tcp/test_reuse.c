@@ -424,6 +424,344 @@ static void ephemeral_port_choice_ignores_the_bind_rules(void **state)
     fix_free(&f);
 }
 
+/* ---- TIME_WAIT taken over by an outgoing connection (time_wait_reuse) ------------------------ */
+
+static uint64_t time_wait_reused(struct fix *f)
+{
+    struct synack_counters c;
+    synack_stack_counters(f->s, &c);
+    return c.time_wait_reused;
+}
+
+/* The client on port 50000 (the stack's only ephemeral port), its peer with timestamps or
+ * not: ESTABLISHED. */
+static void client_established(struct fix *f, bool ts)
+{
+    f->lport = 50000;
+    f->peer_ts = ts;
+    f->peer_tsval = 5000;
+    fix_established_active(f);
+}
+
+/* The client's FIN first (close releases the connection, shutdown leaves it the
+ * application's), the peer's ACK and FIN 1 ms later, our ACK: TIME_WAIT. */
+static void client_fin_first(struct fix *f, bool release)
+{
+    if (release) {
+        synack_tcp_close(f->c, f->now);
+        f->c = NULL;
+    } else {
+        synack_tcp_shutdown(f->c, f->now);
+    }
+    fix_expect(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    f->peer_ack++;
+    f->now += SYNACK_MS(1);
+    f->peer_tsval++;
+    fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, NULL, 0);
+    f->peer_nxt++;
+    fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+}
+
+/* The client sends `len` bytes and closes first: a TIME_WAIT record holds 198.18.0.1:50000
+ * <-> 198.18.0.2:40000. What the old incarnation last sent: *snd_nxt (sequence) and *tsval. */
+static void client_sends_and_closes_first(struct fix *f, bool ts, size_t len, uint32_t *snd_nxt,
+                                          uint32_t *tsval)
+{
+    client_established(f, ts);
+    uint8_t data[1000] = {0};
+    assert_true(len <= sizeof data);
+    assert_int_equal(synack_tcp_send(f->c, data, len, f->now), (int)len);
+    fix_expect_data(f, WIRE_TCP_ACK | WIRE_TCP_PSH, f->peer_ack, f->peer_nxt, len);
+    f->peer_ack += (uint32_t)len;
+    client_fin_first(f, true);
+    *snd_nxt = f->peer_ack;
+    *tsval = f->last_tsval;
+    assert_int_equal(time_wait_records(f), 1);
+}
+
+static void client_closes_first(struct fix *f, bool ts, uint32_t *snd_nxt, uint32_t *tsval)
+{
+    client_sends_and_closes_first(f, ts, 100, snd_nxt, tsval);
+}
+
+static int connect_again(struct fix *f, bool ephemeral, struct synack_tcp **c)
+{
+    struct synack_endpoint remote = {f->remote, f->rport};
+    return synack_tcp_connect(f->s, &remote, ephemeral ? NULL : &SYNACK_TEST_EP(0, 50000), NULL, c,
+                              f->now);
+}
+
+/* RFC 6191's rules from the side that closed first (as Linux's tcp_tw_reuse): once a second
+ * has passed since the TIME_WAIT last heard from the peer or answered it, timestamps tell
+ * the incarnations apart, and a new connection takes the 4-tuple, by ephemeral choice or by
+ * an explicit port. Its SYN starts above the old sequence space (RFC 1122 §4.2.2.13) and
+ * its TSval above every one the old connection sent; the record reports TIME_WAIT -> CLOSED. */
+static void outgoing_connection_takes_over_a_time_wait_with_timestamps(bool ephemeral)
+{
+    struct fix f;
+    fix_init(&f, one_ephemeral_port);
+    uint32_t old_nxt, old_tsval;
+    client_closes_first(&f, true, &old_nxt, &old_tsval);
+    struct synack_tcp *c = NULL;
+    int busy = ephemeral ? SYNACK_ERR_NOPORTS : SYNACK_ERR_ADDRINUSE;
+    assert_int_equal(connect_again(&f, ephemeral, &c), busy);
+    f.now += SYNACK_MS(999);
+    assert_int_equal(connect_again(&f, ephemeral, &c), busy);
+    assert_int_equal(time_wait_reused(&f), 0);
+    f.now += SYNACK_MS(1);
+    fix_events(&f);
+    f.nevents = 0;
+    assert_int_equal(connect_again(&f, ephemeral, &c), 0);
+    assert_int_equal(time_wait_records(&f), 0);
+    assert_int_equal(time_wait_reused(&f), 1);
+    assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    struct synack_tcp_info info;
+    assert_int_equal(synack_tcp_info(c, &info), 0);
+    assert_int_equal(info.local_port, 50000);
+    struct wire_tcp_repr syn;
+    assert_true(fix_recv(&f, &syn));
+    assert_int_equal(syn.flags, WIRE_TCP_SYN);
+    assert_true((int32_t)(syn.seq - old_nxt) > 0);
+    assert_true(syn.has_ts);
+    assert_true((int32_t)(syn.ts_val - old_tsval) > 0);
+    fix_free(&f);
+}
+
+static void an_ephemeral_port_in_time_wait_is_reused_once_timestamps_make_it_safe(void **state)
+{
+    (void)state;
+    outgoing_connection_takes_over_a_time_wait_with_timestamps(true);
+}
+
+static void an_explicit_port_in_time_wait_is_reused_once_timestamps_make_it_safe(void **state)
+{
+    (void)state;
+    outgoing_connection_takes_over_a_time_wait_with_timestamps(false);
+}
+
+static void quick_time_wait_reuse(struct synack_config *cfg)
+{
+    one_ephemeral_port(cfg);
+    cfg->time_wait_reuse = SYNACK_MS(1);
+}
+
+/* The ISS floor matters when the old connection sent more than RFC 6528's clock (M, a tick
+ * every 4 µs) advanced since: 1000 bytes, then reuse 2 ms later (500 ticks). Same 4-tuple,
+ * same F, so the ISN alone would land inside the old sequence space. */
+static void a_reused_4_tuple_starts_above_the_old_sequence_space(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, quick_time_wait_reuse);
+    uint32_t old_nxt, old_tsval;
+    client_sends_and_closes_first(&f, true, 1000, &old_nxt, &old_tsval);
+    f.now += SYNACK_MS(1);
+    struct synack_tcp *c = NULL;
+    assert_int_equal(connect_again(&f, true, &c), 0);
+    struct wire_tcp_repr syn;
+    assert_true(fix_recv(&f, &syn));
+    assert_int_equal(syn.flags, WIRE_TCP_SYN);
+    /* The ISN alone would be the old ISS + 500 (2 ms of 4 µs ticks), 502 below old_nxt. */
+    assert_int_equal(syn.seq, old_nxt + 1);
+    assert_true((int32_t)(syn.ts_val - old_tsval) > 0);
+    fix_free(&f);
+}
+
+static void time_wait_reuse_below_a_millisecond_is_refused(void **state)
+{
+    (void)state;
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    struct synack_addr a = synack_addr_v4(FIX_LOCAL);
+    assert_int_equal(synack_config_add_addr(&cfg, &a), 0);
+    struct synack_stack *s = NULL;
+    cfg.time_wait_reuse = SYNACK_US(999);
+    assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
+    cfg.time_wait_reuse = 0;
+    assert_int_equal(synack_stack_new(&s, &cfg), 0);
+    synack_stack_free(s);
+}
+
+/* Without timestamps nothing tells an old duplicate from a new segment: the 4-tuple waits
+ * its whole 2*MSL (RFC 9293 §3.10.7.4). */
+static void without_timestamps_a_time_wait_is_never_taken_over(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_ephemeral_port);
+    uint32_t old_nxt, old_tsval;
+    client_closes_first(&f, false, &old_nxt, &old_tsval);
+    struct synack_tcp *c = NULL;
+    f.now += 2 * f.cfg.msl - SYNACK_MS(2);
+    assert_int_equal(connect_again(&f, true, &c), SYNACK_ERR_NOPORTS);
+    assert_int_equal(connect_again(&f, false, &c), SYNACK_ERR_ADDRINUSE);
+    fix_advance(&f, SYNACK_MS(2)); /* the end of 2*MSL */
+    assert_int_equal(time_wait_records(&f), 0);
+    assert_int_equal(connect_again(&f, true, &c), 0);
+    assert_int_equal(time_wait_reused(&f), 0);
+    fix_free(&f);
+}
+
+static void no_time_wait_reuse(struct synack_config *cfg)
+{
+    one_ephemeral_port(cfg);
+    cfg->time_wait_reuse = 0;
+}
+
+static void time_wait_reuse_zero_turns_it_off(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, no_time_wait_reuse);
+    uint32_t old_nxt, old_tsval;
+    client_closes_first(&f, true, &old_nxt, &old_tsval);
+    struct synack_tcp *c = NULL;
+    f.now += SYNACK_S(10);
+    assert_int_equal(connect_again(&f, true, &c), SYNACK_ERR_NOPORTS);
+    fix_free(&f);
+}
+
+/* `ms` after TIME_WAIT began at `entered`, the peer's FIN again (our ACK was lost: 2*MSL
+ * restarts) or an old byte (no restart), each answered with an ACK unless `answered` is
+ * false (invalid_ack_interval holds it back). */
+static void peer_again_at(struct fix *f, synack_time_t entered, unsigned ms, bool fin,
+                          bool answered)
+{
+    f->now = entered + SYNACK_MS(ms);
+    f->peer_tsval = 6000 + ms;
+    uint8_t old = 'x';
+    if (fin)
+        fix_send(f, WIRE_TCP_FIN | WIRE_TCP_ACK, f->peer_nxt - 1, f->peer_ack, NULL, 0);
+    else
+        fix_send(f, WIRE_TCP_ACK, f->peer_nxt - 2, f->peer_ack, &old, 1);
+    if (answered)
+        fix_expect(f, WIRE_TCP_ACK, f->peer_ack, f->peer_nxt);
+    else
+        fix_expect_none(f);
+}
+
+/* Connects at `ms` after `entered` and expects `rc`. */
+static void connect_at(struct fix *f, synack_time_t entered, unsigned ms, int rc)
+{
+    struct synack_tcp *c = NULL;
+    f->now = entered + SYNACK_MS(ms);
+    assert_int_equal(connect_again(f, true, &c), rc);
+}
+
+/* What the TIME_WAIT last heard or answered counts, not only its start: an old segment it
+ * answered at 500 ms, then the peer's FIN again at 900 ms (the answer held back by
+ * invalid_ack_interval, but 2*MSL restarts), so the second runs from 900 ms. */
+static void the_wait_before_reuse_counts_from_the_last_segment_heard_or_answered(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_ephemeral_port);
+    uint32_t old_nxt, old_tsval;
+    client_closes_first(&f, true, &old_nxt, &old_tsval);
+    synack_time_t entered = f.now;
+    peer_again_at(&f, entered, 500, false, true);
+    peer_again_at(&f, entered, 900, true, false);
+    connect_at(&f, entered, 1200, SYNACK_ERR_NOPORTS); /* 1 s after entry */
+    connect_at(&f, entered, 1600, SYNACK_ERR_NOPORTS); /* 0.7 s after the FIN again */
+    connect_at(&f, entered, 1900, 0);
+    fix_free(&f);
+}
+
+/* ... and an answer sent later than the last restart: the peer's FIN again at 300 ms, an old
+ * segment answered at 850 ms (no restart: not a FIN), so the second runs from 850 ms. */
+static void the_wait_before_reuse_counts_from_the_last_answer(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_ephemeral_port);
+    uint32_t old_nxt, old_tsval;
+    client_closes_first(&f, true, &old_nxt, &old_tsval);
+    synack_time_t entered = f.now;
+    peer_again_at(&f, entered, 300, true, true);
+    peer_again_at(&f, entered, 850, false, true);
+    connect_at(&f, entered, 1300, SYNACK_ERR_NOPORTS); /* 1 s after the restart */
+    connect_at(&f, entered, 1850, 0);
+    fix_free(&f);
+}
+
+static void one_conn_no_records(struct synack_config *cfg)
+{
+    one_ephemeral_port(cfg);
+    cfg->max_conns = 1;
+    cfg->max_time_wait = 0;
+}
+
+/* Beyond max_time_wait a released connection spends TIME_WAIT whole, in its slot: taken over
+ * the same way, and its slot goes to the new connection (max_conns 1 here). */
+static void a_time_wait_kept_whole_is_taken_over_with_its_slot(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_conn_no_records);
+    client_established(&f, true);
+    client_fin_first(&f, true);
+    assert_int_equal(time_wait_records(&f), 0);
+    struct synack_tcp *c = NULL;
+    struct synack_endpoint elsewhere = {f.remote, 81};
+    assert_int_equal(synack_tcp_connect(f.s, &elsewhere, NULL, NULL, &c, f.now),
+                     SYNACK_ERR_CONNLIMIT);
+    assert_int_equal(connect_again(&f, true, &c), SYNACK_ERR_NOPORTS);
+    f.now += SYNACK_S(1);
+    assert_int_equal(connect_again(&f, true, &c), 0);
+    assert_int_equal(time_wait_reused(&f), 1);
+    assert_true(fix_saw_transition(&f, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    fix_free(&f);
+}
+
+/* The TIME_WAIT of a connection the application still holds is the application's: never taken
+ * over, however old. */
+static void a_time_wait_the_application_holds_is_not_taken_over(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_ephemeral_port);
+    client_established(&f, true);
+    client_fin_first(&f, false);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_TIME_WAIT);
+    f.now += SYNACK_S(10);
+    struct synack_tcp *c = NULL;
+    assert_int_equal(connect_again(&f, true, &c), SYNACK_ERR_NOPORTS);
+    fix_free(&f);
+}
+
+static void two_addrs_one_port(struct synack_config *cfg)
+{
+    one_ephemeral_port(cfg);
+    struct synack_addr second = synack_addr_v4(SECOND_ADDR);
+    assert_int_equal(synack_config_add_addr(cfg, &second), 0);
+}
+
+/* Several local addresses: with the first address's ports all taken toward a destination,
+ * connect goes on to the next address of the family, each a whole range more. A socket bound
+ * to one address stays on it. */
+static void connect_goes_on_to_the_next_address_when_the_first_has_no_port(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, two_addrs_one_port);
+    struct synack_endpoint remote = {f.remote, 80};
+    struct synack_tcp *a, *b, *c;
+    assert_int_equal(synack_tcp_connect(f.s, &remote, NULL, NULL, &a, f.now), 0);
+    struct synack_endpoint first = {synack_addr_v4(FIX_LOCAL), 0};
+    assert_int_equal(synack_tcp_connect(f.s, &remote, &first, NULL, &b, f.now), SYNACK_ERR_NOPORTS);
+    struct synack_endpoint any = {synack_addr_any(SYNACK_AF_INET), 0};
+    assert_int_equal(synack_tcp_connect(f.s, &remote, &any, NULL, &b, f.now), 0);
+    assert_int_equal(synack_tcp_connect(f.s, &remote, NULL, NULL, &c, f.now), SYNACK_ERR_NOPORTS);
+    struct synack_tcp_info ia, ib;
+    assert_int_equal(synack_tcp_info(a, &ia), 0);
+    assert_int_equal(synack_tcp_info(b, &ib), 0);
+    assert_true(synack_addr_eq(&ia.local_addr, &first.addr));
+    assert_int_equal(synack_addr_v4_value(&ib.local_addr), SECOND_ADDR);
+    assert_int_equal(ia.local_port, 50000);
+    assert_int_equal(ib.local_port, 50000);
+    fix_free(&f);
+}
+
 static void bind_check_refuses_what_no_socket_can_bind(void **state)
 {
     (void)state;
@@ -458,6 +796,17 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(different_ports_never_conflict),
     cmocka_unit_test(connect_from_a_held_port_checks_only_its_4_tuple),
     cmocka_unit_test(ephemeral_port_choice_ignores_the_bind_rules),
+    cmocka_unit_test(an_ephemeral_port_in_time_wait_is_reused_once_timestamps_make_it_safe),
+    cmocka_unit_test(an_explicit_port_in_time_wait_is_reused_once_timestamps_make_it_safe),
+    cmocka_unit_test(a_reused_4_tuple_starts_above_the_old_sequence_space),
+    cmocka_unit_test(time_wait_reuse_below_a_millisecond_is_refused),
+    cmocka_unit_test(without_timestamps_a_time_wait_is_never_taken_over),
+    cmocka_unit_test(time_wait_reuse_zero_turns_it_off),
+    cmocka_unit_test(the_wait_before_reuse_counts_from_the_last_segment_heard_or_answered),
+    cmocka_unit_test(the_wait_before_reuse_counts_from_the_last_answer),
+    cmocka_unit_test(a_time_wait_kept_whole_is_taken_over_with_its_slot),
+    cmocka_unit_test(a_time_wait_the_application_holds_is_not_taken_over),
+    cmocka_unit_test(connect_goes_on_to_the_next_address_when_the_first_has_no_port),
     cmocka_unit_test(bind_check_refuses_what_no_socket_can_bind),
 };
 
