@@ -1019,6 +1019,12 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
                 "synack %s: %s: %" PRIu64 " ICMP errors reported by the kernel, %" PRIu64
                 " packets larger than the path MTU\n",
                 e->cmd, label, s.icmp_errors, s.too_big);
+    if (s.rx_gso_packets || s.rx_csum_vouched || s.rx_offload_bad)
+        fprintf(stderr,
+                "synack %s: %s: offloads: %" PRIu64
+                " packets merged by the kernel (GSO/GRO), %" PRIu64
+                " checksums vouched for, %" PRIu64 " virtio-net headers refused\n",
+                e->cmd, label, s.rx_gso_packets, s.rx_csum_vouched, s.rx_offload_bad);
     if (s.capture_errors)
         fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
                 e->cmd, label, s.capture_errors);
