@@ -555,17 +555,37 @@ static int off_stack_recv(struct synack_tcp *c, uint64_t *got, synack_time_t now
     }
 }
 
+/* The kernel's connection to the stack at `a`, port OFF_PORT, started (non-blocking). */
+static int off_kernel_connect(const struct synack_addr *a)
+{
+    bool v6 = a->family == SYNACK_AF_INET6;
+    int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons(OFF_PORT), .sin_addr.s_addr = htonl(PEER_ADDR)};
+    struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_port = htons(OFF_PORT)};
+    memcpy(&to6.sin6_addr, PEER_ADDR6, 16);
+    int rc = v6 ? connect(s, (struct sockaddr *)&to6, sizeof to6)
+                : connect(s, (struct sockaddr *)&to, sizeof to);
+    if (rc != 0 && errno != EINPROGRESS) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
 /* The kernel connects to the stack over a TUN opened with `offload` (in a fault wrapper that
- * does nothing when `wrap`: a link that knows nothing of offloads) and sends OFF_BYTES; the
- * stack receives them byte-exact within 30 s. Fills the link's counters and the longest
- * packet the stack was handed. 0, or 1 with the failed check printed. */
-static int off_transfer(int offload, bool wrap, struct synack_link_stats *st, size_t *longest,
-                        unsigned *offloads)
+ * does nothing when `wrap`: a link that knows nothing of offloads), over IPv6 when `v6`, and
+ * sends OFF_BYTES; the stack receives them byte-exact within 30 s. Fills the link's counters
+ * and the longest packet the stack was handed. 0, or 1 with the failed check printed. */
+static int off_transfer(int offload, bool wrap, bool v6, struct synack_link_stats *st,
+                        size_t *longest, unsigned *offloads)
 {
     struct synack_link *l;
     char err[256];
     struct synack_tun_config tcfg = {.ifname = OFF_IFNAME, .offload = offload};
-    tcfg.host_addrs[0] = (struct synack_ifaddr){synack_addr_v4(HOST_ADDR), 24};
+    tcfg.host_addrs[0] = v6 ? (struct synack_ifaddr){synack_addr_v6(HOST_ADDR6), 64}
+                            : (struct synack_ifaddr){synack_addr_v4(HOST_ADDR), 24};
     CHILD_CHECK(synack_tun_open(&l, &tcfg, err, sizeof err) == 0);
     *offloads = synack_tun_offloads(l);
     if (wrap) {
@@ -575,7 +595,7 @@ static int off_transfer(int offload, bool wrap, struct synack_link_stats *st, si
     }
     struct synack_config cfg;
     synack_config_default(&cfg);
-    struct synack_addr a = synack_addr_v4(PEER_ADDR);
+    struct synack_addr a = v6 ? synack_addr_v6(PEER_ADDR6) : synack_addr_v4(PEER_ADDR);
     CHILD_CHECK(synack_config_add_addr(&cfg, &a) == 0);
     cfg.mtu = (uint16_t)synack_link_mtu(l);
     struct synack_stack *stack;
@@ -585,11 +605,8 @@ static int off_transfer(int offload, bool wrap, struct synack_link_stats *st, si
     struct synack_listener *lis;
     struct synack_endpoint ep = {.addr = a, .port = OFF_PORT};
     CHILD_CHECK(synack_tcp_listen(stack, &ep, 4, NULL, &lis) == 0);
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int s = off_kernel_connect(&a);
     CHILD_CHECK(s >= 0);
-    struct sockaddr_in to = {
-        .sin_family = AF_INET, .sin_port = htons(OFF_PORT), .sin_addr.s_addr = htonl(PEER_ADDR)};
-    CHILD_CHECK(connect(s, (struct sockaddr *)&to, sizeof to) == 0 || errno == EINPROGRESS);
     static uint8_t buf[65536];
     struct synack_tcp *c = NULL;
     uint64_t sent = 0, got = 0;
@@ -621,7 +638,8 @@ static int tun_child_offload_receive(void)
     struct synack_link_stats st;
     size_t longest;
     unsigned offloads;
-    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, false, &st, &longest, &offloads) != 0) return 1;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, false, false, &st, &longest, &offloads) != 0)
+        return 1;
     fprintf(stderr, "offloads 0x%x: %llu packets, %llu merged, %llu vouched, longest %zu\n",
             offloads, (unsigned long long)st.rx_packets, (unsigned long long)st.rx_gso_packets,
             (unsigned long long)st.rx_csum_vouched, longest);
@@ -649,7 +667,7 @@ static int tun_child_offload_off(void)
     struct synack_link_stats st;
     size_t longest;
     unsigned offloads;
-    if (off_transfer(SYNACK_TUN_OFFLOAD_OFF, false, &st, &longest, &offloads) != 0) return 1;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_OFF, false, false, &st, &longest, &offloads) != 0) return 1;
     CHILD_CHECK(offloads == 0);
     CHILD_CHECK(st.rx_gso_packets == 0 && st.rx_csum_vouched == 0);
     CHILD_CHECK(longest <= 1500);
@@ -668,7 +686,7 @@ static int tun_child_offload_wrapped(void)
     struct synack_link_stats st;
     size_t longest;
     unsigned offloads;
-    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, true, &st, &longest, &offloads) != 0) return 1;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, true, false, &st, &longest, &offloads) != 0) return 1;
     CHILD_CHECK(offloads & SYNACK_TUN_OFFLOADED_CSUM);
     CHILD_CHECK(longest > 1500);
     return 0;
@@ -682,6 +700,26 @@ static void tun_offload_behind_a_wrapper_finishes_checksums(void **state)
     run_in_netns(tun_child_offload_wrapped);
 }
 
+static int tun_child_offload_ipv6(void)
+{
+    ipv6_no_dad();
+    struct synack_link_stats st;
+    size_t longest;
+    unsigned offloads;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, false, true, &st, &longest, &offloads) != 0) return 1;
+    CHILD_CHECK(offloads & SYNACK_TUN_OFFLOADED_TSO6);
+    CHILD_CHECK(st.rx_gso_packets > 0 && st.rx_csum_vouched > 0 && st.rx_offload_bad == 0);
+    CHILD_CHECK(longest > 1500);
+    return 0;
+}
+
+/* The same over IPv6 (TUN_F_TSO6, VIRTIO_NET_HDR_GSO_TCPV6; the sum starts 40 bytes in). */
+static void tun_offload_receives_merged_ipv6_segments(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_ipv6);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_configures_kernel_side_and_carries_ipv4),
     cmocka_unit_test(tun_configures_ipv6_and_carries_it),
@@ -692,6 +730,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_offload_receives_merged_segments),
     cmocka_unit_test(tun_offload_off_reads_plain_packets),
     cmocka_unit_test(tun_offload_behind_a_wrapper_finishes_checksums),
+    cmocka_unit_test(tun_offload_receives_merged_ipv6_segments),
 };
 
 SYNACK_TEST_MAIN("tun_link", tests)
