@@ -46,6 +46,10 @@ const char net_opts_help[] =
     "                        the MTU and bring it up; --addr must be another address of the\n"
     "                        same subnet, one for each family given here. Without it the\n"
     "                        device is only attached and must be configured already.\n"
+    "  --tun-offload MODE    TUN offloads: auto (default: a virtio-net header, checksum\n"
+    "                        offload and TSO when the kernel takes them, so it hands the stack\n"
+    "                        TCP segments of up to 64 KiB), off (plain packets), require (fail\n"
+    "                        when the kernel refuses them)\n"
     "  --mtu N               the link's MTU: the stack's MTU is at most N (TUN: also set on\n"
     "                        the device with --tun-host-addr; UDP: the path MTU is taken as\n"
     "                        N + 28 bytes of IPv4 + UDP headers, N + 48 over IPv6, default\n"
@@ -394,6 +398,16 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
         if (synack_syncookies_parse(v, &o->syncookies) < 0)
             return cli_fail(cmd, "--syncookies wants overflow, always or never, not '%s'", v), -1;
         o->syncookies_set = true;
+    } else if (strcmp(name, "--tun-offload") == 0) {
+        static const struct {
+            const char *name;
+            int mode;
+        } modes[] = {{"auto", SYNACK_TUN_OFFLOAD_AUTO},
+                     {"off", SYNACK_TUN_OFFLOAD_OFF},
+                     {"require", SYNACK_TUN_OFFLOAD_REQUIRE}};
+        for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
+            if (strcmp(v, modes[k].name) == 0) return o->tun_offload = modes[k].mode, 1;
+        return cli_fail(cmd, "--tun-offload wants auto, off or require, not '%s'", v), -1;
     } else if (strcmp(name, "--rcvbuf") == 0) {
         return set_bufsize(cmd, name, v, &o->rcvbuf) < 0 ? -1 : 1;
     } else if (strcmp(name, "--sndbuf") == 0) {
@@ -407,9 +421,9 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
 int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i)
 {
     static const char *const valued[] = {
-        "--link",    "--addr",   "--tun-host-addr", "--loss",       "--reorder", "--dup",
-        "--corrupt", "--delay",  "--rate",          "--seed",       "--pcap",    "--mss",
-        "--mtu",     "--rcvbuf", "--sndbuf",        "--syncookies",
+        "--link",    "--addr",   "--tun-host-addr", "--loss",       "--reorder",     "--dup",
+        "--corrupt", "--delay",  "--rate",          "--seed",       "--pcap",        "--mss",
+        "--mtu",     "--rcvbuf", "--sndbuf",        "--syncookies", "--tun-offload",
     };
     const char *arg = argv[*i];
     if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
@@ -562,7 +576,8 @@ static int open_base(struct net_chain *c, const struct net_opts *o, const struct
         rc = synack_udp_open(&c->base, &ucfg, err, sizeof err);
     } else {
         struct synack_tun_config tcfg = {.ifname = spec->ifname,
-                                         .mtu = has_any(o->tun_host) ? o->mtu : 0};
+                                         .mtu = has_any(o->tun_host) ? o->mtu : 0,
+                                         .offload = o->tun_offload};
         _Static_assert(NET_FAMILIES <= SYNACK_TUN_HOST_ADDRS, "one TUN address per family");
         memcpy(tcfg.host_addrs, o->tun_host, sizeof o->tun_host);
         rc = synack_tun_open(&c->base, &tcfg, err, sizeof err);
@@ -1004,6 +1019,12 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
                 "synack %s: %s: %" PRIu64 " ICMP errors reported by the kernel, %" PRIu64
                 " packets larger than the path MTU\n",
                 e->cmd, label, s.icmp_errors, s.too_big);
+    if (s.rx_gso_packets || s.rx_csum_vouched || s.rx_offload_bad)
+        fprintf(stderr,
+                "synack %s: %s: offloads: %" PRIu64
+                " packets merged by the kernel (GSO/GRO), %" PRIu64
+                " checksums vouched for, %" PRIu64 " virtio-net headers refused\n",
+                e->cmd, label, s.rx_gso_packets, s.rx_csum_vouched, s.rx_offload_bad);
     if (s.capture_errors)
         fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
                 e->cmd, label, s.capture_errors);

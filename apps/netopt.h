@@ -43,6 +43,7 @@ struct net_opts {
     bool syncookies_set;
     int verbose;     /* -v: state transitions and a summary on stderr */
     bool no_control; /* --no-control: no control socket for `synack ss` (ctl.h) */
+    int tun_offload; /* --tun-offload MODE: SYNACK_TUN_OFFLOAD_AUTO (0), _OFF, _REQUIRE */
     unsigned mtu;    /* --mtu N: caps the stack's MTU (TUN: also set on the device
                         when --tun-host-addr configures it; UDP: the path MTU is
                         taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */

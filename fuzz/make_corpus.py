@@ -457,6 +457,48 @@ def trace_seeds(build):
     }
 
 
+# ---- vnet: the virtio-net header (virtio 1.1 §5.1.6) before an IPv4 or IPv6 TCP segment ------
+
+
+def vnet_hdr(flags=0, gso=0, hdr_len=0, gso_size=0, start=0, offset=0):
+    return struct.pack("<BBHHHH", flags, gso, hdr_len, gso_size, start, offset)
+
+
+def tcp4_partial(payload, flags=0x10, dport=80):
+    """An IPv4 TCP segment from the peer to synack whose checksum field holds the
+    pseudo-header's sum only, as the kernel leaves it (NEEDS_CSUM)."""
+    seg = struct.pack(">HHIIBBHHH", 40000, dport, 1, 0, 0x50, flags, 65535, 0, 0) + payload
+    pseudo = struct.pack(">IIBBH", 0xc6120002, 0xc6120001, 0, TCP, len(seg))
+    partial = (~csum(pseudo)) & 0xffff
+    seg = seg[:16] + struct.pack(">H", partial) + seg[18:]
+    return ipv4(TCP, seg)
+
+
+def vnet_seeds():
+    big = tcp4_partial(bytes(range(256)) * 11)  # 2,816 bytes: more than one MTU
+    syn = tcp4_partial(b"", flags=0x02)
+    syn6 = ipv6(TCP, tcp_syn(A6, B6))
+    csum4 = dict(flags=1, start=20, offset=16)
+    return {
+        # ctl 0: as it comes; the kernel's own headers, then headers that lie.
+        "gso-tcpv4": b"\0" + vnet_hdr(gso=1, hdr_len=40, gso_size=1448, **csum4) + big,
+        "gso-tcpv4-ecn": b"\0" + vnet_hdr(gso=0x81, hdr_len=40, gso_size=1448, **csum4) + big,
+        "partial-syn": b"\0" + vnet_hdr(**csum4) + syn,
+        "data-valid": b"\0" + vnet_hdr(flags=2) + syn,
+        "plain": b"\0" + vnet_hdr() + syn,
+        "gso-tcpv6": b"\0" + vnet_hdr(1, 4, 60, 1428, 40, 16) + syn6,
+        "lie-csum-range": b"\0" + vnet_hdr(flags=1, start=20, offset=len(syn)) + syn,
+        "lie-gso-size": b"\0" + vnet_hdr(gso=1, **csum4) + big,
+        "lie-gso-udp": b"\0" + vnet_hdr(gso=3, gso_size=1400, **csum4) + big,
+        "lie-gso-family": b"\0" + vnet_hdr(1, 4, 40, 1448, 20, 16) + big,
+        "lie-gso-nocsum": b"\0" + vnet_hdr(gso=1, gso_size=1448) + big,
+        "lie-hdr-len": b"\0" + vnet_hdr(hdr_len=len(syn) + 1) + syn,
+        "header-only": b"\0" + vnet_hdr(),
+        # ctl 3: repairs on, so mutated packets still reach TCP.
+        "repair-big": b"\3" + vnet_hdr(gso=1, hdr_len=40, gso_size=1448, **csum4) + big,
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -469,7 +511,7 @@ def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     makers = {"stack": stack_seeds, "wire": lambda: wire_seeds(build),
               "scenario": scenario_seeds, "http": http_seeds, "netopt": netopt_seeds,
-              "frag": frag_seeds, "trace": lambda: trace_seeds(build)}
+              "frag": frag_seeds, "trace": lambda: trace_seeds(build), "vnet": vnet_seeds}
     for target in sys.argv[2:] or makers:
         write(target, makers[target]())
 

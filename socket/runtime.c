@@ -173,7 +173,9 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
         synack_rt_free(rt);
         return rc;
     }
-    rt->bufcap = (size_t)c.mtu + 64;
+    /* A link with offloads hands the stack packets up to 65535 bytes whatever its MTU
+     * (link.h, recv_offload). */
+    rt->bufcap = (size_t)c.mtu + 64 < 65535 ? 65535 : (size_t)c.mtu + 64;
     rt->buf = malloc(rt->bufcap);
     if (rt->buf == NULL) {
         synack_rt_free(rt);

@@ -6,6 +6,14 @@ synack_ssize synack_link_recv(struct synack_link *l, uint8_t *buf, size_t cap, s
     return l->ops->recv(l, buf, cap, now);
 }
 
+synack_ssize synack_link_recv_offload(struct synack_link *l, uint8_t *buf, size_t cap,
+                                      unsigned *input_flags, synack_time_t now)
+{
+    if (l->ops->recv_offload) return l->ops->recv_offload(l, buf, cap, input_flags, now);
+    *input_flags = 0;
+    return l->ops->recv(l, buf, cap, now);
+}
+
 int synack_link_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
 {
     return l->ops->send(l, pkt, len, now);
@@ -76,14 +84,15 @@ int synack_link_pump(struct synack_link *link, struct synack_stack *stack, uint8
     if (now >= synack_link_next_deadline(link)) synack_link_poll(link, now);
     int rc = 0;
     for (int i = 0; i < SYNACK_LOOP_BATCH; i++) {
-        synack_ssize n = synack_link_recv(link, buf, cap, now);
+        unsigned flags;
+        synack_ssize n = synack_link_recv_offload(link, buf, cap, &flags, now);
         if (n == SYNACK_ERR_IO) {
             if (i == 0) rc = SYNACK_ERR_IO; /* counted by the link; next turn */
             break;
         }
         if (n == SYNACK_ERR_BUFSZ || n == 0) continue; /* dropped and counted by the link */
         if (n < 0) break;                              /* AGAIN: all read */
-        (void)synack_stack_input(stack, buf, (size_t)n, now);
+        (void)synack_stack_input_flags(stack, buf, (size_t)n, flags, now);
         /* The answer is taken from the stack now (an ACK per two segments, not one per
          * batch) and leaves with the others after the last input. */
         link_queue_output(link, stack, buf, cap, now);

@@ -30,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ struct tun_link {
     unsigned mtu;
     char ifname[IFNAMSIZ]; /* the device's real name (a "%d" in the asked one filled in) */
     struct synack_link_stats stats;
+    unsigned offloads; /* SYNACK_TUN_OFFLOADED_*: what the kernel took */
     /* A packet is read here first when the caller's buffer is smaller than any packet
      * could be, because a read into a short buffer truncates it without saying so.
      * Allocated on first need. */
@@ -64,9 +66,17 @@ static const struct tun_link *tun_of_const(const struct synack_link *l)
     return (const struct tun_link *)l;
 }
 
+static bool tun_has_vnet_hdr(const struct tun_link *t)
+{
+    return (t->offloads & SYNACK_TUN_OFFLOADED_VNET_HDR) != 0;
+}
+
 /* Reads one packet into `buf`, or into the scratch buffer when `cap` might be too small
- * for it; `*from` says where it is. Returns its length, or -1 with errno set. */
-static ssize_t tun_read(struct tun_link *t, uint8_t *buf, size_t cap, uint8_t **from)
+ * for it; `*from` says where it is. With a virtio-net header the header goes to `vhdr`
+ * (one readv: the packet lands where it is wanted) and does not count in the length.
+ * Returns the packet's length (-2: a read shorter than the header), or -1 with errno set. */
+static ssize_t tun_read(struct tun_link *t, uint8_t *buf, size_t cap, uint8_t **from,
+                        uint8_t vhdr[SYNACK_VNET_HDR_LEN])
 {
     uint8_t *dst = buf;
     size_t room = cap;
@@ -81,10 +91,19 @@ static ssize_t tun_read(struct tun_link *t, uint8_t *buf, size_t cap, uint8_t **
     }
     *from = dst;
     ssize_t n;
+    if (!tun_has_vnet_hdr(t)) {
+        do
+            n = read(t->fd, dst, room);
+        while (n < 0 && errno == EINTR);
+        return n;
+    }
+    struct iovec iov[2] = {{.iov_base = vhdr, .iov_len = SYNACK_VNET_HDR_LEN},
+                           {.iov_base = dst, .iov_len = room}};
     do
-        n = read(t->fd, dst, room);
+        n = readv(t->fd, iov, 2);
     while (n < 0 && errno == EINTR);
-    return n;
+    if (n < 0) return n;
+    return n < SYNACK_VNET_HDR_LEN ? -2 : n - SYNACK_VNET_HDR_LEN;
 }
 
 static bool tun_is_ip_version(unsigned v)
@@ -92,13 +111,44 @@ static bool tun_is_ip_version(unsigned v)
     return v == 4 || v == 6;
 }
 
-static synack_ssize tun_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
+/* What the virtio-net header `vhdr` of the packet `pkt` (`len` bytes) says, for the stack:
+ * 0 when the packet is to be dropped (a header that lies, counted), else 1 with
+ * *input_flags the SYNACK_INPUT_* the kernel vouches for, or, when `input_flags` is NULL (the
+ * plain recv), a partial checksum finished here (virtio 1.1 §5.1.6.2). */
+static int tun_take_vnet_hdr(struct tun_link *t, const uint8_t vhdr[SYNACK_VNET_HDR_LEN],
+                             uint8_t *pkt, size_t len, unsigned *input_flags)
 {
-    (void)now;
-    struct tun_link *t = tun_of(l);
+    struct synack_vnet_hdr h;
+    if (synack_vnet_parse(vhdr, pkt, len, &h) != SYNACK_VNET_OK) {
+        t->stats.rx_offload_bad++;
+        return 0;
+    }
+    if (h.gso_type != SYNACK_VNET_GSO_NONE) t->stats.rx_gso_packets++;
+    bool vouched = (h.flags & (SYNACK_VNET_F_NEEDS_CSUM | SYNACK_VNET_F_DATA_VALID)) != 0;
+    if (input_flags != NULL) {
+        *input_flags = vouched ? SYNACK_INPUT_CSUM_VERIFIED : 0;
+        if (vouched) t->stats.rx_csum_vouched++;
+    } else if (h.flags & SYNACK_VNET_F_NEEDS_CSUM) {
+        /* In range: synack_vnet_parse checked the field lies within the packet. */
+        (void)synack_checksum_complete(pkt, len, h.csum_start, h.csum_offset);
+    }
+    return 1;
+}
+
+/* recv and recv_offload: `input_flags` NULL for the plain recv. */
+static synack_ssize tun_recv_flags(struct tun_link *t, uint8_t *buf, size_t cap,
+                                   unsigned *input_flags)
+{
+    if (input_flags != NULL) *input_flags = 0;
     for (int skipped = 0; skipped < TUN_MAX_SKIPS; skipped++) {
         uint8_t *from;
-        ssize_t n = tun_read(t, buf, cap, &from);
+        uint8_t vhdr[SYNACK_VNET_HDR_LEN];
+        ssize_t n = tun_read(t, buf, cap, &from, vhdr);
+        if (n == -2) { /* shorter than its virtio-net header */
+            t->stats.rx_errors++;
+            t->stats.rx_offload_bad++;
+            continue;
+        }
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return SYNACK_ERR_AGAIN;
             t->stats.rx_errors++;
@@ -109,6 +159,10 @@ static synack_ssize tun_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
          * solicitations and MLD reports the kernel sends when the device comes up go to
          * the stack too, which drops them as not its own (multicast destinations). */
         if (n == 0 || !tun_is_ip_version(from[0] >> 4)) {
+            t->stats.rx_errors++;
+            continue;
+        }
+        if (tun_has_vnet_hdr(t) && !tun_take_vnet_hdr(t, vhdr, from, (size_t)n, input_flags)) {
             t->stats.rx_errors++;
             continue;
         }
@@ -124,14 +178,39 @@ static synack_ssize tun_recv(struct synack_link *l, uint8_t *buf, size_t cap, sy
     return SYNACK_ERR_AGAIN;
 }
 
+static synack_ssize tun_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
+{
+    (void)now;
+    return tun_recv_flags(tun_of(l), buf, cap, NULL);
+}
+
+static synack_ssize tun_recv_offload(struct synack_link *l, uint8_t *buf, size_t cap,
+                                     unsigned *input_flags, synack_time_t now)
+{
+    (void)now;
+    return tun_recv_flags(tun_of(l), buf, cap, input_flags);
+}
+
 static int tun_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
 {
     (void)now;
     struct tun_link *t = tun_of(l);
     ssize_t n;
-    do
-        n = write(t->fd, pkt, len);
-    while (n < 0 && errno == EINTR);
+    if (tun_has_vnet_hdr(t)) {
+        /* An all-zero header: a whole packet, its checksums complete (virtio 1.1 §5.1.6.2:
+         * no NEEDS_CSUM, GSO_NONE). */
+        uint8_t vhdr[SYNACK_VNET_HDR_LEN] = {0};
+        struct iovec iov[2] = {{.iov_base = vhdr, .iov_len = sizeof vhdr},
+                               {.iov_base = (void *)pkt, .iov_len = len}};
+        do
+            n = writev(t->fd, iov, 2);
+        while (n < 0 && errno == EINTR);
+        if (n >= SYNACK_VNET_HDR_LEN) n -= SYNACK_VNET_HDR_LEN;
+    } else {
+        do
+            n = write(t->fd, pkt, len);
+        while (n < 0 && errno == EINTR);
+    }
     if (n >= 0 && (size_t)n == len) {
         t->stats.tx_packets++;
         t->stats.tx_bytes += len;
@@ -175,6 +254,12 @@ const char *synack_tun_name(const struct synack_link *l)
     return tun_of_const(l)->ifname;
 }
 
+unsigned synack_tun_offloads(const struct synack_link *l)
+{
+    if (l == NULL || l->ops != &tun_ops) return 0;
+    return tun_of_const(l)->offloads;
+}
+
 static const struct synack_link_ops tun_ops = {
     .kind = "tun",
     .recv = tun_recv,
@@ -185,6 +270,7 @@ static const struct synack_link_ops tun_ops = {
     .mtu = tun_mtu,
     .stats = tun_stats,
     .free = tun_free,
+    .recv_offload = tun_recv_offload,
 };
 
 /* ---- opening and configuring ------------------------------------------------------------- */
@@ -198,6 +284,14 @@ static void tun_set_error(char *err, size_t errcap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errcap, fmt, ap);
     va_end(ap);
+}
+
+static bool tun_host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    uint8_t first;
+    memcpy(&first, &one, 1);
+    return first == 1;
 }
 
 static bool tun_is_permission_error(int e)
@@ -225,11 +319,11 @@ static int tun_open_device(char *err, size_t errcap)
 /* TUNSETIFF: creates the device, or attaches to an existing one of that name. A "%d" in
  * the name asks the kernel to pick the first free number; the name it chose comes back in
  * ifr_name and is copied into `ifname` (IFNAMSIZ bytes), which is what gets configured. */
-static int tun_attach(int fd, char *ifname, char *err, size_t errcap)
+static int tun_attach(int fd, char *ifname, bool vnet_hdr, char *err, size_t errcap)
 {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
     memcpy(ifr.ifr_name, ifname, strlen(ifname));
     if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
         memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
@@ -246,11 +340,49 @@ static int tun_attach(int fd, char *ifname, char *err, size_t errcap)
     else if (e == EINVAL)
         tun_set_error(err, errcap,
                       "device %s exists but is not a TUN device of this kind "
-                      "(IFF_TUN, IFF_NO_PI, single queue)",
-                      ifname);
+                      "(IFF_TUN, IFF_NO_PI%s, single queue)",
+                      ifname, vnet_hdr ? ", IFF_VNET_HDR" : "");
     else
         tun_set_error(err, errcap, "cannot create TUN device %s: %s", ifname, strerror(e));
     return -1;
+}
+
+/* The offloads asked of the kernel (TUNSETOFFLOAD), most first: TSO needs the checksum
+ * offload under it, and an older kernel may know TSO4 but not TSO6. */
+static const struct {
+    unsigned tun_f, offloaded;
+} tun_offload_steps[] = {
+    {TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+     SYNACK_TUN_OFFLOADED_CSUM | SYNACK_TUN_OFFLOADED_TSO4 | SYNACK_TUN_OFFLOADED_TSO6},
+    {TUN_F_CSUM | TUN_F_TSO4, SYNACK_TUN_OFFLOADED_CSUM | SYNACK_TUN_OFFLOADED_TSO4},
+    {TUN_F_CSUM, SYNACK_TUN_OFFLOADED_CSUM},
+};
+
+/* After TUNSETIFF with IFF_VNET_HDR: the header's size (10 bytes: no num_buffers, virtio
+ * 1.1 §5.1.6), its byte order (little-endian, as virtio 1.x has it, whatever the host's), and
+ * the offloads, as many as the kernel takes. Returns the SYNACK_TUN_OFFLOADED_* bits, or -1
+ * with a sentence when the header cannot be set up. */
+static int tun_setup_vnet(int fd, const char *ifname, char *err, size_t errcap)
+{
+    int size = SYNACK_VNET_HDR_LEN;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &size) != 0) {
+        tun_set_error(err, errcap, "cannot set the virtio-net header size of %s: %s", ifname,
+                      strerror(errno));
+        return -1;
+    }
+    int le = 1;
+    /* A kernel without TUNSETVNETLE speaks the host's order: on a little-endian host that is
+     * the same thing. */
+    if (ioctl(fd, TUNSETVNETLE, &le) != 0 && !(errno == EINVAL && tun_host_is_little_endian())) {
+        tun_set_error(err, errcap, "cannot make the virtio-net header of %s little-endian: %s",
+                      ifname, strerror(errno));
+        return -1;
+    }
+    unsigned got = SYNACK_TUN_OFFLOADED_VNET_HDR;
+    for (size_t k = 0; k < sizeof tun_offload_steps / sizeof tun_offload_steps[0]; k++)
+        if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tun_offload_steps[k].tun_f) == 0)
+            return (int)(got | tun_offload_steps[k].offloaded);
+    return (int)got;
 }
 
 static void tun_ifreq_addr(struct ifreq *ifr, uint32_t addr)
@@ -542,6 +674,11 @@ static int tun_check_config(const struct synack_tun_config *cfg, size_t namelen,
                       "primary address)");
         return SYNACK_ERR_INVAL;
     }
+    if (cfg->offload < SYNACK_TUN_OFFLOAD_AUTO || cfg->offload > SYNACK_TUN_OFFLOAD_REQUIRE) {
+        tun_set_error(err, errcap, "offload %d is not SYNACK_TUN_OFFLOAD_AUTO, _OFF or _REQUIRE",
+                      cfg->offload);
+        return SYNACK_ERR_INVAL;
+    }
     if (cfg->mtu != 0 && (cfg->mtu < 68 || cfg->mtu > TUN_MAX_PACKET)) {
         tun_set_error(err, errcap, "MTU %u is not between 68 and %d", cfg->mtu, TUN_MAX_PACKET);
         return SYNACK_ERR_INVAL;
@@ -554,6 +691,44 @@ static int tun_check_config(const struct synack_tun_config *cfg, size_t namelen,
         return SYNACK_ERR_INVAL;
     }
     return 0;
+}
+
+/* Opens the device and attaches `t->ifname`, with a virtio-net header and offloads unless
+ * cfg->offload is OFF; under AUTO a kernel that refuses the header gets a second, plain
+ * open. Sets t->offloads. The descriptor, or -1 with a sentence. */
+static int tun_open_offload(struct tun_link *t, const struct synack_tun_config *cfg, char *err,
+                            size_t errcap)
+{
+    bool vnet = cfg->offload != SYNACK_TUN_OFFLOAD_OFF;
+    int fd = tun_open_device(err, errcap);
+    if (fd < 0) return -1;
+    if (tun_attach(fd, t->ifname, vnet, err, errcap) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (!vnet) return fd;
+    int got = tun_setup_vnet(fd, t->ifname, err, errcap);
+    if (got >= 0 &&
+        (cfg->offload != SYNACK_TUN_OFFLOAD_REQUIRE || (got & SYNACK_TUN_OFFLOADED_CSUM))) {
+        t->offloads = (unsigned)got;
+        return fd;
+    }
+    close(fd);
+    if (cfg->offload == SYNACK_TUN_OFFLOAD_REQUIRE) {
+        if (got >= 0)
+            tun_set_error(err, errcap,
+                          "the kernel refused checksum offload (TUNSETOFFLOAD TUN_F_CSUM) on "
+                          "%s: open it with offload AUTO or OFF",
+                          t->ifname);
+        return -1;
+    }
+    if (err != NULL && errcap > 0) err[0] = '\0';
+    fd = tun_open_device(err, errcap);
+    if (fd >= 0 && tun_attach(fd, t->ifname, false, err, errcap) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 }
 
 int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
@@ -569,9 +744,8 @@ int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cf
     if (t == NULL) return SYNACK_ERR_NOMEM;
     t->base.ops = &tun_ops;
     memcpy(t->ifname, cfg->ifname, namelen);
-    t->fd = tun_open_device(err, errcap);
-    if (t->fd < 0 || tun_attach(t->fd, t->ifname, err, errcap) != 0 ||
-        tun_configure(t->ifname, cfg, &t->mtu, err, errcap) != 0) {
+    t->fd = tun_open_offload(t, cfg, err, errcap);
+    if (t->fd < 0 || tun_configure(t->ifname, cfg, &t->mtu, err, errcap) != 0) {
         if (t->fd >= 0) close(t->fd);
         free(t);
         return SYNACK_ERR_IO;

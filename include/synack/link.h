@@ -311,6 +311,12 @@ struct synack_link_stats {
     uint64_t lost, duplicated, corrupted, reordered, delayed, rate_drops;
     /* Capture wrapper only: packets the capture file failed to take (disk full, ...). */
     uint64_t capture_errors;
+    /* TUN with offloads only (synack_tun_config.offload): packets whose virtio-net header
+     * lied about lengths or offsets (synack_vnet_parse refused it; also in rx_errors);
+     * packets that came merged (GRO) or unsegmented (GSO), longer than the MTU, as one TCP
+     * segment; packets whose transport checksum the kernel vouched for (partial or verified)
+     * and the stack did not compute. */
+    uint64_t rx_offload_bad, rx_gso_packets, rx_csum_vouched;
 };
 
 struct synack_link_ops {
@@ -347,6 +353,14 @@ struct synack_link_ops {
      * queued. */
     int (*queue)(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now);
     void (*flush)(struct synack_link *l, synack_time_t now);
+    /* Optional: recv, telling also what the link vouches for in the packet: *input_flags
+     * gets the SYNACK_INPUT_* flags to hand to synack_stack_input_flags (0 when none). A
+     * link whose packets may be longer than its MTU (TUN with offloads: up to 65535 bytes)
+     * needs a buffer of 65535 bytes. NULL: synack_link_recv_offload is recv with flags 0.
+     * Plain recv of such a link hands out packets that need no flag (it finishes a partial
+     * checksum itself), so a wrapper that knows nothing of this stays correct. */
+    synack_ssize (*recv_offload)(struct synack_link *l, uint8_t *buf, size_t cap,
+                                 unsigned *input_flags, synack_time_t now);
 };
 
 struct synack_link {
@@ -367,6 +381,10 @@ void synack_link_free(struct synack_link *l);
  * without it does nothing. */
 int synack_link_queue(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now);
 void synack_link_flush(struct synack_link *l, synack_time_t now);
+/* recv with the flags the link vouches for (the op above); a link without it: recv, with
+ * *input_flags 0. */
+synack_ssize synack_link_recv_offload(struct synack_link *l, uint8_t *buf, size_t cap,
+                                      unsigned *input_flags, synack_time_t now);
 
 /* The work between one stack and its link, shared by every event loop that joins them
  * (synack_loop, the socket layer's runtime); `buf` is a packet buffer of `cap` bytes, at
@@ -379,14 +397,14 @@ void synack_link_flush(struct synack_link *l, synack_time_t now);
  *
  * synack_link_pump runs what is due at `now` without waiting: sends the link's held
  * packets when its deadline has come; hands up to SYNACK_LOOP_BATCH arrived packets to the
- * stack, taking the stack's answer to each before reading the next (RFC 5681 §4.2 asks
- * for an ACK at least every second full-sized segment; one drain per batch would fold
- * them into one), the answers queued and flushed together after the last input; then
- * runs the stack's due timers, after the input, so an ACK that
- * arrived in time cancels a retransmission rather than racing it. The link is read even
- * when its descriptor did not poll readable: a wrapper may release packets it held.
- * Returns 0, or SYNACK_ERR_IO when the link failed on its first read (the caller counts
- * such turns: a device deleted under it stays readable and fails every read). */
+ * stack (synack_link_recv_offload, then synack_stack_input_flags: a packet the link vouches
+ * for is not checksummed again), taking the stack's answer to each before reading the next (RFC
+ * 5681 §4.2 asks for an ACK at least every second full-sized segment; one drain per batch would
+ * fold them into one), the answers queued and flushed together after the last input; then runs the
+ * stack's due timers, after the input, so an ACK that arrived in time cancels a retransmission
+ * rather than racing it. The link is read even when its descriptor did not poll readable: a wrapper
+ * may release packets it held. Returns 0, or SYNACK_ERR_IO when the link failed on its first read
+ * (the caller counts such turns: a device deleted under it stays readable and fails every read). */
 void synack_link_drain(struct synack_link *link, struct synack_stack *stack, uint8_t *buf,
                        size_t cap, synack_time_t now);
 int synack_link_pump(struct synack_link *link, struct synack_stack *stack, uint8_t *buf, size_t cap,
@@ -420,7 +438,28 @@ struct synack_tun_config {
      * later); the device's MTU must then be at least 1280 (RFC 8200 §5). */
     struct synack_ifaddr host_addrs[SYNACK_TUN_HOST_ADDRS];
     unsigned mtu; /* 0: leave the device's MTU as it is (1500 for a new device) */
+    /* Offloads (SYNACK_TUN_OFFLOAD_*): AUTO (0, the default) opens the device with a
+     * virtio-net header on every packet (IFF_VNET_HDR) and asks the kernel for checksum
+     * offload and TCP segmentation offload (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 |
+     * TUN_F_TSO6, or as much of it as the kernel takes), so that it hands the stack TCP
+     * segments it merged (GRO) or never split, up to 64 KiB, with checksums it vouches for;
+     * when the kernel refuses the header, the link reads plain packets. OFF: plain packets
+     * (IFF_TUN | IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but
+     * synack_tun_open fails when the kernel refuses them. */
+    int offload;
 };
+
+#define SYNACK_TUN_OFFLOAD_AUTO 0
+#define SYNACK_TUN_OFFLOAD_OFF 1
+#define SYNACK_TUN_OFFLOAD_REQUIRE 2
+
+/* The offloads the kernel took for TUN link `l`: SYNACK_TUN_OFFLOADED_* bits (0 when the link
+ * reads plain packets, or `l` is NULL or not a TUN link). */
+#define SYNACK_TUN_OFFLOADED_VNET_HDR 0x1u /* every packet carries a virtio-net header */
+#define SYNACK_TUN_OFFLOADED_CSUM 0x2u     /* TUN_F_CSUM: partial checksums in and out */
+#define SYNACK_TUN_OFFLOADED_TSO4 0x4u     /* TUN_F_TSO4: IPv4 TCP up to 64 KiB */
+#define SYNACK_TUN_OFFLOADED_TSO6 0x8u     /* TUN_F_TSO6: IPv6 TCP up to 64 KiB */
+unsigned synack_tun_offloads(const struct synack_link *l);
 
 /* Opens /dev/net/tun with IFF_TUN | IFF_NO_PI (bare IP packets, no header), creates or
  * attaches `ifname`, configures the kernel side as `cfg` says, and makes the descriptor
@@ -442,6 +481,69 @@ int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cf
  * in), valid until the link is freed; NULL when `l` is NULL or not a TUN link (a wrapper
  * around one included). */
 const char *synack_tun_name(const struct synack_link *l);
+
+/* ---- the virtio-net header (virtio 1.1 §5.1.6) ------------------------------------------ */
+
+/*
+ * What a TUN device opened with IFF_VNET_HDR puts before every packet, and takes before
+ * every packet written to it: struct virtio_net_hdr of virtio 1.1 §5.1.6, without
+ * num_buffers (the device's header size is set to these 10 bytes, TUNSETVNETHDRSZ), its
+ * 16-bit fields little-endian (TUNSETVNETLE; virtio 1.1 §5.1.6 "le16"). Offsets count from
+ * the first byte of the IP packet (a TUN device has no link-layer header).
+ * Parsed and emitted here, apart from any descriptor, so tests and the fuzzer reach it.
+ */
+#define SYNACK_VNET_HDR_LEN 10
+
+/* flags (virtio 1.1 §5.1.6) */
+#define SYNACK_VNET_F_NEEDS_CSUM 0x1u /* checksum partial: finish from csum_start */
+#define SYNACK_VNET_F_DATA_VALID 0x2u /* checksum verified by the sender (receive side) */
+/* gso_type (virtio 1.1 §5.1.6); ECN is a bit on top of a type */
+#define SYNACK_VNET_GSO_NONE 0
+#define SYNACK_VNET_GSO_TCPV4 1
+#define SYNACK_VNET_GSO_UDP 3
+#define SYNACK_VNET_GSO_TCPV6 4
+#define SYNACK_VNET_GSO_ECN 0x80u
+
+struct synack_vnet_hdr {
+    uint8_t flags;        /* SYNACK_VNET_F_* */
+    uint8_t gso_type;     /* SYNACK_VNET_GSO_*, maybe with SYNACK_VNET_GSO_ECN */
+    uint16_t hdr_len;     /* headers to repeat in each segment: a hint (§5.1.6.2.2) */
+    uint16_t gso_size;    /* payload bytes per segment when gso_type is not NONE */
+    uint16_t csum_start;  /* where the partial sum starts (NEEDS_CSUM) */
+    uint16_t csum_offset; /* where, after csum_start, the checksum field is (NEEDS_CSUM) */
+};
+
+/* Why synack_vnet_parse refused a header. */
+enum synack_vnet_error {
+    SYNACK_VNET_OK = 0,
+    SYNACK_VNET_TRUNCATED,     /* no packet after the header */
+    SYNACK_VNET_CSUM_RANGE,    /* NEEDS_CSUM with the checksum field not inside the packet */
+    SYNACK_VNET_GSO_TYPE,      /* a gso_type other than NONE, TCPV4, TCPV6 (with ECN) */
+    SYNACK_VNET_GSO_SIZE,      /* a GSO type with gso_size 0 */
+    SYNACK_VNET_GSO_CSUM,      /* a GSO type without NEEDS_CSUM */
+    SYNACK_VNET_GSO_FAMILY,    /* TCPV4 on a packet that is not IPv4, TCPV6 not IPv6 */
+    SYNACK_VNET_HDR_LEN_RANGE, /* hdr_len past the end of the packet */
+};
+
+/* "truncated", "csum-range", ... for a synack_vnet_error. Never NULL. */
+const char *synack_vnet_error_name(enum synack_vnet_error e);
+
+/* Parses the header `hdr` (SYNACK_VNET_HDR_LEN bytes, as read before the packet) into `out`,
+ * and checks it against the packet it came with (`pkt`, `pkt_len` bytes; none is TRUNCATED):
+ * with NEEDS_CSUM the 2-byte field at csum_start + csum_offset lies within the packet; a GSO
+ * type is TCPV4 or TCPV6 (UDP is refused: we never ask for it), with gso_size > 0 and
+ * NEEDS_CSUM (a packet left for segmentation has no final checksum: each segment will
+ * have its own), on a packet of the matching IP
+ * version; hdr_len does not exceed the packet (its exact value is only a hint: a device
+ * "MUST NOT rely on hdr_len to be correct", §5.1.6.2.2). Unknown flag bits are ignored
+ * (§5.1.6.2.2), as are csum_start and csum_offset without NEEDS_CSUM, and gso_size without
+ * a GSO type.
+ * Returns SYNACK_VNET_OK and fills `out`, or the reason (`out` then unspecified). */
+enum synack_vnet_error synack_vnet_parse(const uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt,
+                                         size_t pkt_len, struct synack_vnet_hdr *out);
+
+/* Writes `h` as SYNACK_VNET_HDR_LEN bytes into `out` (little-endian fields). */
+void synack_vnet_emit(const struct synack_vnet_hdr *h, uint8_t out[SYNACK_VNET_HDR_LEN]);
 
 /* ---- UDP encapsulation ------------------------------------------------------------------ */
 

@@ -534,6 +534,34 @@ size_t synack_stack_addrs(const struct synack_stack *stack, struct synack_addr *
 int synack_stack_input(struct synack_stack *stack, const uint8_t *pkt, size_t len,
                        synack_time_t now);
 
+/* What the link that read a packet vouches for, for synack_stack_input_flags. */
+/* The TCP or UDP checksum need not be verified: the link's driver verified it (virtio 1.1
+ * §5.1.6.3.1 VIRTIO_NET_HDR_F_DATA_VALID), or the packet never crossed a wire and its sum
+ * was left partial for a device to finish (VIRTIO_NET_HDR_F_NEEDS_CSUM, §5.1.6.2), so
+ * verifying it would drop a good packet. It covers a whole datagram only: a fragment is
+ * reassembled and its datagram's checksum verified as always. The IPv4 header checksum and
+ * ICMP's are verified all the same (the kernel completes both). Never set it for bytes
+ * whose origin nobody vouches for. */
+#define SYNACK_INPUT_CSUM_VERIFIED 0x1u
+#define SYNACK_INPUT_FLAGS_ALL 0x1u /* every flag this version knows */
+
+/* synack_stack_input for a packet its link vouches for in part: `flags` is 0 or a set of
+ * SYNACK_INPUT_* (0 is synack_stack_input). The packet may be longer than the stack's MTU,
+ * up to 65535 bytes: a TCP segment the kernel merged (GRO) or left for a device to segment
+ * (GSO) is taken as one segment.
+ * Returns 0, SYNACK_ERR_MALFORMED as synack_stack_input, or SYNACK_ERR_INVAL (NULL stack or
+ * packet, a flag this version does not know). */
+int synack_stack_input_flags(struct synack_stack *stack, const uint8_t *pkt, size_t len,
+                             unsigned flags, synack_time_t now);
+
+/* Finishes a checksum a sender left partial (virtio 1.1 §5.1.6.2: VIRTIO_NET_HDR_F_NEEDS_CSUM):
+ * the one's-complement sum (RFC 1071) of bytes `start` to `len` of `pkt`, whose field at
+ * `start + offset` holds the pseudo-header's sum, complemented and stored in that field in
+ * network order. For a link that reads such packets and hands them on without
+ * SYNACK_INPUT_CSUM_VERIFIED. Returns 0, or SYNACK_ERR_INVAL (NULL packet, or the field not
+ * within the packet: start + offset + 2 > len). */
+int synack_checksum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset);
+
 /* Writes the next packet the stack wants to send into `buf` and returns its length (a TCP
  * segment, or an ICMP message such as an echo reply);
  * SYNACK_ERR_AGAIN when there is nothing to send; SYNACK_ERR_BUFSZ when `cap` is smaller

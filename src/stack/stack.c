@@ -347,6 +347,7 @@ struct input_pkt {
     struct wire_icmp_repr icmp;
     struct wire_icmp6_repr icmp6;
     struct wire_udp_repr udp;
+    bool csum_vouched; /* SYNACK_INPUT_CSUM_VERIFIED: the transport checksum is not computed */
 };
 
 /* The protocol the datagram carries (up to the length its IP header gives, not the
@@ -357,8 +358,12 @@ static enum synack_drop input_parse_upper(struct input_pkt *in)
     bool v6 = in->ip.src.family == SYNACK_AF_INET6;
     switch (in->ip.proto) {
     case WIRE_IP_PROTO_TCP:
+        if (in->csum_vouched)
+            return wire_tcp_parse_vouched(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->tcp);
         return wire_tcp_parse(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->tcp);
     case WIRE_IP_PROTO_UDP:
+        if (in->csum_vouched)
+            return wire_udp_parse_vouched(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->udp);
         return wire_udp_parse(in->payload, in->len, &in->ip.src, &in->ip.dst, &in->udp);
     case WIRE_IP_PROTO_ICMP:
         if (v6) break;
@@ -414,6 +419,7 @@ static int input_fragment(struct synack_stack *s, struct input_pkt *in, synack_t
         if (problem.send) stack_icmp6_param_problem(s, in->pkt, in->pkt_len, &first, &problem, now);
         return SYNACK_ERR_MALFORMED;
     }
+    in->csum_vouched = false; /* the link vouched for a fragment, not for the datagram */
     why = input_parse_upper(in);
     in->pkt = NULL; /* the packet is the last fragment: nothing to quote */
     in->pkt_len = 0;
@@ -444,8 +450,15 @@ static void input_ipv6_refused(struct synack_stack *s, const struct input_pkt *i
 
 int synack_stack_input(struct synack_stack *s, const uint8_t *pkt, size_t len, synack_time_t now)
 {
+    return synack_stack_input_flags(s, pkt, len, 0, now);
+}
+
+int synack_stack_input_flags(struct synack_stack *s, const uint8_t *pkt, size_t len, unsigned flags,
+                             synack_time_t now)
+{
     struct input_pkt in;
-    if (!s || !pkt) return SYNACK_ERR_INVAL;
+    if (!s || !pkt || (flags & ~SYNACK_INPUT_FLAGS_ALL) != 0) return SYNACK_ERR_INVAL;
+    in.csum_vouched = (flags & SYNACK_INPUT_CSUM_VERIFIED) != 0;
     in.pkt = pkt;
     in.pkt_len = len;
     in.ip = (struct wire_ip_repr){0};

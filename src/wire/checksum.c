@@ -96,3 +96,16 @@ uint32_t wire_csum_pseudo_addr(const struct synack_addr *src, const struct synac
     }
     return csum_fold(acc);
 }
+
+int synack_checksum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset)
+{
+    if (pkt == NULL || start > len || offset > len - start || len - start - offset < 2)
+        return SYNACK_ERR_INVAL;
+    uint16_t csum = wire_csum_finish(wire_csum_add(0, pkt + start, len - start));
+    /* RFC 768: a computed zero goes out as all ones (zero would mean "no checksum" for UDP
+     * over IPv4); the two are the same number in one's complement, so TCP takes it too. */
+    if (csum == 0) csum = 0xffff;
+    pkt[start + offset] = (uint8_t)(csum >> 8);
+    pkt[start + offset + 1] = (uint8_t)csum;
+    return 0;
+}

@@ -122,13 +122,20 @@ static bool tcp_checksum_ok(const uint8_t *seg, size_t len, const struct synack_
     return wire_csum_finish(wire_csum_add(sum, seg, len)) == 0;
 }
 
+/* What tcp_parse does with the checksum. */
+enum tcp_csum_mode {
+    TCP_CSUM_ENFORCE, /* a wrong one drops the segment */
+    TCP_CSUM_REPORT,  /* a wrong one is only reported (*checksum_ok) */
+    TCP_CSUM_VOUCHED, /* not computed: the link vouched for it */
+};
+
 /* Checks run in this order: header length, data offset, checksum (so that a corrupted
  * segment is counted as corrupted, whatever field the damage hit), options, ports, flags. */
-/* wire_tcp_parse, with the checksum either enforced (`checksum_ok` NULL) or only reported
- * through `checksum_ok`. */
+/* wire_tcp_parse, with the checksum enforced, only reported through `checksum_ok` (which
+ * must then not be NULL), or skipped. */
 static enum synack_drop tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
                                   const struct synack_addr *dst, struct wire_tcp_repr *out,
-                                  bool *checksum_ok)
+                                  enum tcp_csum_mode mode, bool *checksum_ok)
 {
     *out = (struct wire_tcp_repr){0};
     struct cursor c = cursor_make(seg, len);
@@ -140,11 +147,15 @@ static enum synack_drop tcp_parse(const uint8_t *seg, size_t len, const struct s
     size_t header_len = doff * 4;
     if (doff < 5 || header_len > len) return SYNACK_DROP_TCP_DATA_OFFSET;
 
-    bool sum_ok = tcp_checksum_ok(seg, len, src, dst);
-    if (checksum_ok != NULL)
-        *checksum_ok = sum_ok;
-    else if (!sum_ok)
-        return SYNACK_DROP_TCP_CHECKSUM;
+    if (mode == TCP_CSUM_VOUCHED) {
+        if (len > UINT16_MAX) return SYNACK_DROP_TCP_CHECKSUM; /* no pseudo-header holds it */
+    } else {
+        bool sum_ok = tcp_checksum_ok(seg, len, src, dst);
+        if (mode == TCP_CSUM_REPORT)
+            *checksum_ok = sum_ok;
+        else if (!sum_ok)
+            return SYNACK_DROP_TCP_CHECKSUM;
+    }
 
     struct cursor opts;
     if (!cursor_split(&c, header_len - WIRE_TCP_HDR_LEN, &opts))
@@ -174,7 +185,14 @@ static enum synack_drop tcp_parse(const uint8_t *seg, size_t len, const struct s
 enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
                                 const struct synack_addr *dst, struct wire_tcp_repr *out)
 {
-    return tcp_parse(seg, len, src, dst, out, NULL);
+    return tcp_parse(seg, len, src, dst, out, TCP_CSUM_ENFORCE, NULL);
+}
+
+enum synack_drop wire_tcp_parse_vouched(const uint8_t *seg, size_t len,
+                                        const struct synack_addr *src,
+                                        const struct synack_addr *dst, struct wire_tcp_repr *out)
+{
+    return tcp_parse(seg, len, src, dst, out, TCP_CSUM_VOUCHED, NULL);
 }
 
 /* ---- emit ------------------------------------------------------------------------------- */
@@ -303,7 +321,8 @@ enum synack_drop wire_packet_parse_capture(const uint8_t *pkt, size_t len, struc
     if (ip->frag.present) return SYNACK_DROP_IP_FRAGMENT;
     if (ip->proto != WIRE_IP_PROTO_TCP) return SYNACK_DROP_IP_PROTOCOL;
     /* The segment ends where the IP header says, not at the end of the buffer. */
-    return tcp_parse(pkt + ip->header_len, ip->payload_len, &ip->src, &ip->dst, tcp, checksum_ok);
+    return tcp_parse(pkt + ip->header_len, ip->payload_len, &ip->src, &ip->dst, tcp,
+                     checksum_ok ? TCP_CSUM_REPORT : TCP_CSUM_ENFORCE, checksum_ok);
 }
 
 size_t wire_packet_emit(struct wire_ip_repr *ip, const struct wire_tcp_repr *tcp, uint8_t *buf,

@@ -6,8 +6,11 @@
 /* Byte offset of the Checksum field. */
 #define UDP_OFF_CHECKSUM 6
 
-enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
-                                const struct synack_addr *dst, struct wire_udp_repr *out)
+/* wire_udp_parse, with the checksum verified or (`vouched`) left to the link that vouched
+ * for it. */
+static enum synack_drop udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                  const struct synack_addr *dst, struct wire_udp_repr *out,
+                                  bool vouched)
 {
     *out = (struct wire_udp_repr){0};
     struct cursor c = cursor_make(seg, len);
@@ -23,7 +26,7 @@ enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct syn
         /* RFC 8200 §8.1: "IPv6 receivers must discard UDP packets containing a zero
          * checksum"; RFC 768: over IPv4 an all-zero field means none was computed. */
         if (src->family == SYNACK_AF_INET6) return SYNACK_DROP_UDP_CHECKSUM;
-    } else {
+    } else if (!vouched) {
         /* RFC 768: the pseudo-header with the UDP length, header and data; with the field in
          * place a correct datagram folds to zero (RFC 1071 §1; 0xffff sent for a computed
          * zero folds the same way). RFC 8200 §8.1: Length is the pseudo-header's length. */
@@ -35,6 +38,19 @@ enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct syn
     out->payload = seg + WIRE_UDP_HDR_LEN;
     out->payload_len = (size_t)length - WIRE_UDP_HDR_LEN;
     return SYNACK_DROP_NONE;
+}
+
+enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
+                                const struct synack_addr *dst, struct wire_udp_repr *out)
+{
+    return udp_parse(seg, len, src, dst, out, false);
+}
+
+enum synack_drop wire_udp_parse_vouched(const uint8_t *seg, size_t len,
+                                        const struct synack_addr *src,
+                                        const struct synack_addr *dst, struct wire_udp_repr *out)
+{
+    return udp_parse(seg, len, src, dst, out, true);
 }
 
 size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *src,

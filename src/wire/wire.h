@@ -239,6 +239,12 @@ struct wire_tcp_repr {
  * Returns SYNACK_DROP_NONE and fills `out`, or the reason. */
 enum synack_drop wire_tcp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
                                 const struct synack_addr *dst, struct wire_tcp_repr *out);
+/* wire_tcp_parse without computing the checksum: the link it came from vouched for it
+ * (SYNACK_INPUT_CSUM_VERIFIED: the kernel verified it, or wrote the segment itself and left
+ * the sum partial, virtio 1.1 §5.1.6). Every other check stays. */
+enum synack_drop wire_tcp_parse_vouched(const uint8_t *seg, size_t len,
+                                        const struct synack_addr *src,
+                                        const struct synack_addr *dst, struct wire_tcp_repr *out);
 
 /* Header length `tcp` will have, options included, padded to a multiple of 4 (<= 60).
  * Options are emitted in this order: MSS, SACK-permitted, timestamps, window scale, SACK
@@ -473,6 +479,11 @@ struct wire_udp_repr {
  * business). Returns SYNACK_DROP_NONE and fills `out`, or the reason. */
 enum synack_drop wire_udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
                                 const struct synack_addr *dst, struct wire_udp_repr *out);
+/* wire_udp_parse without the checksum (a zero one over IPv6 is still refused): the link
+ * vouched for it, as for wire_tcp_parse_vouched. */
+enum synack_drop wire_udp_parse_vouched(const uint8_t *seg, size_t len,
+                                        const struct synack_addr *src,
+                                        const struct synack_addr *dst, struct wire_udp_repr *out);
 
 /* Writes header and payload and the checksum with the pseudo-header of (src, dst); a
  * computed checksum of 0 is sent as 0xffff (RFC 768, RFC 8200 §8.1). Returns the bytes

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "synack/link.h"
@@ -488,8 +489,235 @@ static void tun_rejects_bad_config(void **state)
     cfg.mtu = 67;
     assert_int_equal(synack_tun_open(&l, &cfg, err, sizeof(err)), SYNACK_ERR_INVAL);
     assert_true(strlen(err) > 0);
+    cfg.mtu = 1500;
+    cfg.offload = 3;
+    assert_int_equal(synack_tun_open(&l, &cfg, err, sizeof(err)), SYNACK_ERR_INVAL);
+    assert_string_equal(err, "offload 3 is not SYNACK_TUN_OFFLOAD_AUTO, _OFF or _REQUIRE");
     assert_null(l);
     assert_int_equal(synack_tun_open(NULL, &cfg, NULL, 0), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_tun_offloads(NULL), 0);
+}
+
+/* ---- offloads: the kernel's TCP sending to the stack over a TUN with a virtio-net header */
+
+#define OFF_PORT 5001
+#define OFF_BYTES (8u << 20)
+#define OFF_IFNAME "synto0"
+
+/* Byte `k` of the transfer: a pattern that a lost, doubled or misplaced segment breaks. */
+static uint8_t off_pattern(uint64_t k)
+{
+    return (uint8_t)(k ^ (k >> 8) ^ (k >> 16));
+}
+
+static synack_time_t off_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (synack_time_t)ts.tv_sec * 1000000000u + (synack_time_t)ts.tv_nsec;
+}
+
+/* The longest packet handed to the stack (its trace hook sees every input). */
+static void off_trace(void *ctx, char dir, const uint8_t *pkt, size_t len, enum synack_drop drop,
+                      synack_time_t now)
+{
+    (void)pkt, (void)drop, (void)now;
+    size_t *longest = ctx;
+    if (dir == 'i' && len > *longest) *longest = len;
+}
+
+/* The kernel's side of one transfer: writes what the socket takes of OFF_BYTES; shuts its
+ * side down when all is written. */
+static void off_kernel_send(int s, uint64_t *sent)
+{
+    uint8_t chunk[16384];
+    while (*sent < OFF_BYTES) {
+        size_t n = OFF_BYTES - *sent < sizeof chunk ? (size_t)(OFF_BYTES - *sent) : sizeof chunk;
+        for (size_t k = 0; k < n; k++)
+            chunk[k] = off_pattern(*sent + k);
+        ssize_t w = send(s, chunk, n, MSG_NOSIGNAL);
+        if (w <= 0) return;
+        *sent += (uint64_t)w;
+    }
+    shutdown(s, SHUT_WR);
+}
+
+/* Reads what the connection holds, checking each byte. 0, or 1 on a wrong byte. */
+static int off_stack_recv(struct synack_tcp *c, uint64_t *got, synack_time_t now)
+{
+    uint8_t buf[16384];
+    for (;;) {
+        synack_ssize n = synack_tcp_recv(c, buf, sizeof buf, now);
+        if (n <= 0) return 0;
+        for (synack_ssize k = 0; k < n; k++)
+            CHILD_CHECK(buf[k] == off_pattern(*got + (uint64_t)k));
+        *got += (uint64_t)n;
+    }
+}
+
+/* The kernel's connection to the stack at `a`, port OFF_PORT, started (non-blocking). */
+static int off_kernel_connect(const struct synack_addr *a)
+{
+    bool v6 = a->family == SYNACK_AF_INET6;
+    int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons(OFF_PORT), .sin_addr.s_addr = htonl(PEER_ADDR)};
+    struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_port = htons(OFF_PORT)};
+    memcpy(&to6.sin6_addr, PEER_ADDR6, 16);
+    int rc = v6 ? connect(s, (struct sockaddr *)&to6, sizeof to6)
+                : connect(s, (struct sockaddr *)&to, sizeof to);
+    if (rc != 0 && errno != EINPROGRESS) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/* The kernel connects to the stack over a TUN opened with `offload` (in a fault wrapper that
+ * does nothing when `wrap`: a link that knows nothing of offloads), over IPv6 when `v6`, and
+ * sends OFF_BYTES; the stack receives them byte-exact within 30 s. Fills the link's counters
+ * and the longest packet the stack was handed. 0, or 1 with the failed check printed. */
+static int off_transfer(int offload, bool wrap, bool v6, struct synack_link_stats *st,
+                        size_t *longest, unsigned *offloads)
+{
+    struct synack_link *l;
+    char err[256];
+    struct synack_tun_config tcfg = {.ifname = OFF_IFNAME, .offload = offload};
+    tcfg.host_addrs[0] = v6 ? (struct synack_ifaddr){synack_addr_v6(HOST_ADDR6), 64}
+                            : (struct synack_ifaddr){synack_addr_v4(HOST_ADDR), 24};
+    CHILD_CHECK(synack_tun_open(&l, &tcfg, err, sizeof err) == 0);
+    *offloads = synack_tun_offloads(l);
+    if (wrap) {
+        struct synack_fault_params fp;
+        synack_fault_params_default(&fp);
+        CHILD_CHECK(synack_fault_wrap(&l, l, &fp, 1) == 0);
+    }
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    struct synack_addr a = v6 ? synack_addr_v6(PEER_ADDR6) : synack_addr_v4(PEER_ADDR);
+    CHILD_CHECK(synack_config_add_addr(&cfg, &a) == 0);
+    cfg.mtu = (uint16_t)synack_link_mtu(l);
+    struct synack_stack *stack;
+    CHILD_CHECK(synack_stack_new(&stack, &cfg) == 0);
+    *longest = 0;
+    synack_stack_set_trace(stack, off_trace, longest);
+    struct synack_listener *lis;
+    struct synack_endpoint ep = {.addr = a, .port = OFF_PORT};
+    CHILD_CHECK(synack_tcp_listen(stack, &ep, 4, NULL, &lis) == 0);
+    int s = off_kernel_connect(&a);
+    CHILD_CHECK(s >= 0);
+    static uint8_t buf[65536];
+    struct synack_tcp *c = NULL;
+    uint64_t sent = 0, got = 0;
+    synack_time_t end = off_now() + SYNACK_S(30);
+    while (got < OFF_BYTES && off_now() < end) {
+        synack_time_t now = off_now();
+        synack_link_pump(l, stack, buf, sizeof buf, now);
+        if (c == NULL) (void)synack_tcp_accept(lis, &c);
+        if (c != NULL && off_stack_recv(c, &got, now) != 0) return 1;
+        synack_link_drain(l, stack, buf, sizeof buf, now);
+        off_kernel_send(s, &sent);
+        struct pollfd p[2] = {{.fd = synack_link_fd(l), .events = POLLIN},
+                              {.fd = s, .events = sent < OFF_BYTES ? POLLOUT : 0}};
+        (void)poll(p, 2, 1);
+    }
+    CHILD_CHECK(got == OFF_BYTES);
+    synack_link_stats(l, st);
+    struct synack_counters cnt;
+    synack_stack_counters(stack, &cnt);
+    CHILD_CHECK(cnt.drops[SYNACK_DROP_TCP_CHECKSUM] == 0);
+    close(s);
+    synack_stack_free(stack);
+    synack_link_free(l);
+    return 0;
+}
+
+static int tun_child_offload_receive(void)
+{
+    struct synack_link_stats st;
+    size_t longest;
+    unsigned offloads;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, false, false, &st, &longest, &offloads) != 0)
+        return 1;
+    fprintf(stderr, "offloads 0x%x: %llu packets, %llu merged, %llu vouched, longest %zu\n",
+            offloads, (unsigned long long)st.rx_packets, (unsigned long long)st.rx_gso_packets,
+            (unsigned long long)st.rx_csum_vouched, longest);
+    CHILD_CHECK(offloads & SYNACK_TUN_OFFLOADED_VNET_HDR);
+    CHILD_CHECK(offloads & SYNACK_TUN_OFFLOADED_TSO4);
+    /* The kernel's segments came merged, longer than the device's MTU (1500)... */
+    CHILD_CHECK(st.rx_gso_packets > 0);
+    CHILD_CHECK(longest > 1500);
+    /* ... their checksums vouched for and not computed, and no header was refused. */
+    CHILD_CHECK(st.rx_csum_vouched > 0);
+    CHILD_CHECK(st.rx_offload_bad == 0);
+    return 0;
+}
+
+/* Offload on (the default, the kernel here takes it): the kernel hands the stack segments of
+ * up to 64 KiB and the bytes arrive exact. */
+static void tun_offload_receives_merged_segments(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_receive);
+}
+
+static int tun_child_offload_off(void)
+{
+    struct synack_link_stats st;
+    size_t longest;
+    unsigned offloads;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_OFF, false, false, &st, &longest, &offloads) != 0) return 1;
+    CHILD_CHECK(offloads == 0);
+    CHILD_CHECK(st.rx_gso_packets == 0 && st.rx_csum_vouched == 0);
+    CHILD_CHECK(longest <= 1500);
+    return 0;
+}
+
+/* Offload off: plain packets of at most the MTU, every checksum computed, the same bytes. */
+static void tun_offload_off_reads_plain_packets(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_off);
+}
+
+static int tun_child_offload_wrapped(void)
+{
+    struct synack_link_stats st;
+    size_t longest;
+    unsigned offloads;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, true, false, &st, &longest, &offloads) != 0) return 1;
+    CHILD_CHECK(offloads & SYNACK_TUN_OFFLOADED_CSUM);
+    CHILD_CHECK(longest > 1500);
+    return 0;
+}
+
+/* Offload on behind a wrapper that reads with plain recv: the TUN link finishes the partial
+ * checksums itself, so the stack, verifying them, drops none (off_transfer checks). */
+static void tun_offload_behind_a_wrapper_finishes_checksums(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_wrapped);
+}
+
+static int tun_child_offload_ipv6(void)
+{
+    ipv6_no_dad();
+    struct synack_link_stats st;
+    size_t longest;
+    unsigned offloads;
+    if (off_transfer(SYNACK_TUN_OFFLOAD_AUTO, false, true, &st, &longest, &offloads) != 0) return 1;
+    CHILD_CHECK(offloads & SYNACK_TUN_OFFLOADED_TSO6);
+    CHILD_CHECK(st.rx_gso_packets > 0 && st.rx_csum_vouched > 0 && st.rx_offload_bad == 0);
+    CHILD_CHECK(longest > 1500);
+    return 0;
+}
+
+/* The same over IPv6 (TUN_F_TSO6, VIRTIO_NET_HDR_GSO_TCPV6; the sum starts 40 bytes in). */
+static void tun_offload_receives_merged_ipv6_segments(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_ipv6);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -499,6 +727,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_numbered_name_is_configured_and_reported),
     cmocka_unit_test(tun_errors_say_what_to_do),
     cmocka_unit_test(tun_rejects_bad_config),
+    cmocka_unit_test(tun_offload_receives_merged_segments),
+    cmocka_unit_test(tun_offload_off_reads_plain_packets),
+    cmocka_unit_test(tun_offload_behind_a_wrapper_finishes_checksums),
+    cmocka_unit_test(tun_offload_receives_merged_ipv6_segments),
 };
 
 SYNACK_TEST_MAIN("tun_link", tests)
