@@ -1,0 +1,213 @@
+/*
+ * In-memory bulk on one core: one thread moves N MiB from a client to a server.
+ *   bulk synack [--mb N] [--mtu M]   two synack stacks in this process hand each other
+ *                                    their packets (no link, no simulator), default buffers
+ *                                    (autotuned), the monotonic clock as their time
+ *   bulk kernel [--mb N]             the kernel's TCP over the loopback device of the
+ *                                    current network namespace, non-blocking sockets
+ *                                    driven by the same single thread (write what fits,
+ *                                    read what came); bench/bulk.sh runs it in namespaces
+ *                                    whose lo has the MTU wanted
+ * Prints one line: "<who> mtu <M> <MiB> MiB <seconds> s <Gbit/s> Gbit/s". Run it under
+ * `taskset -c 0` for one core (bench/bulk.sh does).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <synack/synack.h>
+
+enum { CHUNK = 256 * 1024 };
+static uint8_t chunk[CHUNK], sink[CHUNK];
+
+static synack_time_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (synack_time_t)ts.tv_sec * 1000000000ull + (synack_time_t)ts.tv_nsec;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "bulk: %s: %s\n", what, rc < 0 ? synack_strerror(rc) : strerror(errno));
+    exit(1);
+}
+
+static void report(const char *who, unsigned mtu, unsigned long long bytes, synack_time_t ns)
+{
+    double s = (double)ns / 1e9;
+    printf("%s mtu %u %llu MiB %.3f s %.2f Gbit/s\n", who, mtu, bytes >> 20, s,
+           (double)bytes * 8 / s / 1e9);
+}
+
+/* ---- synack ---- */
+
+static struct synack_stack *stack_at(uint32_t addr, unsigned mtu)
+{
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    cfg.mtu = mtu;
+    cfg.udp_sndbuf = 2 * 65536; /* at least mtu + 2 */
+    struct synack_addr a = synack_addr_v4(addr);
+    synack_config_add_addr(&cfg, &a);
+    struct synack_stack *s;
+    int rc = synack_stack_new(&s, &cfg);
+    if (rc) die("stack", rc);
+    return s;
+}
+
+/* Packets of `from` into `to`; true if any moved. */
+static int hand_over(struct synack_stack *from, struct synack_stack *to, uint8_t *pkt, size_t cap,
+                     synack_time_t now)
+{
+    int moved = 0;
+    synack_ssize n;
+    while ((n = synack_stack_output(from, pkt, cap, now)) > 0) {
+        synack_stack_input(to, pkt, (size_t)n, now);
+        moved = 1;
+    }
+    return moved;
+}
+
+static void drain_events(struct synack_stack *s)
+{
+    struct synack_event ev;
+    while (synack_stack_next_event(s, &ev) == 0) {
+    }
+}
+
+static void run_synack(unsigned long long bytes, unsigned mtu)
+{
+    struct synack_stack *cli = stack_at(0xc6120001u, mtu), *srv = stack_at(0xc6120002u, mtu);
+    struct synack_listener *l;
+    struct synack_endpoint at = {synack_addr_v4(0xc6120002u), 5001};
+    int rc = synack_tcp_listen(srv, &at, 8, NULL, &l);
+    if (rc) die("listen", rc);
+    struct synack_tcp *c, *s = NULL;
+    if ((rc = synack_tcp_connect(cli, &at, NULL, NULL, &c, mono_ns()))) die("connect", rc);
+    uint8_t *pkt = malloc(65536);
+    if (!pkt) die("memory", 0);
+    for (int i = 0; i < 100 && !s; i++) {
+        synack_time_t now = mono_ns();
+        hand_over(cli, srv, pkt, 65536, now);
+        hand_over(srv, cli, pkt, 65536, now);
+        synack_tcp_accept(l, &s);
+    }
+    if (!s) die("no handshake", SYNACK_ERR_TIMEDOUT);
+    drain_events(cli);
+    drain_events(srv);
+    unsigned long long sent = 0, got = 0;
+    synack_time_t t0 = mono_ns();
+    while (got < bytes) {
+        synack_time_t now = mono_ns();
+        while (sent < bytes) {
+            size_t want = bytes - sent < CHUNK ? (size_t)(bytes - sent) : CHUNK;
+            synack_ssize k = synack_tcp_send(c, chunk, want, now);
+            if (k <= 0) break;
+            sent += (unsigned long long)k;
+        }
+        synack_stack_handle_timers(cli, now);
+        synack_stack_handle_timers(srv, now);
+        hand_over(cli, srv, pkt, 65536, now);
+        synack_ssize k;
+        while ((k = synack_tcp_recv(s, sink, sizeof sink, now)) > 0)
+            got += (unsigned long long)k;
+        hand_over(srv, cli, pkt, 65536, now);
+        drain_events(cli);
+        drain_events(srv);
+        if (now - t0 > 600ull * 1000000000ull) die("no progress in 600 s", SYNACK_ERR_TIMEDOUT);
+    }
+    report("synack", mtu, bytes, mono_ns() - t0);
+    free(pkt);
+    synack_stack_free(cli);
+    synack_stack_free(srv);
+}
+
+/* ---- the kernel over loopback ---- */
+
+static unsigned lo_mtu(void)
+{
+    FILE *f = fopen("/sys/class/net/lo/mtu", "r");
+    unsigned m = 0;
+    if (f) {
+        if (fscanf(f, "%u", &m) != 1) m = 0;
+        fclose(f);
+    }
+    return m;
+}
+
+static void run_kernel(unsigned long long bytes)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 8) ||
+        getsockname(ls, (struct sockaddr *)&a, &alen))
+        die("kernel listener", 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a)) die("kernel connect", 0);
+    int s = accept(ls, NULL, NULL);
+    if (s < 0) die("accept", 0);
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    unsigned long long sent = 0, got = 0;
+    synack_time_t t0 = mono_ns();
+    while (got < bytes) {
+        while (sent < bytes) {
+            size_t want = bytes - sent < CHUNK ? (size_t)(bytes - sent) : CHUNK;
+            ssize_t k = write(c, chunk, want);
+            if (k <= 0) {
+                if (k < 0 && errno != EAGAIN) die("write", 0);
+                break;
+            }
+            sent += (unsigned long long)k;
+        }
+        ssize_t k;
+        while ((k = read(s, sink, sizeof sink)) > 0)
+            got += (unsigned long long)k;
+        if (k == 0 || (k < 0 && errno != EAGAIN)) die("read", 0);
+        if (mono_ns() - t0 > 600ull * 1000000000ull) die("no progress in 600 s", 0);
+    }
+    report("kernel", lo_mtu(), bytes, mono_ns() - t0);
+    close(c);
+    close(s);
+    close(ls);
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long long mb = 1024;
+    unsigned mtu = 1500;
+    int kernel = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "synack"))
+            kernel = 0;
+        else if (!strcmp(argv[i], "kernel"))
+            kernel = 1;
+        else if (!strcmp(argv[i], "--mb") && i + 1 < argc)
+            mb = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--mtu") && i + 1 < argc)
+            mtu = (unsigned)strtoul(argv[++i], NULL, 10);
+        else
+            kernel = -1, i = argc;
+    }
+    if (kernel < 0 || mb == 0 || mtu < 576 || mtu > 65535) {
+        fprintf(stderr, "usage: bulk synack|kernel [--mb N] [--mtu 576..65535]\n");
+        return 2;
+    }
+    memset(chunk, 'b', sizeof chunk);
+    if (kernel)
+        run_kernel(mb << 20);
+    else
+        run_synack(mb << 20, mtu);
+    return 0;
+}
