@@ -25,20 +25,14 @@
 
 #include <synack/synack.h>
 
+#include "util.h"
+
 enum { CHUNK = 256 * 1024 };
 static uint8_t chunk[CHUNK], sink[CHUNK];
 
-static synack_time_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (synack_time_t)ts.tv_sec * 1000000000ull + (synack_time_t)ts.tv_nsec;
-}
-
 static void die(const char *what, int rc)
 {
-    fprintf(stderr, "bulk: %s: %s\n", what, rc < 0 ? synack_strerror(rc) : strerror(errno));
-    exit(1);
+    bench_die("bulk", what, rc);
 }
 
 static void report(const char *who, unsigned mtu, unsigned long long bytes, synack_time_t ns)

@@ -29,22 +29,16 @@
 
 #include <synack/synack.h>
 
+#include "util.h"
+
 enum order { CLIENT_FIRST, SERVER_FIRST, CLIENT_RST, ORDERS };
 static const char *const order_name[ORDERS] = {"client closes first", "server closes first",
                                                "client resets (RST)"};
 enum { MSG = 64, DEADLINE_S = 120 };
 
-static synack_time_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (synack_time_t)ts.tv_sec * 1000000000ull + (synack_time_t)ts.tv_nsec;
-}
-
 static void die(const char *what, int rc)
 {
-    fprintf(stderr, "churn: %s: %s\n", what, rc < 0 ? synack_strerror(rc) : strerror(errno));
-    exit(1);
+    bench_die("churn", what, rc);
 }
 
 /* ---- synack: two stacks, packets handed over in memory ---- */
