@@ -3,6 +3,10 @@
  *   bulk synack [--mb N] [--mtu M]   two synack stacks in this process hand each other
  *                                    their packets (no link, no simulator), default buffers
  *                                    (autotuned), the monotonic clock as their time
+ *   bulk synack --zero-copy ...      the same through synack_tcp_send_borrow/_commit (the
+ *                                    writer memsets its bytes into the send buffer) and
+ *                                    synack_tcp_recv_borrow/_commit (the reader consumes
+ *                                    them in place): two copies fewer
  *   bulk kernel [--mb N]             the kernel's TCP over the loopback device of the
  *                                    current network namespace, non-blocking sockets
  *                                    driven by the same single thread (write what fits,
@@ -78,7 +82,7 @@ static void drain_events(struct synack_stack *s)
     }
 }
 
-static void run_synack(unsigned long long bytes, unsigned mtu)
+static void run_synack(unsigned long long bytes, unsigned mtu, int zero_copy)
 {
     struct synack_stack *cli = stack_at(0xc6120001u, mtu), *srv = stack_at(0xc6120002u, mtu);
     struct synack_listener *l;
@@ -102,24 +106,46 @@ static void run_synack(unsigned long long bytes, unsigned mtu)
     synack_time_t t0 = mono_ns();
     while (got < bytes) {
         synack_time_t now = mono_ns();
-        while (sent < bytes) {
+        while (sent < bytes && !zero_copy) {
             size_t want = bytes - sent < CHUNK ? (size_t)(bytes - sent) : CHUNK;
             synack_ssize k = synack_tcp_send(c, chunk, want, now);
             if (k <= 0) break;
             sent += (unsigned long long)k;
         }
+        if (zero_copy && sent < bytes) {
+            /* The writer produces its bytes where the send buffer keeps them. */
+            struct synack_piece p[2];
+            synack_ssize room = synack_tcp_send_borrow(c, p);
+            if (room > 0) {
+                size_t n = bytes - sent < (size_t)room ? (size_t)(bytes - sent) : (size_t)room;
+                size_t first = n < p[0].len ? n : p[0].len;
+                memset(p[0].data, 'b', first);
+                if (n > first) memset(p[1].data, 'b', n - first);
+                if (synack_tcp_send_commit(c, n, now) != (synack_ssize)n) die("commit", 0);
+                sent += n;
+            }
+        }
         synack_stack_handle_timers(cli, now);
         synack_stack_handle_timers(srv, now);
         hand_over(cli, srv, pkt, 65536, now);
         synack_ssize k;
-        while ((k = synack_tcp_recv(s, sink, sizeof sink, now)) > 0)
-            got += (unsigned long long)k;
+        if (zero_copy) {
+            /* The reader takes the bytes where the receive buffer holds them. */
+            struct synack_piece p[2];
+            if ((k = synack_tcp_recv_borrow(s, p)) > 0) {
+                if (synack_tcp_recv_commit(s, (size_t)k, now) != 0) die("recv commit", 0);
+                got += (unsigned long long)k;
+            }
+        } else {
+            while ((k = synack_tcp_recv(s, sink, sizeof sink, now)) > 0)
+                got += (unsigned long long)k;
+        }
         hand_over(srv, cli, pkt, 65536, now);
         drain_events(cli);
         drain_events(srv);
         if (now - t0 > 600ull * 1000000000ull) die("no progress in 600 s", SYNACK_ERR_TIMEDOUT);
     }
-    report("synack", mtu, bytes, mono_ns() - t0);
+    report(zero_copy ? "synack-zero-copy" : "synack", mtu, bytes, mono_ns() - t0);
     free(pkt);
     synack_stack_free(cli);
     synack_stack_free(srv);
@@ -181,7 +207,7 @@ int main(int argc, char **argv)
 {
     unsigned long long mb = 1024;
     unsigned mtu = 1500;
-    int kernel = -1;
+    int kernel = -1, zero_copy = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "synack"))
             kernel = 0;
@@ -189,19 +215,21 @@ int main(int argc, char **argv)
             kernel = 1;
         else if (!strcmp(argv[i], "--mb") && i + 1 < argc)
             mb = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--zero-copy"))
+            zero_copy = 1;
         else if (!strcmp(argv[i], "--mtu") && i + 1 < argc)
             mtu = (unsigned)strtoul(argv[++i], NULL, 10);
         else
             kernel = -1, i = argc;
     }
     if (kernel < 0 || mb == 0 || mtu < 576 || mtu > 65535) {
-        fprintf(stderr, "usage: bulk synack|kernel [--mb N] [--mtu 576..65535]\n");
+        fprintf(stderr, "usage: bulk synack|kernel [--mb N] [--mtu 576..65535] [--zero-copy]\n");
         return 2;
     }
     memset(chunk, 'b', sizeof chunk);
     if (kernel)
         run_kernel(mb << 20);
     else
-        run_synack(mb << 20, mtu);
+        run_synack(mb << 20, mtu, zero_copy);
     return 0;
 }
