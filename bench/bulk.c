@@ -7,6 +7,7 @@
  *                                    writer memsets its bytes into the send buffer) and
  *                                    synack_tcp_recv_borrow/_commit (the reader consumes
  *                                    them in place): two copies fewer
+ *   bulk synack --bufmax B ...       autotuning bounded at B bytes (sndbuf_max, rcvbuf_max)
  *   bulk kernel [--mb N]             the kernel's TCP over the loopback device of the
  *                                    current network namespace, non-blocking sockets
  *                                    driven by the same single thread (write what fits,
@@ -48,12 +49,15 @@ static void report(const char *who, unsigned mtu, unsigned long long bytes, syna
 
 /* ---- synack ---- */
 
+static size_t bufmax; /* --bufmax: sndbuf_max and rcvbuf_max; 0 keeps the default */
+
 static struct synack_stack *stack_at(uint32_t addr, unsigned mtu)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
     cfg.mtu = mtu;
     cfg.udp_sndbuf = 2 * 65536; /* at least mtu + 2 */
+    if (bufmax) cfg.sndbuf_max = cfg.rcvbuf_max = bufmax;
     struct synack_addr a = synack_addr_v4(addr);
     synack_config_add_addr(&cfg, &a);
     struct synack_stack *s;
@@ -215,6 +219,8 @@ int main(int argc, char **argv)
             kernel = 1;
         else if (!strcmp(argv[i], "--mb") && i + 1 < argc)
             mb = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--bufmax") && i + 1 < argc)
+            bufmax = (size_t)strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--zero-copy"))
             zero_copy = 1;
         else if (!strcmp(argv[i], "--mtu") && i + 1 < argc)
@@ -223,7 +229,8 @@ int main(int argc, char **argv)
             kernel = -1, i = argc;
     }
     if (kernel < 0 || mb == 0 || mtu < 576 || mtu > 65535) {
-        fprintf(stderr, "usage: bulk synack|kernel [--mb N] [--mtu 576..65535] [--zero-copy]\n");
+        fprintf(stderr, "usage: bulk synack|kernel [--mb N] [--mtu 576..65535] [--zero-copy] "
+                        "[--bufmax BYTES]\n");
         return 2;
     }
     memset(chunk, 'b', sizeof chunk);
