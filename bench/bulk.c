@@ -8,6 +8,7 @@
  *                                    synack_tcp_recv_borrow/_commit (the reader consumes
  *                                    them in place): two copies fewer
  *   bulk synack --bufmax B ...       autotuning bounded at B bytes (sndbuf_max, rcvbuf_max)
+ *   bulk synack -v ...               also the buffers' sizes and cwnd at the end
  *   bulk kernel [--mb N]             the kernel's TCP over the loopback device of the
  *                                    current network namespace, non-blocking sockets
  *                                    driven by the same single thread (write what fits,
@@ -50,6 +51,7 @@ static void report(const char *who, unsigned mtu, unsigned long long bytes, syna
 /* ---- synack ---- */
 
 static size_t bufmax; /* --bufmax: sndbuf_max and rcvbuf_max; 0 keeps the default */
+static int verbose;   /* -v: the buffers' sizes and cwnd at the end */
 
 static struct synack_stack *stack_at(uint32_t addr, unsigned mtu)
 {
@@ -150,6 +152,10 @@ static void run_synack(unsigned long long bytes, unsigned mtu, int zero_copy)
         if (now - t0 > 600ull * 1000000000ull) die("no progress in 600 s", SYNACK_ERR_TIMEDOUT);
     }
     report(zero_copy ? "synack-zero-copy" : "synack", mtu, bytes, mono_ns() - t0);
+    struct synack_tcp_info ci, si;
+    if (verbose && !synack_tcp_info(c, &ci) && !synack_tcp_info(s, &si))
+        printf("  client sndbuf %zu, server rcvbuf %zu, cwnd %u\n", (size_t)ci.sndbuf,
+               (size_t)si.rcvbuf, (unsigned)ci.cwnd);
     free(pkt);
     synack_stack_free(cli);
     synack_stack_free(srv);
@@ -221,6 +227,8 @@ int main(int argc, char **argv)
             mb = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--bufmax") && i + 1 < argc)
             bufmax = (size_t)strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-v"))
+            verbose = 1;
         else if (!strcmp(argv[i], "--zero-copy"))
             zero_copy = 1;
         else if (!strcmp(argv[i], "--mtu") && i + 1 < argc)
@@ -230,7 +238,7 @@ int main(int argc, char **argv)
     }
     if (kernel < 0 || mb == 0 || mtu < 576 || mtu > 65535) {
         fprintf(stderr, "usage: bulk synack|kernel [--mb N] [--mtu 576..65535] [--zero-copy] "
-                        "[--bufmax BYTES]\n");
+                        "[--bufmax BYTES] [-v]\n");
         return 2;
     }
     memset(chunk, 'b', sizeof chunk);
