@@ -387,7 +387,11 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
     bool was_empty = ring_len(&c->rcvq) == 0;
     bool immediate = false;
     uint32_t seq = in->seq;
-    if (in->len > c->rcv_seg_max) c->rcv_seg_max = (uint16_t)(in->len > 65535 ? 65535 : in->len);
+    /* "Full-sized" (RFC 5681 §4.2) is the largest segment seen, up to the MSS we offered: a
+     * longer one is several merged on the way (the kernel's GRO over TUN), which count for
+     * the segments they hold toward the every-second-segment ACK. */
+    if (in->len > c->rcv_seg_max)
+        c->rcv_seg_max = (uint16_t)(in->len > c->rcv_mss ? c->rcv_mss : in->len);
     if (seq != c->rcv_nxt) {
         /* Out of order: kept for reassembly; its FIN is remembered until the hole fills. */
         if (in->fin) {

@@ -437,6 +437,34 @@ static void delack_second_full_segment_acked_at_once_rfc5681_4_2(void **state)
     fix_free(&f);
 }
 
+static void delack_40ms_mtu_576(struct synack_config *cfg)
+{
+    cfg->delack_timeout = SYNACK_MS(40);
+    cfg->mtu = 576; /* we offer an MSS of 536 */
+}
+
+/* A segment larger than the MSS we offered is several full-sized ones merged on the way
+ * (the kernel's GRO over TUN hands up to 64 KiB at once): "full-sized" stays our MSS, so
+ * one such segment of 1460 bytes (2.7 of them) is acknowledged at once (RFC 5681 §4.2),
+ * and a full-sized segment after it is not held to the merged one's size. */
+static void delack_merged_segment_counts_as_the_full_sized_ones_it_holds(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, delack_40ms_mtu_576);
+    f.peer_mss = 1460;
+    uint32_t base = established(&f);
+    send_at(&f, base, 0, SEG_MAX);
+    expect_ack(&f, base, SEG_MAX);
+    fix_expect_none(&f);
+    send_at(&f, base, SEG_MAX, 536);
+    fix_expect_none(&f);
+    send_at(&f, base, SEG_MAX + 536, 536);
+    expect_ack(&f, base, SEG_MAX + 2 * 536);
+    assert_int_equal(fix_info(&f).counters.delayed_acks, 0);
+    fix_free(&f);
+}
+
 /* RFC 5681 §4.2: an out-of-order segment is acknowledged at once even with delayed ACKs
  * on, and that ACK also covers the in-order segment whose ACK was being delayed. */
 static void delack_out_of_order_segment_acked_at_once_rfc5681_4_2(void **state)
@@ -957,6 +985,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dsack_for_duplicate_inside_ooo_block_rfc2883_4),
     cmocka_unit_test(delack_single_segment_acked_by_timer_at_40ms_rfc1122_4_2_3_2),
     cmocka_unit_test(delack_second_full_segment_acked_at_once_rfc5681_4_2),
+    cmocka_unit_test(delack_merged_segment_counts_as_the_full_sized_ones_it_holds),
     cmocka_unit_test(delack_out_of_order_segment_acked_at_once_rfc5681_4_2),
     cmocka_unit_test(delack_piggybacked_on_data_cancels_timer_rfc1122_4_2_3_2),
     cmocka_unit_test(delack_zero_acks_every_segment_rfc5681_4_2),
