@@ -549,8 +549,9 @@ struct synack_stack_stats {
     size_t orphans, max_orphans;     /* released connections still sending or closing */
     size_t listeners;
     size_t events_queued, events_cap; /* events waiting to be taken, and room for them now:
-                                         the queue starts small and doubles with what is
-                                         pending, up to events_max */
+                                         the queue starts small, doubles with what is
+                                         pending, up to events_max, and goes back to its
+                                         first size once emptied */
     size_t events_max;                /* the most events the queue holds: past it (or when it
                                          cannot grow) events are dropped, counted in
                                          synack_counters' events_dropped */

@@ -6,7 +6,8 @@
 
 int evq_init(struct evq *q, const struct synack_config *cfg, size_t first, size_t max)
 {
-    *q = (struct evq){.cfg = cfg, .max = max, .cap = first < max ? first : max};
+    if (first > max) first = max;
+    *q = (struct evq){.cfg = cfg, .first = first, .max = max, .cap = first};
     q->buf = alloc_mem(cfg, q->cap * sizeof *q->buf);
     if (!q->buf) {
         q->cap = 0;
@@ -41,4 +42,14 @@ bool evq_grow(struct evq *q)
     q->cap = cap;
     q->head = 0;
     return true;
+}
+
+void evq_shrink(struct evq *q)
+{
+    struct synack_event *buf = alloc_mem(q->cfg, q->first * sizeof *buf);
+    if (!buf) return;
+    alloc_free(q->cfg, q->buf);
+    q->buf = buf;
+    q->cap = q->first;
+    q->head = 0;
 }

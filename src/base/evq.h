@@ -3,7 +3,8 @@
  * into it through their environment. It starts with a few slots and doubles when full, up
  * to a bound (`max`, what every connection, TIME-WAIT record and UDP socket could queue),
  * so a stack configured for a million connections does not reserve room for four million
- * events it may never hold. It keeps the room it grew to (the peak of what was pending).
+ * events it may never hold. Once emptied it goes back to its first size (evq_shrink): one
+ * allocation per burst of more than `first` events, none for the loops that stay below.
  * Inline: a push or a pop is a few instructions, on the path of many segments. */
 #ifndef SYNACK_EVQ_H
 #define SYNACK_EVQ_H
@@ -17,6 +18,7 @@
 struct evq {
     struct synack_event *buf;        /* `cap` slots */
     size_t cap;                      /* slots allocated; invariant cap <= max */
+    size_t first;                    /* slots at first, and again once emptied */
     size_t max;                      /* the bound: the queue never holds more */
     size_t head;                     /* the oldest event; invariant head < cap (or 0) */
     size_t len;                      /* events held; invariant len <= cap */
@@ -34,6 +36,9 @@ void evq_free(struct evq *q);
 /* Doubles the storage (up to max), keeping the events in order: false at max, or when the
  * allocator refused (counted in nomem). Out of line: pushes seldom need it. */
 bool evq_grow(struct evq *q);
+/* An empty queue larger than `first` goes back to `first` slots (keeps its storage if the
+ * allocator refuses). Out of line: only the pop that empties a grown queue needs it. */
+void evq_shrink(struct evq *q);
 
 /* Appends a copy of `ev`, growing the queue when full; counts it in `dropped` when it may
  * not grow (the bound, or no memory: an event is never lost uncounted). */
@@ -57,6 +62,7 @@ static inline bool evq_pop(struct evq *q, struct synack_event *ev)
     *ev = q->buf[q->head];
     q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
     q->len--;
+    if (q->len == 0 && q->cap > q->first) evq_shrink(q);
     return true;
 }
 
