@@ -28,11 +28,13 @@
  *
  * Why at once, rather than keeping a small buffer or waiting for idleness: measured with
  * bench/accept_many --echo (docs/PERFORMANCE.md), a request/response connection that
- * takes and gives back its buffers every round trip costs some 6% more at one
- * connection (a malloc and a free per buffer, served from the C library's free lists; no
- * system call) and less at a thousand (the storage given back is taken again by the next
- * connection while it is still in the cache, where kept buffers were a working set of
- * 128 KiB each). A deadline to give them back later would cost a timer per connection.
+ * takes and gives back its buffers every round trip costs the same within the noise at
+ * one connection (a malloc and a free per buffer and per round trip, served from the C
+ * library's free lists, no system call) and less at a thousand (the storage given back
+ * is taken again by the next connection while it is still in the cache, where kept
+ * buffers were a working set of 128 KiB each). Keeping a small buffer would keep an idle
+ * connection above its TCB; giving back only after an idle time would cost a deadline
+ * per connection.
  *
  * Growth moves a buffer to new storage (ring_move keeps out-of-order bytes at their
  * offsets). It stops at mem_budget, and a failed allocation leaves the connection as it was. The
