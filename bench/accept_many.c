@@ -5,8 +5,20 @@
  * stack alone (no simulator; the packets are built before the clock starts). With O(1)
  * queues the cost per connection stays flat as N grows; with queues walked to their end it
  * grows with N. One markdown row per N, for docs/PERFORMANCE.md.
- *   build/bench/accept_many [N...]     (default 1000 10000 50000)
+ *   build/bench/accept_many [--exchange BYTES] [--echo ROUNDS] [N...]
+ *                                      (default N: 1000 10000 50000)
+ *
+ * --exchange BYTES: then each peer sends BYTES (at most 1400: one segment), the application
+ * reads them and sends as many back, and the peer acknowledges them: every connection
+ * idle, all it held drained. A second table gives the memory the stack holds for them:
+ * the bytes its allocator (counting, through synack_config.alloc) has live for the
+ * connections, per connection, against what the stack said at its creation, and
+ * conn_bytes + conn_storage / N from synack_stack_stats.
+ * --echo ROUNDS: then ROUNDS rounds of a 64-byte request and a 64-byte answer on each
+ * connection in turn (the peer's request, the application's recv and send, the peer's
+ * ACK): nanoseconds per round trip, packets built inside the timed loop.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +27,27 @@
 #include <synack/synack.h>
 
 #include "wire/wire.h"
+
+/* A counting allocator: live bytes, each block prefixed with its size. */
+struct counted {
+    size_t live;
+};
+
+static void *counted_alloc(void *ctx, size_t size)
+{
+    size_t *p = malloc(size + sizeof(max_align_t));
+    if (!p) return NULL;
+    *p = size;
+    ((struct counted *)ctx)->live += size;
+    return (char *)p + sizeof(max_align_t);
+}
+
+static void counted_free(void *ctx, void *ptr)
+{
+    size_t *p = (size_t *)(void *)((char *)ptr - sizeof(max_align_t));
+    ((struct counted *)ctx)->live -= *p;
+    free(p);
+}
 
 static double wall(void)
 {
@@ -35,6 +68,65 @@ static void peer_of(uint32_t i, struct wire_ip_repr *ip, struct wire_tcp_repr *t
         .src_port = (uint16_t)(1024 + i % 60000), .dst_port = 80, .seq = PEER_ISS, .window = 65535};
 }
 
+static void drain_events(struct synack_stack *s)
+{
+    struct synack_event ev;
+    while (synack_stack_next_event(s, &ev) == 0) {
+    }
+}
+
+/* Peer i sends `len` bytes of `data` at `seq`, acknowledging `ack`; what the stack sends
+ * back is discarded. */
+static void peer_send(struct synack_stack *s, const struct synack_addr *server, uint32_t i,
+                      uint32_t seq, uint32_t ack, const uint8_t *data, size_t len,
+                      synack_time_t now)
+{
+    uint8_t pkt[2048], out[2048];
+    struct wire_ip_repr ip;
+    struct wire_tcp_repr t;
+    peer_of(i, &ip, &t, server);
+    t.flags = WIRE_TCP_ACK | (len ? WIRE_TCP_PSH : 0);
+    t.seq = seq;
+    t.ack = ack;
+    t.payload = data;
+    t.payload_len = len;
+    size_t m = wire_packet_emit(&ip, &t, pkt, sizeof pkt);
+    synack_stack_input(s, pkt, m, now);
+    while (synack_stack_output(s, out, sizeof out, now) > 0) {
+    }
+}
+
+/* The application on connection c reads `len` bytes and sends as many back. */
+static void app_echo(struct synack_tcp *c, size_t len, synack_time_t now)
+{
+    uint8_t buf[2048];
+    if (synack_tcp_recv(c, buf, sizeof buf, now) != (synack_ssize)len ||
+        synack_tcp_send(c, buf, len, now) != (synack_ssize)len) {
+        fprintf(stderr, "accept_many: a connection did not take its %zu bytes\n", len);
+        exit(1);
+    }
+}
+
+/* One request of `len` bytes and its answer on each connection, then the peer's ACK. */
+static void round_trips(struct synack_stack *s, const struct synack_addr *server,
+                        struct synack_tcp **conns, const uint32_t *iss, uint32_t n, size_t done,
+                        size_t len, synack_time_t now)
+{
+    static const uint8_t data[1400];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t peer = PEER_ISS + 1 + (uint32_t)done, ours = iss[i] + 1 + (uint32_t)done;
+        peer_send(s, server, i, peer, ours, data, len, now);
+        app_echo(conns[i], len, now);
+        drain_events(s);
+        uint8_t out[2048];
+        while (synack_stack_output(s, out, sizeof out, now) > 0) {
+        }
+        peer_send(s, server, i, peer + (uint32_t)len, ours + (uint32_t)len, NULL, 0, now);
+    }
+}
+
+static size_t exchange_bytes, echo_rounds;
+
 static void run(uint32_t n)
 {
     struct synack_config cfg;
@@ -42,6 +134,12 @@ static void run(uint32_t n)
     cfg.addrs[0] = synack_addr_v4(0xc6120002u);
     cfg.max_conns = n + 16;
     cfg.syncookies = SYNACK_SYNCOOKIES_NEVER;
+    struct counted mem = {0};
+    if (exchange_bytes) {
+        cfg.alloc = counted_alloc;
+        cfg.free = counted_free;
+        cfg.alloc_ctx = &mem;
+    }
     struct synack_stack *s;
     struct synack_listener *l;
     if (synack_stack_new(&s, &cfg) ||
@@ -49,6 +147,7 @@ static void run(uint32_t n)
         fprintf(stderr, "accept_many: cannot set up a stack for %u connections\n", n);
         exit(1);
     }
+    size_t created = mem.live;
     uint8_t *syns = malloc((size_t)n * SLOT), *acks = malloc((size_t)n * SLOT), *lens = malloc(n);
     uint32_t *iss = malloc((size_t)n * sizeof *iss);
     if (!syns || !acks || !lens || !iss) exit(1);
@@ -76,6 +175,7 @@ static void run(uint32_t n)
                 t.flags == (WIRE_TCP_SYN | WIRE_TCP_ACK))
                 iss[i] = t.seq; /* the answer to peer i's SYN */
         }
+        drain_events(s);
     }
     double t_syn = wall() - t0;
     for (uint32_t i = 0; i < n; i++) {
@@ -98,16 +198,38 @@ static void run(uint32_t n)
     double t_ack = wall() - t0;
     t0 = wall();
     uint32_t accepted = 0;
-    struct synack_tcp *c;
+    struct synack_tcp **conns = malloc((size_t)n * sizeof *conns), *c;
+    if (!conns) exit(1);
     while (synack_tcp_accept(l, &c) == 0)
-        accepted++;
+        conns[accepted < n ? accepted++ : n - 1] = c;
     double t_accept = wall() - t0;
     if (accepted != n) {
         fprintf(stderr, "accept_many: %u of %u connections accepted\n", accepted, n);
         exit(1);
     }
-    printf("| %u | %.0f | %.0f | %.0f |\n", n, t_syn * 1e9 / n, t_ack * 1e9 / n,
-           t_accept * 1e9 / n);
+    if (!exchange_bytes)
+        printf("| %u | %.0f | %.0f | %.0f |\n", n, t_syn * 1e9 / n, t_ack * 1e9 / n,
+               t_accept * 1e9 / n);
+    if (exchange_bytes) {
+        /* The accept queue is FIFO: conns[i] is peer i's. */
+        size_t accepted_live = mem.live;
+        round_trips(s, &cfg.addrs[0], conns, iss, n, 0, exchange_bytes, now);
+        drain_events(s);
+        struct synack_stack_stats st;
+        synack_stack_stats(s, &st);
+        double t_echo = 0;
+        if (echo_rounds) {
+            t0 = wall();
+            for (size_t r = 0; r < echo_rounds; r++)
+                round_trips(s, &cfg.addrs[0], conns, iss, n, exchange_bytes + 64 * r, 64, now);
+            t_echo = wall() - t0;
+        }
+        printf("| %u | %zu | %.0f | %.0f | %zu | %.1f | %.0f |\n", n, exchange_bytes,
+               (double)(accepted_live - created) / n, (double)(mem.live - created) / n,
+               st.conn_bytes, (double)st.conn_storage / n,
+               echo_rounds ? t_echo * 1e9 / ((double)n * (double)echo_rounds) : 0.0);
+    }
+    free(conns);
     free(syns);
     free(acks);
     free(lens);
@@ -117,19 +239,38 @@ static void run(uint32_t n)
 
 int main(int argc, char **argv)
 {
-    printf("| connections | ns per SYN | ns per completing ACK | ns per accept |\n"
-           "|---|---|---|---|\n");
-    if (argc == 1) {
+    int i = 1;
+    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        unsigned long v = strtoul(argv[i + 1], NULL, 10);
+        if (strcmp(argv[i], "--exchange") == 0 && v > 0 && v <= 1400)
+            exchange_bytes = v;
+        else if (strcmp(argv[i], "--echo") == 0)
+            echo_rounds = v;
+        else
+            break;
+    }
+    if (echo_rounds && !exchange_bytes) exchange_bytes = 1024;
+    if (exchange_bytes)
+        printf("| connections | bytes each way | live bytes per connection, accepted | after "
+               "the exchange, drained | conn_bytes | conn_storage per connection | ns per "
+               "64-byte round trip |\n|---|---|---|---|---|---|---|\n");
+    else
+        printf("| connections | ns per SYN | ns per completing ACK | ns per accept |\n"
+               "|---|---|---|---|\n");
+    if (i == argc) {
         run(1000);
         run(10000);
         run(50000);
         return 0;
     }
-    for (int i = 1; i < argc; i++) {
+    for (; i < argc; i++) {
         char *end = NULL;
         unsigned long n = strtoul(argv[i], &end, 10);
         if (*end != '\0' || n == 0 || n > 1000000) {
-            fprintf(stderr, "usage: %s [N...]  (each N from 1 to 1000000)\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--exchange BYTES] [--echo ROUNDS] [N...]  (each N from 1 to "
+                    "1000000, BYTES from 1 to 1400)\n",
+                    argv[0]);
             return 2;
         }
         run((uint32_t)n);

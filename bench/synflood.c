@@ -72,7 +72,8 @@ static void run(uint64_t rate, enum synack_syncookies mode, uint64_t n)
         if ((i & 1023) == 0) {
             struct synack_stack_stats st;
             synack_stack_stats(s, &st);
-            size_t bytes = st.conns * st.conn_bytes + st.time_wait * st.time_wait_bytes;
+            size_t bytes =
+                st.conns * st.conn_bytes + st.conn_storage + st.time_wait * st.time_wait_bytes;
             if (bytes > peak) peak = bytes;
         }
     }

@@ -479,6 +479,7 @@ static void wind_down(struct h *h)
     if (synack_stack_next_deadline(h->p.s) != SYNACK_NEVER) bail("a timer never stops");
     if (st.conns || st.time_wait || st.orphans) bail("connections outlive every timer");
     if (st.mem_held) bail("data counted as held with no connection left");
+    if (st.conn_storage) bail("buffers and tables counted with no connection left");
     if (h->mem.live != h->baseline) bail("memory did not come back to the starting level");
 }
 

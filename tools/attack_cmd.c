@@ -66,10 +66,10 @@ void print_flood(const struct flood_opts *o, const struct flood_result *r, doubl
         printf("  connect time       p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n",
                ms(r->connect_p50), ms(r->connect_p90), ms(r->connect_p99), ms(r->connect_max));
     printf("  spoofed SYNs       %llu\n", (unsigned long long)r->spoofed);
-    printf("  listener memory    peak %.1f MiB: %zu connections (%zu half-open) of %zu bytes, "
-           "%zu TIME_WAIT records\n",
+    printf("  listener memory    peak %.1f MiB: %zu connections (%zu half-open) of %zu bytes "
+           "and %zu bytes of their buffers and tables, %zu TIME_WAIT records\n",
            (double)r->peak_bytes / 1048576.0, r->peak_conns, r->peak_half_open, r->conn_bytes,
-           r->peak_time_wait);
+           r->peak_storage, r->peak_time_wait);
     printf("  SYN cookies        sent %llu  validated %llu  rejected %llu\n",
            (unsigned long long)c->syncookies_sent, (unsigned long long)c->syncookies_validated,
            (unsigned long long)c->syncookies_rejected);
@@ -90,14 +90,16 @@ static void json_flood(const struct flood_opts *o, const struct flood_result *r,
     printf("  {\"syncookies\":\"%s\",\"rate\":%llu,\"clients\":%u,\"completed\":%u,"
            "\"failed\":%u,\"connect_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
            "\"spoofed\":%llu,\"peak_bytes\":%zu,\"peak_conns\":%zu,\"peak_half_open\":%zu,"
-           "\"conn_bytes\":%zu,\"cookies\":{\"sent\":%llu,\"validated\":%llu,\"rejected\":%llu},"
+           "\"conn_bytes\":%zu,\"conn_storage\":%zu,\"cookies\":{\"sent\":%llu,\"validated\":%llu,"
+           "\"rejected\":%llu},"
            "\"drops\":{\"syn_queue_full\":%llu,\"accept_queue_full\":%llu,\"conn_limit\":%llu},"
            "\"sim_time_s\":%.6f}%s\n",
            synack_syncookies_name(o->cookies), (unsigned long long)o->rate, r->clients,
            r->completed, r->failed, ms(r->connect_p50), ms(r->connect_p90), ms(r->connect_p99),
            ms(r->connect_max), (unsigned long long)r->spoofed, r->peak_bytes, r->peak_conns,
-           r->peak_half_open, r->conn_bytes, (unsigned long long)c->syncookies_sent,
-           (unsigned long long)c->syncookies_validated, (unsigned long long)c->syncookies_rejected,
+           r->peak_half_open, r->conn_bytes, r->peak_storage,
+           (unsigned long long)c->syncookies_sent, (unsigned long long)c->syncookies_validated,
+           (unsigned long long)c->syncookies_rejected,
            (unsigned long long)c->drops[SYNACK_DROP_SYN_QUEUE_FULL],
            (unsigned long long)c->drops[SYNACK_DROP_ACCEPT_QUEUE_FULL],
            (unsigned long long)c->drops[SYNACK_DROP_CONN_LIMIT], (double)r->sim_time / 1e9,

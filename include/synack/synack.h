@@ -320,7 +320,9 @@ struct synack_counters {
                                           because the stack held mem_budget bytes */
     uint64_t sndbuf_grown;             /* send buffers grown by autotuning (sndbuf_max) */
     uint64_t rcvbuf_grown;             /* receive buffers grown by autotuning (rcvbuf_max) */
-    uint64_t events_dropped;           /* events lost because the event queue was full */
+    uint64_t events_dropped;           /* events lost because the event queue was full (it held
+                                          events_max) or could not grow (synack_stack_stats'
+                                          events_nomem) */
     uint64_t ctl_queue_drops;          /* TCB-less segments (RSTs, TIME_WAIT ACKs, SYN-ACKs with a
                                           cookie) not sent because their queue was full: 64
                                           answers to segments that found no connection, 64 +
@@ -587,12 +589,25 @@ struct synack_stack_stats {
     size_t time_wait, max_time_wait; /* TIME_WAIT records */
     size_t orphans, max_orphans;     /* released connections still sending or closing */
     size_t listeners;
-    size_t events_queued, events_cap; /* events waiting to be taken, and room for them */
+    size_t events_queued, events_cap; /* events waiting to be taken, and room for them now:
+                                         the queue starts small, doubles with what is
+                                         pending, up to events_max, and goes back to its
+                                         first size once emptied */
+    size_t events_max;                /* the most events the queue holds: past it (or when it
+                                         cannot grow) events are dropped, counted in
+                                         synack_counters' events_dropped */
+    size_t events_nomem;              /* of those dropped, the events lost because the
+                                         allocator refused to grow the queue (here, not in
+                                         synack_counters, whose copy in every TCB would grow) */
     size_t mem_held, mem_budget;      /* data held in buffers and out-of-order queues */
-    size_t conn_bytes;                /* bytes allocated per connection when it is made (TCB,
-                                         scoreboard, out-of-order table); the send and receive
-                                         buffers come with their first byte (sndbuf + rcvbuf
-                                         more, and more again as autotuning grows them) */
+    size_t conn_bytes;                /* bytes allocated per connection when it is made: its
+                                         TCB; the rest comes with use (conn_storage) */
+    size_t conn_storage;              /* bytes allocated now for all connections' send and
+                                         receive buffers, scoreboards and out-of-order tables
+                                         (beyond conns * conn_bytes): each comes with its first
+                                         byte or record, grows with autotuning, and is given
+                                         back when it holds nothing again, so an idle
+                                         connection adds nothing here */
     size_t time_wait_bytes;           /* bytes per TIME_WAIT record */
     size_t frag_bytes, frag_mem;      /* IP reassembly: bytes charged by the datagrams in
                                          progress, against the cap (frag_mem) */

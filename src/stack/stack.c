@@ -213,11 +213,12 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
         s->cfg.addrs[i] = (struct synack_addr){0};
     s->next_id = 1;
     s->port_counter = (uint32_t)cfg->seed;
-    /* Four events per connection, and the two a TIME_WAIT record queues when it ends... */
-    /* ... and three per UDP socket (READABLE, WRITABLE, ERROR: each sent once until the
-     * socket is called). */
-    size_t ev_cap = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait + 3 * cfg->max_udp;
-    evq_init(&s->events, stack_alloc(s, ev_cap * sizeof(struct synack_event)), ev_cap);
+    /* The event queue's bound: four events per connection, the two a TIME_WAIT record
+     * queues when it ends, and three per UDP socket (READABLE, WRITABLE, ERROR: each sent
+     * once until the socket is called). Its storage starts at STACK_EVQ_MIN slots and
+     * grows with what is pending (base/evq.h). */
+    size_t ev_max = STACK_EVQ_MIN + 4 * cfg->max_conns + 2 * cfg->max_time_wait + 3 * cfg->max_udp;
+    int ev_err = evq_init(&s->events, &s->cfg, STACK_EVQ_MIN, ev_max);
     s->scratch = stack_alloc(s, cfg->mtu);
     s->icmpq_bytes = stack_alloc(s, STACK_ICMPQ_CAP * (size_t)(cfg->mtu - WIRE_IPV4_HDR_LEN));
     s->tcp = (struct tcp_env){.cfg = &s->cfg,
@@ -226,7 +227,7 @@ int synack_stack_new(struct synack_stack **out, const struct synack_config *cfg)
                               .next_id = &s->next_id,
                               .ip_id = &s->ip_id,
                               .port_counter = &s->port_counter};
-    if (!s->events.buf || !s->scratch || !s->icmpq_bytes || tcp_env_init(&s->tcp) != 0 ||
+    if (ev_err || !s->scratch || !s->icmpq_bytes || tcp_env_init(&s->tcp) != 0 ||
         stack_ip_init(s) != 0 || stack_udp_init(s) != 0) {
         synack_stack_free(s);
         return SYNACK_ERR_NOMEM;
@@ -241,7 +242,7 @@ void synack_stack_free(struct synack_stack *s)
     tcp_env_free(&s->tcp);
     stack_ip_free(s);
     stack_udp_free(s);
-    stack_free(s, s->events.buf);
+    evq_free(&s->events);
     stack_free(s, s->scratch);
     stack_free(s, s->icmpq_bytes);
     stack_free(s, s);
@@ -302,6 +303,8 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stack_stats 
     tcp_env_stats(&s->tcp, out);
     out->events_queued = s->events.len;
     out->events_cap = s->events.cap;
+    out->events_max = s->events.max;
+    out->events_nomem = s->events.nomem;
     stack_ip_stats(s, out);
 }
 

@@ -14,8 +14,8 @@
 #include "tcp/conn.h"
 #include "udp/udp.h"
 
-/* Slots of the event queue besides those its connections, TIME-WAIT records and UDP
- * sockets can fill. */
+/* Slots of the event queue at first, and besides those its connections, TIME-WAIT records
+ * and UDP sockets can fill. */
 #define STACK_EVQ_MIN 256
 
 /* An ICMP message waiting to be sent (an echo reply, a protocol unreachable): the whole
@@ -70,7 +70,7 @@ struct synack_stack {
     unsigned icmp_err_count;
 
     /* Events handed out by synack_stack_next_event (what it drops is counted in its
-     * `dropped`, reported as events_dropped). */
+     * `dropped` and `nomem`, reported as events_dropped and, in the stats, events_nomem). */
     struct evq events;
 
     /* Lent: RFC 6056 §3.3.3 (Algorithm 3), a per-stack counter added to a keyed hash

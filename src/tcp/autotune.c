@@ -18,7 +18,23 @@
  * scoreboard and the out-of-order table start empty and double as segments are in flight
  * or blocks held (tcp_segs_room, tcp_ooo_room), up to what the buffer they serve can
  * need: a connection that was only opened, a half-open one among them, holds its TCB
- * alone, not 144 KB of empty tables and buffers.
+ * alone, not 144 KB of empty tables and buffers. Each is given back when it holds nothing
+ * again (tcp_storage_release, at the end of every input, send, receive and close): the
+ * send buffer and the scoreboard once the peer has acknowledged everything, the receive
+ * buffer once the application has read everything and nothing waits out of order, the
+ * out-of-order table once its last block is in order. So an idle connection, however much
+ * it once moved, holds its TCB alone. Every allocation and free is counted in the env's
+ * conn_storage.
+ *
+ * Why at once, rather than keeping a small buffer or waiting for idleness: measured with
+ * bench/accept_many --echo (docs/PERFORMANCE.md), a request/response connection that
+ * takes and gives back its buffers every round trip costs the same within the noise at
+ * one connection (a malloc and a free per buffer and per round trip, served from the C
+ * library's free lists, no system call) and less at a thousand (the storage given back
+ * is taken again by the next connection while it is still in the cache, where kept
+ * buffers were a working set of 128 KiB each). Keeping a small buffer would keep an idle
+ * connection above its TCB; giving back only after an idle time would cost a deadline
+ * per connection.
  *
  * Growth moves a buffer to new storage (ring_move keeps out-of-order bytes at their
  * offsets). It stops at mem_budget, and a failed allocation leaves the connection as it was. The
@@ -49,9 +65,20 @@ static size_t next_size(size_t cur, size_t target, size_t max)
     return n < max ? n : max;
 }
 
-static void *conn_alloc(const struct synack_tcp *c, size_t size)
+/* Every byte of a connection's buffers and tables is allocated and freed here, and counted
+ * in the env's conn_storage (synack_stack_stats), so the count is exact. */
+static void *conn_alloc(struct synack_tcp *c, size_t size)
 {
-    return alloc_mem(c->env->cfg, size);
+    void *p = alloc_mem(c->env->cfg, size);
+    if (p) c->env->conn_storage += size;
+    return p;
+}
+
+static void conn_free(struct synack_tcp *c, void *p, size_t size)
+{
+    if (!p) return;
+    c->env->conn_storage -= size;
+    alloc_free(c->env->cfg, p);
 }
 
 static bool grow_ring(struct synack_tcp *c, struct ring *r, size_t cap)
@@ -63,8 +90,9 @@ static bool grow_ring(struct synack_tcp *c, struct ring *r, size_t cap)
     uint8_t *storage = conn_alloc(c, cap);
     if (!storage) return false;
     uint8_t *old = r->buf;
+    size_t old_cap = r->cap;
     ring_move(r, storage, cap);
-    alloc_free(c->env->cfg, old);
+    conn_free(c, old, old_cap);
     return true;
 }
 
@@ -75,11 +103,10 @@ static bool grow_segs(struct synack_tcp *c, unsigned cap)
     if (!segs) return false;
     for (unsigned i = 0; i < c->seg_count; i++)
         segs[i] = *tcp_seg_at(c, i);
-    struct tcp_seg *old = c->segs;
+    conn_free(c, c->segs, c->seg_cap * sizeof *segs);
     c->segs = segs;
     c->seg_cap = cap;
     c->seg_head = 0;
-    alloc_free(c->env->cfg, old);
     return true;
 }
 
@@ -88,10 +115,9 @@ static bool grow_ooo(struct synack_tcp *c, unsigned cap)
     struct tcp_ooo *ooo = conn_alloc(c, cap * sizeof *ooo);
     if (!ooo) return false;
     if (c->nooo) memcpy(ooo, c->ooo, c->nooo * sizeof *ooo);
-    struct tcp_ooo *old = c->ooo;
+    conn_free(c, c->ooo, c->ooo_cap * sizeof *ooo);
     c->ooo = ooo;
     c->ooo_cap = cap;
-    alloc_free(c->env->cfg, old);
     return true;
 }
 
@@ -245,12 +271,41 @@ int synack_tcp_set_bufsize(struct synack_tcp *c, size_t sndbuf, size_t rcvbuf)
     return 0;
 }
 
+/* A buffer that holds nothing gives its storage back and keeps its size: the next byte
+ * brings storage of that size again (tcp_ring_storage), as for a new connection. */
+static void release_ring(struct synack_tcp *c, struct ring *r)
+{
+    conn_free(c, r->buf, r->cap);
+    r->buf = NULL;
+    r->head = 0;
+}
+
+void tcp_storage_release(struct synack_tcp *c)
+{
+    /* The send buffer once every byte is acknowledged, unless synack_tcp_send_borrow has
+     * lent its room to a caller who has not committed yet. */
+    if (c->sndq.buf && ring_len(&c->sndq) == 0 && c->sndq_lent == 0) release_ring(c, &c->sndq);
+    /* The receive buffer once the application has read everything and nothing waits out of
+     * order past the tail (those bytes live in the same storage). */
+    if (c->rcvq.buf && ring_len(&c->rcvq) == 0 && c->nooo == 0) release_ring(c, &c->rcvq);
+    if (c->segs && c->seg_count == 0) {
+        conn_free(c, c->segs, c->seg_cap * sizeof *c->segs);
+        c->segs = NULL;
+        c->seg_cap = 0;
+        c->seg_head = 0;
+    }
+    if (c->ooo && c->nooo == 0) {
+        conn_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
+        c->ooo = NULL;
+        c->ooo_cap = 0;
+    }
+}
+
 void tcp_conn_free(struct synack_tcp *c)
 {
-    const struct synack_config *cfg = c->env->cfg;
-    alloc_free(cfg, c->segs);
-    alloc_free(cfg, c->ooo);
-    alloc_free(cfg, c->sndq.buf);
-    alloc_free(cfg, c->rcvq.buf);
-    alloc_free(cfg, c);
+    conn_free(c, c->segs, c->seg_cap * sizeof *c->segs);
+    conn_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
+    conn_free(c, c->sndq.buf, c->sndq.cap);
+    conn_free(c, c->rcvq.buf, c->rcvq.cap);
+    alloc_free(c->env->cfg, c);
 }

@@ -75,6 +75,7 @@ uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr,
 void tcp_mem_sync(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return;
+    tcp_storage_release(c);
     size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + c->ooo_bytes;
     c->env->mem_held = c->env->mem_held - c->mem_held + held;
     c->mem_held = held;

@@ -396,7 +396,9 @@ uint8_t tcp_rcv_wscale(const struct synack_config *cfg);
 uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                        const struct synack_addr *raddr, uint16_t rport);
 /* Brings the env's count of held data up to date with this connection's buffers and
- * out-of-order queue (mem_budget). No-op on a dead connection. */
+ * out-of-order queue (mem_budget), after giving back the storage of what is empty
+ * (tcp_storage_release). Called at the end of every input, send, receive and close, so
+ * storage follows what the connection holds. No-op on a dead connection. */
 void tcp_mem_sync(struct synack_tcp *c);
 /* True when the env's connections hold mem_budget bytes of data or more. */
 bool tcp_mem_pressure(const struct synack_tcp *c);
@@ -428,6 +430,12 @@ size_t tcp_rcvbuf_size(const struct synack_tcp *c);
 /* The bytes a buffer takes now: its size less what it holds (0 while it holds more). */
 size_t tcp_snd_room(const struct synack_tcp *c);
 size_t tcp_rcv_room(const struct synack_tcp *c);
+/* Gives back the storage of what holds nothing: the send buffer once all it held is
+ * acknowledged (and none of its room is lent to synack_tcp_send_borrow), the receive
+ * buffer once the application has read everything and nothing is out of order, the
+ * scoreboard and the out-of-order table once empty. Sizes stay: storage of the same size
+ * comes back with the next byte or record. An idle connection then holds its TCB alone. */
+void tcp_storage_release(struct synack_tcp *c);
 /* Frees the buffers' and the tables' storage, then the TCB. */
 void tcp_conn_free(struct synack_tcp *c);
 

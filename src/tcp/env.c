@@ -70,6 +70,7 @@ void tcp_env_stats(const struct tcp_env *e, struct synack_stack_stats *out)
     out->mem_held = e->mem_held;
     out->mem_budget = cfg->mem_budget;
     out->conn_bytes = tcp_conn_bytes(cfg);
+    out->conn_storage = e->conn_storage;
     out->time_wait_bytes = sizeof(struct tcp_tw);
 }
 

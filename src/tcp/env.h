@@ -83,6 +83,9 @@ struct tcp_env {
 
     /* Data held by every connection (tcp_mem_sync), against cfg->mem_budget. */
     size_t mem_held;
+    /* Bytes allocated for every connection's buffers and tables beyond its TCB (tcp/
+     * autotune.c counts each allocation and free; dead connections count until freed). */
+    size_t conn_storage;
 
     /* Deadlines: one heap node per connection. */
     struct timers timers;

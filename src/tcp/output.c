@@ -157,17 +157,19 @@ static bool plan_new(struct synack_tcp *c, struct out_plan *p, uint32_t pipe)
     uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
     bool fin = (c->flags & TCP_F_FIN_QUEUED) != 0;
     bool force = (c->flags & (TCP_F_PROBE | TCP_F_TLP)) != 0;
-    if (!tcp_segs_room(c)) return false; /* scoreboard full: wait for ACKs */
     p->seq = nxt;
     p->len = 0;
     p->flags = WIRE_TCP_ACK;
+    /* The scoreboard's room is asked for (and its storage made) only for what it records:
+     * a bare ACK needs none. Full: wait for ACKs. */
     if (!seq_lt(nxt, data_end)) {
-        if (fin && nxt == c->fin_seq) {
+        if (fin && nxt == c->fin_seq && tcp_segs_room(c)) {
             p->flags |= WIRE_TCP_FIN;
             return true;
         }
         return false;
     }
+    if (!tcp_segs_room(c)) return false;
     uint32_t avail = data_end - nxt;
     uint32_t n = avail < c->eff_mss ? avail : c->eff_mss;
     uint32_t wnd_end = tcp_snd_wnd_end(c);

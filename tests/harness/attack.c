@@ -279,8 +279,11 @@ static void flood_track(struct flood *f)
     if (st.half_open > r->peak_half_open) r->peak_half_open = st.half_open;
     if (st.conns > r->peak_conns) r->peak_conns = st.conns;
     if (st.time_wait > r->peak_time_wait) r->peak_time_wait = st.time_wait;
-    size_t bytes = st.conns * st.conn_bytes + st.time_wait * st.time_wait_bytes;
-    if (bytes > r->peak_bytes) r->peak_bytes = bytes;
+    size_t bytes = st.conns * st.conn_bytes + st.conn_storage + st.time_wait * st.time_wait_bytes;
+    if (bytes > r->peak_bytes) {
+        r->peak_bytes = bytes;
+        r->peak_storage = st.conn_storage;
+    }
     r->conn_bytes = st.conn_bytes;
 }
 

@@ -54,8 +54,10 @@ struct flood_result {
     synack_time_t connect_p50, connect_p90, connect_p99, connect_max; /* of completed ones */
     uint64_t spoofed;                                                 /* SYNs the attacker sent */
     size_t peak_half_open, peak_conns, peak_time_wait; /* the server's, over the run */
-    size_t peak_bytes; /* peak of conns * conn_bytes + time_wait * time_wait_bytes */
-    size_t conn_bytes; /* what one connection allocates on the server */
+    size_t peak_bytes;   /* peak of conns * conn_bytes + conn_storage (their buffers and
+                            tables) + time_wait * time_wait_bytes */
+    size_t peak_storage; /* conn_storage at that peak */
+    size_t conn_bytes;   /* what one connection allocates on the server when it is made */
     struct synack_counters server;
     synack_time_t sim_time;
     uint64_t steps; /* simulator steps */

@@ -1379,6 +1379,9 @@ static bool check_final_side(struct run *run, struct tside *sd)
     if (st.mem_held != 0)
         return fail(run, sd, "the stack counts %zu bytes of data held with no connection",
                     st.mem_held);
+    if (st.conn_storage != 0)
+        return fail(run, sd, "the stack counts %zu bytes of buffers and tables with no connection",
+                    st.conn_storage);
     if (sd->live != sd->baseline)
         return fail(run, sd, "the stack holds %zu bytes, %zu when it was made", sd->live,
                     sd->baseline);

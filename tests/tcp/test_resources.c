@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "tcp/conn.h"
+
 static struct synack_stack_stats stats(struct fix *f)
 {
     struct synack_stack_stats st;
@@ -38,23 +40,31 @@ static void counted_one_conn(struct synack_config *cfg)
     cfg->alloc_ctx = &conn_mem;
 }
 
+/* A counted stack with a listener and one accepted connection (f->c): returns what the
+ * allocator held before the connection came. */
+static size_t counted_accepted(struct fix *f)
+{
+    fix_init(f, counted_one_conn);
+    assert_int_equal(synack_tcp_listen(f->s, &SYNACK_TEST_EP(0, f->lport), 4, NULL, &f->l), 0);
+    size_t idle = conn_mem.live;
+    fix_accept_peer(f, 40000);
+    return idle;
+}
+
 /* A connection that holds nothing costs its TCB alone: its buffers' storage comes with
- * the first byte each holds, its scoreboard with the first segment in flight (a SYN-ACK
- * is one), its out-of-order table with the first block. Data makes them appear; they go
- * with the connection. */
+ * the first byte each holds, its scoreboard with the first segment of data or FIN in
+ * flight, its out-of-order table with the first block. Data makes them appear; they go
+ * when drained (connection_memory_given_back_when_drained) or with the connection. */
 static void connection_memory_follows_use(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, counted_one_conn);
-    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    size_t idle = conn_mem.live;
-    fix_accept_peer(&f, 40000);
+    size_t idle = counted_accepted(&f);
     struct synack_stack_stats st;
     synack_stack_stats(f.s, &st);
     assert_true(st.conn_bytes < 4096); /* the TCB alone */
-    /* The TCB and a scoreboard of 8 records (the SYN-ACK was one): a few KB, not the
-     * 128 KiB of two empty buffers. */
+    /* The TCB (a SYN-ACK records nothing in the scoreboard): a few KB, not the 128 KiB
+     * of two empty buffers. */
     size_t opened = conn_mem.live - idle;
     if (opened > st.conn_bytes + 1024)
         fail_msg("an open connection holding no data takes %zu bytes (TCB %zu)", opened,
@@ -67,6 +77,116 @@ static void connection_memory_follows_use(void **state)
     /* A byte to the peer: the send buffer's storage, 64 KiB more. */
     assert_int_equal(synack_tcp_send(f.c, &b, 1, f.now), 1);
     assert_true(conn_mem.live >= idle + opened + f.cfg.rcvbuf + f.cfg.sndbuf);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
+/* What the allocator holds for connections beyond the stack's own (`idle`) is their TCBs
+ * and conn_storage, to the byte. */
+static void expect_storage(struct fix *f, size_t idle, size_t storage)
+{
+    struct synack_stack_stats st = stats(f);
+    assert_int_equal(st.conn_storage, storage);
+    assert_int_equal(conn_mem.live - idle, st.conns * st.conn_bytes + st.conn_storage);
+}
+
+/* Buffers and tables are given back when they hold nothing again: the receive buffer once
+ * the application has read it all, the send buffer and the scoreboard once the peer has
+ * acknowledged it all. An idle connection is its TCB again; the next bytes bring storage
+ * of the same size back, and arrive whole. */
+static void connection_memory_given_back_when_drained(void **state)
+{
+    (void)state;
+    struct fix f;
+    size_t idle = counted_accepted(&f);
+    /* Established: a SYN-ACK and a bare ACK record nothing in the scoreboard. */
+    expect_storage(&f, idle, 0);
+    assert_null(f.c->segs);
+    for (int round = 0; round < 2; round++) {
+        static const char ask[] = "a question", answer[] = "its answer";
+        fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, ask, sizeof ask);
+        f.peer_nxt += sizeof ask;
+        expect_storage(&f, idle, f.cfg.rcvbuf);
+        assert_non_null(f.c->rcvq.buf);
+        char buf[64];
+        assert_int_equal(synack_tcp_recv(f.c, (uint8_t *)buf, sizeof buf, f.now), sizeof ask);
+        assert_memory_equal(buf, ask, sizeof ask);
+        expect_storage(&f, idle, 0);
+        assert_null(f.c->rcvq.buf);
+        assert_int_equal(f.c->rcvq.cap, f.cfg.rcvbuf); /* the size stays */
+        assert_int_equal(synack_tcp_send(f.c, (const uint8_t *)answer, sizeof answer, f.now),
+                         sizeof answer);
+        fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, sizeof answer);
+        assert_memory_equal(f.last_payload, answer, sizeof answer);
+        expect_storage(&f, idle, f.cfg.sndbuf + f.c->seg_cap * sizeof(struct tcp_seg));
+        assert_non_null(f.c->segs);
+        f.peer_ack += sizeof answer;
+        fix_peer_ack(&f, f.peer_ack);
+        expect_storage(&f, idle, 0);
+        assert_null(f.c->sndq.buf);
+        assert_null(f.c->segs);
+        assert_int_equal(f.c->seg_cap, 0);
+    }
+    /* A bare ACK records nothing: read data acknowledged by the delayed ACK leaves the
+     * connection its TCB alone. */
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, "x", 1);
+    f.peer_nxt += 1;
+    uint8_t byte;
+    assert_int_equal(synack_tcp_recv(f.c, &byte, 1, f.now), 1);
+    fix_advance(&f, SYNACK_MS(200));
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    expect_storage(&f, idle, 0);
+    assert_null(f.c->segs);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
+/* Out-of-order bytes live in the receive buffer's storage past its tail: the buffer keeps
+ * its storage while a block waits, even with nothing readable; the block table goes when
+ * the hole is filled, the buffer when the application has read it all. */
+static void receive_buffer_kept_while_out_of_order(void **state)
+{
+    (void)state;
+    struct fix f;
+    size_t idle = counted_accepted(&f);
+    uint8_t data[1500];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7 + 1);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 1000, f.peer_ack, data + 1000, 500);
+    expect_storage(&f, idle, f.cfg.rcvbuf + f.c->ooo_cap * sizeof(struct tcp_ooo));
+    assert_int_equal(f.c->nooo, 1);
+    uint8_t buf[2000];
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), SYNACK_ERR_AGAIN);
+    assert_non_null(f.c->rcvq.buf);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, data, 1000);
+    f.peer_nxt += sizeof data;
+    expect_storage(&f, idle, f.cfg.rcvbuf);
+    assert_null(f.c->ooo);
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), sizeof data);
+    assert_memory_equal(buf, data, sizeof data);
+    expect_storage(&f, idle, 0);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
+/* The room synack_tcp_send_borrow lends stays the caller's until it commits, even when an
+ * ACK finds the buffer empty in between. */
+static void send_buffer_kept_while_lent(void **state)
+{
+    (void)state;
+    struct fix f;
+    size_t idle = counted_accepted(&f);
+    struct synack_piece piece[2];
+    assert_true(synack_tcp_send_borrow(f.c, piece) > 0);
+    memcpy(piece[0].data, "lent", 4);
+    fix_peer_ack(&f, f.peer_ack); /* nothing new: the buffer is still empty */
+    assert_ptr_equal(f.c->sndq.buf, piece[0].data);
+    expect_storage(&f, idle, f.cfg.sndbuf);
+    assert_int_equal(synack_tcp_send_commit(f.c, 4, f.now), 4);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 4);
+    assert_memory_equal(f.last_payload, "lent", 4);
+    fix_peer_ack(&f, f.peer_ack + 4);
+    expect_storage(&f, idle, 0);
     fix_free(&f);
     assert_int_equal(conn_mem.live, 0);
 }
@@ -615,25 +735,158 @@ static void one_conn_no_time_wait(struct synack_config *cfg)
     cfg->max_time_wait = 0;
 }
 
+/* `rounds` connects, each aborted at once: STATE, ERROR, STATE, CLOSED queued for each,
+ * nothing taken. Each connection's id goes to ids[i] (when ids is not NULL). */
+static void connect_and_abort(struct fix *f, size_t rounds, uint64_t *ids)
+{
+    for (size_t i = 0; i < rounds; i++) {
+        struct synack_tcp *c;
+        assert_int_equal(synack_tcp_connect(f->s, &SYNACK_TEST_EP(FIX_REMOTE, 80),
+                                            &SYNACK_TEST_EP(0, 0), NULL, &c, f->now),
+                         0);
+        if (ids) ids[i] = synack_tcp_id(c);
+        synack_tcp_abort(c, f->now);
+    }
+}
+
 static void event_queue_full_is_counted(void **state)
 {
     (void)state;
     struct fix f;
     fix_init(&f, one_conn_no_time_wait);
-    size_t cap = stats(&f).events_cap;
-    /* Each connect + abort queues STATE, STATE, ERROR, CLOSED; nothing is taken. */
+    size_t cap = stats(&f).events_max;
+    /* Each connect + abort queues STATE, STATE, ERROR, CLOSED; nothing is taken. The queue
+     * grows with them up to its bound, then drops and counts. */
     size_t rounds = cap / 4 + 25;
-    for (size_t i = 0; i < rounds; i++) {
-        struct synack_tcp *c;
-        assert_int_equal(synack_tcp_connect(f.s, &SYNACK_TEST_EP(FIX_REMOTE, 80),
-                                            &SYNACK_TEST_EP(0, 0), NULL, &c, f.now),
-                         0);
-        synack_tcp_abort(c, f.now);
-    }
+    connect_and_abort(&f, rounds, NULL);
     struct synack_stack_stats st = stats(&f);
     assert_int_equal(st.events_queued, cap);
+    assert_int_equal(st.events_cap, cap);
     assert_int_equal(counters(&f).events_dropped, 4 * rounds - cap);
+    assert_int_equal(st.events_nomem, 0);
     fix_free(&f);
+}
+
+/* The event queue starts small and doubles with what is pending, up to its bound; the
+ * events come out in the order they were queued, none lost; emptied, it shrinks back. */
+static void some_conns_no_time_wait(struct synack_config *cfg)
+{
+    cfg->max_conns = 256;
+    cfg->max_time_wait = 0;
+}
+
+static void event_queue_grows_with_what_is_pending(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, some_conns_no_time_wait);
+    struct synack_stack_stats st = stats(&f);
+    size_t first = st.events_cap;
+    assert_true(first < 1024);
+    assert_true(st.events_max > 4 * first);
+    /* Each connect + abort queues STATE, ERROR, STATE, CLOSED. */
+    size_t rounds = first / 2;
+    uint64_t ids[1024];
+    assert_true(rounds <= sizeof ids / sizeof ids[0]);
+    connect_and_abort(&f, rounds, ids);
+    st = stats(&f);
+    assert_int_equal(st.events_queued, 4 * rounds);
+    assert_int_equal(st.events_cap, 2 * first);
+    assert_int_equal(counters(&f).events_dropped, 0);
+    static const enum synack_event_type order[4] = {SYNACK_EV_STATE, SYNACK_EV_ERROR,
+                                                    SYNACK_EV_STATE, SYNACK_EV_CLOSED};
+    struct synack_event ev;
+    for (size_t i = 0; i < 4 * rounds; i++) {
+        assert_int_equal(synack_stack_next_event(f.s, &ev), 0);
+        assert_int_equal(ev.type, order[i % 4]);
+        assert_int_equal(ev.conn_id, ids[i / 4]);
+    }
+    assert_int_equal(synack_stack_next_event(f.s, &ev), SYNACK_ERR_AGAIN);
+    /* Emptied, it is back to its first size. */
+    assert_int_equal(stats(&f).events_cap, first);
+    fix_free(&f);
+}
+
+/* A counting allocator that refuses blocks of `refuse_above` bytes or more once set. */
+struct refusing_mem {
+    struct test_mem mem;
+    size_t refuse_above; /* 0: refuses nothing */
+};
+
+static void *refusing_alloc(void *ctx, size_t size)
+{
+    struct refusing_mem *m = ctx;
+    if (m->refuse_above && size >= m->refuse_above) return NULL;
+    return test_mem_alloc(&m->mem, size);
+}
+
+static void refusing_free(void *ctx, void *ptr)
+{
+    test_mem_free(&((struct refusing_mem *)ctx)->mem, ptr);
+}
+
+static struct refusing_mem refusing;
+
+static void refusing_one_conn(struct synack_config *cfg)
+{
+    one_conn_no_time_wait(cfg);
+    memset(&refusing, 0, sizeof refusing);
+    cfg->alloc = refusing_alloc;
+    cfg->free = refusing_free;
+    cfg->alloc_ctx = &refusing;
+}
+
+/* When the allocator refuses the queue's growth, the events that do not fit are dropped
+ * and counted (events_dropped, and events_nomem for the cause): none is lost silently, and
+ * those queued still come out. */
+static void event_queue_growth_refused_is_counted(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, refusing_one_conn);
+    size_t first = stats(&f).events_cap;
+    /* A TCB is far smaller than the queue's next storage: only the growth is refused. */
+    refusing.refuse_above = first * sizeof(struct synack_event);
+    size_t rounds = first / 4 + 3;
+    connect_and_abort(&f, rounds, NULL);
+    struct synack_stack_stats st = stats(&f);
+    struct synack_counters cn = counters(&f);
+    assert_int_equal(st.events_cap, first);
+    assert_int_equal(st.events_queued, first);
+    assert_int_equal(cn.events_dropped, 4 * rounds - first);
+    assert_int_equal(st.events_nomem, cn.events_dropped);
+    assert_int_equal(synack_stack_events_queued(f.s) + cn.events_dropped, 4 * rounds);
+    fix_free(&f);
+    assert_int_equal(refusing.mem.live, 0);
+}
+
+/* A stack made for a million connections allocates little at creation: the event queue
+ * no longer reserves 4 * max_conns events (72 bytes each, 275 MiB) up front. */
+static void stack_for_a_million_connections_allocates_little(void **state)
+{
+    (void)state;
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    cfg.addrs[0] = synack_addr_v4(FIX_LOCAL);
+    cfg.max_conns = 1000000;
+    struct test_mem mem = {0};
+    cfg.alloc = test_mem_alloc;
+    cfg.free = test_mem_free;
+    cfg.alloc_ctx = &mem;
+    struct synack_stack *s;
+    assert_int_equal(synack_stack_new(&s, &cfg), 0);
+    struct synack_stack_stats st;
+    synack_stack_stats(s, &st);
+    assert_true(st.events_max >= 4 * cfg.max_conns);
+    assert_true(st.events_cap * sizeof(struct synack_event) < 64 * 1024);
+    /* What is left is sized by max_conns at 16 bytes per connection (a pointer each for
+     * the demux table's buckets and the deadline heap's slots): 24 bytes per connection at
+     * most, against some 300 with the queue reserved. */
+    if (mem.live > 24 * cfg.max_conns)
+        fail_msg("a stack for %zu connections allocates %zu bytes at creation", cfg.max_conns,
+                 mem.live);
+    synack_stack_free(s);
+    assert_int_equal(mem.live, 0);
 }
 
 /* ---- mem_budget ---- */
@@ -721,6 +974,9 @@ static void mem_budget_holds_send_but_starves_nobody(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connection_memory_follows_use),
+    cmocka_unit_test(connection_memory_given_back_when_drained),
+    cmocka_unit_test(receive_buffer_kept_while_out_of_order),
+    cmocka_unit_test(send_buffer_kept_while_lent),
     cmocka_unit_test(time_wait_record_frees_slot_and_buffers),
     cmocka_unit_test(time_wait_record_answers_like_the_tcb),
     cmocka_unit_test(time_wait_record_keeps_timestamps_paws_and_rfc6191),
@@ -740,6 +996,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(aborting_many_connections_sends_every_rst),
     cmocka_unit_test(closing_a_full_listener_resets_every_half_open_connection),
     cmocka_unit_test(event_queue_full_is_counted),
+    cmocka_unit_test(event_queue_grows_with_what_is_pending),
+    cmocka_unit_test(event_queue_growth_refused_is_counted),
+    cmocka_unit_test(stack_for_a_million_connections_allocates_little),
     cmocka_unit_test(mem_budget_holds_the_window_and_drops_out_of_order),
     cmocka_unit_test(mem_budget_holds_send_but_starves_nobody),
 };
