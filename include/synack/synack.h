@@ -608,6 +608,9 @@ struct synack_stack_stats {
                                          byte or record, grows with autotuning, and is given
                                          back when it holds nothing again, so an idle
                                          connection adds nothing here */
+    size_t storage_cached;            /* bytes of blocks that drained buffers gave back, kept
+                                         for the next buffer of their size (at most 4 blocks,
+                                         2 MiB together; freed with the stack) */
     size_t time_wait_bytes;           /* bytes per TIME_WAIT record */
     size_t frag_bytes, frag_mem;      /* IP reassembly: bytes charged by the datagrams in
                                          progress, against the cap (frag_mem) */
@@ -760,7 +763,7 @@ int synack_listener_connect(struct synack_listener *l, const struct synack_endpo
  * the remote's family (else the stack's first of that family is used), and its port 0
  * picks an ephemeral port (RFC 6056). With no address bound and every ephemeral port of
  * that first address taken toward `remote`, the stack's further addresses of the family
- * are tried in order. A 4-tuple in TIME_WAIT on our side is taken over when
+ * are tried in turn, and later unbound connects start from the one that last had a port. A 4-tuple in TIME_WAIT on our side is taken over when
  * synack_config.time_wait_reuse allows (its TIME_WAIT ends then: TIME_WAIT -> CLOSED for
  * the old connection). Completion is reported by SYNACK_EV_CONNECTED, or
  * SYNACK_EV_ERROR with CONNREFUSED, TIMEDOUT or UNREACH. Errors: INVAL (no address of the

@@ -58,9 +58,10 @@ struct synack_stack {
     /* The TCP engine's environment (tcp/env.h): what the stack lends it (the config, the
      * counters, the events and the fields marked "lent" here) and TCP's own tables. */
     struct tcp_env tcp;
-    uint64_t next_id; /* lent: ids of connections, listeners and UDP sockets; never reused */
-    uint16_t ip_id;   /* lent: the next IPv4 identification */
-    uint8_t *scratch; /* one MTU, to build a packet in (UDP's) */
+    uint64_t next_id;    /* lent: ids of connections, listeners and UDP sockets; never reused */
+    uint16_t ip_id;      /* lent: the next IPv4 identification */
+    size_t connect_from; /* cfg.addrs index an unbound connect tries first (tcp_api.c) */
+    uint8_t *scratch;    /* one MTU, to build a packet in (UDP's) */
     /* ICMP messages to send, oldest first; slot i is icmpq_bytes + i * (mtu - 20). */
     struct stack_icmp_msg icmpq[STACK_ICMPQ_CAP];
     uint8_t *icmpq_bytes;

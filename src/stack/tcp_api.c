@@ -14,17 +14,25 @@ int synack_tcp_connect(struct synack_stack *s, const struct synack_endpoint *rem
     if (stack_source_addr(s, local ? &local->addr : NULL, &remote->addr, &laddr) != 0)
         return SYNACK_ERR_INVAL;
     uint16_t lport = local ? local->port : 0;
-    int rc = tcp_connect(&s->tcp, &laddr, lport, remote, user, out, now);
     bool bound = local && local->addr.family != SYNACK_AF_NONE && !addr_is_any(&local->addr);
-    if (rc != SYNACK_ERR_NOPORTS || bound) return rc;
-    /* RFC 6056 §2 counts ports per 4-tuple: with every ephemeral port of the first address
-     * taken toward this destination, each further address of the family brings a whole
-     * range more. Tried in configuration order, after the first (stack_source_addr's). */
-    for (size_t i = 0; i < SYNACK_MAX_ADDRS && s->cfg.addrs[i].family != SYNACK_AF_NONE; i++) {
+    if (bound || lport != 0) return tcp_connect(&s->tcp, &laddr, lport, remote, user, out, now);
+    /* RFC 6056 §2 counts ports per 4-tuple: with every ephemeral port of one address taken
+     * toward this destination, each further address of the family brings a whole range
+     * more. They are tried in turn from the one that last had a port, so the connects after
+     * the first address ran out do not each walk its ports again. */
+    size_t n = 0;
+    while (n < SYNACK_MAX_ADDRS && s->cfg.addrs[n].family != SYNACK_AF_NONE)
+        n++;
+    int rc = SYNACK_ERR_NOPORTS;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (s->connect_from + k) % n;
         const struct synack_addr *a = &s->cfg.addrs[i];
-        if (a->family != remote->addr.family || addr_eq(a, &laddr)) continue;
+        if (a->family != remote->addr.family) continue;
         rc = tcp_connect(&s->tcp, a, 0, remote, user, out, now);
-        if (rc != SYNACK_ERR_NOPORTS) return rc;
+        if (rc != SYNACK_ERR_NOPORTS) {
+            if (k) s->connect_from = i;
+            return rc;
+        }
     }
     return rc;
 }

@@ -69,16 +69,41 @@ static size_t next_size(size_t cur, size_t target, size_t max)
  * in the env's conn_storage (synack_stack_stats), so the count is exact. */
 static void *conn_alloc(struct synack_tcp *c, size_t size)
 {
-    void *p = alloc_mem(c->env->cfg, size);
-    if (p) c->env->conn_storage += size;
+    struct tcp_env *e = c->env;
+    void *p = NULL;
+    for (unsigned i = 0; i < TCP_STORE_CACHE && !p; i++) {
+        if (e->store_cache[i].p && e->store_cache[i].size == size) {
+            p = e->store_cache[i].p;
+            e->store_cache[i].p = NULL;
+            e->store_cached -= size;
+        }
+    }
+    if (!p) p = alloc_mem(e->cfg, size);
+    if (p) e->conn_storage += size;
     return p;
 }
 
+/* A block of a drained buffer goes to the env's small cache rather than to the allocator
+ * when it fits: a buffer that drains and fills every round trip would otherwise go to the
+ * allocator and back each time, and one past glibc's mmap threshold (128 KiB) comes back
+ * as fresh pages to fault in and zero each time (bench/bulk with buffers of 256 KiB: 2
+ * Gbit/s, most of it in the kernel, against 22 with the cache). */
 static void conn_free(struct synack_tcp *c, void *p, size_t size)
 {
     if (!p) return;
-    c->env->conn_storage -= size;
-    alloc_free(c->env->cfg, p);
+    struct tcp_env *e = c->env;
+    e->conn_storage -= size;
+    if (size >= TCP_STORE_CACHE_MIN && e->store_cached + size <= TCP_STORE_CACHE_BYTES) {
+        for (unsigned i = 0; i < TCP_STORE_CACHE; i++) {
+            if (!e->store_cache[i].p) {
+                e->store_cache[i].p = p;
+                e->store_cache[i].size = size;
+                e->store_cached += size;
+                return;
+            }
+        }
+    }
+    alloc_free(e->cfg, p);
 }
 
 static bool grow_ring(struct synack_tcp *c, struct ring *r, size_t cap)

@@ -32,6 +32,9 @@ void tcp_env_free(struct tcp_env *e)
         tcp_conn_destroy(e->all);
     tcp_reap(e);
     tcp_tw_free_all(e);
+    for (unsigned i = 0; i < TCP_STORE_CACHE; i++)
+        alloc_free(e->cfg, e->store_cache[i].p);
+    e->store_cached = 0;
     while (e->listeners) {
         struct synack_listener *l = e->listeners;
         e->listeners = l->next;
@@ -71,6 +74,7 @@ void tcp_env_stats(const struct tcp_env *e, struct synack_stack_stats *out)
     out->mem_budget = cfg->mem_budget;
     out->conn_bytes = tcp_conn_bytes(cfg);
     out->conn_storage = e->conn_storage;
+    out->storage_cached = e->store_cached;
     out->time_wait_bytes = sizeof(struct tcp_tw);
 }
 

@@ -46,6 +46,12 @@ struct tcp_ctl_seg {
  * at most this many slots: a flood between two output calls costs no more. */
 #define TCP_CTLQ_CAP 64
 
+/* The storage cache (tcp_env.store_cache): at most this many blocks, of at least
+ * TCP_STORE_CACHE_MIN bytes each and TCP_STORE_CACHE_BYTES together. */
+#define TCP_STORE_CACHE 4
+#define TCP_STORE_CACHE_MIN 4096
+#define TCP_STORE_CACHE_BYTES ((size_t)2 << 20)
+
 struct tcp_env {
     /* ---- lent by the stack before tcp_env_init, valid for the env's whole life ---- */
     const struct synack_config *cfg;
@@ -86,6 +92,13 @@ struct tcp_env {
     /* Bytes allocated for every connection's buffers and tables beyond its TCB (tcp/
      * autotune.c counts each allocation and free; dead connections count until freed). */
     size_t conn_storage;
+    /* Blocks that drained buffers gave back, kept for the next allocation of their size
+     * (tcp/autotune.c: conn_alloc, conn_free); store_cached bytes together. */
+    struct {
+        void *p;
+        size_t size;
+    } store_cache[TCP_STORE_CACHE];
+    size_t store_cached;
 
     /* Deadlines: one heap node per connection. */
     struct timers timers;

@@ -87,7 +87,8 @@ static void expect_storage(struct fix *f, size_t idle, size_t storage)
 {
     struct synack_stack_stats st = stats(f);
     assert_int_equal(st.conn_storage, storage);
-    assert_int_equal(conn_mem.live - idle, st.conns * st.conn_bytes + st.conn_storage);
+    assert_int_equal(conn_mem.live - idle,
+                     st.conns * st.conn_bytes + st.conn_storage + st.storage_cached);
 }
 
 /* Buffers and tables are given back when they hold nothing again: the receive buffer once
@@ -187,6 +188,45 @@ static void send_buffer_kept_while_lent(void **state)
     assert_memory_equal(f.last_payload, "lent", 4);
     fix_peer_ack(&f, f.peer_ack + 4);
     expect_storage(&f, idle, 0);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
+/* A drained buffer's block waits in the stack's cache and the next buffer of its size takes
+ * it back, with no allocation: the allocator's live bytes move only by the small tables
+ * (under 4 KiB, not cached). A block that would
+ * take the cache past 2 MiB goes back to the allocator. */
+static void a_drained_buffer_comes_back_from_the_stacks_cache(void **state)
+{
+    (void)state;
+    struct fix f;
+    size_t idle = counted_accepted(&f);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(synack_tcp_send(f.c, (const uint8_t *)"ping", 4, f.now), 4);
+        fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 4);
+        size_t live = conn_mem.live;
+        fix_peer_ack(&f, f.peer_ack + 4);
+        f.peer_ack += 4;
+        expect_storage(&f, idle, 0);
+        assert_int_equal(stats(&f).storage_cached, f.cfg.sndbuf); /* kept, not freed: */
+        assert_true(live - conn_mem.live < 4096); /* only the small scoreboard went */
+    }
+    size_t live = conn_mem.live;
+    assert_int_equal(synack_tcp_send(f.c, (const uint8_t *)"pong", 4, f.now), 4);
+    assert_int_equal(stats(&f).storage_cached, 0); /* taken back, not allocated */
+    assert_true(conn_mem.live - live < 4096);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 4);
+    fix_peer_ack(&f, f.peer_ack + 4);
+    f.peer_ack += 4;
+    /* A buffer of 4 MiB, drained: too big for the cache. */
+    assert_int_equal(synack_tcp_set_bufsize(f.c, (size_t)4 << 20, 0), 0);
+    assert_int_equal(synack_tcp_send(f.c, (const uint8_t *)"big", 3, f.now), 3);
+    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 3);
+    live = conn_mem.live;
+    fix_peer_ack(&f, f.peer_ack + 3);
+    expect_storage(&f, idle, 0);
+    assert_true(stats(&f).storage_cached <= f.cfg.sndbuf);
+    assert_true(conn_mem.live <= live - ((size_t)4 << 20));
     fix_free(&f);
     assert_int_equal(conn_mem.live, 0);
 }
@@ -977,6 +1017,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connection_memory_given_back_when_drained),
     cmocka_unit_test(receive_buffer_kept_while_out_of_order),
     cmocka_unit_test(send_buffer_kept_while_lent),
+    cmocka_unit_test(a_drained_buffer_comes_back_from_the_stacks_cache),
     cmocka_unit_test(time_wait_record_frees_slot_and_buffers),
     cmocka_unit_test(time_wait_record_answers_like_the_tcb),
     cmocka_unit_test(time_wait_record_keeps_timestamps_paws_and_rfc6191),

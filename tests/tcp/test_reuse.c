@@ -752,6 +752,12 @@ static void connect_goes_on_to_the_next_address_when_the_first_has_no_port(void 
     struct synack_endpoint any = {synack_addr_any(SYNACK_AF_INET), 0};
     assert_int_equal(synack_tcp_connect(f.s, &remote, &any, NULL, &b, f.now), 0);
     assert_int_equal(synack_tcp_connect(f.s, &remote, NULL, NULL, &c, f.now), SYNACK_ERR_NOPORTS);
+    /* The next unbound connect starts from the address that last had a port. */
+    struct synack_endpoint other = {f.remote, 81};
+    assert_int_equal(synack_tcp_connect(f.s, &other, NULL, NULL, &c, f.now), 0);
+    struct synack_tcp_info ic;
+    assert_int_equal(synack_tcp_info(c, &ic), 0);
+    assert_int_equal(synack_addr_v4_value(&ic.local_addr), SECOND_ADDR);
     struct synack_tcp_info ia, ib;
     assert_int_equal(synack_tcp_info(a, &ia), 0);
     assert_int_equal(synack_tcp_info(b, &ib), 0);
