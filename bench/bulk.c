@@ -81,13 +81,6 @@ static int hand_over(struct synack_stack *from, struct synack_stack *to, uint8_t
     return moved;
 }
 
-static void drain_events(struct synack_stack *s)
-{
-    struct synack_event ev;
-    while (synack_stack_next_event(s, &ev) == 0) {
-    }
-}
-
 static void run_synack(unsigned long long bytes, unsigned mtu, int zero_copy)
 {
     struct synack_stack *cli = stack_at(0xc6120001u, mtu), *srv = stack_at(0xc6120002u, mtu);

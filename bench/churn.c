@@ -49,13 +49,6 @@ struct pair {
     uint8_t pkt[2048];
 };
 
-static void drain_events(struct synack_stack *s)
-{
-    struct synack_event ev;
-    while (synack_stack_next_event(s, &ev) == 0) {
-    }
-}
-
 /* Moves packets both ways until neither stack has one to send. */
 static void pump(struct pair *p)
 {

@@ -1,4 +1,5 @@
-/* What the benches share: the monotonic clock in nanoseconds, and dying with a message. */
+/* What the benches share: the monotonic clock in nanoseconds, dying with a message, and
+ * draining a stack's events. */
 #ifndef SYNACK_BENCH_UTIL_H
 #define SYNACK_BENCH_UTIL_H
 
@@ -22,6 +23,14 @@ static inline void bench_die(const char *prog, const char *what, int rc)
 {
     fprintf(stderr, "%s: %s: %s\n", prog, what, rc < 0 ? synack_strerror(rc) : strerror(errno));
     exit(1);
+}
+
+/* Takes every event the stack holds (a bench that reads its connections directly). */
+static inline void drain_events(struct synack_stack *s)
+{
+    struct synack_event ev;
+    while (synack_stack_next_event(s, &ev) == 0) {
+    }
 }
 
 #endif

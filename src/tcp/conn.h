@@ -572,7 +572,8 @@ void tcp_orphan_remove(struct synack_tcp *c);
 /* ---- tcp/user.c ---- */
 /* RFC 9293 §3.10.1 OPEN, active, from `laddr` (one of the stack's addresses, chosen by the
  * stack) and `lport` (0: an ephemeral port) to `remote`. NOPORTS, ADDRINUSE (the 4-tuple is
- * a connection's or a TIME-WAIT record's), CONNLIMIT, NOMEM. */
+ * a connection's, or a TIME-WAIT's that tcp_tuple_claim will not give yet), CONNLIMIT,
+ * NOMEM. */
 int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                 const struct synack_endpoint *remote, void *user, struct synack_tcp **out,
                 synack_time_t now);
