@@ -175,3 +175,23 @@ void fz_handshake(struct fz_peer *p, uint16_t lport, uint16_t rport, bool ts, bo
     fz_send(p, &ack);
     fz_drain(p);
 }
+
+void fz_check(const char *target, bool ok, const char *what)
+{
+    if (ok) return;
+    fprintf(stderr, "fuzz_%s: %s\n", target, what);
+    abort();
+}
+
+void fz_repair_ipv4_header(uint8_t *pkt, size_t len)
+{
+    size_t ihl = len > 0 ? (size_t)(pkt[0] & 0xf) * 4 : 0;
+    if (len == 0 || len > UINT16_MAX || (pkt[0] >> 4) != 4 || ihl < WIRE_IPV4_HDR_LEN || ihl > len)
+        return;
+    pkt[2] = (uint8_t)(len >> 8);
+    pkt[3] = (uint8_t)len;
+    pkt[10] = pkt[11] = 0;
+    uint16_t sum = wire_csum_finish(wire_csum_add(0, pkt, ihl));
+    pkt[10] = (uint8_t)(sum >> 8);
+    pkt[11] = (uint8_t)sum;
+}

@@ -30,6 +30,14 @@ uint32_t fz_u32(struct fz_in *in);
 /* Up to `max` bytes (fewer at the end of the input); *len says how many. */
 const uint8_t *fz_bytes(struct fz_in *in, size_t max, size_t *len);
 
+/* "fuzz_TARGET: WHAT" on stderr and abort() unless `ok`: a property the target checks. */
+void fz_check(const char *target, bool ok, const char *what);
+
+/* Makes an IPv4 header's Total Length the packet's length and its header checksum right, so
+ * that a parser looks past them; anything that is not an IPv4 header whose IHL fits is left
+ * alone. */
+void fz_repair_ipv4_header(uint8_t *pkt, size_t len);
+
 /* ---- memory: the stack's allocator hooks ---- */
 struct fz_mem {
     size_t live, peak, cap;

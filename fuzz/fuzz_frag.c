@@ -34,13 +34,6 @@
 
 #define KEYS (2 * 4 * 2 * 256)
 
-static void check(bool ok, const char *what)
-{
-    if (ok) return;
-    fprintf(stderr, "fuzz_frag: %s\n", what);
-    abort();
-}
-
 struct harness {
     struct ip_reasm r;
     struct ip_reasm_config cfg;
@@ -114,27 +107,31 @@ static void check_memory(struct harness *h)
 {
     struct ip_reasm_stats st;
     ip_reasm_stats(&h->r, &st);
-    check(st.bytes_held <= st.mem_cap, "the charge passed the cap");
-    check(h->mem.live <= st.fixed_bytes + st.bytes_held, "the allocator holds more than charged");
-    check(st.datagrams <= st.max_datagrams, "more datagrams than max_datagrams");
-    check(st.dead <= st.datagrams, "more dead records than records");
-    check(st.bytes_held >=
-              st.datagrams * IP_REASM_DGRAM_OVERHEAD + st.frags * IP_REASM_FRAG_OVERHEAD,
-          "the charge is below the records held");
+    fz_check("frag", st.bytes_held <= st.mem_cap, "the charge passed the cap");
+    fz_check("frag", h->mem.live <= st.fixed_bytes + st.bytes_held,
+             "the allocator holds more than charged");
+    fz_check("frag", st.datagrams <= st.max_datagrams, "more datagrams than max_datagrams");
+    fz_check("frag", st.dead <= st.datagrams, "more dead records than records");
+    fz_check("frag",
+             st.bytes_held >=
+                 st.datagrams * IP_REASM_DGRAM_OVERHEAD + st.frags * IP_REASM_FRAG_OVERHEAD,
+             "the charge is below the records held");
     const struct ip_reasm_counters *c = ip_reasm_counters(&h->r);
-    check(c->frags_in == h->calls, "frags_in differs from the calls");
-    check(c->duplicates == h->duplicate, "duplicates differ from the statuses");
-    check(c->reassembled + c->atomic == h->complete, "completions differ from the statuses");
-    check(c->malformed + c->overlap_frags + c->no_memory + h->dropped_evicted == h->dropped,
-          "drops differ from the statuses");
-    check(c->evictions >= h->dropped_evicted, "an evicted fragment without an eviction");
+    fz_check("frag", c->frags_in == h->calls, "frags_in differs from the calls");
+    fz_check("frag", c->duplicates == h->duplicate, "duplicates differ from the statuses");
+    fz_check("frag", c->reassembled + c->atomic == h->complete,
+             "completions differ from the statuses");
+    fz_check("frag",
+             c->malformed + c->overlap_frags + c->no_memory + h->dropped_evicted == h->dropped,
+             "drops differ from the statuses");
+    fz_check("frag", c->evictions >= h->dropped_evicted, "an evicted fragment without an eviction");
 }
 
 static void check_bytes(uint32_t k, const uint8_t *p, size_t len, const char *what)
 {
     const uint8_t *a = pattern(k, 0, 0), *b = pattern(k, 0, 1);
     for (size_t i = 0; i < len; i++)
-        check(p[i] == a[i] || p[i] == b[i], what);
+        fz_check("frag", p[i] == a[i] || p[i] == b[i], what);
 }
 
 /* The key index of a repr made by repr_of. */
@@ -154,14 +151,14 @@ static void expire_all(struct harness *h)
     struct ip_reasm_expired e;
     while (ip_reasm_expire(&h->r, h->now, &e) == 1) {
         if (e.has_first) {
-            check(e.first.frag.offset == 0 && e.first_len > 0 && e.first_data,
-                  "an expired first fragment that is not one");
+            fz_check("frag", e.first.frag.offset == 0 && e.first_len > 0 && e.first_data,
+                     "an expired first fragment that is not one");
             check_bytes(key_of_repr(&e.first), e.first_data, e.first_len,
                         "an expired first fragment with bytes it did not carry");
         }
         check_memory(h);
     }
-    check(ip_reasm_next_deadline(&h->r) > h->now, "a deadline passed after expiry");
+    fz_check("frag", ip_reasm_next_deadline(&h->r) > h->now, "a deadline passed after expiry");
 }
 
 static void advance(struct harness *h, uint8_t step)
@@ -187,7 +184,7 @@ static void input(struct harness *h, const struct rec *x)
     struct ip_reasm_result out;
     enum ip_reasm_status st = ip_reasm_input(&h->r, &ip, data, len, h->now, &out);
     h->calls++;
-    check(st == out.status, "the status returned is not out->status");
+    fz_check("frag", st == out.status, "the status returned is not out->status");
     bool atomic = ip.frag.offset == 0 && !ip.frag.more;
     switch (st) {
     case IP_REASM_HELD:
@@ -200,21 +197,24 @@ static void input(struct harness *h, const struct rec *x)
     case IP_REASM_DROPPED:
         h->dropped++;
         if (out.drop == SYNACK_DROP_FRAG_EVICTED) h->dropped_evicted++;
-        check(out.drop == SYNACK_DROP_FRAG_MALFORMED || out.drop == SYNACK_DROP_FRAG_OVERLAP ||
-                  out.drop == SYNACK_DROP_FRAG_EVICTED || out.drop == SYNACK_DROP_NO_MEMORY,
-              "a drop reason that is not a fragment's");
+        fz_check("frag",
+                 out.drop == SYNACK_DROP_FRAG_MALFORMED || out.drop == SYNACK_DROP_FRAG_OVERLAP ||
+                     out.drop == SYNACK_DROP_FRAG_EVICTED || out.drop == SYNACK_DROP_NO_MEMORY,
+                 "a drop reason that is not a fragment's");
         break;
     case IP_REASM_COMPLETE:
         h->complete++;
         if (atomic) {
-            check(out.data == data && out.len == len, "an atomic fragment not passed through");
+            fz_check("frag", out.data == data && out.len == len,
+                     "an atomic fragment not passed through");
             break;
         }
         if (!ip.frag.more) h->declared_end[k] = ip.frag.offset + x->len;
-        check(out.len > 0 && (int32_t)out.len == h->declared_end[k],
-              "a datagram of another length than its last fragment said");
+        fz_check("frag", out.len > 0 && (int32_t)out.len == h->declared_end[k],
+                 "a datagram of another length than its last fragment said");
         check_bytes(k, out.data, out.len, "a reassembled byte no fragment carried there");
-        check(!out.ip.frag.present && out.ip.payload_len == out.len, "the whole datagram's repr");
+        fz_check("frag", !out.ip.frag.present && out.ip.payload_len == out.len,
+                 "the whole datagram's repr");
         h->declared_end[k] = -1;
         break;
     }
@@ -236,15 +236,17 @@ static void plan(const struct rec *x)
     unsigned count = 0;
     bool last = false;
     while (ip_frag_next(&p, &piece)) {
-        check(!last && piece.offset == next && piece.offset % 8 == 0, "a piece out of place");
-        check(per + piece.len <= x->off, "a piece past the MTU");
-        check(!piece.more || (piece.len > 0 && piece.len % 8 == 0), "a piece not a multiple of 8");
+        fz_check("frag", !last && piece.offset == next && piece.offset % 8 == 0,
+                 "a piece out of place");
+        fz_check("frag", per + piece.len <= x->off, "a piece past the MTU");
+        fz_check("frag", !piece.more || (piece.len > 0 && piece.len % 8 == 0),
+                 "a piece not a multiple of 8");
         last = !piece.more;
         next += piece.len;
         count++;
-        check(count <= 65536, "a plan without end");
+        fz_check("frag", count <= 65536, "a plan without end");
     }
-    check(last && next == x->len && count == p.count, "pieces that do not add up");
+    fz_check("frag", last && next == x->len && count == p.count, "pieces that do not add up");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
@@ -271,7 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
     h.cfg.alloc = hooks.alloc;
     h.cfg.free = hooks.free;
     h.cfg.alloc_ctx = hooks.alloc_ctx;
-    check(ip_reasm_init(&h.r, &h.cfg) == 0, "init refused a valid config");
+    fz_check("frag", ip_reasm_init(&h.r, &h.cfg) == 0, "init refused a valid config");
     while (in.n >= 7) {
         struct rec x;
         x.ctl = fz_u8(&in);
@@ -287,6 +289,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
         input(&h, &x);
     }
     ip_reasm_free(&h.r);
-    check(h.mem.live == 0, "memory held after ip_reasm_free");
+    fz_check("frag", h.mem.live == 0, "memory held after ip_reasm_free");
     return 0;
 }

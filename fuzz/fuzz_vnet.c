@@ -27,26 +27,6 @@
 
 #define VNET_MEM_CAP (4u << 20)
 
-static void check(bool ok, const char *what)
-{
-    if (ok) return;
-    fprintf(stderr, "fuzz_vnet: %s\n", what);
-    abort();
-}
-
-/* ctl bit 0: Total Length and header checksum of an IPv4 header made right. */
-static void repair_ipv4(uint8_t *pkt, size_t len)
-{
-    size_t ihl = (size_t)(pkt[0] & 0xf) * 4;
-    if ((pkt[0] >> 4) != 4 || ihl < WIRE_IPV4_HDR_LEN || ihl > len || len > UINT16_MAX) return;
-    pkt[2] = (uint8_t)(len >> 8);
-    pkt[3] = (uint8_t)len;
-    pkt[10] = pkt[11] = 0;
-    uint16_t sum = wire_csum_finish(wire_csum_add(0, pkt, ihl));
-    pkt[10] = (uint8_t)(sum >> 8);
-    pkt[11] = (uint8_t)sum;
-}
-
 /* ctl bit 1: csum_start at the end of the IP header, csum_offset at the TCP checksum. */
 static void aim_checksum(uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt)
 {
@@ -63,15 +43,18 @@ static void aim_checksum(uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt)
 static void check_taken(const struct synack_vnet_hdr *h, const uint8_t *pkt, size_t len)
 {
     if (h->flags & SYNACK_VNET_F_NEEDS_CSUM)
-        check((size_t)h->csum_start + h->csum_offset + 2 <= len, "checksum field outside");
+        fz_check("vnet", (size_t)h->csum_start + h->csum_offset + 2 <= len,
+                 "checksum field outside");
     if (h->gso_type != SYNACK_VNET_GSO_NONE) {
         unsigned type = h->gso_type & ~SYNACK_VNET_GSO_ECN;
-        check(type == SYNACK_VNET_GSO_TCPV4 || type == SYNACK_VNET_GSO_TCPV6, "GSO type taken");
-        check(h->gso_size > 0, "GSO without a segment size");
-        check(h->flags & SYNACK_VNET_F_NEEDS_CSUM, "GSO without a partial checksum");
-        check((pkt[0] >> 4) == (type == SYNACK_VNET_GSO_TCPV4 ? 4 : 6), "GSO on the wrong family");
+        fz_check("vnet", type == SYNACK_VNET_GSO_TCPV4 || type == SYNACK_VNET_GSO_TCPV6,
+                 "GSO type taken");
+        fz_check("vnet", h->gso_size > 0, "GSO without a segment size");
+        fz_check("vnet", h->flags & SYNACK_VNET_F_NEEDS_CSUM, "GSO without a partial checksum");
+        fz_check("vnet", (pkt[0] >> 4) == (type == SYNACK_VNET_GSO_TCPV4 ? 4 : 6),
+                 "GSO on the wrong family");
     }
-    check(h->hdr_len <= len, "hdr_len past the packet");
+    fz_check("vnet", h->hdr_len <= len, "hdr_len past the packet");
 }
 
 static struct synack_stack *vnet_stack(struct fz_mem *mem)
@@ -107,16 +90,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *pkt = malloc(len ? len : 1);
     if (pkt == NULL) abort();
     memcpy(pkt, data + 1 + SYNACK_VNET_HDR_LEN, len);
-    if ((ctl & 1) && len) repair_ipv4(pkt, len);
+    if ((ctl & 1) && len) fz_repair_ipv4_header(pkt, len);
     if ((ctl & 2) && len) aim_checksum(hdr, pkt);
 
     struct synack_vnet_hdr h;
     enum synack_vnet_error e = synack_vnet_parse(hdr, pkt, len, &h);
-    check(synack_vnet_error_name(e) != NULL, "an error without a name");
+    fz_check("vnet", synack_vnet_error_name(e) != NULL, "an error without a name");
     if (e == SYNACK_VNET_OK) {
         uint8_t again[SYNACK_VNET_HDR_LEN];
         synack_vnet_emit(&h, again);
-        check(memcmp(again, hdr, sizeof hdr) == 0, "emit does not give the bytes parsed");
+        fz_check("vnet", memcmp(again, hdr, sizeof hdr) == 0,
+                 "emit does not give the bytes parsed");
         check_taken(&h, pkt, len);
         struct fz_mem mem;
         struct synack_stack *s = vnet_stack(&mem);
@@ -125,11 +109,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vnet_input(s, pkt, len, vouched ? SYNACK_INPUT_CSUM_VERIFIED : 0);
         /* What plain recv hands on: the partial checksum finished. */
         if (h.flags & SYNACK_VNET_F_NEEDS_CSUM)
-            check(synack_checksum_complete(pkt, len, h.csum_start, h.csum_offset) == 0,
-                  "a checksum field the parser took is refused");
+            fz_check("vnet", synack_checksum_complete(pkt, len, h.csum_start, h.csum_offset) == 0,
+                     "a checksum field the parser took is refused");
         vnet_input(s, pkt, len, 0);
         synack_stack_free(s);
-        check(mem.live == 0, "memory held after synack_stack_free");
+        fz_check("vnet", mem.live == 0, "memory held after synack_stack_free");
     }
     free(pkt);
     return 0;

@@ -499,6 +499,30 @@ def vnet_seeds():
     }
 
 
+# ---- steer: [ctl] [queues - 1] then an IP packet (fuzz/fuzz_steer.c) --------------------------
+
+
+def steer_seeds():
+    syn4 = ipv4(TCP, struct.pack(">HHIIBBHHH", 40000, 80, 1, 0, 0x50, 0x02, 65535, 0, 0))
+    syn6 = ipv6(TCP, tcp_syn(A6, B6))
+    udp = ipv6(17, udp6(A6, B6, b"question"))
+    quoted = syn4[:28]
+    unreach = ipv4(1, struct.pack(">BBHI", 3, 3, 0, 0) + quoted)
+    too_big6 = ipv6(58, icmp6(B6, A6, 2, 0, 1280, syn6[:48]), src=B6, dst=A6)
+    frag6 = ipv6(44, frag(TCP, 0, True, 9) + syn6[40:])
+    return {
+        "syn4-q4": b"\0\3" + syn4,
+        "syn4-q16-repair": b"\1\17" + syn4,
+        "syn6-q8": b"\0\7" + syn6,
+        "udp6-q3": b"\x20\2" + udp,
+        "icmp4-unreach-q8": b"\1\7" + unreach,
+        "icmp6-too-big-q8": b"\0\7" + too_big6,
+        "frag6-q4": b"\0\3" + frag6,
+        "runt": b"\0\3\x45",
+        "not-ip": b"\0\3" + b"\x00" * 40,
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -511,7 +535,8 @@ def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     makers = {"stack": stack_seeds, "wire": lambda: wire_seeds(build),
               "scenario": scenario_seeds, "http": http_seeds, "netopt": netopt_seeds,
-              "frag": frag_seeds, "trace": lambda: trace_seeds(build), "vnet": vnet_seeds}
+              "frag": frag_seeds, "trace": lambda: trace_seeds(build), "vnet": vnet_seeds,
+              "steer": steer_seeds}
     for target in sys.argv[2:] or makers:
         write(target, makers[target]())
 

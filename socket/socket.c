@@ -73,6 +73,8 @@ int synack_errno(int err)
         return ENOBUFS;
     case SYNACK_ERR_MSGSIZE:
         return EMSGSIZE;
+    case SYNACK_ERR_STEERED:
+        return EADDRNOTAVAIL;
     default:
         return EIO;
     }

@@ -317,10 +317,14 @@ struct synack_link_stats {
      * segment; packets whose transport checksum the kernel vouched for (partial or verified)
      * and the stack did not compute. */
     uint64_t rx_offload_bad, rx_gso_packets, rx_csum_vouched;
+    /* Multi-queue wire only: packets sent from this queue that the steering hash gave to a
+     * different queue index on the other side (0 when every flow's ports were chosen to
+     * steer to the stack that opened it). */
+    uint64_t steered_across;
 };
 
 struct synack_link_ops {
-    const char *kind; /* "tun", "udp", "inproc", "fault", "pcap" */
+    const char *kind; /* "tun", "udp", "inproc", "mqwire", "fault", "pcap" */
     /* Copies the next arrived packet into `buf` and returns its length; AGAIN when none
      * is waiting; BUFSZ when `cap` is too small (the packet is dropped and counted);
      * IO on a failed read (counted; the link stays usable unless it says otherwise). */
@@ -616,6 +620,51 @@ int synack_udp_refused(const struct synack_link *l, uint64_t *out);
  * pointer may be NULL. Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one
  * included). */
 int synack_udp_calls(const struct synack_link *l, uint64_t *rx_calls, uint64_t *tx_calls);
+
+/* ---- the multi-queue wire ----------------------------------------------------------------- */
+
+/*
+ * Two hosts of N stacks each (one stack per core), joined in memory by a wire with N queues
+ * a side: the link of side s, queue i (synack_mqwire_link) carries the packets of that
+ * side's stack i. A packet it sends goes to the other side's queue
+ * synack_steer_packet(key, N, packet), which both directions of a flow share. Configure
+ * stack i of each side with steer_queues = N, steer_queue = i and steer_key = key: its
+ * outgoing connections then take only ports that steer back to it, and a listener on every
+ * stack of a side receives each SYN on the stack of its flow. So every connection lives on
+ * one stack at each end, and no packet of it crosses to another queue (steered_across
+ * counts those that do).
+ *
+ * Threads. No lock: each (sending queue, receiving queue) pair has its own ring, written by
+ * the sending link's thread and read by the receiving link's thread. Each link must be used
+ * by one thread at a time (the one that runs its stack); different links may be used
+ * concurrently. A link's fd is an eventfd, written by a sender that finds the receiving
+ * queue's rings were empty, only once fd has been asked for: a loop that polls never pays
+ * a system call per packet. Free the wire once no thread uses any of its links.
+ *
+ * Full rings. A send that does not fit is dropped and counted in tx_errors (AGAIN), as a
+ * router drops what its queue cannot take; TCP recovers.
+ */
+struct synack_mqwire;
+
+struct synack_mqwire_config {
+    unsigned queues;   /* N: 1 to SYNACK_STEER_MAX_QUEUES */
+    uint8_t key[16];   /* the steering key (the stacks' steer_key) */
+    unsigned mtu;      /* largest packet, and what mtu() reports: 68-65535; 0 means 1500 */
+    size_t ring_bytes; /* bytes of each of the 2 x N x N rings: a power of two holding two
+                          largest packets, at most SYNACK_MQWIRE_MAX_RING; 0 means 4 MiB
+                          (pages are committed as they are first written) */
+};
+
+#define SYNACK_MQWIRE_MAX_RING ((size_t)1 << 30)
+
+/* Creates a wire. Errors: INVAL (NULL argument, queues 0 or too many, mtu or ring_bytes out
+ * of range), NOMEM, IO (no eventfd: the process is out of descriptors). */
+int synack_mqwire_new(struct synack_mqwire **out, const struct synack_mqwire_config *cfg);
+/* The link of side `side` (0 or 1), queue `queue`; NULL when out of range. The wire owns
+ * it: synack_link_free on it does nothing, synack_mqwire_free frees it. */
+struct synack_link *synack_mqwire_link(struct synack_mqwire *w, unsigned side, unsigned queue);
+/* Frees the wire, its rings and its links. NULL is allowed. */
+void synack_mqwire_free(struct synack_mqwire *w);
 
 /* ---- the in-process link ------------------------------------------------------------------ */
 

@@ -65,6 +65,9 @@ enum synack_err {
     SYNACK_ERR_CONNLIMIT = -17,  /* the stack already holds max_conns connections */
     SYNACK_ERR_MSGSIZE = -18,    /* a UDP datagram longer than IP can carry (65507 bytes of
                                     data over IPv4, 65527 over IPv6) */
+    SYNACK_ERR_STEERED = -19,    /* the 4-tuple asked for steers to another stack's queue
+                                    (synack_config.steer_queues): its packets would not come
+                                    back to this stack */
 };
 
 /* A sentence a person can act on, for any SYNACK_ERR_* code. Never NULL. */
@@ -484,6 +487,21 @@ struct synack_config {
                                            replies are bounded by a queue instead */
     uint16_t ephemeral_lo;              /* ephemeral port range (RFC 6335: 49152-65535) */
     uint16_t ephemeral_hi;
+    /* Flow steering, for several stacks that share their addresses, one per core: a link
+     * with steer_queues queues hands each arriving packet to queue
+     * synack_steer_packet(steer_key, steer_queues, ...), the same for both directions of a
+     * flow. A connection is then only reachable from the stack of its queue, so this
+     * stack's outgoing TCP connections take only ephemeral ports whose 4-tuple steers to
+     * steer_queue, and a connect from an explicit port that steers elsewhere fails with
+     * STEERED. Listeners need nothing: a SYN arrives at the stack whose queue it steers to.
+     * 0 or 1 (the default): no steering. At most SYNACK_STEER_MAX_QUEUES; steer_queue <
+     * steer_queues. UDP sockets choose their port before they know the peer, so they are
+     * not steered. A link that steers by another hash (a multi-queue TUN: the kernel's)
+     * leaves these at 0 and relies on the link to return a flow's packets to the queue
+     * that sent them. */
+    unsigned steer_queues;
+    unsigned steer_queue;
+    uint8_t steer_key[16]; /* the hash key every stack and the link share */
     /* Options offered in our SYN (each used only if the peer offers it too). */
     bool window_scale; /* RFC 7323 §2 (on) */
     bool timestamps;   /* RFC 7323 §3 timestamps and PAWS (on) */
@@ -500,6 +518,24 @@ struct synack_config {
     void (*free)(void *ctx, void *ptr);
     void *alloc_ctx;
 };
+
+#define SYNACK_STEER_MAX_QUEUES 1024u
+
+/* A hash of the flow between `a` and `b` (a SipHash under `key`) that is the same whichever
+ * endpoint is named first, so both directions of a flow get one value. a and b must be of
+ * one family. */
+uint32_t synack_flow_hash(const uint8_t key[16], const struct synack_endpoint *a,
+                          const struct synack_endpoint *b);
+/* The queue (0 .. queues-1) the flow between `a` and `b` steers to; 0 when queues <= 1. */
+unsigned synack_flow_queue(const uint8_t key[16], unsigned queues, const struct synack_endpoint *a,
+                           const struct synack_endpoint *b);
+/* The queue an IP packet steers to: a TCP or UDP packet by its 4-tuple; an ICMP or ICMPv6
+ * error by the 4-tuple of the packet it quotes, so it reaches the stack of that flow; a
+ * fragment (which may carry no ports), another protocol, or a quote too short for its ports
+ * by its two addresses alone (port 0); anything unreadable (too short, not IP) to queue 0.
+ * Reads only what `len` covers. 0 when queues <= 1. */
+unsigned synack_steer_packet(const uint8_t key[16], unsigned queues, const uint8_t *pkt,
+                             size_t len);
 
 /* Fills `cfg` with the defaults listed above; addrs is empty and must be set. */
 void synack_config_default(struct synack_config *cfg);
@@ -763,14 +799,16 @@ int synack_listener_connect(struct synack_listener *l, const struct synack_endpo
  * the remote's family (else the stack's first of that family is used), and its port 0
  * picks an ephemeral port (RFC 6056). With no address bound and every ephemeral port of
  * that first address taken toward `remote`, the stack's further addresses of the family
- * are tried in turn, and later unbound connects start from the one that last had a port. A 4-tuple in TIME_WAIT on our side is taken over when
+ * are tried in turn, and later unbound connects start from the one that last had a port. A
+ * 4-tuple in TIME_WAIT on our side is taken over when
  * synack_config.time_wait_reuse allows (its TIME_WAIT ends then: TIME_WAIT -> CLOSED for
  * the old connection). Completion is reported by SYNACK_EV_CONNECTED, or
  * SYNACK_EV_ERROR with CONNREFUSED, TIMEDOUT or UNREACH. Errors: INVAL (no address of the
  * remote's family, a local address not the stack's, a remote that is not unicast),
  * ADDRINUSE (the 4-tuple is in use, or in a TIME_WAIT not yet safe to reuse), NOPORTS
- * (every port of every address of the family), CONNLIMIT (the stack holds max_conns
- * connections), NOMEM. */
+ * (every port of every address of the family), STEERED (an explicit port whose 4-tuple
+ * steers to another queue, see synack_config.steer_queues; an ephemeral port is always one
+ * that steers to this stack), CONNLIMIT (the stack holds max_conns connections), NOMEM. */
 int synack_tcp_connect(struct synack_stack *stack, const struct synack_endpoint *remote,
                        const struct synack_endpoint *local, void *user, struct synack_tcp **out,
                        synack_time_t now);

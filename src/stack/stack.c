@@ -49,6 +49,10 @@ const char *synack_strerror(int err)
     case SYNACK_ERR_CONNLIMIT:
         return "connection limit reached: the stack already holds max_conns connections; close "
                "some or raise max_conns in its configuration";
+    case SYNACK_ERR_STEERED:
+        return "that local port steers this connection to another stack's queue "
+               "(steer_queues): connect from the stack of that queue, or pass port 0 and let "
+               "this stack choose one";
     case SYNACK_ERR_UNREACH:
         return "no route to host: the peer stopped answering and ICMP said the network or host is "
                "unreachable; check the address, the route and any firewall";
@@ -176,8 +180,11 @@ static bool config_is_valid(const struct synack_config *cfg)
            (cfg->time_wait_reuse == 0 || cfg->time_wait_reuse >= SYNACK_MS(1)) &&
            (cfg->keepalive_idle == 0 ||
             (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
-           cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL) &&
-           cfg->udp_rcvbuf >= 64 && cfg->udp_sndbuf >= (size_t)cfg->mtu + 2;
+           cfg->ephemeral_lo <= cfg->ephemeral_hi && cfg->steer_queues <= SYNACK_STEER_MAX_QUEUES &&
+           (cfg->steer_queues <= 1 ? cfg->steer_queue == 0
+                                   : cfg->steer_queue < cfg->steer_queues) &&
+           (cfg->alloc == NULL) == (cfg->free == NULL) && cfg->udp_rcvbuf >= 64 &&
+           cfg->udp_sndbuf >= (size_t)cfg->mtu + 2;
 }
 
 int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr)

@@ -335,7 +335,11 @@ struct tcp_tuple_holder {
     struct tcp_tw *tw;
     struct synack_tcp *c;
 };
-/* RFC 6056 §3.3.3: an ephemeral port for (laddr, raddr, rport) that no listener holds and
+/* Whether the 4-tuple steers to this stack's queue (synack_config.steer_queues): always
+ * true without steering. */
+bool tcp_steers_here(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                     const struct synack_addr *raddr, uint16_t rport);
+/* RFC 6056 §3.3.3: an ephemeral port for (laddr, raddr, rport) that steers here, no listener holds and
  * whose 4-tuple tcp_tuple_claim gives (free, or in a TIME-WAIT `h` may take over), or 0 if
  * none is. */
 uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,

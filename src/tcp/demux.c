@@ -141,6 +141,15 @@ bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr,
     return false;
 }
 
+bool tcp_steers_here(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
+                     const struct synack_addr *raddr, uint16_t rport)
+{
+    unsigned n = e->cfg->steer_queues;
+    if (n <= 1) return true;
+    struct synack_endpoint l = {.addr = *laddr, .port = lport}, r = {.addr = *raddr, .port = rport};
+    return synack_flow_queue(e->cfg->steer_key, n, &l, &r) == e->cfg->steer_queue;
+}
+
 uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
                             const struct synack_addr *raddr, uint16_t rport, synack_time_t now,
                             struct tcp_tuple_holder *h)
@@ -152,6 +161,7 @@ uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
     uint32_t offset = (uint32_t)siphash_tuple(e->cfg->isn_secret, laddr, 0, raddr, rport);
     for (uint32_t tries = 0; tries < n; tries++) {
         uint16_t port = (uint16_t)(lo + (offset + (*e->port_counter)++) % n);
+        if (!tcp_steers_here(e, laddr, port, raddr, rport)) continue;
         /* A port whose 4-tuple sits in a TIME-WAIT that may be reused counts as free, as in
          * Linux: the probe reaches it only after every other port since its last use, so
          * the oldest TIME-WAITs go first. */

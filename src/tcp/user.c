@@ -13,6 +13,8 @@ int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lpo
     if (lport == 0) {
         lport = tcp_ephemeral_port(e, laddr, raddr, rport, now, &h);
         if (lport == 0) return SYNACK_ERR_NOPORTS;
+    } else if (!tcp_steers_here(e, laddr, lport, raddr, rport)) {
+        return SYNACK_ERR_STEERED;
     } else if (tcp_tuple_claim(e, laddr, lport, raddr, rport, now, &h) != 0) {
         return SYNACK_ERR_ADDRINUSE;
     }

@@ -1156,7 +1156,16 @@ static void poll_for_pollout_wakes_when_a_send_buffer_filled_exactly_drains(void
     /* The peer's receive buffer (the same size) fills and closes its window; then one
      * send fills ours exactly, taken whole: no send found it full. */
     send_all(c, buf, (size_t)sndbuf);
-    usleep(20000);
+    /* Waits for that state, not for a time: the runtime's thread may be slow to get there
+     * on a loaded machine (a fixed 20 ms sleep failed one run in ten under load). Bounded
+     * by the test's alarm(). */
+    for (;;) {
+        int inq = 0, outq = -1;
+        assert_int_equal(synack_ioctl(srv, FIONREAD, &inq), 0);
+        assert_int_equal(synack_ioctl(c, TIOCOUTQ, &outq), 0);
+        if (inq == sndbuf && outq == 0) break;
+        usleep(1000);
+    }
     int on = 1;
     assert_int_equal(synack_ioctl(c, FIONBIO, &on), 0);
     assert_int_equal(synack_send(c, buf, (size_t)sndbuf, 0), sndbuf);

@@ -1,0 +1,316 @@
+/* The multi-queue wire (link.h): two hosts of N stacks each, joined in memory, with no lock
+ * on the packet path.
+ *
+ * Between every sending queue of one side and every receiving queue of the other there is
+ * one ring, written by the sending queue's thread alone and read by the receiving queue's
+ * thread alone (single producer, single consumer). A packet is a record in the ring: an
+ * 8-byte header holding its length, then its bytes, padded to 8. A record never wraps:
+ * where the bytes left before the end cannot hold it, a wrap mark fills them and the
+ * record starts again at the beginning. `tail` (the producer's) and `head` (the
+ * consumer's) count bytes since the start and only grow; each side keeps a copy of the
+ * other's count and reloads it only when the copy says the ring is full or empty, so a
+ * packet costs each thread one store to a line the other reads.
+ *
+ * Waking: a receiving queue's eventfd is written only once someone asked for its fd (a
+ * runtime that sleeps), and then only by a push that finds the ring was empty. recv looks
+ * at its rings, empties the eventfd, and looks again before it answers AGAIN, so a push
+ * between the two looks is seen and a push after them makes the fd readable again. */
+#include "synack/link.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define MQ_DEFAULT_MTU 1500u
+#define MQ_DEFAULT_RING (4u << 20)
+#define MQ_MIN_MTU 68u
+#define MQ_MAX_MTU 65535u
+#define MQ_HDR 8u
+#define MQ_WRAP UINT32_MAX
+#define MQ_CACHELINE 64
+
+struct mq_ring {
+    _Alignas(MQ_CACHELINE) _Atomic uint64_t tail; /* written by the producer */
+    uint64_t head_seen;                           /* the producer's copy of head */
+    _Alignas(MQ_CACHELINE) _Atomic uint64_t head; /* written by the consumer */
+    uint64_t tail_seen;                           /* the consumer's copy of tail */
+    _Alignas(MQ_CACHELINE) uint8_t *buf;
+};
+
+struct mq_link {
+    struct synack_link base;
+    struct synack_mqwire *w;
+    unsigned side, queue;
+    unsigned next_in; /* the ring recv looks at first: round robin over the senders */
+    int efd;
+    _Atomic bool wake; /* someone asked for efd: pushes that find the ring empty write it */
+    struct synack_link_stats stats;
+};
+
+struct synack_mqwire {
+    unsigned queues, mtu;
+    size_t ring_bytes; /* a power of two */
+    uint8_t key[16];
+    struct mq_link *links; /* [side * queues + queue] */
+    struct mq_ring *rings; /* towards side s, from queue i to queue j: [(s * q + j) * q + i] */
+};
+
+static const struct synack_link_ops mq_ops;
+
+static struct mq_link *mq_of(struct synack_link *l)
+{
+    return (struct mq_link *)(void *)l;
+}
+
+/* The const operations touch only the link's own fields, or set the wake flag (fd): the
+ * links are allocated by synack_mqwire_new, never defined const. */
+static struct mq_link *mq_of_const(const struct synack_link *l)
+{
+    return (struct mq_link *)(void *)(uintptr_t)l;
+}
+
+static struct mq_ring *mq_ring(struct synack_mqwire *w, unsigned to_side, unsigned from,
+                               unsigned to)
+{
+    return &w->rings[((size_t)to_side * w->queues + to) * w->queues + from];
+}
+
+static size_t mq_record_len(size_t len)
+{
+    return MQ_HDR + ((len + 7u) & ~(size_t)7u);
+}
+
+/* Copies a packet into ring `r` of `cap` bytes: false when it is full. */
+static bool mq_push(struct mq_ring *r, size_t cap, const uint8_t *pkt, size_t len,
+                    uint64_t *old_tail)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t at = (size_t)(tail & (cap - 1)), rec = mq_record_len(len);
+    size_t need = cap - at < rec ? cap - at + rec : rec; /* with the wrap mark's bytes */
+    if (cap - (tail - r->head_seen) < need) {
+        r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (cap - (tail - r->head_seen) < need) return false;
+    }
+    *old_tail = tail;
+    if (need != rec) {
+        uint32_t mark = MQ_WRAP;
+        memcpy(r->buf + at, &mark, sizeof mark);
+        at = 0;
+    }
+    uint32_t l32 = (uint32_t)len;
+    memcpy(r->buf + at, &l32, sizeof l32);
+    memcpy(r->buf + at + MQ_HDR, pkt, len);
+    /* seq_cst, not release: the store of tail must be ordered before mq_send's loads of
+     * `wake` and head, as recv's emptying of the eventfd is before its second look. */
+    atomic_store_explicit(&r->tail, tail + need, memory_order_seq_cst);
+    return true;
+}
+
+/* The next record of ring `r`: its bytes and length, or NULL when it is empty. The record
+ * stays until mq_pop. */
+static const uint8_t *mq_peek(struct mq_ring *r, size_t cap, size_t *len, size_t *rec)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (r->tail_seen == head) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+        if (r->tail_seen == head) return NULL;
+    }
+    size_t at = (size_t)(head & (cap - 1));
+    uint32_t l32;
+    memcpy(&l32, r->buf + at, sizeof l32);
+    size_t skip = 0;
+    if (l32 == MQ_WRAP) {
+        skip = cap - at;
+        at = 0;
+        memcpy(&l32, r->buf, sizeof l32);
+    }
+    *len = l32;
+    *rec = skip + mq_record_len(l32);
+    return r->buf + at + MQ_HDR;
+}
+
+static void mq_pop(struct mq_ring *r, size_t rec)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    atomic_store_explicit(&r->head, head + rec, memory_order_release);
+}
+
+/* The first ring towards `m` with a packet, from m->next_in on; NULL when all are empty. */
+static struct mq_ring *mq_ready(struct mq_link *m, const uint8_t **pkt, size_t *len, size_t *rec)
+{
+    struct synack_mqwire *w = m->w;
+    for (unsigned k = 0; k < w->queues; k++) {
+        unsigned from = (m->next_in + k) % w->queues;
+        struct mq_ring *r = mq_ring(w, m->side, from, m->queue);
+        *pkt = mq_peek(r, w->ring_bytes, len, rec);
+        if (*pkt) {
+            m->next_in = (from + 1) % w->queues;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static synack_ssize mq_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
+{
+    (void)now;
+    struct mq_link *m = mq_of(l);
+    const uint8_t *pkt;
+    size_t len, rec;
+    struct mq_ring *r = mq_ready(m, &pkt, &len, &rec);
+    if (!r && m->efd >= 0 && atomic_load_explicit(&m->wake, memory_order_relaxed)) {
+        uint64_t v;
+        (void)!read(m->efd, &v, sizeof v); /* empty it, then look again (header comment) */
+        atomic_thread_fence(memory_order_seq_cst);
+        r = mq_ready(m, &pkt, &len, &rec);
+    }
+    if (!r) return SYNACK_ERR_AGAIN;
+    synack_ssize rc;
+    if (len > cap || buf == NULL) {
+        m->stats.rx_errors++; /* the vtable's rule: dropped and counted */
+        rc = SYNACK_ERR_BUFSZ;
+    } else {
+        memcpy(buf, pkt, len);
+        m->stats.rx_packets++;
+        m->stats.rx_bytes += len;
+        rc = (synack_ssize)len;
+    }
+    mq_pop(r, rec);
+    return rc;
+}
+
+static int mq_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    (void)now;
+    struct mq_link *m = mq_of(l);
+    struct synack_mqwire *w = m->w;
+    if (!pkt || len == 0 || len > w->mtu) {
+        m->stats.tx_errors++;
+        return SYNACK_ERR_INVAL;
+    }
+    unsigned to = synack_steer_packet(w->key, w->queues, pkt, len);
+    unsigned other = 1u - m->side;
+    struct mq_ring *r = mq_ring(w, other, m->queue, to);
+    uint64_t old_tail;
+    if (!mq_push(r, w->ring_bytes, pkt, len, &old_tail)) {
+        m->stats.tx_errors++; /* dropped, as a router drops what its queue cannot take */
+        return SYNACK_ERR_AGAIN;
+    }
+    m->stats.tx_packets++;
+    m->stats.tx_bytes += len;
+    if (to != m->queue) m->stats.steered_across++;
+    struct mq_link *dst = &w->links[(size_t)other * w->queues + to];
+    /* Woken only when the consumer had taken everything before this packet: the head it
+     * has stored, not the producer's copy, which may be old. */
+    if (atomic_load_explicit(&dst->wake, memory_order_seq_cst) &&
+        atomic_load_explicit(&r->head, memory_order_seq_cst) == old_tail) {
+        uint64_t one = 1;
+        (void)!write(dst->efd, &one, sizeof one);
+    }
+    return 0;
+}
+
+static int mq_fd(const struct synack_link *l)
+{
+    struct mq_link *m = mq_of_const(l);
+    atomic_store_explicit(&m->wake, true, memory_order_seq_cst);
+    return m->efd;
+}
+
+static unsigned mq_mtu(const struct synack_link *l)
+{
+    return mq_of_const(l)->w->mtu;
+}
+
+static void mq_stats(const struct synack_link *l, struct synack_link_stats *out)
+{
+    *out = mq_of_const(l)->stats;
+}
+
+/* The wire owns its links: freeing one only detaches it (synack_mqwire_free frees all). */
+static void mq_free(struct synack_link *l)
+{
+    (void)l;
+}
+
+static const struct synack_link_ops mq_ops = {
+    .kind = "mqwire",
+    .recv = mq_recv,
+    .send = mq_send,
+    .fd = mq_fd,
+    .next_deadline = NULL, /* nothing is held for a time */
+    .poll = NULL,
+    .mtu = mq_mtu,
+    .stats = mq_stats,
+    .free = mq_free,
+};
+
+void synack_mqwire_free(struct synack_mqwire *w)
+{
+    if (!w) return;
+    size_t nlinks = 2u * w->queues, nrings = nlinks * w->queues;
+    if (w->links)
+        for (size_t i = 0; i < nlinks; i++)
+            if (w->links[i].efd >= 0) close(w->links[i].efd);
+    if (w->rings)
+        for (size_t i = 0; i < nrings; i++)
+            free(w->rings[i].buf);
+    free(w->links);
+    free(w->rings);
+    free(w);
+}
+
+int synack_mqwire_new(struct synack_mqwire **out, const struct synack_mqwire_config *cfg)
+{
+    if (!out || !cfg || cfg->queues == 0 || cfg->queues > SYNACK_STEER_MAX_QUEUES) {
+        return SYNACK_ERR_INVAL;
+    }
+    unsigned mtu = cfg->mtu ? cfg->mtu : MQ_DEFAULT_MTU;
+    size_t ring = cfg->ring_bytes ? cfg->ring_bytes : MQ_DEFAULT_RING;
+    /* A ring holds two largest packets at least (one may need a wrap mark before it). */
+    if (mtu < MQ_MIN_MTU || mtu > MQ_MAX_MTU || (ring & (ring - 1)) != 0 ||
+        ring < 2 * mq_record_len(mtu) || ring > SYNACK_MQWIRE_MAX_RING)
+        return SYNACK_ERR_INVAL;
+    struct synack_mqwire *w = calloc(1, sizeof *w);
+    if (!w) return SYNACK_ERR_NOMEM;
+    w->queues = cfg->queues;
+    w->mtu = mtu;
+    w->ring_bytes = ring;
+    memcpy(w->key, cfg->key, sizeof w->key);
+    size_t nlinks = 2u * w->queues, nrings = nlinks * w->queues;
+    w->links = calloc(nlinks, sizeof *w->links);
+    w->rings = aligned_alloc(MQ_CACHELINE, nrings * sizeof *w->rings);
+    int rc = w->links && w->rings ? 0 : SYNACK_ERR_NOMEM;
+    if (w->rings) memset(w->rings, 0, nrings * sizeof *w->rings);
+    for (size_t i = 0; w->links && i < nlinks; i++)
+        w->links[i].efd = -1;
+    for (size_t i = 0; rc == 0 && i < nrings; i++) {
+        /* The pages are committed as the ring is first written. */
+        w->rings[i].buf = malloc(ring);
+        if (!w->rings[i].buf) rc = SYNACK_ERR_NOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < nlinks; i++) {
+        struct mq_link *m = &w->links[i];
+        m->base.ops = &mq_ops;
+        m->w = w;
+        m->side = (unsigned)(i / w->queues);
+        m->queue = (unsigned)(i % w->queues);
+        m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (m->efd < 0) rc = SYNACK_ERR_IO;
+    }
+    if (rc != 0) {
+        synack_mqwire_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+struct synack_link *synack_mqwire_link(struct synack_mqwire *w, unsigned side, unsigned queue)
+{
+    if (!w || side > 1 || queue >= w->queues) return NULL;
+    return &w->links[(size_t)side * w->queues + queue].base;
+}
