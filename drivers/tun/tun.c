@@ -14,6 +14,7 @@
  * itself is turned on for the device through its disable_ipv6 sysctl.
  * Nothing is spawned. */
 #include "synack/link.h"
+#include "tun/steer_bpf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -319,11 +320,13 @@ static int tun_open_device(char *err, size_t errcap)
 /* TUNSETIFF: creates the device, or attaches to an existing one of that name. A "%d" in
  * the name asks the kernel to pick the first free number; the name it chose comes back in
  * ifr_name and is copied into `ifname` (IFNAMSIZ bytes), which is what gets configured. */
-static int tun_attach(int fd, char *ifname, bool vnet_hdr, char *err, size_t errcap)
+static int tun_attach(int fd, char *ifname, bool vnet_hdr, bool multi_queue, char *err,
+                      size_t errcap)
 {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+    ifr.ifr_flags =
+        IFF_TUN | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0) | (multi_queue ? IFF_MULTI_QUEUE : 0);
     memcpy(ifr.ifr_name, ifname, strlen(ifname));
     if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
         memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
@@ -340,8 +343,9 @@ static int tun_attach(int fd, char *ifname, bool vnet_hdr, char *err, size_t err
     else if (e == EINVAL)
         tun_set_error(err, errcap,
                       "device %s exists but is not a TUN device of this kind "
-                      "(IFF_TUN, IFF_NO_PI%s, single queue)",
-                      ifname, vnet_hdr ? ", IFF_VNET_HDR" : "");
+                      "(IFF_TUN, IFF_NO_PI%s, %s)",
+                      ifname, vnet_hdr ? ", IFF_VNET_HDR" : "",
+                      multi_queue ? "multi-queue" : "single queue");
     else
         tun_set_error(err, errcap, "cannot create TUN device %s: %s", ifname, strerror(e));
     return -1;
@@ -696,13 +700,13 @@ static int tun_check_config(const struct synack_tun_config *cfg, size_t namelen,
 /* Opens the device and attaches `t->ifname`, with a virtio-net header and offloads unless
  * cfg->offload is OFF; under AUTO a kernel that refuses the header gets a second, plain
  * open. Sets t->offloads. The descriptor, or -1 with a sentence. */
-static int tun_open_offload(struct tun_link *t, const struct synack_tun_config *cfg, char *err,
-                            size_t errcap)
+static int tun_open_offload(struct tun_link *t, const struct synack_tun_config *cfg,
+                            bool multi_queue, char *err, size_t errcap)
 {
     bool vnet = cfg->offload != SYNACK_TUN_OFFLOAD_OFF;
     int fd = tun_open_device(err, errcap);
     if (fd < 0) return -1;
-    if (tun_attach(fd, t->ifname, vnet, err, errcap) != 0) {
+    if (tun_attach(fd, t->ifname, vnet, multi_queue, err, errcap) != 0) {
         close(fd);
         return -1;
     }
@@ -724,11 +728,32 @@ static int tun_open_offload(struct tun_link *t, const struct synack_tun_config *
     }
     if (err != NULL && errcap > 0) err[0] = '\0';
     fd = tun_open_device(err, errcap);
-    if (fd >= 0 && tun_attach(fd, t->ifname, false, err, errcap) != 0) {
+    if (fd >= 0 && tun_attach(fd, t->ifname, false, multi_queue, err, errcap) != 0) {
         close(fd);
         fd = -1;
     }
     return fd;
+}
+
+/* synack_tun_open, of a multi-queue device when `multi_queue` (its first queue). */
+static int tun_open(struct synack_link **out, const struct synack_tun_config *cfg, bool multi_queue,
+                    char *err, size_t errcap)
+{
+    size_t namelen = cfg->ifname ? strlen(cfg->ifname) : 0;
+    int rc = tun_check_config(cfg, namelen, err, errcap);
+    if (rc != 0) return rc;
+    struct tun_link *t = calloc(1, sizeof(*t));
+    if (t == NULL) return SYNACK_ERR_NOMEM;
+    t->base.ops = &tun_ops;
+    memcpy(t->ifname, cfg->ifname, namelen);
+    t->fd = tun_open_offload(t, cfg, multi_queue, err, errcap);
+    if (t->fd < 0 || tun_configure(t->ifname, cfg, &t->mtu, err, errcap) != 0) {
+        if (t->fd >= 0) close(t->fd);
+        free(t);
+        return SYNACK_ERR_IO;
+    }
+    *out = &t->base;
+    return 0;
 }
 
 int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
@@ -737,19 +762,75 @@ int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cf
     if (err != NULL && errcap > 0) err[0] = '\0';
     if (out == NULL || cfg == NULL) return SYNACK_ERR_INVAL;
     *out = NULL;
-    size_t namelen = cfg->ifname ? strlen(cfg->ifname) : 0;
-    int rc = tun_check_config(cfg, namelen, err, errcap);
-    if (rc != 0) return rc;
+    return tun_open(out, cfg, false, err, errcap);
+}
+
+/* Queue `k` > 0 of the multi-queue device `first` opened: another descriptor attached to
+ * the same name, with the same header and offloads. */
+static int tun_open_queue(struct synack_link **out, const struct tun_link *first, unsigned k,
+                          char *err, size_t errcap)
+{
     struct tun_link *t = calloc(1, sizeof(*t));
     if (t == NULL) return SYNACK_ERR_NOMEM;
     t->base.ops = &tun_ops;
-    memcpy(t->ifname, cfg->ifname, namelen);
-    t->fd = tun_open_offload(t, cfg, err, errcap);
-    if (t->fd < 0 || tun_configure(t->ifname, cfg, &t->mtu, err, errcap) != 0) {
-        if (t->fd >= 0) close(t->fd);
+    memcpy(t->ifname, first->ifname, sizeof t->ifname);
+    t->mtu = first->mtu;
+    bool vnet = (first->offloads & SYNACK_TUN_OFFLOADED_VNET_HDR) != 0;
+    t->fd = tun_open_device(err, errcap);
+    int got = 0;
+    if (t->fd >= 0 && (tun_attach(t->fd, t->ifname, vnet, true, err, errcap) != 0 ||
+                       (vnet && (got = tun_setup_vnet(t->fd, t->ifname, err, errcap)) < 0))) {
+        close(t->fd);
+        t->fd = -1;
+    }
+    if (t->fd < 0) {
+        size_t n = err ? strlen(err) : 0;
+        if (err && n + 1 < errcap) snprintf(err + n, errcap - n, " (queue %u)", k);
         free(t);
         return SYNACK_ERR_IO;
     }
+    /* The offloads are the device's: what the first queue took holds for all. */
+    t->offloads = vnet ? first->offloads : 0;
+    (void)got;
     *out = &t->base;
     return 0;
+}
+
+int synack_tun_open_queues(struct synack_link **out, unsigned queues,
+                           const struct synack_tun_config *cfg, char *err, size_t errcap)
+{
+    if (err != NULL && errcap > 0) err[0] = '\0';
+    if (out == NULL || cfg == NULL) return SYNACK_ERR_INVAL;
+    if (queues == 0 || queues > SYNACK_TUN_MAX_QUEUES) {
+        tun_set_error(err, errcap, "a TUN device has 1 to %u queues, not %u", SYNACK_TUN_MAX_QUEUES,
+                      queues);
+        return SYNACK_ERR_INVAL;
+    }
+    for (unsigned k = 0; k < queues; k++)
+        out[k] = NULL;
+    int rc = tun_open(&out[0], cfg, queues > 1, err, errcap);
+    for (unsigned k = 1; rc == 0 && k < queues; k++)
+        rc = tun_open_queue(&out[k], tun_of_const(out[0]), k, err, errcap);
+    if (rc == 0 && queues > 1) {
+        /* The kernel's own choice of queue follows its sockets' random transmit hash, which
+         * a stack cannot predict and which changes after a timeout (the flow table it also
+         * keeps forgets in seconds): the program makes it synack_flow_queue_xor. */
+        int prog = tun_steer_program(queues, err, errcap);
+        if (prog < 0) {
+            rc = SYNACK_ERR_IO;
+        } else {
+            if (ioctl(tun_of_const(out[0])->fd, TUNSETSTEERINGEBPF, &prog) != 0) {
+                tun_set_error(err, errcap, "cannot attach the steering program to %s: %s",
+                              tun_of_const(out[0])->ifname, strerror(errno));
+                rc = SYNACK_ERR_IO;
+            }
+            close(prog); /* the device holds it */
+        }
+    }
+    if (rc != 0)
+        for (unsigned k = 0; k < queues; k++) {
+            synack_link_free(out[k]);
+            out[k] = NULL;
+        }
+    return rc;
 }

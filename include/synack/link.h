@@ -481,6 +481,26 @@ unsigned synack_tun_offloads(const struct synack_link *l);
 int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cfg, char *err,
                     size_t errcap);
 
+/* One stack per core over one TUN device: opens `queues` descriptors of one multi-queue
+ * device (IFF_MULTI_QUEUE), out[0] .. out[queues-1], each a TUN link of its own, configured
+ * as synack_tun_open configures one (the header and offloads the first queue got hold for
+ * all). With more than one queue it installs a steering program (TUNSETSTEERINGEBPF, a
+ * socket-filter BPF program; needs CAP_BPF or root) that hands each packet the kernel sends
+ * to the queue synack_flow_queue_xor gives its flow. Run one stack per queue, all with the
+ * same addresses, stack i configured with steer_queues = queues, steer_queue = i and
+ * steer_hash = SYNACK_STEER_XOR: its outgoing connections then take only ports whose flow
+ * comes back to queue i, and a connection the kernel opens arrives whole at the stack of
+ * its queue. (Without the program the kernel would choose by its sockets' random transmit
+ * hash, which no stack can predict and which changes after a retransmission timeout.) A
+ * wrapper (fault, capture) may wrap each queue's link. Freeing every queue's link deletes
+ * a device this call created.
+ * Errors: INVAL (queues 0 or above SYNACK_TUN_MAX_QUEUES, or as synack_tun_open), IO (with
+ * `err`: a queue that would not open, a program the kernel refused), NOMEM; on error no
+ * link is left open. */
+#define SYNACK_TUN_MAX_QUEUES 64u
+int synack_tun_open_queues(struct synack_link **out, unsigned queues,
+                           const struct synack_tun_config *cfg, char *err, size_t errcap);
+
 /* The real name of the device of TUN link `l` (with a "%d" of the configured name filled
  * in), valid until the link is freed; NULL when `l` is NULL or not a TUN link (a wrapper
  * around one included). */

@@ -502,6 +502,10 @@ struct synack_config {
     unsigned steer_queues;
     unsigned steer_queue;
     uint8_t steer_key[16]; /* the hash key every stack and the link share */
+    /* Which hash: SYNACK_STEER_SIPHASH (the default, keyed: what the multi-queue wire
+     * uses) or SYNACK_STEER_XOR (synack_flow_queue_xor: unkeyed, what the steering program
+     * of a multi-queue TUN computes in the kernel). */
+    int steer_hash;
     /* Options offered in our SYN (each used only if the peer offers it too). */
     bool window_scale; /* RFC 7323 §2 (on) */
     bool timestamps;   /* RFC 7323 §3 timestamps and PAWS (on) */
@@ -520,6 +524,8 @@ struct synack_config {
 };
 
 #define SYNACK_STEER_MAX_QUEUES 1024u
+#define SYNACK_STEER_SIPHASH 0
+#define SYNACK_STEER_XOR 1
 
 /* A hash of the flow between `a` and `b` (a SipHash under `key`) that is the same whichever
  * endpoint is named first, so both directions of a flow get one value. a and b must be of
@@ -529,6 +535,13 @@ uint32_t synack_flow_hash(const uint8_t key[16], const struct synack_endpoint *a
 /* The queue (0 .. queues-1) the flow between `a` and `b` steers to; 0 when queues <= 1. */
 unsigned synack_flow_queue(const uint8_t key[16], unsigned queues, const struct synack_endpoint *a,
                            const struct synack_endpoint *b);
+/* The queue of the flow between `a` and `b` by a hash a kernel's BPF program computes
+ * (synack_tun_open_queues installs one): h = the XOR of the two addresses' 32-bit words
+ * (one each for IPv4, four each for IPv6, each read big-endian) and the two ports; then
+ * ((h * 0x9e3779b1) mod 2^32 >> 16) mod queues. Symmetric and unkeyed: a peer can aim
+ * its flows at one queue, which costs balance, not correctness. 0 when queues <= 1. */
+unsigned synack_flow_queue_xor(unsigned queues, const struct synack_endpoint *a,
+                               const struct synack_endpoint *b);
 /* The queue an IP packet steers to: a TCP or UDP packet by its 4-tuple; an ICMP or ICMPv6
  * error by the 4-tuple of the packet it quotes, so it reaches the stack of that flow; a
  * fragment (which may carry no ports), another protocol, or a quote too short for its ports

@@ -181,6 +181,7 @@ static bool config_is_valid(const struct synack_config *cfg)
            (cfg->keepalive_idle == 0 ||
             (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
            cfg->ephemeral_lo <= cfg->ephemeral_hi && cfg->steer_queues <= SYNACK_STEER_MAX_QUEUES &&
+           (cfg->steer_hash == SYNACK_STEER_SIPHASH || cfg->steer_hash == SYNACK_STEER_XOR) &&
            (cfg->steer_queues <= 1 ? cfg->steer_queue == 0
                                    : cfg->steer_queue < cfg->steer_queues) &&
            (cfg->alloc == NULL) == (cfg->free == NULL) && cfg->udp_rcvbuf >= 64 &&

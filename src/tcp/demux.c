@@ -147,7 +147,10 @@ bool tcp_steers_here(const struct tcp_env *e, const struct synack_addr *laddr, u
     unsigned n = e->cfg->steer_queues;
     if (n <= 1) return true;
     struct synack_endpoint l = {.addr = *laddr, .port = lport}, r = {.addr = *raddr, .port = rport};
-    return synack_flow_queue(e->cfg->steer_key, n, &l, &r) == e->cfg->steer_queue;
+    unsigned q = e->cfg->steer_hash == SYNACK_STEER_XOR
+                     ? synack_flow_queue_xor(n, &l, &r)
+                     : synack_flow_queue(e->cfg->steer_key, n, &l, &r);
+    return q == e->cfg->steer_queue;
 }
 
 uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,

@@ -37,6 +37,26 @@ unsigned synack_flow_queue(const uint8_t key[16], unsigned queues, const struct 
     return (unsigned)(((uint64_t)synack_flow_hash(key, a, b) * queues) >> 32);
 }
 
+/* The XOR of an address's 32-bit words, each read big-endian. */
+static uint32_t addr_xor(const struct synack_addr *a)
+{
+    size_t words = a->family == SYNACK_AF_INET6 ? 4 : 1;
+    uint32_t h = 0;
+    for (size_t i = 0; i < words; i++) {
+        const uint8_t *p = a->bytes + 4 * i;
+        h ^= (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    }
+    return h;
+}
+
+unsigned synack_flow_queue_xor(unsigned queues, const struct synack_endpoint *a,
+                               const struct synack_endpoint *b)
+{
+    if (queues <= 1) return 0;
+    uint32_t h = addr_xor(&a->addr) ^ addr_xor(&b->addr) ^ a->port ^ b->port;
+    return (unsigned)(((uint32_t)(h * 0x9e3779b1u) >> 16) % queues);
+}
+
 /* The ports of a TCP or UDP header at `p` (`len` bytes of it), or false. */
 static bool steer_ports(uint8_t proto, const uint8_t *p, size_t len, uint16_t *sport,
                         uint16_t *dport)

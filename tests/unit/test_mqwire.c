@@ -90,6 +90,28 @@ static void flow_queue_spreads_ports_evenly(void **state)
     assert_int_equal(synack_flow_queue(key, 0, &a, &b), 0);
 }
 
+static void flow_queue_xor_is_the_documented_formula_from_either_end(void **state)
+{
+    (void)state;
+    /* 198.18.0.1:40000 <-> 198.18.0.2:80: h = 0xc6120001 ^ 0xc6120002 ^ 0x9c40 ^ 0x50. */
+    struct synack_endpoint a = ep4(ADDR_CLI, 40000), b = ep4(ADDR_SRV, 80);
+    uint32_t h = 0x3u ^ 0x9c40u ^ 0x50u;
+    unsigned want = (unsigned)(((uint32_t)(h * 0x9e3779b1u) >> 16) % 7u);
+    assert_int_equal(synack_flow_queue_xor(7, &a, &b), want);
+    assert_int_equal(synack_flow_queue_xor(7, &b, &a), want);
+    /* IPv6: the four words of each address; 2001:db8::1 ^ 2001:db8::2 leaves 3. */
+    struct synack_endpoint c = ep6(1, 40000), d = ep6(2, 80);
+    assert_int_equal(synack_flow_queue_xor(7, &c, &d), want);
+    assert_int_equal(synack_flow_queue_xor(1, &c, &d), 0);
+    unsigned count[4] = {0};
+    for (unsigned p = 0; p < 16384; p++) {
+        struct synack_endpoint x = ep4(ADDR_CLI, (uint16_t)(49152 + p));
+        count[synack_flow_queue_xor(4, &x, &b)]++;
+    }
+    for (unsigned q = 0; q < 4; q++)
+        assert_true(count[q] > 3700 && count[q] < 4500);
+}
+
 /* ---- packets to queues ----------------------------------------------------------------------- */
 
 /* An IPv4 or IPv6 packet from `src` to `dst` carrying `proto` with `payload` (len bytes);
@@ -300,6 +322,9 @@ static void stack_refuses_a_queue_outside_its_steering(void **state)
     assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     cfg.steer_queues = SYNACK_STEER_MAX_QUEUES + 1;
     cfg.steer_queue = 0;
+    assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
+    cfg.steer_queues = 2;
+    cfg.steer_hash = 2; /* neither SIPHASH nor XOR */
     assert_int_equal(synack_stack_new(&s, &cfg), SYNACK_ERR_INVAL);
     assert_null(s);
     assert_true(strstr(synack_strerror(SYNACK_ERR_STEERED), "steer") != NULL);
@@ -679,6 +704,7 @@ static void mqwire_without_steering_flows_cross_and_fail(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(flow_hash_is_the_same_from_either_end),
     cmocka_unit_test(flow_queue_spreads_ports_evenly),
+    cmocka_unit_test(flow_queue_xor_is_the_documented_formula_from_either_end),
     cmocka_unit_test(steer_packet_follows_the_flow_both_ways),
     cmocka_unit_test(steer_packet_sends_an_icmp_error_to_the_flow_it_quotes),
     cmocka_unit_test(steer_packet_sends_fragments_by_addresses_and_garbage_to_zero),
