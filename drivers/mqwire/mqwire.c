@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define MQ_DEFAULT_MTU 1500u
-#define MQ_DEFAULT_RING (4u << 20)
+#define MQ_DEFAULT_RING (1u << 20)
 #define MQ_MIN_MTU 68u
 #define MQ_MAX_MTU 65535u
 #define MQ_HDR 8u
@@ -40,8 +40,10 @@ struct mq_ring {
     _Alignas(MQ_CACHELINE) uint8_t *buf;
 };
 
+/* Aligned to a cache line: each is written per packet by its own thread (its counters, its
+ * round-robin start), and neighbours belong to other threads. */
 struct mq_link {
-    struct synack_link base;
+    _Alignas(MQ_CACHELINE) struct synack_link base;
     struct synack_mqwire *w;
     unsigned side, queue;
     unsigned next_in; /* the ring recv looks at first: round robin over the senders */
@@ -281,7 +283,8 @@ int synack_mqwire_new(struct synack_mqwire **out, const struct synack_mqwire_con
     w->ring_bytes = ring;
     memcpy(w->key, cfg->key, sizeof w->key);
     size_t nlinks = 2u * w->queues, nrings = nlinks * w->queues;
-    w->links = calloc(nlinks, sizeof *w->links);
+    w->links = aligned_alloc(MQ_CACHELINE, nlinks * sizeof *w->links);
+    if (w->links) memset(w->links, 0, nlinks * sizeof *w->links);
     w->rings = aligned_alloc(MQ_CACHELINE, nrings * sizeof *w->rings);
     int rc = w->links && w->rings ? 0 : SYNACK_ERR_NOMEM;
     if (w->rings) memset(w->rings, 0, nrings * sizeof *w->rings);

@@ -620,6 +620,11 @@ struct synack_udp_config {
  * NOMEM. */
 int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cfg, char *err,
                     size_t errcap);
+/* One stack per core over UDP encapsulation needs no steering: N links on N pairs of ports
+ * are N independent paths, each joining stack i at one end to stack i at the other, and a
+ * connection stays on the path it was opened on. (Steering, synack_config.steer_queues, is
+ * for a link that spreads one stream of packets over queues: the multi-queue wire, a
+ * multi-queue TUN.) */
 
 /* The socket buffer sizes of UDP link `l` as the kernel reported them after they were set
  * (getsockopt SO_RCVBUF / SO_SNDBUF). Linux doubles the size it grants, the extra half
@@ -671,7 +676,7 @@ struct synack_mqwire_config {
     uint8_t key[16];   /* the steering key (the stacks' steer_key) */
     unsigned mtu;      /* largest packet, and what mtu() reports: 68-65535; 0 means 1500 */
     size_t ring_bytes; /* bytes of each of the 2 x N x N rings: a power of two holding two
-                          largest packets, at most SYNACK_MQWIRE_MAX_RING; 0 means 4 MiB
+                          largest packets, at most SYNACK_MQWIRE_MAX_RING; 0 means 1 MiB
                           (pages are committed as they are first written) */
 };
 

@@ -484,7 +484,7 @@ enum { CONNS = 12, BYTES = 200000, SRV_CONNS = 64 };
 /* One queue's two stacks, run by one thread: the client's connections to the server side,
  * and the server side's listener with the connections it accepts. */
 struct worker {
-    struct synack_mqwire *w;
+    struct synack_link *lc, *ls; /* the client's link and the server's */
     unsigned queues, queue;
     bool steer; /* the client stack's steer_queues (the server's is always set) */
     struct synack_stack *cli, *srv;
@@ -519,16 +519,18 @@ static struct synack_stack *worker_stack(const struct worker *k, uint32_t addr, 
         memcpy(cfg.steer_key, key, sizeof key);
     }
     cfg.syn_retries = 2;
+    cfg.mtu = (uint16_t)synack_link_mtu(k->lc);
     struct synack_stack *s = NULL;
     assert_int_equal(synack_stack_new(&s, &cfg), 0);
     return s;
 }
 
-static void worker_init(struct worker *k, struct synack_mqwire *w, unsigned queues, unsigned q,
-                        bool steer)
+static void worker_init(struct worker *k, struct synack_link *lc, struct synack_link *ls,
+                        unsigned queues, unsigned q, bool steer)
 {
     memset(k, 0, sizeof *k);
-    k->w = w;
+    k->lc = lc;
+    k->ls = ls;
     k->queues = queues;
     k->queue = q;
     k->steer = steer;
@@ -600,8 +602,7 @@ static void worker_server(struct worker *k)
 static bool worker_turn(struct worker *k)
 {
     uint8_t buf[2048];
-    struct synack_link *lc = synack_mqwire_link(k->w, 0, k->queue);
-    struct synack_link *ls = synack_mqwire_link(k->w, 1, k->queue);
+    struct synack_link *lc = k->lc, *ls = k->ls;
     uint64_t before = stats_of(lc).rx_packets + stats_of(ls).rx_packets;
     synack_link_pump(lc, k->cli, buf, sizeof buf, k->now);
     synack_link_pump(ls, k->srv, buf, sizeof buf, k->now);
@@ -633,14 +634,12 @@ static void worker_free(struct worker *k)
     synack_stack_free(k->srv);
 }
 
-static void run_threads(unsigned queues)
+/* Runs each worker on a thread of its own and checks that every flow was opened by,
+ * accepted on and finished at its own queue's stacks. */
+static void run_workers(struct worker *k, unsigned queues)
 {
-    struct synack_mqwire *w = wire_new(queues, 1500, 1u << 20);
-    struct worker k[4];
     pthread_t t[4];
     assert_true(queues <= 4);
-    for (unsigned q = 0; q < queues; q++)
-        worker_init(&k[q], w, queues, q, true);
     alarm(HANG_GUARD_S);
     for (unsigned q = 0; q < queues; q++)
         assert_int_equal(pthread_create(&t[q], NULL, worker_run, &k[q]), 0);
@@ -648,11 +647,23 @@ static void run_threads(unsigned queues)
         pthread_join(t[q], NULL);
     alarm(0);
     for (unsigned q = 0; q < queues; q++) {
-        /* Every flow was opened by, accepted on and finished at its own queue's stacks. */
         assert_int_equal(k[q].complete, CONNS);
         assert_int_equal(k[q].nin, CONNS);
         assert_int_equal(k[q].wrong_queue, 0);
         assert_false(k[q].pattern_broken);
+    }
+}
+
+static void run_threads(unsigned queues)
+{
+    struct synack_mqwire *w = wire_new(queues, 1500, 1u << 20);
+    struct worker k[4];
+    for (unsigned q = 0; q < queues; q++)
+        worker_init(&k[q], synack_mqwire_link(w, 0, q), synack_mqwire_link(w, 1, q), queues, q,
+                    true);
+    run_workers(k, queues);
+    for (unsigned q = 0; q < queues; q++) {
+        /* No packet crossed to another queue's stack. */
         for (unsigned side = 0; side < 2; side++)
             assert_int_equal(stats_of(synack_mqwire_link(w, side, q)).steered_across, 0);
         worker_free(&k[q]);
@@ -682,7 +693,7 @@ static void mqwire_without_steering_flows_cross_and_fail(void **state)
     struct synack_mqwire *w = wire_new(Q, 1500, 1u << 20);
     struct worker k[Q];
     for (unsigned q = 0; q < Q; q++)
-        worker_init(&k[q], w, Q, q, false);
+        worker_init(&k[q], synack_mqwire_link(w, 0, q), synack_mqwire_link(w, 1, q), Q, q, false);
     for (synack_time_t now = 0; now < SYNACK_S(30); now += SYNACK_MS(1))
         for (unsigned q = 0; q < Q; q++) {
             k[q].now = now;
