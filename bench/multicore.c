@@ -276,7 +276,7 @@ int main(int argc, char **argv)
     unsigned threads = 2, mtu = 1500, runs = 3;
     unsigned long long mb = 512;
     unsigned long conns = 50000;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -303,7 +303,6 @@ int main(int argc, char **argv)
                     "[--ring BYTES] [--bufmax BYTES]\n");
             return 2;
         }
-        i++;
     }
     if (threads < 1 || threads > MAX_THREADS || runs < 1 || runs > MAX_RUNS || mb == 0 ||
         conns == 0 || mtu < 1280 || mtu > 65535) {
