@@ -11,10 +11,13 @@
  * other's count and reloads it only when the copy says the ring is full or empty, so a
  * packet costs each thread one store to a line the other reads.
  *
- * Waking: a receiving queue's eventfd is written only once someone asked for its fd (a
- * runtime that sleeps), and then only by a push that finds the ring was empty. recv looks
- * at its rings, empties the eventfd, and looks again before it answers AGAIN, so a push
- * between the two looks is seen and a push after them makes the fd readable again. */
+ * Waking: a receiving queue's eventfd is written once when someone first asks for its fd
+ * (a runtime that sleeps; packets may already wait), and after that by each push into a
+ * ring that was empty. It is emptied only by a recv that finds every ring empty, which then
+ * looks again before it answers AGAIN: a push between the two looks is seen (and the fd
+ * made readable again for what may follow it), and a push after them finds its ring empty
+ * and writes. So the fd stays readable while anything waits, also for a reader that stops
+ * before AGAIN. */
 #include "synack/link.h"
 
 #include <errno.h>
@@ -47,9 +50,11 @@ struct mq_link {
     struct synack_mqwire *w;
     unsigned side, queue;
     unsigned next_in; /* the ring recv looks at first: round robin over the senders */
-    int efd;
-    _Atomic bool wake; /* someone asked for efd: pushes that find the ring empty write it */
     struct synack_link_stats stats;
+    /* Read by every sender to this queue: a line of their own, apart from the counters
+     * this queue's thread writes per packet. */
+    _Alignas(MQ_CACHELINE) int efd;
+    _Atomic bool wake; /* someone asked for efd: pushes that find the ring empty write it */
 };
 
 struct synack_mqwire {
@@ -168,6 +173,11 @@ static synack_ssize mq_recv(struct synack_link *l, uint8_t *buf, size_t cap, syn
         (void)!read(m->efd, &v, sizeof v); /* empty it, then look again (header comment) */
         atomic_thread_fence(memory_order_seq_cst);
         r = mq_ready(m, &pkt, &len, &rec);
+        /* A push came between the looks: its wake-up was just emptied, and a reader that
+         * stops before AGAIN (synack_link_pump reads a batch) must find the fd readable
+         * for the packets that may wait behind this one. */
+        uint64_t one = 1;
+        if (r) (void)!write(m->efd, &one, sizeof one);
     }
     if (!r) return SYNACK_ERR_AGAIN;
     synack_ssize rc;
@@ -218,7 +228,12 @@ static int mq_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack
 static int mq_fd(const struct synack_link *l)
 {
     struct mq_link *m = mq_of_const(l);
-    atomic_store_explicit(&m->wake, true, memory_order_seq_cst);
+    /* Pushes before this one wrote nothing, and later ones write only into an empty ring:
+     * packets already waiting would never make the fd readable. One spurious wake-up (a
+     * recv that says AGAIN) is the price. */
+    uint64_t one = 1;
+    if (!atomic_exchange_explicit(&m->wake, true, memory_order_seq_cst))
+        (void)!write(m->efd, &one, sizeof one);
     return m->efd;
 }
 

@@ -10,7 +10,9 @@
  * program with 0). IPv4: the addresses at 12 and 16; ports after the header (IHL words)
  * unless it is a fragment (MF or an offset), for TCP and UDP. IPv6: the eight address words
  * at 8..39; ports at 40 when the Next Header is TCP or UDP (any extension header: addresses
- * alone). Then h * 0x9e3779b1, the top 16 bits, modulo the queues. Anything else: queue 0.
+ * alone). An ICMP or ICMPv6 error counts the addresses and ports of the packet it quotes
+ * instead, so that it reaches the stack of that flow (a path MTU message above all). Then
+ * h * 0x9e3779b1, the top 16 bits, modulo the queues. Anything not IP: queue 0.
  */
 #include "tun/steer_bpf.h"
 
@@ -18,11 +20,12 @@
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define STEER_MAX_INSNS 64
+#define STEER_MAX_INSNS 160
 #define STEER_LOG_SIZE 65536
 
 struct prog {
@@ -66,57 +69,129 @@ static void patch(struct prog *p, unsigned at)
     p->insn[at].off = (int16_t)(p->n - at - 1);
 }
 
+/* Jumps waiting for one label, patched when it is reached. */
+struct label {
+    unsigned at[16], n;
+};
+
+static void jump_to(struct prog *p, struct label *l, uint8_t op, uint8_t reg, int32_t imm)
+{
+    unsigned at = jump(p, op, reg, imm);
+    if (l->n < sizeof l->at / sizeof l->at[0]) l->at[l->n++] = at;
+}
+
+static void place(struct prog *p, struct label *l)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        patch(p, l->at[i]);
+    l->n = 0;
+}
+
+/* r0 = the packet's byte, half-word or word at r8 + off. */
+static void load_ind(struct prog *p, uint8_t size, int32_t off)
+{
+    emit(p, BPF_LD | BPF_IND | size, 0, 8, 0, off);
+}
+
 static void build(struct prog *p, unsigned queues)
 {
     enum { R0 = 0, R1 = 1, R6 = 6, R7 = 7, R8 = 8 };
+    struct label v4 = {.n = 0}, v6 = {.n = 0}, ports4 = {.n = 0}, quote4 = {.n = 0},
+                 qports4 = {.n = 0}, ports6 = {.n = 0}, qports6 = {.n = 0}, mix = {.n = 0};
     emit(p, BPF_ALU64 | BPF_MOV | BPF_X, R6, R1, 0, 0); /* the packet loads use r6 */
     emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R7, 0, 0, 0);
     load_abs(p, BPF_B, 0);
     emit(p, BPF_ALU64 | BPF_MOV | BPF_X, R8, R0, 0, 0); /* version and IHL */
     emit(p, BPF_ALU64 | BPF_RSH | BPF_K, R0, 0, 0, 4);
-    unsigned to_v4 = jump(p, BPF_JEQ, R0, 4);
-    unsigned to_v6 = jump(p, BPF_JEQ, R0, 6);
+    jump_to(p, &v4, BPF_JEQ, R0, 4);
+    jump_to(p, &v6, BPF_JEQ, R0, 6);
     emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0);
     emit(p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 
-    patch(p, to_v4);
+    /* IPv4: r8 = IHL * 4, the addresses, then ports unless a fragment. */
+    place(p, &v4);
+    emit(p, BPF_ALU64 | BPF_AND | BPF_K, R8, 0, 0, 0xf);
+    emit(p, BPF_ALU64 | BPF_LSH | BPF_K, R8, 0, 0, 2);
     load_abs(p, BPF_W, 12);
     fold(p);
     load_abs(p, BPF_W, 16);
     fold(p);
     load_abs(p, BPF_H, 6);
     emit(p, BPF_ALU64 | BPF_AND | BPF_K, R0, 0, 0, 0x3fff); /* MF and the offset */
-    unsigned frag = jump(p, BPF_JNE, R0, 0);
+    jump_to(p, &mix, BPF_JNE, R0, 0);
     load_abs(p, BPF_B, 9);
-    unsigned tcp4 = jump(p, BPF_JEQ, R0, 6);
-    unsigned not_udp4 = jump(p, BPF_JNE, R0, 17);
-    patch(p, tcp4);
-    emit(p, BPF_ALU64 | BPF_AND | BPF_K, R8, 0, 0, 0xf);
-    emit(p, BPF_ALU64 | BPF_LSH | BPF_K, R8, 0, 0, 2);
-    emit(p, BPF_LD | BPF_IND | BPF_H, 0, R8, 0, 0);
+    jump_to(p, &ports4, BPF_JEQ, R0, 6);
+    jump_to(p, &ports4, BPF_JEQ, R0, 17);
+    jump_to(p, &mix, BPF_JNE, R0, 1);
+    /* ICMP (RFC 792): an error (unreachable, source quench, redirect, time exceeded,
+     * parameter problem) goes by the flow it quotes, 8 bytes after the ICMP header. */
+    load_ind(p, BPF_B, 0);
+    jump_to(p, &quote4, BPF_JEQ, R0, 3);
+    jump_to(p, &quote4, BPF_JEQ, R0, 4);
+    jump_to(p, &quote4, BPF_JEQ, R0, 5);
+    jump_to(p, &quote4, BPF_JEQ, R0, 11);
+    jump_to(p, &mix, BPF_JNE, R0, 12);
+    place(p, &quote4);
+    emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R7, 0, 0, 0);
+    load_ind(p, BPF_W, 8 + 12);
     fold(p);
-    emit(p, BPF_LD | BPF_IND | BPF_H, 0, R8, 0, 2);
+    load_ind(p, BPF_W, 8 + 16);
     fold(p);
-    unsigned v4_done = jump(p, BPF_JA, 0, 0);
+    load_ind(p, BPF_H, 8 + 6);
+    emit(p, BPF_ALU64 | BPF_AND | BPF_K, R0, 0, 0, 0x3fff);
+    jump_to(p, &mix, BPF_JNE, R0, 0);
+    load_ind(p, BPF_B, 8 + 9);
+    jump_to(p, &qports4, BPF_JEQ, R0, 6);
+    jump_to(p, &mix, BPF_JNE, R0, 17);
+    place(p, &qports4);
+    load_ind(p, BPF_B, 8); /* the quoted header's IHL */
+    emit(p, BPF_ALU64 | BPF_AND | BPF_K, R0, 0, 0, 0xf);
+    emit(p, BPF_ALU64 | BPF_LSH | BPF_K, R0, 0, 0, 2);
+    emit(p, BPF_ALU64 | BPF_ADD | BPF_X, R8, R0, 0, 0);
+    emit(p, BPF_ALU64 | BPF_ADD | BPF_K, R8, 0, 0, 8);
+    place(p, &ports4);
+    load_ind(p, BPF_H, 0);
+    fold(p);
+    load_ind(p, BPF_H, 2);
+    fold(p);
+    jump_to(p, &mix, BPF_JA, 0, 0);
 
-    patch(p, to_v6);
+    /* IPv6: the addresses, then ports after the fixed header for TCP and UDP. */
+    place(p, &v6);
     for (int32_t off = 8; off < 40; off += 4) {
         load_abs(p, BPF_W, off);
         fold(p);
     }
     load_abs(p, BPF_B, 6);
-    unsigned tcp6 = jump(p, BPF_JEQ, R0, 6);
-    unsigned not_udp6 = jump(p, BPF_JNE, R0, 17);
-    patch(p, tcp6);
+    jump_to(p, &ports6, BPF_JEQ, R0, 6);
+    jump_to(p, &ports6, BPF_JEQ, R0, 17);
+    jump_to(p, &mix, BPF_JNE, R0, 58);
+    /* ICMPv6 (RFC 4443 §2.1): error types 1-4 go by the flow they quote, whose IPv6
+     * header starts 8 bytes after the ICMPv6 header (at 48). */
+    load_abs(p, BPF_B, 40);
+    jump_to(p, &mix, BPF_JEQ, R0, 0);
+    jump_to(p, &mix, BPF_JGT, R0, 4);
+    emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R7, 0, 0, 0);
+    for (int32_t off = 48 + 8; off < 48 + 40; off += 4) {
+        load_abs(p, BPF_W, off);
+        fold(p);
+    }
+    load_abs(p, BPF_B, 48 + 6);
+    jump_to(p, &qports6, BPF_JEQ, R0, 6);
+    jump_to(p, &mix, BPF_JNE, R0, 17);
+    place(p, &qports6);
+    load_abs(p, BPF_H, 48 + 40);
+    fold(p);
+    load_abs(p, BPF_H, 48 + 42);
+    fold(p);
+    jump_to(p, &mix, BPF_JA, 0, 0);
+    place(p, &ports6);
     load_abs(p, BPF_H, 40);
     fold(p);
     load_abs(p, BPF_H, 42);
     fold(p);
 
-    patch(p, frag);
-    patch(p, not_udp4);
-    patch(p, v4_done);
-    patch(p, not_udp6);
+    place(p, &mix);
     emit(p, BPF_ALU | BPF_MOV | BPF_X, R0, R7, 0, 0);
     emit(p, BPF_ALU | BPF_MUL | BPF_K, R0, 0, 0, (int32_t)0x9e3779b1u);
     emit(p, BPF_ALU | BPF_RSH | BPF_K, R0, 0, 0, 16);
@@ -154,17 +229,29 @@ int tun_steer_program(unsigned queues, char *err, size_t errcap)
     if (fd >= 0) return fd;
     int e = errno;
     /* Again with the verifier's log, to say why. */
-    static char log[STEER_LOG_SIZE];
-    int again = load(&p, log, sizeof log);
-    if (again >= 0) return again;
-    size_t n = strnlen(log, sizeof log - 1);
+    char *log = malloc(STEER_LOG_SIZE);
+    int again = log ? load(&p, log, STEER_LOG_SIZE) : -1;
+    if (again >= 0 || !log) {
+        free(log);
+        if (again < 0 && err && errcap)
+            snprintf(err, errcap, "cannot load the multi-queue TUN steering program (bpf: %s)",
+                     strerror(e));
+        return again;
+    }
+    size_t n = strnlen(log, STEER_LOG_SIZE - 1);
     log[n] = '\0';
     while (n > 0 && (log[n - 1] == '\n' || log[n - 1] == ' '))
         log[--n] = '\0';
-    const char *last = strrchr(log, '\n'); /* the verifier's verdict is its last line */
+    /* The verifier's verdict is its last line, or the one before its statistics. */
+    char *last = strrchr(log, '\n');
+    if (last && strncmp(last + 1, "processed ", 10) == 0) {
+        *last = '\0';
+        last = strrchr(log, '\n');
+    }
     if (err && errcap)
         snprintf(err, errcap, "cannot load the multi-queue TUN steering program (bpf: %s%s%s)%s",
                  strerror(e), n ? "; verifier: " : "", n ? (last ? last + 1 : log) : "",
                  e == EPERM ? ": run as root, or give the program CAP_BPF and CAP_NET_ADMIN" : "");
+    free(log);
     return -1;
 }

@@ -737,7 +737,7 @@ static int tun_open_offload(struct tun_link *t, const struct synack_tun_config *
 
 /* synack_tun_open, of a multi-queue device when `multi_queue` (its first queue). */
 static int tun_open(struct synack_link **out, const struct synack_tun_config *cfg, bool multi_queue,
-                    char *err, size_t errcap)
+                    bool configure, char *err, size_t errcap)
 {
     size_t namelen = cfg->ifname ? strlen(cfg->ifname) : 0;
     int rc = tun_check_config(cfg, namelen, err, errcap);
@@ -747,7 +747,7 @@ static int tun_open(struct synack_link **out, const struct synack_tun_config *cf
     t->base.ops = &tun_ops;
     memcpy(t->ifname, cfg->ifname, namelen);
     t->fd = tun_open_offload(t, cfg, multi_queue, err, errcap);
-    if (t->fd < 0 || tun_configure(t->ifname, cfg, &t->mtu, err, errcap) != 0) {
+    if (t->fd < 0 || (configure && tun_configure(t->ifname, cfg, &t->mtu, err, errcap) != 0)) {
         if (t->fd >= 0) close(t->fd);
         free(t);
         return SYNACK_ERR_IO;
@@ -762,7 +762,7 @@ int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cf
     if (err != NULL && errcap > 0) err[0] = '\0';
     if (out == NULL || cfg == NULL) return SYNACK_ERR_INVAL;
     *out = NULL;
-    return tun_open(out, cfg, false, err, errcap);
+    return tun_open(out, cfg, false, true, err, errcap);
 }
 
 /* Queue `k` > 0 of the multi-queue device `first` opened: another descriptor attached to
@@ -808,7 +808,9 @@ int synack_tun_open_queues(struct synack_link **out, unsigned queues,
     }
     for (unsigned k = 0; k < queues; k++)
         out[k] = NULL;
-    int rc = tun_open(&out[0], cfg, queues > 1, err, errcap);
+    /* One queue is a plain device; several are configured (addresses, MTU, up) only once
+     * the program steers, so that no packet is spread by the kernel's own choice. */
+    int rc = tun_open(&out[0], cfg, queues > 1, queues == 1, err, errcap);
     for (unsigned k = 1; rc == 0 && k < queues; k++)
         rc = tun_open_queue(&out[k], tun_of_const(out[0]), k, err, errcap);
     if (rc == 0 && queues > 1) {
@@ -826,6 +828,11 @@ int synack_tun_open_queues(struct synack_link **out, unsigned queues,
             }
             close(prog); /* the device holds it */
         }
+        unsigned mtu = 0;
+        if (rc == 0 && tun_configure(tun_of_const(out[0])->ifname, cfg, &mtu, err, errcap) != 0)
+            rc = SYNACK_ERR_IO;
+        for (unsigned k = 0; rc == 0 && k < queues; k++)
+            tun_of(out[k])->mtu = mtu;
     }
     if (rc != 0)
         for (unsigned k = 0; k < queues; k++) {

@@ -492,8 +492,11 @@ int synack_tun_open(struct synack_link **out, const struct synack_tun_config *cf
  * comes back to queue i, and a connection the kernel opens arrives whole at the stack of
  * its queue. (Without the program the kernel would choose by its sockets' random transmit
  * hash, which no stack can predict and which changes after a retransmission timeout.) A
- * wrapper (fault, capture) may wrap each queue's link. Freeing every queue's link deletes
- * a device this call created.
+ * wrapper (fault, capture) may wrap each queue's link. The device is given its addresses
+ * and brought up only once the program is in. With `queues` 1 it is a plain single-queue
+ * device, as synack_tun_open opens. Free the queues' links together: the kernel numbers
+ * the queues left after one is closed anew, and the program's numbers would no longer be
+ * the stacks'. Freeing every queue's link deletes a device this call created.
  * Errors: INVAL (queues 0 or above SYNACK_TUN_MAX_QUEUES, or as synack_tun_open), IO (with
  * `err`: a queue that would not open, a program the kernel refused), NOMEM; on error no
  * link is left open. */
@@ -662,9 +665,11 @@ int synack_udp_calls(const struct synack_link *l, uint64_t *rx_calls, uint64_t *
  * Threads. No lock: each (sending queue, receiving queue) pair has its own ring, written by
  * the sending link's thread and read by the receiving link's thread. Each link must be used
  * by one thread at a time (the one that runs its stack); different links may be used
- * concurrently. A link's fd is an eventfd, written by a sender that finds the receiving
- * queue's rings were empty, only once fd has been asked for: a loop that polls never pays
- * a system call per packet. Free the wire once no thread uses any of its links.
+ * concurrently. A link's fd is an eventfd that polls readable while a packet waits for the
+ * link (also for a loop that reads a batch, not until AGAIN); it is only kept once fd has
+ * been asked for, and then costs a write(2) per push into an empty ring: a loop that polls
+ * without sleeping never pays a system call per packet. Free the wire once no thread uses
+ * any of its links.
  *
  * Full rings. A send that does not fit is dropped and counted in tx_errors (AGAIN), as a
  * router drops what its queue cannot take; TCP recovers.

@@ -496,9 +496,8 @@ struct synack_config {
      * STEERED. Listeners need nothing: a SYN arrives at the stack whose queue it steers to.
      * 0 or 1 (the default): no steering. At most SYNACK_STEER_MAX_QUEUES; steer_queue <
      * steer_queues. UDP sockets choose their port before they know the peer, so they are
-     * not steered. A link that steers by another hash (a multi-queue TUN: the kernel's)
-     * leaves these at 0 and relies on the link to return a flow's packets to the queue
-     * that sent them. */
+     * not steered. A multi-queue TUN (synack_tun_open_queues) steers by
+     * synack_flow_queue_xor: set steer_hash to SYNACK_STEER_XOR there. */
     unsigned steer_queues;
     unsigned steer_queue;
     uint8_t steer_key[16]; /* the hash key every stack and the link share */
@@ -543,9 +542,10 @@ unsigned synack_flow_queue(const uint8_t key[16], unsigned queues, const struct 
 unsigned synack_flow_queue_xor(unsigned queues, const struct synack_endpoint *a,
                                const struct synack_endpoint *b);
 /* The queue an IP packet steers to: a TCP or UDP packet by its 4-tuple; an ICMP or ICMPv6
- * error by the 4-tuple of the packet it quotes, so it reaches the stack of that flow; a
- * fragment (which may carry no ports), another protocol, or a quote too short for its ports
- * by its two addresses alone (port 0); anything unreadable (too short, not IP) to queue 0.
+ * error by the 4-tuple of the packet it quotes, so it reaches the stack of that flow (by
+ * the quoted addresses alone when the quote is of a fragment); a fragment (which may carry
+ * no ports), another protocol, or an ICMP message that is no error or does not parse by
+ * its own two addresses (port 0); anything unreadable (too short, not IP) to queue 0.
  * Reads only what `len` covers. 0 when queues <= 1. */
 unsigned synack_steer_packet(const uint8_t key[16], unsigned queues, const uint8_t *pkt,
                              size_t len);
@@ -801,6 +801,7 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now);
  * its id and user pointer; `l` is gone afterwards. BSD sockets have no such call; it is
  * here because the RFC's state diagram has the arc. Errors: INVAL; STATE when connections
  * are half-open or waiting to be accepted; ADDRINUSE (also a 4-tuple in TIME_WAIT);
+ * STEERED (the 4-tuple steers to another stack's queue, synack_config.steer_queues);
  * CONNLIMIT (max_conns reached); NOMEM (the listener is kept). */
 int synack_listener_connect(struct synack_listener *l, const struct synack_endpoint *remote,
                             struct synack_tcp **out, synack_time_t now);

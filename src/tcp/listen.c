@@ -92,6 +92,7 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
     const struct synack_addr *raddr = &remote->addr;
     uint16_t rport = remote->port;
     struct tcp_tuple_holder h;
+    if (!tcp_steers_here(e, laddr, l->port, raddr, rport)) return SYNACK_ERR_STEERED;
     if (tcp_tuple_claim(e, laddr, l->port, raddr, rport, now, &h) != 0) return SYNACK_ERR_ADDRINUSE;
     if (e->nconns - (h.c != NULL) >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
     uint32_t floor;

@@ -9,6 +9,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -293,6 +294,20 @@ static void stack_takes_only_ephemeral_ports_that_steer_home(void **state)
             }
         }
         assert_true(refused > 0 && taken > 0);
+        /* RFC 9293's SEND in LISTEN opens from the listener's own port: the same rule. */
+        for (uint16_t p = 3000; p < 3016; p++) {
+            struct synack_endpoint local = ep4(ADDR_CLI, p);
+            struct synack_listener *l;
+            struct synack_tcp *c;
+            assert_int_equal(synack_tcp_listen(s, &local, 1, NULL, &l), 0);
+            int rc = synack_listener_connect(l, &srv, &c, 0);
+            if (synack_flow_queue(key, QUEUES, &local, &srv) == q) {
+                assert_int_equal(rc, 0);
+            } else {
+                assert_int_equal(rc, SYNACK_ERR_STEERED);
+                synack_listener_close(l, 0);
+            }
+        }
         synack_stack_free(s);
     }
     /* The whole range, one queue of four: about a quarter of it, and then NOPORTS. */
@@ -462,6 +477,9 @@ static void mqwire_fd_wakes_a_queue_that_sleeps(void **state)
     size_t len = udp_packet(pkt, sizeof pkt, 1000, 200, 1);
     int fd = synack_link_fd(rx);
     assert_true(fd >= 0);
+    /* Asking for the fd wakes it once (packets may already wait); AGAIN quiets it. */
+    assert_true(fd_readable(fd));
+    assert_int_equal(synack_link_recv(rx, pkt, sizeof pkt, 0), SYNACK_ERR_AGAIN);
     assert_false(fd_readable(fd));
     assert_int_equal(synack_link_send(tx, pkt, len, 0), 0);
     assert_true(fd_readable(fd));
@@ -473,6 +491,72 @@ static void mqwire_fd_wakes_a_queue_that_sleeps(void **state)
     assert_false(fd_readable(fd));
     assert_int_equal(synack_link_send(tx, pkt, len, 0), 0);
     assert_true(fd_readable(fd));
+    synack_mqwire_free(w);
+}
+
+/* Packets sent before anyone asked for the fd: asking makes it readable, for them. */
+static void mqwire_fd_asked_late_is_readable_for_what_waits(void **state)
+{
+    (void)state;
+    struct synack_mqwire *w = wire_new(1, 1500, 1u << 16);
+    struct synack_link *tx = synack_mqwire_link(w, 0, 0), *rx = synack_mqwire_link(w, 1, 0);
+    uint8_t pkt[1500];
+    size_t len = udp_packet(pkt, sizeof pkt, 1000, 200, 1);
+    assert_int_equal(synack_link_send(tx, pkt, len, 0), 0);
+    int fd = synack_link_fd(rx);
+    assert_true(fd_readable(fd));
+    assert_int_equal(synack_link_send(tx, pkt, len, 0), 0); /* into a ring not empty */
+    assert_true(fd_readable(fd));
+    assert_int_equal(synack_link_recv(rx, pkt, sizeof pkt, 0), (synack_ssize)len);
+    assert_int_equal(synack_link_recv(rx, pkt, sizeof pkt, 0), (synack_ssize)len);
+    synack_mqwire_free(w);
+}
+
+/* A sender thread and a receiver thread that sleeps in poll and reads one packet per
+ * wake-up (as a loop reading batches does, not until AGAIN): every packet sent is read,
+ * and the fd never stays quiet while one waits (a poll that times out with packets queued
+ * fails the test). The race this guards (a push between recv's two looks) is rare, so the
+ * run is long; it is bounded by its count and by alarm(). */
+enum { STRESS_PACKETS = 200000 };
+
+struct stress {
+    struct synack_link *tx, *rx;
+    _Atomic unsigned long sent;
+};
+
+static void *stress_send(void *arg)
+{
+    struct stress *st = arg;
+    uint8_t pkt[1500];
+    size_t len = udp_packet(pkt, sizeof pkt, 1000, 64, 1);
+    while (atomic_load(&st->sent) < STRESS_PACKETS)
+        if (synack_link_send(st->tx, pkt, len, 0) == 0) atomic_fetch_add(&st->sent, 1);
+    return NULL;
+}
+
+static void mqwire_fd_stays_readable_while_a_packet_waits(void **state)
+{
+    (void)state;
+    struct synack_mqwire *w = wire_new(1, 1500, 1u << 12);
+    struct stress st = {.tx = synack_mqwire_link(w, 0, 0), .rx = synack_mqwire_link(w, 1, 0)};
+    int fd = synack_link_fd(st.rx);
+    pthread_t t;
+    alarm(HANG_GUARD_S);
+    assert_int_equal(pthread_create(&t, NULL, stress_send, &st), 0);
+    unsigned long got = 0;
+    bool stuck = false; /* the fd was quiet for 2 s while a packet waited */
+    uint8_t pkt[1500];
+    while (got < STRESS_PACKETS && !stuck) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        bool woke = poll(&p, 1, 2000) == 1;
+        bool read = synack_link_recv(st.rx, pkt, sizeof pkt, 0) > 0;
+        got += read;
+        stuck = !woke && read;
+    }
+    pthread_join(t, NULL);
+    alarm(0);
+    assert_false(stuck);
+    assert_int_equal(got, STRESS_PACKETS);
     synack_mqwire_free(w);
 }
 
@@ -724,6 +808,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(mqwire_carries_packets_in_order_across_the_wrap),
     cmocka_unit_test(mqwire_drops_and_counts_what_does_not_fit),
     cmocka_unit_test(mqwire_fd_wakes_a_queue_that_sleeps),
+    cmocka_unit_test(mqwire_fd_asked_late_is_readable_for_what_waits),
+    cmocka_unit_test(mqwire_fd_stays_readable_while_a_packet_waits),
     cmocka_unit_test(mqwire_two_threads_deliver_every_flow_on_its_own_stack),
     cmocka_unit_test(mqwire_four_threads_deliver_every_flow_on_its_own_stack),
     cmocka_unit_test(mqwire_without_steering_flows_cross_and_fail),

@@ -18,6 +18,11 @@
 #include <unistd.h>
 
 #include "synack/link.h"
+#include "tun/steer_bpf.h"
+
+#include <linux/bpf.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 
 #define IFNAME "syntq0"
 #define HOST_ADDR 0xc6120001u  /* 198.18.0.1: the kernel's side */
@@ -313,7 +318,171 @@ static void tun_queues_errors_say_what_to_do(void **state)
     netns_run(tun_child_queue_errors, NULL, true);
 }
 
+/* ---- the steering program against synack_flow_queue_xor, packet by packet ---------------- */
+
+static uint32_t rng_state = 0x12345678u;
+
+static uint32_t rnd(void) /* xorshift32: the same packets every run */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+/* The program's answer for IP packet `ip` (BPF_PROG_TEST_RUN takes an Ethernet frame and
+ * hands a socket filter the packet from its IP header, as a TUN device's would be). */
+static unsigned run_program(int prog, const uint8_t *ip, size_t len, bool v6)
+{
+    uint8_t frame[14 + 256] = {0};
+    frame[12] = v6 ? 0x86 : 0x08;
+    frame[13] = v6 ? 0xdd : 0x00;
+    memcpy(frame + 14, ip, len);
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.test.prog_fd = (uint32_t)prog;
+    a.test.data_in = (uint64_t)(uintptr_t)frame;
+    a.test.data_size_in = (uint32_t)(14 + len);
+    a.test.repeat = 1;
+    assert_int_equal(syscall(SYS_bpf, BPF_PROG_TEST_RUN, &a, sizeof a), 0);
+    return a.test.retval;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* An IPv4 header at `p` (IHL `ihl` words) from `s` to `d` with `proto`, random addresses;
+ * fragment when `frag`. Fills the endpoints' addresses. */
+static void ip4_at(uint8_t *p, unsigned ihl, uint8_t proto, bool frag, struct synack_endpoint *s,
+                   struct synack_endpoint *d)
+{
+    for (unsigned k = 0; k < ihl * 4; k++)
+        p[k] = (uint8_t)rnd();
+    p[0] = (uint8_t)(0x40 | ihl);
+    p[9] = proto;
+    p[6] = frag ? (rnd() & 1 ? 0x20 : 0x00) : (rnd() & 1 ? 0x40 : 0x00);
+    p[7] = frag && p[6] == 0 ? (uint8_t)(1 + rnd() % 255) : 0;
+    uint32_t a = rnd(), b = rnd();
+    *s = (struct synack_endpoint){.addr = synack_addr_v4(a)};
+    *d = (struct synack_endpoint){.addr = synack_addr_v4(b)};
+    for (int k = 0; k < 4; k++) {
+        p[12 + k] = (uint8_t)(a >> (24 - 8 * k));
+        p[16 + k] = (uint8_t)(b >> (24 - 8 * k));
+    }
+}
+
+static void ip6_at(uint8_t *p, uint8_t nh, struct synack_endpoint *s, struct synack_endpoint *d)
+{
+    for (unsigned k = 0; k < 40; k++)
+        p[k] = (uint8_t)rnd();
+    p[0] = 0x60;
+    p[6] = nh;
+    uint8_t a[16], b[16];
+    memcpy(a, p + 8, 16);
+    memcpy(b, p + 24, 16);
+    *s = (struct synack_endpoint){.addr = synack_addr_v6(a)};
+    *d = (struct synack_endpoint){.addr = synack_addr_v6(b)};
+}
+
+/* Ports at `p` into the endpoints, when `use`. */
+static void ports_at(uint8_t *p, bool use, struct synack_endpoint *s, struct synack_endpoint *d)
+{
+    uint16_t a = (uint16_t)rnd(), b = (uint16_t)rnd();
+    put16(p, a);
+    put16(p + 2, b);
+    if (use) s->port = a, d->port = b;
+}
+
+/* One random packet of kind `kind` into `ip`; its length, and the flow it steers by. */
+static size_t make_packet(uint8_t *ip, unsigned kind, bool *v6, struct synack_endpoint *s,
+                          struct synack_endpoint *d)
+{
+    static const uint8_t errors4[] = {3, 4, 5, 11, 12}, errors6[] = {1, 2, 3, 4};
+    memset(ip, 0, 256);
+    *v6 = kind >= 6;
+    switch (kind) {
+    case 0: /* TCP or UDP over IPv4, any IHL, DF or not */
+    case 1: {
+        unsigned ihl = 5 + rnd() % 11;
+        ip4_at(ip, ihl, kind ? 17 : 6, false, s, d);
+        ports_at(ip + ihl * 4, true, s, d);
+        return ihl * 4 + 20;
+    }
+    case 2: /* an IPv4 fragment of TCP: addresses alone */
+        ip4_at(ip, 5, 6, true, s, d);
+        ports_at(ip + 20, false, s, d);
+        return 40;
+    case 3: /* ICMP that is no error, or another protocol: addresses alone */
+        ip4_at(ip, 5, rnd() & 1 ? 1 : 47, false, s, d);
+        ip[20] = 8; /* echo request */
+        return 48;
+    case 4: /* an ICMP error quoting a TCP or UDP segment (or a fragment of one) */
+    case 5: {
+        struct synack_endpoint os, od;
+        ip4_at(ip, 5, 1, false, &os, &od);
+        ip[20] = errors4[rnd() % sizeof errors4];
+        unsigned ihl = 5 + rnd() % 3;
+        bool qfrag = kind == 5 && rnd() % 2;
+        ip4_at(ip + 28, ihl, rnd() & 1 ? 6 : 17, qfrag, s, d);
+        ports_at(ip + 28 + ihl * 4, !qfrag, s, d);
+        return 28 + ihl * 4 + 8;
+    }
+    case 6: /* TCP or UDP over IPv6 */
+    case 7:
+        ip6_at(ip, kind == 6 ? 6 : 17, s, d);
+        ports_at(ip + 40, true, s, d);
+        return 60;
+    case 8: /* an extension header (fragment, hop-by-hop) or ICMPv6 echo: addresses alone */
+        ip6_at(ip, rnd() % 3 == 0 ? 44 : rnd() & 1 ? 0 : 58, s, d);
+        ip[40] = 128;
+        return 80;
+    default: { /* an ICMPv6 error quoting a TCP or UDP segment */
+        struct synack_endpoint os, od;
+        ip6_at(ip, 58, &os, &od);
+        ip[40] = errors6[rnd() % sizeof errors6];
+        ip6_at(ip + 48, rnd() & 1 ? 6 : 17, s, d);
+        ports_at(ip + 88, true, s, d);
+        return 96;
+    }
+    }
+}
+
+static void tun_steering_program_agrees_with_flow_queue_xor(void **state)
+{
+    (void)state;
+    char err[512];
+    if (geteuid() != 0) {
+        printf("[  SKIPPED ] loading the steering program needs root (CAP_BPF)\n");
+        skip();
+    }
+    unsigned checked = 0;
+    for (unsigned queues = 2; queues <= 9; queues++) {
+        int prog = tun_steer_program(queues, err, sizeof err);
+        if (prog < 0) printf("%s\n", err);
+        assert_true(prog >= 0);
+        for (unsigned i = 0; i < 2000; i++) {
+            uint8_t ip[256];
+            bool v6;
+            struct synack_endpoint s = {0}, d = {0};
+            unsigned kind = i % 10;
+            size_t len = make_packet(ip, kind, &v6, &s, &d);
+            unsigned want = synack_flow_queue_xor(queues, &s, &d);
+            unsigned got = run_program(prog, ip, len, v6);
+            if (got != want)
+                printf("queues %u, kind %u: program %u, function %u\n", queues, kind, got, want);
+            assert_int_equal(got, want);
+            checked++;
+        }
+        close(prog);
+    }
+    assert_int_equal(checked, 8 * 2000);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(tun_steering_program_agrees_with_flow_queue_xor),
     cmocka_unit_test(tun_queues_keep_every_flow_on_one_stack),
     cmocka_unit_test(tun_queues_errors_say_what_to_do),
 };
