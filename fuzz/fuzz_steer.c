@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_check("steer", synack_mqwire_new(&w, &cfg) == 0, "wire not made");
     unsigned from = ctl >> 4 < queues ? ctl >> 4 : 0;
     int rc = synack_link_send(synack_mqwire_link(w, 0, from), pkt, len, 0);
-    fz_check("steer", rc == (len <= STEER_MAX_PKT ? 0 : SYNACK_ERR_INVAL), "send refused");
+    fz_check("steer", rc == 0, "send refused");
     uint8_t got[STEER_MAX_PKT];
     for (unsigned i = 0; i < queues; i++) {
         synack_ssize n = synack_link_recv(synack_mqwire_link(w, 1, i), got, sizeof got, 0);

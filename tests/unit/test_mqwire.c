@@ -514,9 +514,10 @@ static void mqwire_fd_asked_late_is_readable_for_what_waits(void **state)
 
 /* A sender thread and a receiver thread that sleeps in poll and reads one packet per
  * wake-up (as a loop reading batches does, not until AGAIN): every packet sent is read,
- * and the fd never stays quiet while one waits (a poll that times out with packets queued
- * fails the test). The race this guards (a push between recv's two looks) is rare, so the
- * run is long; it is bounded by its count and by alarm(). */
+ * and the fd is never quiet for 2 s while one waits. This is the wake-up protocol under
+ * real concurrency; the narrowest race it guards (a push between recv's two looks, with
+ * another behind it) is rarely hit in a run this long, and is argued in mqwire.c's header.
+ * Bounded by its count and by alarm(). */
 enum { STRESS_PACKETS = 200000 };
 
 struct stress {
