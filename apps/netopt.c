@@ -1025,6 +1025,12 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
                 " packets merged by the kernel (GSO/GRO), %" PRIu64
                 " checksums vouched for, %" PRIu64 " virtio-net headers refused\n",
                 e->cmd, label, s.rx_gso_packets, s.rx_csum_vouched, s.rx_offload_bad);
+    if (s.tx_gso_packets || s.tx_csum_partial)
+        fprintf(stderr,
+                "synack %s: %s: offloads out: %" PRIu64
+                " segments left for the kernel to cut (TSO), %" PRIu64
+                " checksums left for it to finish\n",
+                e->cmd, label, s.tx_gso_packets, s.tx_csum_partial);
     if (s.capture_errors)
         fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
                 e->cmd, label, s.capture_errors);

@@ -400,8 +400,8 @@ synack_ssize synack_link_recv_offload(struct synack_link *l, uint8_t *buf, size_
 /* The SYNACK_TX_* work link `l` finishes (the op above; 0 for a link without it). */
 unsigned synack_link_tx_offloads(const struct synack_link *l);
 /* send_offload (the op above). A link without it is sent the packet as it is when `meta`
- * asks for nothing, and otherwise refuses it: INVAL, counted in tx_errors by no one (the
- * stack leaves work only to a link that said it takes it). */
+ * asks for nothing, and otherwise refuses it with INVAL, counting nothing (the stack leaves
+ * work only to a link that said it takes it). */
 int synack_link_send_offload(struct synack_link *l, const uint8_t *pkt, size_t len,
                              const struct synack_tx_meta *meta, synack_time_t now);
 
@@ -463,8 +463,10 @@ struct synack_tun_config {
      * virtio-net header on every packet (IFF_VNET_HDR) and asks the kernel for checksum
      * offload and TCP segmentation offload (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 |
      * TUN_F_TSO6, or as much of it as the kernel takes), so that it hands the stack TCP
-     * segments it merged (GRO) or never split, up to 64 KiB, with checksums it vouches for;
-     * when the kernel refuses the header, the link reads plain packets. OFF: plain packets
+     * segments it merged (GRO) or never split, up to 64 KiB, with checksums it vouches for,
+     * and takes from the stack TCP checksums to finish and segments of up to 64 KiB to cut
+     * (synack_link_tx_offloads); when the kernel refuses the header, the link reads and
+     * writes plain packets. OFF: plain packets
      * (IFF_TUN | IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but
      * synack_tun_open fails when the kernel refuses them. */
     int offload;
