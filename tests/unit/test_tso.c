@@ -4,8 +4,9 @@
  * cuts, and cut as a segmentation offload cuts it (each piece the headers of the whole, its
  * sequence number and IPv4 identification advanced, PSH and FIN on the last piece only),
  * they are byte for byte the segments of plain output: a whole transfer, with a loss to
- * repair, goes the same on the wire either way, so congestion control, RTT and loss
- * accounting saw each piece as a segment. Without the bits nothing changes. */
+ * repair, goes the same on the wire either way, and ends with the same counters, cwnd and
+ * RTT estimates: congestion control, RTT and loss accounting saw each piece as a segment.
+ * Without the bits nothing changes. */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -124,6 +125,7 @@ struct world {
     size_t drop; /* the wire packet of A's (counted from 0) that is lost, or NO_DROP */
     uint64_t sent, got;
     struct wire_log log;
+    struct synack_tcp_info info; /* A's connection once B has every byte */
 };
 
 static struct synack_stack *world_stack(bool v6, bool is_a, uint32_t gso_max)
@@ -251,6 +253,7 @@ static void world_run(struct world *w, bool v6, unsigned tx, uint32_t gso_max, s
         synack_stack_handle_timers(w->b, now);
     }
     assert_int_equal(w->got, TRANSFER);
+    assert_int_equal(synack_tcp_info(w->ca, &w->info), 0);
     free(buf);
     free(piece);
     synack_stack_free(w->a);
@@ -281,6 +284,12 @@ static void same_wire_with_and_without(bool v6, size_t drop)
     assert_int_equal(off.log.packets, plain.log.packets);
     assert_int_equal(off.log.len, plain.log.len);
     assert_memory_equal(off.log.bytes, plain.log.bytes, plain.log.len);
+    /* Each piece counted as a segment, and the same congestion and RTT state after. */
+    assert_memory_equal(&off.info.counters, &plain.info.counters, sizeof plain.info.counters);
+    assert_int_equal(off.info.cwnd, plain.info.cwnd);
+    assert_int_equal(off.info.ssthresh, plain.info.ssthresh);
+    assert_int_equal(off.info.srtt, plain.info.srtt);
+    assert_int_equal(off.info.rttvar, plain.info.rttvar);
     world_done(&plain);
     world_done(&off);
 }
