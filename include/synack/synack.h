@@ -496,9 +496,9 @@ struct synack_config {
                                      0 acknowledges every segment at once */
     bool rack;                    /* RFC 8985 RACK-TLP loss detection (on) */
     /* TCP segmentation offload (synack_stack_output_offload with SYNACK_TX_TSO4/6): the
-       largest IP packet one TCP segment left for the link to cut may make, header
-       included (65535, the most an IPv4 Total Length or IPv6 Payload Length carries);
-       below two full segments of the MSS, segments are never left for the link to cut */
+     * largest IP packet one TCP segment left for the link to cut may make, headers
+     * included (65535, the default and the most an IPv4 Total Length carries); 0, or less than
+     * two full segments and their headers, never leaves one to cut */
     uint32_t gso_max_size;
     /* Allocator hooks; NULL means malloc/free. */
     void *(*alloc)(void *ctx, size_t size);
