@@ -47,9 +47,10 @@ const char net_opts_help[] =
     "                        same subnet, one for each family given here. Without it the\n"
     "                        device is only attached and must be configured already.\n"
     "  --tun-offload MODE    TUN offloads: auto (default: a virtio-net header, checksum\n"
-    "                        offload and TSO when the kernel takes them, so it hands the stack\n"
-    "                        TCP segments of up to 64 KiB), off (plain packets), require (fail\n"
-    "                        when the kernel refuses them)\n"
+    "                        offload and TSO when the kernel takes them, so TCP segments of\n"
+    "                        up to 64 KiB cross the device both ways and the kernel finishes\n"
+    "                        the stack's checksums), off (plain packets), require (fail when\n"
+    "                        the kernel refuses them)\n"
     "  --mtu N               the link's MTU: the stack's MTU is at most N (TUN: also set on\n"
     "                        the device with --tun-host-addr; UDP: the path MTU is taken as\n"
     "                        N + 28 bytes of IPv4 + UDP headers, N + 48 over IPv6, default\n"
@@ -1025,6 +1026,12 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
                 " packets merged by the kernel (GSO/GRO), %" PRIu64
                 " checksums vouched for, %" PRIu64 " virtio-net headers refused\n",
                 e->cmd, label, s.rx_gso_packets, s.rx_csum_vouched, s.rx_offload_bad);
+    if (s.tx_gso_packets || s.tx_csum_partial)
+        fprintf(stderr,
+                "synack %s: %s: offloads out: %" PRIu64
+                " segments left for the kernel to cut (TSO), %" PRIu64
+                " checksums left for it to finish\n",
+                e->cmd, label, s.tx_gso_packets, s.tx_csum_partial);
     if (s.capture_errors)
         fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
                 e->cmd, label, s.capture_errors);

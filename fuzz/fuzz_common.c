@@ -126,10 +126,17 @@ static void learn(struct fz_peer *p, const uint8_t *pkt, size_t len)
 
 void fz_drain(struct fz_peer *p)
 {
-    static uint8_t buf[9000];
+    static uint8_t buf[65535];
     for (int guard = 0; guard < 100000; guard++) {
-        synack_ssize n = synack_stack_output(p->s, buf, sizeof buf, p->now);
+        struct synack_tx_meta m;
+        synack_ssize n = synack_stack_output_offload(p->s, buf, sizeof buf, p->tx, &m, p->now);
         if (n <= 0) return;
+        if (m.gso_size &&
+            (!m.csum_partial || m.hdr_len > (size_t)n || (size_t)n - m.hdr_len < 2u * m.gso_size))
+            abort();
+        if (m.csum_partial &&
+            synack_checksum_complete(buf, (size_t)n, m.csum_start, m.csum_offset) != 0)
+            abort();
         p->out_packets++;
         learn(p, buf, (size_t)n);
     }

@@ -67,6 +67,7 @@ struct fz_peer {
     struct synack_addr local, remote; /* the stack's address and the peer's: one family */
     struct fz_tuple t[FZ_TUPLES];
     uint64_t out_packets;
+    unsigned tx; /* SYNACK_TX_* the output is taken with, as a link with those offloads */
 };
 
 /* The tuple for (lport, rport), created if new (NULL when the table is full). */
@@ -75,7 +76,9 @@ struct fz_tuple *fz_tuple(struct fz_peer *p, uint16_t lport, uint16_t rport);
 void fz_peer_addrs(struct fz_peer *p, bool v6);
 /* Sends `seg` from the peer (p->remote -> p->local), checksums correct. */
 int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg);
-/* Pulls every packet the stack has, learning from each (and answering nothing). */
+/* Pulls every packet the stack has (synack_stack_output_offload with p->tx, the partial
+ * checksums finished as the link would), learning from each (and answering nothing). Aborts
+ * when a segment left for the link to cut is not at least two pieces with a partial sum. */
 void fz_drain(struct fz_peer *p);
 /* Takes every queued event; returns how many ACCEPTABLE ones came. */
 unsigned fz_events(struct fz_peer *p);

@@ -432,6 +432,9 @@ static void app_call(struct h *h, unsigned act, uint8_t arg, const uint8_t *d, s
         break;
     case 9:
         accept_all(h);
+        /* Bit 7: the link's transmit offloads change (a link is asked every output pass):
+         * every SYNACK_TX_* bit with bit 0, none without (fz_drain checks what is left). */
+        if (arg & 0x80) h->p.tx = (arg & 1) ? SYNACK_TX_ALL : 0;
         break;
     case 10: {
         struct synack_tcp **f = free_slot(h);

@@ -105,7 +105,17 @@ def stack_seeds():
     s["tiny-buffers"] = bytes([0x38, 0x01]) + b"".join([
         app(3, 0, b"t" * 100), seg(A, ACK | PSH, data=b"u" * 300), app(4, 0),
         seg(A, ACK, window=1), advance(6), advance(6), app(4, 8)])
+    tso_on = app(9, 0x81)  # the link takes every transmit offload from here on
+    # Writes beyond cwnd wait; each ACK then lets several full segments go at once.
+    s["tso-out-and-loss"] = ts_scene + b"".join(
+        [tso_on] + [app(3, 0, b"g" * 2000)] * 30 + [seg(A, ACK, ack_off=-40000, ts=True)] +
+        [seg(A, ACK, ack_off=-30000, sack=2, ts=True)] * 4 +
+        [advance(6), seg(A, ACK, ts=True), app(3, 0, b"h" * 2000), app(9, 0x80),
+         app(3, 0, b"i" * 2000), advance(6)])
     v6_scene = bytes([0x07, 0xc7])  # the same options over IPv6 (cookie field 3)
+    s["ipv6-tso-out"] = v6_scene + b"".join(
+        [tso_on] + [app(3, 0, b"k" * 2000)] * 24 + [seg(A, ACK, ack_off=-20000, ts=True),
+                                                    seg(A, ACK, ts=True), advance(6)])
     s["ipv6-data-and-icmpv6"] = v6_scene + b"".join([
         seg(A, ACK | PSH, data=b"six" * 50, ts=True), app(4, 0), app(3, 0, b"v" * 1400),
         app(3, 0, b"w" * 1400), icmp(A, 1, 0, back=2800, mtu=1280), icmp(A, 0, 4, back=100),

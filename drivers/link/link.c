@@ -60,14 +60,37 @@ void synack_link_flush(struct synack_link *l, synack_time_t now)
     if (l->ops->flush) l->ops->flush(l, now);
 }
 
-/* Queues every packet the stack wants to send now; the caller flushes. */
+unsigned synack_link_tx_offloads(const struct synack_link *l)
+{
+    return l->ops->tx_offloads && l->ops->send_offload ? l->ops->tx_offloads(l) : 0;
+}
+
+static bool link_meta_is_plain(const struct synack_tx_meta *meta)
+{
+    return !meta->csum_partial && meta->gso_size == 0;
+}
+
+int synack_link_send_offload(struct synack_link *l, const uint8_t *pkt, size_t len,
+                             const struct synack_tx_meta *meta, synack_time_t now)
+{
+    if (l->ops->send_offload) return l->ops->send_offload(l, pkt, len, meta, now);
+    return link_meta_is_plain(meta) ? l->ops->send(l, pkt, len, now) : SYNACK_ERR_INVAL;
+}
+
+/* Queues every packet the stack wants to send now; the caller flushes. A link that
+ * finishes packets is handed each with what it is to finish. */
 static void link_queue_output(struct synack_link *link, struct synack_stack *stack, uint8_t *buf,
                               size_t cap, synack_time_t now)
 {
+    unsigned tx = synack_link_tx_offloads(link);
     for (;;) {
-        synack_ssize n = synack_stack_output(stack, buf, cap, now);
+        struct synack_tx_meta meta;
+        synack_ssize n = synack_stack_output_offload(stack, buf, cap, tx, &meta, now);
         if (n <= 0) break; /* AGAIN: all sent; anything else cannot improve this turn */
-        (void)synack_link_queue(link, buf, (size_t)n, now);
+        if (tx)
+            (void)synack_link_send_offload(link, buf, (size_t)n, &meta, now);
+        else
+            (void)synack_link_queue(link, buf, (size_t)n, now);
     }
 }
 

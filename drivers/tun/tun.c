@@ -192,15 +192,15 @@ static synack_ssize tun_recv_offload(struct synack_link *l, uint8_t *buf, size_t
     return tun_recv_flags(tun_of(l), buf, cap, input_flags);
 }
 
-static int tun_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+/* Writes `pkt` with the virtio-net header `h` before it when the device takes one (`h`
+ * then says what the kernel finishes), plain otherwise. */
+static int tun_write(struct tun_link *t, const uint8_t *pkt, size_t len,
+                     const struct synack_vnet_hdr *h)
 {
-    (void)now;
-    struct tun_link *t = tun_of(l);
     ssize_t n;
     if (tun_has_vnet_hdr(t)) {
-        /* An all-zero header: a whole packet, its checksums complete (virtio 1.1 §5.1.6.2:
-         * no NEEDS_CSUM, GSO_NONE). */
-        uint8_t vhdr[SYNACK_VNET_HDR_LEN] = {0};
+        uint8_t vhdr[SYNACK_VNET_HDR_LEN];
+        synack_vnet_emit(h, vhdr);
         struct iovec iov[2] = {{.iov_base = vhdr, .iov_len = sizeof vhdr},
                                {.iov_base = (void *)pkt, .iov_len = len}};
         do
@@ -221,6 +221,47 @@ static int tun_send(struct synack_link *l, const uint8_t *pkt, size_t len, synac
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
         return SYNACK_ERR_AGAIN;
     return SYNACK_ERR_IO;
+}
+
+static int tun_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    (void)now;
+    /* An all-zero header: a whole packet, its checksums complete (virtio 1.1 §5.1.6.2: no
+     * NEEDS_CSUM, GSO_NONE). */
+    const struct synack_vnet_hdr whole = {0};
+    return tun_write(tun_of(l), pkt, len, &whole);
+}
+
+/* What the kernel took (TUNSETOFFLOAD) is what it finishes of what we write: partial
+ * checksums with TUN_F_CSUM, segments to cut with TUN_F_TSO4 / TUN_F_TSO6. */
+static unsigned tun_tx_offloads(const struct synack_link *l)
+{
+    unsigned got = tun_of_const(l)->offloads, tx = 0;
+    if (!(got & SYNACK_TUN_OFFLOADED_CSUM)) return 0;
+    tx |= SYNACK_TX_CSUM;
+    if (got & SYNACK_TUN_OFFLOADED_TSO4) tx |= SYNACK_TX_TSO4;
+    if (got & SYNACK_TUN_OFFLOADED_TSO6) tx |= SYNACK_TX_TSO6;
+    return tx;
+}
+
+static int tun_send_offload(struct synack_link *l, const uint8_t *pkt, size_t len,
+                            const struct synack_tx_meta *meta, synack_time_t now)
+{
+    (void)now;
+    struct tun_link *t = tun_of(l);
+    /* Work the kernel did not agree to take is refused: the stack leaves only what
+     * tun_tx_offloads said. */
+    unsigned need = meta->csum_partial ? SYNACK_TX_CSUM : 0u;
+    if (meta->gso_size && len > 0) need |= (pkt[0] >> 4) == 6 ? SYNACK_TX_TSO6 : SYNACK_TX_TSO4;
+    struct synack_vnet_hdr h;
+    if ((need & ~tun_tx_offloads(l)) || synack_vnet_hdr_for_tx(meta, pkt, len, &h) != 0) {
+        t->stats.tx_errors++;
+        return SYNACK_ERR_INVAL;
+    }
+    int rc = tun_write(t, pkt, len, &h);
+    if (rc == 0 && h.gso_type != SYNACK_VNET_GSO_NONE) t->stats.tx_gso_packets++;
+    if (rc == 0 && (h.flags & SYNACK_VNET_F_NEEDS_CSUM)) t->stats.tx_csum_partial++;
+    return rc;
 }
 
 static int tun_fd(const struct synack_link *l)
@@ -272,6 +313,8 @@ static const struct synack_link_ops tun_ops = {
     .stats = tun_stats,
     .free = tun_free,
     .recv_offload = tun_recv_offload,
+    .tx_offloads = tun_tx_offloads,
+    .send_offload = tun_send_offload,
 };
 
 /* ---- opening and configuring ------------------------------------------------------------- */

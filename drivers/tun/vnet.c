@@ -95,3 +95,28 @@ void synack_vnet_emit(const struct synack_vnet_hdr *h, uint8_t out[SYNACK_VNET_H
     vnet_put_le16(out + VNET_OFF_CSUM_START, h->csum_start);
     vnet_put_le16(out + VNET_OFF_CSUM_OFFSET, h->csum_offset);
 }
+
+int synack_vnet_hdr_for_tx(const struct synack_tx_meta *meta, const uint8_t *pkt, size_t len,
+                           struct synack_vnet_hdr *out)
+{
+    *out = (struct synack_vnet_hdr){0};
+    if (meta->gso_size == 0 && !meta->csum_partial) return 0;
+    if (len == 0 || !meta->csum_partial ||
+        (size_t)meta->csum_start + meta->csum_offset + VNET_CSUM_FIELD_LEN > len)
+        return SYNACK_ERR_INVAL;
+    /* virtio 1.1 §5.1.6.2: NEEDS_CSUM, the sum from csum_start to the end of the packet,
+     * stored at csum_start + csum_offset. */
+    out->flags = SYNACK_VNET_F_NEEDS_CSUM;
+    out->csum_start = meta->csum_start;
+    out->csum_offset = meta->csum_offset;
+    if (meta->gso_size == 0) return 0;
+    /* §5.1.6.2: a GSO type of the packet's IP version (RFC 791 §3.1, RFC 8200 §3: the first
+     * four bits), gso_size the payload of each segment, hdr_len the headers each repeats. */
+    unsigned version = pkt[0] >> 4;
+    if (version != 4 && version != 6) return SYNACK_ERR_INVAL;
+    if (meta->hdr_len > len) return SYNACK_ERR_INVAL;
+    out->gso_type = version == 4 ? SYNACK_VNET_GSO_TCPV4 : SYNACK_VNET_GSO_TCPV6;
+    out->gso_size = meta->gso_size;
+    out->hdr_len = meta->hdr_len;
+    return 0;
+}

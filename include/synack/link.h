@@ -315,8 +315,10 @@ struct synack_link_stats {
      * lied about lengths or offsets (synack_vnet_parse refused it; also in rx_errors);
      * packets that came merged (GRO) or unsegmented (GSO), longer than the MTU, as one TCP
      * segment; packets whose transport checksum the kernel vouched for (partial or verified)
-     * and the stack did not compute. */
+     * and the stack did not compute. Sent: TCP segments longer than the MTU left for the
+     * kernel to cut (GSO TCPV4/TCPV6), packets whose checksum the kernel finishes. */
     uint64_t rx_offload_bad, rx_gso_packets, rx_csum_vouched;
+    uint64_t tx_gso_packets, tx_csum_partial;
     /* Multi-queue wire only: packets sent from this queue that the steering hash gave to a
      * different queue index on the other side (0 when every flow's ports were chosen to
      * steer to the stack that opened it). */
@@ -365,6 +367,16 @@ struct synack_link_ops {
      * checksum itself), so a wrapper that knows nothing of this stays correct. */
     synack_ssize (*recv_offload)(struct synack_link *l, uint8_t *buf, size_t cap,
                                  unsigned *input_flags, synack_time_t now);
+    /* Optional, both or neither: transmit offloads. tx_offloads says what the link finishes
+     * of what it is sent (SYNACK_TX_* bits for synack_stack_output_offload; it may change
+     * while the link lives, so it is asked every output pass). send_offload sends one packet
+     * as send does, finishing what `meta` says (a partial checksum, a segment to cut), after
+     * what is queued. NULL (the default): the link finishes nothing, and is sent whole
+     * packets only. A wrapper that looks at or alters packets (capture, fault injection)
+     * leaves them NULL: it would see partial checksums and unsegmented segments. */
+    unsigned (*tx_offloads)(const struct synack_link *l);
+    int (*send_offload)(struct synack_link *l, const uint8_t *pkt, size_t len,
+                        const struct synack_tx_meta *meta, synack_time_t now);
 };
 
 struct synack_link {
@@ -389,6 +401,13 @@ void synack_link_flush(struct synack_link *l, synack_time_t now);
  * *input_flags 0. */
 synack_ssize synack_link_recv_offload(struct synack_link *l, uint8_t *buf, size_t cap,
                                       unsigned *input_flags, synack_time_t now);
+/* The SYNACK_TX_* work link `l` finishes (the op above; 0 for a link without it). */
+unsigned synack_link_tx_offloads(const struct synack_link *l);
+/* send_offload (the op above). A link without it is sent the packet as it is when `meta`
+ * asks for nothing, and otherwise refuses it with INVAL, counting nothing (the stack leaves
+ * work only to a link that said it takes it). */
+int synack_link_send_offload(struct synack_link *l, const uint8_t *pkt, size_t len,
+                             const struct synack_tx_meta *meta, synack_time_t now);
 
 /* The work between one stack and its link, shared by every event loop that joins them
  * (synack_loop, the socket layer's runtime); `buf` is a packet buffer of `cap` bytes, at
@@ -397,7 +416,9 @@ synack_ssize synack_link_recv_offload(struct synack_link *l, uint8_t *buf, size_
  * synack_link_drain sends every packet the stack wants to send now into the link (which
  * counts and drops what the OS does not take, as a router would): it queues each
  * (synack_link_queue) and flushes once at the end, so a link that batches sends the whole
- * pass in as few system calls as it can.
+ * pass in as few system calls as it can. A link with transmit offloads
+ * (synack_link_tx_offloads) is handed what synack_stack_output_offload writes for it,
+ * with synack_link_send_offload.
  *
  * synack_link_pump runs what is due at `now` without waiting: sends the link's held
  * packets when its deadline has come; hands up to SYNACK_LOOP_BATCH arrived packets to the
@@ -446,8 +467,10 @@ struct synack_tun_config {
      * virtio-net header on every packet (IFF_VNET_HDR) and asks the kernel for checksum
      * offload and TCP segmentation offload (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 |
      * TUN_F_TSO6, or as much of it as the kernel takes), so that it hands the stack TCP
-     * segments it merged (GRO) or never split, up to 64 KiB, with checksums it vouches for;
-     * when the kernel refuses the header, the link reads plain packets. OFF: plain packets
+     * segments it merged (GRO) or never split, up to 64 KiB, with checksums it vouches for,
+     * and takes from the stack TCP checksums to finish and segments of up to 64 KiB to cut
+     * (synack_link_tx_offloads); when the kernel refuses the header, the link reads and
+     * writes plain packets. OFF: plain packets
      * (IFF_TUN | IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but
      * synack_tun_open fails when the kernel refuses them. */
     int offload;
@@ -568,6 +591,16 @@ const char *synack_vnet_error_name(enum synack_vnet_error e);
  * Returns SYNACK_VNET_OK and fills `out`, or the reason (`out` then unspecified). */
 enum synack_vnet_error synack_vnet_parse(const uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt,
                                          size_t pkt_len, struct synack_vnet_hdr *out);
+
+/* The header that goes before `pkt` (`len` bytes, as synack_stack_output_offload wrote it)
+ * for what `meta` leaves to the kernel (virtio 1.1 §5.1.6.2): all zero for a whole packet;
+ * NEEDS_CSUM with csum_start and csum_offset for a partial checksum; for a segment to cut
+ * also gso_type TCPV4 or TCPV6 (the packet's IP version), gso_size and hdr_len. 0, or
+ * SYNACK_ERR_INVAL (`out` zeroed or unspecified) when `meta` does not fit the packet: the
+ * checksum field not inside it, a segment to cut without a partial checksum, hdr_len past
+ * its end, an IP version other than 4 and 6. */
+int synack_vnet_hdr_for_tx(const struct synack_tx_meta *meta, const uint8_t *pkt, size_t len,
+                           struct synack_vnet_hdr *out);
 
 /* Writes `h` as SYNACK_VNET_HDR_LEN bytes into `out` (little-endian fields). */
 void synack_vnet_emit(const struct synack_vnet_hdr *h, uint8_t out[SYNACK_VNET_HDR_LEN]);

@@ -516,6 +516,11 @@ struct synack_config {
     synack_time_t delack_timeout; /* RFC 5681 §4.2 / RFC 1122 §4.2.3.2 delayed ACK (40 ms);
                                      0 acknowledges every segment at once */
     bool rack;                    /* RFC 8985 RACK-TLP loss detection (on) */
+    /* TCP segmentation offload (synack_stack_output_offload with SYNACK_TX_TSO4/6): the
+     * largest IP packet one TCP segment left for the link to cut may make, headers
+     * included (65535, the default and the most an IPv4 Total Length carries); 0, or less than
+     * two full segments and their headers, never leaves one to cut */
+    uint32_t gso_max_size;
     /* Allocator hooks; NULL means malloc/free. */
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr);
@@ -620,6 +625,48 @@ int synack_checksum_complete(uint8_t *pkt, size_t len, size_t start, size_t offs
 synack_ssize synack_stack_output(struct synack_stack *stack, uint8_t *buf, size_t cap,
                                  synack_time_t now);
 
+/* What a link finishes for the stack on transmit (synack_link_tx_offloads): the bits a
+ * caller passes to synack_stack_output_offload. */
+/* The link completes a TCP checksum left partial (virtio 1.1 §5.1.6.2,
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM): the field holds the pseudo-header's sum, folded and not
+ * complemented, and the link (or the kernel behind it) sums the rest. */
+#define SYNACK_TX_CSUM 0x1u
+/* The link cuts an IPv4 (TSO4) or IPv6 (TSO6) TCP segment longer than the MSS into
+ * segments of gso_size payload bytes each, as TCP segmentation offload does
+ * (VIRTIO_NET_HDR_GSO_TCPV4 / _TCPV6): every piece takes the header of the whole, with its
+ * sequence number advanced, the IPv4 identification advanced by one per piece, and PSH and
+ * FIN only on the last piece. Only with SYNACK_TX_CSUM (each piece needs its own sum). */
+#define SYNACK_TX_TSO4 0x2u
+#define SYNACK_TX_TSO6 0x4u
+#define SYNACK_TX_ALL 0x7u /* every bit this version knows */
+
+/* How a packet of synack_stack_output_offload is to be finished by its link. All zero: a
+ * whole packet with complete checksums, as synack_stack_output writes. */
+struct synack_tx_meta {
+    bool csum_partial;    /* the TCP checksum is partial (SYNACK_TX_CSUM) */
+    uint16_t csum_start;  /* with csum_partial: where the sum starts (the transport header,
+                             from the first byte of the IP packet) */
+    uint16_t csum_offset; /* with csum_partial: the checksum field, after csum_start (16,
+                             TCP's) */
+    uint16_t gso_size;    /* 0, or a TCP segment to cut into pieces of gso_size payload bytes
+                             (SYNACK_TX_TSO4/6; the payload is at least two of them) */
+    uint16_t hdr_len;     /* with gso_size: IP and TCP header bytes, which each piece repeats */
+};
+
+/* synack_stack_output for a link that finishes some of the work (`tx`: SYNACK_TX_* bits the
+ * link takes; 0 is synack_stack_output). With SYNACK_TX_CSUM the checksums of TCP segments
+ * are left partial (those of UDP, ICMP, TCB-less RSTs and the IPv4 header are whole); with
+ * SYNACK_TX_TSO4/6 too, a TCP connection may write up to config gso_max_size bytes (and `cap`) as
+ * one segment where it would have written several full-sized ones at once, under the same
+ * congestion window, peer's window and Nagle as they: the link's pieces are byte for byte the
+ * segments synack_stack_output would have written (RFC 9293 §3.7.1: none exceeds the MSS), and the
+ * connection accounts for each piece as for a segment of its own (RFC 5681, RFC 6298,
+ * RFC 8985). `meta` says what the link must finish (zeroed when nothing).
+ * Returns as synack_stack_output, or SYNACK_ERR_INVAL (NULL meta, an unknown bit). */
+synack_ssize synack_stack_output_offload(struct synack_stack *stack, uint8_t *buf, size_t cap,
+                                         unsigned tx, struct synack_tx_meta *meta,
+                                         synack_time_t now);
+
 /* The earliest time at which synack_stack_handle_timers() has work; SYNACK_NEVER if none.
  * O(1) whatever the number of connections. */
 synack_time_t synack_stack_next_deadline(const struct synack_stack *stack);
@@ -671,7 +718,9 @@ void synack_stack_stats(const struct synack_stack *stack, struct synack_stack_st
  * the packet bytes: TCP segments and ICMP messages alike (synack_format_packet prints both).
  * Input rejected by the wire checks (malformed, not for us, neither TCP nor ICMP) is
  * reported with dir 'i' and `drop` set; drops decided later (by TCP or ICMP processing) are
- * counted but reported as accepted input. */
+ * counted but reported as accepted input. A packet written for a link that finishes it
+ * (synack_stack_output_offload) is shown as written: its TCP checksum partial, and a segment
+ * the link cuts shown whole. */
 typedef void (*synack_trace_fn)(void *ctx, char dir, const uint8_t *pkt, size_t len,
                                 enum synack_drop drop, synack_time_t now);
 void synack_stack_set_trace(struct synack_stack *stack, synack_trace_fn fn, void *ctx);

@@ -133,6 +133,7 @@ void synack_config_default(struct synack_config *cfg)
     cfg->nodelay = false;
     cfg->delack_timeout = SYNACK_MS(40);
     cfg->rack = true;
+    cfg->gso_max_size = 65535;
 }
 
 void *stack_alloc(struct synack_stack *s, size_t size)
@@ -185,7 +186,7 @@ static bool config_is_valid(const struct synack_config *cfg)
            (cfg->steer_queues <= 1 ? cfg->steer_queue == 0
                                    : cfg->steer_queue < cfg->steer_queues) &&
            (cfg->alloc == NULL) == (cfg->free == NULL) && cfg->udp_rcvbuf >= 64 &&
-           cfg->udp_sndbuf >= (size_t)cfg->mtu + 2;
+           cfg->udp_sndbuf >= (size_t)cfg->mtu + 2 && cfg->gso_max_size <= 65535;
 }
 
 int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr)
@@ -509,7 +510,17 @@ static synack_ssize output_traced(struct synack_stack *s, synack_ssize n, const 
 synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t cap,
                                  synack_time_t now)
 {
-    if (!s || !buf) return SYNACK_ERR_INVAL;
+    struct synack_tx_meta meta;
+    return synack_stack_output_offload(s, buf, cap, 0, &meta, now);
+}
+
+synack_ssize synack_stack_output_offload(struct synack_stack *s, uint8_t *buf, size_t cap,
+                                         unsigned tx, struct synack_tx_meta *meta,
+                                         synack_time_t now)
+{
+    if (!s || !buf || !meta || (tx & ~SYNACK_TX_ALL)) return SYNACK_ERR_INVAL;
+    /* Only TCP's own segments leave work to the link: the others go whole. */
+    *meta = (struct synack_tx_meta){0};
     if (cap < s->cfg.mtu) return SYNACK_ERR_BUFSZ;
     /* TCB-less segments first: answers to what found no connection, owed RSTs. */
     if (tcp_ctl_pending(&s->tcp))
@@ -523,7 +534,7 @@ synack_ssize synack_stack_output(struct synack_stack *s, uint8_t *buf, size_t ca
     }
     if (stack_udp_has_output(s)) return stack_udp_output(s, buf, cap, now);
     if (!tcp_conns_pending(&s->tcp)) return SYNACK_ERR_AGAIN;
-    synack_ssize n = tcp_conns_output(&s->tcp, buf, cap, now);
+    synack_ssize n = tcp_conns_output(&s->tcp, buf, cap, tx, meta, now);
     return n == 0 ? SYNACK_ERR_AGAIN : output_traced(s, n, buf, now);
 }
 

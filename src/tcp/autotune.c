@@ -162,6 +162,16 @@ bool tcp_segs_room(struct synack_tcp *c)
     return n && grow_segs(c, n);
 }
 
+unsigned tcp_segs_room_n(struct synack_tcp *c, unsigned n)
+{
+    while (c->seg_cap - c->seg_count < n) {
+        unsigned next = table_next(c->seg_cap, tcp_seg_cap(c->sndq.cap));
+        if (!next || !grow_segs(c, next)) break;
+    }
+    unsigned free_slots = c->seg_cap - c->seg_count;
+    return free_slots < n ? free_slots : n;
+}
+
 bool tcp_ooo_room(struct synack_tcp *c)
 {
     if (c->nooo < c->ooo_cap) return true;

@@ -352,9 +352,13 @@ void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wi
                synack_time_t now);
 
 /* ---- tcp/output.c ---- */
-/* Builds the next segment `c` wants to send into `buf` (an IPv4 packet); returns its
- * length, 0 if the connection has nothing to send, or SYNACK_ERR_BUFSZ. */
-synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_time_t now);
+/* Builds the next segment `c` wants to send into `buf` (an IP packet); returns its
+ * length, 0 if the connection has nothing to send, or SYNACK_ERR_BUFSZ. `tx`: the
+ * SYNACK_TX_* work the link does (synack_stack_output_offload), so the checksum may be left
+ * partial and full segments of new data joined into one the link cuts; `meta` says what
+ * was left (zeroed when nothing). */
+synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, unsigned tx,
+                        struct synack_tx_meta *meta, synack_time_t now);
 /* The receive window to advertise now (RFC 9293 §3.8.6.2.2: never shrinks the edge). */
 uint32_t tcp_rcv_window(const struct synack_tcp *c);
 
@@ -423,6 +427,9 @@ void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now);
  * full and may grow (up to what sndq's / rcvq's size can need); false when it may not or
  * the allocator refused. */
 bool tcp_segs_room(struct synack_tcp *c);
+/* Room for up to `n` more scoreboard records, growing the table as far as it may: how many
+ * fit (at most `n`). */
+unsigned tcp_segs_room_n(struct synack_tcp *c, unsigned n);
 bool tcp_ooo_room(struct synack_tcp *c);
 /* Gives the buffer `r` (c->sndq or c->rcvq) its storage if it has none yet; false when the
  * allocator refused. */

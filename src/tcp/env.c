@@ -130,11 +130,12 @@ void tcp_out_remove(struct tcp_env *e, struct synack_tcp *c)
     c->out_next = NULL;
 }
 
-synack_ssize tcp_conns_output(struct tcp_env *e, uint8_t *buf, size_t cap, synack_time_t now)
+synack_ssize tcp_conns_output(struct tcp_env *e, uint8_t *buf, size_t cap, unsigned tx,
+                              struct synack_tx_meta *meta, synack_time_t now)
 {
     while (e->out_head) {
         struct synack_tcp *c = e->out_head;
-        synack_ssize n = tcp_output(c, buf, cap, now);
+        synack_ssize n = tcp_output(c, buf, cap, tx, meta, now);
         if (n > 0) {
             /* Round robin: the connection goes to the back of the line. */
             if (c->out_next) {

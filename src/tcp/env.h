@@ -149,8 +149,9 @@ static inline bool tcp_conns_pending(const struct tcp_env *e)
 synack_ssize tcp_ctl_output(struct tcp_env *e, uint8_t *buf, size_t cap);
 /* Writes the next segment of the connections that may have one to send, each in turn (a
  * connection that sent goes to the back of the line): its length, 0 when none has
- * anything, or SYNACK_ERR_BUFSZ. */
-synack_ssize tcp_conns_output(struct tcp_env *e, uint8_t *buf, size_t cap, synack_time_t now);
+ * anything, or SYNACK_ERR_BUFSZ. `tx` and `meta` as for tcp_output. */
+synack_ssize tcp_conns_output(struct tcp_env *e, uint8_t *buf, size_t cap, unsigned tx,
+                              struct synack_tx_meta *meta, synack_time_t now);
 /* The earliest deadline of the connections and the TIME-WAIT records, or SYNACK_NEVER. */
 synack_time_t tcp_next_deadline(const struct tcp_env *e);
 /* Runs the connections' due timers, then ends the TIME-WAIT records that are over. */

@@ -273,6 +273,72 @@ static bool plan_next(struct synack_tcp *c, struct out_plan *p)
     return plan_data(c, p);
 }
 
+/* ---- TCP segmentation offload (SYNACK_TX_TSO4/6) ---- */
+
+/* Whether the link cuts TCP segments of this connection's family (it finishes their
+ * checksums too: each piece needs its own). */
+static bool tso_is_allowed(const struct synack_tcp *c, unsigned tx)
+{
+    unsigned tso = c->local_addr.family == SYNACK_AF_INET6 ? SYNACK_TX_TSO6 : SYNACK_TX_TSO4;
+    return (tx & SYNACK_TX_CSUM) && (tx & tso) && c->env->cfg->gso_max_size > 0;
+}
+
+/* How many full segments of new data, `p` being the first, can go as one segment the link
+ * cuts: each must be one plan_new would send right after the one before, so only full
+ * segments (RFC 9293 §3.7.1: each at most the effective MSS), every one inside cwnd with
+ * the ones before it in the pipe (RFC 5681 §3.1) and inside the peer's window (RFC 9293
+ * §3.8.6.1), each with a scoreboard record of its own (RFC 6675, RFC 8985 account for every
+ * segment); none while loss is being repaired or duplicate ACKs inflate the window (the
+ * pipe then does not grow by what is sent), nor for probes, nor with a D-SACK to report
+ * (RFC 2883: in the first segment only, and each piece would repeat it). The packet stays
+ * within gso_max_size and `cap`, counting the largest TCP header. 1: send `p` alone. */
+static unsigned tso_pieces(struct synack_tcp *c, const struct out_plan *p, size_t cap)
+{
+    uint32_t mss = c->eff_mss;
+    if (p->len != mss || p->rtx || p->probe ||
+        (c->flags & (TCP_F_TLP | TCP_F_PROBE | TCP_F_DSACK)) || c->recovery != TCP_RS_OPEN ||
+        c->dupacks || c->dup_bytes)
+        return 1;
+    size_t limit = c->env->cfg->gso_max_size < cap ? c->env->cfg->gso_max_size : cap;
+    size_t hdr = wire_ip_header_len(c->local_addr.family) + WIRE_TCP_MAX_HDR_LEN;
+    if (limit <= hdr) return 1;
+    uint32_t most = (uint32_t)((limit - hdr) / mss);
+    uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
+    uint32_t avail = data_end - p->seq;
+    uint32_t wnd_end = tcp_snd_wnd_end(c);
+    uint32_t room = seq_lt(p->seq, wnd_end) ? wnd_end - p->seq : 0;
+    uint32_t pipe = tcp_pipe(c);
+    uint32_t cwnd_room = c->cc.cwnd > pipe ? c->cc.cwnd - pipe : 0;
+    uint32_t bytes = avail < room ? avail : room;
+    if (cwnd_room < bytes) bytes = cwnd_room;
+    if (bytes / mss < most) most = bytes / mss;
+    if (most < 2) return 1;
+    return tcp_segs_room_n(c, most);
+}
+
+/* The plan of piece `i` of `pieces` cut from `p`: PSH and FIN on the last piece only, as a
+ * segmentation offload writes them (and as plan_new would have set them). */
+static struct out_plan tso_piece(const struct out_plan *p, unsigned i, unsigned pieces,
+                                 uint32_t mss)
+{
+    struct out_plan q = *p;
+    q.seq = p->seq + i * mss;
+    q.len = mss;
+    if (i + 1 < pieces) q.flags &= (uint8_t) ~(WIRE_TCP_PSH | WIRE_TCP_FIN);
+    return q;
+}
+
+/* Grows `p` (one full segment) to `pieces` of them, with PSH and FIN as plan_new sets them
+ * for the last. */
+static void tso_extend(const struct synack_tcp *c, struct out_plan *p, unsigned pieces)
+{
+    uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
+    p->len = pieces * c->eff_mss;
+    p->flags = WIRE_TCP_ACK;
+    if (p->seq + p->len == data_end) p->flags |= WIRE_TCP_PSH;
+    if ((c->flags & TCP_F_FIN_QUEUED) && p->seq + p->len == c->fin_seq) p->flags |= WIRE_TCP_FIN;
+}
+
 /* After sending: scoreboard, counters, ACK state and timers. */
 static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsack_sent,
                        synack_time_t now)
@@ -376,8 +442,8 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
 
 /* Options for the segment: MSS, window scale and SACK-permitted in SYNs; timestamps on
  * every segment once negotiated; SACK blocks when out-of-order data is held. */
-static void add_options(struct synack_tcp *c, struct wire_tcp_repr *seg, bool *dsack,
-                        synack_time_t now)
+static void add_options(struct synack_tcp *c, struct wire_tcp_repr *seg, uint32_t piece_len,
+                        bool *dsack, synack_time_t now)
 {
     const struct synack_config *cfg = c->env->cfg;
     bool syn = seg->flags & WIRE_TCP_SYN;
@@ -410,15 +476,32 @@ static void add_options(struct synack_tcp *c, struct wire_tcp_repr *seg, bool *d
         seg->sack_count = (uint8_t)tcp_reasm_sack_blocks(c, seg->sack, WIRE_TCP_MAX_SACK);
         *dsack = seg->sack_count && (c->flags & TCP_F_DSACK);
         /* RFC 9293 §3.7.1: options plus data must not exceed the MSS; drop the oldest
-         * blocks if needed. */
+         * blocks if needed (the data of one piece, for a segment the link cuts). */
         while (seg->sack_count &&
-               wire_tcp_header_len(seg) - WIRE_TCP_HDR_LEN + seg->payload_len > c->snd_mss)
+               wire_tcp_header_len(seg) - WIRE_TCP_HDR_LEN + piece_len > c->snd_mss)
             seg->sack_count--;
         if (seg->sack_count == 0) *dsack = false;
     }
 }
 
-synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_time_t now)
+/* What the link is told of a segment written at `buf` (`n` bytes, an IP header of
+ * `ip_hdr`, `payload` bytes of data): a partial checksum to finish, and `pieces` > 1 of
+ * `mss` data bytes each to cut it into (virtio 1.1 §5.1.6.2). */
+static void tx_meta_fill(struct synack_tx_meta *meta, unsigned tx, size_t n, size_t ip_hdr,
+                         size_t payload, unsigned pieces, uint32_t mss)
+{
+    *meta = (struct synack_tx_meta){0};
+    if (!(tx & SYNACK_TX_CSUM)) return;
+    meta->csum_partial = true;
+    meta->csum_start = (uint16_t)ip_hdr;
+    meta->csum_offset = WIRE_TCP_OFF_CHECKSUM;
+    if (pieces < 2) return;
+    meta->gso_size = (uint16_t)mss;
+    meta->hdr_len = (uint16_t)(n - payload);
+}
+
+synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, unsigned tx,
+                        struct synack_tx_meta *meta, synack_time_t now)
 {
     struct out_plan p = {0};
     if (!plan_next(c, &p)) {
@@ -426,12 +509,15 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
         tcp_persist_check(c, now);
         return 0;
     }
+    unsigned pieces = tso_is_allowed(c, tx) ? tso_pieces(c, &p, cap) : 1;
+    if (pieces > 1) tso_extend(c, &p, pieces);
     struct tcp_env *e = c->env;
     struct wire_tcp_repr seg = {
         .src_port = c->local_port,
         .dst_port = c->remote_port,
         .seq = p.seq,
         .flags = p.flags,
+        .csum_partial = (tx & SYNACK_TX_CSUM) != 0,
     };
     if (p.flags & WIRE_TCP_ACK) seg.ack = c->rcv_nxt;
     uint32_t wnd = tcp_rcv_window(c);
@@ -448,14 +534,26 @@ synack_ssize tcp_output(struct synack_tcp *c, uint8_t *buf, size_t cap, synack_t
         seg.payload_len += seg.payload_wrap_len;
     }
     bool dsack;
-    add_options(c, &seg, &dsack, now);
+    add_options(c, &seg, pieces > 1 ? c->eff_mss : p.len, &dsack, now);
     struct wire_ip_repr ip = {.src = c->local_addr,
                               .dst = c->remote_addr,
                               .ttl = e->cfg->ttl,
-                              .id = (*e->ip_id)++,
+                              .id = *e->ip_id,
                               .df = !(c->flags & TCP_F_PMTU_NO_DF)}; /* RFC 1191 §2 */
     size_t n = wire_packet_emit(&ip, &seg, buf, cap);
     if (n == 0) return SYNACK_ERR_BUFSZ;
-    after_send(c, &p, dsack, now);
+    /* The link gives each piece the next identification (RFC 6864 §4.1 lets a DF datagram
+     * take any; the kernel counts up), so the next packet goes on from the last piece's. */
+    *e->ip_id = (uint16_t)(*e->ip_id + pieces);
+    tx_meta_fill(meta, tx, n, ip.header_len, p.len, pieces, c->eff_mss);
+    if (pieces == 1) {
+        after_send(c, &p, dsack, now);
+    } else {
+        /* Each piece is accounted for as the segment it becomes on the wire. */
+        for (unsigned i = 0; i < pieces; i++) {
+            struct out_plan q = tso_piece(&p, i, pieces, c->eff_mss);
+            after_send(c, &q, false, now);
+        }
+    }
     return (synack_ssize)n;
 }

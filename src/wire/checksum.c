@@ -97,6 +97,11 @@ uint32_t wire_csum_pseudo_addr(const struct synack_addr *src, const struct synac
     return csum_fold(acc);
 }
 
+uint16_t wire_csum_partial(uint32_t pseudo_sum)
+{
+    return (uint16_t)csum_fold(pseudo_sum);
+}
+
 int synack_checksum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset)
 {
     if (pkt == NULL || start > len || offset > len - start || len - start - offset < 2)

@@ -22,7 +22,7 @@
 
 #define TCP_MAX_OPT_LEN (WIRE_TCP_MAX_HDR_LEN - WIRE_TCP_HDR_LEN)
 /* Byte offset of the Checksum field. */
-#define TCP_OFF_CHECKSUM 16
+#define TCP_OFF_CHECKSUM WIRE_TCP_OFF_CHECKSUM
 
 /* ---- parse ------------------------------------------------------------------------------ */
 
@@ -299,7 +299,8 @@ size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *
 
     size_t len = w.pos;
     uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_TCP, (uint32_t)len);
-    uint16_t csum = wire_csum_finish(wire_csum_add(sum, buf, len));
+    uint16_t csum =
+        tcp->csum_partial ? wire_csum_partial(sum) : wire_csum_finish(wire_csum_add(sum, buf, len));
     buf[TCP_OFF_CHECKSUM] = (uint8_t)(csum >> 8);
     buf[TCP_OFF_CHECKSUM + 1] = (uint8_t)csum;
     return len;

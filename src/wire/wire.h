@@ -28,6 +28,12 @@ uint16_t wire_csum_finish(uint32_t sum);
 uint32_t wire_csum_pseudo_addr(const struct synack_addr *src, const struct synack_addr *dst,
                                uint8_t proto, uint32_t len);
 
+/* The checksum field of a segment whose sum a link finishes (virtio 1.1 §5.1.6.2,
+ * NEEDS_CSUM): the pseudo-header's sum (wire_csum_pseudo_addr), folded to 16 bits and not
+ * complemented, so that summing the segment over it and complementing gives the checksum
+ * (synack_checksum_complete). */
+uint16_t wire_csum_partial(uint32_t pseudo_sum);
+
 /* ---- IP, either family ------------------------------------------------------------------ */
 
 /* What a fragment says of itself: RFC 791 §3.1 (Identification, MF, Fragment Offset) or the
@@ -199,6 +205,8 @@ bool wire_ipv6_find_upper_layer(const uint8_t *pkt, size_t len, uint8_t *proto, 
 
 #define WIRE_TCP_HDR_LEN 20
 #define WIRE_TCP_MAX_HDR_LEN 60
+/* Where the checksum field lies in the TCP header (RFC 9293 §3.1). */
+#define WIRE_TCP_OFF_CHECKSUM 16
 #define WIRE_TCP_MAX_SACK 4
 
 struct wire_tcp_sack_block {
@@ -229,6 +237,9 @@ struct wire_tcp_repr {
      * rest from `payload_wrap`; so a connection's send ring goes straight into the packet. */
     const uint8_t *payload_wrap;
     size_t payload_wrap_len;
+    /* emit only: leave the checksum partial, the pseudo-header's sum alone in the field
+     * (folded, not complemented), for a link that finishes it (SYNACK_TX_CSUM) */
+    bool csum_partial;
 };
 
 /* Parses a TCP segment of `len` bytes (the IP payload) from `src` to `dst` (either family):
@@ -252,7 +263,8 @@ enum synack_drop wire_tcp_parse_vouched(const uint8_t *seg, size_t len,
 size_t wire_tcp_header_len(const struct wire_tcp_repr *tcp);
 
 /* Writes header, options and payload into `buf` and fills in the checksum computed with
- * the pseudo-header of (src, dst). Returns the bytes written, or 0 if `cap` is too small. */
+ * the pseudo-header of (src, dst), or with tcp->csum_partial the pseudo-header's sum alone
+ * (wire_csum_partial). Returns the bytes written, or 0 if `cap` is too small. */
 size_t wire_tcp_emit(const struct wire_tcp_repr *tcp, const struct synack_addr *src,
                      const struct synack_addr *dst, uint8_t *buf, size_t cap);
 

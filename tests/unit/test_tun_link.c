@@ -574,39 +574,59 @@ static int off_kernel_connect(const struct synack_addr *a)
     return s;
 }
 
-/* The kernel connects to the stack over a TUN opened with `offload` (in a fault wrapper that
- * does nothing when `wrap`: a link that knows nothing of offloads), over IPv6 when `v6`, and
- * sends OFF_BYTES; the stack receives them byte-exact within 30 s. Fills the link's counters
- * and the longest packet the stack was handed. 0, or 1 with the failed check printed. */
-static int off_transfer(int offload, bool wrap, bool v6, struct synack_link_stats *st,
-                        size_t *longest, unsigned *offloads)
+/* A TUN opened with `offload` (in a fault wrapper that does nothing when `wrap`: a link that
+ * knows nothing of offloads), a stack on it listening on OFF_PORT (with a send buffer of
+ * `sndbuf` bytes, 0 for the default), and the kernel's connection to it, started. */
+struct off_path {
+    struct synack_link *link;
+    struct synack_stack *stack;
+    struct synack_listener *lis;
+    int s;
+    unsigned offloads; /* what the kernel took for the TUN */
+};
+
+static int off_path_open(struct off_path *p, int offload, bool wrap, bool v6, size_t sndbuf)
 {
-    struct synack_link *l;
     char err[256];
     struct synack_tun_config tcfg = {.ifname = OFF_IFNAME, .offload = offload};
     tcfg.host_addrs[0] = v6 ? (struct synack_ifaddr){synack_addr_v6(HOST_ADDR6), 64}
                             : (struct synack_ifaddr){synack_addr_v4(HOST_ADDR), 24};
-    CHILD_CHECK(synack_tun_open(&l, &tcfg, err, sizeof err) == 0);
-    *offloads = synack_tun_offloads(l);
+    CHILD_CHECK(synack_tun_open(&p->link, &tcfg, err, sizeof err) == 0);
+    p->offloads = synack_tun_offloads(p->link);
     if (wrap) {
         struct synack_fault_params fp;
         synack_fault_params_default(&fp);
-        CHILD_CHECK(synack_fault_wrap(&l, l, &fp, 1) == 0);
+        CHILD_CHECK(synack_fault_wrap(&p->link, p->link, &fp, 1) == 0);
     }
     struct synack_config cfg;
     synack_config_default(&cfg);
     struct synack_addr a = v6 ? synack_addr_v6(PEER_ADDR6) : synack_addr_v4(PEER_ADDR);
     CHILD_CHECK(synack_config_add_addr(&cfg, &a) == 0);
-    cfg.mtu = (uint16_t)synack_link_mtu(l);
-    struct synack_stack *stack;
-    CHILD_CHECK(synack_stack_new(&stack, &cfg) == 0);
+    cfg.mtu = (uint16_t)synack_link_mtu(p->link);
+    if (sndbuf) cfg.sndbuf = sndbuf;
+    CHILD_CHECK(synack_stack_new(&p->stack, &cfg) == 0);
+    struct synack_endpoint ep = {.addr = a, .port = OFF_PORT};
+    CHILD_CHECK(synack_tcp_listen(p->stack, &ep, 4, NULL, &p->lis) == 0);
+    p->s = off_kernel_connect(&a);
+    CHILD_CHECK(p->s >= 0);
+    return 0;
+}
+
+/* The kernel connects to the stack over a path of off_path_open, over IPv6 when `v6`, and
+ * sends OFF_BYTES; the stack receives them byte-exact within 30 s. Fills the link's counters
+ * and the longest packet the stack was handed. 0, or 1 with the failed check printed. */
+static int off_transfer(int offload, bool wrap, bool v6, struct synack_link_stats *st,
+                        size_t *longest, unsigned *offloads)
+{
+    struct off_path path;
+    if (off_path_open(&path, offload, wrap, v6, 0) != 0) return 1;
+    struct synack_link *l = path.link;
+    struct synack_stack *stack = path.stack;
+    struct synack_listener *lis = path.lis;
+    int s = path.s;
+    *offloads = path.offloads;
     *longest = 0;
     synack_stack_set_trace(stack, off_trace, longest);
-    struct synack_listener *lis;
-    struct synack_endpoint ep = {.addr = a, .port = OFF_PORT};
-    CHILD_CHECK(synack_tcp_listen(stack, &ep, 4, NULL, &lis) == 0);
-    int s = off_kernel_connect(&a);
-    CHILD_CHECK(s >= 0);
     static uint8_t buf[65536];
     struct synack_tcp *c = NULL;
     uint64_t sent = 0, got = 0;
@@ -720,6 +740,167 @@ static void tun_offload_receives_merged_ipv6_segments(void **state)
     run_in_netns(tun_child_offload_ipv6);
 }
 
+/* ---- offloads out: the stack sending to the kernel's TCP ---- */
+
+/* The longest packet each way (the trace hook sees every input and output). */
+struct off_longest {
+    size_t in, out;
+};
+
+static void off_trace_both(void *ctx, char dir, const uint8_t *pkt, size_t len,
+                           enum synack_drop drop, synack_time_t now)
+{
+    (void)pkt, (void)drop, (void)now;
+    struct off_longest *l = ctx;
+    size_t *m = dir == 'o' ? &l->out : &l->in;
+    if (len > *m) *m = len;
+}
+
+/* Reads what the kernel's socket holds, checking each byte. 0, or 1 on a wrong byte. */
+static int off_kernel_recv(int s, uint64_t *got)
+{
+    uint8_t chunk[65536];
+    for (;;) {
+        ssize_t n = recv(s, chunk, sizeof chunk, MSG_DONTWAIT);
+        if (n <= 0) return 0;
+        for (ssize_t k = 0; k < n; k++)
+            CHILD_CHECK(chunk[k] == off_pattern(*got + (uint64_t)k));
+        *got += (uint64_t)n;
+    }
+}
+
+/* Writes what the connection takes of OFF_BYTES. */
+static void off_stack_send(struct synack_tcp *c, uint64_t *sent, synack_time_t now)
+{
+    uint8_t chunk[16384];
+    while (*sent < OFF_BYTES) {
+        size_t n = OFF_BYTES - *sent < sizeof chunk ? (size_t)(OFF_BYTES - *sent) : sizeof chunk;
+        for (size_t k = 0; k < n; k++)
+            chunk[k] = off_pattern(*sent + k);
+        synack_ssize w = synack_tcp_send(c, chunk, n, now);
+        if (w <= 0) return;
+        *sent += (uint64_t)w;
+    }
+}
+
+/* The kernel connects to the stack over a path of off_path_open (a wrapper takes no
+ * transmit offload), over IPv6 when `v6`; the stack sends OFF_BYTES, which the kernel receives
+ * byte-exact within 30 s (a wrong partial checksum or a wrongly cut segment would be dropped or
+ * break the pattern). Fills the link's counters and the longest packets. 0, or 1 with the failed
+ * check printed. */
+static int off_send_transfer(int offload, bool wrap, bool v6, struct synack_link_stats *st,
+                             struct off_longest *longest)
+{
+    struct off_path path;
+    if (off_path_open(&path, offload, wrap, v6, 1u << 20) != 0) return 1;
+    struct synack_link *l = path.link;
+    struct synack_stack *stack = path.stack;
+    struct synack_listener *lis = path.lis;
+    int s = path.s;
+    if (wrap) CHILD_CHECK(synack_link_tx_offloads(l) == 0);
+    *longest = (struct off_longest){0};
+    synack_stack_set_trace(stack, off_trace_both, longest);
+    static uint8_t buf[65536];
+    struct synack_tcp *c = NULL;
+    uint64_t sent = 0, got = 0;
+    synack_time_t end = off_now() + SYNACK_S(30);
+    while (got < OFF_BYTES && off_now() < end) {
+        synack_time_t now = off_now();
+        synack_link_pump(l, stack, buf, sizeof buf, now);
+        if (c == NULL) (void)synack_tcp_accept(lis, &c);
+        if (c != NULL) off_stack_send(c, &sent, now);
+        synack_link_drain(l, stack, buf, sizeof buf, now);
+        if (off_kernel_recv(s, &got) != 0) return 1;
+        struct pollfd p[2] = {{.fd = synack_link_fd(l), .events = POLLIN},
+                              {.fd = s, .events = POLLIN}};
+        synack_time_t next = synack_stack_next_deadline(stack);
+        (void)poll(p, 2, next <= off_now() ? 0 : 1);
+    }
+    CHILD_CHECK(got == OFF_BYTES);
+    synack_link_stats(l, st);
+    close(s);
+    synack_stack_free(stack);
+    synack_link_free(l);
+    return 0;
+}
+
+static int tun_child_offload_send(bool v6)
+{
+    if (v6) ipv6_no_dad();
+    struct synack_link_stats st;
+    struct off_longest longest;
+    if (off_send_transfer(SYNACK_TUN_OFFLOAD_AUTO, false, v6, &st, &longest) != 0) return 1;
+    fprintf(stderr, "sent %llu packets, %llu for the kernel to cut, %llu partial, longest %zu\n",
+            (unsigned long long)st.tx_packets, (unsigned long long)st.tx_gso_packets,
+            (unsigned long long)st.tx_csum_partial, longest.out);
+    /* Segments longer than the MTU went, for the kernel to cut and checksum... */
+    CHILD_CHECK(st.tx_gso_packets > 0);
+    CHILD_CHECK(st.tx_csum_partial > 0);
+    CHILD_CHECK(longest.out > 1500);
+    /* ... and none was refused. */
+    CHILD_CHECK(st.tx_errors == 0);
+    return 0;
+}
+
+static int tun_child_offload_send_v4(void)
+{
+    return tun_child_offload_send(false);
+}
+
+static int tun_child_offload_send_v6(void)
+{
+    return tun_child_offload_send(true);
+}
+
+/* Offload on: the stack leaves checksums and the cutting of segments of up to 64 KiB to the
+ * kernel (TSO out), and the kernel receives the bytes exact. */
+static void tun_offload_sends_segments_for_the_kernel_to_cut(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_send_v4);
+}
+
+/* The same over IPv6 (VIRTIO_NET_HDR_GSO_TCPV6). */
+static void tun_offload_sends_ipv6_segments_for_the_kernel_to_cut(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_send_v6);
+}
+
+static int tun_child_offload_send_wrapped(void)
+{
+    struct synack_link_stats st;
+    struct off_longest longest;
+    if (off_send_transfer(SYNACK_TUN_OFFLOAD_AUTO, true, false, &st, &longest) != 0) return 1;
+    CHILD_CHECK(longest.out <= 1500);
+    return 0;
+}
+
+/* Behind a wrapper that takes no transmit offload the stack sends whole packets of at most
+ * the MTU, with their checksums, and the bytes arrive all the same. */
+static void tun_offload_behind_a_wrapper_sends_whole_packets(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_send_wrapped);
+}
+
+static int tun_child_offload_send_off(void)
+{
+    struct synack_link_stats st;
+    struct off_longest longest;
+    if (off_send_transfer(SYNACK_TUN_OFFLOAD_OFF, false, false, &st, &longest) != 0) return 1;
+    CHILD_CHECK(st.tx_gso_packets == 0 && st.tx_csum_partial == 0);
+    CHILD_CHECK(longest.out <= 1500);
+    return 0;
+}
+
+/* Offload off: whole packets out too. */
+static void tun_offload_off_sends_whole_packets(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_offload_send_off);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_configures_kernel_side_and_carries_ipv4),
     cmocka_unit_test(tun_configures_ipv6_and_carries_it),
@@ -731,6 +912,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_offload_off_reads_plain_packets),
     cmocka_unit_test(tun_offload_behind_a_wrapper_finishes_checksums),
     cmocka_unit_test(tun_offload_receives_merged_ipv6_segments),
+    cmocka_unit_test(tun_offload_sends_segments_for_the_kernel_to_cut),
+    cmocka_unit_test(tun_offload_sends_ipv6_segments_for_the_kernel_to_cut),
+    cmocka_unit_test(tun_offload_behind_a_wrapper_sends_whole_packets),
+    cmocka_unit_test(tun_offload_off_sends_whole_packets),
 };
 
 SYNACK_TEST_MAIN("tun_link", tests)

@@ -3,7 +3,8 @@
  * fields the spec says to ignore; the partial checksum finished as a device would
  * (synack_checksum_complete); and the core's side of the offload: a packet whose checksum
  * the link vouches for (SYNACK_INPUT_CSUM_VERIFIED) is not checksummed again, one that is not
- * vouched for still is. */
+ * vouched for still is; and the header written for what the stack leaves to the kernel on
+ * transmit (synack_vnet_hdr_for_tx). */
 #include "harness.h"
 
 #include <string.h>
@@ -230,6 +231,74 @@ static void stack_input_skips_a_vouched_checksum(void **state)
     synack_stack_free(s);
 }
 
+/* The header for what synack_stack_output_offload left to the kernel: none for a whole
+ * packet; NEEDS_CSUM with its offsets for a partial checksum; a GSO type of the packet's
+ * IP version with gso_size and hdr_len for a segment to cut. Each parses back (the checks the
+ * kernel makes of what we write are the ones we make of what it writes). What does not fit
+ * the packet is refused. */
+static void vnet_header_for_transmit(void **state)
+{
+    (void)state;
+    uint8_t v4[3000], v6[3000];
+    fake_packet(v4, sizeof v4, 4);
+    fake_packet(v6, sizeof v6, 6);
+    struct synack_vnet_hdr h, back;
+    const struct synack_tx_meta whole = {0};
+    assert_int_equal(synack_vnet_hdr_for_tx(&whole, v4, sizeof v4, &h), 0);
+    const struct synack_vnet_hdr zero = {0};
+    assert_memory_equal(&h, &zero, sizeof h);
+
+    const struct synack_tx_meta csum = {.csum_partial = true, .csum_start = 20, .csum_offset = 16};
+    assert_int_equal(synack_vnet_hdr_for_tx(&csum, v4, sizeof v4, &h), 0);
+    const struct synack_vnet_hdr want_csum = {
+        .flags = SYNACK_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 16};
+    assert_memory_equal(&h, &want_csum, sizeof h);
+    assert_int_equal(parse_with(&h, v4, sizeof v4, &back), SYNACK_VNET_OK);
+    assert_memory_equal(&back, &h, sizeof h);
+
+    const struct synack_tx_meta gso4 = {
+        .csum_partial = true, .csum_start = 20, .csum_offset = 16, .gso_size = 1448, .hdr_len = 52};
+    assert_int_equal(synack_vnet_hdr_for_tx(&gso4, v4, sizeof v4, &h), 0);
+    const struct synack_vnet_hdr want_gso4 = {.flags = SYNACK_VNET_F_NEEDS_CSUM,
+                                              .gso_type = SYNACK_VNET_GSO_TCPV4,
+                                              .hdr_len = 52,
+                                              .gso_size = 1448,
+                                              .csum_start = 20,
+                                              .csum_offset = 16};
+    assert_memory_equal(&h, &want_gso4, sizeof h);
+    assert_int_equal(parse_with(&h, v4, sizeof v4, &back), SYNACK_VNET_OK);
+    assert_memory_equal(&back, &h, sizeof h);
+    uint8_t raw[SYNACK_VNET_HDR_LEN];
+    synack_vnet_emit(&h, raw);
+    const uint8_t want_raw[SYNACK_VNET_HDR_LEN] = {1, 1, 52, 0, 0xa8, 0x05, 20, 0, 16, 0};
+    assert_memory_equal(raw, want_raw, sizeof raw);
+
+    const struct synack_tx_meta gso6 = {
+        .csum_partial = true, .csum_start = 40, .csum_offset = 16, .gso_size = 1428, .hdr_len = 72};
+    assert_int_equal(synack_vnet_hdr_for_tx(&gso6, v6, sizeof v6, &h), 0);
+    assert_int_equal(h.gso_type, SYNACK_VNET_GSO_TCPV6);
+    assert_int_equal(h.gso_size, 1428);
+    assert_int_equal(parse_with(&h, v6, sizeof v6, &back), SYNACK_VNET_OK);
+    assert_memory_equal(&back, &h, sizeof h);
+
+    /* Refused: a segment to cut without a partial checksum; the field past the end;
+     * hdr_len past the end; a version that is neither 4 nor 6. */
+    struct synack_tx_meta bad = gso4;
+    bad.csum_partial = false;
+    assert_int_equal(synack_vnet_hdr_for_tx(&bad, v4, sizeof v4, &h), SYNACK_ERR_INVAL);
+    bad = csum;
+    bad.csum_start = 2990;
+    assert_int_equal(synack_vnet_hdr_for_tx(&bad, v4, sizeof v4, &h), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_vnet_hdr_for_tx(&csum, v4, 37, &h), SYNACK_ERR_INVAL);
+    assert_int_equal(synack_vnet_hdr_for_tx(&csum, v4, 38, &h), 0);
+    bad = gso4;
+    bad.hdr_len = 3001;
+    assert_int_equal(synack_vnet_hdr_for_tx(&bad, v4, sizeof v4, &h), SYNACK_ERR_INVAL);
+    uint8_t v5[100];
+    fake_packet(v5, sizeof v5, 5);
+    assert_int_equal(synack_vnet_hdr_for_tx(&gso4, v5, sizeof v5, &h), SYNACK_ERR_INVAL);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(vnet_round_trips),
     cmocka_unit_test(vnet_layout_is_the_specs),
@@ -237,6 +306,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(vnet_ignores_what_the_spec_says_to_ignore),
     cmocka_unit_test(checksum_complete_finishes_a_partial_sum),
     cmocka_unit_test(stack_input_skips_a_vouched_checksum),
+    cmocka_unit_test(vnet_header_for_transmit),
 };
 
 SYNACK_TEST_MAIN("vnet", tests)
