@@ -66,7 +66,7 @@ static struct synack_stack *steered_stack(const struct host_pair *h, const char 
 /* One turn: packets in, the application's reads and writes, packets out, timers. */
 static void turn(struct host_pair *h)
 {
-    static _Thread_local uint8_t pkt[2048], buf[16384];
+    static _Thread_local uint8_t pkt[65536], buf[16384]; /* pkt: a TSO segment */
     synack_time_t now = now_ns();
     synack_link_pump(h->client_link, h->client, pkt, sizeof pkt, now);
     synack_link_pump(h->server_link, h->server, pkt, sizeof pkt, now);

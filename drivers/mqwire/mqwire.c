@@ -31,7 +31,8 @@
 #define MQ_DEFAULT_RING (1u << 20)
 #define MQ_MIN_MTU 68u
 #define MQ_MAX_MTU 65535u
-#define MQ_HDR 8u
+#define MQ_HDR 8u             /* a record's length, then what its sender left to finish (mq_meta) */
+#define MQ_MAX_SEGMENT 65535u /* a TSO segment: the most one IP packet carries */
 #define MQ_WRAP UINT32_MAX
 #define MQ_CACHELINE 64
 
@@ -59,6 +60,7 @@ struct mq_link {
 
 struct synack_mqwire {
     unsigned queues, mtu;
+    unsigned tx;       /* the SYNACK_TX_* work the links finish: all of it, or none (no_offload) */
     size_t ring_bytes; /* a power of two */
     uint8_t key[16];
     struct mq_link *links; /* [side * queues + queue] */
@@ -91,7 +93,15 @@ static size_t mq_record_len(size_t len)
 }
 
 /* Copies a packet into ring `r` of `cap` bytes: false when it is full. */
-static bool mq_push(struct mq_ring *r, size_t cap, const uint8_t *pkt, size_t len,
+/* A record's second word: a partial checksum's place (start, offset), or 0 for a whole
+ * packet. */
+static uint32_t mq_meta(const struct synack_tx_meta *meta)
+{
+    if (!meta || !meta->csum_partial) return 0;
+    return 1u | (uint32_t)(meta->csum_offset & 0x7f) << 1 | (uint32_t)meta->csum_start << 8;
+}
+
+static bool mq_push(struct mq_ring *r, size_t cap, const uint8_t *pkt, size_t len, uint32_t meta,
                     uint64_t *old_tail)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -109,6 +119,7 @@ static bool mq_push(struct mq_ring *r, size_t cap, const uint8_t *pkt, size_t le
     }
     uint32_t l32 = (uint32_t)len;
     memcpy(r->buf + at, &l32, sizeof l32);
+    memcpy(r->buf + at + 4, &meta, sizeof meta);
     memcpy(r->buf + at + MQ_HDR, pkt, len);
     /* seq_cst, not release: the store of tail must be ordered before mq_send's loads of
      * `wake` and head, as recv's emptying of the eventfd is before its second look. */
@@ -118,7 +129,8 @@ static bool mq_push(struct mq_ring *r, size_t cap, const uint8_t *pkt, size_t le
 
 /* The next record of ring `r`: its bytes and length, or NULL when it is empty. The record
  * stays until mq_pop. */
-static const uint8_t *mq_peek(struct mq_ring *r, size_t cap, size_t *len, size_t *rec)
+static const uint8_t *mq_peek(struct mq_ring *r, size_t cap, size_t *len, size_t *rec,
+                              uint32_t *meta)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     if (r->tail_seen == head) {
@@ -135,6 +147,7 @@ static const uint8_t *mq_peek(struct mq_ring *r, size_t cap, size_t *len, size_t
         memcpy(&l32, r->buf, sizeof l32);
     }
     *len = l32;
+    memcpy(meta, r->buf + at + 4, sizeof *meta);
     *rec = skip + mq_record_len(l32);
     return r->buf + at + MQ_HDR;
 }
@@ -146,13 +159,14 @@ static void mq_pop(struct mq_ring *r, size_t rec)
 }
 
 /* The first ring towards `m` with a packet, from m->next_in on; NULL when all are empty. */
-static struct mq_ring *mq_ready(struct mq_link *m, const uint8_t **pkt, size_t *len, size_t *rec)
+static struct mq_ring *mq_ready(struct mq_link *m, const uint8_t **pkt, size_t *len, size_t *rec,
+                                uint32_t *meta)
 {
     struct synack_mqwire *w = m->w;
     for (unsigned k = 0; k < w->queues; k++) {
         unsigned from = (m->next_in + k) % w->queues;
         struct mq_ring *r = mq_ring(w, m->side, from, m->queue);
-        *pkt = mq_peek(r, w->ring_bytes, len, rec);
+        *pkt = mq_peek(r, w->ring_bytes, len, rec, meta);
         if (*pkt) {
             m->next_in = (from + 1) % w->queues;
             return r;
@@ -161,18 +175,21 @@ static struct mq_ring *mq_ready(struct mq_link *m, const uint8_t **pkt, size_t *
     return NULL;
 }
 
-static synack_ssize mq_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
+/* recv and recv_offload (`input_flags` NULL for recv). A packet whose checksum its sender
+ * left partial is handed to recv_offload as it is, vouched for (memory does not corrupt
+ * what it carries), and to the plain recv with its checksum finished, so a reader that
+ * vouches for nothing (a capture) gets a whole packet. */
+static synack_ssize mq_take(struct mq_link *m, uint8_t *buf, size_t cap, unsigned *input_flags)
 {
-    (void)now;
-    struct mq_link *m = mq_of(l);
     const uint8_t *pkt;
     size_t len, rec;
-    struct mq_ring *r = mq_ready(m, &pkt, &len, &rec);
+    uint32_t meta;
+    struct mq_ring *r = mq_ready(m, &pkt, &len, &rec, &meta);
     if (!r && m->efd >= 0 && atomic_load_explicit(&m->wake, memory_order_relaxed)) {
         uint64_t v;
         (void)!read(m->efd, &v, sizeof v); /* empty it, then look again (header comment) */
         atomic_thread_fence(memory_order_seq_cst);
-        r = mq_ready(m, &pkt, &len, &rec);
+        r = mq_ready(m, &pkt, &len, &rec, &meta);
         /* A push came between the looks: its wake-up was just emptied, and a reader that
          * stops before AGAIN (synack_link_pump reads a batch) must find the fd readable
          * for the packets that may wait behind this one. */
@@ -188,18 +205,42 @@ static synack_ssize mq_recv(struct synack_link *l, uint8_t *buf, size_t cap, syn
         memcpy(buf, pkt, len);
         m->stats.rx_packets++;
         m->stats.rx_bytes += len;
+        if (len > m->w->mtu) m->stats.rx_gso_packets++;
+        if (input_flags) *input_flags = 0;
+        if ((meta & 1u) && input_flags) {
+            *input_flags = SYNACK_INPUT_CSUM_VERIFIED;
+            m->stats.rx_csum_vouched++;
+        } else if (meta & 1u) {
+            (void)synack_checksum_complete(buf, len, meta >> 8, (meta >> 1) & 0x7f);
+        }
         rc = (synack_ssize)len;
     }
     mq_pop(r, rec);
     return rc;
 }
 
-static int mq_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+static synack_ssize mq_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
 {
     (void)now;
-    struct mq_link *m = mq_of(l);
+    return mq_take(mq_of(l), buf, cap, NULL);
+}
+
+static synack_ssize mq_recv_offload(struct synack_link *l, uint8_t *buf, size_t cap,
+                                    unsigned *input_flags, synack_time_t now)
+{
+    (void)now;
+    return mq_take(mq_of(l), buf, cap, input_flags);
+}
+
+/* send and send_offload (`meta` NULL for send): a packet of at most the MTU, or with
+ * `meta` a TSO segment of up to 65535 bytes, which the receiving stack takes whole as it
+ * takes a TUN device's merged ones. */
+static int mq_put(struct mq_link *m, const uint8_t *pkt, size_t len,
+                  const struct synack_tx_meta *meta)
+{
     struct synack_mqwire *w = m->w;
-    if (!pkt || len == 0 || len > w->mtu) {
+    size_t max = meta && meta->gso_size ? MQ_MAX_SEGMENT : w->mtu;
+    if (!pkt || len == 0 || len > max) {
         m->stats.tx_errors++;
         return SYNACK_ERR_INVAL;
     }
@@ -207,12 +248,14 @@ static int mq_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack
     unsigned other = 1u - m->side;
     struct mq_ring *r = mq_ring(w, other, m->queue, to);
     uint64_t old_tail;
-    if (!mq_push(r, w->ring_bytes, pkt, len, &old_tail)) {
+    if (!mq_push(r, w->ring_bytes, pkt, len, mq_meta(meta), &old_tail)) {
         m->stats.tx_errors++; /* dropped, as a router drops what its queue cannot take */
         return SYNACK_ERR_AGAIN;
     }
     m->stats.tx_packets++;
     m->stats.tx_bytes += len;
+    if (meta && meta->gso_size) m->stats.tx_gso_packets++;
+    if (meta && meta->csum_partial) m->stats.tx_csum_partial++;
     if (to != m->queue) m->stats.steered_across++;
     struct mq_link *dst = &w->links[(size_t)other * w->queues + to];
     /* Woken only when the consumer had taken everything before this packet: the head it
@@ -223,6 +266,24 @@ static int mq_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack
         (void)!write(dst->efd, &one, sizeof one);
     }
     return 0;
+}
+
+static int mq_send(struct synack_link *l, const uint8_t *pkt, size_t len, synack_time_t now)
+{
+    (void)now;
+    return mq_put(mq_of(l), pkt, len, NULL);
+}
+
+static int mq_send_offload(struct synack_link *l, const uint8_t *pkt, size_t len,
+                           const struct synack_tx_meta *meta, synack_time_t now)
+{
+    (void)now;
+    return mq_put(mq_of(l), pkt, len, meta);
+}
+
+static unsigned mq_tx_offloads(const struct synack_link *l)
+{
+    return mq_of_const(l)->w->tx;
 }
 
 static int mq_fd(const struct synack_link *l)
@@ -263,6 +324,9 @@ static const struct synack_link_ops mq_ops = {
     .mtu = mq_mtu,
     .stats = mq_stats,
     .free = mq_free,
+    .recv_offload = mq_recv_offload,
+    .tx_offloads = mq_tx_offloads,
+    .send_offload = mq_send_offload,
 };
 
 void synack_mqwire_free(struct synack_mqwire *w)
@@ -287,14 +351,17 @@ int synack_mqwire_new(struct synack_mqwire **out, const struct synack_mqwire_con
     }
     unsigned mtu = cfg->mtu ? cfg->mtu : MQ_DEFAULT_MTU;
     size_t ring = cfg->ring_bytes ? cfg->ring_bytes : MQ_DEFAULT_RING;
-    /* A ring holds two largest packets at least (one may need a wrap mark before it). */
+    /* A ring holds two largest packets at least (one may need a wrap mark before it): TSO
+     * segments of 64 KiB with offloads. */
     if (mtu < MQ_MIN_MTU || mtu > MQ_MAX_MTU || (ring & (ring - 1)) != 0 ||
-        ring < 2 * mq_record_len(mtu) || ring > SYNACK_MQWIRE_MAX_RING)
+        ring < 2 * mq_record_len(cfg->no_offload ? mtu : MQ_MAX_SEGMENT) ||
+        ring > SYNACK_MQWIRE_MAX_RING)
         return SYNACK_ERR_INVAL;
     struct synack_mqwire *w = calloc(1, sizeof *w);
     if (!w) return SYNACK_ERR_NOMEM;
     w->queues = cfg->queues;
     w->mtu = mtu;
+    w->tx = cfg->no_offload ? 0 : SYNACK_TX_ALL;
     w->ring_bytes = ring;
     memcpy(w->key, cfg->key, sizeof w->key);
     size_t nlinks = 2u * w->queues, nrings = nlinks * w->queues;

@@ -710,11 +710,19 @@ int synack_udp_calls(const struct synack_link *l, uint64_t *rx_calls, uint64_t *
 struct synack_mqwire;
 
 struct synack_mqwire_config {
-    unsigned queues;   /* N: 1 to SYNACK_STEER_MAX_QUEUES */
-    uint8_t key[16];   /* the steering key (the stacks' steer_key) */
-    unsigned mtu;      /* largest packet, and what mtu() reports: 68-65535; 0 means 1500 */
+    unsigned queues; /* N: 1 to SYNACK_STEER_MAX_QUEUES */
+    uint8_t key[16]; /* the steering key (the stacks' steer_key) */
+    unsigned mtu;    /* largest packet, and what mtu() reports: 68-65535; 0 means 1500 */
+    /* Transmit offloads, on unless this is set: memory does not corrupt what it carries,
+     * so the links take packets with TCP checksums left partial and TSO segments of up to
+     * 64 KiB (SYNACK_TX_ALL), and hand them to the receiving stack vouched for
+     * (synack_link_recv_offload) and whole, as a TUN device hands its merged segments; a
+     * plain recv (a capture wrapped around a queue's link) gets the checksum finished. Set
+     * it to carry only whole packets of at most mtu. */
+    bool no_offload;
     size_t ring_bytes; /* bytes of each of the 2 x N x N rings: a power of two holding two
-                          largest packets, at most SYNACK_MQWIRE_MAX_RING; 0 means 1 MiB
+                          largest packets (65535 bytes with offloads, else mtu), at most
+                          SYNACK_MQWIRE_MAX_RING; 0 means 1 MiB
                           (pages are committed as they are first written) */
 };
 
