@@ -607,7 +607,9 @@ struct synack_stack_stats {
                                          (beyond conns * conn_bytes): each comes with its first
                                          byte or record, grows with autotuning, and is given
                                          back when it holds nothing again, so an idle
-                                         connection adds nothing here */
+                                         connection adds nothing here; and the block of a
+                                         connection's rarer counters (synack_tcp_info), which
+                                         comes with the first of them and stays with it */
     size_t storage_cached;            /* bytes of blocks that drained buffers gave back, kept
                                          for the next buffer of their size (at most 4 blocks,
                                          2 MiB together; freed with the stack) */
@@ -911,6 +913,10 @@ struct synack_tcp_info {
     uint64_t delivery_rate; /* bytes per second, from the latest acknowledged segment */
     uint64_t delivered;     /* bytes acknowledged (cumulatively or by SACK) so far */
     struct synack_counters counters;
+    bool counters_lost; /* the allocator refused the connection the block that holds its
+                           rarer counters (all but segs and bytes in and out) when one was
+                           first counted: some counts are missing here (not in the stack's
+                           counters); the next one tries again */
 };
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);
 

@@ -5,16 +5,62 @@
 #include "base/siphash.h"
 #include "tcp/conn.h"
 
+/* The connection's own copy of the counter at `offset`: in the TCB for the four every
+ * segment moves, else in its block of counters (allocated now if it has none); NULL when
+ * the allocator refused the block. */
+static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
+{
+    switch (offset) {
+    case offsetof(struct synack_counters, segs_in):
+        return &c->segs_in;
+    case offsetof(struct synack_counters, segs_out):
+        return &c->segs_out;
+    case offsetof(struct synack_counters, bytes_in):
+        return &c->bytes_in;
+    case offsetof(struct synack_counters, bytes_out):
+        return &c->bytes_out;
+    default:
+        break;
+    }
+    if (!c->counters) {
+        c->counters = tcp_block_alloc(c, sizeof *c->counters);
+        if (!c->counters) {
+            c->flags |= TCP_F_COUNTS_LOST;
+            return NULL;
+        }
+        memset(c->counters, 0, sizeof *c->counters);
+    }
+    return (uint64_t *)((char *)c->counters + offset);
+}
+
+/* Counts on the connection alone (a count its stack makes elsewhere). */
+static void count_own(struct synack_tcp *c, size_t offset)
+{
+    uint64_t *own = conn_counter(c, offset);
+    if (own) (*own)++;
+}
+
 void tcp_count(struct synack_tcp *c, size_t offset)
 {
-    (*(uint64_t *)((char *)&c->counters + offset))++;
+    count_own(c, offset);
     (*(uint64_t *)((char *)c->env->counters + offset))++;
 }
 
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
 {
-    c->counters.drops[reason]++;
-    c->env->counters->drops[reason]++;
+    tcp_count(c, offsetof(struct synack_counters, drops) + (size_t)reason * sizeof(uint64_t));
+}
+
+void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out)
+{
+    if (c->counters)
+        *out = *c->counters;
+    else
+        memset(out, 0, sizeof *out);
+    out->segs_in = c->segs_in;
+    out->segs_out = c->segs_out;
+    out->bytes_in = c->bytes_in;
+    out->bytes_out = c->bytes_out;
 }
 
 static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
@@ -239,7 +285,8 @@ void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
     struct tcp_ctl_seg seg = rst_seg(&c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
                                      c->snd_nxt, c->rcv_nxt, true);
     if (tcp_ctl_push_owed(c->env, &seg))
-        c->counters.rsts_out++; /* the stack's count: when it leaves (tcp_ctl_output) */
+        count_own(c, offsetof(struct synack_counters, rsts_out)); /* the stack's count: when
+                                                                     it leaves (tcp_ctl_output) */
     tcp_conn_finish(c, err, now);
 }
 

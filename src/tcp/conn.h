@@ -122,6 +122,8 @@ enum {
                                        the send buffer may grow (autotune.c) */
     TCP_F_SIMOPEN_SYNACK = 1u << 28, /* a simultaneous open's SYN-ACK is due: it repeats our
                                         SYN's sequence number but is no retransmission */
+    TCP_F_COUNTS_LOST = 1u << 30,    /* the allocator refused the block of rarer counters:
+                                        some were counted by the stack alone */
 };
 
 struct synack_tcp {
@@ -268,7 +270,12 @@ struct synack_tcp {
     uint32_t rtt_seq; /* ACK of this sequence number completes the timed sample */
     synack_time_t rtt_start;
 
-    struct synack_counters counters;
+    /* The connection's own counters (synack_tcp_info), besides the stack's: the four that
+     * every segment moves here; the rest, which most connections never move, in a block
+     * that comes with the first of them (tcp_count) and goes with the TCB, counted in
+     * conn_storage. Its copies of the four stay 0. */
+    uint64_t segs_in, segs_out, bytes_in, bytes_out;
+    struct synack_counters *counters;
 };
 
 /* A connection in TIME-WAIT that the application has released: what RFC 9293 §3.10.7.4
@@ -438,6 +445,9 @@ size_t tcp_rcv_room(const struct synack_tcp *c);
 void tcp_storage_release(struct synack_tcp *c);
 /* Frees the buffers' and the tables' storage, then the TCB. */
 void tcp_conn_free(struct synack_tcp *c);
+/* Allocates / frees a block of a connection beyond its TCB, counted in conn_storage. */
+void *tcp_block_alloc(struct synack_tcp *c, size_t size);
+void tcp_block_free(struct synack_tcp *c, void *p, size_t size);
 
 /* Bytes one connection allocates when it is made: its TCB (the rest comes with use). */
 size_t tcp_conn_bytes(const struct synack_config *cfg);
@@ -483,10 +493,16 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
 /* True if an ACK may answer a segment that failed the acceptability test or PAWS now
  * (invalid_ack_interval); counts invalid_acks_suppressed when not. */
 bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now);
-/* Increment a counter on the connection and on its stack (the env's counters). */
+/* Increment a counter on the connection and on its stack (the env's counters). A counter
+ * other than the four the TCB holds goes to the connection's block of counters, allocated
+ * with the first of them; if the allocator refuses it, the stack still counts, the
+ * connection is marked TCP_F_COUNTS_LOST (synack_tcp_info's counters_lost) and the next
+ * such count tries again. */
 #define TCP_COUNT(c, field) tcp_count((c), offsetof(struct synack_counters, field))
 void tcp_count(struct synack_tcp *c, size_t offset);
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
+/* The connection's own counters as synack_tcp_info reports them. */
+void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out);
 
 /* Sets snd_mss and the effective MSS (less the 12 bytes of timestamps when they are on). */
 void tcp_set_snd_mss(struct synack_tcp *c, uint16_t mss);

@@ -154,18 +154,21 @@ static void receive_buffer_kept_while_out_of_order(void **state)
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 7 + 1);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 1000, f.peer_ack, data + 1000, 500);
-    expect_storage(&f, idle, f.cfg.rcvbuf + f.c->ooo_cap * sizeof(struct tcp_ooo));
+    /* Counting out_of_order brought the block of rarer counters: it stays with the TCB. */
+    size_t counts = sizeof(struct synack_counters);
+    assert_non_null(f.c->counters);
+    expect_storage(&f, idle, counts + f.cfg.rcvbuf + f.c->ooo_cap * sizeof(struct tcp_ooo));
     assert_int_equal(f.c->nooo, 1);
     uint8_t buf[2000];
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), SYNACK_ERR_AGAIN);
     assert_non_null(f.c->rcvq.buf);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, data, 1000);
     f.peer_nxt += sizeof data;
-    expect_storage(&f, idle, f.cfg.rcvbuf);
+    expect_storage(&f, idle, counts + f.cfg.rcvbuf);
     assert_null(f.c->ooo);
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), sizeof data);
     assert_memory_equal(buf, data, sizeof data);
-    expect_storage(&f, idle, 0);
+    expect_storage(&f, idle, counts);
     fix_free(&f);
     assert_int_equal(conn_mem.live, 0);
 }
@@ -249,9 +252,9 @@ static void time_wait_record_frees_slot_and_buffers(void **state)
     /* Two family-neutral addresses (IPv6 needs 32 bytes of them) and the few fields
      * RFC 9293 §3.10.7.4 needs: one cache-line pair at most. */
     assert_true(st.time_wait_bytes <= 128);
-    /* A connection, even before its buffers and tables get storage: its TCB, some 1.3 KB,
-     * ten times a record. */
-    assert_true(st.conn_bytes > 8 * st.time_wait_bytes);
+    /* A connection, even before its buffers and tables get storage: its TCB, several times
+     * a record. */
+    assert_true(st.conn_bytes > 2 * st.time_wait_bytes);
     assert_int_equal(counters(&f).time_wait_records, 1);
     /* The slot is free: the next client is served although max_conns is 1. */
     fix_accept_peer(&f, 40001);
@@ -847,16 +850,19 @@ static void event_queue_grows_with_what_is_pending(void **state)
     fix_free(&f);
 }
 
-/* A counting allocator that refuses blocks of `refuse_above` bytes or more once set. */
+/* A counting allocator that refuses blocks of `refuse_above` bytes or more, or of exactly
+ * `refuse_size` bytes, once set. */
 struct refusing_mem {
     struct test_mem mem;
     size_t refuse_above; /* 0: refuses nothing */
+    size_t refuse_size;  /* 0: refuses nothing */
 };
 
 static void *refusing_alloc(void *ctx, size_t size)
 {
     struct refusing_mem *m = ctx;
     if (m->refuse_above && size >= m->refuse_above) return NULL;
+    if (m->refuse_size && size == m->refuse_size) return NULL;
     return test_mem_alloc(&m->mem, size);
 }
 
@@ -896,6 +902,86 @@ static void event_queue_growth_refused_is_counted(void **state)
     assert_int_equal(cn.events_dropped, 4 * rounds - first);
     assert_int_equal(st.events_nomem, cn.events_dropped);
     assert_int_equal(synack_stack_events_queued(f.s) + cn.events_dropped, 4 * rounds);
+    fix_free(&f);
+    assert_int_equal(refusing.mem.live, 0);
+}
+
+/* The counters every segment moves live in the TCB; the rarer ones come in a block with the
+ * first of them, and synack_tcp_info reports both as one set, the same as the stack's. */
+static void rarer_counters_come_with_their_block(void **state)
+{
+    (void)state;
+    struct fix f;
+    size_t idle = counted_accepted(&f);
+    uint8_t data[300] = {1};
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, data, 100);
+    f.peer_nxt += 100;
+    uint8_t buf[400];
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 100);
+    assert_null(f.c->counters); /* segments and bytes only: nothing rare yet */
+    expect_storage(&f, idle, 0);
+    struct synack_counters before = fix_info(&f).counters;
+    assert_int_equal(before.bytes_in, 100);
+    assert_true(before.segs_in >= 2); /* the handshake's ACK and the data */
+    /* Out of order: the block comes, and the count is in it at once. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 100, f.peer_ack, data + 100, 100);
+    assert_non_null(f.c->counters);
+    expect_storage(&f, idle,
+                   sizeof(struct synack_counters) + f.cfg.rcvbuf +
+                       f.c->ooo_cap * sizeof(struct tcp_ooo));
+    struct synack_tcp_info info = fix_info(&f);
+    assert_false(info.counters_lost);
+    assert_int_equal(info.counters.out_of_order, 1);
+    assert_int_equal(info.counters.segs_in, before.segs_in + 1);
+    assert_int_equal(info.counters.bytes_in, 100);
+    assert_int_equal(info.counters.segs_out, counters(&f).segs_out);
+    assert_int_equal(info.counters.out_of_order, counters(&f).out_of_order);
+    /* The hole filled: both kinds go on counting where they were. */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, data, 100);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 250, f.peer_ack, data + 250, 50);
+    info = fix_info(&f);
+    assert_int_equal(info.counters.out_of_order, 2);
+    assert_int_equal(info.counters.bytes_in, 300);
+    assert_int_equal(info.counters.segs_in, before.segs_in + 3);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
+/* When the allocator refuses the block of rarer counters, the connection works on, the
+ * stack counts, and synack_tcp_info says counts are missing; the next count tries again. */
+static void rarer_counters_refused_keep_the_connection_working(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, refusing_one_conn);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
+    fix_accept_peer(&f, 40000);
+    refusing.refuse_size = sizeof(struct synack_counters);
+    uint8_t data[300];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 3 + 1);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 100, f.peer_ack, data + 100, 100);
+    assert_null(f.c->counters);
+    struct synack_tcp_info info = fix_info(&f);
+    assert_true(info.counters_lost);
+    assert_int_equal(info.counters.out_of_order, 0);
+    assert_int_equal(counters(&f).out_of_order, 1);
+    assert_int_equal(info.ooo_blocks, 1); /* the data is held all the same */
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt, f.peer_ack, data, 100);
+    uint8_t buf[400];
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 200);
+    assert_memory_equal(buf, data, 200);
+    /* Allowed again: the next rare count brings the block. */
+    refusing.refuse_size = 0;
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 250, f.peer_ack, data + 250, 50);
+    assert_non_null(f.c->counters);
+    info = fix_info(&f);
+    assert_int_equal(info.counters.out_of_order, 1);
+    assert_int_equal(counters(&f).out_of_order, 2);
+    assert_int_equal(info.counters.bytes_in, 200);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 200, f.peer_ack, data + 200, 50);
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 100);
+    assert_memory_equal(buf, data + 200, 100);
     fix_free(&f);
     assert_int_equal(refusing.mem.live, 0);
 }
@@ -1039,6 +1125,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(event_queue_full_is_counted),
     cmocka_unit_test(event_queue_grows_with_what_is_pending),
     cmocka_unit_test(event_queue_growth_refused_is_counted),
+    cmocka_unit_test(rarer_counters_come_with_their_block),
+    cmocka_unit_test(rarer_counters_refused_keep_the_connection_working),
     cmocka_unit_test(stack_for_a_million_connections_allocates_little),
     cmocka_unit_test(mem_budget_holds_the_window_and_drops_out_of_order),
     cmocka_unit_test(mem_budget_holds_send_but_starves_nobody),
