@@ -214,7 +214,7 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
     size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
     if (cap >= max) return;
     if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
-    c->drs_copied += n;
+    c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
     if (c->rcv_rtt == 0 || now - c->drs_at < c->rcv_rtt) return;
     /* Twice a round trip's reading, and a few segments for the receiver's SWS avoidance
      * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
