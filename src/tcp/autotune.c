@@ -332,6 +332,6 @@ void tcp_conn_free(struct synack_tcp *c)
     tcp_block_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
     tcp_block_free(c, c->sndq.buf, c->sndq.cap);
     tcp_block_free(c, c->rcvq.buf, c->rcvq.cap);
-    tcp_block_free(c, c->counters, sizeof *c->counters);
+    tcp_block_free(c, c->rare, sizeof *c->rare);
     alloc_free(c->env->cfg, c);
 }

@@ -5,9 +5,21 @@
 #include "base/siphash.h"
 #include "tcp/conn.h"
 
+struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
+{
+    if (c->rare) return c->rare;
+    c->rare = tcp_block_alloc(c, sizeof *c->rare);
+    if (!c->rare) {
+        c->flags |= TCP_F_COUNTS_LOST;
+        return NULL;
+    }
+    memset(c->rare, 0, sizeof *c->rare);
+    c->rare->challenge_window = SYNACK_NEVER;
+    return c->rare;
+}
+
 /* The connection's own copy of the counter at `offset`: in the TCB for the four every
- * segment moves, else in its block of counters (allocated now if it has none); NULL when
- * the allocator refused the block. */
+ * segment moves, else in its rare block; NULL when the allocator refused the block. */
 static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
 {
     switch (offset) {
@@ -22,15 +34,8 @@ static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
     default:
         break;
     }
-    if (!c->counters) {
-        c->counters = tcp_block_alloc(c, sizeof *c->counters);
-        if (!c->counters) {
-            c->flags |= TCP_F_COUNTS_LOST;
-            return NULL;
-        }
-        memset(c->counters, 0, sizeof *c->counters);
-    }
-    return (uint64_t *)((char *)c->counters + offset);
+    struct tcp_rare *r = tcp_rare_get(c);
+    return r ? (uint64_t *)((char *)&r->counters + offset) : NULL;
 }
 
 /* Counts on the connection alone (a count its stack makes elsewhere). */
@@ -53,8 +58,8 @@ void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
 
 void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out)
 {
-    if (c->counters)
-        *out = *c->counters;
+    if (c->rare)
+        *out = c->rare->counters;
     else
         memset(out, 0, sizeof *out);
     out->segs_in = c->segs_in;
@@ -180,7 +185,6 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     c->ts_offset = tcp_ts_offset(e, local_addr, local_port, remote_addr, remote_port);
     c->rack_reo_mult = 1;
     c->oow_ack_at = SYNACK_NEVER;
-    c->challenge_window = SYNACK_NEVER;
     c->cc.algo = e->cfg->cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, e->cfg->init_cwnd);
     c->all_next = e->all;
@@ -368,25 +372,32 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
 {
     struct tcp_env *e = c->env;
     unsigned limit = e->cfg->challenge_ack_limit;
+    /* Without the block that holds the budget (the allocator refused it) no budget can be
+     * drawn: RFC 5961 §7 lets the rate limit withhold the answer, and the stack counts it. */
+    struct tcp_rare *r = tcp_rare_get(c);
+    if (!r) {
+        TCP_COUNT(c, challenge_acks_suppressed);
+        return false;
+    }
     /* RFC 5961 §7: a configurable number per second, here per connection and drawn anew
      * each second (CVE-2016-5696: a budget shared by all connections, or a fixed one,
      * tells an off-path attacker watching his own connection what another one did). */
-    if (c->challenge_window == SYNACK_NEVER || now - c->challenge_window >= SYNACK_S(1)) {
+    if (r->challenge_window == SYNACK_NEVER || now - r->challenge_window >= SYNACK_S(1)) {
         /* The budget is a keyed hash of (connection, window number): random to anyone
          * without the secret, and drawn from nothing another connection can move. */
         uint8_t msg[16];
         memcpy(msg, &c->id, 8);
-        memcpy(msg + 8, &c->challenge_windows, 8);
+        memcpy(msg + 8, &r->challenge_windows, 8);
         uint64_t h = siphash24(e->hash_key, msg, sizeof msg);
-        c->challenge_window = now;
-        c->challenge_windows++;
-        c->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;
+        r->challenge_window = now;
+        r->challenge_windows++;
+        r->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;
     }
-    if (c->challenge_left == 0 || oow_limited(c, now)) {
+    if (r->challenge_left == 0 || oow_limited(c, now)) {
         TCP_COUNT(c, challenge_acks_suppressed);
         return false;
     }
-    c->challenge_left--;
+    r->challenge_left--;
     c->oow_ack_at = now;
     TCP_COUNT(c, challenge_acks);
     return true;

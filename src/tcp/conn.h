@@ -122,8 +122,20 @@ enum {
                                        the send buffer may grow (autotune.c) */
     TCP_F_SIMOPEN_SYNACK = 1u << 28, /* a simultaneous open's SYN-ACK is due: it repeats our
                                         SYN's sequence number but is no retransmission */
-    TCP_F_COUNTS_LOST = 1u << 30,    /* the allocator refused the block of rarer counters:
-                                        some were counted by the stack alone */
+    TCP_F_COUNTS_LOST = 1u << 30,    /* the allocator refused the rare block (struct
+                                        tcp_rare): some counts were the stack's alone */
+};
+
+/* What a connection keeps of events most connections never see: its counters other than
+ * segments and bytes in and out, and the RFC 5961 §7 challenge-ACK budget (each challenge
+ * ACK is counted, sent or suppressed, so the block is there whenever the budget is). It
+ * comes with the first such event (tcp_rare_get) and goes with the TCB, counted in
+ * conn_storage: an idle connection that never saw one holds its TCB alone. */
+struct tcp_rare {
+    struct synack_counters counters; /* its copies of the four the TCB holds stay 0 */
+    synack_time_t challenge_window;  /* start of the current challenge-ACK second, or NEVER */
+    uint64_t challenge_windows;      /* challenge-ACK seconds begun so far */
+    unsigned challenge_left;         /* challenge ACKs left in it (a random budget) */
 };
 
 /* The fields are grouped by width, 8-byte ones first, so that the TCB has no padding: an
@@ -154,10 +166,9 @@ struct synack_tcp {
     synack_time_t rcv_rtt_at; /* when the running measurement began (NEVER: none) */
     synack_time_t drs_at;     /* start of the application's current read interval */
 
-    /* Answers to invalid segments (RFC 5961 §7, Linux's invalid-ACK rate limit). */
-    synack_time_t oow_ack_at;       /* last ACK sent for one, SYNACK_NEVER before the first */
-    synack_time_t challenge_window; /* start of the current challenge-ACK second, or NEVER */
-    uint64_t challenge_windows;     /* challenge-ACK seconds begun so far */
+    /* Answers to invalid segments (Linux's invalid-ACK rate limit; RFC 5961 §7's
+     * challenge ACKs keep their budget in the rare block). */
+    synack_time_t oow_ack_at; /* last ACK sent for one, SYNACK_NEVER before the first */
 
     /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers). */
     synack_time_t rto_at; /* retransmission (also persist while the window is 0) */
@@ -202,11 +213,10 @@ struct synack_tcp {
     synack_time_t rtt_start;
 
     /* The connection's own counters (synack_tcp_info), besides the stack's: the four that
-     * every segment moves here; the rest, which most connections never move, in a block
-     * that comes with the first of them (tcp_count) and goes with the TCB, counted in
-     * conn_storage. Its copies of the four stay 0. */
+     * every segment moves here; the rest, which most connections never move, in the rare
+     * block (tcp_count). */
     uint64_t segs_in, segs_out, bytes_in, bytes_out;
-    struct synack_counters *counters;
+    struct tcp_rare *rare;
 
     /* ---- 4 bytes ---- */
     uint32_t flags;
@@ -229,9 +239,8 @@ struct synack_tcp {
     uint32_t irs, rcv_nxt;
     uint32_t rcv_adv; /* right edge last advertised: rcv_nxt + window (never shrinks) */
 
-    uint32_t pmtu_recover;   /* SND.NXT when fragmentation-needed last marked segments lost:
-                                holes below it are that repair's, not congestion */
-    unsigned challenge_left; /* challenge ACKs left in the current second (a random budget) */
+    uint32_t pmtu_recover; /* SND.NXT when fragmentation-needed last marked segments lost:
+                              holes below it are that repair's, not congestion */
 
     /* Buffers (autotune.c). Sizes are at most TCP_MAX_BUF (2^30): 32 bits hold them. */
     uint32_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are:
@@ -523,13 +532,16 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
  * (invalid_ack_interval); counts invalid_acks_suppressed when not. */
 bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now);
 /* Increment a counter on the connection and on its stack (the env's counters). A counter
- * other than the four the TCB holds goes to the connection's block of counters, allocated
- * with the first of them; if the allocator refuses it, the stack still counts, the
- * connection is marked TCP_F_COUNTS_LOST (synack_tcp_info's counters_lost) and the next
- * such count tries again. */
+ * other than the four the TCB holds goes to the connection's rare block, allocated with
+ * the first of them; if the allocator refuses it, the stack still counts, the connection
+ * is marked TCP_F_COUNTS_LOST (synack_tcp_info's counters_lost) and the next such count
+ * tries again. */
 #define TCP_COUNT(c, field) tcp_count((c), offsetof(struct synack_counters, field))
 void tcp_count(struct synack_tcp *c, size_t offset);
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
+/* The connection's rare block, allocated now if it has none (TCP_F_COUNTS_LOST and NULL
+ * when the allocator refuses it). */
+struct tcp_rare *tcp_rare_get(struct synack_tcp *c);
 /* The connection's own counters as synack_tcp_info reports them. */
 void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out);
 

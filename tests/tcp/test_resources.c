@@ -154,9 +154,9 @@ static void receive_buffer_kept_while_out_of_order(void **state)
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 7 + 1);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 1000, f.peer_ack, data + 1000, 500);
-    /* Counting out_of_order brought the block of rarer counters: it stays with the TCB. */
-    size_t counts = sizeof(struct synack_counters);
-    assert_non_null(f.c->counters);
+    /* Counting out_of_order brought the rare block: it stays with the TCB. */
+    size_t counts = sizeof(struct tcp_rare);
+    assert_non_null(f.c->rare);
     expect_storage(&f, idle, counts + f.cfg.rcvbuf + f.c->ooo_cap * sizeof(struct tcp_ooo));
     assert_int_equal(f.c->nooo, 1);
     uint8_t buf[2000];
@@ -918,17 +918,16 @@ static void rarer_counters_come_with_their_block(void **state)
     f.peer_nxt += 100;
     uint8_t buf[400];
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 100);
-    assert_null(f.c->counters); /* segments and bytes only: nothing rare yet */
+    assert_null(f.c->rare); /* segments and bytes only: nothing rare yet */
     expect_storage(&f, idle, 0);
     struct synack_counters before = fix_info(&f).counters;
     assert_int_equal(before.bytes_in, 100);
     assert_true(before.segs_in >= 2); /* the handshake's ACK and the data */
     /* Out of order: the block comes, and the count is in it at once. */
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 100, f.peer_ack, data + 100, 100);
-    assert_non_null(f.c->counters);
+    assert_non_null(f.c->rare);
     expect_storage(&f, idle,
-                   sizeof(struct synack_counters) + f.cfg.rcvbuf +
-                       f.c->ooo_cap * sizeof(struct tcp_ooo));
+                   sizeof(struct tcp_rare) + f.cfg.rcvbuf + f.c->ooo_cap * sizeof(struct tcp_ooo));
     struct synack_tcp_info info = fix_info(&f);
     assert_false(info.counters_lost);
     assert_int_equal(info.counters.out_of_order, 1);
@@ -956,12 +955,12 @@ static void rarer_counters_refused_keep_the_connection_working(void **state)
     fix_init(&f, refusing_one_conn);
     assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
     fix_accept_peer(&f, 40000);
-    refusing.refuse_size = sizeof(struct synack_counters);
+    refusing.refuse_size = sizeof(struct tcp_rare);
     uint8_t data[300];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 3 + 1);
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 100, f.peer_ack, data + 100, 100);
-    assert_null(f.c->counters);
+    assert_null(f.c->rare);
     struct synack_tcp_info info = fix_info(&f);
     assert_true(info.counters_lost);
     assert_int_equal(info.counters.out_of_order, 0);
@@ -974,7 +973,7 @@ static void rarer_counters_refused_keep_the_connection_working(void **state)
     /* Allowed again: the next rare count brings the block. */
     refusing.refuse_size = 0;
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 250, f.peer_ack, data + 250, 50);
-    assert_non_null(f.c->counters);
+    assert_non_null(f.c->rare);
     info = fix_info(&f);
     assert_int_equal(info.counters.out_of_order, 1);
     assert_int_equal(counters(&f).out_of_order, 2);
@@ -982,6 +981,38 @@ static void rarer_counters_refused_keep_the_connection_working(void **state)
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 200, f.peer_ack, data + 200, 50);
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 100);
     assert_memory_equal(buf, data + 200, 100);
+    fix_free(&f);
+    assert_int_equal(refusing.mem.live, 0);
+}
+
+/* The challenge-ACK budget lives in the rare block too: without it no budget is drawn and
+ * the challenge ACK is withheld (RFC 5961 §7 rate limiting), counted by the stack; the
+ * connection stays as it was, and with the block allowed the next SYN gets its answer. */
+static void challenge_ack_without_the_rare_block_is_withheld(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, refusing_one_conn);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
+    fix_accept_peer(&f, 40000);
+    fix_expect_none(&f);
+    refusing.refuse_size = sizeof(struct tcp_rare);
+    fix_send(&f, WIRE_TCP_SYN, f.peer_nxt + 10, 0, NULL, 0);
+    fix_expect_none(&f);
+    assert_null(f.c->rare);
+    assert_int_equal(counters(&f).challenge_acks_suppressed, 1);
+    assert_int_equal(counters(&f).challenge_acks, 0);
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+    refusing.refuse_size = 0;
+    fix_send(&f, WIRE_TCP_SYN, f.peer_nxt + 10, 0, NULL, 0);
+    fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
+    assert_non_null(f.c->rare);
+    assert_int_equal(fix_info(&f).counters.challenge_acks, 1);
+    assert_int_equal(counters(&f).challenge_acks, 1);
+    uint8_t b = 'x';
+    fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, &b, 1);
+    uint8_t buf[4];
+    assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 1);
     fix_free(&f);
     assert_int_equal(refusing.mem.live, 0);
 }
@@ -1127,6 +1158,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(event_queue_growth_refused_is_counted),
     cmocka_unit_test(rarer_counters_come_with_their_block),
     cmocka_unit_test(rarer_counters_refused_keep_the_connection_working),
+    cmocka_unit_test(challenge_ack_without_the_rare_block_is_withheld),
     cmocka_unit_test(stack_for_a_million_connections_allocates_little),
     cmocka_unit_test(mem_budget_holds_the_window_and_drops_out_of_order),
     cmocka_unit_test(mem_budget_holds_send_but_starves_nobody),
