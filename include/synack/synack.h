@@ -468,12 +468,13 @@ struct synack_config {
                                            (RFC 791, RFC 9293 §3.7.1), so the floor never exceeds
                                            what a conforming peer takes; at least 1 */
     size_t max_udp;                     /* UDP sockets the stack can hold (64) */
-    size_t udp_rcvbuf;                  /* receive queue per UDP socket, bytes of data (64 KiB);
-                                           a datagram that does not fit is dropped (counted
-                                           udp-queue-full); at most udp_rcvbuf / 64 datagrams */
+    size_t udp_rcvbuf;                  /* receive queue per UDP socket, bytes of data (64 KiB,
+                                           at most 1 GiB); a datagram that does not fit is
+                                           dropped (counted udp-queue-full); at most
+                                           udp_rcvbuf / 64 datagrams */
     size_t udp_sndbuf;                  /* UDP datagrams waiting in the stack to be sent, bytes
-                                           of packets for all sockets together (64 KiB); a send
-                                           that does not fit gets AGAIN */
+                                           of packets for all sockets together (64 KiB, at most
+                                           1 GiB); a send that does not fit gets AGAIN */
     size_t frag_mem;                    /* IP reassembly (RFC 791 §3.2, RFC 8200 §4.5): bytes the
                                            datagrams in progress may hold together (256 KiB); past
                                            it the oldest are evicted (counted frag-evicted). A

@@ -177,7 +177,8 @@ static bool config_is_valid(const struct synack_config *cfg)
            (cfg->keepalive_idle == 0 ||
             (cfg->keepalive_interval > 0 && cfg->keepalive_count > 0)) &&
            cfg->ephemeral_lo <= cfg->ephemeral_hi && (cfg->alloc == NULL) == (cfg->free == NULL) &&
-           cfg->udp_rcvbuf >= 64 && cfg->udp_sndbuf >= (size_t)cfg->mtu + 2;
+           cfg->udp_rcvbuf >= 64 && cfg->udp_sndbuf >= (size_t)cfg->mtu + 2 &&
+           cfg->udp_rcvbuf <= TCP_MAX_BUF && cfg->udp_sndbuf <= TCP_MAX_BUF; /* RING_MAX */
 }
 
 int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr)
