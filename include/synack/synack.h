@@ -915,7 +915,8 @@ struct synack_tcp_info {
     uint64_t delivered;     /* bytes acknowledged (cumulatively or by SACK) so far */
     struct synack_counters counters;
     bool counters_lost; /* the allocator refused the connection the block that holds its
-                           rarer counters (all but segs and bytes in and out) when one was
+                           rarer counters (all but segs and bytes in and out, delayed_acks
+                           and keepalive_probes) when one was
                            first counted: some counts are missing here (not in the stack's
                            counters); the next one tries again */
 };

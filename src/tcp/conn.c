@@ -18,8 +18,8 @@ struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
     return c->rare;
 }
 
-/* The connection's own copy of the counter at `offset`: in the TCB for the four every
- * segment moves, else in its rare block; NULL when the allocator refused the block. */
+/* The connection's own copy of the counter at `offset`: in the TCB for the six it holds,
+ * else in its rare block; NULL when the allocator refused the block. */
 static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
 {
     switch (offset) {
@@ -31,6 +31,10 @@ static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
         return &c->bytes_in;
     case offsetof(struct synack_counters, bytes_out):
         return &c->bytes_out;
+    case offsetof(struct synack_counters, delayed_acks):
+        return &c->delayed_acks;
+    case offsetof(struct synack_counters, keepalive_probes):
+        return &c->keepalive_probes;
     default:
         break;
     }
@@ -66,6 +70,8 @@ void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out)
     out->segs_out = c->segs_out;
     out->bytes_in = c->bytes_in;
     out->bytes_out = c->bytes_out;
+    out->delayed_acks = c->delayed_acks;
+    out->keepalive_probes = c->keepalive_probes;
 }
 
 static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)

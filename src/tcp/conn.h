@@ -127,12 +127,12 @@ enum {
 };
 
 /* What a connection keeps of events most connections never see: its counters other than
- * segments and bytes in and out, and the RFC 5961 §7 challenge-ACK budget (each challenge
+ * the six the TCB holds, and the RFC 5961 §7 challenge-ACK budget (each challenge
  * ACK is counted, sent or suppressed, so the block is there whenever the budget is). It
  * comes with the first such event (tcp_rare_get) and goes with the TCB, counted in
  * conn_storage: an idle connection that never saw one holds its TCB alone. */
 struct tcp_rare {
-    struct synack_counters counters; /* its copies of the four the TCB holds stay 0 */
+    struct synack_counters counters; /* its copies of the six the TCB holds stay 0 */
     synack_time_t challenge_window;  /* start of the current challenge-ACK second, or NEVER */
     uint64_t challenge_windows;      /* challenge-ACK seconds begun so far */
     unsigned challenge_left;         /* challenge ACKs left in it (a random budget) */
@@ -212,10 +212,12 @@ struct synack_tcp {
     synack_time_t srtt, rttvar, rto;
     synack_time_t rtt_start;
 
-    /* The connection's own counters (synack_tcp_info), besides the stack's: the four that
-     * every segment moves here; the rest, which most connections never move, in the rare
-     * block (tcp_count). */
+    /* The connection's own counters (synack_tcp_info), besides the stack's: here the four
+     * that every segment moves and the two that an idle connection moves (the delayed ACK
+     * after the last data, keepalive probes); the rest, which most connections never
+     * move, in the rare block (tcp_count). */
     uint64_t segs_in, segs_out, bytes_in, bytes_out;
+    uint64_t delayed_acks, keepalive_probes;
     struct tcp_rare *rare;
 
     /* ---- 4 bytes ---- */
@@ -532,7 +534,7 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
  * (invalid_ack_interval); counts invalid_acks_suppressed when not. */
 bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now);
 /* Increment a counter on the connection and on its stack (the env's counters). A counter
- * other than the four the TCB holds goes to the connection's rare block, allocated with
+ * other than the six the TCB holds goes to the connection's rare block, allocated with
  * the first of them; if the allocator refuses it, the stack still counts, the connection
  * is marked TCP_F_COUNTS_LOST (synack_tcp_info's counters_lost) and the next such count
  * tries again. */
