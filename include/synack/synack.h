@@ -471,12 +471,13 @@ struct synack_config {
                                            (RFC 791, RFC 9293 §3.7.1), so the floor never exceeds
                                            what a conforming peer takes; at least 1 */
     size_t max_udp;                     /* UDP sockets the stack can hold (64) */
-    size_t udp_rcvbuf;                  /* receive queue per UDP socket, bytes of data (64 KiB);
-                                           a datagram that does not fit is dropped (counted
-                                           udp-queue-full); at most udp_rcvbuf / 64 datagrams */
+    size_t udp_rcvbuf;                  /* receive queue per UDP socket, bytes of data (64 KiB,
+                                           at most 1 GiB); a datagram that does not fit is
+                                           dropped (counted udp-queue-full); at most
+                                           udp_rcvbuf / 64 datagrams */
     size_t udp_sndbuf;                  /* UDP datagrams waiting in the stack to be sent, bytes
-                                           of packets for all sockets together (64 KiB); a send
-                                           that does not fit gets AGAIN */
+                                           of packets for all sockets together (64 KiB, at most
+                                           1 GiB); a send that does not fit gets AGAIN */
     size_t frag_mem;                    /* IP reassembly (RFC 791 §3.2, RFC 8200 §4.5): bytes the
                                            datagrams in progress may hold together (256 KiB); past
                                            it the oldest are evicted (counted frag-evicted). A
@@ -703,7 +704,9 @@ struct synack_stack_stats {
                                          (beyond conns * conn_bytes): each comes with its first
                                          byte or record, grows with autotuning, and is given
                                          back when it holds nothing again, so an idle
-                                         connection adds nothing here */
+                                         connection adds nothing here; and the block of a
+                                         connection's rarer counters (synack_tcp_info), which
+                                         comes with the first of them and stays with it */
     size_t storage_cached;            /* bytes of blocks that drained buffers gave back, kept
                                          for the next buffer of their size (at most 4 blocks,
                                          2 MiB together; freed with the stack) */
@@ -1012,6 +1015,11 @@ struct synack_tcp_info {
     uint64_t delivery_rate; /* bytes per second, from the latest acknowledged segment */
     uint64_t delivered;     /* bytes acknowledged (cumulatively or by SACK) so far */
     struct synack_counters counters;
+    bool counters_lost; /* the allocator refused the connection the block that holds its
+                           rarer counters (all but segs and bytes in and out, delayed_acks
+                           and keepalive_probes) when one was
+                           first counted: some counts are missing here (not in the stack's
+                           counters); the next one tries again */
 };
 int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out);
 

@@ -8,13 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The counts are 32 bits (a TCB holds two rings: docs/PERFORMANCE.md, idle connections):
+ * a ring holds at most RING_MAX bytes, so head + len never overflows them. */
+#define RING_MAX ((size_t)1 << 31)
 struct ring {
     uint8_t *buf;
-    size_t cap;  /* bytes of storage */
-    size_t head; /* index of the oldest byte; invariant head < cap (or 0 when cap is 0) */
-    size_t len;  /* bytes held; invariant len <= cap */
+    uint32_t cap;  /* bytes of storage, at most RING_MAX */
+    uint32_t head; /* index of the oldest byte; invariant head < cap (or 0 when cap is 0) */
+    uint32_t len;  /* bytes held; invariant len <= cap */
 };
 
+/* `cap` is at most RING_MAX (the caller's limits keep it there: TCP_MAX_BUF for TCP's
+ * buffers, the configuration's checks for UDP's). */
 void ring_init(struct ring *r, uint8_t *storage, size_t cap);
 static inline size_t ring_len(const struct ring *r)
 {

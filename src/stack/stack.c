@@ -186,7 +186,8 @@ static bool config_is_valid(const struct synack_config *cfg)
            (cfg->steer_queues <= 1 ? cfg->steer_queue == 0
                                    : cfg->steer_queue < cfg->steer_queues) &&
            (cfg->alloc == NULL) == (cfg->free == NULL) && cfg->udp_rcvbuf >= 64 &&
-           cfg->udp_sndbuf >= (size_t)cfg->mtu + 2 && cfg->gso_max_size <= 65535;
+           cfg->udp_sndbuf >= (size_t)cfg->mtu + 2 && cfg->gso_max_size <= 65535 &&
+           cfg->udp_rcvbuf <= TCP_MAX_BUF && cfg->udp_sndbuf <= TCP_MAX_BUF; /* RING_MAX */
 }
 
 int synack_config_add_addr(struct synack_config *cfg, const struct synack_addr *addr)

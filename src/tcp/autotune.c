@@ -67,7 +67,7 @@ static size_t next_size(size_t cur, size_t target, size_t max)
 
 /* Every byte of a connection's buffers and tables is allocated and freed here, and counted
  * in the env's conn_storage (synack_stack_stats), so the count is exact. */
-static void *conn_alloc(struct synack_tcp *c, size_t size)
+void *tcp_block_alloc(struct synack_tcp *c, size_t size)
 {
     struct tcp_env *e = c->env;
     void *p = NULL;
@@ -88,7 +88,7 @@ static void *conn_alloc(struct synack_tcp *c, size_t size)
  * allocator and back each time, and one past glibc's mmap threshold (128 KiB) comes back
  * as fresh pages to fault in and zero each time (bench/bulk with buffers of 256 KiB: 2
  * Gbit/s, most of it in the kernel, against 22 with the cache). */
-static void conn_free(struct synack_tcp *c, void *p, size_t size)
+void tcp_block_free(struct synack_tcp *c, void *p, size_t size)
 {
     if (!p) return;
     struct tcp_env *e = c->env;
@@ -112,23 +112,23 @@ static bool grow_ring(struct synack_tcp *c, struct ring *r, size_t cap)
         r->cap = cap;
         return true;
     }
-    uint8_t *storage = conn_alloc(c, cap);
+    uint8_t *storage = tcp_block_alloc(c, cap);
     if (!storage) return false;
     uint8_t *old = r->buf;
     size_t old_cap = r->cap;
     ring_move(r, storage, cap);
-    conn_free(c, old, old_cap);
+    tcp_block_free(c, old, old_cap);
     return true;
 }
 
 /* The scoreboard is a ring of records from seg_head: moved in order to the new array. */
 static bool grow_segs(struct synack_tcp *c, unsigned cap)
 {
-    struct tcp_seg *segs = conn_alloc(c, cap * sizeof *segs);
+    struct tcp_seg *segs = tcp_block_alloc(c, cap * sizeof *segs);
     if (!segs) return false;
     for (unsigned i = 0; i < c->seg_count; i++)
         segs[i] = *tcp_seg_at(c, i);
-    conn_free(c, c->segs, c->seg_cap * sizeof *segs);
+    tcp_block_free(c, c->segs, c->seg_cap * sizeof *segs);
     c->segs = segs;
     c->seg_cap = cap;
     c->seg_head = 0;
@@ -137,10 +137,10 @@ static bool grow_segs(struct synack_tcp *c, unsigned cap)
 
 static bool grow_ooo(struct synack_tcp *c, unsigned cap)
 {
-    struct tcp_ooo *ooo = conn_alloc(c, cap * sizeof *ooo);
+    struct tcp_ooo *ooo = tcp_block_alloc(c, cap * sizeof *ooo);
     if (!ooo) return false;
     if (c->nooo) memcpy(ooo, c->ooo, c->nooo * sizeof *ooo);
-    conn_free(c, c->ooo, c->ooo_cap * sizeof *ooo);
+    tcp_block_free(c, c->ooo, c->ooo_cap * sizeof *ooo);
     c->ooo = ooo;
     c->ooo_cap = cap;
     return true;
@@ -224,7 +224,7 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
     size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
     if (cap >= max) return;
     if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
-    c->drs_copied += n;
+    c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
     if (c->rcv_rtt == 0 || now - c->drs_at < c->rcv_rtt) return;
     /* Twice a round trip's reading, and a few segments for the receiver's SWS avoidance
      * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
@@ -247,7 +247,7 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
 bool tcp_ring_storage(struct synack_tcp *c, struct ring *r)
 {
     if (r->buf || r->cap == 0) return true;
-    uint8_t *storage = conn_alloc(c, r->cap);
+    uint8_t *storage = tcp_block_alloc(c, r->cap);
     if (!storage) return false;
     r->buf = storage;
     return true;
@@ -310,7 +310,7 @@ int synack_tcp_set_bufsize(struct synack_tcp *c, size_t sndbuf, size_t rcvbuf)
  * brings storage of that size again (tcp_ring_storage), as for a new connection. */
 static void release_ring(struct synack_tcp *c, struct ring *r)
 {
-    conn_free(c, r->buf, r->cap);
+    tcp_block_free(c, r->buf, r->cap);
     r->buf = NULL;
     r->head = 0;
 }
@@ -324,13 +324,13 @@ void tcp_storage_release(struct synack_tcp *c)
      * order past the tail (those bytes live in the same storage). */
     if (c->rcvq.buf && ring_len(&c->rcvq) == 0 && c->nooo == 0) release_ring(c, &c->rcvq);
     if (c->segs && c->seg_count == 0) {
-        conn_free(c, c->segs, c->seg_cap * sizeof *c->segs);
+        tcp_block_free(c, c->segs, c->seg_cap * sizeof *c->segs);
         c->segs = NULL;
         c->seg_cap = 0;
         c->seg_head = 0;
     }
     if (c->ooo && c->nooo == 0) {
-        conn_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
+        tcp_block_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
         c->ooo = NULL;
         c->ooo_cap = 0;
     }
@@ -338,9 +338,10 @@ void tcp_storage_release(struct synack_tcp *c)
 
 void tcp_conn_free(struct synack_tcp *c)
 {
-    conn_free(c, c->segs, c->seg_cap * sizeof *c->segs);
-    conn_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
-    conn_free(c, c->sndq.buf, c->sndq.cap);
-    conn_free(c, c->rcvq.buf, c->rcvq.cap);
+    tcp_block_free(c, c->segs, c->seg_cap * sizeof *c->segs);
+    tcp_block_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
+    tcp_block_free(c, c->sndq.buf, c->sndq.cap);
+    tcp_block_free(c, c->rcvq.buf, c->rcvq.cap);
+    tcp_block_free(c, c->rare, sizeof *c->rare);
     alloc_free(c->env->cfg, c);
 }

@@ -25,6 +25,7 @@ struct tcp_cc {
     /* Slow start after a retransmission timeout: ABC uses L = 1 SMSS, not 2 (RFC 3465 §2.3).
      * Cleared when cwnd reaches ssthresh or on the next congestion signal. */
     bool after_rto;
+    bool epoch_valid; /* CUBIC: t_epoch and the rest of the epoch below are set */
     /* CUBIC (RFC 9438 §4), in segments (doubles: the core may use floating point, no libm). */
     double w_max;          /* window before the last reduction (0: none, take cwnd_epoch) */
     double w_last_max;     /* W_max before the last reduction: fast convergence (§4.7) */
@@ -37,7 +38,6 @@ struct tcp_cc {
     /* First application-limited ACK of the current stretch, SYNACK_NEVER when cwnd-limited:
      * t_epoch moves later by that stretch, so t excludes it (§4.2, §5.8). */
     synack_time_t app_limited_since;
-    bool epoch_valid;
 };
 
 struct tcp_cc_ops {

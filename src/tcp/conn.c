@@ -5,16 +5,73 @@
 #include "base/siphash.h"
 #include "tcp/conn.h"
 
+struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
+{
+    if (c->rare) return c->rare;
+    c->rare = tcp_block_alloc(c, sizeof *c->rare);
+    if (!c->rare) {
+        c->flags |= TCP_F_COUNTS_LOST;
+        return NULL;
+    }
+    memset(c->rare, 0, sizeof *c->rare);
+    c->rare->challenge_window = SYNACK_NEVER;
+    return c->rare;
+}
+
+/* The connection's own copy of the counter at `offset`: in the TCB for the six it holds,
+ * else in its rare block; NULL when the allocator refused the block. */
+static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
+{
+    switch (offset) {
+    case offsetof(struct synack_counters, segs_in):
+        return &c->segs_in;
+    case offsetof(struct synack_counters, segs_out):
+        return &c->segs_out;
+    case offsetof(struct synack_counters, bytes_in):
+        return &c->bytes_in;
+    case offsetof(struct synack_counters, bytes_out):
+        return &c->bytes_out;
+    case offsetof(struct synack_counters, delayed_acks):
+        return &c->delayed_acks;
+    case offsetof(struct synack_counters, keepalive_probes):
+        return &c->keepalive_probes;
+    default:
+        break;
+    }
+    struct tcp_rare *r = tcp_rare_get(c);
+    return r ? (uint64_t *)((char *)&r->counters + offset) : NULL;
+}
+
+/* Counts on the connection alone (a count its stack makes elsewhere). */
+static void count_own(struct synack_tcp *c, size_t offset)
+{
+    uint64_t *own = conn_counter(c, offset);
+    if (own) (*own)++;
+}
+
 void tcp_count(struct synack_tcp *c, size_t offset)
 {
-    (*(uint64_t *)((char *)&c->counters + offset))++;
+    count_own(c, offset);
     (*(uint64_t *)((char *)c->env->counters + offset))++;
 }
 
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
 {
-    c->counters.drops[reason]++;
-    c->env->counters->drops[reason]++;
+    tcp_count(c, offsetof(struct synack_counters, drops) + (size_t)reason * sizeof(uint64_t));
+}
+
+void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out)
+{
+    if (c->rare)
+        *out = c->rare->counters;
+    else
+        memset(out, 0, sizeof *out);
+    out->segs_in = c->segs_in;
+    out->segs_out = c->segs_out;
+    out->bytes_in = c->bytes_in;
+    out->bytes_out = c->bytes_out;
+    out->delayed_acks = c->delayed_acks;
+    out->keepalive_probes = c->keepalive_probes;
 }
 
 static void conn_event(struct synack_tcp *c, enum synack_event_type type, synack_time_t now)
@@ -134,7 +191,6 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     c->ts_offset = tcp_ts_offset(e, local_addr, local_port, remote_addr, remote_port);
     c->rack_reo_mult = 1;
     c->oow_ack_at = SYNACK_NEVER;
-    c->challenge_window = SYNACK_NEVER;
     c->cc.algo = e->cfg->cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, e->cfg->init_cwnd);
     c->all_next = e->all;
@@ -239,7 +295,8 @@ void tcp_conn_reset(struct synack_tcp *c, int err, synack_time_t now)
     struct tcp_ctl_seg seg = rst_seg(&c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
                                      c->snd_nxt, c->rcv_nxt, true);
     if (tcp_ctl_push_owed(c->env, &seg))
-        c->counters.rsts_out++; /* the stack's count: when it leaves (tcp_ctl_output) */
+        count_own(c, offsetof(struct synack_counters, rsts_out)); /* the stack's count: when
+                                                                     it leaves (tcp_ctl_output) */
     tcp_conn_finish(c, err, now);
 }
 
@@ -321,25 +378,32 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
 {
     struct tcp_env *e = c->env;
     unsigned limit = e->cfg->challenge_ack_limit;
+    /* Without the block that holds the budget (the allocator refused it) no budget can be
+     * drawn: RFC 5961 §7 lets the rate limit withhold the answer, and the stack counts it. */
+    struct tcp_rare *r = tcp_rare_get(c);
+    if (!r) {
+        TCP_COUNT(c, challenge_acks_suppressed);
+        return false;
+    }
     /* RFC 5961 §7: a configurable number per second, here per connection and drawn anew
      * each second (CVE-2016-5696: a budget shared by all connections, or a fixed one,
      * tells an off-path attacker watching his own connection what another one did). */
-    if (c->challenge_window == SYNACK_NEVER || now - c->challenge_window >= SYNACK_S(1)) {
+    if (r->challenge_window == SYNACK_NEVER || now - r->challenge_window >= SYNACK_S(1)) {
         /* The budget is a keyed hash of (connection, window number): random to anyone
          * without the secret, and drawn from nothing another connection can move. */
         uint8_t msg[16];
         memcpy(msg, &c->id, 8);
-        memcpy(msg + 8, &c->challenge_windows, 8);
+        memcpy(msg + 8, &r->challenge_windows, 8);
         uint64_t h = siphash24(e->hash_key, msg, sizeof msg);
-        c->challenge_window = now;
-        c->challenge_windows++;
-        c->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;
+        r->challenge_window = now;
+        r->challenge_windows++;
+        r->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;
     }
-    if (c->challenge_left == 0 || oow_limited(c, now)) {
+    if (r->challenge_left == 0 || oow_limited(c, now)) {
         TCP_COUNT(c, challenge_acks_suppressed);
         return false;
     }
-    c->challenge_left--;
+    r->challenge_left--;
     c->oow_ack_at = now;
     TCP_COUNT(c, challenge_acks);
     return true;

@@ -122,26 +122,110 @@ enum {
                                        the send buffer may grow (autotune.c) */
     TCP_F_SIMOPEN_SYNACK = 1u << 28, /* a simultaneous open's SYN-ACK is due: it repeats our
                                         SYN's sequence number but is no retransmission */
+    TCP_F_COUNTS_LOST = 1u << 30,    /* the allocator refused the rare block (struct
+                                        tcp_rare): some counts were the stack's alone */
 };
 
+/* What a connection keeps of events most connections never see: its counters other than
+ * the six the TCB holds, and the RFC 5961 §7 challenge-ACK budget (each challenge
+ * ACK is counted, sent or suppressed, so the block is there whenever the budget is). It
+ * comes with the first such event (tcp_rare_get) and goes with the TCB, counted in
+ * conn_storage: an idle connection that never saw one holds its TCB alone. */
+struct tcp_rare {
+    struct synack_counters counters; /* its copies of the six the TCB holds stay 0 */
+    synack_time_t challenge_window;  /* start of the current challenge-ACK second, or NEVER */
+    uint64_t challenge_windows;      /* challenge-ACK seconds begun so far */
+    unsigned challenge_left;         /* challenge ACKs left in it (a random budget) */
+};
+
+/* The fields are grouped by width, 8-byte ones first, so that the TCB has no padding: an
+ * idle connection costs its TCB alone (docs/PERFORMANCE.md), a million of them a million
+ * TCBs. Within a width, by concern. Flags that stand alone are one-bit fields. */
 struct synack_tcp {
+    /* ---- 8 bytes and more ---- */
     struct timer_node timer;                /* in the env's deadline heap; at = earliest of below */
     struct synack_tcp *hash_next;           /* 4-tuple demux chain */
     struct synack_tcp *all_prev, *all_next; /* every connection of the env */
-    struct synack_tcp *out_next;            /* output-pending list */
-    bool in_out_list;
-    struct list_node lq;     /* in the listener's SYN queue or accept queue */
-    struct list_node orphan; /* in the env's orphans, with TCP_F_ORPHAN */
+    struct synack_tcp *out_next;            /* output-pending list, with in_out_list */
+    /* One list at a time: a connection in a listener's queue has not been accepted, so
+     * the application cannot have released it, and only a released one is an orphan. */
+    union {
+        struct list_node lq;     /* with `listener`: in its SYN queue or accept queue */
+        struct list_node orphan; /* with TCP_F_ORPHAN: in the env's orphans */
+    };
     struct tcp_env *env;
     struct synack_listener *listener; /* for passive opens until accepted */
     uint64_t id;
     void *user;
-    uint32_t flags;
-    int err; /* SYNACK_ERR_* the connection failed with, or 0 */
-    enum synack_state state;
 
-    struct synack_addr local_addr, remote_addr;
-    uint16_t local_port, remote_port;
+    struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
+    struct ring rcvq; /* in-order data the application has not read */
+    /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table are
+     * allocated apart from the TCB, with their first use, and grow with it. */
+    synack_time_t rcv_rtt;    /* the receiver's round trip (0: no sample yet) */
+    synack_time_t rcv_rtt_at; /* when the running measurement began (NEVER: none) */
+    synack_time_t drs_at;     /* start of the application's current read interval */
+
+    /* Answers to invalid segments (Linux's invalid-ACK rate limit; RFC 5961 §7's
+     * challenge ACKs keep their budget in the rare block). */
+    synack_time_t oow_ack_at; /* last ACK sent for one, SYNACK_NEVER before the first */
+
+    /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers). */
+    synack_time_t rto_at; /* retransmission (also persist while the window is 0) */
+    /* One of two at a time, by state (each is cleared when its state is left). */
+    union {
+        synack_time_t timewait_at; /* in TIME_WAIT: 2*MSL */
+        synack_time_t finwait2_at; /* in FIN_WAIT_2: a released connection's limit
+                                      (fin_wait2_timeout) */
+    };
+    synack_time_t delack_at;    /* delayed ACK (RFC 5681 §4.2) */
+    synack_time_t tlp_at;       /* probe timeout, PTO (RFC 8985 §7.2) */
+    synack_time_t reorder_at;   /* RACK reordering timer (RFC 8985 §6.3) */
+    synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
+    synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
+
+    synack_time_t ts_recent_time; /* when TS.Recent was taken (RFC 7323 §5.5) */
+
+    /* Receiver: out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
+     * them for SACK; `stamp` orders them by recency). The bytes sit in rcvq's storage
+     * beyond its in-order tail. Counts below. */
+    struct tcp_ooo *ooo;
+    /* Sender scoreboard: transmitted segments from snd_una, in sequence order. */
+    struct tcp_seg *segs;
+
+    /* Congestion control and recovery. */
+    struct tcp_cc cc;
+    /* RACK (RFC 8985 §6.1). */
+    synack_time_t rack_xmit_ts, rack_rtt, min_rtt;
+    synack_time_t rack_dsack_time;
+    /* Delivery rate. */
+    uint64_t delivered;
+    synack_time_t delivered_time;
+    uint64_t delivery_rate;
+
+    /* Keepalive and user timeout. */
+    synack_time_t ka_idle, ka_interval, user_timeout;
+    synack_time_t last_rcv;  /* last segment from the peer */
+    synack_time_t una_since; /* when snd_una last advanced (or data first went out) */
+
+    /* RFC 6298 state. */
+    synack_time_t srtt, rttvar, rto;
+    synack_time_t rtt_start;
+
+    /* The connection's own counters (synack_tcp_info), besides the stack's: here the four
+     * that every segment moves and the two that an idle connection moves (the delayed ACK
+     * after the last data, keepalive probes); the rest, which most connections never
+     * move, in the rare block (tcp_count). */
+    uint64_t segs_in, segs_out, bytes_in, bytes_out;
+    uint64_t delayed_acks, keepalive_probes;
+    struct tcp_rare *rare;
+
+    /* ---- 4 bytes ---- */
+    uint32_t flags;
+    int err;      /* SYNACK_ERR_* the connection failed with, or 0 */
+    int soft_err; /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort (UNREACH;
+                     CONNREFUSED for a hard one once synchronized) since data was last
+                     acknowledged; a timeout reports it, not TIMEDOUT */
 
     /* Send sequence space (RFC 9293 §3.3.1, Figure 3). snd_nxt is the RFC's SND.NXT, the
      * highest sequence sent plus one. snd_rtx matters only during the handshake: it is
@@ -157,70 +241,35 @@ struct synack_tcp {
     uint32_t irs, rcv_nxt;
     uint32_t rcv_adv; /* right edge last advertised: rcv_nxt + window (never shrinks) */
 
-    uint16_t snd_mss;      /* RFC 9293 §3.7.1: min(peer's MSS or 536, path MTU - 40) */
-    uint16_t rcv_mss;      /* the MSS we offer: MTU - 40 */
-    uint16_t pmtu;         /* RFC 1191: path MTU estimate, from the interface MTU; only ICMP
-                              fragmentation-needed lowers it, never below min(pmtu_min, mtu) */
     uint32_t pmtu_recover; /* SND.NXT when fragmentation-needed last marked segments lost:
                               holes below it are that repair's, not congestion */
-    /* Answers to invalid segments (RFC 5961 §7, Linux's invalid-ACK rate limit). */
-    synack_time_t oow_ack_at;       /* last ACK sent for one, SYNACK_NEVER before the first */
-    synack_time_t challenge_window; /* start of the current challenge-ACK second, or NEVER */
-    unsigned challenge_left;        /* challenge ACKs left in it (a random budget) */
-    uint64_t challenge_windows;     /* challenge-ACK seconds begun so far */
-    int soft_err;                   /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort
-                                       (UNREACH; CONNREFUSED for a hard one once synchronized) since
-                                       data was last acknowledged; a timeout reports it, not TIMEDOUT */
 
-    struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
-    struct ring rcvq; /* in-order data the application has not read */
-    /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table are
-     * allocated apart from the TCB, with their first use, and grow with it. */
-    size_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are: fixed);
-                                      synack_tcp_set_bufsize sets them, and they may then be
-                                      below the storage's size (tcp_sndbuf_size) */
-    synack_time_t rcv_rtt;         /* the receiver's round trip (0: no sample yet) */
-    synack_time_t rcv_rtt_at;      /* when the running measurement began (NEVER: none) */
-    uint32_t rcv_rtt_edge;         /* it ends when rcv_nxt reaches this */
-    synack_time_t drs_at;          /* start of the application's current read interval */
-    size_t drs_copied;             /* bytes it read since then */
-    size_t drs_last;               /* bytes it read in the interval before */
-    size_t sndq_lent;              /* room synack_tcp_send_borrow lent, for the commit to check */
-
-    /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers). */
-    synack_time_t rto_at;       /* retransmission (also persist while the window is 0) */
-    synack_time_t timewait_at;  /* 2*MSL in TIME_WAIT */
-    synack_time_t delack_at;    /* delayed ACK (RFC 5681 §4.2) */
-    synack_time_t tlp_at;       /* probe timeout, PTO (RFC 8985 §7.2) */
-    synack_time_t reorder_at;   /* RACK reordering timer (RFC 8985 §6.3) */
-    synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
-    synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
-    synack_time_t finwait2_at;  /* a released connection's FIN_WAIT_2 limit (fin_wait2_timeout) */
+    /* Buffers (autotune.c). Sizes are at most TCP_MAX_BUF (2^30): 32 bits hold them. */
+    uint32_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are:
+                                        fixed); synack_tcp_set_bufsize sets them, and they may
+                                        then be below the storage's size (tcp_sndbuf_size) */
+    uint32_t rcv_rtt_edge;           /* the receiver's RTT measurement ends when rcv_nxt
+                                        reaches this */
+    uint32_t drs_copied;             /* bytes the application read since drs_at (saturates) */
+    uint32_t drs_last;               /* bytes it read in the interval before */
+    uint32_t sndq_lent;              /* room synack_tcp_send_borrow lent, for the commit to check */
+    uint32_t mem_held; /* what this connection counts in the env's mem_held (its buffers'
+                          and out-of-order bytes: under 3 * 2^30) */
 
     /* Options (RFC 7323, RFC 2018). */
-    uint8_t snd_wscale; /* shift for the peer's window field */
-    uint8_t rcv_wscale; /* shift for ours */
-    uint16_t eff_mss;   /* payload per full segment: snd_mss less fixed options */
-    uint32_t ts_offset; /* RFC 7323 §5.4: per-connection random TSval offset */
-    uint32_t ts_recent; /* RFC 7323 §4.3 TS.Recent */
-    synack_time_t ts_recent_time;
+    uint32_t ts_offset;     /* RFC 7323 §5.4: per-connection random TSval offset */
+    uint32_t ts_recent;     /* RFC 7323 §4.3 TS.Recent */
     uint32_t last_ack_sent; /* RFC 7323 §4.3 Last.ACK.sent */
 
-    /* Receiver: out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
-     * them for SACK; `stamp` orders them by recency). The bytes sit in rcvq's storage
-     * beyond its in-order tail. */
-    struct tcp_ooo *ooo;
+    /* Receiver: the out-of-order table's counts, D-SACK, what waits to be acknowledged. */
     unsigned nooo, ooo_cap;
     uint32_t ooo_stamp;
     uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
     uint32_t ooo_fin_seq;
     uint32_t ooo_bytes;   /* bytes held in the out-of-order blocks */
-    size_t mem_held;      /* what this connection counts in the env's mem_held */
     uint32_t rcv_unacked; /* in-order bytes received since our last ACK */
-    uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
 
-    /* Sender scoreboard: transmitted segments from snd_una, in sequence order. */
-    struct tcp_seg *segs;
+    /* Sender scoreboard: its ring's indices and what its records add up to. */
     unsigned seg_cap, seg_head, seg_count;
     uint32_t sacked_bytes;  /* SACKed and not cumulatively acked */
     uint32_t lost_bytes;    /* marked lost, not SACKed */
@@ -231,44 +280,42 @@ struct synack_tcp {
     unsigned dupacks;           /* consecutive duplicate ACKs (RFC 5681 §3.2) */
     uint32_t lt_bytes;          /* sent by limited transmit since the last new ACK (RFC 3042) */
 
-    /* Congestion control and recovery. */
-    struct tcp_cc cc;
-    enum tcp_recovery recovery;
-    enum synack_cc_phase phase; /* last phase reported by SYNACK_EV_CC */
-    uint32_t recover;           /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
-    bool recover_set;
-    bool cwnd_limited; /* the last send was stopped by cwnd, not the app */
-    uint32_t snd_sml;  /* end of the last short segment sent (Nagle, Minshall) */
-    /* RACK (RFC 8985 §6.1). */
-    synack_time_t rack_xmit_ts, rack_rtt, min_rtt;
+    uint32_t recover; /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
+    uint32_t snd_sml; /* end of the last short segment sent (Nagle, Minshall) */
+    /* RACK and TLP (RFC 8985 §6.1, §7). */
     uint32_t rack_end_seq, rack_fack;
     unsigned rack_reo_mult;
     uint32_t tlp_end_seq;
-    bool tlp_retrans; /* the outstanding TLP was a retransmission */
-    bool tlp_dsack;   /* a D-SACK arrived while it was out */
-    synack_time_t rack_dsack_time;
     unsigned rack_reo_recoveries;
-    /* Delivery rate. */
-    uint64_t delivered;
-    synack_time_t delivered_time;
-    uint64_t delivery_rate;
 
-    /* Keepalive and user timeout. */
-    synack_time_t ka_idle, ka_interval, user_timeout;
     unsigned ka_count, ka_sent;
-    synack_time_t last_rcv;  /* last segment from the peer */
-    synack_time_t una_since; /* when snd_una last advanced (or data first went out) */
-
-    /* RFC 6298 state. */
-    synack_time_t srtt, rttvar, rto;
-    bool have_rtt;
     unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5) */
     unsigned retries; /* expiries since the peer was last heard acknowledging */
-    bool persist;     /* rto_at is the persist timer (zero window, nothing in flight) */
     uint32_t rtt_seq; /* ACK of this sequence number completes the timed sample */
-    synack_time_t rtt_start;
 
-    struct synack_counters counters;
+    /* ---- 2 bytes ---- */
+    uint16_t local_port, remote_port;
+    uint16_t snd_mss;     /* RFC 9293 §3.7.1: min(peer's MSS or 536, path MTU - 40) */
+    uint16_t rcv_mss;     /* the MSS we offer: MTU - 40 */
+    uint16_t pmtu;        /* RFC 1191: path MTU estimate, from the interface MTU; only ICMP
+                             fragmentation-needed lowers it, never below min(pmtu_min, mtu) */
+    uint16_t eff_mss;     /* payload per full segment: snd_mss less fixed options */
+    uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
+
+    /* ---- 1 byte ---- */
+    struct synack_addr local_addr, remote_addr;
+    uint8_t state;      /* enum synack_state */
+    uint8_t recovery;   /* enum tcp_recovery */
+    uint8_t phase;      /* enum synack_cc_phase: last phase reported by SYNACK_EV_CC */
+    uint8_t snd_wscale; /* shift for the peer's window field */
+    uint8_t rcv_wscale; /* shift for ours */
+    bool in_out_list : 1;
+    bool recover_set : 1;
+    bool cwnd_limited : 1; /* the last send was stopped by cwnd, not the app */
+    bool tlp_retrans : 1;  /* the outstanding TLP was a retransmission */
+    bool tlp_dsack : 1;    /* a D-SACK arrived while it was out */
+    bool have_rtt : 1;
+    bool persist : 1; /* rto_at is the persist timer (zero window, nothing in flight) */
 };
 
 /* A connection in TIME-WAIT that the application has released: what RFC 9293 §3.10.7.4
@@ -449,6 +496,9 @@ size_t tcp_rcv_room(const struct synack_tcp *c);
 void tcp_storage_release(struct synack_tcp *c);
 /* Frees the buffers' and the tables' storage, then the TCB. */
 void tcp_conn_free(struct synack_tcp *c);
+/* Allocates / frees a block of a connection beyond its TCB, counted in conn_storage. */
+void *tcp_block_alloc(struct synack_tcp *c, size_t size);
+void tcp_block_free(struct synack_tcp *c, void *p, size_t size);
 
 /* Bytes one connection allocates when it is made: its TCB (the rest comes with use). */
 size_t tcp_conn_bytes(const struct synack_config *cfg);
@@ -494,10 +544,19 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now);
 /* True if an ACK may answer a segment that failed the acceptability test or PAWS now
  * (invalid_ack_interval); counts invalid_acks_suppressed when not. */
 bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now);
-/* Increment a counter on the connection and on its stack (the env's counters). */
+/* Increment a counter on the connection and on its stack (the env's counters). A counter
+ * other than the six the TCB holds goes to the connection's rare block, allocated with
+ * the first of them; if the allocator refuses it, the stack still counts, the connection
+ * is marked TCP_F_COUNTS_LOST (synack_tcp_info's counters_lost) and the next such count
+ * tries again. */
 #define TCP_COUNT(c, field) tcp_count((c), offsetof(struct synack_counters, field))
 void tcp_count(struct synack_tcp *c, size_t offset);
 void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
+/* The connection's rare block, allocated now if it has none (TCP_F_COUNTS_LOST and NULL
+ * when the allocator refuses it). */
+struct tcp_rare *tcp_rare_get(struct synack_tcp *c);
+/* The connection's own counters as synack_tcp_info reports them. */
+void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out);
 
 /* Sets snd_mss and the effective MSS (less the 12 bytes of timestamps when they are on). */
 void tcp_set_snd_mss(struct synack_tcp *c, uint16_t mss);

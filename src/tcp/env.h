@@ -93,7 +93,7 @@ struct tcp_env {
      * autotune.c counts each allocation and free; dead connections count until freed). */
     size_t conn_storage;
     /* Blocks that drained buffers gave back, kept for the next allocation of their size
-     * (tcp/autotune.c: conn_alloc, conn_free); store_cached bytes together. */
+     * (tcp/autotune.c: tcp_block_alloc, tcp_block_free); store_cached bytes together. */
     struct {
         void *p;
         size_t size;

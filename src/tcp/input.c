@@ -403,7 +403,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
     uint32_t took = tcp_reasm_input(c, seq, in->data, in->len, &immediate);
     if (seq == c->rcv_nxt && took < in->len) in->fin = false; /* the FIN lies past a drop */
     c->rcv_nxt += took;
-    c->counters.bytes_in += took;
+    c->bytes_in += took;
     c->env->counters->bytes_in += took;
     if ((c->flags & TCP_F_OOO_FIN) && c->rcv_nxt == c->ooo_fin_seq) {
         /* The hole before a FIN that came early is filled: take the FIN now. */

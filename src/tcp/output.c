@@ -353,7 +353,7 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
     if (p->keepalive || used) c->flags &= ~(uint32_t)TCP_F_KEEPALIVE;
     TCP_COUNT(c, segs_out);
     if (p->len) {
-        c->counters.bytes_out += p->len;
+        c->bytes_out += p->len;
         c->env->counters->bytes_out += p->len;
     }
     if (probe) TCP_COUNT(c, window_probes);

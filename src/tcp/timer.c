@@ -3,9 +3,9 @@
 
 void tcp_timer_update(struct synack_tcp *c)
 {
-    if (c->flags & TCP_F_DEAD) return; /* out of the heap for good */
-    synack_time_t t[] = {c->rto_at,     c->timewait_at,  c->delack_at,  c->tlp_at,
-                         c->reorder_at, c->keepalive_at, c->finwait2_at};
+    if (c->flags & TCP_F_DEAD) return;                 /* out of the heap for good */
+    synack_time_t t[] = {c->rto_at,    c->timewait_at, /* or finwait2_at: one field */
+                         c->delack_at, c->tlp_at,      c->reorder_at, c->keepalive_at};
     synack_time_t at = SYNACK_NEVER;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] < at) at = t[i];
@@ -22,13 +22,12 @@ void tcp_timer_update(struct synack_tcp *c)
 void tcp_timers_clear(struct synack_tcp *c)
 {
     c->rto_at = SYNACK_NEVER;
-    c->timewait_at = SYNACK_NEVER;
+    c->timewait_at = SYNACK_NEVER; /* and finwait2_at, which shares it */
     c->delack_at = SYNACK_NEVER;
     c->tlp_at = SYNACK_NEVER;
     c->reorder_at = SYNACK_NEVER;
     c->keepalive_at = SYNACK_NEVER;
     c->utimeout_at = SYNACK_NEVER;
-    c->finwait2_at = SYNACK_NEVER;
     c->persist = false;
     tcp_timer_update(c);
 }
@@ -250,13 +249,13 @@ static void keepalive_expired(struct synack_tcp *c, synack_time_t now)
 
 void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
 {
-    if (c->timewait_at <= now) {
+    if (c->state == SYNACK_TIME_WAIT && c->timewait_at <= now) {
         /* RFC 9293 §3.10.7.4: TIME-WAIT ends after 2*MSL; delete the TCB. */
         c->timewait_at = SYNACK_NEVER;
         tcp_conn_finish(c, 0, now);
         return;
     }
-    if (c->finwait2_at <= now) {
+    if (c->state == SYNACK_FIN_WAIT_2 && c->finwait2_at <= now) {
         /* Our FIN is acknowledged, the application is gone, the peer never sends its FIN:
          * reset (Linux's tcp_fin_timeout; RFC 9293 leaves FIN-WAIT-2 unbounded). */
         c->env->counters->fin_wait2_timeouts++;

@@ -389,7 +389,8 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->ooo_blocks = c->nooo;
     out->delivery_rate = c->delivery_rate;
     out->delivered = c->delivered;
-    out->counters = c->counters;
+    tcp_counters_get(c, &out->counters);
+    out->counters_lost = (c->flags & TCP_F_COUNTS_LOST) != 0;
     return 0;
 }
 
