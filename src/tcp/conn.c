@@ -18,8 +18,8 @@ struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
     return c->rare;
 }
 
-/* The connection's own copy of the counter at `offset`: in the TCB for the six it holds,
- * else in its rare block; NULL when the allocator refused the block. */
+/* The connection's own copy of the counter at `offset`, when the TCB holds it (six do);
+ * else NULL, and the count goes to the rare block (count_own). */
 static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
 {
     switch (offset) {
@@ -38,15 +38,20 @@ static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
     default:
         break;
     }
-    struct tcp_rare *r = tcp_rare_get(c);
-    return r ? (uint64_t *)((char *)&r->counters + offset) : NULL;
+    return NULL;
 }
 
 /* Counts on the connection alone (a count its stack makes elsewhere). */
 static void count_own(struct synack_tcp *c, size_t offset)
 {
     uint64_t *own = conn_counter(c, offset);
-    if (own) (*own)++;
+    if (own) {
+        (*own)++;
+        return;
+    }
+    struct tcp_rare *r = tcp_rare_get(c);
+    if (r && r->counts[offset / sizeof(uint64_t)] != UINT32_MAX)
+        r->counts[offset / sizeof(uint64_t)]++;
 }
 
 void tcp_count(struct synack_tcp *c, size_t offset)
@@ -62,10 +67,9 @@ void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason)
 
 void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out)
 {
-    if (c->rare)
-        *out = c->rare->counters;
-    else
-        memset(out, 0, sizeof *out);
+    uint64_t *all = (uint64_t *)(void *)out;
+    for (size_t i = 0; i < TCP_RARE_COUNTS; i++)
+        all[i] = c->rare ? c->rare->counts[i] : 0;
     out->segs_in = c->segs_in;
     out->segs_out = c->segs_out;
     out->bytes_in = c->bytes_in;

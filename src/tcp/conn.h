@@ -131,11 +131,18 @@ enum {
  * ACK is counted, sent or suppressed, so the block is there whenever the budget is). It
  * comes with the first such event (tcp_rare_get) and goes with the TCB, counted in
  * conn_storage: an idle connection that never saw one holds its TCB alone. */
+#define TCP_RARE_COUNTS (sizeof(struct synack_counters) / sizeof(uint64_t))
+_Static_assert(sizeof(struct synack_counters) % sizeof(uint64_t) == 0, "counters are uint64_t");
 struct tcp_rare {
-    struct synack_counters counters; /* its copies of the six the TCB holds stay 0 */
-    synack_time_t challenge_window;  /* start of the current challenge-ACK second, or NEVER */
-    uint64_t challenge_windows;      /* challenge-ACK seconds begun so far */
-    unsigned challenge_left;         /* challenge ACKs left in it (a random budget) */
+    /* synack_counters' fields by index (offset / 8), in 32 bits: what this block counts
+     * are rare events of one connection (retransmissions, resets, drops), which stop at
+     * UINT32_MAX rather than wrap. The six the TCB holds stay 0 here. Half the size of a
+     * copy of synack_counters, which a half-open connection of a SYN flood brings with its
+     * first retransmitted SYN-ACK. */
+    uint32_t counts[TCP_RARE_COUNTS];
+    synack_time_t challenge_window; /* start of the current challenge-ACK second, or NEVER */
+    uint64_t challenge_windows;     /* challenge-ACK seconds begun so far */
+    unsigned challenge_left;        /* challenge ACKs left in it (a random budget) */
 };
 
 /* The fields are grouped by width, 8-byte ones first, so that the TCB has no padding: an
@@ -386,9 +393,9 @@ struct tcp_tuple_holder {
  * true without steering. */
 bool tcp_steers_here(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                      const struct synack_addr *raddr, uint16_t rport);
-/* RFC 6056 §3.3.3: an ephemeral port for (laddr, raddr, rport) that steers here, no listener holds and
- * whose 4-tuple tcp_tuple_claim gives (free, or in a TIME-WAIT `h` may take over), or 0 if
- * none is. */
+/* RFC 6056 §3.3.3: an ephemeral port for (laddr, raddr, rport) that steers here, no listener holds
+ * and whose 4-tuple tcp_tuple_claim gives (free, or in a TIME-WAIT `h` may take over), or 0 if none
+ * is. */
 uint16_t tcp_ephemeral_port(struct tcp_env *e, const struct synack_addr *laddr,
                             const struct synack_addr *raddr, uint16_t rport, synack_time_t now,
                             struct tcp_tuple_holder *h);

@@ -996,6 +996,31 @@ static void rarer_counters_come_with_their_block(void **state)
     assert_int_equal(conn_mem.live, 0);
 }
 
+/* The block counts in 32 bits: a count at UINT32_MAX stays there (the stack's own, 64-bit,
+ * goes on), and synack_tcp_info reads each at its place in synack_counters. */
+static void rarer_counters_stop_at_32_bits(void **state)
+{
+    (void)state;
+    struct fix f;
+    counted_accepted(&f);
+    uint8_t data[100] = {1};
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 100, f.peer_ack, data, 100); /* out of order */
+    assert_non_null(f.c->rare);
+    size_t at = offsetof(struct synack_counters, out_of_order) / sizeof(uint64_t);
+    assert_int_equal(f.c->rare->counts[at], 1);
+    f.c->rare->counts[at] = UINT32_MAX - 1;
+    uint64_t stack_before = counters(&f).out_of_order;
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 300, f.peer_ack, data, 100);
+    fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 500, f.peer_ack, data, 100);
+    struct synack_tcp_info info = fix_info(&f);
+    assert_int_equal(info.counters.out_of_order, UINT32_MAX);
+    assert_int_equal(counters(&f).out_of_order, stack_before + 2);
+    /* Its neighbours in synack_counters are untouched. */
+    assert_int_equal(info.counters.segs_in, f.c->segs_in);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
 /* When the allocator refuses the block of rarer counters, the connection works on, the
  * stack counts, and synack_tcp_info says counts are missing; the next count tries again. */
 static void rarer_counters_refused_keep_the_connection_working(void **state)
@@ -1208,6 +1233,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(event_queue_grows_with_what_is_pending),
     cmocka_unit_test(event_queue_growth_refused_is_counted),
     cmocka_unit_test(rarer_counters_come_with_their_block),
+    cmocka_unit_test(rarer_counters_stop_at_32_bits),
     cmocka_unit_test(rarer_counters_refused_keep_the_connection_working),
     cmocka_unit_test(challenge_ack_without_the_rare_block_is_withheld),
     cmocka_unit_test(stack_for_a_million_connections_allocates_little),
