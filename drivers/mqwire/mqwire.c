@@ -4,7 +4,8 @@
  * Between every sending queue of one side and every receiving queue of the other there is
  * one ring, written by the sending queue's thread alone and read by the receiving queue's
  * thread alone (single producer, single consumer). A packet is a record in the ring: an
- * 8-byte header holding its length, then its bytes, padded to 8. A record never wraps:
+ * 8-byte header holding its length and what its sender left to finish (mq_meta: where a
+ * partial checksum sits), then its bytes, padded to 8. A record never wraps:
  * where the bytes left before the end cannot hold it, a wrap mark fills them and the
  * record starts again at the beginning. `tail` (the producer's) and `head` (the
  * consumer's) count bytes since the start and only grow; each side keeps a copy of the
@@ -20,7 +21,6 @@
  * before AGAIN. */
 #include "synack/link.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,7 +185,7 @@ static synack_ssize mq_take(struct mq_link *m, uint8_t *buf, size_t cap, unsigne
     size_t len, rec;
     uint32_t meta;
     struct mq_ring *r = mq_ready(m, &pkt, &len, &rec, &meta);
-    if (!r && m->efd >= 0 && atomic_load_explicit(&m->wake, memory_order_relaxed)) {
+    if (!r && atomic_load_explicit(&m->wake, memory_order_relaxed)) {
         uint64_t v;
         (void)!read(m->efd, &v, sizeof v); /* empty it, then look again (header comment) */
         atomic_thread_fence(memory_order_seq_cst);

@@ -425,6 +425,53 @@ static void mqwire_carries_packets_in_order_across_the_wrap(void **state)
     synack_mqwire_free(w);
 }
 
+/* Whether `pkt` is an IP packet whose TCP checksum is right. */
+static bool tcp_checksum_right(const uint8_t *pkt, size_t len)
+{
+    struct wire_ip_repr ip;
+    struct wire_tcp_repr tcp;
+    return wire_ip_parse(pkt, len, &ip) == SYNACK_DROP_NONE &&
+           wire_tcp_parse(pkt + ip.header_len, ip.payload_len, &ip.src, &ip.dst, &tcp) ==
+               SYNACK_DROP_NONE;
+}
+
+/* With its offloads the wire takes a stack's SYN with its checksum left partial; the far
+ * queue hands it to recv_offload as sent, vouched for, and to a plain recv (a capture, a
+ * reader that vouches for nothing) with the checksum finished. With no_offload the stack
+ * finishes it itself. */
+static void mqwire_offloads_hand_partial_checksums_on_vouched_or_finished(void **state)
+{
+    (void)state;
+    for (int off = 0; off < 2; off++) {
+        struct synack_mqwire_config cfg = {.queues = 1, .no_offload = off};
+        memcpy(cfg.key, key, sizeof key);
+        struct synack_mqwire *w = NULL;
+        assert_int_equal(synack_mqwire_new(&w, &cfg), 0);
+        struct synack_link *tx = synack_mqwire_link(w, 0, 0), *rx = synack_mqwire_link(w, 1, 0);
+        assert_int_equal(synack_link_tx_offloads(tx), off ? 0u : SYNACK_TX_ALL);
+        struct synack_stack *s = steered_stack(ADDR_CLI, 1, 0);
+        struct synack_endpoint srv = ep4(ADDR_SRV, SRV_PORT);
+        struct synack_tcp *c;
+        uint8_t buf[65536];
+        for (int k = 0; k < 2; k++) { /* a SYN for each kind of recv */
+            assert_int_equal(synack_tcp_connect(s, &srv, NULL, NULL, &c, 0), 0);
+            synack_link_drain(tx, s, buf, sizeof buf, 0);
+        }
+        assert_int_equal(stats_of(tx).tx_csum_partial, off ? 0 : 2);
+        unsigned flags = 7;
+        synack_ssize n = synack_link_recv_offload(rx, buf, sizeof buf, &flags, 0);
+        assert_true(n > 0);
+        assert_int_equal(flags, off ? 0u : SYNACK_INPUT_CSUM_VERIFIED);
+        assert_int_equal(tcp_checksum_right(buf, (size_t)n), off != 0);
+        n = synack_link_recv(rx, buf, sizeof buf, 0);
+        assert_true(n > 0);
+        assert_true(tcp_checksum_right(buf, (size_t)n));
+        assert_int_equal(stats_of(rx).rx_csum_vouched, off ? 0 : 1);
+        synack_stack_free(s);
+        synack_mqwire_free(w);
+    }
+}
+
 static void mqwire_drops_and_counts_what_does_not_fit(void **state)
 {
     (void)state;
@@ -814,6 +861,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(stack_takes_only_ephemeral_ports_that_steer_home),
     cmocka_unit_test(stack_refuses_a_queue_outside_its_steering),
     cmocka_unit_test(mqwire_carries_packets_in_order_across_the_wrap),
+    cmocka_unit_test(mqwire_offloads_hand_partial_checksums_on_vouched_or_finished),
     cmocka_unit_test(mqwire_drops_and_counts_what_does_not_fit),
     cmocka_unit_test(mqwire_fd_wakes_a_queue_that_sleeps),
     cmocka_unit_test(mqwire_fd_asked_late_is_readable_for_what_waits),
