@@ -219,29 +219,69 @@ void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now)
     c->rcv_rtt_at = now;
 }
 
-void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
+/* Bytes per millisecond read in `span` ns (at least 1 for any reading, at most
+ * UINT32_MAX: 34 Tbit/s). */
+static uint32_t drs_rate(size_t copied, synack_time_t span)
 {
-    size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
-    if (cap >= max) return;
-    if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
-    c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
-    if (c->rcv_rtt == 0 || now - c->drs_at < c->rcv_rtt) return;
+    if (copied == 0) return 0;
+    if (span == 0) return UINT32_MAX;
+    uint64_t r = (uint64_t)copied * 1000000u / span;
+    return r == 0 ? 1 : r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+/* The end of a read interval of at least a round trip, found by a read of `n` bytes at
+ * `now`. That read counts twice. In the reading that sizes the buffer, as the interval's
+ * last (a read that takes what a filled hole released may be the largest of the round
+ * trip). And in the next interval's rate, not this one's: it was read after `now`, so in
+ * the next interval's time. (Counted in this one's rate, a loop that reads a window's
+ * worth at one reading of its clock, as two programs on one machine do, would show a
+ * window too many in each interval: up to twice the rate it had.) */
+static void drs_interval_end(struct synack_tcp *c, size_t cap, size_t max, size_t n,
+                             synack_time_t now)
+{
     /* Twice a round trip's reading, and a few segments for the receiver's SWS avoidance
      * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
      * grew since the round trip before (a sender in slow start), the growth is carried one
      * round trip on (up to doubling): the new window reaches the sender half a round trip
      * later, and one that only matched the last round trip would hold a doubling sender to
      * half again per round trip. */
-    size_t copied = c->drs_copied, last = c->drs_last;
+    size_t copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + n : UINT32_MAX;
+    size_t last = c->drs_last;
     size_t target = 2 * copied + 4 * (size_t)c->rcv_mss;
     if (last && copied > last) target += target * (copied > 2 * last ? last : copied - last) / last;
+    uint32_t rate = drs_rate(c->drs_copied, now - c->drs_at);
+    if (rate > c->drs_rate_best) c->drs_rate_best = rate;
     c->drs_at = now;
     c->drs_last = copied;
     c->drs_copied = 0;
     if (target <= cap || tcp_mem_pressure(c)) return;
+    /* The rate gate: once the buffer has grown, it grows again only if the application
+     * now reads faster than it ever did at the size before, by an eighth. Where the window
+     * held the sender back (a long fat path, slow start), a larger one carries more per
+     * round trip and the rate rises with it. Where it did not, what a round trip carried
+     * was never the window's doing: on a path of microseconds between two programs on one
+     * machine, a window's worth arrives as fast as the processors copy it, the "round
+     * trip" the receiver measures lasts as long as that takes, and twice a round trip's
+     * reading is twice the window, every time; without the gate the buffer doubled to
+     * rcvbuf_max, where each copy misses the caches (docs/PERFORMANCE.md, in-memory bulk).
+     * The gate compares against the best interval at the size before rather than the
+     * last one, so that one slow interval (a preempted reader) does not let the next
+     * ordinary one through. */
+    if (c->drs_rate_base && (uint64_t)rate * 8 < (uint64_t)c->drs_rate_base * 9) return;
     size_t size = next_size(cap, target, max);
     if (!grow_ring(c, &c->rcvq, size)) return; /* the block table may follow */
+    c->drs_rate_base = c->drs_rate_best;
+    c->drs_rate_best = 0;
     TCP_COUNT(c, rcvbuf_grown);
+}
+
+void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
+{
+    size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
+    if (cap >= max) return;
+    if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
+    if (c->rcv_rtt && now - c->drs_at >= c->rcv_rtt) drs_interval_end(c, cap, max, n, now);
+    c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
 }
 
 bool tcp_ring_storage(struct synack_tcp *c, struct ring *r)
