@@ -229,13 +229,16 @@ static uint32_t drs_rate(size_t copied, synack_time_t span)
     return r == 0 ? 1 : r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
-/* The end of a read interval of at least a round trip, found by a read at `now`. That
- * read belongs to the next interval: it took its bytes after `now`, so in the next
- * interval's time. (Counted in this one, a loop that reads a window's worth at one
- * reading of its clock, as two programs on one machine do, would show a window too many
- * in each interval: a rate up to twice what it was, and a buffer sized for twice the
- * reading.) */
-static void drs_interval_end(struct synack_tcp *c, size_t cap, size_t max, synack_time_t now)
+/* The end of a read interval of at least a round trip, found by a read of `n` bytes at
+ * `now`. That read is the interval's last in the reading that sizes the buffer (a read
+ * that takes what a filled hole released may be the largest of the round trip, and
+ * deferred a round trip, it grows the window a round trip late on the lossy paths where
+ * it matters most). But it took its bytes after `now`, in the next interval's time, so it
+ * counts in that interval's rate (drs_carry): counted in this one's, a loop that reads a
+ * window's worth at one reading of its clock, as two programs on one machine do, would
+ * show a window too many in each interval, up to twice the rate it had. */
+static void drs_interval_end(struct synack_tcp *c, size_t cap, size_t max, size_t n,
+                             synack_time_t now)
 {
     /* Twice a round trip's reading, and a few segments for the receiver's SWS avoidance
      * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
@@ -243,11 +246,12 @@ static void drs_interval_end(struct synack_tcp *c, size_t cap, size_t max, synac
      * round trip on (up to doubling): the new window reaches the sender half a round trip
      * later, and one that only matched the last round trip would hold a doubling sender to
      * half again per round trip. */
-    size_t copied = c->drs_copied;
+    size_t copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + n : UINT32_MAX;
     size_t last = c->drs_last;
     size_t target = 2 * copied + 4 * (size_t)c->rcv_mss;
     if (last && copied > last) target += target * (copied > 2 * last ? last : copied - last) / last;
-    uint32_t rate = drs_rate(copied, now - c->drs_at);
+    uint32_t rate = drs_rate((size_t)c->drs_copied + c->drs_carry, now - c->drs_at);
+    c->drs_carry = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
     if (rate > c->drs_rate_best) c->drs_rate_best = rate;
     c->drs_at = now;
     c->drs_last = copied;
@@ -278,7 +282,10 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
     size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
     if (cap >= max) return;
     if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
-    if (c->rcv_rtt && now - c->drs_at >= c->rcv_rtt) drs_interval_end(c, cap, max, now);
+    if (c->rcv_rtt && now - c->drs_at >= c->rcv_rtt) {
+        drs_interval_end(c, cap, max, n, now);
+        return;
+    }
     c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
 }
 

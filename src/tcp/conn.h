@@ -262,6 +262,8 @@ struct synack_tcp {
     uint32_t drs_rate_best;          /* the fastest interval's reading, bytes/ms, since the
                                         buffer last grew (autotune.c: the rate gate) */
     uint32_t drs_rate_base;          /* ... and at the size before (0: never grown) */
+    uint32_t drs_carry;              /* the read that ended the last interval: in this
+                                        interval's time, so in its rate (not its reading) */
     uint32_t sndq_lent;              /* room synack_tcp_send_borrow lent, for the commit to check */
     uint32_t mem_held; /* what this connection counts in the env's mem_held (its buffers'
                           and out-of-order bytes: under 3 * 2^30) */
