@@ -5,12 +5,16 @@
 #   (b) kernel -> synack   kernel `nc HOST PORT < FILE`   ->  `synack cat -l`
 #   (c) kernel -> kernel   kernel nc in namespace B -> tunB -> bench/tun_relay -> tunA ->
 #                          kernel `nc -l` in namespace A (one packet per read and write)
+#   (d) kernel -> kernel   kernel nc in namespace D -> a veth pair -> kernel `nc -l` in
+#                          namespace C: no user process on the path at all (issue 13's
+#                          other bar: synack over TUN against the kernel over veth)
 # Every packet of (a) and (b) crosses one TUN device and one user process (synack); every
 # packet of (c) crosses two TUN devices and one user process (the relay), so (c) is what
 # the kernel's own TCP achieves on a path of that shape, and synack/kernel compares stacks.
 #
 # Everything runs inside network namespaces created here (198.18.0.0/24 for (a) and (b),
-# 198.18.1.0/24 for (c); with --ipv6, 2001:db8::/64 and 2001:db8:1::/64) and removed on exit. Needs root and /dev/net/tun. Use a Release
+# 198.18.1.0/24 for (c), 198.18.2.0/24 for (d); with --ipv6, 2001:db8::/64, 2001:db8:1::/64
+# and 2001:db8:2::/64) and removed on exit. Needs root and /dev/net/tun. Use a Release
 # build (`make`): a Debug or sanitizer build measures the instrumentation.
 #
 # Usage: bench/tun.sh [BUILD_DIR] [--ipv6] [--mb N] [--runs N] [--synack-opts "OPTS"]
@@ -64,6 +68,8 @@ limit=$((60 + mb))
 ns=sbench-$$
 nsa=sbenchA-$$
 nsb=sbenchB-$$
+nsc=sbenchC-$$
+nsd=sbenchD-$$
 dir=$(mktemp -d "${TMPDIR:-/tmp}/synack-bench-tun.XXXXXX")
 pids=()
 
@@ -74,6 +80,8 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null || true
     ip netns del "$nsa" 2>/dev/null || true
     ip netns del "$nsb" 2>/dev/null || true
+    ip netns del "$nsc" 2>/dev/null || true
+    ip netns del "$nsd" 2>/dev/null || true
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -135,9 +143,11 @@ ip -n "$ns" link set lo up
 # The addresses: synack's and the kernel's for (a) and (b), the kernel's two for (c).
 if [ "$ipv6" -eq 1 ]; then
     fam=-6 plen=64 me=2001:db8::2 host=2001:db8::1 ra=2001:db8:1::1 rb=2001:db8:1::2
+    vc=2001:db8:2::1 vd=2001:db8:2::2
     nodad=(nodad) # (c): usable at once, no duplicate address detection on a fresh device
 else
     fam=-4 plen=24 me=198.18.0.2 host=198.18.0.1 ra=198.18.1.1 rb=198.18.1.2
+    vc=198.18.2.1 vd=198.18.2.2
     nodad=()
 fi
 link=(--link tun:tun0 --addr "$me/$plen" --tun-host-addr "$host/$plen")
@@ -207,8 +217,34 @@ run_kernel_to_kernel() {
     check_count "(c)" "$dir/count"
 }
 
+# (d) kernel -> kernel over a veth pair between two namespaces (the kernel's offloads on,
+# as veth has them by default).
+setup_veth() {
+    ip netns add "$nsc" || die "cannot create a network namespace"
+    ip netns add "$nsd" || die "cannot create a network namespace"
+    {
+        ip -n "$nsc" link add vethC type veth peer name vethD netns "$nsd" &&
+            ip -n "$nsc" addr add "$vc/$plen" dev vethC "${nodad[@]}" && ip -n "$nsc" link set vethC up &&
+            ip -n "$nsd" addr add "$vd/$plen" dev vethD "${nodad[@]}" && ip -n "$nsd" link set vethD up &&
+            ip -n "$nsc" link set lo up && ip -n "$nsd" link set lo up
+    } || die "(d): cannot make the veth pair"
+}
+
+run_kernel_veth() {
+    bg "$nsc" "$limit" "$dir/count" sh -c "nc $fam -l -d 5000 </dev/null | wc -c"
+    local rx=$BG t0 rc=0
+    poll listening "$nsc" 5000 || die "(d): the kernel nc -l never listened"
+    t0=$(now)
+    ip netns exec "$nsd" timeout -k 5 "$limit" nc -N "$vc" 5000 <"$dir/data" \
+        >/dev/null 2>>"$dir/stderr.log" || rc=$?
+    reap "$rx"
+    T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
+    { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "(d): kernel nc exited $rc and $RC (see $dir/stderr.log)"
+    check_count "(d)" "$dir/count"
+}
+
 # measure NAME FN: runs FN `runs` times; leaves "median min max" MB/s in RES_NAME.
-RES_a="" RES_b="" RES_c=""
+RES_a="" RES_b="" RES_c="" RES_d=""
 measure() {
     local name=$1 fn=$2 i rates=()
     for i in $(seq "$runs"); do
@@ -228,19 +264,24 @@ setup_relay
 measure c run_kernel_to_kernel
 kill -TERM "$RELAY" 2>/dev/null
 reap "$RELAY"
+setup_veth
+measure d run_kernel_veth
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 read -r a_med a_min a_max <<<"$RES_a"
 read -r b_med b_min b_max <<<"$RES_b"
 read -r c_med c_min c_max <<<"$RES_c"
+read -r d_med d_min d_max <<<"$RES_d"
 cmdline="bench/tun.sh $build$([ "$ipv6" -eq 1 ] && echo " --ipv6") --mb $mb --runs $runs${synack_opts:+ --synack-opts \"$synack_opts\"}"
 echo "Command: \`$cmdline\` ($(date -u +%Y-%m-%d), $(nproc) cores, ${cpu:-unknown CPU}, Linux $(uname -r))"
 echo
-echo "| path | MB per run | runs | MB/s median | MB/s min | MB/s max | synack / kernel |"
-echo "|---|---|---|---|---|---|---|"
+echo "| path | MB per run | runs | MB/s median | MB/s min | MB/s max | synack / kernel (c) | synack / kernel (d) |"
+echo "|---|---|---|---|---|---|---|---|"
 awk -v mb="$mb" -v r="$runs" -v am="$a_med" -v a0="$a_min" -v a1="$a_max" \
-    -v bm="$b_med" -v b0="$b_min" -v b1="$b_max" -v cm="$c_med" -v c0="$c_min" -v c1="$c_max" 'BEGIN{
-    printf "| (a) synack -> kernel, one TUN | %d | %d | %.1f | %.1f | %.1f | %.2f |\n", mb, r, am, a0, a1, am / cm
-    printf "| (b) kernel -> synack, one TUN | %d | %d | %.1f | %.1f | %.1f | %.2f |\n", mb, r, bm, b0, b1, bm / cm
-    printf "| (c) kernel -> kernel, two TUNs + tun_relay | %d | %d | %.1f | %.1f | %.1f | 1.00 |\n", mb, r, cm, c0, c1
+    -v bm="$b_med" -v b0="$b_min" -v b1="$b_max" -v cm="$c_med" -v c0="$c_min" -v c1="$c_max" \
+    -v dm="$d_med" -v d0="$d_min" -v d1="$d_max" 'BEGIN{
+    printf "| (a) synack -> kernel, one TUN | %d | %d | %.1f | %.1f | %.1f | %.2f | %.2f |\n", mb, r, am, a0, a1, am / cm, am / dm
+    printf "| (b) kernel -> synack, one TUN | %d | %d | %.1f | %.1f | %.1f | %.2f | %.2f |\n", mb, r, bm, b0, b1, bm / cm, bm / dm
+    printf "| (c) kernel -> kernel, two TUNs + tun_relay | %d | %d | %.1f | %.1f | %.1f | 1.00 | |\n", mb, r, cm, c0, c1
+    printf "| (d) kernel -> kernel, one veth pair | %d | %d | %.1f | %.1f | %.1f | | 1.00 |\n", mb, r, dm, d0, d1
 }'
