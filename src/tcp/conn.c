@@ -201,6 +201,7 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     if (e->all) e->all->all_prev = c;
     e->all = c;
     e->nconns++;
+    tcp_port_hold(e, local_port);
     tcp_demux_insert(e, c);
     return c;
 }
@@ -222,6 +223,7 @@ void tcp_conn_destroy(struct synack_tcp *c)
     else
         e->all = c->all_next;
     if (c->all_next) c->all_next->all_prev = c->all_prev;
+    tcp_port_release(e, c->local_port);
     c->all_prev = NULL;
     c->all_next = e->dead;
     e->dead = c;

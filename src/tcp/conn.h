@@ -382,6 +382,11 @@ void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c);
  * family's wildcard, else to every address; NULL if none. */
 struct synack_listener *tcp_listener_find(const struct tcp_env *e, const struct synack_addr *local,
                                           uint16_t port);
+/* The per-port count of holders (env.h, port_holders): a connection or TIME-WAIT record
+ * that has just entered e->all or the TIME-WAIT list takes its port, and gives it back as
+ * it leaves. */
+void tcp_port_hold(struct tcp_env *e, uint16_t port);
+void tcp_port_release(struct tcp_env *e, uint16_t port);
 /* Linux's bind rule (synack_tcp_bind_check): true when binding `port` on `addr` (an address,
  * a family's wildcard, or SYNACK_AF_NONE for both families), with SO_REUSEADDR or not, would
  * overlap a listener, a connection not CLOSED (orphans included) or a TIME_WAIT record

@@ -113,10 +113,10 @@ static bool bind_holder_conflicts(const struct synack_addr *held, bool holder_re
     return bind_addrs_overlap(held, addr) && !(reuseaddr && holder_reuse);
 }
 
-/* Every holder of a port is looked at: the demux hashes whole 4-tuples and keeps no index by
- * local port, so the walk is linear in listeners + connections + TIME_WAIT records. That is
- * acceptable on the control path (bind, listen), which is the only caller; a per-port index
- * (Linux's bind hash) is for the performance issue, with its O(1) listener queues. */
+/* Every holder of the port is looked at: the demux hashes whole 4-tuples and has no index
+ * by local port. But once there are many, a port that no connection and no TIME-WAIT
+ * record holds, the usual answer of a bind, is known at once from the count of its
+ * holders (port_holders), and only a port somebody holds is walked for. */
 bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port,
                         bool reuseaddr)
 {
@@ -124,6 +124,7 @@ bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr,
     for (const struct synack_listener *l = e->listeners; l; l = l->next) {
         if (l->port == port && bind_addrs_overlap(&l->addr, addr)) return true;
     }
+    if (e->port_holders && e->port_holders[port] == 0) return false;
     /* Connections in every state but CLOSED (not in the demux: the port is free again),
      * orphans included: e->all holds them all. */
     for (const struct synack_tcp *c = e->all; c; c = c->all_next) {
@@ -139,6 +140,38 @@ bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr,
             return true;
     }
     return false;
+}
+
+/* Below this many holders a bind walks them all: the index's 256 KiB is not worth it. */
+#define TCP_PORT_INDEX_MIN 1024
+
+/* Counts every holder once, when there are enough of them to make the index worth its
+ * memory. */
+static void port_index_build(struct tcp_env *e)
+{
+    e->port_holders = alloc_mem(e->cfg, 65536 * sizeof *e->port_holders);
+    if (!e->port_holders) {
+        e->port_index_failed = true;
+        return;
+    }
+    memset(e->port_holders, 0, 65536 * sizeof *e->port_holders);
+    for (const struct synack_tcp *c = e->all; c; c = c->all_next)
+        e->port_holders[c->local_port]++;
+    for (const struct list_node *n = e->tw_list.head; n; n = n->next)
+        e->port_holders[LIST_ENTRY(n, const struct tcp_tw, node)->local_port]++;
+}
+
+void tcp_port_hold(struct tcp_env *e, uint16_t port)
+{
+    if (e->port_holders)
+        e->port_holders[port]++;
+    else if (!e->port_index_failed && e->nconns + e->ntw >= TCP_PORT_INDEX_MIN)
+        port_index_build(e); /* counts this holder too */
+}
+
+void tcp_port_release(struct tcp_env *e, uint16_t port)
+{
+    if (e->port_holders) e->port_holders[port]--;
 }
 
 bool tcp_steers_here(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,

@@ -70,7 +70,13 @@ struct tcp_env {
     size_t nbuckets;
     struct synack_listener *listeners;
 
-    size_t nconns;           /* connections allocated (in the demux or held by the app) */
+    size_t nconns; /* connections allocated (in the demux or held by the app) */
+    /* How many connections (e->all) and TIME-WAIT records hold each local port, so that a
+     * bind to a port nobody holds is answered without walking them (tcp_bind_conflicts).
+     * Made once they number TCP_PORT_INDEX_MIN (a walk is cheaper below); NULL before, or
+     * if the allocator refused it (port_index_failed: bind walks, as it did before). */
+    uint32_t *port_holders;
+    bool port_index_failed;
     struct synack_tcp *all;  /* every allocated connection: freed with the stack */
     struct synack_tcp *dead; /* destroyed during the current public call, chained through
                                 all_next: freed by tcp_reap() before the call returns */

@@ -104,6 +104,7 @@ static void tw_end(struct tcp_env *e, struct tcp_tw *tw, synack_time_t now)
     *pp = tw->hash_next;
     list_unlink(e, tw);
     e->ntw--;
+    tcp_port_release(e, tw->local_port);
     alloc_free(e->cfg, tw);
 }
 
@@ -183,6 +184,7 @@ bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
     e->tw_buckets[b] = tw;
     list_insert(e, tw);
     e->ntw++;
+    tcp_port_hold(e, tw->local_port);
     e->counters->time_wait_records++;
     tcp_conn_destroy(c);
     return true;

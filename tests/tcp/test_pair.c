@@ -14,10 +14,11 @@ struct q {
     size_t n;
 };
 
-static struct synack_stack *pair_stack(uint32_t addr, uint8_t key)
+static struct synack_stack *pair_stack_sized(uint32_t addr, uint8_t key, size_t max_conns)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
+    if (max_conns) cfg.max_conns = max_conns;
     cfg.addrs[0] = synack_addr_v4(addr);
     cfg.seed = key;
     for (int i = 0; i < 16; i++)
@@ -25,6 +26,11 @@ static struct synack_stack *pair_stack(uint32_t addr, uint8_t key)
     struct synack_stack *s;
     assert_int_equal(synack_stack_new(&s, &cfg), 0);
     return s;
+}
+
+static struct synack_stack *pair_stack(uint32_t addr, uint8_t key)
+{
+    return pair_stack_sized(addr, key, 0);
 }
 
 static void take(struct synack_stack *s, struct q *q, synack_time_t now)
@@ -198,9 +204,77 @@ static void receive_buffer_stops_growing_where_the_rate_does(void **state)
     }
 }
 
+/* Many holders of ports (issue 13 item 6): past a thousand connections and TIME-WAIT
+ * records, a bind is answered from a count of each port's holders rather than a walk of
+ * them all (tcp_bind_conflicts). The count must follow every holder in and out: the
+ * connections made before it existed, a connection reset (its port free at once), one that
+ * closed first (its TIME-WAIT record holds the port, as Linux's does, until it ends), and
+ * the ports of the ones still open. */
+static void bind_knows_every_holder_of_a_port_among_many(void **state)
+{
+    (void)state;
+    enum { N = 1100, BASE = 20000 };
+    struct synack_stack *a = pair_stack_sized(ADDR_A, 1, 2 * N),
+                        *b = pair_stack_sized(ADDR_B, 9, 2 * N);
+    synack_time_t now = SYNACK_S(100);
+    struct synack_listener *l;
+    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), N, NULL, &l), 0);
+    static struct synack_tcp *conn[N];
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80),
+                                            &SYNACK_TEST_EP(0, (uint16_t)(BASE + i)), NULL,
+                                            &conn[i], now),
+                         0);
+        if (i % 64 == 63) pump(a, b, now, 100);
+    }
+    pump(a, b, now, 100);
+    /* The server's side of the connection from BASE + 20, to close it later. */
+    struct synack_tcp *peer20 = NULL;
+    for (struct synack_tcp *t; synack_tcp_accept(l, &t) == 0;) {
+        struct synack_tcp_info ti;
+        assert_int_equal(synack_tcp_info(t, &ti), 0);
+        if (ti.remote_port == BASE + 20) peer20 = t;
+    }
+    assert_non_null(peer20);
+    struct synack_endpoint at = SYNACK_TEST_EP(0, BASE);
+    /* The first connection's port, taken before there was a count. */
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), SYNACK_ERR_ADDRINUSE);
+    at.port = BASE + N; /* nobody's */
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), 0);
+    at.port = BASE + N - 1; /* the last one's, counted */
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), SYNACK_ERR_ADDRINUSE);
+    /* Reset: the port is free at once. */
+    synack_tcp_abort(conn[10], now);
+    pump(a, b, now, 10);
+    at.port = BASE + 10;
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), 0);
+    /* Closed first and released: FIN_WAIT_2, then, at the peer's FIN, a TIME-WAIT record
+     * that holds the port until 2 MSL end. */
+    synack_tcp_close(conn[20], now);
+    pump(a, b, now, 10);
+    synack_tcp_close(peer20, now);
+    pump(a, b, now, 10);
+    struct synack_stack_stats st;
+    synack_stack_stats(a, &st);
+    assert_int_equal(st.time_wait, 1);
+    at.port = BASE + 20;
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), SYNACK_ERR_ADDRINUSE);
+    now += 2 * SYNACK_S(30) + SYNACK_S(1);
+    synack_stack_handle_timers(a, now);
+    synack_stack_stats(a, &st);
+    assert_int_equal(st.time_wait, 0);
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), 0);
+    /* The others still hold theirs. */
+    at.port = BASE + 21;
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), SYNACK_ERR_ADDRINUSE);
+    synack_stack_free(a);
+    synack_stack_free(b);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(crossed_zero_window_probes_do_not_storm),
     cmocka_unit_test(receive_buffer_stops_growing_where_the_rate_does),
+    cmocka_unit_test(bind_knows_every_holder_of_a_port_among_many),
 };
 
 SYNACK_TEST_MAIN("pair", tests)
