@@ -2,6 +2,7 @@
  * what one stack's replies do to the other's, without the simulator's delays. */
 #include <string.h>
 
+#include "stack/stack.h"
 #include "tcpfix.h"
 
 #define ADDR_A 0xc6120001u
@@ -267,6 +268,15 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     /* The others still hold theirs. */
     at.port = BASE + 21;
     assert_int_equal(synack_tcp_bind_check(a, &at, 0), SYNACK_ERR_ADDRINUSE);
+    /* And the counts are exact, not only high enough (a count too high walks, and answers
+     * right, slowly): one holder per open connection, none where a holder left. */
+    const uint32_t *holders = a->tcp.port_holders;
+    assert_non_null(holders);
+    assert_int_equal(holders[BASE], 1);
+    assert_int_equal(holders[BASE + 10], 0);
+    assert_int_equal(holders[BASE + 20], 0);
+    assert_int_equal(holders[BASE + N - 1], 1);
+    assert_int_equal(holders[BASE + N], 0);
     synack_stack_free(a);
     synack_stack_free(b);
 }
