@@ -4,7 +4,9 @@
  * then the application accepts all N. Wall-clock nanoseconds per connection for each N, the
  * stack alone (no simulator; the packets are built before the clock starts). With O(1)
  * queues the cost per connection stays flat as N grows; with queues walked to their end it
- * grows with N. One markdown row per N, for docs/PERFORMANCE.md.
+ * grows with N. Then the cost of asking whether a port nobody holds may be bound (1,000
+ * times; bind and listen ask it) with the N connections open. One markdown row per N, for
+ * docs/PERFORMANCE.md.
  *   build/bench/accept_many [--exchange BYTES] [--echo ROUNDS] [N...]
  *                                      (default N: 1000 10000 50000)
  *
@@ -127,6 +129,8 @@ static void round_trips(struct synack_stack *s, const struct synack_addr *server
 
 static size_t exchange_bytes, echo_rounds;
 
+#define BIND_CHECKS 1000u
+
 static void run(uint32_t n)
 {
     struct synack_config cfg;
@@ -207,9 +211,20 @@ static void run(uint32_t n)
         fprintf(stderr, "accept_many: %u of %u connections accepted\n", accepted, n);
         exit(1);
     }
+    /* What bind (the socket layer's bind, listen) costs with n connections open: a check of
+     * a port nobody holds, BIND_CHECKS of them. */
+    t0 = wall();
+    for (unsigned k = 0; k < BIND_CHECKS; k++) {
+        struct synack_endpoint free_port = {.port = (uint16_t)(1000 + k)};
+        if (synack_tcp_bind_check(s, &free_port, 0) != 0) {
+            fprintf(stderr, "accept_many: port %u reported in use\n", 1000 + k);
+            exit(1);
+        }
+    }
+    double t_bind = wall() - t0;
     if (!exchange_bytes)
-        printf("| %u | %.0f | %.0f | %.0f |\n", n, t_syn * 1e9 / n, t_ack * 1e9 / n,
-               t_accept * 1e9 / n);
+        printf("| %u | %.0f | %.0f | %.0f | %.0f |\n", n, t_syn * 1e9 / n, t_ack * 1e9 / n,
+               t_accept * 1e9 / n, t_bind * 1e9 / BIND_CHECKS);
     if (exchange_bytes) {
         /* The accept queue is FIFO: conns[i] is peer i's. */
         size_t accepted_live = mem.live;
@@ -255,8 +270,9 @@ int main(int argc, char **argv)
                "the exchange, drained | conn_bytes | conn_storage per connection | ns per "
                "64-byte round trip |\n|---|---|---|---|---|---|---|\n");
     else
-        printf("| connections | ns per SYN | ns per completing ACK | ns per accept |\n"
-               "|---|---|---|---|\n");
+        printf("| connections | ns per SYN | ns per completing ACK | ns per accept | ns per bind "
+               "check of a free port |\n"
+               "|---|---|---|---|---|\n");
     if (i == argc) {
         run(1000);
         run(10000);
