@@ -9,7 +9,10 @@
  *   the window. The receiver has no RTT samples of its own when it sends no data, so it
  *   measures one: the time a window's worth of data takes to arrive after it offered it
  *   (a sender that is not window-limited makes that longer, never shorter, than a round
- *   trip, and the growth only slower).
+ *   trip, and the growth only slower). Once grown, the buffer grows again only while the
+ *   application's reading rate still rises with it (the rate gate, drs_interval_end):
+ *   where the "round trip" is the processors' own time, a larger window only takes longer
+ *   to copy.
  * - The send buffer: twice the congestion window while the application keeps it full, so
  *   that the window, not the buffer, bounds what is in flight, with room to queue the next
  *   window's worth while this one is acknowledged.
