@@ -204,18 +204,23 @@ setup_relay() {
     ip -n "$nsb" link set lo up
 }
 
-run_kernel_to_kernel() {
-    bg "$nsa" "$limit" "$dir/count" sh -c "nc $fam -l -d 5000 </dev/null | wc -c"
+# kernel_pair LABEL NS_RX NS_TX ADDR: the kernel's nc from NS_TX to the kernel's nc -l on
+# ADDR in NS_RX; the time from starting the sender to the receiver's exit in T.
+kernel_pair() {
+    local label=$1 nrx=$2 ntx=$3 addr=$4
+    bg "$nrx" "$limit" "$dir/count" sh -c "nc $fam -l -d 5000 </dev/null | wc -c"
     local rx=$BG t0 rc=0
-    poll listening "$nsa" 5000 || die "(c): the kernel nc -l never listened"
+    poll listening "$nrx" 5000 || die "$label: the kernel nc -l never listened"
     t0=$(now)
-    ip netns exec "$nsb" timeout -k 5 "$limit" nc -N "$ra" 5000 <"$dir/data" \
+    ip netns exec "$ntx" timeout -k 5 "$limit" nc -N "$addr" 5000 <"$dir/data" \
         >/dev/null 2>>"$dir/stderr.log" || rc=$?
     reap "$rx"
     T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
-    { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "(c): kernel nc exited $rc and $RC (see $dir/stderr.log)"
-    check_count "(c)" "$dir/count"
+    { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "$label: kernel nc exited $rc and $RC (see $dir/stderr.log)"
+    check_count "$label" "$dir/count"
 }
+
+run_kernel_to_kernel() { kernel_pair "(c)" "$nsa" "$nsb" "$ra"; }
 
 # (d) kernel -> kernel over a veth pair between two namespaces (the kernel's offloads on,
 # as veth has them by default).
@@ -230,18 +235,7 @@ setup_veth() {
     } || die "(d): cannot make the veth pair"
 }
 
-run_kernel_veth() {
-    bg "$nsc" "$limit" "$dir/count" sh -c "nc $fam -l -d 5000 </dev/null | wc -c"
-    local rx=$BG t0 rc=0
-    poll listening "$nsc" 5000 || die "(d): the kernel nc -l never listened"
-    t0=$(now)
-    ip netns exec "$nsd" timeout -k 5 "$limit" nc -N "$vc" 5000 <"$dir/data" \
-        >/dev/null 2>>"$dir/stderr.log" || rc=$?
-    reap "$rx"
-    T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')
-    { [ "$rc" -eq 0 ] && [ "$RC" -eq 0 ]; } || die "(d): kernel nc exited $rc and $RC (see $dir/stderr.log)"
-    check_count "(d)" "$dir/count"
-}
+run_kernel_veth() { kernel_pair "(d)" "$nsc" "$nsd" "$vc"; }
 
 # measure NAME FN: runs FN `runs` times; leaves "median min max" MB/s in RES_NAME.
 RES_a="" RES_b="" RES_c="" RES_d=""

@@ -66,6 +66,20 @@ static size_t pump(struct synack_stack *a, struct synack_stack *b, synack_time_t
     return moved;
 }
 
+/* One connection from a (port 40000) to b's listener on port 80, accepted: ta is a's end,
+ * tb b's. */
+static void pair_connect(struct synack_stack *a, struct synack_stack *b, synack_time_t now,
+                         struct synack_tcp **ta, struct synack_tcp **tb)
+{
+    struct synack_listener *l;
+    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), 4, NULL, &l), 0);
+    assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 40000),
+                                        NULL, ta, now),
+                     0);
+    pump(a, b, now, 10);
+    assert_int_equal(synack_tcp_accept(l, tb), 0);
+}
+
 /* Both ends fill each other's windows and never read; both persist timers fire; then both
  * read a little (too little for a window update). Each probe is taken, and each side's ACK
  * of it looks old to the other. Answering every such ACK with an ACK would go on forever;
@@ -75,14 +89,8 @@ static void crossed_zero_window_probes_do_not_storm(void **state)
     (void)state;
     struct synack_stack *a = pair_stack(ADDR_A, 1), *b = pair_stack(ADDR_B, 9);
     synack_time_t now = SYNACK_S(100);
-    struct synack_listener *l;
     struct synack_tcp *ta, *tb;
-    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), 4, NULL, &l), 0);
-    assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 40000),
-                                        NULL, &ta, now),
-                     0);
-    pump(a, b, now, 10);
-    assert_int_equal(synack_tcp_accept(l, &tb), 0);
+    pair_connect(a, b, now, &ta, &tb);
     static uint8_t big[70000];
     memset(big, 'z', sizeof big);
     for (int k = 0; k < 10; k++) {
@@ -139,14 +147,8 @@ static size_t cpu_bound_transfer(bool one_read)
 {
     struct synack_stack *a = pair_stack(ADDR_A, 1), *b = pair_stack(ADDR_B, 9);
     synack_time_t now = SYNACK_S(100);
-    struct synack_listener *l;
     struct synack_tcp *ta, *tb;
-    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), 4, NULL, &l), 0);
-    assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80), &SYNACK_TEST_EP(0, 40000),
-                                        NULL, &ta, now),
-                     0);
-    pump(a, b, now, 10);
-    assert_int_equal(synack_tcp_accept(l, &tb), 0);
+    pair_connect(a, b, now, &ta, &tb);
     const size_t total = 64u << 20;
     static uint8_t chunk[65536], sink[65536];
     size_t sent = 0, got = 0;
