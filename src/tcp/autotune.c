@@ -253,9 +253,14 @@ static void drs_interval_end(struct synack_tcp *c, size_t cap, size_t max, size_
     size_t last = c->drs_last;
     size_t target = 2 * copied + 4 * (size_t)c->rcv_mss;
     if (last && copied > last) target += target * (copied > 2 * last ? last : copied - last) / last;
-    uint32_t rate = drs_rate((size_t)c->drs_copied + c->drs_carry, now - c->drs_at);
-    c->drs_carry = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
-    if (rate > c->drs_rate_best) c->drs_rate_best = rate;
+    /* The gate's state lives in the rare block, which the first growth brings (as it
+     * counts rcvbuf_grown): a connection whose buffer never grew keeps none. */
+    struct tcp_rare *r = c->rare;
+    uint32_t rate = drs_rate((size_t)c->drs_copied + (r ? r->drs_carry : 0), now - c->drs_at);
+    if (r) {
+        r->drs_carry = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+        if (rate > r->drs_rate_best) r->drs_rate_best = rate;
+    }
     c->drs_at = now;
     c->drs_last = copied;
     c->drs_copied = 0;
@@ -272,12 +277,17 @@ static void drs_interval_end(struct synack_tcp *c, size_t cap, size_t max, size_
      * The gate compares against the best interval at the size before rather than the
      * last one, so that one slow interval (a preempted reader) does not let the next
      * ordinary one through. */
-    if (c->drs_rate_base && (uint64_t)rate * 8 < (uint64_t)c->drs_rate_base * 9) return;
+    if (r && r->drs_rate_base && (uint64_t)rate * 8 < (uint64_t)r->drs_rate_base * 9) return;
     size_t size = next_size(cap, target, max);
     if (!grow_ring(c, &c->rcvq, size)) return; /* the block table may follow */
-    c->drs_rate_base = c->drs_rate_best;
-    c->drs_rate_best = 0;
     TCP_COUNT(c, rcvbuf_grown);
+    /* Without the block (the allocator refused it: counters_lost) there is no gate, and
+     * the buffer grows as it did before the gate, within rcvbuf_max. */
+    if ((r = c->rare) != NULL) {
+        r->drs_rate_base = r->drs_rate_best > rate ? r->drs_rate_best : rate;
+        r->drs_rate_best = 0;
+        r->drs_carry = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+    }
 }
 
 void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)

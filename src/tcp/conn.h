@@ -143,6 +143,12 @@ struct tcp_rare {
     synack_time_t challenge_window; /* start of the current challenge-ACK second, or NEVER */
     uint64_t challenge_windows;     /* challenge-ACK seconds begun so far */
     unsigned challenge_left;        /* challenge ACKs left in it (a random budget) */
+    /* Autotuning's rate gate (autotune.c, drs_interval_end), kept from the receive
+     * buffer's first growth (which counts rcvbuf_grown, so brings this block): */
+    uint32_t drs_rate_best; /* the fastest read interval since the buffer last grew, bytes/ms */
+    uint32_t drs_rate_base; /* ... at the size before (0: none yet: no gate) */
+    uint32_t drs_carry;     /* the read that ended the last interval: in this interval's
+                               time, so in its rate (not in its reading) */
 };
 
 /* The fields are grouped by width, 8-byte ones first, so that the TCB has no padding: an
@@ -259,11 +265,6 @@ struct synack_tcp {
                                         reaches this */
     uint32_t drs_copied;             /* bytes the application read since drs_at (saturates) */
     uint32_t drs_last;               /* bytes it read in the interval before */
-    uint32_t drs_rate_best;          /* the fastest interval's reading, bytes/ms, since the
-                                        buffer last grew (autotune.c: the rate gate) */
-    uint32_t drs_rate_base;          /* ... and at the size before (0: never grown) */
-    uint32_t drs_carry;              /* the read that ended the last interval: in this
-                                        interval's time, so in its rate (not its reading) */
     uint32_t sndq_lent;              /* room synack_tcp_send_borrow lent, for the commit to check */
     uint32_t mem_held; /* what this connection counts in the env's mem_held (its buffers'
                           and out-of-order bytes: under 3 * 2^30) */
