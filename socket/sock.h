@@ -65,12 +65,17 @@ struct sock_waiter {
 
 enum sock_kind { SOCK_TCP_NEW, SOCK_TCP_LISTEN, SOCK_TCP_CONN, SOCK_UDP };
 
-/* A listening socket's share of one member of a group: the member's listener (under the
- * member's lock) and the connections it queued for accept (written under the member's
- * lock, read anywhere). */
+/* A socket's share of one member of a group: a listening stream socket's listener there
+ * and the connections it queued for accept, or a bound datagram socket's endpoint there
+ * and what it holds. The pointers are under the member's lock; the counts and flags are
+ * written under it and read anywhere. */
 struct sock_part {
     struct synack_listener *lis;
     atomic_uint acceptable;
+    struct synack_udp *udp;
+    atomic_bool readable; /* a datagram waits */
+    atomic_bool blocked;  /* a send got AGAIN: not writable until WRITABLE */
+    atomic_bool failed;   /* an ICMP error waits */
 };
 
 struct sock {
@@ -96,10 +101,11 @@ struct sock {
     struct synack_listener *lis;
     struct synack_udp *udp;
 
-    /* A listening socket of a group: one part per member (allocated with its first listen,
-     * freed with the socket), and the member its next accept asks first. */
+    /* A listening or bound datagram socket of a group: one part per member (allocated with
+     * its first listen or bind, freed with the socket), and the member its next accept or
+     * receive asks first. */
     struct sock_part *parts;
-    unsigned accept_next;
+    unsigned part_next;
 
     /* TCP state the socket layer keeps. */
     bool connecting;     /* SYN sent, not yet connected or failed */
@@ -240,8 +246,10 @@ void conn_adopt(struct sock *n, struct synack_tcp *c);
 void tcp_apply_opts(const struct sock *s, struct synack_tcp *c);
 
 /* ---- groups (group.c): under the control's lock (s->rt is the control) -------------------- */
-/* Does a part of listening socket `s` hold a connection to accept? Under any lock. */
-bool sock_parts_acceptable(const struct sock *s);
+/* What the parts of `s` make it ready for: SOCK_IN (a connection to accept, a datagram),
+ * SOCK_ERR (an ICMP error); and SOCK_OUT unless a datagram part's send got AGAIN. 0 without
+ * parts. Under any lock. */
+unsigned sock_parts_readiness(const struct sock *s);
 /* Moves `s` from its runtime to `to` (a member of its group), under both their locks. */
 void sock_move(struct sock *s, struct synack_rt *to);
 /* The member of group `g` a connection to `remote` from `local` (NULL: not bound) is made
@@ -252,11 +260,23 @@ struct synack_rt *group_member_for(struct synack_rt *g, const struct synack_endp
 int group_bind_check(struct synack_rt *g, const struct synack_endpoint *ep, unsigned flags);
 /* Listens on every member for `s` (bound): 0 or a SYNACK_ERR_* (no part is left open). */
 int group_listen(struct sock *s, unsigned backlog, unsigned flags);
-/* Closes every part of `s` (nothing without parts). */
-void group_unlisten(struct sock *s);
+/* Closes every part of `s`, listener or endpoint (nothing without parts). */
+void group_close_parts(struct sock *s);
 /* Takes a connection from a part into new socket `n`, adopted on that part's member: 0,
  * EAGAIN (none is waiting) or an errno. */
 int group_accept(struct sock *s, struct sock *n);
+/* A datagram socket of a group: binds `ep` on every member (port 0: the port the first
+ * picks), leaving the binding in *local: 0 or a SYNACK_ERR_* (no part is left bound). */
+int group_udp_bind(struct sock *s, const struct synack_endpoint *ep, struct synack_endpoint *local);
+/* synack_udp_connect on every part: 0 or the first error. */
+int group_udp_connect(struct sock *s, const struct synack_endpoint *remote);
+/* Sends from the member the flow to `dst` (NULL: the connected peer) steers to. */
+synack_ssize group_udp_send(struct sock *s, const uint8_t *data, size_t len,
+                            const struct synack_endpoint *dst);
+/* Receives from the parts in turn: a length, AGAIN (none holds a datagram) or an error. */
+synack_ssize group_udp_recv(struct sock *s, uint8_t *buf, size_t cap, struct synack_endpoint *from);
+/* The first pending ICMP error of the parts (a SYNACK_ERR_*), or 0. */
+int group_udp_error(struct sock *s);
 
 /* ---- epoll (wait.c) ---------------------------------------------------------------------------
  */

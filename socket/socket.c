@@ -219,7 +219,7 @@ unsigned sock_readiness(struct sock *s)
          * POLLERR while an error is pending, after connect(AF_UNSPEC)). */
         return SOCK_OUT | SOCK_HUP | (s->so_error != 0 ? SOCK_ERR : 0);
     case SOCK_TCP_LISTEN:
-        return s->acceptable || sock_parts_acceptable(s) ? SOCK_IN : 0;
+        return s->acceptable || (sock_parts_readiness(s) & SOCK_IN) ? SOCK_IN : 0;
     case SOCK_TCP_CONN: {
         struct synack_tcp_info ti;
         if (s->so_error != 0) r |= SOCK_ERR;
@@ -236,6 +236,7 @@ unsigned sock_readiness(struct sock *s)
         struct synack_udp_info ui;
         if (s->peek_dgram) r |= SOCK_IN;
         if (!s->udp_blocked) r |= SOCK_OUT;
+        if (s->parts != NULL) r = (r & ~SOCK_OUT) | sock_parts_readiness(s);
         if (s->udp != NULL && synack_udp_info(s->udp, &ui) == 0) {
             if (ui.queued > 0) r |= SOCK_IN;
             if (ui.pending_err != 0) r |= SOCK_ERR;
@@ -287,12 +288,27 @@ void sock_changed(struct sock *s, bool edge)
  * waiters for input woken, through its wake lock. */
 static void sock_part_event(struct synack_rt *rt, struct sock *s, const struct synack_event *ev)
 {
-    if (ev->type != SYNACK_EV_ACCEPTABLE || s->parts == NULL) return;
+    if (s->parts == NULL) return;
     struct sock_part *p = &s->parts[rt->index];
-    if (p->lis == NULL) return; /* the part closed since */
-    atomic_fetch_add(&p->acceptable, 1);
+    unsigned r;
+    /* Each only while the part is open: a closed one's last events name it no more. */
+    if (ev->type == SYNACK_EV_ACCEPTABLE && p->lis != NULL) {
+        atomic_fetch_add(&p->acceptable, 1);
+        r = SOCK_IN;
+    } else if (ev->type == SYNACK_EV_READABLE && p->udp != NULL) {
+        atomic_store(&p->readable, true);
+        r = SOCK_IN;
+    } else if (ev->type == SYNACK_EV_WRITABLE && p->udp != NULL) {
+        atomic_store(&p->blocked, false);
+        r = SOCK_OUT;
+    } else if (ev->type == SYNACK_EV_ERROR && p->udp != NULL) {
+        atomic_store(&p->failed, true);
+        r = SOCK_ERR;
+    } else {
+        return;
+    }
     pthread_mutex_lock(&s->wmu);
-    sock_wake_locked(s, SOCK_IN | SOCK_ANY, true, false);
+    sock_wake_locked(s, r | SOCK_ANY, true, false);
     pthread_mutex_unlock(&s->wmu);
 }
 
@@ -507,8 +523,6 @@ int synack_socket(struct synack_rt *rt, int domain, int type, int protocol)
     } else {
         return fail(EINVAL);
     }
-    /* Datagram sockets of a group live on its first stack (socket.h). */
-    if (rt_is_group(rt) && base == SOCK_DGRAM) rt = rt->members[0];
     struct sock *s = sock_new(rt, domain, base, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
     if (s == NULL) return -1;
     rt_lock(rt);
@@ -565,7 +579,7 @@ static void sock_release(struct sock *s)
         synack_listener_close(s->lis, now);
         s->lis = NULL;
     }
-    if (s->kind == SOCK_TCP_LISTEN) group_unlisten(s);
+    group_close_parts(s);
     if (s->udp != NULL) {
         synack_udp_close(s->udp);
         s->udp = NULL;
@@ -665,12 +679,13 @@ static int bind_conflict(struct sock *s, const struct synack_endpoint *ep)
  * binding a connect or send makes for an unbound socket. Under rt->mu. */
 static int udp_bind(struct sock *s, const struct synack_endpoint *ep, bool autobind)
 {
-    int rc = synack_udp_bind(s->rt->stack, ep, s, &s->udp);
+    struct synack_udp_info ui = {0};
+    int rc = rt_is_group(s->rt) ? group_udp_bind(s, ep, &ui.local)
+                                : synack_udp_bind(s->rt->stack, ep, s, &s->udp);
     /* No ephemeral port left: Linux's bind says EADDRINUSE, its inet_autobind EAGAIN. */
     if (rc == SYNACK_ERR_NOPORTS) return autobind ? EAGAIN : EADDRINUSE;
     if (rc != 0) return synack_errno(rc);
-    struct synack_udp_info ui;
-    (void)synack_udp_info(s->udp, &ui);
+    if (s->udp != NULL) (void)synack_udp_info(s->udp, &ui);
     s->local = ui.local;
     s->bound = true;
     return 0;
@@ -948,7 +963,7 @@ static void listener_stop(struct sock *s)
 {
     if (s->lis != NULL) synack_listener_close(s->lis, rt_clock());
     s->lis = NULL;
-    group_unlisten(s);
+    group_close_parts(s);
     s->kind = SOCK_TCP_NEW;
 }
 
@@ -1073,6 +1088,7 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
     if (addr->sa_family == AF_UNSPEC) {
         /* Dissolves the association (RFC 8085 §5.1's "connected" socket goes back). */
         if (s->udp != NULL) (void)synack_udp_connect(s->udp, NULL);
+        (void)group_udp_connect(s, NULL);
         s->connected = false;
         return 0;
     }
@@ -1083,7 +1099,7 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr}, true);
         if (e != 0) return e;
     }
-    int rc = synack_udp_connect(s->udp, &remote);
+    int rc = s->parts != NULL ? group_udp_connect(s, &remote) : synack_udp_connect(s->udp, &remote);
     if (rc != 0) return rc == SYNACK_ERR_INVAL ? ENETUNREACH : synack_errno(rc);
     s->remote = remote;
     s->connected = true;
@@ -1225,7 +1241,9 @@ static ssize_t udp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
     synack_time_t until = deadline_after(s->sndtimeo);
     ssize_t ret;
     for (;;) {
-        synack_ssize rc = synack_udp_send(s->udp, data, total, to ? &dst : NULL, rt_clock());
+        synack_ssize rc = s->parts != NULL
+                              ? group_udp_send(s, data, total, to ? &dst : NULL)
+                              : synack_udp_send(s->udp, data, total, to ? &dst : NULL, rt_clock());
         if (rc >= 0) {
             ret = (ssize_t)total;
             break;
@@ -1236,7 +1254,7 @@ static ssize_t udp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
                                            : -synack_errno((int)rc);
             break;
         }
-        s->udp_blocked = true;
+        s->udp_blocked = s->parts == NULL; /* a group's part says so itself */
         if (nb) {
             ret = -EAGAIN;
             break;
@@ -1418,10 +1436,12 @@ static ssize_t udp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
     size_t total = iov_total(iov, n);
     synack_time_t until = deadline_after(s->rcvtimeo);
     for (;;) {
-        if (!s->peek_dgram && s->udp != NULL) {
+        if (!s->peek_dgram && (s->udp != NULL || s->parts != NULL)) {
             if (peek_reserve(s, 65536) != 0) return -ENOMEM;
             synack_ssize rc =
-                synack_udp_recv(s->udp, s->peek, s->peek_cap, &s->peek_from, rt_clock());
+                s->parts != NULL
+                    ? group_udp_recv(s, s->peek, s->peek_cap, &s->peek_from)
+                    : synack_udp_recv(s->udp, s->peek, s->peek_cap, &s->peek_from, rt_clock());
             if (rc >= 0) {
                 s->peek_dgram = true;
                 s->peek_full = (size_t)rc;
@@ -1874,6 +1894,8 @@ static int getopt_locked(struct sock *s, int level, int name, void *val, socklen
                 if (synack_udp_info(s->udp, &ui) == 0 && ui.pending_err)
                     e = synack_errno(ui.pending_err);
             }
+            int pe = e == 0 && s->type == SOCK_DGRAM ? group_udp_error(s) : 0;
+            if (pe != 0) e = synack_errno(pe);
             return put_int(val, len, e);
         }
         case SO_REUSEADDR:
@@ -2028,7 +2050,8 @@ int synack_ioctl(int fd, unsigned long request, ...)
             *arg = 0;
         } else if (s->peek_dgram) {
             *arg = (int)s->peek_full;
-        } else if (s->udp != NULL && synack_udp_info(s->udp, &ui) == 0 && ui.queued > 0) {
+        } else if ((s->udp != NULL && synack_udp_info(s->udp, &ui) == 0 && ui.queued > 0) ||
+                   (sock_parts_readiness(s) & SOCK_IN)) {
             /* Peek it to learn its length. */
             struct iovec none = {0};
             (void)udp_recvv(s, &none, 0, MSG_PEEK | MSG_DONTWAIT, NULL, NULL);

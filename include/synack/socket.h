@@ -71,9 +71,10 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
  * whose 4-tuple steers back to that stack), or for a socket bound to a port the stack
  * its 4-tuple steers to. A listening socket listens on every stack: accept, poll and epoll
  * take a connection from whichever stack has one, and the accepted socket lives on the
- * stack its connection arrived at. A datagram socket lives on stack 0 (datagrams that
- * steer to another stack do not reach it). A stream socket that connected and then
- * dissolved its connection (connect with AF_UNSPEC) stays on its stack, and if it listens
+ * stack its connection arrived at. A bound datagram socket is bound on every stack (to
+ * the port the first picks for port 0): it receives from whichever stack holds a datagram,
+ * and sends each datagram from the stack its flow steers to. A stream socket that connected and
+ * then dissolved its connection (connect with AF_UNSPEC) stays on its stack, and if it listens
  * again, listens there only.
  *
  * synack_rt_counters sums the stacks' counters; synack_rt_stats and synack_rt_each_socket

@@ -4,8 +4,8 @@
  * at both ends, on the stack its 4-tuple steers to (synack_flow_queue), the client's spread
  * evenly over its stacks by the round robin, with no packet crossing to another queue.
  * The server takes its connections by blocking accept (several threads on one listening
- * socket), by poll, or by epoll. Waits that must end are guarded by alarm(); nothing
- * asserts on how long anything took. */
+ * socket), by poll, or by epoll. A bound datagram socket receives on every stack. Waits that must
+ * end are guarded by alarm(); nothing asserts on how long anything took. */
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -319,6 +320,110 @@ static void a_bound_client_connects_from_the_stack_its_port_steers_to(void **sta
     hosts_close(&h);
 }
 
+/* ---- datagrams ---------------------------------------------------------------------------- */
+
+#define UDP_PORT 5353
+#define UDP_FLOWS 16
+#define UDP_ROUNDS 4 /* datagrams each flow sends and gets back */
+
+struct udp_server {
+    struct hosts *h;
+    int fd;
+    bool by_poll;
+    unsigned echoed;
+};
+
+/* Echoes every datagram to its sender until UDP_FLOWS x UDP_ROUNDS have come back, taking
+ * each with a blocking recvfrom, or after a poll without timeout (the alarm bounds both). */
+static void *udp_server_main(void *arg)
+{
+    struct udp_server *u = arg;
+    while (u->echoed < UDP_FLOWS * UDP_ROUNDS) {
+        if (u->by_poll) {
+            struct pollfd p = {.fd = u->fd, .events = POLLIN};
+            assert_int_equal(synack_poll(&p, 1, -1), 1);
+        }
+        uint8_t buf[64];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        ssize_t n = synack_recvfrom(u->fd, buf, sizeof(buf), u->by_poll ? MSG_DONTWAIT : 0,
+                                    (struct sockaddr *)&from, &fl);
+        if (n < 0 && u->by_poll && errno == EAGAIN) continue;
+        assert_true(n > 0);
+        assert_int_equal(synack_sendto(u->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
+        u->echoed++;
+    }
+    return NULL;
+}
+
+static uint64_t udp_in(struct synack_rt *member)
+{
+    struct synack_counters c;
+    synack_rt_counters(member, &c);
+    return c.udp_in;
+}
+
+/* A bound datagram socket of a group receives on every stack: UDP_FLOWS client sockets
+ * (their ports chosen by the client's first stack, so their flows steer anywhere) each
+ * send datagrams to one server socket, which echoes them. Every datagram comes back, and
+ * each stack of both hosts took exactly the datagrams of the flows that steer to it. */
+static void run_udp(bool by_poll)
+{
+    static struct hosts h;
+    hosts_open(&h, 4, TAKE_ACCEPT);
+    struct udp_server u = {.h = &h, .by_poll = by_poll};
+    u.fd = synack_socket(h.server, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(UDP_PORT)};
+    sa.sin_addr.s_addr = htonl(SERVER4);
+    assert_int_equal(synack_bind(u.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, udp_server_main, &u), 0);
+    int fds[UDP_FLOWS];
+    unsigned want[MAX_STACKS] = {0};
+    for (unsigned i = 0; i < UDP_FLOWS; i++) {
+        fds[i] = synack_socket(h.client, AF_INET, SOCK_DGRAM, 0);
+        assert_int_equal(synack_connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        struct sockaddr_in l;
+        socklen_t ll = sizeof(l);
+        assert_int_equal(synack_getsockname(fds[i], (struct sockaddr *)&l, &ll), 0);
+        struct synack_endpoint le = {.addr = synack_addr_v4(CLIENT4), .port = ntohs(l.sin_port)};
+        struct synack_endpoint re = {.addr = synack_addr_v4(SERVER4), .port = UDP_PORT};
+        want[synack_flow_queue(key, h.n, &le, &re)] += UDP_ROUNDS;
+    }
+    for (unsigned r = 0; r < UDP_ROUNDS; r++)
+        for (unsigned i = 0; i < UDP_FLOWS; i++) {
+            char out[32], in[32] = {0};
+            int len = snprintf(out, sizeof(out), "flow %u round %u", i, r);
+            assert_int_equal(synack_send(fds[i], out, (size_t)len, 0), len);
+            assert_int_equal(synack_recv(fds[i], in, sizeof(in), 0), len);
+            assert_memory_equal(in, out, (size_t)len);
+        }
+    pthread_join(t, NULL);
+    unsigned used = 0;
+    for (unsigned q = 0; q < h.n; q++) {
+        assert_int_equal(udp_in(synack_rt_member(h.server, q)), want[q]);
+        assert_int_equal(udp_in(synack_rt_member(h.client, q)), want[q]);
+        used += want[q] > 0;
+    }
+    assert_true(used >= 2); /* the flows did spread over the stacks */
+    for (unsigned i = 0; i < UDP_FLOWS; i++)
+        assert_int_equal(synack_close(fds[i]), 0);
+    assert_int_equal(synack_close(u.fd), 0);
+    hosts_close(&h);
+}
+
+static void a_bound_udp_socket_receives_on_every_stack_by_blocking_recv(void **state)
+{
+    (void)state;
+    run_udp(false);
+}
+
+static void a_bound_udp_socket_receives_on_every_stack_by_poll(void **state)
+{
+    (void)state;
+    run_udp(true);
+}
+
 /* The group's calls check what they are given, with a sentence. */
 static void new_stacks_refuses_bad_arguments_with_a_reason(void **state)
 {
@@ -342,6 +447,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(two_stacks_a_side_epoll_takes_connections_from_every_stack),
     cmocka_unit_test(four_stacks_a_side_epoll_takes_connections_from_every_stack),
     cmocka_unit_test(a_bound_client_connects_from_the_stack_its_port_steers_to),
+    cmocka_unit_test(a_bound_udp_socket_receives_on_every_stack_by_blocking_recv),
+    cmocka_unit_test(a_bound_udp_socket_receives_on_every_stack_by_poll),
     cmocka_unit_test(new_stacks_refuses_bad_arguments_with_a_reason),
 };
 
