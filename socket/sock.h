@@ -14,10 +14,10 @@
  * member's, never after one, and a thread holds at most one member's lock. A stream
  * socket moves once, from the control to the member its connection is made on (connect,
  * sock_move), holding both locks; so s->rt is read atomically, and sock_lock finds the
- * lock that guards a socket whatever moved meanwhile. A listening socket of a group has a
- * part on every member (a listener there); a part's events arrive under that member's
- * lock, not the socket's: they count into the part (an atomic read by sock_readiness) and
- * wake through the socket's wake lock.
+ * lock that guards a socket whatever moved meanwhile. A listening or bound datagram
+ * socket of a group lives on the control and has a part on every member (a listener or an
+ * endpoint there); a part's events arrive under that member's lock, not the socket's: they count
+ * into the part (an atomic read by sock_readiness) and wake through the socket's wake lock.
  *
  * Waking. A thread that waits (a blocking call, synack_poll, ...) hangs a `sock_waiter` on
  * each socket it waits for, with the readiness it waits for, and sleeps in poll(2) on an
