@@ -56,8 +56,8 @@ test: build
 tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 		-DSYNACK_TSAN=ON >/dev/null
-	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_socket test_socket_peer test_mqwire >/dev/null
-	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(socket(_peer)?|mqwire)\.'
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_socket test_socket_peer test_socket_stacks test_mqwire >/dev/null
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(socket(_peer|_stacks)?|mqwire)\.'
 
 # libFuzzer for a fixed number of runs per target from a fixed seed: part of `make test`.
 fuzz-ci: deps

@@ -409,6 +409,12 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
         for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
             if (strcmp(v, modes[k].name) == 0) return o->tun_offload = modes[k].mode, 1;
         return cli_fail(cmd, "--tun-offload wants auto, off or require, not '%s'", v), -1;
+    } else if (strcmp(name, "--stacks") == 0) {
+        if (cli_parse_u64(v, &u) < 0 || u < 1 || u > SYNACK_TUN_MAX_QUEUES)
+            return cli_fail(cmd, "--stacks wants a count from 1 to %u, not '%s'",
+                            SYNACK_TUN_MAX_QUEUES, v),
+                   -1;
+        o->stacks = (unsigned)u;
     } else if (strcmp(name, "--rcvbuf") == 0) {
         return set_bufsize(cmd, name, v, &o->rcvbuf) < 0 ? -1 : 1;
     } else if (strcmp(name, "--sndbuf") == 0) {
@@ -424,7 +430,7 @@ int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, i
     static const char *const valued[] = {
         "--link",    "--addr",   "--tun-host-addr", "--loss",       "--reorder",     "--dup",
         "--corrupt", "--delay",  "--rate",          "--seed",       "--pcap",        "--mss",
-        "--mtu",     "--rcvbuf", "--sndbuf",        "--syncookies", "--tun-offload",
+        "--mtu",     "--rcvbuf", "--sndbuf",        "--syncookies", "--tun-offload", "--stacks",
     };
     const char *arg = argv[*i];
     if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
@@ -581,7 +587,13 @@ static int open_base(struct net_chain *c, const struct net_opts *o, const struct
                                          .offload = o->tun_offload};
         _Static_assert(NET_FAMILIES <= SYNACK_TUN_HOST_ADDRS, "one TUN address per family");
         memcpy(tcfg.host_addrs, o->tun_host, sizeof o->tun_host);
-        rc = synack_tun_open(&c->base, &tcfg, err, sizeof err);
+        if (o->stacks > 1) {
+            rc = synack_tun_open_queues(c->queues, o->stacks, &tcfg, err, sizeof err);
+            if (rc == 0) c->nqueues = o->stacks;
+            c->base = rc == 0 ? c->queues[0] : NULL;
+        } else {
+            rc = synack_tun_open(&c->base, &tcfg, err, sizeof err);
+        }
     }
     if (rc < 0) {
         c->base = NULL;
@@ -678,7 +690,27 @@ static int chain_config(struct synack_config *cfg, const struct net_opts *o, con
         cfg->rcvbuf_max = 0;
     }
     if (o->syncookies_set) cfg->syncookies = o->syncookies;
+    /* The multi-queue TUN's program steers by synack_flow_queue_xor (link.h). */
+    if (o->stacks > 1) cfg->steer_hash = SYNACK_STEER_XOR;
     return choose_seed(o, cfg, cmd);
+}
+
+/* --stacks N > 1 needs what one queue per stack allows: a TUN link, and no layer that would
+ * wrap one queue only (impairments, --pcap). 0, or 2 after printing why. */
+static int check_stacks(const struct net_opts *o, const struct link_spec *spec, const char *cmd)
+{
+    if (o->stacks <= 1) return 0;
+    if (spec->udp)
+        return cli_fail(cmd,
+                        "--stacks %u needs a TUN link (a multi-queue TUN steers each flow"
+                        " to one stack); --link %s is UDP",
+                        o->stacks, o->link);
+    if (o->fault_on || o->pcap)
+        return cli_fail(cmd,
+                        "--stacks %u cannot be combined with impairments or --pcap yet"
+                        " (they wrap one link, not one per stack)",
+                        o->stacks);
+    return 0;
 }
 
 int net_opts_check(const struct net_opts *o, const char *cmd)
@@ -687,7 +719,8 @@ int net_opts_check(const struct net_opts *o, const char *cmd)
     char why[256];
     if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
         return cli_fail(cmd, "--link %s", why);
-    return check_addresses(o, &spec, cmd);
+    int rc = check_stacks(o, &spec, cmd);
+    return rc ? rc : check_addresses(o, &spec, cmd);
 }
 
 void net_opts_default_tun_addrs(struct net_opts *o)
@@ -711,8 +744,10 @@ int net_chain_open(struct net_chain *c, const struct net_opts *o, const char *cm
     char why[256];
     if (link_spec_parse(o->link, &spec, why, sizeof why) < 0)
         return cli_fail(cmd, "--link %s", why);
-    int rc = check_addresses(o, &spec, cmd);
-    if (rc || (rc = chain_config(&c->cfg, o, cmd)) != 0) return rc;
+    int rc = check_stacks(o, &spec, cmd);
+    if (rc || (rc = check_addresses(o, &spec, cmd)) != 0 ||
+        (rc = chain_config(&c->cfg, o, cmd)) != 0)
+        return rc;
     if ((rc = open_base(c, o, &spec, cmd)) != 0 || (rc = wrap_fault(c, o, cmd)) != 0 ||
         (rc = choose_mtu(cmd, o, synack_link_mtu(c->link), &c->cfg.mtu)) != 0 ||
         (rc = wrap_pcap(c, o, cmd)) != 0) {
@@ -724,7 +759,13 @@ int net_chain_open(struct net_chain *c, const struct net_opts *o, const char *cm
 
 void net_chain_free(struct net_chain *c)
 {
-    synack_link_free(c->link); /* the outermost layer frees the ones it wraps */
+    if (c->nqueues > 0) {
+        for (unsigned i = 0; i < c->nqueues; i++)
+            synack_link_free(c->queues[i]);
+    } else {
+        synack_link_free(c->link); /* the outermost layer frees the ones it wraps */
+    }
+    c->nqueues = 0;
     c->link = c->base = c->fault = c->pcap = NULL;
 }
 
@@ -745,6 +786,10 @@ void net_chain_describe(const struct net_chain *c, const struct net_opts *o, con
         snprintf(mss, sizeof mss, "mss %u", mtu - mss_headers(o));
     fprintf(stderr, "synack %s: %s on %s, mtu %u (%s), seed %" PRIu64 "%s\n", cmd, a, on, mtu, mss,
             c->cfg.seed, o->seed_set ? "" : " (pass --seed to repeat the impairments)");
+    if (c->nqueues > 1)
+        fprintf(stderr,
+                "synack %s: %u stacks, one per queue of the TUN, each flow steered to one\n", cmd,
+                c->nqueues);
     unsigned rb, sb;
     /* Linux reports twice what it grants; less than the 4 MiB asked means a burst of a
      * large window can overflow the socket (net.core.rmem_max limits non-root users). */
@@ -831,7 +876,15 @@ int net_env_open(struct net_env *e, const struct net_opts *o, const char *cmd)
     if (!e->priv) return fprintf(stderr, "synack %s: out of memory\n", cmd), 1;
     e->priv->sigfd = -1;
     struct net_chain *c = &e->priv->chain;
-    int rc = net_chain_open(c, o, cmd);
+    int rc = 0;
+    if (o->stacks > 1) {
+        rc = cli_fail(cmd,
+                      "--stacks is for synack run (its sockets spread over the stacks);"
+                      " synack %s drives one stack",
+                      cmd);
+        goto fail;
+    }
+    rc = net_chain_open(c, o, cmd);
     if (rc) goto fail;
     e->link = c->link;
     if ((rc = synack_stack_new(&e->stack, &c->cfg)) < 0) {

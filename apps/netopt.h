@@ -47,6 +47,10 @@ struct net_opts {
     unsigned mtu;    /* --mtu N: caps the stack's MTU (TUN: also set on the device
                         when --tun-host-addr configures it; UDP: the path MTU is
                         taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */
+    /* --stacks N (`synack run` only): N stacks, one per core, each on its own queue of a
+     * multi-queue TUN that the kernel steers by flow (1 to SYNACK_TUN_MAX_QUEUES; 0 or 1,
+     * the default: one stack on a plain TUN). Needs a TUN link and no impairment or --pcap. */
+    unsigned stacks;
 };
 
 /* The option lines for a subcommand's --help. */
@@ -106,6 +110,11 @@ struct net_chain {
      * (--seed, or drawn from the kernel), and the MTU chosen for the link and --mss */
     struct synack_config cfg;
     struct synack_link *link; /* the outermost layer: it owns (and frees) those it wraps */
+    /* With --stacks N > 1: the TUN's N queues (link and base are queues[0]); the runtime
+     * takes them all (synack_rt_new_stacks), and the configuration steers as the kernel's
+     * program does (steer_hash SYNACK_STEER_XOR). */
+    struct synack_link *queues[SYNACK_TUN_MAX_QUEUES];
+    unsigned nqueues;
     /* The layers, innermost first, NULL where absent; not owned. */
     struct synack_link *base, *fault, *pcap;
 };

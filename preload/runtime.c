@@ -148,14 +148,20 @@ static int start_runtime(void)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     char err[256] = "";
     struct synack_rt *rt = NULL;
-    int rc = synack_rt_new(&rt, &run.chain.cfg, run.chain.link, SYNACK_RT_THREAD, err, sizeof err);
+    int rc =
+        run.chain.nqueues > 1
+            ? synack_rt_new_stacks(&rt, &run.chain.cfg, run.chain.queues, run.chain.nqueues,
+                                   SYNACK_RT_THREAD, err, sizeof err)
+            : synack_rt_new(&rt, &run.chain.cfg, run.chain.link, SYNACK_RT_THREAD, err, sizeof err);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc < 0) {
-        run.chain.link = NULL; /* the runtime freed it */
+        run.chain.link = NULL; /* the runtime freed it (them all) */
+        run.chain.nqueues = 0;
         preload_say("the runtime could not be started: %s", err[0] ? err : synack_strerror(rc));
         return -1;
     }
     if (run.opts.verbose) net_chain_describe(&run.chain, &run.opts, run.cmd);
+    run.chain.nqueues = 0; /* the runtime has the queues now */
     if (!run.opts.no_control) start_control(rt);
     pthread_atfork(NULL, NULL, after_fork_in_child);
     preload.rt = rt;
@@ -234,7 +240,8 @@ void preload_forget_stale(int fd)
 
 /* ---- exit ------------------------------------------------------------------------------------ */
 
-/* With -v: the stack's counters, as `synack cat -v` prints them. */
+/* With -v: the stack's counters, as `synack cat -v` prints them (the sum of the stacks',
+ * then each stack's, with --stacks). */
 static void say_counters(struct synack_rt *rt)
 {
     struct synack_counters c;
@@ -242,6 +249,34 @@ static void say_counters(struct synack_rt *rt)
     preload_say("stack: segments in %" PRIu64 " out %" PRIu64 ", retransmissions %" PRIu64
                 ", RSTs in %" PRIu64 " out %" PRIu64,
                 c.segs_in, c.segs_out, c.retransmits, c.rsts_in, c.rsts_out);
+    /* With --stacks: each stack's share, so one sees the flows spread over them. */
+    for (unsigned i = 0; synack_rt_stacks(rt) > 1 && i < synack_rt_stacks(rt); i++) {
+        synack_rt_counters(synack_rt_member(rt, i), &c);
+        preload_say("stack %u: segments in %" PRIu64 " out %" PRIu64 ", RSTs in %" PRIu64
+                    " out %" PRIu64,
+                    i, c.segs_in, c.segs_out, c.rsts_in, c.rsts_out);
+    }
+}
+
+/* Is `fd` a socket of `rt`, on any of its stacks? */
+static bool is_socket_of(struct synack_rt *rt, int fd)
+{
+    struct synack_rt *on = synack_socket_rt(fd);
+    for (unsigned i = 0; on != NULL && i < synack_rt_stacks(rt); i++)
+        if (on == synack_rt_member(rt, i)) return true;
+    return on != NULL && on == rt;
+}
+
+/* Connections of every stack of `rt` released and still sending or closing. */
+static size_t orphans(struct synack_rt *rt)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < synack_rt_stacks(rt); i++) {
+        struct synack_stack_stats st;
+        synack_rt_stats(synack_rt_member(rt, i), &st);
+        n += st.orphans;
+    }
+    return n;
 }
 
 /* What the kernel does at exit, as far as a process can: the sockets still open are closed
@@ -255,16 +290,16 @@ __attribute__((destructor)) static void runtime_exit(void)
     struct synack_rt *rt = preload.rt;
     int max = atomic_load_explicit(&preload.max_fd, memory_order_relaxed);
     for (int fd = 0; fd <= max; fd++)
-        if (synack_is_socket(fd) && synack_socket_rt(fd) == rt) synack_close(fd);
+        if (synack_is_socket(fd) && is_socket_of(rt, fd)) synack_close(fd);
     synack_time_t start = synack_rt_now(rt);
-    struct synack_stack_stats st;
+    size_t left;
     for (;;) {
-        synack_rt_stats(rt, &st);
-        if (st.orphans == 0 || synack_rt_now(rt) - start > RUN_EXIT_DRAIN) break;
+        left = orphans(rt);
+        if (left == 0 || synack_rt_now(rt) - start > RUN_EXIT_DRAIN) break;
         struct timespec ts = {0, (long)RUN_EXIT_POLL};
         nanosleep(&ts, NULL);
     }
-    if (st.orphans) preload_say("exit: %zu connections were still sending after 3 s", st.orphans);
+    if (left) preload_say("exit: %zu connections were still sending after 3 s", left);
     if (run.opts.verbose) say_counters(rt);
     atomic_store_explicit(&preload.phase, PRELOAD_STOPPED, memory_order_release);
     ctl_thread_stop(run.ctl); /* before the runtime it reads goes */

@@ -1,10 +1,11 @@
 /*
  * The runtime: one stack, its link and the clock, run on a thread of its own or from the
- * caller's event loop (synack_rt_fd + synack_rt_run_due). Every touch of the stack happens
- * under rt->mu, and every one ends in rt_settle, which sends what the stack wants to send,
- * hands its events to the sockets and re-arms the timer: a socket call's segment leaves
- * from the calling thread, at once, and the runtime's thread only wakes for arriving
- * packets and deadlines.
+ * caller's event loop (synack_rt_fd + synack_rt_run_due); or a group of such runtimes, one
+ * per stack, behind a control runtime without a stack (synack_rt_new_stacks; sock.h). Every touch
+ * of the stack happens under rt->mu, and every one ends in rt_settle, which sends what the stack
+ * wants to send, hands its events to the sockets and re-arms the timer: a socket call's segment
+ * leaves from the calling thread, at once, and the runtime's thread only wakes for arriving packets
+ * and deadlines.
  */
 #include <errno.h>
 #include <poll.h>
@@ -57,7 +58,7 @@ static void rt_dispatch_events(struct synack_rt *rt)
 {
     struct synack_event ev;
     while (synack_stack_next_event(rt->stack, &ev) == 0)
-        if (ev.user != NULL) sock_event(ev.user, &ev);
+        if (ev.user != NULL) sock_event(rt, ev.user, &ev);
 }
 
 /* Sets the timerfd to the earliest deadline of the stack and the link, unless it already
@@ -77,8 +78,19 @@ static void rt_arm_timer(struct synack_rt *rt)
     if (timerfd_settime(rt->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0) rt->timer_armed = at;
 }
 
+struct synack_stack *rt_any_stack(const struct synack_rt *rt)
+{
+    return rt->stack != NULL ? rt->stack : rt->members[0]->stack;
+}
+
+bool rt_is_group(const struct synack_rt *rt)
+{
+    return rt->members != NULL;
+}
+
 void rt_settle(struct synack_rt *rt)
 {
+    if (rt_is_group(rt)) return; /* the control: no stack */
     rt_drain_output(rt, rt_clock());
     rt_dispatch_events(rt);
     /* A socket woken above may only be read by its thread later; what the events made the
@@ -89,6 +101,7 @@ void rt_settle(struct synack_rt *rt)
 int synack_rt_run_due(struct synack_rt *rt)
 {
     if (rt == NULL) return SYNACK_ERR_INVAL;
+    if (rt_is_group(rt)) return 0; /* its members run on their threads */
     rt_lock(rt);
     synack_time_t now = rt_clock();
     /* The timer's expiry is read so the descriptor stops polling readable; what is due is
@@ -133,6 +146,24 @@ static int rt_epoll_add(int epfd, int fd, uint32_t tag)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* A runtime with its lock, no descriptor, no stack and no link yet, and what the socket
+ * calls keep of `cfg` (ports, buffers). */
+static struct synack_rt *rt_alloc(const struct synack_config *cfg)
+{
+    struct synack_rt *rt = calloc(1, sizeof(*rt));
+    if (rt == NULL) return NULL;
+    pthread_mutex_init(&rt->mu, NULL);
+    pthread_cond_init(&rt->drained, NULL);
+    rt->epfd = rt->timerfd = rt->stopfd = -1;
+    rt->timer_armed = SYNACK_NEVER;
+    rt->port_cursor = (uint32_t)cfg->seed;
+    rt->sndbuf = cfg->sndbuf;
+    rt->rcvbuf = cfg->rcvbuf;
+    rt->eph_lo = cfg->ephemeral_lo;
+    rt->eph_hi = cfg->ephemeral_hi;
+    return rt;
+}
+
 static void rt_err(char *err, size_t cap, const char *what)
 {
     if (err != NULL && cap > 0) snprintf(err, cap, "%s: %s", what, strerror(errno));
@@ -151,16 +182,12 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
         return SYNACK_ERR_INVAL;
     }
     *out = NULL;
-    struct synack_rt *rt = calloc(1, sizeof(*rt));
+    struct synack_rt *rt = rt_alloc(cfg);
     if (rt == NULL) {
         synack_link_free(link);
         return SYNACK_ERR_NOMEM;
     }
-    pthread_mutex_init(&rt->mu, NULL);
-    pthread_cond_init(&rt->drained, NULL);
     rt->link = link;
-    rt->epfd = rt->timerfd = rt->stopfd = -1;
-    rt->timer_armed = SYNACK_NEVER;
     struct synack_config c = *cfg;
     unsigned mtu = synack_link_mtu(link);
     if (mtu != 0) c.mtu = (uint16_t)(mtu > 65535 ? 65535 : mtu);
@@ -181,11 +208,6 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
         synack_rt_free(rt);
         return SYNACK_ERR_NOMEM;
     }
-    rt->port_cursor = (uint32_t)c.seed;
-    rt->sndbuf = c.sndbuf;
-    rt->rcvbuf = c.rcvbuf;
-    rt->eph_lo = c.ephemeral_lo;
-    rt->eph_hi = c.ephemeral_hi;
     rt->epfd = epoll_create1(EPOLL_CLOEXEC);
     rt->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     int lfd = synack_link_fd(link);
@@ -215,9 +237,9 @@ int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struc
     return 0;
 }
 
-void synack_rt_free(struct synack_rt *rt)
+/* Stops a runtime's thread, if it has one. */
+static void rt_stop_thread(struct synack_rt *rt)
 {
-    if (rt == NULL) return;
     if (rt->threaded) {
         uint64_t one = 1;
         ssize_t w = write(rt->stopfd, &one, sizeof(one));
@@ -225,15 +247,57 @@ void synack_rt_free(struct synack_rt *rt)
         pthread_join(rt->thread, NULL);
         rt->threaded = false;
     }
+}
+
+/* Calls that were blocked on the runtime's sockets are leaving with EBADF: waits for them,
+ * then sends what the resets left to send. */
+static void rt_wait_drained(struct synack_rt *rt)
+{
+    rt_lock(rt);
+    while (rt->live > 0)
+        pthread_cond_wait(&rt->drained, &rt->mu);
+    if (rt->stack != NULL) rt_drain_output(rt, rt_clock());
+    rt_unlock(rt);
+}
+
+static void rt_release(struct synack_rt *rt);
+
+void synack_rt_free(struct synack_rt *rt)
+{
+    if (rt == NULL) return;
+    if (rt_is_group(rt)) {
+        /* The members' threads first; then the control's sockets (listeners close their
+         * parts on the members), then the members' (connections are reset). */
+        for (unsigned i = 0; i < rt->nmembers; i++)
+            if (rt->members[i] != NULL) rt_stop_thread(rt->members[i]);
+        bool whole = true;
+        for (unsigned i = 0; i < rt->nmembers; i++)
+            whole = whole && rt->members[i] != NULL;
+        if (whole) {
+            sock_close_all(rt);
+            for (unsigned i = 0; i < rt->nmembers; i++)
+                sock_close_all(rt->members[i]);
+            rt_wait_drained(rt);
+            for (unsigned i = 0; i < rt->nmembers; i++)
+                rt_wait_drained(rt->members[i]);
+        }
+        for (unsigned i = 0; i < rt->nmembers; i++)
+            if (rt->members[i] != NULL) rt_release(rt->members[i]);
+        free(rt->members);
+        rt_release(rt);
+        return;
+    }
+    rt_stop_thread(rt);
     if (rt->stack != NULL) {
         sock_close_all(rt);
-        rt_lock(rt);
-        /* Calls that were blocked on the sockets are leaving with EBADF: wait for them. */
-        while (rt->live > 0)
-            pthread_cond_wait(&rt->drained, &rt->mu);
-        rt_drain_output(rt, rt_clock());
-        rt_unlock(rt);
+        rt_wait_drained(rt);
     }
+    rt_release(rt);
+}
+
+/* Frees what the runtime holds, its sockets closed and its thread stopped. */
+static void rt_release(struct synack_rt *rt)
+{
     synack_stack_free(rt->stack);
     synack_link_free(rt->link);
     if (rt->epfd >= 0) close(rt->epfd);
@@ -251,15 +315,32 @@ int synack_rt_fd(const struct synack_rt *rt)
     return rt->epfd;
 }
 
+/* Every field of synack_counters is a uint64_t count: a group's are its members' summed. */
+_Static_assert(sizeof(struct synack_counters) % sizeof(uint64_t) == 0,
+               "synack_counters holds uint64_t counts only");
+
 void synack_rt_counters(struct synack_rt *rt, struct synack_counters *out)
 {
-    rt_lock(rt);
-    synack_stack_counters(rt->stack, out);
-    rt_unlock(rt);
+    if (!rt_is_group(rt)) {
+        rt_lock(rt);
+        synack_stack_counters(rt->stack, out);
+        rt_unlock(rt);
+        return;
+    }
+    memset(out, 0, sizeof(*out));
+    uint64_t *sum = (uint64_t *)out;
+    for (unsigned i = 0; i < rt->nmembers; i++) {
+        struct synack_counters c;
+        synack_rt_counters(rt->members[i], &c);
+        const uint64_t *add = (const uint64_t *)&c;
+        for (size_t k = 0; k < sizeof(c) / sizeof(uint64_t); k++)
+            sum[k] += add[k];
+    }
 }
 
 void synack_rt_stats(struct synack_rt *rt, struct synack_stack_stats *out)
 {
+    if (rt_is_group(rt)) rt = rt->members[0];
     rt_lock(rt);
     synack_stack_stats(rt->stack, out);
     rt_unlock(rt);
@@ -268,8 +349,94 @@ void synack_rt_stats(struct synack_rt *rt, struct synack_stack_stats *out)
 int synack_rt_each_socket(struct synack_rt *rt, synack_sock_fn fn, void *ctx)
 {
     if (rt == NULL) return SYNACK_ERR_INVAL;
+    if (rt_is_group(rt)) {
+        for (unsigned i = 0; i < rt->nmembers; i++) {
+            int rc = synack_rt_each_socket(rt->members[i], fn, ctx);
+            if (rc != 0) return rc;
+        }
+        return 0;
+    }
     rt_lock(rt);
     int rc = synack_stack_each_socket(rt->stack, fn, ctx);
     rt_unlock(rt);
     return rc;
+}
+
+unsigned synack_rt_stacks(const struct synack_rt *rt)
+{
+    if (rt == NULL) return 0;
+    return rt_is_group(rt) ? rt->nmembers : 1;
+}
+
+struct synack_rt *synack_rt_member(struct synack_rt *rt, unsigned i)
+{
+    if (rt == NULL || i >= synack_rt_stacks(rt)) return NULL;
+    return rt_is_group(rt) ? rt->members[i] : rt;
+}
+
+/* The control of a group: no stack, no link, no thread; its lock and its list of sockets. */
+static struct synack_rt *rt_control_new(const struct synack_config *cfg, unsigned n)
+{
+    struct synack_rt *rt = rt_alloc(cfg);
+    if (rt == NULL) return NULL;
+    rt->members = calloc(n, sizeof(*rt->members));
+    if (rt->members == NULL) {
+        rt_release(rt);
+        return NULL;
+    }
+    rt->nmembers = n;
+    rt->steer_hash = cfg->steer_hash;
+    memcpy(rt->steer_key, cfg->steer_key, sizeof(rt->steer_key));
+    return rt;
+}
+
+int synack_rt_new_stacks(struct synack_rt **out, const struct synack_config *cfg,
+                         struct synack_link *const *links, unsigned n, unsigned flags, char *err,
+                         size_t errcap)
+{
+    if (err != NULL && errcap > 0) err[0] = '\0';
+    bool ok = out != NULL && cfg != NULL && links != NULL && n >= 1 &&
+              n <= SYNACK_STEER_MAX_QUEUES && flags == SYNACK_RT_THREAD;
+    for (unsigned i = 0; ok && i < n; i++)
+        ok = links[i] != NULL;
+    if (!ok) {
+        for (unsigned i = 0; links != NULL && i < n && i < SYNACK_STEER_MAX_QUEUES; i++)
+            synack_link_free(links[i]);
+        if (err != NULL && errcap > 0)
+            snprintf(err, errcap,
+                     "synack_rt_new_stacks needs a result pointer, a configuration and"
+                     " 1 to %u links, and the flag SYNACK_RT_THREAD (each stack runs on a"
+                     " thread of its own)",
+                     SYNACK_STEER_MAX_QUEUES);
+        return SYNACK_ERR_INVAL;
+    }
+    if (n == 1) return synack_rt_new(out, cfg, links[0], flags, err, errcap);
+    *out = NULL;
+    struct synack_rt *rt = rt_control_new(cfg, n);
+    if (rt == NULL) {
+        for (unsigned i = 0; i < n; i++)
+            synack_link_free(links[i]);
+        if (err != NULL && errcap > 0) snprintf(err, errcap, "no memory for the runtime");
+        return SYNACK_ERR_NOMEM;
+    }
+    int rc = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct synack_link *l = links[i];
+        if (rc != 0) {
+            synack_link_free(l); /* taken over, as on success */
+            continue;
+        }
+        struct synack_config c = *cfg;
+        c.steer_queues = n;
+        c.steer_queue = i;
+        c.seed = cfg->seed + i; /* each stack its own ports and sequence of draws */
+        rc = synack_rt_new(&rt->members[i], &c, l, flags, err, errcap);
+        if (rc == 0) rt->members[i]->index = i;
+    }
+    if (rc != 0) {
+        synack_rt_free(rt);
+        return rc;
+    }
+    *out = rt;
+    return 0;
 }

@@ -201,7 +201,7 @@ static bool addr_is_local(struct synack_rt *rt, const struct synack_addr *a)
 {
     if (synack_addr_is_any(a)) return true;
     struct synack_addr addrs[SYNACK_MAX_ADDRS];
-    size_t n = synack_stack_addrs(rt->stack, addrs, SYNACK_MAX_ADDRS);
+    size_t n = synack_stack_addrs(rt_any_stack(rt), addrs, SYNACK_MAX_ADDRS);
     for (size_t i = 0; i < n; i++)
         if (synack_addr_eq(&addrs[i], a)) return true;
     return false;
@@ -219,7 +219,7 @@ unsigned sock_readiness(struct sock *s)
          * POLLERR while an error is pending, after connect(AF_UNSPEC)). */
         return SOCK_OUT | SOCK_HUP | (s->so_error != 0 ? SOCK_ERR : 0);
     case SOCK_TCP_LISTEN:
-        return s->acceptable ? SOCK_IN : 0;
+        return s->acceptable || (sock_parts_readiness(s) & SOCK_IN) ? SOCK_IN : 0;
     case SOCK_TCP_CONN: {
         struct synack_tcp_info ti;
         if (s->so_error != 0) r |= SOCK_ERR;
@@ -236,6 +236,7 @@ unsigned sock_readiness(struct sock *s)
         struct synack_udp_info ui;
         if (s->peek_dgram) r |= SOCK_IN;
         if (!s->udp_blocked) r |= SOCK_OUT;
+        if (s->parts != NULL) r = (r & ~SOCK_OUT) | sock_parts_readiness(s);
         if (s->udp != NULL && synack_udp_info(s->udp, &ui) == 0) {
             if (ui.queued > 0) r |= SOCK_IN;
             if (ui.pending_err != 0) r |= SOCK_ERR;
@@ -248,10 +249,10 @@ unsigned sock_readiness(struct sock *s)
     return r;
 }
 
-void sock_changed(struct sock *s, bool edge)
+/* Wakes the waiters of `s` that readiness `r` concerns and sets (`set`) or clears the
+ * eventfd for epoll as it says. Under s->wmu. */
+static void sock_wake_locked(struct sock *s, unsigned r, bool edge, bool clear)
 {
-    unsigned r = sock_readiness(s);
-    if (edge) r |= SOCK_ANY;
     for (struct sock_waiter *w = s->waiters; w != NULL; w = w->next)
         if (r & w->mask) sock_thread_wake(w->thread);
     if (s->fd < 0) return;
@@ -263,7 +264,7 @@ void sock_changed(struct sock *s, bool edge)
         ssize_t w = write(s->fd, &one, sizeof(one));
         (void)w;
         s->ep_set = true;
-    } else if (!set && s->ep_set) {
+    } else if (!set && s->ep_set && clear) {
         uint64_t v;
         ssize_t rd = read(s->fd, &v, sizeof(v));
         (void)rd;
@@ -271,8 +272,52 @@ void sock_changed(struct sock *s, bool edge)
     }
 }
 
-void sock_event(struct sock *s, const struct synack_event *ev)
+void sock_changed(struct sock *s, bool edge)
 {
+    pthread_mutex_lock(&s->wmu);
+    /* Under the wake lock: a part's wake-up (sock_part_event) either comes after this
+     * reads its count, or before, and is seen. */
+    unsigned r = sock_readiness(s);
+    if (edge) r |= SOCK_ANY;
+    sock_wake_locked(s, r, edge, true);
+    pthread_mutex_unlock(&s->wmu);
+}
+
+/* An event of a part of listening socket `s` on member `rt`, under that member's lock
+ * only (sock.h, Groups): a connection to accept is counted in the part, and the socket's
+ * waiters for input woken, through its wake lock. */
+static void sock_part_event(struct synack_rt *rt, struct sock *s, const struct synack_event *ev)
+{
+    if (s->parts == NULL) return;
+    struct sock_part *p = &s->parts[rt->index];
+    unsigned r;
+    /* Each only while the part is open: a closed one's last events name it no more. */
+    if (ev->type == SYNACK_EV_ACCEPTABLE && p->lis != NULL) {
+        atomic_fetch_add(&p->acceptable, 1);
+        r = SOCK_IN;
+    } else if (ev->type == SYNACK_EV_READABLE && p->udp != NULL) {
+        atomic_store(&p->readable, true);
+        r = SOCK_IN;
+    } else if (ev->type == SYNACK_EV_WRITABLE && p->udp != NULL) {
+        atomic_store(&p->blocked, false);
+        r = SOCK_OUT;
+    } else if (ev->type == SYNACK_EV_ERROR && p->udp != NULL) {
+        atomic_store(&p->failed, true);
+        r = SOCK_ERR;
+    } else {
+        return;
+    }
+    pthread_mutex_lock(&s->wmu);
+    sock_wake_locked(s, r | SOCK_ANY, true, false);
+    pthread_mutex_unlock(&s->wmu);
+}
+
+void sock_event(struct synack_rt *rt, struct sock *s, const struct synack_event *ev)
+{
+    if (s->rt != rt) {
+        sock_part_event(rt, s, ev);
+        return;
+    }
     if (s->closed) {
         sock_changed(s, true); /* the lingering close waits for this (sock_release) */
         return;
@@ -318,9 +363,15 @@ static int sock_sleep(struct sock *s, unsigned mask, synack_time_t deadline)
     struct sock_waiter w;
     sock_thread_arm(t);
     sock_wait_add(s, &w, t, mask);
+    /* A part's wake-up needs no lock of the socket's runtime: it may have come between the
+     * caller's test and the waiter's hanging; then it shows here (sock.h, Waking). */
+    if (s->parts != NULL && (sock_readiness(s) & w.mask)) {
+        sock_wait_del(s, &w);
+        return 0;
+    }
     rt_unlock(s->rt);
     int e = sock_thread_sleep(t, deadline);
-    rt_lock(s->rt);
+    (void)sock_lock(s);
     sock_wait_del(s, &w);
     return e;
 }
@@ -360,7 +411,7 @@ static struct sock *sock_enter(int fd)
 {
     struct sock *s = sock_get(fd);
     if (s == NULL) return NULL;
-    rt_lock(s->rt);
+    (void)sock_lock(s);
     if (s->closed) {
         rt_unlock(s->rt);
         sock_put(s);
@@ -383,6 +434,8 @@ void sock_free(struct sock *s)
 {
     struct synack_rt *rt = s->rt;
     free(s->peek);
+    free(s->parts);
+    pthread_mutex_destroy(&s->wmu);
     free(s);
     /* Last: synack_rt_free may free the runtime as soon as the count reaches 0. */
     rt_lock(rt);
@@ -405,6 +458,7 @@ static struct sock *sock_new(struct synack_rt *rt, int domain, int type, bool no
         free(s);
         return NULL;
     }
+    pthread_mutex_init(&s->wmu, NULL);
     s->rt = rt;
     s->domain = domain;
     s->type = type;
@@ -420,11 +474,12 @@ static struct sock *sock_new(struct synack_rt *rt, int domain, int type, bool no
 static void sock_discard(struct sock *s)
 {
     close(s->fd);
+    pthread_mutex_destroy(&s->wmu);
     free(s);
 }
 
 /* Links `s` into its runtime's list. Under rt->mu. */
-static void rt_link_sock(struct synack_rt *rt, struct sock *s)
+void rt_link_sock(struct synack_rt *rt, struct sock *s)
 {
     s->rt_prev = NULL;
     s->rt_next = rt->socks;
@@ -432,7 +487,7 @@ static void rt_link_sock(struct synack_rt *rt, struct sock *s)
     rt->socks = s;
 }
 
-static void rt_unlink_sock(struct synack_rt *rt, struct sock *s)
+void rt_unlink_sock(struct synack_rt *rt, struct sock *s)
 {
     if (s->rt_prev != NULL)
         s->rt_prev->rt_next = s->rt_next;
@@ -444,7 +499,7 @@ static void rt_unlink_sock(struct synack_rt *rt, struct sock *s)
 
 /* Makes `s` a socket of the process: its descriptor enters the table (calls find it from
  * now on) and the socket its runtime's count and list. Under rt->mu. 0 or an errno. */
-static int sock_adopt(struct sock *s)
+int sock_adopt(struct sock *s)
 {
     int e = sock_publish(s);
     if (e != 0) return e;
@@ -524,6 +579,7 @@ static void sock_release(struct sock *s)
         synack_listener_close(s->lis, now);
         s->lis = NULL;
     }
+    group_close_parts(s);
     if (s->udp != NULL) {
         synack_udp_close(s->udp);
         s->udp = NULL;
@@ -537,8 +593,8 @@ static void sock_release(struct sock *s)
  * SO_LINGER asks. 0, or EBADF when another close came first. */
 static int sock_close(struct sock *s)
 {
-    struct synack_rt *rt = s->rt;
-    rt_lock(rt);
+    /* Once closed, the socket moves no more (connect refuses it): `rt` stays its own. */
+    struct synack_rt *rt = sock_lock(s);
     if (s->closed) {
         rt_unlock(rt);
         return EBADF;
@@ -546,7 +602,9 @@ static int sock_close(struct sock *s)
     int fd = s->fd;
     s->closed = true;
     sock_changed(s, true);
+    pthread_mutex_lock(&s->wmu);
     s->fd = -1;
+    pthread_mutex_unlock(&s->wmu);
     rt_unlock(rt);
     /* After `closed`, so that no epoll registration is made again (synack_epoll_ctl
      * tests it under the registry's lock); before the number can be reused. */
@@ -609,7 +667,9 @@ static int bind_conflict(struct sock *s, const struct synack_endpoint *ep)
             if (!(o->reuseaddr && s->reuseaddr) && !(o->reuseport && s->reuseport))
                 return EADDRINUSE;
         }
-        if (synack_tcp_bind_check(rt->stack, ep, s->reuseaddr ? SYNACK_BIND_REUSEADDR : 0) != 0)
+        unsigned flags = s->reuseaddr ? SYNACK_BIND_REUSEADDR : 0;
+        if (rt_is_group(rt) ? group_bind_check(rt, ep, flags) != 0
+                            : synack_tcp_bind_check(rt->stack, ep, flags) != 0)
             return EADDRINUSE;
     }
     return 0;
@@ -619,12 +679,13 @@ static int bind_conflict(struct sock *s, const struct synack_endpoint *ep)
  * binding a connect or send makes for an unbound socket. Under rt->mu. */
 static int udp_bind(struct sock *s, const struct synack_endpoint *ep, bool autobind)
 {
-    int rc = synack_udp_bind(s->rt->stack, ep, s, &s->udp);
+    struct synack_udp_info ui = {0};
+    int rc = rt_is_group(s->rt) ? group_udp_bind(s, ep, &ui.local)
+                                : synack_udp_bind(s->rt->stack, ep, s, &s->udp);
     /* No ephemeral port left: Linux's bind says EADDRINUSE, its inet_autobind EAGAIN. */
     if (rc == SYNACK_ERR_NOPORTS) return autobind ? EAGAIN : EADDRINUSE;
     if (rc != 0) return synack_errno(rc);
-    struct synack_udp_info ui;
-    (void)synack_udp_info(s->udp, &ui);
+    if (s->udp != NULL) (void)synack_udp_info(s->udp, &ui);
     s->local = ui.local;
     s->bound = true;
     return 0;
@@ -702,8 +763,10 @@ int synack_listen(int fd, int backlog)
         unsigned bl = (unsigned)backlog > LINUX_SOMAXCONN ? LINUX_SOMAXCONN : (unsigned)backlog;
         if (bl == 0) bl = 1;
         if (e == 0) {
-            int rc = synack_tcp_listen_flags(rt->stack, &s->local, bl,
-                                             s->reuseaddr ? SYNACK_BIND_REUSEADDR : 0, s, &s->lis);
+            unsigned flags = s->reuseaddr ? SYNACK_BIND_REUSEADDR : 0;
+            int rc = rt_is_group(rt)
+                         ? group_listen(s, bl, flags)
+                         : synack_tcp_listen_flags(rt->stack, &s->local, bl, flags, s, &s->lis);
             if (rc == 0)
                 s->kind = SOCK_TCP_LISTEN;
             else
@@ -717,7 +780,7 @@ int synack_listen(int fd, int backlog)
 
 /* Applies the socket's TCP options to a new connection (accepted ones inherit the
  * listener's, as Linux's do). Under rt->mu. */
-static void tcp_apply_opts(const struct sock *s, struct synack_tcp *c)
+void tcp_apply_opts(const struct sock *s, struct synack_tcp *c)
 {
     if (s->nodelay || s->cork) (void)synack_tcp_set_nodelay(c, s->nodelay && !s->cork);
     if (s->keepalive)
@@ -732,7 +795,7 @@ static void tcp_apply_opts(const struct sock *s, struct synack_tcp *c)
 
 /* Fills a new socket's state from its connection (it may have received data, a FIN or a
  * RST while it waited in the accept queue). Under rt->mu. */
-static void conn_adopt(struct sock *n, struct synack_tcp *c)
+void conn_adopt(struct sock *n, struct synack_tcp *c)
 {
     struct synack_tcp_info ti;
     n->kind = SOCK_TCP_CONN;
@@ -762,13 +825,19 @@ static void conn_adopt(struct sock *n, struct synack_tcp *c)
 }
 
 /* Takes a connection from the listener's accept queue, waiting for one unless the socket
- * does not block. Under rt->mu. 0 or an errno. */
-static int accept_take(struct sock *s, struct synack_tcp **c)
+ * does not block. Under rt->mu. 0 or an errno. A listener of a group takes it from any of
+ * its parts, and adopts it in `n` there (group_accept): *c stays NULL. */
+static int accept_take(struct sock *s, struct sock *n, struct synack_tcp **c)
 {
     synack_time_t until = deadline_after(s->rcvtimeo);
     for (;;) {
         if (s->kind != SOCK_TCP_LISTEN) return EINVAL;
-        if (synack_tcp_accept(s->lis, c) == 0) return 0;
+        if (s->parts != NULL) {
+            int e = group_accept(s, n);
+            if (e != EAGAIN) return e;
+        } else if (synack_tcp_accept(s->lis, c) == 0) {
+            return 0;
+        }
         s->acceptable = 0;
         sock_changed(s, false);
         if (s->nonblock) return EAGAIN;
@@ -778,7 +847,7 @@ static int accept_take(struct sock *s, struct synack_tcp **c)
 }
 
 /* An accepted socket takes its listener's options, as Linux clones the listening one. */
-static void accept_inherit(struct sock *n, const struct sock *s)
+void accept_inherit(struct sock *n, const struct sock *s)
 {
     n->reuseaddr = s->reuseaddr;
     n->nodelay = s->nodelay;
@@ -817,10 +886,15 @@ int synack_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         if (n == NULL) e = errno;
     }
     struct synack_tcp *c = NULL;
-    if (e == 0) e = accept_take(s, &c);
-    if (e == 0) e = sock_adopt(n);
+    if (e == 0) e = accept_take(s, n, &c);
+    bool adopted = e == 0 && c == NULL; /* by a group's part (group_accept) */
+    if (e == 0 && !adopted) e = sock_adopt(n);
     int nfd = -1;
-    if (e == 0) {
+    if (adopted) {
+        sock_changed(s, false);
+        if (addr != NULL) (void)ep_to_sa(n, &n->remote, addr, len);
+        nfd = n->fd;
+    } else if (e == 0) {
         accept_inherit(n, s);
         conn_adopt(n, c);
         tcp_apply_opts(n, c);
@@ -887,8 +961,9 @@ static int connect_report(struct sock *s)
  * the socket keeps its port, as Linux's, and may listen again. Under rt->mu. */
 static void listener_stop(struct sock *s)
 {
-    synack_listener_close(s->lis, rt_clock());
+    if (s->lis != NULL) synack_listener_close(s->lis, rt_clock());
     s->lis = NULL;
+    group_close_parts(s);
     s->kind = SOCK_TCP_NEW;
 }
 
@@ -925,20 +1000,20 @@ static bool port_is_bound_here(const struct synack_rt *rt, uint16_t port)
     return false;
 }
 
-/* The core's active open from `local` (NULL: the socket is not bound). The ephemeral port
- * the core picks for an unbound socket must not be one that a bound socket of this layer
- * holds (Linux's connect skips every port bound with bind): the core, which does not know
- * them, is asked again (its counter moves on) until it picks another, or none is left
- * (NOPORTS). Under rt->mu. */
-static int tcp_open(struct sock *s, const struct synack_endpoint *remote,
+/* The core's active open on the stack of `rt` from `local` (NULL: the socket is not
+ * bound). The ephemeral port the core picks for an unbound socket must not be one that a
+ * bound socket of this layer holds (Linux's connect skips every port bound with bind): the
+ * core, which does not know them, is asked again (its counter moves on) until it picks
+ * another, or none is left (NOPORTS). Under rt->mu and s->rt->mu (the same lock, or a
+ * group's control and member). */
+static int tcp_open(struct sock *s, struct synack_rt *rt, const struct synack_endpoint *remote,
                     const struct synack_endpoint *local, struct synack_tcp **c)
 {
-    struct synack_rt *rt = s->rt;
     for (uint32_t tries = (uint32_t)rt->eph_hi - rt->eph_lo + 1;; tries--) {
         int rc = synack_tcp_connect(rt->stack, remote, local, s, c, rt_clock());
         if (rc != 0 || local != NULL) return rc;
         struct synack_tcp_info ti;
-        if (synack_tcp_info(*c, &ti) != 0 || !port_is_bound_here(rt, ti.local_port)) return 0;
+        if (synack_tcp_info(*c, &ti) != 0 || !port_is_bound_here(s->rt, ti.local_port)) return 0;
         synack_tcp_set_user(*c, NULL);
         synack_tcp_abort(*c, rt_clock()); /* in SYN_SENT: nothing is sent */
         *c = NULL;
@@ -967,18 +1042,29 @@ static int tcp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
     int e = sa_to_ep(s, addr, len, SA_CONNECT, &remote);
     if (e != 0) return e;
     if (remote.port == 0 || !synack_addr_is_unicast(&remote.addr)) return ECONNREFUSED;
-    if (synack_stack_addr(rt->stack, (enum synack_family)remote.addr.family) == NULL)
+    if (synack_stack_addr(rt_any_stack(rt), (enum synack_family)remote.addr.family) == NULL)
         return ENETUNREACH;
     struct synack_endpoint local = s->local;
     if (s->bound && local.addr.family == SYNACK_AF_NONE)
         local.addr = synack_addr_any(remote.addr.family);
     if (s->bound && local.addr.family != remote.addr.family) return EINVAL;
+    /* A socket of a group opens its connection on one member, and moves there. */
+    struct synack_rt *on =
+        rt_is_group(rt) ? group_member_for(rt, &remote, s->bound ? &local : NULL) : rt;
+    if (on != rt) rt_lock(on);
     struct synack_tcp *c;
-    int rc = tcp_open(s, &remote, s->bound ? &local : NULL, &c);
+    int rc = tcp_open(s, on, &remote, s->bound ? &local : NULL, &c);
+    if (on != rt) {
+        if (rc == 0) sock_move(s, on);
+        /* The lock that guards the socket now is the member's (sock_leave drops it). */
+        rt_unlock(rc == 0 ? rt : on);
+        rt = s->rt;
+    }
     if (rc != 0)
-        return rc == SYNACK_ERR_ADDRINUSE || rc == SYNACK_ERR_NOPORTS ? EADDRNOTAVAIL
-               : rc == SYNACK_ERR_INVAL                               ? ENETUNREACH
-                                                                      : synack_errno(rc);
+        return rc == SYNACK_ERR_ADDRINUSE || rc == SYNACK_ERR_NOPORTS || rc == SYNACK_ERR_STEERED
+                   ? EADDRNOTAVAIL
+               : rc == SYNACK_ERR_INVAL ? ENETUNREACH
+                                        : synack_errno(rc);
     tcp_apply_opts(s, c);
     s->kind = SOCK_TCP_CONN;
     s->tcp = c;
@@ -1002,6 +1088,7 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
     if (addr->sa_family == AF_UNSPEC) {
         /* Dissolves the association (RFC 8085 §5.1's "connected" socket goes back). */
         if (s->udp != NULL) (void)synack_udp_connect(s->udp, NULL);
+        (void)group_udp_connect(s, NULL);
         s->connected = false;
         return 0;
     }
@@ -1012,7 +1099,7 @@ static int udp_connect(struct sock *s, const struct sockaddr *addr, socklen_t le
         e = udp_bind(s, &(struct synack_endpoint){.addr = sock_any(s).addr}, true);
         if (e != 0) return e;
     }
-    int rc = synack_udp_connect(s->udp, &remote);
+    int rc = s->parts != NULL ? group_udp_connect(s, &remote) : synack_udp_connect(s->udp, &remote);
     if (rc != 0) return rc == SYNACK_ERR_INVAL ? ENETUNREACH : synack_errno(rc);
     s->remote = remote;
     s->connected = true;
@@ -1154,7 +1241,9 @@ static ssize_t udp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
     synack_time_t until = deadline_after(s->sndtimeo);
     ssize_t ret;
     for (;;) {
-        synack_ssize rc = synack_udp_send(s->udp, data, total, to ? &dst : NULL, rt_clock());
+        synack_ssize rc = s->parts != NULL
+                              ? group_udp_send(s, data, total, to ? &dst : NULL)
+                              : synack_udp_send(s->udp, data, total, to ? &dst : NULL, rt_clock());
         if (rc >= 0) {
             ret = (ssize_t)total;
             break;
@@ -1165,7 +1254,7 @@ static ssize_t udp_sendv(struct sock *s, const struct iovec *iov, int n, int fla
                                            : -synack_errno((int)rc);
             break;
         }
-        s->udp_blocked = true;
+        s->udp_blocked = s->parts == NULL; /* a group's part says so itself */
         if (nb) {
             ret = -EAGAIN;
             break;
@@ -1347,10 +1436,12 @@ static ssize_t udp_recvv(struct sock *s, const struct iovec *iov, int n, int fla
     size_t total = iov_total(iov, n);
     synack_time_t until = deadline_after(s->rcvtimeo);
     for (;;) {
-        if (!s->peek_dgram && s->udp != NULL) {
+        if (!s->peek_dgram && (s->udp != NULL || s->parts != NULL)) {
             if (peek_reserve(s, 65536) != 0) return -ENOMEM;
             synack_ssize rc =
-                synack_udp_recv(s->udp, s->peek, s->peek_cap, &s->peek_from, rt_clock());
+                s->parts != NULL
+                    ? group_udp_recv(s, s->peek, s->peek_cap, &s->peek_from)
+                    : synack_udp_recv(s->udp, s->peek, s->peek_cap, &s->peek_from, rt_clock());
             if (rc >= 0) {
                 s->peek_dgram = true;
                 s->peek_full = (size_t)rc;
@@ -1803,6 +1894,8 @@ static int getopt_locked(struct sock *s, int level, int name, void *val, socklen
                 if (synack_udp_info(s->udp, &ui) == 0 && ui.pending_err)
                     e = synack_errno(ui.pending_err);
             }
+            int pe = e == 0 && s->type == SOCK_DGRAM ? group_udp_error(s) : 0;
+            if (pe != 0) e = synack_errno(pe);
             return put_int(val, len, e);
         }
         case SO_REUSEADDR:
@@ -1957,7 +2050,8 @@ int synack_ioctl(int fd, unsigned long request, ...)
             *arg = 0;
         } else if (s->peek_dgram) {
             *arg = (int)s->peek_full;
-        } else if (s->udp != NULL && synack_udp_info(s->udp, &ui) == 0 && ui.queued > 0) {
+        } else if ((s->udp != NULL && synack_udp_info(s->udp, &ui) == 0 && ui.queued > 0) ||
+                   (sock_parts_readiness(s) & SOCK_IN)) {
             /* Peek it to learn its length. */
             struct iovec none = {0};
             (void)udp_recvv(s, &none, 0, MSG_PEEK | MSG_DONTWAIT, NULL, NULL);

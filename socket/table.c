@@ -185,17 +185,21 @@ void sock_wait_add(struct sock *s, struct sock_waiter *w, struct sock_thread *t,
     w->thread = t;
     w->mask = mask | SOCK_GONE | SOCK_ERR | SOCK_HUP;
     w->prev = NULL;
+    pthread_mutex_lock(&s->wmu); /* a part's wake-up walks the list under it alone */
     w->next = s->waiters;
     if (s->waiters != NULL) s->waiters->prev = w;
     s->waiters = w;
+    pthread_mutex_unlock(&s->wmu);
 }
 
 void sock_wait_del(struct sock *s, struct sock_waiter *w)
 {
+    pthread_mutex_lock(&s->wmu);
     if (w->prev != NULL)
         w->prev->next = w->next;
     else
         s->waiters = w->next;
     if (w->next != NULL) w->next->prev = w->prev;
     w->next = w->prev = NULL;
+    pthread_mutex_unlock(&s->wmu);
 }

@@ -94,17 +94,19 @@ int synack_poll(struct pollfd *fds, nfds_t nfds, int timeout)
         for (nfds_t i = 0; i < nfds; i++) {
             struct poll_ent *e = &ents[i];
             if (e->s == NULL) continue;
-            rt_lock(e->s->rt);
+            struct synack_rt *rt = sock_lock(e->s);
             unsigned mask = poll_mask(fds[i].events);
-            if (e->s->closed)
-                fds[i].revents = POLLNVAL;
-            else
-                fds[i].revents = poll_revents(sock_readiness(e->s) & mask, fds[i].events);
+            /* Hung before the test: a wake-up that needs no lock of the socket's runtime (a
+             * part's, sock.h) after it is caught by the eventfd, one before it by the test. */
             if (!e->hung) {
                 sock_wait_add(e->s, &e->w, t, mask);
                 e->hung = true;
             }
-            rt_unlock(e->s->rt);
+            if (e->s->closed)
+                fds[i].revents = POLLNVAL;
+            else
+                fds[i].revents = poll_revents(sock_readiness(e->s) & mask, fds[i].events);
+            rt_unlock(rt);
             if (fds[i].revents) ready++;
         }
         synack_time_t now = rt_clock();
@@ -135,9 +137,9 @@ int synack_poll(struct pollfd *fds, nfds_t nfds, int timeout)
     for (nfds_t i = 0; i < nfds; i++) {
         struct poll_ent *e = &ents[i];
         if (e->s == NULL) continue;
-        rt_lock(e->s->rt);
+        struct synack_rt *rt = sock_lock(e->s);
         if (e->hung) sock_wait_del(e->s, &e->w);
-        rt_unlock(e->s->rt);
+        rt_unlock(rt);
         sock_put(e->s);
     }
     free(ents);
@@ -276,12 +278,14 @@ static struct ep_ent *ep_ent(struct ep *e, int fd, bool make)
  * rt->mu. */
 static void ep_account(struct sock *s, uint32_t events, int sign)
 {
+    pthread_mutex_lock(&s->wmu); /* what a part's wake-up reads (sock.h, Waking) */
     s->ep_regs += (unsigned)sign;
     if (events & EPOLLIN) s->ep_in += (unsigned)sign;
     if (events & EPOLLOUT) s->ep_out += (unsigned)sign;
     if (events & EPOLLRDHUP) s->ep_rdhup += (unsigned)sign;
     s->ep_interest = (s->ep_in ? SOCK_IN : 0) | (s->ep_out ? SOCK_OUT : 0) |
                      (s->ep_in || s->ep_rdhup ? SOCK_RDHUP : 0);
+    pthread_mutex_unlock(&s->wmu);
 }
 
 /* Forgets epoll instance `epfd` and what was registered in it (its descriptor is closed,
@@ -294,10 +298,10 @@ static void ep_drop(int epfd)
         for (size_t i = 0; i < e->cap; i++) {
             struct ep_ent *ent = &e->ents[i];
             if (!ent->used || ent->s == NULL) continue;
-            rt_lock(ent->s->rt);
+            struct synack_rt *rt = sock_lock(ent->s);
             ep_account(ent->s, ent->events, -1);
             sock_changed(ent->s, false);
-            rt_unlock(ent->s->rt);
+            rt_unlock(rt);
         }
         *pe = e->next;
         free(e->ents);
@@ -345,9 +349,9 @@ int synack_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     if (s != NULL) {
         /* A socket closed since the lookup: its close has forgotten its registrations
          * (ep_forget_fd, after `closed`, under this lock) and would not forget this one. */
-        rt_lock(s->rt);
+        struct synack_rt *rt = sock_lock(s);
         bool closed = s->closed;
-        rt_unlock(s->rt);
+        rt_unlock(rt);
         if (closed) {
             pthread_mutex_unlock(&ep_mu);
             sock_put(s);
@@ -366,13 +370,15 @@ int synack_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     int r = epoll_ctl(epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &kev);
     if (r == 0) {
         if (s != NULL) {
-            rt_lock(s->rt);
+            struct synack_rt *rt = sock_lock(s);
             if (ent->used && ent->s == s) ep_account(s, ent->events, -1);
             if (op != EPOLL_CTL_DEL) ep_account(s, ev->events, +1);
             /* The registration's first answer: set the eventfd if ready now. */
+            pthread_mutex_lock(&s->wmu);
             s->ep_set = s->ep_set && op != EPOLL_CTL_ADD;
+            pthread_mutex_unlock(&s->wmu);
             sock_changed(s, op != EPOLL_CTL_DEL);
-            rt_unlock(s->rt);
+            rt_unlock(rt);
         }
         if (op == EPOLL_CTL_DEL) {
             memset(ent, 0, sizeof(*ent));
@@ -397,9 +403,9 @@ void ep_forget_fd(int fd)
         struct ep_ent *ent = ep_ent(e, fd, false);
         if (ent == NULL || !ent->used) continue;
         if (ent->s != NULL) {
-            rt_lock(ent->s->rt);
+            struct synack_rt *rt = sock_lock(ent->s);
             ep_account(ent->s, ent->events, -1);
-            rt_unlock(ent->s->rt);
+            rt_unlock(rt);
         }
         memset(ent, 0, sizeof(*ent));
     }
@@ -438,13 +444,13 @@ int synack_epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int time
             uint32_t got = evs[i].events;
             if (ent->s != NULL) {
                 struct sock *s = ent->s;
-                rt_lock(s->rt);
+                struct synack_rt *rt = sock_lock(s);
                 unsigned want = SOCK_ERR | SOCK_HUP;
                 if (ent->events & EPOLLIN) want |= SOCK_IN;
                 if (ent->events & EPOLLOUT) want |= SOCK_OUT;
                 if (ent->events & EPOLLRDHUP) want |= SOCK_RDHUP;
                 got = sock_readiness(s) & want;
-                rt_unlock(s->rt);
+                rt_unlock(rt);
                 if (got == 0 && (ent->events & EPOLLONESHOT)) {
                     /* The kernel disarmed it for nothing: arm it again. */
                     struct epoll_event kev = {.events = EPOLLIN |

@@ -58,6 +58,43 @@ struct synack_rt;
 int synack_rt_new(struct synack_rt **out, const struct synack_config *cfg, struct synack_link *link,
                   unsigned flags, char *err, size_t errcap);
 
+/* Creates a runtime of `n` stacks, one per core: stack i is made from `cfg` with
+ * steer_queues = n, steer_queue = i and a seed of its own (cfg->seed + i), and runs on a
+ * thread of its own over `links[i]`, which must deliver the packets that steer to queue i
+ * by cfg->steer_key and cfg->steer_hash (synack_mqwire_link(wire, side, i) of a wire with
+ * that key; queue i of synack_tun_open_queues with SYNACK_STEER_XOR). The runtime takes
+ * every link over (they are freed on error too). Each stack has its own lock; nothing on
+ * the packet path is shared between them.
+ *
+ * The socket calls take the runtime as they take one of synack_rt_new. A stream socket
+ * that connects lives on one stack: one chosen round robin (its ephemeral port then one
+ * whose 4-tuple steers back to that stack), or for a socket bound to a port the stack
+ * its 4-tuple steers to. A listening socket listens on every stack: accept, poll and epoll
+ * take a connection from whichever stack has one, and the accepted socket lives on the
+ * stack its connection arrived at. A bound datagram socket is bound on every stack (to
+ * the port the first picks for port 0): it receives from whichever stack holds a datagram,
+ * and sends each datagram from the stack its flow steers to. A stream socket that connected and
+ * then dissolved its connection (connect with AF_UNSPEC) stays on its stack, and if it listens
+ * again, listens there only.
+ *
+ * synack_rt_counters sums the stacks' counters; synack_rt_stats and synack_rt_each_socket
+ * report stack 0 and every stack; synack_rt_member gives each stack's own runtime (for its
+ * counters and statistics, and to tell where a socket lives: synack_socket_rt). `flags`
+ * must be SYNACK_RT_THREAD. n = 1 makes a runtime as synack_rt_new does. On failure a
+ * sentence is left in `err` (if not NULL). Errors: INVAL (NULL argument or link, n 0 or
+ * above SYNACK_STEER_MAX_QUEUES, flags not SYNACK_RT_THREAD), and synack_rt_new's. */
+int synack_rt_new_stacks(struct synack_rt **out, const struct synack_config *cfg,
+                         struct synack_link *const *links, unsigned n, unsigned flags, char *err,
+                         size_t errcap);
+
+/* The number of stacks of `rt`: n for one of synack_rt_new_stacks, 1 for one of
+ * synack_rt_new, 0 for NULL. */
+unsigned synack_rt_stacks(const struct synack_rt *rt);
+
+/* The runtime of stack `i` of `rt` (`rt` itself for i = 0 of a runtime of one stack), or
+ * NULL when i is out of range: what synack_socket_rt answers for a socket on that stack. */
+struct synack_rt *synack_rt_member(struct synack_rt *rt, unsigned i);
+
 /* Stops the thread (if any), resets the connections of every socket still open on the
  * runtime (their descriptors are closed; calls blocked on them return EBADF, and the free
  * waits until they have returned) and frees the stack and the link. NULL is allowed. No
@@ -89,7 +126,9 @@ int synack_rt_each_socket(struct synack_rt *rt, synack_sock_fn fn, void *ctx);
 /* True when `fd` is a synack socket (of any runtime). */
 bool synack_is_socket(int fd);
 
-/* The runtime a synack socket belongs to, or NULL. */
+/* The runtime a synack socket belongs to, or NULL. For a socket of a runtime of several
+ * stacks: the member runtime (synack_rt_member) of the stack it lives on once it is
+ * connected or accepted; before that, the runtime synack_socket was given. */
 struct synack_rt *synack_socket_rt(int fd);
 
 /* socket(2) on `rt`: domain AF_INET or AF_INET6; type SOCK_STREAM or SOCK_DGRAM, or'ed with

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `synack run` without root, over UDP encapsulation on the host's loopback:
-#   cli          --help; a missing program (127), bad options (2, one line), a UDP link
-#                without --addr (2), the TUN link without privilege (1, when this runs as
+#   cli          --help; a missing program (127), bad options (2, one line; --stacks
+#                without a TUN link or with --pcap among them), a UDP link without --addr (2), the TUN link without privilege (1, when this runs as
 #                root it is checked as nobody)
 #   no_network   `sh -c 'echo hi | cat'` runs as without synack, and no runtime is made
 #                (the UDP port of the link is never bound)
@@ -76,6 +76,9 @@ expect_fail 2 --bogus --bogus -- true
 expect_fail 2 --loss --loss 2 "${LINK[@]}" -- true
 expect_fail 2 --addr --link udp:127.0.0.1:9,127.0.0.1:9 -- true
 expect_fail 2 --tun-host-addr "${LINK[@]}" --tun-host-addr 198.18.77.1/24 -- true
+expect_fail 2 --stacks --stacks 0 "${LINK[@]}" -- true
+expect_fail 2 'needs a TUN link' --stacks 2 "${LINK[@]}" -- true
+expect_fail 2 'impairments or --pcap' --stacks 2 --pcap "$dir/x.pcap" -- true
 expect_fail 127 no-such-program-here "${LINK[@]}" -- no-such-program-here
 expect_fail 127 'no such file' "${LINK[@]}" -- ./no/such/program
 : >"$dir/not-exec"
