@@ -18,6 +18,15 @@ struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
     return c->rare;
 }
 
+void tcp_cc_state_get(struct synack_tcp *c)
+{
+    if (!tcp_cc_wants_state(&c->cc)) return;
+    struct tcp_cubic *s = tcp_block_alloc(c, sizeof *s);
+    if (!s) return; /* CUBIC's Reno-friendly window alone; the next signal tries again */
+    tcp_cc_cubic_init(s);
+    c->cc.cubic = s;
+}
+
 /* The connection's own copy of the counter at `offset`, when the TCB holds it (six do);
  * else NULL, and the count goes to the rare block (count_own). */
 static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
@@ -31,6 +40,16 @@ static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
         return &c->bytes_in;
     case offsetof(struct synack_counters, bytes_out):
         return &c->bytes_out;
+    default:
+        break;
+    }
+    return NULL;
+}
+
+/* The two the TCB holds in 32 bits (an idle connection's: they stop at UINT32_MAX). */
+static uint32_t *conn_counter32(struct synack_tcp *c, size_t offset)
+{
+    switch (offset) {
     case offsetof(struct synack_counters, delayed_acks):
         return &c->delayed_acks;
     case offsetof(struct synack_counters, keepalive_probes):
@@ -47,6 +66,11 @@ static void count_own(struct synack_tcp *c, size_t offset)
     uint64_t *own = conn_counter(c, offset);
     if (own) {
         (*own)++;
+        return;
+    }
+    uint32_t *own32 = conn_counter32(c, offset);
+    if (own32) {
+        if (*own32 != UINT32_MAX) (*own32)++;
         return;
     }
     struct tcp_rare *r = tcp_rare_get(c);
@@ -137,7 +161,7 @@ void tcp_mem_sync(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return;
     tcp_storage_release(c);
-    size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + c->ooo_bytes;
+    size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + tcp_ooo_bytes(c);
     c->env->mem_held = c->env->mem_held - c->mem_held + held;
     c->mem_held = held;
 }
@@ -193,7 +217,6 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     c->ka_count = e->cfg->keepalive_count;
     c->rcv_wscale = tcp_rcv_wscale(e->cfg);
     c->ts_offset = tcp_ts_offset(e, local_addr, local_port, remote_addr, remote_port);
-    c->rack_reo_mult = 1;
     c->oow_ack_at = SYNACK_NEVER;
     c->cc.algo = e->cfg->cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, e->cfg->init_cwnd);
@@ -352,12 +375,11 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
         c->ts_recent_time = now;
     }
     tcp_set_snd_mss(c, tcp_peer_mss(c, syn));
-    /* RACK's highest delivered sequence starts at the first data byte (not 0, which
-     * would look like reordering for half of all ISNs). */
-    c->rack_fack = c->iss + 1;
-    c->rack_end_seq = c->iss + 1;
     enum synack_cc algo = c->cc.algo;
+    struct tcp_cubic *cubic = c->cc.cubic; /* none yet in a handshake; kept, reset, if so */
     tcp_cc_ops(algo)->init(&c->cc, c->eff_mss, cfg->init_cwnd);
+    c->cc.cubic = cubic;
+    if (cubic) tcp_cc_cubic_init(cubic);
 }
 
 /* Whether an answer to an invalid segment would come within invalid_ack_interval of the

@@ -75,6 +75,17 @@ struct tcp_ooo {
     uint32_t left, right; /* [left, right) in sequence space */
     uint32_t stamp;       /* when it last grew: SACK reports the newest first */
 };
+/* The receiver's out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
+ * them for SACK; `stamp` orders them by recency), with their counts: one block through
+ * tcp_block_alloc, from the first block to the last one filled (tcp_storage_release), so
+ * that a connection with nothing out of order keeps none of it. The bytes themselves sit
+ * in rcvq's storage beyond its in-order tail. */
+struct tcp_ooo_table {
+    unsigned n, cap;      /* blocks held, and room */
+    uint32_t stamp;       /* the latest block's stamp */
+    uint32_t bytes;       /* bytes held in the blocks */
+    struct tcp_ooo blk[]; /* `cap` of them, the first `n` in use */
+};
 
 /* Loss-recovery state of the sender. */
 enum tcp_recovery {
@@ -143,6 +154,60 @@ struct tcp_rare {
     synack_time_t challenge_window; /* start of the current challenge-ACK second, or NEVER */
     uint64_t challenge_windows;     /* challenge-ACK seconds begun so far */
     unsigned challenge_left;        /* challenge ACKs left in it (a random budget) */
+    /* RFC 8985 §6.2 step 4: RACK's reordering window is reo_wnd_mult * min_RTT / 4. The
+     * multiplier starts at 1 and only a D-SACK raises it; a D-SACK is counted (dsacks_in),
+     * so the block is there whenever the multiplier is above 1. Without the block it
+     * stays 1, the RFC's starting window. */
+    synack_time_t rack_dsack_time; /* when a D-SACK last widened the window (0: never) */
+    uint8_t rack_reo_mult;         /* 1..16; 0 reads as 1 */
+    uint8_t rack_reo_recoveries;   /* recoveries since it was last widened (16: back to 1) */
+};
+/* RACK's reordering-window multiplier (RFC 8985 §6.2 step 4): 1 unless a D-SACK raised it. */
+static inline unsigned tcp_rack_reo_mult(const struct tcp_rare *r)
+{
+    return r && r->rack_reo_mult ? r->rack_reo_mult : 1;
+}
+
+/* What the sender keeps while it has data or a FIN in flight: the scoreboard (one record
+ * per transmitted segment from SND.UNA, RFC 6675 §3, RFC 8985 §5.2) with what its records
+ * add up to, and the state of loss detection and recovery that means something only while
+ * there is something to lose. One block, allocated through tcp_block_alloc with the first
+ * record (tcp_segs_room) and grown with the table; tcp_storage_release gives it back once
+ * every record is acknowledged, recovery is over and no tail loss probe is out, so an idle
+ * connection holds its TCB alone. Each field starts afresh with the next flight
+ * (tcp_flight_init) from values that act as the old ones would have: nothing below
+ * SND.UNA can be lost, reordered or probed any more. What must outlive a flight stays in
+ * the TCB: RACK's min RTT and reordering window, the RTT estimator, the backoff, the
+ * counts of delivered bytes. If the allocator refuses the block, no new segment goes out
+ * (the caller must not send what it cannot record); the data waits in the send buffer
+ * and the next send, ACK or timer tries again. */
+struct tcp_flight {
+    synack_time_t tlp_at;         /* probe timeout, PTO (RFC 8985 §7.2) */
+    synack_time_t reorder_at;     /* RACK reordering timer (RFC 8985 §6.3) */
+    synack_time_t una_since;      /* when snd_una last advanced (or data first went out): the
+                                     user timeout (RFC 5482) counts from it */
+    synack_time_t rack_xmit_ts;   /* RFC 8985 §6.1 RACK.xmit_ts (0: nothing delivered yet) */
+    synack_time_t rack_rtt;       /* RACK.rtt */
+    synack_time_t delivered_time; /* when the delivered count last moved (delivery rate) */
+    /* The scoreboard ring's indices and what its records add up to. */
+    unsigned seg_cap, seg_head, seg_count;
+    uint32_t sacked_bytes;  /* SACKed and not cumulatively acked */
+    uint32_t lost_bytes;    /* marked lost, not SACKed */
+    uint32_t retrans_bytes; /* retransmitted (since marked lost), not SACKed */
+    unsigned sacked_segs, lost_segs, retrans_segs;
+    unsigned lost_pending_segs; /* lost and not yet retransmitted */
+    uint32_t dup_bytes;         /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
+    unsigned dupacks;           /* consecutive duplicate ACKs (RFC 5681 §3.2) */
+    uint32_t lt_bytes;          /* sent by limited transmit since the last new ACK (RFC 3042) */
+    uint32_t recover;           /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
+    uint32_t snd_sml;           /* end of the last short segment sent (Nagle, Minshall) */
+    uint32_t rack_end_seq;      /* RACK.end_seq */
+    uint32_t rack_fack;         /* highest sequence delivered (RFC 8985 §6.2 step 3) */
+    uint32_t tlp_end_seq;       /* TLP.end_seq (RFC 8985 §7.3) */
+    uint32_t pmtu_recover;      /* SND.NXT when fragmentation-needed last marked segments lost:
+                                   holes below it are that repair's, not congestion */
+    bool recover_set;           /* `recover` was set in this flight */
+    struct tcp_seg segs[];      /* seg_cap records, a ring from seg_head */
 };
 
 /* The fields are grouped by width, 8-byte ones first, so that the TCB has no padding: an
@@ -186,34 +251,28 @@ struct synack_tcp {
                                       (fin_wait2_timeout) */
     };
     synack_time_t delack_at;    /* delayed ACK (RFC 5681 §4.2) */
-    synack_time_t tlp_at;       /* probe timeout, PTO (RFC 8985 §7.2) */
-    synack_time_t reorder_at;   /* RACK reordering timer (RFC 8985 §6.3) */
     synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
-    synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
 
     synack_time_t ts_recent_time; /* when TS.Recent was taken (RFC 7323 §5.5) */
 
-    /* Receiver: out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
-     * them for SACK; `stamp` orders them by recency). The bytes sit in rcvq's storage
-     * beyond its in-order tail. Counts below. */
-    struct tcp_ooo *ooo;
-    /* Sender scoreboard: transmitted segments from snd_una, in sequence order. */
-    struct tcp_seg *segs;
+    /* Receiver: out-of-order blocks (struct tcp_ooo_table); NULL when none is held. */
+    struct tcp_ooo_table *ooo;
+    /* What the sender keeps while data is in flight: the scoreboard and the state of its
+     * loss detection (struct tcp_flight); NULL when nothing is. */
+    struct tcp_flight *fl;
 
     /* Congestion control and recovery. */
     struct tcp_cc cc;
-    /* RACK (RFC 8985 §6.1). */
-    synack_time_t rack_xmit_ts, rack_rtt, min_rtt;
-    synack_time_t rack_dsack_time;
-    /* Delivery rate. */
+    /* RACK (RFC 8985 §6.1): what outlives a flight (the reordering window's multiplier,
+     * which only a D-SACK moves, is in the rare block). */
+    synack_time_t min_rtt;
+    /* Delivery rate: bytes delivered so far, and the latest sample (synack_tcp_info). */
     uint64_t delivered;
-    synack_time_t delivered_time;
     uint64_t delivery_rate;
 
     /* Keepalive and user timeout. */
     synack_time_t ka_idle, ka_interval, user_timeout;
-    synack_time_t last_rcv;  /* last segment from the peer */
-    synack_time_t una_since; /* when snd_una last advanced (or data first went out) */
+    synack_time_t last_rcv; /* last segment from the peer */
 
     /* RFC 6298 state. */
     synack_time_t srtt, rttvar, rto;
@@ -224,7 +283,6 @@ struct synack_tcp {
      * after the last data, keepalive probes); the rest, which most connections never
      * move, in the rare block (tcp_count). */
     uint64_t segs_in, segs_out, bytes_in, bytes_out;
-    uint64_t delayed_acks, keepalive_probes;
     struct tcp_rare *rare;
 
     /* ---- 4 bytes ---- */
@@ -248,9 +306,6 @@ struct synack_tcp {
     uint32_t irs, rcv_nxt;
     uint32_t rcv_adv; /* right edge last advertised: rcv_nxt + window (never shrinks) */
 
-    uint32_t pmtu_recover; /* SND.NXT when fragmentation-needed last marked segments lost:
-                              holes below it are that repair's, not congestion */
-
     /* Buffers (autotune.c). Sizes are at most TCP_MAX_BUF (2^30): 32 bits hold them. */
     uint32_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are:
                                         fixed); synack_tcp_set_bufsize sets them, and they may
@@ -268,32 +323,14 @@ struct synack_tcp {
     uint32_t ts_recent;     /* RFC 7323 §4.3 TS.Recent */
     uint32_t last_ack_sent; /* RFC 7323 §4.3 Last.ACK.sent */
 
-    /* Receiver: the out-of-order table's counts, D-SACK, what waits to be acknowledged. */
-    unsigned nooo, ooo_cap;
-    uint32_t ooo_stamp;
+    /* Receiver: D-SACK, a FIN past a hole, what waits to be acknowledged. */
     uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
-    uint32_t ooo_fin_seq;
-    uint32_t ooo_bytes;   /* bytes held in the out-of-order blocks */
-    uint32_t rcv_unacked; /* in-order bytes received since our last ACK */
+    uint32_t ooo_fin_seq;             /* with TCP_F_OOO_FIN (a bare FIN needs no block) */
+    uint32_t rcv_unacked;             /* in-order bytes received since our last ACK */
 
-    /* Sender scoreboard: its ring's indices and what its records add up to. */
-    unsigned seg_cap, seg_head, seg_count;
-    uint32_t sacked_bytes;  /* SACKed and not cumulatively acked */
-    uint32_t lost_bytes;    /* marked lost, not SACKed */
-    uint32_t retrans_bytes; /* retransmitted (since marked lost), not SACKed */
-    unsigned sacked_segs, lost_segs, retrans_segs;
-    unsigned lost_pending_segs; /* lost and not yet retransmitted */
-    uint32_t dup_bytes;         /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
-    unsigned dupacks;           /* consecutive duplicate ACKs (RFC 5681 §3.2) */
-    uint32_t lt_bytes;          /* sent by limited transmit since the last new ACK (RFC 3042) */
-
-    uint32_t recover; /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
-    uint32_t snd_sml; /* end of the last short segment sent (Nagle, Minshall) */
-    /* RACK and TLP (RFC 8985 §6.1, §7). */
-    uint32_t rack_end_seq, rack_fack;
-    unsigned rack_reo_mult;
-    uint32_t tlp_end_seq;
-    unsigned rack_reo_recoveries;
+    uint32_t delayed_acks, keepalive_probes; /* the idle connection's two, which stop at
+                                                UINT32_MAX (the other four every segment
+                                                moves, in 64 bits above) */
 
     unsigned ka_count, ka_sent;
     unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5) */
@@ -317,7 +354,6 @@ struct synack_tcp {
     uint8_t snd_wscale; /* shift for the peer's window field */
     uint8_t rcv_wscale; /* shift for ours */
     bool in_out_list : 1;
-    bool recover_set : 1;
     bool cwnd_limited : 1; /* the last send was stopped by cwnd, not the app */
     bool tlp_retrans : 1;  /* the outstanding TLP was a retransmission */
     bool tlp_dsack : 1;    /* a D-SACK arrived while it was out */
@@ -421,6 +457,15 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c);
 bool tcp_should_update_window(struct synack_tcp *c);
 
 /* ---- tcp/timer.c ---- */
+/* The deadlines that live in the flight block: SYNACK_NEVER without one. */
+static inline synack_time_t tcp_tlp_at(const struct synack_tcp *c)
+{
+    return c->fl ? c->fl->tlp_at : SYNACK_NEVER;
+}
+static inline synack_time_t tcp_reorder_at(const struct synack_tcp *c)
+{
+    return c->fl ? c->fl->reorder_at : SYNACK_NEVER;
+}
 /* Recomputes the connection's earliest deadline in the env's heap. */
 void tcp_timer_update(struct synack_tcp *c);
 /* Runs the connection's due timers. */
@@ -498,7 +543,8 @@ size_t tcp_rcv_room(const struct synack_tcp *c);
 /* Gives back the storage of what holds nothing: the send buffer once all it held is
  * acknowledged (and none of its room is lent to synack_tcp_send_borrow), the receive
  * buffer once the application has read everything and nothing is out of order, the
- * scoreboard and the out-of-order table once empty. Sizes stay: storage of the same size
+ * flight block (scoreboard) once the flight is over (tcp_flight_is_over) and the
+ * out-of-order table once empty. Sizes stay: storage of the same size
  * comes back with the next byte or record. An idle connection then holds its TCB alone. */
 void tcp_storage_release(struct synack_tcp *c);
 /* Frees the buffers' and the tables' storage, then the TCB. */
@@ -562,6 +608,11 @@ void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
 /* The connection's rare block, allocated now if it has none (TCP_F_COUNTS_LOST and NULL
  * when the allocator refuses it). */
 struct tcp_rare *tcp_rare_get(struct synack_tcp *c);
+/* CUBIC's state (struct tcp_cubic), allocated now if the controller wants it and has none
+ * (tcp_cc_wants_state): called before a congestion signal and before an ACK outside slow
+ * start, so that only a connection that leaves slow start carries it. If the allocator
+ * refuses it, CUBIC follows its Reno-friendly window (cc.h) and the next call tries again. */
+void tcp_cc_state_get(struct synack_tcp *c);
 /* The connection's own counters as synack_tcp_info reports them. */
 void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out);
 
@@ -693,9 +744,21 @@ bool tcp_listen_established(struct synack_tcp *c, synack_time_t now);
 void tcp_listen_unlink(struct synack_tcp *c);
 
 /* ---- tcp/scoreboard.c: the sender's record of transmitted segments ---- */
+/* Records in flight (0 without a flight block). */
+static inline unsigned tcp_seg_count(const struct synack_tcp *c)
+{
+    return c->fl ? c->fl->seg_count : 0;
+}
+/* Whether the flight block may go: no record left (every byte and FIN sent is
+ * acknowledged), no recovery episode and no tail loss probe outstanding. */
+static inline bool tcp_flight_is_over(const struct synack_tcp *c)
+{
+    return tcp_seg_count(c) == 0 && c->recovery == TCP_RS_OPEN && !(c->flags & TCP_F_TLP_OUT);
+}
+/* Record `i` from SND.UNA; i < tcp_seg_count(c). */
 static inline struct tcp_seg *tcp_seg_at(const struct synack_tcp *c, unsigned i)
 {
-    return &c->segs[(c->seg_head + i) % c->seg_cap];
+    return &c->fl->segs[(c->fl->seg_head + i) % c->fl->seg_cap];
 }
 /* Records a first transmission of [seq, seq + len). Returns false if the scoreboard is
  * full (the caller must not send). */
@@ -711,7 +774,8 @@ bool tcp_seg_split(struct synack_tcp *c, unsigned i, uint32_t len);
 /* The position of record `g` from SND.UNA (for tcp_seg_at). */
 static inline unsigned tcp_seg_index(const struct synack_tcp *c, const struct tcp_seg *g)
 {
-    return (unsigned)(((size_t)(g - c->segs) + c->seg_cap - c->seg_head) % c->seg_cap);
+    const struct tcp_flight *f = c->fl;
+    return (unsigned)(((size_t)(g - f->segs) + f->seg_cap - f->seg_head) % f->seg_cap);
 }
 /* Extends a record to `len` (the probe byte resent with the data after it). */
 void tcp_seg_grow(struct synack_tcp *c, struct tcp_seg *g, uint32_t len, uint32_t flags);
@@ -741,6 +805,15 @@ unsigned tcp_segs_lost_unsent(const struct synack_tcp *c);
 uint32_t tcp_pipe(const struct synack_tcp *c);
 
 /* ---- tcp/reasm.c: the receiver's out-of-order data and SACK blocks ---- */
+/* Out-of-order blocks held, and their bytes (0 without a table). */
+static inline unsigned tcp_ooo_count(const struct synack_tcp *c)
+{
+    return c->ooo ? c->ooo->n : 0;
+}
+static inline uint32_t tcp_ooo_bytes(const struct synack_tcp *c)
+{
+    return c->ooo ? c->ooo->bytes : 0;
+}
 /* Takes in-window text at `seq` (>= rcv_nxt). Returns bytes newly appended in order
  * (rcv_nxt advances by it); sets *ooo if the text went out of order or filled a hole,
  * and records a duplicate for D-SACK. */

@@ -314,7 +314,7 @@ static void ack_update_window(struct synack_tcp *c, const struct wire_tcp_repr *
         if (c->persist) tcp_rto_stop(c);
         /* The probe byte sent into the zero window was most likely dropped: send it
          * again first, or the data after it would leave a hole (RFC 9293 §3.8.6.1). */
-        if (was_zero && c->seg_count && (tcp_seg_at(c, 0)->flags & TCP_SEG_PROBE))
+        if (was_zero && tcp_seg_count(c) && (tcp_seg_at(c, 0)->flags & TCP_SEG_PROBE))
             tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
         tcp_schedule_output(c);
     }

@@ -42,7 +42,6 @@ void tcp_active_open(struct synack_tcp *c, const uint32_t *iss_floor, synack_tim
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
-    c->snd_sml = c->iss;
     c->sndq_seq = c->iss + 1;
     tcp_set_state(c, SYNACK_SYN_SENT, now);
     tcp_schedule_output(c);
@@ -383,10 +382,10 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->rttvar = c->have_rtt ? c->rttvar : 0;
     out->min_rtt = c->min_rtt;
     out->pipe = tcp_is_synchronized(c->state) ? tcp_pipe(c) : 0;
-    out->sacked_segs = c->sacked_segs;
+    out->sacked_segs = c->fl ? c->fl->sacked_segs : 0;
     out->lost_segs = tcp_segs_lost_unsent(c);
-    out->retrans_segs = c->retrans_segs;
-    out->ooo_blocks = c->nooo;
+    out->retrans_segs = c->fl ? c->fl->retrans_segs : 0;
+    out->ooo_blocks = tcp_ooo_count(c);
     out->delivery_rate = c->delivery_rate;
     out->delivered = c->delivered;
     tcp_counters_get(c, &out->counters);

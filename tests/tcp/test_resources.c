@@ -102,7 +102,7 @@ static void connection_memory_given_back_when_drained(void **state)
     size_t idle = counted_accepted(&f);
     /* Established: a SYN-ACK and a bare ACK record nothing in the scoreboard. */
     expect_storage(&f, idle, 0);
-    assert_null(f.c->segs);
+    assert_null(f.c->fl);
     for (int round = 0; round < 2; round++) {
         static const char ask[] = "a question", answer[] = "its answer";
         fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, ask, sizeof ask);
@@ -119,14 +119,15 @@ static void connection_memory_given_back_when_drained(void **state)
                          sizeof answer);
         fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, sizeof answer);
         assert_memory_equal(f.last_payload, answer, sizeof answer);
-        expect_storage(&f, idle, f.cfg.sndbuf + f.c->seg_cap * sizeof(struct tcp_seg));
-        assert_non_null(f.c->segs);
+        assert_non_null(f.c->fl);
+        expect_storage(&f, idle,
+                       f.cfg.sndbuf + sizeof(struct tcp_flight) +
+                           f.c->fl->seg_cap * sizeof(struct tcp_seg));
         f.peer_ack += sizeof answer;
         fix_peer_ack(&f, f.peer_ack);
         expect_storage(&f, idle, 0);
         assert_null(f.c->sndq.buf);
-        assert_null(f.c->segs);
-        assert_int_equal(f.c->seg_cap, 0);
+        assert_null(f.c->fl);
     }
     /* A bare ACK records nothing: read data acknowledged by the delayed ACK leaves the
      * connection its TCB alone. */
@@ -137,7 +138,7 @@ static void connection_memory_given_back_when_drained(void **state)
     fix_advance(&f, SYNACK_MS(200));
     fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
     expect_storage(&f, idle, 0);
-    assert_null(f.c->segs);
+    assert_null(f.c->fl);
     fix_free(&f);
     assert_int_equal(conn_mem.live, 0);
 }
@@ -207,8 +208,11 @@ static void receive_buffer_kept_while_out_of_order(void **state)
     /* Counting out_of_order brought the rare block: it stays with the TCB. */
     size_t counts = sizeof(struct tcp_rare);
     assert_non_null(f.c->rare);
-    expect_storage(&f, idle, counts + f.cfg.rcvbuf + f.c->ooo_cap * sizeof(struct tcp_ooo));
-    assert_int_equal(f.c->nooo, 1);
+    assert_non_null(f.c->ooo);
+    expect_storage(&f, idle,
+                   counts + f.cfg.rcvbuf + sizeof(struct tcp_ooo_table) +
+                       f.c->ooo->cap * sizeof(struct tcp_ooo));
+    assert_int_equal(f.c->ooo->n, 1);
     uint8_t buf[2000];
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), SYNACK_ERR_AGAIN);
     assert_non_null(f.c->rcvq.buf);
@@ -977,7 +981,8 @@ static void rarer_counters_come_with_their_block(void **state)
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 100, f.peer_ack, data + 100, 100);
     assert_non_null(f.c->rare);
     expect_storage(&f, idle,
-                   sizeof(struct tcp_rare) + f.cfg.rcvbuf + f.c->ooo_cap * sizeof(struct tcp_ooo));
+                   sizeof(struct tcp_rare) + f.cfg.rcvbuf + sizeof(struct tcp_ooo_table) +
+                       f.c->ooo->cap * sizeof(struct tcp_ooo));
     struct synack_tcp_info info = fix_info(&f);
     assert_false(info.counters_lost);
     assert_int_equal(info.counters.out_of_order, 1);
