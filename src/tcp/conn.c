@@ -5,17 +5,22 @@
 #include "base/siphash.h"
 #include "tcp/conn.h"
 
-struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
+struct tcp_rare *tcp_rare_alloc(struct synack_tcp *c)
 {
     if (c->rare) return c->rare;
     c->rare = tcp_block_alloc(c, sizeof *c->rare);
-    if (!c->rare) {
-        c->flags |= TCP_F_COUNTS_LOST;
-        return NULL;
-    }
+    if (!c->rare) return NULL;
     memset(c->rare, 0, sizeof *c->rare);
     c->rare->challenge_window = SYNACK_NEVER;
+    c->rare->oow_ack_at = SYNACK_NEVER;
     return c->rare;
+}
+
+struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
+{
+    struct tcp_rare *r = tcp_rare_alloc(c);
+    if (!r) c->flags |= TCP_F_COUNTS_LOST;
+    return r;
 }
 
 void tcp_cc_state_get(struct synack_tcp *c)
@@ -212,12 +217,8 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     c->rto = e->cfg->rto_initial;
     tcp_timers_clear(c); /* every deadline SYNACK_NEVER */
     if (e->cfg->nodelay) c->flags |= TCP_F_NODELAY;
-    c->ka_idle = e->cfg->keepalive_idle; /* armed by tcp_keepalive_reset once synchronized */
-    c->ka_interval = e->cfg->keepalive_interval;
-    c->ka_count = e->cfg->keepalive_count;
     c->rcv_wscale = tcp_rcv_wscale(e->cfg);
     c->ts_offset = tcp_ts_offset(e, local_addr, local_port, remote_addr, remote_port);
-    c->oow_ack_at = SYNACK_NEVER;
     c->cc.algo = e->cfg->cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, e->cfg->init_cwnd);
     c->all_next = e->all;
@@ -261,7 +262,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     tcp_timer_update(c);
     tcp_out_remove(c->env, c);
     if (err && !c->err) {
-        c->err = err;
+        c->err = (int16_t)err;
         conn_event(c, SYNACK_EV_ERROR, now);
     }
     tcp_set_state(c, SYNACK_CLOSED, now);
@@ -383,20 +384,24 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
 }
 
 /* Whether an answer to an invalid segment would come within invalid_ack_interval of the
- * last one. */
-static bool oow_limited(const struct synack_tcp *c, synack_time_t now)
+ * last one (whose time is in the rare block `r`). */
+static bool oow_limited(const struct synack_tcp *c, const struct tcp_rare *r, synack_time_t now)
 {
     synack_time_t iv = c->env->cfg->invalid_ack_interval;
-    return iv && c->oow_ack_at != SYNACK_NEVER && now - c->oow_ack_at < iv;
+    return iv && r->oow_ack_at != SYNACK_NEVER && now - r->oow_ack_at < iv;
 }
 
 bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now)
 {
-    if (oow_limited(c, now)) {
+    /* The invalid segment was counted (a drop), which brought the rare block that keeps the
+     * time of the last answer. Without it (the allocator refused it) no answer can be
+     * rate-limited: it is withheld, as a challenge ACK is, and the stack counts it. */
+    struct tcp_rare *r = c->rare;
+    if (!r || oow_limited(c, r, now)) {
         TCP_COUNT(c, invalid_acks_suppressed);
         return false;
     }
-    c->oow_ack_at = now;
+    r->oow_ack_at = now;
     return true;
 }
 
@@ -425,12 +430,12 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
         r->challenge_windows++;
         r->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;
     }
-    if (r->challenge_left == 0 || oow_limited(c, now)) {
+    if (r->challenge_left == 0 || oow_limited(c, r, now)) {
         TCP_COUNT(c, challenge_acks_suppressed);
         return false;
     }
     r->challenge_left--;
-    c->oow_ack_at = now;
+    r->oow_ack_at = now;
     TCP_COUNT(c, challenge_acks);
     return true;
 }

@@ -126,7 +126,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     }
     c->snd_una = seg->ack;
     c->snd_rtx = c->snd_nxt;
-    if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(seg->ack, c->rtt_seq))
+    if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(seg->ack, c->iss + 1))
         tcp_rtt_sample(c, now - c->rtt_start);
     c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
     tcp_rto_after_handshake(c);
@@ -574,7 +574,7 @@ void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wi
         c = tcp_cookie_open(l, ip, seg, now, &dropped);
         if (c) {
             c->last_rcv = now;
-            if (c->ka_idle) tcp_keepalive_reset(c, now);
+            if (tcp_ka_idle(c)) tcp_keepalive_reset(c, now);
             input_synchronized(c, seg, now);
             tcp_mem_sync(c);
         } else if (!dropped) {
@@ -585,7 +585,7 @@ void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wi
     if (time_wait_reopen(c, ip, seg, now)) return;
     TCP_COUNT(c, segs_in);
     c->last_rcv = now;
-    if (c->ka_idle) tcp_keepalive_reset(c, now);
+    if (tcp_ka_idle(c)) tcp_keepalive_reset(c, now);
     if (c->state == SYNACK_SYN_SENT)
         input_syn_sent(c, seg, now);
     else

@@ -392,8 +392,7 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
             TCP_COUNT(c, retransmits);
             c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
         } else {
-            c->flags |= TCP_F_RTT_TIMING;
-            c->rtt_seq = end;
+            c->flags |= TCP_F_RTT_TIMING; /* until the ACK of ISS + 1 (a SYN carries no data) */
             c->rtt_start = now;
         }
         if (seq_gt(end, c->snd_nxt)) c->snd_nxt = end;

@@ -12,8 +12,10 @@
 static void note_dsack(struct synack_tcp *c, uint32_t left, uint32_t right)
 {
     if (!(c->flags & TCP_F_SACK) || !seq_lt(left, right)) return;
-    c->dsack_left = left;
-    c->dsack_right = right;
+    struct tcp_rare *r = tcp_rare_get(c); /* the report lives there: without it, none */
+    if (!r) return;
+    r->dsack_left = left;
+    r->dsack_right = right;
     c->flags |= TCP_F_DSACK;
 }
 
@@ -141,9 +143,9 @@ unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block 
 {
     unsigned n = 0;
     if (!(c->flags & TCP_F_SACK) || max == 0) return 0;
-    if (c->flags & TCP_F_DSACK) {
-        out[n].left = c->dsack_left;
-        out[n].right = c->dsack_right;
+    if (c->flags & TCP_F_DSACK) { /* set only with the rare block (note_dsack) */
+        out[n].left = c->rare->dsack_left;
+        out[n].right = c->rare->dsack_right;
         n++;
     }
     /* RFC 2018 §4: the first block holds the most recently received segment; the rest

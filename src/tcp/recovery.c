@@ -157,7 +157,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
             c->snd_wl2 = ack;
         }
         if (seq_lt(c->snd_rtx, ack)) c->snd_rtx = ack;
-        if (rtt == 0 && (c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq))
+        if (rtt == 0 && (c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->iss + 1))
             rtt = now - c->rtt_start; /* our SYN, timed unretransmitted (Karn) */
         if (rtt == 0) {
             /* RFC 7323 §4.3: after a retransmission the peer may echo the TSval of an

@@ -6,10 +6,11 @@
  * follows from the flight. */
 static synack_time_t utimeout_at(const struct synack_tcp *c)
 {
-    if (!c->user_timeout || !c->fl || c->snd_una == c->snd_nxt || !tcp_is_synchronized(c->state) ||
+    synack_time_t limit = tcp_user_timeout(c);
+    if (!limit || !c->fl || c->snd_una == c->snd_nxt || !tcp_is_synchronized(c->state) ||
         c->state == SYNACK_TIME_WAIT)
         return SYNACK_NEVER;
-    return c->fl->una_since + c->user_timeout;
+    return c->fl->una_since + limit;
 }
 
 void tcp_timer_update(struct synack_tcp *c)
@@ -61,7 +62,8 @@ void tcp_keepalive_reset(struct synack_tcp *c, synack_time_t now)
 {
     c->last_rcv = now;
     c->ka_sent = 0;
-    synack_time_t at = c->ka_idle ? now + c->ka_idle : SYNACK_NEVER;
+    synack_time_t idle = tcp_ka_idle(c);
+    synack_time_t at = idle ? now + idle : SYNACK_NEVER;
     if (at != c->keepalive_at) {
         c->keepalive_at = at;
         tcp_timer_update(c);
@@ -232,23 +234,24 @@ static void keepalive_expired(struct synack_tcp *c, synack_time_t now)
      * unanswered and the peer is dead. Only an idle connection is probed: data in flight
      * has the retransmission timer. */
     c->keepalive_at = SYNACK_NEVER;
-    if (c->ka_idle == 0 || !tcp_is_synchronized(c->state) || c->state == SYNACK_TIME_WAIT) {
+    synack_time_t idle = tcp_ka_idle(c);
+    if (idle == 0 || !tcp_is_synchronized(c->state) || c->state == SYNACK_TIME_WAIT) {
         tcp_timer_update(c);
         return;
     }
     if (c->snd_una != c->snd_nxt) {
-        c->keepalive_at = now + c->ka_idle;
+        c->keepalive_at = now + idle;
         tcp_timer_update(c);
         return;
     }
-    if (c->ka_sent >= c->ka_count) {
+    if (c->ka_sent >= tcp_ka_count(c)) {
         tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
     }
     c->ka_sent++;
     TCP_COUNT(c, keepalive_probes);
     c->flags |= TCP_F_KEEPALIVE;
-    c->keepalive_at = now + c->ka_interval;
+    c->keepalive_at = now + tcp_ka_interval(c);
     tcp_timer_update(c);
     tcp_schedule_output(c);
 }
