@@ -140,10 +140,14 @@ enum {
 };
 
 /* What a connection keeps of events most connections never see: its counters other than
- * the six the TCB holds, and the RFC 5961 §7 challenge-ACK budget (each challenge
- * ACK is counted, sent or suppressed, so the block is there whenever the budget is). It
- * comes with the first such event (tcp_rare_get) and goes with the TCB, counted in
- * conn_storage: an idle connection that never saw one holds its TCB alone. */
+ * the six the TCB holds, and state that only such events move, each counted when it
+ * happens so that the block is there whenever the state is: the RFC 5961 §7 challenge-ACK
+ * budget and the invalid-ACK rate limit (each answer to an invalid segment is counted,
+ * sent or suppressed), RACK's reordering multiplier (only a D-SACK, which is counted,
+ * raises it); besides, the D-SACK to report and keepalive or user-timeout settings of the
+ * connection's own (tcp_ka_idle...), which bring the block if it is not there. It comes with the
+ * first such event (tcp_rare_get, tcp_rare_alloc) and goes with the TCB, counted in conn_storage:
+ * an idle connection that never saw one holds its TCB alone. */
 #define TCP_RARE_COUNTS (sizeof(struct synack_counters) / sizeof(uint64_t))
 _Static_assert(sizeof(struct synack_counters) % sizeof(uint64_t) == 0, "counters are uint64_t");
 struct tcp_rare {

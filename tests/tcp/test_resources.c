@@ -945,6 +945,21 @@ static void refusing_one_conn(struct synack_config *cfg)
     cfg->alloc_ctx = &refusing;
 }
 
+/* A refusing stack with a listener and one accepted connection (f->c), nothing refused yet. */
+static void refusing_accepted(struct fix *f)
+{
+    fix_init(f, refusing_one_conn);
+    assert_int_equal(synack_tcp_listen(f->s, &SYNACK_TEST_EP(0, f->lport), 4, NULL, &f->l), 0);
+    fix_accept_peer(f, 40000);
+}
+
+/* Frees the fixture: every block of the connection was given back. */
+static void refusing_done(struct fix *f)
+{
+    fix_free(f);
+    assert_int_equal(refusing.mem.live, 0);
+}
+
 /* When the allocator refuses the queue's growth, the events that do not fit are dropped
  * and counted (events_dropped, and events_nomem for the cause): none is lost silently, and
  * those queued still come out. */
@@ -965,8 +980,7 @@ static void event_queue_growth_refused_is_counted(void **state)
     assert_int_equal(cn.events_dropped, 4 * rounds - first);
     assert_int_equal(st.events_nomem, cn.events_dropped);
     assert_int_equal(synack_stack_events_queued(f.s) + cn.events_dropped, 4 * rounds);
-    fix_free(&f);
-    assert_int_equal(refusing.mem.live, 0);
+    refusing_done(&f);
 }
 
 /* The counters every segment moves live in the TCB; the rarer ones come in a block with the
@@ -1041,9 +1055,7 @@ static void rarer_counters_refused_keep_the_connection_working(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, refusing_one_conn);
-    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    fix_accept_peer(&f, 40000);
+    refusing_accepted(&f);
     refusing.refuse_size = sizeof(struct tcp_rare);
     uint8_t data[300];
     for (size_t i = 0; i < sizeof data; i++)
@@ -1070,8 +1082,7 @@ static void rarer_counters_refused_keep_the_connection_working(void **state)
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 200, f.peer_ack, data + 200, 50);
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 100);
     assert_memory_equal(buf, data + 200, 100);
-    fix_free(&f);
-    assert_int_equal(refusing.mem.live, 0);
+    refusing_done(&f);
 }
 
 /* The flight block (scoreboard and loss-detection state) comes with the first segment of
@@ -1083,9 +1094,7 @@ static void flight_block_refused_holds_the_data(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, refusing_one_conn);
-    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    fix_accept_peer(&f, 40000);
+    refusing_accepted(&f);
     refusing.refuse_size = sizeof(struct tcp_flight) + 8 * sizeof(struct tcp_seg);
     static const char first[] = "first", second[] = "second";
     assert_int_equal(synack_tcp_send(f.c, (const uint8_t *)first, 5, f.now), 5);
@@ -1101,8 +1110,7 @@ static void flight_block_refused_holds_the_data(void **state)
     f.peer_ack += 11;
     fix_peer_ack(&f, f.peer_ack);
     assert_null(f.c->fl); /* all acknowledged: given back */
-    fix_free(&f);
-    assert_int_equal(refusing.mem.live, 0);
+    refusing_done(&f);
 }
 
 /* Keepalive and user-timeout settings are the stack's unless the connection is given its
@@ -1113,9 +1121,7 @@ static void keepalive_settings_of_its_own_come_with_the_rare_block(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, refusing_one_conn);
-    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    fix_accept_peer(&f, 40000);
+    refusing_accepted(&f);
     assert_int_equal(synack_tcp_set_keepalive(f.c, 0, 0, 0), 0); /* off, as configured */
     assert_int_equal(synack_tcp_set_user_timeout(f.c, 0), 0);
     assert_null(f.c->rare);
@@ -1133,8 +1139,7 @@ static void keepalive_settings_of_its_own_come_with_the_rare_block(void **state)
     assert_true(fix_recv(&f, &probe));
     assert_int_equal(probe.seq, f.peer_ack - 1);
     assert_int_equal(fix_info(&f).counters.keepalive_probes, 1);
-    fix_free(&f);
-    assert_int_equal(refusing.mem.live, 0);
+    refusing_done(&f);
 }
 
 /* The time of the last answer to an invalid segment (the invalid-ACK rate limit) is in the
@@ -1144,9 +1149,7 @@ static void invalid_segment_without_the_rare_block_gets_no_ack(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, refusing_one_conn);
-    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    fix_accept_peer(&f, 40000);
+    refusing_accepted(&f);
     refusing.refuse_size = sizeof(struct tcp_rare);
     /* RFC 9293 §3.10.7.4: a segment outside the window is answered with an ACK. */
     fix_send(&f, WIRE_TCP_ACK, f.peer_nxt + 1000000, f.peer_ack, "x", 1);
@@ -1157,8 +1160,7 @@ static void invalid_segment_without_the_rare_block_gets_no_ack(void **state)
     fix_expect(&f, WIRE_TCP_ACK, f.peer_ack, f.peer_nxt);
     assert_non_null(f.c->rare);
     assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
-    fix_free(&f);
-    assert_int_equal(refusing.mem.live, 0);
+    refusing_done(&f);
 }
 
 /* The challenge-ACK budget lives in the rare block too: without it no budget is drawn and
@@ -1168,9 +1170,7 @@ static void challenge_ack_without_the_rare_block_is_withheld(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, refusing_one_conn);
-    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
-    fix_accept_peer(&f, 40000);
+    refusing_accepted(&f);
     fix_expect_none(&f);
     refusing.refuse_size = sizeof(struct tcp_rare);
     fix_send(&f, WIRE_TCP_SYN, f.peer_nxt + 10, 0, NULL, 0);
@@ -1189,8 +1189,7 @@ static void challenge_ack_without_the_rare_block_is_withheld(void **state)
     fix_send(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_nxt, f.peer_ack, &b, 1);
     uint8_t buf[4];
     assert_int_equal(synack_tcp_recv(f.c, buf, sizeof buf, f.now), 1);
-    fix_free(&f);
-    assert_int_equal(refusing.mem.live, 0);
+    refusing_done(&f);
 }
 
 /* A stack made for a million connections allocates little at creation: the event queue
