@@ -783,6 +783,8 @@ int synack_listen(int fd, int backlog)
 void tcp_apply_opts(const struct sock *s, struct synack_tcp *c)
 {
     if (s->nodelay || s->cork) (void)synack_tcp_set_nodelay(c, s->nodelay && !s->cork);
+    /* Settings that cannot be kept now (NOMEM: the connection's own take memory) leave the
+     * stack's configuration in force, as a buffer size does below. */
     if (s->keepalive)
         (void)synack_tcp_set_keepalive(c, SYNACK_S(s->keepidle), SYNACK_S(s->keepintvl),
                                        (unsigned)s->keepcnt);
@@ -1703,15 +1705,15 @@ static int opt_time(const void *val, socklen_t len, synack_time_t *out)
     return 0;
 }
 
-/* Re-applies keepalive to the connection after one of its options changed. */
-static void keepalive_apply(struct sock *s)
+/* Re-applies keepalive to the connection after one of its options changed: 0, or ENOMEM
+ * when the connection could not keep settings of its own (it keeps the ones it had). */
+static int keepalive_apply(struct sock *s)
 {
-    if (s->tcp == NULL) return;
-    if (s->keepalive)
-        (void)synack_tcp_set_keepalive(s->tcp, SYNACK_S(s->keepidle), SYNACK_S(s->keepintvl),
-                                       (unsigned)s->keepcnt);
-    else
-        (void)synack_tcp_set_keepalive(s->tcp, 0, 0, 0);
+    if (s->tcp == NULL) return 0;
+    int rc = s->keepalive ? synack_tcp_set_keepalive(s->tcp, SYNACK_S(s->keepidle),
+                                                     SYNACK_S(s->keepintvl), (unsigned)s->keepcnt)
+                          : synack_tcp_set_keepalive(s->tcp, 0, 0, 0);
+    return rc ? synack_errno(rc) : 0;
 }
 
 static int setopt_locked(struct sock *s, int level, int name, const void *val, socklen_t len)
@@ -1747,8 +1749,7 @@ static int setopt_locked(struct sock *s, int level, int name, const void *val, s
             return 0;
         case SO_KEEPALIVE:
             s->keepalive = v != 0;
-            keepalive_apply(s);
-            return 0;
+            return keepalive_apply(s);
         case SO_RCVBUF:
         case SO_SNDBUF:
         case SO_RCVBUFFORCE:
@@ -1802,17 +1803,16 @@ static int setopt_locked(struct sock *s, int level, int name, const void *val, s
         case TCP_KEEPINTVL:
             if (v < 1 || v > 32767) return EINVAL;
             *(name == TCP_KEEPIDLE ? &s->keepidle : &s->keepintvl) = v;
-            keepalive_apply(s);
-            return 0;
+            return keepalive_apply(s);
         case TCP_KEEPCNT:
             if (v < 1 || v > 127) return EINVAL;
             s->keepcnt = v;
-            keepalive_apply(s);
-            return 0;
+            return keepalive_apply(s);
         case TCP_USER_TIMEOUT:
             if (v < 0) return EINVAL;
             s->user_timeout = (unsigned)v;
-            if (s->tcp) (void)synack_tcp_set_user_timeout(s->tcp, SYNACK_MS(v));
+            if (s->tcp && (e = synack_tcp_set_user_timeout(s->tcp, SYNACK_MS(v))) != 0)
+                return synack_errno(e);
             return 0;
         case TCP_MAXSEG:
             /* Linux's bounds; recorded, while the MSS stays what the MTU gives

@@ -943,13 +943,17 @@ int synack_tcp_set_cc(struct synack_tcp *c, enum synack_cc cc);
 
 /* RFC 1122 §4.2.3.6 keepalive, off by default: after `idle` without any segment from the
  * peer, send a probe every `interval`; after `count` unanswered probes the connection
- * fails with TIMEDOUT. `idle` 0 turns keepalive off. Errors: INVAL (interval 0 or count 0
- * with idle set). */
+ * fails with TIMEDOUT. `idle` 0 turns keepalive off. A connection reads the configuration's
+ * keepalive_* unless given settings of its own; those take a small part of the
+ * connection's memory that comes on demand. Errors: INVAL (interval 0 or count 0 with idle
+ * set), NOMEM (settings that differ from the configuration's, and no memory to keep them:
+ * the connection keeps the ones it had). */
 int synack_tcp_set_keepalive(struct synack_tcp *c, synack_time_t idle, synack_time_t interval,
                              unsigned count);
 
 /* RFC 9293 §3.8.3 / RFC 5482 user timeout: if sent data stays unacknowledged this long, the
- * connection fails with TIMEDOUT (whatever the retry count). 0 (the default) turns it off. */
+ * connection fails with TIMEDOUT (whatever the retry count). 0 (the default) turns it off.
+ * Errors: INVAL, NOMEM (as synack_tcp_set_keepalive: a timeout is the connection's own). */
 int synack_tcp_set_user_timeout(struct synack_tcp *c, synack_time_t timeout);
 
 /* Fixes a connection's send and receive buffer sizes, bytes, as SO_SNDBUF and SO_RCVBUF

@@ -124,28 +124,72 @@ static bool grow_ring(struct synack_tcp *c, struct ring *r, size_t cap)
     return true;
 }
 
-/* The scoreboard is a ring of records from seg_head: moved in order to the new array. */
+/* Bytes of a flight block with `cap` scoreboard records. */
+static size_t flight_bytes(unsigned cap)
+{
+    return sizeof(struct tcp_flight) + (size_t)cap * sizeof(struct tcp_seg);
+}
+
+/* A new flight starts from values that act as the last one's would have: nothing below
+ * SND.UNA can be lost, reordered or probed, so RACK's highest delivered sequence and the
+ * end of its newest delivered segment start there (not at 0, which would look like
+ * reordering for half of all sequence numbers: RFC 8985 §6.2 step 3), no segment has been
+ * delivered in it (RACK.xmit_ts 0), no recovery point is set (RFC 6582 §3.2 step 1 then
+ * allows fast retransmit, as the old point below SND.UNA did), no timer runs, and the last
+ * short segment (Nagle) is acknowledged. */
+static void flight_init(struct synack_tcp *c, struct tcp_flight *f, unsigned cap)
+{
+    memset(f, 0, sizeof *f);
+    f->tlp_at = SYNACK_NEVER;
+    f->reorder_at = SYNACK_NEVER;
+    f->rack_end_seq = c->snd_una;
+    f->rack_fack = c->snd_una;
+    f->snd_sml = c->snd_una;
+    f->pmtu_recover = c->snd_una;
+    f->seg_cap = cap;
+}
+
+/* The flight block with room for `cap` records: the header and the records, in order from
+ * seg_head, move to the new block (the first one is initialised). */
 static bool grow_segs(struct synack_tcp *c, unsigned cap)
 {
-    struct tcp_seg *segs = tcp_block_alloc(c, cap * sizeof *segs);
-    if (!segs) return false;
-    for (unsigned i = 0; i < c->seg_count; i++)
-        segs[i] = *tcp_seg_at(c, i);
-    tcp_block_free(c, c->segs, c->seg_cap * sizeof *segs);
-    c->segs = segs;
-    c->seg_cap = cap;
-    c->seg_head = 0;
+    struct tcp_flight *f = tcp_block_alloc(c, flight_bytes(cap));
+    if (!f) return false;
+    struct tcp_flight *old = c->fl;
+    if (!old) {
+        flight_init(c, f, cap);
+        c->fl = f;
+        return true;
+    }
+    *f = *old;
+    for (unsigned i = 0; i < old->seg_count; i++)
+        f->segs[i] = *tcp_seg_at(c, i);
+    f->seg_cap = cap;
+    f->seg_head = 0;
+    c->fl = f;
+    tcp_block_free(c, old, flight_bytes(old->seg_cap));
     return true;
+}
+
+/* Bytes of an out-of-order table with room for `cap` blocks. */
+static size_t ooo_bytes(unsigned cap)
+{
+    return sizeof(struct tcp_ooo_table) + (size_t)cap * sizeof(struct tcp_ooo);
 }
 
 static bool grow_ooo(struct synack_tcp *c, unsigned cap)
 {
-    struct tcp_ooo *ooo = tcp_block_alloc(c, cap * sizeof *ooo);
-    if (!ooo) return false;
-    if (c->nooo) memcpy(ooo, c->ooo, c->nooo * sizeof *ooo);
-    tcp_block_free(c, c->ooo, c->ooo_cap * sizeof *ooo);
-    c->ooo = ooo;
-    c->ooo_cap = cap;
+    struct tcp_ooo_table *t = tcp_block_alloc(c, ooo_bytes(cap));
+    if (!t) return false;
+    struct tcp_ooo_table *old = c->ooo;
+    if (old) {
+        memcpy(t, old, ooo_bytes(old->n)); /* the counts and the blocks in use */
+        tcp_block_free(c, old, ooo_bytes(old->cap));
+    } else {
+        memset(t, 0, sizeof *t);
+    }
+    t->cap = cap;
+    c->ooo = t;
     return true;
 }
 
@@ -158,27 +202,34 @@ static unsigned table_next(unsigned cap, unsigned limit)
     return n < limit ? n : limit;
 }
 
+/* Records the flight block has room for, and holds (0 without one). */
+static unsigned seg_cap(const struct synack_tcp *c)
+{
+    return c->fl ? c->fl->seg_cap : 0;
+}
+
 bool tcp_segs_room(struct synack_tcp *c)
 {
-    if (c->seg_count < c->seg_cap) return true;
-    unsigned n = table_next(c->seg_cap, tcp_seg_cap(c->sndq.cap));
+    if (tcp_seg_count(c) < seg_cap(c)) return true;
+    unsigned n = table_next(seg_cap(c), tcp_seg_cap(c->sndq.cap));
     return n && grow_segs(c, n);
 }
 
 unsigned tcp_segs_room_n(struct synack_tcp *c, unsigned n)
 {
-    while (c->seg_cap - c->seg_count < n) {
-        unsigned next = table_next(c->seg_cap, tcp_seg_cap(c->sndq.cap));
+    while (seg_cap(c) - tcp_seg_count(c) < n) {
+        unsigned next = table_next(seg_cap(c), tcp_seg_cap(c->sndq.cap));
         if (!next || !grow_segs(c, next)) break;
     }
-    unsigned free_slots = c->seg_cap - c->seg_count;
+    unsigned free_slots = seg_cap(c) - tcp_seg_count(c);
     return free_slots < n ? free_slots : n;
 }
 
 bool tcp_ooo_room(struct synack_tcp *c)
 {
-    if (c->nooo < c->ooo_cap) return true;
-    unsigned n = table_next(c->ooo_cap, TCP_OOO_BLOCKS(c->rcvq.cap));
+    unsigned cap = c->ooo ? c->ooo->cap : 0;
+    if (tcp_ooo_count(c) < cap) return true;
+    unsigned n = table_next(cap, TCP_OOO_BLOCKS(c->rcvq.cap));
     return n && grow_ooo(c, n);
 }
 
@@ -380,26 +431,27 @@ void tcp_storage_release(struct synack_tcp *c)
     if (c->sndq.buf && ring_len(&c->sndq) == 0 && c->sndq_lent == 0) release_ring(c, &c->sndq);
     /* The receive buffer once the application has read everything and nothing waits out of
      * order past the tail (those bytes live in the same storage). */
-    if (c->rcvq.buf && ring_len(&c->rcvq) == 0 && c->nooo == 0) release_ring(c, &c->rcvq);
-    if (c->segs && c->seg_count == 0) {
-        tcp_block_free(c, c->segs, c->seg_cap * sizeof *c->segs);
-        c->segs = NULL;
-        c->seg_cap = 0;
-        c->seg_head = 0;
+    if (c->rcvq.buf && ring_len(&c->rcvq) == 0 && tcp_ooo_count(c) == 0) release_ring(c, &c->rcvq);
+    if (c->fl && tcp_flight_is_over(c)) {
+        bool timers = c->fl->tlp_at != SYNACK_NEVER || c->fl->reorder_at != SYNACK_NEVER;
+        tcp_block_free(c, c->fl, flight_bytes(c->fl->seg_cap));
+        c->fl = NULL;
+        c->flags &= ~(uint32_t)TCP_F_PMTU_REPAIR; /* its holes are all acknowledged */
+        if (timers) tcp_timer_update(c);
     }
-    if (c->ooo && c->nooo == 0) {
-        tcp_block_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
+    if (c->ooo && c->ooo->n == 0) {
+        tcp_block_free(c, c->ooo, ooo_bytes(c->ooo->cap));
         c->ooo = NULL;
-        c->ooo_cap = 0;
     }
 }
 
 void tcp_conn_free(struct synack_tcp *c)
 {
-    tcp_block_free(c, c->segs, c->seg_cap * sizeof *c->segs);
-    tcp_block_free(c, c->ooo, c->ooo_cap * sizeof *c->ooo);
+    if (c->fl) tcp_block_free(c, c->fl, flight_bytes(c->fl->seg_cap));
+    if (c->ooo) tcp_block_free(c, c->ooo, ooo_bytes(c->ooo->cap));
     tcp_block_free(c, c->sndq.buf, c->sndq.cap);
     tcp_block_free(c, c->rcvq.buf, c->rcvq.cap);
     tcp_block_free(c, c->rare, sizeof *c->rare);
+    tcp_block_free(c, c->cc.cubic, sizeof *c->cc.cubic);
     alloc_free(c->env->cfg, c);
 }

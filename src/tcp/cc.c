@@ -32,7 +32,23 @@ void tcp_cc_switch(struct tcp_cc *cc, enum synack_cc algo, synack_time_t now)
     cc->cwnd = keep.cwnd;
     cc->ssthresh = keep.ssthresh;
     cc->after_rto = keep.after_rto;
-    cc->app_limited_since = SYNACK_NEVER;
+    cc->cubic = keep.cubic; /* the owner's storage, reset */
+    if (cc->cubic) tcp_cc_cubic_init(cc->cubic);
+}
+
+void tcp_cc_cubic_init(struct tcp_cubic *s)
+{
+    memset(s, 0, sizeof *s);
+    s->app_limited_since = SYNACK_NEVER;
+}
+
+void tcp_cc_reno_avoid(struct tcp_cc *cc, uint32_t acked)
+{
+    cc->bytes_acked = tcp_cc_add_sat(cc->bytes_acked, acked);
+    while (cc->bytes_acked >= cc->cwnd) {
+        cc->bytes_acked -= cc->cwnd;
+        cc->cwnd = tcp_cc_add_sat(cc->cwnd, cc->mss);
+    }
 }
 
 void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
@@ -44,13 +60,16 @@ void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
      * rescaled W_max: scaling W_max alone with K kept would move the curve's shape (more
      * growth before K), and a smaller MSS is not a reason to grow (RFC 1191 §6.4). */
     double k = (double)cc->mss / mss;
-    cc->w_max *= k;
-    cc->w_last_max *= k;
-    cc->cwnd_prior *= k;
-    cc->cwnd_epoch *= k;
-    cc->w_est *= k;
-    cc->cwnd_frac *= k;
-    cc->epoch_valid = false;
+    struct tcp_cubic *s = cc->cubic;
+    if (s) {
+        s->w_max *= k;
+        s->w_last_max *= k;
+        s->cwnd_prior *= k;
+        s->cwnd_epoch *= k;
+        s->w_est *= k;
+        s->cwnd_frac *= k;
+        s->epoch_valid = false;
+    }
     cc->mss = mss;
 }
 
@@ -64,7 +83,6 @@ void tcp_cc_init_window(struct tcp_cc *cc, enum synack_cc algo, uint32_t mss, un
     cc->cwnd = iw > UINT32_MAX ? UINT32_MAX : (uint32_t)iw;
     /* RFC 5681 §3.1: ssthresh starts arbitrarily high. */
     cc->ssthresh = UINT32_MAX;
-    cc->app_limited_since = SYNACK_NEVER;
 }
 
 uint32_t tcp_cc_slow_start(struct tcp_cc *cc, uint32_t acked)
@@ -99,7 +117,7 @@ void tcp_cc_recovery_end(struct tcp_cc *cc, synack_time_t now)
     /* RFC 6582 §3.2 step 3 / RFC 6675 §5: deflate to ssthresh when recovery ends. */
     cc->cwnd = cc->ssthresh;
     cc->bytes_acked = 0;
-    cc->cwnd_frac = 0;
+    if (cc->cubic) cc->cubic->cwnd_frac = 0;
 }
 
 const char *synack_cc_name(enum synack_cc cc)

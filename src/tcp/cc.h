@@ -14,19 +14,13 @@
 
 #include <synack/synack.h>
 
-struct tcp_cc {
-    enum synack_cc algo;
-    uint32_t mss;      /* SMSS */
-    uint32_t cwnd;     /* congestion window */
-    uint32_t ssthresh; /* slow-start threshold (UINT32_MAX: none yet) */
-    /* NewReno congestion avoidance (RFC 5681 §3.1, RFC 3465 §2.1): bytes acked toward the
-     * next one-MSS increase (CUBIC keeps its Reno-friendly estimate in w_est instead). */
-    uint32_t bytes_acked;
-    /* Slow start after a retransmission timeout: ABC uses L = 1 SMSS, not 2 (RFC 3465 §2.3).
-     * Cleared when cwnd reaches ssthresh or on the next congestion signal. */
-    bool after_rto;
-    bool epoch_valid; /* CUBIC: t_epoch and the rest of the epoch below are set */
-    /* CUBIC (RFC 9438 §4), in segments (doubles: the core may use floating point, no libm). */
+/* CUBIC's state (RFC 9438 §4), in segments (doubles: the core may use floating point, no
+ * libm). A connection needs it only once it leaves slow start: every field is unset until
+ * the first congestion signal or the first ACK in congestion avoidance. Its owner gives it
+ * (struct tcp_cc's `cubic`) and keeps it for the connection's life; without it (the
+ * allocator refused it) CUBIC follows its Reno-friendly window alone (§4.3: what a
+ * standard TCP would have; the multiplicative decrease stays §4.6's). */
+struct tcp_cubic {
     double w_max;          /* window before the last reduction (0: none, take cwnd_epoch) */
     double w_last_max;     /* W_max before the last reduction: fast convergence (§4.7) */
     double cwnd_prior;     /* cwnd when ssthresh was last set (§4.1.2, used by §4.3) */
@@ -38,7 +32,37 @@ struct tcp_cc {
     /* First application-limited ACK of the current stretch, SYNACK_NEVER when cwnd-limited:
      * t_epoch moves later by that stretch, so t excludes it (§4.2, §5.8). */
     synack_time_t app_limited_since;
+    bool epoch_valid; /* t_epoch and the rest of the epoch above are set */
 };
+
+struct tcp_cc {
+    enum synack_cc algo;
+    uint32_t mss;      /* SMSS */
+    uint32_t cwnd;     /* congestion window */
+    uint32_t ssthresh; /* slow-start threshold (UINT32_MAX: none yet) */
+    /* NewReno congestion avoidance (RFC 5681 §3.1, RFC 3465 §2.1): bytes acked toward the
+     * next one-MSS increase (CUBIC keeps its Reno-friendly estimate in w_est instead). */
+    uint32_t bytes_acked;
+    /* Slow start after a retransmission timeout: ABC uses L = 1 SMSS, not 2 (RFC 3465 §2.3).
+     * Cleared when cwnd reaches ssthresh or on the next congestion signal. */
+    bool after_rto;
+    /* CUBIC's state, given by the owner once the connection leaves slow start
+     * (tcp_cc_wants_state); NULL before, for NewReno, or when it could not be had. The
+     * controllers' init leaves it NULL; tcp_cc_switch keeps it, reset. */
+    struct tcp_cubic *cubic;
+};
+
+/* Whether `cc` would use a struct tcp_cubic it does not have: CUBIC's, about to leave slow
+ * start (a congestion signal) or out of it (ssthresh set). */
+static inline bool tcp_cc_wants_state(const struct tcp_cc *cc)
+{
+    return cc->algo == SYNACK_CC_CUBIC && !cc->cubic;
+}
+/* A fresh CUBIC state: no W_max, no epoch. */
+void tcp_cc_cubic_init(struct tcp_cubic *s);
+/* RFC 5681 §3.1 congestion avoidance with byte counting (RFC 3465 §2.1): one SMSS per cwnd
+ * of bytes acknowledged (NewReno's, and CUBIC's without its state). */
+void tcp_cc_reno_avoid(struct tcp_cc *cc, uint32_t acked);
 
 struct tcp_cc_ops {
     const char *name;

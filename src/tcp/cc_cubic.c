@@ -45,73 +45,81 @@ static double cubic_segs(const struct tcp_cc *cc, uint32_t bytes)
 /* The congestion window in segments, including the growth not yet whole bytes. */
 static double cubic_cwnd(const struct tcp_cc *cc)
 {
-    return cubic_segs(cc, cc->cwnd) + cc->cwnd_frac;
+    return cubic_segs(cc, cc->cwnd) + cc->cubic->cwnd_frac;
 }
 
 /* RFC 9438 §4.2, Figure 1: W_cubic(t) = C * (t - K)^3 + W_max, t in seconds. */
-static double cubic_w(const struct tcp_cc *cc, double t)
+static double cubic_w(const struct tcp_cubic *s, double t)
 {
-    double d = t - cc->k;
-    return CUBIC_C * d * d * d + cc->w_max;
+    double d = t - s->k;
+    return CUBIC_C * d * d * d + s->w_max;
 }
 
 /* Adds `segs` segments to cwnd, keeping the part below one byte in cwnd_frac so that many
  * small increments add up exactly. */
 static void cubic_grow(struct tcp_cc *cc, double segs)
 {
+    struct tcp_cubic *s = cc->cubic;
     if (!(segs > 0)) return;
-    cc->cwnd_frac += segs;
-    double bytes = cc->cwnd_frac * cc->mss;
+    s->cwnd_frac += segs;
+    double bytes = s->cwnd_frac * cc->mss;
     if (bytes < 1) return;
     if (bytes >= (double)(UINT32_MAX - cc->cwnd)) {
         cc->cwnd = UINT32_MAX;
-        cc->cwnd_frac = 0;
+        s->cwnd_frac = 0;
         return;
     }
     uint32_t whole = (uint32_t)bytes;
     cc->cwnd += whole;
-    cc->cwnd_frac -= (double)whole / cc->mss;
+    s->cwnd_frac -= (double)whole / cc->mss;
 }
 
 /* RFC 9438 §4.2: the first ACK in congestion avoidance starts an epoch. */
 static void cubic_start_epoch(struct tcp_cc *cc, synack_time_t now)
 {
-    cc->epoch_valid = true;
-    cc->t_epoch = now;
-    cc->cwnd_epoch = cubic_cwnd(cc);
+    struct tcp_cubic *s = cc->cubic;
+    s->epoch_valid = true;
+    s->t_epoch = now;
+    s->cwnd_epoch = cubic_cwnd(cc);
     /* No W_max yet (no congestion event, or the first stage after a timeout, §4.8):
      * W_max = cwnd_epoch, so K = 0. */
-    if (!(cc->w_max > 0)) cc->w_max = cc->cwnd_epoch;
+    if (!(s->w_max > 0)) s->w_max = s->cwnd_epoch;
     /* §4.1.2: cwnd_prior is set when slow start first ends if no reduction did it. */
-    if (!(cc->cwnd_prior > 0)) cc->cwnd_prior = cc->cwnd_epoch;
+    if (!(s->cwnd_prior > 0)) s->cwnd_prior = s->cwnd_epoch;
     /* §4.2, Figure 2: K = cbrt((W_max - cwnd_epoch) / C); 0 when cwnd_epoch >= W_max. */
-    cc->k = cc->w_max > cc->cwnd_epoch ? cubic_cbrt((cc->w_max - cc->cwnd_epoch) / CUBIC_C) : 0;
+    s->k = s->w_max > s->cwnd_epoch ? cubic_cbrt((s->w_max - s->cwnd_epoch) / CUBIC_C) : 0;
     /* §4.3: W_est starts at cwnd_epoch. */
-    cc->w_est = cc->cwnd_epoch;
+    s->w_est = s->cwnd_epoch;
 }
 
 /* RFC 9438 §4.2-§4.5: one new ACK in congestion avoidance covering `acked` bytes. */
 static void cubic_avoid(struct tcp_cc *cc, uint32_t acked, synack_time_t rtt, synack_time_t now)
 {
-    if (!cc->epoch_valid) cubic_start_epoch(cc, now);
+    struct tcp_cubic *s = cc->cubic;
+    if (!s) {
+        /* No state (its owner could not give it): the Reno-friendly window alone (§4.3). */
+        tcp_cc_reno_avoid(cc, acked);
+        return;
+    }
+    if (!s->epoch_valid) cubic_start_epoch(cc, now);
     double cwnd = cubic_cwnd(cc);
     double segs_acked = cubic_segs(cc, acked);
-    double t = now > cc->t_epoch ? (double)(now - cc->t_epoch) / NS_PER_SEC : 0;
-    double w_cubic = cubic_w(cc, t);
+    double t = now > s->t_epoch ? (double)(now - s->t_epoch) / NS_PER_SEC : 0;
+    double w_cubic = cubic_w(s, t);
 
     /* §4.2: target = W_cubic(t + RTT), bounded to [cwnd, 1.5 * cwnd]. */
-    double target = cubic_w(cc, t + (double)rtt / NS_PER_SEC);
+    double target = cubic_w(s, t + (double)rtt / NS_PER_SEC);
     if (target < cwnd) target = cwnd;
     if (target > 1.5 * cwnd) target = 1.5 * cwnd;
 
     /* §4.3, Figure 4: W_est += alpha * segments_acked / cwnd, with segments_acked counted
      * from bytes (ABC); alpha becomes 1 once W_est has reached cwnd_prior. */
-    double alpha = cc->w_est >= cc->cwnd_prior ? 1.0 : CUBIC_ALPHA;
-    cc->w_est += alpha * segs_acked / cwnd;
+    double alpha = s->w_est >= s->cwnd_prior ? 1.0 : CUBIC_ALPHA;
+    s->w_est += alpha * segs_acked / cwnd;
 
-    if (w_cubic < cc->w_est) {
+    if (w_cubic < s->w_est) {
         /* §4.3: Reno-friendly region: cwnd = W_est (never a decrease). */
-        cubic_grow(cc, cc->w_est - cwnd);
+        cubic_grow(cc, s->w_est - cwnd);
         return;
     }
     /* §4.4 concave / §4.5 convex region: cwnd += (target - cwnd) / cwnd per new ACK; we
@@ -125,13 +133,15 @@ static void cubic_avoid(struct tcp_cc *cc, uint32_t acked, synack_time_t rtt, sy
  * the stretch so the curve resumes where it paused. */
 static void cubic_track_app_limited(struct tcp_cc *cc, bool cwnd_limited, synack_time_t now)
 {
+    struct tcp_cubic *s = cc->cubic;
+    if (!s) return; /* no epoch to move */
     if (!cwnd_limited) {
-        if (cc->epoch_valid && cc->app_limited_since == SYNACK_NEVER) cc->app_limited_since = now;
+        if (s->epoch_valid && s->app_limited_since == SYNACK_NEVER) s->app_limited_since = now;
         return;
     }
-    if (cc->app_limited_since == SYNACK_NEVER) return;
-    if (cc->epoch_valid && now > cc->app_limited_since) cc->t_epoch += now - cc->app_limited_since;
-    cc->app_limited_since = SYNACK_NEVER;
+    if (s->app_limited_since == SYNACK_NEVER) return;
+    if (s->epoch_valid && now > s->app_limited_since) s->t_epoch += now - s->app_limited_since;
+    s->app_limited_since = SYNACK_NEVER;
 }
 
 static void cubic_init(struct tcp_cc *cc, uint32_t mss, unsigned init_segs)
@@ -155,15 +165,19 @@ static void cubic_on_ack(struct tcp_cc *cc, uint32_t acked, bool cwnd_limited, s
  * which on_ack ensures. */
 static void cubic_reduce(struct tcp_cc *cc)
 {
-    double cwnd = cubic_cwnd(cc);
-    cc->w_last_max = cc->w_max;
-    cc->w_max = cwnd < cc->w_last_max ? cwnd * (1 + CUBIC_BETA) / 2 : cwnd;
-    cc->cwnd_prior = cwnd;
+    struct tcp_cubic *s = cc->cubic;
+    if (s) {
+        double cwnd = cubic_cwnd(cc);
+        s->w_last_max = s->w_max;
+        s->w_max = cwnd < s->w_last_max ? cwnd * (1 + CUBIC_BETA) / 2 : cwnd;
+        s->cwnd_prior = cwnd;
+        s->cwnd_frac = 0;
+        s->epoch_valid = false;
+        s->app_limited_since = SYNACK_NEVER;
+    }
     uint64_t ssthresh = (uint64_t)cc->cwnd * CUBIC_BETA_NUM / CUBIC_BETA_DEN;
     cc->ssthresh = tcp_cc_ssthresh_floor(cc, ssthresh);
-    cc->cwnd_frac = 0;
-    cc->epoch_valid = false;
-    cc->app_limited_since = SYNACK_NEVER;
+    cc->bytes_acked = 0; /* the Reno-friendly count without state (cubic_avoid) */
     cc->after_rto = false;
 }
 
@@ -186,7 +200,7 @@ static void cubic_on_rto(struct tcp_cc *cc, uint32_t flight, synack_time_t now)
     cc->after_rto = true;
     /* §4.8: the first congestion avoidance stage after a timeout takes W_max = cwnd_epoch
      * and K = 0 (and W_est = cwnd_epoch, as every epoch does). */
-    cc->w_max = 0;
+    if (cc->cubic) cc->cubic->w_max = 0;
 }
 
 const struct tcp_cc_ops tcp_cc_cubic_ops = {

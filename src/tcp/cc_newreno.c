@@ -10,17 +10,6 @@ static void newreno_init(struct tcp_cc *cc, uint32_t mss, unsigned init_segs)
     tcp_cc_init_window(cc, SYNACK_CC_NEWRENO, mss, init_segs);
 }
 
-/* RFC 5681 §3.1 (3), byte-counting variant (RFC 3465 §2.1): one SMSS per cwnd of bytes
- * acknowledged. */
-static void newreno_avoid(struct tcp_cc *cc, uint32_t acked)
-{
-    cc->bytes_acked = tcp_cc_add_sat(cc->bytes_acked, acked);
-    while (cc->bytes_acked >= cc->cwnd) {
-        cc->bytes_acked -= cc->cwnd;
-        cc->cwnd = tcp_cc_add_sat(cc->cwnd, cc->mss);
-    }
-}
-
 static void newreno_on_ack(struct tcp_cc *cc, uint32_t acked, bool cwnd_limited, synack_time_t rtt,
                            synack_time_t now)
 {
@@ -29,7 +18,7 @@ static void newreno_on_ack(struct tcp_cc *cc, uint32_t acked, bool cwnd_limited,
     /* RFC 7661 §4.3: a sender the application held below cwnd does not grow cwnd. */
     if (!cwnd_limited || acked == 0) return;
     uint32_t left = tcp_cc_slow_start(cc, acked);
-    if (left > 0) newreno_avoid(cc, left);
+    if (left > 0) tcp_cc_reno_avoid(cc, left);
 }
 
 static void newreno_on_congestion(struct tcp_cc *cc, uint32_t flight, synack_time_t now)

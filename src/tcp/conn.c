@@ -5,17 +5,31 @@
 #include "base/siphash.h"
 #include "tcp/conn.h"
 
-struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
+struct tcp_rare *tcp_rare_alloc(struct synack_tcp *c)
 {
     if (c->rare) return c->rare;
     c->rare = tcp_block_alloc(c, sizeof *c->rare);
-    if (!c->rare) {
-        c->flags |= TCP_F_COUNTS_LOST;
-        return NULL;
-    }
+    if (!c->rare) return NULL;
     memset(c->rare, 0, sizeof *c->rare);
     c->rare->challenge_window = SYNACK_NEVER;
+    c->rare->oow_ack_at = SYNACK_NEVER;
     return c->rare;
+}
+
+struct tcp_rare *tcp_rare_get(struct synack_tcp *c)
+{
+    struct tcp_rare *r = tcp_rare_alloc(c);
+    if (!r) c->flags |= TCP_F_COUNTS_LOST;
+    return r;
+}
+
+void tcp_cc_state_get(struct synack_tcp *c)
+{
+    if (!tcp_cc_wants_state(&c->cc)) return;
+    struct tcp_cubic *s = tcp_block_alloc(c, sizeof *s);
+    if (!s) return; /* CUBIC's Reno-friendly window alone; the next signal tries again */
+    tcp_cc_cubic_init(s);
+    c->cc.cubic = s;
 }
 
 /* The connection's own copy of the counter at `offset`, when the TCB holds it (six do);
@@ -31,6 +45,16 @@ static uint64_t *conn_counter(struct synack_tcp *c, size_t offset)
         return &c->bytes_in;
     case offsetof(struct synack_counters, bytes_out):
         return &c->bytes_out;
+    default:
+        break;
+    }
+    return NULL;
+}
+
+/* The two the TCB holds in 32 bits (an idle connection's: they stop at UINT32_MAX). */
+static uint32_t *conn_counter32(struct synack_tcp *c, size_t offset)
+{
+    switch (offset) {
     case offsetof(struct synack_counters, delayed_acks):
         return &c->delayed_acks;
     case offsetof(struct synack_counters, keepalive_probes):
@@ -47,6 +71,11 @@ static void count_own(struct synack_tcp *c, size_t offset)
     uint64_t *own = conn_counter(c, offset);
     if (own) {
         (*own)++;
+        return;
+    }
+    uint32_t *own32 = conn_counter32(c, offset);
+    if (own32) {
+        if (*own32 != UINT32_MAX) (*own32)++;
         return;
     }
     struct tcp_rare *r = tcp_rare_get(c);
@@ -137,7 +166,7 @@ void tcp_mem_sync(struct synack_tcp *c)
 {
     if (c->flags & TCP_F_DEAD) return;
     tcp_storage_release(c);
-    size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + c->ooo_bytes;
+    size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + tcp_ooo_bytes(c);
     c->env->mem_held = c->env->mem_held - c->mem_held + held;
     c->mem_held = held;
 }
@@ -188,13 +217,8 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     c->rto = e->cfg->rto_initial;
     tcp_timers_clear(c); /* every deadline SYNACK_NEVER */
     if (e->cfg->nodelay) c->flags |= TCP_F_NODELAY;
-    c->ka_idle = e->cfg->keepalive_idle; /* armed by tcp_keepalive_reset once synchronized */
-    c->ka_interval = e->cfg->keepalive_interval;
-    c->ka_count = e->cfg->keepalive_count;
     c->rcv_wscale = tcp_rcv_wscale(e->cfg);
     c->ts_offset = tcp_ts_offset(e, local_addr, local_port, remote_addr, remote_port);
-    c->rack_reo_mult = 1;
-    c->oow_ack_at = SYNACK_NEVER;
     c->cc.algo = e->cfg->cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, e->cfg->init_cwnd);
     c->all_next = e->all;
@@ -240,7 +264,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     tcp_timer_update(c);
     tcp_out_remove(c->env, c);
     if (err && !c->err) {
-        c->err = err;
+        c->err = (int16_t)err;
         conn_event(c, SYNACK_EV_ERROR, now);
     }
     tcp_set_state(c, SYNACK_CLOSED, now);
@@ -354,29 +378,32 @@ void tcp_negotiate(struct synack_tcp *c, const struct wire_tcp_repr *syn, synack
         c->ts_recent_time = now;
     }
     tcp_set_snd_mss(c, tcp_peer_mss(c, syn));
-    /* RACK's highest delivered sequence starts at the first data byte (not 0, which
-     * would look like reordering for half of all ISNs). */
-    c->rack_fack = c->iss + 1;
-    c->rack_end_seq = c->iss + 1;
     enum synack_cc algo = c->cc.algo;
+    struct tcp_cubic *cubic = c->cc.cubic; /* none yet in a handshake; kept, reset, if so */
     tcp_cc_ops(algo)->init(&c->cc, c->eff_mss, cfg->init_cwnd);
+    c->cc.cubic = cubic;
+    if (cubic) tcp_cc_cubic_init(cubic);
 }
 
 /* Whether an answer to an invalid segment would come within invalid_ack_interval of the
- * last one. */
-static bool oow_limited(const struct synack_tcp *c, synack_time_t now)
+ * last one (whose time is in the rare block `r`). */
+static bool oow_limited(const struct synack_tcp *c, const struct tcp_rare *r, synack_time_t now)
 {
     synack_time_t iv = c->env->cfg->invalid_ack_interval;
-    return iv && c->oow_ack_at != SYNACK_NEVER && now - c->oow_ack_at < iv;
+    return iv && r->oow_ack_at != SYNACK_NEVER && now - r->oow_ack_at < iv;
 }
 
 bool tcp_invalid_ack_allowed(struct synack_tcp *c, synack_time_t now)
 {
-    if (oow_limited(c, now)) {
+    /* The invalid segment was counted (a drop), which brought the rare block that keeps the
+     * time of the last answer. Without it (the allocator refused it) no answer can be
+     * rate-limited: it is withheld, as a challenge ACK is, and the stack counts it. */
+    struct tcp_rare *r = c->rare;
+    if (!r || oow_limited(c, r, now)) {
         TCP_COUNT(c, invalid_acks_suppressed);
         return false;
     }
-    c->oow_ack_at = now;
+    r->oow_ack_at = now;
     return true;
 }
 
@@ -405,12 +432,12 @@ bool tcp_challenge_ack_allowed(struct synack_tcp *c, synack_time_t now)
         r->challenge_windows++;
         r->challenge_left = limit ? (limit + 1) / 2 + (unsigned)(h % limit) : 0;
     }
-    if (r->challenge_left == 0 || oow_limited(c, now)) {
+    if (r->challenge_left == 0 || oow_limited(c, r, now)) {
         TCP_COUNT(c, challenge_acks_suppressed);
         return false;
     }
     r->challenge_left--;
-    c->oow_ack_at = now;
+    r->oow_ack_at = now;
     TCP_COUNT(c, challenge_acks);
     return true;
 }

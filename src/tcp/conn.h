@@ -5,6 +5,7 @@
 #define SYNACK_TCP_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <synack/synack.h>
@@ -75,6 +76,17 @@ struct tcp_ooo {
     uint32_t left, right; /* [left, right) in sequence space */
     uint32_t stamp;       /* when it last grew: SACK reports the newest first */
 };
+/* The receiver's out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
+ * them for SACK; `stamp` orders them by recency), with their counts: one block through
+ * tcp_block_alloc, from the first block to the last one filled (tcp_storage_release), so
+ * that a connection with nothing out of order keeps none of it. The bytes themselves sit
+ * in rcvq's storage beyond its in-order tail. */
+struct tcp_ooo_table {
+    unsigned n, cap;      /* blocks held, and room */
+    uint32_t stamp;       /* the latest block's stamp */
+    uint32_t bytes;       /* bytes held in the blocks */
+    struct tcp_ooo blk[]; /* `cap` of them, the first `n` in use */
+};
 
 /* Loss-recovery state of the sender. */
 enum tcp_recovery {
@@ -92,7 +104,8 @@ enum {
     TCP_F_RCV_FIN = 1u << 4,        /* the peer's FIN was received (rcv_nxt counts it) */
     TCP_F_ACCEPTED = 1u << 5,       /* taken from the accept queue by the application */
     TCP_F_IN_ACCEPTQ = 1u << 6,     /* waiting in its listener's accept queue */
-    TCP_F_RTT_TIMING = 1u << 7,     /* rtt_seq/rtt_start time an unretransmitted segment */
+    TCP_F_RTT_TIMING = 1u << 7,     /* rtt_start times our SYN, unretransmitted, until the
+                                       ACK of ISS + 1 */
     TCP_F_SND_WND_SET = 1u << 8,    /* snd_wnd has been taken from a segment */
     TCP_F_PROBE = 1u << 9,          /* persist timer fired: send one byte past a zero window */
     TCP_F_WANT_WRITABLE = 1u << 10, /* send() found or left the buffer full: report space */
@@ -104,22 +117,22 @@ enum {
     TCP_F_TLP_OUT = 1u << 16,       /* a TLP is unacknowledged (RFC 8985 §7.3) */
     TCP_F_REORDER_SEEN = 1u << 17,  /* RACK saw reordering (RFC 8985 §6.2 step 3) */
     TCP_F_KEEPALIVE = 1u << 18,     /* keepalive timer fired: send one probe */
-    TCP_F_DSACK = 1u << 19,         /* the next ACK reports dsack_left..right first */
-    TCP_F_OOO_FIN = 1u << 20,       /* the peer's FIN arrived past a hole, at ooo_fin_seq */
-    TCP_F_RTX_NOW = 1u << 21,       /* recovery began: retransmit the first lost segment now */
-    TCP_F_PMTU_NO_DF = 1u << 22,    /* the path MTU hit its floor: send without DF (RFC 1191 §3) */
-    TCP_F_PMTU_REPAIR = 1u << 23,   /* resending what a smaller path MTU dropped, up to
-                                       pmtu_recover (RFC 1191 §6.4) */
-    TCP_F_DEAD = 1u << 24,          /* unlinked and waiting in the env's dead list to be
-                                       freed when the current public call returns */
-    TCP_F_ORPHAN = 1u << 25,        /* released and still sending or closing: in the env's
-                                       orphan list */
-    TCP_F_TW_FULL = 1u << 26,       /* found the TIME_WAIT table full (counted once) */
-    TCP_F_REUSEADDR = 1u << 27,     /* SO_REUSEADDR (SYNACK_BIND_REUSEADDR): its listener's,
-                                       or synack_tcp_set_reuseaddr; its TIME_WAIT record
-                                       keeps it (tcp_bind_conflicts) */
-    TCP_F_SND_LIMITED = 1u << 29,   /* send() found the buffer full since the last ACK:
-                                       the send buffer may grow (autotune.c) */
+    TCP_F_DSACK = 1u << 19,      /* the next ACK reports the rare block's dsack_left..right first */
+    TCP_F_OOO_FIN = 1u << 20,    /* the peer's FIN arrived past a hole, at ooo_fin_seq */
+    TCP_F_RTX_NOW = 1u << 21,    /* recovery began: retransmit the first lost segment now */
+    TCP_F_PMTU_NO_DF = 1u << 22, /* the path MTU hit its floor: send without DF (RFC 1191 §3) */
+    TCP_F_PMTU_REPAIR = 1u << 23,    /* resending what a smaller path MTU dropped, up to
+                                        pmtu_recover (RFC 1191 §6.4) */
+    TCP_F_DEAD = 1u << 24,           /* unlinked and waiting in the env's dead list to be
+                                        freed when the current public call returns */
+    TCP_F_ORPHAN = 1u << 25,         /* released and still sending or closing: in the env's
+                                        orphan list */
+    TCP_F_TW_FULL = 1u << 26,        /* found the TIME_WAIT table full (counted once) */
+    TCP_F_REUSEADDR = 1u << 27,      /* SO_REUSEADDR (SYNACK_BIND_REUSEADDR): its listener's,
+                                        or synack_tcp_set_reuseaddr; its TIME_WAIT record
+                                        keeps it (tcp_bind_conflicts) */
+    TCP_F_SND_LIMITED = 1u << 29,    /* send() found the buffer full since the last ACK:
+                                        the send buffer may grow (autotune.c) */
     TCP_F_SIMOPEN_SYNACK = 1u << 28, /* a simultaneous open's SYN-ACK is due: it repeats our
                                         SYN's sequence number but is no retransmission */
     TCP_F_COUNTS_LOST = 1u << 30,    /* the allocator refused the rare block (struct
@@ -127,10 +140,14 @@ enum {
 };
 
 /* What a connection keeps of events most connections never see: its counters other than
- * the six the TCB holds, and the RFC 5961 §7 challenge-ACK budget (each challenge
- * ACK is counted, sent or suppressed, so the block is there whenever the budget is). It
- * comes with the first such event (tcp_rare_get) and goes with the TCB, counted in
- * conn_storage: an idle connection that never saw one holds its TCB alone. */
+ * the six the TCB holds, and state that only such events move, each counted when it
+ * happens so that the block is there whenever the state is: the RFC 5961 §7 challenge-ACK
+ * budget and the invalid-ACK rate limit (each answer to an invalid segment is counted,
+ * sent or suppressed), RACK's reordering multiplier (only a D-SACK, which is counted,
+ * raises it); besides, the D-SACK to report and keepalive or user-timeout settings of the
+ * connection's own (tcp_ka_idle...), which bring the block if it is not there. It comes with the
+ * first such event (tcp_rare_get, tcp_rare_alloc) and goes with the TCB, counted in conn_storage:
+ * an idle connection that never saw one holds its TCB alone. */
 #define TCP_RARE_COUNTS (sizeof(struct synack_counters) / sizeof(uint64_t))
 _Static_assert(sizeof(struct synack_counters) % sizeof(uint64_t) == 0, "counters are uint64_t");
 struct tcp_rare {
@@ -143,146 +160,66 @@ struct tcp_rare {
     synack_time_t challenge_window; /* start of the current challenge-ACK second, or NEVER */
     uint64_t challenge_windows;     /* challenge-ACK seconds begun so far */
     unsigned challenge_left;        /* challenge ACKs left in it (a random budget) */
+    /* Answers to invalid segments (Linux's invalid-ACK rate limit, which challenge ACKs
+     * share): every invalid segment is counted, so the block is there to hold the time. */
+    synack_time_t oow_ack_at; /* last ACK sent for one, SYNACK_NEVER before the first */
+    /* RFC 8985 §6.2 step 4: RACK's reordering window is reo_wnd_mult * min_RTT / 4. The
+     * multiplier starts at 1 and only a D-SACK raises it; a D-SACK is counted (dsacks_in),
+     * so the block is there whenever the multiplier is above 1. Without the block it
+     * stays 1, the RFC's starting window. */
+    synack_time_t rack_dsack_time; /* when a D-SACK last widened the window (0: never) */
+    uint8_t rack_reo_mult;         /* 1..16; 0 reads as 1 */
+    uint8_t rack_reo_recoveries;   /* recoveries since it was last widened (16: back to 1) */
+    /* RFC 2883: the duplicate the next ACK reports first, with TCP_F_DSACK. A D-SACK is
+     * advice to the sender: without the block none is reported. */
+    uint32_t dsack_left, dsack_right;
     /* Autotuning's rate gate (autotune.c, drs_interval_end), kept from the receive
      * buffer's first growth (which counts rcvbuf_grown, so brings this block): */
     uint32_t drs_rate_best; /* the fastest read interval since the buffer last grew, bytes/ms */
     uint32_t drs_rate_base; /* ... at the size before (0: none yet: no gate) */
     uint32_t drs_carry;     /* the read that ended the last interval: in this interval's
                                time, so in its rate (not in its reading) */
+    /* Settings a connection was given of its own (synack_tcp_set_keepalive,
+     * synack_tcp_set_user_timeout) where they differ from the stack's configuration, which
+     * every other connection reads (tcp_ka_idle...): all four with `own`. */
+    struct {
+        synack_time_t ka_idle, ka_interval; /* RFC 1122 §4.2.3.6 */
+        synack_time_t user_timeout;         /* RFC 5482 (0: none) */
+        unsigned ka_count;
+        bool own;
+    } opts;
 };
+/* The rare block, allocated now if the connection has none; NULL when the allocator
+ * refuses it (nothing else is marked: the caller says what is lost). */
+struct tcp_rare *tcp_rare_alloc(struct synack_tcp *c);
+/* RACK's reordering-window multiplier (RFC 8985 §6.2 step 4): 1 unless a D-SACK raised it. */
+static inline unsigned tcp_rack_reo_mult(const struct tcp_rare *r)
+{
+    return r && r->rack_reo_mult ? r->rack_reo_mult : 1;
+}
 
-/* The fields are grouped by width, 8-byte ones first, so that the TCB has no padding: an
- * idle connection costs its TCB alone (docs/PERFORMANCE.md), a million of them a million
- * TCBs. Within a width, by concern. Flags that stand alone are one-bit fields. */
-struct synack_tcp {
-    /* ---- 8 bytes and more ---- */
-    struct timer_node timer;                /* in the env's deadline heap; at = earliest of below */
-    struct synack_tcp *hash_next;           /* 4-tuple demux chain */
-    struct synack_tcp *all_prev, *all_next; /* every connection of the env */
-    struct synack_tcp *out_next;            /* output-pending list, with in_out_list */
-    /* One list at a time: a connection in a listener's queue has not been accepted, so
-     * the application cannot have released it, and only a released one is an orphan. */
-    union {
-        struct list_node lq;     /* with `listener`: in its SYN queue or accept queue */
-        struct list_node orphan; /* with TCP_F_ORPHAN: in the env's orphans */
-    };
-    struct tcp_env *env;
-    struct synack_listener *listener; /* for passive opens until accepted */
-    uint64_t id;
-    void *user;
-
-    struct ring sndq; /* unacknowledged and unsent data, from sndq_seq */
-    struct ring rcvq; /* in-order data the application has not read */
-    /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table are
-     * allocated apart from the TCB, with their first use, and grow with it. */
-    synack_time_t rcv_rtt;    /* the receiver's round trip (0: no sample yet) */
-    synack_time_t rcv_rtt_at; /* when the running measurement began (NEVER: none) */
-    synack_time_t drs_at;     /* start of the application's current read interval */
-
-    /* Answers to invalid segments (Linux's invalid-ACK rate limit; RFC 5961 §7's
-     * challenge ACKs keep their budget in the rare block). */
-    synack_time_t oow_ack_at; /* last ACK sent for one, SYNACK_NEVER before the first */
-
-    /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers). */
-    synack_time_t rto_at; /* retransmission (also persist while the window is 0) */
-    /* One of two at a time, by state (each is cleared when its state is left). */
-    union {
-        synack_time_t timewait_at; /* in TIME_WAIT: 2*MSL */
-        synack_time_t finwait2_at; /* in FIN_WAIT_2: a released connection's limit
-                                      (fin_wait2_timeout) */
-    };
-    synack_time_t delack_at;    /* delayed ACK (RFC 5681 §4.2) */
-    synack_time_t tlp_at;       /* probe timeout, PTO (RFC 8985 §7.2) */
-    synack_time_t reorder_at;   /* RACK reordering timer (RFC 8985 §6.3) */
-    synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
-    synack_time_t utimeout_at;  /* user timeout (RFC 5482) */
-
-    synack_time_t ts_recent_time; /* when TS.Recent was taken (RFC 7323 §5.5) */
-
-    /* Receiver: out-of-order blocks above rcv_nxt, in sequence order (RFC 2018 §4 keeps
-     * them for SACK; `stamp` orders them by recency). The bytes sit in rcvq's storage
-     * beyond its in-order tail. Counts below. */
-    struct tcp_ooo *ooo;
-    /* Sender scoreboard: transmitted segments from snd_una, in sequence order. */
-    struct tcp_seg *segs;
-
-    /* Congestion control and recovery. */
-    struct tcp_cc cc;
-    /* RACK (RFC 8985 §6.1). */
-    synack_time_t rack_xmit_ts, rack_rtt, min_rtt;
-    synack_time_t rack_dsack_time;
-    /* Delivery rate. */
-    uint64_t delivered;
-    synack_time_t delivered_time;
-    uint64_t delivery_rate;
-
-    /* Keepalive and user timeout. */
-    synack_time_t ka_idle, ka_interval, user_timeout;
-    synack_time_t last_rcv;  /* last segment from the peer */
-    synack_time_t una_since; /* when snd_una last advanced (or data first went out) */
-
-    /* RFC 6298 state. */
-    synack_time_t srtt, rttvar, rto;
-    synack_time_t rtt_start;
-
-    /* The connection's own counters (synack_tcp_info), besides the stack's: here the four
-     * that every segment moves and the two that an idle connection moves (the delayed ACK
-     * after the last data, keepalive probes); the rest, which most connections never
-     * move, in the rare block (tcp_count). */
-    uint64_t segs_in, segs_out, bytes_in, bytes_out;
-    uint64_t delayed_acks, keepalive_probes;
-    struct tcp_rare *rare;
-
-    /* ---- 4 bytes ---- */
-    uint32_t flags;
-    int err;      /* SYNACK_ERR_* the connection failed with, or 0 */
-    int soft_err; /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort (UNREACH;
-                     CONNREFUSED for a hard one once synchronized) since data was last
-                     acknowledged; a timeout reports it, not TIMEDOUT */
-
-    /* Send sequence space (RFC 9293 §3.3.1, Figure 3). snd_nxt is the RFC's SND.NXT, the
-     * highest sequence sent plus one. snd_rtx matters only during the handshake: it is
-     * ISS while our SYN must be (re)sent; data is retransmitted from the scoreboard
-     * (`segs`), and snd_rtx then just follows snd_nxt. */
-    uint32_t iss, snd_una, snd_nxt, snd_rtx, snd_wl1, snd_wl2;
-    uint32_t snd_wnd;
-    uint32_t max_snd_wnd; /* largest window the peer ever offered (RFC 5961 §5.2) */
-    uint32_t fin_seq;     /* sequence number of our FIN, valid with TCP_F_FIN_QUEUED */
-    uint32_t sndq_seq;    /* sequence number of the first byte held in sndq */
-
-    /* Receive sequence space (RFC 9293 §3.3.1, Figure 4). */
-    uint32_t irs, rcv_nxt;
-    uint32_t rcv_adv; /* right edge last advertised: rcv_nxt + window (never shrinks) */
-
-    uint32_t pmtu_recover; /* SND.NXT when fragmentation-needed last marked segments lost:
-                              holes below it are that repair's, not congestion */
-
-    /* Buffers (autotune.c). Sizes are at most TCP_MAX_BUF (2^30): 32 bits hold them. */
-    uint32_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are:
-                                        fixed); synack_tcp_set_bufsize sets them, and they may
-                                        then be below the storage's size (tcp_sndbuf_size) */
-    uint32_t rcv_rtt_edge;           /* the receiver's RTT measurement ends when rcv_nxt
-                                        reaches this */
-    uint32_t drs_copied;             /* bytes the application read since drs_at (saturates) */
-    uint32_t drs_last;               /* bytes it read in the interval before */
-    uint32_t sndq_lent;              /* room synack_tcp_send_borrow lent, for the commit to check */
-    uint32_t mem_held; /* what this connection counts in the env's mem_held (its buffers'
-                          and out-of-order bytes: under 3 * 2^30) */
-
-    /* Options (RFC 7323, RFC 2018). */
-    uint32_t ts_offset;     /* RFC 7323 §5.4: per-connection random TSval offset */
-    uint32_t ts_recent;     /* RFC 7323 §4.3 TS.Recent */
-    uint32_t last_ack_sent; /* RFC 7323 §4.3 Last.ACK.sent */
-
-    /* Receiver: the out-of-order table's counts, D-SACK, what waits to be acknowledged. */
-    unsigned nooo, ooo_cap;
-    uint32_t ooo_stamp;
-    uint32_t dsack_left, dsack_right; /* RFC 2883: the duplicate to report next */
-    uint32_t ooo_fin_seq;
-    uint32_t ooo_bytes;   /* bytes held in the out-of-order blocks */
-    uint32_t rcv_unacked; /* in-order bytes received since our last ACK */
-
-    /* Sender scoreboard: its ring's indices and what its records add up to. */
+/* What the sender keeps while it has data or a FIN in flight: the scoreboard (one record
+ * per transmitted segment from SND.UNA, RFC 6675 §3, RFC 8985 §5.2) with what its records
+ * add up to, and the state of loss detection and recovery that means something only while
+ * there is something to lose. One block, allocated through tcp_block_alloc with the first
+ * record (tcp_segs_room) and grown with the table; tcp_storage_release gives it back once
+ * every record is acknowledged, recovery is over and no tail loss probe is out, so an idle
+ * connection holds its TCB alone. Each field starts afresh with the next flight
+ * (tcp_flight_init) from values that act as the old ones would have: nothing below
+ * SND.UNA can be lost, reordered or probed any more. What must outlive a flight stays in
+ * the TCB: RACK's min RTT and reordering window, the RTT estimator, the backoff, the
+ * counts of delivered bytes. If the allocator refuses the block, no new segment goes out
+ * (the caller must not send what it cannot record); the data waits in the send buffer
+ * and the next send, ACK or timer tries again. */
+struct tcp_flight {
+    synack_time_t tlp_at;         /* probe timeout, PTO (RFC 8985 §7.2) */
+    synack_time_t reorder_at;     /* RACK reordering timer (RFC 8985 §6.3) */
+    synack_time_t una_since;      /* when snd_una last advanced (or data first went out): the
+                                     user timeout (RFC 5482) counts from it */
+    synack_time_t rack_xmit_ts;   /* RFC 8985 §6.1 RACK.xmit_ts (0: nothing delivered yet) */
+    synack_time_t rack_rtt;       /* RACK.rtt */
+    synack_time_t delivered_time; /* when the delivered count last moved (delivery rate) */
+    /* The scoreboard ring's indices and what its records add up to. */
     unsigned seg_cap, seg_head, seg_count;
     uint32_t sacked_bytes;  /* SACKed and not cumulatively acked */
     uint32_t lost_bytes;    /* marked lost, not SACKed */
@@ -292,30 +229,40 @@ struct synack_tcp {
     uint32_t dup_bytes;         /* without SACK: an MSS per duplicate ACK (RFC 6582 inflation) */
     unsigned dupacks;           /* consecutive duplicate ACKs (RFC 5681 §3.2) */
     uint32_t lt_bytes;          /* sent by limited transmit since the last new ACK (RFC 3042) */
+    uint32_t recover;           /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
+    uint32_t snd_sml;           /* end of the last short segment sent (Nagle, Minshall) */
+    uint32_t rack_end_seq;      /* RACK.end_seq */
+    uint32_t rack_fack;         /* highest sequence delivered (RFC 8985 §6.2 step 3) */
+    uint32_t tlp_end_seq;       /* TLP.end_seq (RFC 8985 §7.3) */
+    uint32_t pmtu_recover;      /* SND.NXT when fragmentation-needed last marked segments lost:
+                                   holes below it are that repair's, not congestion */
+    bool recover_set;           /* `recover` was set in this flight */
+    struct tcp_seg segs[];      /* seg_cap records, a ring from seg_head */
+};
 
-    uint32_t recover; /* RFC 6582 "recover" / RFC 6675 RecoveryPoint */
-    uint32_t snd_sml; /* end of the last short segment sent (Nagle, Minshall) */
-    /* RACK and TLP (RFC 8985 §6.1, §7). */
-    uint32_t rack_end_seq, rack_fack;
-    unsigned rack_reo_mult;
-    uint32_t tlp_end_seq;
-    unsigned rack_reo_recoveries;
-
-    unsigned ka_count, ka_sent;
-    unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5) */
-    unsigned retries; /* expiries since the peer was last heard acknowledging */
-    uint32_t rtt_seq; /* ACK of this sequence number completes the timed sample */
-
-    /* ---- 2 bytes ---- */
+/* The fields are laid out by use, so that what a request/response round trip touches
+ * (input of a segment with data and ACK, the application's read and write, output of the
+ * reply, its ACK) sits together in the first 448 bytes, seven cache lines of 64 bytes
+ * counted from the start of the TCB, and what it never touches (the lists of the
+ * connection's life, the handshake's RTT timing, the rare block, the sequence numbers of
+ * the ends) in the last 96:
+ *   0 demux and state: the hash chain, the 4-tuple, state, flags, env;
+ *   1 receive side: RCV.NXT and the window edge, timestamps, SND.UNA/NXT, rcvq;
+ *   2 send side: the send window, sndq, what the buffers hold, the segment sizes;
+ *   3 deadlines: the heap node, every timer, the flight block, the output list;
+ *   4 the four counters every segment moves, the last arrival, id and user (events);
+ *   5 congestion control and the RTT estimator;
+ *   6 delivery rate, receive-buffer autotuning, buffer maxima, backoff, retries.
+ * Within a line, fields go by width so that nothing pads them; an idle connection costs
+ * its TCB alone (docs/PERFORMANCE.md). The allocator aligns a TCB to 16 bytes, not 64, so
+ * the lines are the TCB's own; the hot part spans seven or eight of the machine's. Flags
+ * that stand alone are one-bit fields. */
+struct synack_tcp {
+    /* ---- line 0: demux and state ---- */
+    struct synack_tcp *hash_next; /* 4-tuple demux chain */
+    struct tcp_env *env;
+    uint32_t flags;
     uint16_t local_port, remote_port;
-    uint16_t snd_mss;     /* RFC 9293 §3.7.1: min(peer's MSS or 536, path MTU - 40) */
-    uint16_t rcv_mss;     /* the MSS we offer: MTU - 40 */
-    uint16_t pmtu;        /* RFC 1191: path MTU estimate, from the interface MTU; only ICMP
-                             fragmentation-needed lowers it, never below min(pmtu_min, mtu) */
-    uint16_t eff_mss;     /* payload per full segment: snd_mss less fixed options */
-    uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
-
-    /* ---- 1 byte ---- */
     struct synack_addr local_addr, remote_addr;
     uint8_t state;      /* enum synack_state */
     uint8_t recovery;   /* enum tcp_recovery */
@@ -323,13 +270,128 @@ struct synack_tcp {
     uint8_t snd_wscale; /* shift for the peer's window field */
     uint8_t rcv_wscale; /* shift for ours */
     bool in_out_list : 1;
-    bool recover_set : 1;
     bool cwnd_limited : 1; /* the last send was stopped by cwnd, not the app */
     bool tlp_retrans : 1;  /* the outstanding TLP was a retransmission */
     bool tlp_dsack : 1;    /* a D-SACK arrived while it was out */
     bool have_rtt : 1;
     bool persist : 1; /* rto_at is the persist timer (zero window, nothing in flight) */
+
+    /* ---- line 1: receive side ---- */
+    /* Receive sequence space (RFC 9293 §3.3.1, Figure 4; IRS is with the cold fields). */
+    uint32_t rcv_nxt;
+    uint32_t rcv_adv;     /* right edge last advertised: rcv_nxt + window (never shrinks) */
+    uint32_t rcv_unacked; /* in-order bytes received since our last ACK */
+    /* Options (RFC 7323, RFC 2018). */
+    uint32_t ts_offset;     /* RFC 7323 §5.4: per-connection random TSval offset */
+    uint32_t ts_recent;     /* RFC 7323 §4.3 TS.Recent */
+    uint32_t last_ack_sent; /* RFC 7323 §4.3 Last.ACK.sent */
+    /* Send sequence space (RFC 9293 §3.3.1, Figure 3). snd_nxt is the RFC's SND.NXT, the
+     * highest sequence sent plus one. */
+    uint32_t snd_una, snd_nxt;
+    struct ring rcvq;             /* in-order data the application has not read */
+    synack_time_t ts_recent_time; /* when TS.Recent was taken (RFC 7323 §5.5) */
+
+    /* ---- line 2: send side ---- */
+    /* snd_rtx matters only during the handshake: it is ISS while our SYN must be (re)sent;
+     * data is retransmitted from the scoreboard (the flight block), and snd_rtx then just
+     * follows snd_nxt. */
+    uint32_t snd_wnd, snd_wl1, snd_wl2, snd_rtx;
+    uint32_t max_snd_wnd; /* largest window the peer ever offered (RFC 5961 §5.2) */
+    uint32_t sndq_seq;    /* sequence number of the first byte held in sndq */
+    uint32_t sndq_lent;   /* room synack_tcp_send_borrow lent, for the commit to check */
+    uint32_t mem_held;    /* what this connection counts in the env's mem_held (its buffers'
+                             and out-of-order bytes: under 3 * 2^30) */
+    struct ring sndq;     /* unacknowledged and unsent data, from sndq_seq */
+    uint16_t eff_mss;     /* payload per full segment: snd_mss less fixed options */
+    uint16_t rcv_mss;     /* the MSS we offer: MTU - 40 */
+    uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
+    int16_t soft_err;     /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort (UNREACH;
+                             CONNREFUSED for a hard one once synchronized) since data was last
+                             acknowledged; a timeout reports it, not TIMEDOUT */
+
+    /* ---- line 3: deadlines ---- */
+    struct timer_node timer; /* in the env's deadline heap; at = earliest of below */
+    /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers);
+     * the probe timeout and RACK's reordering timer are the flight block's. */
+    synack_time_t rto_at; /* retransmission (also persist while the window is 0) */
+    /* One of two at a time, by state (each is cleared when its state is left). */
+    union {
+        synack_time_t timewait_at; /* in TIME_WAIT: 2*MSL */
+        synack_time_t finwait2_at; /* in FIN_WAIT_2: a released connection's limit
+                                      (fin_wait2_timeout) */
+    };
+    synack_time_t delack_at;    /* delayed ACK (RFC 5681 §4.2) */
+    synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
+    /* What the sender keeps while data is in flight: the scoreboard and the state of its
+     * loss detection (struct tcp_flight); NULL when nothing is. */
+    struct tcp_flight *fl;
+    struct synack_tcp *out_next; /* output-pending list, with in_out_list */
+
+    /* ---- line 4: counters, arrivals, events ---- */
+    /* The connection's own counters (synack_tcp_info), besides the stack's: here the four
+     * that every segment moves, in 64 bits, and below the two that an idle connection
+     * moves (the delayed ACK after the last data, keepalive probes); the rest, which most
+     * connections never move, in the rare block (tcp_count). */
+    uint64_t segs_in, segs_out, bytes_in, bytes_out;
+    synack_time_t last_rcv; /* last segment from the peer (keepalive counts from it) */
+    uint64_t id;
+    void *user;
+    /* Receiver: out-of-order blocks (struct tcp_ooo_table); NULL when none is held. */
+    struct tcp_ooo_table *ooo;
+
+    /* ---- line 5: congestion control and RTT ---- */
+    struct tcp_cc cc;
+    /* RFC 6298 state. */
+    synack_time_t srtt, rttvar, rto;
+    /* RACK (RFC 8985 §6.1): what outlives a flight (the reordering window's multiplier,
+     * which only a D-SACK moves, is in the rare block). */
+    synack_time_t min_rtt;
+
+    /* ---- line 6: delivery rate, autotuning, retries ---- */
+    /* Delivery rate: bytes delivered so far, and the latest sample (synack_tcp_info). */
+    uint64_t delivered;
+    uint64_t delivery_rate;
+    /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table are
+     * allocated apart from the TCB, with their first use, and grow with it. */
+    synack_time_t rcv_rtt;    /* the receiver's round trip (0: no sample yet) */
+    synack_time_t rcv_rtt_at; /* when the running measurement began (NEVER: none) */
+    synack_time_t drs_at;     /* start of the application's current read interval */
+    uint32_t rcv_rtt_edge;    /* the receiver's RTT measurement ends when rcv_nxt reaches this */
+    uint32_t drs_copied;      /* bytes the application read since drs_at (saturates) */
+    /* Buffers (autotune.c). Sizes are at most TCP_MAX_BUF (2^30): 32 bits hold them. */
+    uint32_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are:
+                                        fixed); synack_tcp_set_bufsize sets them, and they may
+                                        then be below the storage's size (tcp_sndbuf_size) */
+    unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5) */
+    unsigned retries; /* expiries since the peer was last heard acknowledging */
+
+    /* ---- cold: what a round trip does not touch ---- */
+    struct synack_tcp *all_prev, *all_next; /* every connection of the env */
+    /* One list at a time: a connection in a listener's queue has not been accepted, so
+     * the application cannot have released it, and only a released one is an orphan. */
+    union {
+        struct list_node lq;     /* with `listener`: in its SYN queue or accept queue */
+        struct list_node orphan; /* with TCP_F_ORPHAN: in the env's orphans */
+    };
+    struct synack_listener *listener; /* for passive opens until accepted */
+    synack_time_t rtt_start;          /* when our SYN went, with TCP_F_RTT_TIMING */
+    struct tcp_rare *rare;
+    uint32_t iss, irs;
+    uint32_t fin_seq;     /* sequence number of our FIN, valid with TCP_F_FIN_QUEUED */
+    uint32_t ooo_fin_seq; /* with TCP_F_OOO_FIN (a bare FIN needs no out-of-order block) */
+    uint32_t drs_last;    /* bytes the application read in the autotuning interval before */
+    uint32_t delayed_acks, keepalive_probes; /* the idle connection's two, which stop at
+                                                UINT32_MAX */
+    unsigned ka_sent;                        /* keepalive probes unanswered */
+    int16_t err;                             /* SYNACK_ERR_* the connection failed with, or 0 */
+    uint16_t snd_mss; /* RFC 9293 §3.7.1: min(peer's MSS or 536, path MTU - 40) */
+    uint16_t pmtu;    /* RFC 1191: path MTU estimate, from the interface MTU; only ICMP
+                         fragmentation-needed lowers it, never below min(pmtu_min, mtu) */
 };
+
+/* The layout above on LP64: seven lines of what a round trip touches, then the cold part. */
+_Static_assert(sizeof(void *) != 8 || offsetof(struct synack_tcp, all_prev) == 7 * 64,
+               "the TCB's hot part is lines 0-6");
 
 /* A connection in TIME-WAIT that the application has released: what RFC 9293 §3.10.7.4
  * needs for the rest of 2*MSL (acknowledge a retransmitted FIN, refuse old duplicates,
@@ -432,6 +494,15 @@ uint32_t tcp_rcv_window(const struct synack_tcp *c);
 bool tcp_should_update_window(struct synack_tcp *c);
 
 /* ---- tcp/timer.c ---- */
+/* The deadlines that live in the flight block: SYNACK_NEVER without one. */
+static inline synack_time_t tcp_tlp_at(const struct synack_tcp *c)
+{
+    return c->fl ? c->fl->tlp_at : SYNACK_NEVER;
+}
+static inline synack_time_t tcp_reorder_at(const struct synack_tcp *c)
+{
+    return c->fl ? c->fl->reorder_at : SYNACK_NEVER;
+}
 /* Recomputes the connection's earliest deadline in the env's heap. */
 void tcp_timer_update(struct synack_tcp *c);
 /* Runs the connection's due timers. */
@@ -509,7 +580,8 @@ size_t tcp_rcv_room(const struct synack_tcp *c);
 /* Gives back the storage of what holds nothing: the send buffer once all it held is
  * acknowledged (and none of its room is lent to synack_tcp_send_borrow), the receive
  * buffer once the application has read everything and nothing is out of order, the
- * scoreboard and the out-of-order table once empty. Sizes stay: storage of the same size
+ * flight block (scoreboard) once the flight is over (tcp_flight_is_over) and the
+ * out-of-order table once empty. Sizes stay: storage of the same size
  * comes back with the next byte or record. An idle connection then holds its TCB alone. */
 void tcp_storage_release(struct synack_tcp *c);
 /* Frees the buffers' and the tables' storage, then the TCB. */
@@ -573,11 +645,39 @@ void tcp_count_drop(struct synack_tcp *c, enum synack_drop reason);
 /* The connection's rare block, allocated now if it has none (TCP_F_COUNTS_LOST and NULL
  * when the allocator refuses it). */
 struct tcp_rare *tcp_rare_get(struct synack_tcp *c);
+/* CUBIC's state (struct tcp_cubic), allocated now if the controller wants it and has none
+ * (tcp_cc_wants_state): called before a congestion signal and before an ACK outside slow
+ * start, so that only a connection that leaves slow start carries it. If the allocator
+ * refuses it, CUBIC follows its Reno-friendly window (cc.h) and the next call tries again. */
+void tcp_cc_state_get(struct synack_tcp *c);
 /* The connection's own counters as synack_tcp_info reports them. */
 void tcp_counters_get(const struct synack_tcp *c, struct synack_counters *out);
 
 /* Sets snd_mss and the effective MSS (less the 12 bytes of timestamps when they are on). */
 void tcp_set_snd_mss(struct synack_tcp *c, uint16_t mss);
+/* Keepalive (RFC 1122 §4.2.3.6) and user timeout (RFC 5482): the connection's own
+ * settings if it was given some that differ from the stack's (in the rare block), else the
+ * configuration's (which has no user timeout). */
+static inline bool tcp_has_own_opts(const struct synack_tcp *c)
+{
+    return c->rare && c->rare->opts.own;
+}
+static inline synack_time_t tcp_ka_idle(const struct synack_tcp *c)
+{
+    return tcp_has_own_opts(c) ? c->rare->opts.ka_idle : c->env->cfg->keepalive_idle;
+}
+static inline synack_time_t tcp_ka_interval(const struct synack_tcp *c)
+{
+    return tcp_has_own_opts(c) ? c->rare->opts.ka_interval : c->env->cfg->keepalive_interval;
+}
+static inline unsigned tcp_ka_count(const struct synack_tcp *c)
+{
+    return tcp_has_own_opts(c) ? c->rare->opts.ka_count : c->env->cfg->keepalive_count;
+}
+static inline synack_time_t tcp_user_timeout(const struct synack_tcp *c)
+{
+    return tcp_has_own_opts(c) ? c->rare->opts.user_timeout : 0;
+}
 /* The error a connection that timed out reports: an ICMP soft error it heard since data
  * was last acknowledged (RFC 1122 §4.2.3.9, RFC 5461), else TIMEDOUT. */
 static inline int tcp_timeout_err(const struct synack_tcp *c)
@@ -704,9 +804,21 @@ bool tcp_listen_established(struct synack_tcp *c, synack_time_t now);
 void tcp_listen_unlink(struct synack_tcp *c);
 
 /* ---- tcp/scoreboard.c: the sender's record of transmitted segments ---- */
+/* Records in flight (0 without a flight block). */
+static inline unsigned tcp_seg_count(const struct synack_tcp *c)
+{
+    return c->fl ? c->fl->seg_count : 0;
+}
+/* Whether the flight block may go: no record left (every byte and FIN sent is
+ * acknowledged), no recovery episode and no tail loss probe outstanding. */
+static inline bool tcp_flight_is_over(const struct synack_tcp *c)
+{
+    return tcp_seg_count(c) == 0 && c->recovery == TCP_RS_OPEN && !(c->flags & TCP_F_TLP_OUT);
+}
+/* Record `i` from SND.UNA; i < tcp_seg_count(c). */
 static inline struct tcp_seg *tcp_seg_at(const struct synack_tcp *c, unsigned i)
 {
-    return &c->segs[(c->seg_head + i) % c->seg_cap];
+    return &c->fl->segs[(c->fl->seg_head + i) % c->fl->seg_cap];
 }
 /* Records a first transmission of [seq, seq + len). Returns false if the scoreboard is
  * full (the caller must not send). */
@@ -722,7 +834,8 @@ bool tcp_seg_split(struct synack_tcp *c, unsigned i, uint32_t len);
 /* The position of record `g` from SND.UNA (for tcp_seg_at). */
 static inline unsigned tcp_seg_index(const struct synack_tcp *c, const struct tcp_seg *g)
 {
-    return (unsigned)(((size_t)(g - c->segs) + c->seg_cap - c->seg_head) % c->seg_cap);
+    const struct tcp_flight *f = c->fl;
+    return (unsigned)(((size_t)(g - f->segs) + f->seg_cap - f->seg_head) % f->seg_cap);
 }
 /* Extends a record to `len` (the probe byte resent with the data after it). */
 void tcp_seg_grow(struct synack_tcp *c, struct tcp_seg *g, uint32_t len, uint32_t flags);
@@ -752,6 +865,15 @@ unsigned tcp_segs_lost_unsent(const struct synack_tcp *c);
 uint32_t tcp_pipe(const struct synack_tcp *c);
 
 /* ---- tcp/reasm.c: the receiver's out-of-order data and SACK blocks ---- */
+/* Out-of-order blocks held, and their bytes (0 without a table). */
+static inline unsigned tcp_ooo_count(const struct synack_tcp *c)
+{
+    return c->ooo ? c->ooo->n : 0;
+}
+static inline uint32_t tcp_ooo_bytes(const struct synack_tcp *c)
+{
+    return c->ooo ? c->ooo->bytes : 0;
+}
 /* Takes in-window text at `seq` (>= rcv_nxt). Returns bytes newly appended in order
  * (rcv_nxt advances by it); sets *ooo if the text went out of order or filled a hole,
  * and records a duplicate for D-SACK. */

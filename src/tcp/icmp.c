@@ -49,7 +49,7 @@ static uint32_t seg_datagram_len(const struct synack_tcp *c, const struct tcp_se
 static void pmtu_resend_too_big(struct synack_tcp *c, uint32_t passes)
 {
     bool marked = false;
-    for (unsigned i = 0; i < c->seg_count; i++) {
+    for (unsigned i = 0; i < tcp_seg_count(c); i++) {
         struct tcp_seg *g = tcp_seg_at(c, i);
         if ((g->flags & TCP_SEG_SACKED) || seg_datagram_len(c, g) <= passes) continue;
         tcp_seg_mark_lost(c, g);
@@ -60,7 +60,7 @@ static void pmtu_resend_too_big(struct synack_tcp *c, uint32_t passes)
      * through): its duplicate ACKs until the repair is acknowledged are not a congestion
      * signal either (recovery.c). */
     c->flags |= TCP_F_PMTU_REPAIR;
-    c->pmtu_recover = c->snd_nxt;
+    c->fl->pmtu_recover = c->snd_nxt; /* it marked records: there is a flight */
     tcp_schedule_output(c);
 }
 
@@ -176,5 +176,5 @@ void tcp_icmp_input(struct tcp_env *e, const struct ip_icmp_error *q, synack_tim
     /* RFC 1122 §4.2.3.9: "TCP MUST NOT abort the connection, and it SHOULD make the
      * information available to the application": kept for a timeout to report. Hard errors
      * in synchronized states land here too (RFC 5927 §5.2). */
-    c->soft_err = err;
+    c->soft_err = (int16_t)err;
 }

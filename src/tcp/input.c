@@ -126,7 +126,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     }
     c->snd_una = seg->ack;
     c->snd_rtx = c->snd_nxt;
-    if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(seg->ack, c->rtt_seq))
+    if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(seg->ack, c->iss + 1))
         tcp_rtt_sample(c, now - c->rtt_start);
     c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
     tcp_rto_after_handshake(c);
@@ -314,7 +314,7 @@ static void ack_update_window(struct synack_tcp *c, const struct wire_tcp_repr *
         if (c->persist) tcp_rto_stop(c);
         /* The probe byte sent into the zero window was most likely dropped: send it
          * again first, or the data after it would leave a hole (RFC 9293 §3.8.6.1). */
-        if (was_zero && c->seg_count && (tcp_seg_at(c, 0)->flags & TCP_SEG_PROBE))
+        if (was_zero && tcp_seg_count(c) && (tcp_seg_at(c, 0)->flags & TCP_SEG_PROBE))
             tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
         tcp_schedule_output(c);
     }
@@ -574,7 +574,7 @@ void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wi
         c = tcp_cookie_open(l, ip, seg, now, &dropped);
         if (c) {
             c->last_rcv = now;
-            if (c->ka_idle) tcp_keepalive_reset(c, now);
+            if (tcp_ka_idle(c)) tcp_keepalive_reset(c, now);
             input_synchronized(c, seg, now);
             tcp_mem_sync(c);
         } else if (!dropped) {
@@ -585,7 +585,7 @@ void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wi
     if (time_wait_reopen(c, ip, seg, now)) return;
     TCP_COUNT(c, segs_in);
     c->last_rcv = now;
-    if (c->ka_idle) tcp_keepalive_reset(c, now);
+    if (tcp_ka_idle(c)) tcp_keepalive_reset(c, now);
     if (c->state == SYNACK_SYN_SENT)
         input_syn_sent(c, seg, now);
     else

@@ -166,7 +166,6 @@ struct synack_tcp *tcp_listen_child(struct synack_listener *l, const struct wire
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
-    c->snd_sml = c->iss;
     c->sndq_seq = c->iss + 1;
     c->snd_wnd = syn->window;
     c->max_snd_wnd = syn->window;

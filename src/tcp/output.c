@@ -131,7 +131,7 @@ static bool plan_retransmit(struct synack_tcp *c, struct out_plan *p, uint32_t p
         return false;
     }
     plan_record(c, g, p);
-    if ((g->flags & TCP_SEG_PROBE) && c->seg_count == 1 && c->snd_wnd > 0) {
+    if ((g->flags & TCP_SEG_PROBE) && c->fl->seg_count == 1 && c->snd_wnd > 0) {
         /* The window opened over a zero-window probe byte the peer did not take: resend
          * it together with the data after it, as one segment (the record grows). */
         uint32_t data_end = c->sndq_seq + (uint32_t)ring_len(&c->sndq);
@@ -204,7 +204,9 @@ static bool plan_new(struct synack_tcp *c, struct out_plan *p, uint32_t pipe)
          * segment waits while an earlier short segment is unacknowledged. The RFC's form
          * (wait while anything is unacknowledged) would hold the tail of every write that
          * is not a multiple of the MSS for a round trip, or a delayed-ACK timeout. */
-        if (!(c->flags & TCP_F_NODELAY) && seq_gt(c->snd_sml, c->snd_una)) return false;
+        /* Without a flight block every short segment is acknowledged. */
+        if (!(c->flags & TCP_F_NODELAY) && c->fl && seq_gt(c->fl->snd_sml, c->snd_una))
+            return false;
     }
     p->len = n;
     if (nxt + n == data_end) p->flags |= WIRE_TCP_PSH;
@@ -221,10 +223,10 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
         p->tlp = (c->flags & TCP_F_TLP) != 0;
         return true;
     }
-    if ((c->flags & TCP_F_TLP) && c->seg_count) {
+    if ((c->flags & TCP_F_TLP) && tcp_seg_count(c)) {
         /* RFC 8985 §7.3: no new data can go, so the probe retransmits the last segment. */
-        (void)fit_record(c, tcp_seg_at(c, c->seg_count - 1), true);
-        plan_record(c, tcp_seg_at(c, c->seg_count - 1), p);
+        (void)fit_record(c, tcp_seg_at(c, c->fl->seg_count - 1), true);
+        plan_record(c, tcp_seg_at(c, c->fl->seg_count - 1), p);
         p->tlp = true;
         return true;
     }
@@ -246,7 +248,8 @@ static bool plan_data(struct synack_tcp *c, struct out_plan *p)
      * SND.NXT - 1 would lie before its RCV.NXT: unacceptable too, and both ends could wait
      * for each other's ACK for ever. */
     p->seq = c->snd_nxt;
-    if (c->snd_wnd == 0 && c->seg_count && (tcp_seg_at(c, c->seg_count - 1)->flags & TCP_SEG_PROBE))
+    if (c->snd_wnd == 0 && tcp_seg_count(c) &&
+        (tcp_seg_at(c, c->fl->seg_count - 1)->flags & TCP_SEG_PROBE))
         p->seq--;
     p->len = 0;
     p->flags = WIRE_TCP_ACK;
@@ -297,7 +300,7 @@ static unsigned tso_pieces(struct synack_tcp *c, const struct out_plan *p, size_
     uint32_t mss = c->eff_mss;
     if (p->len != mss || p->rtx || p->probe ||
         (c->flags & (TCP_F_TLP | TCP_F_PROBE | TCP_F_DSACK)) || c->recovery != TCP_RS_OPEN ||
-        c->dupacks || c->dup_bytes)
+        (c->fl && (c->fl->dupacks || c->fl->dup_bytes)))
         return 1;
     size_t limit = c->env->cfg->gso_max_size < cap ? c->env->cfg->gso_max_size : cap;
     size_t hdr = wire_ip_header_len(c->local_addr.family) + WIRE_TCP_MAX_HDR_LEN;
@@ -389,8 +392,7 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
             TCP_COUNT(c, retransmits);
             c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
         } else {
-            c->flags |= TCP_F_RTT_TIMING;
-            c->rtt_seq = end;
+            c->flags |= TCP_F_RTT_TIMING; /* until the ACK of ISS + 1 (a SYN carries no data) */
             c->rtt_start = now;
         }
         if (seq_gt(end, c->snd_nxt)) c->snd_nxt = end;
@@ -418,8 +420,8 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
         tcp_seg_push(c, p->seq, used, f, now);
         /* RFC 3042 / RFC 5681 §3.2 step 2: what limited transmit sends stays out of the
          * FlightSize that sets ssthresh. */
-        if (c->recovery == TCP_RS_OPEN && c->dupacks > 0) c->lt_bytes += used;
-        if (p->len && p->len < c->eff_mss) c->snd_sml = end; /* Nagle: last short segment */
+        if (c->recovery == TCP_RS_OPEN && c->fl->dupacks > 0) c->fl->lt_bytes += used;
+        if (p->len && p->len < c->eff_mss) c->fl->snd_sml = end; /* Nagle: last short segment */
         c->snd_nxt = end;
         c->snd_rtx = end;
     }
@@ -427,13 +429,13 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
         /* RFC 8985 §7.3: one probe per episode; remember what acknowledges it. */
         TCP_COUNT(c, tlp_probes);
         c->flags |= TCP_F_TLP_OUT;
-        c->tlp_end_seq = c->snd_nxt;
+        c->fl->tlp_end_seq = c->snd_nxt; /* a probe is a record's: there is a flight */
         c->tlp_retrans = p->rtx != NULL;
         c->tlp_dsack = false;
-        c->tlp_at = SYNACK_NEVER;
+        c->fl->tlp_at = SYNACK_NEVER;
         tcp_rto_arm(c, now);
     }
-    if (was_idle) c->una_since = now;
+    if (was_idle && c->fl) c->fl->una_since = now;
     /* RFC 6298 (5.1): the timer runs whenever data is outstanding. */
     if (c->rto_at == SYNACK_NEVER || c->persist) tcp_rto_arm(c, now);
     if (!p->tlp) tcp_tlp_arm(c, now);

@@ -12,8 +12,10 @@
 static void note_dsack(struct synack_tcp *c, uint32_t left, uint32_t right)
 {
     if (!(c->flags & TCP_F_SACK) || !seq_lt(left, right)) return;
-    c->dsack_left = left;
-    c->dsack_right = right;
+    struct tcp_rare *r = tcp_rare_get(c); /* the report lives there: without it, none */
+    if (!r) return;
+    r->dsack_left = left;
+    r->dsack_right = right;
     c->flags |= TCP_F_DSACK;
 }
 
@@ -22,11 +24,11 @@ void tcp_reasm_note_duplicate(struct synack_tcp *c, uint32_t left, uint32_t righ
     note_dsack(c, left, right);
 }
 
-static void ooo_remove(struct synack_tcp *c, unsigned i)
+static void ooo_remove(struct tcp_ooo_table *t, unsigned i)
 {
-    c->ooo_bytes -= c->ooo[i].right - c->ooo[i].left;
-    memmove(&c->ooo[i], &c->ooo[i + 1], (c->nooo - i - 1) * sizeof c->ooo[0]);
-    c->nooo--;
+    t->bytes -= t->blk[i].right - t->blk[i].left;
+    memmove(&t->blk[i], &t->blk[i + 1], (t->n - i - 1) * sizeof t->blk[0]);
+    t->n--;
 }
 
 /* Merges [left, right) into the sorted block list. Returns false if it needs a new block
@@ -34,50 +36,54 @@ static void ooo_remove(struct synack_tcp *c, unsigned i)
 static bool ooo_insert(struct synack_tcp *c, uint32_t left, uint32_t right, bool *dup)
 {
     *dup = false;
+    struct tcp_ooo_table *t = c->ooo;
+    unsigned n = tcp_ooo_count(c);
     /* The first block whose right edge reaches `left` (binary search: blocks are sorted
      * and disjoint). */
-    unsigned lo = 0, hi = c->nooo;
+    unsigned lo = 0, hi = n;
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
-        if (seq_lt(c->ooo[mid].right, left))
+        if (seq_lt(t->blk[mid].right, left))
             lo = mid + 1;
         else
             hi = mid;
     }
     unsigned i = lo;
-    if (i < c->nooo && seq_leq(c->ooo[i].left, left) && seq_geq(c->ooo[i].right, right)) {
+    if (i < n && seq_leq(t->blk[i].left, left) && seq_geq(t->blk[i].right, right)) {
         *dup = true;
-        c->ooo[i].stamp = ++c->ooo_stamp;
+        t->blk[i].stamp = ++t->stamp;
         return true;
     }
-    if (i == c->nooo || seq_lt(right, c->ooo[i].left)) {
-        /* Touches no block: a new one at i. */
+    if (i == n || seq_lt(right, t->blk[i].left)) {
+        /* Touches no block: a new one at i (the table may come, grow and move). */
         if (!tcp_ooo_room(c)) return false;
-        memmove(&c->ooo[i + 1], &c->ooo[i], (c->nooo - i) * sizeof c->ooo[0]);
-        c->nooo++;
-        c->ooo[i].left = left;
-        c->ooo[i].right = right;
-        c->ooo[i].stamp = ++c->ooo_stamp;
-        c->ooo_bytes += right - left;
+        t = c->ooo;
+        memmove(&t->blk[i + 1], &t->blk[i], (n - i) * sizeof t->blk[0]);
+        t->n++;
+        t->blk[i].left = left;
+        t->blk[i].right = right;
+        t->blk[i].stamp = ++t->stamp;
+        t->bytes += right - left;
         return true;
     }
     /* Overlaps or abuts block i (and maybe the ones after it): widen i, absorb them. */
-    c->ooo_bytes -= c->ooo[i].right - c->ooo[i].left;
-    if (seq_lt(left, c->ooo[i].left)) c->ooo[i].left = left;
-    if (seq_gt(right, c->ooo[i].right)) c->ooo[i].right = right;
-    while (i + 1 < c->nooo && seq_leq(c->ooo[i + 1].left, c->ooo[i].right)) {
-        if (seq_gt(c->ooo[i + 1].right, c->ooo[i].right)) c->ooo[i].right = c->ooo[i + 1].right;
-        ooo_remove(c, i + 1);
+    struct tcp_ooo *b = &t->blk[i];
+    t->bytes -= b->right - b->left;
+    if (seq_lt(left, b->left)) b->left = left;
+    if (seq_gt(right, b->right)) b->right = right;
+    while (i + 1 < t->n && seq_leq(t->blk[i + 1].left, b->right)) {
+        if (seq_gt(t->blk[i + 1].right, b->right)) b->right = t->blk[i + 1].right;
+        ooo_remove(t, i + 1);
     }
-    c->ooo_bytes += c->ooo[i].right - c->ooo[i].left;
-    c->ooo[i].stamp = ++c->ooo_stamp;
+    t->bytes += b->right - b->left;
+    b->stamp = ++t->stamp;
     return true;
 }
 
 uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data, uint32_t len,
                          bool *immediate)
 {
-    bool had_ooo = c->nooo > 0;
+    bool had_ooo = tcp_ooo_count(c) > 0;
     uint32_t off = seq - c->rcv_nxt;
     size_t space = ring_space(&c->rcvq);
     /* The window may have been rounded up by the scale factor (RFC 7323 §2.4): keep only
@@ -121,9 +127,10 @@ uint32_t tcp_reasm_input(struct synack_tcp *c, uint32_t seq, const uint8_t *data
     ring_write_at(&c->rcvq, 0, data, len);
     uint32_t end = seq + len;
     /* Absorb the blocks the new text reaches. */
-    while (c->nooo && seq_leq(c->ooo[0].left, end)) {
-        if (seq_gt(c->ooo[0].right, end)) end = c->ooo[0].right;
-        ooo_remove(c, 0);
+    struct tcp_ooo_table *t = c->ooo;
+    while (t && t->n && seq_leq(t->blk[0].left, end)) {
+        if (seq_gt(t->blk[0].right, end)) end = t->blk[0].right;
+        ooo_remove(t, 0);
     }
     uint32_t took = end - seq;
     ring_commit(&c->rcvq, took);
@@ -136,9 +143,9 @@ unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block 
 {
     unsigned n = 0;
     if (!(c->flags & TCP_F_SACK) || max == 0) return 0;
-    if (c->flags & TCP_F_DSACK) {
-        out[n].left = c->dsack_left;
-        out[n].right = c->dsack_right;
+    if (c->flags & TCP_F_DSACK) { /* set only with the rare block (note_dsack) */
+        out[n].left = c->rare->dsack_left;
+        out[n].right = c->rare->dsack_right;
         n++;
     }
     /* RFC 2018 §4: the first block holds the most recently received segment; the rest
@@ -146,14 +153,15 @@ unsigned tcp_reasm_sack_blocks(struct synack_tcp *c, struct wire_tcp_sack_block 
     uint32_t below = UINT32_MAX;
     while (n < max) {
         int best = -1;
-        for (unsigned i = 0; i < c->nooo; i++) {
-            if (c->ooo[i].stamp >= below) continue;
-            if (best < 0 || c->ooo[i].stamp > c->ooo[best].stamp) best = (int)i;
+        const struct tcp_ooo *blk = c->ooo ? c->ooo->blk : NULL;
+        for (unsigned i = 0; i < tcp_ooo_count(c); i++) {
+            if (blk[i].stamp >= below) continue;
+            if (best < 0 || blk[i].stamp > blk[best].stamp) best = (int)i;
         }
         if (best < 0) break;
-        out[n].left = c->ooo[best].left;
-        out[n].right = c->ooo[best].right;
-        below = c->ooo[best].stamp;
+        out[n].left = blk[best].left;
+        out[n].right = blk[best].right;
+        below = blk[best].stamp;
         n++;
     }
     return n;

@@ -34,21 +34,26 @@ void tcp_recovery_enter(struct synack_tcp *c, synack_time_t now)
 {
     /* RFC 6675 §5 step (4) / RFC 6582 §3.2 step 2: RecoveryPoint = HighData, ssthresh
      * and cwnd from the controller, and the first unacknowledged segment goes again. */
+    struct tcp_flight *f = c->fl; /* loss is detected among records: there is a flight */
     c->recovery = TCP_RS_RECOVERY;
-    c->recover = c->snd_nxt;
-    c->recover_set = true;
+    f->recover = c->snd_nxt;
+    f->recover_set = true;
     uint32_t flight = tcp_flight(c);
-    flight = flight > c->lt_bytes ? flight - c->lt_bytes : 0; /* RFC 5681 §3.2 step 2 */
+    flight = flight > f->lt_bytes ? flight - f->lt_bytes : 0; /* RFC 5681 §3.2 step 2 */
+    tcp_cc_state_get(c);
     tcp_cc_ops(c->cc.algo)->on_congestion(&c->cc, flight, now);
     TCP_COUNT(c, recoveries);
-    if (++c->rack_reo_recoveries >= 16) c->rack_reo_mult = 1; /* RFC 8985 §6.2 step 4 */
+    /* RFC 8985 §6.2 step 4: back to one after 16 recoveries without a D-SACK (without a
+     * raised multiplier there is nothing to count). */
+    struct tcp_rare *r = c->rare;
+    if (tcp_rack_reo_mult(r) > 1 && ++r->rack_reo_recoveries >= 16) r->rack_reo_mult = 1;
     /* (4.3): retransmit the first segment presumed dropped, whatever pipe says. */
-    if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+    if (f->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
     c->flags |= TCP_F_RTX_NOW;
     if (!(c->flags & TCP_F_SACK)) {
         /* RFC 6582 §3.2 step 2: cwnd = ssthresh + 3*SMSS, as three segments left. */
-        uint32_t d = c->dupacks * (uint32_t)c->eff_mss;
-        c->dup_bytes = d < tcp_flight(c) ? d : tcp_flight(c);
+        uint32_t d = f->dupacks * (uint32_t)c->eff_mss;
+        f->dup_bytes = d < tcp_flight(c) ? d : tcp_flight(c);
     }
     tcp_schedule_output(c);
 }
@@ -57,7 +62,7 @@ static void exit_recovery(struct synack_tcp *c, synack_time_t now)
 {
     if (c->recovery == TCP_RS_RECOVERY) tcp_cc_ops(c->cc.algo)->on_recovery_end(&c->cc, now);
     c->recovery = TCP_RS_OPEN;
-    c->dup_bytes = 0;
+    if (c->fl) c->fl->dup_bytes = 0;
 }
 
 /* Releases acknowledged bytes from the send buffer; WRITABLE if send() left it full. */
@@ -126,12 +131,13 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
     if (dsack && (c->flags & TCP_F_TLP_OUT)) c->tlp_dsack = true;
     /* RFC 8985 §6.2 step 4: a D-SACK means the reordering window was too small: widen it,
      * at most once per round trip; back to one after 16 recoveries without one. */
-    if (dsack && c->rack_reo_mult < 16 && now - c->rack_dsack_time >= c->srtt) {
-        c->rack_reo_mult++;
-        c->rack_dsack_time = now;
-        c->rack_reo_recoveries = 0;
+    struct tcp_rare *r = dsack ? c->rare : NULL; /* dsacks_in brought it, unless refused */
+    if (r && tcp_rack_reo_mult(r) < 16 && now - r->rack_dsack_time >= c->srtt) {
+        r->rack_reo_mult = (uint8_t)(tcp_rack_reo_mult(r) + 1);
+        r->rack_dsack_time = now;
+        r->rack_reo_recoveries = 0;
     }
-    bool dup = !advanced && is_dupack(c, seg, sacked);
+    bool dup = !advanced && c->fl && is_dupack(c, seg, sacked);
 
     uint32_t acked = 0;
     if (advanced) {
@@ -139,7 +145,8 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         acked = tcp_segs_ack(c, ack, now, &rtt, &last_xmit);
         release_sndq(c, ack, now);
         c->snd_una = ack;
-        if (seq_lt(c->snd_sml, ack)) c->snd_sml = ack; /* keep it from wrapping stale */
+        struct tcp_flight *f = c->fl;
+        if (f && seq_lt(f->snd_sml, ack)) f->snd_sml = ack; /* keep it from wrapping stale */
         if (seq_lt(c->snd_wl2, ack)) {
             /* Keep SND.WND relative to SND.UNA: the right edge the peer offered stays where
              * it was even if this ACK's own window is not taken (RFC 9293 §3.10.7.4 takes
@@ -150,7 +157,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
             c->snd_wl2 = ack;
         }
         if (seq_lt(c->snd_rtx, ack)) c->snd_rtx = ack;
-        if (rtt == 0 && (c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->rtt_seq))
+        if (rtt == 0 && (c->flags & TCP_F_RTT_TIMING) && seq_geq(ack, c->iss + 1))
             rtt = now - c->rtt_start; /* our SYN, timed unretransmitted (Karn) */
         if (rtt == 0) {
             /* RFC 7323 §4.3: after a retransmission the peer may echo the TSval of an
@@ -171,12 +178,14 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
         c->retries = 0;
         c->soft_err = 0; /* the path works again: forget what ICMP said */
-        c->dupacks = 0;
-        c->lt_bytes = 0;
-        if ((c->flags & TCP_F_PMTU_REPAIR) && seq_geq(ack, c->pmtu_recover))
-            c->flags &= ~(uint32_t)TCP_F_PMTU_REPAIR;
-        if (c->recovery == TCP_RS_OPEN) c->dup_bytes = 0; /* the dupacks did not add up */
-        c->una_since = now;
+        if (f) {
+            f->dupacks = 0;
+            f->lt_bytes = 0;
+            if ((c->flags & TCP_F_PMTU_REPAIR) && seq_geq(ack, f->pmtu_recover))
+                c->flags &= ~(uint32_t)TCP_F_PMTU_REPAIR;
+            if (c->recovery == TCP_RS_OPEN) f->dup_bytes = 0; /* the dupacks did not add up */
+            f->una_since = now;
+        }
         /* RFC 6298 (5.2)/(5.3). */
         if (c->snd_una == c->snd_nxt)
             tcp_rto_stop(c);
@@ -185,27 +194,30 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         /* RFC 8985 §7.4: the TLP episode ends when its sequence is acknowledged. A
          * retransmitted probe that is acknowledged without a D-SACK repaired a real loss:
          * respond as fast recovery would (§7.4.2). */
-        if ((c->flags & TCP_F_TLP_OUT) && seq_geq(ack, c->tlp_end_seq)) {
+        if ((c->flags & TCP_F_TLP_OUT) && f && seq_geq(ack, f->tlp_end_seq)) {
             c->flags &= ~(uint32_t)TCP_F_TLP_OUT;
             /* Only an ACK beyond the probe proves the probe (not the original) repaired a
              * loss; an ACK of exactly its end is ambiguous, and a D-SACK says the probe
              * was spurious. */
-            if (c->tlp_retrans && !c->tlp_dsack && seq_gt(ack, c->tlp_end_seq) &&
-                c->recovery == TCP_RS_OPEN)
+            if (c->tlp_retrans && !c->tlp_dsack && seq_gt(ack, f->tlp_end_seq) &&
+                c->recovery == TCP_RS_OPEN) {
+                tcp_cc_state_get(c);
                 cc->on_congestion(&c->cc, tcp_flight(c) + acked, now);
+            }
         }
         tcp_schedule_output(c);
     } else if (dup) {
-        c->dupacks++;
+        struct tcp_flight *f = c->fl; /* a duplicate ACK needs data outstanding */
+        f->dupacks++;
         TCP_COUNT(c, dup_acks);
         /* RFC 3042 limited transmit and RFC 6582 inflation: without SACK, each duplicate
          * ACK says one more segment has left the network. */
         if (!(c->flags & TCP_F_SACK) && c->recovery != TCP_RS_LOSS) {
             /* RFC 3042 §2: limited transmit sends at most two segments past cwnd. */
             uint32_t cap = c->recovery == TCP_RS_OPEN ? 2u * c->eff_mss : tcp_flight(c);
-            c->dup_bytes += c->eff_mss;
-            if (c->dup_bytes > cap) c->dup_bytes = cap;
-            if (c->dup_bytes > tcp_flight(c)) c->dup_bytes = tcp_flight(c);
+            f->dup_bytes += c->eff_mss;
+            if (f->dup_bytes > cap) f->dup_bytes = cap;
+            if (f->dup_bytes > tcp_flight(c)) f->dup_bytes = tcp_flight(c);
         }
         tcp_schedule_output(c);
     }
@@ -216,13 +228,13 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
         lost += tcp_segs_detect_sack_loss(c);
         if (c->env->cfg->rack && (advanced || sacked)) lost += tcp_rack_detect_loss(c, now);
     }
-    if (c->seg_count == 0) {
-        c->reorder_at = SYNACK_NEVER;
+    if (c->fl && c->fl->seg_count == 0 && c->fl->reorder_at != SYNACK_NEVER) {
+        c->fl->reorder_at = SYNACK_NEVER;
         tcp_timer_update(c);
     }
 
     bool exited = false;
-    if (c->recovery != TCP_RS_OPEN && advanced && seq_geq(c->snd_una, c->recover)) {
+    if (c->recovery != TCP_RS_OPEN && advanced && (!c->fl || seq_geq(c->snd_una, c->fl->recover))) {
         /* RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 6675 §5: recovery is over, and
          * cwnd = ssthresh: this ACK does not also grow it. */
         exited = c->recovery == TCP_RS_RECOVERY;
@@ -230,9 +242,10 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
     } else if (c->recovery == TCP_RS_RECOVERY && advanced && !(c->flags & TCP_F_SACK)) {
         /* RFC 6582 §3.2 step 3, partial acknowledgment: retransmit the first
          * unacknowledged segment; deflate by the amount acked, add back one MSS. */
-        if (c->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
-        c->dup_bytes = (c->dup_bytes > acked ? c->dup_bytes - acked : 0) + c->eff_mss;
-        if (c->dup_bytes > tcp_flight(c)) c->dup_bytes = tcp_flight(c);
+        struct tcp_flight *f = c->fl; /* advanced short of `recover`: records remain */
+        if (f->seg_count) tcp_seg_mark_lost(c, tcp_seg_at(c, 0));
+        f->dup_bytes = (f->dup_bytes > acked ? f->dup_bytes - acked : 0) + c->eff_mss;
+        if (f->dup_bytes > tcp_flight(c)) f->dup_bytes = tcp_flight(c);
     }
 
     if (c->recovery == TCP_RS_OPEN) {
@@ -242,15 +255,18 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
          * segments a smaller path MTU dropped are being resent, as duplicate ACKs for the
          * holes they left say nothing about congestion. */
         bool pmtu_repair = (c->flags & TCP_F_PMTU_REPAIR) != 0;
-        bool trigger = lost > 0 || (c->dupacks >= TCP_DUPTHRESH && !pmtu_repair);
+        const struct tcp_flight *f = c->fl; /* loss and duplicate ACKs need a flight */
+        bool trigger = f && (lost > 0 || (f->dupacks >= TCP_DUPTHRESH && !pmtu_repair));
         if (trigger &&
-            (!c->recover_set || seq_geq(c->snd_una, c->recover) || (c->flags & TCP_F_SACK))) {
+            (!f->recover_set || seq_geq(c->snd_una, f->recover) || (c->flags & TCP_F_SACK))) {
             tcp_recovery_enter(c, now);
         } else if (!trigger && !exited && (acked || sacked)) {
+            if (c->cc.ssthresh != UINT32_MAX) tcp_cc_state_get(c);
             cc->on_ack(&c->cc, acked + sacked, cwnd_limited, c->srtt, now);
         }
     } else if (c->recovery == TCP_RS_LOSS && (acked || sacked)) {
         /* After an RTO: slow start from the loss window (RFC 5681 §3.1). */
+        tcp_cc_state_get(c);
         cc->on_ack(&c->cc, acked + sacked, true, c->srtt, now);
     }
     if (lost) tcp_schedule_output(c);
@@ -264,22 +280,26 @@ void tcp_recovery_on_rto(struct synack_tcp *c, synack_time_t now)
     const struct tcp_cc_ops *cc = tcp_cc_ops(c->cc.algo);
     /* RFC 5681 §3.1 (4): ssthresh from FlightSize on the first timeout of a segment only;
      * on later backoffs cwnd stays at the loss window. */
-    if (c->retries <= 1 && c->recovery != TCP_RS_LOSS)
+    if (c->retries <= 1 && c->recovery != TCP_RS_LOSS) {
+        tcp_cc_state_get(c);
         cc->on_rto(&c->cc, tcp_flight(c), now);
-    else
+    } else
         c->cc.cwnd = c->cc.mss;
     /* RFC 6675 §5.1 / RFC 6582 §3.2 step 4: everything outstanding is presumed lost and
      * goes again in order as cwnd allows; recovery ends at HighData. */
-    c->recovery = TCP_RS_LOSS;
-    c->recover = c->snd_nxt;
-    c->recover_set = true;
-    c->dup_bytes = 0;
-    c->dupacks = 0;
     c->flags &= ~(uint32_t)(TCP_F_TLP | TCP_F_TLP_OUT);
-    c->tlp_at = SYNACK_NEVER;
-    c->reorder_at = SYNACK_NEVER;
-    tcp_segs_mark_all_lost(c);
-    if (c->seg_count) tcp_seg_unsack_lost(c, tcp_seg_at(c, 0));
+    struct tcp_flight *f = c->fl;
+    if (f) {
+        c->recovery = TCP_RS_LOSS;
+        f->recover = c->snd_nxt;
+        f->recover_set = true;
+        f->dup_bytes = 0;
+        f->dupacks = 0;
+        f->tlp_at = SYNACK_NEVER;
+        f->reorder_at = SYNACK_NEVER;
+        tcp_segs_mark_all_lost(c);
+        if (f->seg_count) tcp_seg_unsack_lost(c, tcp_seg_at(c, 0));
+    }
     tcp_phase_update(c, now);
 }
 
@@ -288,10 +308,11 @@ void tcp_tlp_arm(struct synack_tcp *c, synack_time_t now)
     /* RFC 8985 §7.2: a PTO while in the open state with data in flight, no probe out, and
      * SACK to tell what the probe repaired. */
     bool want = c->env->cfg->rack && (c->flags & TCP_F_SACK) && c->recovery == TCP_RS_OPEN &&
-                !(c->flags & TCP_F_TLP_OUT) && c->seg_count > 0 && !c->persist && c->snd_wnd > 0;
+                !(c->flags & TCP_F_TLP_OUT) && tcp_seg_count(c) > 0 && !c->persist &&
+                c->snd_wnd > 0;
     if (!want) {
-        if (c->tlp_at != SYNACK_NEVER) {
-            c->tlp_at = SYNACK_NEVER;
+        if (tcp_tlp_at(c) != SYNACK_NEVER) {
+            c->fl->tlp_at = SYNACK_NEVER;
             tcp_timer_update(c);
         }
         return;
@@ -299,13 +320,13 @@ void tcp_tlp_arm(struct synack_tcp *c, synack_time_t now)
     synack_time_t pto;
     if (c->have_rtt) {
         pto = 2 * c->srtt;
-        if (c->seg_count == 1) pto += TCP_WC_DELACK;
+        if (c->fl->seg_count == 1) pto += TCP_WC_DELACK;
         if (pto < SYNACK_MS(10)) pto = SYNACK_MS(10);
     } else {
         pto = SYNACK_S(1);
     }
     synack_time_t at = now + pto;
     if (c->rto_at != SYNACK_NEVER && at > c->rto_at) at = c->rto_at; /* never after the RTO */
-    c->tlp_at = at;
+    c->fl->tlp_at = at;
     tcp_timer_update(c);
 }

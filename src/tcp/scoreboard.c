@@ -14,6 +14,7 @@ static uint32_t seg_end(const struct tcp_seg *g)
 /* Adds (sign +1) or removes (-1) a record's contribution to the byte counts. */
 static void seg_account(struct synack_tcp *c, const struct tcp_seg *g, int sign)
 {
+    struct tcp_flight *f = c->fl;
     uint32_t n = g->len;
     unsigned one = 1;
     if (sign < 0) {
@@ -21,18 +22,18 @@ static void seg_account(struct synack_tcp *c, const struct tcp_seg *g, int sign)
         one = 0u - 1u;
     }
     if (g->flags & TCP_SEG_SACKED) {
-        c->sacked_bytes += n;
-        c->sacked_segs += one;
+        f->sacked_bytes += n;
+        f->sacked_segs += one;
         return;
     }
     if (g->flags & TCP_SEG_LOST) {
-        c->lost_bytes += n;
-        c->lost_segs += one;
-        if (!(g->flags & TCP_SEG_RETRANS)) c->lost_pending_segs += one;
+        f->lost_bytes += n;
+        f->lost_segs += one;
+        if (!(g->flags & TCP_SEG_RETRANS)) f->lost_pending_segs += one;
     }
     if (g->flags & TCP_SEG_RETRANS) {
-        c->retrans_bytes += n;
-        c->retrans_segs += one;
+        f->retrans_bytes += n;
+        f->retrans_segs += one;
     }
 }
 
@@ -47,27 +48,28 @@ bool tcp_seg_push(struct synack_tcp *c, uint32_t seq, uint32_t len, uint32_t fla
                   synack_time_t now)
 {
     if (!tcp_segs_room(c)) return false;
-    struct tcp_seg *g = &c->segs[(c->seg_head + c->seg_count) % c->seg_cap];
-    c->seg_count++;
+    struct tcp_flight *fl = c->fl; /* tcp_segs_room may have moved it */
+    struct tcp_seg *g = &fl->segs[(fl->seg_head + fl->seg_count) % fl->seg_cap];
+    fl->seg_count++;
     g->seq = seq;
     g->len = len;
     g->flags = flags;
     g->xmit_time = now;
     /* Delivery-rate sampling: what had been delivered when this segment left. With
      * nothing in flight the interval starts now. */
-    if (c->seg_count == 1) c->delivered_time = now;
+    if (fl->seg_count == 1) fl->delivered_time = now;
     g->delivered = c->delivered;
-    g->delivered_time = c->delivered_time;
+    g->delivered_time = fl->delivered_time;
     return true;
 }
 
 bool tcp_seg_split(struct synack_tcp *c, unsigned i, uint32_t len)
 {
-    if (i >= c->seg_count || !tcp_segs_room(c)) return false;
+    if (i >= tcp_seg_count(c) || !tcp_segs_room(c)) return false;
     struct tcp_seg *g = tcp_seg_at(c, i);
     if (len == 0 || len >= g->len) return false;
     /* Records stay in sequence order: the ones after `i` move up one place. */
-    for (unsigned k = c->seg_count; k > i + 1; k--)
+    for (unsigned k = c->fl->seg_count; k > i + 1; k--)
         *tcp_seg_at(c, k) = *tcp_seg_at(c, k - 1);
     struct tcp_seg *rest = tcp_seg_at(c, i + 1);
     seg_account(c, g, -1);
@@ -76,7 +78,7 @@ bool tcp_seg_split(struct synack_tcp *c, unsigned i, uint32_t len)
     rest->len = g->len - len;
     g->len = len;
     g->flags &= ~(uint32_t)TCP_SEG_FIN; /* the FIN is the last sequence number: in `rest` */
-    c->seg_count++;
+    c->fl->seg_count++;
     seg_account(c, g, +1);
     seg_account(c, rest, +1);
     return true;
@@ -103,7 +105,7 @@ void tcp_seg_mark_retrans(struct synack_tcp *c, struct tcp_seg *g, synack_time_t
     seg_set_flags(c, g, g->flags | TCP_SEG_RETRANS | TCP_SEG_EVER_RETRANS);
     g->xmit_time = now;
     g->delivered = c->delivered;
-    g->delivered_time = c->delivered_time;
+    g->delivered_time = c->fl->delivered_time;
 }
 
 /* RFC 8985 §6.2 step 2: is (t1, seq1) sent after (t2, seq2)? */
@@ -116,29 +118,30 @@ static bool rack_sent_after(synack_time_t t1, uint32_t seq1, synack_time_t t2, u
  * 2-3) and the delivery rate. */
 static void seg_delivered(struct synack_tcp *c, const struct tcp_seg *g, synack_time_t now)
 {
+    struct tcp_flight *f = c->fl;
     synack_time_t rtt = now - g->xmit_time;
     c->delivered += g->len;
     /* Delivery rate: data delivered since this segment left, over the time it took. */
     synack_time_t interval = now - g->delivered_time;
     if (interval > 0 && c->delivered > g->delivered)
         c->delivery_rate = (c->delivered - g->delivered) * 1000000000ull / interval;
-    c->delivered_time = now;
+    f->delivered_time = now;
     /* Step 2: ignore a retransmitted segment whose ACK may be for an earlier copy. */
     if ((g->flags & TCP_SEG_EVER_RETRANS) && c->min_rtt && rtt < c->min_rtt) return;
     if (!(g->flags & TCP_SEG_EVER_RETRANS) && (c->min_rtt == 0 || rtt < c->min_rtt))
         c->min_rtt = rtt ? rtt : 1;
-    if (rack_sent_after(g->xmit_time, seg_end(g), c->rack_xmit_ts, c->rack_end_seq)) {
+    if (rack_sent_after(g->xmit_time, seg_end(g), f->rack_xmit_ts, f->rack_end_seq)) {
         /* RACK.rtt is the RTT of the most recently sent segment delivered. */
-        c->rack_rtt = rtt;
-        c->rack_xmit_ts = g->xmit_time;
-        c->rack_end_seq = seg_end(g);
+        f->rack_rtt = rtt;
+        f->rack_xmit_ts = g->xmit_time;
+        f->rack_end_seq = seg_end(g);
     }
     /* Step 3: delivered below the highest delivered sequence without having been
      * retransmitted means the network reordered it. */
-    if (seq_lt(seg_end(g), c->rack_fack)) {
+    if (seq_lt(seg_end(g), f->rack_fack)) {
         if (!(g->flags & TCP_SEG_EVER_RETRANS)) c->flags |= TCP_F_REORDER_SEEN;
     } else {
-        c->rack_fack = seg_end(g);
+        f->rack_fack = seg_end(g);
     }
 }
 
@@ -150,7 +153,8 @@ uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, syn
     *last_xmit = 0;
     synack_time_t best = 0;
     synack_time_t best_sent = 0;
-    while (c->seg_count) {
+    struct tcp_flight *f = c->fl;
+    while (f && f->seg_count) {
         struct tcp_seg *g = tcp_seg_at(c, 0);
         if (!seq_gt(ack, g->seq)) break;
         bool whole = seq_geq(ack, seg_end(g));
@@ -177,10 +181,10 @@ uint32_t tcp_segs_ack(struct synack_tcp *c, uint32_t ack, synack_time_t now, syn
             break;
         }
         seg_account(c, g, -1);
-        c->seg_head = (c->seg_head + 1) % c->seg_cap;
-        c->seg_count--;
+        f->seg_head = (f->seg_head + 1) % f->seg_cap;
+        f->seg_count--;
     }
-    if (c->seg_count == 0) c->seg_head = 0;
+    if (f && f->seg_count == 0) f->seg_head = 0;
     /* Karn (RFC 6298 §3), applied to the whole ACK: when it also covers a retransmission,
      * the later segments may have waited behind that hole, and their RTT would include
      * the repair time. */
@@ -210,7 +214,7 @@ uint32_t tcp_segs_sack(struct synack_tcp *c, const struct wire_tcp_repr *seg, sy
          * anything else is ignored rather than trusted. */
         if (seq_lt(left, c->snd_una) || seq_gt(right, c->snd_nxt)) continue;
         /* The first record ending after `left` (records are in sequence order). */
-        unsigned lo = 0, hi = c->seg_count;
+        unsigned n = tcp_seg_count(c), lo = 0, hi = n;
         while (lo < hi) {
             unsigned mid = lo + (hi - lo) / 2;
             if (seq_leq(seg_end(tcp_seg_at(c, mid)), left))
@@ -218,7 +222,7 @@ uint32_t tcp_segs_sack(struct synack_tcp *c, const struct wire_tcp_repr *seg, sy
             else
                 hi = mid;
         }
-        for (unsigned i = lo; i < c->seg_count; i++) {
+        for (unsigned i = lo; i < n; i++) {
             struct tcp_seg *g = tcp_seg_at(c, i);
             if (seq_geq(g->seq, right)) break;
             if (seq_lt(g->seq, left) || seq_gt(seg_end(g), right)) continue;
@@ -238,8 +242,8 @@ unsigned tcp_segs_detect_sack_loss(struct synack_tcp *c)
     unsigned above_segs = 0, marked = 0;
     uint32_t above_bytes = 0;
     uint32_t limit = (TCP_DUPTHRESH - 1) * (uint32_t)c->eff_mss;
-    if (c->sacked_segs == 0) return 0;
-    for (unsigned i = c->seg_count; i-- > 0;) {
+    if (!c->fl || c->fl->sacked_segs == 0) return 0;
+    for (unsigned i = c->fl->seg_count; i-- > 0;) {
         struct tcp_seg *g = tcp_seg_at(c, i);
         if (g->flags & TCP_SEG_SACKED) {
             above_segs++;
@@ -260,30 +264,31 @@ static synack_time_t rack_reo_wnd(const struct synack_tcp *c)
 {
     if (!(c->flags & TCP_F_REORDER_SEEN)) {
         if (c->recovery != TCP_RS_OPEN) return 0;
-        if (c->sacked_segs >= TCP_DUPTHRESH) return 0;
+        if (c->fl->sacked_segs >= TCP_DUPTHRESH) return 0;
     }
-    synack_time_t w = (synack_time_t)c->rack_reo_mult * c->min_rtt / 4;
+    synack_time_t w = (synack_time_t)tcp_rack_reo_mult(c->rare) * c->min_rtt / 4;
     return c->have_rtt && w > c->srtt ? c->srtt : w;
 }
 
 unsigned tcp_rack_detect_loss(struct synack_tcp *c, synack_time_t now)
 {
-    if (c->rack_xmit_ts == 0) return 0;
+    struct tcp_flight *f = c->fl;
+    if (!f || f->rack_xmit_ts == 0) return 0;
     synack_time_t reo = rack_reo_wnd(c);
     synack_time_t timeout = 0;
     unsigned marked = 0;
-    for (unsigned i = 0; i < c->seg_count; i++) {
+    for (unsigned i = 0; i < f->seg_count; i++) {
         struct tcp_seg *g = tcp_seg_at(c, i);
         if (g->flags & TCP_SEG_SACKED) continue;
         if ((g->flags & TCP_SEG_LOST) && !(g->flags & TCP_SEG_RETRANS)) continue;
-        if (!rack_sent_after(c->rack_xmit_ts, c->rack_end_seq, g->xmit_time, seg_end(g))) {
+        if (!rack_sent_after(f->rack_xmit_ts, f->rack_end_seq, g->xmit_time, seg_end(g))) {
             /* Records are in sequence order, and a never-retransmitted one was sent after
              * every record below it: the first such record sent after RACK.xmit_ts ends
              * the candidates (retransmissions above it went out later still). */
             if (!(g->flags & TCP_SEG_EVER_RETRANS)) break;
             continue;
         }
-        synack_time_t deadline = g->xmit_time + c->rack_rtt + reo;
+        synack_time_t deadline = g->xmit_time + f->rack_rtt + reo;
         if (deadline <= now) {
             tcp_seg_mark_lost(c, g);
             TCP_COUNT(c, rack_losses);
@@ -293,21 +298,21 @@ unsigned tcp_rack_detect_loss(struct synack_tcp *c, synack_time_t now)
         }
     }
     /* Step 6 (§6.3): re-check when the youngest candidate's reordering window ends. */
-    c->reorder_at = timeout ? now + timeout : SYNACK_NEVER;
+    f->reorder_at = timeout ? now + timeout : SYNACK_NEVER;
     tcp_timer_update(c);
     return marked;
 }
 
 void tcp_segs_mark_all_lost(struct synack_tcp *c)
 {
-    for (unsigned i = 0; i < c->seg_count; i++)
+    for (unsigned i = 0; i < tcp_seg_count(c); i++)
         tcp_seg_mark_lost(c, tcp_seg_at(c, i));
 }
 
 struct tcp_seg *tcp_segs_next_lost(const struct synack_tcp *c)
 {
-    if (c->lost_pending_segs == 0) return NULL;
-    for (unsigned i = 0; i < c->seg_count; i++) {
+    if (!c->fl || c->fl->lost_pending_segs == 0) return NULL;
+    for (unsigned i = 0; i < c->fl->seg_count; i++) {
         struct tcp_seg *g = tcp_seg_at(c, i);
         if ((g->flags & (TCP_SEG_LOST | TCP_SEG_RETRANS | TCP_SEG_SACKED)) == TCP_SEG_LOST)
             return g;
@@ -320,14 +325,16 @@ uint32_t tcp_pipe(const struct synack_tcp *c)
     /* RFC 6675 §4 SetPipe: every unSACKed byte not deemed lost counts once, and once more
      * if it was retransmitted. Without SACK each duplicate ACK stands for one segment that
      * left the network (RFC 6582 window inflation, expressed as a smaller pipe). */
-    uint32_t out = tcp_flight(c) - c->sacked_bytes;
-    uint32_t pipe = out - c->lost_bytes + c->retrans_bytes;
-    return pipe > c->dup_bytes ? pipe - c->dup_bytes : 0;
+    const struct tcp_flight *f = c->fl;
+    if (!f) return tcp_flight(c); /* nothing SACKed, lost or inflating */
+    uint32_t out = tcp_flight(c) - f->sacked_bytes;
+    uint32_t pipe = out - f->lost_bytes + f->retrans_bytes;
+    return pipe > f->dup_bytes ? pipe - f->dup_bytes : 0;
 }
 
 unsigned tcp_segs_lost_unsent(const struct synack_tcp *c)
 {
-    return c->lost_pending_segs;
+    return c->fl ? c->fl->lost_pending_segs : 0;
 }
 
 void tcp_seg_unsack_lost(struct synack_tcp *c, struct tcp_seg *g)

@@ -1,21 +1,27 @@
 /* Timers: retransmission (RFC 6298), persist (RFC 9293 §3.8.6.1), TIME-WAIT (2*MSL). */
 #include "tcp/conn.h"
 
+/* RFC 5482: the user timeout runs while sent data is unacknowledged, from when SND.UNA
+ * last moved (or data first went out); SYNACK_NEVER otherwise. Computed, not kept: it
+ * follows from the flight. */
+static synack_time_t utimeout_at(const struct synack_tcp *c)
+{
+    synack_time_t limit = tcp_user_timeout(c);
+    if (!limit || !c->fl || c->snd_una == c->snd_nxt || !tcp_is_synchronized(c->state) ||
+        c->state == SYNACK_TIME_WAIT)
+        return SYNACK_NEVER;
+    return c->fl->una_since + limit;
+}
+
 void tcp_timer_update(struct synack_tcp *c)
 {
-    if (c->flags & TCP_F_DEAD) return;                 /* out of the heap for good */
-    synack_time_t t[] = {c->rto_at,    c->timewait_at, /* or finwait2_at: one field */
-                         c->delack_at, c->tlp_at,      c->reorder_at, c->keepalive_at};
+    if (c->flags & TCP_F_DEAD) return;                    /* out of the heap for good */
+    synack_time_t t[] = {c->rto_at,       c->timewait_at, /* or finwait2_at: one field */
+                         c->delack_at,    tcp_tlp_at(c),  tcp_reorder_at(c),
+                         c->keepalive_at, utimeout_at(c)};
     synack_time_t at = SYNACK_NEVER;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] < at) at = t[i];
-    /* RFC 5482: the user timeout runs while sent data is unacknowledged. */
-    c->utimeout_at = SYNACK_NEVER;
-    if (c->user_timeout && c->snd_una != c->snd_nxt && tcp_is_synchronized(c->state) &&
-        c->state != SYNACK_TIME_WAIT) {
-        c->utimeout_at = c->una_since + c->user_timeout;
-        if (c->utimeout_at < at) at = c->utimeout_at;
-    }
     timers_set(&c->env->timers, &c->timer, at);
 }
 
@@ -24,10 +30,11 @@ void tcp_timers_clear(struct synack_tcp *c)
     c->rto_at = SYNACK_NEVER;
     c->timewait_at = SYNACK_NEVER; /* and finwait2_at, which shares it */
     c->delack_at = SYNACK_NEVER;
-    c->tlp_at = SYNACK_NEVER;
-    c->reorder_at = SYNACK_NEVER;
+    if (c->fl) {
+        c->fl->tlp_at = SYNACK_NEVER;
+        c->fl->reorder_at = SYNACK_NEVER;
+    }
     c->keepalive_at = SYNACK_NEVER;
-    c->utimeout_at = SYNACK_NEVER;
     c->persist = false;
     tcp_timer_update(c);
 }
@@ -55,7 +62,8 @@ void tcp_keepalive_reset(struct synack_tcp *c, synack_time_t now)
 {
     c->last_rcv = now;
     c->ka_sent = 0;
-    synack_time_t at = c->ka_idle ? now + c->ka_idle : SYNACK_NEVER;
+    synack_time_t idle = tcp_ka_idle(c);
+    synack_time_t at = idle ? now + idle : SYNACK_NEVER;
     if (at != c->keepalive_at) {
         c->keepalive_at = at;
         tcp_timer_update(c);
@@ -198,7 +206,7 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
         /* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: data (or a probe) outstanding into a zero
          * window. Retransmitting the first segment is the probe; this is flow control, not
          * congestion, so cwnd is left alone. */
-        if (c->seg_count) tcp_seg_unsack_lost(c, tcp_seg_at(c, 0));
+        if (tcp_seg_count(c)) tcp_seg_unsack_lost(c, tcp_seg_at(c, 0));
         c->flags |= TCP_F_PROBE;
     } else {
         /* RFC 6298 (5.4): retransmit the earliest unacknowledged segment (RFC 6675 §5.1:
@@ -214,8 +222,8 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
 static void tlp_expired(struct synack_tcp *c)
 {
     /* RFC 8985 §7.3: send one probe (new data, or the last segment again). */
-    c->tlp_at = SYNACK_NEVER;
-    if (c->seg_count == 0 || c->recovery != TCP_RS_OPEN) return;
+    c->fl->tlp_at = SYNACK_NEVER; /* it ran: there is a flight */
+    if (c->fl->seg_count == 0 || c->recovery != TCP_RS_OPEN) return;
     c->flags |= TCP_F_TLP;
     tcp_schedule_output(c);
 }
@@ -226,23 +234,24 @@ static void keepalive_expired(struct synack_tcp *c, synack_time_t now)
      * unanswered and the peer is dead. Only an idle connection is probed: data in flight
      * has the retransmission timer. */
     c->keepalive_at = SYNACK_NEVER;
-    if (c->ka_idle == 0 || !tcp_is_synchronized(c->state) || c->state == SYNACK_TIME_WAIT) {
+    synack_time_t idle = tcp_ka_idle(c);
+    if (idle == 0 || !tcp_is_synchronized(c->state) || c->state == SYNACK_TIME_WAIT) {
         tcp_timer_update(c);
         return;
     }
     if (c->snd_una != c->snd_nxt) {
-        c->keepalive_at = now + c->ka_idle;
+        c->keepalive_at = now + idle;
         tcp_timer_update(c);
         return;
     }
-    if (c->ka_sent >= c->ka_count) {
+    if (c->ka_sent >= tcp_ka_count(c)) {
         tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
     }
     c->ka_sent++;
     TCP_COUNT(c, keepalive_probes);
     c->flags |= TCP_F_KEEPALIVE;
-    c->keepalive_at = now + c->ka_interval;
+    c->keepalive_at = now + tcp_ka_interval(c);
     tcp_timer_update(c);
     tcp_schedule_output(c);
 }
@@ -262,7 +271,7 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
         tcp_conn_reset(c, SYNACK_ERR_TIMEDOUT, now);
         return;
     }
-    if (c->utimeout_at <= now) {
+    if (utimeout_at(c) <= now) {
         /* RFC 9293 §3.8.3 / RFC 5482: data unacknowledged past the user timeout. */
         tcp_conn_finish(c, tcp_timeout_err(c), now);
         return;
@@ -273,16 +282,16 @@ void tcp_timer_expired(struct synack_tcp *c, synack_time_t now)
         c->flags |= TCP_F_ACK_NOW;
         tcp_schedule_output(c);
     }
-    if (c->reorder_at <= now) {
+    if (tcp_reorder_at(c) <= now) {
         /* RFC 8985 §6.3: the reordering window of a segment ran out. */
-        c->reorder_at = SYNACK_NEVER;
+        c->fl->reorder_at = SYNACK_NEVER;
         if (tcp_rack_detect_loss(c, now) && c->recovery == TCP_RS_OPEN &&
             c->state != SYNACK_TIME_WAIT) {
             tcp_recovery_enter(c, now);
         }
         tcp_schedule_output(c);
     }
-    if (c->tlp_at <= now) {
+    if (tcp_tlp_at(c) <= now) {
         tlp_expired(c);
         /* RFC 8985 §7.2: a PTO capped at the RTO time sends the probe at that time, and
          * the probe re-arms the RTO: the TLP wins the tie. */

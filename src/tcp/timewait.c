@@ -164,7 +164,7 @@ bool tcp_tw_adopt(struct synack_tcp *c, synack_time_t now)
     tw->user = c->user;
     tw->expires = c->timewait_at;
     tw->ts_recent_time = c->ts_recent_time;
-    tw->oow_ack_at = c->oow_ack_at;
+    tw->oow_ack_at = c->rare ? c->rare->oow_ack_at : SYNACK_NEVER;
     tw->local_addr = c->local_addr;
     tw->remote_addr = c->remote_addr;
     tw->local_port = c->local_port;
@@ -290,7 +290,7 @@ int tcp_tuple_claim(const struct tcp_env *e, const struct synack_addr *laddr, ui
          * left whole); one it still holds is its to read. */
         if (c->state != SYNACK_TIME_WAIT || !(c->flags & TCP_F_RELEASED) ||
             !tw_reusable(e, (c->flags & TCP_F_TS) != 0, c->timewait_at, c->ts_recent_time,
-                         c->oow_ack_at, now))
+                         c->rare ? c->rare->oow_ack_at : SYNACK_NEVER, now))
             return SYNACK_ERR_ADDRINUSE;
         h->c = c;
         return 0;

@@ -42,7 +42,6 @@ void tcp_active_open(struct synack_tcp *c, const uint32_t *iss_floor, synack_tim
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;
-    c->snd_sml = c->iss;
     c->sndq_seq = c->iss + 1;
     tcp_set_state(c, SYNACK_SYN_SENT, now);
     tcp_schedule_output(c);
@@ -383,10 +382,10 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->rttvar = c->have_rtt ? c->rttvar : 0;
     out->min_rtt = c->min_rtt;
     out->pipe = tcp_is_synchronized(c->state) ? tcp_pipe(c) : 0;
-    out->sacked_segs = c->sacked_segs;
+    out->sacked_segs = c->fl ? c->fl->sacked_segs : 0;
     out->lost_segs = tcp_segs_lost_unsent(c);
-    out->retrans_segs = c->retrans_segs;
-    out->ooo_blocks = c->nooo;
+    out->retrans_segs = c->fl ? c->fl->retrans_segs : 0;
+    out->ooo_blocks = tcp_ooo_count(c);
     out->delivery_rate = c->delivery_rate;
     out->delivered = c->delivered;
     tcp_counters_get(c, &out->counters);
@@ -422,13 +421,35 @@ int synack_tcp_set_cc(struct synack_tcp *c, enum synack_cc cc)
     return 0;
 }
 
+/* Gives the connection these keepalive and user-timeout settings: in the rare block when
+ * they differ from the stack's configuration (or it already has its own), else nothing to
+ * keep. NOMEM, with the settings unchanged, when the block cannot be had. */
+static int own_opts(struct synack_tcp *c, synack_time_t idle, synack_time_t interval,
+                    unsigned count, synack_time_t user_timeout)
+{
+    const struct synack_config *cfg = c->env->cfg;
+    /* Keepalive off is off, whatever the interval and count that go with it. */
+    bool as_cfg =
+        idle == cfg->keepalive_idle &&
+        (idle == 0 || (interval == cfg->keepalive_interval && count == cfg->keepalive_count)) &&
+        user_timeout == 0;
+    if (as_cfg && !tcp_has_own_opts(c)) return 0;
+    struct tcp_rare *r = tcp_rare_alloc(c);
+    if (!r) return SYNACK_ERR_NOMEM;
+    r->opts.ka_idle = idle;
+    r->opts.ka_interval = interval;
+    r->opts.ka_count = count;
+    r->opts.user_timeout = user_timeout;
+    r->opts.own = true;
+    return 0;
+}
+
 int synack_tcp_set_keepalive(struct synack_tcp *c, synack_time_t idle, synack_time_t interval,
                              unsigned count)
 {
     if (!c || (idle && (interval == 0 || count == 0))) return SYNACK_ERR_INVAL;
-    c->ka_idle = idle;
-    c->ka_interval = interval;
-    c->ka_count = count;
+    int err = own_opts(c, idle, interval, count, tcp_user_timeout(c));
+    if (err) return err;
     /* The idle period counts from the last segment heard (or from now if none yet). */
     synack_time_t from = c->last_rcv;
     c->ka_sent = 0;
@@ -440,7 +461,8 @@ int synack_tcp_set_keepalive(struct synack_tcp *c, synack_time_t idle, synack_ti
 int synack_tcp_set_user_timeout(struct synack_tcp *c, synack_time_t timeout)
 {
     if (!c) return SYNACK_ERR_INVAL;
-    c->user_timeout = timeout;
+    int err = own_opts(c, tcp_ka_idle(c), tcp_ka_interval(c), tcp_ka_count(c), timeout);
+    if (err) return err;
     tcp_timer_update(c);
     return 0;
 }

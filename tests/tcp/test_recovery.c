@@ -326,6 +326,86 @@ static void sack_hole_with_three_sacked_above_is_retransmitted(void **state)
     fix_free(&f);
 }
 
+/* CUBIC's state (struct tcp_cubic) comes with the first congestion signal, when the
+ * connection leaves slow start (RFC 9438 §4.6), counted in conn_storage, and stays with the
+ * connection; a connection in slow start has none. Without it (the allocator refused it)
+ * the reduction is still §4.6's (cwnd = ssthresh = 0.7 cwnd), the repair goes out, and the
+ * window grows as Reno's (§4.3) until the state can be had: the next ACK in congestion
+ * avoidance tries again. */
+static struct test_mem cubic_mem;
+static bool cubic_refused;
+
+static void *cubic_refusing_alloc(void *ctx, size_t size)
+{
+    if (cubic_refused && size == sizeof(struct tcp_cubic)) return NULL;
+    return test_mem_alloc(ctx, size);
+}
+
+static void cubic_counted(struct synack_config *cfg)
+{
+    memset(&cubic_mem, 0, sizeof cubic_mem);
+    cfg->rack = false;
+    cfg->cc = SYNACK_CC_CUBIC;
+    cfg->alloc = cubic_refusing_alloc;
+    cfg->free = test_mem_free;
+    cfg->alloc_ctx = &cubic_mem;
+}
+
+static size_t conn_storage(struct fix *f)
+{
+    struct synack_stack_stats st;
+    synack_stack_stats(f->s, &st);
+    return st.conn_storage;
+}
+
+static void cubic_state_trial(bool refused)
+{
+    struct fix f;
+    cubic_refused = refused;
+    fix_init(&f, cubic_counted);
+    f.peer_sack = true;
+    flight_of(&f, SYNACK_MS(100), 20);
+    assert_null(f.c->cc.cubic); /* slow start */
+    assert_null(f.c->rare);
+    size_t before = conn_storage(&f);
+    sack_segs(&f, 2, 4); /* IsLost(1): fast recovery */
+    expect_segk(&f, 1);
+    assert_int_equal(fix_info(&f).ssthresh, 7 * MSS);
+    assert_int_equal(fix_info(&f).cwnd, 7 * MSS);
+    before += f.c->rare ? sizeof(struct tcp_rare) : 0; /* SACK blocks are counted there */
+    if (refused) {
+        assert_null(f.c->cc.cubic);
+        assert_int_equal(conn_storage(&f), before);
+    } else {
+        assert_non_null(f.c->cc.cubic);
+        assert_int_equal(conn_storage(&f), before + sizeof(struct tcp_cubic));
+    }
+    /* Everything acknowledged: the flight block goes, the controller's state stays. */
+    cubic_refused = false;
+    fix_peer_ack(&f, seg_seq(&f, 11));
+    struct wire_tcp_repr seg;
+    while (fix_recv(&f, &seg))
+        ;
+    fix_peer_ack(&f, f.c->snd_nxt);
+    assert_null(f.c->fl);
+    assert_non_null(f.c->cc.cubic); /* refused before: the ACK in avoidance brought it */
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+    fix_free(&f);
+    assert_int_equal(cubic_mem.live, 0);
+}
+
+static void cubic_state_comes_with_the_first_congestion_signal(void **state)
+{
+    (void)state;
+    cubic_state_trial(false);
+}
+
+static void cubic_state_refused_keeps_reno_friendly_window(void **state)
+{
+    (void)state;
+    cubic_state_trial(true);
+}
+
 /* RFC 6675 §5 NextSeg: only the holes go again; SACKed data is never retransmitted. The
  * peer holds 2-3 and 5-10: segments 1 and 4 are retransmitted, nothing else. */
 static void sack_only_holes_retransmitted(void **state)
@@ -816,6 +896,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(newreno_full_ack_exits_with_cwnd_ssthresh),
     cmocka_unit_test(newreno_recover_guard_no_second_reduction),
     cmocka_unit_test(sack_pipe_per_rfc6675),
+    cmocka_unit_test(cubic_state_comes_with_the_first_congestion_signal),
+    cmocka_unit_test(cubic_state_refused_keeps_reno_friendly_window),
     cmocka_unit_test(sack_hole_with_three_sacked_above_is_retransmitted),
     cmocka_unit_test(sack_only_holes_retransmitted),
     cmocka_unit_test(dsack_received_is_counted),

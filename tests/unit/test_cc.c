@@ -19,10 +19,22 @@ static const struct tcp_cc_ops *cubic(void)
     return tcp_cc_ops(SYNACK_CC_CUBIC);
 }
 
+/* CUBIC's state, which a connection gives its controller once it leaves slow start: one
+ * controller at a time in these tests has it. */
+static struct tcp_cubic cubic_state;
+
+/* A fresh controller, with CUBIC's state given (NewReno ignores it). */
+static void init_cc(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint32_t mss, unsigned segs)
+{
+    ops->init(cc, mss, segs);
+    tcp_cc_cubic_init(&cubic_state);
+    cc->cubic = &cubic_state;
+}
+
 /* A controller in congestion avoidance with cwnd = ssthresh = segs * MSS, no history. */
 static void start_in_avoidance(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint32_t segs)
 {
-    ops->init(cc, MSS, 10);
+    init_cc(cc, ops, MSS, 10);
     cc->cwnd = segs * MSS;
     cc->ssthresh = segs * MSS;
 }
@@ -57,7 +69,7 @@ static void iw10_initial_window(void **state)
     (void)state;
     for (int a = 0; a < SYNACK_CC_COUNT; a++) {
         struct tcp_cc cc;
-        tcp_cc_ops((enum synack_cc)a)->init(&cc, 1460, 10);
+        init_cc(&cc, tcp_cc_ops((enum synack_cc)a), 1460, 10);
         assert_int_equal(cc.algo, a);
         assert_int_equal(cc.mss, 1460);
         assert_int_equal(cc.cwnd, 14600);
@@ -74,7 +86,7 @@ static void slow_start_doubles_per_rtt_abc_l2(void **state)
     for (int a = 0; a < SYNACK_CC_COUNT; a++) {
         const struct tcp_cc_ops *ops = tcp_cc_ops((enum synack_cc)a);
         struct tcp_cc cc;
-        ops->init(&cc, MSS, 10);
+        init_cc(&cc, ops, MSS, 10);
         for (int i = 0; i < 10; i++)
             ops->on_ack(&cc, MSS, true, 100 * MS, 0);
         assert_int_equal(cc.cwnd, 20 * MSS);
@@ -94,7 +106,7 @@ static void slow_start_stops_at_ssthresh(void **state)
 {
     (void)state;
     struct tcp_cc cc;
-    newreno()->init(&cc, MSS, 10);
+    init_cc(&cc, newreno(), MSS, 10);
     cc.cwnd = 9 * MSS + 500;
     cc.ssthresh = 10 * MSS;
     newreno()->on_ack(&cc, 2 * MSS, true, 0, 0);
@@ -138,7 +150,7 @@ static void no_growth_when_app_limited(void **state)
     for (int a = 0; a < SYNACK_CC_COUNT; a++) {
         const struct tcp_cc_ops *ops = tcp_cc_ops((enum synack_cc)a);
         struct tcp_cc cc;
-        ops->init(&cc, MSS, 10);
+        init_cc(&cc, ops, MSS, 10);
         for (int i = 0; i < 100; i++)
             ops->on_ack(&cc, MSS, false, 100 * MS, (synack_time_t)i * MS);
         assert_int_equal(cc.cwnd, 10 * MSS);
@@ -220,9 +232,9 @@ static void cubic_beta_reduction(void **state)
     cubic()->on_congestion(&cc, 100 * MSS, 0);
     assert_int_equal(cc.ssthresh, 70 * MSS);
     assert_int_equal(cc.cwnd, 70 * MSS);
-    assert_true(cc.w_max == 100.0);
-    assert_true(cc.cwnd_prior == 100.0);
-    assert_false(cc.epoch_valid);
+    assert_true(cc.cubic->w_max == 100.0);
+    assert_true(cc.cubic->cwnd_prior == 100.0);
+    assert_false(cc.cubic->epoch_valid);
     start_in_avoidance(&cc, cubic(), 2);
     cubic()->on_congestion(&cc, 2 * MSS, 0);
     assert_int_equal(cc.ssthresh, 2 * MSS);
@@ -237,16 +249,16 @@ static void cubic_fast_convergence(void **state)
     struct tcp_cc cc;
     start_in_avoidance(&cc, cubic(), 100);
     cubic()->on_congestion(&cc, 100 * MSS, 0);
-    assert_true(cc.w_max == 100.0);
+    assert_true(cc.cubic->w_max == 100.0);
     cc.cwnd = 80 * MSS;
     cubic()->on_congestion(&cc, 80 * MSS, 0);
-    assert_float_equal(cc.w_max, 80 * 0.85, 1e-9);
-    assert_true(cc.w_last_max == 100.0);
-    assert_true(cc.cwnd_prior == 80.0);
+    assert_float_equal(cc.cubic->w_max, 80 * 0.85, 1e-9);
+    assert_true(cc.cubic->w_last_max == 100.0);
+    assert_true(cc.cubic->cwnd_prior == 80.0);
     assert_int_equal(cc.cwnd, 56 * MSS);
     cc.cwnd = 90 * MSS; /* above W_max = 68: a plain update */
     cubic()->on_congestion(&cc, 90 * MSS, 0);
-    assert_true(cc.w_max == 90.0);
+    assert_true(cc.cubic->w_max == 90.0);
 }
 
 /* RFC 9438 §4.2, Figure 2: K = cbrt((W_max - cwnd_epoch) / C), computed at the first ACK of
@@ -258,25 +270,25 @@ static void cubic_k_formula(void **state)
     start_in_avoidance(&cc, cubic(), 100);
     cubic()->on_congestion(&cc, 100 * MSS, 0);
     cubic()->on_ack(&cc, MSS, true, 100 * MS, SEC);
-    assert_true(cc.epoch_valid);
-    assert_true(cc.t_epoch == SEC);
-    assert_true(cc.cwnd_epoch == 70.0);
-    assert_true(cc.w_est >= 70.0);
+    assert_true(cc.cubic->epoch_valid);
+    assert_true(cc.cubic->t_epoch == SEC);
+    assert_true(cc.cubic->cwnd_epoch == 70.0);
+    assert_true(cc.cubic->w_est >= 70.0);
     /* cbrt(30 / 0.4) = cbrt(75) */
-    assert_float_equal(cc.k, 4.217163326508746, 1e-9);
-    assert_float_equal(0.4 * cube(cc.k), 30.0, 1e-9);
+    assert_float_equal(cc.cubic->k, 4.217163326508746, 1e-9);
+    assert_float_equal(0.4 * cube(cc.cubic->k), 30.0, 1e-9);
     /* After fast convergence: W_max = 80 * 0.85 = 68, cwnd_epoch = 56. */
     cc.cwnd = 80 * MSS;
-    cc.cwnd_frac = 0;
+    cc.cubic->cwnd_frac = 0;
     cubic()->on_congestion(&cc, 80 * MSS, 0);
     cubic()->on_ack(&cc, MSS, true, 100 * MS, 2 * SEC);
-    assert_float_equal(0.4 * cube(cc.k), 68.0 - 56.0, 1e-9);
-    assert_float_equal(cc.k, 3.10723250595386, 1e-9); /* cbrt(30) */
+    assert_float_equal(0.4 * cube(cc.cubic->k), 68.0 - 56.0, 1e-9);
+    assert_float_equal(cc.cubic->k, 3.10723250595386, 1e-9); /* cbrt(30) */
     /* No congestion yet: W_max = cwnd_epoch and K = 0. */
     start_in_avoidance(&cc, cubic(), 50);
     cubic()->on_ack(&cc, MSS, true, 100 * MS, SEC);
-    assert_true(cc.w_max == 50.0);
-    assert_true(cc.k == 0.0);
+    assert_true(cc.cubic->w_max == 50.0);
+    assert_true(cc.cubic->k == 0.0);
 }
 
 /* RFC 1191 §6.4: a smaller MSS after a path-MTU drop is not a reason to grow. CUBIC's
@@ -290,17 +302,17 @@ static void cubic_mss_change_restarts_epoch_in_new_unit(void **state)
     start_in_avoidance(&cc, cubic(), 100);
     cubic()->on_congestion(&cc, 100 * MSS, 0);
     cubic()->on_ack(&cc, MSS, true, 100 * MS, SEC);
-    assert_true(cc.epoch_valid);
+    assert_true(cc.cubic->epoch_valid);
     uint32_t bytes = cc.cwnd;
     tcp_cc_set_mss(&cc, MSS / 2);
-    assert_int_equal(cc.cwnd, bytes);          /* the same bytes ... */
-    assert_float_equal(cc.w_max, 200.0, 1e-9); /* ... are twice the segments */
+    assert_int_equal(cc.cwnd, bytes);                 /* the same bytes ... */
+    assert_float_equal(cc.cubic->w_max, 200.0, 1e-9); /* ... are twice the segments */
     cubic()->on_ack(&cc, MSS / 2, true, 100 * MS, SEC + 100 * MS);
-    assert_true(cc.t_epoch == SEC + 100 * MS);
-    assert_float_equal(0.4 * cube(cc.k), cc.w_max - cc.cwnd_epoch, 1e-9);
+    assert_true(cc.cubic->t_epoch == SEC + 100 * MS);
+    assert_float_equal(0.4 * cube(cc.cubic->k), cc.cubic->w_max - cc.cubic->cwnd_epoch, 1e-9);
     /* The target one RTT on is no more bytes than before the change would have allowed. */
-    double before = 0.4 * cube(0.1 - 4.217163326508746) + 100.0; /* segments of MSS */
-    double after = (0.4 * cube(0.1 - cc.k) + cc.w_max) / 2;      /* in MSS units */
+    double before = 0.4 * cube(0.1 - 4.217163326508746) + 100.0;          /* segments of MSS */
+    double after = (0.4 * cube(0.1 - cc.cubic->k) + cc.cubic->w_max) / 2; /* in MSS units */
     assert_true(after <= before + 1e-6);
 }
 
@@ -316,8 +328,8 @@ static void cubic_follows_w_cubic_over_time(void **state)
     cubic()->on_congestion(&cc, 1000 * MSS, 0);
     synack_time_t now = 0;
     ack_one_rtt(&cc, cubic(), &now, rtt);
-    double k = cc.k; /* cbrt(300 / 0.4), about 9.1 s */
-    synack_time_t t0 = cc.t_epoch;
+    double k = cc.cubic->k; /* cbrt(300 / 0.4), about 9.1 s */
+    synack_time_t t0 = cc.cubic->t_epoch;
     /* Sample cwnd at 0, K/2, K, 3K/2 and 2K after the epoch started. */
     double w[5];
     for (int i = 0; i < 5; i++) {
@@ -330,7 +342,7 @@ static void cubic_follows_w_cubic_over_time(void **state)
         double target = 0.4 * cube(t + 0.1 - k) + 1000.0;
         assert_true(w[i] > 0.98 * target && w[i] <= target);
         assert_true(w[i] >= 0.4 * cube(t - k) + 1000.0 - 1);
-        assert_true(cc.w_est < w[i]);
+        assert_true(cc.cubic->w_est < w[i]);
     }
     assert_true(w[2] > 995.0 && w[2] < 1005.0); /* back near W_max after K seconds */
     assert_true(w[1] - w[0] > w[2] - w[1]);     /* concave below W_max */
@@ -350,17 +362,18 @@ static void cubic_reno_friendly_region(void **state)
     synack_time_t now = 0;
     ack_one_rtt(&cc, cubic(), &now, rtt);
     /* One window of ACKs: W_est grew by about alpha_cubic segments; cwnd followed it. */
-    assert_float_equal(cc.w_est, 7 + alpha, 0.05);
-    assert_float_equal(segs_of(cc.cwnd), cc.w_est, 0.01);
+    assert_float_equal(cc.cubic->w_est, 7 + alpha, 0.05);
+    assert_float_equal(segs_of(cc.cwnd), cc.cubic->w_est, 0.01);
     for (int r = 0; r < 99; r++)
         ack_one_rtt(&cc, cubic(), &now, rtt);
     /* 0.1 s in: W_cubic is about 7.4 segments, Reno-friendly cwnd is far above. W_est took
      * about (10 - 7) / alpha RTTs at alpha_cubic, then grew one segment per RTT. */
-    double t = (double)(now - cc.t_epoch) / (double)SEC;
-    double w_cubic = 0.4 * cube(t - cc.k) + 10.0;
+    double t = (double)(now - cc.cubic->t_epoch) / (double)SEC;
+    double w_cubic = 0.4 * cube(t - cc.cubic->k) + 10.0;
     assert_true(w_cubic < 8.0);
-    assert_float_equal(segs_of(cc.cwnd), cc.w_est, 0.01);
-    assert_true(cc.w_est > 10 + (100 - 3 / alpha) - 8 && cc.w_est < 10 + (100 - 3 / alpha) + 2);
+    assert_float_equal(segs_of(cc.cwnd), cc.cubic->w_est, 0.01);
+    assert_true(cc.cubic->w_est > 10 + (100 - 3 / alpha) - 8 &&
+                cc.cubic->w_est < 10 + (100 - 3 / alpha) + 2);
 }
 
 /* RFC 9438 §4.8: an RTO reduces ssthresh by beta and cwnd to one segment; the following
@@ -376,10 +389,10 @@ static void cubic_rto_one_mss_then_k_zero(void **state)
     synack_time_t now = 0;
     while (tcp_cc_in_slow_start(&cc))
         ack_one_rtt(&cc, cubic(), &now, 100 * MS);
-    assert_true(cc.epoch_valid);
-    assert_true(cc.w_max == 70.0);
-    assert_true(cc.k == 0.0);
-    assert_true(cc.w_est >= 70.0);
+    assert_true(cc.cubic->epoch_valid);
+    assert_true(cc.cubic->w_max == 70.0);
+    assert_true(cc.cubic->k == 0.0);
+    assert_true(cc.cubic->w_est >= 70.0);
 }
 
 /* RFC 9438 §4.2 / §5.8: t excludes application-limited time, so the curve resumes where it
@@ -396,7 +409,7 @@ static void cubic_app_limited_time_not_counted(void **state)
     cubic()->on_ack(&cc, MSS, false, 100 * MS, 30 * SEC);
     assert_int_equal(cc.cwnd, cwnd);
     cubic()->on_ack(&cc, MSS, true, 100 * MS, 32 * SEC);
-    assert_true(cc.t_epoch == 31 * SEC);
+    assert_true(cc.cubic->t_epoch == 31 * SEC);
     assert_true(segs_of(cc.cwnd) < 72.0); /* 30 s in, it would be far past W_max */
 }
 
@@ -411,7 +424,7 @@ static void switching_keeps_cwnd_and_ssthresh(void **state)
     cubic()->on_ack(&cc, MSS, true, 100 * MS, SEC);
     uint32_t cwnd = cc.cwnd, ssthresh = cc.ssthresh;
     tcp_cc_switch(&cc, SYNACK_CC_CUBIC, 2 * SEC);
-    assert_true(cc.epoch_valid);
+    assert_true(cc.cubic->epoch_valid);
     tcp_cc_switch(&cc, SYNACK_CC_COUNT, 2 * SEC);
     assert_int_equal(cc.algo, SYNACK_CC_CUBIC);
     tcp_cc_switch(&cc, SYNACK_CC_NEWRENO, 2 * SEC);
@@ -419,17 +432,17 @@ static void switching_keeps_cwnd_and_ssthresh(void **state)
     assert_int_equal(cc.cwnd, cwnd);
     assert_int_equal(cc.ssthresh, ssthresh);
     assert_int_equal(cc.mss, MSS);
-    assert_false(cc.epoch_valid);
+    assert_false(cc.cubic->epoch_valid);
     newreno()->on_ack(&cc, cwnd, true, 0, 3 * SEC);
     assert_int_equal(cc.cwnd, cwnd + MSS);
     tcp_cc_switch(&cc, SYNACK_CC_CUBIC, 4 * SEC);
     assert_int_equal(cc.algo, SYNACK_CC_CUBIC);
     assert_int_equal(cc.cwnd, cwnd + MSS);
     assert_int_equal(cc.ssthresh, ssthresh);
-    assert_true(cc.w_max == 0.0);
+    assert_true(cc.cubic->w_max == 0.0);
     cubic()->on_ack(&cc, MSS, true, 100 * MS, 5 * SEC); /* fresh epoch from this cwnd */
-    assert_true(cc.k == 0.0);
-    assert_true(cc.cwnd_epoch == segs_of(cwnd + MSS));
+    assert_true(cc.cubic->k == 0.0);
+    assert_true(cc.cubic->cwnd_epoch == segs_of(cwnd + MSS));
 }
 
 /* include/synack/synack.h: names round-trip through parse; parsing is exact. */
