@@ -9,10 +9,7 @@
  *   the window. The receiver has no RTT samples of its own when it sends no data, so it
  *   measures one: the time a window's worth of data takes to arrive after it offered it
  *   (a sender that is not window-limited makes that longer, never shorter, than a round
- *   trip, and the growth only slower). Once grown, the buffer grows again only while the
- *   application's reading rate still rises with it (the rate gate, drs_interval_end):
- *   where the "round trip" is the processors' own time, a larger window only takes longer
- *   to copy.
+ *   trip, and the growth only slower).
  * - The send buffer: twice the congestion window while the application keeps it full, so
  *   that the window, not the buffer, bounds what is in flight, with room to queue the next
  *   window's worth while this one is acknowledged.
@@ -273,84 +270,29 @@ void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now)
     c->rcv_rtt_at = now;
 }
 
-/* Bytes per millisecond read in `span` ns (at least 1 for any reading, at most
- * UINT32_MAX: 34 Tbit/s). */
-static uint32_t drs_rate(size_t copied, synack_time_t span)
+void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
 {
-    if (copied == 0) return 0;
-    if (span == 0) return UINT32_MAX;
-    uint64_t r = (uint64_t)copied * 1000000u / span;
-    return r == 0 ? 1 : r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
-}
-
-/* The end of a read interval of at least a round trip, found by a read of `n` bytes at
- * `now`. That read is the interval's last in the reading that sizes the buffer (a read
- * that takes what a filled hole released may be the largest of the round trip, and
- * deferred a round trip, it grows the window a round trip late on the lossy paths where
- * it matters most). But it took its bytes after `now`, in the next interval's time, so it
- * counts in that interval's rate (drs_carry): counted in this one's, a loop that reads a
- * window's worth at one reading of its clock, as two programs on one machine do, would
- * show a window too many in each interval, up to twice the rate it had. */
-static void drs_interval_end(struct synack_tcp *c, size_t cap, size_t max, size_t n,
-                             synack_time_t now)
-{
+    size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
+    if (cap >= max) return;
+    if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
+    c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
+    if (c->rcv_rtt == 0 || now - c->drs_at < c->rcv_rtt) return;
     /* Twice a round trip's reading, and a few segments for the receiver's SWS avoidance
      * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
      * grew since the round trip before (a sender in slow start), the growth is carried one
      * round trip on (up to doubling): the new window reaches the sender half a round trip
      * later, and one that only matched the last round trip would hold a doubling sender to
      * half again per round trip. */
-    size_t copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + n : UINT32_MAX;
-    size_t last = c->drs_last;
+    size_t copied = c->drs_copied, last = c->drs_last;
     size_t target = 2 * copied + 4 * (size_t)c->rcv_mss;
     if (last && copied > last) target += target * (copied > 2 * last ? last : copied - last) / last;
-    /* The gate's state lives in the rare block, which the first growth brings (as it
-     * counts rcvbuf_grown): a connection whose buffer never grew keeps none. */
-    struct tcp_rare *r = c->rare;
-    uint32_t rate = drs_rate((size_t)c->drs_copied + (r ? r->drs_carry : 0), now - c->drs_at);
-    if (r) {
-        r->drs_carry = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
-        if (rate > r->drs_rate_best) r->drs_rate_best = rate;
-    }
     c->drs_at = now;
     c->drs_last = copied;
     c->drs_copied = 0;
     if (target <= cap || tcp_mem_pressure(c)) return;
-    /* The rate gate: once the buffer has grown, it grows again only if the application
-     * now reads faster than it ever did at the size before, by an eighth. Where the window
-     * held the sender back (a long fat path, slow start), a larger one carries more per
-     * round trip and the rate rises with it. Where it did not, what a round trip carried
-     * was never the window's doing: on a path of microseconds between two programs on one
-     * machine, a window's worth arrives as fast as the processors copy it, the "round
-     * trip" the receiver measures lasts as long as that takes, and twice a round trip's
-     * reading is twice the window, every time; without the gate the buffer doubled to
-     * rcvbuf_max, where each copy misses the caches (docs/PERFORMANCE.md, in-memory bulk).
-     * The gate compares against the best interval at the size before rather than the
-     * last one, so that one slow interval (a preempted reader) does not let the next
-     * ordinary one through. */
-    if (r && r->drs_rate_base && (uint64_t)rate * 8 < (uint64_t)r->drs_rate_base * 9) return;
     size_t size = next_size(cap, target, max);
     if (!grow_ring(c, &c->rcvq, size)) return; /* the block table may follow */
     TCP_COUNT(c, rcvbuf_grown);
-    /* Without the block (the allocator refused it: counters_lost) there is no gate, and
-     * the buffer grows as it did before the gate, within rcvbuf_max. */
-    if ((r = c->rare) != NULL) {
-        r->drs_rate_base = r->drs_rate_best > rate ? r->drs_rate_best : rate;
-        r->drs_rate_best = 0;
-        r->drs_carry = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
-    }
-}
-
-void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
-{
-    size_t cap = c->rcvq.cap, max = rcvbuf_limit(c);
-    if (cap >= max) return;
-    if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
-    if (c->rcv_rtt && now - c->drs_at >= c->rcv_rtt) {
-        drs_interval_end(c, cap, max, n, now);
-        return;
-    }
-    c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
 }
 
 bool tcp_ring_storage(struct synack_tcp *c, struct ring *r)

@@ -173,12 +173,6 @@ struct tcp_rare {
     /* RFC 2883: the duplicate the next ACK reports first, with TCP_F_DSACK. A D-SACK is
      * advice to the sender: without the block none is reported. */
     uint32_t dsack_left, dsack_right;
-    /* Autotuning's rate gate (autotune.c, drs_interval_end), kept from the receive
-     * buffer's first growth (which counts rcvbuf_grown, so brings this block): */
-    uint32_t drs_rate_best; /* the fastest read interval since the buffer last grew, bytes/ms */
-    uint32_t drs_rate_base; /* ... at the size before (0: none yet: no gate) */
-    uint32_t drs_carry;     /* the read that ended the last interval: in this interval's
-                               time, so in its rate (not in its reading) */
     /* Settings a connection was given of its own (synack_tcp_set_keepalive,
      * synack_tcp_set_user_timeout) where they differ from the stack's configuration, which
      * every other connection reads (tcp_ka_idle...): all four with `own`. */

@@ -132,81 +132,6 @@ static void crossed_zero_window_probes_do_not_storm(void **state)
     synack_stack_free(b);
 }
 
-/* Autotuning where the round trip is the processors' own time (issue 13 item 5): two
- * programs on one machine, each round of their loop moving a window's worth at one reading
- * of the clock, which then advances by what the round cost: 5 us, and a quarter of a
- * nanosecond per byte read (a 4 GB/s copy). A larger window then raises the rate less and
- * less (a window's worth a round: 3.1 GB/s at 64 KiB, 3.5 at 128 KiB, 3.7 at 256 KiB, 3.9
- * at 1 MiB): the receive buffer grows while
- * the application reads faster for it and stops where it does not, far below rcvbuf_max,
- * with every byte delivered in order. Returns the receive buffer's size at the end. The
- * reader takes the bytes in 64 KiB reads, or (`one_read`) all of a round's at once, with
- * the zero-copy calls: then the read that ends an interval is all of a round, and counted
- * in the interval it ends, it would double the rate the gate sees. */
-static size_t cpu_bound_transfer(bool one_read)
-{
-    struct synack_stack *a = pair_stack(ADDR_A, 1), *b = pair_stack(ADDR_B, 9);
-    synack_time_t now = SYNACK_S(100);
-    struct synack_tcp *ta, *tb;
-    pair_connect(a, b, now, &ta, &tb);
-    const size_t total = 64u << 20;
-    static uint8_t chunk[65536], sink[65536];
-    size_t sent = 0, got = 0;
-    for (int round = 0; round < 100000 && got < total; round++) {
-        for (;;) {
-            size_t want = total - sent < sizeof chunk ? total - sent : sizeof chunk;
-            for (size_t i = 0; i < want; i++)
-                chunk[i] = (uint8_t)((sent + i) % 251);
-            synack_ssize k = want ? synack_tcp_send(ta, chunk, want, now) : 0;
-            if (k <= 0) break;
-            sent += (size_t)k;
-        }
-        synack_stack_handle_timers(a, now);
-        synack_stack_handle_timers(b, now);
-        pump(a, b, now, 1000);
-        size_t read = 0;
-        struct synack_piece p[2];
-        synack_ssize k;
-        while ((k = one_read ? synack_tcp_recv_borrow(tb, p)
-                             : synack_tcp_recv(tb, sink, sizeof sink, now)) > 0) {
-            for (synack_ssize i = 0; i < k; i++) {
-                const uint8_t *at = !one_read              ? &sink[i]
-                                    : (size_t)i < p[0].len ? &p[0].data[i]
-                                                           : &p[1].data[(size_t)i - p[0].len];
-                if (*at != (uint8_t)((got + (size_t)i) % 251))
-                    fail_msg("byte %zu", got + (size_t)i);
-            }
-            if (one_read) assert_int_equal(synack_tcp_recv_commit(tb, (size_t)k, now), 0);
-            got += (size_t)k;
-            read += (size_t)k;
-            if (one_read) break;
-        }
-        pump(a, b, now, 1000);
-        now += SYNACK_US(5) + read / 4;
-    }
-    assert_int_equal(got, total);
-    struct synack_tcp_info ib;
-    assert_int_equal(synack_tcp_info(tb, &ib), 0);
-    assert_true(ib.counters.rcvbuf_grown > 0);
-    synack_stack_free(a);
-    synack_stack_free(b);
-    return ib.rcvbuf;
-}
-
-/* Without the rate gate, twice each round's reading is twice the window every time, and
- * the same transfers end with a buffer past 4 MiB (on a real machine, 16 MiB, where every
- * copy misses the caches: docs/PERFORMANCE.md, in-memory bulk). */
-static void receive_buffer_stops_growing_where_the_rate_does(void **state)
-{
-    (void)state;
-    for (int one_read = 0; one_read < 2; one_read++) {
-        size_t rcvbuf = cpu_bound_transfer(one_read);
-        if (rcvbuf <= 256 * 1024 || rcvbuf > 2u << 20)
-            fail_msg("%s: receive buffer %zu bytes, not between 256 KiB and 2 MiB",
-                     one_read ? "one read a round" : "64 KiB reads", rcvbuf);
-    }
-}
-
 /* Many holders of ports (issue 13 item 6): past a thousand connections and TIME-WAIT
  * records, a bind is answered from a count of each port's holders rather than a walk of
  * them all (tcp_bind_conflicts). The count must follow every holder in and out: the
@@ -285,7 +210,6 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(crossed_zero_window_probes_do_not_storm),
-    cmocka_unit_test(receive_buffer_stops_growing_where_the_rate_does),
     cmocka_unit_test(bind_knows_every_holder_of_a_port_among_many),
 };
 
