@@ -5,10 +5,12 @@
 #   iperf3   (a) `synack run -- iperf3 -c` -> the kernel's iperf3 -s   (synack sends)
 #            (b) the same with -R                                     (synack receives)
 #            (c) kernel iperf3 -c -> tunB -> tun_relay -> tunA -> kernel iperf3 -s, and -R
+#            (f) kernel iperf3 -c -> a veth pair -> kernel iperf3 -s, and -R: no user
+#                process on the path, the kernel's offloads on (issue 13's other bar)
 #   redis    (d) the kernel's redis-benchmark -> `synack run -- redis-server`
 #            (e) kernel redis-benchmark -> relay -> kernel redis-server
-# Everything runs in network namespaces made here (198.18.0.0/24, 198.18.1.0/24) and
-# removed on exit; root and /dev/net/tun. Use a Release build (`make`).
+# Everything runs in network namespaces made here (198.18.0.0/24, 198.18.1.0/24,
+# 198.18.2.0/24) and removed on exit; root and /dev/net/tun. Use a Release build (`make`).
 #
 # Usage: bench/run.sh [BUILD_DIR] [--secs N] [--runs N] [--requests N] [--clients N]
 #   BUILD_DIR   holds synack, libsynack-preload.so and bench/tun_relay (default: build)
@@ -54,6 +56,8 @@ fi
 ns=srun-$$
 nsa=srunA-$$
 nsb=srunB-$$
+nsc=srunC-$$
+nsd=srunD-$$
 dir=$(mktemp -d "${TMPDIR:-/tmp}/synack-bench-run.XXXXXX")
 pids=()
 limit=$((secs + 30))
@@ -64,6 +68,8 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null || true
     ip netns del "$nsa" 2>/dev/null || true
     ip netns del "$nsb" 2>/dev/null || true
+    ip netns del "$nsc" 2>/dev/null || true
+    ip netns del "$nsd" 2>/dev/null || true
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -178,18 +184,30 @@ for _ in $(seq "$runs"); do
 done
 stop "$rs"
 
+# (f): the kernel against itself over a veth pair.
+ip netns add "$nsc" || die "cannot create a network namespace"
+ip netns add "$nsd" || die "cannot create a network namespace"
+ip -n "$nsc" link add vethC type veth peer name vethD netns "$nsd" &&
+    ip -n "$nsc" addr add 198.18.2.1/24 dev vethC && ip -n "$nsc" link set vethC up &&
+    ip -n "$nsd" addr add 198.18.2.2/24 dev vethD && ip -n "$nsd" link set vethD up &&
+    ip -n "$nsc" link set lo up && ip -n "$nsd" link set lo up || die "cannot make the veth pair"
+iperf3_series "$dir/f" "$nsc" "$nsd" iperf3 -c 198.18.2.1 -p 5201 -t "$secs"
+iperf3_series "$dir/fr" "$nsc" "$nsd" iperf3 -c 198.18.2.1 -p 5201 -t "$secs" -R
+
 m() { median <"$dir/$1"; }
 all() { tr '\n' ' ' <"$dir/$1" | sed 's/ $//'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
-echo "| path | runs | median | each run | synack / kernel |"
-echo "|---|---|---|---|---|"
-echo "| (a) iperf3 -c under synack run -> kernel iperf3 -s, one TUN | $runs | $(m a) Gbit/s | $(all a) | $(ratio "$(m a)" "$(m c)") |"
-echo "| (b) the same, -R: kernel -> synack run | $runs | $(m b) Gbit/s | $(all b) | $(ratio "$(m b)" "$(m cr)") |"
-echo "| (c) kernel iperf3 -c -> kernel -s, two TUNs + tun_relay | $runs | $(m c) Gbit/s | $(all c) | 1.00 |"
-echo "| (c) the same, -R | $runs | $(m cr) Gbit/s | $(all cr) | 1.00 |"
-echo "| (d) kernel redis-benchmark -> redis-server under synack run: SET | $runs | $(m d.set) req/s | $(all d.set) | $(ratio "$(m d.set)" "$(m e.set)") |"
-echo "| (d) the same: GET | $runs | $(m d.get) req/s | $(all d.get) | $(ratio "$(m d.get)" "$(m e.get)") |"
-echo "| (e) kernel redis-benchmark -> kernel redis-server, relay: SET | $runs | $(m e.set) req/s | $(all e.set) | 1.00 |"
-echo "| (e) the same: GET | $runs | $(m e.get) req/s | $(all e.get) | 1.00 |"
+echo "| path | runs | median | each run | synack / kernel (relay) | synack / kernel (veth) |"
+echo "|---|---|---|---|---|---|"
+echo "| (a) iperf3 -c under synack run -> kernel iperf3 -s, one TUN | $runs | $(m a) Gbit/s | $(all a) | $(ratio "$(m a)" "$(m c)") | $(ratio "$(m a)" "$(m f)") |"
+echo "| (b) the same, -R: kernel -> synack run | $runs | $(m b) Gbit/s | $(all b) | $(ratio "$(m b)" "$(m cr)") | $(ratio "$(m b)" "$(m fr)") |"
+echo "| (c) kernel iperf3 -c -> kernel -s, two TUNs + tun_relay | $runs | $(m c) Gbit/s | $(all c) | 1.00 | |"
+echo "| (c) the same, -R | $runs | $(m cr) Gbit/s | $(all cr) | 1.00 | |"
+echo "| (f) kernel iperf3 -c -> kernel -s, one veth pair | $runs | $(m f) Gbit/s | $(all f) | | 1.00 |"
+echo "| (f) the same, -R | $runs | $(m fr) Gbit/s | $(all fr) | | 1.00 |"
+echo "| (d) kernel redis-benchmark -> redis-server under synack run: SET | $runs | $(m d.set) req/s | $(all d.set) | $(ratio "$(m d.set)" "$(m e.set)") | |"
+echo "| (d) the same: GET | $runs | $(m d.get) req/s | $(all d.get) | $(ratio "$(m d.get)" "$(m e.get)") | |"
+echo "| (e) kernel redis-benchmark -> kernel redis-server, relay: SET | $runs | $(m e.set) req/s | $(all e.set) | 1.00 | |"
+echo "| (e) the same: GET | $runs | $(m e.get) req/s | $(all e.get) | 1.00 | |"
 echo
 echo "(iperf3 -t $secs; redis-benchmark -n $requests -c $clients -t set,get -q)"
