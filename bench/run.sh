@@ -165,6 +165,7 @@ stop "$rs"
 ip netns add "$nsa" || die "cannot create a network namespace"
 ip netns add "$nsb" || die "cannot create a network namespace"
 bg "$nsa" $((runs * 400 + 120)) "$relay" tunA tunB
+relay_pid=$BG
 poll ip -n "$nsa" link show dev tunB || die "the relay did not create its devices"
 ip -n "$nsa" link set tunB netns "$nsb" || die "cannot move tunB"
 ip -n "$nsa" addr add 198.18.1.1/24 dev tunA && ip -n "$nsa" link set tunA up &&
@@ -183,6 +184,8 @@ for _ in $(seq "$runs"); do
     redis_rps "$nsb" 198.18.1.1 get >>"$dir/e.get"
 done
 stop "$rs"
+
+stop "$relay_pid"
 
 # (f): the kernel against itself over a veth pair.
 ip netns add "$nsc" || die "cannot create a network namespace"

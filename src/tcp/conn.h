@@ -447,7 +447,8 @@ void tcp_port_release(struct tcp_env *e, uint16_t port);
 /* Linux's bind rule (synack_tcp_bind_check): true when binding `port` on `addr` (an address,
  * a family's wildcard, or SYNACK_AF_NONE for both families), with SO_REUSEADDR or not, would
  * overlap a listener, a connection not CLOSED (orphans included) or a TIME_WAIT record
- * holding that port. A control-path call: it walks them all (see demux.c). */
+ * holding that port. It walks the listeners, then the connections and records only when
+ * the port has holders (the per-port count, once there is one: see demux.c). */
 bool tcp_bind_conflicts(const struct tcp_env *e, const struct synack_addr *addr, uint16_t port,
                         bool reuseaddr);
 /* What holds a 4-tuple in TIME-WAIT that an outgoing connection may take over: a record
