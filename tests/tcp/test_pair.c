@@ -135,9 +135,9 @@ static void crossed_zero_window_probes_do_not_storm(void **state)
 /* Many holders of ports (issue 13 item 6): past a thousand connections and TIME-WAIT
  * records, a bind is answered from a count of each port's holders rather than a walk of
  * them all (tcp_bind_conflicts). The count must follow every holder in and out: the
- * connections made before it existed, a connection reset (its port free at once), one that
- * closed first (its TIME-WAIT record holds the port, as Linux's does, until it ends), and
- * the ports of the ones still open. */
+ * connections and the TIME-WAIT record made before it existed, a connection reset (its port free at
+ * once), one that closed first (its TIME-WAIT record holds the port, as Linux's does, until it
+ * ends), and the ports of the ones still open. */
 static void bind_knows_every_holder_of_a_port_among_many(void **state)
 {
     (void)state;
@@ -148,20 +148,32 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     struct synack_listener *l;
     assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), N, NULL, &l), 0);
     static struct synack_tcp *conn[N];
+    struct synack_tcp *peer5 = NULL, *peer20 = NULL; /* the server's sides, to close */
+    struct synack_stack_stats st;
     for (int i = 0; i < N; i++) {
         assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80),
                                             &SYNACK_TEST_EP(0, (uint16_t)(BASE + i)), NULL,
                                             &conn[i], now),
                          0);
-        if (i % 64 == 63) pump(a, b, now, 100);
-    }
-    pump(a, b, now, 100);
-    /* The server's side of the connection from BASE + 20, to close it later. */
-    struct synack_tcp *peer20 = NULL;
-    for (struct synack_tcp *t; synack_tcp_accept(l, &t) == 0;) {
-        struct synack_tcp_info ti;
-        assert_int_equal(synack_tcp_info(t, &ti), 0);
-        if (ti.remote_port == BASE + 20) peer20 = t;
+        if (i % 64 != 63 && i != N - 1) continue;
+        pump(a, b, now, 100);
+        for (struct synack_tcp *t; synack_tcp_accept(l, &t) == 0;) {
+            struct synack_tcp_info ti;
+            assert_int_equal(synack_tcp_info(t, &ti), 0);
+            if (ti.remote_port == BASE + 5) peer5 = t;
+            if (ti.remote_port == BASE + 20) peer20 = t;
+        }
+        if (i != 63) continue;
+        /* Before there is a count: the connection from BASE + 5 closes first and becomes
+         * a TIME-WAIT record, which the count, made later, must hold. */
+        assert_null(a->tcp.port_holders);
+        assert_non_null(peer5);
+        synack_tcp_close(conn[5], now);
+        pump(a, b, now, 10);
+        synack_tcp_close(peer5, now);
+        pump(a, b, now, 10);
+        synack_stack_stats(a, &st);
+        assert_int_equal(st.time_wait, 1);
     }
     assert_non_null(peer20);
     struct synack_endpoint at = SYNACK_TEST_EP(0, BASE);
@@ -182,9 +194,11 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     pump(a, b, now, 10);
     synack_tcp_close(peer20, now);
     pump(a, b, now, 10);
-    struct synack_stack_stats st;
     synack_stack_stats(a, &st);
-    assert_int_equal(st.time_wait, 1);
+    assert_int_equal(st.time_wait, 2);
+    at.port = BASE + 5; /* the record from before the count */
+    assert_int_equal(synack_tcp_bind_check(a, &at, 0), SYNACK_ERR_ADDRINUSE);
+    assert_int_equal(a->tcp.port_holders[BASE + 5], 1);
     at.port = BASE + 20;
     assert_int_equal(synack_tcp_bind_check(a, &at, 0), SYNACK_ERR_ADDRINUSE);
     now += 2 * SYNACK_S(30) + SYNACK_S(1);
@@ -202,6 +216,7 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     assert_int_equal(holders[BASE], 1);
     assert_int_equal(holders[BASE + 10], 0);
     assert_int_equal(holders[BASE + 20], 0);
+    assert_int_equal(holders[BASE + 5], 0);
     assert_int_equal(holders[BASE + N - 1], 1);
     assert_int_equal(holders[BASE + N], 0);
     synack_stack_free(a);
