@@ -132,6 +132,17 @@ static void crossed_zero_window_probes_do_not_storm(void **state)
     synack_stack_free(b);
 }
 
+/* a's connection `ta` closes first, then b's end of it `tb`: a keeps a TIME-WAIT record
+ * (the application released it). */
+static void close_first(struct synack_stack *a, struct synack_stack *b, struct synack_tcp *ta,
+                        struct synack_tcp *tb, synack_time_t now)
+{
+    synack_tcp_close(ta, now);
+    pump(a, b, now, 10);
+    synack_tcp_close(tb, now);
+    pump(a, b, now, 10);
+}
+
 /* Many holders of ports (issue 13 item 6): past a thousand connections and TIME-WAIT
  * records, a bind is answered from a count of each port's holders rather than a walk of
  * them all (tcp_bind_conflicts). The count must follow every holder in and out: the
@@ -168,10 +179,7 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
          * a TIME-WAIT record, which the count, made later, must hold. */
         assert_null(a->tcp.port_holders);
         assert_non_null(peer5);
-        synack_tcp_close(conn[5], now);
-        pump(a, b, now, 10);
-        synack_tcp_close(peer5, now);
-        pump(a, b, now, 10);
+        close_first(a, b, conn[5], peer5, now);
         synack_stack_stats(a, &st);
         assert_int_equal(st.time_wait, 1);
     }
@@ -190,10 +198,7 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     assert_int_equal(synack_tcp_bind_check(a, &at, 0), 0);
     /* Closed first and released: FIN_WAIT_2, then, at the peer's FIN, a TIME-WAIT record
      * that holds the port until 2 MSL end. */
-    synack_tcp_close(conn[20], now);
-    pump(a, b, now, 10);
-    synack_tcp_close(peer20, now);
-    pump(a, b, now, 10);
+    close_first(a, b, conn[20], peer20, now);
     synack_stack_stats(a, &st);
     assert_int_equal(st.time_wait, 2);
     at.port = BASE + 5; /* the record from before the count */
