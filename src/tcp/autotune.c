@@ -65,17 +65,35 @@ static size_t next_size(size_t cur, size_t target, size_t max)
     return n < max ? n : max;
 }
 
+/* Takes the cache's entry `i` out, keeping the others in order. */
+static void *store_take(struct tcp_env *e, unsigned i)
+{
+    void *p = e->store_cache[i].p;
+    e->store_cached -= e->store_cache[i].size;
+    e->store_n--;
+    memmove(&e->store_cache[i], &e->store_cache[i + 1],
+            (e->store_n - i) * sizeof e->store_cache[0]);
+    return p;
+}
+
+/* Whether the cache holds more than it keeps without a deadline. */
+static bool store_over_keep(const struct tcp_env *e)
+{
+    return e->store_n > TCP_STORE_KEEP || e->store_cached > TCP_STORE_KEEP_BYTES;
+}
+
 /* Every byte of a connection's buffers and tables is allocated and freed here, and counted
- * in the env's conn_storage (synack_stack_stats), so the count is exact. */
+ * in the env's conn_storage (synack_stack_stats), so the count is exact. The newest cached
+ * block of the size is taken first. */
 void *tcp_block_alloc(struct synack_tcp *c, size_t size)
 {
     struct tcp_env *e = c->env;
     void *p = NULL;
-    for (unsigned i = 0; i < TCP_STORE_CACHE && !p; i++) {
-        if (e->store_cache[i].p && e->store_cache[i].size == size) {
-            p = e->store_cache[i].p;
-            e->store_cache[i].p = NULL;
-            e->store_cached -= size;
+    for (unsigned i = e->store_n; i-- > 0;) {
+        if (e->store_cache[i].size == size) {
+            p = store_take(e, i);
+            e->store_hit = true;
+            break;
         }
     }
     if (!p) p = alloc_mem(e->cfg, size);
@@ -83,27 +101,59 @@ void *tcp_block_alloc(struct synack_tcp *c, size_t size)
     return p;
 }
 
-/* A block of a drained buffer goes to the env's small cache rather than to the allocator
- * when it fits: a buffer that drains and fills every round trip would otherwise go to the
- * allocator and back each time, and one past glibc's mmap threshold (128 KiB) comes back
- * as fresh pages to fault in and zero each time (bench/bulk with buffers of 256 KiB: 2
- * Gbit/s, most of it in the kernel, against 22 with the cache). */
+/* A block of a drained buffer goes to the env's cache rather than to the allocator: a
+ * buffer that drains and fills every round trip would otherwise go to the allocator and
+ * back each time, and a large one comes back as fresh pages to fault in and zero (bench/bulk
+ * with buffers of 256 KiB: 2 Gbit/s, most of it in the kernel, against 22 with the cache).
+ * Why more than a few blocks, for a while: with two connections whose multi-megabyte
+ * buffers drain in turn (iperf3 -P 2 under synack run), a cache of 2 MiB sent every block
+ * back to the C library, which trimmed its heap and handed out fresh pages again, and two
+ * streams moved 3 Gbit/s where one moved 18 (docs/PERFORMANCE.md). The deadline makes
+ * what is past the kept part go once nothing uses it, so an idle stack holds at most
+ * TCP_STORE_KEEP_BYTES of it. */
 void tcp_block_free(struct synack_tcp *c, void *p, size_t size)
 {
     if (!p) return;
     struct tcp_env *e = c->env;
     e->conn_storage -= size;
-    if (size >= TCP_STORE_CACHE_MIN && e->store_cached + size <= TCP_STORE_CACHE_BYTES) {
-        for (unsigned i = 0; i < TCP_STORE_CACHE; i++) {
-            if (!e->store_cache[i].p) {
-                e->store_cache[i].p = p;
-                e->store_cache[i].size = size;
-                e->store_cached += size;
-                return;
-            }
-        }
+    size_t cap = TCP_STORE_CACHE_BYTES;
+    /* A stack with a memory budget caches no more than the budget's worth. */
+    if (e->cfg->mem_budget && e->cfg->mem_budget < cap) cap = e->cfg->mem_budget;
+    if (size < TCP_STORE_CACHE_MIN || size > cap) {
+        alloc_free(e->cfg, p);
+        return;
     }
-    alloc_free(e->cfg, p);
+    while (e->store_n == TCP_STORE_CACHE || e->store_cached + size > cap)
+        alloc_free(e->cfg, store_take(e, 0)); /* the oldest makes room */
+    e->store_cache[e->store_n].p = p;
+    e->store_cache[e->store_n].size = size;
+    e->store_n++;
+    e->store_cached += size;
+    if (store_over_keep(e) && e->store_trim_at == SYNACK_NEVER) {
+        e->store_trim_at = e->store_seen + TCP_STORE_IDLE;
+        e->store_hit = false;
+    }
+}
+
+void tcp_store_trim(struct tcp_env *e, synack_time_t now)
+{
+    if (e->store_trim_at == SYNACK_NEVER || now < e->store_trim_at) return;
+    if (e->store_hit && store_over_keep(e)) {
+        /* In use: another while. */
+        e->store_trim_at = now + TCP_STORE_IDLE;
+        e->store_hit = false;
+        return;
+    }
+    while (store_over_keep(e))
+        alloc_free(e->cfg, store_take(e, 0));
+    e->store_trim_at = SYNACK_NEVER;
+}
+
+void tcp_store_free(struct tcp_env *e)
+{
+    while (e->store_n)
+        alloc_free(e->cfg, store_take(e, 0));
+    e->store_trim_at = SYNACK_NEVER;
 }
 
 static bool grow_ring(struct synack_tcp *c, struct ring *r, size_t cap)

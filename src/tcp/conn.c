@@ -162,8 +162,9 @@ uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr,
     return (uint32_t)siphash_tuple(e->hash_key, laddr, lport, raddr, rport);
 }
 
-void tcp_mem_sync(struct synack_tcp *c)
+void tcp_mem_sync(struct synack_tcp *c, synack_time_t now)
 {
+    if (now > c->env->store_seen) c->env->store_seen = now;
     if (c->flags & TCP_F_DEAD) return;
     tcp_storage_release(c);
     size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + tcp_ooo_bytes(c);

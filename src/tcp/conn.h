@@ -537,8 +537,9 @@ uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr,
 /* Brings the env's count of held data up to date with this connection's buffers and
  * out-of-order queue (mem_budget), after giving back the storage of what is empty
  * (tcp_storage_release). Called at the end of every input, send, receive and close, so
- * storage follows what the connection holds. No-op on a dead connection. */
-void tcp_mem_sync(struct synack_tcp *c);
+ * storage follows what the connection holds. `now` is the call's time (the storage
+ * cache's deadline counts from it). No-op on a dead connection. */
+void tcp_mem_sync(struct synack_tcp *c, synack_time_t now);
 /* True when the env's connections hold mem_budget bytes of data or more. */
 bool tcp_mem_pressure(const struct synack_tcp *c);
 /* ---- tcp/autotune.c ---- */
@@ -584,6 +585,11 @@ void tcp_conn_free(struct synack_tcp *c);
 /* Allocates / frees a block of a connection beyond its TCB, counted in conn_storage. */
 void *tcp_block_alloc(struct synack_tcp *c, size_t size);
 void tcp_block_free(struct synack_tcp *c, void *p, size_t size);
+/* Frees what the storage cache holds past what it keeps, once its deadline has come and
+ * it served no allocation since the deadline was set (else sets it again). */
+void tcp_store_trim(struct tcp_env *e, synack_time_t now);
+/* Frees every block of the storage cache (with the stack). */
+void tcp_store_free(struct tcp_env *e);
 
 /* Bytes one connection allocates when it is made: its TCB (the rest comes with use). */
 size_t tcp_conn_bytes(const struct synack_config *cfg);

@@ -17,6 +17,7 @@ int tcp_env_init(struct tcp_env *e)
         e->hash_key[i] =
             (uint8_t)(cfg->isn_secret[i] ^ (uint8_t)(cfg->seed >> (8 * (i % 8))) ^ 0x5a);
     e->cookie_sent_at = SYNACK_NEVER;
+    e->store_trim_at = SYNACK_NEVER;
     e->timer_storage = alloc_mem(cfg, cfg->max_conns * sizeof *e->timer_storage);
     e->ctl_cap = TCP_CTLQ_CAP;
     e->ctlq = alloc_mem(cfg, e->ctl_cap * sizeof *e->ctlq);
@@ -32,9 +33,7 @@ void tcp_env_free(struct tcp_env *e)
         tcp_conn_destroy(e->all);
     tcp_reap(e);
     tcp_tw_free_all(e);
-    for (unsigned i = 0; i < TCP_STORE_CACHE; i++)
-        alloc_free(e->cfg, e->store_cache[i].p);
-    e->store_cached = 0;
+    tcp_store_free(e);
     while (e->listeners) {
         struct synack_listener *l = e->listeners;
         e->listeners = l->next;
@@ -85,11 +84,13 @@ void tcp_env_stats(const struct tcp_env *e, struct synack_stack_stats *out)
 synack_time_t tcp_next_deadline(const struct tcp_env *e)
 {
     synack_time_t conns = timers_next(&e->timers), tw = tcp_tw_next_deadline(e);
-    return conns < tw ? conns : tw;
+    synack_time_t d = conns < tw ? conns : tw;
+    return e->store_trim_at < d ? e->store_trim_at : d;
 }
 
 void tcp_handle_timers(struct tcp_env *e, synack_time_t now)
 {
+    if (now > e->store_seen) e->store_seen = now;
     struct timer_node *n;
     /* Bounded: each expiry moves the node's deadline past `now` or removes it. */
     for (size_t guard = 0; guard < 4 * e->cfg->max_conns + 16 && (n = timers_due(&e->timers, now));
@@ -99,6 +100,7 @@ void tcp_handle_timers(struct tcp_env *e, synack_time_t now)
         tcp_timer_expired(c, now);
     }
     tcp_tw_expire(e, now);
+    tcp_store_trim(e, now);
 }
 
 /* ---- the output list ---- */

@@ -46,11 +46,18 @@ struct tcp_ctl_seg {
  * at most this many slots: a flood between two output calls costs no more. */
 #define TCP_CTLQ_CAP 64
 
-/* The storage cache (tcp_env.store_cache): at most this many blocks, of at least
- * TCP_STORE_CACHE_MIN bytes each and TCP_STORE_CACHE_BYTES together. */
-#define TCP_STORE_CACHE 4
+/* The storage cache (tcp_env.store_cache, tcp/autotune.c): blocks of at least
+ * TCP_STORE_CACHE_MIN bytes that drained buffers and tables gave back. It holds at most
+ * TCP_STORE_CACHE blocks and TCP_STORE_CACHE_BYTES together (the newest; a block that does
+ * not fit pushes out the oldest). What is past TCP_STORE_KEEP blocks or TCP_STORE_KEEP_BYTES
+ * goes back to the allocator once the cache has served no allocation for TCP_STORE_IDLE
+ * (a deadline of the stack's, tcp_next_deadline): the newest blocks within both stay. */
+#define TCP_STORE_CACHE 32
 #define TCP_STORE_CACHE_MIN 4096
-#define TCP_STORE_CACHE_BYTES ((size_t)2 << 20)
+#define TCP_STORE_CACHE_BYTES ((size_t)64 << 20)
+#define TCP_STORE_KEEP 4
+#define TCP_STORE_KEEP_BYTES ((size_t)2 << 20)
+#define TCP_STORE_IDLE SYNACK_S(1)
 
 struct tcp_env {
     /* ---- lent by the stack before tcp_env_init, valid for the env's whole life ---- */
@@ -99,12 +106,21 @@ struct tcp_env {
      * autotune.c counts each allocation and free; dead connections count until freed). */
     size_t conn_storage;
     /* Blocks that drained buffers gave back, kept for the next allocation of their size
-     * (tcp/autotune.c: tcp_block_alloc, tcp_block_free); store_cached bytes together. */
+     * (tcp/autotune.c: tcp_block_alloc, tcp_block_free): store_n of them, oldest first,
+     * store_cached bytes together. Past what is kept (TCP_STORE_KEEP, _KEEP_BYTES), the
+     * rest is freed at store_trim_at unless the cache served an allocation since the
+     * deadline was set (store_hit: it is set again). store_seen is the latest time a public
+     * call brought to TCP (tcp_mem_sync, tcp_handle_timers), from which that deadline
+     * counts when a block is cached. */
     struct {
         void *p;
         size_t size;
     } store_cache[TCP_STORE_CACHE];
+    unsigned store_n;
+    bool store_hit;
     size_t store_cached;
+    synack_time_t store_trim_at;
+    synack_time_t store_seen;
 
     /* Deadlines: one heap node per connection. */
     struct timers timers;
@@ -158,9 +174,11 @@ synack_ssize tcp_ctl_output(struct tcp_env *e, uint8_t *buf, size_t cap);
  * anything, or SYNACK_ERR_BUFSZ. `tx` and `meta` as for tcp_output. */
 synack_ssize tcp_conns_output(struct tcp_env *e, uint8_t *buf, size_t cap, unsigned tx,
                               struct synack_tx_meta *meta, synack_time_t now);
-/* The earliest deadline of the connections and the TIME-WAIT records, or SYNACK_NEVER. */
+/* The earliest deadline of the connections, the TIME-WAIT records and the storage cache's
+ * trim, or SYNACK_NEVER. */
 synack_time_t tcp_next_deadline(const struct tcp_env *e);
-/* Runs the connections' due timers, then ends the TIME-WAIT records that are over. */
+/* Runs the connections' due timers, then ends the TIME-WAIT records that are over, then
+ * trims the storage cache if its deadline has come (tcp_store_trim). */
 void tcp_handle_timers(struct tcp_env *e, synack_time_t now);
 /* Fills what TCP holds (connections, listeners, half-open, TIME-WAIT, orphans, memory)
  * and its limits into `out`. */

@@ -576,7 +576,7 @@ void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wi
             c->last_rcv = now;
             if (tcp_ka_idle(c)) tcp_keepalive_reset(c, now);
             input_synchronized(c, seg, now);
-            tcp_mem_sync(c);
+            tcp_mem_sync(c, now);
         } else if (!dropped) {
             input_listen(l, ip, seg, now, NULL);
         }
@@ -590,5 +590,5 @@ void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wi
         input_syn_sent(c, seg, now);
     else
         input_synchronized(c, seg, now);
-    tcp_mem_sync(c);
+    tcp_mem_sync(c, now);
 }

@@ -95,11 +95,11 @@ static int send_admit(struct synack_tcp *c, size_t len, size_t *take)
 /* `n` of a send of `len` bytes were queued. SYNACK_EV_WRITABLE when space frees: after a
  * send that found the buffer full, and after one that filled it (taken whole, it found no
  * refusal, but whoever waits for room, a poll for POLLOUT, waits from now). */
-static synack_ssize send_queued(struct synack_tcp *c, size_t n, size_t len)
+static synack_ssize send_queued(struct synack_tcp *c, size_t n, size_t len, synack_time_t now)
 {
     if (n < len || tcp_snd_room(c) == 0) c->flags |= TCP_F_WANT_WRITABLE | TCP_F_SND_LIMITED;
     if (n == 0) return SYNACK_ERR_AGAIN;
-    tcp_mem_sync(c);
+    tcp_mem_sync(c, now);
     tcp_schedule_output(c);
     return (synack_ssize)n;
 }
@@ -107,14 +107,13 @@ static synack_ssize send_queued(struct synack_tcp *c, size_t n, size_t len)
 synack_ssize synack_tcp_send(struct synack_tcp *c, const uint8_t *data, size_t len,
                              synack_time_t now)
 {
-    (void)now;
     if (!c || (!data && len)) return SYNACK_ERR_INVAL;
     size_t take;
     int err = send_admit(c, len, &take);
     if (err) return err;
     if (len == 0) return 0;
     if (take && !tcp_ring_storage(c, &c->sndq)) return SYNACK_ERR_NOMEM;
-    return send_queued(c, ring_write(&c->sndq, data, take), len);
+    return send_queued(c, ring_write(&c->sndq, data, take), len, now);
 }
 
 synack_ssize synack_tcp_send_borrow(struct synack_tcp *c, struct synack_piece piece[2])
@@ -128,21 +127,21 @@ synack_ssize synack_tcp_send_borrow(struct synack_tcp *c, struct synack_piece pi
     if (take && !tcp_ring_storage(c, &c->sndq)) return SYNACK_ERR_NOMEM;
     size_t n = ring_room_spans(&c->sndq, 0, take, &piece[0].data, &piece[0].len, &piece[1].data,
                                &piece[1].len);
-    if (n == 0) return send_queued(c, 0, 1); /* full: as a send that took nothing */
+    /* Full: as a send that took nothing, which returns before it reads the time. */
+    if (n == 0) return send_queued(c, 0, 1, 0);
     c->sndq_lent = n;
     return (synack_ssize)n;
 }
 
 synack_ssize synack_tcp_send_commit(struct synack_tcp *c, size_t n, synack_time_t now)
 {
-    (void)now;
     if (!c || n > c->sndq_lent) return SYNACK_ERR_INVAL;
     int err = send_state_error(c);
     if (err) return err;
     c->sndq_lent = 0;
     if (n == 0) return 0;
     ring_commit(&c->sndq, n);
-    return send_queued(c, n, n);
+    return send_queued(c, n, n, now);
 }
 
 /* What a receive finds when nothing is buffered: 0 at the end of the stream, the error,
@@ -160,7 +159,7 @@ static synack_ssize recv_empty(const struct synack_tcp *c)
 static void recv_consumed(struct synack_tcp *c, size_t n, synack_time_t now)
 {
     tcp_rcvbuf_tune(c, n, now);
-    tcp_mem_sync(c);
+    tcp_mem_sync(c, now);
     if (tcp_is_synchronized(c->state) && !(c->flags & TCP_F_RCV_FIN) && tcp_should_update_window(c))
         tcp_schedule_output(c);
 }
@@ -320,7 +319,7 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
     if (!c) return;
     struct tcp_env *e = c->env;
     conn_release(c, now);
-    tcp_mem_sync(c);
+    tcp_mem_sync(c, now);
     orphan_add(c, now);
     tcp_reap(e);
 }

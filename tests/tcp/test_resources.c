@@ -260,8 +260,7 @@ static void send_buffer_kept_while_lent(void **state)
 
 /* A drained buffer's block waits in the stack's cache and the next buffer of its size takes
  * it back, with no allocation: the allocator's live bytes move only by the small tables
- * (under 4 KiB, not cached). A block that would
- * take the cache past 2 MiB goes back to the allocator. */
+ * (under 4 KiB, not cached). */
 static void a_drained_buffer_comes_back_from_the_stacks_cache(void **state)
 {
     (void)state;
@@ -283,16 +282,90 @@ static void a_drained_buffer_comes_back_from_the_stacks_cache(void **state)
     assert_true(conn_mem.live - live < 4096);
     fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 4);
     fix_peer_ack(&f, f.peer_ack + 4);
-    f.peer_ack += 4;
-    /* A buffer of 4 MiB, drained: too big for the cache. */
-    assert_int_equal(synack_tcp_set_bufsize(f.c, (size_t)4 << 20, 0), 0);
-    assert_int_equal(synack_tcp_send(f.c, (const uint8_t *)"big", 3, f.now), 3);
-    fix_expect_data(&f, WIRE_TCP_ACK | WIRE_TCP_PSH, f.peer_ack, f.peer_nxt, 3);
-    live = conn_mem.live;
-    fix_peer_ack(&f, f.peer_ack + 3);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
+/* Sends `len` bytes of "big" data on f->c, checks the segment and acknowledges it all, so
+ * that the send buffer drains. */
+static void send_and_drain(struct fix *f, size_t len)
+{
+    static const uint8_t data[8] = "bigdata";
+    assert_int_equal(synack_tcp_send(f->c, data, len, f->now), (synack_ssize)len);
+    fix_expect_data(f, WIRE_TCP_ACK | WIRE_TCP_PSH, f->peer_ack, f->peer_nxt, len);
+    fix_peer_ack(f, f->peer_ack + (uint32_t)len);
+    f->peer_ack += (uint32_t)len;
+}
+
+#define BIG_BUF ((size_t)4 << 20)
+
+/* A block past what the cache keeps for good (4 blocks, 2 MiB together) waits there too,
+ * under one deadline of the stack's: a 4 MiB buffer that drains and fills again while it
+ * is in use takes the same block back each time (no allocation, so no fresh pages to fault
+ * in), and once the cache has served nothing for TCP_STORE_IDLE the block goes back to the
+ * allocator and the deadline with it: an idle stack holds no more than before. */
+static void a_large_block_waits_in_the_cache_while_used_then_goes(void **state)
+{
+    (void)state;
+    struct fix f;
+    size_t idle = counted_accepted(&f);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, BIG_BUF, 0), 0);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    send_and_drain(&f, 3);
     expect_storage(&f, idle, 0);
-    assert_true(stats(&f).storage_cached <= f.cfg.sndbuf);
-    assert_true(conn_mem.live <= live - ((size_t)4 << 20));
+    assert_int_equal(stats(&f).storage_cached, BIG_BUF);
+    synack_time_t armed = f.now + TCP_STORE_IDLE;
+    assert_true(synack_stack_next_deadline(f.s) == armed);
+    /* In use twice a deadline: the block comes back each time, and the deadline, when it
+     * comes, is set again rather than freeing it. */
+    for (int round = 0; round < 4; round++) {
+        fix_advance(&f, TCP_STORE_IDLE / 2);
+        size_t live = conn_mem.live;
+        send_and_drain(&f, 4);
+        assert_true(conn_mem.live <= live + 4096); /* no new 4 MiB: at most a scoreboard */
+        assert_int_equal(stats(&f).storage_cached, BIG_BUF);
+        expect_storage(&f, idle, 0);
+        if (round % 2 == 1) armed += TCP_STORE_IDLE;
+        assert_true(synack_stack_next_deadline(f.s) == armed);
+    }
+    /* The deadline after the last use is set again; the one after that finds the cache
+     * unused since it was set: the block is freed, and nothing is due any more. */
+    fix_run_next_timer(&f);
+    assert_int_equal(stats(&f).storage_cached, BIG_BUF);
+    armed += TCP_STORE_IDLE;
+    assert_true(synack_stack_next_deadline(f.s) == armed);
+    size_t live = conn_mem.live;
+    fix_run_next_timer(&f);
+    assert_true(f.now == armed);
+    assert_int_equal(stats(&f).storage_cached, 0);
+    assert_int_equal(live - conn_mem.live, BIG_BUF);
+    expect_storage(&f, idle, 0);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
+static void budget_of_1mib(struct synack_config *cfg)
+{
+    counted_one_conn(cfg);
+    cfg->mem_budget = (size_t)1 << 20;
+}
+
+/* A stack with a memory budget caches no block larger than the budget: a drained 4 MiB
+ * buffer under a budget of 1 MiB goes back to the allocator at once, with no deadline. */
+static void a_budget_bounds_the_storage_cache(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, budget_of_1mib);
+    assert_int_equal(synack_tcp_listen(f.s, &SYNACK_TEST_EP(0, f.lport), 4, NULL, &f.l), 0);
+    size_t idle = conn_mem.live;
+    fix_accept_peer(&f, 40000);
+    assert_int_equal(synack_tcp_set_bufsize(f.c, BIG_BUF, 0), 0);
+    send_and_drain(&f, 3);
+    expect_storage(&f, idle, 0);
+    assert_int_equal(stats(&f).storage_cached, 0);
+    assert_true(synack_stack_next_deadline(f.s) == SYNACK_NEVER);
     fix_free(&f);
     assert_int_equal(conn_mem.live, 0);
 }
@@ -1311,6 +1384,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(receive_buffer_kept_while_out_of_order),
     cmocka_unit_test(send_buffer_kept_while_lent),
     cmocka_unit_test(a_drained_buffer_comes_back_from_the_stacks_cache),
+    cmocka_unit_test(a_large_block_waits_in_the_cache_while_used_then_goes),
+    cmocka_unit_test(a_budget_bounds_the_storage_cache),
     cmocka_unit_test(time_wait_record_frees_slot_and_buffers),
     cmocka_unit_test(time_wait_record_answers_like_the_tcb),
     cmocka_unit_test(time_wait_record_keeps_timestamps_paws_and_rfc6191),
