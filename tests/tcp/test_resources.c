@@ -345,6 +345,29 @@ static void a_large_block_waits_in_the_cache_while_used_then_goes(void **state)
     assert_int_equal(conn_mem.live, 0);
 }
 
+/* The cache holds at most 64 MiB: a block that would take it past that pushes out the
+ * oldest, which goes back to the allocator, so the newest (the sizes buffers have now)
+ * stay. */
+static void a_full_storage_cache_gives_back_its_oldest_block(void **state)
+{
+    (void)state;
+    struct fix f;
+    size_t idle = counted_accepted(&f);
+    const size_t first = (size_t)40 << 20, second = (size_t)48 << 20;
+    assert_int_equal(synack_tcp_set_bufsize(f.c, first, 0), 0);
+    send_and_drain(&f, 3);
+    assert_int_equal(stats(&f).storage_cached, first);
+    /* The buffer holds nothing: a larger size comes with the next byte. */
+    assert_int_equal(synack_tcp_set_bufsize(f.c, second, 0), 0);
+    size_t live = conn_mem.live;
+    send_and_drain(&f, 4);
+    assert_int_equal(stats(&f).storage_cached, second);
+    assert_int_equal(conn_mem.live + first, live + second);
+    expect_storage(&f, idle, 0);
+    fix_free(&f);
+    assert_int_equal(conn_mem.live, 0);
+}
+
 static void budget_of_1mib(struct synack_config *cfg)
 {
     counted_one_conn(cfg);
@@ -1386,6 +1409,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_drained_buffer_comes_back_from_the_stacks_cache),
     cmocka_unit_test(a_large_block_waits_in_the_cache_while_used_then_goes),
     cmocka_unit_test(a_budget_bounds_the_storage_cache),
+    cmocka_unit_test(a_full_storage_cache_gives_back_its_oldest_block),
     cmocka_unit_test(time_wait_record_frees_slot_and_buffers),
     cmocka_unit_test(time_wait_record_answers_like_the_tcb),
     cmocka_unit_test(time_wait_record_keeps_timestamps_paws_and_rfc6191),
