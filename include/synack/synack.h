@@ -708,8 +708,11 @@ struct synack_stack_stats {
                                          connection's rarer counters (synack_tcp_info), which
                                          comes with the first of them and stays with it */
     size_t storage_cached;            /* bytes of blocks that drained buffers gave back, kept
-                                         for the next buffer of their size (at most 4 blocks,
-                                         2 MiB together; freed with the stack) */
+                                         for the next buffer of their size: at most 32 blocks
+                                         and 64 MiB (or mem_budget) together, of which what
+                                         is past 4 blocks and 2 MiB goes back to the allocator
+                                         once the cache has served nothing for 1 s (a deadline
+                                         of the stack's); the rest is freed with the stack */
     size_t time_wait_bytes;           /* bytes per TIME_WAIT record */
     size_t frag_bytes, frag_mem;      /* IP reassembly: bytes charged by the datagrams in
                                          progress, against the cap (frag_mem) */
