@@ -7,15 +7,18 @@
  * Input: [ctl] then the 10-byte header, then the packet.
  *   ctl bit 0: repair the packet's IPv4 header (Total Length to the packet's length, the
  *       header checksum) so that the stack looks past it; bit 1: point csum_start at the
- *       end of the IP header and csum_offset at the TCP checksum (16), so NEEDS_CSUM
- *       headers that tell the truth are common.
+ *       end of the IP header (IPv4 IHL, or IPv6's fixed 40 bytes) and csum_offset at the
+ *       checksum of the protocol the header names (UDP's, 6, for UDP; TCP's, 16, for any
+ *       other), so NEEDS_CSUM headers that tell the truth are common.
  *
  * Checked: a header that parses emits back to the same 10 bytes; every rule of the parse
- * holds of it, computed again here (the checksum field in the packet, a GSO type of TCPV4 or
- * TCPV6 on a packet of its IP version with gso_size and NEEDS_CSUM, hdr_len within the
- * packet); synack_checksum_complete succeeds on what the parser let through; the stack (a
- * listener on port 80) takes the packet both ways without a sanitizer report, within 4 MiB,
- * and holds nothing once freed.
+ * holds of it, computed again here (the checksum field in the packet and, with NEEDS_CSUM,
+ * the TCP or UDP Checksum field by synack_checksum_place_is_valid, TCP's with a GSO type; a
+ * GSO type of TCPV4 or TCPV6 on a packet of its IP version with gso_size and NEEDS_CSUM,
+ * hdr_len within the packet); synack_checksum_complete succeeds on what the parser let
+ * through; the stack (at 198.18.0.1 and 2001:db8::1, a TCP listener and a UDP socket on
+ * port 80) takes the packet both ways without a sanitizer report, within 4 MiB, and holds
+ * nothing once freed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,24 +30,33 @@
 
 #define VNET_MEM_CAP (4u << 20)
 
-/* ctl bit 1: csum_start at the end of the IP header, csum_offset at the TCP checksum. */
-static void aim_checksum(uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt)
+/* ctl bit 1: csum_start at the end of the IP header, csum_offset at the checksum of the
+ * protocol it names (RFC 791 §3.1 Protocol at byte 9, RFC 8200 §3 Next Header at byte 6). */
+static void aim_checksum(uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt, size_t len)
 {
-    unsigned start = (pkt[0] >> 4) == 6 ? 40u : (pkt[0] & 0xfu) * 4u;
+    bool v6 = (pkt[0] >> 4) == 6;
+    unsigned start = v6 ? 40u : (pkt[0] & 0xfu) * 4u;
+    size_t at = v6 ? 6 : 9;
+    bool udp = at < len && pkt[at] == 17;
     struct synack_vnet_hdr h = {.flags = hdr[0], .gso_type = hdr[1]};
     h.hdr_len = (uint16_t)(hdr[2] | hdr[3] << 8);
     h.gso_size = (uint16_t)(hdr[4] | hdr[5] << 8);
     h.csum_start = (uint16_t)start;
-    h.csum_offset = 16;
+    h.csum_offset = udp ? 6 : 16;
     synack_vnet_emit(&h, hdr);
 }
 
 /* The rules of synack_vnet_parse, checked again of a header it took. */
 static void check_taken(const struct synack_vnet_hdr *h, const uint8_t *pkt, size_t len)
 {
-    if (h->flags & SYNACK_VNET_F_NEEDS_CSUM)
+    if (h->flags & SYNACK_VNET_F_NEEDS_CSUM) {
         fz_check("vnet", (size_t)h->csum_start + h->csum_offset + 2 <= len,
                  "checksum field outside");
+        fz_check("vnet", synack_checksum_place_is_valid(pkt, len, h->csum_start, h->csum_offset),
+                 "a partial checksum off the transport's field");
+        fz_check("vnet", h->gso_type == SYNACK_VNET_GSO_NONE || h->csum_offset == 16,
+                 "a GSO type with a partial checksum not TCP's");
+    }
     if (h->gso_type != SYNACK_VNET_GSO_NONE) {
         unsigned type = h->gso_type & ~SYNACK_VNET_GSO_ECN;
         fz_check("vnet", type == SYNACK_VNET_GSO_TCPV4 || type == SYNACK_VNET_GSO_TCPV6,
@@ -61,13 +73,17 @@ static struct synack_stack *vnet_stack(struct fz_mem *mem)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    struct synack_addr a = synack_addr_v4(FZ_LOCAL);
-    if (synack_config_add_addr(&cfg, &a) != 0) abort();
+    static const uint8_t local6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    struct synack_addr a = synack_addr_v4(FZ_LOCAL), a6 = synack_addr_v6(local6);
+    if (synack_config_add_addr(&cfg, &a) != 0 || synack_config_add_addr(&cfg, &a6) != 0) abort();
     fz_mem_hook(&cfg, mem, VNET_MEM_CAP);
     struct synack_stack *s;
     if (synack_stack_new(&s, &cfg) != 0) abort();
     struct synack_listener *l;
-    if (synack_tcp_listen(s, &SYNACK_TEST_EP(0, 80), 4, NULL, &l) != 0) abort();
+    struct synack_udp *u;
+    if (synack_tcp_listen(s, &SYNACK_TEST_EP(0, 80), 4, NULL, &l) != 0 ||
+        synack_udp_bind(s, &SYNACK_TEST_EP(0, 80), NULL, &u) != 0)
+        abort();
     return s;
 }
 
@@ -91,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pkt == NULL) abort();
     memcpy(pkt, data + 1 + SYNACK_VNET_HDR_LEN, len);
     if ((ctl & 1) && len) fz_repair_ipv4_header(pkt, len);
-    if ((ctl & 2) && len) aim_checksum(hdr, pkt);
+    if ((ctl & 2) && len) aim_checksum(hdr, pkt, len);
 
     struct synack_vnet_hdr h;
     enum synack_vnet_error e = synack_vnet_parse(hdr, pkt, len, &h);

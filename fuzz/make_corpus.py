@@ -484,11 +484,29 @@ def tcp4_partial(payload, flags=0x10, dport=80):
     return ipv4(TCP, seg)
 
 
+def udp4_partial(payload, dport=80, partial=True):
+    """An IPv4 UDP datagram from the peer to synack whose checksum field holds the
+    pseudo-header's sum only, as the kernel leaves it (NEEDS_CSUM); with partial False the
+    same field, which a DATA_VALID header vouches for without it being the sum."""
+    seg = struct.pack(">HHHH", 40000, dport, 8 + len(payload), 0) + payload
+    pseudo = struct.pack(">IIBBH", 0xc6120002, 0xc6120001, 0, UDP, len(seg))
+    field = (~csum(pseudo)) & 0xffff
+    if not partial:
+        field ^= 0x5a5a
+    return ipv4(UDP, seg[:6] + struct.pack(">H", field) + seg[8:])
+
+
 def vnet_seeds():
     big = tcp4_partial(bytes(range(256)) * 11)  # 2,816 bytes: more than one MTU
     syn = tcp4_partial(b"", flags=0x02)
     syn6 = ipv6(TCP, tcp_syn(A6, B6))
     csum4 = dict(flags=1, start=20, offset=16)
+    udp4 = udp4_partial(b"a question")
+    udp4_bad = udp4_partial(b"a question", partial=False)
+    udp6_whole = ipv6(UDP, udp6(A6, B6, b"a question", dport=80))
+    # The pseudo-header's sum alone, folded and not complemented (virtio 1.1 §5.1.6.2).
+    seg6 = udp6_whole[40:46] + struct.pack(">H", (~csum(pseudo6(A6, B6, UDP, len(udp6_whole) - 40))) & 0xffff) + udp6_whole[48:]
+    udp6p = udp6_whole[:40] + seg6
     return {
         # ctl 0: as it comes; the kernel's own headers, then headers that lie.
         "gso-tcpv4": b"\0" + vnet_hdr(gso=1, hdr_len=40, gso_size=1448, **csum4) + big,
@@ -506,6 +524,16 @@ def vnet_seeds():
         "header-only": b"\0" + vnet_hdr(),
         # ctl 3: repairs on, so mutated packets still reach TCP.
         "repair-big": b"\3" + vnet_hdr(gso=1, hdr_len=40, gso_size=1448, **csum4) + big,
+        # UDP: the kernel's partial sums and verified datagrams; places that lie.
+        "partial-udp4": b"\0" + vnet_hdr(flags=1, start=20, offset=6) + udp4,
+        "partial-udp6": b"\0" + vnet_hdr(flags=1, start=40, offset=6) + udp6p,
+        "data-valid-udp4": b"\0" + vnet_hdr(flags=2) + udp4_bad,
+        "data-valid-udp6": b"\0" + vnet_hdr(flags=2) + udp6_whole,
+        "lie-csum-place-udp": b"\0" + vnet_hdr(flags=1, start=20, offset=16) + udp4,
+        "lie-csum-place-ip": b"\0" + vnet_hdr(flags=1, start=0, offset=10) + udp4,
+        "lie-csum-place-gso": b"\0" + vnet_hdr(gso=1, hdr_len=40, gso_size=1448, flags=1,
+                                               start=20, offset=18) + big,
+        "repair-udp4": b"\3" + vnet_hdr(flags=1) + udp4,
     }
 
 

@@ -13,6 +13,8 @@
 #define VNET_OFF_CSUM_OFFSET 8
 /* Bytes of the checksum field csum_offset points at. */
 #define VNET_CSUM_FIELD_LEN 2
+/* The TCP header's Checksum field, from its first byte (RFC 9293 §3.1). */
+#define VNET_TCP_CSUM_OFFSET 16
 
 static uint16_t vnet_get_le16(const uint8_t *p)
 {
@@ -44,6 +46,8 @@ const char *synack_vnet_error_name(enum synack_vnet_error e)
         return "gso-family";
     case SYNACK_VNET_HDR_LEN_RANGE:
         return "hdr-len-range";
+    case SYNACK_VNET_CSUM_PLACE:
+        return "csum-place";
     }
     return "unknown";
 }
@@ -82,6 +86,12 @@ enum synack_vnet_error synack_vnet_parse(const uint8_t hdr[SYNACK_VNET_HDR_LEN],
         enum synack_vnet_error e = vnet_check_gso(out, pkt);
         if (e != SYNACK_VNET_OK) return e;
     }
+    /* The sum the kernel left partial is the transport checksum the stack would verify,
+     * and no other: else vouching for the packet would skip a check nobody made. */
+    if ((out->flags & SYNACK_VNET_F_NEEDS_CSUM) &&
+        (!synack_checksum_place_is_valid(pkt, pkt_len, out->csum_start, out->csum_offset) ||
+         (out->gso_type != SYNACK_VNET_GSO_NONE && out->csum_offset != VNET_TCP_CSUM_OFFSET)))
+        return SYNACK_VNET_CSUM_PLACE;
     if (out->hdr_len > pkt_len) return SYNACK_VNET_HDR_LEN_RANGE;
     return SYNACK_VNET_OK;
 }

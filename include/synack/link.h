@@ -312,7 +312,8 @@ struct synack_link_stats {
     /* Capture wrapper only: packets the capture file failed to take (disk full, ...). */
     uint64_t capture_errors;
     /* TUN with offloads only (synack_tun_config.offload): packets whose virtio-net header
-     * lied about lengths or offsets (synack_vnet_parse refused it; also in rx_errors);
+     * lied about lengths or offsets, or put a partial checksum anywhere but the TCP or UDP
+     * Checksum field (synack_vnet_parse refused it; also in rx_errors);
      * packets that came merged (GRO) or unsegmented (GSO), longer than the MTU, as one TCP
      * segment; packets whose transport checksum the kernel vouched for (partial or verified)
      * and the stack did not compute. Sent: TCP segments longer than the MTU left for the
@@ -467,12 +468,12 @@ struct synack_tun_config {
      * virtio-net header on every packet (IFF_VNET_HDR) and asks the kernel for checksum
      * offload and TCP segmentation offload (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 |
      * TUN_F_TSO6, or as much of it as the kernel takes), so that it hands the stack TCP
-     * segments it merged (GRO) or never split, up to 64 KiB, with checksums it vouches for,
-     * and takes from the stack TCP checksums to finish and segments of up to 64 KiB to cut
-     * (synack_link_tx_offloads); when the kernel refuses the header, the link reads and
-     * writes plain packets. OFF: plain packets
-     * (IFF_TUN | IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but
-     * synack_tun_open fails when the kernel refuses them. */
+     * segments it merged (GRO) or never split, up to 64 KiB, and UDP datagrams, with
+     * checksums it vouches for, and takes from the stack TCP and UDP checksums to finish and
+     * segments of up to 64 KiB to cut (synack_link_tx_offloads); when the kernel refuses the
+     * header, the link reads and writes plain packets. OFF: plain packets (IFF_TUN |
+     * IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but synack_tun_open fails
+     * when the kernel refuses them. */
     int offload;
 };
 
@@ -573,22 +574,25 @@ enum synack_vnet_error {
     SYNACK_VNET_GSO_CSUM,      /* a GSO type without NEEDS_CSUM */
     SYNACK_VNET_GSO_FAMILY,    /* TCPV4 on a packet that is not IPv4, TCPV6 not IPv6 */
     SYNACK_VNET_HDR_LEN_RANGE, /* hdr_len past the end of the packet */
+    SYNACK_VNET_CSUM_PLACE,    /* NEEDS_CSUM with the field inside the packet but not the
+                                  packet's TCP or UDP Checksum (TCP's with a GSO type) */
 };
 
 /* "truncated", "csum-range", ... for a synack_vnet_error. Never NULL. */
 const char *synack_vnet_error_name(enum synack_vnet_error e);
 
-/* Parses the header `hdr` (SYNACK_VNET_HDR_LEN bytes, as read before the packet) into `out`,
- * and checks it against the packet it came with (`pkt`, `pkt_len` bytes; none is TRUNCATED):
- * with NEEDS_CSUM the 2-byte field at csum_start + csum_offset lies within the packet; a GSO
- * type is TCPV4 or TCPV6 (UDP is refused: we never ask for it), with gso_size > 0 and
- * NEEDS_CSUM (a packet left for segmentation has no final checksum: each segment will
- * have its own), on a packet of the matching IP
- * version; hdr_len does not exceed the packet (its exact value is only a hint: a device
- * "MUST NOT rely on hdr_len to be correct", §5.1.6.2.2). Unknown flag bits are ignored
- * (§5.1.6.2.2), as are csum_start and csum_offset without NEEDS_CSUM, and gso_size without
- * a GSO type.
- * Returns SYNACK_VNET_OK and fills `out`, or the reason (`out` then unspecified). */
+/* Parses the header `hdr` (SYNACK_VNET_HDR_LEN bytes, as read before the packet) into `out`, and
+ * checks it against the packet it came with (`pkt`, `pkt_len` bytes; none is TRUNCATED): with
+ * NEEDS_CSUM the 2-byte field at csum_start + csum_offset lies within the packet and is the
+ * Checksum field of the TCP or UDP datagram the packet carries whole
+ * (synack_checksum_place_is_valid; TCP's for a GSO type), so a link vouches for no sum the kernel
+ * did not leave partial where the stack reads it; a GSO type is TCPV4 or TCPV6 (UDP is refused: we
+ * never ask for it), with gso_size > 0 and NEEDS_CSUM (a packet left for segmentation has no final
+ * checksum: each segment will have its own), on a packet of the matching IP version; hdr_len does
+ * not exceed the packet (its exact value is only a hint: a device "MUST NOT rely on hdr_len to be
+ * correct", §5.1.6.2.2). Unknown flag bits are ignored (§5.1.6.2.2), as are csum_start and
+ * csum_offset without NEEDS_CSUM, and gso_size without a GSO type. Returns SYNACK_VNET_OK and fills
+ * `out`, or the reason (`out` then unspecified). */
 enum synack_vnet_error synack_vnet_parse(const uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt,
                                          size_t pkt_len, struct synack_vnet_hdr *out);
 
@@ -714,8 +718,8 @@ struct synack_mqwire_config {
     uint8_t key[16]; /* the steering key (the stacks' steer_key) */
     unsigned mtu;    /* largest packet, and what mtu() reports: 68-65535; 0 means 1500 */
     /* Transmit offloads, on unless this is set: memory does not corrupt what it carries,
-     * so the links take packets with TCP checksums left partial and TSO segments of up to
-     * 64 KiB (SYNACK_TX_ALL), and hand them to the receiving stack vouched for
+     * so the links take packets with TCP and UDP checksums left partial and TSO segments of
+     * up to 64 KiB (SYNACK_TX_ALL), and hand them to the receiving stack vouched for
      * (synack_link_recv_offload) and whole, as a TUN device hands its merged segments; a
      * plain recv (a capture wrapped around a queue's link) gets the checksum finished. Set
      * it to carry only whole packets of at most mtu. */

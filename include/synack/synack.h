@@ -619,6 +619,17 @@ int synack_stack_input_flags(struct synack_stack *stack, const uint8_t *pkt, siz
  * within the packet: start + offset + 2 > len). */
 int synack_checksum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset);
 
+/* Whether a partial checksum's place as a link's header gives it (virtio 1.1 §5.1.6.2:
+ * csum_start, csum_offset) is where the packet's own headers put the transport checksum:
+ * for `pkt` (`len` bytes), an IPv4 or IPv6 packet carrying a whole TCP or UDP datagram,
+ * `start` is where that header begins (after the IP header and every extension header,
+ * RFC 8200 §4) and `offset` is its Checksum field's (16 for TCP, RFC 9293 §3.1; 6 for UDP,
+ * RFC 768), the field within the datagram. False for a partial checksum anywhere else: in
+ * a fragment, or over any other protocol. A packet whose IP header does not parse is true:
+ * its place cannot be judged, and synack_stack_input drops and counts it all the same. For
+ * a link to check before it vouches for a NEEDS_CSUM packet (SYNACK_INPUT_CSUM_VERIFIED). */
+bool synack_checksum_place_is_valid(const uint8_t *pkt, size_t len, size_t start, size_t offset);
+
 /* Writes the next packet the stack wants to send into `buf` and returns its length (a TCP
  * segment, or an ICMP message such as an echo reply);
  * SYNACK_ERR_AGAIN when there is nothing to send; SYNACK_ERR_BUFSZ when `cap` is smaller
@@ -628,9 +639,10 @@ synack_ssize synack_stack_output(struct synack_stack *stack, uint8_t *buf, size_
 
 /* What a link finishes for the stack on transmit (synack_link_tx_offloads): the bits a
  * caller passes to synack_stack_output_offload. */
-/* The link completes a TCP checksum left partial (virtio 1.1 §5.1.6.2,
+/* The link completes a TCP or UDP checksum left partial (virtio 1.1 §5.1.6.2,
  * VIRTIO_NET_HDR_F_NEEDS_CSUM): the field holds the pseudo-header's sum, folded and not
- * complemented, and the link (or the kernel behind it) sums the rest. */
+ * complemented, and the link (or the kernel behind it) sums the rest, sending a UDP sum
+ * that comes to zero as all ones (RFC 768, RFC 8200 §8.1; synack_checksum_complete does). */
 #define SYNACK_TX_CSUM 0x1u
 /* The link cuts an IPv4 (TSO4) or IPv6 (TSO6) TCP segment longer than the MSS into
  * segments of gso_size payload bytes each, as TCP segmentation offload does
@@ -644,26 +656,26 @@ synack_ssize synack_stack_output(struct synack_stack *stack, uint8_t *buf, size_
 /* How a packet of synack_stack_output_offload is to be finished by its link. All zero: a
  * whole packet with complete checksums, as synack_stack_output writes. */
 struct synack_tx_meta {
-    bool csum_partial;    /* the TCP checksum is partial (SYNACK_TX_CSUM) */
+    bool csum_partial;    /* the TCP or UDP checksum is partial (SYNACK_TX_CSUM) */
     uint16_t csum_start;  /* with csum_partial: where the sum starts (the transport header,
                              from the first byte of the IP packet) */
     uint16_t csum_offset; /* with csum_partial: the checksum field, after csum_start (16,
-                             TCP's) */
+                             TCP's; 6, UDP's) */
     uint16_t gso_size;    /* 0, or a TCP segment to cut into pieces of gso_size payload bytes
                              (SYNACK_TX_TSO4/6; the payload is at least two of them) */
     uint16_t hdr_len;     /* with gso_size: IP and TCP header bytes, which each piece repeats */
 };
 
-/* synack_stack_output for a link that finishes some of the work (`tx`: SYNACK_TX_* bits the
- * link takes; 0 is synack_stack_output). With SYNACK_TX_CSUM the checksums of TCP segments
- * are left partial (those of UDP, ICMP, TCB-less RSTs and the IPv4 header are whole); with
- * SYNACK_TX_TSO4/6 too, a TCP connection may write up to config gso_max_size bytes (and `cap`) as
- * one segment where it would have written several full-sized ones at once, under the same
- * congestion window, peer's window and Nagle as they: the link's pieces are byte for byte the
- * segments synack_stack_output would have written (RFC 9293 §3.7.1: none exceeds the MSS), and the
- * connection accounts for each piece as for a segment of its own (RFC 5681, RFC 6298,
- * RFC 8985). `meta` says what the link must finish (zeroed when nothing).
- * Returns as synack_stack_output, or SYNACK_ERR_INVAL (NULL meta, an unknown bit). */
+/* synack_stack_output for a link that finishes some of the work (`tx`: SYNACK_TX_* bits the link
+ * takes; 0 is synack_stack_output). With SYNACK_TX_CSUM the checksums of TCP segments and of UDP
+ * datagrams that leave whole are left partial (those of UDP fragments, ICMP, TCB-less RSTs and the
+ * IPv4 header are whole); with SYNACK_TX_TSO4/6 too, a TCP connection may write up to config
+ * gso_max_size bytes (and `cap`) as one segment where it would have written several full-sized ones
+ * at once, under the same congestion window, peer's window and Nagle as they: the link's pieces are
+ * byte for byte the segments synack_stack_output would have written (RFC 9293 §3.7.1: none exceeds
+ * the MSS), and the connection accounts for each piece as for a segment of its own (RFC 5681, RFC
+ * 6298, RFC 8985). `meta` says what the link must finish (zeroed when nothing). Returns as
+ * synack_stack_output, or SYNACK_ERR_INVAL (NULL meta, an unknown bit). */
 synack_ssize synack_stack_output_offload(struct synack_stack *stack, uint8_t *buf, size_t cap,
                                          unsigned tx, struct synack_tx_meta *meta,
                                          synack_time_t now);
@@ -1057,10 +1069,11 @@ int synack_udp_connect(struct synack_udp *u, const struct synack_endpoint *remot
  * address or the stack's first address of the destination's family. A datagram larger
  * than the MTU leaves in fragments (IPv4 without DF, IPv6 with a Fragment header; one such
  * datagram at a time). The checksum is always computed (RFC 8200 §8.1 requires it over
- * IPv6; RFC 8085 §3.4 asks it over IPv4). Returns len, or: NOTCONN (no `to` and not
- * connected), INVAL, MSGSIZE, AGAIN (the send queue, or the stack's fragmenting slot, is
- * full: WRITABLE follows), CONNREFUSED / UNREACH (a connected socket's pending ICMP error,
- * reported once). */
+ * IPv6; RFC 8085 §3.4 asks it over IPv4): by the stack, or for a datagram that leaves
+ * whole by a link that finishes checksums (SYNACK_TX_CSUM). Returns len, or: NOTCONN (no `to` and
+ * not connected), INVAL, MSGSIZE, AGAIN (the send queue, or the stack's fragmenting slot, is full:
+ * WRITABLE follows), CONNREFUSED / UNREACH (a connected socket's pending ICMP error, reported
+ * once). */
 synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t len,
                              const struct synack_endpoint *to, synack_time_t now);
 

@@ -520,7 +520,8 @@ synack_ssize synack_stack_output_offload(struct synack_stack *s, uint8_t *buf, s
                                          synack_time_t now)
 {
     if (!s || !buf || !meta || (tx & ~SYNACK_TX_ALL)) return SYNACK_ERR_INVAL;
-    /* Only TCP's own segments leave work to the link: the others go whole. */
+    /* Only TCP's own segments and whole UDP datagrams leave work to the link: the others
+     * go whole. */
     *meta = (struct synack_tx_meta){0};
     if (cap < s->cfg.mtu) return SYNACK_ERR_BUFSZ;
     /* TCB-less segments first: answers to what found no connection, owed RSTs. */
@@ -533,7 +534,7 @@ synack_ssize synack_stack_output_offload(struct synack_stack *s, uint8_t *buf, s
         if (!stack_big_busy(s)) stack_udp_wake_writers(s, now);
         if (n != 0) return n;
     }
-    if (stack_udp_has_output(s)) return stack_udp_output(s, buf, cap, now);
+    if (stack_udp_has_output(s)) return stack_udp_output(s, buf, cap, tx, meta, now);
     if (!tcp_conns_pending(&s->tcp)) return SYNACK_ERR_AGAIN;
     synack_ssize n = tcp_conns_output(&s->tcp, buf, cap, tx, meta, now);
     return n == 0 ? SYNACK_ERR_AGAIN : output_traced(s, n, buf, now);

@@ -219,8 +219,11 @@ void stack_udp_input(struct synack_stack *s, const struct wire_ip_repr *ip,
                      synack_time_t now);
 /* An ICMP or ICMPv6 error about a UDP datagram we sent (classified as for TCP). */
 void stack_udp_icmp_error(struct synack_stack *s, const struct ip_icmp_error *e, synack_time_t now);
-/* Writes the oldest queued UDP packet: its length, 0 if none, or SYNACK_ERR_BUFSZ. */
-synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now);
+/* Writes the oldest queued UDP packet: its length, 0 if none, or SYNACK_ERR_BUFSZ. With
+ * SYNACK_TX_CSUM in `tx` its checksum is left partial and `meta` says where (virtio 1.1
+ * §5.1.6.2); otherwise it is finished here. */
+synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, unsigned tx,
+                              struct synack_tx_meta *meta, synack_time_t now);
 bool stack_udp_has_output(const struct synack_stack *s);
 /* Room was freed (the send queue drained, or the fragmenting slot): every socket whose send
  * got AGAIN gets WRITABLE. */

@@ -8,7 +8,9 @@
  * drains; a larger one goes through the stack's one fragmenting slot. A send that finds no
  * room gets AGAIN, and the socket a WRITABLE event once the queue has drained or the slot's
  * last fragment has left (whichever frees first: a socket woken for the other one may get
- * AGAIN again, and then another WRITABLE).
+ * AGAIN again, and then another WRITABLE). A queued datagram's checksum is left partial
+ * until it leaves: synack_stack_output_offload hands it so to a link that finishes it
+ * (SYNACK_TX_CSUM), and finishes it itself for any other.
  * Receiving: each socket has a queue of udp_rcvbuf bytes (a datagram's data and a
  * 21-byte record each, at most udp_rcvbuf / 64 datagrams); a datagram that does not fit
  * is dropped (udp-queue-full). READABLE is sent when a datagram arrives to an empty queue.
@@ -200,6 +202,10 @@ synack_ssize synack_udp_send(struct synack_udp *u, const uint8_t *data, size_t l
             return SYNACK_ERR_AGAIN;
         }
         uint8_t *pkt = s->scratch; /* one MTU */
+        /* Queued with the pseudo-header's sum alone: stack_udp_output finishes it, or
+         * leaves it to a link that offloads it (the fragments above carry one sum over the
+         * whole datagram, which no link finishes piece by piece). */
+        d.csum_partial = true;
         size_t n = wire_udp_emit(&d, &ip.src, &ip.dst, pkt + hdr, s->cfg.mtu - hdr);
         ip.payload_len = (uint16_t)n;
         ip.id = s->ip_id++;
@@ -233,7 +239,8 @@ void stack_udp_wake_writers(struct synack_stack *s, synack_time_t now)
     }
 }
 
-synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, synack_time_t now)
+synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, unsigned tx,
+                              struct synack_tx_meta *meta, synack_time_t now)
 {
     if (ring_len(&s->udp_txq) == 0) return 0;
     uint8_t lenb[2];
@@ -242,6 +249,19 @@ synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, 
     if (cap < n) return SYNACK_ERR_BUFSZ;
     ring_consume(&s->udp_txq, 2);
     ring_read(&s->udp_txq, buf, n);
+    /* A queued datagram has the fixed header of its family, no extension header (RFC 791
+     * §3.1, RFC 8200 §3: the version is the first four bits). */
+    size_t hdr = wire_ip_header_len((buf[0] >> 4) == 6 ? SYNACK_AF_INET6 : SYNACK_AF_INET);
+    if (tx & SYNACK_TX_CSUM) {
+        /* virtio 1.1 §5.1.6.2: the link sums from the UDP header to the end and stores
+         * the result in the Checksum field. */
+        meta->csum_partial = true;
+        meta->csum_start = (uint16_t)hdr;
+        meta->csum_offset = WIRE_UDP_OFF_CHECKSUM;
+    } else {
+        /* In range: the datagram holds its header (synack_udp_send wrote both). */
+        (void)synack_checksum_complete(buf, n, hdr, WIRE_UDP_OFF_CHECKSUM);
+    }
     if (s->trace) s->trace(s->trace_ctx, 'o', buf, n, SYNACK_DROP_NONE, now);
     if (ring_len(&s->udp_txq) == 0) stack_udp_wake_writers(s, now);
     return (synack_ssize)n;

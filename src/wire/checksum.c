@@ -114,3 +114,15 @@ int synack_checksum_complete(uint8_t *pkt, size_t len, size_t start, size_t offs
     pkt[start + offset + 1] = (uint8_t)csum;
     return 0;
 }
+
+bool synack_checksum_place_is_valid(const uint8_t *pkt, size_t len, size_t start, size_t offset)
+{
+    struct wire_ip_repr ip;
+    if (pkt == NULL || wire_ip_parse(pkt, len, &ip) != SYNACK_DROP_NONE) return true;
+    if (ip.frag.present || start != ip.header_len) return false;
+    size_t field = ip.proto == WIRE_IP_PROTO_TCP   ? WIRE_TCP_OFF_CHECKSUM
+                   : ip.proto == WIRE_IP_PROTO_UDP ? WIRE_UDP_OFF_CHECKSUM
+                                                   : SIZE_MAX;
+    /* The two bytes of the field inside the datagram (the IP length's, not the buffer's). */
+    return offset == field && offset + 2 <= ip.payload_len;
+}

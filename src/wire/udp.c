@@ -3,9 +3,6 @@
 #include "base/cursor.h"
 #include "wire/wire.h"
 
-/* Byte offset of the Checksum field. */
-#define UDP_OFF_CHECKSUM 6
-
 /* wire_udp_parse, with the checksum verified or (`vouched`) left to the link that vouched
  * for it. */
 static enum synack_drop udp_parse(const uint8_t *seg, size_t len, const struct synack_addr *src,
@@ -69,11 +66,15 @@ size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *sr
     wcursor_write_bytes(&w, u->payload, u->payload_len);
     if (w.overflow) return 0; /* unreachable: the length was checked above */
     uint32_t sum = wire_csum_pseudo_addr(src, dst, WIRE_IP_PROTO_UDP, (uint32_t)n);
-    uint16_t csum = wire_csum_finish(wire_csum_add(sum, buf, n));
+    /* virtio 1.1 §5.1.6.2: a partial sum is the pseudo-header's, which the link's sum of
+     * the datagram from its first byte completes; synack_checksum_complete then sends a
+     * computed zero as all ones, as below. */
+    uint16_t csum =
+        u->csum_partial ? wire_csum_partial(sum) : wire_csum_finish(wire_csum_add(sum, buf, n));
     /* RFC 768: "If the computed checksum is zero, it is transmitted as all ones" (zero on
      * the wire means none; RFC 8200 §8.1 the same for IPv6). */
     if (csum == 0) csum = 0xffff;
-    buf[UDP_OFF_CHECKSUM] = (uint8_t)(csum >> 8);
-    buf[UDP_OFF_CHECKSUM + 1] = (uint8_t)csum;
+    buf[WIRE_UDP_OFF_CHECKSUM] = (uint8_t)(csum >> 8);
+    buf[WIRE_UDP_OFF_CHECKSUM + 1] = (uint8_t)csum;
     return n;
 }

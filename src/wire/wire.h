@@ -475,12 +475,18 @@ size_t wire_fmt_icmp6(char *out, size_t cap, const struct wire_ip_repr *ip,
 /* ---- UDP (RFC 768) ------------------------------------------------------------------------ */
 
 #define WIRE_UDP_HDR_LEN 8
+/* Byte offset of the Checksum field in the header (RFC 768). */
+#define WIRE_UDP_OFF_CHECKSUM 6
 
 struct wire_udp_repr {
     uint16_t src_port, dst_port; /* a source port of 0 means none (RFC 768) */
     /* parse points into the caller's buffer (Length - 8 bytes); emit copies from here */
     const uint8_t *payload;
     size_t payload_len;
+    /* emit only: leave the checksum partial, the pseudo-header's sum alone in the field
+     * (folded, not complemented), for a link that finishes it (SYNACK_TX_CSUM; never 0, so
+     * never read as "no checksum") */
+    bool csum_partial;
 };
 
 /* Parses a UDP datagram of `len` bytes (the IP payload) from `src` to `dst`: the 8-byte
@@ -498,8 +504,10 @@ enum synack_drop wire_udp_parse_vouched(const uint8_t *seg, size_t len,
                                         const struct synack_addr *dst, struct wire_udp_repr *out);
 
 /* Writes header and payload and the checksum with the pseudo-header of (src, dst); a
- * computed checksum of 0 is sent as 0xffff (RFC 768, RFC 8200 §8.1). Returns the bytes
- * written (8 + payload_len), or 0 if `cap` is too small or the datagram exceeds 65535. */
+ * computed checksum of 0 is sent as 0xffff (RFC 768, RFC 8200 §8.1). With u->csum_partial
+ * the field holds the pseudo-header's sum alone (wire_csum_partial) for the link to finish
+ * (synack_checksum_complete). Returns the bytes written (8 + payload_len), or 0 if `cap` is
+ * too small or the datagram exceeds 65535. */
 size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *src,
                      const struct synack_addr *dst, uint8_t *buf, size_t cap);
 

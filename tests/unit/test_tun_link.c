@@ -901,6 +901,156 @@ static void tun_offload_off_sends_whole_packets(void **state)
     run_in_netns(tun_child_offload_send_off);
 }
 
+/* ---- offloads and UDP: the kernel's datagrams in, the stack's out ---- */
+
+#define UDPX_COUNT 32
+
+/* Datagram `i` of an exchange: its length (odd and even, up to 1,000 bytes), and byte `k`. */
+static size_t udpx_len(unsigned i)
+{
+    return 1 + (size_t)i * 31;
+}
+
+static uint8_t udpx_byte(unsigned i, size_t k)
+{
+    return (uint8_t)(i * 7 + k * 3);
+}
+
+/* The kernel's UDP socket at its side of the device, non-blocking; -1 on failure. */
+static int udpx_kernel_socket(bool v6)
+{
+    int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(HOST_ADDR)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    memcpy(&a6.sin6_addr, HOST_ADDR6, 16);
+    int rc =
+        v6 ? bind(s, (struct sockaddr *)&a6, sizeof a6) : bind(s, (struct sockaddr *)&a, sizeof a);
+    if (rc != 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/* The kernel sends UDPX_COUNT datagrams to the stack's UDP socket on OFF_PORT over a TUN
+ * opened with `offload`, over IPv6 when `v6`; the stack echoes each, and the kernel receives
+ * each echo byte-exact within 10 s. Fills the link's counters. 0, or 1 with the failed check
+ * printed. */
+static int udp_echo_exchange(int offload, bool v6, struct synack_link_stats *st)
+{
+    char err[256];
+    struct synack_link *l;
+    struct synack_tun_config tcfg = {.ifname = OFF_IFNAME, .offload = offload};
+    tcfg.host_addrs[0] = v6 ? (struct synack_ifaddr){synack_addr_v6(HOST_ADDR6), 64}
+                            : (struct synack_ifaddr){synack_addr_v4(HOST_ADDR), 24};
+    CHILD_CHECK(synack_tun_open(&l, &tcfg, err, sizeof err) == 0);
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    struct synack_addr a = v6 ? synack_addr_v6(PEER_ADDR6) : synack_addr_v4(PEER_ADDR);
+    CHILD_CHECK(synack_config_add_addr(&cfg, &a) == 0);
+    cfg.mtu = (uint16_t)synack_link_mtu(l);
+    struct synack_stack *stack;
+    CHILD_CHECK(synack_stack_new(&stack, &cfg) == 0);
+    struct synack_udp *u;
+    CHILD_CHECK(synack_udp_bind(stack, &(struct synack_endpoint){.addr = a, .port = OFF_PORT}, NULL,
+                                &u) == 0);
+    int s = udpx_kernel_socket(v6);
+    CHILD_CHECK(s >= 0);
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons(OFF_PORT), .sin_addr.s_addr = htonl(PEER_ADDR)};
+    struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_port = htons(OFF_PORT)};
+    memcpy(&to6.sin6_addr, PEER_ADDR6, 16);
+    uint8_t d[1024];
+    for (unsigned i = 0; i < UDPX_COUNT; i++) {
+        for (size_t k = 0; k < udpx_len(i); k++)
+            d[k] = udpx_byte(i, k);
+        ssize_t w = v6 ? sendto(s, d, udpx_len(i), 0, (struct sockaddr *)&to6, sizeof to6)
+                       : sendto(s, d, udpx_len(i), 0, (struct sockaddr *)&to, sizeof to);
+        CHILD_CHECK(w == (ssize_t)udpx_len(i));
+    }
+    static uint8_t buf[65536];
+    unsigned echoed = 0, back = 0;
+    synack_time_t end = off_now() + SYNACK_S(10);
+    while (back < UDPX_COUNT && off_now() < end) {
+        synack_time_t now = off_now();
+        synack_link_pump(l, stack, buf, sizeof buf, now);
+        struct synack_endpoint from;
+        synack_ssize n;
+        while ((n = synack_udp_recv(u, d, sizeof d, &from, now)) >= 0) {
+            CHILD_CHECK(n == (synack_ssize)udpx_len(echoed));
+            CHILD_CHECK(synack_udp_send(u, d, (size_t)n, &from, now) == n);
+            echoed++;
+        }
+        synack_link_drain(l, stack, buf, sizeof buf, now);
+        ssize_t r;
+        while ((r = recv(s, d, sizeof d, MSG_DONTWAIT)) >= 0) {
+            CHILD_CHECK(r == (ssize_t)udpx_len(back));
+            for (size_t k = 0; k < (size_t)r; k++)
+                CHILD_CHECK(d[k] == udpx_byte(back, k));
+            back++;
+        }
+        struct pollfd p[2] = {{.fd = synack_link_fd(l), .events = POLLIN},
+                              {.fd = s, .events = POLLIN}};
+        (void)poll(p, 2, 1);
+    }
+    CHILD_CHECK(back == UDPX_COUNT);
+    struct synack_counters cnt;
+    synack_stack_counters(stack, &cnt);
+    CHILD_CHECK(cnt.drops[SYNACK_DROP_UDP_CHECKSUM] == 0);
+    synack_link_stats(l, st);
+    fprintf(stderr, "offload %d %s: %llu in, %llu vouched, %llu out, %llu partial, %llu refused\n",
+            offload, v6 ? "IPv6" : "IPv4", (unsigned long long)st->rx_packets,
+            (unsigned long long)st->rx_csum_vouched, (unsigned long long)st->tx_packets,
+            (unsigned long long)st->tx_csum_partial, (unsigned long long)st->rx_offload_bad);
+    close(s);
+    synack_stack_free(stack);
+    synack_link_free(l);
+    return 0;
+}
+
+static int tun_child_udp_offload(bool v6)
+{
+    if (v6) ipv6_no_dad();
+    struct synack_link_stats st;
+    if (udp_echo_exchange(SYNACK_TUN_OFFLOAD_AUTO, v6, &st) != 0) return 1;
+    /* The kernel left its datagrams' sums partial (TUN_F_CSUM covers UDP), taken without
+     * computing them; the stack left its echoes' sums to the kernel. No header refused. */
+    CHILD_CHECK(st.rx_csum_vouched >= UDPX_COUNT);
+    CHILD_CHECK(st.tx_csum_partial >= UDPX_COUNT);
+    CHILD_CHECK(st.rx_offload_bad == 0 && st.tx_errors == 0);
+    st = (struct synack_link_stats){0};
+    if (udp_echo_exchange(SYNACK_TUN_OFFLOAD_OFF, v6, &st) != 0) return 1;
+    CHILD_CHECK(st.rx_csum_vouched == 0 && st.tx_csum_partial == 0);
+    return 0;
+}
+
+static int tun_child_udp_offload_v4(void)
+{
+    return tun_child_udp_offload(false);
+}
+
+static int tun_child_udp_offload_v6(void)
+{
+    return tun_child_udp_offload(true);
+}
+
+/* Offload on: the kernel's UDP datagrams come with partial sums the stack takes as they are
+ * (SYNACK_INPUT_CSUM_VERIFIED), and the stack's leave theirs for the kernel (NEEDS_CSUM); every
+ * datagram arrives exact both ways. Offload off: every sum computed, the same datagrams. */
+static void tun_offload_carries_udp_with_partial_checksums(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_udp_offload_v4);
+}
+
+/* The same over IPv6 (RFC 8200 §8.1: the sum is never left out). */
+static void tun_offload_carries_ipv6_udp_with_partial_checksums(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_udp_offload_v6);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_configures_kernel_side_and_carries_ipv4),
     cmocka_unit_test(tun_configures_ipv6_and_carries_it),
@@ -916,6 +1066,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_offload_sends_ipv6_segments_for_the_kernel_to_cut),
     cmocka_unit_test(tun_offload_behind_a_wrapper_sends_whole_packets),
     cmocka_unit_test(tun_offload_off_sends_whole_packets),
+    cmocka_unit_test(tun_offload_carries_udp_with_partial_checksums),
+    cmocka_unit_test(tun_offload_carries_ipv6_udp_with_partial_checksums),
 };
 
 SYNACK_TEST_MAIN("tun_link", tests)

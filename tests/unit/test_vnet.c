@@ -4,7 +4,10 @@
  * (synack_checksum_complete); and the core's side of the offload: a packet whose checksum
  * the link vouches for (SYNACK_INPUT_CSUM_VERIFIED) is not checksummed again, one that is not
  * vouched for still is; and the header written for what the stack leaves to the kernel on
- * transmit (synack_vnet_hdr_for_tx). */
+ * transmit (synack_vnet_hdr_for_tx). The same for UDP: a partial checksum taken only where
+ * the packet puts its TCP or UDP Checksum field; a vouched-for UDP datagram not verified
+ * again; the partial sum the stack leaves a link in a UDP datagram, finished against the
+ * stack's own. */
 #include "harness.h"
 
 #include <string.h>
@@ -51,8 +54,8 @@ static void vnet_round_trips(void **state)
          .gso_type = SYNACK_VNET_GSO_TCPV4 | SYNACK_VNET_GSO_ECN,
          .hdr_len = 1500,
          .gso_size = 1,
-         .csum_start = 1480,
-         .csum_offset = 18},
+         .csum_start = 1482, /* the field's last byte the packet's last */
+         .csum_offset = 16}, /* TCP's, as a GSO type asks */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         struct synack_vnet_hdr out;
@@ -104,6 +107,9 @@ static void vnet_rejects_headers_that_lie(void **state)
     h.csum_start = 0xffff;
     h.csum_offset = 0xffff; /* no wrap-around in 16 bits */
     assert_int_equal(parse_with(&h, v4, sizeof v4, &out), SYNACK_VNET_CSUM_RANGE);
+    h = gso4;
+    h.csum_offset = 18; /* in range, but not TCP's field (RFC 9293 §3.1) */
+    assert_int_equal(parse_with(&h, v4, sizeof v4, &out), SYNACK_VNET_CSUM_PLACE);
     h = gso4;
     h.gso_size = 0;
     assert_int_equal(parse_with(&h, v4, sizeof v4, &out), SYNACK_VNET_GSO_SIZE);
@@ -299,6 +305,296 @@ static void vnet_header_for_transmit(void **state)
     assert_int_equal(synack_vnet_hdr_for_tx(&gso4, v5, sizeof v5, &h), SYNACK_ERR_INVAL);
 }
 
+/* ---- UDP: the kernel's partial or verified sums taken, the stack's left to the link ---- */
+
+/* 2001:db8::1, the kernel's side, and 2001:db8::2, the stack. */
+static const uint8_t REMOTE6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+static const uint8_t LOCAL6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+
+/* A UDP datagram of `payload` bytes from the kernel's side to the stack's PORT, over IPv6
+ * when `v6`, checksummed (0 bytes written when it does not fit `cap`). */
+static size_t make_udp(uint8_t *buf, size_t cap, bool v6, size_t payload)
+{
+    static uint8_t data[256];
+    for (size_t k = 0; k < sizeof data; k++)
+        data[k] = (uint8_t)(k * 13 + 1);
+    struct wire_ip_repr ip = {.src = v6 ? synack_addr_v6(REMOTE6) : synack_addr_v4(REMOTE),
+                              .dst = v6 ? synack_addr_v6(LOCAL6) : synack_addr_v4(LOCAL),
+                              .proto = WIRE_IP_PROTO_UDP,
+                              .ttl = 64};
+    struct wire_udp_repr u = {
+        .src_port = 40000, .dst_port = PORT, .payload = data, .payload_len = payload};
+    size_t hdr = wire_ip_header_len(ip.src.family);
+    size_t n = wire_udp_emit(&u, &ip.src, &ip.dst, buf + hdr, cap - hdr);
+    ip.payload_len = (uint16_t)n;
+    if (n == 0 || wire_ip_emit(&ip, buf, hdr) != hdr) return 0;
+    return hdr + n;
+}
+
+/* NEEDS_CSUM is taken only where the packet's own headers put its transport checksum: the
+ * UDP or TCP Checksum field of a whole datagram, after every IPv6 extension header
+ * (virtio 1.1 §5.1.6.2, RFC 768, RFC 9293 §3.1, RFC 8200 §4). A field elsewhere inside the
+ * packet (the IP header's sum, a payload byte, the other protocol's offset, the link's
+ * padding past the datagram, a fragment, ICMP) is refused (csum-place). */
+static void vnet_refuses_a_partial_checksum_off_the_transport_field(void **state)
+{
+    (void)state;
+    uint8_t v4[200], v6[200], tcp[200], pad[80];
+    size_t n4 = make_udp(v4, sizeof v4, false, 40), n6 = make_udp(v6, sizeof v6, true, 40);
+    size_t nt = make_segment(tcp, sizeof tcp, WIRE_TCP_ACK, 40);
+    struct synack_vnet_hdr out;
+    const struct synack_vnet_hdr udp4 = {
+        .flags = SYNACK_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 6};
+    struct synack_vnet_hdr h = udp4;
+    assert_int_equal(parse_with(&h, v4, n4, &out), SYNACK_VNET_OK);
+    const struct synack_vnet_hdr lies[][1] = {
+        {{.flags = SYNACK_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 16}},
+        {{.flags = SYNACK_VNET_F_NEEDS_CSUM, .csum_start = 21, .csum_offset = 5}},
+        {{.flags = SYNACK_VNET_F_NEEDS_CSUM, .csum_start = 0, .csum_offset = 10}},
+        {{.flags = SYNACK_VNET_F_NEEDS_CSUM, .csum_start = 28, .csum_offset = 6}},
+    };
+    for (size_t k = 0; k < sizeof lies / sizeof lies[0]; k++)
+        assert_int_equal(parse_with(lies[k], v4, n4, &out), SYNACK_VNET_CSUM_PLACE);
+    /* DATA_VALID names no field: nothing to check. */
+    h = lies[0][0];
+    h.flags = SYNACK_VNET_F_DATA_VALID;
+    assert_int_equal(parse_with(&h, v4, n4, &out), SYNACK_VNET_OK);
+
+    h = udp4;
+    h.csum_start = 40;
+    assert_int_equal(parse_with(&h, v6, n6, &out), SYNACK_VNET_OK);
+    h.csum_start = 20;
+    assert_int_equal(parse_with(&h, v6, n6, &out), SYNACK_VNET_CSUM_PLACE);
+
+    /* TCP's field is at 16, and a GSO type (TCP's) on a UDP datagram is refused. */
+    h = udp4;
+    assert_int_equal(parse_with(&h, tcp, nt, &out), SYNACK_VNET_CSUM_PLACE);
+    h.csum_offset = 16;
+    assert_int_equal(parse_with(&h, tcp, nt, &out), SYNACK_VNET_OK);
+    h = udp4;
+    h.gso_type = SYNACK_VNET_GSO_TCPV4;
+    h.gso_size = 8;
+    assert_int_equal(parse_with(&h, v4, n4, &out), SYNACK_VNET_CSUM_PLACE);
+
+    /* A datagram of 4 bytes in a packet the link padded to 80: the field would be in the
+     * padding, past what the IPv4 Total Length gives. */
+    struct wire_ip_repr ip = {.src = synack_addr_v4(REMOTE),
+                              .dst = synack_addr_v4(LOCAL),
+                              .proto = WIRE_IP_PROTO_UDP,
+                              .ttl = 64,
+                              .payload_len = 4};
+    memset(pad, 0, sizeof pad);
+    wire_ip_emit(&ip, pad, sizeof pad);
+    assert_int_equal(parse_with(&udp4, pad, sizeof pad, &out), SYNACK_VNET_CSUM_PLACE);
+
+    /* A first fragment (MF): its checksum covers a datagram the link never saw whole. */
+    memcpy(pad, v4, n4);
+    wire_ipv4_emit(&(struct wire_ip_repr){.src = synack_addr_v4(REMOTE),
+                                          .dst = synack_addr_v4(LOCAL),
+                                          .proto = WIRE_IP_PROTO_UDP,
+                                          .ttl = 64,
+                                          .payload_len = (uint16_t)(n4 - 20),
+                                          .frag = {.present = true, .more = true}},
+                   pad);
+    assert_int_equal(parse_with(&udp4, pad, n4, &out), SYNACK_VNET_CSUM_PLACE);
+
+    /* ICMP has a checksum at offset 2, which no device is asked to finish. */
+    memcpy(pad, v4, n4);
+    wire_ipv4_emit(&(struct wire_ip_repr){.src = synack_addr_v4(REMOTE),
+                                          .dst = synack_addr_v4(LOCAL),
+                                          .proto = WIRE_IP_PROTO_ICMP,
+                                          .ttl = 64,
+                                          .payload_len = (uint16_t)(n4 - 20)},
+                   pad);
+    h = udp4;
+    h.csum_offset = 2;
+    assert_int_equal(parse_with(&h, pad, n4, &out), SYNACK_VNET_CSUM_PLACE);
+    assert_string_equal(synack_vnet_error_name(SYNACK_VNET_CSUM_PLACE), "csum-place");
+}
+
+/* RFC 8200 §4: the transport header follows the extension headers, so the place of an IPv6
+ * datagram's sum counts them: here a hop-by-hop header of 8 bytes (a PadN option). A packet
+ * whose IP header does not parse cannot be judged and is let through (the stack drops it). */
+static void checksum_place_follows_extension_headers(void **state)
+{
+    (void)state;
+    uint8_t pkt[200];
+    size_t n = make_udp(pkt, sizeof pkt, true, 12);
+    size_t udp = n - 40;
+    memmove(pkt + 48, pkt + 40, udp);
+    pkt[6] = 0;                  /* Next Header: hop-by-hop options */
+    pkt[40] = WIRE_IP_PROTO_UDP; /* its Next Header */
+    pkt[41] = 0;                 /* Hdr Ext Len: 8 bytes */
+    pkt[42] = 1;                 /* PadN (RFC 8200 §4.2) */
+    pkt[43] = 4;                 /* of four bytes */
+    memset(pkt + 44, 0, 4);
+    pkt[4] = (uint8_t)((udp + 8) >> 8);
+    pkt[5] = (uint8_t)(udp + 8);
+    assert_true(synack_checksum_place_is_valid(pkt, n + 8, 48, 6));
+    assert_false(synack_checksum_place_is_valid(pkt, n + 8, 40, 6));
+    assert_false(synack_checksum_place_is_valid(pkt, n + 8, 48, 16));
+    uint8_t junk[40] = {0x45};
+    assert_true(synack_checksum_place_is_valid(junk, sizeof junk, 7, 3));
+    assert_true(synack_checksum_place_is_valid(NULL, 0, 20, 6));
+}
+
+struct udp_fixture {
+    struct synack_stack *s;
+    struct synack_udp *u;
+};
+
+/* A stack at LOCAL and LOCAL6 with a UDP socket on PORT of both families. */
+static void udp_fixture_open(struct udp_fixture *f)
+{
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    struct synack_addr a = synack_addr_v4(LOCAL), a6 = synack_addr_v6(LOCAL6);
+    assert_int_equal(synack_config_add_addr(&cfg, &a), 0);
+    assert_int_equal(synack_config_add_addr(&cfg, &a6), 0);
+    assert_int_equal(synack_stack_new(&f->s, &cfg), 0);
+    assert_int_equal(synack_udp_bind(f->s, &SYNACK_TEST_EP(0, PORT), NULL, &f->u), 0);
+}
+
+static uint64_t udp_drops(const struct synack_stack *s, enum synack_drop why)
+{
+    struct synack_counters c;
+    synack_stack_counters(s, &c);
+    return c.drops[why];
+}
+
+/* A UDP datagram whose checksum field is wrong (as a partial one is), over IPv4 and IPv6:
+ * counted (udp-checksum) and dropped when nobody vouches for it, delivered when the link
+ * does. A zero checksum is "none" over IPv4 (RFC 768) and refused over IPv6 even vouched
+ * for (RFC 8200 §8.1: the kernel never leaves one partial as zero). */
+static void stack_input_skips_a_vouched_udp_checksum(void **state)
+{
+    (void)state;
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct udp_fixture f;
+        udp_fixture_open(&f);
+        uint8_t pkt[200], got[64];
+        size_t n = make_udp(pkt, sizeof pkt, v6, 20), hdr = v6 ? 40 : 20;
+        pkt[hdr + WIRE_UDP_OFF_CHECKSUM] ^= 0x5a;
+        assert_int_equal(synack_stack_input(f.s, pkt, n, 0), SYNACK_ERR_MALFORMED);
+        assert_int_equal(udp_drops(f.s, SYNACK_DROP_UDP_CHECKSUM), 1);
+        assert_int_equal(synack_udp_recv(f.u, got, sizeof got, NULL, 0), SYNACK_ERR_AGAIN);
+        assert_int_equal(synack_stack_input_flags(f.s, pkt, n, SYNACK_INPUT_CSUM_VERIFIED, 0), 0);
+        assert_int_equal(udp_drops(f.s, SYNACK_DROP_UDP_CHECKSUM), 1);
+        assert_int_equal(synack_udp_recv(f.u, got, sizeof got, NULL, 0), 20);
+        pkt[hdr + WIRE_UDP_OFF_CHECKSUM] = pkt[hdr + WIRE_UDP_OFF_CHECKSUM + 1] = 0;
+        int rc = synack_stack_input_flags(f.s, pkt, n, SYNACK_INPUT_CSUM_VERIFIED, 0);
+        assert_int_equal(rc, v6 ? SYNACK_ERR_MALFORMED : 0);
+        assert_int_equal(udp_drops(f.s, SYNACK_DROP_UDP_CHECKSUM), v6 ? 2 : 1);
+        synack_stack_free(f.s);
+    }
+}
+
+/* The next packet of `s` written for a link that takes `tx`, its meta in `m`. */
+static size_t output_with(struct synack_stack *s, unsigned tx, uint8_t *buf, size_t cap,
+                          struct synack_tx_meta *m)
+{
+    synack_ssize n = synack_stack_output_offload(s, buf, cap, tx, m, 0);
+    assert_true(n > 0);
+    return (size_t)n;
+}
+
+/* What one datagram of `len` bytes of `data` to the kernel's side (IPv6 when `v6`) looks
+ * like on a link that finishes checksums (`partial`, with its meta) and on one that does
+ * not (`whole`), from two stacks in the same state. */
+static void udp_send_both_ways(bool v6, const uint8_t *data, size_t len, uint8_t *partial,
+                               size_t *np, struct synack_tx_meta *m, uint8_t *whole, size_t *nw)
+{
+    struct udp_fixture a, b;
+    udp_fixture_open(&a);
+    udp_fixture_open(&b);
+    struct synack_endpoint to = {.addr = v6 ? synack_addr_v6(REMOTE6) : synack_addr_v4(REMOTE),
+                                 .port = 40000};
+    assert_int_equal(synack_udp_send(a.u, data, len, &to, 0), (synack_ssize)len);
+    assert_int_equal(synack_udp_send(b.u, data, len, &to, 0), (synack_ssize)len);
+    *np = output_with(a.s, SYNACK_TX_CSUM, partial, 1500, m);
+    struct synack_tx_meta none;
+    *nw = output_with(b.s, 0, whole, 1500, &none);
+    assert_false(none.csum_partial);
+    synack_stack_free(a.s);
+    synack_stack_free(b.s);
+}
+
+/* A datagram that leaves whole over a link with SYNACK_TX_CSUM carries the pseudo-header's
+ * sum alone in its Checksum field, and meta says where it is (the UDP header, field 6);
+ * finished as a device finishes it (the reference, synack_checksum_complete) it is byte for
+ * byte the datagram the stack sends on a link without the offload, and it verifies. Its
+ * virtio-net header parses back. Over IPv4 and IPv6, payloads of odd and even lengths. */
+static void udp_output_leaves_a_partial_checksum_for_the_link(void **state)
+{
+    (void)state;
+    uint8_t data[100];
+    for (size_t k = 0; k < sizeof data; k++)
+        data[k] = (uint8_t)(k * 29 + 3);
+    for (int v6 = 0; v6 < 2; v6++) {
+        for (size_t len = 0; len < 6; len++) {
+            uint8_t partial[1500], whole[1500];
+            size_t np, nw, hdr = v6 ? 40 : 20;
+            struct synack_tx_meta m;
+            udp_send_both_ways(v6, data, len * 19, partial, &np, &m, whole, &nw);
+            assert_int_equal(np, nw);
+            assert_true(m.csum_partial);
+            assert_int_equal(m.csum_start, hdr);
+            assert_int_equal(m.csum_offset, WIRE_UDP_OFF_CHECKSUM);
+            assert_int_equal(m.gso_size, 0);
+            struct wire_ip_repr ip;
+            assert_int_equal(wire_ip_parse(partial, np, &ip), SYNACK_DROP_NONE);
+            uint16_t pseudo = wire_csum_partial(
+                wire_csum_pseudo_addr(&ip.src, &ip.dst, WIRE_IP_PROTO_UDP, (uint32_t)(np - hdr)));
+            assert_int_equal(partial[hdr + 6] << 8 | partial[hdr + 7], pseudo);
+            struct synack_vnet_hdr h, back;
+            assert_int_equal(synack_vnet_hdr_for_tx(&m, partial, np, &h), 0);
+            assert_int_equal(parse_with(&h, partial, np, &back), SYNACK_VNET_OK);
+            assert_int_equal(synack_checksum_complete(partial, np, m.csum_start, m.csum_offset), 0);
+            assert_memory_equal(partial, whole, np);
+            struct wire_udp_repr u;
+            assert_int_equal(wire_udp_parse(whole + hdr, nw - hdr, &ip.src, &ip.dst, &u),
+                             SYNACK_DROP_NONE);
+        }
+    }
+}
+
+/* RFC 768, RFC 8200 §8.1: a sum that comes to zero goes out as all ones, whether the stack
+ * or the link finishes it; a datagram that leaves in fragments is never left partial (its
+ * one sum covers pieces no link sees together). */
+static void udp_output_zero_sum_and_fragments_are_whole(void **state)
+{
+    (void)state;
+    for (int v6 = 0; v6 < 2; v6++) {
+        uint8_t data[2] = {0, 0}, partial[1500], whole[1500];
+        size_t np, nw, hdr = v6 ? 40 : 20;
+        struct synack_tx_meta m;
+        udp_send_both_ways(v6, data, sizeof data, partial, &np, &m, whole, &nw);
+        /* The sum of the rest, S = ~checksum; a payload word of 0xffff - S brings the whole
+         * to 0xffff, whose complement is the zero to avoid. */
+        uint16_t c = (uint16_t)(whole[hdr + 6] << 8 | whole[hdr + 7]);
+        uint16_t w = (uint16_t)(0xffffu - (uint16_t)~c);
+        data[0] = (uint8_t)(w >> 8);
+        data[1] = (uint8_t)w;
+        udp_send_both_ways(v6, data, sizeof data, partial, &np, &m, whole, &nw);
+        assert_int_equal(whole[hdr + 6], 0xff);
+        assert_int_equal(whole[hdr + 7], 0xff);
+        assert_int_equal(synack_checksum_complete(partial, np, m.csum_start, m.csum_offset), 0);
+        assert_memory_equal(partial, whole, np);
+    }
+    struct udp_fixture f;
+    udp_fixture_open(&f);
+    static uint8_t big[3000];
+    assert_int_equal(synack_udp_send(f.u, big, sizeof big, &SYNACK_TEST_EP(REMOTE, 40000), 0),
+                     (synack_ssize)sizeof big);
+    uint8_t buf[1500];
+    struct synack_tx_meta m;
+    for (int k = 0; k < 3; k++) {
+        (void)output_with(f.s, SYNACK_TX_CSUM, buf, sizeof buf, &m);
+        assert_false(m.csum_partial);
+    }
+    synack_stack_free(f.s);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(vnet_round_trips),
     cmocka_unit_test(vnet_layout_is_the_specs),
@@ -307,6 +603,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(checksum_complete_finishes_a_partial_sum),
     cmocka_unit_test(stack_input_skips_a_vouched_checksum),
     cmocka_unit_test(vnet_header_for_transmit),
+    cmocka_unit_test(vnet_refuses_a_partial_checksum_off_the_transport_field),
+    cmocka_unit_test(checksum_place_follows_extension_headers),
+    cmocka_unit_test(stack_input_skips_a_vouched_udp_checksum),
+    cmocka_unit_test(udp_output_leaves_a_partial_checksum_for_the_link),
+    cmocka_unit_test(udp_output_zero_sum_and_fragments_are_whole),
 };
 
 SYNACK_TEST_MAIN("vnet", tests)
