@@ -264,7 +264,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     tcp_timer_update(c);
     tcp_out_remove(c->env, c);
     if (err && !c->err) {
-        c->err = (int16_t)err;
+        c->err = (int8_t)err;
         conn_event(c, SYNACK_EV_ERROR, now);
     }
     tcp_set_state(c, SYNACK_CLOSED, now);

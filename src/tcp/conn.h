@@ -237,21 +237,22 @@ struct tcp_flight {
 
 /* The fields are laid out by use, so that what a request/response round trip touches
  * (input of a segment with data and ACK, the application's read and write, output of the
- * reply, its ACK) sits together in the first 448 bytes, seven cache lines of 64 bytes
- * counted from the start of the TCB, and what it never touches (the lists of the
- * connection's life, the handshake's RTT timing, the rare block, the sequence numbers of
- * the ends) in the last 96:
- *   0 demux and state: the hash chain, the 4-tuple, state, flags, env;
+ * reply, its ACK) sits together in the first 428 bytes, within seven cache lines of 64
+ * bytes counted from the start of the TCB, and what it never touches (the sequence numbers
+ * of the ends, the lists of the connection's life, the rare block, the idle connection's
+ * counts) in the last 84, from the end of line 6:
+ *   0 demux and state: the hash chain, the 4-tuple, state, flags, env, the RTO backoff;
  *   1 receive side: RCV.NXT and the window edge, timestamps, SND.UNA/NXT, rcvq;
- *   2 send side: the send window, sndq, what the buffers hold, the segment sizes;
- *   3 deadlines: the heap node, every timer, the flight block, the output list;
+ *   2 send side: the send window, sndq, what the buffers hold, the segment sizes, errors;
+ *   3 deadlines: the heap node, every timer (the SYN's RTT start shares a field with two
+ *     of them), the flight block, the output list;
  *   4 the four counters every segment moves, the last arrival, id and user (events);
- *   5 congestion control and the RTT estimator;
- *   6 delivery rate, receive-buffer autotuning, buffer maxima, backoff, retries.
+ *   5 congestion control, the RTT estimator, the delivered count;
+ *   6 receive-buffer autotuning, buffer maxima, retries.
  * Within a line, fields go by width so that nothing pads them; an idle connection costs
- * its TCB alone (docs/PERFORMANCE.md). The allocator aligns a TCB to 16 bytes, not 64, so
- * the lines are the TCB's own; the hot part spans seven or eight of the machine's. Flags
- * that stand alone are one-bit fields. */
+ * its TCB alone, 512 bytes on LP64 (docs/PERFORMANCE.md). The allocator aligns a TCB to 16
+ * bytes, not 64, so the lines are the TCB's own; the hot part spans seven or eight of the
+ * machine's. Flags that stand alone are one-bit fields, and so are the window shifts. */
 struct synack_tcp {
     /* ---- line 0: demux and state ---- */
     struct synack_tcp *hash_next; /* 4-tuple demux chain */
@@ -259,9 +260,9 @@ struct synack_tcp {
     uint32_t flags;
     uint16_t local_port, remote_port;
     struct synack_addr local_addr, remote_addr;
-    uint8_t state;      /* enum synack_state */
-    uint8_t recovery;   /* enum tcp_recovery */
-    uint8_t phase;      /* enum synack_cc_phase: last phase reported by SYNACK_EV_CC */
+    uint8_t state;    /* enum synack_state */
+    uint8_t recovery; /* enum tcp_recovery */
+    uint8_t phase;    /* enum synack_cc_phase: last phase reported by SYNACK_EV_CC */
     /* RFC 7323 §2.3: a shift is at most 14 (TCP_MAX_WSCALE), which four bits hold. */
     uint8_t snd_wscale : 4; /* shift for the peer's window field */
     uint8_t rcv_wscale : 4; /* shift for ours */
@@ -306,8 +307,7 @@ struct synack_tcp {
     int8_t soft_err;      /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort (UNREACH;
                              CONNREFUSED for a hard one once synchronized) since data was last
                              acknowledged; a timeout reports it, not TIMEDOUT */
-    int8_t err;           /* SYNACK_ERR_* the connection failed with, or 0 (8 bits hold
-                             every SYNACK_ERR_*: tcp_conn_finish) */
+    int8_t err;           /* SYNACK_ERR_* the connection failed with, or 0 */
 
     /* ---- line 3: deadlines ---- */
     struct timer_node timer; /* in the env's deadline heap; at = earliest of below */
@@ -367,7 +367,7 @@ struct synack_tcp {
     uint32_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are:
                                         fixed); synack_tcp_set_bufsize sets them, and they may
                                         then be below the storage's size (tcp_sndbuf_size) */
-    unsigned retries; /* expiries since the peer was last heard acknowledging */
+    unsigned retries;                /* expiries since the peer was last heard acknowledging */
 
     /* ---- cold: what a round trip does not touch (from the end of line 6) ---- */
     uint32_t iss, irs;
@@ -397,6 +397,10 @@ _Static_assert(sizeof(void *) != 8 || offsetof(struct synack_tcp, iss) <= 7 * 64
                "the TCB's hot part is lines 0-6");
 _Static_assert(sizeof(void *) != 8 || sizeof(struct synack_tcp) <= 512,
                "an idle connection costs at most 512 bytes");
+/* The narrow fields hold what they are given: every SYNACK_ERR_* (err, soft_err), every
+ * window shift (snd_wscale, rcv_wscale: RFC 7323 §2.3). */
+_Static_assert(SYNACK_ERR_STEERED >= INT8_MIN, "a SYNACK_ERR_* code fits the TCB's 8 bits");
+_Static_assert(TCP_MAX_WSCALE < 16, "a window shift fits the TCB's 4 bits");
 
 /* Ends the timing of our SYN (TCP_F_RTT_TIMING), if it runs: the storage rtt_start shares
  * with the TIME-WAIT and FIN-WAIT-2 deadlines reads SYNACK_NEVER again. */

@@ -15,11 +15,11 @@ static synack_time_t utimeout_at(const struct synack_tcp *c)
 
 void tcp_timer_update(struct synack_tcp *c)
 {
-    if (c->flags & TCP_F_DEAD) return;                    /* out of the heap for good */
+    if (c->flags & TCP_F_DEAD) return; /* out of the heap for good */
     /* timewait_at or finwait2_at, which share a field with rtt_start: no deadline while
      * that times our SYN. */
     synack_time_t state_at = (c->flags & TCP_F_RTT_TIMING) ? SYNACK_NEVER : c->timewait_at;
-    synack_time_t t[] = {c->rto_at,       state_at,      c->delack_at, tcp_tlp_at(c),
+    synack_time_t t[] = {c->rto_at,         state_at,        c->delack_at,  tcp_tlp_at(c),
                          tcp_reorder_at(c), c->keepalive_at, utimeout_at(c)};
     synack_time_t at = SYNACK_NEVER;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
