@@ -1031,7 +1031,9 @@ struct synack_tcp_info {
     unsigned lost_segs;                  /* segments marked lost and not yet retransmitted */
     unsigned retrans_segs;               /* retransmitted segments still unacknowledged */
     unsigned ooo_blocks;                 /* out-of-order blocks held by the receiver */
-    uint64_t delivery_rate; /* bytes per second, from the latest acknowledged segment */
+    uint64_t delivery_rate; /* bytes per second, from the latest acknowledged segment of
+                               the data in flight; 0 when nothing is (an idle connection
+                               keeps no sample) */
     uint64_t delivered;     /* bytes acknowledged (cumulatively or by SACK) so far */
     struct synack_counters counters;
     bool counters_lost; /* the allocator refused the connection the block that holds its

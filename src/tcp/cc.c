@@ -27,7 +27,7 @@ void tcp_cc_switch(struct tcp_cc *cc, enum synack_cc algo, synack_time_t now)
      * from the current cwnd, as after the first slow start. */
     struct tcp_cc keep = *cc;
     memset(cc, 0, sizeof *cc);
-    cc->algo = algo;
+    cc->algo = (uint8_t)algo;
     cc->mss = keep.mss;
     cc->cwnd = keep.cwnd;
     cc->ssthresh = keep.ssthresh;
@@ -51,7 +51,7 @@ void tcp_cc_reno_avoid(struct tcp_cc *cc, uint32_t acked)
     }
 }
 
-void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
+void tcp_cc_set_mss(struct tcp_cc *cc, uint16_t mss)
 {
     if (mss == 0) mss = 1;
     if (mss == cc->mss) return;
@@ -73,10 +73,10 @@ void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
     cc->mss = mss;
 }
 
-void tcp_cc_init_window(struct tcp_cc *cc, enum synack_cc algo, uint32_t mss, unsigned init_segs)
+void tcp_cc_init_window(struct tcp_cc *cc, enum synack_cc algo, uint16_t mss, unsigned init_segs)
 {
     memset(cc, 0, sizeof *cc);
-    cc->algo = algo;
+    cc->algo = (uint8_t)algo;
     cc->mss = mss > 0 ? mss : 1;
     /* RFC 6928 §2: the initial window is init_segs segments (10 by default). */
     uint64_t iw = (uint64_t)(init_segs > 0 ? init_segs : 1) * cc->mss;

@@ -36,20 +36,22 @@ struct tcp_cubic {
 };
 
 struct tcp_cc {
-    enum synack_cc algo;
-    uint32_t mss;      /* SMSS */
+    /* CUBIC's state, given by the owner once the connection leaves slow start
+     * (tcp_cc_wants_state); NULL before, for NewReno, or when it could not be had. The
+     * controllers' init leaves it NULL; tcp_cc_switch keeps it, reset. */
+    struct tcp_cubic *cubic;
     uint32_t cwnd;     /* congestion window */
     uint32_t ssthresh; /* slow-start threshold (UINT32_MAX: none yet) */
     /* NewReno congestion avoidance (RFC 5681 §3.1, RFC 3465 §2.1): bytes acked toward the
      * next one-MSS increase (CUBIC keeps its Reno-friendly estimate in w_est instead). */
     uint32_t bytes_acked;
+    /* SMSS: the connection's effective MSS, which 16 bits hold (RFC 9293 §3.7.1), as are
+     * the TCB's segment sizes; so that the block is 24 bytes on LP64, not 32. */
+    uint16_t mss;
+    uint8_t algo; /* enum synack_cc */
     /* Slow start after a retransmission timeout: ABC uses L = 1 SMSS, not 2 (RFC 3465 §2.3).
      * Cleared when cwnd reaches ssthresh or on the next congestion signal. */
     bool after_rto;
-    /* CUBIC's state, given by the owner once the connection leaves slow start
-     * (tcp_cc_wants_state); NULL before, for NewReno, or when it could not be had. The
-     * controllers' init leaves it NULL; tcp_cc_switch keeps it, reset. */
-    struct tcp_cubic *cubic;
 };
 
 /* Whether `cc` would use a struct tcp_cubic it does not have: CUBIC's, about to leave slow
@@ -67,7 +69,7 @@ void tcp_cc_reno_avoid(struct tcp_cc *cc, uint32_t acked);
 struct tcp_cc_ops {
     const char *name;
     /* RFC 6928: cwnd = init_segs * mss, ssthresh unset. */
-    void (*init)(struct tcp_cc *cc, uint32_t mss, unsigned init_segs);
+    void (*init)(struct tcp_cc *cc, uint16_t mss, unsigned init_segs);
     /* Outside loss recovery, `acked` bytes were newly acknowledged (cumulatively or by
      * SACK). `cwnd_limited` is false when the application, not cwnd, limited the sender
      * (RFC 7661: do not grow cwnd then). `rtt` is the smoothed RTT (0 if unknown). */
@@ -92,7 +94,7 @@ void tcp_cc_switch(struct tcp_cc *cc, enum synack_cc algo, synack_time_t now);
 /* The segment size changed (a smaller path MTU, RFC 1191): cwnd and ssthresh stay as they
  * are in bytes (RFC 1191 §6.4: not a congestion signal); what CUBIC keeps in segments is
  * rescaled to the same bytes. `mss` 0 counts as 1. */
-void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss);
+void tcp_cc_set_mss(struct tcp_cc *cc, uint16_t mss);
 
 /* ---- shared by the controllers (cc.c) ---- */
 
@@ -101,7 +103,7 @@ extern const struct tcp_cc_ops tcp_cc_cubic_ops;
 
 /* Resets `cc` to a fresh connection's state for `algo`: cwnd = init_segs * mss (RFC 6928;
  * init_segs 0 counts as 1, mss 0 as 1), ssthresh = UINT32_MAX, no CUBIC history. */
-void tcp_cc_init_window(struct tcp_cc *cc, enum synack_cc algo, uint32_t mss, unsigned init_segs);
+void tcp_cc_init_window(struct tcp_cc *cc, enum synack_cc algo, uint16_t mss, unsigned init_segs);
 
 /* Slow start with appropriate byte counting (RFC 5681 §3.1, RFC 3465 §2.2): cwnd grows by
  * min(acked, L * SMSS), L = 2 (1 after an RTO, RFC 3465 §2.3), but never past ssthresh.

@@ -144,7 +144,7 @@ static void cubic_track_app_limited(struct tcp_cc *cc, bool cwnd_limited, synack
     s->app_limited_since = SYNACK_NEVER;
 }
 
-static void cubic_init(struct tcp_cc *cc, uint32_t mss, unsigned init_segs)
+static void cubic_init(struct tcp_cc *cc, uint16_t mss, unsigned init_segs)
 {
     tcp_cc_init_window(cc, SYNACK_CC_CUBIC, mss, init_segs);
 }

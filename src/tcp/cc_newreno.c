@@ -5,7 +5,7 @@
  */
 #include "tcp/cc.h"
 
-static void newreno_init(struct tcp_cc *cc, uint32_t mss, unsigned init_segs)
+static void newreno_init(struct tcp_cc *cc, uint16_t mss, unsigned init_segs)
 {
     tcp_cc_init_window(cc, SYNACK_CC_NEWRENO, mss, init_segs);
 }

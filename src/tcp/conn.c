@@ -220,7 +220,7 @@ struct synack_tcp *tcp_conn_new(struct tcp_env *e, const struct synack_addr *loc
     if (e->cfg->nodelay) c->flags |= TCP_F_NODELAY;
     c->rcv_wscale = tcp_rcv_wscale(e->cfg);
     c->ts_offset = tcp_ts_offset(e, local_addr, local_port, remote_addr, remote_port);
-    c->cc.algo = e->cfg->cc;
+    c->cc.algo = (uint8_t)e->cfg->cc;
     tcp_cc_ops(c->cc.algo)->init(&c->cc, c->eff_mss, e->cfg->init_cwnd);
     c->all_next = e->all;
     if (e->all) e->all->all_prev = c;
@@ -265,7 +265,7 @@ void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
     tcp_timer_update(c);
     tcp_out_remove(c->env, c);
     if (err && !c->err) {
-        c->err = (int16_t)err;
+        c->err = (int8_t)err;
         conn_event(c, SYNACK_EV_ERROR, now);
     }
     tcp_set_state(c, SYNACK_CLOSED, now);

@@ -105,7 +105,7 @@ enum {
     TCP_F_ACCEPTED = 1u << 5,       /* taken from the accept queue by the application */
     TCP_F_IN_ACCEPTQ = 1u << 6,     /* waiting in its listener's accept queue */
     TCP_F_RTT_TIMING = 1u << 7,     /* rtt_start times our SYN, unretransmitted, until the
-                                       ACK of ISS + 1 */
+                                       ACK of ISS + 1 (tcp_syn_timing_stop ends it) */
     TCP_F_SND_WND_SET = 1u << 8,    /* snd_wnd has been taken from a segment */
     TCP_F_PROBE = 1u << 9,          /* persist timer fired: send one byte past a zero window */
     TCP_F_WANT_WRITABLE = 1u << 10, /* send() found or left the buffer full: report space */
@@ -213,6 +213,7 @@ struct tcp_flight {
     synack_time_t rack_xmit_ts;   /* RFC 8985 §6.1 RACK.xmit_ts (0: nothing delivered yet) */
     synack_time_t rack_rtt;       /* RACK.rtt */
     synack_time_t delivered_time; /* when the delivered count last moved (delivery rate) */
+    uint64_t delivery_rate;       /* the latest sample, bytes per second (synack_tcp_info) */
     /* The scoreboard ring's indices and what its records add up to. */
     unsigned seg_cap, seg_head, seg_count;
     uint32_t sacked_bytes;  /* SACKed and not cumulatively acked */
@@ -236,21 +237,22 @@ struct tcp_flight {
 
 /* The fields are laid out by use, so that what a request/response round trip touches
  * (input of a segment with data and ACK, the application's read and write, output of the
- * reply, its ACK) sits together in the first 448 bytes, seven cache lines of 64 bytes
- * counted from the start of the TCB, and what it never touches (the lists of the
- * connection's life, the handshake's RTT timing, the rare block, the sequence numbers of
- * the ends) in the last 96:
- *   0 demux and state: the hash chain, the 4-tuple, state, flags, env;
+ * reply, its ACK) sits together in the first 428 bytes, within seven cache lines of 64
+ * bytes counted from the start of the TCB, and what it never touches (the sequence numbers
+ * of the ends, the lists of the connection's life, the rare block, the idle connection's
+ * counts) in the last 84, from the end of line 6:
+ *   0 demux and state: the hash chain, the 4-tuple, state, flags, env, the RTO backoff;
  *   1 receive side: RCV.NXT and the window edge, timestamps, SND.UNA/NXT, rcvq;
- *   2 send side: the send window, sndq, what the buffers hold, the segment sizes;
- *   3 deadlines: the heap node, every timer, the flight block, the output list;
+ *   2 send side: the send window, sndq, what the buffers hold, the segment sizes, errors;
+ *   3 deadlines: the heap node, every timer (the SYN's RTT start shares a field with two
+ *     of them), the flight block, the output list;
  *   4 the four counters every segment moves, the last arrival, id and user (events);
- *   5 congestion control and the RTT estimator;
- *   6 delivery rate, receive-buffer autotuning, buffer maxima, backoff, retries.
+ *   5 congestion control, the RTT estimator, the delivered count;
+ *   6 receive-buffer autotuning, buffer maxima, retries.
  * Within a line, fields go by width so that nothing pads them; an idle connection costs
- * its TCB alone (docs/PERFORMANCE.md). The allocator aligns a TCB to 16 bytes, not 64, so
- * the lines are the TCB's own; the hot part spans seven or eight of the machine's. Flags
- * that stand alone are one-bit fields. */
+ * its TCB alone, 512 bytes on LP64 (docs/PERFORMANCE.md). The allocator aligns a TCB to 16
+ * bytes, not 64, so the lines are the TCB's own; the hot part spans seven or eight of the
+ * machine's. Flags that stand alone are one-bit fields, and so are the window shifts. */
 struct synack_tcp {
     /* ---- line 0: demux and state ---- */
     struct synack_tcp *hash_next; /* 4-tuple demux chain */
@@ -258,17 +260,20 @@ struct synack_tcp {
     uint32_t flags;
     uint16_t local_port, remote_port;
     struct synack_addr local_addr, remote_addr;
-    uint8_t state;      /* enum synack_state */
-    uint8_t recovery;   /* enum tcp_recovery */
-    uint8_t phase;      /* enum synack_cc_phase: last phase reported by SYNACK_EV_CC */
-    uint8_t snd_wscale; /* shift for the peer's window field */
-    uint8_t rcv_wscale; /* shift for ours */
+    uint8_t state;    /* enum synack_state */
+    uint8_t recovery; /* enum tcp_recovery */
+    uint8_t phase;    /* enum synack_cc_phase: last phase reported by SYNACK_EV_CC */
+    /* RFC 7323 §2.3: a shift is at most 14 (TCP_MAX_WSCALE), which four bits hold. */
+    uint8_t snd_wscale : 4; /* shift for the peer's window field */
+    uint8_t rcv_wscale : 4; /* shift for ours */
     bool in_out_list : 1;
     bool cwnd_limited : 1; /* the last send was stopped by cwnd, not the app */
     bool tlp_retrans : 1;  /* the outstanding TLP was a retransmission */
     bool tlp_dsack : 1;    /* a D-SACK arrived while it was out */
     bool have_rtt : 1;
     bool persist : 1; /* rto_at is the persist timer (zero window, nothing in flight) */
+    uint8_t backoff;  /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5);
+                         at most 16 */
 
     /* ---- line 1: receive side ---- */
     /* Receive sequence space (RFC 9293 §3.3.1, Figure 4; IRS is with the cold fields). */
@@ -299,20 +304,26 @@ struct synack_tcp {
     uint16_t eff_mss;     /* payload per full segment: snd_mss less fixed options */
     uint16_t rcv_mss;     /* the MSS we offer: MTU - 40 */
     uint16_t rcv_seg_max; /* largest segment seen: "full-sized" (RFC 5681 §4.2) */
-    int16_t soft_err;     /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort (UNREACH;
+    int8_t soft_err;      /* RFC 1122 §4.2.3.9: the last ICMP error that did not abort (UNREACH;
                              CONNREFUSED for a hard one once synchronized) since data was last
                              acknowledged; a timeout reports it, not TIMEDOUT */
+    int8_t err;           /* SYNACK_ERR_* the connection failed with, or 0 */
 
     /* ---- line 3: deadlines ---- */
     struct timer_node timer; /* in the env's deadline heap; at = earliest of below */
     /* Timers: each a deadline, SYNACK_NEVER when idle (ARCHITECTURE: the TCB's timers);
      * the probe timeout and RACK's reordering timer are the flight block's. */
     synack_time_t rto_at; /* retransmission (also persist while the window is 0) */
-    /* One of two at a time, by state (each is cleared when its state is left). */
+    /* One of three at a time, by state: each deadline is SYNACK_NEVER again when its
+     * state is left, and rtt_start, which is no deadline, means something only with
+     * TCP_F_RTT_TIMING, which only a SYN going out sets and everything that ends the
+     * timing or sets a deadline here clears (tcp_syn_timing_stop). */
     union {
         synack_time_t timewait_at; /* in TIME_WAIT: 2*MSL */
         synack_time_t finwait2_at; /* in FIN_WAIT_2: a released connection's limit
                                       (fin_wait2_timeout) */
+        synack_time_t rtt_start;   /* with TCP_F_RTT_TIMING (a handshake): when our SYN
+                                      went, unretransmitted (RFC 6298 §3, Karn) */
     };
     synack_time_t delack_at;    /* delayed ACK (RFC 5681 §4.2) */
     synack_time_t keepalive_at; /* next keepalive probe (RFC 1122 §4.2.3.6) */
@@ -333,18 +344,18 @@ struct synack_tcp {
     /* Receiver: out-of-order blocks (struct tcp_ooo_table); NULL when none is held. */
     struct tcp_ooo_table *ooo;
 
-    /* ---- line 5: congestion control and RTT ---- */
+    /* ---- line 5: congestion control, RTT, delivered bytes ---- */
     struct tcp_cc cc;
     /* RFC 6298 state. */
     synack_time_t srtt, rttvar, rto;
     /* RACK (RFC 8985 §6.1): what outlives a flight (the reordering window's multiplier,
      * which only a D-SACK moves, is in the rare block). */
     synack_time_t min_rtt;
-
-    /* ---- line 6: delivery rate, autotuning, retries ---- */
-    /* Delivery rate: bytes delivered so far, and the latest sample (synack_tcp_info). */
+    /* Bytes delivered so far (synack_tcp_info); the latest delivery-rate sample is the
+     * flight block's. */
     uint64_t delivered;
-    uint64_t delivery_rate;
+
+    /* ---- line 6: autotuning, retries ---- */
     /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table are
      * allocated apart from the TCB, with their first use, and grow with it. */
     synack_time_t rcv_rtt;    /* the receiver's round trip (0: no sample yet) */
@@ -356,10 +367,13 @@ struct synack_tcp {
     uint32_t sndbuf_max, rcvbuf_max; /* how far they may grow (no further than they are:
                                         fixed); synack_tcp_set_bufsize sets them, and they may
                                         then be below the storage's size (tcp_sndbuf_size) */
-    unsigned backoff; /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5) */
-    unsigned retries; /* expiries since the peer was last heard acknowledging */
+    unsigned retries;                /* expiries since the peer was last heard acknowledging */
 
-    /* ---- cold: what a round trip does not touch ---- */
+    /* ---- cold: what a round trip does not touch (from the end of line 6) ---- */
+    uint32_t iss, irs;
+    uint32_t fin_seq;     /* sequence number of our FIN, valid with TCP_F_FIN_QUEUED */
+    uint32_t ooo_fin_seq; /* with TCP_F_OOO_FIN (a bare FIN needs no out-of-order block) */
+    uint32_t drs_last;    /* bytes the application read in the autotuning interval before */
     struct synack_tcp *all_prev, *all_next; /* every connection of the env */
     /* One list at a time: a connection in a listener's queue has not been accepted, so
      * the application cannot have released it, and only a released one is an orphan. */
@@ -368,24 +382,34 @@ struct synack_tcp {
         struct list_node orphan; /* with TCP_F_ORPHAN: in the env's orphans */
     };
     struct synack_listener *listener; /* for passive opens until accepted */
-    synack_time_t rtt_start;          /* when our SYN went, with TCP_F_RTT_TIMING */
     struct tcp_rare *rare;
-    uint32_t iss, irs;
-    uint32_t fin_seq;     /* sequence number of our FIN, valid with TCP_F_FIN_QUEUED */
-    uint32_t ooo_fin_seq; /* with TCP_F_OOO_FIN (a bare FIN needs no out-of-order block) */
-    uint32_t drs_last;    /* bytes the application read in the autotuning interval before */
     uint32_t delayed_acks, keepalive_probes; /* the idle connection's two, which stop at
                                                 UINT32_MAX */
     unsigned ka_sent;                        /* keepalive probes unanswered */
-    int16_t err;                             /* SYNACK_ERR_* the connection failed with, or 0 */
     uint16_t snd_mss; /* RFC 9293 §3.7.1: min(peer's MSS or 536, path MTU - 40) */
     uint16_t pmtu;    /* RFC 1191: path MTU estimate, from the interface MTU; only ICMP
                          fragmentation-needed lowers it, never below min(pmtu_min, mtu) */
 };
 
-/* The layout above on LP64: seven lines of what a round trip touches, then the cold part. */
-_Static_assert(sizeof(void *) != 8 || offsetof(struct synack_tcp, all_prev) == 7 * 64,
+/* The layout above on LP64: what a round trip touches in seven lines, the cold part after
+ * it; and the whole in 512 bytes (issue 13: an idle connection costs at most 512). */
+_Static_assert(sizeof(void *) != 8 || offsetof(struct synack_tcp, iss) <= 7 * 64,
                "the TCB's hot part is lines 0-6");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct synack_tcp) <= 512,
+               "an idle connection costs at most 512 bytes");
+/* The narrow fields hold what they are given: every SYNACK_ERR_* (err, soft_err), every
+ * window shift (snd_wscale, rcv_wscale: RFC 7323 §2.3). */
+_Static_assert(SYNACK_ERR_STEERED >= INT8_MIN, "a SYNACK_ERR_* code fits the TCB's 8 bits");
+_Static_assert(TCP_MAX_WSCALE < 16, "a window shift fits the TCB's 4 bits");
+
+/* Ends the timing of our SYN (TCP_F_RTT_TIMING), if it runs: the storage rtt_start shares
+ * with the TIME-WAIT and FIN-WAIT-2 deadlines reads SYNACK_NEVER again. */
+static inline void tcp_syn_timing_stop(struct synack_tcp *c)
+{
+    if (!(c->flags & TCP_F_RTT_TIMING)) return;
+    c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+    c->rtt_start = SYNACK_NEVER;
+}
 
 /* A connection in TIME-WAIT that the application has released: what RFC 9293 §3.10.7.4
  * needs for the rest of 2*MSL (acknowledge a retransmitted FIN, refuse old duplicates,

@@ -176,5 +176,5 @@ void tcp_icmp_input(struct tcp_env *e, const struct ip_icmp_error *q, synack_tim
     /* RFC 1122 §4.2.3.9: "TCP MUST NOT abort the connection, and it SHOULD make the
      * information available to the application": kept for a timeout to report. Hard errors
      * in synchronized states land here too (RFC 5927 §5.2). */
-    c->soft_err = (int16_t)err;
+    c->soft_err = (int8_t)err;
 }

@@ -128,7 +128,7 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     c->snd_rtx = c->snd_nxt;
     if ((c->flags & TCP_F_RTT_TIMING) && seq_geq(seg->ack, c->iss + 1))
         tcp_rtt_sample(c, now - c->rtt_start);
-    c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+    tcp_syn_timing_stop(c);
     tcp_rto_after_handshake(c);
     c->backoff = 0;
     c->retries = 0;

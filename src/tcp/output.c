@@ -387,10 +387,11 @@ static void after_send(struct synack_tcp *c, const struct out_plan *p, bool dsac
          * SYN-SENT step says so, not because it was lost: not counted, but not timed
          * either (its ACK may answer either copy). */
         if (c->flags & TCP_F_SIMOPEN_SYNACK) {
-            c->flags &= ~(uint32_t)(TCP_F_SIMOPEN_SYNACK | TCP_F_RTT_TIMING);
+            c->flags &= ~(uint32_t)TCP_F_SIMOPEN_SYNACK;
+            tcp_syn_timing_stop(c);
         } else if (seq_lt(p->seq, c->snd_nxt) || c->snd_rtx != c->snd_nxt) {
             TCP_COUNT(c, retransmits);
-            c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+            tcp_syn_timing_stop(c);
         } else {
             c->flags |= TCP_F_RTT_TIMING; /* until the ACK of ISS + 1 (a SYN carries no data) */
             c->rtt_start = now;

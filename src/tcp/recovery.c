@@ -175,7 +175,7 @@ void tcp_recovery_on_ack(struct synack_tcp *c, const struct wire_tcp_repr *seg, 
             tcp_rtt_sample(c, rtt);
             c->backoff = 0;
         }
-        c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+        tcp_syn_timing_stop(c);
         c->retries = 0;
         c->soft_err = 0; /* the path works again: forget what ICMP said */
         if (f) {

@@ -124,7 +124,7 @@ static void seg_delivered(struct synack_tcp *c, const struct tcp_seg *g, synack_
     /* Delivery rate: data delivered since this segment left, over the time it took. */
     synack_time_t interval = now - g->delivered_time;
     if (interval > 0 && c->delivered > g->delivered)
-        c->delivery_rate = (c->delivered - g->delivered) * 1000000000ull / interval;
+        f->delivery_rate = (c->delivered - g->delivered) * 1000000000ull / interval;
     f->delivered_time = now;
     /* Step 2: ignore a retransmitted segment whose ACK may be for an earlier copy. */
     if ((g->flags & TCP_SEG_EVER_RETRANS) && c->min_rtt && rtt < c->min_rtt) return;

@@ -15,10 +15,12 @@ static synack_time_t utimeout_at(const struct synack_tcp *c)
 
 void tcp_timer_update(struct synack_tcp *c)
 {
-    if (c->flags & TCP_F_DEAD) return;                    /* out of the heap for good */
-    synack_time_t t[] = {c->rto_at,       c->timewait_at, /* or finwait2_at: one field */
-                         c->delack_at,    tcp_tlp_at(c),  tcp_reorder_at(c),
-                         c->keepalive_at, utimeout_at(c)};
+    if (c->flags & TCP_F_DEAD) return; /* out of the heap for good */
+    /* timewait_at or finwait2_at, which share a field with rtt_start: no deadline while
+     * that times our SYN. */
+    synack_time_t state_at = (c->flags & TCP_F_RTT_TIMING) ? SYNACK_NEVER : c->timewait_at;
+    synack_time_t t[] = {c->rto_at,         state_at,        c->delack_at,  tcp_tlp_at(c),
+                         tcp_reorder_at(c), c->keepalive_at, utimeout_at(c)};
     synack_time_t at = SYNACK_NEVER;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i] < at) at = t[i];
@@ -28,7 +30,8 @@ void tcp_timer_update(struct synack_tcp *c)
 void tcp_timers_clear(struct synack_tcp *c)
 {
     c->rto_at = SYNACK_NEVER;
-    c->timewait_at = SYNACK_NEVER; /* and finwait2_at, which shares it */
+    tcp_syn_timing_stop(c);
+    c->timewait_at = SYNACK_NEVER; /* and finwait2_at and rtt_start, which share it */
     c->delack_at = SYNACK_NEVER;
     if (c->fl) {
         c->fl->tlp_at = SYNACK_NEVER;
@@ -155,6 +158,9 @@ void tcp_enter_time_wait(struct synack_tcp *c, synack_time_t now)
 
 void tcp_finwait2_arm(struct synack_tcp *c, synack_time_t now)
 {
+    /* Our FIN is acknowledged, so our SYN is: nothing to time, and the field is the
+     * FIN-WAIT-2 deadline's now. */
+    tcp_syn_timing_stop(c);
     synack_time_t t = c->env->cfg->fin_wait2_timeout;
     if (!t || c->state != SYNACK_FIN_WAIT_2 || !(c->flags & TCP_F_RELEASED)) return;
     c->finwait2_at = now + t;
@@ -197,7 +203,7 @@ static void rto_expired(struct synack_tcp *c, synack_time_t now)
         /* RFC 6298 (5.4)-(5.6) for our SYN: send it again, double the RTO. */
         if (c->backoff < 16) c->backoff++;
         c->snd_rtx = c->iss;
-        c->flags &= ~(uint32_t)TCP_F_RTT_TIMING;
+        tcp_syn_timing_stop(c);
         tcp_rto_arm(c, now);
         tcp_schedule_output(c);
         return;

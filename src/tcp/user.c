@@ -385,7 +385,7 @@ int synack_tcp_info(const struct synack_tcp *c, struct synack_tcp_info *out)
     out->lost_segs = tcp_segs_lost_unsent(c);
     out->retrans_segs = c->fl ? c->fl->retrans_segs : 0;
     out->ooo_blocks = tcp_ooo_count(c);
-    out->delivery_rate = c->delivery_rate;
+    out->delivery_rate = c->fl ? c->fl->delivery_rate : 0; /* goes with the flight */
     out->delivered = c->delivered;
     tcp_counters_get(c, &out->counters);
     out->counters_lost = (c->flags & TCP_F_COUNTS_LOST) != 0;

@@ -24,7 +24,7 @@ static const struct tcp_cc_ops *cubic(void)
 static struct tcp_cubic cubic_state;
 
 /* A fresh controller, with CUBIC's state given (NewReno ignores it). */
-static void init_cc(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint32_t mss, unsigned segs)
+static void init_cc(struct tcp_cc *cc, const struct tcp_cc_ops *ops, uint16_t mss, unsigned segs)
 {
     ops->init(cc, mss, segs);
     tcp_cc_cubic_init(&cubic_state);
