@@ -13,6 +13,10 @@
  *                                    TCP checksums left partial and taken vouched for, TSO
  *                                    segments of up to 64 KiB taken whole, as the kernel's
  *                                    loopback does
+ *   bulk synack --hugepages ...      the stacks' allocator puts blocks of 2 MiB and more
+ *                                    on transparent huge pages (synack_hugealloc): the
+ *                                    buffers autotuning grows to megabytes fault and miss
+ *                                    the TLB per 2 MiB, not per 4 KiB
  *   bulk synack -v ...               also the buffers' sizes and cwnd at the end
  *   bulk kernel [--mb N]             the kernel's TCP over the loopback device of the
  *                                    current network namespace, non-blocking sockets
@@ -34,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <synack/link.h>
 #include <synack/synack.h>
 
 #include "util.h"
@@ -58,6 +63,7 @@ static void report(const char *who, unsigned mtu, unsigned long long bytes, syna
 static size_t bufmax; /* --bufmax: sndbuf_max and rcvbuf_max; 0 keeps the default */
 static int verbose;   /* -v: the buffers' sizes and cwnd at the end */
 static unsigned tx;   /* --offload: SYNACK_TX_ALL, as an in-memory link that vouches takes */
+static struct synack_hugealloc *huge; /* --hugepages: both stacks' allocator */
 
 static struct synack_stack *stack_at(uint32_t addr, unsigned mtu)
 {
@@ -66,6 +72,7 @@ static struct synack_stack *stack_at(uint32_t addr, unsigned mtu)
     cfg.mtu = mtu;
     cfg.udp_sndbuf = 2 * 65536; /* at least mtu + 2 */
     if (bufmax) cfg.sndbuf_max = cfg.rcvbuf_max = bufmax;
+    if (huge) synack_hugealloc_use(huge, &cfg);
     struct synack_addr a = synack_addr_v4(addr);
     synack_config_add_addr(&cfg, &a);
     struct synack_stack *s;
@@ -236,7 +243,10 @@ int main(int argc, char **argv)
             verbose = 1;
         else if (!strcmp(argv[i], "--zero-copy"))
             zero_copy = 1;
-        else if (!strcmp(argv[i], "--offload"))
+        else if (!strcmp(argv[i], "--hugepages")) {
+            int rc = synack_hugealloc_new(&huge, 0);
+            if (rc) die("hugealloc", rc);
+        } else if (!strcmp(argv[i], "--offload"))
             tx = SYNACK_TX_ALL;
         else if (!strcmp(argv[i], "--mtu") && i + 1 < argc)
             mtu = (unsigned)strtoul(argv[++i], NULL, 10);
@@ -245,7 +255,7 @@ int main(int argc, char **argv)
     }
     if (kernel < 0 || mb == 0 || mtu < 576 || mtu > 65535) {
         fprintf(stderr, "usage: bulk synack|kernel [--mb N] [--mtu 576..65535] [--zero-copy] "
-                        "[--offload] [--bufmax BYTES] [-v]\n");
+                        "[--offload] [--hugepages] [--bufmax BYTES] [-v]\n");
         return 2;
     }
     memset(chunk, 'b', sizeof chunk);
@@ -253,5 +263,6 @@ int main(int argc, char **argv)
         run_kernel(mb << 20);
     else
         run_synack(mb << 20, mtu, zero_copy);
+    synack_hugealloc_delete(huge); /* after the stacks that used it */
     return 0;
 }

@@ -892,6 +892,37 @@ int synack_fault_wrap(struct synack_link **out, struct synack_link *inner,
 int synack_pcap_wrap(struct synack_link **out, struct synack_link *inner, const char *path,
                      synack_time_t epoch_offset, char *err, size_t errcap);
 
+/* ---- memory: large blocks on transparent huge pages --------------------------------------- */
+
+/* An allocator for synack_config's alloc and free hooks. A block of at least `threshold`
+ * bytes (0: 2 MiB) is a mapping of its own, aligned to 2 MiB and rounded up to a multiple
+ * of it, advised MADV_HUGEPAGE, so that the kernel backs it with transparent huge pages
+ * where it can (THP "always" or "madvise" in /sys/kernel/mm/transparent_hugepage/enabled;
+ * with "never" the advice is ignored and the block works on 4 KiB pages): a buffer that
+ * grows to megabytes then costs a page fault and a TLB entry per 2 MiB, not per 4 KiB
+ * (docs/PERFORMANCE.md, "In-memory bulk"). Smaller blocks, the TCBs among them, come from
+ * malloc. Thread-safe: several stacks on several threads may share one. */
+struct synack_hugealloc;
+
+struct synack_hugealloc_stats {
+    size_t blocks;         /* large blocks mapped now */
+    size_t bytes;          /* their mappings' bytes (each rounded up to 2 MiB) */
+    uint64_t maps, unmaps; /* large blocks mapped and unmapped so far */
+    uint64_t map_failures; /* large blocks refused (mmap failed): the stack saw NOMEM */
+};
+
+/* Makes an allocator. 0, INVAL (NULL out) or NOMEM. */
+int synack_hugealloc_new(struct synack_hugealloc **out, size_t threshold);
+/* Sets cfg's alloc, free and alloc_ctx to `h`. */
+void synack_hugealloc_use(struct synack_hugealloc *h, struct synack_config *cfg);
+/* The hooks themselves (ctx is the allocator). */
+void *synack_hugealloc_alloc(void *ctx, size_t size);
+void synack_hugealloc_release(void *ctx, void *p);
+void synack_hugealloc_stats(struct synack_hugealloc *h, struct synack_hugealloc_stats *out);
+/* Frees the allocator, after every stack that used it: large blocks still out are
+ * unmapped with it. NULL is nothing. */
+void synack_hugealloc_delete(struct synack_hugealloc *h);
+
 /* ---- the event loop -------------------------------------------------------------------- */
 
 /*
