@@ -2,11 +2,11 @@
  * transparent huge pages: each block of at least `threshold` bytes is a mapping of its own,
  * aligned to 2 MiB and advised MADV_HUGEPAGE (madvise(2)), so that a multi-megabyte buffer
  * costs a page fault and a TLB entry per 2 MiB instead of per 4 KiB; everything smaller
- * comes from malloc. The hooks give free() no size, so the mappings are kept in a table
- * (open addressing, keyed by the block's address >> 21): a free of an address that is not
- * 2 MiB-aligned is malloc's at once, an aligned one is looked up (malloc's blocks may be
- * aligned too, and are then not in the table). A mutex guards the table: the stacks of a
- * runtime on several threads share one allocator, and only large blocks take it. */
+ * comes from malloc. The hooks give free() no size, so the mappings are kept in a table:
+ * a free of an address that is not 2 MiB-aligned is malloc's at once, an aligned one is
+ * looked up (malloc's blocks may be aligned too, and are then not in the table). A mutex guards the
+ * table: the stacks of a runtime on several threads share one allocator, and only large blocks take
+ * it. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -19,68 +19,42 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 
 struct huge_slot {
-    uintptr_t addr; /* 0: empty */
+    uintptr_t addr; /* the block, the mapping's start */
     size_t len;     /* the mapping's length, a multiple of HUGE_PAGE */
 };
 
 struct synack_hugealloc {
     size_t threshold;
     pthread_mutex_t lock;
-    struct huge_slot *slots; /* cap slots, a power of two; at most half in use */
+    struct huge_slot *slots; /* st.blocks of them in use, in no order */
     size_t cap;
     struct synack_hugealloc_stats st;
 };
 
-static size_t slot_of(uintptr_t addr, size_t cap)
+/* Room for one more mapping in the table (doubling it). False if malloc refuses. */
+static bool table_room(struct synack_hugealloc *h)
 {
-    /* Fibonacci hashing of the 2 MiB frame number: neighbouring blocks spread. */
-    return (size_t)(((uint64_t)(addr >> 21) * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
-}
-
-/* Puts (addr, len) into a table of `cap` slots that has room. */
-static void slot_put(struct huge_slot *slots, size_t cap, uintptr_t addr, size_t len)
-{
-    size_t i = slot_of(addr, cap);
-    while (slots[i].addr) i = (i + 1) & (cap - 1);
-    slots[i] = (struct huge_slot){addr, len};
-}
-
-/* Doubles the table (or makes its first 16 slots). False if malloc refuses. */
-static bool table_grow(struct synack_hugealloc *h)
-{
+    if (h->st.blocks < h->cap) return true;
     size_t cap = h->cap ? 2 * h->cap : 16;
-    struct huge_slot *slots = calloc(cap, sizeof *slots);
+    struct huge_slot *slots = realloc(h->slots, cap * sizeof *slots);
     if (!slots) return false;
-    for (size_t i = 0; i < h->cap; i++)
-        if (h->slots[i].addr) slot_put(slots, cap, h->slots[i].addr, h->slots[i].len);
-    free(h->slots);
     h->slots = slots;
     h->cap = cap;
     return true;
 }
 
-/* Removes addr and returns its mapping's length, or 0 if it is not in the table. The run
- * after the freed slot moves back so that every entry stays reachable from its home slot
- * (deletion without tombstones for linear probing). */
+/* Removes addr and returns its mapping's length, or 0 if it is not in the table. A scan:
+ * the table holds only the large blocks, a few per connection that moves megabytes, and a
+ * scan of thousands costs less than the munmap that follows it. */
 static size_t table_take(struct synack_hugealloc *h, uintptr_t addr)
 {
-    if (!h->cap) return 0;
-    size_t i = slot_of(addr, h->cap);
-    while (h->slots[i].addr != addr) {
-        if (!h->slots[i].addr) return 0;
-        i = (i + 1) & (h->cap - 1);
+    for (size_t i = 0; i < h->st.blocks; i++) {
+        if (h->slots[i].addr != addr) continue;
+        size_t len = h->slots[i].len;
+        h->slots[i] = h->slots[h->st.blocks - 1];
+        return len;
     }
-    size_t len = h->slots[i].len;
-    for (size_t j = (i + 1) & (h->cap - 1); h->slots[j].addr; j = (j + 1) & (h->cap - 1)) {
-        size_t home = slot_of(h->slots[j].addr, h->cap);
-        /* Entry j may fill the hole at i unless its home lies cyclically in (i, j]. */
-        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (stays) continue;
-        h->slots[i] = h->slots[j];
-        i = j;
-    }
-    h->slots[i] = (struct huge_slot){0, 0};
-    return len;
+    return 0;
 }
 
 int synack_hugealloc_new(struct synack_hugealloc **out, size_t threshold)
@@ -112,8 +86,8 @@ static void *map_aligned(size_t size, size_t *len_out)
 {
     size_t len = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     if (len < size || len + HUGE_PAGE < len) return NULL; /* overflow */
-    uint8_t *raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+    uint8_t *raw =
+        mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return NULL;
     uintptr_t start = ((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
     size_t head = start - (uintptr_t)raw;
@@ -132,7 +106,7 @@ void *synack_hugealloc_alloc(void *ctx, size_t size)
     size_t len;
     void *p = map_aligned(size, &len);
     pthread_mutex_lock(&h->lock);
-    if (p && 2 * (h->st.blocks + 1) > h->cap && !table_grow(h)) {
+    if (p && !table_room(h)) {
         munmap(p, len);
         p = NULL;
     }
@@ -141,8 +115,7 @@ void *synack_hugealloc_alloc(void *ctx, size_t size)
         pthread_mutex_unlock(&h->lock);
         return NULL;
     }
-    slot_put(h->slots, h->cap, (uintptr_t)p, len);
-    h->st.blocks++;
+    h->slots[h->st.blocks++] = (struct huge_slot){(uintptr_t)p, len};
     h->st.bytes += len;
     h->st.maps++;
     pthread_mutex_unlock(&h->lock);
@@ -182,8 +155,8 @@ void synack_hugealloc_delete(struct synack_hugealloc *h)
 {
     if (!h) return;
     /* Blocks still out are unmapped with it: their owner must be gone already. */
-    for (size_t i = 0; i < h->cap; i++)
-        if (h->slots[i].addr) munmap((void *)h->slots[i].addr, h->slots[i].len);
+    for (size_t i = 0; i < h->st.blocks; i++)
+        munmap((void *)h->slots[i].addr, h->slots[i].len);
     free(h->slots);
     pthread_mutex_destroy(&h->lock);
     free(h);
