@@ -2,8 +2,9 @@
 # In-memory bulk on one core, synack against the kernel in the same run (issue 13's first
 # goal): build/bench/bulk moves --mb MiB from a client to a server in one thread pinned to
 # CPU 0, with two synack stacks handing each other packets (plain calls, then the zero-copy
-# calls, then with transmit offloads as the multi-queue wire carries them: bench/bulk.c says
-# what those do), then with the kernel's TCP
+# calls, then with transmit offloads as the multi-queue wire carries them, then with those
+# and the buffers on transparent huge pages (--hugepages, synack_hugealloc): bench/bulk.c
+# says what those do), then with the kernel's TCP
 # over a loopback device whose MTU is set, in a network namespace this script creates and
 # deletes (also on failure). For each MTU (1500 and 64 KiB) the median of --runs runs.
 #   bench/bulk.sh BUILD_DIR [--mb N] [--runs R]        (needs root for the namespace)
@@ -31,8 +32,8 @@ median() {
         awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
 }
 
-echo "| MTU | MiB per run | runs | synack Gbit/s (median) | synack, zero-copy calls | synack, offloads | kernel Gbit/s (median) | synack / kernel | zero-copy / kernel | offloads / kernel |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| MTU | MiB per run | runs | synack Gbit/s (median) | synack, zero-copy calls | synack, offloads | synack, offloads, huge pages | kernel Gbit/s (median) | synack / kernel | zero-copy / kernel | offloads / kernel | offloads, huge pages / kernel |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for mtu in 1500 65535; do
     kmtu=$mtu
     [ "$mtu" = 65535 ] && kmtu=65536 # lo's default and maximum
@@ -40,7 +41,8 @@ for mtu in 1500 65535; do
     s=$(median taskset -c 0 "$bin" synack --mb "$mb" --mtu "$mtu")
     z=$(median taskset -c 0 "$bin" synack --mb "$mb" --mtu "$mtu" --zero-copy)
     o=$(median taskset -c 0 "$bin" synack --mb "$mb" --mtu "$mtu" --offload)
+    h=$(median taskset -c 0 "$bin" synack --mb "$mb" --mtu "$mtu" --offload --hugepages)
     k=$(median ip netns exec "$ns" taskset -c 0 "$bin" kernel --mb "$mb")
-    awk -v m="$mtu" -v mb="$mb" -v r="$runs" -v s="$s" -v z="$z" -v o="$o" -v k="$k" \
-        'BEGIN {printf "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", m, mb, r, s, z, o, k, s / k, z / k, o / k}'
+    awk -v m="$mtu" -v mb="$mb" -v r="$runs" -v s="$s" -v z="$z" -v o="$o" -v h="$h" -v k="$k" \
+        'BEGIN {printf "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", m, mb, r, s, z, o, h, k, s / k, z / k, o / k, h / k}'
 done
