@@ -908,10 +908,13 @@ struct synack_hugealloc_stats {
     size_t blocks;         /* large blocks mapped now */
     size_t bytes;          /* their mappings' bytes (each rounded up to 2 MiB) */
     uint64_t maps, unmaps; /* large blocks mapped and unmapped so far */
-    uint64_t map_failures; /* large blocks refused (mmap failed): the stack saw NOMEM */
+    uint64_t map_failures; /* large blocks refused (mmap, or growing the table of them,
+                              failed): the stack saw NOMEM */
 };
 
-/* Makes an allocator. 0, INVAL (NULL out) or NOMEM. */
+/* Makes an allocator. 0, INVAL (NULL out) or NOMEM. A threshold below 2 MiB is taken, but
+ * every block at or past it still takes a 2 MiB mapping, which a huge page backs once it is
+ * touched: up to 2 MiB of memory for each such block, however small. */
 int synack_hugealloc_new(struct synack_hugealloc **out, size_t threshold);
 /* Sets cfg's alloc, free and alloc_ctx to `h`. */
 void synack_hugealloc_use(struct synack_hugealloc *h, struct synack_config *cfg);
