@@ -49,8 +49,9 @@ static struct synack_hugealloc_stats stats_of(struct synack_hugealloc *h)
 /* Below 2 MiB (the default threshold) malloc's; at and past it a mapping aligned to 2 MiB
  * and rounded up to a multiple of it, writable over the whole size, unmapped on release:
  * the process's address space grows by the rounded size exactly (the slack mapped for the
- * alignment is given back at once) and shrinks by it again. A pointer that is 2 MiB-aligned
- * but malloc's (posix_memalign) goes back to free(), not munmap(). */
+ * alignment is given back at once: the tail here, since Linux 6.7 puts a large anonymous
+ * mapping on a 2 MiB boundary itself and leaves no head) and shrinks by it again. A pointer that is
+ * 2 MiB-aligned but malloc's (posix_memalign) goes back to free(), not munmap(). */
 static void large_blocks_are_aligned_mappings_small_ones_mallocs(void **state)
 {
     (void)state;
