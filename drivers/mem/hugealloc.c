@@ -4,14 +4,12 @@
  * costs a page fault and a TLB entry per 2 MiB instead of per 4 KiB; everything smaller
  * comes from malloc. The hooks give free() no size, so the mappings are kept in a table:
  * a free of an address that is not 2 MiB-aligned is malloc's at once, an aligned one is
- * looked up (malloc's blocks may be aligned too, and are then not in the table). A mutex guards the
- * table: the stacks of a runtime on several threads share one allocator, and only large blocks take
- * it. */
-#include <errno.h>
+ * looked up (malloc's blocks may be aligned too, and are then not in the table). A mutex
+ * guards the table, for stacks on several threads may share one allocator; only large blocks
+ * take it. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 
 #include <synack/link.h>
@@ -43,15 +41,17 @@ static bool table_room(struct synack_hugealloc *h)
     return true;
 }
 
-/* Removes addr and returns its mapping's length, or 0 if it is not in the table. A scan:
- * the table holds only the large blocks, a few per connection that moves megabytes, and a
- * scan of thousands costs less than the munmap that follows it. */
+/* Removes addr (and counts it out) and returns its mapping's length, or 0 if it is not in
+ * the table. A scan: the table holds only the large blocks, a few per connection that moves
+ * megabytes, and a scan of thousands costs less than the munmap that follows it. */
 static size_t table_take(struct synack_hugealloc *h, uintptr_t addr)
 {
     for (size_t i = 0; i < h->st.blocks; i++) {
         if (h->slots[i].addr != addr) continue;
         size_t len = h->slots[i].len;
-        h->slots[i] = h->slots[h->st.blocks - 1];
+        h->slots[i] = h->slots[--h->st.blocks];
+        h->st.bytes -= len;
+        h->st.unmaps++;
         return len;
     }
     return 0;
@@ -129,11 +129,6 @@ void synack_hugealloc_release(void *ctx, void *p)
     if (((uintptr_t)p & (HUGE_PAGE - 1)) == 0) {
         pthread_mutex_lock(&h->lock);
         size_t len = table_take(h, (uintptr_t)p);
-        if (len) {
-            h->st.blocks--;
-            h->st.bytes -= len;
-            h->st.unmaps++;
-        }
         pthread_mutex_unlock(&h->lock);
         if (len) {
             munmap(p, len);
