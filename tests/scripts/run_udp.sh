@@ -57,7 +57,7 @@ rc=$?
 expect_fail() {
   local status=$1 word=$2 err rc
   shift 2
-  err=$(timeout 10 "$synack" run "$@" 2>&1 >/dev/null)
+  err=$(timeout -k 5 10 "$synack" run "$@" 2>&1 >/dev/null)
   rc=$?
   if [ $rc -ne "$status" ]; then
     bad "'run $*' exits $rc, not $status: $err"
@@ -100,7 +100,7 @@ fi
 
 port=$(free_port)
 NOLINK=(--link "udp:127.0.0.1:$port,127.0.0.1:9" --addr 198.18.77.2/24)
-out=$(timeout 10 "$synack" run "${NOLINK[@]}" -- sh -c "echo hi | cat; ss -Huan 'sport = :$port'" 2>&1)
+out=$(timeout -k 5 10 "$synack" run "${NOLINK[@]}" -- sh -c "echo hi | cat; ss -Huan 'sport = :$port'" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ "$out" = hi ] && ok ||
   bad "no_network: 'sh -c echo hi | cat' under synack run: exit $rc, printed '$out' (want 'hi' alone: no UDP port $port bound)"
@@ -130,7 +130,7 @@ port = sys.argv[2]
 ss = subprocess.run(["ss", "-Huan", "sport = :" + port], capture_output=True, text=True)
 print("unix ok" + (" but the UDP port is bound" if ss.stdout.strip() else ""))
 EOF
-out=$(timeout 10 "$synack" run "${NOLINK[@]}" -- "$PY" "$dir/unix.py" "$dir/sock" "$port" 2>&1)
+out=$(timeout -k 5 10 "$synack" run "${NOLINK[@]}" -- "$PY" "$dir/unix.py" "$dir/sock" "$port" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ "$out" = "unix ok" ] && ok || bad "unix: exit $rc: $out"
 
@@ -152,7 +152,7 @@ tcp_pair() {
   while [ "$1" != -- ]; do largs+=("$1"); shift; done
   shift
   cargs=("$@")
-  timeout 30 "$synack" run "${A[@]}" -- nc "${largs[@]}" <"$lin" >"$lout" 2>"$dir/$name.l.err" &
+  timeout -k 5 30 "$synack" run "${A[@]}" -- nc "${largs[@]}" <"$lin" >"$lout" 2>"$dir/$name.l.err" &
   local spid=$! rc=1 src
   pids+=("$spid")
   if ! wait_bound "$p1"; then
@@ -160,7 +160,7 @@ tcp_pair() {
     return
   fi
   for _ in $(seq 50); do
-    timeout 30 "$synack" run "${B[@]}" -- nc "${cargs[@]}" <"$cin" >"$cout" 2>"$dir/$name.c.err" &&
+    timeout -k 5 30 "$synack" run "${B[@]}" -- nc "${cargs[@]}" <"$cin" >"$cout" 2>"$dir/$name.c.err" &&
       { rc=0; break; }
     grep -q refused "$dir/$name.c.err" || break
     sleep 0.1
@@ -195,11 +195,11 @@ for _ in range(50):  # the listener may not be listening yet: synack refuses at 
 s.sendall(data)
 s.close()
 EOF
-timeout 30 "$synack" run "${A[@]}" -- nc -l -d 5000 >"$dir/drain.got" 2>"$dir/drain.l.err" &
+timeout -k 5 30 "$synack" run "${A[@]}" -- nc -l -d 5000 >"$dir/drain.got" 2>"$dir/drain.l.err" &
 spid=$!
 pids+=("$spid")
 if wait_bound "$p1"; then
-  timeout 30 "$synack" run "${B[@]}" -- "$PY" "$dir/drain.py" "$dir/b.bin" 2>"$dir/drain.c.err"
+  timeout -k 5 30 "$synack" run "${B[@]}" -- "$PY" "$dir/drain.py" "$dir/b.bin" 2>"$dir/drain.c.err"
   rc=$?
   wait "$spid"
   src=$?
@@ -242,7 +242,7 @@ assert status == 0, status
 assert s.getsockname() == ("198.18.77.2", 4000), s.getsockname()
 print("fork ok")
 EOF
-out=$(timeout 10 "$synack" run "${B[@]}" -- "$PY" "$dir/fork.py" 2>"$dir/fork.err")
+out=$(timeout -k 5 10 "$synack" run "${B[@]}" -- "$PY" "$dir/fork.py" 2>"$dir/fork.err")
 rc=$?
 if [ $rc -eq 0 ] && [ "$out" = "$(printf 'child exec ok\nfork ok')" ] &&
   grep -q 'cannot be duplicated' "$dir/fork.err" &&
@@ -275,11 +275,11 @@ else:
         assert data == msg, (i, len(data))
     print("udp ok")
 EOF
-timeout 30 "$synack" run "${A[@]}" -- "$PY" "$dir/udp.py" server 2>"$dir/us.err" &
+timeout -k 5 30 "$synack" run "${A[@]}" -- "$PY" "$dir/udp.py" server 2>"$dir/us.err" &
 spid=$!
 pids+=("$spid")
 if wait_bound "$p1"; then
-  out=$(timeout 30 "$synack" run "${B[@]}" -- "$PY" "$dir/udp.py" client 2>&1)
+  out=$(timeout -k 5 30 "$synack" run "${B[@]}" -- "$PY" "$dir/udp.py" client 2>&1)
   rc=$?
   wait "$spid"
   src=$?

@@ -58,7 +58,7 @@ child_of() {
 
 # Both ends hold their connection open: stdin is a pipe nobody writes to until the end.
 mkfifo "$dir/lin" "$dir/cin"
-timeout 30 "$synack" cat -k -l -p 5000 "${L[@]}" <"$dir/lin" >/dev/null 2>"$dir/l.err" &
+timeout -k 5 30 "$synack" cat -k -l -p 5000 "${L[@]}" <"$dir/lin" >/dev/null 2>"$dir/l.err" &
 tlpid=$!
 pids+=("$tlpid")
 exec 7>"$dir/lin"
@@ -73,13 +73,13 @@ wait_for test -S "$SYNACK_CTL_DIR/$lpid.sock" || bad "no control socket for the 
   bad "socket is $(stat -c '%a %u' "$SYNACK_CTL_DIR/$lpid.sock")"
 
 # The listener: with -l, not by default.
-out=$(timeout 10 "$synack" ss -l)
+out=$(timeout -k 5 10 "$synack" ss -l)
 grep -qE "^tcp +LISTEN +0 +[0-9]+ +\*:5000 " <<<"$out" && grep -q "process $lpid (cat)" <<<"$out" &&
   ok || bad "ss -l does not list the listener: $out"
-out=$(timeout 10 "$synack" ss 2>&1)
+out=$(timeout -k 5 10 "$synack" ss 2>&1)
 ! grep -q LISTEN <<<"$out" && ok || bad "ss lists a listener without -l or -a: $out"
 
-timeout 30 "$synack" cat 198.18.79.1 5000 "${C[@]}" --rcvbuf 100000 --sndbuf 50000 <"$dir/cin" >/dev/null 2>"$dir/c.err" &
+timeout -k 5 30 "$synack" cat 198.18.79.1 5000 "${C[@]}" --rcvbuf 100000 --sndbuf 50000 <"$dir/cin" >/dev/null 2>"$dir/c.err" &
 tcpid=$!
 pids+=("$tcpid")
 exec 8>"$dir/cin"
@@ -88,7 +88,7 @@ established() { [ "$("$synack" ss -t 2>/dev/null | grep -c '^tcp  *ESTABLISHED')
 wait_for established || bad "no ESTABLISHED connection in both processes: $("$synack" ss 2>&1)"
 
 # The connection from both ends, with its ports.
-out=$(timeout 10 "$synack" ss -a)
+out=$(timeout -k 5 10 "$synack" ss -a)
 cport=$(grep -oE '198\.18\.79\.2:[0-9]+ +198\.18\.79\.1:5000' <<<"$out" | grep -oE '^[^ ]+' | cut -d: -f2)
 [ -n "$cport" ] &&
   grep -qE "^tcp +ESTABLISHED +[0-9]+ +[0-9]+ +198\.18\.79\.1:5000 +198\.18\.79\.2:$cport\$" <<<"$out" &&
@@ -97,7 +97,7 @@ cport=$(grep -oE '198\.18\.79\.2:[0-9]+ +198\.18\.79\.1:5000' <<<"$out" | grep -
   grep -qE "LISTEN" <<<"$out" && ok || bad "ss -a misses a process or the listener: $out"
 grep -qE 'rtt:[0-9.]+/[0-9.]+ms .*cwnd:[0-9]+seg\([0-9]+B\) .*retrans:0/0' <<<"$out" && ok ||
   bad "no rtt/cwnd/retrans details: $out"
-out=$(timeout 10 "$synack" ss -p "$cpid")
+out=$(timeout -k 5 10 "$synack" ss -p "$cpid")
 [ "$(grep -c '^synack process' <<<"$out")" -eq 1 ] &&
   grep -qE "198\.18\.79\.2:$cport +198\.18\.79\.1:5000" <<<"$out" && ok ||
   bad "ss -p $cpid: $out"
@@ -105,7 +105,7 @@ out=$(timeout 10 "$synack" ss -p "$cpid")
 grep -qE 'skmem:\(rb100000,tb50000\)' <<<"$out" && ok || bad "ss -p $cpid: no skmem sizes: $out"
 
 # JSON parses, and holds the connection with numbers as numbers.
-json=$(timeout 10 "$synack" ss --json -a)
+json=$(timeout -k 5 10 "$synack" ss --json -a)
 python3 -m json.tool <<<"$json" >/dev/null && ok || bad "--json does not parse: $json"
 python3 -c '
 import json, sys
@@ -120,7 +120,7 @@ assert any(s["rcvbuf_bytes"] == 100000 and s["sndbuf_bytes"] == 50000 for s in e
 ' "$json" && ok || bad "--json content: $json"
 
 # -p of no process; a stale socket of a dead PID is removed, not listed.
-err=$(timeout 10 "$synack" ss -p 999999999 2>&1 >/dev/null)
+err=$(timeout -k 5 10 "$synack" ss -p 999999999 2>&1 >/dev/null)
 rc=$?
 [ $rc -eq 1 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && grep -q "no process 999999999" <<<"$err" && ok ||
   bad "ss -p 999999999 exits $rc: $err"
@@ -129,14 +129,14 @@ dead=$!
 wait "$dead"
 python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
   "$SYNACK_CTL_DIR/$dead.sock"
-out=$(timeout 10 "$synack" ss -a)
+out=$(timeout -k 5 10 "$synack" ss -a)
 [ ! -e "$SYNACK_CTL_DIR/$dead.sock" ] && [ "$(grep -c '^synack process' <<<"$out")" -eq 2 ] && ok ||
   bad "the stale socket of $dead stays or is listed: $out"
 
 # synack run: a python3 listener under the preload library.
 if [ -f "$(dirname "$synack")/libsynack-preload.so" ]; then
   r=$(free_port) && s=$(free_port)
-  timeout 20 "$synack" run --link "udp:127.0.0.1:$r,127.0.0.1:$s" --addr 198.18.79.3/24 -- \
+  timeout -k 5 20 "$synack" run --link "udp:127.0.0.1:$r,127.0.0.1:$s" --addr 198.18.79.3/24 -- \
     python3 -c '
 import os, socket, sys, time
 s = socket.socket()
@@ -163,19 +163,19 @@ exec 7>&- 8>&-
 wait "$tcpid" 2>/dev/null
 wait "$tlpid" 2>/dev/null
 [ -z "$(ls -A "$SYNACK_CTL_DIR")" ] && ok || bad "sockets left behind: $(ls "$SYNACK_CTL_DIR")"
-err=$(timeout 10 "$synack" ss 2>&1 >/dev/null)
+err=$(timeout -k 5 10 "$synack" ss 2>&1 >/dev/null)
 rc=$?
 [ $rc -eq 1 ] && grep -q "no synack process is running" <<<"$err" && ok || bad "ss with none: $rc $err"
 
 # A directory others may enter is refused by both sides; --no-control makes no socket.
 chmod 0755 "$SYNACK_CTL_DIR"
-err=$(timeout 10 "$synack" ss 2>&1 >/dev/null)
+err=$(timeout -k 5 10 "$synack" ss 2>&1 >/dev/null)
 rc=$?
 [ $rc -eq 1 ] && grep -q "not private" <<<"$err" && ok || bad "ss in a 0755 directory: $rc $err"
-err=$(timeout 10 "$synack" cat -z 198.18.79.1 5000 "${C[@]}" 2>&1)
+err=$(timeout -k 5 10 "$synack" cat -z 198.18.79.1 5000 "${C[@]}" 2>&1)
 grep -q "no control socket" <<<"$err" && ok || bad "cat in a 0755 directory says nothing: $err"
 chmod 0700 "$SYNACK_CTL_DIR"
-timeout 10 "$synack" cat -l -p 5000 --no-control "${L[@]}" </dev/null >/dev/null 2>&1 &
+timeout -k 5 10 "$synack" cat -l -p 5000 --no-control "${L[@]}" </dev/null >/dev/null 2>&1 &
 tnpid=$!
 pids+=("$tnpid")
 npid=$(child_of "$tnpid")

@@ -135,13 +135,13 @@ run_pair() {
   fi
   [ "$ps" != "$pc" ] || pc=$((ps + 1))
   local t0=$SECONDS
-  timeout "$LIMIT" "${run[@]}" "$synack" cat -l -v --seed "$seed" "$@" \
+  timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -l -v --seed "$seed" "$@" \
     --link "$(udp_link "$ps" "$pc")" "${UDP_SERVER_ADDRS[@]}" 5000 \
     <"$s_in" >"$dir/out/$name.server" 2>"$dir/$name.server.err" &
   local spid=$!
   pids+=("$spid")
   wait_bound "$ps" || echo "note: $name: the listener's port $ps is not bound after 10 s"
-  timeout "$LIMIT" "${run[@]}" "$synack" cat -v --seed $((seed + 1)) "$@" \
+  timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -v --seed $((seed + 1)) "$@" \
     --link "$(udp_link "$pc" "$ps")" "${UDP_CLIENT_ADDRS[@]}" "$UDP_HOST" 5000 \
     <"$c_in" >"$dir/out/$name.client" 2>"$dir/$name.client.err" &
   local cpid=$!
@@ -198,7 +198,7 @@ refused_pair() {
   local name=$1 want=$2 ps pc spid msg why
   ps=$(free_port) && pc=$(free_port)
   [ "$ps" != "$pc" ] || pc=$((ps + 1))
-  timeout "$LIMIT" "${run[@]}" "$synack" cat -l --seed 7 --link "$(udp_link "$ps" "$pc")" \
+  timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -l --seed 7 --link "$(udp_link "$ps" "$pc")" \
     "${UDP_SERVER_ADDRS[@]}" 5000 </dev/null >/dev/null 2>"$dir/$name.server.err" &
   spid=$!
   pids+=("$spid")
@@ -206,7 +206,7 @@ refused_pair() {
   refused_client() { # NAME [options...]: the client to port 5001; its status in c_rc
     local n=$1
     shift
-    timeout 10 "${run[@]}" "$synack" cat --seed 8 "$@" --link "$(udp_link "$pc" "$ps")" \
+    timeout -k 5 10 "${run[@]}" "$synack" cat --seed 8 "$@" --link "$(udp_link "$pc" "$ps")" \
       "${UDP_CLIENT_ADDRS[@]}" "$UDP_HOST" 5001 </dev/null >/dev/null 2>"$dir/$n.client.err"
     c_rc=$?
   }
