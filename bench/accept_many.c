@@ -7,7 +7,7 @@
  * grows with N. Then the cost of asking whether a port nobody holds may be bound (1,000
  * times; bind and listen ask it) with the N connections open. One markdown row per N, for
  * docs/PERFORMANCE.md.
- *   build/bench/accept_many [--exchange BYTES] [--echo ROUNDS] [N...]
+ *   build/bench/accept_many [--exchange BYTES] [--echo ROUNDS] [--batch K] [N...]
  *                                      (default N: 1000 10000 50000)
  *
  * --exchange BYTES: then each peer sends BYTES (at most 1400: one segment), the application
@@ -19,6 +19,10 @@
  * --echo ROUNDS: then ROUNDS rounds of a 64-byte request and a 64-byte answer on each
  * connection in turn (the peer's request, the application's recv and send, the peer's
  * ACK): nanoseconds per round trip, packets built inside the timed loop.
+ * --batch K: the echo's packets go in through synack_stack_input_batch, K at a time: the
+ * requests of K connections arrive together, the application answers each, then their K
+ * ACKs arrive together (without it, one synack_stack_input per packet, as a link that reads
+ * one packet at a time would).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -77,13 +81,11 @@ static void drain_events(struct synack_stack *s)
     }
 }
 
-/* Peer i sends `len` bytes of `data` at `seq`, acknowledging `ack`; what the stack sends
- * back is discarded. */
-static void peer_send(struct synack_stack *s, const struct synack_addr *server, uint32_t i,
-                      uint32_t seq, uint32_t ack, const uint8_t *data, size_t len,
-                      synack_time_t now)
+/* Peer i's segment of `len` bytes of `data` at `seq`, acknowledging `ack`, built into `pkt`;
+ * returns its length. */
+static size_t peer_packet(const struct synack_addr *server, uint32_t i, uint32_t seq, uint32_t ack,
+                          const uint8_t *data, size_t len, uint8_t *pkt, size_t cap)
 {
-    uint8_t pkt[2048], out[2048];
     struct wire_ip_repr ip;
     struct wire_tcp_repr t;
     peer_of(i, &ip, &t, server);
@@ -92,10 +94,7 @@ static void peer_send(struct synack_stack *s, const struct synack_addr *server, 
     t.ack = ack;
     t.payload = data;
     t.payload_len = len;
-    size_t m = wire_packet_emit(&ip, &t, pkt, sizeof pkt);
-    synack_stack_input(s, pkt, m, now);
-    while (synack_stack_output(s, out, sizeof out, now) > 0) {
-    }
+    return wire_packet_emit(&ip, &t, pkt, cap);
 }
 
 /* The application on connection c reads `len` bytes and sends as many back. */
@@ -109,21 +108,53 @@ static void app_echo(struct synack_tcp *c, size_t len, synack_time_t now)
     }
 }
 
-/* One request of `len` bytes and its answer on each connection, then the peer's ACK. */
+enum { MAX_BATCH = 64 };
+static size_t batch; /* --batch: packets per synack_stack_input_batch; 0: one input call each */
+
+/* The `k` packets of `rx` into the stack, then whatever it sends back is discarded. */
+static void deliver(struct synack_stack *s, const struct synack_rx *rx, size_t k, synack_time_t now)
+{
+    uint8_t out[2048];
+    if (batch)
+        synack_stack_input_batch(s, rx, k, now);
+    else
+        for (size_t j = 0; j < k; j++)
+            synack_stack_input(s, rx[j].pkt, rx[j].len, now);
+    while (synack_stack_output(s, out, sizeof out, now) > 0) {
+    }
+}
+
+/* One request of `len` bytes and its answer on each connection, then the peer's ACK; with
+ * --batch, the requests of `batch` connections arrive together, each is answered, then their
+ * ACKs arrive together. */
 static void round_trips(struct synack_stack *s, const struct synack_addr *server,
                         struct synack_tcp **conns, const uint32_t *iss, uint32_t n, size_t done,
                         size_t len, synack_time_t now)
 {
     static const uint8_t data[1400];
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t peer = PEER_ISS + 1 + (uint32_t)done, ours = iss[i] + 1 + (uint32_t)done;
-        peer_send(s, server, i, peer, ours, data, len, now);
-        app_echo(conns[i], len, now);
-        drain_events(s);
-        uint8_t out[2048];
-        while (synack_stack_output(s, out, sizeof out, now) > 0) {
+    static uint8_t pkts[MAX_BATCH][2048];
+    struct synack_rx rx[MAX_BATCH];
+    size_t per = batch ? batch : 1;
+    for (uint32_t i = 0; i < n; i += (uint32_t)per) {
+        size_t k = n - i < per ? n - i : per;
+        uint32_t peer = PEER_ISS + 1 + (uint32_t)done;
+        for (size_t j = 0; j < k; j++) {
+            uint32_t ours = iss[i + j] + 1 + (uint32_t)done;
+            rx[j] = (struct synack_rx){.pkt = pkts[j]};
+            rx[j].len = peer_packet(server, i + (uint32_t)j, peer, ours, data, len, pkts[j],
+                                    sizeof pkts[j]);
         }
-        peer_send(s, server, i, peer + (uint32_t)len, ours + (uint32_t)len, NULL, 0, now);
+        deliver(s, rx, k, now);
+        for (size_t j = 0; j < k; j++)
+            app_echo(conns[i + j], len, now);
+        drain_events(s);
+        deliver(s, NULL, 0, now); /* the answers go out */
+        for (size_t j = 0; j < k; j++) {
+            uint32_t ours = iss[i + j] + 1 + (uint32_t)done;
+            rx[j].len = peer_packet(server, i + (uint32_t)j, peer + (uint32_t)len,
+                                    ours + (uint32_t)len, NULL, 0, pkts[j], sizeof pkts[j]);
+        }
+        deliver(s, rx, k, now);
     }
 }
 
@@ -261,6 +292,8 @@ int main(int argc, char **argv)
             exchange_bytes = v;
         else if (strcmp(argv[i], "--echo") == 0)
             echo_rounds = v;
+        else if (strcmp(argv[i], "--batch") == 0 && v > 0 && v <= MAX_BATCH)
+            batch = v;
         else
             break;
     }
@@ -284,9 +317,9 @@ int main(int argc, char **argv)
         unsigned long n = strtoul(argv[i], &end, 10);
         if (*end != '\0' || n == 0 || n > 1000000) {
             fprintf(stderr,
-                    "usage: %s [--exchange BYTES] [--echo ROUNDS] [N...]  (each N from 1 to "
-                    "1000000, BYTES from 1 to 1400)\n",
-                    argv[0]);
+                    "usage: %s [--exchange BYTES] [--echo ROUNDS] [--batch K] [N...]  (each N "
+                    "from 1 to 1000000, BYTES from 1 to 1400, K from 1 to %d)\n",
+                    argv[0], MAX_BATCH);
             return 2;
         }
         run((uint32_t)n);

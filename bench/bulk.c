@@ -81,21 +81,10 @@ static struct synack_stack *stack_at(uint32_t addr, unsigned mtu)
     return s;
 }
 
-/* Packets of `from` into `to`; true if any moved. */
 static int hand_over(struct synack_stack *from, struct synack_stack *to, uint8_t *pkt, size_t cap,
                      synack_time_t now)
 {
-    int moved = 0;
-    synack_ssize n;
-    struct synack_tx_meta meta;
-    while ((n = synack_stack_output_offload(from, pkt, cap, tx, &meta, now)) > 0) {
-        /* What the sender left partial, memory carried unchanged: vouched for, as the
-         * multi-queue wire and a TUN device's kernel vouch. */
-        synack_stack_input_flags(to, pkt, (size_t)n,
-                                 meta.csum_partial ? SYNACK_INPUT_CSUM_VERIFIED : 0, now);
-        moved = 1;
-    }
-    return moved;
+    return bench_hand_over(from, to, pkt, cap, tx, now);
 }
 
 static void run_synack(unsigned long long bytes, unsigned mtu, int zero_copy)

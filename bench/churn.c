@@ -6,9 +6,11 @@
  * connection at a time). Both run on the monotonic clock: synack's TIME_WAIT, its reuse
  * (time_wait_reuse, 1 s) and its delayed ACKs see real time, as in a real program.
  *
- *   build/bench/churn [N] [--addrs K] [--no-reuse]
+ *   build/bench/churn [N] [--addrs K] [--no-reuse] [--order client|server|rst] [--no-kernel]
  *       N connections per order (default 50000); the client stack gets K addresses
- *       (default 1); --no-reuse sets time_wait_reuse to 0, as synack was before it had it
+ *       (default 1); --no-reuse sets time_wait_reuse to 0, as synack was before it had it;
+ *       --order runs one close order only; --no-kernel leaves the kernel out (for profiling
+ *       synack alone: its columns read 0)
  *
  * One markdown row per order: connections per second for synack and the kernel, their
  * ratio, and for synack how many 4-tuples it took over from TIME_WAIT and how long it
@@ -57,15 +59,8 @@ static void pump(struct pair *p)
         synack_stack_handle_timers(p->cli, now);
         synack_stack_handle_timers(p->srv, now);
         quiet++;
-        synack_ssize n;
-        while ((n = synack_stack_output(p->cli, p->pkt, sizeof p->pkt, now)) > 0) {
-            synack_stack_input(p->srv, p->pkt, (size_t)n, now);
-            quiet = 0;
-        }
-        while ((n = synack_stack_output(p->srv, p->pkt, sizeof p->pkt, now)) > 0) {
-            synack_stack_input(p->cli, p->pkt, (size_t)n, now);
-            quiet = 0;
-        }
+        if (bench_hand_over(p->cli, p->srv, p->pkt, sizeof p->pkt, 0, now)) quiet = 0;
+        if (bench_hand_over(p->srv, p->cli, p->pkt, sizeof p->pkt, 0, now)) quiet = 0;
         drain_events(p->cli);
         drain_events(p->srv);
     }
@@ -252,16 +247,28 @@ int main(int argc, char **argv)
 {
     unsigned long n = 50000;
     unsigned addrs = 1;
+    int only = -1; /* one order, or every order */
+    bool kernel = true;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--addrs") && i + 1 < argc)
             addrs = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--no-reuse"))
             tw_reuse = 0;
-        else
+        else if (!strcmp(argv[i], "--no-kernel"))
+            kernel = false;
+        else if (!strcmp(argv[i], "--order") && i + 1 < argc) {
+            const char *w = argv[++i];
+            only = !strcmp(w, "client")   ? CLIENT_FIRST
+                   : !strcmp(w, "server") ? SERVER_FIRST
+                   : !strcmp(w, "rst")    ? CLIENT_RST
+                                          : -2;
+        } else
             n = strtoul(argv[i], NULL, 10);
     }
-    if (n == 0 || addrs == 0 || addrs > SYNACK_MAX_ADDRS) {
-        fprintf(stderr, "usage: churn [N] [--addrs K] [--no-reuse]   (N > 0, 1 <= K <= %d)\n",
+    if (n == 0 || addrs == 0 || addrs > SYNACK_MAX_ADDRS || only == -2) {
+        fprintf(stderr,
+                "usage: churn [N] [--addrs K] [--no-reuse] [--order client|server|rst] "
+                "[--no-kernel]   (N > 0, 1 <= K <= %d)\n",
                 SYNACK_MAX_ADDRS);
         return 2;
     }
@@ -269,11 +276,12 @@ int main(int argc, char **argv)
            "synack TIME_WAITs reused | synack s waiting for a port | kernel s waiting |\n");
     printf("|---|---|---|---|---|---|---|---|\n");
     for (int o = 0; o < ORDERS; o++) {
+        if (only >= 0 && o != only) continue;
         struct result s = synack_churn(n, (enum order)o, addrs);
-        struct result k = kernel_churn(n, (enum order)o);
-        double rs = (double)s.done / s.seconds, rk = (double)k.done / k.seconds;
+        struct result k = kernel ? kernel_churn(n, (enum order)o) : (struct result){0};
+        double rs = (double)s.done / s.seconds, rk = kernel ? (double)k.done / k.seconds : 0;
         printf("| %s | %lu / %lu | %.0f | %.0f | %.2f | %llu | %.2f | %.2f |\n", order_name[o],
-               s.done, k.done, rs, rk, rs / rk, s.reused, s.port_wait, k.port_wait);
+               s.done, k.done, rs, rk, kernel ? rs / rk : 0, s.reused, s.port_wait, k.port_wait);
         fflush(stdout);
     }
     return 0;

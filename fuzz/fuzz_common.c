@@ -109,7 +109,7 @@ int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg)
     return synack_stack_input(p->s, buf, n, p->now);
 }
 
-static void learn(struct fz_peer *p, const uint8_t *pkt, size_t len)
+void fz_learn(struct fz_peer *p, const uint8_t *pkt, size_t len)
 {
     struct wire_ip_repr ip;
     struct wire_tcp_repr seg;
@@ -138,7 +138,7 @@ void fz_drain(struct fz_peer *p)
             synack_checksum_complete(buf, (size_t)n, m.csum_start, m.csum_offset) != 0)
             abort();
         p->out_packets++;
-        learn(p, buf, (size_t)n);
+        fz_learn(p, buf, (size_t)n);
     }
 }
 

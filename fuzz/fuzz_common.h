@@ -80,6 +80,8 @@ int fz_send(struct fz_peer *p, struct wire_tcp_repr *seg);
  * checksums finished as the link would), learning from each (and answering nothing). Aborts
  * when a segment left for the link to cut is not at least two pieces with a partial sum. */
 void fz_drain(struct fz_peer *p);
+/* What the peer learns from one packet the stack sent (fz_drain does it for each). */
+void fz_learn(struct fz_peer *p, const uint8_t *pkt, size_t len);
 /* Takes every queued event; returns how many ACCEPTABLE ones came. */
 unsigned fz_events(struct fz_peer *p);
 /* A whole handshake from the peer's port `rport` to the stack's `lport` (a listener

@@ -2,7 +2,8 @@
  * The wire parsers on arbitrary bytes: IPv4, IPv6 (extension headers), TCP (options included),
  * UDP, ICMP, ICMPv6 and the packet formatter. Whatever parses must round-trip: emitted again
  * and parsed again, the header fields, the options synack understands and the payload are
- * what they were.
+ * what they were. The tuple hint of input batches (wire_tcp_peek_tuple) must agree with the
+ * whole parse wherever both see a TCP segment.
  *
  * Every input runs twice: as it is, and repaired (shared/FUZZING.md): the IPv4 Total Length
  * and header checksum, the IPv6 Payload Length, the UDP Length and the TCP, UDP, ICMP and
@@ -189,8 +190,28 @@ static void ipv4(const uint8_t *data, size_t size)
 
 /* Every parser on `data`: as a packet of either version, and the bare ones on the bytes as
  * they are (no IP header in front). */
+/* The hint's tuple (synack_stack_input_batch) reads within `size` whatever the bytes, and
+ * where the whole parse takes the packet as an unfragmented TCP segment whose TCP header
+ * follows the fixed IP header, it names the same 4-tuple. */
+static void peek(const uint8_t *data, size_t size)
+{
+    struct synack_addr src, dst;
+    uint16_t sport, dport;
+    bool hinted = wire_tcp_peek_tuple(data, size, &src, &sport, &dst, &dport);
+    struct wire_ip_repr ip;
+    struct wire_tcp_repr tcp;
+    if (wire_packet_parse(data, size, &ip, &tcp) != SYNACK_DROP_NONE) return; /* fragments too */
+    if (ip.header_len !=
+        (ip.src.family == SYNACK_AF_INET ? (size_t)(data[0] & 0x0f) * 4 : WIRE_IPV6_HDR_LEN))
+        return; /* IPv6 extension headers: the hint does not walk them */
+    check(hinted, "a hint for a whole TCP segment");
+    check(synack_addr_eq(&src, &ip.src) && synack_addr_eq(&dst, &ip.dst), "the hint's addresses");
+    check(sport == tcp.src_port && dport == tcp.dst_port, "the hint's ports");
+}
+
 static void exercise(const uint8_t *data, size_t size)
 {
+    peek(data, size);
     char line[512];
     synack_format_packet(line, sizeof line, data, size);
     ipv4(data, size);

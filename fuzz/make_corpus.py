@@ -10,7 +10,9 @@ open and close, SACK, timestamps) plus ICMP messages, and IPv6 packets (every ex
 header, fragments, each unknown-option action), ICMPv6 messages and UDP over both families;
 for the scenarios, the HTTP server and the command-line options, typical and edge values;
 for the fragment reassembler, datagrams in order, reversed, shuffled, duplicated, overlapped,
-timed out, flooding a small cap, malformed, and fragmentation plans. The record formats are
+timed out, flooding a small cap, malformed, and fragmentation plans; for input batches,
+conversations over both families (handshakes, data, a reset and a new SYN on its tuple in
+one batch), raw and vouched-for packets and a batch longer than one call takes. The record formats are
 the ones
 fuzz/fuzz_<target>.c documents. The output is deterministic; the corpus is committed, so
 `make test` needs neither this script nor libFuzzer.
@@ -561,6 +563,49 @@ def steer_seeds():
     }
 
 
+# ---- batch: the same packets one call each and in batches ---------------------------------
+
+
+def batch_seg(peer, flags, seq_off=0, ack_off=0, payload=b"", more=True, clock=1, vouched=False):
+    body = struct.pack(">BBhh", peer, flags, seq_off, ack_off) + payload
+    ctl = 0x80 | (0x20 if vouched else 0) | (1 if more else clock << 3)
+    return bytes([ctl, len(body)]) + body
+
+
+def batch_raw(pkt, more=True, repair=False, vouched=False, clock=1):
+    ctl = (0x40 if repair else 0) | (0x20 if vouched else 0) | (1 if more else clock << 3)
+    return bytes([ctl, len(pkt)]) + pkt
+
+
+def batch_seeds():
+    def conversation(v6):
+        out = bytes([1 if v6 else 0])
+        out += b"".join(batch_seg(i, SYN, more=i < 3) for i in range(4))
+        out += b"".join(batch_seg(i, PSH | ACK, payload=b"hello %d" % i, more=i < 3)
+                        for i in range(4))
+        # A FIN, an old duplicate, a reset and a new SYN on the reset's tuple, together.
+        out += batch_seg(0, FIN | ACK) + batch_seg(1, ACK, seq_off=-3000)
+        out += batch_seg(2, RST) + batch_seg(2, SYN, seq_off=7, more=False, clock=2)
+        out += batch_seg(3, FIN | ACK, more=False, clock=3)
+        return out
+
+    tcp = struct.pack(">HHIIBBHHH", 40000, 80, 1, 0, 5 << 4, SYN, 65535, 0, 0)
+    pseudo = struct.pack(">IIBBH", 0xc6120002, 0xc6120001, 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack(">H", csum(pseudo + tcp)) + tcp[18:]
+    syn = ipv4(6, tcp)
+    bad_sum = syn[:36] + bytes([syn[36] ^ 0xff]) + syn[37:]
+    return {
+        "conversation-v4": conversation(False),
+        "conversation-v6": conversation(True),
+        "raw": b"\0" + batch_raw(syn) + batch_raw(syn[:30]) + batch_raw(b"\x45" + syn[1:], repair=True)
+        + batch_raw(b"\x60" + syn[1:]) + batch_raw(syn, more=False),
+        "vouched-partial-sum": b"\0" + batch_raw(bad_sum, vouched=True) + batch_raw(bad_sum)
+        + batch_raw(syn, more=False, clock=2),
+        "long-batch": b"\0" + b"".join(batch_seg(i % 4, SYN if i < 4 else ACK, more=i < 79)
+                                      for i in range(80)),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -574,7 +619,7 @@ def main():
     makers = {"stack": stack_seeds, "wire": lambda: wire_seeds(build),
               "scenario": scenario_seeds, "http": http_seeds, "netopt": netopt_seeds,
               "frag": frag_seeds, "trace": lambda: trace_seeds(build), "vnet": vnet_seeds,
-              "steer": steer_seeds}
+              "steer": steer_seeds, "batch": batch_seeds}
     for target in sys.argv[2:] or makers:
         write(target, makers[target]())
 

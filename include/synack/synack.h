@@ -611,6 +611,26 @@ int synack_stack_input(struct synack_stack *stack, const uint8_t *pkt, size_t le
 int synack_stack_input_flags(struct synack_stack *stack, const uint8_t *pkt, size_t len,
                              unsigned flags, synack_time_t now);
 
+/* One packet of a batch for synack_stack_input_batch: its bytes and what its link vouches
+ * for (SYNACK_INPUT_* flags, 0 for none). */
+struct synack_rx {
+    const uint8_t *pkt;
+    size_t len;
+    unsigned flags;
+};
+
+/* Hands `n` packets to the stack in order: exactly what `n` calls of synack_stack_input_flags
+ * would do, packet by packet (the same connections, answers, events, counters and trace),
+ * except that the stack first starts loading the connection state of several packets into
+ * the processor's cache, so that at many connections their waits for memory overlap
+ * instead of following one another (docs/PERFORMANCE.md, "A round trip at a million
+ * connections"). For a link that reads several packets at a time.
+ * Returns how many were taken (the others were dropped as malformed and counted), or
+ * SYNACK_ERR_INVAL, taking none, for a NULL stack, a NULL `rx` with `n` > 0, or an entry
+ * with a NULL packet or a flag this version does not know. */
+synack_ssize synack_stack_input_batch(struct synack_stack *stack, const struct synack_rx *rx,
+                                      size_t n, synack_time_t now);
+
 /* Finishes a checksum a sender left partial (virtio 1.1 §5.1.6.2: VIRTIO_NET_HDR_F_NEEDS_CSUM):
  * the one's-complement sum (RFC 1071) of bytes `start` to `len` of `pkt`, whose field at
  * `start + offset` holds the pseudo-header's sum, complemented and stored in that field in

@@ -415,21 +415,24 @@ static inline void tcp_syn_timing_stop(struct synack_tcp *c)
  * needs for the rest of 2*MSL (acknowledge a retransmitted FIN, refuse old duplicates,
  * let a new SYN reopen the 4-tuple), without the TCB, its buffers or its slot. */
 struct tcp_tw {
+    /* What a lookup reads comes first: the chain link and the ports share the record's
+     * first 16 bytes (one cache line whatever malloc's 16-byte alignment), so a chain entry
+     * that does not match costs one miss, not two; the addresses follow. */
     struct tcp_tw *hash_next;
-    struct list_node node; /* in the env's TIME-WAIT list, in expiry order */
-    uint64_t id;           /* the connection's: its CLOSED events carry it */
-    void *user;
-    synack_time_t expires;        /* end of 2*MSL */
-    synack_time_t ts_recent_time; /* RFC 7323 §5.5 */
-    synack_time_t oow_ack_at;     /* last answer to an invalid segment (invalid_ack_interval) */
-    struct synack_addr local_addr, remote_addr;
-    uint32_t snd_nxt, rcv_nxt;
-    uint32_t ts_recent, ts_offset; /* RFC 7323 §4.3 TS.Recent; our TSval offset */
-    uint32_t rcv_wnd;              /* bytes last offered */
     uint16_t local_port, remote_port;
     uint8_t rcv_wscale;
     bool ts;        /* timestamps were negotiated */
     bool reuseaddr; /* the connection had TCP_F_REUSEADDR (tcp_bind_conflicts) */
+    struct synack_addr local_addr, remote_addr;
+    uint32_t snd_nxt, rcv_nxt;
+    uint32_t ts_recent, ts_offset; /* RFC 7323 §4.3 TS.Recent; our TSval offset */
+    uint32_t rcv_wnd;              /* bytes last offered */
+    struct list_node node;         /* in the env's TIME-WAIT list, in expiry order */
+    uint64_t id;                   /* the connection's: its CLOSED events carry it */
+    void *user;
+    synack_time_t expires;        /* end of 2*MSL */
+    synack_time_t ts_recent_time; /* RFC 7323 §5.5 */
+    synack_time_t oow_ack_at;     /* last answer to an invalid segment (invalid_ack_interval) */
 };
 
 struct synack_listener {
@@ -457,6 +460,14 @@ uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr
 int tcp_demux_init(struct tcp_env *e);
 struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
                                   uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
+/* Hints for a segment about to arrive (synack_stack_input_batch): tcp_demux_prefetch hashes
+ * the 4-tuple `h` holds (its local and remote address and port), keeps the hash in `h` for
+ * tcp_tuple_hash to answer from once `h` is the env's hint, starts loading the tuple's
+ * demux bucket into the cache and returns the bucket; tcp_demux_prefetch_conn, a little
+ * later, reads the bucket and starts loading the connection at its head. Neither changes
+ * what any lookup finds; both only save waiting later. */
+struct synack_tcp *const *tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h);
+void tcp_demux_prefetch_conn(struct synack_tcp *const *bucket);
 void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c);
 void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c);
 /* The listener a SYN to (local, port) reaches: the one bound to that address, else to its

@@ -1,16 +1,24 @@
 /* The demux: the 4-tuple hash of connections and the listeners a SYN may reach, the choice
  * of an ephemeral port free of both (RFC 6056), and the bind rule (SO_REUSEADDR) that says
  * which local ports a new binding may take. */
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/addr.h"
 #include "base/alloc.h"
+#include "base/hint.h"
 #include "base/siphash.h"
 #include "tcp/conn.h"
 
 uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                         const struct synack_addr *raddr, uint16_t rport)
 {
+    /* A batch hashed this segment's tuple already; comparing it costs less than hashing. */
+    const struct tcp_hint *h = &e->hint;
+    if (h->valid && h->lport == lport && h->rport == rport && addr_eq(&h->laddr, laddr) &&
+        addr_eq(&h->raddr, raddr))
+        return h->hash;
     /* Keyed, so a peer cannot aim many connections at one chain. */
     return siphash_tuple(e->hash_key, laddr, lport, raddr, rport);
 }
@@ -43,6 +51,28 @@ struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_a
             return c;
     }
     return NULL;
+}
+
+struct synack_tcp *const *tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h)
+{
+    h->hash = siphash_tuple(e->hash_key, &h->laddr, h->lport, &h->raddr, h->rport);
+    h->valid = true;
+    struct synack_tcp *const *b = &e->buckets[(size_t)h->hash & (e->nbuckets - 1)];
+    hint_prefetch(b);
+    return b;
+}
+
+void tcp_demux_prefetch_conn(struct synack_tcp *const *bucket)
+{
+    /* The head of the chain, most often the only entry (the table has a bucket per
+     * connection): the lines of its hot part, up to `iss` (conn.h: seven lines, eight where
+     * the allocator did not align it to a line). */
+    const struct synack_tcp *c = *bucket;
+    if (!c) return;
+    uintptr_t at = (uintptr_t)c & ~(uintptr_t)(HINT_LINE - 1);
+    uintptr_t end = (uintptr_t)c + offsetof(struct synack_tcp, iss);
+    for (; at < end; at += HINT_LINE)
+        hint_prefetch((const void *)at);
 }
 
 void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c)

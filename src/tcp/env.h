@@ -71,6 +71,14 @@ struct tcp_env {
 
     /* ---- TCP's own: made by tcp_env_init, freed by tcp_env_free ---- */
     uint8_t hash_key[16]; /* keys the 4-tuple hash of every table (tcp_tuple_hash) */
+    /* The hash of the segment an input batch is taking, computed when its tuple was
+     * hinted (tcp_demux_prefetch): tcp_tuple_hash answers from it for that tuple. */
+    struct tcp_hint {
+        bool valid;
+        uint16_t lport, rport;
+        struct synack_addr laddr, raddr;
+        uint64_t hash;
+    } hint;
 
     /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
     struct synack_tcp **buckets;

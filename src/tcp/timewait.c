@@ -14,6 +14,7 @@
  * end of their 2*MSL, which is their timer: every record ends 2*MSL after its last (re)start
  * and a restart moves it to the tail, so the head is always the next to end.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "base/addr.h"
@@ -22,6 +23,9 @@
 
 /* synack_config.max_time_wait promises 128 bytes a record (time_wait_bytes reports it). */
 _Static_assert(sizeof(struct tcp_tw) <= 128, "a TIME_WAIT record outgrew its 128 bytes");
+/* A lookup rejects a chain entry on its ports, read from the line its link is in. */
+_Static_assert(offsetof(struct tcp_tw, remote_port) + sizeof(uint16_t) <= 16,
+               "a TIME_WAIT record's ports left its first 16 bytes");
 
 static size_t tw_bucket(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                         const struct synack_addr *raddr, uint16_t rport)

@@ -78,3 +78,26 @@ int synack_packet_addrs(const uint8_t *pkt, size_t len, struct synack_addr *src,
     if (dst) *dst = d;
     return 0;
 }
+
+bool wire_tcp_peek_tuple(const uint8_t *pkt, size_t len, struct synack_addr *src,
+                         uint16_t *src_port, struct synack_addr *dst, uint16_t *dst_port)
+{
+    size_t tcp_at;
+    if (synack_packet_addrs(pkt, len, src, dst) != 0) return false;
+    if (src->family == SYNACK_AF_INET) {
+        /* RFC 791 §3.1: Protocol at byte 9, the fragment offset in the low 13 bits of bytes
+         * 6-7 (a later fragment holds no TCP header), IHL in 32-bit words. */
+        if (pkt[9] != WIRE_IP_PROTO_TCP || ((pkt[6] & 0x1f) | pkt[7]) != 0) return false;
+        tcp_at = (size_t)(pkt[0] & 0x0f) * 4;
+        if (tcp_at < WIRE_IPV4_HDR_LEN) return false;
+    } else {
+        /* RFC 8200 §3: Next Header at byte 6; extension headers are not walked. */
+        if (pkt[6] != WIRE_IP_PROTO_TCP) return false;
+        tcp_at = WIRE_IPV6_HDR_LEN;
+    }
+    /* RFC 9293 §3.1: Source Port and Destination Port are the TCP header's first 4 bytes. */
+    if (len < tcp_at + 4) return false;
+    *src_port = (uint16_t)(pkt[tcp_at] << 8 | pkt[tcp_at + 1]);
+    *dst_port = (uint16_t)(pkt[tcp_at + 2] << 8 | pkt[tcp_at + 3]);
+    return true;
+}

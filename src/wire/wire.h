@@ -110,6 +110,14 @@ size_t wire_ip_repr_header_len(const struct wire_ip_repr *ip);
 /* Parses an IPv4 or IPv6 header by its version nibble (SYNACK_DROP_IP_TRUNCATED when there
  * is no byte at all, SYNACK_DROP_IP_VERSION for neither 4 nor 6). */
 enum synack_drop wire_ip_parse(const uint8_t *pkt, size_t len, struct wire_ip_repr *out);
+/* The 4-tuple of a TCP segment as its first bytes give it, for a hint and never for a
+ * decision (synack_stack_input_batch loads the connection's state into the cache before the
+ * packet is parsed): the addresses of the fixed header, and the ports at the start of the
+ * TCP header of an IPv4 packet whose protocol is TCP and that is no later fragment, or of
+ * an IPv6 packet whose first Next Header is TCP. Reads only within `len` and checks nothing
+ * else (no checksum, no length field). Returns false where the bytes give no such tuple. */
+bool wire_tcp_peek_tuple(const uint8_t *pkt, size_t len, struct synack_addr *src,
+                         uint16_t *src_port, struct synack_addr *dst, uint16_t *dst_port);
 /* Writes the header for ip->src.family (see wire_ip_repr_header_len: for an IPv6 fragment
  * the fixed header and a Fragment header, RFC 8200 §4.5; IPv4 carries MF and the offset in
  * its own header); returns its length, or 0 when `cap` is too small or the family

@@ -1173,7 +1173,59 @@ static void drop_names_cover_every_reason(void **state)
     assert_string_equal(synack_drop_name(SYNACK_DROP_SYN_QUEUE_FULL), "syn-queue-full");
 }
 
+/* wire_tcp_peek_tuple: the tuple the full parse would give, for both families; false where
+ * the bytes hold no TCP ports to hint at. */
+static void tcp_peek_tuple_reads_ports_and_refuses_what_has_none(void **state)
+{
+    (void)state;
+    static const uint8_t six_a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    static const uint8_t six_b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+    struct synack_addr pairs[2][2] = {
+        {synack_addr_v4(0xc6120001u), synack_addr_v4(0xc6120002u)},
+        {synack_addr_v6(six_a), synack_addr_v6(six_b)},
+    };
+    for (int f = 0; f < 2; f++) {
+        uint8_t pkt[256] = {0};
+        struct wire_ip_repr ip = {.src = pairs[f][0], .dst = pairs[f][1], .ttl = 64};
+        struct wire_tcp_repr t = {
+            .src_port = 40000, .dst_port = 80, .seq = 1, .flags = WIRE_TCP_SYN, .window = 1000};
+        size_t n = wire_packet_emit(&ip, &t, pkt, sizeof pkt);
+        assert_true(n > 0);
+        struct synack_addr src, dst;
+        uint16_t sport = 0, dport = 0;
+        assert_true(wire_tcp_peek_tuple(pkt, n, &src, &sport, &dst, &dport));
+        assert_true(synack_addr_eq(&src, &pairs[f][0]) && synack_addr_eq(&dst, &pairs[f][1]));
+        assert_int_equal(sport, 40000);
+        assert_int_equal(dport, 80);
+        /* The ports are the last four bytes it needs: one fewer and there are none. */
+        size_t hdr = f == 0 ? WIRE_IPV4_HDR_LEN : WIRE_IPV6_HDR_LEN;
+        assert_true(wire_tcp_peek_tuple(pkt, hdr + 4, &src, &sport, &dst, &dport));
+        assert_false(wire_tcp_peek_tuple(pkt, hdr + 3, &src, &sport, &dst, &dport));
+        /* Another protocol. */
+        pkt[f == 0 ? 9 : 6] = WIRE_IP_PROTO_UDP;
+        assert_false(wire_tcp_peek_tuple(pkt, n, &src, &sport, &dst, &dport));
+        pkt[f == 0 ? 9 : 6] = WIRE_IP_PROTO_TCP;
+        if (f == 0) {
+            /* A later fragment (offset 8 bytes): what follows its header is no TCP header. */
+            pkt[7] = 1;
+            assert_false(wire_tcp_peek_tuple(pkt, n, &src, &sport, &dst, &dport));
+            pkt[7] = 0;
+            /* An IHL below 5, and an IHL that puts the ports past the end. */
+            pkt[0] = 0x44;
+            assert_false(wire_tcp_peek_tuple(pkt, n, &src, &sport, &dst, &dport));
+            pkt[0] = 0x4f;
+            assert_false(wire_tcp_peek_tuple(pkt, 60 + 3, &src, &sport, &dst, &dport));
+            assert_true(wire_tcp_peek_tuple(pkt, 60 + 4, &src, &sport, &dst, &dport));
+        }
+        /* A version that is neither, and nothing at all. */
+        pkt[0] = 0x55;
+        assert_false(wire_tcp_peek_tuple(pkt, n, &src, &sport, &dst, &dport));
+        assert_false(wire_tcp_peek_tuple(pkt, 0, &src, &sport, &dst, &dport));
+    }
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(tcp_peek_tuple_reads_ports_and_refuses_what_has_none),
     cmocka_unit_test(checksum_rfc1071_example),
     cmocka_unit_test(checksum_odd_length_pads_with_zero),
     cmocka_unit_test(checksum_matches_reference_random),
