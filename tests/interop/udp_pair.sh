@@ -84,12 +84,12 @@ UDP_HOST=198.18.77.1
 # ---- refused ---------------------------------------------------------------------------------
 ps=$(free_port) && pc=$(free_port)
 [ "$ps" != "$pc" ] || pc=$((ps + 1))
-timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -u -l --seed 403 --link "$(udp_link "$ps" "$pc")" \
+timeout --foreground -k 5 "$LIMIT" "${run[@]}" "$synack" cat -u -l --seed 403 --link "$(udp_link "$ps" "$pc")" \
   "${UDP_SERVER_ADDRS[@]}" 5000 </dev/null >/dev/null 2>"$dir/refused.server.err" &
 spid=$!
 pids+=("$spid")
 wait_bound "$ps" || echo "note: refused: the listener's port $ps is not bound after 10 s"
-printf 'anyone there?\n' | timeout -k 5 10 "${run[@]}" "$synack" cat -u --seed 404 \
+printf 'anyone there?\n' | timeout --foreground -k 5 10 "${run[@]}" "$synack" cat -u --seed 404 \
   --link "$(udp_link "$pc" "$ps")" "${UDP_CLIENT_ADDRS[@]}" "$UDP_HOST" 5001 \
   >/dev/null 2>"$dir/refused.client.err"
 c_rc=${PIPESTATUS[1]}
@@ -130,13 +130,13 @@ t0=$SECONDS
 late_reader "$dir/pressure.done" "$dir/out/pressure.server" <"$dir/pressure.fifo" &
 rpid=$!
 pids+=("$rpid")
-timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -u -l -v -w 2 --seed 405 \
+timeout --foreground -k 5 "$LIMIT" "${run[@]}" "$synack" cat -u -l -v -w 2 --seed 405 \
   --link "$(udp_link "$ps" "$pc")" "${UDP_SERVER_ADDRS[@]}" 5000 </dev/null \
   >"$dir/pressure.fifo" 2>"$dir/pressure.server.err" &
 spid=$!
 pids+=("$spid")
 wait_bound "$ps" || echo "note: pressure: the listener's port $ps is not bound after 10 s"
-timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -u -v -q 0 --seed 406 \
+timeout --foreground -k 5 "$LIMIT" "${run[@]}" "$synack" cat -u -v -q 0 --seed 406 \
   --link "$(udp_link "$pc" "$ps")" "${UDP_CLIENT_ADDRS[@]}" "$UDP_HOST" 5000 \
   <"$dir/records" >/dev/null 2>"$dir/pressure.client.err"
 c_rc=$?

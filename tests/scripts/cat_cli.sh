@@ -67,7 +67,7 @@ expect_usage_error "-p" -lu -p 4000 "${LINK[@]}" 5000
 # "-lu" is -l and -u: with -w it listens for UDP (counting -w from the first datagram, so
 # here it waits until timeout(1) ends it), where TCP would refuse -w with -l.
 port=$((20000 + RANDOM % 40000))
-err=$(timeout -k 5 1 "$synack" cat -lu -w 1 --link "udp:127.0.0.1:$port,127.0.0.1:9" \
+err=$(timeout --foreground -k 5 1 "$synack" cat -lu -w 1 --link "udp:127.0.0.1:$port,127.0.0.1:9" \
   --addr 198.18.77.2/24 5000 </dev/null 2>&1 >/dev/null)
 rc=$?
 check "'cat -lu -w 1 PORT' should wait for a first datagram; it exited $rc: $err" \
@@ -80,7 +80,7 @@ check "'cat -lu -w 1 PORT' should wait for a first datagram; it exited $rc: $err
 port=$(free_port)
 peer=$(free_port)
 t0=$(date +%s%N)
-err=$(timeout -k 5 10 "$synack" cat --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
+err=$(timeout --foreground -k 5 10 "$synack" cat --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
   --addr 198.18.77.2/24 198.18.77.1 5000 </dev/null 2>&1 >/dev/null)
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -90,7 +90,7 @@ check "'cat' to a UDP link with no peer does not say refused: $err" \
 # The same with -u: the first datagram draws the port unreachable.
 port=$(free_port)
 peer=$(free_port)
-err=$(echo hi | timeout -k 5 10 "$synack" cat -u --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
+err=$(echo hi | timeout --foreground -k 5 10 "$synack" cat -u --link "udp:127.0.0.1:$port,127.0.0.1:$peer" \
   --addr 198.18.77.2/24 198.18.77.1 5000 2>&1 >/dev/null)
 rc=$?
 check "'cat -u' to a UDP link with no peer exits $rc: $err" [ $rc -eq 1 ]

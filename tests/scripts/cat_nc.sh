@@ -27,11 +27,12 @@ links() {
   C=(--link "udp:127.0.0.1:$q,127.0.0.1:$p" --addr 198.18.77.2/24)
   LPORT=$p
 }
+# timeout --foreground -k 5 throughout: see tests/interop/lib/udp.sh (LIMIT) for why.
 # listener STDIN ARGS...: `synack cat` ARGS in the background with L, stdout to $dir/l.out.
 listener() {
   local in=$1
   shift
-  timeout -k 5 10 "$synack" cat "$@" "${L[@]}" <"$in" >"$dir/l.out" 2>"$dir/l.err" &
+  timeout --foreground -k 5 10 "$synack" cat "$@" "${L[@]}" <"$in" >"$dir/l.out" 2>"$dir/l.err" &
   lpid=$!
   pids+=("$lpid")
   wait_bound "$LPORT" || bad "the listener never bound UDP port $LPORT: $(cat "$dir/l.err")"
@@ -47,7 +48,7 @@ transfer() {
   links
   echo from-listener >"$dir/l.in"
   listener "$dir/l.in" "${largs[@]}"
-  out=$(echo from-client | timeout -k 5 10 "$synack" cat "${cargs[@]}" "${C[@]}" 2>"$dir/c.err")
+  out=$(echo from-client | timeout --foreground -k 5 10 "$synack" cat "${cargs[@]}" "${C[@]}" 2>"$dir/c.err")
   rc=$?
   wait "$lpid"
   lrc=$?
@@ -86,14 +87,14 @@ done
 # ends); -v says it succeeded. A closed one is "refused", 1.
 links
 listener /dev/null -l 5000
-err=$(timeout -k 5 5 "$synack" cat -z -v "${C[@]}" 198.18.77.1 5000 < <(sleep 10) 2>&1 >/dev/null)
+err=$(timeout --foreground -k 5 5 "$synack" cat -z -v "${C[@]}" 198.18.77.1 5000 < <(sleep 10) 2>&1 >/dev/null)
 rc=$?
 [ $rc -eq 0 ] && grep -q "connection to 198.18.77.1:5000 succeeded" <<<"$err" && ok ||
   bad "-z to an open port: exit $rc: $err"
 kill "$lpid" 2>/dev/null
 links
 listener /dev/null -l 5000
-err=$(timeout -k 5 5 "$synack" cat -z "${C[@]}" 198.18.77.1 5001 </dev/null 2>&1 >/dev/null)
+err=$(timeout --foreground -k 5 5 "$synack" cat -z "${C[@]}" 198.18.77.1 5001 </dev/null 2>&1 >/dev/null)
 rc=$?
 [ $rc -eq 1 ] && grep -q "refused" <<<"$err" && ok || bad "-z to a closed port: exit $rc: $err"
 kill "$lpid" 2>/dev/null
@@ -106,7 +107,7 @@ sleep 10 >"$dir/open" &
 pids+=($!)
 listener "$dir/open" -l 5000
 t0=$(date +%s%N)
-echo bye | timeout -k 5 5 "$synack" cat -q 0 "${C[@]}" 198.18.77.1 5000 >/dev/null 2>"$dir/c.err"
+echo bye | timeout --foreground -k 5 5 "$synack" cat -q 0 "${C[@]}" 198.18.77.1 5000 >/dev/null 2>"$dir/c.err"
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $rc -eq 0 ] && [ $ms -lt 3000 ] && ok || bad "-q 0: exit $rc after $ms ms: $(cat "$dir/c.err")"
@@ -121,7 +122,7 @@ time.sleep(10)' "$LPORT" &
 pids+=($!)
 wait_bound "$LPORT"
 t0=$(date +%s%N)
-err=$(timeout -k 5 5 "$synack" cat -w 1 "${C[@]}" 198.18.77.1 5000 </dev/null 2>&1 >/dev/null)
+err=$(timeout --foreground -k 5 5 "$synack" cat -w 1 "${C[@]}" 198.18.77.1 5000 </dev/null 2>&1 >/dev/null)
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $rc -eq 1 ] && [ $ms -ge 900 ] && [ $ms -lt 3000 ] && grep -q "timed out" <<<"$err" && ok ||

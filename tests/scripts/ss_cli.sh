@@ -58,7 +58,7 @@ child_of() {
 
 # Both ends hold their connection open: stdin is a pipe nobody writes to until the end.
 mkfifo "$dir/lin" "$dir/cin"
-timeout -k 5 30 "$synack" cat -k -l -p 5000 "${L[@]}" <"$dir/lin" >/dev/null 2>"$dir/l.err" &
+timeout --foreground -k 5 30 "$synack" cat -k -l -p 5000 "${L[@]}" <"$dir/lin" >/dev/null 2>"$dir/l.err" &
 tlpid=$!
 pids+=("$tlpid")
 exec 7>"$dir/lin"
@@ -79,7 +79,7 @@ grep -qE "^tcp +LISTEN +0 +[0-9]+ +\*:5000 " <<<"$out" && grep -q "process $lpid
 out=$(timeout -k 5 10 "$synack" ss 2>&1)
 ! grep -q LISTEN <<<"$out" && ok || bad "ss lists a listener without -l or -a: $out"
 
-timeout -k 5 30 "$synack" cat 198.18.79.1 5000 "${C[@]}" --rcvbuf 100000 --sndbuf 50000 <"$dir/cin" >/dev/null 2>"$dir/c.err" &
+timeout --foreground -k 5 30 "$synack" cat 198.18.79.1 5000 "${C[@]}" --rcvbuf 100000 --sndbuf 50000 <"$dir/cin" >/dev/null 2>"$dir/c.err" &
 tcpid=$!
 pids+=("$tcpid")
 exec 8>"$dir/cin"
@@ -172,10 +172,10 @@ chmod 0755 "$SYNACK_CTL_DIR"
 err=$(timeout -k 5 10 "$synack" ss 2>&1 >/dev/null)
 rc=$?
 [ $rc -eq 1 ] && grep -q "not private" <<<"$err" && ok || bad "ss in a 0755 directory: $rc $err"
-err=$(timeout -k 5 10 "$synack" cat -z 198.18.79.1 5000 "${C[@]}" 2>&1)
+err=$(timeout --foreground -k 5 10 "$synack" cat -z 198.18.79.1 5000 "${C[@]}" 2>&1)
 grep -q "no control socket" <<<"$err" && ok || bad "cat in a 0755 directory says nothing: $err"
 chmod 0700 "$SYNACK_CTL_DIR"
-timeout -k 5 10 "$synack" cat -l -p 5000 --no-control "${L[@]}" </dev/null >/dev/null 2>&1 &
+timeout --foreground -k 5 10 "$synack" cat -l -p 5000 --no-control "${L[@]}" </dev/null >/dev/null 2>&1 &
 tnpid=$!
 pids+=("$tnpid")
 npid=$(child_of "$tnpid")

@@ -22,6 +22,11 @@ UDP_HOST=198.18.77.1
 MB=$((1024 * 1024))
 UDP_SIZE=${UDP_CAT_MB:-50}       # megabytes for the one-way runs
 LIMIT=${UDP_CAT_TIMEOUT:-60}     # seconds any one process may run (a clean run takes ~2 s)
+# Every synack cat runs under `timeout --foreground -k 5`: without --foreground, timeout
+# follows each SIGTERM it passes on with a SIGCONT, and a SIGCONT that lands while
+# LeakSanitizer's exit check attaches to the process (ASan builds) discards the attach's
+# SIGSTOP: the process and LSan's tracer then wait for each other for ever. -k 5 ends any
+# process that outlives its SIGTERM.
 
 pids=() # started here and not reaped yet: the only PIDs cleanup may signal
 fail=0
@@ -135,13 +140,13 @@ run_pair() {
   fi
   [ "$ps" != "$pc" ] || pc=$((ps + 1))
   local t0=$SECONDS
-  timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -l -v --seed "$seed" "$@" \
+  timeout --foreground -k 5 "$LIMIT" "${run[@]}" "$synack" cat -l -v --seed "$seed" "$@" \
     --link "$(udp_link "$ps" "$pc")" "${UDP_SERVER_ADDRS[@]}" 5000 \
     <"$s_in" >"$dir/out/$name.server" 2>"$dir/$name.server.err" &
   local spid=$!
   pids+=("$spid")
   wait_bound "$ps" || echo "note: $name: the listener's port $ps is not bound after 10 s"
-  timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -v --seed $((seed + 1)) "$@" \
+  timeout --foreground -k 5 "$LIMIT" "${run[@]}" "$synack" cat -v --seed $((seed + 1)) "$@" \
     --link "$(udp_link "$pc" "$ps")" "${UDP_CLIENT_ADDRS[@]}" "$UDP_HOST" 5000 \
     <"$c_in" >"$dir/out/$name.client" 2>"$dir/$name.client.err" &
   local cpid=$!
@@ -198,7 +203,7 @@ refused_pair() {
   local name=$1 want=$2 ps pc spid msg why
   ps=$(free_port) && pc=$(free_port)
   [ "$ps" != "$pc" ] || pc=$((ps + 1))
-  timeout -k 5 "$LIMIT" "${run[@]}" "$synack" cat -l --seed 7 --link "$(udp_link "$ps" "$pc")" \
+  timeout --foreground -k 5 "$LIMIT" "${run[@]}" "$synack" cat -l --seed 7 --link "$(udp_link "$ps" "$pc")" \
     "${UDP_SERVER_ADDRS[@]}" 5000 </dev/null >/dev/null 2>"$dir/$name.server.err" &
   spid=$!
   pids+=("$spid")
@@ -206,7 +211,7 @@ refused_pair() {
   refused_client() { # NAME [options...]: the client to port 5001; its status in c_rc
     local n=$1
     shift
-    timeout -k 5 10 "${run[@]}" "$synack" cat --seed 8 "$@" --link "$(udp_link "$pc" "$ps")" \
+    timeout --foreground -k 5 10 "${run[@]}" "$synack" cat --seed 8 "$@" --link "$(udp_link "$pc" "$ps")" \
       "${UDP_CLIENT_ADDRS[@]}" "$UDP_HOST" 5001 </dev/null >/dev/null 2>"$dir/$n.client.err"
     c_rc=$?
   }
