@@ -31,7 +31,7 @@ check_error() {
 case_begin timed_out
 # 198.18.0.3 is on the TUN's subnet but nobody has it: the kernel drops the SYNs.
 rc=0
-ns_timeout 10 "$SYNACK" cat "${LINK[@]}" -w 2 198.18.0.3 5000 </dev/null \
+ns_timeout_fg 10 "$SYNACK" cat "${LINK[@]}" -w 2 198.18.0.3 5000 </dev/null \
     >/dev/null 2>"$DIR/timed_out.err" || rc=$?
 check_error timed_out "$rc" "timed out"
 wait_tun_gone
@@ -83,7 +83,7 @@ else
         fail "user 65534 cannot execute the copy $PRIV/synack"
     else
         rc=0
-        ns_timeout 10 "${NOBODY[@]}" "$PRIV/synack" cat "${LINK[@]}" "$SYNACK_HOST_IP" 5000 \
+        ns_timeout_fg 10 "${NOBODY[@]}" "$PRIV/synack" cat "${LINK[@]}" "$SYNACK_HOST_IP" 5000 \
             </dev/null >/dev/null 2>"$DIR/no_permission.err" || rc=$?
         check_error no_permission "$rc" "permission"
         ip -n "$NS" link show dev "$TUN" >/dev/null 2>&1 && fail "a TUN device appeared anyway"
@@ -97,7 +97,7 @@ start_bg s_pid "$T_SHORT" "$SYNACK" cat -l "${LINK[@]}" 5000 0<>"$DIR/stdin" >/d
     2>"$DIR/busy.first.err"
 if wait_tun "$s_pid"; then
     rc=0
-    ns_timeout 10 "$SYNACK" cat -l "${LINK[@]}" 5001 </dev/null >/dev/null \
+    ns_timeout_fg 10 "$SYNACK" cat -l "${LINK[@]}" 5001 </dev/null >/dev/null \
         2>"$DIR/device_busy.err" || rc=$?
     check_error device_busy "$rc" "in use"
     is_running "$s_pid" || fail "the first synack exited when the second one failed"

@@ -64,7 +64,7 @@ for _ in $(seq 200); do
 done
 if [ "$listening" -eq 1 ]; then
     rc=0
-    ns_timeout "$T_XFER" "$SYNACK" cat "${OPTS[@]}" -v --pcap "$DIR/pmtu.pcap" 198.18.2.2 5000 \
+    ns_timeout_fg "$T_XFER" "$SYNACK" cat "${OPTS[@]}" -v --pcap "$DIR/pmtu.pcap" 198.18.2.2 5000 \
         <"$DIR/data" >/dev/null 2>"$DIR/pmtu.synack.log" || rc=$?
     if [ "$rc" -eq 0 ]; then
         wait_bg_within "$n_pid" 10 "kernel nc -l"
@@ -97,7 +97,7 @@ case_end
 
 case_begin unreachable
 rc=0
-ns_timeout 10 "$SYNACK" cat "${OPTS[@]}" -w 3 198.18.5.1 5000 </dev/null >/dev/null \
+ns_timeout_fg 10 "$SYNACK" cat "${OPTS[@]}" -w 3 198.18.5.1 5000 </dev/null >/dev/null \
     2>"$DIR/unreach.err" || rc=$?
 case $rc in
     1) ;;

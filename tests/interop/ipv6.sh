@@ -57,7 +57,7 @@ run_opts refused
 quiet=()
 for o in "${RUN_OPTS[@]}"; do [ "$o" = -v ] || quiet+=("$o"); done # one line without -v
 rc=0
-ns_timeout "$T_SHORT" "$SYNACK" cat "${quiet[@]}" "$SYNACK_HOST_IP6" 5999 </dev/null \
+ns_timeout_fg "$T_SHORT" "$SYNACK" cat "${quiet[@]}" "$SYNACK_HOST_IP6" 5999 </dev/null \
     >/dev/null 2>"$DIR/refused.err" || rc=$?
 msg=$(cat "$DIR/refused.err")
 [ "$rc" -eq 1 ] || fail "status $rc, expected 1"

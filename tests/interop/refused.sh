@@ -55,7 +55,7 @@ check_status() {
 }
 # First without -v: the error must be exactly one line.
 rc=0
-ns_timeout "$BOUND" "$SYNACK" cat "${opts[@]}" "$SYNACK_HOST_IP" 5999 </dev/null \
+ns_timeout_fg "$BOUND" "$SYNACK" cat "${opts[@]}" "$SYNACK_HOST_IP" 5999 </dev/null \
     >"$DIR/s2k.out" 2>"$DIR/s2k.log" || rc=$?
 check_status "$rc"
 grep -qi 'refused' "$DIR/s2k.log" || fail "synack cat did not say 'refused'"
@@ -65,7 +65,7 @@ log "  status $rc: $(head -n 3 "$DIR/s2k.log")"
 wait_tun_gone
 # Then with -v: its summary shows the refusal came in answer to the first SYN.
 rc=0
-ns_timeout "$BOUND" "$SYNACK" cat "${opts[@]}" -v --pcap "$DIR/s2k.v.pcap" "$SYNACK_HOST_IP" 5999 \
+ns_timeout_fg "$BOUND" "$SYNACK" cat "${opts[@]}" -v --pcap "$DIR/s2k.v.pcap" "$SYNACK_HOST_IP" 5999 \
     </dev/null >"$DIR/s2k.v.out" 2>"$DIR/s2k.v.log" || rc=$?
 check_status "$rc"
 grep -qi 'refused' "$DIR/s2k.v.log" || fail "synack cat -v did not say 'refused'"

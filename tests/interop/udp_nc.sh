@@ -259,7 +259,7 @@ case_refused() {
     local label=$1 rc quiet=() o msg
     run_opts "$label"
     for o in "${RUN_OPTS[@]}"; do [ "$o" = -v ] || quiet+=("$o"); done # one line without -v
-    printf 'anyone there?\n' | ns_timeout 10 "$SYNACK" cat -u "${quiet[@]}" "$KERNEL_ADDR" 5999 \
+    printf 'anyone there?\n' | ns_timeout_fg 10 "$SYNACK" cat -u "${quiet[@]}" "$KERNEL_ADDR" 5999 \
         >/dev/null 2>"$DIR/$label.err"
     rc=${PIPESTATUS[1]}
     msg=$(cat "$DIR/$label.err")

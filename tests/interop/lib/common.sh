@@ -214,6 +214,16 @@ ns_timeout() {
     ip netns exec "$NS" timeout -k 5 "$secs" "$@"
 }
 
+# ns_timeout_fg SECS COMMAND...: ns_timeout for a command with no children of its own (synack
+# cat): the signal goes to it alone, with no SIGCONT after it. A SIGCONT that lands while
+# LeakSanitizer's exit check attaches (ASan builds) leaves the process spinning until -k
+# (tests/interop/lib/udp.sh, at LIMIT).
+ns_timeout_fg() {
+    local secs=$1
+    shift
+    ip netns exec "$NS" timeout --foreground -k 5 "$secs" "$@"
+}
+
 # run_opts LABEL: sets RUN_OPTS, the options of every synack run: the TUN link in the
 # namespace with the kernel's side configured by synack itself, -v (state transitions
 # and a summary go to the run's log), and a capture that a failing test leaves behind
