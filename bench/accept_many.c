@@ -111,17 +111,23 @@ static void app_echo(struct synack_tcp *c, size_t len, synack_time_t now)
 enum { MAX_BATCH = 64 };
 static size_t batch; /* --batch: packets per synack_stack_input_batch; 0: one input call each */
 
-/* The `k` packets of `rx` into the stack, then whatever it sends back is discarded. */
-static void deliver(struct synack_stack *s, const struct synack_rx *rx, size_t k, synack_time_t now)
+/* Whatever the stack has to send, taken and discarded (the peer's side is scripted). */
+static void discard_output(struct synack_stack *s, synack_time_t now)
 {
     uint8_t out[2048];
+    while (synack_stack_output(s, out, sizeof out, now) > 0) {
+    }
+}
+
+/* The `k` packets of `rx` into the stack, then what it sends back is discarded. */
+static void deliver(struct synack_stack *s, const struct synack_rx *rx, size_t k, synack_time_t now)
+{
     if (batch)
         synack_stack_input_batch(s, rx, k, now);
     else
         for (size_t j = 0; j < k; j++)
             synack_stack_input(s, rx[j].pkt, rx[j].len, now);
-    while (synack_stack_output(s, out, sizeof out, now) > 0) {
-    }
+    discard_output(s, now);
 }
 
 /* One request of `len` bytes and its answer on each connection, then the peer's ACK; with
@@ -148,7 +154,7 @@ static void round_trips(struct synack_stack *s, const struct synack_addr *server
         for (size_t j = 0; j < k; j++)
             app_echo(conns[i + j], len, now);
         drain_events(s);
-        deliver(s, NULL, 0, now); /* the answers go out */
+        discard_output(s, now); /* the answers go out */
         for (size_t j = 0; j < k; j++) {
             uint32_t ours = iss[i + j] + 1 + (uint32_t)done;
             rx[j].len = peer_packet(server, i + (uint32_t)j, peer + (uint32_t)len,

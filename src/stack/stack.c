@@ -508,38 +508,28 @@ int synack_stack_input_flags(struct synack_stack *s, const uint8_t *pkt, size_t 
  * their turn. */
 #define INPUT_AHEAD 8
 
-/* The demux bucket of a packet's 4-tuple, hinted, and the tuple with its hash in `h`; NULL
- * (and `h` not valid) when its bytes give none. */
-static struct synack_tcp *const *input_hint_bucket(struct synack_stack *s,
-                                                   const struct synack_rx *rx, struct tcp_hint *h)
-{
-    h->valid = false;
-    if (!wire_tcp_peek_tuple(rx->pkt, rx->len, &h->raddr, &h->rport, &h->laddr, &h->lport))
-        return NULL;
-    return tcp_demux_prefetch(&s->tcp, h);
-}
-
 synack_ssize synack_stack_input_batch(struct synack_stack *s, const struct synack_rx *rx, size_t n,
                                       synack_time_t now)
 {
     if (!s || (!rx && n > 0)) return SYNACK_ERR_INVAL;
     for (size_t i = 0; i < n; i++)
         if (!rx[i].pkt || (rx[i].flags & ~SYNACK_INPUT_FLAGS_ALL) != 0) return SYNACK_ERR_INVAL;
-    /* Packet k's hint and bucket at k % (2 * INPUT_AHEAD). */
-    struct tcp_hint hint[2 * INPUT_AHEAD];
-    struct synack_tcp *const *bucket[2 * INPUT_AHEAD];
-    size_t hinted = 0, loaded = 0; /* packets whose bucket, whose connection, was hinted */
+    /* A lone packet has nothing to overlap its waits with: no hints. */
+    if (n == 1) return synack_stack_input_flags(s, rx[0].pkt, rx[0].len, rx[0].flags, now) == 0;
+    struct tcp_hint hint[2 * INPUT_AHEAD]; /* packet k's at k % (2 * INPUT_AHEAD) */
+    size_t hinted = 0, loaded = 0;         /* packets whose bucket, whose connection, was hinted */
     synack_ssize taken = 0;
-    if (n == 1) hinted = loaded = 1; /* nothing to overlap a lone packet's waits with */
     for (size_t i = 0; i < n; i++) {
         for (; hinted < n && hinted < i + 2 * INPUT_AHEAD; hinted++) {
-            size_t k = hinted % (2 * INPUT_AHEAD);
-            bucket[k] = input_hint_bucket(s, &rx[hinted], &hint[k]);
+            struct tcp_hint *h = &hint[hinted % (2 * INPUT_AHEAD)];
+            h->valid = wire_tcp_peek_tuple(rx[hinted].pkt, rx[hinted].len, &h->raddr, &h->rport,
+                                           &h->laddr, &h->lport);
+            if (h->valid) tcp_demux_prefetch(&s->tcp, h);
         }
         for (; loaded < hinted && loaded < i + INPUT_AHEAD; loaded++)
-            if (bucket[loaded % (2 * INPUT_AHEAD)])
-                tcp_demux_prefetch_conn(bucket[loaded % (2 * INPUT_AHEAD)]);
-        s->tcp.hint = n == 1 ? (struct tcp_hint){0} : hint[i % (2 * INPUT_AHEAD)];
+            if (hint[loaded % (2 * INPUT_AHEAD)].valid)
+                tcp_demux_prefetch_conn(&s->tcp, &hint[loaded % (2 * INPUT_AHEAD)]);
+        s->tcp.hint = hint[i % (2 * INPUT_AHEAD)];
         int rc = synack_stack_input_flags(s, rx[i].pkt, rx[i].len, rx[i].flags, now);
         s->tcp.hint.valid = false;
         if (rc == 0) taken++;

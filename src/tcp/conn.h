@@ -461,13 +461,13 @@ int tcp_demux_init(struct tcp_env *e);
 struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
                                   uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
 /* Hints for a segment about to arrive (synack_stack_input_batch): tcp_demux_prefetch hashes
- * the 4-tuple `h` holds (its local and remote address and port), keeps the hash in `h` for
- * tcp_tuple_hash to answer from once `h` is the env's hint, starts loading the tuple's
- * demux bucket into the cache and returns the bucket; tcp_demux_prefetch_conn, a little
- * later, reads the bucket and starts loading the connection at its head. Neither changes
- * what any lookup finds; both only save waiting later. */
-struct synack_tcp *const *tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h);
-void tcp_demux_prefetch_conn(struct synack_tcp *const *bucket);
+ * the 4-tuple `h` holds (its local and remote address and port), keeps the hash in `h` (valid
+ * from then on) for tcp_tuple_hash to answer from once `h` is the env's hint, and starts
+ * loading the tuple's demux bucket into the cache; tcp_demux_prefetch_conn, a little later,
+ * reads that bucket and starts loading the connection at its head. Neither changes what
+ * any lookup finds; both only save waiting later. */
+void tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h);
+void tcp_demux_prefetch_conn(const struct tcp_env *e, const struct tcp_hint *h);
 void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c);
 void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c);
 /* The listener a SYN to (local, port) reaches: the one bound to that address, else to its

@@ -53,21 +53,24 @@ struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_a
     return NULL;
 }
 
-struct synack_tcp *const *tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h)
+static size_t hint_bucket(const struct tcp_env *e, const struct tcp_hint *h)
+{
+    return (size_t)h->hash & (e->nbuckets - 1);
+}
+
+void tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h)
 {
     h->hash = siphash_tuple(e->hash_key, &h->laddr, h->lport, &h->raddr, h->rport);
     h->valid = true;
-    struct synack_tcp *const *b = &e->buckets[(size_t)h->hash & (e->nbuckets - 1)];
-    hint_prefetch(b);
-    return b;
+    hint_prefetch(&e->buckets[hint_bucket(e, h)]);
 }
 
-void tcp_demux_prefetch_conn(struct synack_tcp *const *bucket)
+void tcp_demux_prefetch_conn(const struct tcp_env *e, const struct tcp_hint *h)
 {
     /* The head of the chain, most often the only entry (the table has a bucket per
      * connection): the lines of its hot part, up to `iss` (conn.h: seven lines, eight where
      * the allocator did not align it to a line). */
-    const struct synack_tcp *c = *bucket;
+    const struct synack_tcp *c = e->buckets[hint_bucket(e, h)];
     if (!c) return;
     uintptr_t at = (uintptr_t)c & ~(uintptr_t)(HINT_LINE - 1);
     uintptr_t end = (uintptr_t)c + offsetof(struct synack_tcp, iss);
