@@ -4,17 +4,20 @@
  * RST). Two synack stacks in one process hand each other their packets; beside them, in
  * the same run, the kernel over loopback with blocking sockets (the same steps, one
  * connection at a time). Both run on the monotonic clock: synack's TIME_WAIT, its reuse
- * (time_wait_reuse, 1 s) and its delayed ACKs see real time, as in a real program.
+ * (time_wait_reuse, 1 ms by default) and its delayed ACKs see real time, as in a real
+ * program.
  *
- *   build/bench/churn [N] [--addrs K] [--no-reuse] [--order client|server|rst] [--no-kernel]
+ *   build/bench/churn [N] [--addrs K] [--no-reuse] [--reuse-ms M] [--order client|server|rst]
+ *                     [--no-kernel]
  *       N connections per order (default 50000); the client stack gets K addresses
  *       (default 1); --no-reuse sets time_wait_reuse to 0, as synack was before it had it;
+ *       --reuse-ms sets it to M ms (1000: Linux's default wait);
  *       --order runs one close order only; --no-kernel leaves the kernel out (for profiling
  *       synack alone: its columns read 0)
  *
  * One markdown row per order: connections per second for synack and the kernel, their
  * ratio, and for synack how many 4-tuples it took over from TIME_WAIT and how long it
- * waited for a port (every port of every address in a TIME_WAIT younger than 1 s).
+ * waited for a port (every port of every address in a TIME_WAIT younger than the wait).
  * Loopback only; every loop is bounded by N and by a deadline of 120 s per order.
  */
 #include <arpa/inet.h>
@@ -66,13 +69,13 @@ static void pump(struct pair *p)
     }
 }
 
-static synack_time_t tw_reuse = SYNACK_S(1);
+static synack_time_t tw_reuse = SYNACK_NEVER; /* SYNACK_NEVER: the stack's default */
 
 static void pair_init(struct pair *p, unsigned addrs)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.time_wait_reuse = tw_reuse;
+    if (tw_reuse != SYNACK_NEVER) cfg.time_wait_reuse = tw_reuse;
     for (unsigned i = 0; i < addrs; i++) {
         struct synack_addr a = synack_addr_v4(0xc6120001u + 2 * i); /* 198.18.0.1, .3, ... */
         int rc = synack_config_add_addr(&cfg, &a);
@@ -254,6 +257,8 @@ int main(int argc, char **argv)
             addrs = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--no-reuse"))
             tw_reuse = 0;
+        else if (!strcmp(argv[i], "--reuse-ms") && i + 1 < argc)
+            tw_reuse = SYNACK_MS(strtoul(argv[++i], NULL, 10));
         else if (!strcmp(argv[i], "--no-kernel"))
             kernel = false;
         else if (!strcmp(argv[i], "--order") && i + 1 < argc) {
@@ -267,8 +272,8 @@ int main(int argc, char **argv)
     }
     if (n == 0 || addrs == 0 || addrs > SYNACK_MAX_ADDRS || only == -2) {
         fprintf(stderr,
-                "usage: churn [N] [--addrs K] [--no-reuse] [--order client|server|rst] "
-                "[--no-kernel]   (N > 0, 1 <= K <= %d)\n",
+                "usage: churn [N] [--addrs K] [--no-reuse] [--reuse-ms M] "
+                "[--order client|server|rst] [--no-kernel]   (N > 0, 1 <= K <= %d)\n",
                 SYNACK_MAX_ADDRS);
         return 2;
     }

@@ -247,8 +247,10 @@ static void say_counters(struct synack_rt *rt)
     struct synack_counters c;
     synack_rt_counters(rt, &c);
     preload_say("stack: segments in %" PRIu64 " out %" PRIu64 ", retransmissions %" PRIu64
-                ", RSTs in %" PRIu64 " out %" PRIu64,
-                c.segs_in, c.segs_out, c.retransmits, c.rsts_in, c.rsts_out);
+                ", RSTs in %" PRIu64 " out %" PRIu64 ", PAWS drops %" PRIu64
+                ", TIME_WAITs reused %" PRIu64,
+                c.segs_in, c.segs_out, c.retransmits, c.rsts_in, c.rsts_out,
+                c.drops[SYNACK_DROP_PAWS], c.time_wait_reused);
     /* With --stacks: each stack's share, so one sees the flows spread over them. */
     for (unsigned i = 0; synack_rt_stacks(rt) > 1 && i < synack_rt_stacks(rt); i++) {
         synack_rt_counters(synack_rt_member(rt, i), &c);

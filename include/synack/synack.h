@@ -429,10 +429,14 @@ struct synack_config {
                                           not) may take over a 4-tuple in TIME_WAIT on our side
                                           once this long has passed since that TIME_WAIT last
                                           sent or received a segment, if the old connection had
-                                          timestamps (1 s; like Linux's tcp_tw_reuse, the rules
-                                          of RFC 6191 seen from the side that closed first). The
-                                          new ISS starts above the old sequence space. 0: never;
-                                          else at least 1 ms (one tick of our TSval clock) */
+                                          timestamps (RFC 6191's rules seen from the side that
+                                          closed first, as Linux's tcp_tw_reuse). The new ISS
+                                          starts above the old sequence space, our TSvals above
+                                          the old ones, and the peer's SYN must carry a TSval
+                                          above the old connection's TS.Recent (else it is
+                                          dropped, counted PAWS, until a second has passed).
+                                          1 ms (one tick of our TSval clock, the least it may
+                                          be; Linux waits 1 s); 0: never */
     size_t mem_budget;                 /* bytes of data the stack holds at most in all send and
                                           receive buffers and out-of-order queues (0: no budget; the
                                           buffers, sndbuf + rcvbuf per connection, bound it anyway).

@@ -53,6 +53,8 @@ static inline uint16_t tcp_default_mss(enum synack_family family)
 #define TCP_WC_DELACK SYNACK_MS(200)
 /* RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted by PAWS. */
 #define TCP_PAWS_IDLE SYNACK_S(24ull * 24 * 3600)
+/* RFC 7323 §5.4: a timestamp clock ticks at least once a second. */
+#define TCP_TS_SLOWEST_TICK SYNACK_S(1)
 
 /* One transmitted segment in the sender's scoreboard (RFC 6675 §3, RFC 8985 §5.2). */
 enum {
@@ -138,6 +140,10 @@ enum {
     TCP_F_COUNTS_LOST = 1u << 30,    /* the allocator refused the rare block (struct
                                         tcp_rare): some counts were the stack's alone */
 };
+/* SYN-SENT over a TIME-WAIT it took over: ts_recent is the old incarnation's TS.Recent,
+ * ts_recent_time when that TIME-WAIT last heard or answered the peer, and the peer's SYN
+ * must come above it (tcp_reuse_ts_ok). A macro: an enumeration constant must fit an int. */
+#define TCP_F_TS_FLOOR (1u << 31)
 
 /* What a connection keeps of events most connections never see: its counters other than
  * the six the TCB holds, and state that only such events move, each counted when it
@@ -759,16 +765,27 @@ bool tcp_tw_syn_may_reopen(const struct wire_tcp_repr *seg, uint32_t rcv_nxt, bo
                            uint32_t ts_recent);
 /* Whether an outgoing connection may have the 4-tuple: 0 with `h` empty when nothing holds
  * it; 0 with `h` set when a TIME-WAIT holds it that the new connection may take over
- * (synack_config.time_wait_reuse: timestamps on, both ends' clocks past the old
- * incarnation); ADDRINUSE when a connection, or a TIME-WAIT not yet safe to reuse, does. */
+ * (synack_config.time_wait_reuse: timestamps on, our clock past the old incarnation; the
+ * peer's is checked at its SYN); ADDRINUSE when a connection, or a TIME-WAIT not yet safe to reuse,
+ * does. */
 int tcp_tuple_claim(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                     const struct synack_addr *raddr, uint16_t rport, synack_time_t now,
                     struct tcp_tuple_holder *h);
+/* What a new incarnation takes from the TIME-WAIT whose 4-tuple it took over. */
+struct tcp_reuse {
+    uint32_t snd_nxt;    /* the new ISS must exceed it (RFC 1122 §4.2.2.13) */
+    uint32_t ts_recent;  /* the old incarnation's TS.Recent: the peer's SYN must exceed it */
+    synack_time_t heard; /* when the TIME-WAIT last received or answered a segment */
+};
 /* Ends the TIME-WAIT that `h` holds, if any, as the end of 2*MSL would (TIME_WAIT ->
- * CLOSED, counted time_wait_reused), and says in *floor the sequence number the new
- * incarnation's ISS must exceed (RFC 1122 §4.2.2.13). False when `h` held nothing. */
+ * CLOSED, counted time_wait_reused), and says in *r what the new incarnation must start
+ * above. False when `h` held nothing. */
 bool tcp_tuple_take(struct tcp_env *e, struct tcp_tuple_holder *h, synack_time_t now,
-                    uint32_t *floor);
+                    struct tcp_reuse *r);
+/* Whether the peer's SYN `seg` may open a connection in SYN-SENT that took over a TIME-WAIT
+ * (TCP_F_TS_FLOOR): see timewait.c. */
+bool tcp_reuse_ts_ok(const struct synack_tcp *c, const struct wire_tcp_repr *seg,
+                     synack_time_t now);
 /* An ISS above `floor` if one is given: `iss` itself, or floor + 1. */
 static inline uint32_t tcp_iss_above(uint32_t iss, const uint32_t *floor)
 {
@@ -801,9 +818,10 @@ void tcp_orphan_remove(struct synack_tcp *c);
 int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                 const struct synack_endpoint *remote, void *user, struct synack_tcp **out,
                 synack_time_t now);
-/* Active open of a fresh TCB: ISS (above `iss_floor` if given: a 4-tuple taken over from
- * TIME-WAIT), SYN queued, SYN-SENT. */
-void tcp_active_open(struct synack_tcp *c, const uint32_t *iss_floor, synack_time_t now);
+/* Active open of a fresh TCB: ISS, SYN queued, SYN-SENT. `reuse`, when the 4-tuple was
+ * taken over from TIME-WAIT: the ISS starts above its SND.NXT and the peer's SYN must carry
+ * a TSval above its TS.Recent (TCP_F_TS_FLOOR). */
+void tcp_active_open(struct synack_tcp *c, const struct tcp_reuse *reuse, synack_time_t now);
 
 /* ---- tcp/listen.c ---- */
 /* RFC 9293 §3.10.1 OPEN, passive, on (addr, port): `addr` is one of the stack's addresses,

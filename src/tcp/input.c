@@ -105,7 +105,15 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
         tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
         return;
     }
-    /* Fourth: the SYN. */
+    /* Fourth: the SYN. Over a TIME-WAIT we took over, one whose TSval does not pass the old
+     * incarnation's is dropped as PAWS would drop it (timewait.c, tcp_reuse_ts_ok). */
+    if (c->flags & TCP_F_TS_FLOOR) {
+        if (!tcp_reuse_ts_ok(c, seg, now)) {
+            tcp_count_drop(c, SYNACK_DROP_PAWS);
+            return;
+        }
+        c->flags &= ~(uint32_t)TCP_F_TS_FLOOR;
+    }
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     tcp_negotiate(c, seg, now);

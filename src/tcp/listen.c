@@ -95,8 +95,8 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
     if (!tcp_steers_here(e, laddr, l->port, raddr, rport)) return SYNACK_ERR_STEERED;
     if (tcp_tuple_claim(e, laddr, l->port, raddr, rport, now, &h) != 0) return SYNACK_ERR_ADDRINUSE;
     if (e->nconns - (h.c != NULL) >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
-    uint32_t floor;
-    bool reused = tcp_tuple_take(e, &h, now, &floor);
+    struct tcp_reuse reuse;
+    bool reused = tcp_tuple_take(e, &h, now, &reuse);
     struct synack_tcp *c = tcp_conn_new(e, laddr, l->port, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     /* RFC 9293 §3.10.2 SEND in LISTEN: "If the foreign socket is specified, then change
@@ -107,7 +107,7 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
     if (l->reuseaddr) c->flags |= TCP_F_REUSEADDR;
     c->state = SYNACK_LISTEN;
     listener_free(l);
-    tcp_active_open(c, reused ? &floor : NULL, now);
+    tcp_active_open(c, reused ? &reuse : NULL, now);
     *out = c;
     return 0;
 }

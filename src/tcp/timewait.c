@@ -262,25 +262,46 @@ void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_rep
  * incarnation's segments from the old one's: PAWS (RFC 7323 §5) then refuses the old
  * incarnation's duplicates still in the network. The same reasoning lets an outgoing
  * connection take over a 4-tuple whose TIME-WAIT is on our side (Linux's tcp_tw_reuse),
- * once two things hold:
- * - our TSvals have moved past every one the old incarnation sent. They share its offset
- *   (tcp_ts_offset is a function of the 4-tuple) and tick every millisecond, so one tick
- *   after its last segment out suffices; the peer's PAWS then drops our old duplicates;
- * - the peer's have moved past every one it sent. A peer's clock ticks at least once a
- *   second (RFC 7323 §5.4), so the new SYN-ACK's TSval starts our TS.Recent above all its
- *   old segments once a second has passed since the last of them.
- * Hence one wait after the TIME-WAIT last sent or received anything (time_wait_reuse, 1 s
- * by default), and never without timestamps. `expires` is the end of 2*MSL, which last
- * (re)started at TIME-WAIT entry or at the peer's retransmitted FIN and our ACK of it. */
-static bool tw_reusable(const struct tcp_env *e, bool ts, synack_time_t expires,
-                        synack_time_t ts_recent_time, synack_time_t oow_ack_at, synack_time_t now)
+ * once the TSvals of both ends have moved past every one the old incarnation carried:
+ * - ours: they share its offset (tcp_ts_offset is a function of the 4-tuple) and tick
+ *   every millisecond, so one tick after its last segment out suffices; the peer's PAWS
+ *   then drops our old duplicates. That is the wait (time_wait_reuse, 1 ms by default:
+ *   at least one tick), counted from the TIME-WAIT's last segment in or out;
+ * - the peer's: its SYN must start our TS.Recent above the old TS.Recent, which is checked
+ *   when that SYN arrives (tcp_reuse_ts_ok) rather than assumed. Linux assumes it: it waits
+ *   a second by default because a peer's clock may tick as slowly as once a second (RFC
+ *   7323 §5.4; Linux 6.13 made the wait net.ipv4.tcp_tw_reuse_delay, for administrators
+ *   who assume faster peers). A SYN that fails the check is dropped as PAWS drops a segment; the
+ *   peer's next one (its SYN-ACK again, or its answer to our SYN again) comes later. Once a
+ *   second has passed since the TIME-WAIT last heard the peer, any peer's clock has ticked
+ *   past the old incarnation and the check stands down, so a peer whose TSvals are not
+ *   monotonic per 4-tuple (a random offset per connection) still connects, a second late.
+ * Never without timestamps. `expires` is the end of 2*MSL, which last (re)started at
+ * TIME-WAIT entry or at the peer's retransmitted FIN and our ACK of it. */
+static synack_time_t tw_last_heard(const struct tcp_env *e, synack_time_t expires,
+                                   synack_time_t ts_recent_time, synack_time_t oow_ack_at)
 {
-    synack_time_t wait = e->cfg->time_wait_reuse;
-    if (!ts || wait == 0) return false;
     synack_time_t last = expires - 2 * e->cfg->msl;
     if (ts_recent_time > last) last = ts_recent_time;
     if (oow_ack_at != SYNACK_NEVER && oow_ack_at > last) last = oow_ack_at;
-    return now >= last && now - last >= wait;
+    return last;
+}
+
+static bool tw_reusable(const struct tcp_env *e, bool ts, synack_time_t heard, synack_time_t now)
+{
+    synack_time_t wait = e->cfg->time_wait_reuse;
+    return ts && wait != 0 && now >= heard && now - heard >= wait;
+}
+
+static synack_time_t record_last_heard(const struct tcp_env *e, const struct tcp_tw *tw)
+{
+    return tw_last_heard(e, tw->expires, tw->ts_recent_time, tw->oow_ack_at);
+}
+
+static synack_time_t conn_last_heard(const struct synack_tcp *c)
+{
+    return tw_last_heard(c->env, c->timewait_at, c->ts_recent_time,
+                         c->rare ? c->rare->oow_ack_at : SYNACK_NEVER);
 }
 
 int tcp_tuple_claim(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
@@ -293,29 +314,28 @@ int tcp_tuple_claim(const struct tcp_env *e, const struct synack_addr *laddr, ui
         /* Only a connection the application has let go of (a record that max_time_wait
          * left whole); one it still holds is its to read. */
         if (c->state != SYNACK_TIME_WAIT || !(c->flags & TCP_F_RELEASED) ||
-            !tw_reusable(e, (c->flags & TCP_F_TS) != 0, c->timewait_at, c->ts_recent_time,
-                         c->rare ? c->rare->oow_ack_at : SYNACK_NEVER, now))
+            !tw_reusable(e, (c->flags & TCP_F_TS) != 0, conn_last_heard(c), now))
             return SYNACK_ERR_ADDRINUSE;
         h->c = c;
         return 0;
     }
     struct tcp_tw *tw = tcp_tw_find(e, laddr, lport, raddr, rport);
     if (tw) {
-        if (!tw_reusable(e, tw->ts, tw->expires, tw->ts_recent_time, tw->oow_ack_at, now))
-            return SYNACK_ERR_ADDRINUSE;
+        if (!tw_reusable(e, tw->ts, record_last_heard(e, tw), now)) return SYNACK_ERR_ADDRINUSE;
         h->tw = tw;
     }
     return 0;
 }
 
 bool tcp_tuple_take(struct tcp_env *e, struct tcp_tuple_holder *h, synack_time_t now,
-                    uint32_t *floor)
+                    struct tcp_reuse *r)
 {
     if (h->tw) {
-        *floor = h->tw->snd_nxt;
-        tw_end(e, h->tw, now);
+        struct tcp_tw *tw = h->tw;
+        *r = (struct tcp_reuse){tw->snd_nxt, tw->ts_recent, record_last_heard(e, tw)};
+        tw_end(e, tw, now);
     } else if (h->c) {
-        *floor = h->c->snd_nxt;
+        *r = (struct tcp_reuse){h->c->snd_nxt, h->c->ts_recent, conn_last_heard(h->c)};
         tcp_conn_finish(h->c, 0, now);
     } else {
         return false;
@@ -323,4 +343,12 @@ bool tcp_tuple_take(struct tcp_env *e, struct tcp_tuple_holder *h, synack_time_t
     *h = (struct tcp_tuple_holder){0};
     e->counters->time_wait_reused++;
     return true;
+}
+
+bool tcp_reuse_ts_ok(const struct synack_tcp *c, const struct wire_tcp_repr *seg, synack_time_t now)
+{
+    /* A SYN without timestamps cannot show the peer's clock has moved on; it waits for the
+     * second a clock takes at most to tick, as one whose TSval has not moved does. */
+    if (seg->has_ts && (int32_t)(seg->ts_val - c->ts_recent) > 0) return true;
+    return now - c->ts_recent_time >= TCP_TS_SLOWEST_TICK;
 }

@@ -22,23 +22,30 @@ int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lpo
     if (e->nconns - (h.c != NULL) >= e->cfg->max_conns) return SYNACK_ERR_CONNLIMIT;
     /* Taken before the new TCB exists (the demux holds one TCB per 4-tuple). Should the
      * allocation below fail, that TIME-WAIT has still ended, which its reuse rule made safe. */
-    uint32_t floor;
-    bool reused = tcp_tuple_take(e, &h, now, &floor);
+    struct tcp_reuse reuse;
+    bool reused = tcp_tuple_take(e, &h, now, &reuse);
     struct synack_tcp *c = tcp_conn_new(e, laddr, lport, raddr, rport);
     if (!c) return SYNACK_ERR_NOMEM;
     c->user = user;
-    tcp_active_open(c, reused ? &floor : NULL, now);
+    tcp_active_open(c, reused ? &reuse : NULL, now);
     *out = c;
     return 0;
 }
 
-void tcp_active_open(struct synack_tcp *c, const uint32_t *iss_floor, synack_time_t now)
+void tcp_active_open(struct synack_tcp *c, const struct tcp_reuse *reuse, synack_time_t now)
 {
     /* RFC 9293 §3.10.1 OPEN (and §3.10.2 SEND in LISTEN): select an ISS, send a SYN,
      * enter SYN-SENT. */
     c->iss = tcp_iss_above(
         tcp_isn(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port, now),
-        iss_floor);
+        reuse ? &reuse->snd_nxt : NULL);
+    if (reuse) {
+        /* Nothing is received in SYN-SENT, so TS.Recent and its time hold the floor until
+         * the peer's SYN (tcp_negotiate) replaces them. */
+        c->ts_recent = reuse->ts_recent;
+        c->ts_recent_time = reuse->heard;
+        c->flags |= TCP_F_TS_FLOOR;
+    }
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     c->snd_rtx = c->iss;

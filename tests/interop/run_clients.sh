@@ -9,6 +9,9 @@
 #   socat         socat with the kernel's socat TCP-LISTEN, a file each way at once: the
 #                 first to finish half-closes while the other still sends (-t 30)
 #   iperf3        iperf3 -c for 2 s each way (-R) against the kernel's iperf3 -s -1
+#   reuse         a python3 client that closes first, 20 connections in a row from port
+#                 50000 (SO_REUSEADDR): each takes over the TIME_WAIT the one before left
+#                 (time_wait_reuse) and the kernel's server answers every one
 # Usage: run_clients.sh PATH/TO/synack   (SYNACK_INTEROP_MB=N changes the 10 MB)
 set -u -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC2154  # PIDs set by start_bg
@@ -108,6 +111,83 @@ iperf3_to_kernel() {
 case_begin iperf3
 iperf3_to_kernel iperf3
 iperf3_to_kernel iperf3r -R
+case_end
+
+# A client that closes first keeps a TIME_WAIT per 4-tuple; from one fixed port each new
+# connection must take over the one before's (RFC 6191 from the side that closed first).
+# The client tries a connect again, 1 ms apart and at most 3000 times, while the port is
+# still closing (EADDRINUSE); without the takeover it would wait out 2*MSL (60 s). The
+# kernel's SYN-ACK must pass our check of its timestamps (no PAWS drop): its clock has
+# ticked since its FIN, as ours has since we heard it.
+case_begin reuse
+cat >"$DIR/reuse_server.py" <<'PYEOF'
+import socket, sys
+n = int(sys.argv[1])
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 5003))
+l.listen(8)
+with open(sys.argv[2], "w") as out:
+    for _ in range(n):
+        c, peer = l.accept()
+        got = b""
+        while len(got) < 64:
+            b = c.recv(64 - len(got))
+            if not b:
+                break
+            got += b
+        c.sendall(got[::-1])
+        while c.recv(4096):  # the client closes first
+            pass
+        c.close()
+        out.write("%d %s\n" % (peer[1], got.hex()))
+        out.flush()
+PYEOF
+cat >"$DIR/reuse_client.py" <<'PYEOF'
+import errno, socket, sys, time
+n = int(sys.argv[1])
+for i in range(n):
+    for tries in range(3001):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", 50000))
+            s.connect(("198.18.0.1", 5003))
+            break
+        except OSError as e:
+            s.close()
+            if e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL) or tries == 3000:
+                raise
+            time.sleep(0.001)
+    msg = bytes([i]) * 32 + bytes(range(32))
+    s.sendall(msg)
+    got = b""
+    while len(got) < 64:
+        b = s.recv(64 - len(got))
+        if not b:
+            sys.exit("connection %d: short answer" % i)
+        got += b
+    if got != msg[::-1]:
+        sys.exit("connection %d: wrong answer" % i)
+    s.close()
+PYEOF
+start_bg k_pid 60 "$PY" "$DIR/reuse_server.py" 20 "$DIR/reuse.kernel.out" 2>"$DIR/reuse.k.log"
+if wait_kernel_listen 5003; then
+    run_fg reuse 60 "$PY" "$DIR/reuse_client.py" 20
+    check_rc "synack run python3 (20 connections from port 50000)" "$RUN_RC" "$DIR/reuse.log"
+    wait_bg_within "$k_pid" 10 "kernel python3 server"
+    check_rc "kernel python3 server" "$WAIT_RC" "$DIR/reuse.k.log"
+    ports=$(cut -d' ' -f1 "$DIR/reuse.kernel.out" | sort | uniq -c | awk '{print $1 "x" $2}')
+    [ "$ports" = "20x50000" ] ||
+        fail "the kernel's server saw connections from '$ports', not 20 from port 50000"
+    line=$(grep -E 'stack: segments in .* TIME_WAITs reused [0-9]+' "$DIR/reuse.log" | tail -n 1)
+    reused=$(sed -n 's/.*TIME_WAITs reused \([0-9]*\).*/\1/p' <<<"$line")
+    paws=$(sed -n 's/.*PAWS drops \([0-9]*\),.*/\1/p' <<<"$line")
+    log "  20 connections from port 50000: TIME_WAITs reused ${reused:-?}, PAWS drops ${paws:-?}"
+    [ "$reused" = 19 ] || fail "expected 19 TIME_WAITs taken over, the -v line says '$reused'"
+    [ "$paws" = 0 ] || fail "expected no PAWS drop (the kernel's SYN-ACKs pass), saw '$paws'"
+fi
+wait_tun_gone
 case_end
 
 interop_finish

@@ -491,11 +491,12 @@ static int connect_again(struct fix *f, bool ephemeral, struct synack_tcp **c)
                               f->now);
 }
 
-/* RFC 6191's rules from the side that closed first (as Linux's tcp_tw_reuse): once a second
- * has passed since the TIME_WAIT last heard from the peer or answered it, timestamps tell
- * the incarnations apart, and a new connection takes the 4-tuple, by ephemeral choice or by
- * an explicit port. Its SYN starts above the old sequence space (RFC 1122 §4.2.2.13) and
- * its TSval above every one the old connection sent; the record reports TIME_WAIT -> CLOSED. */
+/* RFC 6191's rules from the side that closed first (as Linux's tcp_tw_reuse): once our
+ * TSval clock has ticked (time_wait_reuse, 1 ms by default) since the TIME_WAIT last heard
+ * from the peer or answered it, timestamps tell the incarnations apart, and a new
+ * connection takes the 4-tuple, by ephemeral choice or by an explicit port. Its SYN starts above
+ * the old sequence space (RFC 1122 §4.2.2.13) and its TSval above every one the old connection
+ * sent; the record reports TIME_WAIT -> CLOSED. */
 static void outgoing_connection_takes_over_a_time_wait_with_timestamps(bool ephemeral)
 {
     struct fix f;
@@ -505,10 +506,10 @@ static void outgoing_connection_takes_over_a_time_wait_with_timestamps(bool ephe
     struct synack_tcp *c = NULL;
     int busy = ephemeral ? SYNACK_ERR_NOPORTS : SYNACK_ERR_ADDRINUSE;
     assert_int_equal(connect_again(&f, ephemeral, &c), busy);
-    f.now += SYNACK_MS(999);
+    f.now += SYNACK_US(999);
     assert_int_equal(connect_again(&f, ephemeral, &c), busy);
     assert_int_equal(time_wait_reused(&f), 0);
-    f.now += SYNACK_MS(1);
+    f.now += SYNACK_US(1);
     fix_events(&f);
     f.nevents = 0;
     assert_int_equal(connect_again(&f, ephemeral, &c), 0);
@@ -539,12 +540,6 @@ static void an_explicit_port_in_time_wait_is_reused_once_timestamps_make_it_safe
     outgoing_connection_takes_over_a_time_wait_with_timestamps(false);
 }
 
-static void quick_time_wait_reuse(struct synack_config *cfg)
-{
-    one_ephemeral_port(cfg);
-    cfg->time_wait_reuse = SYNACK_MS(1);
-}
-
 /* The ISS floor matters when the old connection sent more than RFC 6528's clock (M, a tick
  * every 4 µs) advanced since: 1000 bytes, then reuse 2 ms later (500 ticks). Same 4-tuple,
  * same F, so the ISN alone would land inside the old sequence space. */
@@ -552,7 +547,7 @@ static void a_reused_4_tuple_starts_above_the_old_sequence_space(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, quick_time_wait_reuse);
+    fix_init(&f, one_ephemeral_port);
     uint32_t old_nxt, old_tsval;
     client_sends_and_closes_first(&f, true, 1000, &old_nxt, &old_tsval);
     f.now += SYNACK_MS(1);
@@ -565,6 +560,90 @@ static void a_reused_4_tuple_starts_above_the_old_sequence_space(void **state)
     assert_int_equal(syn.seq, old_nxt + 1);
     assert_true((int32_t)(syn.ts_val - old_tsval) > 0);
     fix_free(&f);
+}
+
+/* The new connection over a taken-over TIME_WAIT: f->c, its SYN read (f->iss), and the peer
+ * about to answer from a new ISS. Returns when the TIME_WAIT last heard the peer. */
+static synack_time_t reused_syn_sent(struct fix *f, uint32_t *old_peer_tsval)
+{
+    uint32_t old_nxt, old_tsval;
+    client_closes_first(f, true, &old_nxt, &old_tsval);
+    synack_time_t heard = f->now;
+    *old_peer_tsval = f->peer_tsval;
+    f->now += SYNACK_MS(1);
+    assert_int_equal(connect_again(f, true, &f->c), 0);
+    assert_int_equal(time_wait_reused(f), 1);
+    struct wire_tcp_repr syn;
+    assert_true(fix_recv(f, &syn));
+    assert_int_equal(syn.flags, WIRE_TCP_SYN);
+    f->iss = syn.seq;
+    f->peer_ack = f->iss + 1;
+    return heard;
+}
+
+/* The peer's SYN (a SYN-ACK, or a SYN of a simultaneous open) from its new ISS with TSval
+ * `tsval`; true if the connection took it (left SYN_SENT), false if it was dropped unanswered
+ * and counted as PAWS drops. */
+static bool peer_syn_taken(struct fix *f, bool ack_ours, uint32_t tsval)
+{
+    uint64_t paws = fix_drops(f, SYNACK_DROP_PAWS);
+    f->peer_nxt = FIX_PEER_ISS + 777777;
+    f->peer_tsval = tsval;
+    fix_peer_syn(f, ack_ours);
+    if (synack_tcp_state(f->c) != SYNACK_SYN_SENT) return true;
+    fix_expect_none(f);
+    assert_int_equal(fix_drops(f, SYNACK_DROP_PAWS), paws + 1);
+    return false;
+}
+
+/* The other half of the reuse rule: the peer's timestamps must have moved past the old
+ * incarnation too, or its old duplicates would pass our PAWS. We wait only for our own clock
+ * (1 ms), so its SYN must show it: one whose TSval is not above the old TS.Recent is dropped
+ * (a SYN-ACK, or a SYN crossing ours), and the next one that is above is taken. */
+static void the_peers_syn_must_pass_the_old_incarnations_timestamps(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_ephemeral_port);
+    uint32_t old;
+    reused_syn_sent(&f, &old);
+    assert_false(peer_syn_taken(&f, true, old));
+    assert_false(peer_syn_taken(&f, true, old - 1000));
+    assert_false(peer_syn_taken(&f, false, old));
+    assert_true(peer_syn_taken(&f, true, old + 1));
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+    fix_expect(&f, WIRE_TCP_ACK, f.iss + 1, f.peer_nxt);
+    /* TS.Recent is now the new SYN-ACK's: the floor is gone with SYN_SENT. */
+    struct wire_tcp_repr seg;
+    f.now += SYNACK_MS(1);
+    assert_int_equal(synack_tcp_send(f.c, (const uint8_t *)"x", 1, f.now), 1);
+    assert_true(fix_recv(&f, &seg));
+    assert_true(seg.has_ts);
+    assert_int_equal(seg.ts_ecr, old + 1);
+    fix_free(&f);
+}
+
+/* A peer whose TSvals do not rise from one connection to the next on a 4-tuple (a random
+ * offset per connection), or that leaves them out, still connects: once a second has passed
+ * since the TIME_WAIT last heard it, any peer's clock has ticked past the old incarnation
+ * (RFC 7323 §5.4), so its SYN-ACK is taken whatever it carries. */
+static void a_peer_that_cannot_show_its_clock_moved_is_taken_a_second_later(void **state)
+{
+    (void)state;
+    for (int with_ts = 0; with_ts < 2; with_ts++) {
+        struct fix f;
+        fix_init(&f, one_ephemeral_port);
+        uint32_t old;
+        synack_time_t heard = reused_syn_sent(&f, &old);
+        f.peer_ts = with_ts;
+        assert_false(peer_syn_taken(&f, true, old - 5));
+        f.now = heard + SYNACK_MS(999);
+        assert_false(peer_syn_taken(&f, true, old - 5));
+        f.now = heard + SYNACK_S(1);
+        assert_true(peer_syn_taken(&f, true, old - 5));
+        assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+        fix_free(&f);
+    }
 }
 
 static void time_wait_reuse_below_a_millisecond_is_refused(void **state)
@@ -648,6 +727,13 @@ static void connect_at(struct fix *f, synack_time_t entered, unsigned ms, int rc
     assert_int_equal(connect_again(f, true, &c), rc);
 }
 
+/* A wait of a second (Linux's), long enough to see where it counts from. */
+static void reuse_after_a_second(struct synack_config *cfg)
+{
+    one_ephemeral_port(cfg);
+    cfg->time_wait_reuse = SYNACK_S(1);
+}
+
 /* What the TIME_WAIT last heard or answered counts, not only its start: an old segment it
  * answered at 500 ms, then the peer's FIN again at 900 ms (the answer held back by
  * invalid_ack_interval, but 2*MSL restarts), so the second runs from 900 ms. */
@@ -655,7 +741,7 @@ static void the_wait_before_reuse_counts_from_the_last_segment_heard_or_answered
 {
     (void)state;
     struct fix f;
-    fix_init(&f, one_ephemeral_port);
+    fix_init(&f, reuse_after_a_second);
     uint32_t old_nxt, old_tsval;
     client_closes_first(&f, true, &old_nxt, &old_tsval);
     synack_time_t entered = f.now;
@@ -673,7 +759,7 @@ static void the_wait_before_reuse_counts_from_the_last_answer(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, one_ephemeral_port);
+    fix_init(&f, reuse_after_a_second);
     uint32_t old_nxt, old_tsval;
     client_closes_first(&f, true, &old_nxt, &old_tsval);
     synack_time_t entered = f.now;
@@ -805,6 +891,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(an_ephemeral_port_in_time_wait_is_reused_once_timestamps_make_it_safe),
     cmocka_unit_test(an_explicit_port_in_time_wait_is_reused_once_timestamps_make_it_safe),
     cmocka_unit_test(a_reused_4_tuple_starts_above_the_old_sequence_space),
+    cmocka_unit_test(the_peers_syn_must_pass_the_old_incarnations_timestamps),
+    cmocka_unit_test(a_peer_that_cannot_show_its_clock_moved_is_taken_a_second_later),
     cmocka_unit_test(time_wait_reuse_below_a_millisecond_is_refused),
     cmocka_unit_test(without_timestamps_a_time_wait_is_never_taken_over),
     cmocka_unit_test(time_wait_reuse_zero_turns_it_off),
