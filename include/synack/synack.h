@@ -434,9 +434,10 @@ struct synack_config {
                                           starts above the old sequence space, our TSvals above
                                           the old ones, and the peer's SYN must carry a TSval
                                           above the old connection's TS.Recent (else it is
-                                          dropped, counted PAWS, until a second has passed).
-                                          1 ms (one tick of our TSval clock, the least it may
-                                          be; Linux waits 1 s); 0: never */
+                                          dropped, counted PAWS, until a second after the
+                                          TIME_WAIT last heard the peer). 1 ms (one tick of
+                                          our TSval clock, the least it may be; Linux waits
+                                          1 s); 0: never */
     size_t mem_budget;                 /* bytes of data the stack holds at most in all send and
                                           receive buffers and out-of-order queues (0: no budget; the
                                           buffers, sndbuf + rcvbuf per connection, bound it anyway).

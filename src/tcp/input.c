@@ -85,9 +85,20 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
     /* First, the ACK: it must acknowledge our SYN and nothing more. */
     if (has_ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
         tcp_count_drop(c, SYNACK_DROP_SYN_SENT_BAD);
-        if (!(seg->flags & WIRE_TCP_RST))
-            tcp_send_rst(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
-                         seg->ack, 0, false);
+        if (seg->flags & WIRE_TCP_RST) return;
+        tcp_send_rst(c->env, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port,
+                     seg->ack, 0, false);
+        /* Over a TIME-WAIT we took over, this is most likely the old incarnation still open
+         * at the peer (our last ACK was lost: it is in LAST-ACK and answers our SYN with a
+         * challenge ACK, RFC 5961 §4, or sends its FIN again). The RST ends it there, so
+         * our SYN goes again at once, behind the RST, rather than a whole RTO later. Once:
+         * it counts as the SYN's first retransmission. */
+        if ((c->flags & TCP_F_TS_FLOOR) && c->retries == 0) {
+            c->retries++;
+            c->snd_rtx = c->iss;
+            tcp_syn_timing_stop(c);
+            tcp_schedule_output(c);
+        }
         return;
     }
     /* Second, RST: valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT). */

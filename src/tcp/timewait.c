@@ -262,20 +262,34 @@ void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_rep
  * incarnation's segments from the old one's: PAWS (RFC 7323 §5) then refuses the old
  * incarnation's duplicates still in the network. The same reasoning lets an outgoing
  * connection take over a 4-tuple whose TIME-WAIT is on our side (Linux's tcp_tw_reuse),
- * once the TSvals of both ends have moved past every one the old incarnation carried:
- * - ours: they share its offset (tcp_ts_offset is a function of the 4-tuple) and tick
+ * once the TSvals of both ends have moved past those of the old incarnation. "Last heard"
+ * below is the latest of the TIME-WAIT's entry (or restart by the peer's FIN again), its
+ * last TS.Recent update and its last answer to a segment (tw_last_heard).
+ * - Ours: they share its offset (tcp_ts_offset is a function of the 4-tuple) and tick
  *   every millisecond, so one tick after its last segment out suffices; the peer's PAWS
  *   then drops our old duplicates. That is the wait (time_wait_reuse, 1 ms by default:
- *   at least one tick), counted from the TIME-WAIT's last segment in or out;
- * - the peer's: its SYN must start our TS.Recent above the old TS.Recent, which is checked
+ *   at least one tick), counted from the last heard.
+ * - The peer's: its SYN must start our TS.Recent above the old TS.Recent, which is checked
  *   when that SYN arrives (tcp_reuse_ts_ok) rather than assumed. Linux assumes it: it waits
  *   a second by default because a peer's clock may tick as slowly as once a second (RFC
  *   7323 §5.4; Linux 6.13 made the wait net.ipv4.tcp_tw_reuse_delay, for administrators
- *   who assume faster peers). A SYN that fails the check is dropped as PAWS drops a segment; the
- *   peer's next one (its SYN-ACK again, or its answer to our SYN again) comes later. Once a
- *   second has passed since the TIME-WAIT last heard the peer, any peer's clock has ticked
- *   past the old incarnation and the check stands down, so a peer whose TSvals are not
- *   monotonic per 4-tuple (a random offset per connection) still connects, a second late.
+ *   who assume faster peers). A SYN that fails the check is dropped as PAWS drops a
+ *   segment; the peer's next one (its SYN-ACK again, or its answer to our SYN again) comes
+ *   later. The check covers what the peer sent up to the segment that set the old
+ *   TS.Recent (its FIN, as a rule); a retransmission it sent later that we never heard is
+ *   covered as far as its clock ticked before its SYN-ACK, as under Linux's rule.
+ * - A second after the last heard the check stands down: a peer whose clock rises per
+ *   4-tuple has ticked past the old incarnation by then (RFC 7323 §5.4), and one whose
+ *   TSvals do not (a random offset per connection) never had PAWS between incarnations,
+ *   under Linux's rule either. Such a peer connects at once when its TSval happens to pass
+ *   the check, else a second late; one that stops sending timestamps, a second late.
+ * - What the wait no longer gives: under Linux's second the peer's clock-driven ISN (RFC
+ *   6528) moves on by millions; after a millisecond its new ISS may lie inside the old
+ *   sequence space if the old connection carried much, so PAWS alone tells them apart (and
+ *   RFC 5961 §3 for RSTs, which PAWS does not check).
+ * - Our last ACK may have been lost, leaving the peer in LAST-ACK when our SYN comes: it
+ *   answers with an ACK of the old incarnation, which input_syn_sent resets and follows
+ *   with the SYN again at once, rather than after the SYN's RTO.
  * Never without timestamps. `expires` is the end of 2*MSL, which last (re)started at
  * TIME-WAIT entry or at the peer's retransmitted FIN and our ACK of it. */
 static synack_time_t tw_last_heard(const struct tcp_env *e, synack_time_t expires,

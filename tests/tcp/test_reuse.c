@@ -562,14 +562,22 @@ static void a_reused_4_tuple_starts_above_the_old_sequence_space(void **state)
     fix_free(&f);
 }
 
-/* The new connection over a taken-over TIME_WAIT: f->c, its SYN read (f->iss), and the peer
- * about to answer from a new ISS. Returns when the TIME_WAIT last heard the peer. */
-static synack_time_t reused_syn_sent(struct fix *f, uint32_t *old_peer_tsval)
+/* What the old incarnation left: our SND.NXT, the peer's, and its last TSval (TS.Recent). */
+struct old_incarnation {
+    uint32_t snd_nxt, peer_nxt, peer_tsval;
+};
+
+/* A fresh fixture (one ephemeral port) whose new connection took over a TIME_WAIT 1 ms after
+ * it last heard the peer: f->c, its SYN read (f->iss). Returns when the TIME_WAIT last heard
+ * the peer; *old says what the old incarnation left. */
+static synack_time_t reused_syn_sent(struct fix *f, struct old_incarnation *old)
 {
-    uint32_t old_nxt, old_tsval;
-    client_closes_first(f, true, &old_nxt, &old_tsval);
+    fix_init(f, one_ephemeral_port);
+    uint32_t old_tsval;
+    client_closes_first(f, true, &old->snd_nxt, &old_tsval);
     synack_time_t heard = f->now;
-    *old_peer_tsval = f->peer_tsval;
+    old->peer_nxt = f->peer_nxt;
+    old->peer_tsval = f->peer_tsval;
     f->now += SYNACK_MS(1);
     assert_int_equal(connect_again(f, true, &f->c), 0);
     assert_int_equal(time_wait_reused(f), 1);
@@ -604,9 +612,9 @@ static void the_peers_syn_must_pass_the_old_incarnations_timestamps(void **state
 {
     (void)state;
     struct fix f;
-    fix_init(&f, one_ephemeral_port);
-    uint32_t old;
-    reused_syn_sent(&f, &old);
+    struct old_incarnation o;
+    reused_syn_sent(&f, &o);
+    uint32_t old = o.peer_tsval;
     assert_false(peer_syn_taken(&f, true, old));
     assert_false(peer_syn_taken(&f, true, old - 1000));
     assert_false(peer_syn_taken(&f, false, old));
@@ -625,16 +633,17 @@ static void the_peers_syn_must_pass_the_old_incarnations_timestamps(void **state
 
 /* A peer whose TSvals do not rise from one connection to the next on a 4-tuple (a random
  * offset per connection), or that leaves them out, still connects: once a second has passed
- * since the TIME_WAIT last heard it, any peer's clock has ticked past the old incarnation
- * (RFC 7323 §5.4), so its SYN-ACK is taken whatever it carries. */
+ * since the TIME_WAIT last heard it, the check stands down (a clock that rises per 4-tuple
+ * has ticked past the old incarnation by then, RFC 7323 §5.4; one that does not was never
+ * protected by PAWS across incarnations), so its SYN-ACK is taken whatever it carries. */
 static void a_peer_that_cannot_show_its_clock_moved_is_taken_a_second_later(void **state)
 {
     (void)state;
     for (int with_ts = 0; with_ts < 2; with_ts++) {
         struct fix f;
-        fix_init(&f, one_ephemeral_port);
-        uint32_t old;
-        synack_time_t heard = reused_syn_sent(&f, &old);
+        struct old_incarnation o;
+        synack_time_t heard = reused_syn_sent(&f, &o);
+        uint32_t old = o.peer_tsval;
         f.peer_ts = with_ts;
         assert_false(peer_syn_taken(&f, true, old - 5));
         f.now = heard + SYNACK_MS(999);
@@ -644,6 +653,51 @@ static void a_peer_that_cannot_show_its_clock_moved_is_taken_a_second_later(void
         assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
         fix_free(&f);
     }
+}
+
+/* A SYN crossing ours (simultaneous open) whose TSval passes the old incarnation's is taken:
+ * SYN_RECEIVED, and our SYN-ACK echoes it. */
+static void a_crossing_syn_above_the_old_timestamps_is_taken(void **state)
+{
+    (void)state;
+    struct fix f;
+    struct old_incarnation o;
+    reused_syn_sent(&f, &o);
+    assert_true(peer_syn_taken(&f, false, o.peer_tsval + 3));
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_SYN_RECEIVED);
+    struct wire_tcp_repr seg;
+    assert_true(fix_recv(&f, &seg));
+    assert_int_equal(seg.flags, WIRE_TCP_SYN | WIRE_TCP_ACK);
+    assert_int_equal(seg.ts_ecr, o.peer_tsval + 3);
+    fix_free(&f);
+}
+
+/* Our last ACK of the old incarnation was lost: the peer is still in LAST_ACK and answers
+ * the new SYN with a challenge ACK of the old sequence space. We reset the old incarnation
+ * (<SEQ=SEG.ACK><CTL=RST>, RFC 9293 §3.10.7.3) and send the SYN again at once, behind the
+ * RST, instead of a whole RTO later; only once (a second such ACK gets the RST alone, as
+ * on any connection: rst.syn_sent_bad_ack_gets_rst_with_seq_of_seg_ack). */
+static void a_peer_still_in_last_ack_is_reset_and_our_syn_goes_again_at_once(void **state)
+{
+    (void)state;
+    struct fix f;
+    struct old_incarnation o;
+    reused_syn_sent(&f, &o);
+    f.peer_tsval = o.peer_tsval + 1;
+    fix_send(&f, WIRE_TCP_ACK, o.peer_nxt, o.snd_nxt, NULL, 0);
+    fix_expect(&f, WIRE_TCP_RST, o.snd_nxt, 0);
+    struct wire_tcp_repr syn;
+    assert_true(fix_recv(&f, &syn));
+    assert_int_equal(syn.flags, WIRE_TCP_SYN);
+    assert_int_equal(syn.seq, f.iss);
+    fix_expect_none(&f);
+    fix_send(&f, WIRE_TCP_ACK, o.peer_nxt, o.snd_nxt, NULL, 0);
+    fix_expect(&f, WIRE_TCP_RST, o.snd_nxt, 0);
+    fix_expect_none(&f);
+    /* The peer, its old incarnation gone, answers the SYN. */
+    assert_true(peer_syn_taken(&f, true, o.peer_tsval + 2));
+    assert_int_equal(synack_tcp_state(f.c), SYNACK_ESTABLISHED);
+    fix_free(&f);
 }
 
 static void time_wait_reuse_below_a_millisecond_is_refused(void **state)
@@ -799,6 +853,29 @@ static void a_time_wait_kept_whole_is_taken_over_with_its_slot(void **state)
     fix_free(&f);
 }
 
+/* A released connection kept whole in TIME_WAIT (no record) hands on its TS.Recent the same
+ * way: the peer's SYN-ACK must pass it. */
+static void a_time_wait_kept_whole_passes_on_its_timestamps(void **state)
+{
+    (void)state;
+    struct fix f;
+    fix_init(&f, one_conn_no_records);
+    client_established(&f, true);
+    client_fin_first(&f, true);
+    assert_int_equal(time_wait_records(&f), 0);
+    uint32_t old = f.peer_tsval;
+    f.now += SYNACK_MS(1);
+    assert_int_equal(connect_again(&f, true, &f.c), 0);
+    assert_int_equal(time_wait_reused(&f), 1);
+    struct wire_tcp_repr syn;
+    assert_true(fix_recv(&f, &syn));
+    f.iss = syn.seq;
+    f.peer_ack = f.iss + 1;
+    assert_false(peer_syn_taken(&f, true, old));
+    assert_true(peer_syn_taken(&f, true, old + 1));
+    fix_free(&f);
+}
+
 /* The TIME_WAIT of a connection the application still holds is the application's: never taken
  * over, however old. */
 static void a_time_wait_the_application_holds_is_not_taken_over(void **state)
@@ -893,6 +970,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_reused_4_tuple_starts_above_the_old_sequence_space),
     cmocka_unit_test(the_peers_syn_must_pass_the_old_incarnations_timestamps),
     cmocka_unit_test(a_peer_that_cannot_show_its_clock_moved_is_taken_a_second_later),
+    cmocka_unit_test(a_crossing_syn_above_the_old_timestamps_is_taken),
+    cmocka_unit_test(a_peer_still_in_last_ack_is_reset_and_our_syn_goes_again_at_once),
+    cmocka_unit_test(a_time_wait_kept_whole_passes_on_its_timestamps),
     cmocka_unit_test(time_wait_reuse_below_a_millisecond_is_refused),
     cmocka_unit_test(without_timestamps_a_time_wait_is_never_taken_over),
     cmocka_unit_test(time_wait_reuse_zero_turns_it_off),
