@@ -51,6 +51,10 @@ const char net_opts_help[] =
     "                        up to 64 KiB cross the device both ways and the kernel finishes\n"
     "                        the stack's TCP and UDP checksums), off (plain packets), require\n"
     "                        (fail when the kernel refuses them)\n"
+    "  --udp-offload MODE    UDP offloads: auto (default: packets of one length in a row\n"
+    "                        leave as one UDP GSO message and merged datagrams are taken,\n"
+    "                        UDP GRO, where the kernel has them) or off (one datagram per\n"
+    "                        packet each way)\n"
     "  --mtu N               the link's MTU: the stack's MTU is at most N (TUN: also set on\n"
     "                        the device with --tun-host-addr; UDP: the path MTU is taken as\n"
     "                        N + 28 bytes of IPv4 + UDP headers, N + 48 over IPv6, default\n"
@@ -409,6 +413,10 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
         for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
             if (strcmp(v, modes[k].name) == 0) return o->tun_offload = modes[k].mode, 1;
         return cli_fail(cmd, "--tun-offload wants auto, off or require, not '%s'", v), -1;
+    } else if (strcmp(name, "--udp-offload") == 0) {
+        if (strcmp(v, "auto") != 0 && strcmp(v, "off") != 0)
+            return cli_fail(cmd, "--udp-offload wants auto or off, not '%s'", v), -1;
+        o->udp_offload_off = strcmp(v, "off") == 0;
     } else if (strcmp(name, "--stacks") == 0) {
         if (cli_parse_u64(v, &u) < 0 || u < 1 || u > SYNACK_TUN_MAX_QUEUES)
             return cli_fail(cmd, "--stacks wants a count from 1 to %u, not '%s'",
@@ -428,9 +436,10 @@ static int parse_valued(struct net_opts *o, const char *cmd, const char *name, c
 int net_opts_parse(struct net_opts *o, const char *cmd, int argc, char **argv, int *i)
 {
     static const char *const valued[] = {
-        "--link",    "--addr",   "--tun-host-addr", "--loss",       "--reorder",     "--dup",
-        "--corrupt", "--delay",  "--rate",          "--seed",       "--pcap",        "--mss",
-        "--mtu",     "--rcvbuf", "--sndbuf",        "--syncookies", "--tun-offload", "--stacks",
+        "--link",       "--addr",        "--tun-host-addr", "--loss",        "--reorder",
+        "--dup",        "--corrupt",     "--delay",         "--rate",        "--seed",
+        "--pcap",       "--mss",         "--mtu",           "--rcvbuf",      "--sndbuf",
+        "--syncookies", "--tun-offload", "--stacks",        "--udp-offload",
     };
     const char *arg = argv[*i];
     if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
@@ -580,6 +589,7 @@ static int open_base(struct net_chain *c, const struct net_opts *o, const struct
         struct synack_udp_config ucfg = spec->ucfg;
         bool outer6 = ucfg.peer.addr.family == SYNACK_AF_INET6;
         if (o->mtu) ucfg.path_mtu_max = o->mtu + (outer6 ? NET_UDP_OVERHEAD6 : NET_UDP_OVERHEAD);
+        ucfg.no_offload = o->udp_offload_off;
         rc = synack_udp_open(&c->base, &ucfg, err, sizeof err);
     } else {
         struct synack_tun_config tcfg = {.ifname = spec->ifname,
@@ -1085,6 +1095,14 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
                 " segments left for the kernel to cut (TSO), %" PRIu64
                 " checksums left for it to finish\n",
                 e->cmd, label, s.tx_gso_packets, s.tx_csum_partial);
+    struct synack_udp_offload_stats u;
+    if (synack_udp_offload(l, &u) == 0)
+        fprintf(stderr,
+                "synack %s: %s: offloads: %s, %s; %" PRIu64 " trains of %" PRIu64
+                " datagrams sent, %" PRIu64 " merged buffers of %" PRIu64 " received\n",
+                e->cmd, label, u.gso ? "UDP GSO on" : "UDP GSO off",
+                u.gro ? "UDP GRO on" : "UDP GRO off", u.gso_trains, u.gso_datagrams, u.gro_buffers,
+                u.gro_datagrams);
     if (s.capture_errors)
         fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
                 e->cmd, label, s.capture_errors);

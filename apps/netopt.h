@@ -41,12 +41,13 @@ struct net_opts {
     size_t rcvbuf, sndbuf;             /* --rcvbuf N, --sndbuf N (0: stack defaults) */
     enum synack_syncookies syncookies; /* --syncookies MODE, if syncookies_set */
     bool syncookies_set;
-    int verbose;     /* -v: state transitions and a summary on stderr */
-    bool no_control; /* --no-control: no control socket for `synack ss` (ctl.h) */
-    int tun_offload; /* --tun-offload MODE: SYNACK_TUN_OFFLOAD_AUTO (0), _OFF, _REQUIRE */
-    unsigned mtu;    /* --mtu N: caps the stack's MTU (TUN: also set on the device
-                        when --tun-host-addr configures it; UDP: the path MTU is
-                        taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */
+    int verbose;          /* -v: state transitions and a summary on stderr */
+    bool no_control;      /* --no-control: no control socket for `synack ss` (ctl.h) */
+    int tun_offload;      /* --tun-offload MODE: SYNACK_TUN_OFFLOAD_AUTO (0), _OFF, _REQUIRE */
+    bool udp_offload_off; /* --udp-offload off: synack_udp_config.no_offload */
+    unsigned mtu;         /* --mtu N: caps the stack's MTU (TUN: also set on the device
+                             when --tun-host-addr configures it; UDP: the path MTU is
+                             taken as N + 28 over IPv4, N + 48 over IPv6); 0: the link's own */
     /* --stacks N (`synack run` only): N stacks, one per core, each on its own queue of a
      * multi-queue TUN that the kernel steers by flow (1 to SYNACK_TUN_MAX_QUEUES; 0 or 1,
      * the default: one stack on a plain TUN). Needs a TUN link and no impairment or --pcap. */

@@ -15,8 +15,9 @@
  * the window; or raw bytes, with the IPv4 and TCP checksums repaired on request), deliver
  * an ICMP or ICMPv6 error quoting one of the stack's segments, a UDP datagram (to the
  * bound port or a closed one, whole or as two fragments), or call send, recv, shutdown,
- * close, abort, the setters, accept, connect, listener close, and the UDP socket's send,
- * recv, connect, close and bind.
+ * close, abort, the setters, accept, connect (from an ephemeral port, or from port 50000 so
+ * that a connect again takes over the TIME_WAIT of the last), listener close, and the UDP
+ * socket's send, recv, connect, close and bind.
  *
  * Checked: no crash, no sanitizer report, no more than 64 MiB held by the stack at any time;
  * and at the end, once the application has closed everything and the peer falls silent,
@@ -437,9 +438,13 @@ static void app_call(struct h *h, unsigned act, uint8_t arg, const uint8_t *d, s
         if (arg & 0x80) h->p.tx = (arg & 1) ? SYNACK_TX_ALL : 0;
         break;
     case 10: {
+        /* To port 8000 + the low 7 bits; with the top bit from local port 50000, so that a
+         * connect again after a client-first close takes its TIME_WAIT over (time_wait_reuse)
+         * and the peer's SYN-ACK meets the old incarnation's timestamps. */
         struct synack_tcp **f = free_slot(h);
-        struct synack_endpoint to = {h->p.remote, (uint16_t)(8000 + arg)};
-        if (f) synack_tcp_connect(h->p.s, &to, NULL, NULL, f, now);
+        struct synack_endpoint to = {h->p.remote, (uint16_t)(8000 + (arg & 0x7f))};
+        struct synack_endpoint from = {h->p.local, 50000};
+        if (f) synack_tcp_connect(h->p.s, &to, (arg & 0x80) ? &from : NULL, NULL, f, now);
         break;
     }
     case 11:

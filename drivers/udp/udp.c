@@ -25,7 +25,19 @@
  * (synack_link_queue, then synack_link_flush) leave in one sendmmsg(2). A system call per
  * wake-up each way instead of one per packet. The slots are allocated when the link is
  * opened, one datagram of the largest MTU each, so a datagram larger than that is
- * truncated by the kernel (MSG_TRUNC) and dropped, counted in rx_errors. */
+ * truncated by the kernel (MSG_TRUNC) and dropped, counted in rx_errors.
+ *
+ * Segmentation offloads (unless no_offload): the packets of one output pass that follow
+ * each other with the same length (a train of full-sized segments, a run of ACKs), up to
+ * 64 and a datagram's worth of bytes, the last one shorter or not, leave as one message
+ * with UDP_SEGMENT, and the kernel cuts it into one datagram per packet as late as it can
+ * (on loopback, not at all before the receiving socket). The receiving socket has UDP_GRO,
+ * so such a train, or datagrams a NIC's GRO merged, arrives in one buffer with the size of
+ * its datagrams (the UDP_GRO control message), and recv hands them out one by one. Its
+ * receive slots are then a whole datagram's worth each (UDP_BATCH_BYTES of them), and a
+ * datagram larger than the largest MTU is dropped and counted as before. Either
+ * offload the kernel refuses is not asked for again: a train it will not send goes again
+ * one datagram at a time, as every packet did before. */
 #include "synack/link.h"
 
 #include <arpa/inet.h>
@@ -35,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,6 +80,11 @@
 /* ... unless the slots of a batch would take more than this many bytes each way (a path
  * MTU of 64 KiB: 16 slots), since they are allocated whole when the link is opened. */
 #define UDP_BATCH_BYTES (1u << 20)
+/* Datagrams in one UDP_SEGMENT train at most: Linux took 64 from 4.18 (UDP_MAX_SEGMENTS),
+ * 128 in later kernels; the smaller is what every kernel with the option takes. */
+#define UDP_GSO_MAX_SEGS 64u
+/* The control message of one received buffer: UDP_GRO's int. */
+#define UDP_GRO_CTL CMSG_SPACE(sizeof(int))
 
 /* A socket address of either family. */
 union udp_sockaddr {
@@ -97,26 +115,42 @@ struct udp_link {
     bool too_big_told;
     uint16_t too_big_told_mtu;
     synack_time_t too_big_told_at;
-    /* Batches: `batch` slots of `slot` bytes each way (slot: the largest MTU the link can
-     * report, so a full-sized packet always fits). */
-    size_t slot;
-    unsigned batch;
+    /* Batches: `batch` send slots of `slot` bytes (slot: the largest MTU the link can
+     * report, so a full-sized packet always fits), and `rx_batch` receive slots of
+     * `rx_slot` bytes (the same, or with UDP_GRO a whole datagram's worth each). */
+    size_t slot, rx_slot;
+    unsigned batch, rx_batch;
+    bool gso, gro; /* UDP_SEGMENT in use (until the kernel refuses it), UDP_GRO granted */
+    struct synack_udp_offload_stats offload;
     /* Received: rx_count datagrams of the last recvmmsg, rx_next the next to hand out,
      * rx_at the `now` of that read (next_deadline while some wait). rx_short: that read
      * found fewer than `batch` (the socket was empty then), so once they are handed out
      * recv says AGAIN without asking the kernel again; the next recv asks. */
     uint8_t *rx_buf;
     unsigned rx_count, rx_next;
+    size_t rx_off, rx_seg; /* within slot rx_next: the next datagram's offset, their size */
     bool rx_short;
     synack_time_t rx_at;
     struct mmsghdr rx_msgs[UDP_BATCH_MAX];
     struct iovec rx_iov[UDP_BATCH_MAX];
     union udp_sockaddr rx_from[UDP_BATCH_MAX];
+    union {
+        struct cmsghdr align;
+        uint8_t buf[UDP_GRO_CTL];
+    } rx_ctl[UDP_BATCH_MAX];
     /* Queued to send: tx_count packets in the first slots, in order. */
     uint8_t *tx_buf;
     unsigned tx_count;
     struct mmsghdr tx_msgs[UDP_BATCH_MAX];
     struct iovec tx_iov[UDP_BATCH_MAX];
+    /* The trains of one flush (UDP_SEGMENT): message k covers tx_iov[train_first[k]] and
+     * the train_len[k] - 1 packets after it. */
+    struct mmsghdr train_msgs[UDP_BATCH_MAX];
+    unsigned train_first[UDP_BATCH_MAX], train_len[UDP_BATCH_MAX];
+    union {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(uint16_t))];
+    } train_ctl[UDP_BATCH_MAX];
     uint64_t rx_calls, tx_calls; /* recvmmsg and sendmmsg calls made (synack_udp_calls) */
 };
 
@@ -246,16 +280,18 @@ static synack_ssize udp_rx_fill(struct udp_link *u, synack_time_t now)
 {
     int icmp_errors = 0;
     for (;;) {
-        for (unsigned i = 0; i < u->batch; i++) {
+        for (unsigned i = 0; i < u->rx_batch; i++) {
             u->rx_msgs[i].msg_hdr.msg_namelen = sizeof(u->rx_from[i]);
             u->rx_msgs[i].msg_hdr.msg_flags = 0;
+            if (u->gro) u->rx_msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_ctl[i].buf);
         }
-        int n = recvmmsg(u->fd, u->rx_msgs, u->batch, 0, NULL);
+        int n = recvmmsg(u->fd, u->rx_msgs, u->rx_batch, 0, NULL);
         u->rx_calls++;
         if (n > 0) {
             u->rx_count = (unsigned)n;
             u->rx_next = 0;
-            u->rx_short = (unsigned)n < u->batch;
+            u->rx_off = 0;
+            u->rx_short = (unsigned)n < u->rx_batch;
             u->rx_at = now;
             return n;
         }
@@ -272,32 +308,70 @@ static synack_ssize udp_rx_fill(struct udp_link *u, synack_time_t now)
     }
 }
 
+/* The size of the datagrams merged in received buffer `h` of `n` bytes (its UDP_GRO control
+ * message), or `n` when it holds one datagram: no message, or one that says 0 or `n` or
+ * more (a size the kernel would never give is taken as no merging). */
+static size_t udp_gro_size(const struct msghdr *h, size_t n)
+{
+    for (const struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL;
+         c = CMSG_NXTHDR((struct msghdr *)(uintptr_t)h, (struct cmsghdr *)(uintptr_t)c)) {
+        if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+            c->cmsg_len < CMSG_LEN(sizeof(int)))
+            continue;
+        int v;
+        memcpy(&v, CMSG_DATA(c), sizeof v);
+        return v > 0 && (size_t)v < n ? (size_t)v : n;
+    }
+    return n;
+}
+
 /* Copies the next datagram read that may be handed to the stack into `buf` and returns
- * its length; AGAIN when none is left. Datagrams from another source (connected, so only
- * the peer's arrive, but those queued between bind() and connect() may come from anyone),
+ * its length; AGAIN when none is left. A buffer of datagrams merged by UDP_GRO is handed
+ * out one datagram at a time. Datagrams from another source (connected, so only the
+ * peer's arrive, but those queued between bind() and connect() may come from anyone),
  * truncated ones (MSG_TRUNC: larger than a slot, recvmsg(2)) and those that cannot be IP
  * packets are dropped and counted on the way; one larger than `cap` is dropped and
  * counted too, and makes the call return BUFSZ. */
 static synack_ssize udp_rx_take(struct udp_link *u, uint8_t *buf, size_t cap)
 {
     while (u->rx_next < u->rx_count) {
-        unsigned i = u->rx_next++;
+        unsigned i = u->rx_next;
         const struct msghdr *h = &u->rx_msgs[i].msg_hdr;
-        const uint8_t *pkt = u->rx_buf + (size_t)i * u->slot;
+        const uint8_t *slot = u->rx_buf + (size_t)i * u->rx_slot;
         size_t n = u->rx_msgs[i].msg_len;
-        if (!udp_from_peer(u, &u->rx_from[i], h->msg_namelen) || (h->msg_flags & MSG_TRUNC) ||
-            n > u->slot || !udp_is_ip_packet(pkt, n)) {
+        if (u->rx_off == 0) { /* the buffer's first datagram: the buffer's checks */
+            if (!udp_from_peer(u, &u->rx_from[i], h->msg_namelen) || (h->msg_flags & MSG_TRUNC) ||
+                n > u->rx_slot || n == 0) {
+                u->stats.rx_errors++;
+                u->rx_next++;
+                continue;
+            }
+            u->rx_seg = u->gro ? udp_gro_size(h, n) : n;
+            if (u->rx_seg < n) {
+                u->offload.gro_buffers++;
+                u->offload.gro_datagrams += (n + u->rx_seg - 1) / u->rx_seg;
+            }
+        }
+        const uint8_t *pkt = slot + u->rx_off;
+        size_t len = n - u->rx_off < u->rx_seg ? n - u->rx_off : u->rx_seg;
+        u->rx_off += len;
+        if (u->rx_off >= n) {
+            u->rx_next++;
+            u->rx_off = 0;
+        }
+        /* Larger than the link's largest MTU: what a slot of that size would have cut. */
+        if (len > u->slot || !udp_is_ip_packet(pkt, len)) {
             u->stats.rx_errors++;
             continue;
         }
-        if (n > cap) {
+        if (len > cap) {
             u->stats.rx_errors++;
             return SYNACK_ERR_BUFSZ;
         }
-        memcpy(buf, pkt, n);
+        memcpy(buf, pkt, len);
         u->stats.rx_packets++;
-        u->stats.rx_bytes += (uint64_t)n;
-        return (synack_ssize)n;
+        u->stats.rx_bytes += (uint64_t)len;
+        return (synack_ssize)len;
     }
     return SYNACK_ERR_AGAIN;
 }
@@ -387,12 +461,100 @@ static int udp_transmit(struct udp_link *u, struct mmsghdr *msgs, unsigned count
     return rc;
 }
 
+/* Cuts the queued packets into trains (UDP_SEGMENT): a packet and those after it of the
+ * same length, up to UDP_GSO_MAX_SEGS and max_payload bytes, the last one shorter or not.
+ * Returns how many; a train of one is a plain message. */
+static unsigned udp_trains(struct udp_link *u)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < u->tx_count; k++) {
+        size_t seg = u->tx_iov[i].iov_len, total = seg;
+        unsigned j = i + 1;
+        while (j < u->tx_count && j - i < UDP_GSO_MAX_SEGS) {
+            size_t len = u->tx_iov[j].iov_len;
+            if (len > seg || total + len > u->max_payload) break;
+            total += len;
+            j++;
+            if (len < seg) break; /* a shorter one ends the train */
+        }
+        struct msghdr *h = &u->train_msgs[k].msg_hdr;
+        *h = (struct msghdr){.msg_iov = &u->tx_iov[i], .msg_iovlen = j - i};
+        if (j - i > 1) {
+            h->msg_control = u->train_ctl[k].buf;
+            h->msg_controllen = sizeof(u->train_ctl[k].buf);
+            struct cmsghdr *c = CMSG_FIRSTHDR(h);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t size = (uint16_t)seg;
+            memcpy(CMSG_DATA(c), &size, sizeof size);
+        }
+        u->train_first[k] = i;
+        u->train_len[k] = j - i;
+        i = j;
+    }
+    return k;
+}
+
+/* Did the kernel refuse train `k` because it will not segment at all here (no UDP_SEGMENT,
+ * or no checksum offload on the route), rather than for what every datagram of it would
+ * meet alone (the path MTU, no room, an ICMP error)? A segment larger than the path MTU
+ * the kernel knows is refused with EINVAL before anything else. */
+static bool udp_gso_refused(const struct udp_link *u, int e, unsigned k)
+{
+    if (e == EIO || e == EOPNOTSUPP || e == ENOPROTOOPT) return true;
+    if (e != EINVAL) return false;
+    unsigned mtu = udp_kernel_mtu(u);
+    return mtu == 0 || u->tx_iov[u->train_first[k]].iov_len + u->overhead <= mtu;
+}
+
+/* Sends the trains of udp_trains with as few sendmmsg(2) calls as the kernel allows. A train
+ * the kernel accepts is counted datagram by datagram; one it refuses goes again one
+ * datagram at a time through udp_transmit, which settles each as it settles every packet
+ * (too big, an ICMP error, no room: then the rest is dropped and counted). */
+static void udp_transmit_trains(struct udp_link *u, unsigned ntrains, synack_time_t now)
+{
+    unsigned t = 0;
+    while (t < ntrains) {
+        int n = sendmmsg(u->fd, u->train_msgs + t, ntrains - t, 0);
+        u->tx_calls++;
+        for (int k = 0; k < n; k++, t++) {
+            size_t total = 0;
+            for (unsigned i = 0; i < u->train_len[t]; i++)
+                total += u->tx_iov[u->train_first[t] + i].iov_len;
+            if (u->train_msgs[t].msg_len != total) { /* a datagram is never cut */
+                u->stats.tx_errors += u->train_len[t];
+                continue;
+            }
+            u->stats.tx_packets += u->train_len[t];
+            u->stats.tx_bytes += total;
+            if (u->train_len[t] > 1) {
+                u->offload.gso_trains++;
+                u->offload.gso_datagrams += u->train_len[t];
+            }
+        }
+        if (n > 0) continue;
+        int e = n < 0 ? errno : EIO;
+        if (e == EINTR) continue;
+        if (u->train_len[t] > 1 && udp_gso_refused(u, e, t)) u->gso = false;
+        int rc = udp_transmit(u, &u->tx_msgs[u->train_first[t]], u->train_len[t], now);
+        t++;
+        if (rc == SYNACK_ERR_AGAIN) { /* no room: what is left goes as udp_transmit's rest */
+            for (; t < ntrains; t++)
+                u->stats.tx_errors += u->train_len[t];
+        }
+    }
+}
+
 /* Sends what udp_queue holds. */
 static void udp_flush(struct synack_link *l, synack_time_t now)
 {
     struct udp_link *u = udp_of(l);
     if (u->tx_count == 0) return;
-    (void)udp_transmit(u, u->tx_msgs, u->tx_count, now);
+    if (u->gso)
+        udp_transmit_trains(u, udp_trains(u), now);
+    else
+        (void)udp_transmit(u, u->tx_msgs, u->tx_count, now);
     u->tx_count = 0;
 }
 
@@ -598,6 +760,16 @@ static int udp_socket_open(struct udp_link *u, const struct synack_udp_config *c
     return fd;
 }
 
+/* Asks for the segmentation offloads: UDP_SEGMENT at 0 (no train until a message asks
+ * for one) says the kernel has it; UDP_GRO lets it hand merged datagrams to this socket.
+ * Either one refused (a kernel before 4.18 or 5.0) is simply not used. */
+static void udp_set_offloads(struct udp_link *u)
+{
+    int zero = 0, one = 1;
+    u->gso = setsockopt(u->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+    u->gro = setsockopt(u->fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+}
+
 /* The checks of the configuration that need no socket. 0, or INVAL with a sentence. */
 static int udp_check_config(const struct synack_udp_config *cfg, char *err, size_t errcap)
 {
@@ -623,27 +795,37 @@ static int udp_check_config(const struct synack_udp_config *cfg, char *err, size
     return 0;
 }
 
-/* Sizes and allocates the batch slots (link.h: a datagram of the largest MTU each) and
- * points the messages at them. 0, or -1 without memory. */
+/* Sizes and allocates the batch slots (link.h: a datagram of the largest MTU each; with
+ * UDP_GRO, a whole datagram's worth each to receive) and points the messages at them. 0,
+ * or -1 without memory. */
 static int udp_batch_alloc(struct udp_link *u)
 {
     unsigned mtu = u->path_mtu_max - u->overhead;
     u->slot = mtu < u->max_payload ? mtu : u->max_payload;
     size_t fit = UDP_BATCH_BYTES / u->slot;
     u->batch = fit < 1 ? 1 : fit > UDP_BATCH_MAX ? UDP_BATCH_MAX : (unsigned)fit;
-    u->rx_buf = malloc((size_t)u->batch * u->slot);
+    u->rx_slot = u->gro ? u->max_payload : u->slot;
+    fit = UDP_BATCH_BYTES / u->rx_slot;
+    u->rx_batch = fit < 1 ? 1 : fit > UDP_BATCH_MAX ? UDP_BATCH_MAX : (unsigned)fit;
+    u->rx_buf = malloc((size_t)u->rx_batch * u->rx_slot);
     u->tx_buf = malloc((size_t)u->batch * u->slot);
     if (u->rx_buf == NULL || u->tx_buf == NULL) {
         free(u->rx_buf);
         free(u->tx_buf);
         return -1;
     }
-    for (unsigned i = 0; i < u->batch; i++) {
-        u->rx_iov[i] = (struct iovec){u->rx_buf + (size_t)i * u->slot, u->slot};
+    for (unsigned i = 0; i < u->rx_batch; i++) {
+        u->rx_iov[i] = (struct iovec){u->rx_buf + (size_t)i * u->rx_slot, u->rx_slot};
         u->rx_msgs[i].msg_hdr = (struct msghdr){.msg_name = &u->rx_from[i],
                                                 .msg_namelen = sizeof(u->rx_from[i]),
                                                 .msg_iov = &u->rx_iov[i],
                                                 .msg_iovlen = 1};
+        if (u->gro) {
+            u->rx_msgs[i].msg_hdr.msg_control = u->rx_ctl[i].buf;
+            u->rx_msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_ctl[i].buf);
+        }
+    }
+    for (unsigned i = 0; i < u->batch; i++) {
         /* Connected: no destination named. */
         u->tx_iov[i] = (struct iovec){u->tx_buf + (size_t)i * u->slot, 0};
         u->tx_msgs[i].msg_hdr = (struct msghdr){.msg_iov = &u->tx_iov[i], .msg_iovlen = 1};
@@ -675,19 +857,29 @@ int synack_udp_open(struct synack_link **out, const struct synack_udp_config *cf
                       cfg->path_mtu_max, v6 ? "IPv6" : "IPv4");
         return SYNACK_ERR_INVAL;
     }
-    if (udp_batch_alloc(u) != 0) {
-        udp_set_error(err, errcap, "out of memory for the UDP link's batches");
-        free(u);
-        return SYNACK_ERR_NOMEM;
-    }
     u->fd = udp_socket_open(u, cfg, err, errcap);
     if (u->fd < 0) {
-        free(u->rx_buf);
-        free(u->tx_buf);
         free(u);
         return SYNACK_ERR_IO;
     }
+    if (!cfg->no_offload) udp_set_offloads(u);
+    if (udp_batch_alloc(u) != 0) {
+        udp_set_error(err, errcap, "out of memory for the UDP link's batches");
+        close(u->fd);
+        free(u);
+        return SYNACK_ERR_NOMEM;
+    }
     *out = &u->base;
+    return 0;
+}
+
+int synack_udp_offload(const struct synack_link *l, struct synack_udp_offload_stats *out)
+{
+    if (l == NULL || l->ops != &udp_ops || out == NULL) return SYNACK_ERR_INVAL;
+    const struct udp_link *u = udp_of_const(l);
+    *out = u->offload;
+    out->gso = u->gso;
+    out->gro = u->gro;
     return 0;
 }
 

@@ -641,6 +641,11 @@ struct synack_udp_config {
      * else gets at most net.core.rmem_max / wmem_max (often 208 KiB), and a fast transfer
      * then loses bursts: synack_udp_sockbuf() says what was granted. */
     unsigned sockbuf;
+    /* true: one datagram per packet each way, without the segmentation offloads (UDP GSO:
+     * consecutive packets of one length leave as one UDP_SEGMENT message that the kernel
+     * cuts; UDP GRO: datagrams the kernel merged arrive in one buffer). false (the
+     * default): each is used where the kernel has it (Linux 4.18 and 5.0 on). */
+    bool no_offload;
 };
 
 /* Binds and connects the UDP socket (non-blocking; an IPv6 socket is IPV6_V6ONLY). Every
@@ -685,6 +690,19 @@ int synack_udp_refused(const struct synack_link *l, uint64_t *out);
  * pointer may be NULL. Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one
  * included). */
 int synack_udp_calls(const struct synack_link *l, uint64_t *rx_calls, uint64_t *tx_calls);
+
+/* What UDP link `l`'s segmentation offloads did (synack_udp_config.no_offload). */
+struct synack_udp_offload_stats {
+    bool gso;               /* trains are sent (UDP_SEGMENT): asked for, and not refused */
+    bool gro;               /* merged datagrams are taken (UDP_GRO) */
+    uint64_t gso_trains;    /* messages of more than one datagram sent */
+    uint64_t gso_datagrams; /* the datagrams in them */
+    uint64_t gro_buffers;   /* buffers received holding more than one datagram */
+    uint64_t gro_datagrams; /* the datagrams in them */
+};
+/* Fills `out`. Errors: INVAL (`l` NULL or not a UDP link; a wrapper around one included;
+ * `out` NULL). */
+int synack_udp_offload(const struct synack_link *l, struct synack_udp_offload_stats *out);
 
 /* ---- the multi-queue wire ----------------------------------------------------------------- */
 

@@ -2,7 +2,9 @@
 # interop.udp_cat: two unprivileged `synack cat` processes speak TCP to each other over UDP
 # encapsulation on 127.0.0.1 (one listens with -l, one connects). Checks, each with its own
 # seed:
-#   clean      50 MB client -> server, sha256 of what arrives equals the source
+#   clean      50 MB client -> server, sha256 of what arrives equals the source; the -v
+#              lines show UDP GSO trains sent and UDP GRO buffers taken
+#   plain      the same with --udp-offload off on both ends: neither used
 #   lossy      the same with --loss 2% --reorder 1% --dup 1% on both ends' links
 #   both-ways  20 MB each way at once, each side half-closing at its end of stdin
 #   refused    connecting to a port nobody listens on fails with exit 1 and the one line
@@ -32,6 +34,30 @@ chmod 644 "$dir/src" "$dir/src2"
 one_way clean 101
 one_way lossy 202 --loss 2% --reorder 1% --dup 1%
 check_impaired lossy
+
+# check_offloads NAME WANT: each end's -v line about the UDP offloads says WANT ("on" or
+# "off"); with them on, the client sent trains (its data segments, one length in a row)
+# and the server received merged buffers; off, neither.
+check_offloads() {
+  local name=$1 want=$2 cl sl trains merged
+  cl=$(grep -h ": udp: offloads:" "$dir/$name.client.err")
+  sl=$(grep -h ": udp: offloads:" "$dir/$name.server.err")
+  trains=$(sed -n 's/.*; \([0-9]*\) trains of.*/\1/p' <<<"$cl")
+  merged=$(sed -n 's/.* \([0-9]*\) merged buffers of.*/\1/p' <<<"$sl")
+  if [ "$want" = on ] && [[ $cl == *"UDP GSO on, UDP GRO on"* ]] &&
+    [ "${trains:-0}" -gt 0 ] && [ "${merged:-0}" -gt 0 ]; then
+    report "$name-offloads" 0 "client sent $trains trains, server took $merged merged buffers"
+  elif [ "$want" = off ] && [[ $cl == *"UDP GSO off, UDP GRO off"* ]] &&
+    [[ $sl == *"UDP GSO off, UDP GRO off"* ]] && [ "$trains" = 0 ] && [ "$merged" = 0 ]; then
+    report "$name-offloads" 0 "off both ends, no train, no merged buffer"
+  else
+    report "$name-offloads" 1 "client: '$cl'; server: '$sl'"
+  fi
+}
+check_offloads clean on
+# The same transfer with the offloads off on both ends: one datagram per packet.
+one_way plain 404 --udp-offload off
+check_offloads plain off
 
 # Both ways at once: each side sends its file and half-closes at its end; each must
 # receive the other's file whole.

@@ -63,6 +63,7 @@ expect_usage_error -q -u -q soon "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -k -uk "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error -4 -u46 "${LINK[@]}" 198.18.77.1 5000
 expect_usage_error "-p" -lu -p 4000 "${LINK[@]}" 5000
+expect_usage_error --udp-offload --udp-offload maybe "${LINK[@]}" 198.18.77.1 5000
 
 # "-lu" is -l and -u: with -w it listens for UDP (counting -w from the first datagram, so
 # here it waits until timeout(1) ends it), where TCP would refuse -w with -l.
