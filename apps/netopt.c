@@ -1100,9 +1100,14 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
         fprintf(stderr,
                 "synack %s: %s: offloads: %s, %s; %" PRIu64 " trains of %" PRIu64
                 " datagrams sent, %" PRIu64 " merged buffers of %" PRIu64 " received\n",
-                e->cmd, label, u.gso ? "UDP GSO on" : "UDP GSO off",
-                u.gro ? "UDP GRO on" : "UDP GRO off", u.gso_trains, u.gso_datagrams, u.gro_buffers,
-                u.gro_datagrams);
+                e->cmd, label,
+                u.gso           ? "UDP GSO on"
+                : u.gso_refused ? "UDP GSO refused by the kernel"
+                                : "UDP GSO off",
+                u.gro           ? "UDP GRO on"
+                : u.gro_refused ? "UDP GRO refused by the kernel"
+                                : "UDP GRO off",
+                u.gso_trains, u.gso_datagrams, u.gro_buffers, u.gro_datagrams);
     if (s.capture_errors)
         fprintf(stderr, "synack %s: %s: %" PRIu64 " packets could not be written to the capture\n",
                 e->cmd, label, s.capture_errors);

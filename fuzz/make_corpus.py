@@ -615,6 +615,23 @@ def batch_seeds():
     }
 
 
+def udplink_seeds():
+    def r(kind, a, b, data=b""):
+        return bytes([kind, a, b, len(data) >> 8, len(data) & 0xff]) + data
+
+    ip = b"\x45" + bytes(range(1, 60))
+    v6 = b"\x60" + bytes(range(1, 80))
+    big = bytes(i % 251 for i in range(2000))
+    return {
+        "single-datagrams": r(0, 0, 0, ip) + r(4, 0, 0, v6) + r(4, 0, 0, b"\x55" * 30) + r(0, 0, 0)
+        + r(2, 7, 255),
+        "trains": r(1, 0, 99, big) + r(1, 0, 39, big[:410]) + r(2, 7, 255) + r(1, 5, 191, big)
+        + r(2, 0, 63),
+        "too-large-and-small-buffers": r(0, 0, 0, big) + r(1, 0, 199, big) + r(2, 0, 99)
+        + r(1, 1, 0, big[:1500]) + r(2, 7, 255),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -628,7 +645,7 @@ def main():
     makers = {"stack": stack_seeds, "wire": lambda: wire_seeds(build),
               "scenario": scenario_seeds, "http": http_seeds, "netopt": netopt_seeds,
               "frag": frag_seeds, "trace": lambda: trace_seeds(build), "vnet": vnet_seeds,
-              "steer": steer_seeds, "batch": batch_seeds}
+              "steer": steer_seeds, "batch": batch_seeds, "udplink": udplink_seeds}
     for target in sys.argv[2:] or makers:
         write(target, makers[target]())
 

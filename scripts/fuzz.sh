@@ -11,7 +11,7 @@ build=$1
 seconds=$2
 shift 2
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(stack wire scenario netopt http frag trace vnet steer batch)
+[ ${#targets[@]} -eq 0 ] && targets=(stack wire scenario netopt http frag trace vnet steer batch udplink)
 root=$(cd "$(dirname "$0")/.." && pwd)
 failed=()
 for t in "${targets[@]}"; do

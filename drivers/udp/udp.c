@@ -25,7 +25,8 @@
  * (synack_link_queue, then synack_link_flush) leave in one sendmmsg(2). A system call per
  * wake-up each way instead of one per packet. The slots are allocated when the link is
  * opened, one datagram of the largest MTU each, so a datagram larger than that is
- * truncated by the kernel (MSG_TRUNC) and dropped, counted in rx_errors.
+ * truncated by the kernel (MSG_TRUNC) and dropped, counted in rx_errors (with UDP_GRO the
+ * slots are larger, and such a datagram is dropped and counted all the same).
  *
  * Segmentation offloads (unless no_offload): the packets of one output pass that follow
  * each other with the same length (a train of full-sized segments, a run of ACKs), up to
@@ -34,8 +35,8 @@
  * (on loopback, not at all before the receiving socket). The receiving socket has UDP_GRO,
  * so such a train, or datagrams a NIC's GRO merged, arrives in one buffer with the size of
  * its datagrams (the UDP_GRO control message), and recv hands them out one by one. Its
- * receive slots are then a whole datagram's worth each (UDP_BATCH_BYTES of them), and a
- * datagram larger than the largest MTU is dropped and counted as before. Either
+ * receive slots are then a whole datagram's worth each (16 of them, UDP_BATCH_BYTES in
+ * all), and a datagram larger than the largest MTU is dropped and counted as before. Either
  * offload the kernel refuses is not asked for again: a train it will not send goes again
  * one datagram at a time, as every packet did before. */
 #include "synack/link.h"
@@ -80,9 +81,10 @@
 /* ... unless the slots of a batch would take more than this many bytes each way (a path
  * MTU of 64 KiB: 16 slots), since they are allocated whole when the link is opened. */
 #define UDP_BATCH_BYTES (1u << 20)
-/* Datagrams in one UDP_SEGMENT train at most: Linux took 64 from 4.18 (UDP_MAX_SEGMENTS),
- * 128 in later kernels; the smaller is what every kernel with the option takes. */
-#define UDP_GSO_MAX_SEGS 64u
+/* Datagrams in one UDP_SEGMENT train at most: Linux takes 64 from 4.18 (UDP_MAX_SEGMENTS),
+ * 128 in later kernels, but before 5.16 it counted the headers in against gso_size * 64, so
+ * a train of exactly 64 could be refused; 63 is what every kernel with the option takes. */
+#define UDP_GSO_MAX_SEGS 63u
 /* The control message of one received buffer: UDP_GRO's int. */
 #define UDP_GRO_CTL CMSG_SPACE(sizeof(int))
 
@@ -124,7 +126,7 @@ struct udp_link {
     struct synack_udp_offload_stats offload;
     /* Received: rx_count datagrams of the last recvmmsg, rx_next the next to hand out,
      * rx_at the `now` of that read (next_deadline while some wait). rx_short: that read
-     * found fewer than `batch` (the socket was empty then), so once they are handed out
+     * found fewer than `rx_batch` (the socket was empty then), so once they are handed out
      * recv says AGAIN without asking the kernel again; the next recv asks. */
     uint8_t *rx_buf;
     unsigned rx_count, rx_next;
@@ -272,7 +274,7 @@ static synack_ssize udp_recv_too_big(struct udp_link *u, uint8_t *buf, size_t ca
     return (synack_ssize)n;
 }
 
-/* Reads up to `batch` datagrams with one recvmmsg(2) into the receive slots. Returns how
+/* Reads up to `rx_batch` datagrams with one recvmmsg(2) into the receive slots. Returns how
  * many (at least 1), AGAIN (none waiting), or IO (counted). recvmmsg(2): on a
  * non-blocking socket it returns what is queued, and an error met after the first
  * datagram is kept for the next call, which reports it (an ICMP error is counted then). */
@@ -499,7 +501,8 @@ static unsigned udp_trains(struct udp_link *u)
 /* Did the kernel refuse train `k` because it will not segment at all here (no UDP_SEGMENT,
  * or no checksum offload on the route), rather than for what every datagram of it would
  * meet alone (the path MTU, no room, an ICMP error)? A segment larger than the path MTU
- * the kernel knows is refused with EINVAL before anything else. */
+ * the kernel knows is refused with EINVAL before anything else (EMSGSIZE from Linux 6.14,
+ * which is not taken for a refusal of the offload either). */
 static bool udp_gso_refused(const struct udp_link *u, int e, unsigned k)
 {
     if (e == EIO || e == EOPNOTSUPP || e == ENOPROTOOPT) return true;
@@ -515,7 +518,13 @@ static bool udp_gso_refused(const struct udp_link *u, int e, unsigned k)
 static void udp_transmit_trains(struct udp_link *u, unsigned ntrains, synack_time_t now)
 {
     unsigned t = 0;
+    bool retried = false;
     while (t < ntrains) {
+        if (!u->gso) { /* refused during this flush: the rest one datagram at a time */
+            unsigned first = u->train_first[t];
+            (void)udp_transmit(u, &u->tx_msgs[first], u->tx_count - first, now);
+            return;
+        }
         int n = sendmmsg(u->fd, u->train_msgs + t, ntrains - t, 0);
         u->tx_calls++;
         for (int k = 0; k < n; k++, t++) {
@@ -533,10 +542,24 @@ static void udp_transmit_trains(struct udp_link *u, unsigned ntrains, synack_tim
                 u->offload.gso_datagrams += u->train_len[t];
             }
         }
-        if (n > 0) continue;
+        if (n > 0) {
+            retried = false;
+            continue;
+        }
         int e = n < 0 ? errno : EIO;
         if (e == EINTR) continue;
-        if (u->train_len[t] > 1 && udp_gso_refused(u, e, t)) u->gso = false;
+        size_t seg = u->tx_iov[u->train_first[t]].iov_len;
+        if (!retried && udp_is_icmp_error(e) && !udp_is_too_big(u, e, seg)) {
+            /* A pending ICMP error about an earlier datagram, as in udp_transmit. */
+            udp_count_icmp_error(u, e);
+            retried = true;
+            continue;
+        }
+        retried = false;
+        if (u->train_len[t] > 1 && udp_gso_refused(u, e, t)) {
+            u->gso = false;
+            u->offload.gso_refused = true;
+        }
         int rc = udp_transmit(u, &u->tx_msgs[u->train_first[t]], u->train_len[t], now);
         t++;
         if (rc == SYNACK_ERR_AGAIN) { /* no room: what is left goes as udp_transmit's rest */
@@ -768,6 +791,8 @@ static void udp_set_offloads(struct udp_link *u)
     int zero = 0, one = 1;
     u->gso = setsockopt(u->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
     u->gro = setsockopt(u->fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+    u->offload.gso_refused = !u->gso;
+    u->offload.gro_refused = !u->gro;
 }
 
 /* The checks of the configuration that need no socket. 0, or INVAL with a sentence. */

@@ -622,8 +622,14 @@ void synack_vnet_emit(const struct synack_vnet_hdr *h, uint8_t out[SYNACK_VNET_H
  * link ops) send the packets of one output pass with one sendmmsg; send sends at once. A
  * batch is SYNACK_LOOP_BATCH datagrams of the largest MTU (path_mtu_max less the outer
  * headers), fewer when that would exceed 1 MiB each way, allocated when the link is
- * opened. A datagram larger than that MTU is cut short by the kernel and dropped, counted
- * in rx_errors: configure both ends with the same path_mtu_max. */
+ * opened. A datagram larger than that MTU is dropped, counted in rx_errors: configure
+ * both ends with the same path_mtu_max.
+ *
+ * Offloads (no_offload below): packets of one length in a row in an output pass leave as
+ * one UDP GSO train, and the socket takes merged datagrams (UDP GRO). Its receive batch is
+ * then 16 buffers of a whole datagram's worth (1 MiB), each holding one datagram or many
+ * merged, handed out one by one: traffic the kernel does not merge takes one recvmmsg per
+ * 16 datagrams rather than per 64. */
 struct synack_udp_config {
     /* Our end. Its address may be SYNACK_AF_NONE or the wildcard of the peer's family (any
      * local address), or else one of this host's addresses of the peer's family; its port
@@ -695,6 +701,8 @@ int synack_udp_calls(const struct synack_link *l, uint64_t *rx_calls, uint64_t *
 struct synack_udp_offload_stats {
     bool gso;               /* trains are sent (UDP_SEGMENT): asked for, and not refused */
     bool gro;               /* merged datagrams are taken (UDP_GRO) */
+    bool gso_refused;       /* asked for, and the kernel refused it (at open, or a train) */
+    bool gro_refused;       /* asked for, and the kernel refused it at open */
     uint64_t gso_trains;    /* messages of more than one datagram sent */
     uint64_t gso_datagrams; /* the datagrams in them */
     uint64_t gro_buffers;   /* buffers received holding more than one datagram */

@@ -44,7 +44,10 @@ check_offloads() {
   sl=$(grep -h ": udp: offloads:" "$dir/$name.server.err")
   trains=$(sed -n 's/.*; \([0-9]*\) trains of.*/\1/p' <<<"$cl")
   merged=$(sed -n 's/.* \([0-9]*\) merged buffers of.*/\1/p' <<<"$sl")
-  if [ "$want" = on ] && [[ $cl == *"UDP GSO on, UDP GRO on"* ]] &&
+  if [ "$want" = on ] && [[ "$cl$sl" == *"refused by the kernel"* ]]; then
+    report "$name-offloads" 0 "skipped: this kernel refuses the UDP offloads ('$cl')"
+  elif [ "$want" = on ] && [[ $cl == *"UDP GSO on, UDP GRO on"* ]] &&
+    [[ $sl == *"UDP GSO on, UDP GRO on"* ]] &&
     [ "${trains:-0}" -gt 0 ] && [ "${merged:-0}" -gt 0 ]; then
     report "$name-offloads" 0 "client sent $trains trains, server took $merged merged buffers"
   elif [ "$want" = off ] && [[ $cl == *"UDP GSO off, UDP GRO off"* ]] &&

@@ -905,7 +905,8 @@ static void udp_batch_read_in_one_call(void **state)
 }
 
 /* In the middle of one batch: a runt, a datagram larger than the link's largest MTU (cut
- * short by the kernel: MSG_TRUNC), one of IP version 5, an IPv6 one shorter than its header,
+ * short by the kernel, MSG_TRUNC; or, in the larger slots of UDP GRO, whole and dropped
+ * all the same), one of IP version 5, an IPv6 one shorter than its header,
  * and one larger than the caller's buffer (BUFSZ) are each dropped and counted, and the
  * good ones around them come out in order, all from one recvmmsg. */
 static void udp_batch_drops_bad_datagrams_mid_batch(void **state)
@@ -1060,6 +1061,39 @@ static void udp_offload_drops_a_bad_datagram_inside_a_train(void **state)
     synack_link_free(b);
 }
 
+/* A reader's buffer too small for the middle datagram of a merged buffer: that one is
+ * dropped (BUFSZ), the next still comes out; while the buffer is half handed out the link
+ * is due at once (next_deadline), since the socket no longer polls readable for it. */
+static void udp_offload_merged_buffer_half_read(void **state)
+{
+    (void)state;
+    struct synack_link *a, *b;
+    open_pair(&a, &b);
+    if (!offload_of(a).gso || !offload_of(b).gro) skip();
+    static uint8_t out[3][300];
+    uint8_t in[2048];
+    for (unsigned i = 0; i < 3; i++) {
+        fill_packet(out[i], sizeof out[i], i);
+        assert_int_equal(synack_link_queue(a, out[i], sizeof out[i], 0), 0);
+    }
+    synack_link_flush(a, 0);
+    assert_int_equal(recv_wait(b, in, sizeof(in)), 300);
+    assert_memory_equal(in, out[0], 300);
+    assert_int_equal(offload_of(b).gro_buffers, 1);
+    assert_true(synack_link_next_deadline(b) <= 0);
+    assert_int_equal(synack_link_recv(b, in, 100, 0), SYNACK_ERR_BUFSZ);
+    assert_int_equal(synack_link_recv(b, in, sizeof(in), 0), 300);
+    assert_memory_equal(in, out[2], 300);
+    assert_int_equal(synack_link_next_deadline(b), SYNACK_NEVER);
+    assert_int_equal(synack_link_recv(b, in, sizeof(in), 0), SYNACK_ERR_AGAIN);
+    struct synack_link_stats st;
+    synack_link_stats(b, &st);
+    assert_int_equal(st.rx_packets, 2);
+    assert_int_equal(st.rx_errors, 1);
+    synack_link_free(a);
+    synack_link_free(b);
+}
+
 /* no_offload: one datagram per packet each way, as before the offloads; the same packets
  * arrive the same. */
 static void udp_no_offload_sends_one_datagram_per_packet(void **state)
@@ -1080,6 +1114,8 @@ static void udp_no_offload_sends_one_datagram_per_packet(void **state)
     struct synack_udp_offload_stats oa = offload_of(a), ob = offload_of(b);
     assert_false(oa.gso);
     assert_false(ob.gro);
+    assert_false(oa.gso_refused); /* not asked for: not refused */
+    assert_false(ob.gro_refused);
     assert_int_equal(oa.gso_trains, 0);
     assert_int_equal(ob.gro_buffers, 0);
     assert_int_equal(synack_udp_offload(NULL, &oa), SYNACK_ERR_INVAL);
@@ -1342,6 +1378,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_offload_sends_trains_and_receives_them_merged),
     cmocka_unit_test(udp_offload_train_stops_at_a_datagrams_worth),
     cmocka_unit_test(udp_offload_drops_a_bad_datagram_inside_a_train),
+    cmocka_unit_test(udp_offload_merged_buffer_half_read),
     cmocka_unit_test(udp_no_offload_sends_one_datagram_per_packet),
     cmocka_unit_test(udp_offload_over_ipv6),
 };
