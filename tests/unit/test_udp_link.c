@@ -1031,6 +1031,18 @@ static void udp_offload_train_stops_at_a_datagrams_worth(void **state)
     synack_link_free(b);
 }
 
+/* Queues three 300-byte packets on `a` (the middle one of IP version 5 if `bad_middle`) and
+ * flushes them: one train, which `b`'s socket takes as one merged buffer. */
+static void train_of_three(struct synack_link *a, uint8_t out[3][300], bool bad_middle)
+{
+    for (unsigned i = 0; i < 3; i++) {
+        fill_packet(out[i], 300, i);
+        if (i == 1 && bad_middle) out[i][0] = 0x55;
+        assert_int_equal(synack_link_queue(a, out[i], 300, 0), 0);
+    }
+    synack_link_flush(a, 0);
+}
+
 /* A merged buffer is checked datagram by datagram: one in the middle that cannot be an IP
  * packet is dropped and counted, the others are handed out. */
 static void udp_offload_drops_a_bad_datagram_inside_a_train(void **state)
@@ -1041,12 +1053,7 @@ static void udp_offload_drops_a_bad_datagram_inside_a_train(void **state)
     if (!offload_of(a).gso || !offload_of(b).gro) skip();
     static uint8_t out[3][300];
     uint8_t in[2048];
-    for (unsigned i = 0; i < 3; i++) {
-        fill_packet(out[i], sizeof out[i], i);
-        if (i == 1) out[i][0] = 0x55; /* version 5 */
-        assert_int_equal(synack_link_queue(a, out[i], sizeof out[i], 0), 0);
-    }
-    synack_link_flush(a, 0);
+    train_of_three(a, out, true);
     assert_int_equal(recv_wait(b, in, sizeof(in)), 300);
     assert_memory_equal(in, out[0], 300);
     assert_int_equal(recv_wait(b, in, sizeof(in)), 300);
@@ -1072,11 +1079,7 @@ static void udp_offload_merged_buffer_half_read(void **state)
     if (!offload_of(a).gso || !offload_of(b).gro) skip();
     static uint8_t out[3][300];
     uint8_t in[2048];
-    for (unsigned i = 0; i < 3; i++) {
-        fill_packet(out[i], sizeof out[i], i);
-        assert_int_equal(synack_link_queue(a, out[i], sizeof out[i], 0), 0);
-    }
-    synack_link_flush(a, 0);
+    train_of_three(a, out, false);
     assert_int_equal(recv_wait(b, in, sizeof(in)), 300);
     assert_memory_equal(in, out[0], 300);
     assert_int_equal(offload_of(b).gro_buffers, 1);
