@@ -11,7 +11,8 @@
 #   iperf3        iperf3 -c for 2 s each way (-R) against the kernel's iperf3 -s -1
 #   reuse         a python3 client that closes first, 20 connections in a row from port
 #                 50000 (SO_REUSEADDR): each takes over the TIME_WAIT the one before left
-#                 (time_wait_reuse) and the kernel's server answers every one
+#                 (time_wait_reuse) and the kernel's server answers every one; over IPv4
+#                 and over IPv6
 # Usage: run_clients.sh PATH/TO/synack   (SYNACK_INTEROP_MB=N changes the 10 MB)
 set -u -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC2154  # PIDs set by start_bg
@@ -122,12 +123,12 @@ case_end
 case_begin reuse
 cat >"$DIR/reuse_server.py" <<'PYEOF'
 import socket, sys
-n = int(sys.argv[1])
-l = socket.socket()
+port, n = int(sys.argv[1]), int(sys.argv[2])
+l = socket.socket(socket.AF_INET6)  # both families: IPV6_V6ONLY is off by default
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("0.0.0.0", 5003))
+l.bind(("::", port))
 l.listen(8)
-with open(sys.argv[2], "w") as out:
+with open(sys.argv[3], "w") as out:
     for _ in range(n):
         c, peer = l.accept()
         got = b""
@@ -145,14 +146,15 @@ with open(sys.argv[2], "w") as out:
 PYEOF
 cat >"$DIR/reuse_client.py" <<'PYEOF'
 import errno, socket, sys, time
-n = int(sys.argv[1])
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 for i in range(n):
     for tries in range(3001):
-        s = socket.socket()
+        s = socket.socket(fam)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("0.0.0.0", 50000))
-            s.connect(("198.18.0.1", 5003))
+            s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 50000))
+            s.connect((host, port))
             break
         except OSError as e:
             s.close()
@@ -171,23 +173,31 @@ for i in range(n):
         sys.exit("connection %d: wrong answer" % i)
     s.close()
 PYEOF
-start_bg k_pid 60 "$PY" "$DIR/reuse_server.py" 20 "$DIR/reuse.kernel.out" 2>"$DIR/reuse.k.log"
-if wait_kernel_listen 5003; then
-    run_fg reuse 60 "$PY" "$DIR/reuse_client.py" 20
-    check_rc "synack run python3 (20 connections from port 50000)" "$RUN_RC" "$DIR/reuse.log"
+# reuse_from LABEL HOST PORT: 20 connections in a row from port 50000 to the kernel's server
+# on HOST PORT, each taking over the TIME_WAIT of the one before.
+reuse_from() {
+    local label=$1 host=$2 port=$3 ports line reused paws
+    start_bg k_pid 60 "$PY" "$DIR/reuse_server.py" "$port" 20 "$DIR/$label.kernel.out" \
+        2>"$DIR/$label.k.log"
+    wait_kernel_listen "$port" || return 0
+    run_fg "$label" 60 "$PY" "$DIR/reuse_client.py" "$host" "$port" 20
+    check_rc "synack run python3 (20 connections from port 50000 to $host)" "$RUN_RC" \
+        "$DIR/$label.log"
     wait_bg_within "$k_pid" 10 "kernel python3 server"
-    check_rc "kernel python3 server" "$WAIT_RC" "$DIR/reuse.k.log"
-    ports=$(cut -d' ' -f1 "$DIR/reuse.kernel.out" | sort | uniq -c | awk '{print $1 "x" $2}')
+    check_rc "kernel python3 server" "$WAIT_RC" "$DIR/$label.k.log"
+    ports=$(cut -d' ' -f1 "$DIR/$label.kernel.out" | sort | uniq -c | awk '{print $1 "x" $2}')
     [ "$ports" = "20x50000" ] ||
         fail "the kernel's server saw connections from '$ports', not 20 from port 50000"
-    line=$(grep -E 'stack: segments in .* TIME_WAITs reused [0-9]+' "$DIR/reuse.log" | tail -n 1)
+    line=$(grep -E 'stack: segments in .* TIME_WAITs reused [0-9]+' "$DIR/$label.log" | tail -n 1)
     reused=$(sed -n 's/.*TIME_WAITs reused \([0-9]*\).*/\1/p' <<<"$line")
     paws=$(sed -n 's/.*PAWS drops \([0-9]*\),.*/\1/p' <<<"$line")
-    log "  20 connections from port 50000: TIME_WAITs reused ${reused:-?}, PAWS drops ${paws:-?}"
+    log "  20 connections from port 50000 to $host: TIME_WAITs reused ${reused:-?}, PAWS drops ${paws:-?}"
     [ "$reused" = 19 ] || fail "expected 19 TIME_WAITs taken over, the -v line says '$reused'"
     [ "$paws" = 0 ] || fail "expected no PAWS drop (the kernel's SYN-ACKs pass), saw '$paws'"
-fi
-wait_tun_gone
+    wait_tun_gone
+}
+reuse_from reuse 198.18.0.1 5003
+reuse_from reuse6 2001:db8::1 5004
 case_end
 
 interop_finish
