@@ -4,7 +4,7 @@
  * RST). Two synack stacks in one process hand each other their packets; beside them, in
  * the same run, the kernel over loopback with blocking sockets (the same steps, one
  * connection at a time). Both run on the monotonic clock: synack's TIME_WAIT, its reuse
- * (time_wait_reuse, 1 ms by default) and its delayed ACKs see real time, as in a real
+ * (time_wait_reuse, 64 ms by default) and its delayed ACKs see real time, as in a real
  * program.
  *
  *   build/bench/churn [N] [--addrs K] [--no-reuse] [--reuse-ms M] [--order client|server|rst]

@@ -107,13 +107,13 @@ def stack_seeds():
     s["tiny-buffers"] = bytes([0x38, 0x01]) + b"".join([
         app(3, 0, b"t" * 100), seg(A, ACK | PSH, data=b"u" * 300), app(4, 0),
         seg(A, ACK, window=1), advance(6), advance(6), app(4, 8)])
-    # From port 50000 to 8081 (tuple 2), closed first by us: TIME_WAIT. A millisecond later
-    # the same connect takes it over; the peer's SYN-ACK with an old TSval meets the floor,
+    # From port 50000 to 8081 (tuple 2), closed first by us: TIME_WAIT. 200 ms later (past
+    # time_wait_reuse) the same connect takes it over; the peer's SYN-ACK with an old TSval meets the floor,
     # an ACK of the old incarnation (a peer still in LAST_ACK) gets a RST and the SYN again,
     # and a SYN-ACK above the floor opens the new incarnation.
     s["time-wait-reuse"] = bytes([0x01, 0x01]) + b"".join([
         app(10, 0x80 | 81), seg(2, SYN | ACK, ts=True), app(6, 2), seg(2, ACK, ts=True),
-        seg(2, FIN | ACK, ts=True), advance(2), app(10, 0x80 | 81),
+        seg(2, FIN | ACK, ts=True), advance(4), app(10, 0x80 | 81),
         seg(2, SYN | ACK, ts=True, old_ts=True), seg(2, ACK, ack_off=-100000, ts=True),
         seg(2, SYN | ACK, ts=True), seg(2, ACK | PSH, data=b"again", ts=True), advance(6)])
     tso_on = app(9, 0x81)  # the link takes every transmit offload from here on

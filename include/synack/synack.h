@@ -435,9 +435,12 @@ struct synack_config {
                                           the old ones, and the peer's SYN must carry a TSval
                                           above the old connection's TS.Recent (else it is
                                           dropped, counted PAWS, until a second after the
-                                          TIME_WAIT last heard the peer). 1 ms (one tick of
-                                          our TSval clock, the least it may be; Linux waits
-                                          1 s); 0: never */
+                                          TIME_WAIT last heard the peer). 64 ms: one tick of
+                                          our TSval clock would do (the least it may be, 1
+                                          ms), but a peer answering with a SYN cookie rounds
+                                          its TSval down by up to 63 ticks (Linux and synack
+                                          keep options in its low 6 bits), which 64 ms of a
+                                          1 ms clock covers. Linux waits 1 s. 0: never */
     size_t mem_budget;                 /* bytes of data the stack holds at most in all send and
                                           receive buffers and out-of-order queues (0: no budget; the
                                           buffers, sndbuf + rcvbuf per connection, bound it anyway).

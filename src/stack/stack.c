@@ -114,7 +114,7 @@ void synack_config_default(struct synack_config *cfg)
     cfg->syn_retries = 6;
     cfg->syncookies = SYNACK_SYNCOOKIES_OVERFLOW;
     cfg->max_time_wait = 16384; /* the default ephemeral range, 49152-65535 */
-    cfg->time_wait_reuse = SYNACK_MS(1);
+    cfg->time_wait_reuse = SYNACK_MS(64);
     cfg->max_orphans = 512;
     cfg->fin_wait2_timeout = SYNACK_S(60);
     cfg->keepalive_interval = SYNACK_S(75); /* Linux's tcp_keepalive_intvl */

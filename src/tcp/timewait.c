@@ -267,8 +267,11 @@ void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_rep
  * last TS.Recent update and its last answer to a segment (tw_last_heard).
  * - Ours: they share its offset (tcp_ts_offset is a function of the 4-tuple) and tick
  *   every millisecond, so one tick after its last segment out suffices; the peer's PAWS
- *   then drops our old duplicates. That is the wait (time_wait_reuse, 1 ms by default:
- *   at least one tick), counted from the last heard.
+ *   then drops our old duplicates. That is the wait (time_wait_reuse, at least one tick),
+ *   counted from the last heard. Its default, 64 ms, is for the peer: one that answers
+ *   with a SYN cookie (Linux, synack) keeps options in the low 6 bits of the SYN-ACK's
+ *   TSval and so rounds it down by up to 63 ticks; after 64 ms of a 1 ms clock even that
+ *   TSval passes the check below, where after 1 ms it would wait a second.
  * - The peer's: its SYN must start our TS.Recent above the old TS.Recent, which is checked
  *   when that SYN arrives (tcp_reuse_ts_ok) rather than assumed. Linux assumes it: it waits
  *   a second by default because a peer's clock may tick as slowly as once a second (RFC

@@ -492,7 +492,7 @@ static int connect_again(struct fix *f, bool ephemeral, struct synack_tcp **c)
 }
 
 /* RFC 6191's rules from the side that closed first (as Linux's tcp_tw_reuse): once our
- * TSval clock has ticked (time_wait_reuse, 1 ms by default) since the TIME_WAIT last heard
+ * TSval clock has ticked (time_wait_reuse, 64 ms by default) since the TIME_WAIT last heard
  * from the peer or answered it, timestamps tell the incarnations apart, and a new
  * connection takes the 4-tuple, by ephemeral choice or by an explicit port. Its SYN starts above
  * the old sequence space (RFC 1122 §4.2.2.13) and its TSval above every one the old connection
@@ -506,7 +506,7 @@ static void outgoing_connection_takes_over_a_time_wait_with_timestamps(bool ephe
     struct synack_tcp *c = NULL;
     int busy = ephemeral ? SYNACK_ERR_NOPORTS : SYNACK_ERR_ADDRINUSE;
     assert_int_equal(connect_again(&f, ephemeral, &c), busy);
-    f.now += SYNACK_US(999);
+    f.now += f.cfg.time_wait_reuse - SYNACK_US(1);
     assert_int_equal(connect_again(&f, ephemeral, &c), busy);
     assert_int_equal(time_wait_reused(&f), 0);
     f.now += SYNACK_US(1);
@@ -540,6 +540,13 @@ static void an_explicit_port_in_time_wait_is_reused_once_timestamps_make_it_safe
     outgoing_connection_takes_over_a_time_wait_with_timestamps(false);
 }
 
+/* The least wait: one tick of our TSval clock. */
+static void quick_time_wait_reuse(struct synack_config *cfg)
+{
+    one_ephemeral_port(cfg);
+    cfg->time_wait_reuse = SYNACK_MS(1);
+}
+
 /* The ISS floor matters when the old connection sent more than RFC 6528's clock (M, a tick
  * every 4 µs) advanced since: 1000 bytes, then reuse 2 ms later (500 ticks). Same 4-tuple,
  * same F, so the ISN alone would land inside the old sequence space. */
@@ -547,7 +554,7 @@ static void a_reused_4_tuple_starts_above_the_old_sequence_space(void **state)
 {
     (void)state;
     struct fix f;
-    fix_init(&f, one_ephemeral_port);
+    fix_init(&f, quick_time_wait_reuse);
     uint32_t old_nxt, old_tsval;
     client_sends_and_closes_first(&f, true, 1000, &old_nxt, &old_tsval);
     f.now += SYNACK_MS(1);
@@ -567,9 +574,9 @@ struct old_incarnation {
     uint32_t snd_nxt, peer_nxt, peer_tsval;
 };
 
-/* A fresh fixture (one ephemeral port) whose new connection took over a TIME_WAIT 1 ms after
- * it last heard the peer: f->c, its SYN read (f->iss). Returns when the TIME_WAIT last heard
- * the peer; *old says what the old incarnation left. */
+/* A fresh fixture (one ephemeral port) whose new connection took over a TIME_WAIT as soon
+ * as time_wait_reuse allows: f->c, its SYN read (f->iss). Returns when the TIME_WAIT last
+ * heard the peer; *old says what the old incarnation left. */
 static synack_time_t reused_syn_sent(struct fix *f, struct old_incarnation *old)
 {
     fix_init(f, one_ephemeral_port);
@@ -578,7 +585,7 @@ static synack_time_t reused_syn_sent(struct fix *f, struct old_incarnation *old)
     synack_time_t heard = f->now;
     old->peer_nxt = f->peer_nxt;
     old->peer_tsval = f->peer_tsval;
-    f->now += SYNACK_MS(1);
+    f->now += f->cfg.time_wait_reuse;
     assert_int_equal(connect_again(f, true, &f->c), 0);
     assert_int_equal(time_wait_reused(f), 1);
     struct wire_tcp_repr syn;
@@ -853,6 +860,37 @@ static void a_time_wait_kept_whole_is_taken_over_with_its_slot(void **state)
     fix_free(&f);
 }
 
+/* Why the default wait is 64 ms: a peer under a SYN flood answers with a SYN cookie, whose
+ * TSval keeps options in its low 6 bits (RFC 4987 §3.6 leaves the encoding to the stack;
+ * Linux's and synack's) and so is its clock rounded down by up to 63 ticks. Reusing at the
+ * default wait, that SYN-ACK still passes the old incarnation's TS.Recent, however the
+ * rounding falls; here it falls the farthest (the peer's clock at a multiple of 64, less
+ * nothing, ticking once a millisecond as the old TS.Recent did). */
+static void a_syn_cookie_syn_ack_passes_after_the_default_wait(void **state)
+{
+    (void)state;
+    for (uint32_t low = 0; low < 64; low += 9) {
+        struct fix f;
+        fix_init(&f, one_ephemeral_port);
+        client_established(&f, true);
+        f.peer_tsval = 64000 + low - 1; /* client_fin_first adds one: the FIN's is 64000 + low */
+        client_fin_first(&f, true);
+        uint32_t fin_tsval = f.peer_tsval;
+        synack_time_t heard = f.now;
+        f.now = heard + f.cfg.time_wait_reuse;
+        assert_int_equal(connect_again(&f, true, &f.c), 0);
+        struct wire_tcp_repr syn;
+        assert_true(fix_recv(&f, &syn));
+        f.iss = syn.seq;
+        f.peer_ack = f.iss + 1;
+        /* The peer's clock has run as ours has since its FIN; its cookie's TSval is that
+         * clock with the low 6 bits replaced by options (here all 0: the farthest down). */
+        uint32_t peer_clock = fin_tsval + (uint32_t)(f.cfg.time_wait_reuse / SYNACK_MS(1));
+        assert_true(peer_syn_taken(&f, true, peer_clock & ~63u));
+        fix_free(&f);
+    }
+}
+
 /* A released connection kept whole in TIME_WAIT (no record) hands on its TS.Recent the same
  * way: the peer's SYN-ACK must pass it. */
 static void a_time_wait_kept_whole_passes_on_its_timestamps(void **state)
@@ -864,7 +902,7 @@ static void a_time_wait_kept_whole_passes_on_its_timestamps(void **state)
     client_fin_first(&f, true);
     assert_int_equal(time_wait_records(&f), 0);
     uint32_t old = f.peer_tsval;
-    f.now += SYNACK_MS(1);
+    f.now += f.cfg.time_wait_reuse;
     assert_int_equal(connect_again(&f, true, &f.c), 0);
     assert_int_equal(time_wait_reused(&f), 1);
     struct wire_tcp_repr syn;
@@ -973,6 +1011,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_crossing_syn_above_the_old_timestamps_is_taken),
     cmocka_unit_test(a_peer_still_in_last_ack_is_reset_and_our_syn_goes_again_at_once),
     cmocka_unit_test(a_time_wait_kept_whole_passes_on_its_timestamps),
+    cmocka_unit_test(a_syn_cookie_syn_ack_passes_after_the_default_wait),
     cmocka_unit_test(time_wait_reuse_below_a_millisecond_is_refused),
     cmocka_unit_test(without_timestamps_a_time_wait_is_never_taken_over),
     cmocka_unit_test(time_wait_reuse_zero_turns_it_off),
