@@ -30,7 +30,7 @@
  *
  * Segmentation offloads (unless no_offload): the packets of one output pass that follow
  * each other with the same length (a train of full-sized segments, a run of ACKs), up to
- * 64 and a datagram's worth of bytes, the last one shorter or not, leave as one message
+ * 63 and a datagram's worth of bytes, the last one shorter or not, leave as one message
  * with UDP_SEGMENT, and the kernel cuts it into one datagram per packet as late as it can
  * (on loopback, not at all before the receiving socket). The receiving socket has UDP_GRO,
  * so such a train, or datagrams a NIC's GRO merged, arrives in one buffer with the size of
@@ -145,10 +145,9 @@ struct udp_link {
     unsigned tx_count;
     struct mmsghdr tx_msgs[UDP_BATCH_MAX];
     struct iovec tx_iov[UDP_BATCH_MAX];
-    /* The trains of one flush (UDP_SEGMENT): message k covers tx_iov[train_first[k]] and
-     * the train_len[k] - 1 packets after it. */
+    /* The trains of one flush (UDP_SEGMENT): each message's iovecs are consecutive entries
+     * of tx_iov, one datagram each. */
     struct mmsghdr train_msgs[UDP_BATCH_MAX];
-    unsigned train_first[UDP_BATCH_MAX], train_len[UDP_BATCH_MAX];
     union {
         struct cmsghdr align;
         uint8_t buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -414,55 +413,6 @@ static int udp_tx_failed(struct udp_link *u, int e, const uint8_t *pkt, size_t l
     return SYNACK_ERR_IO;
 }
 
-/* Sends the `count` packets of `msgs` in order with as few sendmmsg(2) calls as the kernel
- * allows, counting each packet's fate; returns that of the last (0, AGAIN or IO).
- * sendmmsg(2): a call returns how many messages it sent; an error met after the first is
- * not reported, so the next call, starting at the message that failed, meets it again
- * (EMSGSIZE, EAGAIN) or sends it (a pending ICMP error is reported only once: then the
- * report was lost with the call and goes uncounted). A pending ICMP error reported on the
- * first message concerns an earlier datagram, so that message is tried once more. When
- * the socket has no room (EAGAIN, ENOBUFS) the rest of the batch is dropped and counted,
- * as a router drops what its queue cannot take. Each call sends at least one message or
- * settles one, so the loop makes at most 2 * count calls. */
-static int udp_transmit(struct udp_link *u, struct mmsghdr *msgs, unsigned count, synack_time_t now)
-{
-    int rc = 0;
-    bool retried = false;
-    unsigned i = 0;
-    while (i < count) {
-        int n = sendmmsg(u->fd, msgs + i, count - i, 0);
-        u->tx_calls++;
-        for (int k = 0; k < n; k++, i++) {
-            size_t len = msgs[i].msg_hdr.msg_iov->iov_len;
-            if (msgs[i].msg_len == len) {
-                u->stats.tx_packets++;
-                u->stats.tx_bytes += len;
-                rc = 0;
-            } else {
-                rc = udp_tx_failed(u, EIO, NULL, len, now); /* a datagram is never cut */
-            }
-            retried = false;
-        }
-        if (n > 0) continue;
-        int e = n < 0 ? errno : EIO;
-        if (e == EINTR) continue;
-        const struct iovec *iov = msgs[i].msg_hdr.msg_iov;
-        if (!retried && udp_is_icmp_error(e) && !udp_is_too_big(u, e, iov->iov_len)) {
-            udp_count_icmp_error(u, e);
-            retried = true;
-            continue;
-        }
-        rc = udp_tx_failed(u, e, iov->iov_base, iov->iov_len, now);
-        i++;
-        retried = false;
-        if (rc == SYNACK_ERR_AGAIN) {
-            for (; i < count; i++)
-                u->stats.tx_errors++;
-        }
-    }
-    return rc;
-}
-
 /* Cuts the queued packets into trains (UDP_SEGMENT): a packet and those after it of the
  * same length, up to UDP_GSO_MAX_SEGS and max_payload bytes, the last one shorter or not.
  * Returns how many; a train of one is a plain message. */
@@ -491,82 +441,103 @@ static unsigned udp_trains(struct udp_link *u)
             uint16_t size = (uint16_t)seg;
             memcpy(CMSG_DATA(c), &size, sizeof size);
         }
-        u->train_first[k] = i;
-        u->train_len[k] = j - i;
         i = j;
     }
     return k;
 }
 
-/* Did the kernel refuse train `k` because it will not segment at all here (no UDP_SEGMENT,
- * or no checksum offload on the route), rather than for what every datagram of it would
- * meet alone (the path MTU, no room, an ICMP error)? A segment larger than the path MTU
- * the kernel knows is refused with EINVAL before anything else (EMSGSIZE from Linux 6.14,
- * which is not taken for a refusal of the offload either). */
-static bool udp_gso_refused(const struct udp_link *u, int e, unsigned k)
+/* Did the kernel refuse a train of `seg`-byte datagrams because it will not segment at all
+ * here (no UDP_SEGMENT, or no checksum offload on the route), rather than for what every
+ * datagram of it would meet alone (the path MTU, no room, an ICMP error)? A segment larger
+ * than the path MTU the kernel knows is refused with EINVAL before anything else (EMSGSIZE
+ * from Linux 6.14, which is not taken for a refusal of the offload either). */
+static bool udp_gso_refused(const struct udp_link *u, int e, size_t seg)
 {
     if (e == EIO || e == EOPNOTSUPP || e == ENOPROTOOPT) return true;
     if (e != EINVAL) return false;
     unsigned mtu = udp_kernel_mtu(u);
-    return mtu == 0 || u->tx_iov[u->train_first[k]].iov_len + u->overhead <= mtu;
+    return mtu == 0 || seg + u->overhead <= mtu;
 }
 
-/* Sends the trains of udp_trains with as few sendmmsg(2) calls as the kernel allows. A train
- * the kernel accepts is counted datagram by datagram; one it refuses goes again one
- * datagram at a time through udp_transmit, which settles each as it settles every packet
- * (too big, an ICMP error, no room: then the rest is dropped and counted). */
-static void udp_transmit_trains(struct udp_link *u, unsigned ntrains, synack_time_t now)
+/* The bytes of message `m`: its iovecs, one datagram each. */
+static size_t udp_msg_bytes(const struct mmsghdr *m)
 {
-    unsigned t = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < m->msg_hdr.msg_iovlen; i++)
+        n += m->msg_hdr.msg_iov[i].iov_len;
+    return n;
+}
+
+/* Sends the `count` messages of `msgs` in order with as few sendmmsg(2) calls as the kernel
+ * allows, counting each packet's fate; returns that of the last (0, AGAIN or IO). A message
+ * is one datagram, or a train (udp_trains: more than one iovec, one datagram each, its
+ * iovecs in tx_iov).
+ * sendmmsg(2): a call returns how many messages it sent; an error met after the first is
+ * not reported, so the next call, starting at the message that failed, meets it again
+ * (EMSGSIZE, EAGAIN) or sends it (a pending ICMP error is reported only once: then the
+ * report was lost with the call and goes uncounted). A pending ICMP error reported on the
+ * first message concerns an earlier datagram, so that message is tried once more. A train
+ * the kernel refuses goes again one datagram at a time (tx_msgs), each settled as any
+ * datagram is; when it refused the offload itself, so does the rest of the flush, and no
+ * train is sent again. When the socket has no room (EAGAIN, ENOBUFS) the rest of the batch
+ * is dropped and counted, as a router drops what its queue cannot take. Each call sends at
+ * least one message or settles one, so the loop makes at most 2 * count calls (and those
+ * of the datagrams of a refused train). */
+static int udp_transmit(struct udp_link *u, struct mmsghdr *msgs, unsigned count, synack_time_t now)
+{
+    int rc = 0;
     bool retried = false;
-    while (t < ntrains) {
-        if (!u->gso) { /* refused during this flush: the rest one datagram at a time */
-            unsigned first = u->train_first[t];
-            (void)udp_transmit(u, &u->tx_msgs[first], u->tx_count - first, now);
-            return;
-        }
-        int n = sendmmsg(u->fd, u->train_msgs + t, ntrains - t, 0);
+    unsigned i = 0;
+    while (i < count) {
+        int n = sendmmsg(u->fd, msgs + i, count - i, 0);
         u->tx_calls++;
-        for (int k = 0; k < n; k++, t++) {
-            size_t total = 0;
-            for (unsigned i = 0; i < u->train_len[t]; i++)
-                total += u->tx_iov[u->train_first[t] + i].iov_len;
-            if (u->train_msgs[t].msg_len != total) { /* a datagram is never cut */
-                u->stats.tx_errors += u->train_len[t];
-                continue;
+        for (int k = 0; k < n; k++, i++) {
+            size_t segs = msgs[i].msg_hdr.msg_iovlen, len = udp_msg_bytes(&msgs[i]);
+            if (msgs[i].msg_len == len) {
+                u->stats.tx_packets += segs;
+                u->stats.tx_bytes += len;
+                if (segs > 1) {
+                    u->offload.gso_trains++;
+                    u->offload.gso_datagrams += segs;
+                }
+                rc = 0;
+            } else { /* a datagram is never cut */
+                u->stats.tx_errors += segs - 1;
+                rc = udp_tx_failed(u, EIO, NULL, len, now);
             }
-            u->stats.tx_packets += u->train_len[t];
-            u->stats.tx_bytes += total;
-            if (u->train_len[t] > 1) {
-                u->offload.gso_trains++;
-                u->offload.gso_datagrams += u->train_len[t];
-            }
-        }
-        if (n > 0) {
             retried = false;
-            continue;
         }
+        if (n > 0) continue;
         int e = n < 0 ? errno : EIO;
         if (e == EINTR) continue;
-        size_t seg = u->tx_iov[u->train_first[t]].iov_len;
-        if (!retried && udp_is_icmp_error(e) && !udp_is_too_big(u, e, seg)) {
-            /* A pending ICMP error about an earlier datagram, as in udp_transmit. */
+        const struct iovec *iov = msgs[i].msg_hdr.msg_iov;
+        size_t segs = msgs[i].msg_hdr.msg_iovlen;
+        if (!retried && udp_is_icmp_error(e) && !udp_is_too_big(u, e, iov->iov_len)) {
             udp_count_icmp_error(u, e);
             retried = true;
             continue;
         }
         retried = false;
-        if (u->train_len[t] > 1 && udp_gso_refused(u, e, t)) {
-            u->gso = false;
-            u->offload.gso_refused = true;
+        if (segs > 1) {
+            unsigned first = (unsigned)(iov - u->tx_iov), end = first + (unsigned)segs;
+            i++;
+            if (udp_gso_refused(u, e, iov->iov_len)) {
+                u->gso = false;
+                u->offload.gso_refused = true;
+                end = u->tx_count;
+                i = count;
+            }
+            rc = udp_transmit(u, &u->tx_msgs[first], end - first, now);
+        } else {
+            rc = udp_tx_failed(u, e, iov->iov_base, iov->iov_len, now);
+            i++;
         }
-        int rc = udp_transmit(u, &u->tx_msgs[u->train_first[t]], u->train_len[t], now);
-        t++;
-        if (rc == SYNACK_ERR_AGAIN) { /* no room: what is left goes as udp_transmit's rest */
-            for (; t < ntrains; t++)
-                u->stats.tx_errors += u->train_len[t];
+        if (rc == SYNACK_ERR_AGAIN) {
+            for (; i < count; i++)
+                u->stats.tx_errors += msgs[i].msg_hdr.msg_iovlen;
         }
     }
+    return rc;
 }
 
 /* Sends what udp_queue holds. */
@@ -575,7 +546,7 @@ static void udp_flush(struct synack_link *l, synack_time_t now)
     struct udp_link *u = udp_of(l);
     if (u->tx_count == 0) return;
     if (u->gso)
-        udp_transmit_trains(u, udp_trains(u), now);
+        (void)udp_transmit(u, u->train_msgs, udp_trains(u), now);
     else
         (void)udp_transmit(u, u->tx_msgs, u->tx_count, now);
     u->tx_count = 0;

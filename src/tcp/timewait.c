@@ -286,10 +286,10 @@ void tcp_tw_input(struct tcp_env *e, struct tcp_tw *tw, const struct wire_ip_rep
  *   TSvals do not (a random offset per connection) never had PAWS between incarnations,
  *   under Linux's rule either. Such a peer connects at once when its TSval happens to pass
  *   the check, else a second late; one that stops sending timestamps, a second late.
- * - What the wait no longer gives: under Linux's second the peer's clock-driven ISN (RFC
- *   6528) moves on by millions; after a millisecond its new ISS may lie inside the old
- *   sequence space if the old connection carried much, so PAWS alone tells them apart (and
- *   RFC 5961 §3 for RSTs, which PAWS does not check).
+ * - What the shorter wait no longer gives: under Linux's second the peer's clock-driven ISN
+ *   (RFC 6528) moves on by millions; after 64 ms by about a million at Linux's rate, so its
+ *   new ISS may lie inside the old sequence space if the old connection carried more, and
+ *   PAWS alone tells them apart (and RFC 5961 §3 for RSTs, which PAWS does not check).
  * - Our last ACK may have been lost, leaving the peer in LAST-ACK when our SYN comes: it
  *   answers with an ACK of the old incarnation, which input_syn_sent resets and follows
  *   with the SYN again at once, rather than after the SYN's RTO.

@@ -569,6 +569,19 @@ static void a_reused_4_tuple_starts_above_the_old_sequence_space(void **state)
     fix_free(&f);
 }
 
+/* Connects again to the peer of a TIME_WAIT (the one ephemeral port) once time_wait_reuse
+ * allows, and reads the new incarnation's SYN: f->c, f->iss and f->peer_ack describe it. */
+static void connect_over_time_wait(struct fix *f)
+{
+    assert_int_equal(connect_again(f, true, &f->c), 0);
+    assert_int_equal(time_wait_reused(f), 1);
+    struct wire_tcp_repr syn;
+    assert_true(fix_recv(f, &syn));
+    assert_int_equal(syn.flags, WIRE_TCP_SYN);
+    f->iss = syn.seq;
+    f->peer_ack = f->iss + 1;
+}
+
 /* What the old incarnation left: our SND.NXT, the peer's, and its last TSval (TS.Recent). */
 struct old_incarnation {
     uint32_t snd_nxt, peer_nxt, peer_tsval;
@@ -586,13 +599,7 @@ static synack_time_t reused_syn_sent(struct fix *f, struct old_incarnation *old)
     old->peer_nxt = f->peer_nxt;
     old->peer_tsval = f->peer_tsval;
     f->now += f->cfg.time_wait_reuse;
-    assert_int_equal(connect_again(f, true, &f->c), 0);
-    assert_int_equal(time_wait_reused(f), 1);
-    struct wire_tcp_repr syn;
-    assert_true(fix_recv(f, &syn));
-    assert_int_equal(syn.flags, WIRE_TCP_SYN);
-    f->iss = syn.seq;
-    f->peer_ack = f->iss + 1;
+    connect_over_time_wait(f);
     return heard;
 }
 
@@ -878,11 +885,7 @@ static void a_syn_cookie_syn_ack_passes_after_the_default_wait(void **state)
         uint32_t fin_tsval = f.peer_tsval;
         synack_time_t heard = f.now;
         f.now = heard + f.cfg.time_wait_reuse;
-        assert_int_equal(connect_again(&f, true, &f.c), 0);
-        struct wire_tcp_repr syn;
-        assert_true(fix_recv(&f, &syn));
-        f.iss = syn.seq;
-        f.peer_ack = f.iss + 1;
+        connect_over_time_wait(&f);
         /* The peer's clock has run as ours has since its FIN; its cookie's TSval is that
          * clock with the low 6 bits replaced by options (here all 0: the farthest down). */
         uint32_t peer_clock = fin_tsval + (uint32_t)(f.cfg.time_wait_reuse / SYNACK_MS(1));
@@ -903,12 +906,7 @@ static void a_time_wait_kept_whole_passes_on_its_timestamps(void **state)
     assert_int_equal(time_wait_records(&f), 0);
     uint32_t old = f.peer_tsval;
     f.now += f.cfg.time_wait_reuse;
-    assert_int_equal(connect_again(&f, true, &f.c), 0);
-    assert_int_equal(time_wait_reused(&f), 1);
-    struct wire_tcp_repr syn;
-    assert_true(fix_recv(&f, &syn));
-    f.iss = syn.seq;
-    f.peer_ack = f.iss + 1;
+    connect_over_time_wait(&f);
     assert_false(peer_syn_taken(&f, true, old));
     assert_true(peer_syn_taken(&f, true, old + 1));
     fix_free(&f);
