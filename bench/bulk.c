@@ -155,8 +155,9 @@ static void run_synack(unsigned long long bytes, unsigned mtu, int zero_copy)
            mtu, bytes, mono_ns() - t0);
     struct synack_tcp_info ci, si;
     if (verbose && !synack_tcp_info(c, &ci) && !synack_tcp_info(s, &si))
-        printf("  client sndbuf %zu, server rcvbuf %zu, cwnd %u\n", (size_t)ci.sndbuf,
-               (size_t)si.rcvbuf, (unsigned)ci.cwnd);
+        printf("  client sndbuf %zu, server rcvbuf %zu, cwnd %u, rcv_rtt %llu ns\n",
+               (size_t)ci.sndbuf, (size_t)si.rcvbuf, (unsigned)ci.cwnd,
+               (unsigned long long)si.rcv_rtt);
     free(pkt);
     synack_stack_free(cli);
     synack_stack_free(srv);

@@ -379,7 +379,7 @@ struct synack_tcp {
     uint32_t iss, irs;
     uint32_t fin_seq;     /* sequence number of our FIN, valid with TCP_F_FIN_QUEUED */
     uint32_t ooo_fin_seq; /* with TCP_F_OOO_FIN (a bare FIN needs no out-of-order block) */
-    uint32_t drs_last;    /* bytes the application read in the autotuning interval before */
+    uint32_t drs_last;    /* the most the application read in a round trip (autotune.c) */
     struct synack_tcp *all_prev, *all_next; /* every connection of the env */
     /* One list at a time: a connection in a listener's queue has not been accepted, so
      * the application cannot have released it, and only a released one is an orphan. */
@@ -587,7 +587,7 @@ bool tcp_mem_pressure(const struct synack_tcp *c);
 /* Scoreboard records for a send buffer of `sndbuf` bytes: one per segment of 256 bytes or
  * more in flight; smaller segments just mean fewer in flight. */
 unsigned tcp_seg_cap(size_t sndbuf);
-/* After an ACK: the send buffer grows to twice cwnd if the application found it full. */
+/* After an ACK: the send buffer grows to half again cwnd if the application found it full. */
 void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now);
 /* SYNACK_EV_WRITABLE, if send() found the buffer full since the last one. */
 void tcp_writable_event(struct synack_tcp *c, synack_time_t now);

@@ -228,9 +228,87 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     synack_stack_free(b);
 }
 
+/* Autotuning where the round trip is the processor's own time (issue 13 item 5): two
+ * stacks in one loop, as bench/bulk runs them, where each round writes what fits, moves
+ * every packet, reads everything and costs 20 us plus a quarter of a nanosecond per byte
+ * (a path of 4 GB/s), and every `stall_every`th round (if not 0) 500 us more, as when the
+ * process waits for the processor or for pages to fault in. The round trip then grows
+ * with the window, and a receiver that sized its window to twice what one round trip
+ * reads would grow it every round, each round longer by as much, to the 16 MiB maximum.
+ * Sized to twice what the application reads in the shortest round trip seen at the rate
+ * it reads now (the path's bandwidth-delay product; what is read at the instant an
+ * interval ends counts in the next), with the slow-start allowance given only when the
+ * reading beats the best before (not when it recovers from a stall), the receive buffer
+ * stays within a growth step of its target; the send buffer, half again the flight the
+ * cwnd allows, at most 2.25 times the receive buffer (one growth step of half
+ * past that); and the rate stays near the model's ceiling. */
+static void autotune_in_a_loop(int stall_every)
+{
+    struct synack_stack *a = pair_stack(ADDR_A, 1), *b = pair_stack(ADDR_B, 9);
+    synack_time_t now = SYNACK_S(100);
+    struct synack_tcp *ta, *tb;
+    pair_connect(a, b, now, &ta, &tb);
+    static uint8_t chunk[256 * 1024];
+    memset(chunk, 'q', sizeof chunk);
+    const uint64_t total = 32u << 20;
+    uint64_t sent = 0, got = 0;
+    synack_time_t t0 = now, stalled = 0;
+    for (int round = 1; got < total && round < 100000; round++) {
+        while (sent < total) {
+            size_t want = total - sent < sizeof chunk ? (size_t)(total - sent) : sizeof chunk;
+            synack_ssize k = synack_tcp_send(ta, chunk, want, now);
+            if (k <= 0) break;
+            sent += (uint64_t)k;
+        }
+        synack_stack_handle_timers(a, now);
+        synack_stack_handle_timers(b, now);
+        pump(a, b, now, 1000);
+        uint64_t before = got;
+        for (synack_ssize k; (k = synack_tcp_recv(tb, chunk, sizeof chunk, now)) > 0;)
+            got += (uint64_t)k;
+        pump(a, b, now, 1000);
+        now += SYNACK_US(20) + (got - before) / 4;
+        if (stall_every && round % stall_every == 0) {
+            now += SYNACK_US(500);
+            stalled += SYNACK_US(500);
+        }
+    }
+    assert_true(got == total);
+    struct synack_tcp_info ia, ib;
+    assert_int_equal(synack_tcp_info(ta, &ia), 0);
+    assert_int_equal(synack_tcp_info(tb, &ib), 0);
+    assert_true(ib.counters.rcvbuf_grown > 0);
+    /* The shortest round trip is the first rounds', with a 64 KiB window: 36 us. */
+    assert_true(ib.rcv_rtt >= SYNACK_US(20) && ib.rcv_rtt <= SYNACK_US(40));
+    /* Twice the product and four segments, and one growth step of half past that. */
+    double bdp = 4.0 * (double)ib.rcv_rtt; /* 4 bytes a nanosecond */
+    if ((double)ib.rcvbuf > 1.5 * (2 * bdp + 4 * 1460) || ia.sndbuf > ib.rcvbuf * 9 / 4)
+        fail_msg("rcvbuf %zu, sndbuf %zu: grown with the round trip (%.0f bytes a round trip)",
+                 (size_t)ib.rcvbuf, (size_t)ia.sndbuf, bdp);
+    /* The model's ceiling is 4 GB/s, stalls aside; the buffers still move 60% of it. */
+    double rate = (double)total / ((double)(now - t0 - stalled) / 1e9);
+    if (rate < 0.6 * 4e9) fail_msg("%.2f GB/s: the window holds the rate back", rate / 1e9);
+    synack_stack_free(a);
+    synack_stack_free(b);
+}
+
+static void autotuning_stops_where_the_round_trip_only_grows_with_the_window(void **state)
+{
+    (void)state;
+    autotune_in_a_loop(0);
+}
+
+static void autotuning_stops_there_through_stalls(void **state)
+{
+    (void)state;
+    autotune_in_a_loop(16);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(crossed_zero_window_probes_do_not_storm),
     cmocka_unit_test(bind_knows_every_holder_of_a_port_among_many),
+    cmocka_unit_test(autotuning_stops_where_the_round_trip_only_grows_with_the_window),
+    cmocka_unit_test(autotuning_stops_there_through_stalls),
 };
 
 SYNACK_TEST_MAIN("pair", tests)
