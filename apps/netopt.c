@@ -1089,6 +1089,11 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
                 " packets merged by the kernel (GSO/GRO), %" PRIu64
                 " checksums vouched for, %" PRIu64 " virtio-net headers refused\n",
                 e->cmd, label, s.rx_gso_packets, s.rx_csum_vouched, s.rx_offload_bad);
+    if (s.rx_uso_datagrams)
+        fprintf(stderr,
+                "synack %s: %s: offloads: %" PRIu64
+                " UDP datagrams cut from packets the kernel sent uncut (USO)\n",
+                e->cmd, label, s.rx_uso_datagrams);
     if (s.tx_gso_packets || s.tx_csum_partial)
         fprintf(stderr,
                 "synack %s: %s: offloads out: %" PRIu64

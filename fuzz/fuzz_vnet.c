@@ -54,17 +54,23 @@ static void check_taken(const struct synack_vnet_hdr *h, const uint8_t *pkt, siz
                  "checksum field outside");
         fz_check("vnet", synack_checksum_place_is_valid(pkt, len, h->csum_start, h->csum_offset),
                  "a partial checksum off the transport's field");
-        fz_check("vnet", h->gso_type == SYNACK_VNET_GSO_NONE || h->csum_offset == 16,
-                 "a GSO type with a partial checksum not TCP's");
+        fz_check("vnet",
+                 h->gso_type == SYNACK_VNET_GSO_NONE ||
+                     h->csum_offset == (h->gso_type == SYNACK_VNET_GSO_UDP_L4 ? 6 : 16),
+                 "a GSO type with a partial checksum not its protocol's");
     }
-    if (h->gso_type != SYNACK_VNET_GSO_NONE) {
+    if (h->gso_type == SYNACK_VNET_GSO_UDP_L4) {
+        fz_check("vnet", (pkt[0] >> 4) == 4 || (pkt[0] >> 4) == 6, "USO on neither family");
+    } else if (h->gso_type != SYNACK_VNET_GSO_NONE) {
         unsigned type = h->gso_type & ~SYNACK_VNET_GSO_ECN;
         fz_check("vnet", type == SYNACK_VNET_GSO_TCPV4 || type == SYNACK_VNET_GSO_TCPV6,
                  "GSO type taken");
-        fz_check("vnet", h->gso_size > 0, "GSO without a segment size");
-        fz_check("vnet", h->flags & SYNACK_VNET_F_NEEDS_CSUM, "GSO without a partial checksum");
         fz_check("vnet", (pkt[0] >> 4) == (type == SYNACK_VNET_GSO_TCPV4 ? 4 : 6),
                  "GSO on the wrong family");
+    }
+    if (h->gso_type != SYNACK_VNET_GSO_NONE) {
+        fz_check("vnet", h->gso_size > 0, "GSO without a segment size");
+        fz_check("vnet", h->flags & SYNACK_VNET_F_NEEDS_CSUM, "GSO without a partial checksum");
     }
     fz_check("vnet", h->hdr_len <= len, "hdr_len past the packet");
 }
@@ -87,6 +93,12 @@ static struct synack_stack *vnet_stack(struct fz_mem *mem)
     return s;
 }
 
+/* What the TUN link does with a packet of UDP datagrams to cut (GSO UDP_L4): every
+ * datagram synack_uso_datagram gives, with its sum partial and vouched for
+ * (recv_offload), then finished and verified (plain recv), to the stack. Checked: the
+ * datagrams are whole packets whose UDP payloads add up to the packet's, in order. */
+static void vnet_uso(struct synack_stack *s, const uint8_t *pkt, size_t len, uint16_t gso);
+
 /* Hands `pkt` to the stack with `flags` and drains what it answers. */
 static void vnet_input(struct synack_stack *s, const uint8_t *pkt, size_t len, unsigned flags)
 {
@@ -94,6 +106,31 @@ static void vnet_input(struct synack_stack *s, const uint8_t *pkt, size_t len, u
     (void)synack_stack_input_flags(s, pkt, len, flags, 0);
     for (int k = 0; k < 64 && synack_stack_output(s, out, sizeof out, 0) > 0; k++)
         ;
+}
+
+static void vnet_uso(struct synack_stack *s, const uint8_t *pkt, size_t len, uint16_t gso)
+{
+    static uint8_t out[65536];
+    for (int finish = 0; finish <= 1; finish++) {
+        size_t payload = 0, i = 0;
+        synack_ssize n;
+        while ((n = synack_uso_datagram(pkt, len, gso, i, finish, out, sizeof out)) > 0) {
+            size_t hdr = (pkt[0] >> 4) == 6 ? 40 : 20;
+            fz_check("vnet", (size_t)n > hdr + 8 && (size_t)n - hdr - 8 <= gso,
+                     "a datagram longer than the segment size");
+            fz_check("vnet",
+                     memcmp(out + hdr + 8, pkt + hdr + 8 + payload, (size_t)n - hdr - 8) == 0,
+                     "a datagram's payload not the packet's, in order");
+            payload += (size_t)n - hdr - 8;
+            vnet_input(s, out, (size_t)n, finish ? 0 : SYNACK_INPUT_CSUM_VERIFIED);
+            i++;
+        }
+        fz_check("vnet", n == 0 || (n == SYNACK_ERR_INVAL && i == 0),
+                 "cutting stopped on an error after a datagram");
+        fz_check("vnet",
+                 n != 0 || i == 0 || payload + (len > 0 && (pkt[0] >> 4) == 6 ? 48 : 28) <= len,
+                 "the datagrams carry more than the packet");
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -122,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct synack_stack *s = vnet_stack(&mem);
         /* What recv_offload hands on: the packet as it came, vouched for. */
         bool vouched = (h.flags & (SYNACK_VNET_F_NEEDS_CSUM | SYNACK_VNET_F_DATA_VALID)) != 0;
+        if (h.gso_type == SYNACK_VNET_GSO_UDP_L4) vnet_uso(s, pkt, len, h.gso_size);
         vnet_input(s, pkt, len, vouched ? SYNACK_INPUT_CSUM_VERIFIED : 0);
         /* What plain recv hands on: the partial checksum finished. */
         if (h.flags & SYNACK_VNET_F_NEEDS_CSUM)

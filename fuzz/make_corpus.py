@@ -545,6 +545,13 @@ def vnet_seeds():
         "lie-csum-place-gso": b"\0" + vnet_hdr(gso=1, hdr_len=40, gso_size=1448, flags=1,
                                                start=20, offset=18) + big,
         "repair-udp4": b"\3" + vnet_hdr(flags=1) + udp4,
+        # UDP segmentation offload (GSO UDP_L4): 2,000 bytes to cut into datagrams of 600.
+        "uso-udp4": b"\0" + vnet_hdr(flags=1, gso=5, hdr_len=28, gso_size=600, start=20, offset=6)
+        + udp4_partial(bytes(range(200)) * 10),
+        "uso-udp6": b"\0" + vnet_hdr(flags=1, gso=5, hdr_len=48, gso_size=3, start=40, offset=6)
+        + udp6p,
+        "repair-uso-udp4": b"\3" + vnet_hdr(flags=1, gso=5, gso_size=7) + udp4,
+        "lie-uso-tcp-place": b"\0" + vnet_hdr(gso=5, gso_size=1448, **csum4) + big,
     }
 
 

@@ -43,6 +43,14 @@
 #define TUN_MAX_SKIPS 64
 /* How long synack_tun_open waits for the kernel to take an IPv6 address as its own. */
 #define TUN_LOCAL_WAIT_MS 2000
+/* UDP segmentation offload (linux/if_tun.h from Linux 6.2; Debian 12's headers are older):
+ * the kernel takes the two only together. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
 
 struct tun_link {
     struct synack_link base;
@@ -55,6 +63,14 @@ struct tun_link {
      * could be, because a read into a short buffer truncates it without saying so.
      * Allocated on first need. */
     uint8_t *scratch;
+    /* A packet of UDP datagrams to cut (GSO UDP_L4), `uso_len` bytes (0: none), kept while
+     * they are handed out one per recv: `uso_next` the next one's index, `uso_gso` their
+     * size, `uso_at` the `now` of the read (next_deadline while some wait). Allocated on
+     * first need. */
+    uint8_t *uso;
+    size_t uso_len, uso_next;
+    uint16_t uso_gso;
+    synack_time_t uso_at;
 };
 
 static struct tun_link *tun_of(struct synack_link *l)
@@ -113,18 +129,25 @@ static bool tun_is_ip_version(unsigned v)
 }
 
 /* What the virtio-net header `vhdr` of the packet `pkt` (`len` bytes) says, for the stack:
- * 0 when the packet is to be dropped (a header that lies, counted), else 1 with
+ * 0 when the packet is to be dropped (a header that lies, counted), 2 when it holds UDP
+ * datagrams to cut (GSO UDP_L4, with *gso their size: tun_uso_take), else 1 with
  * *input_flags the SYNACK_INPUT_* the kernel vouches for, or, when `input_flags` is NULL (the
  * plain recv), a partial checksum finished here (virtio 1.1 §5.1.6.2). */
 static int tun_take_vnet_hdr(struct tun_link *t, const uint8_t vhdr[SYNACK_VNET_HDR_LEN],
-                             uint8_t *pkt, size_t len, unsigned *input_flags)
+                             uint8_t *pkt, size_t len, unsigned *input_flags, uint16_t *gso)
 {
     struct synack_vnet_hdr h;
-    if (synack_vnet_parse(vhdr, pkt, len, &h) != SYNACK_VNET_OK) {
+    /* UDP_L4 only where we asked for it: a header that says so otherwise lies. */
+    if (synack_vnet_parse(vhdr, pkt, len, &h) != SYNACK_VNET_OK ||
+        (h.gso_type == SYNACK_VNET_GSO_UDP_L4 && !(t->offloads & SYNACK_TUN_OFFLOADED_USO))) {
         t->stats.rx_offload_bad++;
         return 0;
     }
     if (h.gso_type != SYNACK_VNET_GSO_NONE) t->stats.rx_gso_packets++;
+    if (h.gso_type == SYNACK_VNET_GSO_UDP_L4) {
+        *gso = h.gso_size;
+        return 2;
+    }
     bool vouched = (h.flags & (SYNACK_VNET_F_NEEDS_CSUM | SYNACK_VNET_F_DATA_VALID)) != 0;
     if (input_flags != NULL) {
         *input_flags = vouched ? SYNACK_INPUT_CSUM_VERIFIED : 0;
@@ -136,11 +159,66 @@ static int tun_take_vnet_hdr(struct tun_link *t, const uint8_t vhdr[SYNACK_VNET_
     return 1;
 }
 
+/* The next datagram of the packet kept to cut, into `buf`: its length; 0 when none is
+ * left (or the packet does not cut: counted, and dropped whole); BUFSZ when `cap` is too
+ * small for it (dropped and counted). Vouched for as the packet was (its checksum partial,
+ * the kernel's data) for recv_offload; finished here for the plain recv (`input_flags`
+ * NULL). */
+static synack_ssize tun_uso_next(struct tun_link *t, uint8_t *buf, size_t cap,
+                                 unsigned *input_flags)
+{
+    synack_ssize n = synack_uso_datagram(t->uso, t->uso_len, t->uso_gso, t->uso_next,
+                                         input_flags == NULL, buf, cap);
+    if (n == 0 || n == SYNACK_ERR_INVAL) {
+        if (n != 0) {
+            t->stats.rx_offload_bad++;
+            t->stats.rx_errors++;
+        }
+        t->uso_len = 0;
+        return 0;
+    }
+    t->uso_next++;
+    if (n < 0) {
+        t->stats.rx_errors++;
+        return SYNACK_ERR_BUFSZ;
+    }
+    if (input_flags != NULL) {
+        *input_flags = SYNACK_INPUT_CSUM_VERIFIED;
+        t->stats.rx_csum_vouched++;
+    }
+    t->stats.rx_uso_datagrams++;
+    t->stats.rx_packets++;
+    t->stats.rx_bytes += (uint64_t)n;
+    return n;
+}
+
+/* Keeps the packet `pkt` (`len` bytes) of datagrams of `gso` bytes to cut: false (counted)
+ * without memory for it. */
+static bool tun_uso_take(struct tun_link *t, const uint8_t *pkt, size_t len, uint16_t gso,
+                         synack_time_t now)
+{
+    if (t->uso == NULL) t->uso = malloc(TUN_MAX_PACKET);
+    if (t->uso == NULL) {
+        t->stats.rx_errors++;
+        return false;
+    }
+    memcpy(t->uso, pkt, len);
+    t->uso_len = len;
+    t->uso_next = 0;
+    t->uso_gso = gso;
+    t->uso_at = now;
+    return true;
+}
+
 /* recv and recv_offload: `input_flags` NULL for the plain recv. */
 static synack_ssize tun_recv_flags(struct tun_link *t, uint8_t *buf, size_t cap,
-                                   unsigned *input_flags)
+                                   unsigned *input_flags, synack_time_t now)
 {
     if (input_flags != NULL) *input_flags = 0;
+    if (t->uso_len > 0) {
+        synack_ssize n = tun_uso_next(t, buf, cap, input_flags);
+        if (n != 0) return n;
+    }
     for (int skipped = 0; skipped < TUN_MAX_SKIPS; skipped++) {
         uint8_t *from;
         uint8_t vhdr[SYNACK_VNET_HDR_LEN];
@@ -163,8 +241,18 @@ static synack_ssize tun_recv_flags(struct tun_link *t, uint8_t *buf, size_t cap,
             t->stats.rx_errors++;
             continue;
         }
-        if (tun_has_vnet_hdr(t) && !tun_take_vnet_hdr(t, vhdr, from, (size_t)n, input_flags)) {
+        uint16_t gso = 0;
+        int took = tun_has_vnet_hdr(t)
+                       ? tun_take_vnet_hdr(t, vhdr, from, (size_t)n, input_flags, &gso)
+                       : 1;
+        if (took == 0) {
             t->stats.rx_errors++;
+            continue;
+        }
+        if (took == 2) {
+            if (!tun_uso_take(t, from, (size_t)n, gso, now)) continue;
+            synack_ssize d = tun_uso_next(t, buf, cap, input_flags);
+            if (d != 0) return d;
             continue;
         }
         if ((size_t)n > cap) {
@@ -181,15 +269,21 @@ static synack_ssize tun_recv_flags(struct tun_link *t, uint8_t *buf, size_t cap,
 
 static synack_ssize tun_recv(struct synack_link *l, uint8_t *buf, size_t cap, synack_time_t now)
 {
-    (void)now;
-    return tun_recv_flags(tun_of(l), buf, cap, NULL);
+    return tun_recv_flags(tun_of(l), buf, cap, NULL, now);
 }
 
 static synack_ssize tun_recv_offload(struct synack_link *l, uint8_t *buf, size_t cap,
                                      unsigned *input_flags, synack_time_t now)
 {
-    (void)now;
-    return tun_recv_flags(tun_of(l), buf, cap, input_flags);
+    return tun_recv_flags(tun_of(l), buf, cap, input_flags, now);
+}
+
+/* Datagrams cut from a packet and not yet handed out are due at once: the descriptor no
+ * longer polls readable for them. */
+static synack_time_t tun_next_deadline(const struct synack_link *l)
+{
+    const struct tun_link *t = tun_of_const(l);
+    return t->uso_len > 0 ? t->uso_at : SYNACK_NEVER;
 }
 
 /* Writes `pkt` with the virtio-net header `h` before it when the device takes one (`h`
@@ -285,6 +379,7 @@ static void tun_free(struct synack_link *l)
     /* Closing the descriptor deletes a device we created (it is not persistent). */
     close(t->fd);
     free(t->scratch);
+    free(t->uso);
     free(t);
 }
 
@@ -307,7 +402,7 @@ static const struct synack_link_ops tun_ops = {
     .recv = tun_recv,
     .send = tun_send,
     .fd = tun_fd,
-    .next_deadline = NULL,
+    .next_deadline = tun_next_deadline,
     .poll = NULL,
     .mtu = tun_mtu,
     .stats = tun_stats,
@@ -394,11 +489,15 @@ static int tun_attach(int fd, char *ifname, bool vnet_hdr, bool multi_queue, cha
     return -1;
 }
 
-/* The offloads asked of the kernel (TUNSETOFFLOAD), most first: TSO needs the checksum
- * offload under it, and an older kernel may know TSO4 but not TSO6. */
+/* The offloads asked of the kernel (TUNSETOFFLOAD), most first: TSO and USO need the
+ * checksum offload under them, a kernel before 6.2 refuses USO (EINVAL for bits it does
+ * not know), and an older one may know TSO4 but not TSO6. */
 static const struct {
     unsigned tun_f, offloaded;
 } tun_offload_steps[] = {
+    {TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+     SYNACK_TUN_OFFLOADED_CSUM | SYNACK_TUN_OFFLOADED_TSO4 | SYNACK_TUN_OFFLOADED_TSO6 |
+         SYNACK_TUN_OFFLOADED_USO},
     {TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
      SYNACK_TUN_OFFLOADED_CSUM | SYNACK_TUN_OFFLOADED_TSO4 | SYNACK_TUN_OFFLOADED_TSO6},
     {TUN_F_CSUM | TUN_F_TSO4, SYNACK_TUN_OFFLOADED_CSUM | SYNACK_TUN_OFFLOADED_TSO4},

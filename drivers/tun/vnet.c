@@ -13,8 +13,10 @@
 #define VNET_OFF_CSUM_OFFSET 8
 /* Bytes of the checksum field csum_offset points at. */
 #define VNET_CSUM_FIELD_LEN 2
-/* The TCP header's Checksum field, from its first byte (RFC 9293 §3.1). */
+/* The TCP header's Checksum field, from its first byte (RFC 9293 §3.1); the UDP header's
+ * (RFC 768). */
 #define VNET_TCP_CSUM_OFFSET 16
+#define VNET_UDP_CSUM_OFFSET 6
 
 static uint16_t vnet_get_le16(const uint8_t *p)
 {
@@ -52,18 +54,27 @@ const char *synack_vnet_error_name(enum synack_vnet_error e)
     return "unknown";
 }
 
-/* The GSO checks: a type we asked for (TUN_F_TSO4, TUN_F_TSO6; ECN may ride on either), a
- * segment size, a partial checksum, and a packet of the type's IP version (RFC 791 §3.1,
- * RFC 8200 §3: the version is the first four bits of either header). */
+/* The GSO checks: a type we ask for (TUN_F_TSO4, TUN_F_TSO6, ECN riding on either;
+ * TUN_F_USO4 with TUN_F_USO6, one type for both families), a segment size, a partial
+ * checksum, and a packet of the type's IP version (RFC 791 §3.1, RFC 8200 §3: the version
+ * is the first four bits of either header). */
 static enum synack_vnet_error vnet_check_gso(const struct synack_vnet_hdr *h, const uint8_t *pkt)
 {
     unsigned type = h->gso_type & ~SYNACK_VNET_GSO_ECN;
     unsigned version = pkt[0] >> 4;
-    if (type != SYNACK_VNET_GSO_TCPV4 && type != SYNACK_VNET_GSO_TCPV6) return SYNACK_VNET_GSO_TYPE;
+    bool tcp = type == SYNACK_VNET_GSO_TCPV4 || type == SYNACK_VNET_GSO_TCPV6;
+    if (!tcp && h->gso_type != SYNACK_VNET_GSO_UDP_L4) return SYNACK_VNET_GSO_TYPE;
     if (h->gso_size == 0) return SYNACK_VNET_GSO_SIZE;
     if (!(h->flags & SYNACK_VNET_F_NEEDS_CSUM)) return SYNACK_VNET_GSO_CSUM;
-    if (version != (type == SYNACK_VNET_GSO_TCPV4 ? 4u : 6u)) return SYNACK_VNET_GSO_FAMILY;
+    unsigned want = type == SYNACK_VNET_GSO_TCPV4 ? 4u : type == SYNACK_VNET_GSO_TCPV6 ? 6u : 0u;
+    if (want ? version != want : version != 4 && version != 6) return SYNACK_VNET_GSO_FAMILY;
     return SYNACK_VNET_OK;
+}
+
+/* The Checksum field a GSO type's partial sum must be: TCP's or UDP's. */
+static unsigned vnet_gso_csum_offset(uint8_t gso_type)
+{
+    return gso_type == SYNACK_VNET_GSO_UDP_L4 ? VNET_UDP_CSUM_OFFSET : VNET_TCP_CSUM_OFFSET;
 }
 
 enum synack_vnet_error synack_vnet_parse(const uint8_t hdr[SYNACK_VNET_HDR_LEN], const uint8_t *pkt,
@@ -90,7 +101,8 @@ enum synack_vnet_error synack_vnet_parse(const uint8_t hdr[SYNACK_VNET_HDR_LEN],
      * and no other: else vouching for the packet would skip a check nobody made. */
     if ((out->flags & SYNACK_VNET_F_NEEDS_CSUM) &&
         (!synack_checksum_place_is_valid(pkt, pkt_len, out->csum_start, out->csum_offset) ||
-         (out->gso_type != SYNACK_VNET_GSO_NONE && out->csum_offset != VNET_TCP_CSUM_OFFSET)))
+         (out->gso_type != SYNACK_VNET_GSO_NONE &&
+          out->csum_offset != vnet_gso_csum_offset(out->gso_type))))
         return SYNACK_VNET_CSUM_PLACE;
     if (out->hdr_len > pkt_len) return SYNACK_VNET_HDR_LEN_RANGE;
     return SYNACK_VNET_OK;

@@ -320,6 +320,9 @@ struct synack_link_stats {
      * kernel to cut (GSO TCPV4/TCPV6), packets whose checksum the kernel finishes. */
     uint64_t rx_offload_bad, rx_gso_packets, rx_csum_vouched;
     uint64_t tx_gso_packets, tx_csum_partial;
+    /* TUN with USO only: UDP datagrams cut from the packets that came uncut (GSO UDP_L4,
+     * also in rx_gso_packets), each handed out as a packet of its own (in rx_packets). */
+    uint64_t rx_uso_datagrams;
     /* Multi-queue wire only: packets sent from this queue that the steering hash gave to a
      * different queue index on the other side (0 when every flow's ports were chosen to
      * steer to the stack that opened it). */
@@ -487,6 +490,9 @@ struct synack_tun_config {
 #define SYNACK_TUN_OFFLOADED_CSUM 0x2u     /* TUN_F_CSUM: partial checksums in and out */
 #define SYNACK_TUN_OFFLOADED_TSO4 0x4u     /* TUN_F_TSO4: IPv4 TCP up to 64 KiB */
 #define SYNACK_TUN_OFFLOADED_TSO6 0x8u     /* TUN_F_TSO6: IPv6 TCP up to 64 KiB */
+/* TUN_F_USO4 | TUN_F_USO6 (Linux 6.2 and later): UDP datagrams a kernel socket sent in one
+ * go (UDP_SEGMENT) come uncut, up to 64 KiB, and the link cuts them (synack_uso_datagram) */
+#define SYNACK_TUN_OFFLOADED_USO 0x10u
 unsigned synack_tun_offloads(const struct synack_link *l);
 
 /* Opens /dev/net/tun with IFF_TUN | IFF_NO_PI (bare IP packets, no header), creates or
@@ -553,6 +559,7 @@ const char *synack_tun_name(const struct synack_link *l);
 #define SYNACK_VNET_GSO_TCPV4 1
 #define SYNACK_VNET_GSO_UDP 3
 #define SYNACK_VNET_GSO_TCPV6 4
+#define SYNACK_VNET_GSO_UDP_L4 5 /* virtio 1.2 §5.1.6: UDP datagrams to cut, either family */
 #define SYNACK_VNET_GSO_ECN 0x80u
 
 struct synack_vnet_hdr {
@@ -569,13 +576,15 @@ enum synack_vnet_error {
     SYNACK_VNET_OK = 0,
     SYNACK_VNET_TRUNCATED,     /* no packet after the header */
     SYNACK_VNET_CSUM_RANGE,    /* NEEDS_CSUM with the checksum field not inside the packet */
-    SYNACK_VNET_GSO_TYPE,      /* a gso_type other than NONE, TCPV4, TCPV6 (with ECN) */
+    SYNACK_VNET_GSO_TYPE,      /* a gso_type other than NONE, TCPV4, TCPV6 (with ECN), UDP_L4 */
     SYNACK_VNET_GSO_SIZE,      /* a GSO type with gso_size 0 */
     SYNACK_VNET_GSO_CSUM,      /* a GSO type without NEEDS_CSUM */
-    SYNACK_VNET_GSO_FAMILY,    /* TCPV4 on a packet that is not IPv4, TCPV6 not IPv6 */
+    SYNACK_VNET_GSO_FAMILY,    /* TCPV4 on a packet that is not IPv4, TCPV6 not IPv6,
+                                  UDP_L4 neither */
     SYNACK_VNET_HDR_LEN_RANGE, /* hdr_len past the end of the packet */
     SYNACK_VNET_CSUM_PLACE,    /* NEEDS_CSUM with the field inside the packet but not the
-                                  packet's TCP or UDP Checksum (TCP's with a GSO type) */
+                                  packet's TCP or UDP Checksum (TCP's with a TCP GSO type,
+                                  UDP's with UDP_L4) */
 };
 
 /* "truncated", "csum-range", ... for a synack_vnet_error. Never NULL. */
@@ -585,10 +594,11 @@ const char *synack_vnet_error_name(enum synack_vnet_error e);
  * checks it against the packet it came with (`pkt`, `pkt_len` bytes; none is TRUNCATED): with
  * NEEDS_CSUM the 2-byte field at csum_start + csum_offset lies within the packet and is the
  * Checksum field of the TCP or UDP datagram the packet carries whole
- * (synack_checksum_place_is_valid; TCP's for a GSO type), so a link vouches for no sum the kernel
- * did not leave partial where the stack reads it; a GSO type is TCPV4 or TCPV6 (UDP is refused: we
- * never ask for it), with gso_size > 0 and NEEDS_CSUM (a packet left for segmentation has no final
- * checksum: each segment will have its own), on a packet of the matching IP version; hdr_len does
+ * (synack_checksum_place_is_valid; TCP's for a TCP GSO type, UDP's for UDP_L4), so a link vouches
+ * for no sum the kernel did not leave partial where the stack reads it; a GSO type is TCPV4 or
+ * TCPV6 on a packet of the matching IP version, or UDP_L4 on IPv4 or IPv6 (the old UDP
+ * fragmentation type, UFO, is refused: we never ask for it), with gso_size > 0 and NEEDS_CSUM (a
+ * packet left for segmentation has no final checksum: each segment will have its own); hdr_len does
  * not exceed the packet (its exact value is only a hint: a device "MUST NOT rely on hdr_len to be
  * correct", §5.1.6.2.2). Unknown flag bits are ignored (§5.1.6.2.2), as are csum_start and
  * csum_offset without NEEDS_CSUM, and gso_size without a GSO type. Returns SYNACK_VNET_OK and fills

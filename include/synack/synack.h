@@ -647,6 +647,23 @@ synack_ssize synack_stack_input_batch(struct synack_stack *stack, const struct s
  * within the packet: start + offset + 2 > len). */
 int synack_checksum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset);
 
+/* UDP segmentation offload, received (virtio 1.2 §5.1.6: VIRTIO_NET_HDR_GSO_UDP_L4; what
+ * Linux's UDP_SEGMENT sends): `pkt` (`len` bytes) is one IPv4 or IPv6 packet whose UDP
+ * datagram carries the payloads of several, `gso_size` bytes each (the last may be
+ * shorter). Writes datagram `index` (from 0) into `out` as a packet of its own: the IP and
+ * UDP headers of `pkt` with this datagram's lengths (RFC 791 Total Length and header
+ * checksum, with the Identification advanced by `index` as Linux's segmentation does it;
+ * RFC 8200 Payload Length; RFC 768 Length), and its UDP checksum whole when `finish`, else
+ * partial (the pseudo-header's sum, virtio 1.1 §5.1.6.2) for a link that vouches for it.
+ * The Length and Checksum of `pkt`'s own UDP header are not read. Returns the datagram's
+ * length; 0 when `index` is past the last datagram; SYNACK_ERR_BUFSZ when `cap` is too
+ * small for it; SYNACK_ERR_INVAL when `pkt` is not such a packet (its IP header does not
+ * parse, it is a fragment, it carries anything but UDP right after a fixed header (IPv4
+ * options and IPv6 extension headers are refused), its UDP datagram has no payload) or
+ * `gso_size` is 0. */
+synack_ssize synack_uso_datagram(const uint8_t *pkt, size_t len, size_t gso_size, size_t index,
+                                 bool finish, uint8_t *out, size_t cap);
+
 /* Whether a partial checksum's place as a link's header gives it (virtio 1.1 §5.1.6.2:
  * csum_start, csum_offset) is where the packet's own headers put the transport checksum:
  * for `pkt` (`len` bytes), an IPv4 or IPv6 packet carrying a whole TCP or UDP datagram,

@@ -7,32 +7,35 @@
  *   drains in one round trip; once per round trip the buffer grows to twice what was read
  *   in the last one, so that a sender doubling its rate in slow start is not held back by
  *   the window. The receiver has no RTT samples of its own when it sends no data, so it
- *   measures one: the time a window's worth of data takes to arrive after it offered it
- *   (a sender that is not window-limited makes that longer, never shorter, than a round
- *   trip, and the growth only slower), keeping the shortest.
+ *   measures one: the time from taking data to the arrival of the window's worth it had
+ *   offered by then (tcp_rcv_rtt_measure), keeping the shortest. A window-limited sender
+ *   may have sent part of that window already, so a sample can be shorter than the path's
+ *   round trip; a sender that is not window-limited makes it longer.
  *
  *   Where synack differs from Linux: "what was read in a round trip" is the rate of the
- *   reading over the interval since the last growth decision (at least a round trip, and
- *   longer when the application reads in bursts) times the shortest round trip, not the
- *   bytes of the whole interval. So the buffer follows the bandwidth-delay product, the
- *   best rate times the shortest round trip, as BBR estimates it (Cardwell et al.,
- *   "BBR: Congestion-Based Congestion Control", ACM Queue 14(5), 2016). Where the round
- *   trip is the processor's own time (two stacks in one loop, a host talking to itself),
- *   each round moves a window and takes as long as moving it does: counting the bytes of a
- *   round made every round's reading a whole window, the target twice the window, and the
- *   buffers grew to 16 MiB in steps, each round longer by as much, every copy missing the
- *   caches (bench/bulk at MTU 65535: 0.67-0.82x the kernel's loopback, 2.1-2.6x now;
- *   docs/PERFORMANCE.md). The slow-start allowance (below) is given only when the reading
- *   beats the best seen before: after a stall (the process off the processor, pages
- *   faulting in) the reading recovers to where it was, which is no sign of a sender
+ *   reading over the interval since the last decision (at least a round trip, longer when
+ *   the application reads in bursts) times the shortest round trip, not the bytes of the
+ *   whole interval: the bandwidth-delay product as BBR estimates it, a delivery rate times
+ *   the least round trip (Cardwell et al., "BBR: Congestion-Based Congestion Control", ACM
+ *   Queue 14(5), 2016; unlike BBR's, the least round trip here never expires, as Linux's
+ *   receiver estimate does not). Where the round trip is the processor's own time (two
+ *   stacks in one loop, a host talking to itself), each round moves a window and takes as
+ *   long as moving it does: counting the bytes of a round made every round's reading a
+ *   whole window, the target twice the window, and the buffers grew to 16 MiB in steps,
+ *   each round longer by as much, every copy missing the caches (bench/bulk at MTU 65535:
+ *   0.67-0.82x the kernel's loopback before, 2.2-3.7x after; docs/PERFORMANCE.md). An
+ *   application that reads less often than a round trip and drains a full buffer each
+ *   time while the sender waits is the exception (rcvbuf_interval): there a larger buffer
+ *   is what raises the rate, and the bytes of the interval count whole, as long as each
+ *   growth still raises the rate. The slow-start allowance (below) is given only when the
+ *   reading beats the best seen before: after a stall (the process off the processor,
+ *   pages faulting in) the reading recovers to where it was, which is no sign of a sender
  *   speeding up.
- * - The send buffer: half again the congestion window while the application keeps it
- *   full, so that the window, not the buffer, bounds what is in flight, with room to queue
- *   half the next window's worth while this one is acknowledged. Linux keeps twice the
- *   window (CUBIC's 1.7 windows held through a fast recovery, rounded up); half again
- *   moved the same goodput in every simulator case measured (bench/autotune.sh, and
- *   5 MB to 200 MB over 1 Gbit/s at 100 ms, with loss from 0.001% to 1%, both controllers)
- *   and keeps the loop above a third smaller and faster (docs/PERFORMANCE.md).
+ * - The send buffer: twice the congestion window while the application keeps it full, so
+ *   that the window, not the buffer, bounds what is in flight, with room to queue the next
+ *   window's worth while this one is acknowledged (and, through a fast recovery, the
+ *   window at the loss held until the hole is filled while 1 + beta of it goes out: 1.7
+ *   for CUBIC, RFC 9438 §4.6).
  *
  * A buffer's storage comes with the first byte it holds (tcp_ring_storage), and the
  * scoreboard and the out-of-order table start empty and double as segments are in flight
@@ -304,7 +307,7 @@ void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now)
 {
     if (!(c->flags & TCP_F_SND_LIMITED)) return;
     c->flags &= ~(uint32_t)TCP_F_SND_LIMITED;
-    size_t cap = c->sndq.cap, target = (size_t)c->cc.cwnd + c->cc.cwnd / 2;
+    size_t cap = c->sndq.cap, target = 2 * (size_t)c->cc.cwnd;
     if (cap >= c->sndbuf_max || target <= cap || tcp_mem_pressure(c)) return;
     size_t n = next_size(cap, target, c->sndbuf_max);
     if (!grow_ring(c, &c->sndq, n)) return; /* the scoreboard may follow */
@@ -333,7 +336,11 @@ void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now)
          * window larger than the path holds, so that a window's worth takes longer than
          * a round trip; taking those would make the window grow the estimate that grows
          * the window, and fill every queue on the path. */
-        if (sample && (c->rcv_rtt == 0 || sample < c->rcv_rtt)) c->rcv_rtt = sample;
+        if (sample && (c->rcv_rtt == 0 || sample < c->rcv_rtt)) {
+            /* The best reading per round trip, to the new round trip's scale. */
+            if (c->rcv_rtt) c->drs_last = (uint32_t)((uint64_t)c->drs_last * sample / c->rcv_rtt);
+            c->rcv_rtt = sample;
+        }
     }
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     c->rcv_rtt_edge = c->rcv_nxt + (known > c->rcv_mss ? known : c->rcv_mss);
@@ -341,10 +348,10 @@ void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now)
 }
 
 /* What the application read in `span`, taken to one round trip of `rtt` (<= span) at the
- * same rate. */
+ * same rate (copied and rtt below 2^32: the product fits 64 bits). */
 static size_t per_round_trip(uint32_t copied, synack_time_t span, synack_time_t rtt)
 {
-    while (span > UINT32_MAX) {
+    while (rtt > UINT32_MAX) {
         span >>= 1;
         rtt >>= 1;
     }
@@ -353,11 +360,26 @@ static size_t per_round_trip(uint32_t copied, synack_time_t span, synack_time_t 
 
 /* Ends an interval of reading that began `span` ago (at least a round trip). What the
  * application reads at the instant an interval ends counts in the next one: an interval
- * holds the reads from its start up to, not including, its end, or a loop whose clock
- * moves once per round would count two rounds' reading in the time of one. */
-static void rcvbuf_interval(struct synack_tcp *c, synack_time_t span, synack_time_t now)
+ * holds the reads from its start up to, not including, its end. Counted in it, with a
+ * clock that moves once per round, the read that ends it is the next round's (after a
+ * growth, the larger window's), and its bytes were taken in the time of the round before.
+ * `held`: the application, not the path, kept the sender waiting (tcp_rcvbuf_tune). */
+static void rcvbuf_interval(struct synack_tcp *c, synack_time_t span, bool held, synack_time_t now)
 {
     size_t cap = c->rcvq.cap;
+    /* An application that reads on its own schedule, less often than a round trip (a
+     * tick, a batch, a disk write between reads), drains a full buffer each time while the
+     * sender waits on the closed window: its rate is the buffer over its period, whatever
+     * the path, and only a larger buffer raises it. So there the reading is what it read
+     * in the interval, as Linux takes it, not scaled to the round trip (which would never
+     * grow such a buffer: twice the buffer times round trip over period is less than the
+     * buffer once the period passes two round trips). */
+    size_t rate = per_round_trip(c->drs_copied, span, c->rcv_rtt), last = c->drs_last;
+    /* ... as long as a larger buffer still pays: the rate (as read per shortest round
+     * trip) beats the best before by an eighth. Where the application's period is its own
+     * work on what it reads (a loop whose rounds take as long as the bytes they move), a
+     * larger buffer lengthens the period as much, and the rate levels off. */
+    size_t copied = held && rate > last + last / 8 ? c->drs_copied : rate;
     /* Twice a round trip's reading (the interval's rate times the shortest round trip, as
      * the comment at the top says why), and a few segments for the receiver's SWS avoidance
      * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
@@ -365,11 +387,10 @@ static void rcvbuf_interval(struct synack_tcp *c, synack_time_t span, synack_tim
      * on (up to doubling): the new window reaches the sender half a round trip later, and
      * one that only matched the last round trip would hold a doubling sender to half again
      * per round trip. */
-    size_t copied = per_round_trip(c->drs_copied, span, c->rcv_rtt), last = c->drs_last;
     size_t target = 2 * copied + 4 * (size_t)c->rcv_mss;
-    if (last && copied > last) target += target * (copied > 2 * last ? last : copied - last) / last;
+    if (last && rate > last) target += target * (rate > 2 * last ? last : rate - last) / last;
     c->drs_at = now;
-    if (copied > last) c->drs_last = (uint32_t)copied;
+    if (rate > last) c->drs_last = (uint32_t)rate;
     c->drs_copied = 0;
     if (target <= cap || tcp_mem_pressure(c)) return;
     size_t size = next_size(cap, target, rcvbuf_limit(c));
@@ -383,7 +404,16 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
     if (cap >= max) return;
     if (c->drs_at == SYNACK_NEVER) c->drs_at = now;
     synack_time_t span = now - c->drs_at;
-    if (c->rcv_rtt != 0 && span >= c->rcv_rtt) rcvbuf_interval(c, span, now);
+    if (c->rcv_rtt != 0 && span >= c->rcv_rtt) {
+        /* The application held the sender: the window it offered is used up (less than a
+         * segment left), and nothing has come since for half the interval or more. Where
+         * the path is the limit the bytes are read as they come, the window reopening
+         * with each read; in a loop whose round trip is its own time they come and are
+         * read at the same instant. */
+        bool closed = !seq_gt(c->rcv_adv, c->rcv_nxt + c->rcv_mss);
+        bool held = closed && now - c->last_rcv >= span / 2;
+        rcvbuf_interval(c, span, held, now);
+    }
     c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;
 }
 

@@ -587,12 +587,14 @@ bool tcp_mem_pressure(const struct synack_tcp *c);
 /* Scoreboard records for a send buffer of `sndbuf` bytes: one per segment of 256 bytes or
  * more in flight; smaller segments just mean fewer in flight. */
 unsigned tcp_seg_cap(size_t sndbuf);
-/* After an ACK: the send buffer grows to half again cwnd if the application found it full. */
+/* After an ACK: the send buffer grows to twice cwnd if the application found it full. */
 void tcp_sndbuf_tune(struct synack_tcp *c, synack_time_t now);
 /* SYNACK_EV_WRITABLE, if send() found the buffer full since the last one. */
 void tcp_writable_event(struct synack_tcp *c, synack_time_t now);
 /* After the application read n bytes: once per receiver round trip, the receive buffer
- * grows to twice what it read in that round trip (dynamic right-sizing). */
+ * grows to twice what it reads per round trip (dynamic right-sizing: its reading rate
+ * times the shortest round trip, or what it read in the interval where it held the
+ * sender waiting). */
 void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now);
 /* In-order data arrived: the receiver's round trip, from the time a window's worth takes. */
 void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now);

@@ -78,3 +78,39 @@ size_t wire_udp_emit(const struct wire_udp_repr *u, const struct synack_addr *sr
     buf[WIRE_UDP_OFF_CHECKSUM + 1] = (uint8_t)csum;
     return n;
 }
+
+synack_ssize synack_uso_datagram(const uint8_t *pkt, size_t len, size_t gso_size, size_t index,
+                                 bool finish, uint8_t *out, size_t cap)
+{
+    struct wire_ip_repr ip;
+    if (pkt == NULL || out == NULL || gso_size == 0) return SYNACK_ERR_INVAL;
+    if (wire_ip_parse(pkt, len, &ip) != SYNACK_DROP_NONE) return SYNACK_ERR_INVAL;
+    /* What UDP segmentation offload carries (Linux's UDP_SEGMENT): one UDP header right
+     * after a fixed IP header (no IPv4 options, no IPv6 extension headers: every datagram
+     * takes the same headers again, and wire_ip_emit writes the fixed header alone), no
+     * fragment, some payload. */
+    if (ip.proto != WIRE_IP_PROTO_UDP || ip.frag.present ||
+        ip.header_len != wire_ip_header_len(ip.src.family) || ip.payload_len <= WIRE_UDP_HDR_LEN)
+        return SYNACK_ERR_INVAL;
+    const uint8_t *udp = pkt + ip.header_len;
+    size_t payload = ip.payload_len - WIRE_UDP_HDR_LEN;
+    if (index >= (payload + gso_size - 1) / gso_size) return 0;
+    size_t at = index * gso_size;
+    struct wire_udp_repr u = {
+        .src_port = (uint16_t)(udp[0] << 8 | udp[1]),
+        .dst_port = (uint16_t)(udp[2] << 8 | udp[3]),
+        .payload = udp + WIRE_UDP_HDR_LEN + at,
+        .payload_len = payload - at < gso_size ? payload - at : gso_size,
+        .csum_partial = !finish,
+    };
+    size_t need = ip.header_len + WIRE_UDP_HDR_LEN + u.payload_len;
+    if (need > cap) return SYNACK_ERR_BUFSZ;
+    /* RFC 791 §3.1 Total Length, RFC 8200 §3 Payload Length: this datagram's; IPv4's
+     * Identification one more per datagram, as Linux's segmentation gives it. */
+    ip.payload_len = (uint16_t)(WIRE_UDP_HDR_LEN + u.payload_len);
+    if (ip.src.family == SYNACK_AF_INET) ip.id = (uint16_t)(ip.frag.id + index);
+    size_t h = wire_ip_emit(&ip, out, cap);
+    if (h != ip.header_len || wire_udp_emit(&u, &ip.src, &ip.dst, out + h, cap - h) == 0)
+        return SYNACK_ERR_INVAL; /* unreachable: the lengths were checked above */
+    return (synack_ssize)need;
+}

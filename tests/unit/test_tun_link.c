@@ -937,26 +937,52 @@ static int udpx_kernel_socket(bool v6)
  * opened with `offload`, over IPv6 when `v6`; the stack echoes each, and the kernel receives
  * each echo byte-exact within 10 s. Fills the link's counters. 0, or 1 with the failed check
  * printed. */
-static int udp_echo_exchange(int offload, bool v6, struct synack_link_stats *st)
+/* A TUN opened with `offload` (the TUN link itself in *tun; in a fault wrapper that does
+ * nothing when `wrap`, read with the plain recv, in *l), a stack on it with a UDP socket on
+ * OFF_PORT, over IPv6 when `v6`, and a kernel UDP socket. 0, or 1 with the failed check
+ * printed. */
+struct udp_path {
+    struct synack_link *l;
+    const struct synack_link *tun;
+    struct synack_stack *stack;
+    struct synack_udp *u;
+    int s;
+};
+
+static int udp_path_open(struct udp_path *p, int offload, bool wrap, bool v6)
 {
     char err[256];
-    struct synack_link *l;
     struct synack_tun_config tcfg = {.ifname = OFF_IFNAME, .offload = offload};
     tcfg.host_addrs[0] = v6 ? (struct synack_ifaddr){synack_addr_v6(HOST_ADDR6), 64}
                             : (struct synack_ifaddr){synack_addr_v4(HOST_ADDR), 24};
-    CHILD_CHECK(synack_tun_open(&l, &tcfg, err, sizeof err) == 0);
+    CHILD_CHECK(synack_tun_open(&p->l, &tcfg, err, sizeof err) == 0);
+    p->tun = p->l;
+    if (wrap) {
+        struct synack_fault_params fp;
+        synack_fault_params_default(&fp);
+        CHILD_CHECK(synack_fault_wrap(&p->l, p->l, &fp, 1) == 0);
+    }
     struct synack_config cfg;
     synack_config_default(&cfg);
     struct synack_addr a = v6 ? synack_addr_v6(PEER_ADDR6) : synack_addr_v4(PEER_ADDR);
     CHILD_CHECK(synack_config_add_addr(&cfg, &a) == 0);
-    cfg.mtu = (uint16_t)synack_link_mtu(l);
-    struct synack_stack *stack;
-    CHILD_CHECK(synack_stack_new(&stack, &cfg) == 0);
-    struct synack_udp *u;
-    CHILD_CHECK(synack_udp_bind(stack, &(struct synack_endpoint){.addr = a, .port = OFF_PORT}, NULL,
-                                &u) == 0);
-    int s = udpx_kernel_socket(v6);
-    CHILD_CHECK(s >= 0);
+    cfg.mtu = (uint16_t)synack_link_mtu(p->l);
+    CHILD_CHECK(synack_stack_new(&p->stack, &cfg) == 0);
+    CHILD_CHECK(synack_udp_bind(p->stack, &(struct synack_endpoint){.addr = a, .port = OFF_PORT},
+                                NULL, &p->u) == 0);
+    p->s = udpx_kernel_socket(v6);
+    CHILD_CHECK(p->s >= 0);
+    return 0;
+}
+
+static int udp_echo_exchange(int offload, bool v6, struct synack_link_stats *st)
+{
+    struct udp_path path;
+    if (udp_path_open(&path, offload, false, v6) != 0) return 1;
+    struct synack_link *l = path.l;
+    struct synack_stack *stack = path.stack;
+    struct synack_udp *u = path.u;
+    int s = path.s;
     struct sockaddr_in to = {
         .sin_family = AF_INET, .sin_port = htons(OFF_PORT), .sin_addr.s_addr = htonl(PEER_ADDR)};
     struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_port = htons(OFF_PORT)};
@@ -1051,6 +1077,147 @@ static void tun_offload_carries_ipv6_udp_with_partial_checksums(void **state)
     run_in_netns(tun_child_udp_offload_v6);
 }
 
+/* ---- UDP segmentation offload: the kernel's UDP_SEGMENT sends, received ---- */
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h */
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17 /* IPPROTO_UDP */
+#endif
+#define USO_SIZE 1000u /* each datagram's payload */
+#define USO_COUNT 41u  /* the last one shorter */
+#define USO_LAST 345u
+
+static size_t uso_len(unsigned i)
+{
+    return i + 1 < USO_COUNT ? USO_SIZE : USO_LAST;
+}
+
+static uint8_t uso_byte(unsigned i, size_t k)
+{
+    return (uint8_t)(i * 7u + k * 13u + 1u);
+}
+
+/* The kernel sends USO_COUNT datagrams to the stack's UDP socket on OFF_PORT in one send with
+ * UDP_SEGMENT over a TUN opened with `offload` (behind a fault wrapper that does nothing,
+ * so read with the plain recv, when `wrap`), over IPv6 when `v6`; the stack receives each,
+ * byte-exact and in order, within 10 s, and drops none for its checksum. Fills the link's
+ * counters and what the kernel took. 0, or 1 with the failed check printed. */
+static int uso_exchange(int offload, bool wrap, bool v6, struct synack_link_stats *st,
+                        unsigned *offloads)
+{
+    struct udp_path path;
+    if (udp_path_open(&path, offload, wrap, v6) != 0) return 1;
+    *offloads = synack_tun_offloads(path.tun);
+    struct synack_link *l = path.l;
+    struct synack_stack *stack = path.stack;
+    struct synack_udp *u = path.u;
+    int s = path.s;
+    int gso = USO_SIZE;
+    CHILD_CHECK(setsockopt(s, SOL_UDP, UDP_SEGMENT, &gso, sizeof gso) == 0);
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons(OFF_PORT), .sin_addr.s_addr = htonl(PEER_ADDR)};
+    struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_port = htons(OFF_PORT)};
+    memcpy(&to6.sin6_addr, PEER_ADDR6, 16);
+    static uint8_t all[USO_COUNT * USO_SIZE];
+    size_t total = 0;
+    for (unsigned i = 0; i < USO_COUNT; i++)
+        for (size_t k = 0; k < uso_len(i); k++)
+            all[total++] = uso_byte(i, k);
+    ssize_t w = v6 ? sendto(s, all, total, 0, (struct sockaddr *)&to6, sizeof to6)
+                   : sendto(s, all, total, 0, (struct sockaddr *)&to, sizeof to);
+    CHILD_CHECK(w == (ssize_t)total);
+    static uint8_t buf[65536];
+    uint8_t d[2048];
+    unsigned got = 0;
+    synack_time_t end = off_now() + SYNACK_S(10);
+    while (got < USO_COUNT && off_now() < end) {
+        synack_time_t now = off_now();
+        synack_link_pump(l, stack, buf, sizeof buf, now);
+        struct synack_endpoint from;
+        synack_ssize n;
+        while ((n = synack_udp_recv(u, d, sizeof d, &from, now)) >= 0) {
+            CHILD_CHECK(got < USO_COUNT && n == (synack_ssize)uso_len(got));
+            for (size_t k = 0; k < (size_t)n; k++)
+                CHILD_CHECK(d[k] == uso_byte(got, k));
+            got++;
+        }
+        struct pollfd p = {.fd = synack_link_fd(l), .events = POLLIN};
+        /* Datagrams the link holds are due at once (its next deadline), not at the fd. */
+        (void)poll(&p, 1, synack_link_next_deadline(l) <= now ? 0 : 1);
+    }
+    CHILD_CHECK(got == USO_COUNT);
+    struct synack_counters cnt;
+    synack_stack_counters(stack, &cnt);
+    CHILD_CHECK(cnt.drops[SYNACK_DROP_UDP_CHECKSUM] == 0);
+    synack_link_stats(path.tun, st);
+    fprintf(stderr,
+            "USO, offload %d%s %s: offloads 0x%x, %llu in, %llu uncut, %llu cut, %llu vouched\n",
+            offload, wrap ? " wrapped" : "", v6 ? "IPv6" : "IPv4", *offloads,
+            (unsigned long long)st->rx_packets, (unsigned long long)st->rx_gso_packets,
+            (unsigned long long)st->rx_uso_datagrams, (unsigned long long)st->rx_csum_vouched);
+    close(s);
+    synack_stack_free(stack);
+    synack_link_free(l);
+    return 0;
+}
+
+static int tun_child_uso(bool v6)
+{
+    if (v6) ipv6_no_dad();
+    struct synack_link_stats st;
+    unsigned offloads;
+    if (uso_exchange(SYNACK_TUN_OFFLOAD_AUTO, false, v6, &st, &offloads) != 0) return 1;
+    if (!(offloads & SYNACK_TUN_OFFLOADED_USO)) {
+        /* A kernel before 6.2 refuses TUN_F_USO4/6 and cuts the datagrams itself. */
+        fprintf(stderr, "this kernel has no UDP segmentation offload for TUN devices\n");
+        CHILD_CHECK(st.rx_uso_datagrams == 0);
+        return 0;
+    }
+    /* One packet from the kernel, uncut, and the link cut it into the datagrams, each
+     * vouched for as the packet was. */
+    CHILD_CHECK(st.rx_gso_packets >= 1 && st.rx_uso_datagrams == USO_COUNT);
+    CHILD_CHECK(st.rx_csum_vouched >= USO_COUNT && st.rx_offload_bad == 0);
+    /* Read with the plain recv: the link finishes each datagram's sum (the stack verifies
+     * and drops none: uso_exchange checks). */
+    st = (struct synack_link_stats){0};
+    if (uso_exchange(SYNACK_TUN_OFFLOAD_AUTO, true, v6, &st, &offloads) != 0) return 1;
+    CHILD_CHECK(st.rx_uso_datagrams == USO_COUNT);
+    /* Offloads off: the kernel cuts them. */
+    st = (struct synack_link_stats){0};
+    if (uso_exchange(SYNACK_TUN_OFFLOAD_OFF, false, v6, &st, &offloads) != 0) return 1;
+    CHILD_CHECK(offloads == 0 && st.rx_uso_datagrams == 0 && st.rx_packets >= USO_COUNT);
+    return 0;
+}
+
+static int tun_child_uso_v4(void)
+{
+    return tun_child_uso(false);
+}
+
+static int tun_child_uso_v6(void)
+{
+    return tun_child_uso(true);
+}
+
+/* TUN_F_USO4 | TUN_F_USO6: a kernel socket's UDP_SEGMENT send of 41 datagrams reaches the
+ * link as one packet (VIRTIO_NET_HDR_GSO_UDP_L4), which the link cuts into the 41, the last
+ * shorter, byte-exact and in order; behind a wrapper (plain recv) with their checksums
+ * finished; with offloads off the kernel cuts them. */
+static void tun_offload_cuts_udp_segments(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_uso_v4);
+}
+
+/* The same over IPv6. */
+static void tun_offload_cuts_ipv6_udp_segments(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_uso_v6);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_configures_kernel_side_and_carries_ipv4),
     cmocka_unit_test(tun_configures_ipv6_and_carries_it),
@@ -1068,6 +1235,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_offload_off_sends_whole_packets),
     cmocka_unit_test(tun_offload_carries_udp_with_partial_checksums),
     cmocka_unit_test(tun_offload_carries_ipv6_udp_with_partial_checksums),
+    cmocka_unit_test(tun_offload_cuts_udp_segments),
+    cmocka_unit_test(tun_offload_cuts_ipv6_udp_segments),
 };
 
 SYNACK_TEST_MAIN("tun_link", tests)

@@ -113,7 +113,9 @@ static void vnet_rejects_headers_that_lie(void **state)
     h = gso4;
     h.gso_size = 0;
     assert_int_equal(parse_with(&h, v4, sizeof v4, &out), SYNACK_VNET_GSO_SIZE);
-    const uint8_t bad_types[] = {2, SYNACK_VNET_GSO_UDP, 5, 0x7f, SYNACK_VNET_GSO_ECN};
+    const uint8_t bad_types[] = {
+        2,    SYNACK_VNET_GSO_UDP, 6,
+        0x7f, SYNACK_VNET_GSO_ECN, SYNACK_VNET_GSO_UDP_L4 | SYNACK_VNET_GSO_ECN};
     for (size_t k = 0; k < sizeof bad_types; k++) {
         h = gso4;
         h.gso_type = bad_types[k];
@@ -331,6 +333,19 @@ static size_t make_udp(uint8_t *buf, size_t cap, bool v6, size_t payload)
     return hdr + n;
 }
 
+/* Makes the IPv4 UDP packet `pkt` (`n` bytes, from make_udp) a first fragment (MF), its
+ * header written again. */
+static void make_first_fragment(uint8_t *pkt, size_t n)
+{
+    wire_ipv4_emit(&(struct wire_ip_repr){.src = synack_addr_v4(REMOTE),
+                                          .dst = synack_addr_v4(LOCAL),
+                                          .proto = WIRE_IP_PROTO_UDP,
+                                          .ttl = 64,
+                                          .payload_len = (uint16_t)(n - 20),
+                                          .frag = {.present = true, .more = true}},
+                   pkt);
+}
+
 /* NEEDS_CSUM is taken only where the packet's own headers put its transport checksum: the
  * UDP or TCP Checksum field of a whole datagram, after every IPv6 extension header
  * (virtio 1.1 §5.1.6.2, RFC 768, RFC 9293 §3.1, RFC 8200 §4). A field elsewhere inside the
@@ -389,13 +404,7 @@ static void vnet_refuses_a_partial_checksum_off_the_transport_field(void **state
 
     /* A first fragment (MF): its checksum covers a datagram the link never saw whole. */
     memcpy(pad, v4, n4);
-    wire_ipv4_emit(&(struct wire_ip_repr){.src = synack_addr_v4(REMOTE),
-                                          .dst = synack_addr_v4(LOCAL),
-                                          .proto = WIRE_IP_PROTO_UDP,
-                                          .ttl = 64,
-                                          .payload_len = (uint16_t)(n4 - 20),
-                                          .frag = {.present = true, .more = true}},
-                   pad);
+    make_first_fragment(pad, n4);
     assert_int_equal(parse_with(&udp4, pad, n4, &out), SYNACK_VNET_CSUM_PLACE);
 
     /* ICMP has a checksum at offset 2, which no device is asked to finish. */
@@ -415,11 +424,10 @@ static void vnet_refuses_a_partial_checksum_off_the_transport_field(void **state
 /* RFC 8200 §4: the transport header follows the extension headers, so the place of an IPv6
  * datagram's sum counts them: here a hop-by-hop header of 8 bytes (a PadN option). A packet
  * whose IP header does not parse cannot be judged and is let through (the stack drops it). */
-static void checksum_place_follows_extension_headers(void **state)
+/* Puts a hop-by-hop header of 8 bytes (a PadN option) between the fixed header of the IPv6
+ * UDP packet `pkt` (`n` bytes, room for 8 more) and its UDP header; returns the new length. */
+static size_t add_hop_by_hop(uint8_t *pkt, size_t n)
 {
-    (void)state;
-    uint8_t pkt[200];
-    size_t n = make_udp(pkt, sizeof pkt, true, 12);
     size_t udp = n - 40;
     memmove(pkt + 48, pkt + 40, udp);
     pkt[6] = 0;                  /* Next Header: hop-by-hop options */
@@ -430,6 +438,15 @@ static void checksum_place_follows_extension_headers(void **state)
     memset(pkt + 44, 0, 4);
     pkt[4] = (uint8_t)((udp + 8) >> 8);
     pkt[5] = (uint8_t)(udp + 8);
+    return n + 8;
+}
+
+static void checksum_place_follows_extension_headers(void **state)
+{
+    (void)state;
+    uint8_t pkt[200];
+    size_t n = make_udp(pkt, sizeof pkt, true, 12);
+    add_hop_by_hop(pkt, n);
     assert_true(synack_checksum_place_is_valid(pkt, n + 8, 48, 6));
     assert_false(synack_checksum_place_is_valid(pkt, n + 8, 40, 6));
     assert_false(synack_checksum_place_is_valid(pkt, n + 8, 48, 16));
@@ -595,6 +612,122 @@ static void udp_output_zero_sum_and_fragments_are_whole(void **state)
     synack_stack_free(f.s);
 }
 
+/* UDP segmentation offload (virtio 1.2 §5.1.6 VIRTIO_NET_HDR_GSO_UDP_L4, Linux's
+ * UDP_SEGMENT): one packet carrying 250 payload bytes to cut at 100 gives datagrams of 100,
+ * 100 and 50, each a packet of its own with the IP and UDP lengths of its own, IPv4's header
+ * checksum right and its Identification advanced by one per datagram, and its UDP checksum
+ * whole (finish) or partial for a link that vouches (completed here, then right). The
+ * header that says so parses with the UDP Checksum field's place, and only there; packets
+ * that are no such thing are refused. */
+static void uso_cuts_a_packet_into_its_datagrams(void **state)
+{
+    (void)state;
+    for (int v6 = 0; v6 <= 1; v6++) {
+        uint8_t pkt[400], out[400];
+        size_t n = make_udp(pkt, sizeof pkt, v6, 250), hdr = v6 ? 40 : 20;
+        assert_true(n == hdr + 8 + 250);
+        if (!v6) { /* an Identification to advance */
+            pkt[4] = 0xff;
+            pkt[5] = 0xfe;
+            pkt[10] = pkt[11] = 0;
+            uint16_t sum = wire_csum_finish(wire_csum_add(0, pkt, 20));
+            pkt[10] = (uint8_t)(sum >> 8);
+            pkt[11] = (uint8_t)sum;
+        }
+        /* The header: UDP_L4 with the UDP sum's place. */
+        struct synack_vnet_hdr h = {.flags = SYNACK_VNET_F_NEEDS_CSUM,
+                                    .gso_type = SYNACK_VNET_GSO_UDP_L4,
+                                    .hdr_len = (uint16_t)(hdr + 8),
+                                    .gso_size = 100,
+                                    .csum_start = (uint16_t)hdr,
+                                    .csum_offset = 6},
+                               got;
+        assert_int_equal(parse_with(&h, pkt, n, &got), SYNACK_VNET_OK);
+        assert_int_equal(got.gso_type, SYNACK_VNET_GSO_UDP_L4);
+        struct synack_vnet_hdr lie = h;
+        lie.csum_offset = 16;
+        assert_int_equal(parse_with(&lie, pkt, n, &got), SYNACK_VNET_CSUM_PLACE);
+        lie = h;
+        lie.flags = SYNACK_VNET_F_DATA_VALID;
+        assert_int_equal(parse_with(&lie, pkt, n, &got), SYNACK_VNET_GSO_CSUM);
+        lie = h;
+        lie.gso_size = 0;
+        assert_int_equal(parse_with(&lie, pkt, n, &got), SYNACK_VNET_GSO_SIZE);
+
+        const struct synack_addr src = v6 ? synack_addr_v6(REMOTE6) : synack_addr_v4(REMOTE);
+        const struct synack_addr dst = v6 ? synack_addr_v6(LOCAL6) : synack_addr_v4(LOCAL);
+        for (int finish = 0; finish <= 1; finish++) {
+            for (size_t i = 0; i < 3; i++) {
+                size_t seg = i < 2 ? 100 : 50;
+                synack_ssize d = synack_uso_datagram(pkt, n, 100, i, finish, out, sizeof out);
+                assert_int_equal(d, (synack_ssize)(hdr + 8 + seg));
+                struct wire_ip_repr ip;
+                assert_int_equal(wire_ip_parse(out, (size_t)d, &ip), SYNACK_DROP_NONE);
+                assert_int_equal(ip.payload_len, 8 + seg);
+                assert_int_equal(ip.proto, WIRE_IP_PROTO_UDP);
+                if (!v6) assert_int_equal(ip.frag.id, (uint16_t)(0xfffe + i));
+                if (!finish) {
+                    assert_true(synack_checksum_place_is_valid(out, (size_t)d, hdr, 6));
+                    assert_int_equal(synack_checksum_complete(out, (size_t)d, hdr, 6), 0);
+                }
+                struct wire_udp_repr u;
+                assert_int_equal(wire_udp_parse(out + hdr, (size_t)d - hdr, &src, &dst, &u),
+                                 SYNACK_DROP_NONE);
+                assert_int_equal(u.src_port, 40000);
+                assert_int_equal(u.dst_port, PORT);
+                assert_int_equal(u.payload_len, seg);
+                assert_memory_equal(u.payload, pkt + hdr + 8 + i * 100, seg);
+            }
+            assert_int_equal(synack_uso_datagram(pkt, n, 100, 3, finish, out, sizeof out), 0);
+        }
+        /* Too small a buffer for one datagram; the last, shorter one fits one that size. */
+        assert_int_equal(synack_uso_datagram(pkt, n, 100, 0, true, out, hdr + 8 + 99),
+                         SYNACK_ERR_BUFSZ);
+        assert_int_equal(synack_uso_datagram(pkt, n, 100, 2, true, out, hdr + 8 + 50),
+                         (synack_ssize)(hdr + 8 + 50));
+        /* One datagram's worth: one datagram. */
+        assert_int_equal(synack_uso_datagram(pkt, n, 250, 0, true, out, sizeof out),
+                         (synack_ssize)n);
+        assert_int_equal(synack_uso_datagram(pkt, n, 250, 1, true, out, sizeof out), 0);
+        /* Refused: no segment size, a cut packet, no payload to cut. */
+        assert_int_equal(synack_uso_datagram(pkt, n, 0, 0, true, out, sizeof out),
+                         SYNACK_ERR_INVAL);
+        assert_int_equal(synack_uso_datagram(pkt, hdr + 4, 100, 0, true, out, sizeof out),
+                         SYNACK_ERR_INVAL);
+        uint8_t empty[100];
+        size_t ne = make_udp(empty, sizeof empty, v6, 0);
+        assert_int_equal(synack_uso_datagram(empty, ne, 100, 0, true, out, sizeof out),
+                         SYNACK_ERR_INVAL);
+    }
+    uint8_t pkt[400], out[400];
+    /* Not UDP. */
+    size_t nt = make_segment(pkt, sizeof pkt, WIRE_TCP_ACK, 100);
+    assert_int_equal(synack_uso_datagram(pkt, nt, 10, 0, true, out, sizeof out), SYNACK_ERR_INVAL);
+    /* IPv6 with an extension header between: refused, not cut with the wrong headers. */
+    size_t n6 = add_hop_by_hop(pkt, make_udp(pkt, sizeof pkt, true, 100));
+    assert_int_equal(synack_uso_datagram(pkt, n6, 10, 0, true, out, sizeof out), SYNACK_ERR_INVAL);
+    /* An IPv4 fragment. */
+    size_t n4 = make_udp(pkt, sizeof pkt, false, 100);
+    make_first_fragment(pkt, n4);
+    assert_int_equal(synack_uso_datagram(pkt, n4, 10, 0, true, out, sizeof out), SYNACK_ERR_INVAL);
+    /* IPv4 with options (IHL 6): refused. */
+    n4 = make_udp(pkt, sizeof pkt, false, 100);
+    memmove(pkt + 24, pkt + 20, n4 - 20);
+    memset(pkt + 20, 1, 4); /* four No Operation options (RFC 791 §3.1) */
+    pkt[0] = 0x46;
+    pkt[2] = (uint8_t)((n4 + 4) >> 8);
+    pkt[3] = (uint8_t)(n4 + 4);
+    pkt[10] = pkt[11] = 0;
+    uint16_t sum = wire_csum_finish(wire_csum_add(0, pkt, 24));
+    pkt[10] = (uint8_t)(sum >> 8);
+    pkt[11] = (uint8_t)sum;
+    struct wire_ip_repr ip;
+    assert_int_equal(wire_ip_parse(pkt, n4 + 4, &ip), SYNACK_DROP_NONE);
+    assert_int_equal(synack_uso_datagram(pkt, n4 + 4, 10, 0, true, out, sizeof out),
+                     SYNACK_ERR_INVAL);
+    assert_int_equal(synack_uso_datagram(NULL, 0, 10, 0, true, out, sizeof out), SYNACK_ERR_INVAL);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(vnet_round_trips),
     cmocka_unit_test(vnet_layout_is_the_specs),
@@ -608,6 +741,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(stack_input_skips_a_vouched_udp_checksum),
     cmocka_unit_test(udp_output_leaves_a_partial_checksum_for_the_link),
     cmocka_unit_test(udp_output_zero_sum_and_fragments_are_whole),
+    cmocka_unit_test(uso_cuts_a_packet_into_its_datagrams),
 };
 
 SYNACK_TEST_MAIN("vnet", tests)
