@@ -189,6 +189,10 @@ static synack_ssize tun_uso_next(struct tun_link *t, uint8_t *buf, size_t cap,
     t->stats.rx_uso_datagrams++;
     t->stats.rx_packets++;
     t->stats.rx_bytes += (uint64_t)n;
+    /* A datagram shorter than the segment size is the last (an exact multiple gives up
+     * its packet at the next recv): nothing is held, nothing is due. */
+    size_t headers = (t->uso[0] >> 4) == 6 ? 40 + 8 : 20 + 8;
+    if ((size_t)n - headers < t->uso_gso) t->uso_len = 0;
     return n;
 }
 
@@ -197,6 +201,13 @@ static synack_ssize tun_uso_next(struct tun_link *t, uint8_t *buf, size_t cap,
 static bool tun_uso_take(struct tun_link *t, const uint8_t *pkt, size_t len, uint16_t gso,
                          synack_time_t now)
 {
+    /* A read into a caller's buffer larger than TUN_MAX_PACKET could be longer (an IPv6
+     * packet of 40 + 65535 bytes): no UDP_SEGMENT send is. */
+    if (len > TUN_MAX_PACKET) {
+        t->stats.rx_offload_bad++;
+        t->stats.rx_errors++;
+        return false;
+    }
     if (t->uso == NULL) t->uso = malloc(TUN_MAX_PACKET);
     if (t->uso == NULL) {
         t->stats.rx_errors++;

@@ -313,9 +313,10 @@ struct synack_link_stats {
     uint64_t capture_errors;
     /* TUN with offloads only (synack_tun_config.offload): packets whose virtio-net header
      * lied about lengths or offsets, or put a partial checksum anywhere but the TCP or UDP
-     * Checksum field (synack_vnet_parse refused it; also in rx_errors);
+     * Checksum field (synack_vnet_parse refused it), said UDP_L4 where USO was not granted,
+     * or held UDP datagrams that do not cut (synack_uso_datagram; also in rx_errors);
      * packets that came merged (GRO) or unsegmented (GSO), longer than the MTU, as one TCP
-     * segment; packets whose transport checksum the kernel vouched for (partial or verified)
+     * segment or as UDP datagrams to cut; packets whose transport checksum the kernel vouched for (partial or verified)
      * and the stack did not compute. Sent: TCP segments longer than the MTU left for the
      * kernel to cut (GSO TCPV4/TCPV6), packets whose checksum the kernel finishes. */
     uint64_t rx_offload_bad, rx_gso_packets, rx_csum_vouched;
@@ -469,10 +470,11 @@ struct synack_tun_config {
     unsigned mtu; /* 0: leave the device's MTU as it is (1500 for a new device) */
     /* Offloads (SYNACK_TUN_OFFLOAD_*): AUTO (0, the default) opens the device with a
      * virtio-net header on every packet (IFF_VNET_HDR) and asks the kernel for checksum
-     * offload and TCP segmentation offload (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 |
-     * TUN_F_TSO6, or as much of it as the kernel takes), so that it hands the stack TCP
-     * segments it merged (GRO) or never split, up to 64 KiB, and UDP datagrams, with
-     * checksums it vouches for, and takes from the stack TCP and UDP checksums to finish and
+     * offload and TCP and UDP segmentation offload (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 |
+     * TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6, or as much of it as the kernel takes), so that
+     * it hands the stack TCP segments it merged (GRO) or never split, up to 64 KiB, and UDP
+     * datagrams, with checksums it vouches for (a UDP_SEGMENT send uncut, which the link cuts
+     * into its datagrams), and takes from the stack TCP and UDP checksums to finish and
      * segments of up to 64 KiB to cut (synack_link_tx_offloads); when the kernel refuses the
      * header, the link reads and writes plain packets. OFF: plain packets (IFF_TUN |
      * IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but synack_tun_open fails

@@ -23,7 +23,7 @@
  *   long as moving it does: counting the bytes of a round made every round's reading a
  *   whole window, the target twice the window, and the buffers grew to 16 MiB in steps,
  *   each round longer by as much, every copy missing the caches (bench/bulk at MTU 65535:
- *   0.67-0.82x the kernel's loopback before, 2.2-3.7x after; docs/PERFORMANCE.md). An
+ *   0.67-0.82x the kernel's loopback before, 2.3-2.6x after; docs/PERFORMANCE.md). An
  *   application that reads less often than a round trip and drains a full buffer each
  *   time while the sender waits is the exception (rcvbuf_interval): there a larger buffer
  *   is what raises the rate, and the bytes of the interval count whole, as long as each
@@ -379,16 +379,19 @@ static void rcvbuf_interval(struct synack_tcp *c, synack_time_t span, bool held,
      * trip) beats the best before by an eighth. Where the application's period is its own
      * work on what it reads (a loop whose rounds take as long as the bytes they move), a
      * larger buffer lengthens the period as much, and the rate levels off. */
-    size_t copied = held && rate > last + last / 8 ? c->drs_copied : rate;
+    bool whole = held && rate > last + last / 8;
+    size_t copied = whole ? c->drs_copied : rate;
     /* Twice a round trip's reading (the interval's rate times the shortest round trip, as
      * the comment at the top says why), and a few segments for the receiver's SWS avoidance
      * (RFC 1122 §4.2.3.3), which holds back the last part of the buffer. Where the reading
      * beats the best before (a sender in slow start), the growth is carried one round trip
      * on (up to doubling): the new window reaches the sender half a round trip later, and
      * one that only matched the last round trip would hold a doubling sender to half again
-     * per round trip. */
+     * per round trip. Not over a held interval's whole bytes: twice them is growth enough
+     * (the rate rises with the buffer there, not per round trip). */
     size_t target = 2 * copied + 4 * (size_t)c->rcv_mss;
-    if (last && rate > last) target += target * (rate > 2 * last ? last : rate - last) / last;
+    if (!whole && last && rate > last)
+        target += target * (rate > 2 * last ? last : rate - last) / last;
     c->drs_at = now;
     if (rate > last) c->drs_last = (uint32_t)rate;
     c->drs_copied = 0;
@@ -406,12 +409,16 @@ void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now)
     synack_time_t span = now - c->drs_at;
     if (c->rcv_rtt != 0 && span >= c->rcv_rtt) {
         /* The application held the sender: the window it offered is used up (less than a
-         * segment left), and nothing has come since for half the interval or more. Where
-         * the path is the limit the bytes are read as they come, the window reopening
-         * with each read; in a loop whose round trip is its own time they come and are
-         * read at the same instant. */
+         * segment left), and no data has come since for half the interval or more. The
+         * time is that of the data that reached the edge of the window offered before
+         * (the receiver's running RTT measurement begins there: tcp_rcv_rtt_measure), not
+         * of the last segment: zero-window probes, pure ACKs and keepalives keep coming
+         * while the sender waits. Where the path is the limit the bytes are read as they
+         * come, the window reopening with each read; in a loop whose round trip is its
+         * own time they come and are read at the same instant. */
         bool closed = !seq_gt(c->rcv_adv, c->rcv_nxt + c->rcv_mss);
-        bool held = closed && now - c->last_rcv >= span / 2;
+        bool held = closed && c->rcv_rtt_at != SYNACK_NEVER && now > c->rcv_rtt_at &&
+                    now - c->rcv_rtt_at >= span / 2;
         rcvbuf_interval(c, span, held, now);
     }
     c->drs_copied = n < UINT32_MAX - c->drs_copied ? c->drs_copied + (uint32_t)n : UINT32_MAX;

@@ -365,7 +365,8 @@ struct synack_tcp {
     /* Autotuning (autotune.c): the buffers, the scoreboard and the out-of-order table are
      * allocated apart from the TCB, with their first use, and grow with it. */
     synack_time_t rcv_rtt;    /* the receiver's round trip (0: no sample yet) */
-    synack_time_t rcv_rtt_at; /* when the running measurement began (NEVER: none) */
+    synack_time_t rcv_rtt_at; /* when the running measurement began (NEVER: none): the
+                                 arrival of data that reached the edge it had offered */
     synack_time_t drs_at;     /* start of the application's current read interval */
     uint32_t rcv_rtt_edge;    /* the receiver's RTT measurement ends when rcv_nxt reaches this */
     uint32_t drs_copied;      /* bytes the application read since drs_at (saturates) */

@@ -94,7 +94,7 @@ synack_ssize synack_uso_datagram(const uint8_t *pkt, size_t len, size_t gso_size
         return SYNACK_ERR_INVAL;
     const uint8_t *udp = pkt + ip.header_len;
     size_t payload = ip.payload_len - WIRE_UDP_HDR_LEN;
-    if (index >= (payload + gso_size - 1) / gso_size) return 0;
+    if (index > (payload - 1) / gso_size) return 0;
     size_t at = index * gso_size;
     struct wire_udp_repr u = {
         .src_port = (uint16_t)(udp[0] << 8 | udp[1]),

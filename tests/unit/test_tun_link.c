@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1170,8 +1171,13 @@ static int tun_child_uso(bool v6)
     unsigned offloads;
     if (uso_exchange(SYNACK_TUN_OFFLOAD_AUTO, false, v6, &st, &offloads) != 0) return 1;
     if (!(offloads & SYNACK_TUN_OFFLOADED_USO)) {
-        /* A kernel before 6.2 refuses TUN_F_USO4/6 and cuts the datagrams itself. */
-        fprintf(stderr, "this kernel has no UDP segmentation offload for TUN devices\n");
+        /* A kernel before 6.2 refuses TUN_F_USO4/6 and cuts the datagrams itself; one from
+         * 6.2 on takes them, so the link must have asked. */
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+        CHILD_CHECK(uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2);
+        fprintf(stderr, "kernel %s: no UDP segmentation offload for TUN devices\n", u.release);
+        CHILD_CHECK(major < 6 || (major == 6 && minor < 2));
         CHILD_CHECK(st.rx_uso_datagrams == 0);
         return 0;
     }

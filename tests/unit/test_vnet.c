@@ -685,10 +685,25 @@ static void uso_cuts_a_packet_into_its_datagrams(void **state)
                          SYNACK_ERR_BUFSZ);
         assert_int_equal(synack_uso_datagram(pkt, n, 100, 2, true, out, hdr + 8 + 50),
                          (synack_ssize)(hdr + 8 + 50));
-        /* One datagram's worth: one datagram. */
-        assert_int_equal(synack_uso_datagram(pkt, n, 250, 0, true, out, sizeof out),
-                         (synack_ssize)n);
-        assert_int_equal(synack_uso_datagram(pkt, n, 250, 1, true, out, sizeof out), 0);
+        /* One datagram's worth, or a segment size past the payload (to the largest a
+         * caller can pass): one datagram. */
+        const size_t whole[] = {250, 1000, SIZE_MAX};
+        for (size_t k = 0; k < sizeof whole / sizeof whole[0]; k++) {
+            assert_int_equal(synack_uso_datagram(pkt, n, whole[k], 0, true, out, sizeof out),
+                             (synack_ssize)n);
+            assert_int_equal(synack_uso_datagram(pkt, n, whole[k], 1, true, out, sizeof out), 0);
+        }
+        /* Bytes past the IP length (link padding) are not payload; TTL and TOS (Traffic
+         * Class) carry over. */
+        memset(pkt + n, 0xee, 30);
+        synack_ssize d = synack_uso_datagram(pkt, n + 30, 100, 2, true, out, sizeof out);
+        assert_int_equal(d, (synack_ssize)(hdr + 8 + 50));
+        assert_int_equal(synack_uso_datagram(pkt, n + 30, 100, 3, true, out, sizeof out), 0);
+        struct wire_ip_repr orig, cut;
+        assert_int_equal(wire_ip_parse(pkt, n, &orig), SYNACK_DROP_NONE);
+        assert_int_equal(wire_ip_parse(out, (size_t)d, &cut), SYNACK_DROP_NONE);
+        assert_int_equal(cut.ttl, orig.ttl);
+        assert_int_equal(cut.tos, orig.tos);
         /* Refused: no segment size, a cut packet, no payload to cut. */
         assert_int_equal(synack_uso_datagram(pkt, n, 0, 0, true, out, sizeof out),
                          SYNACK_ERR_INVAL);
