@@ -109,11 +109,11 @@ feed_pieces() {
     done
 }
 
-# tshark_pcap_udp LABEL DIRS: the case's capture passes tshark_check_udp (unless captures
+# tshark_pcap_udp LABEL DIRS PORT: the case's capture passes tshark_check_udp (unless captures
 # are off: SYNACK_INTEROP_PCAP=0).
 tshark_pcap_udp() {
     [ "${SYNACK_INTEROP_PCAP:-1}" = 1 ] || return 0
-    tshark_check_udp "$DIR/$1.pcap" "$TARGET_ADDR" "$KERNEL_ADDR" "$2"
+    tshark_check_udp "$DIR/$1.pcap" "$TARGET_ADDR" "$KERNEL_ADDR" "$2" "$3"
 }
 
 # ---- synack cat -u -> nc -u -l -------------------------------------------------------------
@@ -150,7 +150,7 @@ case_to_nc() {
     [ -s "$DIR/$label.synack.out" ] && fail "synack wrote bytes nc never sent"
     log "  4 datagrams (one of 3000 bytes in fragments) -> nc: $(size "$kout") bytes"
     wait_tun_gone
-    tshark_pcap_udp "$label" one
+    tshark_pcap_udp "$label" one "$port"
 }
 
 # ---- nc -u -> synack cat -u -l -------------------------------------------------------------
@@ -208,7 +208,7 @@ case_from_nc() {
     check_grew "the second sender's datagram refused with port unreachable" "$u0" "${K_UNREACH[@]}"
     check_grew "the 3000-byte reply reassembled by the kernel" "$r0" "${K_REASM[@]}"
     wait_tun_gone
-    tshark_pcap_udp "$label" both
+    tshark_pcap_udp "$label" both "$port"
 }
 
 # ---- -l -k: anyone's datagrams, stdin to the latest sender -------------------------------

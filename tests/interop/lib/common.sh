@@ -745,18 +745,23 @@ tshark_check() {
     [ "$bad_tcp" -eq 0 ] || fail "$bad_tcp bad TCP checksums"
 }
 
-# tshark_check_udp PCAP ME PEER DIRS: a capture of UDP between ME (synack) and PEER (the
-# kernel), read with UDP checksum validation on and IP reassembly (tshark's default; two
-# passes, so that each fragment knows where it was reassembled): tshark_sound; each packet
+# tshark_check_udp PCAP ME PEER DIRS PORT: a capture of UDP between ME (synack) and PEER
+# (the kernel), read with UDP checksum validation on and IP reassembly (tshark's default;
+# two passes, so that each fragment knows where it was reassembled), the payload on PORT
+# decoded as plain data (as tshark_check does for TCP: PORT, below the ephemeral ports, is
+# the one tshark tries first, and without this a random ephemeral port that its tables
+# give to some protocol, 23 of them from 49152 up, would have the payload parsed as that
+# protocol's and called malformed): tshark_sound; each packet
 # UDP between the two, a fragment of such a datagram, an ICMP/ICMPv6 destination
 # unreachable between them, or the kernel's IPv6 multicast; at least one datagram that came
 # in fragments and was reassembled; every UDP and ICMP checksum good; UDP from ME, and
 # (DIRS "both") from PEER too.
 tshark_check_udp() {
-    local pcap=$1 me=$2 peer=$3 dirs=$4 ipf=ip icmpf=icmp unreach_type=3 inf=ip.reassembled_in u
+    local pcap=$1 me=$2 peer=$3 dirs=$4 port=$5 ipf=ip icmpf=icmp unreach_type=3
+    local inf=ip.reassembled_in u
     case $me in *:*) ipf=ipv6 icmpf=icmpv6 unreach_type=1 inf=ipv6.reassembled.in ;; esac
     u="udp && !$icmpf" # not the datagram an ICMP error quotes
-    local opts=(-2 -o udp.check_checksum:TRUE)
+    local opts=(-2 -o udp.check_checksum:TRUE -d "udp.port==$port,data")
     tshark_sound "$pcap" "${opts[@]}" || return 0
     countu() { tshark_frames "$pcap" "$1" "${opts[@]}"; }
     local udp ours fwd rev frag reasm unreach good_udp bad_icmp
