@@ -189,10 +189,6 @@ static synack_ssize tun_uso_next(struct tun_link *t, uint8_t *buf, size_t cap,
     t->stats.rx_uso_datagrams++;
     t->stats.rx_packets++;
     t->stats.rx_bytes += (uint64_t)n;
-    /* A datagram shorter than the segment size is the last (an exact multiple gives up
-     * its packet at the next recv): nothing is held, nothing is due. */
-    size_t headers = (t->uso[0] >> 4) == 6 ? 40 + 8 : 20 + 8;
-    if ((size_t)n - headers < t->uso_gso) t->uso_len = 0;
     return n;
 }
 
