@@ -392,7 +392,9 @@ struct synack_config {
     uint8_t ttl;                       /* IPv4 TTL of emitted packets (default 64) */
     uint64_t seed;                     /* seeds every random choice the stack makes (ports) */
     uint8_t isn_secret[16];            /* RFC 6528 key for the ISN hash */
-    size_t max_conns;                  /* connections (not listeners) the stack can hold */
+    size_t max_conns;                  /* connections (not listeners) the stack can hold;
+                                          also bounds the demux table, which grows with the
+                                          connections held: 32 bytes a connection at most */
     size_t sndbuf;                     /* send buffer per connection, bytes (64 KiB): what a
                                           connection starts with, and keeps unless sndbuf_max
                                           is larger */

@@ -29,15 +29,58 @@ static size_t demux_bucket(const struct tcp_env *e, const struct synack_addr *la
     return (size_t)tcp_tuple_hash(e, laddr, lport, raddr, rport) & (e->nbuckets - 1);
 }
 
+/* The table follows the connections it holds: it doubles once they pass a quarter of its
+ * buckets and halves once they fall under a thirty-second, between DEMUX_MIN_BUCKETS and the
+ * first power of two at or above four buckets per connection the stack may hold. With a
+ * bucket per connection (load 1), chains are Poisson and 35% of lookups meet another
+ * connection first, a TCB line that no cache holds at a million connections; at a load of
+ * a quarter or less, at most 12% do (docs/PERFORMANCE.md, "A round trip at a million
+ * connections"). The gap between the two thresholds keeps a count that moves back and forth
+ * from rehashing each time. */
+#define DEMUX_MIN_BUCKETS 64
+#define DEMUX_GROW_LOAD 4    /* grow past one connection per this many buckets */
+#define DEMUX_SHRINK_LOAD 32 /* shrink below one connection per this many buckets */
+
+static size_t demux_max_buckets(const struct tcp_env *e)
+{
+    size_t n = DEMUX_MIN_BUCKETS;
+    while (n / DEMUX_GROW_LOAD < e->cfg->max_conns && n <= SIZE_MAX / 2 / sizeof *e->buckets)
+        n <<= 1;
+    return n;
+}
+
+/* Moves every connection into a table of `n` buckets; on an allocation failure the old
+ * table stays, and only its chains are longer than they should be. */
+static void demux_resize(struct tcp_env *e, size_t n)
+{
+    struct synack_tcp **b = alloc_mem(e->cfg, n * sizeof *b);
+    if (!b) return;
+    memset(b, 0, n * sizeof *b);
+    for (size_t i = 0; i < e->nbuckets; i++) {
+        struct synack_tcp *c = e->buckets[i];
+        while (c) {
+            struct synack_tcp *next = c->hash_next;
+            size_t at = (size_t)tcp_tuple_hash(e, &c->local_addr, c->local_port, &c->remote_addr,
+                                               c->remote_port) &
+                        (n - 1);
+            c->hash_next = b[at];
+            b[at] = c;
+            c = next;
+        }
+    }
+    alloc_free(e->cfg, e->buckets);
+    e->buckets = b;
+    e->nbuckets = n;
+}
+
 int tcp_demux_init(struct tcp_env *e)
 {
-    size_t n = 16;
-    while (n < e->cfg->max_conns)
-        n <<= 1;
+    size_t n = DEMUX_MIN_BUCKETS;
     e->buckets = alloc_mem(e->cfg, n * sizeof *e->buckets);
     if (!e->buckets) return SYNACK_ERR_NOMEM;
     memset(e->buckets, 0, n * sizeof *e->buckets);
     e->nbuckets = n;
+    e->ndemux = 0;
     return 0;
 }
 
@@ -67,8 +110,8 @@ void tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h)
 
 void tcp_demux_prefetch_conn(const struct tcp_env *e, const struct tcp_hint *h)
 {
-    /* The head of the chain, most often the only entry (the table has a bucket per
-     * connection): the lines of its hot part, up to `iss` (conn.h: seven lines, eight where
+    /* The head of the chain, most often the only entry (the table has four buckets or more
+     * per connection): the lines of its hot part, up to `iss` (conn.h: seven lines, eight where
      * the allocator did not align it to a line). */
     const struct synack_tcp *c = e->buckets[hint_bucket(e, h)];
     if (!c) return;
@@ -83,6 +126,9 @@ void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c)
     size_t b = demux_bucket(e, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port);
     c->hash_next = e->buckets[b];
     e->buckets[b] = c;
+    e->ndemux++;
+    if (e->ndemux > e->nbuckets / DEMUX_GROW_LOAD && e->nbuckets < demux_max_buckets(e))
+        demux_resize(e, 2 * e->nbuckets);
 }
 
 void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c)
@@ -92,6 +138,9 @@ void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c)
         if (*pp == c) {
             *pp = c->hash_next;
             c->hash_next = NULL;
+            e->ndemux--;
+            if (e->ndemux < e->nbuckets / DEMUX_SHRINK_LOAD && e->nbuckets > DEMUX_MIN_BUCKETS)
+                demux_resize(e, e->nbuckets / 2);
             return;
         }
     }

@@ -80,9 +80,11 @@ struct tcp_env {
         uint64_t hash;
     } hint;
 
-    /* Demux: 4-tuple hash (power-of-two buckets, chained) and the listeners. */
+    /* Demux: 4-tuple hash (power-of-two buckets, chained, sized by what it holds: demux.c)
+     * and the listeners. */
     struct synack_tcp **buckets;
     size_t nbuckets;
+    size_t ndemux; /* connections in the buckets */
     struct synack_listener *listeners;
 
     size_t nconns; /* connections allocated (in the demux or held by the app) */

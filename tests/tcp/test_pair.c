@@ -1,5 +1,6 @@
 /* Two synack stacks joined back to back by hand, with every packet moved at one instant:
  * what one stack's replies do to the other's, without the simulator's delays. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "stack/stack.h"
@@ -228,6 +229,123 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     synack_stack_free(b);
 }
 
+/* The demux table follows what it holds (issue 13 item 6, demux.c): it starts small, whatever
+ * max_conns says, doubles as connections pass a quarter of its buckets, halves as they leave,
+ * and every lookup finds its own connection across each move. `refuse_table` makes the
+ * allocator refuse the table's first growth (64 to 128 buckets): the old table must stay and
+ * keep working. */
+static size_t refuse_size;
+static void *refusing_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return size == refuse_size ? NULL : malloc(size);
+}
+static void refusing_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static void demux_follows(bool refuse_table)
+{
+    enum { N = 1100, BASE = 20000, MIN = 64 };
+    struct synack_stack *a = pair_stack_sized(ADDR_A, 1, 2 * N), *b;
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    cfg.max_conns = 2 * N;
+    cfg.addrs[0] = synack_addr_v4(ADDR_B);
+    cfg.seed = 9;
+    cfg.alloc = refusing_alloc;
+    cfg.free = refusing_free;
+    refuse_size = refuse_table ? 2 * MIN * sizeof(struct synack_tcp *) : 0;
+    assert_int_equal(synack_stack_new(&b, &cfg), 0);
+    assert_int_equal(a->tcp.nbuckets, MIN); /* not sized by max_conns */
+    synack_time_t now = SYNACK_S(100);
+    struct synack_listener *l;
+    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), N, NULL, &l), 0);
+    static struct synack_tcp *conn[N], *peer[N];
+    int accepted = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80),
+                                            &SYNACK_TEST_EP(0, (uint16_t)(BASE + i)), NULL,
+                                            &conn[i], now),
+                         0);
+        if (i % 16 != 15 && i != N - 1) continue;
+        pump(a, b, now, 100);
+        for (struct synack_tcp *t; synack_tcp_accept(l, &t) == 0;) {
+            struct synack_tcp_info ti;
+            assert_int_equal(synack_tcp_info(t, &ti), 0);
+            peer[ti.remote_port - BASE] = t;
+            accepted++;
+        }
+        /* Grown whenever more than a quarter of the buckets have a connection each. */
+        assert_true(a->tcp.ndemux <= a->tcp.nbuckets / 4);
+        if (refuse_table && i < 64) {
+            assert_int_equal(b->tcp.nbuckets, MIN); /* refused: the old table holds them */
+            if (i >= 31) assert_true(b->tcp.ndemux > MIN / 4);
+        } else {
+            assert_true(b->tcp.ndemux <= b->tcp.nbuckets / 4);
+        }
+        if (i == 63) refuse_size = 0;
+    }
+    assert_int_equal(accepted, N);
+    assert_int_equal(a->tcp.ndemux, N);
+    assert_int_equal(b->tcp.ndemux, N);
+    assert_int_equal(a->tcp.nbuckets, 8192); /* 4,400 buckets or more, a power of two */
+    /* Every segment reaches its own connection: each client sends its index, each server
+     * end answers with it, after all the moves of both tables. */
+    for (int i = 0; i < N; i++) {
+        uint8_t m[2] = {(uint8_t)(i >> 8), (uint8_t)i};
+        assert_int_equal(synack_tcp_send(conn[i], m, 2, now), 2);
+        if (i % 64 == 63 || i == N - 1) pump(a, b, now, 100);
+    }
+    for (int i = 0; i < N; i++) {
+        uint8_t m[2];
+        assert_int_equal(synack_tcp_recv(peer[i], m, 2, now), 2);
+        assert_int_equal(m[0] << 8 | m[1], i);
+        assert_int_equal(synack_tcp_send(peer[i], m, 2, now), 2);
+    }
+    pump(a, b, now, 100);
+    for (int i = 0; i < N; i++) {
+        uint8_t m[2];
+        assert_int_equal(synack_tcp_recv(conn[i], m, 2, now), 2);
+        assert_int_equal(m[0] << 8 | m[1], i);
+    }
+    /* Reset one by one: the tables halve once fewer than a thirty-second of their buckets
+     * hold a connection, down to where they began. */
+    for (int i = 0; i < N; i++) {
+        synack_tcp_abort(conn[i], now);
+        pump(a, b, now, 10);
+        assert_true(a->tcp.nbuckets == MIN || a->tcp.ndemux >= a->tcp.nbuckets / 32);
+        assert_true(b->tcp.nbuckets == MIN || b->tcp.ndemux >= b->tcp.nbuckets / 32);
+        if (i == N / 2) {
+            /* Half gone: the rest still reach their own ends. */
+            uint8_t m = 'h';
+            assert_int_equal(synack_tcp_send(conn[N - 1], &m, 1, now), 1);
+            pump(a, b, now, 10);
+            assert_int_equal(synack_tcp_recv(peer[N - 1], &m, 1, now), 1);
+        }
+    }
+    assert_int_equal(a->tcp.ndemux, 0);
+    assert_int_equal(b->tcp.ndemux, 0);
+    assert_int_equal(a->tcp.nbuckets, MIN);
+    assert_int_equal(b->tcp.nbuckets, MIN);
+    synack_stack_free(a);
+    synack_stack_free(b);
+}
+
+static void demux_table_follows_the_connections_it_holds(void **state)
+{
+    (void)state;
+    demux_follows(false);
+}
+
+static void demux_table_keeps_working_when_it_cannot_grow(void **state)
+{
+    (void)state;
+    demux_follows(true);
+}
+
 /* Autotuning where the round trip is the processor's own time (issue 13 item 5): two
  * stacks in one loop, as bench/bulk runs them, where each round writes what fits, moves
  * every packet both ways until none is left, and costs 20 us plus a quarter of a
@@ -337,6 +455,8 @@ static void autotuning_grows_the_buffer_of_a_reader_on_its_own_period(void **sta
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(crossed_zero_window_probes_do_not_storm),
     cmocka_unit_test(bind_knows_every_holder_of_a_port_among_many),
+    cmocka_unit_test(demux_table_follows_the_connections_it_holds),
+    cmocka_unit_test(demux_table_keeps_working_when_it_cannot_grow),
     cmocka_unit_test(autotuning_stops_where_the_round_trip_only_grows_with_the_window),
     cmocka_unit_test(autotuning_stops_there_through_stalls),
     cmocka_unit_test(autotuning_grows_the_buffer_of_a_reader_on_its_own_period),
