@@ -394,7 +394,8 @@ struct synack_config {
     uint8_t isn_secret[16];            /* RFC 6528 key for the ISN hash */
     size_t max_conns;                  /* connections (not listeners) the stack can hold;
                                           also bounds the demux table, which grows with the
-                                          connections held: 32 bytes a connection at most */
+                                          connections held: at most the first power of two
+                                          at or above 4 x max_conns buckets of 8 bytes */
     size_t sndbuf;                     /* send buffer per connection, bytes (64 KiB): what a
                                           connection starts with, and keeps unless sndbuf_max
                                           is larger */

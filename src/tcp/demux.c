@@ -32,7 +32,7 @@ static size_t demux_bucket(const struct tcp_env *e, const struct synack_addr *la
 /* The table follows the connections it holds: it doubles once they pass a quarter of its
  * buckets and halves once they fall under a thirty-second, between DEMUX_MIN_BUCKETS and the
  * first power of two at or above four buckets per connection the stack may hold. With a
- * bucket per connection (load 1), chains are Poisson and 35% of lookups meet another
+ * bucket per connection (load near 1), chains are Poisson and 35-37% of lookups meet another
  * connection first, a TCB line that no cache holds at a million connections; at a load of
  * a quarter or less, at most 12% do (docs/PERFORMANCE.md, "A round trip at a million
  * connections"). The gap between the two thresholds keeps a count that moves back and forth
