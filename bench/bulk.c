@@ -62,7 +62,8 @@ static void report(const char *who, unsigned mtu, unsigned long long bytes, syna
 
 static size_t bufmax; /* --bufmax: sndbuf_max and rcvbuf_max; 0 keeps the default */
 static int verbose;   /* -v: the buffers' sizes and cwnd at the end */
-static unsigned tx;   /* --offload: SYNACK_TX_ALL, as an in-memory link that vouches takes */
+static unsigned tx;   /* --offload: SYNACK_TX_ALL (TCP only here), as an in-memory link
+                         that vouches takes */
 static struct synack_hugealloc *huge; /* --hugepages: both stacks' allocator */
 
 static struct synack_stack *stack_at(uint32_t addr, unsigned mtu)

@@ -131,9 +131,22 @@ void fz_drain(struct fz_peer *p)
         struct synack_tx_meta m;
         synack_ssize n = synack_stack_output_offload(p->s, buf, sizeof buf, p->tx, &m, p->now);
         if (n <= 0) return;
-        if (m.gso_size &&
-            (!m.csum_partial || m.hdr_len > (size_t)n || (size_t)n - m.hdr_len < 2u * m.gso_size))
-            abort();
+        if (m.gso_size && (!m.csum_partial || m.hdr_len > (size_t)n)) abort();
+        if (m.gso_size && m.csum_offset == WIRE_UDP_OFF_CHECKSUM) {
+            /* UDP datagrams joined (SYNACK_TX_USO): two to 64, every one cut whole, the last
+             * no longer than the others. */
+            static uint8_t one[65535];
+            size_t k = 0;
+            synack_ssize c;
+            while ((c = synack_uso_datagram(buf, (size_t)n, m.gso_size, k, false, one,
+                                            sizeof one)) > 0) {
+                if ((size_t)c > m.hdr_len + m.gso_size) abort();
+                k++;
+            }
+            if (c != 0 || k < 2 || k > 64) abort();
+        } else if (m.gso_size && (size_t)n - m.hdr_len < 2u * m.gso_size) {
+            abort(); /* a TCP segment to cut: two full pieces at least */
+        }
         if (m.csum_partial &&
             synack_checksum_complete(buf, (size_t)n, m.csum_start, m.csum_offset) != 0)
             abort();

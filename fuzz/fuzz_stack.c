@@ -372,7 +372,9 @@ static void udp_record(struct h *h, uint8_t ctl, uint8_t arg, const uint8_t *d, 
         break;
     }
     case 2:
-        if (h->udp) synack_udp_send(h->udp, d, n, (ctl & 2) ? NULL : &peer, h->p.now);
+        /* A burst of 1 to 8 alike, which output with SYNACK_TX_USO joins (fz_drain checks). */
+        for (unsigned k = 0; h->udp && k <= (arg & 7u); k++)
+            synack_udp_send(h->udp, d, n, (ctl & 2) ? NULL : &peer, h->p.now);
         break;
     case 3:
         if (h->udp) synack_udp_recv(h->udp, buf, (size_t)arg * 16, NULL, h->p.now);

@@ -361,7 +361,8 @@ int synack_mqwire_new(struct synack_mqwire **out, const struct synack_mqwire_con
     if (!w) return SYNACK_ERR_NOMEM;
     w->queues = cfg->queues;
     w->mtu = mtu;
-    w->tx = cfg->no_offload ? 0 : SYNACK_TX_ALL;
+    /* Not SYNACK_TX_USO: the receiving stack would take a joined packet as one datagram. */
+    w->tx = cfg->no_offload ? 0 : SYNACK_TX_CSUM | SYNACK_TX_TSO4 | SYNACK_TX_TSO6;
     w->ring_bytes = ring;
     memcpy(w->key, cfg->key, sizeof w->key);
     size_t nlinks = 2u * w->queues, nrings = nlinks * w->queues;

@@ -334,7 +334,9 @@ static int tun_send(struct synack_link *l, const uint8_t *pkt, size_t len, synac
 }
 
 /* What the kernel took (TUNSETOFFLOAD) is what it finishes of what we write: partial
- * checksums with TUN_F_CSUM, segments to cut with TUN_F_TSO4 / TUN_F_TSO6. */
+ * checksums with TUN_F_CSUM, segments to cut with TUN_F_TSO4 / TUN_F_TSO6, UDP datagrams
+ * joined with TUN_F_USO4 | TUN_F_USO6 (a kernel that takes them from us also cuts those we
+ * write: virtio_net_hdr_to_skb knows GSO_UDP_L4 from 6.2 on, where TUN_F_USO came in). */
 static unsigned tun_tx_offloads(const struct synack_link *l)
 {
     unsigned got = tun_of_const(l)->offloads, tx = 0;
@@ -342,6 +344,7 @@ static unsigned tun_tx_offloads(const struct synack_link *l)
     tx |= SYNACK_TX_CSUM;
     if (got & SYNACK_TUN_OFFLOADED_TSO4) tx |= SYNACK_TX_TSO4;
     if (got & SYNACK_TUN_OFFLOADED_TSO6) tx |= SYNACK_TX_TSO6;
+    if (got & SYNACK_TUN_OFFLOADED_USO) tx |= SYNACK_TX_USO;
     return tx;
 }
 
@@ -352,10 +355,16 @@ static int tun_send_offload(struct synack_link *l, const uint8_t *pkt, size_t le
     struct tun_link *t = tun_of(l);
     /* Work the kernel did not agree to take is refused: the stack leaves only what
      * tun_tx_offloads said. */
-    unsigned need = meta->csum_partial ? SYNACK_TX_CSUM : 0u;
-    if (meta->gso_size && len > 0) need |= (pkt[0] >> 4) == 6 ? SYNACK_TX_TSO6 : SYNACK_TX_TSO4;
     struct synack_vnet_hdr h;
-    if ((need & ~tun_tx_offloads(l)) || synack_vnet_hdr_for_tx(meta, pkt, len, &h) != 0) {
+    if (synack_vnet_hdr_for_tx(meta, pkt, len, &h) != 0) {
+        t->stats.tx_errors++;
+        return SYNACK_ERR_INVAL;
+    }
+    unsigned need = meta->csum_partial ? SYNACK_TX_CSUM : 0u;
+    if (h.gso_type == SYNACK_VNET_GSO_TCPV4) need |= SYNACK_TX_TSO4;
+    if (h.gso_type == SYNACK_VNET_GSO_TCPV6) need |= SYNACK_TX_TSO6;
+    if (h.gso_type == SYNACK_VNET_GSO_UDP_L4) need |= SYNACK_TX_USO;
+    if (need & ~tun_tx_offloads(l)) {
         t->stats.tx_errors++;
         return SYNACK_ERR_INVAL;
     }

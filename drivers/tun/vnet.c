@@ -137,7 +137,12 @@ int synack_vnet_hdr_for_tx(const struct synack_tx_meta *meta, const uint8_t *pkt
     unsigned version = pkt[0] >> 4;
     if (version != 4 && version != 6) return SYNACK_ERR_INVAL;
     if (meta->hdr_len > len) return SYNACK_ERR_INVAL;
-    out->gso_type = version == 4 ? SYNACK_VNET_GSO_TCPV4 : SYNACK_VNET_GSO_TCPV6;
+    /* UDP datagrams joined (SYNACK_TX_USO) are GSO_UDP_L4, one type for both families; the
+     * checksum's place says which transport the packet carries. */
+    if (meta->csum_offset == VNET_UDP_CSUM_OFFSET)
+        out->gso_type = SYNACK_VNET_GSO_UDP_L4;
+    else
+        out->gso_type = version == 4 ? SYNACK_VNET_GSO_TCPV4 : SYNACK_VNET_GSO_TCPV6;
     out->gso_size = meta->gso_size;
     out->hdr_len = meta->hdr_len;
     return 0;

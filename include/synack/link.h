@@ -757,7 +757,7 @@ struct synack_mqwire_config {
     unsigned mtu;    /* largest packet, and what mtu() reports: 68-65535; 0 means 1500 */
     /* Transmit offloads, on unless this is set: memory does not corrupt what it carries,
      * so the links take packets with TCP and UDP checksums left partial and TSO segments of
-     * up to 64 KiB (SYNACK_TX_ALL), and hand them to the receiving stack vouched for
+     * up to 64 KiB (SYNACK_TX_CSUM, SYNACK_TX_TSO4 and SYNACK_TX_TSO6), and hand them to the receiving stack vouched for
      * (synack_link_recv_offload) and whole, as a TUN device hands its merged segments; a
      * plain recv (a capture wrapped around a queue's link) gets the checksum finished. Set
      * it to carry only whole packets of at most mtu. */

@@ -699,7 +699,14 @@ synack_ssize synack_stack_output(struct synack_stack *stack, uint8_t *buf, size_
  * FIN only on the last piece. Only with SYNACK_TX_CSUM (each piece needs its own sum). */
 #define SYNACK_TX_TSO4 0x2u
 #define SYNACK_TX_TSO6 0x4u
-#define SYNACK_TX_ALL 0x7u /* every bit this version knows */
+/* The link cuts a UDP packet of either family into datagrams of gso_size payload bytes each
+ * (the last may have fewer), as UDP segmentation offload does (virtio 1.2 §5.1.6.2,
+ * VIRTIO_NET_HDR_GSO_UDP_L4; Linux's UDP_SEGMENT): every datagram takes the header of the
+ * whole with its own IP and UDP lengths, the IPv4 identification advanced by one per
+ * datagram, and its own checksum. Only with SYNACK_TX_CSUM. A link that carries the packet
+ * to a stack must cut it first (synack_uso_datagram): a stack takes it as one datagram. */
+#define SYNACK_TX_USO 0x8u
+#define SYNACK_TX_ALL 0xfu /* every bit this version knows */
 
 /* How a packet of synack_stack_output_offload is to be finished by its link. All zero: a
  * whole packet with complete checksums, as synack_stack_output writes. */
@@ -710,8 +717,11 @@ struct synack_tx_meta {
     uint16_t csum_offset; /* with csum_partial: the checksum field, after csum_start (16,
                              TCP's; 6, UDP's) */
     uint16_t gso_size;    /* 0, or a TCP segment to cut into pieces of gso_size payload bytes
-                             (SYNACK_TX_TSO4/6; the payload is at least two of them) */
-    uint16_t hdr_len;     /* with gso_size: IP and TCP header bytes, which each piece repeats */
+                             (SYNACK_TX_TSO4/6; the payload is at least two of them), or
+                             UDP datagrams joined into one packet, gso_size payload bytes each
+                             but the last (SYNACK_TX_USO; at least two of them) */
+    uint16_t hdr_len;     /* with gso_size: IP and TCP (or UDP) header bytes, which each piece
+                             repeats */
 };
 
 /* synack_stack_output for a link that finishes some of the work (`tx`: SYNACK_TX_* bits the link
@@ -722,8 +732,12 @@ struct synack_tx_meta {
  * at once, under the same congestion window, peer's window and Nagle as they: the link's pieces are
  * byte for byte the segments synack_stack_output would have written (RFC 9293 §3.7.1: none exceeds
  * the MSS), and the connection accounts for each piece as for a segment of its own (RFC 5681, RFC
- * 6298, RFC 8985). `meta` says what the link must finish (zeroed when nothing). Returns as
- * synack_stack_output, or SYNACK_ERR_INVAL (NULL meta, an unknown bit). */
+ * 6298, RFC 8985); with SYNACK_TX_USO and SYNACK_TX_CSUM, UDP datagrams queued one after
+ * another by one socket to one destination, as many payload bytes each, may leave as one
+ * packet (at most 64 of them, within gso_max_size and `cap`) whose cutting gives back byte for
+ * byte the datagrams synack_stack_output would have written. `meta` says what the link must
+ * finish (zeroed when nothing). Returns as synack_stack_output, or SYNACK_ERR_INVAL (NULL
+ * meta, an unknown bit). */
 synack_ssize synack_stack_output_offload(struct synack_stack *stack, uint8_t *buf, size_t cap,
                                          unsigned tx, struct synack_tx_meta *meta,
                                          synack_time_t now);

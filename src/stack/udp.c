@@ -239,6 +239,82 @@ void stack_udp_wake_writers(struct synack_stack *s, synack_time_t now)
     }
 }
 
+/* UDP segmentation offload, sent (SYNACK_TX_USO): the datagrams queued after the one in
+ * `buf` (`n` bytes, `hdr` of them the IP header) that a link's cutting of one packet would
+ * give back byte for byte join it, as Linux's UDP_SEGMENT sends them (virtio 1.2 §5.1.6.2,
+ * VIRTIO_NET_HDR_GSO_UDP_L4): the same socket's datagrams to the same destination, each the
+ * first's header again with its own lengths and, for IPv4, the next Identification (which
+ * is what the cutting gives each: synack_uso_datagram), with as much payload as the first,
+ * the last with as much or less. None of a fragmented datagram, none without payload; at
+ * most UDP_USO_MAX_SEGS of them, and the whole within cap and gso_max_size (an IPv4 Total
+ * Length, an IPv6 Payload Length). The joined packet carries one UDP header whose Length and
+ * partial checksum cover all of it; `meta` gets the size of each datagram's payload and the
+ * headers each repeats. Returns the packet's length (`n`: nothing joined). */
+#define UDP_USO_MAX_SEGS 64 /* Linux's UDP_MAX_SEGMENTS for a UDP_SEGMENT send */
+
+static size_t udp_output_join(struct synack_stack *s, uint8_t *buf, size_t cap, size_t n,
+                              size_t hdr, struct synack_tx_meta *meta)
+{
+    struct wire_ip_repr ip;
+    if (wire_ip_parse(buf, n, &ip) != SYNACK_DROP_NONE || ip.proto != WIRE_IP_PROTO_UDP ||
+        ip.frag.present || ip.header_len != hdr || ip.payload_len <= WIRE_UDP_HDR_LEN)
+        return n;
+    size_t seg = ip.payload_len - WIRE_UDP_HDR_LEN;
+    size_t limit = cap < s->cfg.gso_max_size ? cap : s->cfg.gso_max_size;
+    if (ip.src.family == SYNACK_AF_INET6) {
+        if (limit > hdr + UINT16_MAX) limit = hdr + UINT16_MAX;
+    } else if (limit > UINT16_MAX) {
+        limit = UINT16_MAX;
+    }
+    size_t total = n, segs = 1, off = 0;
+    uint8_t want[WIRE_IPV6_HDR_LEN + WIRE_UDP_HDR_LEN], got[sizeof want];
+    while (segs < UDP_USO_MAX_SEGS && ring_len(&s->udp_txq) >= off + 2) {
+        uint8_t lenb[2];
+        ring_peek(&s->udp_txq, off, lenb, 2);
+        size_t m = (size_t)lenb[0] << 8 | lenb[1];
+        if (m <= hdr + WIRE_UDP_HDR_LEN || m - hdr - WIRE_UDP_HDR_LEN > seg ||
+            total + (m - hdr - WIRE_UDP_HDR_LEN) > limit)
+            break;
+        /* The header this datagram has if it is the next of the run: the first's, with its
+         * lengths and the next Identification. */
+        struct wire_ip_repr next = ip;
+        next.payload_len = (uint16_t)(m - hdr);
+        if (ip.src.family == SYNACK_AF_INET) next.id = (uint16_t)(ip.frag.id + segs);
+        if (wire_ip_emit(&next, want, sizeof want) != hdr) break;
+        memcpy(want + hdr, buf + hdr, 4); /* the ports */
+        want[hdr + 4] = (uint8_t)((m - hdr) >> 8);
+        want[hdr + 5] = (uint8_t)(m - hdr);
+        ring_peek(&s->udp_txq, off + 2, got, hdr + 6);
+        if (memcmp(want, got, hdr + 6) != 0) break;
+        size_t p = m - hdr - WIRE_UDP_HDR_LEN;
+        ring_peek(&s->udp_txq, off + 2 + hdr + WIRE_UDP_HDR_LEN, buf + total, p);
+        total += p;
+        segs++;
+        off += 2 + m;
+        if (p < seg) break; /* a shorter one ends the run */
+    }
+    if (segs == 1) return n;
+    ring_consume(&s->udp_txq, off);
+    /* RFC 791 §3.1 Total Length (and the header checksum again), RFC 8200 §3 Payload
+     * Length, RFC 768 Length: the joined packet's; its checksum the pseudo-header's partial
+     * sum over that Length, as a UDP_SEGMENT send leaves it (the cutting adjusts it for each
+     * datagram's own). */
+    ip.payload_len = (uint16_t)(total - hdr);
+    ip.id = ip.frag.id;
+    wire_ip_emit(&ip, buf, hdr);
+    uint8_t *udp = buf + hdr;
+    udp[4] = (uint8_t)((total - hdr) >> 8);
+    udp[5] = (uint8_t)(total - hdr);
+    uint16_t csum = wire_csum_partial(
+        wire_csum_pseudo_addr(&ip.src, &ip.dst, WIRE_IP_PROTO_UDP, (uint32_t)(total - hdr)));
+    if (csum == 0) csum = 0xffff;
+    udp[WIRE_UDP_OFF_CHECKSUM] = (uint8_t)(csum >> 8);
+    udp[WIRE_UDP_OFF_CHECKSUM + 1] = (uint8_t)csum;
+    meta->gso_size = (uint16_t)seg;
+    meta->hdr_len = (uint16_t)(hdr + WIRE_UDP_HDR_LEN);
+    return total;
+}
+
 synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, unsigned tx,
                               struct synack_tx_meta *meta, synack_time_t now)
 {
@@ -258,6 +334,7 @@ synack_ssize stack_udp_output(struct synack_stack *s, uint8_t *buf, size_t cap, 
         meta->csum_partial = true;
         meta->csum_start = (uint16_t)hdr;
         meta->csum_offset = WIRE_UDP_OFF_CHECKSUM;
+        if (tx & SYNACK_TX_USO) n = udp_output_join(s, buf, cap, n, hdr, meta);
     } else {
         /* In range: the datagram holds its header (synack_udp_send wrote both). */
         (void)synack_checksum_complete(buf, n, hdr, WIRE_UDP_OFF_CHECKSUM);

@@ -6,7 +6,7 @@
  * they are byte for byte the segments of plain output: a whole transfer, with a loss to
  * repair, goes the same on the wire either way, and ends with the same counters, cwnd and
  * RTT estimates: congestion control, RTT and loss accounting saw each piece as a segment.
- * Without the bits nothing changes. */
+ * Without the bits nothing changes. With SYNACK_TX_USO, UDP datagrams join (below). */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -72,6 +72,21 @@ static struct synack_addr packet_addr(const uint8_t *pkt, bool dst)
     return synack_addr_v6(pkt + (dst ? 24 : 8));
 }
 
+/* The IP header of piece `i` (`n` bytes, `ip_hdr` of them the header) cut from a packet
+ * whose header `out` holds: RFC 791 §3.1 Total Length, the Identification advanced by `i`,
+ * the header checksum again; RFC 8200 §3 Payload Length. */
+static void cut_ip_header(uint8_t *out, size_t ip_hdr, size_t n, size_t i)
+{
+    if ((out[0] >> 4) == 4) {
+        put16(out + 2, (uint16_t)n);
+        put16(out + 4, (uint16_t)(get16(out + 4) + i));
+        put16(out + 10, 0);
+        put16(out + 10, wire_csum_finish(wire_csum_add(0, out, ip_hdr)));
+    } else {
+        put16(out + 4, (uint16_t)(n - ip_hdr));
+    }
+}
+
 /* Piece `i` of `pieces` of the segment `pkt` left for the link to cut into `gso` payload
  * bytes each, written into `out` as a segmentation offload would (independently of the
  * stack's code: from the RFCs' field offsets). Returns its length. */
@@ -92,15 +107,7 @@ static size_t cut_piece(const uint8_t *pkt, size_t len, size_t ip_hdr, size_t tc
     tcp[6] = (uint8_t)(seq >> 8);
     tcp[7] = (uint8_t)seq;
     if (i + 1 < pieces) tcp[13] &= (uint8_t) ~(WIRE_TCP_PSH | WIRE_TCP_FIN);
-    if ((out[0] >> 4) == 4) {
-        /* RFC 791 §3.1: Total Length, an Identification of its own, the header checksum. */
-        put16(out + 2, (uint16_t)n);
-        put16(out + 4, (uint16_t)(get16(out + 4) + i));
-        put16(out + 10, 0);
-        put16(out + 10, wire_csum_finish(wire_csum_add(0, out, ip_hdr)));
-    } else {
-        put16(out + 4, (uint16_t)(n - ip_hdr)); /* RFC 8200 §3: Payload Length */
-    }
+    cut_ip_header(out, ip_hdr, n, i);
     struct synack_addr src = packet_addr(out, false), dst = packet_addr(out, true);
     put16(tcp + 16, 0);
     uint32_t sum = wire_csum_pseudo_addr(&src, &dst, WIRE_IP_PROTO_TCP, (uint32_t)(n - ip_hdr));
@@ -394,6 +401,276 @@ static void partial_checksum_verifies_once_finished(void **state)
     synack_stack_free(b);
 }
 
+/* ---- UDP segmentation offload, sent ---- */
+
+/* UDP segmentation offload, sent (synack_stack_output_offload with SYNACK_TX_USO): datagrams
+ * one socket queued one after another to one destination leave as one packet the link cuts,
+ * and cut as UDP segmentation offload cuts (each datagram the headers of the whole with its
+ * own lengths, the IPv4 identification advanced by one per datagram, its own checksum), they
+ * are byte for byte the datagrams of plain output. Two stacks made alike are given the same
+ * sends; one is drained plainly, the other with the offload, and the wires are compared.
+ * What may not join: another destination or socket, a datagram after a shorter one, one whose
+ * identification is not the next (a fragmented datagram took one in between), fragments,
+ * empty datagrams, more than 64, more than `cap` or gso_max_size; without SYNACK_TX_CSUM,
+ * nothing joins. */
+#define LOCAL4 0xc6120001u /* 198.18.0.1 */
+#define PEER4 0xc6120002u
+#define OTHER4 0xc6120003u
+static const uint8_t LOCAL6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+static const uint8_t PEER6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+static const uint8_t OTHER6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 3};
+#define MAXPKTS 512
+
+struct wire_list {
+    uint8_t *pkt[MAXPKTS];
+    size_t len[MAXPKTS];
+    size_t n;
+};
+
+static void list_add(struct wire_list *w, const uint8_t *p, size_t len)
+{
+    assert_true(w->n < MAXPKTS);
+    w->pkt[w->n] = malloc(len);
+    assert_non_null(w->pkt[w->n]);
+    memcpy(w->pkt[w->n], p, len);
+    w->len[w->n++] = len;
+}
+
+static void list_free(struct wire_list *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        free(w->pkt[i]);
+    w->n = 0;
+}
+
+/* Datagram `i` of the packet `pkt` joined from datagrams of `gso` payload bytes, written into
+ * `out` as a segmentation offload cuts it (independently of the stack's code: from the RFCs'
+ * field offsets). Returns its length, 0 past the last. */
+static size_t cut_datagram(const uint8_t *pkt, size_t len, size_t gso, size_t i, uint8_t *out)
+{
+    size_t ip_hdr = (pkt[0] >> 4) == 4 ? 20 : 40, hdr = ip_hdr + 8, off = hdr + i * gso;
+    if (off >= len) return 0;
+    size_t payload = len - off < gso ? len - off : gso, n = hdr + payload;
+    memcpy(out, pkt, hdr);
+    memcpy(out + hdr, pkt + off, payload);
+    cut_ip_header(out, ip_hdr, n, i);
+    uint8_t *udp = out + ip_hdr;
+    put16(udp + 4, (uint16_t)(n - ip_hdr)); /* RFC 768: Length */
+    put16(udp + 6, 0);
+    struct synack_addr src = packet_addr(out, false), dst = packet_addr(out, true);
+    uint32_t sum = wire_csum_pseudo_addr(&src, &dst, WIRE_IP_PROTO_UDP, (uint32_t)(n - ip_hdr));
+    uint16_t c = wire_csum_finish(wire_csum_add(sum, udp, n - ip_hdr));
+    put16(udp + 6, c ? c : 0xffff); /* RFC 768: a computed zero goes as all ones */
+    return n;
+}
+
+static struct synack_stack *make_stack(bool v6, uint32_t gso_max_size)
+{
+    struct synack_config cfg;
+    synack_config_default(&cfg);
+    cfg.addrs[0] = v6 ? synack_addr_v6(LOCAL6) : synack_addr_v4(LOCAL4);
+    cfg.seed = 7;
+    cfg.udp_sndbuf = 256 * 1024;
+    cfg.gso_max_size = gso_max_size;
+    struct synack_stack *s;
+    assert_int_equal(synack_stack_new(&s, &cfg), 0);
+    return s;
+}
+
+static struct synack_endpoint ep(bool v6, int which, uint16_t port)
+{
+    struct synack_endpoint e = {.port = port};
+    if (v6)
+        e.addr = synack_addr_v6(which ? OTHER6 : PEER6);
+    else
+        e.addr = synack_addr_v4(which ? OTHER4 : PEER4);
+    return e;
+}
+
+/* The sends both stacks get, and how the offloaded one must join them (sizes of the runs
+ * that leave as one packet, in order; 0 ends the list): see the file's comment. */
+static void send_all(struct synack_stack *s, bool v6)
+{
+    struct synack_udp *u1, *u2;
+    struct synack_endpoint l1 = {.port = 5353}, l2 = {.port = 5354};
+    assert_int_equal(synack_udp_bind(s, &l1, NULL, &u1), 0);
+    assert_int_equal(synack_udp_bind(s, &l2, NULL, &u2), 0);
+    static uint8_t data[4000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7 + 3);
+    struct synack_endpoint a = ep(v6, 0, 9000), b = ep(v6, 1, 9000);
+    synack_time_t now = 0;
+#define SEND(u, len, to) assert_int_equal(synack_udp_send((u), data, (len), (to), now), (len))
+    for (int i = 0; i < 10; i++) /* a run, and a shorter one ends it: 11 */
+        SEND(u1, 1000, &a);
+    SEND(u1, 300, &a);
+    for (int i = 0; i < 5; i++) /* 5 */
+        SEND(u1, 1000, &a);
+    for (int i = 0; i < 3; i++) /* another destination: 3 */
+        SEND(u1, 1000, &b);
+    for (int i = 0; i < 2; i++) /* another socket: 2 ... */
+        SEND(u2, 1000, &a);
+    SEND(u2, 3000, &a); /* fragmented: takes the identification between */
+    SEND(u2, 1000, &a); /* ... and 1, the next in the queue but not the next identification */
+    for (int i = 0; i < 70; i++) /* at most 64 */
+        SEND(u1, 200, &a);
+    SEND(u1, 0, &a); /* empty: alone */
+    SEND(u1, 0, &a);
+    for (int i = 0; i < 3; i++) /* a larger one after smaller ones: 2, then 1 */
+        SEND(u1, i == 2 ? 500 : 100, &a);
+#undef SEND
+}
+
+static const size_t RUNS4[] = {11, 5, 3, 2, 1, 64, 6, 1, 1, 2, 1, 0};
+/* IPv6 has no identification: the datagram after the fragmented one joins the two before. */
+static const size_t RUNS6[] = {11, 5, 3, 3, 64, 6, 1, 1, 2, 1, 0};
+
+/* Drains `s`, finishing what the link would (cutting joined packets, finishing partial
+ * checksums), into `w`; `runs` gets the datagrams of each joined packet. */
+static void drain(struct synack_stack *s, unsigned tx, size_t cap, size_t limit,
+                  struct wire_list *w, size_t *runs, size_t *nruns)
+{
+    static uint8_t buf[70000], out[70000];
+    struct synack_tx_meta m;
+    synack_ssize n;
+    *nruns = 0;
+    while ((n = synack_stack_output_offload(s, buf, cap, tx, &m, 0)) > 0) {
+        bool v4 = (buf[0] >> 4) == 4;
+        /* A whole UDP datagram: not a fragment (RFC 791 §3.1: MF and the offset zero; RFC
+         * 8200 §4.5: a fragment header follows the fixed one). */
+        bool udp = v4 ? buf[9] == WIRE_IP_PROTO_UDP && (get16(buf + 6) & 0x3fff) == 0
+                      : buf[6] == WIRE_IP_PROTO_UDP;
+        size_t ip_hdr = v4 ? 20 : 40;
+        if (m.gso_size) {
+            assert_true(udp);
+            assert_true(m.csum_partial);
+            assert_int_equal(m.hdr_len, ip_hdr + 8);
+            /* The joined packet is itself a well-formed datagram whose checksum is left
+             * partial over its whole Length (what the cutting adjusts for each datagram's own,
+             * as Linux's does) and whose IPv4 header checksum holds. */
+            static uint8_t whole[70000];
+            memcpy(whole, buf, (size_t)n);
+            assert_int_equal(
+                synack_checksum_complete(whole, (size_t)n, m.csum_start, m.csum_offset), 0);
+            struct wire_ip_repr ip;
+            struct wire_udp_repr d;
+            assert_int_equal(wire_ip_parse(whole, (size_t)n, &ip), SYNACK_DROP_NONE);
+            assert_int_equal(ip.header_len + ip.payload_len, (size_t)n);
+            assert_int_equal(
+                wire_udp_parse(whole + ip.header_len, ip.payload_len, &ip.src, &ip.dst, &d),
+                SYNACK_DROP_NONE);
+            assert_int_equal(d.payload_len + 8, ip.payload_len);
+            assert_true((size_t)n <= limit);
+            size_t k = 0, len;
+            for (; (len = cut_datagram(buf, (size_t)n, m.gso_size, k, out)) > 0; k++) {
+                list_add(w, out, len);
+                /* The stack's own cutting, which a TUN link uses on receive, agrees. */
+                static uint8_t again[70000];
+                assert_int_equal(
+                    synack_uso_datagram(buf, (size_t)n, m.gso_size, k, true, again, sizeof again),
+                    (synack_ssize)len);
+                assert_memory_equal(again, out, len);
+            }
+            assert_true(k >= 2);
+            runs[(*nruns)++] = k;
+            continue;
+        }
+        if (m.csum_partial)
+            assert_int_equal(synack_checksum_complete(buf, (size_t)n, m.csum_start, m.csum_offset),
+                             0);
+        if (udp) runs[(*nruns)++] = 1;
+        list_add(w, buf, (size_t)n);
+    }
+    assert_int_equal(n, SYNACK_ERR_AGAIN);
+}
+
+static void compare(const struct wire_list *a, const struct wire_list *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_int_equal(a->len[i], b->len[i]);
+        assert_memory_equal(a->pkt[i], b->pkt[i], a->len[i]);
+    }
+}
+
+static void uso_run(bool v6)
+{
+    struct synack_stack *plain = make_stack(v6, 65535), *off = make_stack(v6, 65535);
+    send_all(plain, v6);
+    send_all(off, v6);
+    static struct wire_list wp, wo;
+    size_t runs[MAXPKTS], nruns, unused[MAXPKTS], nunused;
+    drain(plain, 0, 65535, 65535, &wp, unused, &nunused);
+    drain(off, SYNACK_TX_CSUM | SYNACK_TX_USO, 65535, 65535, &wo, runs, &nruns);
+    compare(&wp, &wo);
+    /* The datagrams left whole are counted as runs of 1 (fragments are not datagrams). */
+    const size_t *expect = v6 ? RUNS6 : RUNS4;
+    size_t want = 0;
+    while (expect[want])
+        want++;
+    assert_int_equal(nruns, want);
+    for (size_t i = 0; i < want; i++)
+        assert_int_equal(runs[i], expect[i]);
+    list_free(&wp);
+    list_free(&wo);
+    synack_stack_free(plain);
+    synack_stack_free(off);
+}
+
+static void uso_cuts_into_the_plain_datagrams_ipv4(void **state)
+{
+    (void)state;
+    uso_run(false);
+}
+
+static void uso_cuts_into_the_plain_datagrams_ipv6(void **state)
+{
+    (void)state;
+    uso_run(true);
+}
+
+/* The joined packet stays within `cap` and gso_max_size; without the checksum offload, or
+ * with gso_max_size 0, nothing joins. */
+static void uso_is_bounded_by_cap_and_gso_max_size(void **state)
+{
+    (void)state;
+    static struct wire_list wp, wo;
+    size_t runs[MAXPKTS], nruns, unused[MAXPKTS], nunused;
+    struct {
+        uint32_t gso_max;
+        size_t cap;
+        unsigned tx;
+        bool joins;
+    } cases[] = {
+        {65535, 4100, SYNACK_TX_CSUM | SYNACK_TX_USO, true},
+        {3100, 65535, SYNACK_TX_CSUM | SYNACK_TX_USO, true},
+        {65535, 65535, SYNACK_TX_USO, false}, /* no checksum offload */
+        {0, 65535, SYNACK_TX_CSUM | SYNACK_TX_USO, false},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct synack_stack *plain = make_stack(false, 65535),
+                            *off = make_stack(false, cases[c].gso_max);
+        send_all(plain, false);
+        send_all(off, false);
+        size_t limit = cases[c].cap < cases[c].gso_max ? cases[c].cap : cases[c].gso_max;
+        drain(plain, 0, 65535, 65535, &wp, unused, &nunused);
+        drain(off, cases[c].tx, cases[c].cap, limit, &wo, runs, &nruns);
+        compare(&wp, &wo);
+        size_t longest = 0;
+        for (size_t i = 0; i < nruns; i++)
+            if (runs[i] > longest) longest = runs[i];
+        /* 4 x 1000 bytes and their headers fit 4100, 3 fit 3100: the runs were cut there. */
+        if (cases[c].joins)
+            assert_true(longest >= 3);
+        else
+            assert_int_equal(longest, 1);
+        list_free(&wp);
+        list_free(&wo);
+        synack_stack_free(plain);
+        synack_stack_free(off);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tso_cuts_into_the_plain_segments_ipv4),
     cmocka_unit_test(tso_cuts_into_the_plain_segments_ipv6),
@@ -401,6 +678,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(csum_offload_alone_leaves_segments_whole),
     cmocka_unit_test(tso_is_bounded_by_family_and_gso_max_size),
     cmocka_unit_test(partial_checksum_verifies_once_finished),
+    cmocka_unit_test(uso_cuts_into_the_plain_datagrams_ipv4),
+    cmocka_unit_test(uso_cuts_into_the_plain_datagrams_ipv6),
+    cmocka_unit_test(uso_is_bounded_by_cap_and_gso_max_size),
 };
 
 SYNACK_TEST_MAIN("tso", tests)

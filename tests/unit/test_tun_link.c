@@ -1224,6 +1224,117 @@ static void tun_offload_cuts_ipv6_udp_segments(void **state)
     run_in_netns(tun_child_uso_v6);
 }
 
+/* ---- UDP segmentation offload: the stack's datagrams, joined for the kernel to cut ---- */
+
+/* The stack sends USO_COUNT datagrams (the last shorter) to the kernel's UDP socket in one
+ * go over a TUN opened with `offload` (behind a fault wrapper that does nothing when `wrap`),
+ * over IPv6 when `v6`; the kernel receives each, byte-exact and in order, within 10 s.
+ * Fills the TUN link's counters and what the kernel took. 0, or 1 with the failed check
+ * printed. */
+static int uso_send_exchange(int offload, bool wrap, bool v6, struct synack_link_stats *st,
+                             unsigned *offloads)
+{
+    struct udp_path path;
+    if (udp_path_open(&path, offload, wrap, v6) != 0) return 1;
+    *offloads = synack_tun_offloads(path.tun);
+    struct synack_link *l = path.l;
+    struct synack_stack *stack = path.stack;
+    int s = path.s;
+    struct sockaddr_storage me;
+    socklen_t mlen = sizeof me;
+    CHILD_CHECK(getsockname(s, (struct sockaddr *)&me, &mlen) == 0);
+    struct synack_endpoint to = {.addr =
+                                     v6 ? synack_addr_v6(HOST_ADDR6) : synack_addr_v4(HOST_ADDR),
+                                 .port = ntohs(v6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+                                                  : ((struct sockaddr_in *)&me)->sin_port)};
+    uint8_t d[2048];
+    synack_time_t now = off_now();
+    for (unsigned i = 0; i < USO_COUNT; i++) {
+        for (size_t k = 0; k < uso_len(i); k++)
+            d[k] = uso_byte(i, k);
+        CHILD_CHECK(synack_udp_send(path.u, d, uso_len(i), &to, now) == (synack_ssize)uso_len(i));
+    }
+    static uint8_t buf[65536];
+    unsigned got = 0;
+    synack_time_t end = now + SYNACK_S(10);
+    while (got < USO_COUNT && off_now() < end) {
+        now = off_now();
+        synack_link_pump(l, stack, buf, sizeof buf, now);
+        synack_link_drain(l, stack, buf, sizeof buf, now);
+        ssize_t r;
+        while ((r = recv(s, d, sizeof d, MSG_DONTWAIT)) >= 0) {
+            CHILD_CHECK(got < USO_COUNT && r == (ssize_t)uso_len(got));
+            for (size_t k = 0; k < (size_t)r; k++)
+                CHILD_CHECK(d[k] == uso_byte(got, k));
+            got++;
+        }
+        struct pollfd p = {.fd = s, .events = POLLIN};
+        (void)poll(&p, 1, 1);
+    }
+    CHILD_CHECK(got == USO_COUNT);
+    synack_link_stats(path.tun, st);
+    fprintf(stderr,
+            "USO sent, offload %d%s %s: offloads 0x%x, %llu out, %llu to cut, %llu errors\n",
+            offload, wrap ? " wrapped" : "", v6 ? "IPv6" : "IPv4", *offloads,
+            (unsigned long long)st->tx_packets, (unsigned long long)st->tx_gso_packets,
+            (unsigned long long)st->tx_errors);
+    close(s);
+    synack_stack_free(stack);
+    synack_link_free(l);
+    return 0;
+}
+
+static int tun_child_uso_send(bool v6)
+{
+    if (v6) ipv6_no_dad();
+    struct synack_link_stats st;
+    unsigned offloads;
+    if (uso_send_exchange(SYNACK_TUN_OFFLOAD_AUTO, false, v6, &st, &offloads) != 0) return 1;
+    CHILD_CHECK(st.tx_errors == 0);
+    if (offloads & SYNACK_TUN_OFFLOADED_USO) {
+        /* The 41 left in few packets, each cut by the kernel (at most 64 datagrams and 64 KiB
+         * a packet: one, or two if the first was sent before the rest were queued). */
+        CHILD_CHECK(st.tx_gso_packets >= 1 && st.tx_packets < USO_COUNT / 2);
+    } else {
+        CHILD_CHECK(st.tx_gso_packets == 0 && st.tx_packets >= USO_COUNT);
+    }
+    /* Behind a wrapper, and with offloads off: every datagram whole. */
+    st = (struct synack_link_stats){0};
+    if (uso_send_exchange(SYNACK_TUN_OFFLOAD_AUTO, true, v6, &st, &offloads) != 0) return 1;
+    CHILD_CHECK(st.tx_gso_packets == 0 && st.tx_packets >= USO_COUNT);
+    st = (struct synack_link_stats){0};
+    if (uso_send_exchange(SYNACK_TUN_OFFLOAD_OFF, false, v6, &st, &offloads) != 0) return 1;
+    CHILD_CHECK(offloads == 0 && st.tx_gso_packets == 0 && st.tx_packets >= USO_COUNT);
+    return 0;
+}
+
+static int tun_child_uso_send_v4(void)
+{
+    return tun_child_uso_send(false);
+}
+
+static int tun_child_uso_send_v6(void)
+{
+    return tun_child_uso_send(true);
+}
+
+/* SYNACK_TX_USO over TUN_F_USO4 | TUN_F_USO6: 41 datagrams the stack sends to a kernel socket
+ * leave as one packet or two (VIRTIO_NET_HDR_GSO_UDP_L4) that the kernel cuts, and arrive
+ * byte-exact and in order; behind a wrapper and with offloads off, as 41 packets. (Where the
+ * kernel did not grant USO, tun_offload_cuts_udp_segments checks it is one before 6.2.) */
+static void tun_offload_sends_udp_segments_for_the_kernel_to_cut(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_uso_send_v4);
+}
+
+/* The same over IPv6. */
+static void tun_offload_sends_ipv6_udp_segments_for_the_kernel_to_cut(void **state)
+{
+    (void)state;
+    run_in_netns(tun_child_uso_send_v6);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_configures_kernel_side_and_carries_ipv4),
     cmocka_unit_test(tun_configures_ipv6_and_carries_it),
@@ -1243,6 +1354,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tun_offload_carries_ipv6_udp_with_partial_checksums),
     cmocka_unit_test(tun_offload_cuts_udp_segments),
     cmocka_unit_test(tun_offload_cuts_ipv6_udp_segments),
+    cmocka_unit_test(tun_offload_sends_udp_segments_for_the_kernel_to_cut),
+    cmocka_unit_test(tun_offload_sends_ipv6_udp_segments_for_the_kernel_to_cut),
 };
 
 SYNACK_TEST_MAIN("tun_link", tests)

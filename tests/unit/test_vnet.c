@@ -289,6 +289,19 @@ static void vnet_header_for_transmit(void **state)
     assert_int_equal(parse_with(&h, v6, sizeof v6, &back), SYNACK_VNET_OK);
     assert_memory_equal(&back, &h, sizeof h);
 
+    /* UDP datagrams joined (SYNACK_TX_USO): GSO_UDP_L4 on either family, told by the
+     * checksum's place (RFC 768: 6). */
+    const struct synack_tx_meta uso4 = {
+        .csum_partial = true, .csum_start = 20, .csum_offset = 6, .gso_size = 1000, .hdr_len = 28};
+    assert_int_equal(synack_vnet_hdr_for_tx(&uso4, v4, sizeof v4, &h), 0);
+    assert_int_equal(h.gso_type, SYNACK_VNET_GSO_UDP_L4);
+    assert_int_equal(h.gso_size, 1000);
+    assert_int_equal(h.hdr_len, 28);
+    const struct synack_tx_meta uso6 = {
+        .csum_partial = true, .csum_start = 40, .csum_offset = 6, .gso_size = 1000, .hdr_len = 48};
+    assert_int_equal(synack_vnet_hdr_for_tx(&uso6, v6, sizeof v6, &h), 0);
+    assert_int_equal(h.gso_type, SYNACK_VNET_GSO_UDP_L4);
+
     /* Refused: a segment to cut without a partial checksum; the field past the end;
      * hdr_len past the end; a version that is neither 4 nor 6. */
     struct synack_tx_meta bad = gso4;
