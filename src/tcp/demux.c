@@ -23,12 +23,6 @@ uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr
     return siphash_tuple(e->hash_key, laddr, lport, raddr, rport);
 }
 
-static size_t demux_bucket(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
-                           const struct synack_addr *raddr, uint16_t rport)
-{
-    return (size_t)tcp_tuple_hash(e, laddr, lport, raddr, rport) & (e->nbuckets - 1);
-}
-
 /* The table follows the connections it holds: it doubles once they pass a quarter of its
  * buckets and halves once they fall under a thirty-second, between DEMUX_MIN_BUCKETS and the
  * first power of two at or above four buckets per connection the stack may hold. With a
@@ -36,10 +30,23 @@ static size_t demux_bucket(const struct tcp_env *e, const struct synack_addr *la
  * connection first, a TCB line that no cache holds at a million connections; at a load of
  * a quarter or less, at most 12% do (docs/PERFORMANCE.md, "A round trip at a million
  * connections"). The gap between the two thresholds keeps a count that moves back and forth
- * from rehashing each time. */
+ * from rehashing each time.
+ *
+ * A resize moves the connections a few buckets at a time, as Redis's dictionary rehashes:
+ * moved all at once, the last doubling on the way to a million connections held one SYN for
+ * 193 ms (half a million connections rehashed, 32 MiB written). While it lasts both tables
+ * are in use: bucket i of the old table (`old`, `old_n` buckets) has moved once i is below
+ * `moved`, and a tuple is looked for, added and removed in the old table until its old
+ * bucket has moved, in the new one after. Every insert and every remove moves the next
+ * DEMUX_MOVE_STEP old buckets; the new table's buckets are zeroed as the old ones that fill
+ * them move, so no operation touches more than a step's worth of either. A step of 64 ends
+ * a doubling (old_n / 64 operations) before the quarter-load threshold can be passed again
+ * (old_n / 4 inserts later), and a halving before the next one is due (old_n / 64 removes);
+ * no resize starts while one is under way. */
 #define DEMUX_MIN_BUCKETS 64
 #define DEMUX_GROW_LOAD 4    /* grow past one connection per this many buckets */
 #define DEMUX_SHRINK_LOAD 32 /* shrink below one connection per this many buckets */
+#define DEMUX_MOVE_STEP 64   /* old buckets moved per insert or remove during a resize */
 
 static size_t demux_max_buckets(const struct tcp_env *e)
 {
@@ -49,26 +56,61 @@ static size_t demux_max_buckets(const struct tcp_env *e)
     return n;
 }
 
-/* Moves every connection into a table of `n` buckets; on an allocation failure the old
- * table stays, and only its chains are longer than they should be. */
+/* Where a tuple of hash `h` is: its bucket in the old table while that has not moved, else
+ * in the current one. */
+static struct synack_tcp **demux_slot(const struct tcp_env *e, uint64_t h)
+{
+    if (e->old) {
+        size_t i = (size_t)h & (e->old_n - 1);
+        if (i >= e->moved) return &e->old[i];
+    }
+    return &e->buckets[(size_t)h & (e->nbuckets - 1)];
+}
+
+static uint64_t conn_hash(const struct tcp_env *e, const struct synack_tcp *c)
+{
+    return tcp_tuple_hash(e, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port);
+}
+
+/* Moves the old table's next `step` buckets into the new one, and frees the old table once
+ * the last has moved. */
+static void demux_move(struct tcp_env *e, size_t step)
+{
+    for (; step > 0 && e->moved < e->old_n; step--, e->moved++) {
+        size_t i = e->moved;
+        /* The new buckets this old one fills: i and i + old_n when doubling, i mod n when
+         * halving (zeroed by the first of its two old buckets, which moves first). */
+        if (e->nbuckets > e->old_n) {
+            e->buckets[i] = NULL;
+            e->buckets[i + e->old_n] = NULL;
+        } else if (i < e->nbuckets) {
+            e->buckets[i] = NULL;
+        }
+        struct synack_tcp *c = e->old[i];
+        while (c) {
+            struct synack_tcp *next = c->hash_next;
+            struct synack_tcp **b = &e->buckets[(size_t)conn_hash(e, c) & (e->nbuckets - 1)];
+            c->hash_next = *b;
+            *b = c;
+            c = next;
+        }
+    }
+    if (e->moved == e->old_n) {
+        alloc_free(e->cfg, e->old);
+        e->old = NULL;
+        e->old_n = e->moved = 0;
+    }
+}
+
+/* Starts moving every connection into a table of `n` buckets; on an allocation failure the
+ * old table stays, and only its chains are longer than they should be. */
 static void demux_resize(struct tcp_env *e, size_t n)
 {
     struct synack_tcp **b = alloc_mem(e->cfg, n * sizeof *b);
     if (!b) return;
-    memset(b, 0, n * sizeof *b);
-    for (size_t i = 0; i < e->nbuckets; i++) {
-        struct synack_tcp *c = e->buckets[i];
-        while (c) {
-            struct synack_tcp *next = c->hash_next;
-            size_t at = (size_t)tcp_tuple_hash(e, &c->local_addr, c->local_port, &c->remote_addr,
-                                               c->remote_port) &
-                        (n - 1);
-            c->hash_next = b[at];
-            b[at] = c;
-            c = next;
-        }
-    }
-    alloc_free(e->cfg, e->buckets);
+    e->old = e->buckets;
+    e->old_n = e->nbuckets;
+    e->moved = 0;
     e->buckets = b;
     e->nbuckets = n;
 }
@@ -76,6 +118,8 @@ static void demux_resize(struct tcp_env *e, size_t n)
 int tcp_demux_init(struct tcp_env *e)
 {
     size_t n = DEMUX_MIN_BUCKETS;
+    e->old = NULL;
+    e->old_n = e->moved = 0;
     e->buckets = alloc_mem(e->cfg, n * sizeof *e->buckets);
     if (!e->buckets) return SYNACK_ERR_NOMEM;
     memset(e->buckets, 0, n * sizeof *e->buckets);
@@ -84,10 +128,17 @@ int tcp_demux_init(struct tcp_env *e)
     return 0;
 }
 
+void tcp_demux_free(struct tcp_env *e)
+{
+    alloc_free(e->cfg, e->buckets);
+    alloc_free(e->cfg, e->old);
+    e->buckets = e->old = NULL;
+}
+
 struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
                                   uint16_t lport, const struct synack_addr *raddr, uint16_t rport)
 {
-    struct synack_tcp *c = e->buckets[demux_bucket(e, laddr, lport, raddr, rport)];
+    struct synack_tcp *c = *demux_slot(e, tcp_tuple_hash(e, laddr, lport, raddr, rport));
     for (; c; c = c->hash_next) {
         if (c->local_port == lport && c->remote_port == rport && addr_eq(&c->remote_addr, raddr) &&
             addr_eq(&c->local_addr, laddr))
@@ -96,16 +147,11 @@ struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_a
     return NULL;
 }
 
-static size_t hint_bucket(const struct tcp_env *e, const struct tcp_hint *h)
-{
-    return (size_t)h->hash & (e->nbuckets - 1);
-}
-
 void tcp_demux_prefetch(const struct tcp_env *e, struct tcp_hint *h)
 {
     h->hash = siphash_tuple(e->hash_key, &h->laddr, h->lport, &h->raddr, h->rport);
     h->valid = true;
-    hint_prefetch(&e->buckets[hint_bucket(e, h)]);
+    hint_prefetch(demux_slot(e, h->hash));
 }
 
 void tcp_demux_prefetch_conn(const struct tcp_env *e, const struct tcp_hint *h)
@@ -113,7 +159,7 @@ void tcp_demux_prefetch_conn(const struct tcp_env *e, const struct tcp_hint *h)
     /* The head of the chain, most often the only entry (the table has four buckets or more
      * per connection): the lines of its hot part, up to `iss` (conn.h: seven lines, eight where
      * the allocator did not align it to a line). */
-    const struct synack_tcp *c = e->buckets[hint_bucket(e, h)];
+    const struct synack_tcp *c = *demux_slot(e, h->hash);
     if (!c) return;
     uintptr_t at = (uintptr_t)c & ~(uintptr_t)(HINT_LINE - 1);
     uintptr_t end = (uintptr_t)c + offsetof(struct synack_tcp, iss);
@@ -123,23 +169,25 @@ void tcp_demux_prefetch_conn(const struct tcp_env *e, const struct tcp_hint *h)
 
 void tcp_demux_insert(struct tcp_env *e, struct synack_tcp *c)
 {
-    size_t b = demux_bucket(e, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port);
-    c->hash_next = e->buckets[b];
-    e->buckets[b] = c;
+    if (e->old) demux_move(e, DEMUX_MOVE_STEP);
+    struct synack_tcp **b = demux_slot(e, conn_hash(e, c));
+    c->hash_next = *b;
+    *b = c;
     e->ndemux++;
-    if (e->ndemux > e->nbuckets / DEMUX_GROW_LOAD && e->nbuckets < demux_max_buckets(e))
+    if (!e->old && e->ndemux > e->nbuckets / DEMUX_GROW_LOAD && e->nbuckets < demux_max_buckets(e))
         demux_resize(e, 2 * e->nbuckets);
 }
 
 void tcp_demux_remove(struct tcp_env *e, struct synack_tcp *c)
 {
-    size_t b = demux_bucket(e, &c->local_addr, c->local_port, &c->remote_addr, c->remote_port);
-    for (struct synack_tcp **pp = &e->buckets[b]; *pp; pp = &(*pp)->hash_next) {
+    if (e->old) demux_move(e, DEMUX_MOVE_STEP);
+    for (struct synack_tcp **pp = demux_slot(e, conn_hash(e, c)); *pp; pp = &(*pp)->hash_next) {
         if (*pp == c) {
             *pp = c->hash_next;
             c->hash_next = NULL;
             e->ndemux--;
-            if (e->ndemux < e->nbuckets / DEMUX_SHRINK_LOAD && e->nbuckets > DEMUX_MIN_BUCKETS)
+            if (!e->old && e->ndemux < e->nbuckets / DEMUX_SHRINK_LOAD &&
+                e->nbuckets > DEMUX_MIN_BUCKETS)
                 demux_resize(e, e->nbuckets / 2);
             return;
         }

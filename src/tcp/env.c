@@ -39,11 +39,10 @@ void tcp_env_free(struct tcp_env *e)
         e->listeners = l->next;
         alloc_free(e->cfg, l);
     }
-    alloc_free(e->cfg, e->buckets);
+    tcp_demux_free(e);
     alloc_free(e->cfg, e->port_holders);
     alloc_free(e->cfg, e->timer_storage);
     alloc_free(e->cfg, e->ctlq);
-    e->buckets = NULL;
     e->port_holders = NULL;
     e->timer_storage = NULL;
     e->ctlq = NULL;

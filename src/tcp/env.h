@@ -85,6 +85,9 @@ struct tcp_env {
     struct synack_tcp **buckets;
     size_t nbuckets;
     size_t ndemux; /* connections in the buckets */
+    /* During a resize, the table before it, whose buckets below `moved` have moved. */
+    struct synack_tcp **old;
+    size_t old_n, moved;
     struct synack_listener *listeners;
 
     size_t nconns; /* connections allocated (in the demux or held by the app) */
