@@ -11,9 +11,10 @@
 #   case_begin NAME; start_bg / ns_timeout / xfer_* / http_*; check_*; case_end
 #   interop_finish                    prints "N passed, M failed[, K skipped]", exits 0 or 1
 # A failing check calls `fail`, which marks the case failed and goes on, so one run
-# reports every failure; the logs and captures of a failing test are kept (and those of
-# an earlier failure of the same test are removed when it passes). `case_skip WHY` ends a
-# case that could not run here: it counts neither as passed nor as failed.
+# reports every failure; the logs and captures of a failing test are kept, each failure in
+# a directory of its own (the five latest of each test), also when later runs pass.
+# `case_skip WHY` ends a case that could not run here: it counts neither as passed nor as
+# failed.
 #
 # Environment knobs (all optional):
 #   SYNACK_INTEROP_MB     size of the big transfers in MB (each test states its default)
@@ -131,15 +132,18 @@ interop_cleanup() {
     done
     ip netns del "$NS" 2>/dev/null || true
     local keep=${SYNACK_INTEROP_KEEP:-${TMPDIR:-/tmp}/synack-interop-failures}/$INTEROP_NAME
-    if [ "$INTEROP_FAILS" -eq 0 ] && [ "$rc" -eq 0 ]; then
-        # Passed: what an earlier failure left there no longer describes this test.
-        rm -rf "$keep"
-    elif [ "$INTEROP_FAILS" -gt 0 ] || [ "$rc" -ne 77 ]; then
-        rm -rf "$keep" && mkdir -p "$keep"
+    if [ "$INTEROP_FAILS" -gt 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; }; then
+        # Each failure in a directory of its own, kept when later runs pass (an intermittent
+        # failure is only understood from its own capture); the five latest are kept.
+        local at
+        at="$keep/$(date -u +%Y%m%dT%H%M%SZ).$$"
+        mkdir -p "$at"
         # Logs and pcaps only: the data files are large and random.
         find "$DIR" -maxdepth 1 -type f \( -name '*.log' -o -name '*.pcap' -o -name '*.err' \) \
-            -exec cp {} "$keep"/ \; 2>/dev/null || true
-        echo "[$INTEROP_NAME] logs and captures of the failure kept in $keep"
+            -exec cp {} "$at"/ \; 2>/dev/null || true
+        find "$keep" -mindepth 1 -maxdepth 1 -type d -print | sort | head -n -5 |
+            xargs -r rm -rf
+        echo "[$INTEROP_NAME] logs and captures of the failure kept in $at"
     fi
     rm -rf "$DIR"
     exit "$rc"
