@@ -466,6 +466,8 @@ uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr
                         const struct synack_addr *raddr, uint16_t rport);
 int tcp_demux_init(struct tcp_env *e);
 void tcp_demux_free(struct tcp_env *e);
+/* Moves a step of a resize under way (demux.c), for each segment that arrives. */
+void tcp_demux_step(struct tcp_env *e);
 struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
                                   uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
 /* Hints for a segment about to arrive (synack_stack_input_batch): tcp_demux_prefetch hashes

@@ -37,16 +37,17 @@ uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr
  * 193 ms (half a million connections rehashed, 32 MiB written). While it lasts both tables
  * are in use: bucket i of the old table (`old`, `old_n` buckets) has moved once i is below
  * `moved`, and a tuple is looked for, added and removed in the old table until its old
- * bucket has moved, in the new one after. Every insert and every remove moves the next
- * DEMUX_MOVE_STEP old buckets; the new table's buckets are zeroed as the old ones that fill
- * them move, so no operation touches more than a step's worth of either. A step of 64 ends
- * a doubling (old_n / 64 operations) before the quarter-load threshold can be passed again
- * (old_n / 4 inserts later), and a halving before the next one is due (old_n / 64 removes);
- * no resize starts while one is under way. */
+ * bucket has moved, in the new one after. Every insert, every remove and every segment that
+ * arrives (tcp_demux_step) moves the next DEMUX_MOVE_STEP old buckets, so a stack that only
+ * carries data still ends its resize; the new table's buckets are zeroed as the old ones
+ * that fill them move, so no operation touches more than a step's worth of either. A step
+ * of 64 ends a doubling (old_n / 64 operations) before the quarter-load threshold can be
+ * passed again (old_n / 4 inserts later), and a halving before the next one is due (old_n /
+ * 64 removes); no resize starts while one is under way. */
 #define DEMUX_MIN_BUCKETS 64
 #define DEMUX_GROW_LOAD 4    /* grow past one connection per this many buckets */
 #define DEMUX_SHRINK_LOAD 32 /* shrink below one connection per this many buckets */
-#define DEMUX_MOVE_STEP 64   /* old buckets moved per insert or remove during a resize */
+#define DEMUX_MOVE_STEP 64   /* old buckets moved per insert, remove or segment in a resize */
 
 static size_t demux_max_buckets(const struct tcp_env *e)
 {
@@ -133,6 +134,11 @@ void tcp_demux_free(struct tcp_env *e)
     alloc_free(e->cfg, e->buckets);
     alloc_free(e->cfg, e->old);
     e->buckets = e->old = NULL;
+}
+
+void tcp_demux_step(struct tcp_env *e)
+{
+    if (e->old) demux_move(e, DEMUX_MOVE_STEP);
 }
 
 struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
