@@ -1097,7 +1097,7 @@ static void log_link(const struct net_env *e, const char *label, const struct sy
     if (s.tx_gso_packets || s.tx_csum_partial)
         fprintf(stderr,
                 "synack %s: %s: offloads out: %" PRIu64
-                " segments left for the kernel to cut (TSO), %" PRIu64
+                " packets left for the kernel to cut (TSO, USO), %" PRIu64
                 " checksums left for it to finish\n",
                 e->cmd, label, s.tx_gso_packets, s.tx_csum_partial);
     struct synack_udp_offload_stats u;

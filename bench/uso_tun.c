@@ -140,7 +140,7 @@ static struct result run(struct synack_link *l, struct synack_stack *st, struct 
         .mbps = (double)got * (double)size / secs / 1e6,
         .dgps = (double)got / secs,
         .writes = after.tx_packets - before.tx_packets,
-        .lost = count - got,
+        .lost = count > got ? count - got : 0,
         .reordered = reordered,
     };
     return r;

@@ -316,9 +316,10 @@ struct synack_link_stats {
      * Checksum field (synack_vnet_parse refused it), said UDP_L4 where USO was not granted,
      * or held UDP datagrams that do not cut (synack_uso_datagram; also in rx_errors);
      * packets that came merged (GRO) or unsegmented (GSO), longer than the MTU, as one TCP
-     * segment or as UDP datagrams to cut; packets whose transport checksum the kernel vouched for (partial or verified)
-     * and the stack did not compute. Sent: TCP segments longer than the MTU left for the
-     * kernel to cut (GSO TCPV4/TCPV6), packets whose checksum the kernel finishes. */
+     * segment or as UDP datagrams to cut; packets whose transport checksum the kernel vouched for
+     * (partial or verified) and the stack did not compute. Sent: TCP segments longer than the MTU
+     * and joined UDP datagrams left for the kernel to cut (GSO TCPV4/TCPV6, UDP_L4), packets whose
+     * checksum the kernel finishes. */
     uint64_t rx_offload_bad, rx_gso_packets, rx_csum_vouched;
     uint64_t tx_gso_packets, tx_csum_partial;
     /* TUN with USO only: UDP datagrams cut from the packets that came uncut (GSO UDP_L4,
@@ -475,10 +476,10 @@ struct synack_tun_config {
      * it hands the stack TCP segments it merged (GRO) or never split, up to 64 KiB, and UDP
      * datagrams, with checksums it vouches for (a UDP_SEGMENT send uncut, which the link cuts
      * into its datagrams), and takes from the stack TCP and UDP checksums to finish and
-     * segments of up to 64 KiB to cut (synack_link_tx_offloads); when the kernel refuses the
-     * header, the link reads and writes plain packets. OFF: plain packets (IFF_TUN |
-     * IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but synack_tun_open fails
-     * when the kernel refuses them. */
+     * segments of up to 64 KiB to cut, TCP's and, with USO, UDP's (synack_link_tx_offloads); when
+     * the kernel refuses the header, the link reads and writes plain packets. OFF: plain packets
+     * (IFF_TUN | IFF_NO_PI), as before offloads existed. REQUIRE: as AUTO, but synack_tun_open
+     * fails when the kernel refuses them. */
     int offload;
 };
 
@@ -493,7 +494,9 @@ struct synack_tun_config {
 #define SYNACK_TUN_OFFLOADED_TSO4 0x4u     /* TUN_F_TSO4: IPv4 TCP up to 64 KiB */
 #define SYNACK_TUN_OFFLOADED_TSO6 0x8u     /* TUN_F_TSO6: IPv6 TCP up to 64 KiB */
 /* TUN_F_USO4 | TUN_F_USO6 (Linux 6.2 and later): UDP datagrams a kernel socket sent in one
- * go (UDP_SEGMENT) come uncut, up to 64 KiB, and the link cuts them (synack_uso_datagram) */
+ * go (UDP_SEGMENT) come uncut, up to 64 KiB, and the link cuts them (synack_uso_datagram);
+ * the other way, the link takes the stack's datagrams joined for the kernel to cut
+ * (SYNACK_TX_USO) */
 #define SYNACK_TUN_OFFLOADED_USO 0x10u
 unsigned synack_tun_offloads(const struct synack_link *l);
 
@@ -611,7 +614,8 @@ enum synack_vnet_error synack_vnet_parse(const uint8_t hdr[SYNACK_VNET_HDR_LEN],
 /* The header that goes before `pkt` (`len` bytes, as synack_stack_output_offload wrote it)
  * for what `meta` leaves to the kernel (virtio 1.1 §5.1.6.2): all zero for a whole packet;
  * NEEDS_CSUM with csum_start and csum_offset for a partial checksum; for a segment to cut
- * also gso_type TCPV4 or TCPV6 (the packet's IP version), gso_size and hdr_len. 0, or
+ * also gso_type TCPV4 or TCPV6 (the packet's IP version), or UDP_L4 for joined UDP
+ * datagrams (csum_offset 6, RFC 768's Checksum field), gso_size and hdr_len. 0, or
  * SYNACK_ERR_INVAL (`out` zeroed or unspecified) when `meta` does not fit the packet: the
  * checksum field not inside it, a segment to cut without a partial checksum, hdr_len past
  * its end, an IP version other than 4 and 6. */
@@ -757,10 +761,10 @@ struct synack_mqwire_config {
     unsigned mtu;    /* largest packet, and what mtu() reports: 68-65535; 0 means 1500 */
     /* Transmit offloads, on unless this is set: memory does not corrupt what it carries,
      * so the links take packets with TCP and UDP checksums left partial and TSO segments of
-     * up to 64 KiB (SYNACK_TX_CSUM, SYNACK_TX_TSO4 and SYNACK_TX_TSO6), and hand them to the receiving stack vouched for
-     * (synack_link_recv_offload) and whole, as a TUN device hands its merged segments; a
-     * plain recv (a capture wrapped around a queue's link) gets the checksum finished. Set
-     * it to carry only whole packets of at most mtu. */
+     * up to 64 KiB (SYNACK_TX_CSUM, SYNACK_TX_TSO4 and SYNACK_TX_TSO6), and hand them to
+     * the receiving stack vouched for (synack_link_recv_offload) and whole, as a TUN device hands
+     * its merged segments; a plain recv (a capture wrapped around a queue's link) gets the checksum
+     * finished. Set it to carry only whole packets of at most mtu. */
     bool no_offload;
     size_t ring_bytes; /* bytes of each of the 2 x N x N rings: a power of two holding two
                           largest packets (65535 bytes with offloads, else mtu), at most

@@ -307,7 +307,7 @@ static void demux_follows(bool refuse_table)
         }
         /* Grown whenever more than a quarter of the buckets have a connection each. */
         assert_true(a->tcp.ndemux <= a->tcp.nbuckets / 4);
-        /* A resize moves a step of buckets per insert or remove, not all at once: caught
+        /* A resize moves a step of buckets per insert, remove or segment, not all at once: caught
          * half done, with some connections in each table, every one is still found. */
         if (a->tcp.old && !mixed_checked && i >= 1024) {
             assert_true(a->tcp.moved > 0 && a->tcp.moved < a->tcp.old_n);

@@ -141,8 +141,8 @@ interop_cleanup() {
         # Logs and pcaps only: the data files are large and random.
         find "$DIR" -maxdepth 1 -type f \( -name '*.log' -o -name '*.pcap' -o -name '*.err' \) \
             -exec cp {} "$at"/ \; 2>/dev/null || true
-        find "$keep" -mindepth 1 -maxdepth 1 -type d -print | sort | head -n -5 |
-            xargs -r rm -rf
+        find "$keep" -mindepth 1 -maxdepth 1 -type d -print0 | sort -z | head -z -n -5 |
+            xargs -0 -r rm -rf
         echo "[$INTEROP_NAME] logs and captures of the failure kept in $at"
     fi
     rm -rf "$DIR"
