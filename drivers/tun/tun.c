@@ -159,6 +159,16 @@ static int tun_take_vnet_hdr(struct tun_link *t, const uint8_t vhdr[SYNACK_VNET_
     return 1;
 }
 
+/* Gives the kept packet back once its last datagram has been handed out, so that no
+ * deadline stays due for it (synack_uso_datagram says 0 past the last: asked with no room,
+ * it answers BUFSZ while one is left). */
+static void tun_uso_release_if_done(struct tun_link *t)
+{
+    uint8_t none;
+    if (synack_uso_datagram(t->uso, t->uso_len, t->uso_gso, t->uso_next, true, &none, 0) == 0)
+        t->uso_len = 0;
+}
+
 /* The next datagram of the packet kept to cut, into `buf`: its length; 0 when none is
  * left (or the packet does not cut: counted, and dropped whole); BUFSZ when `cap` is too
  * small for it (dropped and counted). Vouched for as the packet was (its checksum partial,
@@ -180,6 +190,7 @@ static synack_ssize tun_uso_next(struct tun_link *t, uint8_t *buf, size_t cap,
     t->uso_next++;
     if (n < 0) {
         t->stats.rx_errors++;
+        tun_uso_release_if_done(t);
         return SYNACK_ERR_BUFSZ;
     }
     if (input_flags != NULL) {
@@ -189,6 +200,7 @@ static synack_ssize tun_uso_next(struct tun_link *t, uint8_t *buf, size_t cap,
     t->stats.rx_uso_datagrams++;
     t->stats.rx_packets++;
     t->stats.rx_bytes += (uint64_t)n;
+    tun_uso_release_if_done(t);
     return n;
 }
 

@@ -1135,7 +1135,11 @@ static int uso_exchange(int offload, bool wrap, bool v6, struct synack_link_stat
     synack_time_t end = off_now() + SYNACK_S(10);
     while (got < USO_COUNT && off_now() < end) {
         synack_time_t now = off_now();
-        synack_link_pump(l, stack, buf, sizeof buf, now);
+        /* One packet at a time, and no read past the last datagram: the link must have given
+         * the packet back with its last datagram, and have nothing due after it. */
+        unsigned flags;
+        synack_ssize r = synack_link_recv_offload(l, buf, sizeof buf, &flags, now);
+        if (r > 0) synack_stack_input_flags(stack, buf, (size_t)r, flags, now);
         struct synack_endpoint from;
         synack_ssize n;
         while ((n = synack_udp_recv(u, d, sizeof d, &from, now)) >= 0) {
@@ -1144,6 +1148,7 @@ static int uso_exchange(int offload, bool wrap, bool v6, struct synack_link_stat
                 CHILD_CHECK(d[k] == uso_byte(got, k));
             got++;
         }
+        if (got == USO_COUNT) CHILD_CHECK(synack_link_next_deadline(path.tun) == SYNACK_NEVER);
         struct pollfd p = {.fd = synack_link_fd(l), .events = POLLIN};
         /* Datagrams the link holds are due at once (its next deadline), not at the fd. */
         (void)poll(&p, 1, synack_link_next_deadline(l) <= now ? 0 : 1);
