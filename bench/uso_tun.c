@@ -6,12 +6,15 @@
  * the writes to the device, the kernel's receive path and the kernel socket's reads
  * (recvmmsg, 64 at a time).
  *
- *   build/bench/uso_tun [--mb N] [--size BYTES] [--runs R]
- *       (default 256 MiB of 1,472-byte datagrams, 3 runs of each mode, the median printed)
+ *   build/bench/uso_tun [--mb N] [--size BYTES] [--runs R] [--ipv6]
+ *       (default 256 MiB of the largest datagrams a 1500-byte MTU carries whole, 1,472 bytes,
+ *       1,452 over IPv6; 3 runs of each mode, the median printed)
  *
  * Needs root and /dev/net/tun: it moves itself into a network namespace of its own
- * (unshare), which ends with the process, and uses 198.18.0.1 (the kernel) and 198.18.0.2
- * (synack) there. Every datagram's payload carries its number; the kernel side counts what
+ * (unshare), which ends with the process, and uses 198.18.0.1 or 2001:db8::1 (the kernel)
+ * and 198.18.0.2 or 2001:db8::2 (synack) there. Over IPv6 the kernel's address needs no
+ * duplicate address detection to wait for: synack_tun_open waits until the kernel takes
+ * packets for it. Every datagram's payload carries its number; the kernel side counts what
  * arrives in order, out of order (none expected) and lost (the socket's buffer overflowed:
  * 64 MiB, forced, so none is expected either). Each run stops after 60 s at the latest.
  */
@@ -33,8 +36,11 @@
 
 #include "util.h"
 
-#define KERNEL_ADDR 0xc6120001u /* 198.18.0.1 */
-#define STACK_ADDR 0xc6120002u  /* 198.18.0.2 */
+#define KERNEL_ADDR 0xc6120001u                                             /* 198.18.0.1 */
+#define STACK_ADDR 0xc6120002u                                              /* 198.18.0.2 */
+static const uint8_t KERNEL_ADDR6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}; /* 2001:db8::1 */
+static const uint8_t STACK_ADDR6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+static bool v6; /* --ipv6 */
 #define KERNEL_PORT 9000
 #define STACK_PORT 9001
 #define RUN_LIMIT SYNACK_S(60)
@@ -51,7 +57,7 @@ struct result {
 
 static int kernel_socket(void)
 {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) bench_die("uso_tun", "socket", 0);
     int size = 64 << 20;
     if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
@@ -59,7 +65,11 @@ static int kernel_socket(void)
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons(KERNEL_PORT),
                             .sin_addr.s_addr = htonl(KERNEL_ADDR)};
-    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) bench_die("uso_tun", "bind", 0);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(KERNEL_PORT)};
+    memcpy(&a6.sin6_addr, KERNEL_ADDR6, 16);
+    int rc =
+        v6 ? bind(s, (struct sockaddr *)&a6, sizeof a6) : bind(s, (struct sockaddr *)&a, sizeof a);
+    if (rc != 0) bench_die("uso_tun", "bind", 0);
     return s;
 }
 
@@ -96,7 +106,9 @@ static struct result run(struct synack_link *l, struct synack_stack *st, struct 
 {
     static uint8_t pkt[65536], data[2048];
     memset(data, 0x5a, sizeof data);
-    struct synack_endpoint to = {.addr = synack_addr_v4(KERNEL_ADDR), .port = KERNEL_PORT};
+    struct synack_endpoint to = {.addr = v6 ? synack_addr_v6(KERNEL_ADDR6)
+                                            : synack_addr_v4(KERNEL_ADDR),
+                                 .port = KERNEL_PORT};
     unsigned tx = synack_link_tx_offloads(l);
     if (mode == MODE_CSUM) tx &= ~SYNACK_TX_USO;
     if (mode == MODE_WHOLE) tx = 0;
@@ -155,7 +167,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     uint64_t mb = 256;
-    size_t size = 1472;
+    size_t size = 0;
     int runs = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mb") && i + 1 < argc)
@@ -164,13 +176,19 @@ int main(int argc, char **argv)
             size = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ipv6"))
+            v6 = true;
         else {
-            fprintf(stderr, "usage: uso_tun [--mb N] [--size BYTES (8-1472)] [--runs R (1-15)]\n");
+            fprintf(stderr, "usage: uso_tun [--mb N] [--size BYTES (8-1472, 8-1452 with --ipv6)] "
+                            "[--runs R (1-15)] [--ipv6]\n");
             return 2;
         }
     }
-    if (size < 8 || size > 1472 || runs < 1 || runs > 15 || mb == 0) {
-        fprintf(stderr, "uso_tun: --size takes 8 to 1472 bytes, --runs 1 to 15, --mb > 0\n");
+    /* The largest datagram that leaves whole at MTU 1500: 1500 less the IP and UDP headers. */
+    size_t most = v6 ? 1500 - 40 - 8 : 1500 - 20 - 8;
+    if (size == 0) size = most;
+    if (size < 8 || size > most || runs < 1 || runs > 15 || mb == 0) {
+        fprintf(stderr, "uso_tun: --size takes 8 to %zu bytes, --runs 1 to 15, --mb > 0\n", most);
         return 2;
     }
     if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
@@ -180,7 +198,8 @@ int main(int argc, char **argv)
     if (unshare(CLONE_NEWNET) != 0) bench_die("uso_tun", "unshare(CLONE_NEWNET)", 0);
     char err[256];
     struct synack_tun_config tcfg = {.ifname = "usob0", .offload = SYNACK_TUN_OFFLOAD_REQUIRE};
-    tcfg.host_addrs[0] = (struct synack_ifaddr){synack_addr_v4(KERNEL_ADDR), 24};
+    tcfg.host_addrs[0] = v6 ? (struct synack_ifaddr){synack_addr_v6(KERNEL_ADDR6), 64}
+                            : (struct synack_ifaddr){synack_addr_v4(KERNEL_ADDR), 24};
     struct synack_link *l;
     if (synack_tun_open(&l, &tcfg, err, sizeof err) != 0) {
         fprintf(stderr, "uso_tun: %s\n", err);
@@ -193,7 +212,7 @@ int main(int argc, char **argv)
     }
     struct synack_config cfg;
     synack_config_default(&cfg);
-    cfg.addrs[0] = synack_addr_v4(STACK_ADDR);
+    cfg.addrs[0] = v6 ? synack_addr_v6(STACK_ADDR6) : synack_addr_v4(STACK_ADDR);
     cfg.mtu = (uint16_t)synack_link_mtu(l);
     cfg.udp_sndbuf = 1 << 20;
     struct synack_stack *st;
