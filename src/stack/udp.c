@@ -260,12 +260,9 @@ static size_t udp_output_join(struct synack_stack *s, uint8_t *buf, size_t cap, 
         ip.frag.present || ip.header_len != hdr || ip.payload_len <= WIRE_UDP_HDR_LEN)
         return n;
     size_t seg = ip.payload_len - WIRE_UDP_HDR_LEN;
+    /* gso_max_size is at most 65535 (synack_stack_new refuses more): within an IPv4 Total
+     * Length and an IPv6 Payload Length both. */
     size_t limit = cap < s->cfg.gso_max_size ? cap : s->cfg.gso_max_size;
-    if (ip.src.family == SYNACK_AF_INET6) {
-        if (limit > hdr + UINT16_MAX) limit = hdr + UINT16_MAX;
-    } else if (limit > UINT16_MAX) {
-        limit = UINT16_MAX;
-    }
     size_t total = n, segs = 1, off = 0;
     uint8_t want[WIRE_IPV6_HDR_LEN + WIRE_UDP_HDR_LEN], got[sizeof want];
     while (segs < UDP_USO_MAX_SEGS && ring_len(&s->udp_txq) >= off + 2) {

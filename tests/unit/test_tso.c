@@ -51,6 +51,14 @@ static void log_append(struct wire_log *w, const uint8_t *pkt, size_t len)
     w->packets++;
 }
 
+/* The same packets, byte for byte and in order, on both wires. */
+static void log_compare(const struct wire_log *a, const struct wire_log *b)
+{
+    assert_int_equal(a->packets, b->packets);
+    assert_int_equal(a->len, b->len);
+    assert_memory_equal(a->bytes, b->bytes, b->len);
+}
+
 static uint16_t get16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
@@ -288,9 +296,7 @@ static void same_wire_with_and_without(bool v6, size_t drop)
     assert_int_equal(off.log.mtu_exceeded, 0);
     assert_int_equal(off.log.not_verified, 0);
     assert_int_equal(plain.log.not_verified, 0);
-    assert_int_equal(off.log.packets, plain.log.packets);
-    assert_int_equal(off.log.len, plain.log.len);
-    assert_memory_equal(off.log.bytes, plain.log.bytes, plain.log.len);
+    log_compare(&off.log, &plain.log);
     /* Each piece counted as a segment, and the same congestion and RTT state after. */
     assert_memory_equal(&off.info.counters, &plain.info.counters, sizeof plain.info.counters);
     assert_int_equal(off.info.cwnd, plain.info.cwnd);
@@ -332,8 +338,7 @@ static void csum_offload_alone_leaves_segments_whole(void **state)
     assert_int_equal(off.log.gso_packets, 0);
     assert_true(off.log.longest <= 1500);
     assert_true(off.log.partial > 0);
-    assert_int_equal(off.log.len, plain.log.len);
-    assert_memory_equal(off.log.bytes, plain.log.bytes, plain.log.len);
+    log_compare(&off.log, &plain.log);
     world_done(&plain);
     world_done(&off);
 }
@@ -419,29 +424,7 @@ static void partial_checksum_verifies_once_finished(void **state)
 static const uint8_t LOCAL6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 static const uint8_t PEER6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
 static const uint8_t OTHER6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 3};
-#define MAXPKTS 512
-
-struct wire_list {
-    uint8_t *pkt[MAXPKTS];
-    size_t len[MAXPKTS];
-    size_t n;
-};
-
-static void list_add(struct wire_list *w, const uint8_t *p, size_t len)
-{
-    assert_true(w->n < MAXPKTS);
-    w->pkt[w->n] = malloc(len);
-    assert_non_null(w->pkt[w->n]);
-    memcpy(w->pkt[w->n], p, len);
-    w->len[w->n++] = len;
-}
-
-static void list_free(struct wire_list *w)
-{
-    for (size_t i = 0; i < w->n; i++)
-        free(w->pkt[i]);
-    w->n = 0;
-}
+#define MAXRUNS 512 /* packets of a drain that carry datagrams */
 
 /* Datagram `i` of the packet `pkt` joined from datagrams of `gso` payload bytes, written into
  * `out` as a segmentation offload cuts it (independently of the stack's code: from the RFCs'
@@ -527,8 +510,8 @@ static const size_t RUNS6[] = {11, 5, 3, 3, 64, 6, 1, 1, 2, 1, 0};
 
 /* Drains `s`, finishing what the link would (cutting joined packets, finishing partial
  * checksums), into `w`; `runs` gets the datagrams of each joined packet. */
-static void drain(struct synack_stack *s, unsigned tx, size_t cap, size_t limit,
-                  struct wire_list *w, size_t *runs, size_t *nruns)
+static void drain(struct synack_stack *s, unsigned tx, size_t cap, size_t limit, struct wire_log *w,
+                  size_t *runs, size_t *nruns)
 {
     static uint8_t buf[70000], out[70000];
     struct synack_tx_meta m;
@@ -563,7 +546,7 @@ static void drain(struct synack_stack *s, unsigned tx, size_t cap, size_t limit,
             assert_true((size_t)n <= limit);
             size_t k = 0, len;
             for (; (len = cut_datagram(buf, (size_t)n, m.gso_size, k, out)) > 0; k++) {
-                list_add(w, out, len);
+                log_append(w, out, len);
                 /* The stack's own cutting, which a TUN link uses on receive, agrees. */
                 static uint8_t again[70000];
                 assert_int_equal(
@@ -572,25 +555,20 @@ static void drain(struct synack_stack *s, unsigned tx, size_t cap, size_t limit,
                 assert_memory_equal(again, out, len);
             }
             assert_true(k >= 2);
+            assert_true(*nruns < MAXRUNS);
             runs[(*nruns)++] = k;
             continue;
         }
         if (m.csum_partial)
             assert_int_equal(synack_checksum_complete(buf, (size_t)n, m.csum_start, m.csum_offset),
                              0);
-        if (udp) runs[(*nruns)++] = 1;
-        list_add(w, buf, (size_t)n);
+        if (udp) {
+            assert_true(*nruns < MAXRUNS);
+            runs[(*nruns)++] = 1;
+        }
+        log_append(w, buf, (size_t)n);
     }
     assert_int_equal(n, SYNACK_ERR_AGAIN);
-}
-
-static void compare(const struct wire_list *a, const struct wire_list *b)
-{
-    assert_int_equal(a->n, b->n);
-    for (size_t i = 0; i < a->n; i++) {
-        assert_int_equal(a->len[i], b->len[i]);
-        assert_memory_equal(a->pkt[i], b->pkt[i], a->len[i]);
-    }
 }
 
 static void uso_run(bool v6)
@@ -598,11 +576,11 @@ static void uso_run(bool v6)
     struct synack_stack *plain = make_stack(v6, 65535), *off = make_stack(v6, 65535);
     send_all(plain, v6);
     send_all(off, v6);
-    static struct wire_list wp, wo;
-    size_t runs[MAXPKTS], nruns, unused[MAXPKTS], nunused;
+    struct wire_log wp = {0}, wo = {0};
+    size_t runs[MAXRUNS], nruns, unused[MAXRUNS], nunused;
     drain(plain, 0, 65535, 65535, &wp, unused, &nunused);
     drain(off, SYNACK_TX_CSUM | SYNACK_TX_USO, 65535, 65535, &wo, runs, &nruns);
-    compare(&wp, &wo);
+    log_compare(&wo, &wp);
     /* The datagrams left whole are counted as runs of 1 (fragments are not datagrams). */
     const size_t *expect = v6 ? RUNS6 : RUNS4;
     size_t want = 0;
@@ -611,8 +589,8 @@ static void uso_run(bool v6)
     assert_int_equal(nruns, want);
     for (size_t i = 0; i < want; i++)
         assert_int_equal(runs[i], expect[i]);
-    list_free(&wp);
-    list_free(&wo);
+    free(wp.bytes);
+    free(wo.bytes);
     synack_stack_free(plain);
     synack_stack_free(off);
 }
@@ -634,8 +612,8 @@ static void uso_cuts_into_the_plain_datagrams_ipv6(void **state)
 static void uso_is_bounded_by_cap_and_gso_max_size(void **state)
 {
     (void)state;
-    static struct wire_list wp, wo;
-    size_t runs[MAXPKTS], nruns, unused[MAXPKTS], nunused;
+    struct wire_log wp = {0}, wo = {0};
+    size_t runs[MAXRUNS], nruns, unused[MAXRUNS], nunused;
     struct {
         uint32_t gso_max;
         size_t cap;
@@ -655,7 +633,7 @@ static void uso_is_bounded_by_cap_and_gso_max_size(void **state)
         size_t limit = cases[c].cap < cases[c].gso_max ? cases[c].cap : cases[c].gso_max;
         drain(plain, 0, 65535, 65535, &wp, unused, &nunused);
         drain(off, cases[c].tx, cases[c].cap, limit, &wo, runs, &nruns);
-        compare(&wp, &wo);
+        log_compare(&wo, &wp);
         size_t longest = 0;
         for (size_t i = 0; i < nruns; i++)
             if (runs[i] > longest) longest = runs[i];
@@ -664,8 +642,9 @@ static void uso_is_bounded_by_cap_and_gso_max_size(void **state)
             assert_true(longest >= 3);
         else
             assert_int_equal(longest, 1);
-        list_free(&wp);
-        list_free(&wo);
+        free(wp.bytes);
+        free(wo.bytes);
+        wp = wo = (struct wire_log){0};
         synack_stack_free(plain);
         synack_stack_free(off);
     }
