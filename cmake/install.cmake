@@ -1,6 +1,6 @@
 # What `cmake --install` (and `make install PREFIX=...`) puts under the prefix:
 #   include/synack/*.h                  the public headers
-#   lib/libsynack.so.1.0.0, .so.1, .so  the core: libc only, <synack/synack.h>
+#   lib/libsynack.so.2.0.0, .so.2, .so  the core: libc only, <synack/synack.h>
 #   lib/libsynack.a
 #   lib/libsynack-drivers.so..., .a     the drivers, <synack/link.h>: simulator, TUN, UDP
 #                                       and in-process links, fault and pcap wrappers,
@@ -13,7 +13,7 @@
 #                                       synack::drivers_static (aliased so in this tree too)
 #   bin/synack                          the command
 # The libraries are made of the objects of the tree's synack_core and synack_drivers, so
-# each source is compiled once. The soname carries the major version (libsynack.so.1),
+# each source is compiled once. The soname carries the major version (libsynack.so.2),
 # which changes when the ABI breaks (README, "Install").
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)

@@ -225,7 +225,7 @@ static const char *stop_reason(const struct scenario_opts *o, const struct scena
     else if (r->hit_time_limit)
         snprintf(buf, cap,
                  "stopped at the %.0f s simulated-time limit with %llu of %llu bytes received "
-                 "(try fewer --bytes, less --delay or larger buffers)",
+                 "(try fewer --bytes, less --delay or --reroute delay, or larger buffers)",
                  (double)SCENARIO_MAX_SIM_TIME / 1e9, (unsigned long long)r->bytes_received,
                  (unsigned long long)o->bytes);
     else
@@ -267,8 +267,18 @@ static void print_json(const struct scenario_opts *o, const struct scenario_resu
         printf("%zu", o->queue_bytes);
     else
         printf("null");
-    printf(",\"rate_bps\":%llu,\"delay_s\":%.6f,\"loss\":%.6g}", (unsigned long long)o->rate_bps,
+    printf(",\"rate_bps\":%llu,\"delay_s\":%.6f,\"loss\":%.6g", (unsigned long long)o->rate_bps,
            (double)o->delay / 1e9, o->loss);
+    if (o->reroute_at)
+        printf(",\"reroute_at_s\":%.6f,\"reroute_delay_s\":%.6f", (double)o->reroute_at / 1e9,
+               (double)o->reroute_delay / 1e9);
+    else
+        printf(",\"reroute_at_s\":null,\"reroute_delay_s\":null");
+    printf("}");
+    if (r->server.has_info)
+        printf(",\"server_rcv_rtt_s\":%.6f,\"server_rcv_rtt_raised\":%llu",
+               (double)r->server.info.rcv_rtt / 1e9,
+               (unsigned long long)r->server.info.counters.rcv_rtt_raised);
     printf(",\"goodput_bps\":%.0f,\"transfer_time_s\":%.6f", r->goodput_bps,
            (double)r->transfer_time / 1e9);
     if (r->client.has_info) print_json_client_tcp(r);
@@ -306,6 +316,12 @@ static void print_buffers(const struct scenario_result *r)
     if (!r->client.has_info || !r->server.has_info) return;
     print_buffer("client sndbuf", r->sndbuf, r->client.info.sndbuf, r->sndbuf_max);
     print_buffer("server rcvbuf", r->rcvbuf, r->server.info.rcvbuf, r->rcvbuf_max);
+    /* The round trip the receiver's autotuning took, when a route that grew longer made it
+     * take a new one (src/tcp/autotune.c). */
+    unsigned long long raised = r->server.info.counters.rcv_rtt_raised;
+    if (raised)
+        printf("server rcv rtt   %.1f ms, raised %llu time%s for a route that grew longer\n",
+               ms(r->server.info.rcv_rtt), raised, raised == 1 ? "" : "s");
 }
 
 /* Goodput and what the client's congestion control made of the path. */
@@ -397,6 +413,8 @@ static const char demo_usage[] =
     "  --rate MBIT           link rate in Mbit/s (default 100)\n"
     "  --queue N             drop-tail queue of each link, bytes (K, M, G as for --bytes;\n"
     "                        default unlimited)\n"
+    "  --reroute S:MS        S seconds of virtual time in, the route changes: the one-way\n"
+    "                        delay becomes MS milliseconds (2:50), and neither end is told\n"
     "  --seed N              seed of the network, the stacks and the data (default 1)\n"
     "  --pcap FILE           write every packet to FILE (pcap, raw IP)\n"
     "  --ipv6                the two ends speak IPv6 (2001:db8::1, 2001:db8::2), not IPv4\n"
@@ -559,6 +577,24 @@ static int demo_run(struct scenario_opts *o, const struct demo_output *out)
     return r.completed && status == 0 ? 0 : 1;
 }
 
+/* --reroute S:MS: from S seconds of virtual time on, both links delay each packet by MS
+ * milliseconds. */
+static int parse_reroute(const char *arg, struct scenario_opts *o)
+{
+    const char *colon = strchr(arg, ':');
+    char at[64];
+    double s, d;
+    if (!colon || (size_t)(colon - arg) >= sizeof at) return -1;
+    memcpy(at, arg, (size_t)(colon - arg));
+    at[colon - arg] = '\0';
+    if (cli_parse_double(at, 0.001, 3600, &s) < 0 ||
+        cli_parse_double(colon + 1, 0, DELAY_MAX_MS, &d) < 0)
+        return -1;
+    o->reroute_at = (synack_time_t)llround(s * 1e9);
+    o->reroute_delay = (synack_time_t)llround(d * 1e6);
+    return 0;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     /* The attack scenarios have options of their own. */
@@ -590,7 +626,8 @@ int cmd_demo(int argc, char **argv)
         O_LANG,
         O_CALLS,
         O_SVG,
-        O_HTML
+        O_HTML,
+        O_REROUTE
     };
     static const struct option longopts[] = {
         {"bytes", required_argument, 0, O_BYTES},
@@ -606,6 +643,7 @@ int cmd_demo(int argc, char **argv)
         {"quiet", no_argument, 0, O_QUIET},
         {"json", no_argument, 0, O_JSON},
         {"queue", required_argument, 0, O_QUEUE},
+        {"reroute", required_argument, 0, O_REROUTE},
         {"cc", required_argument, 0, O_CC},
         {"no-sack", no_argument, 0, O_NO_SACK},
         {"no-timestamps", no_argument, 0, O_NO_TS},
@@ -678,6 +716,14 @@ int cmd_demo(int argc, char **argv)
             break;
         case O_JSON:
             json = true;
+            break;
+        case O_REROUTE:
+            if (parse_reroute(optarg, &o) < 0)
+                return cli_fail("demo",
+                                "--reroute wants S:MS, the virtual second the route changes "
+                                "(0.001 to 3600) and the one-way delay in milliseconds from "
+                                "then on (0 to %d), like 2:50; not '%s'",
+                                DELAY_MAX_MS, optarg);
             break;
         case O_QUEUE:
             if (cli_parse_size(optarg, &size) < 0 || size > SIZE_MAX)

@@ -412,7 +412,9 @@ static void link_offer(struct synack_sim *sim, int index, struct sim_pkt *p)
         return;
     }
 
-    synack_time_t at = impair_time_add(done, impair_time_add(l->p.latency, d.jitter));
+    synack_time_t latency =
+        l->p.reroute_at && sim->now >= l->p.reroute_at ? l->p.reroute_latency : l->p.latency;
+    synack_time_t at = impair_time_add(done, impair_time_add(latency, d.jitter));
     if (at < l->last_arrival) at = l->last_arrival;
     if (d.corrupt) {
         impair_flip_bit(p->data, p->len, d.bit_draw);

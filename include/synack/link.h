@@ -136,6 +136,12 @@ struct synack_sim_link_params {
     /* From this time on (when not 0) every packet offered is dropped (DROPPED, counted
      * in dropped_list): a cut cable, which neither end is told of. */
     synack_time_t cut_at;
+    /* From this time on (when not 0) the one-way delay is `reroute_latency`, not `latency`:
+     * a route change, which neither end is told of. A packet never arrives before one
+     * offered before it (unless `reorder` held that one back), so on a shorter route it
+     * waits for the packets still on the longer one. */
+    synack_time_t reroute_at;
+    synack_time_t reroute_latency;
     double dup;                  /* probability that a packet is delivered twice */
     double reorder;              /* probability that a packet is held back ... */
     synack_time_t reorder_delay; /* ... by this much, so later packets overtake it */

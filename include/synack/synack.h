@@ -323,6 +323,10 @@ struct synack_counters {
                                           because the stack held mem_budget bytes */
     uint64_t sndbuf_grown;             /* send buffers grown by autotuning (sndbuf_max) */
     uint64_t rcvbuf_grown;             /* receive buffers grown by autotuning (rcvbuf_max) */
+    uint64_t rcv_rtt_raised;           /* times a receiver raised the round trip its
+                                          autotuning uses (synack_tcp_info's rcv_rtt) because
+                                          the route grew longer: three samples in a row and
+                                          their timestamp echoes over four times it */
     uint64_t events_dropped;           /* events lost because the event queue was full (it held
                                           events_max) or could not grow (synack_stack_stats'
                                           events_nomem) */

@@ -8,7 +8,8 @@
  *   in the last one, so that a sender doubling its rate in slow start is not held back by
  *   the window. The receiver has no RTT samples of its own when it sends no data, so it
  *   measures one: the time from taking data to the arrival of the window's worth it had
- *   offered by then (tcp_rcv_rtt_measure), keeping the shortest. A window-limited sender
+ *   offered by then (tcp_rcv_rtt_measure), keeping the shortest (unless the route grew
+ *   longer: rcv_rtt_longer). A window-limited sender
  *   may have sent part of that window already, so a sample can be shorter than the path's
  *   round trip; a sender that is not window-limited makes it longer.
  *
@@ -17,8 +18,9 @@
  *   the application reads in bursts) times the shortest round trip, not the bytes of the
  *   whole interval: the bandwidth-delay product as BBR estimates it, a delivery rate times
  *   the least round trip (Cardwell et al., "BBR: Congestion-Based Congestion Control", ACM
- *   Queue 14(5), 2016; unlike BBR's, the least round trip here never expires, as Linux's
- *   receiver estimate does not). Where the round trip is the processor's own time (two
+ *   Queue 14(5), 2016; unlike BBR's, the least round trip here does not expire with time,
+ *   as Linux's receiver estimate without timestamps does not: it is raised only for a
+ *   route grown longer, rcv_rtt_longer). Where the round trip is the processor's own time (two
  *   stacks in one loop, a host talking to itself), each round moves a window and takes as
  *   long as moving it does: counting the bytes of a round made every round's reading a
  *   whole window, the target twice the window, and the buffers grew to 16 MiB in steps,
@@ -326,27 +328,6 @@ static size_t rcvbuf_limit(const struct synack_tcp *c)
     return c->rcvbuf_max < field ? c->rcvbuf_max : field;
 }
 
-void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now)
-{
-    if (c->rcvq.cap >= rcvbuf_limit(c)) return;
-    if (c->rcv_rtt_at != SYNACK_NEVER) {
-        if (seq_lt(c->rcv_nxt, c->rcv_rtt_edge)) return;
-        synack_time_t sample = now > c->rcv_rtt_at ? now - c->rcv_rtt_at : 0;
-        /* Only ever lower: a longer sample is the sender not filling the window, or the
-         * window larger than the path holds, so that a window's worth takes longer than
-         * a round trip; taking those would make the window grow the estimate that grows
-         * the window, and fill every queue on the path. */
-        if (sample && (c->rcv_rtt == 0 || sample < c->rcv_rtt)) {
-            /* The best reading per round trip, to the new round trip's scale. */
-            if (c->rcv_rtt) c->drs_last = (uint32_t)((uint64_t)c->drs_last * sample / c->rcv_rtt);
-            c->rcv_rtt = sample;
-        }
-    }
-    uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    c->rcv_rtt_edge = c->rcv_nxt + (known > c->rcv_mss ? known : c->rcv_mss);
-    c->rcv_rtt_at = now;
-}
-
 /* What the application read in `span`, taken to one round trip of `rtt` (<= span) at the
  * same rate (copied and rtt below 2^32: the product fits 64 bits). */
 static size_t per_round_trip(uint32_t copied, synack_time_t span, synack_time_t rtt)
@@ -356,6 +337,68 @@ static size_t per_round_trip(uint32_t copied, synack_time_t span, synack_time_t 
         rtt >>= 1;
     }
     return (size_t)((uint64_t)copied * rtt / span);
+}
+
+/* Whether the shortest round trip is out of date: the route grew longer (a reroute, a
+ * handover). The window that filled the old path then holds the reading to the window
+ * over the new round trip, and the reading per shortest round trip, below the window,
+ * never grows it (docs/PERFORMANCE.md, "A route that grows longer"). Two signs, both
+ * needed, TCP_RCV_RTT_LONGER_RUN times in a row:
+ * - a sample over TCP_RCV_RTT_LONGER times the shortest. The window's own queue does not
+ *   make them: the buffer grows to about twice the path's product plus the slow-start
+ *   allowance, 3.3 products at 100 Mbit/s and 20 ms with no queue limit (docs/
+ *   PERFORMANCE.md), so a window's worth takes about three times the shortest round trip
+ *   while the path is what it was. The margin is not wide: a shortest sample below the
+ *   path's round trip (above) narrows it, and runs with no queue limit, where it is
+ *   narrowest, raised nothing;
+ * - ended by a segment whose TSecr tells as long a round trip. A loss makes samples long
+ *   (the hole holds rcv_nxt until it is filled), and so does a sender whose congestion
+ *   window, not ours, is the limit: neither makes the echo long while the sender sends as
+ *   the ACKs come. Some echoes are long without a longer route: the first segment after a
+ *   retransmission timeout, or after the sender paused, echoes the ACK before the wait,
+ *   and with data both ways the peer's delayed ACK time is in it (RFC 7323 §4.3); a run
+ *   of such segments, each ending a sample, is what a longer route makes and they rarely
+ *   do. Without timestamps the estimate is never raised.
+ * A queue that the window filled on a path that has since grown shorter, deeper than
+ * three of the old round trips, also makes long samples and long echoes: then the
+ * estimate is raised once, and the buffer grows about twice again, within rcvbuf_max.
+ * It is raised to the last sample or echo, the shorter, and the best reading goes with
+ * the old path: the new one's is learnt afresh, with the slow-start allowance. */
+static void rcv_rtt_longer(struct synack_tcp *c, synack_time_t sample, synack_time_t echo)
+{
+    if (sample / TCP_RCV_RTT_LONGER <= c->rcv_rtt || echo / TCP_RCV_RTT_LONGER <= c->rcv_rtt) {
+        c->rcv_rtt_longer = 0;
+        return;
+    }
+    if (++c->rcv_rtt_longer < TCP_RCV_RTT_LONGER_RUN) return;
+    c->rcv_rtt_longer = 0;
+    c->rcv_rtt = sample < echo ? sample : echo;
+    c->drs_last = 0;
+    TCP_COUNT(c, rcv_rtt_raised);
+}
+
+void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t echo, synack_time_t now)
+{
+    if (c->rcvq.cap >= rcvbuf_limit(c)) return;
+    if (c->rcv_rtt_at != SYNACK_NEVER) {
+        if (seq_lt(c->rcv_nxt, c->rcv_rtt_edge)) return;
+        synack_time_t sample = now > c->rcv_rtt_at ? now - c->rcv_rtt_at : 0;
+        /* Lower at once: a longer sample is most often the sender not filling the window,
+         * or the window larger than the path holds, so that a window's worth takes longer
+         * than a round trip; taking those would make the window grow the estimate that
+         * grows the window, and fill every queue on the path. */
+        if (sample && (c->rcv_rtt == 0 || sample < c->rcv_rtt)) {
+            /* The best reading per round trip, to the new round trip's scale. */
+            if (c->rcv_rtt) c->drs_last = (uint32_t)per_round_trip(c->drs_last, c->rcv_rtt, sample);
+            c->rcv_rtt = sample;
+            c->rcv_rtt_longer = 0;
+        } else if (sample) {
+            rcv_rtt_longer(c, sample, echo);
+        }
+    }
+    uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    c->rcv_rtt_edge = c->rcv_nxt + (known > c->rcv_mss ? known : c->rcv_mss);
+    c->rcv_rtt_at = now;
 }
 
 /* Ends an interval of reading that began `span` ago (at least a round trip). What the

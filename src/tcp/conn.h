@@ -278,8 +278,11 @@ struct synack_tcp {
     bool tlp_dsack : 1;    /* a D-SACK arrived while it was out */
     bool have_rtt : 1;
     bool persist : 1; /* rto_at is the persist timer (zero window, nothing in flight) */
-    uint8_t backoff;  /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5);
-                         at most 16 */
+    /* Receiver RTT samples in a row far longer than rcv_rtt, echoes too (autotune.c,
+     * rcv_rtt_longer: the route may have grown longer), up to TCP_RCV_RTT_LONGER_RUN. */
+    uint8_t rcv_rtt_longer : 2;
+    uint8_t backoff; /* RFC 6298 (5.5): doublings of the RTO since the last RTT sample (§5);
+                        at most 16 */
 
     /* ---- line 1: receive side ---- */
     /* Receive sequence space (RFC 9293 §3.3.1, Figure 4; IRS is with the cold fields). */
@@ -579,6 +582,20 @@ uint8_t tcp_rcv_wscale(const struct synack_config *cfg);
 /* RFC 7323 §5.4: the TSval offset of a 4-tuple. */
 uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr, uint16_t lport,
                        const struct synack_addr *raddr, uint16_t rport);
+/* Our TSval at `now`: a clock of milliseconds, offset per connection (RFC 7323 §5.4). */
+static inline uint32_t tcp_tsval(const struct synack_tcp *c, synack_time_t now)
+{
+    return (uint32_t)(now / SYNACK_MS(1)) + c->ts_offset;
+}
+/* How many ticks of that clock ago we sent the TSval a segment echoes (RFC 7323 §4.3), or
+ * -1: no timestamps, a TSecr of 0 (unset: outside ACKs, §3.2), or one from the future. */
+static inline int64_t tcp_ts_echo_age(const struct synack_tcp *c, bool has_ts, uint32_t ts_ecr,
+                                      synack_time_t now)
+{
+    if (!(c->flags & TCP_F_TS) || !has_ts || ts_ecr == 0) return -1;
+    uint32_t ticks = tcp_tsval(c, now) - ts_ecr;
+    return ticks > 0x7fffffffu ? -1 : (int64_t)ticks;
+}
 /* Brings the env's count of held data up to date with this connection's buffers and
  * out-of-order queue (mem_budget), after giving back the storage of what is empty
  * (tcp_storage_release). Called at the end of every input, send, receive and close, so
@@ -600,8 +617,15 @@ void tcp_writable_event(struct synack_tcp *c, synack_time_t now);
  * times the shortest round trip, or what it read in the interval where it held the
  * sender waiting). */
 void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now);
-/* In-order data arrived: the receiver's round trip, from the time a window's worth takes. */
-void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t now);
+/* In-order data arrived: the receiver's round trip, from the time a window's worth takes.
+ * `echo`: at least the round trip the segment's TSecr tells (0: none). The estimate goes
+ * down with any shorter sample; it is raised, to the shorter of the last sample and its
+ * echo, once TCP_RCV_RTT_LONGER_RUN samples in a row, and their echoes, were over
+ * TCP_RCV_RTT_LONGER times it (autotune.c, rcv_rtt_longer). */
+#define TCP_RCV_RTT_LONGER 4
+#define TCP_RCV_RTT_LONGER_RUN 3
+_Static_assert(TCP_RCV_RTT_LONGER_RUN <= 3, "the run is counted in rcv_rtt_longer's 2 bits");
+void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t echo, synack_time_t now);
 /* Room for one more scoreboard record / out-of-order block, growing the table if it is
  * full and may grow (up to what sndq's / rcvq's size can need); false when it may not or
  * the allocator refused. */

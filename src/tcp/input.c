@@ -172,6 +172,12 @@ static void input_syn_sent(struct synack_tcp *c, const struct wire_tcp_repr *seg
 static bool check_seq(struct synack_tcp *c, const struct wire_tcp_repr *seg, struct in_seg *in)
 {
     uint32_t wnd = tcp_rcv_window(c);
+    /* What lies within the edge already offered is taken where the buffer holds it, though
+     * the window offered now is rounded down to the scale unit (RFC 7323 §2.4: a buffer
+     * filled to an edge that is not a multiple of it): a sender that fills the window it
+     * was given loses none of it (RFC 9293 §3.8.6.2.2 wants the edge kept). */
+    uint32_t offered = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    if (offered > wnd && offered <= ring_space(&c->rcvq)) wnd = offered;
     uint32_t len = tcp_seg_len(seg);
     uint32_t nxt = c->rcv_nxt;
     uint32_t seq = seg->seq;
@@ -378,6 +384,17 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
     }
 }
 
+/* At least the round trip the segment's TSecr tells (RFC 7323 §4.3: it echoes the TSval
+ * of the ACK that let it go, so about a round trip ago for a sender that sends as ACKs
+ * come), in whole milliseconds of our TSval clock less one for its ticks; 0 where there is
+ * no echo (tcp_ts_echo_age) or it is under 2 ms. */
+static synack_time_t echo_rtt(const struct synack_tcp *c, const struct wire_tcp_repr *h,
+                              synack_time_t now)
+{
+    int64_t ticks = tcp_ts_echo_age(c, h->has_ts, h->ts_ecr, now);
+    return ticks >= 2 ? (synack_time_t)(ticks - 1) * SYNACK_MS(1) : 0;
+}
+
 /* Seventh step: segment text. Returns false if the TCB is gone. */
 static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t now)
 {
@@ -435,7 +452,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
         in->len = took;
     }
     c->rcv_unacked += took;
-    if (took) tcp_rcv_rtt_measure(c, now);
+    if (took) tcp_rcv_rtt_measure(c, echo_rtt(c, in->hdr, now), now);
     tcp_delack_schedule(c, immediate, now);
     if (took && was_empty) conn_push_event(c, SYNACK_EV_READABLE, now);
     return true;

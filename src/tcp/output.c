@@ -464,7 +464,7 @@ static void add_options(struct synack_tcp *c, struct wire_tcp_repr *seg, uint32_
         if (syn_ack ? (c->flags & TCP_F_SACK) != 0 : cfg->sack) seg->sack_permitted = true;
         if (syn_ack ? (c->flags & TCP_F_TS) != 0 : cfg->timestamps) {
             seg->has_ts = true;
-            seg->ts_val = (uint32_t)(now / SYNACK_MS(1)) + c->ts_offset;
+            seg->ts_val = tcp_tsval(c, now);
             seg->ts_ecr = syn_ack ? c->ts_recent : 0;
         }
         return;
@@ -472,7 +472,7 @@ static void add_options(struct synack_tcp *c, struct wire_tcp_repr *seg, uint32_
     if (c->flags & TCP_F_TS) {
         /* RFC 7323 §3.2: once negotiated, on every segment but RSTs; TSecr = TS.Recent. */
         seg->has_ts = true;
-        seg->ts_val = (uint32_t)(now / SYNACK_MS(1)) + c->ts_offset;
+        seg->ts_val = tcp_tsval(c, now);
         seg->ts_ecr = c->ts_recent;
     }
     if ((c->flags & TCP_F_SACK) && (seg->flags & WIRE_TCP_ACK)) {

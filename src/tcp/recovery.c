@@ -95,11 +95,9 @@ void tcp_writable_event(struct synack_tcp *c, synack_time_t now)
 static synack_time_t ts_rtt(const struct synack_tcp *c, const struct wire_tcp_repr *seg,
                             synack_time_t now)
 {
-    if (!(c->flags & TCP_F_TS) || !seg->has_ts || seg->ts_ecr == 0) return 0;
-    uint32_t ts_now = (uint32_t)(now / SYNACK_MS(1)) + c->ts_offset;
-    uint32_t ms = ts_now - seg->ts_ecr;
-    if (ms > 0x7fffffffu) return 0;
-    return ms ? SYNACK_MS(ms) : SYNACK_US(500);
+    int64_t ms = tcp_ts_echo_age(c, seg->has_ts, seg->ts_ecr, now);
+    if (ms < 0) return 0;
+    return ms ? SYNACK_MS((synack_time_t)ms) : SYNACK_US(500);
 }
 
 /* RFC 5681 §2: a duplicate ACK acknowledges nothing new, carries no data, SYN or FIN, and

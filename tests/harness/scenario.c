@@ -779,6 +779,8 @@ static int add_links(struct run *run, int cnode, int snode, char *err, size_t er
     p.drop_list = o->drop_client_to_server;
     p.drop_count = o->drop_c2s_count;
     p.cut_at = o->links_cut_at;
+    p.reroute_at = o->reroute_at;
+    p.reroute_latency = o->reroute_delay;
     int rc = synack_sim_add_link(run->sim, cnode, snode, &p);
     if (rc >= 0) {
         p.drop_list = o->drop_server_to_client;

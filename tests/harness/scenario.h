@@ -137,6 +137,10 @@ struct scenario_opts {
     /* From this virtual time on both links drop every packet, and neither end is told (a
      * cut cable, a peer that vanished). 0: never. */
     synack_time_t links_cut_at;
+    /* From this virtual time on both links delay each packet by reroute_delay, not
+     * `delay` (a route change). 0: never. */
+    synack_time_t reroute_at;
+    synack_time_t reroute_delay;
     void (*on_progress)(void *ctx, uint64_t done, uint64_t total, synack_time_t now);
     void *progress_ctx;
 };

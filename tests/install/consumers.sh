@@ -3,7 +3,7 @@
 # would build it. `cmake --install BUILD --prefix TMP` (TMP removed on exit), then:
 #   pkg_config_shared  core_pair.c with `cc $(pkg-config --cflags --libs synack)`, and
 #                      echo_sim.c + echo.c with `... synack-drivers`: they need
-#                      libsynack.so.1 (and libsynack-drivers.so.1) and load them from TMP
+#                      libsynack.so.2 (and libsynack-drivers.so.2) and load them from TMP
 #   pkg_config_static  core_pair.c against libsynack.a alone (-Wl,-Bstatic): the core
 #                      needs nothing beyond libc
 #   cmake_shared       examples/CMakeLists.txt, find_package(synack CONFIG) from TMP
@@ -48,8 +48,8 @@ libdir=$(pkg-config --variable=libdir synack)
 for f in include/synack/synack.h include/synack/link.h include/synack/socket.h bin/synack; do
     [ -e "$prefix/$f" ] || fail "$f was not installed"
 done
-for f in libsynack.so.1 libsynack.a libsynack-drivers.so.1 libsynack-drivers.a \
-    libsynack-socket.so.1 libsynack-socket.a pkgconfig/synack-drivers.pc \
+for f in libsynack.so.2 libsynack.a libsynack-drivers.so.2 libsynack-drivers.a \
+    libsynack-socket.so.2 libsynack-socket.a pkgconfig/synack-drivers.pc \
     pkgconfig/synack-socket.pc cmake/synack/synackConfig.cmake \
     cmake/synack/synackConfigVersion.cmake; do
     [ -e "$libdir/$f" ] || fail "$libdir/$f was not installed"
@@ -116,15 +116,15 @@ mkdir -p "$tmp/$case"
 # shellcheck disable=SC2046 # pkg-config's output is words
 run_log "$tmp/$case.log" "$cc" "${flag_list[@]}" -o "$tmp/$case/core_pair" "$src/examples/core_pair.c" \
     $(pkg-config --cflags --libs synack) &&
-    needs "$tmp/$case/core_pair" libsynack.so.1
+    needs "$tmp/$case/core_pair" libsynack.so.2
 # shellcheck disable=SC2046
 run_log "$tmp/$case.log" "$cc" "${flag_list[@]}" -o "$tmp/$case/echo_sim" "$src/examples/echo_sim.c" \
     "$src/examples/echo.c" $(pkg-config --cflags --libs synack-drivers) &&
-    needs "$tmp/$case/echo_sim" libsynack-drivers.so.1 libsynack.so.1
+    needs "$tmp/$case/echo_sim" libsynack-drivers.so.2 libsynack.so.2
 # shellcheck disable=SC2046
 run_log "$tmp/$case.log" "$cc" "${flag_list[@]}" -o "$tmp/$case/socket_echo" \
     "$src/examples/socket_echo.c" $(pkg-config --cflags --libs synack-socket) &&
-    needs "$tmp/$case/socket_echo" libsynack-socket.so.1 libsynack-drivers.so.1 libsynack.so.1
+    needs "$tmp/$case/socket_echo" libsynack-socket.so.2 libsynack-drivers.so.2 libsynack.so.2
 check_runs "$tmp/$case" 47340
 
 case=pkg_config_static
@@ -148,9 +148,9 @@ for kind in shared static; do
     found=$(sed -n 's/^synack_DIR:[A-Z]*=//p' "$tmp/$case/CMakeCache.txt")
     [ "$found" = "$libdir/cmake/synack" ] || fail "find_package found synack in '$found', not $libdir/cmake/synack"
     if [ $kind = shared ]; then
-        needs "$tmp/$case/core_pair" libsynack.so.1
-        needs "$tmp/$case/echo_sim" libsynack-drivers.so.1 libsynack.so.1
-        needs "$tmp/$case/socket_echo" libsynack-socket.so.1 libsynack-drivers.so.1 libsynack.so.1
+        needs "$tmp/$case/core_pair" libsynack.so.2
+        needs "$tmp/$case/echo_sim" libsynack-drivers.so.2 libsynack.so.2
+        needs "$tmp/$case/socket_echo" libsynack-socket.so.2 libsynack-drivers.so.2 libsynack.so.2
     else
         needs "$tmp/$case/core_pair" -
         needs "$tmp/$case/echo_sim" -

@@ -11,7 +11,7 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 help=$("$synack" demo --help); rc=$?
 [ $rc -eq 0 ] && ok || bad "--help exits $rc"
-for o in --bytes --loss --delay --rate --queue --seed --pcap --server-closes --simultaneous-open \
+for o in --bytes --loss --delay --rate --queue --reroute --seed --pcap --server-closes --simultaneous-open \
          --simultaneous-close --cc --no-sack --no-timestamps --no-wscale --sndbuf --rcvbuf \
          --cwnd --quiet --json --help; do
   grep -q -- "$o" <<<"$help" && ok || bad "--help does not document $o"
@@ -46,8 +46,28 @@ expect_usage_error --queue -1
 expect_usage_error --rcvbuf 1M --no-wscale
 expect_usage_error --sndbuf 1
 expect_usage_error --delay 60000
+expect_usage_error --reroute 2
+expect_usage_error --reroute x:50
+expect_usage_error --reroute 0:50
+expect_usage_error --reroute 2:60000
+expect_usage_error --reroute 2:50ms
+expect_usage_error --reroute :50
+expect_usage_error --reroute 2:
+expect_usage_error --scenario handshake --reroute 2:50
 grep -q "60 s RTO" <<<"$("$synack" demo --delay 60000 2>&1)" && ok \
   || bad "--delay 60000 does not say why it is refused"
+
+# A route that grows longer (--reroute): the receiver's autotuning takes the new round
+# trip, says so, and fills the link again; without timestamps it cannot tell, and says
+# nothing of it.
+out=$("$synack" demo --quiet --bytes 160M --reroute 2:50)
+grep -q "^server rcv rtt   100\.[0-9] ms, raised 1 time for a route that grew longer" <<<"$out" && ok \
+  || bad "--reroute 2:50: $(grep -E 'rcv|goodput' <<<"$out")"
+awk '/^goodput/ { exit !($2 >= 90) }' <<<"$out" && ok || bad "--reroute 2:50: $(grep goodput <<<"$out")"
+out=$("$synack" demo --quiet --bytes 160M --reroute 2:50 --no-timestamps)
+grep -q "^server rcv rtt" <<<"$out" && bad "--no-timestamps: $(grep rcv <<<"$out")" || ok
+grep -q '"reroute_at_s":2.000000,"reroute_delay_s":0.050000}' \
+  <<<"$("$synack" demo --json --bytes 64K --reroute 2:50)" && ok || bad "--json does not give the reroute"
 
 # The numbers: min_rtt never above srtt, both set; the options as in effect (the default
 # buffers, no queue limit as null); a run that stops early says why in one line.
@@ -183,6 +203,26 @@ if [ -f "$readme" ]; then
     | grep -o '^[0-9.]*')
   grep -q "^goodput *$quoted Mbit/s" <<<"$fixed" && ok \
     || bad "README quotes $quoted for the fixed run: $(grep goodput <<<"$fixed")"
+fi
+
+# And its --reroute excerpt: the lines and the goodputs it quotes.
+if [ -f "$readme" ]; then
+  excerpt=$(awk '/--reroute 2:50` \(20 ms, then 100 ms\)/ { want = 1; next }
+                 want && /^```/ { if (inside) exit; inside = 1; next }
+                 inside { print }' "$readme")
+  actual=$("$synack" demo --quiet --bytes 160M --reroute 2:50)
+  [ -n "$excerpt" ] && [ "$excerpt" = "$(grep -E '^server (rcvbuf|rcv rtt) ' <<<"$actual")" ] \
+    && ok || bad "README's --reroute excerpt differs from the command's: $(grep rcv <<<"$actual")"
+  quoted=$(grep -o 'reroute 2:50` (20 ms, then 100 ms) keeps [0-9.]* Mbit/s' "$readme" | grep -o '[0-9.]* Mbit/s$')
+  grep -q "^goodput *${quoted% Mbit/s} Mbit/s" <<<"$actual" && ok \
+    || bad "README quotes '$quoted' for the rerouted run: $(grep goodput <<<"$actual")"
+  plain=$("$synack" demo --quiet --bytes 160M --reroute 2:50 --no-timestamps)
+  quoted=$(grep -o 'the goodput falls to [0-9.]*' "$readme" | grep -o '[0-9.]*$')
+  grep -q "^goodput *$quoted Mbit/s" <<<"$plain" && ok \
+    || bad "README quotes '$quoted' for the run without timestamps: $(grep goodput <<<"$plain")"
+  quoted=$(grep -o 'the buffer stays at [0-9.]* KiB' "$readme" | grep -o '[0-9.]* KiB$')
+  grep -q "^server rcvbuf .* -> $quoted " <<<"$plain" && ok \
+    || bad "README quotes '$quoted' for the buffer without timestamps: $(grep rcvbuf <<<"$plain")"
 fi
 
 echo "$pass passed, $fail failed"

@@ -392,6 +392,43 @@ static void cut_link_drops_everything_from_then_on(void **state)
     net_teardown(&n);
 }
 
+/* A route change: packets offered from reroute_at on take reroute_latency. Longer: each
+ * arrives that much later. Shorter: a packet still waits for those offered before it on
+ * the longer route (no reordering), then goes on at the new delay. */
+static void reroute_changes_the_delay_from_then_on(void **state)
+{
+    (void)state;
+    const struct {
+        synack_time_t after;
+        synack_time_t arrive[6];
+    } cases[] = {
+        /* sent at 0..5 ms, 10 ms each before 3 ms, 30 after */
+        {SYNACK_MS(30),
+         {SYNACK_MS(10), SYNACK_MS(11), SYNACK_MS(12), SYNACK_MS(33), SYNACK_MS(34),
+          SYNACK_MS(35)}},
+        /* 2 ms after: the one sent at 3 ms would arrive at 5, before the one sent at 2
+         * (at 12); it waits for it, and so do the next (at 6 and 7) */
+        {SYNACK_MS(2),
+         {SYNACK_MS(10), SYNACK_MS(11), SYNACK_MS(12), SYNACK_MS(12), SYNACK_MS(12),
+          SYNACK_MS(12)}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct net n;
+        struct synack_sim_link_params p = clean_link(SYNACK_MS(10));
+        p.reroute_at = SYNACK_MS(3);
+        p.reroute_latency = cases[c].after;
+        net_setup(&n, 1, &p, 6, 40);
+        n.a.gap = SYNACK_MS(1);
+        run_all(n.sim);
+        assert_int_equal(n.b.arrivals, 6);
+        for (size_t i = 0; i < 6; i++) {
+            assert_int_equal(n.b.log[i].seq, i + 1);
+            assert_int_equal(n.b.log[i].time, cases[c].arrive[i]);
+        }
+        net_teardown(&n);
+    }
+}
+
 static void loss_rate_roughly_matches_probability(void **state)
 {
     (void)state;
@@ -954,6 +991,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(queue_drop_tail),
     cmocka_unit_test(drop_list_drops_exact_packets),
     cmocka_unit_test(cut_link_drops_everything_from_then_on),
+    cmocka_unit_test(reroute_changes_the_delay_from_then_on),
     cmocka_unit_test(loss_rate_roughly_matches_probability),
     cmocka_unit_test(duplicate_delivers_twice),
     cmocka_unit_test(reorder_lets_later_packet_overtake),

@@ -348,6 +348,16 @@ static void goodput_near_link_rate_without_loss(void **state)
     }
 }
 
+/* The defaults, on a path of 100 Mbit/s and 20 ms (a bandwidth-delay product of 250 KB),
+ * carrying `mib` MiB. */
+static void long_fat_path(struct scenario_opts *o, unsigned mib)
+{
+    scenario_opts_default(o);
+    o->delay = SYNACK_MS(10);
+    o->rate_bps = 100 * 1000 * 1000;
+    o->bytes = (uint64_t)mib * 1024 * 1024;
+}
+
 /* Autotuning (issue 13 item 5): with the default buffers, which start at 64 KiB, one
  * connection fills a 100 Mbit/s path of 20 ms, whose bandwidth-delay product is 250 KB:
  * at least 90% of the link carries payload (headers take 3 to 4%), where buffers held at
@@ -384,6 +394,129 @@ static void default_buffers_grow_to_fill_a_long_fat_path(void **state)
     }
 }
 
+/* The reading of the server application from `from` on (a route's change and the time
+ * to follow it): bytes over the time from the first such read to the last. */
+struct reading_after {
+    synack_time_t from, first, last;
+    uint64_t bytes;
+};
+
+static void read_after(void *ctx, const uint8_t *data, size_t n, synack_time_t t)
+{
+    (void)data;
+    struct reading_after *a = ctx;
+    if (t < a->from) return;
+    if (a->bytes == 0) a->first = t;
+    a->bytes += n;
+    a->last = t;
+}
+
+/* 100 Mbit/s, 20 ms, and 2 s into the transfer the route grows to twice `delay` (each
+ * way `delay`), with the default buffers: the goodput from 4 s after the change on. */
+static double goodput_after_reroute(bool timestamps, synack_time_t delay, struct scenario_result *r)
+{
+    struct scenario_opts o;
+    long_fat_path(&o, 160);
+    o.timestamps = timestamps;
+    o.reroute_at = SYNACK_S(2);
+    o.reroute_delay = delay;
+    struct reading_after a = {.from = SYNACK_S(6)};
+    o.on_read = read_after;
+    o.read_ctx = &a;
+    run_ok(&o, r);
+    assert_true(r->completed);
+    assert_true(r->server.has_info);
+    assert_true(a.bytes > 0 && a.last > a.first);
+    return (double)a.bytes * 8 / ((double)(a.last - a.first) / 1e9);
+}
+
+/* A route that grows longer (autotune.c, rcv_rtt_longer): the receive buffer that filled
+ * a 20 ms path (about 800 KB) holds the reading to 800 KB per 100 ms, 65 Mbit/s (per 300
+ * ms, 22 Mbit/s), and its shortest round trip, 20 ms, would never grow it. The receiver's
+ * samples and the peer's timestamp echoes tell of the longer trip: it takes the new round
+ * trip once, the buffer grows past the new product, and the link is filled again. */
+static void the_receive_buffer_follows_a_route_that_grows_longer(void **state)
+{
+    (void)state;
+    const synack_time_t delays[] = {SYNACK_MS(50), SYNACK_MS(150)};
+    for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++) {
+        struct scenario_result r;
+        double after = goodput_after_reroute(true, delays[i], &r);
+        const struct synack_tcp_info *si = &r.server.info;
+        synack_time_t rtt = 2 * delays[i];
+        if (after < 0.90 * 100e6)
+            fail_msg("%.0f ms: goodput after the change %.2f Mbit/s, below 90%% of 100 Mbit/s "
+                     "(rcvbuf %zu, rcv_rtt %.1f ms, raised %llu)",
+                     (double)rtt / 1e6, after / 1e6, si->rcvbuf, (double)si->rcv_rtt / 1e6,
+                     (unsigned long long)si->counters.rcv_rtt_raised);
+        assert_int_equal(si->counters.rcv_rtt_raised, 1);
+        assert_true(si->rcv_rtt >= rtt - rtt / 10 && si->rcv_rtt < rtt + rtt / 5);
+        double bdp = 100e6 / 8 * (double)rtt / 1e9;
+        assert_true((double)si->rcvbuf >= bdp && (double)si->rcvbuf <= 4 * bdp);
+        assert_int_equal(r.server.counters.rcv_rtt_raised, 1); /* the stack's count too */
+    }
+}
+
+/* Without timestamps the receiver has no echo to tell a longer route from a sender that
+ * leaves its window unused, and it keeps its shortest round trip: the buffer stays what
+ * filled the old path, and so does the reading (the rule, and its cost). */
+static void without_timestamps_the_round_trip_is_never_raised(void **state)
+{
+    (void)state;
+    struct scenario_result r;
+    double after = goodput_after_reroute(false, SYNACK_MS(50), &r);
+    const struct synack_tcp_info *si = &r.server.info;
+    assert_int_equal(si->counters.rcv_rtt_raised, 0);
+    assert_true(si->rcv_rtt >= SYNACK_MS(20) && si->rcv_rtt < SYNACK_MS(40));
+    assert_true(after < 0.75 * 100e6);
+}
+
+/* Samples made long by the path's losses (a hole holds rcv_nxt until it is filled) or by
+ * the sender's congestion window after them are not a longer route: the echoes stay at the
+ * round trip, and the estimate is not raised (without that test it was, up to three times
+ * a run, and the buffer went to 16 MiB). Also a queue of a tenth of the path's product,
+ * whose losses come every few round trips, and a burst of losses that only a
+ * retransmission timeout recovers: its first sample and echo are as long as the timeout,
+ * one alone, and one is not a run. */
+static void losses_do_not_raise_the_round_trip(void **state)
+{
+    (void)state;
+    /* The blackout: 575 packets the client sends from its 5,000th on, the window then in
+     * flight and the retransmissions of the recovery that follows, so that only a
+     * retransmission timeout recovers (checked: a different count or window makes it a
+     * fast recovery, or a connection that times out). */
+    static uint64_t blackout[575];
+    for (size_t k = 0; k < sizeof blackout / sizeof blackout[0]; k++)
+        blackout[k] = 5000 + k;
+    const struct {
+        double loss;
+        size_t queue;
+        size_t drops;
+    } cases[] = {{0.01, 0, 0},
+                 {0.001, 0, 0},
+                 {0, 32 * 1024, 0},
+                 {0, 0, sizeof blackout / sizeof blackout[0]}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct scenario_opts o;
+        struct scenario_result r;
+        long_fat_path(&o, 30);
+        o.loss = cases[i].loss;
+        o.queue_bytes = cases[i].queue;
+        o.drop_client_to_server = cases[i].drops ? blackout : NULL;
+        o.drop_c2s_count = cases[i].drops;
+        run_ok(&o, &r);
+        assert_true(r.completed);
+        const struct synack_tcp_info *si = &r.server.info;
+        if (cases[i].drops) assert_true(r.client.info.counters.rto_expiries > 0);
+        if (si->counters.rcv_rtt_raised != 0 || si->rcv_rtt >= SYNACK_MS(40))
+            fail_msg("loss %.3f, queue %zu, %zu dropped: raised %llu times, rcv_rtt %.1f ms, "
+                     "rcvbuf %zu",
+                     cases[i].loss, cases[i].queue, cases[i].drops,
+                     (unsigned long long)si->counters.rcv_rtt_raised, (double)si->rcv_rtt / 1e6,
+                     si->rcvbuf);
+    }
+}
+
 /* The same path with the buffers fixed at 64 KiB (a size given, as --sndbuf and --rcvbuf
  * give it): nothing grows, and one round trip carries at most one buffer. */
 static void fixed_buffers_stay_and_cap_the_rate(void **state)
@@ -391,10 +524,7 @@ static void fixed_buffers_stay_and_cap_the_rate(void **state)
     (void)state;
     struct scenario_opts o;
     struct scenario_result r;
-    scenario_opts_default(&o);
-    o.delay = SYNACK_MS(10);
-    o.rate_bps = 100 * 1000 * 1000;
-    o.bytes = 10 * 1024 * 1024;
+    long_fat_path(&o, 10);
     o.sndbuf = o.rcvbuf = 64 * 1024;
     run_ok(&o, &r);
     assert_true(r.completed);
@@ -412,10 +542,7 @@ static void fixed_buffers_stay_and_cap_the_rate(void **state)
 static void run_watched(size_t fix_sndbuf, size_t fix_rcvbuf, struct scenario_result *r)
 {
     struct scenario_opts o;
-    scenario_opts_default(&o);
-    o.delay = SYNACK_MS(10);
-    o.rate_bps = 100 * 1000 * 1000;
-    o.bytes = 20 * 1024 * 1024;
+    long_fat_path(&o, 20);
     o.fix_sndbuf = fix_sndbuf;
     o.fix_rcvbuf = fix_rcvbuf;
     o.watch_buffers = true;
@@ -716,6 +843,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(goodput_is_measured_from_first_data_to_last_read),
     cmocka_unit_test(goodput_near_link_rate_without_loss),
     cmocka_unit_test(default_buffers_grow_to_fill_a_long_fat_path),
+    cmocka_unit_test(the_receive_buffer_follows_a_route_that_grows_longer),
+    cmocka_unit_test(without_timestamps_the_round_trip_is_never_raised),
+    cmocka_unit_test(losses_do_not_raise_the_round_trip),
     cmocka_unit_test(fixed_buffers_stay_and_cap_the_rate),
     cmocka_unit_test(a_fixed_receive_buffer_never_grows_past_its_size),
     cmocka_unit_test(a_fixed_send_buffer_never_grows_past_its_size),

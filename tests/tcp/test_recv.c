@@ -977,6 +977,149 @@ static void random_reordering_reassembles_exactly_rfc9293_3_10_7_4(void **state)
     fix_free(&f);
 }
 
+/* ---- The receiver's round trip for autotuning (autotune.c, rcv_rtt_longer) ---- */
+
+struct rtt_run {
+    struct fix f;
+    uint32_t off;  /* the stack's TSval less its clock in ms */
+    uint32_t edge; /* the right edge it advertised last */
+    uint16_t mss;
+};
+
+/* Runs due timers and takes every segment the stack sent: its TSval offset, and the edge it
+ * advertised. */
+static void rtt_drain(struct rtt_run *r)
+{
+    struct wire_tcp_repr seg;
+    fix_advance(&r->f, 0);
+    while (fix_recv(&r->f, &seg)) {
+        r->off = seg.ts_val - (uint32_t)(r->f.now / SYNACK_MS(1));
+        r->edge = seg.ack + ((uint32_t)seg.window << fix_info(&r->f).rcv_wscale);
+    }
+}
+
+static void rtt_start(struct rtt_run *r)
+{
+    fix_init(&r->f, NULL);
+    r->f.peer_ts = true;
+    r->f.peer_wscale = 7;
+    fix_established_passive(&r->f);
+    struct synack_tcp_info i = fix_info(&r->f);
+    assert_true(i.timestamps && i.window_scale);
+    r->mss = i.rcv_mss;
+    /* A first segment, read, and its (delayed) ACK: the edge and the TSval offset. */
+    static uint8_t one[2048];
+    assert_true(r->mss <= sizeof one);
+    fix_send(&r->f, WIRE_TCP_ACK, r->f.peer_nxt, r->f.peer_ack, one, r->mss);
+    r->f.peer_nxt += r->mss;
+    assert_int_equal(synack_tcp_recv(r->f.c, one, sizeof one, r->f.now), r->mss);
+    r->edge = 0;
+    fix_advance(&r->f, SYNACK_MS(500));
+    rtt_drain(r);
+    assert_true(r->edge != 0);
+}
+
+/* `dt` after the last burst the peer fills the window the stack offers. Its first segment,
+ * one MSS, ends the receiver's running sample (begun where the last burst reached the
+ * edge: the next MSS ends it), dt long, and its TSecr echoes a TSval `echo_ms` old (0: a
+ * TSecr of 0); the rest reach the edge, where the next sample begins (one of 0 ns in
+ * between changes nothing). The application reads it all. Returns the estimate after. */
+static synack_time_t rtt_burst(struct rtt_run *r, synack_time_t dt, uint32_t echo_ms)
+{
+    struct fix *f = &r->f;
+    static uint8_t data[2048], sink[65536];
+    f->now += dt;
+    f->peer_tsval += (uint32_t)(dt / SYNACK_MS(1));
+    uint32_t len = r->edge - f->peer_nxt, ordinary = f->last_tsval;
+    assert_true(len >= 2u * r->mss && r->mss <= sizeof data);
+    f->last_tsval = echo_ms ? (uint32_t)(f->now / SYNACK_MS(1)) + r->off - echo_ms : 0;
+    for (uint32_t sent = 0; sent < len;) {
+        uint32_t n = len - sent < r->mss ? len - sent : r->mss;
+        fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, data, n);
+        f->peer_nxt += n;
+        sent += n;
+        f->last_tsval = ordinary;
+    }
+    while (synack_tcp_recv(f->c, sink, sizeof sink, f->now) > 0) {
+    }
+    rtt_drain(r);
+    assert_int_equal(fix_info(f).rcv_nxt, f->peer_nxt);
+    return fix_info(f).rcv_rtt;
+}
+
+static uint64_t rtt_raised(struct rtt_run *r)
+{
+    return fix_info(&r->f).counters.rcv_rtt_raised;
+}
+
+/* RFC 9293 §3.8.6.2.2 with RFC 7323 §2.4: a peer that sends the whole window it was offered
+ * at once (64 KiB in segments of 1460 bytes) while the application reads nothing has every
+ * byte taken. As the buffer fills, the window the stack would offer is what remains of it
+ * rounded down to the scale unit (2^9 here), but the edge already offered is what the
+ * buffer was sized to hold (before, the last segment lost the 272 bytes past 1,024 of its
+ * 1,296, dropped as past the buffer). */
+static void data_up_to_the_edge_offered_is_taken_rfc9293_3_8_6_2_2(void **state)
+{
+    (void)state;
+    struct rtt_run r;
+    rtt_start(&r);
+    assert_int_equal(fix_info(&r.f).rcv_wscale, 9);
+    assert_int_equal(r.edge - r.f.peer_nxt, 65536);
+    static uint8_t data[2048];
+    while (r.f.peer_nxt != r.edge) {
+        uint32_t n = r.edge - r.f.peer_nxt < r.mss ? r.edge - r.f.peer_nxt : r.mss;
+        fix_send(&r.f, WIRE_TCP_ACK, r.f.peer_nxt, r.f.peer_ack, data, n);
+        r.f.peer_nxt += n;
+    }
+    assert_int_equal(fix_info(&r.f).rcv_nxt, r.edge);
+    assert_int_equal(fix_drops(&r.f, SYNACK_DROP_RCV_BUFFER), 0);
+    fix_free(&r.f);
+}
+
+/* The receiver's shortest round trip goes down with any shorter sample and up only when
+ * three samples in a row are over four times it, and so are the round trips the TSecrs
+ * of the segments ending them tell (RFC 7323 §4.3): then to the shorter of the last
+ * sample and its echo (whole ticks of the 1 ms TSval clock, less one). A sample that is
+ * not far longer, one whose echo is short or TSecr 0, and a shorter sample each end the
+ * run. */
+static void receiver_round_trip_raised_by_a_run_of_long_samples_and_echoes(void **state)
+{
+    (void)state;
+    struct rtt_run r;
+    rtt_start(&r);
+    /* The first sample, from rtt_start's segment to the edge, 501 ms; then a shorter. */
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(1), 1), SYNACK_MS(501));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(20), 20), SYNACK_MS(20));
+    /* Two far longer, one not far enough: the run begins again. */
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(100), 100), SYNACK_MS(20));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(100), 100), SYNACK_MS(20));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(30), 100), SYNACK_MS(20));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(100), 100), SYNACK_MS(20));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(100), 100), SYNACK_MS(20));
+    assert_int_equal(rtt_raised(&r), 0);
+    /* The third in a row: raised, to the echo's 99 ms (100 ticks, less one). */
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(100), 100), SYNACK_MS(99));
+    assert_int_equal(rtt_raised(&r), 1);
+    /* Long samples with short echoes (a loss held rcv_nxt; the sender sends as ACKs
+     * come), or with TSecr 0: never. */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 50), SYNACK_MS(99));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 500), SYNACK_MS(99));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 500), SYNACK_MS(99));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 0), SYNACK_MS(99)); /* ends the run */
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 500), SYNACK_MS(99));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 500), SYNACK_MS(99));
+    /* A shorter sample: taken at once, and the run begins again. */
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(50), 50), SYNACK_MS(50));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 500), SYNACK_MS(50));
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(500), 500), SYNACK_MS(50));
+    assert_int_equal(rtt_raised(&r), 1);
+    /* The third: the sample (400 ms) is shorter than its echo (499 ms) this time. */
+    assert_int_equal(rtt_burst(&r, SYNACK_MS(400), 500), SYNACK_MS(400));
+    assert_int_equal(rtt_raised(&r), 2);
+    fix_free(&r.f);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ooo_segment_kept_with_dupack_and_sack_block_rfc5681_4_2),
     cmocka_unit_test(recv_borrow_lends_the_bytes_and_commit_consumes_them),
@@ -1004,6 +1147,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(scaled_window_filled_to_its_edge_keeps_stream_intact_rfc7323_2_4),
     cmocka_unit_test(many_disjoint_ooo_blocks_then_full_reassembly_rfc9293_3_10_7_4),
     cmocka_unit_test(random_reordering_reassembles_exactly_rfc9293_3_10_7_4),
+    cmocka_unit_test(data_up_to_the_edge_offered_is_taken_rfc9293_3_8_6_2_2),
+    cmocka_unit_test(receiver_round_trip_raised_by_a_run_of_long_samples_and_echoes),
 };
 
 SYNACK_TEST_MAIN("recv", tests)
