@@ -377,7 +377,18 @@ static void rcv_rtt_longer(struct synack_tcp *c, synack_time_t sample, synack_ti
     TCP_COUNT(c, rcv_rtt_raised);
 }
 
-void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t echo, synack_time_t now)
+/* At least the round trip a segment's TSecr tells (RFC 7323 §4.3: it echoes the TSval of
+ * the ACK that let it go, so about a round trip ago for a sender that sends as ACKs come),
+ * in whole milliseconds of our TSval clock less one for its ticks; 0 where there is no echo
+ * (tcp_ts_echo_age) or it is under 2 ms. */
+static synack_time_t echo_rtt(const struct synack_tcp *c, bool has_ts, uint32_t ts_ecr,
+                              synack_time_t now)
+{
+    int64_t ticks = tcp_ts_echo_age(c, has_ts, ts_ecr, now);
+    return ticks >= 2 ? (synack_time_t)(ticks - 1) * SYNACK_MS(1) : 0;
+}
+
+void tcp_rcv_rtt_measure(struct synack_tcp *c, bool has_ts, uint32_t ts_ecr, synack_time_t now)
 {
     if (c->rcvq.cap >= rcvbuf_limit(c)) return;
     if (c->rcv_rtt_at != SYNACK_NEVER) {
@@ -393,7 +404,7 @@ void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t echo, synack_time_t
             c->rcv_rtt = sample;
             c->rcv_rtt_longer = 0;
         } else if (sample) {
-            rcv_rtt_longer(c, sample, echo);
+            rcv_rtt_longer(c, sample, echo_rtt(c, has_ts, ts_ecr, now));
         }
     }
     uint32_t known = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;

@@ -471,6 +471,10 @@ int tcp_demux_init(struct tcp_env *e);
 void tcp_demux_free(struct tcp_env *e);
 /* Moves a step of a resize under way (demux.c), for each segment that arrives. */
 void tcp_demux_step(struct tcp_env *e);
+/* A resize under way that no traffic moved for a while: when the timers should move a step
+ * (NEVER: none under way), and that step, if due at `now` (demux.c, DEMUX_IDLE_AFTER). */
+synack_time_t tcp_demux_deadline(const struct tcp_env *e);
+void tcp_demux_idle(struct tcp_env *e, synack_time_t now);
 struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,
                                   uint16_t lport, const struct synack_addr *raddr, uint16_t rport);
 /* Hints for a segment about to arrive (synack_stack_input_batch): tcp_demux_prefetch hashes
@@ -618,14 +622,15 @@ void tcp_writable_event(struct synack_tcp *c, synack_time_t now);
  * sender waiting). */
 void tcp_rcvbuf_tune(struct synack_tcp *c, size_t n, synack_time_t now);
 /* In-order data arrived: the receiver's round trip, from the time a window's worth takes.
- * `echo`: at least the round trip the segment's TSecr tells (0: none). The estimate goes
+ * `has_ts`, `ts_ecr`: the segment's timestamp option (its TSecr tells a round trip too,
+ * read only when a sample ends that is not shorter). The estimate goes
  * down with any shorter sample; it is raised, to the shorter of the last sample and its
  * echo, once TCP_RCV_RTT_LONGER_RUN samples in a row, and their echoes, were over
  * TCP_RCV_RTT_LONGER times it (autotune.c, rcv_rtt_longer). */
 #define TCP_RCV_RTT_LONGER 4
 #define TCP_RCV_RTT_LONGER_RUN 3
 _Static_assert(TCP_RCV_RTT_LONGER_RUN <= 3, "the run is counted in rcv_rtt_longer's 2 bits");
-void tcp_rcv_rtt_measure(struct synack_tcp *c, synack_time_t echo, synack_time_t now);
+void tcp_rcv_rtt_measure(struct synack_tcp *c, bool has_ts, uint32_t ts_ecr, synack_time_t now);
 /* Room for one more scoreboard record / out-of-order block, growing the table if it is
  * full and may grow (up to what sndq's / rcvq's size can need); false when it may not or
  * the allocator refused. */

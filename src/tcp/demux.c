@@ -39,7 +39,8 @@ uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr
  * `moved`, and a tuple is looked for, added and removed in the old table until its old
  * bucket has moved, in the new one after. Every insert, every remove and every segment that
  * arrives (tcp_demux_step) moves the next DEMUX_MOVE_STEP old buckets, so a stack that only
- * carries data still ends its resize; the new table's buckets are zeroed as the old ones
+ * carries data still ends its resize, and one that carries nothing ends it on its timers
+ * (DEMUX_IDLE_AFTER, below); the new table's buckets are zeroed as the old ones
  * that fill them move, so no operation touches more than a step's worth of either. A step
  * of 64 ends a doubling (old_n / 64 operations) before the quarter-load threshold can be
  * passed again (old_n / 4 inserts later), and a halving before the next one is due (old_n /
@@ -48,6 +49,13 @@ uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr
 #define DEMUX_GROW_LOAD 4    /* grow past one connection per this many buckets */
 #define DEMUX_SHRINK_LOAD 32 /* shrink below one connection per this many buckets */
 #define DEMUX_MOVE_STEP 64   /* old buckets moved per insert, remove or segment in a resize */
+/* A resize that traffic leaves half done (a stack that fell idle) would keep the old table,
+ * up to 16 MiB at a million connections, for as long as the stack stays idle. A millisecond after
+ * the last step, the timers move a step of their own, larger (a stack with no traffic has the time;
+ * at a million connections, 4,096 buckets hold about a thousand, each a TCB to read), and so on
+ * each millisecond: the largest old table, 2^21 buckets, is moved within about half a second. */
+#define DEMUX_IDLE_AFTER SYNACK_MS(1)
+#define DEMUX_IDLE_STEP 4096
 
 static size_t demux_max_buckets(const struct tcp_env *e)
 {
@@ -77,6 +85,7 @@ static uint64_t conn_hash(const struct tcp_env *e, const struct synack_tcp *c)
  * the last has moved. */
 static void demux_move(struct tcp_env *e, size_t step)
 {
+    e->demux_at = e->store_seen + DEMUX_IDLE_AFTER;
     for (; step > 0 && e->moved < e->old_n; step--, e->moved++) {
         size_t i = e->moved;
         /* The new buckets this old one fills: i and i + old_n when doubling, i mod n when
@@ -114,6 +123,7 @@ static void demux_resize(struct tcp_env *e, size_t n)
     e->moved = 0;
     e->buckets = b;
     e->nbuckets = n;
+    e->demux_at = e->store_seen + DEMUX_IDLE_AFTER;
 }
 
 int tcp_demux_init(struct tcp_env *e)
@@ -121,6 +131,7 @@ int tcp_demux_init(struct tcp_env *e)
     size_t n = DEMUX_MIN_BUCKETS;
     e->old = NULL;
     e->old_n = e->moved = 0;
+    e->demux_at = SYNACK_NEVER;
     e->buckets = alloc_mem(e->cfg, n * sizeof *e->buckets);
     if (!e->buckets) return SYNACK_ERR_NOMEM;
     memset(e->buckets, 0, n * sizeof *e->buckets);
@@ -139,6 +150,16 @@ void tcp_demux_free(struct tcp_env *e)
 void tcp_demux_step(struct tcp_env *e)
 {
     if (e->old) demux_move(e, DEMUX_MOVE_STEP);
+}
+
+synack_time_t tcp_demux_deadline(const struct tcp_env *e)
+{
+    return e->old ? e->demux_at : SYNACK_NEVER;
+}
+
+void tcp_demux_idle(struct tcp_env *e, synack_time_t now)
+{
+    if (e->old && now >= e->demux_at) demux_move(e, DEMUX_IDLE_STEP);
 }
 
 struct synack_tcp *tcp_demux_find(const struct tcp_env *e, const struct synack_addr *laddr,

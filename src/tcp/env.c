@@ -83,7 +83,8 @@ void tcp_env_stats(const struct tcp_env *e, struct synack_stack_stats *out)
 synack_time_t tcp_next_deadline(const struct tcp_env *e)
 {
     synack_time_t conns = timers_next(&e->timers), tw = tcp_tw_next_deadline(e);
-    synack_time_t d = conns < tw ? conns : tw;
+    synack_time_t d = conns < tw ? conns : tw, demux = tcp_demux_deadline(e);
+    if (demux < d) d = demux;
     return e->store_trim_at < d ? e->store_trim_at : d;
 }
 
@@ -100,6 +101,7 @@ void tcp_handle_timers(struct tcp_env *e, synack_time_t now)
     }
     tcp_tw_expire(e, now);
     tcp_store_trim(e, now);
+    tcp_demux_idle(e, now);
 }
 
 /* ---- the output list ---- */

@@ -85,9 +85,12 @@ struct tcp_env {
     struct synack_tcp **buckets;
     size_t nbuckets;
     size_t ndemux; /* connections in the buckets */
-    /* During a resize, the table before it, whose buckets below `moved` have moved. */
+    /* During a resize, the table before it, whose buckets below `moved` have moved; at
+     * demux_at, DEMUX_IDLE_AFTER after the last step, a stack that took no segment, insert or
+     * remove since moves a larger step itself (tcp_handle_timers). */
     struct synack_tcp **old;
     size_t old_n, moved;
+    synack_time_t demux_at;
     struct synack_listener *listeners;
 
     size_t nconns; /* connections allocated (in the demux or held by the app) */

@@ -384,17 +384,6 @@ static bool input_ack(struct synack_tcp *c, const struct in_seg *in, synack_time
     }
 }
 
-/* At least the round trip the segment's TSecr tells (RFC 7323 §4.3: it echoes the TSval
- * of the ACK that let it go, so about a round trip ago for a sender that sends as ACKs
- * come), in whole milliseconds of our TSval clock less one for its ticks; 0 where there is
- * no echo (tcp_ts_echo_age) or it is under 2 ms. */
-static synack_time_t echo_rtt(const struct synack_tcp *c, const struct wire_tcp_repr *h,
-                              synack_time_t now)
-{
-    int64_t ticks = tcp_ts_echo_age(c, h->has_ts, h->ts_ecr, now);
-    return ticks >= 2 ? (synack_time_t)(ticks - 1) * SYNACK_MS(1) : 0;
-}
-
 /* Seventh step: segment text. Returns false if the TCB is gone. */
 static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t now)
 {
@@ -452,7 +441,7 @@ static bool input_text(struct synack_tcp *c, struct in_seg *in, synack_time_t no
         in->len = took;
     }
     c->rcv_unacked += took;
-    if (took) tcp_rcv_rtt_measure(c, echo_rtt(c, in->hdr, now), now);
+    if (took) tcp_rcv_rtt_measure(c, in->hdr->has_ts, in->hdr->ts_ecr, now);
     tcp_delack_schedule(c, immediate, now);
     if (took && was_empty) conn_push_event(c, SYNACK_EV_READABLE, now);
     return true;

@@ -254,6 +254,24 @@ static void bind_knows_every_holder_of_a_port_among_many(void **state)
     synack_stack_free(b);
 }
 
+/* Each of `from` sends its index (two bytes) and its counterpart in `to` reads it: every
+ * segment reaches its own connection. */
+static void send_indices(struct synack_stack *a, struct synack_stack *b, struct synack_tcp **from,
+                         struct synack_tcp **to, int n, synack_time_t now)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t m[2] = {(uint8_t)(i >> 8), (uint8_t)i};
+        assert_non_null(to[i]);
+        assert_int_equal(synack_tcp_send(from[i], m, 2, now), 2);
+        if (i % 64 == 63 || i == n - 1) pump(a, b, now, 100);
+    }
+    for (int i = 0; i < n; i++) {
+        uint8_t m[2];
+        assert_int_equal(synack_tcp_recv(to[i], m, 2, now), 2);
+        assert_int_equal(m[0] << 8 | m[1], i);
+    }
+}
+
 /* The demux table follows what it holds (issue 13 item 6, demux.c): it starts small, whatever
  * max_conns says, doubles as connections pass a quarter of its buckets, halves as they leave,
  * and every lookup finds its own connection across each move. `refuse_table` makes the
@@ -350,23 +368,8 @@ static void demux_follows(bool refuse_table)
     assert_int_equal(a->tcp.nbuckets, 8192); /* 4,400 buckets or more, a power of two */
     /* Every segment reaches its own connection: each client sends its index, each server
      * end answers with it, after all the moves of both tables. */
-    for (int i = 0; i < N; i++) {
-        uint8_t m[2] = {(uint8_t)(i >> 8), (uint8_t)i};
-        assert_int_equal(synack_tcp_send(conn[i], m, 2, now), 2);
-        if (i % 64 == 63 || i == N - 1) pump(a, b, now, 100);
-    }
-    for (int i = 0; i < N; i++) {
-        uint8_t m[2];
-        assert_int_equal(synack_tcp_recv(peer[i], m, 2, now), 2);
-        assert_int_equal(m[0] << 8 | m[1], i);
-        assert_int_equal(synack_tcp_send(peer[i], m, 2, now), 2);
-    }
-    pump(a, b, now, 100);
-    for (int i = 0; i < N; i++) {
-        uint8_t m[2];
-        assert_int_equal(synack_tcp_recv(conn[i], m, 2, now), 2);
-        assert_int_equal(m[0] << 8 | m[1], i);
-    }
+    send_indices(a, b, conn, peer, N, now);
+    send_indices(a, b, peer, conn, N, now);
     /* Reset one by one: the tables halve once fewer than a thirty-second of their buckets
      * hold a connection, down to where they began. */
     for (int i = 0; i < N; i++) {
@@ -402,6 +405,57 @@ static void demux_table_keeps_working_when_it_cannot_grow(void **state)
 {
     (void)state;
     demux_follows(true);
+}
+
+/* A resize that no traffic finishes (demux.c, DEMUX_IDLE_AFTER): the 2,049th connection's
+ * SYN starts the table's doubling from 8,192 buckets, and then the stack falls idle. Its
+ * next deadline is a millisecond later; each call of the timers then moves 4,096 old
+ * buckets, a millisecond apart, and after two the old table is freed and nothing is due
+ * (the SYN is still to be taken). Every connection still reaches its peer. */
+static void demux_resize_ends_on_an_idle_stack(void **state)
+{
+    (void)state;
+    enum { N = 2049, BASE = 20000 };
+    struct synack_stack *a = pair_stack_sized(ADDR_A, 1, N), *b = pair_stack_sized(ADDR_B, 9, N);
+    synack_time_t now = SYNACK_S(100);
+    struct synack_listener *l;
+    assert_int_equal(synack_tcp_listen(b, &SYNACK_TEST_EP(0, 80), N, NULL, &l), 0);
+    static struct synack_tcp *conn[N];
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(synack_tcp_connect(a, &SYNACK_TEST_EP(ADDR_B, 80),
+                                            &SYNACK_TEST_EP(0, (uint16_t)(BASE + i)), NULL,
+                                            &conn[i], now),
+                         0);
+        if (i < N - 1) pump(a, b, now, 100);
+    }
+    /* The last connect began the resize; nothing has moved since. */
+    assert_non_null(a->tcp.old);
+    assert_int_equal(a->tcp.old_n, 8192);
+    assert_true(a->tcp.moved < 4096);
+    int calls = 0;
+    while (a->tcp.old && calls < 10) {
+        synack_time_t d = synack_stack_next_deadline(a);
+        assert_int_equal(d, now + SYNACK_MS(1));
+        now = d;
+        synack_stack_handle_timers(a, now);
+        calls++;
+    }
+    assert_int_equal(calls, 2);
+    assert_null(a->tcp.old);
+    assert_int_equal(a->tcp.nbuckets, 16384);
+    assert_int_equal(synack_stack_next_deadline(a), SYNACK_NEVER); /* the SYN waits unsent */
+    /* Every connection is found where the moves put it. */
+    pump(a, b, now, 100);
+    static struct synack_tcp *peer[N];
+    memset(peer, 0, sizeof peer);
+    for (struct synack_tcp *t; synack_tcp_accept(l, &t) == 0;) {
+        struct synack_tcp_info ti;
+        assert_int_equal(synack_tcp_info(t, &ti), 0);
+        peer[ti.remote_port - BASE] = t;
+    }
+    send_indices(a, b, conn, peer, N, now);
+    synack_stack_free(a);
+    synack_stack_free(b);
 }
 
 /* Autotuning where the round trip is the processor's own time (issue 13 item 5): two
@@ -514,6 +568,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(crossed_zero_window_probes_do_not_storm),
     cmocka_unit_test(bind_knows_every_holder_of_a_port_among_many),
     cmocka_unit_test(demux_table_follows_the_connections_it_holds),
+    cmocka_unit_test(demux_resize_ends_on_an_idle_stack),
     cmocka_unit_test(demux_table_keeps_working_when_it_cannot_grow),
     cmocka_unit_test(autotuning_stops_where_the_round_trip_only_grows_with_the_window),
     cmocka_unit_test(autotuning_stops_there_through_stalls),

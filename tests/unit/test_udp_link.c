@@ -730,8 +730,16 @@ static int path_mtu_falls(const struct pmtu_fall *c)
     CHILD_CHECK(synack_link_mtu(a) == before);
     static uint8_t pkt[1500], in[2048];
     c->fill(pkt, before, 7);
-    CHILD_CHECK(synack_link_send(a, pkt, before, 0) == 0);
-    CHILD_CHECK(recv_wait(b, in, sizeof(in)) == (synack_ssize)before);
+    /* The path works at the link's MTU. Up to three tries: once, in a CI run, the first
+     * datagram in a namespace just made (IPv6) did not arrive within recv_wait's 2 s; the
+     * cause was not found (200 runs under load passed), and it is not what this test is
+     * about. */
+    synack_ssize got = SYNACK_ERR_AGAIN;
+    for (int try = 0; try < 3 && got == SYNACK_ERR_AGAIN; try++) {
+        CHILD_CHECK(synack_link_send(a, pkt, before, 0) == 0);
+        got = recv_wait(b, in, sizeof(in));
+    }
+    CHILD_CHECK(got == (synack_ssize)before);
 
     snprintf(cmd, sizeof(cmd), c->lower_fmt, 1400u);
     CHILD_CHECK(system(cmd) == 0);
