@@ -7,7 +7,7 @@
  * grows with N. Then the cost of asking whether a port nobody holds may be bound (1,000
  * times; bind and listen ask it) with the N connections open. One markdown row per N, for
  * docs/PERFORMANCE.md.
- *   build/bench/accept_many [--exchange BYTES] [--echo ROUNDS] [--batch K] [N...]
+ *   build/bench/accept_many [--exchange BYTES] [--echo ROUNDS] [--batch K] [--idle] [N...]
  *                                      (default N: 1000 10000 50000)
  *
  * --exchange BYTES: then each peer sends BYTES (at most 1400: one segment), the application
@@ -23,6 +23,11 @@
  * requests of K connections arrive together, the application answers each, then their K
  * ACKs arrive together (without it, one synack_stack_input per packet, as a link that reads
  * one packet at a time would).
+ * --idle: after the SYNs, the stack is left idle while its demux table is still being
+ * resized (when the last SYN began a resize: N one more than a quarter of a power of two,
+ * 524289 for the largest), and its timers are run at each deadline a few milliseconds
+ * away, as an event loop would: how many calls end the resize and the wall time of each
+ * (demux.c, DEMUX_IDLE_AFTER). A line of its own before the table row.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -110,6 +115,7 @@ static void app_echo(struct synack_tcp *c, size_t len, synack_time_t now)
 
 enum { MAX_BATCH = 64 };
 static size_t batch; /* --batch: packets per synack_stack_input_batch; 0: one input call each */
+static int idle;     /* --idle: time the timers' steps of a resize left to an idle stack */
 
 /* Whatever the stack has to send, taken and discarded (the peer's side is scripted). */
 static void discard_output(struct synack_stack *s, synack_time_t now)
@@ -219,6 +225,24 @@ static void run(uint32_t n)
         drain_events(s);
     }
     double t_syn = wall() - t0;
+    if (idle) {
+        /* Each deadline within a few milliseconds is the resize's (the SYN-ACKs' are a
+         * second away); its calls, timed one by one. */
+        unsigned calls = 0;
+        double slowest = 0, all = 0;
+        for (synack_time_t d; (d = synack_stack_next_deadline(s)) <= now + SYNACK_MS(5);) {
+            now = d;
+            double c0 = wall();
+            synack_stack_handle_timers(s, now);
+            double dt = wall() - c0;
+            all += dt;
+            if (dt > slowest) slowest = dt;
+            calls++;
+        }
+        printf("idle resize at %u connections: %u timer calls a millisecond apart, %.1f us "
+               "each on average, the slowest %.1f us\n",
+               n, calls, calls ? all * 1e6 / calls : 0.0, slowest * 1e6);
+    }
     for (uint32_t i = 0; i < n; i++) {
         struct wire_ip_repr ip;
         struct wire_tcp_repr t;
@@ -292,7 +316,13 @@ static void run(uint32_t n)
 int main(int argc, char **argv)
 {
     int i = 1;
-    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--idle") == 0) {
+            idle = 1;
+            i++;
+            continue;
+        }
+        if (i + 1 == argc) break;
         unsigned long v = strtoul(argv[i + 1], NULL, 10);
         if (strcmp(argv[i], "--exchange") == 0 && v > 0 && v <= 1400)
             exchange_bytes = v;
@@ -302,6 +332,7 @@ int main(int argc, char **argv)
             batch = v;
         else
             break;
+        i += 2;
     }
     if (echo_rounds && !exchange_bytes) exchange_bytes = 1024;
     if (exchange_bytes)
@@ -322,10 +353,11 @@ int main(int argc, char **argv)
         char *end = NULL;
         unsigned long n = strtoul(argv[i], &end, 10);
         if (*end != '\0' || n == 0 || n > 1000000) {
-            fprintf(stderr,
-                    "usage: %s [--exchange BYTES] [--echo ROUNDS] [--batch K] [N...]  (each N "
-                    "from 1 to 1000000, BYTES from 1 to 1400, K from 1 to %d)\n",
-                    argv[0], MAX_BATCH);
+            fprintf(
+                stderr,
+                "usage: %s [--exchange BYTES] [--echo ROUNDS] [--batch K] [--idle] [N...]  (each N "
+                "from 1 to 1000000, BYTES from 1 to 1400, K from 1 to %d)\n",
+                argv[0], MAX_BATCH);
             return 2;
         }
         run((uint32_t)n);

@@ -164,7 +164,7 @@ uint32_t tcp_ts_offset(const struct tcp_env *e, const struct synack_addr *laddr,
 
 void tcp_mem_sync(struct synack_tcp *c, synack_time_t now)
 {
-    if (now > c->env->store_seen) c->env->store_seen = now;
+    tcp_env_seen(c->env, now);
     if (c->flags & TCP_F_DEAD) return;
     tcp_storage_release(c);
     size_t held = ring_len(&c->sndq) + ring_len(&c->rcvq) + tcp_ooo_bytes(c);
@@ -261,6 +261,7 @@ void tcp_conn_destroy(struct synack_tcp *c)
 void tcp_conn_finish(struct synack_tcp *c, int err, synack_time_t now)
 {
     if (c->flags & TCP_F_DEAD) return;
+    tcp_env_seen(c->env, now);
     tcp_timers_clear(c);
     tcp_timer_update(c);
     tcp_out_remove(c->env, c);

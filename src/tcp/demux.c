@@ -49,11 +49,14 @@ uint64_t tcp_tuple_hash(const struct tcp_env *e, const struct synack_addr *laddr
 #define DEMUX_GROW_LOAD 4    /* grow past one connection per this many buckets */
 #define DEMUX_SHRINK_LOAD 32 /* shrink below one connection per this many buckets */
 #define DEMUX_MOVE_STEP 64   /* old buckets moved per insert, remove or segment in a resize */
-/* A resize that traffic leaves half done (a stack that fell idle) would keep the old table,
- * up to 16 MiB at a million connections, for as long as the stack stays idle. A millisecond after
- * the last step, the timers move a step of their own, larger (a stack with no traffic has the time;
- * at a million connections, 4,096 buckets hold about a thousand, each a TCB to read), and so on
- * each millisecond: the largest old table, 2^21 buckets, is moved within about half a second. */
+/* A resize that traffic leaves half done (a stack that fell idle) would keep the old table
+ * for as long as the stack stays idle: 16 MiB after the last doubling at a million
+ * connections, 32 MiB after the first halving. A millisecond after the last step (of the
+ * time the public calls brought: tcp_env_seen), the timers move a step of their own,
+ * larger (a stack with no traffic has the time; at a million connections 4,096 buckets hold
+ * about a thousand, each a TCB to read), and so on each millisecond: the old table of a
+ * doubling, 2^21 buckets, is moved within about half a second, that of a halving, 2^22,
+ * within about a second. */
 #define DEMUX_IDLE_AFTER SYNACK_MS(1)
 #define DEMUX_IDLE_STEP 4096
 

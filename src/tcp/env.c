@@ -90,7 +90,7 @@ synack_time_t tcp_next_deadline(const struct tcp_env *e)
 
 void tcp_handle_timers(struct tcp_env *e, synack_time_t now)
 {
-    if (now > e->store_seen) e->store_seen = now;
+    tcp_env_seen(e, now);
     struct timer_node *n;
     /* Bounded: each expiry moves the node's deadline past `now` or removes it. */
     for (size_t guard = 0; guard < 4 * e->cfg->max_conns + 16 && (n = timers_due(&e->timers, now));

@@ -86,8 +86,8 @@ struct tcp_env {
     size_t nbuckets;
     size_t ndemux; /* connections in the buckets */
     /* During a resize, the table before it, whose buckets below `moved` have moved; at
-     * demux_at, DEMUX_IDLE_AFTER after the last step, a stack that took no segment, insert or
-     * remove since moves a larger step itself (tcp_handle_timers). */
+     * demux_at, DEMUX_IDLE_AFTER after the last step (store_seen then), a stack that took no
+     * segment, insert or remove since moves a larger step itself (tcp_handle_timers). */
     struct synack_tcp **old;
     size_t old_n, moved;
     synack_time_t demux_at;
@@ -126,8 +126,9 @@ struct tcp_env {
      * store_cached bytes together. Past what is kept (TCP_STORE_KEEP, _KEEP_BYTES), the
      * rest is freed at store_trim_at unless the cache served an allocation since the
      * deadline was set (store_hit: it is set again). store_seen is the latest time a public
-     * call brought to TCP (tcp_mem_sync, tcp_handle_timers), from which that deadline
-     * counts when a block is cached. */
+     * call brought to TCP (tcp_env_seen: every segment, every timer call, and the user
+     * calls that add, remove or drain connections), from which that deadline counts when a
+     * block is cached, and the demux's (demux_at). */
     struct {
         void *p;
         size_t size;
@@ -196,6 +197,11 @@ synack_time_t tcp_next_deadline(const struct tcp_env *e);
 /* Runs the connections' due timers, then ends the TIME-WAIT records that are over, then
  * trims the storage cache if its deadline has come (tcp_store_trim). */
 void tcp_handle_timers(struct tcp_env *e, synack_time_t now);
+/* A public call brought `now` to TCP (store_seen). */
+static inline void tcp_env_seen(struct tcp_env *e, synack_time_t now)
+{
+    if (now > e->store_seen) e->store_seen = now;
+}
 /* Fills what TCP holds (connections, listeners, half-open, TIME-WAIT, orphans, memory)
  * and its limits into `out`. */
 void tcp_env_stats(const struct tcp_env *e, struct synack_stack_stats *out);

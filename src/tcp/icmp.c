@@ -146,6 +146,7 @@ static struct synack_tcp *icmp_find_conn(struct tcp_env *e, const struct ip_icmp
 
 void tcp_icmp_input(struct tcp_env *e, const struct ip_icmp_error *q, synack_time_t now)
 {
+    tcp_env_seen(e, now);
     struct synack_tcp *c = icmp_find_conn(e, q);
     if (!c) {
         tcp_env_count_drop(e, SYNACK_DROP_ICMP_NO_CONN);

@@ -582,6 +582,7 @@ static bool time_wait_reopen(struct synack_tcp *c, const struct wire_ip_repr *ip
 void tcp_input(struct tcp_env *e, const struct wire_ip_repr *ip, const struct wire_tcp_repr *seg,
                synack_time_t now)
 {
+    tcp_env_seen(e, now);
     tcp_demux_step(e);
     struct synack_tcp *c = tcp_demux_find(e, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
     if (!c) {

@@ -70,6 +70,7 @@ void synack_listener_close(struct synack_listener *l, synack_time_t now)
 {
     if (!l) return;
     struct tcp_env *e = l->env;
+    tcp_env_seen(e, now);
     /* Connections nobody accepted are reset: the peer believes they exist. */
     while (l->acceptq.head || l->synq.head) {
         struct list_node *n = l->acceptq.head ? l->acceptq.head : l->synq.head;

@@ -7,6 +7,7 @@ int tcp_connect(struct tcp_env *e, const struct synack_addr *laddr, uint16_t lpo
                 const struct synack_endpoint *remote, void *user, struct synack_tcp **out,
                 synack_time_t now)
 {
+    tcp_env_seen(e, now);
     const struct synack_addr *raddr = &remote->addr;
     uint16_t rport = remote->port;
     struct tcp_tuple_holder h;
@@ -325,6 +326,7 @@ void synack_tcp_close(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
     struct tcp_env *e = c->env;
+    tcp_env_seen(e, now);
     conn_release(c, now);
     tcp_mem_sync(c, now);
     orphan_add(c, now);
@@ -335,6 +337,7 @@ void synack_tcp_abort(struct synack_tcp *c, synack_time_t now)
 {
     if (!c) return;
     struct tcp_env *e = c->env;
+    tcp_env_seen(e, now);
     c->flags |= TCP_F_RELEASED;
     if (c->state == SYNACK_CLOSED)
         tcp_conn_destroy(c);

@@ -411,7 +411,8 @@ static void demux_table_keeps_working_when_it_cannot_grow(void **state)
  * SYN starts the table's doubling from 8,192 buckets, and then the stack falls idle. Its
  * next deadline is a millisecond later; each call of the timers then moves 4,096 old
  * buckets, a millisecond apart, and after two the old table is freed and nothing is due
- * (the SYN is still to be taken). Every connection still reaches its peer. */
+ * (the SYN is still to be taken). Every connection still reaches its peer. Then enough are
+ * aborted, without a segment, that the table halves: that ends on the timers too. */
 static void demux_resize_ends_on_an_idle_stack(void **state)
 {
     (void)state;
@@ -427,6 +428,7 @@ static void demux_resize_ends_on_an_idle_stack(void **state)
                                             &conn[i], now),
                          0);
         if (i < N - 1) pump(a, b, now, 100);
+        if (i == N - 2) now += SYNACK_MS(5); /* the deadline counts from the last call's time */
     }
     /* The last connect began the resize; nothing has moved since. */
     assert_non_null(a->tcp.old);
@@ -454,6 +456,26 @@ static void demux_resize_ends_on_an_idle_stack(void **state)
         peer[ti.remote_port - BASE] = t;
     }
     send_indices(a, b, conn, peer, N, now);
+    /* Aborted until the table halves (under 16,384 / 32 = 512 connections), unsent: the
+     * halving too ends on the timers, 4 calls for its 16,384 old buckets. */
+    int left = N;
+    for (int i = 0; !a->tcp.old; i++) {
+        synack_tcp_abort(conn[i], now);
+        conn[i] = NULL;
+        left--;
+    }
+    assert_int_equal(left, 511);
+    assert_int_equal(a->tcp.old_n, 16384);
+    now += SYNACK_MS(3);
+    for (calls = 0; a->tcp.old && calls < 10; calls++) {
+        synack_time_t d = synack_stack_next_deadline(a);
+        assert_true(d <= now + SYNACK_MS(1)); /* due: the last abort was 3 ms ago */
+        now = d > now ? d : now;
+        synack_stack_handle_timers(a, now);
+        now += SYNACK_MS(1);
+    }
+    assert_int_equal(calls, 4);
+    assert_int_equal(a->tcp.nbuckets, 8192);
     synack_stack_free(a);
     synack_stack_free(b);
 }
