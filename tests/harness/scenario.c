@@ -179,6 +179,7 @@ struct run {
     uint64_t message_end[SCENARIO_MAX_MESSAGES]; /* offset after each message */
     uint64_t written;
     synack_time_t connected_at; /* the client's connection, for paced messages */
+    synack_time_t next_read;    /* opts.server_read_every: the server's next read */
     bool mismatch;
     struct digest sent, received; /* of the client's stream, as written and as read */
 };
@@ -485,6 +486,11 @@ static void side_take(struct run *run, struct side *sd, const uint8_t *data, siz
 static void side_read(struct run *run, struct side *sd, synack_time_t now)
 {
     if (sd->tag == 's' && now < run->o->server_read_from) return; /* a slow reader */
+    synack_time_t every = run->o->server_read_every;
+    if (sd->tag == 's' && every) { /* a reader on its own period */
+        if (now < run->next_read) return;
+        run->next_read = now - now % every + every;
+    }
     while (sd->conn && !sd->released && !sd->peer_done) {
         struct synack_piece p[2];
         synack_ssize n = synack_tcp_recv_borrow(sd->conn, p);
@@ -695,6 +701,8 @@ static synack_time_t app_wake_time(const struct run *run, synack_time_t now)
     const struct scenario_opts *o = run->o;
     synack_time_t wake = 0;
     if (o->server_read_from > now) wake = o->server_read_from;
+    if (o->server_read_every && run->next_read > now && (!wake || run->next_read < wake))
+        wake = run->next_read;
     if (o->client_close_at > now && (!wake || o->client_close_at < wake)) wake = o->client_close_at;
     synack_time_t beat = o->heartbeat_interval ? heartbeat_wake_time(run) : SYNACK_NEVER;
     if (beat > now && beat != SYNACK_NEVER && (!wake || beat < wake)) wake = beat;

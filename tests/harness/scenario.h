@@ -84,13 +84,16 @@ struct scenario_opts {
     bool watch_buffers;            /* record each side's sndbuf_peak and rcvbuf_peak */
     /* The lessons of `synack demo --scenario` (tests/harness/lesson.c) bend the story: */
     void (*tune)(struct synack_config *cfg, bool server); /* last word on each stack's config */
-    synack_time_t server_read_from; /* the server application reads nothing before this */
-    synack_time_t client_close_at;  /* the client closes no earlier than this (an idle
-                                       connection in between) */
-    uint64_t server_bytes;          /* after the client's FIN the server answers with this
-                                       many bytes, then closes (a half-closed connection) */
-    bool no_listener;               /* nobody listens on the server's port */
-    bool client_aborts;             /* the client aborts (SO_LINGER 0) once all is written */
+    synack_time_t server_read_from;  /* the server application reads nothing before this */
+    synack_time_t server_read_every; /* ... and then reads only once in each such period, at
+                                        its start (a reader on its own schedule); 0: as data
+                                        comes */
+    synack_time_t client_close_at;   /* the client closes no earlier than this (an idle
+                                        connection in between) */
+    uint64_t server_bytes;           /* after the client's FIN the server answers with this
+                                        many bytes, then closes (a half-closed connection) */
+    bool no_listener;                /* nobody listens on the server's port */
+    bool client_aborts;              /* the client aborts (SO_LINGER 0) once all is written */
     /* Messages instead of `bytes`: the client writes message k, message_sizes[k] bytes of
      * the letter 'A' + k % 26, with one send() each; with `framed` each goes after its
      * length as 2 bytes, big-endian. At most SCENARIO_MAX_MESSAGES of at most 65535. */

@@ -517,6 +517,40 @@ static void losses_do_not_raise_the_round_trip(void **state)
     }
 }
 
+/* A reader on its own period longer than the sender's retransmission timeout (1 s at
+ * least, RFC 6298 (2.4)): it drains the buffer once every 1.5 s, or every 10 s. The sender
+ * fills the window and waits on the zero window with probes (RFC 9293 §3.8.6.1; a probe
+ * outstanding is timed by the retransmission timer, RFC 1122 §4.2.2.17, so those timeouts
+ * are probes, not losses), and goes on when the reader opens it. The rate is the buffer
+ * over the period, so the receive buffer grows while each growth raises it (autotune.c,
+ * rcvbuf_interval's held reader), and every byte arrives. */
+static void a_reader_slower_than_the_rto_grows_its_buffer(void **state)
+{
+    (void)state;
+    const double periods[] = {1.5, 10};
+    for (size_t i = 0; i < sizeof periods / sizeof periods[0]; i++) {
+        struct scenario_opts o;
+        struct scenario_result r;
+        long_fat_path(&o, 8);
+        o.server_read_every = (synack_time_t)(periods[i] * 1e9);
+        run_ok(&o, &r);
+        assert_true(r.completed);
+        const struct synack_tcp_info *si = &r.server.info, *ci = &r.client.info;
+        const double start = 64.0 * 1024 * 8 / periods[i]; /* 64 KiB a period, in bit/s */
+        if (si->counters.rcvbuf_grown == 0 || r.goodput_bps < 4 * start)
+            fail_msg("every %.1f s: rcvbuf %zu, grown %llu times: %.3f Mbit/s, against %.3f at "
+                     "64 KiB a period",
+                     periods[i], si->rcvbuf, (unsigned long long)si->counters.rcvbuf_grown,
+                     r.goodput_bps / 1e6, start / 1e6);
+        assert_true(ci->counters.window_probes > 0); /* it did wait on a zero window */
+        /* Probes aside, at most one segment is sent again: the edge offered comes back by
+         * less than the scale unit where the buffer cannot back it rounded up (RFC 7323
+         * §2.4, tcp_rcv_window), and a segment sent to the edge before loses its tail
+         * (docs/PERFORMANCE.md, "A reader slower than the RTO"). */
+        assert_true(r.retransmissions <= ci->counters.window_probes + 1);
+    }
+}
+
 /* The same path with the buffers fixed at 64 KiB (a size given, as --sndbuf and --rcvbuf
  * give it): nothing grows, and one round trip carries at most one buffer. */
 static void fixed_buffers_stay_and_cap_the_rate(void **state)
@@ -846,6 +880,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(the_receive_buffer_follows_a_route_that_grows_longer),
     cmocka_unit_test(without_timestamps_the_round_trip_is_never_raised),
     cmocka_unit_test(losses_do_not_raise_the_round_trip),
+    cmocka_unit_test(a_reader_slower_than_the_rto_grows_its_buffer),
     cmocka_unit_test(fixed_buffers_stay_and_cap_the_rate),
     cmocka_unit_test(a_fixed_receive_buffer_never_grows_past_its_size),
     cmocka_unit_test(a_fixed_send_buffer_never_grows_past_its_size),
