@@ -191,11 +191,12 @@ synack_ssize tcp_ctl_output(struct tcp_env *e, uint8_t *buf, size_t cap);
  * anything, or SYNACK_ERR_BUFSZ. `tx` and `meta` as for tcp_output. */
 synack_ssize tcp_conns_output(struct tcp_env *e, uint8_t *buf, size_t cap, unsigned tx,
                               struct synack_tx_meta *meta, synack_time_t now);
-/* The earliest deadline of the connections, the TIME-WAIT records and the storage cache's
- * trim, or SYNACK_NEVER. */
+/* The earliest deadline of the connections, the TIME-WAIT records, the storage cache's
+ * trim and the demux's idle step (tcp_demux_deadline), or SYNACK_NEVER. */
 synack_time_t tcp_next_deadline(const struct tcp_env *e);
 /* Runs the connections' due timers, then ends the TIME-WAIT records that are over, then
- * trims the storage cache if its deadline has come (tcp_store_trim). */
+ * trims the storage cache if its deadline has come (tcp_store_trim), then moves a step of
+ * a resize that no traffic moved (tcp_demux_idle). */
 void tcp_handle_timers(struct tcp_env *e, synack_time_t now);
 /* A public call brought `now` to TCP (store_seen). */
 static inline void tcp_env_seen(struct tcp_env *e, synack_time_t now)

@@ -86,6 +86,7 @@ int tcp_listener_connect(struct synack_listener *l, const struct synack_addr *la
                          const struct synack_endpoint *remote, struct synack_tcp **out,
                          synack_time_t now)
 {
+    tcp_env_seen(l->env, now);
     if (l->synq.head || l->acceptq.head)
         return SYNACK_ERR_STATE; /* its half-open and queued connections come first */
     if (!laddr) return SYNACK_ERR_INVAL;

@@ -431,8 +431,8 @@ static double goodput_after_reroute(bool timestamps, synack_time_t delay, struct
 }
 
 /* A route that grows longer (autotune.c, rcv_rtt_longer): the receive buffer that filled
- * a 20 ms path (about 800 KB) holds the reading to 800 KB per 100 ms, 65 Mbit/s (per 300
- * ms, 22 Mbit/s), and its shortest round trip, 20 ms, would never grow it. The receiver's
+ * a 20 ms path (about 800 KiB) holds the reading to 800 KiB per 100 ms, 65 Mbit/s (per
+ * 300 ms, 22 Mbit/s), and its shortest round trip, 20 ms, would never grow it. The receiver's
  * samples and the peer's timestamp echoes tell of the longer trip: it takes the new round
  * trip once, the buffer grows past the new product, and the link is filled again. */
 static void the_receive_buffer_follows_a_route_that_grows_longer(void **state)
