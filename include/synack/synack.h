@@ -416,7 +416,8 @@ struct synack_config {
                                           rcvbuf: fixed size. Growth stops at mem_budget */
     synack_time_t msl;                 /* maximum segment lifetime; TIME_WAIT lasts 2*msl (30 s) */
     synack_time_t rto_initial;         /* RFC 6298 (2.1): 1 s */
-    synack_time_t rto_min;             /* lower bound of the RTO (1 s per RFC 6298 (2.4)) */
+    synack_time_t rto_min;             /* lower bound of the RTO (200 ms, as Linux's; RFC
+                                          6298 (2.4) says 1 s, a SHOULD) */
     synack_time_t rto_max;             /* upper bound of the backed-off RTO (60 s) */
     unsigned syn_retries;              /* SYN / SYN-ACK retransmissions before giving up (6) */
     enum synack_syncookies syncookies; /* RFC 4987 §3.6 (OVERFLOW). The cookie is the ISS of

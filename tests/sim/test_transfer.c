@@ -517,9 +517,9 @@ static void losses_do_not_raise_the_round_trip(void **state)
     }
 }
 
-/* A reader on its own period longer than the sender's retransmission timeout (1 s at
- * least, RFC 6298 (2.4)): it drains the buffer once every 1.5 s, or every 10 s. The sender
- * fills the window and waits on the zero window with probes (RFC 9293 §3.8.6.1; a probe
+/* A reader on its own period longer than the sender's retransmission timeout (about 200
+ * ms here: rto_min, as Linux's): it drains the buffer once every 1.5 s, or every 10 s. The
+ * sender fills the window and waits on the zero window with probes (RFC 9293 §3.8.6.1; a probe
  * outstanding is timed by the retransmission timer, RFC 1122 §4.2.2.17, so those timeouts
  * are probes, not losses), and goes on when the reader opens it. The rate is the buffer
  * over the period, so the receive buffer grows while each growth raises it (autotune.c,
