@@ -1024,22 +1024,31 @@ static void rtt_start(struct rtt_run *r)
  * edge: the next MSS ends it), dt long, and its TSecr echoes a TSval `echo_ms` old (0: a
  * TSecr of 0); the rest reach the edge, where the next sample begins (one of 0 ns in
  * between changes nothing). The application reads it all. Returns the estimate after. */
+/* The peer sends, in segments of one MSS, everything up to the edge the stack offered, the
+ * first segment with TSecr `first_tsecr`, the others echoing what the stack sent last. */
+static void rtt_fill(struct rtt_run *r, uint32_t first_tsecr)
+{
+    struct fix *f = &r->f;
+    static uint8_t data[2048];
+    uint32_t ordinary = f->last_tsval;
+    assert_true(r->mss <= sizeof data);
+    f->last_tsval = first_tsecr;
+    while (f->peer_nxt != r->edge) {
+        uint32_t n = r->edge - f->peer_nxt < r->mss ? r->edge - f->peer_nxt : r->mss;
+        fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, data, n);
+        f->peer_nxt += n;
+        f->last_tsval = ordinary;
+    }
+}
+
 static synack_time_t rtt_burst(struct rtt_run *r, synack_time_t dt, uint32_t echo_ms)
 {
     struct fix *f = &r->f;
-    static uint8_t data[2048], sink[65536];
+    static uint8_t sink[65536];
     f->now += dt;
     f->peer_tsval += (uint32_t)(dt / SYNACK_MS(1));
-    uint32_t len = r->edge - f->peer_nxt, ordinary = f->last_tsval;
-    assert_true(len >= 2u * r->mss && r->mss <= sizeof data);
-    f->last_tsval = echo_ms ? (uint32_t)(f->now / SYNACK_MS(1)) + r->off - echo_ms : 0;
-    for (uint32_t sent = 0; sent < len;) {
-        uint32_t n = len - sent < r->mss ? len - sent : r->mss;
-        fix_send(f, WIRE_TCP_ACK, f->peer_nxt, f->peer_ack, data, n);
-        f->peer_nxt += n;
-        sent += n;
-        f->last_tsval = ordinary;
-    }
+    assert_true(r->edge - f->peer_nxt >= 2u * r->mss);
+    rtt_fill(r, echo_ms ? (uint32_t)(f->now / SYNACK_MS(1)) + r->off - echo_ms : 0);
     while (synack_tcp_recv(f->c, sink, sizeof sink, f->now) > 0) {
     }
     rtt_drain(r);
@@ -1065,12 +1074,7 @@ static void data_up_to_the_edge_offered_is_taken_rfc9293_3_8_6_2_2(void **state)
     rtt_start(&r);
     assert_int_equal(fix_info(&r.f).rcv_wscale, 9);
     assert_int_equal(r.edge - r.f.peer_nxt, 65536);
-    static uint8_t data[2048];
-    while (r.f.peer_nxt != r.edge) {
-        uint32_t n = r.edge - r.f.peer_nxt < r.mss ? r.edge - r.f.peer_nxt : r.mss;
-        fix_send(&r.f, WIRE_TCP_ACK, r.f.peer_nxt, r.f.peer_ack, data, n);
-        r.f.peer_nxt += n;
-    }
+    rtt_fill(&r, r.f.last_tsval);
     assert_int_equal(fix_info(&r.f).rcv_nxt, r.edge);
     assert_int_equal(fix_drops(&r.f, SYNACK_DROP_RCV_BUFFER), 0);
     fix_free(&r.f);
